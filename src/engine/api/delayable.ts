@@ -1,0 +1,253 @@
+// Delayables and their graphs: queue_job's delayable(), on_done(), chain(), group(), split().
+// Unlike queue_job, chains and groups have true entry (head) and exit (tail) sets at any nesting,
+// so chain(chain(a, b), c) connected to x gives x -> a, not x -> b.
+
+import type { RecordId } from '../core/events.js'
+import type { JobView } from '../core/view.js'
+import { InvalidGraphError, InvalidPropertyError } from '../errors.js'
+import { checkProperties, describe, type CheckedProperties, type JobProperties } from './properties.js'
+
+export const GRAPH_JOBS_MAX = 100_000
+
+/** The recordset a delayable calls into, as the API layer sees it. */
+export interface Target {
+  readonly model: string
+  readonly ids: RecordId[]
+  readonly context: Record<string, unknown>
+}
+
+/** One vertex to store: what a job function call needs, without ids or times yet. */
+export interface PlannedJob {
+  target: Target
+  method: string
+  args: unknown[]
+  props: CheckedProperties
+}
+
+export interface GraphHost {
+  /** Store (or trap, or run at once) the planned jobs; parents come before children. */
+  storeGraph(jobs: PlannedJob[], edges: readonly (readonly [number, number])[]): Promise<(JobView | undefined)[]>
+}
+
+/** A set of delayables connected by edges or by group membership: stored together. */
+class Graph {
+  readonly vertices = new Set<Delayable>()
+  /** parent -> children, in the order edges were added. */
+  readonly edges = new Map<Delayable, Set<Delayable>>()
+}
+
+export type GraphNode = Delayable | DelayableChain | DelayableGroup
+
+/** Entry nodes: the vertices an incoming edge must reach. */
+function heads(node: GraphNode): Delayable[] {
+  return ends(node, 'head')
+}
+
+/** Exit nodes: the vertices an outgoing edge leaves from. */
+function tails(node: GraphNode): Delayable[] {
+  return ends(node, 'tail')
+}
+
+function ends(node: GraphNode, side: 'head' | 'tail'): Delayable[] {
+  const out: Delayable[] = []
+  const stack: GraphNode[] = [node]
+  while (stack.length > 0) {
+    const n = stack.pop()!
+    if (n instanceof Delayable) out.push(n)
+    else if (n instanceof DelayableChain) stack.push(side === 'head' ? n.members[0]! : n.members[n.members.length - 1]!)
+    else for (let i = n.members.length - 1; i >= 0; i--) stack.push(n.members[i]!)
+  }
+  return out
+}
+
+function anyVertex(node: GraphNode): Delayable {
+  return heads(node)[0]!
+}
+
+/** Merge the graphs of a and b (smaller into larger) so both share one. */
+function merge(a: Delayable, b: Delayable): void {
+  let big = a.graph
+  let small = b.graph
+  if (big === small) return
+  if (small.vertices.size > big.vertices.size) [big, small] = [small, big]
+  for (const v of small.vertices) {
+    big.vertices.add(v)
+    v.graph = big
+  }
+  for (const [parent, children] of small.edges) {
+    const into = big.edges.get(parent)
+    if (into === undefined) big.edges.set(parent, children)
+    else for (const c of children) into.add(c)
+  }
+}
+
+function connect(from: GraphNode, to: GraphNode): void {
+  for (const parent of tails(from)) {
+    for (const child of heads(to)) {
+      if (parent === child) throw new InvalidGraphError('a delayable cannot depend on itself')
+      merge(parent, child)
+      const graph = parent.graph
+      let children = graph.edges.get(parent)
+      if (children === undefined) graph.edges.set(parent, (children = new Set()))
+      children.add(child)
+    }
+  }
+}
+
+function checkMembers(kind: string, members: unknown[]): GraphNode[] {
+  if (members.length === 0) throw new InvalidGraphError(`${kind}() needs at least one delayable, chain or group`)
+  members.forEach((m, i) => {
+    if (!(m instanceof Delayable || m instanceof DelayableChain || m instanceof DelayableGroup)) {
+      throw new InvalidGraphError(`${kind}() argument ${i} is not a delayable, chain or group: ${describe(m)}`)
+    }
+  })
+  return members as GraphNode[]
+}
+
+abstract class Composite {
+  readonly members: readonly GraphNode[]
+  constructor(kind: string, members: unknown[]) {
+    this.members = checkMembers(kind, members)
+    const first = anyVertex(this.members[0]!)
+    for (const m of this.members) merge(first, anyVertex(m))
+  }
+
+  /** Run `others` after this one finishes. */
+  onDone(...others: GraphNode[]): this {
+    for (const other of checkMembers('onDone', others)) connect(this as unknown as GraphNode, other)
+    return this
+  }
+
+  /** Store the whole connected graph. */
+  delay(): Promise<void> {
+    return anyVertex(this as unknown as GraphNode).delay().then(() => undefined)
+  }
+}
+
+/** x1 -> x2 -> … -> xn */
+export class DelayableChain extends Composite {
+  constructor(members: unknown[]) {
+    super('chain', members)
+    for (let i = 1; i < this.members.length; i++) connect(this.members[i - 1]!, this.members[i]!)
+  }
+}
+
+/** Members run independently; an edge into the group reaches every head, out of it every tail. */
+export class DelayableGroup extends Composite {
+  constructor(members: unknown[]) {
+    super('group', members)
+  }
+}
+
+export function chain(...nodes: GraphNode[]): DelayableChain {
+  return new DelayableChain(nodes)
+}
+
+export function group(...nodes: GraphNode[]): DelayableGroup {
+  return new DelayableGroup(nodes)
+}
+
+/** A job function call waiting to be delayed, with its properties and edges. */
+export class Delayable {
+  /** @internal */ graph = new Graph()
+  /** @internal */ call: { method: string; args: unknown[] } | null = null
+  /** @internal */ props: CheckedProperties
+  /** The stored job, once the graph was delayed. */
+  job: JobView | undefined = undefined
+
+  constructor(
+    /** @internal */ readonly target: Target,
+    /** @internal */ readonly host: GraphHost,
+    props: JobProperties | undefined,
+  ) {
+    this.props = checkProperties(props, 'delayable()')
+    this.graph.vertices.add(this)
+  }
+
+  /** Set properties (merged over earlier ones); an unknown key throws. */
+  set(props: JobProperties): this {
+    this.props = { ...this.props, ...checkProperties(props, 'set()') }
+    return this
+  }
+
+  onDone(...others: GraphNode[]): this {
+    for (const other of checkMembers('onDone', others)) connect(this, other)
+    return this
+  }
+
+  /** @internal Called by the generated method: calling again replaces the call (queue_job). */
+  setCall(method: string, args: unknown[]): this {
+    this.call = { method, args }
+    return this
+  }
+
+  /**
+   * Cut the records into chunks of `size` ids, one delayable per chunk with the same call and
+   * properties, described '<description> (split i/n)'; a group, or a chain with { chain: true }.
+   */
+  split(size: number, options: { chain?: boolean } = {}): DelayableGroup | DelayableChain {
+    if (this.call === null) throw new InvalidGraphError('split() needs a method call first, e.g. .delayable().method(args).split(10)')
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1) {
+      throw new InvalidPropertyError(`split(): size must be a positive integer, got ${describe(size)}`)
+    }
+    const ids = this.target.ids
+    const total = Math.max(1, Math.ceil(ids.length / size))
+    const base = this.props.description ?? `${this.target.model}.${this.call.method}`
+    const parts: Delayable[] = []
+    for (let i = 0; i < total; i++) {
+      const part = new Delayable({ ...this.target, ids: ids.slice(i * size, (i + 1) * size) }, this.host, undefined)
+      part.props = { ...this.props, description: `${base} (split ${i + 1}/${total})` }
+      part.call = { method: this.call.method, args: this.call.args }
+      parts.push(part)
+    }
+    return options.chain === true ? new DelayableChain(parts) : new DelayableGroup(parts)
+  }
+
+  /** Store the whole connected graph this delayable belongs to; resolves when it is durable. */
+  async delay(): Promise<this> {
+    const ordered = topologicalOrder(this.graph)
+    const delayed = ordered.filter((d) => d.job !== undefined).length
+    if (delayed === ordered.length) return this
+    if (delayed > 0) {
+      throw new InvalidGraphError('this graph mixes delayables that were already delayed with new ones; build a new graph from new delayables')
+    }
+    const index = new Map(ordered.map((d, i) => [d, i]))
+    const planned: PlannedJob[] = ordered.map((d) => {
+      if (d.call === null) {
+        throw new InvalidGraphError(`a delayable of model ${d.target.model} in this graph has no method call; call one before delay()`)
+      }
+      return { target: d.target, method: d.call.method, args: d.call.args, props: d.props }
+    })
+    const edges: [number, number][] = []
+    for (const parent of ordered) {
+      for (const child of this.graph.edges.get(parent) ?? []) edges.push([index.get(parent)!, index.get(child)!])
+    }
+    const views = await this.host.storeGraph(planned, edges)
+    ordered.forEach((d, i) => (d.job = views[i]))
+    return this
+  }
+}
+
+/** Kahn's algorithm; ties keep the order vertices joined the graph. A cycle is refused. */
+function topologicalOrder(graph: Graph): Delayable[] {
+  if (graph.vertices.size > GRAPH_JOBS_MAX) {
+    throw new InvalidGraphError(`a graph may hold at most ${GRAPH_JOBS_MAX} jobs, this one has ${graph.vertices.size}`)
+  }
+  const indegree = new Map<Delayable, number>()
+  for (const v of graph.vertices) indegree.set(v, 0)
+  for (const children of graph.edges.values()) for (const c of children) indegree.set(c, indegree.get(c)! + 1)
+  const ready: Delayable[] = []
+  for (const [v, d] of indegree) if (d === 0) ready.push(v)
+  const order: Delayable[] = []
+  for (let i = 0; i < ready.length; i++) {
+    const v = ready[i]!
+    order.push(v)
+    for (const c of graph.edges.get(v) ?? []) {
+      const d = indegree.get(c)! - 1
+      indegree.set(c, d)
+      if (d === 0) ready.push(c)
+    }
+  }
+  if (order.length !== graph.vertices.size) throw new InvalidGraphError('this graph has a cycle: a job would wait for itself')
+  return order
+}

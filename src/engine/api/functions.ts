@@ -1,0 +1,176 @@
+// Job functions: handlers registered by model() and their configuration from configure() —
+// queue_job's queue.job.function records. Configuration may come before or after the model.
+
+import { normalizeChannelName } from '../core/channel-config.js'
+import type { RetryDelay, RetryPattern } from '../core/retry.js'
+import { InvalidChannelConfigError, InvalidJobFunctionError } from '../errors.js'
+import type { FunctionLookup, Handler, ResolvedFunction } from '../runtime/runner.js'
+
+export interface RelatedAction {
+  enable?: boolean
+  funcName?: string
+  kwargs?: Record<string, unknown>
+}
+
+export interface FunctionOptions {
+  /** Default channel of this function (complete name; 'mail' means 'root.mail'). */
+  channel?: string
+  /** queue_job's retry_pattern: try count -> seconds, or [min, max] seconds drawn uniformly. */
+  retryPattern?: Record<number, number | readonly [number, number]>
+  relatedAction?: RelatedAction
+  /** Abort (signal) and retry a try that runs longer than this. */
+  timeoutMs?: number
+}
+
+export interface FunctionConfig {
+  channel: string | null
+  retryPattern: RetryPattern | null
+  relatedAction: Required<Pick<RelatedAction, 'enable'>> & RelatedAction
+  timeoutMs: number | null
+}
+
+const MODEL_NAME = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$/
+const METHOD_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/
+const FUNCTION_OPTIONS = new Set(['channel', 'retryPattern', 'relatedAction', 'timeoutMs'])
+const RELATED_ACTION_KEYS = new Set(['enable', 'funcName', 'kwargs'])
+export const TIMEOUT_MS_MAX = 2 ** 31 - 1
+
+export function checkModelName(model: unknown): string {
+  if (typeof model !== 'string' || !MODEL_NAME.test(model)) {
+    throw new InvalidJobFunctionError(
+      `invalid model name ${JSON.stringify(model)}: use dotted identifiers such as 'res.partner'`,
+    )
+  }
+  return model
+}
+
+export function checkMethodName(model: string, method: string, reserved: ReadonlySet<string>): void {
+  if (!METHOD_NAME.test(method)) {
+    throw new InvalidJobFunctionError(`invalid method name ${JSON.stringify(method)} on model ${model}`)
+  }
+  if (reserved.has(method)) {
+    throw new InvalidJobFunctionError(
+      `method name ${JSON.stringify(method)} on model ${model} is reserved by Wharf's recordsets and delayables; rename it`,
+    )
+  }
+}
+
+const DEFAULTS: ResolvedFunction = Object.freeze({ handler: undefined, retryPattern: null, timeoutMs: null })
+
+export class FunctionRegistry implements FunctionLookup {
+  private readonly handlers = new Map<string, Handler>()
+  private readonly configs = new Map<string, FunctionConfig>()
+  /** resolve() runs once per job start: cache its answer per function name. */
+  private readonly resolved = new Map<string, ResolvedFunction>()
+
+  register(model: string, method: string, handler: Handler): void {
+    const name = `${model}.${method}`
+    if (this.handlers.has(name)) {
+      throw new InvalidJobFunctionError(`job function ${name} is already registered: a model can be defined once per Wharf`)
+    }
+    this.handlers.set(name, handler)
+    this.resolved.delete(name)
+  }
+
+  hasModel(model: string): boolean {
+    const prefix = `${model}.`
+    for (const name of this.handlers.keys()) if (name.startsWith(prefix)) return true
+    return false
+  }
+
+  configure(name: unknown, options: FunctionOptions): void {
+    if (typeof name !== 'string' || name.lastIndexOf('.') <= 0) {
+      throw new InvalidJobFunctionError(`invalid job function name ${JSON.stringify(name)}: expected '<model>.<method>'`)
+    }
+    const dot = name.lastIndexOf('.')
+    checkModelName(name.slice(0, dot))
+    checkMethodName(name.slice(0, dot), name.slice(dot + 1), new Set())
+    this.configs.set(name, parseFunctionOptions(name, options))
+    this.resolved.delete(name)
+  }
+
+  config(model: string, method: string): FunctionConfig | undefined {
+    return this.configs.get(`${model}.${method}`)
+  }
+
+  handler(model: string, method: string): Handler | undefined {
+    return this.handlers.get(`${model}.${method}`)
+  }
+
+  resolve(model: string, method: string): ResolvedFunction {
+    const name = `${model}.${method}`
+    let fn = this.resolved.get(name)
+    if (fn === undefined) {
+      const config = this.configs.get(name)
+      const handler = this.handlers.get(name)
+      fn =
+        config === undefined && handler === undefined
+          ? DEFAULTS
+          : { handler, retryPattern: config?.retryPattern ?? null, timeoutMs: config?.timeoutMs ?? null }
+      this.resolved.set(name, fn)
+    }
+    return fn
+  }
+}
+
+function parseFunctionOptions(name: string, options: FunctionOptions): FunctionConfig {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidJobFunctionError(`configure(${JSON.stringify(name)}) needs an options object`)
+  }
+  for (const key of Object.keys(options)) {
+    if (!FUNCTION_OPTIONS.has(key)) {
+      throw new InvalidJobFunctionError(
+        `unknown option ${JSON.stringify(key)} for job function ${name}; known: ${[...FUNCTION_OPTIONS].join(', ')}`,
+      )
+    }
+  }
+  let channel: string | null = null
+  if (options.channel !== undefined) {
+    try {
+      channel = normalizeChannelName(options.channel)
+    } catch (error) {
+      if (error instanceof InvalidChannelConfigError) throw new InvalidJobFunctionError(`job function ${name}: ${error.message}`)
+      throw error
+    }
+  }
+  let timeoutMs: number | null = null
+  if (options.timeoutMs !== undefined) {
+    const t = options.timeoutMs
+    if (typeof t !== 'number' || !Number.isInteger(t) || t <= 0 || t > TIMEOUT_MS_MAX) {
+      throw new InvalidJobFunctionError(`job function ${name}: timeoutMs must be a positive integer of ms, got ${String(t)}`)
+    }
+    timeoutMs = t
+  }
+  const related = options.relatedAction ?? {}
+  for (const key of Object.keys(related)) {
+    if (!RELATED_ACTION_KEYS.has(key)) {
+      throw new InvalidJobFunctionError(`job function ${name}: relatedAction has no key ${JSON.stringify(key)} (enable, funcName, kwargs)`)
+    }
+  }
+  return {
+    channel,
+    timeoutMs,
+    retryPattern: options.retryPattern === undefined ? null : parseRetryPattern(name, options.retryPattern),
+    relatedAction: { ...related, enable: related.enable ?? true },
+  }
+}
+
+/** queue_job: keys are integers, values integers or 2-item [min, max] lists of integers. */
+export function parseRetryPattern(name: string, pattern: unknown): RetryPattern {
+  const bad = (what: string): never => {
+    throw new InvalidJobFunctionError(`unexpected format of retryPattern for ${name}: ${what}; expected e.g. { 1: 60, 5: [300, 600] }`)
+  }
+  if (pattern === null || typeof pattern !== 'object' || Array.isArray(pattern)) bad(`got ${String(pattern)}`)
+  const entries: [number, RetryDelay][] = []
+  for (const [key, value] of Object.entries(pattern as object)) {
+    const count = Number(key)
+    if (!/^\d+$/.test(key) || !Number.isSafeInteger(count)) bad(`key ${JSON.stringify(key)} is not a non-negative integer`)
+    const isSeconds = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0
+    if (isSeconds(value)) entries.push([count, value])
+    else if (Array.isArray(value) && value.length === 2 && isSeconds(value[0]) && isSeconds(value[1]) && value[0] <= value[1]) {
+      entries.push([count, [value[0], value[1]]])
+    } else bad(`value for ${key} is ${JSON.stringify(value)}`)
+  }
+  entries.sort((a, b) => a[0] - b[0])
+  return entries
+}

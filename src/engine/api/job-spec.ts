@@ -1,0 +1,70 @@
+// From planned calls to JobSpecs: ids, times, defaults, channel resolution, identity keys and
+// payload copies are all settled here, before anything is submitted, so bad input is refused
+// with nothing written.
+
+import type { JobSpec } from '../core/events.js'
+import { InvalidPropertyError } from '../errors.js'
+import type { PlannedJob } from './delayable.js'
+import type { FunctionRegistry } from './functions.js'
+import { checkIdentityKey, DEFAULT_MAX_RETRIES, DEFAULT_PRIORITY, etaMs, type IdentityKeyJob } from './properties.js'
+import { cloneArgs } from './serialize.js'
+
+export interface SpecContext {
+  nowMs: number
+  newId: () => string
+  functions: FunctionRegistry
+}
+
+export function buildSpecs(planned: readonly PlannedJob[], edges: readonly (readonly [number, number])[], ctx: SpecContext): JobSpec[] {
+  const graphUuid = planned.length > 1 ? ctx.newId() : null
+  const specs = planned.map((p) => buildSpec(p, graphUuid, ctx))
+  for (const [parent, child] of edges) specs[child]!.dependsOn.push(specs[parent]!.uuid)
+  return specs
+}
+
+export function buildSpec(p: PlannedJob, graphUuid: string | null, ctx: SpecContext): JobSpec {
+  const { target, method, props } = p
+  const args = cloneArgs(p.args)
+  const spec: JobSpec = {
+    uuid: ctx.newId(),
+    graphUuid,
+    model: target.model,
+    method,
+    records: target.ids,
+    args,
+    context: target.context,
+    priority: props.priority ?? DEFAULT_PRIORITY,
+    eta: etaMs(props.eta, ctx.nowMs),
+    maxRetries: props.maxRetries ?? DEFAULT_MAX_RETRIES,
+    description: props.description ?? `${target.model}.${method}`,
+    channel: props.channel ?? ctx.functions.config(target.model, method)?.channel ?? 'root',
+    identityKey: null,
+    dependsOn: [],
+    createdAt: ctx.nowMs,
+  }
+  const key = props.identityKey
+  if (typeof key === 'function') {
+    const job: IdentityKeyJob = {
+      model: spec.model,
+      method: spec.method,
+      records: spec.records,
+      args: spec.args,
+      context: spec.context,
+      priority: spec.priority,
+      eta: spec.eta,
+      maxRetries: spec.maxRetries,
+      description: spec.description,
+      channel: spec.channel,
+    }
+    let computed: unknown
+    try {
+      computed = key(job)
+    } catch (error) {
+      throw new InvalidPropertyError(`identityKey function of ${spec.description} threw: ${(error as Error)?.message ?? String(error)}`)
+    }
+    spec.identityKey = checkIdentityKey(computed, `identityKey function of ${spec.description}`)
+  } else if (typeof key === 'string') {
+    spec.identityKey = key
+  }
+  return spec
+}

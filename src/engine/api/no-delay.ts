@@ -1,0 +1,44 @@
+// No-delay mode (noDelay: true or WHARF_NO_DELAY=1): queue_job's QUEUE_JOB__NO_DELAY. A delayed
+// call runs at once, a graph in topological order; nothing is stored, identity keys and etas
+// are ignored, and a handler's error rejects the call.
+
+import type { JobSpec } from '../core/events.js'
+import type { JobView } from '../core/view.js'
+import { InvalidJobFunctionError } from '../errors.js'
+import type { Clock } from '../runtime/clock.js'
+import { JobContext } from '../runtime/runner.js'
+import type { FunctionRegistry } from './functions.js'
+import { cloneSerializable } from './serialize.js'
+
+export async function runWithoutDelay(host: { functions: FunctionRegistry; clock: Clock }, specs: JobSpec[]): Promise<JobView[]> {
+  const views: JobView[] = []
+  // Specs come parents-first (delay() orders them), so running them in order is topological.
+  for (const spec of specs) {
+    const handler = host.functions.handler(spec.model, spec.method)
+    if (handler === undefined) {
+      throw new InvalidJobFunctionError(`no handler registered for ${spec.model}.${spec.method}`)
+    }
+    const startedAt = host.clock.now()
+    const context = new JobContext(spec.records, { ...spec.context, jobUuid: spec.uuid }, host.clock, null)
+    const returned: unknown = await handler.apply(context, spec.args)
+    const doneAt = host.clock.now()
+    views.push({
+      ...spec,
+      dependents: specs.filter((s) => s.dependsOn.includes(spec.uuid)).map((s) => s.uuid),
+      state: 'done',
+      eta: null,
+      retry: 1,
+      identityKey: spec.identityKey,
+      result: returned === undefined ? null : cloneSerializable(returned, 'result'),
+      excName: null,
+      excMessage: null,
+      excInfo: null,
+      enqueuedAt: startedAt,
+      startedAt,
+      doneAt,
+      cancelledAt: null,
+      execTimeMs: doneAt - startedAt,
+    })
+  }
+  return views
+}

@@ -1,0 +1,373 @@
+// Wharf: the public object. It validates at the boundary, turns calls into core commands for
+// the engine, and answers queries from the engine's state. Everything that changes jobs goes
+// through the engine's tick (one writer), which is what makes identity keys atomic.
+
+import type { ChannelConfig } from '../core/channel-config.js'
+import { normalizeChannelName, parseChannelConfig } from '../core/channel-config.js'
+import type { Command } from '../core/commands.js'
+import { JOB_STATES, type JobState, type WharfEvent } from '../core/events.js'
+import { STATE_INDEX, type JobRecord } from '../core/state.js'
+import { toJobView, type JobView } from '../core/view.js'
+import { InvalidChannelConfigError, InvalidPropertyError, WharfClosedError } from '../errors.js'
+import { FakeClock, SystemClock, type Clock } from '../runtime/clock.js'
+import { Engine } from '../runtime/engine.js'
+import { ulidFactory, type IdFactory } from '../runtime/ids.js'
+import { JobContext, type Handler } from '../runtime/runner.js'
+import { MemoryLog } from '../../storage/memory-log.js'
+import type { EventLog } from '../../storage/event-log.js'
+import type { PlannedJob, Target } from './delayable.js'
+import { FunctionRegistry, type FunctionOptions } from './functions.js'
+import { buildSpec, buildSpecs } from './job-spec.js'
+import { runWithoutDelay } from './no-delay.js'
+import { describe, type CheckedProperties } from './properties.js'
+import { defineModel, type ModelHost, type RecordsetOf } from './recordset.js'
+
+export interface OpenOptions {
+  /** LevelDB directory. Omitted: in-memory log (nothing survives close). */
+  path?: string
+  /** queue_job grammar. Default: process.env.WHARF_CHANNELS ?? 'root:1'. */
+  channels?: string
+  clock?: Clock
+  /** Context keys carried with jobs. Default ['tz', 'lang']. */
+  contextKeys?: string[]
+  /** Run delayed calls at once, store nothing. Default: process.env.WHARF_NO_DELAY === '1'. */
+  noDelay?: boolean
+  durability?: 'process' | 'fsync'
+  removeAfterDays?: number
+  /** Advanced: an EventLog to use instead of the default (tests, simulations). */
+  log?: EventLog
+  /** Advanced: job and graph id factory (default: monotonic ULIDs). */
+  newId?: IdFactory
+  /** Advanced: uniform [0, 1) source for retry-delay ranges (default Math.random). */
+  random?: () => number
+}
+
+const OPEN_OPTIONS = new Set(['path', 'channels', 'clock', 'contextKeys', 'noDelay', 'durability', 'removeAfterDays', 'log', 'newId', 'random'])
+
+export interface JobsQuery {
+  state?: JobState
+  channel?: string
+  model?: string
+  method?: string
+  graphUuid?: string
+  limit?: number
+}
+
+export interface ChannelStats {
+  name: string
+  /** null = unlimited. */
+  capacity: number | null
+  running: number
+  paused: boolean
+  sequential: boolean
+  throttleSeconds: number
+  wait_dependencies: number
+  pending: number
+  enqueued: number
+  started: number
+  done: number
+  cancelled: number
+  failed: number
+}
+
+export interface Stats {
+  channels: ChannelStats[]
+  states: Record<JobState, number>
+}
+
+/** @internal Where trapJobs() plugs in: delayed calls go to the trap instead of the engine. */
+export interface DelaySink {
+  capture(planned: readonly PlannedJob[], edges: readonly (readonly [number, number])[], nowMs: number): (JobView | undefined)[]
+}
+export const SINK = Symbol('wharf.delaySink')
+
+export class Wharf implements ModelHost {
+  readonly contextKeys: readonly string[]
+  readonly noDelay: boolean
+  readonly clock: Clock
+  /** @internal */ [SINK]: DelaySink | null = null
+  private readonly newId: IdFactory
+  private detachClock: (() => void) | null = null
+
+  private constructor(
+    /** @internal */ readonly engine: Engine,
+    /** @internal */ readonly functions: FunctionRegistry,
+    options: { clock: Clock; contextKeys: readonly string[]; noDelay: boolean; newId: IdFactory },
+  ) {
+    this.clock = options.clock
+    this.contextKeys = options.contextKeys
+    this.noDelay = options.noDelay
+    this.newId = options.newId
+  }
+
+  static async open(options: OpenOptions = {}): Promise<Wharf> {
+    const checked = checkOpenOptions(options)
+    const functions = new FunctionRegistry()
+    const engine = await Engine.open({
+      log: checked.log,
+      clock: checked.clock,
+      channels: checked.channels,
+      functions,
+      random: options.random ?? Math.random,
+    })
+    const wharf = new Wharf(engine, functions, checked)
+    if (checked.clock instanceof FakeClock) wharf.detachClock = checked.clock.attach(() => engine.settled())
+    return wharf
+  }
+
+  /** Declare a model: an empty recordset whose methods are job functions '<model>.<method>'. */
+  model<M extends Record<string, Handler>>(name: string, methods: M & ThisType<JobContext>): RecordsetOf<M> {
+    const recordset = defineModel(this, name, methods)
+    for (const method of Object.keys(methods)) this.functions.register(name, method, methods[method]!)
+    return recordset
+  }
+
+  /** queue_job's queue.job.function record: channel, retry pattern, related action, timeout. */
+  configure(name: string, options: FunctionOptions): void {
+    this.functions.configure(name, options)
+  }
+
+  job(uuid: string): JobView | undefined {
+    const job = this.engine.state.jobs.get(uuid)
+    return job === undefined ? undefined : toJobView(job)
+  }
+
+  jobs(query: JobsQuery = {}): JobView[] {
+    const { state, model, method, graphUuid } = query
+    const channel = query.channel === undefined ? undefined : normalizeChannelName(query.channel)
+    const limit = query.limit ?? Infinity
+    if (state !== undefined && !(state in STATE_INDEX)) {
+      throw new InvalidPropertyError(`jobs(): unknown state ${describe(state)}; states: ${JOB_STATES.join(', ')}`)
+    }
+    if (limit !== Infinity && (!Number.isSafeInteger(limit) || limit < 0)) {
+      throw new InvalidPropertyError(`jobs(): limit must be a non-negative integer, got ${describe(limit)}`)
+    }
+    const out: JobView[] = []
+    for (const job of this.engine.state.jobs.values()) {
+      if (out.length >= limit) break
+      if (matches(job, state, channel, model, method, graphUuid)) out.push(toJobView(job))
+    }
+    return out
+  }
+
+  async requeue(uuid: string): Promise<void> {
+    await this.command({ type: 'requeue', uuid: checkUuid(uuid, 'requeue') })
+  }
+
+  async cancel(uuid: string): Promise<void> {
+    await this.command({ type: 'cancel', uuid: checkUuid(uuid, 'cancel') })
+  }
+
+  async setDone(uuid: string): Promise<void> {
+    await this.command({ type: 'setDone', uuid: checkUuid(uuid, 'setDone') })
+  }
+
+  /** Stop starting jobs of this channel and its subchannels (running ones finish). */
+  async pauseChannel(name: string): Promise<void> {
+    await this.command({ type: 'pauseChannel', channel: channelArg(name, 'pauseChannel') })
+  }
+
+  async resumeChannel(name: string): Promise<void> {
+    await this.command({ type: 'resumeChannel', channel: channelArg(name, 'resumeChannel') })
+  }
+
+  stats(): Stats {
+    const state = this.engine.state
+    const states = {} as Record<JobState, number>
+    for (const s of JOB_STATES) states[s] = state.counts[STATE_INDEX[s]]!
+    const channels: ChannelStats[] = []
+    for (const node of state.channels.values()) {
+      const c = node.counts
+      channels.push({
+        name: node.name,
+        capacity: node === state.root && state.dispatchDisabled ? 0 : node.capacity,
+        running: node.running,
+        paused: node.paused,
+        sequential: node.sequential,
+        throttleSeconds: node.throttleMs / 1000,
+        wait_dependencies: c[0]!,
+        pending: c[1]!,
+        enqueued: c[2]!,
+        started: c[3]!,
+        done: c[4]!,
+        cancelled: c[5]!,
+        failed: c[6]!,
+      })
+    }
+    return { channels, states }
+  }
+
+  /** Every committed event, in log order. Returns a function that removes the listener. */
+  on(type: 'transition', listener: (event: WharfEvent) => void): () => void {
+    if (type !== 'transition') throw new InvalidPropertyError(`on(): unknown event type ${describe(type)}; use 'transition'`)
+    if (typeof listener !== 'function') throw new InvalidPropertyError(`on(): listener must be a function, got ${describe(listener)}`)
+    return this.engine.onEvent(listener)
+  }
+
+  async start(): Promise<void> {
+    this.engine.start()
+    await this.engine.settled()
+  }
+
+  settled(): Promise<void> {
+    return this.engine.settled()
+  }
+
+  idle(): Promise<void> {
+    return this.engine.idle()
+  }
+
+  /**
+   * idle, and nothing is left that could still run later (etas, retries, throttles). With a
+   * FakeClock, time jumps to each next wake-up; with the system clock, this waits for them.
+   */
+  async drain(): Promise<void> {
+    const clock = this.clock
+    for (;;) {
+      await this.engine.settled()
+      if (clock instanceof FakeClock) {
+        const next = clock.nextTimerAt()
+        if (this.engine.runningHandlers > 0) {
+          // Let real I/O in handlers progress first; jump only when they all wait on the clock.
+          await new Promise<void>((resolve) => setImmediate(resolve))
+          if (this.engine.runningHandlers > 0 && next !== null && next === clock.nextTimerAt()) await clock.advanceTo(Math.max(next, clock.now()))
+          continue
+        }
+        const wake = this.engine.nextWakeMs()
+        if (wake === null) return
+        await clock.advanceTo(Math.max(wake, clock.now()))
+      } else {
+        await this.engine.idle()
+        const wake = this.engine.nextWakeMs()
+        if (wake === null && this.engine.runningHandlers === 0) return
+        await new Promise<void>((resolve) => setTimeout(resolve, wake === null ? 1 : Math.max(1, wake - clock.now())))
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.engine.stop()
+  }
+
+  async close(): Promise<void> {
+    await this.engine.close()
+    this.detachClock?.()
+    this.detachClock = null
+  }
+
+  // ModelHost: what recordsets and delayables call.
+
+  /** @internal */
+  async delayOne(target: Target, method: string, args: unknown[], props: CheckedProperties): Promise<JobView> {
+    const views = await this.storeGraph([{ target, method, args, props }], [])
+    return views[0]!
+  }
+
+  /** @internal */
+  async storeGraph(planned: PlannedJob[], edges: readonly (readonly [number, number])[]): Promise<(JobView | undefined)[]> {
+    if (this.engine.lifecycle === 'closed') throw new WharfClosedError('this Wharf is closed')
+    const nowMs = this.clock.now()
+    const sink = this[SINK]
+    if (sink !== null) return sink.capture(planned, edges, nowMs)
+    const ctx = { nowMs, newId: this.newId, functions: this.functions }
+    if (this.noDelay) return runWithoutDelay(this, buildSpecs(planned, edges, ctx))
+    const specs = planned.length === 1 ? [buildSpec(planned[0]!, null, ctx)] : buildSpecs(planned, edges, ctx)
+    const decision = await this.engine.submit({ type: 'enqueue', jobs: specs })
+    const jobs = this.engine.state.jobs
+    if (decision.existing === null) return specs.map((s) => toJobView(jobs.get(s.uuid)!))
+    return decision.existing.map((uuid) => (uuid === null ? undefined : viewOf(jobs.get(uuid))))
+  }
+
+  /** @internal */
+  callNow(target: Target, method: string, args: unknown[]): unknown {
+    const handler = this.functions.handler(target.model, method)!
+    return handler.apply(new JobContext(target.ids, target.context, this.clock, null), args)
+  }
+
+  private async command(command: Command): Promise<void> {
+    await this.engine.submit(command)
+  }
+}
+
+function viewOf(job: JobRecord | undefined): JobView | undefined {
+  return job === undefined ? undefined : toJobView(job)
+}
+
+function matches(
+  job: JobRecord,
+  state: JobState | undefined,
+  channel: string | undefined,
+  model: string | undefined,
+  method: string | undefined,
+  graphUuid: string | undefined,
+): boolean {
+  return (
+    (state === undefined || job.state === state) &&
+    (channel === undefined || job.channel.name === channel) &&
+    (model === undefined || job.model === model) &&
+    (method === undefined || job.method === method) &&
+    (graphUuid === undefined || job.graphUuid === graphUuid)
+  )
+}
+
+function checkUuid(uuid: unknown, where: string): string {
+  if (typeof uuid !== 'string' || uuid.length === 0) {
+    throw new InvalidPropertyError(`${where}(): uuid must be a non-empty string, got ${describe(uuid)}`)
+  }
+  return uuid
+}
+
+function channelArg(name: unknown, where: string): string {
+  if (typeof name !== 'string') throw new InvalidChannelConfigError(`${where}(): channel name must be a string, got ${describe(name)}`)
+  return normalizeChannelName(name)
+}
+
+interface CheckedOpenOptions {
+  log: EventLog
+  clock: Clock
+  channels: ChannelConfig[]
+  contextKeys: readonly string[]
+  noDelay: boolean
+  newId: IdFactory
+}
+
+function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidPropertyError(`Wharf.open() needs an options object, got ${describe(options)}`)
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPEN_OPTIONS.has(key)) {
+      throw new InvalidPropertyError(`Wharf.open(): unknown option ${JSON.stringify(key)}; known: ${[...OPEN_OPTIONS].join(', ')}`)
+    }
+  }
+  if (options.path !== undefined) {
+    throw new InvalidPropertyError('Wharf.open(): `path` (LevelDB storage) is not available in this version; omit it for an in-memory log')
+  }
+  const channelsText = options.channels ?? process.env.WHARF_CHANNELS ?? 'root:1'
+  if (typeof channelsText !== 'string') {
+    throw new InvalidChannelConfigError(`Wharf.open(): channels must be a string such as 'root:4,root.mail:1', got ${describe(channelsText)}`)
+  }
+  const contextKeys = options.contextKeys ?? ['tz', 'lang']
+  if (!Array.isArray(contextKeys) || !contextKeys.every((k) => typeof k === 'string')) {
+    throw new InvalidPropertyError(`Wharf.open(): contextKeys must be an array of strings, got ${describe(contextKeys)}`)
+  }
+  if (options.noDelay !== undefined && typeof options.noDelay !== 'boolean') {
+    throw new InvalidPropertyError(`Wharf.open(): noDelay must be a boolean, got ${describe(options.noDelay)}`)
+  }
+  if (options.durability !== undefined && options.durability !== 'process' && options.durability !== 'fsync') {
+    throw new InvalidPropertyError(`Wharf.open(): durability must be 'process' or 'fsync', got ${describe(options.durability)}`)
+  }
+  const days = options.removeAfterDays
+  if (days !== undefined && (typeof days !== 'number' || !Number.isFinite(days) || days <= 0)) {
+    throw new InvalidPropertyError(`Wharf.open(): removeAfterDays must be a positive number, got ${describe(days)}`)
+  }
+  const clock = options.clock ?? new SystemClock()
+  return {
+    log: options.log ?? new MemoryLog(),
+    clock,
+    channels: parseChannelConfig(channelsText),
+    contextKeys: Object.freeze([...contextKeys]),
+    noDelay: options.noDelay ?? process.env.WHARF_NO_DELAY === '1',
+    newId: options.newId ?? ulidFactory(clock),
+  }
+}

@@ -1,0 +1,105 @@
+// The event union: every state change Wharf can make, and nothing else. The log stores these;
+// `evolve` applies them; replay is a fold. Names are past tense. `v` is the format version of
+// the event shape: a new shape gets a new `v` and an upcaster in storage/codec.ts, and the log is
+// never rewritten. Everything an event needs (times, retry etas, cascades) is decided before it
+// is written, so applying it never reads a clock or draws a random number.
+
+export const EVENT_FORMAT_VERSION = 1
+
+export const JOB_STATES = [
+  'wait_dependencies',
+  'pending',
+  'enqueued',
+  'started',
+  'done',
+  'cancelled',
+  'failed',
+] as const
+export type JobState = (typeof JOB_STATES)[number]
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+export type RecordId = string | number
+
+/** Everything about a job that is fixed when it is created (decided at the API boundary). */
+export interface JobSpec {
+  uuid: string
+  graphUuid: string | null
+  model: string
+  method: string
+  records: RecordId[]
+  args: unknown[]
+  context: Record<string, unknown>
+  priority: number
+  /** Earliest start, ms since epoch; null = as soon as possible. */
+  eta: number | null
+  maxRetries: number
+  description: string
+  /** Complete channel name ('root' or 'root.…'). */
+  channel: string
+  identityKey: string | null
+  /** Parents' uuids: existing jobs, or jobs created earlier in the same batch. */
+  dependsOn: string[]
+  createdAt: number
+}
+
+interface Base {
+  /** Position in the log, 1-based and gapless; stamped by the shell when the batch is formed. */
+  seq: number
+  v: typeof EVENT_FORMAT_VERSION
+  /** Clock time at which the decision was made (ms since epoch). */
+  at: number
+}
+
+export interface JobCreated extends Base { type: 'job.created'; job: JobSpec }
+/** A pending job's eta passed: it leaves the eta queue and competes on priority. */
+export interface JobEtaReached extends Base { type: 'job.eta_reached'; uuid: string }
+/** The scheduler picked the job: it holds a slot on every channel of its path. */
+export interface JobEnqueued extends Base { type: 'job.enqueued'; uuid: string }
+/** The runner is about to call the handler; `retry` counts this try. */
+export interface JobStarted extends Base { type: 'job.started'; uuid: string }
+export interface JobDone extends Base {
+  type: 'job.done'
+  uuid: string
+  result: unknown
+  /** true when set done by a user (setDone), false when the handler finished. */
+  manual: boolean
+}
+export interface JobPostponed extends Base {
+  type: 'job.postponed'
+  uuid: string
+  eta: number
+  message: string
+  /** -1 when the error asked to ignore this try (RetryableJobError ignoreRetry). */
+  retryAdjust: 0 | -1
+}
+export interface JobFailed extends Base {
+  type: 'job.failed'
+  uuid: string
+  excName: string
+  excMessage: string
+  excInfo: string
+}
+export interface JobCancelled extends Base {
+  type: 'job.cancelled'
+  uuid: string
+  /** Descendants cancelled with it (every parent cancelled), in the order they were found. */
+  cascade: string[]
+}
+export interface JobRequeued extends Base { type: 'job.requeued'; uuid: string }
+export interface ChannelPaused extends Base { type: 'channel.paused'; channel: string }
+export interface ChannelResumed extends Base { type: 'channel.resumed'; channel: string }
+
+export type WharfEvent =
+  | JobCreated
+  | JobEtaReached
+  | JobEnqueued
+  | JobStarted
+  | JobDone
+  | JobPostponed
+  | JobFailed
+  | JobCancelled
+  | JobRequeued
+  | ChannelPaused
+  | ChannelResumed
+
+export type EventType = WharfEvent['type']

@@ -1,0 +1,131 @@
+// evolve(state, event): the only reducer. Live operation and replay both run exactly this code,
+// so `fold(log)` is the live state by construction (test/property checks it anyway). It mutates
+// `state` in place for speed; nothing else may.
+
+import { assert, assertNever } from './assert.js'
+import { ensureChannel } from './channels.js'
+import type { WharfEvent } from './events.js'
+import { JobRecord, type State } from './state.js'
+import { enterInitial, promoteEta, transition } from './transition.js'
+
+export function evolve(state: State, event: WharfEvent): State {
+  assert(event.seq === state.seq + 1, `event seq ${event.seq} does not follow ${state.seq}`)
+  state.seq = event.seq
+  switch (event.type) {
+    case 'job.created': {
+      const spec = event.job
+      assert(!state.jobs.has(spec.uuid), `job ${spec.uuid} created twice`)
+      const job = new JobRecord(spec, ensureChannel(state.channels, spec.channel), event.seq)
+      if (spec.dependsOn.length > 0) {
+        const parents: JobRecord[] = []
+        for (const parentUuid of spec.dependsOn) {
+          const parent = state.jobs.get(parentUuid)
+          assert(parent !== undefined, `job ${spec.uuid} depends on unknown job ${parentUuid}`)
+          parents.push(parent)
+          parent.addChild(job)
+          if (parent.state !== 'done') job.unfinishedParents++
+        }
+        job.parents = parents
+      }
+      job.state = job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending'
+      state.jobs.set(job.uuid, job)
+      enterInitial(state, job, event.at)
+      break
+    }
+    case 'job.eta_reached':
+      promoteEta(state, jobOf(state, event.uuid))
+      break
+    case 'job.enqueued': {
+      const job = jobOf(state, event.uuid)
+      assert(job.state === 'pending' && !job.waitingEta, `job ${job.uuid} enqueued from ${job.state}`)
+      transition(state, job, 'enqueued', event.at)
+      job.enqueuedAt = event.at
+      const path = job.channel.path
+      for (let i = 0; i < path.length; i++) {
+        const node = path[i]!
+        if (node.throttleMs > 0) node.throttleUntil = event.at + node.throttleMs
+      }
+      break
+    }
+    case 'job.started': {
+      const job = jobOf(state, event.uuid)
+      assert(job.state === 'enqueued', `job ${job.uuid} started from ${job.state}`)
+      transition(state, job, 'started', event.at)
+      job.startedAt = event.at
+      job.retry++
+      job.runs++
+      break
+    }
+    case 'job.done': {
+      const job = jobOf(state, event.uuid)
+      transition(state, job, 'done', event.at)
+      job.doneAt = event.at
+      job.result = event.result
+      // queue_job clears exc_name and exc_info on success but keeps exc_message.
+      job.excName = null
+      job.excInfo = null
+      break
+    }
+    case 'job.postponed': {
+      const job = jobOf(state, event.uuid)
+      job.eta = event.eta
+      job.result = event.message
+      job.excName = null
+      job.excMessage = null
+      job.excInfo = null
+      job.retry += event.retryAdjust
+      transition(state, job, job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending', event.at)
+      break
+    }
+    case 'job.failed': {
+      const job = jobOf(state, event.uuid)
+      transition(state, job, 'failed', event.at)
+      job.excName = event.excName
+      job.excMessage = event.excMessage
+      job.excInfo = event.excInfo
+      break
+    }
+    case 'job.cancelled': {
+      const job = jobOf(state, event.uuid)
+      cancel(state, job, event.at)
+      job.result = 'Cancelled'
+      for (const uuid of event.cascade) cancel(state, jobOf(state, uuid), event.at)
+      break
+    }
+    case 'job.requeued': {
+      const job = jobOf(state, event.uuid)
+      job.retry = 0
+      job.enqueuedAt = null
+      job.startedAt = null
+      job.doneAt = null
+      job.cancelledAt = null
+      transition(state, job, job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending', event.at)
+      break
+    }
+    case 'channel.paused':
+      ensureChannel(state.channels, event.channel).paused = true
+      break
+    case 'channel.resumed':
+      ensureChannel(state.channels, event.channel).paused = false
+      break
+    default:
+      assertNever(event, 'event')
+  }
+  return state
+}
+
+export function fold(state: State, events: Iterable<WharfEvent>): State {
+  for (const event of events) evolve(state, event)
+  return state
+}
+
+function cancel(state: State, job: JobRecord, atMs: number): void {
+  transition(state, job, 'cancelled', atMs)
+  job.cancelledAt = atMs
+}
+
+function jobOf(state: State, uuid: string): JobRecord {
+  const job = state.jobs.get(uuid)
+  assert(job !== undefined, `event names unknown job ${uuid}`)
+  return job
+}

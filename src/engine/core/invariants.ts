@@ -1,0 +1,78 @@
+// checkInvariants: the full audit of a state. Every counter, queue and index is recomputed from
+// the jobs themselves and compared; capacity, dependency and identity rules are checked. Run
+// after every step of the property tests and simulator, and once after recovery on open.
+
+import { AssertionError } from './assert.js'
+import { isAcyclic } from './graph.js'
+import { JOB_STATES } from './events.js'
+import { BLOCKING_STATES, RUNNING_STATES, STATE_INDEX, type ChannelNode, type State } from './state.js'
+
+export function checkInvariants(state: State): void {
+  const problems: string[] = []
+  const bad = (message: string): void => {
+    if (problems.length < 20) problems.push(message)
+  }
+  const running = new Map<ChannelNode, number>()
+  const failedOwn = new Map<ChannelNode, number>()
+  const counts = new Map<ChannelNode, number[]>()
+  const totals = [0, 0, 0, 0, 0, 0, 0]
+  const keyHolders = new Map<string, number>()
+  for (const node of state.channels.values()) {
+    running.set(node, 0)
+    failedOwn.set(node, 0)
+    counts.set(node, [0, 0, 0, 0, 0, 0, 0])
+    if (state.channels.get(node.name) !== node) bad(`channel ${node.name} is indexed under another name`)
+    if (node.parent !== null && state.channels.get(node.parent.name) !== node.parent) bad(`channel ${node.name} has an unindexed parent`)
+    if (!node.ready.isValid()) bad(`ready heap of ${node.name} is out of order`)
+    if (!node.etaQueue.isValid()) bad(`eta heap of ${node.name} is out of order`)
+    if (node.ready.size > 0 !== state.readyChannels.has(node)) bad(`readyChannels is wrong about ${node.name}`)
+    if (node.etaQueue.size > 0 !== state.etaChannels.has(node)) bad(`etaChannels is wrong about ${node.name}`)
+  }
+  let queued = 0
+  for (const [uuid, job] of state.jobs) {
+    if (job.uuid !== uuid) bad(`job ${job.uuid} is indexed under ${uuid}`)
+    if (!(JOB_STATES as readonly string[]).includes(job.state)) bad(`job ${uuid} has unknown state ${job.state}`)
+    totals[STATE_INDEX[job.state]]!++
+    counts.get(job.channel)![STATE_INDEX[job.state]]!++
+    if (RUNNING_STATES.has(job.state)) for (const n of job.channel.path) running.set(n, running.get(n)! + 1)
+    if (job.state === 'failed') failedOwn.set(job.channel, failedOwn.get(job.channel)! + 1)
+    const unfinished = job.parents.filter((p) => p.state !== 'done').length
+    if (unfinished !== job.unfinishedParents) bad(`job ${uuid} counts ${job.unfinishedParents} unfinished parents, has ${unfinished}`)
+    if (job.state === 'wait_dependencies' && unfinished === 0) bad(`job ${uuid} waits with every parent done`)
+    if (job.state === 'pending' && unfinished > 0) bad(`job ${uuid} is pending with unfinished parents`)
+    for (const p of job.parents) {
+      if (state.jobs.get(p.uuid) !== p) bad(`job ${uuid} has an unknown parent ${p.uuid}`)
+      if (!p.children.includes(job)) bad(`edge ${p.uuid} -> ${uuid} is missing from the parent`)
+      if (p.graphUuid === null || p.graphUuid !== job.graphUuid) bad(`edge ${p.uuid} -> ${uuid} crosses graphs`)
+    }
+    for (const c of job.children) if (!c.parents.includes(job)) bad(`edge ${uuid} -> ${c.uuid} is missing from the child`)
+    const inHeap = job.waitingEta ? job.channel.etaQueue.contains(job) : job.channel.ready.contains(job)
+    if (job.state === 'pending') {
+      queued++
+      if (!inHeap) bad(`pending job ${uuid} is not queued`)
+    } else if (job.heapIndex !== -1 || job.waitingEta) bad(`job ${uuid} in ${job.state} is still queued`)
+    if (job.identityKey !== null && BLOCKING_STATES.has(job.state)) {
+      keyHolders.set(job.identityKey, (keyHolders.get(job.identityKey) ?? 0) + 1)
+      if (!state.identity.get(job.identityKey)?.includes(job)) bad(`job ${uuid} is missing from the identity index`)
+    }
+    if (job.retry < 0) bad(`job ${uuid} has retry ${job.retry}`)
+  }
+  let heapTotal = 0
+  for (const node of state.channels.values()) {
+    heapTotal += node.ready.size + node.etaQueue.size
+    if (node.running !== running.get(node)) bad(`channel ${node.name} counts ${node.running} running, has ${running.get(node)}`)
+    if (node.capacity !== null && node.running > node.capacity) bad(`channel ${node.name} runs ${node.running} jobs over capacity ${node.capacity}`)
+    if (node.failedOwn !== failedOwn.get(node)) bad(`channel ${node.name} counts ${node.failedOwn} failed, has ${failedOwn.get(node)}`)
+    const own = counts.get(node)!
+    for (let i = 0; i < own.length; i++) if (own[i] !== node.counts[i]) bad(`channel ${node.name} counts ${node.counts[i]} ${JOB_STATES[i]}, has ${own[i]}`)
+    for (const job of node.ready.values()) if (job.state !== 'pending' || job.channel !== node) bad(`ready heap of ${node.name} holds ${job.uuid} (${job.state})`)
+    for (const job of node.etaQueue.values()) if (job.state !== 'pending' || job.channel !== node) bad(`eta heap of ${node.name} holds ${job.uuid} (${job.state})`)
+  }
+  if (heapTotal !== queued) bad(`${heapTotal} queued entries for ${queued} pending jobs`)
+  for (let i = 0; i < totals.length; i++) if (totals[i] !== state.counts[i]) bad(`state counts ${state.counts[i]} ${JOB_STATES[i]}, has ${totals[i]}`)
+  for (const [key, holders] of state.identity) {
+    if (holders.length !== keyHolders.get(key)) bad(`identity key ${key} indexes ${holders.length} jobs, ${keyHolders.get(key) ?? 0} hold it`)
+  }
+  if (!isAcyclic(state.jobs.values())) bad('the dependency graph has a cycle')
+  if (problems.length > 0) throw new AssertionError(problems.join('; '))
+}

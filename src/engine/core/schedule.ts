@@ -1,0 +1,55 @@
+// pick: the scheduler's next decision at nowMs, one event at a time. The shell applies each
+// event and asks again until nothing more can start; because each step sees the slots the
+// previous one took, the pick is a plain function of (state, now) and replays identically.
+
+import { EVENT_FORMAT_VERSION as v, type WharfEvent } from './events.js'
+import { canStartFrom } from './channels.js'
+import { readyLess, type JobRecord, type State } from './state.js'
+
+/**
+ * The next scheduling event at `nowMs`, or null when nothing more can happen now:
+ * first every due eta (earliest first), then the best startable job across the whole tree by
+ * (priority, createdAt, seq) whose path has a free slot on every level.
+ */
+export function pickNext(state: State, nowMs: number): WharfEvent | null {
+  let due: JobRecord | undefined
+  for (const node of state.etaChannels) {
+    const head = node.etaQueue.peek()!
+    if (head.eta! <= nowMs && (due === undefined || head.eta! < due.eta! || (head.eta === due.eta && head.seq < due.seq))) {
+      due = head
+    }
+  }
+  if (due !== undefined) return { seq: 0, v, at: nowMs, type: 'job.eta_reached', uuid: due.uuid }
+  if (state.dispatchDisabled) return null
+  let best: JobRecord | undefined
+  for (const node of state.readyChannels) {
+    const head = node.ready.peek()!
+    if (best !== undefined && !readyLess(head, best)) continue
+    if (canStartFrom(node, nowMs)) best = head
+  }
+  if (best === undefined) return null
+  return { seq: 0, v, at: nowMs, type: 'job.enqueued', uuid: best.uuid }
+}
+
+/**
+ * When the scheduler must look again if nothing else happens: the earliest future eta, or the
+ * end of a throttle window that holds back ready work. null = no timed wake-up (a finishing job
+ * or a new command will wake it).
+ */
+export function nextWakeMs(state: State, nowMs: number): number | null {
+  let wake: number | null = null
+  for (const node of state.etaChannels) {
+    const eta = node.etaQueue.peek()!.eta!
+    if (wake === null || eta < wake) wake = eta
+  }
+  if (!state.dispatchDisabled) {
+    for (const node of state.readyChannels) {
+      for (const n of node.path) {
+        if (n.throttleMs > 0 && n.throttleUntil > nowMs && (wake === null || n.throttleUntil < wake)) {
+          wake = n.throttleUntil
+        }
+      }
+    }
+  }
+  return wake
+}

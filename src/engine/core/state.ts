@@ -1,0 +1,144 @@
+// The engine's state: jobs, the channel tree with its queues and slot counters, and the identity
+// index. Only evolve.ts (through transition.ts) writes to it; everything else reads.
+
+import type { JobSpec, JobState, RecordId } from './events.js'
+import { IndexedHeap } from './heap.js'
+
+export const STATE_INDEX: Readonly<Record<JobState, number>> = {
+  wait_dependencies: 0,
+  pending: 1,
+  enqueued: 2,
+  started: 3,
+  done: 4,
+  cancelled: 5,
+  failed: 6,
+}
+
+const NO_JOBS: readonly JobRecord[] = Object.freeze([])
+
+export class JobRecord {
+  readonly uuid: string
+  readonly graphUuid: string | null
+  readonly model: string
+  readonly method: string
+  readonly records: RecordId[]
+  readonly args: unknown[]
+  readonly context: Record<string, unknown>
+  readonly priority: number
+  eta: number | null
+  readonly maxRetries: number
+  readonly description: string
+  readonly channel: ChannelNode
+  readonly identityKey: string | null
+  readonly createdAt: number
+  /** seq of the job.created event: the last tie-breaker of every ordering. */
+  readonly seq: number
+  parents: readonly JobRecord[] = NO_JOBS
+  children: readonly JobRecord[] = NO_JOBS
+  /** Parents not in `done`. A job starts only at 0. */
+  unfinishedParents = 0
+  state: JobState = 'pending'
+  retry = 0
+  /** Starts ever made, never reset: tells a stale handler completion from the current run's. */
+  runs = 0
+  result: unknown = null
+  excName: string | null = null
+  excMessage: string | null = null
+  excInfo: string | null = null
+  enqueuedAt: number | null = null
+  startedAt: number | null = null
+  doneAt: number | null = null
+  cancelledAt: number | null = null
+  heapIndex = -1
+  /** True while queued in the channel's eta heap rather than its ready heap. */
+  waitingEta = false
+
+  constructor(spec: JobSpec, channel: ChannelNode, seq: number) {
+    this.uuid = spec.uuid
+    this.graphUuid = spec.graphUuid
+    this.model = spec.model
+    this.method = spec.method
+    this.records = spec.records
+    this.args = spec.args
+    this.context = spec.context
+    this.priority = spec.priority
+    this.eta = spec.eta
+    this.maxRetries = spec.maxRetries
+    this.description = spec.description
+    this.channel = channel
+    this.identityKey = spec.identityKey
+    this.createdAt = spec.createdAt
+    this.seq = seq
+  }
+
+  addChild(child: JobRecord): void {
+    this.children = this.children === NO_JOBS ? [child] : [...this.children, child]
+  }
+}
+
+/** Ready order: queue_job's (priority, date_created, seq). */
+export function readyLess(a: JobRecord, b: JobRecord): boolean {
+  if (a.priority !== b.priority) return a.priority < b.priority
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt
+  return a.seq < b.seq
+}
+
+/** Eta order: queue_job's (eta, priority, date_created, seq). */
+export function etaLess(a: JobRecord, b: JobRecord): boolean {
+  const ae = a.eta ?? 0
+  const be = b.eta ?? 0
+  if (ae !== be) return ae < be
+  return readyLess(a, b)
+}
+
+export class ChannelNode {
+  readonly name: string
+  readonly parent: ChannelNode | null
+  /** This node and its ancestors, nearest first, ending at root. */
+  readonly path: readonly ChannelNode[]
+  /** null = unlimited (no capacity, or 0 on a subchannel). */
+  capacity: number | null = null
+  sequential = false
+  throttleMs = 0
+  paused = false
+  removeAfterDays: number | null = null
+  /** Named in the channel configuration (rather than auto-created for a job). */
+  configured = false
+  /** Jobs of this subtree in `enqueued` or `started`: slots in use. */
+  running = 0
+  /** This channel's own jobs in `failed` (a failed job blocks a sequential channel). */
+  failedOwn = 0
+  /** No start allowed on this channel before this time (throttle). */
+  throttleUntil = 0
+  readonly ready = new IndexedHeap<JobRecord>(readyLess)
+  readonly etaQueue = new IndexedHeap<JobRecord>(etaLess)
+  /** This channel's own jobs per state, indexed by STATE_INDEX. */
+  readonly counts = [0, 0, 0, 0, 0, 0, 0]
+
+  constructor(name: string, parent: ChannelNode | null) {
+    this.name = name
+    this.parent = parent
+    this.path = parent === null ? [this] : [this, ...parent.path]
+  }
+}
+
+export interface State {
+  /** seq of the last applied event (0 before any). */
+  seq: number
+  readonly jobs: Map<string, JobRecord>
+  readonly channels: Map<string, ChannelNode>
+  readonly root: ChannelNode
+  /** 'root:0' in the configuration: nothing is dispatched (queue_job's rule). */
+  readonly dispatchDisabled: boolean
+  /** Identity key -> jobs holding it in a blocking state, oldest first. */
+  readonly identity: Map<string, JobRecord[]>
+  /** Channels whose ready heap is not empty: the only ones a pick must look at. */
+  readonly readyChannels: Set<ChannelNode>
+  /** Channels whose eta heap is not empty. */
+  readonly etaChannels: Set<ChannelNode>
+  /** Jobs per state, indexed by STATE_INDEX. */
+  readonly counts: number[]
+}
+
+export const BLOCKING_STATES: ReadonlySet<JobState> = new Set(['wait_dependencies', 'pending', 'enqueued'])
+export const RUNNING_STATES: ReadonlySet<JobState> = new Set(['enqueued', 'started'])

@@ -1,0 +1,68 @@
+// JobView: the public, JSON-safe copy of a job, built on demand. records, args and context are
+// shared, not copied: the API deep-copies and deep-freezes them when the job is created, so a
+// caller can read them without cost and cannot change the stored job through them.
+
+import type { JobState, RecordId } from './events.js'
+import type { JobRecord } from './state.js'
+
+export interface JobView {
+  uuid: string
+  graphUuid: string | null
+  model: string
+  method: string
+  records: RecordId[]
+  args: unknown[]
+  context: Record<string, unknown>
+  state: JobState
+  priority: number
+  eta: number | null
+  maxRetries: number
+  retry: number
+  description: string
+  channel: string
+  identityKey: string | null
+  dependsOn: string[]
+  dependents: string[]
+  result: unknown
+  excName: string | null
+  excMessage: string | null
+  excInfo: string | null
+  createdAt: number
+  enqueuedAt: number | null
+  startedAt: number | null
+  doneAt: number | null
+  cancelledAt: number | null
+  execTimeMs: number | null
+}
+
+export function toJobView(job: JobRecord): JobView {
+  return {
+    uuid: job.uuid,
+    graphUuid: job.graphUuid,
+    model: job.model,
+    method: job.method,
+    records: job.records,
+    args: job.args,
+    context: job.context,
+    state: job.state,
+    priority: job.priority,
+    eta: job.eta,
+    maxRetries: job.maxRetries,
+    retry: job.retry,
+    description: job.description,
+    channel: job.channel.name,
+    identityKey: job.identityKey,
+    dependsOn: job.parents.map((p) => p.uuid),
+    dependents: job.children.map((c) => c.uuid),
+    result: job.result,
+    excName: job.excName,
+    excMessage: job.excMessage,
+    excInfo: job.excInfo,
+    createdAt: job.createdAt,
+    enqueuedAt: job.enqueuedAt,
+    startedAt: job.startedAt,
+    doneAt: job.doneAt,
+    cancelledAt: job.cancelledAt,
+    execTimeMs: job.doneAt !== null && job.startedAt !== null && job.state === 'done' ? job.doneAt - job.startedAt : null,
+  }
+}

@@ -1,0 +1,105 @@
+// Every expected refusal is one of these classes, with a stable `code` that callers can switch on.
+// A failed assertion (a bug) is an AssertionError from core/assert.ts, never one of these.
+
+export abstract class WharfError extends Error {
+  abstract readonly code: string
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+/** Thrown by a handler: postpone the job (retry pattern, `seconds`, or 600 s) until maxRetries. */
+export class RetryableJobError extends WharfError {
+  readonly code = 'RETRYABLE_JOB'
+  readonly seconds: number | undefined
+  readonly ignoreRetry: boolean
+  constructor(message: string, options: { seconds?: number; ignoreRetry?: boolean } = {}) {
+    super(message)
+    this.seconds = options.seconds
+    this.ignoreRetry = options.ignoreRetry ?? false
+  }
+}
+
+/** Thrown by a handler (or by the engine when retries run out): the job fails. */
+export class FailedJobError extends WharfError {
+  readonly code = 'FAILED_JOB'
+}
+
+/** Thrown by a handler: the job is done, with this message as its result. */
+export class NothingToDoJob extends WharfError {
+  readonly code = 'NOTHING_TO_DO'
+  constructor(message?: string) {
+    super(message ?? 'Job interrupted and set to Done: nothing to do.')
+  }
+}
+
+/** A handler ran longer than its function's `timeoutMs`; treated as retryable. */
+export class JobTimeoutError extends WharfError {
+  readonly code = 'JOB_TIMEOUT'
+}
+
+export class InvalidChannelConfigError extends WharfError {
+  readonly code = 'INVALID_CHANNEL_CONFIG'
+}
+
+export class InvalidPropertyError extends WharfError {
+  readonly code = 'INVALID_PROPERTY'
+}
+
+export class NotSerializableError extends WharfError {
+  readonly code = 'NOT_SERIALIZABLE'
+  /** Where the bad value was, e.g. `args[0].when[2]`. */
+  readonly path: string
+  constructor(message: string, path: string) {
+    super(message)
+    this.path = path
+  }
+}
+
+export class UnknownJobError extends WharfError {
+  readonly code = 'UNKNOWN_JOB'
+  readonly uuid: string
+  constructor(uuid: string) {
+    super(`no job with uuid ${JSON.stringify(uuid)}`)
+    this.uuid = uuid
+  }
+}
+
+/** A model, method or job function name (or its configuration) that Wharf cannot use. */
+export class InvalidJobFunctionError extends WharfError {
+  readonly code = 'INVALID_JOB_FUNCTION'
+}
+
+/** A delayable graph that cannot be stored: a cycle, a node without a method, too many nodes. */
+export class InvalidGraphError extends WharfError {
+  readonly code = 'INVALID_GRAPH'
+}
+
+/** A manual operation that would break an invariant (e.g. requeue onto a taken identity key). */
+export class JobStateConflictError extends WharfError {
+  readonly code = 'JOB_STATE_CONFLICT'
+}
+
+/** The engine was closed (or is closing) and cannot take this call. */
+export class WharfClosedError extends WharfError {
+  readonly code = 'WHARF_CLOSED'
+}
+
+export class StorageLockedError extends WharfError {
+  readonly code = 'STORAGE_LOCKED'
+  readonly path: string
+  constructor(path: string, options?: { cause?: unknown }) {
+    super(`the Wharf data directory ${JSON.stringify(path)} is in use by another process (LevelDB lock held)`, options)
+    this.path = path
+  }
+}
+
+export class LogCorruptionError extends WharfError {
+  readonly code = 'LOG_CORRUPTION'
+  readonly seq: number
+  constructor(message: string, seq: number, options?: { cause?: unknown }) {
+    super(message, options)
+    this.seq = seq
+  }
+}

@@ -1,0 +1,258 @@
+// The engine never reads time or sets timers itself: it gets one Clock, so a FakeClock can drive a
+// whole run deterministically (tests, simulations) and SystemClock is the only code touching
+// Date.now/setTimeout.
+
+export interface TimerHandle {
+  readonly dueMs: number
+}
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number
+  /** Call `fire` once at or after `dueMs` (clock time). Returns a handle for clearTimer. */
+  setTimer(dueMs: number, fire: () => void | Promise<void>): TimerHandle
+  /** Cancel a pending timer; a fired, cleared or unknown handle is a no-op. */
+  clearTimer(handle: TimerHandle): void
+  /** Resolves after `ms` of clock time (for JobContext.sleep). Rejects with signal.reason if the
+   * signal aborts first. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+}
+
+/** setTimeout silently turns larger delays into 1 ms, so longer waits are re-armed in steps. */
+const TIMEOUT_MAX_MS = 2 ** 31 - 1
+
+function assertDueMs(dueMs: number): void {
+  if (typeof dueMs !== 'number' || !Number.isFinite(dueMs)) {
+    throw new RangeError(`timer due time must be a finite number of ms since the epoch, got ${String(dueMs)}`)
+  }
+}
+
+/** sleep in terms of setTimer/clearTimer, so both clocks share the abort handling. */
+function sleepOn(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+    return Promise.reject(new RangeError(`sleep needs a finite, non-negative number of ms, got ${String(ms)}`))
+  }
+  if (signal?.aborted === true) return Promise.reject(signal.reason)
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      clock.clearTimer(handle)
+      reject(signal?.reason)
+    }
+    const handle = clock.setTimer(clock.now() + ms, () => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    })
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+class SystemTimer implements TimerHandle {
+  timeout: ReturnType<typeof setTimeout> | null = null
+  constructor(readonly dueMs: number, readonly fire: () => void | Promise<void>) {}
+}
+
+/** Wall-clock time. Timers stay ref'd on purpose: a pending eta must keep the process alive. */
+export class SystemClock implements Clock {
+  now(): number {
+    return Date.now()
+  }
+
+  setTimer(dueMs: number, fire: () => void | Promise<void>): TimerHandle {
+    assertDueMs(dueMs)
+    const timer = new SystemTimer(dueMs, fire)
+    this.arm(timer)
+    return timer
+  }
+
+  clearTimer(handle: TimerHandle): void {
+    if (!(handle instanceof SystemTimer) || handle.timeout === null) return
+    clearTimeout(handle.timeout)
+    handle.timeout = null
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return sleepOn(this, ms, signal)
+  }
+
+  /** Re-checks Date.now() on each wake-up: covers delays beyond TIMEOUT_MAX_MS, setTimeout waking
+   * a millisecond early and the wall clock being set back, so `fire` never runs before dueMs.
+   * Even a past-due timer goes through setTimeout: `fire` must not run inside setTimer. */
+  private arm(timer: SystemTimer): void {
+    const delayMs = Math.min(Math.max(timer.dueMs - Date.now(), 0), TIMEOUT_MAX_MS)
+    timer.timeout = setTimeout(() => {
+      if (Date.now() < timer.dueMs) {
+        this.arm(timer)
+        return
+      }
+      timer.timeout = null
+      // A rejection is left unhandled on purpose: a failing wake-up is an engine bug.
+      void timer.fire()
+    }, delayMs)
+  }
+}
+
+class FakeTimer implements TimerHandle {
+  /** Index in the owner's heap; -1 once fired or cleared. */
+  pos = -1
+  constructor(
+    readonly owner: FakeClock,
+    readonly dueMs: number,
+    readonly seq: number,
+    readonly fire: () => void | Promise<void>,
+  ) {}
+}
+
+/** Orders timers by (dueMs, seq): equal deadlines fire in insertion order. */
+function before(a: FakeTimer, b: FakeTimer): boolean {
+  return a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.seq < b.seq)
+}
+
+/** Manual time for tests and simulations. Time only moves in advance/advanceTo. */
+export class FakeClock implements Clock {
+  private nowMs: number
+  private seq = 0
+  private readonly heap: FakeTimer[] = []
+  private readonly settlers = new Set<{ settle: () => Promise<void> }>()
+  private advancing = false
+
+  /** Default start is 2026-01-01T00:00:00Z so that dates in failures look sane. */
+  constructor(startMs: number = Date.UTC(2026, 0, 1)) {
+    if (!Number.isFinite(startMs)) throw new RangeError(`FakeClock start must be finite, got ${startMs}`)
+    this.nowMs = startMs
+  }
+
+  now(): number {
+    return this.nowMs
+  }
+
+  setTimer(dueMs: number, fire: () => void | Promise<void>): TimerHandle {
+    assertDueMs(dueMs)
+    const timer = new FakeTimer(this, dueMs, this.seq++, fire)
+    timer.pos = this.heap.length
+    this.heap.push(timer)
+    this.siftUp(timer.pos)
+    return timer
+  }
+
+  clearTimer(handle: TimerHandle): void {
+    if (!(handle instanceof FakeTimer) || handle.owner !== this || handle.pos < 0) return
+    this.removeAt(handle.pos)
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return sleepOn(this, ms, signal)
+  }
+
+  /** Move time forward by ms, firing every timer due on the way; see advanceTo. */
+  advance(ms: number): Promise<void> {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      return Promise.reject(new RangeError(`advance needs a finite, non-negative number of ms, got ${String(ms)}`))
+    }
+    return this.advanceTo(this.nowMs + ms)
+  }
+
+  /** Fire every timer due at or before targetMs in (dueMs, insertion) order, with now() equal to
+   * its dueMs (never moving backwards). After each fire, awaits its promise and then every
+   * attached settler, so work a timer triggers — including new timers inside the window — is
+   * finished before the next one. Finally sets now to targetMs and runs the settlers once more. */
+  async advanceTo(targetMs: number): Promise<void> {
+    if (typeof targetMs !== 'number' || !Number.isFinite(targetMs)) {
+      throw new RangeError(`advanceTo needs a finite time in ms, got ${String(targetMs)}`)
+    }
+    if (targetMs < this.nowMs) {
+      throw new RangeError(`cannot move the clock back: advanceTo(${targetMs}) is before now (${this.nowMs})`)
+    }
+    // Two interleaved advances would fire timers out of order; make the mistake loud.
+    if (this.advancing) throw new Error('FakeClock.advance is already running; await it before advancing again')
+    this.advancing = true
+    try {
+      for (;;) {
+        const next = this.heap[0]
+        if (next !== undefined && next.dueMs <= targetMs) {
+          this.removeAt(0)
+          this.nowMs = Math.max(this.nowMs, next.dueMs)
+          await next.fire()
+          await this.settle()
+          continue
+        }
+        this.nowMs = targetMs
+        await this.settle()
+        // Settlers may have set timers due now; fire them before returning.
+        const due = this.heap[0]
+        if (due === undefined || due.dueMs > targetMs) break
+      }
+    } finally {
+      this.advancing = false
+    }
+  }
+
+  /** Due time of the earliest pending timer, or null. */
+  nextTimerAt(): number | null {
+    return this.heap[0]?.dueMs ?? null
+  }
+
+  /** Number of pending timers. */
+  pendingTimers(): number {
+    return this.heap.length
+  }
+
+  /** Register something to await after each fired timer (the engine attaches its settled());
+   * returns a detach function. */
+  attach(settle: () => Promise<void>): () => void {
+    const entry = { settle }
+    this.settlers.add(entry)
+    return () => {
+      this.settlers.delete(entry)
+    }
+  }
+
+  /** Settlers run one after another, in attach order, for a deterministic interleaving. */
+  private async settle(): Promise<void> {
+    for (const entry of [...this.settlers]) await entry.settle()
+  }
+
+  private removeAt(pos: number): void {
+    const heap = this.heap
+    const removed = heap[pos]!
+    const last = heap.pop()!
+    removed.pos = -1
+    if (last === removed) return
+    heap[pos] = last
+    last.pos = pos
+    this.siftUp(pos)
+    this.siftDown(last.pos)
+  }
+
+  private siftUp(pos: number): void {
+    const heap = this.heap
+    const timer = heap[pos]!
+    while (pos > 0) {
+      const parentPos = (pos - 1) >> 1
+      const parent = heap[parentPos]!
+      if (!before(timer, parent)) break
+      heap[pos] = parent
+      parent.pos = pos
+      pos = parentPos
+    }
+    heap[pos] = timer
+    timer.pos = pos
+  }
+
+  private siftDown(pos: number): void {
+    const heap = this.heap
+    const timer = heap[pos]!
+    for (;;) {
+      const left = 2 * pos + 1
+      if (left >= heap.length) break
+      const right = left + 1
+      const child = right < heap.length && before(heap[right]!, heap[left]!) ? right : left
+      const childTimer = heap[child]!
+      if (!before(childTimer, timer)) break
+      heap[pos] = childTimer
+      childTimer.pos = pos
+      pos = child
+    }
+    heap[pos] = timer
+    timer.pos = pos
+  }
+}

@@ -1,0 +1,207 @@
+// The runner: calls handlers of jobs the engine has started, and turns how they settle into
+// `finish` commands. A handler that returns synchronously is finished without a promise; an
+// async one costs one `then`. Timeouts are deadlines checked by the engine's single timer.
+
+import type { HandlerOutcome } from '../core/commands.js'
+import type { RecordId } from '../core/events.js'
+import type { RetryPattern } from '../core/retry.js'
+import type { JobRecord } from '../core/state.js'
+import { toJobView, type JobView } from '../core/view.js'
+import { JobTimeoutError, NothingToDoJob, RetryableJobError } from '../errors.js'
+import { cloneSerializable } from '../api/serialize.js'
+import type { Clock } from './clock.js'
+import type { Engine } from './engine.js'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Handler = (this: JobContext, ...args: any[]) => unknown
+
+export interface ResolvedFunction {
+  handler: Handler | undefined
+  retryPattern: RetryPattern | null
+  timeoutMs: number | null
+}
+
+export interface FunctionLookup {
+  resolve(model: string, method: string): ResolvedFunction
+}
+
+/** `this` inside a handler. */
+export class JobContext {
+  private controller: AbortController | null = null
+  private contextCache: Record<string, unknown> | null = null
+  private viewCache: JobView | undefined
+
+  constructor(
+    readonly records: RecordId[],
+    private readonly baseContext: Record<string, unknown>,
+    private readonly clock: Clock,
+    private readonly jobRecord: JobRecord | null,
+  ) {}
+
+  /** Allow-listed context of the job, plus `jobUuid` inside a job. */
+  get context(): Record<string, unknown> {
+    if (this.contextCache === null) {
+      this.contextCache =
+        this.jobRecord === null ? { ...this.baseContext } : { ...this.baseContext, jobUuid: this.jobRecord.uuid }
+    }
+    return this.contextCache
+  }
+
+  /** The job as it was when this try started (undefined for a direct call). */
+  get job(): JobView | undefined {
+    if (this.viewCache === undefined && this.jobRecord !== null) this.viewCache = toJobView(this.jobRecord)
+    return this.viewCache
+  }
+
+  /** Aborted when the job's timeoutMs passes. */
+  get signal(): AbortSignal {
+    if (this.controller === null) this.controller = new AbortController()
+    return this.controller.signal
+  }
+
+  /** The engine's clock: with a FakeClock, simulated time. */
+  now(): number {
+    return this.clock.now()
+  }
+
+  sleep(ms: number): Promise<void> {
+    return this.clock.sleep(ms, this.controller?.signal)
+  }
+
+  /** @internal */
+  abort(reason: unknown): void {
+    if (this.controller === null) this.controller = new AbortController()
+    this.controller.abort(reason)
+  }
+}
+
+/** One try of one job, from launch until its outcome is decided (or it timed out). */
+class Attempt {
+  decided = false
+  async = false
+  constructor(
+    readonly job: JobRecord,
+    readonly run: number,
+    readonly retryPattern: RetryPattern | null,
+    readonly context: JobContext,
+    readonly deadlineMs: number | null,
+    readonly timeoutMs: number | null,
+  ) {}
+}
+
+export class Runner {
+  /** Async handlers whose outcome is not decided yet. */
+  inflight = 0
+  private timed: Attempt[] = []
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly functions: FunctionLookup,
+    private readonly clock: Clock,
+    private readonly random: () => number,
+  ) {}
+
+  launch(job: JobRecord): void {
+    const fn = this.functions.resolve(job.model, job.method)
+    const context = new JobContext(job.records, job.context, this.clock, job)
+    const deadlineMs = fn.timeoutMs === null ? null : this.clock.now() + fn.timeoutMs
+    const attempt = new Attempt(job, job.runs, fn.retryPattern, context, deadlineMs, fn.timeoutMs)
+    if (fn.handler === undefined) {
+      this.decide(attempt, {
+        kind: 'failed',
+        excName: 'UnknownJobFunctionError',
+        excMessage: `no handler registered for ${job.model}.${job.method}: call wharf.model('${job.model}', { ${job.method}() {…} }) before start()`,
+        excInfo: '',
+      })
+      return
+    }
+    let returned: unknown
+    try {
+      returned = fn.handler.apply(context, job.args)
+    } catch (error) {
+      this.decide(attempt, outcomeOfError(error))
+      return
+    }
+    if (returned !== null && typeof returned === 'object' && typeof (returned as PromiseLike<unknown>).then === 'function') {
+      attempt.async = true
+      this.inflight++
+      if (deadlineMs !== null) this.timed.push(attempt)
+      ;(returned as PromiseLike<unknown>).then(
+        (value) => this.decide(attempt, outcomeOfValue(value)),
+        (error) => this.decide(attempt, outcomeOfError(error)),
+      )
+    } else {
+      this.decide(attempt, outcomeOfValue(returned))
+    }
+  }
+
+  nextDeadline(): number | null {
+    let next: number | null = null
+    for (const a of this.timed) if (next === null || a.deadlineMs! < next) next = a.deadlineMs!
+    return next
+  }
+
+  /** Abort every handler whose timeout has passed; the try counts as a retryable failure. */
+  expireDeadlines(): void {
+    if (this.timed.length === 0) return
+    const now = this.clock.now()
+    for (const attempt of this.timed.filter((a) => a.deadlineMs! <= now)) {
+      const { job, timeoutMs } = attempt
+      const error = new JobTimeoutError(`${job.model}.${job.method} ran longer than its timeoutMs (${timeoutMs} ms)`)
+      attempt.context.abort(error)
+      this.decide(attempt, {
+        kind: 'retryable',
+        message: error.message,
+        seconds: undefined,
+        ignoreRetry: false,
+        excName: error.name,
+        excInfo: error.stack ?? '',
+      })
+    }
+  }
+
+  /** The first outcome of a try wins; a handler settling after its timeout is ignored. */
+  private decide(attempt: Attempt, outcome: HandlerOutcome): void {
+    if (attempt.decided) return
+    attempt.decided = true
+    if (attempt.deadlineMs !== null && attempt.async) this.timed.splice(this.timed.indexOf(attempt), 1)
+    this.engine.post({
+      type: 'finish',
+      uuid: attempt.job.uuid,
+      run: attempt.run,
+      outcome,
+      retryPattern: attempt.retryPattern,
+      entropy: this.random(),
+    })
+    if (attempt.async && --this.inflight === 0) this.engine.handlersQuiet()
+  }
+}
+
+function outcomeOfValue(value: unknown): HandlerOutcome {
+  if (value === undefined || value === null) return { kind: 'returned', result: null }
+  try {
+    return { kind: 'returned', result: cloneSerializable(value, 'result') }
+  } catch {
+    // queue_job stores str(result); a value the log cannot hold is kept as its string form.
+    return { kind: 'returned', result: String(value) }
+  }
+}
+
+export function outcomeOfError(error: unknown): HandlerOutcome {
+  if (error instanceof NothingToDoJob) return { kind: 'nothing_to_do', message: error.message }
+  if (error instanceof RetryableJobError) {
+    return {
+      kind: 'retryable',
+      message: error.message,
+      seconds: error.seconds,
+      ignoreRetry: error.ignoreRetry,
+      excName: error.name,
+      excInfo: error.stack ?? '',
+    }
+  }
+  if (error instanceof Error) {
+    return { kind: 'failed', excName: error.constructor.name || error.name, excMessage: error.message, excInfo: error.stack ?? String(error) }
+  }
+  return { kind: 'failed', excName: typeof error, excMessage: String(error), excInfo: String(error) }
+}
+

@@ -1,0 +1,31 @@
+// Public entry point ('wharf'): re-exports only.
+export { Wharf, type OpenOptions, type JobsQuery, type Stats, type ChannelStats } from './engine/api/wharf.js'
+export { chain, group, Delayable, DelayableChain, DelayableGroup } from './engine/api/delayable.js'
+export { identityExact } from './engine/api/identity.js'
+export type { JobProperties, IdentityKeyJob } from './engine/api/properties.js'
+export type { FunctionOptions, RelatedAction } from './engine/api/functions.js'
+export type { Recordset, RecordsetOf, DelayedCallsOf, DelayableOf } from './engine/api/recordset.js'
+export { JobContext } from './engine/runtime/runner.js'
+export { SystemClock, FakeClock, type Clock, type TimerHandle } from './engine/runtime/clock.js'
+export { MemoryLog } from './storage/memory-log.js'
+export type { EventLog } from './storage/event-log.js'
+export type { JobView } from './engine/core/view.js'
+export type { JobState, WharfEvent, EventType, RecordId } from './engine/core/events.js'
+export { JOB_STATES } from './engine/core/events.js'
+export {
+  WharfError,
+  RetryableJobError,
+  FailedJobError,
+  NothingToDoJob,
+  JobTimeoutError,
+  InvalidChannelConfigError,
+  InvalidPropertyError,
+  NotSerializableError,
+  UnknownJobError,
+  InvalidJobFunctionError,
+  InvalidGraphError,
+  JobStateConflictError,
+  WharfClosedError,
+  StorageLockedError,
+  LogCorruptionError,
+} from './engine/errors.js'
