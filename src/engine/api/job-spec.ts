@@ -4,9 +4,9 @@
 
 import type { JobSpec } from '../core/events.js'
 import { InvalidPropertyError } from '../errors.js'
-import type { PlannedJob } from './delayable.js'
+import type { PlannedJob, Target } from './delayable.js'
 import type { FunctionRegistry } from './functions.js'
-import { checkIdentityKey, DEFAULT_MAX_RETRIES, DEFAULT_PRIORITY, etaMs, type IdentityKeyJob } from './properties.js'
+import { checkIdentityKey, DEFAULT_MAX_RETRIES, DEFAULT_PRIORITY, etaMs, type CheckedProperties, type IdentityKeyJob } from './properties.js'
 import { cloneArgs } from './serialize.js'
 
 export interface SpecContext {
@@ -15,16 +15,29 @@ export interface SpecContext {
   functions: FunctionRegistry
 }
 
+const NO_PARENTS: string[] = Object.freeze([]) as unknown as string[]
+
 export function buildSpecs(planned: readonly PlannedJob[], edges: readonly (readonly [number, number])[], ctx: SpecContext): JobSpec[] {
   const graphUuid = planned.length > 1 ? ctx.newId() : null
-  const specs = planned.map((p) => buildSpec(p, graphUuid, ctx))
-  for (const [parent, child] of edges) specs[child]!.dependsOn.push(specs[parent]!.uuid)
+  const specs = planned.map((p) => buildSpec(p.target, p.method, p.args, p.props, graphUuid, ctx))
+  for (const [parent, child] of edges) {
+    const spec = specs[child]!
+    if (spec.dependsOn === NO_PARENTS) spec.dependsOn = []
+    spec.dependsOn.push(specs[parent]!.uuid)
+  }
   return specs
 }
 
-export function buildSpec(p: PlannedJob, graphUuid: string | null, ctx: SpecContext): JobSpec {
-  const { target, method, props } = p
-  const args = cloneArgs(p.args)
+/** One job's spec. Takes its parts as arguments: withDelay calls it once per job. */
+export function buildSpec(
+  target: Target,
+  method: string,
+  rawArgs: unknown[],
+  props: CheckedProperties,
+  graphUuid: string | null,
+  ctx: SpecContext,
+): JobSpec {
+  const args = cloneArgs(rawArgs)
   const spec: JobSpec = {
     uuid: ctx.newId(),
     graphUuid,
@@ -39,7 +52,7 @@ export function buildSpec(p: PlannedJob, graphUuid: string | null, ctx: SpecCont
     description: props.description ?? `${target.model}.${method}`,
     channel: props.channel ?? ctx.functions.config(target.model, method)?.channel ?? 'root',
     identityKey: null,
-    dependsOn: [],
+    dependsOn: NO_PARENTS,
     createdAt: ctx.nowMs,
   }
   const key = props.identityKey

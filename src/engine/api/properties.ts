@@ -49,8 +49,10 @@ export const IDENTITY_KEY_LENGTH_MAX = 1_000
 /** Checked, normalised properties: channel is complete, eta still relative or absolute. */
 export type CheckedProperties = JobProperties
 
+const NO_PROPERTIES: CheckedProperties = Object.freeze({})
+
 export function checkProperties(props: unknown, where: string): CheckedProperties {
-  if (props === undefined) return {}
+  if (props === undefined) return NO_PROPERTIES
   if (props === null || typeof props !== 'object' || Array.isArray(props)) {
     throw new InvalidPropertyError(`${where}: properties must be an object, got ${describe(props)}`)
   }

@@ -9,6 +9,8 @@ export const PAYLOAD_BYTES_MAX = 1_048_576
 /** Containers (arrays, objects) may nest this many levels deep. */
 export const PAYLOAD_DEPTH_MAX = 64
 
+const NO_ARGS: unknown[] = Object.freeze([]) as unknown as unknown[]
+
 /** One container being copied. `keys === null` marks an array. */
 interface Frame {
   readonly src: Readonly<Record<string, unknown>> | readonly unknown[]
@@ -43,6 +45,7 @@ export function cloneArgs(args: readonly unknown[]): unknown[] {
   if (!Array.isArray(args)) {
     throw new NotSerializableError(`args must be an array of arguments, got ${describe(args)}`, 'args')
   }
+  if (args.length === 0) return NO_ARGS
   const top: Frame = { src: args, dst: [], keys: null, index: 0, depth: 0, parent: null, key: 0 }
   walk(top, 'args', false)
   return top.dst as unknown[]

@@ -5,19 +5,19 @@
 import type { ChannelConfig } from '../core/channel-config.js'
 import { normalizeChannelName, parseChannelConfig } from '../core/channel-config.js'
 import type { Command } from '../core/commands.js'
-import { JOB_STATES, type JobState, type WharfEvent } from '../core/events.js'
+import { JOB_STATES, type JobSpec, type JobState, type WharfEvent } from '../core/events.js'
 import { STATE_INDEX, type JobRecord } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidPropertyError, WharfClosedError } from '../errors.js'
 import { FakeClock, SystemClock, type Clock } from '../runtime/clock.js'
-import { Engine } from '../runtime/engine.js'
+import { Engine, type ResultOf } from '../runtime/engine.js'
 import { ulidFactory, type IdFactory } from '../runtime/ids.js'
 import { JobContext, type Handler } from '../runtime/runner.js'
-import { MemoryLog } from '../../storage/memory-log.js'
+import { VolatileLog } from '../../storage/volatile-log.js'
 import type { EventLog } from '../../storage/event-log.js'
 import type { PlannedJob, Target } from './delayable.js'
 import { FunctionRegistry, type FunctionOptions } from './functions.js'
-import { buildSpec, buildSpecs } from './job-spec.js'
+import { buildSpec, buildSpecs, type SpecContext } from './job-spec.js'
 import { runWithoutDelay } from './no-delay.js'
 import { describe, type CheckedProperties } from './properties.js'
 import { defineModel, type ModelHost, type RecordsetOf } from './recordset.js'
@@ -87,6 +87,8 @@ export class Wharf implements ModelHost {
   readonly clock: Clock
   /** @internal */ [SINK]: DelaySink | null = null
   private readonly newId: IdFactory
+  /** Reused by every withDelay call (single-threaded, used synchronously). */
+  private readonly specContext: SpecContext
   private detachClock: (() => void) | null = null
 
   private constructor(
@@ -98,6 +100,7 @@ export class Wharf implements ModelHost {
     this.contextKeys = options.contextKeys
     this.noDelay = options.noDelay
     this.newId = options.newId
+    this.specContext = { nowMs: 0, newId: options.newId, functions }
   }
 
   static async open(options: OpenOptions = {}): Promise<Wharf> {
@@ -258,9 +261,15 @@ export class Wharf implements ModelHost {
   // ModelHost: what recordsets and delayables call.
 
   /** @internal */
-  async delayOne(target: Target, method: string, args: unknown[], props: CheckedProperties): Promise<JobView> {
-    const views = await this.storeGraph([{ target, method, args, props }], [])
-    return views[0]!
+  delayOne(target: Target, method: string, args: unknown[], props: CheckedProperties): Promise<JobView> {
+    // The hot path of enqueueing: one spec, one promise, the view built when it commits.
+    if (this.engine.lifecycle === 'closed' || this[SINK] !== null || this.noDelay) {
+      return this.storeGraph([{ target, method, args, props }], []).then(firstView)
+    }
+    const ctx = this.specContext
+    ctx.nowMs = this.clock.now()
+    const spec = buildSpec(target, method, args, props, null, ctx)
+    return this.engine.submit({ type: 'enqueue', jobs: [spec] }, viewOfEnqueued)
   }
 
   /** @internal */
@@ -269,13 +278,9 @@ export class Wharf implements ModelHost {
     const nowMs = this.clock.now()
     const sink = this[SINK]
     if (sink !== null) return sink.capture(planned, edges, nowMs)
-    const ctx = { nowMs, newId: this.newId, functions: this.functions }
-    if (this.noDelay) return runWithoutDelay(this, buildSpecs(planned, edges, ctx))
-    const specs = planned.length === 1 ? [buildSpec(planned[0]!, null, ctx)] : buildSpecs(planned, edges, ctx)
-    const decision = await this.engine.submit({ type: 'enqueue', jobs: specs })
-    const jobs = this.engine.state.jobs
-    if (decision.existing === null) return specs.map((s) => toJobView(jobs.get(s.uuid)!))
-    return decision.existing.map((uuid) => (uuid === null ? undefined : viewOf(jobs.get(uuid))))
+    const specs = buildSpecs(planned, edges, { nowMs, newId: this.newId, functions: this.functions })
+    if (this.noDelay) return runWithoutDelay(this, specs)
+    return this.engine.submit({ type: 'enqueue', jobs: specs }, viewsOfEnqueued)
   }
 
   /** @internal */
@@ -289,8 +294,21 @@ export class Wharf implements ModelHost {
   }
 }
 
-function viewOf(job: JobRecord | undefined): JobView | undefined {
-  return job === undefined ? undefined : toJobView(job)
+function firstView(views: (JobView | undefined)[]): JobView {
+  return views[0]!
+}
+
+/** The stored job, or the existing one its identity key matched. */
+const viewOfEnqueued: ResultOf<JobView> = (note, command, state) => {
+  const existing = note !== undefined && 'existing' in note ? note.existing[0] : null
+  const uuid = existing ?? (command as { jobs: JobSpec[] }).jobs[0]!.uuid
+  return toJobView(state.jobs.get(uuid)!)
+}
+
+/** Each job of the graph; when identity keys skipped it, the matched jobs (undefined for the others). */
+const viewsOfEnqueued: ResultOf<(JobView | undefined)[]> = (note, command, state) => {
+  if (note === undefined || !('existing' in note)) return (command as { jobs: JobSpec[] }).jobs.map((s) => toJobView(state.jobs.get(s.uuid)!))
+  return note.existing.map((uuid) => (uuid === null ? undefined : toJobView(state.jobs.get(uuid)!)))
 }
 
 function matches(
@@ -363,7 +381,7 @@ function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
   }
   const clock = options.clock ?? new SystemClock()
   return {
-    log: options.log ?? new MemoryLog(),
+    log: options.log ?? new VolatileLog(),
     clock,
     channels: parseChannelConfig(channelsText),
     contextKeys: Object.freeze([...contextKeys]),

@@ -17,3 +17,9 @@ export function assert(condition: unknown, message: string): asserts condition {
 export function assertNever(value: never, what: string): never {
   throw new AssertionError(`unexpected ${what}: ${JSON.stringify(value)}`)
 }
+
+/** Throw an AssertionError. Hot paths write `if (!cond) fail(\`…\`)` so the message is only
+ * built when the check fails. */
+export function fail(message: string): never {
+  throw new AssertionError(message)
+}

@@ -1,7 +1,7 @@
 // The channel tree: built from the parsed configuration, grown on demand for unknown channel
 // names, and asked one question by the scheduler: may a job of this channel start now?
 
-import { assert } from './assert.js'
+import { fail } from './assert.js'
 import { mergeChannelConfig, parentChannelName, ROOT, type ChannelConfig } from './channel-config.js'
 import { ChannelNode, readyLess, type State } from './state.js'
 
@@ -53,7 +53,7 @@ export function ensureChannel(channels: Map<string, ChannelNode>, name: string):
     missing.push(cursor)
     cursor = parentChannelName(cursor)
   }
-  assert(anchor !== undefined, `channel ${name} has no root`)
+  if (anchor === undefined) fail(`channel ${name} has no root`)
   let node: ChannelNode = anchor
   for (let i = missing.length - 1; i >= 0; i--) {
     node = new ChannelNode(missing[i]!, node)

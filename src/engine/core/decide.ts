@@ -7,7 +7,7 @@ import type { Command, HandlerOutcome } from './commands.js'
 import { EVENT_FORMAT_VERSION as v, type JobSpec, type WharfEvent } from './events.js'
 import { cascadeOfCancel } from './graph.js'
 import { retryDelaySeconds } from './retry.js'
-import { BLOCKING_STATES, type JobRecord, type State } from './state.js'
+import { isBlocking, type JobRecord, type State } from './state.js'
 import { JobStateConflictError, UnknownJobError, type WharfError } from '../errors.js'
 
 export type Decision =
@@ -22,64 +22,86 @@ export type Decision =
     }
   | { ok: false; error: WharfError }
 
-const NOTHING: Decision = Object.freeze({ ok: true, events: [], existing: null }) as Decision
+/** What decideInto says besides its events: nothing (undefined), a refusal, or identity matches. */
+export type DecideNote = undefined | { error: WharfError } | { existing: (string | null)[] }
 
 export function decide(state: State, command: Command, nowMs: number): Decision {
+  const events: WharfEvent[] = []
+  const note = decideInto(state, command, nowMs, events)
+  if (note !== undefined && 'error' in note) return { ok: false, error: note.error }
+  return { ok: true, events, existing: note?.existing ?? null }
+}
+
+/**
+ * decide, for the shell's hot path: appends the events to `out` (the tick's batch) instead of
+ * allocating a Decision per command. Events get seq 0; the shell stamps and applies them.
+ */
+export function decideInto(state: State, command: Command, nowMs: number, out: WharfEvent[]): DecideNote {
   switch (command.type) {
     case 'enqueue':
-      return decideEnqueue(state, command.jobs, nowMs)
+      return decideEnqueue(state, command.jobs, nowMs, out)
     case 'start':
-      return one({ seq: 0, v, at: nowMs, type: 'job.started', uuid: command.uuid })
+      out.push({ seq: 0, v, at: nowMs, type: 'job.started', uuid: command.uuid })
+      return undefined
     case 'finish': {
       const job = state.jobs.get(command.uuid)
       // The job was set done, cancelled or requeued while its handler ran: that run's
       // outcome no longer decides anything.
-      if (job === undefined || job.state !== 'started' || job.runs !== command.run) return NOTHING
-      return one(outcomeEvent(job, command.outcome, command.retryPattern, command.entropy, nowMs))
+      if (job === undefined || job.state !== 'started' || job.runs !== command.run) return undefined
+      out.push(outcomeEvent(job, command.outcome, command.retryPattern, command.entropy, nowMs))
+      return undefined
     }
     case 'cancel': {
       const job = state.jobs.get(command.uuid)
-      if (job === undefined) return refuse(new UnknownJobError(command.uuid))
-      if (job.state === 'cancelled') return NOTHING
+      if (job === undefined) return { error: new UnknownJobError(command.uuid) }
+      if (job.state === 'cancelled') return undefined
       const cascade = cascadeOfCancel(job).map((j) => j.uuid)
-      return one({ seq: 0, v, at: nowMs, type: 'job.cancelled', uuid: job.uuid, cascade })
+      out.push({ seq: 0, v, at: nowMs, type: 'job.cancelled', uuid: job.uuid, cascade })
+      return undefined
     }
     case 'requeue': {
       const job = state.jobs.get(command.uuid)
-      if (job === undefined) return refuse(new UnknownJobError(command.uuid))
-      if (job.state === 'wait_dependencies') return NOTHING // queue_job skips these
+      if (job === undefined) return { error: new UnknownJobError(command.uuid) }
+      if (job.state === 'wait_dependencies') return undefined // queue_job skips these
       const conflict = identityConflict(state, job)
       if (conflict !== null) {
-        return refuse(
-          new JobStateConflictError(
+        return {
+          error: new JobStateConflictError(
             `cannot requeue job ${job.uuid}: its identity key ${JSON.stringify(job.identityKey)} ` +
               `is held by job ${conflict.uuid} (${conflict.state}); cancel or finish that one first`,
           ),
-        )
+        }
       }
-      return one({ seq: 0, v, at: nowMs, type: 'job.requeued', uuid: job.uuid })
+      out.push({ seq: 0, v, at: nowMs, type: 'job.requeued', uuid: job.uuid })
+      return undefined
     }
     case 'setDone': {
       const job = state.jobs.get(command.uuid)
-      if (job === undefined) return refuse(new UnknownJobError(command.uuid))
-      if (job.state === 'done') return NOTHING
-      return one({ seq: 0, v, at: nowMs, type: 'job.done', uuid: job.uuid, result: 'Manually set to done', manual: true })
+      if (job === undefined) return { error: new UnknownJobError(command.uuid) }
+      if (job.state === 'done') return undefined
+      out.push({ seq: 0, v, at: nowMs, type: 'job.done', uuid: job.uuid, result: 'Manually set to done', manual: true })
+      return undefined
     }
-    case 'pauseChannel': {
-      if (state.channels.get(command.channel)?.paused === true) return NOTHING
-      return one({ seq: 0, v, at: nowMs, type: 'channel.paused', channel: command.channel })
-    }
-    case 'resumeChannel': {
-      const node = state.channels.get(command.channel)
-      if (node === undefined || !node.paused) return NOTHING
-      return one({ seq: 0, v, at: nowMs, type: 'channel.resumed', channel: command.channel })
-    }
+    case 'pauseChannel':
+      if (state.channels.get(command.channel)?.paused !== true) {
+        out.push({ seq: 0, v, at: nowMs, type: 'channel.paused', channel: command.channel })
+      }
+      return undefined
+    case 'resumeChannel':
+      if (state.channels.get(command.channel)?.paused === true) {
+        out.push({ seq: 0, v, at: nowMs, type: 'channel.resumed', channel: command.channel })
+      }
+      return undefined
     default:
       return assertNever(command, 'command')
   }
 }
 
-function decideEnqueue(state: State, specs: JobSpec[], nowMs: number): Decision {
+function decideEnqueue(state: State, specs: JobSpec[], nowMs: number, out: WharfEvent[]): DecideNote {
+  if (specs.length === 1 && specs[0]!.identityKey === null) {
+    out.push({ seq: 0, v, at: nowMs, type: 'job.created', job: specs[0]! })
+    return undefined
+  }
   // queue_job: the graph is skipped only when every job that has an identity key matches an
   // existing job in a blocking state; then nothing at all is stored.
   let keyed = 0
@@ -95,12 +117,9 @@ function decideEnqueue(state: State, specs: JobSpec[], nowMs: number): Decision 
     if (holder !== undefined) matched++
     existing.push(holder?.uuid ?? null)
   }
-  if (keyed > 0 && matched === keyed) return { ok: true, events: [], existing }
-  const events: WharfEvent[] = new Array(specs.length)
-  for (let i = 0; i < specs.length; i++) {
-    events[i] = { seq: 0, v, at: nowMs, type: 'job.created', job: specs[i]! }
-  }
-  return { ok: true, events, existing: null }
+  if (keyed > 0 && matched === keyed) return { existing }
+  for (let i = 0; i < specs.length; i++) out.push({ seq: 0, v, at: nowMs, type: 'job.created', job: specs[i]! })
+  return undefined
 }
 
 function outcomeEvent(
@@ -110,22 +129,26 @@ function outcomeEvent(
   entropy: number,
   nowMs: number,
 ): WharfEvent {
-  const base = { seq: 0, v, at: nowMs, uuid: job.uuid } as const
+  // Plain literals, not spreads of a shared base: this runs once per finished job.
+  const uuid = job.uuid
   switch (outcome.kind) {
     case 'returned':
-      return { ...base, type: 'job.done', result: outcome.result, manual: false }
+      return { seq: 0, v, at: nowMs, type: 'job.done', uuid, result: outcome.result, manual: false }
     case 'nothing_to_do':
-      return { ...base, type: 'job.done', result: outcome.message, manual: false }
+      return { seq: 0, v, at: nowMs, type: 'job.done', uuid, result: outcome.message, manual: false }
     case 'failed':
-      return { ...base, type: 'job.failed', excName: outcome.excName, excMessage: outcome.excMessage, excInfo: outcome.excInfo }
+      return { seq: 0, v, at: nowMs, type: 'job.failed', uuid, excName: outcome.excName, excMessage: outcome.excMessage, excInfo: outcome.excInfo }
     case 'retryable': {
       // queue_job's perform(): ignoreRetry never fails; maxRetries 0 retries forever; otherwise
       // the try that reaches maxRetries fails with "Max. retries (N) reached".
       const exhausted = !outcome.ignoreRetry && job.maxRetries !== 0 && job.retry >= job.maxRetries
       if (exhausted) {
         return {
-          ...base,
+          seq: 0,
+          v,
+          at: nowMs,
           type: 'job.failed',
+          uuid,
           excName: 'FailedJobError',
           excMessage: `Max. retries (${job.maxRetries}) reached: ${outcome.message}`,
           excInfo: outcome.excInfo,
@@ -133,8 +156,11 @@ function outcomeEvent(
       }
       const delaySeconds = retryDelaySeconds(pattern, job.retry, outcome.seconds, entropy)
       return {
-        ...base,
+        seq: 0,
+        v,
+        at: nowMs,
         type: 'job.postponed',
+        uuid,
         eta: nowMs + delaySeconds * 1000,
         message: outcome.message,
         retryAdjust: outcome.ignoreRetry ? -1 : 0,
@@ -147,14 +173,6 @@ function outcomeEvent(
 
 /** Another job that holds `job`'s identity key, if putting `job` back in a blocking state would duplicate it. */
 function identityConflict(state: State, job: JobRecord): JobRecord | null {
-  if (job.identityKey === null || BLOCKING_STATES.has(job.state)) return null
+  if (job.identityKey === null || isBlocking(job.state)) return null
   return state.identity.get(job.identityKey)?.[0] ?? null
-}
-
-function one(event: WharfEvent): Decision {
-  return { ok: true, events: [event], existing: null }
-}
-
-function refuse(error: WharfError): Decision {
-  return { ok: false, error }
 }

@@ -2,25 +2,25 @@
 // so `fold(log)` is the live state by construction (test/property checks it anyway). It mutates
 // `state` in place for speed; nothing else may.
 
-import { assert, assertNever } from './assert.js'
+import { assertNever, fail } from './assert.js'
 import { ensureChannel } from './channels.js'
 import type { WharfEvent } from './events.js'
 import { JobRecord, type State } from './state.js'
 import { enterInitial, promoteEta, transition } from './transition.js'
 
 export function evolve(state: State, event: WharfEvent): State {
-  assert(event.seq === state.seq + 1, `event seq ${event.seq} does not follow ${state.seq}`)
+  if (!(event.seq === state.seq + 1)) fail(`event seq ${event.seq} does not follow ${state.seq}`)
   state.seq = event.seq
   switch (event.type) {
     case 'job.created': {
       const spec = event.job
-      assert(!state.jobs.has(spec.uuid), `job ${spec.uuid} created twice`)
+      if (state.jobs.has(spec.uuid)) fail(`job ${spec.uuid} created twice`)
       const job = new JobRecord(spec, ensureChannel(state.channels, spec.channel), event.seq)
       if (spec.dependsOn.length > 0) {
         const parents: JobRecord[] = []
         for (const parentUuid of spec.dependsOn) {
           const parent = state.jobs.get(parentUuid)
-          assert(parent !== undefined, `job ${spec.uuid} depends on unknown job ${parentUuid}`)
+          if (parent === undefined) fail(`job ${spec.uuid} depends on unknown job ${parentUuid}`)
           parents.push(parent)
           parent.addChild(job)
           if (parent.state !== 'done') job.unfinishedParents++
@@ -37,7 +37,7 @@ export function evolve(state: State, event: WharfEvent): State {
       break
     case 'job.enqueued': {
       const job = jobOf(state, event.uuid)
-      assert(job.state === 'pending' && !job.waitingEta, `job ${job.uuid} enqueued from ${job.state}`)
+      if (!(job.state === 'pending' && !job.waitingEta)) fail(`job ${job.uuid} enqueued from ${job.state}`)
       transition(state, job, 'enqueued', event.at)
       job.enqueuedAt = event.at
       const path = job.channel.path
@@ -49,7 +49,7 @@ export function evolve(state: State, event: WharfEvent): State {
     }
     case 'job.started': {
       const job = jobOf(state, event.uuid)
-      assert(job.state === 'enqueued', `job ${job.uuid} started from ${job.state}`)
+      if (!(job.state === 'enqueued')) fail(`job ${job.uuid} started from ${job.state}`)
       transition(state, job, 'started', event.at)
       job.startedAt = event.at
       job.retry++
@@ -126,6 +126,6 @@ function cancel(state: State, job: JobRecord, atMs: number): void {
 
 function jobOf(state: State, uuid: string): JobRecord {
   const job = state.jobs.get(uuid)
-  assert(job !== undefined, `event names unknown job ${uuid}`)
+  if (job === undefined) fail(`event names unknown job ${uuid}`)
   return job
 }

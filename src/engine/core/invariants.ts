@@ -5,7 +5,7 @@
 import { AssertionError } from './assert.js'
 import { isAcyclic } from './graph.js'
 import { JOB_STATES } from './events.js'
-import { BLOCKING_STATES, RUNNING_STATES, STATE_INDEX, type ChannelNode, type State } from './state.js'
+import { isBlocking, isRunning, STATE_INDEX, type ChannelNode, type State } from './state.js'
 
 export function checkInvariants(state: State): void {
   const problems: string[] = []
@@ -34,7 +34,7 @@ export function checkInvariants(state: State): void {
     if (!(JOB_STATES as readonly string[]).includes(job.state)) bad(`job ${uuid} has unknown state ${job.state}`)
     totals[STATE_INDEX[job.state]]!++
     counts.get(job.channel)![STATE_INDEX[job.state]]!++
-    if (RUNNING_STATES.has(job.state)) for (const n of job.channel.path) running.set(n, running.get(n)! + 1)
+    if (isRunning(job.state)) for (const n of job.channel.path) running.set(n, running.get(n)! + 1)
     if (job.state === 'failed') failedOwn.set(job.channel, failedOwn.get(job.channel)! + 1)
     const unfinished = job.parents.filter((p) => p.state !== 'done').length
     if (unfinished !== job.unfinishedParents) bad(`job ${uuid} counts ${job.unfinishedParents} unfinished parents, has ${unfinished}`)
@@ -51,7 +51,7 @@ export function checkInvariants(state: State): void {
       queued++
       if (!inHeap) bad(`pending job ${uuid} is not queued`)
     } else if (job.heapIndex !== -1 || job.waitingEta) bad(`job ${uuid} in ${job.state} is still queued`)
-    if (job.identityKey !== null && BLOCKING_STATES.has(job.state)) {
+    if (job.identityKey !== null && isBlocking(job.state)) {
       keyHolders.set(job.identityKey, (keyHolders.get(job.identityKey) ?? 0) + 1)
       if (!state.identity.get(job.identityKey)?.includes(job)) bad(`job ${uuid} is missing from the identity index`)
     }

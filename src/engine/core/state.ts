@@ -14,6 +14,26 @@ export const STATE_INDEX: Readonly<Record<JobState, number>> = {
   failed: 6,
 }
 
+/** STATE_INDEX as a switch: transitions run several times per job, keyed lookups cost more. */
+export function stateIndex(state: JobState): number {
+  switch (state) {
+    case 'wait_dependencies':
+      return 0
+    case 'pending':
+      return 1
+    case 'enqueued':
+      return 2
+    case 'started':
+      return 3
+    case 'done':
+      return 4
+    case 'cancelled':
+      return 5
+    case 'failed':
+      return 6
+  }
+}
+
 const NO_JOBS: readonly JobRecord[] = Object.freeze([])
 
 export class JobRecord {
@@ -140,5 +160,12 @@ export interface State {
   readonly counts: number[]
 }
 
-export const BLOCKING_STATES: ReadonlySet<JobState> = new Set(['wait_dependencies', 'pending', 'enqueued'])
-export const RUNNING_STATES: ReadonlySet<JobState> = new Set(['enqueued', 'started'])
+/** States in which a job holds its identity key (queue_job: `started` does not). */
+export function isBlocking(state: JobState): boolean {
+  return state === 'pending' || state === 'wait_dependencies' || state === 'enqueued'
+}
+
+/** States in which a job holds a slot on every channel of its path. */
+export function isRunning(state: JobState): boolean {
+  return state === 'started' || state === 'enqueued'
+}

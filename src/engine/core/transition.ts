@@ -3,9 +3,9 @@
 // queue membership, slots along the channel path, failed counts of sequential channels, the
 // identity index, per-state counts, and the unfinished-parent counts of children.
 
-import { assert } from './assert.js'
+import { fail } from './assert.js'
 import type { JobState } from './events.js'
-import { BLOCKING_STATES, RUNNING_STATES, STATE_INDEX, type JobRecord, type State } from './state.js'
+import { isBlocking, isRunning, stateIndex, type JobRecord, type State } from './state.js'
 
 export function transition(state: State, job: JobRecord, to: JobState, atMs: number): void {
   const from = job.state
@@ -13,29 +13,29 @@ export function transition(state: State, job: JobRecord, to: JobState, atMs: num
   leave(state, job, from, to)
   job.state = to
   const own = job.channel.counts
-  own[STATE_INDEX[from]]!--
-  own[STATE_INDEX[to]]!++
-  state.counts[STATE_INDEX[from]]!--
-  state.counts[STATE_INDEX[to]]!++
+  own[stateIndex(from)]!--
+  own[stateIndex(to)]!++
+  state.counts[stateIndex(from)]!--
+  state.counts[stateIndex(to)]!++
   enter(state, job, from, to, atMs)
 }
 
 /** Count a new job in its first state (it has no state to leave). */
 export function enterInitial(state: State, job: JobRecord, atMs: number): void {
-  job.channel.counts[STATE_INDEX[job.state]]!++
-  state.counts[STATE_INDEX[job.state]]!++
+  job.channel.counts[stateIndex(job.state)]!++
+  state.counts[stateIndex(job.state)]!++
   if (job.state === 'pending') queue(state, job, atMs)
-  if (job.identityKey !== null && BLOCKING_STATES.has(job.state)) holdKey(state, job)
+  if (job.identityKey !== null && isBlocking(job.state)) holdKey(state, job)
 }
 
 function leave(state: State, job: JobRecord, from: JobState, to: JobState): void {
   if (from === 'pending') unqueue(state, job)
-  if (RUNNING_STATES.has(from) && !RUNNING_STATES.has(to)) {
+  if (isRunning(from) && !isRunning(to)) {
     const path = job.channel.path
     for (let i = 0; i < path.length; i++) path[i]!.running--
   }
   if (from === 'failed') job.channel.failedOwn--
-  if (job.identityKey !== null && BLOCKING_STATES.has(from) && !BLOCKING_STATES.has(to)) releaseKey(state, job)
+  if (job.identityKey !== null && isBlocking(from) && !isBlocking(to)) releaseKey(state, job)
   if (from === 'done') {
     // A parent that stops being done holds its children back again; one that has not started
     // yet goes back to waiting, so "a job never starts before its parents are done" holds.
@@ -50,18 +50,18 @@ function leave(state: State, job: JobRecord, from: JobState, to: JobState): void
 
 function enter(state: State, job: JobRecord, from: JobState, to: JobState, atMs: number): void {
   if (to === 'pending') queue(state, job, atMs)
-  if (RUNNING_STATES.has(to) && !RUNNING_STATES.has(from)) {
+  if (isRunning(to) && !isRunning(from)) {
     const path = job.channel.path
     for (let i = 0; i < path.length; i++) path[i]!.running++
   }
   if (to === 'failed') job.channel.failedOwn++
-  if (job.identityKey !== null && BLOCKING_STATES.has(to) && !BLOCKING_STATES.has(from)) holdKey(state, job)
+  if (job.identityKey !== null && isBlocking(to) && !isBlocking(from)) holdKey(state, job)
   if (to === 'done') {
     const children = job.children
     for (let i = 0; i < children.length; i++) {
       const child = children[i]!
       child.unfinishedParents--
-      assert(child.unfinishedParents >= 0, `job ${child.uuid} has a negative unfinished-parent count`)
+      if (!(child.unfinishedParents >= 0)) fail(`job ${child.uuid} has a negative unfinished-parent count`)
       if (child.unfinishedParents === 0 && child.state === 'wait_dependencies') {
         transition(state, child, 'pending', atMs)
       }
@@ -71,7 +71,7 @@ function enter(state: State, job: JobRecord, from: JobState, to: JobState, atMs:
 
 /** Queue a pending job: behind its eta if that is still ahead, else in the ready heap. */
 function queue(state: State, job: JobRecord, atMs: number): void {
-  assert(job.unfinishedParents === 0, `job ${job.uuid} queued with unfinished parents`)
+  if (!(job.unfinishedParents === 0)) fail(`job ${job.uuid} queued with unfinished parents`)
   const node = job.channel
   if (job.eta !== null && job.eta > atMs) {
     job.waitingEta = true
@@ -87,10 +87,10 @@ function queue(state: State, job: JobRecord, atMs: number): void {
 function unqueue(state: State, job: JobRecord): void {
   const node = job.channel
   if (job.waitingEta) {
-    assert(node.etaQueue.remove(job), `job ${job.uuid} missing from its eta queue`)
+    if (!(node.etaQueue.remove(job))) fail(`job ${job.uuid} missing from its eta queue`)
     if (node.etaQueue.size === 0) state.etaChannels.delete(node)
   } else {
-    assert(node.ready.remove(job), `job ${job.uuid} missing from its ready queue`)
+    if (!(node.ready.remove(job))) fail(`job ${job.uuid} missing from its ready queue`)
     if (node.ready.size === 0) state.readyChannels.delete(node)
   }
   job.waitingEta = false
@@ -98,7 +98,7 @@ function unqueue(state: State, job: JobRecord): void {
 
 /** Move a queued job whose eta has passed into the ready heap. */
 export function promoteEta(state: State, job: JobRecord): void {
-  assert(job.state === 'pending' && job.waitingEta, `job ${job.uuid} is not waiting for its eta`)
+  if (!(job.state === 'pending' && job.waitingEta)) fail(`job ${job.uuid} is not waiting for its eta`)
   unqueue(state, job)
   const node = job.channel
   node.ready.push(job)
@@ -115,9 +115,9 @@ function holdKey(state: State, job: JobRecord): void {
 function releaseKey(state: State, job: JobRecord): void {
   const key = job.identityKey!
   const holders = state.identity.get(key)
-  assert(holders !== undefined, `identity key ${key} of job ${job.uuid} is not indexed`)
+  if (holders === undefined) fail(`identity key ${key} of job ${job.uuid} is not indexed`)
   const i = holders.indexOf(job)
-  assert(i >= 0, `job ${job.uuid} does not hold identity key ${key}`)
+  if (!(i >= 0)) fail(`job ${job.uuid} does not hold identity key ${key}`)
   holders.splice(i, 1)
   if (holders.length === 0) state.identity.delete(key)
 }

@@ -4,7 +4,7 @@
 // callers and launches handlers. One clock timer, for the next wake-up, never one per job.
 
 import type { Command } from '../core/commands.js'
-import { decide, type Decision } from '../core/decide.js'
+import { decideInto, type DecideNote } from '../core/decide.js'
 import { evolve, fold } from '../core/evolve.js'
 import type { WharfEvent } from '../core/events.js'
 import { initialState } from '../core/channels.js'
@@ -18,11 +18,18 @@ import { Runner, type FunctionLookup } from './runner.js'
 
 export type Lifecycle = 'stopped' | 'running' | 'stopping' | 'closed'
 
+/** Turns a committed decision into what the caller's promise resolves with (a static
+ * function, so a submission costs no closure of its own). */
+export type ResultOf<T> = (note: DecideNote, command: Command, state: State) => T
+
 interface Submission {
   command: Command
-  resolve: ((decision: Decision & { ok: true }) => void) | null
+  resolve: ((value: unknown) => void) | null
   reject: ((error: unknown) => void) | null
+  result: ResultOf<unknown> | null
 }
+
+const NO_RESULT: ResultOf<undefined> = () => undefined
 
 type Waiter = { idle: boolean; resolve: () => void }
 
@@ -64,11 +71,14 @@ export class Engine {
     return new Engine(options, state)
   }
 
-  /** Queue a command; resolves with its decision once its events are durable and applied. */
-  submit(command: Command): Promise<Decision & { ok: true }> {
+  /**
+   * Queue a command; once its events are durable and applied, resolves with `result` of its
+   * decision (or rejects with the core's refusal, or the log's error).
+   */
+  submit<T = undefined>(command: Command, result?: ResultOf<T>): Promise<T> {
     if (this.lifecycle === 'closed') return Promise.reject(new WharfClosedError('this Wharf is closed'))
-    return new Promise((resolve, reject) => {
-      this.queue.push({ command, resolve, reject })
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ command, resolve: resolve as (value: unknown) => void, reject, result: result ?? NO_RESULT })
       this.scheduleTick()
     })
   }
@@ -76,7 +86,7 @@ export class Engine {
   /** Queue an internal command nobody waits for (handler outcomes). */
   post(command: Command): void {
     if (this.lifecycle === 'closed') return
-    this.queue.push({ command, resolve: null, reject: null })
+    this.queue.push({ command, resolve: null, reject: null, result: null })
     this.scheduleTick()
   }
 
@@ -159,11 +169,11 @@ export class Engine {
     this.queue = []
     const now = this.clock.now()
     const batch: WharfEvent[] = []
-    const decisions: Decision[] = new Array(submissions.length)
+    const notes: DecideNote[] = new Array(submissions.length)
     for (let i = 0; i < submissions.length; i++) {
-      const decision = decide(this.state, submissions[i]!.command, now)
-      decisions[i] = decision
-      if (decision.ok) for (const event of decision.events) this.apply(event, batch)
+      const from = batch.length
+      notes[i] = decideInto(this.state, submissions[i]!.command, now, batch)
+      for (let j = from; j < batch.length; j++) this.apply(batch[j]!)
     }
     const toLaunch = this.lifecycle === 'running' ? this.dispatch(now, batch) : []
     if (batch.length > 0) {
@@ -176,9 +186,16 @@ export class Engine {
     }
     for (let i = 0; i < submissions.length; i++) {
       const submission = submissions[i]!
-      const decision = decisions[i]!
-      if (decision.ok) submission.resolve?.(decision)
-      else submission.reject?.(decision.error)
+      if (submission.resolve === null) continue
+      const note = notes[i]
+      if (note !== undefined && 'error' in note) submission.reject!(note.error)
+      else {
+        try {
+          submission.resolve(submission.result!(note, submission.command, this.state))
+        } catch (error) {
+          submission.reject!(error)
+        }
+      }
     }
     if (this.listeners.size > 0) this.emit(batch)
     for (const uuid of toLaunch) this.runner.launch(this.state.jobs.get(uuid)!)
@@ -188,11 +205,10 @@ export class Engine {
     else this.wakeWaiters()
   }
 
-  /** Stamp, apply and collect one event. */
-  private apply(event: WharfEvent, batch: WharfEvent[]): void {
+  /** Stamp and apply one event already in the batch. */
+  private apply(event: WharfEvent): void {
     event.seq = this.state.seq + 1
     evolve(this.state, event)
-    batch.push(event)
   }
 
   /** Let the scheduler take every job that can start now; start each at once. */
@@ -201,10 +217,12 @@ export class Engine {
     for (;;) {
       const event = pickNext(this.state, now)
       if (event === null) break
-      this.apply(event, batch)
+      batch.push(event)
+      this.apply(event)
       if (event.type === 'job.enqueued') {
-        const started = decide(this.state, { type: 'start', uuid: event.uuid }, now)
-        if (started.ok) for (const e of started.events) this.apply(e, batch)
+        const from = batch.length
+        decideInto(this.state, { type: 'start', uuid: event.uuid }, now, batch)
+        for (let j = from; j < batch.length; j++) this.apply(batch[j]!)
         launched.push(event.uuid)
       }
     }
