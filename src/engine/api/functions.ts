@@ -60,8 +60,9 @@ const DEFAULTS: ResolvedFunction = Object.freeze({ handler: undefined, retryPatt
 export class FunctionRegistry implements FunctionLookup {
   private readonly handlers = new Map<string, Handler>()
   private readonly configs = new Map<string, FunctionConfig>()
-  /** resolve() runs once per job start: cache its answer per function name. */
-  private readonly resolved = new Map<string, ResolvedFunction>()
+  /** resolve() runs once per job start: cache its answer per model, then method (no string
+   * concatenation on the hot path). */
+  private readonly resolved = new Map<string, Map<string, ResolvedFunction>>()
 
   register(model: string, method: string, handler: Handler): void {
     const name = `${model}.${method}`
@@ -69,7 +70,7 @@ export class FunctionRegistry implements FunctionLookup {
       throw new InvalidJobFunctionError(`job function ${name} is already registered: a model can be defined once per Wharf`)
     }
     this.handlers.set(name, handler)
-    this.resolved.delete(name)
+    this.resolved.clear()
   }
 
   hasModel(model: string): boolean {
@@ -86,7 +87,7 @@ export class FunctionRegistry implements FunctionLookup {
     checkModelName(name.slice(0, dot))
     checkMethodName(name.slice(0, dot), name.slice(dot + 1), new Set())
     this.configs.set(name, parseFunctionOptions(name, options))
-    this.resolved.delete(name)
+    this.resolved.clear()
   }
 
   config(model: string, method: string): FunctionConfig | undefined {
@@ -98,16 +99,18 @@ export class FunctionRegistry implements FunctionLookup {
   }
 
   resolve(model: string, method: string): ResolvedFunction {
-    const name = `${model}.${method}`
-    let fn = this.resolved.get(name)
+    let byMethod = this.resolved.get(model)
+    if (byMethod === undefined) this.resolved.set(model, (byMethod = new Map()))
+    let fn = byMethod.get(method)
     if (fn === undefined) {
+      const name = `${model}.${method}`
       const config = this.configs.get(name)
       const handler = this.handlers.get(name)
       fn =
         config === undefined && handler === undefined
           ? DEFAULTS
           : { handler, retryPattern: config?.retryPattern ?? null, timeoutMs: config?.timeoutMs ?? null }
-      this.resolved.set(name, fn)
+      byMethod.set(method, fn)
     }
     return fn
   }

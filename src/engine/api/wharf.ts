@@ -86,7 +86,7 @@ export class Wharf implements ModelHost {
   readonly noDelay: boolean
   readonly clock: Clock
   /** @internal */ [SINK]: DelaySink | null = null
-  private readonly newId: IdFactory
+  /** @internal Also used by trapJobs(), so trapped jobs get ids from the same factory. */ readonly newId: IdFactory
   /** Reused by every withDelay call (single-threaded, used synchronously). */
   private readonly specContext: SpecContext
   private detachClock: (() => void) | null = null

@@ -3,6 +3,10 @@
 
 import type { JobSpec, JobState, RecordId } from './events.js'
 import { IndexedHeap } from './heap.js'
+import { etaLess } from './order.js'
+import { ReadyQueue } from './ready-queue.js'
+
+export { readyLess, etaLess } from './order.js'
 
 export const STATE_INDEX: Readonly<Record<JobState, number>> = {
   wait_dependencies: 0,
@@ -96,21 +100,6 @@ export class JobRecord {
   }
 }
 
-/** Ready order: queue_job's (priority, date_created, seq). */
-export function readyLess(a: JobRecord, b: JobRecord): boolean {
-  if (a.priority !== b.priority) return a.priority < b.priority
-  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt
-  return a.seq < b.seq
-}
-
-/** Eta order: queue_job's (eta, priority, date_created, seq). */
-export function etaLess(a: JobRecord, b: JobRecord): boolean {
-  const ae = a.eta ?? 0
-  const be = b.eta ?? 0
-  if (ae !== be) return ae < be
-  return readyLess(a, b)
-}
-
 export class ChannelNode {
   readonly name: string
   readonly parent: ChannelNode | null
@@ -130,7 +119,7 @@ export class ChannelNode {
   failedOwn = 0
   /** No start allowed on this channel before this time (throttle). */
   throttleUntil = 0
-  readonly ready = new IndexedHeap<JobRecord>(readyLess)
+  readonly ready = new ReadyQueue()
   readonly etaQueue = new IndexedHeap<JobRecord>(etaLess)
   /** This channel's own jobs per state, indexed by STATE_INDEX. */
   readonly counts = [0, 0, 0, 0, 0, 0, 0]

@@ -10,7 +10,7 @@ import type { WharfEvent } from '../core/events.js'
 import { initialState } from '../core/channels.js'
 import type { ChannelConfig } from '../core/channel-config.js'
 import { nextWakeMs, pickNext } from '../core/schedule.js'
-import type { State } from '../core/state.js'
+import type { JobRecord, State } from '../core/state.js'
 import type { EventLog } from '../../storage/event-log.js'
 import { WharfClosedError } from '../errors.js'
 import type { Clock, TimerHandle } from './clock.js'
@@ -50,6 +50,10 @@ export class Engine {
   private readonly config: readonly ChannelConfig[]
   private readonly runner: Runner
   private queue: Submission[] = []
+  /** Handler outcomes: internal commands nobody awaits, decided before the tick's API calls. */
+  private outcomes: Command[] = []
+  /** Reused for every start: decide reads it and keeps nothing. */
+  private readonly startCommand = { type: 'start' as const, uuid: '' }
   private tickScheduled = false
   private ticking = false
   private waiters: Waiter[] = []
@@ -86,7 +90,7 @@ export class Engine {
   /** Queue an internal command nobody waits for (handler outcomes). */
   post(command: Command): void {
     if (this.lifecycle === 'closed') return
-    this.queue.push({ command, resolve: null, reject: null, result: null })
+    this.outcomes.push(command)
     this.scheduleTick()
   }
 
@@ -149,7 +153,7 @@ export class Engine {
   }
 
   private isQuiet(idle: boolean): boolean {
-    if (this.ticking || this.tickScheduled || this.queue.length > 0) return false
+    if (this.ticking || this.tickScheduled || this.queue.length > 0 || this.outcomes.length > 0) return false
     return !idle || this.runner.inflight === 0
   }
 
@@ -167,8 +171,15 @@ export class Engine {
     this.ticking = true
     const submissions = this.queue
     this.queue = []
+    const outcomes = this.outcomes
+    this.outcomes = []
     const now = this.clock.now()
     const batch: WharfEvent[] = []
+    for (let i = 0; i < outcomes.length; i++) {
+      const from = batch.length
+      decideInto(this.state, outcomes[i]!, now, batch)
+      for (let j = from; j < batch.length; j++) this.apply(batch[j]!)
+    }
     const notes: DecideNote[] = new Array(submissions.length)
     for (let i = 0; i < submissions.length; i++) {
       const from = batch.length
@@ -198,10 +209,10 @@ export class Engine {
       }
     }
     if (this.listeners.size > 0) this.emit(batch)
-    for (const uuid of toLaunch) this.runner.launch(this.state.jobs.get(uuid)!)
+    for (let i = 0; i < toLaunch.length; i++) this.runner.launch(toLaunch[i]!)
     this.ticking = false
     this.armTimer()
-    if (this.queue.length > 0) this.scheduleTick()
+    if (this.queue.length > 0 || this.outcomes.length > 0) this.scheduleTick()
     else this.wakeWaiters()
   }
 
@@ -212,8 +223,9 @@ export class Engine {
   }
 
   /** Let the scheduler take every job that can start now; start each at once. */
-  private dispatch(now: number, batch: WharfEvent[]): string[] {
-    const launched: string[] = []
+  private dispatch(now: number, batch: WharfEvent[]): JobRecord[] {
+    const launched: JobRecord[] = []
+    const start = this.startCommand
     for (;;) {
       const event = pickNext(this.state, now)
       if (event === null) break
@@ -221,9 +233,10 @@ export class Engine {
       this.apply(event)
       if (event.type === 'job.enqueued') {
         const from = batch.length
-        decideInto(this.state, { type: 'start', uuid: event.uuid }, now, batch)
+        start.uuid = event.uuid
+        decideInto(this.state, start, now, batch)
         for (let j = from; j < batch.length; j++) this.apply(batch[j]!)
-        launched.push(event.uuid)
+        launched.push(this.state.jobs.get(event.uuid)!)
       }
     }
     return launched
@@ -240,7 +253,7 @@ export class Engine {
       for (const submission of submissions) submission.reject?.(error)
       this.ticking = false
       this.armTimer()
-      if (this.queue.length > 0) this.scheduleTick()
+      if (this.queue.length > 0 || this.outcomes.length > 0) this.scheduleTick()
       else this.wakeWaiters()
     }
   }
@@ -269,7 +282,7 @@ export class Engine {
 
   /** Called by the runner when its last handler settles without queuing a command. */
   handlersQuiet(): void {
-    if (!this.ticking && !this.tickScheduled && this.queue.length === 0) this.wakeWaiters()
+    if (!this.ticking && !this.tickScheduled && this.queue.length === 0 && this.outcomes.length === 0) this.wakeWaiters()
   }
 
   private armTimer(): void {

@@ -177,8 +177,11 @@ export class Runner {
   }
 }
 
+/** Most handlers return nothing: one shared outcome for them. */
+const RETURNED_NOTHING: HandlerOutcome = Object.freeze({ kind: 'returned', result: null })
+
 function outcomeOfValue(value: unknown): HandlerOutcome {
-  if (value === undefined || value === null) return { kind: 'returned', result: null }
+  if (value === undefined || value === null) return RETURNED_NOTHING
   try {
     return { kind: 'returned', result: cloneSerializable(value, 'result') }
   } catch {

@@ -1,0 +1,346 @@
+// Proves queue_job §1.6 graph semantics through the public API: edges of onDone/chain/group/split,
+// true entry/exit sets for nested chains (Wharf's fix), graph uuids, dependency release, cancel cascade.
+import { afterEach, describe, expect, it } from 'vitest'
+import { FakeClock, InvalidGraphError, InvalidPropertyError, Wharf, chain, group } from '../../src/index.js'
+import type { JobView } from '../../src/index.js'
+
+const opened: Wharf[] = []
+afterEach(async () => {
+  for (const w of opened.splice(0)) await w.close()
+})
+
+/** A Wharf with one model whose jobs are named by their first argument. */
+async function setup(channels = 'root:1') {
+  const clock = new FakeClock()
+  const wharf = await Wharf.open({ channels, clock })
+  opened.push(wharf)
+  const log: string[] = []
+  const failures = new Map<string, number>()
+  const m = wharf.model('test.graph', {
+    run(name: string) {
+      log.push(name)
+      return name
+    },
+    async slow(name: string, ms: number) {
+      log.push(`start ${name}`)
+      await this.sleep(ms)
+      log.push(`end ${name}`)
+    },
+    /** Fails `times` times (default: always), then succeeds. */
+    flaky(name: string) {
+      const left = failures.get(name) ?? Infinity
+      if (left > 0) {
+        failures.set(name, left - 1)
+        throw new Error(`boom ${name}`)
+      }
+      log.push(name)
+    },
+  })
+  const d = (name: string) => m.delayable().run(name)
+  return { wharf, clock, log, failures, m, d }
+}
+
+const nameOf = (job: JobView): string => String(job.args[0])
+
+/** Every stored edge as 'parent->child', by job name, sorted; checks both directions agree. */
+function edges(wharf: Wharf): string[] {
+  const all = wharf.jobs()
+  const byUuid = new Map(all.map((j) => [j.uuid, j]))
+  const out: string[] = []
+  for (const child of all) {
+    for (const p of child.dependsOn) {
+      const parent = byUuid.get(p)!
+      expect(parent.dependents).toContain(child.uuid)
+      out.push(`${nameOf(parent)}->${nameOf(child)}`)
+    }
+  }
+  const reverse = all.reduce((n, j) => n + j.dependents.length, 0)
+  expect(reverse).toBe(out.length)
+  return out.sort()
+}
+
+function stateOf(wharf: Wharf, name: string): string {
+  const job = wharf.jobs().find((j) => nameOf(j) === name)
+  if (job === undefined) throw new Error(`no job named ${name}`)
+  return job.state
+}
+
+/** Runs `f` and returns what it threw or rejected with. */
+async function failure(f: () => unknown): Promise<unknown> {
+  try {
+    await f()
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected an error, nothing was thrown')
+}
+
+describe('edges', () => {
+  it('onDone(b, c) adds a->b and a->c', async () => {
+    const { wharf, d } = await setup()
+    await d('a').onDone(d('b'), d('c')).delay()
+    expect(edges(wharf)).toEqual(['a->b', 'a->c'])
+  })
+
+  it('d1.onDone(d2.onDone(d3)) gives d1 -> d2 -> d3', async () => {
+    const { wharf, d } = await setup()
+    await d('d1').onDone(d('d2').onDone(d('d3'))).delay()
+    expect(edges(wharf)).toEqual(['d1->d2', 'd2->d3'])
+  })
+
+  it('chain links in order; group adds no edges but is one graph', async () => {
+    const { wharf, d } = await setup()
+    await chain(d('a'), d('b'), d('c')).delay()
+    expect(edges(wharf)).toEqual(['a->b', 'b->c'])
+    const g = group(d('x'), d('y'))
+    await g.delay()
+    const x = wharf.jobs().find((j) => nameOf(j) === 'x')!
+    const y = wharf.jobs().find((j) => nameOf(j) === 'y')!
+    expect(x.dependsOn).toEqual([])
+    expect(y.dependsOn).toEqual([])
+    expect(x.graphUuid).not.toBeNull()
+    expect(x.graphUuid).toBe(y.graphUuid)
+  })
+
+  it('chain(group(a, b), group(c, d)) links every tail of the first to every head of the second', async () => {
+    const { wharf, d } = await setup()
+    await chain(group(d('a'), d('b')), group(d('c'), d('d'))).delay()
+    expect(edges(wharf)).toEqual(['a->c', 'a->d', 'b->c', 'b->d'])
+  })
+
+  it('x.onDone(chain(chain(a, b), c)) gives x->a (queue_job wrongly gives x->b, leaving a a root)', async () => {
+    const { wharf, d } = await setup()
+    await d('x').onDone(chain(chain(d('a'), d('b')), d('c'))).delay()
+    expect(edges(wharf)).toEqual(['a->b', 'b->c', 'x->a'])
+    expect(stateOf(wharf, 'a')).toBe('wait_dependencies')
+  })
+
+  it('group(chain(a, chain(b, c))).onDone(y) gives c->y (queue_job wrongly gives b->y)', async () => {
+    const { wharf, d } = await setup()
+    await group(chain(d('a'), chain(d('b'), d('c'))))
+      .onDone(d('y'))
+      .delay()
+    expect(edges(wharf)).toEqual(['a->b', 'b->c', 'c->y'])
+  })
+
+  it('chain(a, chain(b, c), y) and group(chain(a, b), chain(c, d)).onDone(y) are wired as in queue_job', async () => {
+    const first = await setup()
+    await chain(first.d('a'), chain(first.d('b'), first.d('c')), first.d('y')).delay()
+    expect(edges(first.wharf)).toEqual(['a->b', 'b->c', 'c->y'])
+    const second = await setup()
+    const { d } = second
+    await group(chain(d('a'), d('b')), chain(d('c'), d('d')))
+      .onDone(d('y'))
+      .delay()
+    expect(edges(second.wharf)).toEqual(['a->b', 'b->y', 'c->d', 'd->y'])
+  })
+})
+
+describe('delay() and graph uuids', () => {
+  it('gives one graphUuid per connected graph and null to a single job', async () => {
+    const { wharf, m, d } = await setup()
+    await chain(d('a'), d('b')).delay()
+    await chain(d('c'), d('e')).delay()
+    const alone = await m.withDelay().run('alone')
+    const single = d('single')
+    await single.delay()
+    const g = (name: string) => wharf.jobs().find((j) => nameOf(j) === name)!.graphUuid
+    expect(g('a')).not.toBeNull()
+    expect(g('a')).toBe(g('b'))
+    expect(g('c')).toBe(g('e'))
+    expect(g('c')).not.toBe(g('a'))
+    expect(alone.graphUuid).toBeNull()
+    expect(single.job!.graphUuid).toBeNull()
+    expect(wharf.jobs({ graphUuid: g('a')! }).map(nameOf).sort()).toEqual(['a', 'b'])
+  })
+
+  it('delay() on a middle node stores the whole graph and sets .job on every Delayable', async () => {
+    const { wharf, d } = await setup()
+    const [a, b, c, x] = [d('a'), d('b'), d('c'), d('x')]
+    a.onDone(b)
+    b.onDone(c)
+    x.onDone(c)
+    await b.delay()
+    expect(wharf.jobs()).toHaveLength(4)
+    for (const node of [a, b, c, x]) {
+      expect(node.job).toBeDefined()
+      expect(wharf.job(node.job!.uuid)!.args).toEqual(node.job!.args)
+    }
+    expect(c.job!.dependsOn.sort()).toEqual([b.job!.uuid, x.job!.uuid].sort())
+    expect(a.job!.state).toBe('pending')
+    expect(c.job!.state).toBe('wait_dependencies')
+  })
+
+  it('calling delay() twice stores nothing more', async () => {
+    const { wharf, d } = await setup()
+    const a = d('a')
+    const c = chain(a, d('b'))
+    await c.delay()
+    const first = a.job!.uuid
+    await c.delay()
+    await a.delay()
+    expect(wharf.jobs()).toHaveLength(2)
+    expect(a.job!.uuid).toBe(first)
+  })
+
+  it('refuses a cycle with InvalidGraphError, storing nothing', async () => {
+    const { wharf, d } = await setup()
+    const [a, b, c] = [d('a'), d('b'), d('c')]
+    a.onDone(b)
+    b.onDone(c)
+    c.onDone(a)
+    expect(await failure(() => a.delay())).toBeInstanceOf(InvalidGraphError)
+    expect(await failure(() => a.onDone(a))).toBeInstanceOf(InvalidGraphError)
+    expect(wharf.jobs()).toEqual([])
+  })
+
+  it('refuses a delayable without a method call with InvalidGraphError, storing nothing', async () => {
+    const { wharf, m, d } = await setup()
+    const bare = m.browse([1]).delayable()
+    const err = await failure(() => chain(d('a'), bare).delay())
+    expect(err).toBeInstanceOf(InvalidGraphError)
+    expect((err as InvalidGraphError).code).toBe('INVALID_GRAPH')
+    expect(wharf.jobs()).toEqual([])
+  })
+})
+
+describe('dependencies at run time', () => {
+  it('children wait until ALL their parents are done', async () => {
+    const { wharf, d } = await setup()
+    const [a, b, c] = [d('a'), d('b'), d('c')]
+    await group(a, b).onDone(c).delay()
+    expect(c.job!.state).toBe('wait_dependencies')
+    await wharf.setDone(a.job!.uuid)
+    expect(wharf.job(c.job!.uuid)!.state).toBe('wait_dependencies')
+    await wharf.setDone(b.job!.uuid)
+    expect(wharf.job(c.job!.uuid)!.state).toBe('pending')
+  })
+
+  it('runs in an order that respects every edge, even with free capacity (root:4)', async () => {
+    const { wharf, m, log } = await setup('root:4')
+    const s = (name: string, ms: number) => m.delayable().slow(name, ms)
+    // Diamond: a -> {b (long), c (short)} -> e ; e must wait for the slow b.
+    const [a, b, c, e] = [s('a', 5), s('b', 50), s('c', 1), s('e', 1)]
+    await chain(a, group(b, c), e).delay()
+    await wharf.start()
+    await wharf.drain()
+    const at = (entry: string) => log.indexOf(entry)
+    expect(log).toHaveLength(8)
+    expect(at('end a')).toBeLessThan(Math.min(at('start b'), at('start c')))
+    expect(at('start c')).toBeLessThan(at('end b')) // b and c overlap: capacity is not what orders them
+    expect(at('end c')).toBeLessThan(at('start e'))
+    expect(at('end b')).toBeLessThan(at('start e'))
+    expect(wharf.jobs({ state: 'done' })).toHaveLength(4)
+  })
+
+  it('a failed parent holds its children; setDone on it releases them', async () => {
+    const { wharf, m, d, log } = await setup()
+    const parent = m.delayable().flaky('p')
+    const child = d('child')
+    await parent.onDone(child).delay()
+    await wharf.start()
+    await wharf.drain()
+    expect(wharf.job(parent.job!.uuid)!.state).toBe('failed')
+    expect(wharf.job(child.job!.uuid)!.state).toBe('wait_dependencies')
+    await wharf.setDone(parent.job!.uuid)
+    await wharf.drain()
+    expect(wharf.job(child.job!.uuid)!.state).toBe('done')
+    expect(log).toEqual(['child'])
+  })
+
+  it('a failed parent that is requeued and succeeds releases its children', async () => {
+    const { wharf, m, d, log, failures } = await setup()
+    failures.set('p', 1)
+    const parent = m.delayable().flaky('p')
+    const child = d('child')
+    await parent.onDone(child).delay()
+    await wharf.start()
+    await wharf.drain()
+    expect(wharf.job(parent.job!.uuid)!.state).toBe('failed')
+    expect(wharf.job(child.job!.uuid)!.state).toBe('wait_dependencies')
+    await wharf.requeue(parent.job!.uuid)
+    await wharf.drain()
+    expect(wharf.job(parent.job!.uuid)!.state).toBe('done')
+    expect(wharf.job(child.job!.uuid)!.state).toBe('done')
+    expect(log).toEqual(['p', 'child'])
+  })
+})
+
+describe('cancel cascade', () => {
+  it('cancels every descendant transitively (queue_job stops at direct children)', async () => {
+    const { wharf, d } = await setup()
+    await chain(d('a'), d('b'), d('c'), group(d('d'), d('e'))).delay()
+    await wharf.cancel(wharf.jobs().find((j) => nameOf(j) === 'a')!.uuid)
+    for (const name of ['a', 'b', 'c', 'd', 'e']) expect(stateOf(wharf, name)).toBe('cancelled')
+  })
+
+  it('keeps a child waiting while one of its parents is not cancelled', async () => {
+    const { wharf, d } = await setup()
+    const [a, b, c, y, z] = [d('a'), d('b'), d('c'), d('y'), d('z')]
+    chain(a, b, c, z)
+    y.onDone(c)
+    await a.delay()
+    await wharf.cancel(a.job!.uuid)
+    expect(stateOf(wharf, 'b')).toBe('cancelled')
+    expect(stateOf(wharf, 'c')).toBe('wait_dependencies')
+    expect(stateOf(wharf, 'z')).toBe('wait_dependencies')
+    expect(stateOf(wharf, 'y')).toBe('pending')
+    await wharf.cancel(y.job!.uuid)
+    expect(stateOf(wharf, 'c')).toBe('cancelled')
+    expect(stateOf(wharf, 'z')).toBe('cancelled')
+  })
+})
+
+describe('split()', () => {
+  const ids = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+
+  it('cuts 10 ids by 3 into [0,1,2] [3,4,5] [6,7,8] [9], described "base (split i/4)"', async () => {
+    const { wharf, m } = await setup()
+    await m.browse(ids).delayable({ description: 'base' }).run('x').split(3).delay()
+    const jobs = wharf.jobs().sort((a, b) => a.description.localeCompare(b.description))
+    expect(jobs.map((j) => j.records)).toEqual([[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]])
+    expect(jobs.map((j) => j.description)).toEqual([1, 2, 3, 4].map((i) => `base (split ${i}/4)`))
+    for (const j of jobs) {
+      expect(j.args).toEqual(['x'])
+      expect(j.dependsOn).toEqual([])
+      expect(j.graphUuid).toBe(jobs[0]!.graphUuid)
+    }
+  })
+
+  it.each([
+    [5, 2],
+    [10, 1],
+    [20, 1],
+  ])('size %i gives %i chunk(s)', async (size, count) => {
+    const { wharf, m } = await setup()
+    await m.browse(ids).delayable().run('x').split(size).delay()
+    const jobs = wharf.jobs()
+    expect(jobs).toHaveLength(count)
+    expect(jobs.flatMap((j) => j.records).sort((a, b) => Number(a) - Number(b))).toEqual(ids)
+    if (count === 1) expect(jobs[0]!.description).toBe('test.graph.run (split 1/1)')
+  })
+
+  it('chain: true links the chunks in order', async () => {
+    const { wharf, m } = await setup()
+    const parts = m.browse(ids).delayable().run('x').split(4, { chain: true })
+    await parts.delay()
+    const byDesc = (i: number) => wharf.jobs().find((j) => j.description.endsWith(`(split ${i}/3)`))!
+    expect(byDesc(1).dependsOn).toEqual([])
+    expect(byDesc(2).dependsOn).toEqual([byDesc(1).uuid])
+    expect(byDesc(3).dependsOn).toEqual([byDesc(2).uuid])
+    expect(byDesc(3).state).toBe('wait_dependencies')
+  })
+
+  it('refuses to split before a method call', async () => {
+    const { m } = await setup()
+    expect(await failure(() => m.browse(ids).delayable().split(3))).toBeInstanceOf(InvalidGraphError)
+  })
+
+  it.each([0, -1, 1.5, '3'])('refuses size %j with InvalidPropertyError naming it', async (size) => {
+    const { wharf, m } = await setup()
+    const err = await failure(() => m.browse(ids).delayable().run('x').split(size as number))
+    expect(err).toBeInstanceOf(InvalidPropertyError)
+    expect((err as Error).message).toContain(JSON.stringify(size))
+    expect(wharf.jobs()).toEqual([])
+  })
+})
