@@ -142,6 +142,7 @@ export function etaMs(eta: Date | number | null | undefined, nowMs: number): num
 
 export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'number') return String(value) // JSON would print NaN and Infinity as null
   if (typeof value === 'function') return 'a function'
   if (typeof value === 'bigint') return `${value}n`
   if (typeof value === 'symbol') return value.toString()

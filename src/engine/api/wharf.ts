@@ -268,7 +268,13 @@ export class Wharf implements ModelHost {
     }
     const ctx = this.specContext
     ctx.nowMs = this.clock.now()
-    const spec = buildSpec(target, method, args, props, null, ctx)
+    let spec: JobSpec
+    try {
+      spec = buildSpec(target, method, args, props, null, ctx)
+    } catch (error) {
+      // Bad input rejects the returned promise, like every other failure of this call.
+      return Promise.reject(error)
+    }
     return this.engine.submit({ type: 'enqueue', jobs: [spec] }, viewOfEnqueued)
   }
 

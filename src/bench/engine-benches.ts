@@ -1,0 +1,62 @@
+// Whole-engine benchmarks through the public API, on the in-memory log and the system clock.
+
+import { Wharf, chain, type Delayable } from '../index.js'
+
+async function openBench(capacity: number): Promise<{ wharf: Wharf; noop: ReturnType<typeof defineNoop> }> {
+  const wharf = await Wharf.open({ channels: `root:${capacity}` })
+  return { wharf, noop: defineNoop(wharf) }
+}
+
+function defineNoop(wharf: Wharf) {
+  return wharf.model('bench', {
+    noop(_i?: number) {
+      return undefined
+    },
+  })
+}
+
+/** n withDelay calls issued together and awaited: the cost of storing jobs. */
+export async function benchEnqueue(n: number): Promise<void> {
+  const { wharf, noop } = await openBench(16)
+  const records = noop.browse([1])
+  const pending: Promise<unknown>[] = new Array(n)
+  for (let i = 0; i < n; i++) pending[i] = records.withDelay().noop(i)
+  await Promise.all(pending)
+  await wharf.close()
+}
+
+/**
+ * n jobs from enqueue to done with the runner on: a producer enqueues in rounds of 1,000
+ * (awaiting each round, as a real producer would) while the runner drains them.
+ */
+export async function benchLifecycle(n: number, capacity: number): Promise<void> {
+  const { wharf, noop } = await openBench(capacity)
+  const records = noop.browse([1])
+  await wharf.start()
+  const round = 1_000
+  for (let done = 0; done < n; done += round) {
+    const pending: Promise<unknown>[] = new Array(round)
+    for (let i = 0; i < round; i++) pending[i] = records.withDelay().noop(i)
+    await Promise.all(pending)
+  }
+  await wharf.idle()
+  if (wharf.stats().states.done !== n) throw new Error('lifecycle bench lost jobs')
+  await wharf.close()
+}
+
+/** `chains` chains of `length` jobs each, delayed together, run to the end. */
+export async function benchChains(chains: number, length: number, capacity: number): Promise<void> {
+  const { wharf, noop } = await openBench(capacity)
+  const records = noop.browse([1])
+  await wharf.start()
+  const delays: Promise<void>[] = []
+  for (let c = 0; c < chains; c++) {
+    const nodes: Delayable[] = []
+    for (let i = 0; i < length; i++) nodes.push(records.delayable().noop(i))
+    delays.push(chain(...nodes).delay())
+  }
+  await Promise.all(delays)
+  await wharf.idle()
+  if (wharf.stats().states.done !== chains * length) throw new Error('chain bench lost jobs')
+  await wharf.close()
+}

@@ -1,0 +1,63 @@
+// `npm run bench`: scheduler throughput and memory, measured with mitata's sampler.
+// Each figure is printed as a rate (jobs/s or ops/s) computed from mitata's mean time per
+// iteration, with its p75/p99 spread, plus the machine it ran on.
+
+import { cpus } from 'node:os'
+import { measure } from 'mitata'
+import { benchEnqueue, benchLifecycle, benchChains } from './engine-benches.js'
+import { benchPick, measurePendingMemory } from './core-benches.js'
+
+interface Row {
+  name: string
+  unit: string
+  perIteration: number
+  meanNs: number
+  p75Ns: number
+  p99Ns: number
+  samples: number
+}
+
+const rows: Row[] = []
+const quick = process.env.BENCH_QUICK === '1'
+
+async function sample(name: string, unit: string, perIteration: number, fn: () => unknown): Promise<void> {
+  const stats = await measure(fn, {
+    min_samples: quick ? 3 : 10,
+    min_cpu_time: (quick ? 200 : 1000) * 1e6,
+  })
+  rows.push({ name, unit, perIteration, meanNs: stats.avg, p75Ns: stats.p75, p99Ns: stats.p99, samples: stats.samples.length })
+  printRow(rows[rows.length - 1]!)
+}
+
+function rate(row: Row, ns: number): string {
+  return Math.round((row.perIteration * 1e9) / ns).toLocaleString('en-US')
+}
+
+function printRow(row: Row): void {
+  console.log(
+    `${row.name.padEnd(58)} ${rate(row, row.meanNs).padStart(12)} ${row.unit}` +
+      `   (p75 ${rate(row, row.p75Ns)}, p99 ${rate(row, row.p99Ns)}, ${row.samples} samples)`,
+  )
+}
+
+async function main(): Promise<void> {
+  console.log(`wharf bench — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`)
+  console.log('rate = work per iteration / mean iteration time (mitata measure)\n')
+
+  await sample('enqueue: 10,000 withDelay calls, awaited together', 'jobs/s', 10_000, () => benchEnqueue(10_000))
+  await sample('lifecycle: 100,000 no-op jobs, root:16 (enqueue→done)', 'jobs/s', 100_000, () => benchLifecycle(100_000, 16))
+  await sample('graphs: 1,000 chains of 10 (enqueue→done), root:16', 'jobs/s', 10_000, () => benchChains(1_000, 10, 16))
+
+  for (const pending of [1_000, 1_000_000]) {
+    const op = benchPick(pending)
+    await sample(`pick: start+finish one job with ${pending.toLocaleString('en-US')} pending`, 'picks/s', 1_000, () => op(1_000))
+  }
+
+  const memory = await measurePendingMemory(1_000_000)
+  console.log(
+    `${'memory: heap per pending job, 1,000,000 pending (small args)'.padEnd(58)} ${String(Math.round(memory.bytesPerJob)).padStart(12)} bytes/job` +
+      (memory.gcExposed ? '' : '   (run with --expose-gc for a precise figure)'),
+  )
+}
+
+await main()
