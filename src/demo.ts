@@ -1,0 +1,64 @@
+// `npm start`: a small, real run of Wharf. It declares two models, configures channels and a
+// retry pattern, delays single jobs and a graph (chain of groups, split), then runs them with
+// the system clock and prints every transition as it commits.
+
+import { chain, group, RetryableJobError, Wharf, type JobView, type WharfEvent } from './index.js'
+
+const wharf = await Wharf.open({ channels: 'root:4,root.mail:1,root.export:2:throttle=1' })
+
+let flaky = 0
+const partner = wharf.model('res.partner', {
+  async generateThumbnail(size: [number, number]) {
+    await this.sleep(40)
+    return `thumbnails ${size[0]}x${size[1]} for partners ${this.records.join(', ')}`
+  },
+  async sendWelcome(template: string) {
+    await this.sleep(25)
+    // The first try fails like a flaky SMTP server would; the retry pattern brings it back.
+    if (this.records[0] === 3 && flaky++ === 0) throw new RetryableJobError('SMTP server busy', { seconds: 1 })
+    return `mailed ${template} to ${this.records.join(', ')}`
+  },
+})
+const report = wharf.model('report', {
+  async build(name: string) {
+    await this.sleep(60)
+    return `${name}.pdf`
+  },
+  async publish(name: string) {
+    await this.sleep(10)
+    return `published ${name}`
+  },
+})
+wharf.configure('res.partner.sendWelcome', { channel: 'root.mail', retryPattern: { 1: 1, 3: 5 } })
+wharf.configure('report.build', { channel: 'root.export' })
+
+const started = Date.now()
+const label = (uuid: string): string => {
+  const job = wharf.job(uuid)
+  if (job === undefined) return uuid
+  const records = job.records.length > 0 ? ` records ${job.records.join(',')}` : ''
+  return `${job.description}(${job.args.map((a) => JSON.stringify(a)).join(', ')})${records} on ${job.channel}`
+}
+wharf.on('transition', (event: WharfEvent) => {
+  if (!event.type.startsWith('job.') || event.type === 'job.eta_reached' || event.type === 'job.enqueued') return
+  const at = String(Date.now() - started).padStart(5)
+  const uuid = event.type === 'job.created' ? event.job.uuid : 'uuid' in event ? event.uuid : ''
+  console.log(`${at} ms  ${event.type.padEnd(14)} ${label(uuid)}`)
+})
+
+console.log('Wharf demo — channels root:4, root.mail:1, root.export:2 (throttle 1 s)\n')
+const single: JobView = await partner.browse([1]).withDelay({ priority: 5 }).generateThumbnail([64, 64])
+const welcome = partner.browse([1, 2, 3, 4, 5]).delayable().sendWelcome('welcome').split(2)
+await chain(
+  group(report.delayable().build('q3-sales'), report.delayable().build('q3-costs')),
+  group(report.delayable().publish('q3-sales'), report.delayable().publish('q3-costs')),
+).delay()
+await welcome.delay()
+await wharf.start()
+await wharf.drain()
+
+console.log('\nfinal states:', JSON.stringify(wharf.stats().states))
+for (const job of [wharf.job(single.uuid)!, ...wharf.jobs({ model: 'report' })]) {
+  console.log(`  ${job.description.padEnd(22)} ${job.state.padEnd(6)} retry=${job.retry} result=${JSON.stringify(job.result)}`)
+}
+await wharf.close()
