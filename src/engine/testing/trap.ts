@@ -1,0 +1,335 @@
+// trapJobs(): queue_job's trap_jobs() / JobsTrap. While a Wharf is trapped, every delayed call
+// (withDelay, delay() of a graph) is built into real JobSpecs — so defaults, the channel from
+// configure() and identity keys are computed exactly as for storage — and kept here instead of
+// being stored. A test then asserts on what was delayed, and may run the handlers directly.
+
+import { AssertionError } from 'node:assert'
+import type { JobSpec, RecordId } from '../core/events.js'
+import type { JobView } from '../core/view.js'
+import { fail } from '../core/assert.js'
+import { InvalidJobFunctionError, InvalidPropertyError } from '../errors.js'
+import type { PlannedJob } from '../api/delayable.js'
+import { buildSpecs } from '../api/job-spec.js'
+import { describe, PROPERTY_KEYS, type IdentityKeyJob } from '../api/properties.js'
+import { BOUND_METHOD, type BoundMethodInfo } from '../api/recordset.js'
+import { serializableEqual } from '../api/serialize.js'
+import { SINK, type DelaySink, type Wharf } from '../api/wharf.js'
+import { JobContext } from '../runtime/runner.js'
+
+/** A runaway loop of delays in a test should fail loudly, not exhaust memory. */
+export const TRAP_CALLS_MAX = 1_000_000
+
+/** The six properties as the caller gave them: null when unset, eta raw (a Date or seconds). */
+export interface TrapProperties {
+  priority: number | null
+  eta: Date | number | null
+  maxRetries: number | null
+  description: string | null
+  channel: string | null
+  identityKey: string | ((job: IdentityKeyJob) => string) | null
+}
+
+/** One delayed call, recorded whether or not its identity key made it a duplicate. */
+export interface TrapCall {
+  /** 'model.method' */
+  method: string
+  records: RecordId[]
+  args: unknown[]
+  properties: TrapProperties
+}
+
+/** A recordset's method (same model, method and records) or a 'model.method' string (any records). */
+export type JobMatcher = ((...args: never[]) => unknown) | string
+
+export interface AssertEnqueuedOptions {
+  /** Compared exactly; omitted = no arguments. */
+  args?: unknown[]
+  /** Compared only on the keys given. */
+  properties?: Partial<TrapProperties>
+}
+
+interface Matcher {
+  model: string
+  method: string
+  /** null: any records. */
+  ids: readonly RecordId[] | null
+}
+
+export function trapJobs(wharf: Wharf): JobsTrap {
+  return new JobsTrap(wharf)
+}
+
+export class JobsTrap implements DelaySink {
+  private callList: TrapCall[] = []
+  private trapped: JobView[] = []
+  /** identity key -> the first trapped job holding it; cleared with `trapped`. */
+  private readonly byIdentity = new Map<string, JobView>()
+
+  constructor(private readonly wharf: Wharf) {
+    // Two traps would each see half of the calls; refuse rather than split them silently.
+    if (wharf[SINK] !== null) throw new Error('trapJobs(): this Wharf is already trapped; call restore() on the first trap before trapping again')
+    wharf[SINK] = this
+  }
+
+  get calls(): readonly TrapCall[] {
+    return this.callList
+  }
+
+  get enqueuedJobs(): readonly JobView[] {
+    return this.trapped
+  }
+
+  /** @internal Called by the Wharf instead of storing; returns what the caller's promise resolves with. */
+  capture(planned: readonly PlannedJob[], edges: readonly (readonly [number, number])[], nowMs: number): (JobView | undefined)[] {
+    if (this.callList.length + planned.length > TRAP_CALLS_MAX) {
+      throw new Error(`trapJobs(): more than TRAP_CALLS_MAX (${TRAP_CALLS_MAX}) delayed calls; is a test delaying in a loop?`)
+    }
+    const { newId, functions } = this.wharf
+    const specs = buildSpecs(planned, edges, { nowMs, newId, functions })
+    specs.forEach((spec, i) => this.callList.push(Object.freeze(callOf(spec, planned[i]!))))
+    // queue_job §1.7: skip the graph only when every job with a key matches a trapped job.
+    let keyed = 0
+    let matched = 0
+    const matches = specs.map((spec) => {
+      if (spec.identityKey === null) return undefined
+      keyed++
+      const match = this.byIdentity.get(spec.identityKey)
+      if (match !== undefined) matched++
+      return match
+    })
+    // Skipped: the caller gets the matching trapped jobs (undefined for jobs without a key).
+    if (keyed > 0 && matched === keyed) return matches
+    const views = trappedViews(specs)
+    for (const view of views) {
+      this.trapped.push(view)
+      if (view.identityKey !== null && !this.byIdentity.has(view.identityKey)) this.byIdentity.set(view.identityKey, view)
+    }
+    return views
+  }
+
+  jobsCount(options: { only?: JobMatcher } = {}): number {
+    if (options.only === undefined) return this.trapped.length
+    const matcher = matcherOf(options.only, 'jobsCount()')
+    return this.trapped.filter((job) => matchesJob(matcher, job.model, job.method, job.records)).length
+  }
+
+  assertJobsCount(expected: number, options: { only?: JobMatcher } = {}): void {
+    if (!Number.isSafeInteger(expected) || expected < 0) {
+      throw new InvalidPropertyError(`assertJobsCount(): expected must be a non-negative integer, got ${describe(expected)}`)
+    }
+    const actual = this.jobsCount(options)
+    if (actual === expected) return
+    const m = options.only === undefined ? null : matcherOf(options.only, 'assertJobsCount()')
+    const of = m === null ? '' : ` of ${m.model}(${formatList(m.ids)}).${m.method}`
+    const list = this.trapped.map((job) => `\n * ${job.model}(${formatList(job.records)}).${job.method}(${formatList(job.args)})`)
+    throw new AssertionError({
+      message: `${actual} != ${expected}: expected ${expected} trapped job(s)${of}, found ${actual}.\nTrapped jobs:${list.join('')}`,
+      actual,
+      expected,
+    })
+  }
+
+  /** Passes if some delayed call has the same target, exactly these args and these properties. */
+  assertEnqueuedJob(fn: JobMatcher, options: AssertEnqueuedOptions = {}): void {
+    const matcher = matcherOf(fn, 'assertEnqueuedJob()')
+    const args = options.args ?? []
+    if (!Array.isArray(args)) throw new InvalidPropertyError(`assertEnqueuedJob(): args must be an array, got ${describe(args)}`)
+    const expected = expectedProperties(options.properties ?? {})
+    const keys = expected.map(([key]) => key)
+    for (const call of this.callList) {
+      const [model, method] = splitName(call.method)
+      if (
+        matchesJob(matcher, model, method, call.records) &&
+        serializableEqual(args, call.args) &&
+        expected.every(([key, value]) => samePropertyValue(key, value, call.properties[key]))
+      ) {
+        return
+      }
+    }
+    // Like queue_job, the actual calls show only the asserted properties, in their usual order.
+    const actual = this.callList.map((call) => {
+      const [model, method] = splitName(call.method)
+      const shown = PROPERTY_KEYS.filter((k) => keys.includes(k)).map((k): [string, unknown] => [k, call.properties[k]])
+      return `\n * ${formatCall(model, call.records, method, call.args, shown)}`
+    })
+    throw new AssertionError({
+      message: `Job ${formatCall(matcher.model, matcher.ids, matcher.method, args, expected)} was not enqueued.\nActual enqueued jobs:${actual.join('')}`,
+    })
+  }
+
+  /**
+   * Take and clear the trapped jobs, then call their handlers directly: single jobs first by
+   * priority (stable), then each graph in topological order. No state changes, no retries;
+   * a handler's error propagates and the jobs after it are not run.
+   */
+  async performEnqueuedJobs(): Promise<void> {
+    const jobs = this.trapped
+    this.trapped = []
+    this.byIdentity.clear()
+    // queue_job sorts on graph_uuid with '' for single jobs; Array.prototype.sort is stable.
+    const sorted = [...jobs].sort((a, b) => compareStrings(a.graphUuid ?? '', b.graphUuid ?? ''))
+    let i = 0
+    while (i < sorted.length) {
+      const graphUuid = sorted[i]!.graphUuid
+      let end = i
+      while (end < sorted.length && sorted[end]!.graphUuid === graphUuid) end++
+      const batch = sorted.slice(i, end)
+      const order = graphUuid === null ? batch.sort((a, b) => a.priority - b.priority) : topologicalOrder(batch)
+      for (const job of order) await this.perform(job)
+      i = end
+    }
+  }
+
+  /** Delayed calls are stored again. Idempotent; the recorded calls stay readable. */
+  restore(): void {
+    if (this.wharf[SINK] === this) this.wharf[SINK] = null
+  }
+
+  [Symbol.dispose](): void {
+    this.restore()
+  }
+
+  private async perform(job: JobView): Promise<void> {
+    const handler = this.wharf.functions.handler(job.model, job.method)
+    if (handler === undefined) {
+      throw new InvalidJobFunctionError(`no handler registered for ${job.model}.${job.method}: declare it with wharf.model('${job.model}', { ${job.method}() {…} })`)
+    }
+    const context = new JobContext(job.records, { ...job.context, jobUuid: job.uuid }, this.wharf.clock, null)
+    await handler.apply(context, job.args)
+  }
+}
+
+function callOf(spec: JobSpec, planned: PlannedJob): TrapCall {
+  const p = planned.props
+  return {
+    method: `${spec.model}.${spec.method}`,
+    records: spec.records,
+    args: spec.args,
+    properties: {
+      priority: p.priority ?? null,
+      eta: p.eta ?? null,
+      maxRetries: p.maxRetries ?? null,
+      description: p.description ?? null,
+      channel: p.channel ?? null,
+      identityKey: p.identityKey ?? null,
+    },
+  }
+}
+
+/** The views the engine would give these jobs right after storing them (no parent is done). */
+function trappedViews(specs: readonly JobSpec[]): JobView[] {
+  const dependents = new Map<string, string[]>(specs.map((s) => [s.uuid, []]))
+  for (const spec of specs) for (const parent of spec.dependsOn) dependents.get(parent)?.push(spec.uuid)
+  // Frozen: the caller holds the same object the trap performs, so it must not change priority etc.
+  return specs.map((s) => Object.freeze({
+    ...s,
+    state: s.dependsOn.length > 0 ? 'wait_dependencies' : 'pending',
+    retry: 0,
+    dependsOn: [...s.dependsOn],
+    dependents: dependents.get(s.uuid)!,
+    result: null,
+    excName: null,
+    excMessage: null,
+    excInfo: null,
+    enqueuedAt: null,
+    startedAt: null,
+    doneAt: null,
+    cancelledAt: null,
+    execTimeMs: null,
+  }) satisfies JobView)
+}
+
+/** Kahn's algorithm over dependsOn; roots and ties keep enqueue order. */
+function topologicalOrder(jobs: readonly JobView[]): JobView[] {
+  const indegree = new Map<string, number>()
+  const children = new Map<string, JobView[]>()
+  for (const job of jobs) {
+    indegree.set(job.uuid, 0)
+    children.set(job.uuid, [])
+  }
+  for (const job of jobs) {
+    for (const parent of job.dependsOn) {
+      const siblings = children.get(parent)
+      if (siblings === undefined) continue // a parent outside the trap: nothing to wait for here
+      siblings.push(job)
+      indegree.set(job.uuid, indegree.get(job.uuid)! + 1)
+    }
+  }
+  const order = jobs.filter((job) => indegree.get(job.uuid) === 0)
+  for (let i = 0; i < order.length; i++) {
+    for (const child of children.get(order[i]!.uuid)!) {
+      const d = indegree.get(child.uuid)! - 1
+      indegree.set(child.uuid, d)
+      if (d === 0) order.push(child)
+    }
+  }
+  // delay() refuses cycles, so a trapped graph always sorts completely.
+  if (order.length !== jobs.length) fail(`trapped graph ${jobs[0]?.graphUuid} has a cycle`)
+  return order
+}
+
+function matcherOf(fn: unknown, where: string): Matcher {
+  if (typeof fn === 'string') {
+    const dot = fn.lastIndexOf('.')
+    if (dot > 0 && dot < fn.length - 1) return { model: fn.slice(0, dot), method: fn.slice(dot + 1), ids: null }
+  } else if (typeof fn === 'function') {
+    const info = (fn as { [BOUND_METHOD]?: BoundMethodInfo })[BOUND_METHOD]
+    if (info !== undefined) return { model: info.model, method: info.method, ids: info.ids }
+  }
+  throw new InvalidPropertyError(
+    `${where}: expected a recordset's method (e.g. partner.browse([1]).thumb) or a 'model.method' string, got ${describe(fn)}`,
+  )
+}
+
+/** Records compare as sets, like Odoo recordsets. */
+function matchesJob(m: Matcher, model: string, method: string, ids: readonly RecordId[]): boolean {
+  if (m.model !== model || m.method !== method) return false
+  if (m.ids === null) return true
+  const want = new Set(m.ids)
+  const have = new Set(ids)
+  return want.size === have.size && [...want].every((id) => have.has(id))
+}
+
+function expectedProperties(properties: Partial<TrapProperties>): [keyof TrapProperties, unknown][] {
+  if (properties === null || typeof properties !== 'object') {
+    throw new InvalidPropertyError(`assertEnqueuedJob(): properties must be an object, got ${describe(properties)}`)
+  }
+  return Object.entries(properties).map(([key, value]): [keyof TrapProperties, unknown] => {
+    if (!(PROPERTY_KEYS as readonly string[]).includes(key)) {
+      throw new InvalidPropertyError(`assertEnqueuedJob(): no property ${JSON.stringify(key)}; known: ${PROPERTY_KEYS.join(', ')}`)
+    }
+    return [key as keyof TrapProperties, value ?? null]
+  })
+}
+
+/** eta by value (a Date by its time, seconds by equality); the rest, functions included, by identity. */
+function samePropertyValue(key: keyof TrapProperties, expected: unknown, actual: unknown): boolean {
+  if (key === 'eta' && (expected instanceof Date || actual instanceof Date)) {
+    return expected instanceof Date && actual instanceof Date && expected.getTime() === actual.getTime()
+  }
+  return expected === actual
+}
+
+function splitName(name: string): [string, string] {
+  const dot = name.lastIndexOf('.')
+  return [name.slice(0, dot), name.slice(dot + 1)]
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+function formatCall(model: string, ids: readonly RecordId[] | null, method: string, args: readonly unknown[], props: readonly [string, unknown][]): string {
+  const shown = props.map(([k, v]) => `${k}=${formatValue(v)}`).join(', ')
+  return `${model}(${formatList(ids)}).${method}(${formatList(args)}) with properties (${shown})`
+}
+
+function formatList(values: readonly unknown[] | null): string {
+  return values === null ? '*' : values.map(formatValue).join(', ')
+}
+
+/** Strings quoted, unlike queue_job's str(): in JS '1' and 1 are different arguments. */
+function formatValue(value: unknown): string {
+  if (typeof value === 'function') return `[Function ${value.name || 'anonymous'}]`
+  return describe(value)
+}
