@@ -5,18 +5,6 @@ import { FailedJobError, FakeClock, Wharf, type ChannelStats, type JobProperties
 
 const HOUR_MS = 3_600_000
 
-interface Harness {
-  clock: FakeClock
-  wharf: Wharf
-  /** Names of the jobs, in the order their handlers started. */
-  order: string[]
-  /** Most handlers ever running at once, per channel prefix ('root', 'root.a', …). */
-  peak: Map<string, number>
-  delay(name: string, ms?: number, props?: JobProperties): Promise<JobView>
-  /** A job that fails (FailedJobError) on its first run and succeeds afterwards. */
-  delayFlaky(name: string, props?: JobProperties): Promise<JobView>
-}
-
 const opened: Wharf[] = []
 afterEach(async () => {
   for (const wharf of opened.splice(0)) {
@@ -30,7 +18,8 @@ function prefixes(channel: string): string[] {
   return parts.map((_, i) => parts.slice(0, i + 1).join('.'))
 }
 
-async function open(channels: string): Promise<Harness> {
+/** `order`: job names as their handlers start; `peak`: most handlers running at once per channel prefix. */
+async function open(channels: string) {
   const clock = new FakeClock()
   const wharf = await Wharf.open({ channels, clock })
   opened.push(wharf)
@@ -53,6 +42,7 @@ async function open(channels: string): Promise<Harness> {
       }
       return name
     },
+    /** Fails (FailedJobError) on its first run, succeeds afterwards. */
     async flaky(name: string) {
       order.push(name)
       if (!failedOnce.has(name)) {
@@ -62,19 +52,12 @@ async function open(channels: string): Promise<Harness> {
       return name
     },
   })
-  return {
-    clock,
-    wharf,
-    order,
-    peak,
-    delay: (name, ms = 0, props = {}) => jobs.withDelay(props).work(name, ms),
-    delayFlaky: (name, props = {}) => jobs.withDelay(props).flaky(name),
-  }
+  const delay = (name: string, ms = 0, props: JobProperties = {}): Promise<JobView> => jobs.withDelay(props).work(name, ms)
+  const delayFlaky = (name: string, props: JobProperties = {}): Promise<JobView> => jobs.withDelay(props).flaky(name)
+  return { clock, wharf, order, peak, delay, delayFlaky }
 }
 
-function channel(wharf: Wharf, name: string): ChannelStats | undefined {
-  return wharf.stats().channels.find((c) => c.name === name)
-}
+const channel = (wharf: Wharf, name: string): ChannelStats | undefined => wharf.stats().channels.find((c) => c.name === name)
 
 const stateOf = (wharf: Wharf, job: JobView): string => wharf.job(job.uuid)!.state
 
@@ -91,7 +74,7 @@ describe('ordering inside a channel', () => {
     await delay('p-1', 0, { priority: -1 })
 
     await wharf.start()
-    await wharf.drain()
+    await wharf.idle()
 
     expect(order).toEqual(['p-1', 'p5', 'p10-t1-a', 'p10-t1-b', 'p10-t2', 'p20-first'])
   })
@@ -186,7 +169,7 @@ describe('priority across the whole tree (DESIGN §3)', () => {
     await wharf.settled()
 
     await clock.advance(1000)
-    await wharf.drain()
+    await wharf.idle()
     expect(order).toEqual(['blocker', 'b-urgent', 'a1', 'a2'])
   })
 
@@ -202,7 +185,7 @@ describe('priority across the whole tree (DESIGN §3)', () => {
 
     await delay('a-high', 0, { channel: 'root.a', priority: 1 })
     await clock.advance(1000)
-    await wharf.drain()
+    await wharf.idle()
     expect(order).toEqual(['blocker', 'a-high', 'a-low'])
   })
 })
@@ -220,7 +203,7 @@ describe('eta', () => {
     expect(stateOf(wharf, job)).toBe('pending')
 
     await clock.advance(1)
-    await wharf.settled()
+    await wharf.idle()
     expect(wharf.job(job.uuid)).toMatchObject({ state: 'done', startedAt: t0 + 60_000 })
   })
 
@@ -232,7 +215,8 @@ describe('eta', () => {
     await wharf.start()
     expect(order).toEqual(['now'])
 
-    await wharf.drain()
+    await clock.advance(30_000)
+    await wharf.idle()
     expect(wharf.job(dated.uuid)).toMatchObject({ state: 'done', eta: at.getTime(), startedAt: at.getTime() })
   })
 
@@ -245,8 +229,10 @@ describe('eta', () => {
     await clock.advance(50_000)
     await delay('p5', 0, { priority: 5 })
     await wharf.settled()
+    expect(order).toEqual(['blocker'])
 
-    await wharf.drain()
+    await clock.advance(50_000)
+    await wharf.idle()
     expect(order).toEqual(['blocker', 'p5', 'eta-p20', 'p30'])
   })
 })
@@ -270,13 +256,14 @@ describe('sequential channels', () => {
     const broken = await delayFlaky('broken', { channel: 'root.seq' })
     const next = await delay('next', 0, { channel: 'root.seq' })
     await wharf.start()
+    await wharf.idle()
     await clock.advance(HOUR_MS)
-    await wharf.settled()
+    await wharf.idle()
     expect(stateOf(wharf, broken)).toBe('failed')
     expect(stateOf(wharf, next)).toBe('pending')
 
     await wharf[action](broken.uuid)
-    await wharf.drain()
+    await wharf.idle()
     expect(stateOf(wharf, next)).toBe('done')
     expect(stateOf(wharf, broken)).toBe(action === 'cancel' ? 'cancelled' : 'done')
   })
@@ -285,10 +272,11 @@ describe('sequential channels', () => {
     const { wharf, delayFlaky, delay } = await open('root:4,root.seq:1:sequential')
     const broken = await delayFlaky('child-broken', { channel: 'root.seq.child' })
     await wharf.start()
+    await wharf.idle()
     expect(stateOf(wharf, broken)).toBe('failed')
 
     const own = await delay('own', 0, { channel: 'root.seq' })
-    await wharf.drain()
+    await wharf.idle()
     expect(stateOf(wharf, own)).toBe('done')
   })
 
@@ -297,7 +285,7 @@ describe('sequential channels', () => {
     const broken = await delayFlaky('broken')
     const next = await delay('next')
     await wharf.start()
-    await wharf.drain()
+    await wharf.idle()
     expect([stateOf(wharf, broken), stateOf(wharf, next)]).toEqual(['failed', 'done'])
   })
 
@@ -311,7 +299,8 @@ describe('sequential channels', () => {
     await wharf.settled()
     expect(stateOf(wharf, second)).toBe('pending')
 
-    await wharf.drain()
+    await clock.advance(30_000)
+    await wharf.idle()
     expect(order).toEqual(['first-eta', 'second'])
     expect(wharf.job(first.uuid)!.startedAt).toBe(t0 + 60_000)
   })
@@ -332,25 +321,27 @@ describe('throttle', () => {
     const jobs = await Promise.all(['t1', 't2', 't3'].map((n) => delay(n, 0, { channel: 'root.t' })))
     const free = await delay('free', 0, { channel: 'root.other' })
     await wharf.start()
+    await wharf.idle()
     expect(jobs.map((j) => stateOf(wharf, j))).toEqual(['done', 'pending', 'pending'])
     expect(stateOf(wharf, free)).toBe('done')
     expect(channel(wharf, 'root.t')!.throttleSeconds).toBe(10)
 
     await clock.advance(9_999)
-    await wharf.settled()
+    await wharf.idle()
     expect(stateOf(wharf, jobs[1]!)).toBe('pending')
     await clock.advance(1)
-    await wharf.settled()
-    expect(stateOf(wharf, jobs[1]!)).toBe('done')
+    await wharf.idle()
+    expect(jobs.map((j) => stateOf(wharf, j))).toEqual(['done', 'done', 'pending'])
 
-    await wharf.drain()
+    await clock.advance(10_000)
+    await wharf.idle()
     expect(jobs.map((j) => wharf.job(j.uuid)!.startedAt)).toEqual([t0, t0 + 10_000, t0 + 20_000])
   })
 })
 
 describe('pause and resume', () => {
   it('pausing a parent blocks its subchannels, lets running jobs finish, and resuming releases them', async () => {
-    const { wharf, clock, delay } = await open('root:4,root.a:2')
+    const { wharf, clock, order, delay } = await open('root:4,root.a:2')
     const running = await delay('running', 1000, { channel: 'root.a' })
     await wharf.start()
     await wharf.pauseChannel('root.a')
@@ -358,15 +349,14 @@ describe('pause and resume', () => {
     const sibling = await delay('sibling', 0, { channel: 'root.b' })
     await wharf.settled()
     expect(channel(wharf, 'root.a')!.paused).toBe(true)
-    expect(stateOf(wharf, sibling)).toBe('done')
+    expect(order).toEqual(['running', 'sibling'])
 
     await clock.advance(HOUR_MS)
-    await wharf.settled()
-    expect(stateOf(wharf, running)).toBe('done')
-    expect(stateOf(wharf, held)).toBe('pending')
+    await wharf.idle()
+    expect([stateOf(wharf, running), stateOf(wharf, sibling), stateOf(wharf, held)]).toEqual(['done', 'done', 'pending'])
 
     await wharf.resumeChannel('root.a')
-    await wharf.settled()
+    await wharf.idle()
     expect(channel(wharf, 'root.a')!.paused).toBe(false)
     expect(stateOf(wharf, held)).toBe('done')
   })
@@ -376,19 +366,19 @@ describe('pause and resume', () => {
     const job = await delay('held', 0, { channel: 'root.a' })
     await wharf.start()
     await clock.advance(HOUR_MS)
-    await wharf.settled()
+    await wharf.idle()
     expect(stateOf(wharf, job)).toBe('pending')
     expect(channel(wharf, 'root.a')).toMatchObject({ paused: true, capacity: 1 })
 
     await wharf.resumeChannel('a')
-    await wharf.settled()
+    await wharf.idle()
     expect(stateOf(wharf, job)).toBe('done')
   })
 })
 
 describe('stats()', () => {
   it('counts each channel’s own jobs by state, and slots in use along the path', async () => {
-    const { wharf, delay, delayFlaky } = await open('root:3,root.a:2')
+    const { wharf, clock, delay, delayFlaky } = await open('root:3,root.a:2')
     await Promise.all(['a1', 'a2', 'a3'].map((n) => delay(n, 1000, { channel: 'root.a' })))
     await delay('r1', 1000)
     await wharf.start()
@@ -398,9 +388,35 @@ describe('stats()', () => {
     expect(wharf.stats().states).toEqual({ wait_dependencies: 0, pending: 1, enqueued: 0, started: 3, done: 0, cancelled: 0, failed: 0 })
 
     await delayFlaky('f', { channel: 'root.a' })
-    await wharf.drain()
+    await clock.advance(2000)
+    await wharf.idle()
     expect(channel(wharf, 'root')).toMatchObject({ running: 0, done: 1 })
     expect(channel(wharf, 'root.a')).toMatchObject({ running: 0, done: 3, failed: 1, pending: 0 })
     expect(wharf.stats().states).toEqual({ wait_dependencies: 0, pending: 0, enqueued: 0, started: 0, done: 4, cancelled: 0, failed: 1 })
+  })
+})
+
+describe('drain()', () => {
+  it('returns only when no job can run any more', async () => {
+    const { wharf, order, delay } = await open('root:1')
+    await Promise.all(['a', 'b', 'c', 'd'].map((n) => delay(n)))
+    await wharf.start()
+
+    await wharf.drain()
+    expect(order).toEqual(['a', 'b', 'c', 'd'])
+    expect(wharf.stats().states.done).toBe(4)
+  })
+
+  it('jumps the fake clock to each eta and runs what becomes due', async () => {
+    const { wharf, clock, order, delay } = await open('root:1')
+    const t0 = clock.now()
+    await delay('eta-120', 0, { eta: 120 })
+    await delay('eta-60', 0, { eta: 60 })
+    await wharf.start()
+
+    await wharf.drain()
+    expect(order).toEqual(['eta-60', 'eta-120'])
+    expect(wharf.stats().states.done).toBe(2)
+    expect(clock.now()).toBe(t0 + 120_000)
   })
 })

@@ -236,11 +236,14 @@ export class Wharf implements ModelHost {
           if (this.engine.runningHandlers > 0 && next !== null && next === clock.nextTimerAt()) await clock.advanceTo(Math.max(next, clock.now()))
           continue
         }
+        // A handler that settled after settled() resolved has queued its outcome: go round.
+        if (!this.engine.quiet) continue
         const wake = this.engine.nextWakeMs()
         if (wake === null) return
         await clock.advanceTo(Math.max(wake, clock.now()))
       } else {
         await this.engine.idle()
+        if (!this.engine.quiet) continue
         const wake = this.engine.nextWakeMs()
         if (wake === null && this.engine.runningHandlers === 0) return
         await new Promise<void>((resolve) => setTimeout(resolve, wake === null ? 1 : Math.max(1, wake - clock.now())))

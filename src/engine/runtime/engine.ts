@@ -133,6 +133,11 @@ export class Engine {
     return this.wait(true)
   }
 
+  /** No command is queued and no tick is pending or running. */
+  get quiet(): boolean {
+    return this.isQuiet(false)
+  }
+
   get runningHandlers(): number {
     return this.runner.inflight
   }
