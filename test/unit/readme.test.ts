@@ -1,0 +1,47 @@
+// The README's tour runs as written: its ```ts blocks (between the tour markers) are joined into
+// one module, imports pointed at this checkout, run, and what they print is checked.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { afterAll, describe, expect, it, vi } from 'vitest'
+
+const root = join(import.meta.dirname, '../..')
+const readme = readFileSync(join(root, 'README.md'), 'utf8')
+const tour = readme.slice(readme.indexOf('<!-- tour:start -->'), readme.indexOf('<!-- tour:end -->'))
+const blocks = [...tour.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!)
+const dir = mkdtempSync(join(tmpdir(), 'wharf-readme-'))
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+describe('README tour', () => {
+  it('has the tour blocks', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(7)
+  })
+
+  it('runs as written and prints what its comments say', async () => {
+    const source = blocks
+      .join('\n')
+      .replaceAll("from 'wharf/testing'", `from ${JSON.stringify(join(root, 'src/testing.ts'))}`)
+      .replaceAll("from 'wharf'", `from ${JSON.stringify(join(root, 'src/index.ts'))}`)
+    const file = join(dir, 'tour.ts')
+    writeFileSync(file, `${source}\nexport {}\n`)
+    const printed: string[] = []
+    const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+      printed.push(args.map(String).join(' '))
+    })
+    try {
+      await import(pathToFileURL(file).href)
+    } finally {
+      log.mockRestore()
+    }
+    expect(printed).toEqual([
+      'pending 15 root',
+      'wait_dependencies 1',
+      'done 2',
+      expect.stringMatching(/^\d+ 0 cancelled$/),
+      'pending',
+      'done 2026-01-01T01:05:00.000Z',
+    ])
+  })
+})
