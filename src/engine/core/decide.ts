@@ -5,9 +5,9 @@
 import { assertNever } from './assert.js'
 import type { Command, HandlerOutcome } from './commands.js'
 import { EVENT_FORMAT_VERSION as v, type JobSpec, type WharfEvent } from './events.js'
-import { cascadeOfCancel } from './graph.js'
+import { cascadeOfCancel, vacuumable } from './graph.js'
 import { retryDelaySeconds } from './retry.js'
-import { isBlocking, type JobRecord, type State } from './state.js'
+import { isBlocking, isRunning, type JobRecord, type State } from './state.js'
 import { JobStateConflictError, UnknownJobError, type WharfError } from '../errors.js'
 
 export type Decision =
@@ -80,6 +80,19 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
       if (job === undefined) return { error: new UnknownJobError(command.uuid) }
       if (job.state === 'done') return undefined
       out.push({ seq: 0, v, at: nowMs, type: 'job.done', uuid: job.uuid, result: 'Manually set to done', manual: true })
+      return undefined
+    }
+    case 'recover':
+      for (const job of state.jobs.values()) {
+        if (!isRunning(job.state)) continue
+        // queue_job's dead-job rule: past maxRetries (0 = infinite) the job fails as found dead.
+        const dead = job.maxRetries !== 0 && job.retry > job.maxRetries
+        out.push({ seq: 0, v, at: nowMs, type: 'job.recovered', uuid: job.uuid, dead })
+      }
+      return undefined
+    case 'vacuum': {
+      const uuids = vacuumable(state, nowMs, command.defaultDays, command.limit)
+      if (uuids.length > 0) out.push({ seq: 0, v, at: nowMs, type: 'jobs.vacuumed', uuids })
       return undefined
     }
     case 'pauseChannel':

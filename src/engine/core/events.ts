@@ -86,6 +86,14 @@ export interface JobCancelled extends Base {
   cascade: string[]
 }
 export interface JobRequeued extends Base { type: 'job.requeued'; uuid: string }
+/**
+ * On open, a job the previous process left enqueued or started (it died with it) goes back to
+ * pending — or fails as JobFoundDead once its tries are past maxRetries (queue_job's dead-job
+ * rule). A started job's try was already counted by its job.started.
+ */
+export interface JobRecovered extends Base { type: 'job.recovered'; uuid: string; dead: boolean }
+/** Autovacuum removed these done or cancelled jobs (children before parents). */
+export interface JobsVacuumed extends Base { type: 'jobs.vacuumed'; uuids: string[] }
 export interface ChannelPaused extends Base { type: 'channel.paused'; channel: string }
 export interface ChannelResumed extends Base { type: 'channel.resumed'; channel: string }
 
@@ -99,6 +107,8 @@ export type WharfEvent =
   | JobFailed
   | JobCancelled
   | JobRequeued
+  | JobRecovered
+  | JobsVacuumed
   | ChannelPaused
   | ChannelResumed
 

@@ -5,7 +5,7 @@
 import { assertNever, fail } from './assert.js'
 import { ensureChannel } from './channels.js'
 import type { WharfEvent } from './events.js'
-import { JobRecord, type State } from './state.js'
+import { JobRecord, isRunning, stateIndex, type State } from './state.js'
 import { enterInitial, promoteEta, transition } from './transition.js'
 
 export function evolve(state: State, event: WharfEvent): State {
@@ -102,6 +102,24 @@ export function evolve(state: State, event: WharfEvent): State {
       transition(state, job, job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending', event.at)
       break
     }
+    case 'job.recovered': {
+      const job = jobOf(state, event.uuid)
+      if (!isRunning(job.state)) fail(`job ${job.uuid} recovered from ${job.state}`)
+      job.enqueuedAt = null
+      job.startedAt = null
+      if (event.dead) {
+        transition(state, job, 'failed', event.at)
+        job.excName = 'JobFoundDead'
+        job.excMessage = 'Job found dead after too many retries'
+        job.excInfo = `the process running try ${job.retry} of ${job.model}.${job.method} stopped before it finished`
+      } else {
+        transition(state, job, job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending', event.at)
+      }
+      break
+    }
+    case 'jobs.vacuumed':
+      for (const uuid of event.uuids) removeJob(state, jobOf(state, uuid))
+      break
     case 'channel.paused':
       ensureChannel(state.channels, event.channel).paused = true
       break
@@ -117,6 +135,16 @@ export function evolve(state: State, event: WharfEvent): State {
 export function fold(state: State, events: Iterable<WharfEvent>): State {
   for (const event of events) evolve(state, event)
   return state
+}
+
+/** Forget a vacuumed job. decide only names done or cancelled jobs whose children go first. */
+function removeJob(state: State, job: JobRecord): void {
+  if (job.state !== 'done' && job.state !== 'cancelled') fail(`job ${job.uuid} vacuumed in state ${job.state}`)
+  if (job.children.length > 0) fail(`job ${job.uuid} vacuumed before its children`)
+  for (const parent of job.parents) parent.removeChild(job)
+  job.channel.counts[stateIndex(job.state)]!--
+  state.counts[stateIndex(job.state)]!--
+  state.jobs.delete(job.uuid)
 }
 
 function cancel(state: State, job: JobRecord, atMs: number): void {

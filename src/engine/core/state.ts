@@ -98,6 +98,11 @@ export class JobRecord {
   addChild(child: JobRecord): void {
     this.children = this.children === NO_JOBS ? [child] : [...this.children, child]
   }
+
+  removeChild(child: JobRecord): void {
+    const children = this.children.filter((c) => c !== child)
+    this.children = children.length === 0 ? NO_JOBS : children
+  }
 }
 
 export class ChannelNode {
