@@ -3,6 +3,16 @@
 
 import type { WharfEvent } from '../engine/core/events.js'
 
+/** The state as plain data at a seq (habit 4: an optimisation, never the truth). */
+export interface Snapshot {
+  /** The last event folded into `state`. */
+  seq: number
+  /** Format of `state`, owned by the core (it upcasts or refuses old ones). */
+  formatVersion: number
+  /** JSON-able data produced by the core; Dates and any keys survive the log. */
+  state: unknown
+}
+
 export interface EventLog {
   /** Prepare for reading and appending (Wharf.open calls it once per open). */
   open(): Promise<void>
@@ -16,4 +26,33 @@ export interface EventLog {
   read(afterSeq?: number): AsyncIterable<readonly WharfEvent[]>
   /** Release the storage. Appending after close rejects. */
   close(): Promise<void>
+
+  /** The latest snapshot written, or null when there is none. */
+  readSnapshot(): Promise<Snapshot | null>
+  /**
+   * Replace the snapshot, atomically: a crash leaves the old one or the new one, never half.
+   * Rejects a snapshot past the end of the log or older than the compacted history.
+   */
+  writeSnapshot(snapshot: Snapshot): Promise<void>
+  /**
+   * Delete every record whose events all have seq <= uptoSeq. Rejects unless the snapshot covers
+   * uptoSeq (history nothing else holds is never deleted). Afterwards read(afterSeq) of the
+   * compacted range yields only what remains; appending continues after the last seq.
+   */
+  compact(uptoSeq: number): Promise<void>
+}
+
+/** Shared by every EventLog: a snapshot must be replayable up to the end of the log. */
+export function checkSnapshotSeq(seq: number, floorSeq: number, lastSeq: number): void {
+  if (!Number.isSafeInteger(seq) || seq < floorSeq || seq > lastSeq) {
+    throw new RangeError(`snapshot at seq ${seq} is outside the log, which holds seqs ${floorSeq + 1}..${lastSeq} (compacted up to ${floorSeq}); snapshot a state folded from this log`)
+  }
+}
+
+/** Shared by every EventLog: compaction never deletes history the snapshot does not hold. */
+export function checkCompaction(uptoSeq: number, snapshotSeq: number | null): void {
+  if (!Number.isSafeInteger(uptoSeq) || uptoSeq < 0) throw new RangeError(`compact(${uptoSeq}): uptoSeq must be a non-negative integer`)
+  if (snapshotSeq === null || uptoSeq > snapshotSeq) {
+    throw new RangeError(`compact(${uptoSeq}) would delete events that no snapshot covers (snapshot at ${snapshotSeq ?? 'none'}); write a snapshot first`)
+  }
 }

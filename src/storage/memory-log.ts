@@ -1,13 +1,20 @@
 // In-memory EventLog: tests, simulations, benchmarks and `Wharf.open()` without a path.
 // Keeps every batch; nothing survives the process. It can be closed and opened again, which is
-// how tests and the simulator exercise replay without a disk.
+// how tests and the simulator exercise replay without a disk. Batches are kept as given (the
+// caller gave up ownership); the snapshot is kept encoded, because the core's state is mutated
+// in place after a snapshot is taken and a stored snapshot must not change with it — encoding
+// also proves, in every test that snapshots, that the state survives the real codec.
 
 import type { WharfEvent } from '../engine/core/events.js'
-import type { EventLog } from './event-log.js'
+import { decodeSnapshot, encodeSnapshot } from './codec.js'
+import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from './event-log.js'
 
 export class MemoryLog implements EventLog {
-  private readonly batches: (readonly WharfEvent[])[] = []
+  private batches: (readonly WharfEvent[])[] = []
   private lastSeq = 0
+  /** The last seq deleted by compaction (0: nothing was). */
+  private floorSeq = 0
+  private snapshot: { seq: number; bytes: Uint8Array } | null = null
   private closed = false
 
   async open(): Promise<void> {
@@ -37,6 +44,26 @@ export class MemoryLog implements EventLog {
   /** All events, flattened (tests and replay checks). */
   events(): WharfEvent[] {
     return this.batches.flat()
+  }
+
+  async readSnapshot(): Promise<Snapshot | null> {
+    return this.snapshot === null ? null : decodeSnapshot(this.snapshot.bytes, 'memory log')
+  }
+
+  async writeSnapshot(snapshot: Snapshot): Promise<void> {
+    if (this.closed) throw new Error('the event log is closed')
+    checkSnapshotSeq(snapshot.seq, this.floorSeq, this.lastSeq)
+    this.snapshot = { seq: snapshot.seq, bytes: encodeSnapshot(snapshot) }
+  }
+
+  async compact(uptoSeq: number): Promise<void> {
+    if (this.closed) throw new Error('the event log is closed')
+    checkCompaction(uptoSeq, this.snapshot?.seq ?? null)
+    let n = 0
+    while (n < this.batches.length && this.batches[n]!.at(-1)!.seq <= uptoSeq) n++
+    if (n === 0) return
+    this.floorSeq = this.batches[n - 1]!.at(-1)!.seq
+    this.batches = this.batches.slice(n)
   }
 
   async close(): Promise<void> {

@@ -1,9 +1,10 @@
 // The log of `Wharf.open()` without a path: nothing survives close, so nothing is kept. Retaining
 // every event here would only be a memory leak in a long-running in-memory queue; tests that
-// need to replay pass a MemoryLog instead.
+// need to replay pass a MemoryLog instead. For the same reason snapshots and compaction are
+// no-ops: there is no history to bound.
 
 import type { WharfEvent } from '../engine/core/events.js'
-import type { EventLog } from './event-log.js'
+import type { EventLog, Snapshot } from './event-log.js'
 
 const DONE = Promise.resolve()
 
@@ -19,6 +20,18 @@ export class VolatileLog implements EventLog {
   }
 
   async *read(): AsyncIterable<readonly WharfEvent[]> {}
+
+  async readSnapshot(): Promise<Snapshot | null> {
+    return null
+  }
+
+  writeSnapshot(_snapshot: Snapshot): Promise<void> {
+    return DONE
+  }
+
+  compact(_uptoSeq: number): Promise<void> {
+    return DONE
+  }
 
   async close(): Promise<void> {
     this.closed = true

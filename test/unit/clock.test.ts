@@ -139,7 +139,7 @@ describe('FakeClock timers', () => {
 })
 
 describe('FakeClock settlers', () => {
-  it('awaits each fire, then every settler, before the next timer; and settles once at the end', async () => {
+  it('settles first, then awaits each fire and every settler before the next timer, and settles at the end', async () => {
     const clock = new FakeClock(0)
     const log: string[] = []
     clock.setTimer(1, async () => {
@@ -156,6 +156,7 @@ describe('FakeClock settlers', () => {
     })
     await clock.advance(5)
     expect(log).toEqual([
+      'settled A@0', 'settled B@0',
       'fire 1', 'settled A@1', 'settled B@1',
       'fire 2', 'settled A@2', 'settled B@2',
       'settled A@5', 'settled B@5',
@@ -181,10 +182,10 @@ describe('FakeClock settlers', () => {
     let calls = 0
     const detach = clock.attach(async () => void calls++)
     await clock.advance(1)
-    expect(calls).toBe(1)
+    expect(calls).toBe(2) // before moving, and at the target
     detach()
     await clock.advance(1)
-    expect(calls).toBe(1)
+    expect(calls).toBe(2)
   })
 })
 

@@ -14,6 +14,7 @@ import { Engine, type ResultOf } from '../runtime/engine.js'
 import { ulidFactory, type IdFactory } from '../runtime/ids.js'
 import { JobContext, type Handler } from '../runtime/runner.js'
 import { VolatileLog } from '../../storage/volatile-log.js'
+import { LevelLog } from '../../storage/level-log.js'
 import type { EventLog } from '../../storage/event-log.js'
 import type { PlannedJob, Target } from './delayable.js'
 import { FunctionRegistry, type FunctionOptions } from './functions.js'
@@ -34,6 +35,8 @@ export interface OpenOptions {
   noDelay?: boolean
   durability?: 'process' | 'fsync'
   removeAfterDays?: number
+  /** Write a snapshot and compact the log after this many events (default 50,000; 0 = never). */
+  snapshotEvery?: number
   /** Advanced: an EventLog to use instead of the default (tests, simulations). */
   log?: EventLog
   /** Advanced: job and graph id factory (default: monotonic ULIDs). */
@@ -42,7 +45,9 @@ export interface OpenOptions {
   random?: () => number
 }
 
-const OPEN_OPTIONS = new Set(['path', 'channels', 'clock', 'contextKeys', 'noDelay', 'durability', 'removeAfterDays', 'log', 'newId', 'random'])
+const OPEN_OPTIONS = new Set(['path', 'channels', 'clock', 'contextKeys', 'noDelay', 'durability', 'removeAfterDays', 'snapshotEvery', 'log', 'newId', 'random'])
+const DEFAULT_REMOVE_AFTER_DAYS = 30
+const DEFAULT_SNAPSHOT_EVERY = 50_000
 
 export interface JobsQuery {
   state?: JobState
@@ -112,6 +117,9 @@ export class Wharf implements ModelHost {
       channels: checked.channels,
       functions,
       random: options.random ?? Math.random,
+      removeAfterDays: options.removeAfterDays ?? DEFAULT_REMOVE_AFTER_DAYS,
+      // Nothing of a volatile log is ever read back: snapshotting it would be wasted work.
+      snapshotEvery: checked.log instanceof VolatileLog ? 0 : (options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY),
     })
     const wharf = new Wharf(engine, functions, checked)
     if (checked.clock instanceof FakeClock) wharf.detachClock = checked.clock.attach(() => engine.settled())
@@ -367,8 +375,15 @@ function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
       throw new InvalidPropertyError(`Wharf.open(): unknown option ${JSON.stringify(key)}; known: ${[...OPEN_OPTIONS].join(', ')}`)
     }
   }
-  if (options.path !== undefined) {
-    throw new InvalidPropertyError('Wharf.open(): `path` (LevelDB storage) is not available in this version; omit it for an in-memory log')
+  if (options.path !== undefined && (typeof options.path !== 'string' || options.path.length === 0)) {
+    throw new InvalidPropertyError(`Wharf.open(): path must be a directory path, got ${describe(options.path)}`)
+  }
+  if (options.path !== undefined && options.log !== undefined) {
+    throw new InvalidPropertyError('Wharf.open(): give either `path` (LevelDB) or `log`, not both')
+  }
+  const every = options.snapshotEvery
+  if (every !== undefined && (!Number.isSafeInteger(every) || every < 0)) {
+    throw new InvalidPropertyError(`Wharf.open(): snapshotEvery must be a non-negative integer of events, got ${describe(every)}`)
   }
   const channelsText = options.channels ?? process.env.WHARF_CHANNELS ?? 'root:1'
   if (typeof channelsText !== 'string') {
@@ -390,7 +405,9 @@ function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
   }
   const clock = options.clock ?? new SystemClock()
   return {
-    log: options.log ?? new VolatileLog(),
+    log:
+      options.log ??
+      (options.path === undefined ? new VolatileLog() : new LevelLog(options.path, { durability: options.durability ?? 'process' })),
     clock,
     channels: parseChannelConfig(channelsText),
     contextKeys: Object.freeze([...contextKeys]),

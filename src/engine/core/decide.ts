@@ -23,13 +23,13 @@ export type Decision =
   | { ok: false; error: WharfError }
 
 /** What decideInto says besides its events: nothing (undefined), a refusal, or identity matches. */
-export type DecideNote = undefined | { error: WharfError } | { existing: (string | null)[] }
+export type DecideNote = undefined | { error: WharfError } | { existing: (string | null)[] } | { removed: number }
 
 export function decide(state: State, command: Command, nowMs: number): Decision {
   const events: WharfEvent[] = []
   const note = decideInto(state, command, nowMs, events)
   if (note !== undefined && 'error' in note) return { ok: false, error: note.error }
-  return { ok: true, events, existing: note?.existing ?? null }
+  return { ok: true, events, existing: note !== undefined && 'existing' in note ? note.existing : null }
 }
 
 /**
@@ -93,7 +93,7 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
     case 'vacuum': {
       const uuids = vacuumable(state, nowMs, command.defaultDays, command.limit)
       if (uuids.length > 0) out.push({ seq: 0, v, at: nowMs, type: 'jobs.vacuumed', uuids })
-      return undefined
+      return { removed: uuids.length }
     }
     case 'pauseChannel':
       if (state.channels.get(command.channel)?.paused !== true) {

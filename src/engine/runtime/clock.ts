@@ -166,6 +166,9 @@ export class FakeClock implements Clock {
     if (this.advancing) throw new Error('FakeClock.advance is already running; await it before advancing again')
     this.advancing = true
     try {
+      // Let work already queued at the current instant finish first (a handler that just
+      // failed, a command just made): it happens now, not at the target.
+      await this.settle()
       for (;;) {
         const next = this.heap[0]
         if (next !== undefined && next.dueMs <= targetMs) {

@@ -8,6 +8,8 @@ import { decideInto, type DecideNote } from '../core/decide.js'
 import { evolve, fold } from '../core/evolve.js'
 import type { WharfEvent } from '../core/events.js'
 import { initialState } from '../core/channels.js'
+import { checkInvariants } from '../core/invariants.js'
+import { restoreState, snapshotOf, SNAPSHOT_FORMAT_VERSION, type StateSnapshot } from '../core/snapshot.js'
 import type { ChannelConfig } from '../core/channel-config.js'
 import { nextWakeMs, pickNext } from '../core/schedule.js'
 import type { JobRecord, State } from '../core/state.js'
@@ -40,7 +42,16 @@ export interface EngineOptions {
   functions: FunctionLookup
   /** Uniform [0, 1) source for retry-delay ranges; injectable for simulations. */
   random: () => number
+  /** Autovacuum of done/cancelled jobs, in days (a channel's remove_after_days wins). */
+  removeAfterDays: number
+  /** Write a snapshot (and compact the log under it) after this many events; 0 = never. */
+  snapshotEvery: number
 }
+
+/** Jobs removed per vacuum decision: bounded batches, like queue_job's 1000-row deletes. */
+export const VACUUM_BATCH = 1000
+/** How often autovacuum looks for old jobs while the engine runs. */
+export const VACUUM_INTERVAL_MS = 3_600_000
 
 export class Engine {
   state: State
@@ -59,6 +70,14 @@ export class Engine {
   private waiters: Waiter[] = []
   private timer: TimerHandle | null = null
   private readonly listeners = new Set<(event: WharfEvent) => void>()
+  private readonly removeAfterDays: number
+  private readonly snapshotEvery: number
+  /** seq of the newest snapshot (or of the state the log was opened at). */
+  private snapshotSeq: number
+  private nextVacuumMs = 0
+  /** Why the engine stopped for good, if it did (see fail()). */
+  private fatal: unknown = undefined
+  private readonly vacuumCommand: Command
 
   private constructor(options: EngineOptions, state: State) {
     this.log = options.log
@@ -66,13 +85,40 @@ export class Engine {
     this.config = options.channels
     this.state = state
     this.runner = new Runner(this, options.functions, options.clock, options.random)
+    this.removeAfterDays = options.removeAfterDays
+    this.snapshotEvery = options.snapshotEvery
+    this.snapshotSeq = state.seq
+    this.vacuumCommand = { type: 'vacuum', defaultDays: options.removeAfterDays, limit: VACUUM_BATCH }
   }
 
-  /** Open the log and rebuild the state by replaying it. */
+  /**
+   * Open the log, rebuild the state (latest snapshot + the events after it), audit it, and
+   * record the recovery of every job a dead process left enqueued or started — all before
+   * anything can be dispatched, so no slot is ever held by a dead job.
+   */
   static async open(options: EngineOptions): Promise<Engine> {
     await options.log.open()
-    const state = await replay(options.log, options.channels)
-    return new Engine(options, state)
+    let state: State
+    try {
+      state = await replay(options.log, options.channels)
+      checkInvariants(state)
+    } catch (error) {
+      await options.log.close()
+      throw error
+    }
+    const engine = new Engine(options, state)
+    await engine.submit({ type: 'recover' })
+    await engine.vacuum()
+    return engine
+  }
+
+  /** Remove old done/cancelled jobs, one bounded batch per tick, until none is left. */
+  async vacuum(): Promise<void> {
+    this.nextVacuumMs = this.clock.now() + VACUUM_INTERVAL_MS
+    for (;;) {
+      const removed = await this.submit(this.vacuumCommand, removedCount)
+      if (removed < VACUUM_BATCH) return
+    }
   }
 
   /**
@@ -80,7 +126,7 @@ export class Engine {
    * decision (or rejects with the core's refusal, or the log's error).
    */
   submit<T = undefined>(command: Command, result?: ResultOf<T>): Promise<T> {
-    if (this.lifecycle === 'closed') return Promise.reject(new WharfClosedError('this Wharf is closed'))
+    if (this.lifecycle === 'closed') return Promise.reject(this.fatal ?? new WharfClosedError('this Wharf is closed'))
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ command, resolve: resolve as (value: unknown) => void, reject, result: result ?? NO_RESULT })
       this.scheduleTick()
@@ -145,11 +191,10 @@ export class Engine {
   /** Next instant at which something is due: the scheduler's wake-up or a handler's timeout. */
   nextWakeMs(): number | null {
     const now = this.clock.now()
-    const core = this.lifecycle === 'running' ? nextWakeMs(this.state, now) : null
+    let wake = this.lifecycle === 'running' ? nextWakeMs(this.state, now) : null
     const timeout = this.runner.nextDeadline()
-    if (core === null) return timeout
-    if (timeout === null) return core
-    return Math.min(core, timeout)
+    if (timeout !== null && (wake === null || timeout < wake)) wake = timeout
+    return wake
   }
 
   private wait(idle: boolean): Promise<void> {
@@ -167,7 +212,9 @@ export class Engine {
     this.tickScheduled = true
     // setImmediate rather than a microtask: calls made in the same turn share a tick (group
     // commit), and a long burst of ticks still lets timers and I/O run between them.
-    setImmediate(() => void this.tick())
+    setImmediate(() => {
+      this.tick().catch((error: unknown) => this.fail(error))
+    })
   }
 
   private async tick(): Promise<void> {
@@ -192,6 +239,7 @@ export class Engine {
       for (let j = from; j < batch.length; j++) this.apply(batch[j]!)
     }
     const toLaunch = this.lifecycle === 'running' ? this.dispatch(now, batch) : []
+    this.maybeVacuum(now)
     if (batch.length > 0) {
       try {
         await this.log.append(batch)
@@ -214,11 +262,42 @@ export class Engine {
       }
     }
     if (this.listeners.size > 0) this.emit(batch)
+    if (this.snapshotEvery > 0 && this.state.seq - this.snapshotSeq >= this.snapshotEvery) await this.snapshot()
     for (let i = 0; i < toLaunch.length; i++) this.runner.launch(toLaunch[i]!)
     this.ticking = false
     this.armTimer()
     if (this.queue.length > 0 || this.outcomes.length > 0) this.scheduleTick()
     else this.wakeWaiters()
+  }
+
+  /**
+   * Write the state as a snapshot and delete the log records it covers, so the next open reads
+   * live jobs instead of all history. Runs inside a tick: nothing changes the state meanwhile.
+   * A failure here loses nothing (the log still holds every event); it is retried later.
+   */
+  private async snapshot(): Promise<void> {
+    const seq = this.state.seq
+    try {
+      await this.log.writeSnapshot({ seq, formatVersion: SNAPSHOT_FORMAT_VERSION, state: snapshotOf(this.state) })
+      await this.log.compact(seq)
+    } catch (error) {
+      process.emitWarning(`wharf: snapshot at seq ${seq} failed, will retry: ${(error as Error)?.message ?? String(error)}`)
+    }
+    this.snapshotSeq = seq
+  }
+
+  /**
+   * The engine cannot go on (its log failed under it, or an assertion of the core fired): it
+   * stops dispatching, refuses every queued and later call with this error, and keeps no timer.
+   */
+  private fail(error: unknown): void {
+    this.fatal ??= error
+    this.lifecycle = 'closed'
+    this.clearTimer()
+    for (const submission of this.queue.splice(0)) submission.reject?.(error)
+    this.outcomes = []
+    this.ticking = false
+    for (const waiter of this.waiters.splice(0)) waiter.resolve()
   }
 
   /** Stamp and apply one event already in the batch. */
@@ -254,6 +333,8 @@ export class Engine {
   private async rollback(submissions: Submission[], error: unknown): Promise<void> {
     try {
       this.state = await replay(this.log, this.config)
+    } catch (replayError) {
+      this.fail(replayError)
     } finally {
       for (const submission of submissions) submission.reject?.(error)
       this.ticking = false
@@ -304,6 +385,11 @@ export class Engine {
     })
   }
 
+  /** Autovacuum while running: checked whenever the engine wakes, at most once an interval. */
+  private maybeVacuum(now: number): void {
+    if (this.lifecycle === 'running' && now >= this.nextVacuumMs) void this.vacuum()
+  }
+
   private clearTimer(): void {
     if (this.timer !== null) {
       this.clock.clearTimer(this.timer)
@@ -312,8 +398,12 @@ export class Engine {
   }
 }
 
+/** The latest snapshot, then every event after it: the state the log describes. */
 async function replay(log: EventLog, channels: readonly ChannelConfig[]): Promise<State> {
-  const state = initialState(channels)
-  for await (const batch of log.read(0)) fold(state, batch)
+  const snapshot = await log.readSnapshot()
+  const state = snapshot === null ? initialState(channels) : restoreState(channels, snapshot.state as StateSnapshot)
+  for await (const batch of log.read(state.seq)) fold(state, batch)
   return state
 }
+
+const removedCount: ResultOf<number> = (note) => (note !== undefined && 'removed' in note ? note.removed : 0)

@@ -1,0 +1,240 @@
+// The byte format of log records. One record holds one committed batch (or the snapshot), so a
+// record is the unit of atomicity and of corruption detection: a header, then a JSON body.
+//
+//   offset size  field
+//   0      1     kind: 0x45 'E' event batch, 0x53 'S' snapshot
+//   1      1     record format version (RECORD_FORMAT_VERSION)
+//   2      1     flags: bit 0 = the body is in tagged-json form (see tagged-json.ts)
+//   3      1     reserved, 0
+//   4      8     first seq (u64 big-endian)        snapshot: its seq
+//   12     8     last seq                           snapshot: its seq
+//   20     4     event count (u32)                  snapshot: 0
+//   24     4     body length in bytes (u32)
+//   28     4     CRC32 of bytes 0..27 and the body: a flipped flag or seq is caught like a body bit
+//   32     …     body: UTF-8 JSON, the events array / {"formatVersion":n,"state":…}
+//
+// Decoding trusts nothing: every mismatch is a LogCorruptionError naming the seq (and the path).
+
+import * as zlib from 'node:zlib'
+import { EVENT_FORMAT_VERSION, type WharfEvent } from '../engine/core/events.js'
+import { fail } from '../engine/core/assert.js'
+import { LogCorruptionError } from '../engine/errors.js'
+import type { Snapshot } from './event-log.js'
+import { needsTagging, tag, untag } from './tagged-json.js'
+
+export const RECORD_FORMAT_VERSION = 1
+export const HEADER_BYTES = 32
+/** A batch larger than this is a bug upstream (ticks are bounded far below it). */
+export const BATCH_EVENTS_MAX = 1_000_000
+
+const KIND_BATCH = 0x45
+const KIND_SNAPSHOT = 0x53
+const FLAG_TAGGED = 1
+const CRC_OFFSET = 28
+const U32 = 0x1_0000_0000
+
+// ---- CRC32: zlib.crc32 since Node 20.15; the table version keeps older Node 20 working. ----
+
+let crcTable: Int32Array | null = null
+/** Same result as zlib.crc32 (IEEE polynomial), in plain JS. Exported for its test. */
+export function crc32Portable(data: Uint8Array, value = 0): number {
+  if (crcTable === null) {
+    crcTable = new Int32Array(256)
+    for (let n = 0; n < 256; n++) {
+      let c = n
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+      crcTable[n] = c
+    }
+  }
+  let crc = ~value
+  for (let i = 0; i < data.length; i++) crc = crcTable[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8)
+  return ~crc >>> 0
+}
+const crc32: (data: Uint8Array, value?: number) => number =
+  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? zlib.crc32 : crc32Portable
+
+// ---- Upcasting: old event shapes are converted on read; the log is never rewritten. ----
+
+/** An event as parsed, of any format version. */
+export interface RawEvent {
+  seq: number
+  v: number
+  type: string
+  [field: string]: unknown
+}
+/** Converts an event of version n into version n + 1. */
+export type Upcaster = (event: RawEvent) => RawEvent
+
+/**
+ * Upcasters by the version they read. Today v1 is current and the table is empty. When v2 comes:
+ *   1: (e) => (e.type === 'job.done' ? { ...e, v: 2, newField: default } : { ...e, v: 2 }),
+ * and EVENT_FORMAT_VERSION becomes 2 — one entry, nothing else changes here.
+ */
+export const EVENT_UPCASTERS: Readonly<Record<number, Upcaster>> = {}
+
+/** An upcaster over `steps` up to `current` (tests build one with a fake v0). */
+export function createUpcaster(steps: Readonly<Record<number, Upcaster>>, current: number) {
+  return function upcast(raw: RawEvent): WharfEvent {
+    let e = raw
+    while (e.v !== current) {
+      if (!Number.isInteger(e.v) || e.v > current) {
+        throw new LogCorruptionError(`event at seq ${e.seq} has format v${String(e.v)}, newer than this build reads (v${current}); upgrade Wharf`, e.seq)
+      }
+      const step = steps[e.v]
+      if (step === undefined) {
+        throw new LogCorruptionError(`event at seq ${e.seq} has format v${e.v}, and no upcaster reads it`, e.seq)
+      }
+      const next = step(e)
+      if (next.v !== e.v + 1 || next.seq !== e.seq) fail(`upcaster from v${e.v} must return v${e.v + 1} with the same seq`)
+      e = next
+    }
+    return e as unknown as WharfEvent
+  }
+}
+
+/** Maps an event of any known version to the current shape. */
+export const upcastEvent = createUpcaster(EVENT_UPCASTERS, EVENT_FORMAT_VERSION)
+
+// ---- Records ----
+
+export interface RecordHeader {
+  kind: number
+  flags: number
+  firstSeq: number
+  lastSeq: number
+  count: number
+}
+
+function writeU64(buf: Buffer, offset: number, n: number): void {
+  buf.writeUInt32BE(Math.floor(n / U32), offset)
+  buf.writeUInt32BE(n >>> 0, offset + 4)
+}
+
+function readU64(buf: Buffer, offset: number): number {
+  return buf.readUInt32BE(offset) * U32 + buf.readUInt32BE(offset + 4)
+}
+
+/** One allocation: the body is written straight after the header it is checksummed with. */
+function encodeRecord(kind: number, flags: number, firstSeq: number, lastSeq: number, count: number, body: string): Buffer {
+  const bodyBytes = Buffer.byteLength(body)
+  const out = Buffer.allocUnsafe(HEADER_BYTES + bodyBytes)
+  out[0] = kind
+  out[1] = RECORD_FORMAT_VERSION
+  out[2] = flags
+  out[3] = 0
+  writeU64(out, 4, firstSeq)
+  writeU64(out, 12, lastSeq)
+  out.writeUInt32BE(count, 20)
+  out.writeUInt32BE(bodyBytes, 24)
+  out.write(body, HEADER_BYTES, 'utf8')
+  const crc = crc32(out.subarray(HEADER_BYTES), crc32(out.subarray(0, CRC_OFFSET)))
+  out.writeUInt32BE(crc, CRC_OFFSET)
+  return out
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+function corrupt(what: string, seq: number, where: string | undefined, reason: string, cause?: unknown): LogCorruptionError {
+  const place = where === undefined ? '' : ` in ${JSON.stringify(where)}`
+  return new LogCorruptionError(`corrupt ${what} at seq ${seq}${place}: ${reason}`, seq, { cause })
+}
+
+/**
+ * Check a record's header and checksum without parsing its body (compaction reads only this).
+ * `seq` is what the caller expects (the key's seq); it names the record in errors.
+ */
+export function inspectRecord(bytes: Uint8Array, kind: 'batch' | 'snapshot', seq: number, where?: string): RecordHeader {
+  const what = kind === 'batch' ? 'event log record' : 'snapshot'
+  const buf = asBuffer(bytes)
+  if (buf.length < HEADER_BYTES) throw corrupt(what, seq, where, `${buf.length} bytes is shorter than the ${HEADER_BYTES}-byte header (truncated?)`)
+  const wanted = kind === 'batch' ? KIND_BATCH : KIND_SNAPSHOT
+  if (buf[0] !== wanted) throw corrupt(what, seq, where, `record kind 0x${buf[0]!.toString(16)} is not 0x${wanted.toString(16)}`)
+  if (buf[1] !== RECORD_FORMAT_VERSION) {
+    const why = buf[1]! > RECORD_FORMAT_VERSION ? 'written by a newer Wharf; upgrade to read it' : 'not a format this build reads'
+    throw corrupt(what, seq, where, `record format ${buf[1]} is ${why}`)
+  }
+  const bodyBytes = buf.readUInt32BE(24)
+  if (buf.length !== HEADER_BYTES + bodyBytes) throw corrupt(what, seq, where, `${buf.length} bytes, header says ${HEADER_BYTES + bodyBytes} (truncated?)`)
+  const crc = crc32(buf.subarray(HEADER_BYTES), crc32(buf.subarray(0, CRC_OFFSET)))
+  if (crc !== buf.readUInt32BE(CRC_OFFSET)) throw corrupt(what, seq, where, 'checksum mismatch')
+  const header = { kind: buf[0]!, flags: buf[2]!, firstSeq: readU64(buf, 4), lastSeq: readU64(buf, 12), count: buf.readUInt32BE(20) }
+  if (header.firstSeq !== seq) throw corrupt(what, seq, where, `record holds seq ${header.firstSeq}, its key says ${seq}`)
+  return header
+}
+
+function parseBody(buf: Buffer, header: RecordHeader, what: string, seq: number, where: string | undefined): unknown {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(buf.toString('utf8', HEADER_BYTES))
+    return header.flags & FLAG_TAGGED ? untag(parsed) : parsed
+  } catch (error) {
+    throw corrupt(what, seq, where, `unreadable body (${(error as Error).message})`, error)
+  }
+}
+
+/** The record of one batch. Seqs must be consecutive (checked here, in the walk it needs anyway). */
+export function encodeBatch(events: readonly WharfEvent[]): Buffer {
+  const n = events.length
+  if (n === 0 || n > BATCH_EVENTS_MAX) fail(`a batch holds 1..${BATCH_EVENTS_MAX} events, got ${n}`)
+  const first = events[0]!.seq
+  if (!Number.isSafeInteger(first) || first < 1) fail(`batch starts at seq ${first}, not a positive integer`)
+  let tagged = false
+  for (let i = 0; i < n; i++) {
+    const e = events[i]!
+    if (e.seq !== first + i) fail(`batch seqs are not consecutive: ${e.seq} at position ${i} after ${first}`)
+    if (!tagged && needsTagging(e)) tagged = true
+  }
+  const body = JSON.stringify(tagged ? tag(events) : events)
+  return encodeRecord(KIND_BATCH, tagged ? FLAG_TAGGED : 0, first, first + n - 1, n, body)
+}
+
+/** The events of a record stored under `keySeq`, upcast to the current shape. */
+export function decodeBatch(bytes: Uint8Array, keySeq: number, where?: string): WharfEvent[] {
+  const what = 'event log record'
+  const header = inspectRecord(bytes, 'batch', keySeq, where)
+  const { firstSeq, lastSeq, count } = header
+  if (count === 0 || lastSeq !== firstSeq + count - 1) throw corrupt(what, keySeq, where, `header seqs ${firstSeq}..${lastSeq} do not match ${count} events`)
+  const parsed = parseBody(asBuffer(bytes), header, what, keySeq, where)
+  if (!Array.isArray(parsed) || parsed.length !== count) throw corrupt(what, keySeq, where, `body is not an array of ${count} events`)
+  const events = parsed as unknown[]
+  for (let i = 0; i < count; i++) {
+    const e = events[i] as RawEvent | null
+    if (typeof e !== 'object' || e === null || e.seq !== firstSeq + i) {
+      throw corrupt(what, keySeq, where, `event ${i} should have seq ${firstSeq + i}`)
+    }
+    if (e.v !== EVENT_FORMAT_VERSION) {
+      try {
+        events[i] = upcastEvent(e)
+      } catch (error) {
+        throw error instanceof LogCorruptionError ? corrupt(what, e.seq, where, error.message, error) : error
+      }
+    }
+  }
+  return events as WharfEvent[]
+}
+
+export function encodeSnapshot(snapshot: Snapshot): Buffer {
+  const { seq, formatVersion, state } = snapshot
+  if (!Number.isSafeInteger(seq) || seq < 0) fail(`snapshot seq ${seq} is not a non-negative integer`)
+  if (!Number.isSafeInteger(formatVersion)) fail(`snapshot formatVersion ${formatVersion} is not an integer`)
+  const tagged = needsTagging(state)
+  const body = JSON.stringify({ formatVersion, state: tagged ? tag(state) : state })
+  return encodeRecord(KIND_SNAPSHOT, tagged ? FLAG_TAGGED : 0, seq, seq, 0, body)
+}
+
+/** The seq a snapshot record claims, unverified: for error messages before it is decoded. */
+export function claimedSnapshotSeq(bytes: Uint8Array): number {
+  return bytes.length >= HEADER_BYTES ? readU64(asBuffer(bytes), 4) : 0
+}
+
+export function decodeSnapshot(bytes: Uint8Array, where?: string): Snapshot {
+  const seq = claimedSnapshotSeq(bytes)
+  const header = inspectRecord(bytes, 'snapshot', seq, where)
+  const body = parseBody(asBuffer(bytes), header, 'snapshot', seq, where) as { formatVersion?: unknown; state?: unknown } | null
+  if (typeof body !== 'object' || body === null || typeof body.formatVersion !== 'number' || !('state' in body)) {
+    throw corrupt('snapshot', seq, where, 'body is not {formatVersion, state}')
+  }
+  return { seq, formatVersion: body.formatVersion, state: body.state }
+}

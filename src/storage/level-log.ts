@@ -1,0 +1,278 @@
+// The durable EventLog, on LevelDB (classic-level). One record per committed batch (group commit):
+// a batch is durable or absent as a whole, because one LevelDB write is atomic.
+//
+// Keys (utf8, so they sort the same in every abstract-level backend):
+//   e<16-digit zero-padded first seq>   one batch record (codec.ts), in seq order
+//   m:floor                             last seq deleted by compaction, decimal (absent: 0)
+//   s                                   the latest snapshot record (codec.ts)
+//
+// Writes go through one promise chain, so a batch is checked against the end of the log only
+// after every earlier write has landed (or failed, leaving nothing behind). Recovery from
+// corruption ('truncate') lives in level-recovery.ts.
+
+import { mkdir } from 'node:fs/promises'
+import { ClassicLevel } from 'classic-level'
+import type { WharfEvent } from '../engine/core/events.js'
+import { LogCorruptionError, StorageLockedError } from '../engine/errors.js'
+import { claimedSnapshotSeq, decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshot, inspectRecord } from './codec.js'
+import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from './event-log.js'
+import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, planTruncation, recordKey, seqOfKey, type Db, type Op } from './level-recovery.js'
+
+export { recordKey }
+
+export interface LevelLogOptions {
+  /** 'process' (default): survives kill -9. 'fsync': every write is synced, survives power loss. */
+  durability?: 'process' | 'fsync'
+  /** 'throw' (default): a corrupt record fails the read. 'truncate': drop it and all after it. */
+  onCorruption?: 'throw' | 'truncate'
+  /** Told about every recovery 'truncate' performs. Default: process.emitWarning. */
+  onWarning?: (message: string) => void
+}
+
+/** Records fetched per native round trip while reading. */
+const READ_CHUNK = 64
+/** Records deleted per atomic compaction batch (each batch also moves the floor, so any prefix of
+ * the batches is a consistent log). */
+const COMPACT_CHUNK = 1000
+
+type Lifecycle = 'closed' | 'opening' | 'open' | 'closing'
+
+function isLockError(error: unknown): boolean {
+  const e = error as { code?: unknown; cause?: { code?: unknown } } | null
+  return e?.code === 'LEVEL_LOCKED' || e?.cause?.code === 'LEVEL_LOCKED'
+}
+
+export class LevelLog implements EventLog {
+  readonly path: string
+  private readonly onCorruption: 'throw' | 'truncate'
+  private readonly warn: (message: string) => void
+  private readonly writeOptions: { sync: boolean }
+  private lifecycle: Lifecycle = 'closed'
+  private db: Db | null = null
+  /** null: the last record is corrupt and a read must recover it before anything is appended. */
+  private lastSeq: number | null = 0
+  private floorSeq = 0
+  private writes: Promise<unknown> = Promise.resolve()
+
+  constructor(path: string, options: LevelLogOptions = {}) {
+    this.path = path
+    this.onCorruption = options.onCorruption ?? 'throw'
+    this.warn = options.onWarning ?? ((m) => process.emitWarning(m, { code: 'WHARF_LOG_RECOVERED' }))
+    this.writeOptions = { sync: options.durability === 'fsync' }
+  }
+
+  async open(): Promise<void> {
+    if (this.lifecycle !== 'closed') throw new Error(`the event log at ${JSON.stringify(this.path)} is already ${this.lifecycle}`)
+    this.lifecycle = 'opening'
+    try {
+      await mkdir(this.path, { recursive: true })
+      const db: Db = new ClassicLevel<string, Uint8Array>(this.path, { keyEncoding: 'utf8', valueEncoding: 'view' })
+      try {
+        await db.open()
+      } catch (error) {
+        throw isLockError(error) ? new StorageLockedError(this.path, { cause: error }) : error
+      }
+      try {
+        await this.loadBounds(db)
+      } catch (error) {
+        await db.close()
+        throw error
+      }
+      this.db = db
+      this.lifecycle = 'open'
+    } catch (error) {
+      this.lifecycle = 'closed'
+      throw error
+    }
+  }
+
+  async append(batch: readonly WharfEvent[]): Promise<void> {
+    this.requireOpen()
+    if (batch.length === 0) return
+    // Encoded before queueing, so the JSON work overlaps the previous batch's write.
+    const bytes = encodeBatch(batch)
+    const first = batch[0]!.seq
+    const last = batch[batch.length - 1]!.seq
+    await this.serialize(async () => {
+      const db = this.requireDb()
+      const end = this.knownEnd()
+      if (first !== end + 1) throw new Error(`batch starts at seq ${first}, log ends at ${end}`)
+      await db.put(recordKey(first), bytes, this.writeOptions)
+      this.lastSeq = last
+    })
+  }
+
+  async *read(afterSeq = 0): AsyncIterable<readonly WharfEvent[]> {
+    const db = this.requireOpen()
+    const after = Math.max(0, afterSeq)
+    // Start at the record holding after+1 (its key may be lower); with none, the log must start
+    // right after the compacted floor, so that is what the first record is checked against.
+    const found = after < this.floorSeq ? [] : await db.keys({ gte: FIRST_KEY, lte: recordKey(after + 1), reverse: true, limit: 1 }).all()
+    let expected: number | null = found.length > 0 ? null : this.floorSeq + 1
+    let bad: { key: string; error: LogCorruptionError } | null = null
+    const it = db.iterator({ gte: found[0] ?? FIRST_KEY, lte: LAST_KEY })
+    try {
+      scan: for (;;) {
+        const entries = await it.nextv(READ_CHUNK)
+        if (entries.length === 0) break
+        for (const [key, value] of entries) {
+          let events: WharfEvent[]
+          try {
+            events = decodeBatch(value, seqOfKey(key, expected ?? after + 1, this.path), this.path)
+            if (expected !== null && events[0]!.seq !== expected) throw this.gap(expected, events[0]!.seq)
+          } catch (error) {
+            if (!(error instanceof LogCorruptionError) || this.onCorruption === 'throw') throw error
+            bad = { key, error }
+            break scan
+          }
+          const last = events[events.length - 1]!.seq
+          expected = last + 1
+          if (last <= after) continue
+          yield events[0]!.seq > after ? events : events.filter((e) => e.seq > after)
+        }
+      }
+    } finally {
+      await it.close()
+    }
+    if (bad !== null) await this.truncate(db, bad.key, after, bad.error)
+  }
+
+  async readSnapshot(): Promise<Snapshot | null> {
+    const db = this.requireOpen()
+    const bytes = await db.get(SNAPSHOT_KEY)
+    if (bytes === undefined) return null
+    try {
+      return decodeSnapshot(bytes, this.path)
+    } catch (error) {
+      if (!(error instanceof LogCorruptionError) || this.onCorruption === 'throw') throw error
+      if (this.floorSeq > 0) {
+        throw new LogCorruptionError(`${error.message}; truncation cannot recover it: events up to seq ${this.floorSeq} were compacted into it`, error.seq, { cause: error })
+      }
+      // Nothing was compacted, so the log alone still rebuilds the state: drop the snapshot.
+      await this.serialize(() => db.del(SNAPSHOT_KEY, { sync: true }))
+      this.warn(`${error.message}; deleted the snapshot, replay starts from the beginning of the log`)
+      return null
+    }
+  }
+
+  async writeSnapshot(snapshot: Snapshot): Promise<void> {
+    this.requireOpen()
+    const bytes = encodeSnapshot(snapshot)
+    await this.serialize(async () => {
+      const db = this.requireDb()
+      checkSnapshotSeq(snapshot.seq, this.floorSeq, this.knownEnd())
+      // One put is one LevelDB write batch: the old snapshot or the new one, never half.
+      await db.put(SNAPSHOT_KEY, bytes, this.writeOptions)
+    })
+  }
+
+  async compact(uptoSeq: number): Promise<void> {
+    this.requireOpen()
+    await this.serialize(async () => {
+      const db = this.requireDb()
+      const snapshot = await db.get(SNAPSHOT_KEY)
+      const snapshotSeq = snapshot === undefined ? null : inspectRecord(snapshot, 'snapshot', claimedSnapshotSeq(snapshot), this.path).firstSeq
+      checkCompaction(uptoSeq, snapshotSeq)
+      for (let done = false; !done; ) {
+        const entries = await db.iterator({ gte: FIRST_KEY, lte: recordKey(uptoSeq), limit: COMPACT_CHUNK }).all()
+        done = entries.length < COMPACT_CHUNK
+        const ops: Op[] = []
+        let floor = this.floorSeq
+        for (const [key, value] of entries) {
+          // Only the header is needed (and checked): the last seq says whether it is covered.
+          const header = inspectRecord(value, 'batch', seqOfKey(key, floor + 1, this.path), this.path)
+          if (header.lastSeq > uptoSeq) {
+            done = true
+            break
+          }
+          ops.push({ type: 'del', key })
+          floor = header.lastSeq
+        }
+        if (ops.length === 0) break
+        ops.push({ type: 'put', key: FLOOR_KEY, value: Buffer.from(String(floor)) })
+        await db.batch(ops, this.writeOptions)
+        this.floorSeq = floor
+      }
+    })
+  }
+
+  async close(): Promise<void> {
+    if (this.lifecycle === 'closed') return
+    if (this.lifecycle !== 'open') throw new Error(`the event log at ${JSON.stringify(this.path)} is ${this.lifecycle}; close after it settles`)
+    this.lifecycle = 'closing'
+    try {
+      await this.writes // appends accepted before close still land
+      await this.requireDb().close()
+    } finally {
+      this.db = null
+      this.lifecycle = 'closed'
+    }
+  }
+
+  // ---- internals ----
+
+  private requireOpen(): Db {
+    if (this.lifecycle !== 'open' || this.db === null) {
+      throw new Error(`the event log at ${JSON.stringify(this.path)} is closed`)
+    }
+    return this.db
+  }
+
+  /** Inside the write chain: the db stays usable while close() drains accepted writes. */
+  private requireDb(): Db {
+    if (this.db === null) throw new Error(`the event log at ${JSON.stringify(this.path)} is closed`)
+    return this.db
+  }
+
+  private serialize<T>(write: () => Promise<T>): Promise<T> {
+    const run = this.writes.then(write)
+    this.writes = run.catch(() => undefined) // a failed write does not block the next
+    return run
+  }
+
+  private knownEnd(): number {
+    if (this.lastSeq === null) {
+      throw new Error(`the last record of the event log at ${JSON.stringify(this.path)} is corrupt; read the log to the end first, which recovers it (onCorruption: 'truncate')`)
+    }
+    return this.lastSeq
+  }
+
+  private gap(expected: number, found: number): LogCorruptionError {
+    const what = found > expected ? `events ${expected}..${found - 1} are missing` : `the record overlaps the previous one`
+    return new LogCorruptionError(`corrupt event log at seq ${expected} in ${JSON.stringify(this.path)}: ${what} (next record starts at seq ${found})`, expected)
+  }
+
+  /** Floor and last seq, from the meta key and the last record (which is fully checked). */
+  private async loadBounds(db: Db): Promise<void> {
+    const floor = await db.get(FLOOR_KEY)
+    const text = floor === undefined ? '0' : Buffer.from(floor).toString('utf8')
+    if (!/^\d{1,16}$/.test(text)) {
+      throw new LogCorruptionError(`corrupt event log at seq 0 in ${JSON.stringify(this.path)}: compaction floor ${JSON.stringify(text)}`, 0)
+    }
+    this.floorSeq = Number(text)
+    this.lastSeq = this.floorSeq
+    const tail = await db.iterator({ gte: FIRST_KEY, lte: LAST_KEY, reverse: true, limit: 1 }).all()
+    if (tail.length === 0) return
+    const [key, value] = tail[0]!
+    try {
+      const events = decodeBatch(value, seqOfKey(key, this.floorSeq + 1, this.path), this.path)
+      this.lastSeq = events[events.length - 1]!.seq
+    } catch (error) {
+      if (!(error instanceof LogCorruptionError) || this.onCorruption === 'throw') throw error
+      // Which recovery is consistent depends on where the engine starts reading (see
+      // level-recovery.ts), so it waits for that read; appends are refused until then.
+      this.lastSeq = null
+    }
+  }
+
+  /** 'truncate' recovery, committed as one atomic, synced batch, then reported. */
+  private async truncate(db: Db, fromKey: string, afterSeq: number, cause: LogCorruptionError): Promise<void> {
+    await this.serialize(async () => {
+      const plan = await planTruncation(db, this.path, fromKey, afterSeq, this.floorSeq, cause)
+      await db.batch(plan.ops, { sync: true })
+      this.floorSeq = plan.floorSeq
+      this.lastSeq = plan.lastSeq
+      this.warn(`${cause.message}; recovered by truncation: ${plan.summary}`)
+    })
+  }
+}

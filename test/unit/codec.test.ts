@@ -1,0 +1,208 @@
+// Proves the record codec: batches and snapshots round-trip exactly (Dates, special numbers, any
+// key — the escaping rule), every kind of damage is a LogCorruptionError naming the seq, and old
+// event versions are upcast through a per-version table.
+import * as zlib from 'node:zlib'
+import { describe, expect, it } from 'vitest'
+import { AssertionError } from '../../src/engine/core/assert.js'
+import type { WharfEvent } from '../../src/engine/core/events.js'
+import { LogCorruptionError } from '../../src/engine/errors.js'
+import {
+  HEADER_BYTES,
+  createUpcaster,
+  crc32Portable,
+  decodeBatch,
+  decodeSnapshot,
+  encodeBatch,
+  encodeSnapshot,
+  upcastEvent,
+  type RawEvent,
+} from '../../src/storage/codec.js'
+import { needsTagging, tag, untag } from '../../src/storage/tagged-json.js'
+import { makeBatch } from './event-log-contract.js'
+
+function done(seq: number, result: unknown): WharfEvent {
+  return { seq, v: 1, at: 5, type: 'job.done', uuid: 'u', result, manual: false }
+}
+
+/** What JSON.stringify + parse of the tagged form gives back. */
+function roundTrip(value: unknown): unknown {
+  return untag(JSON.parse(JSON.stringify(tag(value))))
+}
+
+/** Replace a record's body (and fix its length and checksum), as a buggy writer could. */
+function reseal(record: Buffer, body: string | null, patch?: (header: Buffer) => void): Buffer {
+  const header = Buffer.from(record.subarray(0, HEADER_BYTES))
+  const bodyBytes = body === null ? record.subarray(HEADER_BYTES) : Buffer.from(body)
+  patch?.(header)
+  header.writeUInt32BE(bodyBytes.length, 24)
+  header.writeUInt32BE(zlib.crc32(bodyBytes, zlib.crc32(header.subarray(0, 28))), 28)
+  return Buffer.concat([header, bodyBytes])
+}
+
+function corruption(f: () => unknown): LogCorruptionError {
+  try {
+    f()
+  } catch (error) {
+    expect(error).toBeInstanceOf(LogCorruptionError)
+    return error as LogCorruptionError
+  }
+  throw new Error('expected a LogCorruptionError, nothing was thrown')
+}
+
+describe('tagged JSON (the escaping rule)', () => {
+  it('keeps user keys that look like tags, unchanged and in order', () => {
+    const value = { $date: 1, $num: 'NaN', $$date: [2], $: '$', '': 0, a$: 1, nested: [{ $$$x: { $date: null } }] }
+    const back = roundTrip(value) as Record<string, unknown>
+    expect(back).toEqual(value)
+    expect(Object.keys(back)).toEqual(Object.keys(value))
+    expect(JSON.stringify(tag({ $date: 1 }))).toBe('{"$$date":1}')
+  })
+
+  it('restores Dates (valid and invalid) and numbers JSON cannot hold', () => {
+    const value = [new Date(1_700_000_000_123), new Date(Number.NaN), -0, Number.NaN, Infinity, -Infinity, 0, 1.5]
+    const back = roundTrip(value) as unknown[]
+    expect(back).toEqual(value)
+    expect(back[0]).toBeInstanceOf(Date)
+    expect(Object.is(back[2], -0)).toBe(true)
+    expect(Number.isNaN((back[1] as Date).getTime())).toBe(true)
+  })
+
+  it("keeps an own '__proto__' key as data, never as a prototype", () => {
+    const value = JSON.parse('{"__proto__": {"$x": 1}, "k": 1}') as object
+    const back = roundTrip(value) as Record<string, unknown>
+    expect(Object.getPrototypeOf(back)).toBe(Object.prototype)
+    expect(Object.hasOwn(back, '__proto__')).toBe(true)
+    expect(Object.getOwnPropertyDescriptor(back, '__proto__')!.value).toEqual({ $x: 1 })
+  })
+
+  it('reports plain values as needing nothing, so the codec can skip both walks', () => {
+    expect(needsTagging({ a: [1, 'x', null, true, { b: 2 }], c: 'd' })).toBe(false)
+    expect(needsTagging({ a: [{ b: new Date(0) }] })).toBe(true)
+    expect(needsTagging([{ deep: { $k: 1 } }])).toBe(true)
+    expect(needsTagging([[-0]])).toBe(true)
+  })
+
+  it('refuses encoded values no encoder produces', () => {
+    expect(() => untag({ $date: 'yesterday' })).toThrow(/bad \$date/)
+    expect(() => untag({ $bogus: 1 })).toThrow(/unknown tag/)
+    expect(() => untag({ $date: 1, other: 2 })).toThrow(/tag "\$date" inside an object/)
+  })
+})
+
+describe('batch records', () => {
+  it('round-trips events exactly, tagged bodies only where needed', () => {
+    const plain = [done(7, { ok: [1, 2] }), done(8, 'x')]
+    const plainRecord = encodeBatch(plain)
+    expect(plainRecord[2]).toBe(0) // flags: plain JSON body
+    expect(decodeBatch(plainRecord, 7)).toEqual(plain)
+    const tricky = makeBatch(7, 4)
+    const record = encodeBatch(tricky)
+    expect(record[2]).toBe(1)
+    const back = decodeBatch(record, 7)
+    expect(back).toEqual(tricky)
+    expect((back[2] as Extract<WharfEvent, { type: 'job.done' }>).result).toEqual({ at: new Date(1_009), $ref: 9 })
+  })
+
+  it('refuses to encode an empty batch or one whose seqs are not consecutive', () => {
+    expect(() => encodeBatch([])).toThrow(AssertionError)
+    expect(() => encodeBatch([done(1, null), done(3, null)])).toThrow(/not consecutive/)
+  })
+
+  it('detects every flipped bit anywhere in a record', () => {
+    const record = encodeBatch([done(41, { x: 'y' }), done(42, [new Date(3)])])
+    for (let i = 0; i < record.length; i++) {
+      for (let bit = 0; bit < 8; bit++) {
+        const damaged = Buffer.from(record)
+        damaged[i]! ^= 1 << bit
+        expect(corruption(() => decodeBatch(damaged, 41)).seq).toBe(41)
+      }
+    }
+  })
+
+  it('detects truncation, extra bytes, and a record stored under the wrong key', () => {
+    const record = encodeBatch([done(5, 1)])
+    expect(corruption(() => decodeBatch(record.subarray(0, record.length - 1), 5)).message).toMatch(/truncated/)
+    expect(corruption(() => decodeBatch(record.subarray(0, 10), 5)).message).toMatch(/shorter than the 32-byte header/)
+    expect(corruption(() => decodeBatch(Buffer.concat([record, Buffer.from('x')]), 5)).seq).toBe(5)
+    const moved = corruption(() => decodeBatch(record, 6, '/data/jobs'))
+    expect(moved.seq).toBe(6)
+    expect(moved.message).toBe('corrupt event log record at seq 6 in "/data/jobs": record holds seq 5, its key says 6')
+  })
+
+  it('detects a well-sealed record whose content is wrong', () => {
+    const record = encodeBatch([done(5, 1), done(6, 2)])
+    const cases: [string, Buffer, RegExp][] = [
+      ['bad JSON', reseal(record, '[{"seq":5'), /unreadable body/],
+      ['not an array', reseal(record, '{"seq":5}'), /not an array of 2 events/],
+      ['seq inside', reseal(record, JSON.stringify([done(5, 1), done(7, 2)])), /event 1 should have seq 6/],
+      ['count', reseal(record, null, (h) => h.writeUInt32BE(3, 20)), /do not match 3 events/],
+      ['future record format', reseal(record, null, (h) => (h[1] = 2)), /record format 2 is written by a newer Wharf/],
+      ['future event', reseal(record, JSON.stringify([done(5, 1), { ...done(6, 2), v: 9 }])), /seq 6 has format v9, newer than this build/],
+      ['stray tag', reseal(record, JSON.stringify([done(5, { $when: 1 }), done(6, 2)]), (h) => (h[2] = 1)), /unknown tag/],
+      ['kind', reseal(record, null, (h) => (h[0] = 0x53)), /record kind 0x53/],
+    ]
+    for (const [name, damaged, message] of cases) {
+      const error = corruption(() => decodeBatch(damaged, 5, '/p'))
+      expect(error.message, name).toMatch(message)
+      expect(error.message, name).toContain('"/p"')
+    }
+  })
+
+  it('computes the same CRC32 without zlib.crc32 (Node before 20.15)', () => {
+    const data = encodeBatch(makeBatch(1, 5))
+    expect(crc32Portable(data)).toBe(zlib.crc32(data))
+    expect(crc32Portable(data.subarray(9), crc32Portable(data.subarray(0, 9)))).toBe(zlib.crc32(data))
+  })
+})
+
+describe('snapshot records', () => {
+  it('round-trip a state with Dates and tag-like keys', () => {
+    const state = { jobs: [{ args: [new Date(9), { $date: 'not a date' }], throttleUntil: Infinity }], identity: [['k', ['u']]] }
+    expect(decodeSnapshot(encodeSnapshot({ seq: 12, formatVersion: 2, state }))).toEqual({ seq: 12, formatVersion: 2, state })
+    expect(decodeSnapshot(encodeSnapshot({ seq: 0, formatVersion: 1, state: null }))).toEqual({ seq: 0, formatVersion: 1, state: null })
+  })
+
+  it('are not batches, and damage names the snapshot seq', () => {
+    const bytes = encodeSnapshot({ seq: 12, formatVersion: 1, state: { a: 'b' } })
+    expect(corruption(() => decodeBatch(bytes, 12)).message).toMatch(/record kind/)
+    const damaged = Buffer.from(bytes)
+    damaged[damaged.length - 3]! ^= 4
+    const error = corruption(() => decodeSnapshot(damaged, '/p'))
+    expect(error.seq).toBe(12)
+    expect(error.message).toMatch(/^corrupt snapshot at seq 12 in "\/p": checksum mismatch/)
+  })
+})
+
+describe('upcasting', () => {
+  // A fake past: v0 called the done event 'job.finished' and its result 'output'.
+  const v0ToV1 = (e: RawEvent): RawEvent => {
+    if (e.type !== 'job.finished') return { ...e, v: 1 }
+    const { output, ...rest } = e
+    return { ...rest, v: 1, type: 'job.done', result: output, manual: false }
+  }
+  const upcast = createUpcaster({ 0: v0ToV1 }, 1)
+
+  it('maps an old event through the table, and returns a current one as it is', () => {
+    const old: RawEvent = { seq: 3, v: 0, at: 5, type: 'job.finished', uuid: 'u', output: [1] }
+    expect(upcast(old)).toEqual({ seq: 3, v: 1, at: 5, type: 'job.done', uuid: 'u', result: [1], manual: false })
+    const current = done(4, null)
+    expect(upcast(current as unknown as RawEvent)).toBe(current)
+    expect(upcastEvent(current as unknown as RawEvent)).toBe(current) // v1 -> v1: identity today
+  })
+
+  it('chains steps, one entry per version', () => {
+    const twoSteps = createUpcaster({ 0: v0ToV1, 1: (e) => ({ ...e, v: 2, migrated: true }) }, 2)
+    expect(twoSteps({ seq: 1, v: 0, at: 0, type: 'job.started', uuid: 'u' })).toEqual({ seq: 1, v: 2, at: 0, type: 'job.started', uuid: 'u', migrated: true })
+  })
+
+  it('refuses versions it has no step for, and versions from the future', () => {
+    expect(corruption(() => upcastEvent({ seq: 8, v: 0, type: 'job.started' })).message).toMatch(/seq 8 has format v0, and no upcaster reads it/)
+    expect(corruption(() => upcast({ seq: 8, v: 2, type: 'job.started' })).seq).toBe(8)
+    expect(() => createUpcaster({ 0: (e) => ({ ...e, v: 5 }) }, 1)({ seq: 1, v: 0, type: 'x' })).toThrow(AssertionError)
+  })
+
+  it('is applied by decodeBatch to stored events of an old version', () => {
+    const sealed = reseal(encodeBatch([done(5, 1)]), JSON.stringify([{ ...done(5, 1), v: 0 }]))
+    expect(corruption(() => decodeBatch(sealed, 5)).message).toMatch(/seq 5 has format v0/)
+  })
+})

@@ -1,0 +1,114 @@
+// Durability through the public API on a real LevelDB directory: what was acknowledged is there
+// after close and reopen, identical; recovery requeues what a dead process left running;
+// snapshots and compaction keep the same state; a second open of a directory in use is refused.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { chain, FakeClock, group, RetryableJobError, StorageLockedError, Wharf, type JobView } from '../../src/index.js'
+
+let dir: string
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wharf-durability-'))
+})
+afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+const sorted = (views: JobView[]): JobView[] =>
+  views
+    .map((v) => ({ ...v, dependsOn: [...v.dependsOn].sort(), dependents: [...v.dependents].sort() }))
+    .sort((a, b) => (a.uuid < b.uuid ? -1 : 1))
+
+function define(wharf: Wharf) {
+  return wharf.model('res.partner', {
+    async work(kind: string) {
+      if (kind === 'retry' && this.job!.retry === 1) throw new RetryableJobError('again', { seconds: 30 })
+      if (kind === 'fail') throw new TypeError(`broken ${new Date(0).toISOString()}`)
+      if (kind === 'slow') await this.sleep(60_000)
+      return { kind, at: new Date(this.now()) }
+    },
+  })
+}
+
+describe('close and reopen', () => {
+  it('gives back every job, state, edge, identity key, eta, result and paused channel', async () => {
+    const clock = new FakeClock()
+    const path = join(dir, 'jobs')
+    const first = await Wharf.open({ path, clock, channels: 'root:2,root.mail:1' })
+    const partner = define(first)
+    await partner.browse([1]).withDelay({ priority: 3 }).work('ok')
+    await partner.browse([2]).withDelay({ eta: 3600, channel: 'root.mail', identityKey: 'k2' }).work('ok')
+    await chain(
+      partner.browse([3]).delayable().work('retry'),
+      group(partner.browse([4]).delayable().work('fail'), partner.browse([5]).delayable().work('slow')),
+      partner.browse([6]).delayable().work('ok'),
+    ).delay()
+    await first.pauseChannel('root.mail')
+    await first.start()
+    await clock.advance(45_000)
+    const before = sorted(first.jobs())
+    expect(before.map((j) => [j.records[0], j.state])).toEqual([
+      [1, 'done'],
+      [2, 'pending'],
+      [3, 'done'],
+      [4, 'failed'],
+      [5, 'started'],
+      [6, 'wait_dependencies'],
+    ])
+    // close() waits for the running job, which sleeps on the fake clock: let time pass meanwhile.
+    await Promise.all([first.close(), clock.advance(60_000)])
+    const afterStop = sorted(first.jobs())
+    expect(afterStop.find((j) => j.records[0] === 5)!.state).toBe('done')
+    expect(afterStop.find((j) => j.records[0] === 6)!.state).toBe('wait_dependencies') // parent 4 failed
+
+    const second = await Wharf.open({ path, clock, channels: 'root:2,root.mail:1' })
+    expect(sorted(second.jobs())).toEqual(afterStop)
+    expect(second.stats().channels.find((c) => c.name === 'root.mail')?.paused).toBe(true)
+    const duplicate = await define(second).browse([2]).withDelay({ identityKey: 'k2' }).work('ok')
+    expect(duplicate.uuid).toBe(before.find((j) => j.identityKey === 'k2')!.uuid)
+    await second.close()
+  })
+
+  it('requeues a job that was running when the process stopped without stop()', async () => {
+    const clock = new FakeClock()
+    const laterClock = new FakeClock(clock.now())
+    const path = join(dir, 'jobs')
+    const first = await Wharf.open({ path, clock })
+    const job = await define(first).withDelay().work('slow')
+    await first.start()
+    await first.settled()
+    expect(first.job(job.uuid)!.state).toBe('started')
+    // Simulate a dead process: release the storage without letting the running job finish.
+    await (first as unknown as { engine: { log: { close(): Promise<void> } } }).engine.log.close()
+
+    const second = await Wharf.open({ path, clock: laterClock })
+    expect(second.job(job.uuid)).toMatchObject({ state: 'pending', retry: 1, startedAt: null })
+    expect(second.stats().channels.find((c) => c.name === 'root')!.running).toBe(0)
+    define(second)
+    await second.start()
+    await second.drain()
+    expect(second.job(job.uuid)).toMatchObject({ state: 'done', retry: 2 })
+    await second.close()
+  })
+
+  it('keeps the same state across snapshots and compaction', async () => {
+    const clock = new FakeClock()
+    const path = join(dir, 'jobs')
+    const first = await Wharf.open({ path, clock, channels: 'root:4', snapshotEvery: 7 })
+    const partner = define(first)
+    for (let i = 0; i < 10; i++) await partner.browse([i]).withDelay({ priority: i % 3 }).work(i % 4 === 0 ? 'retry' : 'ok')
+    await first.start()
+    await first.drain()
+    const before = sorted(first.jobs())
+    await first.close()
+    const second = await Wharf.open({ path, clock, channels: 'root:4' })
+    expect(sorted(second.jobs())).toEqual(before)
+    await second.close()
+  })
+
+  it('refuses a second open of a directory in use, naming it', async () => {
+    const path = join(dir, 'jobs')
+    const first = await Wharf.open({ path })
+    await expect(Wharf.open({ path })).rejects.toSatisfy((e: unknown) => e instanceof StorageLockedError && e.message.includes(path))
+    await first.close()
+  })
+})
