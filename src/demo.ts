@@ -1,10 +1,27 @@
-// `npm start`: a small, real run of Wharf. It declares two models, configures channels and a
-// retry pattern, delays single jobs and a graph (chain of groups, split), then runs them with
-// the system clock and prints every transition as it commits.
+// `npm start`: a small, real run of Wharf on an embedded LevelDB in ./.wharf-data/demo. It
+// declares two models, configures channels and a retry pattern, delays single jobs and a graph
+// (chain of groups, split), runs them with the system clock and prints every transition as it
+// commits. Run it again (or kill it mid-run with Ctrl-C) and it shows what it found in the log:
+// finished jobs from earlier runs, and running jobs recovered from a process that died.
 
+import { join } from 'node:path'
 import { chain, group, RetryableJobError, Wharf, type JobView, type WharfEvent } from './index.js'
 
-const wharf = await Wharf.open({ channels: 'root:4,root.mail:1,root.export:2:throttle=1' })
+const path = join(process.cwd(), '.wharf-data', 'demo')
+const wharf = await Wharf.open({ path, channels: 'root:4,root.mail:1,root.export:2:throttle=1' })
+const found = wharf.openReport
+const before = wharf.stats().states
+console.log(`Wharf demo — LevelDB at ${path}`)
+if (found.jobs === 0) {
+  console.log('empty log: first run\n')
+} else {
+  console.log(
+    `reopened in ${found.openMs} ms: ${found.jobs} jobs from earlier runs ` +
+      `(snapshot at seq ${found.snapshotSeq}, ${found.replayedEvents} events replayed), ` +
+      `${found.requeued} recovered from a process that died, ${found.foundDead} found dead`,
+  )
+  console.log(`  states now: ${JSON.stringify(before)}\n`)
+}
 
 let flaky = 0
 const partner = wharf.model('res.partner', {
@@ -46,7 +63,7 @@ wharf.on('transition', (event: WharfEvent) => {
   console.log(`${at} ms  ${event.type.padEnd(14)} ${label(uuid)}`)
 })
 
-console.log('Wharf demo — channels root:4, root.mail:1, root.export:2 (throttle 1 s)\n')
+console.log('channels root:4, root.mail:1, root.export:2 (throttle 1 s)\n')
 const single: JobView = await partner.browse([1]).withDelay({ priority: 5 }).generateThumbnail([64, 64])
 const welcome = partner.browse([1, 2, 3, 4, 5]).delayable().sendWelcome('welcome').split(2)
 await chain(
@@ -58,7 +75,8 @@ await wharf.start()
 await wharf.drain()
 
 console.log('\nfinal states:', JSON.stringify(wharf.stats().states))
-for (const job of [wharf.job(single.uuid)!, ...wharf.jobs({ model: 'report' })]) {
+for (const job of [wharf.job(single.uuid)!, ...wharf.jobs({ model: 'report' }).slice(-4)]) {
   console.log(`  ${job.description.padEnd(22)} ${job.state.padEnd(6)} retry=${job.retry} result=${JSON.stringify(job.result)}`)
 }
 await wharf.close()
+console.log('\nall of it is in the log: run `npm start` again to see it reopened')

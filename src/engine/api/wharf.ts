@@ -10,7 +10,7 @@ import { STATE_INDEX, type JobRecord } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidPropertyError, WharfClosedError } from '../errors.js'
 import { FakeClock, SystemClock, type Clock } from '../runtime/clock.js'
-import { Engine, type ResultOf } from '../runtime/engine.js'
+import { Engine, type OpenReport, type ResultOf } from '../runtime/engine.js'
 import { ulidFactory, type IdFactory } from '../runtime/ids.js'
 import { JobContext, type Handler } from '../runtime/runner.js'
 import { VolatileLog } from '../../storage/volatile-log.js'
@@ -136,6 +136,11 @@ export class Wharf implements ModelHost {
   /** queue_job's queue.job.function record: channel, retry pattern, related action, timeout. */
   configure(name: string, options: FunctionOptions): void {
     this.functions.configure(name, options)
+  }
+
+  /** What open found in the log: snapshot, events replayed, jobs recovered from a dead process. */
+  get openReport(): OpenReport {
+    return { ...this.engine.openReport }
   }
 
   job(uuid: string): JobView | undefined {

@@ -20,6 +20,24 @@ import { Runner, type FunctionLookup } from './runner.js'
 
 export type Lifecycle = 'stopped' | 'running' | 'stopping' | 'closed'
 
+/** What Wharf.open found in the log and did about it. */
+export interface OpenReport {
+  /** seq of the snapshot the state was restored from (0: none). */
+  snapshotSeq: number
+  /** Events folded after the snapshot. */
+  replayedEvents: number
+  /** Jobs loaded (every state). */
+  jobs: number
+  /** Jobs a dead process left enqueued or started, put back to pending. */
+  requeued: number
+  /** Of those, jobs past maxRetries, failed as JobFoundDead. */
+  foundDead: number
+  /** Done or cancelled jobs removed by autovacuum on open. */
+  vacuumed: number
+  /** Time to open, replay, audit and recover (ms of the engine's clock). */
+  openMs: number
+}
+
 /** Turns a committed decision into what the caller's promise resolves with (a static
  * function, so a submission costs no closure of its own). */
 export type ResultOf<T> = (note: DecideNote, command: Command, state: State) => T
@@ -78,6 +96,7 @@ export class Engine {
   /** Why the engine stopped for good, if it did (see fail()). */
   private fatal: unknown = undefined
   private readonly vacuumCommand: Command
+  openReport: OpenReport = { snapshotSeq: 0, replayedEvents: 0, jobs: 0, requeued: 0, foundDead: 0, vacuumed: 0, openMs: 0 }
 
   private constructor(options: EngineOptions, state: State) {
     this.log = options.log
@@ -97,27 +116,47 @@ export class Engine {
    * anything can be dispatched, so no slot is ever held by a dead job.
    */
   static async open(options: EngineOptions): Promise<Engine> {
+    const startedMs = options.clock.now()
     await options.log.open()
-    let state: State
+    let replayed: Replayed
     try {
-      state = await replay(options.log, options.channels)
-      checkInvariants(state)
+      replayed = await replay(options.log, options.channels)
+      checkInvariants(replayed.state)
     } catch (error) {
       await options.log.close()
       throw error
     }
+    const state = replayed.state
     const engine = new Engine(options, state)
+    let requeued = 0
+    let foundDead = 0
+    for (const job of state.jobs.values()) {
+      if (job.state !== 'enqueued' && job.state !== 'started') continue
+      if (job.maxRetries !== 0 && job.retry > job.maxRetries) foundDead++
+      else requeued++
+    }
     await engine.submit({ type: 'recover' })
-    await engine.vacuum()
+    const vacuumed = await engine.vacuum()
+    engine.openReport = {
+      snapshotSeq: replayed.snapshotSeq,
+      replayedEvents: replayed.events,
+      jobs: state.jobs.size + vacuumed,
+      requeued,
+      foundDead,
+      vacuumed,
+      openMs: options.clock.now() - startedMs,
+    }
     return engine
   }
 
   /** Remove old done/cancelled jobs, one bounded batch per tick, until none is left. */
-  async vacuum(): Promise<void> {
+  async vacuum(): Promise<number> {
     this.nextVacuumMs = this.clock.now() + VACUUM_INTERVAL_MS
+    let total = 0
     for (;;) {
       const removed = await this.submit(this.vacuumCommand, removedCount)
-      if (removed < VACUUM_BATCH) return
+      total += removed
+      if (removed < VACUUM_BATCH) return total
     }
   }
 
@@ -332,7 +371,7 @@ export class Engine {
    */
   private async rollback(submissions: Submission[], error: unknown): Promise<void> {
     try {
-      this.state = await replay(this.log, this.config)
+      this.state = (await replay(this.log, this.config)).state
     } catch (replayError) {
       this.fail(replayError)
     } finally {
@@ -398,12 +437,23 @@ export class Engine {
   }
 }
 
+interface Replayed {
+  state: State
+  snapshotSeq: number
+  events: number
+}
+
 /** The latest snapshot, then every event after it: the state the log describes. */
-async function replay(log: EventLog, channels: readonly ChannelConfig[]): Promise<State> {
+async function replay(log: EventLog, channels: readonly ChannelConfig[]): Promise<Replayed> {
   const snapshot = await log.readSnapshot()
   const state = snapshot === null ? initialState(channels) : restoreState(channels, snapshot.state as StateSnapshot)
-  for await (const batch of log.read(state.seq)) fold(state, batch)
-  return state
+  const snapshotSeq = state.seq
+  let events = 0
+  for await (const batch of log.read(state.seq)) {
+    fold(state, batch)
+    events += batch.length
+  }
+  return { state, snapshotSeq, events }
 }
 
 const removedCount: ResultOf<number> = (note) => (note !== undefined && 'removed' in note ? note.removed : 0)
