@@ -6,6 +6,7 @@ import { cpus } from 'node:os'
 import { measure } from 'mitata'
 import { benchEnqueue, benchLifecycle, benchChains } from './engine-benches.js'
 import { benchPick, measurePendingMemory } from './core-benches.js'
+import { benchDurableLifecycle, benchRawLevel, openAndClose, writeHistory, writeSnapshotOf } from './storage-benches.js'
 
 interface Row {
   name: string
@@ -52,6 +53,18 @@ async function main(): Promise<void> {
     const op = benchPick(pending)
     await sample(`pick: start+finish one job with ${pending.toLocaleString('en-US')} pending`, 'picks/s', 1_000, () => op(1_000))
   }
+
+  console.log('\ndurable (LevelDB in a temporary directory)')
+  await sample('raw classic-level: batches of 100 puts of 100 B, awaited', 'puts/s', 100_000, () => benchRawLevel(1_000, 100, false))
+  await sample('raw classic-level: same, sync: true', 'puts/s', 20_000, () => benchRawLevel(200, 100, true))
+  await sample('durable lifecycle: 100,000 no-op jobs, root:16, process', 'jobs/s', 100_000, () => benchDurableLifecycle(100_000, 16, 'process'))
+  await sample('durable lifecycle: 100,000 no-op jobs, root:16, fsync', 'jobs/s', 100_000, () => benchDurableLifecycle(100_000, 16, 'fsync'))
+  const history = await writeHistory(quick ? 200_000 : 1_000_000)
+  await sample(`replay: open a log of ${history.events.toLocaleString('en-US')} events (no snapshot)`, 'events/s', history.events, () => openAndClose(history.path, history.events / 4))
+  history.remove()
+  const snapshot = await writeSnapshotOf(100_000)
+  await sample('open: snapshot of 100,000 live jobs', 'opens/s', 1, () => openAndClose(snapshot.path, 100_000))
+  snapshot.remove()
 
   const memory = await measurePendingMemory(1_000_000)
   console.log(

@@ -264,6 +264,14 @@ export class Wharf implements ModelHost {
     }
   }
 
+  /**
+   * Write a snapshot of the state now and compact the log under it (Wharf also does this every
+   * `snapshotEvery` events). The next open restores it and replays only what came after.
+   */
+  async snapshot(): Promise<void> {
+    await this.engine.snapshotNow()
+  }
+
   async stop(): Promise<void> {
     await this.engine.stop()
   }

@@ -309,6 +309,21 @@ export class Engine {
     else this.wakeWaiters()
   }
 
+  /** Snapshot now (between ticks), e.g. before a backup or a planned restart. */
+  async snapshotNow(): Promise<void> {
+    if (this.lifecycle === 'closed') throw this.fatal ?? new WharfClosedError('this Wharf is closed')
+    await this.settled()
+    while (this.ticking) await this.settled()
+    this.ticking = true
+    try {
+      await this.snapshot()
+    } finally {
+      this.ticking = false
+      if (this.queue.length > 0 || this.outcomes.length > 0) this.scheduleTick()
+      else this.wakeWaiters()
+    }
+  }
+
   /**
    * Write the state as a snapshot and delete the log records it covers, so the next open reads
    * live jobs instead of all history. Runs inside a tick: nothing changes the state meanwhile.
