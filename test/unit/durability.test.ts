@@ -112,3 +112,31 @@ describe('close and reopen', () => {
     await first.close()
   })
 })
+
+describe('a corrupt log', () => {
+  it('refuses to open with LogCorruptionError naming the seq, and opens with onCorruption: truncate', async () => {
+    const { ClassicLevel } = await import('classic-level')
+    const { LogCorruptionError } = await import('../../src/index.js')
+    const path = join(dir, 'jobs')
+    const first = await Wharf.open({ path, snapshotEvery: 0 })
+    const partner = define(first)
+    const kept = await partner.withDelay().work('ok')
+    await partner.withDelay().work('ok')
+    await first.close()
+    // Damage the last record's bytes, as a torn write or a bad disk would.
+    const db = new ClassicLevel<string, Uint8Array>(path, { valueEncoding: 'view' })
+    await db.open()
+    const keys = await db.keys({ gte: 'e', lt: 'f' }).all()
+    const last = keys[keys.length - 1]!
+    const value = Uint8Array.from((await db.get(last))!)
+    value[value.length - 2]! ^= 0xff
+    await db.put(last, value)
+    await db.close()
+
+    await expect(Wharf.open({ path })).rejects.toSatisfy((e: unknown) => e instanceof LogCorruptionError && e.message.includes(`seq ${Number(last.slice(1))}`))
+    const second = await Wharf.open({ path, onCorruption: 'truncate' })
+    expect(second.job(kept.uuid)?.state).toBe('pending')
+    expect(second.jobs()).toHaveLength(1)
+    await second.close()
+  })
+})

@@ -35,6 +35,12 @@ export interface OpenOptions {
   noDelay?: boolean
   durability?: 'process' | 'fsync'
   removeAfterDays?: number
+  /**
+   * What to do when the LevelDB log holds a corrupt record: 'throw' (default) refuses to open
+   * with a LogCorruptionError naming the seq; 'truncate' is the explicit recovery — the corrupt
+   * record and everything after it are dropped (reported through process warnings).
+   */
+  onCorruption?: 'throw' | 'truncate'
   /** Write a snapshot and compact the log after this many events (default 50,000; 0 = never). */
   snapshotEvery?: number
   /** Advanced: an EventLog to use instead of the default (tests, simulations). */
@@ -45,7 +51,7 @@ export interface OpenOptions {
   random?: () => number
 }
 
-const OPEN_OPTIONS = new Set(['path', 'channels', 'clock', 'contextKeys', 'noDelay', 'durability', 'removeAfterDays', 'snapshotEvery', 'log', 'newId', 'random'])
+const OPEN_OPTIONS = new Set(['path', 'channels', 'clock', 'contextKeys', 'noDelay', 'durability', 'onCorruption', 'removeAfterDays', 'snapshotEvery', 'log', 'newId', 'random'])
 const DEFAULT_REMOVE_AFTER_DAYS = 30
 const DEFAULT_SNAPSHOT_EVERY = 50_000
 
@@ -412,6 +418,9 @@ function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
   if (options.durability !== undefined && options.durability !== 'process' && options.durability !== 'fsync') {
     throw new InvalidPropertyError(`Wharf.open(): durability must be 'process' or 'fsync', got ${describe(options.durability)}`)
   }
+  if (options.onCorruption !== undefined && options.onCorruption !== 'throw' && options.onCorruption !== 'truncate') {
+    throw new InvalidPropertyError(`Wharf.open(): onCorruption must be 'throw' or 'truncate', got ${describe(options.onCorruption)}`)
+  }
   const days = options.removeAfterDays
   if (days !== undefined && (typeof days !== 'number' || !Number.isFinite(days) || days <= 0)) {
     throw new InvalidPropertyError(`Wharf.open(): removeAfterDays must be a positive number, got ${describe(days)}`)
@@ -420,7 +429,9 @@ function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
   return {
     log:
       options.log ??
-      (options.path === undefined ? new VolatileLog() : new LevelLog(options.path, { durability: options.durability ?? 'process' })),
+      (options.path === undefined
+        ? new VolatileLog()
+        : new LevelLog(options.path, { durability: options.durability ?? 'process', onCorruption: options.onCorruption ?? 'throw' })),
     clock,
     channels: parseChannelConfig(channelsText),
     contextKeys: Object.freeze([...contextKeys]),
