@@ -46,6 +46,21 @@ export function cloneArgs(args: readonly unknown[]): unknown[] {
     throw new NotSerializableError(`args must be an array of arguments, got ${describe(args)}`, 'args')
   }
   if (args.length === 0) return NO_ARGS
+  // Most calls pass a few strings, numbers or booleans: copy those without the general walk.
+  if (args.length <= 8) {
+    let flat = true
+    let bytes = 0
+    for (let i = 0; i < args.length; i++) {
+      const v = args[i]
+      const t = typeof v
+      if (t === 'string') bytes += (v as string).length
+      else if (!((t === 'number' && Number.isFinite(v)) || t === 'boolean' || v === null)) {
+        flat = false
+        break
+      }
+    }
+    if (flat && bytes <= PAYLOAD_BYTES_MAX / 2) return Object.freeze(args.slice())
+  }
   const top: Frame = { src: args, dst: [], keys: null, index: 0, depth: 0, parent: null, key: 0 }
   walk(top, 'args', false)
   return top.dst as unknown[]

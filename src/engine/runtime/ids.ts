@@ -1,7 +1,7 @@
 // Job and graph ids: monotonic ULIDs (time-sortable, 26 characters). The time part comes from
 // the `ulid` package's encoder, once per millisecond; within a millisecond the 80-bit random part
-// is incremented, as ulid's monotonicFactory does, but on two numbers instead of a string,
-// which makes an id ~10x cheaper (ids are minted once per job, on the enqueue hot path).
+// is incremented, as ulid's monotonicFactory does, but on two numbers in a byte buffer instead
+// of a string, which makes an id several times cheaper (one per job, on the enqueue hot path).
 // Injectable: simulations pass a deterministic generator.
 
 import { randomFillSync } from 'node:crypto'
@@ -10,39 +10,43 @@ import type { Clock } from './clock.js'
 
 export type IdFactory = () => string
 
-const B32 = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
-/** Every pair of base32 digits: 10 bits per lookup. */
-const PAIRS: string[] = []
-for (let i = 0; i < 1024; i++) PAIRS.push(B32[i >> 5]! + B32[i & 31]!)
+const B32 = Buffer.from('0123456789ABCDEFGHJKMNPQRSTVWXYZ', 'latin1')
 const HALF = 2 ** 40
 
-function encode40(n: number): string {
-  // n < 2^40: four 10-bit groups, most significant first.
-  const a = Math.floor(n / 2 ** 30)
-  const r = n - a * 2 ** 30
-  return PAIRS[a]! + PAIRS[r >>> 20]! + PAIRS[(r >>> 10) & 1023]! + PAIRS[r & 1023]!
+/** Write n < 2^40 as 8 base32 digits at buf[at..at+8). */
+function write40(buf: Buffer, at: number, n: number): void {
+  for (let i = at + 7; i >= at; i--) {
+    const digit = n % 32
+    buf[i] = B32[digit]!
+    n = (n - digit) / 32
+  }
 }
 
 export function ulidFactory(clock: Clock): IdFactory {
+  // The id is assembled in one 26-byte buffer and read out as one flat string: concatenating
+  // parts makes rope strings that the job Map must flatten again, at twice the cost.
+  const buf = Buffer.alloc(26)
   const seed = new Uint32Array(4)
   let lastMs = -1
-  let timePart = ''
   let hi = 0
   let lo = 0
   return () => {
     const now = clock.now()
     if (now > lastMs) {
       lastMs = now
-      timePart = encodeTime(now, 10)
+      buf.write(encodeTime(now, 10), 0, 'latin1')
       randomFillSync(seed)
       hi = (seed[0]! % 256) * 2 ** 32 + seed[1]!
       // Leave headroom so a burst within one millisecond does not overflow into `hi`.
       lo = (seed[2]! % 128) * 2 ** 32 + seed[3]!
+      write40(buf, 10, hi)
     } else if (++lo >= HALF) {
       lo = 0
       if (++hi >= HALF) throw new Error('ulid: random part overflowed within one millisecond')
+      write40(buf, 10, hi)
     }
-    return timePart + encode40(hi) + encode40(lo)
+    write40(buf, 18, lo)
+    return buf.toString('latin1', 0, 26)
   }
 }
 

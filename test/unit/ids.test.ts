@@ -1,0 +1,37 @@
+// Job ids are valid ULIDs carrying the engine clock's time, strictly increasing even within one
+// millisecond; sequentialIds is deterministic for simulations.
+import { decodeTime, isValid } from 'ulid'
+import { describe, expect, it } from 'vitest'
+import { FakeClock } from '../../src/engine/runtime/clock.js'
+import { sequentialIds, ulidFactory } from '../../src/engine/runtime/ids.js'
+
+describe('ulidFactory', () => {
+  it('mints valid, strictly increasing ULIDs with the clock time', async () => {
+    const clock = new FakeClock(Date.UTC(2026, 0, 1))
+    const next = ulidFactory(clock)
+    const ids: string[] = []
+    for (let i = 0; i < 2000; i++) ids.push(next())
+    await clock.advance(1)
+    ids.push(next())
+    expect(ids.every((id) => isValid(id) && id.length === 26)).toBe(true)
+    expect(new Set(ids).size).toBe(ids.length)
+    expect([...ids].sort()).toEqual(ids)
+    expect(decodeTime(ids[0]!)).toBe(Date.UTC(2026, 0, 1))
+    expect(decodeTime(ids[ids.length - 1]!)).toBe(Date.UTC(2026, 0, 1) + 1)
+  })
+
+  it('stays increasing when the clock goes back', () => {
+    let now = 10_000
+    const next = ulidFactory({ now: () => now } as FakeClock)
+    const a = next()
+    now = 5_000
+    expect(next() > a).toBe(true)
+  })
+})
+
+describe('sequentialIds', () => {
+  it('counts from 1 with its prefix', () => {
+    const next = sequentialIds('x-')
+    expect([next(), next()]).toEqual(['x-000001', 'x-000002'])
+  })
+})
