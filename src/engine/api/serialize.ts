@@ -59,7 +59,7 @@ export function cloneArgs(args: readonly unknown[]): unknown[] {
         break
       }
     }
-    if (flat && bytes <= PAYLOAD_BYTES_MAX / 2) return Object.freeze(args.slice())
+    if (flat && bytes <= PAYLOAD_BYTES_MAX / 2) return Object.freeze(args.slice()) as unknown[]
   }
   const top: Frame = { src: args, dst: [], keys: null, index: 0, depth: 0, parent: null, key: 0 }
   walk(top, 'args', false)
