@@ -65,8 +65,9 @@ export function ensureChannel(channels: Map<string, ChannelNode>, name: string):
 /**
  * May the best ready job of `node` start at `nowMs`? Every channel on its path needs a free slot,
  * must not be paused or inside its throttle window, and a sequential channel must have no failed
- * job of its own. A sequential channel also waits when an earlier-sorted job of its own still
- * waits for its eta, so a later job never overtakes it.
+ * job of its own. A sequential channel also waits while the job that is next due in its eta
+ * queue sorts before its best ready job — queue_job's rule (it compares those two heads only),
+ * so a later job does not overtake the next eta job.
  */
 export function canStartFrom(node: ChannelNode, nowMs: number): boolean {
   if (node.sequential && node.etaQueue.size > 0) {
