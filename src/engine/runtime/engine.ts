@@ -93,6 +93,7 @@ export class Engine {
   /** seq of the newest snapshot (or of the state the log was opened at). */
   private snapshotSeq: number
   private nextVacuumMs = 0
+  private logOpen = true
   /** Why the engine stopped for good, if it did (see fail()). */
   private fatal: unknown = undefined
   private readonly vacuumCommand: Command
@@ -201,11 +202,15 @@ export class Engine {
   }
 
   async close(): Promise<void> {
-    if (this.lifecycle === 'closed') return
-    await this.stop()
+    // After fail() the lifecycle is already closed but the storage may still be held (a LevelDB
+    // lock): release it once, whatever brought the engine down.
+    if (this.lifecycle !== 'closed') await this.stop()
     this.lifecycle = 'closed'
     this.clearTimer()
-    await this.log.close()
+    if (this.logOpen) {
+      this.logOpen = false
+      await this.log.close()
+    }
   }
 
   /** Every call so far is committed and applied, and everything startable now has started. */
