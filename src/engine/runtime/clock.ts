@@ -2,6 +2,8 @@
 // whole run deterministically (tests, simulations) and SystemClock is the only code touching
 // Date.now/setTimeout.
 
+import { IndexedHeap } from '../core/heap.js'
+
 export interface TimerHandle {
   readonly dueMs: number
 }
@@ -93,7 +95,7 @@ export class SystemClock implements Clock {
 
 class FakeTimer implements TimerHandle {
   /** Index in the owner's heap; -1 once fired or cleared. */
-  pos = -1
+  heapIndex = -1
   constructor(
     readonly owner: FakeClock,
     readonly dueMs: number,
@@ -111,7 +113,7 @@ function before(a: FakeTimer, b: FakeTimer): boolean {
 export class FakeClock implements Clock {
   private nowMs: number
   private seq = 0
-  private readonly heap: FakeTimer[] = []
+  private readonly timers = new IndexedHeap<FakeTimer>(before)
   private readonly settlers = new Set<{ settle: () => Promise<void> }>()
   private advancing = false
 
@@ -128,15 +130,13 @@ export class FakeClock implements Clock {
   setTimer(dueMs: number, fire: () => void | Promise<void>): TimerHandle {
     assertDueMs(dueMs)
     const timer = new FakeTimer(this, dueMs, this.seq++, fire)
-    timer.pos = this.heap.length
-    this.heap.push(timer)
-    this.siftUp(timer.pos)
+    this.timers.push(timer)
     return timer
   }
 
   clearTimer(handle: TimerHandle): void {
-    if (!(handle instanceof FakeTimer) || handle.owner !== this || handle.pos < 0) return
-    this.removeAt(handle.pos)
+    if (!(handle instanceof FakeTimer) || handle.owner !== this) return
+    this.timers.remove(handle)
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -170,9 +170,9 @@ export class FakeClock implements Clock {
       // failed, a command just made): it happens now, not at the target.
       await this.settle()
       for (;;) {
-        const next = this.heap[0]
+        const next = this.timers.peek()
         if (next !== undefined && next.dueMs <= targetMs) {
-          this.removeAt(0)
+          this.timers.pop()
           this.nowMs = Math.max(this.nowMs, next.dueMs)
           await next.fire()
           await this.settle()
@@ -181,7 +181,7 @@ export class FakeClock implements Clock {
         this.nowMs = targetMs
         await this.settle()
         // Settlers may have set timers due now; fire them before returning.
-        const due = this.heap[0]
+        const due = this.timers.peek()
         if (due === undefined || due.dueMs > targetMs) break
       }
     } finally {
@@ -191,12 +191,12 @@ export class FakeClock implements Clock {
 
   /** Due time of the earliest pending timer, or null. */
   nextTimerAt(): number | null {
-    return this.heap[0]?.dueMs ?? null
+    return this.timers.peek()?.dueMs ?? null
   }
 
   /** Number of pending timers. */
   pendingTimers(): number {
-    return this.heap.length
+    return this.timers.size
   }
 
   /** Register something to await after each fired timer (the engine attaches its settled());
@@ -212,50 +212,5 @@ export class FakeClock implements Clock {
   /** Settlers run one after another, in attach order, for a deterministic interleaving. */
   private async settle(): Promise<void> {
     for (const entry of [...this.settlers]) await entry.settle()
-  }
-
-  private removeAt(pos: number): void {
-    const heap = this.heap
-    const removed = heap[pos]!
-    const last = heap.pop()!
-    removed.pos = -1
-    if (last === removed) return
-    heap[pos] = last
-    last.pos = pos
-    this.siftUp(pos)
-    this.siftDown(last.pos)
-  }
-
-  private siftUp(pos: number): void {
-    const heap = this.heap
-    const timer = heap[pos]!
-    while (pos > 0) {
-      const parentPos = (pos - 1) >> 1
-      const parent = heap[parentPos]!
-      if (!before(timer, parent)) break
-      heap[pos] = parent
-      parent.pos = pos
-      pos = parentPos
-    }
-    heap[pos] = timer
-    timer.pos = pos
-  }
-
-  private siftDown(pos: number): void {
-    const heap = this.heap
-    const timer = heap[pos]!
-    for (;;) {
-      const left = 2 * pos + 1
-      if (left >= heap.length) break
-      const right = left + 1
-      const child = right < heap.length && before(heap[right]!, heap[left]!) ? right : left
-      const childTimer = heap[child]!
-      if (!before(childTimer, timer)) break
-      heap[pos] = childTimer
-      childTimer.pos = pos
-      pos = child
-    }
-    heap[pos] = timer
-    timer.pos = pos
   }
 }
