@@ -55,7 +55,7 @@ export function checkMethodName(model: string, method: string, reserved: Readonl
   }
 }
 
-const DEFAULTS: ResolvedFunction = Object.freeze({ handler: undefined, retryPattern: null, timeoutMs: null })
+const DEFAULTS: ResolvedFunction = Object.freeze({ handler: undefined, channel: null, retryPattern: null, timeoutMs: null })
 
 export class FunctionRegistry implements FunctionLookup {
   private readonly handlers = new Map<string, Handler>()
@@ -109,7 +109,7 @@ export class FunctionRegistry implements FunctionLookup {
       fn =
         config === undefined && handler === undefined
           ? DEFAULTS
-          : { handler, retryPattern: config?.retryPattern ?? null, timeoutMs: config?.timeoutMs ?? null }
+          : { handler, channel: config?.channel ?? null, retryPattern: config?.retryPattern ?? null, timeoutMs: config?.timeoutMs ?? null }
       byMethod.set(method, fn)
     }
     return fn

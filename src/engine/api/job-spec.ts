@@ -50,7 +50,7 @@ export function buildSpec(
     eta: etaMs(props.eta, ctx.nowMs),
     maxRetries: props.maxRetries ?? DEFAULT_MAX_RETRIES,
     description: props.description ?? `${target.model}.${method}`,
-    channel: props.channel ?? ctx.functions.config(target.model, method)?.channel ?? 'root',
+    channel: props.channel ?? ctx.functions.resolve(target.model, method).channel ?? 'root',
     identityKey: null,
     dependsOn: NO_PARENTS,
     createdAt: ctx.nowMs,

@@ -3,6 +3,7 @@
 
 import { fail } from './assert.js'
 import { mergeChannelConfig, parentChannelName, ROOT, type ChannelConfig } from './channel-config.js'
+import { ChannelSet } from './channel-set.js'
 import { ChannelNode, readyLess, type State } from './state.js'
 
 export function initialState(config: readonly ChannelConfig[]): State {
@@ -29,8 +30,8 @@ export function initialState(config: readonly ChannelConfig[]): State {
     root,
     dispatchDisabled,
     identity: new Map(),
-    readyChannels: new Set(),
-    etaChannels: new Set(),
+    readyChannels: new ChannelSet('readySlot'),
+    etaChannels: new ChannelSet('etaSlot'),
     counts: [0, 0, 0, 0, 0, 0, 0],
   }
 }

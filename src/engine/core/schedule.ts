@@ -13,8 +13,9 @@ import { readyLess, type JobRecord, type State } from './state.js'
  */
 export function pickNext(state: State, nowMs: number): WharfEvent | null {
   let due: JobRecord | undefined
-  for (const node of state.etaChannels) {
-    const head = node.etaQueue.peek()!
+  const etaChannels = state.etaChannels.items
+  for (let i = 0; i < etaChannels.length; i++) {
+    const head = etaChannels[i]!.etaQueue.peek()!
     if (head.eta! <= nowMs && (due === undefined || head.eta! < due.eta! || (head.eta === due.eta && head.seq < due.seq))) {
       due = head
     }
@@ -22,7 +23,9 @@ export function pickNext(state: State, nowMs: number): WharfEvent | null {
   if (due !== undefined) return { seq: 0, v, at: nowMs, type: 'job.eta_reached', uuid: due.uuid }
   if (state.dispatchDisabled) return null
   let best: JobRecord | undefined
-  for (const node of state.readyChannels) {
+  const readyChannels = state.readyChannels.items
+  for (let i = 0; i < readyChannels.length; i++) {
+    const node = readyChannels[i]!
     const head = node.ready.peek()!
     if (best !== undefined && !readyLess(head, best)) continue
     if (canStartFrom(node, nowMs)) best = head
@@ -38,12 +41,12 @@ export function pickNext(state: State, nowMs: number): WharfEvent | null {
  */
 export function nextWakeMs(state: State, nowMs: number): number | null {
   let wake: number | null = null
-  for (const node of state.etaChannels) {
+  for (const node of state.etaChannels.items) {
     const eta = node.etaQueue.peek()!.eta!
     if (wake === null || eta < wake) wake = eta
   }
   if (!state.dispatchDisabled) {
-    for (const node of state.readyChannels) {
+    for (const node of state.readyChannels.items) {
       for (const n of node.path) {
         if (n.throttleMs > 0 && n.throttleUntil > nowMs && (wake === null || n.throttleUntil < wake)) {
           wake = n.throttleUntil

@@ -2,6 +2,7 @@
 // index. Only evolve.ts (through transition.ts) writes to it; everything else reads.
 
 import type { JobSpec, JobState, RecordId } from './events.js'
+import type { ChannelSet } from './channel-set.js'
 import { IndexedHeap } from './heap.js'
 import { etaLess } from './order.js'
 import { ReadyQueue } from './ready-queue.js'
@@ -128,6 +129,9 @@ export class ChannelNode {
   readonly etaQueue = new IndexedHeap<JobRecord>(etaLess)
   /** This channel's own jobs per state, indexed by STATE_INDEX. */
   readonly counts = [0, 0, 0, 0, 0, 0, 0]
+  /** Positions in State.readyChannels / etaChannels (-1: not there). */
+  readySlot = -1
+  etaSlot = -1
 
   constructor(name: string, parent: ChannelNode | null) {
     this.name = name
@@ -146,10 +150,10 @@ export interface State {
   readonly dispatchDisabled: boolean
   /** Identity key -> jobs holding it in a blocking state, oldest first. */
   readonly identity: Map<string, JobRecord[]>
-  /** Channels whose ready heap is not empty: the only ones a pick must look at. */
-  readonly readyChannels: Set<ChannelNode>
+  /** Channels whose ready queue is not empty: the only ones a pick must look at. */
+  readonly readyChannels: ChannelSet
   /** Channels whose eta heap is not empty. */
-  readonly etaChannels: Set<ChannelNode>
+  readonly etaChannels: ChannelSet
   /** Jobs per state, indexed by STATE_INDEX. */
   readonly counts: number[]
 }

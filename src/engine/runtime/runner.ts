@@ -17,6 +17,8 @@ export type Handler = (this: JobContext, ...args: any[]) => unknown
 
 export interface ResolvedFunction {
   handler: Handler | undefined
+  /** Configured default channel (complete name), or null for 'root'. */
+  channel: string | null
   retryPattern: RetryPattern | null
   timeoutMs: number | null
 }
