@@ -51,6 +51,13 @@ interface Submission {
 
 const NO_RESULT: ResultOf<undefined> = () => undefined
 
+let capturedResolve: ((value: unknown) => void) | null = null
+let capturedReject: ((error: unknown) => void) | null = null
+function captureResolvers(resolve: (value: never) => void, reject: (error: unknown) => void): void {
+  capturedResolve = resolve as (value: unknown) => void
+  capturedReject = reject
+}
+
 type Waiter = { idle: boolean; resolve: () => void }
 
 export interface EngineOptions {
@@ -167,10 +174,12 @@ export class Engine {
    */
   submit<T = undefined>(command: Command, result?: ResultOf<T>): Promise<T> {
     if (this.lifecycle === 'closed') return Promise.reject(this.fatal ?? new WharfClosedError('this Wharf is closed'))
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ command, resolve: resolve as (value: unknown) => void, reject, result: result ?? NO_RESULT })
-      this.scheduleTick()
-    })
+    // One shared executor captures the resolvers: no closure per call on the enqueue hot path.
+    const promise = new Promise<T>(captureResolvers)
+    this.queue.push({ command, resolve: capturedResolve!, reject: capturedReject!, result: result ?? NO_RESULT })
+    capturedResolve = capturedReject = null
+    this.scheduleTick()
+    return promise
   }
 
   /** Queue an internal command nobody waits for (handler outcomes). */
