@@ -2,58 +2,26 @@
 // the engine, and answers queries from the engine's state. Everything that changes jobs goes
 // through the engine's tick (one writer), which is what makes identity keys atomic.
 
-import type { ChannelConfig } from '../core/channel-config.js'
-import { normalizeChannelName, parseChannelConfig } from '../core/channel-config.js'
+import { normalizeChannelName } from '../core/channel-config.js'
 import type { Command } from '../core/commands.js'
 import { JOB_STATES, type JobSpec, type JobState, type WharfEvent } from '../core/events.js'
 import { STATE_INDEX, type JobRecord } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidPropertyError, WharfClosedError } from '../errors.js'
-import { FakeClock, SystemClock, type Clock } from '../runtime/clock.js'
+import { FakeClock, type Clock } from '../runtime/clock.js'
 import { Engine, type OpenReport, type ResultOf } from '../runtime/engine.js'
-import { ulidFactory, type IdFactory } from '../runtime/ids.js'
+import type { IdFactory } from '../runtime/ids.js'
 import { JobContext, type Handler } from '../runtime/runner.js'
 import { VolatileLog } from '../../storage/volatile-log.js'
-import { LevelLog } from '../../storage/level-log.js'
-import type { EventLog } from '../../storage/event-log.js'
 import type { PlannedJob, Target } from './delayable.js'
 import { FunctionRegistry, type FunctionOptions } from './functions.js'
+import { checkOpenOptions, DEFAULT_REMOVE_AFTER_DAYS, DEFAULT_SNAPSHOT_EVERY, type OpenOptions } from './open-options.js'
 import { buildSpec, buildSpecs, type SpecContext } from './job-spec.js'
 import { runWithoutDelay } from './no-delay.js'
 import { describe, type CheckedProperties } from './properties.js'
 import { defineModel, type ModelHost, type RecordsetOf } from './recordset.js'
 
-export interface OpenOptions {
-  /** LevelDB directory. Omitted: in-memory log (nothing survives close). */
-  path?: string
-  /** queue_job grammar. Default: process.env.WHARF_CHANNELS ?? 'root:1'. */
-  channels?: string
-  clock?: Clock
-  /** Context keys carried with jobs. Default ['tz', 'lang']. */
-  contextKeys?: string[]
-  /** Run delayed calls at once, store nothing. Default: process.env.WHARF_NO_DELAY === '1'. */
-  noDelay?: boolean
-  durability?: 'process' | 'fsync'
-  removeAfterDays?: number
-  /**
-   * What to do when the LevelDB log holds a corrupt record: 'throw' (default) refuses to open
-   * with a LogCorruptionError naming the seq; 'truncate' is the explicit recovery — the corrupt
-   * record and everything after it are dropped (reported through process warnings).
-   */
-  onCorruption?: 'throw' | 'truncate'
-  /** Write a snapshot and compact the log after this many events (default 50,000; 0 = never). */
-  snapshotEvery?: number
-  /** Advanced: an EventLog to use instead of the default (tests, simulations). */
-  log?: EventLog
-  /** Advanced: job and graph id factory (default: monotonic ULIDs). */
-  newId?: IdFactory
-  /** Advanced: uniform [0, 1) source for retry-delay ranges (default Math.random). */
-  random?: () => number
-}
-
-const OPEN_OPTIONS = new Set(['path', 'channels', 'clock', 'contextKeys', 'noDelay', 'durability', 'onCorruption', 'removeAfterDays', 'snapshotEvery', 'log', 'newId', 'random'])
-const DEFAULT_REMOVE_AFTER_DAYS = 30
-const DEFAULT_SNAPSHOT_EVERY = 50_000
+export type { OpenOptions } from './open-options.js'
 
 export interface JobsQuery {
   state?: JobState
@@ -374,68 +342,4 @@ function checkUuid(uuid: unknown, where: string): string {
 function channelArg(name: unknown, where: string): string {
   if (typeof name !== 'string') throw new InvalidChannelConfigError(`${where}(): channel name must be a string, got ${describe(name)}`)
   return normalizeChannelName(name)
-}
-
-interface CheckedOpenOptions {
-  log: EventLog
-  clock: Clock
-  channels: ChannelConfig[]
-  contextKeys: readonly string[]
-  noDelay: boolean
-  newId: IdFactory
-}
-
-function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidPropertyError(`Wharf.open() needs an options object, got ${describe(options)}`)
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPEN_OPTIONS.has(key)) {
-      throw new InvalidPropertyError(`Wharf.open(): unknown option ${JSON.stringify(key)}; known: ${[...OPEN_OPTIONS].join(', ')}`)
-    }
-  }
-  if (options.path !== undefined && (typeof options.path !== 'string' || options.path.length === 0)) {
-    throw new InvalidPropertyError(`Wharf.open(): path must be a directory path, got ${describe(options.path)}`)
-  }
-  if (options.path !== undefined && options.log !== undefined) {
-    throw new InvalidPropertyError('Wharf.open(): give either `path` (LevelDB) or `log`, not both')
-  }
-  const every = options.snapshotEvery
-  if (every !== undefined && (!Number.isSafeInteger(every) || every < 0)) {
-    throw new InvalidPropertyError(`Wharf.open(): snapshotEvery must be a non-negative integer of events, got ${describe(every)}`)
-  }
-  const channelsText = options.channels ?? process.env.WHARF_CHANNELS ?? 'root:1'
-  if (typeof channelsText !== 'string') {
-    throw new InvalidChannelConfigError(`Wharf.open(): channels must be a string such as 'root:4,root.mail:1', got ${describe(channelsText)}`)
-  }
-  const contextKeys = options.contextKeys ?? ['tz', 'lang']
-  if (!Array.isArray(contextKeys) || !contextKeys.every((k) => typeof k === 'string')) {
-    throw new InvalidPropertyError(`Wharf.open(): contextKeys must be an array of strings, got ${describe(contextKeys)}`)
-  }
-  if (options.noDelay !== undefined && typeof options.noDelay !== 'boolean') {
-    throw new InvalidPropertyError(`Wharf.open(): noDelay must be a boolean, got ${describe(options.noDelay)}`)
-  }
-  if (options.durability !== undefined && options.durability !== 'process' && options.durability !== 'fsync') {
-    throw new InvalidPropertyError(`Wharf.open(): durability must be 'process' or 'fsync', got ${describe(options.durability)}`)
-  }
-  if (options.onCorruption !== undefined && options.onCorruption !== 'throw' && options.onCorruption !== 'truncate') {
-    throw new InvalidPropertyError(`Wharf.open(): onCorruption must be 'throw' or 'truncate', got ${describe(options.onCorruption)}`)
-  }
-  const days = options.removeAfterDays
-  if (days !== undefined && (typeof days !== 'number' || !Number.isFinite(days) || days <= 0)) {
-    throw new InvalidPropertyError(`Wharf.open(): removeAfterDays must be a positive number, got ${describe(days)}`)
-  }
-  const clock = options.clock ?? new SystemClock()
-  return {
-    log:
-      options.log ??
-      (options.path === undefined
-        ? new VolatileLog()
-        : new LevelLog(options.path, { durability: options.durability ?? 'process', onCorruption: options.onCorruption ?? 'throw' })),
-    clock,
-    channels: parseChannelConfig(channelsText),
-    contextKeys: Object.freeze([...contextKeys]),
-    noDelay: options.noDelay ?? process.env.WHARF_NO_DELAY === '1',
-    newId: options.newId ?? ulidFactory(clock),
-  }
 }
