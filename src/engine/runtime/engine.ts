@@ -77,6 +77,8 @@ export interface EngineOptions {
 export const VACUUM_BATCH = 1000
 /** How often autovacuum looks for old jobs while the engine runs. */
 export const VACUUM_INTERVAL_MS = 3_600_000
+/** After a failed append, the engine tries again what that tick lost at most this much later. */
+export const APPEND_RETRY_MS = 1000
 
 export class Engine {
   state: State
@@ -88,6 +90,10 @@ export class Engine {
   private queue: Submission[] = []
   /** Handler outcomes: internal commands nobody awaits, decided before the tick's API calls. */
   private outcomes: Command[] = []
+  /** Outcomes of a tick whose append failed: decided again by the next tick. */
+  private parked: Command[] = []
+  /** When to wake up for that next tick if nothing else comes first (null: nothing to retry). */
+  private retryAtMs: number | null = null
   /** Reused for every start: decide reads it and keeps nothing. */
   private readonly startCommand = { type: 'start' as const, uuid: '' }
   private tickScheduled = false
@@ -143,8 +149,18 @@ export class Engine {
       if (job.maxRetries !== 0 && job.retry > job.maxRetries) foundDead++
       else requeued++
     }
-    await engine.submit({ type: 'recover' })
-    const vacuumed = await engine.vacuum()
+    let vacuumed: number
+    try {
+      await engine.submit({ type: 'recover' })
+      vacuumed = await engine.vacuum()
+    } catch (error) {
+      // Recovery could not be written (the log refused an append): nothing was dispatched, so
+      // release the log as a failed replay does — a retry must not find a LevelDB path locked.
+      engine.lifecycle = 'closed'
+      engine.clearTimer()
+      await options.log.close()
+      throw error
+    }
     engine.openReport = {
       snapshotSeq: replayed.snapshotSeq,
       replayedEvents: replayed.events,
@@ -204,7 +220,9 @@ export class Engine {
   async stop(): Promise<void> {
     if (this.lifecycle === 'closed') return
     if (this.lifecycle === 'running') this.lifecycle = 'stopping'
-    this.clearTimer()
+    // Re-arm rather than clear: no wake-up for etas any more, but the timeouts of the handlers
+    // being waited for still apply (else a hung handler makes stop() wait for ever).
+    this.armTimer()
     await this.idle()
     if (this.lifecycle === 'stopping') this.lifecycle = 'stopped'
     this.clearTimer()
@@ -247,6 +265,7 @@ export class Engine {
     let wake = this.lifecycle === 'running' ? nextWakeMs(this.state, now) : null
     const timeout = this.runner.nextDeadline()
     if (timeout !== null && (wake === null || timeout < wake)) wake = timeout
+    if (this.retryAtMs !== null && (wake === null || this.retryAtMs < wake)) wake = this.retryAtMs
     return wake
   }
 
@@ -276,8 +295,10 @@ export class Engine {
     this.ticking = true
     const submissions = this.queue
     this.queue = []
-    const outcomes = this.outcomes
+    const outcomes = this.parked.length === 0 ? this.outcomes : this.parked.concat(this.outcomes)
     this.outcomes = []
+    this.parked = []
+    this.retryAtMs = null
     const now = this.clock.now()
     const batch: WharfEvent[] = []
     for (let i = 0; i < outcomes.length; i++) {
@@ -297,7 +318,7 @@ export class Engine {
       try {
         await this.log.append(batch)
       } catch (error) {
-        await this.rollback(submissions, error)
+        await this.rollback(submissions, outcomes, error)
         return
       }
     }
@@ -396,14 +417,19 @@ export class Engine {
 
   /**
    * The batch was not written: the in-memory state ran ahead of the log. Rebuild it from the log
-   * (the truth), refuse every caller of this tick, and launch nothing.
+   * (the truth), refuse every caller of this tick, and launch nothing. Handler outcomes are facts,
+   * not requests: they are parked for the next tick, and a wake-up is set so that there is one —
+   * else a job would stay started for ever, and a start the lost batch made would wait for an
+   * unrelated event. While the log keeps failing that is one retry per APPEND_RETRY_MS, not a spin.
    */
-  private async rollback(submissions: Submission[], error: unknown): Promise<void> {
+  private async rollback(submissions: Submission[], outcomes: Command[], error: unknown): Promise<void> {
     try {
       this.state = (await replay(this.log, this.config)).state
     } catch (replayError) {
       this.fail(replayError)
     } finally {
+      this.parked = outcomes
+      this.retryAtMs = this.clock.now() + APPEND_RETRY_MS
       for (const submission of submissions) submission.reject?.(error)
       this.ticking = false
       this.armTimer()
@@ -453,9 +479,13 @@ export class Engine {
     })
   }
 
-  /** Autovacuum while running: checked whenever the engine wakes, at most once an interval. */
+  /**
+   * Autovacuum while running: checked whenever the engine wakes, at most once an interval. Nobody
+   * awaits it, so a failed append must not become an unhandled rejection (by default that ends
+   * the process); the next interval tries again, and callers of the same tick were told anyway.
+   */
   private maybeVacuum(now: number): void {
-    if (this.lifecycle === 'running' && now >= this.nextVacuumMs) void this.vacuum()
+    if (this.lifecycle === 'running' && now >= this.nextVacuumMs) this.vacuum().catch(() => {})
   }
 
   private clearTimer(): void {

@@ -1,0 +1,215 @@
+// The simulated disk and the processes' handles on it. SimStore is the durable truth: a MemoryLog
+// plus the full history of every batch it accepted (never compacted: the auditor folds it).
+// Each incarnation of Wharf gets its own StoreHandle, an EventLog that injects faults:
+//  - an append may reject BEFORE anything is written (the engine must roll back that tick);
+//  - an append, snapshot or compaction may take a few event-loop turns, so a crash can land
+//    while it is in flight; a write is durable only once its promise resolved;
+//  - crash(): the handle is fenced. Whatever was in flight is written or lost (seeded choice:
+//    a write may reach the disk without its acknowledgement reaching the process), and from then
+//    on nothing the dead process does reaches the store or settles: every call hangs, as it
+//    would in a process that no longer exists.
+
+import type { WharfEvent } from '../core/events.js'
+import { MemoryLog } from '../../storage/memory-log.js'
+import type { EventLog, Snapshot } from '../../storage/event-log.js'
+import type { Rng } from './prng.js'
+
+/** A promise that never settles: what a dead process's calls get. */
+function never<T>(): Promise<T> {
+  return new Promise<T>(() => {})
+}
+
+/** Resolves after `turns` event-loop turns (setImmediate: deterministic, no wall clock). */
+export function turns(n: number): Promise<void> {
+  let p = Promise.resolve()
+  for (let i = 0; i < n; i++) p = p.then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+  return p
+}
+
+/** The error an injected append failure rejects with. */
+export class StorageFaultError extends Error {
+  readonly code = 'SIM_STORAGE_FAULT'
+  constructor(message: string) {
+    super(message)
+    this.name = 'StorageFaultError'
+  }
+}
+
+export class SimStore {
+  log = new MemoryLog()
+  /** Every batch the store holds or held, in order: the full history, compaction aside. */
+  readonly history: (readonly WharfEvent[])[] = []
+  lastSeq = 0
+
+  /** Write a batch now (synchronously durable). Refuses a batch that does not follow the log. */
+  write(batch: readonly WharfEvent[]): void {
+    if (batch.length === 0) return
+    if (batch[0]!.seq !== this.lastSeq + 1) throw new Error(`batch starts at seq ${batch[0]!.seq}, store ends at ${this.lastSeq}`)
+    void this.log.append(batch)
+    this.history.push(batch)
+    this.lastSeq = batch.at(-1)!.seq
+  }
+
+  events(): WharfEvent[] {
+    return this.history.flat()
+  }
+
+  /**
+   * Bug injection only: lose every batch after `seq` (a store that acknowledged writes it had
+   * not made durable). The MemoryLog is rebuilt from the history; a snapshot past the cut goes.
+   */
+  async truncateAfter(seq: number): Promise<void> {
+    const snapshot = await this.log.readSnapshot()
+    const kept = this.history.filter((b) => b.at(-1)!.seq <= seq)
+    this.history.length = 0
+    this.lastSeq = 0
+    this.log = new MemoryLog()
+    for (const batch of kept) this.write(batch)
+    if (snapshot !== null && snapshot.seq <= this.lastSeq) {
+      await this.log.writeSnapshot(snapshot)
+      await this.log.compact(snapshot.seq)
+    }
+  }
+}
+
+export interface FaultRates {
+  /** Probability that an append rejects before writing. */
+  appendFail: number
+  /** Probability that a write takes 1..3 event-loop turns instead of completing at once. */
+  slowWrite: number
+}
+
+export interface FaultCounters {
+  appends: number
+  failedAppends: number
+  slowWrites: number
+  /** In-flight writes a crash made durable without acknowledging them. */
+  writtenAtCrash: number
+  /** In-flight writes a crash lost. */
+  lostAtCrash: number
+}
+
+interface InFlight {
+  what: string
+  /** Make it durable: the effect happens synchronously; a refusal throws or rejects. */
+  write: () => Promise<void> | void
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
+export class StoreHandle implements EventLog {
+  private fenced = false
+  private inFlight: InFlight[] = []
+  /** open() without a matching close(): a failed Wharf.open must not leave the log held. */
+  isOpen = false
+
+  constructor(
+    readonly store: SimStore,
+    readonly name: string,
+    private readonly rng: Rng,
+    private readonly rates: () => FaultRates,
+    private readonly counters: FaultCounters,
+    private readonly note: (line: string) => void,
+  ) {}
+
+  get dead(): boolean {
+    return this.fenced
+  }
+
+  async open(): Promise<void> {
+    if (this.fenced) return never()
+    this.isOpen = true
+  }
+
+  append(batch: readonly WharfEvent[]): Promise<void> {
+    if (this.fenced) return never()
+    if (batch.length === 0) return Promise.resolve()
+    this.counters.appends++
+    const range = `seq ${batch[0]!.seq}..${batch.at(-1)!.seq}`
+    if (this.rng.chance(this.rates().appendFail)) {
+      this.counters.failedAppends++
+      this.note(`${this.name}: append ${range} (${batch.length} events) FAILS before writing`)
+      return Promise.reject(new StorageFaultError(`injected append failure (${range})`))
+    }
+    return this.perform(`append ${range}`, () => this.store.write(batch))
+  }
+
+  read(afterSeq?: number): AsyncIterable<readonly WharfEvent[]> {
+    if (this.fenced) return { [Symbol.asyncIterator]: () => ({ next: () => never() }) }
+    return this.store.log.read(afterSeq)
+  }
+
+  readSnapshot(): Promise<Snapshot | null> {
+    if (this.fenced) return never()
+    return this.store.log.readSnapshot()
+  }
+
+  writeSnapshot(snapshot: Snapshot): Promise<void> {
+    if (this.fenced) return never()
+    return this.perform(`snapshot at seq ${snapshot.seq}`, () => this.store.log.writeSnapshot(snapshot))
+  }
+
+  compact(uptoSeq: number): Promise<void> {
+    if (this.fenced) return never()
+    return this.perform(`compact to seq ${uptoSeq}`, () => this.store.log.compact(uptoSeq))
+  }
+
+  async close(): Promise<void> {
+    if (this.fenced) return never()
+    this.isOpen = false
+  }
+
+  /**
+   * The process dies. In-flight writes, in order: each is made durable or lost (once one is
+   * lost, so is everything after it); none is ever acknowledged. Then the handle is fenced.
+   */
+  crash(): void {
+    let losing = false
+    for (const op of this.inFlight) {
+      losing ||= !this.rng.chance(0.5)
+      if (losing) {
+        this.counters.lostAtCrash++
+        this.note(`${this.name}: crash loses in-flight ${op.what}`)
+        continue
+      }
+      try {
+        void Promise.resolve(op.write()).catch(() => {})
+        this.counters.writtenAtCrash++
+        this.note(`${this.name}: crash leaves in-flight ${op.what} durable, unacknowledged`)
+      } catch {
+        losing = true
+      }
+    }
+    this.inFlight = []
+    this.fenced = true
+  }
+
+  /** Run a write now, or after a few turns; it is durable exactly when the promise resolves. */
+  private perform(what: string, write: () => Promise<void> | void): Promise<void> {
+    if (!this.rng.chance(this.rates().slowWrite)) {
+      try {
+        return Promise.resolve(write())
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    }
+    this.counters.slowWrites++
+    const delay = this.rng.between(1, 3)
+    return new Promise<void>((resolve, reject) => {
+      const op: InFlight = { what, write, resolve, reject }
+      this.inFlight.push(op)
+      void turns(delay).then(() => {
+        if (this.fenced) return
+        this.inFlight.splice(this.inFlight.indexOf(op), 1)
+        let written: Promise<void> | void
+        try {
+          written = op.write()
+        } catch (error) {
+          op.reject(error)
+          return
+        }
+        Promise.resolve(written).then(op.resolve, op.reject)
+      })
+    })
+  }
+}

@@ -1,0 +1,167 @@
+// Regressions found by the seeded simulator (src/engine/sim), each as a minimal example through
+// the public API, plus the failing seed itself replayed by the simulator.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { FakeClock, LevelLog, MemoryLog, Wharf, type EventLog, type WharfEvent } from '../../src/index.js'
+import { parseChannelConfig } from '../../src/engine/core/channel-config.js'
+import { initialState } from '../../src/engine/core/channels.js'
+import { fold } from '../../src/engine/core/evolve.js'
+import { projectState } from '../../src/engine/core/project.js'
+import { runSimulation } from '../../src/engine/sim/simulator.js'
+
+/** Delegates to a log; appends fail while `failing` is set (before anything is written). */
+class FlakyLog implements EventLog {
+  failing = false
+  failures = 0
+  opened = 0
+  closed = 0
+  constructor(readonly inner: EventLog) {}
+  async open(): Promise<void> {
+    this.opened++
+    await this.inner.open()
+  }
+  append(batch: readonly WharfEvent[]): Promise<void> {
+    if (this.failing) {
+      this.failures++
+      return Promise.reject(new Error('disk hiccup'))
+    }
+    return this.inner.append(batch)
+  }
+  read(afterSeq?: number) {
+    return this.inner.read(afterSeq)
+  }
+  readSnapshot() {
+    return this.inner.readSnapshot()
+  }
+  writeSnapshot(snapshot: Parameters<EventLog['writeSnapshot']>[0]) {
+    return this.inner.writeSnapshot(snapshot)
+  }
+  compact(uptoSeq: number) {
+    return this.inner.compact(uptoSeq)
+  }
+  async close(): Promise<void> {
+    this.closed++
+    await this.inner.close()
+  }
+}
+
+const DAY_MS = 86_400_000
+const dirs: string[] = []
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+describe('found by the simulator', () => {
+  it('a Wharf.open whose recovery cannot be written releases its log (seed 20260101)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-sim-regression-'))
+    dirs.push(dir)
+    const path = join(dir, 'jobs')
+    const clock = new FakeClock()
+    const first = await Wharf.open({ path, clock })
+    const m = first.model('test.sim', { run: () => 'ok' })
+    await first.start()
+    await m.browse([1]).withDelay().run()
+    await first.drain()
+    await first.close()
+    // Given a done job old enough for autovacuum, when the open's vacuum batch cannot be written,
+    await clock.advance(31 * DAY_MS)
+    const flaky = new FlakyLog(new LevelLog(path))
+    flaky.failing = true
+    await expect(Wharf.open({ log: flaky, clock })).rejects.toThrow('disk hiccup')
+    // then the log is closed again and no timer is left behind, so the very next open of the
+    // same directory succeeds.
+    expect([flaky.opened, flaky.closed, flaky.failures]).toEqual([1, 1, 1])
+    expect(clock.pendingTimers()).toBe(0)
+    const again = await Wharf.open({ path, clock })
+    expect(again.openReport.vacuumed).toBe(1)
+    await again.close()
+  })
+
+  it('a failed append does not lose a handler outcome decided in its tick (seed 20260104)', async () => {
+    const clock = new FakeClock()
+    const memory = new MemoryLog()
+    const log = new FlakyLog(memory)
+    const wharf = await Wharf.open({ log, clock, channels: 'root:1' })
+    const m = wharf.model('test.sim', {
+      async slow() {
+        await this.sleep(1000)
+        return 'ok'
+      },
+    })
+    await wharf.start()
+    const job = await m.browse([1]).withDelay().slow()
+    expect(wharf.job(job.uuid)!.state).toBe('started')
+    // When the batch carrying the handler's outcome fails to append,
+    log.failing = true
+    await clock.advance(1000)
+    expect(log.failures).toBe(1)
+    log.failing = false
+    // the outcome is decided again later, not dropped: the job does not stay started for ever.
+    await wharf.drain()
+    expect(wharf.job(job.uuid)!.state).toBe('done')
+    expect(projectState(fold(initialState(parseChannelConfig('root:1')), memory.events()))).toStrictEqual(projectState(wharf.engine.state))
+    await wharf.close()
+  })
+
+  it('a failed append does not leave a startable job idle when only a timer would start it', async () => {
+    const clock = new FakeClock()
+    const log = new FlakyLog(new MemoryLog())
+    const wharf = await Wharf.open({ log, clock, channels: 'root:1:throttle=1' })
+    const m = wharf.model('test.sim', { run: (n: number) => n })
+    await wharf.start()
+    const a = await m.browse([1]).withDelay().run(1)
+    const b = await m.browse([2]).withDelay().run(2)
+    await wharf.settled()
+    expect([wharf.job(a.uuid)!.state, wharf.job(b.uuid)!.state]).toEqual(['done', 'pending'])
+    // When the throttle window ends and the batch that starts b fails to append,
+    log.failing = true
+    await clock.advance(1000)
+    expect(log.failures).toBe(1)
+    log.failing = false
+    // then b still starts: nothing else will ever wake the engine up for it.
+    await wharf.drain()
+    expect(wharf.job(b.uuid)!.state).toBe('done')
+    await wharf.close()
+  })
+
+  it('a failed append during autovacuum is not an unhandled rejection (seed 153)', async () => {
+    const clock = new FakeClock()
+    const log = new FlakyLog(new MemoryLog())
+    const wharf = await Wharf.open({ log, clock, removeAfterDays: 1 })
+    const m = wharf.model('test.sim', { run: () => 'ok' })
+    await wharf.start()
+    await m.browse([1]).withDelay().run()
+    await wharf.drain()
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      // Given a done job past removeAfterDays, when the next wake-up's autovacuum cannot be written,
+      await clock.advance(2 * DAY_MS)
+      log.failing = true
+      await expect(m.browse([2]).withDelay().run()).rejects.toThrow('disk hiccup')
+      await wharf.settled()
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(log.failures).toBe(2)
+      // then nobody hears of it (Node's default would kill the process), and it is tried again.
+      expect(unhandled).toEqual([])
+      log.failing = false
+      await clock.advance(3_600_000)
+      await m.browse([3]).withDelay().run()
+      await wharf.drain()
+      expect(wharf.jobs().map((j) => j.records[0])).toEqual([3])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+      await wharf.close()
+    }
+  })
+
+  it('replays the seeds that found them', async () => {
+    for (const seed of [20260101, 20260104, 153]) {
+      const result = await runSimulation(seed)
+      expect(result.failure?.report() ?? null).toBeNull()
+    }
+  })
+})
