@@ -5,11 +5,13 @@
 
 import type { Command } from '../core/commands.js'
 import { decideInto, type DecideNote } from '../core/decide.js'
-import { evolve, fold } from '../core/evolve.js'
+import { evolve } from '../core/evolve.js'
 import type { WharfEvent } from '../core/events.js'
-import { initialState } from '../core/channels.js'
 import { checkInvariants } from '../core/invariants.js'
-import { restoreState, snapshotOf, SNAPSHOT_FORMAT_VERSION, type StateSnapshot } from '../core/snapshot.js'
+import { snapshotOf, SNAPSHOT_FORMAT_VERSION } from '../core/snapshot.js'
+import { replay, type OpenReport, type Replayed } from './replay.js'
+
+export type { OpenReport } from './replay.js'
 import type { ChannelConfig } from '../core/channel-config.js'
 import { nextWakeMs, pickNext } from '../core/schedule.js'
 import type { JobRecord, State } from '../core/state.js'
@@ -19,24 +21,6 @@ import type { Clock, TimerHandle } from './clock.js'
 import { Runner, type FunctionLookup } from './runner.js'
 
 export type Lifecycle = 'stopped' | 'running' | 'stopping' | 'closed'
-
-/** What Wharf.open found in the log and did about it. */
-export interface OpenReport {
-  /** seq of the snapshot the state was restored from (0: none). */
-  snapshotSeq: number
-  /** Events folded after the snapshot. */
-  replayedEvents: number
-  /** Jobs loaded (every state). */
-  jobs: number
-  /** Jobs a dead process left enqueued or started, put back to pending. */
-  requeued: number
-  /** Of those, jobs past maxRetries, failed as JobFoundDead. */
-  foundDead: number
-  /** Done or cancelled jobs removed by autovacuum on open. */
-  vacuumed: number
-  /** Time to open, replay, audit and recover (ms of the engine's clock). */
-  openMs: number
-}
 
 /** Turns a committed decision into what the caller's promise resolves with (a static
  * function, so a submission costs no closure of its own). */
@@ -101,7 +85,6 @@ export class Engine {
   private waiters: Waiter[] = []
   private timer: TimerHandle | null = null
   private readonly listeners = new Set<(event: WharfEvent) => void>()
-  private readonly removeAfterDays: number
   private readonly snapshotEvery: number
   /** seq of the newest snapshot (or of the state the log was opened at). */
   private snapshotSeq: number
@@ -118,7 +101,6 @@ export class Engine {
     this.config = options.channels
     this.state = state
     this.runner = new Runner(this, options.functions, options.clock, options.random)
-    this.removeAfterDays = options.removeAfterDays
     this.snapshotEvery = options.snapshotEvery
     this.snapshotSeq = state.seq
     this.vacuumCommand = { type: 'vacuum', defaultDays: options.removeAfterDays, limit: VACUUM_BATCH }
@@ -494,25 +476,6 @@ export class Engine {
       this.timer = null
     }
   }
-}
-
-interface Replayed {
-  state: State
-  snapshotSeq: number
-  events: number
-}
-
-/** The latest snapshot, then every event after it: the state the log describes. */
-async function replay(log: EventLog, channels: readonly ChannelConfig[]): Promise<Replayed> {
-  const snapshot = await log.readSnapshot()
-  const state = snapshot === null ? initialState(channels) : restoreState(channels, snapshot.state as StateSnapshot)
-  const snapshotSeq = state.seq
-  let events = 0
-  for await (const batch of log.read(state.seq)) {
-    fold(state, batch)
-    events += batch.length
-  }
-  return { state, snapshotSeq, events }
 }
 
 const removedCount: ResultOf<number> = (note) => (note !== undefined && 'removed' in note ? note.removed : 0)

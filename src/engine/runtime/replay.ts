@@ -1,0 +1,47 @@
+// Rebuilding the state on open: the latest snapshot, then every event after it. Also what
+// open reports about it (Wharf.openReport).
+
+import type { ChannelConfig } from '../core/channel-config.js'
+import { initialState } from '../core/channels.js'
+import { fold } from '../core/evolve.js'
+import { restoreState, type StateSnapshot } from '../core/snapshot.js'
+import type { State } from '../core/state.js'
+import type { EventLog } from '../../storage/event-log.js'
+
+/** What Wharf.open found in the log and did about it. */
+export interface OpenReport {
+  /** seq of the snapshot the state was restored from (0: none). */
+  snapshotSeq: number
+  /** Events folded after the snapshot. */
+  replayedEvents: number
+  /** Jobs loaded (every state). */
+  jobs: number
+  /** Jobs a dead process left enqueued or started, put back to pending. */
+  requeued: number
+  /** Of those, jobs past maxRetries, failed as JobFoundDead. */
+  foundDead: number
+  /** Done or cancelled jobs removed by autovacuum on open. */
+  vacuumed: number
+  /** Time to open, replay, audit and recover (ms of the engine's clock). */
+  openMs: number
+}
+
+export interface Replayed {
+  state: State
+  snapshotSeq: number
+  events: number
+}
+
+/** The latest snapshot, then every event after it: the state the log describes. */
+export async function replay(log: EventLog, channels: readonly ChannelConfig[]): Promise<Replayed> {
+  const snapshot = await log.readSnapshot()
+  const state = snapshot === null ? initialState(channels) : restoreState(channels, snapshot.state as StateSnapshot)
+  const snapshotSeq = state.seq
+  let events = 0
+  for await (const batch of log.read(state.seq)) {
+    fold(state, batch)
+    events += batch.length
+  }
+  return { state, snapshotSeq, events }
+}
+
