@@ -20,8 +20,12 @@ interface Row {
 
 const rows: Row[] = []
 const quick = process.env.BENCH_QUICK === '1'
+/** BENCH_ONLY=<text>: run only the benchmarks whose name contains it (e.g. 'open', 'durable'). */
+const only = process.env.BENCH_ONLY
+const wanted = (name: string): boolean => only === undefined || name.includes(only)
 
 async function sample(name: string, unit: string, perIteration: number, fn: () => unknown): Promise<void> {
+  if (!wanted(name)) return
   const stats = await measure(fn, {
     min_samples: quick ? 3 : 10,
     min_cpu_time: (quick ? 200 : 1000) * 1e6,
@@ -67,16 +71,25 @@ async function main(): Promise<void> {
   // Each tick waits for its write before its handlers run, so a full channel turns over once per
   // write: durable throughput scales with capacity. The same run at root:64 shows it.
   await sample('durable lifecycle: 100,000 no-op jobs, root:64, process', 'jobs/s', 100_000, () => benchDurableLifecycle(100_000, 64, 'process'))
-  const history = await writeHistory(quick ? 200_000 : 1_000_000)
-  await sample(`replay: open a log of ${history.events.toLocaleString('en-US')} events (no snapshot)`, 'events/s', history.events, () => openAndClose(history.path, history.events / 4))
-  history.remove()
-  const snapshot = await writeSnapshotOf(100_000)
-  await sample('open: snapshot of 100,000 live jobs', 'ms/open', 1, () => openAndClose(snapshot.path, 100_000))
-  snapshot.remove()
+  const events = quick ? 200_000 : 1_000_000
+  const replayName = `replay: open a log of ${events.toLocaleString('en-US')} events (no snapshot)`
+  if (wanted(replayName)) {
+    const history = await writeHistory(events)
+    await sample(replayName, 'events/s', history.events, () => openAndClose(history.path, history.events / 4))
+    history.remove()
+  }
+  const openName = 'open: snapshot of 100,000 live jobs'
+  if (wanted(openName)) {
+    const snapshot = await writeSnapshotOf(100_000)
+    await sample(openName, 'ms/open', 1, () => openAndClose(snapshot.path, 100_000))
+    snapshot.remove()
+  }
 
+  const memoryName = 'memory: heap per pending job, 1,000,000 pending (small args)'
+  if (!wanted(memoryName)) return
   const memory = await measurePendingMemory(1_000_000)
   console.log(
-    `${'memory: heap per pending job, 1,000,000 pending (small args)'.padEnd(58)} ${String(Math.round(memory.bytesPerJob)).padStart(12)} bytes/job` +
+    `${memoryName.padEnd(58)} ${String(Math.round(memory.bytesPerJob)).padStart(12)} bytes/job` +
       (memory.gcExposed ? '' : '   (run with --expose-gc for a precise figure)'),
   )
 }
