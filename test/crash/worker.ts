@@ -18,6 +18,7 @@ import {
   type Delayable,
   type JobView,
 } from '../../src/index.js'
+import { seededRandom as prng } from '../../src/engine/sim/prng.js'
 
 export type Kind = 'ok' | 'retry' | 'fail' | 'exhaust' | 'nothing'
 /** The job's only argument. ok: returns {tag, records}; retry: RetryableJobError while
@@ -40,17 +41,6 @@ if (dir === undefined || seedText === undefined || roundText === undefined) {
 }
 const round = Number(roundText)
 
-/** mulberry32: a small seeded PRNG, so a seed and round replay the same workload. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 const rand = prng((Number(seedText) * 7919 + round * 104729) >>> 0)
 const int = (n: number): number => Math.floor(rand() * n)
 const pick = <T>(items: readonly T[]): T => items[int(items.length)]!

@@ -40,17 +40,9 @@ export function fcParams(defaultRuns: number): fc.Parameters<unknown> {
   }
 }
 
-/** A small seeded uniform [0, 1) source (mulberry32) for retry-delay ranges. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { seededRandom } from '../../src/engine/sim/prng.js'
+
+export { seededRandom }
 
 // ---------------------------------------------------------------------------------------------
 // Handler plans: what each try of a job does, decided at enqueue and carried in the job's args.

@@ -11,6 +11,7 @@ import { Wharf, type EventLog, type JobView } from '../../src/index.js'
 import { checkInvariants } from '../../src/engine/core/invariants.js'
 import type { State } from '../../src/engine/core/state.js'
 import type { Spec } from '../crash/worker.js'
+import { seededRandom as prng } from '../../src/engine/sim/prng.js'
 
 const KILLS = Number(process.env.WHARF_CRASH_KILLS ?? 20)
 const SEED = Number(process.env.WHARF_CRASH_SEED ?? 20261129)
@@ -18,16 +19,6 @@ const CHANNELS = 'root:4,root.mail:1,root.export:2,root.sync:1:sequential'
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const WORKER = fileURLToPath(new URL('../crash/worker.ts', import.meta.url))
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface Run {
   acks: string[]

@@ -88,3 +88,9 @@ export function mix32(...values: number[]): number {
   }
   return h >>> 0
 }
+
+/** A uniform [0, 1) function of a seed (mulberry32), for tests and workers outside the simulator. */
+export function seededRandom(seed: number): () => number {
+  const rng = new Rng(seed)
+  return () => rng.float()
+}
