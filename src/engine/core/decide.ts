@@ -23,7 +23,12 @@ export type Decision =
   | { ok: false; error: WharfError }
 
 /** What decideInto says besides its events: nothing (undefined), a refusal, or identity matches. */
-export type DecideNote = undefined | { error: WharfError } | { existing: (string | null)[] } | { removed: number }
+export type DecideNote =
+  | undefined
+  | { error: WharfError }
+  | { existing: (string | null)[] }
+  | { removed: number }
+  | { requeued: number; foundDead: number }
 
 export function decide(state: State, command: Command, nowMs: number): Decision {
   const events: WharfEvent[] = []
@@ -82,14 +87,19 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
       out.push({ seq: 0, v, at: nowMs, type: 'job.done', uuid: job.uuid, result: 'Manually set to done', manual: true })
       return undefined
     }
-    case 'recover':
+    case 'recover': {
+      let requeued = 0
+      let foundDead = 0
       for (const job of state.jobs.values()) {
         if (!isRunning(job.state)) continue
         // queue_job's dead-job rule: past maxRetries (0 = infinite) the job fails as found dead.
         const dead = job.maxRetries !== 0 && job.retry > job.maxRetries
+        if (dead) foundDead++
+        else requeued++
         out.push({ seq: 0, v, at: nowMs, type: 'job.recovered', uuid: job.uuid, dead })
       }
-      return undefined
+      return { requeued, foundDead }
+    }
     case 'vacuum': {
       const uuids = vacuumable(state, nowMs, command.defaultDays, command.limit)
       if (uuids.length > 0) out.push({ seq: 0, v, at: nowMs, type: 'jobs.vacuumed', uuids })

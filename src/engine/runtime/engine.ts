@@ -124,16 +124,10 @@ export class Engine {
     }
     const state = replayed.state
     const engine = new Engine(options, state)
-    let requeued = 0
-    let foundDead = 0
-    for (const job of state.jobs.values()) {
-      if (job.state !== 'enqueued' && job.state !== 'started') continue
-      if (job.maxRetries !== 0 && job.retry > job.maxRetries) foundDead++
-      else requeued++
-    }
     let vacuumed: number
+    let recovered: Recovered
     try {
-      await engine.submit({ type: 'recover' })
+      recovered = await engine.submit({ type: 'recover' }, recoveredCounts)
       vacuumed = await engine.vacuum()
     } catch (error) {
       // Recovery could not be written (the log refused an append): nothing was dispatched, so
@@ -147,8 +141,8 @@ export class Engine {
       snapshotSeq: replayed.snapshotSeq,
       replayedEvents: replayed.events,
       jobs: state.jobs.size + vacuumed,
-      requeued,
-      foundDead,
+      requeued: recovered.requeued,
+      foundDead: recovered.foundDead,
       vacuumed,
       openMs: options.clock.now() - startedMs,
     }
@@ -477,5 +471,12 @@ export class Engine {
     }
   }
 }
+
+interface Recovered {
+  requeued: number
+  foundDead: number
+}
+const recoveredCounts: ResultOf<Recovered> = (note) =>
+  note !== undefined && 'requeued' in note ? note : { requeued: 0, foundDead: 0 }
 
 const removedCount: ResultOf<number> = (note) => (note !== undefined && 'removed' in note ? note.removed : 0)
