@@ -73,12 +73,6 @@ export class FunctionRegistry implements FunctionLookup {
     this.resolved.clear()
   }
 
-  hasModel(model: string): boolean {
-    const prefix = `${model}.`
-    for (const name of this.handlers.keys()) if (name.startsWith(prefix)) return true
-    return false
-  }
-
   configure(name: unknown, options: FunctionOptions): void {
     if (typeof name !== 'string' || name.lastIndexOf('.') <= 0) {
       throw new InvalidJobFunctionError(`invalid job function name ${JSON.stringify(name)}: expected '<model>.<method>'`)
@@ -88,10 +82,6 @@ export class FunctionRegistry implements FunctionLookup {
     checkMethodName(name.slice(0, dot), name.slice(dot + 1), new Set())
     this.configs.set(name, parseFunctionOptions(name, options))
     this.resolved.clear()
-  }
-
-  config(model: string, method: string): FunctionConfig | undefined {
-    return this.configs.get(`${model}.${method}`)
   }
 
   handler(model: string, method: string): Handler | undefined {

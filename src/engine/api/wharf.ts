@@ -5,7 +5,7 @@
 import { normalizeChannelName } from '../core/channel-config.js'
 import type { Command } from '../core/commands.js'
 import { JOB_STATES, type JobSpec, type JobState, type WharfEvent } from '../core/events.js'
-import { STATE_INDEX, type JobRecord } from '../core/state.js'
+import { stateIndex, type JobRecord } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidPropertyError, WharfClosedError } from '../errors.js'
 import { FakeClock, type Clock } from '../runtime/clock.js'
@@ -126,7 +126,7 @@ export class Wharf implements ModelHost {
     const { state, model, method, graphUuid } = query
     const channel = query.channel === undefined ? undefined : normalizeChannelName(query.channel)
     const limit = query.limit ?? Infinity
-    if (state !== undefined && !(state in STATE_INDEX)) {
+    if (state !== undefined && !(JOB_STATES as readonly string[]).includes(state)) {
       throw new InvalidPropertyError(`jobs(): unknown state ${describe(state)}; states: ${JOB_STATES.join(', ')}`)
     }
     if (limit !== Infinity && (!Number.isSafeInteger(limit) || limit < 0)) {
@@ -164,7 +164,7 @@ export class Wharf implements ModelHost {
   stats(): Stats {
     const state = this.engine.state
     const states = {} as Record<JobState, number>
-    for (const s of JOB_STATES) states[s] = state.counts[STATE_INDEX[s]]!
+    for (const s of JOB_STATES) states[s] = state.counts[stateIndex(s)]!
     const channels: ChannelStats[] = []
     for (const node of state.channels.values()) {
       const c = node.counts

@@ -11,4 +11,4 @@ export { retryDelaySeconds, DEFAULT_RETRY_SECONDS, type RetryPattern, type Retry
 export { toJobView, type JobView } from './view.js'
 export * from './channel-config.js'
 export type { State, JobRecord, ChannelNode } from './state.js'
-export { STATE_INDEX } from './state.js'
+export { stateIndex } from './state.js'

@@ -5,7 +5,7 @@
 import { AssertionError } from './assert.js'
 import { isAcyclic } from './graph.js'
 import { JOB_STATES } from './events.js'
-import { isBlocking, isRunning, STATE_INDEX, type ChannelNode, type State } from './state.js'
+import { isBlocking, isRunning, stateIndex, type ChannelNode, type State } from './state.js'
 
 export function checkInvariants(state: State): void {
   const problems: string[] = []
@@ -32,8 +32,8 @@ export function checkInvariants(state: State): void {
   for (const [uuid, job] of state.jobs) {
     if (job.uuid !== uuid) bad(`job ${job.uuid} is indexed under ${uuid}`)
     if (!(JOB_STATES as readonly string[]).includes(job.state)) bad(`job ${uuid} has unknown state ${job.state}`)
-    totals[STATE_INDEX[job.state]]!++
-    counts.get(job.channel)![STATE_INDEX[job.state]]!++
+    totals[stateIndex(job.state)]!++
+    counts.get(job.channel)![stateIndex(job.state)]!++
     if (isRunning(job.state)) for (const n of job.channel.path) running.set(n, running.get(n)! + 1)
     if (job.state === 'failed') failedOwn.set(job.channel, failedOwn.get(job.channel)! + 1)
     const unfinished = job.parents.filter((p) => p.state !== 'done').length

@@ -9,17 +9,8 @@ import { ReadyQueue } from './ready-queue.js'
 
 export { readyLess, etaLess } from './order.js'
 
-export const STATE_INDEX: Readonly<Record<JobState, number>> = {
-  wait_dependencies: 0,
-  pending: 1,
-  enqueued: 2,
-  started: 3,
-  done: 4,
-  cancelled: 5,
-  failed: 6,
-}
-
-/** STATE_INDEX as a switch: transitions run several times per job, keyed lookups cost more. */
+/** A state's slot in the per-state count arrays (JOB_STATES order). A switch: transitions run
+ * several times per job, and a keyed lookup costs more. */
 export function stateIndex(state: JobState): number {
   switch (state) {
     case 'wait_dependencies':
@@ -127,7 +118,7 @@ export class ChannelNode {
   throttleUntil = 0
   readonly ready = new ReadyQueue()
   readonly etaQueue = new IndexedHeap<JobRecord>(etaLess)
-  /** This channel's own jobs per state, indexed by STATE_INDEX. */
+  /** This channel's own jobs per state, indexed by stateIndex(). */
   readonly counts = [0, 0, 0, 0, 0, 0, 0]
   /** Positions in State.readyChannels / etaChannels (-1: not there). */
   readySlot = -1
@@ -154,7 +145,7 @@ export interface State {
   readonly readyChannels: ChannelSet
   /** Channels whose eta heap is not empty. */
   readonly etaChannels: ChannelSet
-  /** Jobs per state, indexed by STATE_INDEX. */
+  /** Jobs per state, indexed by stateIndex(). */
   readonly counts: number[]
 }
 
