@@ -43,32 +43,24 @@ export function needsTagging(value: unknown): boolean {
   while (stack.length > 0) {
     const v = stack.pop()!
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) {
-        const x: unknown = v[i]
-        if (typeof x === 'object') {
-          if (x === null) continue
-          if (x instanceof Date) return true
-          stack.push(x)
-        } else if (typeof x === 'number' && isSpecialNumber(x)) {
-          return true
-        }
-      }
+      for (let i = 0; i < v.length; i++) if (lossy(v[i], stack)) return true
       continue
     }
     const o = v as Record<string, unknown>
-    for (const k in o) {
-      if (k.charCodeAt(0) === DOLLAR) return true
-      const x = o[k]
-      if (typeof x === 'object') {
-        if (x === null) continue
-        if (x instanceof Date) return true
-        stack.push(x)
-      } else if (typeof x === 'number' && isSpecialNumber(x)) {
-        return true
-      }
-    }
+    for (const k in o) if (k.charCodeAt(0) === DOLLAR || lossy(o[k], stack)) return true
   }
   return false
+}
+
+/** True for a Date or a special number; queues any other container on `stack` to look into. */
+function lossy(x: unknown, stack: object[]): boolean {
+  if (typeof x === 'object') {
+    if (x === null) return false
+    if (x instanceof Date) return true
+    stack.push(x)
+    return false
+  }
+  return typeof x === 'number' && isSpecialNumber(x)
 }
 
 type Container = Record<string, unknown> | unknown[]
