@@ -24,6 +24,7 @@ import {
   group,
 } from '../../src/index.js'
 import type { OpenOptions, WharfEvent } from '../../src/index.js'
+import { failure } from './helpers.js'
 
 const opened: Wharf[] = []
 afterEach(async () => {
@@ -48,16 +49,6 @@ async function setup(options: OpenOptions = {}) {
     },
   })
   return { wharf, ran, m }
-}
-
-/** Runs `f` and returns what it threw or rejected with. */
-async function failure(f: () => unknown): Promise<unknown> {
-  try {
-    await f()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected an error, nothing was thrown')
 }
 
 class Point {

@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { FakeClock, InvalidGraphError, InvalidPropertyError, Wharf, chain, group } from '../../src/index.js'
 import type { JobView } from '../../src/index.js'
+import { failure } from './helpers.js'
 
 const opened: Wharf[] = []
 afterEach(async () => {
@@ -63,16 +64,6 @@ function stateOf(wharf: Wharf, name: string): string {
   const job = wharf.jobs().find((j) => nameOf(j) === name)
   if (job === undefined) throw new Error(`no job named ${name}`)
   return job.state
-}
-
-/** Runs `f` and returns what it threw or rejected with. */
-async function failure(f: () => unknown): Promise<unknown> {
-  try {
-    await f()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected an error, nothing was thrown')
 }
 
 describe('edges', () => {

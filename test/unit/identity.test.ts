@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { FailedJobError, FakeClock, JobStateConflictError, Wharf, chain, identityExact } from '../../src/index.js'
 import type { IdentityKeyJob } from '../../src/index.js'
+import { failure } from './helpers.js'
 
 const opened: Wharf[] = []
 afterEach(async () => {
@@ -29,15 +30,6 @@ async function setup(channels = 'root:1') {
     },
   })
   return { wharf, clock, ran, m }
-}
-
-async function failure(f: () => unknown): Promise<unknown> {
-  try {
-    await f()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected an error, nothing was thrown')
 }
 
 describe('a string identityKey', () => {

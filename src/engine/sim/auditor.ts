@@ -7,7 +7,7 @@
 //  - a call still in flight when its process died may or may not have happened (both are fine),
 //    but if its jobs appear they must be exactly what was asked.
 
-import type { RecordId } from '../core/events.js'
+import type { JobSpec } from '../core/events.js'
 import type { ChannelConfig } from '../core/channel-config.js'
 import type { JobRecord, State } from '../core/state.js'
 import { JobStateConflictError, UnknownJobError } from '../errors.js'
@@ -17,17 +17,10 @@ export type CallKind = 'enqueue' | 'cancel' | 'requeue' | 'setDone' | 'pause' | 
 export type CallStatus = 'inflight' | 'acked' | 'rejected' | 'lost'
 
 /** One job as its enqueue asked for it. */
-export interface ExpectedJob {
+/** What an acknowledged enqueue promised: the fixed part of a job's spec, plus the test's token. */
+export interface ExpectedJob
+  extends Pick<JobSpec, 'model' | 'records' | 'priority' | 'eta' | 'maxRetries' | 'description' | 'channel' | 'identityKey' | 'createdAt'> {
   token: number
-  model: string
-  records: RecordId[]
-  priority: number
-  eta: number | null
-  maxRetries: number
-  description: string
-  channel: string
-  identityKey: string | null
-  createdAt: number
   parentTokens: number[]
   inGraph: boolean
 }
