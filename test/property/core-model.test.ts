@@ -16,6 +16,7 @@ import type { RetryPattern } from '../../src/engine/core/retry.js'
 import { nextWakeMs, pickNext } from '../../src/engine/core/schedule.js'
 import { restoreState, snapshotOf } from '../../src/engine/core/snapshot.js'
 import type { JobRecord, State } from '../../src/engine/core/state.js'
+import { isBlocking, isRunning, Oracle, pathOf, readyFirst } from './oracle.js'
 
 // FC_SEED (and FC_PATH, both printed on failure) replay a run; FC_NUM_RUNS deepens the search.
 const { FC_NUM_RUNS, FC_SEED, FC_PATH } = process.env
@@ -36,62 +37,8 @@ type Step =
   | { kind: 'pause' | 'resume'; channel: number }
   | { kind: 'advance'; ms: number }
 
-// The model's own orders and predicates, written from queue_job's rules rather than imported.
-const readyFirst = (a: JobRecord, b: JobRecord): boolean =>
-  a.priority !== b.priority ? a.priority < b.priority : a.createdAt !== b.createdAt ? a.createdAt < b.createdAt : a.seq < b.seq
-const etaFirst = (a: JobRecord, b: JobRecord): boolean => (a.eta! !== b.eta! ? a.eta! < b.eta! : readyFirst(a, b))
-const minBy = (jobs: JobRecord[], less: (a: JobRecord, b: JobRecord) => boolean): JobRecord | undefined =>
-  jobs.reduce<JobRecord | undefined>((m, j) => (m === undefined || less(j, m) ? j : m), undefined)
-/** The channel and its ancestors, nearest first, ending at root. */
-const pathOf = (channel: string): string[] => channel.split('.').map((_, i, parts) => parts.slice(0, parts.length - i).join('.'))
-const BLOCKING: readonly string[] = ['wait_dependencies', 'pending', 'enqueued'] // the states that hold an identity key
-const isRunning = (j: JobRecord): boolean => j.state === 'enqueued' || j.state === 'started'
-
-/** The model: what the config and the commands say, kept apart from the core's own counters. */
-class Model {
-  readonly caps = new Map<string, number | null>([['root', 1]])
-  readonly sequential = new Set<string>()
-  readonly throttleMs = new Map<string, number>()
-  readonly paused = new Set<string>()
-  readonly lastEnqueueMs = new Map<string, number>()
-  readonly dispatchDisabled: boolean
-  constructor(config: readonly ChannelConfig[]) {
-    for (const c of config) {
-      this.caps.set(c.name, c.capacity === 0 ? null : c.capacity)
-      if (c.sequential) this.sequential.add(c.name)
-      if (c.throttleSeconds > 0) this.throttleMs.set(c.name, c.throttleSeconds * 1000)
-      if (c.paused) this.paused.add(c.name)
-    }
-    this.dispatchDisabled = config.some((c) => c.name === 'root' && c.capacity === 0)
-  }
-
-  /** Why no job of each channel may start now (null: one may). Blocking is a property of the channel. */
-  reasons(s: Shell): Map<string, string | null> {
-    const running = s.runningPerChannel()
-    const failed = new Set(s.jobs((j) => j.state === 'failed').map((j) => j.channel.name))
-    const out = new Map<string, string | null>()
-    for (const channel of s.state.channels.keys()) {
-      let why: string | null = this.dispatchDisabled ? 'root:0' : null
-      for (const n of pathOf(channel)) {
-        const cap = this.caps.get(n) ?? null
-        if (why !== null) break
-        if (this.paused.has(n)) why = `${n} paused`
-        else if (cap !== null && (running.get(n) ?? 0) >= cap) why = `${n} full`
-        else if (this.sequential.has(n) && failed.has(n)) why = `${n} has a failed job`
-        else if (s.now < (this.lastEnqueueMs.get(n) ?? -Infinity) + (this.throttleMs.get(n) ?? 0)) why = `${n} throttled`
-      }
-      if (why === null && this.sequential.has(channel)) {
-        // queue_job's rule: only the head of the eta queue can hold back the head of the ready queue.
-        const own = s.jobs((j) => j.channel.name === channel && j.state === 'pending')
-        const etaHead = minBy(own.filter((j) => j.waitingEta), etaFirst)
-        const readyHead = minBy(own.filter((j) => !j.waitingEta), readyFirst)
-        if (etaHead && readyHead && readyFirst(etaHead, readyHead)) why = `${channel} waits for ${etaHead.uuid}`
-      }
-      out.set(channel, why)
-    }
-    return out
-  }
-}
+// The model is the shared rules oracle (test/property/oracle.ts), written from queue_job's rules.
+type Model = Oracle
 
 /** The shell, played synchronously: decide, stamp, apply, keep every event. */
 class Shell {
@@ -103,7 +50,7 @@ class Shell {
   readonly model: Model
   constructor(readonly config: readonly ChannelConfig[], readonly dispatchAfterAdvance: boolean) {
     this.state = initialState(config)
-    this.model = new Model(config)
+    this.model = new Oracle(config)
   }
 
   apply(event: WharfEvent): void {
@@ -143,7 +90,7 @@ class Shell {
       expect(job.parents.filter((p) => p.state !== 'done').map((p) => p.uuid), 'unfinished parents').toEqual([])
       expect(job.eta === null || job.eta <= this.now, 'eta ahead').toBe(true)
       expect(this.jobs((j) => j.state === 'pending' && j.waitingEta && j.eta! <= this.now).map((j) => j.uuid)).toEqual([])
-      const reasons = this.model.reasons(this)
+      const reasons = this.model.reasons(this.state, this.now)
       expect(reasons.get(job.channel.name)).toBeNull()
       // Priority across the whole tree: anything that sorts first must be held back.
       for (const k of this.jobs((j) => j.state === 'pending' && !j.waitingEta && readyFirst(j, job))) {
@@ -155,7 +102,7 @@ class Shell {
       expect(job.state).toBe('started')
     }
     // Work-conserving: every job left ready has a reason to wait.
-    const reasons = this.model.reasons(this)
+    const reasons = this.model.reasons(this.state, this.now)
     for (const j of this.jobs((j) => j.state === 'pending')) {
       if (j.waitingEta) expect(j.eta!).toBeGreaterThan(this.now)
       else expect(reasons.get(j.channel.name), `${j.uuid} left ready`).not.toBeNull()
@@ -178,7 +125,7 @@ class Shell {
     if (host !== undefined) specs[0]!.dependsOn.push(host.uuid)
     // queue_job's identity rule: a graph is skipped only when every keyed job has a waiting twin.
     const keyed = specs.filter((spec) => spec.identityKey !== null)
-    const twin = (key: string | null) => this.jobs((j) => j.identityKey === key && BLOCKING.includes(j.state)).length > 0
+    const twin = (key: string | null) => this.jobs((j) => j.identityKey === key && isBlocking(j)).length > 0
     const skip = keyed.length > 0 && keyed.every((spec) => twin(spec.identityKey))
     const before = this.state.jobs.size
     expect(this.run({ type: 'enqueue', jobs: specs }).ok).toBe(true)
