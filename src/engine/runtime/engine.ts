@@ -314,6 +314,12 @@ export class Engine {
     if (this.listeners.size > 0) this.emit(batch)
     if (this.snapshotEvery > 0 && this.state.seq - this.snapshotSeq >= this.snapshotEvery) await this.snapshot()
     for (let i = 0; i < toLaunch.length; i++) this.runner.launch(toLaunch[i]!)
+    this.endTick()
+  }
+
+  /** Leave the tick: re-arm the one timer, then run the next tick if work came in meanwhile,
+   * else wake whoever waits for the engine to be settled or idle. */
+  private endTick(): void {
     this.ticking = false
     this.armTimer()
     if (this.queue.length > 0 || this.outcomes.length > 0) this.scheduleTick()
@@ -329,9 +335,7 @@ export class Engine {
     try {
       await this.snapshot()
     } finally {
-      this.ticking = false
-      if (this.queue.length > 0 || this.outcomes.length > 0) this.scheduleTick()
-      else this.wakeWaiters()
+      this.endTick()
     }
   }
 
@@ -407,10 +411,7 @@ export class Engine {
       this.parked = outcomes
       this.retryAtMs = this.clock.now() + APPEND_RETRY_MS
       for (const submission of submissions) submission.reject?.(error)
-      this.ticking = false
-      this.armTimer()
-      if (this.queue.length > 0 || this.outcomes.length > 0) this.scheduleTick()
-      else this.wakeWaiters()
+      this.endTick()
     }
   }
 
