@@ -5,7 +5,7 @@
 // finished jobs from earlier runs, and running jobs recovered from a process that died.
 
 import { join } from 'node:path'
-import { chain, group, RetryableJobError, Wharf, type JobView, type WharfEvent } from './index.js'
+import { chain, group, RetryableJobError, Wharf, type JobSpec, type JobView, type WharfEvent } from './index.js'
 
 const path = join(process.cwd(), '.wharf-data', 'demo')
 const wharf = await Wharf.open({ path, channels: 'root:4,root.mail:1,root.export:2:throttle=1' })
@@ -50,8 +50,11 @@ wharf.configure('res.partner.sendWelcome', { channel: 'root.mail', retryPattern:
 wharf.configure('report.build', { channel: 'root.export' })
 
 const started = Date.now()
+// Listeners run synchronously for each committed event and reads are async: the demo labels each
+// event from the job.created event it saw for that job.
+const created = new Map<string, JobSpec>()
 const label = (uuid: string): string => {
-  const job = wharf.job(uuid)
+  const job = created.get(uuid)
   if (job === undefined) return uuid
   const records = job.records.length > 0 ? ` records ${job.records.join(',')}` : ''
   return `${job.description}(${job.args.map((a) => JSON.stringify(a)).join(', ')})${records} on ${job.channel}`
@@ -59,6 +62,7 @@ const label = (uuid: string): string => {
 wharf.on('transition', (event: WharfEvent) => {
   if (!event.type.startsWith('job.') || event.type === 'job.eta_reached' || event.type === 'job.enqueued') return
   const at = String(Date.now() - started).padStart(5)
+  if (event.type === 'job.created') created.set(event.job.uuid, event.job)
   const uuid = event.type === 'job.created' ? event.job.uuid : 'uuid' in event ? event.uuid : ''
   console.log(`${at} ms  ${event.type.padEnd(14)} ${label(uuid)}`)
 })
@@ -75,7 +79,7 @@ await wharf.start()
 await wharf.drain()
 
 console.log('\nfinal states:', JSON.stringify(wharf.stats().states))
-for (const job of [wharf.job(single.uuid)!, ...wharf.jobs({ model: 'report' }).slice(-4)]) {
+for (const job of [(await wharf.job(single.uuid))!, ...(await wharf.jobs({ model: 'report', order: 'desc', limit: 4 })).reverse()]) {
   console.log(`  ${job.description.padEnd(22)} ${job.state.padEnd(6)} retry=${job.retry} result=${JSON.stringify(job.result)}`)
 }
 await wharf.close()

@@ -1,5 +1,5 @@
 // Public entry point ('wharf'): re-exports only.
-export { Wharf, type OpenOptions, type JobsQuery, type Stats, type ChannelStats } from './engine/api/wharf.js'
+export { Wharf, type OpenOptions, type JobsQuery, type JobGraph, type Stats, type ChannelStats } from './engine/api/wharf.js'
 export { chain, group, Delayable, DelayableChain, DelayableGroup } from './engine/api/delayable.js'
 export { identityExact } from './engine/api/identity.js'
 export type { JobProperties, IdentityKeyJob } from './engine/api/properties.js'
@@ -12,7 +12,7 @@ export { LevelLog, type LevelLogOptions } from './storage/level-log.js'
 export type { OpenReport } from './engine/runtime/engine.js'
 export type { EventLog, Snapshot } from './storage/event-log.js'
 export type { JobView } from './engine/core/view.js'
-export type { JobState, WharfEvent, EventType, RecordId } from './engine/core/events.js'
+export type { JobSpec, JobState, WharfEvent, EventType, RecordId } from './engine/core/events.js'
 export { JOB_STATES } from './engine/core/events.js'
 export {
   WharfError,

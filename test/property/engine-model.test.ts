@@ -93,14 +93,14 @@ async function enqueueGraph(rig: Rig, tree: Tree): Promise<void> {
     rig.count(`graph: stored, ${edges.size} edges`)
     expect(views.every((v) => v !== undefined && created.has(v.uuid))).toBe(true)
     const uuids = views.map((v) => v!.uuid)
-    leaves.forEach((l, i) => {
-      const view = rig.wharf.job(uuids[i]!)!
+    for (const [i, l] of leaves.entries()) {
+      const view = (await rig.wharf.job(uuids[i]!))!
       expectStoredAs(view, l.d)
       const parents = [...edges].filter((e) => e.endsWith(`>${i}`)).map((e) => uuids[Number(e.split('>')[0])]!)
       expect([...view.dependsOn].sort()).toEqual(parents.sort())
       expect(view.graphUuid).toBe(leaves.length > 1 ? views[0]!.graphUuid : null)
       rig.acked.add(view.uuid)
-    })
+    }
   } else {
     // Skipped whole: every keyed job was answered with the job holding its key.
     rig.count('graph: skipped by identity keys')
@@ -110,7 +110,7 @@ async function enqueueGraph(rig: Rig, tree: Tree): Promise<void> {
 }
 
 async function manage(rig: Rig, kind: 'cancel' | 'requeue' | 'setDone', index: number): Promise<void> {
-  const all = rig.wharf.jobs()
+  const all = await rig.wharf.jobs()
   if (all.length === 0) return
   const { uuid, state: before } = all[index % all.length]!
   const from = rig.events.length
@@ -121,12 +121,12 @@ async function manage(rig: Rig, kind: 'cancel' | 'requeue' | 'setDone', index: n
     expect(kind).toBe('requeue')
     expect(error).toBeInstanceOf(JobStateConflictError)
     rig.count('requeue: refused for an identity key')
-    const job = rig.wharf.job(uuid)!
+    const job = (await rig.wharf.job(uuid))!
     expect(isBlocking(job)).toBe(false)
-    expect(rig.wharf.jobs().some((j) => j.uuid !== uuid && j.identityKey === job.identityKey && job.identityKey !== null)).toBe(true)
+    expect((await rig.wharf.jobs()).some((j) => j.uuid !== uuid && j.identityKey === job.identityKey && job.identityKey !== null)).toBe(true)
     return
   }
-  const after = rig.wharf.job(uuid)!.state
+  const after = (await rig.wharf.job(uuid))!.state
   rig.count(`${kind} of a ${before} job`)
   if (kind === 'cancel') expect(after).toBe('cancelled')
   if (kind === 'setDone') expect(after).toBe('done')
@@ -175,7 +175,7 @@ async function play(rig: Rig, step: Step): Promise<void> {
       break
   }
   await rig.wharf.settled()
-  rig.audit()
+  await rig.audit()
 }
 
 class StepCommand implements fc.AsyncCommand<Oracle, Rig> {
@@ -314,7 +314,7 @@ describe('engine model', () => {
       fc.asyncProperty(configText(false), fc.boolean(), fc.nat(), steps(false), async (text, pattern, seed, commands) => {
         const rig = await run(text, pattern, seed, commands)
         await rig.close()
-        rig.audit()
+        await rig.audit()
         countEndStates(rig)
         tally(rig)
       }),
@@ -329,12 +329,12 @@ describe('engine model', () => {
         const rig = await run(text, pattern, seed, commands)
         const [startMs, boundMs] = [rig.clock.now(), drainBoundMs(rig)]
         await rig.wharf.drain()
-        rig.audit()
+        await rig.audit()
         const stuck = [...rig.state.jobs.values()].filter((j) => !isTerminal(j) && !deadAncestor(j))
         expect(stuck.map((j) => `${j.uuid} ${j.state} on ${j.channel.name}`)).toEqual([])
         expect(rig.clock.now() - startMs).toBeLessThanOrEqual(boundMs)
         await rig.close()
-        rig.audit()
+        await rig.audit()
         tally(rig)
       }),
       LIVE_PARAMS,

@@ -92,7 +92,7 @@ describe('races', () => {
         ticks(s, rig, n)
         await settleAll(s, rig)
         const results = await Promise.all(calls)
-        const stored = rig.wharf.jobs()
+        const stored = await rig.wharf.jobs()
         let batches = 0
         for await (const _ of rig.log.read(0)) batches++
         side(`identity: ${keys.length} calls, ${new Set(keys).size} keys, written in ${batches} ticks`)
@@ -102,7 +102,7 @@ describe('races', () => {
           const holder = stored.find((j) => j.identityKey === `k${keys[i]}`)!
           expect(r.ok && r.value.uuid).toBe(holder.uuid)
         })
-        rig.audit()
+        await rig.audit()
       }),
       PARAMS,
     )
@@ -118,12 +118,12 @@ describe('races', () => {
         await chain(a, b).delay()
         await rig.wharf.settled()
         const [A, B] = [a.job!.uuid, b.job!.uuid]
-        expect(rig.wharf.job(A)!.state).toBe('started')
+        expect((await rig.wharf.job(A))!.state).toBe('started')
         const cancel = issue(s, `cancel(${A})`, () => rig.wharf.cancel(A), awaited)
         ticks(s, rig, n)
         await settleAll(s, rig)
         expect((await cancel).ok).toBe(true)
-        expect(rig.wharf.job(A)!.state).toBe('cancelled')
+        expect((await rig.wharf.job(A))!.state).toBe('cancelled')
         // Whichever came first, the cancel is A's last word: an outcome only before it, at most one.
         const history = historyOf(rig.events, A)
         expect(history.at(-1)).toBe('job.cancelled')
@@ -134,9 +134,9 @@ describe('races', () => {
         if (bStarts.length > 0) {
           // B started on A done, before the cancel: the cancel does not reach a running child.
           expect(bStarts.every((seq) => seq < cancelledAt!)).toBe(true)
-          expect(rig.wharf.job(B)!.state).toBe('done')
-        } else expect(rig.wharf.job(B)!.state).toBe('cancelled')
-        rig.audit()
+          expect((await rig.wharf.job(B))!.state).toBe('done')
+        } else expect((await rig.wharf.job(B))!.state).toBe('cancelled')
+        await rig.audit()
       }),
       PARAMS,
     )
@@ -155,7 +155,7 @@ describe('races', () => {
           ? [null, await rig.m.browse([2]).withDelay().run([fail, DONE])]
           : [await rig.m.browse([1]).withDelay().run([DONE]), await rig.m.browse([2]).withDelay().run([fail, DONE])]
         await rig.wharf.settled()
-        expect(rig.wharf.job(y.uuid)!.state).toBe(yRuns ? 'started' : 'pending')
+        expect((await rig.wharf.job(y.uuid))!.state).toBe(yRuns ? 'started' : 'pending')
         const requeue = issue(s, `requeue(${y.uuid})`, () => rig.wharf.requeue(y.uuid), awaited)
         ticks(s, rig, n)
         await settleAll(s, rig)
@@ -171,10 +171,10 @@ describe('races', () => {
         const starts = life.filter((t) => t === 'job.started').length
         expect(rig.calls.get(y.uuid)).toBe(starts)
         // One call: it failed (the requeue came first). Two: the second decided, and succeeded.
-        expect(rig.wharf.job(y.uuid)!.state).toBe(starts === 1 ? 'failed' : 'done')
-        if (x !== null) expect(rig.wharf.job(x.uuid)!.state).toBe('done')
+        expect((await rig.wharf.job(y.uuid))!.state).toBe(starts === 1 ? 'failed' : 'done')
+        if (x !== null) expect((await rig.wharf.job(x.uuid))!.state).toBe('done')
         side(`requeue vs ${yRuns ? 'finish' : 'start'}: ${life.join(' ')}`)
-        rig.audit()
+        await rig.audit()
       }),
       PARAMS,
     )
@@ -190,18 +190,18 @@ describe('races', () => {
         const g = await rig.m.browse([3]).withDelay({ channel: 'root.s' }).run([DONE])
         await rig.wharf.settled()
         const F = f.job!.uuid
-        expect(rig.wharf.job(F)!.state).toBe('started')
+        expect((await rig.wharf.job(F))!.state).toBe('started')
         const setDone = issue(s, `setDone(${F})`, () => rig.wharf.setDone(F), awaited)
         ticks(s, rig, n)
         await settleAll(s, rig)
         expect((await setDone).ok).toBe(true)
-        expect([F, c.job!.uuid, g.uuid].map((u) => rig.wharf.job(u)!.state)).toEqual(['done', 'done', 'done'])
+        expect(await Promise.all([F, c.job!.uuid, g.uuid].map(async (u) => (await rig.wharf.job(u))!.state))).toEqual(['done', 'done', 'done'])
         const life = historyOf(rig.events, F).filter((t) => t !== 'job.created' && t !== 'job.enqueued')
         // Failed first then set done, or set done first and the failure dropped.
         expect([['job.started', 'job.failed', 'job.done:manual'], ['job.started', 'job.done:manual']]).toContainEqual(life)
         side(`setDone vs failure: ${life.join(' ')}`)
         expect(seqOf(rig.events, c.job!.uuid, 'job.started')[0]).toBeGreaterThan(seqOf(rig.events, F, 'job.done')[0]!)
-        rig.audit()
+        await rig.audit()
       }),
       PARAMS,
     )
@@ -225,11 +225,11 @@ describe('races', () => {
         const onP = new Set([p1.uuid, p2.uuid, third.ok ? third.value.uuid : ''])
         const startsAfter = rig.events.filter((e) => e.type === 'job.started' && onP.has(e.uuid) && e.seq > pausedAt)
         expect(startsAfter.map((e) => e.seq)).toEqual([])
-        side(`pause vs dispatch: p2 ${rig.wharf.job(p2.uuid)!.state}, p3 ${third.ok ? rig.wharf.job(third.value.uuid)!.state : '-'}`)
+        side(`pause vs dispatch: p2 ${(await rig.wharf.job(p2.uuid))!.state}, p3 ${third.ok ? (await rig.wharf.job(third.value.uuid))!.state : '-'}`)
         await rig.wharf.resumeChannel('root.p')
         await settleAll(s, rig)
-        expect([...onP, q.uuid].map((u) => rig.wharf.job(u)!.state)).toEqual(['done', 'done', 'done', 'done'])
-        rig.audit()
+        expect(await Promise.all([...onP, q.uuid].map(async (u) => (await rig.wharf.job(u))!.state))).toEqual(['done', 'done', 'done', 'done'])
+        await rig.audit()
       }),
       PARAMS,
     )

@@ -83,7 +83,7 @@ describe('job properties', () => {
       expect(err).toBeInstanceOf(InvalidPropertyError)
       expect((err as Error).message).toContain('"prio"')
     }
-    expect(wharf.jobs()).toEqual([])
+    expect(await wharf.jobs()).toEqual([])
   })
 
   it.each([
@@ -101,7 +101,7 @@ describe('job properties', () => {
     expect((viaWithDelay as Error).message).toContain(named)
     const viaSet = await failure(() => m.delayable().run().set({ [key]: value }).delay())
     expect(viaSet).toBeInstanceOf(InvalidPropertyError)
-    expect(wharf.jobs()).toEqual([])
+    expect(await wharf.jobs()).toEqual([])
   })
 })
 
@@ -124,14 +124,14 @@ describe('payloads', () => {
       expect((err as NotSerializableError).path).toBe(path)
       expect((err as NotSerializableError).code).toBe('NOT_SERIALIZABLE')
     }
-    expect(wharf.jobs()).toEqual([])
+    expect(await wharf.jobs()).toEqual([])
   })
 
   it('keeps Date arguments as Dates, in the stored job and in the handler', async () => {
     const { wharf, m, ran } = await setup()
     const when = new Date(Date.UTC(2030, 4, 6, 7, 8, 9))
     const job = await m.withDelay().run({ when })
-    const stored = (wharf.job(job.uuid)!.args[0] as { when: Date }).when
+    const stored = ((await wharf.job(job.uuid))!.args[0] as { when: Date }).when
     expect(stored).toBeInstanceOf(Date)
     expect(stored.getTime()).toBe(when.getTime())
     await wharf.start()
@@ -149,7 +149,7 @@ describe('payloads', () => {
     arg.list.push(2)
     arg.nested.s = 'b'
     const expected = { n: 1, list: [1], nested: { s: 'a' } }
-    expect(wharf.job(job.uuid)!.args).toEqual([expected])
+    expect((await wharf.job(job.uuid))!.args).toEqual([expected])
     await wharf.start()
     await wharf.drain()
     expect(ran).toEqual([[expected]])
@@ -188,7 +188,7 @@ describe('context and direct calls', () => {
       },
     })
     expect(partner.browse([1, 2]).method(5)).toEqual({ records: [1, 2], x: 5, hasJob: false, jobUuid: undefined })
-    expect(wharf.jobs()).toEqual([])
+    expect(await wharf.jobs()).toEqual([])
   })
 
   it.each(['delay', 'set', 'browse', 'withDelay', 'onDone'])('refuses a model method named %s', async (name) => {
@@ -226,7 +226,7 @@ describe('management calls', () => {
     const child = m.delayable().run('child')
     await chain(m.delayable().run('parent'), child).delay()
     await wharf.requeue(child.job!.uuid)
-    expect(wharf.job(child.job!.uuid)).toEqual(child.job)
+    expect(await wharf.job(child.job!.uuid)).toEqual(child.job)
   })
 
   it('jobs() filters combine with AND, and limit caps the answer', async () => {
@@ -238,16 +238,16 @@ describe('management calls', () => {
     const g = m.delayable().run(4)
     await group(g, m.delayable().other()).delay()
     await wharf.cancel(cancelled.uuid)
-    const count = (q: Parameters<Wharf['jobs']>[0]) => wharf.jobs(q).length
-    expect(count({})).toBe(6)
-    expect(count({ method: 'run' })).toBe(4)
-    expect(count({ method: 'run', channel: 'root.mail' })).toBe(2)
-    expect(count({ method: 'run', channel: 'mail', state: 'pending' })).toBe(1)
-    expect(count({ model: 'test.api', state: 'cancelled' })).toBe(1)
-    expect(count({ model: 'other.model' })).toBe(0)
-    expect(count({ graphUuid: g.job!.graphUuid!, method: 'other' })).toBe(1)
-    expect(count({ state: 'pending', limit: 2 })).toBe(2)
-    expect(count({ limit: 0 })).toBe(0)
+    const count = async (q: Parameters<Wharf['jobs']>[0]) => (await wharf.jobs(q)).length
+    expect(await count({})).toBe(6)
+    expect(await count({ method: 'run' })).toBe(4)
+    expect(await count({ method: 'run', channel: 'root.mail' })).toBe(2)
+    expect(await count({ method: 'run', channel: 'mail', state: 'pending' })).toBe(1)
+    expect(await count({ model: 'test.api', state: 'cancelled' })).toBe(1)
+    expect(await count({ model: 'other.model' })).toBe(0)
+    expect(await count({ graphUuid: g.job!.graphUuid!, method: 'other' })).toBe(1)
+    expect(await count({ state: 'pending', limit: 2 })).toBe(2)
+    expect(await failure(() => count({ limit: 0 }))).toBeInstanceOf(InvalidPropertyError)
   })
 
   it('stats().states has all seven states as keys, with the counts', async () => {
@@ -289,7 +289,7 @@ describe('no-delay mode', () => {
     const view = await m.withDelay({ identityKey: 'k', eta: 3600 }).run('now')
     expect(view.result).toBe(1)
     expect(ran).toHaveLength(5)
-    expect(wharf.jobs()).toEqual([])
+    expect(await wharf.jobs()).toEqual([])
   })
 
   it("a handler's error rejects the delay() call and stops the graph", async () => {
@@ -298,7 +298,7 @@ describe('no-delay mode', () => {
     expect((err as Error).message).toBe('boom x')
     expect(ran).toEqual([['x']])
     expect(await failure(() => m.withDelay().boom('y'))).toBeInstanceOf(Error)
-    expect(wharf.jobs()).toEqual([])
+    expect(await wharf.jobs()).toEqual([])
   })
 
   it('reads WHARF_NO_DELAY=1 when open runs', async () => {
@@ -315,7 +315,7 @@ describe('no-delay mode', () => {
     expect(wharf.noDelay).toBe(true)
     await m.withDelay().run('now')
     expect(ran).toEqual([['now']])
-    expect(wharf.jobs()).toEqual([])
+    expect(await wharf.jobs()).toEqual([])
   })
 })
 

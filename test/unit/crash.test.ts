@@ -94,7 +94,7 @@ async function inspect(path: string, memory: Memory): Promise<Inspection> {
   const wharf = await Wharf.open({ path, channels: CHANNELS })
   const engine = (wharf as unknown as Internals).engine
   const problems: string[] = []
-  const jobs = new Map(wharf.jobs().map((j) => [j.uuid, j]))
+  const jobs = new Map((await wharf.jobs()).map((j) => [j.uuid, j]))
   let recovered = 0
   let dead = 0
   try {

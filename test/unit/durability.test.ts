@@ -45,7 +45,7 @@ describe('close and reopen', () => {
     await first.pauseChannel('root.mail')
     await first.start()
     await clock.advance(45_000)
-    const before = sorted(first.jobs())
+    const before = sorted(await first.jobs())
     expect(before.map((j) => [j.records[0], j.state])).toEqual([
       [1, 'done'],
       [2, 'pending'],
@@ -54,14 +54,15 @@ describe('close and reopen', () => {
       [5, 'started'],
       [6, 'wait_dependencies'],
     ])
-    // close() waits for the running job, which sleeps on the fake clock: let time pass meanwhile.
-    await Promise.all([first.close(), clock.advance(60_000)])
-    const afterStop = sorted(first.jobs())
+    // stop() waits for the running job, which sleeps on the fake clock: let time pass meanwhile.
+    await Promise.all([first.stop(), clock.advance(60_000)])
+    const afterStop = sorted(await first.jobs())
+    await first.close()
     expect(afterStop.find((j) => j.records[0] === 5)!.state).toBe('done')
     expect(afterStop.find((j) => j.records[0] === 6)!.state).toBe('wait_dependencies') // parent 4 failed
 
     const second = await Wharf.open({ path, clock, channels: 'root:2,root.mail:1' })
-    expect(sorted(second.jobs())).toEqual(afterStop)
+    expect(sorted(await second.jobs())).toEqual(afterStop)
     expect(second.stats().channels.find((c) => c.name === 'root.mail')?.paused).toBe(true)
     const duplicate = await define(second).browse([2]).withDelay({ identityKey: 'k2' }).work('ok')
     expect(duplicate.uuid).toBe(before.find((j) => j.identityKey === 'k2')!.uuid)
@@ -76,17 +77,17 @@ describe('close and reopen', () => {
     const job = await define(first).withDelay().work('slow')
     await first.start()
     await first.settled()
-    expect(first.job(job.uuid)!.state).toBe('started')
+    expect((await first.job(job.uuid))!.state).toBe('started')
     // Simulate a dead process: release the storage without letting the running job finish.
     await (first as unknown as { engine: { log: { close(): Promise<void> } } }).engine.log.close()
 
     const second = await Wharf.open({ path, clock: laterClock })
-    expect(second.job(job.uuid)).toMatchObject({ state: 'pending', retry: 1, startedAt: null })
+    expect(await second.job(job.uuid)).toMatchObject({ state: 'pending', retry: 1, startedAt: null })
     expect(second.stats().channels.find((c) => c.name === 'root')!.running).toBe(0)
     define(second)
     await second.start()
     await second.drain()
-    expect(second.job(job.uuid)).toMatchObject({ state: 'done', retry: 2 })
+    expect(await second.job(job.uuid)).toMatchObject({ state: 'done', retry: 2 })
     await second.close()
   })
 
@@ -98,10 +99,10 @@ describe('close and reopen', () => {
     for (let i = 0; i < 10; i++) await partner.browse([i]).withDelay({ priority: i % 3 }).work(i % 4 === 0 ? 'retry' : 'ok')
     await first.start()
     await first.drain()
-    const before = sorted(first.jobs())
+    const before = sorted(await first.jobs())
     await first.close()
     const second = await Wharf.open({ path, clock, channels: 'root:4' })
-    expect(sorted(second.jobs())).toEqual(before)
+    expect(sorted(await second.jobs())).toEqual(before)
     await second.close()
   })
 
@@ -135,8 +136,8 @@ describe('a corrupt log', () => {
 
     await expect(Wharf.open({ path })).rejects.toSatisfy((e: unknown) => e instanceof LogCorruptionError && e.message.includes(`seq ${Number(last.slice(1))}`))
     const second = await Wharf.open({ path, onCorruption: 'truncate' })
-    expect(second.job(kept.uuid)?.state).toBe('pending')
-    expect(second.jobs()).toHaveLength(1)
+    expect((await second.job(kept.uuid))?.state).toBe('pending')
+    expect(await second.jobs()).toHaveLength(1)
     await second.close()
   })
 })

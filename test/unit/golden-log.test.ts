@@ -33,10 +33,10 @@ describe('golden logs', () => {
       expect(normalize(events)).toEqual(JSON.parse(readFileSync(join(fixtures, golden, 'expected-events.json'), 'utf8')))
 
       const wharf = await Wharf.open({ path, clock: new FakeClock(Date.UTC(2026, 10, 2)), channels: 'root:2,root.mail:1:sequential,root.export:1:throttle=5' })
-      const jobs = wharf.jobs().map((j) => ({ ...j, dependsOn: [...j.dependsOn].sort(), dependents: [...j.dependents].sort() }))
+      const jobs = (await wharf.jobs()).map((j) => ({ ...j, dependsOn: [...j.dependsOn].sort(), dependents: [...j.dependents].sort() }))
       expect(normalize(jobs)).toEqual(JSON.parse(readFileSync(join(fixtures, golden, 'expected-jobs.json'), 'utf8')))
       // Dates and '$'-keys come back as they went in, not as strings or tags.
-      const first = wharf.jobs()[0]!
+      const first = (await wharf.jobs())[0]!
       expect((first.args[1] as { when: unknown }).when).toBeInstanceOf(Date)
       expect(Object.keys(first.args[1] as object)).toEqual(['$date', '$$x', 'when'])
       expect(wharf.openReport).toMatchObject({ requeued: 0, foundDead: 0 })

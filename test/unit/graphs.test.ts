@@ -44,8 +44,8 @@ async function setup(channels = 'root:1') {
 const nameOf = (job: JobView): string => String(job.args[0])
 
 /** Every stored edge as 'parent->child', by job name, sorted; checks both directions agree. */
-function edges(wharf: Wharf): string[] {
-  const all = wharf.jobs()
+async function edges(wharf: Wharf): Promise<string[]> {
+  const all = await wharf.jobs()
   const byUuid = new Map(all.map((j) => [j.uuid, j]))
   const out: string[] = []
   for (const child of all) {
@@ -60,8 +60,8 @@ function edges(wharf: Wharf): string[] {
   return out.sort()
 }
 
-function stateOf(wharf: Wharf, name: string): string {
-  const job = wharf.jobs().find((j) => nameOf(j) === name)
+async function stateOf(wharf: Wharf, name: string): Promise<string> {
+  const job = (await wharf.jobs()).find((j) => nameOf(j) === name)
   if (job === undefined) throw new Error(`no job named ${name}`)
   return job.state
 }
@@ -70,23 +70,23 @@ describe('edges', () => {
   it('onDone(b, c) adds a->b and a->c', async () => {
     const { wharf, d } = await setup()
     await d('a').onDone(d('b'), d('c')).delay()
-    expect(edges(wharf)).toEqual(['a->b', 'a->c'])
+    expect(await edges(wharf)).toEqual(['a->b', 'a->c'])
   })
 
   it('d1.onDone(d2.onDone(d3)) gives d1 -> d2 -> d3', async () => {
     const { wharf, d } = await setup()
     await d('d1').onDone(d('d2').onDone(d('d3'))).delay()
-    expect(edges(wharf)).toEqual(['d1->d2', 'd2->d3'])
+    expect(await edges(wharf)).toEqual(['d1->d2', 'd2->d3'])
   })
 
   it('chain links in order; group adds no edges but is one graph', async () => {
     const { wharf, d } = await setup()
     await chain(d('a'), d('b'), d('c')).delay()
-    expect(edges(wharf)).toEqual(['a->b', 'b->c'])
+    expect(await edges(wharf)).toEqual(['a->b', 'b->c'])
     const g = group(d('x'), d('y'))
     await g.delay()
-    const x = wharf.jobs().find((j) => nameOf(j) === 'x')!
-    const y = wharf.jobs().find((j) => nameOf(j) === 'y')!
+    const x = (await wharf.jobs()).find((j) => nameOf(j) === 'x')!
+    const y = (await wharf.jobs()).find((j) => nameOf(j) === 'y')!
     expect(x.dependsOn).toEqual([])
     expect(y.dependsOn).toEqual([])
     expect(x.graphUuid).not.toBeNull()
@@ -96,14 +96,14 @@ describe('edges', () => {
   it('chain(group(a, b), group(c, d)) links every tail of the first to every head of the second', async () => {
     const { wharf, d } = await setup()
     await chain(group(d('a'), d('b')), group(d('c'), d('d'))).delay()
-    expect(edges(wharf)).toEqual(['a->c', 'a->d', 'b->c', 'b->d'])
+    expect(await edges(wharf)).toEqual(['a->c', 'a->d', 'b->c', 'b->d'])
   })
 
   it('x.onDone(chain(chain(a, b), c)) gives x->a (queue_job wrongly gives x->b, leaving a a root)', async () => {
     const { wharf, d } = await setup()
     await d('x').onDone(chain(chain(d('a'), d('b')), d('c'))).delay()
-    expect(edges(wharf)).toEqual(['a->b', 'b->c', 'x->a'])
-    expect(stateOf(wharf, 'a')).toBe('wait_dependencies')
+    expect(await edges(wharf)).toEqual(['a->b', 'b->c', 'x->a'])
+    expect(await stateOf(wharf, 'a')).toBe('wait_dependencies')
   })
 
   it('group(chain(a, chain(b, c))).onDone(y) gives c->y (queue_job wrongly gives b->y)', async () => {
@@ -111,19 +111,19 @@ describe('edges', () => {
     await group(chain(d('a'), chain(d('b'), d('c'))))
       .onDone(d('y'))
       .delay()
-    expect(edges(wharf)).toEqual(['a->b', 'b->c', 'c->y'])
+    expect(await edges(wharf)).toEqual(['a->b', 'b->c', 'c->y'])
   })
 
   it('chain(a, chain(b, c), y) and group(chain(a, b), chain(c, d)).onDone(y) are wired as in queue_job', async () => {
     const first = await setup()
     await chain(first.d('a'), chain(first.d('b'), first.d('c')), first.d('y')).delay()
-    expect(edges(first.wharf)).toEqual(['a->b', 'b->c', 'c->y'])
+    expect(await edges(first.wharf)).toEqual(['a->b', 'b->c', 'c->y'])
     const second = await setup()
     const { d } = second
     await group(chain(d('a'), d('b')), chain(d('c'), d('d')))
       .onDone(d('y'))
       .delay()
-    expect(edges(second.wharf)).toEqual(['a->b', 'b->y', 'c->d', 'd->y'])
+    expect(await edges(second.wharf)).toEqual(['a->b', 'b->y', 'c->d', 'd->y'])
   })
 })
 
@@ -135,14 +135,14 @@ describe('delay() and graph uuids', () => {
     const alone = await m.withDelay().run('alone')
     const single = d('single')
     await single.delay()
-    const g = (name: string) => wharf.jobs().find((j) => nameOf(j) === name)!.graphUuid
-    expect(g('a')).not.toBeNull()
-    expect(g('a')).toBe(g('b'))
-    expect(g('c')).toBe(g('e'))
-    expect(g('c')).not.toBe(g('a'))
+    const g = async (name: string) => (await wharf.jobs()).find((j) => nameOf(j) === name)!.graphUuid
+    expect(await g('a')).not.toBeNull()
+    expect(await g('a')).toBe(await g('b'))
+    expect(await g('c')).toBe(await g('e'))
+    expect(await g('c')).not.toBe(await g('a'))
     expect(alone.graphUuid).toBeNull()
     expect(single.job!.graphUuid).toBeNull()
-    expect(wharf.jobs({ graphUuid: g('a')! }).map(nameOf).sort()).toEqual(['a', 'b'])
+    expect((await wharf.jobs({ graphUuid: (await g('a'))! })).map(nameOf).sort()).toEqual(['a', 'b'])
   })
 
   it('delay() on a middle node stores the whole graph and sets .job on every Delayable', async () => {
@@ -152,10 +152,10 @@ describe('delay() and graph uuids', () => {
     b.onDone(c)
     x.onDone(c)
     await b.delay()
-    expect(wharf.jobs()).toHaveLength(4)
+    expect(await wharf.jobs()).toHaveLength(4)
     for (const node of [a, b, c, x]) {
       expect(node.job).toBeDefined()
-      expect(wharf.job(node.job!.uuid)!.args).toEqual(node.job!.args)
+      expect((await wharf.job(node.job!.uuid))!.args).toEqual(node.job!.args)
     }
     expect(c.job!.dependsOn.sort()).toEqual([b.job!.uuid, x.job!.uuid].sort())
     expect(a.job!.state).toBe('pending')
@@ -170,7 +170,7 @@ describe('delay() and graph uuids', () => {
     const first = a.job!.uuid
     await c.delay()
     await a.delay()
-    expect(wharf.jobs()).toHaveLength(2)
+    expect(await wharf.jobs()).toHaveLength(2)
     expect(a.job!.uuid).toBe(first)
   })
 
@@ -182,7 +182,7 @@ describe('delay() and graph uuids', () => {
     c.onDone(a)
     expect(await failure(() => a.delay())).toBeInstanceOf(InvalidGraphError)
     expect(await failure(() => a.onDone(a))).toBeInstanceOf(InvalidGraphError)
-    expect(wharf.jobs()).toEqual([])
+    expect(await wharf.jobs()).toEqual([])
   })
 
   it('refuses a delayable without a method call with InvalidGraphError, storing nothing', async () => {
@@ -191,7 +191,7 @@ describe('delay() and graph uuids', () => {
     const err = await failure(() => chain(d('a'), bare).delay())
     expect(err).toBeInstanceOf(InvalidGraphError)
     expect((err as InvalidGraphError).code).toBe('INVALID_GRAPH')
-    expect(wharf.jobs()).toEqual([])
+    expect(await wharf.jobs()).toEqual([])
   })
 })
 
@@ -202,9 +202,9 @@ describe('dependencies at run time', () => {
     await group(a, b).onDone(c).delay()
     expect(c.job!.state).toBe('wait_dependencies')
     await wharf.setDone(a.job!.uuid)
-    expect(wharf.job(c.job!.uuid)!.state).toBe('wait_dependencies')
+    expect((await wharf.job(c.job!.uuid))!.state).toBe('wait_dependencies')
     await wharf.setDone(b.job!.uuid)
-    expect(wharf.job(c.job!.uuid)!.state).toBe('pending')
+    expect((await wharf.job(c.job!.uuid))!.state).toBe('pending')
   })
 
   it('runs in an order that respects every edge, even with free capacity (root:4)', async () => {
@@ -221,7 +221,7 @@ describe('dependencies at run time', () => {
     expect(at('start c')).toBeLessThan(at('end b')) // b and c overlap: capacity is not what orders them
     expect(at('end c')).toBeLessThan(at('start e'))
     expect(at('end b')).toBeLessThan(at('start e'))
-    expect(wharf.jobs({ state: 'done' })).toHaveLength(4)
+    expect(await wharf.jobs({ state: 'done' })).toHaveLength(4)
   })
 
   it('a failed parent holds its children; setDone on it releases them', async () => {
@@ -231,11 +231,11 @@ describe('dependencies at run time', () => {
     await parent.onDone(child).delay()
     await wharf.start()
     await wharf.drain()
-    expect(wharf.job(parent.job!.uuid)!.state).toBe('failed')
-    expect(wharf.job(child.job!.uuid)!.state).toBe('wait_dependencies')
+    expect((await wharf.job(parent.job!.uuid))!.state).toBe('failed')
+    expect((await wharf.job(child.job!.uuid))!.state).toBe('wait_dependencies')
     await wharf.setDone(parent.job!.uuid)
     await wharf.drain()
-    expect(wharf.job(child.job!.uuid)!.state).toBe('done')
+    expect((await wharf.job(child.job!.uuid))!.state).toBe('done')
     expect(log).toEqual(['child'])
   })
 
@@ -247,12 +247,12 @@ describe('dependencies at run time', () => {
     await parent.onDone(child).delay()
     await wharf.start()
     await wharf.drain()
-    expect(wharf.job(parent.job!.uuid)!.state).toBe('failed')
-    expect(wharf.job(child.job!.uuid)!.state).toBe('wait_dependencies')
+    expect((await wharf.job(parent.job!.uuid))!.state).toBe('failed')
+    expect((await wharf.job(child.job!.uuid))!.state).toBe('wait_dependencies')
     await wharf.requeue(parent.job!.uuid)
     await wharf.drain()
-    expect(wharf.job(parent.job!.uuid)!.state).toBe('done')
-    expect(wharf.job(child.job!.uuid)!.state).toBe('done')
+    expect((await wharf.job(parent.job!.uuid))!.state).toBe('done')
+    expect((await wharf.job(child.job!.uuid))!.state).toBe('done')
     expect(log).toEqual(['p', 'child'])
   })
 })
@@ -261,8 +261,8 @@ describe('cancel cascade', () => {
   it('cancels every descendant transitively (queue_job stops at direct children)', async () => {
     const { wharf, d } = await setup()
     await chain(d('a'), d('b'), d('c'), group(d('d'), d('e'))).delay()
-    await wharf.cancel(wharf.jobs().find((j) => nameOf(j) === 'a')!.uuid)
-    for (const name of ['a', 'b', 'c', 'd', 'e']) expect(stateOf(wharf, name)).toBe('cancelled')
+    await wharf.cancel((await wharf.jobs()).find((j) => nameOf(j) === 'a')!.uuid)
+    for (const name of ['a', 'b', 'c', 'd', 'e']) expect(await stateOf(wharf, name)).toBe('cancelled')
   })
 
   it('keeps a child waiting while one of its parents is not cancelled', async () => {
@@ -272,13 +272,13 @@ describe('cancel cascade', () => {
     y.onDone(c)
     await a.delay()
     await wharf.cancel(a.job!.uuid)
-    expect(stateOf(wharf, 'b')).toBe('cancelled')
-    expect(stateOf(wharf, 'c')).toBe('wait_dependencies')
-    expect(stateOf(wharf, 'z')).toBe('wait_dependencies')
-    expect(stateOf(wharf, 'y')).toBe('pending')
+    expect(await stateOf(wharf, 'b')).toBe('cancelled')
+    expect(await stateOf(wharf, 'c')).toBe('wait_dependencies')
+    expect(await stateOf(wharf, 'z')).toBe('wait_dependencies')
+    expect(await stateOf(wharf, 'y')).toBe('pending')
     await wharf.cancel(y.job!.uuid)
-    expect(stateOf(wharf, 'c')).toBe('cancelled')
-    expect(stateOf(wharf, 'z')).toBe('cancelled')
+    expect(await stateOf(wharf, 'c')).toBe('cancelled')
+    expect(await stateOf(wharf, 'z')).toBe('cancelled')
   })
 })
 
@@ -288,7 +288,7 @@ describe('split()', () => {
   it('cuts 10 ids by 3 into [0,1,2] [3,4,5] [6,7,8] [9], described "base (split i/4)"', async () => {
     const { wharf, m } = await setup()
     await m.browse(ids).delayable({ description: 'base' }).run('x').split(3).delay()
-    const jobs = wharf.jobs().sort((a, b) => a.description.localeCompare(b.description))
+    const jobs = (await wharf.jobs()).sort((a, b) => a.description.localeCompare(b.description))
     expect(jobs.map((j) => j.records)).toEqual([[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]])
     expect(jobs.map((j) => j.description)).toEqual([1, 2, 3, 4].map((i) => `base (split ${i}/4)`))
     for (const j of jobs) {
@@ -305,7 +305,7 @@ describe('split()', () => {
   ])('size %i gives %i chunk(s)', async (size, count) => {
     const { wharf, m } = await setup()
     await m.browse(ids).delayable().run('x').split(size).delay()
-    const jobs = wharf.jobs()
+    const jobs = await wharf.jobs()
     expect(jobs).toHaveLength(count)
     expect(jobs.flatMap((j) => j.records).sort((a, b) => Number(a) - Number(b))).toEqual(ids)
     if (count === 1) expect(jobs[0]!.description).toBe('test.graph.run (split 1/1)')
@@ -315,11 +315,11 @@ describe('split()', () => {
     const { wharf, m } = await setup()
     const parts = m.browse(ids).delayable().run('x').split(4, { chain: true })
     await parts.delay()
-    const byDesc = (i: number) => wharf.jobs().find((j) => j.description.endsWith(`(split ${i}/3)`))!
-    expect(byDesc(1).dependsOn).toEqual([])
-    expect(byDesc(2).dependsOn).toEqual([byDesc(1).uuid])
-    expect(byDesc(3).dependsOn).toEqual([byDesc(2).uuid])
-    expect(byDesc(3).state).toBe('wait_dependencies')
+    const byDesc = async (i: number) => (await wharf.jobs()).find((j) => j.description.endsWith(`(split ${i}/3)`))!
+    expect((await byDesc(1)).dependsOn).toEqual([])
+    expect((await byDesc(2)).dependsOn).toEqual([(await byDesc(1)).uuid])
+    expect((await byDesc(3)).dependsOn).toEqual([(await byDesc(2)).uuid])
+    expect((await byDesc(3)).state).toBe('wait_dependencies')
   })
 
   it('refuses to split before a method call', async () => {
@@ -332,6 +332,6 @@ describe('split()', () => {
     const err = await failure(() => m.browse(ids).delayable().run('x').split(size as number))
     expect(err).toBeInstanceOf(InvalidPropertyError)
     expect((err as Error).message).toContain(JSON.stringify(size))
-    expect(wharf.jobs()).toEqual([])
+    expect(await wharf.jobs()).toEqual([])
   })
 })

@@ -1,5 +1,7 @@
 // Small helpers shared by the unit tests (not a test file itself).
 
+import type { EventLog, WharfEvent } from '../../src/index.js'
+
 /** Runs `f` and returns what it threw or rejected with; fails when nothing was thrown. */
 export async function failure(f: () => unknown): Promise<unknown> {
   try {
@@ -9,3 +11,62 @@ export async function failure(f: () => unknown): Promise<unknown> {
   }
   throw new Error('expected an error, nothing was thrown')
 }
+
+/**
+ * Delegates to a log; appends fail while `failing` is set (before anything is written), and
+ * `hold()` keeps the next append in flight until its gate is released (written or failed).
+ */
+export class FlakyLog implements EventLog {
+  failing = false
+  failures = 0
+  opened = 0
+  closed = 0
+  constructor(readonly inner: EventLog) {}
+  async open(): Promise<void> {
+    this.opened++
+    await this.inner.open()
+  }
+  private held: { entered: () => void; gate: Promise<Error | null> } | null = null
+
+  /** The next append waits: `entered` resolves once it is in flight; `release` ends it. */
+  hold(): { entered: Promise<void>; release: (error?: Error) => void } {
+    let entered!: () => void
+    let release!: (error: Error | null) => void
+    const gate = new Promise<Error | null>((resolve) => (release = resolve))
+    const enteredPromise = new Promise<void>((resolve) => (entered = resolve))
+    this.held = { entered, gate }
+    return { entered: enteredPromise, release: (error) => release(error ?? null) }
+  }
+
+  async append(batch: readonly WharfEvent[]): Promise<void> {
+    const held = this.held
+    if (held !== null) {
+      this.held = null
+      held.entered()
+      const error = await held.gate
+      if (error !== null) throw error
+    }
+    if (this.failing) {
+      this.failures++
+      return Promise.reject(new Error('disk hiccup'))
+    }
+    return this.inner.append(batch)
+  }
+  read(afterSeq?: number) {
+    return this.inner.read(afterSeq)
+  }
+  readSnapshot() {
+    return this.inner.readSnapshot()
+  }
+  writeSnapshot(snapshot: Parameters<EventLog['writeSnapshot']>[0]) {
+    return this.inner.writeSnapshot(snapshot)
+  }
+  compact(uptoSeq: number) {
+    return this.inner.compact(uptoSeq)
+  }
+  async close(): Promise<void> {
+    this.closed++
+    await this.inner.close()
+  }
+}
+

@@ -40,8 +40,8 @@ describe('a string identityKey', () => {
     expect(first.state).toBe('pending')
     expect(second.uuid).toBe(first.uuid)
     expect(second.args).toEqual(['a'])
-    expect(wharf.jobs()).toHaveLength(1)
-    expect(wharf.jobs()[0]!.identityKey).toBe('k')
+    expect(await wharf.jobs()).toHaveLength(1)
+    expect((await wharf.jobs())[0]!.identityKey).toBe('k')
   })
 
   it('while the first job is in wait_dependencies, a second withDelay returns it', async () => {
@@ -53,7 +53,7 @@ describe('a string identityKey', () => {
     const again = await m.withDelay({ identityKey: 'k' }).run('again')
     expect(again.uuid).toBe(child.job!.uuid)
     expect(again.state).toBe('wait_dependencies')
-    expect(wharf.jobs()).toHaveLength(2)
+    expect(await wharf.jobs()).toHaveLength(2)
   })
 
   // 'enqueued' is written in the same batch as 'started' (the shell starts what it enqueues), so no
@@ -63,13 +63,13 @@ describe('a string identityKey', () => {
     await wharf.start()
     const first = await m.withDelay({ identityKey: 'k' }).long('first')
     await wharf.settled()
-    expect(wharf.job(first.uuid)!.state).toBe('started')
+    expect((await wharf.job(first.uuid))!.state).toBe('started')
     const second = await m.withDelay({ identityKey: 'k' }).long('second')
     expect(second.uuid).not.toBe(first.uuid)
-    expect(wharf.jobs()).toHaveLength(2)
+    expect(await wharf.jobs()).toHaveLength(2)
     await wharf.drain()
     expect(ran).toEqual(['first', 'second'])
-    expect(wharf.jobs({ state: 'done' })).toHaveLength(2)
+    expect(await wharf.jobs({ state: 'done' })).toHaveLength(2)
   })
 
   it.each(['done', 'failed', 'cancelled'] as const)('a %s job does not block', async (finalState) => {
@@ -82,11 +82,11 @@ describe('a string identityKey', () => {
       await wharf.drain()
       await wharf.stop()
     }
-    expect(wharf.job(first.uuid)!.state).toBe(finalState)
+    expect((await wharf.job(first.uuid))!.state).toBe(finalState)
     const second = await m.withDelay({ identityKey: 'k' }).run('second')
     expect(second.uuid).not.toBe(first.uuid)
     expect(second.state).toBe('pending')
-    expect(wharf.jobs()).toHaveLength(2)
+    expect(await wharf.jobs()).toHaveLength(2)
   })
 
   it('is atomic: two calls in the same tick (not awaited in between) create one job', async () => {
@@ -96,7 +96,7 @@ describe('a string identityKey', () => {
       m.browse([1]).withDelay({ identityKey: 'same' }).run('b'),
     ])
     expect(a.uuid).toBe(b.uuid)
-    expect(wharf.jobs()).toHaveLength(1)
+    expect(await wharf.jobs()).toHaveLength(1)
   })
 
   it('is atomic across many concurrent calls and keys', async () => {
@@ -104,7 +104,7 @@ describe('a string identityKey', () => {
     const calls = Array.from({ length: 20 }, (_, i) => m.withDelay({ identityKey: `k${i % 3}` }).run(`c${i}`))
     const views = await Promise.all(calls)
     expect(new Set(views.map((v) => v.uuid)).size).toBe(3)
-    expect(wharf.jobs().map((j) => j.identityKey).sort()).toEqual(['k0', 'k1', 'k2'])
+    expect((await wharf.jobs()).map((j) => j.identityKey).sort()).toEqual(['k0', 'k1', 'k2'])
   })
 })
 
@@ -128,7 +128,7 @@ describe('identityExact and identityKey functions', () => {
     const b = await m.browse([1, 2]).withDelay({ identityKey: identityExact }).run('y')
     expect(a2.uuid).toBe(a1.uuid)
     expect(b.uuid).not.toBe(a1.uuid)
-    expect(wharf.jobs()).toHaveLength(2)
+    expect(await wharf.jobs()).toHaveLength(2)
     expect(a1.identityKey).toBe(identityExact({ model: 'test.identity', method: 'run', records: [1, 2], args: ['x'] }))
   })
 
@@ -161,7 +161,7 @@ describe('identityExact and identityKey functions', () => {
       channel: 'root.keys',
     })
     expect(view.identityKey).toBe('test.identity/run/7/arg')
-    expect(wharf.job(view.uuid)!.identityKey).toBe('test.identity/run/7/arg')
+    expect((await wharf.job(view.uuid))!.identityKey).toBe('test.identity/run/7/arg')
   })
 })
 
@@ -170,10 +170,10 @@ describe('graphs with identity keys (queue_job §1.7)', () => {
     const { wharf, m } = await setup()
     const k1 = m.delayable({ identityKey: 'k1' }).run('k1')
     await chain(k1, m.delayable().run('free')).delay()
-    expect(wharf.jobs()).toHaveLength(2)
+    expect(await wharf.jobs()).toHaveLength(2)
     const again = m.delayable({ identityKey: 'k1' }).run('k1 again')
     await chain(again, m.delayable().run('free again')).delay()
-    expect(wharf.jobs()).toHaveLength(2)
+    expect(await wharf.jobs()).toHaveLength(2)
     expect(again.job?.uuid).toBe(k1.job!.uuid)
   })
 
@@ -181,15 +181,15 @@ describe('graphs with identity keys (queue_job §1.7)', () => {
     const { wharf, m } = await setup()
     await m.withDelay({ identityKey: 'k1' }).run('k1')
     await chain(m.delayable({ identityKey: 'k1' }).run('dup'), m.delayable({ identityKey: 'k2' }).run('k2')).delay()
-    expect(wharf.jobs()).toHaveLength(3)
-    expect(wharf.jobs().filter((j) => j.identityKey === 'k1')).toHaveLength(2)
+    expect(await wharf.jobs()).toHaveLength(3)
+    expect((await wharf.jobs()).filter((j) => j.identityKey === 'k1')).toHaveLength(2)
   })
 
   it('stores a graph where no vertex has a key, every time', async () => {
     const { wharf, m } = await setup()
     await chain(m.delayable().run('a'), m.delayable().run('b')).delay()
     await chain(m.delayable().run('a'), m.delayable().run('b')).delay()
-    expect(wharf.jobs()).toHaveLength(4)
+    expect(await wharf.jobs()).toHaveLength(4)
   })
 })
 
@@ -200,16 +200,16 @@ describe('requeue and identity keys', () => {
     await wharf.start()
     await wharf.drain()
     await wharf.stop()
-    expect(wharf.job(failed.uuid)!.state).toBe('failed')
+    expect((await wharf.job(failed.uuid))!.state).toBe('failed')
     const holder = await m.withDelay({ identityKey: 'k' }).run('second')
     expect(holder.uuid).not.toBe(failed.uuid)
     const err = await failure(() => wharf.requeue(failed.uuid))
     expect(err).toBeInstanceOf(JobStateConflictError)
     expect((err as JobStateConflictError).code).toBe('JOB_STATE_CONFLICT')
-    expect(wharf.job(failed.uuid)!.state).toBe('failed')
+    expect((await wharf.job(failed.uuid))!.state).toBe('failed')
     // Once the holder is gone, the requeue goes through.
     await wharf.cancel(holder.uuid)
     await wharf.requeue(failed.uuid)
-    expect(wharf.job(failed.uuid)!.state).toBe('pending')
+    expect((await wharf.job(failed.uuid))!.state).toBe('pending')
   })
 })

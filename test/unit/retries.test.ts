@@ -50,7 +50,7 @@ function failingUntil(succeedOn: number, error: (attempt: number) => unknown) {
   }
 }
 
-const view = (wharf: Wharf, job: JobView): JobView => wharf.job(job.uuid)!
+const view = async (wharf: Wharf, job: JobView): Promise<JobView> => (await wharf.job(job.uuid))!
 
 describe('a handler that returns', () => {
   it('leaves the job done with its result, retry 1 and execTimeMs = doneAt - startedAt', async () => {
@@ -64,11 +64,11 @@ describe('a handler that returns', () => {
     })
     const job = await model.withDelay().run(21)
     await wharf.start()
-    expect(view(wharf, job).state).toBe('started')
+    expect((await view(wharf, job)).state).toBe('started')
 
     await clock.advance(1500)
     await wharf.idle()
-    expect(view(wharf, job)).toMatchObject({
+    expect(await view(wharf, job)).toMatchObject({
       state: 'done', result: { doubled: 42 }, retry: 1, startedAt: t0, doneAt: t0 + 1500, execTimeMs: 1500, excName: null,
     })
     expect(seenRetry).toEqual([1])
@@ -81,15 +81,15 @@ describe('RetryableJobError', () => {
     const job = await model.withDelay().run()
     await wharf.start()
     await wharf.idle()
-    expect(view(wharf, job)).toMatchObject({ state: 'pending', eta: t0 + DEFAULT_DELAY_MS, result: 'remote busy', retry: 1, excName: null })
+    expect(await view(wharf, job)).toMatchObject({ state: 'pending', eta: t0 + DEFAULT_DELAY_MS, result: 'remote busy', retry: 1, excName: null })
 
     await clock.advance(DEFAULT_DELAY_MS - 1)
     await wharf.idle()
-    expect(view(wharf, job).state).toBe('pending')
+    expect((await view(wharf, job)).state).toBe('pending')
 
     await clock.advance(1)
     await wharf.idle()
-    expect(view(wharf, job)).toMatchObject({ state: 'done', result: 'ok', retry: 2, startedAt: t0 + DEFAULT_DELAY_MS })
+    expect(await view(wharf, job)).toMatchObject({ state: 'done', result: 'ok', retry: 2, startedAt: t0 + DEFAULT_DELAY_MS })
   })
 
   it.each([
@@ -134,7 +134,7 @@ describe('retry patterns (queue_job §1.5)', () => {
     const job = await h.model.withDelay({ maxRetries: 6 }).run()
     await runTries(h, 6)
     expect(h.delaysSeconds).toEqual([60, 180, 10, 10, 300])
-    expect(view(h.wharf, job)).toMatchObject({ state: 'failed', retry: 6 })
+    expect(await view(h.wharf, job)).toMatchObject({ state: 'failed', retry: 6 })
   })
 
   it('{3:180} gives tries 1 and 2 → 600 and tries 3 and 4 → 180', async () => {
@@ -142,7 +142,7 @@ describe('retry patterns (queue_job §1.5)', () => {
     const job = await h.model.withDelay().run()
     await runTries(h, 5)
     expect(h.delaysSeconds).toEqual([600, 600, 180, 180])
-    expect(view(h.wharf, job)).toMatchObject({ state: 'failed', retry: 5, excMessage: 'Max. retries (5) reached: again' })
+    expect(await view(h.wharf, job)).toMatchObject({ state: 'failed', retry: 5, excMessage: 'Max. retries (5) reached: again' })
   })
 
   it.each([
@@ -157,7 +157,7 @@ describe('retry patterns (queue_job §1.5)', () => {
     await wharf.start()
     await wharf.idle()
     expect(delaysSeconds).toEqual([expected])
-    expect(view(wharf, job).eta).toBe(t0 + expected * 1000)
+    expect((await view(wharf, job)).eta).toBe(t0 + expected * 1000)
   })
 })
 
@@ -167,16 +167,16 @@ describe('maxRetries', () => {
     const job = await h.model.withDelay({ maxRetries: 3 }).run()
     await h.wharf.start()
     await h.wharf.idle()
-    expect(view(h.wharf, job)).toMatchObject({ state: 'pending', retry: 1 })
+    expect(await view(h.wharf, job)).toMatchObject({ state: 'pending', retry: 1 })
     await h.clock.advance(1000)
     await h.wharf.idle()
-    expect(view(h.wharf, job)).toMatchObject({ state: 'pending', retry: 2 })
+    expect(await view(h.wharf, job)).toMatchObject({ state: 'pending', retry: 2 })
     await h.clock.advance(1000)
     await h.wharf.idle()
-    expect(view(h.wharf, job)).toMatchObject({
+    expect(await view(h.wharf, job)).toMatchObject({
       state: 'failed', retry: 3, excName: 'FailedJobError', excMessage: 'Max. retries (3) reached: boom',
     })
-    expect(view(h.wharf, job).excInfo).toEqual(expect.any(String))
+    expect((await view(h.wharf, job)).excInfo).toEqual(expect.any(String))
   })
 
   it('maxRetries=0 retries forever', async () => {
@@ -184,7 +184,7 @@ describe('maxRetries', () => {
     const job = await h.model.withDelay({ maxRetries: 0 }).run()
     await runTries(h, 13)
     expect(h.delaysSeconds).toHaveLength(12)
-    expect(view(h.wharf, job)).toMatchObject({ state: 'done', retry: 13 })
+    expect(await view(h.wharf, job)).toMatchObject({ state: 'done', retry: 13 })
   })
 
   it('ignoreRetry never fails and does not count the try', async () => {
@@ -192,12 +192,12 @@ describe('maxRetries', () => {
     const job = await h.model.withDelay({ maxRetries: 1 }).run()
     await h.wharf.start()
     await h.wharf.idle()
-    expect(view(h.wharf, job)).toMatchObject({ state: 'pending', retry: 0, result: 'not yet' })
+    expect(await view(h.wharf, job)).toMatchObject({ state: 'pending', retry: 0, result: 'not yet' })
     for (let i = 0; i < 4; i++) {
       await h.clock.advance(1000)
       await h.wharf.idle()
     }
-    expect(view(h.wharf, job)).toMatchObject({ state: 'done', retry: 1, result: 'ok' })
+    expect(await view(h.wharf, job)).toMatchObject({ state: 'done', retry: 1, result: 'ok' })
   })
 })
 
@@ -213,7 +213,7 @@ describe('errors that fail the job', () => {
     const job = await model.withDelay().run()
     await wharf.start()
     await wharf.idle()
-    const failed = view(wharf, job)
+    const failed = (await view(wharf, job))
     expect(failed).toMatchObject({ state: 'failed', retry: 1, excName: name, excMessage: 'bad input' })
     expect(failed.excInfo).toContain('bad input')
     expect(failed.excInfo).toMatch(/\n\s+at /)
@@ -230,8 +230,8 @@ describe('errors that fail the job', () => {
     opened.push(reader)
     await reader.start()
     await reader.idle()
-    expect(view(reader, job)).toMatchObject({ state: 'failed', excName: 'UnknownJobFunctionError' })
-    expect(view(reader, job).excMessage).toContain('test.gone.run')
+    expect(await view(reader, job)).toMatchObject({ state: 'failed', excName: 'UnknownJobFunctionError' })
+    expect((await view(reader, job)).excMessage).toContain('test.gone.run')
   })
 })
 
@@ -244,7 +244,7 @@ describe('NothingToDoJob', () => {
     const job = await model.withDelay().run()
     await wharf.start()
     await wharf.idle()
-    expect(view(wharf, job)).toMatchObject({ state: 'done', result: expected, excName: null })
+    expect(await view(wharf, job)).toMatchObject({ state: 'done', result: expected, excName: null })
   })
 })
 
@@ -254,15 +254,15 @@ describe('manual recovery', () => {
     const job = await model.withDelay().run()
     await wharf.start()
     await wharf.idle()
-    expect(view(wharf, job)).toMatchObject({ state: 'failed', retry: 1 })
+    expect(await view(wharf, job)).toMatchObject({ state: 'failed', retry: 1 })
 
     await wharf.stop()
     await wharf.requeue(job.uuid)
-    expect(view(wharf, job)).toMatchObject({ state: 'pending', retry: 0 })
+    expect(await view(wharf, job)).toMatchObject({ state: 'pending', retry: 0 })
 
     await wharf.start()
     await wharf.idle()
-    expect(view(wharf, job)).toMatchObject({ state: 'done', retry: 1, result: 'ok' })
+    expect(await view(wharf, job)).toMatchObject({ state: 'done', retry: 1, result: 'ok' })
   })
 
   it('a later successful run clears excName and excInfo but keeps excMessage (queue_job)', async () => {
@@ -272,7 +272,7 @@ describe('manual recovery', () => {
     await wharf.idle()
     await wharf.requeue(job.uuid)
     await wharf.idle()
-    expect(view(wharf, job)).toMatchObject({ state: 'done', excName: null, excInfo: null, excMessage: 'first try broke' })
+    expect(await view(wharf, job)).toMatchObject({ state: 'done', excName: null, excInfo: null, excMessage: 'first try broke' })
   })
 
   it('a failed parent holds its dependents; setDone on it releases them', async () => {
@@ -292,13 +292,13 @@ describe('manual recovery', () => {
     await chain(parent, child).delay()
     await wharf.start()
     await wharf.idle()
-    expect(view(wharf, parent.job!).state).toBe('failed')
-    expect(view(wharf, child.job!).state).toBe('wait_dependencies')
+    expect((await view(wharf, parent.job!)).state).toBe('failed')
+    expect((await view(wharf, child.job!)).state).toBe('wait_dependencies')
 
     await wharf.setDone(parent.job!.uuid)
     await wharf.idle()
-    expect(view(wharf, parent.job!).state).toBe('done')
-    expect(view(wharf, child.job!)).toMatchObject({ state: 'done', result: 'child ok' })
+    expect((await view(wharf, parent.job!)).state).toBe('done')
+    expect(await view(wharf, child.job!)).toMatchObject({ state: 'done', result: 'child ok' })
     expect(order).toEqual(['parent', 'child'])
   })
 })
@@ -325,13 +325,13 @@ describe('timeoutMs', () => {
     await clock.advance(1000)
     await wharf.idle()
     expect(signals[0]!.aborted).toBe(true)
-    const postponed = view(wharf, job)
+    const postponed = (await view(wharf, job))
     expect(postponed).toMatchObject({ state: 'pending', retry: 1, eta: t0 + 1000 + DEFAULT_DELAY_MS })
     expect(String(postponed.result)).toMatch(/timeout/i)
 
     await clock.advance(4000)
     await wharf.settled()
-    expect(view(wharf, job)).toEqual(postponed)
+    expect(await view(wharf, job)).toEqual(postponed)
   })
 
   it('fails the job once maxRetries timeouts are used up', async () => {
@@ -342,12 +342,12 @@ describe('timeoutMs', () => {
 
     await clock.advance(1000)
     await wharf.idle()
-    const failed = view(wharf, job)
+    const failed = (await view(wharf, job))
     expect(failed).toMatchObject({ state: 'failed', retry: 1, excName: 'FailedJobError' })
     expect(failed.excMessage).toMatch(/^Max\. retries \(1\) reached: .*timeout/i)
 
     await clock.advance(4000)
     await wharf.settled()
-    expect(view(wharf, job)).toEqual(failed)
+    expect(await view(wharf, job)).toEqual(failed)
   })
 })

@@ -59,7 +59,8 @@ async function open(channels: string) {
 
 const channel = (wharf: Wharf, name: string): ChannelStats | undefined => wharf.stats().channels.find((c) => c.name === name)
 
-const stateOf = (wharf: Wharf, job: JobView): string => wharf.job(job.uuid)!.state
+const stateOf = async (wharf: Wharf, job: JobView): Promise<string> => (await wharf.job(job.uuid))!.state
+const statesOf = (wharf: Wharf, jobs: readonly JobView[]): Promise<string[]> => Promise.all(jobs.map((j) => stateOf(wharf, j)))
 
 describe('ordering inside a channel', () => {
   it('starts the lowest priority number first, then the earliest created, then in enqueue order', async () => {
@@ -86,16 +87,16 @@ describe('capacity on every level of the path', () => {
     const jobs = await Promise.all(['a', 'b', 'c', 'd', 'e', 'f'].map((n) => delay(n, 1000, { channel: 'root.sub' })))
     await wharf.start()
 
-    expect(jobs.map((j) => stateOf(wharf, j))).toEqual(['started', 'started', 'pending', 'pending', 'pending', 'pending'])
+    expect(await statesOf(wharf, jobs)).toEqual(['started', 'started', 'pending', 'pending', 'pending', 'pending'])
     expect(channel(wharf, 'root')).toMatchObject({ capacity: 2, running: 2 })
     expect(channel(wharf, 'root.sub')).toMatchObject({ capacity: 5, running: 2, started: 2, pending: 4 })
 
     await clock.advance(1000)
     await wharf.settled()
-    expect(jobs.map((j) => stateOf(wharf, j))).toEqual(['done', 'done', 'started', 'started', 'pending', 'pending'])
+    expect(await statesOf(wharf, jobs)).toEqual(['done', 'done', 'started', 'started', 'pending', 'pending'])
 
     await wharf.drain()
-    expect(jobs.every((j) => stateOf(wharf, j) === 'done')).toBe(true)
+    expect((await statesOf(wharf, jobs)).every((s) => s === 'done')).toBe(true)
     expect(peak.get('root')).toBe(2)
   })
 
@@ -105,8 +106,8 @@ describe('capacity on every level of the path', () => {
     const others = await Promise.all(['o1', 'o2', 'o3', 'o4'].map((n) => delay(n, 1000, { channel: 'root.other' })))
     await wharf.start()
 
-    expect(subs.map((j) => stateOf(wharf, j))).toEqual(['started', 'pending', 'pending'])
-    expect(others.map((j) => stateOf(wharf, j))).toEqual(['started', 'started', 'started', 'pending'])
+    expect(await statesOf(wharf, subs)).toEqual(['started', 'pending', 'pending'])
+    expect(await statesOf(wharf, others)).toEqual(['started', 'started', 'started', 'pending'])
     expect(channel(wharf, 'root')!.running).toBe(4)
 
     await wharf.drain()
@@ -133,7 +134,7 @@ describe('capacity on every level of the path', () => {
     await wharf.settled()
 
     expect(order).toEqual([])
-    expect(stateOf(wharf, job)).toBe('pending')
+    expect(await stateOf(wharf, job)).toBe('pending')
     expect(channel(wharf, 'root')!.capacity).toBe(0)
   })
 })
@@ -180,7 +181,7 @@ describe('priority across the whole tree (DESIGN §3)', () => {
     const low = await delay('a-low', 0, { channel: 'root.a', priority: 20 })
     await wharf.settled()
 
-    expect(stateOf(wharf, low)).toBe('pending')
+    expect(await stateOf(wharf, low)).toBe('pending')
     expect(channel(wharf, 'root.a')!.running).toBe(0)
 
     await delay('a-high', 0, { channel: 'root.a', priority: 1 })
@@ -200,11 +201,11 @@ describe('eta', () => {
 
     await clock.advance(59_999)
     await wharf.settled()
-    expect(stateOf(wharf, job)).toBe('pending')
+    expect(await stateOf(wharf, job)).toBe('pending')
 
     await clock.advance(1)
     await wharf.idle()
-    expect(wharf.job(job.uuid)).toMatchObject({ state: 'done', startedAt: t0 + 60_000 })
+    expect(await wharf.job(job.uuid)).toMatchObject({ state: 'done', startedAt: t0 + 60_000 })
   })
 
   it('a job given a Date starts at that instant; jobs without eta are not held back by it', async () => {
@@ -217,7 +218,7 @@ describe('eta', () => {
 
     await clock.advance(30_000)
     await wharf.idle()
-    expect(wharf.job(dated.uuid)).toMatchObject({ state: 'done', eta: at.getTime(), startedAt: at.getTime() })
+    expect(await wharf.job(dated.uuid)).toMatchObject({ state: 'done', eta: at.getTime(), startedAt: at.getTime() })
   })
 
   it('after its eta a job competes on priority: it still runs after higher-priority jobs (queue_job §2.3)', async () => {
@@ -259,13 +260,13 @@ describe('sequential channels', () => {
     await wharf.idle()
     await clock.advance(HOUR_MS)
     await wharf.idle()
-    expect(stateOf(wharf, broken)).toBe('failed')
-    expect(stateOf(wharf, next)).toBe('pending')
+    expect(await stateOf(wharf, broken)).toBe('failed')
+    expect(await stateOf(wharf, next)).toBe('pending')
 
     await wharf[action](broken.uuid)
     await wharf.idle()
-    expect(stateOf(wharf, next)).toBe('done')
-    expect(stateOf(wharf, broken)).toBe(action === 'cancel' ? 'cancelled' : 'done')
+    expect(await stateOf(wharf, next)).toBe('done')
+    expect(await stateOf(wharf, broken)).toBe(action === 'cancel' ? 'cancelled' : 'done')
   })
 
   it('are not blocked by a failure in a subchannel', async () => {
@@ -273,11 +274,11 @@ describe('sequential channels', () => {
     const broken = await delayFlaky('child-broken', { channel: 'root.seq.child' })
     await wharf.start()
     await wharf.idle()
-    expect(stateOf(wharf, broken)).toBe('failed')
+    expect(await stateOf(wharf, broken)).toBe('failed')
 
     const own = await delay('own', 0, { channel: 'root.seq' })
     await wharf.idle()
-    expect(stateOf(wharf, own)).toBe('done')
+    expect(await stateOf(wharf, own)).toBe('done')
   })
 
   it('a failed job in a non-sequential channel frees its slot', async () => {
@@ -286,7 +287,7 @@ describe('sequential channels', () => {
     const next = await delay('next')
     await wharf.start()
     await wharf.idle()
-    expect([stateOf(wharf, broken), stateOf(wharf, next)]).toEqual(['failed', 'done'])
+    expect([(await stateOf(wharf, broken)), (await stateOf(wharf, next))]).toEqual(['failed', 'done'])
   })
 
   it('a later job never overtakes an earlier-sorted one that waits for its eta', async () => {
@@ -297,12 +298,12 @@ describe('sequential channels', () => {
     await wharf.start()
     await clock.advance(30_000)
     await wharf.settled()
-    expect(stateOf(wharf, second)).toBe('pending')
+    expect(await stateOf(wharf, second)).toBe('pending')
 
     await clock.advance(30_000)
     await wharf.idle()
     expect(order).toEqual(['first-eta', 'second'])
-    expect(wharf.job(first.uuid)!.startedAt).toBe(t0 + 60_000)
+    expect((await wharf.job(first.uuid))!.startedAt).toBe(t0 + 60_000)
   })
 
   it('a higher-priority job does not wait for a lower-priority one that waits for its eta', async () => {
@@ -322,20 +323,20 @@ describe('throttle', () => {
     const free = await delay('free', 0, { channel: 'root.other' })
     await wharf.start()
     await wharf.idle()
-    expect(jobs.map((j) => stateOf(wharf, j))).toEqual(['done', 'pending', 'pending'])
-    expect(stateOf(wharf, free)).toBe('done')
+    expect(await statesOf(wharf, jobs)).toEqual(['done', 'pending', 'pending'])
+    expect(await stateOf(wharf, free)).toBe('done')
     expect(channel(wharf, 'root.t')!.throttleSeconds).toBe(10)
 
     await clock.advance(9_999)
     await wharf.idle()
-    expect(stateOf(wharf, jobs[1]!)).toBe('pending')
+    expect(await stateOf(wharf, jobs[1]!)).toBe('pending')
     await clock.advance(1)
     await wharf.idle()
-    expect(jobs.map((j) => stateOf(wharf, j))).toEqual(['done', 'done', 'pending'])
+    expect(await statesOf(wharf, jobs)).toEqual(['done', 'done', 'pending'])
 
     await clock.advance(10_000)
     await wharf.idle()
-    expect(jobs.map((j) => wharf.job(j.uuid)!.startedAt)).toEqual([t0, t0 + 10_000, t0 + 20_000])
+    expect(await Promise.all(jobs.map(async (j) => (await wharf.job(j.uuid))!.startedAt))).toEqual([t0, t0 + 10_000, t0 + 20_000])
   })
 })
 
@@ -353,12 +354,12 @@ describe('pause and resume', () => {
 
     await clock.advance(HOUR_MS)
     await wharf.idle()
-    expect([stateOf(wharf, running), stateOf(wharf, sibling), stateOf(wharf, held)]).toEqual(['done', 'done', 'pending'])
+    expect([(await stateOf(wharf, running)), (await stateOf(wharf, sibling)), (await stateOf(wharf, held))]).toEqual(['done', 'done', 'pending'])
 
     await wharf.resumeChannel('root.a')
     await wharf.idle()
     expect(channel(wharf, 'root.a')!.paused).toBe(false)
-    expect(stateOf(wharf, held)).toBe('done')
+    expect(await stateOf(wharf, held)).toBe('done')
   })
 
   it("the 'paused' option starts a channel paused, keeping its configured capacity", async () => {
@@ -367,12 +368,12 @@ describe('pause and resume', () => {
     await wharf.start()
     await clock.advance(HOUR_MS)
     await wharf.idle()
-    expect(stateOf(wharf, job)).toBe('pending')
+    expect(await stateOf(wharf, job)).toBe('pending')
     expect(channel(wharf, 'root.a')).toMatchObject({ paused: true, capacity: 1 })
 
     await wharf.resumeChannel('a')
     await wharf.idle()
-    expect(stateOf(wharf, job)).toBe('done')
+    expect(await stateOf(wharf, job)).toBe('done')
   })
 })
 

@@ -4,48 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { FakeClock, LevelLog, MemoryLog, Wharf, type EventLog, type WharfEvent } from '../../src/index.js'
+import { FakeClock, LevelLog, MemoryLog, Wharf } from '../../src/index.js'
 import { parseChannelConfig } from '../../src/engine/core/channel-config.js'
 import { initialState } from '../../src/engine/core/channels.js'
 import { fold } from '../../src/engine/core/evolve.js'
 import { projectState } from '../../src/engine/core/project.js'
 import { runSimulation } from '../../src/engine/sim/simulator.js'
-
-/** Delegates to a log; appends fail while `failing` is set (before anything is written). */
-class FlakyLog implements EventLog {
-  failing = false
-  failures = 0
-  opened = 0
-  closed = 0
-  constructor(readonly inner: EventLog) {}
-  async open(): Promise<void> {
-    this.opened++
-    await this.inner.open()
-  }
-  append(batch: readonly WharfEvent[]): Promise<void> {
-    if (this.failing) {
-      this.failures++
-      return Promise.reject(new Error('disk hiccup'))
-    }
-    return this.inner.append(batch)
-  }
-  read(afterSeq?: number) {
-    return this.inner.read(afterSeq)
-  }
-  readSnapshot() {
-    return this.inner.readSnapshot()
-  }
-  writeSnapshot(snapshot: Parameters<EventLog['writeSnapshot']>[0]) {
-    return this.inner.writeSnapshot(snapshot)
-  }
-  compact(uptoSeq: number) {
-    return this.inner.compact(uptoSeq)
-  }
-  async close(): Promise<void> {
-    this.closed++
-    await this.inner.close()
-  }
-}
+import { FlakyLog } from './helpers.js'
 
 const DAY_MS = 86_400_000
 const dirs: string[] = []
@@ -92,7 +57,7 @@ describe('found by the simulator', () => {
     })
     await wharf.start()
     const job = await m.browse([1]).withDelay().slow()
-    expect(wharf.job(job.uuid)!.state).toBe('started')
+    expect((await wharf.job(job.uuid))!.state).toBe('started')
     // When the batch carrying the handler's outcome fails to append,
     log.failing = true
     await clock.advance(1000)
@@ -100,7 +65,7 @@ describe('found by the simulator', () => {
     log.failing = false
     // the outcome is decided again later, not dropped: the job does not stay started for ever.
     await wharf.drain()
-    expect(wharf.job(job.uuid)!.state).toBe('done')
+    expect((await wharf.job(job.uuid))!.state).toBe('done')
     expect(projectState(fold(initialState(parseChannelConfig('root:1')), memory.events()))).toStrictEqual(projectState(wharf.engine.state))
     await wharf.close()
   })
@@ -114,7 +79,7 @@ describe('found by the simulator', () => {
     const a = await m.browse([1]).withDelay().run(1)
     const b = await m.browse([2]).withDelay().run(2)
     await wharf.settled()
-    expect([wharf.job(a.uuid)!.state, wharf.job(b.uuid)!.state]).toEqual(['done', 'pending'])
+    expect([(await wharf.job(a.uuid))!.state, (await wharf.job(b.uuid))!.state]).toEqual(['done', 'pending'])
     // When the throttle window ends and the batch that starts b fails to append,
     log.failing = true
     await clock.advance(1000)
@@ -122,7 +87,7 @@ describe('found by the simulator', () => {
     log.failing = false
     // then b still starts: nothing else will ever wake the engine up for it.
     await wharf.drain()
-    expect(wharf.job(b.uuid)!.state).toBe('done')
+    expect((await wharf.job(b.uuid))!.state).toBe('done')
     await wharf.close()
   })
 
@@ -151,7 +116,7 @@ describe('found by the simulator', () => {
       await clock.advance(3_600_000)
       await m.browse([3]).withDelay().run()
       await wharf.drain()
-      expect(wharf.jobs().map((j) => j.records[0])).toEqual([3])
+      expect((await wharf.jobs()).map((j) => j.records[0])).toEqual([3])
     } finally {
       process.off('unhandledRejection', onUnhandled)
       await wharf.close()

@@ -42,7 +42,7 @@ async function setup() {
 
 describe('trapJobs: recording', () => {
   it('records a withDelay call with its raw properties and stores nothing', async () => {
-    // Port of test_trap_jobs_on_with_delay_model: counts, `only`, all six properties; wharf.jobs() stays empty.
+    // Port of test_trap_jobs_on_with_delay_model: counts, `only`, all six properties; (await wharf.jobs()) stays empty.
     const { wharf, partner, all } = await setup()
     const trap = trapJobs(wharf)
     const view = await partner.withDelay(all).thumb([1], 'png')
@@ -54,7 +54,7 @@ describe('trapJobs: recording', () => {
     expect(view).toMatchObject({ state: 'pending', channel: 'root.test', priority: 15, maxRetries: 1, description: 'Test', graphUuid: null })
     expect(view.identityKey).toBe(identityExact({ model: 'res.partner', method: 'thumb', records: [], args: [[1], 'png'] }))
     expect(view.eta).toBe(wharf.clock.now() + 15_000)
-    expect(wharf.jobs()).toEqual([])
+    expect(await wharf.jobs()).toEqual([])
   })
 
   it('computes defaults like storage would, and leaves unset properties null in calls', async () => {
@@ -116,7 +116,7 @@ describe('trapJobs: recording', () => {
     expect(c.job).toBe(jc)
     await trap.performEnqueuedJobs()
     expect(ran).toEqual(['thumb [1]', 'thumb [2] x', 'noDescription'])
-    expect(wharf.jobs()).toEqual([])
+    expect(await wharf.jobs()).toEqual([])
   })
 })
 
@@ -188,7 +188,7 @@ describe('trapJobs: identity keys', () => {
     const third = await partner.withDelay(all).thumb([1])
     trap.assertJobsCount(1)
     expect(third.uuid).not.toBe(first.uuid)
-    expect(wharf.jobs()).toEqual([])
+    expect(await wharf.jobs()).toEqual([])
   })
 
   it('skips a graph only when every keyed job matches a trapped one (queue_job §1.7)', async () => {
@@ -271,13 +271,13 @@ describe('trapJobs: lifecycle', () => {
     trap.restore()
     trap.restore()
     const stored = await partner.withDelay().note('stored')
-    expect(wharf.jobs().map((j) => j.uuid)).toEqual([stored.uuid])
+    expect((await wharf.jobs()).map((j) => j.uuid)).toEqual([stored.uuid])
     trap.assertJobsCount(1)
     const second = trapJobs(wharf)
     await partner.withDelay().note('trapped again')
     second[Symbol.dispose]()
     expect(second.jobsCount()).toBe(1)
     await partner.withDelay().note('stored again')
-    expect(wharf.jobs()).toHaveLength(2)
+    expect(await wharf.jobs()).toHaveLength(2)
   })
 })

@@ -5,9 +5,10 @@
 import { normalizeChannelName } from '../core/channel-config.js'
 import type { Command } from '../core/commands.js'
 import { JOB_STATES, type JobSpec, type JobState, type WharfEvent } from '../core/events.js'
-import { stateIndex, type JobRecord } from '../core/state.js'
+import { stateIndex } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidPropertyError, WharfClosedError } from '../errors.js'
+import { checkJobsQuery, checkUuid, liveGraph, liveJobsPage, type CheckedJobsQuery, type JobGraph, type JobsQuery } from './queries.js'
 import { FakeClock, type Clock } from '../runtime/clock.js'
 import { Engine, type OpenReport, type ResultOf } from '../runtime/engine.js'
 import type { IdFactory } from '../runtime/ids.js'
@@ -23,14 +24,7 @@ import { defineModel, type ModelHost, type RecordsetOf } from './recordset.js'
 
 export type { OpenOptions } from './open-options.js'
 
-export interface JobsQuery {
-  state?: JobState
-  channel?: string
-  model?: string
-  method?: string
-  graphUuid?: string
-  limit?: number
-}
+export type { JobsQuery, JobGraph } from './queries.js'
 
 export interface ChannelStats {
   name: string
@@ -117,27 +111,40 @@ export class Wharf implements ModelHost {
     return { ...this.engine.openReport }
   }
 
-  job(uuid: string): JobView | undefined {
-    const job = this.engine.state.jobs.get(uuid)
-    return job === undefined ? undefined : toJobView(job)
+  /** The job as last committed, live or finished; undefined if there is no such job. */
+  job(uuid: string): Promise<JobView | undefined> {
+    let id: string
+    try {
+      id = checkUuid(uuid, 'job')
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.engine.read((state) => {
+      const job = state.jobs.get(id)
+      return job === undefined ? undefined : toJobView(job)
+    })
   }
 
-  jobs(query: JobsQuery = {}): JobView[] {
-    const { state, model, method, graphUuid } = query
-    const channel = query.channel === undefined ? undefined : normalizeChannelName(query.channel)
-    const limit = query.limit ?? Infinity
-    if (state !== undefined && !(JOB_STATES as readonly string[]).includes(state)) {
-      throw new InvalidPropertyError(`jobs(): unknown state ${describe(state)}; states: ${JOB_STATES.join(', ')}`)
+  /** One page of committed jobs matching every filter, in creation order (see JobsQuery). */
+  jobs(query: JobsQuery = {}): Promise<JobView[]> {
+    let checked: CheckedJobsQuery
+    try {
+      checked = checkJobsQuery(query)
+    } catch (error) {
+      return Promise.reject(error)
     }
-    if (limit !== Infinity && (!Number.isSafeInteger(limit) || limit < 0)) {
-      throw new InvalidPropertyError(`jobs(): limit must be a non-negative integer, got ${describe(limit)}`)
+    return this.engine.read((state) => liveJobsPage(state, checked).map(toJobView))
+  }
+
+  /** Every job of a graph, with its edges ([parent, child]); empty for an unknown graph. */
+  graph(graphUuid: string): Promise<JobGraph> {
+    let id: string
+    try {
+      id = checkUuid(graphUuid, 'graph')
+    } catch (error) {
+      return Promise.reject(error)
     }
-    const out: JobView[] = []
-    for (const job of this.engine.state.jobs.values()) {
-      if (out.length >= limit) break
-      if (matches(job, state, channel, model, method, graphUuid)) out.push(toJobView(job))
-    }
-    return out
+    return this.engine.read((state) => liveGraph(state, id))
   }
 
   async requeue(uuid: string): Promise<void> {
@@ -313,30 +320,6 @@ const viewOfEnqueued: ResultOf<JobView> = (note, command, state) => {
 const viewsOfEnqueued: ResultOf<(JobView | undefined)[]> = (note, command, state) => {
   if (note === undefined || !('existing' in note)) return (command as { jobs: JobSpec[] }).jobs.map((s) => toJobView(state.jobs.get(s.uuid)!))
   return note.existing.map((uuid) => (uuid === null ? undefined : toJobView(state.jobs.get(uuid)!)))
-}
-
-function matches(
-  job: JobRecord,
-  state: JobState | undefined,
-  channel: string | undefined,
-  model: string | undefined,
-  method: string | undefined,
-  graphUuid: string | undefined,
-): boolean {
-  return (
-    (state === undefined || job.state === state) &&
-    (channel === undefined || job.channel.name === channel) &&
-    (model === undefined || job.model === model) &&
-    (method === undefined || job.method === method) &&
-    (graphUuid === undefined || job.graphUuid === graphUuid)
-  )
-}
-
-function checkUuid(uuid: unknown, where: string): string {
-  if (typeof uuid !== 'string' || uuid.length === 0) {
-    throw new InvalidPropertyError(`${where}(): uuid must be a non-empty string, got ${describe(uuid)}`)
-  }
-  return uuid
 }
 
 function channelArg(name: unknown, where: string): string {

@@ -44,6 +44,13 @@ function captureResolvers(resolve: (value: never) => void, reject: (error: unkno
 
 type Waiter = { idle: boolean; resolve: () => void }
 
+/** A read waiting for the batch in flight to commit (or roll back). */
+interface Reader {
+  read: (state: State) => unknown
+  resolve: (value: unknown) => void
+  reject: (error: unknown) => void
+}
+
 export interface EngineOptions {
   log: EventLog
   clock: Clock
@@ -82,6 +89,9 @@ export class Engine {
   private readonly startCommand = { type: 'start' as const, uuid: '' }
   private tickScheduled = false
   private ticking = false
+  /** The state holds events whose append has not returned yet: reads must wait for it. */
+  private uncommitted = false
+  private readers: Reader[] = []
   private waiters: Waiter[] = []
   private timer: TimerHandle | null = null
   private readonly listeners = new Set<(event: WharfEvent) => void>()
@@ -179,6 +189,22 @@ export class Engine {
     if (this.lifecycle === 'closed') return
     this.outcomes.push(command)
     this.scheduleTick()
+  }
+
+  /**
+   * Answer a read from committed state only: at once between ticks, else as soon as the batch in
+   * flight is durable (or rolled back, then from the state rebuilt from the log).
+   */
+  read<T>(read: (state: State) => T): Promise<T> {
+    if (this.lifecycle === 'closed') return Promise.reject(this.fatal ?? new WharfClosedError('this Wharf is closed'))
+    if (!this.uncommitted) {
+      try {
+        return Promise.resolve(read(this.state))
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    }
+    return new Promise<T>((resolve, reject) => this.readers.push({ read, resolve: resolve as (value: unknown) => void, reject }))
   }
 
   onEvent(listener: (event: WharfEvent) => void): () => void {
@@ -291,12 +317,14 @@ export class Engine {
     const toLaunch = this.lifecycle === 'running' ? this.dispatch(now, batch) : []
     this.maybeVacuum(now)
     if (batch.length > 0) {
+      this.uncommitted = true
       try {
         await this.log.append(batch)
       } catch (error) {
         await this.rollback(submissions, outcomes, error)
         return
       }
+      this.committed()
     }
     for (let i = 0; i < submissions.length; i++) {
       const submission = submissions[i]!
@@ -366,7 +394,26 @@ export class Engine {
     for (const submission of this.queue.splice(0)) submission.reject?.(error)
     this.outcomes = []
     this.ticking = false
+    this.committed()
     for (const waiter of this.waiters.splice(0)) waiter.resolve()
+  }
+
+  /** The state is the log's again: answer the reads that waited for it. */
+  private committed(): void {
+    this.uncommitted = false
+    if (this.readers.length === 0) return
+    const readers = this.readers
+    this.readers = []
+    for (const reader of readers) {
+      if (this.lifecycle === 'closed') reader.reject(this.fatal ?? new WharfClosedError('this Wharf is closed'))
+      else {
+        try {
+          reader.resolve(reader.read(this.state))
+        } catch (error) {
+          reader.reject(error)
+        }
+      }
+    }
   }
 
   /** Stamp and apply one event already in the batch. */
@@ -408,6 +455,7 @@ export class Engine {
     } catch (replayError) {
       this.fail(replayError)
     } finally {
+      this.committed()
       this.parked = outcomes
       this.retryAtMs = this.clock.now() + APPEND_RETRY_MS
       for (const submission of submissions) submission.reject?.(error)

@@ -1,0 +1,149 @@
+// Read queries: what job(), jobs() and graph() accept, checked once here, and how they are
+// answered from the engine's committed state. Kept apart from Wharf so that every reader (the
+// API, later the dashboard and the CLI) shares one set of rules and one error per bad query.
+
+import { normalizeChannelName } from '../core/channel-config.js'
+import { JOB_STATES, type JobState } from '../core/events.js'
+import type { JobRecord, State } from '../core/state.js'
+import { toJobView, type JobView } from '../core/view.js'
+import { InvalidChannelConfigError, InvalidPropertyError } from '../errors.js'
+import { describe } from './properties.js'
+
+export interface JobsQuery {
+  state?: JobState
+  /** Complete channel name ('mail' is read as 'root.mail'); matches that channel only. */
+  channel?: string
+  model?: string
+  method?: string
+  graphUuid?: string
+  identityKey?: string
+  /** 1 ≤ limit ≤ JOBS_LIMIT_MAX; default JOBS_LIMIT_DEFAULT. */
+  limit?: number
+  /** Creation order: 'asc' (oldest first, the default) or 'desc'. */
+  order?: 'asc' | 'desc'
+  /** Cursor: the last uuid of the previous page; the page starts after it in `order`. */
+  after?: string
+}
+
+export interface JobGraph {
+  jobs: JobView[]
+  /** [parentUuid, childUuid] */
+  edges: Array<[string, string]>
+}
+
+export const JOBS_LIMIT_DEFAULT = 1000
+export const JOBS_LIMIT_MAX = 10_000
+
+/** A jobs() query after its check: every field present, the channel in its complete form. */
+export interface CheckedJobsQuery {
+  state: JobState | undefined
+  channel: string | undefined
+  model: string | undefined
+  method: string | undefined
+  graphUuid: string | undefined
+  identityKey: string | undefined
+  limit: number
+  desc: boolean
+  after: string | undefined
+}
+
+const QUERY_KEYS = new Set(['state', 'channel', 'model', 'method', 'graphUuid', 'identityKey', 'limit', 'order', 'after'])
+const STRING_KEYS = ['model', 'method', 'graphUuid', 'identityKey', 'after'] as const
+
+/** Refuse a query that cannot mean what its caller thinks: unknown keys, bad values. */
+export function checkJobsQuery(query: unknown): CheckedJobsQuery {
+  if (query === undefined) query = {}
+  if (query === null || typeof query !== 'object' || Array.isArray(query)) {
+    throw new InvalidPropertyError(`jobs(): the query must be an object, got ${describe(query)}`)
+  }
+  const q = query as Record<string, unknown>
+  for (const key of Object.keys(q)) {
+    if (!QUERY_KEYS.has(key)) throw new InvalidPropertyError(`jobs(): unknown query key ${describe(key)}; keys: ${[...QUERY_KEYS].join(', ')}`)
+  }
+  if (q.state !== undefined && !(JOB_STATES as readonly unknown[]).includes(q.state)) {
+    throw new InvalidPropertyError(`jobs(): unknown state ${describe(q.state)}; states: ${JOB_STATES.join(', ')}`)
+  }
+  for (const key of STRING_KEYS) {
+    const value = q[key]
+    if (value !== undefined && (typeof value !== 'string' || value.length === 0)) {
+      throw new InvalidPropertyError(`jobs(): ${key} must be a non-empty string, got ${describe(value)}`)
+    }
+  }
+  const limit = q.limit ?? JOBS_LIMIT_DEFAULT
+  if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > JOBS_LIMIT_MAX) {
+    throw new InvalidPropertyError(`jobs(): limit must be an integer from 1 to ${JOBS_LIMIT_MAX}, got ${describe(q.limit)}`)
+  }
+  if (q.order !== undefined && q.order !== 'asc' && q.order !== 'desc') {
+    throw new InvalidPropertyError(`jobs(): order must be 'asc' or 'desc', got ${describe(q.order)}`)
+  }
+  return {
+    state: q.state as JobState | undefined,
+    channel: q.channel === undefined ? undefined : channelOf(q.channel),
+    model: q.model as string | undefined,
+    method: q.method as string | undefined,
+    graphUuid: q.graphUuid as string | undefined,
+    identityKey: q.identityKey as string | undefined,
+    limit: limit as number,
+    desc: q.order === 'desc',
+    after: q.after as string | undefined,
+  }
+}
+
+export function checkUuid(uuid: unknown, where: string): string {
+  if (typeof uuid !== 'string' || uuid.length === 0) {
+    throw new InvalidPropertyError(`${where}(): uuid must be a non-empty string, got ${describe(uuid)}`)
+  }
+  return uuid
+}
+
+function channelOf(value: unknown): string {
+  if (typeof value !== 'string') throw new InvalidPropertyError(`jobs(): channel must be a string, got ${describe(value)}`)
+  try {
+    return normalizeChannelName(value)
+  } catch (error) {
+    if (error instanceof InvalidChannelConfigError) throw new InvalidPropertyError(`jobs(): ${error.message}`)
+    throw error
+  }
+}
+
+export function matchesQuery(job: JobRecord, q: CheckedJobsQuery): boolean {
+  return (
+    (q.state === undefined || job.state === q.state) &&
+    (q.channel === undefined || job.channel.name === q.channel) &&
+    (q.model === undefined || job.model === q.model) &&
+    (q.method === undefined || job.method === q.method) &&
+    (q.graphUuid === undefined || job.graphUuid === q.graphUuid) &&
+    (q.identityKey === undefined || job.identityKey === q.identityKey)
+  )
+}
+
+/**
+ * One page of the jobs held in memory that match, in uuid order (creation order: uuids are
+ * monotonic). A scan of the live jobs: they are bounded by live work, not by history.
+ */
+export function liveJobsPage(state: State, q: CheckedJobsQuery): JobRecord[] {
+  const hits: JobRecord[] = []
+  for (const job of state.jobs.values()) {
+    if (q.after !== undefined && (q.desc ? job.uuid >= q.after : job.uuid <= q.after)) continue
+    if (matchesQuery(job, q)) hits.push(job)
+  }
+  hits.sort(q.desc ? byUuidDesc : byUuidAsc)
+  if (hits.length > q.limit) hits.length = q.limit
+  return hits
+}
+
+export function liveGraph(state: State, graphUuid: string): JobGraph {
+  const jobs: JobView[] = []
+  const edges: Array<[string, string]> = []
+  const members: JobRecord[] = []
+  for (const job of state.jobs.values()) if (job.graphUuid === graphUuid) members.push(job)
+  members.sort(byUuidAsc)
+  for (const job of members) {
+    jobs.push(toJobView(job))
+    for (const parent of job.parents) edges.push([parent.uuid, job.uuid])
+  }
+  return { jobs, edges }
+}
+
+const byUuidAsc = (a: { uuid: string }, b: { uuid: string }): number => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0)
+const byUuidDesc = (a: { uuid: string }, b: { uuid: string }): number => byUuidAsc(b, a)
