@@ -1,4 +1,4 @@
-// Public entry point ('wharf'): re-exports only.
+// Public entry point ('wharf-queue'): re-exports only.
 export { Wharf, type OpenOptions, type JobsQuery, type JobGraph, type Stats, type ChannelStats } from './engine/api/wharf.js'
 export { chain, group, Delayable, DelayableChain, DelayableGroup } from './engine/api/delayable.js'
 export { identityExact } from './engine/api/identity.js'

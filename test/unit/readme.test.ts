@@ -22,8 +22,8 @@ describe('README tour', () => {
   it('runs as written and prints what its comments say', async () => {
     const source = blocks
       .join('\n')
-      .replaceAll("from 'wharf/testing'", `from ${JSON.stringify(join(root, 'src/testing.ts'))}`)
-      .replaceAll("from 'wharf'", `from ${JSON.stringify(join(root, 'src/index.ts'))}`)
+      .replaceAll("from 'wharf-queue/testing'", `from ${JSON.stringify(join(root, 'src/testing.ts'))}`)
+      .replaceAll("from 'wharf-queue'", `from ${JSON.stringify(join(root, 'src/index.ts'))}`)
     const file = join(dir, 'tour.ts')
     writeFileSync(file, `${source}\nexport {}\n`)
     const printed: string[] = []
