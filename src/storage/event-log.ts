@@ -2,6 +2,7 @@
 // the same core can later run on a log kept elsewhere (PostgreSQL, IndexedDB).
 
 import type { WharfEvent } from '../engine/core/events.js'
+import type { HistoryStore, HistoryWrite } from './history.js'
 
 /** The state as plain data at a seq (habit 4: an optimisation, never the truth). */
 export interface Snapshot {
@@ -17,11 +18,13 @@ export interface EventLog {
   /** Prepare for reading and appending (Wharf.open calls it once per open). */
   open(): Promise<void>
   /**
-   * Append one batch (the events of one engine tick, seqs consecutive). Resolves when the batch
-   * is durable to the log's promise; rejects when nothing of it was written. The caller gives up
-   * ownership of the array.
+   * Append one batch (the events of one engine tick, seqs consecutive), and with it what those
+   * events change in history, atomically. Resolves when both are durable to the log's promise;
+   * rejects when nothing of either was written. The caller gives up ownership of the arrays.
    */
-  append(batch: readonly WharfEvent[]): Promise<void>
+  append(batch: readonly WharfEvent[], history?: HistoryWrite): Promise<void>
+  /** Finished jobs that left the engine's memory; changed only by append(). */
+  readonly history: HistoryStore
   /** Every committed event with seq > afterSeq, batch by batch, in order. */
   read(afterSeq?: number): AsyncIterable<readonly WharfEvent[]>
   /** Release the storage. Appending after close rejects. */

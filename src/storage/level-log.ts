@@ -16,6 +16,8 @@ import type { WharfEvent } from '../engine/core/events.js'
 import { LogCorruptionError, StorageLockedError } from '../engine/errors.js'
 import { claimedSnapshotSeq, decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshot, inspectRecord } from './codec.js'
 import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from './event-log.js'
+import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
+import { LevelHistory } from './level-history.js'
 import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, planTruncation, recordKey, seqOfKey, type Db, type Op } from './level-recovery.js'
 
 export { recordKey }
@@ -53,9 +55,11 @@ export class LevelLog implements EventLog {
   private lastSeq: number | null = 0
   private floorSeq = 0
   private writes: Promise<unknown> = Promise.resolve()
+  readonly history: LevelHistory
 
   constructor(path: string, options: LevelLogOptions = {}) {
     this.path = path
+    this.history = new LevelHistory(() => this.requireDb(), path)
     this.onCorruption = options.onCorruption ?? 'throw'
     this.warn = options.onWarning ?? ((m) => process.emitWarning(m, { code: 'WHARF_LOG_RECOVERED' }))
     this.writeOptions = { sync: options.durability === 'fsync' }
@@ -74,6 +78,7 @@ export class LevelLog implements EventLog {
       }
       try {
         await this.loadBounds(db)
+        await this.history.load(db)
       } catch (error) {
         await db.close()
         throw error
@@ -86,9 +91,12 @@ export class LevelLog implements EventLog {
     }
   }
 
-  async append(batch: readonly WharfEvent[]): Promise<void> {
+  async append(batch: readonly WharfEvent[], history: HistoryWrite = NO_HISTORY_WRITE): Promise<void> {
     this.requireOpen()
-    if (batch.length === 0) return
+    if (batch.length === 0) {
+      if (history !== NO_HISTORY_WRITE) throw new RangeError('a history write needs the events that make it')
+      return
+    }
     // Encoded before queueing, so the JSON work overlaps the previous batch's write.
     const bytes = encodeBatch(batch)
     const first = batch[0]!.seq
@@ -97,7 +105,14 @@ export class LevelLog implements EventLog {
       const db = this.requireDb()
       const end = this.knownEnd()
       if (first !== end + 1) throw new Error(`batch starts at seq ${first}, log ends at ${end}`)
-      await db.put(recordKey(first), bytes, this.writeOptions)
+      if (history === NO_HISTORY_WRITE) await db.put(recordKey(first), bytes, this.writeOptions)
+      else {
+        // One LevelDB batch: the record and the history it projects are durable or absent together.
+        const ops: Op[] = this.history.ops(history)
+        ops.push({ type: 'put', key: recordKey(first), value: bytes })
+        await db.batch(ops, this.writeOptions)
+        this.history.commit(history)
+      }
       this.lastSeq = last
     })
   }

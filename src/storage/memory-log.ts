@@ -8,6 +8,8 @@
 import type { WharfEvent } from '../engine/core/events.js'
 import { decodeSnapshot, encodeSnapshot } from './codec.js'
 import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from './event-log.js'
+import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
+import { MemoryHistory } from './memory-history.js'
 
 export class MemoryLog implements EventLog {
   private batches: (readonly WharfEvent[])[] = []
@@ -16,20 +18,22 @@ export class MemoryLog implements EventLog {
   private floorSeq = 0
   private snapshot: { seq: number; bytes: Uint8Array } | null = null
   private closed = false
+  readonly history = new MemoryHistory()
 
   async open(): Promise<void> {
     this.closed = false
   }
 
-  append(batch: readonly WharfEvent[]): Promise<void> {
+  append(batch: readonly WharfEvent[], history: HistoryWrite = NO_HISTORY_WRITE): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the event log is closed'))
-    if (batch.length === 0) return Promise.resolve()
+    if (batch.length === 0) return history === NO_HISTORY_WRITE ? Promise.resolve() : Promise.reject(new RangeError('a history write needs the events that make it'))
     const first = batch[0]!.seq
     if (first !== this.lastSeq + 1) {
       return Promise.reject(new Error(`batch starts at seq ${first}, log ends at ${this.lastSeq}`))
     }
     this.batches.push(batch)
     this.lastSeq = batch[batch.length - 1]!.seq
+    this.history.apply(history)
     return Promise.resolve()
   }
 

@@ -5,18 +5,24 @@
 
 import type { WharfEvent } from '../engine/core/events.js'
 import type { EventLog, Snapshot } from './event-log.js'
+import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
+import { MemoryHistory } from './memory-history.js'
 
 const DONE = Promise.resolve()
 
 export class VolatileLog implements EventLog {
   private closed = false
+  /** Finished jobs are kept (they are what jobs() lists), but not the events that finished them. */
+  readonly history = new MemoryHistory()
 
   async open(): Promise<void> {
     this.closed = false
   }
 
-  append(_batch: readonly WharfEvent[]): Promise<void> {
-    return this.closed ? Promise.reject(new Error('the event log is closed')) : DONE
+  append(_batch: readonly WharfEvent[], history: HistoryWrite = NO_HISTORY_WRITE): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the event log is closed'))
+    if (history !== NO_HISTORY_WRITE) this.history.apply(history)
+    return DONE
   }
 
   async *read(): AsyncIterable<readonly WharfEvent[]> {}

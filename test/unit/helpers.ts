@@ -1,6 +1,7 @@
 // Small helpers shared by the unit tests (not a test file itself).
 
 import type { EventLog, WharfEvent } from '../../src/index.js'
+import type { HistoryWrite } from '../../src/storage/history.js'
 
 /** Runs `f` and returns what it threw or rejected with; fails when nothing was thrown. */
 export async function failure(f: () => unknown): Promise<unknown> {
@@ -38,7 +39,11 @@ export class FlakyLog implements EventLog {
     return { entered: enteredPromise, release: (error) => release(error ?? null) }
   }
 
-  async append(batch: readonly WharfEvent[]): Promise<void> {
+  get history(): EventLog['history'] {
+    return this.inner.history
+  }
+
+  async append(batch: readonly WharfEvent[], history?: HistoryWrite): Promise<void> {
     const held = this.held
     if (held !== null) {
       this.held = null
@@ -50,7 +55,7 @@ export class FlakyLog implements EventLog {
       this.failures++
       return Promise.reject(new Error('disk hiccup'))
     }
-    return this.inner.append(batch)
+    return this.inner.append(batch, history)
   }
   read(afterSeq?: number) {
     return this.inner.read(afterSeq)

@@ -7,6 +7,7 @@ import { JOB_STATES, type JobState } from '../core/events.js'
 import type { JobRecord, State } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidPropertyError } from '../errors.js'
+import type { HistoryQuery } from '../../storage/history.js'
 import { describe } from './properties.js'
 
 export interface JobsQuery {
@@ -35,17 +36,7 @@ export const JOBS_LIMIT_DEFAULT = 1000
 export const JOBS_LIMIT_MAX = 10_000
 
 /** A jobs() query after its check: every field present, the channel in its complete form. */
-export interface CheckedJobsQuery {
-  state: JobState | undefined
-  channel: string | undefined
-  model: string | undefined
-  method: string | undefined
-  graphUuid: string | undefined
-  identityKey: string | undefined
-  limit: number
-  desc: boolean
-  after: string | undefined
-}
+export type CheckedJobsQuery = HistoryQuery
 
 const QUERY_KEYS = new Set(['state', 'channel', 'model', 'method', 'graphUuid', 'identityKey', 'limit', 'order', 'after'])
 const STRING_KEYS = ['model', 'method', 'graphUuid', 'identityKey', 'after'] as const

@@ -12,6 +12,7 @@
 import type { WharfEvent } from '../core/events.js'
 import { MemoryLog } from '../../storage/memory-log.js'
 import type { EventLog, Snapshot } from '../../storage/event-log.js'
+import type { HistoryStore, HistoryWrite } from '../../storage/history.js'
 import type { Rng } from './prng.js'
 
 /** A promise that never settles: what a dead process's calls get. */
@@ -39,14 +40,17 @@ export class SimStore {
   log = new MemoryLog()
   /** Every batch the store holds or held, in order: the full history, compaction aside. */
   readonly history: (readonly WharfEvent[])[] = []
+  /** What each of those batches wrote to the history store (finished jobs). */
+  private readonly historyWrites: (HistoryWrite | undefined)[] = []
   lastSeq = 0
 
   /** Write a batch now (synchronously durable). Refuses a batch that does not follow the log. */
-  write(batch: readonly WharfEvent[]): void {
+  write(batch: readonly WharfEvent[], history?: HistoryWrite): void {
     if (batch.length === 0) return
     if (batch[0]!.seq !== this.lastSeq + 1) throw new Error(`batch starts at seq ${batch[0]!.seq}, store ends at ${this.lastSeq}`)
-    void this.log.append(batch)
+    void this.log.append(batch, history)
     this.history.push(batch)
+    this.historyWrites.push(history)
     this.lastSeq = batch.at(-1)!.seq
   }
 
@@ -61,10 +65,12 @@ export class SimStore {
   async truncateAfter(seq: number): Promise<void> {
     const snapshot = await this.log.readSnapshot()
     const kept = this.history.filter((b) => b.at(-1)!.seq <= seq)
+    const keptWrites = this.historyWrites.slice(0, kept.length)
     this.history.length = 0
+    this.historyWrites.length = 0
     this.lastSeq = 0
     this.log = new MemoryLog()
-    for (const batch of kept) this.write(batch)
+    for (let i = 0; i < kept.length; i++) this.write(kept[i]!, keptWrites[i])
     if (snapshot !== null && snapshot.seq <= this.lastSeq) {
       await this.log.writeSnapshot(snapshot)
       await this.log.compact(snapshot.seq)
@@ -112,6 +118,10 @@ export class StoreHandle implements EventLog {
     private readonly note: (line: string) => void,
   ) {}
 
+  get history(): HistoryStore {
+    return this.store.log.history
+  }
+
   get dead(): boolean {
     return this.fenced
   }
@@ -121,7 +131,7 @@ export class StoreHandle implements EventLog {
     this.isOpen = true
   }
 
-  append(batch: readonly WharfEvent[]): Promise<void> {
+  append(batch: readonly WharfEvent[], history?: HistoryWrite): Promise<void> {
     if (this.fenced) return never()
     if (batch.length === 0) return Promise.resolve()
     this.counters.appends++
@@ -131,7 +141,7 @@ export class StoreHandle implements EventLog {
       this.note(`${this.name}: append ${range} (${batch.length} events) FAILS before writing`)
       return Promise.reject(new StorageFaultError(`injected append failure (${range})`))
     }
-    return this.perform(`append ${range}`, () => this.store.write(batch))
+    return this.perform(`append ${range}`, () => this.store.write(batch, history))
   }
 
   read(afterSeq?: number): AsyncIterable<readonly WharfEvent[]> {

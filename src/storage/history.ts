@@ -1,0 +1,86 @@
+// The history store: the final JobView of every finished (done or cancelled) job that has left
+// the engine's memory, with the indexes that jobs() queries and autovacuum need. It is a
+// projection of the event log: it changes only inside EventLog.append, in the same atomic write
+// as the log record whose events finished (or brought back, or vacuumed) those jobs. Reads are
+// answered in creation order (uuid order: uuids are monotonic ULIDs), by cursor, so the cost of a
+// page does not grow with the number of jobs kept.
+
+import type { JobState } from '../engine/core/events.js'
+import type { JobView } from '../engine/core/view.js'
+
+export type FinishedState = 'done' | 'cancelled'
+
+/** What one append changes in history: views that enter it, and views that leave it. */
+export interface HistoryWrite {
+  /** Finished jobs entering history. A job already in history must be deleted first. */
+  readonly put: readonly JobView[]
+  /** Jobs leaving history (brought back to memory, or vacuumed), as they are stored there. */
+  readonly del: readonly JobView[]
+}
+
+export const NO_HISTORY_WRITE: HistoryWrite = Object.freeze({ put: Object.freeze([]), del: Object.freeze([]) })
+
+/** A checked page query, every field present (the API validates; storage trusts it). */
+export interface HistoryQuery {
+  state: JobState | undefined
+  channel: string | undefined
+  model: string | undefined
+  method: string | undefined
+  graphUuid: string | undefined
+  identityKey: string | undefined
+  /** 1 or more. */
+  limit: number
+  desc: boolean
+  /** Exclusive cursor: the page starts after this uuid, in the query's order. */
+  after: string | undefined
+}
+
+/** Where a vacuum scan resumes: the last entry it saw, in finish-time order. */
+export interface FinishedCursor {
+  atMs: number
+  uuid: string
+}
+
+export interface HistoryStore {
+  get(uuid: string): Promise<JobView | undefined>
+  /** One page of the finished jobs matching every filter of `query`. */
+  page(query: HistoryQuery): Promise<JobView[]>
+  /** Jobs finished at or before `atMs`, oldest first, at most `limit`, after `cursor`. */
+  finishedUpTo(atMs: number, limit: number, cursor?: FinishedCursor): Promise<JobView[]>
+  /** Jobs in history per channel and finished state (stats() adds them to the live counts). */
+  counts(): ReadonlyMap<string, FinishedCounts>
+}
+
+export interface FinishedCounts {
+  done: number
+  cancelled: number
+}
+
+/** When a finished job finished: the time its final state was entered. */
+export function finishedAtOf(view: JobView): number {
+  const at = view.state === 'done' ? view.doneAt : view.state === 'cancelled' ? view.cancelledAt : null
+  if (at === null) throw new RangeError(`job ${view.uuid} is ${view.state}, not finished: it has no place in history`)
+  return at
+}
+
+export function matchesHistoryQuery(view: JobView, q: HistoryQuery): boolean {
+  return (
+    (q.state === undefined || view.state === q.state) &&
+    (q.channel === undefined || view.channel === q.channel) &&
+    (q.model === undefined || view.model === q.model) &&
+    (q.method === undefined || view.method === q.method) &&
+    (q.graphUuid === undefined || view.graphUuid === q.graphUuid) &&
+    (q.identityKey === undefined || view.identityKey === q.identityKey)
+  )
+}
+
+/** Add (sign 1) or remove (sign -1) the views of a write to per-channel counts, in place. */
+export function countInto(counts: Map<string, FinishedCounts>, views: readonly JobView[], sign: 1 | -1): void {
+  for (const view of views) {
+    let c = counts.get(view.channel)
+    if (c === undefined) counts.set(view.channel, (c = { done: 0, cancelled: 0 }))
+    if (view.state === 'done') c.done += sign
+    else if (view.state === 'cancelled') c.cancelled += sign
+    if (c.done === 0 && c.cancelled === 0) counts.delete(view.channel)
+  }
+}
