@@ -82,6 +82,9 @@ export class Engine {
   private readonly startCommand = { type: 'start' as const, uuid: '' }
   private tickScheduled = false
   private ticking = false
+  /** Something asked for a tick while one was in flight (start, a timer, a registration…): that
+   * tick may have decided before the change, so the next one must run even with nothing queued. */
+  private wantTick = false
   private waiters: Waiter[] = []
   private timer: TimerHandle | null = null
   private readonly listeners = new Set<(event: WharfEvent) => void>()
@@ -256,7 +259,11 @@ export class Engine {
   }
 
   private scheduleTick(): void {
-    if (this.tickScheduled || this.ticking) return
+    if (this.ticking) {
+      this.wantTick = true
+      return
+    }
+    if (this.tickScheduled) return
     this.tickScheduled = true
     // setImmediate rather than a microtask: calls made in the same turn share a tick (group
     // commit), and a long burst of ticks still lets timers and I/O run between them.
@@ -322,7 +329,9 @@ export class Engine {
   private endTick(): void {
     this.ticking = false
     this.armTimer()
-    if (this.queue.length > 0 || this.outcomes.length > 0) this.scheduleTick()
+    const wanted = this.wantTick
+    this.wantTick = false
+    if (wanted || this.queue.length > 0 || this.outcomes.length > 0) this.scheduleTick()
     else this.wakeWaiters()
   }
 
@@ -366,6 +375,7 @@ export class Engine {
     for (const submission of this.queue.splice(0)) submission.reject?.(error)
     this.outcomes = []
     this.ticking = false
+    this.wantTick = false
     for (const waiter of this.waiters.splice(0)) waiter.resolve()
   }
 
