@@ -72,6 +72,8 @@ export class Engine {
   private readonly config: readonly ChannelConfig[]
   private readonly runner: Runner
   private queue: Submission[] = []
+  /** The submissions the tick in flight took from the queue, until it has answered them. */
+  private taken: Submission[] = []
   /** Handler outcomes: internal commands nobody awaits, decided before the tick's API calls. */
   private outcomes: Command[] = []
   /** Outcomes of a tick whose append failed: decided again by the next tick. */
@@ -278,6 +280,7 @@ export class Engine {
     this.ticking = true
     const submissions = this.queue
     this.queue = []
+    this.taken = submissions
     const outcomes = this.parked.length === 0 ? this.outcomes : this.parked.concat(this.outcomes)
     this.outcomes = []
     this.parked = []
@@ -305,6 +308,7 @@ export class Engine {
         return
       }
     }
+    this.taken = []
     for (let i = 0; i < submissions.length; i++) {
       const submission = submissions[i]!
       if (submission.resolve === null) continue
@@ -372,6 +376,9 @@ export class Engine {
     this.fatal ??= error
     this.lifecycle = 'closed'
     this.clearTimer()
+    // The callers of the tick in flight too: their commands were taken from the queue, and the
+    // tick that would have answered them is gone. (A promise already settled ignores this.)
+    for (const submission of this.taken.splice(0)) submission.reject?.(error)
     for (const submission of this.queue.splice(0)) submission.reject?.(error)
     this.outcomes = []
     this.ticking = false
@@ -420,6 +427,7 @@ export class Engine {
     } finally {
       this.parked = outcomes
       this.retryAtMs = this.clock.now() + APPEND_RETRY_MS
+      this.taken = []
       for (const submission of submissions) submission.reject?.(error)
       this.endTick()
     }
