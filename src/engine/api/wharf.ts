@@ -171,7 +171,8 @@ export class Wharf implements ModelHost {
       channels.push({
         name: node.name,
         capacity: node === state.root && state.dispatchDisabled ? 0 : node.capacity,
-        running: node.running,
+        // Superseded handlers still run and hold their slots (capacity counts them).
+        running: node.running + node.held,
         paused: node.paused,
         sequential: node.sequential,
         throttleSeconds: node.throttleMs / 1000,

@@ -29,6 +29,8 @@ export type DecideNote =
   | { existing: (string | null)[] }
   | { removed: number }
   | { requeued: number; foundDead: number }
+  /** cancel, requeue or setDone of a started job: the shell aborts that run's handler. */
+  | { superseded: { uuid: string; run: number } }
 
 export function decide(state: State, command: Command, nowMs: number): Decision {
   const events: WharfEvent[] = []
@@ -51,8 +53,13 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
     case 'finish': {
       const job = state.jobs.get(command.uuid)
       // The job was set done, cancelled or requeued while its handler ran: that run's
-      // outcome no longer decides anything.
-      if (job === undefined || job.state !== 'started' || job.runs !== command.run) return undefined
+      // outcome no longer decides anything, but its settling frees the slots it held.
+      if (job === undefined || job.state !== 'started' || job.runs !== command.run) {
+        if (state.superseded.get(command.uuid)?.some((r) => r.run === command.run) === true) {
+          out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid: command.uuid, run: command.run })
+        }
+        return undefined
+      }
       out.push(outcomeEvent(job, command.outcome, command.retryPattern, command.entropy, nowMs))
       return undefined
     }
@@ -62,7 +69,7 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
       if (job.state === 'cancelled') return undefined
       const cascade = cascadeOfCancel(job).map((j) => j.uuid)
       out.push({ seq: 0, v, at: nowMs, type: 'job.cancelled', uuid: job.uuid, cascade })
-      return undefined
+      return supersededNote(job)
     }
     case 'requeue': {
       const job = state.jobs.get(command.uuid)
@@ -78,18 +85,22 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
         }
       }
       out.push({ seq: 0, v, at: nowMs, type: 'job.requeued', uuid: job.uuid })
-      return undefined
+      return supersededNote(job)
     }
     case 'setDone': {
       const job = state.jobs.get(command.uuid)
       if (job === undefined) return { error: new UnknownJobError(command.uuid) }
       if (job.state === 'done') return undefined
       out.push({ seq: 0, v, at: nowMs, type: 'job.done', uuid: job.uuid, result: 'Manually set to done', manual: true })
-      return undefined
+      return supersededNote(job)
     }
     case 'recover': {
       let requeued = 0
       let foundDead = 0
+      // A new process runs no handler yet: slots held by superseded runs of the dead one are free.
+      for (const [uuid, runs] of state.superseded) {
+        for (const r of runs) out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid, run: r.run })
+      }
       for (const job of state.jobs.values()) {
         if (!isRunning(job.state)) continue
         // queue_job's dead-job rule: past maxRetries (0 = infinite) the job fails as found dead.
@@ -192,6 +203,11 @@ function outcomeEvent(
     default:
       return assertNever(outcome, 'handler outcome')
   }
+}
+
+/** Decided on `job` before its event is applied: a started job's handler must be aborted. */
+function supersededNote(job: JobRecord): DecideNote {
+  return job.state === 'started' ? { superseded: { uuid: job.uuid, run: job.runs } } : undefined
 }
 
 /** Another job that holds `job`'s identity key, if putting `job` back in a blocking state would duplicate it. */

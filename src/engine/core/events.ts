@@ -92,6 +92,12 @@ export interface JobRequeued extends Base { type: 'job.requeued'; uuid: string }
  * rule). A started job's try was already counted by its job.started.
  */
 export interface JobRecovered extends Base { type: 'job.recovered'; uuid: string; dead: boolean }
+/**
+ * The handler of run `run` of this job, superseded (its job was cancelled, requeued or set done
+ * while it ran), settled — or, on open, died with the previous process: the slots it held on its
+ * channel path are free again.
+ */
+export interface JobRunReleased extends Base { type: 'job.run_released'; uuid: string; run: number }
 /** Autovacuum removed these done or cancelled jobs (children before parents). */
 export interface JobsVacuumed extends Base { type: 'jobs.vacuumed'; uuids: string[] }
 export interface ChannelPaused extends Base { type: 'channel.paused'; channel: string }
@@ -108,6 +114,7 @@ export type WharfEvent =
   | JobCancelled
   | JobRequeued
   | JobRecovered
+  | JobRunReleased
   | JobsVacuumed
   | ChannelPaused
   | ChannelResumed

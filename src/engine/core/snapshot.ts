@@ -57,6 +57,8 @@ export interface StateSnapshot {
   channels: { name: string; paused: boolean; throttleUntil: number }[]
   /** Identity key -> holders' uuids, oldest first (decide answers with the oldest). */
   identity: [string, string[]][]
+  /** Superseded runs still holding slots: [uuid, run, channel]. Absent in older snapshots (none). */
+  superseded?: [string, number, string][]
 }
 
 export function snapshotOf(state: State): StateSnapshot {
@@ -96,7 +98,12 @@ export function snapshotOf(state: State): StateSnapshot {
   jobs.sort((a, b) => a[SEQ] - b[SEQ])
   const channels = [...state.channels.values()].map((n) => ({ name: n.name, paused: n.paused, throttleUntil: n.throttleUntil }))
   const identity: [string, string[]][] = [...state.identity].map(([key, holders]) => [key, holders.map((j) => j.uuid)])
-  return { formatVersion: SNAPSHOT_FORMAT_VERSION, seq: state.seq, jobs, channels, identity }
+  const snapshot: StateSnapshot = { formatVersion: SNAPSHOT_FORMAT_VERSION, seq: state.seq, jobs, channels, identity }
+  if (state.superseded.size > 0) {
+    snapshot.superseded = []
+    for (const [uuid, runs] of state.superseded) for (const r of runs) snapshot.superseded.push([uuid, r.run, r.channel.name])
+  }
+  return snapshot
 }
 
 /** Rebuild a state from a snapshot, under the channel configuration of this open. */
@@ -148,6 +155,13 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
         state.readyChannels.add(node)
       }
     }
+  }
+  for (const [uuid, run, channel] of snapshot.superseded ?? []) {
+    const node = ensureChannel(state.channels, channel)
+    const runs = state.superseded.get(uuid)
+    if (runs === undefined) state.superseded.set(uuid, [{ run, channel: node }])
+    else runs.push({ run, channel: node })
+    for (const n of node.path) n.held++
   }
   for (const [key, uuids] of snapshot.identity) {
     state.identity.set(

@@ -16,7 +16,7 @@ import type { ChannelConfig } from '../core/channel-config.js'
 import { nextWakeMs, pickNext } from '../core/schedule.js'
 import type { JobRecord, State } from '../core/state.js'
 import type { EventLog } from '../../storage/event-log.js'
-import { WharfClosedError } from '../errors.js'
+import { JobSupersededError, WharfClosedError } from '../errors.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { Runner, type FunctionLookup } from './runner.js'
 
@@ -293,10 +293,12 @@ export class Engine {
       for (let j = from; j < batch.length; j++) this.apply(batch[j]!)
     }
     const notes: DecideNote[] = new Array(submissions.length)
+    let superseded: { uuid: string; run: number }[] | null = null
     for (let i = 0; i < submissions.length; i++) {
       const from = batch.length
-      notes[i] = decideInto(this.state, submissions[i]!.command, now, batch)
+      const note = (notes[i] = decideInto(this.state, submissions[i]!.command, now, batch))
       for (let j = from; j < batch.length; j++) this.apply(batch[j]!)
+      if (note !== undefined && 'superseded' in note) (superseded ??= []).push(note.superseded)
     }
     const toLaunch = this.lifecycle === 'running' ? this.dispatch(now, batch) : []
     this.maybeVacuum(now)
@@ -322,6 +324,8 @@ export class Engine {
         }
       }
     }
+    // Only once the new state is durable: a handler is never aborted for a change that was lost.
+    if (superseded !== null) for (const s of superseded) this.runner.abort(s.uuid, s.run, supersededError(s.uuid, this.state))
     if (this.listeners.size > 0) this.emit(batch)
     if (this.snapshotEvery > 0 && this.state.seq - this.snapshotSeq >= this.snapshotEvery) await this.snapshot()
     for (let i = 0; i < toLaunch.length; i++) this.runner.launch(toLaunch[i]!)
@@ -497,5 +501,10 @@ interface Recovered {
 }
 const recoveredCounts: ResultOf<Recovered> = (note) =>
   note !== undefined && 'requeued' in note ? note : { requeued: 0, foundDead: 0 }
+
+function supersededError(uuid: string, state: State): JobSupersededError {
+  const now = state.jobs.get(uuid)?.state ?? 'removed'
+  return new JobSupersededError(`job ${uuid} is now ${now}: it was cancelled, requeued or set done while this try ran, and this try's outcome will be ignored`)
+}
 
 const removedCount: ResultOf<number> = (note) => (note !== undefined && 'removed' in note ? note.removed : 0)

@@ -95,6 +95,8 @@ export class Runner {
   /** Async handlers whose outcome is not decided yet. */
   inflight = 0
   private timed: Attempt[] = []
+  /** The latest async try of each job whose outcome is not decided: what abort() can reach. */
+  private readonly live = new Map<string, Attempt>()
 
   constructor(
     private readonly engine: Engine,
@@ -127,6 +129,7 @@ export class Runner {
     if (returned !== null && typeof returned === 'object' && typeof (returned as PromiseLike<unknown>).then === 'function') {
       attempt.async = true
       this.inflight++
+      this.live.set(job.uuid, attempt)
       if (deadlineMs !== null) this.timed.push(attempt)
       ;(returned as PromiseLike<unknown>).then(
         (value) => this.decide(attempt, outcomeOfValue(value)),
@@ -162,11 +165,21 @@ export class Runner {
     }
   }
 
+  /**
+   * The job of this run was cancelled, requeued or set done while its handler ran: abort its
+   * signal. The handler still holds its slots until it settles; its outcome is then ignored.
+   */
+  abort(uuid: string, run: number, reason: unknown): void {
+    const attempt = this.live.get(uuid)
+    if (attempt !== undefined && attempt.run === run) attempt.context.abort(reason)
+  }
+
   /** The first outcome of a try wins; a handler settling after its timeout is ignored. */
   private decide(attempt: Attempt, outcome: HandlerOutcome): void {
     if (attempt.decided) return
     attempt.decided = true
     if (attempt.deadlineMs !== null && attempt.async) this.timed.splice(this.timed.indexOf(attempt), 1)
+    if (attempt.async && this.live.get(attempt.job.uuid) === attempt) this.live.delete(attempt.job.uuid)
     this.engine.post({
       type: 'finish',
       uuid: attempt.job.uuid,
