@@ -150,19 +150,15 @@ export class Runner {
   expireDeadlines(): void {
     if (this.timed.length === 0) return
     const now = this.clock.now()
-    for (const attempt of this.timed.filter((a) => a.deadlineMs! <= now)) {
-      const { job, timeoutMs } = attempt
-      const error = new JobTimeoutError(`${job.model}.${job.method} ran longer than its timeoutMs (${timeoutMs} ms)`)
-      attempt.context.abort(error)
-      this.decide(attempt, {
-        kind: 'retryable',
-        message: error.message,
-        seconds: undefined,
-        ignoreRetry: false,
-        excName: error.name,
-        excInfo: error.stack ?? '',
-      })
-    }
+    for (const attempt of this.timed.filter((a) => a.deadlineMs! <= now)) this.decide(attempt, this.timedOut(attempt))
+  }
+
+  /** Abort the try's signal and make its outcome the timeout's: retryable, as queue_job's. */
+  private timedOut(attempt: Attempt): HandlerOutcome {
+    const { job, timeoutMs } = attempt
+    const error = new JobTimeoutError(`${job.model}.${job.method} ran longer than its timeoutMs (${timeoutMs} ms)`)
+    attempt.context.abort(error)
+    return { kind: 'retryable', message: error.message, seconds: undefined, ignoreRetry: false, excName: error.name, excInfo: error.stack ?? '' }
   }
 
   /**
@@ -177,6 +173,9 @@ export class Runner {
   /** The first outcome of a try wins; a handler settling after its timeout is ignored. */
   private decide(attempt: Attempt, outcome: HandlerOutcome): void {
     if (attempt.decided) return
+    // A handler that blocked the event loop past its deadline settles before the timer that
+    // would have expired it can fire: it still ran too long, so its outcome is the timeout's.
+    if (attempt.deadlineMs !== null && this.clock.now() > attempt.deadlineMs) outcome = this.timedOut(attempt)
     attempt.decided = true
     if (attempt.deadlineMs !== null && attempt.async) this.timed.splice(this.timed.indexOf(attempt), 1)
     if (attempt.async && this.live.get(attempt.job.uuid) === attempt) this.live.delete(attempt.job.uuid)
