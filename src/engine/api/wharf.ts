@@ -104,6 +104,7 @@ export class Wharf implements ModelHost {
   model<M extends Record<string, Handler>>(name: string, methods: M & ThisType<JobContext>): RecordsetOf<M> {
     const recordset = defineModel(this, name, methods)
     for (const method of Object.keys(methods)) this.functions.register(name, method, methods[method]!)
+    this.engine.functionsRegistered()
     return recordset
   }
 

@@ -71,6 +71,7 @@ export class Engine {
   private readonly log: EventLog
   private readonly config: readonly ChannelConfig[]
   private readonly runner: Runner
+  private readonly functions: FunctionLookup
   private queue: Submission[] = []
   /** The submissions the tick in flight took from the queue, until it has answered them. */
   private taken: Submission[] = []
@@ -105,6 +106,7 @@ export class Engine {
     this.clock = options.clock
     this.config = options.channels
     this.state = state
+    this.functions = options.functions
     this.runner = new Runner(this, options.functions, options.clock, options.random)
     this.snapshotEvery = options.snapshotEvery
     this.snapshotSeq = state.seq
@@ -189,6 +191,11 @@ export class Engine {
   onEvent(listener: (event: WharfEvent) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
+  }
+
+  /** A model registered job functions: jobs that waited for their handler may start now. */
+  functionsRegistered(): void {
+    if (this.lifecycle === 'running') this.scheduleTick()
   }
 
   start(): void {
@@ -400,8 +407,9 @@ export class Engine {
   private dispatch(now: number, batch: WharfEvent[]): JobRecord[] {
     const launched: JobRecord[] = []
     const start = this.startCommand
+    const registered = this.functions.registered
     for (;;) {
-      const event = pickNext(this.state, now)
+      const event = pickNext(this.state, now, registered)
       if (event === null) break
       batch.push(event)
       this.apply(event)

@@ -25,6 +25,8 @@ export interface ResolvedFunction {
 
 export interface FunctionLookup {
   resolve(model: string, method: string): ResolvedFunction
+  /** Functions with a handler in this process, model -> methods: what the scheduler may start. */
+  readonly registered: ReadonlyMap<string, ReadonlySet<string>>
 }
 
 /** `this` inside a handler. */
