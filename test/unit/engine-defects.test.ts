@@ -1,7 +1,8 @@
 // Regressions for engine defects, each through the public API on a FakeClock: a handler that
-// returns after its timeoutMs (it blocked the event loop) is treated as timed out.
+// returns after its timeoutMs (it blocked the event loop) is timed out; an awaited enqueue
+// answers with the jobs as it stored them, not as the same tick's dispatch left them.
 import { describe, expect, it } from 'vitest'
-import { FakeClock, MemoryLog, Wharf, type JobContext } from '../../src/index.js'
+import { chain, FakeClock, MemoryLog, Wharf, type JobContext } from '../../src/index.js'
 
 describe('CPU-bound timeout', () => {
   for (const kind of ['sync', 'async'] as const) {
@@ -44,6 +45,38 @@ describe('CPU-bound timeout', () => {
     await wharf.start()
     await wharf.drain()
     expect((await wharf.job(job.uuid))!.state).toBe('done')
+    await wharf.close()
+  })
+})
+
+describe('an awaited enqueue answers with the jobs as it stored them', () => {
+  it('withDelay resolves with the job pending even when it started in the same tick', async () => {
+    const wharf = await Wharf.open({ log: new MemoryLog(), clock: new FakeClock(), channels: 'root:1' })
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    const m = wharf.model('m', {
+      async work() {
+        await gate
+      },
+    })
+    await wharf.start()
+    const job = await m.withDelay().work()
+    expect([job.state, job.startedAt, job.retry]).toEqual(['pending', null, 0])
+    expect((await wharf.job(job.uuid))!.state).toBe('started')
+    release()
+    await wharf.close()
+  })
+
+  it('delay() of a graph gives each node its job as stored (pending or wait_dependencies)', async () => {
+    const wharf = await Wharf.open({ log: new MemoryLog(), clock: new FakeClock(), channels: 'root:2' })
+    const m = wharf.model('m', { work: () => 'ok' })
+    await wharf.start()
+    const a = m.browse([1]).delayable().work()
+    const b = m.browse([2]).delayable().work()
+    await chain(a, b).delay()
+    expect([a.job!.state, b.job!.state]).toEqual(['pending', 'wait_dependencies'])
+    await wharf.idle()
+    expect((await wharf.job(b.job!.uuid))!.state).toBe('done')
     await wharf.close()
   })
 })

@@ -22,8 +22,10 @@ import { Runner, type FunctionLookup } from './runner.js'
 
 export type Lifecycle = 'stopped' | 'running' | 'stopping' | 'closed'
 
-/** Turns a committed decision into what the caller's promise resolves with (a static
- * function, so a submission costs no closure of its own). */
+/** Turns a decision into what the caller's promise resolves with once it is committed (a static
+ * function, so a submission costs no closure of its own). It runs right after the command's
+ * events are applied, before later commands and the dispatch of the same tick: an enqueue
+ * answers with the jobs as it stored them, even if they start in that tick. */
 export type ResultOf<T> = (note: DecideNote, command: Command, state: State) => T
 
 interface Submission {
@@ -34,6 +36,11 @@ interface Submission {
 }
 
 const NO_RESULT: ResultOf<undefined> = () => undefined
+
+/** A ResultOf that threw: its caller is rejected with the error once the tick is committed. */
+class AnswerFailed {
+  constructor(readonly error: unknown) {}
+}
 
 let capturedResolve: ((value: unknown) => void) | null = null
 let capturedReject: ((error: unknown) => void) | null = null
@@ -300,12 +307,21 @@ export class Engine {
       for (let j = from; j < batch.length; j++) this.apply(batch[j]!)
     }
     const notes: DecideNote[] = new Array(submissions.length)
+    const answers: unknown[] = new Array(submissions.length)
     let superseded: { uuid: string; run: number }[] | null = null
     for (let i = 0; i < submissions.length; i++) {
+      const submission = submissions[i]!
       const from = batch.length
-      const note = (notes[i] = decideInto(this.state, submissions[i]!.command, now, batch))
+      const note = (notes[i] = decideInto(this.state, submission.command, now, batch))
       for (let j = from; j < batch.length; j++) this.apply(batch[j]!)
       if (note !== undefined && 'superseded' in note) (superseded ??= []).push(note.superseded)
+      if (submission.resolve !== null && (note === undefined || !('error' in note))) {
+        try {
+          answers[i] = submission.result!(note, submission.command, this.state)
+        } catch (error) {
+          answers[i] = new AnswerFailed(error)
+        }
+      }
     }
     const toLaunch = this.lifecycle === 'running' ? this.dispatch(now, batch) : []
     this.maybeVacuum(now)
@@ -322,14 +338,10 @@ export class Engine {
       const submission = submissions[i]!
       if (submission.resolve === null) continue
       const note = notes[i]
+      const answer = answers[i]
       if (note !== undefined && 'error' in note) submission.reject!(note.error)
-      else {
-        try {
-          submission.resolve(submission.result!(note, submission.command, this.state))
-        } catch (error) {
-          submission.reject!(error)
-        }
-      }
+      else if (answer instanceof AnswerFailed) submission.reject!(answer.error)
+      else submission.resolve(answer)
     }
     // Only once the new state is durable: a handler is never aborted for a change that was lost.
     if (superseded !== null) for (const s of superseded) this.runner.abort(s.uuid, s.run, supersededError(s.uuid, this.state))
