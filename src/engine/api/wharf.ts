@@ -7,7 +7,7 @@ import type { Command } from '../core/commands.js'
 import { JOB_STATES, type JobSpec, type JobState, type WharfEvent } from '../core/events.js'
 import { stateIndex, type JobRecord } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
-import { InvalidChannelConfigError, InvalidPropertyError, WharfClosedError } from '../errors.js'
+import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, WharfClosedError } from '../errors.js'
 import { FakeClock, type Clock } from '../runtime/clock.js'
 import { Engine, type OpenReport, type ResultOf } from '../runtime/engine.js'
 import type { IdFactory } from '../runtime/ids.js'
@@ -16,7 +16,7 @@ import { VolatileLog } from '../../storage/volatile-log.js'
 import type { PlannedJob, Target } from './delayable.js'
 import { FunctionRegistry, type FunctionOptions } from './functions.js'
 import { checkOpenOptions, DEFAULT_REMOVE_AFTER_DAYS, DEFAULT_SNAPSHOT_EVERY, type OpenOptions } from './open-options.js'
-import { buildSpec, buildSpecs, type SpecContext } from './job-spec.js'
+import { buildGraphJoin, buildSpec, buildSpecs, type SpecContext } from './job-spec.js'
 import { runWithoutDelay } from './no-delay.js'
 import { describe, type CheckedProperties } from './properties.js'
 import { defineModel, type ModelHost, type RecordsetOf } from './recordset.js'
@@ -283,6 +283,18 @@ export class Wharf implements ModelHost {
     if (this.engine.lifecycle === 'closed') throw new WharfClosedError('this Wharf is closed')
     const nowMs = this.clock.now()
     const sink = this[SINK]
+    if (planned.some((p) => p.stored !== undefined)) {
+      if (sink !== null || this.noDelay) {
+        throw new InvalidGraphError('a job delayed before can be re-stored into a graph only by a Wharf that stores jobs (not trapped, not in no-delay mode)')
+      }
+      const { specs, joins, uuids } = buildGraphJoin(planned, edges, { nowMs, newId: this.newId, functions: this.functions })
+      const views = await this.engine.submit({ type: 'enqueue', jobs: specs, joins }, viewsOfGraph)
+      // views follows specs then joins; the caller wants them in planned order.
+      const position = new Map<string, number>()
+      specs.forEach((s, i) => position.set(s.uuid, i))
+      joins.forEach((j, i) => position.set(j.uuid, specs.length + i))
+      return uuids.map((uuid) => views[position.get(uuid)!])
+    }
     if (sink !== null) return sink.capture(planned, edges, nowMs)
     const specs = buildSpecs(planned, edges, { nowMs, newId: this.newId, functions: this.functions })
     if (this.noDelay) return runWithoutDelay(this, specs)
@@ -315,6 +327,14 @@ const viewOfEnqueued: ResultOf<JobView> = (note, command, state) => {
 const viewsOfEnqueued: ResultOf<(JobView | undefined)[]> = (note, command, state) => {
   if (note === undefined || !('existing' in note)) return (command as { jobs: JobSpec[] }).jobs.map((s) => toJobView(state.jobs.get(s.uuid)!))
   return note.existing.map((uuid) => (uuid === null ? undefined : toJobView(state.jobs.get(uuid)!)))
+}
+
+/** A graph with re-stored jobs: each new job, then each joined one, as this call stored them
+ * (when identity keys skipped the graph: the matched jobs, and the joined ones as they are). */
+const viewsOfGraph: ResultOf<(JobView | undefined)[]> = (note, command, state) => {
+  const { joins } = command as { joins: { uuid: string }[] }
+  const joined = joins.map((j) => toJobView(state.jobs.get(j.uuid)!))
+  return [...viewsOfEnqueued(note, command, state), ...joined]
 }
 
 function matches(

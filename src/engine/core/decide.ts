@@ -3,12 +3,12 @@
 // them with evolve before deciding the next command, so each decision sees the one before.
 
 import { assertNever } from './assert.js'
-import type { Command, HandlerOutcome } from './commands.js'
+import type { Command, GraphJoin, HandlerOutcome } from './commands.js'
 import { EVENT_FORMAT_VERSION as v, type JobSpec, type WharfEvent } from './events.js'
 import { cascadeOfCancel, vacuumable } from './graph.js'
 import { retryDelaySeconds } from './retry.js'
 import { isBlocking, isRunning, type JobRecord, type State } from './state.js'
-import { JobStateConflictError, UnknownJobError, type WharfError } from '../errors.js'
+import { InvalidGraphError, JobStateConflictError, UnknownJobError, type WharfError } from '../errors.js'
 
 export type Decision =
   | {
@@ -46,7 +46,7 @@ export function decide(state: State, command: Command, nowMs: number): Decision 
 export function decideInto(state: State, command: Command, nowMs: number, out: WharfEvent[]): DecideNote {
   switch (command.type) {
     case 'enqueue':
-      return decideEnqueue(state, command.jobs, nowMs, out)
+      return decideEnqueue(state, command.jobs, command.joins, nowMs, out)
     case 'start':
       out.push({ seq: 0, v, at: nowMs, type: 'job.started', uuid: command.uuid })
       return undefined
@@ -131,8 +131,14 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
   }
 }
 
-function decideEnqueue(state: State, specs: JobSpec[], nowMs: number, out: WharfEvent[]): DecideNote {
-  if (specs.length === 1 && specs[0]!.identityKey === null) {
+function decideEnqueue(state: State, specs: JobSpec[], joins: GraphJoin[] | undefined, nowMs: number, out: WharfEvent[]): DecideNote {
+  if (joins !== undefined) {
+    for (const join of joins) {
+      const refused = joinRefusal(state, join)
+      if (refused !== null) return { error: new InvalidGraphError(`job ${join.uuid} cannot be re-stored into graph ${join.graphUuid}: ${refused}`) }
+    }
+  }
+  if (specs.length === 1 && specs[0]!.identityKey === null && joins === undefined) {
     out.push({ seq: 0, v, at: nowMs, type: 'job.created', job: specs[0]! })
     return undefined
   }
@@ -153,7 +159,23 @@ function decideEnqueue(state: State, specs: JobSpec[], nowMs: number, out: Wharf
   }
   if (keyed > 0 && matched === keyed) return { existing }
   for (let i = 0; i < specs.length; i++) out.push({ seq: 0, v, at: nowMs, type: 'job.created', job: specs[i]! })
+  // After every new job: a joined job's parents may be among them.
+  if (joins !== undefined) {
+    for (const join of joins) {
+      out.push({ seq: 0, v, at: nowMs, type: 'job.joined_graph', uuid: join.uuid, graphUuid: join.graphUuid, dependsOn: join.dependsOn })
+    }
+  }
   return undefined
+}
+
+/** Why a stored job cannot join a graph now (null: it can). Only a job delayed alone and still
+ * pending can (queue_job re-stores it): one that ran, or waits in another graph, has a history. */
+function joinRefusal(state: State, join: GraphJoin): string | null {
+  const job = state.jobs.get(join.uuid)
+  if (job === undefined) return 'it is not stored any more'
+  if (job.state !== 'pending') return `it is ${job.state}, and only a job still pending can be`
+  if (job.graphUuid !== null) return `it is already part of graph ${job.graphUuid}`
+  return null
 }
 
 function outcomeEvent(

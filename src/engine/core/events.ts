@@ -87,6 +87,11 @@ export interface JobCancelled extends Base {
 }
 export interface JobRequeued extends Base { type: 'job.requeued'; uuid: string }
 /**
+ * A pending job delayed alone was re-stored into a graph (queue_job's delay() step 2): it takes
+ * the graph's uuid and these parents, and waits for them (wait_dependencies) unless all are done.
+ */
+export interface JobJoinedGraph extends Base { type: 'job.joined_graph'; uuid: string; graphUuid: string; dependsOn: string[] }
+/**
  * On open, a job the previous process left enqueued or started (it died with it) goes back to
  * pending — or fails as JobFoundDead once its tries are past maxRetries (queue_job's dead-job
  * rule). A started job's try was already counted by its job.started.
@@ -113,6 +118,7 @@ export type WharfEvent =
   | JobFailed
   | JobCancelled
   | JobRequeued
+  | JobJoinedGraph
   | JobRecovered
   | JobRunReleased
   | JobsVacuumed

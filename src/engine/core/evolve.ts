@@ -106,6 +106,23 @@ export function evolve(state: State, event: WharfEvent): State {
       transition(state, job, job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending', event.at)
       break
     }
+    case 'job.joined_graph': {
+      const job = jobOf(state, event.uuid)
+      if (!(job.state === 'pending' && job.graphUuid === null && job.parents.length === 0)) {
+        fail(`job ${job.uuid} joined graph ${event.graphUuid} from ${job.state} in graph ${job.graphUuid}`)
+      }
+      job.graphUuid = event.graphUuid
+      const parents: JobRecord[] = []
+      for (const parentUuid of event.dependsOn) {
+        const parent = jobOf(state, parentUuid)
+        parents.push(parent)
+        parent.addChild(job)
+        if (parent.state !== 'done') job.unfinishedParents++
+      }
+      if (parents.length > 0) job.parents = parents
+      if (job.unfinishedParents > 0) transition(state, job, 'wait_dependencies', event.at)
+      break
+    }
     case 'job.recovered': {
       const job = jobOf(state, event.uuid)
       if (!isRunning(job.state)) fail(`job ${job.uuid} recovered from ${job.state}`)

@@ -1,7 +1,7 @@
 // The pure core: deterministic, no I/O, no clock, no randomness (test/unit/tidy.test.ts).
 export { AssertionError, assert } from './assert.js'
 export * from './events.js'
-export type { Command, HandlerOutcome } from './commands.js'
+export type { Command, GraphJoin, HandlerOutcome } from './commands.js'
 export { decide, type Decision } from './decide.js'
 export { evolve, fold } from './evolve.js'
 export { initialState, ensureChannel } from './channels.js'

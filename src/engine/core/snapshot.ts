@@ -52,7 +52,8 @@ export type JobSnapshot = [
 export interface StateSnapshot {
   formatVersion: typeof SNAPSHOT_FORMAT_VERSION
   seq: number
-  /** In creation (seq) order, so parents come before their children. */
+  /** In creation (seq) order. A parent may come after its child (a job delayed alone that joined
+   * a graph later: job.joined_graph), so restoring links parents in a second pass. */
   jobs: JobSnapshot[]
   channels: { name: string; paused: boolean; throttleUntil: number }[]
   /** Identity key -> holders' uuids, oldest first (decide answers with the oldest). */
@@ -116,21 +117,34 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
     node.paused = c.paused
     node.throttleUntil = c.throttleUntil
   }
+  const restored: JobRecord[] = []
   for (const j of snapshot.jobs) {
     const [uuid, graphUuid, model, method, records, args, context, priority, maxRetries, description, channel] = j
     const [, , , , , , , , , , , identityKey, dependsOn, createdAt, seq, jobState, eta] = j
     const spec: JobSpec = { uuid, graphUuid, model, method, records, args, context, priority, eta, maxRetries, description, channel, identityKey, dependsOn, createdAt }
     const job = new JobRecord(spec, ensureChannel(state.channels, channel), seq)
+    job.state = jobState
+    state.jobs.set(job.uuid, job)
+    restored.push(job)
+  }
+  // Edges once every job exists, in the same order as before (children in creation order).
+  for (let i = 0; i < restored.length; i++) {
+    const job = restored[i]!
+    const dependsOn = snapshot.jobs[i]![12]
+    if (dependsOn.length === 0) continue
     const parents: JobRecord[] = []
     for (const parentUuid of dependsOn) {
       const parent = state.jobs.get(parentUuid)
-      if (parent === undefined) fail(`snapshot job ${uuid} names unknown parent ${parentUuid}`)
+      if (parent === undefined) fail(`snapshot job ${job.uuid} names unknown parent ${parentUuid}`)
       parents.push(parent)
       parent.addChild(job)
       if (parent.state !== 'done') job.unfinishedParents++
     }
-    if (parents.length > 0) job.parents = parents
-    job.state = jobState
+    job.parents = parents
+  }
+  for (let i = 0; i < restored.length; i++) {
+    const job = restored[i]!
+    const j = snapshot.jobs[i]!
     job.retry = j[17]
     job.runs = j[18]
     job.result = j[19]
@@ -142,7 +156,6 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
     job.doneAt = j[25]
     job.cancelledAt = j[26]
     const waitingEta = j[27]
-    state.jobs.set(job.uuid, job)
     count(state, job)
     if (job.state === 'pending') {
       const node = job.channel

@@ -34,7 +34,8 @@ const NO_JOBS: readonly JobRecord[] = Object.freeze([])
 
 export class JobRecord {
   readonly uuid: string
-  readonly graphUuid: string | null
+  /** Set once more when a job delayed alone joins a graph (job.joined_graph). */
+  graphUuid: string | null
   readonly model: string
   readonly method: string
   readonly records: RecordId[]
