@@ -38,6 +38,8 @@ type Step =
   | { kind: 'advance'; ms: number }
   /** The handler of a superseded run (its job cancelled, requeued or set done meanwhile) settles. */
   | { kind: 'settle'; zombie: number }
+  /** A stored job joins a new graph (queue_job's re-store), as a parent or a child of a new job. */
+  | { kind: 'join'; job: number; asParent: boolean }
 
 // The model is the shared rules oracle (test/property/oracle.ts), written from queue_job's rules.
 type Model = Oracle
@@ -163,6 +165,26 @@ class Shell {
     expect(o.seconds ? delayS === o.seconds : step.pattern ? delayS >= 1 && delayS <= 4 : delayS === 600, `delay ${delayS}`).toBe(true)
   }
 
+  join(step: Extract<Step, { kind: 'join' }>): void {
+    const all = this.jobs()
+    const job = all[step.job % all.length]
+    if (job === undefined) return
+    const uuid = `j${String(++this.minted).padStart(4, '0')}`
+    const graphUuid = `g${uuid}`
+    const spec: JobSpec = {
+      uuid, graphUuid, model: 'm', method: 'f', records: [0], args: [], context: {}, description: 'm.f', priority: 10, eta: null,
+      maxRetries: 0, channel: job.channel.name, identityKey: null, createdAt: this.now, dependsOn: step.asParent ? [job.uuid] : [],
+    }
+    // Only a job delayed alone and still pending can be re-stored into a graph.
+    const joinable = job.state === 'pending' && job.graphUuid === null
+    const decision = this.run({ type: 'enqueue', jobs: [spec], joins: [{ uuid: job.uuid, graphUuid, dependsOn: step.asParent ? [] : [uuid] }] })
+    expect(decision.ok, `join of ${job.uuid} (${job.state}, graph ${job.graphUuid})`).toBe(joinable)
+    if (!joinable) return void expect(this.state.jobs.has(uuid)).toBe(false)
+    expect([job.graphUuid, job.state, this.state.jobs.get(uuid)!.state]).toEqual(
+      step.asParent ? [graphUuid, 'pending', 'wait_dependencies'] : [graphUuid, 'wait_dependencies', 'pending'],
+    )
+  }
+
   settle(step: Extract<Step, { kind: 'settle' }>): void {
     const zombies = this.model.zombies
     if (zombies.length === 0) return
@@ -200,6 +222,7 @@ class Shell {
       case 'dispatch': this.dispatch(); break
       case 'finish': this.finish(step); break
       case 'settle': this.settle(step); break
+      case 'join': this.join(step); break
       case 'cancel': case 'requeue': case 'setDone': this.manage(step); break
       case 'pause': this.model.paused.add(CHANNELS[step.channel]!)
         this.run({ type: 'pauseChannel', channel: CHANNELS[step.channel]! }); break
@@ -309,6 +332,7 @@ const steps = (live: boolean): fc.Arbitrary<Iterable<fc.Command<Model, Shell>>> 
     fc.record({ kind: fc.constantFrom('cancel' as const, 'requeue' as const, 'setDone' as const), job: fc.nat() }),
     fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.nat(2), fc.nat(1500), fc.nat(8000)) }),
     fc.record({ kind: fc.constant('settle' as const), zombie: fc.nat() }),
+    fc.record({ kind: fc.constant('join' as const), job: fc.nat(), asParent: fc.boolean() }),
   ]
   if (!live) arbs.push(fc.record({ kind: fc.constantFrom('pause' as const, 'resume' as const), channel: fc.nat(CHANNELS.length - 1) }))
   return fc.commands(arbs.map((a) => a.map((s) => new StepCommand(s))), { maxCommands: 60, size: 'max' })
