@@ -20,6 +20,7 @@ export {
   FailedJobError,
   NothingToDoJob,
   JobTimeoutError,
+  JobSupersededError,
   InvalidChannelConfigError,
   InvalidPropertyError,
   NotSerializableError,

@@ -34,6 +34,14 @@ export class NothingToDoJob extends WharfError {
   }
 }
 
+/**
+ * The reason a handler's `signal` aborts when its job was cancelled, requeued or set done while
+ * it ran: the job already has its new state, and this try's outcome will be ignored.
+ */
+export class JobSupersededError extends WharfError {
+  readonly code = 'JOB_SUPERSEDED'
+}
+
 /** A handler ran longer than its function's `timeoutMs`; treated as retryable. */
 export class JobTimeoutError extends WharfError {
   readonly code = 'JOB_TIMEOUT'

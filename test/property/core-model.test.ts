@@ -36,6 +36,10 @@ type Step =
   | { kind: 'cancel' | 'requeue' | 'setDone'; job: number }
   | { kind: 'pause' | 'resume'; channel: number }
   | { kind: 'advance'; ms: number }
+  /** The handler of a superseded run (its job cancelled, requeued or set done meanwhile) settles. */
+  | { kind: 'settle'; zombie: number }
+  /** A stored job joins a new graph (queue_job's re-store), as a parent or a child of a new job. */
+  | { kind: 'join'; job: number; asParent: boolean }
 
 // The model is the shared rules oracle (test/property/oracle.ts), written from queue_job's rules.
 type Model = Oracle
@@ -56,6 +60,7 @@ class Shell {
   apply(event: WharfEvent): void {
     event.seq = this.state.seq + 1
     evolve(this.state, event)
+    this.model.observeRuns(event, this.state)
     this.events.push(event)
   }
 
@@ -73,6 +78,8 @@ class Shell {
   runningPerChannel(): Map<string, number> {
     const running = new Map<string, number>()
     for (const j of this.jobs(isRunning)) for (const n of pathOf(j.channel.name)) running.set(n, (running.get(n) ?? 0) + 1)
+    // Capacity counts running handlers: a superseded one keeps its slots until it settles.
+    for (const z of this.model.zombies) for (const n of pathOf(z.channel)) running.set(n, (running.get(n) ?? 0) + 1)
     return running
   }
 
@@ -138,10 +145,15 @@ class Shell {
     if (job === undefined) return
     const [before, retry, o] = [this.events.length, job.retry, step.outcome]
     const run = job.runs - (step.stale ? 1 : 0)
+    const superseded = step.stale && this.model.zombie(job.uuid, run) !== undefined
     this.run({ type: 'finish', uuid: job.uuid, run, outcome: o, retryPattern: step.pattern ? PATTERN : null, entropy: step.entropy })
-    // A stale completion (its job was requeued or set done meanwhile) must change nothing.
-    expect(this.events.length - before).toBe(step.stale ? 0 : 1)
-    if (step.stale) return
+    // A stale completion (its job was requeued or set done meanwhile) decides nothing; if that run
+    // was superseded while it ran, its settling frees the slots it held, and nothing else.
+    if (step.stale) {
+      const released = this.events.slice(before).map((e) => [e.type, (e as { run?: number }).run])
+      return void expect(released).toEqual(superseded ? [['job.run_released', run]] : [])
+    }
+    expect(this.events.length - before).toBe(1)
     // queue_job's perform(): what each outcome makes of the job, retries and delays included.
     if (o.kind !== 'retryable') return void expect(job.state).toBe(o.kind === 'failed' ? 'failed' : 'done')
     if (!o.ignoreRetry && job.maxRetries !== 0 && retry >= job.maxRetries) {
@@ -151,6 +163,36 @@ class Shell {
     expect([job.state, job.retry]).toEqual([waiting, o.ignoreRetry ? retry - 1 : retry])
     const delayS = (job.eta! - this.now) / 1000 // seconds=0 means "not given"; PATTERN gives 1 s, then 1–4 s
     expect(o.seconds ? delayS === o.seconds : step.pattern ? delayS >= 1 && delayS <= 4 : delayS === 600, `delay ${delayS}`).toBe(true)
+  }
+
+  join(step: Extract<Step, { kind: 'join' }>): void {
+    const all = this.jobs()
+    const job = all[step.job % all.length]
+    if (job === undefined) return
+    const uuid = `j${String(++this.minted).padStart(4, '0')}`
+    const graphUuid = `g${uuid}`
+    const spec: JobSpec = {
+      uuid, graphUuid, model: 'm', method: 'f', records: [0], args: [], context: {}, description: 'm.f', priority: 10, eta: null,
+      maxRetries: 0, channel: job.channel.name, identityKey: null, createdAt: this.now, dependsOn: step.asParent ? [job.uuid] : [],
+    }
+    // Only a job delayed alone and still pending can be re-stored into a graph.
+    const joinable = job.state === 'pending' && job.graphUuid === null
+    const decision = this.run({ type: 'enqueue', jobs: [spec], joins: [{ uuid: job.uuid, graphUuid, dependsOn: step.asParent ? [] : [uuid] }] })
+    expect(decision.ok, `join of ${job.uuid} (${job.state}, graph ${job.graphUuid})`).toBe(joinable)
+    if (!joinable) return void expect(this.state.jobs.has(uuid)).toBe(false)
+    expect([job.graphUuid, job.state, this.state.jobs.get(uuid)!.state]).toEqual(
+      step.asParent ? [graphUuid, 'pending', 'wait_dependencies'] : [graphUuid, 'wait_dependencies', 'pending'],
+    )
+  }
+
+  settle(step: Extract<Step, { kind: 'settle' }>): void {
+    const zombies = this.model.zombies
+    if (zombies.length === 0) return
+    const z = zombies[step.zombie % zombies.length]!
+    const before = this.events.length
+    this.run({ type: 'finish', uuid: z.uuid, run: z.run, outcome: RETURNED, retryPattern: null, entropy: 0 })
+    expect(this.events.slice(before).map((e) => [e.type, (e as { run?: number }).run])).toEqual([['job.run_released', z.run]])
+    expect(this.model.zombie(z.uuid, z.run)).toBeUndefined()
   }
 
   manage(step: Extract<Step, { kind: 'cancel' | 'requeue' | 'setDone' }>): void {
@@ -179,6 +221,8 @@ class Shell {
       case 'enqueue': this.enqueue(step); break
       case 'dispatch': this.dispatch(); break
       case 'finish': this.finish(step); break
+      case 'settle': this.settle(step); break
+      case 'join': this.join(step); break
       case 'cancel': case 'requeue': case 'setDone': this.manage(step); break
       case 'pause': this.model.paused.add(CHANNELS[step.channel]!)
         this.run({ type: 'pauseChannel', channel: CHANNELS[step.channel]! }); break
@@ -218,7 +262,9 @@ class Shell {
       this.dispatch()
       const started = this.jobs((j) => j.state === 'started').length
       for (let i = 0; i < started; i++) this.play({ kind: 'finish', job: 0, outcome: RETURNED, stale: false, pattern: false, entropy: 0 })
-      if (started > 0) continue
+      const zombies = this.model.zombies.length
+      for (let i = 0; i < zombies; i++) this.play({ kind: 'settle', zombie: 0 })
+      if (started + zombies > 0) continue
       const wake = nextWakeMs(this.state, this.now)
       if (wake === null) return
       this.now = Math.max(this.now, wake)
@@ -285,6 +331,8 @@ const steps = (live: boolean): fc.Arbitrary<Iterable<fc.Command<Model, Shell>>> 
     enqueueStep, enqueueStep, dispatchStep, dispatchStep, finishStep, finishStep,
     fc.record({ kind: fc.constantFrom('cancel' as const, 'requeue' as const, 'setDone' as const), job: fc.nat() }),
     fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.nat(2), fc.nat(1500), fc.nat(8000)) }),
+    fc.record({ kind: fc.constant('settle' as const), zombie: fc.nat() }),
+    fc.record({ kind: fc.constant('join' as const), job: fc.nat(), asParent: fc.boolean() }),
   ]
   if (!live) arbs.push(fc.record({ kind: fc.constantFrom('pause' as const, 'resume' as const), channel: fc.nat(CHANNELS.length - 1) }))
   return fc.commands(arbs.map((a) => a.map((s) => new StepCommand(s))), { maxCommands: 60, size: 'max' })

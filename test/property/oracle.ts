@@ -26,6 +26,11 @@ export class Oracle {
   readonly lastEnqueueMs = new Map<string, number>()
   readonly lastStartMs = new Map<string, number>()
   readonly dispatchDisabled: boolean
+  /** Runs whose handler may be running: started, and not yet ended by its own outcome. */
+  readonly liveRuns = new Map<string, { run: number; channel: string }>()
+  /** Superseded runs (cancel, requeue or setDone while started) whose handler has not settled:
+   * capacity counts running handlers, so each holds a slot on every level of its path. */
+  readonly zombies: { uuid: string; run: number; channel: string }[] = []
 
   constructor(config: readonly ChannelConfig[]) {
     for (const c of config) {
@@ -46,6 +51,7 @@ export class Oracle {
     const jobs = [...state.jobs.values()]
     const running = new Map<string, number>()
     for (const j of jobs) if (isRunning(j)) for (const n of pathOf(j.channel.name)) running.set(n, (running.get(n) ?? 0) + 1)
+    for (const z of this.zombies) for (const n of pathOf(z.channel)) running.set(n, (running.get(n) ?? 0) + 1)
     const failed = new Set(jobs.filter((j) => j.state === 'failed').map((j) => j.channel.name))
     const out = new Map<string, string | null>()
     for (const channel of state.channels.keys()) {
@@ -70,7 +76,45 @@ export class Oracle {
     return out
   }
 
+  /** Follows handlers from the events alone: which run is live, which superseded and unsettled. */
+  observeRuns(event: WharfEvent, state: State): void {
+    switch (event.type) {
+      case 'job.started': {
+        const job = state.jobs.get(event.uuid)!
+        this.liveRuns.set(event.uuid, { run: job.runs, channel: job.channel.name })
+        break
+      }
+      case 'job.failed':
+      case 'job.postponed':
+      case 'job.recovered':
+        this.liveRuns.delete(event.uuid)
+        break
+      case 'job.done':
+      case 'job.cancelled':
+      case 'job.requeued': {
+        const live = this.liveRuns.get(event.uuid)
+        if (live === undefined) break
+        this.liveRuns.delete(event.uuid)
+        const manual = event.type !== 'job.done' || event.manual
+        if (manual) this.zombies.push({ uuid: event.uuid, ...live })
+        break
+      }
+      case 'job.run_released': {
+        const i = this.zombies.findIndex((z) => z.uuid === event.uuid && z.run === event.run)
+        if (i < 0) throw new Error(`job.run_released names run ${event.run} of ${event.uuid}, which is not superseded`)
+        this.zombies.splice(i, 1)
+        break
+      }
+    }
+  }
+
+  /** The superseded run of this job with this number, if its handler has not settled. */
+  zombie(uuid: string, run: number): { uuid: string; run: number; channel: string } | undefined {
+    return this.zombies.find((z) => z.uuid === uuid && z.run === run)
+  }
+
   observe(event: WharfEvent, state: State): void {
+    this.observeRuns(event, state)
     if (event.type === 'channel.paused') this.paused.add(event.channel)
     if (event.type === 'channel.resumed') this.paused.delete(event.channel)
     if (event.type === 'job.enqueued' || event.type === 'job.started') {

@@ -67,10 +67,12 @@ function gated(s: fc.Scheduler, channels: string, start = true): Promise<Rig> {
   return Rig.open({ channels, pattern: false, seed: 1, start, gate: (uuid) => s.schedule(Promise.resolve(), `handler of ${uuid} settles`) })
 }
 
-/** The job's own events (cascades included), as 'type' or 'type:manual' for done. */
+/** The job's own events (cascades included), as 'type' or 'type:manual' for done; without
+ * job.run_released, which tells when a superseded handler settled, not a change of the job. */
 function historyOf(events: readonly WharfEvent[], uuid: string): string[] {
   const out: string[] = []
   for (const e of events) {
+    if (e.type === 'job.run_released') continue
     if (e.type === 'job.created' && e.job.uuid === uuid) out.push(e.type)
     else if (e.type === 'job.cancelled' && e.cascade.includes(uuid)) out.push('job.cancelled')
     else if ('uuid' in e && e.uuid === uuid) out.push(e.type === 'job.done' && e.manual ? 'job.done:manual' : e.type)
@@ -170,6 +172,14 @@ describe('races', () => {
         }
         const starts = life.filter((t) => t === 'job.started').length
         expect(rig.calls.get(y.uuid)).toBe(starts)
+        // root:1 counts running handlers: after a requeue that superseded Y's run, nothing starts
+        // before that run's handler has settled (its job.run_released).
+        const [requeuedAt] = seqOf(rig.events, y.uuid, 'job.requeued')
+        const [releasedAt] = seqOf(rig.events, y.uuid, 'job.run_released')
+        if (releasedAt !== undefined) {
+          const startsBetween = rig.events.filter((e) => e.type === 'job.started' && e.seq > requeuedAt! && e.seq < releasedAt)
+          expect(startsBetween.map((e) => e.seq)).toEqual([])
+        }
         // One call: it failed (the requeue came first). Two: the second decided, and succeeded.
         expect((await rig.wharf.job(y.uuid))!.state).toBe(starts === 1 ? 'failed' : 'done')
         if (x !== null) expect((await rig.wharf.job(x.uuid))!.state).toBe('done')
@@ -201,6 +211,9 @@ describe('races', () => {
         expect([['job.started', 'job.failed', 'job.done:manual'], ['job.started', 'job.done:manual']]).toContainEqual(life)
         side(`setDone vs failure: ${life.join(' ')}`)
         expect(seqOf(rig.events, c.job!.uuid, 'job.started')[0]).toBeGreaterThan(seqOf(rig.events, F, 'job.done')[0]!)
+        // Set done while it ran: root.s:1 stays taken by F's handler until it settles.
+        const [releasedAt] = seqOf(rig.events, F, 'job.run_released')
+        if (life.length === 2) expect(seqOf(rig.events, c.job!.uuid, 'job.started')[0]).toBeGreaterThan(releasedAt!)
         await rig.audit()
       }),
       PARAMS,

@@ -219,7 +219,7 @@ describe('errors that fail the job', () => {
     expect(failed.excInfo).toMatch(/\n\s+at /)
   })
 
-  it('a job whose function has no handler registered fails with UnknownJobFunctionError', async () => {
+  it('a job whose function has no handler registered is not dispatched: it stays pending (API.md, since 0.2)', async () => {
     const clock = new FakeClock()
     const log = new MemoryLog()
     const writer = await Wharf.open({ clock, log })
@@ -230,8 +230,7 @@ describe('errors that fail the job', () => {
     opened.push(reader)
     await reader.start()
     await reader.idle()
-    expect(await view(reader, job)).toMatchObject({ state: 'failed', excName: 'UnknownJobFunctionError' })
-    expect((await view(reader, job)).excMessage).toContain('test.gone.run')
+    expect(await view(reader, job)).toMatchObject({ state: 'pending', retry: 0, excName: null })
   })
 })
 

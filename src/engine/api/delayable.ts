@@ -22,6 +22,8 @@ export interface PlannedJob {
   method: string
   args: unknown[]
   props: CheckedProperties
+  /** uuid of the job this vertex stored earlier (delayed alone): it is re-stored into the graph. */
+  stored?: string
 }
 
 export interface GraphHost {
@@ -206,26 +208,35 @@ export class Delayable {
   /** Store the whole connected graph this delayable belongs to; resolves when it is durable. */
   async delay(): Promise<this> {
     const ordered = topologicalOrder(this.graph)
-    const delayed = ordered.filter((d) => d.job !== undefined).length
-    if (delayed === ordered.length) return this
-    if (delayed > 0) {
-      throw new InvalidGraphError('this graph mixes delayables that were already delayed with new ones; build a new graph from new delayables')
-    }
+    if (storedAsIs(ordered)) return this
     const index = new Map(ordered.map((d, i) => [d, i]))
     const planned: PlannedJob[] = ordered.map((d) => {
       if (d.call === null) {
         throw new InvalidGraphError(`a delayable of model ${d.target.model} in this graph has no method call; call one before delay()`)
       }
-      return { target: d.target, method: d.call.method, args: d.call.args, props: d.props }
+      // queue_job's delay() step 2: a vertex that already has its job reuses it, so a job delayed
+      // alone can join a new graph (the core refuses it unless that job is still pending).
+      const planned: PlannedJob = { target: d.target, method: d.call.method, args: d.call.args, props: d.props }
+      if (d.job !== undefined) planned.stored = d.job.uuid
+      return planned
     })
     const edges: [number, number][] = []
     for (const parent of ordered) {
       for (const child of this.graph.edges.get(parent) ?? []) edges.push([index.get(parent)!, index.get(child)!])
     }
     const views = await this.host.storeGraph(planned, edges)
-    ordered.forEach((d, i) => (d.job = views[i]))
+    ordered.forEach((d, i) => (d.job = views[i] ?? (planned[i]!.stored === undefined ? undefined : d.job)))
     return this
   }
+}
+
+/** Every vertex already has its job, stored by one delay() of this very graph: nothing to do.
+ * (Vertices delayed alone and connected since must be re-stored with their new edges.) */
+function storedAsIs(ordered: readonly Delayable[]): boolean {
+  if (!ordered.every((d) => d.job !== undefined)) return false
+  if (ordered.length === 1) return true
+  const graphUuid = ordered[0]!.job!.graphUuid
+  return graphUuid !== null && ordered.every((d) => d.job!.graphUuid === graphUuid)
 }
 
 /** Kahn's algorithm; ties keep the order vertices joined the graph. A cycle is refused. */

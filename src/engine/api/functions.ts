@@ -59,6 +59,8 @@ const DEFAULTS: ResolvedFunction = Object.freeze({ handler: undefined, channel: 
 
 export class FunctionRegistry implements FunctionLookup {
   private readonly handlers = new Map<string, Handler>()
+  /** model -> methods with a handler, for the scheduler (no string building per pick). */
+  readonly registered = new Map<string, Set<string>>()
   private readonly configs = new Map<string, FunctionConfig>()
   /** resolve() runs once per job start: cache its answer per model, then method (no string
    * concatenation on the hot path). */
@@ -70,6 +72,9 @@ export class FunctionRegistry implements FunctionLookup {
       throw new InvalidJobFunctionError(`job function ${name} is already registered: a model can be defined once per Wharf`)
     }
     this.handlers.set(name, handler)
+    let methods = this.registered.get(model)
+    if (methods === undefined) this.registered.set(model, (methods = new Set()))
+    methods.add(method)
     this.resolved.clear()
   }
 

@@ -2,8 +2,9 @@
 // payload copies are all settled here, before anything is submitted, so bad input is refused
 // with nothing written.
 
+import type { GraphJoin } from '../core/commands.js'
 import type { JobSpec } from '../core/events.js'
-import { InvalidPropertyError } from '../errors.js'
+import { InvalidGraphError, InvalidPropertyError } from '../errors.js'
 import type { PlannedJob, Target } from './delayable.js'
 import type { FunctionRegistry } from './functions.js'
 import { checkIdentityKey, DEFAULT_MAX_RETRIES, DEFAULT_PRIORITY, etaMs, type CheckedProperties, type IdentityKeyJob } from './properties.js'
@@ -26,6 +27,41 @@ export function buildSpecs(planned: readonly PlannedJob[], edges: readonly (read
     spec.dependsOn.push(specs[parent]!.uuid)
   }
   return specs
+}
+
+/**
+ * A graph in which some vertices are jobs stored before (delayed alone): new jobs get specs,
+ * stored ones join the graph with their edges. `uuids` follows `planned`.
+ */
+export function buildGraphJoin(
+  planned: readonly PlannedJob[],
+  edges: readonly (readonly [number, number])[],
+  ctx: SpecContext,
+): { specs: JobSpec[]; joins: GraphJoin[]; uuids: string[] } {
+  const graphUuid = ctx.newId()
+  const specs: JobSpec[] = []
+  const joins: GraphJoin[] = []
+  const uuids: string[] = []
+  const parentsOf: string[][] = []
+  const seen = new Set<string>()
+  for (const p of planned) {
+    if (p.stored === undefined) {
+      const spec = buildSpec(p.target, p.method, p.args, p.props, graphUuid, ctx)
+      spec.dependsOn = []
+      specs.push(spec)
+      uuids.push(spec.uuid)
+      parentsOf.push(spec.dependsOn)
+    } else {
+      if (seen.has(p.stored)) throw new InvalidGraphError(`job ${p.stored} appears twice in this graph`)
+      const join: GraphJoin = { uuid: p.stored, graphUuid, dependsOn: [] }
+      joins.push(join)
+      uuids.push(join.uuid)
+      parentsOf.push(join.dependsOn)
+    }
+    seen.add(uuids[uuids.length - 1]!)
+  }
+  for (const [parent, child] of edges) parentsOf[child]!.push(uuids[parent]!)
+  return { specs, joins, uuids }
 }
 
 /** One job's spec. Takes its parts as arguments: withDelay calls it once per job. */

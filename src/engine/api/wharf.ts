@@ -7,7 +7,7 @@ import type { Command } from '../core/commands.js'
 import { JOB_STATES, type JobSpec, type JobState, type WharfEvent } from '../core/events.js'
 import { stateIndex } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
-import { InvalidChannelConfigError, InvalidPropertyError, WharfClosedError } from '../errors.js'
+import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, WharfClosedError } from '../errors.js'
 import { checkJobsQuery, checkUuid, liveGraph, liveJobsPage, type CheckedJobsQuery, type JobGraph, type JobsQuery } from './queries.js'
 import { FakeClock, type Clock } from '../runtime/clock.js'
 import { Engine, type OpenReport, type ResultOf } from '../runtime/engine.js'
@@ -17,7 +17,7 @@ import { VolatileLog } from '../../storage/volatile-log.js'
 import type { PlannedJob, Target } from './delayable.js'
 import { FunctionRegistry, type FunctionOptions } from './functions.js'
 import { checkOpenOptions, DEFAULT_REMOVE_AFTER_DAYS, DEFAULT_SNAPSHOT_EVERY, type OpenOptions } from './open-options.js'
-import { buildSpec, buildSpecs, type SpecContext } from './job-spec.js'
+import { buildGraphJoin, buildSpec, buildSpecs, type SpecContext } from './job-spec.js'
 import { runWithoutDelay } from './no-delay.js'
 import { describe, type CheckedProperties } from './properties.js'
 import { defineModel, type ModelHost, type RecordsetOf } from './recordset.js'
@@ -98,6 +98,7 @@ export class Wharf implements ModelHost {
   model<M extends Record<string, Handler>>(name: string, methods: M & ThisType<JobContext>): RecordsetOf<M> {
     const recordset = defineModel(this, name, methods)
     for (const method of Object.keys(methods)) this.functions.register(name, method, methods[method]!)
+    this.engine.functionsRegistered()
     return recordset
   }
 
@@ -178,7 +179,8 @@ export class Wharf implements ModelHost {
       channels.push({
         name: node.name,
         capacity: node === state.root && state.dispatchDisabled ? 0 : node.capacity,
-        running: node.running,
+        // Superseded handlers still run and hold their slots (capacity counts them).
+        running: node.running + node.held,
         paused: node.paused,
         sequential: node.sequential,
         throttleSeconds: node.throttleMs / 1000,
@@ -288,6 +290,18 @@ export class Wharf implements ModelHost {
     if (this.engine.lifecycle === 'closed') throw new WharfClosedError('this Wharf is closed')
     const nowMs = this.clock.now()
     const sink = this[SINK]
+    if (planned.some((p) => p.stored !== undefined)) {
+      if (sink !== null || this.noDelay) {
+        throw new InvalidGraphError('a job delayed before can be re-stored into a graph only by a Wharf that stores jobs (not trapped, not in no-delay mode)')
+      }
+      const { specs, joins, uuids } = buildGraphJoin(planned, edges, { nowMs, newId: this.newId, functions: this.functions })
+      const views = await this.engine.submit({ type: 'enqueue', jobs: specs, joins }, viewsOfGraph)
+      // views follows specs then joins; the caller wants them in planned order.
+      const position = new Map<string, number>()
+      specs.forEach((s, i) => position.set(s.uuid, i))
+      joins.forEach((j, i) => position.set(j.uuid, specs.length + i))
+      return uuids.map((uuid) => views[position.get(uuid)!])
+    }
     if (sink !== null) return sink.capture(planned, edges, nowMs)
     const specs = buildSpecs(planned, edges, { nowMs, newId: this.newId, functions: this.functions })
     if (this.noDelay) return runWithoutDelay(this, specs)
@@ -320,6 +334,14 @@ const viewOfEnqueued: ResultOf<JobView> = (note, command, state) => {
 const viewsOfEnqueued: ResultOf<(JobView | undefined)[]> = (note, command, state) => {
   if (note === undefined || !('existing' in note)) return (command as { jobs: JobSpec[] }).jobs.map((s) => toJobView(state.jobs.get(s.uuid)!))
   return note.existing.map((uuid) => (uuid === null ? undefined : toJobView(state.jobs.get(uuid)!)))
+}
+
+/** A graph with re-stored jobs: each new job, then each joined one, as this call stored them
+ * (when identity keys skipped the graph: the matched jobs, and the joined ones as they are). */
+const viewsOfGraph: ResultOf<(JobView | undefined)[]> = (note, command, state) => {
+  const { joins } = command as { joins: { uuid: string }[] }
+  const joined = joins.map((j) => toJobView(state.jobs.get(j.uuid)!))
+  return [...viewsOfEnqueued(note, command, state), ...joined]
 }
 
 function channelArg(name: unknown, where: string): string {

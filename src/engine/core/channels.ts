@@ -33,6 +33,7 @@ export function initialState(config: readonly ChannelConfig[]): State {
     readyChannels: new ChannelSet('readySlot'),
     etaChannels: new ChannelSet('etaSlot'),
     counts: [0, 0, 0, 0, 0, 0, 0],
+    superseded: new Map(),
   }
 }
 
@@ -80,7 +81,7 @@ export function canStartFrom(node: ChannelNode, nowMs: number): boolean {
   for (let i = 0; i < path.length; i++) {
     const n = path[i]!
     if (n.paused) return false
-    if (n.capacity !== null && n.running >= n.capacity) return false
+    if (n.capacity !== null && n.running + n.held >= n.capacity) return false
     if (n.sequential && n.failedOwn > 0) return false
     if (n.throttleMs > 0 && nowMs < n.throttleUntil) return false
   }

@@ -18,9 +18,20 @@ export type HandlerOutcome =
   | { kind: 'failed'; excName: string; excMessage: string; excInfo: string }
   | { kind: 'nothing_to_do'; message: string }
 
+/** A stored job that joins the graph being stored: its graph and its parents in that graph. */
+export interface GraphJoin {
+  uuid: string
+  graphUuid: string
+  dependsOn: string[]
+}
+
 export type Command =
-  /** Store new jobs (one job, or a graph with parents before children). */
-  | { type: 'enqueue'; jobs: JobSpec[] }
+  /**
+   * Store new jobs (one job, or a graph with parents before children). `joins`: jobs delayed
+   * alone before, re-stored into this graph (queue_job's delay() step 2); their parents are
+   * jobs of `jobs` or other joined jobs.
+   */
+  | { type: 'enqueue'; jobs: JobSpec[]; joins?: GraphJoin[] }
   /** The runner takes an enqueued job. */
   | { type: 'start'; uuid: string }
   /** A handler settled. `run` is the job's `runs` when it started: stale completions are dropped. */

@@ -3,12 +3,12 @@
 // them with evolve before deciding the next command, so each decision sees the one before.
 
 import { assertNever } from './assert.js'
-import type { Command, HandlerOutcome } from './commands.js'
+import type { Command, GraphJoin, HandlerOutcome } from './commands.js'
 import { EVENT_FORMAT_VERSION as v, type JobSpec, type WharfEvent } from './events.js'
 import { cascadeOfCancel, vacuumable } from './graph.js'
 import { retryDelaySeconds } from './retry.js'
 import { isBlocking, isRunning, type JobRecord, type State } from './state.js'
-import { JobStateConflictError, UnknownJobError, type WharfError } from '../errors.js'
+import { InvalidGraphError, JobStateConflictError, UnknownJobError, type WharfError } from '../errors.js'
 
 export type Decision =
   | {
@@ -29,6 +29,8 @@ export type DecideNote =
   | { existing: (string | null)[] }
   | { removed: number }
   | { requeued: number; foundDead: number }
+  /** cancel, requeue or setDone of a started job: the shell aborts that run's handler. */
+  | { superseded: { uuid: string; run: number } }
 
 export function decide(state: State, command: Command, nowMs: number): Decision {
   const events: WharfEvent[] = []
@@ -44,15 +46,20 @@ export function decide(state: State, command: Command, nowMs: number): Decision 
 export function decideInto(state: State, command: Command, nowMs: number, out: WharfEvent[]): DecideNote {
   switch (command.type) {
     case 'enqueue':
-      return decideEnqueue(state, command.jobs, nowMs, out)
+      return decideEnqueue(state, command.jobs, command.joins, nowMs, out)
     case 'start':
       out.push({ seq: 0, v, at: nowMs, type: 'job.started', uuid: command.uuid })
       return undefined
     case 'finish': {
       const job = state.jobs.get(command.uuid)
       // The job was set done, cancelled or requeued while its handler ran: that run's
-      // outcome no longer decides anything.
-      if (job === undefined || job.state !== 'started' || job.runs !== command.run) return undefined
+      // outcome no longer decides anything, but its settling frees the slots it held.
+      if (job === undefined || job.state !== 'started' || job.runs !== command.run) {
+        if (state.superseded.get(command.uuid)?.some((r) => r.run === command.run) === true) {
+          out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid: command.uuid, run: command.run })
+        }
+        return undefined
+      }
       out.push(outcomeEvent(job, command.outcome, command.retryPattern, command.entropy, nowMs))
       return undefined
     }
@@ -62,7 +69,7 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
       if (job.state === 'cancelled') return undefined
       const cascade = cascadeOfCancel(job).map((j) => j.uuid)
       out.push({ seq: 0, v, at: nowMs, type: 'job.cancelled', uuid: job.uuid, cascade })
-      return undefined
+      return supersededNote(job)
     }
     case 'requeue': {
       const job = state.jobs.get(command.uuid)
@@ -78,18 +85,22 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
         }
       }
       out.push({ seq: 0, v, at: nowMs, type: 'job.requeued', uuid: job.uuid })
-      return undefined
+      return supersededNote(job)
     }
     case 'setDone': {
       const job = state.jobs.get(command.uuid)
       if (job === undefined) return { error: new UnknownJobError(command.uuid) }
       if (job.state === 'done') return undefined
       out.push({ seq: 0, v, at: nowMs, type: 'job.done', uuid: job.uuid, result: 'Manually set to done', manual: true })
-      return undefined
+      return supersededNote(job)
     }
     case 'recover': {
       let requeued = 0
       let foundDead = 0
+      // A new process runs no handler yet: slots held by superseded runs of the dead one are free.
+      for (const [uuid, runs] of state.superseded) {
+        for (const r of runs) out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid, run: r.run })
+      }
       for (const job of state.jobs.values()) {
         if (!isRunning(job.state)) continue
         // queue_job's dead-job rule: past maxRetries (0 = infinite) the job fails as found dead.
@@ -120,8 +131,14 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
   }
 }
 
-function decideEnqueue(state: State, specs: JobSpec[], nowMs: number, out: WharfEvent[]): DecideNote {
-  if (specs.length === 1 && specs[0]!.identityKey === null) {
+function decideEnqueue(state: State, specs: JobSpec[], joins: GraphJoin[] | undefined, nowMs: number, out: WharfEvent[]): DecideNote {
+  if (joins !== undefined) {
+    for (const join of joins) {
+      const refused = joinRefusal(state, join)
+      if (refused !== null) return { error: new InvalidGraphError(`job ${join.uuid} cannot be re-stored into graph ${join.graphUuid}: ${refused}`) }
+    }
+  }
+  if (specs.length === 1 && specs[0]!.identityKey === null && joins === undefined) {
     out.push({ seq: 0, v, at: nowMs, type: 'job.created', job: specs[0]! })
     return undefined
   }
@@ -142,7 +159,23 @@ function decideEnqueue(state: State, specs: JobSpec[], nowMs: number, out: Wharf
   }
   if (keyed > 0 && matched === keyed) return { existing }
   for (let i = 0; i < specs.length; i++) out.push({ seq: 0, v, at: nowMs, type: 'job.created', job: specs[i]! })
+  // After every new job: a joined job's parents may be among them.
+  if (joins !== undefined) {
+    for (const join of joins) {
+      out.push({ seq: 0, v, at: nowMs, type: 'job.joined_graph', uuid: join.uuid, graphUuid: join.graphUuid, dependsOn: join.dependsOn })
+    }
+  }
   return undefined
+}
+
+/** Why a stored job cannot join a graph now (null: it can). Only a job delayed alone and still
+ * pending can (queue_job re-stores it): one that ran, or waits in another graph, has a history. */
+function joinRefusal(state: State, join: GraphJoin): string | null {
+  const job = state.jobs.get(join.uuid)
+  if (job === undefined) return 'it is not stored any more'
+  if (job.state !== 'pending') return `it is ${job.state}, and only a job still pending can be`
+  if (job.graphUuid !== null) return `it is already part of graph ${job.graphUuid}`
+  return null
 }
 
 function outcomeEvent(
@@ -192,6 +225,11 @@ function outcomeEvent(
     default:
       return assertNever(outcome, 'handler outcome')
   }
+}
+
+/** Decided on `job` before its event is applied: a started job's handler must be aborted. */
+function supersededNote(job: JobRecord): DecideNote {
+  return job.state === 'started' ? { superseded: { uuid: job.uuid, run: job.runs } } : undefined
 }
 
 /** Another job that holds `job`'s identity key, if putting `job` back in a blocking state would duplicate it. */

@@ -87,11 +87,22 @@ export interface JobCancelled extends Base {
 }
 export interface JobRequeued extends Base { type: 'job.requeued'; uuid: string }
 /**
+ * A pending job delayed alone was re-stored into a graph (queue_job's delay() step 2): it takes
+ * the graph's uuid and these parents, and waits for them (wait_dependencies) unless all are done.
+ */
+export interface JobJoinedGraph extends Base { type: 'job.joined_graph'; uuid: string; graphUuid: string; dependsOn: string[] }
+/**
  * On open, a job the previous process left enqueued or started (it died with it) goes back to
  * pending — or fails as JobFoundDead once its tries are past maxRetries (queue_job's dead-job
  * rule). A started job's try was already counted by its job.started.
  */
 export interface JobRecovered extends Base { type: 'job.recovered'; uuid: string; dead: boolean }
+/**
+ * The handler of run `run` of this job, superseded (its job was cancelled, requeued or set done
+ * while it ran), settled — or, on open, died with the previous process: the slots it held on its
+ * channel path are free again.
+ */
+export interface JobRunReleased extends Base { type: 'job.run_released'; uuid: string; run: number }
 /** Autovacuum removed these done or cancelled jobs (children before parents). */
 export interface JobsVacuumed extends Base { type: 'jobs.vacuumed'; uuids: string[] }
 export interface ChannelPaused extends Base { type: 'channel.paused'; channel: string }
@@ -107,7 +118,9 @@ export type WharfEvent =
   | JobFailed
   | JobCancelled
   | JobRequeued
+  | JobJoinedGraph
   | JobRecovered
+  | JobRunReleased
   | JobsVacuumed
   | ChannelPaused
   | ChannelResumed

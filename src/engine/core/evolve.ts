@@ -5,7 +5,7 @@
 import { assertNever, fail } from './assert.js'
 import { ensureChannel } from './channels.js'
 import type { WharfEvent } from './events.js'
-import { JobRecord, isRunning, stateIndex, type State } from './state.js'
+import { JobRecord, isRunning, stateIndex, type State, type SupersededRun } from './state.js'
 import { enterInitial, promoteEta, transition } from './transition.js'
 
 export function evolve(state: State, event: WharfEvent): State {
@@ -58,6 +58,7 @@ export function evolve(state: State, event: WharfEvent): State {
     }
     case 'job.done': {
       const job = jobOf(state, event.uuid)
+      if (event.manual) supersede(state, job)
       transition(state, job, 'done', event.at)
       job.doneAt = event.at
       job.result = event.result
@@ -87,6 +88,8 @@ export function evolve(state: State, event: WharfEvent): State {
     }
     case 'job.cancelled': {
       const job = jobOf(state, event.uuid)
+      // Only the job named can be running: a cascade takes waiting descendants only.
+      supersede(state, job)
       cancel(state, job, event.at)
       job.result = 'Cancelled'
       for (const uuid of event.cascade) cancel(state, jobOf(state, uuid), event.at)
@@ -94,12 +97,30 @@ export function evolve(state: State, event: WharfEvent): State {
     }
     case 'job.requeued': {
       const job = jobOf(state, event.uuid)
+      supersede(state, job)
       job.retry = 0
       job.enqueuedAt = null
       job.startedAt = null
       job.doneAt = null
       job.cancelledAt = null
       transition(state, job, job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending', event.at)
+      break
+    }
+    case 'job.joined_graph': {
+      const job = jobOf(state, event.uuid)
+      if (!(job.state === 'pending' && job.graphUuid === null && job.parents.length === 0)) {
+        fail(`job ${job.uuid} joined graph ${event.graphUuid} from ${job.state} in graph ${job.graphUuid}`)
+      }
+      job.graphUuid = event.graphUuid
+      const parents: JobRecord[] = []
+      for (const parentUuid of event.dependsOn) {
+        const parent = jobOf(state, parentUuid)
+        parents.push(parent)
+        parent.addChild(job)
+        if (parent.state !== 'done') job.unfinishedParents++
+      }
+      if (parents.length > 0) job.parents = parents
+      if (job.unfinishedParents > 0) transition(state, job, 'wait_dependencies', event.at)
       break
     }
     case 'job.recovered': {
@@ -117,6 +138,9 @@ export function evolve(state: State, event: WharfEvent): State {
       }
       break
     }
+    case 'job.run_released':
+      release(state, event.uuid, event.run)
+      break
     case 'jobs.vacuumed':
       for (const uuid of event.uuids) removeJob(state, jobOf(state, uuid))
       break
@@ -145,6 +169,34 @@ function removeJob(state: State, job: JobRecord): void {
   job.channel.counts[stateIndex(job.state)]!--
   state.counts[stateIndex(job.state)]!--
   state.jobs.delete(job.uuid)
+}
+
+/**
+ * A started job is about to leave `started` by a user's decision, not by its handler: that
+ * handler still runs, so the slots it holds on its path move from `running` to `held` until a
+ * job.run_released says it settled. (Capacity counts running handlers, not states.)
+ */
+function supersede(state: State, job: JobRecord): void {
+  if (job.state !== 'started') return
+  const runs = state.superseded.get(job.uuid)
+  const run: SupersededRun = { run: job.runs, channel: job.channel }
+  if (runs === undefined) state.superseded.set(job.uuid, [run])
+  else runs.push(run)
+  const path = job.channel.path
+  for (let i = 0; i < path.length; i++) path[i]!.held++
+}
+
+function release(state: State, uuid: string, run: number): void {
+  const runs = state.superseded.get(uuid)
+  const i = runs === undefined ? -1 : runs.findIndex((r) => r.run === run)
+  if (!(i >= 0)) fail(`run ${run} of job ${uuid} released but not superseded`)
+  const path = runs![i]!.channel.path
+  for (let j = 0; j < path.length; j++) {
+    path[j]!.held--
+    if (!(path[j]!.held >= 0)) fail(`channel ${path[j]!.name} holds a negative number of slots`)
+  }
+  runs!.splice(i, 1)
+  if (runs!.length === 0) state.superseded.delete(uuid)
 }
 
 function cancel(state: State, job: JobRecord, atMs: number): void {

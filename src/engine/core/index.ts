@@ -1,11 +1,11 @@
 // The pure core: deterministic, no I/O, no clock, no randomness (test/unit/tidy.test.ts).
 export { AssertionError, assert } from './assert.js'
 export * from './events.js'
-export type { Command, HandlerOutcome } from './commands.js'
+export type { Command, GraphJoin, HandlerOutcome } from './commands.js'
 export { decide, type Decision } from './decide.js'
 export { evolve, fold } from './evolve.js'
 export { initialState, ensureChannel } from './channels.js'
-export { pickNext, nextWakeMs } from './schedule.js'
+export { pickNext, nextWakeMs, hasHandler, type RegisteredFunctions } from './schedule.js'
 export { checkInvariants } from './invariants.js'
 export { retryDelaySeconds, DEFAULT_RETRY_SECONDS, type RetryPattern, type RetryDelay } from './retry.js'
 export { toJobView, type JobView } from './view.js'

@@ -57,11 +57,25 @@ export function checkInvariants(state: State): void {
     }
     if (job.retry < 0) bad(`job ${uuid} has retry ${job.retry}`)
   }
+  const held = new Map<ChannelNode, number>()
+  for (const [uuid, runs] of state.superseded) {
+    if (runs.length === 0) bad(`job ${uuid} has an empty list of superseded runs`)
+    const job = state.jobs.get(uuid)
+    for (const r of runs) {
+      if (state.channels.get(r.channel.name) !== r.channel) bad(`superseded run ${r.run} of job ${uuid} holds slots of an unindexed channel`)
+      // A run is live (its job started in it) or superseded, never both; and it did start.
+      if (job !== undefined && (r.run > job.runs || (job.state === 'started' && r.run === job.runs))) bad(`run ${r.run} of job ${uuid} is superseded and live`)
+      for (const n of r.channel.path) held.set(n, (held.get(n) ?? 0) + 1)
+    }
+  }
   let heapTotal = 0
   for (const node of state.channels.values()) {
+    if (node.held !== (held.get(node) ?? 0)) bad(`channel ${node.name} counts ${node.held} held slots, has ${held.get(node) ?? 0}`)
     heapTotal += node.ready.size + node.etaQueue.size
     if (node.running !== running.get(node)) bad(`channel ${node.name} counts ${node.running} running, has ${running.get(node)}`)
-    if (node.capacity !== null && node.running > node.capacity) bad(`channel ${node.name} runs ${node.running} jobs over capacity ${node.capacity}`)
+    if (node.capacity !== null && node.running + node.held > node.capacity) {
+      bad(`channel ${node.name} runs ${node.running} jobs and ${node.held} superseded handlers over capacity ${node.capacity}`)
+    }
     if (node.failedOwn !== failedOwn.get(node)) bad(`channel ${node.name} counts ${node.failedOwn} failed, has ${failedOwn.get(node)}`)
     const own = counts.get(node)!
     for (let i = 0; i < own.length; i++) if (own[i] !== node.counts[i]) bad(`channel ${node.name} counts ${node.counts[i]} ${JOB_STATES[i]}, has ${own[i]}`)

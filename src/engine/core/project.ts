@@ -25,6 +25,8 @@ export interface ChannelProjection {
   throttleMs: number
   paused: boolean
   running: number
+  /** Slots held by superseded handlers that have not settled. */
+  held: number
   failedOwn: number
   throttleUntil: number
   /** This channel's own jobs per state. */
@@ -48,6 +50,8 @@ export interface StateProjection {
   waitingEta: string[]
   /** Pending jobs free to compete for a slot, sorted by uuid. */
   ready: string[]
+  /** Superseded runs whose handler has not settled, as 'uuid#run', sorted. */
+  superseded: string[]
 }
 
 export function projectState(state: State): StateProjection {
@@ -74,6 +78,7 @@ export function projectState(state: State): StateProjection {
       throttleMs: node.throttleMs,
       paused: node.paused,
       running: node.running,
+      held: node.held,
       failedOwn: node.failedOwn,
       throttleUntil: node.throttleUntil,
       counts: countsByState(node.counts),
@@ -96,6 +101,7 @@ export function projectState(state: State): StateProjection {
     identity,
     waitingEta,
     ready,
+    superseded: [...state.superseded].flatMap(([uuid, runs]) => runs.map((r) => `${uuid}#${r.run}`)).sort(compareText),
   }
 }
 

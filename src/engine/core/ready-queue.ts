@@ -81,6 +81,15 @@ export class ReadyQueue {
     return true
   }
 
+  /** The first job in queue order that passes `test` (undefined: none does). */
+  firstWhere(test: (job: JobRecord) => boolean): JobRecord | undefined {
+    for (const priority of this.priorities) {
+      const bucket = this.buckets.get(priority)!
+      for (let i = bucket.head; i < bucket.items.length; i++) if (test(bucket.items[i]!)) return bucket.items[i]
+    }
+    return undefined
+  }
+
   /** Jobs in queue order (audits and snapshots). */
   values(): JobRecord[] {
     const out: JobRecord[] = []

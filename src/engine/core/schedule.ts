@@ -7,11 +7,26 @@ import { canStartFrom } from './channels.js'
 import { readyLess, type JobRecord, type State } from './state.js'
 
 /**
+ * The job functions this process can run, model -> methods. Like nowMs it is an input of the
+ * pick, not state: which handlers are registered belongs to the process, not to the log (a
+ * reopened store has none until models are declared), and the pick's choices are logged anyway.
+ * null: every function counts as registered (the pure tests, the simulator's core runs).
+ */
+export type RegisteredFunctions = ReadonlyMap<string, ReadonlySet<string>> | null
+
+/** May this process run the job's function? */
+export function hasHandler(registered: RegisteredFunctions, job: JobRecord): boolean {
+  return registered === null || registered.get(job.model)?.has(job.method) === true
+}
+
+/**
  * The next scheduling event at `nowMs`, or null when nothing more can happen now:
  * first every due eta (earliest first), then the best startable job across the whole tree by
- * (priority, createdAt, seq) whose path has a free slot on every level.
+ * (priority, createdAt, seq) whose path has a free slot on every level and whose function is
+ * registered. A job without a handler waits, pending, and holds back only a sequential channel
+ * (which keeps its order); elsewhere the next job of its channel competes in its place.
  */
-export function pickNext(state: State, nowMs: number): WharfEvent | null {
+export function pickNext(state: State, nowMs: number, registered: RegisteredFunctions = null): WharfEvent | null {
   let due: JobRecord | undefined
   const etaChannels = state.etaChannels.items
   for (let i = 0; i < etaChannels.length; i++) {
@@ -26,7 +41,13 @@ export function pickNext(state: State, nowMs: number): WharfEvent | null {
   const readyChannels = state.readyChannels.items
   for (let i = 0; i < readyChannels.length; i++) {
     const node = readyChannels[i]!
-    const head = node.ready.peek()!
+    let head = node.ready.peek()!
+    if (!hasHandler(registered, head)) {
+      if (node.sequential) continue
+      const runnable = node.ready.firstWhere((job) => hasHandler(registered, job))
+      if (runnable === undefined) continue
+      head = runnable
+    }
     if (best !== undefined && !readyLess(head, best)) continue
     if (canStartFrom(node, nowMs)) best = head
   }

@@ -52,11 +52,14 @@ export type JobSnapshot = [
 export interface StateSnapshot {
   formatVersion: typeof SNAPSHOT_FORMAT_VERSION
   seq: number
-  /** In creation (seq) order, so parents come before their children. */
+  /** In creation (seq) order. A parent may come after its child (a job delayed alone that joined
+   * a graph later: job.joined_graph), so restoring links parents in a second pass. */
   jobs: JobSnapshot[]
   channels: { name: string; paused: boolean; throttleUntil: number }[]
   /** Identity key -> holders' uuids, oldest first (decide answers with the oldest). */
   identity: [string, string[]][]
+  /** Superseded runs still holding slots: [uuid, run, channel]. Absent in older snapshots (none). */
+  superseded?: [string, number, string][]
 }
 
 export function snapshotOf(state: State): StateSnapshot {
@@ -96,7 +99,12 @@ export function snapshotOf(state: State): StateSnapshot {
   jobs.sort((a, b) => a[SEQ] - b[SEQ])
   const channels = [...state.channels.values()].map((n) => ({ name: n.name, paused: n.paused, throttleUntil: n.throttleUntil }))
   const identity: [string, string[]][] = [...state.identity].map(([key, holders]) => [key, holders.map((j) => j.uuid)])
-  return { formatVersion: SNAPSHOT_FORMAT_VERSION, seq: state.seq, jobs, channels, identity }
+  const snapshot: StateSnapshot = { formatVersion: SNAPSHOT_FORMAT_VERSION, seq: state.seq, jobs, channels, identity }
+  if (state.superseded.size > 0) {
+    snapshot.superseded = []
+    for (const [uuid, runs] of state.superseded) for (const r of runs) snapshot.superseded.push([uuid, r.run, r.channel.name])
+  }
+  return snapshot
 }
 
 /** Rebuild a state from a snapshot, under the channel configuration of this open. */
@@ -109,21 +117,34 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
     node.paused = c.paused
     node.throttleUntil = c.throttleUntil
   }
+  const restored: JobRecord[] = []
   for (const j of snapshot.jobs) {
     const [uuid, graphUuid, model, method, records, args, context, priority, maxRetries, description, channel] = j
     const [, , , , , , , , , , , identityKey, dependsOn, createdAt, seq, jobState, eta] = j
     const spec: JobSpec = { uuid, graphUuid, model, method, records, args, context, priority, eta, maxRetries, description, channel, identityKey, dependsOn, createdAt }
     const job = new JobRecord(spec, ensureChannel(state.channels, channel), seq)
+    job.state = jobState
+    state.jobs.set(job.uuid, job)
+    restored.push(job)
+  }
+  // Edges once every job exists, in the same order as before (children in creation order).
+  for (let i = 0; i < restored.length; i++) {
+    const job = restored[i]!
+    const dependsOn = snapshot.jobs[i]![12]
+    if (dependsOn.length === 0) continue
     const parents: JobRecord[] = []
     for (const parentUuid of dependsOn) {
       const parent = state.jobs.get(parentUuid)
-      if (parent === undefined) fail(`snapshot job ${uuid} names unknown parent ${parentUuid}`)
+      if (parent === undefined) fail(`snapshot job ${job.uuid} names unknown parent ${parentUuid}`)
       parents.push(parent)
       parent.addChild(job)
       if (parent.state !== 'done') job.unfinishedParents++
     }
-    if (parents.length > 0) job.parents = parents
-    job.state = jobState
+    job.parents = parents
+  }
+  for (let i = 0; i < restored.length; i++) {
+    const job = restored[i]!
+    const j = snapshot.jobs[i]!
     job.retry = j[17]
     job.runs = j[18]
     job.result = j[19]
@@ -135,7 +156,6 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
     job.doneAt = j[25]
     job.cancelledAt = j[26]
     const waitingEta = j[27]
-    state.jobs.set(job.uuid, job)
     count(state, job)
     if (job.state === 'pending') {
       const node = job.channel
@@ -148,6 +168,13 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
         state.readyChannels.add(node)
       }
     }
+  }
+  for (const [uuid, run, channel] of snapshot.superseded ?? []) {
+    const node = ensureChannel(state.channels, channel)
+    const runs = state.superseded.get(uuid)
+    if (runs === undefined) state.superseded.set(uuid, [{ run, channel: node }])
+    else runs.push({ run, channel: node })
+    for (const n of node.path) n.held++
   }
   for (const [key, uuids] of snapshot.identity) {
     state.identity.set(

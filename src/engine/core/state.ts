@@ -34,7 +34,8 @@ const NO_JOBS: readonly JobRecord[] = Object.freeze([])
 
 export class JobRecord {
   readonly uuid: string
-  readonly graphUuid: string | null
+  /** Set once more when a job delayed alone joins a graph (job.joined_graph). */
+  graphUuid: string | null
   readonly model: string
   readonly method: string
   readonly records: RecordId[]
@@ -112,6 +113,9 @@ export class ChannelNode {
   configured = false
   /** Jobs of this subtree in `enqueued` or `started`: slots in use. */
   running = 0
+  /** Slots of this subtree still held by superseded runs (handlers of jobs cancelled, requeued
+   * or set done while they ran, which have not settled yet): capacity counts them too. */
+  held = 0
   /** This channel's own jobs in `failed` (a failed job blocks a sequential channel). */
   failedOwn = 0
   /** No start allowed on this channel before this time (throttle). */
@@ -147,6 +151,15 @@ export interface State {
   readonly etaChannels: ChannelSet
   /** Jobs per state, indexed by stateIndex(). */
   readonly counts: number[]
+  /** Superseded runs whose handler has not settled, per job uuid, oldest first. */
+  readonly superseded: Map<string, SupersededRun[]>
+}
+
+/** A run whose job was cancelled, requeued or set done while its handler ran: the handler holds
+ * a slot on every channel of `channel`'s path until a job.run_released names it. */
+export interface SupersededRun {
+  readonly run: number
+  readonly channel: ChannelNode
 }
 
 /** States in which a job holds its identity key (queue_job: `started` does not). */

@@ -16,14 +16,16 @@ import type { ChannelConfig } from '../core/channel-config.js'
 import { nextWakeMs, pickNext } from '../core/schedule.js'
 import type { JobRecord, State } from '../core/state.js'
 import type { EventLog } from '../../storage/event-log.js'
-import { WharfClosedError } from '../errors.js'
+import { JobSupersededError, WharfClosedError } from '../errors.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { Runner, type FunctionLookup } from './runner.js'
 
 export type Lifecycle = 'stopped' | 'running' | 'stopping' | 'closed'
 
-/** Turns a committed decision into what the caller's promise resolves with (a static
- * function, so a submission costs no closure of its own). */
+/** Turns a decision into what the caller's promise resolves with once it is committed (a static
+ * function, so a submission costs no closure of its own). It runs right after the command's
+ * events are applied, before later commands and the dispatch of the same tick: an enqueue
+ * answers with the jobs as it stored them, even if they start in that tick. */
 export type ResultOf<T> = (note: DecideNote, command: Command, state: State) => T
 
 interface Submission {
@@ -34,6 +36,11 @@ interface Submission {
 }
 
 const NO_RESULT: ResultOf<undefined> = () => undefined
+
+/** A ResultOf that threw: its caller is rejected with the error once the tick is committed. */
+class AnswerFailed {
+  constructor(readonly error: unknown) {}
+}
 
 let capturedResolve: ((value: unknown) => void) | null = null
 let capturedReject: ((error: unknown) => void) | null = null
@@ -78,7 +85,10 @@ export class Engine {
   private readonly log: EventLog
   private readonly config: readonly ChannelConfig[]
   private readonly runner: Runner
+  private readonly functions: FunctionLookup
   private queue: Submission[] = []
+  /** The submissions the tick in flight took from the queue, until it has answered them. */
+  private taken: Submission[] = []
   /** Handler outcomes: internal commands nobody awaits, decided before the tick's API calls. */
   private outcomes: Command[] = []
   /** Outcomes of a tick whose append failed: decided again by the next tick. */
@@ -92,6 +102,9 @@ export class Engine {
   /** The state holds events whose append has not returned yet: reads must wait for it. */
   private uncommitted = false
   private readers: Reader[] = []
+  /** Something asked for a tick while one was in flight (start, a timer, a registration…): that
+   * tick may have decided before the change, so the next one must run even with nothing queued. */
+  private wantTick = false
   private waiters: Waiter[] = []
   private timer: TimerHandle | null = null
   private readonly listeners = new Set<(event: WharfEvent) => void>()
@@ -110,6 +123,7 @@ export class Engine {
     this.clock = options.clock
     this.config = options.channels
     this.state = state
+    this.functions = options.functions
     this.runner = new Runner(this, options.functions, options.clock, options.random)
     this.snapshotEvery = options.snapshotEvery
     this.snapshotSeq = state.seq
@@ -212,6 +226,11 @@ export class Engine {
     return () => this.listeners.delete(listener)
   }
 
+  /** A model registered job functions: jobs that waited for their handler may start now. */
+  functionsRegistered(): void {
+    if (this.lifecycle === 'running') this.scheduleTick()
+  }
+
   start(): void {
     if (this.lifecycle === 'closed') throw new WharfClosedError('this Wharf is closed')
     this.lifecycle = 'running'
@@ -282,7 +301,11 @@ export class Engine {
   }
 
   private scheduleTick(): void {
-    if (this.tickScheduled || this.ticking) return
+    if (this.ticking) {
+      this.wantTick = true
+      return
+    }
+    if (this.tickScheduled) return
     this.tickScheduled = true
     // setImmediate rather than a microtask: calls made in the same turn share a tick (group
     // commit), and a long burst of ticks still lets timers and I/O run between them.
@@ -297,6 +320,7 @@ export class Engine {
     this.ticking = true
     const submissions = this.queue
     this.queue = []
+    this.taken = submissions
     const outcomes = this.parked.length === 0 ? this.outcomes : this.parked.concat(this.outcomes)
     this.outcomes = []
     this.parked = []
@@ -309,10 +333,21 @@ export class Engine {
       for (let j = from; j < batch.length; j++) this.apply(batch[j]!)
     }
     const notes: DecideNote[] = new Array(submissions.length)
+    const answers: unknown[] = new Array(submissions.length)
+    let superseded: { uuid: string; run: number }[] | null = null
     for (let i = 0; i < submissions.length; i++) {
+      const submission = submissions[i]!
       const from = batch.length
-      notes[i] = decideInto(this.state, submissions[i]!.command, now, batch)
+      const note = (notes[i] = decideInto(this.state, submission.command, now, batch))
       for (let j = from; j < batch.length; j++) this.apply(batch[j]!)
+      if (note !== undefined && 'superseded' in note) (superseded ??= []).push(note.superseded)
+      if (submission.resolve !== null && (note === undefined || !('error' in note))) {
+        try {
+          answers[i] = submission.result!(note, submission.command, this.state)
+        } catch (error) {
+          answers[i] = new AnswerFailed(error)
+        }
+      }
     }
     const toLaunch = this.lifecycle === 'running' ? this.dispatch(now, batch) : []
     this.maybeVacuum(now)
@@ -326,19 +361,18 @@ export class Engine {
       }
       this.committed()
     }
+    this.taken = []
     for (let i = 0; i < submissions.length; i++) {
       const submission = submissions[i]!
       if (submission.resolve === null) continue
       const note = notes[i]
+      const answer = answers[i]
       if (note !== undefined && 'error' in note) submission.reject!(note.error)
-      else {
-        try {
-          submission.resolve(submission.result!(note, submission.command, this.state))
-        } catch (error) {
-          submission.reject!(error)
-        }
-      }
+      else if (answer instanceof AnswerFailed) submission.reject!(answer.error)
+      else submission.resolve(answer)
     }
+    // Only once the new state is durable: a handler is never aborted for a change that was lost.
+    if (superseded !== null) for (const s of superseded) this.runner.abort(s.uuid, s.run, supersededError(s.uuid, this.state))
     if (this.listeners.size > 0) this.emit(batch)
     if (this.snapshotEvery > 0 && this.state.seq - this.snapshotSeq >= this.snapshotEvery) await this.snapshot()
     for (let i = 0; i < toLaunch.length; i++) this.runner.launch(toLaunch[i]!)
@@ -350,7 +384,9 @@ export class Engine {
   private endTick(): void {
     this.ticking = false
     this.armTimer()
-    if (this.queue.length > 0 || this.outcomes.length > 0) this.scheduleTick()
+    const wanted = this.wantTick
+    this.wantTick = false
+    if (wanted || this.queue.length > 0 || this.outcomes.length > 0) this.scheduleTick()
     else this.wakeWaiters()
   }
 
@@ -391,9 +427,13 @@ export class Engine {
     this.fatal ??= error
     this.lifecycle = 'closed'
     this.clearTimer()
+    // The callers of the tick in flight too: their commands were taken from the queue, and the
+    // tick that would have answered them is gone. (A promise already settled ignores this.)
+    for (const submission of this.taken.splice(0)) submission.reject?.(error)
     for (const submission of this.queue.splice(0)) submission.reject?.(error)
     this.outcomes = []
     this.ticking = false
+    this.wantTick = false
     this.committed()
     for (const waiter of this.waiters.splice(0)) waiter.resolve()
   }
@@ -426,8 +466,9 @@ export class Engine {
   private dispatch(now: number, batch: WharfEvent[]): JobRecord[] {
     const launched: JobRecord[] = []
     const start = this.startCommand
+    const registered = this.functions.registered
     for (;;) {
-      const event = pickNext(this.state, now)
+      const event = pickNext(this.state, now, registered)
       if (event === null) break
       batch.push(event)
       this.apply(event)
@@ -458,6 +499,7 @@ export class Engine {
       this.committed()
       this.parked = outcomes
       this.retryAtMs = this.clock.now() + APPEND_RETRY_MS
+      this.taken = []
       for (const submission of submissions) submission.reject?.(error)
       this.endTick()
     }
@@ -527,5 +569,10 @@ interface Recovered {
 }
 const recoveredCounts: ResultOf<Recovered> = (note) =>
   note !== undefined && 'requeued' in note ? note : { requeued: 0, foundDead: 0 }
+
+function supersededError(uuid: string, state: State): JobSupersededError {
+  const now = state.jobs.get(uuid)?.state ?? 'removed'
+  return new JobSupersededError(`job ${uuid} is now ${now}: it was cancelled, requeued or set done while this try ran, and this try's outcome will be ignored`)
+}
 
 const removedCount: ResultOf<number> = (note) => (note !== undefined && 'removed' in note ? note.removed : 0)

@@ -25,6 +25,8 @@ export interface ResolvedFunction {
 
 export interface FunctionLookup {
   resolve(model: string, method: string): ResolvedFunction
+  /** Functions with a handler in this process, model -> methods: what the scheduler may start. */
+  readonly registered: ReadonlyMap<string, ReadonlySet<string>>
 }
 
 /** `this` inside a handler. */
@@ -95,6 +97,8 @@ export class Runner {
   /** Async handlers whose outcome is not decided yet. */
   inflight = 0
   private timed: Attempt[] = []
+  /** The latest async try of each job whose outcome is not decided: what abort() can reach. */
+  private readonly live = new Map<string, Attempt>()
 
   constructor(
     private readonly engine: Engine,
@@ -127,6 +131,7 @@ export class Runner {
     if (returned !== null && typeof returned === 'object' && typeof (returned as PromiseLike<unknown>).then === 'function') {
       attempt.async = true
       this.inflight++
+      this.live.set(job.uuid, attempt)
       if (deadlineMs !== null) this.timed.push(attempt)
       ;(returned as PromiseLike<unknown>).then(
         (value) => this.decide(attempt, outcomeOfValue(value)),
@@ -147,26 +152,35 @@ export class Runner {
   expireDeadlines(): void {
     if (this.timed.length === 0) return
     const now = this.clock.now()
-    for (const attempt of this.timed.filter((a) => a.deadlineMs! <= now)) {
-      const { job, timeoutMs } = attempt
-      const error = new JobTimeoutError(`${job.model}.${job.method} ran longer than its timeoutMs (${timeoutMs} ms)`)
-      attempt.context.abort(error)
-      this.decide(attempt, {
-        kind: 'retryable',
-        message: error.message,
-        seconds: undefined,
-        ignoreRetry: false,
-        excName: error.name,
-        excInfo: error.stack ?? '',
-      })
-    }
+    for (const attempt of this.timed.filter((a) => a.deadlineMs! <= now)) this.decide(attempt, this.timedOut(attempt))
+  }
+
+  /** Abort the try's signal and make its outcome the timeout's: retryable, as queue_job's. */
+  private timedOut(attempt: Attempt): HandlerOutcome {
+    const { job, timeoutMs } = attempt
+    const error = new JobTimeoutError(`${job.model}.${job.method} ran longer than its timeoutMs (${timeoutMs} ms)`)
+    attempt.context.abort(error)
+    return { kind: 'retryable', message: error.message, seconds: undefined, ignoreRetry: false, excName: error.name, excInfo: error.stack ?? '' }
+  }
+
+  /**
+   * The job of this run was cancelled, requeued or set done while its handler ran: abort its
+   * signal. The handler still holds its slots until it settles; its outcome is then ignored.
+   */
+  abort(uuid: string, run: number, reason: unknown): void {
+    const attempt = this.live.get(uuid)
+    if (attempt !== undefined && attempt.run === run) attempt.context.abort(reason)
   }
 
   /** The first outcome of a try wins; a handler settling after its timeout is ignored. */
   private decide(attempt: Attempt, outcome: HandlerOutcome): void {
     if (attempt.decided) return
+    // A handler that blocked the event loop past its deadline settles before the timer that
+    // would have expired it can fire: it still ran too long, so its outcome is the timeout's.
+    if (attempt.deadlineMs !== null && this.clock.now() > attempt.deadlineMs) outcome = this.timedOut(attempt)
     attempt.decided = true
     if (attempt.deadlineMs !== null && attempt.async) this.timed.splice(this.timed.indexOf(attempt), 1)
+    if (attempt.async && this.live.get(attempt.job.uuid) === attempt) this.live.delete(attempt.job.uuid)
     this.engine.post({
       type: 'finish',
       uuid: attempt.job.uuid,
