@@ -149,8 +149,8 @@ class Shell {
     }
     const waiting = job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending'
     expect([job.state, job.retry]).toEqual([waiting, o.ignoreRetry ? retry - 1 : retry])
-    const delayS = (job.eta! - this.now) / 1000 // seconds=0 means "not given"; PATTERN gives 1 s, then 1–4 s
-    expect(o.seconds ? delayS === o.seconds : step.pattern ? delayS >= 1 && delayS <= 4 : delayS === 600, `delay ${delayS}`).toBe(true)
+    const delayS = (job.eta! - this.now) / 1000 // seconds=0 means at once; PATTERN gives 1 s, then 1–4 s
+    expect(o.seconds !== undefined ? delayS === o.seconds : step.pattern ? delayS >= 1 && delayS <= 4 : delayS === 600, `delay ${delayS}`).toBe(true)
   }
 
   manage(step: Extract<Step, { kind: 'cancel' | 'requeue' | 'setDone' }>): void {
