@@ -30,4 +30,9 @@ export {
   WharfClosedError,
   StorageLockedError,
   LogCorruptionError,
+  UnknownChannelError,
+  StorageError,
+  JobSupersededError,
+  JobFailedError,
+  JobCancelledError,
 } from './engine/errors.js'

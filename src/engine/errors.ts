@@ -111,3 +111,33 @@ export class LogCorruptionError extends WharfError {
     this.seq = seq
   }
 }
+
+/** pauseChannel/resumeChannel of a channel that is neither configured nor used by any job. */
+export class UnknownChannelError extends WharfError {
+  readonly code = 'UNKNOWN_CHANNEL'
+  readonly channel: string
+  constructor(channel: string) {
+    super(`no channel ${JSON.stringify(channel)}: it is neither configured (channels option) nor used by a job; check the name`)
+    this.channel = channel
+  }
+}
+
+/** The storage under Wharf cannot be used: a path that is not a Wharf store, an I/O failure. */
+export class StorageError extends WharfError {
+  readonly code = 'STORAGE'
+}
+
+/** The reason a running job's signal aborts when cancel, requeue or setDone replaced its state. */
+export class JobSupersededError extends WharfError {
+  readonly code = 'JOB_SUPERSEDED'
+}
+
+/** wharf.result(): the job ended failed. */
+export class JobFailedError extends WharfError {
+  readonly code = 'JOB_FAILED'
+}
+
+/** wharf.result(): the job ended cancelled. */
+export class JobCancelledError extends WharfError {
+  readonly code = 'JOB_CANCELLED'
+}

@@ -174,16 +174,23 @@ class Shell {
     }
   }
 
+  /** A channel that is neither configured nor used yet is refused, and nothing changes. */
+  manageChannel(kind: 'pause' | 'resume', channel: string): void {
+    const known = this.state.channels.has(channel)
+    const d = this.run({ type: kind === 'pause' ? 'pauseChannel' : 'resumeChannel', channel })
+    expect(d.ok ? 'ok' : d.error.code).toBe(known ? 'ok' : 'UNKNOWN_CHANNEL')
+    if (!d.ok) return
+    if (kind === 'pause') this.model.paused.add(channel)
+    else this.model.paused.delete(channel)
+  }
+
   play(step: Step): void {
     switch (step.kind) {
       case 'enqueue': this.enqueue(step); break
       case 'dispatch': this.dispatch(); break
       case 'finish': this.finish(step); break
       case 'cancel': case 'requeue': case 'setDone': this.manage(step); break
-      case 'pause': this.model.paused.add(CHANNELS[step.channel]!)
-        this.run({ type: 'pauseChannel', channel: CHANNELS[step.channel]! }); break
-      case 'resume': this.model.paused.delete(CHANNELS[step.channel]!)
-        this.run({ type: 'resumeChannel', channel: CHANNELS[step.channel]! }); break
+      case 'pause': case 'resume': this.manageChannel(step.kind, CHANNELS[step.channel]!); break
       case 'advance': this.now += step.ms
         if (this.dispatchAfterAdvance) this.dispatch()
     }

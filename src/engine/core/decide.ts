@@ -8,7 +8,7 @@ import { EVENT_FORMAT_VERSION as v, type JobSpec, type WharfEvent } from './even
 import { cascadeOfCancel, vacuumable } from './graph.js'
 import { retryDelaySeconds } from './retry.js'
 import { isBlocking, isRunning, type JobRecord, type State } from './state.js'
-import { JobStateConflictError, UnknownJobError, type WharfError } from '../errors.js'
+import { JobStateConflictError, UnknownChannelError, UnknownJobError, type WharfError } from '../errors.js'
 
 export type Decision =
   | {
@@ -106,12 +106,15 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
       return { removed: uuids.length }
     }
     case 'pauseChannel':
-      if (state.channels.get(command.channel)?.paused !== true) {
+      // Refused rather than auto-created: a typo would otherwise pause a channel no job uses.
+      if (!state.channels.has(command.channel)) return { error: new UnknownChannelError(command.channel) }
+      if (state.channels.get(command.channel)!.paused !== true) {
         out.push({ seq: 0, v, at: nowMs, type: 'channel.paused', channel: command.channel })
       }
       return undefined
     case 'resumeChannel':
-      if (state.channels.get(command.channel)?.paused === true) {
+      if (!state.channels.has(command.channel)) return { error: new UnknownChannelError(command.channel) }
+      if (state.channels.get(command.channel)!.paused === true) {
         out.push({ seq: 0, v, at: nowMs, type: 'channel.resumed', channel: command.channel })
       }
       return undefined
