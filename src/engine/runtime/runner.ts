@@ -7,8 +7,9 @@ import type { RecordId } from '../core/events.js'
 import type { RetryPattern } from '../core/retry.js'
 import type { JobRecord } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
-import { JobTimeoutError, NothingToDoJob, RetryableJobError } from '../errors.js'
-import { cloneSerializable } from '../api/serialize.js'
+import { EXC_MESSAGE_LENGTH_MAX } from '../core/limits.js'
+import { JobTimeoutError, NotSerializableError, NothingToDoJob, RetryableJobError } from '../errors.js'
+import { cloneSerializable } from '../../storage/serialize.js'
 import type { Clock } from './clock.js'
 import type { Engine } from './engine.js'
 
@@ -182,13 +183,15 @@ export class Runner {
 /** Most handlers return nothing: one shared outcome for them. */
 const RETURNED_NOTHING: HandlerOutcome = Object.freeze({ kind: 'returned', result: null })
 
+/** A result is stored like arguments are: one the log cannot hold fails the try, naming where
+ * (queue_job would store str(result); a silent string form hides the bug until someone reads it). */
 function outcomeOfValue(value: unknown): HandlerOutcome {
   if (value === undefined || value === null) return RETURNED_NOTHING
   try {
     return { kind: 'returned', result: cloneSerializable(value, 'result') }
-  } catch {
-    // queue_job stores str(result); a value the log cannot hold is kept as its string form.
-    return { kind: 'returned', result: String(value) }
+  } catch (error) {
+    if (error instanceof NotSerializableError) return outcomeOfError(error)
+    throw error
   }
 }
 
@@ -207,6 +210,23 @@ export function outcomeOfError(error: unknown): HandlerOutcome {
   if (error instanceof Error) {
     return { kind: 'failed', excName: error.constructor.name || error.name, excMessage: error.message, excInfo: error.stack ?? String(error) }
   }
-  return { kind: 'failed', excName: typeof error, excMessage: String(error), excInfo: String(error) }
+  // A thrown non-Error is kept: its type as the name, its JSON as the message (bounded).
+  const message = jsonOf(error).slice(0, EXC_MESSAGE_LENGTH_MAX)
+  return { kind: 'failed', excName: typeof error, excMessage: message, excInfo: message }
+}
+
+/** JSON of a thrown value; what JSON cannot write (undefined, a symbol, a bigint, a cycle) as text. */
+function jsonOf(value: unknown): string {
+  try {
+    const json = JSON.stringify(value)
+    if (json !== undefined) return json
+  } catch {
+    // a cycle, a bigint, a throwing toJSON: fall through to the text form
+  }
+  try {
+    return typeof value === 'bigint' ? `${value}n` : String(value)
+  } catch {
+    return Object.prototype.toString.call(value) // an object without toString (null prototype)
+  }
 }
 
