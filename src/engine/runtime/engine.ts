@@ -420,8 +420,19 @@ export class Engine {
       for (const listener of this.listeners) {
         try {
           listener(event)
-        } catch {
-          // A listener's bug must not stop the engine; it sees the event and nothing else.
+        } catch (error) {
+          // A listener's bug must not stop the engine, nor vanish: it is reported, and the other
+          // listeners and events go on.
+          let why: string
+          try {
+            why = error instanceof Error ? error.message : String(error)
+          } catch {
+            why = Object.prototype.toString.call(error) // even String() can throw (null prototype)
+          }
+          process.emitWarning(`wharf: an on('transition') listener threw on event ${event.seq} (${event.type}): ${why}`, {
+            code: 'WHARF_LISTENER_ERROR',
+            detail: error instanceof Error ? error.stack : undefined,
+          })
         }
       }
     }
@@ -435,6 +446,12 @@ export class Engine {
       if (this.isQuiet(waiter.idle)) waiter.resolve()
       else this.waiters.push(waiter)
     }
+  }
+
+  /** close({ timeoutMs }) ran out: abandon the handlers still running (see Runner.abandonAll). */
+  abandonHandlers(reason: unknown): void {
+    this.runner.abandonAll(reason)
+    this.handlersQuiet()
   }
 
   /** Called by the runner when its last handler settles without queuing a command. */

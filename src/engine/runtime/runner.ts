@@ -96,6 +96,8 @@ export class Runner {
   /** Async handlers whose outcome is not decided yet. */
   inflight = 0
   private timed: Attempt[] = []
+  /** Those same async attempts, so close({ timeoutMs }) can abandon them. */
+  private readonly pending = new Set<Attempt>()
 
   constructor(
     private readonly engine: Engine,
@@ -128,6 +130,7 @@ export class Runner {
     if (returned !== null && typeof returned === 'object' && typeof (returned as PromiseLike<unknown>).then === 'function') {
       attempt.async = true
       this.inflight++
+      this.pending.add(attempt)
       if (deadlineMs !== null) this.timed.push(attempt)
       ;(returned as PromiseLike<unknown>).then(
         (value) => this.decide(attempt, outcomeOfValue(value)),
@@ -163,11 +166,23 @@ export class Runner {
     }
   }
 
+  /**
+   * Give up on every handler still running (close's timeout): its signal aborts with `reason` and
+   * its outcome, if it ever settles, is ignored. Nothing is posted, so its job stays started in
+   * the log and the next open recovers it, as after a crash.
+   */
+  abandonAll(reason: unknown): void {
+    for (const attempt of [...this.pending]) {
+      this.settle(attempt)
+      attempt.context.abort(reason)
+    }
+    this.inflight = 0
+  }
+
   /** The first outcome of a try wins; a handler settling after its timeout is ignored. */
   private decide(attempt: Attempt, outcome: HandlerOutcome): void {
     if (attempt.decided) return
-    attempt.decided = true
-    if (attempt.deadlineMs !== null && attempt.async) this.timed.splice(this.timed.indexOf(attempt), 1)
+    this.settle(attempt)
     this.engine.post({
       type: 'finish',
       uuid: attempt.job.uuid,
@@ -177,6 +192,13 @@ export class Runner {
       entropy: this.random(),
     })
     if (attempt.async && --this.inflight === 0) this.engine.handlersQuiet()
+  }
+
+  private settle(attempt: Attempt): void {
+    attempt.decided = true
+    if (!attempt.async) return
+    this.pending.delete(attempt)
+    if (attempt.deadlineMs !== null) this.timed.splice(this.timed.indexOf(attempt), 1)
   }
 }
 
