@@ -1,8 +1,8 @@
 // Proves channel-config.ts parses channel strings like queue_job's parse_simple_config /
 // Channel.configure / simple_configure (doctests ported), with Wharf's strict names, options and flags.
 import { describe, expect, it } from 'vitest'
+import { CHANNEL_DEPTH_MAX } from '../../src/engine/core/limits.js'
 import {
-  CHANNEL_DEPTH_MAX,
   ROOT,
   mergeChannelConfig,
   normalizeChannelName,

@@ -3,9 +3,8 @@
 // Pure: no I/O, no clock. Deviations from queue_job are deliberate and marked "Wharf:".
 
 import { InvalidChannelConfigError } from '../errors.js'
+import { CHANNEL_DEPTH_MAX } from './limits.js'
 
-/** Maximum number of dotted components in a complete name; root counts as depth 1. */
-export const CHANNEL_DEPTH_MAX = 16
 export const ROOT = 'root'
 
 export interface ChannelConfig {

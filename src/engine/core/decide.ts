@@ -8,7 +8,8 @@ import { EVENT_FORMAT_VERSION as v, type JobSpec, type WharfEvent } from './even
 import { cascadeOfCancel, vacuumable } from './graph.js'
 import { retryDelaySeconds } from './retry.js'
 import { isBlocking, isRunning, type JobRecord, type State } from './state.js'
-import { JobStateConflictError, UnknownChannelError, UnknownJobError, type WharfError } from '../errors.js'
+import { InvalidGraphError, InvalidPropertyError, JobStateConflictError, UnknownChannelError, UnknownJobError, type WharfError } from '../errors.js'
+import { GRAPH_JOBS_MAX } from './limits.js'
 
 export type Decision =
   | {
@@ -91,6 +92,7 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
       let requeued = 0
       let foundDead = 0
       for (const job of state.jobs.values()) {
+        if (requeued + foundDead >= command.limit) break
         if (!isRunning(job.state)) continue
         // queue_job's dead-job rule: past maxRetries (0 = infinite) the job fails as found dead.
         const dead = job.maxRetries !== 0 && job.retry > job.maxRetries
@@ -124,6 +126,8 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
 }
 
 function decideEnqueue(state: State, specs: JobSpec[], nowMs: number, out: WharfEvent[]): DecideNote {
+  const refusal = enqueueRefusal(state, specs)
+  if (refusal !== null) return { error: refusal }
   if (specs.length === 1 && specs[0]!.identityKey === null) {
     out.push({ seq: 0, v, at: nowMs, type: 'job.created', job: specs[0]! })
     return undefined
@@ -146,6 +150,26 @@ function decideEnqueue(state: State, specs: JobSpec[], nowMs: number, out: Wharf
   if (keyed > 0 && matched === keyed) return { existing }
   for (let i = 0; i < specs.length; i++) out.push({ seq: 0, v, at: nowMs, type: 'job.created', job: specs[i]! })
   return undefined
+}
+
+/**
+ * What no enqueue may do, whatever built it: store more jobs than one tick may write, or reuse a
+ * uuid (a custom newId() can return one twice). Only the core knows every live uuid, so it refuses
+ * here, before evolve would have to assert.
+ */
+function enqueueRefusal(state: State, specs: readonly JobSpec[]): WharfError | null {
+  if (specs.length > GRAPH_JOBS_MAX) {
+    return new InvalidGraphError(`one enqueue may store at most ${GRAPH_JOBS_MAX} jobs (GRAPH_JOBS_MAX), this one has ${specs.length}; split it`)
+  }
+  const seen = specs.length > 1 ? new Set<string>() : null
+  for (const spec of specs) {
+    const taken = state.jobs.has(spec.uuid) ? 'another job already has it' : seen?.has(spec.uuid) === true ? 'two jobs of this graph have it' : null
+    if (taken !== null) {
+      return new InvalidPropertyError(`job uuid ${JSON.stringify(spec.uuid)} is not unique: ${taken}; newId() must return a new id on every call`)
+    }
+    seen?.add(spec.uuid)
+  }
+  return null
 }
 
 function outcomeEvent(
