@@ -18,7 +18,9 @@ export async function checkStorePath(path: string): Promise<void> {
   })
   if (found === null) return
   if (!found.isDirectory()) throw refusal(path, 'is not a directory (a regular file or another kind of entry)')
-  const entries = await readdir(path)
+  const entries = await readdir(path).catch((error: NodeJS.ErrnoException) => {
+    throw refusal(path, `cannot be listed (${error.code ?? error.message})`, error)
+  })
   if (entries.length > 0 && !entries.includes(LEVELDB_MARKER)) {
     throw refusal(path, `is a directory that holds something other than a Wharf store (${entries.length} entries, no LevelDB ${LEVELDB_MARKER} file)`)
   }
