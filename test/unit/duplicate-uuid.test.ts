@@ -1,5 +1,6 @@
 // Proves a uuid that a custom newId() returns twice is refused by the core's decide with
-// InvalidPropertyError — across calls and inside one graph — with nothing stored and the engine alive.
+// InvalidPropertyError — across calls and inside one graph — with nothing stored and the engine
+// alive; and that decide refuses (never asserts) an enqueue depending on an unknown job.
 import { afterEach, describe, expect, it } from 'vitest'
 import { chain, FakeClock, InvalidPropertyError, Wharf, type JobContext } from '../../src/index.js'
 import { decide, initialState, parseChannelConfig, type JobSpec } from '../../src/engine/core/index.js'
@@ -76,6 +77,15 @@ describe('core: decide for enqueue', () => {
       const refused = decide(state, { type: 'enqueue', jobs }, 0)
       expect(refused.ok).toBe(false)
       if (!refused.ok) expect(refused.error).toBeInstanceOf(InvalidPropertyError)
+    }
+  })
+
+  it('refuses, not asserts, a job depending on a job neither stored nor earlier in the command', () => {
+    const state = initialState(parseChannelConfig('root:1'))
+    const child = { ...spec('c'), dependsOn: ['nowhere'] }
+    for (const jobs of [[child], [spec('p'), child], [child, spec('nowhere')]]) {
+      const refused = decide(state, { type: 'enqueue', jobs }, 0)
+      expect(refused.ok ? null : refused.error.code).toBe('INVALID_GRAPH')
     }
   })
 })

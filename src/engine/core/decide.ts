@@ -153,9 +153,10 @@ function decideEnqueue(state: State, specs: JobSpec[], nowMs: number, out: Wharf
 }
 
 /**
- * What no enqueue may do, whatever built it: store more jobs than one tick may write, or reuse a
- * uuid (a custom newId() can return one twice). Only the core knows every live uuid, so it refuses
- * here, before evolve would have to assert.
+ * What no enqueue may do, whatever built it: store more jobs than one tick may write, reuse a uuid
+ * (a custom newId() can return one twice), or depend on a job that is neither stored nor earlier
+ * in the command. Only the core knows every live uuid, so it refuses here, before evolve would
+ * have to assert.
  */
 function enqueueRefusal(state: State, specs: readonly JobSpec[]): WharfError | null {
   if (specs.length > GRAPH_JOBS_MAX) {
@@ -166,6 +167,11 @@ function enqueueRefusal(state: State, specs: readonly JobSpec[]): WharfError | n
     const taken = state.jobs.has(spec.uuid) ? 'another job already has it' : seen?.has(spec.uuid) === true ? 'two jobs of this graph have it' : null
     if (taken !== null) {
       return new InvalidPropertyError(`job uuid ${JSON.stringify(spec.uuid)} is not unique: ${taken}; newId() must return a new id on every call`)
+    }
+    for (const parent of spec.dependsOn) {
+      if (seen?.has(parent) !== true && !state.jobs.has(parent)) {
+        return new InvalidGraphError(`job ${spec.uuid} depends on ${JSON.stringify(parent)}, which is neither stored nor earlier in its graph`)
+      }
     }
     seen?.add(spec.uuid)
   }
