@@ -54,6 +54,15 @@ describe('a result the log cannot hold', () => {
     expect(view.excMessage).toContain('result.self')
   })
 
+  it('a result whose getter throws fails the job with that error, and the engine goes on', async () => {
+    const view = await runOne(() => ({
+      get total(): number {
+        throw new RangeError('no total')
+      },
+    }))
+    expect(view).toMatchObject({ state: 'failed', excName: 'RangeError', excMessage: 'no total' })
+  })
+
   it('a storable result is still stored as is', async () => {
     const view = await runOne(() => ({ at: new Date(5), list: [1, 'two', null] }))
     expect(view.state).toBe('done')

@@ -8,7 +8,7 @@ import type { RetryPattern } from '../core/retry.js'
 import type { JobRecord } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { EXC_MESSAGE_LENGTH_MAX } from '../core/limits.js'
-import { JobTimeoutError, NotSerializableError, NothingToDoJob, RetryableJobError } from '../errors.js'
+import { JobTimeoutError, NothingToDoJob, RetryableJobError } from '../errors.js'
 import { cloneSerializable } from '../../storage/serialize.js'
 import type { Clock } from './clock.js'
 import type { Engine } from './engine.js'
@@ -206,14 +206,14 @@ export class Runner {
 const RETURNED_NOTHING: HandlerOutcome = Object.freeze({ kind: 'returned', result: null })
 
 /** A result is stored like arguments are: one the log cannot hold fails the try, naming where
- * (queue_job would store str(result); a silent string form hides the bug until someone reads it). */
+ * (queue_job would store str(result); a silent string form hides the bug until someone reads it).
+ * Whatever else copying it throws (a getter of the result) fails the try too, never the engine. */
 function outcomeOfValue(value: unknown): HandlerOutcome {
   if (value === undefined || value === null) return RETURNED_NOTHING
   try {
     return { kind: 'returned', result: cloneSerializable(value, 'result') }
   } catch (error) {
-    if (error instanceof NotSerializableError) return outcomeOfError(error)
-    throw error
+    return outcomeOfError(error)
   }
 }
 
