@@ -274,12 +274,13 @@ export class Wharf implements ModelHost {
           new WharfClosedError(`close(): handler still running after timeoutMs (${timeoutMs} ms); aborted, its job is recovered on the next open`),
         )
       const timer = this.clock.setTimer(this.clock.now() + timeoutMs, abandon)
-      const realTimer = this.clock instanceof SystemClock ? null : setTimeout(abandon, timeoutMs)
+      const wall = this.clock instanceof SystemClock ? null : new SystemClock()
+      const wallTimer = wall?.setTimer(wall.now() + timeoutMs, abandon) ?? null
       try {
         await this.engine.close()
       } finally {
         this.clock.clearTimer(timer)
-        if (realTimer !== null) clearTimeout(realTimer)
+        if (wallTimer !== null) wall!.clearTimer(wallTimer)
       }
     }
     this.detachClock?.()
