@@ -31,4 +31,8 @@ export {
   WharfClosedError,
   StorageLockedError,
   LogCorruptionError,
+  UnknownChannelError,
+  StorageError,
+  JobFailedError,
+  JobCancelledError,
 } from './engine/errors.js'

@@ -9,14 +9,22 @@ export abstract class WharfError extends Error {
   }
 }
 
-/** Thrown by a handler: postpone the job (retry pattern, `seconds`, or 600 s) until maxRetries. */
+/**
+ * Thrown by a handler: postpone the job until maxRetries — by `seconds` when given (0 = retry at
+ * once), else by the retry pattern, else 600 s.
+ */
 export class RetryableJobError extends WharfError {
   readonly code = 'RETRYABLE_JOB'
   readonly seconds: number | undefined
   readonly ignoreRetry: boolean
   constructor(message: string, options: { seconds?: number; ignoreRetry?: boolean } = {}) {
     super(message)
-    this.seconds = options.seconds
+    const seconds = options.seconds
+    // Checked here, where the handler's author sees it: the core would compute an eta from it.
+    if (seconds !== undefined && (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0)) {
+      throw new InvalidPropertyError(`RetryableJobError: seconds must be a finite number >= 0 (0 = retry at once), got ${String(seconds)}`)
+    }
+    this.seconds = seconds
     this.ignoreRetry = options.ignoreRetry ?? false
   }
 }
@@ -110,4 +118,29 @@ export class LogCorruptionError extends WharfError {
     super(message, options)
     this.seq = seq
   }
+}
+
+/** pauseChannel/resumeChannel of a channel that is neither configured nor used by any job. */
+export class UnknownChannelError extends WharfError {
+  readonly code = 'UNKNOWN_CHANNEL'
+  readonly channel: string
+  constructor(channel: string) {
+    super(`no channel ${JSON.stringify(channel)}: it is neither configured (channels option) nor used by a job; check the name`)
+    this.channel = channel
+  }
+}
+
+/** The storage under Wharf cannot be used: a path that is not a Wharf store, an I/O failure. */
+export class StorageError extends WharfError {
+  readonly code = 'STORAGE'
+}
+
+/** wharf.result(): the job ended failed. */
+export class JobFailedError extends WharfError {
+  readonly code = 'JOB_FAILED'
+}
+
+/** wharf.result(): the job ended cancelled. */
+export class JobCancelledError extends WharfError {
+  readonly code = 'JOB_CANCELLED'
 }

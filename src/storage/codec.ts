@@ -18,14 +18,13 @@
 import * as zlib from 'node:zlib'
 import { EVENT_FORMAT_VERSION, type WharfEvent } from '../engine/core/events.js'
 import { fail } from '../engine/core/assert.js'
+import { BATCH_EVENTS_MAX } from '../engine/core/limits.js'
 import { LogCorruptionError } from '../engine/errors.js'
 import type { Snapshot } from './event-log.js'
 import { needsTagging, tag, untag } from './tagged-json.js'
 
 export const RECORD_FORMAT_VERSION = 1
 export const HEADER_BYTES = 32
-/** A batch larger than this is a bug upstream (ticks are bounded far below it). */
-export const BATCH_EVENTS_MAX = 1_000_000
 
 const KIND_BATCH = 0x45
 const KIND_SNAPSHOT = 0x53

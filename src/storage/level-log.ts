@@ -13,11 +13,12 @@
 import { mkdir } from 'node:fs/promises'
 import { ClassicLevel } from 'classic-level'
 import type { WharfEvent } from '../engine/core/events.js'
-import { LogCorruptionError, StorageLockedError } from '../engine/errors.js'
+import { LogCorruptionError, StorageError, StorageLockedError } from '../engine/errors.js'
 import { claimedSnapshotSeq, decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshot, inspectRecord } from './codec.js'
 import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from './event-log.js'
 import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
 import { LevelHistory } from './level-history.js'
+import { checkStorePath, checkWharfKeys } from './level-path.js'
 import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, planTruncation, recordKey, seqOfKey, type Db, type Op } from './level-recovery.js'
 
 export { recordKey }
@@ -69,14 +70,19 @@ export class LevelLog implements EventLog {
     if (this.lifecycle !== 'closed') throw new Error(`the event log at ${JSON.stringify(this.path)} is already ${this.lifecycle}`)
     this.lifecycle = 'opening'
     try {
-      await mkdir(this.path, { recursive: true })
+      await checkStorePath(this.path)
+      await mkdir(this.path, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+        throw new StorageError(`cannot create the Wharf directory ${JSON.stringify(this.path)} (${error.code ?? error.message})`, { cause: error })
+      })
       const db: Db = new ClassicLevel<string, Uint8Array>(this.path, { keyEncoding: 'utf8', valueEncoding: 'view' })
       try {
         await db.open()
       } catch (error) {
-        throw isLockError(error) ? new StorageLockedError(this.path, { cause: error }) : error
+        if (isLockError(error)) throw new StorageLockedError(this.path, { cause: error })
+        throw new StorageError(`cannot open the Wharf store at ${JSON.stringify(this.path)}: ${(error as Error)?.message ?? String(error)}`, { cause: error })
       }
       try {
+        await checkWharfKeys(db, this.path)
         await this.loadBounds(db)
         await this.history.load(db)
       } catch (error) {

@@ -161,8 +161,8 @@ class Shell {
     }
     const waiting = job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending'
     expect([job.state, job.retry]).toEqual([waiting, o.ignoreRetry ? retry - 1 : retry])
-    const delayS = (job.eta! - this.now) / 1000 // seconds=0 means "not given"; PATTERN gives 1 s, then 1–4 s
-    expect(o.seconds ? delayS === o.seconds : step.pattern ? delayS >= 1 && delayS <= 4 : delayS === 600, `delay ${delayS}`).toBe(true)
+    const delayS = (job.eta! - this.now) / 1000 // seconds=0 means at once; PATTERN gives 1 s, then 1–4 s
+    expect(o.seconds !== undefined ? delayS === o.seconds : step.pattern ? delayS >= 1 && delayS <= 4 : delayS === 600, `delay ${delayS}`).toBe(true)
   }
 
   join(step: Extract<Step, { kind: 'join' }>): void {
@@ -216,6 +216,16 @@ class Shell {
     }
   }
 
+  /** A channel that is neither configured nor used yet is refused, and nothing changes. */
+  manageChannel(kind: 'pause' | 'resume', channel: string): void {
+    const known = this.state.channels.has(channel)
+    const d = this.run({ type: kind === 'pause' ? 'pauseChannel' : 'resumeChannel', channel })
+    expect(d.ok ? 'ok' : d.error.code).toBe(known ? 'ok' : 'UNKNOWN_CHANNEL')
+    if (!d.ok) return
+    if (kind === 'pause') this.model.paused.add(channel)
+    else this.model.paused.delete(channel)
+  }
+
   play(step: Step): void {
     switch (step.kind) {
       case 'enqueue': this.enqueue(step); break
@@ -224,10 +234,7 @@ class Shell {
       case 'settle': this.settle(step); break
       case 'join': this.join(step); break
       case 'cancel': case 'requeue': case 'setDone': this.manage(step); break
-      case 'pause': this.model.paused.add(CHANNELS[step.channel]!)
-        this.run({ type: 'pauseChannel', channel: CHANNELS[step.channel]! }); break
-      case 'resume': this.model.paused.delete(CHANNELS[step.channel]!)
-        this.run({ type: 'resumeChannel', channel: CHANNELS[step.channel]! }); break
+      case 'pause': case 'resume': this.manageChannel(step.kind, CHANNELS[step.channel]!); break
       case 'advance': this.now += step.ms
         if (this.dispatchAfterAdvance) this.dispatch()
     }

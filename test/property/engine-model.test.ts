@@ -5,7 +5,7 @@
 // the state is audited, and fold(log) and snapshot + tail must give back the live state.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { chain, group, JobStateConflictError, type Delayable, type DelayableChain, type DelayableGroup, type JobView } from '../../src/index.js'
+import { chain, group, JobStateConflictError, UnknownChannelError, type Delayable, type DelayableChain, type DelayableGroup, type JobView } from '../../src/index.js'
 import {
   deadAncestor,
   DEFAULT_RETRY_MS,
@@ -154,8 +154,13 @@ async function play(rig: Rig, step: Step): Promise<void> {
     case 'pause':
     case 'resume': {
       const name = CHANNELS[step.channel]!
-      await (step.kind === 'pause' ? rig.wharf.pauseChannel(name) : rig.wharf.resumeChannel(name))
-      expect(rig.state.channels.get(name)?.paused ?? false).toBe(step.kind === 'pause')
+      // A channel neither configured nor used by a job yet is refused (API.md 0.2).
+      const known = rig.state.channels.has(name)
+      const call = step.kind === 'pause' ? rig.wharf.pauseChannel(name) : rig.wharf.resumeChannel(name)
+      const refused = await call.then(() => null, (error: unknown) => error)
+      if (known) expect(refused).toBe(null)
+      else expect(refused).toBeInstanceOf(UnknownChannelError)
+      expect(rig.state.channels.get(name)?.paused ?? false).toBe(step.kind === 'pause' && refused === null)
       break
     }
     case 'advance':

@@ -94,7 +94,7 @@ describe('RetryableJobError', () => {
 
   it.each([
     [5, 5],
-    [0, 60], // queue_job: seconds=0 counts as not given, so the pattern applies
+    [0, 0], // Wharf: seconds=0 retries at once (queue_job would apply the pattern)
     [undefined, 60],
   ])('with seconds=%s postpones by %s s under the pattern {1: 60}', async (seconds, expected) => {
     const { wharf, model, delaysSeconds } = await open(
@@ -107,12 +107,12 @@ describe('RetryableJobError', () => {
     expect(delaysSeconds).toEqual([expected])
   })
 
-  it('with seconds=0 and no pattern postpones by the default 600 s', async () => {
+  it('with seconds=0 and no pattern retries at once (not the default 600 s)', async () => {
     const { wharf, model, delaysSeconds } = await open(failingUntil(2, () => new RetryableJobError('later', { seconds: 0 })))
     await model.withDelay().run()
     await wharf.start()
     await wharf.idle()
-    expect(delaysSeconds).toEqual([600])
+    expect(delaysSeconds).toEqual([0])
   })
 })
 

@@ -2,13 +2,8 @@
 // are deep copies (later mutation of the input cannot reach the stored job), and serializableEqual.
 import { describe, expect, it } from 'vitest'
 import { NotSerializableError } from '../../src/engine/errors.js'
-import {
-  PAYLOAD_BYTES_MAX,
-  PAYLOAD_DEPTH_MAX,
-  cloneArgs,
-  cloneSerializable,
-  serializableEqual,
-} from '../../src/engine/api/serialize.js'
+import { PAYLOAD_BYTES_MAX, PAYLOAD_DEPTH_MAX } from '../../src/engine/core/limits.js'
+import { cloneArgs, cloneSerializable, serializableEqual } from '../../src/storage/serialize.js'
 
 /** Runs `f`, expects a NotSerializableError, returns it. */
 function refusal(f: () => unknown): NotSerializableError {

@@ -4,10 +4,9 @@
 
 import type { RecordId } from '../core/events.js'
 import type { JobView } from '../core/view.js'
+import { GRAPH_JOBS_MAX } from '../core/limits.js'
 import { InvalidGraphError, InvalidPropertyError } from '../errors.js'
 import { checkProperties, describe, type CheckedProperties, type JobProperties } from './properties.js'
-
-export const GRAPH_JOBS_MAX = 100_000
 
 /** The recordset a delayable calls into, as the API layer sees it. */
 export interface Target {

@@ -8,7 +8,7 @@ import { InvalidGraphError, InvalidPropertyError } from '../errors.js'
 import type { PlannedJob, Target } from './delayable.js'
 import type { FunctionRegistry } from './functions.js'
 import { checkIdentityKey, DEFAULT_MAX_RETRIES, DEFAULT_PRIORITY, etaMs, type CheckedProperties, type IdentityKeyJob } from './properties.js'
-import { cloneArgs } from './serialize.js'
+import { cloneArgs } from '../../storage/serialize.js'
 
 export interface SpecContext {
   nowMs: number

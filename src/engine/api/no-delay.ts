@@ -8,7 +8,7 @@ import { InvalidJobFunctionError } from '../errors.js'
 import type { Clock } from '../runtime/clock.js'
 import { JobContext } from '../runtime/runner.js'
 import type { FunctionRegistry } from './functions.js'
-import { cloneSerializable } from './serialize.js'
+import { cloneSerializable } from '../../storage/serialize.js'
 
 export async function runWithoutDelay(host: { functions: FunctionRegistry; clock: Clock }, specs: JobSpec[]): Promise<JobView[]> {
   const views: JobView[] = []

@@ -10,7 +10,7 @@ import type { Handler, JobContext } from '../runtime/runner.js'
 import { Delayable, type GraphHost, type Target } from './delayable.js'
 import { checkMethodName, checkModelName } from './functions.js'
 import { checkProperties, describe, type CheckedProperties, type JobProperties } from './properties.js'
-import { cloneSerializable } from './serialize.js'
+import { cloneSerializable } from '../../storage/serialize.js'
 
 export const RECORDS_MAX = 1_000_000
 

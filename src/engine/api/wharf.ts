@@ -9,13 +9,13 @@ import { stateIndex } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, WharfClosedError } from '../errors.js'
 import { checkJobsQuery, checkUuid, liveGraph, liveJobsPage, type CheckedJobsQuery, type JobGraph, type JobsQuery } from './queries.js'
-import { FakeClock, type Clock } from '../runtime/clock.js'
+import { FakeClock, SystemClock, type Clock } from '../runtime/clock.js'
 import { Engine, type OpenReport, type ResultOf } from '../runtime/engine.js'
 import type { IdFactory } from '../runtime/ids.js'
 import { JobContext, type Handler } from '../runtime/runner.js'
 import { VolatileLog } from '../../storage/volatile-log.js'
 import type { PlannedJob, Target } from './delayable.js'
-import { FunctionRegistry, type FunctionOptions } from './functions.js'
+import { FunctionRegistry, TIMEOUT_MS_MAX, type FunctionOptions } from './functions.js'
 import { checkOpenOptions, DEFAULT_REMOVE_AFTER_DAYS, DEFAULT_SNAPSHOT_EVERY, type OpenOptions } from './open-options.js'
 import { buildGraphJoin, buildSpec, buildSpecs, type SpecContext } from './job-spec.js'
 import { runWithoutDelay } from './no-delay.js'
@@ -96,6 +96,7 @@ export class Wharf implements ModelHost {
 
   /** Declare a model: an empty recordset whose methods are job functions '<model>.<method>'. */
   model<M extends Record<string, Handler>>(name: string, methods: M & ThisType<JobContext>): RecordsetOf<M> {
+    this.assertOpen()
     const recordset = defineModel(this, name, methods)
     for (const method of Object.keys(methods)) this.functions.register(name, method, methods[method]!)
     this.engine.functionsRegistered()
@@ -104,6 +105,7 @@ export class Wharf implements ModelHost {
 
   /** queue_job's queue.job.function record: channel, retry pattern, related action, timeout. */
   configure(name: string, options: FunctionOptions): void {
+    this.assertOpen()
     this.functions.configure(name, options)
   }
 
@@ -200,20 +202,24 @@ export class Wharf implements ModelHost {
   on(type: 'transition', listener: (event: WharfEvent) => void): () => void {
     if (type !== 'transition') throw new InvalidPropertyError(`on(): unknown event type ${describe(type)}; use 'transition'`)
     if (typeof listener !== 'function') throw new InvalidPropertyError(`on(): listener must be a function, got ${describe(listener)}`)
+    this.assertOpen()
     return this.engine.onEvent(listener)
   }
 
   async start(): Promise<void> {
+    this.assertOpen()
     this.engine.start()
     await this.engine.settled()
   }
 
-  settled(): Promise<void> {
-    return this.engine.settled()
+  async settled(): Promise<void> {
+    this.assertOpen()
+    await this.engine.settled()
   }
 
-  idle(): Promise<void> {
-    return this.engine.idle()
+  async idle(): Promise<void> {
+    this.assertOpen()
+    await this.engine.idle()
   }
 
   /**
@@ -223,6 +229,7 @@ export class Wharf implements ModelHost {
   async drain(): Promise<void> {
     const clock = this.clock
     for (;;) {
+      this.assertOpen() // also ends the loop when close() runs meanwhile
       await this.engine.settled()
       if (clock instanceof FakeClock) {
         const next = clock.nextTimerAt()
@@ -256,13 +263,42 @@ export class Wharf implements ModelHost {
   }
 
   async stop(): Promise<void> {
+    this.assertOpen()
     await this.engine.stop()
   }
 
-  async close(): Promise<void> {
-    await this.engine.close()
+  /**
+   * Stop, wait for running handlers, release storage. With `timeoutMs`, handlers still running
+   * that long after the call (clock time, or real time, whichever passes first: a FakeClock nobody
+   * advances must not hang a shutdown) are aborted and abandoned; their jobs stay started in the
+   * log and the next open recovers them. Closing a closed Wharf does nothing.
+   */
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = checkCloseOptions(options)
+    if (timeoutMs === undefined || this.engine.lifecycle === 'closed') {
+      await this.engine.close()
+    } else {
+      const abandon = (): void =>
+        this.engine.abandonHandlers(
+          new WharfClosedError(`close(): handler still running after timeoutMs (${timeoutMs} ms); aborted, its job is recovered on the next open`),
+        )
+      const timer = this.clock.setTimer(this.clock.now() + timeoutMs, abandon)
+      const wall = this.clock instanceof SystemClock ? null : new SystemClock()
+      const wallTimer = wall?.setTimer(wall.now() + timeoutMs, abandon) ?? null
+      try {
+        await this.engine.close()
+      } finally {
+        this.clock.clearTimer(timer)
+        if (wallTimer !== null) wall!.clearTimer(wallTimer)
+      }
+    }
     this.detachClock?.()
     this.detachClock = null
+  }
+
+  /** After close(), every call is refused (reads too, once they go through here). */
+  private assertOpen(): void {
+    if (this.engine.lifecycle === 'closed') throw new WharfClosedError('this Wharf is closed; open it again with Wharf.open()')
   }
 
   // ModelHost: what recordsets and delayables call.
@@ -342,6 +378,19 @@ const viewsOfGraph: ResultOf<(JobView | undefined)[]> = (note, command, state) =
   const { joins } = command as { joins: { uuid: string }[] }
   const joined = joins.map((j) => toJobView(state.jobs.get(j.uuid)!))
   return [...viewsOfEnqueued(note, command, state), ...joined]
+}
+
+function checkCloseOptions(options: unknown): number | undefined {
+  if (options === null || typeof options !== 'object') throw new InvalidPropertyError(`close(): options must be an object, got ${describe(options)}`)
+  for (const key of Object.keys(options)) {
+    if (key !== 'timeoutMs') throw new InvalidPropertyError(`close(): unknown option ${JSON.stringify(key)}; known: timeoutMs`)
+  }
+  const timeoutMs = (options as { timeoutMs?: unknown }).timeoutMs
+  if (timeoutMs === undefined) return undefined
+  if (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > TIMEOUT_MS_MAX) {
+    throw new InvalidPropertyError(`close(): timeoutMs must be an integer number of ms from 0 to ${TIMEOUT_MS_MAX}, got ${describe(timeoutMs)}`)
+  }
+  return timeoutMs
 }
 
 function channelArg(name: unknown, where: string): string {

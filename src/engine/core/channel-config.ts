@@ -3,9 +3,8 @@
 // Pure: no I/O, no clock. Deviations from queue_job are deliberate and marked "Wharf:".
 
 import { InvalidChannelConfigError } from '../errors.js'
+import { CHANNEL_DEPTH_MAX } from './limits.js'
 
-/** Maximum number of dotted components in a complete name; root counts as depth 1. */
-export const CHANNEL_DEPTH_MAX = 16
 export const ROOT = 'root'
 
 export interface ChannelConfig {
@@ -27,6 +26,14 @@ export interface ChannelConfig {
 
 type OptionValue = string | true
 
+/** The options an entry may carry after its capacity. Wharf: queue_job ignores unknown keys, so a
+ * typo ('sequentail', 'throtle=10') silently configured nothing; here it is refused. */
+const OPTIONS = ['sequential', 'throttle', 'paused', 'remove_after_days'] as const
+const KNOWN_OPTIONS = new Set<string>(OPTIONS)
+
+/** Letters, digits, '_' and '-' (ASCII): no spaces, dots or ':' inside a segment. */
+const SEGMENT = /^[A-Za-z0-9_-]+$/
+
 const quote = (s: string): string => JSON.stringify(s)
 
 // Wharf: only plain ASCII digits, within the safe-integer range. Python's int() would also take
@@ -37,10 +44,14 @@ function parseNonNegativeInt(text: string): number | null {
   return Number.isSafeInteger(n) ? n : null
 }
 
-// queue_job applies Python's bool() to option values: a bare key (True) and any non-empty string
-// are true -- so 'sequential=false' and 'paused=0' mean true -- while an empty value
-// ('sequential=') is false.
-const truthy = (v: OptionValue | undefined): boolean => v === true || (v !== undefined && v !== '')
+/**
+ * A boolean option: a bare key or 'true' is true, 'false' is false, anything else is null.
+ * Wharf: queue_job applies Python's bool(), so 'sequential=false' meant sequential there.
+ */
+function parseFlag(value: OptionValue | undefined): boolean | null {
+  if (value === undefined || value === 'false') return false
+  return value === true || value === 'true' ? true : null
+}
 
 /** The complete name for `name`, or why it is not a valid channel name. */
 function checkName(name: string): { complete: string } | { reason: string } {
@@ -48,10 +59,13 @@ function checkName(name: string): { complete: string } | { reason: string } {
   if (trimmed === '' || trimmed === ROOT) return { complete: ROOT }
   const complete = trimmed.startsWith(ROOT + '.') ? trimmed : `${ROOT}.${trimmed}`
   const parts = complete.split('.')
+  // 'Root.mail' would otherwise be the short name of 'root.Root.mail': surely not what was meant.
+  if (parts[1]!.toLowerCase() === ROOT && parts[1] !== ROOT && !trimmed.startsWith(ROOT + '.')) {
+    return { reason: `the first segment must be ${quote(ROOT)} (lowercase), got ${quote(parts[1]!)}` }
+  }
   for (const part of parts) {
-    if (part === '') return { reason: 'empty path component' }
-    // Wharf: queue_job would create distinct channels 'a ' and 'a'; refuse the ambiguity.
-    if (part.trim() !== part) return { reason: 'path component with leading or trailing whitespace' }
+    if (part === '') return { reason: 'empty segment' }
+    if (!SEGMENT.test(part)) return { reason: `segment ${quote(part)} may hold only letters, digits, '_' and '-'` }
   }
   if (parts.length > CHANNEL_DEPTH_MAX) {
     return { reason: `deeper than ${CHANNEL_DEPTH_MAX} levels (root included)` }
@@ -98,8 +112,7 @@ function parseEntry(entry: string): ChannelConfig {
   }
 
   // 'name' and 'capacity' are pre-seeded because queue_job keeps them in the same dict as the
-  // options, so 'a:1:capacity=2' is a duplicate key there. An empty key ('a:1:') is accepted like
-  // any unknown key, hence 'a:1::' is a duplicate too.
+  // options, so 'a:1:capacity=2' is a duplicate key there.
   const options = new Map<string, OptionValue>([
     ['name', rawName],
     ['capacity', rawCapacity ?? '1'],
@@ -109,11 +122,18 @@ function parseEntry(entry: string): ChannelConfig {
     if (kv.length > 2) fail(`incorrect config item ${quote(item)}`)
     const key = kv[0] ?? ''
     if (options.has(key)) fail(`duplicate key ${quote(key)}`)
+    if (!KNOWN_OPTIONS.has(key)) fail(`unknown option ${quote(key)}; options: ${OPTIONS.join(', ')}`)
     options.set(key, kv.length === 2 ? (kv[1] ?? '') : true)
   }
 
-  const sequential = truthy(options.get('sequential'))
-  const paused = truthy(options.get('paused'))
+  const flag = (key: 'sequential' | 'paused'): boolean => {
+    const value = options.get(key)
+    const parsed = parseFlag(value)
+    if (parsed === null) fail(`invalid ${key} value ${quote(String(value))}; use ${key}, ${key}=true or ${key}=false`)
+    return parsed
+  }
+  const sequential = flag('sequential')
+  const paused = flag('paused')
 
   let throttleSeconds = 0
   const throttle = options.get('throttle')

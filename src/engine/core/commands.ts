@@ -47,8 +47,8 @@ export type Command =
   | { type: 'cancel'; uuid: string }
   | { type: 'requeue'; uuid: string }
   | { type: 'setDone'; uuid: string }
-  /** On open: every job a dead process left enqueued or started. */
-  | { type: 'recover' }
+  /** On open: jobs a dead process left enqueued or started, at most `limit` per decision. */
+  | { type: 'recover'; limit: number }
   /** Remove done/cancelled jobs older than their channel's removeAfterDays (else the default). */
   | { type: 'vacuum'; defaultDays: number; limit: number }
   | { type: 'pauseChannel'; channel: string }

@@ -8,7 +8,8 @@ import { EVENT_FORMAT_VERSION as v, type JobSpec, type WharfEvent } from './even
 import { cascadeOfCancel, vacuumable } from './graph.js'
 import { retryDelaySeconds } from './retry.js'
 import { isBlocking, isRunning, type JobRecord, type State } from './state.js'
-import { InvalidGraphError, JobStateConflictError, UnknownJobError, type WharfError } from '../errors.js'
+import { InvalidGraphError, InvalidPropertyError, JobStateConflictError, UnknownChannelError, UnknownJobError, type WharfError } from '../errors.js'
+import { GRAPH_JOBS_MAX } from './limits.js'
 
 export type Decision =
   | {
@@ -102,6 +103,7 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
         for (const r of runs) out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid, run: r.run })
       }
       for (const job of state.jobs.values()) {
+        if (requeued + foundDead >= command.limit) break
         if (!isRunning(job.state)) continue
         // queue_job's dead-job rule: past maxRetries (0 = infinite) the job fails as found dead.
         const dead = job.maxRetries !== 0 && job.retry > job.maxRetries
@@ -117,12 +119,15 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
       return { removed: uuids.length }
     }
     case 'pauseChannel':
-      if (state.channels.get(command.channel)?.paused !== true) {
+      // Refused rather than auto-created: a typo would otherwise pause a channel no job uses.
+      if (!state.channels.has(command.channel)) return { error: new UnknownChannelError(command.channel) }
+      if (state.channels.get(command.channel)!.paused !== true) {
         out.push({ seq: 0, v, at: nowMs, type: 'channel.paused', channel: command.channel })
       }
       return undefined
     case 'resumeChannel':
-      if (state.channels.get(command.channel)?.paused === true) {
+      if (!state.channels.has(command.channel)) return { error: new UnknownChannelError(command.channel) }
+      if (state.channels.get(command.channel)!.paused === true) {
         out.push({ seq: 0, v, at: nowMs, type: 'channel.resumed', channel: command.channel })
       }
       return undefined
@@ -132,6 +137,8 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
 }
 
 function decideEnqueue(state: State, specs: JobSpec[], joins: GraphJoin[] | undefined, nowMs: number, out: WharfEvent[]): DecideNote {
+  const refusal = enqueueRefusal(state, specs)
+  if (refusal !== null) return { error: refusal }
   if (joins !== undefined) {
     for (const join of joins) {
       const refused = joinRefusal(state, join)
@@ -175,6 +182,32 @@ function joinRefusal(state: State, join: GraphJoin): string | null {
   if (job === undefined) return 'it is not stored any more'
   if (job.state !== 'pending') return `it is ${job.state}, and only a job still pending can be`
   if (job.graphUuid !== null) return `it is already part of graph ${job.graphUuid}`
+  return null
+}
+
+/**
+ * What no enqueue may do, whatever built it: store more jobs than one tick may write, reuse a uuid
+ * (a custom newId() can return one twice), or depend on a job that is neither stored nor earlier
+ * in the command. Only the core knows every live uuid, so it refuses here, before evolve would
+ * have to assert.
+ */
+function enqueueRefusal(state: State, specs: readonly JobSpec[]): WharfError | null {
+  if (specs.length > GRAPH_JOBS_MAX) {
+    return new InvalidGraphError(`one enqueue may store at most ${GRAPH_JOBS_MAX} jobs (GRAPH_JOBS_MAX), this one has ${specs.length}; split it`)
+  }
+  const seen = specs.length > 1 ? new Set<string>() : null
+  for (const spec of specs) {
+    const taken = state.jobs.has(spec.uuid) ? 'another job already has it' : seen?.has(spec.uuid) === true ? 'two jobs of this graph have it' : null
+    if (taken !== null) {
+      return new InvalidPropertyError(`job uuid ${JSON.stringify(spec.uuid)} is not unique: ${taken}; newId() must return a new id on every call`)
+    }
+    for (const parent of spec.dependsOn) {
+      if (seen?.has(parent) !== true && !state.jobs.has(parent)) {
+        return new InvalidGraphError(`job ${spec.uuid} depends on ${JSON.stringify(parent)}, which is neither stored nor earlier in its graph`)
+      }
+    }
+    seen?.add(spec.uuid)
+  }
   return null
 }
 

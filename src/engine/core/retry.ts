@@ -1,5 +1,5 @@
-// queue_job's retry delays: an explicit `seconds` on the error wins; else the job function's
-// retry pattern (the delay of the highest count not above the try number); else 600 s.
+// queue_job's retry delays: an explicit `seconds` on the error wins (0 included: retry at once);
+// else the job function's retry pattern (the delay of the highest count not above the try number); else 600 s.
 // A [min, max] range draws uniformly with the `entropy` supplied by the caller, so the core
 // stays deterministic and the drawn delay is recorded in the event.
 
@@ -15,8 +15,9 @@ export function retryDelaySeconds(
   seconds: number | undefined,
   entropy: number,
 ): number {
-  // queue_job treats seconds=0 as "not given".
-  if (seconds !== undefined && seconds > 0) return seconds
+  // Wharf: queue_job treats seconds=0 as "not given" (a falsy test); here only an absent
+  // `seconds` falls back, so `{ seconds: 0 }` means what it says.
+  if (seconds !== undefined) return seconds
   let delay: RetryDelay = DEFAULT_RETRY_SECONDS
   if (pattern !== null) {
     for (const [count, value] of pattern) {

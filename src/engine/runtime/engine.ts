@@ -8,6 +8,7 @@ import { decideInto, type DecideNote } from '../core/decide.js'
 import { evolve } from '../core/evolve.js'
 import type { WharfEvent } from '../core/events.js'
 import { checkInvariants } from '../core/invariants.js'
+import { RECOVER_BATCH, TICK_CALL_EVENTS_MAX, TICK_OUTCOMES_MAX, TICK_STARTS_MAX, VACUUM_BATCH } from '../core/limits.js'
 import { snapshotOf, SNAPSHOT_FORMAT_VERSION } from '../core/snapshot.js'
 import { replay, type OpenReport, type Replayed } from './replay.js'
 
@@ -71,8 +72,6 @@ export interface EngineOptions {
   snapshotEvery: number
 }
 
-/** Jobs removed per vacuum decision: bounded batches, like queue_job's 1000-row deletes. */
-export const VACUUM_BATCH = 1000
 /** How often autovacuum looks for old jobs while the engine runs. */
 export const VACUUM_INTERVAL_MS = 3_600_000
 /** After a failed append, the engine tries again what that tick lost at most this much later. */
@@ -105,6 +104,8 @@ export class Engine {
   /** Something asked for a tick while one was in flight (start, a timer, a registration…): that
    * tick may have decided before the change, so the next one must run even with nothing queued. */
   private wantTick = false
+  /** The last tick stopped dispatching at TICK_STARTS_MAX: the next one goes on at once. */
+  private dispatchCut = false
   private waiters: Waiter[] = []
   private timer: TimerHandle | null = null
   private readonly listeners = new Set<(event: WharfEvent) => void>()
@@ -151,7 +152,7 @@ export class Engine {
     let vacuumed: number
     let recovered: Recovered
     try {
-      recovered = await engine.submit({ type: 'recover' }, recoveredCounts)
+      recovered = await engine.recover()
       vacuumed = await engine.vacuum()
     } catch (error) {
       // Recovery could not be written (the log refused an append): nothing was dispatched, so
@@ -171,6 +172,18 @@ export class Engine {
       openMs: options.clock.now() - startedMs,
     }
     return engine
+  }
+
+  /** Record the recovery of every job left running, one bounded batch per tick. */
+  private async recover(): Promise<Recovered> {
+    const command: Command = { type: 'recover', limit: RECOVER_BATCH }
+    const total: Recovered = { requeued: 0, foundDead: 0 }
+    for (;;) {
+      const { requeued, foundDead } = await this.submit(command, recoveredCounts)
+      total.requeued += requeued
+      total.foundDead += foundDead
+      if (requeued + foundDead < RECOVER_BATCH) return total
+    }
   }
 
   /** Remove old done/cancelled jobs, one bounded batch per tick, until none is left. */
@@ -296,7 +309,7 @@ export class Engine {
   }
 
   private isQuiet(idle: boolean): boolean {
-    if (this.ticking || this.tickScheduled || this.queue.length > 0 || this.outcomes.length > 0) return false
+    if (this.ticking || this.tickScheduled || this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut) return false
     return !idle || this.runner.inflight === 0
   }
 
@@ -318,12 +331,10 @@ export class Engine {
     this.tickScheduled = false
     if (this.ticking) return
     this.ticking = true
-    const submissions = this.queue
-    this.queue = []
+    const outcomes = this.takeOutcomes()
+    const submissions = this.takeSubmissions()
     this.taken = submissions
-    const outcomes = this.parked.length === 0 ? this.outcomes : this.parked.concat(this.outcomes)
-    this.outcomes = []
-    this.parked = []
+    this.dispatchCut = false // dispatch sets it again if it stops at its bound
     this.retryAtMs = null
     const now = this.clock.now()
     const batch: WharfEvent[] = []
@@ -379,14 +390,40 @@ export class Engine {
     this.endTick()
   }
 
-  /** Leave the tick: re-arm the one timer, then run the next tick if work came in meanwhile,
-   * else wake whoever waits for the engine to be settled or idle. */
+  /**
+   * This tick's handler outcomes, parked ones first: at most TICK_OUTCOMES_MAX, so that with
+   * the calls and starts a tick's batch stays bounded (core/limits.ts). The rest wait in order.
+   */
+  private takeOutcomes(): Command[] {
+    const all = this.parked.length === 0 ? this.outcomes : this.parked.concat(this.outcomes)
+    this.parked = []
+    this.outcomes = all.length > TICK_OUTCOMES_MAX ? all.slice(TICK_OUTCOMES_MAX) : []
+    return all.length > TICK_OUTCOMES_MAX ? all.slice(0, TICK_OUTCOMES_MAX) : all
+  }
+
+  /** This tick's API calls, in order, while their events fit in TICK_CALL_EVENTS_MAX; the first
+   * always fits (limits.ts asserts it), so every call is decided in some tick. */
+  private takeSubmissions(): Submission[] {
+    const queue = this.queue
+    let events = 0
+    let taken = 0
+    while (taken < queue.length) {
+      events += eventsBound(queue[taken]!.command)
+      if (taken > 0 && events > TICK_CALL_EVENTS_MAX) break
+      taken++
+    }
+    this.queue = taken === queue.length ? [] : queue.slice(taken)
+    return taken === queue.length ? queue : queue.slice(0, taken)
+  }
+
+  /** Leave the tick: re-arm the one timer, then run the next tick if work came in meanwhile (or
+   * was left for it), else wake whoever waits for the engine to be settled or idle. */
   private endTick(): void {
     this.ticking = false
     this.armTimer()
     const wanted = this.wantTick
     this.wantTick = false
-    if (wanted || this.queue.length > 0 || this.outcomes.length > 0) this.scheduleTick()
+    if (wanted || this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut) this.scheduleTick()
     else this.wakeWaiters()
   }
 
@@ -462,12 +499,17 @@ export class Engine {
     evolve(this.state, event)
   }
 
-  /** Let the scheduler take every job that can start now; start each at once. */
+  /** Let the scheduler take every job that can start now (up to TICK_STARTS_MAX picks; the next
+   * tick goes on); start each at once. */
   private dispatch(now: number, batch: WharfEvent[]): JobRecord[] {
     const launched: JobRecord[] = []
     const start = this.startCommand
     const registered = this.functions.registered
-    for (;;) {
+    for (let picks = 0; ; picks++) {
+      if (picks === TICK_STARTS_MAX) {
+        this.dispatchCut = true
+        break
+      }
       const event = pickNext(this.state, now, registered)
       if (event === null) break
       batch.push(event)
@@ -497,6 +539,7 @@ export class Engine {
       this.fail(replayError)
     } finally {
       this.committed()
+      this.dispatchCut = false // the retry at retryAtMs dispatches again, not a spin now
       this.parked = outcomes
       this.retryAtMs = this.clock.now() + APPEND_RETRY_MS
       this.taken = []
@@ -510,8 +553,19 @@ export class Engine {
       for (const listener of this.listeners) {
         try {
           listener(event)
-        } catch {
-          // A listener's bug must not stop the engine; it sees the event and nothing else.
+        } catch (error) {
+          // A listener's bug must not stop the engine, nor vanish: it is reported, and the other
+          // listeners and events go on.
+          let why: string
+          try {
+            why = error instanceof Error ? error.message : String(error)
+          } catch {
+            why = Object.prototype.toString.call(error) // even String() can throw (null prototype)
+          }
+          process.emitWarning(`wharf: an on('transition') listener threw on event ${event.seq} (${event.type}): ${why}`, {
+            code: 'WHARF_LISTENER_ERROR',
+            detail: error instanceof Error ? error.stack : undefined,
+          })
         }
       }
     }
@@ -525,6 +579,12 @@ export class Engine {
       if (this.isQuiet(waiter.idle)) waiter.resolve()
       else this.waiters.push(waiter)
     }
+  }
+
+  /** close({ timeoutMs }) ran out: abandon the handlers still running (see Runner.abandonAll). */
+  abandonHandlers(reason: unknown): void {
+    this.runner.abandonAll(reason)
+    this.handlersQuiet()
   }
 
   /** Called by the runner when its last handler settles without queuing a command. */
@@ -573,6 +633,18 @@ const recoveredCounts: ResultOf<Recovered> = (note) =>
 function supersededError(uuid: string, state: State): JobSupersededError {
   const now = state.jobs.get(uuid)?.state ?? 'removed'
   return new JobSupersededError(`job ${uuid} is now ${now}: it was cancelled, requeued or set done while this try ran, and this try's outcome will be ignored`)
+}
+
+/** At most how many events deciding `command` appends (a refused enqueue appends none). */
+function eventsBound(command: Command): number {
+  switch (command.type) {
+    case 'enqueue':
+      return command.jobs.length + (command.joins?.length ?? 0)
+    case 'recover':
+      return command.limit
+    default:
+      return 1
+  }
 }
 
 const removedCount: ResultOf<number> = (note) => (note !== undefined && 'removed' in note ? note.removed : 0)

@@ -7,8 +7,9 @@ import type { RecordId } from '../core/events.js'
 import type { RetryPattern } from '../core/retry.js'
 import type { JobRecord } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
+import { EXC_MESSAGE_LENGTH_MAX } from '../core/limits.js'
 import { JobTimeoutError, NothingToDoJob, RetryableJobError } from '../errors.js'
-import { cloneSerializable } from '../api/serialize.js'
+import { cloneSerializable } from '../../storage/serialize.js'
 import type { Clock } from './clock.js'
 import type { Engine } from './engine.js'
 
@@ -99,6 +100,8 @@ export class Runner {
   private timed: Attempt[] = []
   /** The latest async try of each job whose outcome is not decided: what abort() can reach. */
   private readonly live = new Map<string, Attempt>()
+  /** Those same async attempts, so close({ timeoutMs }) can abandon them. */
+  private readonly pending = new Set<Attempt>()
 
   constructor(
     private readonly engine: Engine,
@@ -132,6 +135,7 @@ export class Runner {
       attempt.async = true
       this.inflight++
       this.live.set(job.uuid, attempt)
+      this.pending.add(attempt)
       if (deadlineMs !== null) this.timed.push(attempt)
       ;(returned as PromiseLike<unknown>).then(
         (value) => this.decide(attempt, outcomeOfValue(value)),
@@ -172,15 +176,26 @@ export class Runner {
     if (attempt !== undefined && attempt.run === run) attempt.context.abort(reason)
   }
 
+  /**
+   * Give up on every handler still running (close's timeout): its signal aborts with `reason` and
+   * its outcome, if it ever settles, is ignored. Nothing is posted, so its job stays started in
+   * the log and the next open recovers it, as after a crash.
+   */
+  abandonAll(reason: unknown): void {
+    for (const attempt of [...this.pending]) {
+      this.settle(attempt)
+      attempt.context.abort(reason)
+    }
+    this.inflight = 0
+  }
+
   /** The first outcome of a try wins; a handler settling after its timeout is ignored. */
   private decide(attempt: Attempt, outcome: HandlerOutcome): void {
     if (attempt.decided) return
     // A handler that blocked the event loop past its deadline settles before the timer that
     // would have expired it can fire: it still ran too long, so its outcome is the timeout's.
     if (attempt.deadlineMs !== null && this.clock.now() > attempt.deadlineMs) outcome = this.timedOut(attempt)
-    attempt.decided = true
-    if (attempt.deadlineMs !== null && attempt.async) this.timed.splice(this.timed.indexOf(attempt), 1)
-    if (attempt.async && this.live.get(attempt.job.uuid) === attempt) this.live.delete(attempt.job.uuid)
+    this.settle(attempt)
     this.engine.post({
       type: 'finish',
       uuid: attempt.job.uuid,
@@ -191,18 +206,28 @@ export class Runner {
     })
     if (attempt.async && --this.inflight === 0) this.engine.handlersQuiet()
   }
+
+  private settle(attempt: Attempt): void {
+    attempt.decided = true
+    if (!attempt.async) return
+    this.pending.delete(attempt)
+    if (attempt.deadlineMs !== null) this.timed.splice(this.timed.indexOf(attempt), 1)
+    if (this.live.get(attempt.job.uuid) === attempt) this.live.delete(attempt.job.uuid)
+  }
 }
 
 /** Most handlers return nothing: one shared outcome for them. */
 const RETURNED_NOTHING: HandlerOutcome = Object.freeze({ kind: 'returned', result: null })
 
+/** A result is stored like arguments are: one the log cannot hold fails the try, naming where
+ * (queue_job would store str(result); a silent string form hides the bug until someone reads it).
+ * Whatever else copying it throws (a getter of the result) fails the try too, never the engine. */
 function outcomeOfValue(value: unknown): HandlerOutcome {
   if (value === undefined || value === null) return RETURNED_NOTHING
   try {
     return { kind: 'returned', result: cloneSerializable(value, 'result') }
-  } catch {
-    // queue_job stores str(result); a value the log cannot hold is kept as its string form.
-    return { kind: 'returned', result: String(value) }
+  } catch (error) {
+    return outcomeOfError(error)
   }
 }
 
@@ -221,6 +246,23 @@ export function outcomeOfError(error: unknown): HandlerOutcome {
   if (error instanceof Error) {
     return { kind: 'failed', excName: error.constructor.name || error.name, excMessage: error.message, excInfo: error.stack ?? String(error) }
   }
-  return { kind: 'failed', excName: typeof error, excMessage: String(error), excInfo: String(error) }
+  // A thrown non-Error is kept: its type as the name, its JSON as the message (bounded).
+  const message = jsonOf(error).slice(0, EXC_MESSAGE_LENGTH_MAX)
+  return { kind: 'failed', excName: typeof error, excMessage: message, excInfo: message }
+}
+
+/** JSON of a thrown value; what JSON cannot write (undefined, a symbol, a bigint, a cycle) as text. */
+function jsonOf(value: unknown): string {
+  try {
+    const json = JSON.stringify(value)
+    if (json !== undefined) return json
+  } catch {
+    // a cycle, a bigint, a throwing toJSON: fall through to the text form
+  }
+  try {
+    return typeof value === 'bigint' ? `${value}n` : String(value)
+  } catch {
+    return Object.prototype.toString.call(value) // an object without toString (null prototype)
+  }
 }
 

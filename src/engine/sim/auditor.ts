@@ -10,7 +10,7 @@
 import type { JobSpec } from '../core/events.js'
 import type { ChannelConfig } from '../core/channel-config.js'
 import type { JobRecord, State } from '../core/state.js'
-import { JobStateConflictError, UnknownJobError } from '../errors.js'
+import { JobStateConflictError, UnknownChannelError, UnknownJobError } from '../errors.js'
 import { StorageFaultError } from './store.js'
 
 export type CallKind = 'enqueue' | 'cancel' | 'requeue' | 'setDone' | 'pause' | 'resume'
@@ -117,6 +117,9 @@ export class Auditor {
       if (this.durable.has(call.target)) throw new AuditError(`${call.kind} #${call.id}: acknowledged job ${call.target} is unknown: ${error.message}`)
       return
     }
+    // Only a channel nobody configured may be unknown (one a job created may be gone after a
+    // reopen, or created later in the tick that refused the call).
+    if (error instanceof UnknownChannelError && (call.kind === 'pause' || call.kind === 'resume') && !this.configPaused.has(call.target)) return
     if (error instanceof JobStateConflictError && call.kind === 'requeue' && state.jobs.get(call.target)?.identityKey != null) return
     throw new AuditError(`${call.kind} #${call.id} rejected unexpectedly: ${describeError(error)}`)
   }

@@ -12,7 +12,7 @@ import type { PlannedJob } from '../api/delayable.js'
 import { buildSpecs } from '../api/job-spec.js'
 import { describe, PROPERTY_KEYS, type IdentityKeyJob } from '../api/properties.js'
 import { BOUND_METHOD, type BoundMethodInfo } from '../api/recordset.js'
-import { serializableEqual } from '../api/serialize.js'
+import { serializableEqual } from '../../storage/serialize.js'
 import { SINK, type DelaySink, type Wharf } from '../api/wharf.js'
 import { JobContext } from '../runtime/runner.js'
 

@@ -1,13 +1,11 @@
-// Boundary check for job payloads: what is stored must survive a JSON-like log and must not change
-// when the caller later mutates its own objects. Runs on every enqueue, so the walk allocates only
-// per container (one frame + one copy), never per primitive, and builds paths only on refusal.
+// What the log can hold: the check for job payloads and handler results. What is stored must
+// survive a JSON-like log and must not change when the caller later mutates its own objects. Runs
+// on every enqueue, so the walk allocates only per container (one frame + one copy), never per
+// primitive, and builds paths only on refusal. Pure and below both the API (arguments, context)
+// and the runtime (results), which is why it lives with storage rather than in either.
 
-import { NotSerializableError } from '../errors.js'
-
-/** Rough size budget of one job's args+records+context (see `cloneSerializable` for the metric). */
-export const PAYLOAD_BYTES_MAX = 1_048_576
-/** Containers (arrays, objects) may nest this many levels deep. */
-export const PAYLOAD_DEPTH_MAX = 64
+import { PAYLOAD_BYTES_MAX, PAYLOAD_DEPTH_MAX } from '../engine/core/limits.js'
+import { NotSerializableError } from '../engine/errors.js'
 
 const NO_ARGS: unknown[] = Object.freeze([]) as unknown as unknown[]
 

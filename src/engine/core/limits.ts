@@ -1,0 +1,43 @@
+// Named limits (STYLE habit 7): one module, so the bounds of the system can be read in one place.
+// Each is checked at the boundary with a typed error and, where the core relies on it, asserted
+// or refused inside. Pure constants: any layer may import them.
+
+import { fail } from './assert.js'
+
+// ---- payloads ------------------------------------------------------------------------------
+
+/** Rough size budget of one job's args+records+context, or of one result (see cloneSerializable). */
+export const PAYLOAD_BYTES_MAX = 1_048_576
+/** Containers (arrays, objects) in a payload may nest this many levels deep. */
+export const PAYLOAD_DEPTH_MAX = 64
+/** excMessage of a thrown non-Error value (its JSON) is cut at this many characters. */
+export const EXC_MESSAGE_LENGTH_MAX = 1_000
+
+// ---- channels and graphs -------------------------------------------------------------------
+
+/** Maximum number of dotted components in a complete channel name; root counts as depth 1. */
+export const CHANNEL_DEPTH_MAX = 16
+/** Jobs one enqueue may store (a graph, or a single job): it is decided and written in one tick. */
+export const GRAPH_JOBS_MAX = 100_000
+
+// ---- ticks and batches ---------------------------------------------------------------------
+// One tick appends one batch. It is bounded by taking at most so many commands and starts; what
+// is left waits for the next tick, which is scheduled at once.
+
+/** Events one log record may hold; more is a bug upstream (the codec asserts it). */
+export const BATCH_EVENTS_MAX = 1_000_000
+/** Handler outcomes decided per tick (one event each). */
+export const TICK_OUTCOMES_MAX = 50_000
+/** Events the tick's API calls may produce; the first call of a tick is always taken (it is at
+ * most GRAPH_JOBS_MAX, RECOVER_BATCH or VACUUM_BATCH events, all within this). */
+export const TICK_CALL_EVENTS_MAX = 100_000
+/** Jobs started per tick (up to two events each: enqueued and started; or one eta_reached). */
+export const TICK_STARTS_MAX = 50_000
+/** Jobs recovered per recover decision at open (one event each); open repeats it until done. */
+export const RECOVER_BATCH = 10_000
+/** Jobs removed per vacuum decision (one event): bounded, like queue_job's 1000-row deletes. */
+export const VACUUM_BATCH = 1_000
+
+// A tick can never build a batch the codec refuses, whatever the input.
+if (TICK_OUTCOMES_MAX + TICK_CALL_EVENTS_MAX + 2 * TICK_STARTS_MAX > BATCH_EVENTS_MAX) fail('tick bounds exceed BATCH_EVENTS_MAX')
+if (Math.max(GRAPH_JOBS_MAX, RECOVER_BATCH, 1) > TICK_CALL_EVENTS_MAX) fail('one call may not fit in a tick')
