@@ -2,6 +2,7 @@
 // the same core can later run on a log kept elsewhere (PostgreSQL, IndexedDB).
 
 import type { WharfEvent } from '../engine/core/events.js'
+import type { JobView } from '../engine/core/view.js'
 import type { HistoryStore, HistoryWrite } from './history.js'
 
 /** The state as plain data at a seq (habit 4: an optimisation, never the truth). */
@@ -20,11 +21,14 @@ export interface EventLog {
   /**
    * Append one batch (the events of one engine tick, seqs consecutive), and with it what those
    * events change in history, atomically. Resolves when both are durable to the log's promise;
-   * rejects when nothing of either was written. The caller gives up ownership of the arrays.
+   * rejects when nothing of either was written. The caller gives up ownership of the arrays. A
+   * wrapper around a log must pass `history` on: dropping it loses finished jobs.
    */
   append(batch: readonly WharfEvent[], history?: HistoryWrite): Promise<void>
-  /** Finished jobs that left the engine's memory; changed only by append(). */
+  /** Finished jobs that left the engine's memory; changed only by append() and initHistory(). */
   readonly history: HistoryStore
+  /** Fill an incomplete history (see HistoryStore.complete) with these views, atomically. */
+  initHistory(views: readonly JobView[]): Promise<void>
   /** Every committed event with seq > afterSeq, batch by batch, in order. */
   read(afterSeq?: number): AsyncIterable<readonly WharfEvent[]>
   /** Release the storage. Appending after close rejects. */

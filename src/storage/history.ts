@@ -42,6 +42,11 @@ export interface FinishedCursor {
 }
 
 export interface HistoryStore {
+  /**
+   * False for a store written before history existed (0.1): replay must hand every finished job
+   * it meets to EventLog.initHistory once. True once that is done, and for every newer store.
+   */
+  readonly complete: boolean
   get(uuid: string): Promise<JobView | undefined>
   /** One page of the finished jobs matching every filter of `query`. */
   page(query: HistoryQuery): Promise<JobView[]>

@@ -27,6 +27,8 @@ const VIEW_PREFIX = 'h\x00j\x00'
 const INDEX_PREFIX = 'h\x00i\x00'
 const TIME_PREFIX = 'h\x00t\x00'
 const COUNT_PREFIX = 'h\x00n\x00'
+/** Present once history holds every finished job of the log (from the first event, or migrated). */
+export const COMPLETE_KEY = 'h\x00complete'
 /** Just past every key that starts with `prefix` (prefixes end with the \x00 separator). */
 const end = (prefix: string): string => prefix.slice(0, -1) + '\x01'
 
@@ -86,14 +88,23 @@ const EMPTY = new Uint8Array(0)
 
 export class LevelHistory implements HistoryStore {
   private readonly perChannel = new Map<string, FinishedCounts>()
+  complete = false
 
   constructor(
     private readonly db: () => Db,
     private readonly path: string,
   ) {}
 
-  /** Read the per-channel counts (LevelLog.open calls this once the db is open). */
-  async load(db: Db): Promise<void> {
+  /**
+   * Read the counts and whether history is complete (LevelLog.open calls this once the db is
+   * open). A store with no event and no snapshot starts complete.
+   */
+  async load(db: Db, emptyLog: boolean, writeOptions: { sync: boolean }): Promise<void> {
+    this.complete = (await db.get(COMPLETE_KEY)) !== undefined
+    if (!this.complete && emptyLog) {
+      await db.put(COMPLETE_KEY, EMPTY, writeOptions)
+      this.complete = true
+    }
     this.perChannel.clear()
     for await (const [key, value] of db.iterator({ gte: COUNT_PREFIX, lt: end(COUNT_PREFIX) })) {
       const channel = unesc(key.slice(COUNT_PREFIX.length))
@@ -132,6 +143,19 @@ export class LevelHistory implements HistoryStore {
       else ops.push({ type: 'put', key, value: Buffer.from(JSON.stringify([c.done, c.cancelled])) })
     }
     return ops
+  }
+
+  /** The ops that fill an incomplete history, marking it complete in the same batch. */
+  initOps(views: readonly JobView[]): Op[] {
+    const ops = this.ops({ put: views, del: [] })
+    ops.push({ type: 'put', key: COMPLETE_KEY, value: EMPTY })
+    return ops
+  }
+
+  /** The batch holding initOps(views) is durable. */
+  commitInit(views: readonly JobView[]): void {
+    this.commit({ put: views, del: [] })
+    this.complete = true
   }
 
   /** The batch holding ops(write) is durable: count it. */

@@ -13,6 +13,7 @@
 import { mkdir } from 'node:fs/promises'
 import { ClassicLevel } from 'classic-level'
 import type { WharfEvent } from '../engine/core/events.js'
+import type { JobView } from '../engine/core/view.js'
 import { LogCorruptionError, StorageError, StorageLockedError } from '../engine/errors.js'
 import { claimedSnapshotSeq, decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshot, inspectRecord } from './codec.js'
 import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from './event-log.js'
@@ -84,7 +85,7 @@ export class LevelLog implements EventLog {
       try {
         await checkWharfKeys(db, this.path)
         await this.loadBounds(db)
-        await this.history.load(db)
+        await this.history.load(db, this.lastSeq === 0 && this.floorSeq === 0 && (await db.get(SNAPSHOT_KEY)) === undefined, this.writeOptions)
       } catch (error) {
         await db.close()
         throw error
@@ -120,6 +121,14 @@ export class LevelLog implements EventLog {
         this.history.commit(history)
       }
       this.lastSeq = last
+    })
+  }
+
+  async initHistory(views: readonly JobView[]): Promise<void> {
+    this.requireOpen()
+    await this.serialize(async () => {
+      await this.requireDb().batch(this.history.initOps(views), { sync: true })
+      this.history.commitInit(views)
     })
   }
 

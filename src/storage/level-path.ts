@@ -3,6 +3,7 @@
 // application's LevelDB — is refused with a StorageError naming the path, before LevelDB writes
 // its own files into it.
 
+import { COMPLETE_KEY } from './level-history.js'
 import { readdir, stat } from 'node:fs/promises'
 import { StorageError } from '../engine/errors.js'
 import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, type Db } from './level-recovery.js'
@@ -32,7 +33,7 @@ export async function checkWharfKeys(db: Db, path: string): Promise<void> {
   if (any.length === 0) return
   const records = await db.keys({ gte: FIRST_KEY, lte: LAST_KEY, limit: 1 }).all()
   if (records.length > 0) return
-  if ((await db.get(FLOOR_KEY)) !== undefined || (await db.get(SNAPSHOT_KEY)) !== undefined) return
+  if ((await db.get(FLOOR_KEY)) !== undefined || (await db.get(SNAPSHOT_KEY)) !== undefined || (await db.get(COMPLETE_KEY)) !== undefined) return
   throw refusal(path, `is a LevelDB store that was not written by Wharf (first key ${JSON.stringify(any[0])})`)
 }
 

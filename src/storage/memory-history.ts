@@ -21,6 +21,8 @@ interface Finished {
 }
 
 export class MemoryHistory implements HistoryStore {
+  /** A memory store is created with its log: it has seen every event. */
+  readonly complete = true
   private readonly views = new Map<string, JobView>()
   /** Every view put, by (finished time, uuid); entries whose view left are skipped and pruned. */
   private byFinish: Finished[] = []
@@ -43,6 +45,11 @@ export class MemoryHistory implements HistoryStore {
   }
 
   async get(uuid: string): Promise<JobView | undefined> {
+    return this.views.get(uuid)
+  }
+
+  /** get(), synchronously: for tests and simulations that audit between ticks. */
+  peek(uuid: string): JobView | undefined {
     return this.views.get(uuid)
   }
 

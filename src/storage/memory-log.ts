@@ -6,6 +6,7 @@
 // also proves, in every test that snapshots, that the state survives the real codec.
 
 import type { WharfEvent } from '../engine/core/events.js'
+import type { JobView } from '../engine/core/view.js'
 import { decodeSnapshot, encodeSnapshot } from './codec.js'
 import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from './event-log.js'
 import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
@@ -69,6 +70,9 @@ export class MemoryLog implements EventLog {
     this.floorSeq = this.batches[n - 1]!.at(-1)!.seq
     this.batches = this.batches.slice(n)
   }
+
+  /** Never needed: this history was kept from the first event. */
+  async initHistory(_views: readonly JobView[]): Promise<void> {}
 
   async close(): Promise<void> {
     this.closed = true

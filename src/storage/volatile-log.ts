@@ -4,6 +4,7 @@
 // no-ops: there is no history to bound.
 
 import type { WharfEvent } from '../engine/core/events.js'
+import type { JobView } from '../engine/core/view.js'
 import type { EventLog, Snapshot } from './event-log.js'
 import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
 import { MemoryHistory } from './memory-history.js'
@@ -38,6 +39,9 @@ export class VolatileLog implements EventLog {
   compact(_uptoSeq: number): Promise<void> {
     return DONE
   }
+
+  /** Never needed: this history was kept from the first event. */
+  async initHistory(_views: readonly JobView[]): Promise<void> {}
 
   async close(): Promise<void> {
     this.closed = true

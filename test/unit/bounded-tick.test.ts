@@ -1,5 +1,6 @@
 // Proves a tick is bounded: with the limits shrunk (vi.mock of core/limits.ts), a burst of calls,
 // starts and outcomes is split over several batches, none above the bound, and everything still runs.
+import type { HistoryWrite } from '../../src/storage/history.js'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { chain, FakeClock, InvalidGraphError, MemoryLog, Wharf, type JobContext, type WharfEvent } from '../../src/index.js'
 import { failure } from './helpers.js'
@@ -26,9 +27,9 @@ afterEach(async () => {
 async function open(channels: string, log = new MemoryLog()) {
   const sizes: number[] = []
   const append = log.append.bind(log)
-  log.append = (batch: readonly WharfEvent[]) => {
+  log.append = (batch: readonly WharfEvent[], history?: HistoryWrite) => {
     sizes.push(batch.length)
-    return append(batch)
+    return append(batch, history)
   }
   const wharf = await Wharf.open({ clock: new FakeClock(), channels, log })
   opened.push(wharf)

@@ -5,8 +5,8 @@ import { checkInvariants, decide, evolve, initialState, parseChannelConfig, type
 import { projectState } from '../../src/engine/core/project.js'
 import { restoreState, snapshotOf } from '../../src/engine/core/snapshot.js'
 import { pickNext } from '../../src/engine/core/schedule.js'
+import { toJobView } from '../../src/engine/core/view.js'
 
-const DAY = 86_400_000
 const config = parseChannelConfig('root:4,root.keep:2:remove_after_days=60')
 
 function spec(uuid: string, extra: Partial<JobSpec> = {}): JobSpec {
@@ -77,24 +77,22 @@ describe('recovery of jobs left running', () => {
   })
 })
 
-describe('autovacuum', () => {
-  it('removes old done and cancelled jobs, keeps failed, recent and per-channel longer ones', () => {
+describe('memory follows live work', () => {
+  it('a job outside any graph leaves memory in the event that finishes it, into the outbox', () => {
     const state = initialState(config)
-    run(state, { type: 'enqueue', jobs: [spec('done'), spec('cancelled'), spec('failed'), spec('keep', { channel: 'root.keep' })] }, 0)
+    run(state, { type: 'enqueue', jobs: [spec('a'), spec('b')] }, 0)
     dispatch(state, 0)
-    run(state, finishOk('done', 1), 0)
-    run(state, { type: 'cancel', uuid: 'cancelled' }, 0)
-    run(state, { type: 'finish', uuid: 'failed', run: 1, outcome: { kind: 'failed', excName: 'E', excMessage: 'x', excInfo: '' }, retryPattern: null, entropy: 0 }, 0)
-    run(state, finishOk('keep', 1), 0)
-    expect(run(state, { type: 'vacuum', defaultDays: 30, limit: 1000 }, 29 * DAY)).toEqual([])
-    const [event] = run(state, { type: 'vacuum', defaultDays: 30, limit: 1000 }, 31 * DAY)
-    expect(event).toMatchObject({ type: 'jobs.vacuumed', uuids: ['done', 'cancelled'] })
-    expect([...state.jobs.keys()].sort()).toEqual(['failed', 'keep'])
-    run(state, { type: 'vacuum', defaultDays: 30, limit: 1000 }, 61 * DAY)
-    expect([...state.jobs.keys()]).toEqual(['failed'])
+    run(state, finishOk('a', 1), 0)
+    expect([...state.jobs.keys()]).toEqual(['b'])
+    expect([...state.retired.keys()]).toEqual(['a'])
+    expect(state.retired.get('a')!.state).toBe('done')
+    expect(state.counts).toEqual([0, 0, 0, 1, 0, 0, 0])
+    run(state, { type: 'cancel', uuid: 'b' }, 0)
+    expect([...state.jobs.keys()]).toEqual([])
+    expect([...state.retired.keys()]).toEqual(['a', 'b'])
   })
 
-  it('takes children before parents and keeps a parent whose child stays', () => {
+  it('a graph leaves memory whole, once every job of it is done or cancelled', () => {
     const state = initialState(config)
     const g = { graphUuid: 'g' }
     run(state, { type: 'enqueue', jobs: [spec('p', g), spec('c1', { ...g, dependsOn: ['p'] }), spec('c2', { ...g, dependsOn: ['p'] })] }, 0)
@@ -103,20 +101,42 @@ describe('autovacuum', () => {
     dispatch(state, 0)
     run(state, finishOk('c1', 1), 0)
     run(state, { type: 'finish', uuid: 'c2', run: 1, outcome: { kind: 'failed', excName: 'E', excMessage: 'x', excInfo: '' }, retryPattern: null, entropy: 0 }, 0)
-    run(state, { type: 'vacuum', defaultDays: 30, limit: 1000 }, 31 * DAY)
-    expect([...state.jobs.keys()].sort()).toEqual(['c2', 'p'])
-    expect(state.jobs.get('p')!.children.map((c) => c.uuid)).toEqual(['c2'])
+    expect([...state.jobs.keys()].sort()).toEqual(['c1', 'c2', 'p'])
+    expect(state.retired.size).toBe(0)
+    run(state, { type: 'setDone', uuid: 'c2' }, 0)
+    expect([...state.jobs.keys()]).toEqual([])
+    expect([...state.retired.keys()].sort()).toEqual(['c1', 'c2', 'p'])
+    expect(state.graphs.size).toBe(0)
   })
 
-  it('removes at most `limit` jobs per decision, children first', () => {
+  it('a command on a finished job brings its whole graph back first (jobs.restored), then decides', () => {
     const state = initialState(config)
     const g = { graphUuid: 'g' }
-    run(state, { type: 'enqueue', jobs: [spec('p', g), spec('c', { ...g, dependsOn: ['p'] }), spec('x')] }, 0)
-    for (const uuid of ['p', 'c', 'x']) run(state, { type: 'setDone', uuid }, 0)
-    const [first] = run(state, { type: 'vacuum', defaultDays: 30, limit: 2 }, 31 * DAY)
-    expect((first as { uuids: string[] }).uuids).toEqual(['c', 'p'])
-    const [second] = run(state, { type: 'vacuum', defaultDays: 30, limit: 2 }, 31 * DAY)
-    expect((second as { uuids: string[] }).uuids).toEqual(['x'])
+    run(state, { type: 'enqueue', jobs: [spec('p', g), spec('c', { ...g, dependsOn: ['p'] })] }, 0)
+    for (const uuid of ['p', 'c']) run(state, { type: 'setDone', uuid }, 0)
+    expect(state.jobs.size).toBe(0)
+    // The outbox still holds the graph (this batch): the core restores from it.
+    const events = run(state, { type: 'requeue', uuid: 'p' }, 1)
+    expect(events.map((e) => e.type)).toEqual(['jobs.restored', 'job.requeued'])
+    expect(state.jobs.get('p')!.state).toBe('pending')
+    expect(state.jobs.get('c')!.state).toBe('done')
+    expect(state.jobs.get('c')!.parents.map((j) => j.uuid)).toEqual(['p'])
+    expect(state.retired.size).toBe(0)
+    expect(state.restored.size).toBe(0)
+    // No-ops bring nothing back; an unknown job is refused.
+    state.retired.clear()
+    expect(decide(state, { type: 'cancel', uuid: 'gone' }, 2)).toMatchObject({ ok: false, error: { code: 'UNKNOWN_JOB' } })
+  })
+
+  it('vacuum names only jobs history still holds: a graph back in memory is kept', () => {
+    const state = initialState(config)
+    run(state, { type: 'enqueue', jobs: [spec('x'), spec('p', { graphUuid: 'g' })] }, 0)
+    for (const uuid of ['x', 'p']) run(state, { type: 'setDone', uuid }, 0)
+    const views = [...state.retired.values()].map(toJobView)
+    state.retired.clear() // written to history
+    run(state, { type: 'requeue', uuid: 'p', restore: views.filter((v) => v.uuid === 'p') }, 1)
+    const [event] = run(state, { type: 'vacuum', jobs: views }, 2)
+    expect(event).toMatchObject({ type: 'jobs.vacuumed', uuids: ['x'] })
   })
 })
 

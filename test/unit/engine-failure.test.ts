@@ -3,13 +3,14 @@
 import { describe, expect, it } from 'vitest'
 import { FakeClock, MemoryLog, Wharf, type WharfEvent } from '../../src/index.js'
 import type { Snapshot } from '../../src/storage/event-log.js'
+import type { HistoryWrite } from '../../src/storage/history.js'
 
 /** A log that fails an append, and then fails the read-back the engine does to roll back. */
 class BrokenLog extends MemoryLog {
   broken = false
-  override append(batch: readonly WharfEvent[]): Promise<void> {
+  override append(batch: readonly WharfEvent[], history?: HistoryWrite): Promise<void> {
     if (this.broken) return Promise.reject(new Error('disk gone'))
-    return super.append(batch)
+    return super.append(batch, history)
   }
   override readSnapshot(): Promise<Snapshot | null> {
     if (this.broken) return Promise.reject(new Error('disk still gone'))

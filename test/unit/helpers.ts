@@ -57,6 +57,9 @@ export class FlakyLog implements EventLog {
     }
     return this.inner.append(batch, history)
   }
+  initHistory(views: Parameters<EventLog['initHistory']>[0]) {
+    return this.inner.initHistory(views)
+  }
   read(afterSeq?: number) {
     return this.inner.read(afterSeq)
   }

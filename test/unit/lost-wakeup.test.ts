@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { FakeClock, MemoryLog, Wharf, type WharfEvent } from '../../src/index.js'
 import type { Clock, TimerHandle } from '../../src/engine/runtime/clock.js'
+import type { HistoryWrite } from '../../src/storage/history.js'
 
 let dir: string
 beforeEach(() => {
@@ -26,14 +27,14 @@ class HeldLog extends MemoryLog {
     return { entered: enteredP, release }
   }
 
-  override async append(batch: readonly WharfEvent[]): Promise<void> {
+  override async append(batch: readonly WharfEvent[], history?: HistoryWrite): Promise<void> {
     const hold = this.hold
     if (hold !== null) {
       this.hold = null
       hold.entered()
       await hold.released
     }
-    return super.append(batch)
+    return super.append(batch, history)
   }
 }
 

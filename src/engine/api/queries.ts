@@ -4,10 +4,10 @@
 
 import { normalizeChannelName } from '../core/channel-config.js'
 import { JOB_STATES, type JobState } from '../core/events.js'
-import type { JobRecord, State } from '../core/state.js'
+import { stateIndex, type JobRecord, type State } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidPropertyError } from '../errors.js'
-import type { HistoryQuery } from '../../storage/history.js'
+import { countInto, type FinishedCounts, type HistoryQuery, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
 import { describe } from './properties.js'
 
 export interface JobsQuery {
@@ -138,3 +138,165 @@ export function liveGraph(state: State, graphUuid: string): JobGraph {
 
 const byUuidAsc = (a: { uuid: string }, b: { uuid: string }): number => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0)
 const byUuidDesc = (a: { uuid: string }, b: { uuid: string }): number => byUuidAsc(b, a)
+
+export interface ChannelStats {
+  name: string
+  /** null = unlimited. */
+  capacity: number | null
+  running: number
+  paused: boolean
+  sequential: boolean
+  throttleSeconds: number
+  wait_dependencies: number
+  pending: number
+  enqueued: number
+  started: number
+  done: number
+  cancelled: number
+  failed: number
+}
+
+export interface Stats {
+  channels: ChannelStats[]
+  states: Record<JobState, number>
+}
+
+/**
+ * Counters of the jobs in memory, plus the finished jobs in history (committed, and those the
+ * append in flight is moving there or back).
+ */
+export function statsOf(state: State, history: ReadonlyMap<string, FinishedCounts>, inFlight: HistoryWrite | null): Stats {
+  const finished = new Map<string, FinishedCounts>()
+  for (const [channel, c] of history) finished.set(channel, { done: c.done, cancelled: c.cancelled })
+  if (inFlight !== null) {
+    countInto(finished, inFlight.put, 1)
+    countInto(finished, inFlight.del, -1)
+  }
+  const states = {} as Record<JobState, number>
+  for (const s of JOB_STATES) states[s] = state.counts[stateIndex(s)]!
+  const channels: ChannelStats[] = []
+  for (const node of state.channels.values()) {
+    const c = node.counts
+    const f = finished.get(node.name)
+    finished.delete(node.name)
+    channels.push({
+      name: node.name,
+      capacity: node === state.root && state.dispatchDisabled ? 0 : node.capacity,
+      // Superseded handlers still run and hold their slots (capacity counts them).
+      running: node.running + node.held,
+      paused: node.paused,
+      sequential: node.sequential,
+      throttleSeconds: node.throttleMs / 1000,
+      wait_dependencies: c[0]!,
+      pending: c[1]!,
+      enqueued: c[2]!,
+      started: c[3]!,
+      done: c[4]! + (f?.done ?? 0),
+      cancelled: c[5]! + (f?.cancelled ?? 0),
+      failed: c[6]!,
+    })
+    states.done += f?.done ?? 0
+    states.cancelled += f?.cancelled ?? 0
+  }
+  // Channels only finished jobs still name (not configured, nothing live in them since open).
+  for (const [name, f] of finished) {
+    channels.push({ name, capacity: null, running: 0, paused: false, sequential: false, throttleSeconds: 0, wait_dependencies: 0, pending: 0, enqueued: 0, started: 0, done: f.done, cancelled: f.cancelled, failed: 0 })
+    states.done += f.done
+    states.cancelled += f.cancelled
+  }
+  return { channels, states }
+}
+
+/** What a committed read needs of the engine. */
+export interface ReadSource {
+  read<T>(read: (state: State) => T): Promise<T>
+  readonly history: HistoryStore
+  readonly historyEpoch: number
+}
+
+/** Attempts before a read that keeps racing with history writes settles for its last answer. */
+const READ_ATTEMPTS = 4
+
+/**
+ * A read over memory and history together, both committed and from the same moment: memory is
+ * read between batches, then history; if a batch moved jobs between the two meanwhile (the epoch
+ * changed), the read starts again.
+ */
+async function consistent<L, T>(source: ReadSource, fromMemory: (state: State) => L, fromHistory: (live: L) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const [live, epoch] = await source.read((state) => [fromMemory(state), source.historyEpoch] as const)
+    const answer = await fromHistory(live)
+    if (source.historyEpoch === epoch || attempt === READ_ATTEMPTS) return answer
+  }
+}
+
+export function readJob(source: ReadSource, uuid: string): Promise<JobView | undefined> {
+  return consistent(
+    source,
+    (state) => {
+      const job = state.jobs.get(uuid)
+      return job === undefined ? undefined : toJobView(job)
+    },
+    async (live) => live ?? (await source.history.get(uuid)),
+  )
+}
+
+export function readJobs(source: ReadSource, q: CheckedJobsQuery): Promise<JobView[]> {
+  return consistent(
+    source,
+    (state) => liveJobsPage(state, q).map(toJobView),
+    async (live) => {
+      // Unfinished states are never in history; finished ones may be in both places.
+      const finished = q.state === undefined || q.state === 'done' || q.state === 'cancelled'
+      if (!finished) return live
+      return mergePages(live, await source.history.page(q), q)
+    },
+  )
+}
+
+export function readGraph(source: ReadSource, graphUuid: string): Promise<JobGraph> {
+  return consistent(
+    source,
+    (state) => liveGraph(state, graphUuid),
+    async (live) => {
+      // A graph is in memory whole, or in history whole.
+      if (live.jobs.length > 0) return live
+      const jobs: JobView[] = []
+      for (;;) {
+        const page = await source.history.page({ ...NO_FILTER, graphUuid, limit: JOBS_LIMIT_MAX, after: jobs.at(-1)?.uuid })
+        jobs.push(...page)
+        if (page.length < JOBS_LIMIT_MAX) break
+      }
+      const edges: Array<[string, string]> = []
+      for (const job of jobs) for (const parent of job.dependsOn) edges.push([parent, job.uuid])
+      return { jobs, edges }
+    },
+  )
+}
+
+const NO_FILTER: HistoryQuery = { state: undefined, channel: undefined, model: undefined, method: undefined, graphUuid: undefined, identityKey: undefined, limit: 1, desc: false, after: undefined }
+
+/** The first `limit` of two pages that are each in the query's order. */
+function mergePages(a: JobView[], b: JobView[], q: CheckedJobsQuery): JobView[] {
+  if (b.length === 0) return a
+  if (a.length === 0) return b
+  const out: JobView[] = []
+  let i = 0
+  let j = 0
+  while (out.length < q.limit && (i < a.length || j < b.length)) {
+    const x = a[i]
+    const y = b[j]
+    if (x !== undefined && y !== undefined && x.uuid === y.uuid) {
+      out.push(x) // the same job seen in both places: once, as memory has it
+      i++
+      j++
+    } else if (y === undefined || (x !== undefined && (q.desc ? x.uuid > y.uuid : x.uuid < y.uuid))) {
+      out.push(x!)
+      i++
+    } else {
+      out.push(y)
+      j++
+    }
+  }
+  return out
+}

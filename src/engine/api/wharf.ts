@@ -8,7 +8,7 @@ import { JOB_STATES, type JobSpec, type JobState, type WharfEvent } from '../cor
 import { stateIndex } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, WharfClosedError } from '../errors.js'
-import { checkJobsQuery, checkUuid, liveGraph, liveJobsPage, type CheckedJobsQuery, type JobGraph, type JobsQuery } from './queries.js'
+import { checkJobsQuery, checkUuid, readGraph, readJob, readJobs, statsOf, type CheckedJobsQuery, type JobGraph, type JobsQuery, type Stats } from './queries.js'
 import { FakeClock, SystemClock, type Clock } from '../runtime/clock.js'
 import { Engine, type OpenReport, type ResultOf } from '../runtime/engine.js'
 import type { IdFactory } from '../runtime/ids.js'
@@ -24,29 +24,7 @@ import { defineModel, type ModelHost, type RecordsetOf } from './recordset.js'
 
 export type { OpenOptions } from './open-options.js'
 
-export type { JobsQuery, JobGraph } from './queries.js'
-
-export interface ChannelStats {
-  name: string
-  /** null = unlimited. */
-  capacity: number | null
-  running: number
-  paused: boolean
-  sequential: boolean
-  throttleSeconds: number
-  wait_dependencies: number
-  pending: number
-  enqueued: number
-  started: number
-  done: number
-  cancelled: number
-  failed: number
-}
-
-export interface Stats {
-  channels: ChannelStats[]
-  states: Record<JobState, number>
-}
+export type { JobsQuery, JobGraph, ChannelStats, Stats } from './queries.js'
 
 /** @internal Where trapJobs() plugs in: delayed calls go to the trap instead of the engine. */
 export interface DelaySink {
@@ -88,6 +66,7 @@ export class Wharf implements ModelHost {
       removeAfterDays: options.removeAfterDays ?? DEFAULT_REMOVE_AFTER_DAYS,
       // Nothing of a volatile log is ever read back: snapshotting it would be wasted work.
       snapshotEvery: checked.log instanceof VolatileLog ? 0 : (options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY),
+      customIds: options.newId !== undefined,
     })
     const wharf = new Wharf(engine, functions, checked)
     if (checked.clock instanceof FakeClock) wharf.detachClock = checked.clock.attach(() => engine.settled())
@@ -122,10 +101,7 @@ export class Wharf implements ModelHost {
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.engine.read((state) => {
-      const job = state.jobs.get(id)
-      return job === undefined ? undefined : toJobView(job)
-    })
+    return readJob(this.engine, id)
   }
 
   /** One page of committed jobs matching every filter, in creation order (see JobsQuery). */
@@ -136,7 +112,7 @@ export class Wharf implements ModelHost {
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.engine.read((state) => liveJobsPage(state, checked).map(toJobView))
+    return readJobs(this.engine, checked)
   }
 
   /** Every job of a graph, with its edges ([parent, child]); empty for an unknown graph. */
@@ -147,7 +123,7 @@ export class Wharf implements ModelHost {
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.engine.read((state) => liveGraph(state, id))
+    return readGraph(this.engine, id)
   }
 
   async requeue(uuid: string): Promise<void> {
@@ -172,30 +148,7 @@ export class Wharf implements ModelHost {
   }
 
   stats(): Stats {
-    const state = this.engine.state
-    const states = {} as Record<JobState, number>
-    for (const s of JOB_STATES) states[s] = state.counts[stateIndex(s)]!
-    const channels: ChannelStats[] = []
-    for (const node of state.channels.values()) {
-      const c = node.counts
-      channels.push({
-        name: node.name,
-        capacity: node === state.root && state.dispatchDisabled ? 0 : node.capacity,
-        // Superseded handlers still run and hold their slots (capacity counts them).
-        running: node.running + node.held,
-        paused: node.paused,
-        sequential: node.sequential,
-        throttleSeconds: node.throttleMs / 1000,
-        wait_dependencies: c[0]!,
-        pending: c[1]!,
-        enqueued: c[2]!,
-        started: c[3]!,
-        done: c[4]!,
-        cancelled: c[5]!,
-        failed: c[6]!,
-      })
-    }
-    return { channels, states }
+    return statsOf(this.engine.state, this.engine.history.counts(), this.engine.inFlight)
   }
 
   /** Every committed event, in log order. Returns a function that removes the listener. */

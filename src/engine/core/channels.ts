@@ -34,6 +34,10 @@ export function initialState(config: readonly ChannelConfig[]): State {
     etaChannels: new ChannelSet('etaSlot'),
     counts: [0, 0, 0, 0, 0, 0, 0],
     superseded: new Map(),
+    graphs: new Map(),
+    finishing: [],
+    retired: new Map(),
+    restored: new Map(),
   }
 }
 

@@ -1,8 +1,9 @@
 // Commands: what the shell asks the core to decide. They carry everything the decision needs
 // that is not in the state (the clock arrives separately as nowMs; entropy and config as data).
 
-import type { JobSpec } from './events.js'
+import type { JobSpec, JobState } from './events.js'
 import type { RetryPattern } from './retry.js'
+import type { JobView } from './view.js'
 
 export type HandlerOutcome =
   | { kind: 'returned'; result: unknown }
@@ -23,6 +24,8 @@ export interface GraphJoin {
   uuid: string
   graphUuid: string
   dependsOn: string[]
+  /** Set by the shell when the job is not in memory but finished, in history. */
+  finished?: JobState
 }
 
 export type Command =
@@ -31,7 +34,14 @@ export type Command =
    * alone before, re-stored into this graph (queue_job's delay() step 2); their parents are
    * jobs of `jobs` or other joined jobs.
    */
-  | { type: 'enqueue'; jobs: JobSpec[]; joins?: GraphJoin[] }
+  | {
+      type: 'enqueue'
+      jobs: JobSpec[]
+      joins?: GraphJoin[]
+      /** Uuids of `jobs` that finished jobs in history already have (set by the shell when
+       * uuids come from a custom newId). */
+      historyUuids?: string[]
+    }
   /** The runner takes an enqueued job. */
   | { type: 'start'; uuid: string }
   /** A handler settled. `run` is the job's `runs` when it started: stale completions are dropped. */
@@ -44,12 +54,19 @@ export type Command =
       /** Uniform in [0, 1): draws from a [min, max] retry delay. */
       entropy: number
     }
-  | { type: 'cancel'; uuid: string }
-  | { type: 'requeue'; uuid: string }
-  | { type: 'setDone'; uuid: string }
+  /**
+   * Management of one job. `restore`: when the job is not in memory, its graph as history holds
+   * it, read by the shell before the tick (the core reads no storage).
+   */
+  | { type: 'cancel'; uuid: string; restore?: JobView[] }
+  | { type: 'requeue'; uuid: string; restore?: JobView[] }
+  | { type: 'setDone'; uuid: string; restore?: JobView[] }
   /** On open: jobs a dead process left enqueued or started, at most `limit` per decision. */
   | { type: 'recover'; limit: number }
-  /** Remove done/cancelled jobs older than their channel's removeAfterDays (else the default). */
-  | { type: 'vacuum'; defaultDays: number; limit: number }
+  /**
+   * Remove these finished jobs from history: whole graphs, old enough by their channel's
+   * removeAfterDays, read by the shell. A graph brought back to memory since is kept.
+   */
+  | { type: 'vacuum'; jobs: JobView[] }
   | { type: 'pauseChannel'; channel: string }
   | { type: 'resumeChannel'; channel: string }

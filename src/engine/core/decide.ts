@@ -2,12 +2,13 @@
 // It reads the state and never changes it; the shell stamps `seq` on the events and applies
 // them with evolve before deciding the next command, so each decision sees the one before.
 
-import { assertNever } from './assert.js'
+import { assertNever, fail } from './assert.js'
 import type { Command, GraphJoin, HandlerOutcome } from './commands.js'
 import { EVENT_FORMAT_VERSION as v, type JobSpec, type WharfEvent } from './events.js'
-import { cascadeOfCancel, vacuumable } from './graph.js'
+import { cascadeOfCancel } from './graph.js'
+import { retiredGraphOf } from './retire.js'
 import { retryDelaySeconds } from './retry.js'
-import { isBlocking, isRunning, type JobRecord, type State } from './state.js'
+import { isBlocking, isFinished, isRunning, type JobRecord, type State } from './state.js'
 import { InvalidGraphError, InvalidPropertyError, JobStateConflictError, UnknownChannelError, UnknownJobError, type WharfError } from '../errors.js'
 import { GRAPH_JOBS_MAX } from './limits.js'
 
@@ -47,7 +48,7 @@ export function decide(state: State, command: Command, nowMs: number): Decision 
 export function decideInto(state: State, command: Command, nowMs: number, out: WharfEvent[]): DecideNote {
   switch (command.type) {
     case 'enqueue':
-      return decideEnqueue(state, command.jobs, command.joins, nowMs, out)
+      return decideEnqueue(state, command.jobs, command.joins, command.historyUuids, nowMs, out)
     case 'start':
       out.push({ seq: 0, v, at: nowMs, type: 'job.started', uuid: command.uuid })
       return undefined
@@ -66,7 +67,7 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
     }
     case 'cancel': {
       const job = state.jobs.get(command.uuid)
-      if (job === undefined) return { error: new UnknownJobError(command.uuid) }
+      if (job === undefined) return decideFinished(state, command, nowMs, out)
       if (job.state === 'cancelled') return undefined
       const cascade = cascadeOfCancel(job).map((j) => j.uuid)
       out.push({ seq: 0, v, at: nowMs, type: 'job.cancelled', uuid: job.uuid, cascade })
@@ -74,23 +75,16 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
     }
     case 'requeue': {
       const job = state.jobs.get(command.uuid)
-      if (job === undefined) return { error: new UnknownJobError(command.uuid) }
+      if (job === undefined) return decideFinished(state, command, nowMs, out)
       if (job.state === 'wait_dependencies') return undefined // queue_job skips these
       const conflict = identityConflict(state, job)
-      if (conflict !== null) {
-        return {
-          error: new JobStateConflictError(
-            `cannot requeue job ${job.uuid}: its identity key ${JSON.stringify(job.identityKey)} ` +
-              `is held by job ${conflict.uuid} (${conflict.state}); cancel or finish that one first`,
-          ),
-        }
-      }
+      if (conflict !== null) return { error: keyConflict(job, conflict) }
       out.push({ seq: 0, v, at: nowMs, type: 'job.requeued', uuid: job.uuid })
       return supersededNote(job)
     }
     case 'setDone': {
       const job = state.jobs.get(command.uuid)
-      if (job === undefined) return { error: new UnknownJobError(command.uuid) }
+      if (job === undefined) return decideFinished(state, command, nowMs, out)
       if (job.state === 'done') return undefined
       out.push({ seq: 0, v, at: nowMs, type: 'job.done', uuid: job.uuid, result: 'Manually set to done', manual: true })
       return supersededNote(job)
@@ -114,7 +108,12 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
       return { requeued, foundDead }
     }
     case 'vacuum': {
-      const uuids = vacuumable(state, nowMs, command.defaultDays, command.limit)
+      // A graph restored to memory since the shell read history is live again: not vacuumed.
+      const uuids: string[] = []
+      for (const job of command.jobs) {
+        if (state.jobs.has(job.uuid) || state.retired.has(job.uuid) || (job.graphUuid !== null && state.graphs.has(job.graphUuid))) continue
+        uuids.push(job.uuid)
+      }
       if (uuids.length > 0) out.push({ seq: 0, v, at: nowMs, type: 'jobs.vacuumed', uuids })
       return { removed: uuids.length }
     }
@@ -136,8 +135,15 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
   }
 }
 
-function decideEnqueue(state: State, specs: JobSpec[], joins: GraphJoin[] | undefined, nowMs: number, out: WharfEvent[]): DecideNote {
-  const refusal = enqueueRefusal(state, specs)
+function decideEnqueue(
+  state: State,
+  specs: JobSpec[],
+  joins: GraphJoin[] | undefined,
+  historyUuids: string[] | undefined,
+  nowMs: number,
+  out: WharfEvent[],
+): DecideNote {
+  const refusal = enqueueRefusal(state, specs, historyUuids)
   if (refusal !== null) return { error: refusal }
   if (joins !== undefined) {
     for (const join of joins) {
@@ -179,7 +185,7 @@ function decideEnqueue(state: State, specs: JobSpec[], joins: GraphJoin[] | unde
  * pending can (queue_job re-stores it): one that ran, or waits in another graph, has a history. */
 function joinRefusal(state: State, join: GraphJoin): string | null {
   const job = state.jobs.get(join.uuid)
-  if (job === undefined) return 'it is not stored any more'
+  if (job === undefined) return join.finished === undefined ? 'it is not stored any more' : `it is ${join.finished}, and only a job still pending can be`
   if (job.state !== 'pending') return `it is ${job.state}, and only a job still pending can be`
   if (job.graphUuid !== null) return `it is already part of graph ${job.graphUuid}`
   return null
@@ -191,7 +197,10 @@ function joinRefusal(state: State, join: GraphJoin): string | null {
  * in the command. Only the core knows every live uuid, so it refuses here, before evolve would
  * have to assert.
  */
-function enqueueRefusal(state: State, specs: readonly JobSpec[]): WharfError | null {
+function enqueueRefusal(state: State, specs: readonly JobSpec[], historyUuids: readonly string[] | undefined): WharfError | null {
+  if (historyUuids !== undefined && historyUuids.length > 0) {
+    return new InvalidPropertyError(`job uuid ${JSON.stringify(historyUuids[0])} is not unique: a finished job already has it; newId() must return a new id on every call`)
+  }
   if (specs.length > GRAPH_JOBS_MAX) {
     return new InvalidGraphError(`one enqueue may store at most ${GRAPH_JOBS_MAX} jobs (GRAPH_JOBS_MAX), this one has ${specs.length}; split it`)
   }
@@ -263,6 +272,52 @@ function outcomeEvent(
 /** Decided on `job` before its event is applied: a started job's handler must be aborted. */
 function supersededNote(job: JobRecord): DecideNote {
   return job.state === 'started' ? { superseded: { uuid: job.uuid, run: job.runs } } : undefined
+}
+
+/**
+ * cancel, requeue or setDone of a job not in memory: a finished job, brought back from history
+ * (the graph the shell read, or this batch's outbox) when the command changes it. A cancelled
+ * job's cascade is empty: every job of its graph is finished, so none is waiting.
+ */
+function decideFinished(
+  state: State,
+  command: Extract<Command, { type: 'cancel' | 'requeue' | 'setDone' }>,
+  nowMs: number,
+  out: WharfEvent[],
+): DecideNote {
+  // This batch's outbox first: a command before this one in the tick may have changed the graph
+  // since the shell read it from history.
+  const graph = retiredGraphOf(state, command.uuid) ?? command.restore
+  const job = graph?.find((j) => j.uuid === command.uuid)
+  if (graph === undefined || job === undefined) return { error: new UnknownJobError(command.uuid) }
+  if (!isFinished(job.state)) fail(`job ${job.uuid} is ${job.state} in history`)
+  const uuid = job.uuid
+  switch (command.type) {
+    case 'cancel':
+      if (job.state === 'cancelled') return undefined
+      out.push({ seq: 0, v, at: nowMs, type: 'jobs.restored', jobs: graph })
+      out.push({ seq: 0, v, at: nowMs, type: 'job.cancelled', uuid, cascade: [] })
+      return undefined
+    case 'setDone':
+      if (job.state === 'done') return undefined
+      out.push({ seq: 0, v, at: nowMs, type: 'jobs.restored', jobs: graph })
+      out.push({ seq: 0, v, at: nowMs, type: 'job.done', uuid, result: 'Manually set to done', manual: true })
+      return undefined
+    case 'requeue': {
+      const holder = job.identityKey === null ? undefined : state.identity.get(job.identityKey)?.[0]
+      if (holder !== undefined) return { error: keyConflict(job, holder) }
+      out.push({ seq: 0, v, at: nowMs, type: 'jobs.restored', jobs: graph })
+      out.push({ seq: 0, v, at: nowMs, type: 'job.requeued', uuid })
+      return undefined
+    }
+  }
+}
+
+function keyConflict(job: { uuid: string; identityKey: string | null }, holder: JobRecord): JobStateConflictError {
+  return new JobStateConflictError(
+    `cannot requeue job ${job.uuid}: its identity key ${JSON.stringify(job.identityKey)} ` +
+      `is held by job ${holder.uuid} (${holder.state}); cancel or finish that one first`,
+  )
 }
 
 /** Another job that holds `job`'s identity key, if putting `job` back in a blocking state would duplicate it. */

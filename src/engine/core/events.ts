@@ -4,6 +4,8 @@
 // never rewritten. Everything an event needs (times, retry etas, cascades) is decided before it
 // is written, so applying it never reads a clock or draws a random number.
 
+import type { JobView } from './view.js'
+
 export const EVENT_FORMAT_VERSION = 1
 
 export const JOB_STATES = [
@@ -103,7 +105,15 @@ export interface JobRecovered extends Base { type: 'job.recovered'; uuid: string
  * channel path are free again.
  */
 export interface JobRunReleased extends Base { type: 'job.run_released'; uuid: string; run: number }
-/** Autovacuum removed these done or cancelled jobs (children before parents). */
+/**
+ * Finished jobs brought back from history into memory, so that a command can change them (a
+ * requeue of a done job, a cancel of a done one…): the whole graph of the job, as history held it.
+ */
+export interface JobsRestored extends Base { type: 'jobs.restored'; jobs: JobView[] }
+/**
+ * Autovacuum removed these done or cancelled jobs from history (whole graphs at a time). Logs of
+ * 0.1 also name jobs still in memory, children before parents.
+ */
 export interface JobsVacuumed extends Base { type: 'jobs.vacuumed'; uuids: string[] }
 export interface ChannelPaused extends Base { type: 'channel.paused'; channel: string }
 export interface ChannelResumed extends Base { type: 'channel.resumed'; channel: string }
@@ -121,6 +131,7 @@ export type WharfEvent =
   | JobJoinedGraph
   | JobRecovered
   | JobRunReleased
+  | JobsRestored
   | JobsVacuumed
   | ChannelPaused
   | ChannelResumed

@@ -6,6 +6,7 @@ import { assertNever, fail } from './assert.js'
 import { ensureChannel } from './channels.js'
 import type { WharfEvent } from './events.js'
 import { JobRecord, isRunning, stateIndex, type State, type SupersededRun } from './state.js'
+import { joinGraph, leaveGraph, restoreJobs, retiredGraphOf, retireFinished } from './retire.js'
 import { enterInitial, promoteEta, transition } from './transition.js'
 
 export function evolve(state: State, event: WharfEvent): State {
@@ -30,6 +31,7 @@ export function evolve(state: State, event: WharfEvent): State {
       job.state = job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending'
       state.jobs.set(job.uuid, job)
       enterInitial(state, job, event.at)
+      joinGraph(state, job)
       break
     }
     case 'job.eta_reached':
@@ -112,6 +114,7 @@ export function evolve(state: State, event: WharfEvent): State {
         fail(`job ${job.uuid} joined graph ${event.graphUuid} from ${job.state} in graph ${job.graphUuid}`)
       }
       job.graphUuid = event.graphUuid
+      joinGraph(state, job)
       const parents: JobRecord[] = []
       for (const parentUuid of event.dependsOn) {
         const parent = jobOf(state, parentUuid)
@@ -141,8 +144,16 @@ export function evolve(state: State, event: WharfEvent): State {
     case 'job.run_released':
       release(state, event.uuid, event.run)
       break
+    case 'jobs.restored':
+      restoreJobs(state, event.jobs, event.seq)
+      break
     case 'jobs.vacuumed':
-      for (const uuid of event.uuids) removeJob(state, jobOf(state, uuid))
+      // Jobs in history are history's to delete; only a 0.1 log names jobs still in memory.
+      for (const uuid of event.uuids) {
+        const job = state.jobs.get(uuid)
+        if (job !== undefined) removeJob(state, job)
+        else state.retired.delete(uuid) // a 0.1 log replayed: it never reaches history
+      }
       break
     case 'channel.paused':
       ensureChannel(state.channels, event.channel).paused = true
@@ -153,6 +164,7 @@ export function evolve(state: State, event: WharfEvent): State {
     default:
       assertNever(event, 'event')
   }
+  if (state.finishing.length > 0) retireFinished(state)
   return state
 }
 
@@ -166,6 +178,7 @@ function removeJob(state: State, job: JobRecord): void {
   if (job.state !== 'done' && job.state !== 'cancelled') fail(`job ${job.uuid} vacuumed in state ${job.state}`)
   if (job.children.length > 0) fail(`job ${job.uuid} vacuumed before its children`)
   for (const parent of job.parents) parent.removeChild(job)
+  leaveGraph(state, job)
   job.channel.counts[stateIndex(job.state)]!--
   state.counts[stateIndex(job.state)]!--
   state.jobs.delete(job.uuid)
@@ -205,7 +218,20 @@ function cancel(state: State, job: JobRecord, atMs: number): void {
 }
 
 function jobOf(state: State, uuid: string): JobRecord {
-  const job = state.jobs.get(uuid)
+  const job = state.jobs.get(uuid) ?? restoreImplicitly(state, uuid)
   if (job === undefined) fail(`event names unknown job ${uuid}`)
   return job
+}
+
+/**
+ * A log written by 0.1 changes finished jobs without a jobs.restored before (0.1 kept them in
+ * memory). Replay keeps the jobs that left memory in the outbox until it ends, so such an event
+ * finds its job there and brings its graph back first, as jobs.restored would have. Live ticks
+ * always write jobs.restored, so this never runs for them.
+ */
+function restoreImplicitly(state: State, uuid: string): JobRecord | undefined {
+  const graph = retiredGraphOf(state, uuid)
+  if (graph === undefined) return undefined
+  restoreJobs(state, graph, state.seq)
+  return state.jobs.get(uuid)
 }

@@ -8,9 +8,14 @@ import { fail } from './assert.js'
 import type { ChannelConfig } from './channel-config.js'
 import { ensureChannel, initialState } from './channels.js'
 import type { JobSpec, JobState, RecordId } from './events.js'
-import { JobRecord, isBlocking, isRunning, stateIndex, type State } from './state.js'
+import { joinGraph, retireFinished } from './retire.js'
+import { JobRecord, isBlocking, isFinished, isRunning, stateIndex, type State } from './state.js'
 
-export const SNAPSHOT_FORMAT_VERSION = 1
+/**
+ * 2 (0.2): the jobs in memory only — finished jobs are in history. 1 (0.1) held every job; its
+ * finished ones leave memory when it is restored, as they would have live.
+ */
+export const SNAPSHOT_FORMAT_VERSION = 2
 /** Position of seq in a JobSnapshot. */
 const SEQ = 14
 
@@ -50,7 +55,7 @@ export type JobSnapshot = [
 ]
 
 export interface StateSnapshot {
-  formatVersion: typeof SNAPSHOT_FORMAT_VERSION
+  formatVersion: typeof SNAPSHOT_FORMAT_VERSION | 1
   seq: number
   /** In creation (seq) order. A parent may come after its child (a job delayed alone that joined
    * a graph later: job.joined_graph), so restoring links parents in a second pass. */
@@ -109,7 +114,7 @@ export function snapshotOf(state: State): StateSnapshot {
 
 /** Rebuild a state from a snapshot, under the channel configuration of this open. */
 export function restoreState(config: readonly ChannelConfig[], snapshot: StateSnapshot): State {
-  if (snapshot.formatVersion !== SNAPSHOT_FORMAT_VERSION) fail(`snapshot format ${snapshot.formatVersion} is not supported`)
+  if (snapshot.formatVersion !== SNAPSHOT_FORMAT_VERSION && snapshot.formatVersion !== 1) fail(`snapshot format ${snapshot.formatVersion} is not supported`)
   const state = initialState(config)
   state.seq = snapshot.seq
   for (const c of snapshot.channels) {
@@ -157,6 +162,7 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
     job.cancelledAt = j[26]
     const waitingEta = j[27]
     count(state, job)
+    joinGraph(state, job)
     if (job.state === 'pending') {
       const node = job.channel
       job.waitingEta = waitingEta
@@ -175,6 +181,12 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
     if (runs === undefined) state.superseded.set(uuid, [{ run, channel: node }])
     else runs.push({ run, channel: node })
     for (const n of node.path) n.held++
+  }
+  // A snapshot written by 0.1 holds finished jobs too: they leave memory as they would have live.
+  // (One of 0.2 may hold a finished graph brought back for a command of the same batch.)
+  if (snapshot.formatVersion === 1) {
+    for (const job of restored) if (isFinished(job.state)) state.finishing.push(job)
+    retireFinished(state)
   }
   for (const [key, uuids] of snapshot.identity) {
     state.identity.set(

@@ -6,6 +6,7 @@ import type { ChannelSet } from './channel-set.js'
 import { IndexedHeap } from './heap.js'
 import { etaLess } from './order.js'
 import { ReadyQueue } from './ready-queue.js'
+import type { JobView } from './view.js'
 
 export { readyLess, etaLess } from './order.js'
 
@@ -149,10 +150,20 @@ export interface State {
   readonly readyChannels: ChannelSet
   /** Channels whose eta heap is not empty. */
   readonly etaChannels: ChannelSet
-  /** Jobs per state, indexed by stateIndex(). */
+  /** Jobs per state, indexed by stateIndex(). Counts jobs in memory only (history counts its own). */
   readonly counts: number[]
   /** Superseded runs whose handler has not settled, per job uuid, oldest first. */
   readonly superseded: Map<string, SupersededRun[]>
+  /** Graphs with jobs in memory: a graph's jobs are all in memory, or all in history. */
+  readonly graphs: Map<string, GraphMembers>
+  /** Finished jobs to check for retirement at the end of the event (see retire.ts). */
+  readonly finishing: JobRecord[]
+  /**
+   * Outbox, drained by the shell after each batch: jobs that left memory for history (to write
+   * there with the batch), and jobs brought back from history (to delete there with it).
+   */
+  readonly retired: Map<string, JobRecord>
+  readonly restored: Map<string, JobView>
 }
 
 /** A run whose job was cancelled, requeued or set done while its handler ran: the handler holds
@@ -160,6 +171,17 @@ export interface State {
 export interface SupersededRun {
   readonly run: number
   readonly channel: ChannelNode
+}
+
+export interface GraphMembers {
+  readonly jobs: JobRecord[]
+  /** Members not done or cancelled; at 0 the whole graph leaves memory. */
+  unfinished: number
+}
+
+/** done and cancelled: the states a job leaves memory in. */
+export function isFinished(state: JobState): boolean {
+  return state === 'done' || state === 'cancelled'
 }
 
 /** States in which a job holds its identity key (queue_job: `started` does not). */

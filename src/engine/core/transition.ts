@@ -5,6 +5,7 @@
 
 import { fail } from './assert.js'
 import type { JobState } from './events.js'
+import { noteFinishing } from './retire.js'
 import { isBlocking, isRunning, stateIndex, type JobRecord, type State } from './state.js'
 
 export function transition(state: State, job: JobRecord, to: JobState, atMs: number): void {
@@ -18,6 +19,7 @@ export function transition(state: State, job: JobRecord, to: JobState, atMs: num
   state.counts[stateIndex(from)]!--
   state.counts[stateIndex(to)]!++
   enter(state, job, from, to, atMs)
+  noteFinishing(state, job, from, to)
 }
 
 /** Count a new job in its first state (it has no state to leave). */

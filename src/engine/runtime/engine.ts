@@ -17,6 +17,9 @@ import type { ChannelConfig } from '../core/channel-config.js'
 import { nextWakeMs, pickNext } from '../core/schedule.js'
 import type { JobRecord, State } from '../core/state.js'
 import type { EventLog } from '../../storage/event-log.js'
+import { NO_HISTORY_WRITE, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
+import type { JobView } from '../core/view.js'
+import { hydrate, needsHistory, takeHistoryWrite, vacuumCandidates, vacuumedViews } from './history-io.js'
 import { JobSupersededError, WharfClosedError } from '../errors.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { Runner, type FunctionLookup } from './runner.js'
@@ -70,6 +73,8 @@ export interface EngineOptions {
   removeAfterDays: number
   /** Write a snapshot (and compact the log under it) after this many events; 0 = never. */
   snapshotEvery: number
+  /** Uuids come from a custom newId: each enqueue is checked against history for reuse. */
+  customIds?: boolean
 }
 
 /** How often autovacuum looks for old jobs while the engine runs. */
@@ -100,6 +105,10 @@ export class Engine {
   private ticking = false
   /** The state holds events whose append has not returned yet: reads must wait for it. */
   private uncommitted = false
+  /** What the append in flight writes to history (stats() counts it meanwhile). */
+  inFlight: HistoryWrite | null = null
+  /** Changes each time a committed batch changed history: a read that spans an await checks it. */
+  historyEpoch = 0
   private readers: Reader[] = []
   /** Something asked for a tick while one was in flight (start, a timer, a registration…): that
    * tick may have decided before the change, so the next one must run even with nothing queued. */
@@ -116,7 +125,8 @@ export class Engine {
   private logOpen = true
   /** Why the engine stopped for good, if it did (see fail()). */
   private fatal: unknown = undefined
-  private readonly vacuumCommand: Command
+  private readonly removeAfterDays: number
+  private readonly customIds: boolean
   openReport: OpenReport = { snapshotSeq: 0, replayedEvents: 0, jobs: 0, requeued: 0, foundDead: 0, vacuumed: 0, openMs: 0 }
 
   private constructor(options: EngineOptions, state: State) {
@@ -128,7 +138,8 @@ export class Engine {
     this.runner = new Runner(this, options.functions, options.clock, options.random)
     this.snapshotEvery = options.snapshotEvery
     this.snapshotSeq = state.seq
-    this.vacuumCommand = { type: 'vacuum', defaultDays: options.removeAfterDays, limit: VACUUM_BATCH }
+    this.removeAfterDays = options.removeAfterDays
+    this.customIds = options.customIds ?? false
   }
 
   /**
@@ -186,14 +197,16 @@ export class Engine {
     }
   }
 
-  /** Remove old done/cancelled jobs, one bounded batch per tick, until none is left. */
+  /** Remove old done/cancelled jobs from history, one bounded batch per tick, until none is left. */
   async vacuum(): Promise<number> {
     this.nextVacuumMs = this.clock.now() + VACUUM_INTERVAL_MS
     let total = 0
     for (;;) {
-      const removed = await this.submit(this.vacuumCommand, removedCount)
-      total += removed
-      if (removed < VACUUM_BATCH) return total
+      // Read between ticks; the core skips any graph a command brought back to memory meanwhile.
+      const jobs = await vacuumCandidates(this.state, this.log.history, this.clock.now(), this.removeAfterDays, VACUUM_BATCH)
+      if (jobs.length === 0) return total
+      total += await this.submit({ type: 'vacuum', jobs }, removedCount)
+      if (jobs.length < VACUUM_BATCH) return total
     }
   }
 
@@ -289,6 +302,11 @@ export class Engine {
     return this.isQuiet(false)
   }
 
+  /** Finished jobs that left memory (committed). */
+  get history(): HistoryStore {
+    return this.log.history
+  }
+
   get runningHandlers(): number {
     return this.runner.inflight
   }
@@ -336,6 +354,9 @@ export class Engine {
     this.taken = submissions
     this.dispatchCut = false // dispatch sets it again if it stops at its bound
     this.retryAtMs = null
+    // Commands on jobs that left memory carry their graph from history, read before deciding:
+    // no append is in flight and only ticks change either, so the two agree.
+    if (needsHistory(submissions, this.state, this.customIds)) await hydrate(submissions, this.state, this.log.history, this.customIds)
     const now = this.clock.now()
     const batch: WharfEvent[] = []
     for (let i = 0; i < outcomes.length; i++) {
@@ -346,12 +367,14 @@ export class Engine {
     const notes: DecideNote[] = new Array(submissions.length)
     const answers: unknown[] = new Array(submissions.length)
     let superseded: { uuid: string; run: number }[] | null = null
+    let vacuumed: JobView[] | null = null
     for (let i = 0; i < submissions.length; i++) {
       const submission = submissions[i]!
       const from = batch.length
       const note = (notes[i] = decideInto(this.state, submission.command, now, batch))
       for (let j = from; j < batch.length; j++) this.apply(batch[j]!)
       if (note !== undefined && 'superseded' in note) (superseded ??= []).push(note.superseded)
+      if (submission.command.type === 'vacuum') vacuumed = vacuumedViews(submission.command.jobs, batch, from, vacuumed)
       if (submission.resolve !== null && (note === undefined || !('error' in note))) {
         try {
           answers[i] = submission.result!(note, submission.command, this.state)
@@ -364,12 +387,16 @@ export class Engine {
     this.maybeVacuum(now)
     if (batch.length > 0) {
       this.uncommitted = true
+      const history = this.inFlight = takeHistoryWrite(this.state, vacuumed)
       try {
-        await this.log.append(batch)
+        await this.log.append(batch, history)
       } catch (error) {
+        this.inFlight = null
         await this.rollback(submissions, outcomes, error)
         return
       }
+      this.inFlight = null
+      if (history !== NO_HISTORY_WRITE) this.historyEpoch++
       this.committed()
     }
     this.taken = []
@@ -631,7 +658,7 @@ const recoveredCounts: ResultOf<Recovered> = (note) =>
   note !== undefined && 'requeued' in note ? note : { requeued: 0, foundDead: 0 }
 
 function supersededError(uuid: string, state: State): JobSupersededError {
-  const now = state.jobs.get(uuid)?.state ?? 'removed'
+  const now = state.jobs.get(uuid)?.state ?? 'finished'
   return new JobSupersededError(`job ${uuid} is now ${now}: it was cancelled, requeued or set done while this try ran, and this try's outcome will be ignored`)
 }
 

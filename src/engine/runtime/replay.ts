@@ -6,6 +6,8 @@ import { initialState } from '../core/channels.js'
 import { fold } from '../core/evolve.js'
 import { restoreState, type StateSnapshot } from '../core/snapshot.js'
 import type { State } from '../core/state.js'
+import { toJobView } from '../core/view.js'
+import { dropHistoryWrite } from './history-io.js'
 import type { EventLog } from '../../storage/event-log.js'
 
 /** What Wharf.open found in the log and did about it. */
@@ -32,7 +34,13 @@ export interface Replayed {
   events: number
 }
 
-/** The latest snapshot, then every event after it: the state the log describes. */
+/**
+ * The latest snapshot, then every event after it: the state the log describes. Jobs that leave
+ * memory on the way stay in the state's outbox until the end (a log of 0.1 may still change
+ * them without restoring them first; snapshots bound how many there are): they are already in
+ * history — except in a store written before history existed, whose finished jobs are handed to
+ * history here, once, in one atomic write.
+ */
 export async function replay(log: EventLog, channels: readonly ChannelConfig[]): Promise<Replayed> {
   const snapshot = await log.readSnapshot()
   const state = snapshot === null ? initialState(channels) : restoreState(channels, snapshot.state as StateSnapshot)
@@ -42,6 +50,7 @@ export async function replay(log: EventLog, channels: readonly ChannelConfig[]):
     fold(state, batch)
     events += batch.length
   }
+  if (!log.history.complete) await log.initHistory([...state.retired.values()].map(toJobView))
+  dropHistoryWrite(state)
   return { state, snapshotSeq, events }
 }
-

@@ -201,6 +201,10 @@ export class Simulation implements UsersHost {
 
   // ---- what the simulated users need (UsersHost) --------------------------------------------
 
+  everyJob(): State {
+    return this.store.everyJob(this.config)
+  }
+
   live(): Incarnation {
     if (this.current === null) throw new AuditError('no incarnation is open')
     return this.current
@@ -389,7 +393,7 @@ export class Simulation implements UsersHost {
     try {
       checkCapacity(state, this.rules)
       checkInvariants(state)
-      this.auditor.audit(state)
+      this.auditor.audit(this.everyJob())
       if (replay && inc.wharf.engine.quiet) await this.checkReplay(state)
     } catch (error) {
       this.raise(describeError(error))

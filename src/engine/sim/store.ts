@@ -9,7 +9,12 @@
 //    on nothing the dead process does reaches the store or settles: every call hangs, as it
 //    would in a process that no longer exists.
 
+import type { ChannelConfig } from '../core/channel-config.js'
+import { initialState } from '../core/channels.js'
 import type { WharfEvent } from '../core/events.js'
+import { fold } from '../core/evolve.js'
+import type { State } from '../core/state.js'
+import type { JobView } from '../core/view.js'
 import { MemoryLog } from '../../storage/memory-log.js'
 import type { EventLog, Snapshot } from '../../storage/event-log.js'
 import type { HistoryStore, HistoryWrite } from '../../storage/history.js'
@@ -51,11 +56,22 @@ export class SimStore {
     void this.log.append(batch, history)
     this.history.push(batch)
     this.historyWrites.push(history)
+    if (this.full !== null) fold(this.full, batch)
     this.lastSeq = batch.at(-1)!.seq
   }
 
   events(): WharfEvent[] {
     return this.history.flat()
+  }
+
+  /** The fold of every batch written, kept up to date; its outbox of finished jobs is never
+   * drained, so with it, it holds every job the log ever created. */
+  private full: State | null = null
+
+  /** Every job ever created (finished ones included), as a state whose `jobs` holds them all. */
+  everyJob(config: readonly ChannelConfig[]): State {
+    this.full ??= fold(initialState(config), this.events())
+    return { ...this.full, jobs: new Map([...this.full.retired, ...this.full.jobs]) }
   }
 
   /**
@@ -68,6 +84,7 @@ export class SimStore {
     const keptWrites = this.historyWrites.slice(0, kept.length)
     this.history.length = 0
     this.historyWrites.length = 0
+    this.full = null
     this.lastSeq = 0
     this.log = new MemoryLog()
     for (let i = 0; i < kept.length; i++) this.write(kept[i]!, keptWrites[i])
@@ -142,6 +159,11 @@ export class StoreHandle implements EventLog {
       return Promise.reject(new StorageFaultError(`injected append failure (${range})`))
     }
     return this.perform(`append ${range}`, () => this.store.write(batch, history))
+  }
+
+  initHistory(views: readonly JobView[]): Promise<void> {
+    if (this.fenced) return never()
+    return this.store.log.initHistory(views)
   }
 
   read(afterSeq?: number): AsyncIterable<readonly WharfEvent[]> {

@@ -3,6 +3,7 @@
 // the auditor before it is made. Their answers feed the auditor; a check that fails inside an
 // answer is handed to the simulation, which raises it after the step.
 
+import type { State } from '../core/state.js'
 import { normalizeChannelName } from '../core/channel-config.js'
 import type { JobView } from '../core/view.js'
 import { AuditError, describeError, type Auditor, type Call, type ExpectedJob } from './auditor.js'
@@ -19,6 +20,9 @@ export interface UsersHost {
   readonly setup: FunctionSetup
   /** The running incarnation. */
   live(): Incarnation
+  /** Every job the durable log ever created, finished ones included (those left the engine's
+   * memory for history): what the auditor checks acknowledged calls against. */
+  everyJob(): State
   note(line: string): void
   /** A check failed inside an answer. */
   problem(check: string): void
@@ -80,7 +84,8 @@ export class SimUsers {
 
   /** A job of the live state, or (rarely, or when there is none) a uuid nobody ever had. */
   pickJob(): string {
-    const jobs = this.host.live().wharf.engine.state.jobs
+    // Finished jobs too: a requeue, cancel or setDone of one brings its graph back from history.
+    const jobs = this.host.everyJob().jobs
     if (jobs.size === 0 || this.host.rng.chance(0.03)) return `nope-${this.host.rng.below(1000)}`
     let i = this.host.rng.below(jobs.size)
     for (const uuid of jobs.keys()) if (i-- === 0) return uuid
@@ -90,7 +95,7 @@ export class SimUsers {
   manageJob(kind: JobCall, uuid: string): void {
     const inc = this.host.live()
     const call = this.host.auditor.issue(kind, uuid, inc.n)
-    this.host.note(`${kind} #${call.id} ${uuid} (${inc.wharf.engine.state.jobs.get(uuid)?.state ?? 'unknown'})`)
+    this.host.note(`${kind} #${call.id} ${uuid} (${this.host.everyJob().jobs.get(uuid)?.state ?? 'unknown'})`)
     inc.wharf[kind](uuid).then(
       () => this.answer(call, () => this.acked(call, inc)),
       (error: unknown) => this.answer(call, () => this.rejected(call, inc, error)),
@@ -143,7 +148,8 @@ export class SimUsers {
 
   /** Stored (each token's view is its own job), or skipped by identity keys (views of holders). */
   private enqueued(call: Call, inc: Incarnation, views: (JobView | undefined)[], tokens: number[]): void {
-    const state = inc.wharf.engine.state
+    void inc
+    const state = this.host.everyJob()
     const own = views.map((v, i) => (v?.args[0] as { token?: number } | undefined)?.token === tokens[i])
     this.host.acknowledged(state.seq)
     if (own.every(Boolean)) {
@@ -162,7 +168,8 @@ export class SimUsers {
   }
 
   private acked(call: Call, inc: Incarnation): void {
-    const state = inc.wharf.engine.state
+    void inc
+    const state = this.host.everyJob()
     this.host.acknowledged(state.seq)
     this.host.note(`${call.kind} #${call.id} resolved`)
     this.host.auditor.acked(call, state)
@@ -170,7 +177,7 @@ export class SimUsers {
 
   private rejected(call: Call, inc: Incarnation, error: unknown): void {
     this.host.note(`${call.kind} #${call.id} rejected: ${describeError(error)}`)
-    this.host.auditor.rejected(call, error, inc.wharf.engine.state)
+    this.host.auditor.rejected(call, error, this.host.everyJob())
     this.host.rejectedBy(inc, error)
   }
 }

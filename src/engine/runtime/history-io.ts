@@ -1,0 +1,154 @@
+// What the shell does for the core around the history store: it reads what a command on a
+// finished job needs before the tick decides it (hydration), picks what autovacuum removes, and
+// turns the core's outbox into the history write of the batch. The core itself reads no storage.
+
+import type { Command } from '../core/commands.js'
+import type { WharfEvent } from '../core/events.js'
+import type { State } from '../core/state.js'
+import { toJobView, type JobView } from '../core/view.js'
+import { finishedAtOf, NO_HISTORY_WRITE, type FinishedCursor, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
+
+const DAY_MS = 86_400_000
+/** Jobs of a graph read per history page. */
+const GRAPH_PAGE = 10_000
+
+interface Submitted {
+  command: Command
+}
+
+type Managed = Extract<Command, { type: 'cancel' | 'requeue' | 'setDone' }>
+
+function managedAway(command: Command, state: State): command is Managed {
+  return (command.type === 'cancel' || command.type === 'requeue' || command.type === 'setDone') && !state.jobs.has(command.uuid)
+}
+
+/**
+ * True when some command needs history read before the tick decides it: it names a job not in
+ * memory, or it may reuse a finished job's uuid (`customIds`: a custom newId, not ULIDs). The
+ * common tick reads nothing.
+ */
+export function needsHistory(submissions: readonly Submitted[], state: State, customIds: boolean): boolean {
+  for (let i = 0; i < submissions.length; i++) {
+    const command = submissions[i]!.command
+    if (command.type === 'vacuum' || managedAway(command, state)) return true
+    if (command.type === 'enqueue' && (customIds || command.joins !== undefined)) return true
+  }
+  return false
+}
+
+/** Attach to each such command the graph of its job as history holds it (none: unknown job). */
+export async function hydrate(submissions: readonly Submitted[], state: State, history: HistoryStore, customIds: boolean): Promise<void> {
+  for (const { command } of submissions) {
+    if (command.type === 'enqueue') {
+      for (const join of command.joins ?? []) {
+        if (!state.jobs.has(join.uuid)) join.finished = (await history.get(join.uuid))?.state
+      }
+      if (customIds) {
+        const found = await Promise.all(command.jobs.map((spec) => (state.jobs.has(spec.uuid) ? undefined : history.get(spec.uuid))))
+        const taken = command.jobs.filter((_, i) => found[i] !== undefined).map((spec) => spec.uuid)
+        if (taken.length > 0) command.historyUuids = taken
+      }
+      continue
+    }
+    if (command.type === 'vacuum') {
+      // Picked before this tick: keep only the graphs history still holds exactly as they were
+      // picked (one brought back and finished again since is younger, and its keys are others).
+      const current = await Promise.all(command.jobs.map((job) => history.get(job.uuid)))
+      const changed = new Set<string>()
+      command.jobs.forEach((job, i) => {
+        const now = current[i]
+        if (now === undefined || now.state !== job.state || finishedAtOf(now) !== finishedAtOf(job)) changed.add(job.graphUuid ?? job.uuid)
+      })
+      if (changed.size > 0) command.jobs = command.jobs.filter((job) => !changed.has(job.graphUuid ?? job.uuid))
+      continue
+    }
+    if (!managedAway(command, state)) continue
+    const view = await history.get(command.uuid)
+    if (view !== undefined) command.restore = await graphOf(history, view)
+  }
+}
+
+/** Every job of `view`'s graph in history (a graph leaves memory whole), or the job alone. */
+export async function graphOf(history: HistoryStore, view: JobView): Promise<JobView[]> {
+  if (view.graphUuid === null) return [view]
+  const jobs: JobView[] = []
+  for (;;) {
+    const page = await history.page({
+      state: undefined, channel: undefined, model: undefined, method: undefined, identityKey: undefined,
+      graphUuid: view.graphUuid, limit: GRAPH_PAGE, desc: false, after: jobs.at(-1)?.uuid,
+    })
+    jobs.push(...page)
+    if (page.length < GRAPH_PAGE) return jobs
+  }
+}
+
+/** The views a decided vacuum command removes: those its jobs.vacuumed event names. */
+export function vacuumedViews(jobs: readonly JobView[], batch: readonly WharfEvent[], from: number, into: JobView[] | null): JobView[] | null {
+  for (let i = from; i < batch.length; i++) {
+    const event = batch[i]!
+    if (event.type !== 'jobs.vacuumed') continue
+    const named = new Set(event.uuids)
+    into ??= []
+    for (const job of jobs) if (named.has(job.uuid)) into.push(job)
+  }
+  return into
+}
+
+/** Empty the core's outbox into the history write of the batch being appended. */
+export function takeHistoryWrite(state: State, vacuumed: readonly JobView[] | null): HistoryWrite {
+  if (state.retired.size === 0 && state.restored.size === 0 && vacuumed === null) return NO_HISTORY_WRITE
+  const put: JobView[] = []
+  for (const job of state.retired.values()) put.push(toJobView(job))
+  const del = [...state.restored.values()]
+  if (vacuumed !== null) del.push(...vacuumed)
+  state.retired.clear()
+  state.restored.clear()
+  return { put, del }
+}
+
+/** Forget the outbox: what it holds is already in history (replay), or never will be (rollback). */
+export function dropHistoryWrite(state: State): void {
+  state.retired.clear()
+  state.restored.clear()
+}
+
+/** Days a finished job of this channel is kept: the nearest configured remove_after_days. */
+function retentionDays(state: State, channel: string, defaultDays: number): number {
+  let name: string | null = channel
+  while (name !== null) {
+    const node = state.channels.get(name)
+    if (node !== undefined) {
+      for (const n of node.path) if (n.removeAfterDays !== null) return n.removeAfterDays
+      return defaultDays
+    }
+    const dot: number = name.lastIndexOf('.')
+    name = dot < 0 ? null : name.slice(0, dot)
+  }
+  return defaultDays
+}
+
+/**
+ * Up to about `limit` finished jobs old enough to go, oldest first, whole graphs only (a graph is
+ * kept until its last job is old enough). Failed jobs are live, so they are never in history.
+ */
+export async function vacuumCandidates(state: State, history: HistoryStore, nowMs: number, defaultDays: number, limit: number): Promise<JobView[]> {
+  let shortestDays = defaultDays
+  for (const node of state.channels.values()) if (node.removeAfterDays !== null && node.removeAfterDays < shortestDays) shortestDays = node.removeAfterDays
+  const old = (job: JobView): boolean => finishedAtOf(job) <= nowMs - retentionDays(state, job.channel, defaultDays) * DAY_MS
+  const out: JobView[] = []
+  const seen = new Set<string>()
+  let cursor: FinishedCursor | undefined
+  while (out.length < limit) {
+    const scanned = await history.finishedUpTo(nowMs - shortestDays * DAY_MS, limit, cursor)
+    for (const job of scanned) {
+      if (seen.has(job.uuid) || !old(job)) continue
+      const graph = await graphOf(history, job)
+      for (const member of graph) seen.add(member.uuid)
+      if (graph.every(old)) out.push(...graph)
+    }
+    if (scanned.length < limit) break
+    const last = scanned[scanned.length - 1]!
+    cursor = { atMs: finishedAtOf(last), uuid: last.uuid }
+  }
+  return out
+}
