@@ -6,13 +6,16 @@ import { cpus } from 'node:os'
 import { measure } from 'mitata'
 import { benchEnqueue, benchLifecycle, benchChains } from './engine-benches.js'
 import { benchPick, measurePendingMemory } from './core-benches.js'
-import { benchDurableLifecycle, benchRawLevel, openAndClose, writeHistory, writeSnapshotOf } from './storage-benches.js'
+import { benchDurableLifecycle, benchRawLevel, openAndClose, tempDir, writeHistory, writeSnapshotOf } from './storage-benches.js'
+import { openedCost, openForPages, writeFinishedStore } from './history-benches.js'
+import { Wharf } from '../index.js'
 
 interface Row {
   name: string
   unit: string
   perIteration: number
   meanNs: number
+  p50Ns: number
   p75Ns: number
   p99Ns: number
   samples: number
@@ -30,7 +33,7 @@ async function sample(name: string, unit: string, perIteration: number, fn: () =
     min_samples: quick ? 3 : 10,
     min_cpu_time: (quick ? 200 : 1000) * 1e6,
   })
-  rows.push({ name, unit, perIteration, meanNs: stats.avg, p75Ns: stats.p75, p99Ns: stats.p99, samples: stats.samples.length })
+  rows.push({ name, unit, perIteration, meanNs: stats.avg, p50Ns: stats.p50, p75Ns: stats.p75, p99Ns: stats.p99, samples: stats.samples.length })
   printRow(rows[rows.length - 1]!)
 }
 
@@ -42,6 +45,11 @@ function printRow(row: Row): void {
   if (row.unit === 'ms/open') {
     const ms = (ns: number): string => (ns / 1e6).toFixed(0)
     console.log(`${row.name.padEnd(58)} ${ms(row.meanNs).padStart(12)} ms/open   (p75 ${ms(row.p75Ns)}, p99 ${ms(row.p99Ns)}, ${row.samples} samples)`)
+    return
+  }
+  if (row.unit === 'ms/page') {
+    const ms = (ns: number): string => (ns / 1e6).toFixed(2)
+    console.log(`${row.name.padEnd(58)} ${ms(row.p50Ns).padStart(12)} ms/page median   (mean ${ms(row.meanNs)}, p99 ${ms(row.p99Ns)}, ${row.samples} samples)`)
     return
   }
   console.log(
@@ -75,15 +83,17 @@ async function main(): Promise<void> {
   const replayName = `replay: open a log of ${events.toLocaleString('en-US')} events (no snapshot)`
   if (wanted(replayName)) {
     const history = await writeHistory(events)
-    await sample(replayName, 'events/s', history.events, () => openAndClose(history.path, history.events / 4))
+    await sample(replayName, 'events/s', history.events, () => openAndClose(history.path, { events: history.events }))
     history.remove()
   }
   const openName = 'open: snapshot of 100,000 live jobs'
   if (wanted(openName)) {
     const snapshot = await writeSnapshotOf(100_000)
-    await sample(openName, 'ms/open', 1, () => openAndClose(snapshot.path, 100_000))
+    await sample(openName, 'ms/open', 1, () => openAndClose(snapshot.path, { jobs: 100_000 }))
     snapshot.remove()
   }
+
+  await historyBenches()
 
   const memoryName = 'memory: heap per pending job, 1,000,000 pending (small args)'
   if (!wanted(memoryName)) return
@@ -92,6 +102,31 @@ async function main(): Promise<void> {
     `${memoryName.padEnd(58)} ${String(Math.round(memory.bytesPerJob)).padStart(12)} bytes/job` +
       (memory.gcExposed ? '' : '   (run with --expose-gc for a precise figure)'),
   )
+}
+
+/** A store of finished jobs: open cost against an empty store's, and pages deep into it. */
+async function historyBenches(): Promise<void> {
+  const finished = quick ? 100_000 : 1_000_000
+  const label = `${finished.toLocaleString('en-US')} finished jobs`
+  if (!wanted('history')) return
+  console.log(`\nhistory (LevelDB, ${label}, snapshot taken)`)
+  const empty = tempDir('empty')
+  await (await Wharf.open({ path: empty.path })).close()
+  const store = await writeFinishedStore(finished)
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
+  for (const [name, path] of [['empty store', empty.path], [label, store.path]] as const) {
+    const costs = []
+    for (let i = 0; i < 5; i++) costs.push(await openedCost(path))
+    const heapMb = median(costs.map((c) => c.heapBytes)) / 1e6
+    const openMs = median(costs.map((c) => c.openMs))
+    console.log(`${`history: open ${name}`.padEnd(58)} ${openMs.toFixed(1).padStart(12)} ms/open   (heap held ${heapMb.toFixed(1)} MB, median of 5)`)
+  }
+  const pages = await openForPages(store)
+  await sample(`history: first page of 50, done on a channel, desc`, 'ms/page', 1, () => pages.page(0))
+  await sample(`history: 1,000th page of 50 (cursor 49,950 deep)`, 'ms/page', 1, () => pages.page(49_950))
+  await pages.close()
+  store.remove()
+  empty.remove()
 }
 
 await main()

@@ -85,11 +85,13 @@ export async function writeSnapshotOf(live: number): Promise<{ path: string; rem
   return dir
 }
 
-/** Open (replay + audit + recovery) and close again: the cost of a restart. */
-export async function openAndClose(path: string, expectJobs: number): Promise<number> {
+/** Open (replay + audit + recovery) and close again: the cost of a restart. `expect`: the live
+ * jobs it must find in memory, or the events it must replay. */
+export async function openAndClose(path: string, expect: { jobs?: number; events?: number }): Promise<number> {
   const wharf = await Wharf.open({ path, channels: 'root:64', removeAfterDays: 3650 })
   const report = wharf.openReport
-  if (report.jobs !== expectJobs) throw new Error(`open found ${report.jobs} jobs, expected ${expectJobs}`)
+  if (expect.jobs !== undefined && report.jobs !== expect.jobs) throw new Error(`open found ${report.jobs} jobs, expected ${expect.jobs}`)
+  if (expect.events !== undefined && report.replayedEvents !== expect.events) throw new Error(`open replayed ${report.replayedEvents} events, expected ${expect.events}`)
   await wharf.close()
   return report.replayedEvents
 }

@@ -223,6 +223,9 @@ export class LevelLog implements EventLog {
         await db.batch(ops, this.writeOptions)
         this.floorSeq = floor
       }
+      // The deleted records stay as tombstones until LevelDB compacts them, and every later read
+      // of the log (each open) would walk them: compact that key range now, once per snapshot.
+      await db.compactRange(FIRST_KEY, recordKey(uptoSeq))
     })
   }
 

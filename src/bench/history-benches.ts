@@ -1,0 +1,66 @@
+// History benchmarks: what a store full of finished jobs costs to open and to page through.
+// Memory and open time must follow live work: a store of a million finished jobs opens like an
+// empty one, and the 1,000th page of a query costs what the first does.
+
+import { Wharf } from '../index.js'
+import { tempDir } from './storage-benches.js'
+
+export interface FinishedStore {
+  path: string
+  remove: () => void
+  jobs: number
+  /** uuid at `from the newest` positions, for cursors deep into a query. */
+  uuidsFromNewest: (position: number) => string
+}
+
+/** A LevelDB store of `jobs` done no-op jobs on root.mail, then a snapshot (the log is compacted). */
+export async function writeFinishedStore(jobs: number): Promise<FinishedStore> {
+  const dir = tempDir('finished')
+  const wharf = await Wharf.open({ path: dir.path, channels: 'root:64,root.mail:64', snapshotEvery: 0, removeAfterDays: 3650 })
+  const records = wharf.model('bench', { noop: () => undefined }).browse([1])
+  await wharf.start()
+  const uuids: string[] = []
+  for (let done = 0; done < jobs; done += 1_000) {
+    const round: Promise<{ uuid: string }>[] = new Array(1_000)
+    for (let i = 0; i < 1_000; i++) round[i] = records.withDelay({ channel: 'root.mail' }).noop()
+    for (const view of await Promise.all(round)) uuids.push(view.uuid)
+  }
+  await wharf.idle()
+  if (wharf.stats().states.done !== jobs) throw new Error('history bench lost jobs')
+  await wharf.snapshot()
+  await wharf.close()
+  uuids.sort()
+  return { ...dir, jobs, uuidsFromNewest: (position) => uuids[uuids.length - 1 - position]! }
+}
+
+/** Heap in use after a full GC (needs --expose-gc; else a rougher figure). */
+function heapUsed(): number {
+  const gc = (globalThis as { gc?: () => void }).gc
+  gc?.()
+  gc?.()
+  return process.memoryUsage().heapUsed
+}
+
+/** Open a store, measure the heap it holds and the time open took, close it. */
+export async function openedCost(path: string): Promise<{ heapBytes: number; openMs: number }> {
+  const before = heapUsed()
+  const started = performance.now()
+  const wharf = await Wharf.open({ path, channels: 'root:64,root.mail:64', removeAfterDays: 3650 })
+  const openMs = performance.now() - started
+  const heapBytes = heapUsed() - before
+  await wharf.close()
+  return { heapBytes, openMs }
+}
+
+/** A Wharf open on the store, and a page query starting `position` jobs from the newest. */
+export async function openForPages(store: FinishedStore): Promise<{ page: (position: number) => Promise<void>; close: () => Promise<void> }> {
+  const wharf = await Wharf.open({ path: store.path, channels: 'root:64,root.mail:64', removeAfterDays: 3650 })
+  return {
+    page: async (position) => {
+      const after = position === 0 ? undefined : store.uuidsFromNewest(position - 1)
+      const page = await wharf.jobs({ state: 'done', channel: 'root.mail', order: 'desc', limit: 50, ...(after === undefined ? {} : { after }) })
+      if (page.length !== 50 || (after !== undefined && page[0]!.uuid >= after)) throw new Error('history bench: wrong page')
+    },
+    close: () => wharf.close(),
+  }
+}
