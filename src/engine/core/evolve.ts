@@ -60,6 +60,7 @@ export function evolve(state: State, event: WharfEvent): State {
     }
     case 'job.done': {
       const job = jobOf(state, event.uuid)
+      if (event.manual ? job.state === 'done' : job.state !== 'started') fail(`job ${job.uuid} ${event.manual ? 'set' : 'finished'} done from ${job.state}`)
       if (event.manual) supersede(state, job)
       transition(state, job, 'done', event.at)
       job.doneAt = event.at
@@ -71,6 +72,7 @@ export function evolve(state: State, event: WharfEvent): State {
     }
     case 'job.postponed': {
       const job = jobOf(state, event.uuid)
+      if (job.state !== 'started') fail(`job ${job.uuid} postponed from ${job.state}`)
       job.eta = event.eta
       job.result = event.message
       job.excName = null
@@ -82,6 +84,7 @@ export function evolve(state: State, event: WharfEvent): State {
     }
     case 'job.failed': {
       const job = jobOf(state, event.uuid)
+      if (job.state !== 'started') fail(`job ${job.uuid} failed from ${job.state}`)
       transition(state, job, 'failed', event.at)
       job.excName = event.excName
       job.excMessage = event.excMessage
@@ -90,15 +93,21 @@ export function evolve(state: State, event: WharfEvent): State {
     }
     case 'job.cancelled': {
       const job = jobOf(state, event.uuid)
+      if (job.state === 'cancelled') fail(`job ${job.uuid} cancelled twice`)
       // Only the job named can be running: a cascade takes waiting descendants only.
       supersede(state, job)
       cancel(state, job, event.at)
       job.result = 'Cancelled'
-      for (const uuid of event.cascade) cancel(state, jobOf(state, uuid), event.at)
+      for (const uuid of event.cascade) {
+        const descendant = jobOf(state, uuid)
+        if (descendant.state !== 'wait_dependencies' && descendant.state !== 'pending') fail(`job ${uuid} cancelled by cascade from ${descendant.state}`)
+        cancel(state, descendant, event.at)
+      }
       break
     }
     case 'job.requeued': {
       const job = jobOf(state, event.uuid)
+      if (job.state === 'wait_dependencies') fail(`job ${job.uuid} requeued while waiting for its parents`)
       supersede(state, job)
       job.retry = 0
       job.enqueuedAt = null
@@ -155,12 +164,18 @@ export function evolve(state: State, event: WharfEvent): State {
         else state.retired.delete(uuid) // a 0.1 log replayed: it never reaches history
       }
       break
-    case 'channel.paused':
-      ensureChannel(state.channels, event.channel).paused = true
+    case 'channel.paused': {
+      const node = ensureChannel(state.channels, event.channel)
+      if (node.paused) fail(`channel ${node.name} paused twice`)
+      node.paused = true
       break
-    case 'channel.resumed':
-      ensureChannel(state.channels, event.channel).paused = false
+    }
+    case 'channel.resumed': {
+      const node = ensureChannel(state.channels, event.channel)
+      if (!node.paused) fail(`channel ${node.name} resumed while running`)
+      node.paused = false
       break
+    }
     default:
       assertNever(event, 'event')
   }
