@@ -9,6 +9,7 @@ import { initialState } from '../../src/engine/core/channels.js'
 import { evolve, fold } from '../../src/engine/core/evolve.js'
 import { checkInvariants } from '../../src/engine/core/invariants.js'
 import { projectState } from '../../src/engine/core/project.js'
+import type { HistoryQuery } from '../../src/storage/history.js'
 import { restoreState, snapshotOf } from '../../src/engine/core/snapshot.js'
 import type { JobRecord, State } from '../../src/engine/core/state.js'
 import { sequentialIds } from '../../src/engine/runtime/ids.js'
@@ -31,6 +32,9 @@ import { readyFirst, pathOf, isRunning, isBlocking, Oracle } from './oracle.js'
 const RUN_TIMEOUT_MS = 20_000
 
 /** FC_SEED and FC_PATH (both printed on failure) replay a run; FC_NUM_RUNS deepens the search. */
+/** Every finished job in history, oldest uuid first (the engine model never holds more). */
+const EVERY_FINISHED: HistoryQuery = { state: undefined, channel: undefined, model: undefined, method: undefined, graphUuid: undefined, identityKey: undefined, limit: 10_000, desc: false, after: undefined }
+
 export function fcParams(defaultRuns: number): fc.Parameters<unknown> {
   const { FC_NUM_RUNS, FC_SEED, FC_PATH } = process.env
   return {
@@ -178,7 +182,13 @@ export class Auditor {
         break
       }
       case 'jobs.vacuumed':
-        for (const uuid of e.uuids) expect(['done', 'cancelled']).toContain(this.job(uuid).state)
+        // Only finished jobs, which had left memory for history (the model's fold keeps them in
+        // its outbox), all of their graph at once.
+        for (const uuid of e.uuids) {
+          const job = this.state.retired.get(uuid)
+          expect(job?.state, `${at}: vacuumed ${uuid}`).toMatch(/^(done|cancelled)$/)
+          if (job!.graphUuid !== null) for (const member of this.state.retired.values()) if (member.graphUuid === job!.graphUuid) expect(e.uuids, `${at}: part of graph ${job!.graphUuid}`).toContain(member.uuid)
+        }
         break
       case 'channel.paused':
         expect(this.oracle.paused.has(e.channel), `${at}: already paused`).toBe(false)
@@ -422,6 +432,8 @@ export class Rig {
   readonly calls = new Map<string, number>()
   /** Jobs an acknowledged call stored: none may ever go missing. */
   readonly acked = new Set<string>()
+  /** Jobs autovacuum removed (acknowledged, and gone on purpose). */
+  readonly vacuumed = new Set<string>()
   /** Problems seen where an expect cannot throw (inside handlers and listeners). */
   readonly violations: string[] = []
   readonly newId = sequentialIds('job-')
@@ -517,6 +529,26 @@ export class Rig {
     this.auditor.catchUp(this.events)
   }
 
+  /**
+   * Close, let 31 days pass, open again: autovacuum (on open) removes every finished job — all
+   * of them are older than the default 30 days — and nothing else; history is then empty.
+   */
+  async vacuum(): Promise<void> {
+    await this.close()
+    const finished = (await this.log.history.page(EVERY_FINISHED)).map((v) => v.uuid)
+    const before = projectState(this.state)
+    await this.clock.advanceTo(this.clock.now() + 31 * 86_400_000)
+    const from = this.events.length
+    await this.boot()
+    const removed = this.events.slice(from).flatMap((e) => (e.type === 'jobs.vacuumed' ? e.uuids : []))
+    expect(removed.sort(), 'vacuumed: exactly the finished jobs').toEqual(finished.sort())
+    expect(await this.log.history.page(EVERY_FINISHED), 'history after vacuum').toEqual([])
+    expect({ ...projectState(this.state), seq: before.seq }, 'live jobs untouched by vacuum').toStrictEqual(before)
+    for (const uuid of removed) this.vacuumed.add(uuid)
+    this.count('vacuum: finished jobs removed', removed.length)
+    await this.start()
+  }
+
   /** Graceful close, then open again from the log: same state, nothing to recover. */
   async reopen(): Promise<void> {
     await this.close()
@@ -571,7 +603,9 @@ export class Rig {
     expect(this.log.events().at(-1)?.seq ?? this.snapshotSeq, 'the log holds every event').toBe(live.seq)
     expect(projectState(this.auditor.state)).toStrictEqual(projectState(live))
     // Acknowledged jobs are in memory, or finished and in history.
-    for (const uuid of this.acked) expect(live.jobs.has(uuid) || this.log.history.peek(uuid) !== undefined, `acknowledged job ${uuid} lost`).toBe(true)
+    for (const uuid of this.acked) {
+      expect(live.jobs.has(uuid) || this.log.history.peek(uuid) !== undefined || this.vacuumed.has(uuid), `acknowledged job ${uuid} lost`).toBe(true)
+    }
     // Slots recounted from the jobs, on every level.
     const running = new Map<string, number>()
     for (const j of live.jobs.values()) if (isRunning(j)) for (const n of pathOf(j.channel.name)) running.set(n, (running.get(n) ?? 0) + 1)

@@ -34,7 +34,7 @@ type Step =
   | { kind: 'cancel' | 'requeue' | 'setDone'; job: number }
   | { kind: 'pause' | 'resume'; channel: number }
   | { kind: 'advance'; ms: number }
-  | { kind: 'drain' | 'reopen' | 'crash' | 'snapshot' }
+  | { kind: 'drain' | 'reopen' | 'crash' | 'snapshot' | 'vacuum' }
 
 const keyOf = (d: Draft): string | null => (d.key === null ? null : KEYS[d.key]!)
 const propsOf = (d: Draft) => ({
@@ -178,6 +178,9 @@ async function play(rig: Rig, step: Step): Promise<void> {
     case 'snapshot':
       await rig.snapshot()
       break
+    case 'vacuum':
+      await rig.vacuum()
+      break
   }
   await rig.wharf.settled()
   await rig.audit()
@@ -258,7 +261,7 @@ const steps = (live: boolean): fc.Arbitrary<Iterable<fc.AsyncCommand<Oracle, Rig
   const arbs: fc.Arbitrary<Step>[] = [
     enqueueStep, enqueueStep, enqueueStep, graphStep, graphStep, advanceStep, advanceStep, advanceStep, advanceStep,
     fc.record({ kind: fc.constantFrom('cancel' as const, 'requeue' as const, 'setDone' as const), job: fc.nat() }),
-    fc.constantFrom<Step>({ kind: 'drain' }, { kind: 'reopen' }, { kind: 'crash' }, { kind: 'crash' }, { kind: 'snapshot' }),
+    fc.constantFrom<Step>({ kind: 'drain' }, { kind: 'reopen' }, { kind: 'crash' }, { kind: 'crash' }, { kind: 'snapshot' }, { kind: 'vacuum' }),
   ]
   if (!live) {
     // Pausing root stops everything: rarer than pausing a subchannel.
