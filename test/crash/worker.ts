@@ -18,7 +18,7 @@ import {
   type Delayable,
   type JobView,
 } from '../../src/index.js'
-import { seededRandom as prng } from '../../src/engine/sim/prng.js'
+import { seededRandom as prng } from '../sim/prng.js'
 
 export type Kind = 'ok' | 'retry' | 'fail' | 'exhaust' | 'nothing'
 /** The job's only argument. ok: returns {tag, records}; retry: RetryableJobError while

@@ -26,7 +26,7 @@ import {
   type RecordsetOf,
   type WharfEvent,
 } from '../../src/index.js'
-import { seededRandom } from '../../src/engine/sim/prng.js'
+import { seededRandom } from '../sim/prng.js'
 import { readyFirst, pathOf, isRunning, isBlocking, Oracle } from './oracle.js'
 
 const RUN_TIMEOUT_MS = 20_000

@@ -1,12 +1,12 @@
 // Proves Wharf's durability and scheduling guarantees under storage faults and crashes with the
-// seeded simulator (src/engine/sim): a fixed set of seeds plus one derived from the commit, one
+// seeded simulator (test/sim): a fixed set of seeds plus one derived from the commit, one
 // seed reproduces a whole run, and each deliberately broken variant is caught.
 // WHARF_SIM_SEEDS=<n> runs more seeds, WHARF_SIM_SEED=<n> exactly one (as `npm run sim` does).
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { SIM_BUGS, type SimBug } from '../../src/engine/sim/bugs.js'
-import { mix32 } from '../../src/engine/sim/prng.js'
-import { runSimulation } from '../../src/engine/sim/simulator.js'
+import { SIM_BUGS, type SimBug } from '../sim/bugs.js'
+import { mix32 } from '../sim/prng.js'
+import { runSimulation } from '../sim/simulator.js'
 
 const BASE_SEED = 4_000_000
 const DEFAULT_SEEDS = 40

@@ -11,7 +11,7 @@ import { Wharf, type EventLog, type JobView } from '../../src/index.js'
 import { checkInvariants } from '../../src/engine/core/invariants.js'
 import type { State } from '../../src/engine/core/state.js'
 import type { Spec } from '../crash/worker.js'
-import { seededRandom as prng } from '../../src/engine/sim/prng.js'
+import { seededRandom as prng } from '../sim/prng.js'
 
 const KILLS = Number(process.env.WHARF_CRASH_KILLS ?? 20)
 const SEED = Number(process.env.WHARF_CRASH_SEED ?? 20261129)

@@ -1,4 +1,4 @@
-// Regressions found by the seeded simulator (src/engine/sim), each as a minimal example through
+// Regressions found by the seeded simulator (test/sim), each as a minimal example through
 // the public API, plus the failing seed itself replayed by the simulator.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,7 +9,7 @@ import { parseChannelConfig } from '../../src/engine/core/channel-config.js'
 import { initialState } from '../../src/engine/core/channels.js'
 import { fold } from '../../src/engine/core/evolve.js'
 import { projectState } from '../../src/engine/core/project.js'
-import { runSimulation } from '../../src/engine/sim/simulator.js'
+import { runSimulation } from '../sim/simulator.js'
 import { FlakyLog } from './helpers.js'
 
 const DAY_MS = 86_400_000

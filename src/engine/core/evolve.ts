@@ -9,147 +9,45 @@ import { JobRecord, isRunning, stateIndex, type State, type SupersededRun } from
 import { joinGraph, leaveGraph, restoreJobs, retiredGraphOf, retireFinished } from './retire.js'
 import { enterInitial, promoteEta, transition } from './transition.js'
 
+type Ev<T extends WharfEvent['type']> = Extract<WharfEvent, { type: T }>
+
 export function evolve(state: State, event: WharfEvent): State {
   if (!(event.seq === state.seq + 1)) fail(`event seq ${event.seq} does not follow ${state.seq}`)
   state.seq = event.seq
   switch (event.type) {
-    case 'job.created': {
-      const spec = event.job
-      if (state.jobs.has(spec.uuid)) fail(`job ${spec.uuid} created twice`)
-      const job = new JobRecord(spec, ensureChannel(state.channels, spec.channel), event.seq)
-      if (spec.dependsOn.length > 0) {
-        const parents: JobRecord[] = []
-        for (const parentUuid of spec.dependsOn) {
-          const parent = state.jobs.get(parentUuid)
-          if (parent === undefined) fail(`job ${spec.uuid} depends on unknown job ${parentUuid}`)
-          parents.push(parent)
-          parent.addChild(job)
-          if (parent.state !== 'done') job.unfinishedParents++
-        }
-        job.parents = parents
-      }
-      job.state = job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending'
-      state.jobs.set(job.uuid, job)
-      enterInitial(state, job, event.at)
-      joinGraph(state, job)
+    case 'job.created':
+      created(state, event)
       break
-    }
     case 'job.eta_reached':
       promoteEta(state, jobOf(state, event.uuid))
       break
-    case 'job.enqueued': {
-      const job = jobOf(state, event.uuid)
-      if (!(job.state === 'pending' && !job.waitingEta)) fail(`job ${job.uuid} enqueued from ${job.state}`)
-      transition(state, job, 'enqueued', event.at)
-      job.enqueuedAt = event.at
-      const path = job.channel.path
-      for (let i = 0; i < path.length; i++) {
-        const node = path[i]!
-        if (node.throttleMs > 0) node.throttleUntil = event.at + node.throttleMs
-      }
+    case 'job.enqueued':
+      enqueued(state, event)
       break
-    }
-    case 'job.started': {
-      const job = jobOf(state, event.uuid)
-      if (!(job.state === 'enqueued')) fail(`job ${job.uuid} started from ${job.state}`)
-      transition(state, job, 'started', event.at)
-      job.startedAt = event.at
-      job.retry++
-      job.runs++
+    case 'job.started':
+      started(state, event)
       break
-    }
-    case 'job.done': {
-      const job = jobOf(state, event.uuid)
-      if (event.manual ? job.state === 'done' : job.state !== 'started') fail(`job ${job.uuid} ${event.manual ? 'set' : 'finished'} done from ${job.state}`)
-      if (event.manual) supersede(state, job)
-      transition(state, job, 'done', event.at)
-      job.doneAt = event.at
-      job.result = event.result
-      // queue_job clears exc_name and exc_info on success but keeps exc_message.
-      job.excName = null
-      job.excInfo = null
+    case 'job.done':
+      done(state, event)
       break
-    }
-    case 'job.postponed': {
-      const job = jobOf(state, event.uuid)
-      if (job.state !== 'started') fail(`job ${job.uuid} postponed from ${job.state}`)
-      job.eta = event.eta
-      job.result = event.message
-      job.excName = null
-      job.excMessage = null
-      job.excInfo = null
-      job.retry += event.retryAdjust
-      transition(state, job, job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending', event.at)
+    case 'job.postponed':
+      postponed(state, event)
       break
-    }
-    case 'job.failed': {
-      const job = jobOf(state, event.uuid)
-      if (job.state !== 'started') fail(`job ${job.uuid} failed from ${job.state}`)
-      transition(state, job, 'failed', event.at)
-      job.excName = event.excName
-      job.excMessage = event.excMessage
-      job.excInfo = event.excInfo
+    case 'job.failed':
+      failed(state, event)
       break
-    }
-    case 'job.cancelled': {
-      const job = jobOf(state, event.uuid)
-      if (job.state === 'cancelled') fail(`job ${job.uuid} cancelled twice`)
-      // Only the job named can be running: a cascade takes waiting descendants only.
-      supersede(state, job)
-      cancel(state, job, event.at)
-      job.result = 'Cancelled'
-      for (const uuid of event.cascade) {
-        const descendant = jobOf(state, uuid)
-        if (descendant.state !== 'wait_dependencies' && descendant.state !== 'pending') fail(`job ${uuid} cancelled by cascade from ${descendant.state}`)
-        cancel(state, descendant, event.at)
-      }
+    case 'job.cancelled':
+      cancelled(state, event)
       break
-    }
-    case 'job.requeued': {
-      const job = jobOf(state, event.uuid)
-      if (job.state === 'wait_dependencies') fail(`job ${job.uuid} requeued while waiting for its parents`)
-      supersede(state, job)
-      job.retry = 0
-      job.enqueuedAt = null
-      job.startedAt = null
-      job.doneAt = null
-      job.cancelledAt = null
-      transition(state, job, job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending', event.at)
+    case 'job.requeued':
+      requeued(state, event)
       break
-    }
-    case 'job.joined_graph': {
-      const job = jobOf(state, event.uuid)
-      if (!(job.state === 'pending' && job.graphUuid === null && job.parents.length === 0)) {
-        fail(`job ${job.uuid} joined graph ${event.graphUuid} from ${job.state} in graph ${job.graphUuid}`)
-      }
-      job.graphUuid = event.graphUuid
-      joinGraph(state, job)
-      const parents: JobRecord[] = []
-      for (const parentUuid of event.dependsOn) {
-        const parent = jobOf(state, parentUuid)
-        parents.push(parent)
-        parent.addChild(job)
-        if (parent.state !== 'done') job.unfinishedParents++
-      }
-      if (parents.length > 0) job.parents = parents
-      if (job.unfinishedParents > 0) transition(state, job, 'wait_dependencies', event.at)
+    case 'job.joined_graph':
+      joinedGraph(state, event)
       break
-    }
-    case 'job.recovered': {
-      const job = jobOf(state, event.uuid)
-      if (!isRunning(job.state)) fail(`job ${job.uuid} recovered from ${job.state}`)
-      job.enqueuedAt = null
-      job.startedAt = null
-      if (event.dead) {
-        transition(state, job, 'failed', event.at)
-        job.excName = 'JobFoundDead'
-        job.excMessage = 'Job found dead after too many retries'
-        job.excInfo = `the process running try ${job.retry} of ${job.model}.${job.method} stopped before it finished`
-      } else {
-        transition(state, job, job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending', event.at)
-      }
+    case 'job.recovered':
+      recovered(state, event)
       break
-    }
     case 'job.run_released':
       release(state, event.uuid, event.run)
       break
@@ -164,23 +62,163 @@ export function evolve(state: State, event: WharfEvent): State {
         else state.retired.delete(uuid) // a 0.1 log replayed: it never reaches history
       }
       break
-    case 'channel.paused': {
-      const node = ensureChannel(state.channels, event.channel)
-      if (node.paused) fail(`channel ${node.name} paused twice`)
-      node.paused = true
+    case 'channel.paused':
+      channelPaused(state, event)
       break
-    }
-    case 'channel.resumed': {
-      const node = ensureChannel(state.channels, event.channel)
-      if (!node.paused) fail(`channel ${node.name} resumed while running`)
-      node.paused = false
+    case 'channel.resumed':
+      channelResumed(state, event)
       break
-    }
     default:
       assertNever(event, 'event')
   }
   if (state.finishing.length > 0) retireFinished(state)
   return state
+}
+
+function created(state: State, event: Ev<'job.created'>): void {
+  const spec = event.job
+  if (state.jobs.has(spec.uuid)) fail(`job ${spec.uuid} created twice`)
+  const job = new JobRecord(spec, ensureChannel(state.channels, spec.channel), event.seq)
+  if (spec.dependsOn.length > 0) {
+    const parents: JobRecord[] = []
+    for (const parentUuid of spec.dependsOn) {
+      const parent = state.jobs.get(parentUuid)
+      if (parent === undefined) fail(`job ${spec.uuid} depends on unknown job ${parentUuid}`)
+      parents.push(parent)
+      parent.addChild(job)
+      if (parent.state !== 'done') job.unfinishedParents++
+    }
+    job.parents = parents
+  }
+  job.state = job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending'
+  state.jobs.set(job.uuid, job)
+  enterInitial(state, job, event.at)
+  joinGraph(state, job)
+}
+
+function enqueued(state: State, event: Ev<'job.enqueued'>): void {
+  const job = jobOf(state, event.uuid)
+  if (!(job.state === 'pending' && !job.waitingEta)) fail(`job ${job.uuid} enqueued from ${job.state}`)
+  transition(state, job, 'enqueued', event.at)
+  job.enqueuedAt = event.at
+  const path = job.channel.path
+  for (let i = 0; i < path.length; i++) {
+    const node = path[i]!
+    if (node.throttleMs > 0) node.throttleUntil = event.at + node.throttleMs
+  }
+}
+
+function started(state: State, event: Ev<'job.started'>): void {
+  const job = jobOf(state, event.uuid)
+  if (!(job.state === 'enqueued')) fail(`job ${job.uuid} started from ${job.state}`)
+  transition(state, job, 'started', event.at)
+  job.startedAt = event.at
+  job.retry++
+  job.runs++
+}
+
+function done(state: State, event: Ev<'job.done'>): void {
+  const job = jobOf(state, event.uuid)
+  if (event.manual ? job.state === 'done' : job.state !== 'started') fail(`job ${job.uuid} ${event.manual ? 'set' : 'finished'} done from ${job.state}`)
+  if (event.manual) supersede(state, job)
+  transition(state, job, 'done', event.at)
+  job.doneAt = event.at
+  job.result = event.result
+  // queue_job clears exc_name and exc_info on success but keeps exc_message.
+  job.excName = null
+  job.excInfo = null
+}
+
+function postponed(state: State, event: Ev<'job.postponed'>): void {
+  const job = jobOf(state, event.uuid)
+  if (job.state !== 'started') fail(`job ${job.uuid} postponed from ${job.state}`)
+  job.eta = event.eta
+  job.result = event.message
+  job.excName = null
+  job.excMessage = null
+  job.excInfo = null
+  job.retry += event.retryAdjust
+  transition(state, job, job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending', event.at)
+}
+
+function failed(state: State, event: Ev<'job.failed'>): void {
+  const job = jobOf(state, event.uuid)
+  if (job.state !== 'started') fail(`job ${job.uuid} failed from ${job.state}`)
+  transition(state, job, 'failed', event.at)
+  job.excName = event.excName
+  job.excMessage = event.excMessage
+  job.excInfo = event.excInfo
+}
+
+function cancelled(state: State, event: Ev<'job.cancelled'>): void {
+  const job = jobOf(state, event.uuid)
+  if (job.state === 'cancelled') fail(`job ${job.uuid} cancelled twice`)
+  // Only the job named can be running: a cascade takes waiting descendants only.
+  supersede(state, job)
+  cancel(state, job, event.at)
+  job.result = 'Cancelled'
+  for (const uuid of event.cascade) {
+    const descendant = jobOf(state, uuid)
+    if (descendant.state !== 'wait_dependencies' && descendant.state !== 'pending') fail(`job ${uuid} cancelled by cascade from ${descendant.state}`)
+    cancel(state, descendant, event.at)
+  }
+}
+
+function requeued(state: State, event: Ev<'job.requeued'>): void {
+  const job = jobOf(state, event.uuid)
+  if (job.state === 'wait_dependencies') fail(`job ${job.uuid} requeued while waiting for its parents`)
+  supersede(state, job)
+  job.retry = 0
+  job.enqueuedAt = null
+  job.startedAt = null
+  job.doneAt = null
+  job.cancelledAt = null
+  transition(state, job, job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending', event.at)
+}
+
+function joinedGraph(state: State, event: Ev<'job.joined_graph'>): void {
+  const job = jobOf(state, event.uuid)
+  if (!(job.state === 'pending' && job.graphUuid === null && job.parents.length === 0)) {
+    fail(`job ${job.uuid} joined graph ${event.graphUuid} from ${job.state} in graph ${job.graphUuid}`)
+  }
+  job.graphUuid = event.graphUuid
+  joinGraph(state, job)
+  const parents: JobRecord[] = []
+  for (const parentUuid of event.dependsOn) {
+    const parent = jobOf(state, parentUuid)
+    parents.push(parent)
+    parent.addChild(job)
+    if (parent.state !== 'done') job.unfinishedParents++
+  }
+  if (parents.length > 0) job.parents = parents
+  if (job.unfinishedParents > 0) transition(state, job, 'wait_dependencies', event.at)
+}
+
+function recovered(state: State, event: Ev<'job.recovered'>): void {
+  const job = jobOf(state, event.uuid)
+  if (!isRunning(job.state)) fail(`job ${job.uuid} recovered from ${job.state}`)
+  job.enqueuedAt = null
+  job.startedAt = null
+  if (event.dead) {
+    transition(state, job, 'failed', event.at)
+    job.excName = 'JobFoundDead'
+    job.excMessage = 'Job found dead after too many retries'
+    job.excInfo = `the process running try ${job.retry} of ${job.model}.${job.method} stopped before it finished`
+  } else {
+    transition(state, job, job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending', event.at)
+  }
+}
+
+function channelPaused(state: State, event: Ev<'channel.paused'>): void {
+  const node = ensureChannel(state.channels, event.channel)
+  if (node.paused) fail(`channel ${node.name} paused twice`)
+  node.paused = true
+}
+
+function channelResumed(state: State, event: Ev<'channel.resumed'>): void {
+  const node = ensureChannel(state.channels, event.channel)
+  if (!node.paused) fail(`channel ${node.name} resumed while running`)
+  node.paused = false
 }
 
 export function fold(state: State, events: Iterable<WharfEvent>): State {

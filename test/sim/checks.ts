@@ -3,15 +3,15 @@
 // may start (seen on every committed job.enqueued), replay equivalence (live == fold of the
 // durable history == snapshot + tail), and what "converged" means for the liveness phase.
 
-import type { ChannelConfig } from '../core/channel-config.js'
-import { initialState } from '../core/channels.js'
-import type { WharfEvent } from '../core/events.js'
-import { fold } from '../core/evolve.js'
-import { checkInvariants } from '../core/invariants.js'
-import { projectState } from '../core/project.js'
-import { restoreState, type StateSnapshot } from '../core/snapshot.js'
-import type { JobRecord, State } from '../core/state.js'
-import type { MemoryLog } from '../../storage/memory-log.js'
+import type { ChannelConfig } from '../../src/engine/core/channel-config.js'
+import { initialState } from '../../src/engine/core/channels.js'
+import type { WharfEvent } from '../../src/engine/core/events.js'
+import { fold } from '../../src/engine/core/evolve.js'
+import { checkInvariants } from '../../src/engine/core/invariants.js'
+import { projectState } from '../../src/engine/core/project.js'
+import { restoreState, type StateSnapshot } from '../../src/engine/core/snapshot.js'
+import type { JobRecord, State } from '../../src/engine/core/state.js'
+import type { MemoryLog } from '../../src/storage/memory-log.js'
 import { AuditError } from './auditor.js'
 
 export interface ChannelRules {

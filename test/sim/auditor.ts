@@ -7,10 +7,10 @@
 //  - a call still in flight when its process died may or may not have happened (both are fine),
 //    but if its jobs appear they must be exactly what was asked.
 
-import type { JobSpec } from '../core/events.js'
-import type { ChannelConfig } from '../core/channel-config.js'
-import type { JobRecord, State } from '../core/state.js'
-import { JobStateConflictError, UnknownChannelError, UnknownJobError } from '../errors.js'
+import type { JobSpec } from '../../src/engine/core/events.js'
+import type { ChannelConfig } from '../../src/engine/core/channel-config.js'
+import type { JobRecord, State } from '../../src/engine/core/state.js'
+import { JobStateConflictError, UnknownChannelError, UnknownJobError } from '../../src/engine/errors.js'
 import { StorageFaultError } from './store.js'
 
 export type CallKind = 'enqueue' | 'cancel' | 'requeue' | 'setDone' | 'pause' | 'resume'

@@ -3,11 +3,11 @@
 // is fenced (nothing more reaches the store) and its clock is never advanced again, so none of
 // its timers — the engine's wake-up, handlers' sleeps, timeouts — can ever fire.
 
-import type { WharfEvent } from '../core/events.js'
-import type { State } from '../core/state.js'
-import { Wharf } from '../api/wharf.js'
-import { FakeClock } from '../runtime/clock.js'
-import type { IdFactory } from '../runtime/ids.js'
+import type { WharfEvent } from '../../src/engine/core/events.js'
+import type { State } from '../../src/engine/core/state.js'
+import { Wharf } from '../../src/engine/api/wharf.js'
+import { FakeClock } from '../../src/engine/runtime/clock.js'
+import type { IdFactory } from '../../src/engine/runtime/ids.js'
 import type { Rng } from './prng.js'
 import { StoreHandle, type FaultCounters, type FaultRates, type SimStore } from './store.js'
 import { installModels, type FunctionSetup, type RunHook, type SimRecordsets } from './workload.js'

@@ -3,9 +3,9 @@
 // the auditor before it is made. Their answers feed the auditor; a check that fails inside an
 // answer is handed to the simulation, which raises it after the step.
 
-import type { State } from '../core/state.js'
-import { normalizeChannelName } from '../core/channel-config.js'
-import type { JobView } from '../core/view.js'
+import type { State } from '../../src/engine/core/state.js'
+import { normalizeChannelName } from '../../src/engine/core/channel-config.js'
+import type { JobView } from '../../src/engine/core/view.js'
 import { AuditError, describeError, type Auditor, type Call, type ExpectedJob } from './auditor.js'
 import type { Incarnation } from './incarnation.js'
 import type { Rng } from './prng.js'

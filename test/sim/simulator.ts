@@ -6,10 +6,10 @@
 // without faults must then bring every job to an end within a bounded simulated time.
 
 import { createHash } from 'node:crypto'
-import { parseChannelConfig, type ChannelConfig } from '../core/channel-config.js'
-import { checkInvariants } from '../core/invariants.js'
-import type { State } from '../core/state.js'
-import type { JobView } from '../core/view.js'
+import { parseChannelConfig, type ChannelConfig } from '../../src/engine/core/channel-config.js'
+import { checkInvariants } from '../../src/engine/core/invariants.js'
+import type { State } from '../../src/engine/core/state.js'
+import type { JobView } from '../../src/engine/core/view.js'
 import { AuditError, Auditor, describeError, type Call } from './auditor.js'
 import { breakEngine, type SimBug } from './bugs.js'
 import { channelRules, checkCapacity, checkSameState, foldHistory, StartWatch, storeState, stuckJobs, type ChannelRules } from './checks.js'

@@ -9,15 +9,15 @@
 //    on nothing the dead process does reaches the store or settles: every call hangs, as it
 //    would in a process that no longer exists.
 
-import type { ChannelConfig } from '../core/channel-config.js'
-import { initialState } from '../core/channels.js'
-import type { WharfEvent } from '../core/events.js'
-import { fold } from '../core/evolve.js'
-import type { State } from '../core/state.js'
-import type { JobView } from '../core/view.js'
-import { MemoryLog } from '../../storage/memory-log.js'
-import type { EventLog, Snapshot } from '../../storage/event-log.js'
-import type { HistoryStore, HistoryWrite } from '../../storage/history.js'
+import type { ChannelConfig } from '../../src/engine/core/channel-config.js'
+import { initialState } from '../../src/engine/core/channels.js'
+import type { WharfEvent } from '../../src/engine/core/events.js'
+import { fold } from '../../src/engine/core/evolve.js'
+import type { State } from '../../src/engine/core/state.js'
+import type { JobView } from '../../src/engine/core/view.js'
+import { MemoryLog } from '../../src/storage/memory-log.js'
+import type { EventLog, Snapshot } from '../../src/storage/event-log.js'
+import type { HistoryStore, HistoryWrite } from '../../src/storage/history.js'
 import type { Rng } from './prng.js'
 
 /** A promise that never settles: what a dead process's calls get. */

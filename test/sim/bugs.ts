@@ -2,7 +2,7 @@
 // proves nothing). Each is injected from outside — a storage wrapper or a patch on one engine
 // instance — so no engine file changes. Never used outside tests and `npm run sim -- --bug`.
 
-import type { Engine } from '../runtime/engine.js'
+import type { Engine } from '../../src/engine/runtime/engine.js'
 
 export const SIM_BUGS = ['lose-acked-write', 'no-rollback', 'capacity-off-by-one'] as const
 export type SimBug = (typeof SIM_BUGS)[number]

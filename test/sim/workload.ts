@@ -3,11 +3,11 @@
 // and each handler's duration and outcome. Outcomes are a pure function of (salt, token, try):
 // a job that runs again after a crash or a requeue behaves the same on the same try.
 
-import { chain, group, type Delayable, type DelayableChain, type DelayableGroup } from '../api/delayable.js'
-import type { JobProperties } from '../api/properties.js'
-import type { Wharf } from '../api/wharf.js'
-import { FailedJobError, NothingToDoJob, RetryableJobError } from '../errors.js'
-import type { JobContext } from '../runtime/runner.js'
+import { chain, group, type Delayable, type DelayableChain, type DelayableGroup } from '../../src/engine/api/delayable.js'
+import type { JobProperties } from '../../src/engine/api/properties.js'
+import type { Wharf } from '../../src/engine/api/wharf.js'
+import { FailedJobError, NothingToDoJob, RetryableJobError } from '../../src/engine/errors.js'
+import type { JobContext } from '../../src/engine/runtime/runner.js'
 import { mix32, type Rng } from './prng.js'
 
 /** Channels a config may name (short or complete form), and some nobody configures. */
