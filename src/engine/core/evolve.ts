@@ -7,7 +7,7 @@ import { ensureChannel } from './channels.js'
 import type { WharfEvent } from './events.js'
 import { JobRecord, isRunning, stateIndex, type State, type SupersededRun } from './state.js'
 import { joinGraph, leaveGraph, restoreJobs, retiredGraphOf, retireFinished } from './retire.js'
-import { enterInitial, promoteEta, transition } from './transition.js'
+import { enterInitial, linkParents, promoteEta, transition } from './transition.js'
 
 type Ev<T extends WharfEvent['type']> = Extract<WharfEvent, { type: T }>
 
@@ -80,20 +80,11 @@ function created(state: State, event: Ev<'job.created'>): void {
   if (state.jobs.has(spec.uuid)) fail(`job ${spec.uuid} created twice`)
   const job = new JobRecord(spec, ensureChannel(state.channels, spec.channel), event.seq)
   if (spec.dependsOn.length > 0) {
-    const parents: JobRecord[] = []
-    for (const parentUuid of spec.dependsOn) {
-      const parent = state.jobs.get(parentUuid)
-      if (parent === undefined) fail(`job ${spec.uuid} depends on unknown job ${parentUuid}`)
-      parents.push(parent)
-      parent.addChild(job)
-      if (parent.state !== 'done') job.unfinishedParents++
-    }
-    job.parents = parents
+    linkParents(job, spec.dependsOn.map((uuid) => state.jobs.get(uuid) ?? fail(`job ${spec.uuid} depends on unknown job ${uuid}`)))
   }
   job.state = job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending'
   state.jobs.set(job.uuid, job)
   enterInitial(state, job, event.at)
-  joinGraph(state, job)
 }
 
 function enqueued(state: State, event: Ev<'job.enqueued'>): void {
@@ -183,14 +174,7 @@ function joinedGraph(state: State, event: Ev<'job.joined_graph'>): void {
   }
   job.graphUuid = event.graphUuid
   joinGraph(state, job)
-  const parents: JobRecord[] = []
-  for (const parentUuid of event.dependsOn) {
-    const parent = jobOf(state, parentUuid)
-    parents.push(parent)
-    parent.addChild(job)
-    if (parent.state !== 'done') job.unfinishedParents++
-  }
-  if (parents.length > 0) job.parents = parents
+  linkParents(job, event.dependsOn.map((uuid) => jobOf(state, uuid)))
   if (job.unfinishedParents > 0) transition(state, job, 'wait_dependencies', event.at)
 }
 

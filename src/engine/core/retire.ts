@@ -9,6 +9,7 @@ import { fail } from './assert.js'
 import { ensureChannel } from './channels.js'
 import type { JobSpec } from './events.js'
 import { JobRecord, isFinished, stateIndex, type State } from './state.js'
+import { admit, linkParents } from './transition.js'
 import { toJobView, type JobView } from './view.js'
 
 /** A job entered memory: count it in its graph. */
@@ -97,25 +98,14 @@ export function restoreJobs(state: State, views: readonly JobView[], seq: number
     job.doneAt = view.doneAt
     job.cancelledAt = view.cancelledAt
     state.jobs.set(job.uuid, job)
-    job.channel.counts[stateIndex(job.state)]!++
-    state.counts[stateIndex(job.state)]!++
-    joinGraph(state, job)
+    admit(state, job, false)
     records.push(job)
     // Retired earlier in this batch: history never saw it leave, so there is nothing to delete.
     if (!state.retired.delete(job.uuid) && !state.restored.has(job.uuid)) state.restored.set(job.uuid, view)
   }
   for (let i = 0; i < records.length; i++) {
     const job = records[i]!
-    const dependsOn = views[i]!.dependsOn
-    if (dependsOn.length === 0) continue
-    const parents: JobRecord[] = []
-    for (const uuid of dependsOn) {
-      const parent = state.jobs.get(uuid) ?? fail(`restored job ${job.uuid} depends on ${uuid}, which was not restored with it`)
-      parents.push(parent)
-      parent.addChild(job)
-      if (parent.state !== 'done') job.unfinishedParents++
-    }
-    job.parents = parents
+    linkParents(job, views[i]!.dependsOn.map((uuid) => state.jobs.get(uuid) ?? fail(`restored job ${job.uuid} depends on ${uuid}, which was not restored with it`)))
   }
 }
 

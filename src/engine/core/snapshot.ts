@@ -8,8 +8,9 @@ import { fail } from './assert.js'
 import type { ChannelConfig } from './channel-config.js'
 import { ensureChannel, initialState } from './channels.js'
 import type { JobSpec, JobState, RecordId } from './events.js'
-import { joinGraph, retireFinished } from './retire.js'
-import { JobRecord, isBlocking, isFinished, isRunning, stateIndex, type State } from './state.js'
+import { retireFinished } from './retire.js'
+import { admit, linkParents } from './transition.js'
+import { JobRecord, isFinished, type State } from './state.js'
 
 /**
  * 2 (0.2): the jobs in memory only — finished jobs are in history. 1 (0.1) held every job; its
@@ -137,15 +138,7 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
     const job = restored[i]!
     const dependsOn = snapshot.jobs[i]![12]
     if (dependsOn.length === 0) continue
-    const parents: JobRecord[] = []
-    for (const parentUuid of dependsOn) {
-      const parent = state.jobs.get(parentUuid)
-      if (parent === undefined) fail(`snapshot job ${job.uuid} names unknown parent ${parentUuid}`)
-      parents.push(parent)
-      parent.addChild(job)
-      if (parent.state !== 'done') job.unfinishedParents++
-    }
-    job.parents = parents
+    linkParents(job, dependsOn.map((uuid) => state.jobs.get(uuid) ?? fail(`snapshot job ${job.uuid} names unknown parent ${uuid}`)))
   }
   for (let i = 0; i < restored.length; i++) {
     const job = restored[i]!
@@ -160,20 +153,7 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
     job.startedAt = j[24]
     job.doneAt = j[25]
     job.cancelledAt = j[26]
-    const waitingEta = j[27]
-    count(state, job)
-    joinGraph(state, job)
-    if (job.state === 'pending') {
-      const node = job.channel
-      job.waitingEta = waitingEta
-      if (waitingEta) {
-        node.etaQueue.push(job)
-        state.etaChannels.add(node)
-      } else {
-        node.ready.push(job)
-        state.readyChannels.add(node)
-      }
-    }
+    admit(state, job, j[27])
   }
   for (const [uuid, run, channel] of snapshot.superseded ?? []) {
     const node = ensureChannel(state.channels, channel)
@@ -195,16 +175,4 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
     )
   }
   return state
-}
-
-/** The counters a job contributes to: per-state counts, slots, failed jobs of its channel. */
-function count(state: State, job: JobRecord): void {
-  job.channel.counts[stateIndex(job.state)]!++
-  state.counts[stateIndex(job.state)]!++
-  if (isRunning(job.state)) for (const node of job.channel.path) node.running++
-  if (job.state === 'failed') job.channel.failedOwn++
-  if (job.identityKey !== null && isBlocking(job.state) && !state.identity.has(job.identityKey)) {
-    // Placeholder so the index is never missing a key; the snapshot's own list replaces it below.
-    state.identity.set(job.identityKey, [])
-  }
 }

@@ -5,7 +5,7 @@
 
 import { fail } from './assert.js'
 import type { JobState } from './events.js'
-import { noteFinishing } from './retire.js'
+import { joinGraph, noteFinishing } from './retire.js'
 import { isBlocking, isRunning, stateIndex, type JobRecord, type State } from './state.js'
 
 export function transition(state: State, job: JobRecord, to: JobState, atMs: number): void {
@@ -24,10 +24,48 @@ export function transition(state: State, job: JobRecord, to: JobState, atMs: num
 
 /** Count a new job in its first state (it has no state to leave). */
 export function enterInitial(state: State, job: JobRecord, atMs: number): void {
+  admit(state, job, job.state === 'pending' && job.eta !== null && job.eta > atMs)
+}
+
+/**
+ * A job enters memory in `job.state` — created, restored from a snapshot, or brought back from
+ * history — and takes its place in every counter, queue, index and graph count, exactly as
+ * transition() keeps them. The one place that does, so the three ways in cannot disagree.
+ * `waitingEta`: for a pending job, whether it waits in the eta heap rather than the ready one.
+ */
+export function admit(state: State, job: JobRecord, waitingEta: boolean): void {
   job.channel.counts[stateIndex(job.state)]!++
   state.counts[stateIndex(job.state)]!++
-  if (job.state === 'pending') queue(state, job, atMs)
+  if (isRunning(job.state)) {
+    const path = job.channel.path
+    for (let i = 0; i < path.length; i++) path[i]!.running++
+  }
+  if (job.state === 'failed') job.channel.failedOwn++
+  if (job.state === 'pending') {
+    if (!(job.unfinishedParents === 0)) fail(`job ${job.uuid} queued with unfinished parents`)
+    job.waitingEta = waitingEta
+    const node = job.channel
+    if (waitingEta) {
+      node.etaQueue.push(job)
+      state.etaChannels.add(node)
+    } else {
+      node.ready.push(job)
+      state.readyChannels.add(node)
+    }
+  }
   if (job.identityKey !== null && isBlocking(job.state)) holdKey(state, job)
+  joinGraph(state, job)
+}
+
+/** Make `parents` the parents of `job` (a new job, or one entering memory): edges both ways and
+ * the count of parents not done. */
+export function linkParents(job: JobRecord, parents: readonly JobRecord[]): void {
+  for (let i = 0; i < parents.length; i++) {
+    const parent = parents[i]!
+    parent.addChild(job)
+    if (parent.state !== 'done') job.unfinishedParents++
+  }
+  if (parents.length > 0) job.parents = parents
 }
 
 function leave(state: State, job: JobRecord, from: JobState, to: JobState): void {
