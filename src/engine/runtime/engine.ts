@@ -379,20 +379,7 @@ export class Engine {
     // no append is in flight and only ticks change either, so the two agree.
     if (needsHistory(submissions, this.state, this.customIds)) await hydrate(submissions, this.state, this.log.history, this.customIds)
     const now = this.clock.now()
-    const commands = this.commands
-    for (let i = 0; i < submissions.length; i++) commands.push(submissions[i]!.command)
-    this.answers = new Array(submissions.length)
-    const input = this.tickInput
-    input.outcomes = outcomes
-    input.nowMs = now
-    input.dispatch = this.lifecycle === 'running'
-    const out = new TickOutput()
-    try {
-      this.decideTick(out)
-    } finally {
-      commands.length = 0
-      input.outcomes = NO_COMMANDS
-    }
+    const out = this.decideTick(outcomes, submissions, now)
     const answers = this.answers
     this.answers = []
     this.dispatchCut = out.cut
@@ -437,10 +424,25 @@ export class Engine {
     this.endTick()
   }
 
-  /** The tick's one call into the core. A method of its own so that the simulator's deliberately
-   * broken variants (sim/bugs.ts) can wrap it on one engine instance. */
-  private decideTick(out: TickOutput): void {
-    runTick(this.state, this.tickInput, out)
+  /** The tick's one call into the core; the callers' answers land in this.answers. A method of
+   * its own so that the simulator's deliberately broken variants (sim/bugs.ts) can wrap it. */
+  private decideTick(outcomes: readonly Command[], submissions: readonly Submission[], now: number): TickOutput {
+    const commands = this.commands
+    for (let i = 0; i < submissions.length; i++) commands.push(submissions[i]!.command)
+    this.answers = new Array(submissions.length)
+    const input = this.tickInput
+    input.outcomes = outcomes
+    input.nowMs = now
+    input.dispatch = this.lifecycle === 'running'
+    const out = new TickOutput()
+    try {
+      runTick(this.state, input, out)
+    } finally {
+      // Keep no command alive past its tick.
+      commands.length = 0
+      input.outcomes = NO_COMMANDS
+    }
+    return out
   }
 
   /**
