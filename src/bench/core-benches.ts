@@ -1,12 +1,10 @@
 // Benchmarks of the pure core (pick cost as the queue grows) and of memory per pending job.
 
 import { initialState } from '../engine/core/channels.js'
-import { decideInto } from '../engine/core/decide.js'
-import { evolve } from '../engine/core/evolve.js'
-import type { JobSpec, WharfEvent } from '../engine/core/events.js'
+import type { Command } from '../engine/core/commands.js'
+import type { JobSpec } from '../engine/core/events.js'
 import { parseChannelConfig } from '../engine/core/channel-config.js'
-import { pickNext } from '../engine/core/schedule.js'
-import type { State } from '../engine/core/state.js'
+import { runTick, TickOutput, type TickInput } from '../engine/core/tick.js'
 import { Wharf } from '../index.js'
 
 function spec(n: number, nowMs: number): JobSpec {
@@ -29,44 +27,38 @@ function spec(n: number, nowMs: number): JobSpec {
   }
 }
 
-function applyAll(state: State, events: WharfEvent[], from: number): void {
-  for (let i = from; i < events.length; i++) {
-    events[i]!.seq = state.seq + 1
-    evolve(state, events[i]!)
-  }
-}
+const enqueue = (n: number, nowMs: number): Command => ({ type: 'enqueue', jobs: [spec(n, nowMs)] })
 
 /**
- * A state with `pending` queued jobs; the returned op picks, starts and finishes `n` jobs and
- * enqueues one replacement for each, so the queue length stays constant across samples.
+ * A state with `pending` queued jobs; the returned op runs `n` ticks of the core, each finishing
+ * the job the tick before started, enqueuing one replacement and starting the next job, so the
+ * queue length stays constant across samples. One pick per tick (root:1 has one slot anyway).
  */
 export function benchPick(pending: number): (n: number) => void {
   const state = initialState(parseChannelConfig('root:1'))
   let next = 0
   let now = 1_000_000
-  const batch: WharfEvent[] = []
-  for (let i = 0; i < pending; i++) {
-    decideInto(state, { type: 'enqueue', jobs: [spec(next++, now)] }, now, batch)
-    applyAll(state, batch, batch.length - 1)
-    if (batch.length > 10_000) batch.length = 0
+  const outcomes: Command[] = []
+  const commands: Command[] = []
+  const input: TickInput = { outcomes, commands, nowMs: now, dispatch: false, registered: null, startsMax: 1, afterCommand: null, auditPick: null }
+  const out = new TickOutput()
+  for (let stored = 0; stored < pending; ) {
+    commands.length = 0
+    for (let k = 0; k < 10_000 && stored < pending; k++, stored++) commands.push(enqueue(next++, now))
+    out.clear()
+    runTick(state, input, out)
   }
+  commands.length = 1
+  input.dispatch = true
   return (n: number) => {
-    const events: WharfEvent[] = []
     for (let i = 0; i < n; i++) {
-      now++
-      events.length = 0
-      const picked = pickNext(state, now)
-      if (picked === null || picked.type !== 'job.enqueued') throw new Error('bench: nothing to pick')
-      events.push(picked)
-      applyAll(state, events, 0)
-      const uuid = picked.uuid
-      const job = state.jobs.get(uuid)!
-      decideInto(state, { type: 'start', uuid }, now, events)
-      applyAll(state, events, 1)
-      decideInto(state, { type: 'finish', uuid, run: job.runs, outcome: { kind: 'returned', result: null }, retryPattern: null, entropy: 0 }, now, events)
-      applyAll(state, events, 2)
-      decideInto(state, { type: 'enqueue', jobs: [spec(next++, now)] }, now, events)
-      applyAll(state, events, 3)
+      input.nowMs = ++now
+      commands[0] = enqueue(next++, now)
+      out.clear()
+      runTick(state, input, out)
+      const started = out.launch[0]
+      if (started === undefined) throw new Error('bench: nothing to pick')
+      outcomes[0] = { type: 'finish', uuid: started.uuid, run: started.runs, outcome: { kind: 'returned', result: null }, retryPattern: null, entropy: 0 }
     }
   }
 }

@@ -7,15 +7,17 @@ import { describe, expect, it } from 'vitest'
 import { parseChannelConfig, type ChannelConfig } from '../../src/engine/core/channel-config.js'
 import { initialState } from '../../src/engine/core/channels.js'
 import type { Command, HandlerOutcome } from '../../src/engine/core/commands.js'
-import { decide } from '../../src/engine/core/decide.js'
+import type { Decision } from '../../src/engine/core/decide.js'
 import type { JobSpec, WharfEvent } from '../../src/engine/core/events.js'
-import { evolve, fold } from '../../src/engine/core/evolve.js'
+import { fold } from '../../src/engine/core/evolve.js'
 import { checkInvariants } from '../../src/engine/core/invariants.js'
 import { projectState } from '../../src/engine/core/project.js'
 import type { RetryPattern } from '../../src/engine/core/retry.js'
-import { nextWakeMs, pickNext } from '../../src/engine/core/schedule.js'
+import { TICK_STARTS_MAX } from '../../src/engine/core/limits.js'
+import { nextWakeMs } from '../../src/engine/core/schedule.js'
 import { restoreState, snapshotOf } from '../../src/engine/core/snapshot.js'
 import type { JobRecord, State } from '../../src/engine/core/state.js'
+import { runTick, TickOutput, type PickAudit } from '../../src/engine/core/tick.js'
 import { isBlocking, isRunning, Oracle, pathOf, readyFirst } from './oracle.js'
 
 // FC_SEED (and FC_PATH, both printed on failure) replay a run; FC_NUM_RUNS deepens the search.
@@ -57,17 +59,23 @@ class Shell {
     this.model = new Oracle(config)
   }
 
-  apply(event: WharfEvent): void {
-    event.seq = this.state.seq + 1
-    evolve(this.state, event)
-    this.model.observeRuns(event, this.state)
-    this.events.push(event)
+  /** One tick of the core: the commands, then every start it allows if `dispatch`. The model
+   * follows the handlers it starts and ends; every event is kept for the replay checks. */
+  tick(commands: Command[], dispatch: boolean, auditPick: PickAudit | null): TickOutput {
+    const out = new TickOutput()
+    runTick(this.state, { outcomes: [], commands, nowMs: this.now, dispatch, registered: null, startsMax: TICK_STARTS_MAX, afterCommand: null, auditPick }, out)
+    for (const event of out.events) {
+      this.model.observeRuns(event, this.state)
+      this.events.push(event)
+    }
+    return out
   }
 
-  run(command: Command): ReturnType<typeof decide> {
-    const decision = decide(this.state, command, this.now)
-    if (decision.ok) for (const e of decision.events) this.apply(e)
-    return decision
+  run(command: Command): Decision {
+    const out = this.tick([command], false, null)
+    const note = out.notes[0]
+    if (note !== undefined && 'error' in note) return { ok: false, error: note.error }
+    return { ok: true, events: out.events, existing: note !== undefined && 'existing' in note ? note.existing : null }
   }
 
   jobs(filter: (j: JobRecord) => boolean = () => true): JobRecord[] {
@@ -83,15 +91,16 @@ class Shell {
     return running
   }
 
-  /** pickNext until it has nothing, starting each enqueued job (as the engine does); audits every pick. */
+  /** The core's dispatch until it has nothing (as the engine's tick does); audits every pick on
+   * the state it was made from. */
   dispatch(): void {
-    for (let event = pickNext(this.state, this.now), picks = 0; event !== null; event = pickNext(this.state, this.now)) {
+    let picks = 0
+    const out = this.tick([], true, (event) => {
       expect(++picks).toBeLessThan(10_000)
       const job = this.state.jobs.get((event as { uuid: string }).uuid)!
       if (event.type === 'job.eta_reached') {
         expect(job.state === 'pending' && job.waitingEta && job.eta! <= this.now).toBe(true)
-        this.apply(event)
-        continue
+        return
       }
       expect([event.type, job.state]).toEqual(['job.enqueued', 'pending'])
       expect(job.parents.filter((p) => p.state !== 'done').map((p) => p.uuid), 'unfinished parents').toEqual([])
@@ -103,11 +112,9 @@ class Shell {
       for (const k of this.jobs((j) => j.state === 'pending' && !j.waitingEta && readyFirst(j, job))) {
         expect(reasons.get(k.channel.name), `${k.uuid} overtaken by ${job.uuid}`).not.toBeNull()
       }
-      this.apply(event)
       for (const n of pathOf(job.channel.name)) this.model.lastEnqueueMs.set(n, this.now)
-      this.run({ type: 'start', uuid: job.uuid })
-      expect(job.state).toBe('started')
-    }
+    })
+    for (const job of out.launch) expect(job.state).toBe('started')
     // Work-conserving: every job left ready has a reason to wait.
     const reasons = this.model.reasons(this.state, this.now)
     for (const j of this.jobs((j) => j.state === 'pending')) {

@@ -15,7 +15,7 @@ export const BUG_DESCRIPTIONS: Readonly<Record<SimBug, string>> = {
 
 // The engine's private members these patches reach, typed here rather than as `any`.
 interface EngineInternals {
-  dispatch: (...args: unknown[]) => unknown
+  decideTick: (...args: unknown[]) => unknown
   ticking: boolean
   queue: unknown[]
   outcomes: unknown[]
@@ -39,14 +39,15 @@ export function breakEngine(engine: Engine, bug: SimBug): void {
       else this.wakeWaiters()
     }
   } else if (bug === 'capacity-off-by-one') {
-    // While the scheduler picks, every limit is one higher; the state is right again afterwards,
-    // as if `running >= capacity` had been written `running > capacity`.
-    const dispatch = inside.dispatch
-    inside.dispatch = function (this: EngineInternals, ...args) {
+    // While the core decides a tick, every limit is one higher (only the scheduler's pick reads
+    // it); the state is right again afterwards, as if `running >= capacity` had been written
+    // `running > capacity`.
+    const decideTick = inside.decideTick
+    inside.decideTick = function (this: EngineInternals, ...args) {
       const raised = [...engine.state.channels.values()].filter((node) => node.capacity !== null)
       for (const node of raised) node.capacity!++
       try {
-        return dispatch.apply(this, args)
+        return decideTick.apply(this, args)
       } finally {
         for (const node of raised) node.capacity!--
       }

@@ -1,10 +1,11 @@
 // The core's housekeeping decisions, given events / when command / then events: recovery of
 // jobs a dead process left running, autovacuum order and limits, and snapshot round trips.
 import { describe, expect, it } from 'vitest'
-import { checkInvariants, decide, evolve, initialState, parseChannelConfig, type Command, type JobSpec, type State, type WharfEvent } from '../../src/engine/core/index.js'
+import { checkInvariants, decide, initialState, parseChannelConfig, type Command, type JobSpec, type State, type WharfEvent } from '../../src/engine/core/index.js'
 import { projectState } from '../../src/engine/core/project.js'
 import { restoreState, snapshotOf } from '../../src/engine/core/snapshot.js'
-import { pickNext } from '../../src/engine/core/schedule.js'
+import { TICK_STARTS_MAX } from '../../src/engine/core/limits.js'
+import { runTick, TickOutput } from '../../src/engine/core/tick.js'
 import { toJobView } from '../../src/engine/core/view.js'
 
 const config = parseChannelConfig('root:4,root.keep:2:remove_after_days=60')
@@ -16,28 +17,27 @@ function spec(uuid: string, extra: Partial<JobSpec> = {}): JobSpec {
   }
 }
 
-function run(state: State, command: Command, now: number): WharfEvent[] {
-  const decision = decide(state, command, now)
-  if (!decision.ok) throw decision.error
-  for (const event of decision.events) {
-    event.seq = state.seq + 1
-    evolve(state, event)
-  }
+/** One tick of the core: the commands, then (if asked) every start it allows; audited after
+ * each command, before each pick and at the end. */
+function tick(state: State, commands: Command[], now: number, dispatch: boolean): TickOutput {
+  const out = new TickOutput()
+  runTick(state, {
+    outcomes: [], commands, nowMs: now, dispatch, registered: null, startsMax: TICK_STARTS_MAX,
+    afterCommand: (_i, _note, s) => checkInvariants(s), auditPick: (_event, s) => checkInvariants(s),
+  }, out)
   checkInvariants(state)
-  return decision.events
+  return out
+}
+
+function run(state: State, command: Command, now: number): WharfEvent[] {
+  const out = tick(state, [command], now, false)
+  const note = out.notes[0]
+  if (note !== undefined && 'error' in note) throw note.error
+  return out.events
 }
 
 function dispatch(state: State, now: number): string[] {
-  const started: string[] = []
-  for (let e = pickNext(state, now); e !== null; e = pickNext(state, now)) {
-    e.seq = state.seq + 1
-    evolve(state, e)
-    if (e.type === 'job.enqueued') {
-      run(state, { type: 'start', uuid: e.uuid }, now)
-      started.push(e.uuid)
-    }
-  }
-  return started
+  return tick(state, [], now, true).launch.map((job) => job.uuid)
 }
 
 const finishOk = (uuid: string, run: number): Command => ({ type: 'finish', uuid, run, outcome: { kind: 'returned', result: 1 }, retryPattern: null, entropy: 0 })

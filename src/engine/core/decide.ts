@@ -1,6 +1,6 @@
 // decide(state, command, nowMs): the decisions of the core, as events (or a typed refusal).
-// It reads the state and never changes it; the shell stamps `seq` on the events and applies
-// them with evolve before deciding the next command, so each decision sees the one before.
+// It reads the state and never changes it; runTick (tick.ts) stamps `seq` on the events and
+// applies them with evolve before deciding the next command, so each decision sees the one before.
 
 import { assertNever, fail } from './assert.js'
 import type { Command, GraphJoin, HandlerOutcome } from './commands.js'
@@ -42,8 +42,8 @@ export function decide(state: State, command: Command, nowMs: number): Decision 
 }
 
 /**
- * decide, for the shell's hot path: appends the events to `out` (the tick's batch) instead of
- * allocating a Decision per command. Events get seq 0; the shell stamps and applies them.
+ * decide, for the tick's hot path: appends the events to `out` (the tick's batch) instead of
+ * allocating a Decision per command. Events get seq 0; runTick stamps and applies them.
  */
 export function decideInto(state: State, command: Command, nowMs: number, out: WharfEvent[]): DecideNote {
   switch (command.type) {

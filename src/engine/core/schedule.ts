@@ -1,5 +1,5 @@
-// pick: the scheduler's next decision at nowMs, one event at a time. The shell applies each
-// event and asks again until nothing more can start; because each step sees the slots the
+// pick: the scheduler's next decision at nowMs, one event at a time. runTick (tick.ts) applies
+// each event and asks again until nothing more can start; because each step sees the slots the
 // previous one took, the pick is a plain function of (state, now) and replays identically.
 
 import { EVENT_FORMAT_VERSION as v, type WharfEvent } from './events.js'

@@ -1,11 +1,10 @@
 // The imperative shell around the pure core. It runs in ticks: each tick takes every queued
-// command, decides and applies them one after another, lets the scheduler pick what can start,
-// appends ALL resulting events to the log as one batch (group commit), and only then resolves
-// callers and launches handlers. One clock timer, for the next wake-up, never one per job.
+// command, has the core decide the whole tick (runTick: commands, then what starts), appends ALL
+// resulting events to the log as one batch (group commit), and only then resolves callers, aborts
+// and launches handlers as the core said. One clock timer, for the next wake-up, never one per job.
 
 import type { Command } from '../core/commands.js'
-import { decideInto, type DecideNote } from '../core/decide.js'
-import { evolve } from '../core/evolve.js'
+import type { DecideNote } from '../core/decide.js'
 import type { WharfEvent } from '../core/events.js'
 import { checkInvariants } from '../core/invariants.js'
 import { RECOVER_BATCH, TICK_CALL_EVENTS_MAX, TICK_OUTCOMES_MAX, TICK_STARTS_MAX, VACUUM_BATCH } from '../core/limits.js'
@@ -14,8 +13,9 @@ import { replay, type OpenReport, type Replayed } from './replay.js'
 
 export type { OpenReport } from './replay.js'
 import type { ChannelConfig } from '../core/channel-config.js'
-import { nextWakeMs, pickNext } from '../core/schedule.js'
-import type { JobRecord, State } from '../core/state.js'
+import { nextWakeMs } from '../core/schedule.js'
+import type { State } from '../core/state.js'
+import { runTick, TickOutput, type TickInput } from '../core/tick.js'
 import type { EventLog } from '../../storage/event-log.js'
 import { NO_HISTORY_WRITE, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
 import type { JobView } from '../core/view.js'
@@ -40,6 +40,7 @@ interface Submission {
 }
 
 const NO_RESULT: ResultOf<undefined> = () => undefined
+const NO_COMMANDS: readonly Command[] = Object.freeze([])
 
 /** A ResultOf that threw: its caller is rejected with the error once the tick is committed. */
 class AnswerFailed {
@@ -99,8 +100,12 @@ export class Engine {
   private parked: Command[] = []
   /** When to wake up for that next tick if nothing else comes first (null: nothing to retry). */
   private retryAtMs: number | null = null
-  /** Reused for every start: decide reads it and keeps nothing. */
-  private readonly startCommand = { type: 'start' as const, uuid: '' }
+  /** Reused by every tick: runTick reads it and keeps nothing. */
+  private readonly tickInput: TickInput
+  /** The commands of the taken submissions, for runTick (emptied after it). */
+  private readonly commands: Command[] = []
+  /** What the taken submissions' callers get, filled by answer() during runTick. */
+  private answers: unknown[] = []
   private tickScheduled = false
   private ticking = false
   /** The state holds events whose append has not returned yet: reads must wait for it. */
@@ -140,6 +145,10 @@ export class Engine {
     this.snapshotSeq = state.seq
     this.removeAfterDays = options.removeAfterDays
     this.customIds = options.customIds ?? false
+    this.tickInput = {
+      outcomes: [], commands: this.commands, nowMs: 0, dispatch: false, registered: options.functions.registered,
+      startsMax: TICK_STARTS_MAX, afterCommand: this.answer, auditPick: null,
+    }
   }
 
   /**
@@ -345,6 +354,18 @@ export class Engine {
     })
   }
 
+  /** runTick's afterCommand: the caller's answer, computed on the state right after its command
+   * (a ResultOf that throws rejects that caller only, once the tick is committed). */
+  private readonly answer = (index: number, note: DecideNote, state: State): void => {
+    const submission = this.taken[index]!
+    if (submission.resolve === null || (note !== undefined && 'error' in note)) return
+    try {
+      this.answers[index] = submission.result!(note, submission.command, state)
+    } catch (error) {
+      this.answers[index] = new AnswerFailed(error)
+    }
+  }
+
   private async tick(): Promise<void> {
     this.tickScheduled = false
     if (this.ticking) return
@@ -352,38 +373,23 @@ export class Engine {
     const outcomes = this.takeOutcomes()
     const submissions = this.takeSubmissions()
     this.taken = submissions
-    this.dispatchCut = false // dispatch sets it again if it stops at its bound
+    this.dispatchCut = false // runTick's cut sets it again if the dispatch stops at its bound
     this.retryAtMs = null
     // Commands on jobs that left memory carry their graph from history, read before deciding:
     // no append is in flight and only ticks change either, so the two agree.
     if (needsHistory(submissions, this.state, this.customIds)) await hydrate(submissions, this.state, this.log.history, this.customIds)
     const now = this.clock.now()
-    const batch: WharfEvent[] = []
-    for (let i = 0; i < outcomes.length; i++) {
-      const from = batch.length
-      decideInto(this.state, outcomes[i]!, now, batch)
-      for (let j = from; j < batch.length; j++) this.apply(batch[j]!)
-    }
-    const notes: DecideNote[] = new Array(submissions.length)
-    const answers: unknown[] = new Array(submissions.length)
-    let superseded: { uuid: string; run: number }[] | null = null
+    const out = this.decideTick(outcomes, submissions, now)
+    const answers = this.answers
+    this.answers = []
+    this.dispatchCut = out.cut
+    const batch = out.events
+    const notes = out.notes
     let vacuumed: JobView[] | null = null
     for (let i = 0; i < submissions.length; i++) {
-      const submission = submissions[i]!
-      const from = batch.length
-      const note = (notes[i] = decideInto(this.state, submission.command, now, batch))
-      for (let j = from; j < batch.length; j++) this.apply(batch[j]!)
-      if (note !== undefined && 'superseded' in note) (superseded ??= []).push(note.superseded)
-      if (submission.command.type === 'vacuum') vacuumed = vacuumedViews(submission.command.jobs, batch, from, vacuumed)
-      if (submission.resolve !== null && (note === undefined || !('error' in note))) {
-        try {
-          answers[i] = submission.result!(note, submission.command, this.state)
-        } catch (error) {
-          answers[i] = new AnswerFailed(error)
-        }
-      }
+      const command = submissions[i]!.command
+      if (command.type === 'vacuum') vacuumed = vacuumedViews(command.jobs, batch, out.commandFrom[i]!, out.commandFrom[i + 1]!, vacuumed)
     }
-    const toLaunch = this.lifecycle === 'running' ? this.dispatch(now, batch) : []
     this.maybeVacuum(now)
     if (batch.length > 0) {
       this.uncommitted = true
@@ -410,11 +416,33 @@ export class Engine {
       else submission.resolve(answer)
     }
     // Only once the new state is durable: a handler is never aborted for a change that was lost.
-    if (superseded !== null) for (const s of superseded) this.runner.abort(s.uuid, s.run, supersededError(s.uuid, this.state))
+    for (const s of out.abort) this.runner.abort(s.uuid, s.run, supersededError(s.uuid, this.state))
     if (this.listeners.size > 0) this.emit(batch)
     if (this.snapshotEvery > 0 && this.state.seq - this.snapshotSeq >= this.snapshotEvery) await this.snapshot()
+    const toLaunch = out.launch
     for (let i = 0; i < toLaunch.length; i++) this.runner.launch(toLaunch[i]!)
     this.endTick()
+  }
+
+  /** The tick's one call into the core; the callers' answers land in this.answers. A method of
+   * its own so that the simulator's deliberately broken variants (sim/bugs.ts) can wrap it. */
+  private decideTick(outcomes: readonly Command[], submissions: readonly Submission[], now: number): TickOutput {
+    const commands = this.commands
+    for (let i = 0; i < submissions.length; i++) commands.push(submissions[i]!.command)
+    this.answers = new Array(submissions.length)
+    const input = this.tickInput
+    input.outcomes = outcomes
+    input.nowMs = now
+    input.dispatch = this.lifecycle === 'running'
+    const out = new TickOutput()
+    try {
+      runTick(this.state, input, out)
+    } finally {
+      // Keep no command alive past its tick.
+      commands.length = 0
+      input.outcomes = NO_COMMANDS
+    }
+    return out
   }
 
   /**
@@ -518,38 +546,6 @@ export class Engine {
         }
       }
     }
-  }
-
-  /** Stamp and apply one event already in the batch. */
-  private apply(event: WharfEvent): void {
-    event.seq = this.state.seq + 1
-    evolve(this.state, event)
-  }
-
-  /** Let the scheduler take every job that can start now (up to TICK_STARTS_MAX picks; the next
-   * tick goes on); start each at once. */
-  private dispatch(now: number, batch: WharfEvent[]): JobRecord[] {
-    const launched: JobRecord[] = []
-    const start = this.startCommand
-    const registered = this.functions.registered
-    for (let picks = 0; ; picks++) {
-      if (picks === TICK_STARTS_MAX) {
-        this.dispatchCut = true
-        break
-      }
-      const event = pickNext(this.state, now, registered)
-      if (event === null) break
-      batch.push(event)
-      this.apply(event)
-      if (event.type === 'job.enqueued') {
-        const from = batch.length
-        start.uuid = event.uuid
-        decideInto(this.state, start, now, batch)
-        for (let j = from; j < batch.length; j++) this.apply(batch[j]!)
-        launched.push(this.state.jobs.get(event.uuid)!)
-      }
-    }
-    return launched
   }
 
   /**

@@ -82,9 +82,9 @@ export async function graphOf(history: HistoryStore, view: JobView): Promise<Job
   }
 }
 
-/** The views a decided vacuum command removes: those its jobs.vacuumed event names. */
-export function vacuumedViews(jobs: readonly JobView[], batch: readonly WharfEvent[], from: number, into: JobView[] | null): JobView[] | null {
-  for (let i = from; i < batch.length; i++) {
+/** The views a decided vacuum command removes: those its jobs.vacuumed event (in batch[from..to)) names. */
+export function vacuumedViews(jobs: readonly JobView[], batch: readonly WharfEvent[], from: number, to: number, into: JobView[] | null): JobView[] | null {
+  for (let i = from; i < to; i++) {
     const event = batch[i]!
     if (event.type !== 'jobs.vacuumed') continue
     const named = new Set(event.uuids)
