@@ -56,6 +56,8 @@ export function benchPick(pending: number): (n: number) => void {
       commands[0] = enqueue(next++, now)
       out.clear()
       runTick(state, input, out)
+      // What the shell does after each batch: the finished job goes to history (not kept here).
+      state.retired.clear()
       const started = out.launch[0]
       if (started === undefined) throw new Error('bench: nothing to pick')
       outcomes[0] = { type: 'finish', uuid: started.uuid, run: started.runs, outcome: { kind: 'returned', result: null }, retryPattern: null, entropy: 0 }
