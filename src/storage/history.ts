@@ -89,3 +89,31 @@ export function countInto(counts: Map<string, FinishedCounts>, views: readonly J
     if (c.done === 0 && c.cancelled === 0) counts.delete(view.channel)
   }
 }
+
+/**
+ * The first `limit` of two pages that are each in uuid order (`desc`: newest first). A job in
+ * both (seen in memory and in history during a move) is taken once, from `a`.
+ */
+export function mergeByUuid(a: JobView[], b: JobView[], desc: boolean, limit: number): JobView[] {
+  if (b.length === 0) return a.length > limit ? a.slice(0, limit) : a
+  if (a.length === 0) return b.length > limit ? b.slice(0, limit) : b
+  const out: JobView[] = []
+  let i = 0
+  let j = 0
+  while (out.length < limit && (i < a.length || j < b.length)) {
+    const x = a[i]
+    const y = b[j]
+    if (x !== undefined && y !== undefined && x.uuid === y.uuid) {
+      out.push(x)
+      i++
+      j++
+    } else if (y === undefined || (x !== undefined && (desc ? x.uuid > y.uuid : x.uuid < y.uuid))) {
+      out.push(x!)
+      i++
+    } else {
+      out.push(y)
+      j++
+    }
+  }
+  return out
+}

@@ -14,6 +14,7 @@ import {
   countInto,
   finishedAtOf,
   matchesHistoryQuery,
+  mergeByUuid,
   type FinishedCounts,
   type FinishedCursor,
   type HistoryQuery,
@@ -38,14 +39,16 @@ const TIME_DIGITS = 16
 /** Keys read per native round trip when walking an index. */
 const SCAN_CHUNK = 128
 
-/** Indexes, most selective first; a query uses the first whose fields it all fixes. */
+/**
+ * Indexes, most selective first; a query uses the first whose fields it all fixes. Every entry
+ * is one more key in the batch that finishes a job, so there are few: a channel-only query merges
+ * the channel's two channel+state ranges, and a model-only one walks the views.
+ */
 const INDEXES: ReadonlyArray<{ name: string; fields: readonly (keyof HistoryQuery & keyof JobView)[] }> = [
   { name: 'k', fields: ['identityKey'] },
   { name: 'g', fields: ['graphUuid'] },
   { name: 'cs', fields: ['channel', 'state'] },
   { name: 'f', fields: ['model', 'method'] },
-  { name: 'c', fields: ['channel'] },
-  { name: 'm', fields: ['model'] },
   { name: 's', fields: ['state'] },
 ]
 
@@ -171,6 +174,10 @@ export class LevelHistory implements HistoryStore {
 
   async page(q: HistoryQuery): Promise<JobView[]> {
     const index = INDEXES.find((i) => i.fields.every((f) => q[f] !== undefined))
+    if (index === undefined && q.channel !== undefined) {
+      const [done, cancelled] = await Promise.all([this.page({ ...q, state: 'done' }), this.page({ ...q, state: 'cancelled' })])
+      return mergeByUuid(done, cancelled, q.desc, q.limit)
+    }
     if (index === undefined) return this.scanViews(q)
     let prefix = INDEX_PREFIX + index.name + '\x00'
     for (const field of index.fields) prefix += esc(String(q[field])) + '\x00'

@@ -7,7 +7,7 @@ import { JOB_STATES, type JobState } from '../core/events.js'
 import { stateIndex, type JobRecord, type State } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidPropertyError } from '../errors.js'
-import { countInto, type FinishedCounts, type HistoryQuery, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
+import { countInto, mergeByUuid, type FinishedCounts, type HistoryQuery, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
 import { describe } from './properties.js'
 
 export interface JobsQuery {
@@ -249,7 +249,7 @@ export function readJobs(source: ReadSource, q: CheckedJobsQuery): Promise<JobVi
       // Unfinished states are never in history; finished ones may be in both places.
       const finished = q.state === undefined || q.state === 'done' || q.state === 'cancelled'
       if (!finished) return live
-      return mergePages(live, await source.history.page(q), q)
+      return mergeByUuid(live, await source.history.page(q), q.desc, q.limit)
     },
   )
 }
@@ -275,28 +275,3 @@ export function readGraph(source: ReadSource, graphUuid: string): Promise<JobGra
 }
 
 const NO_FILTER: HistoryQuery = { state: undefined, channel: undefined, model: undefined, method: undefined, graphUuid: undefined, identityKey: undefined, limit: 1, desc: false, after: undefined }
-
-/** The first `limit` of two pages that are each in the query's order. */
-function mergePages(a: JobView[], b: JobView[], q: CheckedJobsQuery): JobView[] {
-  if (b.length === 0) return a
-  if (a.length === 0) return b
-  const out: JobView[] = []
-  let i = 0
-  let j = 0
-  while (out.length < q.limit && (i < a.length || j < b.length)) {
-    const x = a[i]
-    const y = b[j]
-    if (x !== undefined && y !== undefined && x.uuid === y.uuid) {
-      out.push(x) // the same job seen in both places: once, as memory has it
-      i++
-      j++
-    } else if (y === undefined || (x !== undefined && (q.desc ? x.uuid > y.uuid : x.uuid < y.uuid))) {
-      out.push(x!)
-      i++
-    } else {
-      out.push(y)
-      j++
-    }
-  }
-  return out
-}
