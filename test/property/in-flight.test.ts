@@ -6,37 +6,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
-import { FakeClock, LevelLog, Wharf, type WharfEvent } from '../../src/index.js'
+import { FakeClock, LevelLog, Wharf } from '../../src/index.js'
 import { checkInvariants } from '../../src/engine/core/invariants.js'
 import { pickNext } from '../../src/engine/core/schedule.js'
-import type { HistoryWrite } from '../../src/storage/history.js'
+import { FlakyLog } from '../unit/helpers.js'
 
 const dirs: string[] = []
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
-
-/** A LevelLog whose next append can be held in flight until released. */
-class HeldLevelLog extends LevelLog {
-  private held: { entered: () => void; gate: Promise<void> } | null = null
-  hold(): { entered: Promise<void>; release: () => void } {
-    let entered!: () => void
-    let release!: () => void
-    const gate = new Promise<void>((resolve) => (release = resolve))
-    const enteredP = new Promise<void>((resolve) => (entered = resolve))
-    this.held = { entered, gate }
-    return { entered: enteredP, release }
-  }
-  override async append(batch: readonly WharfEvent[], history?: HistoryWrite): Promise<void> {
-    const held = this.held
-    if (held !== null) {
-      this.held = null
-      held.entered()
-      await held.gate
-    }
-    return super.append(batch, history)
-  }
-}
 
 type Action = 'start' | 'stop' | 'resume' | 'pause' | 'timer' | 'snapshot' | 'enqueue'
 interface Step {
@@ -57,7 +35,7 @@ const step: fc.Arbitrary<Step> = fc.record({
 async function play(steps: Step[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-in-flight-'))
   dirs.push(dir)
-  const log = new HeldLevelLog(join(dir, 'jobs'))
+  const log = new FlakyLog(new LevelLog(join(dir, 'jobs')))
   const clock = new FakeClock()
   // Snapshots every few events: many ticks write one, so actions land during them too.
   const wharf = await Wharf.open({ log, clock, channels: 'root:2,root.p:1', snapshotEvery: 7 })

@@ -6,37 +6,13 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { FakeClock, MemoryLog, Wharf, type WharfEvent } from '../../src/index.js'
 import type { Clock, TimerHandle } from '../../src/engine/runtime/clock.js'
-import type { HistoryWrite } from '../../src/storage/history.js'
+import { FlakyLog } from './helpers.js'
 
 let dir: string
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'wharf-wakeup-'))
 })
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
-
-/** A MemoryLog whose next append can be held open until the test releases it. */
-class HeldLog extends MemoryLog {
-  private hold: { entered: () => void; released: Promise<void> } | null = null
-  /** Resolves when the next append starts; call the returned function to let it finish. */
-  holdNextAppend(): { entered: Promise<void>; release: () => void } {
-    let release!: () => void
-    let entered!: () => void
-    const enteredP = new Promise<void>((r) => (entered = r))
-    const released = new Promise<void>((r) => (release = r))
-    this.hold = { entered, released }
-    return { entered: enteredP, release }
-  }
-
-  override async append(batch: readonly WharfEvent[], history?: HistoryWrite): Promise<void> {
-    const hold = this.hold
-    if (hold !== null) {
-      this.hold = null
-      hold.entered()
-      await hold.released
-    }
-    return super.append(batch, history)
-  }
-}
 
 /** A clock whose timers fire only when the test says so (no settling, unlike FakeClock). */
 class ManualClock implements Clock {
@@ -80,10 +56,10 @@ describe('lost wake-up', () => {
   })
 
   it('start() during an in-flight append is not lost', async () => {
-    const log = new HeldLog()
+    const log = new FlakyLog(new MemoryLog())
     const wharf = await Wharf.open({ log, clock: new FakeClock(), channels: 'root:1' })
     const m = wharf.model('m', { work: () => 'ok' })
-    const held = log.holdNextAppend()
+    const held = log.hold()
     const enqueued = m.withDelay().work()
     await held.entered
     const started = wharf.start()
@@ -96,12 +72,12 @@ describe('lost wake-up', () => {
   })
 
   it('resumeChannel() during an in-flight append is not lost', async () => {
-    const log = new HeldLog()
+    const log = new FlakyLog(new MemoryLog())
     const wharf = await Wharf.open({ log, clock: new FakeClock(), channels: 'root:1' })
     const m = wharf.model('m', { work: () => 'ok' })
     await wharf.pauseChannel('root')
     await wharf.start()
-    const held = log.holdNextAppend()
+    const held = log.hold()
     const enqueued = m.withDelay().work()
     await held.entered
     // The resume is its own command: it waits for the next tick; the job must then start.
@@ -115,14 +91,14 @@ describe('lost wake-up', () => {
   })
 
   it('a timer that fires during an in-flight append leads to a tick', async () => {
-    const log = new HeldLog()
+    const log = new FlakyLog(new MemoryLog())
     const clock = new ManualClock()
     const wharf = await Wharf.open({ log, clock, channels: 'root:1' })
     const m = wharf.model('m', { work: () => 'ok' })
     await wharf.start()
     const later = await m.withDelay({ eta: 10 }).work()
     expect(clock.timers.map((t) => t.dueMs)).toEqual([later.eta])
-    const held = log.holdNextAppend()
+    const held = log.hold()
     const other = m.withDelay({ eta: 3600 }).work()
     await held.entered
     clock.nowMs = later.eta!
