@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { FakeClock, MemoryLog, Wharf, type WharfEvent } from '../../src/index.js'
+import { FakeClock, MemoryLog, Wharf } from '../../src/index.js'
 import type { Clock, TimerHandle } from '../../src/engine/runtime/clock.js'
 import { FlakyLog } from './helpers.js'
 
