@@ -12,11 +12,12 @@ const wharf = await Wharf.open({ path, channels: 'root:4,root.mail:1,root.export
 const found = wharf.openReport
 const before = wharf.stats().states
 console.log(`Wharf demo — LevelDB at ${path}`)
-if (found.jobs === 0) {
+const earlier = Object.values(before).reduce((sum, n) => sum + n, 0)
+if (earlier === 0) {
   console.log('empty log: first run\n')
 } else {
   console.log(
-    `reopened in ${found.openMs} ms: ${found.jobs} jobs from earlier runs ` +
+    `reopened in ${found.openMs} ms: ${earlier} jobs from earlier runs, ${found.jobs} of them live in memory and the finished ones on disk ` +
       `(snapshot at seq ${found.snapshotSeq}, ${found.replayedEvents} events replayed), ` +
       `${found.requeued} recovered from a process that died, ${found.foundDead} found dead`,
   )

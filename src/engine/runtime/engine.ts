@@ -185,7 +185,7 @@ export class Engine {
     engine.openReport = {
       snapshotSeq: replayed.snapshotSeq,
       replayedEvents: replayed.events,
-      jobs: state.jobs.size + vacuumed,
+      jobs: state.jobs.size,
       requeued: recovered.requeued,
       foundDead: recovered.foundDead,
       vacuumed,

@@ -16,7 +16,7 @@ export interface OpenReport {
   snapshotSeq: number
   /** Events folded after the snapshot. */
   replayedEvents: number
-  /** Jobs loaded (every state). */
+  /** Jobs loaded into memory: the live ones (finished jobs stay in history). */
   jobs: number
   /** Jobs a dead process left enqueued or started, put back to pending. */
   requeued: number
