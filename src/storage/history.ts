@@ -117,3 +117,18 @@ export function mergeByUuid(a: JobView[], b: JobView[], desc: boolean, limit: nu
   }
   return out
 }
+
+/** A query with no filter, in ascending uuid order, changed by `over`. */
+export function historyQuery(over: Partial<HistoryQuery> = {}): HistoryQuery {
+  return { state: undefined, channel: undefined, model: undefined, method: undefined, graphUuid: undefined, identityKey: undefined, limit: 10_000, desc: false, after: undefined, ...over }
+}
+
+/** Every job of a graph that history holds (a graph leaves memory whole), in uuid order. */
+export async function graphInHistory(history: HistoryStore, graphUuid: string): Promise<JobView[]> {
+  const jobs: JobView[] = []
+  for (;;) {
+    const page = await history.page(historyQuery({ graphUuid, after: jobs.at(-1)?.uuid }))
+    jobs.push(...page)
+    if (page.length < 10_000) return jobs
+  }
+}

@@ -9,7 +9,7 @@ import { initialState } from '../../src/engine/core/channels.js'
 import { evolve, fold } from '../../src/engine/core/evolve.js'
 import { checkInvariants } from '../../src/engine/core/invariants.js'
 import { projectState } from '../../src/engine/core/project.js'
-import type { HistoryQuery } from '../../src/storage/history.js'
+import { historyQuery } from '../../src/storage/history.js'
 import { restoreState, snapshotOf } from '../../src/engine/core/snapshot.js'
 import type { JobRecord, State } from '../../src/engine/core/state.js'
 import { sequentialIds } from '../../src/engine/runtime/ids.js'
@@ -33,7 +33,7 @@ const RUN_TIMEOUT_MS = 20_000
 
 /** FC_SEED and FC_PATH (both printed on failure) replay a run; FC_NUM_RUNS deepens the search. */
 /** Every finished job in history, oldest uuid first (the engine model never holds more). */
-const EVERY_FINISHED: HistoryQuery = { state: undefined, channel: undefined, model: undefined, method: undefined, graphUuid: undefined, identityKey: undefined, limit: 10_000, desc: false, after: undefined }
+const EVERY_FINISHED = historyQuery()
 
 export function fcParams(defaultRuns: number): fc.Parameters<unknown> {
   const { FC_NUM_RUNS, FC_SEED, FC_PATH } = process.env

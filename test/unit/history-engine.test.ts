@@ -12,7 +12,7 @@ import { parseChannelConfig } from '../../src/engine/core/channel-config.js'
 import { initialState } from '../../src/engine/core/channels.js'
 import { fold } from '../../src/engine/core/evolve.js'
 import { toJobView } from '../../src/engine/core/view.js'
-import type { HistoryQuery } from '../../src/storage/history.js'
+import { historyQuery } from '../../src/storage/history.js'
 
 const DAY = 86_400_000
 const CHANNELS = 'root:2,root.keep:1:remove_after_days=60'
@@ -38,7 +38,7 @@ async function open(options: OpenOptions) {
   return { wharf, m }
 }
 
-const ALL: HistoryQuery = { state: undefined, channel: undefined, model: undefined, method: undefined, graphUuid: undefined, identityKey: undefined, limit: 10_000, desc: false, after: undefined }
+const ALL = historyQuery()
 const byUuid = (views: JobView[]): JobView[] =>
   views.map((v) => ({ ...v, dependsOn: [...v.dependsOn].sort(), dependents: [...v.dependents].sort() })).sort((a, b) => (a.uuid < b.uuid ? -1 : 1))
 

@@ -9,7 +9,7 @@ import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { JobView } from '../../src/engine/core/view.js'
 import type { EventLog } from '../../src/storage/event-log.js'
-import { finishedAtOf, type HistoryQuery } from '../../src/storage/history.js'
+import { finishedAtOf, historyQuery, type HistoryQuery } from '../../src/storage/history.js'
 import { LevelLog } from '../../src/storage/level-log.js'
 import { MemoryLog } from '../../src/storage/memory-log.js'
 import { VolatileLog } from '../../src/storage/volatile-log.js'
@@ -32,9 +32,7 @@ function view(uuid: string, over: Partial<JobView> = {}): JobView {
   }
 }
 
-function query(over: Partial<HistoryQuery> = {}): HistoryQuery {
-  return { state: undefined, channel: undefined, model: undefined, method: undefined, graphUuid: undefined, identityKey: undefined, limit: 1000, desc: false, after: undefined, ...over }
-}
+const query = historyQuery
 
 const kinds = {
   MemoryLog: async () => ({ log: new MemoryLog() as EventLog, reopen: null }),

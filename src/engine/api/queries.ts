@@ -7,7 +7,7 @@ import { JOB_STATES, type JobState } from '../core/events.js'
 import { stateIndex, type JobRecord, type State } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidPropertyError } from '../errors.js'
-import { countInto, mergeByUuid, type FinishedCounts, type HistoryQuery, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
+import { countInto, graphInHistory, mergeByUuid, type FinishedCounts, type HistoryQuery, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
 import { describe } from './properties.js'
 
 export interface JobsQuery {
@@ -261,12 +261,7 @@ export function readGraph(source: ReadSource, graphUuid: string): Promise<JobGra
     async (live) => {
       // A graph is in memory whole, or in history whole.
       if (live.jobs.length > 0) return live
-      const jobs: JobView[] = []
-      for (;;) {
-        const page = await source.history.page({ ...NO_FILTER, graphUuid, limit: JOBS_LIMIT_MAX, after: jobs.at(-1)?.uuid })
-        jobs.push(...page)
-        if (page.length < JOBS_LIMIT_MAX) break
-      }
+      const jobs = await graphInHistory(source.history, graphUuid)
       const edges: Array<[string, string]> = []
       for (const job of jobs) for (const parent of job.dependsOn) edges.push([parent, job.uuid])
       return { jobs, edges }
@@ -274,4 +269,3 @@ export function readGraph(source: ReadSource, graphUuid: string): Promise<JobGra
   )
 }
 
-const NO_FILTER: HistoryQuery = { state: undefined, channel: undefined, model: undefined, method: undefined, graphUuid: undefined, identityKey: undefined, limit: 1, desc: false, after: undefined }

@@ -8,7 +8,7 @@ import { JOB_STATES, type JobSpec, type JobState, type WharfEvent } from '../cor
 import { stateIndex } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, WharfClosedError } from '../errors.js'
-import { checkJobsQuery, checkUuid, readGraph, readJob, readJobs, statsOf, type CheckedJobsQuery, type JobGraph, type JobsQuery, type Stats } from './queries.js'
+import { checkJobsQuery, checkUuid, readGraph, readJob, readJobs, statsOf, type JobGraph, type JobsQuery, type Stats } from './queries.js'
 import { FakeClock, SystemClock, type Clock } from '../runtime/clock.js'
 import { Engine, type OpenReport, type ResultOf } from '../runtime/engine.js'
 import type { IdFactory } from '../runtime/ids.js'
@@ -94,36 +94,19 @@ export class Wharf implements ModelHost {
   }
 
   /** The job as last committed, live or finished; undefined if there is no such job. */
-  job(uuid: string): Promise<JobView | undefined> {
-    let id: string
-    try {
-      id = checkUuid(uuid, 'job')
-    } catch (error) {
-      return Promise.reject(error)
-    }
-    return readJob(this.engine, id)
+  // Async, so that a refused argument rejects the promise like every other failure of a read.
+  async job(uuid: string): Promise<JobView | undefined> {
+    return readJob(this.engine, checkUuid(uuid, 'job'))
   }
 
   /** One page of committed jobs matching every filter, in creation order (see JobsQuery). */
-  jobs(query: JobsQuery = {}): Promise<JobView[]> {
-    let checked: CheckedJobsQuery
-    try {
-      checked = checkJobsQuery(query)
-    } catch (error) {
-      return Promise.reject(error)
-    }
-    return readJobs(this.engine, checked)
+  async jobs(query: JobsQuery = {}): Promise<JobView[]> {
+    return readJobs(this.engine, checkJobsQuery(query))
   }
 
   /** Every job of a graph, with its edges ([parent, child]); empty for an unknown graph. */
-  graph(graphUuid: string): Promise<JobGraph> {
-    let id: string
-    try {
-      id = checkUuid(graphUuid, 'graph')
-    } catch (error) {
-      return Promise.reject(error)
-    }
-    return readGraph(this.engine, id)
+  async graph(graphUuid: string): Promise<JobGraph> {
+    return readGraph(this.engine, checkUuid(graphUuid, 'graph'))
   }
 
   async requeue(uuid: string): Promise<void> {

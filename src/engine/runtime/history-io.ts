@@ -6,11 +6,9 @@ import type { Command } from '../core/commands.js'
 import type { WharfEvent } from '../core/events.js'
 import type { State } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
-import { finishedAtOf, NO_HISTORY_WRITE, type FinishedCursor, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
+import { finishedAtOf, graphInHistory, NO_HISTORY_WRITE, type FinishedCursor, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
 
 const DAY_MS = 86_400_000
-/** Jobs of a graph read per history page. */
-const GRAPH_PAGE = 10_000
 
 interface Submitted {
   command: Command
@@ -69,17 +67,8 @@ export async function hydrate(submissions: readonly Submitted[], state: State, h
 }
 
 /** Every job of `view`'s graph in history (a graph leaves memory whole), or the job alone. */
-export async function graphOf(history: HistoryStore, view: JobView): Promise<JobView[]> {
-  if (view.graphUuid === null) return [view]
-  const jobs: JobView[] = []
-  for (;;) {
-    const page = await history.page({
-      state: undefined, channel: undefined, model: undefined, method: undefined, identityKey: undefined,
-      graphUuid: view.graphUuid, limit: GRAPH_PAGE, desc: false, after: jobs.at(-1)?.uuid,
-    })
-    jobs.push(...page)
-    if (page.length < GRAPH_PAGE) return jobs
-  }
+export function graphOf(history: HistoryStore, view: JobView): Promise<JobView[]> {
+  return view.graphUuid === null ? Promise.resolve([view]) : graphInHistory(history, view.graphUuid)
 }
 
 /** The views a decided vacuum command removes: those its jobs.vacuumed event (in batch[from..to)) names. */
