@@ -1,12 +1,18 @@
-// History in the LevelDB of the event log, beside its records. LevelLog.append writes the ops of a
-// HistoryWrite in the same db.batch as the log record, so the two are durable or absent together.
+// History in the LevelDB of the event log, beside its records. LevelLog.append stages the writes
+// of a HistoryWrite in the same LevelDB batch as the log record, so the two are durable or absent
+// together. Every key below is one more insert in the batch that finishes a job, on the durable
+// hot path: a common job costs three (view, one composite index, finish time).
 //
 // Keys (utf8; every field escaped so that it holds no \x00, and \x00 separates fields):
-//   h\0j\0<uuid>                         the final JobView (one format byte + JSON, tagged if needed)
-//   h\0i\0<index>\0<field>…\0<uuid>      secondary indexes (empty value): a page of a query walks
-//                                        the most selective one in uuid order and filters the rest
-//   h\0t\0<finished ms, 16 digits>\0<uuid>   finish-time order, for autovacuum
-//   h\0n\0<channel>                      [done, cancelled] counts of that channel, for stats()
+//   h\0j\0<uuid>                                   the final JobView (view-codec.ts)
+//   h\0i\0x\0<channel>\0<state>\0<model>\0<method>\0<uuid>   one composite index (empty value)
+//   h\0i\0k\0<identity key>\0<uuid>                 jobs that have one
+//   h\0i\0g\0<graph uuid>\0<uuid>                   jobs of a graph
+//   h\0t\0<finished ms, 16 digits>\0<uuid>          finish-time order, for autovacuum
+//   h\0n\0<channel>\0<model>\0<method>             [done, cancelled] counts of that "combo"
+//
+// A query on any of channel, state, function walks the composite ranges of the combos it matches
+// (known from the counts, a handful per channel) and merges them in uuid order.
 
 import type { JobView } from '../engine/core/view.js'
 import { LogCorruptionError } from '../engine/errors.js'
@@ -14,18 +20,18 @@ import {
   countInto,
   finishedAtOf,
   matchesHistoryQuery,
-  mergeByUuid,
   type FinishedCounts,
   type FinishedCursor,
   type HistoryQuery,
   type HistoryStore,
   type HistoryWrite,
 } from './history.js'
-import type { Db, Op } from './level-recovery.js'
-import { needsTagging, tag, untag } from './tagged-json.js'
+import type { Db } from './level-recovery.js'
+import { decodeView, encodeView, ViewDecodeError } from './view-codec.js'
 
 const VIEW_PREFIX = 'h\x00j\x00'
 const INDEX_PREFIX = 'h\x00i\x00'
+const COMBO_INDEX = INDEX_PREFIX + 'x\x00'
 const TIME_PREFIX = 'h\x00t\x00'
 const COUNT_PREFIX = 'h\x00n\x00'
 /** Present once history holds every finished job of the log (from the first event, or migrated). */
@@ -33,24 +39,16 @@ export const COMPLETE_KEY = 'h\x00complete'
 /** Just past every key that starts with `prefix` (prefixes end with the \x00 separator). */
 const end = (prefix: string): string => prefix.slice(0, -1) + '\x01'
 
-const FORMAT_PLAIN = 1
-const FORMAT_TAGGED = 2
 const TIME_DIGITS = 16
 /** Keys read per native round trip when walking an index. */
 const SCAN_CHUNK = 128
+const FINISHED_STATES = ['done', 'cancelled'] as const
 
-/**
- * Indexes, most selective first; a query uses the first whose fields it all fixes. Every entry
- * is one more key in the batch that finishes a job, so there are few: a channel-only query merges
- * the channel's two channel+state ranges, and a model-only one walks the views.
- */
-const INDEXES: ReadonlyArray<{ name: string; fields: readonly (keyof HistoryQuery & keyof JobView)[] }> = [
-  { name: 'k', fields: ['identityKey'] },
-  { name: 'g', fields: ['graphUuid'] },
-  { name: 'cs', fields: ['channel', 'state'] },
-  { name: 'f', fields: ['model', 'method'] },
-  { name: 's', fields: ['state'] },
-]
+/** Where a batch takes the writes (classic-level's chained batch). */
+export interface Staging {
+  put(key: string, value: Uint8Array): unknown
+  del(key: string): unknown
+}
 
 /** Order-preserving escape: \x00 -> \x01\x01, \x01 -> \x01\x02, so fields never hold a separator. */
 function esc(field: string): string {
@@ -61,36 +59,34 @@ function unesc(field: string): string {
   return field.includes('\x01') ? field.replace(/\x01\x01/g, '\x00').replace(/\x01\x02/g, '\x01') : field
 }
 
-function indexKeys(view: JobView): string[] {
-  const keys: string[] = []
-  const uuid = esc(view.uuid)
-  for (const index of INDEXES) {
-    let key = INDEX_PREFIX + index.name + '\x00'
-    let complete = true
-    for (const field of index.fields) {
-      const value = view[field]
-      if (value === null) complete = false
-      else key += esc(String(value)) + '\x00'
-    }
-    if (complete) keys.push(key + uuid)
-  }
-  keys.push(TIME_PREFIX + String(finishedAtOf(view)).padStart(TIME_DIGITS, '0') + '\x00' + uuid)
-  return keys
+const uuidOfKey = (key: string): string => unesc(key.slice(key.lastIndexOf('\x00') + 1))
+
+/** The escaped (channel, model, method) of a view: one combo of the composite index and counts. */
+function comboOf(view: Pick<JobView, 'channel' | 'model' | 'method'>): string {
+  return esc(view.channel) + '\x00' + esc(view.model) + '\x00' + esc(view.method)
 }
 
-function encodeView(view: JobView): Buffer {
-  const tagged = needsTagging(view)
-  const body = Buffer.from(JSON.stringify(tagged ? tag(view) : view), 'utf8')
-  const out = Buffer.allocUnsafe(body.length + 1)
-  out[0] = tagged ? FORMAT_TAGGED : FORMAT_PLAIN
-  body.copy(out, 1)
-  return out
+function timeKey(atMs: number, uuid: string): string {
+  return TIME_PREFIX + String(atMs).padStart(TIME_DIGITS, '0') + '\x00' + uuid
+}
+
+/** Every key of a view but its own: the indexes that name it. */
+function indexKeys(view: JobView, combo: string): string[] {
+  const uuid = esc(view.uuid)
+  const [channel, model, method] = combo.split('\x00')
+  const keys = [COMBO_INDEX + channel + '\x00' + view.state + '\x00' + model + '\x00' + method + '\x00' + uuid, timeKey(finishedAtOf(view), uuid)]
+  if (view.identityKey !== null) keys.push(INDEX_PREFIX + 'k\x00' + esc(view.identityKey) + '\x00' + uuid)
+  if (view.graphUuid !== null) keys.push(INDEX_PREFIX + 'g\x00' + esc(view.graphUuid) + '\x00' + uuid)
+  return keys
 }
 
 const EMPTY = new Uint8Array(0)
 
 export class LevelHistory implements HistoryStore {
   private readonly perChannel = new Map<string, FinishedCounts>()
+  /** Counts per combo (comboOf). A combo stays known for the life of the process once staged, so
+   * a page never misses the keys of a batch that lands while it reads; an empty one costs a seek. */
+  private readonly perCombo = new Map<string, FinishedCounts>()
   complete = false
 
   constructor(
@@ -109,62 +105,83 @@ export class LevelHistory implements HistoryStore {
       this.complete = true
     }
     this.perChannel.clear()
+    this.perCombo.clear()
     for await (const [key, value] of db.iterator({ gte: COUNT_PREFIX, lt: end(COUNT_PREFIX) })) {
-      const channel = unesc(key.slice(COUNT_PREFIX.length))
-      const parsed = this.json(Buffer.from(value).toString('utf8'), `the counts of channel ${JSON.stringify(channel)}`)
-      if (!Array.isArray(parsed) || parsed.length !== 2 || !parsed.every((n) => Number.isSafeInteger(n) && n >= 0)) {
-        throw this.corrupt(`history counts of channel ${JSON.stringify(channel)} are ${JSON.stringify(parsed)}`)
+      const combo = key.slice(COUNT_PREFIX.length)
+      const fields = combo.split('\x00')
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(Buffer.from(value).toString('utf8'))
+      } catch {
+        parsed = undefined
       }
-      this.perChannel.set(channel, { done: parsed[0], cancelled: parsed[1] })
+      if (fields.length !== 3 || !Array.isArray(parsed) || parsed.length !== 2 || !parsed.every((n) => Number.isSafeInteger(n) && n >= 0)) {
+        throw this.corrupt(`history counts under ${JSON.stringify(key)} are ${JSON.stringify(parsed)}`)
+      }
+      const counts = { done: parsed[0] as number, cancelled: parsed[1] as number }
+      this.perCombo.set(combo, counts)
+      const channel = unesc(fields[0]!)
+      const c = this.perChannel.get(channel)
+      if (c === undefined) this.perChannel.set(channel, { ...counts })
+      else {
+        c.done += counts.done
+        c.cancelled += counts.cancelled
+      }
     }
   }
 
-  /** The ops that make `write` durable; pass them in the log record's batch, then commit(). */
-  ops(write: HistoryWrite): Op[] {
-    const ops: Op[] = []
+  /** Put the writes that make `write` durable in `batch` (the log record's); then commit(). */
+  stage(batch: Staging, write: HistoryWrite): void {
+    const touched = new Map<string, FinishedCounts>()
+    const tally = (view: JobView, sign: 1 | -1): string => {
+      const combo = comboOf(view)
+      let c = touched.get(combo)
+      if (c === undefined) {
+        const known = this.perCombo.get(combo)
+        touched.set(combo, (c = { done: known?.done ?? 0, cancelled: known?.cancelled ?? 0 }))
+      }
+      if (view.state === 'done') c.done += sign
+      else if (view.state === 'cancelled') c.cancelled += sign
+      return combo
+    }
     for (const view of write.del) {
-      ops.push({ type: 'del', key: VIEW_PREFIX + esc(view.uuid) })
-      for (const key of indexKeys(view)) ops.push({ type: 'del', key })
+      batch.del(VIEW_PREFIX + esc(view.uuid))
+      for (const key of indexKeys(view, tally(view, -1))) batch.del(key)
     }
     for (const view of write.put) {
-      ops.push({ type: 'put', key: VIEW_PREFIX + esc(view.uuid), value: encodeView(view) })
-      for (const key of indexKeys(view)) ops.push({ type: 'put', key, value: EMPTY })
+      batch.put(VIEW_PREFIX + esc(view.uuid), encodeView(view))
+      for (const key of indexKeys(view, tally(view, 1))) batch.put(key, EMPTY)
     }
-    // The counts after this write, for every channel it touches.
-    const next = new Map<string, FinishedCounts>()
-    for (const view of [...write.del, ...write.put]) {
-      const c = this.perChannel.get(view.channel)
-      if (!next.has(view.channel)) next.set(view.channel, { done: c?.done ?? 0, cancelled: c?.cancelled ?? 0 })
+    for (const [combo, c] of touched) {
+      if (!this.perCombo.has(combo)) this.perCombo.set(combo, { done: 0, cancelled: 0 })
+      if (c.done === 0 && c.cancelled === 0) batch.del(COUNT_PREFIX + combo)
+      else batch.put(COUNT_PREFIX + combo, Buffer.from(`[${c.done},${c.cancelled}]`))
     }
-    const adjusted = new Map(next)
-    countInto(adjusted, write.del, -1)
-    countInto(adjusted, write.put, 1)
-    for (const channel of next.keys()) {
-      const c = adjusted.get(channel)
-      const key = COUNT_PREFIX + esc(channel)
-      if (c === undefined) ops.push({ type: 'del', key })
-      else ops.push({ type: 'put', key, value: Buffer.from(JSON.stringify([c.done, c.cancelled])) })
-    }
-    return ops
   }
 
-  /** The ops that fill an incomplete history, marking it complete in the same batch. */
-  initOps(views: readonly JobView[]): Op[] {
-    const ops = this.ops({ put: views, del: [] })
-    ops.push({ type: 'put', key: COMPLETE_KEY, value: EMPTY })
-    return ops
+  /** Stage views that fill an incomplete history, and the mark that it is complete. */
+  stageInit(batch: Staging, views: readonly JobView[]): void {
+    this.stage(batch, { put: views, del: [] })
+    batch.put(COMPLETE_KEY, EMPTY)
   }
 
-  /** The batch holding initOps(views) is durable. */
+  /** The batch holding stageInit(views) is durable. */
   commitInit(views: readonly JobView[]): void {
     this.commit({ put: views, del: [] })
     this.complete = true
   }
 
-  /** The batch holding ops(write) is durable: count it. */
+  /** The batch holding stage(write) is durable: count it. */
   commit(write: HistoryWrite): void {
     countInto(this.perChannel, write.del, -1)
     countInto(this.perChannel, write.put, 1)
+    for (const [views, sign] of [[write.del, -1], [write.put, 1]] as const) {
+      for (const view of views) {
+        const c = this.perCombo.get(comboOf(view))!
+        if (view.state === 'done') c.done += sign
+        else if (view.state === 'cancelled') c.cancelled += sign
+      }
+    }
   }
 
   async get(uuid: string): Promise<JobView | undefined> {
@@ -173,28 +190,55 @@ export class LevelHistory implements HistoryStore {
   }
 
   async page(q: HistoryQuery): Promise<JobView[]> {
-    const index = INDEXES.find((i) => i.fields.every((f) => q[f] !== undefined))
-    if (index === undefined && q.channel !== undefined) {
-      const [done, cancelled] = await Promise.all([this.page({ ...q, state: 'done' }), this.page({ ...q, state: 'cancelled' })])
-      return mergeByUuid(done, cancelled, q.desc, q.limit)
+    if (q.identityKey !== undefined) return this.walkIndex(INDEX_PREFIX + 'k\x00' + esc(q.identityKey) + '\x00', q)
+    if (q.graphUuid !== undefined) return this.walkIndex(INDEX_PREFIX + 'g\x00' + esc(q.graphUuid) + '\x00', q)
+    if (q.channel === undefined && q.state === undefined && q.model === undefined && q.method === undefined) return this.scanViews(q)
+    return this.mergeCombos(q)
+  }
+
+  async finishedUpTo(atMs: number, limit: number, cursor?: FinishedCursor): Promise<JobView[]> {
+    const from = cursor === undefined ? TIME_PREFIX : timeKey(cursor.atMs, esc(cursor.uuid))
+    const to = Number.isFinite(atMs) ? TIME_PREFIX + String(Math.max(0, atMs)).padStart(TIME_DIGITS, '0') + '\x01' : end(TIME_PREFIX)
+    const keys = await this.db().keys({ ...(cursor === undefined ? { gte: from } : { gt: from }), lt: to, limit }).all()
+    return this.views(keys.map(uuidOfKey), 'the finish-time index')
+  }
+
+  counts(): ReadonlyMap<string, FinishedCounts> {
+    return this.perChannel
+  }
+
+  /**
+   * The composite ranges of every combo and state the query matches, merged in uuid order: each
+   * range is read up to the page's limit, so a page costs the same however deep its cursor is.
+   */
+  private async mergeCombos(q: HistoryQuery): Promise<JobView[]> {
+    const states = q.state === undefined ? FINISHED_STATES : FINISHED_STATES.filter((s) => s === q.state)
+    const prefixes: string[] = []
+    for (const combo of this.perCombo.keys()) {
+      const [channel, model, method] = combo.split('\x00').map(unesc)
+      if ((q.channel !== undefined && q.channel !== channel) || (q.model !== undefined && q.model !== model) || (q.method !== undefined && q.method !== method)) continue
+      const [c, m, f] = combo.split('\x00')
+      for (const state of states) prefixes.push(COMBO_INDEX + c + '\x00' + state + '\x00' + m + '\x00' + f + '\x00')
     }
-    if (index === undefined) return this.scanViews(q)
-    let prefix = INDEX_PREFIX + index.name + '\x00'
-    for (const field of index.fields) prefix += esc(String(q[field])) + '\x00'
-    const range = this.range(prefix, q)
+    const ranges = await Promise.all(prefixes.map((prefix) => this.db().keys({ ...this.range(prefix, q), reverse: q.desc, limit: q.limit }).all()))
+    let uuids = ranges.length === 1 ? ranges[0]!.map(uuidOfKey) : ranges.flat().map(uuidOfKey)
+    if (ranges.length > 1) {
+      uuids.sort(q.desc ? (a, b) => (a < b ? 1 : a > b ? -1 : 0) : (a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      if (uuids.length > q.limit) uuids = uuids.slice(0, q.limit)
+    }
+    return this.views(uuids, 'the composite index')
+  }
+
+  /** Walk one index range in uuid order, reading views in chunks and filtering the other fields. */
+  private async walkIndex(prefix: string, q: HistoryQuery): Promise<JobView[]> {
     const out: JobView[] = []
-    const it = this.db().keys({ ...range, reverse: q.desc })
+    const it = this.db().keys({ ...this.range(prefix, q), reverse: q.desc })
     try {
       while (out.length < q.limit) {
         const keys = await it.nextv(Math.min(SCAN_CHUNK, Math.max(16, 2 * (q.limit - out.length))))
         if (keys.length === 0) break
-        const uuids = keys.map((key) => unesc(key.slice(key.lastIndexOf('\x00') + 1)))
-        const values = await this.db().getMany(uuids.map((u) => VIEW_PREFIX + esc(u)))
-        for (let i = 0; i < values.length && out.length < q.limit; i++) {
-          const bytes = values[i]
-          if (bytes === undefined) throw this.corrupt(`index ${index.name} names job ${uuids[i]}, which is not in history`)
-          const view = this.decode(bytes, uuids[i]!)
-          if (matchesHistoryQuery(view, q)) out.push(view)
+        for (const view of await this.views(keys.map(uuidOfKey), `index ${JSON.stringify(prefix)}`)) {
+          if (matchesHistoryQuery(view, q) && out.length < q.limit) out.push(view)
         }
       }
     } finally {
@@ -203,20 +247,14 @@ export class LevelHistory implements HistoryStore {
     return out
   }
 
-  async finishedUpTo(atMs: number, limit: number, cursor?: FinishedCursor): Promise<JobView[]> {
-    const from = cursor === undefined ? TIME_PREFIX : TIME_PREFIX + String(cursor.atMs).padStart(TIME_DIGITS, '0') + '\x00' + esc(cursor.uuid)
-    const to = Number.isFinite(atMs) ? TIME_PREFIX + String(Math.max(0, atMs)).padStart(TIME_DIGITS, '0') + '\x01' : end(TIME_PREFIX)
-    const keys = await this.db().keys({ ...(cursor === undefined ? { gte: from } : { gt: from }), lt: to, limit }).all()
-    const uuids = keys.map((key) => unesc(key.slice(key.lastIndexOf('\x00') + 1)))
+  /** The views of `uuids`, in that order; every one must exist (an index named it). */
+  private async views(uuids: string[], index: string): Promise<JobView[]> {
+    if (uuids.length === 0) return []
     const values = await this.db().getMany(uuids.map((u) => VIEW_PREFIX + esc(u)))
     return values.map((bytes, i) => {
-      if (bytes === undefined) throw this.corrupt(`the finish-time index names job ${uuids[i]}, which is not in history`)
+      if (bytes === undefined) throw this.corrupt(`${index} names job ${uuids[i]}, which is not in history`)
       return this.decode(bytes, uuids[i]!)
     })
-  }
-
-  counts(): ReadonlyMap<string, FinishedCounts> {
-    return this.perChannel
   }
 
   /** No index fits: walk the views themselves in uuid order. */
@@ -246,26 +284,11 @@ export class LevelHistory implements HistoryStore {
   }
 
   private decode(bytes: Uint8Array, uuid: string): JobView {
-    const view = this.parse(bytes, `job ${uuid}`) as JobView | null
-    if (typeof view !== 'object' || view === null || view.uuid !== uuid) throw this.corrupt(`the history entry of job ${uuid} holds ${JSON.stringify(view)?.slice(0, 100)}`)
-    return view
-  }
-
-  private parse(bytes: Uint8Array, what: string): unknown {
-    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    const format = buf[0]
-    if (format !== FORMAT_PLAIN && format !== FORMAT_TAGGED) {
-      throw this.corrupt(`the history entry of ${what} has unknown format ${format}`)
-    }
-    const parsed = this.json(buf.toString('utf8', 1), what)
-    return format === FORMAT_TAGGED ? untag(parsed) : parsed
-  }
-
-  private json(text: string, what: string): unknown {
     try {
-      return JSON.parse(text)
+      return decodeView(bytes, uuid)
     } catch (error) {
-      throw this.corrupt(`the history entry of ${what} is unreadable (${(error as Error).message})`)
+      if (error instanceof ViewDecodeError) throw this.corrupt(`the history entry of job ${uuid} is ${error.message}`)
+      throw error
     }
   }
 

@@ -118,10 +118,7 @@ export class LevelLog implements EventLog {
         // A chained batch: abstract-level's array batch clones every op (several per finished
         // job here), which costs more than the write itself.
         const batch = db.batch()
-        for (const op of this.history.ops(history)) {
-          if (op.type === 'put') batch.put(op.key, op.value)
-          else batch.del(op.key)
-        }
+        this.history.stage(batch, history)
         batch.put(recordKey(first), bytes)
         await batch.write(this.writeOptions)
         this.history.commit(history)
@@ -133,7 +130,9 @@ export class LevelLog implements EventLog {
   async initHistory(views: readonly JobView[]): Promise<void> {
     this.requireOpen()
     await this.serialize(async () => {
-      await this.requireDb().batch(this.history.initOps(views), { sync: true })
+      const batch = this.requireDb().batch()
+      this.history.stageInit(batch, views)
+      await batch.write({ sync: true })
       this.history.commitInit(views)
     })
   }

@@ -1,0 +1,75 @@
+// The stored form of a finished job in history. Every finished job is written once, in the batch
+// that finishes it, so its bytes are on the durable hot path: a JSON array by position (no field
+// names, no uuid — the key holds it — times after createdAt as offsets, the default description
+// and the derived execTimeMs left out) is about a quarter of the named JobView's ~480 bytes.
+// One format byte comes first; tagged JSON (tagged-json.ts) only when a value needs it.
+
+import type { JobView } from '../engine/core/view.js'
+import { needsTagging, tag, untag } from './tagged-json.js'
+
+const FORMAT_POSITIONAL = 3
+const FORMAT_POSITIONAL_TAGGED = 4
+
+/** Written for a description equal to queue_job's default, `model.method`. */
+const DEFAULT_DESCRIPTION = 0
+
+/** Why a stored view could not be read; the caller names the store and the job. */
+export class ViewDecodeError extends Error {}
+
+const offset = (at: number | null, from: number): number | null => (at === null ? null : at - from)
+const absolute = (at: unknown, from: number): number | null => (at === null ? null : from + (at as number))
+
+function execTimeOf(view: Pick<JobView, 'state' | 'startedAt' | 'doneAt'>): number | null {
+  return view.doneAt !== null && view.startedAt !== null && view.state === 'done' ? view.doneAt - view.startedAt : null
+}
+
+export function encodeView(view: JobView): Buffer {
+  const c = view.createdAt
+  const fields: unknown[] = [
+    view.graphUuid, view.model, view.method, view.records, view.args, view.context, view.state, view.priority,
+    view.eta, view.maxRetries, view.retry,
+    view.description === `${view.model}.${view.method}` ? DEFAULT_DESCRIPTION : view.description,
+    view.channel, view.identityKey, view.dependsOn, view.dependents, view.result, view.excName, view.excMessage,
+    view.excInfo, c, offset(view.enqueuedAt, c), offset(view.startedAt, c), offset(view.doneAt, c), offset(view.cancelledAt, c),
+  ]
+  // Only a view built some other way than toJobView carries another execution time: keep it.
+  if (view.execTimeMs !== execTimeOf(view)) fields.push(view.execTimeMs)
+  const tagged = needsTagging(fields)
+  const text = JSON.stringify(tagged ? tag(fields) : fields)
+  const out = Buffer.allocUnsafe(Buffer.byteLength(text) + 1)
+  out[0] = tagged ? FORMAT_POSITIONAL_TAGGED : FORMAT_POSITIONAL
+  out.write(text, 1, 'utf8')
+  return out
+}
+
+/** The view stored under `uuid`; throws ViewDecodeError when the bytes are not one. */
+export function decodeView(bytes: Uint8Array, uuid: string): JobView {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const format = buf[0]
+  if (format !== FORMAT_POSITIONAL && format !== FORMAT_POSITIONAL_TAGGED) throw new ViewDecodeError(`unknown format ${format}`)
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(buf.toString('utf8', 1))
+  } catch (error) {
+    throw new ViewDecodeError(`unreadable (${(error as Error).message})`)
+  }
+  const f = (format === FORMAT_POSITIONAL_TAGGED ? untag(parsed) : parsed) as unknown[]
+  if (!Array.isArray(f) || (f.length !== 25 && f.length !== 26) || typeof f[20] !== 'number') {
+    throw new ViewDecodeError(`holds ${JSON.stringify(f)?.slice(0, 100)}`)
+  }
+  const c = f[20]
+  const model = f[1] as string
+  const method = f[2] as string
+  const view: JobView = {
+    uuid, graphUuid: f[0] as string | null, model, method, records: f[3] as JobView['records'], args: f[4] as unknown[],
+    context: f[5] as Record<string, unknown>, state: f[6] as JobView['state'], priority: f[7] as number,
+    eta: f[8] as number | null, maxRetries: f[9] as number, retry: f[10] as number,
+    description: f[11] === DEFAULT_DESCRIPTION ? `${model}.${method}` : (f[11] as string),
+    channel: f[12] as string, identityKey: f[13] as string | null, dependsOn: f[14] as string[], dependents: f[15] as string[],
+    result: f[16], excName: f[17] as string | null, excMessage: f[18] as string | null, excInfo: f[19] as string | null,
+    createdAt: c, enqueuedAt: absolute(f[21], c), startedAt: absolute(f[22], c), doneAt: absolute(f[23], c),
+    cancelledAt: absolute(f[24], c), execTimeMs: null,
+  }
+  view.execTimeMs = f.length === 26 ? (f[25] as number | null) : execTimeOf(view)
+  return view
+}
