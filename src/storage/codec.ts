@@ -3,15 +3,16 @@
 //
 //   offset size  field
 //   0      1     kind: 0x45 'E' event batch, 0x53 'S' snapshot
-//   1      1     record format version (RECORD_FORMAT_VERSION)
+//   1      1     record format version: batches 2 (BATCH_FORMAT; 1 is still read), snapshots 1
 //   2      1     flags: bit 0 = the body is in tagged-json form (see tagged-json.ts)
-//   3      1     reserved, 0
+//   3      1     format 2 batches: the event format version of all its events; else 0
 //   4      8     first seq (u64 big-endian)        snapshot: its seq
 //   12     8     last seq                           snapshot: its seq
 //   20     4     event count (u32)                  snapshot: 0
 //   24     4     body length in bytes (u32)
 //   28     4     CRC32 of bytes 0..27 and the body: a flipped flag or seq is caught like a body bit
-//   32     …     body: UTF-8 JSON, the events array / {"formatVersion":n,"state":…}
+//   32     …     body: UTF-8 JSON: format 2, an array of event rows (event-rows.ts); format 1, an
+//                array of events with named fields; a snapshot, {"formatVersion":n,"state":…}
 //
 // Decoding trusts nothing: every mismatch is a LogCorruptionError naming the seq (and the path).
 
@@ -21,9 +22,13 @@ import { fail } from '../engine/core/assert.js'
 import { BATCH_EVENTS_MAX } from '../engine/core/limits.js'
 import { LogCorruptionError } from '../engine/errors.js'
 import type { Snapshot } from './event-log.js'
+import { fromRow, RowError, toRow } from './event-rows.js'
 import { needsTagging, tag, untag } from './tagged-json.js'
 
+/** The format of snapshot records, and the oldest batch format. */
 export const RECORD_FORMAT_VERSION = 1
+/** Batches are written as rows since 0.2; records of format 1 are still read. */
+export const BATCH_FORMAT = 2
 export const HEADER_BYTES = 32
 
 const KIND_BATCH = 0x45
@@ -98,7 +103,10 @@ export const upcastEvent = createUpcaster(EVENT_UPCASTERS, EVENT_FORMAT_VERSION)
 
 export interface RecordHeader {
   kind: number
+  format: number
   flags: number
+  /** Format 2 batches: the event format version of every event in it. */
+  eventVersion: number
   firstSeq: number
   lastSeq: number
   count: number
@@ -114,13 +122,13 @@ function readU64(buf: Buffer, offset: number): number {
 }
 
 /** One allocation: the body is written straight after the header it is checksummed with. */
-function encodeRecord(kind: number, flags: number, firstSeq: number, lastSeq: number, count: number, body: string): Buffer {
+function encodeRecord(kind: number, format: number, flags: number, byte3: number, firstSeq: number, lastSeq: number, count: number, body: string): Buffer {
   const bodyBytes = Buffer.byteLength(body)
   const out = Buffer.allocUnsafe(HEADER_BYTES + bodyBytes)
   out[0] = kind
-  out[1] = RECORD_FORMAT_VERSION
+  out[1] = format
   out[2] = flags
-  out[3] = 0
+  out[3] = byte3
   writeU64(out, 4, firstSeq)
   writeU64(out, 12, lastSeq)
   out.writeUInt32BE(count, 20)
@@ -150,15 +158,16 @@ export function inspectRecord(bytes: Uint8Array, kind: 'batch' | 'snapshot', seq
   if (buf.length < HEADER_BYTES) throw corrupt(what, seq, where, `${buf.length} bytes is shorter than the ${HEADER_BYTES}-byte header (truncated?)`)
   const wanted = kind === 'batch' ? KIND_BATCH : KIND_SNAPSHOT
   if (buf[0] !== wanted) throw corrupt(what, seq, where, `record kind 0x${buf[0]!.toString(16)} is not 0x${wanted.toString(16)}`)
-  if (buf[1] !== RECORD_FORMAT_VERSION) {
-    const why = buf[1]! > RECORD_FORMAT_VERSION ? 'written by a newer Wharf; upgrade to read it' : 'not a format this build reads'
+  const newest = kind === 'batch' ? BATCH_FORMAT : RECORD_FORMAT_VERSION
+  if (buf[1]! < RECORD_FORMAT_VERSION || buf[1]! > newest) {
+    const why = buf[1]! > newest ? 'written by a newer Wharf; upgrade to read it' : 'not a format this build reads'
     throw corrupt(what, seq, where, `record format ${buf[1]} is ${why}`)
   }
   const bodyBytes = buf.readUInt32BE(24)
   if (buf.length !== HEADER_BYTES + bodyBytes) throw corrupt(what, seq, where, `${buf.length} bytes, header says ${HEADER_BYTES + bodyBytes} (truncated?)`)
   const crc = crc32(buf.subarray(HEADER_BYTES), crc32(buf.subarray(0, CRC_OFFSET)))
   if (crc !== buf.readUInt32BE(CRC_OFFSET)) throw corrupt(what, seq, where, 'checksum mismatch')
-  const header = { kind: buf[0]!, flags: buf[2]!, firstSeq: readU64(buf, 4), lastSeq: readU64(buf, 12), count: buf.readUInt32BE(20) }
+  const header = { kind: buf[0]!, format: buf[1]!, flags: buf[2]!, eventVersion: buf[3]!, firstSeq: readU64(buf, 4), lastSeq: readU64(buf, 12), count: buf.readUInt32BE(20) }
   if (header.firstSeq !== seq) throw corrupt(what, seq, where, `record holds seq ${header.firstSeq}, its key says ${seq}`)
   return header
 }
@@ -180,13 +189,18 @@ export function encodeBatch(events: readonly WharfEvent[]): Buffer {
   const first = events[0]!.seq
   if (!Number.isSafeInteger(first) || first < 1) fail(`batch starts at seq ${first}, not a positive integer`)
   let tagged = false
+  const rows: unknown[][] = new Array(n)
+  let prevAt = 0
   for (let i = 0; i < n; i++) {
     const e = events[i]!
     if (e.seq !== first + i) fail(`batch seqs are not consecutive: ${e.seq} at position ${i} after ${first}`)
-    if (!tagged && needsTagging(e)) tagged = true
+    if (e.v !== EVENT_FORMAT_VERSION) fail(`event ${e.seq} has format v${e.v}; only v${EVENT_FORMAT_VERSION} is written`)
+    const row = (rows[i] = toRow(e, prevAt))
+    prevAt = e.at
+    if (!tagged && needsTagging(row)) tagged = true
   }
-  const body = JSON.stringify(tagged ? tag(events) : events)
-  return encodeRecord(KIND_BATCH, tagged ? FLAG_TAGGED : 0, first, first + n - 1, n, body)
+  const body = JSON.stringify(tagged ? tag(rows) : rows)
+  return encodeRecord(KIND_BATCH, BATCH_FORMAT, tagged ? FLAG_TAGGED : 0, EVENT_FORMAT_VERSION, first, first + n - 1, n, body)
 }
 
 /** The events of a record stored under `keySeq`, upcast to the current shape. */
@@ -198,6 +212,7 @@ export function decodeBatch(bytes: Uint8Array, keySeq: number, where?: string): 
   const parsed = parseBody(asBuffer(bytes), header, what, keySeq, where)
   if (!Array.isArray(parsed) || parsed.length !== count) throw corrupt(what, keySeq, where, `body is not an array of ${count} events`)
   const events = parsed as unknown[]
+  if (header.format === BATCH_FORMAT) eventsOfRows(events, header, where)
   for (let i = 0; i < count; i++) {
     const e = events[i] as RawEvent | null
     if (typeof e !== 'object' || e === null || e.seq !== firstSeq + i) {
@@ -214,13 +229,29 @@ export function decodeBatch(bytes: Uint8Array, keySeq: number, where?: string): 
   return events as WharfEvent[]
 }
 
+/** Turn a format 2 body's rows into events, in place. */
+function eventsOfRows(rows: unknown[], header: RecordHeader, where: string | undefined): void {
+  let prevAt = 0
+  for (let i = 0; i < rows.length; i++) {
+    const seq = header.firstSeq + i
+    try {
+      const event = fromRow(rows[i], seq, header.eventVersion, prevAt)
+      prevAt = event.at
+      rows[i] = event
+    } catch (error) {
+      if (error instanceof RowError) throw corrupt('event log record', seq, where, `event ${i} ${error.message}`)
+      throw error
+    }
+  }
+}
+
 export function encodeSnapshot(snapshot: Snapshot): Buffer {
   const { seq, formatVersion, state } = snapshot
   if (!Number.isSafeInteger(seq) || seq < 0) fail(`snapshot seq ${seq} is not a non-negative integer`)
   if (!Number.isSafeInteger(formatVersion)) fail(`snapshot formatVersion ${formatVersion} is not an integer`)
   const tagged = needsTagging(state)
   const body = JSON.stringify({ formatVersion, state: tagged ? tag(state) : state })
-  return encodeRecord(KIND_SNAPSHOT, tagged ? FLAG_TAGGED : 0, seq, seq, 0, body)
+  return encodeRecord(KIND_SNAPSHOT, RECORD_FORMAT_VERSION, tagged ? FLAG_TAGGED : 0, 0, seq, seq, 0, body)
 }
 
 /** The seq a snapshot record claims, unverified: for error messages before it is decoded. */

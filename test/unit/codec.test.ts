@@ -5,6 +5,7 @@ import * as zlib from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { AssertionError } from '../../src/engine/core/assert.js'
 import type { WharfEvent } from '../../src/engine/core/events.js'
+import type { JobView } from '../../src/engine/core/view.js'
 import { LogCorruptionError } from '../../src/engine/errors.js'
 import {
   HEADER_BYTES,
@@ -131,21 +132,66 @@ describe('batch records', () => {
 
   it('detects a well-sealed record whose content is wrong', () => {
     const record = encodeBatch([done(5, 1), done(6, 2)])
+    // Format 1 (named events, written before 0.2) is still read: its damage is caught too.
+    const v1 = (events: unknown[], patch?: (h: Buffer) => void) => reseal(record, JSON.stringify(events), (h) => ((h[1] = 1), (h[3] = 0), patch?.(h)))
     const cases: [string, Buffer, RegExp][] = [
-      ['bad JSON', reseal(record, '[{"seq":5'), /unreadable body/],
+      ['bad JSON', reseal(record, '[[4,5'), /unreadable body/],
       ['not an array', reseal(record, '{"seq":5}'), /not an array of 2 events/],
-      ['seq inside', reseal(record, JSON.stringify([done(5, 1), done(7, 2)])), /event 1 should have seq 6/],
+      ['not a row', reseal(record, '[[4,5,"u",1,0],{"seq":6}]'), /seq 6 .*event 1 is not a row/],
+      ['unknown type', reseal(record, '[[4,5,"u",1,0],[99,0,"u"]]'), /event 1 has unknown event type code 99/],
+      ['short row', reseal(record, '[[4,5,"u",1,0],[4,0,"u"]]'), /event 1 is a job.done row of 1 fields, not 3/],
       ['count', reseal(record, null, (h) => h.writeUInt32BE(3, 20)), /do not match 3 events/],
-      ['future record format', reseal(record, null, (h) => (h[1] = 2)), /record format 2 is written by a newer Wharf/],
-      ['future event', reseal(record, JSON.stringify([done(5, 1), { ...done(6, 2), v: 9 }])), /seq 6 has format v9, newer than this build/],
-      ['stray tag', reseal(record, JSON.stringify([done(5, { $when: 1 }), done(6, 2)]), (h) => (h[2] = 1)), /unknown tag/],
+      ['future record format', reseal(record, null, (h) => (h[1] = 3)), /record format 3 is written by a newer Wharf/],
+      ['future event', reseal(record, null, (h) => (h[3] = 9)), /seq 5 has format v9, newer than this build/],
+      ['stray tag', reseal(record, '[[4,5,"u",{"$when":1},0],[4,0,"u",2,0]]', (h) => (h[2] = 1)), /unknown tag/],
       ['kind', reseal(record, null, (h) => (h[0] = 0x53)), /record kind 0x53/],
+      ['v1: seq inside', v1([done(5, 1), done(7, 2)]), /event 1 should have seq 6/],
+      ['v1: future event', v1([done(5, 1), { ...done(6, 2), v: 9 }]), /seq 6 has format v9, newer than this build/],
     ]
     for (const [name, damaged, message] of cases) {
       const error = corruption(() => decodeBatch(damaged, 5, '/p'))
       expect(error.message, name).toMatch(message)
       expect(error.message, name).toContain('"/p"')
     }
+  })
+
+  it('round-trips one event of every type, with the times in any order', () => {
+    const spec = makeBatch(1, 1)[0] as Extract<WharfEvent, { type: 'job.created' }>
+    const base = (seq: number, at: number) => ({ seq, v: 1 as const, at })
+    const view = { uuid: 'v', state: 'done', args: [new Date(4)] } as unknown as JobView
+    const all: WharfEvent[] = [
+      { ...base(1, 10), type: 'job.created', job: { ...spec.job, description: 'custom', createdAt: 3 } },
+      { ...base(2, 10), type: 'job.created', job: { ...spec.job, uuid: 'w', description: `${spec.job.model}.${spec.job.method}` } },
+      { ...base(3, 9), type: 'job.eta_reached', uuid: 'u' },
+      { ...base(4, 12), type: 'job.enqueued', uuid: 'u' },
+      { ...base(5, 12), type: 'job.started', uuid: 'u' },
+      { ...base(6, 13), type: 'job.done', uuid: 'u', result: { r: [1] }, manual: true },
+      { ...base(7, 13), type: 'job.postponed', uuid: 'u', eta: 99, message: 'later', retryAdjust: -1 },
+      { ...base(8, 13), type: 'job.failed', uuid: 'u', excName: 'E', excMessage: 'm', excInfo: 'tb' },
+      { ...base(9, 14), type: 'job.cancelled', uuid: 'u', cascade: ['a', 'b'] },
+      { ...base(10, 14), type: 'job.requeued', uuid: 'u' },
+      { ...base(11, 14), type: 'job.joined_graph', uuid: 'u', graphUuid: 'g', dependsOn: ['p'] },
+      { ...base(12, 14), type: 'job.recovered', uuid: 'u', dead: true },
+      { ...base(13, 14), type: 'job.run_released', uuid: 'u', run: 3 },
+      { ...base(14, 2), type: 'jobs.restored', jobs: [view] },
+      { ...base(15, 14), type: 'jobs.vacuumed', uuids: ['x', 'y'] },
+      { ...base(16, 14), type: 'channel.paused', channel: 'root.a' },
+      { ...base(17, 15), type: 'channel.resumed', channel: 'root.a' },
+    ]
+    expect(new Set(all.map((e) => e.type)).size).toBe(16)
+    expect(decodeBatch(encodeBatch(all), 1)).toEqual(all)
+  })
+
+  it('reads records of format 1 (named events), and writes rows a third of their size', () => {
+    const events = makeBatch(7, 4)
+    const named = JSON.stringify(tag(events))
+    const v1 = reseal(encodeBatch(events), named, (h) => ((h[1] = 1), (h[3] = 0)))
+    expect(decodeBatch(v1, 7)).toEqual(events)
+    const started = Array.from({ length: 16 }, (_, i): WharfEvent => ({ seq: 1 + i, v: 1, at: 1_795_987_124_003, type: 'job.started', uuid: `01M8MJSBRSZ7324C4V313RY${String(i).padStart(3, '0')}` }))
+    const rows = encodeBatch(started)
+    expect(rows[1]).toBe(2)
+    expect(rows.length - HEADER_BYTES).toBeLessThan(JSON.stringify(started).length / 2.5)
+    expect(decodeBatch(rows, 1)).toEqual(started)
   })
 
   it('computes the same CRC32 without zlib.crc32 (Node before 20.15)', () => {
@@ -202,7 +248,9 @@ describe('upcasting', () => {
   })
 
   it('is applied by decodeBatch to stored events of an old version', () => {
-    const sealed = reseal(encodeBatch([done(5, 1)]), JSON.stringify([{ ...done(5, 1), v: 0 }]))
-    expect(corruption(() => decodeBatch(sealed, 5)).message).toMatch(/seq 5 has format v0/)
+    const v1 = reseal(encodeBatch([done(5, 1)]), JSON.stringify([{ ...done(5, 1), v: 0 }]), (h) => (h[1] = 1))
+    expect(corruption(() => decodeBatch(v1, 5)).message).toMatch(/seq 5 has format v0/)
+    const rows = reseal(encodeBatch([done(5, 1)]), null, (h) => (h[3] = 0))
+    expect(corruption(() => decodeBatch(rows, 5)).message).toMatch(/seq 5 has format v0/)
   })
 })
