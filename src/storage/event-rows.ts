@@ -11,6 +11,7 @@
 
 import type { JobSpec, WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
+import { packDescription, unpackDescription } from './description.js'
 
 /** Type codes: stable, they are in every record written. Never renumber; only append. */
 const CODES = [
@@ -23,8 +24,6 @@ const CODE_OF = new Map<string, number>(CODES.map((type, code) => [type, code]))
 /** Fields after [code, at] per code: a row of another length is not one this build wrote. */
 const FIELDS = [15, 1, 1, 1, 3, 4, 4, 2, 1, 3, 2, 2, 1, 1, 1, 1] as const
 
-/** Written for a description equal to queue_job's default, `model.method`. */
-const DEFAULT_DESCRIPTION = 0
 
 /** Why a row is not an event; the codec names the record and seq. */
 export class RowError extends Error {}
@@ -32,7 +31,7 @@ export class RowError extends Error {}
 function specRow(s: JobSpec, at: number): unknown[] {
   return [
     s.uuid, s.graphUuid, s.model, s.method, s.records, s.args, s.context, s.priority, s.eta, s.maxRetries,
-    s.description === `${s.model}.${s.method}` ? DEFAULT_DESCRIPTION : s.description, s.channel, s.identityKey,
+    packDescription(s.model, s.method, s.description), s.channel, s.identityKey,
     s.dependsOn, s.createdAt - at,
   ]
 }
@@ -77,7 +76,7 @@ function specOf(r: unknown[], at: number): JobSpec {
   return {
     uuid: r[2] as string, graphUuid: r[3] as string | null, model, method, records: r[6] as JobSpec['records'],
     args: r[7] as unknown[], context: r[8] as Record<string, unknown>, priority: r[9] as number, eta: r[10] as number | null,
-    maxRetries: r[11] as number, description: r[12] === DEFAULT_DESCRIPTION ? `${model}.${method}` : (r[12] as string),
+    maxRetries: r[11] as number, description: unpackDescription(model, method, r[12]),
     channel: r[13] as string, identityKey: r[14] as string | null, dependsOn: r[15] as string[], createdAt: at + (r[16] as number),
   }
 }

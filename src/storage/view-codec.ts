@@ -5,13 +5,12 @@
 // One format byte comes first; tagged JSON (tagged-json.ts) only when a value needs it.
 
 import type { JobView } from '../engine/core/view.js'
+import { packDescription, unpackDescription } from './description.js'
 import { needsTagging, tag, untag } from './tagged-json.js'
 
 const FORMAT_POSITIONAL = 3
 const FORMAT_POSITIONAL_TAGGED = 4
 
-/** Written for a description equal to queue_job's default, `model.method`. */
-const DEFAULT_DESCRIPTION = 0
 
 /** Why a stored view could not be read; the caller names the store and the job. */
 export class ViewDecodeError extends Error {}
@@ -28,7 +27,7 @@ export function encodeView(view: JobView): Buffer {
   const fields: unknown[] = [
     view.graphUuid, view.model, view.method, view.records, view.args, view.context, view.state, view.priority,
     view.eta, view.maxRetries, view.retry,
-    view.description === `${view.model}.${view.method}` ? DEFAULT_DESCRIPTION : view.description,
+    packDescription(view.model, view.method, view.description),
     view.channel, view.identityKey, view.dependsOn, view.dependents, view.result, view.excName, view.excMessage,
     view.excInfo, c, offset(view.enqueuedAt, c), offset(view.startedAt, c), offset(view.doneAt, c), offset(view.cancelledAt, c),
   ]
@@ -64,7 +63,7 @@ export function decodeView(bytes: Uint8Array, uuid: string): JobView {
     uuid, graphUuid: f[0] as string | null, model, method, records: f[3] as JobView['records'], args: f[4] as unknown[],
     context: f[5] as Record<string, unknown>, state: f[6] as JobView['state'], priority: f[7] as number,
     eta: f[8] as number | null, maxRetries: f[9] as number, retry: f[10] as number,
-    description: f[11] === DEFAULT_DESCRIPTION ? `${model}.${method}` : (f[11] as string),
+    description: unpackDescription(model, method, f[11]),
     channel: f[12] as string, identityKey: f[13] as string | null, dependsOn: f[14] as string[], dependents: f[15] as string[],
     result: f[16], excName: f[17] as string | null, excMessage: f[18] as string | null, excInfo: f[19] as string | null,
     createdAt: c, enqueuedAt: absolute(f[21], c), startedAt: absolute(f[22], c), doneAt: absolute(f[23], c),
