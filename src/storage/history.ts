@@ -6,14 +6,30 @@
 // page does not grow with the number of jobs kept.
 
 import type { JobState } from '../engine/core/events.js'
-import type { JobView } from '../engine/core/view.js'
+import { JobRecord } from '../engine/core/state.js'
+import { toJobView, type JobView } from '../engine/core/view.js'
 
 export type FinishedState = 'done' | 'cancelled'
 
-/** What one append changes in history: views that enter it, and views that leave it. */
+/**
+ * A finished job entering history: its view, or the core's record of it as it left memory. A
+ * record is never changed once retired (a job brought back gets a new one), so a store may keep
+ * it as it is and build the view when it is read: the in-memory store allocates nothing per job.
+ */
+export type FinishedJob = JobView | JobRecord
+
+export function viewOf(job: FinishedJob): JobView {
+  return job instanceof JobRecord ? toJobView(job) : job
+}
+
+export function channelOf(job: FinishedJob): string {
+  return typeof job.channel === 'string' ? job.channel : job.channel.name
+}
+
+/** What one append changes in history: jobs that enter it, and views that leave it. */
 export interface HistoryWrite {
   /** Finished jobs entering history. A job already in history must be deleted first. */
-  readonly put: readonly JobView[]
+  readonly put: readonly FinishedJob[]
   /** Jobs leaving history (brought back to memory, or vacuumed), as they are stored there. */
   readonly del: readonly JobView[]
 }
@@ -62,16 +78,16 @@ export interface FinishedCounts {
 }
 
 /** When a finished job finished: the time its final state was entered. */
-export function finishedAtOf(view: JobView): number {
+export function finishedAtOf(view: FinishedJob): number {
   const at = view.state === 'done' ? view.doneAt : view.state === 'cancelled' ? view.cancelledAt : null
   if (at === null) throw new RangeError(`job ${view.uuid} is ${view.state}, not finished: it has no place in history`)
   return at
 }
 
-export function matchesHistoryQuery(view: JobView, q: HistoryQuery): boolean {
+export function matchesHistoryQuery(view: FinishedJob, q: HistoryQuery): boolean {
   return (
     (q.state === undefined || view.state === q.state) &&
-    (q.channel === undefined || view.channel === q.channel) &&
+    (q.channel === undefined || channelOf(view) === q.channel) &&
     (q.model === undefined || view.model === q.model) &&
     (q.method === undefined || view.method === q.method) &&
     (q.graphUuid === undefined || view.graphUuid === q.graphUuid) &&
@@ -80,13 +96,14 @@ export function matchesHistoryQuery(view: JobView, q: HistoryQuery): boolean {
 }
 
 /** Add (sign 1) or remove (sign -1) the views of a write to per-channel counts, in place. */
-export function countInto(counts: Map<string, FinishedCounts>, views: readonly JobView[], sign: 1 | -1): void {
+export function countInto(counts: Map<string, FinishedCounts>, views: readonly FinishedJob[], sign: 1 | -1): void {
   for (const view of views) {
-    let c = counts.get(view.channel)
-    if (c === undefined) counts.set(view.channel, (c = { done: 0, cancelled: 0 }))
+    const channel = channelOf(view)
+    let c = counts.get(channel)
+    if (c === undefined) counts.set(channel, (c = { done: 0, cancelled: 0 }))
     if (view.state === 'done') c.done += sign
     else if (view.state === 'cancelled') c.cancelled += sign
-    if (c.done === 0 && c.cancelled === 0) counts.delete(view.channel)
+    if (c.done === 0 && c.cancelled === 0) counts.delete(channel)
   }
 }
 

@@ -20,6 +20,8 @@ import {
   countInto,
   finishedAtOf,
   matchesHistoryQuery,
+  channelOf,
+  viewOf,
   type FinishedCounts,
   type FinishedCursor,
   type HistoryQuery,
@@ -148,7 +150,8 @@ export class LevelHistory implements HistoryStore {
       batch.del(VIEW_PREFIX + esc(view.uuid))
       for (const key of indexKeys(view, tally(view, -1))) batch.del(key)
     }
-    for (const view of write.put) {
+    for (const job of write.put) {
+      const view = viewOf(job)
       batch.put(VIEW_PREFIX + esc(view.uuid), encodeView(view))
       for (const key of indexKeys(view, tally(view, 1))) batch.put(key, EMPTY)
     }
@@ -177,7 +180,7 @@ export class LevelHistory implements HistoryStore {
     countInto(this.perChannel, write.put, 1)
     for (const [views, sign] of [[write.del, -1], [write.put, 1]] as const) {
       for (const view of views) {
-        const c = this.perCombo.get(comboOf(view))!
+        const c = this.perCombo.get(comboOf({ channel: channelOf(view), model: view.model, method: view.method }))!
         if (view.state === 'done') c.done += sign
         else if (view.state === 'cancelled') c.cancelled += sign
       }

@@ -1,79 +1,81 @@
 // History kept in memory: for Wharf.open() without a path, tests and simulations. Same contract
-// as the LevelDB store (test/unit/history-contract.ts runs on both). A page is a scan of the
-// finished jobs kept, which is what an in-memory queue holds anyway; the finish-time order that
-// vacuum walks is kept sorted, with deletions skipped lazily.
+// as the LevelDB store (test/unit/history.test.ts runs on both). It keeps what it is given — for
+// a job that finished in this process, the core's retired record — and builds views when read, so
+// finishing a job allocates nothing here but its place in the finish-time order. A page is a scan
+// of the finished jobs kept, which is what an in-memory queue holds anyway; the finish-time order
+// that vacuum walks is kept sorted (two parallel arrays), with deletions skipped lazily.
 
 import type { JobView } from '../engine/core/view.js'
 import {
   countInto,
   finishedAtOf,
   matchesHistoryQuery,
+  viewOf,
   type FinishedCounts,
+  type FinishedJob,
   type FinishedCursor,
   type HistoryQuery,
   type HistoryStore,
   type HistoryWrite,
 } from './history.js'
 
-interface Finished {
-  atMs: number
-  uuid: string
-}
-
 export class MemoryHistory implements HistoryStore {
   /** A memory store is created with its log: it has seen every event. */
   readonly complete = true
-  private readonly views = new Map<string, JobView>()
-  /** Every view put, by (finished time, uuid); entries whose view left are skipped and pruned. */
-  private byFinish: Finished[] = []
+  private readonly jobs = new Map<string, FinishedJob>()
+  /** Every job put, by (finished time, uuid): entries whose job left are skipped and pruned. */
+  private byFinish = new FinishOrder()
   private stale = 0
   private readonly perChannel = new Map<string, FinishedCounts>()
 
   /** Apply one write (EventLog.append calls this once its batch is accepted). */
   apply(write: HistoryWrite): void {
     for (const view of write.del) {
-      if (this.views.delete(view.uuid)) this.stale++
+      if (this.jobs.delete(view.uuid)) this.stale++
     }
     countInto(this.perChannel, write.del, -1)
-    for (const view of write.put) {
-      if (this.views.has(view.uuid)) throw new RangeError(`job ${view.uuid} is already in history; delete it first`)
-      this.views.set(view.uuid, view)
-      insertSorted(this.byFinish, { atMs: finishedAtOf(view), uuid: view.uuid })
+    for (const job of write.put) {
+      if (this.jobs.has(job.uuid)) throw new RangeError(`job ${job.uuid} is already in history; delete it first`)
+      this.jobs.set(job.uuid, job)
+      this.byFinish.insert(finishedAtOf(job), job.uuid)
     }
     countInto(this.perChannel, write.put, 1)
     if (this.stale > 1024 && this.stale > this.byFinish.length / 2) this.prune()
   }
 
   async get(uuid: string): Promise<JobView | undefined> {
-    return this.views.get(uuid)
+    return this.peek(uuid)
   }
 
   /** get(), synchronously: for tests and simulations that audit between ticks. */
   peek(uuid: string): JobView | undefined {
-    return this.views.get(uuid)
+    const job = this.jobs.get(uuid)
+    return job === undefined ? undefined : viewOf(job)
   }
 
   async page(q: HistoryQuery): Promise<JobView[]> {
-    const hits: JobView[] = []
-    for (const view of this.views.values()) {
-      if (q.after !== undefined && (q.desc ? view.uuid >= q.after : view.uuid <= q.after)) continue
-      if (matchesHistoryQuery(view, q)) hits.push(view)
+    const hits: FinishedJob[] = []
+    for (const job of this.jobs.values()) {
+      if (q.after !== undefined && (q.desc ? job.uuid >= q.after : job.uuid <= q.after)) continue
+      if (matchesHistoryQuery(job, q)) hits.push(job)
     }
     hits.sort(q.desc ? (a, b) => compare(b.uuid, a.uuid) : (a, b) => compare(a.uuid, b.uuid))
     if (hits.length > q.limit) hits.length = q.limit
-    return hits
+    return hits.map(viewOf)
   }
 
   async finishedUpTo(atMs: number, limit: number, cursor?: FinishedCursor): Promise<JobView[]> {
     const out: JobView[] = []
-    let i = cursor === undefined ? 0 : upperBound(this.byFinish, cursor)
-    for (; i < this.byFinish.length && out.length < limit; i++) {
-      const entry = this.byFinish[i]!
-      if (entry.atMs > atMs) break
-      const view = this.views.get(entry.uuid)
+    const order = this.byFinish
+    let i = cursor === undefined ? 0 : order.upperBound(cursor.atMs, cursor.uuid)
+    for (; i < order.length && out.length < limit; i++) {
+      const at = order.atMs[i]!
+      if (at > atMs) break
+      const uuid = order.uuids[i]!
+      const job = this.jobs.get(uuid)
       // A uuid can come back to history with another finish time: only its current entry counts.
       // (equal entries are adjacent: a job deleted and put back at the same time appears twice).
-      if (view !== undefined && finishedAtOf(view) === entry.atMs && out[out.length - 1]?.uuid !== entry.uuid) out.push(view)
+      if (job !== undefined && finishedAtOf(job) === at && out[out.length - 1]?.uuid !== uuid) out.push(viewOf(job))
     }
     return out
   }
@@ -83,11 +85,56 @@ export class MemoryHistory implements HistoryStore {
   }
 
   private prune(): void {
-    this.byFinish = this.byFinish.filter((e) => {
-      const view = this.views.get(e.uuid)
-      return view !== undefined && finishedAtOf(view) === e.atMs
+    this.byFinish = this.byFinish.filter((at, uuid) => {
+      const job = this.jobs.get(uuid)
+      return job !== undefined && finishedAtOf(job) === at
     })
     this.stale = 0
+  }
+}
+
+/** (finished time, uuid) pairs in order, as two arrays: no object per entry. */
+class FinishOrder {
+  atMs: number[] = []
+  uuids: string[] = []
+
+  get length(): number {
+    return this.atMs.length
+  }
+
+  /** Jobs mostly finish in time order, so this is usually a push. */
+  insert(at: number, uuid: string): void {
+    const n = this.atMs.length
+    if (n === 0 || !before(at, uuid, this.atMs[n - 1]!, this.uuids[n - 1]!)) {
+      this.atMs.push(at)
+      this.uuids.push(uuid)
+      return
+    }
+    const i = this.upperBound(at, uuid)
+    this.atMs.splice(i, 0, at)
+    this.uuids.splice(i, 0, uuid)
+  }
+
+  /** First index whose entry comes after (at, uuid) (binary search). */
+  upperBound(at: number, uuid: string): number {
+    let lo = 0
+    let hi = this.atMs.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (before(at, uuid, this.atMs[mid]!, this.uuids[mid]!)) hi = mid
+      else lo = mid + 1
+    }
+    return lo
+  }
+
+  filter(keep: (at: number, uuid: string) => boolean): FinishOrder {
+    const out = new FinishOrder()
+    for (let i = 0; i < this.atMs.length; i++) {
+      if (!keep(this.atMs[i]!, this.uuids[i]!)) continue
+      out.atMs.push(this.atMs[i]!)
+      out.uuids.push(this.uuids[i]!)
+    }
+    return out
   }
 }
 
@@ -95,25 +142,6 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
-function before(a: Finished, b: Finished): boolean {
-  return a.atMs < b.atMs || (a.atMs === b.atMs && a.uuid < b.uuid)
-}
-
-/** First index whose entry comes after `key` (binary search). */
-function upperBound(list: readonly Finished[], key: Finished): number {
-  let lo = 0
-  let hi = list.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (before(key, list[mid]!)) hi = mid
-    else lo = mid + 1
-  }
-  return lo
-}
-
-/** Jobs mostly finish in time order, so this is usually a push. */
-function insertSorted(list: Finished[], entry: Finished): void {
-  const last = list[list.length - 1]
-  if (last === undefined || !before(entry, last)) list.push(entry)
-  else list.splice(upperBound(list, entry), 0, entry)
+function before(atA: number, uuidA: string, atB: number, uuidB: string): boolean {
+  return atA < atB || (atA === atB && uuidA < uuidB)
 }

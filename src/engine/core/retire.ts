@@ -65,6 +65,8 @@ function retire(state: State, job: JobRecord): void {
   job.channel.counts[stateIndex(job.state)]!--
   state.counts[stateIndex(job.state)]!--
   state.retired.set(job.uuid, job)
+  // History may keep this very record (storage/history.ts): from here on it is read, never changed.
+  Object.freeze(job)
 }
 
 /**

@@ -5,7 +5,7 @@
 import type { Command } from '../core/commands.js'
 import type { WharfEvent } from '../core/events.js'
 import type { State } from '../core/state.js'
-import { toJobView, type JobView } from '../core/view.js'
+import type { JobView } from '../core/view.js'
 import { finishedAtOf, graphInHistory, NO_HISTORY_WRITE, type FinishedCursor, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
 
 const DAY_MS = 86_400_000
@@ -86,8 +86,8 @@ export function vacuumedViews(jobs: readonly JobView[], batch: readonly WharfEve
 /** Empty the core's outbox into the history write of the batch being appended. */
 export function takeHistoryWrite(state: State, vacuumed: readonly JobView[] | null): HistoryWrite {
   if (state.retired.size === 0 && state.restored.size === 0 && vacuumed === null) return NO_HISTORY_WRITE
-  const put: JobView[] = []
-  for (const job of state.retired.values()) put.push(toJobView(job))
+  // The records themselves: the store builds views when it needs them (storage/history.ts).
+  const put = [...state.retired.values()]
   const del = [...state.restored.values()]
   if (vacuumed !== null) del.push(...vacuumed)
   state.retired.clear()
