@@ -7,10 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { chain, FakeClock, MemoryLog, Wharf, type JobView, type OpenOptions } from '../../src/index.js'
+import { chain, group, FakeClock, MemoryLog, Wharf, type JobView, type OpenOptions } from '../../src/index.js'
 import { parseChannelConfig } from '../../src/engine/core/channel-config.js'
 import { initialState } from '../../src/engine/core/channels.js'
 import { fold } from '../../src/engine/core/evolve.js'
+import { checkInvariants } from '../../src/engine/core/invariants.js'
 import { toJobView } from '../../src/engine/core/view.js'
 import { historyQuery } from '../../src/storage/history.js'
 
@@ -121,6 +122,28 @@ describe('finished jobs leave memory', () => {
     await wharf.idle()
     await Promise.all([wharf.cancel(a.job!.uuid), wharf.cancel(b.job!.uuid)])
     expect((await wharf.jobs()).map((j) => j.state)).toEqual(['cancelled', 'cancelled'])
+  })
+
+  it('jobs of one graph brought back together and requeued queue apart, and run in creation order', async () => {
+    // They share priority, creation time and the seq of the event that restored them: without a
+    // last tie-break on uuid the ready queue could not tell them apart (found by the simulator).
+    const { wharf, m } = await open({ clock: new FakeClock(), log: new MemoryLog() })
+    const [a, b, c] = [m.delayable().run('a'), m.delayable().run('b'), m.delayable().run('c')]
+    await group(a, b, c).delay()
+    await wharf.start()
+    await wharf.idle()
+    await wharf.stop()
+    for (const job of [c, a, b]) await wharf.requeue(job.job!.uuid)
+    checkInvariants(wharf.engine.state)
+    expect(wharf.engine.state.jobs.size).toBe(3)
+    const order: string[] = []
+    wharf.on('transition', (e) => {
+      if (e.type === 'job.started') order.push(e.uuid)
+    })
+    await wharf.start()
+    await wharf.idle()
+    expect(order).toEqual([a, b, c].map((d) => d.job!.uuid))
+    expect((await wharf.jobs()).map((j) => j.state)).toEqual(['done', 'done', 'done'])
   })
 })
 

@@ -1,5 +1,7 @@
-// The two orders of the scheduler (queue_job's ChannelJob ordering). Ties always end on seq,
-// the job's position in the log, so no order ever depends on map iteration or wall time.
+// The two orders of the scheduler (queue_job's ChannelJob ordering). Ties end on seq, the job's
+// position in the log, then on uuid: jobs brought back from history together share the seq of the
+// event that restored them (core/retire.ts). So no order ever depends on map iteration or wall
+// time, and no two jobs are ever equal (a queue could not tell them apart).
 
 import type { JobRecord } from './state.js'
 
@@ -7,7 +9,8 @@ import type { JobRecord } from './state.js'
 export function readyLess(a: JobRecord, b: JobRecord): boolean {
   if (a.priority !== b.priority) return a.priority < b.priority
   if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt
-  return a.seq < b.seq
+  if (a.seq !== b.seq) return a.seq < b.seq
+  return a.uuid < b.uuid
 }
 
 /** Eta order: queue_job's (eta, priority, date_created, seq). */
