@@ -21,8 +21,8 @@ import {
   finishedAtOf,
   matchesHistoryQuery,
   channelOf,
-  viewOf,
   type FinishedCounts,
+  type FinishedJob,
   type FinishedCursor,
   type HistoryQuery,
   type HistoryStore,
@@ -63,22 +63,27 @@ function unesc(field: string): string {
 
 const uuidOfKey = (key: string): string => unesc(key.slice(key.lastIndexOf('\x00') + 1))
 
-/** The escaped (channel, model, method) of a view: one combo of the composite index and counts. */
-function comboOf(view: Pick<JobView, 'channel' | 'model' | 'method'>): string {
-  return esc(view.channel) + '\x00' + esc(view.model) + '\x00' + esc(view.method)
+/** The escaped (channel, model, method) of a job: one combo of the composite index and counts. */
+function comboOf(job: FinishedJob): string {
+  return esc(channelOf(job)) + '\x00' + esc(job.model) + '\x00' + esc(job.method)
 }
 
 function timeKey(atMs: number, uuid: string): string {
   return TIME_PREFIX + String(atMs).padStart(TIME_DIGITS, '0') + '\x00' + uuid
 }
 
-/** Every key of a view but its own: the indexes that name it. */
-function indexKeys(view: JobView, combo: string): string[] {
-  const uuid = esc(view.uuid)
-  const [channel, model, method] = combo.split('\x00')
-  const keys = [COMBO_INDEX + channel + '\x00' + view.state + '\x00' + model + '\x00' + method + '\x00' + uuid, timeKey(finishedAtOf(view), uuid)]
-  if (view.identityKey !== null) keys.push(INDEX_PREFIX + 'k\x00' + esc(view.identityKey) + '\x00' + uuid)
-  if (view.graphUuid !== null) keys.push(INDEX_PREFIX + 'g\x00' + esc(view.graphUuid) + '\x00' + uuid)
+/** The composite index key of a job of `combo` (escaped channel\0model\0method) in `state`. */
+function comboKey(combo: string, state: string, uuid: string): string {
+  const channelEnd = combo.indexOf('\x00')
+  return COMBO_INDEX + combo.slice(0, channelEnd) + '\x00' + state + combo.slice(channelEnd) + '\x00' + uuid
+}
+
+/** Every key of a job but its view's: the indexes that name it. */
+function indexKeys(job: FinishedJob, combo: string): string[] {
+  const uuid = esc(job.uuid)
+  const keys = [comboKey(combo, job.state, uuid), timeKey(finishedAtOf(job), uuid)]
+  if (job.identityKey !== null) keys.push(INDEX_PREFIX + 'k\x00' + esc(job.identityKey) + '\x00' + uuid)
+  if (job.graphUuid !== null) keys.push(INDEX_PREFIX + 'g\x00' + esc(job.graphUuid) + '\x00' + uuid)
   return keys
 }
 
@@ -135,7 +140,7 @@ export class LevelHistory implements HistoryStore {
   /** Put the writes that make `write` durable in `batch` (the log record's); then commit(). */
   stage(batch: Staging, write: HistoryWrite): void {
     const touched = new Map<string, FinishedCounts>()
-    const tally = (view: JobView, sign: 1 | -1): string => {
+    const tally = (view: FinishedJob, sign: 1 | -1): string => {
       const combo = comboOf(view)
       let c = touched.get(combo)
       if (c === undefined) {
@@ -151,9 +156,8 @@ export class LevelHistory implements HistoryStore {
       for (const key of indexKeys(view, tally(view, -1))) batch.del(key)
     }
     for (const job of write.put) {
-      const view = viewOf(job)
-      batch.put(VIEW_PREFIX + esc(view.uuid), encodeView(view))
-      for (const key of indexKeys(view, tally(view, 1))) batch.put(key, EMPTY)
+      batch.put(VIEW_PREFIX + esc(job.uuid), encodeView(job))
+      for (const key of indexKeys(job, tally(job, 1))) batch.put(key, EMPTY)
     }
     for (const [combo, c] of touched) {
       if (!this.perCombo.has(combo)) this.perCombo.set(combo, { done: 0, cancelled: 0 })
@@ -180,7 +184,7 @@ export class LevelHistory implements HistoryStore {
     countInto(this.perChannel, write.put, 1)
     for (const [views, sign] of [[write.del, -1], [write.put, 1]] as const) {
       for (const view of views) {
-        const c = this.perCombo.get(comboOf({ channel: channelOf(view), model: view.model, method: view.method }))!
+        const c = this.perCombo.get(comboOf(view))!
         if (view.state === 'done') c.done += sign
         else if (view.state === 'cancelled') c.cancelled += sign
       }
@@ -220,8 +224,7 @@ export class LevelHistory implements HistoryStore {
     for (const combo of this.perCombo.keys()) {
       const [channel, model, method] = combo.split('\x00').map(unesc)
       if ((q.channel !== undefined && q.channel !== channel) || (q.model !== undefined && q.model !== model) || (q.method !== undefined && q.method !== method)) continue
-      const [c, m, f] = combo.split('\x00')
-      for (const state of states) prefixes.push(COMBO_INDEX + c + '\x00' + state + '\x00' + m + '\x00' + f + '\x00')
+      for (const state of states) prefixes.push(comboKey(combo, state, ''))
     }
     const ranges = await Promise.all(prefixes.map((prefix) => this.db().keys({ ...this.range(prefix, q), reverse: q.desc, limit: q.limit }).all()))
     let uuids = ranges.length === 1 ? ranges[0]!.map(uuidOfKey) : ranges.flat().map(uuidOfKey)

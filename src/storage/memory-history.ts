@@ -35,8 +35,10 @@ export class MemoryHistory implements HistoryStore {
     }
     countInto(this.perChannel, write.del, -1)
     for (const job of write.put) {
-      if (this.jobs.has(job.uuid)) throw new RangeError(`job ${job.uuid} is already in history; delete it first`)
+      // One hash lookup, not two: a put that does not grow the map replaced a job, which is a bug.
+      const size = this.jobs.size
       this.jobs.set(job.uuid, job)
+      if (this.jobs.size === size) throw new RangeError(`job ${job.uuid} is already in history; delete it first`)
       this.byFinish.insert(finishedAtOf(job), job.uuid)
     }
     countInto(this.perChannel, write.put, 1)

@@ -4,7 +4,9 @@
 // and the derived execTimeMs left out) is about a quarter of the named JobView's ~480 bytes.
 // One format byte comes first; tagged JSON (tagged-json.ts) only when a value needs it.
 
+import { JobRecord } from '../engine/core/state.js'
 import type { JobView } from '../engine/core/view.js'
+import { channelOf, type FinishedJob } from './history.js'
 import { packDescription, unpackDescription } from './description.js'
 import { needsTagging, tag, untag } from './tagged-json.js'
 
@@ -22,17 +24,21 @@ function execTimeOf(view: Pick<JobView, 'state' | 'startedAt' | 'doneAt'>): numb
   return view.doneAt !== null && view.startedAt !== null && view.state === 'done' ? view.doneAt - view.startedAt : null
 }
 
-export function encodeView(view: JobView): Buffer {
-  const c = view.createdAt
+const uuidsOf = (jobs: readonly JobRecord[]): string[] => (jobs.length === 0 ? [] : jobs.map((j) => j.uuid))
+
+/** The stored form of a finished job, read straight from the core's record when it is one. */
+export function encodeView(job: FinishedJob): Buffer {
+  const record = job instanceof JobRecord
+  const c = job.createdAt
   const fields: unknown[] = [
-    view.graphUuid, view.model, view.method, view.records, view.args, view.context, view.state, view.priority,
-    view.eta, view.maxRetries, view.retry,
-    packDescription(view.model, view.method, view.description),
-    view.channel, view.identityKey, view.dependsOn, view.dependents, view.result, view.excName, view.excMessage,
-    view.excInfo, c, offset(view.enqueuedAt, c), offset(view.startedAt, c), offset(view.doneAt, c), offset(view.cancelledAt, c),
+    job.graphUuid, job.model, job.method, job.records, job.args, job.context, job.state, job.priority,
+    job.eta, job.maxRetries, job.retry, packDescription(job.model, job.method, job.description), channelOf(job),
+    job.identityKey, record ? uuidsOf(job.parents) : job.dependsOn, record ? uuidsOf(job.children) : job.dependents,
+    job.result, job.excName, job.excMessage, job.excInfo, c, offset(job.enqueuedAt, c), offset(job.startedAt, c),
+    offset(job.doneAt, c), offset(job.cancelledAt, c),
   ]
   // Only a view built some other way than toJobView carries another execution time: keep it.
-  if (view.execTimeMs !== execTimeOf(view)) fields.push(view.execTimeMs)
+  if (!record && job.execTimeMs !== execTimeOf(job)) fields.push(job.execTimeMs)
   const tagged = needsTagging(fields)
   const text = JSON.stringify(tagged ? tag(fields) : fields)
   const out = Buffer.allocUnsafe(Buffer.byteLength(text) + 1)
