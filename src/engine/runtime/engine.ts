@@ -5,7 +5,6 @@
 
 import type { Command } from '../core/commands.js'
 import type { DecideNote } from '../core/decide.js'
-import type { WharfEvent } from '../core/events.js'
 import { checkInvariants } from '../core/invariants.js'
 import { RECOVER_BATCH, TICK_CALL_EVENTS_MAX, TICK_OUTCOMES_MAX, TICK_STARTS_MAX, VACUUM_BATCH } from '../core/limits.js'
 import { snapshotOf, SNAPSHOT_FORMAT_VERSION } from '../core/snapshot.js'
@@ -22,6 +21,7 @@ import type { JobView } from '../core/view.js'
 import { hydrate, needsHistory, takeHistoryWrite, vacuumCandidates, vacuumedViews } from './history-io.js'
 import { JobSupersededError, WharfClosedError } from '../errors.js'
 import type { Clock, TimerHandle } from './clock.js'
+import { Listeners, type Listener } from './listeners.js'
 import { Runner, type FunctionLookup } from './runner.js'
 
 export type Lifecycle = 'stopped' | 'running' | 'stopping' | 'closed'
@@ -122,7 +122,7 @@ export class Engine {
   private dispatchCut = false
   private waiters: Waiter[] = []
   private timer: TimerHandle | null = null
-  private readonly listeners = new Set<(event: WharfEvent) => void>()
+  private readonly listeners = new Listeners()
   private readonly snapshotEvery: number
   /** seq of the newest snapshot (or of the state the log was opened at). */
   private snapshotSeq: number
@@ -256,9 +256,8 @@ export class Engine {
     return new Promise<T>((resolve, reject) => this.readers.push({ read, resolve: resolve as (value: unknown) => void, reject }))
   }
 
-  onEvent(listener: (event: WharfEvent) => void): () => void {
-    this.listeners.add(listener)
-    return () => this.listeners.delete(listener)
+  onEvent(listener: Listener): () => void {
+    return this.listeners.add(listener)
   }
 
   /** A model registered job functions: jobs that waited for their handler may start now. */
@@ -417,7 +416,7 @@ export class Engine {
     }
     // Only once the new state is durable: a handler is never aborted for a change that was lost.
     for (const s of out.abort) this.runner.abort(s.uuid, s.run, supersededError(s.uuid, this.state))
-    if (this.listeners.size > 0) this.emit(batch)
+    this.listeners.emit(batch)
     if (this.snapshotEvery > 0 && this.state.seq - this.snapshotSeq >= this.snapshotEvery) await this.snapshot()
     const toLaunch = out.launch
     for (let i = 0; i < toLaunch.length; i++) this.runner.launch(toLaunch[i]!)
@@ -568,29 +567,6 @@ export class Engine {
       this.taken = []
       for (const submission of submissions) submission.reject?.(error)
       this.endTick()
-    }
-  }
-
-  private emit(batch: readonly WharfEvent[]): void {
-    for (const event of batch) {
-      for (const listener of this.listeners) {
-        try {
-          listener(event)
-        } catch (error) {
-          // A listener's bug must not stop the engine, nor vanish: it is reported, and the other
-          // listeners and events go on.
-          let why: string
-          try {
-            why = error instanceof Error ? error.message : String(error)
-          } catch {
-            why = Object.prototype.toString.call(error) // even String() can throw (null prototype)
-          }
-          process.emitWarning(`wharf: an on('transition') listener threw on event ${event.seq} (${event.type}): ${why}`, {
-            code: 'WHARF_LISTENER_ERROR',
-            detail: error instanceof Error ? error.stack : undefined,
-          })
-        }
-      }
     }
   }
 

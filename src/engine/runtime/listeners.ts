@@ -1,0 +1,47 @@
+// on('transition') listeners: the engine calls them with each committed event, after the tick's
+// callers are answered. A listener belongs to the application, so whatever it does must not
+// reach the engine.
+
+import type { WharfEvent } from '../core/events.js'
+
+export type Listener = (event: WharfEvent) => void
+
+export class Listeners {
+  private readonly listeners = new Set<Listener>()
+
+  /** Returns the way to remove it again. */
+  add(listener: Listener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Every event of a committed batch to every listener, in order. */
+  emit(batch: readonly WharfEvent[]): void {
+    // Checked first so that the common tick, with nobody listening, walks no batch.
+    if (this.listeners.size === 0) return
+    for (const event of batch) {
+      for (const listener of this.listeners) {
+        try {
+          listener(event)
+        } catch (error) {
+          // A listener's bug must not stop the engine, nor vanish: it is reported, and the other
+          // listeners and events go on.
+          warnListenerThrew(event, error)
+        }
+      }
+    }
+  }
+}
+
+function warnListenerThrew(event: WharfEvent, error: unknown): void {
+  let why: string
+  try {
+    why = error instanceof Error ? error.message : String(error)
+  } catch {
+    why = Object.prototype.toString.call(error) // even String() can throw (null prototype)
+  }
+  process.emitWarning(`wharf: an on('transition') listener threw on event ${event.seq} (${event.type}): ${why}`, {
+    code: 'WHARF_LISTENER_ERROR',
+    detail: error instanceof Error ? error.stack : undefined,
+  })
+}
