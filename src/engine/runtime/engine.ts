@@ -20,9 +20,10 @@ import { NO_HISTORY_WRITE, type HistoryStore, type HistoryWrite } from '../../st
 import type { JobView } from '../core/view.js'
 import { hydrate, needsHistory, takeHistoryWrite, vacuumCandidates, vacuumedViews } from './history-io.js'
 import { JobSupersededError, WharfClosedError } from '../errors.js'
-import type { Clock, TimerHandle } from './clock.js'
+import type { Clock } from './clock.js'
 import { Listeners, type Listener } from './listeners.js'
 import { Runner, type FunctionLookup } from './runner.js'
+import { earliest, WakeTimer } from './wake-timer.js'
 
 export type Lifecycle = 'stopped' | 'running' | 'stopping' | 'closed'
 
@@ -121,7 +122,7 @@ export class Engine {
   /** The last tick stopped dispatching at TICK_STARTS_MAX: the next one goes on at once. */
   private dispatchCut = false
   private waiters: Waiter[] = []
-  private timer: TimerHandle | null = null
+  private readonly timer: WakeTimer
   private readonly listeners = new Listeners()
   private readonly snapshotEvery: number
   /** seq of the newest snapshot (or of the state the log was opened at). */
@@ -141,6 +142,7 @@ export class Engine {
     this.state = state
     this.functions = options.functions
     this.runner = new Runner(this, options.functions, options.clock, options.random)
+    this.timer = new WakeTimer(options.clock, () => this.wake())
     this.snapshotEvery = options.snapshotEvery
     this.snapshotSeq = state.seq
     this.removeAfterDays = options.removeAfterDays
@@ -178,7 +180,7 @@ export class Engine {
       // Recovery could not be written (the log refused an append): nothing was dispatched, so
       // release the log as a failed replay does — a retry must not find a LevelDB path locked.
       engine.lifecycle = 'closed'
-      engine.clearTimer()
+      engine.timer.clear()
       await options.log.close()
       throw error
     }
@@ -280,7 +282,7 @@ export class Engine {
     this.armTimer()
     await this.idle()
     if (this.lifecycle === 'stopping') this.lifecycle = 'stopped'
-    this.clearTimer()
+    this.timer.clear()
   }
 
   async close(): Promise<void> {
@@ -288,7 +290,7 @@ export class Engine {
     // lock): release it once, whatever brought the engine down.
     if (this.lifecycle !== 'closed') await this.stop()
     this.lifecycle = 'closed'
-    this.clearTimer()
+    this.timer.clear()
     if (this.logOpen) {
       this.logOpen = false
       await this.log.close()
@@ -321,12 +323,8 @@ export class Engine {
 
   /** Next instant at which something is due: the scheduler's wake-up or a handler's timeout. */
   nextWakeMs(): number | null {
-    const now = this.clock.now()
-    let wake = this.lifecycle === 'running' ? nextWakeMs(this.state, now) : null
-    const timeout = this.runner.nextDeadline()
-    if (timeout !== null && (wake === null || timeout < wake)) wake = timeout
-    if (this.retryAtMs !== null && (wake === null || this.retryAtMs < wake)) wake = this.retryAtMs
-    return wake
+    const due = this.lifecycle === 'running' ? nextWakeMs(this.state, this.clock.now()) : null
+    return earliest(earliest(due, this.runner.nextDeadline()), this.retryAtMs)
   }
 
   private wait(idle: boolean): Promise<void> {
@@ -517,7 +515,7 @@ export class Engine {
   private fail(error: unknown): void {
     this.fatal ??= error
     this.lifecycle = 'closed'
-    this.clearTimer()
+    this.timer.clear()
     // The callers of the tick in flight too: their commands were taken from the queue, and the
     // tick that would have answered them is gone. (A promise already settled ignores this.)
     for (const submission of this.taken.splice(0)) submission.reject?.(error)
@@ -593,16 +591,14 @@ export class Engine {
 
   private armTimer(): void {
     if (this.lifecycle === 'closed') return
-    const wake = this.nextWakeMs()
-    if (this.timer !== null && wake === this.timer.dueMs) return
-    this.clearTimer()
-    if (wake === null) return
-    this.timer = this.clock.setTimer(wake, () => {
-      this.timer = null
-      this.runner.expireDeadlines()
-      this.scheduleTick()
-      return this.settled()
-    })
+    this.timer.arm(this.nextWakeMs())
+  }
+
+  /** The timer fired: time out the handlers past their deadline, then tick for what is due. */
+  private wake(): Promise<void> {
+    this.runner.expireDeadlines()
+    this.scheduleTick()
+    return this.settled()
   }
 
   /**
@@ -612,13 +608,6 @@ export class Engine {
    */
   private maybeVacuum(now: number): void {
     if (this.lifecycle === 'running' && now >= this.nextVacuumMs) this.vacuum().catch(() => {})
-  }
-
-  private clearTimer(): void {
-    if (this.timer !== null) {
-      this.clock.clearTimer(this.timer)
-      this.timer = null
-    }
   }
 }
 
