@@ -22,6 +22,7 @@ import { hydrate, needsHistory, takeHistoryWrite, vacuumCandidates, vacuumedView
 import { JobSupersededError, WharfClosedError } from '../errors.js'
 import type { Clock } from './clock.js'
 import { Listeners, type Listener } from './listeners.js'
+import { CommittedReads } from './readers.js'
 import { Runner, type FunctionLookup } from './runner.js'
 import { earliest, WakeTimer } from './wake-timer.js'
 
@@ -56,13 +57,6 @@ function captureResolvers(resolve: (value: never) => void, reject: (error: unkno
 }
 
 type Waiter = { idle: boolean; resolve: () => void }
-
-/** A read waiting for the batch in flight to commit (or roll back). */
-interface Reader {
-  read: (state: State) => unknown
-  resolve: (value: unknown) => void
-  reject: (error: unknown) => void
-}
 
 export interface EngineOptions {
   log: EventLog
@@ -109,13 +103,11 @@ export class Engine {
   private answers: unknown[] = []
   private tickScheduled = false
   private ticking = false
-  /** The state holds events whose append has not returned yet: reads must wait for it. */
-  private uncommitted = false
   /** What the append in flight writes to history (stats() counts it meanwhile). */
   inFlight: HistoryWrite | null = null
   /** Changes each time a committed batch changed history: a read that spans an await checks it. */
   historyEpoch = 0
-  private readers: Reader[] = []
+  private readonly reads = new CommittedReads()
   /** Something asked for a tick while one was in flight (start, a timer, a registration…): that
    * tick may have decided before the change, so the next one must run even with nothing queued. */
   private wantTick = false
@@ -226,7 +218,7 @@ export class Engine {
    * decision (or rejects with the core's refusal, or the log's error).
    */
   submit<T = undefined>(command: Command, result?: ResultOf<T>): Promise<T> {
-    if (this.lifecycle === 'closed') return Promise.reject(this.fatal ?? new WharfClosedError('this Wharf is closed'))
+    if (this.lifecycle === 'closed') return Promise.reject(this.refusal())
     // One shared executor captures the resolvers: no closure per call on the enqueue hot path.
     const promise = new Promise<T>(captureResolvers)
     this.queue.push({ command, resolve: capturedResolve!, reject: capturedReject!, result: result ?? NO_RESULT })
@@ -247,15 +239,8 @@ export class Engine {
    * flight is durable (or rolled back, then from the state rebuilt from the log).
    */
   read<T>(read: (state: State) => T): Promise<T> {
-    if (this.lifecycle === 'closed') return Promise.reject(this.fatal ?? new WharfClosedError('this Wharf is closed'))
-    if (!this.uncommitted) {
-      try {
-        return Promise.resolve(read(this.state))
-      } catch (error) {
-        return Promise.reject(error)
-      }
-    }
-    return new Promise<T>((resolve, reject) => this.readers.push({ read, resolve: resolve as (value: unknown) => void, reject }))
+    if (this.lifecycle === 'closed') return Promise.reject(this.refusal())
+    return this.reads.read(this.state, read)
   }
 
   onEvent(listener: Listener): () => void {
@@ -389,7 +374,7 @@ export class Engine {
     }
     this.maybeVacuum(now)
     if (batch.length > 0) {
-      this.uncommitted = true
+      this.reads.appending()
       const history = this.inFlight = takeHistoryWrite(this.state, vacuumed)
       try {
         await this.log.append(batch, history)
@@ -481,7 +466,7 @@ export class Engine {
 
   /** Snapshot now (between ticks), e.g. before a backup or a planned restart. */
   async snapshotNow(): Promise<void> {
-    if (this.lifecycle === 'closed') throw this.fatal ?? new WharfClosedError('this Wharf is closed')
+    if (this.lifecycle === 'closed') throw this.refusal()
     await this.settled()
     while (this.ticking) await this.settled()
     this.ticking = true
@@ -529,20 +514,12 @@ export class Engine {
 
   /** The state is the log's again: answer the reads that waited for it. */
   private committed(): void {
-    this.uncommitted = false
-    if (this.readers.length === 0) return
-    const readers = this.readers
-    this.readers = []
-    for (const reader of readers) {
-      if (this.lifecycle === 'closed') reader.reject(this.fatal ?? new WharfClosedError('this Wharf is closed'))
-      else {
-        try {
-          reader.resolve(reader.read(this.state))
-        } catch (error) {
-          reader.reject(error)
-        }
-      }
-    }
+    this.reads.committed(this.state, this.lifecycle === 'closed' ? () => this.refusal() : null)
+  }
+
+  /** What a call is refused with once the engine is closed: why it failed, if it did. */
+  private refusal(): unknown {
+    return this.fatal ?? new WharfClosedError('this Wharf is closed')
   }
 
   /**

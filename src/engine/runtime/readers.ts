@@ -1,0 +1,54 @@
+// Reads answer from committed state only. The core applies a tick's events before the shell
+// appends them, so while that append is in flight the state is ahead of the log: a read then
+// waits for the append to return, and sees the batch once it is durable — or, if it failed, the
+// state rebuilt from the log. Between ticks a read is answered at once.
+
+import type { State } from '../core/state.js'
+
+/** A read waiting for the batch in flight to commit (or roll back). */
+interface Reader {
+  read: (state: State) => unknown
+  resolve: (value: unknown) => void
+  reject: (error: unknown) => void
+}
+
+export class CommittedReads {
+  /** The state holds events whose append has not returned yet: reads must wait for it. */
+  private uncommitted = false
+  private waiting: Reader[] = []
+
+  /** The tick applied events and is appending them: reads wait from now on. */
+  appending(): void {
+    this.uncommitted = true
+  }
+
+  read<T>(state: State, read: (state: State) => T): Promise<T> {
+    if (!this.uncommitted) {
+      try {
+        return Promise.resolve(read(state))
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    }
+    return new Promise<T>((resolve, reject) => this.waiting.push({ read, resolve: resolve as (value: unknown) => void, reject }))
+  }
+
+  /** `state` is the log's again: answer the reads that waited for it, or refuse them with
+   * `refusal()` when the engine closed meanwhile (null: it did not). */
+  committed(state: State, refusal: (() => unknown) | null): void {
+    this.uncommitted = false
+    if (this.waiting.length === 0) return
+    const readers = this.waiting
+    this.waiting = []
+    for (const reader of readers) {
+      if (refusal !== null) reader.reject(refusal())
+      else {
+        try {
+          reader.resolve(reader.read(state))
+        } catch (error) {
+          reader.reject(error)
+        }
+      }
+    }
+  }
+}
