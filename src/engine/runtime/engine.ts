@@ -24,6 +24,7 @@ import type { Clock } from './clock.js'
 import { Listeners, type Listener } from './listeners.js'
 import { CommittedReads } from './readers.js'
 import { Runner, type FunctionLookup } from './runner.js'
+import { Waiters } from './waiters.js'
 import { earliest, WakeTimer } from './wake-timer.js'
 
 export type Lifecycle = 'stopped' | 'running' | 'stopping' | 'closed'
@@ -55,8 +56,6 @@ function captureResolvers(resolve: (value: never) => void, reject: (error: unkno
   capturedResolve = resolve as (value: unknown) => void
   capturedReject = reject
 }
-
-type Waiter = { idle: boolean; resolve: () => void }
 
 export interface EngineOptions {
   log: EventLog
@@ -113,7 +112,7 @@ export class Engine {
   private wantTick = false
   /** The last tick stopped dispatching at TICK_STARTS_MAX: the next one goes on at once. */
   private dispatchCut = false
-  private waiters: Waiter[] = []
+  private readonly waiters = new Waiters((idle) => this.isQuiet(idle))
   private readonly timer: WakeTimer
   private readonly listeners = new Listeners()
   private readonly snapshotEvery: number
@@ -284,12 +283,12 @@ export class Engine {
 
   /** Every call so far is committed and applied, and everything startable now has started. */
   settled(): Promise<void> {
-    return this.wait(false)
+    return this.waiters.wait(false)
   }
 
   /** settled, and no handler is running. */
   idle(): Promise<void> {
-    return this.wait(true)
+    return this.waiters.wait(true)
   }
 
   /** No command is queued and no tick is pending or running. */
@@ -310,11 +309,6 @@ export class Engine {
   nextWakeMs(): number | null {
     const due = this.lifecycle === 'running' ? nextWakeMs(this.state, this.clock.now()) : null
     return earliest(earliest(due, this.runner.nextDeadline()), this.retryAtMs)
-  }
-
-  private wait(idle: boolean): Promise<void> {
-    if (this.isQuiet(idle)) return Promise.resolve()
-    return new Promise((resolve) => this.waiters.push({ idle, resolve }))
   }
 
   private isQuiet(idle: boolean): boolean {
@@ -509,7 +503,7 @@ export class Engine {
     this.ticking = false
     this.wantTick = false
     this.committed()
-    for (const waiter of this.waiters.splice(0)) waiter.resolve()
+    this.waiters.releaseAll()
   }
 
   /** The state is the log's again: answer the reads that waited for it. */
@@ -546,13 +540,7 @@ export class Engine {
   }
 
   private wakeWaiters(): void {
-    if (this.waiters.length === 0) return
-    const waiting = this.waiters
-    this.waiters = []
-    for (const waiter of waiting) {
-      if (this.isQuiet(waiter.idle)) waiter.resolve()
-      else this.waiters.push(waiter)
-    }
+    this.waiters.wake()
   }
 
   /** close({ timeoutMs }) ran out: abandon the handlers still running (see Runner.abandonAll). */
