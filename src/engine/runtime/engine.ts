@@ -4,9 +4,8 @@
 // and launches handlers as the core said. One clock timer, for the next wake-up, never one per job.
 
 import type { Command } from '../core/commands.js'
-import type { DecideNote } from '../core/decide.js'
 import { checkInvariants } from '../core/invariants.js'
-import { RECOVER_BATCH, TICK_CALL_EVENTS_MAX, TICK_OUTCOMES_MAX, TICK_STARTS_MAX, VACUUM_BATCH } from '../core/limits.js'
+import { RECOVER_BATCH, TICK_STARTS_MAX, VACUUM_BATCH } from '../core/limits.js'
 import { snapshotOf, SNAPSHOT_FORMAT_VERSION } from '../core/snapshot.js'
 import { replay, type OpenReport, type Replayed } from './replay.js'
 
@@ -24,38 +23,15 @@ import type { Clock } from './clock.js'
 import { Listeners, type Listener } from './listeners.js'
 import { CommittedReads } from './readers.js'
 import { Runner, type FunctionLookup } from './runner.js'
+import { CallQueue, OutcomeQueue, type ResultOf, type Submission } from './submissions.js'
 import { Waiters } from './waiters.js'
 import { earliest, WakeTimer } from './wake-timer.js'
 
 export type Lifecycle = 'stopped' | 'running' | 'stopping' | 'closed'
 
-/** Turns a decision into what the caller's promise resolves with once it is committed (a static
- * function, so a submission costs no closure of its own). It runs right after the command's
- * events are applied, before later commands and the dispatch of the same tick: an enqueue
- * answers with the jobs as it stored them, even if they start in that tick. */
-export type ResultOf<T> = (note: DecideNote, command: Command, state: State) => T
+export type { ResultOf } from './submissions.js'
 
-interface Submission {
-  command: Command
-  resolve: ((value: unknown) => void) | null
-  reject: ((error: unknown) => void) | null
-  result: ResultOf<unknown> | null
-}
-
-const NO_RESULT: ResultOf<undefined> = () => undefined
 const NO_COMMANDS: readonly Command[] = Object.freeze([])
-
-/** A ResultOf that threw: its caller is rejected with the error once the tick is committed. */
-class AnswerFailed {
-  constructor(readonly error: unknown) {}
-}
-
-let capturedResolve: ((value: unknown) => void) | null = null
-let capturedReject: ((error: unknown) => void) | null = null
-function captureResolvers(resolve: (value: never) => void, reject: (error: unknown) => void): void {
-  capturedResolve = resolve as (value: unknown) => void
-  capturedReject = reject
-}
 
 export interface EngineOptions {
   log: EventLog
@@ -85,21 +61,14 @@ export class Engine {
   private readonly config: readonly ChannelConfig[]
   private readonly runner: Runner
   private readonly functions: FunctionLookup
-  private queue: Submission[] = []
-  /** The submissions the tick in flight took from the queue, until it has answered them. */
-  private taken: Submission[] = []
-  /** Handler outcomes: internal commands nobody awaits, decided before the tick's API calls. */
-  private outcomes: Command[] = []
-  /** Outcomes of a tick whose append failed: decided again by the next tick. */
-  private parked: Command[] = []
+  private readonly queue = new CallQueue()
+  private readonly outcomes = new OutcomeQueue()
   /** When to wake up for that next tick if nothing else comes first (null: nothing to retry). */
   private retryAtMs: number | null = null
   /** Reused by every tick: runTick reads it and keeps nothing. */
   private readonly tickInput: TickInput
   /** The commands of the taken submissions, for runTick (emptied after it). */
   private readonly commands: Command[] = []
-  /** What the taken submissions' callers get, filled by answer() during runTick. */
-  private answers: unknown[] = []
   private tickScheduled = false
   private ticking = false
   /** What the append in flight writes to history (stats() counts it meanwhile). */
@@ -140,7 +109,7 @@ export class Engine {
     this.customIds = options.customIds ?? false
     this.tickInput = {
       outcomes: [], commands: this.commands, nowMs: 0, dispatch: false, registered: options.functions.registered,
-      startsMax: TICK_STARTS_MAX, afterCommand: this.answer, auditPick: null,
+      startsMax: TICK_STARTS_MAX, afterCommand: this.queue.answer, auditPick: null,
     }
   }
 
@@ -218,10 +187,7 @@ export class Engine {
    */
   submit<T = undefined>(command: Command, result?: ResultOf<T>): Promise<T> {
     if (this.lifecycle === 'closed') return Promise.reject(this.refusal())
-    // One shared executor captures the resolvers: no closure per call on the enqueue hot path.
-    const promise = new Promise<T>(captureResolvers)
-    this.queue.push({ command, resolve: capturedResolve!, reject: capturedReject!, result: result ?? NO_RESULT })
-    capturedResolve = capturedReject = null
+    const promise = this.queue.submit(command, result)
     this.scheduleTick()
     return promise
   }
@@ -330,25 +296,12 @@ export class Engine {
     })
   }
 
-  /** runTick's afterCommand: the caller's answer, computed on the state right after its command
-   * (a ResultOf that throws rejects that caller only, once the tick is committed). */
-  private readonly answer = (index: number, note: DecideNote, state: State): void => {
-    const submission = this.taken[index]!
-    if (submission.resolve === null || (note !== undefined && 'error' in note)) return
-    try {
-      this.answers[index] = submission.result!(note, submission.command, state)
-    } catch (error) {
-      this.answers[index] = new AnswerFailed(error)
-    }
-  }
-
   private async tick(): Promise<void> {
     this.tickScheduled = false
     if (this.ticking) return
     this.ticking = true
-    const outcomes = this.takeOutcomes()
-    const submissions = this.takeSubmissions()
-    this.taken = submissions
+    const outcomes = this.outcomes.take()
+    const submissions = this.queue.take()
     this.dispatchCut = false // runTick's cut sets it again if the dispatch stops at its bound
     this.retryAtMs = null
     // Commands on jobs that left memory carry their graph from history, read before deciding:
@@ -356,11 +309,8 @@ export class Engine {
     if (needsHistory(submissions, this.state, this.customIds)) await hydrate(submissions, this.state, this.log.history, this.customIds)
     const now = this.clock.now()
     const out = this.decideTick(outcomes, submissions, now)
-    const answers = this.answers
-    this.answers = []
     this.dispatchCut = out.cut
     const batch = out.events
-    const notes = out.notes
     let vacuumed: JobView[] | null = null
     for (let i = 0; i < submissions.length; i++) {
       const command = submissions[i]!.command
@@ -381,16 +331,7 @@ export class Engine {
       if (history !== NO_HISTORY_WRITE) this.historyEpoch++
       this.committed()
     }
-    this.taken = []
-    for (let i = 0; i < submissions.length; i++) {
-      const submission = submissions[i]!
-      if (submission.resolve === null) continue
-      const note = notes[i]
-      const answer = answers[i]
-      if (note !== undefined && 'error' in note) submission.reject!(note.error)
-      else if (answer instanceof AnswerFailed) submission.reject!(answer.error)
-      else submission.resolve(answer)
-    }
+    this.queue.answerTaken(out.notes)
     // Only once the new state is durable: a handler is never aborted for a change that was lost.
     for (const s of out.abort) this.runner.abort(s.uuid, s.run, supersededError(s.uuid, this.state))
     this.listeners.emit(batch)
@@ -400,12 +341,11 @@ export class Engine {
     this.endTick()
   }
 
-  /** The tick's one call into the core; the callers' answers land in this.answers. A method of
+  /** The tick's one call into the core; the callers' answers land in the queue. A method of
    * its own so that the simulator's deliberately broken variants (sim/bugs.ts) can wrap it. */
   private decideTick(outcomes: readonly Command[], submissions: readonly Submission[], now: number): TickOutput {
     const commands = this.commands
     for (let i = 0; i < submissions.length; i++) commands.push(submissions[i]!.command)
-    this.answers = new Array(submissions.length)
     const input = this.tickInput
     input.outcomes = outcomes
     input.nowMs = now
@@ -419,32 +359,6 @@ export class Engine {
       input.outcomes = NO_COMMANDS
     }
     return out
-  }
-
-  /**
-   * This tick's handler outcomes, parked ones first: at most TICK_OUTCOMES_MAX, so that with
-   * the calls and starts a tick's batch stays bounded (core/limits.ts). The rest wait in order.
-   */
-  private takeOutcomes(): Command[] {
-    const all = this.parked.length === 0 ? this.outcomes : this.parked.concat(this.outcomes)
-    this.parked = []
-    this.outcomes = all.length > TICK_OUTCOMES_MAX ? all.slice(TICK_OUTCOMES_MAX) : []
-    return all.length > TICK_OUTCOMES_MAX ? all.slice(0, TICK_OUTCOMES_MAX) : all
-  }
-
-  /** This tick's API calls, in order, while their events fit in TICK_CALL_EVENTS_MAX; the first
-   * always fits (limits.ts asserts it), so every call is decided in some tick. */
-  private takeSubmissions(): Submission[] {
-    const queue = this.queue
-    let events = 0
-    let taken = 0
-    while (taken < queue.length) {
-      events += eventsBound(queue[taken]!.command)
-      if (taken > 0 && events > TICK_CALL_EVENTS_MAX) break
-      taken++
-    }
-    this.queue = taken === queue.length ? [] : queue.slice(taken)
-    return taken === queue.length ? queue : queue.slice(0, taken)
   }
 
   /** Leave the tick: re-arm the one timer, then run the next tick if work came in meanwhile (or
@@ -495,11 +409,9 @@ export class Engine {
     this.fatal ??= error
     this.lifecycle = 'closed'
     this.timer.clear()
-    // The callers of the tick in flight too: their commands were taken from the queue, and the
-    // tick that would have answered them is gone. (A promise already settled ignores this.)
-    for (const submission of this.taken.splice(0)) submission.reject?.(error)
-    for (const submission of this.queue.splice(0)) submission.reject?.(error)
-    this.outcomes = []
+    // The callers of the tick in flight too: their commands were taken from the queue.
+    this.queue.refuseAll(error)
+    this.outcomes.clear()
     this.ticking = false
     this.wantTick = false
     this.committed()
@@ -531,10 +443,9 @@ export class Engine {
     } finally {
       this.committed()
       this.dispatchCut = false // the retry at retryAtMs dispatches again, not a spin now
-      this.parked = outcomes
+      this.outcomes.park(outcomes)
       this.retryAtMs = this.clock.now() + APPEND_RETRY_MS
-      this.taken = []
-      for (const submission of submissions) submission.reject?.(error)
+      this.queue.refuse(submissions, error)
       this.endTick()
     }
   }
@@ -586,18 +497,6 @@ const recoveredCounts: ResultOf<Recovered> = (note) =>
 function supersededError(uuid: string, state: State): JobSupersededError {
   const now = state.jobs.get(uuid)?.state ?? 'finished'
   return new JobSupersededError(`job ${uuid} is now ${now}: it was cancelled, requeued or set done while this try ran, and this try's outcome will be ignored`)
-}
-
-/** At most how many events deciding `command` appends (a refused enqueue appends none). */
-function eventsBound(command: Command): number {
-  switch (command.type) {
-    case 'enqueue':
-      return command.jobs.length + (command.joins?.length ?? 0)
-    case 'recover':
-      return command.limit
-    default:
-      return 1
-  }
 }
 
 const removedCount: ResultOf<number> = (note) => (note !== undefined && 'removed' in note ? note.removed : 0)
