@@ -5,8 +5,7 @@
 
 import type { Command } from '../core/commands.js'
 import { checkInvariants } from '../core/invariants.js'
-import { RECOVER_BATCH, TICK_STARTS_MAX, VACUUM_BATCH } from '../core/limits.js'
-import { snapshotOf, SNAPSHOT_FORMAT_VERSION } from '../core/snapshot.js'
+import { RECOVER_BATCH, TICK_STARTS_MAX } from '../core/limits.js'
 import { replay, type OpenReport, type Replayed } from './replay.js'
 
 export type { OpenReport } from './replay.js'
@@ -17,10 +16,11 @@ import { runTick, TickOutput, type TickInput } from '../core/tick.js'
 import type { EventLog } from '../../storage/event-log.js'
 import { NO_HISTORY_WRITE, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
 import type { JobView } from '../core/view.js'
-import { hydrate, needsHistory, takeHistoryWrite, vacuumCandidates, vacuumedViews } from './history-io.js'
+import { hydrate, needsHistory, takeHistoryWrite, vacuumedViews } from './history-io.js'
 import { JobSupersededError, WharfClosedError } from '../errors.js'
 import type { Clock } from './clock.js'
 import { Listeners, type Listener } from './listeners.js'
+import { Maintenance } from './maintenance.js'
 import { CommittedReads } from './readers.js'
 import { Runner, type FunctionLookup } from './runner.js'
 import { CallQueue, OutcomeQueue, type ResultOf, type Submission } from './submissions.js'
@@ -48,8 +48,7 @@ export interface EngineOptions {
   customIds?: boolean
 }
 
-/** How often autovacuum looks for old jobs while the engine runs. */
-export const VACUUM_INTERVAL_MS = 3_600_000
+export { VACUUM_INTERVAL_MS } from './maintenance.js'
 /** After a failed append, the engine tries again what that tick lost at most this much later. */
 export const APPEND_RETRY_MS = 1000
 
@@ -84,14 +83,10 @@ export class Engine {
   private readonly waiters = new Waiters((idle) => this.isQuiet(idle))
   private readonly timer: WakeTimer
   private readonly listeners = new Listeners()
-  private readonly snapshotEvery: number
-  /** seq of the newest snapshot (or of the state the log was opened at). */
-  private snapshotSeq: number
-  private nextVacuumMs = 0
+  private readonly maintenance: Maintenance
   private logOpen = true
   /** Why the engine stopped for good, if it did (see fail()). */
   private fatal: unknown = undefined
-  private readonly removeAfterDays: number
   private readonly customIds: boolean
   openReport: OpenReport = { snapshotSeq: 0, replayedEvents: 0, jobs: 0, requeued: 0, foundDead: 0, vacuumed: 0, openMs: 0 }
 
@@ -103,9 +98,7 @@ export class Engine {
     this.functions = options.functions
     this.runner = new Runner(this, options.functions, options.clock, options.random)
     this.timer = new WakeTimer(options.clock, () => this.wake())
-    this.snapshotEvery = options.snapshotEvery
-    this.snapshotSeq = state.seq
-    this.removeAfterDays = options.removeAfterDays
+    this.maintenance = new Maintenance(this, options)
     this.customIds = options.customIds ?? false
     this.tickInput = {
       outcomes: [], commands: this.commands, nowMs: 0, dispatch: false, registered: options.functions.registered,
@@ -169,16 +162,8 @@ export class Engine {
   }
 
   /** Remove old done/cancelled jobs from history, one bounded batch per tick, until none is left. */
-  async vacuum(): Promise<number> {
-    this.nextVacuumMs = this.clock.now() + VACUUM_INTERVAL_MS
-    let total = 0
-    for (;;) {
-      // Read between ticks; the core skips any graph a command brought back to memory meanwhile.
-      const jobs = await vacuumCandidates(this.state, this.log.history, this.clock.now(), this.removeAfterDays, VACUUM_BATCH)
-      if (jobs.length === 0) return total
-      total += await this.submit({ type: 'vacuum', jobs }, removedCount)
-      if (jobs.length < VACUUM_BATCH) return total
-    }
+  vacuum(): Promise<number> {
+    return this.maintenance.vacuum()
   }
 
   /**
@@ -316,7 +301,7 @@ export class Engine {
       const command = submissions[i]!.command
       if (command.type === 'vacuum') vacuumed = vacuumedViews(command.jobs, batch, out.commandFrom[i]!, out.commandFrom[i + 1]!, vacuumed)
     }
-    this.maybeVacuum(now)
+    if (this.lifecycle === 'running') this.maintenance.vacuumIfDue(now)
     if (batch.length > 0) {
       this.reads.appending()
       const history = this.inFlight = takeHistoryWrite(this.state, vacuumed)
@@ -335,7 +320,7 @@ export class Engine {
     // Only once the new state is durable: a handler is never aborted for a change that was lost.
     for (const s of out.abort) this.runner.abort(s.uuid, s.run, supersededError(s.uuid, this.state))
     this.listeners.emit(batch)
-    if (this.snapshotEvery > 0 && this.state.seq - this.snapshotSeq >= this.snapshotEvery) await this.snapshot()
+    if (this.maintenance.snapshotDue()) await this.maintenance.snapshot()
     const toLaunch = out.launch
     for (let i = 0; i < toLaunch.length; i++) this.runner.launch(toLaunch[i]!)
     this.endTick()
@@ -379,26 +364,10 @@ export class Engine {
     while (this.ticking) await this.settled()
     this.ticking = true
     try {
-      await this.snapshot()
+      await this.maintenance.snapshot()
     } finally {
       this.endTick()
     }
-  }
-
-  /**
-   * Write the state as a snapshot and delete the log records it covers, so the next open reads
-   * live jobs instead of all history. Runs inside a tick: nothing changes the state meanwhile.
-   * A failure here loses nothing (the log still holds every event); it is retried later.
-   */
-  private async snapshot(): Promise<void> {
-    const seq = this.state.seq
-    try {
-      await this.log.writeSnapshot({ seq, formatVersion: SNAPSHOT_FORMAT_VERSION, state: snapshotOf(this.state) })
-      await this.log.compact(seq)
-    } catch (error) {
-      process.emitWarning(`wharf: snapshot at seq ${seq} failed, will retry: ${(error as Error)?.message ?? String(error)}`)
-    }
-    this.snapshotSeq = seq
   }
 
   /**
@@ -477,14 +446,6 @@ export class Engine {
     return this.settled()
   }
 
-  /**
-   * Autovacuum while running: checked whenever the engine wakes, at most once an interval. Nobody
-   * awaits it, so a failed append must not become an unhandled rejection (by default that ends
-   * the process); the next interval tries again, and callers of the same tick were told anyway.
-   */
-  private maybeVacuum(now: number): void {
-    if (this.lifecycle === 'running' && now >= this.nextVacuumMs) this.vacuum().catch(() => {})
-  }
 }
 
 interface Recovered {
@@ -499,4 +460,3 @@ function supersededError(uuid: string, state: State): JobSupersededError {
   return new JobSupersededError(`job ${uuid} is now ${now}: it was cancelled, requeued or set done while this try ran, and this try's outcome will be ignored`)
 }
 
-const removedCount: ResultOf<number> = (note) => (note !== undefined && 'removed' in note ? note.removed : 0)

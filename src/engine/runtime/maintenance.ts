@@ -1,0 +1,90 @@
+// Upkeep the engine does besides deciding commands: snapshots, which bound what the next open
+// replays, and autovacuum, which bounds what history keeps. Both are policies over when to do
+// it; the work itself goes through the log and the tick like anything else.
+
+import type { Command } from '../core/commands.js'
+import { VACUUM_BATCH } from '../core/limits.js'
+import { snapshotOf, SNAPSHOT_FORMAT_VERSION } from '../core/snapshot.js'
+import type { State } from '../core/state.js'
+import type { EventLog } from '../../storage/event-log.js'
+import type { Clock } from './clock.js'
+import type { EngineOptions } from './engine.js'
+import { vacuumCandidates } from './history-io.js'
+import type { ResultOf } from './submissions.js'
+
+/** How often autovacuum looks for old jobs while the engine runs. */
+export const VACUUM_INTERVAL_MS = 3_600_000
+
+/** What maintenance needs of the engine: its state as it is now (a rollback replaces it), and a
+ * way to submit the vacuum commands as any caller would. */
+export interface Maintained {
+  readonly state: State
+  submit<T>(command: Command, result?: ResultOf<T>): Promise<T>
+}
+
+export class Maintenance {
+  private readonly log: EventLog
+  private readonly clock: Clock
+  private readonly snapshotEvery: number
+  private readonly removeAfterDays: number
+  /** seq of the newest snapshot (or of the state the log was opened at). */
+  private snapshotSeq: number
+  private nextVacuumMs = 0
+
+  constructor(
+    private readonly engine: Maintained,
+    options: Pick<EngineOptions, 'log' | 'clock' | 'snapshotEvery' | 'removeAfterDays'>,
+  ) {
+    this.log = options.log
+    this.clock = options.clock
+    this.snapshotEvery = options.snapshotEvery
+    this.removeAfterDays = options.removeAfterDays
+    this.snapshotSeq = engine.state.seq
+  }
+
+  /** snapshotEvery events were appended since the last snapshot. */
+  snapshotDue(): boolean {
+    return this.snapshotEvery > 0 && this.engine.state.seq - this.snapshotSeq >= this.snapshotEvery
+  }
+
+  /**
+   * Write the state as a snapshot and delete the log records it covers, so the next open reads
+   * live jobs instead of all history. Runs inside a tick: nothing changes the state meanwhile.
+   * A failure here loses nothing (the log still holds every event); it is retried later.
+   */
+  async snapshot(): Promise<void> {
+    const state = this.engine.state
+    const seq = state.seq
+    try {
+      await this.log.writeSnapshot({ seq, formatVersion: SNAPSHOT_FORMAT_VERSION, state: snapshotOf(state) })
+      await this.log.compact(seq)
+    } catch (error) {
+      process.emitWarning(`wharf: snapshot at seq ${seq} failed, will retry: ${(error as Error)?.message ?? String(error)}`)
+    }
+    this.snapshotSeq = seq
+  }
+
+  /** Remove old done/cancelled jobs from history, one bounded batch per tick, until none is left. */
+  async vacuum(): Promise<number> {
+    this.nextVacuumMs = this.clock.now() + VACUUM_INTERVAL_MS
+    let total = 0
+    for (;;) {
+      // Read between ticks; the core skips any graph a command brought back to memory meanwhile.
+      const jobs = await vacuumCandidates(this.engine.state, this.log.history, this.clock.now(), this.removeAfterDays, VACUUM_BATCH)
+      if (jobs.length === 0) return total
+      total += await this.engine.submit({ type: 'vacuum', jobs }, removedCount)
+      if (jobs.length < VACUUM_BATCH) return total
+    }
+  }
+
+  /**
+   * Autovacuum while running: checked whenever the engine wakes, at most once an interval. Nobody
+   * awaits it, so a failed append must not become an unhandled rejection (by default that ends
+   * the process); the next interval tries again, and callers of the same tick were told anyway.
+   */
+  vacuumIfDue(now: number): void {
+    if (now >= this.nextVacuumMs) this.vacuum().catch(() => {})
+  }
+}
+
+const removedCount: ResultOf<number> = (note) => (note !== undefined && 'removed' in note ? note.removed : 0)
