@@ -4,11 +4,7 @@
 // and launches handlers as the core said. One clock timer, for the next wake-up, never one per job.
 
 import type { Command } from '../core/commands.js'
-import { checkInvariants } from '../core/invariants.js'
-import { RECOVER_BATCH, TICK_STARTS_MAX } from '../core/limits.js'
-import { replay, type OpenReport, type Replayed } from './replay.js'
-
-export type { OpenReport } from './replay.js'
+import { TICK_STARTS_MAX } from '../core/limits.js'
 import type { ChannelConfig } from '../core/channel-config.js'
 import { nextWakeMs } from '../core/schedule.js'
 import type { State } from '../core/state.js'
@@ -19,17 +15,22 @@ import type { JobView } from '../core/view.js'
 import { hydrate, needsHistory, takeHistoryWrite, vacuumedViews } from './history-io.js'
 import { JobSupersededError, WharfClosedError } from '../errors.js'
 import type { Clock } from './clock.js'
+import { openAndReplay, openReportOf, recoverAll, type Recovered } from './engine-open.js'
 import { Listeners, type Listener } from './listeners.js'
 import { Maintenance } from './maintenance.js'
+import { replay, type OpenReport } from './replay.js'
 import { CommittedReads } from './readers.js'
 import { Runner, type FunctionLookup } from './runner.js'
 import { CallQueue, OutcomeQueue, type ResultOf, type Submission } from './submissions.js'
 import { Waiters } from './waiters.js'
 import { earliest, WakeTimer } from './wake-timer.js'
 
-export type Lifecycle = 'stopped' | 'running' | 'stopping' | 'closed'
-
+// Moved out of this file with the concerns they belong to; importers keep this path.
+export { VACUUM_INTERVAL_MS } from './maintenance.js'
+export type { OpenReport } from './replay.js'
 export type { ResultOf } from './submissions.js'
+
+export type Lifecycle = 'stopped' | 'running' | 'stopping' | 'closed'
 
 const NO_COMMANDS: readonly Command[] = Object.freeze([])
 
@@ -48,7 +49,6 @@ export interface EngineOptions {
   customIds?: boolean
 }
 
-export { VACUUM_INTERVAL_MS } from './maintenance.js'
 /** After a failed append, the engine tries again what that tick lost at most this much later. */
 export const APPEND_RETRY_MS = 1000
 
@@ -113,21 +113,12 @@ export class Engine {
    */
   static async open(options: EngineOptions): Promise<Engine> {
     const startedMs = options.clock.now()
-    await options.log.open()
-    let replayed: Replayed
-    try {
-      replayed = await replay(options.log, options.channels)
-      checkInvariants(replayed.state)
-    } catch (error) {
-      await options.log.close()
-      throw error
-    }
-    const state = replayed.state
-    const engine = new Engine(options, state)
+    const replayed = await openAndReplay(options.log, options.channels)
+    const engine = new Engine(options, replayed.state)
     let vacuumed: number
     let recovered: Recovered
     try {
-      recovered = await engine.recover()
+      recovered = await recoverAll(engine)
       vacuumed = await engine.vacuum()
     } catch (error) {
       // Recovery could not be written (the log refused an append): nothing was dispatched, so
@@ -137,28 +128,8 @@ export class Engine {
       await options.log.close()
       throw error
     }
-    engine.openReport = {
-      snapshotSeq: replayed.snapshotSeq,
-      replayedEvents: replayed.events,
-      jobs: state.jobs.size,
-      requeued: recovered.requeued,
-      foundDead: recovered.foundDead,
-      vacuumed,
-      openMs: options.clock.now() - startedMs,
-    }
+    engine.openReport = openReportOf(replayed, recovered, vacuumed, options.clock.now() - startedMs)
     return engine
-  }
-
-  /** Record the recovery of every job left running, one bounded batch per tick. */
-  private async recover(): Promise<Recovered> {
-    const command: Command = { type: 'recover', limit: RECOVER_BATCH }
-    const total: Recovered = { requeued: 0, foundDead: 0 }
-    for (;;) {
-      const { requeued, foundDead } = await this.submit(command, recoveredCounts)
-      total.requeued += requeued
-      total.foundDead += foundDead
-      if (requeued + foundDead < RECOVER_BATCH) return total
-    }
   }
 
   /** Remove old done/cancelled jobs from history, one bounded batch per tick, until none is left. */
@@ -445,15 +416,7 @@ export class Engine {
     this.scheduleTick()
     return this.settled()
   }
-
 }
-
-interface Recovered {
-  requeued: number
-  foundDead: number
-}
-const recoveredCounts: ResultOf<Recovered> = (note) =>
-  note !== undefined && 'requeued' in note ? note : { requeued: 0, foundDead: 0 }
 
 function supersededError(uuid: string, state: State): JobSupersededError {
   const now = state.jobs.get(uuid)?.state ?? 'finished'

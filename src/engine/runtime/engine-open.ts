@@ -1,0 +1,59 @@
+// The steps of Engine.open around the engine's construction: rebuild and audit the state before
+// there is an engine, then recover the jobs a dead process left, through the engine's own ticks,
+// before anything can be dispatched — so no slot is ever held by a dead job.
+
+import type { ChannelConfig } from '../core/channel-config.js'
+import type { Command } from '../core/commands.js'
+import { checkInvariants } from '../core/invariants.js'
+import { RECOVER_BATCH } from '../core/limits.js'
+import type { EventLog } from '../../storage/event-log.js'
+import { replay, type OpenReport, type Replayed } from './replay.js'
+import type { ResultOf } from './submissions.js'
+
+/**
+ * Open the log and rebuild the state (latest snapshot + the events after it), audited. On any
+ * failure the log is closed again: a retry must not find a LevelDB path locked.
+ */
+export async function openAndReplay(log: EventLog, channels: readonly ChannelConfig[]): Promise<Replayed> {
+  await log.open()
+  try {
+    const replayed = await replay(log, channels)
+    checkInvariants(replayed.state)
+    return replayed
+  } catch (error) {
+    await log.close()
+    throw error
+  }
+}
+
+export interface Recovered {
+  requeued: number
+  foundDead: number
+}
+
+/** Record the recovery of every job left running, one bounded batch per tick. */
+export async function recoverAll(engine: { submit<T>(command: Command, result?: ResultOf<T>): Promise<T> }): Promise<Recovered> {
+  const command: Command = { type: 'recover', limit: RECOVER_BATCH }
+  const total: Recovered = { requeued: 0, foundDead: 0 }
+  for (;;) {
+    const { requeued, foundDead } = await engine.submit(command, recoveredCounts)
+    total.requeued += requeued
+    total.foundDead += foundDead
+    if (requeued + foundDead < RECOVER_BATCH) return total
+  }
+}
+
+const recoveredCounts: ResultOf<Recovered> = (note) =>
+  note !== undefined && 'requeued' in note ? note : { requeued: 0, foundDead: 0 }
+
+export function openReportOf(replayed: Replayed, recovered: Recovered, vacuumed: number, openMs: number): OpenReport {
+  return {
+    snapshotSeq: replayed.snapshotSeq,
+    replayedEvents: replayed.events,
+    jobs: replayed.state.jobs.size,
+    requeued: recovered.requeued,
+    foundDead: recovered.foundDead,
+    vacuumed,
+    openMs,
+  }
+}
