@@ -4,11 +4,10 @@
 // and launches handlers as the core said. One clock timer, for the next wake-up, never one per job.
 
 import type { Command } from '../core/commands.js'
-import { TICK_STARTS_MAX } from '../core/limits.js'
 import type { ChannelConfig } from '../core/channel-config.js'
 import { nextWakeMs } from '../core/schedule.js'
 import type { State } from '../core/state.js'
-import { runTick, TickOutput, type TickInput } from '../core/tick.js'
+import type { TickOutput } from '../core/tick.js'
 import type { EventLog } from '../../storage/event-log.js'
 import { NO_HISTORY_WRITE, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
 import type { JobView } from '../core/view.js'
@@ -22,6 +21,7 @@ import { replay, type OpenReport } from './replay.js'
 import { CommittedReads } from './readers.js'
 import { Runner, type FunctionLookup } from './runner.js'
 import { CallQueue, OutcomeQueue, type ResultOf, type Submission } from './submissions.js'
+import { TickDecider } from './tick-decider.js'
 import { Waiters } from './waiters.js'
 import { earliest, WakeTimer } from './wake-timer.js'
 
@@ -31,8 +31,6 @@ export type { OpenReport } from './replay.js'
 export type { ResultOf } from './submissions.js'
 
 export type Lifecycle = 'stopped' | 'running' | 'stopping' | 'closed'
-
-const NO_COMMANDS: readonly Command[] = Object.freeze([])
 
 export interface EngineOptions {
   log: EventLog
@@ -64,10 +62,7 @@ export class Engine {
   private readonly outcomes = new OutcomeQueue()
   /** When to wake up for that next tick if nothing else comes first (null: nothing to retry). */
   private retryAtMs: number | null = null
-  /** Reused by every tick: runTick reads it and keeps nothing. */
-  private readonly tickInput: TickInput
-  /** The commands of the taken submissions, for runTick (emptied after it). */
-  private readonly commands: Command[] = []
+  private readonly decider: TickDecider
   private tickScheduled = false
   private ticking = false
   /** What the append in flight writes to history (stats() counts it meanwhile). */
@@ -100,10 +95,7 @@ export class Engine {
     this.timer = new WakeTimer(options.clock, () => this.wake())
     this.maintenance = new Maintenance(this, options)
     this.customIds = options.customIds ?? false
-    this.tickInput = {
-      outcomes: [], commands: this.commands, nowMs: 0, dispatch: false, registered: options.functions.registered,
-      startsMax: TICK_STARTS_MAX, afterCommand: this.queue.answer, auditPick: null,
-    }
+    this.decider = new TickDecider(options.functions.registered, this.queue.answer)
   }
 
   /**
@@ -300,21 +292,7 @@ export class Engine {
   /** The tick's one call into the core; the callers' answers land in the queue. A method of
    * its own so that the simulator's deliberately broken variants (sim/bugs.ts) can wrap it. */
   private decideTick(outcomes: readonly Command[], submissions: readonly Submission[], now: number): TickOutput {
-    const commands = this.commands
-    for (let i = 0; i < submissions.length; i++) commands.push(submissions[i]!.command)
-    const input = this.tickInput
-    input.outcomes = outcomes
-    input.nowMs = now
-    input.dispatch = this.lifecycle === 'running'
-    const out = new TickOutput()
-    try {
-      runTick(this.state, input, out)
-    } finally {
-      // Keep no command alive past its tick.
-      commands.length = 0
-      input.outcomes = NO_COMMANDS
-    }
-    return out
+    return this.decider.decide(this.state, outcomes, submissions, now, this.lifecycle === 'running')
   }
 
   /** Leave the tick: re-arm the one timer, then run the next tick if work came in meanwhile (or

@@ -1,0 +1,45 @@
+// The shell's one call into the core per tick. runTick reads its input and keeps nothing, so one
+// input object and one command array serve every tick: deciding allocates only the output, which
+// the tick hands on (its events go to the log).
+
+import type { Command } from '../core/commands.js'
+import { TICK_STARTS_MAX } from '../core/limits.js'
+import type { RegisteredFunctions } from '../core/schedule.js'
+import type { State } from '../core/state.js'
+import { runTick, TickOutput, type CommandApplied, type TickInput } from '../core/tick.js'
+
+const NO_COMMANDS: readonly Command[] = Object.freeze([])
+
+export class TickDecider {
+  /** The commands of the taken submissions, for runTick (emptied after it). */
+  private readonly commands: Command[] = []
+  /** Reused by every tick: runTick reads it and keeps nothing. */
+  private readonly input: TickInput
+
+  /** `afterCommand`: how each caller's answer is taken, right after its command is applied. */
+  constructor(registered: RegisteredFunctions, afterCommand: CommandApplied) {
+    this.input = {
+      outcomes: [], commands: this.commands, nowMs: 0, dispatch: false, registered,
+      startsMax: TICK_STARTS_MAX, afterCommand, auditPick: null,
+    }
+  }
+
+  /** Decide the outcomes, then the calls, then (if `dispatch`) what starts, applying each to `state`. */
+  decide(state: State, outcomes: readonly Command[], calls: readonly { command: Command }[], nowMs: number, dispatch: boolean): TickOutput {
+    const commands = this.commands
+    for (let i = 0; i < calls.length; i++) commands.push(calls[i]!.command)
+    const input = this.input
+    input.outcomes = outcomes
+    input.nowMs = nowMs
+    input.dispatch = dispatch
+    const out = new TickOutput()
+    try {
+      runTick(state, input, out)
+    } finally {
+      // Keep no command alive past its tick.
+      commands.length = 0
+      input.outcomes = NO_COMMANDS
+    }
+    return out
+  }
+}
