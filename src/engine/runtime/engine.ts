@@ -10,7 +10,6 @@ import type { State } from '../core/state.js'
 import type { TickOutput } from '../core/tick.js'
 import type { EventLog } from '../../storage/event-log.js'
 import { NO_HISTORY_WRITE, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
-import type { JobView } from '../core/view.js'
 import { hydrate, needsHistory, takeHistoryWrite, vacuumedViews } from './history-io.js'
 import { JobSupersededError, WharfClosedError } from '../errors.js'
 import type { Clock } from './clock.js'
@@ -259,11 +258,7 @@ export class Engine {
     const out = this.decideTick(outcomes, submissions, now)
     this.dispatchCut = out.cut
     const batch = out.events
-    let vacuumed: JobView[] | null = null
-    for (let i = 0; i < submissions.length; i++) {
-      const command = submissions[i]!.command
-      if (command.type === 'vacuum') vacuumed = vacuumedViews(command.jobs, batch, out.commandFrom[i]!, out.commandFrom[i + 1]!, vacuumed)
-    }
+    const vacuumed = vacuumedViews(submissions, batch, out.commandFrom)
     if (this.lifecycle === 'running') this.maintenance.vacuumIfDue(now)
     if (batch.length > 0) {
       this.reads.appending()
@@ -400,4 +395,3 @@ function supersededError(uuid: string, state: State): JobSupersededError {
   const now = state.jobs.get(uuid)?.state ?? 'finished'
   return new JobSupersededError(`job ${uuid} is now ${now}: it was cancelled, requeued or set done while this try ran, and this try's outcome will be ignored`)
 }
-

@@ -71,14 +71,22 @@ export function graphOf(history: HistoryStore, view: JobView): Promise<JobView[]
   return view.graphUuid === null ? Promise.resolve([view]) : graphInHistory(history, view.graphUuid)
 }
 
-/** The views a decided vacuum command removes: those its jobs.vacuumed event (in batch[from..to)) names. */
-export function vacuumedViews(jobs: readonly JobView[], batch: readonly WharfEvent[], from: number, to: number, into: JobView[] | null): JobView[] | null {
-  for (let i = from; i < to; i++) {
-    const event = batch[i]!
-    if (event.type !== 'jobs.vacuumed') continue
-    const named = new Set(event.uuids)
-    into ??= []
-    for (const job of jobs) if (named.has(job.uuid)) into.push(job)
+/**
+ * The views a tick's decided vacuum commands remove (null: none): those their jobs.vacuumed
+ * events name. Command i's events are batch[commandFrom[i]..commandFrom[i + 1]).
+ */
+export function vacuumedViews(submissions: readonly Submitted[], batch: readonly WharfEvent[], commandFrom: readonly number[]): JobView[] | null {
+  let into: JobView[] | null = null
+  for (let c = 0; c < submissions.length; c++) {
+    const command = submissions[c]!.command
+    if (command.type !== 'vacuum') continue
+    for (let i = commandFrom[c]!; i < commandFrom[c + 1]!; i++) {
+      const event = batch[i]!
+      if (event.type !== 'jobs.vacuumed') continue
+      const named = new Set(event.uuids)
+      into ??= []
+      for (const job of command.jobs) if (named.has(job.uuid)) into.push(job)
+    }
   }
   return into
 }
