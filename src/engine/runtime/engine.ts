@@ -56,7 +56,6 @@ export class Engine {
   private readonly log: EventLog
   private readonly config: readonly ChannelConfig[]
   private readonly runner: Runner
-  private readonly functions: FunctionLookup
   private readonly queue = new CallQueue()
   private readonly outcomes = new OutcomeQueue()
   /** When to wake up for that next tick if nothing else comes first (null: nothing to retry). */
@@ -89,7 +88,6 @@ export class Engine {
     this.clock = options.clock
     this.config = options.channels
     this.state = state
-    this.functions = options.functions
     this.runner = new Runner(this, options.functions, options.clock, options.random)
     this.timer = new WakeTimer(options.clock, () => this.wake())
     this.maintenance = new Maintenance(this, options)
