@@ -2,22 +2,28 @@
 // command, has the core decide the whole tick (runTick: commands, then what starts), appends ALL
 // resulting events to the log as one batch (group commit), and only then resolves callers, aborts
 // and launches handlers as the core said. One clock timer, for the next wake-up, never one per job.
+//
+// This file is the tick loop, the lifecycle and the engine's public surface. What they drive
+// lives beside it, one concern a file: submissions.ts (the tick's inputs and their callers),
+// tick-decider.ts (the call into the core), readers.ts (reads of committed state), waiters.ts
+// (settled/idle), listeners.ts, wake-timer.ts, maintenance.ts (snapshots, autovacuum) and
+// engine-open.ts (replay and recovery at open).
 
-import type { Command } from '../core/commands.js'
 import type { ChannelConfig } from '../core/channel-config.js'
+import type { Command } from '../core/commands.js'
 import { nextWakeMs } from '../core/schedule.js'
 import type { State } from '../core/state.js'
 import type { TickOutput } from '../core/tick.js'
+import { JobSupersededError, WharfClosedError } from '../errors.js'
 import type { EventLog } from '../../storage/event-log.js'
 import { NO_HISTORY_WRITE, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
-import { hydrate, needsHistory, takeHistoryWrite, vacuumedViews } from './history-io.js'
-import { JobSupersededError, WharfClosedError } from '../errors.js'
 import type { Clock } from './clock.js'
 import { openAndReplay, openReportOf, recoverAll, type Recovered } from './engine-open.js'
+import { hydrate, needsHistory, takeHistoryWrite, vacuumedViews } from './history-io.js'
 import { Listeners, type Listener } from './listeners.js'
 import { Maintenance } from './maintenance.js'
-import { replay, type OpenReport } from './replay.js'
 import { CommittedReads } from './readers.js'
+import { replay, type OpenReport } from './replay.js'
 import { Runner, type FunctionLookup } from './runner.js'
 import { CallQueue, OutcomeQueue, type ResultOf, type Submission } from './submissions.js'
 import { TickDecider } from './tick-decider.js'
@@ -53,46 +59,49 @@ export class Engine {
   state: State
   lifecycle: Lifecycle = 'stopped'
   readonly clock: Clock
-  private readonly log: EventLog
-  private readonly config: readonly ChannelConfig[]
-  private readonly runner: Runner
-  private readonly queue = new CallQueue()
-  private readonly outcomes = new OutcomeQueue()
-  /** When to wake up for that next tick if nothing else comes first (null: nothing to retry). */
-  private retryAtMs: number | null = null
-  private readonly decider: TickDecider
-  private tickScheduled = false
-  private ticking = false
+  openReport: OpenReport = { snapshotSeq: 0, replayedEvents: 0, jobs: 0, requeued: 0, foundDead: 0, vacuumed: 0, openMs: 0 }
   /** What the append in flight writes to history (stats() counts it meanwhile). */
   inFlight: HistoryWrite | null = null
   /** Changes each time a committed batch changed history: a read that spans an await checks it. */
   historyEpoch = 0
+  private readonly log: EventLog
+  private readonly config: readonly ChannelConfig[]
+  private readonly customIds: boolean
+  private readonly runner: Runner
+  // What the tick drives, one concern each (see the top of this file).
+  private readonly queue = new CallQueue()
+  private readonly outcomes = new OutcomeQueue()
+  private readonly decider: TickDecider
   private readonly reads = new CommittedReads()
+  private readonly waiters = new Waiters((idle) => this.isQuiet(idle))
+  private readonly listeners = new Listeners()
+  private readonly timer: WakeTimer
+  private readonly maintenance: Maintenance
+  // The tick loop's own state.
+  private tickScheduled = false
+  private ticking = false
   /** Something asked for a tick while one was in flight (start, a timer, a registration…): that
    * tick may have decided before the change, so the next one must run even with nothing queued. */
   private wantTick = false
   /** The last tick stopped dispatching at TICK_STARTS_MAX: the next one goes on at once. */
   private dispatchCut = false
-  private readonly waiters = new Waiters((idle) => this.isQuiet(idle))
-  private readonly timer: WakeTimer
-  private readonly listeners = new Listeners()
-  private readonly maintenance: Maintenance
+  /** After a lost batch, when to wake up for the tick that decides its parked outcomes again if
+   * nothing else comes first (null: nothing to retry). */
+  private retryAtMs: number | null = null
   private logOpen = true
   /** Why the engine stopped for good, if it did (see fail()). */
   private fatal: unknown = undefined
-  private readonly customIds: boolean
-  openReport: OpenReport = { snapshotSeq: 0, replayedEvents: 0, jobs: 0, requeued: 0, foundDead: 0, vacuumed: 0, openMs: 0 }
 
   private constructor(options: EngineOptions, state: State) {
-    this.log = options.log
-    this.clock = options.clock
-    this.config = options.channels
     this.state = state
-    this.runner = new Runner(this, options.functions, options.clock, options.random)
-    this.timer = new WakeTimer(options.clock, () => this.wake())
-    this.maintenance = new Maintenance(this, options)
+    this.clock = options.clock
+    this.log = options.log
+    this.config = options.channels
     this.customIds = options.customIds ?? false
+    this.runner = new Runner(this, options.functions, options.clock, options.random)
     this.decider = new TickDecider(options.functions.registered, this.queue.answer)
+    this.timer = new WakeTimer(options.clock, () => this.wake())
+    this.maintenance = new Maintenance(this, options) // reads this.state: set above
   }
 
   /**
