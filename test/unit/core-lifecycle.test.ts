@@ -138,6 +138,18 @@ describe('memory follows live work', () => {
     const [event] = run(state, { type: 'vacuum', jobs: views }, 2)
     expect(event).toMatchObject({ type: 'jobs.vacuumed', uuids: ['x'] })
   })
+
+  it('a job vacuumed earlier in the tick is gone for the commands after it, though they read it from history', () => {
+    const state = initialState(config)
+    run(state, { type: 'enqueue', jobs: [spec('x')] }, 0)
+    run(state, { type: 'setDone', uuid: 'x' }, 0)
+    const views = [...state.retired.values()].map(toJobView)
+    state.retired.clear() // written to history
+    const out = tick(state, [{ type: 'vacuum', jobs: views }, { type: 'vacuum', jobs: views }, { type: 'requeue', uuid: 'x', restore: views }], 2, false)
+    expect(out.events).toMatchObject([{ type: 'jobs.vacuumed', uuids: ['x'] }])
+    expect(out.notes).toMatchObject([{ removed: 1 }, { removed: 0 }, { error: { code: 'UNKNOWN_JOB' } }])
+    expect(state.jobs.has('x')).toBe(false)
+  })
 })
 
 describe('snapshots', () => {

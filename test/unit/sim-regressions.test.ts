@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { FakeClock, LevelLog, MemoryLog, Wharf } from '../../src/index.js'
+import { FakeClock, LevelLog, MemoryLog, UnknownJobError, Wharf } from '../../src/index.js'
 import { parseChannelConfig } from '../../src/engine/core/channel-config.js'
 import { initialState } from '../../src/engine/core/channels.js'
 import { fold } from '../../src/engine/core/evolve.js'
@@ -121,6 +121,49 @@ describe('found by the simulator', () => {
       process.off('unhandledRejection', onUnhandled)
       await wharf.close()
     }
+  })
+
+  /** A Wharf whose only job is done and, two days on, past its one-day retention. */
+  async function oneExpiredJob() {
+    const clock = new FakeClock()
+    const log = new MemoryLog()
+    const wharf = await Wharf.open({ log, clock, removeAfterDays: 1 })
+    const m = wharf.model('test.sim', { run: () => 'ok' })
+    await wharf.start()
+    const job = await m.browse([1]).withDelay().run()
+    await wharf.drain()
+    await clock.advance(2 * DAY_MS)
+    const vacuumed = () => log.events().flatMap((e) => (e.type === 'jobs.vacuumed' ? e.uuids : []))
+    return { wharf, job, vacuumed }
+  }
+
+  it('two vacuums decided in one tick remove a job once, and stats() still counts right (seed 20260115)', async () => {
+    const { wharf, job, vacuumed } = await oneExpiredJob()
+    // Given a done job past its retention, when two vacuums (the hourly one and one asked for)
+    // both read history before either is decided, so that both land in one tick,
+    const removed = await Promise.all([wharf.engine.vacuum(), wharf.engine.vacuum()])
+    // then the log names it once, and history stops counting it once (twice made done -1).
+    expect(vacuumed()).toEqual([job.uuid])
+    expect(removed.sort()).toEqual([0, 1])
+    expect(wharf.stats().states.done).toBe(0)
+    expect(await wharf.jobs()).toEqual([])
+    await wharf.close()
+  })
+
+  it('a requeue decided after a vacuum in the same tick finds the job gone, as an unknown one (the race of seed 20260115)', async () => {
+    const { wharf, job, vacuumed } = await oneExpiredJob()
+    const view = (await wharf.job(job.uuid))!
+    // Given a done job past its retention, when its vacuum and a requeue of it (which read it from
+    // history before the tick, as the vacuum did) are decided in that order in one tick,
+    const vacuum = wharf.engine.submit({ type: 'vacuum', jobs: [view] })
+    const requeue = wharf.requeue(job.uuid)
+    await vacuum
+    // then the requeue is refused as for any unknown job: the vacuumed job does not come back.
+    await expect(requeue).rejects.toBeInstanceOf(UnknownJobError)
+    expect(vacuumed()).toEqual([job.uuid])
+    expect(await wharf.job(job.uuid)).toBeUndefined()
+    expect(wharf.stats().states.done).toBe(0)
+    await wharf.close()
   })
 
   it('replays the seeds that found them', async () => {

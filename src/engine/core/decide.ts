@@ -11,6 +11,7 @@ import { retryDelaySeconds } from './retry.js'
 import { isBlocking, isFinished, isRunning, type JobRecord, type State } from './state.js'
 import { InvalidGraphError, InvalidPropertyError, JobStateConflictError, UnknownChannelError, UnknownJobError, type WharfError } from '../errors.js'
 import { GRAPH_JOBS_MAX } from './limits.js'
+import type { JobView } from './view.js'
 
 export type Decision =
   | {
@@ -107,16 +108,8 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
       }
       return { requeued, foundDead }
     }
-    case 'vacuum': {
-      // A graph restored to memory since the shell read history is live again: not vacuumed.
-      const uuids: string[] = []
-      for (const job of command.jobs) {
-        if (state.jobs.has(job.uuid) || state.retired.has(job.uuid) || (job.graphUuid !== null && state.graphs.has(job.graphUuid))) continue
-        uuids.push(job.uuid)
-      }
-      if (uuids.length > 0) out.push({ seq: 0, v, at: nowMs, type: 'jobs.vacuumed', uuids })
-      return { removed: uuids.length }
-    }
+    case 'vacuum':
+      return decideVacuum(state, command.jobs, nowMs, out)
     case 'pauseChannel':
       // Refused rather than auto-created: a typo would otherwise pause a channel no job uses.
       if (!state.channels.has(command.channel)) return { error: new UnknownChannelError(command.channel) }
@@ -133,6 +126,30 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
     default:
       return assertNever(command, 'command')
   }
+}
+
+/**
+ * Remove from history the jobs the shell picked that it still holds. Not a graph restored to
+ * memory since the shell read history (it is live again), nor a job a vacuum earlier in this
+ * batch removed: two vacuums may both read history before either is decided, and deleting a job
+ * twice would count it out of history twice.
+ */
+function decideVacuum(state: State, jobs: readonly JobView[], nowMs: number, out: WharfEvent[]): DecideNote {
+  const gone = vacuumedIn(out)
+  const uuids: string[] = []
+  for (const job of jobs) {
+    if (state.jobs.has(job.uuid) || state.retired.has(job.uuid) || gone.has(job.uuid) || (job.graphUuid !== null && state.graphs.has(job.graphUuid))) continue
+    uuids.push(job.uuid)
+  }
+  if (uuids.length > 0) out.push({ seq: 0, v, at: nowMs, type: 'jobs.vacuumed', uuids })
+  return { removed: uuids.length }
+}
+
+/** Jobs the vacuums of this batch so far removed from history (which the shell read before it). */
+function vacuumedIn(batch: readonly WharfEvent[]): Set<string> {
+  const gone = new Set<string>()
+  for (const event of batch) if (event.type === 'jobs.vacuumed') for (const uuid of event.uuids) gone.add(uuid)
+  return gone
 }
 
 function decideEnqueue(
@@ -286,8 +303,8 @@ function decideFinished(
   out: WharfEvent[],
 ): DecideNote {
   // This batch's outbox first: a command before this one in the tick may have changed the graph
-  // since the shell read it from history.
-  const graph = retiredGraphOf(state, command.uuid) ?? command.restore
+  // since the shell read it from history, or vacuumed it (then it is gone, as if never read).
+  const graph = retiredGraphOf(state, command.uuid) ?? (vacuumedIn(out).has(command.uuid) ? undefined : command.restore)
   const job = graph?.find((j) => j.uuid === command.uuid)
   if (graph === undefined || job === undefined) return { error: new UnknownJobError(command.uuid) }
   if (!isFinished(job.state)) fail(`job ${job.uuid} is ${job.state} in history`)
