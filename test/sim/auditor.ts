@@ -5,12 +5,15 @@
 //  - a call that rejected had no effect: its jobs never appear, its cancel/setDone/pause never
 //    shows (every such effect must have a cause that was not refused);
 //  - a call still in flight when its process died may or may not have happened (both are fine),
-//    but if its jobs appear they must be exactly what was asked.
+//    but if its jobs appear they must be exactly what was asked;
+//  - a job autovacuum removed (retention.ts judges each removal) is gone for good: it never comes
+//    back, and a later call on it is refused as for a job nobody ever had.
 
 import type { JobSpec } from '../../src/engine/core/events.js'
 import type { ChannelConfig } from '../../src/engine/core/channel-config.js'
 import type { JobRecord, State } from '../../src/engine/core/state.js'
 import { JobStateConflictError, UnknownChannelError, UnknownJobError } from '../../src/engine/errors.js'
+import type { VacuumSeen } from './retention.js'
 import { StorageFaultError } from './store.js'
 
 export type CallKind = 'enqueue' | 'cancel' | 'requeue' | 'setDone' | 'pause' | 'resume'
@@ -58,7 +61,11 @@ export class Auditor {
   private readonly ackedUuid = new Map<number, string>()
   private readonly configPaused = new Map<string, boolean>()
 
-  constructor(config: readonly ChannelConfig[]) {
+  /** `vacuumed`: the jobs the durable log says autovacuum removed, kept up to date by the store. */
+  constructor(
+    config: readonly ChannelConfig[],
+    private readonly vacuumed: ReadonlyMap<string, VacuumSeen>,
+  ) {
     for (const c of config) this.configPaused.set(c.name, c.paused)
   }
 
@@ -100,7 +107,8 @@ export class Auditor {
     this.settle(call, 'acked')
     if (call.kind !== 'pause' && call.kind !== 'resume') {
       const job = state.jobs.get(call.target)
-      if (job === undefined) throw new AuditError(`${call.kind} #${call.id} of ${call.target} resolved, yet the job is unknown`)
+      if (job === undefined && this.noOpThenVacuumed(call, state)) return
+      if (job === undefined) throw new AuditError(`${call.kind} #${call.id} of ${call.target} resolved, yet the job is ${this.goneAs(call.target)}`)
       this.durable.add(job.uuid)
       // Only dispatch starts jobs, and it runs last in a tick: a started job started after this.
       if (call.kind === 'requeue') call.runsBefore = job.runs - (job.state === 'started' ? 1 : 0)
@@ -114,13 +122,14 @@ export class Auditor {
     for (const job of call.jobs) this.mustNotExist.add(job.token)
     if (error instanceof StorageFaultError) return
     if (error instanceof UnknownJobError && call.kind !== 'enqueue' && call.kind !== 'pause' && call.kind !== 'resume') {
-      if (this.durable.has(call.target)) throw new AuditError(`${call.kind} #${call.id}: acknowledged job ${call.target} is unknown: ${error.message}`)
+      if (this.durable.has(call.target) && !this.vacuumed.has(call.target)) throw new AuditError(`${call.kind} #${call.id}: acknowledged job ${call.target} is unknown: ${error.message}`)
       return
     }
     // Only a channel nobody configured may be unknown (one a job created may be gone after a
     // reopen, or created later in the tick that refused the call).
     if (error instanceof UnknownChannelError && (call.kind === 'pause' || call.kind === 'resume') && !this.configPaused.has(call.target)) return
-    if (error instanceof JobStateConflictError && call.kind === 'requeue' && state.jobs.get(call.target)?.identityKey != null) return
+    const target = state.jobs.get(call.target) ?? this.vacuumedJob(call.target)
+    if (error instanceof JobStateConflictError && call.kind === 'requeue' && target?.identityKey != null) return
     throw new AuditError(`${call.kind} #${call.id} rejected unexpectedly: ${describeError(error)}`)
   }
 
@@ -154,6 +163,8 @@ export class Auditor {
       if (token === undefined || entry === undefined) throw new AuditError(`job ${job.uuid} was created by no call`)
       if (byToken.has(token)) throw new AuditError(`token ${token} is stored twice (${byToken.get(token)!.uuid}, ${job.uuid})`)
       byToken.set(token, job)
+      const vacuum = this.vacuumed.get(job.uuid)
+      if (vacuum !== undefined) throw new AuditError(`job ${job.uuid} (token ${token}) was vacuumed at seq ${vacuum.seq}, yet the log holds it again (${job.state})`)
       if (this.mustNotExist.has(token)) {
         throw new AuditError(`job ${job.uuid} (token ${token}) exists, but its enqueue #${entry.call.id} was ${entry.call.status === 'rejected' ? 'rejected' : 'answered "identity key matched, nothing stored"'}`)
       }
@@ -170,6 +181,7 @@ export class Auditor {
     for (const token of this.mustExist) {
       const job = byToken.get(token)
       const uuid = this.ackedUuid.get(token)
+      if (job === undefined && this.vacuumed.has(uuid!)) continue
       if (job === undefined) throw new AuditError(`acknowledged job ${uuid} (token ${token}, enqueue #${this.expected.get(token)!.call.id}) is lost`)
       if (job.uuid !== uuid) throw new AuditError(`acknowledged job ${uuid} (token ${token}) is now stored as ${job.uuid}`)
     }
@@ -180,6 +192,7 @@ export class Auditor {
   /** The last call on each target that was not refused, if acknowledged, still holds. */
   private auditManagement(state: State): void {
     for (const target of this.byTarget.keys()) {
+      if (this.vacuumed.has(target)) continue
       const last = this.lastOn(target)
       if (last?.status === 'acked') this.checkHolds(last, state)
     }
@@ -201,7 +214,7 @@ export class Auditor {
       return
     }
     const job = state.jobs.get(call.target)
-    if (job === undefined) throw new AuditError(`${what}, yet the job is gone`)
+    if (job === undefined) throw new AuditError(`${what}, yet the job is ${this.goneAs(call.target)}`)
     if (call.kind === 'cancel' && job.state !== 'cancelled') throw new AuditError(`${what}, yet the job is ${job.state}`)
     if (call.kind === 'setDone' && job.state !== 'done') throw new AuditError(`${what}, yet the job is ${job.state}`)
     if (call.kind === 'requeue') {
@@ -244,6 +257,26 @@ export class Auditor {
 
   private hasCall(target: string, kind: CallKind, afterId: number): boolean {
     return (this.byTarget.get(target) ?? []).some((c) => c.kind === kind && c.id > afterId && c.status !== 'rejected')
+  }
+
+  /** The job as it was when autovacuum removed it (a later command of its tick may name it). */
+  private vacuumedJob(uuid: string): JobRecord | undefined {
+    return this.vacuumed.get(uuid)?.named.find((n) => n.uuid === uuid)?.job
+  }
+
+  /**
+   * A cancel of a cancelled job (or setDone of a done one) in history changes nothing; the tick
+   * that answers it may then vacuum the job, so that the answer finds it gone.
+   */
+  private noOpThenVacuumed(call: Call, state: State): boolean {
+    const was = this.vacuumedJob(call.target)?.state
+    if (this.vacuumed.get(call.target)?.batchEnd !== state.seq) return false
+    return (call.kind === 'cancel' && was === 'cancelled') || (call.kind === 'setDone' && was === 'done')
+  }
+
+  private goneAs(uuid: string): string {
+    const vacuum = this.vacuumed.get(uuid)
+    return vacuum === undefined ? 'unknown' : `vacuumed (seq ${vacuum.seq})`
   }
 
   private settle(call: Call, status: CallStatus): void {

@@ -12,13 +12,12 @@ import type { Rng } from './prng.js'
 import { StoreHandle, type FaultCounters, type FaultRates, type SimStore } from './store.js'
 import { installModels, type FunctionSetup, type RunHook, type SimRecordsets } from './workload.js'
 
-/** Autovacuum is out of the simulated horizon: every job the auditor knows stays in the state. */
-const REMOVE_AFTER_DAYS = 36_500
-
 export interface OpenParams {
   channels: string
   newId: IdFactory
   snapshotEvery: number
+  /** Autovacuum age; channels may configure their own (remove_after_days). */
+  removeAfterDays: number
   setup: FunctionSetup
   hook: RunHook
 }
@@ -62,7 +61,7 @@ export class Incarnation {
       newId: params.newId,
       random: () => this.entropy.float(),
       snapshotEvery: params.snapshotEvery,
-      removeAfterDays: REMOVE_AFTER_DAYS,
+      removeAfterDays: params.removeAfterDays,
     })
     this.opened = { wharf, models: installModels(wharf, params.setup, params.hook) }
   }

@@ -2,8 +2,10 @@
 // the workload, handler outcomes and durations on a FakeClock, management calls, and storage
 // faults — failed appends, slow writes, crashes (the process is abandoned, never closed; its
 // handle on the store is fenced and its clock never moves again, so nothing it left behind can
-// act) and snapshots. A safety phase with faults is audited after every step; a liveness phase
-// without faults must then bring every job to an end within a bounded simulated time.
+// act) and snapshots. Days pass now and then, so autovacuum (on open, hourly, or asked for)
+// removes finished jobs past their retention (retention.ts judges each removal). A safety phase
+// with faults is audited after every step; a liveness phase without faults must then bring every
+// job to an end within a bounded simulated time.
 
 import { createHash } from 'node:crypto'
 import { parseChannelConfig, type ChannelConfig } from '../../src/engine/core/channel-config.js'
@@ -15,10 +17,11 @@ import { breakEngine, type SimBug } from './bugs.js'
 import { channelRules, checkCapacity, checkSameState, foldHistory, StartWatch, storeState, stuckJobs, type ChannelRules } from './checks.js'
 import { Incarnation } from './incarnation.js'
 import { Rng } from './prng.js'
+import { checkVacuumComplete, checkVacuumSeen, DAY_MS, expiredGroups, Retention } from './retention.js'
 import { SimStore, StorageFaultError, turns, type FaultCounters, type FaultRates } from './store.js'
 import { SimFailure, Trace } from './trace.js'
 import { SimUsers, type UsersHost } from './users.js'
-import { ALL_CHANNELS, channelConfigText, decideRun, functionSetup, type FunctionSetup, type ModelName } from './workload.js'
+import { ALL_CHANNELS, channelConfigText, decideRun, functionSetup, retentionDays, type FunctionSetup, type ModelName } from './workload.js'
 
 export interface SimOptions {
   /** Steps of the safety phase (default 250). */
@@ -46,6 +49,9 @@ export interface SimStats {
   calls: { acked: number; rejected: number; lost: number; inflight: number }
   faults: FaultCounters & { crashes: number; interruptedOpens: number; failedOpens: number; snapshots: number; unheard: number }
   incarnations: number
+  /** Vacuums in the log, jobs they removed, and graphs (or lone jobs) checked gone after a
+   * vacuum that ran to its end. */
+  history: { vacuums: number; vacuumed: number; checkedGone: number }
   simulatedMs: number
   livenessMs: number
   realMs: number
@@ -63,12 +69,14 @@ const START_MS = Date.UTC(2026, 0, 1)
 const FOLD_EVERY_STEPS = 10
 const SAFETY_WEIGHTS = {
   enqueue: 14, graph: 7, cancel: 4, requeue: 4, setDone: 3, pause: 2, resume: 3,
-  turns: 10, advance: 12, settle: 3, snapshot: 2, crash: 2, storm: 2,
+  turns: 10, advance: 12, settle: 3, snapshot: 2, crash: 2, storm: 2, age: 2, vacuum: 1,
 } as const
 type Action = keyof typeof SAFETY_WEIGHTS
 const ADVANCES_MS = [0, 1, 10, 250, 1000, 5000, 30_000, 120_000, 700_000] as const
-/** A restart takes a while; the restarted clock may even be behind (set back by NTP). */
-const RESTART_JUMPS_MS = [-60_000, -1000, 0, 0, 0, 5, 1000, 60_000, 3_600_000] as const
+/** Days going by (a quiet weekend): finished jobs age past their retention. */
+const AGES_MS = [DAY_MS / 4, DAY_MS, DAY_MS, 2 * DAY_MS, 3 * DAY_MS] as const
+/** A restart takes a while (a day, even); the restarted clock may be behind (set back by NTP). */
+const RESTART_JUMPS_MS = [-60_000, -1000, 0, 0, 0, 5, 1000, 60_000, 3_600_000, DAY_MS] as const
 const STORMS: readonly FaultRates[] = [
   { appendFail: 0, slowWrite: 0 },
   { appendFail: 0.03, slowWrite: 0.2 },
@@ -115,7 +123,11 @@ export class Simulation implements UsersHost {
   private readonly users: SimUsers
   private readonly salt: number
   private readonly snapshotEvery: number
-  private readonly store = new SimStore()
+  private readonly retention: Retention
+  private readonly store: SimStore
+  /** Vacuums of the durable log checked so far (store.vacuums). */
+  private vacuumsChecked = 0
+  private checkedGone = 0
   private readonly trace: Trace
   private readonly watch: StartWatch
   private readonly counters: FaultCounters = { appends: 0, failedAppends: 0, slowWrites: 0, writtenAtCrash: 0, lostAtCrash: 0 }
@@ -145,7 +157,9 @@ export class Simulation implements UsersHost {
     this.setup = functionSetup(this.rng)
     this.salt = this.rng.next()
     this.snapshotEvery = this.rng.pick([0, 0, 25, 100, 400])
-    this.auditor = new Auditor(this.config)
+    this.retention = new Retention(this.config, retentionDays(this.rng))
+    this.store = new SimStore(this.config)
+    this.auditor = new Auditor(this.config, this.store.vacuumed)
     this.watch = new StartWatch(this.rules)
     this.users = new SimUsers(this)
   }
@@ -153,7 +167,7 @@ export class Simulation implements UsersHost {
   async run(): Promise<void> {
     const steps = this.options.steps ?? 250
     const faults = this.options.faults ?? true
-    this.trace.add(`channels '${this.configText}', functions ${JSON.stringify(this.setup)}, snapshotEvery ${this.snapshotEvery}`)
+    this.trace.add(`channels '${this.configText}', functions ${JSON.stringify(this.setup)}, snapshotEvery ${this.snapshotEvery}, removeAfterDays ${this.retention.defaultDays}`)
     await this.open()
     for (this.step = 1; this.step <= steps; this.step++) {
       this.trace.step = this.step
@@ -187,6 +201,7 @@ export class Simulation implements UsersHost {
       calls: this.auditor.counts,
       faults: { ...this.counters, ...this.more },
       incarnations: this.incarnations,
+      history: { vacuums: this.store.vacuums.length, vacuumed: this.store.vacuumed.size, checkedGone: this.checkedGone },
       simulatedMs: (this.current?.clock.now() ?? this.lastNow) - START_MS,
       livenessMs: this.livenessMs,
       realMs,
@@ -202,7 +217,11 @@ export class Simulation implements UsersHost {
   // ---- what the simulated users need (UsersHost) --------------------------------------------
 
   everyJob(): State {
-    return this.store.everyJob(this.config)
+    return this.store.everyJob()
+  }
+
+  vacuumed(): ReadonlyMap<string, unknown> {
+    return this.store.vacuumed
   }
 
   live(): Incarnation {
@@ -265,11 +284,14 @@ export class Simulation implements UsersHost {
         this.trace.add(`let ${n} event-loop turns pass`)
         return turns(n)
       }
-      case 'advance': {
-        const ms = this.rng.pick(ADVANCES_MS)
-        this.trace.add(`advance the clock ${ms} ms`)
+      case 'advance':
+      case 'age': {
+        const ms = this.rng.pick(action === 'age' ? AGES_MS : ADVANCES_MS)
+        this.trace.add(`advance the clock ${action === 'age' ? `${ms / DAY_MS} days` : `${ms} ms`}`)
         return this.live().clock.advance(ms)
       }
+      case 'vacuum':
+        return this.vacuum()
       case 'settle':
         this.trace.add('await settled()')
         return this.live().wharf.settled()
@@ -303,6 +325,26 @@ export class Simulation implements UsersHost {
     if (awaited) await p
   }
 
+  /**
+   * Autovacuum, asked for (as the hourly timer would): once it returns, every graph past its
+   * retention when it started is gone, unless a command brought it back to memory meanwhile.
+   */
+  private async vacuum(): Promise<void> {
+    const inc = this.live()
+    const atMs = inc.clock.now()
+    const expired = expiredGroups(this.store.durable, this.retention, atMs)
+    const sinceSeq = this.store.lastSeq
+    this.trace.add(`vacuum (${expired.length} graphs or lone jobs past their retention)`)
+    try {
+      const removed = await inc.wharf.engine.vacuum()
+      this.trace.add(`vacuum removed ${removed} jobs`)
+      this.checkedGone += checkVacuumComplete(`vacuum at t+${(atMs - START_MS) / 1000}s`, expired, sinceSeq, this.store, this.retention)
+    } catch (error) {
+      if (error instanceof StorageFaultError) this.trace.add(`vacuum rejected: ${describeError(error)}`)
+      else this.problem(describeError(error))
+    }
+  }
+
   // ---- crashes and restarts -----------------------------------------------------------------
 
   /** Abandon the running incarnation (no close: its process is gone) and start a new one. */
@@ -320,6 +362,7 @@ export class Simulation implements UsersHost {
       if (batch !== undefined) {
         this.trace.add(`BUG: the store loses seq ${batch[0]!.seq} onwards, acknowledged up to ${this.ackedSeq}`)
         await this.store.truncateAfter(batch[0]!.seq - 1)
+        this.vacuumsChecked = 0
       }
     }
     await this.open()
@@ -333,7 +376,11 @@ export class Simulation implements UsersHost {
       const startMs = this.incarnations === 1 ? START_MS : this.lastNow + this.rng.pick(RESTART_JUMPS_MS)
       const inc = new Incarnation(n, startMs, this.store, this.rng.fork(), () => this.rates, this.counters, (line) => this.trace.add(line))
       this.trace.add(`open incarnation ${n} at t+${((startMs - START_MS) / 1000).toFixed(3)}s`)
-      const opening = inc.open({ channels: this.configText, newId: this.newId, snapshotEvery: this.snapshotEvery, setup: this.setup, hook: this.runHook })
+      // Open vacuums before anything else can run: what was past its retention then must go.
+      const [expired, sinceSeq] = [expiredGroups(this.store.durable, this.retention, startMs), this.store.lastSeq]
+      const opening = inc.open({
+        channels: this.configText, newId: this.newId, snapshotEvery: this.snapshotEvery, removeAfterDays: this.retention.defaultDays, setup: this.setup, hook: this.runHook,
+      })
       const cutAfter = this.current === null && this.incarnations > 1 && this.rng.chance(0.1) ? this.rng.between(1, 6) : null
       const outcome = await Promise.race([
         opening.then(() => 'opened' as const, (error: unknown) => error),
@@ -365,6 +412,11 @@ export class Simulation implements UsersHost {
         }
       })
       this.current = inc
+      try {
+        this.checkedGone += checkVacuumComplete(`vacuum on open of incarnation ${n}`, expired, sinceSeq, this.store, this.retention)
+      } catch (error) {
+        this.raise(describeError(error))
+      }
       await inc.wharf.start()
       const r = inc.wharf.openReport
       this.trace.add(`incarnation ${n} running: ${r.jobs} jobs, snapshot at ${r.snapshotSeq}, ${r.replayedEvents} events replayed, ${r.requeued} requeued, ${r.foundDead} found dead`)
@@ -393,6 +445,7 @@ export class Simulation implements UsersHost {
     try {
       checkCapacity(state, this.rules)
       checkInvariants(state)
+      for (; this.vacuumsChecked < this.store.vacuums.length; this.vacuumsChecked++) checkVacuumSeen(this.store.vacuums[this.vacuumsChecked]!, this.retention)
       this.auditor.audit(this.everyJob())
       if (replay && inc.wharf.engine.quiet) await this.checkReplay(state)
     } catch (error) {

@@ -1,5 +1,6 @@
 // The simulated disk and the processes' handles on it. SimStore is the durable truth: a MemoryLog
-// plus the full history of every batch it accepted (never compacted: the auditor folds it).
+// plus the full history of every batch it accepted (never compacted: the auditor folds it), and
+// what each jobs.vacuumed in it removed.
 // Each incarnation of Wharf gets its own StoreHandle, an EventLog that injects faults:
 //  - an append may reject BEFORE anything is written (the engine must roll back that tick);
 //  - an append, snapshot or compaction may take a few event-loop turns, so a crash can land
@@ -12,13 +13,14 @@
 import type { ChannelConfig } from '../../src/engine/core/channel-config.js'
 import { initialState } from '../../src/engine/core/channels.js'
 import type { WharfEvent } from '../../src/engine/core/events.js'
-import { fold } from '../../src/engine/core/evolve.js'
+import { evolve } from '../../src/engine/core/evolve.js'
 import type { State } from '../../src/engine/core/state.js'
 import type { JobView } from '../../src/engine/core/view.js'
 import { MemoryLog } from '../../src/storage/memory-log.js'
 import type { EventLog, Snapshot } from '../../src/storage/event-log.js'
 import type { HistoryStore, HistoryWrite } from '../../src/storage/history.js'
 import type { Rng } from './prng.js'
+import { seeVacuum, type VacuumLedger, type VacuumSeen } from './retention.js'
 
 /** A promise that never settles: what a dead process's calls get. */
 function never<T>(): Promise<T> {
@@ -41,13 +43,24 @@ export class StorageFaultError extends Error {
   }
 }
 
-export class SimStore {
+export class SimStore implements VacuumLedger {
   log = new MemoryLog()
   /** Every batch the store holds or held, in order: the full history, compaction aside. */
   readonly history: (readonly WharfEvent[])[] = []
   /** What each of those batches wrote to the history store (finished jobs). */
   private readonly historyWrites: (HistoryWrite | undefined)[] = []
   lastSeq = 0
+  /** The fold of every batch written; its outbox of finished jobs is never drained, so it holds
+   * every job the log created that no jobs.vacuumed has removed since. */
+  private full: State
+  /** Every vacuum in the log, in order; and each job it removed. */
+  readonly vacuums: VacuumSeen[] = []
+  readonly vacuumed = new Map<string, VacuumSeen>()
+  readonly restoredAt = new Map<string, number>()
+
+  constructor(private readonly config: readonly ChannelConfig[]) {
+    this.full = initialState(config)
+  }
 
   /** Write a batch now (synchronously durable). Refuses a batch that does not follow the log. */
   write(batch: readonly WharfEvent[], history?: HistoryWrite): void {
@@ -56,7 +69,7 @@ export class SimStore {
     void this.log.append(batch, history)
     this.history.push(batch)
     this.historyWrites.push(history)
-    if (this.full !== null) fold(this.full, batch)
+    for (const event of batch) this.apply(event, batch.at(-1)!.seq)
     this.lastSeq = batch.at(-1)!.seq
   }
 
@@ -64,14 +77,25 @@ export class SimStore {
     return this.history.flat()
   }
 
-  /** The fold of every batch written, kept up to date; its outbox of finished jobs is never
-   * drained, so with it, it holds every job the log ever created. */
-  private full: State | null = null
-
-  /** Every job ever created (finished ones included), as a state whose `jobs` holds them all. */
-  everyJob(config: readonly ChannelConfig[]): State {
-    this.full ??= fold(initialState(config), this.events())
+  /** Every job the log created and no vacuum removed, as a state whose `jobs` holds them all. */
+  everyJob(): State {
     return { ...this.full, jobs: new Map([...this.full.retired, ...this.full.jobs]) }
+  }
+
+  /** The durable fold itself (read only): `jobs` live, `retired` in history. */
+  get durable(): State {
+    return this.full
+  }
+
+  private apply(event: WharfEvent, batchEnd: number): void {
+    if (event.type === 'jobs.vacuumed') {
+      const seen = seeVacuum(this.full, event, batchEnd)
+      this.vacuums.push(seen)
+      for (const uuid of event.uuids) this.vacuumed.set(uuid, seen)
+    } else if (event.type === 'jobs.restored') {
+      for (const view of event.jobs) this.restoredAt.set(view.uuid, event.seq)
+    }
+    evolve(this.full, event)
   }
 
   /**
@@ -84,7 +108,10 @@ export class SimStore {
     const keptWrites = this.historyWrites.slice(0, kept.length)
     this.history.length = 0
     this.historyWrites.length = 0
-    this.full = null
+    this.full = initialState(this.config)
+    this.vacuums.length = 0
+    this.vacuumed.clear()
+    this.restoredAt.clear()
     this.lastSeq = 0
     this.log = new MemoryLog()
     for (let i = 0; i < kept.length; i++) this.write(kept[i]!, keptWrites[i])

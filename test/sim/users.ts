@@ -23,6 +23,8 @@ export interface UsersHost {
   /** Every job the durable log ever created, finished ones included (those left the engine's
    * memory for history): what the auditor checks acknowledged calls against. */
   everyJob(): State
+  /** Jobs autovacuum removed: gone for good, unknown to every call. */
+  vacuumed(): ReadonlyMap<string, unknown>
   note(line: string): void
   /** A check failed inside an answer. */
   problem(check: string): void
@@ -82,20 +84,25 @@ export class SimUsers {
     )
   }
 
-  /** A job of the live state, or (rarely, or when there is none) a uuid nobody ever had. */
+  /**
+   * A job the log holds, live or finished; now and then one autovacuum removed; rarely (or when
+   * there is none) a uuid nobody ever had.
+   */
   pickJob(): string {
     // Finished jobs too: a requeue, cancel or setDone of one brings its graph back from history.
+    const { rng } = this.host
+    const vacuumed = this.host.vacuumed()
+    if (vacuumed.size > 0 && rng.chance(0.05)) return nth(vacuumed.keys(), rng.below(vacuumed.size))
     const jobs = this.host.everyJob().jobs
-    if (jobs.size === 0 || this.host.rng.chance(0.03)) return `nope-${this.host.rng.below(1000)}`
-    let i = this.host.rng.below(jobs.size)
-    for (const uuid of jobs.keys()) if (i-- === 0) return uuid
-    throw new AuditError('pickJob: index out of range')
+    if (jobs.size === 0 || rng.chance(0.03)) return `nope-${rng.below(1000)}`
+    return nth(jobs.keys(), rng.below(jobs.size))
   }
 
   manageJob(kind: JobCall, uuid: string): void {
     const inc = this.host.live()
     const call = this.host.auditor.issue(kind, uuid, inc.n)
-    this.host.note(`${kind} #${call.id} ${uuid} (${this.host.everyJob().jobs.get(uuid)?.state ?? 'unknown'})`)
+    const state = this.host.everyJob().jobs.get(uuid)?.state ?? (this.host.vacuumed().has(uuid) ? 'vacuumed' : 'unknown')
+    this.host.note(`${kind} #${call.id} ${uuid} (${state})`)
     inc.wharf[kind](uuid).then(
       () => this.answer(call, () => this.acked(call, inc)),
       (error: unknown) => this.answer(call, () => this.rejected(call, inc, error)),
@@ -180,6 +187,11 @@ export class SimUsers {
     this.host.auditor.rejected(call, error, this.host.everyJob())
     this.host.rejectedBy(inc, error)
   }
+}
+
+function nth<T>(items: Iterable<T>, i: number): T {
+  for (const item of items) if (i-- === 0) return item
+  throw new AuditError('pickJob: index out of range')
 }
 
 function describeShape(shape: Shape, tokens: number[]): string {

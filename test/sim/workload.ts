@@ -1,6 +1,6 @@
 // What the simulated users and handlers do, all drawn from the run's seed: the channel tree (a
-// random valid queue_job config string), job properties, graph shapes (nested chains and groups),
-// and each handler's duration and outcome. Outcomes are a pure function of (salt, token, try):
+// random valid queue_job config string, retention included), job properties, graph shapes (nested
+// chains and groups), and each handler's duration and outcome. Outcomes are a pure function of (salt, token, try):
 // a job that runs again after a crash or a requeue behaves the same on the same try.
 
 import { chain, group, type Delayable, type DelayableChain, type DelayableGroup } from '../../src/engine/api/delayable.js'
@@ -40,11 +40,20 @@ export function channelConfigText(rng: Rng): string {
     if (capacity === 1 && rng.chance(name === 'root' ? 0.05 : 0.3)) text += ':sequential'
     if (rng.chance(name === 'root' ? 0.05 : 0.15)) text += rng.chance(0.2) ? ':throttle' : `:throttle=${rng.between(1, 2)}`
     if (rng.chance(name === 'root' ? 0.03 : 0.08)) text += ':paused'
+    if (rng.chance(name === 'root' ? 0.15 : 0.25)) text += `:remove_after_days=${rng.between(1, 3)}`
     return text
   }
   const entries = [entry('root', rng.between(1, 4))]
   for (const name of CONFIGURABLE_CHANNELS) if (rng.chance(0.6)) entries.push(entry(name, rng.pick([0, 1, 1, 2, 3])))
   return rng.shuffle(entries).join(',')
+}
+
+/**
+ * Wharf.open's removeAfterDays for the run: days, or a fraction of one; sometimes the default,
+ * which the simulated days never reach (then only channels that configure less ever vacuum).
+ */
+export function retentionDays(rng: Rng): number {
+  return rng.pick([0.5, 1, 2, 30])
 }
 
 /** Function configuration, the same for every incarnation of a run. */
