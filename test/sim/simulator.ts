@@ -3,9 +3,10 @@
 // faults — failed appends, slow writes, crashes (the process is abandoned, never closed; its
 // handle on the store is fenced and its clock never moves again, so nothing it left behind can
 // act) and snapshots. Days pass now and then, so autovacuum (on open, hourly, or asked for)
-// removes finished jobs past their retention (retention.ts judges each removal). A safety phase
-// with faults is audited after every step; a liveness phase without faults must then bring every
-// job to an end within a bounded simulated time.
+// removes finished jobs past their retention (retention.ts judges each removal), and reads are
+// checked against the durable log (reads.ts). A safety phase with faults is audited after every
+// step; a liveness phase without faults must then bring every job to an end within a bounded
+// simulated time.
 
 import { createHash } from 'node:crypto'
 import { parseChannelConfig, type ChannelConfig } from '../../src/engine/core/channel-config.js'
@@ -17,6 +18,7 @@ import { breakEngine, type SimBug } from './bugs.js'
 import { channelRules, checkCapacity, checkSameState, foldHistory, StartWatch, storeState, stuckJobs, type ChannelRules } from './checks.js'
 import { Incarnation } from './incarnation.js'
 import { Rng } from './prng.js'
+import { ReadAudit } from './reads.js'
 import { checkVacuumComplete, checkVacuumSeen, DAY_MS, expiredGroups, Retention } from './retention.js'
 import { SimStore, StorageFaultError, turns, type FaultCounters, type FaultRates } from './store.js'
 import { SimFailure, Trace } from './trace.js'
@@ -49,9 +51,9 @@ export interface SimStats {
   calls: { acked: number; rejected: number; lost: number; inflight: number }
   faults: FaultCounters & { crashes: number; interruptedOpens: number; failedOpens: number; snapshots: number; unheard: number }
   incarnations: number
-  /** Vacuums in the log, jobs they removed, and graphs (or lone jobs) checked gone after a
-   * vacuum that ran to its end. */
-  history: { vacuums: number; vacuumed: number; checkedGone: number }
+  /** Vacuums in the log, jobs they removed, graphs (or lone jobs) checked gone after a vacuum
+   * that ran to its end, and read answers checked. */
+  history: { vacuums: number; vacuumed: number; checkedGone: number; reads: number }
   simulatedMs: number
   livenessMs: number
   realMs: number
@@ -69,7 +71,7 @@ const START_MS = Date.UTC(2026, 0, 1)
 const FOLD_EVERY_STEPS = 10
 const SAFETY_WEIGHTS = {
   enqueue: 14, graph: 7, cancel: 4, requeue: 4, setDone: 3, pause: 2, resume: 3,
-  turns: 10, advance: 12, settle: 3, snapshot: 2, crash: 2, storm: 2, age: 2, vacuum: 1,
+  turns: 10, advance: 12, settle: 3, snapshot: 2, crash: 2, storm: 2, age: 2, vacuum: 1, read: 4,
 } as const
 type Action = keyof typeof SAFETY_WEIGHTS
 const ADVANCES_MS = [0, 1, 10, 250, 1000, 5000, 30_000, 120_000, 700_000] as const
@@ -125,6 +127,7 @@ export class Simulation implements UsersHost {
   private readonly snapshotEvery: number
   private readonly retention: Retention
   private readonly store: SimStore
+  private readonly reads: ReadAudit
   /** Vacuums of the durable log checked so far (store.vacuums). */
   private vacuumsChecked = 0
   private checkedGone = 0
@@ -159,6 +162,7 @@ export class Simulation implements UsersHost {
     this.snapshotEvery = this.rng.pick([0, 0, 25, 100, 400])
     this.retention = new Retention(this.config, retentionDays(this.rng))
     this.store = new SimStore(this.config)
+    this.reads = new ReadAudit(this.store, this)
     this.auditor = new Auditor(this.config, this.store.vacuumed)
     this.watch = new StartWatch(this.rules)
     this.users = new SimUsers(this)
@@ -201,7 +205,7 @@ export class Simulation implements UsersHost {
       calls: this.auditor.counts,
       faults: { ...this.counters, ...this.more },
       incarnations: this.incarnations,
-      history: { vacuums: this.store.vacuums.length, vacuumed: this.store.vacuumed.size, checkedGone: this.checkedGone },
+      history: { vacuums: this.store.vacuums.length, vacuumed: this.store.vacuumed.size, checkedGone: this.checkedGone, reads: this.reads.checked },
       simulatedMs: (this.current?.clock.now() ?? this.lastNow) - START_MS,
       livenessMs: this.livenessMs,
       realMs,
@@ -292,6 +296,8 @@ export class Simulation implements UsersHost {
       }
       case 'vacuum':
         return this.vacuum()
+      case 'read':
+        return this.reads.readJob(this.live(), this.readTarget())
       case 'settle':
         this.trace.add('await settled()')
         return this.live().wharf.settled()
@@ -326,6 +332,17 @@ export class Simulation implements UsersHost {
   }
 
   /**
+   * Whom a read asks about: a job the log holds (see pickJob), or one of the newest the process
+   * holds in memory, which a batch still being written (or about to fail) may have created or
+   * changed: a read must not see that before it is durable.
+   */
+  private readTarget(): string {
+    const live = [...this.live().wharf.engine.state.jobs.keys()]
+    if (live.length === 0 || this.rng.chance(0.5)) return this.users.pickJob()
+    return live[live.length - 1 - this.rng.below(Math.min(live.length, 3))]!
+  }
+
+  /**
    * Autovacuum, asked for (as the hourly timer would): once it returns, every graph past its
    * retention when it started is gone, unless a command brought it back to memory meanwhile.
    */
@@ -356,6 +373,7 @@ export class Simulation implements UsersHost {
     inc.handle.crash()
     inc.detach()
     this.auditor.crashed(inc.n)
+    this.reads.crashed(inc.n)
     this.current = null
     if (this.options.bug === 'lose-acked-write' && this.ackedSeq > 0) {
       const batch = this.store.history.find((b) => b.at(-1)!.seq >= this.ackedSeq)
@@ -448,6 +466,7 @@ export class Simulation implements UsersHost {
       for (; this.vacuumsChecked < this.store.vacuums.length; this.vacuumsChecked++) checkVacuumSeen(this.store.vacuums[this.vacuumsChecked]!, this.retention)
       this.auditor.audit(this.everyJob())
       if (replay && inc.wharf.engine.quiet) await this.checkReplay(state)
+      if (replay && inc.wharf.engine.quiet) await this.reads.auditExact(inc.wharf, this.rng)
     } catch (error) {
       this.raise(describeError(error))
     }

@@ -14,7 +14,7 @@ import type { ChannelConfig } from '../../src/engine/core/channel-config.js'
 import { initialState } from '../../src/engine/core/channels.js'
 import type { WharfEvent } from '../../src/engine/core/events.js'
 import { evolve } from '../../src/engine/core/evolve.js'
-import type { State } from '../../src/engine/core/state.js'
+import type { JobRecord, State } from '../../src/engine/core/state.js'
 import type { JobView } from '../../src/engine/core/view.js'
 import { MemoryLog } from '../../src/storage/memory-log.js'
 import type { EventLog, Snapshot } from '../../src/storage/event-log.js'
@@ -57,6 +57,8 @@ export class SimStore implements VacuumLedger {
   readonly vacuums: VacuumSeen[] = []
   readonly vacuumed = new Map<string, VacuumSeen>()
   readonly restoredAt = new Map<string, number>()
+  /** Called after each batch is durable (the read audit follows what reads may answer). */
+  onWrite: (() => void) | null = null
 
   constructor(private readonly config: readonly ChannelConfig[]) {
     this.full = initialState(config)
@@ -71,6 +73,7 @@ export class SimStore implements VacuumLedger {
     this.historyWrites.push(history)
     for (const event of batch) this.apply(event, batch.at(-1)!.seq)
     this.lastSeq = batch.at(-1)!.seq
+    this.onWrite?.()
   }
 
   events(): WharfEvent[] {
@@ -80,6 +83,11 @@ export class SimStore implements VacuumLedger {
   /** Every job the log created and no vacuum removed, as a state whose `jobs` holds them all. */
   everyJob(): State {
     return { ...this.full, jobs: new Map([...this.full.retired, ...this.full.jobs]) }
+  }
+
+  /** A job as the durable log has it now: in memory or in history; undefined if unknown or vacuumed. */
+  jobNow(uuid: string): JobRecord | undefined {
+    return this.full.jobs.get(uuid) ?? this.full.retired.get(uuid)
   }
 
   /** The durable fold itself (read only): `jobs` live, `retired` in history. */
