@@ -1,6 +1,7 @@
 // Proves Wharf's durability and scheduling guarantees under storage faults and crashes with the
 // seeded simulator (test/sim): a fixed set of seeds plus one derived from the commit, one
-// seed reproduces a whole run, and each deliberately broken variant is caught.
+// seed reproduces a whole run, and each deliberately broken variant is caught (storage, rollback,
+// capacity, autovacuum's retention and whole-graph rules, committed reads).
 // WHARF_SIM_SEEDS=<n> runs more seeds, WHARF_SIM_SEED=<n> exactly one (as `npm run sim` does).
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
@@ -56,6 +57,9 @@ describe('the simulator catches a deliberately broken variant', () => {
     'lose-acked-write': /acknowledged|lost/,
     'no-rollback': /failed append|store ends at|was rejected/,
     'capacity-off-by-one': /over its capacity/,
+    'vacuum-ignores-channel-retention': /jobs\.vacuumed .* before its time|retention passed/,
+    'vacuum-splits-graphs': /jobs\.vacuumed .* removed part of graph/,
+    'uncommitted-reads': /answered .* the durable log never held/,
   }
   for (const bug of SIM_BUGS) {
     it(bug, async () => {

@@ -1,16 +1,26 @@
 // Deliberately broken variants, to prove the simulator can fail (a checker that never fires
 // proves nothing). Each is injected from outside — a storage wrapper or a patch on one engine
-// instance — so no engine file changes. Never used outside tests and `npm run sim -- --bug`.
+// instance — so no engine file changes. Never used outside tests and `WHARF_SIM_BUG=<name> npm run sim`.
 
-import type { Engine } from '../../src/engine/runtime/engine.js'
+import { VACUUM_BATCH } from '../../src/engine/core/limits.js'
+import type { State } from '../../src/engine/core/state.js'
+import type { JobView } from '../../src/engine/core/view.js'
+import { VACUUM_INTERVAL_MS, type Engine } from '../../src/engine/runtime/engine.js'
+import { vacuumCandidates } from '../../src/engine/runtime/history-io.js'
+import type { HistoryStore } from '../../src/storage/history.js'
 
-export const SIM_BUGS = ['lose-acked-write', 'no-rollback', 'capacity-off-by-one'] as const
+export const SIM_BUGS = ['lose-acked-write', 'no-rollback', 'capacity-off-by-one', 'vacuum-ignores-channel-retention', 'vacuum-splits-graphs', 'uncommitted-reads'] as const
 export type SimBug = (typeof SIM_BUGS)[number]
+/** The bugs breakEngine() plants in each opened engine (the others live in storage). */
+export const ENGINE_BUGS: readonly SimBug[] = ['no-rollback', 'capacity-off-by-one', 'vacuum-ignores-channel-retention', 'vacuum-splits-graphs', 'uncommitted-reads']
 
 export const BUG_DESCRIPTIONS: Readonly<Record<SimBug, string>> = {
   'lose-acked-write': 'storage: a crash also loses the last batch that acknowledged a call (a missing fsync)',
   'no-rollback': 'engine: a failed append rejects its callers but keeps their events in the live state',
   'capacity-off-by-one': 'engine: the scheduler lets one job more than capacity start on every channel',
+  'vacuum-ignores-channel-retention': "engine: autovacuum while running keeps every job removeAfterDays, whatever its channel's remove_after_days says",
+  'vacuum-splits-graphs': 'engine: autovacuum while running judges each job alone, so a graph loses its old jobs while a recent one stays',
+  'uncommitted-reads': 'engine: reads answer from the live state at once, even while the batch that changed it is still being written (and may fail)',
 }
 
 // The engine's private members these patches reach, typed here rather than as `any`.
@@ -24,6 +34,9 @@ interface EngineInternals {
   armTimer(): void
   scheduleTick(): void
   wakeWaiters(): void
+  read<T>(read: (state: State) => T): Promise<T>
+  /** Snapshots and autovacuum (runtime/maintenance.ts): Engine.vacuum and the hourly one call its vacuum. */
+  maintenance: { vacuum(): Promise<number>; nextVacuumMs: number; removeAfterDays: number }
 }
 
 /** Patch a freshly opened engine (engine-level bugs only). */
@@ -38,6 +51,14 @@ export function breakEngine(engine: Engine, bug: SimBug): void {
       if (this.queue.length > 0 || this.outcomes.length > 0) this.scheduleTick()
       else this.wakeWaiters()
     }
+  } else if (bug === 'vacuum-ignores-channel-retention') {
+    // The candidates' reader is handed no channel tree: every job gets the default retention.
+    vacuumWith(engine, (history, nowMs, days) => vacuumCandidates({ ...engine.state, channels: new Map() } as State, history, nowMs, days, VACUUM_BATCH))
+  } else if (bug === 'vacuum-splits-graphs') {
+    // The finish-time scan forgets which graph each job belongs to: each is judged alone.
+    vacuumWith(engine, (history, nowMs, days) => vacuumCandidates(engine.state, graphless(history), nowMs, days, VACUUM_BATCH))
+  } else if (bug === 'uncommitted-reads') {
+    inside.read = (read) => Promise.resolve(read(engine.state))
   } else if (bug === 'capacity-off-by-one') {
     // While the core decides a tick, every limit is one higher (only the scheduler's pick reads
     // it); the state is right again afterwards, as if `running >= capacity` had been written
@@ -52,5 +73,27 @@ export function breakEngine(engine: Engine, bug: SimBug): void {
         for (const node of raised) node.capacity!--
       }
     }
+  }
+}
+
+/** Replace the engine's vacuum (the hourly one and any asked for; the one on open ran already). */
+function vacuumWith(engine: Engine, candidates: (history: HistoryStore, nowMs: number, days: number) => Promise<JobView[]>): void {
+  const maintenance = (engine as unknown as EngineInternals).maintenance
+  maintenance.vacuum = async () => {
+    maintenance.nextVacuumMs = engine.clock.now() + VACUUM_INTERVAL_MS
+    const jobs = await candidates(engine.history, engine.clock.now(), maintenance.removeAfterDays)
+    if (jobs.length === 0) return 0
+    return engine.submit({ type: 'vacuum', jobs }, (note) => (note !== undefined && 'removed' in note ? note.removed : 0))
+  }
+}
+
+/** History whose finish-time scan answers every job as if it were in no graph. */
+function graphless(history: HistoryStore): HistoryStore {
+  return {
+    complete: history.complete,
+    get: (uuid) => history.get(uuid),
+    page: (query) => history.page(query),
+    counts: () => history.counts(),
+    finishedUpTo: async (atMs, limit, cursor) => (await history.finishedUpTo(atMs, limit, cursor)).map((view) => ({ ...view, graphUuid: null })),
   }
 }

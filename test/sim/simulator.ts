@@ -14,7 +14,7 @@ import { checkInvariants } from '../../src/engine/core/invariants.js'
 import type { State } from '../../src/engine/core/state.js'
 import type { JobView } from '../../src/engine/core/view.js'
 import { AuditError, Auditor, describeError, type Call } from './auditor.js'
-import { breakEngine, type SimBug } from './bugs.js'
+import { breakEngine, ENGINE_BUGS, type SimBug } from './bugs.js'
 import { channelRules, checkCapacity, checkSameState, foldHistory, StartWatch, storeState, stuckJobs, type ChannelRules } from './checks.js'
 import { Incarnation } from './incarnation.js'
 import { Rng } from './prng.js'
@@ -421,7 +421,8 @@ export class Simulation implements UsersHost {
         inc.handle.crash()
         continue
       }
-      if (this.options.bug === 'no-rollback' || this.options.bug === 'capacity-off-by-one') breakEngine(inc.wharf.engine, this.options.bug)
+      const bug = this.options.bug ?? null
+      if (bug !== null && ENGINE_BUGS.includes(bug)) breakEngine(inc.wharf.engine, bug)
       inc.listen((event, state) => {
         try {
           this.watch.onEvent(event, state)
