@@ -167,7 +167,7 @@ describe('found by the simulator', () => {
   })
 
   it('replays the seeds that found them', async () => {
-    for (const seed of [20260101, 20260104, 153]) {
+    for (const seed of [20260101, 20260104, 153, 20260115, 94]) {
       const result = await runSimulation(seed)
       expect(result.failure?.report() ?? null).toBeNull()
     }
