@@ -1,14 +1,15 @@
 // History in the LevelDB of the event log, beside its records. LevelLog.append stages the writes
 // of a HistoryWrite in the same LevelDB batch as the log record, so the two are durable or absent
 // together. Every key below is one more insert in the batch that finishes a job, on the durable
-// hot path: a common job costs three (view, one composite index, finish time).
+// hot path: a common job costs two (view, one composite index), and each batch one more key per
+// finish time (the group of the jobs it finished then).
 //
 // Keys (utf8; every field escaped so that it holds no \x00, and \x00 separates fields):
 //   h\0j\0<uuid>                                   the final JobView (view-codec.ts)
 //   h\0i\0x\0<channel>\0<state>\0<model>\0<method>\0<uuid>   one composite index (empty value)
 //   h\0i\0k\0<identity key>\0<uuid>                 jobs that have one
 //   h\0i\0g\0<graph uuid>\0<uuid>                   jobs of a graph
-//   h\0t\0<finished ms, 16 digits>\0<uuid>          finish-time order, for autovacuum
+//   h\0t\0<finished ms>\0<batch seq>                 finish-time groups, for autovacuum (finish-groups.ts)
 //   h\0n\0<channel>\0<model>\0<method>             [done, cancelled] counts of that "combo"
 //
 // A query on any of channel, state, function walks the composite ranges of the combos it matches
@@ -29,19 +30,18 @@ import {
   type HistoryWrite,
 } from './history.js'
 import type { Db } from './level-recovery.js'
+import { FinishGroups } from './finish-groups.js'
 import { decodeView, encodeView, ViewDecodeError } from './view-codec.js'
 
 const VIEW_PREFIX = 'h\x00j\x00'
 const INDEX_PREFIX = 'h\x00i\x00'
 const COMBO_INDEX = INDEX_PREFIX + 'x\x00'
-const TIME_PREFIX = 'h\x00t\x00'
 const COUNT_PREFIX = 'h\x00n\x00'
 /** Present once history holds every finished job of the log (from the first event, or migrated). */
 export const COMPLETE_KEY = 'h\x00complete'
 /** Just past every key that starts with `prefix` (prefixes end with the \x00 separator). */
 const end = (prefix: string): string => prefix.slice(0, -1) + '\x01'
 
-const TIME_DIGITS = 16
 /** Keys read per native round trip when walking an index. */
 const SCAN_CHUNK = 128
 const FINISHED_STATES = ['done', 'cancelled'] as const
@@ -68,10 +68,6 @@ function comboOf(job: FinishedJob): string {
   return esc(channelOf(job)) + '\x00' + esc(job.model) + '\x00' + esc(job.method)
 }
 
-function timeKey(atMs: number, uuid: string): string {
-  return TIME_PREFIX + String(atMs).padStart(TIME_DIGITS, '0') + '\x00' + uuid
-}
-
 /** The composite index key of a job of `combo` (escaped channel\0model\0method) in `state`. */
 function comboKey(combo: string, state: string, uuid: string): string {
   const channelEnd = combo.indexOf('\x00')
@@ -81,16 +77,18 @@ function comboKey(combo: string, state: string, uuid: string): string {
 /** Every key of a job but its view's: the indexes that name it. */
 function indexKeys(job: FinishedJob, combo: string): string[] {
   const uuid = esc(job.uuid)
-  const keys = [comboKey(combo, job.state, uuid), timeKey(finishedAtOf(job), uuid)]
+  const keys = [comboKey(combo, job.state, uuid)]
   if (job.identityKey !== null) keys.push(INDEX_PREFIX + 'k\x00' + esc(job.identityKey) + '\x00' + uuid)
   if (job.graphUuid !== null) keys.push(INDEX_PREFIX + 'g\x00' + esc(job.graphUuid) + '\x00' + uuid)
   return keys
 }
 
 const EMPTY = new Uint8Array(0)
+const NONE: readonly string[] = []
 
 export class LevelHistory implements HistoryStore {
   private readonly perChannel = new Map<string, FinishedCounts>()
+  private readonly finishGroups = new FinishGroups()
   /** Counts per combo (comboOf). A combo stays known for the life of the process once staged, so
    * a page never misses the keys of a batch that lands while it reads; an empty one costs a seek. */
   private readonly perCombo = new Map<string, FinishedCounts>()
@@ -137,8 +135,8 @@ export class LevelHistory implements HistoryStore {
     }
   }
 
-  /** Put the writes that make `write` durable in `batch` (the log record's); then commit(). */
-  stage(batch: Staging, write: HistoryWrite): void {
+  /** Put the writes that make `write` durable in `batch`, the record of first seq `seq`; then commit(). */
+  stage(batch: Staging, write: HistoryWrite, seq: number): void {
     const touched = new Map<string, FinishedCounts>()
     const tally = (view: FinishedJob, sign: 1 | -1): string => {
       const combo = comboOf(view)
@@ -155,10 +153,16 @@ export class LevelHistory implements HistoryStore {
       batch.del(VIEW_PREFIX + esc(view.uuid))
       for (const key of indexKeys(view, tally(view, -1))) batch.del(key)
     }
+    const finished: { uuid: string; atMs: number }[] = []
     for (const job of write.put) {
-      batch.put(VIEW_PREFIX + esc(job.uuid), encodeView(job))
+      const uuid = esc(job.uuid)
+      batch.put(VIEW_PREFIX + uuid, encodeView(job))
       for (const key of indexKeys(job, tally(job, 1))) batch.put(key, EMPTY)
+      finished.push({ uuid, atMs: finishedAtOf(job) })
     }
+    this.finishGroups.stagePuts(batch, finished, seq)
+    if (write.del.length > 0) this.finishGroups.stageCleanup(batch, write.del.map((view) => esc(view.uuid)))
+    else this.finishGroups.stageCleanup(batch, NONE)
     for (const [combo, c] of touched) {
       if (!this.perCombo.has(combo)) this.perCombo.set(combo, { done: 0, cancelled: 0 })
       if (c.done === 0 && c.cancelled === 0) batch.del(COUNT_PREFIX + combo)
@@ -168,7 +172,7 @@ export class LevelHistory implements HistoryStore {
 
   /** Stage views that fill an incomplete history, and the mark that it is complete. */
   stageInit(batch: Staging, views: readonly JobView[]): void {
-    this.stage(batch, { put: views, del: [] })
+    this.stage(batch, { put: views, del: [] }, 0)
     batch.put(COMPLETE_KEY, EMPTY)
   }
 
@@ -204,10 +208,24 @@ export class LevelHistory implements HistoryStore {
   }
 
   async finishedUpTo(atMs: number, limit: number, cursor?: FinishedCursor): Promise<JobView[]> {
-    const from = cursor === undefined ? TIME_PREFIX : timeKey(cursor.atMs, esc(cursor.uuid))
-    const to = Number.isFinite(atMs) ? TIME_PREFIX + String(Math.max(0, atMs)).padStart(TIME_DIGITS, '0') + '\x01' : end(TIME_PREFIX)
-    const keys = await this.db().keys({ ...(cursor === undefined ? { gte: from } : { gt: from }), lt: to, limit }).all()
-    return this.views(keys.map(uuidOfKey), 'the finish-time index')
+    const views = new Map<string, JobView>()
+    const entries = await this.finishGroups.scan(
+      (gte, lt) => this.db().iterator({ gte, lt }),
+      atMs,
+      limit,
+      cursor === undefined ? undefined : { atMs: cursor.atMs, uuid: esc(cursor.uuid) },
+      async (candidates) => {
+        const found = candidates.length === 0 ? [] : await this.db().getMany(candidates.map((e) => VIEW_PREFIX + e.uuid))
+        return candidates.map((e, i) => {
+          const bytes = found[i]
+          if (bytes === undefined) return false
+          const view = this.decode(bytes, unesc(e.uuid))
+          views.set(e.uuid, view)
+          return finishedAtOf(view) === e.atMs
+        })
+      },
+    )
+    return entries.map((e) => views.get(e.uuid)!)
   }
 
   counts(): ReadonlyMap<string, FinishedCounts> {

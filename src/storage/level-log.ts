@@ -118,7 +118,7 @@ export class LevelLog implements EventLog {
         // A chained batch: abstract-level's array batch clones every op (several per finished
         // job here), which costs more than the write itself.
         const batch = db.batch()
-        this.history.stage(batch, history)
+        this.history.stage(batch, history, first)
         batch.put(recordKey(first), bytes)
         await batch.write(this.writeOptions)
         this.history.commit(history)

@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ClassicLevel } from 'classic-level'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { chain, group, FakeClock, MemoryLog, Wharf, type JobView, type OpenOptions } from '../../src/index.js'
 import { parseChannelConfig } from '../../src/engine/core/channel-config.js'
@@ -169,11 +170,13 @@ describe('on LevelDB', () => {
   })
 })
 
-describe('autovacuum', () => {
+describe.each(['MemoryLog', 'LevelDB'] as const)('autovacuum on %s', (kind) => {
   it('deletes finished jobs by finished time, per channel, whole graphs only, and keeps failed ones', async () => {
     const clock = new FakeClock()
-    const log = new MemoryLog()
-    const first = await open({ clock, log })
+    const memory = new MemoryLog()
+    const log = kind === 'MemoryLog' ? memory : undefined
+    const path = kind === 'LevelDB' ? join(dir, 'vacuum') : undefined
+    const first = await open({ clock, log, path })
     const old = await first.m.withDelay().run('old')
     const kept = await first.m.withDelay({ channel: 'root.keep' }).run('kept longer')
     const failed = await first.m.withDelay().run('fail')
@@ -184,13 +187,13 @@ describe('autovacuum', () => {
     await first.wharf.close()
     // 20 days later the child is requeued and finishes again: its graph is 20 days younger.
     clock.advanceTo(clock.now() + 20 * DAY)
-    const second = await open({ clock, log })
+    const second = await open({ clock, log, path })
     await second.wharf.requeue(c.job!.uuid)
     await second.wharf.start()
     await second.wharf.idle()
     await second.wharf.close()
     clock.advanceTo(clock.now() + 11 * DAY)
-    const third = await open({ clock, log })
+    const third = await open({ clock, log, path })
     expect(third.wharf.openReport.vacuumed).toBe(1)
     expect(await third.wharf.job(old.uuid)).toBeUndefined()
     expect((await third.wharf.job(kept.uuid))!.state).toBe('done')
@@ -198,10 +201,17 @@ describe('autovacuum', () => {
     expect((await third.wharf.job(p.job!.uuid))!.state).toBe('done')
     await third.wharf.close()
     clock.advanceTo(clock.now() + 30 * DAY)
-    const fourth = await open({ clock, log })
+    const fourth = await open({ clock, log, path })
     expect(fourth.wharf.openReport.vacuumed).toBe(3)
     expect((await fourth.wharf.jobs()).map((j) => j.args[0])).toEqual(['fail'])
     expect(fourth.wharf.stats().states).toMatchObject({ done: 0, failed: 1 })
+    await fourth.wharf.close()
+    if (path === undefined) return
+    // Nothing of the vacuumed jobs is left on disk: no view, no index entry, no finish-time group.
+    const db = new ClassicLevel<string, string>(path)
+    const left = await db.keys({ gte: 'h\x00', lt: 'h\x01' }).all()
+    await db.close()
+    expect(left.filter((k) => k !== 'h\x00complete')).toEqual([])
   })
 })
 

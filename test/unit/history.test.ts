@@ -183,4 +183,26 @@ describe('history on LevelLog', () => {
     expect(new Map(log.history.counts())).toEqual(new Map([['root.mail', { done: 1, cancelled: 0 }]]))
     expect(await log.history.get('b')).toBeUndefined()
   })
+
+  it('keeps one finish-time key per batch and finish time, and removes the keys of jobs gone', async () => {
+    const h = await open('LevelLog')
+    const db = () => (h.log as LevelLog)['requireDb']()
+    const timeKeys = async () => (await db().keys({ gte: 'h\x00t\x00', lt: 'h\x00t\x01' }).all()).length
+    const at = (uuid: string, ms: number) => view(uuid, { doneAt: ms })
+    await h.write([at('a', 1_000), at('b', 1_000), at('c', 2_000)])
+    await h.write([at('d', 1_000)])
+    expect(await timeKeys()).toBe(3) // (1000, batch 1), (2000, batch 1), (1000, batch 2)
+    // b leaves history (brought back to memory) and finishes again later: its old entry is stale.
+    await h.write([], [at('b', 1_000)])
+    await h.write([at('b', 3_000)])
+    expect((await h.log.history.finishedUpTo(Infinity, 10)).map((v) => v.uuid)).toEqual(['a', 'd', 'c', 'b'])
+    // A vacuum of everything up to 2,000 (what the scan returned) empties those groups: deleted.
+    const old = await h.log.history.finishedUpTo(2_000, 10)
+    await h.write([], old)
+    expect((await h.log.history.finishedUpTo(Infinity, 10)).map((v) => v.uuid)).toEqual(['b'])
+    expect(await timeKeys()).toBe(1)
+    // A cursor inside one millisecond resumes after the uuid it names.
+    await h.write([at('x', 5_000), at('y', 5_000), at('z', 5_000)])
+    expect((await h.log.history.finishedUpTo(Infinity, 10, { atMs: 5_000, uuid: 'x' })).map((v) => v.uuid)).toEqual(['y', 'z'])
+  })
 })
