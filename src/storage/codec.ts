@@ -54,7 +54,7 @@ export function crc32Portable(data: Uint8Array, value = 0): number {
   for (let i = 0; i < data.length; i++) crc = crcTable[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8)
   return ~crc >>> 0
 }
-const crc32: (data: Uint8Array, value?: number) => number =
+export const crc32: (data: Uint8Array, value?: number) => number =
   typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? zlib.crc32 : crc32Portable
 
 // ---- Upcasting: old event shapes are converted on read; the log is never rewritten. ----

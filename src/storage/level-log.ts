@@ -5,6 +5,10 @@
 //   e<16-digit zero-padded first seq>   one batch record (codec.ts), in seq order
 //   m:floor                             last seq deleted by compaction, decimal (absent: 0)
 //   s                                   the latest snapshot record (codec.ts)
+//   m:id                                the store's identity, also in its end-of-log mark
+//
+// Beside LevelDB, the file WHARF-END holds the end-of-log mark (end-mark.ts): the highest seq
+// known durable, checked on open, because LevelDB silently drops a damaged tail of its WAL.
 //
 // Writes go through one promise chain, so a batch is checked against the end of the log only
 // after every earlier write has landed (or failed, leaving nothing behind). Recovery from
@@ -16,6 +20,7 @@ import type { WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
 import { LogCorruptionError, StorageError, StorageLockedError } from '../engine/errors.js'
 import { claimedSnapshotSeq, decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshot, inspectRecord } from './codec.js'
+import { openEndMark, type EndMark } from './end-mark.js'
 import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from './event-log.js'
 import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
 import { LevelHistory } from './level-history.js'
@@ -25,9 +30,15 @@ import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, planTruncation, recordKey
 export { recordKey }
 
 export interface LevelLogOptions {
-  /** 'process' (default): survives kill -9. 'fsync': every write is synced, survives power loss. */
+  /**
+   * 'process' (default): survives kill -9; the end-of-log mark is written at most every 100 ms.
+   * 'fsync': every write is synced, survives power loss; the mark is synced before append resolves.
+   */
   durability?: 'process' | 'fsync'
-  /** 'throw' (default): a corrupt record fails the read. 'truncate': drop it and all after it. */
+  /**
+   * 'throw' (default): a corrupt record, or a log that ends below its end-of-log mark, fails.
+   * 'truncate': drop the corrupt record and all after it; accept a lost tail; both warned.
+   */
   onCorruption?: 'throw' | 'truncate'
   /** Told about every recovery 'truncate' performs. Default: process.emitWarning. */
   onWarning?: (message: string) => void
@@ -51,6 +62,8 @@ export class LevelLog implements EventLog {
   private readonly onCorruption: 'throw' | 'truncate'
   private readonly warn: (message: string) => void
   private readonly writeOptions: { sync: boolean }
+  private readonly durability: 'process' | 'fsync'
+  private mark: EndMark | null = null
   private lifecycle: Lifecycle = 'closed'
   private db: Db | null = null
   /** null: the last record is corrupt and a read must recover it before anything is appended. */
@@ -64,7 +77,8 @@ export class LevelLog implements EventLog {
     this.history = new LevelHistory(() => this.requireDb(), path)
     this.onCorruption = options.onCorruption ?? 'throw'
     this.warn = options.onWarning ?? ((m) => process.emitWarning(m, { code: 'WHARF_LOG_RECOVERED' }))
-    this.writeOptions = { sync: options.durability === 'fsync' }
+    this.durability = options.durability ?? 'process'
+    this.writeOptions = { sync: this.durability === 'fsync' }
   }
 
   async open(): Promise<void> {
@@ -85,8 +99,12 @@ export class LevelLog implements EventLog {
       try {
         await checkWharfKeys(db, this.path)
         await this.loadBounds(db)
-        await this.history.load(db, this.lastSeq === 0 && this.floorSeq === 0 && (await db.get(SNAPSHOT_KEY)) === undefined, this.writeOptions)
+        const empty = this.lastSeq === 0 && this.floorSeq === 0 && (await db.get(SNAPSHOT_KEY)) === undefined
+        this.mark = await openEndMark(db, this.path, this.lastSeq, this.floorSeq, { durability: this.durability, onCorruption: this.onCorruption, warn: this.warn })
+        await this.history.load(db, empty, this.writeOptions)
       } catch (error) {
+        await this.mark?.abandon()
+        this.mark = null
         await db.close()
         throw error
       }
@@ -108,6 +126,7 @@ export class LevelLog implements EventLog {
     const bytes = encodeBatch(batch)
     const first = batch[0]!.seq
     const last = batch[batch.length - 1]!.seq
+    let marked: Promise<void> | null = null
     await this.serialize(async () => {
       const db = this.requireDb()
       const end = this.knownEnd()
@@ -124,7 +143,11 @@ export class LevelLog implements EventLog {
         this.history.commit(history)
       }
       this.lastSeq = last
+      // Told inside the chain, so marks follow the log's order; awaited outside it, so the
+      // next batch's write overlaps this mark's sync ('fsync' mode; 'process' does not wait).
+      marked = this.requireMark().advance(last)
     })
+    await marked
   }
 
   async initHistory(views: readonly JobView[]): Promise<void> {
@@ -240,8 +263,10 @@ export class LevelLog implements EventLog {
     this.lifecycle = 'closing'
     try {
       await this.writes // appends accepted before close still land
+      await this.requireMark().close()
       await this.requireDb().close()
     } finally {
+      this.mark = null
       this.db = null
       this.lifecycle = 'closed'
     }
@@ -260,6 +285,11 @@ export class LevelLog implements EventLog {
   private requireDb(): Db {
     if (this.db === null) throw new Error(`the event log at ${JSON.stringify(this.path)} is closed`)
     return this.db
+  }
+
+  private requireMark(): EndMark {
+    if (this.mark === null) throw new Error(`the event log at ${JSON.stringify(this.path)} is closed`)
+    return this.mark
   }
 
   private serialize<T>(write: () => Promise<T>): Promise<T> {
@@ -310,7 +340,10 @@ export class LevelLog implements EventLog {
       await db.batch(plan.ops, { sync: true })
       this.floorSeq = plan.floorSeq
       this.lastSeq = plan.lastSeq
-      this.warn(`${cause.message}; recovered by truncation: ${plan.summary}`)
+      // The mark must not claim the seqs just deleted once new events reuse them.
+      const lost = await this.requireMark().lower(plan.lastSeq)
+      const acknowledged = lost === 0 ? '' : `; ${lost} acknowledged event(s) lost (the end-of-log mark said seq ${plan.lastSeq + lost}, now ${plan.lastSeq})`
+      this.warn(`${cause.message}; recovered by truncation: ${plan.summary}${acknowledged}`)
     })
   }
 }

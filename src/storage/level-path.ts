@@ -4,6 +4,7 @@
 // its own files into it.
 
 import { COMPLETE_KEY } from './level-history.js'
+import { STORE_ID_KEY } from './end-mark.js'
 import { readdir, stat } from 'node:fs/promises'
 import { StorageError } from '../engine/errors.js'
 import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, type Db } from './level-recovery.js'
@@ -33,7 +34,7 @@ export async function checkWharfKeys(db: Db, path: string): Promise<void> {
   if (any.length === 0) return
   const records = await db.keys({ gte: FIRST_KEY, lte: LAST_KEY, limit: 1 }).all()
   if (records.length > 0) return
-  if ((await db.get(FLOOR_KEY)) !== undefined || (await db.get(SNAPSHOT_KEY)) !== undefined || (await db.get(COMPLETE_KEY)) !== undefined) return
+  if ((await db.get(FLOOR_KEY)) !== undefined || (await db.get(SNAPSHOT_KEY)) !== undefined || (await db.get(COMPLETE_KEY)) !== undefined || (await db.get(STORE_ID_KEY)) !== undefined) return
   throw refusal(path, `is a LevelDB store that was not written by Wharf (first key ${JSON.stringify(any[0])})`)
 }
 

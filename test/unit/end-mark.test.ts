@@ -1,0 +1,282 @@
+// Proves the end-of-log mark (WHARF-END) makes a silently shortened log an error: on real files,
+// records deleted through a raw LevelDB handle and the newest WAL file truncated at several points
+// both fail the open naming the missing seqs; 'truncate' accepts the loss with a warning; identity,
+// pre-mark stores, a lost mark file, and the write order in 'fsync' mode.
+import { copyFile, mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ClassicLevel } from 'classic-level'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { LogCorruptionError, StorageError } from '../../src/engine/errors.js'
+import { decodeMarkFile, decodeSlot, encodeSlot, MARK_FILE, MarkFile, newStoreId } from '../../src/storage/end-mark-file.js'
+import { STORE_ID_KEY } from '../../src/storage/end-mark.js'
+import { LevelLog, recordKey, type LevelLogOptions } from '../../src/storage/level-log.js'
+import { makeBatch, readAll } from './event-log-contract.js'
+import { failure } from './helpers.js'
+
+const dirs: string[] = []
+const logs: LevelLog[] = []
+
+afterEach(async () => {
+  vi.restoreAllMocks()
+  for (const log of logs.splice(0)) await log.close()
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
+})
+
+async function newPath(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'wharf-end-mark-'))
+  dirs.push(dir)
+  return join(dir, 'jobs')
+}
+
+function logAt(path: string, options?: LevelLogOptions): LevelLog {
+  const log = new LevelLog(path, options)
+  logs.push(log)
+  return log
+}
+
+/** A closed store holding batches of `size` events, seqs 1..batches*size, written in one session. */
+async function givenStore(batches: number, size: number, options?: LevelLogOptions): Promise<string> {
+  const path = await newPath()
+  const log = logAt(path, options)
+  await log.open()
+  for (let b = 0; b < batches; b++) await log.append(makeBatch(1 + b * size, size))
+  await log.close()
+  return path
+}
+
+/** Change LevelDB directly: the loss LevelDB's own recovery causes, made deterministic. */
+async function tamper(path: string, change: (db: ClassicLevel<string, Uint8Array>) => Promise<void>): Promise<void> {
+  const db = new ClassicLevel<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' })
+  await db.open()
+  await change(db)
+  await db.close()
+}
+
+async function markSeq(path: string): Promise<number | undefined> {
+  return decodeMarkFile(await readFile(join(path, MARK_FILE)))?.seq
+}
+
+async function lastSeqOf(log: LevelLog): Promise<number> {
+  return (await readAll(log)).flat().at(-1)?.seq ?? 0
+}
+
+describe('the end-of-log mark', () => {
+  it('is written at the end of the log when the store closes', async () => {
+    const path = await givenStore(4, 3)
+    expect(await markSeq(path)).toBe(12)
+  })
+
+  it('fails the open naming the missing seqs when the newest records are gone from LevelDB', async () => {
+    const path = await givenStore(4, 3) // records at seqs 1, 4, 7, 10
+    await tamper(path, async (db) => {
+      await db.del(recordKey(10))
+      await db.del(recordKey(7))
+    })
+    const error = await failure(() => logAt(path).open())
+    expect(error).toBeInstanceOf(LogCorruptionError)
+    expect((error as LogCorruptionError).seq).toBe(7)
+    expect((error as Error).message).toContain('the log ends at seq 6 but seq 12 was acknowledged')
+    expect((error as Error).message).toContain('events 7..12 are missing')
+    expect((error as Error).message).toContain(join(path, MARK_FILE))
+    // A failed open changes nothing: it fails the same way again.
+    await expect(logAt(path).open()).rejects.toThrow('events 7..12 are missing')
+  })
+
+  it("'truncate' accepts the loss with a warning that counts it, and the next open is clean", async () => {
+    const path = await givenStore(4, 3)
+    await tamper(path, (db) => db.del(recordKey(10)))
+    const warnings: string[] = []
+    const log = logAt(path, { onCorruption: 'truncate', onWarning: (m) => warnings.push(m) })
+    await log.open()
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toContain('events 10..12 are missing')
+    expect(warnings[0]).toContain('3 acknowledged event(s) lost')
+    expect(await markSeq(path)).toBe(9)
+    expect(await lastSeqOf(log)).toBe(9)
+    await log.append(makeBatch(10, 2))
+    await log.close()
+
+    const again = logAt(path)
+    await again.open()
+    expect(await lastSeqOf(again)).toBe(11)
+  })
+
+  it('goes through process.emitWarning by default', async () => {
+    const path = await givenStore(2, 2)
+    await tamper(path, (db) => db.del(recordKey(3)))
+    const emit = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined)
+    await logAt(path, { onCorruption: 'truncate' }).open()
+    expect(emit).toHaveBeenCalledWith(expect.stringContaining('2 acknowledged event(s) lost'), expect.objectContaining({ code: 'WHARF_LOG_RECOVERED' }))
+  })
+
+  // LevelDB drops a damaged WAL tail on recovery and opens without an error; the mark notices.
+  for (const fraction of [0.25, 0.5, 0.8, 0.97]) {
+    it(`fails the open naming the missing seqs when the newest WAL file is cut at ${fraction} of its length`, async () => {
+      const path = await givenStore(40, 5)
+      const wal = (await readdir(path)).filter((f) => f.endsWith('.log') && f !== 'LOG').sort().at(-1)!
+      const size = (await stat(join(path, wal))).size
+      await truncate(join(path, wal), Math.floor(size * fraction))
+
+      const error = await failure(() => logAt(path).open())
+      expect(error).toBeInstanceOf(LogCorruptionError)
+      const match = /the log ends at seq (\d+) but seq 200 was acknowledged .*: events (\d+)\.\.200 are missing/.exec((error as Error).message)
+      expect(match).not.toBeNull()
+      const end = Number(match![1])
+      expect(Number(match![2])).toBe(end + 1)
+      expect((error as LogCorruptionError).seq).toBe(end + 1)
+
+      // The seqs named are exactly what is gone: the accepted log ends where the error said.
+      const warnings: string[] = []
+      const recovered = logAt(path, { onCorruption: 'truncate', onWarning: (m) => warnings.push(m) })
+      await recovered.open()
+      expect(await lastSeqOf(recovered)).toBe(end)
+      expect(warnings.join('\n')).toContain(`${200 - end} acknowledged event(s) lost`)
+      await recovered.close()
+      await logAt(path).open()
+    })
+  }
+
+  it("keeps the mark consistent when 'truncate' drops a corrupt last record on the first read", async () => {
+    const path = await givenStore(3, 2)
+    await tamper(path, async (db) => {
+      const value = Buffer.from((await db.get(recordKey(5)))!)
+      value[value.length - 2]! ^= 0x20
+      await db.put(recordKey(5), value)
+    })
+    const warnings: string[] = []
+    const log = logAt(path, { onCorruption: 'truncate', onWarning: (m) => warnings.push(m) })
+    await log.open()
+    expect(warnings).toEqual([]) // the end is not known until the corrupt record is read
+    expect(await lastSeqOf(log)).toBe(4)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toContain('2 acknowledged event(s) lost (the end-of-log mark said seq 6, now 4)')
+    expect(await markSeq(path)).toBe(4)
+    await log.close()
+    const again = logAt(path)
+    await again.open()
+    expect(await lastSeqOf(again)).toBe(4)
+  })
+
+  it('stays consistent across a snapshot and a compaction of the whole log', async () => {
+    const path = await givenStore(3, 2)
+    const log = logAt(path)
+    await log.open()
+    await log.writeSnapshot({ seq: 6, formatVersion: 1, state: { n: 6 } })
+    await log.compact(6)
+    await log.close()
+    const again = logAt(path)
+    await again.open() // the log ends at its floor, 6, as the mark says
+    await again.append(makeBatch(7, 2))
+    await again.close()
+    expect(await markSeq(path)).toBe(8)
+  })
+})
+
+describe("the mark file's identity and presence", () => {
+  it('refuses a mark file from another store, even with truncate', async () => {
+    const path = await givenStore(2, 2)
+    const other = await givenStore(5, 2)
+    await copyFile(join(other, MARK_FILE), join(path, MARK_FILE))
+    await expect(logAt(path).open()).rejects.toSatisfy((e: unknown) => e instanceof StorageError && /belongs to another store/.test((e as Error).message))
+    await expect(logAt(path, { onCorruption: 'truncate' }).open()).rejects.toThrow(/belongs to another store/)
+  })
+
+  it('gives a store written before the mark existed one on its first open, without an error', async () => {
+    const path = await givenStore(3, 2)
+    // What the previous version left: no identity in LevelDB, no mark file.
+    await tamper(path, (db) => db.del(STORE_ID_KEY))
+    await rm(join(path, MARK_FILE))
+    const warnings: string[] = []
+    const log = logAt(path, { onWarning: (m) => warnings.push(m) })
+    await log.open()
+    expect(warnings).toEqual([])
+    expect(await markSeq(path)).toBe(6)
+    await log.close()
+    // From now on it is protected like a new store.
+    await tamper(path, (db) => db.del(recordKey(5)))
+    await expect(logAt(path).open()).rejects.toThrow('events 5..6 are missing')
+  })
+
+  it("reports a missing mark file of a store that had one; 'truncate' writes a new one", async () => {
+    const path = await givenStore(3, 2)
+    await rm(join(path, MARK_FILE))
+    await expect(logAt(path).open()).rejects.toSatisfy((e: unknown) => e instanceof LogCorruptionError && /WHARF-END" is missing/.test((e as Error).message))
+    const warnings: string[] = []
+    const log = logAt(path, { onCorruption: 'truncate', onWarning: (m) => warnings.push(m) })
+    await log.open()
+    expect(warnings.join('\n')).toContain('wrote a new one at the log\'s end, seq 6')
+    await log.close()
+    await logAt(path).open()
+  })
+
+  it('reports a mark file with no valid slot', async () => {
+    const path = await givenStore(2, 2)
+    await writeFile(join(path, MARK_FILE), Buffer.alloc(128, 7))
+    await expect(logAt(path).open()).rejects.toThrow(/is unreadable/)
+  })
+
+  it('believes the older slot when the newer one is torn: a lower bound', async () => {
+    const storeId = newStoreId()
+    const older = encodeSlot({ storeId, generation: 4, seq: 40 })
+    const newer = encodeSlot({ storeId, generation: 5, seq: 50 })
+    expect(decodeMarkFile(Buffer.concat([older, newer]))?.seq).toBe(50)
+    expect(decodeMarkFile(Buffer.concat([newer, older]))?.seq).toBe(50)
+    newer[44]! ^= 1
+    expect(decodeSlot(newer)).toBeNull()
+    expect(decodeMarkFile(Buffer.concat([older, newer]))?.seq).toBe(40)
+    expect(decodeMarkFile(Buffer.concat([older, newer]).subarray(0, 100))).toBeNull()
+  })
+})
+
+describe('when the mark is written', () => {
+  /** Records the order of LevelDB writes, mark writes and append results. */
+  function traceWrites(): string[] {
+    const trace: string[] = []
+    const put = ClassicLevel.prototype.put
+    vi.spyOn(ClassicLevel.prototype, 'put').mockImplementation(async function (this: ClassicLevel<string, Uint8Array>, key: string, ...rest: unknown[]) {
+      await (put as (...args: unknown[]) => Promise<void>).call(this, key, ...rest)
+      if (key.startsWith('e')) trace.push(`put ${Number(key.slice(1))}`)
+    } as typeof put)
+    const write = MarkFile.prototype.write
+    vi.spyOn(MarkFile.prototype, 'write').mockImplementation(async function (this: MarkFile, mark, sync) {
+      trace.push(`mark ${mark.seq} start`)
+      await write.call(this, mark, sync)
+      trace.push(`mark ${mark.seq} ${sync ? 'synced' : 'written'}`)
+    })
+    return trace
+  }
+
+  it("'fsync': the mark is synced after the batch is durable and before append resolves", async () => {
+    const path = await newPath()
+    const log = logAt(path, { durability: 'fsync' })
+    await log.open()
+    const trace = traceWrites()
+    await log.append(makeBatch(1, 3))
+    trace.push('append 3 resolved')
+    // Read back by someone else, before close: the file already says so.
+    expect(await markSeq(path)).toBe(3)
+    await log.append(makeBatch(4, 2))
+    trace.push('append 5 resolved')
+    expect(trace).toEqual(['put 1', 'mark 3 start', 'mark 3 synced', 'append 3 resolved', 'put 4', 'mark 5 start', 'mark 5 synced', 'append 5 resolved'])
+  })
+
+  it("'process': the mark never names a seq before its batch is written, and catches up by close", async () => {
+    const path = await newPath()
+    const log = logAt(path)
+    await log.open()
+    const trace = traceWrites()
+    const appends: Promise<void>[] = []
+    for (let first = 1; first <= 30; first += 3) appends.push(log.append(makeBatch(first, 3)))
+    await Promise.all(appends)
+    await log.close()
+    let durable = 0
+    for (const step of trace) {
+      const [what, seq] = step.split(' ') as [string, string]
+      if (what === 'put') durable = Number(seq) + 2
+      else expect(Number(seq)).toBeLessThanOrEqual(durable)
+    }
+    expect(trace.filter((s) => s.endsWith('synced'))).toEqual([])
+    expect(await markSeq(path)).toBe(30)
+  })
+})
