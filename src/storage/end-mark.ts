@@ -139,32 +139,26 @@ export class EndMark {
  * Open the mark of the store in `storePath`, whose log ends at `end` (null: its last record is
  * corrupt, and the truncation that will read it lowers the mark), and check the log against it.
  * With 'throw', a log that ends below its mark is a LogCorruptionError naming the missing seqs.
+ *
+ *   id in LevelDB | WHARF-END            | outcome
+ *   none          | none or unreadable   | a new store, or one older than the mark: create one
+ *   none          | valid                | check the log against it, then adopt its id
+ *   some          | none or unreadable   | corruption (replaceLostMark)
+ *   some          | valid, other id      | StorageError, even with 'truncate'
+ *   some          | valid, same id       | check the log against it
  */
 export async function openEndMark(db: Db, storePath: string, end: number | null, floor: number, options: EndMarkOptions): Promise<EndMark> {
   const path = markPath(storePath)
   const stored = await db.get(STORE_ID_KEY)
+  const storeId = stored === undefined ? null : Buffer.from(stored).toString('utf8')
   const known = end ?? floor
-  if (stored === undefined) {
-    // A new store, or one written before the mark existed (or whose creation stopped between the
-    // file and the key): it gets a mark at the end of its log. File first, then the key, so that
-    // a store with an id in LevelDB always had a mark file.
-    const mark: Mark = { storeId: newStoreId(), generation: 0, seq: known }
-    const file = await MarkFile.create(path, mark)
-    try {
-      await db.put(STORE_ID_KEY, Buffer.from(mark.storeId), { sync: true })
-    } catch (error) {
-      await file.close()
-      throw error
-    }
-    return new EndMark(file, mark, options)
-  }
-  const storeId = Buffer.from(stored).toString('utf8')
   const found = await MarkFile.open(path)
   if (found === null || found.mark === null) {
     await found?.file.close()
+    if (storeId === null) return createMark(db, path, known, options)
     return replaceLostMark(path, storeId, known, found === null ? 'is missing' : 'is unreadable (no valid slot)', options)
   }
-  if (found.mark.storeId !== storeId) {
+  if (storeId !== null && found.mark.storeId !== storeId) {
     await found.file.close()
     throw new StorageError(
       `the end-of-log mark ${JSON.stringify(path)} belongs to another store (id ${found.mark.storeId}; this store is ${storeId}): the mark file or the LevelDB files were copied from elsewhere. Put back this store's own ${JSON.stringify(path)}; if it is lost, delete the file and open with onCorruption: 'truncate' to start a new mark at the log's end`,
@@ -173,11 +167,31 @@ export async function openEndMark(db: Db, storePath: string, end: number | null,
   const mark = new EndMark(found.file, found.mark, options)
   try {
     if (end !== null) await checkEnd(mark, end, options)
+    // A mark whose id LevelDB lacks: the creation stopped between the file and the key, or
+    // LevelDB lost its contents (a deleted CURRENT makes a fresh, empty one). Checked first,
+    // so the second is reported, not adopted.
+    if (storeId === null) await db.put(STORE_ID_KEY, Buffer.from(found.mark.storeId), { sync: true })
   } catch (error) {
     await mark.abandon()
     throw error
   }
   return mark
+}
+
+/**
+ * A new store, or one written before the mark existed: a mark at the end of its log. File first,
+ * then the key, so that a store with an id in LevelDB always had a mark file.
+ */
+async function createMark(db: Db, path: string, known: number, options: EndMarkOptions): Promise<EndMark> {
+  const mark: Mark = { storeId: newStoreId(), generation: 0, seq: known }
+  const file = await MarkFile.create(path, mark)
+  try {
+    await db.put(STORE_ID_KEY, Buffer.from(mark.storeId), { sync: true })
+  } catch (error) {
+    await file.close()
+    throw error
+  }
+  return new EndMark(file, mark, options)
 }
 
 async function checkEnd(mark: EndMark, end: number, options: EndMarkOptions): Promise<void> {

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { LogCorruptionError, StorageError } from '../../src/engine/errors.js'
+import { Wharf } from '../../src/index.js'
 import { decodeMarkFile, decodeSlot, encodeSlot, MARK_FILE, MarkFile, newStoreId } from '../../src/storage/end-mark-file.js'
 import { STORE_ID_KEY } from '../../src/storage/end-mark.js'
 import { LevelLog, recordKey, type LevelLogOptions } from '../../src/storage/level-log.js'
@@ -198,6 +199,24 @@ describe("the mark file's identity and presence", () => {
     await expect(logAt(path).open()).rejects.toThrow('events 5..6 are missing')
   })
 
+  it('reports a LevelDB emptied under its mark (as a deleted CURRENT makes a fresh one)', async () => {
+    const path = await givenStore(3, 2)
+    await tamper(path, (db) => db.clear())
+    await expect(logAt(path).open()).rejects.toThrow('the log ends at seq 0 but seq 6 was acknowledged')
+    await expect(logAt(path).open()).rejects.toThrow('events 1..6 are missing') // nothing was adopted
+  })
+
+  it('adopts the mark of a creation that stopped before its id reached LevelDB', async () => {
+    const path = await givenStore(3, 2)
+    const before = await readFile(join(path, MARK_FILE))
+    await tamper(path, (db) => db.del(STORE_ID_KEY))
+    const log = logAt(path)
+    await log.open()
+    await log.close()
+    expect(decodeMarkFile(await readFile(join(path, MARK_FILE)))?.storeId).toBe(decodeMarkFile(before)?.storeId)
+    await tamper(path, async (db) => expect(Buffer.from((await db.get(STORE_ID_KEY))!).toString()).toBe(decodeMarkFile(before)?.storeId))
+  })
+
   it("reports a missing mark file of a store that had one; 'truncate' writes a new one", async () => {
     const path = await givenStore(3, 2)
     await rm(join(path, MARK_FILE))
@@ -278,5 +297,30 @@ describe('when the mark is written', () => {
     }
     expect(trace.filter((s) => s.endsWith('synced'))).toEqual([])
     expect(await markSeq(path)).toBe(30)
+  })
+})
+
+describe('through Wharf.open', () => {
+  it("refuses a store whose newest acknowledged jobs are gone; 'truncate' opens it without them", async () => {
+    const path = await newPath()
+    const first = await Wharf.open({ path, snapshotEvery: 0 })
+    const partner = first.model('res.partner', { async work() {} })
+    const kept = await partner.withDelay().work()
+    const lost = await partner.withDelay().work()
+    await first.close()
+    await tamper(path, async (db) => {
+      const keys = await db.keys({ gte: 'e', lt: 'f' }).all()
+      await db.del(keys.at(-1)!) // the record of the second enqueue
+    })
+    await expect(Wharf.open({ path })).rejects.toSatisfy((e: unknown) => e instanceof LogCorruptionError && /events \d+\.\.\d+ are missing/.test((e as Error).message))
+    const emit = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined)
+    const second = await Wharf.open({ path, onCorruption: 'truncate' })
+    expect(emit).toHaveBeenCalledWith(expect.stringMatching(/\d+ acknowledged event\(s\) lost/), expect.anything())
+    expect((await second.job(kept.uuid))?.state).toBe('pending')
+    expect(await second.job(lost.uuid)).toBeUndefined()
+    await second.close()
+    const third = await Wharf.open({ path })
+    expect(await third.jobs()).toHaveLength(1)
+    await third.close()
   })
 })

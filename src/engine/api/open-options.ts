@@ -21,12 +21,18 @@ export interface OpenOptions {
   contextKeys?: string[]
   /** Run delayed calls at once, store nothing. Default: process.env.WHARF_NO_DELAY === '1'. */
   noDelay?: boolean
+  /**
+   * 'process' (default): a batch is written before its call resolves, not synced; survives kill -9.
+   * 'fsync': every batch, and the end-of-log mark (WHARF-END), synced; survives power loss.
+   */
   durability?: 'process' | 'fsync'
   removeAfterDays?: number
   /**
-   * What to do when the LevelDB log holds a corrupt record: 'throw' (default) refuses to open
-   * with a LogCorruptionError naming the seq; 'truncate' is the explicit recovery — the corrupt
-   * record and everything after it are dropped (reported through process warnings).
+   * What to do when the LevelDB log holds a corrupt record, or ends below its end-of-log mark
+   * (acknowledged events are missing): 'throw' (default) refuses to open with a
+   * LogCorruptionError naming the seqs; 'truncate' is the explicit recovery — the corrupt record
+   * and everything after it are dropped, a lost tail is accepted (reported through process
+   * warnings that count the events lost).
    */
   onCorruption?: 'throw' | 'truncate'
   /** Write a snapshot and compact the log after this many events (default 50,000; 0 = never). */
