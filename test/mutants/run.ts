@@ -3,7 +3,7 @@
 // touched), runs vitest there and reports which test files fail. The bar (issue 8): every mutant
 // is caught by at least two test files. Not part of `npm test`: it runs the suite once per mutant.
 //
-// Env: MUTANTS=name,name (a subset), MUTANT_TIMEOUT_S (per run, default 300: a run that times out
+// Env: MUTANTS=name,name (a subset), MUTANT_TIMEOUT_S (per run, default 600: a run that times out
 // is reported as TIMEOUT and does not count as a catch), MUTANT_FC_NUM_RUNS (property runs per
 // fast-check test, default 50, lower than the suite's own to bound the run), MUTANT_SKIP (test
 // files not run per mutant, default: crash.test.ts, whose 40 s of child processes kill -9 a
@@ -16,7 +16,7 @@ import { MUTANTS, type Mutant } from './mutants.js'
 
 const REPO = join(import.meta.dirname, '../..')
 const COPIED = ['src', 'test', 'docs', 'README.md', 'package.json', 'tsconfig.json', 'vitest.config.ts']
-const TIMEOUT_S = Number(process.env.MUTANT_TIMEOUT_S ?? 300)
+const TIMEOUT_S = Number(process.env.MUTANT_TIMEOUT_S ?? 600)
 const FC_NUM_RUNS = process.env.MUTANT_FC_NUM_RUNS ?? '50'
 const SKIP = (process.env.MUTANT_SKIP ?? 'test/unit/crash.test.ts,test/unit/tidy.test.ts').split(',').filter((s) => s !== '')
 const CATCHES_MIN = 2
