@@ -128,6 +128,8 @@ describe('batch records', () => {
     const moved = corruption(() => decodeBatch(record, 6, '/data/jobs'))
     expect(moved.seq).toBe(6)
     expect(moved.message).toBe('corrupt event log record at seq 6 in "/data/jobs": record holds seq 5, its key says 6')
+    // Under a lower key too: a reader that starts at that key has no earlier record to compare with.
+    expect(corruption(() => decodeBatch(record, 4)).message).toMatch(/record holds seq 5, its key says 4/)
   })
 
   it('detects a well-sealed record whose content is wrong', () => {

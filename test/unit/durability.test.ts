@@ -103,6 +103,10 @@ describe('close and reopen', () => {
     await first.close()
     const second = await Wharf.open({ path, clock, channels: 'root:4' })
     expect(sorted(await second.jobs())).toEqual(before)
+    // The reopen started from a snapshot written every 7 events, and replayed only its tail.
+    const report = second.openReport
+    expect(report.snapshotSeq).toBeGreaterThan(0)
+    expect(report.replayedEvents).toBeLessThan(7)
     await second.close()
   })
 

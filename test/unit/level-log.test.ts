@@ -100,6 +100,25 @@ describe('LevelLog', () => {
     expect(recordKey(12)).toBe('e0000000000000012')
   })
 
+  it('refuses a record stored under a key below its seqs, even where a read starts at it (after a snapshot)', async () => {
+    const path = await givenSixEvents()
+    // Records [3,4] lost and [5,6] found under 3's key: reading on from seq 2 starts at that key.
+    await tamper(path, async (db) => {
+      await db.put(recordKey(3), (await db.get(recordKey(5)))!)
+      await db.del(recordKey(5))
+    })
+    const log = await fresh({}, path)
+    const read: number[][] = []
+    // Open reads the last record's header, the read its first one: either may be the one to refuse.
+    const error = await (async () => {
+      await log.open()
+      for await (const batch of log.read(2)) read.push(batch.map((e) => e.seq))
+    })().then(() => null, (e: unknown) => e)
+    expect(read).toEqual([]) // never seqs 5 and 6 as if 3 and 4 had not existed
+    expect(error).toBeInstanceOf(LogCorruptionError)
+    expect((error as Error).message).toContain('record holds seq 5, its key says 3')
+  })
+
   it('fails with LogCorruptionError naming the seq and path when a record holds garbage', async () => {
     const path = await givenSixEvents()
     await tamper(path, (db) => db.put(recordKey(3), Buffer.from('not a record at all, just garbage')))

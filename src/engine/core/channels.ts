@@ -4,6 +4,7 @@
 import { fail } from './assert.js'
 import { mergeChannelConfig, parentChannelName, ROOT, type ChannelConfig } from './channel-config.js'
 import { ChannelSet } from './channel-set.js'
+import { CHANNEL_DEPTH_MAX } from './limits.js'
 import { ChannelNode, readyLess, type State } from './state.js'
 
 export function initialState(config: readonly ChannelConfig[]): State {
@@ -57,6 +58,8 @@ export function ensureChannel(channels: Map<string, ChannelNode>, name: string):
     anchor = channels.get(cursor)
     if (anchor !== undefined) break
     missing.push(cursor)
+    // Names are checked at the boundary; a parent that does not shorten the name would loop here.
+    if (missing.length > CHANNEL_DEPTH_MAX) fail(`channel ${name} walks past CHANNEL_DEPTH_MAX levels`)
     cursor = parentChannelName(cursor)
   }
   if (anchor === undefined) fail(`channel ${name} has no root`)

@@ -37,6 +37,11 @@ export const TICK_STARTS_MAX = 50_000
 export const RECOVER_BATCH = 10_000
 /** Jobs removed per vacuum decision (one event): bounded, like queue_job's 1000-row deletes. */
 export const VACUUM_BATCH = 1_000
+/** Ticks in a row that append nothing yet leave a wake-up already due (the timer fires again at
+ * once, with nothing changed). A correct tick clears what it woke for, so a race makes one or two;
+ * more is a spin (an eta compared with `<` where `<=` was meant), and the engine fails loudly
+ * instead of hanging. Far above any race, far below a hang. */
+export const IDLE_DUE_TICKS_MAX = 1_000
 
 // A tick can never build a batch the codec refuses, whatever the input.
 if (TICK_OUTCOMES_MAX + TICK_CALL_EVENTS_MAX + 2 * TICK_STARTS_MAX > BATCH_EVENTS_MAX) fail('tick bounds exceed BATCH_EVENTS_MAX')

@@ -2,10 +2,12 @@
 // there is an engine, then recover the jobs a dead process left, through the engine's own ticks,
 // before anything can be dispatched — so no slot is ever held by a dead job.
 
+import { fail } from '../core/assert.js'
 import type { ChannelConfig } from '../core/channel-config.js'
 import type { Command } from '../core/commands.js'
 import { checkInvariants } from '../core/invariants.js'
 import { RECOVER_BATCH } from '../core/limits.js'
+import type { State } from '../core/state.js'
 import type { EventLog } from '../../storage/event-log.js'
 import { replay, type OpenReport, type Replayed } from './replay.js'
 import type { ResultOf } from './submissions.js'
@@ -32,10 +34,14 @@ export interface Recovered {
 }
 
 /** Record the recovery of every job left running, one bounded batch per tick. */
-export async function recoverAll(engine: { submit<T>(command: Command, result?: ResultOf<T>): Promise<T> }): Promise<Recovered> {
+export async function recoverAll(engine: { state: State; submit<T>(command: Command, result?: ResultOf<T>): Promise<T> }): Promise<Recovered> {
   const command: Command = { type: 'recover', limit: RECOVER_BATCH }
   const total: Recovered = { requeued: 0, foundDead: 0 }
-  for (;;) {
+  // Every round but the last takes RECOVER_BATCH jobs out of running, and nothing is enqueued
+  // meanwhile: one round more than that is a recover that changes nothing, which would loop.
+  const roundsMax = Math.floor(engine.state.jobs.size / RECOVER_BATCH) + 1
+  for (let round = 1; ; round++) {
+    if (round > roundsMax) fail(`recovery at open took more than ${roundsMax} rounds of RECOVER_BATCH for ${engine.state.jobs.size} jobs`)
     const { requeued, foundDead } = await engine.submit(command, recoveredCounts)
     total.requeued += requeued
     total.foundDead += foundDead

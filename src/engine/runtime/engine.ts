@@ -28,7 +28,7 @@ import { Runner, type FunctionLookup } from './runner.js'
 import { CallQueue, OutcomeQueue, type ResultOf, type Submission } from './submissions.js'
 import { TickDecider } from './tick-decider.js'
 import { Waiters } from './waiters.js'
-import { earliest, WakeTimer } from './wake-timer.js'
+import { earliest, SpinGuard, WakeTimer } from './wake-timer.js'
 
 // Moved out of this file with the concerns they belong to; importers keep this path.
 export { VACUUM_INTERVAL_MS } from './maintenance.js'
@@ -76,6 +76,7 @@ export class Engine {
   private readonly waiters = new Waiters((idle) => this.isQuiet(idle))
   private readonly listeners = new Listeners()
   private readonly timer: WakeTimer
+  private readonly spin = new SpinGuard()
   private readonly maintenance: Maintenance
   // The tick loop's own state.
   private tickScheduled = false
@@ -288,6 +289,8 @@ export class Engine {
     if (this.maintenance.snapshotDue()) await this.maintenance.snapshot()
     const toLaunch = out.launch
     for (let i = 0; i < toLaunch.length; i++) this.runner.launch(toLaunch[i]!)
+    // Throws (the engine fails) when ticks keep finding a wake-up due and nothing to do.
+    this.spin.afterTick(batch.length, this.nextWakeMs(), now)
     this.endTick()
   }
 

@@ -1,6 +1,8 @@
 // The engine's one clock timer: it is set for the next instant anything is due (a job's eta, a
 // handler's timeout, a retry after a failed append), never one timer per job.
 
+import { fail } from '../core/assert.js'
+import { IDLE_DUE_TICKS_MAX } from '../core/limits.js'
 import type { Clock, TimerHandle } from './clock.js'
 
 export class WakeTimer {
@@ -32,6 +34,27 @@ export class WakeTimer {
   private readonly fire = (): Promise<void> => {
     this.handle = null
     return this.wake()
+  }
+}
+
+/**
+ * The bound on the tick loop's re-scheduling: counts the ticks in a row that appended nothing and
+ * left the next wake-up already due. Each such tick re-arms the timer for a past instant, which
+ * fires at once and ticks again with nothing changed: a spin that would hang a FakeClock (time
+ * never moves) and burn a core on the system clock.
+ */
+export class SpinGuard {
+  private idleDueTicks = 0
+
+  /** After a tick at `nowMs` that appended `appended` events, with `dueMs` the next wake-up. */
+  afterTick(appended: number, dueMs: number | null, nowMs: number): void {
+    if (appended > 0 || dueMs === null || dueMs > nowMs) {
+      this.idleDueTicks = 0
+      return
+    }
+    if (++this.idleDueTicks > IDLE_DUE_TICKS_MAX) {
+      fail(`${this.idleDueTicks} ticks in a row changed nothing while a wake-up was due (at ${dueMs}, now ${nowMs}): the scheduler spins (IDLE_DUE_TICKS_MAX)`)
+    }
   }
 }
 

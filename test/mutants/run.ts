@@ -1,0 +1,174 @@
+// `npm run mutants`: plants each one-line bug of mutants.ts, one at a time, in a temporary copy of
+// the repository (src, test and configs copied, node_modules linked: the working tree is never
+// touched), runs vitest there and reports which test files fail. The bar (issue 8): every mutant
+// is caught by at least two test files. Not part of `npm test`: it runs the suite once per mutant.
+//
+// Env: MUTANTS=name,name (a subset), MUTANT_TIMEOUT_S (per run, default 600: a run that times out
+// is reported as TIMEOUT and does not count as a catch), MUTANT_FC_NUM_RUNS (property runs per
+// fast-check test, default 50, lower than the suite's own to bound the run), MUTANT_SKIP (test
+// files not run per mutant, default: crash.test.ts, whose 40 s of child processes kill -9 a
+// store, and tidy.test.ts, which reads style, not behaviour), MUTANT_REPORT (JSON report path).
+import { spawn } from 'node:child_process'
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
+import { MUTANTS, type Mutant } from './mutants.js'
+
+const REPO = join(import.meta.dirname, '../..')
+const COPIED = ['src', 'test', 'docs', 'README.md', 'package.json', 'tsconfig.json', 'vitest.config.ts']
+const TIMEOUT_S = Number(process.env.MUTANT_TIMEOUT_S ?? 600)
+const FC_NUM_RUNS = process.env.MUTANT_FC_NUM_RUNS ?? '50'
+const SKIP = (process.env.MUTANT_SKIP ?? 'test/unit/crash.test.ts,test/unit/tidy.test.ts').split(',').filter((s) => s !== '')
+const CATCHES_MIN = 2
+
+interface RunResult {
+  /** Test files with at least one failed test, with how many failed. */
+  failed: Map<string, number>
+  timedOut: boolean
+  seconds: number
+}
+
+interface Row {
+  mutant: Mutant
+  result: RunResult | null
+  /** Why the mutant could not be planted (its original text is gone or not unique). */
+  stale: string | null
+}
+
+/** A copy of the repository to mutate: the working tree as it is, uncommitted tests included. */
+function makeCopy(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-mutants-'))
+  for (const entry of COPIED) cpSync(join(REPO, entry), join(dir, entry), { recursive: true })
+  symlinkSync(realpathSync(join(REPO, 'node_modules')), join(dir, 'node_modules'))
+  return dir
+}
+
+/** The test files run per mutant: every *.test.ts except the skipped ones. */
+function testFiles(dir: string): string[] {
+  const files: string[] = []
+  for (const sub of ['test/unit', 'test/property']) {
+    for (const name of readdirSync(join(dir, sub))) if (name.endsWith('.test.ts')) files.push(`${sub}/${name}`)
+  }
+  return files.filter((f) => !SKIP.includes(f)).sort()
+}
+
+/** Run vitest in `dir` on `files`, killing the whole process group at the timeout. */
+function runVitest(dir: string, files: string[]): Promise<RunResult> {
+  const outFile = join(dir, 'vitest-result.json')
+  rmSync(outFile, { force: true })
+  const started = Date.now()
+  const args = ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${outFile}`, ...files]
+  const child = spawn('npx', args, {
+    cwd: dir,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FC_NUM_RUNS, NO_COLOR: '1', FORCE_COLOR: '0' },
+  })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  return new Promise((resolve) => {
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      process.kill(-child.pid!, 'SIGKILL')
+    }, TIMEOUT_S * 1000)
+    child.on('close', () => {
+      clearTimeout(timer)
+      const failed = existsSync(outFile) && !timedOut ? failedFromJson(outFile, dir) : failedFromOutput(output)
+      resolve({ failed, timedOut, seconds: Math.round((Date.now() - started) / 1000) })
+    })
+  })
+}
+
+interface VitestJson {
+  testResults: { name: string; status: string; message?: string; assertionResults: { status: string }[] }[]
+}
+
+function failedFromJson(path: string, dir: string): Map<string, number> {
+  const report = JSON.parse(readFileSync(path, 'utf8')) as VitestJson
+  const failed = new Map<string, number>()
+  for (const file of report.testResults) {
+    const count = file.assertionResults.filter((a) => a.status === 'failed').length
+    // A file that fails to load (or errors outside a test) counts as one failure.
+    if (count > 0 || file.status === 'failed') failed.set(relative(dir, file.name), Math.max(count, 1))
+  }
+  return failed
+}
+
+/** After a timeout there is no JSON: the files the default reporter had marked failed so far. */
+function failedFromOutput(output: string): Map<string, number> {
+  const failed = new Map<string, number>()
+  for (const match of output.matchAll(/^\s*[❯×]\s+(test\/\S+\.test\.ts)\s+\((\d+) tests? \| (\d+) failed/gm)) {
+    failed.set(match[1]!, Number(match[3]))
+  }
+  return failed
+}
+
+/** Plant `mutant` in the copy; returns the original file text to restore, or why it cannot. */
+function plant(dir: string, mutant: Mutant): { restore: string } | { stale: string } {
+  const path = join(dir, mutant.file)
+  if (!existsSync(path)) return { stale: `${mutant.file} does not exist` }
+  const text = readFileSync(path, 'utf8')
+  const count = text.split(mutant.original).length - 1
+  if (count !== 1) return { stale: `the original text occurs ${count} times in ${mutant.file}` }
+  writeFileSync(path, text.replace(mutant.original, () => mutant.replacement))
+  return { restore: text }
+}
+
+function describeRow(row: Row): string {
+  if (row.stale !== null) return `| ${row.mutant.name} | STALE: ${row.stale} | | |`
+  const r = row.result!
+  const files = [...r.failed].map(([f, n]) => `${f.replace(/^test\//, '')} (${n})`).join(', ') || '—'
+  const verdict = r.timedOut ? `TIMEOUT after ${r.seconds} s` : r.failed.size >= CATCHES_MIN ? 'caught' : r.failed.size === 0 ? 'SURVIVED' : 'caught once'
+  return `| ${row.mutant.name} | ${row.mutant.file.replace(/^src\//, '')} | ${verdict} (${r.failed.size} files, ${r.seconds} s) | ${files} |`
+}
+
+async function main(): Promise<void> {
+  const only = process.env.MUTANTS?.split(',').filter((s) => s !== '')
+  const mutants = only === undefined ? MUTANTS : MUTANTS.filter((m) => only.includes(m.name))
+  if (only !== undefined && mutants.length !== only.length) throw new Error(`unknown mutant in MUTANTS=${process.env.MUTANTS}`)
+  const dir = makeCopy()
+  const rows: Row[] = []
+  try {
+    const files = testFiles(dir)
+    console.log(`copy: ${dir}\n${files.length} test files per mutant (skipped: ${SKIP.join(', ')}), FC_NUM_RUNS=${FC_NUM_RUNS}, timeout ${TIMEOUT_S} s`)
+    const baseline = await runVitest(dir, files)
+    if (baseline.timedOut || baseline.failed.size > 0) {
+      throw new Error(`the unmutated suite does not pass in the copy: ${[...baseline.failed.keys()].join(', ') || 'timeout'}`)
+    }
+    console.log(`baseline passes (${baseline.seconds} s)\n\n| mutant | file | verdict | failing test files (failed tests) |\n|---|---|---|---|`)
+    for (const mutant of mutants) {
+      const planted = plant(dir, mutant)
+      const row: Row = 'stale' in planted ? { mutant, result: null, stale: planted.stale } : { mutant, result: null, stale: null }
+      if ('restore' in planted) {
+        try {
+          row.result = await runVitest(dir, files)
+        } finally {
+          writeFileSync(join(dir, mutant.file), planted.restore)
+        }
+      }
+      rows.push(row)
+      console.log(describeRow(row))
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  report(rows)
+}
+
+function report(rows: Row[]): void {
+  const weak = rows.filter((r) => r.stale !== null || r.result!.timedOut || r.result!.failed.size < CATCHES_MIN)
+  const path = process.env.MUTANT_REPORT
+  if (path !== undefined) {
+    const json = rows.map((r) => ({ name: r.mutant.name, file: r.mutant.file, stale: r.stale, timedOut: r.result?.timedOut ?? null, failed: Object.fromEntries(r.result?.failed ?? []) }))
+    writeFileSync(path, JSON.stringify(json, null, 2))
+  }
+  console.log(`\n${rows.length - weak.length}/${rows.length} mutants caught by at least ${CATCHES_MIN} test files`)
+  if (weak.length > 0) {
+    console.log(`below the bar: ${weak.map((r) => r.mutant.name).join(', ')}`)
+    process.exitCode = 1
+  }
+}
+
+await main()
