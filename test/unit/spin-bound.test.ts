@@ -73,18 +73,18 @@ describe('SpinGuard', () => {
 
   it(`fails on the tick after ${IDLE_DUE_TICKS_MAX} idle ticks with a wake-up due`, () => {
     const guard = new SpinGuard()
-    for (let i = 0; i < IDLE_DUE_TICKS_MAX; i++) guard.afterTick(0, nowMs, nowMs)
-    expect(() => guard.afterTick(0, nowMs - 5, nowMs)).toThrow(AssertionError)
+    for (let i = 0; i < IDLE_DUE_TICKS_MAX; i++) guard.idle(nowMs, nowMs)
+    expect(() => guard.idle(nowMs - 5, nowMs)).toThrow(AssertionError)
   })
 
   it('counts only ticks in a row: an appended event or a wake-up still ahead starts again', () => {
     const guard = new SpinGuard()
     for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < IDLE_DUE_TICKS_MAX; i++) guard.afterTick(0, nowMs, nowMs)
-      if (round === 0) guard.afterTick(1, nowMs, nowMs) // progress
-      else if (round === 1) guard.afterTick(0, nowMs + 1, nowMs) // due later: the timer waits
-      else guard.afterTick(0, null, nowMs) // nothing due
+      for (let i = 0; i < IDLE_DUE_TICKS_MAX; i++) guard.idle(nowMs, nowMs)
+      if (round === 0) guard.progressed() // progress
+      else if (round === 1) guard.idle(nowMs + 1, nowMs) // due later: the timer waits
+      else guard.idle(null, nowMs) // nothing due
     }
-    expect(() => guard.afterTick(0, nowMs, nowMs)).not.toThrow()
+    expect(() => guard.idle(nowMs, nowMs)).not.toThrow()
   })
 })

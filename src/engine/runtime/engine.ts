@@ -289,8 +289,10 @@ export class Engine {
     if (this.maintenance.snapshotDue()) await this.maintenance.snapshot()
     const toLaunch = out.launch
     for (let i = 0; i < toLaunch.length; i++) this.runner.launch(toLaunch[i]!)
-    // Throws (the engine fails) when ticks keep finding a wake-up due and nothing to do.
-    this.spin.afterTick(batch.length, this.nextWakeMs(), now)
+    // Throws (the engine fails) when ticks keep finding a wake-up due and nothing to do. The
+    // wake-up is computed only for a tick that wrote nothing: the common tick pays nothing here.
+    if (batch.length > 0) this.spin.progressed()
+    else this.spin.idle(this.nextWakeMs(), now)
     this.endTick()
   }
 

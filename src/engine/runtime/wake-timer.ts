@@ -46,9 +46,14 @@ export class WakeTimer {
 export class SpinGuard {
   private idleDueTicks = 0
 
-  /** After a tick at `nowMs` that appended `appended` events, with `dueMs` the next wake-up. */
-  afterTick(appended: number, dueMs: number | null, nowMs: number): void {
-    if (appended > 0 || dueMs === null || dueMs > nowMs) {
+  /** A tick appended events: the scheduler made progress. */
+  progressed(): void {
+    this.idleDueTicks = 0
+  }
+
+  /** A tick at `nowMs` appended nothing, with `dueMs` the next wake-up. */
+  idle(dueMs: number | null, nowMs: number): void {
+    if (dueMs === null || dueMs > nowMs) {
       this.idleDueTicks = 0
       return
     }
