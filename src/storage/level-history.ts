@@ -84,6 +84,9 @@ function indexKeys(job: FinishedJob, combo: string): string[] {
 }
 
 const EMPTY = new Uint8Array(0)
+
+/** Counts per combo after a staged write, from stage() to commit(). */
+export type StagedCounts = ReadonlyMap<string, FinishedCounts>
 const NONE: readonly string[] = []
 
 export class LevelHistory implements HistoryStore {
@@ -135,8 +138,11 @@ export class LevelHistory implements HistoryStore {
     }
   }
 
-  /** Put the writes that make `write` durable in `batch`, the record of first seq `seq`; then commit(). */
-  stage(batch: Staging, write: HistoryWrite, seq: number): void {
+  /**
+   * Put the writes that make `write` durable in `batch`, the record of first seq `seq`; once the
+   * batch is durable, commit() with what this returns: the counts of every combo it touches.
+   */
+  stage(batch: Staging, write: HistoryWrite, seq: number): StagedCounts {
     const touched = new Map<string, FinishedCounts>()
     const tally = (view: FinishedJob, sign: 1 | -1): string => {
       const combo = comboOf(view)
@@ -168,31 +174,27 @@ export class LevelHistory implements HistoryStore {
       if (c.done === 0 && c.cancelled === 0) batch.del(COUNT_PREFIX + combo)
       else batch.put(COUNT_PREFIX + combo, Buffer.from(`[${c.done},${c.cancelled}]`))
     }
+    return touched
   }
 
   /** Stage views that fill an incomplete history, and the mark that it is complete. */
-  stageInit(batch: Staging, views: readonly JobView[]): void {
-    this.stage(batch, { put: views, del: [] }, 0)
+  stageInit(batch: Staging, views: readonly JobView[]): StagedCounts {
+    const staged = this.stage(batch, { put: views, del: [] }, 0)
     batch.put(COMPLETE_KEY, EMPTY)
+    return staged
   }
 
   /** The batch holding stageInit(views) is durable. */
-  commitInit(views: readonly JobView[]): void {
-    this.commit({ put: views, del: [] })
+  commitInit(views: readonly JobView[], staged: StagedCounts): void {
+    this.commit({ put: views, del: [] }, staged)
     this.complete = true
   }
 
-  /** The batch holding stage(write) is durable: count it. */
-  commit(write: HistoryWrite): void {
+  /** The batch holding stage(write) is durable: count it (the combos' counts as staged). */
+  commit(write: HistoryWrite, staged: StagedCounts): void {
     countInto(this.perChannel, write.del, -1)
     countInto(this.perChannel, write.put, 1)
-    for (const [views, sign] of [[write.del, -1], [write.put, 1]] as const) {
-      for (const view of views) {
-        const c = this.perCombo.get(comboOf(view))!
-        if (view.state === 'done') c.done += sign
-        else if (view.state === 'cancelled') c.cancelled += sign
-      }
-    }
+    for (const [combo, c] of staged) this.perCombo.set(combo, c)
   }
 
   async get(uuid: string): Promise<JobView | undefined> {

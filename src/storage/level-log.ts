@@ -137,10 +137,10 @@ export class LevelLog implements EventLog {
         // A chained batch: abstract-level's array batch clones every op (several per finished
         // job here), which costs more than the write itself.
         const batch = db.batch()
-        this.history.stage(batch, history, first)
+        const staged = this.history.stage(batch, history, first)
         batch.put(recordKey(first), bytes)
         await batch.write(this.writeOptions)
-        this.history.commit(history)
+        this.history.commit(history, staged)
       }
       this.lastSeq = last
       // Told inside the chain, so marks follow the log's order; awaited outside it, so the
@@ -154,9 +154,9 @@ export class LevelLog implements EventLog {
     this.requireOpen()
     await this.serialize(async () => {
       const batch = this.requireDb().batch()
-      this.history.stageInit(batch, views)
+      const staged = this.history.stageInit(batch, views)
       await batch.write({ sync: true })
-      this.history.commitInit(views)
+      this.history.commitInit(views, staged)
     })
   }
 
