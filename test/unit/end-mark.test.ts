@@ -13,28 +13,11 @@ import { decodeMarkFile, decodeSlot, encodeSlot, MARK_FILE, MarkFile, newStoreId
 import { STORE_ID_KEY } from '../../src/storage/end-mark.js'
 import { LevelLog, recordKey, type LevelLogOptions } from '../../src/storage/level-log.js'
 import { makeBatch, readAll } from './event-log-contract.js'
-import { failure } from './helpers.js'
+import { failure, tempLevelLogs } from './helpers.js'
 
-const dirs: string[] = []
-const logs: LevelLog[] = []
-
-afterEach(async () => {
-  vi.restoreAllMocks()
-  for (const log of logs.splice(0)) await log.close()
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
-})
-
-async function newPath(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'wharf-end-mark-'))
-  dirs.push(dir)
-  return join(dir, 'jobs')
-}
-
-function logAt(path: string, options?: LevelLogOptions): LevelLog {
-  const log = new LevelLog(path, options)
-  logs.push(log)
-  return log
-}
+const temp = tempLevelLogs('wharf-end-mark-')
+const newPath = (): Promise<string> => temp.path()
+const logAt = (path: string, options?: LevelLogOptions): LevelLog => temp.at(path, options)
 
 /** A closed store holding batches of `size` events, seqs 1..batches*size, written in one session. */
 async function givenStore(batches: number, size: number, options?: LevelLogOptions): Promise<string> {

@@ -1,7 +1,12 @@
 // Small helpers shared by the unit tests (not a test file itself).
 
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, vi } from 'vitest'
 import type { EventLog, WharfEvent } from '../../src/index.js'
 import type { HistoryWrite } from '../../src/storage/history.js'
+import { LevelLog, type LevelLogOptions } from '../../src/storage/level-log.js'
 
 /** Runs `f` and returns what it threw or rejected with; fails when nothing was thrown. */
 export async function failure(f: () => unknown): Promise<unknown> {
@@ -78,3 +83,31 @@ export class FlakyLog implements EventLog {
   }
 }
 
+
+/**
+ * LevelLogs on fresh temporary paths, closed and removed after each test (with every mock
+ * restored). Call once per file or describe: it registers its own afterEach.
+ */
+export function tempLevelLogs(prefix: string) {
+  const dirs: string[] = []
+  const logs: LevelLog[] = []
+  afterEach(async () => {
+    vi.restoreAllMocks()
+    for (const log of logs.splice(0)) await log.close()
+    for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
+  })
+  return {
+    /** A fresh path `leaf` inside a new temporary directory (nothing created there yet). */
+    async path(leaf = 'jobs'): Promise<string> {
+      const dir = await mkdtemp(join(tmpdir(), prefix))
+      dirs.push(dir)
+      return join(dir, leaf)
+    },
+    /** A LevelLog at `path`, not opened, closed after the test. */
+    at(path: string, options?: LevelLogOptions): LevelLog {
+      const log = new LevelLog(path, options)
+      logs.push(log)
+      return log
+    },
+  }
+}

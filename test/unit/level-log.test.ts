@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { LogCorruptionError, StorageLockedError } from '../../src/engine/errors.js'
 import { LevelLog, recordKey, type LevelLogOptions } from '../../src/storage/level-log.js'
 import { eventLogContract, makeBatch, readAll } from './event-log-contract.js'
+import { tempLevelLogs } from './helpers.js'
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'wharf-level-log-'))
@@ -35,25 +36,11 @@ eventLogContract('LevelLog', async () => {
 })
 
 describe('LevelLog', () => {
-  const dirs: string[] = []
-  const logs: LevelLog[] = []
-
-  afterEach(async () => {
-    vi.restoreAllMocks()
-    for (const log of logs.splice(0)) await log.close()
-    for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
-  })
+  const temp = tempLevelLogs('wharf-level-log-')
 
   /** A LevelLog at a fresh path; not opened. */
   async function fresh(options?: LevelLogOptions, path?: string): Promise<LevelLog> {
-    if (path === undefined) {
-      const dir = await tempDir()
-      dirs.push(dir)
-      path = join(dir, 'nested', 'jobs')
-    }
-    const log = new LevelLog(path, options)
-    logs.push(log)
-    return log
+    return temp.at(path ?? (await temp.path(join('nested', 'jobs'))), options)
   }
 
   /** Given batches [1,2] [3,4] [5,6] on disk, and the log closed again. */
