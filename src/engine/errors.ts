@@ -144,3 +144,13 @@ export class JobFailedError extends WharfError {
 export class JobCancelledError extends WharfError {
   readonly code = 'JOB_CANCELLED'
 }
+
+/** restoreBackup(): the directory is not a whole, undamaged backup written by wharf.backup(). */
+export class InvalidBackupError extends WharfError {
+  readonly code = 'INVALID_BACKUP'
+  readonly path: string
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.path = path
+  }
+}
