@@ -149,8 +149,8 @@ export class JobCancelledError extends WharfError {
 export class InvalidBackupError extends WharfError {
   readonly code = 'INVALID_BACKUP'
   readonly path: string
-  constructor(path: string, message: string, options?: { cause?: unknown }) {
-    super(message, options)
+  constructor(path: string, reason: string, options?: { cause?: unknown }) {
+    super(`restoreBackup(): ${JSON.stringify(path)} is not a whole backup written by wharf.backup(): ${reason}`, options)
     this.path = path
   }
 }

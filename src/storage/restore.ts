@@ -41,7 +41,7 @@ export async function restoreBackup(backupDir: string, targetPath: string): Prom
   }
   await checkFreshTarget(targetPath, 'restoreBackup(): the target directory')
   const refuse = (why: string, cause?: unknown): InvalidBackupError =>
-    new InvalidBackupError(backupDir, `restoreBackup(): ${JSON.stringify(backupDir)} is not a whole backup: ${why}; nothing was written at ${JSON.stringify(targetPath)}`, { cause })
+    new InvalidBackupError(backupDir, `${why}; nothing was written at ${JSON.stringify(targetPath)}`, { cause })
   const { manifest, mark, files } = await readBackup(backupDir).catch((error: unknown) => {
     throw refuse((error as Error).message, error)
   })
