@@ -10,6 +10,7 @@ export { SystemClock, FakeClock, type Clock, type TimerHandle } from './engine/r
 export { MemoryLog } from './storage/memory-log.js'
 export { LevelLog, type LevelLogOptions } from './storage/level-log.js'
 export { restoreBackup, type RestoreResult } from './storage/restore.js'
+export { backupStore } from './storage/backup.js'
 export type { OpenReport } from './engine/runtime/engine.js'
 export type { EventLog, Snapshot } from './storage/event-log.js'
 export type { JobView } from './engine/core/view.js'

@@ -17,11 +17,12 @@
 // - Published whole. Written into a temporary sibling, synced, its manifest last, then renamed
 //   (fresh-dir.ts): nothing at `dir` ever looks like a backup unless it is one.
 
-import { resolve, sep } from 'node:path'
-import { InvalidPropertyError } from '../engine/errors.js'
+import { stat } from 'node:fs/promises'
+import { join, resolve, sep } from 'node:path'
+import { InvalidPropertyError, StorageError } from '../engine/errors.js'
 import { manifestOf, writeManifest } from './backup-manifest.js'
 import { checkFreshTarget, publishDirectory } from './fresh-dir.js'
-import type { LevelLog } from './level-log.js'
+import { LevelLog } from './level-log.js'
 import { copyStore } from './store-copy.js'
 
 /** What backup() wrote. */
@@ -54,4 +55,26 @@ export async function backupLevelLog(log: LevelLog, dir: string): Promise<Backup
     await writeManifest(temp, manifest)
     return { path: dir, seq: manifest.seq, keys: manifest.keys, bytes: manifest.bytes, storeId: copied.storeId }
   })
+}
+
+/**
+ * Back up the store at `storePath`, which no process holds (the coming `wharf backup --path`):
+ * opened as a log only — no engine, so nothing is replayed or recovered, and nothing appended —
+ * which also checks it (end-of-log mark, last record) before anything is copied.
+ */
+export async function backupStore(storePath: string, dir: string): Promise<BackupResult> {
+  if (typeof storePath !== 'string' || storePath.length === 0) {
+    throw new InvalidPropertyError(`backupStore(): the store path must be a non-empty string, got ${typeof storePath === 'string' ? '""' : String(storePath)}`)
+  }
+  await checkFreshTarget(dir, 'backupStore(): the backup directory')
+  // LevelLog.open creates a store where there is none: refuse that here instead.
+  const found = await stat(join(storePath, 'CURRENT')).catch(() => null)
+  if (found === null) throw new StorageError(`backupStore(): ${JSON.stringify(storePath)} holds no Wharf store (no LevelDB CURRENT file); nothing was written`)
+  const log = new LevelLog(storePath)
+  await log.open()
+  try {
+    return await backupLevelLog(log, dir)
+  } finally {
+    await log.close()
+  }
 }

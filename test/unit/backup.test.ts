@@ -15,7 +15,9 @@ import {
   RetryableJobError,
   StorageError,
   Wharf,
+  StorageLockedError,
   WharfClosedError,
+  backupStore,
   restoreBackup,
   type JobView,
   type WharfEvent,
@@ -232,6 +234,30 @@ describe('backup refusals', () => {
     await mkdir(join(root, 'empty'))
     await source.backup(join(root, 'empty'))
     expect(await listing(join(root, 'empty'))).toContain('WHARF-END')
+  })
+})
+
+describe('backupStore: a store no process holds', () => {
+  it('backs up a closed store without replaying it, and the restore holds its jobs', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    await fillMixed(source)
+    const before = await allJobs(source)
+    await source.close()
+    const result = await backupStore(join(root, 'source'), join(root, 'backup'))
+    expect(result.seq).toBeGreaterThan(0)
+    await restoreBackup(join(root, 'backup'), join(root, 'restored'))
+    expect(await allJobs(await open(join(root, 'restored')))).toEqual(before)
+  })
+
+  it('refuses a path without a store (creating none) and a store in use', async () => {
+    const root = await tempRoot()
+    const missing = await failure(() => backupStore(join(root, 'nothing'), join(root, 'backup')))
+    expect(missing).toBeInstanceOf(StorageError)
+    expect((missing as Error).message).toContain(JSON.stringify(join(root, 'nothing')))
+    await open(join(root, 'source'))
+    expect(await failure(() => backupStore(join(root, 'source'), join(root, 'backup')))).toBeInstanceOf(StorageLockedError)
+    expect(await listing(root)).toEqual(['source'])
   })
 })
 
