@@ -25,7 +25,7 @@ import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from 
 import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
 import { LevelHistory } from './level-history.js'
 import { checkStorePath, checkWharfKeys } from './level-path.js'
-import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, planTruncation, recordKey, seqOfKey, type Db, type Op, type RawIterator } from './level-recovery.js'
+import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, planTruncation, recordKey, seqOfKey, type Db, type Op } from './level-recovery.js'
 
 export { recordKey }
 
@@ -277,7 +277,7 @@ export class LevelLog implements EventLog {
    * LevelDB takes its implicit snapshot synchronously, here, so it reads one committed point
    * (whole batches, history with its records) while appends go on; the caller closes it.
    */
-  snapshotIterator(): RawIterator {
+  snapshotIterator() {
     return this.requireOpen().iterator<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })
   }
 

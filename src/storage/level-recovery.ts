@@ -11,13 +11,11 @@
 //
 // Anything else cannot be made consistent, and the corruption is thrown after all.
 
-import type { ClassicLevel, Iterator } from 'classic-level'
+import type { ClassicLevel } from 'classic-level'
 import { LogCorruptionError } from '../engine/errors.js'
 import { claimedSnapshotSeq, decodeBatch, inspectRecord } from './codec.js'
 
 export type Db = ClassicLevel<string, Uint8Array>
-/** An iterator over raw keys and values (backups copy bytes, not decoded strings). */
-export type RawIterator = Iterator<Db, Uint8Array, Uint8Array>
 export type Op = { type: 'del'; key: string } | { type: 'put'; key: string; value: Uint8Array }
 
 export const KEY_DIGITS = 16

@@ -3,10 +3,10 @@
 // key, not a copy of LevelDB's files: the files of a running store change under a file copy, while
 // one iterator reads one committed point (LevelLog.snapshotIterator).
 
-import { ClassicLevel } from 'classic-level'
+import { ClassicLevel, type Iterator } from 'classic-level'
 import { STORE_ID_KEY } from './end-mark.js'
 import { MarkFile, markPath, newStoreId } from './end-mark-file.js'
-import type { RawIterator } from './level-recovery.js'
+import type { Db } from './level-recovery.js'
 import { StoreScan, type ScanSummary } from './store-scan.js'
 
 /** Entries per read from the source and per (unsynced) write batch into the copy. */
@@ -17,6 +17,9 @@ export interface CopiedStore {
   source: ScanSummary
   storeId: string
 }
+
+/** An iterator over a store's raw keys and values (LevelLog.snapshotIterator). */
+export type RawIterator = Iterator<Db, Uint8Array, Uint8Array>
 
 /** A LevelDB of raw keys and values (Db is the same thing seen through utf8 keys). */
 export type RawDb = ClassicLevel<Uint8Array, Uint8Array>
