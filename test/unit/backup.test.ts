@@ -180,14 +180,18 @@ describe('backup and restore of a running store', () => {
     expect((error as Error).message).toContain('belongs to another store')
   })
 
-  it('waits for a backup in progress before close releases the store', async () => {
+  it('waits for a backup in progress before close releases the store, and starts no new one', async () => {
     const root = await tempRoot()
     const source = await open(join(root, 'source'))
     await models(source).withDelay().ok(1)
     const backup = source.backup(join(root, 'backup'))
-    await source.close()
+    const closing = source.close()
+    // One asked for once close() has begun is refused: the store is about to be released.
+    expect(await failure(() => source.backup(join(root, 'late')))).toBeInstanceOf(WharfClosedError)
+    await closing
     expect((await backup).seq).toBeGreaterThan(0)
     expect(await listing(join(root, 'backup'))).toContain('WHARF-BACKUP')
+    expect(await listing(root)).toEqual(['backup', 'source'])
   })
 })
 

@@ -48,6 +48,8 @@ export class Wharf implements ModelHost {
   private readonly log: EventLog
   /** Backups in progress: close() waits for them (they read the store it releases). */
   private readonly backups = new Set<Promise<unknown>>()
+  /** close() was called: no new backup may start on the store it is about to release. */
+  private closing = false
 
   private constructor(
     /** @internal */ readonly engine: Engine,
@@ -212,6 +214,7 @@ export class Wharf implements ModelHost {
    */
   async backup(dir: string): Promise<BackupResult> {
     this.assertOpen()
+    if (this.closing) throw new WharfClosedError(`backup(${JSON.stringify(dir)}): this Wharf is closing`)
     if (!(this.log instanceof LevelLog)) {
       throw new StorageError(`backup(${JSON.stringify(dir)}): this Wharf has no store on disk to back up (it was opened without \`path\`, so its jobs live in memory)`)
     }
@@ -237,6 +240,7 @@ export class Wharf implements ModelHost {
    */
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = checkCloseOptions(options)
+    this.closing = true
     await Promise.allSettled(this.backups)
     if (timeoutMs === undefined || this.engine.lifecycle === 'closed') {
       await this.engine.close()
