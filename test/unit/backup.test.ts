@@ -4,6 +4,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ClassicLevel } from 'classic-level'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   chain,
@@ -12,6 +13,7 @@ import {
   InvalidBackupError,
   InvalidPropertyError,
   LevelLog,
+  LogCorruptionError,
   RetryableJobError,
   StorageError,
   Wharf,
@@ -22,6 +24,8 @@ import {
   type JobView,
   type WharfEvent,
 } from '../../src/index.js'
+import { recordKey } from '../../src/storage/level-log.js'
+import { makeBatch } from './event-log-contract.js'
 import { failure } from './helpers.js'
 
 const roots: string[] = []
@@ -265,6 +269,24 @@ describe('backupStore: a store no process holds', () => {
     expect((missing as Error).message).toContain(JSON.stringify(join(root, 'nothing')))
     await open(join(root, 'source'))
     expect(await failure(() => backupStore(join(root, 'source'), join(root, 'backup')))).toBeInstanceOf(StorageLockedError)
+    expect(await listing(root)).toEqual(['source'])
+  })
+
+  it('refuses to copy a log with a hole in the middle, naming the first missing seq', async () => {
+    const root = await tempRoot()
+    const store = join(root, 'source')
+    const log = new LevelLog(store)
+    await log.open()
+    for (let first = 1; first <= 9; first += 2) await log.append(makeBatch(first, 2))
+    await log.close()
+    // Opening checks only the log's end; the hole is for the copy's walk to find.
+    const db = new ClassicLevel<string, Uint8Array>(store, { keyEncoding: 'utf8', valueEncoding: 'view' })
+    await db.del(recordKey(5))
+    await db.close()
+    const error = await failure(() => backupStore(store, join(root, 'backup')))
+    expect(error).toBeInstanceOf(LogCorruptionError)
+    expect((error as LogCorruptionError).seq).toBe(5)
+    expect((error as Error).message).toContain('events 5..6 are missing')
     expect(await listing(root)).toEqual(['source'])
   })
 })
