@@ -8,10 +8,10 @@
 
 import { copyFile, open, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { InvalidBackupError, InvalidPropertyError } from '../engine/errors.js'
+import { InvalidBackupError } from '../engine/errors.js'
 import { MANIFEST_FILE, readManifest, type BackupManifest } from './backup-manifest.js'
 import { decodeMarkFile, MARK_FILE, newStoreId, type Mark } from './end-mark-file.js'
-import { checkFreshTarget, publishDirectory } from './fresh-dir.js'
+import { checkFreshTarget, checkOutside, checkPathArg, publishDirectory } from './fresh-dir.js'
 import { openRawDb, sealStore } from './store-copy.js'
 import { StoreScan, type ScanSummary } from './store-scan.js'
 
@@ -36,10 +36,9 @@ const SKIPPED = new Set([MANIFEST_FILE, MARK_FILE, 'LOCK'])
  * InvalidBackupError naming it, and writes nothing at the target then.
  */
 export async function restoreBackup(backupDir: string, targetPath: string): Promise<RestoreResult> {
-  if (typeof backupDir !== 'string' || backupDir.length === 0) {
-    throw new InvalidPropertyError(`restoreBackup(): the backup directory must be a path (a non-empty string), got ${typeof backupDir === 'string' ? '""' : String(backupDir)}`)
-  }
+  checkPathArg(backupDir, 'restoreBackup(): the backup directory')
   await checkFreshTarget(targetPath, 'restoreBackup(): the target directory')
+  checkOutside(targetPath, backupDir, 'restoreBackup(): the target directory')
   const refuse = (why: string, cause?: unknown): InvalidBackupError =>
     new InvalidBackupError(backupDir, `${why}; nothing was written at ${JSON.stringify(targetPath)}`, { cause })
   const { manifest, mark, files } = await readBackup(backupDir).catch((error: unknown) => {
@@ -47,19 +46,22 @@ export async function restoreBackup(backupDir: string, targetPath: string): Prom
   })
   return publishDirectory(targetPath, async (temp) => {
     await copyFiles(backupDir, temp, files)
-    let found: ScanSummary
     const db = openRawDb(temp, false)
     try {
-      await db.open()
-      found = await scanAll(db, backupDir)
-      checkAgainst(found, manifest, mark)
-    } catch (error) {
-      await db.close()
-      throw refuse((error as Error)?.message ?? String(error), error)
+      let found: ScanSummary
+      try {
+        await db.open()
+        found = await scanAll(db, backupDir)
+        checkAgainst(found, manifest, mark)
+      } catch (error) {
+        throw refuse((error as Error)?.message ?? String(error), error)
+      }
+      const storeId = newStoreId()
+      await sealStore(db, temp, storeId, found.seq)
+      return { path: targetPath, seq: found.seq, keys: found.keys, bytes: found.bytes, storeId }
+    } finally {
+      await db.close() // sealStore closed it already, unless something failed first
     }
-    const storeId = newStoreId()
-    await sealStore(db, temp, storeId, found.seq)
-    return { path: targetPath, seq: found.seq, keys: found.keys, bytes: found.bytes, storeId }
   })
 }
 
