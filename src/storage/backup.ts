@@ -18,10 +18,10 @@
 //   (fresh-dir.ts): nothing at `dir` ever looks like a backup unless it is one.
 
 import { stat } from 'node:fs/promises'
-import { join, resolve, sep } from 'node:path'
-import { InvalidPropertyError, StorageError } from '../engine/errors.js'
+import { join } from 'node:path'
+import { StorageError } from '../engine/errors.js'
 import { manifestOf, writeManifest } from './backup-manifest.js'
-import { checkFreshTarget, publishDirectory } from './fresh-dir.js'
+import { checkFreshTarget, checkOutside, checkPathArg, publishDirectory } from './fresh-dir.js'
 import { LevelLog } from './level-log.js'
 import { copyStore } from './store-copy.js'
 
@@ -42,11 +42,7 @@ export interface BackupResult {
 /** Back up the open store of `log` into `dir` (new, or an empty directory). */
 export async function backupLevelLog(log: LevelLog, dir: string): Promise<BackupResult> {
   await checkFreshTarget(dir, 'backup(): the backup directory')
-  const store = resolve(log.path)
-  const target = resolve(dir)
-  if (target === store || target.startsWith(store + sep)) {
-    throw new InvalidPropertyError(`backup(): the backup directory ${JSON.stringify(dir)} is inside the store it backs up (${JSON.stringify(log.path)}); give a directory outside it`)
-  }
+  checkOutside(dir, log.path, 'backup(): the backup directory')
   return publishDirectory(dir, async (temp) => {
     // Taken now, after the checks: this is the point the backup holds.
     const source = log.snapshotIterator()
@@ -63,9 +59,7 @@ export async function backupLevelLog(log: LevelLog, dir: string): Promise<Backup
  * which also checks it (end-of-log mark, last record) before anything is copied.
  */
 export async function backupStore(storePath: string, dir: string): Promise<BackupResult> {
-  if (typeof storePath !== 'string' || storePath.length === 0) {
-    throw new InvalidPropertyError(`backupStore(): the store path must be a non-empty string, got ${typeof storePath === 'string' ? '""' : String(storePath)}`)
-  }
+  checkPathArg(storePath, 'backupStore(): the store path')
   await checkFreshTarget(dir, 'backupStore(): the backup directory')
   // LevelLog.open creates a store where there is none: refuse that here instead.
   const found = await stat(join(storePath, 'CURRENT')).catch(() => null)

@@ -5,15 +5,20 @@
 
 import { randomBytes } from 'node:crypto'
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { basename, dirname, join, resolve, sep } from 'node:path'
 import { InvalidPropertyError, StorageError } from '../engine/errors.js'
 import { syncDirectory } from './end-mark-file.js'
 
-/** Refuse a target that exists and is not an empty directory. `what` names the role in errors. */
-export async function checkFreshTarget(path: unknown, what: string): Promise<string> {
+/** A path argument must be a non-empty string. `what` names it in the error. */
+export function checkPathArg(path: unknown, what: string): asserts path is string {
   if (typeof path !== 'string' || path.length === 0) {
     throw new InvalidPropertyError(`${what} must be a directory path (a non-empty string), got ${typeof path === 'string' ? '""' : String(path)}`)
   }
+}
+
+/** Refuse a target that exists and is not an empty directory. `what` names the role in errors. */
+export async function checkFreshTarget(path: unknown, what: string): Promise<string> {
+  checkPathArg(path, what)
   const found = await stat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return null
     throw new StorageError(`${what} ${JSON.stringify(path)} cannot be read (${error.code ?? error.message})`, { cause: error })
@@ -25,6 +30,15 @@ export async function checkFreshTarget(path: unknown, what: string): Promise<str
     throw new StorageError(`${what} ${JSON.stringify(path)} is not empty (${entries.length} entries, e.g. ${JSON.stringify(entries[0])}); give a new or empty directory, nothing was written`)
   }
   return path
+}
+
+/** Refuse a target inside (or at) `other`: a copy must not be written into what it copies. */
+export function checkOutside(target: string, other: string, what: string): void {
+  const outer = resolve(other)
+  const inner = resolve(target)
+  if (inner === outer || inner.startsWith(outer + sep)) {
+    throw new InvalidPropertyError(`${what} ${JSON.stringify(target)} is inside ${JSON.stringify(other)}, which it copies; give a directory outside it`)
+  }
 }
 
 /**

@@ -315,7 +315,7 @@ describe('restore refusals', () => {
     expect(await listing(root)).toEqual(before)
   }
 
-  it('refuses a target that holds files, and leaves it as it was', async () => {
+  it('refuses a target that holds files (leaving it as it was), and one inside the backup', async () => {
     const { root, backup } = await backedUp()
     await mkdir(join(root, 'target'))
     await writeFile(join(root, 'target', 'keep'), 'x')
@@ -323,6 +323,10 @@ describe('restore refusals', () => {
     expect(error).toBeInstanceOf(StorageError)
     expect((error as Error).message).toContain(JSON.stringify(join(root, 'target')))
     expect(await listing(join(root, 'target'))).toEqual(['keep'])
+    const inside = await failure(() => restoreBackup(backup, join(backup, 'restored')))
+    expect(inside).toBeInstanceOf(InvalidPropertyError)
+    expect((inside as Error).message).toContain(JSON.stringify(join(backup, 'restored')))
+    expect(await listing(backup)).not.toContain('restored')
   })
 
   it('refuses a backup with a flipped byte in its LevelDB data, without changing the backup', async () => {
@@ -348,6 +352,17 @@ describe('restore refusals', () => {
     await expectRefused(root, backup)
     await rm(join(backup, 'WHARF-BACKUP'))
     await expectRefused(root, backup)
+  })
+
+  it('refuses arguments that are not paths, naming them', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    for (const bad of ['', 42, undefined]) {
+      const errors = [await failure(() => source.backup(bad as string)), await failure(() => restoreBackup(bad as string, join(root, 't'))), await failure(() => restoreBackup(join(root, 'b'), bad as string))]
+      for (const error of errors) expect(error).toBeInstanceOf(InvalidPropertyError)
+      expect((errors[0] as Error).message).toContain(`got ${bad === '' ? '""' : String(bad)}`)
+    }
+    expect(await listing(root)).toEqual(['source'])
   })
 
   it('refuses a store directory that is not a backup, and a missing one', async () => {
