@@ -1,5 +1,5 @@
 // Public entry point ('wharf-queue'): re-exports only.
-export { Wharf, type OpenOptions, type JobsQuery, type JobGraph, type Stats, type ChannelStats } from './engine/api/wharf.js'
+export { Wharf, type OpenOptions, type BackupResult, type JobsQuery, type JobGraph, type Stats, type ChannelStats } from './engine/api/wharf.js'
 export { chain, group, Delayable, DelayableChain, DelayableGroup } from './engine/api/delayable.js'
 export { identityExact } from './engine/api/identity.js'
 export type { JobProperties, IdentityKeyJob } from './engine/api/properties.js'
@@ -9,6 +9,8 @@ export { JobContext } from './engine/runtime/runner.js'
 export { SystemClock, FakeClock, type Clock, type TimerHandle } from './engine/runtime/clock.js'
 export { MemoryLog } from './storage/memory-log.js'
 export { LevelLog, type LevelLogOptions } from './storage/level-log.js'
+export { restoreBackup, type RestoreResult } from './storage/restore.js'
+export { backupStore } from './storage/backup.js'
 export type { OpenReport } from './engine/runtime/engine.js'
 export type { EventLog, Snapshot } from './storage/event-log.js'
 export type { JobView } from './engine/core/view.js'
@@ -35,4 +37,5 @@ export {
   StorageError,
   JobFailedError,
   JobCancelledError,
+  InvalidBackupError,
 } from './engine/errors.js'

@@ -144,3 +144,13 @@ export class JobFailedError extends WharfError {
 export class JobCancelledError extends WharfError {
   readonly code = 'JOB_CANCELLED'
 }
+
+/** restoreBackup(): the directory is not a whole, undamaged backup written by wharf.backup(). */
+export class InvalidBackupError extends WharfError {
+  readonly code = 'INVALID_BACKUP'
+  readonly path: string
+  constructor(path: string, reason: string, options?: { cause?: unknown }) {
+    super(`restoreBackup(): ${JSON.stringify(path)} is not a whole backup written by wharf.backup(): ${reason}`, options)
+    this.path = path
+  }
+}

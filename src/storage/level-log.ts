@@ -272,6 +272,15 @@ export class LevelLog implements EventLog {
     }
   }
 
+  /**
+   * @internal For backup.ts: every key and value of the store as bytes, through one iterator.
+   * LevelDB takes its implicit snapshot synchronously, here, so it reads one committed point
+   * (whole batches, history with its records) while appends go on; the caller closes it.
+   */
+  snapshotIterator() {
+    return this.requireOpen().iterator<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })
+  }
+
   // ---- internals ----
 
   private requireOpen(): Db {

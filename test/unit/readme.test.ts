@@ -1,5 +1,6 @@
 // The README's tour runs as written: its ```ts blocks (between the tour markers) are joined into
-// one module, imports pointed at this checkout, run, and what they print is checked.
+// one module, imports pointed at this checkout, run, and what they print is checked. The example
+// of its Backup and restore section runs the same way, its relative paths in a temporary directory.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,27 +15,34 @@ const dir = mkdtempSync(join(tmpdir(), 'wharf-readme-'))
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
+/** Run `source` as a module with imports pointed at this checkout; what it prints. */
+async function runExample(name: string, source: string): Promise<string[]> {
+  const file = join(dir, name)
+  writeFileSync(
+    file,
+    `${source
+      .replaceAll("from 'wharf-queue/testing'", `from ${JSON.stringify(join(root, 'src/testing.ts'))}`)
+      .replaceAll("from 'wharf-queue'", `from ${JSON.stringify(join(root, 'src/index.ts'))}`)}\nexport {}\n`,
+  )
+  const printed: string[] = []
+  const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+    printed.push(args.map(String).join(' '))
+  })
+  try {
+    await import(pathToFileURL(file).href)
+  } finally {
+    log.mockRestore()
+  }
+  return printed
+}
+
 describe('README tour', () => {
   it('has the tour blocks', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(7)
   })
 
   it('runs as written and prints what its comments say', async () => {
-    const source = blocks
-      .join('\n')
-      .replaceAll("from 'wharf-queue/testing'", `from ${JSON.stringify(join(root, 'src/testing.ts'))}`)
-      .replaceAll("from 'wharf-queue'", `from ${JSON.stringify(join(root, 'src/index.ts'))}`)
-    const file = join(dir, 'tour.ts')
-    writeFileSync(file, `${source}\nexport {}\n`)
-    const printed: string[] = []
-    const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
-      printed.push(args.map(String).join(' '))
-    })
-    try {
-      await import(pathToFileURL(file).href)
-    } finally {
-      log.mockRestore()
-    }
+    const printed = await runExample('tour.ts', blocks.join('\n'))
     expect(printed).toEqual([
       'pending 15 root',
       'wait_dependencies 1',
@@ -43,5 +51,16 @@ describe('README tour', () => {
       'pending',
       'done 2026-01-01T01:05:00.000Z',
     ])
+  })
+})
+
+describe('README Backup and restore', () => {
+  const section = readme.slice(readme.indexOf('## Backup and restore'), readme.indexOf('## Differences from queue_job'))
+  const example = /```ts\n([\s\S]*?)```/.exec(section)?.[1]
+
+  it('runs as written and prints what its comments say', async () => {
+    expect(example).toBeDefined()
+    const printed = await runExample('backup.ts', example!.replaceAll("'./", `'${dir}/`))
+    expect(printed).toEqual(['true true', '1'])
   })
 })

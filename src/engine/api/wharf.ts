@@ -7,13 +7,16 @@ import type { Command } from '../core/commands.js'
 import { JOB_STATES, type JobSpec, type JobState, type WharfEvent } from '../core/events.js'
 import { stateIndex } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
-import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, WharfClosedError } from '../errors.js'
+import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, StorageError, WharfClosedError } from '../errors.js'
 import { checkJobsQuery, checkUuid, readGraph, readJob, readJobs, statsOf, type JobGraph, type JobsQuery, type Stats } from './queries.js'
 import { FakeClock, SystemClock, type Clock } from '../runtime/clock.js'
 import { Engine, type OpenReport, type ResultOf } from '../runtime/engine.js'
 import type { IdFactory } from '../runtime/ids.js'
 import { JobContext, type Handler } from '../runtime/runner.js'
 import { VolatileLog } from '../../storage/volatile-log.js'
+import { backupLevelLog, type BackupResult } from '../../storage/backup.js'
+import type { EventLog } from '../../storage/event-log.js'
+import { LevelLog } from '../../storage/level-log.js'
 import type { PlannedJob, Target } from './delayable.js'
 import { FunctionRegistry, TIMEOUT_MS_MAX, type FunctionOptions } from './functions.js'
 import { checkOpenOptions, DEFAULT_REMOVE_AFTER_DAYS, DEFAULT_SNAPSHOT_EVERY, type OpenOptions } from './open-options.js'
@@ -23,6 +26,7 @@ import { describe, type CheckedProperties } from './properties.js'
 import { defineModel, type ModelHost, type RecordsetOf } from './recordset.js'
 
 export type { OpenOptions } from './open-options.js'
+export type { BackupResult } from '../../storage/backup.js'
 
 export type { JobsQuery, JobGraph, ChannelStats, Stats } from './queries.js'
 
@@ -41,12 +45,18 @@ export class Wharf implements ModelHost {
   /** Reused by every withDelay call (single-threaded, used synchronously). */
   private readonly specContext: SpecContext
   private detachClock: (() => void) | null = null
+  private readonly log: EventLog
+  /** Backups in progress: close() waits for them (they read the store it releases). */
+  private readonly backups = new Set<Promise<unknown>>()
+  /** close() was called: no new backup may start on the store it is about to release. */
+  private closing = false
 
   private constructor(
     /** @internal */ readonly engine: Engine,
     /** @internal */ readonly functions: FunctionRegistry,
-    options: { clock: Clock; contextKeys: readonly string[]; noDelay: boolean; newId: IdFactory },
+    options: { clock: Clock; contextKeys: readonly string[]; noDelay: boolean; newId: IdFactory; log: EventLog },
   ) {
+    this.log = options.log
     this.clock = options.clock
     this.contextKeys = options.contextKeys
     this.noDelay = options.noDelay
@@ -198,6 +208,25 @@ export class Wharf implements ModelHost {
     await this.engine.snapshotNow()
   }
 
+  /**
+   * Copy the store, as it is at one committed point of its log, into `dir` (new, or an empty
+   * directory) while jobs keep running; restore it with restoreBackup(). See storage/backup.ts.
+   */
+  async backup(dir: string): Promise<BackupResult> {
+    this.assertOpen()
+    if (this.closing) throw new WharfClosedError(`backup(${JSON.stringify(dir)}): this Wharf is closing`)
+    if (!(this.log instanceof LevelLog)) {
+      throw new StorageError(`backup(${JSON.stringify(dir)}): this Wharf has no store on disk to back up (it was opened without \`path\`, so its jobs live in memory)`)
+    }
+    const running = backupLevelLog(this.log, dir)
+    this.backups.add(running)
+    try {
+      return await running
+    } finally {
+      this.backups.delete(running)
+    }
+  }
+
   async stop(): Promise<void> {
     this.assertOpen()
     await this.engine.stop()
@@ -211,6 +240,8 @@ export class Wharf implements ModelHost {
    */
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = checkCloseOptions(options)
+    this.closing = true
+    await Promise.allSettled(this.backups)
     if (timeoutMs === undefined || this.engine.lifecycle === 'closed') {
       await this.engine.close()
     } else {

@@ -1,0 +1,67 @@
+// Where a backup or a restore may write, and how it appears there. The target must be new or an
+// empty directory (refused, naming the path, before anything is written). Everything is written
+// into a temporary sibling, synced, and only then renamed to the target: a crash half-way leaves a
+// `<target>.tmp-…` directory, never something at the target that looks whole.
+
+import { randomBytes } from 'node:crypto'
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
+import { basename, dirname, join, resolve, sep } from 'node:path'
+import { InvalidPropertyError, StorageError } from '../engine/errors.js'
+import { syncDirectory } from './end-mark-file.js'
+
+/** A path argument must be a non-empty string. `what` names it in the error. */
+export function checkPathArg(path: unknown, what: string): asserts path is string {
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new InvalidPropertyError(`${what} must be a directory path (a non-empty string), got ${typeof path === 'string' ? '""' : String(path)}`)
+  }
+}
+
+/** Refuse a target that exists and is not an empty directory. `what` names the role in errors. */
+export async function checkFreshTarget(path: unknown, what: string): Promise<string> {
+  checkPathArg(path, what)
+  const found = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null
+    throw new StorageError(`${what} ${JSON.stringify(path)} cannot be read (${error.code ?? error.message})`, { cause: error })
+  })
+  if (found === null) return path
+  if (!found.isDirectory()) throw new StorageError(`${what} ${JSON.stringify(path)} exists and is not a directory; give a new or empty directory`)
+  const entries = await readdir(path)
+  if (entries.length > 0) {
+    throw new StorageError(`${what} ${JSON.stringify(path)} is not empty (${entries.length} entries, e.g. ${JSON.stringify(entries[0])}); give a new or empty directory, nothing was written`)
+  }
+  return path
+}
+
+/** Refuse a target inside (or at) `other`: a copy must not be written into what it copies. */
+export function checkOutside(target: string, other: string, what: string): void {
+  const outer = resolve(other)
+  const inner = resolve(target)
+  if (inner === outer || inner.startsWith(outer + sep)) {
+    throw new InvalidPropertyError(`${what} ${JSON.stringify(target)} is inside ${JSON.stringify(other)}, which it copies; give a directory outside it`)
+  }
+}
+
+/**
+ * Fill a temporary sibling of `path` with `fill`, sync it, and rename it to `path` (which must
+ * still be new or empty). On any failure the temporary directory is removed and `path` untouched.
+ */
+export async function publishDirectory<T>(path: string, fill: (temp: string) => Promise<T>): Promise<T> {
+  const parent = dirname(path)
+  await mkdir(parent, { recursive: true })
+  const temp = join(parent, `${basename(path)}.tmp-${randomBytes(6).toString('hex')}`)
+  await mkdir(temp)
+  try {
+    const result = await fill(temp)
+    await syncDirectory(temp)
+    // POSIX rename replaces an empty directory and fails on a non-empty one: if something was
+    // written at `path` meanwhile, this refuses rather than mixing two stores.
+    await rename(temp, path).catch((error: NodeJS.ErrnoException) => {
+      throw new StorageError(`cannot move the finished copy into ${JSON.stringify(path)} (${error.code ?? error.message}); was something written there meanwhile?`, { cause: error })
+    })
+    await syncDirectory(parent)
+    return result
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true })
+    throw error
+  }
+}

@@ -1,0 +1,373 @@
+// wharf.backup() and restoreBackup(): a backup of a running durable store, restored elsewhere and
+// opened, holds exactly the jobs of one committed point of the source's log; bad input and damaged
+// backups are refused, naming the path, with nothing written at the target.
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ClassicLevel } from 'classic-level'
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  chain,
+  group,
+  FailedJobError,
+  InvalidBackupError,
+  InvalidPropertyError,
+  LevelLog,
+  LogCorruptionError,
+  RetryableJobError,
+  StorageError,
+  Wharf,
+  StorageLockedError,
+  WharfClosedError,
+  backupStore,
+  restoreBackup,
+  type JobView,
+  type WharfEvent,
+} from '../../src/index.js'
+import { recordKey } from '../../src/storage/level-log.js'
+import { makeBatch } from './event-log-contract.js'
+import { failure } from './helpers.js'
+
+const roots: string[] = []
+const opened: Wharf[] = []
+
+afterEach(async () => {
+  for (const wharf of opened.splice(0)) await wharf.close()
+  for (const root of roots.splice(0)) await rm(root, { recursive: true, force: true })
+})
+
+async function tempRoot(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'wharf-backup-'))
+  roots.push(root)
+  return root
+}
+
+async function open(path?: string, options: { snapshotEvery?: number } = {}): Promise<Wharf> {
+  const wharf = await Wharf.open({ ...(path === undefined ? {} : { path }), channels: 'root:4', ...options })
+  opened.push(wharf)
+  return wharf
+}
+
+/** The job functions of the workload: `ok` returns its argument, `fail` fails, `retry` is postponed. */
+function models(wharf: Wharf) {
+  return wharf.model('bk', {
+    async ok(x: number) {
+      await new Promise((resolve) => setImmediate(resolve))
+      return x
+    },
+    async fail() {
+      throw new FailedJobError('no')
+    },
+    async retry() {
+      throw new RetryableJobError('later', { seconds: 3600 })
+    },
+  })
+}
+
+/** Jobs in every state a store keeps: finished ones in history, a snapshot, a log tail after it. */
+async function fillMixed(wharf: Wharf): Promise<void> {
+  const bk = models(wharf)
+  for (let i = 0; i < 5; i++) await bk.withDelay().ok(i)
+  await bk.withDelay({ eta: 3600 }).ok(100) // pending until its eta
+  const cancelled = await bk.withDelay({ eta: 3600 }).ok(101)
+  await wharf.cancel(cancelled.uuid)
+  await bk.withDelay({ maxRetries: 1 }).fail()
+  await bk.withDelay().retry() // postponed: pending with a retry counted
+  await chain(bk.delayable().ok(1), group(bk.delayable().ok(2), bk.delayable().ok(3)), bk.delayable().ok(4)).delay()
+  await chain(bk.delayable().fail(), bk.delayable().ok(5)).delay() // the child waits for ever
+  await wharf.start()
+  await wharf.idle()
+  await wharf.snapshot()
+  for (let i = 0; i < 5; i++) await bk.withDelay().ok(200 + i) // the log's tail, after the snapshot
+  await wharf.idle()
+}
+
+/** Views compared as data; edge lists may come back in another order after an open. */
+function normal(view: JobView | undefined): unknown {
+  if (view === undefined) return undefined
+  return { ...view, dependsOn: [...view.dependsOn].sort(), dependents: [...view.dependents].sort() }
+}
+
+async function allJobs(wharf: Wharf): Promise<unknown[]> {
+  const jobs: JobView[] = []
+  for (let page = await wharf.jobs({ limit: 7 }); page.length > 0; page = await wharf.jobs({ limit: 7, after: page.at(-1)!.uuid })) jobs.push(...page)
+  return jobs.map(normal)
+}
+
+/** Names in `dir`, for "nothing was written here" checks. */
+async function listing(dir: string): Promise<string[]> {
+  return (await readdir(dir)).sort()
+}
+
+describe('backup and restore of a running store', () => {
+  it('restores every job, live and finished, exactly as the source had it at the backup', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'), { snapshotEvery: 0 })
+    let lastSeq = 0
+    source.on('transition', (event: WharfEvent) => (lastSeq = Math.max(lastSeq, event.seq)))
+    await fillMixed(source)
+    const before = await allJobs(source)
+    const states = new Set(before.map((v) => (v as JobView).state))
+    expect([...states].sort()).toEqual(['cancelled', 'done', 'failed', 'pending', 'wait_dependencies'])
+
+    const result = await source.backup(join(root, 'backup'))
+    expect(result).toMatchObject({ path: join(root, 'backup'), seq: lastSeq })
+    expect(result.keys).toBeGreaterThan(0)
+    expect(result.bytes).toBeGreaterThan(0)
+
+    const restored = await restoreBackup(join(root, 'backup'), join(root, 'restored'))
+    expect(restored).toMatchObject({ path: join(root, 'restored'), seq: lastSeq, keys: result.keys, bytes: result.bytes })
+    const copy = await open(join(root, 'restored'))
+    expect(copy.openReport).toMatchObject({ requeued: 0, foundDead: 0 })
+    expect(await allJobs(copy)).toEqual(before)
+    for (const view of before as JobView[]) expect(normal(await copy.job(view.uuid))).toEqual(normal(await source.job(view.uuid)))
+    expect(copy.stats().states).toEqual(source.stats().states)
+  })
+
+  it('takes a prefix-consistent point while handlers run and enqueues go on', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'), { snapshotEvery: 0 })
+    const events: WharfEvent[] = []
+    source.on('transition', (event: WharfEvent) => events.push(structuredClone(event)))
+    const bk = models(source)
+    await source.start()
+    const total = 400
+    const acked: string[] = []
+    let reached!: () => void
+    const hundred = new Promise<void>((resolve) => (reached = resolve))
+    const enqueues = (async () => {
+      for (let i = 0; i < total; i += 4) {
+        const views = await Promise.all([0, 1, 2, 3].map((k) => bk.withDelay().ok(i + k)))
+        acked.push(...views.map((v) => v.uuid))
+        if (acked.length >= 100) reached()
+      }
+    })()
+    await hundred
+    const ackedBefore = [...acked]
+    const result = await source.backup(join(root, 'backup'))
+    await enqueues
+    await source.idle()
+    expect(ackedBefore.length).toBeLessThan(total) // enqueues were still going on
+
+    await restoreBackup(join(root, 'backup'), join(root, 'restored'))
+    // The restored log is the source's log up to the backup's seq, exactly (read before an open
+    // appends its recovery events).
+    const log = new LevelLog(join(root, 'restored'))
+    await log.open()
+    const read: WharfEvent[] = []
+    try {
+      for await (const batch of log.read()) read.push(...batch)
+    } finally {
+      await log.close()
+    }
+    expect(read.length).toBe(result.seq)
+    expect(read).toEqual(events.slice(0, result.seq))
+
+    const copy = await open(join(root, 'restored'))
+    for (const uuid of ackedBefore) expect((await copy.job(uuid))?.uuid).toBe(uuid)
+    // History matches the log: the jobs done in the copy are those its log finished (no more, as
+    // history read after the log's point would give), each the source's done job, view for view.
+    const done = await copy.jobs({ state: 'done', limit: 10_000 })
+    const doneInLog = read.flatMap((e) => (e.type === 'job.done' ? [e.uuid] : []))
+    expect(done.map((v) => v.uuid).sort()).toEqual(doneInLog.sort())
+    for (const view of done) expect(view).toEqual(await source.job(view.uuid))
+  })
+
+  it('gives the backup and every restored store an identity of its own', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    await models(source).withDelay().ok(1)
+    const backup = await source.backup(join(root, 'backup'))
+    const a = await restoreBackup(join(root, 'backup'), join(root, 'a'))
+    const b = await restoreBackup(join(root, 'backup'), join(root, 'b'))
+    expect(new Set([backup.storeId, a.storeId, b.storeId]).size).toBe(3)
+    // So one copy's end-of-log mark is refused by another copy.
+    await writeFile(join(root, 'a', 'WHARF-END'), await readFile(join(root, 'b', 'WHARF-END')))
+    const error = await failure(() => Wharf.open({ path: join(root, 'a') }))
+    expect(error).toBeInstanceOf(StorageError)
+    expect((error as Error).message).toContain('belongs to another store')
+  })
+
+  it('waits for a backup in progress before close releases the store, and starts no new one', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    await models(source).withDelay().ok(1)
+    const backup = source.backup(join(root, 'backup'))
+    const closing = source.close()
+    // One asked for once close() has begun is refused: the store is about to be released.
+    expect(await failure(() => source.backup(join(root, 'late')))).toBeInstanceOf(WharfClosedError)
+    await closing
+    expect((await backup).seq).toBeGreaterThan(0)
+    expect(await listing(join(root, 'backup'))).toContain('WHARF-BACKUP')
+    expect(await listing(root)).toEqual(['backup', 'source'])
+  })
+})
+
+describe('backup refusals', () => {
+  it('refuses a non-empty directory, naming it, and writes nothing', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    const dir = join(root, 'taken')
+    await mkdir(dir)
+    await writeFile(join(dir, 'photo.jpg'), 'x')
+    const error = await failure(() => source.backup(dir))
+    expect(error).toBeInstanceOf(StorageError)
+    expect((error as Error).message).toContain(JSON.stringify(dir))
+    expect(await listing(dir)).toEqual(['photo.jpg'])
+    expect(await listing(root)).toEqual(['source', 'taken'])
+  })
+
+  it('refuses a path that is a file, and a directory inside the store itself', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    await writeFile(join(root, 'file'), 'x')
+    expect(await failure(() => source.backup(join(root, 'file')))).toBeInstanceOf(StorageError)
+    const inside = await failure(() => source.backup(join(root, 'source', 'backup')))
+    expect(inside).toBeInstanceOf(InvalidPropertyError)
+    expect((inside as Error).message).toContain(JSON.stringify(join(root, 'source', 'backup')))
+    expect(await listing(root)).toEqual(['file', 'source'])
+  })
+
+  it('refuses an in-memory Wharf and a closed one', async () => {
+    const root = await tempRoot()
+    const memory = await open()
+    const error = await failure(() => memory.backup(join(root, 'backup')))
+    expect(error).toBeInstanceOf(StorageError)
+    expect((error as Error).message).toContain('without `path`')
+    const closed = await open(join(root, 'source'))
+    await closed.close()
+    expect(await failure(() => closed.backup(join(root, 'backup')))).toBeInstanceOf(WharfClosedError)
+    expect(await listing(root)).toEqual(['source'])
+  })
+
+  it('accepts an existing empty directory', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    await mkdir(join(root, 'empty'))
+    await source.backup(join(root, 'empty'))
+    expect(await listing(join(root, 'empty'))).toContain('WHARF-END')
+  })
+})
+
+describe('backupStore: a store no process holds', () => {
+  it('backs up a closed store without replaying it, and the restore holds its jobs', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    await fillMixed(source)
+    const before = await allJobs(source)
+    await source.close()
+    const result = await backupStore(join(root, 'source'), join(root, 'backup'))
+    expect(result.seq).toBeGreaterThan(0)
+    await restoreBackup(join(root, 'backup'), join(root, 'restored'))
+    expect(await allJobs(await open(join(root, 'restored')))).toEqual(before)
+  })
+
+  it('refuses a path without a store (creating none) and a store in use', async () => {
+    const root = await tempRoot()
+    const missing = await failure(() => backupStore(join(root, 'nothing'), join(root, 'backup')))
+    expect(missing).toBeInstanceOf(StorageError)
+    expect((missing as Error).message).toContain(JSON.stringify(join(root, 'nothing')))
+    await open(join(root, 'source'))
+    expect(await failure(() => backupStore(join(root, 'source'), join(root, 'backup')))).toBeInstanceOf(StorageLockedError)
+    expect(await listing(root)).toEqual(['source'])
+  })
+
+  it('refuses to copy a log with a hole in the middle, naming the first missing seq', async () => {
+    const root = await tempRoot()
+    const store = join(root, 'source')
+    const log = new LevelLog(store)
+    await log.open()
+    for (let first = 1; first <= 9; first += 2) await log.append(makeBatch(first, 2))
+    await log.close()
+    // Opening checks only the log's end; the hole is for the copy's walk to find.
+    const db = new ClassicLevel<string, Uint8Array>(store, { keyEncoding: 'utf8', valueEncoding: 'view' })
+    await db.del(recordKey(5))
+    await db.close()
+    const error = await failure(() => backupStore(store, join(root, 'backup')))
+    expect(error).toBeInstanceOf(LogCorruptionError)
+    expect((error as LogCorruptionError).seq).toBe(5)
+    expect((error as Error).message).toContain('events 5..6 are missing')
+    expect(await listing(root)).toEqual(['source'])
+  })
+})
+
+describe('restore refusals', () => {
+  /** A finished backup with some jobs in it, in a fresh root. */
+  async function backedUp(): Promise<{ root: string; backup: string }> {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    const bk = models(source)
+    for (let i = 0; i < 50; i++) await bk.withDelay().ok(i)
+    await source.start()
+    await source.idle()
+    await source.backup(join(root, 'backup'))
+    await source.close()
+    return { root, backup: join(root, 'backup') }
+  }
+
+  /** The backup refused with an InvalidBackupError naming it; nothing appeared beside it. */
+  async function expectRefused(root: string, backup: string): Promise<void> {
+    const before = await listing(root)
+    const error = await failure(() => restoreBackup(backup, join(root, 'target')))
+    expect(error).toBeInstanceOf(InvalidBackupError)
+    expect((error as InvalidBackupError).path).toBe(backup)
+    expect((error as Error).message).toContain(JSON.stringify(backup))
+    expect(await listing(root)).toEqual(before)
+  }
+
+  it('refuses a target that holds files (leaving it as it was), and one inside the backup', async () => {
+    const { root, backup } = await backedUp()
+    await mkdir(join(root, 'target'))
+    await writeFile(join(root, 'target', 'keep'), 'x')
+    const error = await failure(() => restoreBackup(backup, join(root, 'target')))
+    expect(error).toBeInstanceOf(StorageError)
+    expect((error as Error).message).toContain(JSON.stringify(join(root, 'target')))
+    expect(await listing(join(root, 'target'))).toEqual(['keep'])
+    const inside = await failure(() => restoreBackup(backup, join(backup, 'restored')))
+    expect(inside).toBeInstanceOf(InvalidPropertyError)
+    expect((inside as Error).message).toContain(JSON.stringify(join(backup, 'restored')))
+    expect(await listing(backup)).not.toContain('restored')
+  })
+
+  it('refuses a backup with a flipped byte in its LevelDB data, without changing the backup', async () => {
+    const { root, backup } = await backedUp()
+    const sizes = await Promise.all((await readdir(backup)).map(async (name) => ({ name, size: (await stat(join(backup, name))).size })))
+    const data = sizes.filter((f) => /\.(log|ldb)$/.test(f.name)).sort((x, y) => y.size - x.size)[0]!
+    const bytes = await readFile(join(backup, data.name))
+    const middle = bytes.length >> 1
+    bytes[middle] = bytes[middle]! ^ 0x40
+    await writeFile(join(backup, data.name), bytes)
+    await expectRefused(root, backup)
+    expect(await readFile(join(backup, data.name))).toEqual(bytes)
+  })
+
+  it('refuses a backup whose end-of-log mark or manifest is damaged or missing', async () => {
+    const { root, backup } = await backedUp()
+    const mark = await readFile(join(backup, 'WHARF-END'))
+    await writeFile(join(backup, 'WHARF-END'), Buffer.alloc(mark.length))
+    await expectRefused(root, backup)
+    await writeFile(join(backup, 'WHARF-END'), mark)
+    const manifest = await readFile(join(backup, 'WHARF-BACKUP'), 'utf8')
+    await writeFile(join(backup, 'WHARF-BACKUP'), manifest.replace(/"keys": \d+/, '"keys": 1'))
+    await expectRefused(root, backup)
+    await rm(join(backup, 'WHARF-BACKUP'))
+    await expectRefused(root, backup)
+  })
+
+  it('refuses arguments that are not paths, naming them', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    for (const bad of ['', 42, undefined]) {
+      const errors = [await failure(() => source.backup(bad as string)), await failure(() => restoreBackup(bad as string, join(root, 't'))), await failure(() => restoreBackup(join(root, 'b'), bad as string))]
+      for (const error of errors) expect(error).toBeInstanceOf(InvalidPropertyError)
+      expect((errors[0] as Error).message).toContain(`got ${bad === '' ? '""' : String(bad)}`)
+    }
+    expect(await listing(root)).toEqual(['source'])
+  })
+
+  it('refuses a store directory that is not a backup, and a missing one', async () => {
+    const { root } = await backedUp()
+    await expectRefused(root, join(root, 'source'))
+    await expectRefused(root, join(root, 'nowhere'))
+  })
+})
