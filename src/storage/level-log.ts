@@ -198,19 +198,23 @@ export class LevelLog implements EventLog {
   async readSnapshot(): Promise<Snapshot | null> {
     const db = this.requireOpen()
     const bytes = await db.get(SNAPSHOT_KEY)
-    if (bytes === undefined) return null
-    try {
-      return decodeSnapshot(bytes, this.path)
-    } catch (error) {
-      if (!(error instanceof LogCorruptionError) || this.onCorruption === 'throw') throw error
-      if (this.floorSeq > 0) {
-        throw new LogCorruptionError(`${error.message}; truncation cannot recover it: events up to seq ${this.floorSeq} were compacted into it`, error.seq, { cause: error })
+    let snapshot: Snapshot | null = null
+    if (bytes !== undefined) {
+      try {
+        snapshot = decodeSnapshot(bytes, this.path)
+      } catch (error) {
+        if (!(error instanceof LogCorruptionError) || this.onCorruption === 'throw') throw error
+        if (this.floorSeq > 0) {
+          throw new LogCorruptionError(`${error.message}; truncation cannot recover it: events up to seq ${this.floorSeq} were compacted into it`, error.seq, { cause: error })
+        }
+        // Nothing was compacted, so the log alone still rebuilds the state: drop the snapshot.
+        await this.serialize(() => db.del(SNAPSHOT_KEY, { sync: true }))
+        this.warn(`${error.message}; deleted the snapshot, replay starts from the beginning of the log`)
+        return null
       }
-      // Nothing was compacted, so the log alone still rebuilds the state: drop the snapshot.
-      await this.serialize(() => db.del(SNAPSHOT_KEY, { sync: true }))
-      this.warn(`${error.message}; deleted the snapshot, replay starts from the beginning of the log`)
-      return null
     }
+    await this.checkSnapshotBounds(db, snapshot)
+    return snapshot
   }
 
   async writeSnapshot(snapshot: Snapshot): Promise<void> {
@@ -331,6 +335,40 @@ export class LevelLog implements EventLog {
       // level-recovery.ts), so it waits for that read; appends are refused until then.
       this.lastSeq = null
     }
+  }
+
+  /**
+   * A snapshot must cover the compacted records (compact() refuses otherwise) and lie within the
+   * log. A checksum-valid store can still break either when LevelDB loses some writes and keeps
+   * others (a damaged write-ahead log drops a block, a table loses a key): replayed as it is, the
+   * tail would not follow the state it is folded into, so it is corruption, named here.
+   */
+  private async checkSnapshotBounds(db: Db, snapshot: Snapshot | null): Promise<void> {
+    const base = snapshot?.seq ?? 0
+    const where = `in ${JSON.stringify(this.path)}`
+    if (base < this.floorSeq) {
+      const what = snapshot === null ? 'there is no snapshot' : `the snapshot is at seq ${base}`
+      // Nothing can stand in for the compacted events: no recovery would be honest.
+      throw new LogCorruptionError(
+        `corrupt event log at seq ${base + 1} ${where}: events up to seq ${this.floorSeq} were compacted into a snapshot, but ${what}; the jobs they hold exist nowhere else, so truncation cannot recover it (restore the store from a backup)`,
+        base + 1,
+      )
+    }
+    const end = this.lastSeq
+    if (end === null || base <= end) return
+    const what = `corrupt event log at seq ${end + 1} ${where}: the snapshot is at seq ${base} but the log ends at seq ${end}`
+    if (this.onCorruption === 'throw') throw new LogCorruptionError(`${what}; open with onCorruption: 'truncate' to continue from the snapshot`, end + 1)
+    // The snapshot holds the state through `base`: it becomes the base of the log.
+    await this.serialize(async () => {
+      const ops: Op[] = []
+      for await (const key of db.keys({ gte: FIRST_KEY, lte: LAST_KEY })) ops.push({ type: 'del', key })
+      ops.push({ type: 'put', key: FLOOR_KEY, value: Buffer.from(String(base)) })
+      await db.batch(ops, { sync: true })
+      this.floorSeq = base
+      this.lastSeq = base
+      await this.requireMark().advance(base)
+    })
+    this.warn(`${what}; recovered (onCorruption: 'truncate'): the log continues from the snapshot, compacted up to seq ${base}`)
   }
 
   /** 'truncate' recovery, committed as one atomic, synced batch, then reported. */
