@@ -130,7 +130,7 @@ export class MarkFile {
 }
 
 /** A rename is durable once the directory is synced. Windows cannot open a directory: skip. */
-async function syncDirectory(path: string): Promise<void> {
+export async function syncDirectory(path: string): Promise<void> {
   if (process.platform === 'win32') return
   const handle = await open(path, 'r')
   try {

@@ -198,18 +198,26 @@ export class LevelHistory implements HistoryStore {
   }
 
   async get(uuid: string): Promise<JobView | undefined> {
-    const bytes = await this.db().get(VIEW_PREFIX + esc(uuid))
+    const bytes = await this.named(() => this.db().get(VIEW_PREFIX + esc(uuid)))
     return bytes === undefined ? undefined : this.decode(bytes, uuid)
   }
 
-  async page(q: HistoryQuery): Promise<JobView[]> {
+  page(q: HistoryQuery): Promise<JobView[]> {
+    return this.named(() => this.pageOf(q))
+  }
+
+  private async pageOf(q: HistoryQuery): Promise<JobView[]> {
     if (q.identityKey !== undefined) return this.walkIndex(INDEX_PREFIX + 'k\x00' + esc(q.identityKey) + '\x00', q)
     if (q.graphUuid !== undefined) return this.walkIndex(INDEX_PREFIX + 'g\x00' + esc(q.graphUuid) + '\x00', q)
     if (q.channel === undefined && q.state === undefined && q.model === undefined && q.method === undefined) return this.scanViews(q)
     return this.mergeCombos(q)
   }
 
-  async finishedUpTo(atMs: number, limit: number, cursor?: FinishedCursor): Promise<JobView[]> {
+  finishedUpTo(atMs: number, limit: number, cursor?: FinishedCursor): Promise<JobView[]> {
+    return this.named(() => this.finishedUpToOf(atMs, limit, cursor))
+  }
+
+  private async finishedUpToOf(atMs: number, limit: number, cursor?: FinishedCursor): Promise<JobView[]> {
     const views = new Map<string, JobView>()
     const entries = await this.finishGroups.scan(
       (gte, lt) => this.db().iterator({ gte, lt }),
@@ -315,6 +323,16 @@ export class LevelHistory implements HistoryStore {
     } catch (error) {
       if (error instanceof ViewDecodeError) throw this.corrupt(`the history entry of job ${uuid} is ${error.message}`)
       throw error
+    }
+  }
+
+  /** A read that LevelDB fails with its own corruption error fails with a LogCorruptionError. */
+  private async named<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read()
+    } catch (error) {
+      if ((error as { code?: unknown })?.code !== 'LEVEL_CORRUPTION') throw error
+      throw new LogCorruptionError(`corrupt history in ${JSON.stringify(this.path)}: LevelDB reports ${(error as Error).message}`, 0, { cause: error })
     }
   }
 

@@ -24,7 +24,10 @@ import { openEndMark, type EndMark } from './end-mark.js'
 import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from './event-log.js'
 import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
 import { LevelHistory } from './level-history.js'
-import { checkStorePath, checkWharfKeys } from './level-path.js'
+import { Evidence } from './evidence.js'
+import { checkWharfKeys, inspectStorePath } from './level-path.js'
+import { levelChild } from './level-child.js'
+import { rebuildStore } from './level-rebuild.js'
 import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, planTruncation, recordKey, seqOfKey, type Db, type Op } from './level-recovery.js'
 
 export { recordKey }
@@ -52,10 +55,12 @@ const COMPACT_CHUNK = 1000
 
 type Lifecycle = 'closed' | 'opening' | 'open' | 'closing'
 
-function isLockError(error: unknown): boolean {
+function hasCode(error: unknown, code: string): boolean {
   const e = error as { code?: unknown; cause?: { code?: unknown } } | null
-  return e?.code === 'LEVEL_LOCKED' || e?.cause?.code === 'LEVEL_LOCKED'
+  return e?.code === code || e?.cause?.code === code
 }
+const isLockError = (error: unknown): boolean => hasCode(error, 'LEVEL_LOCKED')
+const isLevelCorruption = (error: unknown): boolean => hasCode(error, 'LEVEL_CORRUPTION')
 
 export class LevelLog implements EventLog {
   readonly path: string
@@ -64,6 +69,9 @@ export class LevelLog implements EventLog {
   private readonly writeOptions: { sync: boolean }
   private readonly durability: 'process' | 'fsync'
   private mark: EndMark | null = null
+  /** The store's files before this open, until it is known whether it met corruption. */
+  private evidence: Evidence | null = null
+  private corruptionSeen = false
   private lifecycle: Lifecycle = 'closed'
   private db: Db | null = null
   /** null: the last record is corrupt and a read must recover it before anything is appended. */
@@ -76,7 +84,12 @@ export class LevelLog implements EventLog {
     this.path = path
     this.history = new LevelHistory(() => this.requireDb(), path)
     this.onCorruption = options.onCorruption ?? 'throw'
-    this.warn = options.onWarning ?? ((m) => process.emitWarning(m, { code: 'WHARF_LOG_RECOVERED' }))
+    const warn = options.onWarning ?? ((m) => process.emitWarning(m, { code: 'WHARF_LOG_RECOVERED' }))
+    // Every warning reports a recovery: the files from before this open are kept (settleEvidence).
+    this.warn = (message) => {
+      this.corruptionSeen = true
+      warn(message)
+    }
     this.durability = options.durability ?? 'process'
     this.writeOptions = { sync: this.durability === 'fsync' }
   }
@@ -84,18 +97,9 @@ export class LevelLog implements EventLog {
   async open(): Promise<void> {
     if (this.lifecycle !== 'closed') throw new Error(`the event log at ${JSON.stringify(this.path)} is already ${this.lifecycle}`)
     this.lifecycle = 'opening'
+    this.corruptionSeen = false
     try {
-      await checkStorePath(this.path)
-      await mkdir(this.path, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-        throw new StorageError(`cannot create the Wharf directory ${JSON.stringify(this.path)} (${error.code ?? error.message})`, { cause: error })
-      })
-      const db: Db = new ClassicLevel<string, Uint8Array>(this.path, { keyEncoding: 'utf8', valueEncoding: 'view' })
-      try {
-        await db.open()
-      } catch (error) {
-        if (isLockError(error)) throw new StorageLockedError(this.path, { cause: error })
-        throw new StorageError(`cannot open the Wharf store at ${JSON.stringify(this.path)}: ${(error as Error)?.message ?? String(error)}`, { cause: error })
-      }
+      const db = await this.openStore()
       try {
         await checkWharfKeys(db, this.path)
         await this.loadBounds(db)
@@ -106,14 +110,109 @@ export class LevelLog implements EventLog {
         await this.mark?.abandon()
         this.mark = null
         await db.close()
-        throw error
+        throw this.named(error)
       }
       this.db = db
       this.lifecycle = 'open'
     } catch (error) {
       this.lifecycle = 'closed'
+      await this.settleEvidence(error)
       throw error
     }
+  }
+
+  /**
+   * Open LevelDB on the store directory safely (see level-path.ts, evidence.ts, level-rebuild.ts):
+   * create a database only where there is nothing; keep the files as they were before this open
+   * aside until it is known to be clean; a store LevelDB cannot read whole is a LogCorruptionError
+   * with 'throw', and is rebuilt from what LevelDB can salvage with 'truncate'.
+   */
+  private async openStore(): Promise<Db> {
+    const found = await inspectStorePath(this.path)
+    if (found.kind === 'damaged') {
+      this.damaged(found.why)
+      await this.rebuild(found.why)
+      return this.openDb(false)
+    }
+    if (found.kind === 'new') {
+      await mkdir(this.path, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+        throw new StorageError(`cannot create the Wharf directory ${JSON.stringify(this.path)} (${error.code ?? error.message})`, { cause: error })
+      })
+      return this.openDb(true)
+    }
+    this.evidence = await Evidence.take(this.path)
+    if (this.onCorruption === 'truncate') {
+      // The explicit recovery reads every entry once first (in a child process: level-child.ts):
+      // a damaged table that this open does not happen to read would otherwise fail the store
+      // later, in a compaction after the recovery's deletes (LevelDB's background error).
+      const scan = await levelChild('scan', this.path)
+      if (!scan.ok) {
+        const why = `LevelDB cannot read every entry (${scan.message})`
+        this.damaged(why)
+        await this.rebuild(why)
+      }
+    }
+    return this.openDb(false)
+  }
+
+  private async openDb(create: boolean): Promise<Db> {
+    const db: Db = new ClassicLevel<string, Uint8Array>(this.path, { keyEncoding: 'utf8', valueEncoding: 'view', createIfMissing: create })
+    try {
+      await db.open()
+    } catch (error) {
+      if (isLockError(error)) throw new StorageLockedError(this.path, { cause: error })
+      if (isLevelCorruption(error)) throw this.named(error)
+      throw new StorageError(`cannot open the Wharf store at ${JSON.stringify(this.path)}: ${(error as Error)?.message ?? String(error)}`, { cause: error })
+    }
+    return db
+  }
+
+  /** The store cannot be read whole: with 'throw', a LogCorruptionError (nothing is written). */
+  private damaged(why: string): void {
+    this.corruptionSeen = true
+    if (this.onCorruption === 'throw') {
+      throw new LogCorruptionError(
+        `the Wharf store ${JSON.stringify(this.path)} is damaged: ${why}; nothing was written. Open with onCorruption: 'truncate' to rebuild it from what LevelDB can salvage (the damaged store is kept beside it), or restore it from a backup`,
+        0,
+      )
+    }
+  }
+
+  private async rebuild(why: string): Promise<void> {
+    await this.evidence?.keep()
+    const rebuilt = await rebuildStore(this.path, why)
+    this.evidence = null // it moved with the old directory
+    const lost = rebuilt.unreadable === null ? '' : `; ${rebuilt.unreadable}`
+    this.warn(`the Wharf store ${JSON.stringify(this.path)} was damaged (${why}); rebuilt by 'truncate' from what LevelDB could salvage (${rebuilt.keys} entries)${lost}; the damaged store is kept in ${JSON.stringify(rebuilt.kept)}`)
+  }
+
+  /** LevelDB's own corruption errors escape as LogCorruptionError, never raw. */
+  private named(error: unknown): unknown {
+    if (!isLevelCorruption(error)) return error
+    this.corruptionSeen = true
+    return new LogCorruptionError(`the Wharf store ${JSON.stringify(this.path)} is damaged: LevelDB reports ${(error as Error).message}`, 0, { cause: error })
+  }
+
+  /** A corruption met after open (reading the log): named, and the files from before it kept. */
+  private async failed(error: unknown): Promise<unknown> {
+    const named = this.named(error)
+    if (named instanceof LogCorruptionError) await this.settleEvidence(named)
+    return named
+  }
+
+  /**
+   * After the open failed, or once the log has been read (first append or close): keep the files
+   * from before this open if it met corruption, else remove them. Named in a corruption error.
+   */
+  private async settleEvidence(error?: unknown): Promise<void> {
+    const evidence = this.evidence
+    if (evidence === null) return
+    this.evidence = null
+    if (error instanceof LogCorruptionError) this.corruptionSeen = true
+    if (!this.corruptionSeen) return evidence.discard()
+    const kept = await evidence.keep()
+    if (error instanceof LogCorruptionError && kept !== null) error.message += `; the store's files as they were before this open are kept in ${JSON.stringify(kept)}`
+    else if (kept !== null) this.warn(`the Wharf store ${JSON.stringify(this.path)} was recovered; its files as they were before this open are kept in ${JSON.stringify(kept)}`)
   }
 
   async append(batch: readonly WharfEvent[], history: HistoryWrite = NO_HISTORY_WRITE): Promise<void> {
@@ -123,6 +222,7 @@ export class LevelLog implements EventLog {
       return
     }
     // Encoded before queueing, so the JSON work overlaps the previous batch's write.
+    if (this.evidence !== null) await this.settleEvidence() // the log has been read by now
     const bytes = encodeBatch(batch)
     const first = batch[0]!.seq
     const last = batch[batch.length - 1]!.seq
@@ -189,14 +289,24 @@ export class LevelLog implements EventLog {
           yield events[0]!.seq > after ? events : events.filter((e) => e.seq > after)
         }
       }
+      if (bad !== null) await this.truncate(db, bad.key, after, bad.error)
+    } catch (error) {
+      throw await this.failed(error)
     } finally {
       await it.close()
     }
-    if (bad !== null) await this.truncate(db, bad.key, after, bad.error)
   }
 
   async readSnapshot(): Promise<Snapshot | null> {
     const db = this.requireOpen()
+    try {
+      return await this.readCheckedSnapshot(db)
+    } catch (error) {
+      throw await this.failed(error)
+    }
+  }
+
+  private async readCheckedSnapshot(db: Db): Promise<Snapshot | null> {
     const bytes = await db.get(SNAPSHOT_KEY)
     let snapshot: Snapshot | null = null
     if (bytes !== undefined) {
@@ -267,6 +377,7 @@ export class LevelLog implements EventLog {
     this.lifecycle = 'closing'
     try {
       await this.writes // appends accepted before close still land
+      await this.settleEvidence()
       await this.requireMark().close()
       await this.requireDb().close()
     } finally {
