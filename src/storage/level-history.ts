@@ -33,14 +33,14 @@ import type { Db } from './level-recovery.js'
 import { FinishGroups } from './finish-groups.js'
 import { decodeView, encodeView, ViewDecodeError } from './view-codec.js'
 
-const VIEW_PREFIX = 'h\x00j\x00'
-const INDEX_PREFIX = 'h\x00i\x00'
-const COMBO_INDEX = INDEX_PREFIX + 'x\x00'
-const COUNT_PREFIX = 'h\x00n\x00'
+export const VIEW_PREFIX = 'h\x00j\x00'
+export const INDEX_PREFIX = 'h\x00i\x00'
+export const COMBO_INDEX = INDEX_PREFIX + 'x\x00'
+export const COUNT_PREFIX = 'h\x00n\x00'
 /** Present once history holds every finished job of the log (from the first event, or migrated). */
 export const COMPLETE_KEY = 'h\x00complete'
 /** Just past every key that starts with `prefix` (prefixes end with the \x00 separator). */
-const end = (prefix: string): string => prefix.slice(0, -1) + '\x01'
+export const end = (prefix: string): string => prefix.slice(0, -1) + '\x01'
 
 /** Keys read per native round trip when walking an index. */
 const SCAN_CHUNK = 128
@@ -57,7 +57,7 @@ function esc(field: string): string {
   return field.includes('\x00') || field.includes('\x01') ? field.replace(/\x01/g, '\x01\x02').replace(/\x00/g, '\x01\x01') : field
 }
 
-function unesc(field: string): string {
+export function unesc(field: string): string {
   return field.includes('\x01') ? field.replace(/\x01\x01/g, '\x00').replace(/\x01\x02/g, '\x01') : field
 }
 
