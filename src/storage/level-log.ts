@@ -25,6 +25,8 @@ import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from 
 import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
 import { LevelHistory } from './level-history.js'
 import { Evidence } from './evidence.js'
+import { repairHistory } from './history-repair.js'
+import { allStrayKeys, findStrayKey } from './stray-keys.js'
 import { checkWharfKeys, inspectStorePath } from './level-path.js'
 import { levelChild } from './level-child.js'
 import { rebuildStore } from './level-rebuild.js'
@@ -102,9 +104,11 @@ export class LevelLog implements EventLog {
       const db = await this.openStore()
       try {
         await checkWharfKeys(db, this.path)
+        await this.checkStrayKeys(db)
         await this.loadBounds(db)
         const empty = this.lastSeq === 0 && this.floorSeq === 0 && (await db.get(SNAPSHOT_KEY)) === undefined
         this.mark = await openEndMark(db, this.path, this.lastSeq, this.floorSeq, { durability: this.durability, onCorruption: this.onCorruption, warn: this.warn })
+        if (this.onCorruption === 'truncate') await this.repairHistory(db)
         await this.history.load(db, empty, this.writeOptions)
       } catch (error) {
         await this.mark?.abandon()
@@ -191,6 +195,23 @@ export class LevelLog implements EventLog {
     if (!isLevelCorruption(error)) return error
     this.corruptionSeen = true
     return new LogCorruptionError(`the Wharf store ${JSON.stringify(this.path)} is damaged: LevelDB reports ${(error as Error).message}`, 0, { cause: error })
+  }
+
+  /** A key outside Wharf's ranges is a damaged table (stray-keys.ts); 'truncate' deletes them all. */
+  private async checkStrayKeys(db: Db): Promise<void> {
+    const stray = await findStrayKey(db)
+    if (stray === null) return
+    const what = `the Wharf store ${JSON.stringify(this.path)} is damaged: LevelDB holds key ${JSON.stringify(stray)}, outside every range Wharf writes (a garbled key of a damaged table; what it held is missing where it belongs)`
+    if (this.onCorruption === 'throw') throw new LogCorruptionError(`${what}; open with onCorruption: 'truncate' to delete such keys and check what they held`, 0)
+    const keys = await allStrayKeys(db)
+    await db.batch(keys.map((key) => ({ type: 'del' as const, key })), { sync: true })
+    this.warn(`${what}; deleted ${keys.length} such key(s) (onCorruption: 'truncate')`)
+  }
+
+  /** 'truncate': drop what is damaged in history (history-repair.ts), with a warning naming it. */
+  private async repairHistory(db: Db): Promise<void> {
+    const repaired = await repairHistory(db)
+    if (repaired !== null) this.warn(`corrupt history in ${JSON.stringify(this.path)}; ${repaired} (onCorruption: 'truncate')`)
   }
 
   /** A corruption met after open (reading the log): named, and the files from before it kept. */
