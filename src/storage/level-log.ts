@@ -11,25 +11,24 @@
 // known durable, checked on open, because LevelDB silently drops a damaged tail of its WAL.
 //
 // Writes go through one promise chain, so a batch is checked against the end of the log only
-// after every earlier write has landed (or failed, leaving nothing behind). Recovery from
-// corruption ('truncate') lives in level-recovery.ts.
+// after every earlier write has landed (or failed, leaving nothing behind). Opening the store
+// directory safely — no database created over files, the files before the open kept aside while
+// it runs, a store LevelDB cannot read whole rebuilt — lives in level-open.ts; truncating the log
+// in level-recovery.ts; history's audit in history-repair.ts; stray keys in stray-keys.ts.
 
-import { mkdir } from 'node:fs/promises'
-import { ClassicLevel } from 'classic-level'
 import type { WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
-import { LogCorruptionError, StorageError, StorageLockedError } from '../engine/errors.js'
+import { LogCorruptionError } from '../engine/errors.js'
 import { claimedSnapshotSeq, decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshot, inspectRecord } from './codec.js'
 import { openEndMark, type EndMark } from './end-mark.js'
 import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from './event-log.js'
 import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
 import { LevelHistory } from './level-history.js'
-import { Evidence } from './evidence.js'
+import type { Evidence } from './evidence.js'
 import { repairHistory } from './history-repair.js'
 import { allStrayKeys, findStrayKey } from './stray-keys.js'
-import { checkWharfKeys, inspectStorePath } from './level-path.js'
-import { levelChild } from './level-child.js'
-import { rebuildStore } from './level-rebuild.js'
+import { checkWharfKeys } from './level-path.js'
+import { namedCorruption, openLevelStore } from './level-open.js'
 import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, planTruncation, recordKey, seqOfKey, type Db, type Op } from './level-recovery.js'
 
 export { recordKey }
@@ -56,13 +55,6 @@ const READ_CHUNK = 64
 const COMPACT_CHUNK = 1000
 
 type Lifecycle = 'closed' | 'opening' | 'open' | 'closing'
-
-function hasCode(error: unknown, code: string): boolean {
-  const e = error as { code?: unknown; cause?: { code?: unknown } } | null
-  return e?.code === code || e?.cause?.code === code
-}
-const isLockError = (error: unknown): boolean => hasCode(error, 'LEVEL_LOCKED')
-const isLevelCorruption = (error: unknown): boolean => hasCode(error, 'LEVEL_CORRUPTION')
 
 export class LevelLog implements EventLog {
   readonly path: string
@@ -101,7 +93,9 @@ export class LevelLog implements EventLog {
     this.lifecycle = 'opening'
     this.corruptionSeen = false
     try {
-      const db = await this.openStore()
+      const opened = await openLevelStore(this.path, { onCorruption: this.onCorruption, warn: this.warn })
+      this.evidence = opened.evidence
+      const db = opened.db
       try {
         await checkWharfKeys(db, this.path)
         await this.checkStrayKeys(db)
@@ -125,76 +119,11 @@ export class LevelLog implements EventLog {
     }
   }
 
-  /**
-   * Open LevelDB on the store directory safely (see level-path.ts, evidence.ts, level-rebuild.ts):
-   * create a database only where there is nothing; keep the files as they were before this open
-   * aside until it is known to be clean; a store LevelDB cannot read whole is a LogCorruptionError
-   * with 'throw', and is rebuilt from what LevelDB can salvage with 'truncate'.
-   */
-  private async openStore(): Promise<Db> {
-    const found = await inspectStorePath(this.path)
-    if (found.kind === 'damaged') {
-      this.damaged(found.why)
-      await this.rebuild(found.why)
-      return this.openDb(false)
-    }
-    if (found.kind === 'new') {
-      await mkdir(this.path, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-        throw new StorageError(`cannot create the Wharf directory ${JSON.stringify(this.path)} (${error.code ?? error.message})`, { cause: error })
-      })
-      return this.openDb(true)
-    }
-    this.evidence = await Evidence.take(this.path)
-    if (this.onCorruption === 'truncate') {
-      // The explicit recovery reads every entry once first (in a child process: level-child.ts):
-      // a damaged table that this open does not happen to read would otherwise fail the store
-      // later, in a compaction after the recovery's deletes (LevelDB's background error).
-      const scan = await levelChild('scan', this.path)
-      if (!scan.ok) {
-        const why = `LevelDB cannot read every entry (${scan.message})`
-        this.damaged(why)
-        await this.rebuild(why)
-      }
-    }
-    return this.openDb(false)
-  }
-
-  private async openDb(create: boolean): Promise<Db> {
-    const db: Db = new ClassicLevel<string, Uint8Array>(this.path, { keyEncoding: 'utf8', valueEncoding: 'view', createIfMissing: create })
-    try {
-      await db.open()
-    } catch (error) {
-      if (isLockError(error)) throw new StorageLockedError(this.path, { cause: error })
-      if (isLevelCorruption(error)) throw this.named(error)
-      throw new StorageError(`cannot open the Wharf store at ${JSON.stringify(this.path)}: ${(error as Error)?.message ?? String(error)}`, { cause: error })
-    }
-    return db
-  }
-
-  /** The store cannot be read whole: with 'throw', a LogCorruptionError (nothing is written). */
-  private damaged(why: string): void {
-    this.corruptionSeen = true
-    if (this.onCorruption === 'throw') {
-      throw new LogCorruptionError(
-        `the Wharf store ${JSON.stringify(this.path)} is damaged: ${why}; nothing was written. Open with onCorruption: 'truncate' to rebuild it from what LevelDB can salvage (the damaged store is kept beside it), or restore it from a backup`,
-        0,
-      )
-    }
-  }
-
-  private async rebuild(why: string): Promise<void> {
-    await this.evidence?.keep()
-    const rebuilt = await rebuildStore(this.path, why)
-    this.evidence = null // it moved with the old directory
-    const lost = rebuilt.unreadable === null ? '' : `; ${rebuilt.unreadable}`
-    this.warn(`the Wharf store ${JSON.stringify(this.path)} was damaged (${why}); rebuilt by 'truncate' from what LevelDB could salvage (${rebuilt.keys} entries)${lost}; the damaged store is kept in ${JSON.stringify(rebuilt.kept)}`)
-  }
-
   /** LevelDB's own corruption errors escape as LogCorruptionError, never raw. */
   private named(error: unknown): unknown {
-    if (!isLevelCorruption(error)) return error
-    this.corruptionSeen = true
-    return new LogCorruptionError(`the Wharf store ${JSON.stringify(this.path)} is damaged: LevelDB reports ${(error as Error).message}`, 0, { cause: error })
+    const named = namedCorruption(error, this.path)
+    if (named instanceof LogCorruptionError) this.corruptionSeen = true
+    return named
   }
 
   /** A key outside Wharf's ranges is a damaged table (stray-keys.ts); 'truncate' deletes them all. */
@@ -286,7 +215,9 @@ export class LevelLog implements EventLog {
     const after = Math.max(0, afterSeq)
     // Start at the record holding after+1 (its key may be lower); with none, the log must start
     // right after the compacted floor, so that is what the first record is checked against.
-    const found = after < this.floorSeq ? [] : await db.keys({ gte: FIRST_KEY, lte: recordKey(after + 1), reverse: true, limit: 1 }).all()
+    const found = after < this.floorSeq ? [] : await db.keys({ gte: FIRST_KEY, lte: recordKey(after + 1), reverse: true, limit: 1 }).all().catch(async (error: unknown) => {
+      throw await this.failed(error)
+    })
     let expected: number | null = found.length > 0 ? null : this.floorSeq + 1
     let bad: { key: string; error: LogCorruptionError } | null = null
     const it = db.iterator({ gte: found[0] ?? FIRST_KEY, lte: LAST_KEY })
@@ -429,7 +360,10 @@ export class LevelLog implements EventLog {
   }
 
   private serialize<T>(write: () => Promise<T>): Promise<T> {
-    const run = this.writes.then(write)
+    // LevelDB fails writes with its corruption error once a compaction met a damaged table.
+    const run = this.writes.then(write).catch((error: unknown) => {
+      throw this.named(error)
+    })
     this.writes = run.catch(() => undefined) // a failed write does not block the next
     return run
   }
