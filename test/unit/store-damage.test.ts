@@ -30,6 +30,21 @@ async function givenSixEvents(): Promise<string> {
 }
 
 describe('a safe open', () => {
+  it('links the files aside while an open runs and removes them once it is clean (first append or close)', async () => {
+    const path = await givenSixEvents()
+    const log = temp.at(path)
+    await log.open()
+    expect(await readdir(path)).toContain('wharf-before-open')
+    await readAll(log)
+    await log.append(makeBatch(7, 1))
+    expect((await readdir(path)).filter((n) => n.startsWith('wharf-'))).toEqual([])
+    await log.close()
+    const again = temp.at(path)
+    await again.open()
+    await again.close()
+    expect((await readdir(path)).filter((n) => n.startsWith('wharf-'))).toEqual([])
+  })
+
   it('finishes a rebuild interrupted between its renames instead of creating an empty store', async () => {
     const path = await givenSixEvents()
     // The state a crash leaves: the rebuilt store complete beside the kept one, no store at path.
