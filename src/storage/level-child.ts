@@ -10,9 +10,12 @@
 //
 //   scan <path>          read every entry, and the keys Wharf reads by point lookup
 //   repair <path>        ClassicLevel.repair (LevelDB's RepairDB): salvage every readable entry
-//   copy <from> <to>     copy every readable entry into a new database: forward until LevelDB
-//                        fails, then backward from the end down to where the forward pass stopped
-// Each prints one JSON line: {"ok":true,…} or {"ok":false,"message"}.
+//   copy <from> <to> <forward|backward> <range as JSON>
+//                        copy the entries of a key range into a database (created if need be),
+//                        printing {"progress": last key} after each synced batch, until the end
+//                        of the range or LevelDB's first error
+// Each ends with one JSON line: {"ok":true,…}; a child that died answers {"ok":false,"message"}
+// with the last progress it printed.
 
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
@@ -20,7 +23,7 @@ import { pathToFileURL } from 'node:url'
 
 const CLASSIC_LEVEL = pathToFileURL(createRequire(import.meta.url).resolve('classic-level')).href
 /** Entries per native round trip and per copied batch. */
-const CHUNK = 1000
+const CHUNK = 100
 
 const PROGRAM = `
 const { ClassicLevel } = await import(${JSON.stringify(CLASSIC_LEVEL)})
@@ -50,41 +53,45 @@ if (op === 'repair') {
   await db.close()
   say(failed === null ? { ok: true } : { ok: false, message: failed })
 } else if (op === 'copy') {
+  // argv: from, to, direction (forward | backward), then the range as JSON. Progress lines go out
+  // after every synced batch: if LevelDB aborts, the parent knows how far the copy got.
+  const [direction, rangeJson] = process.argv.slice(4)
   const from = new ClassicLevel(path, options)
-  const target = new ClassicLevel(to, { ...options, createIfMissing: true, errorIfExists: true })
+  const target = new ClassicLevel(to, { ...options, createIfMissing: true })
   await from.open()
   await target.open()
   let keys = 0
   let last = null
-  const put = async (entries) => {
+  const failed = await walk(from, { ...JSON.parse(rangeJson), reverse: direction === 'backward' }, async (entries) => {
     await target.batch(entries.map(([key, value]) => ({ type: 'put', key, value })), { sync: true })
     keys += entries.length
-  }
-  const forward = await walk(from, {}, async (entries) => { last = entries.at(-1)[0]; await put(entries) })
-  let first = null
-  const backward = forward === null ? null : await walk(from, { reverse: true, ...(last === null ? {} : { gt: last }) }, async (entries) => { first = entries.at(-1)[0]; await put(entries) })
+    last = entries.at(-1)[0]
+    say({ progress: last })
+  })
   await from.close()
   await target.close()
-  say({ ok: true, keys, unreadable: forward === null ? null : { after: last, before: first, message: forward, alsoBackward: backward } })
+  say({ ok: true, keys, last, failed })
 }
 `
 
-export type ChildAnswer = { ok: true; [field: string]: unknown } | { ok: false; message: string }
+export type ChildAnswer = { ok: true; [field: string]: unknown } | { ok: false; message: string; progress: string | null }
 
 /** Run one operation; a child killed by a signal (LevelDB's abort) answers ok: false. */
-export function levelChild(op: 'scan' | 'repair' | 'copy', ...paths: string[]): Promise<ChildAnswer> {
+export function levelChild(op: 'scan' | 'repair' | 'copy', ...args: string[]): Promise<ChildAnswer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', PROGRAM, op, ...paths], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, ['--input-type=module', '-e', PROGRAM, op, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     let err = ''
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk))
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk))
     child.on('error', reject)
     child.on('close', (code, signal) => {
-      const line = out.trim().split('\n').at(-1)
-      if (code === 0 && line !== undefined && line !== '') return resolve(JSON.parse(line) as ChildAnswer)
+      const lines = out.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { ok?: boolean; progress?: string })
+      const last = lines.at(-1)
+      if (code === 0 && last?.ok === true) return resolve(last as ChildAnswer)
+      const progress = lines.filter((l) => l.progress !== undefined).at(-1)?.progress ?? null
       const why = signal !== null ? `LevelDB aborted the process reading it (${signal}: ${lastLine(err)})` : `LevelDB failed (exit ${code}: ${lastLine(err)})`
-      resolve({ ok: false, message: why })
+      resolve({ ok: false, message: why, progress })
     })
   })
 }

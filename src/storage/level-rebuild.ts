@@ -6,8 +6,10 @@
 //   1. copy its files to <path>.repair-<time>, and run LevelDB's repair there (never on the store:
 //      repair rewrites what it cannot read) — it salvages every readable entry of every log and
 //      table into a consistent database;
-//   2. copy every key of that into a fresh database, <path>.rebuilding-<time>, with WHARF-END
-//      (both LevelDB steps in a child process, level-child.ts: a damaged entry can abort it);
+//   2. copy every key of that into a fresh database, <path>.rebuilding-<time>, with WHARF-END,
+//      range by range (level-salvage.ts); both LevelDB steps run in a child process
+//      (level-child.ts), because a damaged entry can abort it — when the repair aborts, the
+//      ranges are copied from a plain copy of the files instead;
 //   3. swap with two renames: <path> becomes <path>.damaged-<time> (kept whole, as evidence),
 //      <path>.rebuilding-<time> becomes <path>.
 //
@@ -22,6 +24,7 @@ import { LogCorruptionError, StorageError } from '../engine/errors.js'
 import { MARK_FILE, syncDirectory as syncDir } from './end-mark-file.js'
 import { stampNow } from './evidence.js'
 import { levelChild } from './level-child.js'
+import { salvage } from './level-salvage.js'
 
 const REBUILDING = '.rebuilding-'
 const DAMAGED = '.damaged-'
@@ -47,16 +50,21 @@ export async function rebuildStore(path: string, why: string): Promise<Rebuilt> 
   try {
     await copyFiles(path, repair)
     const repaired = await levelChild('repair', repair)
-    if (!repaired.ok) refuse(`LevelDB's repair failed (${repaired.message})`)
-    const copied = await levelChild('copy', repair, target)
-    if (!copied.ok) refuse(`LevelDB cannot read the repaired copy (${copied.message})`)
+    if (!repaired.ok) {
+      // LevelDB's repair aborts on some damage: salvage from a plain copy instead.
+      await rm(repair, { recursive: true, force: true })
+      await copyFiles(path, repair)
+    }
+    const salvaged = await salvage(repair, target)
+    if (!salvaged.opened) refuse(`LevelDB cannot open it${repaired.ok ? '' : `, and its repair failed (${repaired.message})`}`)
     await copyMark(path, target)
     await syncDir(target)
     await rename(path, kept)
     await rename(target, path)
     await syncDir(dirname(path))
-    const answer = copied as unknown as { keys: number; unreadable: Unreadable | null }
-    return { kept, keys: answer.keys, unreadable: answer.unreadable === null ? null : describeUnreadable(answer.unreadable) }
+    const repairNote = repaired.ok ? '' : ` (LevelDB's repair failed: ${repaired.message})`
+    const unreadable = salvaged.holes.length === 0 ? null : `LevelDB could not read${repairNote}: ${salvaged.holes.join('; ')} — lost, and Wharf's checks report what they held`
+    return { kept, keys: salvaged.keys, unreadable }
   } catch (error) {
     await rm(target, { recursive: true, force: true })
     if (error instanceof LogCorruptionError) throw error
@@ -64,19 +72,6 @@ export async function rebuildStore(path: string, why: string): Promise<Rebuilt> 
   } finally {
     await rm(repair, { recursive: true, force: true })
   }
-}
-
-interface Unreadable {
-  after: string | null
-  before: string | null
-  message: string
-  alsoBackward: string | null
-}
-
-/** What the copy could not read, for the warning: whatever was stored between two keys. */
-function describeUnreadable(u: Unreadable): string {
-  const range = `every entry after key ${JSON.stringify(u.after)} and before key ${JSON.stringify(u.before)}`
-  return `LevelDB could not read ${range} (${u.message}${u.alsoBackward === null ? '' : `; backward: ${u.alsoBackward}`}): finished jobs' history in that range is lost, and the log's checks below report any lost events`
 }
 
 /** No `path`, but a finished rebuild beside a kept store of the same time: complete the swap. */
