@@ -79,3 +79,9 @@ async function recount(db: Db, counted: Map<string, [number, number]>, ops: Op[]
   }
   return rewritten
 }
+
+/** 'truncate': repair history in `db`, warning with what was dropped. */
+export async function auditHistory(db: Db, path: string, warn: (message: string) => void): Promise<void> {
+  const repaired = await repairHistory(db)
+  if (repaired !== null) warn(`corrupt history in ${JSON.stringify(path)}; ${repaired} (onCorruption: 'truncate')`)
+}

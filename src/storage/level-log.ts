@@ -25,11 +25,11 @@ import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from 
 import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
 import { LevelHistory } from './level-history.js'
 import type { Evidence } from './evidence.js'
-import { repairHistory } from './history-repair.js'
-import { allStrayKeys, findStrayKey } from './stray-keys.js'
+import { auditHistory } from './history-repair.js'
+import { checkStrayKeys } from './stray-keys.js'
 import { checkWharfKeys } from './level-path.js'
 import { namedCorruption, openLevelStore } from './level-open.js'
-import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, planTruncation, recordKey, seqOfKey, type Db, type Op } from './level-recovery.js'
+import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, planSnapshotBase, planTruncation, recordKey, seqOfKey, type Db, type Op } from './level-recovery.js'
 
 export { recordKey }
 
@@ -98,11 +98,11 @@ export class LevelLog implements EventLog {
       const db = opened.db
       try {
         await checkWharfKeys(db, this.path)
-        await this.checkStrayKeys(db)
+        await checkStrayKeys(db, this.path, this.onCorruption, this.warn)
         await this.loadBounds(db)
         const empty = this.lastSeq === 0 && this.floorSeq === 0 && (await db.get(SNAPSHOT_KEY)) === undefined
         this.mark = await openEndMark(db, this.path, this.lastSeq, this.floorSeq, { durability: this.durability, onCorruption: this.onCorruption, warn: this.warn })
-        if (this.onCorruption === 'truncate') await this.repairHistory(db)
+        if (this.onCorruption === 'truncate') await auditHistory(db, this.path, this.warn)
         await this.history.load(db, empty, this.writeOptions)
       } catch (error) {
         await this.mark?.abandon()
@@ -124,23 +124,6 @@ export class LevelLog implements EventLog {
     const named = namedCorruption(error, this.path)
     if (named instanceof LogCorruptionError) this.corruptionSeen = true
     return named
-  }
-
-  /** A key outside Wharf's ranges is a damaged table (stray-keys.ts); 'truncate' deletes them all. */
-  private async checkStrayKeys(db: Db): Promise<void> {
-    const stray = await findStrayKey(db)
-    if (stray === null) return
-    const what = `the Wharf store ${JSON.stringify(this.path)} is damaged: LevelDB holds key ${JSON.stringify(stray)}, outside every range Wharf writes (a garbled key of a damaged table; what it held is missing where it belongs)`
-    if (this.onCorruption === 'throw') throw new LogCorruptionError(`${what}; open with onCorruption: 'truncate' to delete such keys and check what they held`, 0)
-    const keys = await allStrayKeys(db)
-    await db.batch(keys.map((key) => ({ type: 'del' as const, key })), { sync: true })
-    this.warn(`${what}; deleted ${keys.length} such key(s) (onCorruption: 'truncate')`)
-  }
-
-  /** 'truncate': drop what is damaged in history (history-repair.ts), with a warning naming it. */
-  private async repairHistory(db: Db): Promise<void> {
-    const repaired = await repairHistory(db)
-    if (repaired !== null) this.warn(`corrupt history in ${JSON.stringify(this.path)}; ${repaired} (onCorruption: 'truncate')`)
   }
 
   /** A corruption met after open (reading the log): named, and the files from before it kept. */
@@ -426,10 +409,7 @@ export class LevelLog implements EventLog {
     if (this.onCorruption === 'throw') throw new LogCorruptionError(`${what}; open with onCorruption: 'truncate' to continue from the snapshot`, end + 1)
     // The snapshot holds the state through `base`: it becomes the base of the log.
     await this.serialize(async () => {
-      const ops: Op[] = []
-      for await (const key of db.keys({ gte: FIRST_KEY, lte: LAST_KEY })) ops.push({ type: 'del', key })
-      ops.push({ type: 'put', key: FLOOR_KEY, value: Buffer.from(String(base)) })
-      await db.batch(ops, { sync: true })
+      await db.batch(await planSnapshotBase(db, base), { sync: true })
       this.floorSeq = base
       this.lastSeq = base
       await this.requireMark().advance(base)

@@ -10,6 +10,7 @@
 import { COMPLETE_KEY, COUNT_PREFIX, end, INDEX_PREFIX, VIEW_PREFIX } from './level-history.js'
 import { STORE_ID_KEY } from './end-mark.js'
 import { TIME_PREFIX } from './finish-groups.js'
+import { LogCorruptionError } from '../engine/errors.js'
 import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, type Db } from './level-recovery.js'
 
 type Range = { gt?: string; gte?: string; lt?: string }
@@ -53,4 +54,15 @@ export async function allStrayKeys(db: Db): Promise<string[]> {
   const keys: string[] = []
   for (const gap of GAPS) for await (const key of db.keys(gap)) keys.push(key)
   return keys
+}
+
+/** With 'throw', a stray key is a LogCorruptionError; 'truncate' deletes them all, with a warning. */
+export async function checkStrayKeys(db: Db, path: string, onCorruption: 'throw' | 'truncate', warn: (message: string) => void): Promise<void> {
+  const stray = await findStrayKey(db)
+  if (stray === null) return
+  const what = `the Wharf store ${JSON.stringify(path)} is damaged: LevelDB holds key ${JSON.stringify(stray)}, outside every range Wharf writes (a garbled key of a damaged table; what it held is missing where it belongs)`
+  if (onCorruption === 'throw') throw new LogCorruptionError(`${what}; open with onCorruption: 'truncate' to delete such keys and check what they held`, 0)
+  const keys = await allStrayKeys(db)
+  await db.batch(keys.map((key) => ({ type: 'del' as const, key })), { sync: true })
+  warn(`${what}; deleted ${keys.length} such key(s) (onCorruption: 'truncate')`)
 }
