@@ -28,7 +28,7 @@ import type { Evidence } from './evidence.js'
 import { auditHistory } from './history-repair.js'
 import { checkStrayKeys } from './stray-keys.js'
 import { checkWharfKeys } from './level-path.js'
-import { namedCorruption, openLevelStore } from './level-open.js'
+import { isLevelCorruption, namedCorruption, openLevelStore, rebuild } from './level-open.js'
 import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, planSnapshotBase, planTruncation, recordKey, seqOfKey, type Db, type Op } from './level-recovery.js'
 
 export { recordKey }
@@ -93,30 +93,40 @@ export class LevelLog implements EventLog {
     this.lifecycle = 'opening'
     this.corruptionSeen = false
     try {
-      const opened = await openLevelStore(this.path, { onCorruption: this.onCorruption, warn: this.warn })
-      this.evidence = opened.evidence
-      const db = opened.db
-      try {
-        await checkWharfKeys(db, this.path)
-        await checkStrayKeys(db, this.path, this.onCorruption, this.warn)
-        await this.loadBounds(db)
-        const empty = this.lastSeq === 0 && this.floorSeq === 0 && (await db.get(SNAPSHOT_KEY)) === undefined
-        this.mark = await openEndMark(db, this.path, this.lastSeq, this.floorSeq, { durability: this.durability, onCorruption: this.onCorruption, warn: this.warn })
-        if (this.onCorruption === 'truncate') await auditHistory(db, this.path, this.warn)
-        await this.history.load(db, empty, this.writeOptions)
-      } catch (error) {
-        await this.mark?.abandon()
-        this.mark = null
-        await db.close()
-        throw this.named(error)
+      for (let attempt = 1; this.db === null; attempt++) {
+        const opened = await openLevelStore(this.path, { onCorruption: this.onCorruption, warn: this.warn })
+        this.evidence = opened.evidence
+        try {
+          await this.load(opened.db)
+          this.db = opened.db
+        } catch (error) {
+          await this.mark?.abandon()
+          this.mark = null
+          await opened.db.close()
+          // 'truncate' read every entry before opening, but a seek can still meet a damaged block
+          // that the read passed: rebuild, once, as if the read had failed.
+          if (attempt > 1 || this.onCorruption !== 'truncate' || !isLevelCorruption(error)) throw this.named(error)
+          await rebuild(this.path, `LevelDB cannot read every entry (${(error as Error).message})`, this.evidence, { onCorruption: this.onCorruption, warn: this.warn })
+          this.evidence = null
+        }
       }
-      this.db = db
       this.lifecycle = 'open'
     } catch (error) {
       this.lifecycle = 'closed'
       await this.settleEvidence(error)
       throw error
     }
+  }
+
+  /** Everything open reads before the log itself: bounds, mark, history (with 'truncate', repaired). */
+  private async load(db: Db): Promise<void> {
+    await checkWharfKeys(db, this.path)
+    await checkStrayKeys(db, this.path, this.onCorruption, this.warn)
+    await this.loadBounds(db)
+    const empty = this.lastSeq === 0 && this.floorSeq === 0 && (await db.get(SNAPSHOT_KEY)) === undefined
+    this.mark = await openEndMark(db, this.path, this.lastSeq, this.floorSeq, { durability: this.durability, onCorruption: this.onCorruption, warn: this.warn })
+    if (this.onCorruption === 'truncate') await auditHistory(db, this.path, this.warn)
+    await this.history.load(db, empty, this.writeOptions)
   }
 
   /** LevelDB's own corruption errors escape as LogCorruptionError, never raw. */

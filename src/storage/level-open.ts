@@ -32,9 +32,14 @@ function hasCode(error: unknown, code: string): boolean {
   return e?.code === code || e?.cause?.code === code
 }
 
+/** Whether `error` is (or names) LevelDB's own corruption error. */
+export function isLevelCorruption(error: unknown): boolean {
+  return hasCode(error, 'LEVEL_CORRUPTION')
+}
+
 /** LevelDB's own corruption error as a LogCorruptionError; any other error as it is. */
 export function namedCorruption(error: unknown, path: string): unknown {
-  if (!hasCode(error, 'LEVEL_CORRUPTION')) return error
+  if (!isLevelCorruption(error)) return error
   return new LogCorruptionError(`the Wharf store ${JSON.stringify(path)} is damaged: LevelDB reports ${(error as Error).message}`, 0, { cause: error })
 }
 
@@ -85,7 +90,7 @@ async function openDb(path: string, create: boolean): Promise<Db> {
 }
 
 /** A store LevelDB cannot read whole: refused with 'throw' (nothing written), rebuilt with 'truncate'. */
-async function rebuild(path: string, why: string, evidence: Evidence | null, options: StoreOpenOptions): Promise<void> {
+export async function rebuild(path: string, why: string, evidence: Evidence | null, options: StoreOpenOptions): Promise<void> {
   if (options.onCorruption === 'throw') {
     throw new LogCorruptionError(
       `the Wharf store ${JSON.stringify(path)} is damaged: ${why}; nothing was written. Open with onCorruption: 'truncate' to rebuild it from what LevelDB can salvage (the damaged store is kept beside it), or restore it from a backup`,
