@@ -33,14 +33,14 @@ import type { Db } from './level-recovery.js'
 import { FinishGroups } from './finish-groups.js'
 import { decodeView, encodeView, ViewDecodeError } from './view-codec.js'
 
-const VIEW_PREFIX = 'h\x00j\x00'
-const INDEX_PREFIX = 'h\x00i\x00'
-const COMBO_INDEX = INDEX_PREFIX + 'x\x00'
-const COUNT_PREFIX = 'h\x00n\x00'
+export const VIEW_PREFIX = 'h\x00j\x00'
+export const INDEX_PREFIX = 'h\x00i\x00'
+export const COMBO_INDEX = INDEX_PREFIX + 'x\x00'
+export const COUNT_PREFIX = 'h\x00n\x00'
 /** Present once history holds every finished job of the log (from the first event, or migrated). */
 export const COMPLETE_KEY = 'h\x00complete'
 /** Just past every key that starts with `prefix` (prefixes end with the \x00 separator). */
-const end = (prefix: string): string => prefix.slice(0, -1) + '\x01'
+export const end = (prefix: string): string => prefix.slice(0, -1) + '\x01'
 
 /** Keys read per native round trip when walking an index. */
 const SCAN_CHUNK = 128
@@ -57,7 +57,7 @@ function esc(field: string): string {
   return field.includes('\x00') || field.includes('\x01') ? field.replace(/\x01/g, '\x01\x02').replace(/\x00/g, '\x01\x01') : field
 }
 
-function unesc(field: string): string {
+export function unesc(field: string): string {
   return field.includes('\x01') ? field.replace(/\x01\x01/g, '\x00').replace(/\x01\x02/g, '\x01') : field
 }
 
@@ -198,18 +198,26 @@ export class LevelHistory implements HistoryStore {
   }
 
   async get(uuid: string): Promise<JobView | undefined> {
-    const bytes = await this.db().get(VIEW_PREFIX + esc(uuid))
+    const bytes = await this.named(() => this.db().get(VIEW_PREFIX + esc(uuid)))
     return bytes === undefined ? undefined : this.decode(bytes, uuid)
   }
 
-  async page(q: HistoryQuery): Promise<JobView[]> {
+  page(q: HistoryQuery): Promise<JobView[]> {
+    return this.named(() => this.pageOf(q))
+  }
+
+  private async pageOf(q: HistoryQuery): Promise<JobView[]> {
     if (q.identityKey !== undefined) return this.walkIndex(INDEX_PREFIX + 'k\x00' + esc(q.identityKey) + '\x00', q)
     if (q.graphUuid !== undefined) return this.walkIndex(INDEX_PREFIX + 'g\x00' + esc(q.graphUuid) + '\x00', q)
     if (q.channel === undefined && q.state === undefined && q.model === undefined && q.method === undefined) return this.scanViews(q)
     return this.mergeCombos(q)
   }
 
-  async finishedUpTo(atMs: number, limit: number, cursor?: FinishedCursor): Promise<JobView[]> {
+  finishedUpTo(atMs: number, limit: number, cursor?: FinishedCursor): Promise<JobView[]> {
+    return this.named(() => this.finishedUpToOf(atMs, limit, cursor))
+  }
+
+  private async finishedUpToOf(atMs: number, limit: number, cursor?: FinishedCursor): Promise<JobView[]> {
     const views = new Map<string, JobView>()
     const entries = await this.finishGroups.scan(
       (gte, lt) => this.db().iterator({ gte, lt }),
@@ -315,6 +323,16 @@ export class LevelHistory implements HistoryStore {
     } catch (error) {
       if (error instanceof ViewDecodeError) throw this.corrupt(`the history entry of job ${uuid} is ${error.message}`)
       throw error
+    }
+  }
+
+  /** A read that LevelDB fails with its own corruption error fails with a LogCorruptionError. */
+  private async named<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read()
+    } catch (error) {
+      if ((error as { code?: unknown })?.code !== 'LEVEL_CORRUPTION') throw error
+      throw new LogCorruptionError(`corrupt history in ${JSON.stringify(this.path)}: LevelDB reports ${(error as Error).message}`, 0, { cause: error })
     }
   }
 
