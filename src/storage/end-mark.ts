@@ -168,7 +168,7 @@ export async function openEndMark(db: Db, storePath: string, end: number | null,
   try {
     if (end !== null) await checkEnd(mark, end, options)
     // A mark whose id LevelDB lacks: the creation stopped between the file and the key, or
-    // LevelDB lost its contents (a deleted CURRENT makes a fresh, empty one). Checked first,
+    // LevelDB lost its contents (a rebuild by 'truncate' that salvaged nothing). Checked first,
     // so the second is reported, not adopted.
     if (storeId === null) await db.put(STORE_ID_KEY, Buffer.from(found.mark.storeId), { sync: true })
   } catch (error) {

@@ -15,7 +15,7 @@
 
 import type { Staging } from './level-history.js'
 
-const TIME_PREFIX = 'h\x00t\x00'
+export const TIME_PREFIX = 'h\x00t\x00'
 const DIGITS = 16
 /** Groups remembered from reads, awaiting their rewrite: bounded, the oldest are forgotten (they
  * are read and remembered again by the next scan that meets them). */

@@ -36,13 +36,13 @@ import type { Db } from './level-recovery.js'
 import { FinishGroups, uuidOfRef, type FinishEntry } from './finish-groups.js'
 import { decodeView, encodeView, ViewDecodeError } from './view-codec.js'
 
-const VIEW_PREFIX = 'h\x00v\x00'
-const INDEX_PREFIX = 'h\x00i\x00'
-const COUNT_PREFIX = 'h\x00n\x00'
+export const VIEW_PREFIX = 'h\x00v\x00'
+export const INDEX_PREFIX = 'h\x00i\x00'
+export const COUNT_PREFIX = 'h\x00n\x00'
 /** Present once history holds every finished job of the log (from the first event, or migrated). */
 export const COMPLETE_KEY = 'h\x00complete'
 /** Just past every key that starts with `prefix` (prefixes end with the \x00 separator). */
-const end = (prefix: string): string => prefix.slice(0, -1) + '\x01'
+export const end = (prefix: string): string => prefix.slice(0, -1) + '\x01'
 
 /** Keys read per native round trip when walking an index. */
 const SCAN_CHUNK = 128
@@ -66,12 +66,12 @@ function compareUuids(a: string, b: string): number {
   return x < y ? -1 : x > y ? 1 : 0
 }
 
-function unesc(field: string): string {
+export function unesc(field: string): string {
   return field.includes('\x01') ? field.replace(/\x01\x01/g, '\x00').replace(/\x01\x02/g, '\x01') : field
 }
 
 
-/** The escaped (channel, model, method) of a job: one combo of the composite index and counts. */
+/** The escaped (channel, model, method) of a job: one combo of the places and counts. */
 function comboOf(job: FinishedJob): string {
   return esc(channelOf(job)) + '\x00' + esc(job.model) + '\x00' + esc(job.method)
 }
@@ -217,24 +217,32 @@ export class LevelHistory implements HistoryStore {
     const places = this.places({})
     if (places.length === 0) return undefined
     const id = esc(uuid)
-    const found = await this.db().getMany(places.map((place) => VIEW_PREFIX + refOf(place, id)))
+    const found = await this.named(() => this.db().getMany(places.map((place) => VIEW_PREFIX + refOf(place, id))))
     let view: JobView | undefined
     for (let i = 0; i < found.length; i++) {
       const bytes = found[i]
       if (bytes === undefined) continue
       if (view !== undefined) throw this.corrupt(`job ${uuid} is in history twice (${JSON.stringify(unesc(places[i]!))} and another place)`)
-      view = this.decode(bytes, uuid)
+      view = this.decodeAt(bytes, refOf(places[i]!, id))
     }
     return view
   }
 
-  async page(q: HistoryQuery): Promise<JobView[]> {
+  page(q: HistoryQuery): Promise<JobView[]> {
+    return this.named(() => this.pageOf(q))
+  }
+
+  private async pageOf(q: HistoryQuery): Promise<JobView[]> {
     if (q.identityKey !== undefined) return this.walkIndex(INDEX_PREFIX + 'k\x00' + esc(q.identityKey) + '\x00', q)
     if (q.graphUuid !== undefined) return this.walkIndex(INDEX_PREFIX + 'g\x00' + esc(q.graphUuid) + '\x00', q)
     return this.mergePlaces(q)
   }
 
-  async finishedUpTo(atMs: number, limit: number, cursor?: FinishedCursor): Promise<JobView[]> {
+  finishedUpTo(atMs: number, limit: number, cursor?: FinishedCursor): Promise<JobView[]> {
+    return this.named(() => this.finishedUpToOf(atMs, limit, cursor))
+  }
+
+  private async finishedUpToOf(atMs: number, limit: number, cursor?: FinishedCursor): Promise<JobView[]> {
     const views = new Map<string, JobView>()
     const entries = await this.finishGroups.scan(
       (gte, lt) => this.db().iterator({ gte, lt }),
@@ -246,7 +254,7 @@ export class LevelHistory implements HistoryStore {
         return candidates.map((e, i) => {
           const bytes = found[i]
           if (bytes === undefined) return false
-          const view = this.decode(bytes, unesc(uuidOfRef(e.ref)))
+          const view = this.decodeAt(bytes, e.ref)
           views.set(e.ref, view)
           return finishedAtOf(view) === e.atMs
         })
@@ -281,13 +289,14 @@ export class LevelHistory implements HistoryStore {
     const ranges = await Promise.all(
       this.places(q).map((place) => this.db().iterator({ ...this.range(VIEW_PREFIX + place + '\x00', q), reverse: q.desc, limit: q.limit }).all()),
     )
+    // Each entry's key is VIEW_PREFIX + its ref.
     let entries = ranges.length === 1 ? ranges[0]! : ranges.flat()
     if (ranges.length > 1) {
       // Keys of different places sort by place first: order by uuid, which is the last field.
       entries.sort(q.desc ? (a, b) => compareUuids(b[0], a[0]) : (a, b) => compareUuids(a[0], b[0]))
       if (entries.length > q.limit) entries = entries.slice(0, q.limit)
     }
-    return entries.map(([key, bytes]) => this.decode(bytes, unesc(uuidOfRef(key))))
+    return entries.map(([key, bytes]) => this.decodeAt(bytes, key.slice(VIEW_PREFIX.length)))
   }
 
   /** Walk one index range in uuid order, reading views in chunks and filtering the other fields. */
@@ -302,9 +311,8 @@ export class LevelHistory implements HistoryStore {
         const values = await this.db().getMany(refs.map((ref) => VIEW_PREFIX + ref))
         for (let i = 0; i < refs.length; i++) {
           const bytes = values[i]
-          const uuid = unesc(uuidOfRef(refs[i]!))
-          if (bytes === undefined) throw this.corrupt(`index ${JSON.stringify(prefix)} names job ${uuid}, which is not in history`)
-          const view = this.decode(bytes, uuid)
+          if (bytes === undefined) throw this.corrupt(`index ${JSON.stringify(prefix)} names job ${unesc(uuidOfRef(refs[i]!))}, which is not in history`)
+          const view = this.decodeAt(bytes, refs[i]!)
           if (matchesHistoryQuery(view, q) && out.length < q.limit) out.push(view)
         }
       }
@@ -321,12 +329,32 @@ export class LevelHistory implements HistoryStore {
     return q.desc ? { gte: prefix, lt: cursor } : { gt: cursor, lt: end(prefix) }
   }
 
+  /** The view filed at `ref`, which must be its place: a key garbled into another place is corrupt. */
+  private decodeAt(bytes: Uint8Array, ref: string): JobView {
+    const uuid = uuidOfRef(ref)
+    const view = this.decode(bytes, unesc(uuid))
+    if (refOf(placeOf(comboOf(view), view.state), uuid) !== ref) {
+      throw this.corrupt(`the history entry of job ${view.uuid} is filed under ${JSON.stringify(ref.split('\x00').slice(0, -1).map(unesc).join('/'))}, not its own channel, state and function`)
+    }
+    return view
+  }
+
   private decode(bytes: Uint8Array, uuid: string): JobView {
     try {
       return decodeView(bytes, uuid)
     } catch (error) {
       if (error instanceof ViewDecodeError) throw this.corrupt(`the history entry of job ${uuid} is ${error.message}`)
       throw error
+    }
+  }
+
+  /** A read that LevelDB fails with its own corruption error fails with a LogCorruptionError. */
+  private async named<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read()
+    } catch (error) {
+      if ((error as { code?: unknown })?.code !== 'LEVEL_CORRUPTION') throw error
+      throw new LogCorruptionError(`corrupt history in ${JSON.stringify(this.path)}: LevelDB reports ${(error as Error).message}`, 0, { cause: error })
     }
   }
 

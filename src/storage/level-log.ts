@@ -11,21 +11,25 @@
 // known durable, checked on open, because LevelDB silently drops a damaged tail of its WAL.
 //
 // Writes go through one promise chain, so a batch is checked against the end of the log only
-// after every earlier write has landed (or failed, leaving nothing behind). Recovery from
-// corruption ('truncate') lives in level-recovery.ts.
+// after every earlier write has landed (or failed, leaving nothing behind). Opening the store
+// directory safely — no database created over files, the files before the open kept aside while
+// it runs, a store LevelDB cannot read whole rebuilt — lives in level-open.ts; truncating the log
+// in level-recovery.ts; history's audit in history-repair.ts; stray keys in stray-keys.ts.
 
-import { mkdir } from 'node:fs/promises'
-import { ClassicLevel } from 'classic-level'
 import type { WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
-import { LogCorruptionError, StorageError, StorageLockedError } from '../engine/errors.js'
+import { LogCorruptionError } from '../engine/errors.js'
 import { claimedSnapshotSeq, decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshot, inspectRecord } from './codec.js'
 import { openEndMark, type EndMark } from './end-mark.js'
 import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from './event-log.js'
 import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
 import { LevelHistory } from './level-history.js'
-import { checkStorePath, checkWharfKeys } from './level-path.js'
-import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, planTruncation, recordKey, seqOfKey, type Db, type Op } from './level-recovery.js'
+import type { Evidence } from './evidence.js'
+import { auditHistory } from './history-repair.js'
+import { checkStrayKeys } from './stray-keys.js'
+import { checkWharfKeys } from './level-path.js'
+import { isLevelCorruption, namedCorruption, openLevelStore, rebuild } from './level-open.js'
+import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, planSnapshotBase, planTruncation, recordKey, seqOfKey, type Db, type Op } from './level-recovery.js'
 
 export { recordKey }
 
@@ -52,11 +56,6 @@ const COMPACT_CHUNK = 1000
 
 type Lifecycle = 'closed' | 'opening' | 'open' | 'closing'
 
-function isLockError(error: unknown): boolean {
-  const e = error as { code?: unknown; cause?: { code?: unknown } } | null
-  return e?.code === 'LEVEL_LOCKED' || e?.cause?.code === 'LEVEL_LOCKED'
-}
-
 export class LevelLog implements EventLog {
   readonly path: string
   private readonly onCorruption: 'throw' | 'truncate'
@@ -64,6 +63,9 @@ export class LevelLog implements EventLog {
   private readonly writeOptions: { sync: boolean }
   private readonly durability: 'process' | 'fsync'
   private mark: EndMark | null = null
+  /** The store's files before this open, until it is known whether it met corruption. */
+  private evidence: Evidence | null = null
+  private corruptionSeen = false
   private lifecycle: Lifecycle = 'closed'
   private db: Db | null = null
   /** null: the last record is corrupt and a read must recover it before anything is appended. */
@@ -76,7 +78,12 @@ export class LevelLog implements EventLog {
     this.path = path
     this.history = new LevelHistory(() => this.requireDb(), path)
     this.onCorruption = options.onCorruption ?? 'throw'
-    this.warn = options.onWarning ?? ((m) => process.emitWarning(m, { code: 'WHARF_LOG_RECOVERED' }))
+    const warn = options.onWarning ?? ((m) => process.emitWarning(m, { code: 'WHARF_LOG_RECOVERED' }))
+    // Every warning reports a recovery: the files from before this open are kept (settleEvidence).
+    this.warn = (message) => {
+      this.corruptionSeen = true
+      warn(message)
+    }
     this.durability = options.durability ?? 'process'
     this.writeOptions = { sync: this.durability === 'fsync' }
   }
@@ -84,36 +91,71 @@ export class LevelLog implements EventLog {
   async open(): Promise<void> {
     if (this.lifecycle !== 'closed') throw new Error(`the event log at ${JSON.stringify(this.path)} is already ${this.lifecycle}`)
     this.lifecycle = 'opening'
+    this.corruptionSeen = false
     try {
-      await checkStorePath(this.path)
-      await mkdir(this.path, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-        throw new StorageError(`cannot create the Wharf directory ${JSON.stringify(this.path)} (${error.code ?? error.message})`, { cause: error })
-      })
-      const db: Db = new ClassicLevel<string, Uint8Array>(this.path, { keyEncoding: 'utf8', valueEncoding: 'view' })
-      try {
-        await db.open()
-      } catch (error) {
-        if (isLockError(error)) throw new StorageLockedError(this.path, { cause: error })
-        throw new StorageError(`cannot open the Wharf store at ${JSON.stringify(this.path)}: ${(error as Error)?.message ?? String(error)}`, { cause: error })
+      for (let attempt = 1; this.db === null; attempt++) {
+        const opened = await openLevelStore(this.path, { onCorruption: this.onCorruption, warn: this.warn })
+        this.evidence = opened.evidence
+        try {
+          await this.load(opened.db)
+          this.db = opened.db
+        } catch (error) {
+          await this.mark?.abandon()
+          this.mark = null
+          await opened.db.close()
+          // 'truncate' read every entry before opening, but a seek can still meet a damaged block
+          // that the read passed: rebuild, once, as if the read had failed.
+          if (attempt > 1 || this.onCorruption !== 'truncate' || !isLevelCorruption(error)) throw this.named(error)
+          await rebuild(this.path, `LevelDB cannot read every entry (${(error as Error).message})`, this.evidence, { onCorruption: this.onCorruption, warn: this.warn })
+          this.evidence = null
+        }
       }
-      try {
-        await checkWharfKeys(db, this.path)
-        await this.loadBounds(db)
-        const empty = this.lastSeq === 0 && this.floorSeq === 0 && (await db.get(SNAPSHOT_KEY)) === undefined
-        this.mark = await openEndMark(db, this.path, this.lastSeq, this.floorSeq, { durability: this.durability, onCorruption: this.onCorruption, warn: this.warn })
-        await this.history.load(db, empty, this.writeOptions)
-      } catch (error) {
-        await this.mark?.abandon()
-        this.mark = null
-        await db.close()
-        throw error
-      }
-      this.db = db
       this.lifecycle = 'open'
     } catch (error) {
       this.lifecycle = 'closed'
+      await this.settleEvidence(error)
       throw error
     }
+  }
+
+  /** Everything open reads before the log itself: bounds, mark, history (with 'truncate', repaired). */
+  private async load(db: Db): Promise<void> {
+    await checkWharfKeys(db, this.path)
+    await checkStrayKeys(db, this.path, this.onCorruption, this.warn)
+    await this.loadBounds(db)
+    const empty = this.lastSeq === 0 && this.floorSeq === 0 && (await db.get(SNAPSHOT_KEY)) === undefined
+    this.mark = await openEndMark(db, this.path, this.lastSeq, this.floorSeq, { durability: this.durability, onCorruption: this.onCorruption, warn: this.warn })
+    if (this.onCorruption === 'truncate') await auditHistory(db, this.path, this.warn)
+    await this.history.load(db, empty, this.writeOptions)
+  }
+
+  /** LevelDB's own corruption errors escape as LogCorruptionError, never raw. */
+  private named(error: unknown): unknown {
+    const named = namedCorruption(error, this.path)
+    if (named instanceof LogCorruptionError) this.corruptionSeen = true
+    return named
+  }
+
+  /** A corruption met after open (reading the log): named, and the files from before it kept. */
+  private async failed(error: unknown): Promise<unknown> {
+    const named = this.named(error)
+    if (named instanceof LogCorruptionError) await this.settleEvidence(named)
+    return named
+  }
+
+  /**
+   * After the open failed, or once the log has been read (first append or close): keep the files
+   * from before this open if it met corruption, else remove them. Named in a corruption error.
+   */
+  private async settleEvidence(error?: unknown): Promise<void> {
+    const evidence = this.evidence
+    if (evidence === null) return
+    this.evidence = null
+    if (error instanceof LogCorruptionError) this.corruptionSeen = true
+    if (!this.corruptionSeen) return evidence.discard()
+    const kept = await evidence.keep()
+    if (error instanceof LogCorruptionError && kept !== null) error.message += `; the store's files as they were before this open are kept in ${JSON.stringify(kept)}`
+    else if (kept !== null) this.warn(`the Wharf store ${JSON.stringify(this.path)} was recovered; its files as they were before this open are kept in ${JSON.stringify(kept)}`)
   }
 
   async append(batch: readonly WharfEvent[], history: HistoryWrite = NO_HISTORY_WRITE): Promise<void> {
@@ -123,6 +165,7 @@ export class LevelLog implements EventLog {
       return
     }
     // Encoded before queueing, so the JSON work overlaps the previous batch's write.
+    if (this.evidence !== null) await this.settleEvidence() // the log has been read by now
     const bytes = encodeBatch(batch)
     const first = batch[0]!.seq
     const last = batch[batch.length - 1]!.seq
@@ -165,7 +208,9 @@ export class LevelLog implements EventLog {
     const after = Math.max(0, afterSeq)
     // Start at the record holding after+1 (its key may be lower); with none, the log must start
     // right after the compacted floor, so that is what the first record is checked against.
-    const found = after < this.floorSeq ? [] : await db.keys({ gte: FIRST_KEY, lte: recordKey(after + 1), reverse: true, limit: 1 }).all()
+    const found = after < this.floorSeq ? [] : await db.keys({ gte: FIRST_KEY, lte: recordKey(after + 1), reverse: true, limit: 1 }).all().catch(async (error: unknown) => {
+      throw await this.failed(error)
+    })
     let expected: number | null = found.length > 0 ? null : this.floorSeq + 1
     let bad: { key: string; error: LogCorruptionError } | null = null
     const it = db.iterator({ gte: found[0] ?? FIRST_KEY, lte: LAST_KEY })
@@ -189,28 +234,42 @@ export class LevelLog implements EventLog {
           yield events[0]!.seq > after ? events : events.filter((e) => e.seq > after)
         }
       }
+      if (bad !== null) await this.truncate(db, bad.key, after, bad.error)
+    } catch (error) {
+      throw await this.failed(error)
     } finally {
       await it.close()
     }
-    if (bad !== null) await this.truncate(db, bad.key, after, bad.error)
   }
 
   async readSnapshot(): Promise<Snapshot | null> {
     const db = this.requireOpen()
-    const bytes = await db.get(SNAPSHOT_KEY)
-    if (bytes === undefined) return null
     try {
-      return decodeSnapshot(bytes, this.path)
+      return await this.readCheckedSnapshot(db)
     } catch (error) {
-      if (!(error instanceof LogCorruptionError) || this.onCorruption === 'throw') throw error
-      if (this.floorSeq > 0) {
-        throw new LogCorruptionError(`${error.message}; truncation cannot recover it: events up to seq ${this.floorSeq} were compacted into it`, error.seq, { cause: error })
-      }
-      // Nothing was compacted, so the log alone still rebuilds the state: drop the snapshot.
-      await this.serialize(() => db.del(SNAPSHOT_KEY, { sync: true }))
-      this.warn(`${error.message}; deleted the snapshot, replay starts from the beginning of the log`)
-      return null
+      throw await this.failed(error)
     }
+  }
+
+  private async readCheckedSnapshot(db: Db): Promise<Snapshot | null> {
+    const bytes = await db.get(SNAPSHOT_KEY)
+    let snapshot: Snapshot | null = null
+    if (bytes !== undefined) {
+      try {
+        snapshot = decodeSnapshot(bytes, this.path)
+      } catch (error) {
+        if (!(error instanceof LogCorruptionError) || this.onCorruption === 'throw') throw error
+        if (this.floorSeq > 0) {
+          throw new LogCorruptionError(`${error.message}; truncation cannot recover it: events up to seq ${this.floorSeq} were compacted into it`, error.seq, { cause: error })
+        }
+        // Nothing was compacted, so the log alone still rebuilds the state: drop the snapshot.
+        await this.serialize(() => db.del(SNAPSHOT_KEY, { sync: true }))
+        this.warn(`${error.message}; deleted the snapshot, replay starts from the beginning of the log`)
+        return null
+      }
+    }
+    await this.checkSnapshotBounds(db, snapshot)
+    return snapshot
   }
 
   async writeSnapshot(snapshot: Snapshot): Promise<void> {
@@ -263,6 +322,7 @@ export class LevelLog implements EventLog {
     this.lifecycle = 'closing'
     try {
       await this.writes // appends accepted before close still land
+      await this.settleEvidence()
       await this.requireMark().close()
       await this.requireDb().close()
     } finally {
@@ -302,7 +362,10 @@ export class LevelLog implements EventLog {
   }
 
   private serialize<T>(write: () => Promise<T>): Promise<T> {
-    const run = this.writes.then(write)
+    // LevelDB fails writes with its corruption error once a compaction met a damaged table.
+    const run = this.writes.then(write).catch((error: unknown) => {
+      throw this.named(error)
+    })
     this.writes = run.catch(() => undefined) // a failed write does not block the next
     return run
   }
@@ -340,6 +403,37 @@ export class LevelLog implements EventLog {
       // level-recovery.ts), so it waits for that read; appends are refused until then.
       this.lastSeq = null
     }
+  }
+
+  /**
+   * A snapshot must cover the compacted records (compact() refuses otherwise) and lie within the
+   * log. A checksum-valid store can still break either when LevelDB loses some writes and keeps
+   * others (a damaged write-ahead log drops a block, a table loses a key): replayed as it is, the
+   * tail would not follow the state it is folded into, so it is corruption, named here.
+   */
+  private async checkSnapshotBounds(db: Db, snapshot: Snapshot | null): Promise<void> {
+    const base = snapshot?.seq ?? 0
+    const where = `in ${JSON.stringify(this.path)}`
+    if (base < this.floorSeq) {
+      const what = snapshot === null ? 'there is no snapshot' : `the snapshot is at seq ${base}`
+      // Nothing can stand in for the compacted events: no recovery would be honest.
+      throw new LogCorruptionError(
+        `corrupt event log at seq ${base + 1} ${where}: events up to seq ${this.floorSeq} were compacted into a snapshot, but ${what}; the jobs they hold exist nowhere else, so truncation cannot recover it (restore the store from a backup)`,
+        base + 1,
+      )
+    }
+    const end = this.lastSeq
+    if (end === null || base <= end) return
+    const what = `corrupt event log at seq ${end + 1} ${where}: the snapshot is at seq ${base} but the log ends at seq ${end}`
+    if (this.onCorruption === 'throw') throw new LogCorruptionError(`${what}; open with onCorruption: 'truncate' to continue from the snapshot`, end + 1)
+    // The snapshot holds the state through `base`: it becomes the base of the log.
+    await this.serialize(async () => {
+      await db.batch(await planSnapshotBase(db, base), { sync: true })
+      this.floorSeq = base
+      this.lastSeq = base
+      await this.requireMark().advance(base)
+    })
+    this.warn(`${what}; recovered (onCorruption: 'truncate'): the log continues from the snapshot, compacted up to seq ${base}`)
   }
 
   /** 'truncate' recovery, committed as one atomic, synced batch, then reported. */

@@ -98,3 +98,11 @@ export async function planTruncation(db: Db, path: string, fromKey: string, afte
   }
   return { ops, floorSeq, lastSeq: lastGood, summary: `${deleted}${dropped}; the log now ends at seq ${lastGood}` }
 }
+
+/** Every record goes and the floor moves to `base`: the snapshot at `base` becomes the log's start. */
+export async function planSnapshotBase(db: Db, base: number): Promise<Op[]> {
+  const ops: Op[] = []
+  for await (const key of db.keys({ gte: FIRST_KEY, lte: LAST_KEY })) ops.push({ type: 'del', key })
+  ops.push({ type: 'put', key: FLOOR_KEY, value: Buffer.from(String(base)) })
+  return ops
+}

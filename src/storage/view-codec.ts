@@ -2,7 +2,10 @@
 // that finishes it, so its bytes are on the durable hot path: a JSON array by position (no field
 // names, no uuid — the key holds it — times after createdAt as offsets, the default description
 // and the derived execTimeMs left out) is about a quarter of the named JobView's ~480 bytes.
-// One format byte comes first; tagged JSON (tagged-json.ts) only when a value needs it.
+// One format byte comes first; tagged JSON (tagged-json.ts) only when a value needs it. Since
+// formats 5 and 6, a CRC32 of the uuid and the JSON follows it: LevelDB does not check its table
+// checksums on reads (classic-level cannot ask it to), so a flipped byte in a table would
+// otherwise change a finished job's view without an error. Formats 3 and 4 are still read.
 
 import { JobRecord } from '../engine/core/state.js'
 import type { JobView } from '../engine/core/view.js'
@@ -10,8 +13,17 @@ import { channelOf, type FinishedJob } from './history.js'
 import { packDescription, unpackDescription } from './description.js'
 import { needsTagging, tag, untag } from './tagged-json.js'
 
+import { crc32 } from './codec.js'
+
 const FORMAT_POSITIONAL = 3
 const FORMAT_POSITIONAL_TAGGED = 4
+const FORMAT_CHECKED = 5
+const FORMAT_CHECKED_TAGGED = 6
+/** Format byte, then the CRC32 (u32 big-endian) in the checked formats. */
+const CHECKED_HEADER_BYTES = 5
+
+/** The checksum of a checked view: its key's uuid too, so a view moved under another key is seen. */
+const viewCrc = (uuid: string, text: Uint8Array): number => crc32(text, crc32(Buffer.from(uuid, 'utf8')))
 
 
 /** Why a stored view could not be read; the caller names the store and the job. */
@@ -41,9 +53,10 @@ export function encodeView(job: FinishedJob): Buffer {
   if (!record && job.execTimeMs !== execTimeOf(job)) fields.push(job.execTimeMs)
   const tagged = needsTagging(fields)
   const text = JSON.stringify(tagged ? tag(fields) : fields)
-  const out = Buffer.allocUnsafe(Buffer.byteLength(text) + 1)
-  out[0] = tagged ? FORMAT_POSITIONAL_TAGGED : FORMAT_POSITIONAL
-  out.write(text, 1, 'utf8')
+  const out = Buffer.allocUnsafe(Buffer.byteLength(text) + CHECKED_HEADER_BYTES)
+  out[0] = tagged ? FORMAT_CHECKED_TAGGED : FORMAT_CHECKED
+  out.write(text, CHECKED_HEADER_BYTES, 'utf8')
+  out.writeUInt32BE(viewCrc(job.uuid, out.subarray(CHECKED_HEADER_BYTES)), 1)
   return out
 }
 
@@ -51,14 +64,18 @@ export function encodeView(job: FinishedJob): Buffer {
 export function decodeView(bytes: Uint8Array, uuid: string): JobView {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const format = buf[0]
-  if (format !== FORMAT_POSITIONAL && format !== FORMAT_POSITIONAL_TAGGED) throw new ViewDecodeError(`unknown format ${format}`)
+  const checked = format === FORMAT_CHECKED || format === FORMAT_CHECKED_TAGGED
+  if (!checked && format !== FORMAT_POSITIONAL && format !== FORMAT_POSITIONAL_TAGGED) throw new ViewDecodeError(`unknown format ${format}`)
+  const start = checked ? CHECKED_HEADER_BYTES : 1
+  if (checked && (buf.length < start || buf.readUInt32BE(1) !== viewCrc(uuid, buf.subarray(start)))) throw new ViewDecodeError('damaged (checksum mismatch)')
   let parsed: unknown
   try {
-    parsed = JSON.parse(buf.toString('utf8', 1))
+    parsed = JSON.parse(buf.toString('utf8', start))
   } catch (error) {
     throw new ViewDecodeError(`unreadable (${(error as Error).message})`)
   }
-  const f = (format === FORMAT_POSITIONAL_TAGGED ? untag(parsed) : parsed) as unknown[]
+  const tagged = format === FORMAT_POSITIONAL_TAGGED || format === FORMAT_CHECKED_TAGGED
+  const f = (tagged ? untag(parsed) : parsed) as unknown[]
   if (!Array.isArray(f) || (f.length !== 25 && f.length !== 26) || typeof f[20] !== 'number') {
     throw new ViewDecodeError(`holds ${JSON.stringify(f)?.slice(0, 100)}`)
   }

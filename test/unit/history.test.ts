@@ -208,6 +208,17 @@ describe('history on LevelLog', () => {
     await expect(h.log.history.get('a')).rejects.toThrow(/job a is in history twice/)
   })
 
+  it('names a view filed under a place that is not its own (a garbled key) as corrupt history', async () => {
+    const h = await open('LevelLog')
+    const db = () => (h.log as LevelLog)['requireDb']()
+    await h.write([view('a'), view('b', { state: 'cancelled', doneAt: null, cancelledAt: 2_000 })])
+    const [key, bytes] = (await db().iterator({ gte: 'h\x00v\x00', lt: 'h\x00v\x01' }).all()).find(([k]) => k.endsWith('\x00a'))!
+    await db().del(key)
+    await db().put(key.replace('\x00done\x00', '\x00cancelled\x00'), bytes)
+    await expect(h.log.history.get('a')).rejects.toThrow(/job a is filed under "root\/cancelled\/res.partner\/send"/)
+    await expect(h.log.history.page(query({ state: 'cancelled' }))).rejects.toThrow(LogCorruptionError)
+  })
+
   it('keeps one finish-time key per batch and finish time, and removes the keys of jobs gone', async () => {
     const h = await open('LevelLog')
     const db = () => (h.log as LevelLog)['requireDb']()

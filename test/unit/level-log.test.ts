@@ -259,6 +259,45 @@ describe('LevelLog', () => {
     expect((await readAll(lenient)).length).toBe(3)
   })
 
+  it('a compacted log whose snapshot is lost is corruption in both modes: nothing else holds those events', async () => {
+    const path = await givenSixEvents()
+    const writer = await fresh({}, path)
+    await writer.open()
+    await writer.writeSnapshot({ seq: 4, formatVersion: 1, state: { upTo: 4 } })
+    await writer.compact(4)
+    await writer.close()
+    await tamper(path, (db) => db.del('s'))
+    for (const onCorruption of ['throw', 'truncate'] as const) {
+      const log = await fresh({ onCorruption }, path)
+      await log.open()
+      const error = await log.readSnapshot().catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(LogCorruptionError)
+      expect((error as Error).message).toMatch(/events up to seq 4 were compacted into a snapshot, but there is no snapshot.*truncation cannot recover/)
+      await log.close()
+    }
+  })
+
+  it("a snapshot beyond the end of the log is corruption; 'truncate' continues from the snapshot", async () => {
+    const path = await givenSixEvents()
+    const writer = await fresh({}, path)
+    await writer.open()
+    await writer.writeSnapshot({ seq: 6, formatVersion: 1, state: { upTo: 6 } })
+    await writer.close()
+    await tamper(path, (db) => db.del(recordKey(5)))
+    const warnings: string[] = []
+    const log = await fresh({ onCorruption: 'truncate', onWarning: (m) => warnings.push(m) }, path)
+    await log.open()
+    expect(await log.readSnapshot()).toEqual({ seq: 6, formatVersion: 1, state: { upTo: 6 } })
+    expect(warnings.at(-1)).toMatch(/the snapshot is at seq 6 but the log ends at seq 4.*continues from the snapshot/)
+    expect(await readAll(log, 6)).toEqual([])
+    await log.append(makeBatch(7, 1))
+    await log.close()
+    const again = await fresh({}, path)
+    await again.open()
+    expect((await again.readSnapshot())?.seq).toBe(6)
+    expect((await readAll(again, 6)).map((b) => b.map((e) => e.seq))).toEqual([[7]])
+  })
+
   it('refuses a second open of the same directory with StorageLockedError naming the path', async () => {
     const first = await fresh()
     await first.open()

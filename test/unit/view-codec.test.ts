@@ -62,6 +62,22 @@ describe('view codec', () => {
     expect(decodeView(bytes, view.uuid)).toEqual(view)
   })
 
+  it('checksums a view with its uuid: a flipped byte, or the view under another key, is refused; format 3 still reads', () => {
+    const view: JobView = {
+      uuid: 'job-1', graphUuid: null, model: 'm', method: 'f', records: [], args: [7], context: {},
+      state: 'done', priority: 10, eta: null, maxRetries: 5, retry: 0, description: 'm.f', channel: 'root',
+      identityKey: null, dependsOn: [], dependents: [], result: 42, excName: null, excMessage: null, excInfo: null,
+      createdAt: 1000, enqueuedAt: 1000, startedAt: 1001, doneAt: 1002, cancelledAt: null, execTimeMs: 1,
+    }
+    const bytes = encodeView(view)
+    // A digit of the result changed: still valid JSON, so only the checksum can tell.
+    const flipped = Buffer.from(bytes.toString('latin1').replace('42', '43'), 'latin1')
+    expect(() => decodeView(flipped, view.uuid)).toThrow(/checksum mismatch/)
+    expect(() => decodeView(bytes, 'job-2')).toThrow(/checksum mismatch/)
+    const legacy = Buffer.concat([Buffer.from([3]), bytes.subarray(5)])
+    expect(decodeView(legacy, view.uuid)).toEqual(view)
+  })
+
   it('refuses bytes that are not a stored view, saying why', () => {
     expect(() => decodeView(Buffer.from([9, 0x5b, 0x5d]), 'u')).toThrow(new ViewDecodeError('unknown format 9'))
     expect(() => decodeView(Buffer.from('\x03[1,', 'latin1'), 'u')).toThrow(/unreadable/)

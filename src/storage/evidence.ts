@@ -1,0 +1,75 @@
+// The store's files as they were before an open, kept aside while the open runs: LevelDB's own
+// open rewrites a store — it replays its write-ahead log (*.log) into a new table, dropping any
+// damaged part without an error, deletes that log, and starts a new MANIFEST — so an open that
+// then finds corruption would otherwise have destroyed the best evidence of what was lost.
+//
+// Hard links, not copies: LevelDB never changes a file in place once it has moved past it (a
+// table is immutable, an old log or MANIFEST is deleted, CURRENT is replaced by a rename), so a
+// second name keeps the old bytes at the cost of a directory entry. Where links are refused
+// (some file systems), the file is copied. The links live in a subdirectory of the store: LevelDB
+// touches only the names it parses as its own files (number.log, number.ldb, MANIFEST-number,
+// CURRENT, LOCK, LOG), so it never reads or deletes them, and a copy of the store takes them along.
+//
+// After a clean open the links are removed; after an open that found corruption they are kept
+// under a name with a timestamp (`wharf-damaged-<time>`), and the error or warning names it.
+
+import { copyFile, link, mkdir, readdir, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+
+/** Where an open keeps its links while it runs; a leftover one is from a process that died opening. */
+export const BEFORE_OPEN_DIR = 'wharf-before-open'
+export const DAMAGED_PREFIX = 'wharf-damaged-'
+/** LevelDB's lock file: its contents mean nothing, and a second name for it would be confusing. */
+const SKIPPED = new Set(['LOCK'])
+
+/** A name for a kept copy, sortable and safe in a file name on every platform. */
+export function stampNow(): string {
+  return new Date().toISOString().replace(/[:.]/g, '-')
+}
+
+export class Evidence {
+  private constructor(
+    private readonly storePath: string,
+    private dir: string | null,
+  ) {}
+
+  /** Link every regular file of the store at `storePath` into its BEFORE_OPEN_DIR. */
+  static async take(storePath: string): Promise<Evidence> {
+    const dir = join(storePath, BEFORE_OPEN_DIR)
+    await rm(dir, { recursive: true, force: true })
+    await mkdir(dir)
+    for (const entry of await readdir(storePath, { withFileTypes: true })) {
+      if (!entry.isFile() || SKIPPED.has(entry.name)) continue
+      await linkOrCopy(join(storePath, entry.name), join(dir, entry.name))
+    }
+    return new Evidence(storePath, dir)
+  }
+
+  /** Keep the files (the open found corruption); returns where they are. Idempotent. */
+  async keep(): Promise<string | null> {
+    if (this.dir === null || !this.dir.endsWith(BEFORE_OPEN_DIR)) return this.dir
+    const kept = join(this.storePath, DAMAGED_PREFIX + stampNow())
+    await rename(this.dir, kept)
+    this.dir = kept
+    return kept
+  }
+
+  /** The open was clean: remove the links. A kept copy stays. */
+  async discard(): Promise<void> {
+    if (this.dir === null || !this.dir.endsWith(BEFORE_OPEN_DIR)) return
+    await rm(this.dir, { recursive: true, force: true })
+    this.dir = null
+  }
+}
+
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    // LevelDB deleted it meanwhile (another process holds the store; its lock refuses this open).
+    if (code === 'ENOENT') return
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EMLINK') throw error
+    await copyFile(from, to)
+  }
+}

@@ -1,0 +1,118 @@
+// Proves the pieces of a safe open one by one, each on a small store damaged by hand: a rebuild
+// interrupted between its two renames is finished (never an empty store in its place), a key
+// outside Wharf's ranges is named and 'truncate' deletes it, and 'truncate' drops a damaged
+// history view naming the job, after which the next open is clean.
+import { cp, readdir, rename } from 'node:fs/promises'
+import { join } from 'node:path'
+import { ClassicLevel } from 'classic-level'
+import { describe, expect, it } from 'vitest'
+import { FakeClock, LogCorruptionError, Wharf } from '../../src/index.js'
+import { end, VIEW_PREFIX } from '../../src/storage/level-history.js'
+import { makeBatch, readAll } from './event-log-contract.js'
+import { failure, tempLevelLogs } from './helpers.js'
+
+const temp = tempLevelLogs('wharf-store-damage-')
+
+async function tamper(path: string, change: (db: ClassicLevel<string, Uint8Array>) => Promise<void>): Promise<void> {
+  const db = new ClassicLevel<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' })
+  await db.open()
+  await change(db)
+  await db.close()
+}
+
+async function givenSixEvents(): Promise<string> {
+  const path = await temp.path()
+  const log = temp.at(path)
+  await log.open()
+  for (const first of [1, 3, 5]) await log.append(makeBatch(first, 2))
+  await log.close()
+  return path
+}
+
+describe('a safe open', () => {
+  it('links the files aside while an open runs and removes them once it is clean (first append or close)', async () => {
+    const path = await givenSixEvents()
+    const log = temp.at(path)
+    await log.open()
+    expect(await readdir(path)).toContain('wharf-before-open')
+    await readAll(log)
+    await log.append(makeBatch(7, 1))
+    expect((await readdir(path)).filter((n) => n.startsWith('wharf-'))).toEqual([])
+    await log.close()
+    const again = temp.at(path)
+    await again.open()
+    await again.close()
+    expect((await readdir(path)).filter((n) => n.startsWith('wharf-'))).toEqual([])
+  })
+
+  it('finishes a rebuild interrupted between its renames instead of creating an empty store', async () => {
+    const path = await givenSixEvents()
+    // The state a crash leaves: the rebuilt store complete beside the kept one, no store at path.
+    await cp(path, `${path}.rebuilding-T1`, { recursive: true })
+    await rename(path, `${path}.damaged-T1`)
+    const log = temp.at(path)
+    await log.open()
+    expect((await readAll(log)).flat().map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6])
+    const siblings = await readdir(join(path, '..'))
+    expect(siblings).toContain('jobs.damaged-T1')
+    expect(siblings).not.toContain('jobs.rebuilding-T1')
+  })
+
+  it("names a key outside every Wharf range; 'truncate' deletes it with a warning", async () => {
+    const path = await givenSixEvents()
+    await tamper(path, (db) => db.put('h\x00J\x00garbled', new Uint8Array([1])))
+    const error = await failure(() => temp.at(path).open())
+    expect(error).toBeInstanceOf(LogCorruptionError)
+    expect((error as Error).message).toContain('LevelDB holds key "h\\u0000J\\u0000garbled", outside every range Wharf writes')
+    const warnings: string[] = []
+    const log = temp.at(path, { onCorruption: 'truncate', onWarning: (m) => warnings.push(m) })
+    await log.open()
+    expect(warnings.some((w) => /deleted 1 such key/.test(w))).toBe(true)
+    await log.close()
+    const again = temp.at(path, { onWarning: (m) => warnings.push(`again: ${m}`) })
+    await again.open()
+    expect(warnings.filter((w) => w.startsWith('again'))).toEqual([])
+  })
+
+  it("'truncate' drops a damaged history view and names its job; the next open is clean", async () => {
+    const path = await temp.path()
+    const clock = new FakeClock()
+    const wharf = await Wharf.open({ path, clock })
+    const model = wharf.model('m', { async f(n: number) { return n } })
+    const kept = await model.withDelay().f(1)
+    const lost = await model.withDelay().f(2)
+    await wharf.start()
+    await wharf.drain()
+    await wharf.close()
+    await tamper(path, async (db) => {
+      const [key] = (await db.keys({ gt: VIEW_PREFIX, lt: end(VIEW_PREFIX) }).all()).filter((k) => k.endsWith('\x00' + lost.uuid))
+      if (key === undefined) throw new Error(`no view key of job ${lost.uuid}`)
+      const bytes = Buffer.from((await db.get(key))!)
+      bytes[bytes.length - 3]! ^= 0x01 // a digit of a time: valid JSON, caught by the checksum
+      await db.put(key, bytes)
+    })
+    const strict = await Wharf.open({ path, clock })
+    await expect(strict.jobs()).rejects.toThrow(`the history entry of job ${lost.uuid} is damaged (checksum mismatch)`)
+    await strict.close()
+    const warnings: string[] = []
+    const onWarning = (w: Error): void => void warnings.push(w.message)
+    process.on('warning', onWarning)
+    try {
+      const lenient = await Wharf.open({ path, clock, onCorruption: 'truncate' })
+      expect((await lenient.jobs()).map((j) => j.uuid)).toEqual([kept.uuid])
+      // Recounted from the views: the lost job no longer counts as done.
+      expect(lenient.stats().states.done).toBe(1)
+      await lenient.close()
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings.some((w) => w.includes(`lost from history (${lost.uuid})`))).toBe(true)
+      warnings.length = 0
+      const next = await Wharf.open({ path, clock })
+      expect((await next.jobs()).map((j) => j.uuid)).toEqual([kept.uuid])
+      await next.close()
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings).toEqual([])
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+})
