@@ -56,7 +56,8 @@ describe('the simulator catches a deliberately broken variant', () => {
   const caughtBy: Record<SimBug, RegExp> = {
     'lose-acked-write': /acknowledged|lost/,
     'no-rollback': /failed append|store ends at|was rejected/,
-    'capacity-off-by-one': /over its capacity/,
+    // The rules audit sees the pick when its batch is written; the capacity check after the step.
+    'capacity-off-by-one': /over its capacity|rules: .*job\.enqueued.*may not start a job: \S+ full/,
     'vacuum-ignores-channel-retention': /jobs\.vacuumed .* before its time|retention passed/,
     'vacuum-splits-graphs': /jobs\.vacuumed .* removed part of graph/,
     'uncommitted-reads': /answered .* the durable log never held/,
