@@ -25,9 +25,9 @@ export function betterReady(state: State, job: JobRecord): JobRecord[] {
  * path forbids it (the oracle's reasons), or a job that sorts first was ready and free to start.
  */
 export function pickProblem(oracle: Oracle, state: State, job: JobRecord, nowMs: number): string | null {
-  if (job.state !== 'pending' || job.waitingEta) return `it was ${job.state}${job.waitingEta ? ', waiting for its eta' : ''}, not ready`
   const waiting = job.parents.filter((p) => p.state !== 'done')
   if (waiting.length > 0) return `it started before its dependencies ${waiting.map((p) => `${p.uuid} (${p.state})`).join(', ')} were done`
+  if (job.state !== 'pending' || job.waitingEta) return `it was ${job.state}${job.waitingEta ? ', waiting for its eta' : ''}, not ready`
   for (const j of state.jobs.values()) {
     if (j.state === 'pending' && j.waitingEta && j.eta! <= nowMs) return `the eta of ${j.uuid} had passed and was not promoted first`
   }

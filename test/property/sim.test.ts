@@ -2,7 +2,7 @@
 // seeded simulator (test/sim): a fixed set of seeds plus one derived from the commit, one
 // seed reproduces a whole run, and each deliberately broken variant is caught (storage, rollback,
 // capacity, autovacuum's retention and whole-graph rules, committed reads, and the scheduling
-// rules: priority order, identity keys, retry delays, cancel cascades).
+// rules: priority order, identity keys, retry delays, dependencies, cancel cascades).
 // WHARF_SIM_SEEDS=<n> runs more seeds, WHARF_SIM_SEED=<n> exactly one (as `npm run sim` does).
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
@@ -67,6 +67,7 @@ describe('the simulator catches a deliberately broken variant', () => {
     'identity-key-ignored': /rules: .*job\.created.*(stored with identity key .*, held by|every one of its identity keys .* was held)/,
     'retry-delay-off-by-one': /rules: .*job\.postponed.*retry delay .* expected/,
     'cancel-takes-live-children': /rules: .*job\.cancelled.*the cascade takes .* not cancelled/,
+    'started-parent-counts-done': /rules: .*job\.enqueued.*started before its dependencies .*\(started\) were done/,
   }
   for (const bug of SIM_BUGS) {
     it(bug, async () => {

@@ -13,7 +13,7 @@ import type { PickAudit, TickOutput } from '../../src/engine/core/tick.js'
 import { transition } from '../../src/engine/core/transition.js'
 import type { Engine } from '../../src/engine/runtime/engine.js'
 
-export const DECISION_BUGS = ['priority-reversed', 'identity-key-ignored', 'retry-delay-off-by-one', 'cancel-takes-live-children'] as const
+export const DECISION_BUGS = ['priority-reversed', 'identity-key-ignored', 'retry-delay-off-by-one', 'cancel-takes-live-children', 'started-parent-counts-done'] as const
 export type DecisionBug = (typeof DECISION_BUGS)[number]
 
 export const DECISION_BUG_DESCRIPTIONS: Readonly<Record<DecisionBug, string>> = {
@@ -21,6 +21,7 @@ export const DECISION_BUG_DESCRIPTIONS: Readonly<Record<DecisionBug, string>> = 
   'identity-key-ignored': 'engine: an enqueue is decided as if its jobs had no identity key, then stored with it',
   'retry-delay-off-by-one': "engine: a retry takes its function's retry pattern one step late (try n gets the delay of try n-1)",
   'cancel-takes-live-children': 'engine: a cancel also cancels waiting children whose other parents are still live',
+  'started-parent-counts-done': 'engine: the scheduler counts a started parent as done, so a child may start alongside it',
 }
 
 type Submission = { command: Command }
@@ -57,6 +58,24 @@ export function breakDecisions(engine: Engine, bug: DecisionBug): void {
     inside.decider.input.auditPick = (event) => {
       if (event.type === 'job.enqueued') event.uuid = state().jobs.get(event.uuid)!.channel.ready.values().at(-1)!.uuid
     }
+  } else if (bug === 'started-parent-counts-done') {
+    // A pick takes, instead, a child whose unfinished parents have all started; its count of
+    // unfinished parents is put right after the tick (a started job may have some: invariants hold).
+    let early: JobRecord[] = []
+    inside.decider.input.auditPick = (event) => {
+      const child = event.type === 'job.enqueued' ? childOfStarted(state()) : undefined
+      if (child === undefined) return
+      child.unfinishedParents = 0
+      transition(state(), child, 'pending', event.at)
+      ;(event as { uuid: string }).uuid = child.uuid
+      early.push(child)
+    }
+    inside.decideTick = function (this: Internals, outcomes, submissions, now) {
+      early = []
+      const out = decideTick.call(this, outcomes, submissions, now)
+      for (const child of early) child.unfinishedParents = child.parents.filter((p) => p.state !== 'done').length
+      return out
+    }
   } else if (bug === 'cancel-takes-live-children') {
     inside.decideTick = function (this: Internals, outcomes, submissions, now) {
       const out = decideTick.call(this, outcomes, submissions, now)
@@ -92,6 +111,14 @@ function unmask(state: State, spec: JobSpec): void {
   if (holders === undefined) return
   state.identity.delete(masked)
   state.identity.set(key, [...(state.identity.get(key) ?? []), ...holders])
+}
+
+/** A waiting job whose parents are done or started, some started. */
+function childOfStarted(state: State): JobRecord | undefined {
+  for (const job of state.jobs.values()) {
+    if (job.state === 'wait_dependencies' && job.parents.every((p) => p.state === 'done' || p.state === 'started')) return job
+  }
+  return undefined
 }
 
 /** Add to the cancel's cascade, and cancel, the children still waiting on another parent. */
