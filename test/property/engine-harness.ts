@@ -27,7 +27,8 @@ import {
   type WharfEvent,
 } from '../../src/index.js'
 import { seededRandom } from '../sim/prng.js'
-import { readyFirst, pathOf, isRunning, isBlocking, Oracle } from './oracle.js'
+import { pathOf, isRunning, isBlocking, Oracle } from './oracle.js'
+import { betterReady, cascadeProblem } from './oracle-rules.js'
 
 const RUN_TIMEOUT_MS = 20_000
 
@@ -270,7 +271,7 @@ export class Auditor {
     const reasons = o.reasons(s, nowMs)
     expect(reasons.get(job.channel.name) ?? null, at).toBeNull()
     // Priority across the whole tree: whatever sorts first must have been held back.
-    for (const k of jobs.filter((j) => j.state === 'pending' && !j.waitingEta && readyFirst(j, job))) {
+    for (const k of betterReady(s, job)) {
       expect(reasons.get(k.channel.name), `${at}: ${k.uuid} (priority ${k.priority}) overtaken by ${job.uuid} (priority ${job.priority})`).not.toBeNull()
       this.note(`pick: a better job held back (${reasons.get(k.channel.name)!.replace(/^\S+ /, '').replace(/job-\d+/, 'its eta head')})`)
     }
@@ -322,20 +323,7 @@ export class Auditor {
 
   /** A cancel takes exactly the waiting descendants whose parents all end up cancelled. */
   private checkCancel(uuid: string, cascade: readonly string[]): void {
-    const job = this.job(uuid)
-    expect(job.state, `cancel of ${uuid}: already cancelled`).not.toBe('cancelled')
-    const taken = new Set<JobRecord>([job, ...cascade.map((u) => this.job(u))])
-    for (const c of taken) {
-      if (c === job) continue
-      expect(['wait_dependencies', 'pending'], `cascade of ${uuid} takes ${c.uuid}`).toContain(c.state)
-      expect(c.parents.filter((p) => p.state !== 'cancelled' && !taken.has(p)).map((p) => p.uuid), `cascade of ${uuid} takes ${c.uuid}`).toEqual([])
-    }
-    for (const c of [...taken].flatMap((j) => j.children)) {
-      if (taken.has(c) || c.state === 'cancelled') continue
-      const waiting = c.state === 'wait_dependencies' || (c.state === 'pending' && c.parents.every((p) => p.state === 'done'))
-      const allCancelled = c.parents.every((p) => p.state === 'cancelled' || taken.has(p))
-      expect(waiting && allCancelled, `cascade of ${uuid} leaves ${c.uuid} waiting`).toBe(false)
-    }
+    expect(cascadeProblem(this.job(uuid), cascade.map((u) => this.job(u))), `cancel of ${uuid}`).toBeNull()
   }
 }
 

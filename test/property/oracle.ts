@@ -6,8 +6,9 @@ import type { ChannelConfig } from '../../src/engine/core/channel-config.js'
 import type { WharfEvent } from '../../src/engine/core/events.js'
 import type { JobRecord, State } from '../../src/engine/core/state.js'
 
+/** queue_job's (priority, date_created, seq); uuid last: jobs restored together share a seq. */
 export const readyFirst = (a: JobRecord, b: JobRecord): boolean =>
-  a.priority !== b.priority ? a.priority < b.priority : a.createdAt !== b.createdAt ? a.createdAt < b.createdAt : a.seq < b.seq
+  a.priority !== b.priority ? a.priority < b.priority : a.createdAt !== b.createdAt ? a.createdAt < b.createdAt : a.seq !== b.seq ? a.seq < b.seq : a.uuid < b.uuid
 export const etaFirst = (a: JobRecord, b: JobRecord): boolean => (a.eta! !== b.eta! ? a.eta! < b.eta! : readyFirst(a, b))
 export const minBy = (jobs: JobRecord[], less: (a: JobRecord, b: JobRecord) => boolean): JobRecord | undefined =>
   jobs.reduce<JobRecord | undefined>((m, j) => (m === undefined || less(j, m) ? j : m), undefined)
@@ -62,7 +63,8 @@ export class Oracle {
         if (this.paused.has(n)) why = `${n} paused`
         else if (cap !== null && (running.get(n) ?? 0) >= cap) why = `${n} full`
         else if (this.sequential.has(n) && failed.has(n)) why = `${n} has a failed job`
-        else if (nowMs < (this.lastEnqueueMs.get(n) ?? -Infinity) + (this.throttleMs.get(n) ?? 0)) why = `${n} throttled`
+        // Only a throttled channel waits: a clock set back (a restart) puts every last start ahead.
+        else if (this.throttleMs.has(n) && nowMs < (this.lastEnqueueMs.get(n) ?? -Infinity) + this.throttleMs.get(n)!) why = `${n} throttled`
       }
       if (why === null && this.sequential.has(channel)) {
         // queue_job's rule: only the head of the eta queue can hold back the head of the ready queue.

@@ -8,11 +8,12 @@ import type { JobView } from '../../src/engine/core/view.js'
 import { VACUUM_INTERVAL_MS, type Engine } from '../../src/engine/runtime/engine.js'
 import { vacuumCandidates } from '../../src/engine/runtime/history-io.js'
 import type { HistoryStore } from '../../src/storage/history.js'
+import { breakDecisions, DECISION_BUG_DESCRIPTIONS, DECISION_BUGS, type DecisionBug } from './decision-bugs.js'
 
-export const SIM_BUGS = ['lose-acked-write', 'no-rollback', 'capacity-off-by-one', 'vacuum-ignores-channel-retention', 'vacuum-splits-graphs', 'uncommitted-reads'] as const
+export const SIM_BUGS = ['lose-acked-write', 'no-rollback', 'capacity-off-by-one', 'vacuum-ignores-channel-retention', 'vacuum-splits-graphs', 'uncommitted-reads', ...DECISION_BUGS] as const
 export type SimBug = (typeof SIM_BUGS)[number]
 /** The bugs breakEngine() plants in each opened engine (the others live in storage). */
-export const ENGINE_BUGS: readonly SimBug[] = ['no-rollback', 'capacity-off-by-one', 'vacuum-ignores-channel-retention', 'vacuum-splits-graphs', 'uncommitted-reads']
+export const ENGINE_BUGS: readonly SimBug[] = ['no-rollback', 'capacity-off-by-one', 'vacuum-ignores-channel-retention', 'vacuum-splits-graphs', 'uncommitted-reads', ...DECISION_BUGS]
 
 export const BUG_DESCRIPTIONS: Readonly<Record<SimBug, string>> = {
   'lose-acked-write': 'storage: a crash also loses the last batch that acknowledged a call (a missing fsync)',
@@ -21,6 +22,7 @@ export const BUG_DESCRIPTIONS: Readonly<Record<SimBug, string>> = {
   'vacuum-ignores-channel-retention': "engine: autovacuum while running keeps every job removeAfterDays, whatever its channel's remove_after_days says",
   'vacuum-splits-graphs': 'engine: autovacuum while running judges each job alone, so a graph loses its old jobs while a recent one stays',
   'uncommitted-reads': 'engine: reads answer from the live state at once, even while the batch that changed it is still being written (and may fail)',
+  ...DECISION_BUG_DESCRIPTIONS,
 }
 
 // The engine's private members these patches reach, typed here rather than as `any`.
@@ -42,7 +44,9 @@ interface EngineInternals {
 /** Patch a freshly opened engine (engine-level bugs only). */
 export function breakEngine(engine: Engine, bug: SimBug): void {
   const inside = engine as unknown as EngineInternals
-  if (bug === 'no-rollback') {
+  if ((DECISION_BUGS as readonly string[]).includes(bug)) {
+    breakDecisions(engine, bug as DecisionBug)
+  } else if (bug === 'no-rollback') {
     inside.rollback = async function (this: EngineInternals, submissions, ...rest) {
       const error = rest.at(-1)
       for (const submission of submissions) submission.reject?.(error)

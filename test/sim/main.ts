@@ -32,7 +32,7 @@ async function main(): Promise<number> {
   if (bug !== undefined && !SIM_BUGS.includes(bug)) throw new RangeError(`WHARF_SIM_BUG must be one of ${SIM_BUGS.join(', ')}`)
   if (bug !== undefined) console.log(`running against a broken variant: ${BUG_DESCRIPTIONS[bug]}`)
 
-  const total = { seeds: 0, steps: 0, jobs: 0, events: 0, acked: 0, rejected: 0, lost: 0, failedAppends: 0, crashes: 0, interruptedOpens: 0, failedOpens: 0, lostAtCrash: 0, writtenAtCrash: 0, snapshots: 0, vacuums: 0, vacuumed: 0, checkedGone: 0, reads: 0, simulatedMs: 0, maxLivenessMs: 0, realMs: 0 }
+  const total = { seeds: 0, steps: 0, jobs: 0, events: 0, acked: 0, rejected: 0, lost: 0, failedAppends: 0, crashes: 0, interruptedOpens: 0, failedOpens: 0, lostAtCrash: 0, writtenAtCrash: 0, snapshots: 0, vacuums: 0, vacuumed: 0, checkedGone: 0, reads: 0, picks: 0, keyed: 0, retries: 0, cancels: 0, simulatedMs: 0, maxLivenessMs: 0, realMs: 0 }
   const add = (s: SimStats): void => {
     total.seeds++
     total.steps += s.steps
@@ -52,6 +52,10 @@ async function main(): Promise<number> {
     total.vacuumed += s.history.vacuumed
     total.checkedGone += s.history.checkedGone
     total.reads += s.history.reads
+    total.picks += s.rules.picks
+    total.keyed += s.rules.keyed
+    total.retries += s.rules.retries
+    total.cancels += s.rules.cancels
     total.simulatedMs += s.simulatedMs
     total.maxLivenessMs = Math.max(total.maxLivenessMs, s.livenessMs)
     total.realMs += s.realMs
@@ -84,6 +88,7 @@ function printSummary(t: Record<string, number>, passed: number): void {
       `  faults: ${t.failedAppends} failed appends, ${t.crashes} crashes (+${t.interruptedOpens} during open, ${t.failedOpens} failed opens), ` +
         `in-flight writes at a crash: ${t.writtenAtCrash} kept, ${t.lostAtCrash} lost; ${t.snapshots} snapshots`,
       `  history: ${t.vacuumed} jobs vacuumed by ${t.vacuums} vacuums (${t.checkedGone} graphs or lone jobs checked gone once due), ${t.reads} read answers checked`,
+      `  rules judged: ${t.picks} picks (priority, etas, dependencies), ${t.keyed} keyed jobs stored, ${t.retries} retry delays, ${t.cancels} cancel cascades`,
     ].join('\n'),
   )
 }

@@ -13,7 +13,7 @@ import { parseChannelConfig, type ChannelConfig } from '../../src/engine/core/ch
 import { checkInvariants } from '../../src/engine/core/invariants.js'
 import type { State } from '../../src/engine/core/state.js'
 import type { JobView } from '../../src/engine/core/view.js'
-import { AuditError, Auditor, describeError, type Call } from './auditor.js'
+import { AuditError, Auditor, describeError, tokenOf, type Call } from './auditor.js'
 import { breakEngine, ENGINE_BUGS, type SimBug } from './bugs.js'
 import { channelRules, checkCapacity, checkSameState, foldHistory, StartWatch, storeState, stuckJobs, type ChannelRules } from './checks.js'
 import { Incarnation } from './incarnation.js'
@@ -23,7 +23,8 @@ import { checkVacuumComplete, checkVacuumSeen, DAY_MS, expiredGroups, Retention 
 import { SimStore, StorageFaultError, turns, type FaultCounters, type FaultRates } from './store.js'
 import { SimFailure, Trace } from './trace.js'
 import { SimUsers, type UsersHost } from './users.js'
-import { ALL_CHANNELS, channelConfigText, decideRun, functionSetup, retentionDays, type FunctionSetup, type ModelName } from './workload.js'
+import { RulesAudit } from './rules.js'
+import { ALL_CHANNELS, channelConfigText, decideRun, functionSetup, retentionDays, RETRY_PATTERNS, retryAsked, type FunctionSetup, type ModelName } from './workload.js'
 
 export interface SimOptions {
   /** Steps of the safety phase (default 250). */
@@ -54,6 +55,8 @@ export interface SimStats {
   /** Vacuums in the log, jobs they removed, graphs (or lone jobs) checked gone after a vacuum
    * that ran to its end, and read answers checked. */
   history: { vacuums: number; vacuumed: number; checkedGone: number; reads: number }
+  /** Decisions of the durable log judged by the rules audit (rules.ts), per rule. */
+  rules: RulesAudit['judged']
   simulatedMs: number
   livenessMs: number
   realMs: number
@@ -128,6 +131,7 @@ export class Simulation implements UsersHost {
   private readonly retention: Retention
   private readonly store: SimStore
   private readonly reads: ReadAudit
+  private rulesWatch: RulesAudit
   /** Vacuums of the durable log checked so far (store.vacuums). */
   private vacuumsChecked = 0
   private checkedGone = 0
@@ -164,6 +168,7 @@ export class Simulation implements UsersHost {
     this.store = new SimStore(this.config)
     this.reads = new ReadAudit(this.store, this)
     this.auditor = new Auditor(this.config, this.store.vacuumed)
+    this.store.watch = this.rulesWatch = this.rulesAudit()
     this.watch = new StartWatch(this.rules)
     this.users = new SimUsers(this)
   }
@@ -191,6 +196,15 @@ export class Simulation implements UsersHost {
     if (this.failedCheck !== null) this.raise(this.failedCheck)
   }
 
+  /** A fresh rules audit of the durable log (it follows the log from its first event). */
+  private rulesAudit(): RulesAudit {
+    return new RulesAudit(this.config, {
+      asked: (job) => retryAsked(this.salt, job.model as ModelName, tokenOf(job)!, job.retry),
+      pattern: (job) => RETRY_PATTERNS[job.model as ModelName],
+      problem: (check) => this.problem(check),
+    })
+  }
+
   failure(check: string): SimFailure {
     return new SimFailure(this.seed, this.step, check, this.trace.tail(this.options.traceLines ?? 40))
   }
@@ -206,6 +220,7 @@ export class Simulation implements UsersHost {
       faults: { ...this.counters, ...this.more },
       incarnations: this.incarnations,
       history: { vacuums: this.store.vacuums.length, vacuumed: this.store.vacuumed.size, checkedGone: this.checkedGone, reads: this.reads.checked },
+      rules: { ...this.rulesWatch.judged },
       simulatedMs: (this.current?.clock.now() ?? this.lastNow) - START_MS,
       livenessMs: this.livenessMs,
       realMs,
@@ -379,6 +394,7 @@ export class Simulation implements UsersHost {
       const batch = this.store.history.find((b) => b.at(-1)!.seq >= this.ackedSeq)
       if (batch !== undefined) {
         this.trace.add(`BUG: the store loses seq ${batch[0]!.seq} onwards, acknowledged up to ${this.ackedSeq}`)
+        this.store.watch = this.rulesWatch = this.rulesAudit()
         await this.store.truncateAfter(batch[0]!.seq - 1)
         this.vacuumsChecked = 0
       }

@@ -59,6 +59,8 @@ export class SimStore implements VacuumLedger {
   readonly restoredAt = new Map<string, number>()
   /** Called after each batch is durable (the read audit follows what reads may answer). */
   onWrite: (() => void) | null = null
+  /** Sees each event accepted, on the durable fold just before and just after it is applied. */
+  watch: EventWatch | null = null
 
   constructor(private readonly config: readonly ChannelConfig[]) {
     this.full = initialState(config)
@@ -71,7 +73,7 @@ export class SimStore implements VacuumLedger {
     void this.log.append(batch, history)
     this.history.push(batch)
     this.historyWrites.push(history)
-    for (const event of batch) this.apply(event, batch.at(-1)!.seq)
+    for (let i = 0; i < batch.length; i++) this.apply(batch, i)
     this.lastSeq = batch.at(-1)!.seq
     this.onWrite?.()
   }
@@ -95,7 +97,10 @@ export class SimStore implements VacuumLedger {
     return this.full
   }
 
-  private apply(event: WharfEvent, batchEnd: number): void {
+  private apply(batch: readonly WharfEvent[], i: number): void {
+    const event = batch[i]!
+    const batchEnd = batch.at(-1)!.seq
+    this.watch?.before(this.full, batch, i)
     if (event.type === 'jobs.vacuumed') {
       const seen = seeVacuum(this.full, event, batchEnd)
       this.vacuums.push(seen)
@@ -104,6 +109,7 @@ export class SimStore implements VacuumLedger {
       for (const view of event.jobs) this.restoredAt.set(view.uuid, event.seq)
     }
     evolve(this.full, event)
+    this.watch?.after(this.full, event)
   }
 
   /**
@@ -128,6 +134,11 @@ export class SimStore implements VacuumLedger {
       await this.log.compact(snapshot.seq)
     }
   }
+}
+
+export interface EventWatch {
+  before(state: State, batch: readonly WharfEvent[], i: number): void
+  after(state: State, event: WharfEvent): void
 }
 
 export interface FaultRates {

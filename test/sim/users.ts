@@ -6,6 +6,7 @@
 import type { State } from '../../src/engine/core/state.js'
 import { normalizeChannelName } from '../../src/engine/core/channel-config.js'
 import type { JobView } from '../../src/engine/core/view.js'
+import { isBlocking } from '../property/oracle.js'
 import { AuditError, describeError, type Auditor, type Call, type ExpectedJob } from './auditor.js'
 import type { Incarnation } from './incarnation.js'
 import type { Rng } from './prng.js'
@@ -168,6 +169,10 @@ export class SimUsers {
     call.jobs.forEach((job, i) => {
       if (job.identityKey !== null && views[i]?.identityKey !== job.identityKey) {
         throw new AuditError(`enqueue #${call.id} was skipped, but token ${job.token}'s key ${job.identityKey} matched ${views[i]?.uuid ?? 'nothing'}`)
+      }
+      // The view is the holder as the enqueue was decided: it held the key, so it was live then.
+      if (job.identityKey !== null && !isBlocking(views[i]!)) {
+        throw new AuditError(`enqueue #${call.id} was skipped for key ${job.identityKey}, but the job it returned, ${views[i]!.uuid}, was ${views[i]!.state}`)
       }
     })
     this.host.note(`enqueue #${call.id} resolved: identity keys matched ${views.map((v) => v?.uuid ?? '-').join(', ')}, nothing stored`)

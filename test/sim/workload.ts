@@ -8,6 +8,7 @@ import type { JobProperties } from '../../src/engine/api/properties.js'
 import type { Wharf } from '../../src/engine/api/wharf.js'
 import { FailedJobError, NothingToDoJob, RetryableJobError } from '../../src/engine/errors.js'
 import type { JobContext } from '../../src/engine/runtime/runner.js'
+import type { RetryPatternConfig } from '../property/oracle-rules.js'
 import { mix32, type Rng } from './prng.js'
 
 /** Channels a config may name (short or complete form), and some nobody configures. */
@@ -119,6 +120,23 @@ export function settleOutcome(outcome: Outcome, token: number): string {
   }
 }
 
+/** Each model's configured retry pattern (null: queue_job's default delay). */
+export const RETRY_PATTERNS: Readonly<Record<ModelName, RetryPatternConfig | null>> = {
+  [MODEL_JOB]: null,
+  [MODEL_QUICK]: { 1: 1, 3: [2, 6] },
+  [MODEL_SLOW]: { 1: 5, 2: [1, 30] },
+}
+
+/**
+ * The retry try `retry` of job `token` asks for, from its plan alone (null: none): the seconds
+ * its RetryableJobError gives, or none (the pattern decides) when a slow try outlives its timeout.
+ */
+export function retryAsked(salt: number, model: ModelName, token: number, retry: number): { seconds: number | undefined } | null {
+  const d = decideRun(salt, model, token, retry, 0)
+  if (model === MODEL_SLOW && d.sleepMs > SLOW_TIMEOUT_MS) return { seconds: undefined }
+  return d.outcome.kind === 'retry' ? { seconds: d.outcome.seconds } : null
+}
+
 /** Called by every handler as it starts: returns what this run does. */
 export type RunHook = (model: ModelName, context: JobContext, plan: Plan) => RunDecision
 
@@ -146,8 +164,8 @@ export function installModels(wharf: Wharf, setup: FunctionSetup, hook: RunHook)
     },
   })
   if (setup.jobChannel !== null) wharf.configure(`${MODEL_JOB}.run`, { channel: setup.jobChannel })
-  wharf.configure(`${MODEL_QUICK}.run`, { ...(setup.quickChannel === null ? {} : { channel: setup.quickChannel }), retryPattern: { 1: 1, 3: [2, 6] } })
-  wharf.configure(`${MODEL_SLOW}.run`, { timeoutMs: SLOW_TIMEOUT_MS, retryPattern: { 1: 5, 2: [1, 30] } })
+  wharf.configure(`${MODEL_QUICK}.run`, { ...(setup.quickChannel === null ? {} : { channel: setup.quickChannel }), retryPattern: RETRY_PATTERNS[MODEL_QUICK]! })
+  wharf.configure(`${MODEL_SLOW}.run`, { timeoutMs: SLOW_TIMEOUT_MS, retryPattern: RETRY_PATTERNS[MODEL_SLOW]! })
   return { [MODEL_JOB]: job, [MODEL_QUICK]: quick, [MODEL_SLOW]: slow } as const
 }
 
