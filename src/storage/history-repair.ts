@@ -1,15 +1,13 @@
 // 'truncate' recovery of history (level-history.ts): a finished job's view that cannot be read
-// (its checksum or JSON is damaged, or it is filed under a place its fields do not match) is
-// dropped with every index key that names it, index keys that name a job with no view are
-// dropped, and the per-combo counts are recounted from the views — all in one synced batch. The
-// dropped jobs are named in the warning: each is a finished job whose final view is lost (its
-// events may be long compacted), which 'truncate' accepts explicitly, as it accepts a lost tail
-// of the log. Nothing else holds a finished job's view, so this is the only recovery there is; a
-// store with nothing damaged is left untouched.
+// (its checksum or JSON is damaged) is dropped with every index key that names it, index keys that
+// name a job with no view are dropped, and the per-combo counts are recounted from the composite
+// index — all in one synced batch. The dropped jobs are named in the warning: each is a finished
+// job whose final view is lost (its events may be long compacted), which 'truncate' accepts
+// explicitly, as it accepts a lost tail of the log. Nothing else holds a finished job's view, so
+// this is the only recovery there is; a store with nothing damaged is left untouched.
 
 import type { Db, Op } from './level-recovery.js'
-import { COUNT_PREFIX, end, INDEX_PREFIX, unesc, VIEW_PREFIX } from './level-history.js'
-import { uuidOfRef } from './finish-groups.js'
+import { COMBO_INDEX, COUNT_PREFIX, end, INDEX_PREFIX, unesc, VIEW_PREFIX } from './level-history.js'
 import { decodeView, ViewDecodeError } from './view-codec.js'
 
 /** Jobs named in a warning, at most. */
@@ -17,30 +15,29 @@ const NAMED_MAX = 20
 
 /** Repair history in `db`; returns what was done (for the warning), or null when nothing was damaged. */
 export async function repairHistory(db: Db): Promise<string | null> {
-  const refs = new Set<string>()
+  const views = new Set<string>()
   const damaged: string[] = []
-  const counted = new Map<string, [number, number]>()
-  const ops: Op[] = []
   for await (const [key, value] of db.iterator({ gte: VIEW_PREFIX, lt: end(VIEW_PREFIX) })) {
-    const ref = key.slice(VIEW_PREFIX.length)
-    const uuid = uuidOfRef(ref)
-    const place = ref.slice(0, ref.length - uuid.length - 1).split('\x00')
-    if (readable(value, unesc(uuid), place)) {
-      refs.add(ref)
-      countPlace(counted, place)
-    } else {
+    const uuid = key.slice(VIEW_PREFIX.length)
+    try {
+      decodeView(value, unesc(uuid))
+      views.add(uuid)
+    } catch (error) {
+      if (!(error instanceof ViewDecodeError)) throw error
       damaged.push(uuid)
-      ops.push({ type: 'del', key })
     }
   }
+  const ops: Op[] = damaged.map((uuid) => ({ type: 'del', key: VIEW_PREFIX + uuid }))
   let dangling = 0
   const orphans = new Set<string>()
-  for await (const [key, place] of db.iterator({ gte: INDEX_PREFIX, lt: end(INDEX_PREFIX) })) {
-    const uuid = uuidOfRef(key)
-    if (refs.has(Buffer.from(place).toString('utf8') + '\x00' + uuid)) continue
-    ops.push({ type: 'del', key })
-    dangling++
-    if (!damaged.includes(uuid)) orphans.add(uuid)
+  const counted = new Map<string, [number, number]>()
+  for await (const key of db.keys({ gte: INDEX_PREFIX, lt: end(INDEX_PREFIX) })) {
+    const uuid = key.slice(key.lastIndexOf('\x00') + 1)
+    if (!views.has(uuid)) {
+      ops.push({ type: 'del', key })
+      dangling++
+      if (!damaged.includes(uuid)) orphans.add(uuid)
+    } else if (key.startsWith(COMBO_INDEX)) countCombo(counted, key)
   }
   const recounted = await recount(db, counted, ops)
   if (ops.length === 0) return null
@@ -50,24 +47,13 @@ export async function repairHistory(db: Db): Promise<string | null> {
   return `history repaired: ${lost}; ${dangling} index key(s) naming a job without a view dropped${missing}; ${recounted} count(s) rewritten`
 }
 
-/** A view that decodes (checksum included) and whose fields are those of the place it is filed under. */
-function readable(bytes: Uint8Array, uuid: string, place: string[]): boolean {
-  try {
-    const view = decodeView(bytes, uuid)
-    const [channel, state, model, method] = place.map(unesc)
-    return place.length === 4 && view.channel === channel && view.state === state && view.model === model && view.method === method
-  } catch (error) {
-    if (!(error instanceof ViewDecodeError)) throw error
-    return false
-  }
-}
-
 function named(uuids: string[]): string {
   return uuids.slice(0, NAMED_MAX).map(unesc).join(', ') + (uuids.length > NAMED_MAX ? ', …' : '')
 }
 
-/** Count a view of place (channel, state, model, method; fields escaped) in its combo. */
-function countPlace(counted: Map<string, [number, number]>, [channel, state, model, method]: string[]): void {
+/** A composite key: COMBO_INDEX channel \0 state \0 model \0 method \0 uuid (fields escaped). */
+function countCombo(counted: Map<string, [number, number]>, key: string): void {
+  const [channel, state, model, method] = key.slice(COMBO_INDEX.length).split('\x00')
   const combo = `${channel}\x00${model}\x00${method}`
   const counts = counted.get(combo) ?? [0, 0]
   if (state === 'done') counts[0]++
@@ -75,7 +61,7 @@ function countPlace(counted: Map<string, [number, number]>, [channel, state, mod
   counted.set(combo, counts)
 }
 
-/** Stage a put for every stored count that differs from the views, a del for every extra one. */
+/** Stage a put for every stored count that differs from the index, a del for every extra one. */
 async function recount(db: Db, counted: Map<string, [number, number]>, ops: Op[]): Promise<number> {
   let rewritten = 0
   const stored = new Map<string, string>()

@@ -1,22 +1,19 @@
 // History in the LevelDB of the event log, beside its records. LevelLog.append stages the writes
 // of a HistoryWrite in the same LevelDB batch as the log record, so the two are durable or absent
 // together. Every key below is one more insert in the batch that finishes a job, on the durable
-// hot path (an insert costs about as much as the rest of a job's write): a common job costs one,
-// its view, filed under its "place" so that the view key is the index; each batch adds one key per
-// finish time (the group of the jobs it finished then) and one per combo it counts.
+// hot path: a common job costs two (view, one composite index), and each batch one more key per
+// finish time (the group of the jobs it finished then).
 //
 // Keys (utf8; every field escaped so that it holds no \x00, and \x00 separates fields):
-//   h\0v\0<channel>\0<state>\0<model>\0<method>\0<uuid>   the final JobView (view-codec.ts)
-//   h\0i\0k\0<identity key>\0<uuid>          -> place     jobs that have one
-//   h\0i\0g\0<graph uuid>\0<uuid>            -> place     jobs of a graph
-//   h\0t\0<finished ms>\0<batch seq>          -> refs      finish-time groups, for autovacuum (finish-groups.ts)
-//   h\0n\0<channel>\0<model>\0<method>       [done, cancelled] counts of that "combo"
+//   h\0j\0<uuid>                                   the final JobView (view-codec.ts)
+//   h\0i\0x\0<channel>\0<state>\0<model>\0<method>\0<uuid>   one composite index (empty value)
+//   h\0i\0k\0<identity key>\0<uuid>                 jobs that have one
+//   h\0i\0g\0<graph uuid>\0<uuid>                   jobs of a graph
+//   h\0t\0<finished ms>\0<batch seq>                 finish-time groups, for autovacuum (finish-groups.ts)
+//   h\0n\0<channel>\0<model>\0<method>             [done, cancelled] counts of that "combo"
 //
-// A place is (channel, state, model, method); a combo with a state is one. A query on any of those
-// fields reads the ranges of the places it matches (known from the counts, a handful per channel)
-// and merges them in uuid order. A lookup by uuid alone reads the uuid's key in every known place
-// at once (one getMany of two keys per combo): lookups by uuid are rare (a command on a finished
-// job, a read of one job), finishing jobs is not.
+// A query on any of channel, state, function walks the composite ranges of the combos it matches
+// (known from the counts, a handful per channel) and merges them in uuid order.
 
 import type { JobView } from '../engine/core/view.js'
 import { LogCorruptionError } from '../engine/errors.js'
@@ -33,11 +30,12 @@ import {
   type HistoryWrite,
 } from './history.js'
 import type { Db } from './level-recovery.js'
-import { FinishGroups, uuidOfRef, type FinishEntry } from './finish-groups.js'
+import { FinishGroups } from './finish-groups.js'
 import { decodeView, encodeView, ViewDecodeError } from './view-codec.js'
 
-export const VIEW_PREFIX = 'h\x00v\x00'
+export const VIEW_PREFIX = 'h\x00j\x00'
 export const INDEX_PREFIX = 'h\x00i\x00'
+export const COMBO_INDEX = INDEX_PREFIX + 'x\x00'
 export const COUNT_PREFIX = 'h\x00n\x00'
 /** Present once history holds every finished job of the log (from the first event, or migrated). */
 export const COMPLETE_KEY = 'h\x00complete'
@@ -59,36 +57,27 @@ function esc(field: string): string {
   return field.includes('\x00') || field.includes('\x01') ? field.replace(/\x01/g, '\x01\x02').replace(/\x00/g, '\x01\x01') : field
 }
 
-/** Order two keys (or refs) by their last field, the escaped uuid (escaping keeps the order). */
-function compareUuids(a: string, b: string): number {
-  const x = uuidOfRef(a)
-  const y = uuidOfRef(b)
-  return x < y ? -1 : x > y ? 1 : 0
-}
-
 export function unesc(field: string): string {
   return field.includes('\x01') ? field.replace(/\x01\x01/g, '\x00').replace(/\x01\x02/g, '\x01') : field
 }
 
+const uuidOfKey = (key: string): string => unesc(key.slice(key.lastIndexOf('\x00') + 1))
 
-/** The escaped (channel, model, method) of a job: one combo of the places and counts. */
+/** The escaped (channel, model, method) of a job: one combo of the composite index and counts. */
 function comboOf(job: FinishedJob): string {
   return esc(channelOf(job)) + '\x00' + esc(job.model) + '\x00' + esc(job.method)
 }
 
-/** The place of a job of `combo` (escaped channel\0model\0method) in `state`. */
-function placeOf(combo: string, state: string): string {
+/** The composite index key of a job of `combo` (escaped channel\0model\0method) in `state`. */
+function comboKey(combo: string, state: string, uuid: string): string {
   const channelEnd = combo.indexOf('\x00')
-  return combo.slice(0, channelEnd) + '\x00' + state + combo.slice(channelEnd)
+  return COMBO_INDEX + combo.slice(0, channelEnd) + '\x00' + state + combo.slice(channelEnd) + '\x00' + uuid
 }
 
-/** A view's ref (finish-groups.ts): its place and escaped uuid. The view's key is VIEW_PREFIX + ref. */
-const refOf = (place: string, uuid: string): string => place + '\x00' + uuid
-
-/** The index keys of a job (escaped uuid), each holding its place. */
-function indexKeys(job: FinishedJob, uuid: string): string[] {
-  if (job.identityKey === null && job.graphUuid === null) return NONE
-  const keys: string[] = []
+/** Every key of a job but its view's: the indexes that name it. */
+function indexKeys(job: FinishedJob, combo: string): string[] {
+  const uuid = esc(job.uuid)
+  const keys = [comboKey(combo, job.state, uuid)]
   if (job.identityKey !== null) keys.push(INDEX_PREFIX + 'k\x00' + esc(job.identityKey) + '\x00' + uuid)
   if (job.graphUuid !== null) keys.push(INDEX_PREFIX + 'g\x00' + esc(job.graphUuid) + '\x00' + uuid)
   return keys
@@ -98,7 +87,7 @@ const EMPTY = new Uint8Array(0)
 
 /** Counts per combo after a staged write, from stage() to commit(). */
 export type StagedCounts = ReadonlyMap<string, FinishedCounts>
-const NONE: string[] = []
+const NONE: readonly string[] = []
 
 export class LevelHistory implements HistoryStore {
   private readonly perChannel = new Map<string, FinishedCounts>()
@@ -166,25 +155,20 @@ export class LevelHistory implements HistoryStore {
       else if (view.state === 'cancelled') c.cancelled += sign
       return combo
     }
-    const removed: string[] = write.del.length === 0 ? NONE : []
     for (const view of write.del) {
-      const uuid = esc(view.uuid)
-      const ref = refOf(placeOf(tally(view, -1), view.state), uuid)
-      batch.del(VIEW_PREFIX + ref)
-      for (const key of indexKeys(view, uuid)) batch.del(key)
-      removed.push(ref)
+      batch.del(VIEW_PREFIX + esc(view.uuid))
+      for (const key of indexKeys(view, tally(view, -1))) batch.del(key)
     }
-    const finished: { ref: string; atMs: number }[] = []
+    const finished: { uuid: string; atMs: number }[] = []
     for (const job of write.put) {
       const uuid = esc(job.uuid)
-      const place = placeOf(tally(job, 1), job.state)
-      const ref = refOf(place, uuid)
-      batch.put(VIEW_PREFIX + ref, encodeView(job))
-      for (const key of indexKeys(job, uuid)) batch.put(key, Buffer.from(place))
-      finished.push({ ref, atMs: finishedAtOf(job) })
+      batch.put(VIEW_PREFIX + uuid, encodeView(job))
+      for (const key of indexKeys(job, tally(job, 1))) batch.put(key, EMPTY)
+      finished.push({ uuid, atMs: finishedAtOf(job) })
     }
     this.finishGroups.stagePuts(batch, finished, seq)
-    this.finishGroups.stageCleanup(batch, removed)
+    if (write.del.length > 0) this.finishGroups.stageCleanup(batch, write.del.map((view) => esc(view.uuid)))
+    else this.finishGroups.stageCleanup(batch, NONE)
     for (const [combo, c] of touched) {
       if (!this.perCombo.has(combo)) this.perCombo.set(combo, { done: 0, cancelled: 0 })
       if (c.done === 0 && c.cancelled === 0) batch.del(COUNT_PREFIX + combo)
@@ -214,18 +198,8 @@ export class LevelHistory implements HistoryStore {
   }
 
   async get(uuid: string): Promise<JobView | undefined> {
-    const places = this.places({})
-    if (places.length === 0) return undefined
-    const id = esc(uuid)
-    const found = await this.named(() => this.db().getMany(places.map((place) => VIEW_PREFIX + refOf(place, id))))
-    let view: JobView | undefined
-    for (let i = 0; i < found.length; i++) {
-      const bytes = found[i]
-      if (bytes === undefined) continue
-      if (view !== undefined) throw this.corrupt(`job ${uuid} is in history twice (${JSON.stringify(unesc(places[i]!))} and another place)`)
-      view = this.decodeAt(bytes, refOf(places[i]!, id))
-    }
-    return view
+    const bytes = await this.named(() => this.db().get(VIEW_PREFIX + esc(uuid)))
+    return bytes === undefined ? undefined : this.decode(bytes, uuid)
   }
 
   page(q: HistoryQuery): Promise<JobView[]> {
@@ -235,7 +209,8 @@ export class LevelHistory implements HistoryStore {
   private async pageOf(q: HistoryQuery): Promise<JobView[]> {
     if (q.identityKey !== undefined) return this.walkIndex(INDEX_PREFIX + 'k\x00' + esc(q.identityKey) + '\x00', q)
     if (q.graphUuid !== undefined) return this.walkIndex(INDEX_PREFIX + 'g\x00' + esc(q.graphUuid) + '\x00', q)
-    return this.mergePlaces(q)
+    if (q.channel === undefined && q.state === undefined && q.model === undefined && q.method === undefined) return this.scanViews(q)
+    return this.mergeCombos(q)
   }
 
   finishedUpTo(atMs: number, limit: number, cursor?: FinishedCursor): Promise<JobView[]> {
@@ -249,70 +224,83 @@ export class LevelHistory implements HistoryStore {
       atMs,
       limit,
       cursor === undefined ? undefined : { atMs: cursor.atMs, uuid: esc(cursor.uuid) },
-      async (candidates: FinishEntry[]) => {
-        const found = candidates.length === 0 ? [] : await this.db().getMany(candidates.map((e) => VIEW_PREFIX + e.ref))
+      async (candidates) => {
+        const found = candidates.length === 0 ? [] : await this.db().getMany(candidates.map((e) => VIEW_PREFIX + e.uuid))
         return candidates.map((e, i) => {
           const bytes = found[i]
           if (bytes === undefined) return false
-          const view = this.decodeAt(bytes, e.ref)
-          views.set(e.ref, view)
+          const view = this.decode(bytes, unesc(e.uuid))
+          views.set(e.uuid, view)
           return finishedAtOf(view) === e.atMs
         })
       },
     )
-    return entries.map((e) => views.get(e.ref)!)
+    return entries.map((e) => views.get(e.uuid)!)
   }
 
   counts(): ReadonlyMap<string, FinishedCounts> {
     return this.perChannel
   }
 
-  /** Every known place whose fields the query (channel, state, model, method) matches. */
-  private places(q: Partial<Pick<HistoryQuery, 'channel' | 'state' | 'model' | 'method'>>): string[] {
-    const states = q.state === undefined ? FINISHED_STATES : FINISHED_STATES.filter((s) => s === q.state)
-    const places: string[] = []
-    for (const combo of this.perCombo.keys()) {
-      if (q.channel !== undefined || q.model !== undefined || q.method !== undefined) {
-        const [channel, model, method] = combo.split('\x00').map(unesc)
-        if ((q.channel !== undefined && q.channel !== channel) || (q.model !== undefined && q.model !== model) || (q.method !== undefined && q.method !== method)) continue
-      }
-      for (const state of states) places.push(placeOf(combo, state))
-    }
-    return places
-  }
-
   /**
-   * The ranges of every place the query matches, merged in uuid order: each range is read up to
-   * the page's limit, so a page costs the same however deep its cursor is.
+   * The composite ranges of every combo and state the query matches, merged in uuid order: each
+   * range is read up to the page's limit, so a page costs the same however deep its cursor is.
    */
-  private async mergePlaces(q: HistoryQuery): Promise<JobView[]> {
-    const ranges = await Promise.all(
-      this.places(q).map((place) => this.db().iterator({ ...this.range(VIEW_PREFIX + place + '\x00', q), reverse: q.desc, limit: q.limit }).all()),
-    )
-    // Each entry's key is VIEW_PREFIX + its ref.
-    let entries = ranges.length === 1 ? ranges[0]! : ranges.flat()
-    if (ranges.length > 1) {
-      // Keys of different places sort by place first: order by uuid, which is the last field.
-      entries.sort(q.desc ? (a, b) => compareUuids(b[0], a[0]) : (a, b) => compareUuids(a[0], b[0]))
-      if (entries.length > q.limit) entries = entries.slice(0, q.limit)
+  private async mergeCombos(q: HistoryQuery): Promise<JobView[]> {
+    const states = q.state === undefined ? FINISHED_STATES : FINISHED_STATES.filter((s) => s === q.state)
+    const prefixes: string[] = []
+    for (const combo of this.perCombo.keys()) {
+      const [channel, model, method] = combo.split('\x00').map(unesc)
+      if ((q.channel !== undefined && q.channel !== channel) || (q.model !== undefined && q.model !== model) || (q.method !== undefined && q.method !== method)) continue
+      for (const state of states) prefixes.push(comboKey(combo, state, ''))
     }
-    return entries.map(([key, bytes]) => this.decodeAt(bytes, key.slice(VIEW_PREFIX.length)))
+    const ranges = await Promise.all(prefixes.map((prefix) => this.db().keys({ ...this.range(prefix, q), reverse: q.desc, limit: q.limit }).all()))
+    let uuids = ranges.length === 1 ? ranges[0]!.map(uuidOfKey) : ranges.flat().map(uuidOfKey)
+    if (ranges.length > 1) {
+      uuids.sort(q.desc ? (a, b) => (a < b ? 1 : a > b ? -1 : 0) : (a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      if (uuids.length > q.limit) uuids = uuids.slice(0, q.limit)
+    }
+    return this.views(uuids, 'the composite index')
   }
 
   /** Walk one index range in uuid order, reading views in chunks and filtering the other fields. */
   private async walkIndex(prefix: string, q: HistoryQuery): Promise<JobView[]> {
     const out: JobView[] = []
-    const it = this.db().iterator({ ...this.range(prefix, q), reverse: q.desc })
+    const it = this.db().keys({ ...this.range(prefix, q), reverse: q.desc })
     try {
       while (out.length < q.limit) {
-        const entries = await it.nextv(Math.min(SCAN_CHUNK, Math.max(16, 2 * (q.limit - out.length))))
+        const keys = await it.nextv(Math.min(SCAN_CHUNK, Math.max(16, 2 * (q.limit - out.length))))
+        if (keys.length === 0) break
+        for (const view of await this.views(keys.map(uuidOfKey), `index ${JSON.stringify(prefix)}`)) {
+          if (matchesHistoryQuery(view, q) && out.length < q.limit) out.push(view)
+        }
+      }
+    } finally {
+      await it.close()
+    }
+    return out
+  }
+
+  /** The views of `uuids`, in that order; every one must exist (an index named it). */
+  private async views(uuids: string[], index: string): Promise<JobView[]> {
+    if (uuids.length === 0) return []
+    const values = await this.db().getMany(uuids.map((u) => VIEW_PREFIX + esc(u)))
+    return values.map((bytes, i) => {
+      if (bytes === undefined) throw this.corrupt(`${index} names job ${uuids[i]}, which is not in history`)
+      return this.decode(bytes, uuids[i]!)
+    })
+  }
+
+  /** No index fits: walk the views themselves in uuid order. */
+  private async scanViews(q: HistoryQuery): Promise<JobView[]> {
+    const out: JobView[] = []
+    const it = this.db().iterator({ ...this.range(VIEW_PREFIX, q), reverse: q.desc })
+    try {
+      while (out.length < q.limit) {
+        const entries = await it.nextv(SCAN_CHUNK)
         if (entries.length === 0) break
-        const refs = entries.map(([key, place]) => refOf(Buffer.from(place).toString('utf8'), uuidOfRef(key)))
-        const values = await this.db().getMany(refs.map((ref) => VIEW_PREFIX + ref))
-        for (let i = 0; i < refs.length; i++) {
-          const bytes = values[i]
-          if (bytes === undefined) throw this.corrupt(`index ${JSON.stringify(prefix)} names job ${unesc(uuidOfRef(refs[i]!))}, which is not in history`)
-          const view = this.decodeAt(bytes, refs[i]!)
+        for (const [key, bytes] of entries) {
+          const view = this.decode(bytes, unesc(key.slice(VIEW_PREFIX.length)))
           if (matchesHistoryQuery(view, q) && out.length < q.limit) out.push(view)
         }
       }
@@ -327,16 +315,6 @@ export class LevelHistory implements HistoryStore {
     if (q.after === undefined) return { gte: prefix, lt: end(prefix) }
     const cursor = prefix + esc(q.after)
     return q.desc ? { gte: prefix, lt: cursor } : { gt: cursor, lt: end(prefix) }
-  }
-
-  /** The view filed at `ref`, which must be its place: a key garbled into another place is corrupt. */
-  private decodeAt(bytes: Uint8Array, ref: string): JobView {
-    const uuid = uuidOfRef(ref)
-    const view = this.decode(bytes, unesc(uuid))
-    if (refOf(placeOf(comboOf(view), view.state), uuid) !== ref) {
-      throw this.corrupt(`the history entry of job ${view.uuid} is filed under ${JSON.stringify(ref.split('\x00').slice(0, -1).map(unesc).join('/'))}, not its own channel, state and function`)
-    }
-    return view
   }
 
   private decode(bytes: Uint8Array, uuid: string): JobView {

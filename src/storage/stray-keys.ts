@@ -1,11 +1,10 @@
 // Keys outside every range Wharf writes. LevelDB does not verify its table checksums on reads
 // (classic-level cannot ask it to), so a damaged table block can decode with a garbled key: a
-// finished job's view key 'h\0v\0…' with one flipped bit becomes 'h\0V\0…', outside the range
+// finished job's view key 'h\0j\0…' with one flipped bit becomes 'h\0J\0…', outside the range
 // history reads, and the job is gone from every page without an error. A garbled key inside a
 // range is caught by the checksums of what it holds (records and views name their own seq or
-// uuid, and a view is checked against the place it is filed under); one that left its range is
-// found here, by one seek into each gap between the ranges — ten seeks per open, whatever the
-// size of the store. (A key garbled into another range of the
+// uuid); one that left its range is found here, by one seek into each gap between the ranges —
+// ten seeks per open, whatever the size of the store. (A key garbled into another range of the
 // right kind, e.g. a view key into the index range, is caught where that range is read.)
 
 import { COMPLETE_KEY, COUNT_PREFIX, end, INDEX_PREFIX, VIEW_PREFIX } from './level-history.js'
@@ -24,9 +23,9 @@ function gaps(): Range[] {
     [FIRST_KEY, { gt: LAST_KEY }],
     [COMPLETE_KEY, { gt: COMPLETE_KEY }],
     [INDEX_PREFIX, { gte: end(INDEX_PREFIX) }],
+    [VIEW_PREFIX, { gte: end(VIEW_PREFIX) }],
     [COUNT_PREFIX, { gte: end(COUNT_PREFIX) }],
     [TIME_PREFIX, { gte: end(TIME_PREFIX) }],
-    [VIEW_PREFIX, { gte: end(VIEW_PREFIX) }],
     [FLOOR_KEY, { gt: FLOOR_KEY }],
     [STORE_ID_KEY, { gt: STORE_ID_KEY }],
     [SNAPSHOT_KEY, { gt: SNAPSHOT_KEY }],

@@ -8,7 +8,6 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { JobView } from '../../src/engine/core/view.js'
-import { LogCorruptionError } from '../../src/engine/errors.js'
 import type { EventLog } from '../../src/storage/event-log.js'
 import { finishedAtOf, historyQuery, type HistoryQuery } from '../../src/storage/history.js'
 import { LevelLog } from '../../src/storage/level-log.js'
@@ -183,40 +182,6 @@ describe('history on LevelLog', () => {
     expect((await log.history.page(query({ identityKey: 'k' }))).map((v) => v.uuid)).toEqual(['a'])
     expect(new Map(log.history.counts())).toEqual(new Map([['root.mail', { done: 1, cancelled: 0 }]]))
     expect(await log.history.get('b')).toBeUndefined()
-  })
-
-  it('files a job without identity key or graph under one key, its view, found by uuid alone', async () => {
-    const h = await open('LevelLog')
-    const db = () => (h.log as LevelLog)['requireDb']()
-    const jobKeys = async () => (await db().keys({ gte: 'h\x00', lt: 'h\x01' }).all()).filter((k) => !k.startsWith('h\x00t\x00') && !k.startsWith('h\x00n\x00') && k !== 'h\x00complete')
-    await h.write([view('a'), view('b', { state: 'cancelled', channel: 'root.x', method: 'other', doneAt: null, cancelledAt: 2_000 })])
-    expect(await jobKeys()).toHaveLength(2)
-    expect(await h.log.history.get('b')).toEqual(view('b', { state: 'cancelled', channel: 'root.x', method: 'other', doneAt: null, cancelledAt: 2_000 }))
-    await h.write([view('c', { identityKey: 'k', graphUuid: 'g' })])
-    expect(await jobKeys()).toHaveLength(5) // c: its view, its identity key, its graph
-    expect(await h.log.history.get('c')).toEqual(view('c', { identityKey: 'k', graphUuid: 'g' }))
-    expect(await h.log.history.get('nope')).toBeUndefined()
-  })
-
-  it('names a job filed in two places as corrupt history instead of picking one', async () => {
-    const h = await open('LevelLog')
-    const db = () => (h.log as LevelLog)['requireDb']()
-    await h.write([view('a'), view('b', { state: 'cancelled', doneAt: null, cancelledAt: 2_000 })])
-    const [key, bytes] = (await db().iterator({ gte: 'h\x00v\x00', lt: 'h\x00v\x01' }).all()).find(([k]) => k.endsWith('\x00a'))!
-    await db().put(key.replace('\x00done\x00', '\x00cancelled\x00'), bytes)
-    await expect(h.log.history.get('a')).rejects.toThrow(LogCorruptionError)
-    await expect(h.log.history.get('a')).rejects.toThrow(/job a is in history twice/)
-  })
-
-  it('names a view filed under a place that is not its own (a garbled key) as corrupt history', async () => {
-    const h = await open('LevelLog')
-    const db = () => (h.log as LevelLog)['requireDb']()
-    await h.write([view('a'), view('b', { state: 'cancelled', doneAt: null, cancelledAt: 2_000 })])
-    const [key, bytes] = (await db().iterator({ gte: 'h\x00v\x00', lt: 'h\x00v\x01' }).all()).find(([k]) => k.endsWith('\x00a'))!
-    await db().del(key)
-    await db().put(key.replace('\x00done\x00', '\x00cancelled\x00'), bytes)
-    await expect(h.log.history.get('a')).rejects.toThrow(/job a is filed under "root\/cancelled\/res.partner\/send"/)
-    await expect(h.log.history.page(query({ state: 'cancelled' }))).rejects.toThrow(LogCorruptionError)
   })
 
   it('keeps one finish-time key per batch and finish time, and removes the keys of jobs gone', async () => {
