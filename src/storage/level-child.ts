@@ -79,24 +79,36 @@ if (op === 'repair') {
 
 export type ChildAnswer = { ok: true; [field: string]: unknown } | { ok: false; message: string; progress: string | null }
 
-/** Run one operation; a child killed by a signal (LevelDB's abort) answers ok: false. */
-export function levelChild(op: 'scan' | 'repair' | 'copy', ...args: string[]): Promise<ChildAnswer> {
+/** What a child process printed, and how it ended. */
+export interface ChildRun {
+  code: number | null
+  signal: NodeJS.Signals | null
+  out: string
+  err: string
+}
+
+/** Run `node <args>` to its end, collecting its output. */
+export function runNode(args: string[], cwd?: string): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', PROGRAM, op, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     let err = ''
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk))
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk))
     child.on('error', reject)
-    child.on('close', (code, signal) => {
-      const lines = out.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { ok?: boolean; progress?: string })
-      const last = lines.at(-1)
-      if (code === 0 && last?.ok === true) return resolve(last as ChildAnswer)
-      const progress = lines.filter((l) => l.progress !== undefined).at(-1)?.progress ?? null
-      const why = signal !== null ? `LevelDB aborted the process reading it (${signal}: ${lastLine(err)})` : `LevelDB failed (exit ${code}: ${lastLine(err)})`
-      resolve({ ok: false, message: why, progress })
-    })
+    child.on('close', (code, signal) => resolve({ code, signal, out, err }))
   })
+}
+
+/** Run one operation; a child killed by a signal (LevelDB's abort) answers ok: false. */
+export async function levelChild(op: 'scan' | 'repair' | 'copy', ...args: string[]): Promise<ChildAnswer> {
+  const { code, signal, out, err } = await runNode(['--input-type=module', '-e', PROGRAM, op, ...args])
+  const lines = out.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { ok?: boolean; progress?: string })
+  const last = lines.at(-1)
+  if (code === 0 && last?.ok === true) return last as ChildAnswer
+  const progress = lines.filter((l) => l.progress !== undefined).at(-1)?.progress ?? null
+  const why = signal !== null ? `LevelDB aborted the process reading it (${signal}: ${lastLine(err)})` : `LevelDB failed (exit ${code}: ${lastLine(err)})`
+  return { ok: false, message: why, progress }
 }
 
 function lastLine(text: string): string {

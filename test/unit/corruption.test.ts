@@ -6,7 +6,6 @@
 // then 'truncate' must open (or refuse, saying why no recovery is honest) and the next plain open
 // must be clean. The opens run in a child process (corruption/open-child.ts): a damaged LevelDB
 // table can abort the process in LevelDB's native code. WHARF_CORRUPTION_SEEDS=200 goes deeper.
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
@@ -17,6 +16,7 @@ import { LogCorruptionError, Wharf } from '../../src/index.js'
 import { damage, DAMAGE_KINDS, type DamageKind } from '../corruption/damage.js'
 import { buildStore, CHANNELS } from '../corruption/store.js'
 import { seededRandom } from '../sim/prng.js'
+import { runNode } from '../../src/storage/level-child.js'
 
 const SEEDS = Number(process.env.WHARF_CORRUPTION_SEEDS ?? 4)
 /** Jobs enqueued in the first session (half as many again in each half of the second). */
@@ -57,19 +57,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-function openInChild(path: string): Promise<{ answers: Answer[]; crash: string | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, path, 'throw,truncate,throw'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk))
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk))
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      const answers = out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Answer)
-      resolve({ answers, crash: code === 0 && answers.length === 3 ? null : `exit ${code} ${signal ?? ''}: ${err.trim().slice(-500)}` })
-    })
-  })
+async function openInChild(path: string): Promise<{ answers: Answer[]; crash: string | null }> {
+  const { code, signal, out, err } = await runNode(['--import', 'tsx', CHILD, path, 'throw,truncate,throw'], ROOT)
+  const answers = out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Answer)
+  return { answers, crash: code === 0 && answers.length === 3 ? null : `exit ${code} ${signal ?? ''}: ${err.trim().slice(-500)}` }
 }
 
 async function runCase(kind: DamageKind, seed: number): Promise<Case> {
