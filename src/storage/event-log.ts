@@ -11,7 +11,10 @@ export interface Snapshot {
   seq: number
   /** Format of `state`, owned by the core (it upcasts or refuses old ones). */
   formatVersion: number
-  /** JSON-able data produced by the core; Dates and any keys survive the log. */
+  /**
+   * JSON-able data produced by the core; Dates and any keys survive the log. null: the empty
+   * state at `seq` (a log that 'truncate' restarted past a lost snapshot, level-log.ts).
+   */
   state: unknown
 }
 

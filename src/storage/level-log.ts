@@ -259,17 +259,14 @@ export class LevelLog implements EventLog {
         snapshot = decodeSnapshot(bytes, this.path)
       } catch (error) {
         if (!(error instanceof LogCorruptionError) || this.onCorruption === 'throw') throw error
-        if (this.floorSeq > 0) {
-          throw new LogCorruptionError(`${error.message}; truncation cannot recover it: events up to seq ${this.floorSeq} were compacted into it`, error.seq, { cause: error })
-        }
+        if (this.floorSeq > 0) return this.restartEmpty(db, `${error.message}; events up to seq ${this.floorSeq} were compacted into it`)
         // Nothing was compacted, so the log alone still rebuilds the state: drop the snapshot.
         await this.serialize(() => db.del(SNAPSHOT_KEY, { sync: true }))
         this.warn(`${error.message}; deleted the snapshot, replay starts from the beginning of the log`)
         return null
       }
     }
-    await this.checkSnapshotBounds(db, snapshot)
-    return snapshot
+    return this.checkSnapshotBounds(db, snapshot)
   }
 
   async writeSnapshot(snapshot: Snapshot): Promise<void> {
@@ -411,19 +408,18 @@ export class LevelLog implements EventLog {
    * others (a damaged write-ahead log drops a block, a table loses a key): replayed as it is, the
    * tail would not follow the state it is folded into, so it is corruption, named here.
    */
-  private async checkSnapshotBounds(db: Db, snapshot: Snapshot | null): Promise<void> {
+  private async checkSnapshotBounds(db: Db, snapshot: Snapshot | null): Promise<Snapshot | null> {
     const base = snapshot?.seq ?? 0
     const where = `in ${JSON.stringify(this.path)}`
     if (base < this.floorSeq) {
-      const what = snapshot === null ? 'there is no snapshot' : `the snapshot is at seq ${base}`
-      // Nothing can stand in for the compacted events: no recovery would be honest.
-      throw new LogCorruptionError(
-        `corrupt event log at seq ${base + 1} ${where}: events up to seq ${this.floorSeq} were compacted into a snapshot, but ${what}; the jobs they hold exist nowhere else, so truncation cannot recover it (restore the store from a backup)`,
-        base + 1,
-      )
+      const what = `corrupt event log at seq ${base + 1} ${where}: events up to seq ${this.floorSeq} were compacted into a snapshot, but ${snapshot === null ? 'there is no snapshot' : `the snapshot is at seq ${base}`}`
+      if (this.onCorruption === 'throw') {
+        throw new LogCorruptionError(`${what}; the jobs they hold exist nowhere else: restore the store from a backup, or open with onCorruption: 'truncate' to go on without them`, base + 1)
+      }
+      return this.restartEmpty(db, what)
     }
     const end = this.lastSeq
-    if (end === null || base <= end) return
+    if (end === null || base <= end) return snapshot
     const what = `corrupt event log at seq ${end + 1} ${where}: the snapshot is at seq ${base} but the log ends at seq ${end}`
     if (this.onCorruption === 'throw') throw new LogCorruptionError(`${what}; open with onCorruption: 'truncate' to continue from the snapshot`, end + 1)
     // The snapshot holds the state through `base`: it becomes the base of the log.
@@ -434,6 +430,49 @@ export class LevelLog implements EventLog {
       await this.requireMark().advance(base)
     })
     this.warn(`${what}; recovered (onCorruption: 'truncate'): the log continues from the snapshot, compacted up to seq ${base}`)
+    return snapshot
+  }
+
+  /**
+   * 'truncate' past a snapshot lost over the compaction floor: the state it held (every job that
+   * was live then, channel pauses) exists nowhere else, and the records after it only change that
+   * state, so the log starts again from an empty state after the highest seq it ever used. Finished
+   * jobs are in history and stay. Written as one synced batch: an empty base (a snapshot whose
+   * state is null, EventLog's contract) at that seq, no records, the floor there; then reported
+   * with what the dropped records named. The files from before the open are kept (evidence.ts).
+   */
+  private async restartEmpty(db: Db, what: string): Promise<Snapshot> {
+    const mark = this.requireMark()
+    const base = Math.max(this.floorSeq, this.lastSeq ?? 0, mark.claimedSeq)
+    const named = new Set<string>()
+    let records = 0
+    for await (const [key, value] of db.iterator({ gte: FIRST_KEY, lte: LAST_KEY })) {
+      records++
+      try {
+        for (const event of decodeBatch(value, seqOfKey(key, this.floorSeq + 1, this.path), this.path)) {
+          if (event.type === 'job.created') named.add(event.job.uuid)
+          else if ('uuid' in event) named.add(event.uuid)
+        }
+      } catch (error) {
+        if (!(error instanceof LogCorruptionError)) throw error
+      }
+    }
+    const empty: Snapshot = { seq: base, formatVersion: 0, state: null }
+    await this.serialize(async () => {
+      const ops = await planSnapshotBase(db, base)
+      ops.push({ type: 'put', key: SNAPSHOT_KEY, value: encodeSnapshot(empty) })
+      await db.batch(ops, { sync: true })
+      this.floorSeq = base
+      this.lastSeq = base
+      await mark.advance(base)
+    })
+    const uuids = [...named].slice(0, 20).join(', ') + (named.size > 20 ? ', …' : '')
+    this.warn(
+      `${what}; recovered (onCorruption: 'truncate'): every job that was live at that snapshot is lost, with the ${records} record(s) after it` +
+        (named.size === 0 ? '' : ` (they named ${named.size} job(s): ${uuids})`) +
+        `; finished jobs stay in history, and the log starts again from an empty state at seq ${base}`,
+    )
+    return empty
   }
 
   /** 'truncate' recovery, committed as one atomic, synced batch, then reported. */

@@ -43,7 +43,9 @@ export interface Replayed {
  */
 export async function replay(log: EventLog, channels: readonly ChannelConfig[]): Promise<Replayed> {
   const snapshot = await log.readSnapshot()
-  const state = snapshot === null ? initialState(channels) : restoreState(channels, snapshot.state as StateSnapshot)
+  const state = snapshot === null || snapshot.state === null ? initialState(channels) : restoreState(channels, snapshot.state as StateSnapshot)
+  // An empty base (EventLog's Snapshot): nothing folded, but the log goes on after its seq.
+  if (snapshot !== null && snapshot.state === null) state.seq = snapshot.seq
   const snapshotSeq = state.seq
   let events = 0
   for await (const batch of log.read(state.seq)) {
