@@ -20,6 +20,18 @@ async function tamper(path: string, change: (db: ClassicLevel<string, Uint8Array
   await db.close()
 }
 
+/** Run `body` with every process warning collected into the array it is given. */
+async function withProcessWarnings(body: (warnings: string[]) => Promise<void>): Promise<void> {
+  const warnings: string[] = []
+  const onWarning = (w: Error): void => void warnings.push(w.message)
+  process.on('warning', onWarning)
+  try {
+    await body(warnings)
+  } finally {
+    process.off('warning', onWarning)
+  }
+}
+
 async function givenSixEvents(): Promise<string> {
   const path = await temp.path()
   const log = temp.at(path)
@@ -89,10 +101,7 @@ describe('a safe open', () => {
     await first.close()
     await tamper(path, (db) => db.del('s'))
     await expect(Wharf.open({ path, clock })).rejects.toThrow(LogCorruptionError)
-    const warnings: string[] = []
-    const onWarning = (w: Error): void => void warnings.push(w.message)
-    process.on('warning', onWarning)
-    try {
+    await withProcessWarnings(async (warnings) => {
       const lenient = await Wharf.open({ path, clock, onCorruption: 'truncate' })
       expect(await lenient.job(live.uuid)).toBeUndefined()
       expect(await lenient.job(after.uuid)).toBeUndefined()
@@ -112,9 +121,7 @@ describe('a safe open', () => {
       await next.close()
       await new Promise((resolve) => setImmediate(resolve))
       expect(warnings).toEqual([])
-    } finally {
-      process.off('warning', onWarning)
-    }
+    })
   })
 
   it("'truncate' drops a damaged history view and names its job; the next open is clean", async () => {
@@ -136,10 +143,7 @@ describe('a safe open', () => {
     const strict = await Wharf.open({ path, clock })
     await expect(strict.jobs()).rejects.toThrow(`the history entry of job ${lost.uuid} is damaged (checksum mismatch)`)
     await strict.close()
-    const warnings: string[] = []
-    const onWarning = (w: Error): void => void warnings.push(w.message)
-    process.on('warning', onWarning)
-    try {
+    await withProcessWarnings(async (warnings) => {
       const lenient = await Wharf.open({ path, clock, onCorruption: 'truncate' })
       expect((await lenient.jobs()).map((j) => j.uuid)).toEqual([kept.uuid])
       // Recounted from the index: the lost job no longer counts as done.
@@ -153,8 +157,6 @@ describe('a safe open', () => {
       await next.close()
       await new Promise((resolve) => setImmediate(resolve))
       expect(warnings).toEqual([])
-    } finally {
-      process.off('warning', onWarning)
-    }
+    })
   })
 })
