@@ -51,6 +51,9 @@ const LAYERS: [name: string, holds: (path: string) => boolean][] = [
   ['runtime', (p) => p.startsWith('engine/runtime/')],
   ['api', (p) => p.startsWith('engine/api/')],
   ['testing', (p) => p.startsWith('engine/testing/')],
+  // The operator surface: the HTTP API and page over the public API, then the CLI over both.
+  ['dashboard', (p) => p.startsWith('dashboard/')],
+  ['cli', (p) => p.startsWith('cli/')],
   ['entry', (p) => ['index.ts', 'testing.ts', 'demo.ts'].includes(p) || p.startsWith('bench/')],
 ]
 
