@@ -1,9 +1,12 @@
 // History kept in memory: for Wharf.open() without a path, tests and simulations. Same contract
 // as the LevelDB store (test/unit/history.test.ts runs on both). It keeps what it is given — for
-// a job that finished in this process, the core's retired record — and builds views when read, so
-// finishing a job allocates nothing here but its place in the finish-time order. A page is a scan
-// of the finished jobs kept, which is what an in-memory queue holds anyway; the finish-time order
-// that vacuum walks is kept sorted (two parallel arrays), with deletions skipped lazily.
+// a job that finished in this process, the core's retired record — and builds views when read.
+// Finishing a job costs one push here: the uuid index and the finish-time order are built from
+// those pushes by the first read or delete that needs them, so an app that never reads its
+// finished jobs never pays for their index (it is a lifecycle's largest cost in memory
+// otherwise). A page is a scan of the finished jobs kept, which is what an in-memory queue holds
+// anyway; the finish-time order that vacuum walks is kept sorted (two parallel arrays), with
+// deletions skipped lazily.
 
 import type { JobView } from '../engine/core/view.js'
 import {
@@ -27,21 +30,35 @@ export class MemoryHistory implements HistoryStore {
   private byFinish = new FinishOrder()
   private stale = 0
   private readonly perChannel = new Map<string, FinishedCounts>()
+  /** Jobs put since the indexes were last brought up to date, in put order. */
+  private unindexed: FinishedJob[] = []
 
   /** Apply one write (EventLog.append calls this once its batch is accepted). */
   apply(write: HistoryWrite): void {
-    for (const view of write.del) {
-      if (this.jobs.delete(view.uuid)) this.stale++
+    if (write.del.length > 0) {
+      this.index()
+      for (const view of write.del) {
+        if (this.jobs.delete(view.uuid)) this.stale++
+      }
+      countInto(this.perChannel, write.del, -1)
     }
-    countInto(this.perChannel, write.del, -1)
-    for (const job of write.put) {
+    const put = write.put
+    for (let i = 0; i < put.length; i++) this.unindexed.push(put[i]!)
+    countInto(this.perChannel, put, 1)
+  }
+
+  /** Bring the uuid index and the finish-time order up to date with every put. */
+  private index(): void {
+    const jobs = this.unindexed
+    if (jobs.length === 0) return
+    this.unindexed = []
+    for (const job of jobs) {
       // One hash lookup, not two: a put that does not grow the map replaced a job, which is a bug.
       const size = this.jobs.size
       this.jobs.set(job.uuid, job)
       if (this.jobs.size === size) throw new RangeError(`job ${job.uuid} is already in history; delete it first`)
       this.byFinish.insert(finishedAtOf(job), job.uuid)
     }
-    countInto(this.perChannel, write.put, 1)
     if (this.stale > 1024 && this.stale > this.byFinish.length / 2) this.prune()
   }
 
@@ -51,11 +68,13 @@ export class MemoryHistory implements HistoryStore {
 
   /** get(), synchronously: for tests and simulations that audit between ticks. */
   peek(uuid: string): JobView | undefined {
+    this.index()
     const job = this.jobs.get(uuid)
     return job === undefined ? undefined : viewOf(job)
   }
 
   async page(q: HistoryQuery): Promise<JobView[]> {
+    this.index()
     const hits: FinishedJob[] = []
     for (const job of this.jobs.values()) {
       if (q.after !== undefined && (q.desc ? job.uuid >= q.after : job.uuid <= q.after)) continue
@@ -67,6 +86,7 @@ export class MemoryHistory implements HistoryStore {
   }
 
   async finishedUpTo(atMs: number, limit: number, cursor?: FinishedCursor): Promise<JobView[]> {
+    this.index()
     const out: JobView[] = []
     const order = this.byFinish
     let i = cursor === undefined ? 0 : order.upperBound(cursor.atMs, cursor.uuid)
