@@ -163,14 +163,14 @@ export interface Stats {
 
 /**
  * Counters of the jobs in memory, plus the finished jobs in history (committed, and those the
- * append in flight is moving there or back).
+ * appends in flight are moving there or back).
  */
-export function statsOf(state: State, history: ReadonlyMap<string, FinishedCounts>, inFlight: HistoryWrite | null): Stats {
+export function statsOf(state: State, history: ReadonlyMap<string, FinishedCounts>, inFlight: readonly HistoryWrite[]): Stats {
   const finished = new Map<string, FinishedCounts>()
   for (const [channel, c] of history) finished.set(channel, { done: c.done, cancelled: c.cancelled })
-  if (inFlight !== null) {
-    countInto(finished, inFlight.put, 1)
-    countInto(finished, inFlight.del, -1)
+  for (const write of inFlight) {
+    countInto(finished, write.put, 1)
+    countInto(finished, write.del, -1)
   }
   const states = {} as Record<JobState, number>
   for (const s of JOB_STATES) states[s] = state.counts[stateIndex(s)]!

@@ -33,6 +33,10 @@ export const TICK_OUTCOMES_MAX = 50_000
 export const TICK_CALL_EVENTS_MAX = 100_000
 /** Jobs started per tick (up to two events each: enqueued and started; or one eta_reached). */
 export const TICK_STARTS_MAX = 50_000
+/** Ticks decided whose batches are not committed yet: the next tick is decided while the one
+ * before it is being written (its write starts once that one is durable, so the log stays in
+ * order), which keeps the CPU busy during the write. More than two would only queue writes. */
+export const APPENDS_IN_FLIGHT_MAX = 2
 /** Jobs recovered per recover decision at open (one event each); open repeats it until done. */
 export const RECOVER_BATCH = 10_000
 /** Jobs removed per vacuum decision (one event): bounded, like queue_job's 1000-row deletes. */

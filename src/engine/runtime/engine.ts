@@ -1,7 +1,15 @@
 // The imperative shell around the pure core. It runs in ticks: each tick takes every queued
 // command, has the core decide the whole tick (runTick: commands, then what starts), appends ALL
-// resulting events to the log as one batch (group commit), and only then resolves callers, aborts
-// and launches handlers as the core said. One clock timer, for the next wake-up, never one per job.
+// resulting events to the log as one batch (group commit), and only once that batch is durable
+// resolves callers, aborts and launches handlers as the core said. One clock timer, for the next
+// wake-up, never one per job.
+//
+// Appends are pipelined: the next tick is decided while the batch before it is being written,
+// and its write starts once that one is durable (so the log is written in order), at most
+// APPENDS_IN_FLIGHT_MAX ticks ahead. Batches commit, and their callers are answered, strictly in
+// order. A lost batch loses every batch after it too; the state is rebuilt from the log before
+// anything else is decided. Ticks that read history or snapshot the state wait for the log to
+// hold everything decided.
 //
 // This file is the tick loop, the lifecycle and the engine's public surface. What they drive
 // lives beside it, one concern a file: submissions.ts (the tick's inputs and their callers),
@@ -11,6 +19,8 @@
 
 import type { ChannelConfig } from '../core/channel-config.js'
 import type { Command } from '../core/commands.js'
+import type { WharfEvent } from '../core/events.js'
+import { APPENDS_IN_FLIGHT_MAX } from '../core/limits.js'
 import { nextWakeMs } from '../core/schedule.js'
 import type { State } from '../core/state.js'
 import type { TickOutput } from '../core/tick.js'
@@ -25,7 +35,7 @@ import { Maintenance } from './maintenance.js'
 import { CommittedReads } from './readers.js'
 import { replay, type OpenReport } from './replay.js'
 import { Runner, type FunctionLookup } from './runner.js'
-import { CallQueue, OutcomeQueue, type ResultOf, type Submission } from './submissions.js'
+import { CallQueue, OutcomeQueue, type ResultOf, type Submission, type TakenCalls } from './submissions.js'
 import { TickDecider } from './tick-decider.js'
 import { Waiters } from './waiters.js'
 import { earliest, SpinGuard, WakeTimer } from './wake-timer.js'
@@ -55,13 +65,22 @@ export interface EngineOptions {
 /** After a failed append, the engine tries again what that tick lost at most this much later. */
 export const APPEND_RETRY_MS = 1000
 
+/** A decided tick whose batch is being appended, or waits for the batch before it. */
+interface Pending {
+  batch: WharfEvent[]
+  history: HistoryWrite
+  out: TickOutput
+  /** out.launch[i]'s run number when the tick decided it (a later tick may start it again). */
+  runs: number[]
+  calls: TakenCalls
+  outcomes: Command[]
+}
+
 export class Engine {
   state: State
   lifecycle: Lifecycle = 'stopped'
   readonly clock: Clock
   openReport: OpenReport = { snapshotSeq: 0, replayedEvents: 0, jobs: 0, requeued: 0, foundDead: 0, vacuumed: 0, openMs: 0 }
-  /** What the append in flight writes to history (stats() counts it meanwhile). */
-  inFlight: HistoryWrite | null = null
   /** Changes each time a committed batch changed history: a read that spans an await checks it. */
   historyEpoch = 0
   private readonly log: EventLog
@@ -80,7 +99,15 @@ export class Engine {
   private readonly maintenance: Maintenance
   // The tick loop's own state.
   private tickScheduled = false
+  /** A tick is being decided (its append is not part of it: see `pending`). */
   private ticking = false
+  /** Decided ticks whose batches are not committed yet, oldest first. */
+  private readonly pending: Pending[] = []
+  /** Settles once the newest pending tick is committed or lost (never rejects). */
+  private lastAppend: Promise<void> = Promise.resolve()
+  /** An append failed: it and the ticks after it are lost; no tick is decided until the state
+   * is rebuilt from the log. */
+  private lost: { error: unknown; ticks: Pending[] } | null = null
   /** Something asked for a tick while one was in flight (start, a timer, a registration…): that
    * tick may have decided before the change, so the next one must run even with nothing queued. */
   private wantTick = false
@@ -198,6 +225,8 @@ export class Engine {
     this.timer.clear()
     if (this.logOpen) {
       this.logOpen = false
+      // After fail(), an append may still be running: let it end before the log closes.
+      await this.lastAppend
       await this.log.close()
     }
   }
@@ -217,6 +246,11 @@ export class Engine {
     return this.isQuiet(false)
   }
 
+  /** What the appends in flight write to history, oldest first (stats() counts it meanwhile). */
+  get inFlight(): HistoryWrite[] {
+    return this.pending.map((tick) => tick.history)
+  }
+
   /** Finished jobs that left memory (committed). */
   get history(): HistoryStore {
     return this.log.history
@@ -233,7 +267,8 @@ export class Engine {
   }
 
   private isQuiet(idle: boolean): boolean {
-    if (this.ticking || this.tickScheduled || this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut) return false
+    if (this.ticking || this.tickScheduled || this.pending.length > 0 || this.lost !== null) return false
+    if (this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut) return false
     return !idle || this.runner.inflight === 0
   }
 
@@ -254,46 +289,108 @@ export class Engine {
   private async tick(): Promise<void> {
     this.tickScheduled = false
     if (this.ticking) return
+    if (this.lost !== null || this.pending.length >= APPENDS_IN_FLIGHT_MAX || (this.pending.length > 0 && this.needsCommittedLog())) {
+      // Decided once the batches in flight are committed (or lost): see afterAppends().
+      this.wantTick = true
+      return
+    }
     this.ticking = true
+    // Nothing is in flight here (needsCommittedLog): the snapshot is the log's state.
+    if (this.maintenance.snapshotDue()) await this.maintenance.snapshot()
     const outcomes = this.outcomes.take()
-    const submissions = this.queue.take()
+    const calls = this.queue.take()
     this.dispatchCut = false // runTick's cut sets it again if the dispatch stops at its bound
     this.retryAtMs = null
     // Commands on jobs that left memory carry their graph from history, read before deciding:
-    // no append is in flight and only ticks change either, so the two agree.
-    if (needsHistory(submissions, this.state, this.customIds)) await hydrate(submissions, this.state, this.log.history, this.customIds)
+    // nothing is in flight (needsCommittedLog) and only ticks change either, so the two agree.
+    if (needsHistory(calls.submissions, this.state, this.customIds)) await hydrate(calls.submissions, this.state, this.log.history, this.customIds)
     const now = this.clock.now()
-    const out = this.decideTick(outcomes, submissions, now)
+    const out = this.decideTick(outcomes, calls.submissions, now)
     this.dispatchCut = out.cut
     const batch = out.events
-    const vacuumed = vacuumedViews(submissions, batch, out.commandFrom)
+    const vacuumed = vacuumedViews(calls.submissions, batch, out.commandFrom)
     if (this.lifecycle === 'running') this.maintenance.vacuumIfDue(now)
+    let history = NO_HISTORY_WRITE
     if (batch.length > 0) {
       this.reads.appending()
-      const history = this.inFlight = takeHistoryWrite(this.state, vacuumed)
-      try {
-        await this.log.append(batch, history)
-      } catch (error) {
-        this.inFlight = null
-        await this.rollback(submissions, outcomes, error)
-        return
-      }
-      this.inFlight = null
-      if (history !== NO_HISTORY_WRITE) this.historyEpoch++
-      this.committed()
+      history = takeHistoryWrite(this.state, vacuumed)
     }
-    this.queue.answerTaken(out.notes)
-    // Only once the new state is durable: a handler is never aborted for a change that was lost.
-    for (const s of out.abort) this.runner.abort(s.uuid, s.run, supersededError(s.uuid, this.state))
-    this.listeners.emit(batch)
-    if (this.maintenance.snapshotDue()) await this.maintenance.snapshot()
-    const toLaunch = out.launch
-    for (let i = 0; i < toLaunch.length; i++) this.runner.launch(toLaunch[i]!)
+    const runs = new Array<number>(out.launch.length)
+    for (let i = 0; i < runs.length; i++) runs[i] = out.launch[i]!.runs
+    const tick: Pending = { batch, history, out, runs, calls, outcomes }
+    this.pending.push(tick)
+    this.lastAppend = this.appendAfter(this.lastAppend, tick).catch((error: unknown) => this.fail(error))
     // Throws (the engine fails) when ticks keep finding a wake-up due and nothing to do. The
     // wake-up is computed only for a tick that wrote nothing: the common tick pays nothing here.
     if (batch.length > 0) this.spin.progressed()
     else this.spin.idle(this.nextWakeMs(), now)
     this.endTick()
+  }
+
+  /** Ticks that read history or snapshot the state need the log to hold every decided batch;
+   * a waiting read needs it too (else a steady stream of ticks could keep it waiting). */
+  private needsCommittedLog(): boolean {
+    return this.maintenance.snapshotDue() || this.reads.waiting || needsHistory(this.queue.peek(), this.state, this.customIds)
+  }
+
+  /** Write `tick`'s batch once the one before it (`previous`) is committed, then commit it; if
+   * that one was lost, or this write fails, it is lost. */
+  private async appendAfter(previous: Promise<void>, tick: Pending): Promise<void> {
+    await previous
+    if (this.fatal !== undefined) return // fail() refused its callers; nothing of it is used
+    if (this.lost === null && tick.batch.length > 0) {
+      try {
+        await this.log.append(tick.batch, tick.history)
+      } catch (error) {
+        this.lost = { error, ticks: [] }
+      }
+      if (this.fatal !== undefined) return
+    }
+    if (this.pending.shift() !== tick) throw new Error('wharf: appends settled out of order')
+    if (this.lost !== null) await this.loseTick(tick)
+    else this.commitTick(tick)
+  }
+
+  /** `tick`'s batch is durable: answer its callers, abort and launch what it decided. */
+  private commitTick(tick: Pending): void {
+    if (tick.history !== NO_HISTORY_WRITE) this.historyEpoch++
+    // The state is the log's once no later batch it holds is still being written.
+    if (!this.pending.some((later) => later.batch.length > 0)) this.committed()
+    this.queue.answerTaken(tick.calls, tick.out.notes)
+    // Only once the new state is durable: a handler is never aborted for a change that was lost.
+    for (const s of tick.out.abort) this.runner.abort(s.uuid, s.run, supersededError(s.uuid, this.state))
+    this.listeners.emit(tick.batch)
+    const toLaunch = tick.out.launch
+    for (let i = 0; i < toLaunch.length; i++) this.runner.launch(toLaunch[i]!, tick.runs[i]!)
+    this.afterAppends()
+  }
+
+  /** `tick` is lost (its batch, or one before it, was not written). Once every tick in flight is
+   * settled, rebuild the state from the log and refuse what they decided. */
+  private async loseTick(tick: Pending): Promise<void> {
+    const lost = this.lost!
+    lost.ticks.push(tick)
+    if (this.pending.length > 0) return
+    try {
+      await this.rollback(lost.ticks.flatMap((t) => t.calls.submissions), lost.ticks.flatMap((t) => t.outcomes), lost.error)
+    } finally {
+      this.lost = null
+    }
+    this.afterAppends()
+  }
+
+  /** A batch settled: tick again if work waits (a tick deferred for the appends included), else
+   * wake whoever waits for the engine to be settled or idle. */
+  private afterAppends(): void {
+    if (this.ticking || this.lost !== null) return
+    this.armTimer()
+    if (this.wantTick || this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut) {
+      this.wantTick = false
+      this.scheduleTick()
+    } else if (this.pending.length === 0) {
+      if (this.maintenance.snapshotDue()) this.scheduleTick()
+      else this.wakeWaiters()
+    }
   }
 
   /** The tick's one call into the core; the callers' answers land in the queue. A method of
@@ -310,7 +407,7 @@ export class Engine {
     const wanted = this.wantTick
     this.wantTick = false
     if (wanted || this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut) this.scheduleTick()
-    else this.wakeWaiters()
+    else if (this.pending.length === 0) this.wakeWaiters()
   }
 
   /** Snapshot now (between ticks), e.g. before a backup or a planned restart. */
@@ -334,8 +431,8 @@ export class Engine {
     this.fatal ??= error
     this.lifecycle = 'closed'
     this.timer.clear()
-    // The callers of the tick in flight too: their commands were taken from the queue.
-    this.queue.refuseAll(error)
+    // The callers of the ticks in flight too: their commands were taken from the queue.
+    this.queue.refuseAll(error, this.pending.splice(0).map((tick) => tick.calls))
     this.outcomes.clear()
     this.ticking = false
     this.wantTick = false

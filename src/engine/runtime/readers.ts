@@ -1,7 +1,8 @@
 // Reads answer from committed state only. The core applies a tick's events before the shell
-// appends them, so while that append is in flight the state is ahead of the log: a read then
-// waits for the append to return, and sees the batch once it is durable — or, if it failed, the
-// state rebuilt from the log. Between ticks a read is answered at once.
+// appends them, so while appends are in flight the state is ahead of the log: a read then waits
+// for them to return, and sees their batches once they are durable — or, if one failed, the
+// state rebuilt from the log. A waiting read holds back the next tick (engine.ts), so a steady
+// stream of ticks cannot starve it. Between ticks a read is answered at once.
 
 import type { State } from '../core/state.js'
 
@@ -15,7 +16,12 @@ interface Reader {
 export class CommittedReads {
   /** The state holds events whose append has not returned yet: reads must wait for it. */
   private uncommitted = false
-  private waiting: Reader[] = []
+  private waiters: Reader[] = []
+
+  /** Some read waits for the state to be the log's again. */
+  get waiting(): boolean {
+    return this.waiters.length > 0
+  }
 
   /** The tick applied events and is appending them: reads wait from now on. */
   appending(): void {
@@ -30,16 +36,16 @@ export class CommittedReads {
         return Promise.reject(error)
       }
     }
-    return new Promise<T>((resolve, reject) => this.waiting.push({ read, resolve: resolve as (value: unknown) => void, reject }))
+    return new Promise<T>((resolve, reject) => this.waiters.push({ read, resolve: resolve as (value: unknown) => void, reject }))
   }
 
   /** `state` is the log's again: answer the reads that waited for it, or refuse them with
    * `refusal()` when the engine closed meanwhile (null: it did not). */
   committed(state: State, refusal: (() => unknown) | null): void {
     this.uncommitted = false
-    if (this.waiting.length === 0) return
-    const readers = this.waiting
-    this.waiting = []
+    if (this.waiters.length === 0) return
+    const readers = this.waiters
+    this.waiters = []
     for (const reader of readers) {
       if (refusal !== null) reader.reject(refusal())
       else {

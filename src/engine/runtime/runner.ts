@@ -110,11 +110,13 @@ export class Runner {
     private readonly random: () => number,
   ) {}
 
-  launch(job: JobRecord): void {
+  /** Run `run` of `job` (its run number when the start was decided: a later tick may have
+   * started it again before this one's batch was durable, and the outcome must name this run). */
+  launch(job: JobRecord, run: number): void {
     const fn = this.functions.resolve(job.model, job.method)
     const context = new JobContext(job.records, job.context, this.clock, job)
     const deadlineMs = fn.timeoutMs === null ? null : this.clock.now() + fn.timeoutMs
-    const attempt = new Attempt(job, job.runs, fn.retryPattern, context, deadlineMs, fn.timeoutMs)
+    const attempt = new Attempt(job, run, fn.retryPattern, context, deadlineMs, fn.timeoutMs)
     if (fn.handler === undefined) {
       this.decide(attempt, {
         kind: 'failed',

@@ -37,18 +37,31 @@ function captureResolvers(resolve: (value: never) => void, reject: (error: unkno
   capturedReject = reject
 }
 
+/** The calls one tick took, and what their callers get once its batch is committed (filled by
+ * CallQueue.answer while the core decides). Several ticks' calls can wait for their batches at
+ * once (appends are pipelined): each keeps its own. */
+export interface TakenCalls {
+  readonly submissions: Submission[]
+  readonly answers: unknown[]
+}
+
+const NO_CALLS: TakenCalls = Object.freeze({ submissions: [], answers: [] })
+
 /** API calls: queued, taken by a tick, answered once that tick is committed. */
 export class CallQueue {
   /** Not taken by a tick yet, in order. */
   private waiting: Submission[] = []
-  /** The submissions the tick in flight took from the queue, until it has answered them. */
-  private taken: Submission[] = []
-  /** What the taken submissions' callers get, filled by answer() while the core decides. */
-  private answers: unknown[] = []
+  /** The calls of the tick being decided: where answer() writes. */
+  private current: TakenCalls = NO_CALLS
 
   /** How many calls wait for a tick. */
   get length(): number {
     return this.waiting.length
+  }
+
+  /** The calls not taken yet, in order (a tick looks at them before it takes any). */
+  peek(): readonly Submission[] {
+    return this.waiting
   }
 
   /** Queue a command; the promise settles once a tick has decided it and answered (see ResultOf). */
@@ -61,7 +74,7 @@ export class CallQueue {
 
   /** This tick's API calls, in order, while their events fit in TICK_CALL_EVENTS_MAX; the first
    * always fits (limits.ts asserts it), so every call is decided in some tick. */
-  take(): Submission[] {
+  take(): TakenCalls {
     const queue = this.waiting
     let events = 0
     let taken = 0
@@ -71,29 +84,28 @@ export class CallQueue {
       taken++
     }
     this.waiting = taken === queue.length ? [] : queue.slice(taken)
-    this.taken = taken === queue.length ? queue : queue.slice(0, taken)
-    this.answers = new Array(this.taken.length)
-    return this.taken
+    const submissions = taken === queue.length ? queue : queue.slice(0, taken)
+    this.current = { submissions, answers: new Array(submissions.length) }
+    return this.current
   }
 
   /** runTick's afterCommand: the caller's answer, computed on the state right after its command
    * (a ResultOf that throws rejects that caller only, once the tick is committed). */
   readonly answer = (index: number, note: DecideNote, state: State): void => {
-    const submission = this.taken[index]!
+    const { submissions, answers } = this.current
+    const submission = submissions[index]!
     if (submission.resolve === null || (note !== undefined && 'error' in note)) return
     try {
-      this.answers[index] = submission.result!(note, submission.command, state)
+      answers[index] = submission.result!(note, submission.command, state)
     } catch (error) {
-      this.answers[index] = new AnswerFailed(error)
+      answers[index] = new AnswerFailed(error)
     }
   }
 
-  /** The tick is committed: each caller gets its answer, or the core's refusal (`notes`). */
-  answerTaken(notes: readonly DecideNote[]): void {
-    const submissions = this.taken
-    const answers = this.answers
-    this.taken = []
-    this.answers = []
+  /** A tick's batch is committed: each of its callers gets its answer, or the core's refusal. */
+  answerTaken(calls: TakenCalls, notes: readonly DecideNote[]): void {
+    if (this.current === calls) this.current = NO_CALLS
+    const { submissions, answers } = calls
     for (let i = 0; i < submissions.length; i++) {
       const submission = submissions[i]!
       if (submission.resolve === null) continue
@@ -105,20 +117,19 @@ export class CallQueue {
     }
   }
 
-  /** The tick's batch was lost: its callers get the log's error, and nothing it decided. */
+  /** A batch was lost: its callers get the log's error, and nothing it decided. */
   refuse(submissions: readonly Submission[], error: unknown): void {
-    this.taken = []
-    this.answers = []
+    this.current = NO_CALLS
     for (const submission of submissions) submission.reject?.(error)
   }
 
-  /** The engine failed: every caller, taken by the tick in flight or still waiting, gets why. */
-  refuseAll(error: unknown): void {
-    // The tick that would have answered the taken ones is gone. (A promise already settled
-    // ignores this.)
-    for (const submission of this.taken.splice(0)) submission.reject?.(error)
+  /** The engine failed: every caller, taken by a tick whose batch is not committed (`taken`) or
+   * still waiting, gets why. (A promise already settled ignores this.) */
+  refuseAll(error: unknown, taken: readonly TakenCalls[]): void {
+    for (const calls of taken) for (const submission of calls.submissions) submission.reject?.(error)
+    for (const submission of this.current.submissions) submission.reject?.(error)
+    this.current = NO_CALLS
     for (const submission of this.waiting.splice(0)) submission.reject?.(error)
-    this.answers = []
   }
 }
 
