@@ -259,13 +259,16 @@ describe('explain: handlers and lifecycle', () => {
   })
 
   it('stopped: before start() nothing is dispatched, and the other reasons are given too', async () => {
-    const { wharf, delay, explain, state } = await open('root:1,root.p:1:paused', { start: false })
+    const { wharf, delay, explain, state } = await open('root:2,root.p:1:paused', { start: false })
     const job = await delay('ok')
+    // Behind the first in its channel, but the tick that starts the first starts it too.
+    const next = await delay('ok')
     const paused = await delay('ok', { channel: 'root.p' })
     expect((await explain(job)).reasons).toEqual([{ kind: 'stopped' }])
+    expect((await explain(next)).reasons).toEqual([{ kind: 'stopped' }])
     expect((await explain(paused)).reasons).toEqual([{ kind: 'stopped' }, { kind: 'paused', channel: 'root.p' }])
     await wharf.start()
-    expect([await state(job), await state(paused)]).toEqual(['done', 'pending'])
+    expect([await state(job), await state(next), await state(paused)]).toEqual(['done', 'done', 'pending'])
   })
 
   it('running since its start; finished with the time it finished, done and cancelled ones from history', async () => {

@@ -111,20 +111,27 @@ function etaReason(job: JobRecord): Reason {
 /** A ready (or due) pending job: what holds it back in the dispatch, [] if the next tick starts it. */
 function readyReasons(state: State, job: JobRecord, nowMs: number, registered: RegisteredFunctions): Reason[] {
   const failedBy = (node: ChannelNode): string => oldestFailed(state, node.name)
-  if (pickNext(state, nowMs, registered) === null) {
-    // Nothing would happen now: the state is the one the next tick picks from.
+  const next = pickNext(state, nowMs, registered)
+  if (next === null || next.type === 'job.enqueued') {
+    // No eta to promote first: the state is the one the next tick picks from.
     const reasons = gateReasons(state, job, nowMs, registered, failedBy)
-    if (reasons.length === 0) fail(`job ${job.uuid} is free to start, and the scheduler has nothing to do`)
-    return reasons
+    if (next === null) {
+      if (reasons.length === 0) fail(`job ${job.uuid} is free to start, and the scheduler has nothing to do`)
+      return reasons
+    }
+    // A dispatch only closes gates (it takes slots, opens throttle windows): a job held by one
+    // now is not started by it. Only its place in its channel may change as the jobs before it
+    // start — the tick played on a copy tells.
+    if (reasons.some((r) => r.kind !== 'outranked')) return reasons
   }
   let reasons: Reason[] = []
-  const next = lookahead(state, nowMs, registered, (copy) => {
+  const tick = lookahead(state, nowMs, registered, (copy) => {
     reasons = gateReasons(copy, copy.jobs.get(job.uuid)!, nowMs, registered, failedBy)
   })
-  const copied = next.state.jobs.get(job.uuid)!
-  if (next.started.includes(copied)) return []
+  const copied = tick.state.jobs.get(job.uuid)!
+  if (tick.started.includes(copied)) return []
   if (reasons.length > 0) return reasons
-  return [outrankedOnPath(copied, nowMs, next.started)]
+  return [outrankedOnPath(copied, nowMs, tick.started)]
 }
 
 /** What holds a ready job back in `state` (the engine's, or a copy as a dispatch sees it). */
