@@ -1,7 +1,8 @@
 // Proves the pure core safe, work-conserving, replayable (full fold, snapshot + tail) and live:
 // random channel configs and command sequences are played by a tiny synchronous shell, and after
 // every step the state is audited against a simpler model (slots, pauses, throttles recomputed
-// from the jobs and the config, queue_job's retry and cancel rules).
+// from the jobs and the config, queue_job's retry and cancel rules). Before each dispatch,
+// explain() must name exactly the jobs it starts.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { parseChannelConfig, type ChannelConfig } from '../../src/engine/core/channel-config.js'
@@ -10,6 +11,7 @@ import type { Command, HandlerOutcome } from '../../src/engine/core/commands.js'
 import type { Decision } from '../../src/engine/core/decide.js'
 import type { JobSpec, WharfEvent } from '../../src/engine/core/events.js'
 import { fold } from '../../src/engine/core/evolve.js'
+import { explainJob } from '../../src/engine/core/explain.js'
 import { checkInvariants } from '../../src/engine/core/invariants.js'
 import { projectState } from '../../src/engine/core/project.js'
 import type { RetryPattern } from '../../src/engine/core/retry.js'
@@ -94,6 +96,7 @@ class Shell {
   /** The core's dispatch until it has nothing (as the engine's tick does); audits every pick on
    * the state it was made from. */
   dispatch(): void {
+    const free = this.explainedFree()
     let picks = 0
     const out = this.tick([], true, (event) => {
       expect(++picks).toBeLessThan(10_000)
@@ -115,12 +118,29 @@ class Shell {
       for (const n of pathOf(job.channel.name)) this.model.lastEnqueueMs.set(n, this.now)
     })
     for (const job of out.launch) expect(job.state).toBe('started')
+    expect(out.launch.map((j) => j.uuid).sort(), 'the jobs explain() said the next tick starts').toEqual(free)
     // Work-conserving: every job left ready has a reason to wait.
     const reasons = this.model.reasons(this.state, this.now)
     for (const j of this.jobs((j) => j.state === 'pending')) {
       if (j.waitingEta) expect(j.eta!).toBeGreaterThan(this.now)
       else expect(reasons.get(j.channel.name), `${j.uuid} left ready`).not.toBeNull()
     }
+  }
+
+  /**
+   * The pending jobs explain() gives no reason for — it says the next tick starts exactly those —
+   * sorted; asked of every job, and explaining must leave the state as it was.
+   */
+  explainedFree(): string[] {
+    const before = projectState(this.state)
+    const free: string[] = []
+    for (const job of this.jobs((j) => j.state === 'pending')) {
+      const explained = explainJob(this.state, job.uuid, this.now, null, true)!
+      expect(explained.state).toBe('pending')
+      if (explained.reasons.length === 0) free.push(job.uuid)
+    }
+    expect(projectState(this.state), 'explain() changed the state').toStrictEqual(before)
+    return free.sort()
   }
 
   enqueue(step: Extract<Step, { kind: 'enqueue' }>): void {

@@ -387,6 +387,24 @@ export function deadAncestor(job: JobRecord): boolean {
   return false
 }
 
+/**
+ * Await `call` (a close() or stop(), which wait for running handlers) while jumping the fake clock
+ * to each next timer, so that handlers sleeping on it finish; fails if it never settles.
+ */
+export async function lettingTimePass<T>(clock: FakeClock, call: Promise<T>, what: string): Promise<T> {
+  let settled = false
+  const settling = call.finally(() => {
+    settled = true
+  })
+  for (let spins = 0; !settled; spins++) {
+    expect(spins, `${what} never returns`).toBeLessThan(100_000)
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    const next = clock.nextTimerAt()
+    if (!settled && next !== null) await clock.advanceTo(Math.max(next, clock.now()))
+  }
+  return settling
+}
+
 // ---------------------------------------------------------------------------------------------
 // The rig: one Wharf at a time on a MemoryLog it keeps across close-and-reopen and crashes.
 
@@ -500,17 +518,7 @@ export class Rig {
   /** stop + close, letting fake time pass while running jobs finish (close waits for them). */
   async close(): Promise<void> {
     this.running = false
-    let closed = false
-    const closing = this.wharf.close().then(() => {
-      closed = true
-    })
-    for (let spins = 0; !closed; spins++) {
-      expect(spins, 'close() never returns').toBeLessThan(100_000)
-      await new Promise<void>((resolve) => setImmediate(resolve))
-      const next = this.clock.nextTimerAt()
-      if (!closed && next !== null) await this.clock.advanceTo(Math.max(next, this.clock.now()))
-    }
-    await closing
+    await lettingTimePass(this.clock, this.wharf.close(), 'close()')
     this.closed = true
     // stop() waits for running jobs: nothing holds a slot any more.
     expect([...this.state.jobs.values()].filter(isRunning).map((j) => j.uuid), 'running after close').toEqual([])

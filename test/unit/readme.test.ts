@@ -1,6 +1,7 @@
 // The README's tour runs as written: its ```ts blocks (between the tour markers) are joined into
 // one module, imports pointed at this checkout, run, and what they print is checked. The example
-// of its Backup and restore section runs the same way, its relative paths in a temporary directory.
+// of its Backup and restore section runs the same way, its relative paths in a temporary directory,
+// and so does the example of its explain section, which must print the lines its comments show.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -62,5 +63,18 @@ describe('README Backup and restore', () => {
     expect(example).toBeDefined()
     const printed = await runExample('backup.ts', example!.replaceAll("'./", `'${dir}/`))
     expect(printed).toEqual(['true true', '1'])
+  })
+})
+
+describe('README explain', () => {
+  const section = readme.slice(readme.indexOf('## Why is this job not running? `explain`'), readme.indexOf('## Durability'))
+  const example = /```ts\n([\s\S]*?)```/.exec(section)?.[1]
+
+  it('runs as written and prints what its comments say', async () => {
+    expect(example).toBeDefined()
+    const printed = await runExample('explain.ts', example!)
+    const promised = [...example!.matchAll(/^\/\/ (\{.*\})$/gm)].map((m) => m[1])
+    expect(promised).toHaveLength(3)
+    expect(printed).toEqual(promised)
   })
 })
