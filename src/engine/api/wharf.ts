@@ -20,6 +20,7 @@ import { LevelLog } from '../../storage/level-log.js'
 import type { PlannedJob, Target } from './delayable.js'
 import { FunctionRegistry, TIMEOUT_MS_MAX, type FunctionInfo, type FunctionOptions } from './functions.js'
 import { relatedActionOf, type RelatedLink } from './related-action.js'
+import type { DashboardServer, ServeOptions } from '../../dashboard/serve.js'
 import { checkOpenOptions, DEFAULT_REMOVE_AFTER_DAYS, DEFAULT_SNAPSHOT_EVERY, type OpenOptions } from './open-options.js'
 import { buildGraphJoin, buildSpec, buildSpecs, type SpecContext } from './job-spec.js'
 import { runWithoutDelay } from './no-delay.js'
@@ -164,6 +165,16 @@ export class Wharf implements ModelHost {
     const job = await this.job(uuid)
     if (job === undefined) throw new UnknownJobError(uuid)
     return relatedActionOf(job, this.functions, this.clock)
+  }
+
+  /**
+   * Serve the dashboard and its JSON API over HTTP (default 127.0.0.1:7777); close() of this
+   * Wharf closes it too. Loaded on first use, so apps that never serve do not load it.
+   */
+  async serveDashboard(options: ServeOptions = {}): Promise<DashboardServer> {
+    this.assertOpen()
+    const { serveDashboard } = await import('../../dashboard/serve.js')
+    return serveDashboard(this, options)
   }
 
   /** @internal Run `hook` when close() starts (before the engine stops); returns its removal. */
