@@ -8,6 +8,7 @@ import { JOB_STATES, type JobSpec, type JobState, type WharfEvent } from '../cor
 import { stateIndex } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, StorageError, UnknownJobError, WharfClosedError } from '../errors.js'
+import { readExplanation, type Explanation } from './explain.js'
 import { checkJobsQuery, checkUuid, readGraph, readJob, readJobs, statsOf, type JobGraph, type JobsQuery, type Stats } from './queries.js'
 import { FakeClock, SystemClock, type Clock } from '../runtime/clock.js'
 import { Engine, type OpenReport, type ResultOf } from '../runtime/engine.js'
@@ -33,6 +34,7 @@ export type { BackupResult } from '../../storage/backup.js'
 export type { JobsQuery, JobGraph, ChannelStats, Stats } from './queries.js'
 export type { FunctionInfo } from './functions.js'
 export type { RelatedLink } from './related-action.js'
+export type { Explanation, Reason, ReasonKind } from './explain.js'
 
 /** @internal Where trapJobs() plugs in: delayed calls go to the trap instead of the engine. */
 export interface DelaySink {
@@ -123,6 +125,15 @@ export class Wharf implements ModelHost {
   /** Every job of a graph, with its edges ([parent, child]); empty for an unknown graph. */
   async graph(graphUuid: string): Promise<JobGraph> {
     return readGraph(this.engine, checkUuid(graphUuid, 'graph'))
+  }
+
+  /**
+   * Why the job is not running — or that it runs, or has finished — as the scheduler sees it now
+   * (reasons: core/explain.ts). An empty list for a pending job: the next tick starts it.
+   * Rejects UnknownJobError for a job neither live nor in history.
+   */
+  async explain(uuid: string): Promise<Explanation> {
+    return readExplanation(this.engine, checkUuid(uuid, 'explain'), this.functions.registered)
   }
 
   async requeue(uuid: string): Promise<void> {
