@@ -1,5 +1,5 @@
 // The API's reads of jobs: a page of jobs with its cursor, one job with its related link and
-// function, a graph, and a job's explanation.
+// function, and a graph.
 
 import type { FunctionInfo, RelatedLink, Wharf } from '../engine/api/wharf.js'
 import type { JobView } from '../engine/core/view.js'
@@ -46,6 +46,3 @@ export async function graphOf(wharf: Wharf, graphUuid: string): Promise<{ jobs: 
   return graph
 }
 
-export async function explanation(_wharf: Wharf, _uuid: string): Promise<never> {
-  throw new HttpError(501, 'NOT_IMPLEMENTED', 'explain() is not in this version of Wharf yet')
-}

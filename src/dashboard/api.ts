@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Wharf } from '../engine/api/wharf.js'
 import { checkChannelBody, checkUuids, JOB_ACTIONS, runJobAction, type JobAction } from './actions.js'
-import { explanation, graphOf, jobDetail, jobsPage } from './api-reads.js'
+import { graphOf, jobDetail, jobsPage } from './api-reads.js'
 import { readJson } from './body.js'
 import { channelTree } from './channel-tree.js'
 import type { EventStreams } from './event-stream.js'
@@ -74,7 +74,7 @@ const ROUTES: readonly Route[] = [
   },
   { method: 'GET', path: '/api/jobs', query: JOBS_QUERY_KEYS, handle: async ({ ctx, query }) => ok(await jobsPage(ctx.wharf, query)) },
   { method: 'GET', path: '/api/jobs/:uuid', handle: async ({ ctx, params }) => ok(await jobDetail(ctx.wharf, params[0]!)) },
-  { method: 'GET', path: '/api/jobs/:uuid/explain', handle: async ({ ctx, params }) => ok(await explanation(ctx.wharf, params[0]!)) },
+  { method: 'GET', path: '/api/jobs/:uuid/explain', handle: async ({ ctx, params }) => ok(await ctx.wharf.explain(params[0]!)) },
   { method: 'GET', path: '/api/graphs/:uuid', handle: async ({ ctx, params }) => ok(await graphOf(ctx.wharf, params[0]!)) },
   { method: 'GET', path: '/api/stats', handle: ({ ctx }) => ok(ctx.wharf.stats()) },
   { method: 'GET', path: '/api/channels', handle: ({ ctx }) => ok({ channels: channelTree(ctx.wharf.stats()) }) },

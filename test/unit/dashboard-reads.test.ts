@@ -1,6 +1,7 @@
 // Proves the JSON API's reads over a real node:http server: jobs with every filter and cursor
-// paging, a job with its related link and function, graphs, stats, the channel tree, functions,
-// crons/batches, info; and that bad reads (unknown route or query key, bad uuid) get a JSON 4xx.
+// paging, a job with its related link and function, explain, graphs, stats, the channel tree,
+// functions, crons/batches, info; and that bad reads (unknown route or query key, bad uuid) get
+// a JSON 4xx.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -122,11 +123,14 @@ describe('GET /api/jobs/<uuid>', () => {
     }
   })
 
-  it('explain answers 501 NotImplemented until wharf.explain() exists', async () => {
-    const { api, failed } = await setup()
-    const { status, body } = await call(`${api}/jobs/${failed.uuid}/explain`)
-    expect(status).toBe(501)
-    expect(body.error).toMatchObject({ name: 'NotImplemented', code: 'NOT_IMPLEMENTED' })
+  it('GET /api/jobs/<uuid>/explain answers wharf.explain(): why a job waits, or that it finished; 404 for an unknown job', async () => {
+    const { api, wharf, graph, done } = await setup()
+    const waiting = await call(`${api}/jobs/${graph[1]!.uuid}/explain`)
+    expect(waiting.status).toBe(200)
+    expect(waiting.body).toEqual(JSON.parse(JSON.stringify(await wharf.explain(graph[1]!.uuid))))
+    expect(waiting.body).toMatchObject({ state: 'wait_dependencies', reasons: [{ kind: 'parents', waitingFor: [graph[0]!.uuid] }] })
+    expect((await call(`${api}/jobs/${done[0]!.uuid}/explain`)).body).toEqual({ state: 'done', reasons: [{ kind: 'finished', state: 'done', atMs: done[0]!.createdAt }] })
+    expect(await call(`${api}/jobs/01NOSUCHJOB/explain`)).toMatchObject({ status: 404, body: { error: { name: 'UnknownJobError' } } })
   })
 })
 
