@@ -41,11 +41,12 @@ button:disabled { color: #9aa2ae; cursor: default; }
 .action-result:not(:empty) { margin: 0.5em 0; padding: 0.4em 0.75em; background: var(--panel); border-left: 3px solid var(--accent); }
 .action-result p { margin: 0.2em 0; }
 .scroll { overflow-x: auto; }
-table { border-collapse: collapse; width: 100%; }
+table { border-collapse: collapse; }
+.jobs table { width: 100%; }
 th, td { text-align: left; padding: 0.35em 0.6em; border-bottom: 1px solid var(--line); white-space: nowrap; vertical-align: top; }
 th { background: var(--panel); font-weight: 600; position: sticky; top: 0; }
 td.desc { white-space: normal; min-width: 14em; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr:hover td { background: #fafbfd; }
 tr.empty td, .empty-state, .none { color: var(--muted); font-style: italic; }
 tr.paused td { background: #fff8e6; }

@@ -77,9 +77,12 @@ function jobLink(uuid) {
   return h('a', { href: jobHref(uuid), 'data-route': true, class: 'mono' }, uuid)
 }
 
-/** A table named by aria-label: headers is a list of column titles, rows a list of <tr>. */
+/** A table named by aria-label; headers: column titles (a '#' suffix: a numeric column). */
 function table(name, headers, rows) {
-  var head = h('tr', null, headers.map(function (title) { return h('th', { scope: 'col' }, title) }))
+  var head = h('tr', null, headers.map(function (title) {
+    var numeric = typeof title === 'string' && title.slice(-1) === '#'
+    return h('th', { scope: 'col', class: numeric ? 'num' : null }, numeric ? title.slice(0, -1) : title)
+  }))
   return h('div', { class: 'scroll' },
     h('table', { 'aria-label': name }, h('thead', null, head), h('tbody', null, rows)))
 }

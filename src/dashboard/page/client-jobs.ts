@@ -120,7 +120,7 @@ function jobsView(route, params) {
   var buttons = actionButtons(function (kind) { act(kind, Array.from(selected), out) })
   var newerButton = h('button', { type: 'button', onclick: function () { page('newer', shown[0].uuid) } }, 'Newer')
   var olderButton = h('button', { type: 'button', onclick: function () { page('older', shown[shown.length - 1].uuid) } }, 'Older')
-  var headers = ['UUID', 'Description', 'Function', 'Channel', 'State', 'Priority', 'Tries', 'ETA', 'Created', 'Finished']
+  var headers = ['UUID', 'Description', 'Function', 'Channel', 'State', 'Priority#', 'Tries#', 'ETA', 'Created', 'Finished']
   var grid = table('Jobs', info.readOnly ? headers : [selectAll].concat(headers), [])
   var tbody = grid.querySelector('tbody')
   var summary = h('p', { class: 'summary' })

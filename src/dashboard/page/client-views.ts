@@ -31,14 +31,12 @@ async function channelAction(kind, name, out) {
 
 function channelRow(c, out) {
   var depth = c.name.split('.').length - 1
-  var name = h('td', { class: 'channel' }, c.name.split('.').pop())
-  name.style.paddingLeft = (0.5 + depth * 1.5) + 'em'
-  name.title = c.name
+  var name = h('td', { class: 'channel', id: 'ch-' + c.name }, c.name)
+  name.style.paddingLeft = (0.6 + depth * 1.5) + 'em'
   var options = [c.sequential ? 'sequential' : '', c.throttleSeconds ? 'throttle ' + c.throttleSeconds + ' s' : ''].filter(Boolean).join(', ')
   var kind = c.paused ? 'resume' : 'pause'
   var button = info.readOnly ? null : h('button', { type: 'button', 'data-key': kind + ':' + c.name, 'aria-describedby': 'ch-' + c.name,
     onclick: function () { channelAction(kind, c.name, out) } }, c.paused ? 'Resume' : 'Pause')
-  name.id = 'ch-' + c.name
   return h('tr', { 'data-channel': c.name, class: c.paused ? 'paused' : '' }, name,
     h('td', { class: 'num' }, c.capacity), h('td', { class: 'num' }, c.running), h('td', { class: 'num' }, c.pending),
     h('td', { class: 'num' }, c.failed), h('td', null, c.paused ? h('strong', null, 'paused') : 'no'), h('td', null, options),
@@ -46,7 +44,7 @@ function channelRow(c, out) {
 }
 
 function channelsView() {
-  var headers = ['Channel', 'Capacity', 'Running', 'Pending', 'Failed', 'Paused', 'Options'].concat(info.readOnly ? [] : ['Action'])
+  var headers = ['Channel', 'Capacity#', 'Running#', 'Pending#', 'Failed#', 'Paused', 'Options'].concat(info.readOnly ? [] : ['Action'])
   return tableView('Channels', 'channels', headers, function (body, out) {
     if (body.channels.length === 0) return [emptyRow(headers.length, 'No channels.')]
     return body.channels.map(function (c) { return channelRow(c, out) })

@@ -2,14 +2,6 @@
 // the script fills. Served for `/` and every client route, so a deep link works on reload. The
 // CSP is `default-src 'self'`: no inline script or style here, only the two /assets files.
 
-import { InvalidPropertyError } from '../../engine/errors.js'
-
-export interface PageOptions {
-  /** Where the dashboard is mounted: '' for the root, else '/jobs' ('/jobs/' is read the same). */
-  basePath: string
-  readOnly: boolean
-}
-
 // Navigation, in order: [path under the base, link text].
 const NAV: readonly [string, string][] = [
   ['/', 'Jobs'],
@@ -19,25 +11,18 @@ const NAV: readonly [string, string][] = [
   ['/batches', 'Batches'],
 ]
 
-// A mount path is URL path segments; anything else in it would be a bug of the caller's.
-const BASE_PATH = /^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*\/?$/
-
-/** basePath without its trailing slash ('' for the root); refuses what is not a URL path. */
-export function normalizeBasePath(basePath: string): string {
-  if (typeof basePath !== 'string' || (basePath !== '' && !BASE_PATH.test(basePath))) {
-    throw new InvalidPropertyError(`dashboard basePath must be '' or a URL path such as '/jobs', got ${JSON.stringify(basePath)}`)
-  }
-  return basePath.replace(/\/+$/, '')
-}
-
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!)
 }
 
+/**
+ * The page for a dashboard mounted at basePath ('' for the root, else '/jobs'; a trailing slash
+ * is dropped). The server checked basePath; it is escaped here all the same, as all text is.
+ */
 export function pageHtml(opts: { basePath: string; readOnly: boolean }): string {
-  const base = escapeHtml(normalizeBasePath(opts.basePath))
+  const base = escapeHtml(opts.basePath.replace(/\/+$/, ''))
   const links = NAV.map(([path, text]) => `<li><a href="${base}${path}" data-route>${text}</a></li>`).join('')
   return `<!doctype html>
 <html lang="en">
