@@ -52,8 +52,12 @@ function time(ms) {
     pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds())
 }
 
-function timeCell(ms) {
-  return ms === null || ms === undefined ? '' : h('time', { datetime: new Date(ms).toISOString() }, time(ms))
+/** A <time>: in tables (short), today's times without their date; the full time as its title. */
+function timeCell(ms, short) {
+  if (ms === null || ms === undefined) return ''
+  var text = time(ms)
+  if (short && text.slice(0, 10) === time(Date.now()).slice(0, 10)) text = text.slice(11)
+  return h('time', { datetime: new Date(ms).toISOString(), title: time(ms) }, text)
 }
 
 /** The state as words; the colour from its class only repeats it. */

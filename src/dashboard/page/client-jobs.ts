@@ -59,9 +59,9 @@ function jobCells(job) {
     h('td', null, stateBadge(job.state)),
     h('td', { class: 'num' }, job.priority),
     h('td', { class: 'num' }, job.retry + '/' + job.maxRetries),
-    h('td', null, timeCell(job.eta)),
-    h('td', null, timeCell(job.createdAt)),
-    h('td', null, timeCell(job.doneAt !== null ? job.doneAt : job.cancelledAt)),
+    h('td', null, timeCell(job.eta, true)),
+    h('td', null, timeCell(job.createdAt, true)),
+    h('td', null, timeCell(job.doneAt !== null ? job.doneAt : job.cancelledAt, true)),
   ]
 }
 
