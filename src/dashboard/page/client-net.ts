@@ -44,18 +44,41 @@ function notice(text) {
   document.getElementById('notice').textContent = text || ''
 }
 
+/**
+ * The login form. Sent by fetch, so a wrong token is said in the form and a deep link stays where
+ * it is; a plain form post (the cookie, then a redirect to the base) if the script cannot.
+ */
 function showLogin() {
   current = null
   stopLive()
   setLive('Not logged in')
   var field = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'current-password', required: true })
-  var form = h('form', { method: 'post', action: BASE + '/login', class: 'login' },
+  var problem = h('p', { role: 'alert', class: 'error' })
+  var form = h('form', { method: 'post', action: BASE + '/login', class: 'login', onsubmit: function (event) {
+    event.preventDefault()
+    logIn(field.value, problem).then(function (ok) { if (ok) boot(); else field.focus() })
+  } },
     h('h2', null, 'Log in'),
     h('p', null, 'This dashboard needs its access token.'),
     h('p', null, h('label', { for: 'token' }, 'Token'), ' ', field),
+    problem,
     h('p', null, h('button', { type: 'submit' }, 'Log in')))
   document.getElementById('main').replaceChildren(form)
   field.focus()
+}
+
+async function logIn(token, problem) {
+  problem.textContent = ''
+  try {
+    var res = await fetch(BASE + '/login', { method: 'POST', body: new URLSearchParams({ token: token }), credentials: 'same-origin' })
+    if (res.ok) return true
+    var body = null
+    try { body = await res.json() } catch (e) { body = null }
+    problem.textContent = new ApiError(res.status, body).message
+  } catch (error) {
+    problem.textContent = 'The dashboard did not answer: ' + error.message
+  }
+  return false
 }
 
 var source = null
