@@ -39,6 +39,7 @@ describe('the page shell', () => {
       ['/ops/jobs/batches', 'Batches'],
     ])
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)|<style|\sstyle=|\son[a-z]+=/i)
+    expect(html).toContain('<base href="/ops/jobs/">')
     expect(html).toContain('data-base="/ops/jobs" data-read-only="false"')
   })
 

@@ -60,13 +60,19 @@ function graphNode(job, at, currentUuid) {
       svg('text', { class: 'node-state', x: 10, y: 35 }, job.state.replace('_', ' '))))
 }
 
+/** A curve from the parent's right side to the child's left, and its arrowhead. */
 function graphEdge(from, to) {
   var x1 = from.x + NODE_W
   var y1 = from.y + NODE_H / 2
-  var x2 = to.x - 4
+  var x2 = to.x - 1
   var y2 = to.y + NODE_H / 2
   var mid = (x1 + x2) / 2
-  return svg('path', { class: 'edge', d: 'M' + x1 + ' ' + y1 + ' C' + mid + ' ' + y1 + ' ' + mid + ' ' + y2 + ' ' + x2 + ' ' + y2, 'marker-end': 'url(#wharf-arrow)' })
+  // The curve ends level, so the head points right. Drawn, not a <marker>: url(#…) references
+  // resolve against <base href>, which is not this document's URL under a mount path.
+  return [
+    svg('path', { class: 'edge', d: 'M' + x1 + ' ' + y1 + ' C' + mid + ' ' + y1 + ' ' + mid + ' ' + y2 + ' ' + (x2 - 6) + ' ' + y2 }),
+    svg('path', { class: 'arrow', d: 'M' + (x2 - 8) + ' ' + (y2 - 4) + ' L' + x2 + ' ' + y2 + ' L' + (x2 - 8) + ' ' + (y2 + 4) + ' z' }),
+  ]
 }
 
 /** The SVG for graph { jobs, edges }, the current job outlined; a sentence when too large. */
@@ -79,13 +85,11 @@ function graphSvg(graph, currentUuid) {
   var byUuid = new Map(graph.jobs.map(function (job, i) { return [job.uuid, at[i]] }))
   var width = 16 + NODE_W + Math.max.apply(null, at.map(function (p) { return p.x }))
   var height = 16 + NODE_H + Math.max.apply(null, at.map(function (p) { return p.y }))
-  var arrow = svg('marker', { id: 'wharf-arrow', viewBox: '0 0 8 8', refX: 7, refY: 4, markerWidth: 8, markerHeight: 8, orient: 'auto' },
-    svg('path', { d: 'M0 0 L8 4 L0 8 z', class: 'arrow' }))
   var edges = graph.edges.filter(function (e) { return byUuid.has(e[0]) && byUuid.has(e[1]) })
     .map(function (e) { return graphEdge(byUuid.get(e[0]), byUuid.get(e[1])) })
   return svg('svg', { class: 'graph', role: 'group', 'aria-label': 'Dependency graph, ' + plural(graph.jobs.length, 'job'),
     width: width, height: height, viewBox: '0 0 ' + width + ' ' + height },
-    svg('defs', null, arrow), edges,
+    edges,
     graph.jobs.map(function (job, i) { return graphNode(job, at[i], currentUuid) }))
 }
 `

@@ -1,5 +1,6 @@
 // The dashboard's one HTML document: a static shell (header, navigation, an empty <main>) that
-// the script fills. Served for `/` and every client route, so a deep link works on reload. The
+// the script fills. The base path is in <base href> and data-base; the page's own URLs are all
+// absolute paths built from data-base, so they do not depend on <base>. Served for `/` and every client route, so a deep link works on reload. The
 // CSP is `default-src 'self'`: no inline script or style here, only the two /assets files.
 
 // Navigation, in order: [path under the base, link text].
@@ -30,6 +31,7 @@ export function pageHtml(opts: { basePath: string; readOnly: boolean }): string 
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Wharf</title>
+<base href="${base}/">
 <link rel="stylesheet" href="${base}/assets/app.css">
 <script src="${base}/assets/app.js" defer></script>
 </head>
