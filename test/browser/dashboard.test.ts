@@ -126,7 +126,8 @@ describe("a job's page", () => {
     expect(await exception.innerText()).toContain('FailedJobError: SMTP 550: mailbox of partner 3 unavailable (welcome)')
     expect(await exception.locator('pre').textContent()).toBe(job.excInfo)
     expect(await page.locator('dl.fields dt').allTextContents()).toEqual(Object.keys(job))
-    expect(await page.getByRole('region', { name: 'Explanation' }).innerText()).toMatch(/Explanation not available|Finished: failed/)
+    expect(await page.getByRole('region', { name: 'Explanation' }).innerText()).toContain('Finished: failed at')
+    expect(await page.getByRole('link', { name: 'Related: Partner 3' }).getAttribute('href')).toBe('https://crm.example.com/partners/3')
 
     await page.reload() // a deep link
     await page.getByRole('heading', { name: 'Job: Welcome mail to partner 3' }).waitFor()

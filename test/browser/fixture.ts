@@ -55,13 +55,16 @@ export async function openFixture(options: { markup?: boolean } = {}): Promise<F
     generateThumbnail(size: number) {
       return `thumbnail ${size}px for ${this.records.join(',')}`
     },
+    openPartner() {
+      return { url: `https://crm.example.com/partners/${this.records[0]}`, label: `Partner ${this.records[0]}` }
+    },
     async syncCrm() {
       await gate
       return 'synced'
     },
   })
   const report = wharf.model('report', { build: (name: string) => `${name}.pdf`, publish: (name: string) => `published ${name}` })
-  wharf.configure('res.partner.sendWelcome', { channel: 'root.mail' })
+  wharf.configure('res.partner.sendWelcome', { channel: 'root.mail', relatedAction: { enable: true, funcName: 'openPartner' } })
   wharf.configure('report.build', { channel: 'root.export' })
 
   const failed = await Promise.all([1, 2, 3].map((id) => partner.browse([id]).withDelay({ description: `Welcome mail to partner ${id}` }).sendWelcome('welcome')))

@@ -43,7 +43,7 @@ button:disabled { color: #9aa2ae; cursor: default; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; }
 .jobs table { width: 100%; }
-th, td { text-align: left; padding: 0.35em 0.5em; border-bottom: 1px solid var(--line); white-space: nowrap; vertical-align: top; }
+th, td { text-align: left; padding: 0.35em 0.5em; border-bottom: 1px solid var(--line); white-space: nowrap; vertical-align: middle; }
 th { background: var(--panel); font-weight: 600; position: sticky; top: 0; }
 td.desc { white-space: normal; min-width: 16em; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }

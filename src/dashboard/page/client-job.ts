@@ -89,6 +89,7 @@ function jobSections(answer, explained, graph, out) {
   if (!info.readOnly) s.push(h('div', { class: 'toolbar', role: 'group', 'aria-label': 'Actions on this job' },
     actionButtons(function (kind) { act(kind, [job.uuid], out) })), out)
   if (answer.related) s.push(relatedLink(answer.related))
+  if (answer.relatedError) s.push(h('p', { class: 'error' }, 'No Related link: ' + new ApiError(500, { error: answer.relatedError }).message))
   if (job.progress) s.push(progressBlock(job.progress))
   if (job.excName || job.excMessage || job.excInfo) s.push(exceptionBlock(job))
   var result = section('Result')

@@ -52,8 +52,8 @@ function channelsView() {
 }
 
 function relatedActionText(ra) {
-  if (!ra || !ra.enable) return 'no'
-  return ra.funcName ? ra.funcName + (ra.kwargs ? ' ' + JSON.stringify(ra.kwargs) : '') : 'yes'
+  if (!ra || !ra.enable) return 'off'
+  return ra.funcName ? ra.funcName + (ra.kwargs ? ' ' + JSON.stringify(ra.kwargs) : '') : 'on, no method'
 }
 
 function functionsView() {
