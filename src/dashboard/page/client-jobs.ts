@@ -50,6 +50,11 @@ function actionButtons(onAct) {
   })
 }
 
+/** When the job ended: done, cancelled, or failed (failedAt, where the API gives it). */
+function finishedAt(job) {
+  return [job.doneAt, job.cancelledAt, job.failedAt].filter(function (t) { return typeof t === 'number' })[0]
+}
+
 function jobCells(job) {
   return [
     h('td', null, jobLink(job.uuid)),
@@ -61,7 +66,7 @@ function jobCells(job) {
     h('td', { class: 'num' }, job.retry + '/' + job.maxRetries),
     h('td', null, timeCell(job.eta, true)),
     h('td', null, timeCell(job.createdAt, true)),
-    h('td', null, timeCell(job.doneAt !== null ? job.doneAt : job.cancelledAt, true)),
+    h('td', null, timeCell(finishedAt(job), true)),
   ]
 }
 
