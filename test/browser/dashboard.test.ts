@@ -173,6 +173,31 @@ describe('actions', () => {
     expect((await fx.wharf.job(fx.failed[2]!))!.state).not.toBe('failed')
   })
 
+  it('selects every row shown with one checkbox', async () => {
+    const page = await open(`${served.url}?state=done`)
+    await jobRow(page, fx.graphJob).waitFor()
+    const done = await shownUuids(page)
+    await page.getByRole('checkbox', { name: 'Select all' }).check()
+    await page.getByText(`${done.length} jobs shown, ${done.length} selected.`).waitFor()
+    for (const uuid of done) expect(await page.getByRole('checkbox', { name: `Select ${uuid}` }).isChecked()).toBe(true)
+    expect(await page.getByRole('button', { name: 'Set done' }).isEnabled()).toBe(true)
+    await page.getByRole('checkbox', { name: `Select ${fx.graphJob}` }).uncheck()
+    expect(await page.getByRole('checkbox', { name: 'Select all' }).isChecked()).toBe(false)
+    await page.getByRole('checkbox', { name: 'Select all' }).check()
+    await page.getByRole('checkbox', { name: 'Select all' }).uncheck()
+    await page.getByText(`${done.length} jobs shown.`).waitFor()
+    expect(await page.getByRole('button', { name: 'Set done' }).isDisabled()).toBe(true)
+  })
+
+  it("cancels a job from its page", async () => {
+    const uuid = fx.pending[0]!
+    const page = await open(`${served.url}job/${uuid}`)
+    await page.getByRole('button', { name: 'Cancel' }).click()
+    await page.getByText('Cancelled 1 job.').waitFor()
+    expect((await fx.wharf.job(uuid))!.state).toBe('cancelled')
+    await page.locator('.job-head').getByText('cancelled', { exact: true }).waitFor()
+  })
+
   it('pauses and resumes a channel', async () => {
     const paused = () => fx.wharf.stats().channels.find((c) => c.name === 'root.mail')!.paused
     const page = await open(`${served.url}channels`)
@@ -189,6 +214,7 @@ describe('live updates', () => {
   it('shows a job change state without a reload', async () => {
     const page = await open(served.url)
     await jobRow(page, fx.running).getByText('started', { exact: true }).waitFor()
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor() // connected, and caught up
     await page.evaluate(() => ((globalThis as { sameDocument?: boolean }).sameDocument = true))
     fx.release()
     await jobRow(page, fx.running).getByText('done', { exact: true }).waitFor()
@@ -221,6 +247,7 @@ describe('serving', () => {
     await channelRow(page, 'root.mail').waitFor() // still at the deep link
     await page.getByRole('navigation').getByRole('link', { name: 'Jobs', exact: true }).click()
     await jobRow(page, fx.pending[1]!).getByText('pending', { exact: true }).waitFor()
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
     await fx.wharf.cancel(fx.pending[1]!)
     await jobRow(page, fx.pending[1]!).getByText('cancelled', { exact: true }).waitFor()
   })

@@ -92,8 +92,11 @@ function startLive() {
   if (source !== null || typeof EventSource === 'undefined') return
   source = new EventSource(BASE + '/api/events')
   source.addEventListener('transition', scheduleRefresh)
-  // Whatever changed between the first load and this connection sent no event to us: reload.
-  source.addEventListener('open', function () { setLive('Live'); scheduleRefresh() })
+  // Whatever changed between the last load and this connection sent no event to us: reload,
+  // and say 'Live' once the view is up to date (from then on, every change comes as an event).
+  source.addEventListener('open', function () {
+    refreshView().then(function () { if (source !== null && source.readyState === 1) setLive('Live') })
+  })
   source.addEventListener('error', function () { if (source !== null) setLive('Reconnecting…') })
 }
 

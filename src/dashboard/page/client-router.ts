@@ -6,7 +6,7 @@
 export const ROUTER_JS = String.raw`
 var current = null
 var refreshing = null
-var refreshAgain = false
+var refreshQueued = null
 
 var VIEWS = {
   jobs: jobsView,
@@ -54,26 +54,27 @@ function show() {
   refreshView()
 }
 
-/** Runs the current view's refresh; one at a time, and once more if asked meanwhile. */
-async function refreshView() {
-  if (refreshing !== null) {
-    refreshAgain = true
-    return
+/**
+ * Runs the current view's refresh, one at a time: called while one runs, it queues one more
+ * (however many calls come meanwhile). Resolves once a refresh begun after the call has ended.
+ */
+function refreshView() {
+  if (refreshing === null) {
+    refreshing = runRefresh().finally(function () { refreshing = null })
+    return refreshing
   }
+  if (refreshQueued === null) refreshQueued = refreshing.then(function () { refreshQueued = null; return refreshView() })
+  return refreshQueued
+}
+
+async function runRefresh() {
   var view = current
   if (view === null) return
-  refreshing = view
   try {
     await view.refresh()
     if (current === view) notice('')
   } catch (error) {
     if (current === view && error && error.status !== 401) notice(error.message || String(error))
-  } finally {
-    refreshing = null
-  }
-  if (refreshAgain) {
-    refreshAgain = false
-    refreshView()
   }
 }
 
