@@ -90,6 +90,5 @@ svg.graph .state-wait_dependencies rect { fill: var(--waiting); }
   tr:hover td { background: #161d29; }
   tr.paused td { background: #2a2414; }
   pre.traceback { background: #2a1a1a; }
-  svg.graph .node rect { fill: #1b2230; }
 }
 `
