@@ -3,9 +3,12 @@
 // (chain of groups, split), runs them with the system clock and prints every transition as it
 // commits. Run it again (or kill it mid-run with Ctrl-C) and it shows what it found in the log:
 // finished jobs from earlier runs, and running jobs recovered from a process that died.
+// The dashboard is served while it runs; `npm start -- --keep` keeps it up after the run, until
+// Ctrl-C, to look around in it.
 
 import { join } from 'node:path'
 import { chain, group, RetryableJobError, Wharf, type JobSpec, type JobView, type WharfEvent } from './index.js'
+import type { DashboardServer } from './dashboard.js'
 
 const path = join(process.cwd(), '.wharf-data', 'demo')
 const wharf = await Wharf.open({ path, channels: 'root:4,root.mail:1,root.export:2:throttle=1' })
@@ -50,6 +53,10 @@ const report = wharf.model('report', {
 wharf.configure('res.partner.sendWelcome', { channel: 'root.mail', retryPattern: { 1: 1, 3: 5 } })
 wharf.configure('report.build', { channel: 'root.export' })
 
+const keep = process.argv.includes('--keep')
+const dashboard = await serveDashboard(wharf)
+console.log(`dashboard: ${dashboard.url}${keep ? '' : '  (npm start -- --keep keeps it up after the run)'}\n`)
+
 const started = Date.now()
 // Listeners run synchronously for each committed event and reads are async: the demo labels each
 // event from the job.created event it saw for that job.
@@ -83,5 +90,19 @@ console.log('\nfinal states:', JSON.stringify(wharf.stats().states))
 for (const job of [(await wharf.job(single.uuid))!, ...(await wharf.jobs({ model: 'report', order: 'desc', limit: 4 })).reverse()]) {
   console.log(`  ${job.description.padEnd(22)} ${job.state.padEnd(6)} retry=${job.retry} result=${JSON.stringify(job.result)}`)
 }
-await wharf.close()
+if (keep) {
+  console.log(`\nthe dashboard stays up at ${dashboard.url} — Ctrl-C to stop`)
+  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()))
+}
+await wharf.close() // closes the dashboard too
 console.log('\nall of it is in the log: run `npm start` again to see it reopened')
+
+/** On 7777, or on any free port when that one is taken (another demo running, say). */
+async function serveDashboard(wharf: Wharf): Promise<DashboardServer> {
+  try {
+    return await wharf.serveDashboard()
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
+    return wharf.serveDashboard({ port: 0 })
+  }
+}

@@ -1,0 +1,199 @@
+// Client script, part 3: the Jobs view — filters (state, channel, function, search), the table,
+// selection and the bulk actions, newest-first paging. Filters and the page cursor live in the
+// query string, so a filtered view is a link. Search: a whole uuid (16+ letters, digits, '-' or
+// '_') shows that job wherever it is; any other text keeps the loaded page's rows whose uuid
+// starts with it or whose description contains it (case-insensitive).
+
+export const JOBS_JS = String.raw`
+var PAGE = 50
+var STATES = ['wait_dependencies', 'pending', 'enqueued', 'started', 'done', 'cancelled', 'failed']
+var ACTIONS = [['requeue', 'Requeue', 'Requeued'], ['cancel', 'Cancel', 'Cancelled'], ['done', 'Set done', 'Marked done']]
+var UUID_LIKE = /^[0-9A-Za-z_-]{16,}$/
+
+function plural(n, word) {
+  return n + ' ' + word + (n === 1 ? '' : 's')
+}
+
+/** The current query string with changes applied ('' deletes a key), as a path under the base. */
+function pathWith(changes) {
+  var params = new URLSearchParams(location.search)
+  for (var key in changes) {
+    if (changes[key]) params.set(key, changes[key])
+    else params.delete(key)
+  }
+  var search = params.toString()
+  return location.pathname.slice(BASE.length).replace(/^$/, '/') + (search ? '?' + search : '')
+}
+
+/** POST an action for uuids; out shows how many were applied and each refusal by uuid. */
+async function act(kind, uuids, out) {
+  var action = ACTIONS.filter(function (a) { return a[0] === kind })[0]
+  out.replaceChildren(h('p', null, action[1] + '…'))
+  try {
+    var body = await api('actions/' + kind, { uuids: uuids }, [409])
+    var refused = body.results.filter(function (r) { return !r.ok })
+    var applied = body.results.length - refused.length
+    out.replaceChildren(
+      h('p', null, action[2] + ' ' + plural(applied, 'job') + (refused.length ? '; ' + refused.length + ' refused:' : '.')),
+      refused.length === 0 ? null : h('ul', { class: 'refusals' }, refused.map(function (r) {
+        return h('li', null, jobLink(r.uuid), ': ', r.error ? r.error.message : 'refused')
+      })))
+  } catch (error) {
+    out.replaceChildren(h('p', { class: 'error' }, error.message))
+  }
+  refreshView()
+}
+
+function actionButtons(onAct) {
+  return ACTIONS.map(function (a) {
+    return h('button', { type: 'button', 'data-action': a[0], 'data-key': 'act:' + a[0], onclick: function () { onAct(a[0]) } }, a[1])
+  })
+}
+
+/** When the job ended: done, cancelled, or failed (failedAt, where the API gives it). */
+function finishedAt(job) {
+  return [job.doneAt, job.cancelledAt, job.failedAt].filter(function (t) { return typeof t === 'number' })[0]
+}
+
+function jobCells(job) {
+  return [
+    h('td', null, jobLink(job.uuid)),
+    h('td', { class: 'desc' }, job.description),
+    h('td', null, job.model + '.' + job.method),
+    h('td', null, job.channel),
+    h('td', null, stateBadge(job.state)),
+    h('td', { class: 'num' }, job.priority),
+    h('td', { class: 'num' }, job.retry + '/' + job.maxRetries),
+    h('td', null, timeCell(job.eta, true)),
+    h('td', null, timeCell(job.createdAt, true)),
+    h('td', null, timeCell(finishedAt(job), true)),
+  ]
+}
+
+function searchFilter(text) {
+  var q = text.toLowerCase()
+  return function (job) {
+    return job.uuid.toLowerCase().indexOf(q) === 0 || job.description.toLowerCase().indexOf(q) >= 0
+  }
+}
+
+function jobsView(route, params) {
+  var f = {
+    state: params.get('state') || '', channel: params.get('channel') || '', fn: params.get('function') || '',
+    q: params.get('q') || '', older: params.get('older') || '', newer: params.get('newer') || '',
+  }
+  var selected = new Set()
+  var shown = []
+  var next = null
+
+  function setFilter(key, value) {
+    var changes = { older: '', newer: '' }
+    changes[key === 'fn' ? 'function' : key] = value
+    history.pushState(null, '', BASE + pathWith(changes))
+    f[key] = value
+    f.older = ''
+    f.newer = ''
+    refreshView()
+  }
+  function page(key, uuid) {
+    var changes = { older: '', newer: '' }
+    changes[key] = uuid
+    history.pushState(null, '', BASE + pathWith(changes))
+    f.older = key === 'older' ? uuid : ''
+    f.newer = key === 'newer' ? uuid : ''
+    refreshView()
+  }
+
+  var stateSelect = labelledSelect('f-state', 'State', [['', 'All states']].concat(STATES.map(function (s) { return [s, s.replace('_', ' ')] })), f.state,
+    function (e) { setFilter('state', e.target.value) })
+  var channelSelect = labelledSelect('f-channel', 'Channel', [['', 'All channels']], f.channel, function (e) { setFilter('channel', e.target.value) })
+  var functionSelect = labelledSelect('f-function', 'Function', [['', 'All functions']], f.fn, function (e) { setFilter('fn', e.target.value) })
+  var searchTimer = null
+  var search = h('input', { id: 'f-q', type: 'search', name: 'q', value: f.q, placeholder: 'uuid or description', oninput: function (e) {
+    clearTimeout(searchTimer)
+    searchTimer = setTimeout(function () {
+      f.q = e.target.value
+      history.replaceState(null, '', BASE + pathWith({ q: f.q }))
+      refreshView()
+    }, 200)
+  } })
+  var selectAll = h('input', { type: 'checkbox', 'aria-label': 'Select all', 'data-key': 'all', onchange: function (e) {
+    shown.forEach(function (job) { if (e.target.checked) selected.add(job.uuid); else selected.delete(job.uuid) })
+    renderRows()
+  } })
+  var out = h('div', { class: 'action-result', role: 'status' })
+  var buttons = actionButtons(function (kind) { act(kind, Array.from(selected), out) })
+  var newerButton = h('button', { type: 'button', onclick: function () { page('newer', shown[0].uuid) } }, 'Newer')
+  var olderButton = h('button', { type: 'button', onclick: function () { page('older', shown[shown.length - 1].uuid) } }, 'Older')
+  var headers = ['UUID', 'Description', 'Function', 'Channel', 'State', 'Priority#', 'Tries#', 'ETA', 'Created', 'Finished']
+  var grid = table('Jobs', info.readOnly ? headers : [selectAll].concat(headers), [])
+  var tbody = grid.querySelector('tbody')
+  var summary = h('p', { class: 'summary' })
+
+  function renderRows() {
+    var rows = shown.map(function (job) {
+      var box = h('input', { type: 'checkbox', 'aria-label': 'Select ' + job.uuid, 'data-key': 'sel:' + job.uuid, checked: selected.has(job.uuid),
+        onchange: function (e) { if (e.target.checked) selected.add(job.uuid); else selected.delete(job.uuid); renderRows() } })
+      return h('tr', { 'data-uuid': job.uuid }, info.readOnly ? null : h('td', null, box), jobCells(job))
+    })
+    if (rows.length === 0) rows = [emptyRow(headers.length + 1, 'No jobs match.')]
+    replaceKeepingFocus(tbody, rows)
+    var count = shown.filter(function (job) { return selected.has(job.uuid) }).length
+    selectAll.checked = count > 0 && count === shown.length
+    selectAll.indeterminate = count > 0 && count < shown.length
+    buttons.forEach(function (b) { b.disabled = count === 0 })
+    newerButton.disabled = !(f.older || f.newer) || shown.length === 0
+    olderButton.disabled = next === null || shown.length === 0
+    summary.textContent = plural(shown.length, 'job') + ' shown' + (count ? ', ' + count + ' selected' : '') + '.'
+  }
+
+  async function loadJobs() {
+    var q = f.q.trim()
+    if (UUID_LIKE.test(q)) {
+      var one = await api('jobs/' + encodeURIComponent(q), undefined, [400, 404])
+      if (one && one.job) return { jobs: [one.job], next: null }
+    }
+    var query = new URLSearchParams({ limit: String(PAGE), order: f.newer ? 'asc' : 'desc' })
+    if (f.state) query.set('state', f.state)
+    if (f.channel) query.set('channel', f.channel)
+    if (f.fn) query.set('function', f.fn)
+    if (f.newer || f.older) query.set('after', f.newer || f.older)
+    var answer = await api('jobs?' + query.toString())
+    var jobs = answer.jobs
+    if (f.newer && jobs.length < PAGE) {
+      // Nothing newer than a full page left: that is the first page.
+      f.newer = ''
+      history.replaceState(null, '', BASE + pathWith({ newer: '' }))
+      return loadJobs()
+    }
+    if (f.newer) jobs = jobs.slice().reverse()
+    if (q) jobs = jobs.filter(searchFilter(q))
+    return { jobs: jobs, next: f.newer ? jobs.length && jobs[jobs.length - 1].uuid : answer.next }
+  }
+
+  async function refresh() {
+    var answers = await Promise.all([api('channels'), api('functions'), loadJobs()])
+    var channels = answers[0].channels.map(function (c) { return c.name })
+    var functions = answers[1].functions.map(function (fn) { return fn.name })
+    if (f.channel && channels.indexOf(f.channel) < 0) channels.push(f.channel)
+    if (f.fn && functions.indexOf(f.fn) < 0) functions.push(f.fn)
+    setOptions(channelSelect.lastChild, [['', 'All channels']].concat(channels.map(function (c) { return [c, c] })), f.channel)
+    setOptions(functionSelect.lastChild, [['', 'All functions']].concat(functions.map(function (n) { return [n, n] })), f.fn)
+    stateSelect.lastChild.value = f.state
+    shown = answers[2].jobs
+    next = answers[2].next || null
+    var still = new Set(shown.map(function (job) { return job.uuid }))
+    selected.forEach(function (uuid) { if (!still.has(uuid)) selected.delete(uuid) })
+    renderRows()
+  }
+
+  var el = h('div', { class: 'jobs' },
+    h('h2', null, 'Jobs'),
+    h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter jobs', onsubmit: function (e) { e.preventDefault() } },
+      stateSelect, channelSelect, functionSelect, h('span', { class: 'field' }, h('label', { for: 'f-q' }, 'Search'), search)),
+    info.readOnly ? null : h('div', { class: 'toolbar', role: 'group', 'aria-label': 'Actions on the selected jobs' }, buttons),
+    out, grid,
+    h('div', { class: 'pager' }, summary, newerButton, olderButton))
+  return { title: 'Jobs', el: el, refresh: refresh }
+}
+`

@@ -1,0 +1,115 @@
+// Client script, part 6: the Channels tree (with Pause / Resume), the Functions, Crons and
+// Batches tables. Crons and batches are shown field by field as the API gives them, so a field
+// added later appears without a change here.
+
+export const VIEWS_JS = String.raw`
+function yesNo(value) {
+  return value ? 'yes' : 'no'
+}
+
+/** A view of one table, rows(body) → <tr>s, the data from GET /api/<path>. */
+function tableView(title, path, headers, rows) {
+  var grid = table(title, headers, [])
+  var tbody = grid.querySelector('tbody')
+  var out = h('div', { class: 'action-result', role: 'status' })
+  async function refresh() {
+    var body = await api(path)
+    replaceKeepingFocus(tbody, rows(body, out))
+  }
+  return { title: title, el: h('div', null, h('h2', null, title), out, grid), refresh: refresh }
+}
+
+async function channelAction(kind, name, out) {
+  try {
+    await api('channels/' + kind, { channel: name })
+    out.replaceChildren(h('p', null, 'Channel ' + name + (kind === 'pause' ? ' paused.' : ' resumed.')))
+  } catch (error) {
+    out.replaceChildren(h('p', { class: 'error' }, error.message))
+  }
+  refreshView()
+}
+
+function channelRow(c, out) {
+  var depth = c.name.split('.').length - 1
+  var name = h('td', { class: 'channel', id: 'ch-' + c.name }, c.name)
+  name.style.paddingLeft = (0.6 + depth * 1.5) + 'em'
+  var options = [c.sequential ? 'sequential' : '', c.throttleSeconds ? 'throttle ' + c.throttleSeconds + ' s' : ''].filter(Boolean).join(', ')
+  var kind = c.paused ? 'resume' : 'pause'
+  var button = info.readOnly ? null : h('button', { type: 'button', 'data-key': kind + ':' + c.name, 'aria-describedby': 'ch-' + c.name,
+    onclick: function () { channelAction(kind, c.name, out) } }, c.paused ? 'Resume' : 'Pause')
+  return h('tr', { 'data-channel': c.name, class: c.paused ? 'paused' : '' }, name,
+    h('td', { class: 'num' }, c.capacity), h('td', { class: 'num' }, c.running), h('td', { class: 'num' }, c.pending),
+    h('td', { class: 'num' }, c.failed), h('td', null, c.paused ? h('strong', null, 'paused') : 'no'), h('td', null, options),
+    info.readOnly ? null : h('td', null, button))
+}
+
+function channelsView() {
+  var headers = ['Channel', 'Capacity#', 'Running#', 'Pending#', 'Failed#', 'Paused', 'Options'].concat(info.readOnly ? [] : ['Action'])
+  return tableView('Channels', 'channels', headers, function (body, out) {
+    if (body.channels.length === 0) return [emptyRow(headers.length, 'No channels.')]
+    return body.channels.map(function (c) { return channelRow(c, out) })
+  })
+}
+
+function relatedActionText(ra) {
+  if (!ra || !ra.enable) return 'off'
+  return ra.funcName ? ra.funcName + (ra.kwargs ? ' ' + JSON.stringify(ra.kwargs) : '') : 'on, no method'
+}
+
+function functionsView() {
+  var headers = ['Function', 'Channel', 'Retry pattern', 'Related action', 'Timeout', 'Registered']
+  return tableView('Functions', 'functions', headers, function (body) {
+    if (body.functions.length === 0) return [emptyRow(headers.length, 'No job functions.')]
+    return body.functions.map(function (fn) {
+      return h('tr', null, h('td', null, fn.name), h('td', null, fn.channel || 'default'),
+        h('td', null, fn.retryPattern ? JSON.stringify(fn.retryPattern) : 'default'),
+        h('td', null, relatedActionText(fn.relatedAction)),
+        h('td', null, fn.timeoutMs === null || fn.timeoutMs === undefined ? 'none' : fn.timeoutMs + ' ms'),
+        h('td', null, yesNo(fn.registered)))
+    })
+  })
+}
+
+/** 'nextFireAt' → 'Next fire at' */
+function humanize(key) {
+  var words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase()
+  return words.charAt(0).toUpperCase() + words.slice(1)
+}
+
+function genericCell(key, value) {
+  if (value === null || value === undefined) return ''
+  if (typeof value === 'number' && /(At|Ms|Fire|fire)$/.test(key) && value > 1e11) return timeCell(value)
+  if (key === 'state') return stateBadge(String(value))
+  if (typeof value === 'boolean') return yesNo(value)
+  if (typeof value === 'object') return JSON.stringify(value)
+  return String(value)
+}
+
+/** Crons and batches: one column per field of the rows (their union, in first-seen order). */
+function listView(title, path, empty) {
+  var view = { title: title, el: null, refresh: null }
+  var box = h('div')
+  view.el = h('div', null, h('h2', null, title), box)
+  view.refresh = async function () {
+    var items = (await api(path))[path] || []
+    if (items.length === 0) {
+      box.replaceChildren(h('p', { class: 'empty-state' }, empty))
+      return
+    }
+    var keys = []
+    items.forEach(function (item) { Object.keys(item).forEach(function (k) { if (keys.indexOf(k) < 0) keys.push(k) }) })
+    box.replaceChildren(table(title, keys.map(humanize), items.map(function (item) {
+      return h('tr', null, keys.map(function (k) { return h('td', null, genericCell(k, item[k])) }))
+    })))
+  }
+  return view
+}
+
+function cronsView() {
+  return listView('Crons', 'crons', 'No crons are defined.')
+}
+
+function batchesView() {
+  return listView('Batches', 'batches', 'No batches yet.')
+}
+`

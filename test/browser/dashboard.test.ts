@@ -1,0 +1,298 @@
+// The dashboard page in a real browser (Debian's Chromium driven by playwright-core) over an
+// in-memory Wharf served by dashboard(): each test acts as an operator would — by accessible
+// names — and checks the outcome in the page and in the Wharf. Waits are Playwright's
+// auto-waiting locators, never sleeps. One browser for the file, a fresh context per test.
+
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { Wharf } from '../../src/index.js'
+import { openFixture, XSS_DESCRIPTION, type Fixture } from './fixture.js'
+import { serve, type Served } from './serve.js'
+
+let browser: Browser
+let fx: Fixture
+let served: Served
+let context: BrowserContext | null = null
+const problems: string[] = []
+const closing: Array<() => Promise<void>> = []
+
+beforeAll(async () => {
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] })
+  fx = await openFixture()
+  served = await serve(fx.wharf)
+})
+
+afterEach(async () => {
+  await context?.close()
+  context = null
+  expect(problems.splice(0)).toEqual([])
+})
+
+afterAll(async () => {
+  for (const close of closing.reverse()) await close()
+  await served?.close()
+  await fx?.close()
+  await browser?.close()
+})
+
+/** A new page at url; a page error or a dialog (alert) fails the test. */
+async function open(url: string): Promise<Page> {
+  context ??= await browser.newContext()
+  const page = await context.newPage()
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
+  page.on('dialog', (dialog) => {
+    problems.push(`dialog: ${dialog.message()}`)
+    void dialog.dismiss()
+  })
+  await page.goto(url)
+  return page
+}
+
+async function serveAlso(wharf: Wharf, options: Parameters<typeof serve>[1]): Promise<Served> {
+  const other = await serve(wharf, options)
+  closing.push(other.close)
+  return other
+}
+
+const jobsTable = (page: Page) => page.getByRole('table', { name: 'Jobs' })
+const jobRow = (page: Page, uuid: string) => jobsTable(page).getByRole('row').filter({ hasText: uuid })
+const shownUuids = (page: Page) => jobsTable(page).locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-uuid')))
+const channelRow = (page: Page, name: string) =>
+  page.getByRole('table', { name: 'Channels' }).getByRole('row').filter({ has: page.getByRole('cell', { name, exact: true }) })
+
+describe('the Jobs view', () => {
+  it('filters by state, and the filter is a link that survives a reload', async () => {
+    const page = await open(served.url)
+    await jobRow(page, fx.pending[0]!).waitFor()
+    await page.getByRole('combobox', { name: 'State' }).selectOption('failed')
+    await jobRow(page, fx.pending[0]!).waitFor({ state: 'detached' })
+    const failed = (await fx.wharf.jobs({ state: 'failed', order: 'desc' })).map((job) => job.uuid)
+    expect(await shownUuids(page)).toEqual(failed)
+    expect(page.url()).toBe(`${served.url}?state=failed`)
+
+    await page.reload()
+    await jobRow(page, failed[0]!).waitFor()
+    expect(await page.getByRole('combobox', { name: 'State' }).inputValue()).toBe('failed')
+    expect(await shownUuids(page)).toEqual(failed)
+  })
+
+  it('filters by channel and function, with the options from the API', async () => {
+    const page = await open(served.url)
+    await page.getByRole('combobox', { name: 'Channel' }).selectOption('root.export')
+    await jobRow(page, fx.pending[0]!).waitFor({ state: 'detached' })
+    const exports = (await fx.wharf.jobs({ channel: 'root.export', order: 'desc' })).map((job) => job.uuid)
+    expect(exports).toHaveLength(2)
+    expect(await shownUuids(page)).toEqual(exports)
+
+    await page.getByRole('combobox', { name: 'Channel' }).selectOption('')
+    await page.getByRole('combobox', { name: 'Function' }).selectOption('report.publish')
+    await jobRow(page, exports[0]!).waitFor({ state: 'detached' })
+    expect(await shownUuids(page)).toEqual((await fx.wharf.jobs({ model: 'report', method: 'publish' })).map((job) => job.uuid))
+  })
+
+  it('searches descriptions on the page, and a whole uuid anywhere', async () => {
+    const page = await open(served.url)
+    const search = page.getByRole('searchbox', { name: 'Search' })
+    await search.fill('MAIL TO PARTNER 2')
+    await jobRow(page, fx.pending[0]!).waitFor({ state: 'detached' })
+    expect(await shownUuids(page)).toEqual([fx.failed[1]])
+
+    await search.fill(fx.graphJob)
+    await jobRow(page, fx.graphJob).waitFor()
+    expect(await shownUuids(page)).toEqual([fx.graphJob])
+  })
+
+  it('renders a description made of markup as text', async () => {
+    const page = await open(served.url)
+    await jobRow(page, fx.xss).getByRole('cell', { name: XSS_DESCRIPTION, exact: true }).waitFor()
+    expect(await page.locator('img').count()).toBe(0)
+
+    await jobRow(page, fx.xss).getByRole('link', { name: fx.xss }).click()
+    await page.getByRole('heading', { name: `Job: ${XSS_DESCRIPTION}` }).waitFor()
+    expect(await page.locator('img').count()).toBe(0)
+  })
+})
+
+describe("a job's page", () => {
+  it("shows a failed job's exception and every field", async () => {
+    const uuid = fx.failed[2]!
+    const page = await open(`${served.url}?state=failed`)
+    await jobRow(page, uuid).getByRole('link', { name: uuid }).click()
+    await page.getByRole('heading', { name: 'Job: Welcome mail to partner 3' }).waitFor()
+    expect(page.url()).toBe(`${served.url}job/${uuid}`)
+
+    const job = (await fx.wharf.job(uuid))!
+    const exception = page.getByRole('region', { name: 'Exception' })
+    expect(await exception.innerText()).toContain('FailedJobError: SMTP 550: mailbox of partner 3 unavailable (welcome)')
+    expect(await exception.locator('pre').textContent()).toBe(job.excInfo)
+    expect(await page.locator('dl.fields dt').allTextContents()).toEqual(Object.keys(job))
+    expect(await page.getByRole('region', { name: 'Explanation' }).innerText()).toContain('Finished: failed at')
+    expect(await page.getByRole('link', { name: 'Related: Partner 3' }).getAttribute('href')).toBe('https://crm.example.com/partners/3')
+
+    await page.reload() // a deep link
+    await page.getByRole('heading', { name: 'Job: Welcome mail to partner 3' }).waitFor()
+  })
+
+  it('draws its graph, one node per job, coloured by state, linked to each job', async () => {
+    const job = (await fx.wharf.job(fx.graphJob))!
+    const graph = await fx.wharf.graph(job.graphUuid!)
+    const page = await open(`${served.url}job/${fx.graphJob}`)
+    const svg = page.getByRole('group', { name: /^Dependency graph/ })
+    await svg.locator('g.node').first().waitFor()
+    expect(await svg.locator('g.node').count()).toBe(graph.jobs.length)
+    expect(await svg.locator('g.node.state-done').count()).toBe(graph.jobs.length)
+    expect(await svg.locator('.edge').count()).toBe(graph.edges.length)
+    expect((await svg.locator('g.node text.label').allTextContents()).sort()).toEqual(graph.jobs.map((j) => j.description).sort())
+
+    await svg.getByRole('link', { name: 'report.publish, done' }).click()
+    await page.getByRole('heading', { name: 'Job: report.publish' }).waitFor()
+  })
+})
+
+describe('actions', () => {
+  it('requeues two selected failed jobs', async () => {
+    const [a, b] = [fx.failed[0]!, fx.failed[1]!]
+    const page = await open(`${served.url}?state=failed`)
+    await page.getByRole('checkbox', { name: `Select ${a}` }).check()
+    await page.getByRole('checkbox', { name: `Select ${b}` }).check()
+    await page.getByRole('button', { name: 'Requeue' }).click()
+    await page.getByText('Requeued 2 jobs.').waitFor()
+    for (const uuid of [a, b]) expect((await fx.wharf.job(uuid))!.state).not.toBe('failed')
+    await jobRow(page, a).waitFor({ state: 'detached' }) // no longer failed: out of the filter
+  })
+
+  it('lists a refusal by uuid, and applies the rest', async () => {
+    const page = await open(served.url)
+    await page.getByRole('checkbox', { name: `Select ${fx.keyHeld}` }).check()
+    await page.getByRole('checkbox', { name: `Select ${fx.failed[2]}` }).check()
+    await page.getByRole('button', { name: 'Requeue' }).click()
+    await page.getByText('Requeued 1 job; 1 refused:').waitFor()
+    const refusal = page.getByRole('listitem').filter({ has: page.getByRole('link', { name: fx.keyHeld }) })
+    expect(await refusal.innerText()).toContain('identity key "export:50"')
+    expect((await fx.wharf.job(fx.keyHeld))!.state).toBe('done')
+    expect((await fx.wharf.job(fx.failed[2]!))!.state).not.toBe('failed')
+  })
+
+  it('selects every row shown with one checkbox', async () => {
+    const page = await open(`${served.url}?state=done`)
+    await jobRow(page, fx.graphJob).waitFor()
+    const done = await shownUuids(page)
+    await page.getByRole('checkbox', { name: 'Select all' }).check()
+    await page.getByText(`${done.length} jobs shown, ${done.length} selected.`).waitFor()
+    for (const uuid of done) expect(await page.getByRole('checkbox', { name: `Select ${uuid}` }).isChecked()).toBe(true)
+    expect(await page.getByRole('button', { name: 'Set done' }).isEnabled()).toBe(true)
+    await page.getByRole('checkbox', { name: `Select ${fx.graphJob}` }).uncheck()
+    expect(await page.getByRole('checkbox', { name: 'Select all' }).isChecked()).toBe(false)
+    await page.getByRole('checkbox', { name: 'Select all' }).check()
+    await page.getByRole('checkbox', { name: 'Select all' }).uncheck()
+    await page.getByText(`${done.length} jobs shown.`).waitFor()
+    expect(await page.getByRole('button', { name: 'Set done' }).isDisabled()).toBe(true)
+  })
+
+  it("cancels a job from its page", async () => {
+    const uuid = fx.pending[0]!
+    const page = await open(`${served.url}job/${uuid}`)
+    await page.getByRole('button', { name: 'Cancel' }).click()
+    await page.getByText('Cancelled 1 job.').waitFor()
+    expect((await fx.wharf.job(uuid))!.state).toBe('cancelled')
+    await page.locator('.job-head').getByText('cancelled', { exact: true }).waitFor()
+  })
+
+  it('pauses and resumes a channel', async () => {
+    const paused = () => fx.wharf.stats().channels.find((c) => c.name === 'root.mail')!.paused
+    const page = await open(`${served.url}channels`)
+    await channelRow(page, 'root.mail').getByRole('button', { name: 'Pause' }).click()
+    await channelRow(page, 'root.mail').getByRole('button', { name: 'Resume' }).waitFor()
+    expect(paused()).toBe(true)
+    await channelRow(page, 'root.mail').getByRole('button', { name: 'Resume' }).click()
+    await channelRow(page, 'root.mail').getByRole('button', { name: 'Pause' }).waitFor()
+    expect(paused()).toBe(false)
+  })
+})
+
+describe('live updates', () => {
+  it('shows a job change state without a reload', async () => {
+    const page = await open(served.url)
+    await jobRow(page, fx.running).getByText('started', { exact: true }).waitFor()
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor() // connected, and caught up
+    await page.evaluate(() => ((globalThis as { sameDocument?: boolean }).sameDocument = true))
+    fx.release()
+    await jobRow(page, fx.running).getByText('done', { exact: true }).waitFor()
+    expect(await page.evaluate(() => (globalThis as { sameDocument?: boolean }).sameDocument)).toBe(true)
+  })
+})
+
+describe('serving', () => {
+  it('works under a base path, deep links included', async () => {
+    const mounted = await serveAlso(fx.wharf, { basePath: '/ops/jobs' })
+    expect(mounted.url).toMatch(/\/ops\/jobs\/$/)
+    const page = await open(`${mounted.url}channels`)
+    await channelRow(page, 'root.mail').waitFor()
+    await page.getByRole('navigation').getByRole('link', { name: 'Jobs', exact: true }).click()
+    await jobRow(page, fx.graphJob).getByRole('link', { name: fx.graphJob }).click()
+    await page.getByRole('heading', { name: 'Job: report.build' }).waitFor()
+    expect(page.url()).toBe(`${mounted.url}job/${fx.graphJob}`)
+    await page.reload()
+    await page.getByRole('heading', { name: 'Job: report.build' }).waitFor()
+  })
+
+  it('asks for the token, then works with it, live updates included', async () => {
+    const guarded = await serveAlso(fx.wharf, { token: 's3cret-token' })
+    const page = await open(`${guarded.url}channels`)
+    await page.getByLabel('Token').fill('not-the-token')
+    await page.getByRole('button', { name: 'Log in' }).click()
+    await page.getByRole('alert').filter({ hasText: /token/ }).waitFor()
+    await page.getByLabel('Token').fill('s3cret-token')
+    await page.getByRole('button', { name: 'Log in' }).click()
+    await channelRow(page, 'root.mail').waitFor() // still at the deep link
+    await page.getByRole('navigation').getByRole('link', { name: 'Jobs', exact: true }).click()
+    await jobRow(page, fx.pending[1]!).getByText('pending', { exact: true }).waitFor()
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    await fx.wharf.cancel(fx.pending[1]!)
+    await jobRow(page, fx.pending[1]!).getByText('cancelled', { exact: true }).waitFor()
+  })
+
+  it('hides every action when read-only', async () => {
+    const readOnly = await serveAlso(fx.wharf, { readOnly: true })
+    const page = await open(readOnly.url)
+    await jobRow(page, fx.graphJob).waitFor()
+    expect(await page.getByRole('button', { name: /Requeue|Cancel|Set done/ }).count()).toBe(0)
+    expect(await page.getByRole('checkbox').count()).toBe(0)
+    await page.getByRole('navigation').getByRole('link', { name: 'Channels' }).click()
+    await channelRow(page, 'root.mail').waitFor()
+    expect(await page.getByRole('button', { name: /Pause|Resume/ }).count()).toBe(0)
+    await page.goto(`${readOnly.url}job/${fx.failed[0]}`)
+    await page.getByRole('heading', { name: /^Job: / }).waitFor()
+    expect(await page.getByRole('button').count()).toBe(0)
+  })
+})
+
+describe('paging', () => {
+  it('goes to older and newer pages, newest first', async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const bulk = wharf.model('bulk', { item: (i: number) => i })
+    const uuids: string[] = []
+    for (let i = 0; i < 120; i++) uuids.push((await bulk.withDelay({ eta: 3600, description: `Item ${i}` }).item(i)).uuid)
+    const newestFirst = (from: number, to: number) => uuids.slice(from, to).reverse()
+    const page = await open((await serveAlso(wharf, {})).url)
+    await jobRow(page, uuids[119]!).waitFor()
+    expect(await shownUuids(page)).toEqual(newestFirst(70, 120))
+    expect(await page.getByRole('button', { name: 'Newer' }).isDisabled()).toBe(true)
+
+    await page.getByRole('button', { name: 'Older' }).click()
+    await jobRow(page, uuids[69]!).waitFor()
+    expect(await shownUuids(page)).toEqual(newestFirst(20, 70))
+    await page.getByRole('button', { name: 'Older' }).click()
+    await jobRow(page, uuids[0]!).waitFor()
+    expect(await shownUuids(page)).toEqual(newestFirst(0, 20))
+    expect(await page.getByRole('button', { name: 'Older' }).isDisabled()).toBe(true)
+
+    await page.getByRole('button', { name: 'Newer' }).click()
+    await jobRow(page, uuids[69]!).waitFor()
+    expect(await shownUuids(page)).toEqual(newestFirst(20, 70))
+    await page.reload() // the page is in the URL
+    await jobRow(page, uuids[69]!).waitFor()
+    expect(await shownUuids(page)).toEqual(newestFirst(20, 70))
+  })
+})
