@@ -1,9 +1,10 @@
 // Public entry point ('wharf-queue'): re-exports only.
-export { Wharf, type OpenOptions, type BackupResult, type JobsQuery, type JobGraph, type Stats, type ChannelStats } from './engine/api/wharf.js'
+export { Wharf, type OpenOptions, type BackupResult, type JobsQuery, type JobGraph, type Stats, type ChannelStats, type Explanation, type Reason, type ReasonKind } from './engine/api/wharf.js'
 export { chain, group, Delayable, DelayableChain, DelayableGroup } from './engine/api/delayable.js'
 export { identityExact } from './engine/api/identity.js'
 export type { JobProperties, IdentityKeyJob } from './engine/api/properties.js'
-export type { FunctionOptions, RelatedAction } from './engine/api/functions.js'
+export type { FunctionOptions, FunctionInfo, RelatedAction } from './engine/api/functions.js'
+export type { RelatedLink } from './engine/api/related-action.js'
 export type { Recordset, RecordsetOf, DelayedCallsOf, DelayableOf } from './engine/api/recordset.js'
 export { JobContext } from './engine/runtime/runner.js'
 export { SystemClock, FakeClock, type Clock, type TimerHandle } from './engine/runtime/clock.js'

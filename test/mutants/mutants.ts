@@ -38,14 +38,14 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: 'sequential-ignores-failed',
     file: 'src/engine/core/channels.ts',
-    original: 'if (n.sequential && n.failedOwn > 0) return false',
-    replacement: 'if (n.sequential && n.failedOwn > 1) return false',
+    original: 'if (after < GATE_FAILED && n.sequential && n.failedOwn > 0) return GATE_FAILED',
+    replacement: 'if (after < GATE_FAILED && n.sequential && n.failedOwn > 1) return GATE_FAILED',
   },
   {
     name: 'pause-only-root',
     file: 'src/engine/core/channels.ts',
-    original: 'if (n.paused) return false',
-    replacement: 'if (n.paused && i === 0) return false',
+    original: 'if (after < GATE_PAUSED && n.paused) return GATE_PAUSED',
+    replacement: 'if (after < GATE_PAUSED && n.paused && n.parent === null) return GATE_PAUSED',
   },
   {
     name: 'throttle-never-set',

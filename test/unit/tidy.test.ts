@@ -54,11 +54,14 @@ const LAYERS: [name: string, holds: (path: string) => boolean][] = [
   // The operator surface: the HTTP API and page over the public API, then the CLI over both.
   ['dashboard', (p) => p.startsWith('dashboard/')],
   ['cli', (p) => p.startsWith('cli/')],
-  ['entry', (p) => ['index.ts', 'testing.ts', 'demo.ts', 'cli.ts'].includes(p) || p.startsWith('bench/')],
+  ['entry', (p) => ['index.ts', 'testing.ts', 'dashboard.ts', 'demo.ts', 'cli.ts'].includes(p) || p.startsWith('bench/')],
 ]
 
-// Upward imports that are accepted, as 'from -> to' (paths under src) and why. None today.
-const UPWARD_ALLOWED: Record<string, string> = {}
+// Upward imports that are accepted, as 'from -> to' (paths under src) and why.
+const UPWARD_ALLOWED: Record<string, string> = {
+  'engine/api/wharf.ts -> dashboard/serve.ts':
+    "API.md puts serveDashboard() on Wharf; a lazy import() (plus its types) keeps apps that never serve from loading the dashboard",
+}
 
 const SRC = join(import.meta.dirname, '../../src')
 

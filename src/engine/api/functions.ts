@@ -3,8 +3,9 @@
 
 import { normalizeChannelName } from '../core/channel-config.js'
 import type { RetryDelay, RetryPattern } from '../core/retry.js'
-import { InvalidChannelConfigError, InvalidJobFunctionError } from '../errors.js'
+import { InvalidChannelConfigError, InvalidJobFunctionError, NotSerializableError } from '../errors.js'
 import type { FunctionLookup, Handler, ResolvedFunction } from '../runtime/runner.js'
+import { cloneSerializable } from '../../storage/serialize.js'
 
 export interface RelatedAction {
   enable?: boolean
@@ -26,6 +27,22 @@ export interface FunctionConfig {
   channel: string | null
   retryPattern: RetryPattern | null
   relatedAction: Required<Pick<RelatedAction, 'enable'>> & RelatedAction
+  timeoutMs: number | null
+}
+
+/** A job function as operators see it (dashboard, CLI): its configuration and whether this
+ * process has its handler. JSON-safe. */
+export interface FunctionInfo {
+  /** '<model>.<method>' */
+  name: string
+  model: string
+  method: string
+  /** A model in this process defines it (jobs of a function without a handler wait). */
+  registered: boolean
+  channel: string | null
+  /** The retry pattern as configured: try count -> seconds or [min, max]. */
+  retryPattern: Record<string, number | [number, number]> | null
+  relatedAction: { enable: boolean; funcName?: string; kwargs?: Record<string, unknown> }
   timeoutMs: number | null
 }
 
@@ -93,6 +110,34 @@ export class FunctionRegistry implements FunctionLookup {
     return this.handlers.get(`${model}.${method}`)
   }
 
+  /** queue_job's default when nothing is configured: enabled, no method named. */
+  relatedAction(model: string, method: string): FunctionConfig['relatedAction'] {
+    return this.configs.get(`${model}.${method}`)?.relatedAction ?? { enable: true }
+  }
+
+  /** Every function registered or configured, by name. */
+  list(): FunctionInfo[] {
+    const names = new Set([...this.handlers.keys(), ...this.configs.keys()])
+    return [...names].sort().map((name) => this.info(name))
+  }
+
+  private info(name: string): FunctionInfo {
+    const dot = name.lastIndexOf('.')
+    const config = this.configs.get(name)
+    const { kwargs, ...related } = config?.relatedAction ?? { enable: true }
+    return {
+      name,
+      model: name.slice(0, dot),
+      method: name.slice(dot + 1),
+      registered: this.handlers.has(name),
+      channel: config?.channel ?? null,
+      retryPattern: config?.retryPattern == null ? null : patternObject(config.retryPattern),
+      // Copies: what a caller does with the answer must not reach the configuration.
+      relatedAction: kwargs === undefined ? related : { ...related, kwargs: structuredClone(kwargs) },
+      timeoutMs: config?.timeoutMs ?? null,
+    }
+  }
+
   resolve(model: string, method: string): ResolvedFunction {
     let byMethod = this.resolved.get(model)
     if (byMethod === undefined) this.resolved.set(model, (byMethod = new Map()))
@@ -139,18 +184,46 @@ function parseFunctionOptions(name: string, options: FunctionOptions): FunctionC
     }
     timeoutMs = t
   }
-  const related = options.relatedAction ?? {}
-  for (const key of Object.keys(related)) {
-    if (!RELATED_ACTION_KEYS.has(key)) {
-      throw new InvalidJobFunctionError(`job function ${name}: relatedAction has no key ${JSON.stringify(key)} (enable, funcName, kwargs)`)
-    }
-  }
   return {
     channel,
     timeoutMs,
     retryPattern: options.retryPattern === undefined ? null : parseRetryPattern(name, options.retryPattern),
-    relatedAction: { ...related, enable: related.enable ?? true },
+    relatedAction: parseRelatedAction(name, options.relatedAction ?? {}),
   }
+}
+
+/** Checked here, so that the dashboard's call of the related action fails only on its answer. */
+function parseRelatedAction(name: string, related: unknown): FunctionConfig['relatedAction'] {
+  const bad = (what: string): never => {
+    throw new InvalidJobFunctionError(`job function ${name}: relatedAction ${what}`)
+  }
+  if (related === null || typeof related !== 'object' || Array.isArray(related)) bad(`must be an object, got ${JSON.stringify(related)}`)
+  const { enable, funcName, kwargs } = related as RelatedAction
+  for (const key of Object.keys(related as object)) {
+    if (!RELATED_ACTION_KEYS.has(key)) bad(`has no key ${JSON.stringify(key)} (enable, funcName, kwargs)`)
+  }
+  if (enable !== undefined && typeof enable !== 'boolean') bad(`enable must be a boolean, got ${JSON.stringify(enable)}`)
+  if (funcName !== undefined && (typeof funcName !== 'string' || !METHOD_NAME.test(funcName))) {
+    bad(`funcName must name a method of the model, got ${JSON.stringify(funcName)}`)
+  }
+  const parsed: FunctionConfig['relatedAction'] = { enable: enable ?? true }
+  if (funcName !== undefined) parsed.funcName = funcName
+  if (kwargs !== undefined) {
+    if (kwargs === null || typeof kwargs !== 'object' || Array.isArray(kwargs)) bad(`kwargs must be an object, got ${JSON.stringify(kwargs)}`)
+    try {
+      parsed.kwargs = cloneSerializable(kwargs, 'kwargs') as Record<string, unknown>
+    } catch (error) {
+      if (error instanceof NotSerializableError) bad(error.message)
+      throw error
+    }
+  }
+  return parsed
+}
+
+function patternObject(pattern: RetryPattern): Record<string, number | [number, number]> {
+  const object: Record<string, number | [number, number]> = {}
+  for (const [count, delay] of pattern) object[count] = typeof delay === 'number' ? delay : [delay[0], delay[1]]
+  return object
 }
 
 /** queue_job: keys are integers, values integers or 2-item [min, max] lists of integers. */

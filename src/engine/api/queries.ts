@@ -222,7 +222,7 @@ const READ_ATTEMPTS = 4
  * read between batches, then history; if a batch moved jobs between the two meanwhile (the epoch
  * changed), the read starts again.
  */
-async function consistent<L, T>(source: ReadSource, fromMemory: (state: State) => L, fromHistory: (live: L) => Promise<T>): Promise<T> {
+export async function consistent<L, T>(source: ReadSource, fromMemory: (state: State) => L, fromHistory: (live: L) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const [live, epoch] = await source.read((state) => [fromMemory(state), source.historyEpoch] as const)
     const answer = await fromHistory(live)

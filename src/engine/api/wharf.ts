@@ -7,7 +7,8 @@ import type { Command } from '../core/commands.js'
 import { JOB_STATES, type JobSpec, type JobState, type WharfEvent } from '../core/events.js'
 import { stateIndex } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
-import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, StorageError, WharfClosedError } from '../errors.js'
+import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, StorageError, UnknownJobError, WharfClosedError } from '../errors.js'
+import { readExplanation, type Explanation } from './explain.js'
 import { checkJobsQuery, checkUuid, readGraph, readJob, readJobs, statsOf, type JobGraph, type JobsQuery, type Stats } from './queries.js'
 import { FakeClock, SystemClock, type Clock } from '../runtime/clock.js'
 import { Engine, type OpenReport, type ResultOf } from '../runtime/engine.js'
@@ -18,7 +19,9 @@ import { backupLevelLog, type BackupResult } from '../../storage/backup.js'
 import type { EventLog } from '../../storage/event-log.js'
 import { LevelLog } from '../../storage/level-log.js'
 import type { PlannedJob, Target } from './delayable.js'
-import { FunctionRegistry, TIMEOUT_MS_MAX, type FunctionOptions } from './functions.js'
+import { FunctionRegistry, TIMEOUT_MS_MAX, type FunctionInfo, type FunctionOptions } from './functions.js'
+import { relatedActionOf, type RelatedLink } from './related-action.js'
+import type { DashboardServer, ServeOptions } from '../../dashboard/serve.js'
 import { checkOpenOptions, DEFAULT_REMOVE_AFTER_DAYS, DEFAULT_SNAPSHOT_EVERY, type OpenOptions } from './open-options.js'
 import { buildGraphJoin, buildSpec, buildSpecs, type SpecContext } from './job-spec.js'
 import { runWithoutDelay } from './no-delay.js'
@@ -29,6 +32,9 @@ export type { OpenOptions } from './open-options.js'
 export type { BackupResult } from '../../storage/backup.js'
 
 export type { JobsQuery, JobGraph, ChannelStats, Stats } from './queries.js'
+export type { FunctionInfo } from './functions.js'
+export type { RelatedLink } from './related-action.js'
+export type { Explanation, Reason, ReasonKind } from './explain.js'
 
 /** @internal Where trapJobs() plugs in: delayed calls go to the trap instead of the engine. */
 export interface DelaySink {
@@ -50,6 +56,8 @@ export class Wharf implements ModelHost {
   private readonly backups = new Set<Promise<unknown>>()
   /** close() was called: no new backup may start on the store it is about to release. */
   private closing = false
+  /** What close() ends first: dashboard servers and event streams started on this Wharf. */
+  private readonly closeHooks = new Set<() => unknown>()
 
   private constructor(
     /** @internal */ readonly engine: Engine,
@@ -119,6 +127,15 @@ export class Wharf implements ModelHost {
     return readGraph(this.engine, checkUuid(graphUuid, 'graph'))
   }
 
+  /**
+   * Why the job is not running — or that it runs, or has finished — as the scheduler sees it now
+   * (reasons: core/explain.ts). An empty list for a pending job: the next tick starts it.
+   * Rejects UnknownJobError for a job neither live nor in history.
+   */
+  async explain(uuid: string): Promise<Explanation> {
+    return readExplanation(this.engine, checkUuid(uuid, 'explain'), this.functions.registered)
+  }
+
   async requeue(uuid: string): Promise<void> {
     await this.command({ type: 'requeue', uuid: checkUuid(uuid, 'requeue') })
   }
@@ -142,6 +159,41 @@ export class Wharf implements ModelHost {
 
   stats(): Stats {
     return statsOf(this.engine.state, this.engine.history.counts(), this.engine.inFlight)
+  }
+
+  /** Every job function registered or configured in this process, by name. */
+  functionList(): FunctionInfo[] {
+    this.assertOpen()
+    return this.functions.list()
+  }
+
+  /**
+   * The job's related action (queue_job's related_action): the `{ url, label? }` that the method
+   * named by its function's `relatedAction.funcName` returns for the job's records; null when
+   * disabled or unnamed. Rejects UnknownJobError, or InvalidJobFunctionError on a bad answer.
+   */
+  async relatedAction(uuid: string): Promise<RelatedLink | null> {
+    const job = await this.job(uuid)
+    if (job === undefined) throw new UnknownJobError(uuid)
+    return relatedActionOf(job, this.functions, this.clock)
+  }
+
+  /**
+   * Serve the dashboard and its JSON API over HTTP (default 127.0.0.1:7777); close() of this
+   * Wharf closes it too. Loaded on first use, so apps that never serve do not load it.
+   */
+  async serveDashboard(options: ServeOptions = {}): Promise<DashboardServer> {
+    this.assertOpen()
+    const { serveDashboard } = await import('../../dashboard/serve.js')
+    return serveDashboard(this, options)
+  }
+
+  /** @internal Run `hook` when close() starts (before the engine stops); returns its removal. */
+  onClose(hook: () => unknown): () => void {
+    this.assertOpen()
+    if (this.closing) throw new WharfClosedError('this Wharf is closing')
+    this.closeHooks.add(hook)
+    return () => this.closeHooks.delete(hook)
   }
 
   /** Every committed event, in log order. Returns a function that removes the listener. */
@@ -241,6 +293,9 @@ export class Wharf implements ModelHost {
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = checkCloseOptions(options)
     this.closing = true
+    const hooks = [...this.closeHooks]
+    this.closeHooks.clear()
+    await Promise.allSettled(hooks.map(async (hook) => hook()))
     await Promise.allSettled(this.backups)
     if (timeoutMs === undefined || this.engine.lifecycle === 'closed') {
       await this.engine.close()

@@ -5,7 +5,7 @@ import { fail } from './assert.js'
 import { mergeChannelConfig, parentChannelName, ROOT, type ChannelConfig } from './channel-config.js'
 import { ChannelSet } from './channel-set.js'
 import { CHANNEL_DEPTH_MAX } from './limits.js'
-import { ChannelNode, readyLess, type State } from './state.js'
+import { ChannelNode, readyLess, type JobRecord, type State } from './state.js'
 
 export function initialState(config: readonly ChannelConfig[]): State {
   const root = new ChannelNode(ROOT, null)
@@ -71,27 +71,53 @@ export function ensureChannel(channels: Map<string, ChannelNode>, name: string):
   return node
 }
 
+// The gates of one level of a path, in the order the scheduler checks them. A small code, not an
+// object: the dispatch asks on every pick and must not allocate; explain (explain.ts) turns a
+// code into a Reason, asking the same function, so the two can never disagree.
+export const GATE_OPEN = 0
+export const GATE_PAUSED = 1
+export const GATE_FULL = 2
+/** A sequential channel with a failed job of its own: it waits until that job is dealt with. */
+export const GATE_FAILED = 3
+export const GATE_THROTTLED = 4
+export type Gate = typeof GATE_OPEN | typeof GATE_PAUSED | typeof GATE_FULL | typeof GATE_FAILED | typeof GATE_THROTTLED
+
 /**
- * May the best ready job of `node` start at `nowMs`? Every channel on its path needs a free slot,
- * must not be paused or inside its throttle window, and a sequential channel must have no failed
- * job of its own. A sequential channel also waits while the job that is next due in its eta
- * queue sorts before its best ready job — queue_job's rule (it compares those two heads only),
- * so a later job does not overtake the next eta job.
+ * The first gate after `after` that keeps level `n` of a job's path closed at `nowMs`
+ * (GATE_OPEN: none). A job may start only when every level of its path is open: no pause, a free
+ * slot (capacity counts running jobs and superseded handlers), no failed job of its own on a
+ * sequential channel, and no throttle window. The dispatch asks with `after` = GATE_OPEN (the
+ * first gate); explain asks again after each gate found, to report them all.
+ */
+export function gateOf(n: ChannelNode, nowMs: number, after: Gate): Gate {
+  if (after < GATE_PAUSED && n.paused) return GATE_PAUSED
+  if (after < GATE_FULL && n.capacity !== null && n.running + n.held >= n.capacity) return GATE_FULL
+  if (after < GATE_FAILED && n.sequential && n.failedOwn > 0) return GATE_FAILED
+  if (after < GATE_THROTTLED && n.throttleMs > 0 && nowMs < n.throttleUntil) return GATE_THROTTLED
+  return GATE_OPEN
+}
+
+/**
+ * The eta job that holds a sequential channel's order: its next job in eta order, when that sorts
+ * before its best ready job — queue_job's rule (it compares those two heads only), so a later
+ * job does not overtake the next eta job. null: none does (or the channel is not sequential).
+ * `node` must have a ready job.
+ */
+export function orderKeeperOf(node: ChannelNode): JobRecord | null {
+  if (!node.sequential || node.etaQueue.size === 0) return null
+  const etaHead = node.etaQueue.peek()!
+  return readyLess(etaHead, node.ready.peek()!) ? etaHead : null
+}
+
+/**
+ * May the best ready job of `node` start at `nowMs`? No eta job holds its order, and every
+ * channel on its path is open (gateOf).
  */
 export function canStartFrom(node: ChannelNode, nowMs: number): boolean {
-  if (node.sequential && node.etaQueue.size > 0) {
-    const etaHead = node.etaQueue.peek()!
-    const readyHead = node.ready.peek()!
-    if (readyLess(etaHead, readyHead)) return false
-  }
+  if (orderKeeperOf(node) !== null) return false
   const path = node.path
   for (let i = 0; i < path.length; i++) {
-    const n = path[i]!
-    if (n.paused) return false
-    if (n.capacity !== null && n.running + n.held >= n.capacity) return false
-    if (n.sequential && n.failedOwn > 0) return false
-    if (n.throttleMs > 0 && nowMs < n.throttleUntil) return false
+    if (gateOf(path[i]!, nowMs, GATE_OPEN) !== GATE_OPEN) return false
   }
   return true
 }
-

@@ -136,6 +136,7 @@ function failed(state: State, event: Ev<'job.failed'>): void {
   const job = jobOf(state, event.uuid)
   if (job.state !== 'started') fail(`job ${job.uuid} failed from ${job.state}`)
   transition(state, job, 'failed', event.at)
+  job.failedAt = event.at
   job.excName = event.excName
   job.excMessage = event.excMessage
   job.excInfo = event.excInfo
@@ -164,6 +165,7 @@ function requeued(state: State, event: Ev<'job.requeued'>): void {
   job.startedAt = null
   job.doneAt = null
   job.cancelledAt = null
+  job.failedAt = null
   transition(state, job, job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending', event.at)
 }
 
@@ -185,6 +187,7 @@ function recovered(state: State, event: Ev<'job.recovered'>): void {
   job.startedAt = null
   if (event.dead) {
     transition(state, job, 'failed', event.at)
+    job.failedAt = event.at
     job.excName = 'JobFoundDead'
     job.excMessage = 'Job found dead after too many retries'
     job.excInfo = `the process running try ${job.retry} of ${job.model}.${job.method} stopped before it finished`

@@ -16,6 +16,8 @@ export interface JobProjection extends JobView {
   /** Starts ever made: decides whether a handler completion is stale. */
   runs: number
   unfinishedParents: number
+  /** When it last failed: explain() reports it. */
+  failedAt: number | null
 }
 
 export interface ChannelProjection {
@@ -62,7 +64,7 @@ export function projectState(state: State): StateProjection {
     const view = toJobView(job)
     view.dependsOn.sort(compareText)
     view.dependents.sort(compareText)
-    jobs.push({ ...view, createdSeq: job.seq, runs: job.runs, unfinishedParents: job.unfinishedParents })
+    jobs.push({ ...view, createdSeq: job.seq, runs: job.runs, unfinishedParents: job.unfinishedParents, failedAt: job.failedAt })
     if (job.state === 'pending') (job.waitingEta ? waitingEta : ready).push(job.uuid)
   }
   jobs.sort((a, b) => compareText(a.uuid, b.uuid))

@@ -4,7 +4,7 @@
 
 import { EVENT_FORMAT_VERSION as v, type WharfEvent } from './events.js'
 import { canStartFrom } from './channels.js'
-import { readyLess, type JobRecord, type State } from './state.js'
+import { readyLess, type ChannelNode, type JobRecord, type State } from './state.js'
 
 /**
  * The job functions this process can run, model -> methods. Like nowMs it is an input of the
@@ -17,6 +17,18 @@ export type RegisteredFunctions = ReadonlyMap<string, ReadonlySet<string>> | nul
 /** May this process run the job's function? */
 export function hasHandler(registered: RegisteredFunctions, job: JobRecord): boolean {
   return registered === null || registered.get(job.model)?.has(job.method) === true
+}
+
+/**
+ * The job a ready channel offers the pick: its ready head — or, on a channel that is not
+ * sequential, the first ready job whose function this process has (a job without a handler keeps
+ * a sequential channel's order). undefined: none. `node` must have a ready job.
+ */
+export function candidateOf(node: ChannelNode, registered: RegisteredFunctions): JobRecord | undefined {
+  const head = node.ready.peek()!
+  if (hasHandler(registered, head)) return head
+  if (node.sequential) return undefined
+  return node.ready.firstWhere((job) => hasHandler(registered, job))
 }
 
 /**
@@ -41,13 +53,8 @@ export function pickNext(state: State, nowMs: number, registered: RegisteredFunc
   const readyChannels = state.readyChannels.items
   for (let i = 0; i < readyChannels.length; i++) {
     const node = readyChannels[i]!
-    let head = node.ready.peek()!
-    if (!hasHandler(registered, head)) {
-      if (node.sequential) continue
-      const runnable = node.ready.firstWhere((job) => hasHandler(registered, job))
-      if (runnable === undefined) continue
-      head = runnable
-    }
+    const head = candidateOf(node, registered)
+    if (head === undefined) continue
     if (best !== undefined && !readyLess(head, best)) continue
     if (canStartFrom(node, nowMs)) best = head
   }

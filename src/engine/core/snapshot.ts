@@ -53,6 +53,8 @@ export type JobSnapshot = [
   doneAt: number | null,
   cancelledAt: number | null,
   waitingEta: boolean,
+  /** Added in 0.2 without a format change: absent in snapshots written before (read as null). */
+  failedAt?: number | null,
 ]
 
 export interface StateSnapshot {
@@ -100,6 +102,7 @@ export function snapshotOf(state: State): StateSnapshot {
       job.doneAt,
       job.cancelledAt,
       job.waitingEta,
+      job.failedAt,
     ])
   }
   jobs.sort((a, b) => a[SEQ] - b[SEQ])
@@ -153,6 +156,7 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
     job.startedAt = j[24]
     job.doneAt = j[25]
     job.cancelledAt = j[26]
+    job.failedAt = j[28] ?? null
     admit(state, job, j[27])
   }
   for (const [uuid, run, channel] of snapshot.superseded ?? []) {

@@ -67,6 +67,9 @@ export class JobRecord {
   startedAt: number | null = null
   doneAt: number | null = null
   cancelledAt: number | null = null
+  /** When it last failed (job.failed, or found dead at recovery); kept internal: JobView has no
+   * such field (queue_job's has none either), but explain() says since when a job is failed. */
+  failedAt: number | null = null
   heapIndex = -1
   /** True while queued in the channel's eta heap rather than its ready heap. */
   waitingEta = false

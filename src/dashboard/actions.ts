@@ -1,0 +1,51 @@
+// The actions: requeue, cancel, set done on many jobs at once, and pause/resume of a channel. The
+// body is checked whole before the first job is touched; each uuid then gets its own result, and
+// one refusal does not stop the others (they are submitted together, so they share a commit).
+
+import { describe } from '../engine/api/properties.js'
+import type { Wharf } from '../engine/api/wharf.js'
+import { InvalidPropertyError } from '../engine/errors.js'
+import { errorBody, type ErrorBody } from './http-error.js'
+import { checkKeys } from './options.js'
+import { checkUuidParam } from './query.js'
+
+export const ACTION_UUIDS_MAX = 1000
+
+export const JOB_ACTIONS = {
+  requeue: (wharf: Wharf, uuid: string) => wharf.requeue(uuid),
+  cancel: (wharf: Wharf, uuid: string) => wharf.cancel(uuid),
+  done: (wharf: Wharf, uuid: string) => wharf.setDone(uuid),
+} as const
+
+export type JobAction = keyof typeof JOB_ACTIONS
+
+export type ActionResult = { uuid: string; ok: true } | { uuid: string; ok: false; error: ErrorBody }
+
+export function checkUuids(body: unknown, where: string): string[] {
+  const { uuids } = checkKeys(where, body, ['uuids'])
+  if (!Array.isArray(uuids) || uuids.length === 0 || uuids.length > ACTION_UUIDS_MAX) {
+    throw new InvalidPropertyError(`${where}: uuids must be an array of 1 to ${ACTION_UUIDS_MAX} job uuids, got ${describe(uuids)}`)
+  }
+  return uuids.map((uuid, i) => {
+    if (typeof uuid !== 'string') throw new InvalidPropertyError(`${where}: uuids[${i}] must be a string, got ${describe(uuid)}`)
+    return checkUuidParam(uuid, `${where}: uuids[${i}]`)
+  })
+}
+
+/** Every uuid's result, in the order given; `allOk` tells 200 from 409. */
+export async function runJobAction(wharf: Wharf, action: JobAction, uuids: readonly string[]): Promise<{ allOk: boolean; results: ActionResult[] }> {
+  const settled = await Promise.allSettled(uuids.map((uuid) => JOB_ACTIONS[action](wharf, uuid)))
+  const results = settled.map((outcome, i): ActionResult => {
+    const uuid = uuids[i]!
+    return outcome.status === 'fulfilled' ? { uuid, ok: true } : { uuid, ok: false, error: errorBody(outcome.reason) }
+  })
+  return { allOk: results.every((r) => r.ok), results }
+}
+
+export function checkChannelBody(body: unknown, where: string): string {
+  const { channel } = checkKeys(where, body, ['channel'])
+  if (typeof channel !== 'string' || channel.length === 0) {
+    throw new InvalidPropertyError(`${where}: channel must be a complete channel name such as "root.mail", got ${describe(channel)}`)
+  }
+  return channel
+}

@@ -1,0 +1,48 @@
+// The API's reads of jobs: a page of jobs with its cursor, one job with its related link and
+// function, and a graph.
+
+import type { FunctionInfo, RelatedLink, Wharf } from '../engine/api/wharf.js'
+import type { JobView } from '../engine/core/view.js'
+import { UnknownJobError } from '../engine/errors.js'
+import { errorBody, HttpError, type ErrorBody } from './http-error.js'
+import { jobsQueryOf } from './query.js'
+
+export interface JobsPage {
+  jobs: JobView[]
+  /** The last uuid of a full page: pass it as `after` for the next one; null on a short page. */
+  next: string | null
+}
+
+export async function jobsPage(wharf: Wharf, query: URLSearchParams): Promise<JobsPage> {
+  const q = jobsQueryOf(query)
+  const jobs = await wharf.jobs(q)
+  return { jobs, next: jobs.length === q.limit ? jobs[jobs.length - 1]!.uuid : null }
+}
+
+export interface JobDetail {
+  job: JobView
+  related: RelatedLink | null
+  /** Why `related` is null when the related action failed (a bug of the app's method). */
+  relatedError?: ErrorBody
+  function: FunctionInfo | null
+}
+
+export async function jobDetail(wharf: Wharf, uuid: string): Promise<JobDetail> {
+  const job = await wharf.job(uuid)
+  if (job === undefined) throw new UnknownJobError(uuid)
+  const name = `${job.model}.${job.method}`
+  const fn = wharf.functionList().find((f) => f.name === name) ?? null
+  try {
+    return { job, related: await wharf.relatedAction(uuid), function: fn }
+  } catch (error) {
+    // The job is still worth showing when the app's related action is broken.
+    return { job, related: null, relatedError: errorBody(error), function: fn }
+  }
+}
+
+export async function graphOf(wharf: Wharf, graphUuid: string): Promise<{ jobs: JobView[]; edges: Array<[string, string]> }> {
+  const graph = await wharf.graph(graphUuid)
+  if (graph.jobs.length === 0) throw new HttpError(404, 'UNKNOWN_GRAPH', `no graph with uuid ${JSON.stringify(graphUuid)}`)
+  return graph
+}
+

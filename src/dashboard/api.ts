@@ -1,0 +1,143 @@
+// The JSON API under <base>/api/: its route table, and the checks every request passes in order
+// before anything is read or changed — token, route (404), method (405), query keys (400), then
+// for actions: same origin (403), read-only (403), JSON content type (415), body (413, 400).
+
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Wharf } from '../engine/api/wharf.js'
+import { checkChannelBody, checkUuids, JOB_ACTIONS, runJobAction, type JobAction } from './actions.js'
+import { graphOf, jobDetail, jobsPage } from './api-reads.js'
+import { readJson } from './body.js'
+import { channelTree } from './channel-tree.js'
+import type { EventStreams } from './event-stream.js'
+import { HttpError } from './http-error.js'
+import type { DashboardSettings } from './options.js'
+import { checkUuidParam, decodeSegment, JOBS_QUERY_KEYS, queryValues } from './query.js'
+import { sendJson } from './respond.js'
+import { checkContentType, checkSameOrigin, checkToken } from './security.js'
+import { packageVersion } from './version.js'
+
+export interface ApiContext {
+  wharf: Wharf
+  req: IncomingMessage
+  res: ServerResponse
+  settings: DashboardSettings
+  streams: EventStreams
+}
+
+interface Call {
+  ctx: ApiContext
+  /** The path's `:param` segments, decoded, in order. */
+  params: string[]
+  query: URLSearchParams
+  /** The checked JSON body of an action. */
+  body: unknown
+}
+
+interface Route {
+  method: 'GET' | 'POST'
+  path: string
+  query?: readonly string[]
+  /** Changes jobs or channels: same-origin, read-only and JSON checks, then the body. */
+  action?: boolean
+  /** The answer as JSON (status 200 unless it says), or undefined when it answered itself. */
+  handle(call: Call): Promise<{ status?: number; body: unknown } | undefined>
+}
+
+const ok = async (body: unknown): Promise<{ body: unknown }> => ({ body })
+
+const jobAction = (action: JobAction): Route => ({
+  method: 'POST',
+  path: `/api/actions/${action}`,
+  action: true,
+  async handle({ ctx, body }) {
+    const { allOk, results } = await runJobAction(ctx.wharf, action, checkUuids(body, `POST /api/actions/${action}`))
+    return { status: allOk ? 200 : 409, body: { results } }
+  },
+})
+
+const channelAction = (action: 'pause' | 'resume'): Route => ({
+  method: 'POST',
+  path: `/api/channels/${action}`,
+  action: true,
+  async handle({ ctx, body }) {
+    const channel = checkChannelBody(body, `POST /api/channels/${action}`)
+    await (action === 'pause' ? ctx.wharf.pauseChannel(channel) : ctx.wharf.resumeChannel(channel))
+    return { body: { ok: true } }
+  },
+})
+
+const ROUTES: readonly Route[] = [
+  {
+    method: 'GET',
+    path: '/api/info',
+    handle: ({ ctx }) => ok({ readOnly: ctx.settings.readOnly, tokenRequired: ctx.settings.token !== null, version: packageVersion() }),
+  },
+  { method: 'GET', path: '/api/jobs', query: JOBS_QUERY_KEYS, handle: async ({ ctx, query }) => ok(await jobsPage(ctx.wharf, query)) },
+  { method: 'GET', path: '/api/jobs/:uuid', handle: async ({ ctx, params }) => ok(await jobDetail(ctx.wharf, params[0]!)) },
+  { method: 'GET', path: '/api/jobs/:uuid/explain', handle: async ({ ctx, params }) => ok(await ctx.wharf.explain(params[0]!)) },
+  { method: 'GET', path: '/api/graphs/:uuid', handle: async ({ ctx, params }) => ok(await graphOf(ctx.wharf, params[0]!)) },
+  { method: 'GET', path: '/api/stats', handle: ({ ctx }) => ok(ctx.wharf.stats()) },
+  { method: 'GET', path: '/api/channels', handle: ({ ctx }) => ok({ channels: channelTree(ctx.wharf.stats()) }) },
+  { method: 'GET', path: '/api/functions', handle: ({ ctx }) => ok({ functions: ctx.wharf.functionList() }) },
+  { method: 'GET', path: '/api/crons', handle: () => ok({ crons: [] }) },
+  { method: 'GET', path: '/api/batches', handle: () => ok({ batches: [] }) },
+  ...(Object.keys(JOB_ACTIONS) as JobAction[]).map(jobAction),
+  channelAction('pause'),
+  channelAction('resume'),
+  {
+    method: 'GET',
+    path: '/api/events',
+    async handle({ ctx }) {
+      ctx.streams.start(ctx.wharf, ctx.res)
+      return undefined
+    },
+  },
+]
+
+/** Answer a request whose path (below the base) starts with /api/. */
+export async function serveApi(ctx: ApiContext, path: string, query: URLSearchParams): Promise<void> {
+  const { req, res, settings } = ctx
+  checkToken(req, settings.token)
+  const { route, params } = findRoute(req.method ?? 'GET', path)
+  const where = `${route.method} ${route.path}`
+  queryValues(query, route.query ?? [], where)
+  let body: unknown
+  if (route.action === true) {
+    checkSameOrigin(req)
+    if (settings.readOnly) throw new HttpError(403, 'READ_ONLY', 'this dashboard is read-only: actions are refused')
+    checkContentType(req, 'application/json')
+    body = await readJson(req)
+  }
+  const answer = await route.handle({ ctx, params, query, body })
+  if (answer !== undefined) sendJson(res, answer.status ?? 200, answer.body)
+}
+
+function findRoute(method: string, path: string): { route: Route; params: string[] } {
+  const segments = path.split('/')
+  const matching: { route: Route; raw: string[] }[] = []
+  for (const route of ROUTES) {
+    const raw = matchPath(route.path.split('/'), segments)
+    if (raw !== null) matching.push({ route, raw })
+  }
+  if (matching.length === 0) throw new HttpError(404, 'UNKNOWN_ROUTE', `no API route ${path}; see the README's "Dashboard and HTTP API"`)
+  const found = matching.find((m) => m.route.method === method)
+  if (found === undefined) {
+    const allowed = [...new Set(matching.map((m) => m.route.method))].join(', ')
+    throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} ${path} is not allowed; use ${allowed}`, { allow: allowed })
+  }
+  const where = `${found.route.method} ${found.route.path}`
+  return { route: found.route, params: found.raw.map((segment) => checkUuidParam(decodeSegment(segment, where), where)) }
+}
+
+/** The raw values of a pattern's `:param` segments, or null when the path does not match. */
+function matchPath(pattern: readonly string[], segments: readonly string[]): string[] | null {
+  if (pattern.length !== segments.length) return null
+  const params: string[] = []
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i]!.startsWith(':')) {
+      if (segments[i] === '') return null
+      params.push(segments[i]!)
+    } else if (pattern[i] !== segments[i]) return null
+  }
+  return params
+}

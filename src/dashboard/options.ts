@@ -1,0 +1,54 @@
+// Options of dashboard() and serveDashboard(), checked once with an error naming the bad value.
+
+import { describe } from '../engine/api/properties.js'
+import { InvalidPropertyError } from '../engine/errors.js'
+
+export interface DashboardOptions {
+  /** Required on every /api/ request when set (Bearer, X-Wharf-Token, or the /login cookie).
+   * Without it, only requests addressed to a loopback name are answered. */
+  token?: string
+  /** Reads only: every action answers 403. */
+  readOnly?: boolean
+  /** The prefix to strip from `req.url` in a plain node:http server (e.g. '/ops/jobs'). Leave it
+   * out under a framework that strips its mount path itself (Express's `app.use('/jobs', …)`). */
+  basePath?: string
+}
+
+export interface DashboardSettings {
+  token: string | null
+  readOnly: boolean
+  /** '' or '/a/b' (no trailing slash). */
+  basePath: string
+}
+
+const TOKEN = /^[\x21-\x7e]{1,4096}$/
+const BASE_PATH = /^(\/[A-Za-z0-9._~%-]+)*$/
+
+/** Refuse an options object with keys other than `known`. */
+export function checkKeys(where: string, options: unknown, known: readonly string[]): Record<string, unknown> {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new InvalidPropertyError(`${where}: options must be an object, got ${describe(options)}`)
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new InvalidPropertyError(`${where}: unknown option ${JSON.stringify(key)}; known: ${known.join(', ')}`)
+  }
+  return options as Record<string, unknown>
+}
+
+export function checkDashboardOptions(options: unknown, where = 'dashboard()'): DashboardSettings {
+  const o = checkKeys(where, options, ['token', 'readOnly', 'basePath'])
+  if (o.token !== undefined && (typeof o.token !== 'string' || !TOKEN.test(o.token))) {
+    throw new InvalidPropertyError(`${where}: token must be 1 to 4096 printable ASCII characters without spaces, got ${describe(o.token)}`)
+  }
+  if (o.readOnly !== undefined && typeof o.readOnly !== 'boolean') {
+    throw new InvalidPropertyError(`${where}: readOnly must be a boolean, got ${describe(o.readOnly)}`)
+  }
+  let basePath = ''
+  if (o.basePath !== undefined) {
+    basePath = typeof o.basePath === 'string' ? o.basePath.replace(/\/+$/, '') : ''
+    if (typeof o.basePath !== 'string' || !BASE_PATH.test(basePath)) {
+      throw new InvalidPropertyError(`${where}: basePath must be a URL path such as '/ops/jobs', got ${describe(o.basePath)}`)
+    }
+  }
+  return { token: (o.token as string | undefined) ?? null, readOnly: o.readOnly === true, basePath }
+}

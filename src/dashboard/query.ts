@@ -1,0 +1,72 @@
+// Query strings and path parameters, checked before anything is read: an unknown key, a
+// repeated one or a malformed value is a 400 naming it, never silently ignored.
+
+import type { JobsQuery } from '../engine/api/wharf.js'
+import { describe } from '../engine/api/properties.js'
+import { InvalidPropertyError } from '../engine/errors.js'
+
+/** Jobs per page when the query gives no limit, and the most one page may ask for. */
+export const API_JOBS_LIMIT_DEFAULT = 50
+export const API_JOBS_LIMIT_MAX = 1000
+/** A uuid as the API accepts it: what ULIDs and custom ids look like, without spaces. */
+const UUID = /^[^\s\p{Cc}]{1,200}$/u
+
+export const JOBS_QUERY_KEYS = ['state', 'channel', 'function', 'model', 'method', 'graphUuid', 'identityKey', 'limit', 'order', 'after'] as const
+
+/** Each allowed key at most once; an empty value counts as absent (an HTML form's "any"). */
+export function queryValues(query: URLSearchParams, allowed: readonly string[], where: string): Map<string, string> {
+  const values = new Map<string, string>()
+  for (const [key, value] of query) {
+    if (!allowed.includes(key)) {
+      const known = allowed.length === 0 ? 'this route takes no query' : `keys: ${allowed.join(', ')}`
+      throw new InvalidPropertyError(`${where}: unknown query key ${JSON.stringify(key)}; ${known}`)
+    }
+    if (values.has(key)) throw new InvalidPropertyError(`${where}: query key ${JSON.stringify(key)} given more than once`)
+    values.set(key, value)
+  }
+  for (const [key, value] of values) if (value === '') values.delete(key)
+  return values
+}
+
+/** GET /api/jobs's query as a wharf.jobs() query (which checks the values it knows itself). */
+export function jobsQueryOf(query: URLSearchParams): JobsQuery & { limit: number } {
+  const where = 'GET /api/jobs'
+  const values = queryValues(query, JOBS_QUERY_KEYS, where)
+  const q: Record<string, unknown> = {}
+  for (const key of ['state', 'channel', 'model', 'method', 'graphUuid', 'identityKey', 'order'] as const) {
+    if (values.has(key)) q[key] = values.get(key)
+  }
+  const fn = values.get('function')
+  if (fn !== undefined) {
+    const dot = fn.lastIndexOf('.')
+    if (dot <= 0 || dot === fn.length - 1) throw new InvalidPropertyError(`${where}: function must be '<model>.<method>', got ${describe(fn)}`)
+    if (q.model !== undefined || q.method !== undefined) throw new InvalidPropertyError(`${where}: give function, or model and method, not both`)
+    q.model = fn.slice(0, dot)
+    q.method = fn.slice(dot + 1)
+  }
+  const after = values.get('after')
+  if (after !== undefined) q.after = checkUuidParam(after, `${where}: after`)
+  const limit = values.get('limit')
+  q.limit = API_JOBS_LIMIT_DEFAULT
+  if (limit !== undefined) {
+    if (!/^\d{1,7}$/.test(limit) || Number(limit) < 1 || Number(limit) > API_JOBS_LIMIT_MAX) {
+      throw new InvalidPropertyError(`${where}: limit must be an integer from 1 to ${API_JOBS_LIMIT_MAX}, got ${describe(limit)}`)
+    }
+    q.limit = Number(limit)
+  }
+  return q as unknown as JobsQuery & { limit: number }
+}
+
+export function checkUuidParam(uuid: string, where: string): string {
+  if (!UUID.test(uuid)) throw new InvalidPropertyError(`${where}: not a job uuid: ${describe(uuid)}`)
+  return uuid
+}
+
+/** A path segment, percent-decoded; a malformed encoding is a 400. */
+export function decodeSegment(segment: string, where: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    throw new InvalidPropertyError(`${where}: malformed percent-encoding in ${describe(segment)}`)
+  }
+}

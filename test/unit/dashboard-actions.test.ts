@@ -1,0 +1,112 @@
+// Proves the API's actions over a real node:http server: requeue, cancel and set done on many
+// uuids with a result each (one refusal answers 409 and stops nothing else), pause and resume;
+// and that every refused action (wrong method, content type, JSON, body, origin, read-only, too
+// large) answers its JSON 4xx and leaves every job and channel as it was.
+import { describe, expect, it } from 'vitest'
+import { dashboard } from '../../src/dashboard.js'
+import { call, post, rawCall, seedJobs, serve, statesOf } from './dashboard-helpers.js'
+
+async function setup(options: { readOnly?: boolean } = {}) {
+  const seeded = await seedJobs()
+  const { url, port } = await serve(dashboard(seeded.wharf, options))
+  return { ...seeded, api: `${url}/api`, port }
+}
+
+describe('job actions', () => {
+  it('cancels many jobs, answering a result per uuid; an unknown one is refused (409) and the others still act', async () => {
+    const { api, wharf, pending, all } = await setup()
+    const before = await statesOf(wharf, all)
+    const uuids = [pending[0]!.uuid, '01NOSUCHJOB', pending[2]!.uuid]
+    const { status, body } = await post(`${api}/actions/cancel`, { uuids })
+    expect(status).toBe(409)
+    expect(body.results).toEqual([
+      { uuid: pending[0]!.uuid, ok: true },
+      { uuid: '01NOSUCHJOB', ok: false, error: { name: 'UnknownJobError', code: 'UNKNOWN_JOB', message: 'no job with uuid "01NOSUCHJOB"' } },
+      { uuid: pending[2]!.uuid, ok: true },
+    ])
+    expect(await statesOf(wharf, all)).toEqual({ ...before, [pending[0]!.uuid]: 'cancelled', [pending[2]!.uuid]: 'cancelled' })
+  })
+
+  it('requeues a failed job and sets a pending one done, answering 200 when every uuid acted', async () => {
+    const { api, wharf, failed, pending } = await setup()
+    expect(await post(`${api}/actions/requeue`, { uuids: [failed.uuid] })).toMatchObject({ status: 200, body: { results: [{ uuid: failed.uuid, ok: true }] } })
+    expect(await post(`${api}/actions/done`, { uuids: [pending[1]!.uuid] })).toMatchObject({ status: 200 })
+    expect(await statesOf(wharf, [failed, pending[1]!])).toEqual({ [failed.uuid]: 'pending', [pending[1]!.uuid]: 'done' })
+  })
+
+  it('pauses and resumes a channel; an unknown channel is a 404, a malformed one a 400', async () => {
+    const { api, wharf } = await setup()
+    const paused = (): boolean | undefined => wharf.stats().channels.find((c) => c.name === 'root.mail')?.paused
+    expect(await post(`${api}/channels/pause`, { channel: 'root.mail' })).toMatchObject({ status: 200, body: { ok: true } })
+    expect(paused()).toBe(true)
+    expect(await post(`${api}/channels/resume`, { channel: 'mail' })).toMatchObject({ status: 200, body: { ok: true } })
+    expect(paused()).toBe(false)
+    expect(await post(`${api}/channels/pause`, { channel: 'root.nowhere' })).toMatchObject({ status: 404, body: { error: { name: 'UnknownChannelError' } } })
+    expect(await post(`${api}/channels/pause`, { channel: 'root.a b' })).toMatchObject({ status: 400, body: { error: { name: 'InvalidChannelConfigError' } } })
+    expect(await post(`${api}/channels/pause`, { name: 'root.mail' })).toMatchObject({ status: 400, body: { error: { name: 'InvalidPropertyError' } } })
+    expect(wharf.stats().channels.map((c) => c.paused)).toEqual([false, false, false, false])
+  })
+})
+
+describe('refused actions change nothing', () => {
+  const cases: [string, (ctx: { api: string; port: number; uuid: string }) => Promise<{ status: number; body: any; headers?: unknown }>, number, string][] = [
+    ['a GET on an action route', ({ api }) => call(`${api}/actions/cancel`), 405, 'METHOD_NOT_ALLOWED'],
+    ['a form-encoded body', ({ api, uuid }) => call(`${api}/actions/cancel`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `uuids=${uuid}` }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['text/plain (a cross-site form can send it)', ({ api, uuid }) => call(`${api}/actions/cancel`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ uuids: [uuid] }) }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['no content type', ({ port, uuid }) => rawCall(port, { method: 'POST', path: '/api/actions/cancel', body: JSON.stringify({ uuids: [uuid] }) }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['bad JSON', ({ api }) => call(`${api}/actions/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"uuids": [' }), 400, 'BAD_JSON'],
+    ['a body that is not an object', ({ api, uuid }) => post(`${api}/actions/cancel`, [uuid]), 400, 'INVALID_PROPERTY'],
+    ['an unknown body key', ({ api, uuid }) => post(`${api}/actions/cancel`, { uuids: [uuid], force: true }), 400, 'INVALID_PROPERTY'],
+    ['no uuids', ({ api }) => post(`${api}/actions/cancel`, { uuids: [] }), 400, 'INVALID_PROPERTY'],
+    ['too many uuids', ({ api, uuid }) => post(`${api}/actions/cancel`, { uuids: Array(1001).fill(uuid) }), 400, 'INVALID_PROPERTY'],
+    ['one malformed uuid among good ones', ({ api, uuid }) => post(`${api}/actions/cancel`, { uuids: [uuid, 'a b'] }), 400, 'INVALID_PROPERTY'],
+    ['a uuid that is not a string', ({ api, uuid }) => post(`${api}/actions/cancel`, { uuids: [uuid, 42] }), 400, 'INVALID_PROPERTY'],
+    ['a query key', ({ api, uuid }) => post(`${api}/actions/cancel?all=1`, { uuids: [uuid] }), 400, 'INVALID_PROPERTY'],
+    ['a body over 1 MB', ({ api, uuid }) => post(`${api}/actions/cancel`, { uuids: [uuid], pad: 'x'.repeat(1024 * 1024) }), 413, 'BODY_TOO_LARGE'],
+    ['an Origin of another site', ({ port, uuid }) => rawCall(port, { method: 'POST', path: '/api/actions/cancel', headers: { 'content-type': 'application/json', origin: 'http://evil.example' }, body: JSON.stringify({ uuids: [uuid] }) }), 403, 'CROSS_ORIGIN'],
+    ['an Origin of another port', ({ port, uuid }) => rawCall(port, { method: 'POST', path: '/api/actions/cancel', headers: { 'content-type': 'application/json', origin: `http://127.0.0.1:${port + 1}` }, body: JSON.stringify({ uuids: [uuid] }) }), 403, 'CROSS_ORIGIN'],
+    ['Origin null', ({ port, uuid }) => rawCall(port, { method: 'POST', path: '/api/actions/cancel', headers: { 'content-type': 'application/json', origin: 'null' }, body: JSON.stringify({ uuids: [uuid] }) }), 403, 'CROSS_ORIGIN'],
+    ['Sec-Fetch-Site: cross-site', ({ port, uuid }) => rawCall(port, { method: 'POST', path: '/api/actions/cancel', headers: { 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' }, body: JSON.stringify({ uuids: [uuid] }) }), 403, 'CROSS_SITE'],
+  ]
+
+  it.each(cases)('%s', async (_name, request, status, code) => {
+    const { api, port, wharf, pending, all } = await setup()
+    const before = await statesOf(wharf, all)
+    const answer = await request({ api, port, uuid: pending[0]!.uuid })
+    expect(answer.status).toBe(status)
+    expect(answer.body.error.code).toBe(code)
+    expect(answer.body.error.message).toEqual(expect.any(String))
+    expect(await statesOf(wharf, all)).toEqual(before)
+  })
+
+  it('a GET on an action route says which method to use (Allow: POST)', async () => {
+    const { api } = await setup()
+    const { headers, body } = await call(`${api}/channels/pause`)
+    expect(headers.get('allow')).toBe('POST')
+    expect(body.error).toMatchObject({ name: 'MethodNotAllowed', code: 'METHOD_NOT_ALLOWED' })
+  })
+
+  it('an Origin equal to the Host is accepted', async () => {
+    const { port, wharf, pending } = await setup()
+    const answer = await rawCall(port, { method: 'POST', path: '/api/actions/cancel', headers: { 'content-type': 'application/json; charset=utf-8', origin: `http://127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin' }, body: JSON.stringify({ uuids: [pending[0]!.uuid] }) })
+    expect(answer.status).toBe(200)
+    expect((await wharf.job(pending[0]!.uuid))?.state).toBe('cancelled')
+  })
+
+  it('read-only: every action answers 403 READ_ONLY, jobs and channels stay; reads still answer', async () => {
+    const { api, wharf, pending, failed, all } = await setup({ readOnly: true })
+    const before = await statesOf(wharf, all)
+    for (const [path, body] of [
+      ['actions/cancel', { uuids: [pending[0]!.uuid] }],
+      ['actions/requeue', { uuids: [failed.uuid] }],
+      ['actions/done', { uuids: [pending[1]!.uuid] }],
+      ['channels/pause', { channel: 'root.mail' }],
+    ] as const) {
+      expect(await post(`${api}/${path}`, body)).toMatchObject({ status: 403, body: { error: { name: 'Forbidden', code: 'READ_ONLY' } } })
+    }
+    expect(await statesOf(wharf, all)).toEqual(before)
+    expect(wharf.stats().channels.some((c) => c.paused)).toBe(false)
+    expect((await call(`${api}/info`)).body).toMatchObject({ readOnly: true })
+    expect((await call(`${api}/jobs`)).status).toBe(200)
+  })
+})
