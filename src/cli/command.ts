@@ -71,6 +71,8 @@ export function oneJobCommand<T>(spec: {
   json: string
   read(client: OperatorClient, uuid: string): Promise<T>
   show(answer: T): string[]
+  /** A line for people about how the answer was got (stderr), or null. */
+  note?(answer: T, values: Values): string | null
 }): Command {
   return {
     name: spec.name,
@@ -82,6 +84,8 @@ export function oneJobCommand<T>(spec: {
       const [uuid] = positionalArgs(positionals, 'UUID', 1)
       const answer = await withClient(values, (client) => spec.read(client, uuid!))
       out.answer(answer, () => spec.show(answer))
+      const note = out.json ? null : (spec.note?.(answer, values) ?? null)
+      if (note !== null) out.note(note)
       return EXIT_OK
     },
   }

@@ -3,31 +3,23 @@
 // the store cleanly.
 
 import { integerOption, positionalArgs, stringOption, UsageError } from './args.js'
-import { Refusal } from './client.js'
 import { EXIT_OK, type Command } from './command.js'
 import { LocalClient } from './local-client.js'
-import type { Wharf } from '../engine/api/wharf.js'
-
-export const PORT_DEFAULT = 7777
-const HOST_DEFAULT = '127.0.0.1'
-
-interface Served {
-  url: string
-  close(): Promise<void>
-}
+import { DEFAULT_HOST as HOST_DEFAULT, DEFAULT_PORT as PORT_DEFAULT } from '../dashboard/serve.js'
 
 export const dashboardCommand: Command = {
   name: 'dashboard',
   summary: 'serve the dashboard over a store no process holds, until Ctrl-C',
-  usage: 'wharf dashboard --path DIR [--port 7777] [--host 127.0.0.1] [--token T] [--json]',
+  usage: 'wharf dashboard --path DIR [--port 7777] [--host 127.0.0.1] [--token T] [--read-only] [--json]',
   details: [
     '--path DIR   the store (a running app serves its own: wharf.serveDashboard())',
     `--port N     0 to 65535 (default ${PORT_DEFAULT}; 0: any free port)`,
     `--host H     the address to listen on (default ${HOST_DEFAULT})`,
     '--token T    require this token of every API request (default: the WHARF_TOKEN environment variable)',
+    '--read-only  refuse every action (requeue, cancel, done, pause, resume)',
     'Prints the URL, then serves until SIGINT or SIGTERM. JSON: { "url" } once listening.',
   ],
-  options: { path: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' } },
+  options: { path: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' }, 'read-only': { type: 'boolean' } },
   async run({ values, positionals, out }) {
     positionalArgs(positionals, 'argument', 0)
     const path = stringOption(values, 'path')
@@ -38,7 +30,7 @@ export const dashboardCommand: Command = {
     const stopped = nextSignal()
     const client = await LocalClient.open(path, 'the app that holds it can serve the dashboard itself: wharf.serveDashboard()')
     try {
-      const server = await serve(client.store, { port, host, ...(token === undefined ? {} : { token }) })
+      const server = await client.store.serveDashboard({ port, host, readOnly: values['read-only'] === true, ...(token === undefined ? {} : { token }) })
       out.answer({ url: server.url }, () => [`dashboard of ${path} at ${server.url} (Ctrl-C stops it)`])
       await stopped.signal
       await server.close()
@@ -48,12 +40,6 @@ export const dashboardCommand: Command = {
     }
     return EXIT_OK
   },
-}
-
-async function serve(wharf: Wharf, options: { port: number; host: string; token?: string }): Promise<Served> {
-  const serveDashboard = (wharf as unknown as { serveDashboard?: (o: typeof options) => Promise<Served> }).serveDashboard
-  if (serveDashboard === undefined) throw new Refusal({ name: 'NotImplemented', message: 'the dashboard is not available in this version' })
-  return serveDashboard.call(wharf, options)
 }
 
 /** Resolves on the first SIGINT or SIGTERM; until disposed, those signals do not end the process. */

@@ -10,6 +10,11 @@ export const explainCommand = oneJobCommand({
   json: '{ "state": state, "reasons": [Reason...] } (API.md)',
   read: (client, uuid) => client.explain(uuid),
   show: showExplanation,
+  // With --path this process is the only one looking: it dispatches nothing and has no handler.
+  note: (explanation, values) =>
+    values.path === undefined || !explanation.reasons.some((r) => r.kind === 'stopped' || r.kind === 'no-handler')
+      ? null
+      : "note: read from the store with no app running (--path): 'stopped' and 'no-handler' describe this command, which dispatches nothing and loads no handler; --url asks the running app",
 })
 
 function showExplanation(explanation: Explanation): string[] {
@@ -39,7 +44,9 @@ export function sentence(r: Reason): string {
     case 'outranked':
       return `${f('ahead')} job(s) go before it in channel ${f('channel')}`
     case 'no-handler':
-      return `no handler is registered for ${f('function')} in the process that runs jobs`
+      return `no handler is registered for ${f('function')}`
+    case 'stopped':
+      return 'Wharf is not dispatching (not started, or stopped)'
     case 'retry-wait':
       return `waits to retry (try ${f('retry')}) until ${at('untilMs')}`
     case 'running':

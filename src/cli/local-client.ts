@@ -12,10 +12,12 @@ import { inspectStorePath, type StoreDir } from '../storage/level-path.js'
 import { errorInfo, Refusal, refusalOf, type Action, type ActionResult, type Explanation, type JobDetail, type JobsFilter, type JobsPage, type OperatorClient } from './client.js'
 
 /**
- * 'root:0': dispatch disabled and no capacity, so the audit at open never compares the jobs a
- * crashed app left started with a capacity that is not the app's.
+ * A root capacity no store reaches: the app's capacities are its configuration, unknown here,
+ * and the audit at open must not compare the jobs a crashed app left started with a smaller one
+ * (nor explain() report a channel full). Nothing is dispatched anyway: the Wharf is never
+ * started, and this process registers no handler.
  */
-export const CLI_CHANNELS = 'root:0'
+export const CLI_CHANNELS = 'root:1000000000'
 /** Retention so long that the open's autovacuum removes nothing (the app's may be longer than 30 days). */
 export const KEEP_FOREVER_DAYS = 1_000_000
 
@@ -75,9 +77,7 @@ export class LocalClient implements OperatorClient {
   }
 
   async explain(uuid: string): Promise<Explanation> {
-    const explain = (this.wharf as unknown as { explain?: (uuid: string) => Promise<Explanation> }).explain
-    if (explain === undefined) throw new Refusal({ name: 'NotImplemented', message: 'explain is not available in this version' })
-    return explain.call(this.wharf, uuid)
+    return this.wharf.explain(uuid)
   }
 
   async act(action: Action, uuids: readonly string[]): Promise<ActionResult[]> {

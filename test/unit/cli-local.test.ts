@@ -1,7 +1,8 @@
 // Proves the `wharf` commands over a store on disk (--path), run as real processes: tables for
 // people, one JSON document with --json, exit codes 0/1; that a store another process holds is
 // refused with a pointer to --url, that a path without a store is refused and not created, and
-// that opening changes nothing it should not (no vacuum of old finished jobs).
+// that opening changes nothing it should not (no vacuum of old finished jobs), and a bad
+// value found only once the store is open (a channel name) is still bad usage.
 import { cp, mkdir, readdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -71,6 +72,9 @@ describe('wharf jobs --path', () => {
     expect(uuids(await wharfJson<Page>(0, 'jobs', '--path', template, '--function', 'res.partner.sync', '--state', 'done'))).toEqual([JOBS.done, JOBS.mail])
     const none = await wharf('jobs', '--path', template, '--function', 'res.partner.other')
     expect([none.code, none.out]).toEqual([0, 'no jobs\n'])
+    const bad = await wharf('jobs', '--path', template, '--channel', 'root.a b')
+    expect([bad.code, bad.out]).toEqual([2, ''])
+    expect(bad.err).toMatch(/^wharf jobs: InvalidPropertyError: .*"root\.a b".*\nusage: wharf jobs /)
   })
 })
 
@@ -113,10 +117,13 @@ describe('wharf show, stats, crons, explain --path', () => {
     expect(await wharfJson(0, 'crons', '--path', template)).toEqual({ crons: [] })
   })
 
-  it('explain says it is not available in this version (exit 1)', async () => {
-    const run = await wharf('explain', JOBS.child, '--path', template)
-    expect(run.code).toBe(1)
-    expect(run.err).toContain('explain is not available in this version')
+  it('explain says why, noting that with --path nothing dispatches and no handler is loaded', async () => {
+    expect(await wharf('explain', JOBS.child, '--path', template)).toEqual({ code: 0, out: `state: wait_dependencies\n- waits for its parent job(s) to be done: ${JOBS.parent}\n`, err: '' })
+    const ready = await wharf('explain', JOBS.later, '--path', template)
+    expect(ready.out).toBe('state: pending\n- Wharf is not dispatching (not started, or stopped)\n- no handler is registered for res.partner.sync\n')
+    expect(ready.err).toMatch(/^note: read from the store with no app running \(--path\)/)
+    expect(await wharfJson(0, 'explain', JOBS.failed, '--path', template)).toEqual({ state: 'failed', reasons: [{ kind: 'finished', state: 'failed', atMs: expect.any(Number) }] })
+    expect((await wharf('explain', 'j-999999', '--path', template)).code).toBe(1)
   })
 })
 
