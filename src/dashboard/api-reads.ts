@@ -27,16 +27,26 @@ export interface JobDetail {
   function: FunctionInfo | null
 }
 
+/** The app's related action may do I/O: past this, the job is answered without its link. */
+export const RELATED_ACTION_TIMEOUT_MS = 10_000
+
 export async function jobDetail(wharf: Wharf, uuid: string): Promise<JobDetail> {
   const job = await wharf.job(uuid)
   if (job === undefined) throw new UnknownJobError(uuid)
   const name = `${job.model}.${job.method}`
   const fn = wharf.functionList().find((f) => f.name === name) ?? null
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HttpError(500, 'RELATED_ACTION_TIMEOUT', `the related action of ${name} did not answer within ${RELATED_ACTION_TIMEOUT_MS} ms`)), RELATED_ACTION_TIMEOUT_MS)
+    timer.unref()
+  })
   try {
-    return { job, related: await wharf.relatedAction(uuid), function: fn }
+    return { job, related: await Promise.race([wharf.relatedAction(uuid), timeout]), function: fn }
   } catch (error) {
     // The job is still worth showing when the app's related action is broken.
     return { job, related: null, relatedError: errorBody(error), function: fn }
+  } finally {
+    clearTimeout(timer)
   }
 }
 

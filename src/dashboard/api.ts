@@ -94,6 +94,11 @@ const ROUTES: readonly Route[] = [
   },
 ]
 
+/** Every route as 'METHOD /path' (the README documents each). */
+export function apiRoutes(): string[] {
+  return ROUTES.map((route) => `${route.method} ${route.path}`)
+}
+
 /** Answer a request whose path (below the base) starts with /api/. */
 export async function serveApi(ctx: ApiContext, path: string, query: URLSearchParams): Promise<void> {
   const { req, res, settings } = ctx

@@ -4,9 +4,10 @@
 // a JSON 4xx.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { dashboard } from '../../src/dashboard.js'
-import { call, seedJobs, serve } from './dashboard-helpers.js'
+import { jobDetail, RELATED_ACTION_TIMEOUT_MS } from '../../src/dashboard/api-reads.js'
+import { call, openWharf, seedJobs, serve } from './dashboard-helpers.js'
 
 async function setup() {
   const seeded = await seedJobs()
@@ -110,6 +111,21 @@ describe('GET /api/jobs/<uuid>', () => {
     expect(body.related).toBeNull()
     expect(body.relatedError).toMatchObject({ name: 'InvalidJobFunctionError', code: 'INVALID_JOB_FUNCTION' })
     expect(body.relatedError.message).toContain('model res.partner has no method missing')
+  })
+
+  it('answers the job without its link when the related action does not answer in time', async () => {
+    const { wharf } = await openWharf()
+    const hang = wharf.model('mail.queue', { hang: () => new Promise(() => {}), sync: () => 1 })
+    wharf.configure('mail.queue.sync', { relatedAction: { funcName: 'hang' } })
+    const job = await hang.withDelay().sync()
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      const detail = jobDetail(wharf, job.uuid)
+      await vi.advanceTimersByTimeAsync(RELATED_ACTION_TIMEOUT_MS)
+      expect(await detail).toMatchObject({ job: { uuid: job.uuid }, related: null, relatedError: { code: 'RELATED_ACTION_TIMEOUT' } })
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('answers 404 UnknownJobError for an unknown uuid, 400 for a malformed one', async () => {
