@@ -13,8 +13,24 @@ import { decodeView, ViewDecodeError } from './view-codec.js'
 /** Jobs named in a warning, at most. */
 const NAMED_MAX = 20
 
-/** Repair history in `db`; returns what was done (for the warning), or null when nothing was damaged. */
-export async function repairHistory(db: Db): Promise<string | null> {
+/** What is wrong with history in a store: nothing when every list is empty and `ops` too. */
+export interface HistoryDamage {
+  /** Finished jobs whose view cannot be read (escaped uuids, as in the keys). */
+  damaged: string[]
+  /** Finished jobs an index names that have no view and no damaged one (escaped uuids). */
+  orphans: string[]
+  /** Index keys naming a job without a readable view. */
+  dangling: number
+  /** Counts that differ from the composite index, or that count a combo it does not hold. */
+  recounted: number
+  /** Readable views. */
+  views: number
+  /** The writes that repair it all: deletes of damaged views and dangling keys, counts rewritten. */
+  ops: Op[]
+}
+
+/** Read every view, index key and count of history in `db`, and plan its repair; writes nothing. */
+export async function findHistoryDamage(db: Db): Promise<HistoryDamage> {
   const views = new Set<string>()
   const damaged: string[] = []
   for await (const [key, value] of db.iterator({ gte: VIEW_PREFIX, lt: end(VIEW_PREFIX) })) {
@@ -40,10 +56,16 @@ export async function repairHistory(db: Db): Promise<string | null> {
     } else if (key.startsWith(COMBO_INDEX)) countCombo(counted, key)
   }
   const recounted = await recount(db, counted, ops)
+  return { damaged, orphans: [...orphans], dangling, recounted, views: views.size, ops }
+}
+
+/** Repair history in `db`; returns what was done (for the warning), or null when nothing was damaged. */
+export async function repairHistory(db: Db): Promise<string | null> {
+  const { damaged, orphans, dangling, recounted, ops } = await findHistoryDamage(db)
   if (ops.length === 0) return null
   await db.batch(ops, { sync: true })
   const lost = damaged.length === 0 ? 'no view was damaged' : `${damaged.length} finished job(s) whose view was damaged are lost from history (${named(damaged)})`
-  const missing = orphans.size === 0 ? '' : ` (${orphans.size} finished job(s) named by an index have no view: lost from history: ${named([...orphans])})`
+  const missing = orphans.length === 0 ? '' : ` (${orphans.length} finished job(s) named by an index have no view: lost from history: ${named(orphans)})`
   return `history repaired: ${lost}; ${dangling} index key(s) naming a job without a view dropped${missing}; ${recounted} count(s) rewritten`
 }
 

@@ -56,7 +56,8 @@ describe('README tour', () => {
 })
 
 describe('README Backup and restore', () => {
-  const section = readme.slice(readme.indexOf('## Backup and restore'), readme.indexOf('## Differences from queue_job'))
+  const start = readme.indexOf('## Backup and restore')
+  const section = readme.slice(start, readme.indexOf('\n## ', start))
   const example = /```ts\n([\s\S]*?)```/.exec(section)?.[1]
 
   it('runs as written and prints what its comments say', async () => {

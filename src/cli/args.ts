@@ -1,0 +1,119 @@
+// The command line's words, checked once here: node:util's parseArgs for the syntax, then each
+// value that has a meaning (a state, a limit, a URL) checked before any store is opened or any
+// request is sent. Every refusal is a UsageError, which the CLI turns into exit code 2 with the
+// command's usage line.
+
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { JOB_STATES, type JobState } from '../engine/core/events.js'
+import { JOBS_LIMIT_MAX } from '../engine/api/queries.js'
+
+/** Bad usage: an unknown command or flag, a missing argument, a bad value. Exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError'
+}
+
+export type OptionSpecs = NonNullable<ParseArgsConfig['options']>
+export type Values = Record<string, string | boolean | undefined>
+
+/** Options every command takes. */
+export const COMMON_OPTIONS: OptionSpecs = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+}
+
+/** Options of the commands that talk to a store (--path) or to a running app (--url). */
+export const CONNECT_OPTIONS: OptionSpecs = {
+  path: { type: 'string' },
+  url: { type: 'string' },
+  token: { type: 'string' },
+}
+
+export interface Parsed {
+  values: Values
+  positionals: string[]
+}
+
+/** Parse `args` against `options`; parseArgs' own refusals become UsageErrors. */
+export function parse(args: readonly string[], options: OptionSpecs): Parsed {
+  try {
+    const { values, positionals } = parseArgs({ args: [...args], options, allowPositionals: true, strict: true })
+    return { values: values as Values, positionals }
+  } catch (error) {
+    const code = (error as { code?: unknown }).code
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) throw new UsageError((error as Error).message)
+    throw error
+  }
+}
+
+export function stringOption(values: Values, name: string): string | undefined {
+  const value = values[name]
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value.length === 0) throw new UsageError(`--${name} needs a value`)
+  return value
+}
+
+export function stateOption(values: Values): JobState | undefined {
+  const state = stringOption(values, 'state')
+  if (state !== undefined && !(JOB_STATES as readonly string[]).includes(state)) {
+    throw new UsageError(`--state ${JSON.stringify(state)} is not a job state; states: ${JOB_STATES.join(', ')}`)
+  }
+  return state as JobState | undefined
+}
+
+/** An integer option within [min, max]; `fallback` when absent. */
+export function integerOption(values: Values, name: string, min: number, max: number, fallback: number): number {
+  const text = stringOption(values, name)
+  if (text === undefined) return fallback
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`)
+  }
+  return Number(text)
+}
+
+/** Rows per page of `wharf jobs` unless --limit says otherwise (the dashboard API's default). */
+export const LIMIT_DEFAULT = 50
+
+export function limitOption(values: Values): number {
+  return integerOption(values, 'limit', 1, JOBS_LIMIT_MAX, LIMIT_DEFAULT)
+}
+
+export function orderOption(values: Values): 'asc' | 'desc' | undefined {
+  const order = stringOption(values, 'order')
+  if (order !== undefined && order !== 'asc' && order !== 'desc') throw new UsageError(`--order must be asc or desc, got ${JSON.stringify(order)}`)
+  return order
+}
+
+/**
+ * A job function 'model.method'. Model names may hold dots ('res.partner'), method names may not:
+ * the method is what follows the last dot.
+ */
+export function functionOption(values: Values): { model: string; method: string } | undefined {
+  const name = stringOption(values, 'function')
+  if (name === undefined) return undefined
+  const dot = name.lastIndexOf('.')
+  if (dot <= 0 || dot === name.length - 1) throw new UsageError(`--function must be model.method (e.g. res.partner.sync), got ${JSON.stringify(name)}`)
+  return { model: name.slice(0, dot), method: name.slice(dot + 1) }
+}
+
+/** An http(s) URL, without a trailing slash: the base the dashboard is mounted at. */
+export function urlOption(values: Values): string | undefined {
+  const text = stringOption(values, 'url')
+  if (text === undefined) return undefined
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new UsageError(`--url must be a URL such as http://127.0.0.1:7777, got ${JSON.stringify(text)}`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url must be an http:// or https:// URL, got ${JSON.stringify(text)}`)
+  if (url.search !== '' || url.hash !== '') throw new UsageError(`--url is the dashboard's base URL, without a query or fragment, got ${JSON.stringify(text)}`)
+  return url.href.replace(/\/+$/, '')
+}
+
+/** Exactly `count` positionals (or at least one with count 'some'), named `name` in errors. */
+export function positionalArgs(positionals: readonly string[], name: string, count: number | 'some'): string[] {
+  if (count === 'some' ? positionals.length === 0 : positionals.length < count) throw new UsageError(`missing ${name}`)
+  if (count !== 'some' && positionals.length > count) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[count])}`)
+  for (const p of positionals) if (p.length === 0) throw new UsageError(`${name} must not be empty`)
+  return [...positionals]
+}

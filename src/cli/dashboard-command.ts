@@ -1,0 +1,58 @@
+// `wharf dashboard --path DIR`: serve the dashboard over a store no process holds (opened without
+// dispatching, like every --path command), until SIGINT or SIGTERM; then close the server and
+// the store cleanly.
+
+import { integerOption, positionalArgs, stringOption, UsageError } from './args.js'
+import { EXIT_OK, type Command } from './command.js'
+import { LocalClient } from './local-client.js'
+import { DEFAULT_HOST as HOST_DEFAULT, DEFAULT_PORT as PORT_DEFAULT } from '../dashboard/serve.js'
+
+export const dashboardCommand: Command = {
+  name: 'dashboard',
+  summary: 'serve the dashboard over a store no process holds, until Ctrl-C',
+  usage: 'wharf dashboard --path DIR [--port 7777] [--host 127.0.0.1] [--token T] [--read-only] [--json]',
+  details: [
+    '--path DIR   the store (a running app serves its own: wharf.serveDashboard())',
+    `--port N     0 to 65535 (default ${PORT_DEFAULT}; 0: any free port)`,
+    `--host H     the address to listen on (default ${HOST_DEFAULT})`,
+    '--token T    require this token of every API request (default: the WHARF_TOKEN environment variable)',
+    '--read-only  refuse every action (requeue, cancel, done, pause, resume)',
+    'Prints the URL, then serves until SIGINT or SIGTERM. JSON: { "url" } once listening.',
+  ],
+  options: { path: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' }, 'read-only': { type: 'boolean' } },
+  async run({ values, positionals, out }) {
+    positionalArgs(positionals, 'argument', 0)
+    const path = stringOption(values, 'path')
+    if (path === undefined) throw new UsageError('missing --path')
+    const port = integerOption(values, 'port', 0, 65_535, PORT_DEFAULT)
+    const host = stringOption(values, 'host') ?? HOST_DEFAULT
+    const token = stringOption(values, 'token') ?? (process.env.WHARF_TOKEN || undefined)
+    const stopped = nextSignal()
+    const client = await LocalClient.open(path, 'the app that holds it can serve the dashboard itself: wharf.serveDashboard()')
+    try {
+      const server = await client.store.serveDashboard({ port, host, readOnly: values['read-only'] === true, ...(token === undefined ? {} : { token }) })
+      out.answer({ url: server.url }, () => [`dashboard of ${path} at ${server.url} (Ctrl-C stops it)`])
+      await stopped.signal
+      await server.close()
+    } finally {
+      stopped.dispose()
+      await client.close()
+    }
+    return EXIT_OK
+  },
+}
+
+/** Resolves on the first SIGINT or SIGTERM; until disposed, those signals do not end the process. */
+function nextSignal(): { signal: Promise<NodeJS.Signals>; dispose(): void } {
+  let onSignal!: (signal: NodeJS.Signals) => void
+  const signal = new Promise<NodeJS.Signals>((resolve) => (onSignal = resolve))
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  return {
+    signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    },
+  }
+}

@@ -1,0 +1,59 @@
+// `wharf explain UUID`: why a job is where it is, from explain() (API.md: Reason).
+
+import type { Explanation, Reason } from './client.js'
+import { oneJobCommand } from './command.js'
+import { text, time } from './output.js'
+
+export const explainCommand = oneJobCommand({
+  name: 'explain',
+  summary: 'say why a job is not running (or that it runs, or how it finished)',
+  json: '{ "state": state, "reasons": [Reason...] } (API.md)',
+  read: (client, uuid) => client.explain(uuid),
+  show: showExplanation,
+  // With --path this process is the only one looking: it dispatches nothing and has no handler.
+  note: (explanation, values) =>
+    values.path === undefined || !explanation.reasons.some((r) => r.kind === 'stopped' || r.kind === 'no-handler')
+      ? null
+      : "note: read from the store with no app running (--path): 'stopped' and 'no-handler' describe this command, which dispatches nothing and loads no handler; --url asks the running app",
+})
+
+function showExplanation(explanation: Explanation): string[] {
+  const lines = [`state: ${explanation.state}`]
+  if (explanation.reasons.length === 0) lines.push('no reason given')
+  for (const reason of explanation.reasons) lines.push(`- ${sentence(reason)}`)
+  return lines
+}
+
+/** One reason in words; a kind this version does not know, as its fields. */
+export function sentence(r: Reason): string {
+  const f = (key: string): string => text(r[key])
+  const at = (key: string): string => time(r[key] as number | null)
+  switch (r.kind) {
+    case 'eta':
+      return `waits for its eta, ${at('untilMs')}`
+    case 'parents':
+      return `waits for its parent job(s) to be done: ${(r.waitingFor as string[] | undefined)?.join(', ') ?? '-'}`
+    case 'channel-full':
+      return `channel ${f('channel')} is full: ${f('running')} running of capacity ${f('capacity')}`
+    case 'paused':
+      return `channel ${f('channel')} is paused`
+    case 'throttled':
+      return `channel ${f('channel')} is throttled until ${at('untilMs')}`
+    case 'sequential-blocked':
+      return `channel ${f('channel')} is sequential and job ${f('by')} goes first`
+    case 'outranked':
+      return `${f('ahead')} job(s) go before it in channel ${f('channel')}`
+    case 'no-handler':
+      return `no handler is registered for ${f('function')}`
+    case 'stopped':
+      return 'Wharf is not dispatching (not started, or stopped)'
+    case 'retry-wait':
+      return `waits to retry (try ${f('retry')}) until ${at('untilMs')}`
+    case 'running':
+      return `running since ${at('sinceMs')}`
+    case 'finished':
+      return `finished ${f('state')} at ${at('atMs')}`
+    default:
+      return JSON.stringify(r)
+  }
+}

@@ -1,0 +1,102 @@
+// --url: the CLI's client over a running app's dashboard JSON API (docs: operator surface). It
+// sends the token as a bearer header, mutating requests as POST with a JSON body, and turns the
+// API's error bodies ({ error: { name, code, message } }) into Refusals carrying them.
+
+import type { Stats } from '../engine/api/queries.js'
+import { Refusal, type Action, type ActionResult, type Explanation, type JobDetail, type JobsFilter, type JobsPage, type OperatorClient } from './client.js'
+
+/** A request that has no answer after this long is given up (the CLI must not hang). */
+const REQUEST_TIMEOUT_MS = 30_000
+/** uuids per action request: the API's limit. */
+export const ACTION_UUIDS_MAX = 1000
+
+interface Answer {
+  status: number
+  body: unknown
+}
+
+export class HttpClient implements OperatorClient {
+  /** `base`: the dashboard's URL without a trailing slash (args.ts urlOption). */
+  constructor(
+    private readonly base: string,
+    private readonly token: string | undefined,
+  ) {}
+
+  async jobs(filter: JobsFilter): Promise<JobsPage> {
+    const query = new URLSearchParams()
+    for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, String(value))
+    return (await this.ok('GET', `/api/jobs?${query}`)) as JobsPage
+  }
+
+  async job(uuid: string): Promise<JobDetail> {
+    return (await this.ok('GET', `/api/jobs/${encodeURIComponent(uuid)}`)) as JobDetail
+  }
+
+  async explain(uuid: string): Promise<Explanation> {
+    return (await this.ok('GET', `/api/jobs/${encodeURIComponent(uuid)}/explain`)) as Explanation
+  }
+
+  async act(action: Action, uuids: readonly string[]): Promise<ActionResult[]> {
+    const results: ActionResult[] = []
+    for (let i = 0; i < uuids.length; i += ACTION_UUIDS_MAX) {
+      const answer = await this.request('POST', `/api/actions/${action}`, { uuids: uuids.slice(i, i + ACTION_UUIDS_MAX) })
+      // 409: some were refused; the body still lists every result.
+      if (answer.status !== 200 && answer.status !== 409) throw this.refusal(answer)
+      const listed = (answer.body as { results?: unknown }).results
+      if (!Array.isArray(listed)) throw this.refusal(answer)
+      results.push(...(listed as ActionResult[]))
+    }
+    return results
+  }
+
+  async stats(): Promise<Stats> {
+    return (await this.ok('GET', '/api/stats')) as Stats
+  }
+
+  async crons(): Promise<{ crons: unknown[] }> {
+    return (await this.ok('GET', '/api/crons')) as { crons: unknown[] }
+  }
+
+  async close(): Promise<void> {}
+
+  /** The body of a 200 answer; any other status is a Refusal. */
+  private async ok(method: 'GET' | 'POST', route: string, body?: unknown): Promise<unknown> {
+    const answer = await this.request(method, route, body)
+    if (answer.status !== 200) throw this.refusal(answer)
+    return answer.body
+  }
+
+  private async request(method: 'GET' | 'POST', route: string, body?: unknown): Promise<Answer> {
+    const headers: Record<string, string> = { accept: 'application/json' }
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    const where = `${method} ${this.base}${route}`
+    let response: Response
+    try {
+      response = await fetch(this.base + route, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      })
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause
+      const why = cause?.code ?? cause?.message ?? (error as Error).message
+      throw new Refusal({ name: 'ConnectionError', message: `cannot reach the Wharf dashboard at ${this.base} (${why}); is the app running, and is --url its dashboard's address?` })
+    }
+    const text = await response.text()
+    try {
+      return { status: response.status, body: JSON.parse(text) as unknown }
+    } catch {
+      throw new Refusal({ name: 'ProtocolError', message: `${where} answered ${response.status} with something other than Wharf's JSON API (${JSON.stringify(text.slice(0, 80))}); is --url the dashboard's base URL?` })
+    }
+  }
+
+  private refusal(answer: Answer): Refusal {
+    const error = (answer.body as { error?: { name?: unknown; code?: unknown; message?: unknown } } | null)?.error
+    const name = typeof error?.name === 'string' ? error.name : `HTTP ${answer.status}`
+    const message = typeof error?.message === 'string' ? error.message : `the dashboard answered ${answer.status}: ${JSON.stringify(answer.body).slice(0, 200)}`
+    const hint = answer.status === 401 ? ' (give the dashboard token with --token or WHARF_TOKEN)' : ''
+    return new Refusal({ name, ...(typeof error?.code === 'string' ? { code: error.code } : {}), message: message + hint }, answer.status === 400)
+  }
+}

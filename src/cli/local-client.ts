@@ -1,0 +1,111 @@
+// --path: the CLI's client over a store on disk that no process holds. The store is opened with
+// Wharf.open({ path }) and never started, so no handler runs; opening recovers what a dead process
+// left (as the app's own next open would). The options are chosen so that the CLI changes nothing
+// else: nothing is vacuumed whatever the app's retention, no snapshot is written, and no channel
+// capacity (the app's configuration, unknown here) limits the jobs a crashed app left running.
+
+import { stat } from 'node:fs/promises'
+import { Wharf } from '../engine/api/wharf.js'
+import { StorageLockedError, UnknownJobError, WharfError } from '../engine/errors.js'
+import type { Stats } from '../engine/api/queries.js'
+import { inspectStorePath, type StoreDir } from '../storage/level-path.js'
+import { errorInfo, Refusal, refusalOf, type Action, type ActionResult, type Explanation, type JobDetail, type JobsFilter, type JobsPage, type OperatorClient } from './client.js'
+
+/**
+ * A root capacity no store reaches: the app's capacities are its configuration, unknown here,
+ * and the audit at open must not compare the jobs a crashed app left started with a smaller one
+ * (nor explain() report a channel full). Nothing is dispatched anyway: the Wharf is never
+ * started, and this process registers no handler.
+ */
+export const CLI_CHANNELS = 'root:1000000000'
+/** Retention so long that the open's autovacuum removes nothing (the app's may be longer than 30 days). */
+export const KEEP_FOREVER_DAYS = 1_000_000
+
+/**
+ * Refuse a path that holds no store, before anything could create one there: a path that does
+ * not exist, an empty directory. A directory of something else is refused by inspectStorePath.
+ * Returns what the path holds: a store, or a damaged one (which opening reports).
+ */
+export async function checkStorePath(path: string): Promise<StoreDir> {
+  const found = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null
+    throw new Refusal({ name: 'StorageError', message: `cannot read ${JSON.stringify(path)} (${error.code ?? error.message})` })
+  })
+  const none = (why: string): Refusal =>
+    new Refusal({ name: 'StorageError', code: 'STORAGE', message: `no Wharf store at ${JSON.stringify(path)}: ${why} (the wharf command never creates a store)` })
+  if (found === null) throw none('it does not exist')
+  try {
+    const found = await inspectStorePath(path)
+    if (found.kind === 'new') throw none('the directory is empty')
+    return found
+  } catch (error) {
+    if (error instanceof WharfError) throw refusalOf(error)
+    throw error
+  }
+}
+
+export class LocalClient implements OperatorClient {
+  private constructor(private readonly wharf: Wharf) {}
+
+  /** Open the store at `path`; `lockedHint` says what to do when a running process holds it. */
+  static async open(path: string, lockedHint: string): Promise<LocalClient> {
+    await checkStorePath(path)
+    try {
+      return new LocalClient(await Wharf.open({ path, channels: CLI_CHANNELS, removeAfterDays: KEEP_FOREVER_DAYS, snapshotEvery: 0 }))
+    } catch (error) {
+      if (error instanceof StorageLockedError) throw refusalOf(error, lockedHint)
+      if (error instanceof WharfError) throw refusalOf(error, error.code === 'LOG_CORRUPTION' ? `\`wharf verify --path ${path}\` lists every problem` : '')
+      throw error
+    }
+  }
+
+  /** The Wharf itself, for commands that serve it (dashboard). */
+  get store(): Wharf {
+    return this.wharf
+  }
+
+  async jobs(filter: JobsFilter): Promise<JobsPage> {
+    const jobs = await this.wharf.jobs({ ...filter })
+    return { jobs, next: jobs.length === filter.limit ? jobs[jobs.length - 1]!.uuid : null }
+  }
+
+  async job(uuid: string): Promise<JobDetail> {
+    const job = await this.wharf.job(uuid)
+    if (job === undefined) throw refusalOf(new UnknownJobError(uuid))
+    // Related actions and function settings live in the app's code, which is not loaded here.
+    return { job, related: null, function: null }
+  }
+
+  async explain(uuid: string): Promise<Explanation> {
+    return this.wharf.explain(uuid)
+  }
+
+  async act(action: Action, uuids: readonly string[]): Promise<ActionResult[]> {
+    const results: ActionResult[] = []
+    for (const uuid of uuids) {
+      try {
+        if (action === 'requeue') await this.wharf.requeue(uuid)
+        else if (action === 'cancel') await this.wharf.cancel(uuid)
+        else await this.wharf.setDone(uuid)
+        results.push({ uuid, ok: true })
+      } catch (error) {
+        if (!(error instanceof WharfError)) throw error
+        results.push({ uuid, ok: false, error: errorInfo(error) })
+      }
+    }
+    return results
+  }
+
+  async stats(): Promise<Stats> {
+    return this.wharf.stats()
+  }
+
+  async crons(): Promise<{ crons: unknown[] }> {
+    // Recurring jobs do not exist in this version (API.md: until crons exist, none).
+    return { crons: [] }
+  }
+
+  async close(): Promise<void> {
+    await this.wharf.close()
+  }
+}

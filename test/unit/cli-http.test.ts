@@ -1,0 +1,181 @@
+// Proves the `wharf` commands over a running app (--url), run as real processes against a real
+// dashboard (wharf.serveDashboard() in this process, on a store the app holds): the same
+// documents as --path plus what only the app knows (capacities, function settings, the
+// scheduler's explanation), refusals and their exit codes (409 → 1, 400 → 2, 401, 403, a dead
+// address, something that is not the API); and `wharf dashboard --path`, served until SIGTERM.
+import { spawn } from 'node:child_process'
+import { cp } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Wharf, type JobView } from '../../src/index.js'
+import { buildStore, CHANNELS, JOBS, partnerModel, ROOT, tempDirs, wharf, wharfJson } from './cli-helpers.js'
+
+const tempDir = tempDirs('wharf-cli-http-')
+let template: string
+
+type Page = { jobs: JobView[]; next: string | null }
+const uuids = (page: Page): string[] => page.jobs.map((j) => j.uuid)
+
+beforeAll(async () => {
+  template = join(await tempDir(), 'store')
+  await buildStore(template)
+})
+
+/** A copy of the store held by an app (its model declared, not dispatching) serving its dashboard. */
+async function runningApp(options: { token?: string; readOnly?: boolean } = {}) {
+  const path = join(await tempDir(), 'store')
+  await cp(template, path, { recursive: true })
+  // The store's jobs finished in 2020: a default retention would vacuum them at this open.
+  const app = await Wharf.open({ path, channels: CHANNELS, removeAfterDays: 100_000 })
+  partnerModel(app)
+  const server = await app.serveDashboard({ port: 0, ...options })
+  return { app, path, url: server.url, close: () => app.close() }
+}
+
+describe('wharf over --url, against a running app', () => {
+  let app: Awaited<ReturnType<typeof runningApp>>
+  beforeAll(async () => {
+    app = await runningApp()
+  })
+  afterAll(async () => app.close())
+
+  it('jobs: the same page as from the store, with paging and filters', async () => {
+    const all = await wharfJson<Page>(0, 'jobs', '--url', app.url)
+    expect(uuids(all)).toEqual([JOBS.done, JOBS.failed, JOBS.cancelled, JOBS.later, JOBS.parent, JOBS.child, JOBS.mail, JOBS.stuck])
+    const page = await wharfJson<Page>(0, 'jobs', '--url', app.url, '--limit', '2', '--after', JOBS.failed, '--function', 'res.partner.sync')
+    expect([uuids(page), page.next]).toEqual([[JOBS.cancelled, JOBS.later], JOBS.later])
+    const failed = await wharf('jobs', '--url', app.url, '--state', 'failed')
+    expect(failed.code).toBe(0)
+    expect(failed.out.split('\n').slice(1, 3).map((l) => l.split(/ +/)[0])).toEqual([JOBS.failed, JOBS.parent])
+  })
+
+  it("show: the job with the app's function settings", async () => {
+    const detail = await wharfJson<{ job: JobView; related: unknown; function: { name: string; registered: boolean } }>(0, 'show', JOBS.child, '--url', app.url)
+    expect(detail.job).toMatchObject({ uuid: JOBS.child, state: 'wait_dependencies' })
+    expect(detail.function).toMatchObject({ name: 'res.partner.sync', registered: true })
+    expect(detail.related).toBeNull()
+  })
+
+  it("explain: the app's scheduler says why", async () => {
+    expect(await wharf('explain', JOBS.child, '--url', app.url)).toEqual({ code: 0, out: `state: wait_dependencies\n- waits for its parent job(s) to be done: ${JOBS.parent}\n`, err: '' })
+    expect(await wharfJson(0, 'explain', JOBS.done, '--url', app.url)).toMatchObject({ state: 'done', reasons: [{ kind: 'finished', state: 'done' }] })
+  })
+
+  it('stats: capacities as the app configured them', async () => {
+    const run = await wharf('stats', '--url', app.url)
+    expect(run.out).toMatch(/^root +2 +0 /m)
+    expect(run.out).toMatch(/^root\.mail +1 +0 /m)
+    expect(await wharfJson(0, 'crons', '--url', app.url)).toEqual({ crons: [] })
+  })
+
+  it('an unknown job: exit 1 with the API error', async () => {
+    const run = await wharf('show', 'j-999999', '--url', app.url)
+    expect([run.code, run.err]).toEqual([1, 'wharf show: UnknownJobError: no job with uuid "j-999999"\n'])
+  })
+
+  it('a value the API refuses (HTTP 400): exit 2 with the usage line', async () => {
+    const run = await wharf('jobs', '--url', app.url, '--limit', '5000')
+    expect(run.code).toBe(2)
+    expect(run.err).toMatch(/^wharf jobs: InvalidPropertyError: GET \/api\/jobs: limit must be an integer from 1 to 1000, got "5000"\nusage: wharf jobs /)
+  })
+})
+
+describe('actions over --url', () => {
+  it('acts on each uuid; a refused one (HTTP 409) makes exit 1 and the others are done', async () => {
+    const app = await runningApp()
+    try {
+      const run = await wharf('requeue', JOBS.failed, 'j-999999', '--url', app.url)
+      expect(run.code).toBe(1)
+      expect(run.out).toBe(`${JOBS.failed}: requeued\nj-999999: refused: UnknownJobError: no job with uuid "j-999999"\n`)
+      expect((await app.app.job(JOBS.failed))?.state).toBe('pending')
+      expect(await wharfJson(0, 'cancel', JOBS.later, '--url', app.url)).toEqual({ results: [{ uuid: JOBS.later, ok: true }] })
+      expect((await app.app.job(JOBS.later))?.state).toBe('cancelled')
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('a read-only dashboard refuses them (HTTP 403): exit 1', async () => {
+    const app = await runningApp({ readOnly: true })
+    try {
+      const run = await wharf('done', JOBS.later, '--url', app.url)
+      expect(run.code).toBe(1)
+      expect(run.err).toContain('read-only')
+      expect((await app.app.job(JOBS.later))?.state).toBe('pending')
+    } finally {
+      await app.close()
+    }
+  })
+})
+
+describe('the token, and addresses that are not a dashboard', () => {
+  it('without the token: exit 1, saying how to give it; with --token or WHARF_TOKEN: answered', async () => {
+    const app = await runningApp({ token: 'sekrit-token' })
+    try {
+      const refused = await wharf('stats', '--url', app.url)
+      expect(refused.code).toBe(1)
+      expect(refused.err).toContain('--token or WHARF_TOKEN')
+      expect((await wharf('stats', '--url', app.url, '--token', 'wrong')).code).toBe(1)
+      expect((await wharf('stats', '--url', app.url, '--token', 'sekrit-token')).code).toBe(0)
+      process.env.WHARF_TOKEN = 'sekrit-token'
+      try {
+        expect((await wharf('stats', '--url', app.url)).code).toBe(0)
+      } finally {
+        delete process.env.WHARF_TOKEN
+      }
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('nothing listening: exit 1, naming the address', async () => {
+    const server = await listening((_req, res) => res.end())
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+    await new Promise((resolve) => server.close(resolve))
+    const run = await wharf('jobs', '--url', url)
+    expect(run.code).toBe(1)
+    expect(run.err).toContain(`cannot reach the Wharf dashboard at ${url} (ECONNREFUSED)`)
+  })
+
+  it('a server that is not the API: exit 1', async () => {
+    const server = await listening((_req, res) => res.end('<html>hello</html>'))
+    try {
+      const run = await wharf('stats', '--url', `http://127.0.0.1:${(server.address() as { port: number }).port}`)
+      expect(run.code).toBe(1)
+      expect(run.err).toContain("with something other than Wharf's JSON API")
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+})
+
+describe('wharf dashboard --path', () => {
+  it('serves the stopped store, prints the URL, and on SIGTERM closes it and exits 0', async () => {
+    const path = join(await tempDir(), 'store')
+    await cp(template, path, { recursive: true })
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'dashboard', '--path', path, '--port', '0', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+    let out = ''
+    const { url } = await new Promise<{ url: string }>((resolve, reject) => {
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        out += chunk
+        if (out.trimEnd().endsWith('}')) resolve(JSON.parse(out) as { url: string })
+      })
+      child.on('close', () => reject(new Error(`wharf dashboard ended before printing its URL: ${out}`)))
+    })
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/)
+    expect(uuids(await wharfJson<Page>(0, 'jobs', '--url', url, '--state', 'failed'))).toEqual([JOBS.failed, JOBS.parent])
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    // Closed cleanly: the store is free again.
+    const reopened = await Wharf.open({ path })
+    await reopened.close()
+  })
+})
+
+async function listening(handler: Parameters<typeof createServer>[1]): Promise<Server> {
+  const server = createServer(handler)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return server
+}

@@ -1,0 +1,109 @@
+// Proves the CLI's handling of bad usage — exit code 2 with the command's usage line on stderr and
+// nothing on stdout — and its help and version. A few cases run as real processes (the exit code
+// and streams of the actual command); the full table of bad values calls main() in this process,
+// where nothing is opened or sent (each is refused before that), to keep the suite fast.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { main } from '../../src/cli/main.js'
+import { ROOT, wharf } from './cli-helpers.js'
+
+async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = ''
+  let err = ''
+  const code = await main(args, { out: { write: (t: string) => (out += t) }, err: { write: (t: string) => (err += t) } })
+  return { code, out, err }
+}
+
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version
+
+describe('bad usage, as a real process', () => {
+  it('an unknown command: exit 2, the general usage line on stderr', async () => {
+    const r = await wharf('frobnicate')
+    expect(r).toEqual({ code: 2, out: '', err: 'wharf: unknown command "frobnicate"\nusage: wharf <command> [options]   (wharf help: the commands)\n' })
+  })
+
+  it("an unknown flag: exit 2, the command's usage line", async () => {
+    const r = await wharf('jobs', '--path', '/nowhere', '--colour')
+    expect([r.code, r.out]).toEqual([2, ''])
+    expect(r.err).toMatch(/^wharf jobs: Unknown option '--colour'.*\nusage: wharf jobs \(--path DIR \| --url URL \[--token T\]\) \[--state S\]/)
+  })
+
+  it('a bad value: exit 2, naming it', async () => {
+    const r = await wharf('jobs', '--url', 'http://127.0.0.1:1', '--state', 'sleeping')
+    expect(r.code).toBe(2)
+    expect(r.err).toContain('--state "sleeping" is not a job state; states: wait_dependencies, pending')
+  })
+
+  it('no command: exit 2, the help on stderr', async () => {
+    const r = await wharf()
+    expect([r.code, r.out]).toEqual([2, ''])
+    expect(r.err).toContain('commands:')
+  })
+
+  it('--version prints the package version', async () => {
+    expect(await wharf('--version')).toEqual({ code: 0, out: `${VERSION}\n`, err: '' })
+  })
+})
+
+describe('bad usage, every kind', () => {
+  const cases: [args: string[], message: string][] = [
+    [['jobs'], 'give --path DIR or --url URL'],
+    [['jobs', '--path', 'a', '--url', 'http://x'], 'give --path or --url, not both'],
+    [['jobs', '--path', 'a', '--token', 't'], '--token goes with --url'],
+    [['jobs', '--path', 'a', '--limit', '0'], '--limit must be an integer from 1 to 10000, got "0"'],
+    [['jobs', '--path', 'a', '--limit', '2.5'], '--limit must be an integer from 1 to 10000, got "2.5"'],
+    [['jobs', '--path', 'a', '--limit'], "Option '--limit <value>' argument missing"],
+    [['jobs', '--path', 'a', '--order', 'newest'], '--order must be asc or desc, got "newest"'],
+    [['jobs', '--path', 'a', '--function', 'sync'], '--function must be model.method'],
+    [['jobs', '--path', 'a', '--function', 'res.partner.'], '--function must be model.method'],
+    [['jobs', '--path', 'a', 'extra'], 'unexpected argument "extra"'],
+    [['jobs', '--url', 'ftp://host'], '--url must be an http:// or https:// URL, got "ftp://host"'],
+    [['jobs', '--url', 'not a url'], '--url must be a URL'],
+    [['jobs', '--url', 'http://h/?x=1'], 'without a query or fragment'],
+    [['show', '--path', 'a'], 'missing UUID'],
+    [['show', 'u1', 'u2', '--path', 'a'], 'unexpected argument "u2"'],
+    [['explain', '--path', 'a'], 'missing UUID'],
+    [['requeue', '--path', 'a'], 'missing UUID'],
+    [['cancel', '--url', 'http://x'], 'missing UUID'],
+    [['done', '', '--path', 'a'], 'UUID must not be empty'],
+    [['stats', '--path', ''], '--path needs a value'],
+    [['verify'], 'missing --path'],
+    [['verify', '--url', 'http://x'], "Unknown option '--url'"],
+    [['backup', '--path', 'a'], 'missing --to'],
+    [['restore', '--path', 'a'], 'missing BACKUPDIR'],
+    [['restore', 'b'], 'missing --path'],
+    [['dashboard'], 'missing --path'],
+    [['dashboard', '--path', 'a', '--port', '70000'], '--port must be an integer from 0 to 65535'],
+  ]
+  for (const [args, message] of cases) {
+    it(`wharf ${args.join(' ')}`, async () => {
+      const r = await run(...args)
+      expect([r.code, r.out]).toEqual([2, ''])
+      expect(r.err).toContain(message)
+      expect(r.err).toContain(`\nusage: wharf ${args[0]} `)
+    })
+  }
+
+  it('help for an unknown command', async () => {
+    expect((await run('help', 'frob')).code).toBe(2)
+  })
+})
+
+describe('help', () => {
+  it('wharf help lists every command, on stdout', async () => {
+    const r = await run('help')
+    expect(r.code).toBe(0)
+    for (const name of ['jobs', 'show', 'explain', 'requeue', 'cancel', 'done', 'stats', 'crons', 'verify', 'backup', 'restore', 'dashboard']) expect(r.out).toMatch(new RegExp(`^  ${name} +\\S`, 'm'))
+    expect(r.out).toContain('Exit codes: 0 success, 1 a refused action or a problem found, 2 bad usage.')
+  })
+
+  it('wharf <command> --help and wharf help <command> print its usage and options', async () => {
+    const r = await run('jobs', '--help')
+    expect(r.code).toBe(0)
+    expect(r.out).toMatch(/^usage: wharf jobs /)
+    expect(r.out).toContain('--limit N')
+    expect(await run('help', 'jobs')).toEqual(r)
+    expect((await run('verify', '-h')).out).toContain('never changed')
+  })
+})
