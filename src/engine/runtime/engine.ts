@@ -21,6 +21,7 @@ import type { ChannelConfig } from '../core/channel-config.js'
 import type { Command } from '../core/commands.js'
 import type { WharfEvent } from '../core/events.js'
 import { APPENDS_IN_FLIGHT_MAX } from '../core/limits.js'
+import { checkInvariants } from '../core/invariants.js'
 import { nextWakeMs } from '../core/schedule.js'
 import type { State } from '../core/state.js'
 import type { TickOutput } from '../core/tick.js'
@@ -145,6 +146,8 @@ export class Engine {
     let recovered: Recovered
     try {
       recovered = await recoverAll(engine)
+      // Nothing runs now: every rule holds again, capacity included (see InvariantOptions).
+      checkInvariants(engine.state)
       vacuumed = await engine.vacuum()
     } catch (error) {
       // Recovery could not be written (the log refused an append): nothing was dispatched, so
