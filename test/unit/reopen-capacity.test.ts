@@ -19,7 +19,7 @@ describe('reopening with a lower capacity', () => {
   it('recovers the jobs a dead process left running over the new capacity, then runs them one at a time', async () => {
     const log = new MemoryLog()
     const first = await open('root:4', log)
-    const hang = first.model('test.cap', { run: () => new Promise(() => {}) })
+    const hang = first.model('test.cap', { run: (_i: number) => new Promise(() => {}) })
     await Promise.all(Array.from({ length: 4 }, (_, i) => hang.withDelay().run(i)))
     await first.start()
     await first.settled()
