@@ -64,7 +64,7 @@ export function unesc(field: string): string {
 const uuidOfKey = (key: string): string => unesc(key.slice(key.lastIndexOf('\x00') + 1))
 
 /** The escaped (channel, model, method) of a job: one combo of the composite index and counts. */
-function comboOf(job: FinishedJob): string {
+export function comboOf(job: FinishedJob): string {
   return esc(channelOf(job)) + '\x00' + esc(job.model) + '\x00' + esc(job.method)
 }
 
@@ -75,7 +75,7 @@ function comboKey(combo: string, state: string, uuid: string): string {
 }
 
 /** Every key of a job but its view's: the indexes that name it. */
-function indexKeys(job: FinishedJob, combo: string): string[] {
+export function indexKeys(job: FinishedJob, combo: string): string[] {
   const uuid = esc(job.uuid)
   const keys = [comboKey(combo, job.state, uuid)]
   if (job.identityKey !== null) keys.push(INDEX_PREFIX + 'k\x00' + esc(job.identityKey) + '\x00' + uuid)
@@ -84,6 +84,9 @@ function indexKeys(job: FinishedJob, combo: string): string[] {
 }
 
 const EMPTY = new Uint8Array(0)
+
+/** Counts as a count key stores them: [done, cancelled]. */
+export const countText = (c: FinishedCounts): string => `[${c.done},${c.cancelled}]`
 
 /** Counts per combo after a staged write, from stage() to commit(). */
 export type StagedCounts = ReadonlyMap<string, FinishedCounts>
@@ -172,7 +175,7 @@ export class LevelHistory implements HistoryStore {
     for (const [combo, c] of touched) {
       if (!this.perCombo.has(combo)) this.perCombo.set(combo, { done: 0, cancelled: 0 })
       if (c.done === 0 && c.cancelled === 0) batch.del(COUNT_PREFIX + combo)
-      else batch.put(COUNT_PREFIX + combo, Buffer.from(`[${c.done},${c.cancelled}]`))
+      else batch.put(COUNT_PREFIX + combo, Buffer.from(countText(c)))
     }
     return touched
   }
