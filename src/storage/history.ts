@@ -72,6 +72,23 @@ export interface HistoryStore {
   counts(): ReadonlyMap<string, FinishedCounts>
 }
 
+/**
+ * A check of all of history at one committed point, run one bounded step at a time while appends
+ * go on (EventLog.scrubHistory; for LevelDB, history-check.ts says what it checks).
+ */
+export interface HistoryScrub {
+  /** The store, for messages. */
+  readonly where: string
+  /** Finished job views read so far. */
+  readonly views: number
+  /** Check the next slice; false once all of history is checked (it is closed then). */
+  step(): Promise<boolean>
+  /** Release what it holds; no step may be running. */
+  close(): Promise<void>
+  /** What was found so far, one line per kind of damage; empty when nothing. */
+  problems(): string[]
+}
+
 export interface FinishedCounts {
   done: number
   cancelled: number

@@ -22,10 +22,11 @@ import { LogCorruptionError } from '../engine/errors.js'
 import { claimedSnapshotSeq, decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshot, inspectRecord } from './codec.js'
 import { openEndMark, type EndMark } from './end-mark.js'
 import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from './event-log.js'
-import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
+import { NO_HISTORY_WRITE, type HistoryScrub, type HistoryWrite } from './history.js'
 import { LevelHistory } from './level-history.js'
 import type { Evidence } from './evidence.js'
 import { auditHistory } from './history-repair.js'
+import { scrubOf } from './history-scrub.js'
 import { checkStrayKeys } from './stray-keys.js'
 import { checkWharfKeys } from './level-path.js'
 import { isLevelCorruption, namedCorruption, openLevelStore, rebuild } from './level-open.js'
@@ -336,6 +337,11 @@ export class LevelLog implements EventLog {
    */
   snapshotIterator() {
     return this.requireOpen().iterator<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })
+  }
+
+  /** A check of all of history through a LevelDB snapshot taken now (history-scrub.ts). */
+  scrubHistory(): HistoryScrub {
+    return scrubOf(this.requireOpen(), this.path)
   }
 
   // ---- internals ----

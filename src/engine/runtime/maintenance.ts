@@ -1,6 +1,7 @@
 // Upkeep the engine does besides deciding commands: snapshots, which bound what the next open
 // replays, and autovacuum, which bounds what history keeps. Both are policies over when to do
-// it; the work itself goes through the log and the tick like anything else.
+// it; the work itself goes through the log and the tick like anything else. And the history
+// scrub after open (history-scrubber.ts), which only reads.
 
 import type { Command } from '../core/commands.js'
 import { VACUUM_BATCH } from '../core/limits.js'
@@ -9,6 +10,7 @@ import type { State } from '../core/state.js'
 import type { EventLog } from '../../storage/event-log.js'
 import type { Clock } from './clock.js'
 import type { EngineOptions } from './engine.js'
+import { HistoryScrubber, type IntegrityReport } from './history-scrubber.js'
 import { vacuumCandidates } from './history-io.js'
 import type { ResultOf } from './submissions.js'
 
@@ -30,6 +32,7 @@ export class Maintenance {
   /** seq of the newest snapshot (or of the state the log was opened at). */
   private snapshotSeq: number
   private nextVacuumMs = 0
+  private readonly scrubber = new HistoryScrubber()
 
   constructor(
     private readonly engine: Maintained,
@@ -84,6 +87,21 @@ export class Maintenance {
    */
   vacuumIfDue(now: number): void {
     if (now >= this.nextVacuumMs) this.vacuum().catch(() => {})
+  }
+
+  /** Once the store is open: read all of history in the background, checking it (if `enabled`). */
+  startScrub(enabled: boolean): void {
+    this.scrubber.start(this.log, enabled)
+  }
+
+  /** Before the log closes. */
+  stopScrub(): Promise<void> {
+    return this.scrubber.stop()
+  }
+
+  /** What the scrub found, once it has ended. */
+  integrity(): Promise<IntegrityReport> {
+    return this.scrubber.finished()
   }
 }
 
