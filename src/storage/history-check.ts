@@ -6,23 +6,26 @@
 // single range can tell it lost something, but every job is written to three distant places —
 // its view, its index keys, its combo's count — so a loss in one shows against the others:
 //
-// 1. views, in slices: each decoded (CRC), tallied per combo and state, and its index keys
-//    looked up (hasMany) — a view missing from an index is named;
-// 2. the index ranges, keys only: counted per range (a combo's state, identity keys, graphs);
-//    a key that parses as no index key is named;
+// 1. views, in slices: each decoded (CRC) and tallied per combo and state; the index keys it
+//    needs are summed per index range (a combo's state, identity keys, graphs): a count and an
+//    order-independent digest (the sum of a hash of each key);
+// 2. the index ranges, keys only, summed the same way; a key that parses as no index key is named;
 // 3. the counts: each combo's stored [done, cancelled] against the views found;
-// 4. a range holding more keys than its views account for holds keys naming no view (the jobs
-//    whose views were lost): only those ranges are walked again, looking each key's view up.
+// 4. only where a range's count or digest differs from its views' (damage): its keys are walked
+//    again and each one's view looked up (keys naming no view: the jobs whose views were lost),
+//    then the views again, looking up their keys in those ranges (views an index lost).
 //
-// Memory is bounded by the combos, not by history: what is found goes to a HistoryFindings.
+// A healthy store costs one sequential read of history and no point lookup. Memory is bounded by
+// the index ranges (a few per channel and function), not by history: findings go to a
+// HistoryFindings.
 
+import type { JobView } from '../engine/core/view.js'
 import type { FinishedCounts } from './history.js'
 import { COMBO_INDEX, comboOf, COUNT_PREFIX, countText, end, INDEX_PREFIX, indexKeys, unesc, VIEW_PREFIX } from './level-history.js'
 import type { Db } from './level-recovery.js'
 import { decodeView, ViewDecodeError } from './view-codec.js'
-import type { JobView } from '../engine/core/view.js'
 
-/** Views read per step (each also looks up its one to three index keys). */
+/** Views read per step. */
 export const CHECK_VIEWS_PER_STEP = 256
 /** Index or count keys read per step. */
 export const CHECK_KEYS_PER_STEP = 1000
@@ -39,48 +42,80 @@ export interface HistoryFindings {
   damagedView(uuid: string): void
   /** A readable view lacks `key`, one of the index keys it needs. */
   missingIndexKey(key: string, uuid: string): void
-  /** An index key naming no readable view (`uuid`), or one that parses as no index key (null). */
-  danglingIndexKey(key: string, uuid: string | null): void
+  /** An index key that no readable view needs: it names a job with no readable view (`hasView`
+   * false), or one whose view files it elsewhere, or parses as no index key (`uuid` null). */
+  danglingIndexKey(key: string, uuid: string | null, hasView: boolean): void
   /** A combo's stored counts (as stored; null: no count key) differ from its views. */
   wrongCount(combo: string, stored: string | null, found: FinishedCounts): void
-  /** An index range holds `found` keys where its views need `expected`, and a walk of it could
-   * not say which keys are wrong (LevelDB reads the range inconsistently). */
+  /** An index range (holding `found` keys) differs from what its views need (`expected` keys),
+   * and no key or view could be named for it (LevelDB reads it inconsistently). */
   inconsistentRange(range: string, expected: number, found: number): void
   /** LevelDB failed a read of history with its own corruption error. */
   unreadable(message: string): void
 }
 
-/** The index range an index key belongs to (a combo's state, identity keys, graphs), or null when
- * it is no index key Wharf writes. */
+/** The index range an index key belongs to, or null when it is no index key Wharf writes. */
 export function indexRangeOf(key: string): string | null {
+  const last = key.lastIndexOf('\x00')
+  if (last === key.length - 1) return null
   if (key.startsWith(COMBO_INDEX)) {
-    const fields = key.slice(COMBO_INDEX.length).split('\x00')
-    const ok = fields.length === 5 && (fields[1] === 'done' || fields[1] === 'cancelled') && fields[4] !== ''
-    return ok ? key.slice(0, key.lastIndexOf('\x00') + 1) : null
+    // COMBO_INDEX channel \0 state \0 model \0 method \0 uuid, the state a finished one.
+    const channelEnd = key.indexOf('\x00', COMBO_INDEX.length)
+    const stateEnd = key.indexOf('\x00', channelEnd + 1)
+    const modelEnd = stateEnd === -1 ? -1 : key.indexOf('\x00', stateEnd + 1)
+    const state = key.slice(channelEnd + 1, stateEnd)
+    const methodEnd = modelEnd === -1 ? -1 : key.indexOf('\x00', modelEnd + 1)
+    return methodEnd === last && (state === 'done' || state === 'cancelled') ? key.slice(0, last + 1) : null
   }
   for (const prefix of [IDENTITY_INDEX, GRAPH_INDEX]) {
-    if (key.startsWith(prefix)) return key.slice(prefix.length).split('\x00').length === 2 && !key.endsWith('\x00') ? prefix : null
+    if (key.startsWith(prefix)) return key.indexOf('\x00', prefix.length) === last ? prefix : null
   }
   return null
 }
 
+/** The index range of a key built by indexKeys() (what indexRangeOf says of it, for less). */
+const rangeOfBuilt = (key: string): string =>
+  key.startsWith(COMBO_INDEX) ? key.slice(0, key.lastIndexOf('\x00') + 1) : key.slice(0, IDENTITY_INDEX.length) // 'k' or 'g'
+
 const uuidOfIndexKey = (key: string): string => key.slice(key.lastIndexOf('\x00') + 1)
 
-type Phase = 'views' | 'index' | 'counts' | 'dangling' | 'done'
+/** FNV-1a over the key's UTF-16 units: any one changed unit changes it. */
+function keyHash(key: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
+  return h >>> 0
+}
+
+/** Keys of one index range: how many, and the sum of their hashes (mod 2^32). */
+interface RangeSum {
+  count: number
+  sum: number
+}
+
+function add(sums: Map<string, RangeSum>, range: string, key: string, sign: 1 | -1 = 1): void {
+  let s = sums.get(range)
+  if (s === undefined) sums.set(range, (s = { count: 0, sum: 0 }))
+  s.count += sign
+  s.sum = (s.sum + sign * keyHash(key) + 2 ** 32) % 2 ** 32
+}
+
+type Phase = 'views' | 'index' | 'counts' | 'keys' | 'unindexed' | 'done'
 
 export class HistoryCheck {
-  /** Readable views read, and keys read (every range). */
+  /** Readable views read (in the first pass), and keys read (every range, every pass). */
   views = 0
   keys = 0
   private phase: Phase = 'views'
   private walk: Walk | null = null
   /** Views found per combo (escaped channel\0model\0method). */
   private readonly combos = new Map<string, FinishedCounts>()
-  /** Per index range: keys its views need that were found, and keys the range holds. */
-  private readonly expected = new Map<string, number>()
-  private readonly found = new Map<string, number>()
-  /** Ranges holding more (or fewer) keys than their views need: walked for the keys naming no view. */
-  private suspects: Array<{ range: string; expected: number; found: number; named: number }> = []
+  /** Per index range: the keys its views need, and the keys it holds. */
+  private readonly expected = new Map<string, RangeSum>()
+  private readonly found = new Map<string, RangeSum>()
+  /** Ranges whose keys differ from what their views need, walked by the last two passes. */
+  private readonly suspects: string[] = []
+  /** The suspect range the keys pass walks. */
+  private suspectAt = 0
   private closed = false
 
   /** `snapshot`: read through it (and close it when done); null: read the db as it is (nothing
@@ -91,10 +126,6 @@ export class HistoryCheck {
     private readonly findings: HistoryFindings,
   ) {}
 
-  get finished(): boolean {
-    return this.phase === 'done'
-  }
-
   /** Read and check one slice of history; false once all of it is checked (then it is closed). */
   async step(): Promise<boolean> {
     if (this.closed) return false
@@ -102,7 +133,8 @@ export class HistoryCheck {
       if (this.phase === 'views') await this.viewsStep()
       else if (this.phase === 'index') await this.indexStep()
       else if (this.phase === 'counts') await this.countsStep()
-      else if (this.phase === 'dangling') await this.danglingStep()
+      else if (this.phase === 'keys') await this.keysStep()
+      else if (this.phase === 'unindexed') await this.unindexedStep()
     } catch (error) {
       if ((error as { code?: unknown })?.code !== 'LEVEL_CORRUPTION') throw error
       this.findings.unreadable((error as Error).message)
@@ -122,7 +154,7 @@ export class HistoryCheck {
     await this.snapshot?.close()
   }
 
-  /** Read `range` from where the last step left it; null once it is exhausted (and closed). */
+  /** The next slice of a walk (opened on first use); null once it is exhausted (and closed). */
   private async next<T>(open: () => Walk, size: number): Promise<T[] | null> {
     this.walk ??= open()
     const entries = (await this.walk.nextv(size)) as T[]
@@ -133,18 +165,20 @@ export class HistoryCheck {
     return null
   }
 
-  private range(gte: string, lt: string): { gte: string; lt: string; snapshot?: Snapshot } {
-    return this.snapshot === null ? { gte, lt } : { gte, lt, snapshot: this.snapshot }
+  private options<T extends object>(options: T): T & { snapshot?: Snapshot } {
+    return this.snapshot === null ? options : { ...options, snapshot: this.snapshot }
+  }
+
+  private nextViews(): Promise<Array<[string, Uint8Array]> | null> {
+    return this.next(() => this.db.iterator(this.options({ gte: VIEW_PREFIX, lt: end(VIEW_PREFIX) })), CHECK_VIEWS_PER_STEP)
   }
 
   private async viewsStep(): Promise<void> {
-    const entries = await this.next<[string, Uint8Array]>(() => this.db.iterator(this.range(VIEW_PREFIX, end(VIEW_PREFIX))), CHECK_VIEWS_PER_STEP)
+    const entries = await this.nextViews()
     if (entries === null) {
       this.phase = 'index'
       return
     }
-    const needed: string[] = []
-    const owners: string[] = []
     for (const [key, bytes] of entries) {
       const uuid = key.slice(VIEW_PREFIX.length)
       const view = readView(bytes, uuid)
@@ -157,40 +191,34 @@ export class HistoryCheck {
       const counts = this.combos.get(combo) ?? { done: 0, cancelled: 0 }
       counts[view.state as 'done' | 'cancelled']++
       this.combos.set(combo, counts)
-      for (const k of indexKeys(view, combo)) (needed.push(k), owners.push(uuid))
-    }
-    const present = needed.length === 0 ? [] : await this.db.hasMany(needed, this.snapshot === null ? {} : { snapshot: this.snapshot })
-    this.keys += needed.length
-    for (let i = 0; i < needed.length; i++) {
-      if (present[i]) bump(this.expected, indexRangeOf(needed[i]!)!)
-      else this.findings.missingIndexKey(needed[i]!, owners[i]!)
+      for (const k of indexKeys(view, combo)) add(this.expected, rangeOfBuilt(k), k)
     }
   }
 
   private async indexStep(): Promise<void> {
-    const keys = await this.next<string>(() => this.db.keys(this.range(INDEX_PREFIX, end(INDEX_PREFIX))), CHECK_KEYS_PER_STEP)
+    const keys = await this.next<string>(() => this.db.keys(this.options({ gte: INDEX_PREFIX, lt: end(INDEX_PREFIX) })), CHECK_KEYS_PER_STEP)
     if (keys === null) {
       for (const range of new Set([...this.found.keys(), ...this.expected.keys()])) {
-        const [expected, found] = [this.expected.get(range) ?? 0, this.found.get(range) ?? 0]
-        if (expected !== found) this.suspects.push({ range, expected, found, named: 0 })
+        const [e, f] = [this.expected.get(range), this.found.get(range)]
+        if (e?.count !== f?.count || e?.sum !== f?.sum) this.suspects.push(range)
       }
       this.phase = 'counts'
       return
     }
     for (const key of keys) {
       const range = indexRangeOf(key)
-      if (range === null) this.findings.danglingIndexKey(key, null)
-      else bump(this.found, range)
+      if (range === null) this.findings.danglingIndexKey(key, null, false)
+      else add(this.found, range, key)
     }
   }
 
   private async countsStep(): Promise<void> {
-    const entries = await this.next<[string, Uint8Array]>(() => this.db.iterator(this.range(COUNT_PREFIX, end(COUNT_PREFIX))), CHECK_KEYS_PER_STEP)
+    const entries = await this.next<[string, Uint8Array]>(() => this.db.iterator(this.options({ gte: COUNT_PREFIX, lt: end(COUNT_PREFIX) })), CHECK_KEYS_PER_STEP)
     if (entries === null) {
       // Combos with views and no count key (the combos seen are removed as their keys are read).
       for (const [combo, found] of this.combos) this.findings.wrongCount(combo, null, found)
       this.combos.clear()
-      this.phase = this.suspects.length > 0 ? 'dangling' : 'done'
+      this.phase = this.suspects.length > 0 ? 'keys' : 'done'
       return
     }
     for (const [key, bytes] of entries) {
@@ -202,25 +230,55 @@ export class HistoryCheck {
     }
   }
 
-  /** Walk the first suspect range: every key whose view is missing, unreadable or elsewhere. */
-  private async danglingStep(): Promise<void> {
-    const suspect = this.suspects[0]!
-    const keys = await this.next<string>(() => this.db.keys(this.range(suspect.range, end(suspect.range))), CHECK_KEYS_PER_STEP)
+  /** Walk the suspect ranges, one after the other: every key whose view is missing, unreadable
+   * or does not need it. Each is taken out of the range's keys, to see what remains unexplained. */
+  private async keysStep(): Promise<void> {
+    const range = this.suspects[this.suspectAt]!
+    const keys = await this.next<string>(() => this.db.keys(this.options({ gte: range, lt: end(range) })), CHECK_KEYS_PER_STEP)
     if (keys === null) {
-      if (suspect.expected + suspect.named !== suspect.found) this.findings.inconsistentRange(suspect.range, suspect.expected, suspect.found)
-      this.suspects.shift()
-      if (this.suspects.length === 0) this.phase = 'done'
+      if (++this.suspectAt === this.suspects.length) this.phase = 'unindexed'
       return
     }
-    const parsed = keys.filter((key) => indexRangeOf(key) !== null) // the others were named already
+    const parsed = keys.filter((key) => indexRangeOf(key) === range) // the others were named already
     const uuids = parsed.map(uuidOfIndexKey)
-    const views = await this.db.getMany(uuids.map((u) => VIEW_PREFIX + u), this.snapshot === null ? {} : { snapshot: this.snapshot })
+    const views = await this.db.getMany(uuids.map((u) => VIEW_PREFIX + u), this.options({}))
     this.keys += uuids.length
     parsed.forEach((key, i) => {
       const view = views[i] === undefined ? null : readView(views[i]!, uuids[i]!)
       if (view !== null && indexKeys(view, comboOf(view)).includes(key)) return
-      this.findings.danglingIndexKey(key, uuids[i]!)
-      suspect.named++
+      this.findings.danglingIndexKey(key, uuids[i]!, view !== null)
+      add(this.found, range, key, -1)
+    })
+  }
+
+  /** Read the views again: every key they need in a suspect range that the range lacks. Then a
+   * range whose keys still differ from its views' is one no key or view could be named for. */
+  private async unindexedStep(): Promise<void> {
+    const entries = await this.nextViews()
+    if (entries === null) {
+      for (const range of this.suspects) {
+        const [e, f] = [this.expected.get(range), this.found.get(range)]
+        if ((e?.count ?? 0) !== (f?.count ?? 0) || (e?.sum ?? 0) !== (f?.sum ?? 0)) this.findings.inconsistentRange(range, e?.count ?? 0, f?.count ?? 0)
+      }
+      this.phase = 'done'
+      return
+    }
+    const needed: Array<{ key: string; range: string; uuid: string }> = []
+    for (const [key, bytes] of entries) {
+      const uuid = key.slice(VIEW_PREFIX.length)
+      const view = readView(bytes, uuid)
+      if (view === null) continue
+      for (const k of indexKeys(view, comboOf(view))) {
+        const range = rangeOfBuilt(k)
+        if (this.suspects.includes(range)) needed.push({ key: k, range, uuid })
+      }
+    }
+    const present = needed.length === 0 ? [] : await this.db.hasMany(needed.map((n) => n.key), this.options({}))
+    this.keys += needed.length
+    needed.forEach(({ key, range, uuid }, i) => {
+      if (present[i]) return
+      this.findings.missingIndexKey(key, uuid)
+      add(this.expected, range, key, -1)
     })
   }
 }
@@ -235,10 +293,6 @@ function readView(bytes: Uint8Array, uuid: string): JobView | null {
     throw error
   }
   return view.state === 'done' || view.state === 'cancelled' ? view : null
-}
-
-function bump(map: Map<string, number>, key: string): void {
-  map.set(key, (map.get(key) ?? 0) + 1)
 }
 
 /** Run a check to its end (no other writer: the open's audit, verify on a copy). */

@@ -22,8 +22,10 @@ export class HistoryDamage implements HistoryFindings {
   readonly damaged = new Set<string>()
   /** Jobs an index names that have no view, and no damaged one either: lost (escaped uuids). */
   readonly lost = new Set<string>()
-  /** Index keys naming no readable view, or parsing as no index key. */
+  /** Index keys naming a job without a readable view. */
   dangling = 0
+  /** Index keys no view needs although they name one, or that parse as no index key (garbled). */
+  garbled = 0
   /** Readable views missing from an index (escaped uuids), and the keys they miss. */
   readonly unindexed = new Set<string>()
   missingKeys = 0
@@ -37,10 +39,6 @@ export class HistoryDamage implements HistoryFindings {
     this.ops = options.planRepair ? [] : null
   }
 
-  get found(): boolean {
-    return this.damaged.size + this.dangling + this.missingKeys + this.wrongCounts.length + this.other.length > 0
-  }
-
   damagedView(uuid: string): void {
     this.damaged.add(uuid)
     this.ops?.push({ type: 'del', key: VIEW_PREFIX + uuid })
@@ -52,9 +50,12 @@ export class HistoryDamage implements HistoryFindings {
     this.ops?.push({ type: 'put', key, value: EMPTY })
   }
 
-  danglingIndexKey(key: string, uuid: string | null): void {
-    this.dangling++
-    if (uuid !== null && !this.damaged.has(uuid)) this.lost.add(uuid)
+  danglingIndexKey(key: string, uuid: string | null, hasView: boolean): void {
+    if (uuid === null || hasView) this.garbled++
+    else {
+      this.dangling++
+      if (!this.damaged.has(uuid)) this.lost.add(uuid)
+    }
     this.ops?.push({ type: 'del', key })
   }
 
@@ -65,7 +66,7 @@ export class HistoryDamage implements HistoryFindings {
   }
 
   inconsistentRange(range: string, expected: number, found: number): void {
-    this.other.push(`history index range ${JSON.stringify(range)} holds ${found} key(s) where its views need ${expected}, and LevelDB reads it inconsistently`)
+    this.other.push(`history index range ${JSON.stringify(range)} differs from what its views need (${found} key(s) for ${expected}), yet no key or view of it could be named: LevelDB reads it inconsistently`)
   }
 
   unreadable(message: string): void {
@@ -78,6 +79,7 @@ export class HistoryDamage implements HistoryFindings {
     if (this.damaged.size > 0) out.push(`${this.damaged.size} finished job view(s) in history are damaged (checksum or JSON): ${listed(this.damaged)}`)
     if (this.lost.size > 0) out.push(`${this.lost.size} finished job(s) named by a history index have no view (lost from history): ${listed(this.lost)}`)
     if (this.dangling > 0) out.push(`${this.dangling} history index key(s) name a job without a readable view`)
+    if (this.garbled > 0) out.push(`${this.garbled} history index key(s) are keys no view needs (garbled)`)
     if (this.unindexed.size > 0) {
       out.push(`${this.unindexed.size} finished job(s) in history are missing from a history index (${this.missingKeys} key(s); jobs() filters miss them): ${listed(this.unindexed)}`)
     }
@@ -91,7 +93,7 @@ export class HistoryDamage implements HistoryFindings {
     const missing = this.lost.size === 0 ? '' : ` (${this.lost.size} finished job(s) named by an index have no view: lost from history: ${listed(this.lost)})`
     return (
       `history repaired: ${lost}; ${this.dangling} index key(s) naming a job without a view dropped${missing}; ` +
-      `${this.missingKeys} index key(s) a view missed put back; ${this.wrongCounts.length} count(s) rewritten`
+      `${this.garbled} garbled index key(s) dropped; ${this.missingKeys} index key(s) a view missed put back; ${this.wrongCounts.length} count(s) rewritten`
     )
   }
 }

@@ -87,7 +87,8 @@ async function scrubbed(path: string): Promise<{ wharf: Wharf; m: ReturnType<typ
 }
 
 describe('the history scrub names damage a plain open does not see', () => {
-  const cases: Array<[string, (given: Given, db: ClassicLevel<string, Uint8Array>) => Promise<void>, (given: Given) => RegExp[]]> = [
+  type Case = [what: string, change: (given: Given, db: ClassicLevel<string, Uint8Array>) => Promise<void>, expected: (given: Given) => RegExp[], absent?: RegExp]
+  const cases: Case[] = [
     [
       'a deleted composite index key',
       async (g, db) => db.del((await keysOf(db, COMBO_INDEX, g.plain.uuid))[0]!),
@@ -139,15 +140,25 @@ describe('the history scrub names damage a plain open does not see', () => {
       },
       (g) => [new RegExp(`have no view \\(lost from history\\): ${g.plain.uuid.slice(0, -1)}Z$`), new RegExp(`missing from a history index .*: ${g.plain.uuid}$`)],
     ],
+    [
+      'an identity index key garbled in its identity key (same count, same uuid: the digest differs)',
+      async (g, db) => {
+        const key = (await keysOf(db, INDEX_PREFIX + 'k\x00', g.keyed.uuid))[0]!
+        await db.batch([{ type: 'del', key }, { type: 'put', key: key.replace('the-key', 'the-kez'), value: new Uint8Array(0) }])
+      },
+      (g) => [/^1 history index key\(s\) are keys no view needs \(garbled\)$/, new RegExp(`missing from a history index .*: ${g.keyed.uuid}$`)],
+      /lost from history/,
+    ],
   ]
 
-  for (const [what, change, expected] of cases) {
+  for (const [what, change, expected, absent] of cases) {
     it(`${what}: named by integrity() and a WHARF_HISTORY_DAMAGED warning; the store stays usable; 'truncate' repairs it`, async () => {
       const given = await givenHistory()
       await tamper(given.path, (db) => change(given, db))
       const { wharf, m, report, warnings } = await scrubbed(given.path)
       expect(report.status).toBe('damaged')
       for (const pattern of expected(given)) expect(report.problems.some((p) => pattern.test(p)), `${pattern} in ${JSON.stringify(report.problems)}`).toBe(true)
+      if (absent !== undefined) expect(report.problems.filter((p) => absent.test(p))).toEqual([])
       const named = warnings.filter((w) => (w as { code?: string }).code === 'WHARF_HISTORY_DAMAGED')
       expect(named).toHaveLength(1)
       for (const problem of report.problems) expect(named[0]!.message).toContain(problem)

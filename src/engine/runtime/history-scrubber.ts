@@ -1,10 +1,14 @@
 // The background history scrub. LevelDB does not verify its table checksums on reads, and a
 // damaged block can read as fewer entries without an error: finished jobs would vanish from
 // history silently. Open cannot look (its cost follows live jobs, not history), so once the store
-// is open this reads all of history once (EventLog.scrubHistory), one bounded step per turn of
-// the event loop — setImmediate between steps, so ticks, timers and I/O run in between and a tick
-// never waits for more than one step — through one snapshot of the store, so appends and vacuums
-// go on meanwhile. What it finds is warned once (WHARF_HISTORY_DAMAGED) and kept for
+// is open this reads all of history once (EventLog.scrubHistory), through one snapshot of the
+// store, so appends and vacuums go on meanwhile, one bounded step at a time: a tick never waits
+// for more than one step. While the engine is idle the steps follow each other (setImmediate
+// between them, so anything that comes in runs first); while it is busy (a tick in flight or
+// queued, a handler running) the scrub pauses BUSY_PAUSE_FACTOR times as long as its last step
+// took after each one, so it takes at most ~1/(1 + BUSY_PAUSE_FACTOR) of the process's time from
+// the work it checks — a real-time pause, not the engine's clock: the scrub is upkeep, not a
+// schedule. What it finds is warned once (WHARF_HISTORY_DAMAGED) and kept for
 // wharf.integrity(); the store stays usable, and 'truncate' (or a backup) is the repair.
 
 import type { EventLog } from '../../storage/event-log.js'
@@ -27,8 +31,12 @@ export interface IntegrityReport {
 }
 
 export const HISTORY_DAMAGED = 'WHARF_HISTORY_DAMAGED'
+/** While the engine is busy, the pause after a step, in multiples of the step's own time. */
+export const BUSY_PAUSE_FACTOR = 4
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+/** A pause that does not keep the process alive by itself. */
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref())
 
 export class HistoryScrubber {
   private status: IntegrityStatus = 'off'
@@ -38,7 +46,11 @@ export class HistoryScrubber {
   private readonly ended: Promise<void>
   private end!: () => void
 
-  constructor(private readonly warn: (message: string, code?: string) => void = defaultWarn) {
+  /** `busy`: whether the engine has work in hand (the scrub then leaves it most of the time). */
+  constructor(
+    private readonly busy: () => boolean,
+    private readonly warn: (message: string, code?: string) => void = defaultWarn,
+  ) {
     this.ended = new Promise((resolve) => (this.end = resolve))
   }
 
@@ -75,13 +87,14 @@ export class HistoryScrubber {
   private async run(scrub: HistoryScrub): Promise<void> {
     try {
       for (;;) {
+        const startedMs = performance.now()
         const step = scrub.step()
         this.stepping = step
         const more = await step
         this.stepping = null
         if (this.status !== 'running') return // stop() closes it
         if (!more) break
-        await turn()
+        await (this.busy() ? pause(BUSY_PAUSE_FACTOR * (performance.now() - startedMs)) : turn())
         if (this.status !== 'running') return
       }
     } catch (error) {
