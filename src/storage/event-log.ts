@@ -37,11 +37,12 @@ export interface EventLog {
   /** Release the storage. Appending after close rejects. */
   close(): Promise<void>
   /**
-   * A check of all of history as it is now, to run step by step while the log is used. Offered
-   * by logs whose storage can lose history entries without an error on reads (LevelDB), so that
-   * such a loss is found after open, whose cost follows live jobs and cannot read all of history.
+   * A check of all of history as it was at open, running in the background; null when this log
+   * was not set up for one. Offered by logs whose storage can lose history entries without an
+   * error on reads (LevelDB), so that such a loss is found after open, whose cost follows live
+   * jobs and cannot read all of history. Called once, after the log has been read.
    */
-  scrubHistory?(): HistoryScrub
+  scrubHistory?(): HistoryScrub | null
 
   /** The latest snapshot written, or null when there is none. */
   readSnapshot(): Promise<Snapshot | null>

@@ -1,10 +1,9 @@
-// A check of everything history holds (level-history.ts), in bounded steps, through one LevelDB
-// snapshot: one committed point, whole batches only, so appends and vacuums may go on meanwhile
-// (every history key is written in the batch of the log record it projects: views, index keys
-// and counts always agree at any committed point of a healthy store). LevelDB does not verify its
-// table checksums on reads, and a damaged block can read as fewer entries without an error; no
-// single range can tell it lost something, but every job is written to three distant places —
-// its view, its index keys, its combo's count — so a loss in one shows against the others:
+// A check of everything history holds (level-history.ts), in bounded steps, of a store nothing
+// writes meanwhile (every history key is written in the batch of the log record it projects:
+// views, index keys and counts agree at any committed point of a healthy store). LevelDB does not
+// verify its table checksums on reads, and a damaged block can read as fewer entries without an
+// error; no single range can tell it lost something, but every job is written to three distant
+// places — its view, its index keys, its combo's count — so a loss in one shows against the others:
 //
 // 1. views, in slices: each decoded (CRC) and tallied per combo and state; the index keys it
 //    needs are summed per index range (a combo's state, identity keys, graphs): a count and an
@@ -33,20 +32,22 @@ export const CHECK_KEYS_PER_STEP = 1000
 const IDENTITY_INDEX = INDEX_PREFIX + 'k\x00'
 const GRAPH_INDEX = INDEX_PREFIX + 'g\x00'
 
-type Snapshot = ReturnType<Db['snapshot']>
 type Walk = { nextv(size: number): Promise<unknown[]>; close(): Promise<void> }
 
-/** Where a check reports what it finds (escaped uuids and keys, as stored). */
+/**
+ * Where a check reports what it finds (escaped uuids and keys, as stored). `raw`: the key's bytes,
+ * given when they are no UTF-8 text (a garbled key), since its text form names another key.
+ */
 export interface HistoryFindings {
   /** A view whose bytes are no finished job's view (checksum, JSON, state). */
-  damagedView(uuid: string): void
+  damagedView(uuid: string, raw?: Uint8Array): void
   /** A readable view lacks `key`, one of the index keys it needs. */
   missingIndexKey(key: string, uuid: string): void
   /** An index key that no readable view needs: it names a job with no readable view (`hasView`
    * false), or one whose view files it elsewhere, or parses as no index key (`uuid` null). */
-  danglingIndexKey(key: string, uuid: string | null, hasView: boolean): void
+  danglingIndexKey(key: string, uuid: string | null, hasView: boolean, raw?: Uint8Array): void
   /** A combo's stored counts (as stored; null: no count key) differ from its views. */
-  wrongCount(combo: string, stored: string | null, found: FinishedCounts): void
+  wrongCount(combo: string, stored: string | null, found: FinishedCounts, raw?: Uint8Array): void
   /** An index range (holding `found` keys) differs from what its views need (`expected` keys),
    * and no key or view could be named for it (LevelDB reads it inconsistently). */
   inconsistentRange(range: string, expected: number, found: number): void
@@ -78,6 +79,17 @@ const rangeOfBuilt = (key: string): string =>
   key.startsWith(COMBO_INDEX) ? key.slice(0, key.lastIndexOf('\x00') + 1) : key.slice(0, IDENTITY_INDEX.length) // 'k' or 'g'
 
 const uuidOfIndexKey = (key: string): string => key.slice(key.lastIndexOf('\x00') + 1)
+
+/** Keys are read as bytes: a garbled key may be no UTF-8, and only its bytes can delete it. */
+type RawKey = Uint8Array
+
+const utf8 = (text: string): RawKey => Buffer.from(text, 'utf8')
+
+/** A key's text, and its bytes when the text does not stand for them (no valid UTF-8). */
+function keyText(raw: RawKey): [text: string, lossy: RawKey | undefined] {
+  const text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8')
+  return [text, text.includes('\ufffd') && Buffer.byteLength(text) !== raw.byteLength ? raw : undefined]
+}
 
 /** FNV-1a over the key's UTF-16 units: any one changed unit changes it. */
 function keyHash(key: string): number {
@@ -118,11 +130,8 @@ export class HistoryCheck {
   private suspectAt = 0
   private closed = false
 
-  /** `snapshot`: read through it (and close it when done); null: read the db as it is (nothing
-   * may write meanwhile). */
   constructor(
     private readonly db: Db,
-    private readonly snapshot: Snapshot | null,
     private readonly findings: HistoryFindings,
   ) {}
 
@@ -145,13 +154,12 @@ export class HistoryCheck {
     return false
   }
 
-  /** Release the iterator and the snapshot (a step must not be running). */
+  /** Release the iterator (a step must not be running). */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     await this.walk?.close()
     this.walk = null
-    await this.snapshot?.close()
   }
 
   /** The next slice of a walk (opened on first use); null once it is exhausted (and closed). */
@@ -165,12 +173,12 @@ export class HistoryCheck {
     return null
   }
 
-  private options<T extends object>(options: T): T & { snapshot?: Snapshot } {
-    return this.snapshot === null ? options : { ...options, snapshot: this.snapshot }
+  private nextViews(): Promise<Array<[RawKey, Uint8Array]> | null> {
+    return this.next(() => this.db.iterator<RawKey, Uint8Array>({ gte: utf8(VIEW_PREFIX), lt: utf8(end(VIEW_PREFIX)), keyEncoding: 'view' }), CHECK_VIEWS_PER_STEP)
   }
 
-  private nextViews(): Promise<Array<[string, Uint8Array]> | null> {
-    return this.next(() => this.db.iterator(this.options({ gte: VIEW_PREFIX, lt: end(VIEW_PREFIX) })), CHECK_VIEWS_PER_STEP)
+  private nextKeys(gte: string): Promise<RawKey[] | null> {
+    return this.next(() => this.db.keys<RawKey>({ gte: utf8(gte), lt: utf8(end(gte)), keyEncoding: 'view' }), CHECK_KEYS_PER_STEP)
   }
 
   private async viewsStep(): Promise<void> {
@@ -179,11 +187,12 @@ export class HistoryCheck {
       this.phase = 'index'
       return
     }
-    for (const [key, bytes] of entries) {
+    for (const [raw, bytes] of entries) {
+      const [key, lossy] = keyText(raw)
       const uuid = key.slice(VIEW_PREFIX.length)
       const view = readView(bytes, uuid)
       if (view === null) {
-        this.findings.damagedView(uuid)
+        this.findings.damagedView(uuid, lossy)
         continue
       }
       this.views++
@@ -196,7 +205,7 @@ export class HistoryCheck {
   }
 
   private async indexStep(): Promise<void> {
-    const keys = await this.next<string>(() => this.db.keys(this.options({ gte: INDEX_PREFIX, lt: end(INDEX_PREFIX) })), CHECK_KEYS_PER_STEP)
+    const keys = await this.nextKeys(INDEX_PREFIX)
     if (keys === null) {
       for (const range of new Set([...this.found.keys(), ...this.expected.keys()])) {
         const [e, f] = [this.expected.get(range), this.found.get(range)]
@@ -205,15 +214,16 @@ export class HistoryCheck {
       this.phase = 'counts'
       return
     }
-    for (const key of keys) {
-      const range = indexRangeOf(key)
-      if (range === null) this.findings.danglingIndexKey(key, null, false)
+    for (const raw of keys) {
+      const [key, lossy] = keyText(raw)
+      const range = lossy === undefined ? indexRangeOf(key) : null
+      if (range === null) this.findings.danglingIndexKey(key, null, false, lossy)
       else add(this.found, range, key)
     }
   }
 
   private async countsStep(): Promise<void> {
-    const entries = await this.next<[string, Uint8Array]>(() => this.db.iterator(this.options({ gte: COUNT_PREFIX, lt: end(COUNT_PREFIX) })), CHECK_KEYS_PER_STEP)
+    const entries = await this.next<[RawKey, Uint8Array]>(() => this.db.iterator<RawKey, Uint8Array>({ gte: utf8(COUNT_PREFIX), lt: utf8(end(COUNT_PREFIX)), keyEncoding: 'view' }), CHECK_KEYS_PER_STEP)
     if (entries === null) {
       // Combos with views and no count key (the combos seen are removed as their keys are read).
       for (const [combo, found] of this.combos) this.findings.wrongCount(combo, null, found)
@@ -221,12 +231,13 @@ export class HistoryCheck {
       this.phase = this.suspects.length > 0 ? 'keys' : 'done'
       return
     }
-    for (const [key, bytes] of entries) {
+    for (const [raw, bytes] of entries) {
+      const [key, lossy] = keyText(raw)
       const combo = key.slice(COUNT_PREFIX.length)
-      const found = this.combos.get(combo) ?? { done: 0, cancelled: 0 }
-      this.combos.delete(combo)
+      const found = (lossy === undefined ? this.combos.get(combo) : undefined) ?? { done: 0, cancelled: 0 }
+      if (lossy === undefined) this.combos.delete(combo)
       const stored = Buffer.from(bytes).toString('utf8')
-      if (stored !== countText(found)) this.findings.wrongCount(combo, stored, found)
+      if (stored !== countText(found)) this.findings.wrongCount(combo, stored, found, lossy)
     }
   }
 
@@ -234,14 +245,15 @@ export class HistoryCheck {
    * or does not need it. Each is taken out of the range's keys, to see what remains unexplained. */
   private async keysStep(): Promise<void> {
     const range = this.suspects[this.suspectAt]!
-    const keys = await this.next<string>(() => this.db.keys(this.options({ gte: range, lt: end(range) })), CHECK_KEYS_PER_STEP)
+    const keys = await this.nextKeys(range)
     if (keys === null) {
       if (++this.suspectAt === this.suspects.length) this.phase = 'unindexed'
       return
     }
-    const parsed = keys.filter((key) => indexRangeOf(key) === range) // the others were named already
+    // Keys that parse as no index key of this range were named by the index pass.
+    const parsed = keys.map((raw) => keyText(raw)).filter(([key, lossy]) => lossy === undefined && indexRangeOf(key) === range).map(([key]) => key)
     const uuids = parsed.map(uuidOfIndexKey)
-    const views = await this.db.getMany(uuids.map((u) => VIEW_PREFIX + u), this.options({}))
+    const views = await this.db.getMany(uuids.map((u) => VIEW_PREFIX + u))
     this.keys += uuids.length
     parsed.forEach((key, i) => {
       const view = views[i] === undefined ? null : readView(views[i]!, uuids[i]!)
@@ -264,8 +276,8 @@ export class HistoryCheck {
       return
     }
     const needed: Array<{ key: string; range: string; uuid: string }> = []
-    for (const [key, bytes] of entries) {
-      const uuid = key.slice(VIEW_PREFIX.length)
+    for (const [raw, bytes] of entries) {
+      const uuid = keyText(raw)[0].slice(VIEW_PREFIX.length)
       const view = readView(bytes, uuid)
       if (view === null) continue
       for (const k of indexKeys(view, comboOf(view))) {
@@ -273,7 +285,7 @@ export class HistoryCheck {
         if (this.suspects.includes(range)) needed.push({ key: k, range, uuid })
       }
     }
-    const present = needed.length === 0 ? [] : await this.db.hasMany(needed.map((n) => n.key), this.options({}))
+    const present = needed.length === 0 ? [] : await this.db.hasMany(needed.map((n) => n.key))
     this.keys += needed.length
     needed.forEach(({ key, range, uuid }, i) => {
       if (present[i]) return

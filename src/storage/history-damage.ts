@@ -4,12 +4,15 @@
 
 import type { FinishedCounts } from './history.js'
 import type { HistoryFindings } from './history-check.js'
-import { COUNT_PREFIX, countText, unesc, VIEW_PREFIX } from './level-history.js'
+import { COMPLETE_KEY, COUNT_PREFIX, countText, unesc, VIEW_PREFIX } from './level-history.js'
 import type { Op } from './level-recovery.js'
 
 /** Items of one kind named in a message, at most (the count says how many there are). */
 const NAMED_MAX = 20
 const EMPTY = new Uint8Array(0)
+
+/** A repair's write: a key that is no UTF-8 text (a garbled one) is deleted by its bytes. */
+export type RepairOp = Op | { type: 'del'; key: Uint8Array; keyEncoding: 'view' }
 
 interface WrongCount {
   combo: string
@@ -33,15 +36,15 @@ export class HistoryDamage implements HistoryFindings {
   readonly other: string[] = []
   /** The writes that repair it all, when asked for: damaged views and dangling keys deleted,
    * missing index keys put back, counts rewritten from the views. */
-  readonly ops: Op[] | null
+  readonly ops: RepairOp[] | null
 
   constructor(options: { planRepair: boolean }) {
     this.ops = options.planRepair ? [] : null
   }
 
-  damagedView(uuid: string): void {
+  damagedView(uuid: string, raw?: Uint8Array): void {
     this.damaged.add(uuid)
-    this.ops?.push({ type: 'del', key: VIEW_PREFIX + uuid })
+    this.ops?.push(del(VIEW_PREFIX + uuid, raw))
   }
 
   missingIndexKey(key: string, uuid: string): void {
@@ -50,19 +53,26 @@ export class HistoryDamage implements HistoryFindings {
     this.ops?.push({ type: 'put', key, value: EMPTY })
   }
 
-  danglingIndexKey(key: string, uuid: string | null, hasView: boolean): void {
+  danglingIndexKey(key: string, uuid: string | null, hasView: boolean, raw?: Uint8Array): void {
     if (uuid === null || hasView) this.garbled++
     else {
       this.dangling++
       if (!this.damaged.has(uuid)) this.lost.add(uuid)
     }
-    this.ops?.push({ type: 'del', key })
+    this.ops?.push(del(key, raw))
   }
 
-  wrongCount(combo: string, stored: string | null, found: FinishedCounts): void {
+  wrongCount(combo: string, stored: string | null, found: FinishedCounts, raw?: Uint8Array): void {
     this.wrongCounts.push({ combo, stored, found })
-    if (found.done === 0 && found.cancelled === 0) this.ops?.push({ type: 'del', key: COUNT_PREFIX + combo })
+    if (found.done === 0 && found.cancelled === 0) this.ops?.push(del(COUNT_PREFIX + combo, raw))
     else this.ops?.push({ type: 'put', key: COUNT_PREFIX + combo, value: Buffer.from(countText(found)) })
+  }
+
+  /** History holds entries but not the mark that it is complete (COMPLETE_KEY): an open would
+   * take the store for one written before history existed and file its finished jobs again. */
+  completeMarkMissing(): void {
+    this.other.push(`history holds finished jobs but its completeness mark (key ${JSON.stringify(COMPLETE_KEY)}) is missing`)
+    this.ops?.push({ type: 'put', key: COMPLETE_KEY, value: EMPTY })
   }
 
   inconsistentRange(range: string, expected: number, found: number): void {
@@ -93,9 +103,15 @@ export class HistoryDamage implements HistoryFindings {
     const missing = this.lost.size === 0 ? '' : ` (${this.lost.size} finished job(s) named by an index have no view: lost from history: ${listed(this.lost)})`
     return (
       `history repaired: ${lost}; ${this.dangling} index key(s) naming a job without a view dropped${missing}; ` +
-      `${this.garbled} garbled index key(s) dropped; ${this.missingKeys} index key(s) a view missed put back; ${this.wrongCounts.length} count(s) rewritten`
+      `${this.garbled} garbled index key(s) dropped; ${this.missingKeys} index key(s) a view missed put back; ${this.wrongCounts.length} count(s) rewritten` +
+      (this.other.length === 0 ? '' : `; ${this.other.join('; ')}`)
     )
   }
+}
+
+/** The delete of a key, by its bytes when its text does not stand for them. */
+function del(key: string, raw: Uint8Array | undefined): RepairOp {
+  return raw === undefined ? { type: 'del', key } : { type: 'del', key: raw, keyEncoding: 'view' }
 }
 
 function listed(uuids: Iterable<string>): string {

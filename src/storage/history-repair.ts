@@ -10,31 +10,29 @@
 
 import { checkAll, HistoryCheck } from './history-check.js'
 import { HistoryDamage } from './history-damage.js'
-import type { Db } from './level-recovery.js'
+import { COMPLETE_KEY } from './level-history.js'
+import type { Db, Op } from './level-recovery.js'
 
 /** Read every view, index key and count of history in `db` (nothing else writing), and plan its
  * repair (`damage.ops`); writes nothing. `views`: the readable views. */
 export async function findHistoryDamage(db: Db): Promise<{ damage: HistoryDamage; views: number }> {
   const damage = new HistoryDamage({ planRepair: true })
-  const check = new HistoryCheck(db, null, damage)
+  const check = new HistoryCheck(db, damage)
   try {
     await checkAll(check)
   } finally {
     await check.close()
   }
+  if (check.keys > 0 && (await db.get(COMPLETE_KEY)) === undefined) damage.completeMarkMissing()
   return { damage, views: check.views }
 }
 
-/** Repair history in `db`; returns what was done (for the warning), or null when nothing was damaged. */
-export async function repairHistory(db: Db): Promise<string | null> {
-  const { damage } = await findHistoryDamage(db)
-  if (damage.ops!.length === 0) return null
-  await db.batch(damage.ops!, { sync: true })
-  return damage.repairSummary()
-}
-
-/** 'truncate': repair history in `db`, warning with what was dropped. */
-export async function auditHistory(db: Db, path: string, warn: (message: string) => void): Promise<void> {
-  const repaired = await repairHistory(db)
-  if (repaired !== null) warn(`corrupt history in ${JSON.stringify(path)}; ${repaired} (onCorruption: 'truncate')`)
+/** 'truncate': repair history in `db`, warning with what was dropped; returns the views read. */
+export async function auditHistory(db: Db, path: string, warn: (message: string) => void): Promise<number> {
+  const { damage, views } = await findHistoryDamage(db)
+  if (damage.ops!.length === 0) return views
+  // A delete by bytes carries its own keyEncoding, which the batch's types (keys: string) do not model.
+  await db.batch(damage.ops! as Op[], { sync: true })
+  warn(`corrupt history in ${JSON.stringify(path)}; ${damage.repairSummary()} (onCorruption: 'truncate')`)
+  return views
 }

@@ -1,23 +1,107 @@
-// The LevelDB side of the background history scrub (runtime/history-scrubber.ts drives it): a
-// full check of history (history-check.ts) through one LevelDB snapshot taken when it is asked
-// for, so that it reads one committed point however long it runs, with what it finds told the
-// way every other teller tells it (history-damage.ts). Nothing is repaired: that is 'truncate's.
+// The history scrub of a LevelDB store (runtime/history-scrubber.ts drives it): LevelDB does not
+// verify its table checksums on reads, and a damaged block can read as fewer entries without an
+// error, so a finished job can vanish from history silently; an open cannot look (its cost follows
+// live jobs), so this reads all of history once afterwards, in the background.
+//
+// In a child process, on the store's files as they were before the open (evidence.ts links them
+// aside for every open; a clean open hands them over here instead of removing them): LevelDB 1.20
+// aborts the process on some damaged tables, and a read of everything meets them — that must end
+// a child, not the app. The files are the state the app opened (the child's LevelDB replays the
+// same write-ahead log), frozen: appends, vacuums and compactions go on in the store meanwhile
+// and cannot disturb the check, which needs no snapshot and no coordination with ticks. The child
+// runs at the lowest CPU priority, so it takes the time the app leaves; the links cost no space
+// until the store's own compactions delete the originals, and are removed when the scrub ends.
+//
+// The child is history-scrub-child.ts, run by the same `node`: compiled (.js) from the package,
+// through tsx from the sources (tests, `npm start`).
 
-import type { HistoryScrub } from './history.js'
-import { HistoryCheck } from './history-check.js'
-import { HistoryDamage } from './history-damage.js'
-import type { Db } from './level-recovery.js'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { rm } from 'node:fs/promises'
+import { constants, setPriority } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import type { HistoryScrub, ScrubResult } from './history.js'
 
-export function scrubOf(db: Db, where: string): HistoryScrub {
-  const damage = new HistoryDamage({ planRepair: false })
-  const check = new HistoryCheck(db, db.snapshot(), damage)
+const SOURCE = import.meta.url.endsWith('.ts')
+const CHILD = fileURLToPath(new URL(`./history-scrub-child.${SOURCE ? 'ts' : 'js'}`, import.meta.url))
+/** The package root, where `tsx` resolves from when running the sources. */
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+/** A scrub already over: nothing to read (a new store), or checked by this open ('truncate'). */
+export function scrubDone(where: string, result: ScrubResult): HistoryScrub {
+  return { where, done: Promise.resolve(result), stop: async () => {} }
+}
+
+/**
+ * Check the store files in `dir` (which this takes over, and removes when done) in a child
+ * process; `dir` null: there are none (a store created by this open: its history is empty).
+ */
+export function scrubInChild(dir: Promise<string | null>, where: string): HistoryScrub {
+  let stopped = false
+  let child: ChildProcess | null = null
+  const run = async (): Promise<ScrubResult> => {
+    const files = await dir
+    if (files === null) return { checked: true, views: 0, problems: [] }
+    try {
+      if (stopped) return STOPPED
+      child = spawn(process.execPath, [...(SOURCE ? ['--import', 'tsx'] : []), CHILD, files], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+      lowerPriority(child)
+      const ran = await collect(child)
+      return stopped ? STOPPED : resultOf(ran)
+    } finally {
+      await rm(files, { recursive: true, force: true })
+    }
+  }
+  const done = run().catch((error: unknown) => ({ checked: false as const, why: `the scrub failed: ${(error as Error)?.message ?? String(error)}` }))
   return {
     where,
-    get views() {
-      return check.views
+    done,
+    stop: async () => {
+      stopped = true
+      child?.kill('SIGKILL')
+      await done
     },
-    step: () => check.step(),
-    close: () => check.close(),
-    problems: () => damage.problems(),
+  }
+}
+
+const STOPPED: ScrubResult = { checked: false, why: 'stopped: the store was closed first' }
+
+interface Run {
+  code: number | null
+  signal: NodeJS.Signals | null
+  out: string
+  err: string
+  error: Error | null
+}
+
+function collect(child: ChildProcess): Promise<Run> {
+  return new Promise((resolve) => {
+    const run: Run = { code: null, signal: null, out: '', err: '', error: null }
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (run.out += chunk))
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (run.err = (run.err + chunk).slice(-4000)))
+    child.on('error', (error) => resolve({ ...run, error }))
+    child.on('close', (code, signal) => resolve({ ...run, code, signal }))
+  })
+}
+
+/** What the child's end says: its answer, LevelDB's abort (damage), or its own failure. */
+function resultOf(run: Run): ScrubResult {
+  if (run.error !== null) return { checked: false, why: `the scrub process could not run: ${run.error.message}` }
+  if (run.code === 0) {
+    const answer = JSON.parse(run.out.trim().split('\n').at(-1) ?? '{}') as { views?: number; problems?: string[] }
+    if (typeof answer.views === 'number' && Array.isArray(answer.problems)) return { checked: true, views: answer.views, problems: answer.problems }
+  }
+  const last = run.err.trim().split('\n').filter((l) => l.trim() !== '').at(-1)?.trim().slice(0, 300) ?? 'no message'
+  // An assertion in LevelDB's native code: it met a damaged table (level-child.ts says which).
+  if (run.signal === 'SIGABRT' || /Assertion .* failed/.test(run.err)) return { checked: true, views: 0, problems: [`LevelDB aborted the process that read history (${run.signal ?? `exit ${run.code}`}: ${last})`] }
+  return { checked: false, why: `the scrub process failed (${run.signal ?? `exit ${run.code}`}: ${last})` }
+}
+
+/** The child takes the time the app leaves; a system that refuses (some containers) just runs it. */
+function lowerPriority(child: ChildProcess): void {
+  if (child.pid === undefined) return
+  try {
+    setPriority(child.pid, constants.priority.PRIORITY_LOW)
+  } catch {
+    // EACCES/EPERM: run at the default priority.
   }
 }

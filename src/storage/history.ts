@@ -72,21 +72,21 @@ export interface HistoryStore {
   counts(): ReadonlyMap<string, FinishedCounts>
 }
 
+/** What a history scrub found: every problem (one line per kind of damage) among the views it
+ * read, or why it could not finish (not damage: the scrub itself failed). */
+export type ScrubResult = { checked: true; views: number; problems: string[] } | { checked: false; why: string }
+
 /**
- * A check of all of history at one committed point, run one bounded step at a time while appends
- * go on (EventLog.scrubHistory; for LevelDB, history-check.ts says what it checks).
+ * A check of all of history running in the background (EventLog.scrubHistory; for LevelDB,
+ * history-scrub.ts says how and history-check.ts what).
  */
 export interface HistoryScrub {
   /** The store, for messages. */
   readonly where: string
-  /** Finished job views read so far. */
-  readonly views: number
-  /** Check the next slice; false once all of history is checked (it is closed then). */
-  step(): Promise<boolean>
-  /** Release what it holds; no step may be running. */
-  close(): Promise<void>
-  /** What was found so far, one line per kind of damage; empty when nothing. */
-  problems(): string[]
+  /** Settles once the check has ended, never rejects. */
+  readonly done: Promise<ScrubResult>
+  /** Stop it and release what it holds; `done` then says it was stopped. */
+  stop(): Promise<void>
 }
 
 export interface FinishedCounts {

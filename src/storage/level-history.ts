@@ -111,6 +111,12 @@ export class LevelHistory implements HistoryStore {
    */
   async load(db: Db, emptyLog: boolean, writeOptions: { sync: boolean }): Promise<void> {
     this.complete = (await db.get(COMPLETE_KEY)) !== undefined
+    // Only a store written before history existed (0.1) lacks the mark, and it has no history at
+    // all: history without the mark lost it to damage, and taking the store for an old one would
+    // file its finished jobs again (counted twice). 'truncate' puts the mark back (history-repair.ts).
+    if (!this.complete && (await db.keys({ gte: 'h\x00', lt: 'h\x01', limit: 1 }).all()).length > 0) {
+      throw this.corrupt(`it holds finished jobs but its completeness mark (key ${JSON.stringify(COMPLETE_KEY)}) is missing; open with onCorruption: 'truncate' to put it back`)
+    }
     if (!this.complete && emptyLog) {
       await db.put(COMPLETE_KEY, EMPTY, writeOptions)
       this.complete = true

@@ -1,16 +1,17 @@
 // Proves that the background history scrub names damage an open cannot see: on a closed store,
 // LevelDB is changed directly — an index key, a view, a count key deleted or changed, a view's
-// byte flipped, an index key moved to another uuid — and the next plain open's scrub names each
-// (wharf.integrity() and a WHARF_HISTORY_DAMAGED warning) while the store stays usable, and
-// 'truncate' repairs it so that the scrub after it finds nothing. And that on a healthy store a
-// scrub racing appends, requeues out of history and vacuums reports nothing: every step of it is
-// made to wait for a batch committed after the step before.
+// byte flipped, an index key moved to another uuid or garbled — and the next plain open's scrub
+// names each (wharf.integrity() and a WHARF_HISTORY_DAMAGED warning) while the store stays
+// usable, and 'truncate' repairs it so that the scrub after it finds nothing. And that on a
+// healthy store a scrub held open while appends, requeues out of history, vacuums and compactions
+// commit reports nothing, and that a scrub leaves no file behind, stopped or done.
+import { mkdir, readdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { chain, FakeClock, LevelLog, Wharf, type JobView, type OpenOptions } from '../../src/index.js'
-import { COMBO_INDEX, COUNT_PREFIX, INDEX_PREFIX, VIEW_PREFIX } from '../../src/storage/level-history.js'
+import { COMBO_INDEX, COMPLETE_KEY, COUNT_PREFIX, INDEX_PREFIX, VIEW_PREFIX } from '../../src/storage/level-history.js'
 import type { HistoryScrub } from '../../src/storage/history.js'
-import { HistoryScrubber } from '../../src/engine/runtime/history-scrubber.js'
 import { tempLevelLogs } from './helpers.js'
 
 const temp = tempLevelLogs('wharf-history-scrub-')
@@ -149,6 +150,16 @@ describe('the history scrub names damage a plain open does not see', () => {
       (g) => [/^1 history index key\(s\) are keys no view needs \(garbled\)$/, new RegExp(`missing from a history index .*: ${g.keyed.uuid}$`)],
       /lost from history/,
     ],
+    [
+      'a graph index key garbled into bytes that are no UTF-8 (only its bytes can delete it)',
+      async (g, db) => {
+        const key = (await keysOf(db, INDEX_PREFIX + 'g\x00', g.graphed.uuid))[0]!
+        const raw = Buffer.from(key)
+        raw[raw.length - 3] = 0xe3 // a lead byte with no continuation
+        await db.batch([{ type: 'del', key }, { type: 'put', key: raw as unknown as string, value: new Uint8Array(0), keyEncoding: 'view' }])
+      },
+      (g) => [/^1 history index key\(s\) are keys no view needs \(garbled\)$/, new RegExp(`missing from a history index .*: ${g.graphed.uuid}$`)],
+    ],
   ]
 
   for (const [what, change, expected, absent] of cases) {
@@ -174,6 +185,23 @@ describe('the history scrub names damage a plain open does not see', () => {
     })
   }
 
+  it("a lost completeness mark fails a plain open (a replay would file finished jobs again); 'truncate' puts it back", async () => {
+    const given = await givenHistory()
+    await tamper(given.path, (db) => db.del(COMPLETE_KEY))
+    await expect(open({ path: given.path })).rejects.toThrow(/holds finished jobs but its completeness mark \(key "h\\u0000complete"\) is missing/)
+    const warnings: string[] = []
+    const onWarning = (w: Error): void => void warnings.push(w.message)
+    process.on('warning', onWarning)
+    const repair = await open({ path: given.path, onCorruption: 'truncate' }).finally(() => process.off('warning', onWarning))
+    expect(repair.wharf.stats().states).toMatchObject({ done: 10, cancelled: 1 })
+    await repair.wharf.close()
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(warnings.some((w) => w.includes('completeness mark'))).toBe(true)
+    const after = await scrubbed(given.path)
+    expect(after.report).toEqual({ status: 'ok', problems: [], views: 11 })
+    expect(after.wharf.stats().states).toMatchObject({ done: 10, cancelled: 1 })
+  })
+
   it('a healthy store: ok, every view read, no warning', async () => {
     const given = await givenHistory()
     const { report, warnings } = await scrubbed(given.path)
@@ -181,102 +209,93 @@ describe('the history scrub names damage a plain open does not see', () => {
     expect(warnings).toEqual([])
   })
 
-  it("off with scrubHistory: false, and for history in memory; a bad value refused", async () => {
+  it("off with scrubHistory: false, for history in memory and for a LevelLog made without it; a bad value refused", async () => {
     const given = await givenHistory()
     const off = await open({ path: given.path, scrubHistory: false })
     expect(await off.wharf.integrity()).toEqual({ status: 'off', problems: [], views: 0 })
     await off.wharf.close()
     const memory = await open({})
     expect(await memory.wharf.integrity()).toEqual({ status: 'off', problems: [], views: 0 })
+    const plainLog = await open({ log: new LevelLog(given.path) }) // a LevelLog made without its scrubHistory option
+    expect(await plainLog.wharf.integrity()).toEqual({ status: 'off', problems: [], views: 0 })
+    await plainLog.wharf.close()
     await expect(open({ scrubHistory: 'yes' as unknown as boolean })).rejects.toThrow('Wharf.open(): scrubHistory must be a boolean, got "yes"')
   })
 
-  it("'stopped' when the Wharf closes first: close waits for the step in progress, then releases the snapshot", async () => {
+  it("'stopped' when the Wharf closes first; the files it read are removed, and so are those a dead process left", async () => {
     const given = await givenHistory()
-    const gated = new GatedLog(given.path)
+    await mkdir(join(given.path, 'wharf-scrub-999999-1'))
+    await writeFile(join(given.path, 'wharf-scrub-999999-1', 'CURRENT'), 'left by a process that died scrubbing')
     let release!: () => void
     const released = new Promise<void>((resolve) => (release = resolve))
-    gated.gate = () => released // the first step waits until close() stops the scrub
-    const stop = HistoryScrubber.prototype.stop
-    vi.spyOn(HistoryScrubber.prototype, 'stop').mockImplementation(function (this: HistoryScrubber) {
-      const stopped = stop.call(this)
-      release()
-      return stopped
-    })
-    const { wharf } = await open({ log: gated })
+    const log = new GatedLog(given.path, { scrubHistory: true })
+    log.gate = released // the scrub's end is seen only once close() has stopped it
+    log.onStop = release
+    const { wharf } = await open({ log })
+    expect((await readdir(given.path)).filter((n) => n.startsWith('wharf-scrub-'))).not.toContain('wharf-scrub-999999-1')
     const report = wharf.integrity()
     await wharf.close()
-    expect(await report).toEqual({ status: 'stopped', problems: [], views: 11 }) // the step in progress ended first
-    expect(gated.steps).toBe(1)
+    expect(await report).toEqual({ status: 'stopped', problems: [], views: 0 })
+    expect((await readdir(given.path)).filter((n) => n.startsWith('wharf-'))).toEqual([])
   })
 })
 
-/** A LevelLog whose scrub takes each step only once `gate` resolves. */
+/** A LevelLog whose scrub is seen to end only once `gate` resolves; `onStop` is told of a stop. */
 class GatedLog extends LevelLog {
-  gate: () => Promise<void> = async () => {}
-  steps = 0
+  gate: Promise<void> = Promise.resolve()
+  onStop: () => void = () => {}
   override scrubHistory(): HistoryScrub {
-    const inner = super.scrubHistory()
+    const inner = super.scrubHistory()!
     return {
       where: inner.where,
-      get views() {
-        return inner.views
+      done: this.gate.then(() => inner.done),
+      stop: async () => {
+        this.onStop()
+        await inner.stop()
       },
-      step: async () => {
-        await this.gate()
-        this.steps++
-        return inner.step()
-      },
-      close: () => inner.close(),
-      problems: () => inner.problems(),
     }
   }
 }
 
 describe('the history scrub on a healthy store', () => {
-  it('reports nothing while appends, requeues out of history and vacuums commit between every two of its steps', async () => {
+  it('reports nothing while appends, requeues out of history, vacuums and compactions go on, and leaves no file behind', async () => {
     const path = await temp.path()
-    let done = false
     const first = await open({ path, removeAfterDays: 3 })
     const old: JobView[] = []
-    for (let round = 0; round < 8; round++) old.push(...(await Promise.all(Array.from({ length: 500 }, (_, i) => first.m.withDelay().run(`old ${round} ${i}`)))))
+    for (let round = 0; round < 4; round++) old.push(...(await Promise.all(Array.from({ length: 500 }, (_, i) => first.m.withDelay().run(`old ${round} ${i}`)))))
     await first.wharf.start()
     await first.wharf.idle()
     await first.wharf.close()
 
     const clock = new FakeClock(START_MS + 2 * DAY)
-    const gated = new GatedLog(path)
+    const log = new GatedLog(path, { scrubHistory: true })
     let committed = 0
     let vacuums = 0
-    let waiting: (() => void) | null = null
-    gated.gate = () => new Promise<void>((resolve) => (waiting = resolve)) // released by the next batch
-    const { wharf, m } = await open({ log: gated, clock, removeAfterDays: 3 })
+    let release!: () => void
+    log.gate = new Promise<void>((resolve) => (release = resolve)) // the scrub runs at least until 60 batches have committed
+    const { wharf, m } = await open({ log, clock, removeAfterDays: 3, snapshotEvery: 0 })
+    let done = false
     wharf.on('transition', (event) => {
-      committed++
-      if (event.type === 'jobs.vacuumed' && !done) vacuums++
-      const release = waiting
-      waiting = null
-      release?.()
+      if (done) return
+      if (event.type === 'jobs.vacuumed') vacuums++
+      if (++committed >= 60) release()
     })
     const report = wharf.integrity().finally(() => (done = true))
     await wharf.start()
-    let vacuumed = false
     for (let i = 0; !done; i++) {
-      if (i % 3 === 0) await m.withDelay().run(`new ${i}`)
-      else if (i % 3 === 1 && !vacuumed) await wharf.requeue(old[i]!.uuid) // brought back from history, then done again
-      else if (!vacuumed && gated.steps > 8) {
-        vacuumed = true
-        await clock.advanceTo(START_MS + 4 * DAY) // the next tick vacuums every old job, batch by batch
-      } else await m.withDelay().run(`more ${i}`)
+      if (i === 20) await clock.advanceTo(START_MS + 4 * DAY) // the next tick vacuums every old job, batch by batch
+      if (i % 10 === 9) await wharf.snapshot() // compacts the log: LevelDB deletes and rewrites tables
+      if (i % 2 === 0 && i < 20) await wharf.requeue(old[i]!.uuid) // brought back from history, then done again
+      else await m.withDelay().run(`new ${i}`)
       await wharf.settled()
     }
-    expect(await report).toMatchObject({ status: 'ok', problems: [] })
+    expect(await report).toEqual({ status: 'ok', problems: [], views: old.length })
     expect(vacuums).toBeGreaterThan(0)
-    expect(gated.steps).toBeGreaterThan(20)
-    expect(committed).toBeGreaterThan(gated.steps)
+    expect(committed).toBeGreaterThanOrEqual(60)
     await wharf.idle()
-    // What the scrub read was the store as it was when it began: check the store as it is now too.
     await wharf.close()
+    expect((await readdir(path)).filter((n) => n.startsWith('wharf-'))).toEqual([])
+    // And the store as it is now, after all that:
     const again = await scrubbed(path)
     expect(again.report.status).toBe('ok')
     expect(again.report.views).toBeLessThan(old.length)

@@ -38,10 +38,11 @@ export interface OpenOptions {
   /** Write a snapshot and compact the log after this many events (default 50,000; 0 = never). */
   snapshotEvery?: number
   /**
-   * Read all of history once after open, in the background, checking that every finished job's
-   * view, index keys and counts agree (default true; a store on disk only). LevelDB does not
-   * verify table checksums on reads, so damage that hides finished jobs is found only this way;
-   * it is warned (WHARF_HISTORY_DAMAGED) and reported by wharf.integrity().
+   * Check all of history once after open, in the background (a child process, on the store's
+   * files as they were at open), that every finished job's view, index keys and counts agree
+   * (default true; a store on disk only). LevelDB does not verify table checksums on reads, so
+   * damage that hides finished jobs is found only this way; it is warned (WHARF_HISTORY_DAMAGED)
+   * and reported by wharf.integrity().
    */
   scrubHistory?: boolean
   /** Advanced: an EventLog to use instead of the default (tests, simulations). */
@@ -115,7 +116,7 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
       options.log ??
       (options.path === undefined
         ? new VolatileLog()
-        : new LevelLog(options.path, { durability: options.durability ?? 'process', onCorruption: options.onCorruption ?? 'throw' })),
+        : new LevelLog(options.path, { durability: options.durability ?? 'process', onCorruption: options.onCorruption ?? 'throw', scrubHistory: options.scrubHistory ?? true })),
     clock,
     channels: parseChannelConfig(channelsText),
     contextKeys: Object.freeze([...contextKeys]),

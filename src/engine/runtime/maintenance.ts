@@ -17,14 +17,11 @@ import type { ResultOf } from './submissions.js'
 /** How often autovacuum looks for old jobs while the engine runs. */
 export const VACUUM_INTERVAL_MS = 3_600_000
 
-/** What maintenance needs of the engine: its state as it is now (a rollback replaces it), a
- * way to submit the vacuum commands as any caller would, and whether it has work in hand. */
+/** What maintenance needs of the engine: its state as it is now (a rollback replaces it), and a
+ * way to submit the vacuum commands as any caller would. */
 export interface Maintained {
   readonly state: State
   submit<T>(command: Command, result?: ResultOf<T>): Promise<T>
-  /** No command is queued and no tick is pending or running. */
-  readonly quiet: boolean
-  readonly runningHandlers: number
 }
 
 export class Maintenance {
@@ -35,7 +32,7 @@ export class Maintenance {
   /** seq of the newest snapshot (or of the state the log was opened at). */
   private snapshotSeq: number
   private nextVacuumMs = 0
-  private readonly scrubber = new HistoryScrubber(() => !this.engine.quiet || this.engine.runningHandlers > 0)
+  private readonly scrubber = new HistoryScrubber()
 
   constructor(
     private readonly engine: Maintained,
