@@ -3,7 +3,7 @@
 
 import type { WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
-import type { HistoryScrub, HistoryStore, HistoryWrite } from './history.js'
+import type { HistoryScrub, HistoryStore, HistoryWrite, ScrubOptions } from './history.js'
 
 /** The state as plain data at a seq (habit 4: an optimisation, never the truth). */
 export interface Snapshot {
@@ -42,7 +42,7 @@ export interface EventLog {
    * error on reads (LevelDB), so that such a loss is found after open, whose cost follows live
    * jobs and cannot read all of history. Called once, after the log has been read.
    */
-  scrubHistory?(): HistoryScrub | null
+  scrubHistory?(options?: ScrubOptions): HistoryScrub | null
 
   /** The latest snapshot written, or null when there is none. */
   readSnapshot(): Promise<Snapshot | null>

@@ -9,8 +9,9 @@
 // a child, not the app. The files are the state the app opened (the child's LevelDB replays the
 // same write-ahead log), frozen: appends, vacuums and compactions go on in the store meanwhile
 // and cannot disturb the check, which needs no snapshot and no coordination with ticks. The child
-// runs at the lowest CPU priority, so it takes the time the app leaves; the links cost no space
-// until the store's own compactions delete the originals, and are removed when the scrub ends.
+// runs at the lowest CPU priority and, while the app is busy, works a quarter of the time (it is
+// told on stdin, history-scrub-child.ts); the links cost no space until the store's own
+// compactions delete the originals, and are removed when the scrub ends.
 //
 // The child is history-scrub-child.ts, run by the same `node`: compiled (.js) from the package,
 // through tsx from the sources (tests, `npm start`).
@@ -31,11 +32,15 @@ export function scrubDone(where: string, result: ScrubResult): HistoryScrub {
   return { where, done: Promise.resolve(result), stop: async () => {} }
 }
 
+/** How often the child is told whether the app is busy. */
+const BUSY_POLL_MS = 100
+
 /**
  * Check the store files in `dir` (which this takes over, and removes when done) in a child
  * process; `dir` null: there are none (a store created by this open: its history is empty).
+ * `busy`: whether the app has work in hand (the child then leaves it most of the machine).
  */
-export function scrubInChild(dir: Promise<string | null>, where: string): HistoryScrub {
+export function scrubInChild(dir: Promise<string | null>, where: string, busy: () => boolean): HistoryScrub {
   let stopped = false
   let child: ChildProcess | null = null
   const run = async (): Promise<ScrubResult> => {
@@ -43,9 +48,11 @@ export function scrubInChild(dir: Promise<string | null>, where: string): Histor
     if (files === null) return { checked: true, views: 0, problems: [] }
     try {
       if (stopped) return STOPPED
-      child = spawn(process.execPath, [...(SOURCE ? ['--import', 'tsx'] : []), CHILD, files], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+      child = spawn(process.execPath, [...(SOURCE ? ['--import', 'tsx'] : []), CHILD, files], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
       lowerPriority(child)
+      const telling = tellBusy(child, busy)
       const ran = await collect(child)
+      clearInterval(telling)
       return stopped ? STOPPED : resultOf(ran)
     } finally {
       await rm(files, { recursive: true, force: true })
@@ -64,6 +71,20 @@ export function scrubInChild(dir: Promise<string | null>, where: string): Histor
 }
 
 const STOPPED: ScrubResult = { checked: false, why: 'stopped: the store was closed first' }
+
+/** Tell the child whenever the app turns busy or idle (checked every BUSY_POLL_MS). */
+function tellBusy(child: ChildProcess, busy: () => boolean): NodeJS.Timeout {
+  let told: boolean | null = null
+  child.stdin!.on('error', () => {}) // it ended first
+  const tell = (): void => {
+    const now = busy()
+    if (now === told) return
+    told = now
+    child.stdin!.write(now ? 'b' : 'i')
+  }
+  tell()
+  return setInterval(tell, BUSY_POLL_MS).unref()
+}
 
 interface Run {
   code: number | null

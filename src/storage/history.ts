@@ -76,6 +76,11 @@ export interface HistoryStore {
  * read, or why it could not finish (not damage: the scrub itself failed). */
 export type ScrubResult = { checked: true; views: number; problems: string[] } | { checked: false; why: string }
 
+export interface ScrubOptions {
+  /** Whether the app has work in hand: a scrub then leaves it most of the machine. */
+  busy?: () => boolean
+}
+
 /**
  * A check of all of history running in the background (EventLog.scrubHistory; for LevelDB,
  * history-scrub.ts says how and history-check.ts what).

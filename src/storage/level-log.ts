@@ -23,7 +23,7 @@ import { LogCorruptionError } from '../engine/errors.js'
 import { claimedSnapshotSeq, decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshot, inspectRecord } from './codec.js'
 import { openEndMark, type EndMark } from './end-mark.js'
 import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from './event-log.js'
-import { NO_HISTORY_WRITE, type HistoryScrub, type HistoryWrite } from './history.js'
+import { NO_HISTORY_WRITE, type HistoryScrub, type HistoryWrite, type ScrubOptions } from './history.js'
 import { LevelHistory } from './level-history.js'
 import { auditHistory } from './history-repair.js'
 import { scrubDone, scrubInChild } from './history-scrub.js'
@@ -371,7 +371,7 @@ export class LevelLog implements EventLog {
    * for a log made without the scrubHistory option. After 'truncate' (which checked and repaired
    * all of history at this open) it is over at once.
    */
-  scrubHistory(): HistoryScrub | null {
+  scrubHistory(options: ScrubOptions = {}): HistoryScrub | null {
     this.requireOpen()
     if (this.scrub !== null) throw new Error(`the history of ${JSON.stringify(this.path)} is already being scrubbed`)
     if (!this.scrubWanted) return null // made without scrubHistory: nothing was kept for it
@@ -381,7 +381,7 @@ export class LevelLog implements EventLog {
       this.scrubCopy = null
       return dir // null: a store new at this open, nothing in history yet
     })
-    return (this.scrub = scrubInChild(copy, this.path))
+    return (this.scrub = scrubInChild(copy, this.path, options.busy ?? (() => false)))
   }
 
   // ---- internals ----

@@ -36,10 +36,11 @@ export class HistoryScrubber {
 
   constructor(private readonly warn: (message: string, code?: string) => void = defaultWarn) {}
 
-  /** Begin checking history in the background, if `enabled` and the log offers a scrub. */
-  start(log: EventLog, enabled: boolean): void {
+  /** Begin checking history in the background, if `enabled` and the log offers a scrub; `busy`:
+   * whether the engine has work in hand (the scrub then leaves it most of the machine). */
+  start(log: EventLog, enabled: boolean, busy: () => boolean): void {
     if (this.scrub !== null) throw new Error('wharf: the history scrub was started twice')
-    const scrub = enabled ? (log.scrubHistory?.() ?? null) : null
+    const scrub = enabled ? (log.scrubHistory?.({ busy }) ?? null) : null
     if (scrub === null) return
     this.scrub = scrub
     this.report = { status: 'running', problems: [], views: 0 }

@@ -17,11 +17,14 @@ import type { ResultOf } from './submissions.js'
 /** How often autovacuum looks for old jobs while the engine runs. */
 export const VACUUM_INTERVAL_MS = 3_600_000
 
-/** What maintenance needs of the engine: its state as it is now (a rollback replaces it), and a
- * way to submit the vacuum commands as any caller would. */
+/** What maintenance needs of the engine: its state as it is now (a rollback replaces it), a
+ * way to submit the vacuum commands as any caller would, and whether it has work in hand. */
 export interface Maintained {
   readonly state: State
   submit<T>(command: Command, result?: ResultOf<T>): Promise<T>
+  /** No command is queued and no tick is pending or running. */
+  readonly quiet: boolean
+  readonly runningHandlers: number
 }
 
 export class Maintenance {
@@ -91,7 +94,7 @@ export class Maintenance {
 
   /** Once the store is open: read all of history in the background, checking it (if `enabled`). */
   startScrub(enabled: boolean): void {
-    this.scrubber.start(this.log, enabled)
+    this.scrubber.start(this.log, enabled, () => !this.engine.quiet || this.engine.runningHandlers > 0)
   }
 
   /** Before the log closes. */
