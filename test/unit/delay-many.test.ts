@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   chain,
+  DELAY_MANY_JOBS_MAX,
   FakeClock,
   group,
   InvalidGraphError,
@@ -18,7 +19,6 @@ import {
   type WharfEvent,
 } from '../../src/index.js'
 import { trapJobs } from '../../src/testing.js'
-import { DELAY_MANY_JOBS_MAX } from '../../src/engine/core/limits.js'
 import type { HistoryWrite } from '../../src/storage/history.js'
 import { failure, FlakyLog, tempLevelLogs } from './helpers.js'
 
