@@ -250,6 +250,20 @@ describe('delayMany refuses, naming the element, and stores nothing', () => {
     expect(error.message).toBe('delayMany(): delayables[2]: job uuid "a" is not unique: an earlier job of this call has it; newId() must return a new id on every call')
   })
 
+  it('a uuid of a finished job, from a custom newId() (read from history before the tick)', async () => {
+    const ids = ['x', 'y', 'x']
+    const { wharf, log, d } = await setup({ newId: () => ids.shift() ?? 'fresh' })
+    await d('first').delay()
+    await wharf.start()
+    await wharf.drain()
+    const before = log.batches.length
+    const error = await failure(() => wharf.delayMany([d('1'), d('2')]))
+    expect(error).toBeInstanceOf(InvalidPropertyError)
+    expect((error as Error).message).toBe('delayMany(): delayables[1]: job uuid "x" is not unique: a finished job already has it; newId() must return a new id on every call')
+    expect(log.batches.length).toBe(before)
+    expect((await wharf.jobs()).map((j) => [j.uuid, j.state])).toEqual([['x', 'done']])
+  })
+
   it('a closed Wharf', async () => {
     const { wharf, d } = await setup()
     await wharf.close()
