@@ -55,10 +55,15 @@ describe('README tour', () => {
   })
 })
 
-describe('README Backup and restore', () => {
-  const start = readme.indexOf('## Backup and restore')
+/** The first ts block of the README section under `heading` (up to the next '## '). */
+function sectionExample(heading: string): string | undefined {
+  const start = readme.indexOf(heading)
   const section = readme.slice(start, readme.indexOf('\n## ', start))
-  const example = /```ts\n([\s\S]*?)```/.exec(section)?.[1]
+  return /```ts\n([\s\S]*?)```/.exec(section)?.[1]
+}
+
+describe('README Backup and restore', () => {
+  const example = sectionExample('## Backup and restore')
 
   it('runs as written and prints what its comments say', async () => {
     expect(example).toBeDefined()
@@ -77,5 +82,15 @@ describe('README explain', () => {
     const promised = [...example!.matchAll(/^\/\/ (\{.*\})$/gm)].map((m) => m[1])
     expect(promised).toHaveLength(3)
     expect(printed).toEqual(promised)
+  })
+})
+
+describe('README delayMany', () => {
+  const example = sectionExample('## Bulk: `delayMany`')
+
+  it('runs as written and prints what its comments say', async () => {
+    expect(example).toBeDefined()
+    const printed = await runExample('delay-many.ts', example!)
+    expect(printed).toEqual(['1000 pending true', 'pending pending wait_dependencies', 'true'])
   })
 })

@@ -18,7 +18,8 @@ import { VolatileLog } from '../../storage/volatile-log.js'
 import { backupLevelLog, type BackupResult } from '../../storage/backup.js'
 import type { EventLog } from '../../storage/event-log.js'
 import { LevelLog } from '../../storage/level-log.js'
-import type { PlannedJob, Target } from './delayable.js'
+import type { GraphNode, PlannedJob, Target } from './delayable.js'
+import { buildManySpecs, plannedGraphs, planMany, runManyWithoutDelay, settleMany, viewsOfMany } from './delay-many.js'
 import { FunctionRegistry, TIMEOUT_MS_MAX, type FunctionInfo, type FunctionOptions } from './functions.js'
 import { relatedActionOf, type RelatedLink } from './related-action.js'
 import type { DashboardServer, ServeOptions } from '../../dashboard/serve.js'
@@ -39,6 +40,8 @@ export type { Explanation, Reason, ReasonKind } from './explain.js'
 /** @internal Where trapJobs() plugs in: delayed calls go to the trap instead of the engine. */
 export interface DelaySink {
   capture(planned: readonly PlannedJob[], edges: readonly (readonly [number, number])[], nowMs: number): (JobView | undefined)[]
+  /** delayMany: each graph as capture() would take it, one after another; all or none. */
+  captureMany(graphs: readonly { planned: readonly PlannedJob[]; edges: readonly (readonly [number, number])[] }[], nowMs: number): (JobView | undefined)[][]
 }
 export const SINK = Symbol('wharf.delaySink')
 
@@ -321,6 +324,33 @@ export class Wharf implements ModelHost {
   /** After close(), every call is refused (reads too, once they go through here). */
   private assertOpen(): void {
     if (this.engine.lifecycle === 'closed') throw new WharfClosedError('this Wharf is closed; open it again with Wharf.open()')
+  }
+
+  /**
+   * Store many independent jobs or graphs — each element a delayable, chain or group, as
+   * `.delay()` takes it — by one command: one tick, one log batch, all of them or none (a refusal
+   * names the element, `delayables[k]`, and stores nothing). Identity keys act per element, in
+   * order, as that many `.delay()` calls would. Resolves once durable with the jobs element by
+   * element (a graph's parents first, so a lone job per element gives `views[k]` for
+   * `delayables[k]`); a graph skipped for its identity keys adds the jobs its keys matched. Every
+   * delayable's `.job` is set, as `.delay()` sets it. At most DELAY_MANY_JOBS_MAX jobs per call.
+   */
+  async delayMany(delayables: readonly GraphNode[]): Promise<JobView[]> {
+    this.assertOpen()
+    const plan = planMany(delayables)
+    if (plan.vertices.length === 0) return []
+    const nowMs = this.clock.now()
+    const sink = this[SINK]
+    let views: (JobView | undefined)[]
+    if (sink !== null) {
+      views = sink.captureMany(plannedGraphs(plan), nowMs).flat()
+    } else {
+      const ctx = this.specContext
+      ctx.nowMs = nowMs
+      const specs = buildManySpecs(plan, ctx)
+      views = this.noDelay ? await runManyWithoutDelay(this, specs, plan.ends) : await this.engine.submit({ type: 'enqueue', jobs: specs, ends: plan.ends }, viewsOfMany)
+    }
+    return settleMany(plan, views)
   }
 
   // ModelHost: what recordsets and delayables call.

@@ -41,6 +41,13 @@ export type Command =
       /** Uuids of `jobs` that finished jobs in history already have (set by the shell when
        * uuids come from a custom newId). */
       historyUuids?: string[]
+      /**
+       * delayMany: `jobs` holds several independent graphs (or single jobs) back to back, graph i
+       * ending before jobs[ends[i]]; none depends on another's jobs, and there are no joins.
+       * Stored all in one batch, but identity keys decide each graph on its own, in order, as
+       * that many enqueues one after another would. Absent: `jobs` is one graph.
+       */
+      ends?: number[]
     }
   /** The runner takes an enqueued job. */
   | { type: 'start'; uuid: string }

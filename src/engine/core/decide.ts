@@ -11,6 +11,7 @@ import { retryDelaySeconds } from './retry.js'
 import { isBlocking, isFinished, isRunning, type JobRecord, type State } from './state.js'
 import { InvalidGraphError, InvalidPropertyError, JobStateConflictError, UnknownChannelError, UnknownJobError, type WharfError } from '../errors.js'
 import { GRAPH_JOBS_MAX } from './limits.js'
+import { decideEnqueueMany, elementName } from './enqueue-many.js'
 import type { JobView } from './view.js'
 
 export type Decision =
@@ -29,6 +30,8 @@ export type Decision =
 export type DecideNote =
   | undefined
   | { error: WharfError }
+  /** enqueue: for each spec, the job its identity key matched where its graph was skipped
+   * (null elsewhere); with `ends`, the graphs of a delayMany are skipped or stored one by one. */
   | { existing: (string | null)[] }
   | { removed: number }
   | { requeued: number; foundDead: number }
@@ -49,7 +52,7 @@ export function decide(state: State, command: Command, nowMs: number): Decision 
 export function decideInto(state: State, command: Command, nowMs: number, out: WharfEvent[]): DecideNote {
   switch (command.type) {
     case 'enqueue':
-      return decideEnqueue(state, command.jobs, command.joins, command.historyUuids, nowMs, out)
+      return decideEnqueue(state, command.jobs, command.joins, command.historyUuids, command.ends, nowMs, out)
     case 'start':
       out.push({ seq: 0, v, at: nowMs, type: 'job.started', uuid: command.uuid })
       return undefined
@@ -157,11 +160,13 @@ function decideEnqueue(
   specs: JobSpec[],
   joins: GraphJoin[] | undefined,
   historyUuids: string[] | undefined,
+  ends: number[] | undefined,
   nowMs: number,
   out: WharfEvent[],
 ): DecideNote {
-  const refusal = enqueueRefusal(state, specs, historyUuids)
+  const refusal = enqueueRefusal(state, specs, historyUuids, ends)
   if (refusal !== null) return { error: refusal }
+  if (ends !== undefined) return decideEnqueueMany(state, specs, ends, joins, nowMs, out)
   if (joins !== undefined) {
     for (const join of joins) {
       const refused = joinRefusal(state, join)
@@ -214,22 +219,32 @@ function joinRefusal(state: State, join: GraphJoin): string | null {
  * in the command. Only the core knows every live uuid, so it refuses here, before evolve would
  * have to assert.
  */
-function enqueueRefusal(state: State, specs: readonly JobSpec[], historyUuids: readonly string[] | undefined): WharfError | null {
+function enqueueRefusal(
+  state: State,
+  specs: readonly JobSpec[],
+  historyUuids: readonly string[] | undefined,
+  ends: readonly number[] | undefined,
+): WharfError | null {
+  // A delayMany refusal names the element (its index in the call) that holds the bad job.
+  const at = (i: number): string => (ends === undefined ? '' : `${elementName(ends, i)}: `)
   if (historyUuids !== undefined && historyUuids.length > 0) {
-    return new InvalidPropertyError(`job uuid ${JSON.stringify(historyUuids[0])} is not unique: a finished job already has it; newId() must return a new id on every call`)
+    const i = specs.findIndex((spec) => spec.uuid === historyUuids[0])
+    return new InvalidPropertyError(`${at(i)}job uuid ${JSON.stringify(historyUuids[0])} is not unique: a finished job already has it; newId() must return a new id on every call`)
   }
   if (specs.length > GRAPH_JOBS_MAX) {
     return new InvalidGraphError(`one enqueue may store at most ${GRAPH_JOBS_MAX} jobs (GRAPH_JOBS_MAX), this one has ${specs.length}; split it`)
   }
   const seen = specs.length > 1 ? new Set<string>() : null
-  for (const spec of specs) {
-    const taken = state.jobs.has(spec.uuid) ? 'another job already has it' : seen?.has(spec.uuid) === true ? 'two jobs of this graph have it' : null
+  const ours = ends === undefined ? 'two jobs of this graph have it' : 'an earlier job of this call has it'
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i]!
+    const taken = state.jobs.has(spec.uuid) ? 'another job already has it' : seen?.has(spec.uuid) === true ? ours : null
     if (taken !== null) {
-      return new InvalidPropertyError(`job uuid ${JSON.stringify(spec.uuid)} is not unique: ${taken}; newId() must return a new id on every call`)
+      return new InvalidPropertyError(`${at(i)}job uuid ${JSON.stringify(spec.uuid)} is not unique: ${taken}; newId() must return a new id on every call`)
     }
     for (const parent of spec.dependsOn) {
       if (seen?.has(parent) !== true && !state.jobs.has(parent)) {
-        return new InvalidGraphError(`job ${spec.uuid} depends on ${JSON.stringify(parent)}, which is neither stored nor earlier in its graph`)
+        return new InvalidGraphError(`${at(i)}job ${spec.uuid} depends on ${JSON.stringify(parent)}, which is neither stored nor earlier in its graph`)
       }
     }
     seen?.add(spec.uuid)

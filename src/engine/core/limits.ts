@@ -19,6 +19,9 @@ export const EXC_MESSAGE_LENGTH_MAX = 1_000
 export const CHANNEL_DEPTH_MAX = 16
 /** Jobs one enqueue may store (a graph, or a single job): it is decided and written in one tick. */
 export const GRAPH_JOBS_MAX = 100_000
+/** Jobs one delayMany call may store, all its graphs together: the call is one enqueue, so it
+ * is decided and written in one tick, like a graph. */
+export const DELAY_MANY_JOBS_MAX = 100_000
 
 // ---- ticks and batches ---------------------------------------------------------------------
 // One tick appends one batch. It is bounded by taking at most so many commands and starts; what
@@ -50,3 +53,4 @@ export const IDLE_DUE_TICKS_MAX = 1_000
 // A tick can never build a batch the codec refuses, whatever the input.
 if (TICK_OUTCOMES_MAX + TICK_CALL_EVENTS_MAX + 2 * TICK_STARTS_MAX > BATCH_EVENTS_MAX) fail('tick bounds exceed BATCH_EVENTS_MAX')
 if (Math.max(GRAPH_JOBS_MAX, RECOVER_BATCH, 1) > TICK_CALL_EVENTS_MAX) fail('one call may not fit in a tick')
+if (DELAY_MANY_JOBS_MAX > GRAPH_JOBS_MAX) fail('one delayMany call may not fit one enqueue')
