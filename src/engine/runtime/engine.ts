@@ -197,6 +197,11 @@ export class Engine {
     return this.listeners.add(listener)
   }
 
+  /** The runner has something due sooner than the timer is set for (a held progress write). */
+  deadlinesMoved(): void {
+    this.armTimer()
+  }
+
   /** A model registered job functions: jobs that waited for their handler may start now. */
   functionsRegistered(): void {
     if (this.lifecycle === 'running') this.scheduleTick()

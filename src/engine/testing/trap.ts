@@ -236,6 +236,8 @@ function trappedViews(specs: readonly JobSpec[]): JobView[] {
     doneAt: null,
     cancelledAt: null,
     execTimeMs: null,
+    progress: null,
+    node: null,
   }) satisfies JobView)
 }
 
