@@ -67,18 +67,24 @@ function watch(promise: Promise<unknown>): { settled: () => boolean } {
 
 const waiting = (wharf: Wharf): number => wharf['results'].size
 
+/** A started job held on its gate, and a result() waiting for it. */
+async function waitingForSlow(options: OpenOptions = {}) {
+  const rig = await setup(options)
+  rig.gates.slow = gate()
+  const job = await rig.m.withDelay().work('slow')
+  await rig.wharf.start()
+  const result = rig.wharf.result(job.uuid)
+  const seen = watch(result)
+  await rig.wharf.settled()
+  return { ...rig, job, result, seen, open: rig.gates.slow.open }
+}
+
 describe('result() of a job that finishes later', () => {
   it('resolves with the result once the job is done, not before, and keeps no waiter after', async () => {
-    const { wharf, m, gates } = await setup()
-    gates.slow = gate()
-    const job = await m.withDelay().work('slow')
-    await wharf.start()
-    const result = wharf.result(job.uuid)
-    const seen = watch(result)
-    await wharf.settled()
+    const { wharf, result, seen, open } = await waitingForSlow()
     expect(seen.settled()).toBe(false)
     expect(waiting(wharf)).toBe(1)
-    gates.slow.open()
+    open()
     expect(await result).toBe('result:slow')
     expect(waiting(wharf)).toBe(0)
   })
@@ -235,15 +241,9 @@ describe('result() refuses', () => {
 describe('result() answers from committed events only', () => {
   it('a done the log lost resolves nothing; the outcome written again later does', async () => {
     const log = new FlakyLog(new MemoryLog())
-    const { clock, wharf, m, gates } = await setup({ log })
-    gates.slow = gate()
-    const job = await m.withDelay().work('slow')
-    await wharf.start()
-    const result = wharf.result(job.uuid)
-    const seen = watch(result)
-    await wharf.settled()
+    const { clock, wharf, job, result, seen, open } = await waitingForSlow({ log })
     const held = log.hold()
-    gates.slow.open()
+    open()
     await held.entered // the batch with job.done is being written
     await new Promise<void>((resolve) => setImmediate(resolve))
     expect(seen.settled()).toBe(false)
