@@ -2,10 +2,7 @@
 // already done in memory or in history), rejects for failed, cancelled and unknown jobs, bad
 // arguments and a timeout on the engine's clock, and answers only from committed events. A
 // FakeClock drives every wait; handlers wait on gates the tests open.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   chain,
   FakeClock,
@@ -20,22 +17,11 @@ import {
   WharfClosedError,
   type OpenOptions,
 } from '../../src/index.js'
-import { failure, FlakyLog } from './helpers.js'
+import { closedAfterEach, failure, FlakyLog, gate, tempLevelLogs } from './helpers.js'
 
-const opened: Wharf[] = []
-const dirs: string[] = []
-afterEach(async () => {
-  // A test that failed may leave a handler waiting on its gate: close does not wait for it.
-  for (const wharf of opened.splice(0)) await wharf.close({ timeoutMs: 0 })
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
-
-/** A gate a handler waits on until the test opens it. */
-function gate(): { wait: Promise<void>; open: () => void } {
-  let open!: () => void
-  const wait = new Promise<void>((resolve) => (open = resolve))
-  return { wait, open }
-}
+// Registered in this order so that each test's Wharfs close before their directories go.
+const temp = tempLevelLogs('wharf-result-')
+const opened = closedAfterEach()
 
 /** A Wharf whose `work(kind)` handler returns `result:<kind>`, fails on 'fail', retries once on
  * 'retry', and waits for `gates[kind]` first when there is one. */
@@ -159,9 +145,7 @@ describe('result() of a job already finished', () => {
   })
 
   it('answers from the history of a reopened store on disk', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wharf-result-'))
-    dirs.push(dir)
-    const path = join(dir, 'store')
+    const path = await temp.path()
     const before = await setup({ path })
     const job = await before.m.withDelay().work('kept')
     await before.wharf.start()
