@@ -1,7 +1,8 @@
 // The README's tour runs as written: its ```ts blocks (between the tour markers) are joined into
 // one module, imports pointed at this checkout, run, and what they print is checked. The example
 // of its Backup and restore section runs the same way, its relative paths in a temporary directory,
-// and so does the example of its explain section, which must print the lines its comments show.
+// and so do the examples of its explain and result/progress sections, which must print the lines
+// their comments show.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -76,6 +77,19 @@ describe('README explain', () => {
     const printed = await runExample('explain.ts', example!)
     const promised = [...example!.matchAll(/^\/\/ (\{.*\})$/gm)].map((m) => m[1])
     expect(promised).toHaveLength(3)
+    expect(printed).toEqual(promised)
+  })
+})
+
+describe('README result and progress', () => {
+  const section = readme.slice(readme.indexOf('## Waiting for a result, reporting progress'), readme.indexOf('## Dashboard and HTTP API'))
+  const example = /```ts\n([\s\S]*?)```/.exec(section)?.[1]
+
+  it('runs as written and prints what its comments say', async () => {
+    expect(example).toBeDefined()
+    const printed = await runExample('result-progress.ts', example!)
+    const promised = [...example!.matchAll(/^\/\/ → (.*)$/gm)].map((m) => m[1])
+    expect(promised).toHaveLength(4)
     expect(printed).toEqual(promised)
   })
 })
