@@ -137,7 +137,7 @@ describe("a job's page", () => {
     const page = await open(`${served.url}job/${fx.running}`)
     const bar = page.getByRole('progressbar', { name: 'Progress' })
     await bar.waitFor()
-    expect(await bar.evaluate((el) => (el as HTMLProgressElement).value)).toBe(0.4)
+    expect(await bar.evaluate((el) => (el as unknown as { value: number }).value)).toBe(0.4)
     expect((await page.locator('p.progress').innerText()).trim()).toBe('40% — Synced 40 of 100 partners')
     expect(await page.locator('dl.fields dt:text-is("progress") + dd').innerText()).toBe('40% — Synced 40 of 100 partners')
     expect(await page.locator('dl.fields dt:text-is("node") + dd').innerText()).toBe('none')
