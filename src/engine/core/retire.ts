@@ -99,7 +99,7 @@ export function restoreJobs(state: State, views: readonly JobView[], seq: number
     job.startedAt = view.startedAt
     job.doneAt = view.doneAt
     job.cancelledAt = view.cancelledAt
-    // Views that logs of 0.2 development builds restored have no progress: null, as they had.
+    // A view in a jobs.restored written before progress existed has none: null, as it was then.
     job.progress = view.progress === undefined || view.progress === null ? null : frozenProgress(view.progress.fraction, view.progress.message)
     state.jobs.set(job.uuid, job)
     admit(state, job, false)
