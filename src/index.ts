@@ -15,7 +15,7 @@ export { restoreBackup, type RestoreResult } from './storage/restore.js'
 export { backupStore } from './storage/backup.js'
 export type { OpenReport } from './engine/runtime/engine.js'
 export type { EventLog, Snapshot } from './storage/event-log.js'
-export type { JobView } from './engine/core/view.js'
+export type { JobView, JobProgress } from './engine/core/view.js'
 export type { JobSpec, JobState, WharfEvent, EventType, RecordId } from './engine/core/events.js'
 export { JOB_STATES } from './engine/core/events.js'
 export {
@@ -39,5 +39,6 @@ export {
   StorageError,
   JobFailedError,
   JobCancelledError,
+  ResultTimeoutError,
   InvalidBackupError,
 } from './engine/errors.js'

@@ -133,6 +133,16 @@ describe("a job's page", () => {
     await page.getByRole('heading', { name: 'Job: Welcome mail to partner 3' }).waitFor()
   })
 
+  it("shows a running job's progress as a progress bar named Progress, with its message", async () => {
+    const page = await open(`${served.url}job/${fx.running}`)
+    const bar = page.getByRole('progressbar', { name: 'Progress' })
+    await bar.waitFor()
+    expect(await bar.evaluate((el) => (el as unknown as { value: number }).value)).toBe(0.4)
+    expect((await page.locator('p.progress').innerText()).trim()).toBe('40% — Synced 40 of 100 partners')
+    expect(await page.locator('dl.fields dt:text-is("progress") + dd').innerText()).toBe('40% — Synced 40 of 100 partners')
+    expect(await page.locator('dl.fields dt:text-is("node") + dd').innerText()).toBe('none')
+  })
+
   it('draws its graph, one node per job, coloured by state, linked to each job', async () => {
     const job = (await fx.wharf.job(fx.graphJob))!
     const graph = await fx.wharf.graph(job.graphUuid!)

@@ -9,6 +9,7 @@ import { stateIndex } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, StorageError, UnknownJobError, WharfClosedError } from '../errors.js'
 import { readExplanation, type Explanation } from './explain.js'
+import { ResultWaiters } from './results.js'
 import { checkJobsQuery, checkUuid, readGraph, readJob, readJobs, statsOf, type JobGraph, type JobsQuery, type Stats } from './queries.js'
 import { FakeClock, SystemClock, type Clock } from '../runtime/clock.js'
 import { Engine, type OpenReport, type ResultOf } from '../runtime/engine.js'
@@ -61,6 +62,8 @@ export class Wharf implements ModelHost {
   private closing = false
   /** What close() ends first: dashboard servers and event streams started on this Wharf. */
   private readonly closeHooks = new Set<() => unknown>()
+  /** Callers of result() waiting for their jobs. */
+  private readonly results: ResultWaiters
 
   private constructor(
     /** @internal */ readonly engine: Engine,
@@ -73,6 +76,9 @@ export class Wharf implements ModelHost {
     this.noDelay = options.noDelay
     this.newId = options.newId
     this.specContext = { nowMs: 0, newId: options.newId, functions }
+    this.results = new ResultWaiters(engine)
+    // Closed or failed: no job they wait for can finish now.
+    engine.onClosed((why) => this.results.refuseAll(why))
   }
 
   static async open(options: OpenOptions = {}): Promise<Wharf> {
@@ -145,6 +151,21 @@ export class Wharf implements ModelHost {
 
   async cancel(uuid: string): Promise<void> {
     await this.command({ type: 'cancel', uuid: checkUuid(uuid, 'cancel') })
+  }
+
+  /**
+   * The job's result once it is done — at once if it already is (live or in history). Rejects
+   * JobFailedError once it failed (final until someone requeues it, as in queue_job: a later
+   * success is for a new call to see) and JobCancelledError once it was cancelled; waits through
+   * retries. UnknownJobError for a job neither live nor in history; with `timeoutMs` (clock time),
+   * ResultTimeoutError when it has not finished by then (the job goes on). Only committed events
+   * answer it. Rejects WharfClosedError if this Wharf closes first.
+   */
+  async result(uuid: string, options: { timeoutMs?: number } = {}): Promise<unknown> {
+    const checked = checkUuid(uuid, 'result')
+    const timeoutMs = checkTimeoutOption(options, 'result')
+    this.assertOpen()
+    return this.results.wait(checked, timeoutMs ?? null)
   }
 
   async setDone(uuid: string): Promise<void> {
@@ -294,7 +315,7 @@ export class Wharf implements ModelHost {
    * log and the next open recovers them. Closing a closed Wharf does nothing.
    */
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
-    const timeoutMs = checkCloseOptions(options)
+    const timeoutMs = checkTimeoutOption(options, 'close')
     this.closing = true
     const hooks = [...this.closeHooks]
     this.closeHooks.clear()
@@ -432,15 +453,16 @@ const viewsOfGraph: ResultOf<(JobView | undefined)[]> = (note, command, state) =
   return [...viewsOfEnqueued(note, command, state), ...joined]
 }
 
-function checkCloseOptions(options: unknown): number | undefined {
-  if (options === null || typeof options !== 'object') throw new InvalidPropertyError(`close(): options must be an object, got ${describe(options)}`)
+/** Options that are `{ timeoutMs? }` only (close, result), checked for the call named `where`. */
+function checkTimeoutOption(options: unknown, where: string): number | undefined {
+  if (options === null || typeof options !== 'object') throw new InvalidPropertyError(`${where}(): options must be an object, got ${describe(options)}`)
   for (const key of Object.keys(options)) {
-    if (key !== 'timeoutMs') throw new InvalidPropertyError(`close(): unknown option ${JSON.stringify(key)}; known: timeoutMs`)
+    if (key !== 'timeoutMs') throw new InvalidPropertyError(`${where}(): unknown option ${JSON.stringify(key)}; known: timeoutMs`)
   }
   const timeoutMs = (options as { timeoutMs?: unknown }).timeoutMs
   if (timeoutMs === undefined) return undefined
   if (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > TIMEOUT_MS_MAX) {
-    throw new InvalidPropertyError(`close(): timeoutMs must be an integer number of ms from 0 to ${TIMEOUT_MS_MAX}, got ${describe(timeoutMs)}`)
+    throw new InvalidPropertyError(`${where}(): timeoutMs must be an integer number of ms from 0 to ${TIMEOUT_MS_MAX}, got ${describe(timeoutMs)}`)
   }
   return timeoutMs
 }

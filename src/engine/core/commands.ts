@@ -77,3 +77,6 @@ export type Command =
   | { type: 'vacuum'; jobs: JobView[] }
   | { type: 'pauseChannel'; channel: string }
   | { type: 'resumeChannel'; channel: string }
+  /** A running handler's progress (JobContext.progress), checked and coalesced by the runner;
+   * `run` as for finish: a stale run's progress is dropped. Nobody awaits it. */
+  | { type: 'progress'; uuid: string; run: number; fraction: number; message: string | null }

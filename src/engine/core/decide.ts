@@ -69,6 +69,8 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
       out.push(outcomeEvent(job, command.outcome, command.retryPattern, command.entropy, nowMs))
       return undefined
     }
+    case 'progress':
+      return decideProgress(state, command, nowMs, out)
     case 'cancel': {
       const job = state.jobs.get(command.uuid)
       if (job === undefined) return decideFinished(state, command, nowMs, out)
@@ -93,24 +95,8 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
       out.push({ seq: 0, v, at: nowMs, type: 'job.done', uuid: job.uuid, result: 'Manually set to done', manual: true })
       return supersededNote(job)
     }
-    case 'recover': {
-      let requeued = 0
-      let foundDead = 0
-      // A new process runs no handler yet: slots held by superseded runs of the dead one are free.
-      for (const [uuid, runs] of state.superseded) {
-        for (const r of runs) out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid, run: r.run })
-      }
-      for (const job of state.jobs.values()) {
-        if (requeued + foundDead >= command.limit) break
-        if (!isRunning(job.state)) continue
-        // queue_job's dead-job rule: past maxRetries (0 = infinite) the job fails as found dead.
-        const dead = job.maxRetries !== 0 && job.retry > job.maxRetries
-        if (dead) foundDead++
-        else requeued++
-        out.push({ seq: 0, v, at: nowMs, type: 'job.recovered', uuid: job.uuid, dead })
-      }
-      return { requeued, foundDead }
-    }
+    case 'recover':
+      return decideRecover(state, command.limit, nowMs, out)
     case 'vacuum':
       return decideVacuum(state, command.jobs, nowMs, out)
     case 'pauseChannel':
@@ -129,6 +115,36 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
     default:
       return assertNever(command, 'command')
   }
+}
+
+/** On open: release what the dead process's superseded runs held, and recover up to `limit` of
+ * the jobs it left enqueued or started. */
+function decideRecover(state: State, limit: number, nowMs: number, out: WharfEvent[]): DecideNote {
+  let requeued = 0
+  let foundDead = 0
+  // A new process runs no handler yet: slots held by superseded runs of the dead one are free.
+  for (const [uuid, runs] of state.superseded) {
+    for (const r of runs) out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid, run: r.run })
+  }
+  for (const job of state.jobs.values()) {
+    if (requeued + foundDead >= limit) break
+    if (!isRunning(job.state)) continue
+    // queue_job's dead-job rule: past maxRetries (0 = infinite) the job fails as found dead.
+    const dead = job.maxRetries !== 0 && job.retry > job.maxRetries
+    if (dead) foundDead++
+    else requeued++
+    out.push({ seq: 0, v, at: nowMs, type: 'job.recovered', uuid: job.uuid, dead })
+  }
+  return { requeued, foundDead }
+}
+
+/** A handler's progress, unless its run no longer owns the job: then, as for a stale outcome,
+ * there is nothing to report into. */
+function decideProgress(state: State, command: Extract<Command, { type: 'progress' }>, nowMs: number, out: WharfEvent[]): DecideNote {
+  const job = state.jobs.get(command.uuid)
+  if (job === undefined || job.state !== 'started' || job.runs !== command.run) return undefined
+  out.push({ seq: 0, v, at: nowMs, type: 'job.progressed', uuid: job.uuid, run: command.run, fraction: command.fraction, message: command.message })
+  return undefined
 }
 
 /**

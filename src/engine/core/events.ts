@@ -99,6 +99,8 @@ export interface JobJoinedGraph extends Base { type: 'job.joined_graph'; uuid: s
  * rule). A started job's try was already counted by its job.started.
  */
 export interface JobRecovered extends Base { type: 'job.recovered'; uuid: string; dead: boolean }
+/** What a job found dead (job.recovered, dead) fails with; wharf.result() rejects with it too. */
+export const FOUND_DEAD = Object.freeze({ excName: 'JobFoundDead', excMessage: 'Job found dead after too many retries' })
 /**
  * The handler of run `run` of this job, superseded (its job was cancelled, requeued or set done
  * while it ran), settled — or, on open, died with the previous process: the slots it held on its
@@ -115,6 +117,19 @@ export interface JobsRestored extends Base { type: 'jobs.restored'; jobs: JobVie
  * 0.1 also name jobs still in memory, children before parents.
  */
 export interface JobsVacuumed extends Base { type: 'jobs.vacuumed'; uuids: string[] }
+/**
+ * The handler of run `run` said how far its try got (JobContext.progress). The runner coalesces
+ * reports (at most one per PROGRESS_INTERVAL_MS, the latest when the try ends), and decide drops
+ * those of a run that no longer owns its job, as it drops a stale outcome.
+ */
+export interface JobProgressed extends Base {
+  type: 'job.progressed'
+  uuid: string
+  run: number
+  /** 0 to 1. */
+  fraction: number
+  message: string | null
+}
 export interface ChannelPaused extends Base { type: 'channel.paused'; channel: string }
 export interface ChannelResumed extends Base { type: 'channel.resumed'; channel: string }
 
@@ -135,5 +150,6 @@ export type WharfEvent =
   | JobsVacuumed
   | ChannelPaused
   | ChannelResumed
+  | JobProgressed
 
 export type EventType = WharfEvent['type']

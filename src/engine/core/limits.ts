@@ -12,6 +12,11 @@ export const PAYLOAD_BYTES_MAX = 1_048_576
 export const PAYLOAD_DEPTH_MAX = 64
 /** excMessage of a thrown non-Error value (its JSON) is cut at this many characters. */
 export const EXC_MESSAGE_LENGTH_MAX = 1_000
+/** A handler's progress message (JobContext.progress) is cut at this many characters. */
+export const PROGRESS_MESSAGE_LENGTH_MAX = 1_000
+/** At most one progress write per try per this much clock time: a handler may report in a tight
+ * loop, and each write is an event in the log (the latest value is written when the try ends). */
+export const PROGRESS_INTERVAL_MS = 100
 
 // ---- channels and graphs -------------------------------------------------------------------
 

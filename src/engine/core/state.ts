@@ -6,7 +6,7 @@ import type { ChannelSet } from './channel-set.js'
 import { IndexedHeap } from './heap.js'
 import { etaLess } from './order.js'
 import { ReadyQueue } from './ready-queue.js'
-import type { JobView } from './view.js'
+import type { JobProgress, JobView } from './view.js'
 
 export { readyLess, etaLess } from './order.js'
 
@@ -70,6 +70,8 @@ export class JobRecord {
   /** When it last failed (job.failed, or found dead at recovery); kept internal: JobView has no
    * such field (queue_job's has none either), but explain() says since when a job is failed. */
   failedAt: number | null = null
+  /** The latest try's progress (job.progressed); reset when a try starts. */
+  progress: JobProgress | null = null
   heapIndex = -1
   /** True while queued in the channel's eta heap rather than its ready heap. */
   waitingEta = false

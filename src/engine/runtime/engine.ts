@@ -104,6 +104,8 @@ export class Engine {
   private logOpen = true
   /** Why the engine stopped for good, if it did (see fail()). */
   private fatal: unknown = undefined
+  /** Told once, when the engine closes or fails: whoever waits for it to do something. */
+  private readonly closedListeners = new Set<(why: unknown) => void>()
 
   private constructor(options: EngineOptions, state: State) {
     this.state = state
@@ -194,6 +196,24 @@ export class Engine {
     return this.listeners.add(listener)
   }
 
+  /** `listener` is called once when the engine has closed (close()) or failed, with what later
+   * calls are refused with. Returns its removal. */
+  onClosed(listener: (why: unknown) => void): () => void {
+    this.closedListeners.add(listener)
+    return () => this.closedListeners.delete(listener)
+  }
+
+  private notifyClosed(): void {
+    const listeners = [...this.closedListeners]
+    this.closedListeners.clear()
+    for (const listener of listeners) listener(this.refusal())
+  }
+
+  /** The runner has something due sooner than the timer is set for (a held progress write). */
+  deadlinesMoved(): void {
+    this.armTimer()
+  }
+
   /** A model registered job functions: jobs that waited for their handler may start now. */
   functionsRegistered(): void {
     if (this.lifecycle === 'running') this.scheduleTick()
@@ -229,6 +249,7 @@ export class Engine {
       await this.appends.settled()
       await this.log.close()
     }
+    this.notifyClosed()
   }
 
   /** Every call so far is committed and applied, and everything startable now has started. */
@@ -412,6 +433,7 @@ export class Engine {
     this.wantTick = false
     this.committed()
     this.waiters.releaseAll()
+    this.notifyClosed()
   }
 
   /** The state is the log's again: answer the reads that waited for it. */

@@ -262,6 +262,8 @@ function trappedViews(specs: readonly JobSpec[]): JobView[] {
     doneAt: null,
     cancelledAt: null,
     execTimeMs: null,
+    progress: null,
+    node: null,
   }) satisfies JobView)
 }
 
