@@ -11,6 +11,7 @@ import { retryDelaySeconds } from './retry.js'
 import { isBlocking, isFinished, isRunning, type JobRecord, type State } from './state.js'
 import { InvalidGraphError, InvalidPropertyError, JobStateConflictError, UnknownChannelError, UnknownJobError, type WharfError } from '../errors.js'
 import { GRAPH_JOBS_MAX } from './limits.js'
+import { decidePurge, decideRemove, goneFromHistoryIn } from './remove.js'
 import type { JobView } from './view.js'
 
 export type Decision =
@@ -31,6 +32,8 @@ export type DecideNote =
   | { error: WharfError }
   | { existing: (string | null)[] }
   | { removed: number }
+  /** remove, purge: jobs removed; purge: whether there may be more. */
+  | { removed: number; more: boolean }
   | { requeued: number; foundDead: number }
   /** cancel, requeue or setDone of a started job: the shell aborts that run's handler. */
   | { superseded: { uuid: string; run: number } }
@@ -110,6 +113,10 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
     }
     case 'vacuum':
       return decideVacuum(state, command.jobs, nowMs, out)
+    case 'remove':
+      return decideRemove(state, command, nowMs, out)
+    case 'purge':
+      return decidePurge(state, command, nowMs, out)
     case 'pauseChannel':
       // Refused rather than auto-created: a typo would otherwise pause a channel no job uses.
       if (!state.channels.has(command.channel)) return { error: new UnknownChannelError(command.channel) }
@@ -145,12 +152,9 @@ function decideVacuum(state: State, jobs: readonly JobView[], nowMs: number, out
   return { removed: uuids.length }
 }
 
-/** Jobs the vacuums of this batch so far removed from history (which the shell read before it). */
-function vacuumedIn(batch: readonly WharfEvent[]): Set<string> {
-  const gone = new Set<string>()
-  for (const event of batch) if (event.type === 'jobs.vacuumed') for (const uuid of event.uuids) gone.add(uuid)
-  return gone
-}
+/** Jobs the vacuums and removals of this batch so far took away (history, read by the shell
+ * before the tick, still holds them). */
+const vacuumedIn = goneFromHistoryIn
 
 function decideEnqueue(
   state: State,

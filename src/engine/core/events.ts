@@ -115,6 +115,12 @@ export interface JobsRestored extends Base { type: 'jobs.restored'; jobs: JobVie
  * 0.1 also name jobs still in memory, children before parents.
  */
 export interface JobsVacuumed extends Base { type: 'jobs.vacuumed'; uuids: string[] }
+/**
+ * A user removed these jobs for good (remove(), purge()): `memory` ones from memory (failed jobs,
+ * and finished jobs of a graph that had not left memory, or that jobs.restored just brought
+ * back), `history` ones from history (whole graphs, or jobs outside any graph).
+ */
+export interface JobsRemoved extends Base { type: 'jobs.removed'; memory: string[]; history: string[] }
 export interface ChannelPaused extends Base { type: 'channel.paused'; channel: string }
 export interface ChannelResumed extends Base { type: 'channel.resumed'; channel: string }
 
@@ -133,6 +139,7 @@ export type WharfEvent =
   | JobRunReleased
   | JobsRestored
   | JobsVacuumed
+  | JobsRemoved
   | ChannelPaused
   | ChannelResumed
 
