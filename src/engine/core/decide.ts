@@ -93,24 +93,8 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
       out.push({ seq: 0, v, at: nowMs, type: 'job.done', uuid: job.uuid, result: 'Manually set to done', manual: true })
       return supersededNote(job)
     }
-    case 'recover': {
-      let requeued = 0
-      let foundDead = 0
-      // A new process runs no handler yet: slots held by superseded runs of the dead one are free.
-      for (const [uuid, runs] of state.superseded) {
-        for (const r of runs) out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid, run: r.run })
-      }
-      for (const job of state.jobs.values()) {
-        if (requeued + foundDead >= command.limit) break
-        if (!isRunning(job.state)) continue
-        // queue_job's dead-job rule: past maxRetries (0 = infinite) the job fails as found dead.
-        const dead = job.maxRetries !== 0 && job.retry > job.maxRetries
-        if (dead) foundDead++
-        else requeued++
-        out.push({ seq: 0, v, at: nowMs, type: 'job.recovered', uuid: job.uuid, dead })
-      }
-      return { requeued, foundDead }
-    }
+    case 'recover':
+      return decideRecover(state, command.limit, nowMs, out)
     case 'vacuum':
       return decideVacuum(state, command.jobs, nowMs, out)
     case 'remove':
@@ -133,6 +117,26 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
     default:
       return assertNever(command, 'command')
   }
+}
+
+/** Jobs a dead process left enqueued or started, at most `limit`: back to pending, or failed. */
+function decideRecover(state: State, limit: number, nowMs: number, out: WharfEvent[]): DecideNote {
+  let requeued = 0
+  let foundDead = 0
+  // A new process runs no handler yet: slots held by superseded runs of the dead one are free.
+  for (const [uuid, runs] of state.superseded) {
+    for (const r of runs) out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid, run: r.run })
+  }
+  for (const job of state.jobs.values()) {
+    if (requeued + foundDead >= limit) break
+    if (!isRunning(job.state)) continue
+    // queue_job's dead-job rule: past maxRetries (0 = infinite) the job fails as found dead.
+    const dead = job.maxRetries !== 0 && job.retry > job.maxRetries
+    if (dead) foundDead++
+    else requeued++
+    out.push({ seq: 0, v, at: nowMs, type: 'job.recovered', uuid: job.uuid, dead })
+  }
+  return { requeued, foundDead }
 }
 
 /**
