@@ -72,5 +72,5 @@ export async function runRemove(wharf: Wharf, uuids: readonly string[]): Promise
 /** purge's body: `{ state, before? }`, before as ISO 8601 text (the state is checked by purge()). */
 export function checkPurgeBody(body: unknown, where: string): PurgeOptions {
   const { state, before } = checkKeys(where, body, ['state', 'before'])
-  return before === undefined ? { state: state as PurgeOptions['state'] } : { state: state as PurgeOptions['state'], before: instantOf(before, where) }
+  return before === undefined ? { state: state as PurgeOptions['state'] } : { state: state as PurgeOptions['state'], before: instantOf(before, `${where}: before`) }
 }

@@ -48,11 +48,12 @@ export function checkPurgeOptions(options: unknown): { state: RemovableState; be
 /** A date (YYYY-MM-DD, midnight UTC) or a date-time with its zone (Z or ±hh:mm). */
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/
 
-/** purge's `before` as text (the dashboard's JSON, the CLI's --before): an ISO 8601 instant. */
+/** purge's `before` as text (the dashboard's JSON, the CLI's --before): an ISO 8601 instant.
+ * `where` names the value in the error. */
 export function instantOf(text: unknown, where: string): Date {
   const date = typeof text === 'string' && ISO_INSTANT.test(text) ? new Date(text) : null
   if (date === null || !Number.isFinite(date.getTime())) {
-    throw new InvalidPropertyError(`${where}: before must be an ISO 8601 date or date-time with its zone, such as "2026-05-01" or "2026-05-01T12:00:00Z", got ${describe(text)}`)
+    throw new InvalidPropertyError(`${where} must be an ISO 8601 date or date-time with its zone, such as "2026-05-01" or "2026-05-01T12:00:00Z", got ${describe(text)}`)
   }
   return date
 }
