@@ -1,7 +1,8 @@
 // The README's tour runs as written: its ```ts blocks (between the tour markers) are joined into
 // one module, imports pointed at this checkout, run, and what they print is checked. The example
 // of its Backup and restore section runs the same way, its relative paths in a temporary directory,
-// and so does the example of its explain section, which must print the lines its comments show.
+// and so do the examples of its explain and Removing jobs sections, which must print the lines
+// their comments show.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -76,6 +77,19 @@ describe('README explain', () => {
     const printed = await runExample('explain.ts', example!)
     const promised = [...example!.matchAll(/^\/\/ (\{.*\})$/gm)].map((m) => m[1])
     expect(promised).toHaveLength(3)
+    expect(printed).toEqual(promised)
+  })
+})
+
+describe('README Removing jobs', () => {
+  const start = readme.indexOf('## Removing jobs: `remove`, `purge`')
+  const example = /```ts\n([\s\S]*?)```/.exec(readme.slice(start, readme.indexOf('\n## ', start + 1)))?.[1]
+
+  it('runs as written and prints what its comments say', async () => {
+    expect(start).toBeGreaterThan(0)
+    const printed = await runExample('removing.ts', example!)
+    const promised = [...example!.matchAll(/^\/\/ (.*)$/gm)].map((m) => m[1])
+    expect(promised).toHaveLength(4)
     expect(printed).toEqual(promised)
   })
 })
