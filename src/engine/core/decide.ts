@@ -150,6 +150,7 @@ function decideVacuum(state: State, jobs: readonly JobView[], nowMs: number, out
   const uuids: string[] = []
   for (const job of jobs) {
     if (state.jobs.has(job.uuid) || state.retired.has(job.uuid) || gone.has(job.uuid) || (job.graphUuid !== null && state.graphs.has(job.graphUuid))) continue
+    gone.add(job.uuid) // named twice by the shell: removed once
     uuids.push(job.uuid)
   }
   if (uuids.length > 0) out.push({ seq: 0, v, at: nowMs, type: 'jobs.vacuumed', uuids })

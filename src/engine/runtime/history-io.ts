@@ -101,7 +101,8 @@ export function vacuumedViews(submissions: readonly Submitted[], batch: readonly
       const set = new Set(named)
       const read = command.type === 'vacuum' ? command.jobs : (command.history ?? []).flat()
       into ??= []
-      for (const job of read) if (set.has(job.uuid)) into.push(job)
+      // Each view once, even if the command lists it twice: a second delete would count it out twice.
+      for (const job of read) if (set.delete(job.uuid)) into.push(job)
     }
   }
   return into
@@ -155,7 +156,11 @@ export async function vacuumCandidates(state: State, history: HistoryStore, nowM
     const scanned = await history.finishedUpTo(nowMs - shortestDays * DAY_MS, limit, cursor)
     for (const job of scanned) {
       if (seen.has(job.uuid) || !old(job)) continue
+      seen.add(job.uuid)
+      // Ticks run between these reads: a job scanned may have left history since (removed from
+      // its graph, or its graph brought back); its graph, as it is now, is another job's to find.
       const graph = await graphOf(history, job)
+      if (!graph.some((member) => member.uuid === job.uuid) || graph.some((member) => seen.has(member.uuid) && member.uuid !== job.uuid)) continue
       for (const member of graph) seen.add(member.uuid)
       if (graph.every(old)) out.push(...graph)
     }
