@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { chain, InvalidGraphError, InvalidPropertyError, JobStateConflictError, MemoryLog, UnknownJobError, type JobSpec, type JobView, type Wharf } from '../../src/index.js'
+import { chain, InvalidGraphError, InvalidPropertyError, JobStateConflictError, MemoryLog, UnknownJobError, WharfClosedError, type JobSpec, type JobView, type Wharf } from '../../src/index.js'
 import { parseChannelConfig } from '../../src/engine/core/channel-config.js'
 import { initialState } from '../../src/engine/core/channels.js'
 import { fold } from '../../src/engine/core/evolve.js'
@@ -124,6 +124,13 @@ describe('remove() takes finished and failed jobs', () => {
       expect(error, JSON.stringify(uuids)?.slice(0, 40)).toBeInstanceOf(InvalidPropertyError)
     }
     expect(((await failure(() => wharf.remove(['a', 7 as never]))) as Error).message).toContain('uuids[1]')
+  })
+
+  it('is refused once the Wharf is closed, like every call', async () => {
+    const { wharf } = await openRemoval()
+    await wharf.close()
+    expect(await failure(() => wharf.remove([]))).toBeInstanceOf(WharfClosedError)
+    expect(await failure(() => wharf.purge({ state: 'failed' }))).toBeInstanceOf(WharfClosedError)
   })
 })
 

@@ -163,6 +163,7 @@ export class Wharf implements ModelHost {
    * twice counts once. Resolves with the number of jobs removed (every distinct uuid given).
    */
   async remove(uuids: readonly string[]): Promise<number> {
+    this.assertOpen()
     const checked = checkRemoveUuids(uuids)
     if (checked.length === 0) return 0
     const { removed } = await this.engine.submit({ type: 'remove', uuids: checked }, removedAndMore)
@@ -175,6 +176,7 @@ export class Wharf implements ModelHost {
    * that remove() would refuse by the graph rule is left. Resolves with the number removed.
    */
   async purge(options: PurgeOptions): Promise<number> {
+    this.assertOpen()
     const { state, beforeMs } = checkPurgeOptions(options)
     let total = 0
     for (;;) {
