@@ -168,8 +168,8 @@ export class Simulation implements UsersHost {
     this.store = new SimStore(this.config)
     this.reads = new ReadAudit(this.store, this)
     this.auditor = new Auditor(this.config, this.store.vacuumed, this.store.removed)
-    this.store.watch = this.rulesWatch = this.rulesAudit()
     this.watch = new StartWatch(this.rules)
+    this.rulesWatch = this.watchStore()
     this.users = new SimUsers(this)
   }
 
@@ -197,6 +197,29 @@ export class Simulation implements UsersHost {
   }
 
   /** A fresh rules audit of the durable log (it follows the log from its first event). */
+  /**
+   * Judge every event the store accepts on its durable fold just before it — the state it was
+   * decided on. (A listener of the live Wharf would see the state of a tick decided after it:
+   * appends are pipelined.) Called again when the store is rebuilt, which replays its batches.
+   */
+  private watchStore(): RulesAudit {
+    const rules = this.rulesAudit()
+    const starts = this.watch
+    starts.forget()
+    this.store.watch = {
+      before: (state, batch, i) => {
+        rules.before(state, batch, i)
+        try {
+          starts.onEvent(batch[i]!, state)
+        } catch (error) {
+          this.problem(describeError(error))
+        }
+      },
+      after: (state, event) => rules.after(state, event),
+    }
+    return rules
+  }
+
   private rulesAudit(): RulesAudit {
     return new RulesAudit(this.config, {
       asked: (job) => retryAsked(this.salt, job.model as ModelName, tokenOf(job)!, job.retry),
@@ -394,7 +417,6 @@ export class Simulation implements UsersHost {
     this.trace.add(`CRASH incarnation ${inc.n}`)
     this.lastNow = inc.clock.now()
     inc.handle.crash()
-    inc.detach()
     this.auditor.crashed(inc.n)
     this.reads.crashed(inc.n)
     this.current = null
@@ -402,7 +424,7 @@ export class Simulation implements UsersHost {
       const batch = this.store.history.find((b) => b.at(-1)!.seq >= this.ackedSeq)
       if (batch !== undefined) {
         this.trace.add(`BUG: the store loses seq ${batch[0]!.seq} onwards, acknowledged up to ${this.ackedSeq}`)
-        this.store.watch = this.rulesWatch = this.rulesAudit()
+        this.rulesWatch = this.watchStore()
         await this.store.truncateAfter(batch[0]!.seq - 1)
         this.vacuumsChecked = 0
       }
@@ -447,13 +469,6 @@ export class Simulation implements UsersHost {
       }
       const bug = this.options.bug ?? null
       if (bug !== null && ENGINE_BUGS.includes(bug)) breakEngine(inc.wharf.engine, bug)
-      inc.listen((event, state) => {
-        try {
-          this.watch.onEvent(event, state)
-        } catch (error) {
-          this.problem(describeError(error))
-        }
-      })
       this.current = inc
       try {
         this.checkedGone += checkVacuumComplete(`vacuum on open of incarnation ${n}`, expired, sinceSeq, this.store, this.retention)

@@ -201,7 +201,7 @@ describe('found by the simulator', () => {
   })
 
   it('replays the seeds that found them', async () => {
-    for (const seed of [20260101, 20260104, 153, 20260115, 94, 20260130]) {
+    for (const seed of [20260101, 20260104, 153, 20260115, 94, 20260130, 5000256]) {
       const result = await runSimulation(seed)
       expect(result.failure?.report() ?? null).toBeNull()
     }
