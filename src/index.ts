@@ -1,5 +1,5 @@
 // Public entry point ('wharf-queue'): re-exports only.
-export { Wharf, type OpenOptions, type BackupResult, type JobsQuery, type JobGraph, type Stats, type ChannelStats, type Explanation, type Reason, type ReasonKind } from './engine/api/wharf.js'
+export { Wharf, type OpenOptions, type BackupResult, type JobsQuery, type JobGraph, type Stats, type ChannelStats, type Explanation, type Reason, type ReasonKind, type PurgeOptions, type SignalOptions } from './engine/api/wharf.js'
 export { chain, group, Delayable, DelayableChain, DelayableGroup } from './engine/api/delayable.js'
 export { identityExact } from './engine/api/identity.js'
 export { DELAY_MANY_JOBS_MAX } from './engine/core/limits.js'

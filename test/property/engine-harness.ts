@@ -207,6 +207,9 @@ export class Auditor {
           if (job!.graphUuid !== null) for (const member of this.state.retired.values()) if (member.graphUuid === job!.graphUuid) expect(e.uuids, `${at}: part of graph ${job!.graphUuid}`).toContain(member.uuid)
         }
         break
+      case 'jobs.removed':
+        this.checkRemoved(e, at)
+        break
       case 'channel.paused':
         expect(this.oracle.paused.has(e.channel), `${at}: already paused`).toBe(false)
         break
@@ -218,6 +221,26 @@ export class Auditor {
     evolve(s, e)
     this.oracle.observe(e, s)
     this.checkIdentity(e, holdersBefore)
+  }
+
+  /**
+   * remove()/purge(): only done, cancelled and failed jobs; none leaves a live parent or child
+   * behind; from history (the model's fold keeps it in its outbox) only whole graphs — part of
+   * one is brought back (jobs.restored) and removed from memory.
+   */
+  private checkRemoved(e: Extract<WharfEvent, { type: 'jobs.removed' }>, at: string): void {
+    const named = new Set([...e.memory, ...e.history])
+    const ended = /^(done|cancelled|failed)$/
+    for (const uuid of e.memory) {
+      const job = this.job(uuid)
+      expect(job.state, `${at}: removed ${uuid}`).toMatch(ended)
+      for (const other of [...job.parents, ...job.children]) if (!named.has(other.uuid)) expect(other.state, `${at}: ${uuid} removed beside ${other.uuid}`).toMatch(ended)
+    }
+    for (const uuid of e.history) {
+      const job = this.state.retired.get(uuid)
+      expect(job?.state, `${at}: removed ${uuid} from history`).toMatch(/^(done|cancelled)$/)
+      if (job!.graphUuid !== null) for (const member of this.state.retired.values()) if (member.graphUuid === job!.graphUuid) expect(e.history, `${at}: part of graph ${job!.graphUuid}`).toContain(member.uuid)
+    }
   }
 
   /**
@@ -481,6 +504,8 @@ export class Rig {
   readonly acked = new Set<string>()
   /** Jobs autovacuum removed (acknowledged, and gone on purpose). */
   readonly vacuumed = new Set<string>()
+  /** Jobs an acknowledged remove() removed (gone on purpose too). */
+  readonly removed = new Set<string>()
   /** Problems seen where an expect cannot throw (inside handlers and listeners). */
   readonly violations: string[] = []
   readonly newId = sequentialIds('job-')
@@ -641,7 +666,8 @@ export class Rig {
     expect(projectState(this.auditor.state)).toStrictEqual(projectState(live))
     // Acknowledged jobs are in memory, or finished and in history.
     for (const uuid of this.acked) {
-      expect(live.jobs.has(uuid) || this.log.history.peek(uuid) !== undefined || this.vacuumed.has(uuid), `acknowledged job ${uuid} lost`).toBe(true)
+      const gone = this.vacuumed.has(uuid) || this.removed.has(uuid)
+      expect(live.jobs.has(uuid) || this.log.history.peek(uuid) !== undefined || gone, `acknowledged job ${uuid} lost`).toBe(true)
     }
     // Slots recounted from the jobs, on every level.
     const running = new Map<string, number>()

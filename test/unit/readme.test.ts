@@ -1,7 +1,8 @@
 // The README's tour runs as written: its ```ts blocks (between the tour markers) are joined into
 // one module, imports pointed at this checkout, run, and what they print is checked. The example
 // of its Backup and restore section runs the same way, its relative paths in a temporary directory,
-// and so do the examples of its explain and result/progress sections, which must print the lines
+// and so do the examples of its explain, result/progress and Removing jobs sections, which must
+// print the lines
 // their comments show.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -107,5 +108,18 @@ describe('README delayMany', () => {
     expect(example).toBeDefined()
     const printed = await runExample('delay-many.ts', example!)
     expect(printed).toEqual(['1000 pending true', 'pending pending wait_dependencies', 'true'])
+  })
+})
+
+describe('README Removing jobs', () => {
+  const start = readme.indexOf('## Removing jobs: `remove`, `purge`')
+  const example = /```ts\n([\s\S]*?)```/.exec(readme.slice(start, readme.indexOf('\n## ', start + 1)))?.[1]
+
+  it('runs as written and prints what its comments say', async () => {
+    expect(start).toBeGreaterThan(0)
+    const printed = await runExample('removing.ts', example!)
+    const promised = [...example!.matchAll(/^\/\/ (.*)$/gm)].map((m) => m[1])
+    expect(promised).toHaveLength(4)
+    expect(printed).toEqual(promised)
   })
 })

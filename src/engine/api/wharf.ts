@@ -5,6 +5,7 @@
 import { normalizeChannelName } from '../core/channel-config.js'
 import type { Command } from '../core/commands.js'
 import { JOB_STATES, type JobSpec, type JobState, type WharfEvent } from '../core/events.js'
+import { PURGE_BATCH } from '../core/limits.js'
 import { stateIndex } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, StorageError, UnknownJobError, WharfClosedError } from '../errors.js'
@@ -29,8 +30,12 @@ import { buildGraphJoin, buildSpec, buildSpecs, type SpecContext } from './job-s
 import { runWithoutDelay } from './no-delay.js'
 import { describe, type CheckedProperties } from './properties.js'
 import { defineModel, type ModelHost, type RecordsetOf } from './recordset.js'
+import { checkPurgeOptions, checkRemoveUuids, removedAndMore, type PurgeOptions } from './removal.js'
+import { checkSignalOptions, installSignalHandlers, type SignalOptions } from './signals.js'
 
 export type { OpenOptions } from './open-options.js'
+export type { PurgeOptions } from './removal.js'
+export type { SignalOptions } from './signals.js'
 export type { BackupResult } from '../../storage/backup.js'
 
 export type { JobsQuery, JobGraph, ChannelStats, Stats } from './queries.js'
@@ -64,6 +69,8 @@ export class Wharf implements ModelHost {
   private readonly closeHooks = new Set<() => unknown>()
   /** Callers of result() waiting for their jobs. */
   private readonly results: ResultWaiters
+  /** closeOnSignals() listeners are installed. */
+  private signalsInstalled = false
 
   private constructor(
     /** @internal */ readonly engine: Engine,
@@ -170,6 +177,55 @@ export class Wharf implements ModelHost {
 
   async setDone(uuid: string): Promise<void> {
     await this.command({ type: 'setDone', uuid: checkUuid(uuid, 'setDone') })
+  }
+
+  /**
+   * Delete these jobs for good: done and cancelled ones (from history), failed ones (from memory).
+   * All or nothing: a job that is not finished or failed (JobStateConflictError), an unknown uuid
+   * (UnknownJobError), or a job linked by its graph to a live job that is not removed with it
+   * (InvalidGraphError) refuses the whole call. At most REMOVE_UUIDS_MAX uuids; a uuid named
+   * twice counts once. Resolves with the number of jobs removed (every distinct uuid given).
+   */
+  async remove(uuids: readonly string[]): Promise<number> {
+    this.assertOpen()
+    const checked = checkRemoveUuids(uuids)
+    if (checked.length === 0) return 0
+    const { removed } = await this.engine.submit({ type: 'remove', uuids: checked }, removedAndMore)
+    return removed
+  }
+
+  /**
+   * Delete every job in `state` (that entered it strictly before `before`, when given: doneAt,
+   * cancelledAt, or when it failed), in bounded batches, one per tick, as autovacuum does. A job
+   * that remove() would refuse by the graph rule is left. Resolves with the number removed.
+   */
+  async purge(options: PurgeOptions): Promise<number> {
+    this.assertOpen()
+    const { state, beforeMs } = checkPurgeOptions(options)
+    let total = 0
+    for (;;) {
+      const batch = await this.engine.submit({ type: 'purge', state, beforeMs, limit: PURGE_BATCH }, removedAndMore)
+      total += batch.removed
+      if (!batch.more) return total
+    }
+  }
+
+  /**
+   * On SIGTERM or SIGINT: stop dispatching, give running handlers up to `timeoutMs` (default
+   * 30,000) to finish, close, and exit the process (0; 1 when close failed). A second signal
+   * exits 1 at once. Returns the function that removes the listeners; close() removes them too.
+   * Installing twice (without removing) throws.
+   */
+  closeOnSignals(options: SignalOptions = {}): () => void {
+    this.assertOpen()
+    const timeoutMs = checkSignalOptions(options)
+    if (this.signalsInstalled) {
+      throw new InvalidPropertyError('closeOnSignals(): already installed on this Wharf; call the function it returned to remove it first')
+    }
+    this.signalsInstalled = true
+    return installSignalHandlers(this, timeoutMs, () => {
+      this.signalsInstalled = false
+    })
   }
 
   /** Stop starting jobs of this channel and its subchannels (running ones finish). */

@@ -5,6 +5,9 @@ import type { JobSpec, JobState } from './events.js'
 import type { RetryPattern } from './retry.js'
 import type { JobView } from './view.js'
 
+/** The states remove() and purge() take jobs out of. */
+export type RemovableState = 'done' | 'cancelled' | 'failed'
+
 export type HandlerOutcome =
   | { kind: 'returned'; result: unknown }
   | {
@@ -75,6 +78,18 @@ export type Command =
    * removeAfterDays, read by the shell. A graph brought back to memory since is kept.
    */
   | { type: 'vacuum'; jobs: JobView[] }
+  /**
+   * Delete these jobs for good (remove()): all of them, or none and a refusal. `history`: set by
+   * the shell, the graph (or the lone job) of each named job that was not in memory, as history
+   * holds it.
+   */
+  | { type: 'remove'; uuids: string[]; history?: JobView[][] }
+  /**
+   * Delete jobs in `state` that entered it before `beforeMs` (null: whenever), at most about
+   * `limit` (purge()). For done and cancelled, the shell reads the candidates from history before
+   * the tick: `history` holds their graphs (or lone jobs), `historyMore` says it stopped at the limit.
+   */
+  | { type: 'purge'; state: RemovableState; beforeMs: number | null; limit: number; history?: JobView[][]; historyMore?: boolean }
   | { type: 'pauseChannel'; channel: string }
   | { type: 'resumeChannel'; channel: string }
   /** A running handler's progress (JobContext.progress), checked and coalesced by the runner;

@@ -12,6 +12,7 @@ import { isBlocking, isFinished, isRunning, type JobRecord, type State } from '.
 import { InvalidGraphError, InvalidPropertyError, JobStateConflictError, UnknownChannelError, UnknownJobError, type WharfError } from '../errors.js'
 import { GRAPH_JOBS_MAX } from './limits.js'
 import { decideEnqueueMany, elementName } from './enqueue-many.js'
+import { decidePurge, decideRemove, goneFromHistoryIn } from './remove.js'
 import type { JobView } from './view.js'
 
 export type Decision =
@@ -34,6 +35,8 @@ export type DecideNote =
    * (null elsewhere); with `ends`, the graphs of a delayMany are skipped or stored one by one. */
   | { existing: (string | null)[] }
   | { removed: number }
+  /** remove, purge: jobs removed; purge: whether there may be more. */
+  | { removed: number; more: boolean }
   | { requeued: number; foundDead: number }
   /** cancel, requeue or setDone of a started job: the shell aborts that run's handler. */
   | { superseded: { uuid: string; run: number } }
@@ -99,6 +102,10 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
       return decideRecover(state, command.limit, nowMs, out)
     case 'vacuum':
       return decideVacuum(state, command.jobs, nowMs, out)
+    case 'remove':
+      return decideRemove(state, command, nowMs, out)
+    case 'purge':
+      return decidePurge(state, command, nowMs, out)
     case 'pauseChannel':
       // Refused rather than auto-created: a typo would otherwise pause a channel no job uses.
       if (!state.channels.has(command.channel)) return { error: new UnknownChannelError(command.channel) }
@@ -158,18 +165,16 @@ function decideVacuum(state: State, jobs: readonly JobView[], nowMs: number, out
   const uuids: string[] = []
   for (const job of jobs) {
     if (state.jobs.has(job.uuid) || state.retired.has(job.uuid) || gone.has(job.uuid) || (job.graphUuid !== null && state.graphs.has(job.graphUuid))) continue
+    gone.add(job.uuid) // named twice by the shell: removed once
     uuids.push(job.uuid)
   }
   if (uuids.length > 0) out.push({ seq: 0, v, at: nowMs, type: 'jobs.vacuumed', uuids })
   return { removed: uuids.length }
 }
 
-/** Jobs the vacuums of this batch so far removed from history (which the shell read before it). */
-function vacuumedIn(batch: readonly WharfEvent[]): Set<string> {
-  const gone = new Set<string>()
-  for (const event of batch) if (event.type === 'jobs.vacuumed') for (const uuid of event.uuids) gone.add(uuid)
-  return gone
-}
+/** Jobs the vacuums and removals of this batch so far took away (history, read by the shell
+ * before the tick, still holds them). */
+const vacuumedIn = goneFromHistoryIn
 
 function decideEnqueue(
   state: State,

@@ -7,7 +7,8 @@ export function describe(value: unknown): string {
   if (typeof value === 'function') return 'a function'
   if (typeof value === 'bigint') return `${value}n`
   if (typeof value === 'symbol') return value.toString()
-  if (value instanceof Date) return `Date(${value.toISOString?.() ?? 'invalid'})`
+  // toISOString throws on an invalid Date: describing a bad value must not fail in its turn.
+  if (value instanceof Date) return Number.isFinite(value.getTime()) ? `Date(${value.toISOString()})` : 'Date(invalid)'
   try {
     return JSON.stringify(value) ?? String(value)
   } catch {

@@ -130,6 +130,12 @@ export interface JobProgressed extends Base {
   fraction: number
   message: string | null
 }
+/**
+ * A user removed these jobs for good (remove(), purge()): `memory` ones from memory (failed jobs,
+ * and finished jobs of a graph that had not left memory, or that jobs.restored just brought
+ * back), `history` ones from history (whole graphs, or jobs outside any graph).
+ */
+export interface JobsRemoved extends Base { type: 'jobs.removed'; memory: string[]; history: string[] }
 export interface ChannelPaused extends Base { type: 'channel.paused'; channel: string }
 export interface ChannelResumed extends Base { type: 'channel.resumed'; channel: string }
 
@@ -148,6 +154,7 @@ export type WharfEvent =
   | JobRunReleased
   | JobsRestored
   | JobsVacuumed
+  | JobsRemoved
   | ChannelPaused
   | ChannelResumed
   | JobProgressed

@@ -9,6 +9,7 @@ import { JobRecord, isRunning, stateIndex, type State, type SupersededRun } from
 import { joinGraph, leaveGraph, restoreJobs, retiredGraphOf, retireFinished } from './retire.js'
 import { enterInitial, linkParents, promoteEta, transition } from './transition.js'
 import { frozenProgress } from './view.js'
+import { applyRemoved } from './remove.js'
 
 type Ev<T extends WharfEvent['type']> = Extract<WharfEvent, { type: T }>
 
@@ -62,6 +63,9 @@ export function evolve(state: State, event: WharfEvent): State {
         if (job !== undefined) removeJob(state, job)
         else state.retired.delete(uuid) // a 0.1 log replayed: it never reaches history
       }
+      break
+    case 'jobs.removed':
+      applyRemoved(state, event)
       break
     case 'channel.paused':
       channelPaused(state, event)

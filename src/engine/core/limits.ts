@@ -49,6 +49,11 @@ export const APPENDS_IN_FLIGHT_MAX = 2
 export const RECOVER_BATCH = 10_000
 /** Jobs removed per vacuum decision (one event): bounded, like queue_job's 1000-row deletes. */
 export const VACUUM_BATCH = 1_000
+/** Jobs one remove() call may name: it is decided and written in one tick, all or nothing. */
+export const REMOVE_UUIDS_MAX = 10_000
+/** Jobs one purge decision removes at most (plus the rest of the last graph it takes): purge()
+ * repeats it, one bounded batch per tick, like autovacuum. */
+export const PURGE_BATCH = 1_000
 /** Ticks in a row that append nothing yet leave a wake-up already due (the timer fires again at
  * once, with nothing changed). A correct tick clears what it woke for, so a race makes one or two;
  * more is a spin (an eta compared with `<` where `<=` was meant), and the engine fails loudly

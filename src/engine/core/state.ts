@@ -102,6 +102,11 @@ export class JobRecord {
     const children = this.children.filter((c) => c !== child)
     this.children = children.length === 0 ? NO_JOBS : children
   }
+
+  removeParent(parent: JobRecord): void {
+    const parents = this.parents.filter((p) => p !== parent)
+    this.parents = parents.length === 0 ? NO_JOBS : parents
+  }
 }
 
 export class ChannelNode {
@@ -192,6 +197,11 @@ export function isFinished(state: JobState): boolean {
 /** States in which a job holds its identity key (queue_job: `started` does not). */
 export function isBlocking(state: JobState): boolean {
   return state === 'pending' || state === 'wait_dependencies' || state === 'enqueued'
+}
+
+/** States in which a job waits, runs or may still run: what remove() never takes. */
+export function isLive(state: JobState): boolean {
+  return state !== 'done' && state !== 'cancelled' && state !== 'failed'
 }
 
 /** States in which a job holds a slot on every channel of its path. */
