@@ -59,19 +59,8 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
     case 'start':
       out.push({ seq: 0, v, at: nowMs, type: 'job.started', uuid: command.uuid })
       return undefined
-    case 'finish': {
-      const job = state.jobs.get(command.uuid)
-      // The job was set done, cancelled or requeued while its handler ran: that run's
-      // outcome no longer decides anything, but its settling frees the slots it held.
-      if (job === undefined || job.state !== 'started' || job.runs !== command.run) {
-        if (state.superseded.get(command.uuid)?.some((r) => r.run === command.run) === true) {
-          out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid: command.uuid, run: command.run })
-        }
-        return undefined
-      }
-      out.push(outcomeEvent(job, command.outcome, command.retryPattern, command.entropy, nowMs))
-      return undefined
-    }
+    case 'finish':
+      return decideFinish(state, command, nowMs, out)
     case 'progress':
       return decideProgress(state, command, nowMs, out)
     case 'cancel': {
@@ -122,6 +111,20 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
     default:
       return assertNever(command, 'command')
   }
+}
+
+/** A handler's outcome. If the job was set done, cancelled or requeued while its handler ran,
+ * that run's outcome no longer decides anything, but its settling frees the slots it held. */
+function decideFinish(state: State, command: Extract<Command, { type: 'finish' }>, nowMs: number, out: WharfEvent[]): DecideNote {
+  const job = state.jobs.get(command.uuid)
+  if (job === undefined || job.state !== 'started' || job.runs !== command.run) {
+    if (state.superseded.get(command.uuid)?.some((r) => r.run === command.run) === true) {
+      out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid: command.uuid, run: command.run })
+    }
+    return undefined
+  }
+  out.push(outcomeEvent(job, command.outcome, command.retryPattern, command.entropy, nowMs))
+  return undefined
 }
 
 /** On open: release what the dead process's superseded runs held, and recover up to `limit` of
