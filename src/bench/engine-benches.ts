@@ -25,6 +25,24 @@ export async function benchEnqueue(n: number): Promise<void> {
   await wharf.close()
 }
 
+/** n jobs stored by delayMany calls of `perCall` lone jobs, awaited one after another; each
+ * call's delayables are built in the loop, as a producer would. */
+export async function benchDelayMany(n: number, perCall: number): Promise<void> {
+  const { wharf, noop } = await openBench(16)
+  await delayManyRounds(wharf, noop.browse([1]), n, perCall)
+  await wharf.close()
+}
+
+/** The producer loop of the delayMany benches; throws unless all n jobs are stored. */
+export async function delayManyRounds(wharf: Wharf, records: { delayable(): { noop(i?: number): Delayable } }, n: number, perCall: number): Promise<void> {
+  const batch: Delayable[] = new Array(perCall)
+  for (let done = 0; done < n; done += perCall) {
+    for (let i = 0; i < perCall; i++) batch[i] = records.delayable().noop(done + i)
+    await wharf.delayMany(batch)
+  }
+  if (wharf.stats().states.pending !== n) throw new Error('delayMany bench lost jobs')
+}
+
 /**
  * n jobs from enqueue to done with the runner on: a producer enqueues in rounds of 1,000
  * (awaiting each round, as a real producer would) while the runner drains them.

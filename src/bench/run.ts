@@ -4,9 +4,9 @@
 
 import { cpus } from 'node:os'
 import { measure } from 'mitata'
-import { benchEnqueue, benchLifecycle, benchChains } from './engine-benches.js'
+import { benchEnqueue, benchLifecycle, benchChains, benchDelayMany } from './engine-benches.js'
 import { benchPick, measurePendingMemory } from './core-benches.js'
-import { benchDurableLifecycle, benchRawLevel, openAndClose, tempDir, writeHistory, writeSnapshotOf } from './storage-benches.js'
+import { benchDurableDelayMany, benchDurableLifecycle, benchRawLevel, openAndClose, tempDir, writeHistory, writeSnapshotOf } from './storage-benches.js'
 import { lifecycleOnHistory, openedCost, openForPages, scrubCost, writeFinishedStore } from './history-benches.js'
 import { Wharf } from '../index.js'
 
@@ -63,6 +63,7 @@ async function main(): Promise<void> {
   console.log('rate = work per iteration / mean iteration time (mitata measure)\n')
 
   await sample('enqueue: 10,000 withDelay calls, awaited together', 'jobs/s', 10_000, () => benchEnqueue(10_000))
+  await sample('delayMany: 100,000 jobs in calls of 1,000 (in memory)', 'jobs/s', 100_000, () => benchDelayMany(100_000, 1_000))
   await sample('lifecycle: 100,000 no-op jobs, root:16 (enqueue→done)', 'jobs/s', 100_000, () => benchLifecycle(100_000, 16))
   await sample('graphs: 1,000 chains of 10 (enqueue→done), root:16', 'jobs/s', 10_000, () => benchChains(1_000, 10, 16))
 
@@ -74,6 +75,10 @@ async function main(): Promise<void> {
   console.log('\ndurable (LevelDB in a temporary directory)')
   await sample('raw classic-level: batches of 100 puts of 100 B, awaited', 'puts/s', 100_000, () => benchRawLevel(1_000, 100, false))
   await sample('raw classic-level: same, sync: true', 'puts/s', 20_000, () => benchRawLevel(200, 100, true))
+  // The bulk target: delayMany durable at least as fast as raw LevelDB writing ~300 B per job in
+  // batches of 1,000 (roughly the size of one job.created event). BENCH_ONLY=delayMany runs the three.
+  await sample('raw classic-level: 100 batches of 1,000 puts of 300 B (delayMany baseline)', 'puts/s', 100_000, () => benchRawLevel(100, 1_000, false, 300))
+  await sample('durable delayMany: 100,000 jobs in calls of 1,000, process', 'jobs/s', 100_000, () => benchDurableDelayMany(100_000, 1_000, 'process'))
   await sample('durable lifecycle: 100,000 no-op jobs, root:16, process', 'jobs/s', 100_000, () => benchDurableLifecycle(100_000, 16, 'process'))
   await sample('durable lifecycle: 100,000 no-op jobs, root:16, fsync', 'jobs/s', 100_000, () => benchDurableLifecycle(100_000, 16, 'fsync'))
   // Each tick waits for its write before its handlers run, so a full channel turns over once per

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { Wharf } from '../index.js'
+import { delayManyRounds } from './engine-benches.js'
 
 export function tempDir(label: string): { path: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `wharf-bench-${label}-`))
@@ -42,12 +43,21 @@ export async function benchDurableLifecycle(n: number, capacity: number, durabil
   dir.remove()
 }
 
-/** Raw classic-level: batches of `perBatch` puts of ~100-byte values, awaited one after another. */
-export async function benchRawLevel(batches: number, perBatch: number, sync: boolean): Promise<void> {
+/** n jobs stored on LevelDB by delayMany calls of `perCall`, not started: the bulk write path. */
+export async function benchDurableDelayMany(n: number, perCall: number, durability: 'process' | 'fsync'): Promise<void> {
+  const dir = tempDir('delay-many')
+  const wharf = await Wharf.open({ path: dir.path, durability, snapshotEvery: 0 })
+  await delayManyRounds(wharf, defineNoop(wharf).browse([1]), n, perCall)
+  await wharf.close()
+  dir.remove()
+}
+
+/** Raw classic-level: batches of `perBatch` puts of `valueBytes`-byte values, awaited one after another. */
+export async function benchRawLevel(batches: number, perBatch: number, sync: boolean, valueBytes = 100): Promise<void> {
   const dir = tempDir('raw')
   const db = new ClassicLevel<string, string>(dir.path)
   await db.open()
-  const value = 'x'.repeat(100)
+  const value = 'x'.repeat(valueBytes)
   let key = 0
   for (let b = 0; b < batches; b++) {
     const ops: { type: 'put'; key: string; value: string }[] = new Array(perBatch)

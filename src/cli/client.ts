@@ -3,6 +3,7 @@
 // --url). The answers have the shapes of the dashboard's JSON API (docs: operator surface), so
 // that `--json` prints the same document in both modes.
 
+import type { RemovableState } from '../engine/core/commands.js'
 import type { JobState } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
 import type { Stats } from '../engine/api/queries.js'
@@ -57,6 +58,10 @@ export interface OperatorClient {
   explain(uuid: string): Promise<Explanation>
   /** One result per uuid, in order; a refused one does not stop the others. */
   act(action: Action, uuids: readonly string[]): Promise<ActionResult[]>
+  /** All or nothing: how many were removed, or a refusal (nothing removed). */
+  remove(uuids: readonly string[]): Promise<{ removed: number }>
+  /** Every job in `state` (that entered it before `before`, when given): how many were removed. */
+  purge(state: RemovableState, before: Date | undefined): Promise<{ removed: number }>
   stats(): Promise<Stats>
   crons(): Promise<{ crons: unknown[] }>
   close(): Promise<void>

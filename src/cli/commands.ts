@@ -7,12 +7,13 @@ import { cronsCommand } from './crons-command.js'
 import { dashboardCommand } from './dashboard-command.js'
 import { explainCommand } from './explain-command.js'
 import { jobsCommand } from './jobs-command.js'
+import { purgeCommand, removeCommand } from './removal-commands.js'
 import { showCommand } from './show-command.js'
 import { statsCommand } from './stats-command.js'
 import { verifyCommand } from './verify-command.js'
 
 export const COMMANDS: ReadonlyMap<string, Command> = new Map(
-  [jobsCommand, showCommand, explainCommand, requeueCommand, cancelCommand, doneCommand, statsCommand, cronsCommand, verifyCommand, backupCommand, restoreCommand, dashboardCommand].map(
+  [jobsCommand, showCommand, explainCommand, requeueCommand, cancelCommand, doneCommand, removeCommand, purgeCommand, statsCommand, cronsCommand, verifyCommand, backupCommand, restoreCommand, dashboardCommand].map(
     (c) => [c.name, c] as const,
   ),
 )

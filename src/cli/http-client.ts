@@ -3,6 +3,7 @@
 // API's error bodies ({ error: { name, code, message } }) into Refusals carrying them.
 
 import type { Stats } from '../engine/api/queries.js'
+import type { RemovableState } from '../engine/core/commands.js'
 import { Refusal, type Action, type ActionResult, type Explanation, type JobDetail, type JobsFilter, type JobsPage, type OperatorClient } from './client.js'
 
 /** A request that has no answer after this long is given up (the CLI must not hang). */
@@ -47,6 +48,18 @@ export class HttpClient implements OperatorClient {
       results.push(...(listed as ActionResult[]))
     }
     return results
+  }
+
+  async remove(uuids: readonly string[]): Promise<{ removed: number }> {
+    // One request: the API's remove is all or nothing, up to ACTION_UUIDS_MAX uuids (checked by
+    // the command). A refusal (409) carries its error like any other.
+    const { removed } = (await this.ok('POST', '/api/actions/remove', { uuids })) as { removed: number }
+    return { removed }
+  }
+
+  async purge(state: RemovableState, before: Date | undefined): Promise<{ removed: number }> {
+    const { removed } = (await this.ok('POST', '/api/actions/purge', { state, before: before?.toISOString() })) as { removed: number }
+    return { removed }
   }
 
   async stats(): Promise<Stats> {

@@ -9,6 +9,7 @@ import { stat } from 'node:fs/promises'
 import { Wharf } from '../engine/api/wharf.js'
 import { StorageLockedError, UnknownJobError, WharfError } from '../engine/errors.js'
 import type { Stats } from '../engine/api/queries.js'
+import type { RemovableState } from '../engine/core/commands.js'
 import { inspectStorePath, type StoreDir } from '../storage/level-path.js'
 import { errorInfo, Refusal, refusalOf, type Action, type ActionResult, type Explanation, type JobDetail, type JobsFilter, type JobsPage, type OperatorClient } from './client.js'
 
@@ -95,6 +96,14 @@ export class LocalClient implements OperatorClient {
       }
     }
     return results
+  }
+
+  async remove(uuids: readonly string[]): Promise<{ removed: number }> {
+    return { removed: await this.wharf.remove(uuids) }
+  }
+
+  async purge(state: RemovableState, before: Date | undefined): Promise<{ removed: number }> {
+    return { removed: await this.wharf.purge(before === undefined ? { state } : { state, before }) }
   }
 
   async stats(): Promise<Stats> {

@@ -1,10 +1,13 @@
 // The actions: requeue, cancel, set done on many jobs at once, and pause/resume of a channel. The
 // body is checked whole before the first job is touched; each uuid then gets its own result, and
 // one refusal does not stop the others (they are submitted together, so they share a commit).
+// Remove is the exception: wharf.remove() is all or nothing, so one refusal refuses every uuid.
+// Purge acts on a state, not on uuids.
 
 import { describe } from '../engine/api/properties.js'
 import type { Wharf } from '../engine/api/wharf.js'
-import { InvalidPropertyError } from '../engine/errors.js'
+import { instantOf, type PurgeOptions } from '../engine/api/removal.js'
+import { InvalidGraphError, InvalidPropertyError, JobStateConflictError, UnknownJobError } from '../engine/errors.js'
 import { errorBody, type ErrorBody } from './http-error.js'
 import { checkKeys } from './options.js'
 import { checkUuidParam } from './query.js'
@@ -48,4 +51,26 @@ export function checkChannelBody(body: unknown, where: string): string {
     throw new InvalidPropertyError(`${where}: channel must be a complete channel name such as "root.mail", got ${describe(channel)}`)
   }
   return channel
+}
+
+/**
+ * remove: 200 `{ removed, results }` (each uuid ok); refused (an unknown uuid, a live job, the
+ * graph rule): 409 `{ error, removed: 0, results }`, every uuid carrying that error, since nothing
+ * was removed. Any other failure is the usual error answer.
+ */
+export async function runRemove(wharf: Wharf, uuids: readonly string[]): Promise<{ status: number; body: unknown }> {
+  try {
+    const removed = await wharf.remove(uuids)
+    return { status: 200, body: { removed, results: uuids.map((uuid): ActionResult => ({ uuid, ok: true })) } }
+  } catch (error) {
+    if (!(error instanceof UnknownJobError || error instanceof JobStateConflictError || error instanceof InvalidGraphError)) throw error
+    const body = errorBody(error)
+    return { status: 409, body: { error: body, removed: 0, results: uuids.map((uuid): ActionResult => ({ uuid, ok: false, error: body })) } }
+  }
+}
+
+/** purge's body: `{ state, before? }`, before as ISO 8601 text (the state is checked by purge()). */
+export function checkPurgeBody(body: unknown, where: string): PurgeOptions {
+  const { state, before } = checkKeys(where, body, ['state', 'before'])
+  return before === undefined ? { state: state as PurgeOptions['state'] } : { state: state as PurgeOptions['state'], before: instantOf(before, `${where}: before`) }
 }

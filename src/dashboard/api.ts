@@ -4,7 +4,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Wharf } from '../engine/api/wharf.js'
-import { checkChannelBody, checkUuids, JOB_ACTIONS, runJobAction, type JobAction } from './actions.js'
+import { checkChannelBody, checkPurgeBody, checkUuids, JOB_ACTIONS, runJobAction, runRemove, type JobAction } from './actions.js'
 import { graphOf, jobDetail, jobsPage } from './api-reads.js'
 import { readJson } from './body.js'
 import { channelTree } from './channel-tree.js'
@@ -82,6 +82,18 @@ const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/crons', handle: () => ok({ crons: [] }) },
   { method: 'GET', path: '/api/batches', handle: () => ok({ batches: [] }) },
   ...(Object.keys(JOB_ACTIONS) as JobAction[]).map(jobAction),
+  {
+    method: 'POST',
+    path: '/api/actions/remove',
+    action: true,
+    handle: async ({ ctx, body }) => runRemove(ctx.wharf, checkUuids(body, 'POST /api/actions/remove')),
+  },
+  {
+    method: 'POST',
+    path: '/api/actions/purge',
+    action: true,
+    handle: async ({ ctx, body }) => ok({ removed: await ctx.wharf.purge(checkPurgeBody(body, 'POST /api/actions/purge')) }),
+  },
   channelAction('pause'),
   channelAction('resume'),
   {

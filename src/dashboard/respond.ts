@@ -35,13 +35,18 @@ export function sendError(res: ServerResponse, error: unknown): void {
 }
 
 export function sendText(res: ServerResponse, contentType: string, text: string): void {
+  sendBytes(res, contentType, Buffer.from(text))
+}
+
+export function sendBytes(res: ServerResponse, contentType: string, bytes: Buffer, headers: Record<string, string> = {}): void {
   res.writeHead(200, {
     ...SECURITY_HEADERS,
     'content-type': contentType,
-    'content-length': String(Buffer.byteLength(text)),
+    'content-length': String(bytes.length),
     'cache-control': 'no-cache',
+    ...headers,
   })
-  res.end(text)
+  res.end(bytes)
 }
 
 export function redirect(res: ServerResponse, location: string, headers: Record<string, string> = {}): void {

@@ -135,14 +135,42 @@ export class StorageError extends WharfError {
   readonly code = 'STORAGE'
 }
 
-/** wharf.result(): the job ended failed. */
+/** wharf.result(): the job failed (its handler's error, or retries ran out, or found dead). */
 export class JobFailedError extends WharfError {
   readonly code = 'JOB_FAILED'
+  readonly uuid: string
+  /** The job's excName and excMessage, as JobView has them. */
+  readonly excName: string
+  readonly excMessage: string
+  constructor(uuid: string, excName: string, excMessage: string) {
+    super(`job ${JSON.stringify(uuid)} failed: ${excName}: ${excMessage}`)
+    this.uuid = uuid
+    this.excName = excName
+    this.excMessage = excMessage
+  }
 }
 
-/** wharf.result(): the job ended cancelled. */
+/** wharf.result(): the job was cancelled (itself, or with a cancelled parent). */
 export class JobCancelledError extends WharfError {
   readonly code = 'JOB_CANCELLED'
+  readonly uuid: string
+  constructor(uuid: string) {
+    super(`job ${JSON.stringify(uuid)} was cancelled: it has no result`)
+    this.uuid = uuid
+  }
+}
+
+/** wharf.result(uuid, { timeoutMs }): the job had not finished when timeoutMs of clock time had
+ * passed. Only the wait ends: the job goes on. */
+export class ResultTimeoutError extends WharfError {
+  readonly code = 'RESULT_TIMEOUT'
+  readonly uuid: string
+  readonly timeoutMs: number
+  constructor(uuid: string, timeoutMs: number) {
+    super(`result(): job ${JSON.stringify(uuid)} did not finish within timeoutMs (${timeoutMs} ms); it goes on, call result() again to wait longer`)
+    this.uuid = uuid
+    this.timeoutMs = timeoutMs
+  }
 }
 
 /** restoreBackup(): the directory is not a whole, undamaged backup written by wharf.backup(). */

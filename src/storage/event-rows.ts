@@ -17,12 +17,12 @@ import { packDescription, unpackDescription } from './description.js'
 const CODES = [
   'job.created', 'job.eta_reached', 'job.enqueued', 'job.started', 'job.done', 'job.postponed', 'job.failed',
   'job.cancelled', 'job.requeued', 'job.joined_graph', 'job.recovered', 'job.run_released', 'jobs.restored',
-  'jobs.vacuumed', 'channel.paused', 'channel.resumed',
+  'jobs.vacuumed', 'channel.paused', 'channel.resumed', 'job.progressed', 'jobs.removed',
 ] as const satisfies readonly WharfEvent['type'][]
 const CODE_OF = new Map<string, number>(CODES.map((type, code) => [type, code]))
 
 /** Fields after [code, at] per code: a row of another length is not one this build wrote. */
-const FIELDS = [15, 1, 1, 1, 3, 4, 4, 2, 1, 3, 2, 2, 1, 1, 1, 1] as const
+const FIELDS = [15, 1, 1, 1, 3, 4, 4, 2, 1, 3, 2, 2, 1, 1, 1, 1, 4, 2] as const
 
 
 /** Why a row is not an event; the codec names the record and seq. */
@@ -61,9 +61,13 @@ export function toRow(e: WharfEvent, prevAt: number): unknown[] {
       return [code, at, e.jobs]
     case 'jobs.vacuumed':
       return [code, at, e.uuids]
+    case 'jobs.removed':
+      return [code, at, e.memory, e.history]
     case 'channel.paused':
     case 'channel.resumed':
       return [code, at, e.channel]
+    case 'job.progressed':
+      return [code, at, e.uuid, e.run, e.fraction, e.message]
     default:
       return [code, at, e.uuid]
   }
@@ -126,9 +130,13 @@ export function fromRow(r: unknown, seq: number, v: number, prevAt: number): Wha
       return { seq, v: ver, at, type: 'jobs.restored', jobs: r[2] as JobView[] }
     case 'jobs.vacuumed':
       return { seq, v: ver, at, type: 'jobs.vacuumed', uuids: r[2] as string[] }
+    case 'jobs.removed':
+      return { seq, v: ver, at, type: 'jobs.removed', memory: r[2] as string[], history: r[3] as string[] }
     case 'channel.paused':
       return { seq, v: ver, at, type: 'channel.paused', channel: r[2] as string }
     case 'channel.resumed':
       return { seq, v: ver, at, type: 'channel.resumed', channel: r[2] as string }
+    case 'job.progressed':
+      return { seq, v: ver, at, type: 'job.progressed', uuid, run: r[3] as number, fraction: r[4] as number, message: r[5] as string | null }
   }
 }

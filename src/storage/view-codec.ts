@@ -5,10 +5,12 @@
 // One format byte comes first; tagged JSON (tagged-json.ts) only when a value needs it. Since
 // formats 5 and 6, a CRC32 of the uuid and the JSON follows it: LevelDB does not check its table
 // checksums on reads (classic-level cannot ask it to), so a flipped byte in a table would
-// otherwise change a finished job's view without an error. Formats 3 and 4 are still read.
+// otherwise change a finished job's view without an error. Formats 7 and 8 (0.2, with progress)
+// are 5 and 6 with the job's progress as [fraction, message] after the 25 fields, left out when it
+// is null and no execution time follows. Formats 3 to 6 are still read (progress null).
 
 import { JobRecord } from '../engine/core/state.js'
-import type { JobView } from '../engine/core/view.js'
+import { frozenProgress, type JobView } from '../engine/core/view.js'
 import { channelOf, type FinishedJob } from './history.js'
 import { packDescription, unpackDescription } from './description.js'
 import { needsTagging, tag, untag } from './tagged-json.js'
@@ -19,6 +21,8 @@ const FORMAT_POSITIONAL = 3
 const FORMAT_POSITIONAL_TAGGED = 4
 const FORMAT_CHECKED = 5
 const FORMAT_CHECKED_TAGGED = 6
+const FORMAT_PROGRESS = 7
+const FORMAT_PROGRESS_TAGGED = 8
 /** Format byte, then the CRC32 (u32 big-endian) in the checked formats. */
 const CHECKED_HEADER_BYTES = 5
 
@@ -50,11 +54,14 @@ export function encodeView(job: FinishedJob): Buffer {
     offset(job.doneAt, c), offset(job.cancelledAt, c),
   ]
   // Only a view built some other way than toJobView carries another execution time: keep it.
-  if (!record && job.execTimeMs !== execTimeOf(job)) fields.push(job.execTimeMs)
+  const ownExecTime = !record && job.execTimeMs !== execTimeOf(job)
+  const progress = job.progress ?? null
+  if (progress !== null || ownExecTime) fields.push(progress === null ? null : [progress.fraction, progress.message])
+  if (ownExecTime) fields.push(job.execTimeMs)
   const tagged = needsTagging(fields)
   const text = JSON.stringify(tagged ? tag(fields) : fields)
   const out = Buffer.allocUnsafe(Buffer.byteLength(text) + CHECKED_HEADER_BYTES)
-  out[0] = tagged ? FORMAT_CHECKED_TAGGED : FORMAT_CHECKED
+  out[0] = tagged ? FORMAT_PROGRESS_TAGGED : FORMAT_PROGRESS
   out.write(text, CHECKED_HEADER_BYTES, 'utf8')
   out.writeUInt32BE(viewCrc(job.uuid, out.subarray(CHECKED_HEADER_BYTES)), 1)
   return out
@@ -63,9 +70,10 @@ export function encodeView(job: FinishedJob): Buffer {
 /** The view stored under `uuid`; throws ViewDecodeError when the bytes are not one. */
 export function decodeView(bytes: Uint8Array, uuid: string): JobView {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const format = buf[0]
-  const checked = format === FORMAT_CHECKED || format === FORMAT_CHECKED_TAGGED
-  if (!checked && format !== FORMAT_POSITIONAL && format !== FORMAT_POSITIONAL_TAGGED) throw new ViewDecodeError(`unknown format ${format}`)
+  const format = buf[0]!
+  if (!(format >= FORMAT_POSITIONAL && format <= FORMAT_PROGRESS_TAGGED)) throw new ViewDecodeError(`unknown format ${format}`)
+  const checked = format >= FORMAT_CHECKED
+  const withProgress = format >= FORMAT_PROGRESS
   const start = checked ? CHECKED_HEADER_BYTES : 1
   if (checked && (buf.length < start || buf.readUInt32BE(1) !== viewCrc(uuid, buf.subarray(start)))) throw new ViewDecodeError('damaged (checksum mismatch)')
   let parsed: unknown
@@ -74,9 +82,9 @@ export function decodeView(bytes: Uint8Array, uuid: string): JobView {
   } catch (error) {
     throw new ViewDecodeError(`unreadable (${(error as Error).message})`)
   }
-  const tagged = format === FORMAT_POSITIONAL_TAGGED || format === FORMAT_CHECKED_TAGGED
+  const tagged = format === FORMAT_POSITIONAL_TAGGED || format === FORMAT_CHECKED_TAGGED || format === FORMAT_PROGRESS_TAGGED
   const f = (tagged ? untag(parsed) : parsed) as unknown[]
-  if (!Array.isArray(f) || (f.length !== 25 && f.length !== 26) || typeof f[20] !== 'number') {
+  if (!Array.isArray(f) || f.length < 25 || f.length > (withProgress ? 27 : 26) || typeof f[20] !== 'number' || !progressShaped(withProgress ? f[25] : null)) {
     throw new ViewDecodeError(`holds ${JSON.stringify(f)?.slice(0, 100)}`)
   }
   const c = f[20]
@@ -90,8 +98,16 @@ export function decodeView(bytes: Uint8Array, uuid: string): JobView {
     channel: f[12] as string, identityKey: f[13] as string | null, dependsOn: f[14] as string[], dependents: f[15] as string[],
     result: f[16], excName: f[17] as string | null, excMessage: f[18] as string | null, excInfo: f[19] as string | null,
     createdAt: c, enqueuedAt: absolute(f[21], c), startedAt: absolute(f[22], c), doneAt: absolute(f[23], c),
-    cancelledAt: absolute(f[24], c), execTimeMs: null,
+    cancelledAt: absolute(f[24], c), execTimeMs: null, progress: null, node: null,
   }
-  view.execTimeMs = f.length === 26 ? (f[25] as number | null) : execTimeOf(view)
+  const execAt = withProgress ? 26 : 25
+  view.execTimeMs = f.length > execAt ? (f[execAt] as number | null) : execTimeOf(view)
+  const progress = withProgress ? (f[25] as [number, string | null] | null | undefined) : null
+  if (progress !== undefined && progress !== null) view.progress = frozenProgress(progress[0], progress[1])
   return view
+}
+
+/** A stored progress: absent, null, or [fraction, message]. */
+function progressShaped(p: unknown): boolean {
+  return p === undefined || p === null || (Array.isArray(p) && p.length === 2 && typeof p[0] === 'number' && (p[1] === null || typeof p[1] === 'string'))
 }

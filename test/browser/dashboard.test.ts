@@ -133,6 +133,16 @@ describe("a job's page", () => {
     await page.getByRole('heading', { name: 'Job: Welcome mail to partner 3' }).waitFor()
   })
 
+  it("shows a running job's progress as a progress bar named Progress, with its message", async () => {
+    const page = await open(`${served.url}job/${fx.running}`)
+    const bar = page.getByRole('progressbar', { name: 'Progress' })
+    await bar.waitFor()
+    expect(await bar.evaluate((el) => (el as unknown as { value: number }).value)).toBe(0.4)
+    expect((await page.locator('p.progress').innerText()).trim()).toBe('40% — Synced 40 of 100 partners')
+    expect(await page.locator('dl.fields dt:text-is("progress") + dd').innerText()).toBe('40% — Synced 40 of 100 partners')
+    expect(await page.locator('dl.fields dt:text-is("node") + dd').innerText()).toBe('none')
+  })
+
   it('draws its graph, one node per job, coloured by state, linked to each job', async () => {
     const job = (await fx.wharf.job(fx.graphJob))!
     const graph = await fx.wharf.graph(job.graphUuid!)
@@ -198,6 +208,42 @@ describe('actions', () => {
     await page.locator('.job-head').getByText('cancelled', { exact: true }).waitFor()
   })
 
+  it('removes the selected finished jobs once confirmed; "Keep them" removes nothing', async () => {
+    const own = await openFixture()
+    closing.push(own.close)
+    const other = await serveAlso(own.wharf, {})
+    const [a, b] = own.done
+    const page = await open(`${other.url}?state=done`)
+    await page.getByRole('checkbox', { name: `Select ${a}` }).check()
+    await page.getByRole('checkbox', { name: `Select ${b}` }).check()
+    await page.getByRole('button', { name: 'Remove', exact: true }).click()
+    const confirm = page.getByRole('group', { name: 'Confirm removal' })
+    await confirm.getByText('Remove 2 jobs for good?').waitFor()
+    await confirm.getByRole('button', { name: 'Keep them' }).click()
+    await confirm.waitFor({ state: 'detached' })
+    expect((await own.wharf.job(a!))?.state).toBe('done')
+
+    await page.getByRole('button', { name: 'Remove', exact: true }).click()
+    await confirm.getByRole('button', { name: 'Confirm remove' }).click()
+    await page.getByText('Removed 2 jobs.').waitFor()
+    for (const uuid of [a!, b!]) expect(await own.wharf.job(uuid)).toBeUndefined()
+    await jobRow(page, a!).waitFor({ state: 'detached' })
+  })
+
+  it('says why a removal was refused, and removes nothing', async () => {
+    const own = await openFixture()
+    closing.push(own.close)
+    const other = await serveAlso(own.wharf, {})
+    const page = await open(other.url)
+    await page.getByRole('checkbox', { name: `Select ${own.done[0]}` }).check()
+    await page.getByRole('checkbox', { name: `Select ${own.pending[0]}` }).check()
+    await page.getByRole('button', { name: 'Remove', exact: true }).click()
+    await page.getByRole('button', { name: 'Confirm remove' }).click()
+    await page.getByText(`Removed nothing: cannot remove job ${own.pending[0]}: it is pending`).waitFor()
+    expect((await own.wharf.job(own.done[0]!))?.state).toBe('done')
+    expect((await own.wharf.job(own.pending[0]!))?.state).toBe('pending')
+  })
+
   it('pauses and resumes a channel', async () => {
     const paused = () => fx.wharf.stats().channels.find((c) => c.name === 'root.mail')!.paused
     const page = await open(`${served.url}channels`)
@@ -256,7 +302,7 @@ describe('serving', () => {
     const readOnly = await serveAlso(fx.wharf, { readOnly: true })
     const page = await open(readOnly.url)
     await jobRow(page, fx.graphJob).waitFor()
-    expect(await page.getByRole('button', { name: /Requeue|Cancel|Set done/ }).count()).toBe(0)
+    expect(await page.getByRole('button', { name: /Requeue|Cancel|Set done|Remove/ }).count()).toBe(0)
     expect(await page.getByRole('checkbox').count()).toBe(0)
     await page.getByRole('navigation').getByRole('link', { name: 'Channels' }).click()
     await channelRow(page, 'root.mail').waitFor()

@@ -1,7 +1,8 @@
 // The browser tests' Wharf (not a test file itself): an in-memory store with a realistic mix —
 // failed mail jobs with a traceback, done thumbnails, pending jobs due in an hour, one waiting
 // for them, a cancelled one, a report graph, a job whose description is markup (unless
-// `markup: false`, for the screenshot), and one handler held running until `release()`.
+// `markup: false`, for the screenshot), and one handler held running (at 40%, with a progress
+// message) until `release()`.
 
 import { chain, FailedJobError, group, Wharf, type JobView } from '../../src/index.js'
 
@@ -59,6 +60,7 @@ export async function openFixture(options: { markup?: boolean } = {}): Promise<F
       return { url: `https://crm.example.com/partners/${this.records[0]}`, label: `Partner ${this.records[0]}` }
     },
     async syncCrm() {
+      this.progress(0.4, 'Synced 40 of 100 partners')
       await gate
       return 'synced'
     },
@@ -85,6 +87,7 @@ export async function openFixture(options: { markup?: boolean } = {}): Promise<F
   await inState(wharf, [...done, xss, ...graph, exported].map((j) => j.uuid), 'done')
   await partner.browse([50]).withDelay({ description: 'Export of partner 50, again', identityKey: 'export:50', eta: 3600 }).generateThumbnail(32)
   await inState(wharf, [running.uuid], 'started')
+  await until(wharf, async () => (await wharf.job(running.uuid))?.progress !== null)
   return {
     wharf,
     failed: failed.map((j) => j.uuid),

@@ -44,6 +44,8 @@ type Step =
   | { kind: 'settle'; zombie: number }
   /** A stored job joins a new graph (queue_job's re-store), as a parent or a child of a new job. */
   | { kind: 'join'; job: number; asParent: boolean }
+  /** A started job's handler reports progress: for its current run, or for the run before (stale). */
+  | { kind: 'progress'; job: number; stale: boolean; fraction: number; message: string | null }
 
 // The model is the shared rules oracle (test/property/oracle.ts), written from queue_job's rules.
 type Model = Oracle
@@ -117,7 +119,7 @@ class Shell {
       }
       for (const n of pathOf(job.channel.name)) this.model.lastEnqueueMs.set(n, this.now)
     })
-    for (const job of out.launch) expect(job.state).toBe('started')
+    for (const job of out.launch) expect([job.state, job.progress]).toEqual(['started', null]) // each try starts at null
     expect(out.launch.map((j) => j.uuid).sort(), 'the jobs explain() said the next tick starts').toEqual(free)
     // Work-conserving: every job left ready has a reason to wait.
     const reasons = this.model.reasons(this.state, this.now)
@@ -192,6 +194,17 @@ class Shell {
     expect(o.seconds !== undefined ? delayS === o.seconds : step.pattern ? delayS >= 1 && delayS <= 4 : delayS === 600, `delay ${delayS}`).toBe(true)
   }
 
+  progress(step: Extract<Step, { kind: 'progress' }>): void {
+    const started = this.jobs((j) => j.state === 'started')
+    const job = started[step.job % started.length]
+    if (job === undefined) return
+    const [before, had] = [this.events.length, job.progress]
+    this.run({ type: 'progress', uuid: job.uuid, run: job.runs - (step.stale ? 1 : 0), fraction: step.fraction, message: step.message })
+    // The report of a run that no longer owns its job decides nothing, like its outcome.
+    expect(this.events.length - before).toBe(step.stale ? 0 : 1)
+    expect(job.progress).toEqual(step.stale ? had : { fraction: step.fraction, message: step.message })
+  }
+
   join(step: Extract<Step, { kind: 'join' }>): void {
     const all = this.jobs()
     const job = all[step.job % all.length]
@@ -260,6 +273,7 @@ class Shell {
       case 'finish': this.finish(step); break
       case 'settle': this.settle(step); break
       case 'join': this.join(step); break
+      case 'progress': this.progress(step); break
       case 'cancel': case 'requeue': case 'setDone': this.manage(step); break
       case 'pause': case 'resume': this.manageChannel(step.kind, CHANNELS[step.channel]!); break
       case 'advance': this.now += step.ms
@@ -367,6 +381,11 @@ const steps = (live: boolean): fc.Arbitrary<Iterable<fc.Command<Model, Shell>>> 
     fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.nat(2), fc.nat(1500), fc.nat(8000)) }),
     fc.record({ kind: fc.constant('settle' as const), zombie: fc.nat() }),
     fc.record({ kind: fc.constant('join' as const), job: fc.nat(), asParent: fc.boolean() }),
+    fc.record({
+      kind: fc.constant('progress' as const), job: fc.nat(), stale: rarely(fc.constant(false), true, 3),
+      fraction: fc.oneof(fc.constantFrom(0, 1), fc.double({ min: 0, max: 1, noNaN: true }).map((f) => f + 0)),
+      message: fc.option(fc.string({ maxLength: 4 }), { nil: null }),
+    }),
   ]
   if (!live) arbs.push(fc.record({ kind: fc.constantFrom('pause' as const, 'resume' as const), channel: fc.nat(CHANNELS.length - 1) }))
   return fc.commands(arbs.map((a) => a.map((s) => new StepCommand(s))), { maxCommands: 60, size: 'max' })

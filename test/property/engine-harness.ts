@@ -8,6 +8,7 @@ import { parseChannelConfig, type ChannelConfig } from '../../src/engine/core/ch
 import { initialState } from '../../src/engine/core/channels.js'
 import { evolve, fold } from '../../src/engine/core/evolve.js'
 import { checkInvariants } from '../../src/engine/core/invariants.js'
+import { PROGRESS_INTERVAL_MS } from '../../src/engine/core/limits.js'
 import { projectState } from '../../src/engine/core/project.js'
 import { historyQuery } from '../../src/storage/history.js'
 import { restoreState, snapshotOf } from '../../src/engine/core/snapshot.js'
@@ -72,6 +73,11 @@ export const tryOf = (plan: Plan, n: number): Try => plan[Math.min(n, plan.lengt
 
 /** What the job function does for one try: returns or throws, now or after sleeping. */
 export function perform(ctx: JobContext, t: Try): unknown {
+  // Every try reports twice at once (the second is held), and one that sleeps once more before
+  // it settles: written at once after a long sleep, held for the end of the try after a short
+  // one (the auditor checks that at most the try's last write comes sooner than the interval).
+  ctx.progress(0.25, t.k)
+  ctx.progress(0.5, t.k)
   if (t.k === 'timeout') {
     void ctx.signal // create the signal first, so the timeout aborts this sleep
     return ctx.sleep(TIMEOUT_MS * 3).then(() => 'late')
@@ -88,7 +94,10 @@ export function perform(ctx: JobContext, t: Try): unknown {
         throw new RetryableJobError('again', { ...(t.s === null ? {} : { seconds: t.s }), ignoreRetry: t.ig })
     }
   }
-  return t.ms === null ? settle() : ctx.sleep(t.ms).then(settle)
+  return t.ms === null ? settle() : ctx.sleep(t.ms).then(() => {
+    ctx.progress(1)
+    return settle()
+  })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -121,6 +130,9 @@ export class Auditor {
   /** Notable situations met, for the report: a better job held back, a throttle or sequential rule at work. */
   readonly seen = new Map<string, number>()
   audited = 0
+  /** Each started job's latest job.progressed; `final` when it came sooner than the interval
+   * allows, which only the try's last value, written as it ends, may. */
+  private readonly progressed = new Map<string, { run: number; at: number; final: boolean }>()
 
   constructor(private readonly options: AuditorOptions) {
     this.state = initialState(options.config)
@@ -144,7 +156,11 @@ export class Auditor {
     const at = `event ${e.seq} ${e.type}`
     expect(e.seq, `${at}: seq`).toBe(s.seq + 1)
     const holdersBefore = new Set([...s.jobs.values()].filter((j) => j.identityKey !== null && isBlocking(j)))
+    this.checkAfterLastProgress(e)
     switch (e.type) {
+      case 'job.progressed':
+        this.checkProgress(e)
+        break
       case 'job.created':
         this.checkCreated(events, i)
         break
@@ -191,6 +207,9 @@ export class Auditor {
           if (job!.graphUuid !== null) for (const member of this.state.retired.values()) if (member.graphUuid === job!.graphUuid) expect(e.uuids, `${at}: part of graph ${job!.graphUuid}`).toContain(member.uuid)
         }
         break
+      case 'jobs.removed':
+        this.checkRemoved(e, at)
+        break
       case 'channel.paused':
         expect(this.oracle.paused.has(e.channel), `${at}: already paused`).toBe(false)
         break
@@ -202,6 +221,26 @@ export class Auditor {
     evolve(s, e)
     this.oracle.observe(e, s)
     this.checkIdentity(e, holdersBefore)
+  }
+
+  /**
+   * remove()/purge(): only done, cancelled and failed jobs; none leaves a live parent or child
+   * behind; from history (the model's fold keeps it in its outbox) only whole graphs — part of
+   * one is brought back (jobs.restored) and removed from memory.
+   */
+  private checkRemoved(e: Extract<WharfEvent, { type: 'jobs.removed' }>, at: string): void {
+    const named = new Set([...e.memory, ...e.history])
+    const ended = /^(done|cancelled|failed)$/
+    for (const uuid of e.memory) {
+      const job = this.job(uuid)
+      expect(job.state, `${at}: removed ${uuid}`).toMatch(ended)
+      for (const other of [...job.parents, ...job.children]) if (!named.has(other.uuid)) expect(other.state, `${at}: ${uuid} removed beside ${other.uuid}`).toMatch(ended)
+    }
+    for (const uuid of e.history) {
+      const job = this.state.retired.get(uuid)
+      expect(job?.state, `${at}: removed ${uuid} from history`).toMatch(/^(done|cancelled)$/)
+      if (job!.graphUuid !== null) for (const member of this.state.retired.values()) if (member.graphUuid === job!.graphUuid) expect(e.history, `${at}: part of graph ${job!.graphUuid}`).toContain(member.uuid)
+    }
   }
 
   /**
@@ -225,6 +264,31 @@ export class Auditor {
       expect(why, `event ${e.seq} ${e.type}: ${job.uuid} duplicates identity key ${job.identityKey} held by ${twins.map((t) => t.uuid)}`).not.toBeNull()
       this.duplicates.push(why!)
     }
+  }
+
+  /** A report of the job's current run, at most one per PROGRESS_INTERVAL_MS of that run — but
+   * for the try's last value, written as it ends (see checkAfterLastProgress). */
+  private checkProgress(e: Extract<WharfEvent, { type: 'job.progressed' }>): void {
+    const job = this.job(e.uuid)
+    expect([job.state, job.runs], `event ${e.seq} job.progressed of run ${e.run}`).toEqual(['started', e.run])
+    const last = this.progressed.get(e.uuid)
+    expect(last?.final, `event ${e.seq} job.progressed after the try's last`).not.toBe(true)
+    const soon = last !== undefined && last.run === e.run && e.at - last.at < PROGRESS_INTERVAL_MS
+    this.progressed.set(e.uuid, { run: e.run, at: e.at, final: soon })
+    if (soon) this.seen.set('progress written as the try ended', (this.seen.get('progress written as the try ended') ?? 0) + 1)
+  }
+
+  /** After a report written sooner than the interval, the next event of that job is the outcome
+   * of that very try, at the same instant. */
+  private checkAfterLastProgress(e: WharfEvent): void {
+    if (!('uuid' in e)) return
+    const last = this.progressed.get(e.uuid)
+    if (last === undefined || e.type === 'job.progressed') return
+    if (last.final) {
+      const outcome = e.type === 'job.done' || e.type === 'job.failed' || e.type === 'job.postponed'
+      expect([outcome, e.at], `event ${e.seq} ${e.type} after a progress written ${PROGRESS_INTERVAL_MS} ms early`).toEqual([true, last.at])
+    }
+    if (e.type !== 'job.run_released') this.progressed.delete(e.uuid)
   }
 
   private checkCreated(events: readonly WharfEvent[], i: number): void {
@@ -440,6 +504,8 @@ export class Rig {
   readonly acked = new Set<string>()
   /** Jobs autovacuum removed (acknowledged, and gone on purpose). */
   readonly vacuumed = new Set<string>()
+  /** Jobs an acknowledged remove() removed (gone on purpose too). */
+  readonly removed = new Set<string>()
   /** Problems seen where an expect cannot throw (inside handlers and listeners). */
   readonly violations: string[] = []
   readonly newId = sequentialIds('job-')
@@ -600,7 +666,8 @@ export class Rig {
     expect(projectState(this.auditor.state)).toStrictEqual(projectState(live))
     // Acknowledged jobs are in memory, or finished and in history.
     for (const uuid of this.acked) {
-      expect(live.jobs.has(uuid) || this.log.history.peek(uuid) !== undefined || this.vacuumed.has(uuid), `acknowledged job ${uuid} lost`).toBe(true)
+      const gone = this.vacuumed.has(uuid) || this.removed.has(uuid)
+      expect(live.jobs.has(uuid) || this.log.history.peek(uuid) !== undefined || gone, `acknowledged job ${uuid} lost`).toBe(true)
     }
     // Slots recounted from the jobs, on every level.
     const running = new Map<string, number>()

@@ -1,11 +1,11 @@
 // Proves the whole engine (Wharf on a MemoryLog and a FakeClock) safe, replayable and live:
-// random command sequences — jobs and graphs, handler outcomes, management calls, pauses, time,
-// close-and-reopen, crashes, snapshots — are played through the public API, and after every
+// random command sequences — jobs and graphs, handler outcomes, management calls, removals,
+// pauses, time, close-and-reopen, crashes, snapshots — are played through the public API, and after every
 // command each committed event is re-checked against a model of the rules (engine-harness.ts),
 // the state is audited, and fold(log) and snapshot + tail must give back the live state.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { chain, group, JobStateConflictError, UnknownChannelError, type Delayable, type DelayableChain, type DelayableGroup, type JobView } from '../../src/index.js'
+import { chain, group, InvalidGraphError, JobStateConflictError, UnknownChannelError, type Delayable, type DelayableChain, type DelayableGroup, type JobView } from '../../src/index.js'
 import {
   deadAncestor,
   DEFAULT_RETRY_MS,
@@ -32,6 +32,7 @@ type Step =
   | { kind: 'enqueue'; job: Draft }
   | { kind: 'graph'; tree: Tree }
   | { kind: 'cancel' | 'requeue' | 'setDone'; job: number }
+  | { kind: 'remove'; jobs: number[] }
   | { kind: 'pause' | 'resume'; channel: number }
   | { kind: 'advance'; ms: number }
   | { kind: 'drain' | 'reopen' | 'crash' | 'snapshot' | 'vacuum' }
@@ -138,6 +139,30 @@ async function manage(rig: Rig, kind: 'cancel' | 'requeue' | 'setDone', index: n
   }
 }
 
+/**
+ * remove() of 1–3 jobs: all gone, in one jobs.removed (the auditor checks that it was allowed), or
+ * refused with nothing removed. Whether a refusal was deserved depends on the state when it was
+ * decided, which handlers may have changed since the read: the unit tests pin that down.
+ */
+async function removeJobs(rig: Rig, picks: number[]): Promise<void> {
+  const all = await rig.wharf.jobs()
+  if (all.length === 0) return
+  const uuids = [...new Set(picks.map((i) => all[i % all.length]!.uuid))]
+  const from = rig.events.length
+  const refused = await rig.wharf.remove(uuids).then(() => null, (error: unknown) => error)
+  const removals = rig.events.slice(from).filter((e) => e.type === 'jobs.removed')
+  if (refused !== null) {
+    expect([JobStateConflictError, InvalidGraphError].some((c) => refused instanceof c), String(refused)).toBe(true)
+    expect(removals).toEqual([])
+    rig.count(`remove: refused (${(refused as Error).name})`)
+    return
+  }
+  expect(removals.flatMap((e) => [...e.memory, ...e.history]).sort()).toEqual([...uuids].sort())
+  for (const uuid of uuids) expect(await rig.wharf.job(uuid)).toBeUndefined()
+  for (const uuid of uuids) rig.removed.add(uuid)
+  rig.count(`remove: ${uuids.length} job(s), ${removals[0]!.history.length} from history`)
+}
+
 async function play(rig: Rig, step: Step): Promise<void> {
   switch (step.kind) {
     case 'enqueue':
@@ -150,6 +175,9 @@ async function play(rig: Rig, step: Step): Promise<void> {
     case 'requeue':
     case 'setDone':
       await manage(rig, step.kind, step.job)
+      break
+    case 'remove':
+      await removeJobs(rig, step.jobs)
       break
     case 'pause':
     case 'resume': {
@@ -261,6 +289,7 @@ const steps = (live: boolean): fc.Arbitrary<Iterable<fc.AsyncCommand<Oracle, Rig
   const arbs: fc.Arbitrary<Step>[] = [
     enqueueStep, enqueueStep, enqueueStep, graphStep, graphStep, advanceStep, advanceStep, advanceStep, advanceStep,
     fc.record({ kind: fc.constantFrom('cancel' as const, 'requeue' as const, 'setDone' as const), job: fc.nat() }),
+    fc.record({ kind: fc.constant('remove' as const), jobs: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }) }),
     fc.constantFrom<Step>({ kind: 'drain' }, { kind: 'reopen' }, { kind: 'crash' }, { kind: 'crash' }, { kind: 'snapshot' }, { kind: 'vacuum' }),
   ]
   if (!live) {

@@ -68,11 +68,12 @@ function gated(s: fc.Scheduler, channels: string, start = true): Promise<Rig> {
 }
 
 /** The job's own events (cascades included), as 'type' or 'type:manual' for done; without
- * job.run_released, which tells when a superseded handler settled, not a change of the job. */
+ * job.run_released, which tells when a superseded handler settled, nor job.progressed: neither
+ * changes the job's state. */
 function historyOf(events: readonly WharfEvent[], uuid: string): string[] {
   const out: string[] = []
   for (const e of events) {
-    if (e.type === 'job.run_released') continue
+    if (e.type === 'job.run_released' || e.type === 'job.progressed') continue
     if (e.type === 'job.created' && e.job.uuid === uuid) out.push(e.type)
     else if (e.type === 'job.cancelled' && e.cascade.includes(uuid)) out.push('job.cancelled')
     else if ('uuid' in e && e.uuid === uuid) out.push(e.type === 'job.done' && e.manual ? 'job.done:manual' : e.type)

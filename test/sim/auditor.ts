@@ -7,16 +7,18 @@
 //  - a call still in flight when its process died may or may not have happened (both are fine),
 //    but if its jobs appear they must be exactly what was asked;
 //  - a job autovacuum removed (retention.ts judges each removal) is gone for good: it never comes
-//    back, and a later call on it is refused as for a job nobody ever had.
+//    back, and a later call on it is refused as for a job nobody ever had;
+//  - so is a job a remove() took — and only a remove() that was not refused takes one; the jobs
+//    it leaves behind lose their edges to it.
 
 import type { JobSpec } from '../../src/engine/core/events.js'
 import type { ChannelConfig } from '../../src/engine/core/channel-config.js'
 import type { JobRecord, State } from '../../src/engine/core/state.js'
-import { JobStateConflictError, UnknownChannelError, UnknownJobError } from '../../src/engine/errors.js'
+import { InvalidGraphError, JobStateConflictError, UnknownChannelError, UnknownJobError } from '../../src/engine/errors.js'
 import type { VacuumSeen } from './retention.js'
-import { StorageFaultError } from './store.js'
+import { StorageFaultError, type RemovedSeen } from './store.js'
 
-export type CallKind = 'enqueue' | 'cancel' | 'requeue' | 'setDone' | 'pause' | 'resume'
+export type CallKind = 'enqueue' | 'cancel' | 'requeue' | 'setDone' | 'remove' | 'pause' | 'resume'
 export type CallStatus = 'inflight' | 'acked' | 'rejected' | 'lost'
 
 /** One job as its enqueue asked for it. */
@@ -61,10 +63,12 @@ export class Auditor {
   private readonly ackedUuid = new Map<number, string>()
   private readonly configPaused = new Map<string, boolean>()
 
-  /** `vacuumed`: the jobs the durable log says autovacuum removed, kept up to date by the store. */
+  /** `vacuumed`, `removed`: the jobs the durable log says autovacuum and remove() took, kept up
+   * to date by the store. */
   constructor(
     config: readonly ChannelConfig[],
     private readonly vacuumed: ReadonlyMap<string, VacuumSeen>,
+    private readonly removed: ReadonlyMap<string, RemovedSeen>,
   ) {
     for (const c of config) this.configPaused.set(c.name, c.paused)
   }
@@ -105,9 +109,13 @@ export class Auditor {
    */
   acked(call: Call, state: State): void {
     this.settle(call, 'acked')
+    if (call.kind === 'remove') {
+      if (state.jobs.has(call.target) || !this.removed.has(call.target)) throw new AuditError(`remove #${call.id} of ${call.target} resolved, yet the log did not remove it`)
+      return
+    }
     if (call.kind !== 'pause' && call.kind !== 'resume') {
       const job = state.jobs.get(call.target)
-      if (job === undefined && this.noOpThenVacuumed(call, state)) return
+      if (job === undefined && (this.noOpThenVacuumed(call, state) || this.removedSince(call))) return
       if (job === undefined) throw new AuditError(`${call.kind} #${call.id} of ${call.target} resolved, yet the job is ${this.goneAs(call.target)}`)
       this.durable.add(job.uuid)
       // Only dispatch starts jobs, and it runs last in a tick: a started job started after this.
@@ -122,7 +130,7 @@ export class Auditor {
     for (const job of call.jobs) this.mustNotExist.add(job.token)
     if (error instanceof StorageFaultError) return
     if (error instanceof UnknownJobError && call.kind !== 'enqueue' && call.kind !== 'pause' && call.kind !== 'resume') {
-      if (this.durable.has(call.target) && !this.vacuumed.has(call.target)) throw new AuditError(`${call.kind} #${call.id}: acknowledged job ${call.target} is unknown: ${error.message}`)
+      if (this.durable.has(call.target) && !this.gone(call.target)) throw new AuditError(`${call.kind} #${call.id}: acknowledged job ${call.target} is unknown: ${error.message}`)
       return
     }
     // Only a channel nobody configured may be unknown (one a job created may be gone after a
@@ -130,6 +138,8 @@ export class Auditor {
     if (error instanceof UnknownChannelError && (call.kind === 'pause' || call.kind === 'resume') && !this.configPaused.has(call.target)) return
     const target = state.jobs.get(call.target) ?? this.vacuumedJob(call.target)
     if (error instanceof JobStateConflictError && call.kind === 'requeue' && target?.identityKey != null) return
+    // Refused as live, or as linked to a live job, when decided: what the job was then is gone.
+    if ((error instanceof JobStateConflictError || error instanceof InvalidGraphError) && call.kind === 'remove') return
     throw new AuditError(`${call.kind} #${call.id} rejected unexpectedly: ${describeError(error)}`)
   }
 
@@ -165,6 +175,8 @@ export class Auditor {
       byToken.set(token, job)
       const vacuum = this.vacuumed.get(job.uuid)
       if (vacuum !== undefined) throw new AuditError(`job ${job.uuid} (token ${token}) was vacuumed at seq ${vacuum.seq}, yet the log holds it again (${job.state})`)
+      const removal = this.removed.get(job.uuid)
+      if (removal !== undefined) throw new AuditError(`job ${job.uuid} (token ${token}) was removed at seq ${removal.seq}, yet the log holds it again (${job.state})`)
       if (this.mustNotExist.has(token)) {
         throw new AuditError(`job ${job.uuid} (token ${token}) exists, but its enqueue #${entry.call.id} was ${entry.call.status === 'rejected' ? 'rejected' : 'answered "identity key matched, nothing stored"'}`)
       }
@@ -173,15 +185,17 @@ export class Auditor {
       if (graphOfCall.has(entry.call) && graphOfCall.get(entry.call) !== job.graphUuid) throw new AuditError(`jobs of enqueue #${entry.call.id} are in different graphs`)
       graphOfCall.set(entry.call, job.graphUuid)
     }
+    const removedTokens = new Set([...this.removed.values()].map((r) => (r.job === undefined ? undefined : tokenOf(r.job))))
     for (const job of byToken.values()) {
-      const want = this.expected.get(tokenOf(job)!)!.job.parentTokens
+      // A parent remove() took is no longer one.
+      const want = this.expected.get(tokenOf(job)!)!.job.parentTokens.filter((t) => !removedTokens.has(t))
       const have = job.parents.map((p) => tokenOf(p)!).sort((a, b) => a - b)
       if (have.join() !== [...want].sort((a, b) => a - b).join()) throw new AuditError(`job ${job.uuid} depends on tokens [${have}], asked [${want}]`)
     }
     for (const token of this.mustExist) {
       const job = byToken.get(token)
       const uuid = this.ackedUuid.get(token)
-      if (job === undefined && this.vacuumed.has(uuid!)) continue
+      if (job === undefined && this.gone(uuid!)) continue
       if (job === undefined) throw new AuditError(`acknowledged job ${uuid} (token ${token}, enqueue #${this.expected.get(token)!.call.id}) is lost`)
       if (job.uuid !== uuid) throw new AuditError(`acknowledged job ${uuid} (token ${token}) is now stored as ${job.uuid}`)
     }
@@ -192,7 +206,7 @@ export class Auditor {
   /** The last call on each target that was not refused, if acknowledged, still holds. */
   private auditManagement(state: State): void {
     for (const target of this.byTarget.keys()) {
-      if (this.vacuumed.has(target)) continue
+      if (this.gone(target)) continue
       const last = this.lastOn(target)
       if (last?.status === 'acked') this.checkHolds(last, state)
     }
@@ -214,12 +228,16 @@ export class Auditor {
       return
     }
     const job = state.jobs.get(call.target)
+    if (call.kind === 'remove') {
+      if (job !== undefined) throw new AuditError(`${what}, yet the job is ${job.state}`)
+      return
+    }
     if (job === undefined) throw new AuditError(`${what}, yet the job is ${this.goneAs(call.target)}`)
     if (call.kind === 'cancel' && job.state !== 'cancelled') throw new AuditError(`${what}, yet the job is ${job.state}`)
     if (call.kind === 'setDone' && job.state !== 'done') throw new AuditError(`${what}, yet the job is ${job.state}`)
     if (call.kind === 'requeue') {
       // A cancel of an ancestor may cascade down to it; nothing else cancels it.
-      if (job.state === 'cancelled' && !this.cancelReaches(job, call.id)) throw new AuditError(`${what}, yet the job is cancelled with no later cancel`)
+      if (job.state === 'cancelled' && !this.cancelReaches(job, call.id, state)) throw new AuditError(`${what}, yet the job is cancelled with no later cancel`)
       const finished = job.state === 'failed' || (job.state === 'done' && job.result !== MANUAL_DONE)
       if (finished && job.runs <= call.runsBefore) throw new AuditError(`${what}, yet the job is ${job.state} from a run before it (runs ${job.runs})`)
     }
@@ -228,10 +246,14 @@ export class Auditor {
   /** Effects that only a call can cause have one that was not refused. */
   private auditCauses(state: State): void {
     for (const job of state.jobs.values()) {
-      if (job.state === 'cancelled' && !this.cancelReaches(job, -1)) throw new AuditError(`job ${job.uuid} is cancelled, but no cancel that was not refused reaches it`)
+      if (job.state === 'cancelled' && !this.cancelReaches(job, -1, state)) throw new AuditError(`job ${job.uuid} is cancelled, but no cancel that was not refused reaches it`)
       if (job.state === 'done' && job.result === MANUAL_DONE && !this.hasCall(job.uuid, 'setDone', -1)) {
         throw new AuditError(`job ${job.uuid} was set done, but no setDone that was not refused names it`)
       }
+    }
+    for (const [uuid, removal] of this.removed) {
+      if (removal.job === undefined) throw new AuditError(`jobs.removed at seq ${removal.seq} names ${uuid}, which the log did not hold`)
+      if (!this.hasCall(uuid, 'remove', -1)) throw new AuditError(`job ${uuid} was removed at seq ${removal.seq}, but no remove that was not refused names it`)
     }
     for (const node of state.channels.values()) {
       const configured = this.configPaused.get(node.name) ?? false
@@ -242,15 +264,17 @@ export class Auditor {
   }
 
   /** A cancel (not refused, issued after call `afterId`) names the job or one of its ancestors. */
-  private cancelReaches(job: JobRecord, afterId: number): boolean {
-    const seen = new Set<JobRecord>()
-    const stack: JobRecord[] = [job]
+  private cancelReaches(job: JobRecord, afterId: number, state: State): boolean {
+    const seen = new Set<string>()
+    const stack: string[] = [job.uuid]
     while (stack.length > 0) {
-      const j = stack.pop()!
-      if (seen.has(j)) continue
-      seen.add(j)
-      if (this.hasCall(j.uuid, 'cancel', afterId)) return true
-      stack.push(...j.parents)
+      const uuid = stack.pop()!
+      if (seen.has(uuid)) continue
+      seen.add(uuid)
+      if (this.hasCall(uuid, 'cancel', afterId)) return true
+      // Its parents now, and those remove() took since (a cancel of one may have reached it first).
+      stack.push(...(state.jobs.get(uuid)?.parents.map((p) => p.uuid) ?? this.removed.get(uuid)?.parents ?? []))
+      for (const [other, removal] of this.removed) if (removal.children.includes(uuid)) stack.push(other)
     }
     return false
   }
@@ -274,8 +298,20 @@ export class Auditor {
     return (call.kind === 'cancel' && was === 'cancelled') || (call.kind === 'setDone' && was === 'done')
   }
 
+  /** Taken by autovacuum or by remove(): a call may find it unknown. */
+  private gone(uuid: string): boolean {
+    return this.vacuumed.has(uuid) || this.removed.has(uuid)
+  }
+
+  /** A remove() issued after `call` (maybe decided in the same tick) took its job. */
+  private removedSince(call: Call): boolean {
+    return this.removed.has(call.target) && this.hasCall(call.target, 'remove', call.id)
+  }
+
   private goneAs(uuid: string): string {
     const vacuum = this.vacuumed.get(uuid)
+    const removal = this.removed.get(uuid)
+    if (removal !== undefined) return `removed (seq ${removal.seq})`
     return vacuum === undefined ? 'unknown' : `vacuumed (seq ${vacuum.seq})`
   }
 

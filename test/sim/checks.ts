@@ -52,7 +52,8 @@ export function checkCapacity(state: State, rules: ChannelRules): void {
   }
 }
 
-/** Watches committed events: a job starts only when everything says it may. */
+/** Watches committed events, each on the durable state it was decided on: a job starts only
+ * when everything says it may. */
 export class StartWatch {
   private readonly lastEnqueueAt = new Map<string, number>()
   /**
@@ -62,6 +63,11 @@ export class StartWatch {
   private latestMs = -Infinity
 
   constructor(private readonly rules: ChannelRules) {}
+
+  /** The store is rebuilt and replays its batches: throttle windows are seen again from the start. */
+  forget(): void {
+    this.lastEnqueueAt.clear()
+  }
 
   /** Time seen by the simulation (each step, each open). */
   saw(nowMs: number): void {

@@ -3,8 +3,6 @@
 // is fenced (nothing more reaches the store) and its clock is never advanced again, so none of
 // its timers — the engine's wake-up, handlers' sleeps, timeouts — can ever fire.
 
-import type { WharfEvent } from '../../src/engine/core/events.js'
-import type { State } from '../../src/engine/core/state.js'
 import { Wharf } from '../../src/engine/api/wharf.js'
 import { FakeClock } from '../../src/engine/runtime/clock.js'
 import type { IdFactory } from '../../src/engine/runtime/ids.js'
@@ -27,7 +25,6 @@ export class Incarnation {
   readonly handle: StoreHandle
   private readonly entropy: Rng
   private opened: { wharf: Wharf; models: SimRecordsets } | null = null
-  private unlisten: (() => void) | null = null
 
   constructor(
     readonly n: number,
@@ -64,18 +61,6 @@ export class Incarnation {
       removeAfterDays: params.removeAfterDays,
     })
     this.opened = { wharf, models: installModels(wharf, params.setup, params.hook) }
-  }
-
-  /** Committed events of this incarnation while it lives. */
-  listen(listener: (event: WharfEvent, state: State) => void): void {
-    this.unlisten = this.wharf.on('transition', (event) => {
-      if (!this.handle.dead) listener(event, this.wharf.engine.state)
-    })
-  }
-
-  detach(): void {
-    this.unlisten?.()
-    this.unlisten = null
   }
 
   /**

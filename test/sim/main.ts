@@ -32,7 +32,7 @@ async function main(): Promise<number> {
   if (bug !== undefined && !SIM_BUGS.includes(bug)) throw new RangeError(`WHARF_SIM_BUG must be one of ${SIM_BUGS.join(', ')}`)
   if (bug !== undefined) console.log(`running against a broken variant: ${BUG_DESCRIPTIONS[bug]}`)
 
-  const total = { seeds: 0, steps: 0, jobs: 0, events: 0, acked: 0, rejected: 0, lost: 0, failedAppends: 0, crashes: 0, interruptedOpens: 0, failedOpens: 0, lostAtCrash: 0, writtenAtCrash: 0, snapshots: 0, vacuums: 0, vacuumed: 0, checkedGone: 0, reads: 0, picks: 0, keyed: 0, retries: 0, cancels: 0, simulatedMs: 0, maxLivenessMs: 0, realMs: 0 }
+  const total = { seeds: 0, steps: 0, jobs: 0, events: 0, acked: 0, rejected: 0, lost: 0, failedAppends: 0, crashes: 0, interruptedOpens: 0, failedOpens: 0, lostAtCrash: 0, writtenAtCrash: 0, snapshots: 0, vacuums: 0, vacuumed: 0, removed: 0, checkedGone: 0, reads: 0, picks: 0, keyed: 0, retries: 0, cancels: 0, removals: 0, simulatedMs: 0, maxLivenessMs: 0, realMs: 0 }
   const add = (s: SimStats): void => {
     total.seeds++
     total.steps += s.steps
@@ -50,12 +50,14 @@ async function main(): Promise<number> {
     total.snapshots += s.faults.snapshots
     total.vacuums += s.history.vacuums
     total.vacuumed += s.history.vacuumed
+    total.removed += s.history.removed
     total.checkedGone += s.history.checkedGone
     total.reads += s.history.reads
     total.picks += s.rules.picks
     total.keyed += s.rules.keyed
     total.retries += s.rules.retries
     total.cancels += s.rules.cancels
+    total.removals += s.rules.removals
     total.simulatedMs += s.simulatedMs
     total.maxLivenessMs = Math.max(total.maxLivenessMs, s.livenessMs)
     total.realMs += s.realMs
@@ -87,8 +89,8 @@ function printSummary(t: Record<string, number>, passed: number): void {
       `  calls: ${t.acked} acknowledged, ${t.rejected} rejected, ${t.lost} lost in crashes`,
       `  faults: ${t.failedAppends} failed appends, ${t.crashes} crashes (+${t.interruptedOpens} during open, ${t.failedOpens} failed opens), ` +
         `in-flight writes at a crash: ${t.writtenAtCrash} kept, ${t.lostAtCrash} lost; ${t.snapshots} snapshots`,
-      `  history: ${t.vacuumed} jobs vacuumed by ${t.vacuums} vacuums (${t.checkedGone} graphs or lone jobs checked gone once due), ${t.reads} read answers checked`,
-      `  rules judged: ${t.picks} picks (priority, etas, dependencies), ${t.keyed} keyed jobs stored, ${t.retries} retry delays, ${t.cancels} cancel cascades`,
+      `  history: ${t.vacuumed} jobs vacuumed by ${t.vacuums} vacuums (${t.checkedGone} graphs or lone jobs checked gone once due), ${t.removed} removed by remove(), ${t.reads} read answers checked`,
+      `  rules judged: ${t.picks} picks (priority, etas, dependencies), ${t.keyed} keyed jobs stored, ${t.retries} retry delays, ${t.cancels} cancel cascades, ${t.removals} removals`,
     ].join('\n'),
   )
 }

@@ -109,6 +109,8 @@ export function expiredGroups(state: State, retention: Retention, atMs: number):
 /** What a completeness check needs of the durable store now. */
 export interface VacuumLedger {
   readonly vacuumed: ReadonlyMap<string, VacuumSeen>
+  /** Jobs remove() took (gone as well, on a user's request). */
+  readonly removed: ReadonlyMap<string, unknown>
   /** seq of the last jobs.restored naming the uuid. */
   readonly restoredAt: ReadonlyMap<string, number>
 }
@@ -122,7 +124,7 @@ export function checkVacuumComplete(what: string, expired: readonly JobRecord[][
   let gone = 0
   for (const jobs of expired) {
     if (jobs.some((job) => (ledger.restoredAt.get(job.uuid) ?? 0) > sinceSeq)) continue
-    const kept = jobs.find((job) => !ledger.vacuumed.has(job.uuid))
+    const kept = jobs.find((job) => !ledger.vacuumed.has(job.uuid) && !ledger.removed.has(job.uuid))
     if (kept !== undefined) throw new AuditError(`${what}: ${retention.describe(kept)} is still in history, its retention passed`)
     gone++
   }

@@ -10,7 +10,9 @@
 //  - identity keys: a keyed job is stored, or requeued, only if no job holds its key — save a
 //    graph stored because another of its keyed jobs had no twin (queue_job's rule);
 //  - retries: a postponed job's new eta is the delay its try asked for, or its function's retry
-//    pattern for that try's number, and it is postponed only with tries left.
+//    pattern for that try's number, and it is postponed only with tries left;
+//  - removals: remove() takes only done, cancelled and failed jobs, never one whose parent or child
+//    stays behind live, and from history only whole graphs.
 
 import type { ChannelConfig } from '../../src/engine/core/channel-config.js'
 import type { WharfEvent } from '../../src/engine/core/events.js'
@@ -35,7 +37,7 @@ export class RulesAudit {
   /** Graphs seen: whether one of their keyed jobs had no twin when stored (duplicates allowed). */
   private readonly graphs = new Map<string, boolean>()
   /** Decisions judged, per rule (how much the run exercised each). */
-  readonly judged = { picks: 0, keyed: 0, retries: 0, cancels: 0 }
+  readonly judged = { picks: 0, keyed: 0, retries: 0, cancels: 0, removals: 0 }
 
   constructor(config: readonly ChannelConfig[], private readonly host: RulesHost) {
     this.oracle = new Oracle(config)
@@ -94,6 +96,9 @@ export class RulesAudit {
         const holders = keyHolders(state, job.identityKey)
         return holders.length > 0 ? `requeued with identity key ${job.identityKey}, held by ${holders.map((h) => `${h.uuid} (${h.state})`).join(', ')}` : null
       }
+      case 'jobs.removed':
+        this.judged.removals++
+        return removalProblem(state, e)
       default:
         return null
     }
@@ -134,4 +139,24 @@ export class RulesAudit {
     const wanted = min === max ? `${min} s` : `${min}..${max} s`
     return `retry delay ${delayMs / 1000} s on try ${job.retry} (${asked.seconds === undefined ? `pattern ${JSON.stringify(this.host.pattern(job))}` : `the error asked ${asked.seconds} s`}), expected ${wanted}`
   }
+}
+
+const LIVE = /^(wait_dependencies|pending|enqueued|started)$/
+
+function removalProblem(state: State, e: Extract<WharfEvent, { type: 'jobs.removed' }>): string | null {
+  const named = new Set([...e.memory, ...e.history])
+  for (const uuid of e.memory) {
+    const job = state.jobs.get(uuid)
+    if (job === undefined) return `it names ${uuid}, which is not in memory`
+    if (LIVE.test(job.state)) return `it removes ${uuid}, which is ${job.state}`
+    const left = [...job.parents, ...job.children].find((other) => LIVE.test(other.state) && !named.has(other.uuid))
+    if (left !== undefined) return `it removes ${uuid} and leaves its ${job.parents.includes(left) ? 'parent' : 'child'} ${left.uuid} (${left.state}) behind`
+  }
+  for (const uuid of e.history) {
+    const job = state.retired.get(uuid)
+    if (job === undefined) return `it names ${uuid}, which is not in history`
+    const left = job.graphUuid === null ? undefined : [...state.retired.values()].find((other) => other.graphUuid === job.graphUuid && !named.has(other.uuid))
+    if (left !== undefined) return `it removes part of graph ${job.graphUuid} from history: ${left.uuid} is left behind`
+  }
+  return null
 }

@@ -1,6 +1,6 @@
 // The simulated disk and the processes' handles on it. SimStore is the durable truth: a MemoryLog
 // plus the full history of every batch it accepted (never compacted: the auditor folds it), and
-// what each jobs.vacuumed in it removed.
+// what each jobs.vacuumed and jobs.removed in it removed.
 // Each incarnation of Wharf gets its own StoreHandle, an EventLog that injects faults:
 //  - an append may reject BEFORE anything is written (the engine must roll back that tick);
 //  - an append, snapshot or compaction may take a few event-loop turns, so a crash can land
@@ -56,6 +56,8 @@ export class SimStore implements VacuumLedger {
   /** Every vacuum in the log, in order; and each job it removed. */
   readonly vacuums: VacuumSeen[] = []
   readonly vacuumed = new Map<string, VacuumSeen>()
+  /** Every job a jobs.removed (remove()) took, as it was just before. */
+  readonly removed = new Map<string, RemovedSeen>()
   readonly restoredAt = new Map<string, number>()
   /** Called after each batch is durable (the read audit follows what reads may answer). */
   onWrite: (() => void) | null = null
@@ -105,6 +107,12 @@ export class SimStore implements VacuumLedger {
       const seen = seeVacuum(this.full, event, batchEnd)
       this.vacuums.push(seen)
       for (const uuid of event.uuids) this.vacuumed.set(uuid, seen)
+    } else if (event.type === 'jobs.removed') {
+      for (const uuid of [...event.memory, ...event.history]) {
+        const job = this.full.jobs.get(uuid) ?? this.full.retired.get(uuid)
+        // Parents now: applying the event may take an edge to another job it removes.
+        this.removed.set(uuid, { seq: event.seq, parents: job?.parents.map((p) => p.uuid) ?? [], children: job?.children.map((c) => c.uuid) ?? [], job })
+      }
     } else if (event.type === 'jobs.restored') {
       for (const view of event.jobs) this.restoredAt.set(view.uuid, event.seq)
     }
@@ -125,6 +133,7 @@ export class SimStore implements VacuumLedger {
     this.full = initialState(this.config)
     this.vacuums.length = 0
     this.vacuumed.clear()
+    this.removed.clear()
     this.restoredAt.clear()
     this.lastSeq = 0
     this.log = new MemoryLog()
@@ -134,6 +143,16 @@ export class SimStore implements VacuumLedger {
       await this.log.compact(snapshot.seq)
     }
   }
+}
+
+/** A job a jobs.removed took: when, and what the auditor still needs of it. */
+export interface RemovedSeen {
+  seq: number
+  /** Its parents then (a cancel of one of them may have cancelled it before). */
+  parents: string[]
+  children: string[]
+  /** The job itself (undefined: the log did not hold it, which the auditor reports). */
+  job: JobRecord | undefined
 }
 
 export interface EventWatch {

@@ -26,6 +26,8 @@ export interface UsersHost {
   everyJob(): State
   /** Jobs autovacuum removed: gone for good, unknown to every call. */
   vacuumed(): ReadonlyMap<string, unknown>
+  /** Jobs remove() took: gone for good too. */
+  removed(): ReadonlyMap<string, unknown>
   note(line: string): void
   /** A check failed inside an answer. */
   problem(check: string): void
@@ -37,7 +39,7 @@ export interface UsersHost {
   rejectedBy(inc: Incarnation, error: unknown): void
 }
 
-export type JobCall = 'cancel' | 'requeue' | 'setDone'
+export type JobCall = 'cancel' | 'requeue' | 'setDone' | 'remove'
 export type ChannelCall = 'pause' | 'resume'
 
 export class SimUsers {
@@ -102,9 +104,10 @@ export class SimUsers {
   manageJob(kind: JobCall, uuid: string): void {
     const inc = this.host.live()
     const call = this.host.auditor.issue(kind, uuid, inc.n)
-    const state = this.host.everyJob().jobs.get(uuid)?.state ?? (this.host.vacuumed().has(uuid) ? 'vacuumed' : 'unknown')
+    const state = this.host.everyJob().jobs.get(uuid)?.state ?? (this.host.vacuumed().has(uuid) ? 'vacuumed' : this.host.removed().has(uuid) ? 'removed' : 'unknown')
     this.host.note(`${kind} #${call.id} ${uuid} (${state})`)
-    inc.wharf[kind](uuid).then(
+    const asked: Promise<unknown> = kind === 'remove' ? inc.wharf.remove([uuid]) : inc.wharf[kind](uuid)
+    asked.then(
       () => this.answer(call, () => this.acked(call, inc)),
       (error: unknown) => this.answer(call, () => this.rejected(call, inc, error)),
     )

@@ -147,6 +147,8 @@ export function installModels(wharf: Wharf, setup: FunctionSetup, hook: RunHook)
   const job = wharf.model(MODEL_JOB, {
     async run(plan: Plan) {
       const d = hook(MODEL_JOB, this, plan)
+      // Progress goes through faults and crashes too (reads and replay audits compare it).
+      this.progress(0.5, `halfway ${plan.token}`)
       if (d.sleepMs > 0) await this.sleep(d.sleepMs)
       return settleOutcome(d.outcome, plan.token)
     },
@@ -159,7 +161,9 @@ export function installModels(wharf: Wharf, setup: FunctionSetup, hook: RunHook)
   const slow = wharf.model(MODEL_SLOW, {
     async run(plan: Plan) {
       const d = hook(MODEL_SLOW, this, plan)
+      this.progress(0)
       await this.sleep(d.sleepMs)
+      this.progress(1, 'slept') // held when the sleep was short, written as the try ends
       return settleOutcome(d.outcome, plan.token)
     },
   })

@@ -96,6 +96,22 @@ describe('actions over --url', () => {
     }
   })
 
+  it('remove (all or nothing: a 409 refuses the call, exit 1) and purge', async () => {
+    const app = await runningApp()
+    try {
+      const refused = await wharf('remove', JOBS.done, JOBS.later, '--url', app.url)
+      expect(refused.code).toBe(1)
+      expect(refused.err).toContain(`JobStateConflictError: cannot remove job ${JOBS.later}: it is pending`)
+      expect((await app.app.job(JOBS.done))?.state).toBe('done')
+      expect((await wharf('remove', JOBS.done, '--url', app.url)).out).toBe('removed 1 job\n')
+      expect(await app.app.job(JOBS.done)).toBeUndefined()
+      expect(await wharfJson(0, 'purge', '--state', 'failed', '--before', '2030-01-01', '--url', app.url)).toEqual({ removed: 1 })
+      expect(await app.app.job(JOBS.failed)).toBeUndefined()
+    } finally {
+      await app.close()
+    }
+  })
+
   it('a read-only dashboard refuses them (HTTP 403): exit 1', async () => {
     const app = await runningApp({ readOnly: true })
     try {

@@ -147,6 +147,40 @@ describe('wharf requeue, cancel, done --path', () => {
   })
 })
 
+describe('wharf remove, purge --path', () => {
+  it('remove deletes finished and failed jobs for good; one job that cannot go refuses the call (exit 1)', async () => {
+    const path = await copyOfStore()
+    const live = await wharf('remove', JOBS.done, JOBS.later, '--path', path)
+    expect(live.code).toBe(1)
+    expect(live.err).toContain(`JobStateConflictError: cannot remove job ${JOBS.later}: it is pending`)
+    const graph = await wharf('remove', JOBS.parent, '--path', path, '--json')
+    expect(graph.code).toBe(1)
+    expect(JSON.parse(graph.out)).toMatchObject({ error: { name: 'InvalidGraphError', code: 'INVALID_GRAPH' } })
+    expect((await wharf('remove', 'j-999999', '--path', path)).code).toBe(1)
+    expect(await wharfJson(0, 'remove', JOBS.done, JOBS.failed, JOBS.cancelled, '--path', path)).toEqual({ removed: 3 })
+    expect((await wharf('remove', JOBS.mail, '--path', path)).out).toBe('removed 1 job\n')
+    expect(uuids(await wharfJson<Page>(0, 'jobs', '--path', path))).toEqual([JOBS.later, JOBS.parent, JOBS.child, JOBS.stuck])
+  })
+
+  it('purge deletes a state (before a time, when given), leaving a failed job its child waits for', async () => {
+    const path = await copyOfStore()
+    expect((await wharf('purge', '--state', 'failed', '--path', path)).out).toBe('removed 1 job failed\n')
+    expect(await wharfJson(0, 'purge', '--state', 'done', '--before', '2019-12-31', '--path', path)).toEqual({ removed: 0 })
+    expect((await wharf('purge', '--state', 'done', '--before', '2020-01-02T00:00:00Z', '--path', path)).out).toBe('removed 2 jobs done (entered before 2020-01-02T00:00:00Z)\n')
+    const left = (await wharfJson<Page>(0, 'jobs', '--path', path)).jobs.map((j) => j.state)
+    expect(left).toEqual(['cancelled', 'pending', 'failed', 'wait_dependencies', 'pending'])
+  })
+
+  it('bad usage exits 2 before opening anything', async () => {
+    const path = await copyOfStore()
+    for (const args of [['purge', '--path', path], ['purge', '--state', 'pending', '--path', path], ['purge', '--state', 'done', '--before', 'yesterday', '--path', path], ['remove', '--path', path]]) {
+      const run = await wharf(...args)
+      expect(run.code, args.join(' ')).toBe(2)
+      expect(run.err).toContain(`usage: wharf ${args[0]}`)
+    }
+  })
+})
+
 describe('a store the CLI cannot open', () => {
   it('is refused with exit 1 when another process holds it, pointing at --url', async () => {
     const path = await copyOfStore()

@@ -179,8 +179,9 @@ describe('batch records', () => {
       { ...base(15, 14), type: 'jobs.vacuumed', uuids: ['x', 'y'] },
       { ...base(16, 14), type: 'channel.paused', channel: 'root.a' },
       { ...base(17, 15), type: 'channel.resumed', channel: 'root.a' },
+      { ...base(18, 15), type: 'jobs.removed', memory: ['f'], history: ['x', 'y'] },
     ]
-    expect(new Set(all.map((e) => e.type)).size).toBe(16)
+    expect(new Set(all.map((e) => e.type)).size).toBe(17)
     expect(decodeBatch(encodeBatch(all), 1)).toEqual(all)
   })
 

@@ -1,5 +1,6 @@
 // Proves the API's actions over a real node:http server: requeue, cancel and set done on many
-// uuids with a result each (one refusal answers 409 and stops nothing else), pause and resume;
+// uuids with a result each (one refusal answers 409 and stops nothing else), pause and resume,
+// remove (all or nothing: one refusal answers 409 for every uuid) and purge;
 // and that every refused action (wrong method, content type, JSON, body, origin, read-only, too
 // large) answers its JSON 4xx and leaves every job and channel as it was.
 import { describe, expect, it } from 'vitest'
@@ -45,6 +46,51 @@ describe('job actions', () => {
     expect(await post(`${api}/channels/pause`, { channel: 'root.a b' })).toMatchObject({ status: 400, body: { error: { name: 'InvalidChannelConfigError' } } })
     expect(await post(`${api}/channels/pause`, { name: 'root.mail' })).toMatchObject({ status: 400, body: { error: { name: 'InvalidPropertyError' } } })
     expect(wharf.stats().channels.map((c) => c.paused)).toEqual([false, false, false, false])
+  })
+})
+
+describe('remove and purge', () => {
+  it('removes finished and failed jobs (200, removed and a result each); a live job refuses the whole call (409, nothing removed)', async () => {
+    const { api, wharf, done, failed, pending, all } = await setup()
+    const before = await statesOf(wharf, all)
+    const refused = await post(`${api}/actions/remove`, { uuids: [done[0]!.uuid, pending[0]!.uuid] })
+    expect(refused.status).toBe(409)
+    expect(refused.body.removed).toBe(0)
+    expect(refused.body.error).toMatchObject({ name: 'JobStateConflictError', code: 'JOB_STATE_CONFLICT' })
+    expect(refused.body.error.message).toContain(`job ${pending[0]!.uuid}: it is pending`)
+    expect(refused.body.results).toEqual([done[0]!, pending[0]!].map((j) => ({ uuid: j.uuid, ok: false, error: refused.body.error })))
+    expect((await post(`${api}/actions/remove`, { uuids: ['01NOSUCHJOB'] })).body.error).toMatchObject({ name: 'UnknownJobError' })
+    expect(await statesOf(wharf, all)).toEqual(before)
+
+    const removed = await post(`${api}/actions/remove`, { uuids: [done[0]!.uuid, failed.uuid] })
+    expect(removed).toMatchObject({ status: 200, body: { removed: 2, results: [{ uuid: done[0]!.uuid, ok: true }, { uuid: failed.uuid, ok: true }] } })
+    expect(await statesOf(wharf, all)).toEqual({ ...before, [done[0]!.uuid]: undefined, [failed.uuid]: undefined })
+  })
+
+  it('refuses the graph rule with 409 InvalidGraphError', async () => {
+    const { api, wharf, partner } = await setup()
+    const [parent, child] = [partner.browse([1]).delayable().boom(), partner.browse([2]).delayable().sync(2)]
+    await parent.onDone(child).delay()
+    await wharf.start()
+    await wharf.idle()
+    const answer = await post(`${api}/actions/remove`, { uuids: [parent.job!.uuid] })
+    expect(answer).toMatchObject({ status: 409, body: { removed: 0, error: { name: 'InvalidGraphError', code: 'INVALID_GRAPH' } } })
+    expect((await wharf.job(parent.job!.uuid))?.state).toBe('failed')
+  })
+
+  it('purges a state (before: ISO 8601), answering how many it removed; bad bodies are 400', async () => {
+    const { api, wharf, done, all } = await setup()
+    expect(await post(`${api}/actions/purge`, { state: 'done', before: '2000-01-01' })).toMatchObject({ status: 200, body: { removed: 0 } })
+    expect(await post(`${api}/actions/purge`, { state: 'done', before: '2999-01-01T00:00:00Z' })).toMatchObject({ status: 200, body: { removed: 3 } })
+    expect(await post(`${api}/actions/purge`, { state: 'failed' })).toMatchObject({ status: 200, body: { removed: 1 } })
+    const states = await statesOf(wharf, all)
+    for (const body of [{ state: 'pending' }, { state: 'done', before: 'yesterday' }, { state: 'done', before: '2026-05-01T12:00' }, { state: 'done', before: 1 }, { state: 'done', all: true }, {}]) {
+      const answer = await post(`${api}/actions/purge`, body)
+      expect(answer.status, JSON.stringify(body)).toBe(400)
+      expect(answer.body.error.code).toBe('INVALID_PROPERTY')
+    }
+    expect(await statesOf(wharf, all)).toEqual(states)
+    expect(done.map((j) => states[j.uuid])).toEqual([undefined, undefined, undefined])
   })
 })
 
@@ -101,6 +147,8 @@ describe('refused actions change nothing', () => {
       ['actions/requeue', { uuids: [failed.uuid] }],
       ['actions/done', { uuids: [pending[1]!.uuid] }],
       ['channels/pause', { channel: 'root.mail' }],
+      ['actions/remove', { uuids: [failed.uuid] }],
+      ['actions/purge', { state: 'failed' }],
     ] as const) {
       expect(await post(`${api}/${path}`, body)).toMatchObject({ status: 403, body: { error: { name: 'Forbidden', code: 'READ_ONLY' } } })
     }

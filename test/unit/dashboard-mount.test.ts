@@ -2,7 +2,8 @@
 // node:http server (other paths go to `next`), under a framework's mount (Express's req.baseUrl,
 // Connect's req.originalUrl), and on its own server (wharf.serveDashboard, closed with the
 // Wharf); that it serves the page and its assets with a strict CSP; and that bad options throw.
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { get, type IncomingMessage, type ServerResponse } from 'node:http'
+import { gunzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { dashboard, serveDashboard } from '../../src/dashboard.js'
 import { InvalidPropertyError, WharfClosedError } from '../../src/index.js'
@@ -35,6 +36,30 @@ describe('the page and its assets', () => {
     expect(await call(`${url}/assets/app.css`)).toMatchObject({ status: 200, body: APP_CSS })
     expect(await call(`${url}/assets/evil.js`)).toMatchObject({ status: 404, body: { error: { code: 'UNKNOWN_ASSET' } } })
     expect(await post(`${url}/channels`, {})).toMatchObject({ status: 405, body: { error: { code: 'METHOD_NOT_ALLOWED' } } })
+  })
+
+  it('sends the assets gzipped (~14 kB for both) to a client that takes gzip, plain to one that does not', async () => {
+    const { wharf } = await openWharf()
+    const { url } = await serve(dashboard(wharf))
+    const raw = (path: string, acceptEncoding: string | null) =>
+      new Promise<{ encoding: string | undefined; vary: string | undefined; bytes: Buffer }>((resolve, reject) => {
+        get(`${url}${path}`, { headers: acceptEncoding === null ? {} : { 'accept-encoding': acceptEncoding } }, (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (chunk: Buffer) => chunks.push(chunk))
+          res.on('end', () => resolve({ encoding: res.headers['content-encoding'], vary: res.headers.vary, bytes: Buffer.concat(chunks) }))
+        }).on('error', reject)
+      })
+    const js = await raw('/assets/app.js', 'gzip, deflate, br')
+    const css = await raw('/assets/app.css', 'br;q=1, gzip;q=0.5')
+    expect([js.encoding, css.encoding, js.vary]).toEqual(['gzip', 'gzip', 'accept-encoding'])
+    expect(gunzipSync(js.bytes).toString('utf8')).toBe(APP_JS)
+    expect(gunzipSync(css.bytes).toString('utf8')).toBe(APP_CSS)
+    expect(js.bytes.length + css.bytes.length).toBeLessThan(16 * 1024)
+    for (const refused of [null, 'identity', 'gzip;q=0', 'br']) {
+      const plain = await raw('/assets/app.js', refused)
+      expect(plain.encoding, String(refused)).toBeUndefined()
+      expect(plain.bytes.toString('utf8')).toBe(APP_JS)
+    }
   })
 
   it('tells the page it is read-only', async () => {

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, vi } from 'vitest'
-import type { EventLog, WharfEvent } from '../../src/index.js'
+import type { EventLog, Wharf, WharfEvent } from '../../src/index.js'
 import type { HistoryWrite } from '../../src/storage/history.js'
 import { LevelLog, type LevelLogOptions } from '../../src/storage/level-log.js'
 
@@ -16,6 +16,25 @@ export async function failure(f: () => unknown): Promise<unknown> {
     return error
   }
   throw new Error('expected an error, nothing was thrown')
+}
+
+/** A promise a handler waits on (`wait`) until the test opens it. */
+export function gate(): { wait: Promise<void>; open: () => void } {
+  let open!: () => void
+  const wait = new Promise<void>((resolve) => (open = resolve))
+  return { wait, open }
+}
+
+/**
+ * The Wharfs a test file opens (push them), closed after each test — without waiting for a handler
+ * that a failed test left waiting on its gate. Call once per file: it registers its own afterEach.
+ */
+export function closedAfterEach(): Wharf[] {
+  const opened: Wharf[] = []
+  afterEach(async () => {
+    for (const wharf of opened.splice(0)) await wharf.close({ timeoutMs: 0 })
+  })
+  return opened
 }
 
 /**

@@ -1,7 +1,9 @@
 // The README's tour runs as written: its ```ts blocks (between the tour markers) are joined into
 // one module, imports pointed at this checkout, run, and what they print is checked. The example
 // of its Backup and restore section runs the same way, its relative paths in a temporary directory,
-// and so does the example of its explain section, which must print the lines its comments show.
+// and so do the examples of its explain, result/progress and Removing jobs sections, which must
+// print the lines
+// their comments show.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -55,10 +57,15 @@ describe('README tour', () => {
   })
 })
 
-describe('README Backup and restore', () => {
-  const start = readme.indexOf('## Backup and restore')
+/** The first ts block of the README section under `heading` (up to the next '## '). */
+function sectionExample(heading: string): string | undefined {
+  const start = readme.indexOf(heading)
   const section = readme.slice(start, readme.indexOf('\n## ', start))
-  const example = /```ts\n([\s\S]*?)```/.exec(section)?.[1]
+  return /```ts\n([\s\S]*?)```/.exec(section)?.[1]
+}
+
+describe('README Backup and restore', () => {
+  const example = sectionExample('## Backup and restore')
 
   it('runs as written and prints what its comments say', async () => {
     expect(example).toBeDefined()
@@ -67,15 +74,52 @@ describe('README Backup and restore', () => {
   })
 })
 
-describe('README explain', () => {
-  const section = readme.slice(readme.indexOf('## Why is this job not running? `explain`'), readme.indexOf('## Durability'))
+/**
+ * The first ```ts block of the README section whose heading starts with `heading` runs, and prints
+ * exactly the lines its comments promise (each comment line matching `promise`, its first group).
+ */
+function printsWhatItsCommentsSay(heading: string, name: string, promise: RegExp, count: number): void {
+  const start = readme.indexOf(heading)
+  const section = readme.slice(start, readme.indexOf('\n## ', start + heading.length))
   const example = /```ts\n([\s\S]*?)```/.exec(section)?.[1]
 
   it('runs as written and prints what its comments say', async () => {
+    expect(start).toBeGreaterThanOrEqual(0)
     expect(example).toBeDefined()
-    const printed = await runExample('explain.ts', example!)
-    const promised = [...example!.matchAll(/^\/\/ (\{.*\})$/gm)].map((m) => m[1])
-    expect(promised).toHaveLength(3)
+    const printed = await runExample(name, example!)
+    const promised = [...example!.matchAll(promise)].map((m) => m[1])
+    expect(promised).toHaveLength(count)
+    expect(printed).toEqual(promised)
+  })
+}
+
+describe('README explain', () => {
+  printsWhatItsCommentsSay('## Why is this job not running? `explain`', 'explain.ts', /^\/\/ (\{.*\})$/gm, 3)
+})
+
+describe('README result and progress', () => {
+  printsWhatItsCommentsSay('## Waiting for a result, reporting progress', 'result-progress.ts', /^\/\/ → (.*)$/gm, 4)
+})
+
+describe('README delayMany', () => {
+  const example = sectionExample('## Bulk: `delayMany`')
+
+  it('runs as written and prints what its comments say', async () => {
+    expect(example).toBeDefined()
+    const printed = await runExample('delay-many.ts', example!)
+    expect(printed).toEqual(['1000 pending true', 'pending pending wait_dependencies', 'true'])
+  })
+})
+
+describe('README Removing jobs', () => {
+  const start = readme.indexOf('## Removing jobs: `remove`, `purge`')
+  const example = /```ts\n([\s\S]*?)```/.exec(readme.slice(start, readme.indexOf('\n## ', start + 1)))?.[1]
+
+  it('runs as written and prints what its comments say', async () => {
+    expect(start).toBeGreaterThan(0)
+    const printed = await runExample('removing.ts', example!)
+    const promised = [...example!.matchAll(/^\/\/ (.*)$/gm)].map((m) => m[1])
+    expect(promised).toHaveLength(4)
     expect(printed).toEqual(promised)
   })
 })

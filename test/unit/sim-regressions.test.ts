@@ -4,19 +4,23 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { FakeClock, LevelLog, MemoryLog, UnknownJobError, Wharf } from '../../src/index.js'
+import { chain, FakeClock, LevelLog, MemoryLog, UnknownJobError, Wharf } from '../../src/index.js'
 import { parseChannelConfig } from '../../src/engine/core/channel-config.js'
 import { initialState } from '../../src/engine/core/channels.js'
 import { fold } from '../../src/engine/core/evolve.js'
 import { projectState } from '../../src/engine/core/project.js'
+import { vacuumCandidates } from '../../src/engine/runtime/history-io.js'
+import type { HistoryStore } from '../../src/storage/history.js'
 import { runSimulation } from '../sim/simulator.js'
 import { FlakyLog } from './helpers.js'
+import { closeOpenedAfterEach, openRemoval, uuidsOf } from './removal-helpers.js'
 
 const DAY_MS = 86_400_000
 const dirs: string[] = []
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
+closeOpenedAfterEach()
 
 describe('found by the simulator', () => {
   it('a Wharf.open whose recovery cannot be written releases its log (seed 20260101)', async () => {
@@ -166,8 +170,38 @@ describe('found by the simulator', () => {
     await wharf.close()
   })
 
+  it("the scan, racing a removal that takes part of a graph, names each job once (seed 20260130)", async () => {
+    const { wharf, m, clock } = await openRemoval()
+    const [a, b, c] = [m.delayable().run('a'), m.delayable().run('b'), m.delayable().run('c')]
+    await chain(a, b, c).delay()
+    await wharf.start()
+    await wharf.idle()
+    await clock.advance(31 * 86_400_000)
+    const history = wharf.engine.history
+    let raced = false
+    // Ticks run between the scan's reads: here a remove() lands right after the first one.
+    const racing: HistoryStore = {
+      complete: true,
+      get: (uuid) => history.get(uuid),
+      page: (query) => history.page(query),
+      counts: () => history.counts(),
+      async finishedUpTo(atMs, limit, cursor) {
+        const found = await history.finishedUpTo(atMs, limit, cursor)
+        if (!raced) {
+          raced = true
+          await wharf.remove([b.job!.uuid])
+        }
+        return found
+      },
+    }
+    const picked = await vacuumCandidates(wharf.engine.state, racing, clock.now(), 30, 1000)
+    expect(uuidsOf(picked).sort()).toEqual([a.job!.uuid, c.job!.uuid].sort())
+    expect(await wharf.engine.vacuum()).toBe(2)
+    expect(wharf.stats().states.done).toBe(0)
+  })
+
   it('replays the seeds that found them', async () => {
-    for (const seed of [20260101, 20260104, 153, 20260115, 94]) {
+    for (const seed of [20260101, 20260104, 153, 20260115, 94, 20260130, 5000256]) {
       const result = await runSimulation(seed)
       expect(result.failure?.report() ?? null).toBeNull()
     }

@@ -3,6 +3,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { JobView } from '../../src/engine/core/view.js'
+import { crc32 } from '../../src/storage/codec.js'
 import { decodeView, encodeView, ViewDecodeError } from '../../src/storage/view-codec.js'
 import { TRICKY_ARGS } from './event-log-contract.js'
 
@@ -36,7 +37,22 @@ const arbView: fc.Arbitrary<JobView> = fc.record({
   doneAt: time,
   cancelledAt: time,
   execTimeMs: fc.option(fc.integer(), { nil: null }),
+  progress: fc.option(fc.record({ fraction: fc.double({ min: 0, max: 1, noNaN: true }).map((f) => f + 0), message: fc.option(text, { nil: null }) }), { nil: null }),
+  node: fc.constant(null),
 })
+
+/** The positional fields of a stored (checked) view. */
+const fieldsOf = (bytes: Buffer): unknown[] => JSON.parse(bytes.toString('utf8', 5)) as unknown[]
+
+/** A checked view of `format` holding `fields`, as an older build stored it. */
+function stored(format: number, fields: unknown[], uuid: string): Buffer {
+  const text = Buffer.from(JSON.stringify(fields), 'utf8')
+  const out = Buffer.alloc(5 + text.length)
+  out[0] = format
+  text.copy(out, 5)
+  out.writeUInt32BE(crc32(text, crc32(Buffer.from(uuid, 'utf8'))), 1)
+  return out
+}
 
 describe('view codec', () => {
   it('gives back every view it stores, field for field', () => {
@@ -56,6 +72,7 @@ describe('view codec', () => {
       state: 'done', priority: 10, eta: null, maxRetries: 5, retry: 1, description: 'bench.noop', channel: 'root',
       identityKey: null, dependsOn: [], dependents: [], result: null, excName: null, excMessage: null, excInfo: null,
       createdAt: 1795987123993, enqueuedAt: 1795987124003, startedAt: 1795987124003, doneAt: 1795987124038, cancelledAt: null, execTimeMs: 35,
+      progress: null, node: null,
     }
     const bytes = encodeView(view)
     expect(bytes.length).toBeLessThan(160)
@@ -68,6 +85,7 @@ describe('view codec', () => {
       state: 'done', priority: 10, eta: null, maxRetries: 5, retry: 0, description: 'm.f', channel: 'root',
       identityKey: null, dependsOn: [], dependents: [], result: 42, excName: null, excMessage: null, excInfo: null,
       createdAt: 1000, enqueuedAt: 1000, startedAt: 1001, doneAt: 1002, cancelledAt: null, execTimeMs: 1,
+      progress: null, node: null,
     }
     const bytes = encodeView(view)
     // A digit of the result changed: still valid JSON, so only the checksum can tell.
@@ -76,6 +94,30 @@ describe('view codec', () => {
     expect(() => decodeView(bytes, 'job-2')).toThrow(/checksum mismatch/)
     const legacy = Buffer.concat([Buffer.from([3]), bytes.subarray(5)])
     expect(decodeView(legacy, view.uuid)).toEqual(view)
+  })
+
+  it('stores progress (format 7), and reads the formats before it (5: no progress) as progress null', () => {
+    const view: JobView = {
+      uuid: 'job-p', graphUuid: null, model: 'm', method: 'f', records: [], args: [], context: {},
+      state: 'done', priority: 10, eta: null, maxRetries: 5, retry: 1, description: 'm.f', channel: 'root',
+      identityKey: null, dependsOn: [], dependents: [], result: null, excName: null, excMessage: null, excInfo: null,
+      createdAt: 1000, enqueuedAt: 1000, startedAt: 1001, doneAt: 1002, cancelledAt: null, execTimeMs: 1,
+      progress: { fraction: 0.5, message: 'half' }, node: null,
+    }
+    const bytes = encodeView(view)
+    expect(bytes[0]).toBe(7)
+    expect(decodeView(bytes, view.uuid)).toEqual(view)
+    // No progress and the derived execution time: nothing is stored for either.
+    const plain = encodeView({ ...view, progress: null })
+    expect(fieldsOf(plain)).toHaveLength(25)
+    // An execution time of its own follows the progress (null here), in format 7 …
+    const timed = encodeView({ ...view, progress: null, execTimeMs: 99 })
+    expect(fieldsOf(timed).slice(25)).toEqual([null, 99])
+    expect(decodeView(timed, view.uuid)).toEqual({ ...view, progress: null, execTimeMs: 99 })
+    // … and right after the 25 fields in format 5, which has no progress.
+    const format5 = stored(5, [...fieldsOf(plain), 99], view.uuid)
+    expect(decodeView(format5, view.uuid)).toEqual({ ...view, progress: null, execTimeMs: 99 })
+    expect(() => decodeView(stored(7, [...fieldsOf(plain), 'half'], view.uuid), view.uuid)).toThrow(/holds/)
   })
 
   it('refuses bytes that are not a stored view, saying why', () => {

@@ -40,6 +40,7 @@ button:disabled { color: #9aa2ae; cursor: default; }
 .pager .summary { margin: 0 auto 0 0; color: var(--muted); }
 .action-result:not(:empty) { margin: 0.5em 0; padding: 0.4em 0.75em; background: var(--panel); border-left: 3px solid var(--accent); }
 .action-result p { margin: 0.2em 0; }
+.action-result .confirm button { margin-right: 0.5em; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; }
 .jobs table { width: 100%; }

@@ -12,6 +12,7 @@ function fieldValue(key, value) {
     return value.length === 0 ? none() : value.map(function (uuid, i) { return [i ? ', ' : '', jobLink(uuid)] })
   }
   if (key === 'execTimeMs') return value + ' ms'
+  if (key === 'progress') return progressText(value)
   if (key === 'excInfo') return h('pre', null, value)
   if (typeof value === 'object') return h('pre', null, json(value))
   return String(value)
@@ -69,10 +70,14 @@ function relatedLink(related) {
   return h('p', { class: 'related' }, href === null ? text + ' (' + related.url + ')' : h('a', { href: href }, text))
 }
 
+/** 40% — its message (the message is the handler's text, shown as text). */
+function progressText(progress) {
+  return Math.round(progress.fraction * 100) + '%' + (progress.message ? ' — ' + progress.message : '')
+}
+
 function progressBlock(progress) {
-  var percent = Math.round(progress.fraction * 100) + '%'
   return h('p', { class: 'progress' },
-    h('progress', { max: 1, value: progress.fraction, 'aria-label': 'Progress' }), ' ', percent, progress.message ? ' — ' + progress.message : '')
+    h('progress', { max: 1, value: progress.fraction, 'aria-label': 'Progress' }), ' ', progressText(progress))
 }
 
 function exceptionBlock(job) {

@@ -1,8 +1,8 @@
 // Client script, part 3: the Jobs view — filters (state, channel, function, search), the table,
-// selection and the bulk actions, newest-first paging. Filters and the page cursor live in the
-// query string, so a filtered view is a link. Search: a whole uuid (16+ letters, digits, '-' or
-// '_') shows that job wherever it is; any other text keeps the loaded page's rows whose uuid
-// starts with it or whose description contains it (case-insensitive).
+// selection and the bulk actions (Remove asks to confirm first), newest-first paging. Filters and
+// the page cursor live in the query string, so a filtered view is a link. Search: a whole uuid
+// (16+ letters, digits, '-' or '_') shows that job wherever it is; any other text keeps the loaded
+// page's rows whose uuid starts with it or whose description contains it (case-insensitive).
 
 export const JOBS_JS = String.raw`
 var PAGE = 50
@@ -38,6 +38,28 @@ async function act(kind, uuids, out) {
       refused.length === 0 ? null : h('ul', { class: 'refusals' }, refused.map(function (r) {
         return h('li', null, jobLink(r.uuid), ': ', r.error ? r.error.message : 'refused')
       })))
+  } catch (error) {
+    out.replaceChildren(h('p', { class: 'error' }, error.message))
+  }
+  refreshView()
+}
+
+/** Remove deletes for good: the selection is only removed once the operator confirms it here.
+ * The server refuses the whole call if one job is not done, cancelled or failed. */
+function confirmRemove(uuids, out) {
+  out.replaceChildren(h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm removal' },
+    h('p', null, 'Remove ' + plural(uuids.length, 'job') + ' for good? Only done, cancelled and failed jobs can be removed; this cannot be undone.'),
+    h('button', { type: 'button', 'data-key': 'confirm-remove', onclick: function () { removeJobs(uuids, out) } }, 'Confirm remove'),
+    h('button', { type: 'button', 'data-key': 'keep', onclick: function () { out.replaceChildren() } }, 'Keep them')))
+}
+
+async function removeJobs(uuids, out) {
+  out.replaceChildren(h('p', null, 'Removing…'))
+  try {
+    var body = await api('actions/remove', { uuids: uuids }, [409])
+    out.replaceChildren(body.error
+      ? h('p', { class: 'error' }, 'Removed nothing: ' + body.error.message)
+      : h('p', null, 'Removed ' + plural(body.removed, 'job') + '.'))
   } catch (error) {
     out.replaceChildren(h('p', { class: 'error' }, error.message))
   }
@@ -122,7 +144,8 @@ function jobsView(route, params) {
     renderRows()
   } })
   var out = h('div', { class: 'action-result', role: 'status' })
-  var buttons = actionButtons(function (kind) { act(kind, Array.from(selected), out) })
+  var buttons = actionButtons(function (kind) { act(kind, Array.from(selected), out) }).concat(
+    h('button', { type: 'button', 'data-action': 'remove', 'data-key': 'act:remove', onclick: function () { confirmRemove(Array.from(selected), out) } }, 'Remove'))
   var newerButton = h('button', { type: 'button', onclick: function () { page('newer', shown[0].uuid) } }, 'Newer')
   var olderButton = h('button', { type: 'button', onclick: function () { page('older', shown[shown.length - 1].uuid) } }, 'Older')
   var headers = ['UUID', 'Description', 'Function', 'Channel', 'State', 'Priority#', 'Tries#', 'ETA', 'Created', 'Finished']

@@ -31,7 +31,7 @@ export interface GraphHost {
 }
 
 /** A set of delayables connected by edges or by group membership: stored together. */
-class Graph {
+export class Graph {
   readonly vertices = new Set<Delayable>()
   /** parent -> children, in the order edges were added. */
   readonly edges = new Map<Delayable, Set<Delayable>>()
@@ -208,25 +208,37 @@ export class Delayable {
   async delay(): Promise<this> {
     const ordered = topologicalOrder(this.graph)
     if (storedAsIs(ordered)) return this
-    const index = new Map(ordered.map((d, i) => [d, i]))
-    const planned: PlannedJob[] = ordered.map((d) => {
-      if (d.call === null) {
-        throw new InvalidGraphError(`a delayable of model ${d.target.model} in this graph has no method call; call one before delay()`)
-      }
-      // queue_job's delay() step 2: a vertex that already has its job reuses it, so a job delayed
-      // alone can join a new graph (the core refuses it unless that job is still pending).
-      const planned: PlannedJob = { target: d.target, method: d.call.method, args: d.call.args, props: d.props }
-      if (d.job !== undefined) planned.stored = d.job.uuid
-      return planned
-    })
-    const edges: [number, number][] = []
-    for (const parent of ordered) {
-      for (const child of this.graph.edges.get(parent) ?? []) edges.push([index.get(parent)!, index.get(child)!])
-    }
+    const { planned, edges } = planGraph(this.graph, ordered)
     const views = await this.host.storeGraph(planned, edges)
     ordered.forEach((d, i) => (d.job = views[i] ?? (planned[i]!.stored === undefined ? undefined : d.job)))
     return this
   }
+}
+
+/** @internal The graph `node` belongs to (every node of a graph shares it). */
+export function graphOf(node: GraphNode): Graph {
+  return anyVertex(node).graph
+}
+
+/** @internal The calls to store for `ordered` (the graph's vertices, parents first) and its
+ * edges as [parent, child] indices into it. */
+export function planGraph(graph: Graph, ordered: readonly Delayable[]): { planned: PlannedJob[]; edges: [number, number][] } {
+  const index = new Map(ordered.map((d, i) => [d, i]))
+  const planned: PlannedJob[] = ordered.map((d) => {
+    if (d.call === null) {
+      throw new InvalidGraphError(`a delayable of model ${d.target.model} in this graph has no method call; call one before delaying it`)
+    }
+    // queue_job's delay() step 2: a vertex that already has its job reuses it, so a job delayed
+    // alone can join a new graph (the core refuses it unless that job is still pending).
+    const planned: PlannedJob = { target: d.target, method: d.call.method, args: d.call.args, props: d.props }
+    if (d.job !== undefined) planned.stored = d.job.uuid
+    return planned
+  })
+  const edges: [number, number][] = []
+  for (const parent of ordered) {
+    for (const child of graph.edges.get(parent) ?? []) edges.push([index.get(parent)!, index.get(child)!])
+  }
+  return { planned, edges }
 }
 
 /** Every vertex already has its job, stored by one delay() of this very graph: nothing to do.
@@ -239,7 +251,7 @@ function storedAsIs(ordered: readonly Delayable[]): boolean {
 }
 
 /** Kahn's algorithm; ties keep the order vertices joined the graph. A cycle is refused. */
-function topologicalOrder(graph: Graph): Delayable[] {
+export function topologicalOrder(graph: Graph): Delayable[] {
   if (graph.vertices.size > GRAPH_JOBS_MAX) {
     throw new InvalidGraphError(`a graph may hold at most ${GRAPH_JOBS_MAX} jobs, this one has ${graph.vertices.size}`)
   }

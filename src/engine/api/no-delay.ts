@@ -38,6 +38,8 @@ export async function runWithoutDelay(host: { functions: FunctionRegistry; clock
       doneAt,
       cancelledAt: null,
       execTimeMs: doneAt - startedAt,
+      progress: context.lastProgress,
+      node: null,
     })
   }
   return views

@@ -3,6 +3,7 @@
 
 import { normalizeChannelName } from '../core/channel-config.js'
 import type { RecordId } from '../core/events.js'
+import { describe } from '../core/describe.js'
 import { InvalidChannelConfigError, InvalidPropertyError } from '../errors.js'
 
 /** What an identityKey function receives: the job about to be stored. */
@@ -140,16 +141,5 @@ export function etaMs(eta: Date | number | null | undefined, nowMs: number): num
   return nowMs + Math.round(eta * 1000)
 }
 
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'number') return String(value) // JSON would print NaN and Infinity as null
-  if (typeof value === 'function') return 'a function'
-  if (typeof value === 'bigint') return `${value}n`
-  if (typeof value === 'symbol') return value.toString()
-  if (value instanceof Date) return `Date(${value.toISOString?.() ?? 'invalid'})`
-  try {
-    return JSON.stringify(value) ?? String(value)
-  } catch {
-    return Object.prototype.toString.call(value)
-  }
-}
+// Moved to core/describe.ts (the runtime names bad values too); importers keep this path.
+export { describe }

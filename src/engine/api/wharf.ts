@@ -5,10 +5,12 @@
 import { normalizeChannelName } from '../core/channel-config.js'
 import type { Command } from '../core/commands.js'
 import { JOB_STATES, type JobSpec, type JobState, type WharfEvent } from '../core/events.js'
+import { PURGE_BATCH } from '../core/limits.js'
 import { stateIndex } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, StorageError, UnknownJobError, WharfClosedError } from '../errors.js'
 import { readExplanation, type Explanation } from './explain.js'
+import { ResultWaiters } from './results.js'
 import { checkJobsQuery, checkUuid, readGraph, readJob, readJobs, statsOf, type JobGraph, type JobsQuery, type Stats } from './queries.js'
 import { FakeClock, SystemClock, type Clock } from '../runtime/clock.js'
 import { Engine, type IntegrityReport, type OpenReport, type ResultOf } from '../runtime/engine.js'
@@ -18,7 +20,8 @@ import { VolatileLog } from '../../storage/volatile-log.js'
 import { backupLevelLog, type BackupResult } from '../../storage/backup.js'
 import type { EventLog } from '../../storage/event-log.js'
 import { LevelLog } from '../../storage/level-log.js'
-import type { PlannedJob, Target } from './delayable.js'
+import type { GraphNode, PlannedJob, Target } from './delayable.js'
+import { buildManySpecs, plannedGraphs, planMany, runManyWithoutDelay, settleMany, viewsOfMany } from './delay-many.js'
 import { FunctionRegistry, TIMEOUT_MS_MAX, type FunctionInfo, type FunctionOptions } from './functions.js'
 import { relatedActionOf, type RelatedLink } from './related-action.js'
 import type { DashboardServer, ServeOptions } from '../../dashboard/serve.js'
@@ -27,9 +30,13 @@ import { buildGraphJoin, buildSpec, buildSpecs, type SpecContext } from './job-s
 import { runWithoutDelay } from './no-delay.js'
 import { describe, type CheckedProperties } from './properties.js'
 import { defineModel, type ModelHost, type RecordsetOf } from './recordset.js'
+import { checkPurgeOptions, checkRemoveUuids, removedAndMore, type PurgeOptions } from './removal.js'
+import { checkSignalOptions, installSignalHandlers, type SignalOptions } from './signals.js'
 
 export type { OpenOptions } from './open-options.js'
 export type { IntegrityReport, IntegrityStatus } from '../runtime/engine.js'
+export type { PurgeOptions } from './removal.js'
+export type { SignalOptions } from './signals.js'
 export type { BackupResult } from '../../storage/backup.js'
 
 export type { JobsQuery, JobGraph, ChannelStats, Stats } from './queries.js'
@@ -40,6 +47,8 @@ export type { Explanation, Reason, ReasonKind } from './explain.js'
 /** @internal Where trapJobs() plugs in: delayed calls go to the trap instead of the engine. */
 export interface DelaySink {
   capture(planned: readonly PlannedJob[], edges: readonly (readonly [number, number])[], nowMs: number): (JobView | undefined)[]
+  /** delayMany: each graph as capture() would take it, one after another; all or none. */
+  captureMany(graphs: readonly { planned: readonly PlannedJob[]; edges: readonly (readonly [number, number])[] }[], nowMs: number): (JobView | undefined)[][]
 }
 export const SINK = Symbol('wharf.delaySink')
 
@@ -59,6 +68,10 @@ export class Wharf implements ModelHost {
   private closing = false
   /** What close() ends first: dashboard servers and event streams started on this Wharf. */
   private readonly closeHooks = new Set<() => unknown>()
+  /** Callers of result() waiting for their jobs. */
+  private readonly results: ResultWaiters
+  /** closeOnSignals() listeners are installed. */
+  private signalsInstalled = false
 
   private constructor(
     /** @internal */ readonly engine: Engine,
@@ -71,6 +84,9 @@ export class Wharf implements ModelHost {
     this.noDelay = options.noDelay
     this.newId = options.newId
     this.specContext = { nowMs: 0, newId: options.newId, functions }
+    this.results = new ResultWaiters(engine)
+    // Closed or failed: no job they wait for can finish now.
+    engine.onClosed((why) => this.results.refuseAll(why))
   }
 
   static async open(options: OpenOptions = {}): Promise<Wharf> {
@@ -155,8 +171,72 @@ export class Wharf implements ModelHost {
     await this.command({ type: 'cancel', uuid: checkUuid(uuid, 'cancel') })
   }
 
+  /**
+   * The job's result once it is done — at once if it already is (live or in history). Rejects
+   * JobFailedError once it failed (final until someone requeues it, as in queue_job: a later
+   * success is for a new call to see) and JobCancelledError once it was cancelled; waits through
+   * retries. UnknownJobError for a job neither live nor in history; with `timeoutMs` (clock time),
+   * ResultTimeoutError when it has not finished by then (the job goes on). Only committed events
+   * answer it. Rejects WharfClosedError if this Wharf closes first.
+   */
+  async result(uuid: string, options: { timeoutMs?: number } = {}): Promise<unknown> {
+    const checked = checkUuid(uuid, 'result')
+    const timeoutMs = checkTimeoutOption(options, 'result')
+    this.assertOpen()
+    return this.results.wait(checked, timeoutMs ?? null)
+  }
+
   async setDone(uuid: string): Promise<void> {
     await this.command({ type: 'setDone', uuid: checkUuid(uuid, 'setDone') })
+  }
+
+  /**
+   * Delete these jobs for good: done and cancelled ones (from history), failed ones (from memory).
+   * All or nothing: a job that is not finished or failed (JobStateConflictError), an unknown uuid
+   * (UnknownJobError), or a job linked by its graph to a live job that is not removed with it
+   * (InvalidGraphError) refuses the whole call. At most REMOVE_UUIDS_MAX uuids; a uuid named
+   * twice counts once. Resolves with the number of jobs removed (every distinct uuid given).
+   */
+  async remove(uuids: readonly string[]): Promise<number> {
+    this.assertOpen()
+    const checked = checkRemoveUuids(uuids)
+    if (checked.length === 0) return 0
+    const { removed } = await this.engine.submit({ type: 'remove', uuids: checked }, removedAndMore)
+    return removed
+  }
+
+  /**
+   * Delete every job in `state` (that entered it strictly before `before`, when given: doneAt,
+   * cancelledAt, or when it failed), in bounded batches, one per tick, as autovacuum does. A job
+   * that remove() would refuse by the graph rule is left. Resolves with the number removed.
+   */
+  async purge(options: PurgeOptions): Promise<number> {
+    this.assertOpen()
+    const { state, beforeMs } = checkPurgeOptions(options)
+    let total = 0
+    for (;;) {
+      const batch = await this.engine.submit({ type: 'purge', state, beforeMs, limit: PURGE_BATCH }, removedAndMore)
+      total += batch.removed
+      if (!batch.more) return total
+    }
+  }
+
+  /**
+   * On SIGTERM or SIGINT: stop dispatching, give running handlers up to `timeoutMs` (default
+   * 30,000) to finish, close, and exit the process (0; 1 when close failed). A second signal
+   * exits 1 at once. Returns the function that removes the listeners; close() removes them too.
+   * Installing twice (without removing) throws.
+   */
+  closeOnSignals(options: SignalOptions = {}): () => void {
+    this.assertOpen()
+    const timeoutMs = checkSignalOptions(options)
+    if (this.signalsInstalled) {
+      throw new InvalidPropertyError('closeOnSignals(): already installed on this Wharf; call the function it returned to remove it first')
+    }
+    this.signalsInstalled = true
+    return installSignalHandlers(this, timeoutMs, () => {
+      this.signalsInstalled = false
+    })
   }
 
   /** Stop starting jobs of this channel and its subchannels (running ones finish). */
@@ -302,7 +382,7 @@ export class Wharf implements ModelHost {
    * log and the next open recovers them. Closing a closed Wharf does nothing.
    */
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
-    const timeoutMs = checkCloseOptions(options)
+    const timeoutMs = checkTimeoutOption(options, 'close')
     this.closing = true
     const hooks = [...this.closeHooks]
     this.closeHooks.clear()
@@ -332,6 +412,33 @@ export class Wharf implements ModelHost {
   /** After close(), every call is refused (reads too, once they go through here). */
   private assertOpen(): void {
     if (this.engine.lifecycle === 'closed') throw new WharfClosedError('this Wharf is closed; open it again with Wharf.open()')
+  }
+
+  /**
+   * Store many independent jobs or graphs — each element a delayable, chain or group, as
+   * `.delay()` takes it — by one command: one tick, one log batch, all of them or none (a refusal
+   * names the element, `delayables[k]`, and stores nothing). Identity keys act per element, in
+   * order, as that many `.delay()` calls would. Resolves once durable with the jobs element by
+   * element (a graph's parents first, so a lone job per element gives `views[k]` for
+   * `delayables[k]`); a graph skipped for its identity keys adds the jobs its keys matched. Every
+   * delayable's `.job` is set, as `.delay()` sets it. At most DELAY_MANY_JOBS_MAX jobs per call.
+   */
+  async delayMany(delayables: readonly GraphNode[]): Promise<JobView[]> {
+    this.assertOpen()
+    const plan = planMany(delayables)
+    if (plan.vertices.length === 0) return []
+    const nowMs = this.clock.now()
+    const sink = this[SINK]
+    let views: (JobView | undefined)[]
+    if (sink !== null) {
+      views = sink.captureMany(plannedGraphs(plan), nowMs).flat()
+    } else {
+      const ctx = this.specContext
+      ctx.nowMs = nowMs
+      const specs = buildManySpecs(plan, ctx)
+      views = this.noDelay ? await runManyWithoutDelay(this, specs, plan.ends) : await this.engine.submit({ type: 'enqueue', jobs: specs, ends: plan.ends }, viewsOfMany)
+    }
+    return settleMany(plan, views)
   }
 
   // ModelHost: what recordsets and delayables call.
@@ -413,15 +520,16 @@ const viewsOfGraph: ResultOf<(JobView | undefined)[]> = (note, command, state) =
   return [...viewsOfEnqueued(note, command, state), ...joined]
 }
 
-function checkCloseOptions(options: unknown): number | undefined {
-  if (options === null || typeof options !== 'object') throw new InvalidPropertyError(`close(): options must be an object, got ${describe(options)}`)
+/** Options that are `{ timeoutMs? }` only (close, result), checked for the call named `where`. */
+function checkTimeoutOption(options: unknown, where: string): number | undefined {
+  if (options === null || typeof options !== 'object') throw new InvalidPropertyError(`${where}(): options must be an object, got ${describe(options)}`)
   for (const key of Object.keys(options)) {
-    if (key !== 'timeoutMs') throw new InvalidPropertyError(`close(): unknown option ${JSON.stringify(key)}; known: timeoutMs`)
+    if (key !== 'timeoutMs') throw new InvalidPropertyError(`${where}(): unknown option ${JSON.stringify(key)}; known: timeoutMs`)
   }
   const timeoutMs = (options as { timeoutMs?: unknown }).timeoutMs
   if (timeoutMs === undefined) return undefined
   if (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > TIMEOUT_MS_MAX) {
-    throw new InvalidPropertyError(`close(): timeoutMs must be an integer number of ms from 0 to ${TIMEOUT_MS_MAX}, got ${describe(timeoutMs)}`)
+    throw new InvalidPropertyError(`${where}(): timeoutMs must be an integer number of ms from 0 to ${TIMEOUT_MS_MAX}, got ${describe(timeoutMs)}`)
   }
   return timeoutMs
 }

@@ -5,6 +5,9 @@ import type { JobSpec, JobState } from './events.js'
 import type { RetryPattern } from './retry.js'
 import type { JobView } from './view.js'
 
+/** The states remove() and purge() take jobs out of. */
+export type RemovableState = 'done' | 'cancelled' | 'failed'
+
 export type HandlerOutcome =
   | { kind: 'returned'; result: unknown }
   | {
@@ -41,6 +44,13 @@ export type Command =
       /** Uuids of `jobs` that finished jobs in history already have (set by the shell when
        * uuids come from a custom newId). */
       historyUuids?: string[]
+      /**
+       * delayMany: `jobs` holds several independent graphs (or single jobs) back to back, graph i
+       * ending before jobs[ends[i]]; none depends on another's jobs, and there are no joins.
+       * Stored all in one batch, but identity keys decide each graph on its own, in order, as
+       * that many enqueues one after another would. Absent: `jobs` is one graph.
+       */
+      ends?: number[]
     }
   /** The runner takes an enqueued job. */
   | { type: 'start'; uuid: string }
@@ -68,5 +78,20 @@ export type Command =
    * removeAfterDays, read by the shell. A graph brought back to memory since is kept.
    */
   | { type: 'vacuum'; jobs: JobView[] }
+  /**
+   * Delete these jobs for good (remove()): all of them, or none and a refusal. `history`: set by
+   * the shell, the graph (or the lone job) of each named job that was not in memory, as history
+   * holds it.
+   */
+  | { type: 'remove'; uuids: string[]; history?: JobView[][] }
+  /**
+   * Delete jobs in `state` that entered it before `beforeMs` (null: whenever), at most about
+   * `limit` (purge()). For done and cancelled, the shell reads the candidates from history before
+   * the tick: `history` holds their graphs (or lone jobs), `historyMore` says it stopped at the limit.
+   */
+  | { type: 'purge'; state: RemovableState; beforeMs: number | null; limit: number; history?: JobView[][]; historyMore?: boolean }
   | { type: 'pauseChannel'; channel: string }
   | { type: 'resumeChannel'; channel: string }
+  /** A running handler's progress (JobContext.progress), checked and coalesced by the runner;
+   * `run` as for finish: a stale run's progress is dropped. Nobody awaits it. */
+  | { type: 'progress'; uuid: string; run: number; fraction: number; message: string | null }

@@ -11,6 +11,8 @@ import { retryDelaySeconds } from './retry.js'
 import { isBlocking, isFinished, isRunning, type JobRecord, type State } from './state.js'
 import { InvalidGraphError, InvalidPropertyError, JobStateConflictError, UnknownChannelError, UnknownJobError, type WharfError } from '../errors.js'
 import { GRAPH_JOBS_MAX } from './limits.js'
+import { decideEnqueueMany, elementName } from './enqueue-many.js'
+import { decidePurge, decideRemove, goneFromHistoryIn } from './remove.js'
 import type { JobView } from './view.js'
 
 export type Decision =
@@ -29,8 +31,12 @@ export type Decision =
 export type DecideNote =
   | undefined
   | { error: WharfError }
+  /** enqueue: for each spec, the job its identity key matched where its graph was skipped
+   * (null elsewhere); with `ends`, the graphs of a delayMany are skipped or stored one by one. */
   | { existing: (string | null)[] }
   | { removed: number }
+  /** remove, purge: jobs removed; purge: whether there may be more. */
+  | { removed: number; more: boolean }
   | { requeued: number; foundDead: number }
   /** cancel, requeue or setDone of a started job: the shell aborts that run's handler. */
   | { superseded: { uuid: string; run: number } }
@@ -49,23 +55,14 @@ export function decide(state: State, command: Command, nowMs: number): Decision 
 export function decideInto(state: State, command: Command, nowMs: number, out: WharfEvent[]): DecideNote {
   switch (command.type) {
     case 'enqueue':
-      return decideEnqueue(state, command.jobs, command.joins, command.historyUuids, nowMs, out)
+      return decideEnqueue(state, command.jobs, command.joins, command.historyUuids, command.ends, nowMs, out)
     case 'start':
       out.push({ seq: 0, v, at: nowMs, type: 'job.started', uuid: command.uuid })
       return undefined
-    case 'finish': {
-      const job = state.jobs.get(command.uuid)
-      // The job was set done, cancelled or requeued while its handler ran: that run's
-      // outcome no longer decides anything, but its settling frees the slots it held.
-      if (job === undefined || job.state !== 'started' || job.runs !== command.run) {
-        if (state.superseded.get(command.uuid)?.some((r) => r.run === command.run) === true) {
-          out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid: command.uuid, run: command.run })
-        }
-        return undefined
-      }
-      out.push(outcomeEvent(job, command.outcome, command.retryPattern, command.entropy, nowMs))
-      return undefined
-    }
+    case 'finish':
+      return decideFinish(state, command, nowMs, out)
+    case 'progress':
+      return decideProgress(state, command, nowMs, out)
     case 'cancel': {
       const job = state.jobs.get(command.uuid)
       if (job === undefined) return decideFinished(state, command, nowMs, out)
@@ -90,26 +87,14 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
       out.push({ seq: 0, v, at: nowMs, type: 'job.done', uuid: job.uuid, result: 'Manually set to done', manual: true })
       return supersededNote(job)
     }
-    case 'recover': {
-      let requeued = 0
-      let foundDead = 0
-      // A new process runs no handler yet: slots held by superseded runs of the dead one are free.
-      for (const [uuid, runs] of state.superseded) {
-        for (const r of runs) out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid, run: r.run })
-      }
-      for (const job of state.jobs.values()) {
-        if (requeued + foundDead >= command.limit) break
-        if (!isRunning(job.state)) continue
-        // queue_job's dead-job rule: past maxRetries (0 = infinite) the job fails as found dead.
-        const dead = job.maxRetries !== 0 && job.retry > job.maxRetries
-        if (dead) foundDead++
-        else requeued++
-        out.push({ seq: 0, v, at: nowMs, type: 'job.recovered', uuid: job.uuid, dead })
-      }
-      return { requeued, foundDead }
-    }
+    case 'recover':
+      return decideRecover(state, command.limit, nowMs, out)
     case 'vacuum':
       return decideVacuum(state, command.jobs, nowMs, out)
+    case 'remove':
+      return decideRemove(state, command, nowMs, out)
+    case 'purge':
+      return decidePurge(state, command, nowMs, out)
     case 'pauseChannel':
       // Refused rather than auto-created: a typo would otherwise pause a channel no job uses.
       if (!state.channels.has(command.channel)) return { error: new UnknownChannelError(command.channel) }
@@ -128,6 +113,50 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
   }
 }
 
+/** A handler's outcome. If the job was set done, cancelled or requeued while its handler ran,
+ * that run's outcome no longer decides anything, but its settling frees the slots it held. */
+function decideFinish(state: State, command: Extract<Command, { type: 'finish' }>, nowMs: number, out: WharfEvent[]): DecideNote {
+  const job = state.jobs.get(command.uuid)
+  if (job === undefined || job.state !== 'started' || job.runs !== command.run) {
+    if (state.superseded.get(command.uuid)?.some((r) => r.run === command.run) === true) {
+      out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid: command.uuid, run: command.run })
+    }
+    return undefined
+  }
+  out.push(outcomeEvent(job, command.outcome, command.retryPattern, command.entropy, nowMs))
+  return undefined
+}
+
+/** On open: release what the dead process's superseded runs held, and recover up to `limit` of
+ * the jobs it left enqueued or started. */
+function decideRecover(state: State, limit: number, nowMs: number, out: WharfEvent[]): DecideNote {
+  let requeued = 0
+  let foundDead = 0
+  // A new process runs no handler yet: slots held by superseded runs of the dead one are free.
+  for (const [uuid, runs] of state.superseded) {
+    for (const r of runs) out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid, run: r.run })
+  }
+  for (const job of state.jobs.values()) {
+    if (requeued + foundDead >= limit) break
+    if (!isRunning(job.state)) continue
+    // queue_job's dead-job rule: past maxRetries (0 = infinite) the job fails as found dead.
+    const dead = job.maxRetries !== 0 && job.retry > job.maxRetries
+    if (dead) foundDead++
+    else requeued++
+    out.push({ seq: 0, v, at: nowMs, type: 'job.recovered', uuid: job.uuid, dead })
+  }
+  return { requeued, foundDead }
+}
+
+/** A handler's progress, unless its run no longer owns the job: then, as for a stale outcome,
+ * there is nothing to report into. */
+function decideProgress(state: State, command: Extract<Command, { type: 'progress' }>, nowMs: number, out: WharfEvent[]): DecideNote {
+  const job = state.jobs.get(command.uuid)
+  if (job === undefined || job.state !== 'started' || job.runs !== command.run) return undefined
+  out.push({ seq: 0, v, at: nowMs, type: 'job.progressed', uuid: job.uuid, run: command.run, fraction: command.fraction, message: command.message })
+  return undefined
+}
+
 /**
  * Remove from history the jobs the shell picked that it still holds. Not a graph restored to
  * memory since the shell read history (it is live again), nor a job a vacuum earlier in this
@@ -139,29 +168,29 @@ function decideVacuum(state: State, jobs: readonly JobView[], nowMs: number, out
   const uuids: string[] = []
   for (const job of jobs) {
     if (state.jobs.has(job.uuid) || state.retired.has(job.uuid) || gone.has(job.uuid) || (job.graphUuid !== null && state.graphs.has(job.graphUuid))) continue
+    gone.add(job.uuid) // named twice by the shell: removed once
     uuids.push(job.uuid)
   }
   if (uuids.length > 0) out.push({ seq: 0, v, at: nowMs, type: 'jobs.vacuumed', uuids })
   return { removed: uuids.length }
 }
 
-/** Jobs the vacuums of this batch so far removed from history (which the shell read before it). */
-function vacuumedIn(batch: readonly WharfEvent[]): Set<string> {
-  const gone = new Set<string>()
-  for (const event of batch) if (event.type === 'jobs.vacuumed') for (const uuid of event.uuids) gone.add(uuid)
-  return gone
-}
+/** Jobs the vacuums and removals of this batch so far took away (history, read by the shell
+ * before the tick, still holds them). */
+const vacuumedIn = goneFromHistoryIn
 
 function decideEnqueue(
   state: State,
   specs: JobSpec[],
   joins: GraphJoin[] | undefined,
   historyUuids: string[] | undefined,
+  ends: number[] | undefined,
   nowMs: number,
   out: WharfEvent[],
 ): DecideNote {
-  const refusal = enqueueRefusal(state, specs, historyUuids)
+  const refusal = enqueueRefusal(state, specs, historyUuids, ends)
   if (refusal !== null) return { error: refusal }
+  if (ends !== undefined) return decideEnqueueMany(state, specs, ends, joins, nowMs, out)
   if (joins !== undefined) {
     for (const join of joins) {
       const refused = joinRefusal(state, join)
@@ -214,22 +243,32 @@ function joinRefusal(state: State, join: GraphJoin): string | null {
  * in the command. Only the core knows every live uuid, so it refuses here, before evolve would
  * have to assert.
  */
-function enqueueRefusal(state: State, specs: readonly JobSpec[], historyUuids: readonly string[] | undefined): WharfError | null {
+function enqueueRefusal(
+  state: State,
+  specs: readonly JobSpec[],
+  historyUuids: readonly string[] | undefined,
+  ends: readonly number[] | undefined,
+): WharfError | null {
+  // A delayMany refusal names the element (its index in the call) that holds the bad job.
+  const at = (i: number): string => (ends === undefined ? '' : `${elementName(ends, i)}: `)
   if (historyUuids !== undefined && historyUuids.length > 0) {
-    return new InvalidPropertyError(`job uuid ${JSON.stringify(historyUuids[0])} is not unique: a finished job already has it; newId() must return a new id on every call`)
+    const i = specs.findIndex((spec) => spec.uuid === historyUuids[0])
+    return new InvalidPropertyError(`${at(i)}job uuid ${JSON.stringify(historyUuids[0])} is not unique: a finished job already has it; newId() must return a new id on every call`)
   }
   if (specs.length > GRAPH_JOBS_MAX) {
     return new InvalidGraphError(`one enqueue may store at most ${GRAPH_JOBS_MAX} jobs (GRAPH_JOBS_MAX), this one has ${specs.length}; split it`)
   }
   const seen = specs.length > 1 ? new Set<string>() : null
-  for (const spec of specs) {
-    const taken = state.jobs.has(spec.uuid) ? 'another job already has it' : seen?.has(spec.uuid) === true ? 'two jobs of this graph have it' : null
+  const ours = ends === undefined ? 'two jobs of this graph have it' : 'an earlier job of this call has it'
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i]!
+    const taken = state.jobs.has(spec.uuid) ? 'another job already has it' : seen?.has(spec.uuid) === true ? ours : null
     if (taken !== null) {
-      return new InvalidPropertyError(`job uuid ${JSON.stringify(spec.uuid)} is not unique: ${taken}; newId() must return a new id on every call`)
+      return new InvalidPropertyError(`${at(i)}job uuid ${JSON.stringify(spec.uuid)} is not unique: ${taken}; newId() must return a new id on every call`)
     }
     for (const parent of spec.dependsOn) {
       if (seen?.has(parent) !== true && !state.jobs.has(parent)) {
-        return new InvalidGraphError(`job ${spec.uuid} depends on ${JSON.stringify(parent)}, which is neither stored nor earlier in its graph`)
+        return new InvalidGraphError(`${at(i)}job ${spec.uuid} depends on ${JSON.stringify(parent)}, which is neither stored nor earlier in its graph`)
       }
     }
     seen?.add(spec.uuid)

@@ -99,6 +99,8 @@ export interface JobJoinedGraph extends Base { type: 'job.joined_graph'; uuid: s
  * rule). A started job's try was already counted by its job.started.
  */
 export interface JobRecovered extends Base { type: 'job.recovered'; uuid: string; dead: boolean }
+/** What a job found dead (job.recovered, dead) fails with; wharf.result() rejects with it too. */
+export const FOUND_DEAD = Object.freeze({ excName: 'JobFoundDead', excMessage: 'Job found dead after too many retries' })
 /**
  * The handler of run `run` of this job, superseded (its job was cancelled, requeued or set done
  * while it ran), settled — or, on open, died with the previous process: the slots it held on its
@@ -115,6 +117,25 @@ export interface JobsRestored extends Base { type: 'jobs.restored'; jobs: JobVie
  * 0.1 also name jobs still in memory, children before parents.
  */
 export interface JobsVacuumed extends Base { type: 'jobs.vacuumed'; uuids: string[] }
+/**
+ * The handler of run `run` said how far its try got (JobContext.progress). The runner coalesces
+ * reports (at most one per PROGRESS_INTERVAL_MS, the latest when the try ends), and decide drops
+ * those of a run that no longer owns its job, as it drops a stale outcome.
+ */
+export interface JobProgressed extends Base {
+  type: 'job.progressed'
+  uuid: string
+  run: number
+  /** 0 to 1. */
+  fraction: number
+  message: string | null
+}
+/**
+ * A user removed these jobs for good (remove(), purge()): `memory` ones from memory (failed jobs,
+ * and finished jobs of a graph that had not left memory, or that jobs.restored just brought
+ * back), `history` ones from history (whole graphs, or jobs outside any graph).
+ */
+export interface JobsRemoved extends Base { type: 'jobs.removed'; memory: string[]; history: string[] }
 export interface ChannelPaused extends Base { type: 'channel.paused'; channel: string }
 export interface ChannelResumed extends Base { type: 'channel.resumed'; channel: string }
 
@@ -133,7 +154,9 @@ export type WharfEvent =
   | JobRunReleased
   | JobsRestored
   | JobsVacuumed
+  | JobsRemoved
   | ChannelPaused
   | ChannelResumed
+  | JobProgressed
 
 export type EventType = WharfEvent['type']

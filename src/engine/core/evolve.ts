@@ -4,10 +4,12 @@
 
 import { assertNever, fail } from './assert.js'
 import { ensureChannel } from './channels.js'
-import type { WharfEvent } from './events.js'
+import { FOUND_DEAD, type WharfEvent } from './events.js'
 import { JobRecord, isRunning, stateIndex, type State, type SupersededRun } from './state.js'
 import { joinGraph, leaveGraph, restoreJobs, retiredGraphOf, retireFinished } from './retire.js'
 import { enterInitial, linkParents, promoteEta, transition } from './transition.js'
+import { frozenProgress } from './view.js'
+import { applyRemoved } from './remove.js'
 
 type Ev<T extends WharfEvent['type']> = Extract<WharfEvent, { type: T }>
 
@@ -62,11 +64,17 @@ export function evolve(state: State, event: WharfEvent): State {
         else state.retired.delete(uuid) // a 0.1 log replayed: it never reaches history
       }
       break
+    case 'jobs.removed':
+      applyRemoved(state, event)
+      break
     case 'channel.paused':
       channelPaused(state, event)
       break
     case 'channel.resumed':
       channelResumed(state, event)
+      break
+    case 'job.progressed':
+      progressed(state, event)
       break
     default:
       assertNever(event, 'event')
@@ -106,6 +114,15 @@ function started(state: State, event: Ev<'job.started'>): void {
   job.startedAt = event.at
   job.retry++
   job.runs++
+  // Each try reports its own progress: the last try's would say how far this one got.
+  job.progress = null
+}
+
+function progressed(state: State, event: Ev<'job.progressed'>): void {
+  const job = jobOf(state, event.uuid)
+  if (!(job.state === 'started' && job.runs === event.run)) fail(`progress of run ${event.run} of job ${job.uuid}, which is ${job.state} at run ${job.runs}`)
+  if (!(event.fraction >= 0 && event.fraction <= 1)) fail(`progress fraction ${event.fraction} of job ${job.uuid} is outside 0..1`)
+  job.progress = frozenProgress(event.fraction, event.message)
 }
 
 function done(state: State, event: Ev<'job.done'>): void {
@@ -188,8 +205,8 @@ function recovered(state: State, event: Ev<'job.recovered'>): void {
   if (event.dead) {
     transition(state, job, 'failed', event.at)
     job.failedAt = event.at
-    job.excName = 'JobFoundDead'
-    job.excMessage = 'Job found dead after too many retries'
+    job.excName = FOUND_DEAD.excName
+    job.excMessage = FOUND_DEAD.excMessage
     job.excInfo = `the process running try ${job.retry} of ${job.model}.${job.method} stopped before it finished`
   } else {
     transition(state, job, job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending', event.at)

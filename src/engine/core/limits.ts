@@ -12,6 +12,11 @@ export const PAYLOAD_BYTES_MAX = 1_048_576
 export const PAYLOAD_DEPTH_MAX = 64
 /** excMessage of a thrown non-Error value (its JSON) is cut at this many characters. */
 export const EXC_MESSAGE_LENGTH_MAX = 1_000
+/** A handler's progress message (JobContext.progress) is cut at this many characters. */
+export const PROGRESS_MESSAGE_LENGTH_MAX = 1_000
+/** At most one progress write per try per this much clock time: a handler may report in a tight
+ * loop, and each write is an event in the log (the latest value is written when the try ends). */
+export const PROGRESS_INTERVAL_MS = 100
 
 // ---- channels and graphs -------------------------------------------------------------------
 
@@ -19,6 +24,9 @@ export const EXC_MESSAGE_LENGTH_MAX = 1_000
 export const CHANNEL_DEPTH_MAX = 16
 /** Jobs one enqueue may store (a graph, or a single job): it is decided and written in one tick. */
 export const GRAPH_JOBS_MAX = 100_000
+/** Jobs one delayMany call may store, all its graphs together: the call is one enqueue, so it
+ * is decided and written in one tick, like a graph. */
+export const DELAY_MANY_JOBS_MAX = 100_000
 
 // ---- ticks and batches ---------------------------------------------------------------------
 // One tick appends one batch. It is bounded by taking at most so many commands and starts; what
@@ -41,6 +49,11 @@ export const APPENDS_IN_FLIGHT_MAX = 2
 export const RECOVER_BATCH = 10_000
 /** Jobs removed per vacuum decision (one event): bounded, like queue_job's 1000-row deletes. */
 export const VACUUM_BATCH = 1_000
+/** Jobs one remove() call may name: it is decided and written in one tick, all or nothing. */
+export const REMOVE_UUIDS_MAX = 10_000
+/** Jobs one purge decision removes at most (plus the rest of the last graph it takes): purge()
+ * repeats it, one bounded batch per tick, like autovacuum. */
+export const PURGE_BATCH = 1_000
 /** Ticks in a row that append nothing yet leave a wake-up already due (the timer fires again at
  * once, with nothing changed). A correct tick clears what it woke for, so a race makes one or two;
  * more is a spin (an eta compared with `<` where `<=` was meant), and the engine fails loudly
@@ -50,3 +63,4 @@ export const IDLE_DUE_TICKS_MAX = 1_000
 // A tick can never build a batch the codec refuses, whatever the input.
 if (TICK_OUTCOMES_MAX + TICK_CALL_EVENTS_MAX + 2 * TICK_STARTS_MAX > BATCH_EVENTS_MAX) fail('tick bounds exceed BATCH_EVENTS_MAX')
 if (Math.max(GRAPH_JOBS_MAX, RECOVER_BATCH, 1) > TICK_CALL_EVENTS_MAX) fail('one call may not fit in a tick')
+if (DELAY_MANY_JOBS_MAX > GRAPH_JOBS_MAX) fail('one delayMany call may not fit one enqueue')

@@ -10,7 +10,7 @@ import { ensureChannel } from './channels.js'
 import type { JobSpec } from './events.js'
 import { JobRecord, isFinished, stateIndex, type State } from './state.js'
 import { admit, linkParents } from './transition.js'
-import { toJobView, type JobView } from './view.js'
+import { frozenProgress, toJobView, type JobView } from './view.js'
 
 /** A job entered memory: count it in its graph. */
 export function joinGraph(state: State, job: JobRecord): void {
@@ -99,6 +99,8 @@ export function restoreJobs(state: State, views: readonly JobView[], seq: number
     job.startedAt = view.startedAt
     job.doneAt = view.doneAt
     job.cancelledAt = view.cancelledAt
+    // A view in a jobs.restored written before progress existed has none: null, as it was then.
+    job.progress = view.progress === undefined || view.progress === null ? null : frozenProgress(view.progress.fraction, view.progress.message)
     state.jobs.set(job.uuid, job)
     admit(state, job, false)
     records.push(job)

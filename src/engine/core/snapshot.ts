@@ -11,6 +11,7 @@ import type { JobSpec, JobState, RecordId } from './events.js'
 import { retireFinished } from './retire.js'
 import { admit, linkParents } from './transition.js'
 import { JobRecord, isFinished, type State } from './state.js'
+import { frozenProgress } from './view.js'
 
 /**
  * 2 (0.2): the jobs in memory only — finished jobs are in history. 1 (0.1) held every job; its
@@ -55,6 +56,8 @@ export type JobSnapshot = [
   waitingEta: boolean,
   /** Added in 0.2 without a format change: absent in snapshots written before (read as null). */
   failedAt?: number | null,
+  /** Added in 0.2 likewise (JobView.progress as [fraction, message]); absent reads as null. */
+  progress?: [fraction: number, message: string | null] | null,
 ]
 
 export interface StateSnapshot {
@@ -103,6 +106,7 @@ export function snapshotOf(state: State): StateSnapshot {
       job.cancelledAt,
       job.waitingEta,
       job.failedAt,
+      job.progress === null ? null : [job.progress.fraction, job.progress.message],
     ])
   }
   jobs.sort((a, b) => a[SEQ] - b[SEQ])
@@ -157,6 +161,8 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
     job.doneAt = j[25]
     job.cancelledAt = j[26]
     job.failedAt = j[28] ?? null
+    const progress = j[29]
+    job.progress = progress === undefined || progress === null ? null : frozenProgress(progress[0], progress[1])
     admit(state, job, j[27])
   }
   for (const [uuid, run, channel] of snapshot.superseded ?? []) {

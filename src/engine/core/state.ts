@@ -6,7 +6,7 @@ import type { ChannelSet } from './channel-set.js'
 import { IndexedHeap } from './heap.js'
 import { etaLess } from './order.js'
 import { ReadyQueue } from './ready-queue.js'
-import type { JobView } from './view.js'
+import type { JobProgress, JobView } from './view.js'
 
 export { readyLess, etaLess } from './order.js'
 
@@ -70,6 +70,8 @@ export class JobRecord {
   /** When it last failed (job.failed, or found dead at recovery); kept internal: JobView has no
    * such field (queue_job's has none either), but explain() says since when a job is failed. */
   failedAt: number | null = null
+  /** The latest try's progress (job.progressed); reset when a try starts. */
+  progress: JobProgress | null = null
   heapIndex = -1
   /** True while queued in the channel's eta heap rather than its ready heap. */
   waitingEta = false
@@ -99,6 +101,11 @@ export class JobRecord {
   removeChild(child: JobRecord): void {
     const children = this.children.filter((c) => c !== child)
     this.children = children.length === 0 ? NO_JOBS : children
+  }
+
+  removeParent(parent: JobRecord): void {
+    const parents = this.parents.filter((p) => p !== parent)
+    this.parents = parents.length === 0 ? NO_JOBS : parents
   }
 }
 
@@ -190,6 +197,11 @@ export function isFinished(state: JobState): boolean {
 /** States in which a job holds its identity key (queue_job: `started` does not). */
 export function isBlocking(state: JobState): boolean {
   return state === 'pending' || state === 'wait_dependencies' || state === 'enqueued'
+}
+
+/** States in which a job waits, runs or may still run: what remove() never takes. */
+export function isLive(state: JobState): boolean {
+  return state !== 'done' && state !== 'cancelled' && state !== 'failed'
 }
 
 /** States in which a job holds a slot on every channel of its path. */

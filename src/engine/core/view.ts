@@ -5,6 +5,14 @@
 import type { JobState, RecordId } from './events.js'
 import type { JobRecord } from './state.js'
 
+/** How far a job's latest try got, as its handler last said (JobContext.progress). Frozen. */
+export interface JobProgress {
+  /** 0 to 1. */
+  fraction: number
+  /** null when the handler gave none. */
+  message: string | null
+}
+
 export interface JobView {
   uuid: string
   graphUuid: string | null
@@ -33,6 +41,15 @@ export interface JobView {
   doneAt: number | null
   cancelledAt: number | null
   execTimeMs: number | null
+  /** The latest try's progress; null until its handler reports one (each try starts at null). */
+  progress: JobProgress | null
+  /** The process that ran the latest try: always null embedded (one process runs every job). */
+  node: string | null
+}
+
+/** A frozen progress value: views share it with the job's record, so nobody may change it. */
+export function frozenProgress(fraction: number, message: string | null): JobProgress {
+  return Object.freeze({ fraction, message })
 }
 
 export function toJobView(job: JobRecord): JobView {
@@ -64,5 +81,7 @@ export function toJobView(job: JobRecord): JobView {
     doneAt: job.doneAt,
     cancelledAt: job.cancelledAt,
     execTimeMs: job.doneAt !== null && job.startedAt !== null && job.state === 'done' ? job.doneAt - job.startedAt : null,
+    progress: job.progress,
+    node: null,
   }
 }

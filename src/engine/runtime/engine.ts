@@ -19,7 +19,6 @@
 
 import type { ChannelConfig } from '../core/channel-config.js'
 import type { Command } from '../core/commands.js'
-import type { WharfEvent } from '../core/events.js'
 import { APPENDS_IN_FLIGHT_MAX } from '../core/limits.js'
 import { checkInvariants } from '../core/invariants.js'
 import { nextWakeMs } from '../core/schedule.js'
@@ -37,7 +36,8 @@ import { Maintenance } from './maintenance.js'
 import { CommittedReads } from './readers.js'
 import { replay, type OpenReport } from './replay.js'
 import { Runner, type FunctionLookup } from './runner.js'
-import { CallQueue, OutcomeQueue, type ResultOf, type Submission, type TakenCalls } from './submissions.js'
+import { Appends, type Pending } from './appends.js'
+import { CallQueue, OutcomeQueue, type ResultOf, type Submission } from './submissions.js'
 import { TickDecider } from './tick-decider.js'
 import { Waiters } from './waiters.js'
 import { earliest, SpinGuard, WakeTimer } from './wake-timer.js'
@@ -70,17 +70,6 @@ export interface EngineOptions {
 /** After a failed append, the engine tries again what that tick lost at most this much later. */
 export const APPEND_RETRY_MS = 1000
 
-/** A decided tick whose batch is being appended, or waits for the batch before it. */
-interface Pending {
-  batch: WharfEvent[]
-  history: HistoryWrite
-  out: TickOutput
-  /** out.launch[i]'s run number when the tick decided it (a later tick may start it again). */
-  runs: number[]
-  calls: TakenCalls
-  outcomes: Command[]
-}
-
 export class Engine {
   state: State
   lifecycle: Lifecycle = 'stopped'
@@ -104,15 +93,10 @@ export class Engine {
   private readonly maintenance: Maintenance
   // The tick loop's own state.
   private tickScheduled = false
-  /** A tick is being decided (its append is not part of it: see `pending`). */
+  /** A tick is being decided (its append is not part of it: see `appends`). */
   private ticking = false
-  /** Decided ticks whose batches are not committed yet, oldest first. */
-  private readonly pending: Pending[] = []
-  /** Settles once the newest pending tick is committed or lost (never rejects). */
-  private lastAppend: Promise<void> = Promise.resolve()
-  /** An append failed: it and the ticks after it are lost; no tick is decided until the state
-   * is rebuilt from the log. */
-  private lost: { error: unknown; ticks: Pending[] } | null = null
+  /** Decided ticks whose batches are being written, committed in order (appends.ts). */
+  private readonly appends: Appends
   /** Something asked for a tick while one was in flight (start, a timer, a registration…): that
    * tick may have decided before the change, so the next one must run even with nothing queued. */
   private wantTick = false
@@ -124,6 +108,8 @@ export class Engine {
   private logOpen = true
   /** Why the engine stopped for good, if it did (see fail()). */
   private fatal: unknown = undefined
+  /** Told once, when the engine closes or fails: whoever waits for it to do something. */
+  private readonly closedListeners = new Set<(why: unknown) => void>()
 
   private constructor(options: EngineOptions, state: State) {
     this.state = state
@@ -135,6 +121,19 @@ export class Engine {
     this.decider = new TickDecider(options.functions.registered, this.queue.answer)
     this.timer = new WakeTimer(options.clock, () => this.wake())
     this.maintenance = new Maintenance(this, options) // reads this.state: set above
+    const engine = this
+    this.appends = new Appends(
+      {
+        write: (tick) => this.log.append(tick.batch, tick.history),
+        committed: (tick) => this.commitTick(tick),
+        lost: (ticks, error) => this.loseTicks(ticks, error),
+        recovered: () => this.afterAppends(),
+        get failed() {
+          return engine.fatal !== undefined
+        },
+      },
+      (error) => this.fail(error),
+    )
   }
 
   /**
@@ -207,6 +206,24 @@ export class Engine {
     return this.listeners.add(listener)
   }
 
+  /** `listener` is called once when the engine has closed (close()) or failed, with what later
+   * calls are refused with. Returns its removal. */
+  onClosed(listener: (why: unknown) => void): () => void {
+    this.closedListeners.add(listener)
+    return () => this.closedListeners.delete(listener)
+  }
+
+  private notifyClosed(): void {
+    const listeners = [...this.closedListeners]
+    this.closedListeners.clear()
+    for (const listener of listeners) listener(this.refusal())
+  }
+
+  /** The runner has something due sooner than the timer is set for (a held progress write). */
+  deadlinesMoved(): void {
+    this.armTimer()
+  }
+
   /** A model registered job functions: jobs that waited for their handler may start now. */
   functionsRegistered(): void {
     if (this.lifecycle === 'running') this.scheduleTick()
@@ -240,9 +257,10 @@ export class Engine {
       this.logOpen = false
       await this.maintenance.stopScrub()
       // After fail(), an append may still be running: let it end before the log closes.
-      await this.lastAppend
+      await this.appends.settled()
       await this.log.close()
     }
+    this.notifyClosed()
   }
 
   /** Every call so far is committed and applied, and everything startable now has started. */
@@ -262,7 +280,7 @@ export class Engine {
 
   /** What the appends in flight write to history, oldest first (stats() counts it meanwhile). */
   get inFlight(): HistoryWrite[] {
-    return this.pending.map((tick) => tick.history)
+    return this.appends.histories()
   }
 
   /** Finished jobs that left memory (committed). */
@@ -281,7 +299,7 @@ export class Engine {
   }
 
   private isQuiet(idle: boolean): boolean {
-    if (this.ticking || this.tickScheduled || this.pending.length > 0 || this.lost !== null) return false
+    if (this.ticking || this.tickScheduled || this.appends.size > 0 || this.appends.losing) return false
     if (this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut) return false
     return !idle || this.runner.inflight === 0
   }
@@ -303,7 +321,8 @@ export class Engine {
   private async tick(): Promise<void> {
     this.tickScheduled = false
     if (this.ticking) return
-    if (this.lost !== null || this.pending.length >= APPENDS_IN_FLIGHT_MAX || (this.pending.length > 0 && this.needsCommittedLog())) {
+    const inFlight = this.appends.size
+    if (this.appends.losing || inFlight >= APPENDS_IN_FLIGHT_MAX || (inFlight > 0 && this.needsCommittedLog())) {
       // Decided once the batches in flight are committed (or lost): see afterAppends().
       this.wantTick = true
       return
@@ -332,8 +351,7 @@ export class Engine {
     const runs = new Array<number>(out.launch.length)
     for (let i = 0; i < runs.length; i++) runs[i] = out.launch[i]!.runs
     const tick: Pending = { batch, history, out, runs, calls, outcomes }
-    this.pending.push(tick)
-    this.lastAppend = this.appendAfter(this.lastAppend, tick).catch((error: unknown) => this.fail(error))
+    this.appends.add(tick)
     // Throws (the engine fails) when ticks keep finding a wake-up due and nothing to do. The
     // wake-up is computed only for a tick that wrote nothing: the common tick pays nothing here.
     if (batch.length > 0) this.spin.progressed()
@@ -347,29 +365,11 @@ export class Engine {
     return this.maintenance.snapshotDue() || this.reads.waiting || needsHistory(this.queue.peek(), this.state, this.customIds)
   }
 
-  /** Write `tick`'s batch once the one before it (`previous`) is committed, then commit it; if
-   * that one was lost, or this write fails, it is lost. */
-  private async appendAfter(previous: Promise<void>, tick: Pending): Promise<void> {
-    await previous
-    if (this.fatal !== undefined) return // fail() refused its callers; nothing of it is used
-    if (this.lost === null && tick.batch.length > 0) {
-      try {
-        await this.log.append(tick.batch, tick.history)
-      } catch (error) {
-        this.lost = { error, ticks: [] }
-      }
-      if (this.fatal !== undefined) return
-    }
-    if (this.pending.shift() !== tick) throw new Error('wharf: appends settled out of order')
-    if (this.lost !== null) await this.loseTick(tick)
-    else this.commitTick(tick)
-  }
-
   /** `tick`'s batch is durable: answer its callers, abort and launch what it decided. */
   private commitTick(tick: Pending): void {
     if (tick.history !== NO_HISTORY_WRITE) this.historyEpoch++
     // The state is the log's once no later batch it holds is still being written.
-    if (!this.pending.some((later) => later.batch.length > 0)) this.committed()
+    if (!this.appends.holdsEvents()) this.committed()
     this.queue.answerTaken(tick.calls, tick.out.notes)
     // Only once the new state is durable: a handler is never aborted for a change that was lost.
     for (const s of tick.out.abort) this.runner.abort(s.uuid, s.run, supersededError(s.uuid, this.state))
@@ -379,29 +379,21 @@ export class Engine {
     this.afterAppends()
   }
 
-  /** `tick` is lost (its batch, or one before it, was not written). Once every tick in flight is
-   * settled, rebuild the state from the log and refuse what they decided. */
-  private async loseTick(tick: Pending): Promise<void> {
-    const lost = this.lost!
-    lost.ticks.push(tick)
-    if (this.pending.length > 0) return
-    try {
-      await this.rollback(lost.ticks.flatMap((t) => t.calls.submissions), lost.ticks.flatMap((t) => t.outcomes), lost.error)
-    } finally {
-      this.lost = null
-    }
-    this.afterAppends()
+  /** These ticks are lost (the first one's batch was not written, nor any after it), and nothing
+   * is in flight: rebuild the state from the log and refuse what they decided. */
+  private async loseTicks(ticks: Pending[], error: unknown): Promise<void> {
+    await this.rollback(ticks.flatMap((t) => t.calls.submissions), ticks.flatMap((t) => t.outcomes), error)
   }
 
   /** A batch settled: tick again if work waits (a tick deferred for the appends included), else
    * wake whoever waits for the engine to be settled or idle. */
   private afterAppends(): void {
-    if (this.ticking || this.lost !== null) return
+    if (this.ticking || this.appends.losing) return
     this.armTimer()
     if (this.wantTick || this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut) {
       this.wantTick = false
       this.scheduleTick()
-    } else if (this.pending.length === 0) {
+    } else if (this.appends.size === 0) {
       if (this.maintenance.snapshotDue()) this.scheduleTick()
       else this.wakeWaiters()
     }
@@ -421,7 +413,7 @@ export class Engine {
     const wanted = this.wantTick
     this.wantTick = false
     if (wanted || this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut) this.scheduleTick()
-    else if (this.pending.length === 0) this.wakeWaiters()
+    else if (this.appends.size === 0) this.wakeWaiters()
   }
 
   /** Snapshot now (between ticks), e.g. before a backup or a planned restart. */
@@ -446,12 +438,13 @@ export class Engine {
     this.lifecycle = 'closed'
     this.timer.clear()
     // The callers of the ticks in flight too: their commands were taken from the queue.
-    this.queue.refuseAll(error, this.pending.splice(0).map((tick) => tick.calls))
+    this.queue.refuseAll(error, this.appends.abandon().map((tick) => tick.calls))
     this.outcomes.clear()
     this.ticking = false
     this.wantTick = false
     this.committed()
     this.waiters.releaseAll()
+    this.notifyClosed()
   }
 
   /** The state is the log's again: answer the reads that waited for it. */

@@ -6,7 +6,7 @@ import type { Command } from '../core/commands.js'
 import type { WharfEvent } from '../core/events.js'
 import type { State } from '../core/state.js'
 import type { JobView } from '../core/view.js'
-import { finishedAtOf, graphInHistory, NO_HISTORY_WRITE, type FinishedCursor, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
+import { finishedAtOf, graphInHistory, historyQuery, NO_HISTORY_WRITE, type FinishedCursor, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
 
 const DAY_MS = 86_400_000
 
@@ -29,6 +29,8 @@ export function needsHistory(submissions: readonly Submitted[], state: State, cu
   for (let i = 0; i < submissions.length; i++) {
     const command = submissions[i]!.command
     if (command.type === 'vacuum' || managedAway(command, state)) return true
+    if (command.type === 'remove' && command.uuids.some((uuid) => !state.jobs.has(uuid))) return true
+    if (command.type === 'purge' && command.state !== 'failed') return true
     if (command.type === 'enqueue' && (customIds || command.joins !== undefined)) return true
   }
   return false
@@ -60,6 +62,17 @@ export async function hydrate(submissions: readonly Submitted[], state: State, h
       if (changed.size > 0) command.jobs = command.jobs.filter((job) => !changed.has(job.graphUuid ?? job.uuid))
       continue
     }
+    if (command.type === 'remove') {
+      command.history = await graphsAway(history, state, command.uuids)
+      continue
+    }
+    if (command.type === 'purge') {
+      if (command.state === 'failed') continue
+      const { graphs, more } = await purgeCandidates(history, command.state, command.beforeMs, command.limit)
+      command.history = graphs
+      command.historyMore = more
+      continue
+    }
     if (!managedAway(command, state)) continue
     const view = await history.get(command.uuid)
     if (view !== undefined) command.restore = await graphOf(history, view)
@@ -72,20 +85,24 @@ export function graphOf(history: HistoryStore, view: JobView): Promise<JobView[]
 }
 
 /**
- * The views a tick's decided vacuum commands remove (null: none): those their jobs.vacuumed
- * events name. Command i's events are batch[commandFrom[i]..commandFrom[i + 1]).
+ * The views a tick's decided vacuum, remove and purge commands delete from history (null: none):
+ * those their jobs.vacuumed events name, and the `history` list of their jobs.removed events.
+ * Command i's events are batch[commandFrom[i]..commandFrom[i + 1]).
  */
 export function vacuumedViews(submissions: readonly Submitted[], batch: readonly WharfEvent[], commandFrom: readonly number[]): JobView[] | null {
   let into: JobView[] | null = null
   for (let c = 0; c < submissions.length; c++) {
     const command = submissions[c]!.command
-    if (command.type !== 'vacuum') continue
+    if (command.type !== 'vacuum' && command.type !== 'remove' && command.type !== 'purge') continue
     for (let i = commandFrom[c]!; i < commandFrom[c + 1]!; i++) {
       const event = batch[i]!
-      if (event.type !== 'jobs.vacuumed') continue
-      const named = new Set(event.uuids)
+      const named = event.type === 'jobs.vacuumed' ? event.uuids : event.type === 'jobs.removed' ? event.history : null
+      if (named === null || named.length === 0) continue
+      const set = new Set(named)
+      const read = command.type === 'vacuum' ? command.jobs : (command.history ?? []).flat()
       into ??= []
-      for (const job of command.jobs) if (named.has(job.uuid)) into.push(job)
+      // Each view once, even if the command lists it twice: a second delete would count it out twice.
+      for (const job of read) if (set.delete(job.uuid)) into.push(job)
     }
   }
   return into
@@ -139,7 +156,11 @@ export async function vacuumCandidates(state: State, history: HistoryStore, nowM
     const scanned = await history.finishedUpTo(nowMs - shortestDays * DAY_MS, limit, cursor)
     for (const job of scanned) {
       if (seen.has(job.uuid) || !old(job)) continue
+      seen.add(job.uuid)
+      // Ticks run between these reads: a job scanned may have left history since (removed from
+      // its graph, or its graph brought back); its graph, as it is now, is another job's to find.
       const graph = await graphOf(history, job)
+      if (!graph.some((member) => member.uuid === job.uuid) || graph.some((member) => seen.has(member.uuid) && member.uuid !== job.uuid)) continue
       for (const member of graph) seen.add(member.uuid)
       if (graph.every(old)) out.push(...graph)
     }
@@ -148,4 +169,55 @@ export async function vacuumCandidates(state: State, history: HistoryStore, nowM
     cursor = { atMs: finishedAtOf(last), uuid: last.uuid }
   }
   return out
+}
+
+/** The graph (or lone job) in history of each of `uuids` not in memory, each graph once. */
+async function graphsAway(history: HistoryStore, state: State, uuids: readonly string[]): Promise<JobView[][]> {
+  const graphs: JobView[][] = []
+  const seen = new Set<string>()
+  for (const uuid of uuids) {
+    if (state.jobs.has(uuid) || seen.has(uuid)) continue
+    const view = await history.get(uuid)
+    if (view === undefined) continue
+    const graph = await graphOf(history, view)
+    for (const member of graph) seen.add(member.uuid)
+    graphs.push(graph)
+  }
+  return graphs
+}
+
+/**
+ * What one purge decision takes from history: the graphs (or lone jobs) of the oldest jobs in
+ * `wanted` that finished before `beforeMs` (null: whenever), until they hold `limit` of them;
+ * `more` when it stopped there.
+ */
+export async function purgeCandidates(
+  history: HistoryStore,
+  wanted: 'done' | 'cancelled',
+  beforeMs: number | null,
+  limit: number,
+): Promise<{ graphs: JobView[][]; more: boolean }> {
+  const matches = (job: JobView): boolean => job.state === wanted && (beforeMs === null || finishedAtOf(job) < beforeMs)
+  const graphs: JobView[][] = []
+  const seen = new Set<string>()
+  let taken = 0
+  let cursor: FinishedCursor | undefined
+  let after: string | undefined
+  for (;;) {
+    // Without a time, the state index; with one, the finish-time index (either way, a page).
+    const scanned =
+      beforeMs === null ? await history.page(historyQuery({ state: wanted, limit, after })) : await history.finishedUpTo(beforeMs - 1, limit, cursor)
+    for (const job of scanned) {
+      if (seen.has(job.uuid) || !matches(job)) continue
+      const graph = await graphOf(history, job)
+      for (const member of graph) seen.add(member.uuid)
+      graphs.push(graph)
+      taken += graph.filter(matches).length
+      if (taken >= limit) return { graphs, more: true }
+    }
+    if (scanned.length < limit) return { graphs, more: false }
+    const last = scanned[scanned.length - 1]!
+    after = last.uuid
+    cursor = { atMs: finishedAtOf(last), uuid: last.uuid }
+  }
 }

@@ -6,12 +6,13 @@ import type { HandlerOutcome } from '../core/commands.js'
 import type { RecordId } from '../core/events.js'
 import type { RetryPattern } from '../core/retry.js'
 import type { JobRecord } from '../core/state.js'
-import { toJobView, type JobView } from '../core/view.js'
+import { toJobView, type JobProgress, type JobView } from '../core/view.js'
 import { EXC_MESSAGE_LENGTH_MAX } from '../core/limits.js'
 import { JobTimeoutError, NothingToDoJob, RetryableJobError } from '../errors.js'
 import { cloneSerializable } from '../../storage/serialize.js'
 import type { Clock } from './clock.js'
 import type { Engine } from './engine.js'
+import { checkProgress, ProgressGate, type ProgressSink } from './progress.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Handler = (this: JobContext, ...args: any[]) => unknown
@@ -35,6 +36,10 @@ export class JobContext {
   private controller: AbortController | null = null
   private contextCache: Record<string, unknown> | null = null
   private viewCache: JobView | undefined
+  /** @internal Where progress() reports: the runner's try of a stored job; null elsewhere. */
+  progressSink: ProgressSink | null = null
+  /** @internal The latest progress() on this context (no-delay mode's view holds it). */
+  lastProgress: JobProgress | null = null
 
   constructor(
     readonly records: RecordId[],
@@ -73,6 +78,19 @@ export class JobContext {
     return this.clock.sleep(ms, this.controller?.signal)
   }
 
+  /**
+   * Say how far this try got: `fraction` from 0 to 1 (else InvalidPropertyError), an optional
+   * `message` (cut at 1,000 characters). It becomes JobView.progress, written at most once per
+   * 100 ms of clock time — the latest value is written when that time has passed or the try ends.
+   * Each try starts at null. Outside a stored job (a direct call, no-delay mode) it is checked
+   * and kept on this context only.
+   */
+  progress(fraction: number, message?: string): void {
+    const progress = checkProgress(fraction, message)
+    this.lastProgress = progress
+    this.progressSink?.report(progress)
+  }
+
   /** @internal */
   abort(reason: unknown): void {
     if (this.controller === null) this.controller = new AbortController()
@@ -81,10 +99,13 @@ export class JobContext {
 }
 
 /** One try of one job, from launch until its outcome is decided (or it timed out). */
-class Attempt {
+class Attempt implements ProgressSink {
   decided = false
   async = false
+  /** Made on the first progress report: most handlers report none. */
+  progress: ProgressGate | null = null
   constructor(
+    readonly runner: Runner,
     readonly job: JobRecord,
     readonly run: number,
     readonly retryPattern: RetryPattern | null,
@@ -92,6 +113,10 @@ class Attempt {
     readonly deadlineMs: number | null,
     readonly timeoutMs: number | null,
   ) {}
+
+  report(progress: JobProgress): void {
+    this.runner.reportProgress(this, progress)
+  }
 }
 
 export class Runner {
@@ -102,6 +127,8 @@ export class Runner {
   private readonly live = new Map<string, Attempt>()
   /** Those same async attempts, so close({ timeoutMs }) can abandon them. */
   private readonly pending = new Set<Attempt>()
+  /** Tries holding a progress value until their write interval ends. */
+  private readonly holding = new Set<Attempt>()
 
   constructor(
     private readonly engine: Engine,
@@ -116,7 +143,8 @@ export class Runner {
     const fn = this.functions.resolve(job.model, job.method)
     const context = new JobContext(job.records, job.context, this.clock, job)
     const deadlineMs = fn.timeoutMs === null ? null : this.clock.now() + fn.timeoutMs
-    const attempt = new Attempt(job, run, fn.retryPattern, context, deadlineMs, fn.timeoutMs)
+    const attempt = new Attempt(this, job, run, fn.retryPattern, context, deadlineMs, fn.timeoutMs)
+    context.progressSink = attempt
     if (fn.handler === undefined) {
       this.decide(attempt, {
         kind: 'failed',
@@ -151,14 +179,42 @@ export class Runner {
   nextDeadline(): number | null {
     let next: number | null = null
     for (const a of this.timed) if (next === null || a.deadlineMs! < next) next = a.deadlineMs!
+    for (const a of this.holding) if (next === null || a.progress!.dueMs() < next) next = a.progress!.dueMs()
     return next
   }
 
-  /** Abort every handler whose timeout has passed; the try counts as a retryable failure. */
+  /** Write the progress held past its interval; abort every handler whose timeout has passed
+   * (the try counts as a retryable failure). */
   expireDeadlines(): void {
-    if (this.timed.length === 0) return
     const now = this.clock.now()
+    for (const attempt of [...this.holding]) if (attempt.progress!.dueMs() <= now) this.flushProgress(attempt)
+    if (this.timed.length === 0) return
     for (const attempt of this.timed.filter((a) => a.deadlineMs! <= now)) this.decide(attempt, this.timedOut(attempt))
+  }
+
+  /** A handler reported progress (checked): write it, or hold it for its interval (see progress.ts). */
+  reportProgress(attempt: Attempt, progress: JobProgress): void {
+    if (attempt.decided) return // the try is over: its outcome, after its last write, is posted
+    const gate = (attempt.progress ??= new ProgressGate())
+    const write = gate.offer(progress, this.clock.now())
+    if (write !== null) this.postProgress(attempt, write)
+    if (gate.held === null) this.holding.delete(attempt)
+    else if (!this.holding.has(attempt)) {
+      this.holding.add(attempt)
+      this.engine.deadlinesMoved() // the one timer must wake for its write
+    }
+  }
+
+  /** Write what the try holds now (its interval passed, or it ends). */
+  private flushProgress(attempt: Attempt): void {
+    if (attempt.progress === null) return
+    this.holding.delete(attempt)
+    const progress = attempt.progress.flush(this.clock.now())
+    if (progress !== null) this.postProgress(attempt, progress)
+  }
+
+  private postProgress(attempt: Attempt, progress: JobProgress): void {
+    this.engine.post({ type: 'progress', uuid: attempt.job.uuid, run: attempt.run, fraction: progress.fraction, message: progress.message })
   }
 
   /** Abort the try's signal and make its outcome the timeout's: retryable, as queue_job's. */
@@ -188,6 +244,7 @@ export class Runner {
       this.settle(attempt)
       attempt.context.abort(reason)
     }
+    this.holding.clear()
     this.inflight = 0
   }
 
@@ -197,6 +254,8 @@ export class Runner {
     // A handler that blocked the event loop past its deadline settles before the timer that
     // would have expired it can fire: it still ran too long, so its outcome is the timeout's.
     if (attempt.deadlineMs !== null && this.clock.now() > attempt.deadlineMs) outcome = this.timedOut(attempt)
+    // The try's latest progress goes first: it is written while the job is still started.
+    this.flushProgress(attempt)
     this.settle(attempt)
     this.engine.post({
       type: 'finish',

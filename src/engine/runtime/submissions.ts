@@ -177,6 +177,9 @@ function eventsBound(command: Command): number {
       return command.jobs.length + (command.joins?.length ?? 0)
     case 'recover':
       return command.limit
+    case 'remove':
+    case 'purge':
+      return 2 // jobs.restored first, when part of a graph in history is taken
     default:
       return 1
   }

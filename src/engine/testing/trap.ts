@@ -10,6 +10,7 @@ import { fail } from '../core/assert.js'
 import { InvalidJobFunctionError, InvalidPropertyError } from '../errors.js'
 import type { PlannedJob } from '../api/delayable.js'
 import { buildSpecs } from '../api/job-spec.js'
+import { atElement } from '../api/delay-many.js'
 import { describe, PROPERTY_KEYS, type IdentityKeyJob } from '../api/properties.js'
 import { BOUND_METHOD, type BoundMethodInfo } from '../api/recordset.js'
 import { serializableEqual } from '../../storage/serialize.js'
@@ -81,11 +82,36 @@ export class JobsTrap implements DelaySink {
 
   /** @internal Called by the Wharf instead of storing; returns what the caller's promise resolves with. */
   capture(planned: readonly PlannedJob[], edges: readonly (readonly [number, number])[], nowMs: number): (JobView | undefined)[] {
-    if (this.callList.length + planned.length > TRAP_CALLS_MAX) {
+    this.checkRoom(planned.length)
+    return this.record(planned, this.build(planned, edges, nowMs))
+  }
+
+  /** @internal delayMany: each graph as capture() takes it, in order; a bad one traps none. */
+  captureMany(graphs: readonly { planned: readonly PlannedJob[]; edges: readonly (readonly [number, number])[] }[], nowMs: number): (JobView | undefined)[][] {
+    this.checkRoom(graphs.reduce((n, g) => n + g.planned.length, 0))
+    const specs = graphs.map((g, k) => {
+      try {
+        return this.build(g.planned, g.edges, nowMs)
+      } catch (error) {
+        throw atElement(error, k)
+      }
+    })
+    return graphs.map((g, k) => this.record(g.planned, specs[k]!))
+  }
+
+  private checkRoom(calls: number): void {
+    if (this.callList.length + calls > TRAP_CALLS_MAX) {
       throw new Error(`trapJobs(): more than TRAP_CALLS_MAX (${TRAP_CALLS_MAX}) delayed calls; is a test delaying in a loop?`)
     }
+  }
+
+  private build(planned: readonly PlannedJob[], edges: readonly (readonly [number, number])[], nowMs: number): JobSpec[] {
     const { newId, functions } = this.wharf
-    const specs = buildSpecs(planned, edges, { nowMs, newId, functions })
+    return buildSpecs(planned, edges, { nowMs, newId, functions })
+  }
+
+  /** Record the calls and trap the jobs, unless identity keys skip the graph. */
+  private record(planned: readonly PlannedJob[], specs: JobSpec[]): (JobView | undefined)[] {
     specs.forEach((spec, i) => this.callList.push(Object.freeze(callOf(spec, planned[i]!))))
     // queue_job §1.7: skip the graph only when every job with a key matches a trapped job.
     let keyed = 0
@@ -236,6 +262,8 @@ function trappedViews(specs: readonly JobSpec[]): JobView[] {
     doneAt: null,
     cancelledAt: null,
     execTimeMs: null,
+    progress: null,
+    node: null,
   }) satisfies JobView)
 }
 
