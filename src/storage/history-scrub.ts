@@ -48,7 +48,9 @@ export function scrubInChild(dir: Promise<string | null>, where: string, busy: (
     if (files === null) return { checked: true, views: 0, problems: [] }
     try {
       if (stopped) return STOPPED
-      child = spawn(process.execPath, [...(SOURCE ? ['--import', 'tsx'] : []), CHILD, files], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
+      // ELECTRON_RUN_AS_NODE: in an Electron app, execPath is the app; this makes it a plain node.
+      const env = { ...process.env, ELECTRON_RUN_AS_NODE: '1' }
+      child = spawn(process.execPath, [...(SOURCE ? ['--import', 'tsx'] : []), CHILD, files], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] })
       lowerPriority(child)
       const telling = tellBusy(child, busy)
       const ran = await collect(child)
