@@ -3,7 +3,7 @@
 // empty one, and the 1,000th page of a query costs what the first does.
 
 import { Wharf } from '../index.js'
-import { tempDir } from './storage-benches.js'
+import { runNoops, tempDir } from './storage-benches.js'
 
 export interface FinishedStore {
   path: string
@@ -63,4 +63,33 @@ export async function openForPages(store: FinishedStore): Promise<{ page: (posit
     },
     close: () => wharf.close(),
   }
+}
+
+/** Open the store and time its history scrub, from the end of open to integrity() resolved. */
+export async function scrubCost(path: string): Promise<{ scrubMs: number; views: number }> {
+  const wharf = await Wharf.open({ path, channels: 'root:64,root.mail:64', removeAfterDays: 3650 })
+  const started = performance.now()
+  const report = await wharf.integrity()
+  const scrubMs = performance.now() - started
+  await wharf.close()
+  if (report.status !== 'ok') throw new Error(`history bench: the scrub found ${JSON.stringify(report)}`)
+  return { scrubMs, views: report.views }
+}
+
+/**
+ * `n` no-op jobs enqueue→done (rounds of 1,000, root:16, 'process') on the store, with its history
+ * scrub on or off: jobs/s from the end of open, and whether the scrub was still running when the
+ * last job finished (then the whole run competed with it).
+ */
+export async function lifecycleOnHistory(path: string, n: number, scrubHistory: boolean): Promise<{ jobsPerSec: number; overlapped: boolean }> {
+  const wharf = await Wharf.open({ path, channels: 'root:16,root.mail:64', removeAfterDays: 3650, snapshotEvery: 0, scrubHistory })
+  let scrubbing = scrubHistory
+  const scrubbed = wharf.integrity().then(() => (scrubbing = false))
+  const started = performance.now()
+  await runNoops(wharf, n)
+  const jobsPerSec = (n * 1000) / (performance.now() - started)
+  const overlapped = scrubbing
+  await wharf.close()
+  await scrubbed
+  return { jobsPerSec, overlapped }
 }

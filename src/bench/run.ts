@@ -7,7 +7,7 @@ import { measure } from 'mitata'
 import { benchEnqueue, benchLifecycle, benchChains, benchDelayMany } from './engine-benches.js'
 import { benchPick, measurePendingMemory } from './core-benches.js'
 import { benchDurableDelayMany, benchDurableLifecycle, benchRawLevel, openAndClose, tempDir, writeHistory, writeSnapshotOf } from './storage-benches.js'
-import { openedCost, openForPages, writeFinishedStore } from './history-benches.js'
+import { lifecycleOnHistory, openedCost, openForPages, scrubCost, writeFinishedStore } from './history-benches.js'
 import { Wharf } from '../index.js'
 
 interface Row {
@@ -126,12 +126,42 @@ async function historyBenches(): Promise<void> {
     const openMs = median(costs.map((c) => c.openMs))
     console.log(`${`history: open ${name}`.padEnd(58)} ${openMs.toFixed(1).padStart(12)} ms/open   (heap held ${heapMb.toFixed(1)} MB, median of 5)`)
   }
+  await scrubBenches(store.path, label)
   const pages = await openForPages(store)
   await sample(`history: first page of 50, done on a channel, desc`, 'ms/page', 1, () => pages.page(0))
   await sample(`history: 1,000th page of 50 (cursor 49,950 deep)`, 'ms/page', 1, () => pages.page(49_950))
   await pages.close()
   store.remove()
   empty.remove()
+}
+
+/**
+ * The history scrub after open on the same store: how long it takes, and what it costs the
+ * durable lifecycle that runs meanwhile (rounds alternating scrub on and off; medians).
+ */
+async function scrubBenches(path: string, label: string): Promise<void> {
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
+  const scrubs = []
+  for (let i = 0; i < 3; i++) scrubs.push(await scrubCost(path))
+  const scrubMs = median(scrubs.map((s) => s.scrubMs))
+  const rate = Math.round((scrubs[0]!.views * 1000) / scrubMs).toLocaleString('en-US')
+  console.log(`${`history: scrub of ${label} (after open)`.padEnd(58)} ${scrubMs.toFixed(0).padStart(12)} ms   (${rate} views/s, median of 3)`)
+  const jobs = quick ? 5_000 : 20_000
+  const on: number[] = []
+  const off: number[] = []
+  let overlapped = true
+  for (let round = 0; round < 5; round++) {
+    const withScrub = await lifecycleOnHistory(path, jobs, true)
+    overlapped &&= withScrub.overlapped
+    on.push(withScrub.jobsPerSec)
+    off.push((await lifecycleOnHistory(path, jobs, false)).jobsPerSec)
+  }
+  const name = `durable lifecycle, ${jobs.toLocaleString('en-US')} jobs, root:16, on that store`
+  const fmt = (x: number): string => Math.round(x).toLocaleString('en-US')
+  console.log(
+    `${name.padEnd(58)} ${fmt(median(on)).padStart(12)} jobs/s during the scrub vs ${fmt(median(off))} without (median of 5 each; ` +
+      `${overlapped ? 'every run ended before the scrub' : 'the scrub ended before some runs did'})`,
+  )
 }
 
 await main()

@@ -21,10 +21,8 @@ function defineNoop(wharf: Wharf) {
   })
 }
 
-/** n no-op jobs enqueue→done on LevelDB, producer in rounds of 1,000 (as the in-memory bench). */
-export async function benchDurableLifecycle(n: number, capacity: number, durability: 'process' | 'fsync'): Promise<void> {
-  const dir = tempDir(durability)
-  const wharf = await Wharf.open({ path: dir.path, durability, channels: `root:${capacity}`, snapshotEvery: 0 })
+/** Run n no-op jobs enqueue→done on `wharf`, producer in rounds of 1,000 (as the in-memory bench). */
+export async function runNoops(wharf: Wharf, n: number): Promise<void> {
   const records = defineNoop(wharf).browse([1])
   await wharf.start()
   for (let done = 0; done < n; done += 1_000) {
@@ -33,6 +31,13 @@ export async function benchDurableLifecycle(n: number, capacity: number, durabil
     await Promise.all(round)
   }
   await wharf.idle()
+}
+
+/** n no-op jobs enqueue→done on LevelDB. */
+export async function benchDurableLifecycle(n: number, capacity: number, durability: 'process' | 'fsync'): Promise<void> {
+  const dir = tempDir(durability)
+  const wharf = await Wharf.open({ path: dir.path, durability, channels: `root:${capacity}`, snapshotEvery: 0 })
+  await runNoops(wharf, n)
   if (wharf.stats().states.done !== n) throw new Error('durable bench lost jobs')
   await wharf.close()
   dir.remove()

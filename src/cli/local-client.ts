@@ -3,6 +3,7 @@
 // left (as the app's own next open would). The options are chosen so that the CLI changes nothing
 // else: nothing is vacuumed whatever the app's retention, no snapshot is written, and no channel
 // capacity (the app's configuration, unknown here) limits the jobs a crashed app left running.
+// No history scrub either: a command is over long before one would be (`wharf verify` checks it).
 
 import { stat } from 'node:fs/promises'
 import { Wharf } from '../engine/api/wharf.js'
@@ -52,7 +53,7 @@ export class LocalClient implements OperatorClient {
   static async open(path: string, lockedHint: string): Promise<LocalClient> {
     await checkStorePath(path)
     try {
-      return new LocalClient(await Wharf.open({ path, channels: CLI_CHANNELS, removeAfterDays: KEEP_FOREVER_DAYS, snapshotEvery: 0 }))
+      return new LocalClient(await Wharf.open({ path, channels: CLI_CHANNELS, removeAfterDays: KEEP_FOREVER_DAYS, snapshotEvery: 0, scrubHistory: false }))
     } catch (error) {
       if (error instanceof StorageLockedError) throw refusalOf(error, lockedHint)
       if (error instanceof WharfError) throw refusalOf(error, error.code === 'LOG_CORRUPTION' ? `\`wharf verify --path ${path}\` lists every problem` : '')

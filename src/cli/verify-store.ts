@@ -7,7 +7,7 @@
 // 2. The log: every record's header and CRC (decodeBatch), records following each other from the
 //    compaction floor, the snapshot's CRC and place; keys outside every range Wharf writes.
 // 3. The end-of-log mark: present, this store's, and not past the end of the log.
-// 4. History: every finished job's view (CRC), its index keys and counts (history-repair.ts).
+// 4. History: every finished job's view (CRC), its index keys and counts (history-check.ts).
 // 5. When the log is whole: the replay an open does, with checkInvariants (engine-open.ts).
 
 import { readFile } from 'node:fs/promises'
@@ -20,7 +20,6 @@ import { STORE_ID_KEY } from '../storage/end-mark.js'
 import { decodeMarkFile, markPath, MARK_FILE } from '../storage/end-mark-file.js'
 import { findHistoryDamage } from '../storage/history-repair.js'
 import { levelChild } from '../storage/level-child.js'
-import { unesc } from '../storage/level-history.js'
 import { LevelLog } from '../storage/level-log.js'
 import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, seqOfKey, type Db } from '../storage/level-recovery.js'
 import { allStrayKeys } from '../storage/stray-keys.js'
@@ -171,14 +170,11 @@ async function checkMark(db: Db, dir: string, lastSeq: number, problems: string[
   return mark.seq
 }
 
-/** Readable views; every damaged view, orphan index entry and wrong count as a problem. */
+/** Readable views; every damaged view, orphan or missing index entry and wrong count as a problem. */
 async function checkHistory(db: Db, problems: string[]): Promise<number> {
-  const damage = await findHistoryDamage(db)
-  if (damage.damaged.length > 0) problems.push(`${damage.damaged.length} finished job view(s) in history are damaged (checksum or JSON): ${listed(damage.damaged.map(unesc))}`)
-  if (damage.orphans.length > 0) problems.push(`${damage.orphans.length} finished job(s) named by a history index have no view: ${listed(damage.orphans.map(unesc))}`)
-  if (damage.dangling > 0) problems.push(`${damage.dangling} history index key(s) name a job without a readable view`)
-  if (damage.recounted > 0) problems.push(`${damage.recounted} history count(s) differ from the history index`)
-  return damage.views
+  const { damage, views } = await findHistoryDamage(db)
+  problems.push(...damage.problems())
+  return views
 }
 
 /** The replay and audit an open does (no recovery: nothing is appended), on the copy. */

@@ -3,7 +3,7 @@
 
 import type { WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
-import type { HistoryStore, HistoryWrite } from './history.js'
+import type { HistoryScrub, HistoryStore, HistoryWrite, ScrubOptions } from './history.js'
 
 /** The state as plain data at a seq (habit 4: an optimisation, never the truth). */
 export interface Snapshot {
@@ -36,6 +36,13 @@ export interface EventLog {
   read(afterSeq?: number): AsyncIterable<readonly WharfEvent[]>
   /** Release the storage. Appending after close rejects. */
   close(): Promise<void>
+  /**
+   * A check of all of history as it was at open, running in the background; null when this log
+   * was not set up for one. Offered by logs whose storage can lose history entries without an
+   * error on reads (LevelDB), so that such a loss is found after open, whose cost follows live
+   * jobs and cannot read all of history. Called once, after the log has been read.
+   */
+  scrubHistory?(options?: ScrubOptions): HistoryScrub | null
 
   /** The latest snapshot written, or null when there is none. */
   readSnapshot(): Promise<Snapshot | null>

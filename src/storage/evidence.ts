@@ -10,8 +10,10 @@
 // touches only the names it parses as its own files (number.log, number.ldb, MANIFEST-number,
 // CURRENT, LOCK, LOG), so it never reads or deletes them, and a copy of the store takes them along.
 //
-// After a clean open the links are removed; after an open that found corruption they are kept
-// under a name with a timestamp (`wharf-damaged-<time>`), and the error or warning names it.
+// After a clean open the links are removed — or handed over to the history scrub, which opens
+// them as a store of its own, in a child process (history-scrub.ts), and removes them when done;
+// after an open that found corruption they are kept under a name with a timestamp
+// (`wharf-damaged-<time>`), and the error or warning names it.
 
 import { copyFile, link, mkdir, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -19,6 +21,9 @@ import { join } from 'node:path'
 /** Where an open keeps its links while it runs; a leftover one is from a process that died opening. */
 export const BEFORE_OPEN_DIR = 'wharf-before-open'
 export const DAMAGED_PREFIX = 'wharf-damaged-'
+/** Links handed over to a history scrub: `wharf-scrub-<pid>-<n>`; a leftover one is from a process that died. */
+export const SCRUB_PREFIX = 'wharf-scrub-'
+let handedOver = 0
 /** LevelDB's lock file: its contents mean nothing, and a second name for it would be confusing. */
 const SKIPPED = new Set(['LOCK'])
 
@@ -54,12 +59,29 @@ export class Evidence {
     return kept
   }
 
+  /**
+   * The open was clean: move the links out of the way of the next open, for a history scrub to
+   * read and then remove (rm -r); returns where they are, or null when there are none.
+   */
+  async handOver(): Promise<string | null> {
+    if (this.dir === null || !this.dir.endsWith(BEFORE_OPEN_DIR)) return null
+    const to = join(this.storePath, `${SCRUB_PREFIX}${process.pid}-${++handedOver}`)
+    await rename(this.dir, to)
+    this.dir = null
+    return to
+  }
+
   /** The open was clean: remove the links. A kept copy stays. */
   async discard(): Promise<void> {
     if (this.dir === null || !this.dir.endsWith(BEFORE_OPEN_DIR)) return
     await rm(this.dir, { recursive: true, force: true })
     this.dir = null
   }
+}
+
+/** Remove the links handed over to history scrubs of a process that died before removing them. */
+export async function removeScrubLeftovers(storePath: string): Promise<void> {
+  for (const name of await readdir(storePath)) if (name.startsWith(SCRUB_PREFIX)) await rm(join(storePath, name), { recursive: true, force: true })
 }
 
 async function linkOrCopy(from: string, to: string): Promise<void> {

@@ -72,6 +72,28 @@ export interface HistoryStore {
   counts(): ReadonlyMap<string, FinishedCounts>
 }
 
+/** What a history scrub found: every problem (one line per kind of damage) among the views it
+ * read, or why it could not finish (not damage: the scrub itself failed). */
+export type ScrubResult = { checked: true; views: number; problems: string[] } | { checked: false; why: string }
+
+export interface ScrubOptions {
+  /** Whether the app has work in hand: a scrub then leaves it most of the machine. */
+  busy?: () => boolean
+}
+
+/**
+ * A check of all of history running in the background (EventLog.scrubHistory; for LevelDB,
+ * history-scrub.ts says how and history-check.ts what).
+ */
+export interface HistoryScrub {
+  /** The store, for messages. */
+  readonly where: string
+  /** Settles once the check has ended, never rejects. */
+  readonly done: Promise<ScrubResult>
+  /** Stop it and release what it holds; `done` then says it was stopped. */
+  stop(): Promise<void>
+}
+
 export interface FinishedCounts {
   done: number
   cancelled: number

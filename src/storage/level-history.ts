@@ -64,7 +64,7 @@ export function unesc(field: string): string {
 const uuidOfKey = (key: string): string => unesc(key.slice(key.lastIndexOf('\x00') + 1))
 
 /** The escaped (channel, model, method) of a job: one combo of the composite index and counts. */
-function comboOf(job: FinishedJob): string {
+export function comboOf(job: FinishedJob): string {
   return esc(channelOf(job)) + '\x00' + esc(job.model) + '\x00' + esc(job.method)
 }
 
@@ -75,7 +75,7 @@ function comboKey(combo: string, state: string, uuid: string): string {
 }
 
 /** Every key of a job but its view's: the indexes that name it. */
-function indexKeys(job: FinishedJob, combo: string): string[] {
+export function indexKeys(job: FinishedJob, combo: string): string[] {
   const uuid = esc(job.uuid)
   const keys = [comboKey(combo, job.state, uuid)]
   if (job.identityKey !== null) keys.push(INDEX_PREFIX + 'k\x00' + esc(job.identityKey) + '\x00' + uuid)
@@ -84,6 +84,9 @@ function indexKeys(job: FinishedJob, combo: string): string[] {
 }
 
 const EMPTY = new Uint8Array(0)
+
+/** Counts as a count key stores them: [done, cancelled]. */
+export const countText = (c: FinishedCounts): string => `[${c.done},${c.cancelled}]`
 
 /** Counts per combo after a staged write, from stage() to commit(). */
 export type StagedCounts = ReadonlyMap<string, FinishedCounts>
@@ -108,6 +111,12 @@ export class LevelHistory implements HistoryStore {
    */
   async load(db: Db, emptyLog: boolean, writeOptions: { sync: boolean }): Promise<void> {
     this.complete = (await db.get(COMPLETE_KEY)) !== undefined
+    // Only a store written before history existed (0.1) lacks the mark, and it has no history at
+    // all: history without the mark lost it to damage, and taking the store for an old one would
+    // file its finished jobs again (counted twice). 'truncate' puts the mark back (history-repair.ts).
+    if (!this.complete && (await db.keys({ gte: 'h\x00', lt: 'h\x01', limit: 1 }).all()).length > 0) {
+      throw this.corrupt(`it holds finished jobs but its completeness mark (key ${JSON.stringify(COMPLETE_KEY)}) is missing; open with onCorruption: 'truncate' to put it back`)
+    }
     if (!this.complete && emptyLog) {
       await db.put(COMPLETE_KEY, EMPTY, writeOptions)
       this.complete = true
@@ -172,7 +181,7 @@ export class LevelHistory implements HistoryStore {
     for (const [combo, c] of touched) {
       if (!this.perCombo.has(combo)) this.perCombo.set(combo, { done: 0, cancelled: 0 })
       if (c.done === 0 && c.cancelled === 0) batch.del(COUNT_PREFIX + combo)
-      else batch.put(COUNT_PREFIX + combo, Buffer.from(`[${c.done},${c.cancelled}]`))
+      else batch.put(COUNT_PREFIX + combo, Buffer.from(countText(c)))
     }
     return touched
   }

@@ -16,16 +16,18 @@
 // it runs, a store LevelDB cannot read whole rebuilt — lives in level-open.ts; truncating the log
 // in level-recovery.ts; history's audit in history-repair.ts; stray keys in stray-keys.ts.
 
+import { rm } from 'node:fs/promises'
 import type { WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
 import { LogCorruptionError } from '../engine/errors.js'
 import { claimedSnapshotSeq, decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshot, inspectRecord } from './codec.js'
 import { openEndMark, type EndMark } from './end-mark.js'
 import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from './event-log.js'
-import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
+import { NO_HISTORY_WRITE, type HistoryScrub, type HistoryWrite, type ScrubOptions } from './history.js'
 import { LevelHistory } from './level-history.js'
-import type { Evidence } from './evidence.js'
 import { auditHistory } from './history-repair.js'
+import { scrubDone, scrubInChild } from './history-scrub.js'
+import { removeScrubLeftovers, type Evidence } from './evidence.js'
 import { checkStrayKeys } from './stray-keys.js'
 import { checkWharfKeys } from './level-path.js'
 import { isLevelCorruption, namedCorruption, openLevelStore, rebuild } from './level-open.js'
@@ -46,6 +48,12 @@ export interface LevelLogOptions {
   onCorruption?: 'throw' | 'truncate'
   /** Told about every recovery 'truncate' performs. Default: process.emitWarning. */
   onWarning?: (message: string) => void
+  /**
+   * Keep the store's files as they were before a clean open (linked aside by every open) for
+   * scrubHistory() to check, instead of removing them once the log has been read (default false;
+   * Wharf.open passes its own scrubHistory option, default true). Unused, they go at close.
+   */
+  scrubHistory?: boolean
 }
 
 /** Records fetched per native round trip while reading. */
@@ -66,6 +74,12 @@ export class LevelLog implements EventLog {
   /** The store's files before this open, until it is known whether it met corruption. */
   private evidence: Evidence | null = null
   private corruptionSeen = false
+  private readonly scrubWanted: boolean
+  /** After a clean open: the files from before it, for the history scrub (which removes them). */
+  private scrubCopy: string | null = null
+  /** 'truncate' checked (and repaired) all of history at this open: the views it read. */
+  private audited: number | null = null
+  private scrub: HistoryScrub | null = null
   private lifecycle: Lifecycle = 'closed'
   private db: Db | null = null
   /** null: the last record is corrupt and a read must recover it before anything is appended. */
@@ -86,12 +100,14 @@ export class LevelLog implements EventLog {
     }
     this.durability = options.durability ?? 'process'
     this.writeOptions = { sync: this.durability === 'fsync' }
+    this.scrubWanted = options.scrubHistory ?? false
   }
 
   async open(): Promise<void> {
     if (this.lifecycle !== 'closed') throw new Error(`the event log at ${JSON.stringify(this.path)} is already ${this.lifecycle}`)
     this.lifecycle = 'opening'
     this.corruptionSeen = false
+    this.audited = null
     try {
       for (let attempt = 1; this.db === null; attempt++) {
         const opened = await openLevelStore(this.path, { onCorruption: this.onCorruption, warn: this.warn })
@@ -125,7 +141,8 @@ export class LevelLog implements EventLog {
     await this.loadBounds(db)
     const empty = this.lastSeq === 0 && this.floorSeq === 0 && (await db.get(SNAPSHOT_KEY)) === undefined
     this.mark = await openEndMark(db, this.path, this.lastSeq, this.floorSeq, { durability: this.durability, onCorruption: this.onCorruption, warn: this.warn })
-    if (this.onCorruption === 'truncate') await auditHistory(db, this.path, this.warn)
+    await removeScrubLeftovers(this.path) // of a process that died scrubbing; the lock is ours now
+    if (this.onCorruption === 'truncate') this.audited = await auditHistory(db, this.path, this.warn)
     await this.history.load(db, empty, this.writeOptions)
   }
 
@@ -152,7 +169,12 @@ export class LevelLog implements EventLog {
     if (evidence === null) return
     this.evidence = null
     if (error instanceof LogCorruptionError) this.corruptionSeen = true
-    if (!this.corruptionSeen) return evidence.discard()
+    if (!this.corruptionSeen) {
+      // A clean open: the files from before it are the state it opened, for the history scrub.
+      if (this.scrubWanted && this.audited === null) this.scrubCopy = await evidence.handOver()
+      else await evidence.discard()
+      return
+    }
     const kept = await evidence.keep()
     if (error instanceof LogCorruptionError && kept !== null) error.message += `; the store's files as they were before this open are kept in ${JSON.stringify(kept)}`
     else if (kept !== null) this.warn(`the Wharf store ${JSON.stringify(this.path)} was recovered; its files as they were before this open are kept in ${JSON.stringify(kept)}`)
@@ -319,12 +341,16 @@ export class LevelLog implements EventLog {
     this.lifecycle = 'closing'
     try {
       await this.writes // appends accepted before close still land
+      await this.scrub?.stop()
       await this.settleEvidence()
+      if (this.scrubCopy !== null) await rm(this.scrubCopy, { recursive: true, force: true })
       await this.requireMark().close()
       await this.requireDb().close()
     } finally {
       this.mark = null
       this.db = null
+      this.scrub = null
+      this.scrubCopy = null
       this.lifecycle = 'closed'
     }
   }
@@ -336,6 +362,26 @@ export class LevelLog implements EventLog {
    */
   snapshotIterator() {
     return this.requireOpen().iterator<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })
+  }
+
+  /**
+   * Check all of history in the background, as it was at this open (history-scrub.ts): on the
+   * files from before a clean open, in a child process. Call it once the log has been read (the
+   * engine's replay): a corruption met reading it keeps those files as evidence instead. Null
+   * for a log made without the scrubHistory option. After 'truncate' (which checked and repaired
+   * all of history at this open) it is over at once.
+   */
+  scrubHistory(options: ScrubOptions = {}): HistoryScrub | null {
+    this.requireOpen()
+    if (this.scrub !== null) throw new Error(`the history of ${JSON.stringify(this.path)} is already being scrubbed`)
+    if (!this.scrubWanted) return null // made without scrubHistory: nothing was kept for it
+    if (this.audited !== null) return (this.scrub = scrubDone(this.path, { checked: true, views: this.audited, problems: [] }))
+    const copy = this.settleEvidence().then(() => {
+      const dir = this.scrubCopy
+      this.scrubCopy = null
+      return dir // null: a store new at this open, nothing in history yet
+    })
+    return (this.scrub = scrubInChild(copy, this.path, options.busy ?? (() => false)))
   }
 
   // ---- internals ----

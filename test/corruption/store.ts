@@ -2,7 +2,7 @@
 // two sessions, so it holds LevelDB tables (.ldb, from the first session's write-ahead log,
 // converted when the second session opened) and a newest write-ahead log (.log, the second
 // session's writes), jobs in every state, graphs, history, and a snapshot with a compaction floor.
-import { chain, FailedJobError, FakeClock, group, NothingToDoJob, Wharf, type JobView } from '../../src/index.js'
+import { chain, FailedJobError, FakeClock, group, NothingToDoJob, Wharf, type IntegrityReport, type JobView } from '../../src/index.js'
 import { sequentialIds } from '../../src/engine/runtime/ids.js'
 
 export const CHANNELS = 'root:4,root.mail:1'
@@ -70,11 +70,13 @@ export interface OpenedOptions {
   onWarning?: (message: string) => void
 }
 
-/** Every job of the store at `path`, page by page; throws what open throws. */
-export async function allJobs(path: string, options: OpenedOptions): Promise<JobView[]> {
+/** Every job of the store at `path`, page by page, and what the history scrub of that open
+ * found (awaited); throws what open throws. */
+export async function allJobs(path: string, options: OpenedOptions): Promise<{ views: JobView[]; integrity: IntegrityReport }> {
   const wharf = await Wharf.open({ path, channels: CHANNELS, clock: new FakeClock(START_MS), snapshotEvery: 0, onCorruption: options.onCorruption })
   try {
-    return await pages(wharf)
+    const views = await pages(wharf)
+    return { views, integrity: await wharf.integrity() }
   } finally {
     await wharf.close()
   }

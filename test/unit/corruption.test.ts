@@ -2,10 +2,11 @@
 // built through Wharf.open({ path }) (two sessions, every job state, graphs, history, a snapshot
 // over a compaction floor) is copied and damaged — the newest write-ahead log cut or a byte
 // flipped in it, a byte flipped in a table, CURRENT or MANIFEST deleted, the snapshot key deleted
-// — and opened: every open must give the state as it was acknowledged, or a named Wharf error;
-// then 'truncate' must open (or refuse, saying why no recovery is honest) and the next plain open
-// must be clean. The opens run in a child process (corruption/open-child.ts): a damaged LevelDB
-// table can abort the process in LevelDB's native code. WHARF_CORRUPTION_SEEDS=200 goes deeper.
+// — and opened: every open must give the state as it was acknowledged, or a named Wharf error,
+// or have its history scrub (awaited) name the damage; then 'truncate' must open (or refuse,
+// saying why no recovery is honest) and the next plain open must be clean, its scrub included.
+// The opens run in a child process (corruption/open-child.ts): a damaged LevelDB table can abort
+// the process in LevelDB's native code. WHARF_CORRUPTION_SEEDS=200 goes deeper.
 import { createHash } from 'node:crypto'
 import { cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
@@ -30,7 +31,10 @@ const NAMED = new Set(['LogCorruptionError', 'StorageError'])
 /** A 'truncate' that refuses must say that no recovery is honest, and why. */
 const REFUSAL = /truncation cannot recover|cannot be rebuilt/
 
-type Answer = { mode: string; ok: true; digest: string; jobs: number; warnings: string[] } | { mode: string; ok: false; name: string; code: string; message: string }
+type Integrity = { status: string; problems: string[] }
+type Answer =
+  | { mode: string; ok: true; digest: string; jobs: number; uuids: string[]; warnings: string[]; integrity: Integrity }
+  | { mode: string; ok: false; name: string; code: string; message: string }
 
 interface Case {
   kind: DamageKind
@@ -42,7 +46,7 @@ interface Case {
 
 let dir: string
 let template: string
-let expected: { digest: string; jobs: number }
+let expected: { digest: string; jobs: number; uuids: string[] }
 
 const digestOf = (views: unknown): string => createHash('sha256').update(JSON.stringify(views)).digest('hex')
 
@@ -50,7 +54,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'wharf-corruption-'))
   template = join(dir, 'template')
   const views = await buildStore(template, JOBS)
-  expected = { digest: digestOf(views), jobs: views.length }
+  expected = { digest: digestOf(views), jobs: views.length, uuids: views.map((v) => v.uuid) }
 })
 
 afterAll(async () => {
@@ -86,7 +90,21 @@ async function pool<T>(tasks: Array<() => Promise<T>>, limit: number): Promise<T
   return results
 }
 
-const plainOutcome = (a: Answer): string => (a.ok ? (a.digest === expected.digest ? 'same' : 'CHANGED') : NAMED.has(a.name) ? `named ${a.code}` : `UNNAMED ${a.name}`)
+/** A plain open that gave a state other than the acknowledged one: silent unless its scrub named
+ * damage; 'named by the scrub' when it also names every job missing (when it can list them). */
+function changedOutcome(a: Extract<Answer, { ok: true }>): string {
+  if (a.integrity.status !== 'damaged') return 'CHANGED'
+  const got = new Set(a.uuids)
+  const missing = expected.uuids.filter((u) => !got.has(u))
+  const text = a.integrity.problems.join('\n')
+  return missing.length > 0 && missing.length <= 20 && missing.every((u) => text.includes(u)) ? 'changed, named by the scrub' : 'changed, scrub names damage'
+}
+
+const plainOutcome = (a: Answer): string => {
+  if (!a.ok) return NAMED.has(a.name) ? `named ${a.code}` : `UNNAMED ${a.name}`
+  if (a.digest !== expected.digest) return changedOutcome(a)
+  return a.integrity.status === 'damaged' ? 'same, scrub names damage' : 'same'
+}
 const truncateOutcome = (a: Answer): string => {
   if (a.ok) return a.digest === expected.digest ? 'recovered, same' : 'recovered, loss warned'
   if (!REFUSAL.test(a.message)) return `FAILED ${a.name}`
@@ -98,18 +116,19 @@ function problemsOf(c: Case): string[] {
   if (c.crash !== null) return [`the child did not finish: ${c.crash}`]
   const [plain, truncate, next] = c.answers as [Answer, Answer, Answer]
   const problems: string[] = []
-  if (plain.ok && plain.digest !== expected.digest) {
-    // LevelDB checks no table checksum on reads, and finding every garbled key would cost a scan
-    // of the whole store on each open; 'truncate' does that scan, so it must name the loss.
-    const named = !truncate.ok || truncate.warnings.some((w) => /lost from history|damaged/.test(w))
-    if (c.kind !== 'flip-ldb' || !named) problems.push(`a plain open gave ${plain.jobs} jobs, not the ${expected.jobs} acknowledged, without an error`)
+  // LevelDB checks no table checksum on reads, and an open does not read all of history: a
+  // changed state must be named by the history scrub that reads it after the open.
+  if (plain.ok && plain.digest !== expected.digest && plain.integrity.status !== 'damaged') {
+    problems.push(`a plain open gave ${plain.jobs} jobs, not the ${expected.jobs} acknowledged, without an error, and its history scrub found ${plain.integrity.status}`)
   }
   if (!plain.ok && !NAMED.has(plain.name)) problems.push(`a plain open failed with ${plain.name}: ${plain.message}`)
   if (!truncate.ok && !REFUSAL.test(truncate.message)) problems.push(`'truncate' failed without saying why it cannot recover: ${truncate.name}: ${truncate.message}`)
   if (truncate.ok && truncate.digest !== expected.digest && truncate.warnings.length === 0) problems.push(`'truncate' lost jobs (${truncate.jobs} of ${expected.jobs}) without a warning`)
-  if (truncate.ok && !(next.ok && next.digest === truncate.digest && next.warnings.length === 0)) {
-    problems.push(`the open after 'truncate' is not clean: ${next.ok ? `${next.jobs} jobs, warnings ${JSON.stringify(next.warnings)}` : `${next.name}: ${next.message}`}`)
+  if (truncate.ok && !(next.ok && next.digest === truncate.digest && next.warnings.length === 0 && next.integrity.status === 'ok')) {
+    const what = next.ok ? `${next.jobs} jobs, warnings ${JSON.stringify(next.warnings)}, scrub ${JSON.stringify(next.integrity)}` : `${next.name}: ${next.message}`
+    problems.push(`the open after 'truncate' is not clean: ${what}`)
   }
+  if (truncate.ok && truncate.integrity.status !== 'ok') problems.push(`the scrub after 'truncate' found ${JSON.stringify(truncate.integrity)}`)
   // A refusal writes nothing: the next plain open must do exactly what the first one did.
   const sameAs = (a: Answer, b: Answer): boolean => (a.ok && b.ok ? a.digest === b.digest : !a.ok && !b.ok && a.code === b.code)
   if (!truncate.ok && !sameAs(next, plain)) problems.push(`'truncate' refused, yet the next plain open differs from the first: ${JSON.stringify(next).slice(0, 300)}`)
@@ -122,7 +141,7 @@ describe('a damaged store', () => {
     await cp(template, path, { recursive: true })
     const { answers, crash } = await openInChild(path)
     expect(crash).toBeNull()
-    for (const answer of answers) expect(answer).toMatchObject({ ok: true, digest: expected.digest, jobs: expected.jobs, warnings: [] })
+    for (const answer of answers) expect(answer).toMatchObject({ ok: true, digest: expected.digest, jobs: expected.jobs, warnings: [], integrity: { status: 'ok', problems: [] } })
     expect(expected.jobs).toBeGreaterThan(500)
   })
 
@@ -132,11 +151,11 @@ describe('a damaged store', () => {
     const table = new Map<string, number>()
     const failures: string[] = []
     for (const c of cases) {
-      const row = c.crash === null ? `${c.kind.padEnd(16)} ${plainOutcome(c.answers[0]!).padEnd(22)} ${truncateOutcome(c.answers[1]!).padEnd(36)}` : `${c.kind} CRASHED`
+      const row = c.crash === null ? `${c.kind.padEnd(16)} ${plainOutcome(c.answers[0]!).padEnd(28)} ${truncateOutcome(c.answers[1]!).padEnd(36)}` : `${c.kind} CRASHED`
       table.set(row, (table.get(row) ?? 0) + 1)
       for (const problem of problemsOf(c)) failures.push(`${c.kind} seed ${c.seed} (${c.what}): ${problem}`)
     }
-    console.log(`damage kind      plain open             'truncate'                           count\n${[...table].sort().map(([row, n]) => `${row} ${n}`).join('\n')}`)
+    console.log(`damage kind      plain open (and its scrub)   'truncate'                           count\n${[...table].sort().map(([row, n]) => `${row} ${n}`).join('\n')}`)
     expect(failures).toEqual([])
   }, Math.max(180_000, SEEDS * SEEDED.length * 5_000)) // a guard against a hang, not a timing assertion; grows with the seeds
 })

@@ -1,10 +1,13 @@
 // Proves what `npm pack` would publish, from a clean build (its `prepare` script removes dist and
 // compiles): the entry points, their types, the `wharf` bin, LICENSE and README — and no tests,
 // no simulator, no benches, no TypeScript sources, no source maps (they would point at sources
-// the package does not ship). Then runs the compiled bin, as an installed package would.
+// the package does not ship). Then runs the compiled bin, as an installed package would, and the
+// compiled history scrub, whose child process must run from dist without the sources or tsx.
 import { spawn } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { runNode } from '../../src/storage/level-child.js'
 import { ROOT } from './cli-helpers.js'
@@ -76,5 +79,29 @@ describe('npm pack', () => {
     expect(await runNode([bin, '--version'])).toMatchObject({ code: 0, out: `${pkg.version}\n` })
     const help = await runNode([bin, 'help'])
     expect([help.code, help.out]).toEqual([0, expect.stringContaining('  verify ')])
+  })
+
+  it('the compiled history scrub runs its compiled child process', async () => {
+    expect(files).toContain('dist/src/storage/history-scrub-child.js')
+    const dir = await mkdtemp(join(tmpdir(), 'wharf-package-scrub-'))
+    const program = `
+      const { Wharf } = await import(${JSON.stringify(pathToFileURL(join(ROOT, pkg.main)).href)})
+      const path = ${JSON.stringify(join(dir, 'jobs'))}
+      const first = await Wharf.open({ path })
+      const m = first.model('package.scrub', { run: () => 'ran' })
+      for (let i = 0; i < 3; i++) await m.withDelay().run()
+      await first.start()
+      await first.idle()
+      await first.close()
+      const second = await Wharf.open({ path })
+      console.log(JSON.stringify(await second.integrity()))
+      await second.close()`
+    try {
+      const run = await runNode(['--input-type=module', '-e', program], dir)
+      expect(run.err).toBe('')
+      expect(JSON.parse(run.out)).toEqual({ status: 'ok', problems: [], views: 3 })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -37,6 +37,14 @@ export interface OpenOptions {
   onCorruption?: 'throw' | 'truncate'
   /** Write a snapshot and compact the log after this many events (default 50,000; 0 = never). */
   snapshotEvery?: number
+  /**
+   * Check all of history once after open, in the background (a child process, on the store's
+   * files as they were at open), that every finished job's view, index keys and counts agree
+   * (default true; a store on disk only). LevelDB does not verify table checksums on reads, so
+   * damage that hides finished jobs is found only this way; it is warned (WHARF_HISTORY_DAMAGED)
+   * and reported by wharf.integrity().
+   */
+  scrubHistory?: boolean
   /** Advanced: an EventLog to use instead of the default (tests, simulations). */
   log?: EventLog
   /** Advanced: job and graph id factory (default: monotonic ULIDs). */
@@ -45,7 +53,7 @@ export interface OpenOptions {
   random?: () => number
 }
 
-export const OPEN_OPTIONS = new Set(['path', 'channels', 'clock', 'contextKeys', 'noDelay', 'durability', 'onCorruption', 'removeAfterDays', 'snapshotEvery', 'log', 'newId', 'random'])
+export const OPEN_OPTIONS = new Set(['path', 'channels', 'clock', 'contextKeys', 'noDelay', 'durability', 'onCorruption', 'removeAfterDays', 'snapshotEvery', 'scrubHistory', 'log', 'newId', 'random'])
 export const DEFAULT_REMOVE_AFTER_DAYS = 30
 export const DEFAULT_SNAPSHOT_EVERY = 50_000
 
@@ -56,6 +64,7 @@ export interface CheckedOpenOptions {
   contextKeys: readonly string[]
   noDelay: boolean
   newId: IdFactory
+  scrubHistory: boolean
 }
 
 export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
@@ -94,6 +103,9 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
   if (options.onCorruption !== undefined && options.onCorruption !== 'throw' && options.onCorruption !== 'truncate') {
     throw new InvalidPropertyError(`Wharf.open(): onCorruption must be 'throw' or 'truncate', got ${describe(options.onCorruption)}`)
   }
+  if (options.scrubHistory !== undefined && typeof options.scrubHistory !== 'boolean') {
+    throw new InvalidPropertyError(`Wharf.open(): scrubHistory must be a boolean, got ${describe(options.scrubHistory)}`)
+  }
   const days = options.removeAfterDays
   if (days !== undefined && (typeof days !== 'number' || !Number.isFinite(days) || days <= 0)) {
     throw new InvalidPropertyError(`Wharf.open(): removeAfterDays must be a positive number, got ${describe(days)}`)
@@ -104,11 +116,12 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
       options.log ??
       (options.path === undefined
         ? new VolatileLog()
-        : new LevelLog(options.path, { durability: options.durability ?? 'process', onCorruption: options.onCorruption ?? 'throw' })),
+        : new LevelLog(options.path, { durability: options.durability ?? 'process', onCorruption: options.onCorruption ?? 'throw', scrubHistory: options.scrubHistory ?? true })),
     clock,
     channels: parseChannelConfig(channelsText),
     contextKeys: Object.freeze([...contextKeys]),
     noDelay: options.noDelay ?? process.env.WHARF_NO_DELAY === '1',
     newId: options.newId ?? ulidFactory(clock),
+    scrubHistory: options.scrubHistory ?? true,
   }
 }

@@ -13,7 +13,7 @@ import { readExplanation, type Explanation } from './explain.js'
 import { ResultWaiters } from './results.js'
 import { checkJobsQuery, checkUuid, readGraph, readJob, readJobs, statsOf, type JobGraph, type JobsQuery, type Stats } from './queries.js'
 import { FakeClock, SystemClock, type Clock } from '../runtime/clock.js'
-import { Engine, type OpenReport, type ResultOf } from '../runtime/engine.js'
+import { Engine, type IntegrityReport, type OpenReport, type ResultOf } from '../runtime/engine.js'
 import type { IdFactory } from '../runtime/ids.js'
 import { JobContext, type Handler } from '../runtime/runner.js'
 import { VolatileLog } from '../../storage/volatile-log.js'
@@ -34,6 +34,7 @@ import { checkPurgeOptions, checkRemoveUuids, removedAndMore, type PurgeOptions 
 import { checkSignalOptions, installSignalHandlers, type SignalOptions } from './signals.js'
 
 export type { OpenOptions } from './open-options.js'
+export type { IntegrityReport, IntegrityStatus } from '../runtime/engine.js'
 export type { PurgeOptions } from './removal.js'
 export type { SignalOptions } from './signals.js'
 export type { BackupResult } from '../../storage/backup.js'
@@ -101,6 +102,7 @@ export class Wharf implements ModelHost {
       // Nothing of a volatile log is ever read back: snapshotting it would be wasted work.
       snapshotEvery: checked.log instanceof VolatileLog ? 0 : (options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY),
       customIds: options.newId !== undefined,
+      scrubHistory: checked.scrubHistory,
     })
     const wharf = new Wharf(engine, functions, checked)
     if (checked.clock instanceof FakeClock) wharf.detachClock = checked.clock.attach(() => engine.settled())
@@ -125,6 +127,15 @@ export class Wharf implements ModelHost {
   /** What open found in the log: snapshot, events replayed, jobs recovered from a dead process. */
   get openReport(): OpenReport {
     return { ...this.engine.openReport }
+  }
+
+  /**
+   * What the history scrub of this open found (the scrubHistory option): resolves once it has
+   * read all of history — at once when it is off or done; with status 'stopped' when this Wharf
+   * closed first. It never rejects: damage is a status and problems, not an error.
+   */
+  integrity(): Promise<IntegrityReport> {
+    return this.engine.integrity()
   }
 
   /** The job as last committed, live or finished; undefined if there is no such job. */

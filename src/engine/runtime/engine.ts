@@ -31,6 +31,7 @@ import type { Clock } from './clock.js'
 import { openAndReplay, openReportOf, recoverAll, type Recovered } from './engine-open.js'
 import { hydrate, needsHistory, takeHistoryWrite, vacuumedViews } from './history-io.js'
 import { Listeners, type Listener } from './listeners.js'
+import type { IntegrityReport } from './history-scrubber.js'
 import { Maintenance } from './maintenance.js'
 import { CommittedReads } from './readers.js'
 import { replay, type OpenReport } from './replay.js'
@@ -44,6 +45,7 @@ import { earliest, SpinGuard, WakeTimer } from './wake-timer.js'
 // Moved out of this file with the concerns they belong to; importers keep this path.
 export { VACUUM_INTERVAL_MS } from './maintenance.js'
 export type { OpenReport } from './replay.js'
+export type { IntegrityReport, IntegrityStatus } from './history-scrubber.js'
 export type { ResultOf } from './submissions.js'
 
 export type Lifecycle = 'stopped' | 'running' | 'stopping' | 'closed'
@@ -61,6 +63,8 @@ export interface EngineOptions {
   snapshotEvery: number
   /** Uuids come from a custom newId: each enqueue is checked against history for reuse. */
   customIds?: boolean
+  /** Read all of history once after open, checking it (history-scrubber.ts). Default false. */
+  scrubHistory?: boolean
 }
 
 /** After a failed append, the engine tries again what that tick lost at most this much later. */
@@ -157,7 +161,13 @@ export class Engine {
       throw error
     }
     engine.openReport = openReportOf(replayed, recovered, vacuumed, options.clock.now() - startedMs)
+    engine.maintenance.startScrub(options.scrubHistory === true)
     return engine
+  }
+
+  /** What the history scrub of this open found, once it has ended ('off' when there is none). */
+  integrity(): Promise<IntegrityReport> {
+    return this.maintenance.integrity()
   }
 
   /** Remove old done/cancelled jobs from history, one bounded batch per tick, until none is left. */
@@ -245,6 +255,7 @@ export class Engine {
     this.timer.clear()
     if (this.logOpen) {
       this.logOpen = false
+      await this.maintenance.stopScrub()
       // After fail(), an append may still be running: let it end before the log closes.
       await this.appends.settled()
       await this.log.close()

@@ -1,6 +1,7 @@
 // Upkeep the engine does besides deciding commands: snapshots, which bound what the next open
 // replays, and autovacuum, which bounds what history keeps. Both are policies over when to do
-// it; the work itself goes through the log and the tick like anything else.
+// it; the work itself goes through the log and the tick like anything else. And the history
+// scrub after open (history-scrubber.ts), which only reads.
 
 import type { Command } from '../core/commands.js'
 import { VACUUM_BATCH } from '../core/limits.js'
@@ -9,17 +10,21 @@ import type { State } from '../core/state.js'
 import type { EventLog } from '../../storage/event-log.js'
 import type { Clock } from './clock.js'
 import type { EngineOptions } from './engine.js'
+import { HistoryScrubber, type IntegrityReport } from './history-scrubber.js'
 import { vacuumCandidates } from './history-io.js'
 import type { ResultOf } from './submissions.js'
 
 /** How often autovacuum looks for old jobs while the engine runs. */
 export const VACUUM_INTERVAL_MS = 3_600_000
 
-/** What maintenance needs of the engine: its state as it is now (a rollback replaces it), and a
- * way to submit the vacuum commands as any caller would. */
+/** What maintenance needs of the engine: its state as it is now (a rollback replaces it), a
+ * way to submit the vacuum commands as any caller would, and whether it has work in hand. */
 export interface Maintained {
   readonly state: State
   submit<T>(command: Command, result?: ResultOf<T>): Promise<T>
+  /** No command is queued and no tick is pending or running. */
+  readonly quiet: boolean
+  readonly runningHandlers: number
 }
 
 export class Maintenance {
@@ -30,6 +35,7 @@ export class Maintenance {
   /** seq of the newest snapshot (or of the state the log was opened at). */
   private snapshotSeq: number
   private nextVacuumMs = 0
+  private readonly scrubber = new HistoryScrubber()
 
   constructor(
     private readonly engine: Maintained,
@@ -84,6 +90,21 @@ export class Maintenance {
    */
   vacuumIfDue(now: number): void {
     if (now >= this.nextVacuumMs) this.vacuum().catch(() => {})
+  }
+
+  /** Once the store is open: read all of history in the background, checking it (if `enabled`). */
+  startScrub(enabled: boolean): void {
+    this.scrubber.start(this.log, enabled, () => !this.engine.quiet || this.engine.runningHandlers > 0)
+  }
+
+  /** Before the log closes. */
+  stopScrub(): Promise<void> {
+    return this.scrubber.stop()
+  }
+
+  /** What the scrub found, once it has ended. */
+  integrity(): Promise<IntegrityReport> {
+    return this.scrubber.finished()
   }
 }
 
