@@ -25,6 +25,7 @@ import { openEndMark, type EndMark } from './end-mark.js'
 import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from './event-log.js'
 import { NO_HISTORY_WRITE, type HistoryScrub, type HistoryWrite, type ScrubOptions } from './history.js'
 import { LevelHistory } from './level-history.js'
+import { LeanBatch } from './lean-batch.js'
 import { auditHistory } from './history-repair.js'
 import { scrubDone, scrubInChild } from './history-scrub.js'
 import { removeScrubLeftovers, type Evidence } from './evidence.js'
@@ -199,9 +200,9 @@ export class LevelLog implements EventLog {
       if (history === NO_HISTORY_WRITE) await db.put(recordKey(first), bytes, this.writeOptions)
       else {
         // One LevelDB batch: the record and the history it projects are durable or absent together.
-        // A chained batch: abstract-level's array batch clones every op (several per finished
-        // job here), which costs more than the write itself.
-        const batch = db.batch()
+        // A lean batch: abstract-level clones every op (several per finished job here), which
+        // costs more than the write itself (lean-batch.ts).
+        const batch = new LeanBatch(db)
         const staged = this.history.stage(batch, history, first)
         batch.put(recordKey(first), bytes)
         await batch.write(this.writeOptions)
