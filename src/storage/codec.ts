@@ -16,7 +16,7 @@
 //
 // Decoding trusts nothing: every mismatch is a LogCorruptionError naming the seq (and the path).
 
-import * as zlib from 'node:zlib'
+import { crc32 } from './crc32.js'
 import { EVENT_FORMAT_VERSION, type WharfEvent } from '../engine/core/events.js'
 import { fail } from '../engine/core/assert.js'
 import { BATCH_EVENTS_MAX } from '../engine/core/limits.js'
@@ -36,26 +36,6 @@ const KIND_SNAPSHOT = 0x53
 const FLAG_TAGGED = 1
 const CRC_OFFSET = 28
 const U32 = 0x1_0000_0000
-
-// ---- CRC32: zlib.crc32 since Node 20.15; the table version keeps older Node 20 working. ----
-
-let crcTable: Int32Array | null = null
-/** Same result as zlib.crc32 (IEEE polynomial), in plain JS. Exported for its test. */
-export function crc32Portable(data: Uint8Array, value = 0): number {
-  if (crcTable === null) {
-    crcTable = new Int32Array(256)
-    for (let n = 0; n < 256; n++) {
-      let c = n
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-      crcTable[n] = c
-    }
-  }
-  let crc = ~value
-  for (let i = 0; i < data.length; i++) crc = crcTable[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8)
-  return ~crc >>> 0
-}
-export const crc32: (data: Uint8Array, value?: number) => number =
-  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? zlib.crc32 : crc32Portable
 
 // ---- Upcasting: old event shapes are converted on read; the log is never rewritten. ----
 

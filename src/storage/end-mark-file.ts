@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto'
 import { open, rename, type FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { crc32 } from './codec.js'
+import { crc32 } from './crc32.js'
 
 export const MARK_FILE = 'WHARF-END'
 export const STORE_ID_BYTES = 16

@@ -15,7 +15,7 @@ import { channelOf, type FinishedJob } from './history.js'
 import { packDescription, unpackDescription } from './description.js'
 import { needsTagging, tag, untag } from './tagged-json.js'
 
-import { crc32 } from './codec.js'
+import { crc32, crc32Text } from './crc32.js'
 
 const FORMAT_POSITIONAL = 3
 const FORMAT_POSITIONAL_TAGGED = 4
@@ -27,7 +27,7 @@ const FORMAT_PROGRESS_TAGGED = 8
 const CHECKED_HEADER_BYTES = 5
 
 /** The checksum of a checked view: its key's uuid too, so a view moved under another key is seen. */
-const viewCrc = (uuid: string, text: Uint8Array): number => crc32(text, crc32(Buffer.from(uuid, 'utf8')))
+const viewCrc = (uuid: string, text: Uint8Array): number => crc32(text, crc32Text(uuid))
 
 
 /** Why a stored view could not be read; the caller names the store and the job. */

@@ -10,7 +10,6 @@ import { LogCorruptionError } from '../../src/engine/errors.js'
 import {
   HEADER_BYTES,
   createUpcaster,
-  crc32Portable,
   decodeBatch,
   decodeSnapshot,
   encodeBatch,
@@ -19,6 +18,7 @@ import {
   type RawEvent,
 } from '../../src/storage/codec.js'
 import { needsTagging, tag, untag } from '../../src/storage/tagged-json.js'
+import { crc32, crc32Portable, crc32Text } from '../../src/storage/crc32.js'
 import { makeBatch } from './event-log-contract.js'
 
 function done(seq: number, result: unknown): WharfEvent {
@@ -201,6 +201,20 @@ describe('batch records', () => {
     const data = encodeBatch(makeBatch(1, 5))
     expect(crc32Portable(data)).toBe(zlib.crc32(data))
     expect(crc32Portable(data.subarray(9), crc32Portable(data.subarray(0, 9)))).toBe(zlib.crc32(data))
+  })
+
+  it('gives zlib.crc32 for short and long inputs, continued or not, and for text in UTF-8', () => {
+    const long = encodeBatch(makeBatch(1, 80))
+    expect(long.length).toBeGreaterThan(1500)
+    for (const data of [new Uint8Array(0), long.subarray(0, 100), long.subarray(0, 511), long.subarray(0, 512), long]) {
+      expect(crc32(data)).toBe(zlib.crc32(data))
+      expect(crc32(data, 0x1234abcd)).toBe(zlib.crc32(data, 0x1234abcd))
+    }
+    expect(crc32(long.subarray(700), crc32(long.subarray(0, 700)))).toBe(zlib.crc32(long))
+    for (const text of ['01KJSGGVE00VE58ZF27X61Z49M', '', 'job-é-✓-😀', 'a\x00b']) {
+      expect(crc32Text(text)).toBe(zlib.crc32(Buffer.from(text, 'utf8')))
+      expect(crc32Text(text, 99)).toBe(zlib.crc32(Buffer.from(text, 'utf8'), 99))
+    }
   })
 })
 

@@ -3,7 +3,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { JobView } from '../../src/engine/core/view.js'
-import { crc32 } from '../../src/storage/codec.js'
+import { crc32 } from '../../src/storage/crc32.js'
 import { decodeView, encodeView, ViewDecodeError } from '../../src/storage/view-codec.js'
 import { TRICKY_ARGS } from './event-log-contract.js'
 
