@@ -19,8 +19,12 @@ for (let n = 0; n < 256; n++) {
 
 /** Same result as zlib.crc32, in plain JS. Exported for its test. */
 export function crc32Portable(data: Uint8Array, value = 0): number {
+  return tableCrc(data, 0, value)
+}
+
+function tableCrc(data: Uint8Array, start: number, value: number): number {
   let crc = ~value
-  for (let i = 0; i < data.length; i++) crc = TABLE[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8)
+  for (let i = start; i < data.length; i++) crc = TABLE[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8)
   return ~crc >>> 0
 }
 
@@ -29,6 +33,11 @@ const native = (zlib as { crc32?: (data: Uint8Array | string, value?: number) =>
 /** The CRC32 of `data`, continuing from `value` (a previous CRC32) as zlib.crc32 does. */
 export function crc32(data: Uint8Array, value = 0): number {
   return native !== undefined && data.length >= NATIVE_FROM_BYTES ? native(data, value) : crc32Portable(data, value)
+}
+
+/** crc32(data.subarray(start), value), without making the subarray when `data` is short. */
+export function crc32From(data: Uint8Array, start: number, value = 0): number {
+  return native !== undefined && data.length - start >= NATIVE_FROM_BYTES ? native(data.subarray(start), value) : tableCrc(data, start, value)
 }
 
 /** The CRC32 of `text`'s UTF-8 bytes, without making them when it is ASCII (a uuid). */

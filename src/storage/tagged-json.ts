@@ -34,33 +34,86 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
 }
 
 /** True when plain JSON would lose something in `value`, i.e. `tag` must run before stringify.
- * Runs on every appended event, so it allocates nothing but its stack: for-in rather than
- * Object.keys (about twice as fast here; an inherited key can only cause a needless `tag`). */
+ * Runs on every appended event and every finished job's view, so it allocates nothing: its stack
+ * (habit 7) is reused, empty containers are passed over, and for-in rather than Object.keys
+ * (about twice as fast here; an inherited key can only cause a needless `tag`). */
 export function needsTagging(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return typeof value === 'number' && isSpecialNumber(value)
   if (value instanceof Date) return true
-  const stack: object[] = [value]
-  while (stack.length > 0) {
-    const v = stack.pop()!
+  // The stack is kept between calls (taken while in use, so a getter that tags cannot share it).
+  const stack = spareStack ?? new LossStack()
+  spareStack = null
+  try {
+    return walkForLoss(value, stack)
+  } finally {
+    stack.clear()
+    spareStack = stack
+  }
+}
+
+/** needsTagging's stack: its slots are kept (an array's `length = 0` would free them). */
+class LossStack {
+  private readonly slots: (object | undefined)[] = []
+  private depth = 0
+  private used = 0
+
+  push(x: object): void {
+    this.slots[this.depth++] = x
+    if (this.depth > this.used) this.used = this.depth
+  }
+
+  pop(): object | undefined {
+    return this.depth === 0 ? undefined : this.slots[--this.depth]
+  }
+
+  /** Empty, holding no payload alive. */
+  clear(): void {
+    for (let i = 0; i < this.used; i++) this.slots[i] = undefined
+    this.depth = 0
+    this.used = 0
+  }
+}
+
+let spareStack: LossStack | null = new LossStack()
+
+function walkForLoss(value: object, stack: LossStack): boolean {
+  let v: object | undefined = value
+  while (v !== undefined) {
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) if (lossy(v[i], stack)) return true
-      continue
+      for (let i = 0; i < v.length; i++) {
+        const look = lookAt(v[i])
+        if (look === LOSSY) return true
+        if (look === DESCEND) stack.push(v[i] as object)
+      }
+    } else {
+      const o = v as Record<string, unknown>
+      for (const k in o) {
+        if (k.charCodeAt(0) === DOLLAR) return true
+        const look = lookAt(o[k])
+        if (look === LOSSY) return true
+        if (look === DESCEND) stack.push(o[k] as object)
+      }
     }
-    const o = v as Record<string, unknown>
-    for (const k in o) if (k.charCodeAt(0) === DOLLAR || lossy(o[k], stack)) return true
+    v = stack.pop()
   }
   return false
 }
 
-/** True for a Date or a special number; queues any other container on `stack` to look into. */
-function lossy(x: unknown, stack: object[]): boolean {
+const PLAIN = 0
+const LOSSY = 1
+const DESCEND = 2
+
+/** What needsTagging does with one value: a Date or a special number is lossy; a container that
+ * is not empty must be looked into; anything else is plain. */
+function lookAt(x: unknown): typeof PLAIN | typeof LOSSY | typeof DESCEND {
   if (typeof x === 'object') {
-    if (x === null) return false
-    if (x instanceof Date) return true
-    stack.push(x)
-    return false
+    if (x === null) return PLAIN
+    if (Array.isArray(x)) return x.length === 0 ? PLAIN : DESCEND
+    if (x instanceof Date) return LOSSY
+    for (const _ in x) return DESCEND
+    return PLAIN
   }
-  return typeof x === 'number' && isSpecialNumber(x)
+  return typeof x === 'number' && isSpecialNumber(x) ? LOSSY : PLAIN
 }
 
 type Container = Record<string, unknown> | unknown[]

@@ -15,7 +15,7 @@ import { channelOf, type FinishedJob } from './history.js'
 import { packDescription, unpackDescription } from './description.js'
 import { needsTagging, tag, untag } from './tagged-json.js'
 
-import { crc32, crc32Text } from './crc32.js'
+import { crc32From, crc32Text } from './crc32.js'
 
 const FORMAT_POSITIONAL = 3
 const FORMAT_POSITIONAL_TAGGED = 4
@@ -27,7 +27,8 @@ const FORMAT_PROGRESS_TAGGED = 8
 const CHECKED_HEADER_BYTES = 5
 
 /** The checksum of a checked view: its key's uuid too, so a view moved under another key is seen. */
-const viewCrc = (uuid: string, text: Uint8Array): number => crc32(text, crc32Text(uuid))
+/** `bytes` from `start` are the JSON. */
+const viewCrc = (uuid: string, bytes: Uint8Array, start: number): number => crc32From(bytes, start, crc32Text(uuid))
 
 
 /** Why a stored view could not be read; the caller names the store and the job. */
@@ -63,7 +64,7 @@ export function encodeView(job: FinishedJob): Buffer {
   const out = Buffer.allocUnsafe(Buffer.byteLength(text) + CHECKED_HEADER_BYTES)
   out[0] = tagged ? FORMAT_PROGRESS_TAGGED : FORMAT_PROGRESS
   out.write(text, CHECKED_HEADER_BYTES, 'utf8')
-  out.writeUInt32BE(viewCrc(job.uuid, out.subarray(CHECKED_HEADER_BYTES)), 1)
+  out.writeUInt32BE(viewCrc(job.uuid, out, CHECKED_HEADER_BYTES), 1)
   return out
 }
 
@@ -75,7 +76,7 @@ export function decodeView(bytes: Uint8Array, uuid: string): JobView {
   const checked = format >= FORMAT_CHECKED
   const withProgress = format >= FORMAT_PROGRESS
   const start = checked ? CHECKED_HEADER_BYTES : 1
-  if (checked && (buf.length < start || buf.readUInt32BE(1) !== viewCrc(uuid, buf.subarray(start)))) throw new ViewDecodeError('damaged (checksum mismatch)')
+  if (checked && (buf.length < start || buf.readUInt32BE(1) !== viewCrc(uuid, buf, start))) throw new ViewDecodeError('damaged (checksum mismatch)')
   let parsed: unknown
   try {
     parsed = JSON.parse(buf.toString('utf8', start))

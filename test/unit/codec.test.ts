@@ -18,7 +18,7 @@ import {
   type RawEvent,
 } from '../../src/storage/codec.js'
 import { needsTagging, tag, untag } from '../../src/storage/tagged-json.js'
-import { crc32, crc32Portable, crc32Text } from '../../src/storage/crc32.js'
+import { crc32, crc32From, crc32Portable, crc32Text } from '../../src/storage/crc32.js'
 import { makeBatch } from './event-log-contract.js'
 
 function done(seq: number, result: unknown): WharfEvent {
@@ -81,6 +81,18 @@ describe('tagged JSON (the escaping rule)', () => {
     expect(needsTagging({ a: [{ b: new Date(0) }] })).toBe(true)
     expect(needsTagging([{ deep: { $k: 1 } }])).toBe(true)
     expect(needsTagging([[-0]])).toBe(true)
+  })
+
+  it('looks past empty containers and into every level, call after call (its stack is reused)', () => {
+    const deep = (leaf: unknown): unknown => [[], {}, { a: [[], { b: [{}, [leaf]] }] }]
+    for (let round = 0; round < 3; round++) {
+      expect(needsTagging(deep(1))).toBe(false)
+      expect(needsTagging(deep(NaN))).toBe(true)
+      expect(needsTagging(deep(new Date(0)))).toBe(true)
+      expect(needsTagging(deep({ $x: 1 }))).toBe(true)
+      expect(needsTagging(deep({ x$: Infinity }))).toBe(true)
+      expect(needsTagging([[], {}, []])).toBe(false)
+    }
   })
 
   it('refuses encoded values no encoder produces', () => {
@@ -211,6 +223,7 @@ describe('batch records', () => {
       expect(crc32(data, 0x1234abcd)).toBe(zlib.crc32(data, 0x1234abcd))
     }
     expect(crc32(long.subarray(700), crc32(long.subarray(0, 700)))).toBe(zlib.crc32(long))
+    for (const start of [0, 5, long.length - 600, long.length - 10, long.length]) expect(crc32From(long, start, 7)).toBe(zlib.crc32(long.subarray(start), 7))
     for (const text of ['01KJSGGVE00VE58ZF27X61Z49M', '', 'job-é-✓-😀', 'a\x00b']) {
       expect(crc32Text(text)).toBe(zlib.crc32(Buffer.from(text, 'utf8')))
       expect(crc32Text(text, 99)).toBe(zlib.crc32(Buffer.from(text, 'utf8'), 99))
