@@ -107,6 +107,12 @@ describe('a threaded model', () => {
     expect([failed.name, failed.message]).toEqual(['ImageError', 'broken'])
   })
 
+  it('runs in a thread in no-delay mode too', async () => {
+    const { image } = await open({ noDelay: true })
+    const view = await image.browse([2]).withDelay().report()
+    expect([view.state, view.result, view.progress]).toEqual(['done', 'reported', { fraction: 1, message: 'all' }])
+  })
+
   it('sends progress to the main thread while the thread is busy', async () => {
     const { wharf, image } = await open()
     const job = await image.withDelay().reportThenSpin()

@@ -15,7 +15,7 @@ export type Attributes = Record<string, AttributeValue>
 export interface SpanLike {
   setAttribute(key: string, value: AttributeValue): unknown
   setStatus(status: { code: number; message?: string }): unknown
-  recordException(exception: { name?: string; message?: string; stack?: string }, time?: number): unknown
+  recordException(exception: { name?: string; message: string; stack?: string }, time?: number): unknown
   end(endTime?: number): unknown
 }
 /** What Wharf calls on an @opentelemetry/api Tracer. */
@@ -25,7 +25,7 @@ export interface TracerLike {
 /** What Wharf calls on an @opentelemetry/api Meter. */
 export interface MeterLike {
   createCounter(name: string, options?: { description?: string; unit?: string }): { add(value: number, attributes?: Attributes): unknown }
-  createHistogram(name: string, options?: { description?: string; unit?: string }): { record(value: number, attributes?: Attributes): unknown }
+  createHistogram(name: string, options?: { description?: string; unit?: string; advice?: { explicitBucketBoundaries?: number[] } }): { record(value: number, attributes?: Attributes): unknown }
 }
 
 export interface TelemetryOptions {
@@ -35,6 +35,9 @@ export interface TelemetryOptions {
 
 /** How a try ended, as the span's `wharf.job.outcome` and the counter's attribute say it. */
 export type TryOutcome = 'done' | 'failed' | 'retried' | 'timeout' | 'cancelled' | 'requeued' | 'set_done'
+
+/** Bucket boundaries in seconds, from 5 ms to an hour (an SDK's defaults are for milliseconds). */
+const SECONDS = { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600] }
 
 // @opentelemetry/api's values, fixed by its specification.
 const SPAN_KIND_CONSUMER = 4
@@ -73,8 +76,8 @@ export class Telemetry {
         ? null
         : {
             outcomes: meter.createCounter('wharf.job.outcomes', { description: 'Tries of jobs, by how they ended (wharf.job.outcome)', unit: '{try}' }),
-            waitS: meter.createHistogram('wharf.job.wait.duration', { description: 'From when a job could run (created, or its eta) to its start', unit: 's' }),
-            runS: meter.createHistogram('wharf.job.run.duration', { description: 'From the start of a try to its end', unit: 's' }),
+            waitS: meter.createHistogram('wharf.job.wait.duration', { description: 'From when a job could run (created, or its eta) to its start', unit: 's', advice: SECONDS }),
+            runS: meter.createHistogram('wharf.job.run.duration', { description: 'From the start of a try to its end', unit: 's', advice: SECONDS }),
           }
   }
 
