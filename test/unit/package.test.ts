@@ -3,7 +3,8 @@
 // no simulator, no benches, no TypeScript sources, no source maps (they would point at sources
 // the package does not ship). Then runs the compiled bin, as an installed package would.
 import { spawn } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { runNode } from '../../src/storage/level-child.js'
@@ -76,5 +77,30 @@ describe('npm pack', () => {
     expect(await runNode([bin, '--version'])).toMatchObject({ code: 0, out: `${pkg.version}\n` })
     const help = await runNode([bin, 'help'])
     expect([help.code, help.out]).toEqual([0, expect.stringContaining('  verify ')])
+  })
+
+  it('runs a threaded model from the build: its worker entry ships, a plain .mjs module loads', async () => {
+    expect(files).toContain('dist/src/engine/runtime/thread-entry.js')
+    const dir = await mkdtemp(join(tmpdir(), 'wharf-pack-threads-'))
+    try {
+      const index = join(ROOT, pkg.main)
+      await writeFile(join(dir, 'jobs.mjs'), `import { RetryableJobError } from ${JSON.stringify(index)}
+export function square(n) { return n * n }
+export function later() { throw new RetryableJobError('later', { seconds: 0 }) }\n`)
+      await writeFile(join(dir, 'main.mjs'), `import { Wharf } from ${JSON.stringify(index)}
+const wharf = await Wharf.open()
+const m = await wharf.model('m', { module: new URL('./jobs.mjs', import.meta.url), threads: 1 })
+const job = await m.withDelay({ maxRetries: 2 }).later()
+await wharf.start()
+await wharf.drain()
+const view = await wharf.job(job.uuid)
+console.log(JSON.stringify([wharf.functionList().map((f) => f.name), await m.square(7), view.retry, view.excMessage]))
+await wharf.close()\n`)
+      const run = await runNode([join(dir, 'main.mjs')])
+      expect([run.code, run.err]).toEqual([0, ''])
+      expect(JSON.parse(run.out)).toEqual([['m.later', 'm.square'], 49, 2, 'Max. retries (2) reached: later'])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
