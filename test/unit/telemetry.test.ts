@@ -133,6 +133,17 @@ describe('telemetry', () => {
     expect(otel.spans().map((s) => [s.attributes['wharf.job.outcome'], s.attributes['wharf.job.state'], s.status.code])).toEqual([['cancelled', 'cancelled', 0]])
   })
 
+  it('ends the span of a try abandoned by close({ timeoutMs })', async () => {
+    const otel = sdk()
+    const { clock, wharf, image } = await setup({ telemetry: otel.telemetry })
+    await image.withDelay().held()
+    await wharf.start()
+    await clock.advance(700)
+    await wharf.close({ timeoutMs: 0 })
+    const [span] = otel.spans()
+    expect([span!.attributes['wharf.job.outcome'], span!.attributes['wharf.job.state'], millis(span!.endTime) - T0]).toEqual(['abandoned', 'started', 700])
+  })
+
   it('counts outcomes and measures wait and run time by function and channel', async () => {
     const otel = sdk()
     const { clock, wharf, image } = await setup({ telemetry: otel.telemetry })

@@ -531,6 +531,7 @@ function observe(engine: Engine, telemetry: TelemetryOptions | null, logger: Log
   const observer = new Telemetry(telemetry ?? {}, logger, () => engine.state)
   engine.onEvent((event) => observer.onEvent(event))
   engine.onTryTimedOut((uuid) => observer.timedOut(uuid))
+  engine.onClosed(() => observer.closed(engine.clock.now()))
   if (logger === null) return
   logger.info({ ...engine.openReport }, 'wharf: opened')
   engine.onClosed((why) => {

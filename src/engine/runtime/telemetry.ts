@@ -34,7 +34,7 @@ export interface TelemetryOptions {
 }
 
 /** How a try ended, as the span's `wharf.job.outcome` and the counter's attribute say it. */
-export type TryOutcome = 'done' | 'failed' | 'retried' | 'timeout' | 'cancelled' | 'requeued' | 'set_done'
+export type TryOutcome = 'done' | 'failed' | 'retried' | 'timeout' | 'cancelled' | 'requeued' | 'set_done' | 'abandoned'
 
 /** Bucket boundaries in seconds, from 5 ms to an hour (an SDK's defaults are for milliseconds). */
 const SECONDS = { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600] }
@@ -106,6 +106,12 @@ export class Telemetry {
   timedOut(uuid: string): void {
     const open = this.tries.get(uuid)
     if (open !== undefined) open.timedOut = true
+  }
+
+  /** The engine closed (or failed) with tries still running (close({ timeoutMs }) gave up on
+   * them; their jobs are recovered on the next open): their spans end as abandoned. */
+  closed(atMs: number): void {
+    for (const uuid of [...this.tries.keys()]) this.ended(uuid, 'abandoned', 'started', atMs, null)
   }
 
   private started(uuid: string, atMs: number): void {
