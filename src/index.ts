@@ -1,5 +1,5 @@
 // Public entry point ('wharf-queue'): re-exports only.
-export { Wharf, type OpenOptions, type BackupResult, type JobsQuery, type JobGraph, type Stats, type ChannelStats, type Explanation, type Reason, type ReasonKind, type PurgeOptions, type SignalOptions } from './engine/api/wharf.js'
+export { Wharf, type OpenOptions, type BackupResult, type JobsQuery, type JobGraph, type Stats, type ChannelStats, type Explanation, type Reason, type ReasonKind, type PurgeOptions, type SignalOptions, type ThreadModelOptions, type ThreadedMethods } from './engine/api/wharf.js'
 export { chain, group, Delayable, DelayableChain, DelayableGroup } from './engine/api/delayable.js'
 export { identityExact } from './engine/api/identity.js'
 export { DELAY_MANY_JOBS_MAX } from './engine/core/limits.js'
@@ -8,6 +8,10 @@ export type { FunctionOptions, FunctionInfo, RelatedAction } from './engine/api/
 export type { RelatedLink } from './engine/api/related-action.js'
 export type { Recordset, RecordsetOf, DelayedCallsOf, DelayableOf } from './engine/api/recordset.js'
 export { JobContext } from './engine/runtime/runner.js'
+export type { ThreadJobContext } from './engine/runtime/thread-entry.js'
+export { THREADS_MAX } from './engine/api/thread-model.js'
+export type { TelemetryOptions, TracerLike, MeterLike, SpanLike, TryOutcome, Attributes, AttributeValue } from './engine/runtime/telemetry.js'
+export type { Logger, WarningCode } from './engine/runtime/warnings.js'
 export { SystemClock, FakeClock, type Clock, type TimerHandle } from './engine/runtime/clock.js'
 export { MemoryLog } from './storage/memory-log.js'
 export { LevelLog, type LevelLogOptions } from './storage/level-log.js'

@@ -1,9 +1,9 @@
 // Whole-engine benchmarks through the public API, on the in-memory log and the system clock.
 
-import { Wharf, chain, type Delayable } from '../index.js'
+import { Wharf, chain, type Delayable, type OpenOptions } from '../index.js'
 
-async function openBench(capacity: number): Promise<{ wharf: Wharf; noop: ReturnType<typeof defineNoop> }> {
-  const wharf = await Wharf.open({ channels: `root:${capacity}` })
+async function openBench(capacity: number, options: OpenOptions = {}): Promise<{ wharf: Wharf; noop: ReturnType<typeof defineNoop> }> {
+  const wharf = await Wharf.open({ channels: `root:${capacity}`, ...options })
   return { wharf, noop: defineNoop(wharf) }
 }
 
@@ -47,8 +47,8 @@ export async function delayManyRounds(wharf: Wharf, records: { delayable(): { no
  * n jobs from enqueue to done with the runner on: a producer enqueues in rounds of 1,000
  * (awaiting each round, as a real producer would) while the runner drains them.
  */
-export async function benchLifecycle(n: number, capacity: number): Promise<void> {
-  const { wharf, noop } = await openBench(capacity)
+export async function benchLifecycle(n: number, capacity: number, options: OpenOptions = {}): Promise<void> {
+  const { wharf, noop } = await openBench(capacity, options)
   const records = noop.browse([1])
   await wharf.start()
   const round = 1_000

@@ -8,7 +8,8 @@ import { benchEnqueue, benchLifecycle, benchChains, benchDelayMany } from './eng
 import { benchPick, measurePendingMemory } from './core-benches.js'
 import { benchDurableDelayMany, benchDurableLifecycle, benchRawLevel, openAndClose, tempDir, writeHistory, writeSnapshotOf } from './storage-benches.js'
 import { lifecycleOnHistory, openedCost, openForPages, scrubCost, writeFinishedStore } from './history-benches.js'
-import { Wharf } from '../index.js'
+import { enqueueLatencyUnderCpuLoad } from './thread-benches.js'
+import { Wharf, type OpenOptions } from '../index.js'
 
 interface Row {
   name: string
@@ -65,6 +66,12 @@ async function main(): Promise<void> {
   await sample('enqueue: 10,000 withDelay calls, awaited together', 'jobs/s', 10_000, () => benchEnqueue(10_000))
   await sample('delayMany: 100,000 jobs in calls of 1,000 (in memory)', 'jobs/s', 100_000, () => benchDelayMany(100_000, 1_000))
   await sample('lifecycle: 100,000 no-op jobs, root:16 (enqueue→done)', 'jobs/s', 100_000, () => benchLifecycle(100_000, 16))
+  // The same with OpenTelemetry's SDK tracer and meter (spans to no exporter): what telemetry costs.
+  const telemetryName = 'lifecycle: same, telemetry on (SDK tracer + meter)'
+  if (wanted(telemetryName)) {
+    const telemetry = await sdkTelemetry()
+    await sample(telemetryName, 'jobs/s', 100_000, () => benchLifecycle(100_000, 16, { telemetry }))
+  }
   await sample('graphs: 1,000 chains of 10 (enqueue→done), root:16', 'jobs/s', 10_000, () => benchChains(1_000, 10, 16))
 
   for (const pending of [1_000, 1_000_000]) {
@@ -99,6 +106,7 @@ async function main(): Promise<void> {
   }
 
   await historyBenches()
+  await threadBenches()
 
   const memoryName = 'memory: heap per pending job, 1,000,000 pending (small args)'
   if (!wanted(memoryName)) return
@@ -107,6 +115,25 @@ async function main(): Promise<void> {
     `${memoryName.padEnd(58)} ${String(Math.round(memory.bytesPerJob)).padStart(12)} bytes/job` +
       (memory.gcExposed ? '' : '   (run with --expose-gc for a precise figure)'),
   )
+}
+
+/** A tracer and a meter of the OpenTelemetry SDK (dev dependencies), loaded only for that bench. */
+async function sdkTelemetry(): Promise<NonNullable<OpenOptions['telemetry']>> {
+  const { BasicTracerProvider } = await import('@opentelemetry/sdk-trace-base')
+  const { MeterProvider } = await import('@opentelemetry/sdk-metrics')
+  return { tracer: new BasicTracerProvider().getTracer('bench'), meter: new MeterProvider().getMeter('bench') }
+}
+
+/** Enqueue latency while four CPU-bound jobs run: in worker threads, then in-process. */
+async function threadBenches(): Promise<void> {
+  if (!wanted('threads')) return
+  console.log(`\nthreads (enqueue latency while 4 CPU-bound jobs of 50 ms run at a time)`)
+  for (const threaded of [true, false]) {
+    const name = `threads: awaited enqueue, CPU-bound jobs ${threaded ? 'in 4 worker threads' : 'in-process'}`
+    const stats = await enqueueLatencyUnderCpuLoad(threaded, quick)
+    const ms = (ns: number): string => (ns / 1e6).toFixed(2)
+    console.log(`${name.padEnd(58)} ${ms(stats.p50Ns).padStart(12)} ms p50   (p99 ${ms(stats.p99Ns)}, mean ${ms(stats.meanNs)}, ${stats.samples} samples)`)
+  }
 }
 
 /** A store of finished jobs: open cost against an empty store's, and pages deep into it. */

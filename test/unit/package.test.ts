@@ -4,7 +4,7 @@
 // the package does not ship). Then runs the compiled bin, as an installed package would, and the
 // compiled history scrub, whose child process must run from dist without the sources or tsx.
 import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -100,6 +100,31 @@ describe('npm pack', () => {
       const run = await runNode(['--input-type=module', '-e', program], dir)
       expect(run.err).toBe('')
       expect(JSON.parse(run.out)).toEqual({ status: 'ok', problems: [], views: 3 })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('runs a threaded model from the build: its worker entry ships, a plain .mjs module loads', async () => {
+    expect(files).toContain('dist/src/engine/runtime/thread-entry.js')
+    const dir = await mkdtemp(join(tmpdir(), 'wharf-pack-threads-'))
+    try {
+      const index = join(ROOT, pkg.main)
+      await writeFile(join(dir, 'jobs.mjs'), `import { RetryableJobError } from ${JSON.stringify(index)}
+export function square(n) { return n * n }
+export function later() { throw new RetryableJobError('later', { seconds: 0 }) }\n`)
+      await writeFile(join(dir, 'main.mjs'), `import { Wharf } from ${JSON.stringify(index)}
+const wharf = await Wharf.open()
+const m = await wharf.model('m', { module: new URL('./jobs.mjs', import.meta.url), threads: 1 })
+const job = await m.withDelay({ maxRetries: 2 }).later()
+await wharf.start()
+await wharf.drain()
+const view = await wharf.job(job.uuid)
+console.log(JSON.stringify([wharf.functionList().map((f) => f.name), await m.square(7), view.retry, view.excMessage]))
+await wharf.close()\n`)
+      const run = await runNode([join(dir, 'main.mjs')])
+      expect([run.code, run.err]).toEqual([0, ''])
+      expect(JSON.parse(run.out)).toEqual([['m.later', 'm.square'], 49, 2, 'Max. retries (2) reached: later'])
     } finally {
       await rm(dir, { recursive: true, force: true })
     }

@@ -6,6 +6,8 @@ import { parseChannelConfig } from '../core/channel-config.js'
 import { InvalidChannelConfigError, InvalidPropertyError } from '../errors.js'
 import { SystemClock, type Clock } from '../runtime/clock.js'
 import { ulidFactory, type IdFactory } from '../runtime/ids.js'
+import type { TelemetryOptions } from '../runtime/telemetry.js'
+import { warnerFor, type Logger, type Warn } from '../runtime/warnings.js'
 import type { EventLog } from '../../storage/event-log.js'
 import { LevelLog } from '../../storage/level-log.js'
 import { VolatileLog } from '../../storage/volatile-log.js'
@@ -51,9 +53,17 @@ export interface OpenOptions {
   newId?: IdFactory
   /** Advanced: uniform [0, 1) source for retry-delay ranges (default Math.random). */
   random?: () => number
+  /**
+   * OpenTelemetry: a Tracer (one span per try) and/or a Meter (counters and histograms per
+   * function and channel), from @opentelemetry/api — which Wharf does not import itself.
+   */
+  telemetry?: TelemetryOptions
+  /** pino-style { debug, info, warn, error }: Wharf's warnings (also emitted as process
+   * warnings), the engine's failure, open and close, and (debug) each try's end. */
+  logger?: Logger
 }
 
-export const OPEN_OPTIONS = new Set(['path', 'channels', 'clock', 'contextKeys', 'noDelay', 'durability', 'onCorruption', 'removeAfterDays', 'snapshotEvery', 'scrubHistory', 'log', 'newId', 'random'])
+export const OPEN_OPTIONS = new Set(['path', 'channels', 'clock', 'contextKeys', 'noDelay', 'durability', 'onCorruption', 'removeAfterDays', 'snapshotEvery', 'scrubHistory', 'log', 'newId', 'random', 'telemetry', 'logger'])
 export const DEFAULT_REMOVE_AFTER_DAYS = 30
 export const DEFAULT_SNAPSHOT_EVERY = 50_000
 
@@ -65,6 +75,11 @@ export interface CheckedOpenOptions {
   noDelay: boolean
   newId: IdFactory
   scrubHistory: boolean
+  /** null when neither a tracer nor a meter was given. */
+  telemetry: TelemetryOptions | null
+  logger: Logger | null
+  /** Where warnings go: process warnings, and the logger's warn when there is one. */
+  warn: Warn
 }
 
 export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
@@ -111,17 +126,55 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
     throw new InvalidPropertyError(`Wharf.open(): removeAfterDays must be a positive number, got ${describe(days)}`)
   }
   const clock = options.clock ?? new SystemClock()
+  const logger = options.logger === undefined ? null : checkLogger(options.logger)
+  const warn = warnerFor(logger)
+  const onWarning = (message: string): void => warn(message, 'WHARF_LOG_RECOVERED')
   return {
     log:
       options.log ??
       (options.path === undefined
         ? new VolatileLog()
-        : new LevelLog(options.path, { durability: options.durability ?? 'process', onCorruption: options.onCorruption ?? 'throw', scrubHistory: options.scrubHistory ?? true })),
+        : new LevelLog(options.path, { durability: options.durability ?? 'process', onCorruption: options.onCorruption ?? 'throw', scrubHistory: options.scrubHistory ?? true, onWarning })),
     clock,
     channels: parseChannelConfig(channelsText),
     contextKeys: Object.freeze([...contextKeys]),
     noDelay: options.noDelay ?? process.env.WHARF_NO_DELAY === '1',
     newId: options.newId ?? ulidFactory(clock),
     scrubHistory: options.scrubHistory ?? true,
+    telemetry: options.telemetry === undefined ? null : checkTelemetry(options.telemetry),
+    logger,
+    warn,
   }
+}
+
+const TELEMETRY_OPTIONS = new Set(['tracer', 'meter'])
+const LOGGER_METHODS = ['debug', 'info', 'warn', 'error'] as const
+
+/** The methods Wharf calls must be there: a wrong object fails here, not at the first job. */
+function checkTelemetry(telemetry: TelemetryOptions): TelemetryOptions | null {
+  if (telemetry === null || typeof telemetry !== 'object') {
+    throw new InvalidPropertyError(`Wharf.open(): telemetry must be an object { tracer?, meter? }, got ${describe(telemetry)}`)
+  }
+  for (const key of Object.keys(telemetry)) {
+    if (!TELEMETRY_OPTIONS.has(key)) throw new InvalidPropertyError(`Wharf.open(): unknown telemetry option ${JSON.stringify(key)}; known: tracer, meter`)
+  }
+  const { tracer, meter } = telemetry
+  if (tracer !== undefined && !hasMethods(tracer, ['startSpan'])) {
+    throw new InvalidPropertyError(`Wharf.open(): telemetry.tracer must be an OpenTelemetry Tracer (with startSpan(), e.g. trace.getTracer('my-app')), got ${describe(tracer)}`)
+  }
+  if (meter !== undefined && !hasMethods(meter, ['createCounter', 'createHistogram'])) {
+    throw new InvalidPropertyError(`Wharf.open(): telemetry.meter must be an OpenTelemetry Meter (with createCounter() and createHistogram(), e.g. metrics.getMeter('my-app')), got ${describe(meter)}`)
+  }
+  return tracer === undefined && meter === undefined ? null : telemetry
+}
+
+function checkLogger(logger: Logger): Logger {
+  if (!hasMethods(logger, LOGGER_METHODS)) {
+    throw new InvalidPropertyError(`Wharf.open(): logger must have the methods ${LOGGER_METHODS.join(', ')} (pino, console…), got ${describe(logger)}`)
+  }
+  return logger
+}
+
+function hasMethods(value: unknown, names: readonly string[]): boolean {
+  return typeof value === 'object' && value !== null && names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function')
 }

@@ -32,11 +32,16 @@ import { describe, type CheckedProperties } from './properties.js'
 import { defineModel, type ModelHost, type RecordsetOf } from './recordset.js'
 import { checkPurgeOptions, checkRemoveUuids, removedAndMore, type PurgeOptions } from './removal.js'
 import { checkSignalOptions, installSignalHandlers, type SignalOptions } from './signals.js'
+import { checkThreadOptions, isThreadModel, openThreadModel, type ThreadedMethods, type ThreadModelOptions } from './thread-model.js'
+import type { ThreadPool } from '../runtime/thread-pool.js'
+import type { Logger, Warn } from '../runtime/warnings.js'
+import { Telemetry, type TelemetryOptions } from '../runtime/telemetry.js'
 
 export type { OpenOptions } from './open-options.js'
 export type { IntegrityReport, IntegrityStatus } from '../runtime/engine.js'
 export type { PurgeOptions } from './removal.js'
 export type { SignalOptions } from './signals.js'
+export type { ThreadModelOptions, ThreadedMethods } from './thread-model.js'
 export type { BackupResult } from '../../storage/backup.js'
 
 export type { JobsQuery, JobGraph, ChannelStats, Stats } from './queries.js'
@@ -72,13 +77,18 @@ export class Wharf implements ModelHost {
   private readonly results: ResultWaiters
   /** closeOnSignals() listeners are installed. */
   private signalsInstalled = false
+  /** Worker-thread pools of threaded models: close() destroys them once no handler runs. */
+  private readonly pools = new Set<ThreadPool>()
+  /** Where warnings go: process warnings, and the logger when one was given. */
+  private readonly warn: Warn
 
   private constructor(
     /** @internal */ readonly engine: Engine,
     /** @internal */ readonly functions: FunctionRegistry,
-    options: { clock: Clock; contextKeys: readonly string[]; noDelay: boolean; newId: IdFactory; log: EventLog },
+    options: { clock: Clock; contextKeys: readonly string[]; noDelay: boolean; newId: IdFactory; log: EventLog; warn: Warn },
   ) {
     this.log = options.log
+    this.warn = options.warn
     this.clock = options.clock
     this.contextKeys = options.contextKeys
     this.noDelay = options.noDelay
@@ -103,19 +113,47 @@ export class Wharf implements ModelHost {
       snapshotEvery: checked.log instanceof VolatileLog ? 0 : (options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY),
       customIds: options.newId !== undefined,
       scrubHistory: checked.scrubHistory,
+      warn: checked.warn,
     })
     const wharf = new Wharf(engine, functions, checked)
+    if (checked.telemetry !== null || checked.logger !== null) observe(engine, checked.telemetry, checked.logger)
     if (checked.clock instanceof FakeClock) wharf.detachClock = checked.clock.attach(() => engine.settled())
     return wharf
   }
 
   /** Declare a model: an empty recordset whose methods are job functions '<model>.<method>'. */
-  model<M extends Record<string, Handler>>(name: string, methods: M & ThisType<JobContext>): RecordsetOf<M> {
+  model<M extends Record<string, Handler>>(name: string, methods: M & ThisType<JobContext>): RecordsetOf<M>
+  /**
+   * A threaded model: the functions its `module` exports are its methods, run in a pool of
+   * `threads` worker threads (see thread-model.ts). Resolves once the module's exports are read
+   * (in a thread). Type it with the module: `model<typeof import('./jobs.js')>(…)`.
+   */
+  model<M extends object = Record<string, Handler>>(name: string, options: ThreadModelOptions): Promise<RecordsetOf<ThreadedMethods<M>>>
+  model(name: string, second: Record<string, Handler> | ThreadModelOptions): unknown {
     this.assertOpen()
+    if (isThreadModel(second)) return this.threadModel(name, second)
+    return this.defineModel(name, second)
+  }
+
+  private defineModel<M extends Record<string, Handler>>(name: string, methods: M): RecordsetOf<M> {
     const recordset = defineModel(this, name, methods)
     for (const method of Object.keys(methods)) this.functions.register(name, method, methods[method]!)
     this.engine.functionsRegistered()
     return recordset
+  }
+
+  private async threadModel(name: string, options: ThreadModelOptions): Promise<RecordsetOf<Record<string, Handler>>> {
+    const { href, threads } = checkThreadOptions(name, options)
+    const { pool, methods } = await openThreadModel(name, href, threads, this.warn)
+    try {
+      this.assertOpen() // close() may have run while the module loaded
+      const recordset = this.defineModel(name, methods)
+      this.pools.add(pool)
+      return recordset
+    } catch (error) {
+      await pool.destroy()
+      throw error
+    }
   }
 
   /** queue_job's queue.job.function record: channel, retry pattern, related action, timeout. */
@@ -407,6 +445,9 @@ export class Wharf implements ModelHost {
     }
     this.detachClock?.()
     this.detachClock = null
+    const pools = [...this.pools]
+    this.pools.clear()
+    await Promise.all(pools.map((pool) => pool.destroy()))
   }
 
   /** After close(), every call is refused (reads too, once they go through here). */
@@ -493,6 +534,21 @@ export class Wharf implements ModelHost {
   private async command(command: Command): Promise<void> {
     await this.engine.submit(command)
   }
+}
+
+/** Telemetry and logging from the committed events: registered only when asked for, so that a
+ * Wharf without them runs no per-job code for them. */
+function observe(engine: Engine, telemetry: TelemetryOptions | null, logger: Logger | null): void {
+  const observer = new Telemetry(telemetry ?? {}, logger, () => engine.state)
+  engine.onEvent((event) => observer.onEvent(event))
+  engine.onTryTimedOut((uuid) => observer.timedOut(uuid))
+  engine.onClosed(() => observer.closed(engine.clock.now()))
+  if (logger === null) return
+  logger.info({ ...engine.openReport }, 'wharf: opened')
+  engine.onClosed((why) => {
+    if (why instanceof WharfClosedError) logger.info({}, 'wharf: closed')
+    else logger.error({ err: why }, `wharf: the engine stopped: ${why instanceof Error ? why.message : String(why)}`)
+  })
 }
 
 function firstView(views: (JobView | undefined)[]): JobView {

@@ -41,6 +41,7 @@ import { CallQueue, OutcomeQueue, type ResultOf, type Submission } from './submi
 import { TickDecider } from './tick-decider.js'
 import { Waiters } from './waiters.js'
 import { earliest, SpinGuard, WakeTimer } from './wake-timer.js'
+import type { Warn } from './warnings.js'
 
 // Moved out of this file with the concerns they belong to; importers keep this path.
 export { VACUUM_INTERVAL_MS } from './maintenance.js'
@@ -65,6 +66,8 @@ export interface EngineOptions {
   customIds?: boolean
   /** Read all of history once after open, checking it (history-scrubber.ts). Default false. */
   scrubHistory?: boolean
+  /** Where warnings go (default: process.emitWarning). */
+  warn?: Warn
 }
 
 /** After a failed append, the engine tries again what that tick lost at most this much later. */
@@ -87,7 +90,7 @@ export class Engine {
   private readonly decider: TickDecider
   private readonly reads = new CommittedReads()
   private readonly waiters = new Waiters((idle) => this.isQuiet(idle))
-  private readonly listeners = new Listeners()
+  private readonly listeners: Listeners
   private readonly timer: WakeTimer
   private readonly spin = new SpinGuard()
   private readonly maintenance: Maintenance
@@ -118,6 +121,7 @@ export class Engine {
     this.config = options.channels
     this.customIds = options.customIds ?? false
     this.runner = new Runner(this, options.functions, options.clock, options.random)
+    this.listeners = new Listeners(options.warn)
     this.decider = new TickDecider(options.functions.registered, this.queue.answer)
     this.timer = new WakeTimer(options.clock, () => this.wake())
     this.maintenance = new Maintenance(this, options) // reads this.state: set above
@@ -204,6 +208,12 @@ export class Engine {
 
   onEvent(listener: Listener): () => void {
     return this.listeners.add(listener)
+  }
+
+  /** `listener` is told the job of each try that ran past its timeoutMs, before its outcome is
+   * posted (telemetry). One at a time: a later call replaces it. */
+  onTryTimedOut(listener: ((uuid: string) => void) | null): void {
+    this.runner.timeoutListener = listener
   }
 
   /** `listener` is called once when the engine has closed (close()) or failed, with what later

@@ -9,6 +9,7 @@
 
 import type { EventLog } from '../../storage/event-log.js'
 import type { HistoryScrub, ScrubResult } from '../../storage/history.js'
+import { processWarning, type Warn } from './warnings.js'
 
 /**
  * 'off': no scrub (scrubHistory: false, or a log that offers none: history in memory, or a
@@ -27,14 +28,14 @@ export interface IntegrityReport {
   views: number
 }
 
-export const HISTORY_DAMAGED = 'WHARF_HISTORY_DAMAGED'
+export const HISTORY_DAMAGED = 'WHARF_HISTORY_DAMAGED' as const
 
 export class HistoryScrubber {
   private scrub: HistoryScrub | null = null
   private report: IntegrityReport = { status: 'off', problems: [], views: 0 }
   private ended: Promise<void> = Promise.resolve()
 
-  constructor(private readonly warn: (message: string, code?: string) => void = defaultWarn) {}
+  constructor(private readonly warn: Warn = processWarning) {}
 
   /** Begin checking history in the background, if `enabled` and the log offers a scrub; `busy`:
    * whether the engine has work in hand (the scrub then leaves it most of the machine). */
@@ -65,7 +66,7 @@ export class HistoryScrubber {
     if (this.report.status !== 'running') return // stopped
     if (!result.checked) {
       this.report = { status: 'stopped', problems: [], views: 0 }
-      this.warn(`wharf: the history scrub of ${JSON.stringify(scrub.where)} could not check history: ${result.why}`)
+      this.warn(`wharf: the history scrub of ${JSON.stringify(scrub.where)} could not check history: ${result.why}`, 'WHARF_HISTORY_UNCHECKED')
       return
     }
     const { views, problems } = result
@@ -78,8 +79,4 @@ export class HistoryScrubber {
       HISTORY_DAMAGED,
     )
   }
-}
-
-function defaultWarn(message: string, code?: string): void {
-  process.emitWarning(message, code === undefined ? undefined : { code })
 }

@@ -3,11 +3,14 @@
 // reach the engine.
 
 import type { WharfEvent } from '../core/events.js'
+import { processWarning, type Warn } from './warnings.js'
 
 export type Listener = (event: WharfEvent) => void
 
 export class Listeners {
   private readonly listeners = new Set<Listener>()
+
+  constructor(private readonly warn: Warn = processWarning) {}
 
   /** Returns the way to remove it again. */
   add(listener: Listener): () => void {
@@ -26,22 +29,19 @@ export class Listeners {
         } catch (error) {
           // A listener's bug must not stop the engine, nor vanish: it is reported, and the other
           // listeners and events go on.
-          warnListenerThrew(event, error)
+          warnListenerThrew(this.warn, event, error)
         }
       }
     }
   }
 }
 
-function warnListenerThrew(event: WharfEvent, error: unknown): void {
+function warnListenerThrew(warn: Warn, event: WharfEvent, error: unknown): void {
   let why: string
   try {
     why = error instanceof Error ? error.message : String(error)
   } catch {
     why = Object.prototype.toString.call(error) // even String() can throw (null prototype)
   }
-  process.emitWarning(`wharf: an on('transition') listener threw on event ${event.seq} (${event.type}): ${why}`, {
-    code: 'WHARF_LISTENER_ERROR',
-    detail: error instanceof Error ? error.stack : undefined,
-  })
+  warn(`wharf: an on('transition') listener threw on event ${event.seq} (${event.type}): ${why}`, 'WHARF_LISTENER_ERROR', error instanceof Error ? error.stack : undefined)
 }

@@ -13,6 +13,7 @@ import type { EngineOptions } from './engine.js'
 import { HistoryScrubber, type IntegrityReport } from './history-scrubber.js'
 import { vacuumCandidates } from './history-io.js'
 import type { ResultOf } from './submissions.js'
+import { processWarning, type Warn } from './warnings.js'
 
 /** How often autovacuum looks for old jobs while the engine runs. */
 export const VACUUM_INTERVAL_MS = 3_600_000
@@ -35,12 +36,15 @@ export class Maintenance {
   /** seq of the newest snapshot (or of the state the log was opened at). */
   private snapshotSeq: number
   private nextVacuumMs = 0
-  private readonly scrubber = new HistoryScrubber()
+  private readonly warn: Warn
+  private readonly scrubber: HistoryScrubber
 
   constructor(
     private readonly engine: Maintained,
-    options: Pick<EngineOptions, 'log' | 'clock' | 'snapshotEvery' | 'removeAfterDays'>,
+    options: Pick<EngineOptions, 'log' | 'clock' | 'snapshotEvery' | 'removeAfterDays' | 'warn'>,
   ) {
+    this.warn = options.warn ?? processWarning
+    this.scrubber = new HistoryScrubber(this.warn)
     this.log = options.log
     this.clock = options.clock
     this.snapshotEvery = options.snapshotEvery
@@ -65,7 +69,7 @@ export class Maintenance {
       await this.log.writeSnapshot({ seq, formatVersion: SNAPSHOT_FORMAT_VERSION, state: snapshotOf(state) })
       await this.log.compact(seq)
     } catch (error) {
-      process.emitWarning(`wharf: snapshot at seq ${seq} failed, will retry: ${(error as Error)?.message ?? String(error)}`)
+      this.warn(`wharf: snapshot at seq ${seq} failed, will retry: ${(error as Error)?.message ?? String(error)}`, 'WHARF_SNAPSHOT_FAILED')
     }
     this.snapshotSeq = seq
   }

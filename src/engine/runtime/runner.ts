@@ -7,11 +7,10 @@ import type { RecordId } from '../core/events.js'
 import type { RetryPattern } from '../core/retry.js'
 import type { JobRecord } from '../core/state.js'
 import { toJobView, type JobProgress, type JobView } from '../core/view.js'
-import { EXC_MESSAGE_LENGTH_MAX } from '../core/limits.js'
-import { JobTimeoutError, NothingToDoJob, RetryableJobError } from '../errors.js'
-import { cloneSerializable } from '../../storage/serialize.js'
+import { JobTimeoutError } from '../errors.js'
 import type { Clock } from './clock.js'
 import type { Engine } from './engine.js'
+import { outcomeOfError, outcomeOfValue } from './outcome.js'
 import { checkProgress, ProgressGate, type ProgressSink } from './progress.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -129,6 +128,8 @@ export class Runner {
   private readonly pending = new Set<Attempt>()
   /** Tries holding a progress value until their write interval ends. */
   private readonly holding = new Set<Attempt>()
+  /** Told of each try that timed out (telemetry); null when nobody asked. */
+  timeoutListener: ((uuid: string) => void) | null = null
 
   constructor(
     private readonly engine: Engine,
@@ -222,6 +223,7 @@ export class Runner {
     const { job, timeoutMs } = attempt
     const error = new JobTimeoutError(`${job.model}.${job.method} ran longer than its timeoutMs (${timeoutMs} ms)`)
     attempt.context.abort(error)
+    this.timeoutListener?.(job.uuid)
     return { kind: 'retryable', message: error.message, seconds: undefined, ignoreRetry: false, excName: error.name, excInfo: error.stack ?? '' }
   }
 
@@ -276,54 +278,3 @@ export class Runner {
     if (this.live.get(attempt.job.uuid) === attempt) this.live.delete(attempt.job.uuid)
   }
 }
-
-/** Most handlers return nothing: one shared outcome for them. */
-const RETURNED_NOTHING: HandlerOutcome = Object.freeze({ kind: 'returned', result: null })
-
-/** A result is stored like arguments are: one the log cannot hold fails the try, naming where
- * (queue_job would store str(result); a silent string form hides the bug until someone reads it).
- * Whatever else copying it throws (a getter of the result) fails the try too, never the engine. */
-function outcomeOfValue(value: unknown): HandlerOutcome {
-  if (value === undefined || value === null) return RETURNED_NOTHING
-  try {
-    return { kind: 'returned', result: cloneSerializable(value, 'result') }
-  } catch (error) {
-    return outcomeOfError(error)
-  }
-}
-
-export function outcomeOfError(error: unknown): HandlerOutcome {
-  if (error instanceof NothingToDoJob) return { kind: 'nothing_to_do', message: error.message }
-  if (error instanceof RetryableJobError) {
-    return {
-      kind: 'retryable',
-      message: error.message,
-      seconds: error.seconds,
-      ignoreRetry: error.ignoreRetry,
-      excName: error.name,
-      excInfo: error.stack ?? '',
-    }
-  }
-  if (error instanceof Error) {
-    return { kind: 'failed', excName: error.constructor.name || error.name, excMessage: error.message, excInfo: error.stack ?? String(error) }
-  }
-  // A thrown non-Error is kept: its type as the name, its JSON as the message (bounded).
-  const message = jsonOf(error).slice(0, EXC_MESSAGE_LENGTH_MAX)
-  return { kind: 'failed', excName: typeof error, excMessage: message, excInfo: message }
-}
-
-/** JSON of a thrown value; what JSON cannot write (undefined, a symbol, a bigint, a cycle) as text. */
-function jsonOf(value: unknown): string {
-  try {
-    const json = JSON.stringify(value)
-    if (json !== undefined) return json
-  } catch {
-    // a cycle, a bigint, a throwing toJSON: fall through to the text form
-  }
-  try {
-    return typeof value === 'bigint' ? `${value}n` : String(value)
-  } catch {
-    return Object.prototype.toString.call(value) // an object without toString (null prototype)
-  }
-}
-
