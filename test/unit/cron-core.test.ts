@@ -87,6 +87,16 @@ describe('deciding cron commands', () => {
     expect(state.crons.get('hourly')!.nextMs).toBe(T0 + 4.5 * H)
   })
 
+  it('compares jobs value by value: NaN, null, Dates and key order as stored', () => {
+    const state = defined()
+    const withArgs = (args: unknown[], context: Record<string, unknown> = {}): CronDefinition => ({ ...definition, job: { ...definition.job, args, context } })
+    step(state, { type: 'defineCron', cron: withArgs([Number.NaN, new Date(5)], { a: 1, b: 2 }), nextMs: 0 }, T0)
+    expect(step(state, { type: 'defineCron', cron: withArgs([Number.NaN, new Date(5)], { b: 2, a: 1 }), nextMs: 0 }, T0)).toEqual([])
+    expect(step(state, { type: 'defineCron', cron: withArgs([null, new Date(5)], { a: 1, b: 2 }), nextMs: 0 }, T0)).toHaveLength(1)
+    expect(step(state, { type: 'defineCron', cron: withArgs([null, new Date(6)], { a: 1, b: 2 }), nextMs: 0 }, T0)).toHaveLength(1)
+    expect(step(state, { type: 'defineCron', cron: withArgs([null, '1970-01-01T00:00:00.006Z'], { a: 1, b: 2 }), nextMs: 0 }, T0)).toHaveLength(1)
+  })
+
   it('refuses remove, pause and resume of an unknown cron', () => {
     const state = initialState([])
     for (const command of [{ type: 'removeCron', name: 'x' }, { type: 'pauseCron', name: 'x' }, { type: 'resumeCron', name: 'x', nextMs: 1 }] as Command[]) {

@@ -113,7 +113,30 @@ function decideFire(state: State, command: Extract<Command, { type: 'fireCron' }
 }
 
 function sameDefinition(a: CronDefinition, b: CronDefinition): boolean {
-  return a.schedule === b.schedule && a.tz === b.tz && a.catchUp === b.catchUp && JSON.stringify(a.job) === JSON.stringify(b.job)
+  return a.schedule === b.schedule && a.tz === b.tz && a.catchUp === b.catchUp && sameValue(a.job, b.job)
+}
+
+/** Deep equality of stored payloads (JSON values, Dates, and the numbers JSON cannot hold):
+ * JSON text would take NaN for null and an invalid Date for null. Walked with a stack. */
+function sameValue(a: unknown, b: unknown): boolean {
+  const stack: [unknown, unknown][] = [[a, b]]
+  while (stack.length > 0) {
+    const [x, y] = stack.pop()!
+    if (Object.is(x, y)) continue
+    if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false
+    if (x instanceof Date || y instanceof Date) {
+      if (!(x instanceof Date && y instanceof Date && Object.is(x.getTime(), y.getTime()))) return false
+      continue
+    }
+    if (Array.isArray(x) !== Array.isArray(y)) return false
+    const keys = Object.keys(x)
+    if (keys.length !== Object.keys(y).length) return false
+    for (const key of keys) {
+      if (!Object.prototype.hasOwnProperty.call(y, key)) return false
+      stack.push([(x as Record<string, unknown>)[key], (y as Record<string, unknown>)[key]])
+    }
+  }
+  return true
 }
 
 export type CronEvent = Extract<WharfEvent, { type: `cron.${string}` }>
