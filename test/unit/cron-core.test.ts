@@ -14,7 +14,8 @@ import { checkInvariants } from '../../src/engine/core/invariants.js'
 import { restoreState, snapshotOf } from '../../src/engine/core/snapshot.js'
 import type { State } from '../../src/engine/core/state.js'
 import { decodeBatch, encodeBatch } from '../../src/storage/codec.js'
-import { UnknownCronError } from '../../src/engine/errors.js'
+import { InvalidPropertyError, UnknownCronError } from '../../src/engine/errors.js'
+import { CRONS_MAX } from '../../src/engine/core/limits.js'
 import { cronIdentityKey } from '../../src/engine/runtime/cron-firing.js'
 
 const H = 3_600_000
@@ -95,6 +96,14 @@ describe('deciding cron commands', () => {
     expect(step(state, { type: 'defineCron', cron: withArgs([null, new Date(5)], { a: 1, b: 2 }), nextMs: 0 }, T0)).toHaveLength(1)
     expect(step(state, { type: 'defineCron', cron: withArgs([null, new Date(6)], { a: 1, b: 2 }), nextMs: 0 }, T0)).toHaveLength(1)
     expect(step(state, { type: 'defineCron', cron: withArgs([null, '1970-01-01T00:00:00.006Z'], { a: 1, b: 2 }), nextMs: 0 }, T0)).toHaveLength(1)
+  })
+
+  it(`refuses a cron past CRONS_MAX, and still updates one that exists`, () => {
+    const state = initialState([])
+    for (let i = 0; i < CRONS_MAX; i++) step(state, { type: 'defineCron', cron: { ...definition, name: `c${i}` }, nextMs: T0 + H }, T0)
+    const decision = decide(state, { type: 'defineCron', cron: { ...definition, name: 'one-more' }, nextMs: T0 + H }, T0)
+    expect(decision.ok ? null : decision.error).toBeInstanceOf(InvalidPropertyError)
+    expect(step(state, { type: 'defineCron', cron: { ...definition, name: 'c0', catchUp: 'one' }, nextMs: T0 + H }, T0)).toHaveLength(1)
   })
 
   it('refuses remove, pause and resume of an unknown cron', () => {
