@@ -1,8 +1,8 @@
 // Public entry point ('wharf-queue'): re-exports only.
-export { Wharf, type OpenOptions, type BackupResult, type JobsQuery, type JobGraph, type Stats, type ChannelStats, type Explanation, type Reason, type ReasonKind, type PurgeOptions, type SignalOptions, type ThreadModelOptions, type ThreadedMethods } from './engine/api/wharf.js'
+export { Wharf, type OpenOptions, type BackupResult, type JobsQuery, type JobGraph, type Stats, type ChannelStats, type Explanation, type Reason, type ReasonKind, type PurgeOptions, type SignalOptions, type ThreadModelOptions, type ThreadedMethods, type CronOptions, type CronView } from './engine/api/wharf.js'
 export { chain, group, Delayable, DelayableChain, DelayableGroup } from './engine/api/delayable.js'
 export { identityExact } from './engine/api/identity.js'
-export { DELAY_MANY_JOBS_MAX } from './engine/core/limits.js'
+export { DELAY_MANY_JOBS_MAX, CRON_FIRINGS_MAX, CRONS_MAX } from './engine/core/limits.js'
 export type { JobProperties, IdentityKeyJob } from './engine/api/properties.js'
 export type { FunctionOptions, FunctionInfo, RelatedAction } from './engine/api/functions.js'
 export type { RelatedLink } from './engine/api/related-action.js'
@@ -20,7 +20,7 @@ export { backupStore } from './storage/backup.js'
 export type { OpenReport, IntegrityReport, IntegrityStatus } from './engine/runtime/engine.js'
 export type { EventLog, Snapshot } from './storage/event-log.js'
 export type { JobView, JobProgress } from './engine/core/view.js'
-export type { JobSpec, JobState, WharfEvent, EventType, RecordId } from './engine/core/events.js'
+export type { JobSpec, JobState, WharfEvent, EventType, RecordId, CatchUp } from './engine/core/events.js'
 export { JOB_STATES } from './engine/core/events.js'
 export {
   WharfError,
@@ -40,6 +40,7 @@ export {
   StorageLockedError,
   LogCorruptionError,
   UnknownChannelError,
+  UnknownCronError,
   StorageError,
   JobFailedError,
   JobCancelledError,

@@ -111,8 +111,7 @@ export class LocalClient implements OperatorClient {
   }
 
   async crons(): Promise<{ crons: unknown[] }> {
-    // Recurring jobs do not exist in this version (API.md: until crons exist, none).
-    return { crons: [] }
+    return { crons: await this.wharf.crons() }
   }
 
   async close(): Promise<void> {

@@ -53,6 +53,13 @@ export function checkChannelBody(body: unknown, where: string): string {
   return channel
 }
 
+/** The body of a cron action: `{ "name": "<cron>" }`. */
+export function checkCronBody(body: unknown, where: string): string {
+  const { name } = checkKeys(where, body, ['name'])
+  if (typeof name !== 'string' || name.length === 0) throw new InvalidPropertyError(`${where}: name must be a cron's name, got ${describe(name)}`)
+  return name
+}
+
 /**
  * remove: 200 `{ removed, results }` (each uuid ok); refused (an unknown uuid, a live job, the
  * graph rule): 409 `{ error, removed: 0, results }`, every uuid carrying that error, since nothing

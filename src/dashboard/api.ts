@@ -4,7 +4,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Wharf } from '../engine/api/wharf.js'
-import { checkChannelBody, checkPurgeBody, checkUuids, JOB_ACTIONS, runJobAction, runRemove, type JobAction } from './actions.js'
+import { checkChannelBody, checkCronBody, checkPurgeBody, checkUuids, JOB_ACTIONS, runJobAction, runRemove, type JobAction } from './actions.js'
 import { graphOf, jobDetail, jobsPage } from './api-reads.js'
 import { readJson } from './body.js'
 import { channelTree } from './channel-tree.js'
@@ -66,6 +66,17 @@ const channelAction = (action: 'pause' | 'resume'): Route => ({
   },
 })
 
+const cronAction = (action: 'pause' | 'resume'): Route => ({
+  method: 'POST',
+  path: `/api/crons/${action}`,
+  action: true,
+  async handle({ ctx, body }) {
+    const name = checkCronBody(body, `POST /api/crons/${action}`)
+    await (action === 'pause' ? ctx.wharf.pauseCron(name) : ctx.wharf.resumeCron(name))
+    return { body: { ok: true } }
+  },
+})
+
 const ROUTES: readonly Route[] = [
   {
     method: 'GET',
@@ -79,7 +90,7 @@ const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/stats', handle: ({ ctx }) => ok(ctx.wharf.stats()) },
   { method: 'GET', path: '/api/channels', handle: ({ ctx }) => ok({ channels: channelTree(ctx.wharf.stats()) }) },
   { method: 'GET', path: '/api/functions', handle: ({ ctx }) => ok({ functions: ctx.wharf.functionList() }) },
-  { method: 'GET', path: '/api/crons', handle: () => ok({ crons: [] }) },
+  { method: 'GET', path: '/api/crons', handle: async ({ ctx }) => ok({ crons: await ctx.wharf.crons() }) },
   { method: 'GET', path: '/api/batches', handle: () => ok({ batches: [] }) },
   ...(Object.keys(JOB_ACTIONS) as JobAction[]).map(jobAction),
   {
@@ -96,6 +107,8 @@ const ROUTES: readonly Route[] = [
   },
   channelAction('pause'),
   channelAction('resume'),
+  cronAction('pause'),
+  cronAction('resume'),
   {
     method: 'GET',
     path: '/api/events',

@@ -130,6 +130,16 @@ export class UnknownChannelError extends WharfError {
   }
 }
 
+/** removeCron/pauseCron/resumeCron of a name no cron has. */
+export class UnknownCronError extends WharfError {
+  readonly code = 'UNKNOWN_CRON'
+  readonly cronName: string
+  constructor(name: string) {
+    super(`no cron named ${JSON.stringify(name)}; wharf.crons() lists the crons declared`)
+    this.cronName = name
+  }
+}
+
 /** The storage under Wharf cannot be used: a path that is not a Wharf store, an I/O failure. */
 export class StorageError extends WharfError {
   readonly code = 'STORAGE'

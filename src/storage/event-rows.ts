@@ -9,7 +9,7 @@
 // A row layout belongs to an event format version: when v2 changes an event's fields, rows of
 // v1 records are still read with this layout and then upcast (codec.ts).
 
-import type { JobSpec, WharfEvent } from '../engine/core/events.js'
+import type { CatchUp, CronJob, JobSpec, WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
 import { packDescription, unpackDescription } from './description.js'
 
@@ -18,11 +18,14 @@ const CODES = [
   'job.created', 'job.eta_reached', 'job.enqueued', 'job.started', 'job.done', 'job.postponed', 'job.failed',
   'job.cancelled', 'job.requeued', 'job.joined_graph', 'job.recovered', 'job.run_released', 'jobs.restored',
   'jobs.vacuumed', 'channel.paused', 'channel.resumed', 'job.progressed', 'jobs.removed',
+  // 20 holds cron.paused and cron.resumed, told apart by a flag: codes 22.. are another feature's.
+  'cron.defined', 'cron.removed', 'cron.paused', 'cron.fired',
 ] as const satisfies readonly WharfEvent['type'][]
 const CODE_OF = new Map<string, number>(CODES.map((type, code) => [type, code]))
+CODE_OF.set('cron.resumed', CODE_OF.get('cron.paused')!)
 
 /** Fields after [code, at] per code: a row of another length is not one this build wrote. */
-const FIELDS = [15, 1, 1, 1, 3, 4, 4, 2, 1, 3, 2, 2, 1, 1, 1, 1, 4, 2] as const
+const FIELDS = [15, 1, 1, 1, 3, 4, 4, 2, 1, 3, 2, 2, 1, 1, 1, 1, 4, 2, 6, 1, 3, 3] as const
 
 
 /** Why a row is not an event; the codec names the record and seq. */
@@ -68,6 +71,16 @@ export function toRow(e: WharfEvent, prevAt: number): unknown[] {
       return [code, at, e.channel]
     case 'job.progressed':
       return [code, at, e.uuid, e.run, e.fraction, e.message]
+    case 'cron.defined':
+      return [code, at, e.cron.name, e.cron.schedule, e.cron.tz, e.cron.catchUp, e.cron.job, e.nextMs]
+    case 'cron.removed':
+      return [code, at, e.name]
+    case 'cron.paused':
+      return [code, at, e.name, 0, null]
+    case 'cron.resumed':
+      return [code, at, e.name, 1, e.nextMs]
+    case 'cron.fired':
+      return [code, at, e.name, e.fired, e.nextMs]
     default:
       return [code, at, e.uuid]
   }
@@ -138,5 +151,16 @@ export function fromRow(r: unknown, seq: number, v: number, prevAt: number): Wha
       return { seq, v: ver, at, type: 'channel.resumed', channel: r[2] as string }
     case 'job.progressed':
       return { seq, v: ver, at, type: 'job.progressed', uuid, run: r[3] as number, fraction: r[4] as number, message: r[5] as string | null }
+    case 'cron.defined': {
+      const [, , name, schedule, tz, catchUp, job, nextMs] = r as [number, number, string, string, string, CatchUp, CronJob, number | null]
+      return { seq, v: ver, at, type: 'cron.defined', cron: { name, schedule, tz, catchUp, job }, nextMs }
+    }
+    case 'cron.removed':
+      return { seq, v: ver, at, type: 'cron.removed', name: r[2] as string }
+    case 'cron.paused':
+      if (r[3] === 1) return { seq, v: ver, at, type: 'cron.resumed', name: r[2] as string, nextMs: r[4] as number | null }
+      return { seq, v: ver, at, type: 'cron.paused', name: r[2] as string }
+    case 'cron.fired':
+      return { seq, v: ver, at, type: 'cron.fired', name: r[2] as string, fired: r[3] as number[], nextMs: r[4] as number | null }
   }
 }

@@ -244,6 +244,19 @@ describe('actions', () => {
     expect((await own.wharf.job(own.pending[0]!))?.state).toBe('pending')
   })
 
+  it('lists the crons, and pauses and resumes one', async () => {
+    const paused = async () => (await fx.wharf.crons())[0]!.paused
+    const page = await open(`${served.url}crons`)
+    const row = page.getByRole('table', { name: 'Crons' }).getByRole('row').filter({ hasText: 'quarterly-report' })
+    await row.getByRole('cell', { name: '0 6 1 1,4,7,10 *', exact: true }).waitFor()
+    await row.getByRole('button', { name: 'Pause quarterly-report' }).click()
+    await row.getByRole('button', { name: 'Resume quarterly-report' }).waitFor()
+    expect(await paused()).toBe(true)
+    await row.getByRole('button', { name: 'Resume quarterly-report' }).click()
+    await row.getByRole('button', { name: 'Pause quarterly-report' }).waitFor()
+    expect(await paused()).toBe(false)
+  })
+
   it('pauses and resumes a channel', async () => {
     const paused = () => fx.wharf.stats().channels.find((c) => c.name === 'root.mail')!.paused
     const page = await open(`${served.url}channels`)

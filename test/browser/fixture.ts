@@ -2,7 +2,7 @@
 // failed mail jobs with a traceback, done thumbnails, pending jobs due in an hour, one waiting
 // for them, a cancelled one, a report graph, a job whose description is markup (unless
 // `markup: false`, for the screenshot), and one handler held running (at 40%, with a progress
-// message) until `release()`.
+// message) until `release()`; and a quarterly cron.
 
 import { chain, FailedJobError, group, Wharf, type JobView } from '../../src/index.js'
 
@@ -79,6 +79,8 @@ export async function openFixture(options: { markup?: boolean } = {}): Promise<F
   const steps = [report.delayable().build('q3-sales'), report.delayable().build('q3-costs'), report.delayable().publish('q3')]
   await chain(group(steps[0]!, steps[1]!), steps[2]!).delay()
   const graph = steps.map((step) => step.job!)
+  // Fires on the first day of a quarter only: never while a test runs, in practice.
+  await wharf.cron('quarterly-report', '0 6 1 1,4,7,10 *', report.delayable().build('quarter'), { tz: 'Europe/Brussels' })
   await wharf.start()
   const running = await partner.browse([40]).withDelay({ description: 'CRM sync of partner 40', channel: 'root' }).syncCrm()
   await inState(wharf, failed.map((j) => j.uuid), 'failed')

@@ -112,7 +112,7 @@ describe('wharf show, stats, crons, explain --path', () => {
     expect(run.out).toMatch(/^root\.mail +- +0 /m)
   })
 
-  it('crons lists none (this version has no recurring jobs)', async () => {
+  it('crons lists none when the store has none', async () => {
     expect(await wharf('crons', '--path', template)).toEqual({ code: 0, out: 'no crons\n', err: '' })
     expect(await wharfJson(0, 'crons', '--path', template)).toEqual({ crons: [] })
   })

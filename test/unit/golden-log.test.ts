@@ -21,9 +21,10 @@ const expectedJobs = (golden: string): unknown[] =>
   (JSON.parse(readFileSync(join(fixtures, golden, 'expected-jobs.json'), 'utf8')) as object[]).map((job) => ({ ...ADDED_SINCE, ...job }))
 
 describe('golden logs', () => {
-  it('has at least the v1 golden log, and the one with progress', () => {
+  it('has at least the v1 golden log, the one with progress, and the one with crons', () => {
     expect(goldens).toContain('golden-v1')
     expect(goldens).toContain('golden-v1-progress')
+    expect(goldens).toContain('golden-v1-cron')
   })
 
   for (const golden of goldens) {

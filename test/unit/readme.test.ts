@@ -50,6 +50,7 @@ describe('README tour', () => {
       'pending 15 root',
       'wait_dependencies 1',
       'done 2',
+      'nightly-report false',
       expect.stringMatching(/^\d+ 0 cancelled$/),
       'pending',
       'done 2026-01-01T01:05:00.000Z',

@@ -1,5 +1,5 @@
-// Client script, part 6: the Channels tree (with Pause / Resume), the Functions, Crons and
-// Batches tables. Crons and batches are shown field by field as the API gives them, so a field
+// Client script, part 6: the Channels tree (with Pause / Resume), the Functions, Crons (with
+// Pause / Resume) and Batches tables. Crons and batches are shown field by field as the API gives them, so a field
 // added later appears without a change here.
 
 export const VIEWS_JS = String.raw`
@@ -85,11 +85,13 @@ function genericCell(key, value) {
   return String(value)
 }
 
-/** Crons and batches: one column per field of the rows (their union, in first-seen order). */
-function listView(title, path, empty) {
+/** Crons and batches: one column per field of the rows (their union, in first-seen order);
+ * action(item, out), when given, makes a last column of buttons. */
+function listView(title, path, empty, action) {
   var view = { title: title, el: null, refresh: null }
   var box = h('div')
-  view.el = h('div', null, h('h2', null, title), box)
+  var out = h('div', { class: 'action-result', role: 'status' })
+  view.el = h('div', null, h('h2', null, title), out, box)
   view.refresh = async function () {
     var items = (await api(path))[path] || []
     if (items.length === 0) {
@@ -98,15 +100,32 @@ function listView(title, path, empty) {
     }
     var keys = []
     items.forEach(function (item) { Object.keys(item).forEach(function (k) { if (keys.indexOf(k) < 0) keys.push(k) }) })
-    box.replaceChildren(table(title, keys.map(humanize), items.map(function (item) {
-      return h('tr', null, keys.map(function (k) { return h('td', null, genericCell(k, item[k])) }))
+    var withAction = action && !info.readOnly
+    var headers = keys.map(humanize).concat(withAction ? ['Action'] : [])
+    box.replaceChildren(table(title, headers, items.map(function (item) {
+      var cells = keys.map(function (k) { return h('td', null, genericCell(k, item[k])) })
+      return h('tr', null, cells.concat(withAction ? [h('td', null, action(item, out))] : []))
     })))
   }
   return view
 }
 
+async function cronAction(kind, name, out) {
+  try {
+    await api('crons/' + kind, { name: name })
+    out.replaceChildren(h('p', null, 'Cron ' + name + (kind === 'pause' ? ' paused.' : ' resumed.')))
+  } catch (error) {
+    out.replaceChildren(h('p', { class: 'error' }, error.message))
+  }
+  refreshView()
+}
+
 function cronsView() {
-  return listView('Crons', 'crons', 'No crons are defined.')
+  return listView('Crons', 'crons', 'No crons are defined.', function (cron, out) {
+    var kind = cron.paused ? 'resume' : 'pause'
+    return h('button', { type: 'button', 'data-key': kind + ':' + cron.name, 'aria-label': (cron.paused ? 'Resume ' : 'Pause ') + cron.name,
+      onclick: function () { cronAction(kind, cron.name, out) } }, cron.paused ? 'Resume' : 'Pause')
+  })
 }
 
 function batchesView() {

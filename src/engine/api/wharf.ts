@@ -36,12 +36,16 @@ import { checkThreadOptions, isThreadModel, openThreadModel, type ThreadedMethod
 import type { ThreadPool } from '../runtime/thread-pool.js'
 import type { Logger, Warn } from '../runtime/warnings.js'
 import { Telemetry, type TelemetryOptions } from '../runtime/telemetry.js'
+import { checkCronName, cronDefinitionOf, type CronOptions, type CronView } from './crons.js'
+import { cronViewOf } from '../core/cron.js'
+import type { Delayable } from './delayable.js'
 
 export type { OpenOptions } from './open-options.js'
 export type { IntegrityReport, IntegrityStatus } from '../runtime/engine.js'
 export type { PurgeOptions } from './removal.js'
 export type { SignalOptions } from './signals.js'
 export type { ThreadModelOptions, ThreadedMethods } from './thread-model.js'
+export type { CronOptions, CronView } from './crons.js'
 export type { BackupResult } from '../../storage/backup.js'
 
 export type { JobsQuery, JobGraph, ChannelStats, Stats } from './queries.js'
@@ -114,6 +118,7 @@ export class Wharf implements ModelHost {
       customIds: options.newId !== undefined,
       scrubHistory: checked.scrubHistory,
       warn: checked.warn,
+      newId: checked.newId,
     })
     const wharf = new Wharf(engine, functions, checked)
     if (checked.telemetry !== null || checked.logger !== null) observe(engine, checked.telemetry, checked.logger)
@@ -277,6 +282,47 @@ export class Wharf implements ModelHost {
     })
   }
 
+  /**
+   * Declare a recurring job: each firing of `schedule` (a cron expression, read in `tz`) stores
+   * `job`'s call as a job with the identity key `cron:<name>:<ISO scheduled time>`. Declaring a
+   * name again updates it; the same definition again writes nothing (declare crons at every
+   * start). Firings missed while no engine ran follow `catchUp` (default 'one'). Crons fire while
+   * the engine runs (start()).
+   */
+  async cron(name: string, schedule: string, job: Delayable, options: CronOptions = {}): Promise<void> {
+    this.assertOpen()
+    const cron = cronDefinitionOf(name, schedule, job, options, this, this.engine.cronTimes)
+    const nextMs = this.engine.cronTimes.nextAfter(cron.schedule, cron.tz, this.clock.now())
+    await this.command({ type: 'defineCron', cron, nextMs })
+  }
+
+  /** The crons declared, by name, as last committed. */
+  async crons(): Promise<CronView[]> {
+    this.assertOpen()
+    const views = await this.engine.read((state) => [...state.crons.values()].map(cronViewOf))
+    return views.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  }
+
+  /** Remove a cron (jobs it stored stay). UnknownCronError for a name no cron has. */
+  async removeCron(name: string): Promise<void> {
+    await this.command({ type: 'removeCron', name: checkCronName(name, 'removeCron') })
+  }
+
+  /** No firing until resumeCron(); firings that fall in the pause are skipped. */
+  async pauseCron(name: string): Promise<void> {
+    await this.command({ type: 'pauseCron', name: checkCronName(name, 'pauseCron') })
+  }
+
+  /** Fire again, from the first firing after now. */
+  async resumeCron(name: string): Promise<void> {
+    const checked = checkCronName(name, 'resumeCron')
+    this.assertOpen()
+    const cron = this.engine.state.crons.get(checked)?.definition
+    // Unknown: the core refuses it (UnknownCronError), in order with the calls before it.
+    const nextMs = cron === undefined ? null : this.engine.cronTimes.nextAfter(cron.schedule, cron.tz, this.clock.now())
+    await this.command({ type: 'resumeCron', name: checked, nextMs })
+  }
+
   /** Stop starting jobs of this channel and its subchannels (running ones finish). */
   async pauseChannel(name: string): Promise<void> {
     await this.command({ type: 'pauseChannel', channel: channelArg(name, 'pauseChannel') })
@@ -352,6 +398,7 @@ export class Wharf implements ModelHost {
   /**
    * idle, and nothing is left that could still run later (etas, retries, throttles). With a
    * FakeClock, time jumps to each next wake-up; with the system clock, this waits for them.
+   * Crons fire on the way, but never end: drain() stops when only their firings are left.
    */
   async drain(): Promise<void> {
     const clock = this.clock
@@ -368,13 +415,13 @@ export class Wharf implements ModelHost {
         }
         // A handler that settled after settled() resolved has queued its outcome: go round.
         if (!this.engine.quiet) continue
-        const wake = this.engine.nextWakeMs()
+        const wake = this.engine.nextWakeMs(false)
         if (wake === null) return
         await clock.advanceTo(Math.max(wake, clock.now()))
       } else {
         await this.engine.idle()
         if (!this.engine.quiet) continue
-        const wake = this.engine.nextWakeMs()
+        const wake = this.engine.nextWakeMs(false)
         if (wake === null && this.engine.runningHandlers === 0) return
         await new Promise<void>((resolve) => setTimeout(resolve, wake === null ? 1 : Math.max(1, wake - clock.now())))
       }

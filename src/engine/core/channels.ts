@@ -31,6 +31,7 @@ export function initialState(config: readonly ChannelConfig[]): State {
     root,
     dispatchDisabled,
     identity: new Map(),
+    crons: new Map(),
     readyChannels: new ChannelSet('readySlot'),
     etaChannels: new ChannelSet('etaSlot'),
     counts: [0, 0, 0, 0, 0, 0, 0],

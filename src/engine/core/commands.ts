@@ -1,7 +1,7 @@
 // Commands: what the shell asks the core to decide. They carry everything the decision needs
 // that is not in the state (the clock arrives separately as nowMs; entropy and config as data).
 
-import type { JobSpec, JobState } from './events.js'
+import type { CronDefinition, JobSpec, JobState } from './events.js'
 import type { RetryPattern } from './retry.js'
 import type { JobView } from './view.js'
 
@@ -95,3 +95,19 @@ export type Command =
   /** A running handler's progress (JobContext.progress), checked and coalesced by the runner;
    * `run` as for finish: a stale run's progress is dropped. Nobody awaits it. */
   | { type: 'progress'; uuid: string; run: number; fraction: number; message: string | null }
+  /**
+   * Declare a cron, or declare it again (nothing is written when nothing changed). `nextMs`: its
+   * next firing after now (and after its last one), computed by the shell; kept from the stored
+   * cron instead when its schedule and time zone did not change (missed firings stay due).
+   */
+  | { type: 'defineCron'; cron: CronDefinition; nextMs: number | null }
+  | { type: 'removeCron'; name: string }
+  | { type: 'pauseCron'; name: string }
+  /** `nextMs`: the first firing after now and after its last one, computed by the shell. */
+  | { type: 'resumeCron'; name: string; nextMs: number | null }
+  /**
+   * A cron is due (the shell saw its next firing, `fromMs`, at or before now): store `jobs`, one
+   * per firing in `fired` (the scheduled times its catchUp keeps, ascending), and fire next at
+   * `nextMs`. Dropped when the cron changed since the shell read it (removed, paused, or moved on).
+   */
+  | { type: 'fireCron'; name: string; fromMs: number; fired: number[]; jobs: JobSpec[]; nextMs: number | null }

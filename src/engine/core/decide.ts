@@ -14,6 +14,7 @@ import { GRAPH_JOBS_MAX } from './limits.js'
 import { decideEnqueueMany, elementName } from './enqueue-many.js'
 import { decidePurge, decideRemove, goneFromHistoryIn } from './remove.js'
 import type { JobView } from './view.js'
+import { decideCron } from './cron.js'
 
 export type Decision =
   | {
@@ -63,6 +64,12 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
       return decideFinish(state, command, nowMs, out)
     case 'progress':
       return decideProgress(state, command, nowMs, out)
+    case 'defineCron':
+    case 'removeCron':
+    case 'pauseCron':
+    case 'resumeCron':
+    case 'fireCron':
+      return decideCron(state, command, nowMs, out)
     case 'cancel': {
       const job = state.jobs.get(command.uuid)
       if (job === undefined) return decideFinished(state, command, nowMs, out)

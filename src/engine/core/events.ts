@@ -44,6 +44,37 @@ export interface JobSpec {
   createdAt: number
 }
 
+/** What a cron does about firings it missed while no engine ran (API.md: default 'one'). */
+export const CATCH_UPS = ['none', 'one', 'all'] as const
+export type CatchUp = (typeof CATCH_UPS)[number]
+
+/**
+ * The job each firing of a cron stores: one job function call with its properties, settled when
+ * the cron was declared. `channel` null: the function's configured channel when it fires.
+ */
+export interface CronJob {
+  model: string
+  method: string
+  records: RecordId[]
+  args: unknown[]
+  context: Record<string, unknown>
+  priority: number
+  maxRetries: number
+  description: string
+  channel: string | null
+}
+
+/** A cron as declared (wharf.cron()): everything but the times, which the shell computes. */
+export interface CronDefinition {
+  name: string
+  /** The cron expression, as given. */
+  schedule: string
+  /** IANA time zone the expression is read in (the process's, resolved, when none was given). */
+  tz: string
+  catchUp: CatchUp
+  job: CronJob
+}
+
 interface Base {
   /** Position in the log, 1-based and gapless; stamped by the shell when the batch is formed. */
   seq: number
@@ -139,6 +170,25 @@ export interface JobsRemoved extends Base { type: 'jobs.removed'; memory: string
 export interface ChannelPaused extends Base { type: 'channel.paused'; channel: string }
 export interface ChannelResumed extends Base { type: 'channel.resumed'; channel: string }
 
+/**
+ * A cron was declared, or declared again differently. `nextMs`: its next firing (ms since epoch;
+ * null: the expression never fires again), computed by the shell — the core reads no calendar.
+ * A cron declared again keeps its last firing and its pause.
+ */
+export interface CronDefined extends Base { type: 'cron.defined'; cron: CronDefinition; nextMs: number | null }
+export interface CronRemoved extends Base { type: 'cron.removed'; name: string }
+/** No firing while paused; those that fall in the pause are skipped. */
+export interface CronPaused extends Base { type: 'cron.paused'; name: string }
+/** Fires again from `nextMs`, the first firing after the resume (the shell's). */
+export interface CronResumed extends Base { type: 'cron.resumed'; name: string; nextMs: number | null }
+/**
+ * The cron's firings at these scheduled times (ascending) stored their jobs (job.created events
+ * just before it, identity key `cron:<name>:<ISO time>`; a firing whose key a waiting job holds
+ * stores none), and it fires next at `nextMs`. `fired` may be empty: missed firings skipped by
+ * its catchUp.
+ */
+export interface CronFired extends Base { type: 'cron.fired'; name: string; fired: number[]; nextMs: number | null }
+
 export type WharfEvent =
   | JobCreated
   | JobEtaReached
@@ -158,5 +208,10 @@ export type WharfEvent =
   | ChannelPaused
   | ChannelResumed
   | JobProgressed
+  | CronDefined
+  | CronRemoved
+  | CronPaused
+  | CronResumed
+  | CronFired
 
 export type EventType = WharfEvent['type']

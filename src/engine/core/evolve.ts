@@ -10,6 +10,7 @@ import { joinGraph, leaveGraph, restoreJobs, retiredGraphOf, retireFinished } fr
 import { enterInitial, linkParents, promoteEta, transition } from './transition.js'
 import { frozenProgress } from './view.js'
 import { applyRemoved } from './remove.js'
+import { applyCron, isCronEvent } from './cron.js'
 
 type Ev<T extends WharfEvent['type']> = Extract<WharfEvent, { type: T }>
 
@@ -57,12 +58,7 @@ export function evolve(state: State, event: WharfEvent): State {
       restoreJobs(state, event.jobs, event.seq)
       break
     case 'jobs.vacuumed':
-      // Jobs in history are history's to delete; only a 0.1 log names jobs still in memory.
-      for (const uuid of event.uuids) {
-        const job = state.jobs.get(uuid)
-        if (job !== undefined) removeJob(state, job)
-        else state.retired.delete(uuid) // a 0.1 log replayed: it never reaches history
-      }
+      vacuumed(state, event)
       break
     case 'jobs.removed':
       applyRemoved(state, event)
@@ -77,10 +73,21 @@ export function evolve(state: State, event: WharfEvent): State {
       progressed(state, event)
       break
     default:
-      assertNever(event, 'event')
+      // The cron events (core/cron.ts); anything else is an event this build does not know.
+      if (isCronEvent(event)) applyCron(state, event)
+      else assertNever(event, 'event')
   }
   if (state.finishing.length > 0) retireFinished(state)
   return state
+}
+
+function vacuumed(state: State, event: Ev<'jobs.vacuumed'>): void {
+  // Jobs in history are history's to delete; only a 0.1 log names jobs still in memory.
+  for (const uuid of event.uuids) {
+    const job = state.jobs.get(uuid)
+    if (job !== undefined) removeJob(state, job)
+    else state.retired.delete(uuid) // a 0.1 log replayed: it never reaches history
+  }
 }
 
 function created(state: State, event: Ev<'job.created'>): void {

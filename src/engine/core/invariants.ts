@@ -66,17 +66,7 @@ export function checkInvariants(state: State, options: InvariantOptions = {}): v
     }
     if (job.retry < 0) bad(`job ${uuid} has retry ${job.retry}`)
   }
-  const held = new Map<ChannelNode, number>()
-  for (const [uuid, runs] of state.superseded) {
-    if (runs.length === 0) bad(`job ${uuid} has an empty list of superseded runs`)
-    const job = state.jobs.get(uuid)
-    for (const r of runs) {
-      if (state.channels.get(r.channel.name) !== r.channel) bad(`superseded run ${r.run} of job ${uuid} holds slots of an unindexed channel`)
-      // A run is live (its job started in it) or superseded, never both; and it did start.
-      if (job !== undefined && (r.run > job.runs || (job.state === 'started' && r.run === job.runs))) bad(`run ${r.run} of job ${uuid} is superseded and live`)
-      for (const n of r.channel.path) held.set(n, (held.get(n) ?? 0) + 1)
-    }
-  }
+  const held = heldBySuperseded(state, bad)
   let heapTotal = 0
   for (const node of state.channels.values()) {
     if (node.held !== (held.get(node) ?? 0)) bad(`channel ${node.name} counts ${node.held} held slots, has ${held.get(node) ?? 0}`)
@@ -97,5 +87,30 @@ export function checkInvariants(state: State, options: InvariantOptions = {}): v
     if (holders.length !== keyHolders.get(key)) bad(`identity key ${key} indexes ${holders.length} jobs, ${keyHolders.get(key) ?? 0} hold it`)
   }
   if (!isAcyclic(state.jobs.values())) bad('the dependency graph has a cycle')
+  checkCrons(state, bad)
   if (problems.length > 0) throw new AssertionError(problems.join('; '))
+}
+
+/** A cron is indexed by its name, and fires next after its last firing (never one time twice). */
+function checkCrons(state: State, bad: (message: string) => void): void {
+  for (const [name, cron] of state.crons) {
+    if (cron.definition.name !== name) bad(`cron ${cron.definition.name} is indexed under ${name}`)
+    if (cron.nextMs !== null && cron.lastMs !== null && !(cron.nextMs > cron.lastMs)) bad(`cron ${name} fires next at ${cron.nextMs}, not after its last firing ${cron.lastMs}`)
+  }
+}
+
+/** Slots held by superseded runs, per channel, from the runs themselves. */
+function heldBySuperseded(state: State, bad: (message: string) => void): Map<ChannelNode, number> {
+  const held = new Map<ChannelNode, number>()
+  for (const [uuid, runs] of state.superseded) {
+    if (runs.length === 0) bad(`job ${uuid} has an empty list of superseded runs`)
+    const job = state.jobs.get(uuid)
+    for (const r of runs) {
+      if (state.channels.get(r.channel.name) !== r.channel) bad(`superseded run ${r.run} of job ${uuid} holds slots of an unindexed channel`)
+      // A run is live (its job started in it) or superseded, never both; and it did start.
+      if (job !== undefined && (r.run > job.runs || (job.state === 'started' && r.run === job.runs))) bad(`run ${r.run} of job ${uuid} is superseded and live`)
+      for (const n of r.channel.path) held.set(n, (held.get(n) ?? 0) + 1)
+    }
+  }
+  return held
 }

@@ -28,6 +28,16 @@ export const GRAPH_JOBS_MAX = 100_000
  * is decided and written in one tick, like a graph. */
 export const DELAY_MANY_JOBS_MAX = 100_000
 
+// ---- crons ---------------------------------------------------------------------------------
+
+/** Crons one store may hold. */
+export const CRONS_MAX = 1_000
+/** Characters of a cron's name (it is part of every firing's identity key). */
+export const CRON_NAME_LENGTH_MAX = 200
+/** Firings one due cron stores at once: catchUp 'all' after a long downtime fires at most this
+ * many of the missed ones (and warns about the rest). */
+export const CRON_FIRINGS_MAX = 1_000
+
 // ---- ticks and batches ---------------------------------------------------------------------
 // One tick appends one batch. It is bounded by taking at most so many commands and starts; what
 // is left waits for the next tick, which is scheduled at once.
@@ -61,6 +71,6 @@ export const PURGE_BATCH = 1_000
 export const IDLE_DUE_TICKS_MAX = 1_000
 
 // A tick can never build a batch the codec refuses, whatever the input.
-if (TICK_OUTCOMES_MAX + TICK_CALL_EVENTS_MAX + 2 * TICK_STARTS_MAX > BATCH_EVENTS_MAX) fail('tick bounds exceed BATCH_EVENTS_MAX')
+if (TICK_OUTCOMES_MAX + CRON_FIRINGS_MAX + CRONS_MAX + TICK_CALL_EVENTS_MAX + 2 * TICK_STARTS_MAX > BATCH_EVENTS_MAX) fail('tick bounds exceed BATCH_EVENTS_MAX')
 if (Math.max(GRAPH_JOBS_MAX, RECOVER_BATCH, 1) > TICK_CALL_EVENTS_MAX) fail('one call may not fit in a tick')
 if (DELAY_MANY_JOBS_MAX > GRAPH_JOBS_MAX) fail('one delayMany call may not fit one enqueue')

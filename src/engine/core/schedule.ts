@@ -4,6 +4,7 @@
 
 import { EVENT_FORMAT_VERSION as v, type WharfEvent } from './events.js'
 import { canStartFrom } from './channels.js'
+import { nextCronMs } from './cron.js'
 import { readyLess, type ChannelNode, type JobRecord, type State } from './state.js'
 
 /**
@@ -63,12 +64,14 @@ export function pickNext(state: State, nowMs: number, registered: RegisteredFunc
 }
 
 /**
- * When the scheduler must look again if nothing else happens: the earliest future eta, or the
- * end of a throttle window that holds back ready work. null = no timed wake-up (a finishing job
- * or a new command will wake it).
+ * When the scheduler must look again if nothing else happens: the earliest future eta, the end
+ * of a throttle window that holds back ready work, or a cron's next firing. null = no timed
+ * wake-up (a finishing job or a new command will wake it). `crons` false: the wake-ups of jobs
+ * only (drain() stops when nothing but crons is left, since crons never end).
  */
-export function nextWakeMs(state: State, nowMs: number): number | null {
-  let wake: number | null = null
+export function nextWakeMs(state: State, nowMs: number, crons = true): number | null {
+  // A cron due fires whatever the channels do (its job then waits like any other).
+  let wake: number | null = crons ? nextCronMs(state) : null
   for (const node of state.etaChannels.items) {
     const eta = node.etaQueue.peek()!.eta!
     if (wake === null || eta < wake) wake = eta

@@ -7,7 +7,7 @@
 import { fail } from './assert.js'
 import type { ChannelConfig } from './channel-config.js'
 import { ensureChannel, initialState } from './channels.js'
-import type { JobSpec, JobState, RecordId } from './events.js'
+import type { CronDefinition, JobSpec, JobState, RecordId } from './events.js'
 import { retireFinished } from './retire.js'
 import { admit, linkParents } from './transition.js'
 import { JobRecord, isFinished, type State } from './state.js'
@@ -71,6 +71,9 @@ export interface StateSnapshot {
   identity: [string, string[]][]
   /** Superseded runs still holding slots: [uuid, run, channel]. Absent in older snapshots (none). */
   superseded?: [string, number, string][]
+  /** Crons in declaration order: [definition, nextMs, lastMs, paused]. Added in 0.2 without a
+   * format change, like failedAt: absent in snapshots written before crons existed (none). */
+  crons?: [CronDefinition, number | null, number | null, boolean][]
 }
 
 export function snapshotOf(state: State): StateSnapshot {
@@ -113,6 +116,7 @@ export function snapshotOf(state: State): StateSnapshot {
   const channels = [...state.channels.values()].map((n) => ({ name: n.name, paused: n.paused, throttleUntil: n.throttleUntil }))
   const identity: [string, string[]][] = [...state.identity].map(([key, holders]) => [key, holders.map((j) => j.uuid)])
   const snapshot: StateSnapshot = { formatVersion: SNAPSHOT_FORMAT_VERSION, seq: state.seq, jobs, channels, identity }
+  if (state.crons.size > 0) snapshot.crons = [...state.crons.values()].map((c) => [c.definition, c.nextMs, c.lastMs, c.paused])
   if (state.superseded.size > 0) {
     snapshot.superseded = []
     for (const [uuid, runs] of state.superseded) for (const r of runs) snapshot.superseded.push([uuid, r.run, r.channel.name])
@@ -165,6 +169,7 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
     job.progress = progress === undefined || progress === null ? null : frozenProgress(progress[0], progress[1])
     admit(state, job, j[27])
   }
+  for (const [definition, nextMs, lastMs, paused] of snapshot.crons ?? []) state.crons.set(definition.name, { definition, nextMs, lastMs, paused })
   for (const [uuid, run, channel] of snapshot.superseded ?? []) {
     const node = ensureChannel(state.channels, channel)
     const runs = state.superseded.get(uuid)

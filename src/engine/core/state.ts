@@ -7,6 +7,7 @@ import { IndexedHeap } from './heap.js'
 import { etaLess } from './order.js'
 import { ReadyQueue } from './ready-queue.js'
 import type { JobProgress, JobView } from './view.js'
+import type { CronRecord } from './cron.js'
 
 export { readyLess, etaLess } from './order.js'
 
@@ -174,6 +175,8 @@ export interface State {
    */
   readonly retired: Map<string, JobRecord>
   readonly restored: Map<string, JobView>
+  /** Crons by name, in the order they were first declared. */
+  readonly crons: Map<string, CronRecord>
 }
 
 /** A run whose job was cancelled, requeued or set done while its handler ran: the handler holds

@@ -8,7 +8,7 @@ import type { Command } from './commands.js'
 import { decideInto, type DecideNote } from './decide.js'
 import type { WharfEvent } from './events.js'
 import { evolve } from './evolve.js'
-import { TICK_OUTCOMES_MAX, TICK_STARTS_MAX } from './limits.js'
+import { CRONS_MAX, TICK_OUTCOMES_MAX, TICK_STARTS_MAX } from './limits.js'
 import { pickNext, type RegisteredFunctions } from './schedule.js'
 import type { JobRecord, State } from './state.js'
 
@@ -25,6 +25,9 @@ export type PickAudit = (event: WharfEvent, state: State) => void
 export interface TickInput {
   /** Handler outcomes: decided first, in order; their notes are not reported (nobody awaits them). */
   outcomes: readonly Command[]
+  /** fireCron commands of the crons due (the shell's), decided after the outcomes; at most
+   * CRONS_MAX, storing CRON_FIRINGS_MAX jobs in all. Nobody awaits them either. */
+  fires?: readonly Command[]
   /** API calls, decided in order after the outcomes, each seeing the one before. */
   commands: readonly Command[]
   nowMs: number
@@ -93,6 +96,15 @@ export function runTick(state: State, input: TickInput, out: TickOutput): void {
     const from = events.length
     decideInto(state, outcomes[i]!, nowMs, events)
     applyFrom(state, events, from)
+  }
+  const fires = input.fires
+  if (fires !== undefined) {
+    if (fires.length > CRONS_MAX) fail(`${fires.length} cron firings in one tick, more than CRONS_MAX`)
+    for (let i = 0; i < fires.length; i++) {
+      const from = events.length
+      decideInto(state, fires[i]!, nowMs, events)
+      applyFrom(state, events, from)
+    }
   }
   const commands = input.commands
   const afterCommand = input.afterCommand

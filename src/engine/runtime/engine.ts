@@ -40,6 +40,9 @@ import { Appends, type Pending } from './appends.js'
 import { CallQueue, OutcomeQueue, type ResultOf, type Submission } from './submissions.js'
 import { TickDecider } from './tick-decider.js'
 import { Waiters } from './waiters.js'
+import { dueCronFires, type CronFiringDeps } from './cron-firing.js'
+import { CronTimes } from './cron-times.js'
+import { ulidFactory, type IdFactory } from './ids.js'
 import { earliest, SpinGuard, WakeTimer } from './wake-timer.js'
 import type { Warn } from './warnings.js'
 
@@ -68,6 +71,8 @@ export interface EngineOptions {
   scrubHistory?: boolean
   /** Where warnings go (default: process.emitWarning). */
   warn?: Warn
+  /** Ids of the jobs crons store (default: monotonic ULIDs of `clock`). */
+  newId?: IdFactory
 }
 
 /** After a failed append, the engine tries again what that tick lost at most this much later. */
@@ -105,6 +110,11 @@ export class Engine {
   private wantTick = false
   /** The last tick stopped dispatching at TICK_STARTS_MAX: the next one goes on at once. */
   private dispatchCut = false
+  /** When the engine last started running: catchUp 'none' skips firings missed before. */
+  private runningSinceMs = 0
+  /** The shell's half of cron firings: calendar and job ids (the core only checks the times). */
+  readonly cronTimes = new CronTimes()
+  private readonly cronDeps: CronFiringDeps
   /** After a lost batch, when to wake up for the tick that decides its parked outcomes again if
    * nothing else comes first (null: nothing to retry). */
   private retryAtMs: number | null = null
@@ -125,6 +135,12 @@ export class Engine {
     this.decider = new TickDecider(options.functions.registered, this.queue.answer)
     this.timer = new WakeTimer(options.clock, () => this.wake())
     this.maintenance = new Maintenance(this, options) // reads this.state: set above
+    const functions = options.functions
+    this.cronDeps = {
+      times: this.cronTimes,
+      newId: options.newId ?? ulidFactory(options.clock),
+      channelOf: (model, method) => functions.resolve(model, method).channel,
+    }
     const engine = this
     this.appends = new Appends(
       {
@@ -241,6 +257,7 @@ export class Engine {
 
   start(): void {
     if (this.lifecycle === 'closed') throw new WharfClosedError('this Wharf is closed')
+    if (this.lifecycle !== 'running') this.runningSinceMs = this.clock.now()
     this.lifecycle = 'running'
     this.scheduleTick()
   }
@@ -302,9 +319,10 @@ export class Engine {
     return this.runner.inflight
   }
 
-  /** Next instant at which something is due: the scheduler's wake-up or a handler's timeout. */
-  nextWakeMs(): number | null {
-    const due = this.lifecycle === 'running' ? nextWakeMs(this.state, this.clock.now()) : null
+  /** Next instant at which something is due: the scheduler's wake-up or a handler's timeout.
+   * `crons` false: leave out the crons' next firings (drain() stops when only they are left). */
+  nextWakeMs(crons = true): number | null {
+    const due = this.lifecycle === 'running' ? nextWakeMs(this.state, this.clock.now(), crons) : null
     return earliest(earliest(due, this.runner.nextDeadline()), this.retryAtMs)
   }
 
@@ -348,8 +366,11 @@ export class Engine {
     // nothing is in flight (needsCommittedLog) and only ticks change either, so the two agree.
     if (needsHistory(calls.submissions, this.state, this.customIds)) await hydrate(calls.submissions, this.state, this.log.history, this.customIds)
     const now = this.clock.now()
-    const out = this.decideTick(outcomes, calls.submissions, now)
-    this.dispatchCut = out.cut
+    // Crons fire only while running: a stopped engine (a CLI reading the store) stores nothing.
+    const fires = this.lifecycle === 'running' ? dueCronFires(this.state, now, this.runningSinceMs, this.cronDeps) : null
+    const out = this.decideTick(outcomes, calls.submissions, now, fires?.commands)
+    // Due crons left for the next tick (this one has its share of firings) come at once too.
+    this.dispatchCut = out.cut || fires?.more === true
     const batch = out.events
     const vacuumed = vacuumedViews(calls.submissions, batch, out.commandFrom)
     if (this.lifecycle === 'running') this.maintenance.vacuumIfDue(now)
@@ -411,8 +432,8 @@ export class Engine {
 
   /** The tick's one call into the core; the callers' answers land in the queue. A method of
    * its own so that the simulator's deliberately broken variants (sim/bugs.ts) can wrap it. */
-  private decideTick(outcomes: readonly Command[], submissions: readonly Submission[], now: number): TickOutput {
-    return this.decider.decide(this.state, outcomes, submissions, now, this.lifecycle === 'running')
+  private decideTick(outcomes: readonly Command[], submissions: readonly Submission[], now: number, fires?: readonly Command[]): TickOutput {
+    return this.decider.decide(this.state, outcomes, submissions, now, this.lifecycle === 'running', fires)
   }
 
   /** Leave the tick: re-arm the one timer, then run the next tick if work came in meanwhile (or

@@ -25,11 +25,12 @@ export class TickDecider {
   }
 
   /** Decide the outcomes, then the calls, then (if `dispatch`) what starts, applying each to `state`. */
-  decide(state: State, outcomes: readonly Command[], calls: readonly { command: Command }[], nowMs: number, dispatch: boolean): TickOutput {
+  decide(state: State, outcomes: readonly Command[], calls: readonly { command: Command }[], nowMs: number, dispatch: boolean, fires: readonly Command[] = NO_COMMANDS): TickOutput {
     const commands = this.commands
     for (let i = 0; i < calls.length; i++) commands.push(calls[i]!.command)
     const input = this.input
     input.outcomes = outcomes
+    input.fires = fires
     input.nowMs = nowMs
     input.dispatch = dispatch
     const out = new TickOutput()
@@ -39,6 +40,7 @@ export class TickDecider {
       // Keep no command alive past its tick.
       commands.length = 0
       input.outcomes = NO_COMMANDS
+      input.fires = NO_COMMANDS
     }
     return out
   }

@@ -1,0 +1,106 @@
+// Which crons fire in this tick, and with what: the shell's half of a firing. It reads the due
+// crons from the state, computes their firing times per catchUp (cron-times.ts) and the jobs
+// they store, and hands the core fireCron commands; the core checks them against the state it
+// decides on and writes the jobs and the cron's move in one batch.
+//
+// catchUp, for the firings due when the tick runs (usually one, the one the timer woke for):
+// 'all' fires every one (at most CRON_FIRINGS_MAX, then warns and skips the rest), 'one' the
+// latest, 'none' the latest only if it fell while this engine was running — firings missed while
+// no engine ran (closed, crashed, stopped) are skipped.
+
+import type { Command } from '../core/commands.js'
+import { cronKeyPrefix, type CronRecord } from '../core/cron.js'
+import type { JobSpec } from '../core/events.js'
+import { CRON_FIRINGS_MAX } from '../core/limits.js'
+import type { State } from '../core/state.js'
+import { cloneArgs } from '../../storage/serialize.js'
+import type { CronTimes } from './cron-times.js'
+
+export interface CronFiringDeps {
+  times: CronTimes
+  newId: () => string
+  /** The configured channel of a job function (null: root). */
+  channelOf(model: string, method: string): string | null
+}
+
+export interface CronFires {
+  commands: Command[]
+  /** Due crons were left for the next tick (this one has CRON_FIRINGS_MAX firings already). */
+  more: boolean
+}
+
+const NO_FIRES: CronFires = Object.freeze({ commands: Object.freeze([]) as unknown as Command[], more: false })
+
+/** The fireCron commands of the crons due at `nowMs`, earliest first; `runningSinceMs`: when
+ * this engine last started (catchUp 'none' skips what fell before). */
+export function dueCronFires(state: State, nowMs: number, runningSinceMs: number, deps: CronFiringDeps): CronFires {
+  let due: CronRecord[] | null = null
+  for (const cron of state.crons.values()) {
+    if (!cron.paused && cron.nextMs !== null && cron.nextMs <= nowMs) (due ??= []).push(cron)
+  }
+  if (due === null) return NO_FIRES
+  due.sort((a, b) => a.nextMs! - b.nextMs!) // stable: declaration order breaks ties
+  const commands: Command[] = []
+  let firings = 0
+  for (const cron of due) {
+    const fired = firedTimes(cron, nowMs, runningSinceMs, deps)
+    if (commands.length > 0 && firings + fired.length > CRON_FIRINGS_MAX) return { commands, more: true }
+    firings += fired.length
+    commands.push(fireCommand(cron, fired, nowMs, deps))
+  }
+  return { commands, more: false }
+}
+
+/** The scheduled times this firing stores jobs for, ascending. */
+function firedTimes(cron: CronRecord, nowMs: number, runningSinceMs: number, deps: CronFiringDeps): number[] {
+  const { name, schedule, tz, catchUp } = cron.definition
+  const fromMs = cron.nextMs!
+  if (catchUp === 'all') {
+    const { times, more } = deps.times.between(schedule, tz, fromMs, nowMs, CRON_FIRINGS_MAX)
+    if (more) {
+      const last = new Date(times[times.length - 1]!).toISOString()
+      process.emitWarning(
+        `wharf: cron ${JSON.stringify(name)} missed more than ${CRON_FIRINGS_MAX} firings (CRON_FIRINGS_MAX) with catchUp 'all': ` +
+          `the ${CRON_FIRINGS_MAX} from ${new Date(fromMs).toISOString()} to ${last} fire, the later ones up to now are skipped`,
+      )
+    }
+    return times
+  }
+  const latest = Math.max(fromMs, deps.times.latestAtOrBefore(schedule, tz, nowMs) ?? fromMs)
+  return catchUp === 'none' && latest < runningSinceMs ? [] : [latest]
+}
+
+function fireCommand(cron: CronRecord, fired: number[], nowMs: number, deps: CronFiringDeps): Command {
+  const { name, schedule, tz } = cron.definition
+  const jobs = fired.map((atMs) => cronJobSpec(cron, atMs, nowMs, deps))
+  // After now, which is after every firing kept or skipped: none is stored twice.
+  const nextMs = deps.times.nextAfter(schedule, tz, nowMs)
+  return { type: 'fireCron', name, fromMs: cron.nextMs!, fired, jobs, nextMs }
+}
+
+/** The identity key of the firing of cron `name` scheduled at `atMs`. */
+export function cronIdentityKey(name: string, atMs: number): string {
+  return `${cronKeyPrefix(name)}${new Date(atMs).toISOString()}`
+}
+
+function cronJobSpec(cron: CronRecord, atMs: number, nowMs: number, deps: CronFiringDeps): JobSpec {
+  const job = cron.definition.job
+  return {
+    uuid: deps.newId(),
+    graphUuid: null,
+    model: job.model,
+    method: job.method,
+    records: job.records,
+    // A copy per job: a handler may change its arguments, never the cron's.
+    args: cloneArgs(job.args),
+    context: job.context,
+    priority: job.priority,
+    eta: null,
+    maxRetries: job.maxRetries,
+    description: job.description,
+    channel: job.channel ?? deps.channelOf(job.model, job.method) ?? 'root',
+    identityKey: cronIdentityKey(cron.definition.name, atMs),
+    dependsOn: [],
+    createdAt: nowMs,
+  }
+}
