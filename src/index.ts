@@ -34,6 +34,7 @@ export {
   JobStateConflictError,
   WharfClosedError,
   StorageLockedError,
+  SchemaLockedError,
   LogCorruptionError,
   UnknownChannelError,
   StorageError,

@@ -9,6 +9,8 @@ import { benchPick, measurePendingMemory } from './core-benches.js'
 import { benchDurableDelayMany, benchDurableLifecycle, benchRawLevel, openAndClose, tempDir, writeHistory, writeSnapshotOf } from './storage-benches.js'
 import { openedCost, openForPages, writeFinishedStore } from './history-benches.js'
 import { Wharf } from '../index.js'
+import { benchPg, benchPostgres, prepareBench } from './pg-benches.js'
+import { startPgServer } from './pg-server.js'
 
 interface Row {
   name: string
@@ -99,6 +101,7 @@ async function main(): Promise<void> {
   }
 
   await historyBenches()
+  await driverBenches()
 
   const memoryName = 'memory: heap per pending job, 1,000,000 pending (small args)'
   if (!wanted(memoryName)) return
@@ -107,6 +110,30 @@ async function main(): Promise<void> {
     `${memoryName.padEnd(58)} ${String(Math.round(memory.bytesPerJob)).padStart(12)} bytes/job` +
       (memory.gcExposed ? '' : '   (run with --expose-gc for a precise figure)'),
   )
+}
+
+/** PostgreSQL drivers on PgLog's operations, on a throwaway server on loopback (BENCH_ONLY=driver). */
+async function driverBenches(): Promise<void> {
+  if (!wanted('driver')) return
+  console.log('\nPostgreSQL drivers (a throwaway server on 127.0.0.1, fsync on)')
+  const server = await startPgServer()
+  try {
+    // The machine may be shared: each driver runs twice, interleaved, so load drifts hit both.
+    for (const commit of ['on', 'off', 'on', 'off'] as const) {
+      for (const make of [benchPg, benchPostgres]) {
+        await prepareBench(server.url)
+        const d = make(server.url, commit)
+        const name = `driver ${d.name}, synchronous_commit ${commit}:`
+        await sample(`${name} txns of 1 INSERT of 2 KB bytea`, 'txns/s', 100, () => d.insertOne(100))
+        await sample(`${name} txns of a batch + 100 history rows`, 'txns/s', 20, () => d.insertMany(20, 100))
+        if (commit === 'on') await sample(`${name} read 10,000 rows of 300 B in order`, 'rows/s', 10_000, () => d.readAll())
+        await sample(`${name} txns of 1 INSERT of the batch as jsonb`, 'txns/s', 100, () => d.insertJson(100))
+        await d.close()
+      }
+    }
+  } finally {
+    await server.stop()
+  }
 }
 
 /** A store of finished jobs: open cost against an empty store's, and pages deep into it. */
