@@ -80,6 +80,6 @@ export function redactedUrl(url: string): string {
     if (parsed.password !== '') parsed.password = '***'
     return parsed.toString()
   } catch {
-    return '(an unparsable URL)'
+    return url.replace(/:[^:@/]*@/, ':***@')
   }
 }

@@ -8,12 +8,24 @@ import { SystemClock, type Clock } from '../runtime/clock.js'
 import { ulidFactory, type IdFactory } from '../runtime/ids.js'
 import type { EventLog } from '../../storage/event-log.js'
 import { LevelLog } from '../../storage/level-log.js'
+import { PgLog } from '../../storage/pg-log.js'
+import { SCHEMA_NAME } from '../../storage/pg-schema.js'
+import { redactedUrl } from '../../storage/pg-driver.js'
 import { VolatileLog } from '../../storage/volatile-log.js'
 import { describe } from './properties.js'
 
 export interface OpenOptions {
-  /** LevelDB directory. Omitted: in-memory log (nothing survives close). */
+  /** LevelDB directory. Omitted (and no `postgres`): in-memory log (nothing survives close). */
   path?: string
+  /**
+   * PostgreSQL connection URL (postgres://user:password@host:port/database), instead of `path`:
+   * the log, snapshots and history live in tables of `schema`, created on first open. Needs the
+   * `postgres` package installed. One process per schema for now (a second one is refused with
+   * SchemaLockedError); durability is PostgreSQL's commit.
+   */
+  postgres?: string
+  /** With `postgres`: the schema that holds Wharf's tables, a lowercase identifier. Default 'wharf'. */
+  schema?: string
   /** queue_job grammar. Default: process.env.WHARF_CHANNELS ?? 'root:1'. */
   channels?: string
   clock?: Clock
@@ -45,7 +57,7 @@ export interface OpenOptions {
   random?: () => number
 }
 
-export const OPEN_OPTIONS = new Set(['path', 'channels', 'clock', 'contextKeys', 'noDelay', 'durability', 'onCorruption', 'removeAfterDays', 'snapshotEvery', 'log', 'newId', 'random'])
+export const OPEN_OPTIONS = new Set(['path', 'postgres', 'schema', 'channels', 'clock', 'contextKeys', 'noDelay', 'durability', 'onCorruption', 'removeAfterDays', 'snapshotEvery', 'log', 'newId', 'random'])
 export const DEFAULT_REMOVE_AFTER_DAYS = 30
 export const DEFAULT_SNAPSHOT_EVERY = 50_000
 
@@ -73,6 +85,7 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
   if (options.path !== undefined && options.log !== undefined) {
     throw new InvalidPropertyError('Wharf.open(): give either `path` (LevelDB) or `log`, not both')
   }
+  checkPostgresOptions(options)
   const every = options.snapshotEvery
   if (every !== undefined && (!Number.isSafeInteger(every) || every < 0)) {
     throw new InvalidPropertyError(`Wharf.open(): snapshotEvery must be a non-negative integer of events, got ${describe(every)}`)
@@ -100,15 +113,39 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
   }
   const clock = options.clock ?? new SystemClock()
   return {
-    log:
-      options.log ??
-      (options.path === undefined
-        ? new VolatileLog()
-        : new LevelLog(options.path, { durability: options.durability ?? 'process', onCorruption: options.onCorruption ?? 'throw' })),
+    log: options.log ?? logOf(options),
     clock,
     channels: parseChannelConfig(channelsText),
     contextKeys: Object.freeze([...contextKeys]),
     noDelay: options.noDelay ?? process.env.WHARF_NO_DELAY === '1',
     newId: options.newId ?? ulidFactory(clock),
+  }
+}
+
+function logOf(options: OpenOptions): EventLog {
+  if (options.postgres !== undefined) return new PgLog(options.postgres, { schema: options.schema ?? 'wharf' })
+  if (options.path === undefined) return new VolatileLog()
+  return new LevelLog(options.path, { durability: options.durability ?? 'process', onCorruption: options.onCorruption ?? 'throw' })
+}
+
+/** `postgres` and `schema`: a URL, a schema name, and nothing that belongs to another store. */
+function checkPostgresOptions(options: OpenOptions): void {
+  const url = options.postgres
+  if (url === undefined) {
+    if (options.schema !== undefined) throw new InvalidPropertyError(`Wharf.open(): schema ${describe(options.schema)} is given without \`postgres\`; it names where the PostgreSQL tables live`)
+    return
+  }
+  if (typeof url !== 'string' || !/^postgres(ql)?:\/\/./.test(url)) {
+    throw new InvalidPropertyError(`Wharf.open(): postgres must be a connection URL such as 'postgres://user@127.0.0.1:5432/app', got ${typeof url === 'string' ? JSON.stringify(redactedUrl(url)) : describe(url)}`)
+  }
+  for (const other of ['path', 'log', 'durability', 'onCorruption'] as const) {
+    if (options[other] !== undefined) {
+      throw new InvalidPropertyError(
+        `Wharf.open(): give either \`postgres\` or \`${other}\`, not both` + (other === 'durability' || other === 'onCorruption' ? ` (on PostgreSQL, ${other} is the server's)` : ''),
+      )
+    }
+  }
+  if (options.schema !== undefined && (typeof options.schema !== 'string' || !SCHEMA_NAME.test(options.schema))) {
+    throw new InvalidPropertyError(`Wharf.open(): schema must be a lowercase SQL identifier (letters, digits, _; at most 63), got ${describe(options.schema)}`)
   }
 }
