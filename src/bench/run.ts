@@ -9,7 +9,7 @@ import { benchPick, measurePendingMemory } from './core-benches.js'
 import { benchDurableDelayMany, benchDurableLifecycle, benchRawLevel, openAndClose, tempDir, writeHistory, writeSnapshotOf } from './storage-benches.js'
 import { openedCost, openForPages, writeFinishedStore } from './history-benches.js'
 import { Wharf } from '../index.js'
-import { benchPg, benchPostgres, prepareBench } from './pg-benches.js'
+import { benchPg, benchPgLifecycle, benchPostgres, prepareBench } from './pg-benches.js'
 import { startPgServer } from './pg-server.js'
 
 interface Row {
@@ -112,9 +112,12 @@ async function main(): Promise<void> {
   )
 }
 
-/** PostgreSQL drivers on PgLog's operations, on a throwaway server on loopback (BENCH_ONLY=driver). */
+/**
+ * On a throwaway PostgreSQL server on loopback: the drivers on PgLog's operations
+ * (BENCH_ONLY=driver), and a PostgreSQL-backed Wharf's lifecycle (BENCH_ONLY=PgLog).
+ */
 async function driverBenches(): Promise<void> {
-  if (!wanted('driver')) return
+  if (!wanted('driver') && !wanted('PgLog')) return
   console.log('\nPostgreSQL drivers (a throwaway server on 127.0.0.1, fsync on)')
   const server = await startPgServer()
   try {
@@ -131,6 +134,7 @@ async function driverBenches(): Promise<void> {
         await d.close()
       }
     }
+    await sample('PgLog lifecycle: 10,000 no-op jobs, root:16', 'jobs/s', 10_000, () => benchPgLifecycle(server.url, 10_000, 16))
   } finally {
     await server.stop()
   }
