@@ -1,10 +1,11 @@
 // A throwaway PostgreSQL server for tests and benches: Debian's binaries, initdb in a temporary
-// directory, trust authentication, listening on 127.0.0.1 only on a free port, fsync as the server
-// has it. initdb refuses to run as root, so as root every command runs as the `postgres` user
-// (runuser), which then owns the directory. stop() (also run at process exit, for a run that dies
-// before its teardown) shuts the server down and removes the directory: no server outlives it.
+// directory, trust authentication, listening on 127.0.0.1 only on a free port, fsync on unless
+// asked (tests turn it off: their server never outlives a crash). initdb refuses to run as root,
+// so as root every command runs as the `postgres` user (runuser), which then owns the directory.
+// stop() (also run at process exit, for a run that dies before its teardown) shuts the server
+// down and removes the directory: no server outlives it.
 
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -48,7 +49,12 @@ function asServerUser(file: string, args: string[]): [string, string[]] {
   return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', file, ...args]] : [file, args]
 }
 
-export async function startPgServer(): Promise<PgServer> {
+export interface PgServerOptions {
+  /** false: no fsync and no commit wait — a test server's data never has to outlive a crash. */
+  fsync?: boolean
+}
+
+export async function startPgServer(options: PgServerOptions = {}): Promise<PgServer> {
   const bin = pgBinDir()
   const dir = mkdtempSync(join(tmpdir(), 'wharf-pg-'))
   const data = join(dir, 'data')
@@ -71,12 +77,14 @@ export async function startPgServer(): Promise<PgServer> {
     rmSync(dir, { recursive: true, force: true })
   }
   process.once('exit', stopSync)
+  const watchdog = watch(process.pid, pgCtl, data, dir)
   try {
     await run(...asServerUser(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync']))
     const port = await freePort()
-    const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c max_connections=200`
+    const durability = options.fsync === false ? ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off' : ''
+    const settings = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c max_connections=200${durability}`
     started = true
-    await run(...asServerUser(pgCtl, ['-D', data, '-l', join(dir, 'server.log'), '-o', options, '-w', '-t', '120', 'start']))
+    await run(...asServerUser(pgCtl, ['-D', data, '-l', join(dir, 'server.log'), '-o', settings, '-w', '-t', '120', 'start']))
     return {
       url: `postgres://postgres@127.0.0.1:${port}/postgres`,
       port,
@@ -85,11 +93,26 @@ export async function startPgServer(): Promise<PgServer> {
         started = false
         stopSync()
         process.removeListener('exit', stopSync)
+        watchdog.kill()
       },
     }
   } catch (error) {
     stopSync()
     process.removeListener('exit', stopSync)
+    watchdog.kill()
     throw error
   }
+}
+
+/**
+ * A detached shell that stops the server and removes its directory once `owner` is gone, however
+ * it went (SIGKILL, a signal vitest does not handle): the exit hook alone would leak the server.
+ */
+function watch(owner: number, pgCtl: string, data: string, dir: string): ChildProcess {
+  const [file, args] = asServerUser(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop'])
+  const stop = [file, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+  const script = `while kill -0 ${owner} 2>/dev/null; do sleep 1; done; ${stop} >/dev/null 2>&1; rm -rf '${dir}'`
+  const child = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' })
+  child.unref()
+  return child
 }
