@@ -5,7 +5,7 @@
 
 import type postgresDriver from 'postgres'
 import type { Sql } from 'postgres'
-import { StorageError } from '../engine/errors.js'
+import { StorageError, WharfError } from '../engine/errors.js'
 
 /** The version the tests and benches run; the peer dependency accepts its minor updates. */
 export const DRIVER = 'postgres@3.4.9'
@@ -42,8 +42,11 @@ export interface PgPool extends PgQueries {
 
 type Driver = typeof postgresDriver
 
-/** A pool on `url`, notices dropped (CREATE … IF NOT EXISTS is noisy). */
-export async function connect(url: string): Promise<PgPool> {
+/**
+ * A pool on `url`, notices dropped (CREATE … IF NOT EXISTS is noisy). A server or connection error
+ * of a query escapes as a StorageError naming `where` (the schema and server), never raw.
+ */
+export async function connect(url: string, where = redactedUrl(url)): Promise<PgPool> {
   let postgres: Driver
   try {
     postgres = (await import('postgres')).default
@@ -52,24 +55,40 @@ export async function connect(url: string): Promise<PgPool> {
   }
   const sql = postgres(url, { max: POOL_MAX, onnotice: () => undefined, connect_timeout: 30 })
   return {
-    query: queriesOf(sql).query,
-    transaction: (work) => sql.begin((tx: unknown) => work(queriesOf(tx as Sql))) as Promise<never>,
+    query: queriesOf(sql, where).query,
+    transaction: (work) => named(sql.begin((tx: unknown) => work(queriesOf(tx as Sql, where))) as Promise<never>, where),
     session: async () => {
-      const reserved = await sql.reserve()
-      return { ...queriesOf(reserved), release: () => reserved.release() }
+      const reserved = await named(sql.reserve(), where)
+      return { ...queriesOf(reserved, where), release: () => reserved.release() }
     },
     end: () => sql.end({ timeout: 5 }),
   }
 }
 
-function queriesOf(sql: Sql): PgQueries {
+function queriesOf(sql: Sql, where: string): PgQueries {
   return {
-    query: async (text, params) => {
-      // An array parameter must be marked as one, or a Buffer[] would be sent as one bytea.
-      const values = params === undefined ? [] : params.map((p) => (Array.isArray(p) ? sql.array(p as never[]) : p))
-      const result = await sql.unsafe(text, values as never[])
-      return { rows: result as unknown as PgRow[], count: result.count }
-    },
+    query: (text, params) => named(run(sql, text, params), where),
+  }
+}
+
+async function run(sql: Sql, text: string, params: readonly unknown[] | undefined): Promise<PgRows> {
+  // An array parameter must be marked as one, or a Buffer[] would be sent as one bytea.
+  const values = params === undefined ? [] : params.map((p) => (Array.isArray(p) ? sql.array(p as never[]) : p))
+  const result = await sql.unsafe(text, values as never[])
+  return { rows: result as unknown as PgRow[], count: result.count }
+}
+
+/** A server error (it has a severity) or a connection error (ECONNREFUSED, CONNECT_TIMEOUT …). */
+async function named<T>(work: Promise<T>, where: string): Promise<T> {
+  try {
+    return await work
+  } catch (error) {
+    if (!(error instanceof Error) || error instanceof WharfError) throw error
+    const code = (error as { code?: unknown }).code
+    if ('severity' in error || (typeof code === 'string' && /^(E[A-Z]+$|CONNECT)/.test(code))) {
+      throw new StorageError(`PostgreSQL failed on ${where}: ${error.message}`, { cause: error })
+    }
+    throw error
   }
 }
 

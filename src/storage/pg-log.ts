@@ -11,7 +11,7 @@
 
 import type { WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
-import { LogCorruptionError, SchemaLockedError, StorageError, WharfError } from '../engine/errors.js'
+import { LogCorruptionError, SchemaLockedError, StorageError } from '../engine/errors.js'
 import { decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshot } from './codec.js'
 import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from './event-log.js'
 import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
@@ -61,9 +61,9 @@ export class PgLog implements EventLog {
   async open(): Promise<void> {
     if (this.lifecycle !== 'closed') throw new Error(`the event log in ${this.where} is already ${this.lifecycle}`)
     this.lifecycle = 'opening'
-    const sql = await connect(this.url)
+    let sql: PgPool | null = null
     try {
-      this.sql = sql
+      sql = this.sql = await connect(this.url, this.where)
       // The lock lives as long as the session of the connection that took it: until close().
       const session = (this.session = await sql.session())
       const [got] = (await session.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', ['wharf:' + this.schema])).rows
@@ -82,8 +82,8 @@ export class PgLog implements EventLog {
       this.sql = null
       this.session?.release()
       this.session = null
-      await sql.end()
-      throw this.named(error)
+      await sql?.end()
+      throw error
     }
   }
 
@@ -229,21 +229,9 @@ export class PgLog implements EventLog {
   }
 
   private serialize<T>(write: () => Promise<T>): Promise<T> {
-    const run = this.writes.then(write).catch((error: unknown) => {
-      throw this.named(error)
-    })
+    const run = this.writes.then(write)
     this.writes = run.catch(() => undefined) // a failed write does not block the next
     return run
-  }
-
-  /** A server or connection error escapes as a StorageError naming the schema, never raw. */
-  private named(error: unknown): unknown {
-    if (!(error instanceof Error) || error instanceof WharfError) return error
-    const code = (error as { code?: unknown }).code
-    if ('severity' in error || (typeof code === 'string' && /^(E[A-Z]+$|CONNECT)/.test(code))) {
-      return new StorageError(`PostgreSQL failed on ${this.where}: ${error.message}`, { cause: error })
-    }
-    return error
   }
 
   private gap(expected: number, found: number): LogCorruptionError {
