@@ -38,6 +38,7 @@ export {
   JobStateConflictError,
   WharfClosedError,
   StorageLockedError,
+  SchemaLockedError,
   LogCorruptionError,
   UnknownChannelError,
   UnknownCronError,

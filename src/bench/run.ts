@@ -10,6 +10,8 @@ import { benchDurableDelayMany, benchDurableLifecycle, benchRawLevel, openAndClo
 import { lifecycleOnHistory, openedCost, openForPages, scrubCost, writeFinishedStore } from './history-benches.js'
 import { enqueueLatencyUnderCpuLoad } from './thread-benches.js'
 import { Wharf, type OpenOptions } from '../index.js'
+import { benchPg, benchPgLifecycle, benchPostgres, prepareBench } from './pg-benches.js'
+import { startPgServer } from './pg-server.js'
 
 interface Row {
   name: string
@@ -107,6 +109,7 @@ async function main(): Promise<void> {
 
   await historyBenches()
   await threadBenches()
+  await driverBenches()
 
   const memoryName = 'memory: heap per pending job, 1,000,000 pending (small args)'
   if (!wanted(memoryName)) return
@@ -133,6 +136,34 @@ async function threadBenches(): Promise<void> {
     const stats = await enqueueLatencyUnderCpuLoad(threaded, quick)
     const ms = (ns: number): string => (ns / 1e6).toFixed(2)
     console.log(`${name.padEnd(58)} ${ms(stats.p50Ns).padStart(12)} ms p50   (p99 ${ms(stats.p99Ns)}, mean ${ms(stats.meanNs)}, ${stats.samples} samples)`)
+  }
+}
+
+/**
+ * On a throwaway PostgreSQL server on loopback: the drivers on PgLog's operations
+ * (BENCH_ONLY=driver), and a PostgreSQL-backed Wharf's lifecycle (BENCH_ONLY=PgLog).
+ */
+async function driverBenches(): Promise<void> {
+  if (!wanted('driver') && !wanted('PgLog')) return
+  console.log('\nPostgreSQL drivers (a throwaway server on 127.0.0.1, fsync on)')
+  const server = await startPgServer()
+  try {
+    // The machine may be shared: each driver runs twice, interleaved, so load drifts hit both.
+    for (const commit of ['on', 'off', 'on', 'off'] as const) {
+      for (const make of [benchPg, benchPostgres]) {
+        await prepareBench(server.url)
+        const d = make(server.url, commit)
+        const name = `driver ${d.name}, synchronous_commit ${commit}:`
+        await sample(`${name} txns of 1 INSERT of 2 KB bytea`, 'txns/s', 100, () => d.insertOne(100))
+        await sample(`${name} txns of a batch + 100 history rows`, 'txns/s', 20, () => d.insertMany(20, 100))
+        if (commit === 'on') await sample(`${name} read 10,000 rows of 300 B in order`, 'rows/s', 10_000, () => d.readAll())
+        await sample(`${name} txns of 1 INSERT of the batch as jsonb`, 'txns/s', 100, () => d.insertJson(100))
+        await d.close()
+      }
+    }
+    await sample('PgLog lifecycle: 10,000 no-op jobs, root:16', 'jobs/s', 10_000, () => benchPgLifecycle(server.url, 10_000, 16))
+  } finally {
+    await server.stop()
   }
 }
 

@@ -111,6 +111,22 @@ export class StorageLockedError extends WharfError {
   }
 }
 
+/**
+ * Another process holds the PostgreSQL schema (its session advisory lock). One process per schema
+ * is what 0.3's first milestone supports; several processes as one cluster come next.
+ */
+export class SchemaLockedError extends WharfError {
+  readonly code = 'SCHEMA_LOCKED'
+  readonly schema: string
+  constructor(schema: string) {
+    super(
+      `the PostgreSQL schema ${JSON.stringify(schema)} is in use by another Wharf process (it holds the schema's advisory lock); ` +
+        'running several processes on one schema (election and fencing) is the next milestone and not supported yet: close the other process, or give this one its own `schema`',
+    )
+    this.schema = schema
+  }
+}
+
 export class LogCorruptionError extends WharfError {
   readonly code = 'LOG_CORRUPTION'
   readonly seq: number

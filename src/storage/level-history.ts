@@ -32,6 +32,9 @@ import {
 import type { Db } from './level-recovery.js'
 import { FinishGroups } from './finish-groups.js'
 import { decodeView, encodeView, ViewDecodeError } from './view-codec.js'
+import { esc, unesc } from './key-escape.js'
+
+export { unesc }
 
 export const VIEW_PREFIX = 'h\x00j\x00'
 export const INDEX_PREFIX = 'h\x00i\x00'
@@ -52,14 +55,6 @@ export interface Staging {
   del(key: string): unknown
 }
 
-/** Order-preserving escape: \x00 -> \x01\x01, \x01 -> \x01\x02, so fields never hold a separator. */
-function esc(field: string): string {
-  return field.includes('\x00') || field.includes('\x01') ? field.replace(/\x01/g, '\x01\x02').replace(/\x00/g, '\x01\x01') : field
-}
-
-export function unesc(field: string): string {
-  return field.includes('\x01') ? field.replace(/\x01\x01/g, '\x00').replace(/\x01\x02/g, '\x01') : field
-}
 
 const uuidOfKey = (key: string): string => unesc(key.slice(key.lastIndexOf('\x00') + 1))
 

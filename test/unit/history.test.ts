@@ -1,7 +1,8 @@
 // Proves the history store's contract on every log that carries one (MemoryLog, VolatileLog,
-// LevelLog): views written by append come back whole; pages by any filter, in either order, by
-// cursor, equal a naive model's answer (fast-check); deletes, counts and the finish-time walk;
-// a refused append writes nothing; LevelDB keeps all of it across a reopen.
+// LevelLog, PgLog on a real PostgreSQL server): views written by append come back whole; pages by
+// any filter, in either order, by cursor, equal a naive model's answer (fast-check); deletes,
+// counts and the finish-time walk; a refused append writes nothing; LevelDB and PostgreSQL keep
+// all of it across a reopen.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,8 +13,12 @@ import type { EventLog } from '../../src/storage/event-log.js'
 import { finishedAtOf, historyQuery, type HistoryQuery } from '../../src/storage/history.js'
 import { LevelLog } from '../../src/storage/level-log.js'
 import { MemoryLog } from '../../src/storage/memory-log.js'
+import { PgLog } from '../../src/storage/pg-log.js'
 import { VolatileLog } from '../../src/storage/volatile-log.js'
 import { makeBatch, TRICKY_ARGS } from './event-log-contract.js'
+import { pgTestDatabase } from '../pg/database.js'
+
+const pg = pgTestDatabase()
 
 const dirs: string[] = []
 const logs: EventLog[] = []
@@ -42,6 +47,10 @@ const kinds = {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-history-'))
     dirs.push(dir)
     return { log: new LevelLog(join(dir, 'log')) as EventLog, reopen: () => new LevelLog(join(dir, 'log')) as EventLog }
+  },
+  PgLog: async () => {
+    const schema = pg.schema()
+    return { log: new PgLog(pg.url(), { schema }) as EventLog, reopen: () => new PgLog(pg.url(), { schema }) as EventLog }
   },
 }
 
@@ -157,13 +166,13 @@ describe.each(Object.keys(kinds) as (keyof typeof kinds)[])('history on %s', (ki
         await h.log.close()
         logs.splice(logs.indexOf(h.log), 1)
       }),
-      { numRuns: kind === 'LevelLog' ? 25 : 100 },
+      { numRuns: kind === 'LevelLog' || kind === 'PgLog' ? 25 : 100 },
     )
   })
 })
 
 // VolatileLog keeps no events, so it cannot tell a gap in seqs: only the logs that check refuse.
-describe.each(['MemoryLog', 'LevelLog'] as const)('a refused append on %s', (kind) => {
+describe.each(['MemoryLog', 'LevelLog', 'PgLog'] as const)('a refused append on %s', (kind) => {
   it('writes nothing to history', async () => {
     const h = await open(kind)
     await h.write([view('a')])
@@ -173,9 +182,9 @@ describe.each(['MemoryLog', 'LevelLog'] as const)('a refused append on %s', (kin
   })
 })
 
-describe('history on LevelLog', () => {
+describe.each(['LevelLog', 'PgLog'] as const)('history on %s, reopened', (kind) => {
   it('survives close and reopen: views, indexes and counts', async () => {
-    const h = await open('LevelLog')
+    const h = await open(kind)
     await h.write([view('a', { channel: 'root.mail', identityKey: 'k' }), view('b')])
     await h.write([], [view('b')])
     const log = await h.reopen()
@@ -184,7 +193,9 @@ describe('history on LevelLog', () => {
     expect(new Map(log.history.counts())).toEqual(new Map([['root.mail', { done: 1, cancelled: 0 }]]))
     expect(await log.history.get('b')).toBeUndefined()
   })
+})
 
+describe('history on LevelLog', () => {
   it('keeps one finish-time key per batch and finish time, and removes the keys of jobs gone', async () => {
     const h = await open('LevelLog')
     const db = () => (h.log as LevelLog)['requireDb']()

@@ -10,12 +10,24 @@ import type { TelemetryOptions } from '../runtime/telemetry.js'
 import { warnerFor, type Logger, type Warn } from '../runtime/warnings.js'
 import type { EventLog } from '../../storage/event-log.js'
 import { LevelLog } from '../../storage/level-log.js'
+import { PgLog } from '../../storage/pg-log.js'
+import { SCHEMA_NAME } from '../../storage/pg-schema.js'
+import { redactedUrl } from '../../storage/pg-driver.js'
 import { VolatileLog } from '../../storage/volatile-log.js'
 import { describe } from './properties.js'
 
 export interface OpenOptions {
-  /** LevelDB directory. Omitted: in-memory log (nothing survives close). */
+  /** LevelDB directory. Omitted (and no `postgres`): in-memory log (nothing survives close). */
   path?: string
+  /**
+   * PostgreSQL connection URL (postgres://user:password@host:port/database), instead of `path`:
+   * the log, snapshots and history live in tables of `schema`, created on first open. Needs the
+   * `postgres` package installed. One process per schema for now (a second one is refused with
+   * SchemaLockedError); durability is PostgreSQL's commit.
+   */
+  postgres?: string
+  /** With `postgres`: the schema that holds Wharf's tables, a lowercase identifier. Default 'wharf'. */
+  schema?: string
   /** queue_job grammar. Default: process.env.WHARF_CHANNELS ?? 'root:1'. */
   channels?: string
   clock?: Clock
@@ -63,7 +75,7 @@ export interface OpenOptions {
   logger?: Logger
 }
 
-export const OPEN_OPTIONS = new Set(['path', 'channels', 'clock', 'contextKeys', 'noDelay', 'durability', 'onCorruption', 'removeAfterDays', 'snapshotEvery', 'scrubHistory', 'log', 'newId', 'random', 'telemetry', 'logger'])
+export const OPEN_OPTIONS = new Set(['path', 'postgres', 'schema', 'channels', 'clock', 'contextKeys', 'noDelay', 'durability', 'onCorruption', 'removeAfterDays', 'snapshotEvery', 'scrubHistory', 'log', 'newId', 'random', 'telemetry', 'logger'])
 export const DEFAULT_REMOVE_AFTER_DAYS = 30
 export const DEFAULT_SNAPSHOT_EVERY = 50_000
 
@@ -97,6 +109,7 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
   if (options.path !== undefined && options.log !== undefined) {
     throw new InvalidPropertyError('Wharf.open(): give either `path` (LevelDB) or `log`, not both')
   }
+  checkPostgresOptions(options)
   const every = options.snapshotEvery
   if (every !== undefined && (!Number.isSafeInteger(every) || every < 0)) {
     throw new InvalidPropertyError(`Wharf.open(): snapshotEvery must be a non-negative integer of events, got ${describe(every)}`)
@@ -130,11 +143,7 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
   const warn = warnerFor(logger)
   const onWarning = (message: string): void => warn(message, 'WHARF_LOG_RECOVERED')
   return {
-    log:
-      options.log ??
-      (options.path === undefined
-        ? new VolatileLog()
-        : new LevelLog(options.path, { durability: options.durability ?? 'process', onCorruption: options.onCorruption ?? 'throw', scrubHistory: options.scrubHistory ?? true, onWarning })),
+    log: options.log ?? logOf(options, onWarning),
     clock,
     channels: parseChannelConfig(channelsText),
     contextKeys: Object.freeze([...contextKeys]),
@@ -177,4 +186,32 @@ function checkLogger(logger: Logger): Logger {
 
 function hasMethods(value: unknown, names: readonly string[]): boolean {
   return typeof value === 'object' && value !== null && names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function')
+}
+
+function logOf(options: OpenOptions, onWarning: (message: string) => void): EventLog {
+  if (options.postgres !== undefined) return new PgLog(options.postgres, { schema: options.schema ?? 'wharf' })
+  if (options.path === undefined) return new VolatileLog()
+  const scrubHistory = options.scrubHistory ?? true
+  return new LevelLog(options.path, { durability: options.durability ?? 'process', onCorruption: options.onCorruption ?? 'throw', scrubHistory, onWarning })
+}
+
+/** `postgres` and `schema`: a URL, a schema name, and nothing that belongs to another store. */
+function checkPostgresOptions(options: OpenOptions): void {
+  const url = options.postgres
+  if (url === undefined) {
+    if (options.schema !== undefined) throw new InvalidPropertyError(`Wharf.open(): schema ${describe(options.schema)} is given without \`postgres\`; it names where the PostgreSQL tables live`)
+    return
+  }
+  if (typeof url !== 'string' || !/^postgres(ql)?:\/\/./.test(url)) {
+    throw new InvalidPropertyError(`Wharf.open(): postgres must be a connection URL such as 'postgres://user@127.0.0.1:5432/app', got ${typeof url === 'string' ? JSON.stringify(redactedUrl(url)) : describe(url)}`)
+  }
+  for (const other of ['path', 'log', 'durability', 'onCorruption', 'scrubHistory'] as const) {
+    if (options[other] !== undefined) {
+      const why = other === 'scrubHistory' ? ' (the history scrub is for a LevelDB store)' : other === 'durability' || other === 'onCorruption' ? ` (on PostgreSQL, ${other} is the server's)` : ''
+      throw new InvalidPropertyError(`Wharf.open(): give either \`postgres\` or \`${other}\`, not both${why}`)
+    }
+  }
+  if (options.schema !== undefined && (typeof options.schema !== 'string' || !SCHEMA_NAME.test(options.schema))) {
+    throw new InvalidPropertyError(`Wharf.open(): schema must be a lowercase SQL identifier (letters, digits, _; at most 63), got ${describe(options.schema)}`)
+  }
 }

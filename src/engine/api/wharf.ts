@@ -20,6 +20,7 @@ import { VolatileLog } from '../../storage/volatile-log.js'
 import { backupLevelLog, type BackupResult } from '../../storage/backup.js'
 import type { EventLog } from '../../storage/event-log.js'
 import { LevelLog } from '../../storage/level-log.js'
+import { PgLog } from '../../storage/pg-log.js'
 import type { GraphNode, PlannedJob, Target } from './delayable.js'
 import { buildManySpecs, plannedGraphs, planMany, runManyWithoutDelay, settleMany, viewsOfMany } from './delay-many.js'
 import { FunctionRegistry, TIMEOUT_MS_MAX, type FunctionInfo, type FunctionOptions } from './functions.js'
@@ -443,6 +444,9 @@ export class Wharf implements ModelHost {
   async backup(dir: string): Promise<BackupResult> {
     this.assertOpen()
     if (this.closing) throw new WharfClosedError(`backup(${JSON.stringify(dir)}): this Wharf is closing`)
+    if (this.log instanceof PgLog) {
+      throw new StorageError(`backup(${JSON.stringify(dir)}): this Wharf keeps its jobs in PostgreSQL (schema ${JSON.stringify(this.log.schema)}); back them up with PostgreSQL's own tools (pg_dump --schema)`)
+    }
     if (!(this.log instanceof LevelLog)) {
       throw new StorageError(`backup(${JSON.stringify(dir)}): this Wharf has no store on disk to back up (it was opened without \`path\`, so its jobs live in memory)`)
     }

@@ -1,0 +1,104 @@
+// The PostgreSQL driver (porsager's `postgres`, chosen by the measurements in the README), loaded
+// only when a Wharf opens on PostgreSQL: an embedded Wharf never loads it, and does not need it
+// installed (it is an optional peer dependency). Only types are imported statically here. PgLog
+// and PgHistory see the three things they need through PgPool, so the driver stays in this file.
+
+import type postgresDriver from 'postgres'
+import type { Sql } from 'postgres'
+import { StorageError, WharfError } from '../engine/errors.js'
+
+/** The version the tests and benches run; the peer dependency accepts its minor updates. */
+export const DRIVER = 'postgres@3.4.9'
+
+/** Connections of one PgLog's pool: appends go one at a time; reads (jobs(), pages) beside them. */
+const POOL_MAX = 4
+
+export type PgRow = Record<string, unknown>
+
+export interface PgRows {
+  rows: PgRow[]
+  /** Rows the statement changed (or returned). */
+  count: number
+}
+
+export interface PgQueries {
+  /**
+   * One statement, parameters as $1…; bytea comes back as a Buffer, bigint as a string. Several
+   * calls made without awaiting in between are pipelined, in order, on one connection.
+   */
+  query(text: string, params?: readonly unknown[]): Promise<PgRows>
+}
+
+export interface PgPool extends PgQueries {
+  /** `work` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(work: (tx: PgQueries) => Promise<T>): Promise<T>
+  /**
+   * A connection of its own (a session-level advisory lock lives on it), until `release`; the
+   * pool cannot end while one is out.
+   */
+  session(): Promise<PgQueries & { release(): void }>
+  end(): Promise<void>
+}
+
+type Driver = typeof postgresDriver
+
+/**
+ * A pool on `url`, notices dropped (CREATE … IF NOT EXISTS is noisy). A server or connection error
+ * of a query escapes as a StorageError naming `where` (the schema and server), never raw.
+ */
+export async function connect(url: string, where = redactedUrl(url)): Promise<PgPool> {
+  let postgres: Driver
+  try {
+    postgres = (await import('postgres')).default
+  } catch (error) {
+    throw new StorageError(`Wharf.open({ postgres }) needs the PostgreSQL driver package \`postgres\`, which is not installed: npm install ${DRIVER}`, { cause: error })
+  }
+  const sql = postgres(url, { max: POOL_MAX, onnotice: () => undefined, connect_timeout: 30 })
+  return {
+    query: queriesOf(sql, where).query,
+    transaction: (work) => named(sql.begin((tx: unknown) => work(queriesOf(tx as Sql, where))) as Promise<never>, where),
+    session: async () => {
+      const reserved = await named(sql.reserve(), where)
+      return { ...queriesOf(reserved, where), release: () => reserved.release() }
+    },
+    end: () => sql.end({ timeout: 5 }),
+  }
+}
+
+function queriesOf(sql: Sql, where: string): PgQueries {
+  return {
+    query: (text, params) => named(run(sql, text, params), where),
+  }
+}
+
+async function run(sql: Sql, text: string, params: readonly unknown[] | undefined): Promise<PgRows> {
+  // An array parameter must be marked as one, or a Buffer[] would be sent as one bytea.
+  const values = params === undefined ? [] : params.map((p) => (Array.isArray(p) ? sql.array(p as never[]) : p))
+  const result = await sql.unsafe(text, values as never[])
+  return { rows: result as unknown as PgRow[], count: result.count }
+}
+
+/** A server error (it has a severity) or a connection error (ECONNREFUSED, CONNECT_TIMEOUT …). */
+async function named<T>(work: Promise<T>, where: string): Promise<T> {
+  try {
+    return await work
+  } catch (error) {
+    if (!(error instanceof Error) || error instanceof WharfError) throw error
+    const code = (error as { code?: unknown }).code
+    if ('severity' in error || (typeof code === 'string' && /^(E[A-Z]+$|CONNECT)/.test(code))) {
+      throw new StorageError(`PostgreSQL failed on ${where}: ${error.message}`, { cause: error })
+    }
+    throw error
+  }
+}
+
+/** The URL with its password hidden, to name a server in messages. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== '') parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@')
+  }
+}

@@ -1,0 +1,67 @@
+// The tables of a Wharf on PostgreSQL, in their own schema, and the migration runner that creates
+// and upgrades them on open. `schema_version` holds one row per migration applied; a schema newer
+// than this build is refused (an older Wharf must not write a layout it does not know). Migrations
+// run inside the session advisory lock (pg-log.ts), so two processes never migrate at once, and
+// each one in its own transaction with its version row: a crash leaves the schema at a version.
+//
+// Version 1:
+//   log             one row per committed batch: first and last seq, the term of the scheduler
+//                   that appended it, the batch in the log codec (codec.ts, CRC included)
+//   meta            one row: compaction floor, current term, the snapshot (codec.ts) and its seq
+//   history         finished jobs: filter columns (escaped text, key-escape.ts), finish time, view
+//                   (view-codec.ts); indexes for jobs() filters in uuid order and for vacuum
+//   history_counts  done / cancelled per channel, for stats()
+
+import { StorageError } from '../engine/errors.js'
+import type { PgPool } from './pg-driver.js'
+
+/** The newest layout this build writes. */
+export const PG_SCHEMA_VERSION = 1
+
+/** Migrations by the version they create; each is run in one transaction. */
+const MIGRATIONS: Readonly<Record<number, (s: string) => string[]>> = {
+  1: (s) => [
+    `CREATE TABLE ${s}.log (first_seq bigint PRIMARY KEY, last_seq bigint NOT NULL, term bigint NOT NULL, body bytea NOT NULL)`,
+    `CREATE TABLE ${s}.meta (id int PRIMARY KEY CHECK (id = 1), floor_seq bigint NOT NULL, term bigint NOT NULL, snapshot_seq bigint, snapshot bytea)`,
+    `INSERT INTO ${s}.meta (id, floor_seq, term) VALUES (1, 0, 0)`,
+    `CREATE TABLE ${s}.history (uuid text COLLATE "C" PRIMARY KEY, state text NOT NULL, channel text NOT NULL, model text NOT NULL, method text NOT NULL, ` +
+      `identity_key text, graph_uuid text, finished_at bigint NOT NULL, view bytea NOT NULL)`,
+    `CREATE INDEX history_channel ON ${s}.history (channel, state, uuid)`,
+    `CREATE INDEX history_state ON ${s}.history (state, uuid)`,
+    `CREATE INDEX history_function ON ${s}.history (model, method, uuid)`,
+    `CREATE INDEX history_identity ON ${s}.history (identity_key, uuid) WHERE identity_key IS NOT NULL`,
+    `CREATE INDEX history_graph ON ${s}.history (graph_uuid, uuid) WHERE graph_uuid IS NOT NULL`,
+    `CREATE INDEX history_finished ON ${s}.history (finished_at, uuid)`,
+    `CREATE TABLE ${s}.history_counts (channel text PRIMARY KEY, done bigint NOT NULL, cancelled bigint NOT NULL)`,
+  ],
+}
+
+/** A schema name Wharf accepts: an unquoted lowercase identifier (no quoting surprises). */
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
+
+/** The schema as an SQL identifier (checked, then quoted). */
+export function schemaIdent(schema: string): string {
+  if (!SCHEMA_NAME.test(schema)) throw new RangeError(`schema ${JSON.stringify(schema)} is not a lowercase SQL identifier`)
+  return `"${schema}"`
+}
+
+/** Create the schema at PG_SCHEMA_VERSION, or bring an older one up to it; refuse a newer one. */
+export async function migrate(sql: PgPool, schema: string, newest = PG_SCHEMA_VERSION): Promise<number> {
+  const s = schemaIdent(schema)
+  await sql.query(`CREATE SCHEMA IF NOT EXISTS ${s}`)
+  await sql.query(`CREATE TABLE IF NOT EXISTS ${s}.schema_version (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`)
+  const [row] = (await sql.query(`SELECT coalesce(max(version), 0) AS version FROM ${s}.schema_version`)).rows
+  const found = Number(row!.version)
+  if (found > newest) {
+    throw new StorageError(
+      `the PostgreSQL schema ${JSON.stringify(schema)} is at version ${found}, written by a newer Wharf; this one knows versions up to ${newest}: upgrade Wharf (nothing was changed)`,
+    )
+  }
+  for (let version = found + 1; version <= newest; version++) {
+    const statements = MIGRATIONS[version]
+    if (statements === undefined) throw new Error(`no migration to schema version ${version}`)
+    // Sent together (pipelined, in order): a fresh schema per open is what the tests pay most.
+    await sql.transaction((tx) => Promise.all([...statements(s), `INSERT INTO ${s}.schema_version (version) VALUES (${version})`].map((statement) => tx.query(statement))))
+  }
+  return newest
+}

@@ -1,0 +1,26 @@
+// A database of its own for one test file on the run's PostgreSQL server (global-setup.ts):
+// created before the file's tests, dropped after them (connections forced off), so files never
+// see each other's schemas. Each Wharf or PgLog in the file takes a fresh schema in it.
+import { afterAll, beforeAll, inject } from 'vitest'
+import { connect } from '../../src/storage/pg-driver.js'
+
+let files = 0
+
+export function pgTestDatabase(): { url(): string; schema(): string } {
+  const name = `wharf_test_${process.pid}_${++files}_${Math.random().toString(36).slice(2, 8)}`
+  const admin = inject('pgUrl')
+  const url = new URL(admin)
+  url.pathname = '/' + name
+  let schemas = 0
+  beforeAll(async () => {
+    const pool = await connect(admin)
+    await pool.query(`CREATE DATABASE ${name}`)
+    await pool.end()
+  })
+  afterAll(async () => {
+    const pool = await connect(admin)
+    await pool.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    await pool.end()
+  })
+  return { url: () => url.toString(), schema: () => `s${++schemas}` }
+}

@@ -1,0 +1,102 @@
+// Proves Wharf.open({ postgres, schema }) on a real PostgreSQL server: bad options are refused by
+// name before anything connects; jobs run, finish and survive close and reopen in the schema; a
+// second Wharf on a held schema gets SchemaLockedError; close() ends the pool (the schema is free
+// again); and no source file loads the driver except through pg-driver.ts's dynamic import.
+import { readdirSync, readFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { InvalidPropertyError, SchemaLockedError, StorageError, Wharf, type OpenOptions } from '../../src/index.js'
+import { pgTestDatabase } from '../pg/database.js'
+import { closedAfterEach, failure } from './helpers.js'
+
+const db = pgTestDatabase()
+
+describe('Wharf.open({ postgres }) refuses bad options by name', () => {
+  const cases: [OpenOptions, RegExp][] = [
+    [{ postgres: 42 as unknown as string }, /postgres must be a connection URL .*got 42/],
+    [{ postgres: 'mysql://u:secret@h/db' }, /postgres must be a connection URL .*got "mysql:\/\/u:\*\*\*@h\/db"/],
+    [{ postgres: 'postgres://h/db', path: '/tmp/x' }, /either `postgres` or `path`/],
+    [{ postgres: 'postgres://h/db', durability: 'fsync' }, /either `postgres` or `durability`.*the server's/],
+    [{ postgres: 'postgres://h/db', scrubHistory: true }, /either `postgres` or `scrubHistory`.*LevelDB store/],
+    [{ postgres: 'postgres://h/db', schema: 'Bad-Name' }, /schema must be a lowercase SQL identifier .*got "Bad-Name"/],
+    [{ schema: 'jobs' }, /schema "jobs" is given without `postgres`/],
+  ]
+  for (const [options, message] of cases) {
+    it(`${JSON.stringify(options)}`, async () => {
+      const error = await failure(() => Wharf.open(options))
+      expect(error).toBeInstanceOf(InvalidPropertyError)
+      expect((error as Error).message).toMatch(message)
+      expect((error as Error).message).not.toMatch(/secret/)
+    })
+  }
+})
+
+describe('Wharf on PostgreSQL', () => {
+  const opened = closedAfterEach()
+  const open = async (schema: string): Promise<Wharf> => {
+    const wharf = await Wharf.open({ postgres: db.url(), schema, channels: 'root:2' })
+    opened.push(wharf)
+    return wharf
+  }
+  const model = (wharf: Wharf) =>
+    wharf.model('res.partner', {
+      double(n: number) {
+        return n * 2
+      },
+    })
+
+  it('runs jobs, and keeps them, finished and pending, across close and reopen', async () => {
+    const schema = db.schema()
+    const wharf = await open(schema)
+    const partner = model(wharf)
+    const done = await partner.browse([1]).withDelay().double(21)
+    await wharf.start()
+    await wharf.drain()
+    await wharf.stop()
+    const pending = await partner.browse([2]).withDelay({ identityKey: 'k2' }).double(2)
+    await wharf.close()
+    const again = await open(schema)
+    model(again)
+    expect(await again.job(done.uuid)).toMatchObject({ state: 'done', result: 42 })
+    expect(await again.job(pending.uuid)).toMatchObject({ state: 'pending', identityKey: 'k2' })
+    expect(again.stats().states).toMatchObject({ done: 1, pending: 1 })
+    expect((await again.jobs({ state: 'done' })).map((j) => j.uuid)).toEqual([done.uuid])
+    await again.start()
+    await again.drain()
+    expect(await again.result(pending.uuid)).toBe(4)
+  })
+
+  it('refuses a second Wharf on a held schema with SchemaLockedError; close() frees it', async () => {
+    const schema = db.schema()
+    const first = await open(schema)
+    const error = await failure(() => open(schema))
+    expect(error).toBeInstanceOf(SchemaLockedError)
+    expect(error).toMatchObject({ code: 'SCHEMA_LOCKED', schema })
+    await first.close()
+    const second = await open(schema)
+    expect(second.stats().states.pending).toBe(0)
+  })
+
+  it('points backup() at PostgreSQL tools', async () => {
+    const wharf = await open(db.schema())
+    await expect(wharf.backup('/tmp/nowhere')).rejects.toThrow(StorageError)
+    await expect(wharf.backup('/tmp/nowhere')).rejects.toThrow(/pg_dump/)
+  })
+})
+
+describe('the driver stays out of the embedded path', () => {
+  it("only pg-driver.ts loads 'postgres', by a dynamic import; every other import of it is a type", () => {
+    const src = join(import.meta.dirname, '../../src')
+    const loads: string[] = []
+    for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || !entry.name.endsWith('.ts')) continue
+      const path = relative(src, join(entry.parentPath, entry.name))
+      if (path.startsWith('bench/')) continue // the driver bench loads both drivers
+      const code = readFileSync(join(entry.parentPath, entry.name), 'utf8')
+      for (const line of code.split('\n')) {
+        if (/^import (?!type )[^']*from '(postgres|pg)'/.test(line) || /import\('(postgres|pg)'\)/.test(line)) loads.push(`${path}: ${line.trim()}`)
+      }
+    }
+    expect(loads).toEqual(["storage/pg-driver.ts: postgres = (await import('postgres')).default"])
+  })
+})
