@@ -16,7 +16,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }))
 const normalize = (value: unknown): unknown => JSON.parse(JSON.stringify(value))
 /** JobView fields added after a fixture was recorded, as its jobs read now: a fixture is never
  * rewritten, so its expected jobs lack them. */
-const ADDED_SINCE = { progress: null, node: null }
+const ADDED_SINCE = { progress: null, node: null, batchUuid: null }
 const expectedJobs = (golden: string): unknown[] =>
   (JSON.parse(readFileSync(join(fixtures, golden, 'expected-jobs.json'), 'utf8')) as object[]).map((job) => ({ ...ADDED_SINCE, ...job }))
 

@@ -10,6 +10,7 @@ import { joinGraph, leaveGraph, restoreJobs, retiredGraphOf, retireFinished } fr
 import { enterInitial, linkParents, promoteEta, transition } from './transition.js'
 import { frozenProgress } from './view.js'
 import { applyRemoved } from './remove.js'
+import { applyBatchEvent, leaveBatch } from './batch.js'
 
 type Ev<T extends WharfEvent['type']> = Extract<WharfEvent, { type: T }>
 
@@ -57,12 +58,7 @@ export function evolve(state: State, event: WharfEvent): State {
       restoreJobs(state, event.jobs, event.seq)
       break
     case 'jobs.vacuumed':
-      // Jobs in history are history's to delete; only a 0.1 log names jobs still in memory.
-      for (const uuid of event.uuids) {
-        const job = state.jobs.get(uuid)
-        if (job !== undefined) removeJob(state, job)
-        else state.retired.delete(uuid) // a 0.1 log replayed: it never reaches history
-      }
+      vacuumed(state, event)
       break
     case 'jobs.removed':
       applyRemoved(state, event)
@@ -75,6 +71,11 @@ export function evolve(state: State, event: WharfEvent): State {
       break
     case 'job.progressed':
       progressed(state, event)
+      break
+    case 'batch.created':
+    case 'batch.done':
+    case 'batches.trimmed':
+      applyBatchEvent(state, event)
       break
     default:
       assertNever(event, 'event')
@@ -230,12 +231,22 @@ export function fold(state: State, events: Iterable<WharfEvent>): State {
   return state
 }
 
+/** Jobs in history are history's to delete; only a 0.1 log names jobs still in memory. */
+function vacuumed(state: State, event: Ev<'jobs.vacuumed'>): void {
+  for (const uuid of event.uuids) {
+    const job = state.jobs.get(uuid)
+    if (job !== undefined) removeJob(state, job)
+    else state.retired.delete(uuid) // a 0.1 log replayed: it never reaches history
+  }
+}
+
 /** Forget a vacuumed job. decide only names done or cancelled jobs whose children go first. */
 function removeJob(state: State, job: JobRecord): void {
   if (job.state !== 'done' && job.state !== 'cancelled') fail(`job ${job.uuid} vacuumed in state ${job.state}`)
   if (job.children.length > 0) fail(`job ${job.uuid} vacuumed before its children`)
   for (const parent of job.parents) parent.removeChild(job)
   leaveGraph(state, job)
+  leaveBatch(state, job)
   job.channel.counts[stateIndex(job.state)]!--
   state.counts[stateIndex(job.state)]!--
   state.jobs.delete(job.uuid)

@@ -12,12 +12,14 @@ import { retireFinished } from './retire.js'
 import { admit, linkParents } from './transition.js'
 import { JobRecord, isFinished, type State } from './state.js'
 import { frozenProgress } from './view.js'
+import { BatchRecord } from './batch.js'
 
 /**
- * 2 (0.2): the jobs in memory only — finished jobs are in history. 1 (0.1) held every job; its
- * finished ones leave memory when it is restored, as they would have live.
+ * 3 (0.2, batches): 2 with the batches and each job's batch. 2 (0.2): the jobs in memory only —
+ * finished jobs are in history. 1 (0.1) held every job; its finished ones leave memory when it is
+ * restored, as they would have live. 1 and 2 have no batch: they restore with none.
  */
-export const SNAPSHOT_FORMAT_VERSION = 2
+export const SNAPSHOT_FORMAT_VERSION = 3
 /** Position of seq in a JobSnapshot. */
 const SEQ = 14
 
@@ -58,10 +60,25 @@ export type JobSnapshot = [
   failedAt?: number | null,
   /** Added in 0.2 likewise (JobView.progress as [fraction, message]); absent reads as null. */
   progress?: [fraction: number, message: string | null] | null,
+  /** Format 3: its batch's uuid, or null (absent before). */
+  batchUuid?: string | null,
+]
+
+/** A batch (format 3), positionally: counts by stateIndex(), onDone specs until stored. */
+export type BatchSnapshot = [
+  uuid: string,
+  name: string,
+  createdAt: number,
+  counts: number[],
+  begun: boolean,
+  doneAt: number | null,
+  onDone: JobSpec[] | null,
+  onDoneUuids: string[],
+  onDoneStored: boolean,
 ]
 
 export interface StateSnapshot {
-  formatVersion: typeof SNAPSHOT_FORMAT_VERSION | 1
+  formatVersion: typeof SNAPSHOT_FORMAT_VERSION | 2 | 1
   seq: number
   /** In creation (seq) order. A parent may come after its child (a job delayed alone that joined
    * a graph later: job.joined_graph), so restoring links parents in a second pass. */
@@ -71,6 +88,8 @@ export interface StateSnapshot {
   identity: [string, string[]][]
   /** Superseded runs still holding slots: [uuid, run, channel]. Absent in older snapshots (none). */
   superseded?: [string, number, string][]
+  /** Every batch (format 3): they hold the counts of their jobs in history too. */
+  batches?: BatchSnapshot[]
 }
 
 export function snapshotOf(state: State): StateSnapshot {
@@ -107,12 +126,14 @@ export function snapshotOf(state: State): StateSnapshot {
       job.waitingEta,
       job.failedAt,
       job.progress === null ? null : [job.progress.fraction, job.progress.message],
+      job.batch === null ? null : job.batch.uuid,
     ])
   }
   jobs.sort((a, b) => a[SEQ] - b[SEQ])
   const channels = [...state.channels.values()].map((n) => ({ name: n.name, paused: n.paused, throttleUntil: n.throttleUntil }))
   const identity: [string, string[]][] = [...state.identity].map(([key, holders]) => [key, holders.map((j) => j.uuid)])
   const snapshot: StateSnapshot = { formatVersion: SNAPSHOT_FORMAT_VERSION, seq: state.seq, jobs, channels, identity }
+  snapshot.batches = [...state.batches.values()].map((b) => [b.uuid, b.name, b.createdAt, [...b.counts], b.begun, b.doneAt, b.onDone, [...b.onDoneUuids], b.onDoneStored])
   if (state.superseded.size > 0) {
     snapshot.superseded = []
     for (const [uuid, runs] of state.superseded) for (const r of runs) snapshot.superseded.push([uuid, r.run, r.channel.name])
@@ -122,9 +143,10 @@ export function snapshotOf(state: State): StateSnapshot {
 
 /** Rebuild a state from a snapshot, under the channel configuration of this open. */
 export function restoreState(config: readonly ChannelConfig[], snapshot: StateSnapshot): State {
-  if (snapshot.formatVersion !== SNAPSHOT_FORMAT_VERSION && snapshot.formatVersion !== 1) fail(`snapshot format ${snapshot.formatVersion} is not supported`)
+  if (snapshot.formatVersion !== SNAPSHOT_FORMAT_VERSION && snapshot.formatVersion !== 2 && snapshot.formatVersion !== 1) fail(`snapshot format ${snapshot.formatVersion} is not supported`)
   const state = initialState(config)
   state.seq = snapshot.seq
+  for (const b of snapshot.batches ?? []) restoreBatch(state, b)
   for (const c of snapshot.channels) {
     const node = ensureChannel(state.channels, c.name)
     node.paused = c.paused
@@ -137,6 +159,9 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
     const spec: JobSpec = { uuid, graphUuid, model, method, records, args, context, priority, eta, maxRetries, description, channel, identityKey, dependsOn, createdAt }
     const job = new JobRecord(spec, ensureChannel(state.channels, channel), seq)
     job.state = jobState
+    // Counted in the batch's snapshot already (with its jobs in history).
+    const batchUuid = j[30] ?? null
+    job.batch = batchUuid === null ? null : (state.batches.get(batchUuid) ?? fail(`snapshot job ${uuid} names unknown batch ${batchUuid}`))
     state.jobs.set(job.uuid, job)
     restored.push(job)
   }
@@ -185,4 +210,14 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
     )
   }
   return state
+}
+
+function restoreBatch(state: State, [uuid, name, createdAt, counts, begun, doneAt, onDone, onDoneUuids, onDoneStored]: BatchSnapshot): void {
+  const b = new BatchRecord(uuid, name, createdAt, onDone, onDoneUuids)
+  for (let i = 0; i < b.counts.length; i++) b.counts[i] = counts[i]!
+  b.begun = begun
+  b.doneAt = doneAt
+  b.onDoneStored = onDoneStored
+  state.batches.set(uuid, b)
+  if (!onDoneStored) for (const job of onDoneUuids) state.onDoneUuids.set(job, b)
 }
