@@ -207,7 +207,7 @@ describe('the other reads', () => {
   it('GET /api/crons and /api/batches answer empty lists; /api/info the mode and version', async () => {
     const { api } = await setup()
     expect((await call(`${api}/crons`)).body).toEqual({ crons: [] })
-    expect((await call(`${api}/batches`)).body).toEqual({ batches: [] })
+    expect((await call(`${api}/batches`)).body).toEqual({ batches: [], next: null })
     const version = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')).version
     expect((await call(`${api}/info`)).body).toEqual({ readOnly: false, tokenRequired: false, version })
   })

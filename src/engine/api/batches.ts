@@ -28,7 +28,9 @@ export interface BatchesQuery {
   state?: BatchState
   /** 1 ≤ limit ≤ 10,000; default 1,000. */
   limit?: number
-  /** Cursor: the last uuid of the previous page (batches come in creation order). */
+  /** Creation order: 'asc' (oldest first, the default) or 'desc'. */
+  order?: 'asc' | 'desc'
+  /** Cursor: the last uuid of the previous page; the page starts after it in `order`. */
   after?: string
 }
 
@@ -89,11 +91,12 @@ export const storedBatch: ResultOf<{ batch: BatchView; jobs: JobView[] }> = (_no
   return { batch: toBatchView(state.batches.get(uuid)!), jobs: jobs.map((spec) => toJobView(state.jobs.get(spec.uuid)!)) }
 }
 
-const QUERY_KEYS = ['state', 'limit', 'after']
+const QUERY_KEYS = ['state', 'limit', 'order', 'after']
 
 export interface CheckedBatchesQuery {
   state: BatchState | undefined
   limit: number
+  desc: boolean
   after: string | undefined
 }
 
@@ -111,10 +114,11 @@ export function checkBatchesQuery(query: unknown): CheckedBatchesQuery {
   if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > JOBS_LIMIT_MAX) {
     throw new InvalidPropertyError(`batches(): limit must be an integer from 1 to ${JOBS_LIMIT_MAX}, got ${describe(q.limit)}`)
   }
+  if (q.order !== undefined && q.order !== 'asc' && q.order !== 'desc') throw new InvalidPropertyError(`batches(): order must be 'asc' or 'desc', got ${describe(q.order)}`)
   if (q.after !== undefined && (typeof q.after !== 'string' || q.after.length === 0)) {
     throw new InvalidPropertyError(`batches(): after must be a non-empty string, got ${describe(q.after)}`)
   }
-  return { state: q.state as BatchState | undefined, limit: limit as number, after: q.after as string | undefined }
+  return { state: q.state as BatchState | undefined, limit: limit as number, desc: q.order === 'desc', after: q.after as string | undefined }
 }
 
 /**
@@ -124,10 +128,11 @@ export function checkBatchesQuery(query: unknown): CheckedBatchesQuery {
 export function batchesPage(state: State, q: CheckedBatchesQuery): BatchView[] {
   const hits: BatchRecord[] = []
   for (const b of state.batches.values()) {
-    if (q.after !== undefined && b.uuid <= q.after) continue
+    if (q.after !== undefined && (q.desc ? b.uuid >= q.after : b.uuid <= q.after)) continue
     if (q.state === undefined || batchState(b) === q.state) hits.push(b)
   }
-  hits.sort((a, b) => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0))
+  const sign = q.desc ? -1 : 1
+  hits.sort((a, b) => (a.uuid < b.uuid ? -sign : a.uuid > b.uuid ? sign : 0))
   if (hits.length > q.limit) hits.length = q.limit
   return hits.map(toBatchView)
 }
