@@ -19,6 +19,9 @@ import {
 } from '../../src/index.js'
 import { checkInvariants } from '../../src/engine/core/invariants.js'
 import { projectState } from '../../src/engine/core/project.js'
+import { restoreState, snapshotOf } from '../../src/engine/core/snapshot.js'
+import { parseChannelConfig } from '../../src/engine/core/channel-config.js'
+import { toBatchView } from '../../src/engine/core/batch.js'
 import { closedAfterEach, failure, gate, tempLevelLogs } from './helpers.js'
 
 const temp = tempLevelLogs('wharf-batches-')
@@ -361,5 +364,27 @@ describe('batch(): refusals', () => {
     }
     await expect(wharf.batchView('')).rejects.toThrow(InvalidPropertyError)
     expect(await wharf.batchView('nope')).toBeUndefined()
+  })
+})
+
+describe('batches in snapshots', () => {
+  it('restores a snapshot of format 2 (before batches) with no batch, and one of format 3 with its batches and counts', async () => {
+    const { wharf, m } = await setup()
+    await m.withDelay({ eta: 60 }).run('alone')
+    const batch = await wharf.batch('s', [m.delayable().run('a'), m.delayable({ eta: 60 }).run('b')])
+    await wharf.start()
+    await wharf.settled()
+    await wharf.idle()
+    const state = wharf.engine.state
+    const snapshot = snapshotOf(state)
+    expect(snapshot.formatVersion).toBe(3)
+    expect(projectState(restoreState(parseChannelConfig('root:4'), snapshot))).toEqual(projectState(state))
+    expect(counts(toBatchView(restoreState(parseChannelConfig('root:4'), snapshot).batches.get(batch.uuid)!))).toEqual(['started', 2, 1, 0, 0])
+    // As 0.2 before batches wrote it: no batches, and jobs of 30 fields.
+    const old = { ...snapshot, formatVersion: 2 as const, batches: undefined, jobs: snapshot.jobs.filter((j) => j[30] === null).map((j) => j.slice(0, 30) as typeof j) }
+    const restored = restoreState(parseChannelConfig('root:4'), old)
+    expect(restored.batches.size).toBe(0)
+    expect([...restored.jobs.values()].map((j) => [j.args[0], j.batch])).toEqual([['alone', null]])
+    checkInvariants(restored)
   })
 })
