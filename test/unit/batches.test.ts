@@ -22,6 +22,7 @@ import { projectState } from '../../src/engine/core/project.js'
 import { restoreState, snapshotOf } from '../../src/engine/core/snapshot.js'
 import { parseChannelConfig } from '../../src/engine/core/channel-config.js'
 import { toBatchView } from '../../src/engine/core/batch.js'
+import { trapJobs } from '../../src/testing.js'
 import { closedAfterEach, failure, gate, tempLevelLogs } from './helpers.js'
 
 const temp = tempLevelLogs('wharf-batches-')
@@ -386,5 +387,31 @@ describe('batches in snapshots', () => {
     expect(restored.batches.size).toBe(0)
     expect([...restored.jobs.values()].map((j) => [j.args[0], j.batch])).toEqual([['alone', null]])
     checkInvariants(restored)
+  })
+})
+
+describe('batch() trapped and in no-delay mode', () => {
+  it('captures the jobs when trapped and runs them, then onDone, without delay; nothing is stored', async () => {
+    const { wharf, m } = await setup()
+    const trap = trapJobs(wharf)
+    const trapped = await wharf.batch('t', [m.delayable().run('a'), m.delayable().run('b')], { onDone: m.delayable().after('t') })
+    expect([trapped.state, trapped.total]).toEqual(['pending', 2])
+    trap.assertJobsCount(2, { only: 't.batch.run' })
+    trap.assertJobsCount(0, { only: 't.batch.after' })
+    trap.restore()
+    expect(await wharf.batches()).toEqual([])
+    const ran: string[] = []
+    const direct = await Wharf.open({ noDelay: true })
+    opened.push(direct)
+    const n = direct.model('n', {
+      run(x: string) {
+        ran.push(x)
+        return x
+      },
+    })
+    const view = await direct.batch('n', [n.delayable().run('a'), n.delayable().run('b')], { onDone: n.delayable().run('after') })
+    expect(ran).toEqual(['a', 'b', 'after'])
+    expect([view.state, view.total, view.done]).toEqual(['done', 2, 2])
+    expect(await direct.batches()).toEqual([])
   })
 })
