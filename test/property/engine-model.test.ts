@@ -398,7 +398,8 @@ function tally(rig: Rig): void {
 
 /**
  * An upper bound on how long draining can take in simulated time: every try left of every job
- * waits at most the longest retry delay, a timeout and two throttle windows, one after another;
+ * (and of every onDone job a batch may still store) waits at most the longest retry delay, a
+ * timeout and two throttle windows, one after another;
  * and drain() also waits for handlers still running for jobs already ended (cancelled, set done),
  * each cut at its timeout at the latest.
  */
@@ -409,6 +410,10 @@ function drainBoundMs(rig: Rig): number {
   for (const job of rig.state.jobs.values()) {
     if (isTerminal(job)) continue
     bound += (job.args[0] as Plan).length * perTryMs + Math.max(0, (job.eta ?? now) - now)
+  }
+  // onDone jobs not stored yet: a batch that completes while draining stores them, and they run too.
+  for (const batch of rig.state.batches.values()) {
+    for (const spec of batch.onDone ?? []) bound += (spec.args[0] as Plan).length * perTryMs + Math.max(0, (spec.eta ?? now) - now)
   }
   return bound
 }
