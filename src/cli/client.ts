@@ -6,6 +6,7 @@
 import type { RemovableState } from '../engine/core/commands.js'
 import type { JobState } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
+import type { BatchState, BatchView } from '../engine/core/batch.js'
 import type { Stats } from '../engine/api/queries.js'
 import { WharfError } from '../engine/errors.js'
 
@@ -14,9 +15,23 @@ export interface JobsFilter {
   channel?: string
   model?: string
   method?: string
+  batchUuid?: string
   limit: number
   order?: 'asc' | 'desc'
   after?: string
+}
+
+export interface BatchesFilter {
+  state?: BatchState
+  limit: number
+  order?: 'asc' | 'desc'
+  after?: string
+}
+
+/** One page of batches, as GET /api/batches answers. */
+export interface BatchesPage {
+  batches: BatchView[]
+  next: string | null
 }
 
 /** One page; `next` is the cursor of the following page, null when this one is the last. */
@@ -64,6 +79,7 @@ export interface OperatorClient {
   purge(state: RemovableState, before: Date | undefined): Promise<{ removed: number }>
   stats(): Promise<Stats>
   crons(): Promise<{ crons: unknown[] }>
+  batches(filter: BatchesFilter): Promise<BatchesPage>
   close(): Promise<void>
 }
 

@@ -4,7 +4,14 @@
 
 import type { Stats } from '../engine/api/queries.js'
 import type { RemovableState } from '../engine/core/commands.js'
-import { Refusal, type Action, type ActionResult, type Explanation, type JobDetail, type JobsFilter, type JobsPage, type OperatorClient } from './client.js'
+import { Refusal, type Action, type ActionResult, type Explanation, type JobDetail, type JobsFilter, type JobsPage, type OperatorClient, type BatchesFilter, type BatchesPage } from './client.js'
+
+/** A filter's set fields as a query string. */
+function queryOf(filter: object): URLSearchParams {
+  const query = new URLSearchParams()
+  for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, String(value))
+  return query
+}
 
 /** A request that has no answer after this long is given up (the CLI must not hang). */
 const REQUEST_TIMEOUT_MS = 30_000
@@ -24,9 +31,7 @@ export class HttpClient implements OperatorClient {
   ) {}
 
   async jobs(filter: JobsFilter): Promise<JobsPage> {
-    const query = new URLSearchParams()
-    for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, String(value))
-    return (await this.ok('GET', `/api/jobs?${query}`)) as JobsPage
+    return (await this.ok('GET', `/api/jobs?${queryOf(filter)}`)) as JobsPage
   }
 
   async job(uuid: string): Promise<JobDetail> {
@@ -68,6 +73,10 @@ export class HttpClient implements OperatorClient {
 
   async crons(): Promise<{ crons: unknown[] }> {
     return (await this.ok('GET', '/api/crons')) as { crons: unknown[] }
+  }
+
+  async batches(filter: BatchesFilter): Promise<BatchesPage> {
+    return (await this.ok('GET', `/api/batches?${queryOf(filter)}`)) as BatchesPage
   }
 
   async close(): Promise<void> {}

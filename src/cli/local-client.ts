@@ -11,7 +11,7 @@ import { StorageLockedError, UnknownJobError, WharfError } from '../engine/error
 import type { Stats } from '../engine/api/queries.js'
 import type { RemovableState } from '../engine/core/commands.js'
 import { inspectStorePath, type StoreDir } from '../storage/level-path.js'
-import { errorInfo, Refusal, refusalOf, type Action, type ActionResult, type Explanation, type JobDetail, type JobsFilter, type JobsPage, type OperatorClient } from './client.js'
+import { errorInfo, Refusal, refusalOf, type Action, type ActionResult, type BatchesFilter, type BatchesPage, type Explanation, type JobDetail, type JobsFilter, type JobsPage, type OperatorClient } from './client.js'
 
 /**
  * A root capacity no store reaches: the app's capacities are its configuration, unknown here,
@@ -112,6 +112,11 @@ export class LocalClient implements OperatorClient {
 
   async crons(): Promise<{ crons: unknown[] }> {
     return { crons: await this.wharf.crons() }
+  }
+
+  async batches(filter: BatchesFilter): Promise<BatchesPage> {
+    const batches = await this.wharf.batches({ ...filter })
+    return { batches, next: batches.length === filter.limit ? batches[batches.length - 1]!.uuid : null }
   }
 
   async close(): Promise<void> {

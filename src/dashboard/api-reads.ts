@@ -1,11 +1,11 @@
 // The API's reads of jobs: a page of jobs with its cursor, one job with its related link and
 // function, and a graph.
 
-import type { FunctionInfo, RelatedLink, Wharf } from '../engine/api/wharf.js'
+import type { BatchView, FunctionInfo, RelatedLink, Wharf } from '../engine/api/wharf.js'
 import type { JobView } from '../engine/core/view.js'
 import { UnknownJobError } from '../engine/errors.js'
 import { errorBody, HttpError, type ErrorBody } from './http-error.js'
-import { jobsQueryOf } from './query.js'
+import { batchesQueryOf, jobsQueryOf } from './query.js'
 
 export interface JobsPage {
   jobs: JobView[]
@@ -17,6 +17,24 @@ export async function jobsPage(wharf: Wharf, query: URLSearchParams): Promise<Jo
   const q = jobsQueryOf(query)
   const jobs = await wharf.jobs(q)
   return { jobs, next: jobs.length === q.limit ? jobs[jobs.length - 1]!.uuid : null }
+}
+
+export interface BatchesPage {
+  batches: BatchView[]
+  /** As JobsPage's. */
+  next: string | null
+}
+
+export async function batchesPage(wharf: Wharf, query: URLSearchParams): Promise<BatchesPage> {
+  const q = batchesQueryOf(query)
+  const batches = await wharf.batches(q)
+  return { batches, next: batches.length === q.limit ? batches[batches.length - 1]!.uuid : null }
+}
+
+export async function batchDetail(wharf: Wharf, uuid: string): Promise<BatchView> {
+  const batch = await wharf.batchView(uuid)
+  if (batch === undefined) throw new HttpError(404, 'UNKNOWN_BATCH', `no batch with uuid ${JSON.stringify(uuid)}`)
+  return batch
 }
 
 export interface JobDetail {

@@ -5,13 +5,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Wharf } from '../engine/api/wharf.js'
 import { checkChannelBody, checkCronBody, checkPurgeBody, checkUuids, JOB_ACTIONS, runJobAction, runRemove, type JobAction } from './actions.js'
-import { graphOf, jobDetail, jobsPage } from './api-reads.js'
+import { batchDetail, batchesPage, graphOf, jobDetail, jobsPage } from './api-reads.js'
 import { readJson } from './body.js'
 import { channelTree } from './channel-tree.js'
 import type { EventStreams } from './event-stream.js'
 import { HttpError } from './http-error.js'
 import type { DashboardSettings } from './options.js'
-import { checkUuidParam, decodeSegment, JOBS_QUERY_KEYS, queryValues } from './query.js'
+import { BATCHES_QUERY_KEYS, checkUuidParam, decodeSegment, JOBS_QUERY_KEYS, queryValues } from './query.js'
 import { sendJson } from './respond.js'
 import { checkContentType, checkSameOrigin, checkToken } from './security.js'
 import { packageVersion } from './version.js'
@@ -91,7 +91,8 @@ const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/channels', handle: ({ ctx }) => ok({ channels: channelTree(ctx.wharf.stats()) }) },
   { method: 'GET', path: '/api/functions', handle: ({ ctx }) => ok({ functions: ctx.wharf.functionList() }) },
   { method: 'GET', path: '/api/crons', handle: async ({ ctx }) => ok({ crons: await ctx.wharf.crons() }) },
-  { method: 'GET', path: '/api/batches', handle: () => ok({ batches: [] }) },
+  { method: 'GET', path: '/api/batches', query: BATCHES_QUERY_KEYS, handle: async ({ ctx, query }) => ok(await batchesPage(ctx.wharf, query)) },
+  { method: 'GET', path: '/api/batches/:uuid', handle: async ({ ctx, params }) => ok(await batchDetail(ctx.wharf, params[0]!)) },
   ...(Object.keys(JOB_ACTIONS) as JobAction[]).map(jobAction),
   {
     method: 'POST',

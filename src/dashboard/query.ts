@@ -1,7 +1,7 @@
 // Query strings and path parameters, checked before anything is read: an unknown key, a
 // repeated one or a malformed value is a 400 naming it, never silently ignored.
 
-import type { JobsQuery } from '../engine/api/wharf.js'
+import type { BatchesQuery, JobsQuery } from '../engine/api/wharf.js'
 import { describe } from '../engine/api/properties.js'
 import { InvalidPropertyError } from '../engine/errors.js'
 
@@ -11,7 +11,8 @@ export const API_JOBS_LIMIT_MAX = 1000
 /** A uuid as the API accepts it: what ULIDs and custom ids look like, without spaces. */
 const UUID = /^[^\s\p{Cc}]{1,200}$/u
 
-export const JOBS_QUERY_KEYS = ['state', 'channel', 'function', 'model', 'method', 'graphUuid', 'identityKey', 'limit', 'order', 'after'] as const
+export const JOBS_QUERY_KEYS = ['state', 'channel', 'function', 'model', 'method', 'graphUuid', 'identityKey', 'batchUuid', 'limit', 'order', 'after'] as const
+export const BATCHES_QUERY_KEYS = ['state', 'limit', 'order', 'after'] as const
 
 /** Each allowed key at most once; an empty value counts as absent (an HTML form's "any"). */
 export function queryValues(query: URLSearchParams, allowed: readonly string[], where: string): Map<string, string> {
@@ -33,7 +34,7 @@ export function jobsQueryOf(query: URLSearchParams): JobsQuery & { limit: number
   const where = 'GET /api/jobs'
   const values = queryValues(query, JOBS_QUERY_KEYS, where)
   const q: Record<string, unknown> = {}
-  for (const key of ['state', 'channel', 'model', 'method', 'graphUuid', 'identityKey', 'order'] as const) {
+  for (const key of ['state', 'channel', 'model', 'method', 'graphUuid', 'identityKey', 'batchUuid', 'order'] as const) {
     if (values.has(key)) q[key] = values.get(key)
   }
   const fn = values.get('function')
@@ -44,6 +45,22 @@ export function jobsQueryOf(query: URLSearchParams): JobsQuery & { limit: number
     q.model = fn.slice(0, dot)
     q.method = fn.slice(dot + 1)
   }
+  pageOf(values, q, where)
+  return q as unknown as JobsQuery & { limit: number }
+}
+
+/** GET /api/batches's query as a wharf.batches() query. */
+export function batchesQueryOf(query: URLSearchParams): BatchesQuery & { limit: number } {
+  const where = 'GET /api/batches'
+  const values = queryValues(query, BATCHES_QUERY_KEYS, where)
+  const q: Record<string, unknown> = {}
+  for (const key of ['state', 'order'] as const) if (values.has(key)) q[key] = values.get(key)
+  pageOf(values, q, where)
+  return q as unknown as BatchesQuery & { limit: number }
+}
+
+/** A page's cursor and size, checked into `q`. */
+function pageOf(values: ReadonlyMap<string, string>, q: Record<string, unknown>, where: string): void {
   const after = values.get('after')
   if (after !== undefined) q.after = checkUuidParam(after, `${where}: after`)
   const limit = values.get('limit')
@@ -54,7 +71,6 @@ export function jobsQueryOf(query: URLSearchParams): JobsQuery & { limit: number
     }
     q.limit = Number(limit)
   }
-  return q as unknown as JobsQuery & { limit: number }
 }
 
 export function checkUuidParam(uuid: string, where: string): string {

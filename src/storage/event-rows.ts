@@ -18,15 +18,14 @@ const CODES = [
   'job.created', 'job.eta_reached', 'job.enqueued', 'job.started', 'job.done', 'job.postponed', 'job.failed',
   'job.cancelled', 'job.requeued', 'job.joined_graph', 'job.recovered', 'job.run_released', 'jobs.restored',
   'jobs.vacuumed', 'channel.paused', 'channel.resumed', 'job.progressed', 'jobs.removed',
-  // 20 holds cron.paused and cron.resumed, told apart by a flag: codes 22.. are another feature's.
-  'cron.defined', 'cron.removed', 'cron.paused', 'cron.fired',
+  'cron.defined', 'cron.removed', 'cron.paused', 'cron.fired', // 20 holds cron.paused and cron.resumed, told apart by a flag
+  'batch.created', 'batch.done', 'batches.trimmed',
 ] as const satisfies readonly WharfEvent['type'][]
 const CODE_OF = new Map<string, number>(CODES.map((type, code) => [type, code]))
 CODE_OF.set('cron.resumed', CODE_OF.get('cron.paused')!)
 
 /** Fields after [code, at] per code: a row of another length is not one this build wrote. */
-const FIELDS = [15, 1, 1, 1, 3, 4, 4, 2, 1, 3, 2, 2, 1, 1, 1, 1, 4, 2, 6, 1, 3, 3] as const
-
+const FIELDS = [15, 1, 1, 1, 3, 4, 4, 2, 1, 3, 2, 2, 1, 1, 1, 1, 4, 2, 6, 1, 3, 3, 4, 2, 1] as const
 
 /** Why a row is not an event; the codec names the record and seq. */
 export class RowError extends Error {}
@@ -81,11 +80,18 @@ export function toRow(e: WharfEvent, prevAt: number): unknown[] {
       return [code, at, e.name, 1, e.nextMs]
     case 'cron.fired':
       return [code, at, e.name, e.fired, e.nextMs]
+    case 'batch.created':
+      return [code, at, e.uuid, e.name, e.jobs, e.onDone === null ? null : e.onDone.map((s) => specRow(s, e.at))]
+    case 'batch.done':
+      return [code, at, e.uuid, e.onDone ? 1 : 0]
+    case 'batches.trimmed':
+      return [code, at, e.batches]
     default:
       return [code, at, e.uuid]
   }
 }
 
+/** The spec of a job.created row (its fields start at r[2]). */
 function specOf(r: unknown[], at: number): JobSpec {
   const model = r[4] as string
   const method = r[5] as string
@@ -106,7 +112,7 @@ export function fromRow(r: unknown, seq: number, v: number, prevAt: number): Wha
   if (!Array.isArray(r) || typeof r[0] !== 'number' || typeof r[1] !== 'number') throw new RowError(`is not a row: ${JSON.stringify(r)?.slice(0, 80)}`)
   const code = r[0]
   const fields = FIELDS[code as keyof typeof FIELDS] as number | undefined
-  if (fields === undefined) throw new RowError(`has unknown event type code ${code}`)
+  if (fields === undefined || fields < 0) throw new RowError(`has unknown event type code ${code}`)
   if (r.length !== 2 + fields) throw new RowError(`is a ${CODES[code]} row of ${r.length - 2} fields, not ${fields}`)
   const at = prevAt + r[1]
   const uuid = r[2] as string
@@ -151,6 +157,15 @@ export function fromRow(r: unknown, seq: number, v: number, prevAt: number): Wha
       return { seq, v: ver, at, type: 'channel.resumed', channel: r[2] as string }
     case 'job.progressed':
       return { seq, v: ver, at, type: 'job.progressed', uuid, run: r[3] as number, fraction: r[4] as number, message: r[5] as string | null }
+    default:
+      return cronOrBatchOf(CODES[code]!, r, seq, ver, at)
+  }
+}
+
+/** fromRow's part for the crons' and batches' events (codes 18 to 24). */
+function cronOrBatchOf(type: (typeof CODES)[number], r: unknown[], seq: number, ver: 1, at: number): WharfEvent {
+  const uuid = r[2] as string
+  switch (type) {
     case 'cron.defined': {
       const [, , name, schedule, tz, catchUp, job, nextMs] = r as [number, number, string, string, string, CatchUp, CronJob, number | null]
       return { seq, v: ver, at, type: 'cron.defined', cron: { name, schedule, tz, catchUp, job }, nextMs }
@@ -162,5 +177,16 @@ export function fromRow(r: unknown, seq: number, v: number, prevAt: number): Wha
       return { seq, v: ver, at, type: 'cron.paused', name: r[2] as string }
     case 'cron.fired':
       return { seq, v: ver, at, type: 'cron.fired', name: r[2] as string, fired: r[3] as number[], nextMs: r[4] as number | null }
+    case 'batch.created': {
+      // Each onDone spec is a job.created row's fields, without its [code, at].
+      const onDone = r[5] === null ? null : (r[5] as unknown[][]).map((row) => specOf([null, null, ...row], at))
+      return { seq, v: ver, at, type: 'batch.created', uuid, name: r[3] as string, jobs: r[4] as string[], onDone }
+    }
+    case 'batch.done':
+      return { seq, v: ver, at, type: 'batch.done', uuid, onDone: r[3] === 1 }
+    case 'batches.trimmed':
+      return { seq, v: ver, at, type: 'batches.trimmed', batches: r[2] as [string, number, number][] }
+    default:
+      throw new RowError(`has event type ${type}, which fromRow reads itself`)
   }
 }

@@ -44,6 +44,8 @@ export interface HistoryQuery {
   method: string | undefined
   graphUuid: string | undefined
   identityKey: string | undefined
+  /** Jobs of this batch (wharf.batch()). */
+  batchUuid: string | undefined
   /** 1 or more. */
   limit: number
   desc: boolean
@@ -113,8 +115,14 @@ export function matchesHistoryQuery(view: FinishedJob, q: HistoryQuery): boolean
     (q.model === undefined || view.model === q.model) &&
     (q.method === undefined || view.method === q.method) &&
     (q.graphUuid === undefined || view.graphUuid === q.graphUuid) &&
-    (q.identityKey === undefined || view.identityKey === q.identityKey)
+    (q.identityKey === undefined || view.identityKey === q.identityKey) &&
+    (q.batchUuid === undefined || batchUuidOf(view) === q.batchUuid)
   )
+}
+
+/** The batch of a finished job (a view read from an older store, or an old jobs.restored, has none). */
+export function batchUuidOf(job: FinishedJob): string | null {
+  return job instanceof JobRecord ? (job.batch?.uuid ?? null) : (job.batchUuid ?? null)
 }
 
 /** Add (sign 1) or remove (sign -1) the views of a write to per-channel counts, in place. */
@@ -159,7 +167,7 @@ export function mergeByUuid(a: JobView[], b: JobView[], desc: boolean, limit: nu
 
 /** A query with no filter, in ascending uuid order, changed by `over`. */
 export function historyQuery(over: Partial<HistoryQuery> = {}): HistoryQuery {
-  return { state: undefined, channel: undefined, model: undefined, method: undefined, graphUuid: undefined, identityKey: undefined, limit: 10_000, desc: false, after: undefined, ...over }
+  return { state: undefined, channel: undefined, model: undefined, method: undefined, graphUuid: undefined, identityKey: undefined, batchUuid: undefined, limit: 10_000, desc: false, after: undefined, ...over }
 }
 
 /** Every job of a graph that history holds (a graph leaves memory whole), in uuid order. */

@@ -9,6 +9,7 @@
 //   h\0i\0x\0<channel>\0<state>\0<model>\0<method>\0<uuid>   one composite index (empty value)
 //   h\0i\0k\0<identity key>\0<uuid>                 jobs that have one
 //   h\0i\0g\0<graph uuid>\0<uuid>                   jobs of a graph
+//   h\0i\0b\0<batch uuid>\0<uuid>                   jobs of a batch (written since batches)
 //   h\0t\0<finished ms>\0<batch seq>                 finish-time groups, for autovacuum (finish-groups.ts)
 //   h\0n\0<channel>\0<model>\0<method>             [done, cancelled] counts of that "combo"
 //
@@ -18,6 +19,7 @@
 import type { JobView } from '../engine/core/view.js'
 import { LogCorruptionError } from '../engine/errors.js'
 import {
+  batchUuidOf,
   countInto,
   finishedAtOf,
   matchesHistoryQuery,
@@ -75,6 +77,8 @@ export function indexKeys(job: FinishedJob, combo: string): string[] {
   const keys = [comboKey(combo, job.state, uuid)]
   if (job.identityKey !== null) keys.push(INDEX_PREFIX + 'k\x00' + esc(job.identityKey) + '\x00' + uuid)
   if (job.graphUuid !== null) keys.push(INDEX_PREFIX + 'g\x00' + esc(job.graphUuid) + '\x00' + uuid)
+  const batchUuid = batchUuidOf(job)
+  if (batchUuid !== null) keys.push(INDEX_PREFIX + 'b\x00' + esc(batchUuid) + '\x00' + uuid)
   return keys
 }
 
@@ -213,6 +217,7 @@ export class LevelHistory implements HistoryStore {
   private async pageOf(q: HistoryQuery): Promise<JobView[]> {
     if (q.identityKey !== undefined) return this.walkIndex(INDEX_PREFIX + 'k\x00' + esc(q.identityKey) + '\x00', q)
     if (q.graphUuid !== undefined) return this.walkIndex(INDEX_PREFIX + 'g\x00' + esc(q.graphUuid) + '\x00', q)
+    if (q.batchUuid !== undefined) return this.walkIndex(INDEX_PREFIX + 'b\x00' + esc(q.batchUuid) + '\x00', q)
     if (q.channel === undefined && q.state === undefined && q.model === undefined && q.method === undefined) return this.scanViews(q)
     return this.mergeCombos(q)
   }

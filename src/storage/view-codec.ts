@@ -7,7 +7,9 @@
 // checksums on reads (classic-level cannot ask it to), so a flipped byte in a table would
 // otherwise change a finished job's view without an error. Formats 7 and 8 (0.2, with progress)
 // are 5 and 6 with the job's progress as [fraction, message] after the 25 fields, left out when it
-// is null and no execution time follows. Formats 3 to 6 are still read (progress null).
+// is null and no execution time follows. Formats 9 and 10 (0.2, with batches) are 7 and 8 with
+// the job's batch uuid after the progress and before an execution time of its own (trailing nulls
+// left out as before). Formats 3 to 8 are still read (progress and batch null where absent).
 
 import { JobRecord } from '../engine/core/state.js'
 import { frozenProgress, type JobView } from '../engine/core/view.js'
@@ -23,6 +25,10 @@ const FORMAT_CHECKED = 5
 const FORMAT_CHECKED_TAGGED = 6
 const FORMAT_PROGRESS = 7
 const FORMAT_PROGRESS_TAGGED = 8
+const FORMAT_BATCH = 9
+const FORMAT_BATCH_TAGGED = 10
+/** Fields every positional view has; progress, batch and an own execution time may follow. */
+const BASE_FIELDS = 25
 /** Format byte, then the CRC32 (u32 big-endian) in the checked formats. */
 const CHECKED_HEADER_BYTES = 5
 
@@ -57,12 +63,13 @@ export function encodeView(job: FinishedJob): Buffer {
   // Only a view built some other way than toJobView carries another execution time: keep it.
   const ownExecTime = !record && job.execTimeMs !== execTimeOf(job)
   const progress = job.progress ?? null
-  if (progress !== null || ownExecTime) fields.push(progress === null ? null : [progress.fraction, progress.message])
+  fields.push(progress === null ? null : [progress.fraction, progress.message], record ? (job.batch?.uuid ?? null) : (job.batchUuid ?? null))
   if (ownExecTime) fields.push(job.execTimeMs)
+  else while (fields.length > BASE_FIELDS && fields[fields.length - 1] === null) fields.pop()
   const tagged = needsTagging(fields)
   const text = JSON.stringify(tagged ? tag(fields) : fields)
   const out = Buffer.allocUnsafe(Buffer.byteLength(text) + CHECKED_HEADER_BYTES)
-  out[0] = tagged ? FORMAT_PROGRESS_TAGGED : FORMAT_PROGRESS
+  out[0] = tagged ? FORMAT_BATCH_TAGGED : FORMAT_BATCH
   out.write(text, CHECKED_HEADER_BYTES, 'utf8')
   out.writeUInt32BE(viewCrc(job.uuid, out, CHECKED_HEADER_BYTES), 1)
   return out
@@ -72,9 +79,10 @@ export function encodeView(job: FinishedJob): Buffer {
 export function decodeView(bytes: Uint8Array, uuid: string): JobView {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const format = buf[0]!
-  if (!(format >= FORMAT_POSITIONAL && format <= FORMAT_PROGRESS_TAGGED)) throw new ViewDecodeError(`unknown format ${format}`)
+  if (!(format >= FORMAT_POSITIONAL && format <= FORMAT_BATCH_TAGGED)) throw new ViewDecodeError(`unknown format ${format}`)
   const checked = format >= FORMAT_CHECKED
   const withProgress = format >= FORMAT_PROGRESS
+  const withBatch = format >= FORMAT_BATCH
   const start = checked ? CHECKED_HEADER_BYTES : 1
   if (checked && (buf.length < start || buf.readUInt32BE(1) !== viewCrc(uuid, buf, start))) throw new ViewDecodeError('damaged (checksum mismatch)')
   let parsed: unknown
@@ -83,9 +91,11 @@ export function decodeView(bytes: Uint8Array, uuid: string): JobView {
   } catch (error) {
     throw new ViewDecodeError(`unreadable (${(error as Error).message})`)
   }
-  const tagged = format === FORMAT_POSITIONAL_TAGGED || format === FORMAT_CHECKED_TAGGED || format === FORMAT_PROGRESS_TAGGED
+  const tagged = format === FORMAT_POSITIONAL_TAGGED || format === FORMAT_CHECKED_TAGGED || format === FORMAT_PROGRESS_TAGGED || format === FORMAT_BATCH_TAGGED
   const f = (tagged ? untag(parsed) : parsed) as unknown[]
-  if (!Array.isArray(f) || f.length < 25 || f.length > (withProgress ? 27 : 26) || typeof f[20] !== 'number' || !progressShaped(withProgress ? f[25] : null)) {
+  const optional = (withProgress ? 1 : 0) + (withBatch ? 1 : 0) + 1
+  const batchUuid = withBatch && Array.isArray(f) ? f[BASE_FIELDS + 1] : null
+  if (!Array.isArray(f) || f.length < BASE_FIELDS || f.length > BASE_FIELDS + optional || typeof f[20] !== 'number' || !progressShaped(withProgress ? f[25] : null) || !(batchUuid === undefined || batchUuid === null || typeof batchUuid === 'string')) {
     throw new ViewDecodeError(`holds ${JSON.stringify(f)?.slice(0, 100)}`)
   }
   const c = f[20]
@@ -99,9 +109,9 @@ export function decodeView(bytes: Uint8Array, uuid: string): JobView {
     channel: f[12] as string, identityKey: f[13] as string | null, dependsOn: f[14] as string[], dependents: f[15] as string[],
     result: f[16], excName: f[17] as string | null, excMessage: f[18] as string | null, excInfo: f[19] as string | null,
     createdAt: c, enqueuedAt: absolute(f[21], c), startedAt: absolute(f[22], c), doneAt: absolute(f[23], c),
-    cancelledAt: absolute(f[24], c), execTimeMs: null, progress: null, node: null,
+    cancelledAt: absolute(f[24], c), execTimeMs: null, progress: null, node: null, batchUuid: (batchUuid as string | null | undefined) ?? null,
   }
-  const execAt = withProgress ? 26 : 25
+  const execAt = BASE_FIELDS + optional - 1
   view.execTimeMs = f.length > execAt ? (f[execAt] as number | null) : execTimeOf(view)
   const progress = withProgress ? (f[25] as [number, string | null] | null | undefined) : null
   if (progress !== undefined && progress !== null) view.progress = frozenProgress(progress[0], progress[1])

@@ -269,6 +269,33 @@ describe('actions', () => {
   })
 })
 
+describe('batches', () => {
+  it('lists batches with their progress, and links to the jobs of one', async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const rows = wharf.model('import.row', { load: (row: number) => row })
+    const other = await rows.withDelay().load(0)
+    const batch = await wharf.batch('import 2026-11', [rows.delayable().load(1), rows.delayable().load(2), rows.delayable({ eta: 3600 }).load(3)])
+    await wharf.start()
+    await wharf.settled()
+    await wharf.idle()
+    const mine = await wharf.jobs({ batchUuid: batch.uuid })
+    const served = await serveAlso(wharf, {})
+    const page = await open(`${served.url}batches`)
+    const row = page.getByRole('table', { name: 'Batches' }).getByRole('row').filter({ hasText: 'import 2026-11' })
+    await row.getByText('started', { exact: true }).waitFor()
+    expect(await row.getByRole('progressbar', { name: 'Progress of import 2026-11' }).getAttribute('value')).toBe('2')
+    await row.getByText('2/3').waitFor()
+    await row.getByRole('link', { name: 'Jobs of batch import 2026-11' }).click()
+    await page.getByText(`Jobs of batch ${batch.uuid}`).waitFor()
+    await jobRow(page, mine[0]!.uuid).waitFor()
+    expect((await shownUuids(page)).sort()).toEqual(mine.map((j) => j.uuid).sort())
+    await page.getByRole('button', { name: 'All jobs' }).click()
+    await jobRow(page, other.uuid).waitFor()
+    expect(page.url()).toBe(served.url)
+  })
+})
+
 describe('live updates', () => {
   it('shows a job change state without a reload', async () => {
     const page = await open(served.url)

@@ -1,8 +1,10 @@
 // Proves the whole engine (Wharf on a MemoryLog and a FakeClock) safe, replayable and live:
-// random command sequences — jobs and graphs, handler outcomes, management calls, removals,
+// random command sequences — jobs, graphs and batches, handler outcomes, management calls, removals,
 // pauses, time, close-and-reopen, crashes, snapshots — are played through the public API, and after every
 // command each committed event is re-checked against a model of the rules (engine-harness.ts),
-// the state is audited, and fold(log) and snapshot + tail must give back the live state.
+// the state is audited, and fold(log) and snapshot + tail must give back the live state; every
+// batch's counts equal a recount over its jobs (in memory and in history), its state follows from
+// them, and its onDone jobs were created once if it was ever done, never otherwise.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { chain, group, InvalidGraphError, JobStateConflictError, UnknownChannelError, type Delayable, type DelayableChain, type DelayableGroup, type JobView } from '../../src/index.js'
@@ -18,6 +20,8 @@ import {
   type Plan,
   type Try,
 } from './engine-harness.js'
+import { toBatchView, type BatchRecord } from '../../src/engine/core/batch.js'
+import { stateIndex } from '../../src/engine/core/state.js'
 
 // 'root.b.new' and 'root.c' are never configured: they hang, unlimited, under their parents.
 const CHANNELS = ['root', 'root.a', 'root.a.x', 'root.b', 'root.b.new', 'root.c'] as const
@@ -31,6 +35,7 @@ type Tree = { leaf: Draft } | { op: 'chain' | 'group'; kids: Tree[] }
 type Step =
   | { kind: 'enqueue'; job: Draft }
   | { kind: 'graph'; tree: Tree }
+  | { kind: 'batch'; elements: Tree[]; onDone: Draft | null }
   | { kind: 'cancel' | 'requeue' | 'setDone'; job: number }
   | { kind: 'remove'; jobs: number[] }
   | { kind: 'pause' | 'resume'; channel: number }
@@ -110,6 +115,63 @@ async function enqueueGraph(rig: Rig, tree: Tree): Promise<void> {
   }
 }
 
+/** Batch jobs may not have identity keys (batch() refuses them). */
+const unkeyed = (tree: Tree): Tree => ('leaf' in tree ? { leaf: { ...tree.leaf, key: null } } : { op: tree.op, kids: tree.kids.map(unkeyed) })
+
+async function storeBatch(rig: Rig, elements: Tree[], onDone: Draft | null): Promise<void> {
+  const leaves: { d: Draft; node: Delayable }[] = []
+  const nodes = elements.map((tree) => build(rig, unkeyed(tree), leaves, new Set()).node)
+  const after = onDone === null ? undefined : build(rig, unkeyed({ leaf: onDone }), [], new Set()).node
+  const batch = await rig.wharf.batch('batch', nodes, after === undefined ? {} : { onDone: after })
+  expect([batch.state, batch.total, batch.onDone.length]).toEqual(['pending', leaves.length, onDone === null ? 0 : 1])
+  for (const { node } of leaves) {
+    expect(node.job!.batchUuid).toBe(batch.uuid)
+    rig.acked.add(node.job!.uuid)
+  }
+  rig.count(`batch: ${leaves.length} job(s)${onDone === null ? '' : ', onDone'}`)
+}
+
+/**
+ * Every batch's counts are a recount over its jobs in the model's fold (memory, and its outbox:
+ * the finished jobs history holds); its state follows from them; onDone jobs were created once
+ * if it was ever done, never before.
+ */
+function auditBatches(rig: Rig): void {
+  const s = rig.auditor.state
+  const recount = new Map<string, number[]>()
+  for (const job of [...s.jobs.values(), ...s.retired.values()]) {
+    if (job.batch === null) continue
+    const counts = recount.get(job.batch.uuid) ?? [0, 0, 0, 0, 0, 0, 0]
+    recount.set(job.batch.uuid, counts)
+    counts[stateIndex(job.state)]!++
+  }
+  expect([...recount.keys()].sort(), 'batches with jobs').toEqual([...s.batches.keys()].sort())
+  const created = new Map<string, number>()
+  for (const e of rig.events) if (e.type === 'job.created') created.set(e.job.uuid, (created.get(e.job.uuid) ?? 0) + 1)
+  for (const b of s.batches.values()) {
+    const counts = recount.get(b.uuid)!
+    expect(b.counts, `counts of batch ${b.uuid}`).toEqual(counts)
+    const [waiting, pending, enqueued, started, done, cancelled, failed] = counts as [number, number, number, number, number, number, number]
+    const view = toBatchView(b)
+    expect([view.total, view.done, view.failed, view.cancelled]).toEqual([counts.reduce((x, y) => x + y), done, failed, cancelled])
+    const finished = waiting + pending + enqueued + started + failed === 0
+    if (finished && done > 0) expect(view.state, `batch ${b.uuid} complete`).toBe('done')
+    else if (view.state === 'done') expect(finished, `batch ${b.uuid} done with jobs not finished`).toBe(true)
+    else if (pending + enqueued + started === 0) expect(view.state, `batch ${b.uuid} with nothing that can run`).toBe('failed')
+    else expect(['pending', 'started']).toContain(view.state)
+    if (view.state === 'pending') expect(started + done + cancelled + failed, `batch ${b.uuid} pending`).toBe(0)
+    for (const uuid of b.onDoneUuids) expect(created.get(uuid) ?? 0, `onDone ${uuid} of batch ${b.uuid}`).toBe(b.onDoneStored ? 1 : 0)
+    if (view.state === 'done' && b.onDoneUuids.length > 0) expect(b.onDoneStored).toBe(true)
+  }
+  rig.count(...batchStates(s.batches.values()))
+}
+
+/** What the batches of a step were in, for FC_STATS. */
+function batchStates(batches: Iterable<BatchRecord>): [string, number] {
+  const states = [...batches].map((b) => toBatchView(b).state).sort()
+  return [`batches: ${states.length === 0 ? 'none' : [...new Set(states)].join(' ')}`, 1]
+}
+
 async function manage(rig: Rig, kind: 'cancel' | 'requeue' | 'setDone', index: number): Promise<void> {
   const all = await rig.wharf.jobs()
   if (all.length === 0) return
@@ -171,6 +233,9 @@ async function play(rig: Rig, step: Step): Promise<void> {
     case 'graph':
       await enqueueGraph(rig, step.tree)
       break
+    case 'batch':
+      await storeBatch(rig, step.elements, step.onDone)
+      break
     case 'cancel':
     case 'requeue':
     case 'setDone':
@@ -212,6 +277,7 @@ async function play(rig: Rig, step: Step): Promise<void> {
   }
   await rig.wharf.settled()
   await rig.audit()
+  auditBatches(rig)
 }
 
 class StepCommand implements fc.AsyncCommand<Oracle, Rig> {
@@ -285,9 +351,11 @@ const tree = (live: boolean): fc.Arbitrary<Tree> => {
 const steps = (live: boolean): fc.Arbitrary<Iterable<fc.AsyncCommand<Oracle, Rig>>> => {
   const enqueueStep = fc.record({ kind: fc.constant('enqueue' as const), job: draft(live) })
   const graphStep = fc.record({ kind: fc.constant('graph' as const), tree: tree(live) })
+  const element = fc.oneof({ weight: 2, arbitrary: draft(live).map((leaf): Tree => ({ leaf })) }, { weight: 1, arbitrary: tree(live) })
+  const batchStep = fc.record({ kind: fc.constant('batch' as const), elements: fc.array(element, { minLength: 1, maxLength: 3 }), onDone: fc.option(draft(live), { nil: null }) })
   const advanceStep = fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.nat(2), fc.nat(1500), fc.nat(8000)) })
   const arbs: fc.Arbitrary<Step>[] = [
-    enqueueStep, enqueueStep, enqueueStep, graphStep, graphStep, advanceStep, advanceStep, advanceStep, advanceStep,
+    enqueueStep, enqueueStep, enqueueStep, graphStep, graphStep, batchStep, batchStep, advanceStep, advanceStep, advanceStep, advanceStep,
     fc.record({ kind: fc.constantFrom('cancel' as const, 'requeue' as const, 'setDone' as const), job: fc.nat() }),
     fc.record({ kind: fc.constant('remove' as const), jobs: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }) }),
     fc.constantFrom<Step>({ kind: 'drain' }, { kind: 'reopen' }, { kind: 'crash' }, { kind: 'crash' }, { kind: 'snapshot' }, { kind: 'vacuum' }),
@@ -330,7 +398,8 @@ function tally(rig: Rig): void {
 
 /**
  * An upper bound on how long draining can take in simulated time: every try left of every job
- * waits at most the longest retry delay, a timeout and two throttle windows, one after another;
+ * (and of every onDone job a batch may still store) waits at most the longest retry delay, a
+ * timeout and two throttle windows, one after another;
  * and drain() also waits for handlers still running for jobs already ended (cancelled, set done),
  * each cut at its timeout at the latest.
  */
@@ -341,6 +410,10 @@ function drainBoundMs(rig: Rig): number {
   for (const job of rig.state.jobs.values()) {
     if (isTerminal(job)) continue
     bound += (job.args[0] as Plan).length * perTryMs + Math.max(0, (job.eta ?? now) - now)
+  }
+  // onDone jobs not stored yet: a batch that completes while draining stores them, and they run too.
+  for (const batch of rig.state.batches.values()) {
+    for (const spec of batch.onDone ?? []) bound += (spec.args[0] as Plan).length * perTryMs + Math.max(0, (spec.eta ?? now) - now)
   }
   return bound
 }

@@ -192,9 +192,30 @@ describe('batch records', () => {
       { ...base(16, 14), type: 'channel.paused', channel: 'root.a' },
       { ...base(17, 15), type: 'channel.resumed', channel: 'root.a' },
       { ...base(18, 15), type: 'jobs.removed', memory: ['f'], history: ['x', 'y'] },
+      { ...base(19, 15), type: 'job.progressed', uuid: 'u', run: 2, fraction: 0.5, message: null },
+      // Batches: the onDone specs are rows like job.created's (a custom description, a Date in args).
+      { ...base(20, 16), type: 'batch.created', uuid: 'b', name: 'import', jobs: ['u', 'w'], onDone: [{ ...spec.job, uuid: 'o', args: [new Date(5)], description: 'then', createdAt: 16 }] },
+      { ...base(21, 16), type: 'batch.created', uuid: 'c', name: 'no onDone', jobs: ['x'], onDone: null },
+      { ...base(22, 17), type: 'batch.done', uuid: 'b', onDone: true },
+      { ...base(23, 17), type: 'batch.done', uuid: 'c', onDone: false },
+      { ...base(24, 18), type: 'batches.trimmed', batches: [['b', 2, 0], ['c', 0, 1]] },
     ]
-    expect(new Set(all.map((e) => e.type)).size).toBe(17)
+    expect(new Set(all.map((e) => e.type)).size).toBe(21)
     expect(decodeBatch(encodeBatch(all), 1)).toEqual(all)
+  })
+
+  it('writes batch events with codes 22 to 24 (after the crons\' 18 to 21), and refuses rows of an unknown code', () => {
+    const events: WharfEvent[] = [
+      { seq: 1, v: 1, at: 5, type: 'batch.done', uuid: 'b', onDone: false },
+      { seq: 2, v: 1, at: 5, type: 'batches.trimmed', batches: [['b', 1, 0]] },
+    ]
+    const bytes = encodeBatch(events)
+    const rows = JSON.parse(bytes.subarray(HEADER_BYTES).toString('utf8')) as unknown[][]
+    expect(rows.map((r) => r[0])).toEqual([23, 24])
+    for (const code of [25, 99]) {
+      const reserved = reseal(bytes, JSON.stringify([[code, 5, 'b'], rows[1]]))
+      expect(corruption(() => decodeBatch(reserved, 1)).message).toMatch(new RegExp(`unknown event type code ${code}`))
+    }
   })
 
   it('reads records of format 1 (named events), and writes rows a third of their size', () => {

@@ -204,10 +204,34 @@ describe('the other reads', () => {
     })
   })
 
+  it('GET /api/batches pages batches with their counts, /api/batches/:uuid answers one, and /api/jobs?batchUuid= its jobs', async () => {
+    const { api, wharf, partner, mail } = await setup()
+    const b1 = await wharf.batch('first', [partner.browse([1]).delayable().sync(1), partner.browse([2]).delayable().boom()])
+    const b2 = await wharf.batch('second', [mail.delayable().deliver('d@x')])
+    await wharf.start()
+    await wharf.drain()
+    const all = (await call(`${api}/batches`)).body
+    expect(all.batches.map((b: { name: string; state: string; total: number; done: number; failed: number }) => [b.name, b.state, b.total, b.done, b.failed])).toEqual([
+      ['first', 'failed', 2, 1, 1],
+      ['second', 'done', 1, 1, 0],
+    ])
+    expect(all.next).toBeNull()
+    const page = (await call(`${api}/batches?limit=1&order=desc`)).body
+    expect([page.batches[0].uuid, page.next]).toEqual([b2.uuid, b2.uuid])
+    expect((await call(`${api}/batches?state=failed`)).body.batches.map((b: { uuid: string }) => b.uuid)).toEqual([b1.uuid])
+    expect((await call(`${api}/batches/${b1.uuid}`)).body).toMatchObject({ uuid: b1.uuid, name: 'first', state: 'failed' })
+    expect((await call(`${api}/batches/01NOSUCH`)).status).toBe(404)
+    expect(uuids((await call(`${api}/jobs?batchUuid=${b1.uuid}`)).body.jobs)).toEqual(uuids(await wharf.jobs({ batchUuid: b1.uuid })))
+    expect((await call(`${api}/jobs?batchUuid=${b1.uuid}`)).body.jobs).toHaveLength(2)
+    const bad = await call(`${api}/batches?state=finished`)
+    expect([bad.status, bad.body.error.name]).toEqual([400, 'InvalidPropertyError'])
+    expect((await call(`${api}/batches?sort=name`)).status).toBe(400)
+  })
+
   it('GET /api/crons and /api/batches answer empty lists; /api/info the mode and version', async () => {
     const { api } = await setup()
     expect((await call(`${api}/crons`)).body).toEqual({ crons: [] })
-    expect((await call(`${api}/batches`)).body).toEqual({ batches: [] })
+    expect((await call(`${api}/batches`)).body).toEqual({ batches: [], next: null })
     const version = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')).version
     expect((await call(`${api}/info`)).body).toEqual({ readOnly: false, tokenRequired: false, version })
   })

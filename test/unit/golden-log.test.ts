@@ -16,15 +16,19 @@ afterAll(() => rmSync(work, { recursive: true, force: true }))
 const normalize = (value: unknown): unknown => JSON.parse(JSON.stringify(value))
 /** JobView fields added after a fixture was recorded, as its jobs read now: a fixture is never
  * rewritten, so its expected jobs lack them. */
-const ADDED_SINCE = { progress: null, node: null }
+const ADDED_SINCE = { progress: null, node: null, batchUuid: null }
 const expectedJobs = (golden: string): unknown[] =>
   (JSON.parse(readFileSync(join(fixtures, golden, 'expected-jobs.json'), 'utf8')) as object[]).map((job) => ({ ...ADDED_SINCE, ...job }))
 
+/** The batches each golden log replays to (none before golden-v1-batches). */
+const BATCHES: Record<string, unknown[]> = { 'golden-v1-batches': [['golden batch', 'done', 2, 2, 0, true]] }
+
 describe('golden logs', () => {
-  it('has at least the v1 golden log, the one with progress, and the one with crons', () => {
+  it('has at least the v1 golden log, and the ones with progress, with crons and with batches', () => {
     expect(goldens).toContain('golden-v1')
     expect(goldens).toContain('golden-v1-progress')
     expect(goldens).toContain('golden-v1-cron')
+    expect(goldens).toContain('golden-v1-batches')
   })
 
   for (const golden of goldens) {
@@ -47,6 +51,10 @@ describe('golden logs', () => {
       expect((first.args[1] as { when: unknown }).when).toBeInstanceOf(Date)
       expect(Object.keys(first.args[1] as object)).toEqual(['$date', '$$x', 'when'])
       expect(wharf.openReport).toMatchObject({ requeued: 0, foundDead: 0 })
+      // Batches replay to their counts, which equal a recount over their jobs.
+      const batches = await wharf.batches()
+      expect(batches.map((b) => [b.name, b.state, b.total, b.done, b.failed, b.onDoneStored])).toEqual(BATCHES[golden] ?? [])
+      for (const b of batches) expect((await wharf.jobs({ batchUuid: b.uuid })).length).toBe(b.total)
       await wharf.close()
     })
   }

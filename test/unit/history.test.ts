@@ -33,7 +33,7 @@ function view(uuid: string, over: Partial<JobView> = {}): JobView {
     priority: 10, eta: null, maxRetries: 5, retry: 1, description: 'res.partner.send', channel: 'root',
     identityKey: null, dependsOn: [], dependents: [], result: 'ok', excName: null, excMessage: null, excInfo: null,
     createdAt: 1_000, enqueuedAt: 1_000, startedAt: 1_000, doneAt: 2_000, cancelledAt: null, execTimeMs: 1_000,
-    progress: null, node: null,
+    progress: null, node: null, batchUuid: null,
     ...over,
   }
 }

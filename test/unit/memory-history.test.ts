@@ -12,7 +12,7 @@ function view(uuid: string, doneAt: number): JobView {
     uuid, graphUuid: null, model: 'm', method: 'f', records: [], args: [], context: {}, state: 'done', priority: 10,
     eta: null, maxRetries: 5, retry: 1, description: 'm.f', channel: 'root', identityKey: null, dependsOn: [],
     dependents: [], result: null, excName: null, excMessage: null, excInfo: null, createdAt: 0, enqueuedAt: 0,
-    startedAt: 0, doneAt, cancelledAt: null, execTimeMs: doneAt, progress: null, node: null,
+    startedAt: 0, doneAt, cancelledAt: null, execTimeMs: doneAt, progress: null, node: null, batchUuid: null,
   }
 }
 

@@ -112,6 +112,10 @@ describe('README delayMany', () => {
   })
 })
 
+describe('README Batches', () => {
+  printsWhatItsCommentsSay('## Batches: `batch`, `batches`', 'batches.ts', /^.*\/\/ → (.*)$/gm, 4)
+})
+
 describe('README Removing jobs', () => {
   const start = readme.indexOf('## Removing jobs: `remove`, `purge`')
   const example = /```ts\n([\s\S]*?)```/.exec(readme.slice(start, readme.indexOf('\n## ', start + 1)))?.[1]

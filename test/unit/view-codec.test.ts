@@ -39,6 +39,7 @@ const arbView: fc.Arbitrary<JobView> = fc.record({
   execTimeMs: fc.option(fc.integer(), { nil: null }),
   progress: fc.option(fc.record({ fraction: fc.double({ min: 0, max: 1, noNaN: true }).map((f) => f + 0), message: fc.option(text, { nil: null }) }), { nil: null }),
   node: fc.constant(null),
+  batchUuid: fc.option(text, { nil: null }),
 })
 
 /** The positional fields of a stored (checked) view. */
@@ -72,7 +73,7 @@ describe('view codec', () => {
       state: 'done', priority: 10, eta: null, maxRetries: 5, retry: 1, description: 'bench.noop', channel: 'root',
       identityKey: null, dependsOn: [], dependents: [], result: null, excName: null, excMessage: null, excInfo: null,
       createdAt: 1795987123993, enqueuedAt: 1795987124003, startedAt: 1795987124003, doneAt: 1795987124038, cancelledAt: null, execTimeMs: 35,
-      progress: null, node: null,
+      progress: null, node: null, batchUuid: null,
     }
     const bytes = encodeView(view)
     expect(bytes.length).toBeLessThan(160)
@@ -85,7 +86,7 @@ describe('view codec', () => {
       state: 'done', priority: 10, eta: null, maxRetries: 5, retry: 0, description: 'm.f', channel: 'root',
       identityKey: null, dependsOn: [], dependents: [], result: 42, excName: null, excMessage: null, excInfo: null,
       createdAt: 1000, enqueuedAt: 1000, startedAt: 1001, doneAt: 1002, cancelledAt: null, execTimeMs: 1,
-      progress: null, node: null,
+      progress: null, node: null, batchUuid: null,
     }
     const bytes = encodeView(view)
     // A digit of the result changed: still valid JSON, so only the checksum can tell.
@@ -96,23 +97,44 @@ describe('view codec', () => {
     expect(decodeView(legacy, view.uuid)).toEqual(view)
   })
 
-  it('stores progress (format 7), and reads the formats before it (5: no progress) as progress null', () => {
+  it('stores the batch uuid (format 9) after the progress; reads format 7 (no batch) as batchUuid null', () => {
+    const view: JobView = {
+      uuid: 'job-b', graphUuid: null, model: 'm', method: 'f', records: [], args: [], context: {},
+      state: 'done', priority: 10, eta: null, maxRetries: 5, retry: 1, description: 'm.f', channel: 'root',
+      identityKey: null, dependsOn: [], dependents: [], result: null, excName: null, excMessage: null, excInfo: null,
+      createdAt: 1000, enqueuedAt: 1000, startedAt: 1001, doneAt: 1002, cancelledAt: null, execTimeMs: 1,
+      progress: null, node: null, batchUuid: 'batch-1',
+    }
+    const bytes = encodeView(view)
+    expect(bytes[0]).toBe(9)
+    expect(fieldsOf(bytes).slice(25)).toEqual([null, 'batch-1'])
+    expect(decodeView(bytes, view.uuid)).toEqual(view)
+    const timed = encodeView({ ...view, execTimeMs: 99 })
+    expect(fieldsOf(timed).slice(25)).toEqual([null, 'batch-1', 99])
+    expect(decodeView(timed, view.uuid)).toEqual({ ...view, execTimeMs: 99 })
+    // Format 7 (progress, then an execution time of its own) reads with no batch.
+    const format7 = stored(7, [...fieldsOf(bytes).slice(0, 25), [0.5, null], 99], view.uuid)
+    expect(decodeView(format7, view.uuid)).toEqual({ ...view, batchUuid: null, progress: { fraction: 0.5, message: null }, execTimeMs: 99 })
+    expect(() => decodeView(stored(9, [...fieldsOf(bytes).slice(0, 25), null, 7], view.uuid), view.uuid)).toThrow(/holds/)
+  })
+
+  it('stores progress (format 7, 9 since batches), and reads the formats before it (5: no progress) as progress null', () => {
     const view: JobView = {
       uuid: 'job-p', graphUuid: null, model: 'm', method: 'f', records: [], args: [], context: {},
       state: 'done', priority: 10, eta: null, maxRetries: 5, retry: 1, description: 'm.f', channel: 'root',
       identityKey: null, dependsOn: [], dependents: [], result: null, excName: null, excMessage: null, excInfo: null,
       createdAt: 1000, enqueuedAt: 1000, startedAt: 1001, doneAt: 1002, cancelledAt: null, execTimeMs: 1,
-      progress: { fraction: 0.5, message: 'half' }, node: null,
+      progress: { fraction: 0.5, message: 'half' }, node: null, batchUuid: null,
     }
     const bytes = encodeView(view)
-    expect(bytes[0]).toBe(7)
+    expect(bytes[0]).toBe(9)
     expect(decodeView(bytes, view.uuid)).toEqual(view)
     // No progress and the derived execution time: nothing is stored for either.
     const plain = encodeView({ ...view, progress: null })
     expect(fieldsOf(plain)).toHaveLength(25)
-    // An execution time of its own follows the progress (null here), in format 7 …
+    // An execution time of its own follows the progress and the batch (null here) …
     const timed = encodeView({ ...view, progress: null, execTimeMs: 99 })
-    expect(fieldsOf(timed).slice(25)).toEqual([null, 99])
+    expect(fieldsOf(timed).slice(25)).toEqual([null, null, 99])
     expect(decodeView(timed, view.uuid)).toEqual({ ...view, progress: null, execTimeMs: 99 })
     // … and right after the 25 fields in format 5, which has no progress.
     const format5 = stored(5, [...fieldsOf(plain), 99], view.uuid)
@@ -121,7 +143,7 @@ describe('view codec', () => {
   })
 
   it('refuses bytes that are not a stored view, saying why', () => {
-    expect(() => decodeView(Buffer.from([9, 0x5b, 0x5d]), 'u')).toThrow(new ViewDecodeError('unknown format 9'))
+    expect(() => decodeView(Buffer.from([11, 0x5b, 0x5d]), 'u')).toThrow(new ViewDecodeError('unknown format 11'))
     expect(() => decodeView(Buffer.from('\x03[1,', 'latin1'), 'u')).toThrow(/unreadable/)
     expect(() => decodeView(Buffer.from('\x03[1,2]', 'latin1'), 'u')).toThrow(/holds \[1,2\]/)
     // The named form of 0.2 development builds is not read as a positional one.

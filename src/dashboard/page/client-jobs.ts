@@ -103,6 +103,7 @@ function jobsView(route, params) {
   var f = {
     state: params.get('state') || '', channel: params.get('channel') || '', fn: params.get('function') || '',
     q: params.get('q') || '', older: params.get('older') || '', newer: params.get('newer') || '',
+    batch: params.get('batch') || '',
   }
   var selected = new Set()
   var shown = []
@@ -180,6 +181,7 @@ function jobsView(route, params) {
     if (f.state) query.set('state', f.state)
     if (f.channel) query.set('channel', f.channel)
     if (f.fn) query.set('function', f.fn)
+    if (f.batch) query.set('batchUuid', f.batch)
     if (f.newer || f.older) query.set('after', f.newer || f.older)
     var answer = await api('jobs?' + query.toString())
     var jobs = answer.jobs
@@ -210,8 +212,10 @@ function jobsView(route, params) {
     renderRows()
   }
 
+  var batchFilter = f.batch ? h('p', { class: 'filter-note' }, 'Jobs of batch ', h('span', { class: 'mono' }, f.batch), ' ',
+    h('button', { type: 'button', onclick: function () { batchFilter.remove(); setFilter('batch', '') } }, 'All jobs')) : null
   var el = h('div', { class: 'jobs' },
-    h('h2', null, 'Jobs'),
+    h('h2', null, 'Jobs'), batchFilter,
     h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter jobs', onsubmit: function (e) { e.preventDefault() } },
       stateSelect, channelSelect, functionSelect, h('span', { class: 'field' }, h('label', { for: 'f-q' }, 'Search'), search)),
     info.readOnly ? null : h('div', { class: 'toolbar', role: 'group', 'aria-label': 'Actions on the selected jobs' }, buttons),

@@ -1,6 +1,7 @@
 // Client script, part 6: the Channels tree (with Pause / Resume), the Functions, Crons (with
-// Pause / Resume) and Batches tables. Crons and batches are shown field by field as the API gives them, so a field
-// added later appears without a change here.
+// Pause / Resume) and Batches tables. Crons are shown field by field as the API gives them, so a
+// field added later appears without a change here; batches with their progress and a link to
+// their jobs.
 
 export const VIEWS_JS = String.raw`
 function yesNo(value) {
@@ -128,7 +129,21 @@ function cronsView() {
   })
 }
 
+function batchRow(b) {
+  var finished = b.done + b.cancelled
+  var jobs = h('a', { href: BASE + '/?batch=' + encodeURIComponent(b.uuid), 'data-route': true, 'aria-label': 'Jobs of batch ' + b.name }, 'Jobs')
+  return h('tr', { 'data-uuid': b.uuid }, h('td', null, b.name), h('td', null, stateBadge(b.state)),
+    h('td', null, h('progress', { max: b.total, value: finished, 'aria-label': 'Progress of ' + b.name }), ' ', finished + '/' + b.total),
+    h('td', { class: 'num' }, b.done), h('td', { class: 'num' }, b.failed), h('td', { class: 'num' }, b.cancelled), h('td', { class: 'num' }, b.total),
+    h('td', null, timeCell(b.createdAt, true)), h('td', null, timeCell(b.doneAt, true)), h('td', null, jobs))
+}
+
+/** The newest batches, newest first. */
 function batchesView() {
-  return listView('Batches', 'batches', 'No batches yet.')
+  var headers = ['Name', 'State', 'Progress', 'Done#', 'Failed#', 'Cancelled#', 'Total#', 'Created', 'Done at', 'Jobs']
+  return tableView('Batches', 'batches?order=desc&limit=' + PAGE, headers, function (body) {
+    if (body.batches.length === 0) return [emptyRow(headers.length, 'No batches yet.')]
+    return body.batches.map(batchRow)
+  })
 }
 `

@@ -21,30 +21,40 @@ export interface ManyPlan {
   /** Element k's graph when it has more than one job (edges by index into its vertices); null
    * for a lone job. */
   readonly graphs: (Graph | null)[]
+  /** The call refusals name: 'delayMany()', or 'batch()' (which lays its list out the same way). */
+  readonly call: string
 }
 
+/** How big a call may be: its jobs at most, and the limit's name for the message. */
+export interface ManyLimit {
+  readonly jobs: number
+  readonly name: string
+}
+
+const DELAY_MANY_LIMIT: ManyLimit = { jobs: DELAY_MANY_JOBS_MAX, name: 'DELAY_MANY_JOBS_MAX' }
+
 /** Check every element and lay the call out; throws, naming the element, before anything is built. */
-export function planMany(delayables: unknown): ManyPlan {
+export function planMany(delayables: unknown, call = 'delayMany()', limit = DELAY_MANY_LIMIT): ManyPlan {
   if (!Array.isArray(delayables)) {
-    throw new InvalidGraphError(`delayMany(): expected an array of delayables, chains or groups, got ${describe(delayables)}`)
+    throw new InvalidGraphError(`${call}: expected an array of delayables, chains or groups, got ${describe(delayables)}`)
   }
-  const plan: ManyPlan = { vertices: [], ends: [], graphs: [] }
+  const plan: ManyPlan = { vertices: [], ends: [], graphs: [], call }
   const seen = new Map<Graph, number>()
   for (let k = 0; k < delayables.length; k++) {
     const node: unknown = delayables[k]
     if (!(node instanceof Delayable || node instanceof DelayableChain || node instanceof DelayableGroup)) {
-      throw new InvalidGraphError(`${elementName(k)} is not a delayable, chain or group: ${describe(node)}`)
+      throw new InvalidGraphError(`${elementName(k, call)} is not a delayable, chain or group: ${describe(node)}`)
     }
     const graph = node instanceof Delayable ? node.graph : graphOf(node)
     const before = seen.get(graph)
     if (before !== undefined) {
-      throw new InvalidGraphError(`${elementName(k)} belongs to the same graph as delayables[${before}]: give each graph once (any one of its nodes stores all of it)`)
+      throw new InvalidGraphError(`${elementName(k, call)} belongs to the same graph as delayables[${before}]: give each graph once (any one of its nodes stores all of it)`)
     }
     seen.set(graph, k)
     const size = graph.vertices.size
-    if (plan.vertices.length + size > DELAY_MANY_JOBS_MAX) {
+    if (plan.vertices.length + size > limit.jobs) {
       throw new InvalidGraphError(
-        `delayMany(): at most ${DELAY_MANY_JOBS_MAX} jobs per call (DELAY_MANY_JOBS_MAX); delayables[${k}] brings this call to ` +
+        `${call}: at most ${limit.jobs} jobs per call (${limit.name}); delayables[${k}] brings this call to ` +
           `${plan.vertices.length + size} jobs; split it into several calls`,
       )
     }
@@ -63,7 +73,7 @@ function addElement(plan: ManyPlan, k: number, graph: Graph): void {
     try {
       ordered = topologicalOrder(graph)
     } catch (error) {
-      throw atElement(error, k)
+      throw atElement(error, k, plan.call)
     }
     for (const d of ordered) addVertex(plan, k, d)
     plan.graphs.push(graph)
@@ -73,10 +83,10 @@ function addElement(plan: ManyPlan, k: number, graph: Graph): void {
 
 function addVertex(plan: ManyPlan, k: number, d: Delayable): void {
   if (d.job !== undefined) {
-    throw new InvalidGraphError(`${elementName(k)}: job ${d.job.uuid} of it was delayed already; delayMany stores new jobs only (a delayable is delayed once)`)
+    throw new InvalidGraphError(`${elementName(k, plan.call)}: job ${d.job.uuid} of it was delayed already; ${plan.call} stores new jobs only (a delayable is delayed once)`)
   }
   if (d.call === null) {
-    throw new InvalidGraphError(`${elementName(k)}: a delayable of model ${d.target.model} has no method call; call one before delaying it`)
+    throw new InvalidGraphError(`${elementName(k, plan.call)}: a delayable of model ${d.target.model} has no method call; call one before delaying it`)
   }
   plan.vertices.push(d)
 }
@@ -120,20 +130,20 @@ export function buildManySpecs(plan: ManyPlan, ctx: SpecContext): JobSpec[] {
       from = end
     }
   } catch (error) {
-    throw atElement(error, k)
+    throw atElement(error, k, plan.call)
   }
   return specs
 }
 
-export function elementName(k: number): string {
-  return `delayMany(): delayables[${k}]`
+export function elementName(k: number, call = 'delayMany()'): string {
+  return `${call}: delayables[${k}]`
 }
 
 /** An expected refusal about element k says so in its message (its class and code stay). */
-export function atElement(error: unknown, k: number): unknown {
+export function atElement(error: unknown, k: number, call = 'delayMany()'): unknown {
   if (!(error instanceof WharfError)) return error
   const was = error.message
-  error.message = `${elementName(k)}: ${was}`
+  error.message = `${elementName(k, call)}: ${was}`
   if (error.stack?.includes(was) === true) error.stack = error.stack.replace(was, error.message)
   return error
 }

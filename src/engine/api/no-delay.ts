@@ -40,6 +40,7 @@ export async function runWithoutDelay(host: { functions: FunctionRegistry; clock
       execTimeMs: doneAt - startedAt,
       progress: context.lastProgress,
       node: null,
+      batchUuid: null,
     })
   }
   return views

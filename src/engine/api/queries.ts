@@ -18,6 +18,8 @@ export interface JobsQuery {
   method?: string
   graphUuid?: string
   identityKey?: string
+  /** Jobs of this batch (wharf.batch()). */
+  batchUuid?: string
   /** 1 ≤ limit ≤ JOBS_LIMIT_MAX; default JOBS_LIMIT_DEFAULT. */
   limit?: number
   /** Creation order: 'asc' (oldest first, the default) or 'desc'. */
@@ -38,8 +40,8 @@ export const JOBS_LIMIT_MAX = 10_000
 /** A jobs() query after its check: every field present, the channel in its complete form. */
 export type CheckedJobsQuery = HistoryQuery
 
-const QUERY_KEYS = new Set(['state', 'channel', 'model', 'method', 'graphUuid', 'identityKey', 'limit', 'order', 'after'])
-const STRING_KEYS = ['model', 'method', 'graphUuid', 'identityKey', 'after'] as const
+const QUERY_KEYS = new Set(['state', 'channel', 'model', 'method', 'graphUuid', 'identityKey', 'batchUuid', 'limit', 'order', 'after'])
+const STRING_KEYS = ['model', 'method', 'graphUuid', 'identityKey', 'batchUuid', 'after'] as const
 
 /** Refuse a query that cannot mean what its caller thinks: unknown keys, bad values. */
 export function checkJobsQuery(query: unknown): CheckedJobsQuery {
@@ -74,6 +76,7 @@ export function checkJobsQuery(query: unknown): CheckedJobsQuery {
     method: q.method as string | undefined,
     graphUuid: q.graphUuid as string | undefined,
     identityKey: q.identityKey as string | undefined,
+    batchUuid: q.batchUuid as string | undefined,
     limit: limit as number,
     desc: q.order === 'desc',
     after: q.after as string | undefined,
@@ -104,7 +107,8 @@ export function matchesQuery(job: JobRecord, q: CheckedJobsQuery): boolean {
     (q.model === undefined || job.model === q.model) &&
     (q.method === undefined || job.method === q.method) &&
     (q.graphUuid === undefined || job.graphUuid === q.graphUuid) &&
-    (q.identityKey === undefined || job.identityKey === q.identityKey)
+    (q.identityKey === undefined || job.identityKey === q.identityKey) &&
+    (q.batchUuid === undefined || (job.batch !== null && job.batch.uuid === q.batchUuid))
   )
 }
 

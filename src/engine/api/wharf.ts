@@ -33,6 +33,7 @@ import { describe, type CheckedProperties } from './properties.js'
 import { defineModel, type ModelHost, type RecordsetOf } from './recordset.js'
 import { checkPurgeOptions, checkRemoveUuids, removedAndMore, type PurgeOptions } from './removal.js'
 import { checkSignalOptions, installSignalHandlers, type SignalOptions } from './signals.js'
+import { batchesPage, batchOf, buildBatchCommand, checkBatchesQuery, planBatch, storedBatch, unstoredBatch, type BatchOptions, type BatchView, type BatchesQuery } from './batches.js'
 import { checkThreadOptions, isThreadModel, openThreadModel, type ThreadedMethods, type ThreadModelOptions } from './thread-model.js'
 import type { ThreadPool } from '../runtime/thread-pool.js'
 import type { Logger, Warn } from '../runtime/warnings.js'
@@ -42,6 +43,7 @@ import { cronViewOf } from '../core/cron.js'
 import type { Delayable } from './delayable.js'
 
 export type { OpenOptions } from './open-options.js'
+export type { BatchOptions, BatchView, BatchState, BatchesQuery } from './batches.js'
 export type { IntegrityReport, IntegrityStatus } from '../runtime/engine.js'
 export type { PurgeOptions } from './removal.js'
 export type { SignalOptions } from './signals.js'
@@ -531,6 +533,52 @@ export class Wharf implements ModelHost {
       views = this.noDelay ? await runManyWithoutDelay(this, specs, plan.ends) : await this.engine.submit({ type: 'enqueue', jobs: specs, ends: plan.ends }, viewsOfMany)
     }
     return settleMany(plan, views)
+  }
+
+  /**
+   * Store a batch (queue_job_batch): every element — a delayable, chain or group, as delayMany
+   * takes them — by one command, one tick, one log batch, all or none (a refusal names
+   * `delayables[k]`, or onDone). Its jobs may not have identity keys. `onDone` is stored once,
+   * the first time every job is done or cancelled with at least one done, in the same log record
+   * as the event that completed it. Resolves with the batch as stored; each delayable's `.job` is
+   * set. Trapped: its jobs are captured and no batch is stored; no-delay: its jobs and then
+   * onDone run, and nothing is stored. States and counts: core/batch.ts.
+   */
+  async batch(name: string, delayables: readonly GraphNode[], options: BatchOptions = {}): Promise<BatchView> {
+    this.assertOpen()
+    const plan = planBatch(name, delayables, options)
+    const nowMs = this.clock.now()
+    const sink = this[SINK]
+    if (sink !== null) {
+      settleMany(plan.jobs, sink.captureMany(plannedGraphs(plan.jobs), nowMs).flat())
+      return unstoredBatch(this.newId(), plan.name, plan.jobs.vertices.length, nowMs, false)
+    }
+    const ctx = this.specContext
+    ctx.nowMs = nowMs
+    const command = buildBatchCommand(plan, this.newId(), ctx)
+    if (this.noDelay) {
+      settleMany(plan.jobs, await runManyWithoutDelay(this, command.jobs, command.ends))
+      if (command.onDone !== null) await runWithoutDelay(this, command.onDone)
+      return unstoredBatch(command.uuid, plan.name, command.jobs.length, nowMs, true)
+    }
+    const { batch, jobs } = await this.engine.submit(command, storedBatch)
+    settleMany(plan.jobs, jobs)
+    return batch
+  }
+
+  /** One page of batches, in creation order, by state; `after`: the last uuid of the page before. */
+  async batches(query: BatchesQuery = {}): Promise<BatchView[]> {
+    const checked = checkBatchesQuery(query)
+    this.assertOpen()
+    return this.engine.read((state) => batchesPage(state, checked))
+  }
+
+  /** The batch as last committed; undefined when there is no such batch (or no more: a batch
+   * goes when its last job is removed or vacuumed). */
+  async batchView(uuid: string): Promise<BatchView | undefined> {
+    const checked = checkUuid(uuid, 'batchView')
+    this.assertOpen()
+    return this.engine.read((state) => batchOf(state, checked))
   }
 
   // ModelHost: what recordsets and delayables call.

@@ -39,6 +39,9 @@ export function initialState(config: readonly ChannelConfig[]): State {
     graphs: new Map(),
     finishing: [],
     retired: new Map(),
+    batches: new Map(),
+    batchesCompleting: new Set(),
+    onDoneUuids: new Map(),
     restored: new Map(),
   }
 }

@@ -52,6 +52,22 @@ export type Command =
        */
       ends?: number[]
     }
+  /**
+   * Store a batch (wharf.batch()): `jobs` holds its elements' graphs (or lone jobs) back to back,
+   * as delayMany's enqueue does (`ends`), all stored — identity keys are refused at the boundary —
+   * then the batch that names them. `onDone`: a graph stored when the batch is first done.
+   */
+  | {
+      type: 'batch'
+      uuid: string
+      name: string
+      jobs: JobSpec[]
+      ends: number[]
+      onDone: JobSpec[] | null
+      /** Uuids of `jobs` and `onDone` that finished jobs in history already have (set by the
+       * shell when uuids come from a custom newId). */
+      historyUuids?: string[]
+    }
   /** The runner takes an enqueued job. */
   | { type: 'start'; uuid: string }
   /** A handler settled. `run` is the job's `runs` when it started: stale completions are dropped. */

@@ -9,12 +9,12 @@ import { cascadeOfCancel } from './graph.js'
 import { retiredGraphOf } from './retire.js'
 import { retryDelaySeconds } from './retry.js'
 import { isBlocking, isFinished, isRunning, type JobRecord, type State } from './state.js'
-import { InvalidGraphError, InvalidPropertyError, JobStateConflictError, UnknownChannelError, UnknownJobError, type WharfError } from '../errors.js'
-import { GRAPH_JOBS_MAX } from './limits.js'
-import { decideEnqueueMany, elementName } from './enqueue-many.js'
+import { InvalidGraphError, JobStateConflictError, UnknownChannelError, UnknownJobError, type WharfError } from '../errors.js'
+import { decideEnqueueMany, enqueueRefusal } from './enqueue-many.js'
 import { decidePurge, decideRemove, goneFromHistoryIn } from './remove.js'
 import type { JobView } from './view.js'
 import { decideCron } from './cron.js'
+import { decideBatch, trimmedEvent } from './batch.js'
 
 export type Decision =
   | {
@@ -57,6 +57,8 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
   switch (command.type) {
     case 'enqueue':
       return decideEnqueue(state, command.jobs, command.joins, command.historyUuids, command.ends, nowMs, out)
+    case 'batch':
+      return decideBatch(state, command, nowMs, out)
     case 'start':
       out.push({ seq: 0, v, at: nowMs, type: 'job.started', uuid: command.uuid })
       return undefined
@@ -172,14 +174,19 @@ function decideProgress(state: State, command: Extract<Command, { type: 'progres
  */
 function decideVacuum(state: State, jobs: readonly JobView[], nowMs: number, out: WharfEvent[]): DecideNote {
   const gone = vacuumedIn(out)
-  const uuids: string[] = []
+  const taken: JobView[] = []
   for (const job of jobs) {
     if (state.jobs.has(job.uuid) || state.retired.has(job.uuid) || gone.has(job.uuid) || (job.graphUuid !== null && state.graphs.has(job.graphUuid))) continue
     gone.add(job.uuid) // named twice by the shell: removed once
-    uuids.push(job.uuid)
+    taken.push(job)
   }
-  if (uuids.length > 0) out.push({ seq: 0, v, at: nowMs, type: 'jobs.vacuumed', uuids })
-  return { removed: uuids.length }
+  if (taken.length > 0) {
+    out.push({ seq: 0, v, at: nowMs, type: 'jobs.vacuumed', uuids: taken.map((job) => job.uuid) })
+    // Their batches count them out (the event names jobs, not batches).
+    const trimmed = trimmedEvent(taken, nowMs)
+    if (trimmed !== null) out.push(trimmed)
+  }
+  return { removed: taken.length }
 }
 
 /** Jobs the vacuums and removals of this batch so far took away (history, read by the shell
@@ -195,7 +202,7 @@ function decideEnqueue(
   nowMs: number,
   out: WharfEvent[],
 ): DecideNote {
-  const refusal = enqueueRefusal(state, specs, historyUuids, ends)
+  const refusal = enqueueRefusal(state, specs, historyUuids, ends, 'delayMany()')
   if (refusal !== null) return { error: refusal }
   if (ends !== undefined) return decideEnqueueMany(state, specs, ends, joins, nowMs, out)
   if (joins !== undefined) {
@@ -241,45 +248,8 @@ function joinRefusal(state: State, join: GraphJoin): string | null {
   if (job === undefined) return join.finished === undefined ? 'it is not stored any more' : `it is ${join.finished}, and only a job still pending can be`
   if (job.state !== 'pending') return `it is ${job.state}, and only a job still pending can be`
   if (job.graphUuid !== null) return `it is already part of graph ${job.graphUuid}`
-  return null
-}
-
-/**
- * What no enqueue may do, whatever built it: store more jobs than one tick may write, reuse a uuid
- * (a custom newId() can return one twice), or depend on a job that is neither stored nor earlier
- * in the command. Only the core knows every live uuid, so it refuses here, before evolve would
- * have to assert.
- */
-function enqueueRefusal(
-  state: State,
-  specs: readonly JobSpec[],
-  historyUuids: readonly string[] | undefined,
-  ends: readonly number[] | undefined,
-): WharfError | null {
-  // A delayMany refusal names the element (its index in the call) that holds the bad job.
-  const at = (i: number): string => (ends === undefined ? '' : `${elementName(ends, i)}: `)
-  if (historyUuids !== undefined && historyUuids.length > 0) {
-    const i = specs.findIndex((spec) => spec.uuid === historyUuids[0])
-    return new InvalidPropertyError(`${at(i)}job uuid ${JSON.stringify(historyUuids[0])} is not unique: a finished job already has it; newId() must return a new id on every call`)
-  }
-  if (specs.length > GRAPH_JOBS_MAX) {
-    return new InvalidGraphError(`one enqueue may store at most ${GRAPH_JOBS_MAX} jobs (GRAPH_JOBS_MAX), this one has ${specs.length}; split it`)
-  }
-  const seen = specs.length > 1 ? new Set<string>() : null
-  const ours = ends === undefined ? 'two jobs of this graph have it' : 'an earlier job of this call has it'
-  for (let i = 0; i < specs.length; i++) {
-    const spec = specs[i]!
-    const taken = state.jobs.has(spec.uuid) ? 'another job already has it' : seen?.has(spec.uuid) === true ? ours : null
-    if (taken !== null) {
-      return new InvalidPropertyError(`${at(i)}job uuid ${JSON.stringify(spec.uuid)} is not unique: ${taken}; newId() must return a new id on every call`)
-    }
-    for (const parent of spec.dependsOn) {
-      if (seen?.has(parent) !== true && !state.jobs.has(parent)) {
-        return new InvalidGraphError(`${at(i)}job ${spec.uuid} depends on ${JSON.stringify(parent)}, which is neither stored nor earlier in its graph`)
-      }
-    }
-    seen?.add(spec.uuid)
-  }
+  // Its parents would be outside its batch: the batch's state assumes they never are.
+  if (job.batch !== null) return `it is a job of batch ${job.batch.uuid}`
   return null
 }
 

@@ -6,7 +6,9 @@ import { fail } from './assert.js'
 import type { GraphJoin } from './commands.js'
 import type { DecideNote } from './decide.js'
 import { EVENT_FORMAT_VERSION as v, type JobSpec, type WharfEvent } from './events.js'
+import { GRAPH_JOBS_MAX } from './limits.js'
 import type { State } from './state.js'
+import { InvalidGraphError, InvalidPropertyError, type WharfError } from '../errors.js'
 
 /**
  * Append job.created for each graph that is stored. A graph is skipped, as a lone enqueue is,
@@ -62,8 +64,8 @@ export function decideEnqueueMany(
   return existing === null ? undefined : { existing }
 }
 
-/** The name of the delayMany element that holds spec `index`, for a refusal's message. */
-export function elementName(ends: readonly number[], index: number): string {
+/** The name of the delayMany (or batch) element that holds spec `index`, for a refusal's message. */
+export function elementName(ends: readonly number[], index: number, call = 'delayMany()'): string {
   let lo = 0
   let hi = ends.length - 1
   while (lo < hi) {
@@ -71,7 +73,7 @@ export function elementName(ends: readonly number[], index: number): string {
     if (ends[mid]! > index) hi = mid
     else lo = mid + 1
   }
-  return `delayMany(): delayables[${lo}]`
+  return `${call}: delayables[${lo}]`
 }
 
 /** The shell builds `ends`; a malformed one is a bug, never user input. */
@@ -82,4 +84,49 @@ function checkEnds(ends: readonly number[], jobs: number): void {
     if (!(Number.isSafeInteger(end) && end > previous)) fail(`delayMany ends are not strictly increasing at ${end}`)
     previous = end
   }
+}
+
+/**
+ * What no enqueue may do, whatever built it: store more jobs than one tick may write, reuse a uuid
+ * (a custom newId() can return one twice), or depend on a job that is neither stored nor earlier
+ * in the command. Only the core knows every live uuid, so it refuses here, before evolve would
+ * have to assert.
+ */
+export function enqueueRefusal(
+  state: State,
+  specs: readonly JobSpec[],
+  historyUuids: readonly string[] | undefined,
+  ends: readonly number[] | undefined,
+  call: string,
+): WharfError | null {
+  // A delayMany or batch refusal names the element (its index in the call) that holds the bad job.
+  const at = (i: number): string => (ends === undefined ? '' : `${elementName(ends, i, call)}: `)
+  if (historyUuids !== undefined && historyUuids.length > 0) {
+    const i = specs.findIndex((spec) => spec.uuid === historyUuids[0])
+    return new InvalidPropertyError(`${at(i)}job uuid ${JSON.stringify(historyUuids[0])} is not unique: a finished job already has it; newId() must return a new id on every call`)
+  }
+  if (specs.length > GRAPH_JOBS_MAX) {
+    return new InvalidGraphError(`one enqueue may store at most ${GRAPH_JOBS_MAX} jobs (GRAPH_JOBS_MAX), this one has ${specs.length}; split it`)
+  }
+  const seen = specs.length > 1 ? new Set<string>() : null
+  const ours = ends === undefined ? 'two jobs of this graph have it' : 'an earlier job of this call has it'
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i]!
+    const taken = state.jobs.has(spec.uuid) || reserved(state, spec.uuid) ? 'another job already has it' : seen?.has(spec.uuid) === true ? ours : null
+    if (taken !== null) {
+      return new InvalidPropertyError(`${at(i)}job uuid ${JSON.stringify(spec.uuid)} is not unique: ${taken}; newId() must return a new id on every call`)
+    }
+    for (const parent of spec.dependsOn) {
+      if (seen?.has(parent) !== true && !state.jobs.has(parent)) {
+        return new InvalidGraphError(`${at(i)}job ${spec.uuid} depends on ${JSON.stringify(parent)}, which is neither stored nor earlier in its graph`)
+      }
+    }
+    seen?.add(spec.uuid)
+  }
+  return null
+}
+
+/** A uuid a batch keeps for its onDone jobs, stored when it is done. */
+function reserved(state: State, uuid: string): boolean {
+  return state.onDoneUuids.size > 0 && state.onDoneUuids.has(uuid)
 }

@@ -167,6 +167,29 @@ export interface JobProgressed extends Base {
  * back), `history` ones from history (whole graphs, or jobs outside any graph).
  */
 export interface JobsRemoved extends Base { type: 'jobs.removed'; memory: string[]; history: string[] }
+/**
+ * A batch was stored (wharf.batch()): its jobs are the job.created events just before it, in the
+ * same command, which this names. `onDone`: the jobs to store when the batch is done (a graph,
+ * parents first; their createdAt is set then), or null.
+ */
+export interface BatchCreated extends Base {
+  type: 'batch.created'
+  uuid: string
+  name: string
+  jobs: string[]
+  onDone: JobSpec[] | null
+}
+/**
+ * Every job of the batch is done or cancelled, at least one done (core/batch.ts). `onDone`: the
+ * batch's onDone jobs follow as job.created events — only the first time a batch is done, never
+ * again after a requeue reopened it.
+ */
+export interface BatchDone extends Base { type: 'batch.done'; uuid: string; onDone: boolean }
+/**
+ * Finished jobs of batches left history (vacuum, remove, purge): per batch, how many done and how
+ * many cancelled, so that its counts stay exact (history's events name jobs, not their batches).
+ */
+export interface BatchesTrimmed extends Base { type: 'batches.trimmed'; batches: [uuid: string, done: number, cancelled: number][] }
 export interface ChannelPaused extends Base { type: 'channel.paused'; channel: string }
 export interface ChannelResumed extends Base { type: 'channel.resumed'; channel: string }
 
@@ -213,5 +236,8 @@ export type WharfEvent =
   | CronPaused
   | CronResumed
   | CronFired
+  | BatchCreated
+  | BatchDone
+  | BatchesTrimmed
 
 export type EventType = WharfEvent['type']

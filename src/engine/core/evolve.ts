@@ -11,6 +11,7 @@ import { enterInitial, linkParents, promoteEta, transition } from './transition.
 import { frozenProgress } from './view.js'
 import { applyRemoved } from './remove.js'
 import { applyCron, isCronEvent } from './cron.js'
+import { applyBatchEvent, leaveBatch } from './batch.js'
 
 type Ev<T extends WharfEvent['type']> = Extract<WharfEvent, { type: T }>
 
@@ -73,8 +74,9 @@ export function evolve(state: State, event: WharfEvent): State {
       progressed(state, event)
       break
     default:
-      // The cron events (core/cron.ts); anything else is an event this build does not know.
+      // Crons' and batches' events (core/cron.ts, core/batch.ts); anything else is unknown here.
       if (isCronEvent(event)) applyCron(state, event)
+      else if (event.type === 'batch.created' || event.type === 'batch.done' || event.type === 'batches.trimmed') applyBatchEvent(state, event)
       else assertNever(event, 'event')
   }
   if (state.finishing.length > 0) retireFinished(state)
@@ -243,6 +245,7 @@ function removeJob(state: State, job: JobRecord): void {
   if (job.children.length > 0) fail(`job ${job.uuid} vacuumed before its children`)
   for (const parent of job.parents) parent.removeChild(job)
   leaveGraph(state, job)
+  leaveBatch(state, job)
   job.channel.counts[stateIndex(job.state)]!--
   state.counts[stateIndex(job.state)]!--
   state.jobs.delete(job.uuid)

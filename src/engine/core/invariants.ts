@@ -6,6 +6,7 @@ import { AssertionError } from './assert.js'
 import { isAcyclic } from './graph.js'
 import { JOB_STATES } from './events.js'
 import { isBlocking, isRunning, stateIndex, type ChannelNode, type State } from './state.js'
+import { batchTotal, isComplete, type BatchRecord } from './batch.js'
 
 export interface InvariantOptions {
   /**
@@ -83,12 +84,47 @@ export function checkInvariants(state: State, options: InvariantOptions = {}): v
   }
   if (heapTotal !== queued) bad(`${heapTotal} queued entries for ${queued} pending jobs`)
   for (let i = 0; i < totals.length; i++) if (totals[i] !== state.counts[i]) bad(`state counts ${state.counts[i]} ${JOB_STATES[i]}, has ${totals[i]}`)
+  checkIdentity(state, keyHolders, bad)
+  if (!isAcyclic(state.jobs.values())) bad('the dependency graph has a cycle')
+  checkBatches(state, bad)
+  checkCrons(state, bad)
+  if (problems.length > 0) throw new AssertionError(problems.join('; '))
+}
+
+/**
+ * Batches: jobs that are not done or cancelled are always in memory, so those counts are exact
+ * here; done and cancelled ones may be in history, so memory holds at most the counts. A batch
+ * exists while it has a job; it is done exactly when complete (between decisions), and then
+ * nothing of it is live or failed.
+ */
+function checkBatches(state: State, bad: (message: string) => void): void {
+  const seen = new Map<BatchRecord, number[]>()
+  for (const b of state.batches.values()) seen.set(b, [0, 0, 0, 0, 0, 0, 0])
+  for (const job of state.jobs.values()) {
+    if (job.batch === null) continue
+    const counts = seen.get(job.batch)
+    if (counts === undefined || state.batches.get(job.batch.uuid) !== job.batch) bad(`job ${job.uuid} is in unknown batch ${job.batch.uuid}`)
+    else counts[stateIndex(job.state)]!++
+  }
+  for (const [b, counts] of seen) {
+    for (let i = 0; i < counts.length; i++) {
+      const exact = JOB_STATES[i] !== 'done' && JOB_STATES[i] !== 'cancelled'
+      if (exact ? counts[i] !== b.counts[i] : counts[i]! > b.counts[i]!) bad(`batch ${b.uuid} counts ${b.counts[i]} ${JOB_STATES[i]}, memory holds ${counts[i]}`)
+    }
+    if (batchTotal(b) <= 0) bad(`batch ${b.uuid} has ${batchTotal(b)} jobs`)
+    if (b.doneAt !== null && b.counts.some((n, i) => n > 0 && JOB_STATES[i] !== 'done' && JOB_STATES[i] !== 'cancelled')) bad(`batch ${b.uuid} is done with jobs not finished`)
+    if (b.doneAt === null && isComplete(b)) bad(`batch ${b.uuid} is complete but not done`)
+    const toStore = b.onDoneUuids.length > 0 && !b.onDoneStored
+    if ((b.onDone !== null) !== toStore || (b.onDoneStored && b.onDoneUuids.length === 0)) bad(`batch ${b.uuid} is wrong about its onDone jobs`)
+    for (const uuid of b.onDoneUuids) if (!b.onDoneStored && state.onDoneUuids.get(uuid) !== b) bad(`onDone job ${uuid} of batch ${b.uuid} is not reserved`)
+  }
+}
+
+/** Each identity key indexes exactly the jobs that hold it (`keyHolders`: counted from the jobs). */
+function checkIdentity(state: State, keyHolders: ReadonlyMap<string, number>, bad: (message: string) => void): void {
   for (const [key, holders] of state.identity) {
     if (holders.length !== keyHolders.get(key)) bad(`identity key ${key} indexes ${holders.length} jobs, ${keyHolders.get(key) ?? 0} hold it`)
   }
-  if (!isAcyclic(state.jobs.values())) bad('the dependency graph has a cycle')
-  checkCrons(state, bad)
-  if (problems.length > 0) throw new AssertionError(problems.join('; '))
 }
 
 /** A cron is indexed by its name, and fires next after its last firing (never one time twice). */

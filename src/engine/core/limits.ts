@@ -27,6 +27,15 @@ export const GRAPH_JOBS_MAX = 100_000
 /** Jobs one delayMany call may store, all its graphs together: the call is one enqueue, so it
  * is decided and written in one tick, like a graph. */
 export const DELAY_MANY_JOBS_MAX = 100_000
+/** Jobs one wharf.batch() call may store (its elements together): one command, one tick. */
+export const BATCH_JOBS_MAX = 50_000
+/** Jobs of a batch's onDone graph: stored in the tick that completes the batch, on top of what
+ * that tick decides (a remove() of failed jobs may complete many batches at once). */
+export const BATCH_ON_DONE_JOBS_MAX = 8
+/** Events a batch's completion adds to the decision that completed it: batch.done and onDone. */
+export const BATCH_DONE_EVENTS_MAX = 1 + BATCH_ON_DONE_JOBS_MAX
+/** Characters of a batch's name. */
+export const BATCH_NAME_LENGTH_MAX = 200
 
 // ---- crons ---------------------------------------------------------------------------------
 
@@ -70,7 +79,14 @@ export const PURGE_BATCH = 1_000
  * instead of hanging. Far above any race, far below a hang. */
 export const IDLE_DUE_TICKS_MAX = 1_000
 
-// A tick can never build a batch the codec refuses, whatever the input.
-if (TICK_OUTCOMES_MAX + CRON_FIRINGS_MAX + CRONS_MAX + TICK_CALL_EVENTS_MAX + 2 * TICK_STARTS_MAX > BATCH_EVENTS_MAX) fail('tick bounds exceed BATCH_EVENTS_MAX')
+// A tick can never build a batch the codec refuses, whatever the input (an outcome may complete
+// a batch; the calls' bounds count their completions; cron firings are no batch's jobs).
+if (TICK_OUTCOMES_MAX * (1 + BATCH_DONE_EVENTS_MAX) + CRON_FIRINGS_MAX + CRONS_MAX + TICK_CALL_EVENTS_MAX + 2 * TICK_STARTS_MAX > BATCH_EVENTS_MAX) {
+  fail('tick bounds exceed BATCH_EVENTS_MAX')
+}
 if (Math.max(GRAPH_JOBS_MAX, RECOVER_BATCH, 1) > TICK_CALL_EVENTS_MAX) fail('one call may not fit in a tick')
 if (DELAY_MANY_JOBS_MAX > GRAPH_JOBS_MAX) fail('one delayMany call may not fit one enqueue')
+if (BATCH_JOBS_MAX + 1 > TICK_CALL_EVENTS_MAX) fail('one batch call may not fit in a tick')
+if (REMOVE_UUIDS_MAX * BATCH_DONE_EVENTS_MAX + 2 > TICK_CALL_EVENTS_MAX || PURGE_BATCH * BATCH_DONE_EVENTS_MAX + 2 > TICK_CALL_EVENTS_MAX) {
+  fail('the batches one remove() or purge decision may complete may not fit in a tick')
+}

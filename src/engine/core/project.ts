@@ -8,6 +8,7 @@ import type { JobState } from './events.js'
 import { JOB_STATES } from './events.js'
 import type { State } from './state.js'
 import { toJobView, type JobView } from './view.js'
+import { toBatchView, type BatchView } from './batch.js'
 
 /** A job's public view plus the bookkeeping that steers later decisions. */
 export interface JobProjection extends JobView {
@@ -54,6 +55,13 @@ export interface StateProjection {
   ready: string[]
   /** Superseded runs whose handler has not settled, as 'uuid#run', sorted. */
   superseded: string[]
+  /** Batches sorted by uuid, with what steers their later decisions. */
+  batches: BatchProjection[]
+}
+
+export interface BatchProjection extends BatchView {
+  counts: Record<JobState, number>
+  begun: boolean
 }
 
 export function projectState(state: State): StateProjection {
@@ -104,6 +112,9 @@ export function projectState(state: State): StateProjection {
     waitingEta,
     ready,
     superseded: [...state.superseded].flatMap(([uuid, runs]) => runs.map((r) => `${uuid}#${r.run}`)).sort(compareText),
+    batches: [...state.batches.values()]
+      .map((b) => ({ ...toBatchView(b), counts: countsByState(b.counts), begun: b.begun }))
+      .sort((a, b) => compareText(a.uuid, b.uuid)),
   }
 }
 

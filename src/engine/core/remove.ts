@@ -17,6 +17,7 @@ import { fail } from './assert.js'
 import type { Command } from './commands.js'
 import { EVENT_FORMAT_VERSION as v, type JobsRemoved, type WharfEvent } from './events.js'
 import { leaveGraph, retiredGraphOf } from './retire.js'
+import { leaveBatch, trimmedEvent } from './batch.js'
 import { isLive, stateIndex, type JobRecord, type State } from './state.js'
 import type { JobView } from './view.js'
 import { InvalidGraphError, JobStateConflictError, UnknownJobError, type WharfError } from '../errors.js'
@@ -31,6 +32,8 @@ interface Plan {
   history: string[]
   /** Graphs of history (or of this batch's outbox) that come back first. */
   restore: JobView[]
+  /** The views of `history`: their batches count them out. */
+  historyViews: JobView[]
 }
 
 /** remove(uuids): every named job, or a refusal and nothing. */
@@ -56,7 +59,7 @@ export function decideRemove(state: State, command: Extract<Command, { type: 're
     const neighbour = liveNeighbour(job, named)
     if (neighbour !== null) return { error: graphRefusal(job, neighbour) }
   }
-  const plan: Plan = { memory: live.map((job) => job.uuid), history: [], restore: [] }
+  const plan: Plan = { memory: live.map((job) => job.uuid), history: [], restore: [], historyViews: [] }
   for (const { graph, outbox } of away.values()) {
     const take = graph.filter((view) => named.has(view.uuid))
     // Jobs of the outbox are not in history yet: they come back, and never reach it.
@@ -73,7 +76,7 @@ export function decideRemove(state: State, command: Extract<Command, { type: 're
  */
 export function decidePurge(state: State, command: Extract<Command, { type: 'purge' }>, nowMs: number, out: WharfEvent[]): RemoveNote {
   const { state: wanted, beforeMs, limit } = command
-  const plan: Plan = { memory: [], history: [], restore: [] }
+  const plan: Plan = { memory: [], history: [], restore: [], historyViews: [] }
   let more = command.historyMore === true
   for (const job of state.jobs.values()) {
     if (job.state !== wanted || !enteredBefore(job, beforeMs) || liveNeighbour(job, null) !== null) continue
@@ -103,6 +106,7 @@ export function decidePurge(state: State, command: Extract<Command, { type: 'pur
 function addGraph(plan: Plan, graph: readonly JobView[], take: readonly JobView[], outbox: boolean): void {
   if (take.length === graph.length && !outbox) {
     for (const view of take) plan.history.push(view.uuid)
+    plan.historyViews.push(...take)
     return
   }
   plan.restore.push(...graph)
@@ -112,6 +116,8 @@ function addGraph(plan: Plan, graph: readonly JobView[], take: readonly JobView[
 function emit(plan: Plan, nowMs: number, out: WharfEvent[]): void {
   if (plan.restore.length > 0) out.push({ seq: 0, v, at: nowMs, type: 'jobs.restored', jobs: plan.restore })
   out.push({ seq: 0, v, at: nowMs, type: 'jobs.removed', memory: plan.memory, history: plan.history })
+  const trimmed = trimmedEvent(plan.historyViews, nowMs)
+  if (trimmed !== null) out.push(trimmed)
 }
 
 /** When the job entered its state (failed jobs: failedAt; unknown for one that failed before
@@ -199,6 +205,7 @@ function forget(state: State, job: JobRecord): void {
     if (job.state !== 'done') child.unfinishedParents--
   }
   leaveGraph(state, job)
+  leaveBatch(state, job)
   if (job.state === 'failed') job.channel.failedOwn--
   job.channel.counts[stateIndex(job.state)]!--
   state.counts[stateIndex(job.state)]!--

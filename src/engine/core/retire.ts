@@ -11,6 +11,7 @@ import type { JobSpec } from './events.js'
 import { JobRecord, isFinished, stateIndex, type State } from './state.js'
 import { admit, linkParents } from './transition.js'
 import { frozenProgress, toJobView, type JobView } from './view.js'
+import { batchOfView } from './batch.js'
 
 /** A job entered memory: count it in its graph. */
 export function joinGraph(state: State, job: JobRecord): void {
@@ -101,6 +102,8 @@ export function restoreJobs(state: State, views: readonly JobView[], seq: number
     job.cancelledAt = view.cancelledAt
     // A view in a jobs.restored written before progress existed has none: null, as it was then.
     job.progress = view.progress === undefined || view.progress === null ? null : frozenProgress(view.progress.fraction, view.progress.message)
+    // Still counted in its batch: it only comes back to memory.
+    job.batch = batchOfView(state, view)
     state.jobs.set(job.uuid, job)
     admit(state, job, false)
     records.push(job)

@@ -12,12 +12,14 @@ import { retireFinished } from './retire.js'
 import { admit, linkParents } from './transition.js'
 import { JobRecord, isFinished, type State } from './state.js'
 import { frozenProgress } from './view.js'
+import { BatchRecord } from './batch.js'
 
 /**
- * 2 (0.2): the jobs in memory only — finished jobs are in history. 1 (0.1) held every job; its
- * finished ones leave memory when it is restored, as they would have live.
+ * 3 (0.2, batches): 2 with the batches and each job's batch. 2 (0.2): the jobs in memory only —
+ * finished jobs are in history. 1 (0.1) held every job; its finished ones leave memory when it is
+ * restored, as they would have live. 1 and 2 have no batch: they restore with none.
  */
-export const SNAPSHOT_FORMAT_VERSION = 2
+export const SNAPSHOT_FORMAT_VERSION = 3
 /** Position of seq in a JobSnapshot. */
 const SEQ = 14
 
@@ -58,10 +60,25 @@ export type JobSnapshot = [
   failedAt?: number | null,
   /** Added in 0.2 likewise (JobView.progress as [fraction, message]); absent reads as null. */
   progress?: [fraction: number, message: string | null] | null,
+  /** Format 3: its batch's uuid, or null (absent before). */
+  batchUuid?: string | null,
+]
+
+/** A batch (format 3), positionally: counts by stateIndex(), onDone specs until stored. */
+export type BatchSnapshot = [
+  uuid: string,
+  name: string,
+  createdAt: number,
+  counts: number[],
+  begun: boolean,
+  doneAt: number | null,
+  onDone: JobSpec[] | null,
+  onDoneUuids: string[],
+  onDoneStored: boolean,
 ]
 
 export interface StateSnapshot {
-  formatVersion: typeof SNAPSHOT_FORMAT_VERSION | 1
+  formatVersion: typeof SNAPSHOT_FORMAT_VERSION | 2 | 1
   seq: number
   /** In creation (seq) order. A parent may come after its child (a job delayed alone that joined
    * a graph later: job.joined_graph), so restoring links parents in a second pass. */
@@ -74,6 +91,8 @@ export interface StateSnapshot {
   /** Crons in declaration order: [definition, nextMs, lastMs, paused]. Added in 0.2 without a
    * format change, like failedAt: absent in snapshots written before crons existed (none). */
   crons?: [CronDefinition, number | null, number | null, boolean][]
+  /** Every batch (format 3): they hold the counts of their jobs in history too. */
+  batches?: BatchSnapshot[]
 }
 
 export function snapshotOf(state: State): StateSnapshot {
@@ -110,6 +129,7 @@ export function snapshotOf(state: State): StateSnapshot {
       job.waitingEta,
       job.failedAt,
       job.progress === null ? null : [job.progress.fraction, job.progress.message],
+      job.batch === null ? null : job.batch.uuid,
     ])
   }
   jobs.sort((a, b) => a[SEQ] - b[SEQ])
@@ -117,6 +137,7 @@ export function snapshotOf(state: State): StateSnapshot {
   const identity: [string, string[]][] = [...state.identity].map(([key, holders]) => [key, holders.map((j) => j.uuid)])
   const snapshot: StateSnapshot = { formatVersion: SNAPSHOT_FORMAT_VERSION, seq: state.seq, jobs, channels, identity }
   if (state.crons.size > 0) snapshot.crons = [...state.crons.values()].map((c) => [c.definition, c.nextMs, c.lastMs, c.paused])
+  snapshot.batches = [...state.batches.values()].map((b) => [b.uuid, b.name, b.createdAt, [...b.counts], b.begun, b.doneAt, b.onDone, [...b.onDoneUuids], b.onDoneStored])
   if (state.superseded.size > 0) {
     snapshot.superseded = []
     for (const [uuid, runs] of state.superseded) for (const r of runs) snapshot.superseded.push([uuid, r.run, r.channel.name])
@@ -126,9 +147,10 @@ export function snapshotOf(state: State): StateSnapshot {
 
 /** Rebuild a state from a snapshot, under the channel configuration of this open. */
 export function restoreState(config: readonly ChannelConfig[], snapshot: StateSnapshot): State {
-  if (snapshot.formatVersion !== SNAPSHOT_FORMAT_VERSION && snapshot.formatVersion !== 1) fail(`snapshot format ${snapshot.formatVersion} is not supported`)
+  if (snapshot.formatVersion !== SNAPSHOT_FORMAT_VERSION && snapshot.formatVersion !== 2 && snapshot.formatVersion !== 1) fail(`snapshot format ${snapshot.formatVersion} is not supported`)
   const state = initialState(config)
   state.seq = snapshot.seq
+  for (const b of snapshot.batches ?? []) restoreBatch(state, b)
   for (const c of snapshot.channels) {
     const node = ensureChannel(state.channels, c.name)
     node.paused = c.paused
@@ -141,6 +163,9 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
     const spec: JobSpec = { uuid, graphUuid, model, method, records, args, context, priority, eta, maxRetries, description, channel, identityKey, dependsOn, createdAt }
     const job = new JobRecord(spec, ensureChannel(state.channels, channel), seq)
     job.state = jobState
+    // Counted in the batch's snapshot already (with its jobs in history).
+    const batchUuid = j[30] ?? null
+    job.batch = batchUuid === null ? null : (state.batches.get(batchUuid) ?? fail(`snapshot job ${uuid} names unknown batch ${batchUuid}`))
     state.jobs.set(job.uuid, job)
     restored.push(job)
   }
@@ -190,4 +215,14 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
     )
   }
   return state
+}
+
+function restoreBatch(state: State, [uuid, name, createdAt, counts, begun, doneAt, onDone, onDoneUuids, onDoneStored]: BatchSnapshot): void {
+  const b = new BatchRecord(uuid, name, createdAt, onDone, onDoneUuids)
+  for (let i = 0; i < b.counts.length; i++) b.counts[i] = counts[i]!
+  b.begun = begun
+  b.doneAt = doneAt
+  b.onDoneStored = onDoneStored
+  state.batches.set(uuid, b)
+  if (!onDoneStored) for (const job of onDoneUuids) state.onDoneUuids.set(job, b)
 }

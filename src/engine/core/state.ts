@@ -8,6 +8,7 @@ import { etaLess } from './order.js'
 import { ReadyQueue } from './ready-queue.js'
 import type { JobProgress, JobView } from './view.js'
 import type { CronRecord } from './cron.js'
+import type { BatchRecord } from './batch.js'
 
 export { readyLess, etaLess } from './order.js'
 
@@ -73,6 +74,8 @@ export class JobRecord {
   failedAt: number | null = null
   /** The latest try's progress (job.progressed); reset when a try starts. */
   progress: JobProgress | null = null
+  /** Its batch (batch.created names it), or null. */
+  batch: BatchRecord | null = null
   heapIndex = -1
   /** True while queued in the channel's eta heap rather than its ready heap. */
   waitingEta = false
@@ -177,6 +180,12 @@ export interface State {
   readonly restored: Map<string, JobView>
   /** Crons by name, in the order they were first declared. */
   readonly crons: Map<string, CronRecord>
+  /** Batches with a job in memory or in history (batch.ts), by uuid. */
+  readonly batches: Map<string, BatchRecord>
+  /** Batches an event of this decision may have completed: runTick announces them (batch.ts). */
+  readonly batchesCompleting: Set<BatchRecord>
+  /** Uuids of onDone jobs not stored yet, to their batch: no other job may take them. */
+  readonly onDoneUuids: Map<string, BatchRecord>
 }
 
 /** A run whose job was cancelled, requeued or set done while its handler ran: the handler holds

@@ -8,6 +8,7 @@ import type { Command } from './commands.js'
 import { decideInto, type DecideNote } from './decide.js'
 import type { WharfEvent } from './events.js'
 import { evolve } from './evolve.js'
+import { decideBatchesDone } from './batch.js'
 import { CRONS_MAX, TICK_OUTCOMES_MAX, TICK_STARTS_MAX } from './limits.js'
 import { pickNext, type RegisteredFunctions } from './schedule.js'
 import type { JobRecord, State } from './state.js'
@@ -95,7 +96,7 @@ export function runTick(state: State, input: TickInput, out: TickOutput): void {
   for (let i = 0; i < outcomes.length; i++) {
     const from = events.length
     decideInto(state, outcomes[i]!, nowMs, events)
-    applyFrom(state, events, from)
+    applyFrom(state, events, from, nowMs)
   }
   const fires = input.fires
   if (fires !== undefined) {
@@ -103,7 +104,7 @@ export function runTick(state: State, input: TickInput, out: TickOutput): void {
     for (let i = 0; i < fires.length; i++) {
       const from = events.length
       decideInto(state, fires[i]!, nowMs, events)
-      applyFrom(state, events, from)
+      applyFrom(state, events, from, nowMs)
     }
   }
   const commands = input.commands
@@ -118,7 +119,7 @@ export function runTick(state: State, input: TickInput, out: TickOutput): void {
       if ('error' in note && events.length !== from) fail(`a refused ${commands[i]!.type} decided ${events.length - from} events`)
       if ('superseded' in note) out.abort.push(note.superseded)
     }
-    applyFrom(state, events, from)
+    applyFrom(state, events, from, nowMs)
     if (afterCommand !== null) afterCommand(i, note, state)
   }
   out.commandFrom.push(events.length)
@@ -147,14 +148,26 @@ function dispatch(state: State, input: TickInput, out: TickOutput): void {
       const from = events.length
       start.uuid = event.uuid
       decideInto(state, start, nowMs, events)
-      applyFrom(state, events, from)
+      applyFrom(state, events, from, nowMs)
       out.launch.push(state.jobs.get(event.uuid)!)
     }
   }
 }
 
-/** Stamp and apply the events decided since `from`. */
-function applyFrom(state: State, events: WharfEvent[], from: number): void {
+/**
+ * Stamp and apply the events decided since `from` — then, if they completed a batch, what its
+ * completion decides (batch.done, its onDone jobs), in the same decision, so that the completion
+ * and the onDone jobs are in the same log record as the event that completed it.
+ */
+function applyFrom(state: State, events: WharfEvent[], from: number, nowMs: number): void {
+  stampAndApply(state, events, from)
+  if (state.batchesCompleting.size === 0) return
+  const at = events.length
+  decideBatchesDone(state, nowMs, events)
+  stampAndApply(state, events, at)
+}
+
+function stampAndApply(state: State, events: WharfEvent[], from: number): void {
   for (let i = from; i < events.length; i++) {
     const event = events[i]!
     event.seq = state.seq + 1

@@ -6,6 +6,7 @@
 import { fail } from './assert.js'
 import type { JobState } from './events.js'
 import { joinGraph, noteFinishing } from './retire.js'
+import { batchTransition } from './batch.js'
 import { isBlocking, isRunning, stateIndex, type JobRecord, type State } from './state.js'
 
 export function transition(state: State, job: JobRecord, to: JobState, atMs: number): void {
@@ -20,6 +21,7 @@ export function transition(state: State, job: JobRecord, to: JobState, atMs: num
   state.counts[stateIndex(to)]!++
   enter(state, job, from, to, atMs)
   noteFinishing(state, job, from, to)
+  if (job.batch !== null) batchTransition(state, job.batch, from, to)
 }
 
 /** Count a new job in its first state (it has no state to leave). */

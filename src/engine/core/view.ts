@@ -45,6 +45,8 @@ export interface JobView {
   progress: JobProgress | null
   /** The process that ran the latest try: always null embedded (one process runs every job). */
   node: string | null
+  /** The batch it belongs to (wharf.batch()), or null. */
+  batchUuid: string | null
 }
 
 /** A frozen progress value: views share it with the job's record, so nobody may change it. */
@@ -83,5 +85,6 @@ export function toJobView(job: JobRecord): JobView {
     execTimeMs: job.doneAt !== null && job.startedAt !== null && job.state === 'done' ? job.doneAt - job.startedAt : null,
     progress: job.progress,
     node: null,
+    batchUuid: job.batch === null ? null : job.batch.uuid,
   }
 }

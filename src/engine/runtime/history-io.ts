@@ -3,7 +3,7 @@
 // turns the core's outbox into the history write of the batch. The core itself reads no storage.
 
 import type { Command } from '../core/commands.js'
-import type { WharfEvent } from '../core/events.js'
+import type { JobSpec, WharfEvent } from '../core/events.js'
 import type { State } from '../core/state.js'
 import type { JobView } from '../core/view.js'
 import { finishedAtOf, graphInHistory, historyQuery, NO_HISTORY_WRITE, type FinishedCursor, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
@@ -32,6 +32,7 @@ export function needsHistory(submissions: readonly Submitted[], state: State, cu
     if (command.type === 'remove' && command.uuids.some((uuid) => !state.jobs.has(uuid))) return true
     if (command.type === 'purge' && command.state !== 'failed') return true
     if (command.type === 'enqueue' && (customIds || command.joins !== undefined)) return true
+    if (command.type === 'batch' && customIds) return true
   }
   return false
 }
@@ -43,11 +44,11 @@ export async function hydrate(submissions: readonly Submitted[], state: State, h
       for (const join of command.joins ?? []) {
         if (!state.jobs.has(join.uuid)) join.finished = (await history.get(join.uuid))?.state
       }
-      if (customIds) {
-        const found = await Promise.all(command.jobs.map((spec) => (state.jobs.has(spec.uuid) ? undefined : history.get(spec.uuid))))
-        const taken = command.jobs.filter((_, i) => found[i] !== undefined).map((spec) => spec.uuid)
-        if (taken.length > 0) command.historyUuids = taken
-      }
+      if (customIds) await findHistoryUuids(command, command.jobs, state, history)
+      continue
+    }
+    if (command.type === 'batch') {
+      if (customIds) await findHistoryUuids(command, [...command.jobs, ...(command.onDone ?? [])], state, history)
       continue
     }
     if (command.type === 'vacuum') {
@@ -77,6 +78,13 @@ export async function hydrate(submissions: readonly Submitted[], state: State, h
     const view = await history.get(command.uuid)
     if (view !== undefined) command.restore = await graphOf(history, view)
   }
+}
+
+/** A custom newId may return the uuid of a finished job: note which of `specs` history has. */
+async function findHistoryUuids(command: { historyUuids?: string[] }, specs: readonly JobSpec[], state: State, history: HistoryStore): Promise<void> {
+  const found = await Promise.all(specs.map((spec) => (state.jobs.has(spec.uuid) ? undefined : history.get(spec.uuid))))
+  const taken = specs.filter((_, i) => found[i] !== undefined).map((spec) => spec.uuid)
+  if (taken.length > 0) command.historyUuids = taken
 }
 
 /** Every job of `view`'s graph in history (a graph leaves memory whole), or the job alone. */

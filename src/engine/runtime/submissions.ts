@@ -5,7 +5,7 @@
 
 import type { Command } from '../core/commands.js'
 import type { DecideNote } from '../core/decide.js'
-import { TICK_CALL_EVENTS_MAX, TICK_OUTCOMES_MAX } from '../core/limits.js'
+import { BATCH_DONE_EVENTS_MAX, TICK_CALL_EVENTS_MAX, TICK_OUTCOMES_MAX } from '../core/limits.js'
 import type { State } from '../core/state.js'
 
 /** Turns a decision into what the caller's promise resolves with once it is committed (a static
@@ -175,11 +175,19 @@ function eventsBound(command: Command): number {
   switch (command.type) {
     case 'enqueue':
       return command.jobs.length + (command.joins?.length ?? 0)
+    case 'batch':
+      return command.jobs.length + 1
     case 'recover':
       return command.limit
+    // jobs.restored first, when part of a graph in history is taken; and the completions of the
+    // batches whose failed jobs go (a job cancelled or set done may complete its batch).
     case 'remove':
+      return 2 + command.uuids.length * BATCH_DONE_EVENTS_MAX
     case 'purge':
-      return 2 // jobs.restored first, when part of a graph in history is taken
+      return 2 + (command.state === 'failed' ? command.limit * BATCH_DONE_EVENTS_MAX : 0)
+    case 'cancel':
+    case 'setDone':
+      return 2 + BATCH_DONE_EVENTS_MAX
     default:
       return 1
   }

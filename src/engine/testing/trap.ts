@@ -264,6 +264,7 @@ function trappedViews(specs: readonly JobSpec[]): JobView[] {
     execTimeMs: null,
     progress: null,
     node: null,
+    batchUuid: null,
   }) satisfies JobView)
 }
 
