@@ -15,7 +15,7 @@ import { join, relative } from 'node:path'
 import { MUTANTS, type Mutant } from './mutants.js'
 
 const REPO = join(import.meta.dirname, '../..')
-const COPIED = ['src', 'test', 'docs', 'README.md', 'package.json', 'tsconfig.json', 'vitest.config.ts']
+const COPIED = ['src', 'test', 'docs', 'README.md', 'LICENSE', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'vitest.config.ts']
 const TIMEOUT_S = Number(process.env.MUTANT_TIMEOUT_S ?? 600)
 const FC_NUM_RUNS = process.env.MUTANT_FC_NUM_RUNS ?? '50'
 const SKIP = (process.env.MUTANT_SKIP ?? 'test/unit/crash.test.ts,test/unit/tidy.test.ts').split(',').filter((s) => s !== '')
