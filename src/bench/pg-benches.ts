@@ -8,6 +8,7 @@
 import pg from 'pg'
 import postgres from 'postgres'
 import { Wharf } from '../index.js'
+import { runNoops } from './storage-benches.js'
 
 const BODY = Buffer.alloc(2_048, 7)
 const VIEW = Buffer.alloc(200, 3)
@@ -116,14 +117,7 @@ let schemas = 0
 /** n no-op jobs enqueue→done on a PostgreSQL-backed Wharf, producer in rounds of 1,000. */
 export async function benchPgLifecycle(url: string, n: number, capacity: number): Promise<void> {
   const wharf = await Wharf.open({ postgres: url, schema: `lifecycle_${++schemas}`, channels: `root:${capacity}`, snapshotEvery: 0 })
-  const records = wharf.model('bench', { noop(_i?: number) {} }).browse([1])
-  await wharf.start()
-  for (let done = 0; done < n; done += 1_000) {
-    const round: Promise<unknown>[] = new Array(1_000)
-    for (let i = 0; i < 1_000; i++) round[i] = records.withDelay().noop(i)
-    await Promise.all(round)
-  }
-  await wharf.idle()
+  await runNoops(wharf, n)
   if (wharf.stats().states.done !== n) throw new Error('PostgreSQL bench lost jobs')
   await wharf.close()
 }

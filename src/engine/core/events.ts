@@ -52,15 +52,7 @@ export type CatchUp = (typeof CATCH_UPS)[number]
  * The job each firing of a cron stores: one job function call with its properties, settled when
  * the cron was declared. `channel` null: the function's configured channel when it fires.
  */
-export interface CronJob {
-  model: string
-  method: string
-  records: RecordId[]
-  args: unknown[]
-  context: Record<string, unknown>
-  priority: number
-  maxRetries: number
-  description: string
+export interface CronJob extends Pick<JobSpec, 'model' | 'method' | 'records' | 'args' | 'context' | 'priority' | 'maxRetries' | 'description'> {
   channel: string | null
 }
 
