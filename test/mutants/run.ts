@@ -7,7 +7,11 @@
 // is reported as TIMEOUT and does not count as a catch), MUTANT_FC_NUM_RUNS (property runs per
 // fast-check test, default 50, lower than the suite's own to bound the run), MUTANT_SKIP (test
 // files not run per mutant, default: crash.test.ts, whose 40 s of child processes kill -9 a
-// store, and tidy.test.ts, which reads style, not behaviour), MUTANT_REPORT (JSON report path).
+// store; tidy.test.ts, which reads style, not behaviour; and the CLI suites cli-http, cli-local
+// and cli-usage, ~85 s of child processes testing the command line's surface over the same
+// engine), MUTANT_REPORT (JSON report path). Only the `unit` vitest project runs: the `postgres`
+// project reruns 23 of the same suites on another store, which no mutant of core or runtime
+// needs twice (and none plants a bug in the PostgreSQL store).
 import { spawn } from 'node:child_process'
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -16,9 +20,10 @@ import { MUTANTS, type Mutant } from './mutants.js'
 
 const REPO = join(import.meta.dirname, '../..')
 const COPIED = ['src', 'test', 'docs', 'README.md', 'LICENSE', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'vitest.config.ts']
+const SKIP_DEFAULT = ['crash', 'tidy', 'cli-http', 'cli-local', 'cli-usage'].map((name) => `test/unit/${name}.test.ts`)
 const TIMEOUT_S = Number(process.env.MUTANT_TIMEOUT_S ?? 600)
 const FC_NUM_RUNS = process.env.MUTANT_FC_NUM_RUNS ?? '50'
-const SKIP = (process.env.MUTANT_SKIP ?? 'test/unit/crash.test.ts,test/unit/tidy.test.ts').split(',').filter((s) => s !== '')
+const SKIP = (process.env.MUTANT_SKIP ?? SKIP_DEFAULT.join(',')).split(',').filter((s) => s !== '')
 const CATCHES_MIN = 2
 
 interface RunResult {
@@ -57,7 +62,7 @@ function runVitest(dir: string, files: string[]): Promise<RunResult> {
   const outFile = join(dir, 'vitest-result.json')
   rmSync(outFile, { force: true })
   const started = Date.now()
-  const args = ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${outFile}`, ...files]
+  const args = ['vitest', 'run', '--project=unit', '--reporter=default', '--reporter=json', `--outputFile.json=${outFile}`, ...files]
   const child = spawn('npx', args, {
     cwd: dir,
     detached: true,
