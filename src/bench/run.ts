@@ -12,6 +12,7 @@ import { enqueueLatencyUnderCpuLoad } from './thread-benches.js'
 import { Wharf, type OpenOptions } from '../index.js'
 import { benchPg, benchPgLifecycle, benchPostgres, prepareBench } from './pg-benches.js'
 import { startPgServer } from './pg-server.js'
+import { measureTargets, type TargetRow } from './targets.js'
 
 interface Row {
   name: string
@@ -108,6 +109,7 @@ async function main(): Promise<void> {
   }
 
   await historyBenches()
+  await targetBenches()
   await threadBenches()
   await driverBenches()
 
@@ -125,6 +127,17 @@ async function sdkTelemetry(): Promise<NonNullable<OpenOptions['telemetry']>> {
   const { BasicTracerProvider } = await import('@opentelemetry/sdk-trace-base')
   const { MeterProvider } = await import('@opentelemetry/sdk-metrics')
   return { tracer: new BasicTracerProvider().getTracer('bench'), meter: new MeterProvider().getMeter('bench') }
+}
+
+/** The performance targets: each ratio with both of its parts, and whether it is met. */
+async function targetBenches(): Promise<void> {
+  if (!wanted('target')) return
+  console.log('\ntargets (each side alternating in this run; ratio = Wharf ÷ reference unless a bound in ms or KB)')
+  await measureTargets(quick, (row: TargetRow) => {
+    const met = row.atMost ? row.ratio <= row.bound : row.ratio >= row.bound
+    const bound = `${row.atMost ? '≤' : '≥'} ${row.bound}`
+    console.log(`${row.target}\n    wharf ${row.wharf}; reference ${row.reference}; ratio ${row.ratio.toFixed(2)} (target ${bound}) ${met ? 'met' : 'MISSED'}`)
+  })
 }
 
 /** Enqueue latency while four CPU-bound jobs run: in worker threads, then in-process. */
