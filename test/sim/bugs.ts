@@ -10,14 +10,15 @@ import { vacuumCandidates } from '../../src/engine/runtime/history-io.js'
 import type { HistoryStore } from '../../src/storage/history.js'
 import { breakDecisions, DECISION_BUG_DESCRIPTIONS, DECISION_BUGS, type DecisionBug } from './decision-bugs.js'
 
-export const SIM_BUGS = ['lose-acked-write', 'no-rollback', 'capacity-off-by-one', 'vacuum-ignores-channel-retention', 'vacuum-splits-graphs', 'uncommitted-reads', ...DECISION_BUGS] as const
+export const SIM_BUGS = ['lose-acked-write', 'no-rollback', 'pipeline-acks-lost-ticks', 'capacity-off-by-one', 'vacuum-ignores-channel-retention', 'vacuum-splits-graphs', 'uncommitted-reads', ...DECISION_BUGS] as const
 export type SimBug = (typeof SIM_BUGS)[number]
 /** The bugs breakEngine() plants in each opened engine (the others live in storage). */
-export const ENGINE_BUGS: readonly SimBug[] = ['no-rollback', 'capacity-off-by-one', 'vacuum-ignores-channel-retention', 'vacuum-splits-graphs', 'uncommitted-reads', ...DECISION_BUGS]
+export const ENGINE_BUGS: readonly SimBug[] = ['no-rollback', 'pipeline-acks-lost-ticks', 'capacity-off-by-one', 'vacuum-ignores-channel-retention', 'vacuum-splits-graphs', 'uncommitted-reads', ...DECISION_BUGS]
 
 export const BUG_DESCRIPTIONS: Readonly<Record<SimBug, string>> = {
   'lose-acked-write': 'storage: a crash also loses the last batch that acknowledged a call (a missing fsync)',
   'no-rollback': 'engine: a failed append rejects its callers but keeps their events in the live state',
+  'pipeline-acks-lost-ticks': 'engine: a failed append loses only its own tick; the callers of the ticks in flight behind it are answered though their batches were never written',
   'capacity-off-by-one': 'engine: the scheduler lets one job more than capacity start on every channel',
   'vacuum-ignores-channel-retention': "engine: autovacuum while running keeps every job removeAfterDays, whatever its channel's remove_after_days says",
   'vacuum-splits-graphs': 'engine: autovacuum while running judges each job alone, so a graph loses its old jobs while a recent one stays',
@@ -29,7 +30,6 @@ export const BUG_DESCRIPTIONS: Readonly<Record<SimBug, string>> = {
 interface EngineInternals {
   decideTick: (...args: unknown[]) => unknown
   ticking: boolean
-  queue: unknown[]
   outcomes: unknown[]
   /** (submissions, …, error): the error comes last whatever else the engine passes. */
   rollback: (submissions: { reject: ((e: unknown) => void) | null }[], ...rest: unknown[]) => Promise<void>
@@ -37,6 +37,8 @@ interface EngineInternals {
   scheduleTick(): void
   wakeWaiters(): void
   read<T>(read: (state: State) => T): Promise<T>
+  loseTicks: (ticks: { calls: unknown; out: { notes: unknown } }[], error: unknown) => Promise<void>
+  queue: unknown[] & { answerTaken(calls: unknown, notes: unknown): void }
   /** Snapshots and autovacuum (runtime/maintenance.ts): Engine.vacuum and the hourly one call its vacuum. */
   maintenance: { vacuum(): Promise<number>; nextVacuumMs: number; removeAfterDays: number }
 }
@@ -54,6 +56,12 @@ export function breakEngine(engine: Engine, bug: SimBug): void {
       this.armTimer()
       if (this.queue.length > 0 || this.outcomes.length > 0) this.scheduleTick()
       else this.wakeWaiters()
+    }
+  } else if (bug === 'pipeline-acks-lost-ticks') {
+    const loseTicks = inside.loseTicks
+    inside.loseTicks = function (this: EngineInternals, ticks, error) {
+      for (const tick of ticks.slice(1)) this.queue.answerTaken(tick.calls, tick.out.notes)
+      return loseTicks.call(this, ticks.slice(0, 1), error)
     }
   } else if (bug === 'vacuum-ignores-channel-retention') {
     // The candidates' reader is handed no channel tree: every job gets the default retention.

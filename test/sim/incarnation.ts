@@ -51,6 +51,7 @@ export class Incarnation {
   }
 
   async open(params: OpenParams): Promise<void> {
+    this.handle.opening = true
     const wharf = await Wharf.open({
       log: this.handle,
       clock: this.clock,
@@ -59,7 +60,8 @@ export class Incarnation {
       random: () => this.entropy.float(),
       snapshotEvery: params.snapshotEvery,
       removeAfterDays: params.removeAfterDays,
-    })
+    }).finally(() => (this.handle.opening = false))
+    this.handle.pipelineDepth = () => wharf.engine.appendsInFlight
     this.opened = { wharf, models: installModels(wharf, params.setup, params.hook) }
   }
 

@@ -32,7 +32,7 @@ async function main(): Promise<number> {
   if (bug !== undefined && !SIM_BUGS.includes(bug)) throw new RangeError(`WHARF_SIM_BUG must be one of ${SIM_BUGS.join(', ')}`)
   if (bug !== undefined) console.log(`running against a broken variant: ${BUG_DESCRIPTIONS[bug]}`)
 
-  const total = { seeds: 0, steps: 0, jobs: 0, events: 0, acked: 0, rejected: 0, lost: 0, failedAppends: 0, crashes: 0, interruptedOpens: 0, failedOpens: 0, lostAtCrash: 0, writtenAtCrash: 0, snapshots: 0, vacuums: 0, vacuumed: 0, removed: 0, checkedGone: 0, reads: 0, picks: 0, keyed: 0, retries: 0, cancels: 0, removals: 0, simulatedMs: 0, maxLivenessMs: 0, realMs: 0 }
+  const total = { seeds: 0, steps: 0, jobs: 0, events: 0, acked: 0, rejected: 0, lost: 0, failedAppends: 0, lateFailures: 0, failedMidPipeline: 0, failedReads: 0, crashes: 0, interruptedOpens: 0, failedOpens: 0, lostAtCrash: 0, writtenAtCrash: 0, snapshots: 0, vacuums: 0, vacuumed: 0, removed: 0, checkedGone: 0, reads: 0, picks: 0, keyed: 0, retries: 0, cancels: 0, removals: 0, simulatedMs: 0, maxLivenessMs: 0, realMs: 0 }
   const add = (s: SimStats): void => {
     total.seeds++
     total.steps += s.steps
@@ -42,6 +42,9 @@ async function main(): Promise<number> {
     total.rejected += s.calls.rejected
     total.lost += s.calls.lost
     total.failedAppends += s.faults.failedAppends
+    total.lateFailures += s.faults.lateFailures
+    total.failedMidPipeline += s.faults.failedMidPipeline
+    total.failedReads += s.faults.failedReads
     total.crashes += s.faults.crashes
     total.interruptedOpens += s.faults.interruptedOpens
     total.failedOpens += s.faults.failedOpens
@@ -87,7 +90,8 @@ function printSummary(t: Record<string, number>, passed: number): void {
       `  steps ${t.steps}, jobs ${t.jobs}, events ${t.events}, simulated ${(t.simulatedMs! / 3_600_000).toFixed(1)} h, real ${(t.realMs! / 1000).toFixed(1)} s`,
       `  longest liveness phase: ${(t.maxLivenessMs! / 60_000).toFixed(1)} simulated minutes`,
       `  calls: ${t.acked} acknowledged, ${t.rejected} rejected, ${t.lost} lost in crashes`,
-      `  faults: ${t.failedAppends} failed appends, ${t.crashes} crashes (+${t.interruptedOpens} during open, ${t.failedOpens} failed opens), ` +
+      `  faults: ${t.failedAppends} failed appends (${t.lateFailures} after a few turns, ${t.failedMidPipeline} of them with a tick waiting behind), ` +
+        `${t.failedReads} failed reads of an open, ${t.crashes} crashes (+${t.interruptedOpens} during open, ${t.failedOpens} failed opens), ` +
         `in-flight writes at a crash: ${t.writtenAtCrash} kept, ${t.lostAtCrash} lost; ${t.snapshots} snapshots`,
       `  history: ${t.vacuumed} jobs vacuumed by ${t.vacuums} vacuums (${t.checkedGone} graphs or lone jobs checked gone once due), ${t.removed} removed by remove(), ${t.reads} read answers checked`,
       `  rules judged: ${t.picks} picks (priority, etas, dependencies), ${t.keyed} keyed jobs stored, ${t.retries} retry delays, ${t.cancels} cancel cascades, ${t.removals} removals`,

@@ -83,10 +83,10 @@ const AGES_MS = [DAY_MS / 4, DAY_MS, DAY_MS, 2 * DAY_MS, 3 * DAY_MS] as const
 /** A restart takes a while (a day, even); the restarted clock may be behind (set back by NTP). */
 const RESTART_JUMPS_MS = [-60_000, -1000, 0, 0, 0, 5, 1000, 60_000, 3_600_000, DAY_MS] as const
 const STORMS: readonly FaultRates[] = [
-  { appendFail: 0, slowWrite: 0 },
-  { appendFail: 0.03, slowWrite: 0.2 },
-  { appendFail: 0.1, slowWrite: 0.3 },
-  { appendFail: 0.3, slowWrite: 0.5 },
+  { appendFail: 0, slowWrite: 0, lateFail: 0, readFail: 0 },
+  { appendFail: 0.03, slowWrite: 0.2, lateFail: 0.1, readFail: 0.1 },
+  { appendFail: 0.1, slowWrite: 0.3, lateFail: 0.2, readFail: 0.2 },
+  { appendFail: 0.3, slowWrite: 0.5, lateFail: 0.3, readFail: 0.3 },
 ]
 const OPEN_ATTEMPTS_MAX = 30
 const LIVENESS_BOUND_MS = 6 * 3_600_000
@@ -137,7 +137,9 @@ export class Simulation implements UsersHost {
   private checkedGone = 0
   private readonly trace: Trace
   private readonly watch: StartWatch
-  private readonly counters: FaultCounters = { appends: 0, failedAppends: 0, slowWrites: 0, writtenAtCrash: 0, lostAtCrash: 0 }
+  private readonly counters: FaultCounters = {
+    appends: 0, failedAppends: 0, slowWrites: 0, writtenAtCrash: 0, lostAtCrash: 0, lateFailures: 0, failedMidPipeline: 0, failedReads: 0,
+  }
   private readonly more = { crashes: 0, interruptedOpens: 0, failedOpens: 0, snapshots: 0, unheard: 0 }
   private rates: FaultRates = STORMS[0]!
   private current: Incarnation | null = null
@@ -360,7 +362,7 @@ export class Simulation implements UsersHost {
       }
       case 'storm':
         this.rates = this.rng.pick(STORMS)
-        this.trace.add(`storage weather: appends fail ${this.rates.appendFail * 100}%, slow writes ${this.rates.slowWrite * 100}%`)
+        this.trace.add(`storage weather: appends fail ${this.rates.appendFail * 100}%, slow writes ${this.rates.slowWrite * 100}% (of which fail ${this.rates.lateFail * 100}%), open's reads fail ${this.rates.readFail * 100}%`)
         return
     }
   }
@@ -488,7 +490,7 @@ export class Simulation implements UsersHost {
     this.runsByToken.set(plan.token, runs + 1)
     const retry = context.job?.retry ?? 0
     const d = decideRun(this.salt, model, plan.token, retry, runs)
-    this.trace.add(`run ${context.job?.uuid} (token ${plan.token}) try ${retry}: ${JSON.stringify(d.outcome)} after ${d.sleepMs} ms`)
+    this.trace.add(`run ${context.job?.uuid} (token ${plan.token}) try ${retry}: ${JSON.stringify(d.outcome)} after ${d.sleepMs} ms${d.ioTurns > 0 ? ` and ${d.ioTurns} turns` : ""}`)
     return d
   }
 

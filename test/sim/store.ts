@@ -2,7 +2,11 @@
 // plus the full history of every batch it accepted (never compacted: the auditor folds it), and
 // what each jobs.vacuumed and jobs.removed in it removed.
 // Each incarnation of Wharf gets its own StoreHandle, an EventLog that injects faults:
-//  - an append may reject BEFORE anything is written (the engine must roll back that tick);
+//  - an append may reject BEFORE anything is written (the engine must roll back that tick), at
+//    once or after a few event-loop turns — then while the next tick waits behind it (a failure in
+//    the middle of a pipeline: every later tick in flight is lost with it);
+//  - while Wharf.open reads the log, a read may fail (before the snapshot, or after a few
+//    batches): the open must fail, hold nothing, and a later open must succeed;
 //  - an append, snapshot or compaction may take a few event-loop turns, so a crash can land
 //    while it is in flight; a write is durable only once its promise resolved;
 //  - crash(): the handle is fenced. Whatever was in flight is written or lost (seeded choice:
@@ -165,6 +169,10 @@ export interface FaultRates {
   appendFail: number
   /** Probability that a write takes 1..3 event-loop turns instead of completing at once. */
   slowWrite: number
+  /** Probability that such a slow append then fails, writing nothing. */
+  lateFail: number
+  /** Probability that Wharf.open's read of the snapshot, or of the log, fails. */
+  readFail: number
 }
 
 export interface FaultCounters {
@@ -175,6 +183,12 @@ export interface FaultCounters {
   writtenAtCrash: number
   /** In-flight writes a crash lost. */
   lostAtCrash: number
+  /** Appends that failed after a few turns (also counted in failedAppends)... */
+  lateFailures: number
+  /** ...while a later tick waited behind them, so that it was lost too. */
+  failedMidPipeline: number
+  /** Reads of Wharf.open that failed. */
+  failedReads: number
 }
 
 interface InFlight {
@@ -190,6 +204,10 @@ export class StoreHandle implements EventLog {
   private inFlight: InFlight[] = []
   /** open() without a matching close(): a failed Wharf.open must not leave the log held. */
   isOpen = false
+  /** Set by the incarnation while its Wharf.open runs: read faults are injected then. */
+  opening = false
+  /** Ticks decided and not yet committed by the Wharf on this handle (its pipeline's depth). */
+  pipelineDepth: () => number = () => 0
 
   constructor(
     readonly store: SimStore,
@@ -223,7 +241,28 @@ export class StoreHandle implements EventLog {
       this.note(`${this.name}: append ${range} (${batch.length} events) FAILS before writing`)
       return Promise.reject(new StorageFaultError(`injected append failure (${range})`))
     }
-    return this.perform(`append ${range}`, () => this.store.write(batch, history))
+    return this.perform(`append ${range}`, () => this.store.write(batch, history), () => this.failLate(range))
+  }
+
+  /** A slow append fails at its end, having written nothing (the ticks behind it are lost too). */
+  private failLate(range: string): Error | null {
+    // Likelier with a tick waiting behind it: the case where one failure loses several ticks.
+    const behind = this.pipelineDepth() - 1
+    const rate = this.rates().lateFail
+    if (!this.rng.chance(behind > 0 ? Math.min(1, 3 * rate) : rate)) return null
+    this.counters.failedAppends++
+    this.counters.lateFailures++
+    if (behind > 0) this.counters.failedMidPipeline++
+    this.note(`${this.name}: append ${range} FAILS after a few turns, ${behind} tick(s) waiting behind it`)
+    return new StorageFaultError(`injected late append failure (${range})`)
+  }
+
+  /** While Wharf.open runs: whether this read fails (counted and noted). */
+  private readFails(what: string): boolean {
+    if (!this.opening || !this.rng.chance(this.rates().readFail)) return false
+    this.counters.failedReads++
+    this.note(`${this.name}: ${what} FAILS while Wharf.open reads it`)
+    return true
   }
 
   initHistory(views: readonly JobView[]): Promise<void> {
@@ -233,11 +272,13 @@ export class StoreHandle implements EventLog {
 
   read(afterSeq?: number): AsyncIterable<readonly WharfEvent[]> {
     if (this.fenced) return { [Symbol.asyncIterator]: () => ({ next: () => never() }) }
-    return this.store.log.read(afterSeq)
+    if (!this.readFails(`reading the log after seq ${afterSeq ?? 0}`)) return this.store.log.read(afterSeq)
+    return failingAfter(this.store.log.read(afterSeq), this.rng.between(0, 3))
   }
 
   readSnapshot(): Promise<Snapshot | null> {
     if (this.fenced) return never()
+    if (this.readFails('reading the snapshot')) return Promise.reject(new StorageFaultError('injected snapshot read failure'))
     return this.store.log.readSnapshot()
   }
 
@@ -281,8 +322,11 @@ export class StoreHandle implements EventLog {
     this.fenced = true
   }
 
-  /** Run a write now, or after a few turns; it is durable exactly when the promise resolves. */
-  private perform(what: string, write: () => Promise<void> | void): Promise<void> {
+  /**
+   * Run a write now, or after a few turns; it is durable exactly when the promise resolves. A
+   * slow one may then fail instead (`failLate` returns its error), having written nothing.
+   */
+  private perform(what: string, write: () => Promise<void> | void, failLate: () => Error | null = () => null): Promise<void> {
     if (!this.rng.chance(this.rates().slowWrite)) {
       try {
         return Promise.resolve(write())
@@ -298,6 +342,11 @@ export class StoreHandle implements EventLog {
       void turns(delay).then(() => {
         if (this.fenced) return
         this.inFlight.splice(this.inFlight.indexOf(op), 1)
+        const failure = failLate()
+        if (failure !== null) {
+          op.reject(failure)
+          return
+        }
         let written: Promise<void> | void
         try {
           written = op.write()
@@ -309,4 +358,14 @@ export class StoreHandle implements EventLog {
       })
     })
   }
+}
+
+/** `batches` batches of `source`, then a StorageFaultError (a read failing part way). */
+async function* failingAfter(source: AsyncIterable<readonly WharfEvent[]>, batches: number): AsyncIterable<readonly WharfEvent[]> {
+  let read = 0
+  for await (const batch of source) {
+    if (read++ === batches) break
+    yield batch
+  }
+  throw new StorageFaultError(`injected log read failure after ${batches} batch(es)`)
 }

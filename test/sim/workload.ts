@@ -10,6 +10,7 @@ import { FailedJobError, NothingToDoJob, RetryableJobError } from '../../src/eng
 import type { JobContext } from '../../src/engine/runtime/runner.js'
 import type { RetryPatternConfig } from '../property/oracle-rules.js'
 import { mix32, type Rng } from './prng.js'
+import { turns } from './store.js'
 
 /** Channels a config may name (short or complete form), and some nobody configures. */
 export const CONFIGURABLE_CHANNELS = ['root.a', 'root.a.x', 'root.b', 'root.b.y', 'root.c'] as const
@@ -81,6 +82,10 @@ export type Outcome =
 
 export interface RunDecision {
   sleepMs: number
+  /** A run that does not sleep on the clock may still wait for I/O: these event-loop turns. Its
+   * outcome then reaches the engine while the batch of a later tick is being written, which is
+   * what puts several ticks in flight (and a failed write in the middle of them). */
+  ioTurns: number
   outcome: Outcome
 }
 
@@ -91,7 +96,8 @@ const SLOW_SLEEPS_MS = [300, 1500, 2500, 6000] as const
 export function decideRun(salt: number, model: ModelName, token: number, retry: number, runs: number): RunDecision {
   const h = mix32(salt, token, retry)
   const sleepMs = model === MODEL_QUICK ? 0 : model === MODEL_SLOW ? SLOW_SLEEPS_MS[h % 4]! : SLEEPS_MS[h % 7]!
-  if (retry >= ALWAYS_SUCCEEDS_FROM_TRY) return { sleepMs, outcome: { kind: 'return' } }
+  const ioTurns = model === MODEL_JOB && sleepMs === 0 ? (h >>> 24) % 4 : 0
+  if (retry >= ALWAYS_SUCCEEDS_FROM_TRY) return { sleepMs, ioTurns, outcome: { kind: 'return' } }
   const roll = (h >>> 8) % 100
   let outcome: Outcome
   if (roll < 55) outcome = { kind: 'return' }
@@ -101,7 +107,7 @@ export function decideRun(salt: number, model: ModelName, token: number, retry: 
   else if (roll < 88) outcome = { kind: 'fail' }
   else if (roll < 95) outcome = { kind: 'nothing' }
   else outcome = { kind: 'throw' }
-  return { sleepMs, outcome }
+  return { sleepMs, ioTurns, outcome }
 }
 
 /** Return or throw as the outcome says. */
@@ -150,6 +156,7 @@ export function installModels(wharf: Wharf, setup: FunctionSetup, hook: RunHook)
       // Progress goes through faults and crashes too (reads and replay audits compare it).
       this.progress(0.5, `halfway ${plan.token}`)
       if (d.sleepMs > 0) await this.sleep(d.sleepMs)
+      else if (d.ioTurns > 0) await turns(d.ioTurns)
       return settleOutcome(d.outcome, plan.token)
     },
   })

@@ -13,7 +13,7 @@ import type { State } from '../../src/engine/core/state.js'
 import type { Spec } from '../crash/worker.js'
 import { seededRandom as prng } from '../sim/prng.js'
 
-const KILLS = Number(process.env.WHARF_CRASH_KILLS ?? 20)
+const KILLS = Number(process.env.WHARF_CRASH_KILLS ?? 30)
 const SEED = Number(process.env.WHARF_CRASH_SEED ?? 20261129)
 const CHANNELS = 'root:4,root.mail:1,root.export:2,root.sync:1:sequential'
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))

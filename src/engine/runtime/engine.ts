@@ -310,6 +310,11 @@ export class Engine {
     return this.appends.histories()
   }
 
+  /** Ticks decided and not yet committed or lost (the simulator's pipeline faults read it). */
+  get appendsInFlight(): number {
+    return this.appends.size
+  }
+
   /** Finished jobs that left memory (committed). */
   get history(): HistoryStore {
     return this.log.history
