@@ -1,7 +1,14 @@
 // `npm run mutants`: plants each one-line bug of mutants.ts, one at a time, in a temporary copy of
 // the repository (src, test and configs copied, node_modules linked: the working tree is never
-// touched), runs vitest there and reports which test files fail. The bar (issue 8): every mutant
-// is caught by at least two test files. Not part of `npm test`: it runs the suite once per mutant.
+// touched), runs vitest there and reports which test files fail. The bar: every mutant is caught
+// by at least two test files. Not part of `npm test`: it runs the suite once per mutant.
+//
+// Per mutant, the fast files run first (those the unmutated baseline ran in at most
+// MUTANT_FAST_FILE_S seconds, default 4: most of the files, a fraction of the time); the slow
+// ones run only when fewer than two fast files caught it. So a row lists every fast file that
+// catches its mutant, and slow ones only where they were needed. MUTANT_FAST_FILE_S=0 runs every
+// file for every mutant. One PostgreSQL server (for the suites that test the PostgreSQL store
+// too) serves every run.
 //
 // Env: MUTANTS=name,name (a subset), MUTANT_TIMEOUT_S (per run, default 600: a run that times out
 // is reported as TIMEOUT and does not count as a catch), MUTANT_FC_NUM_RUNS (property runs per
@@ -17,6 +24,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSyn
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { MUTANTS, type Mutant } from './mutants.js'
+import { startPgServer } from '../../src/bench/pg-server.js'
 
 const REPO = join(import.meta.dirname, '../..')
 const COPIED = ['src', 'test', 'docs', 'README.md', 'LICENSE', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'vitest.config.ts']
@@ -25,12 +33,19 @@ const TIMEOUT_S = Number(process.env.MUTANT_TIMEOUT_S ?? 600)
 const FC_NUM_RUNS = process.env.MUTANT_FC_NUM_RUNS ?? '50'
 const SKIP = (process.env.MUTANT_SKIP ?? SKIP_DEFAULT.join(',')).split(',').filter((s) => s !== '')
 const CATCHES_MIN = 2
+const FAST_FILE_S = Number(process.env.MUTANT_FAST_FILE_S ?? 4)
+/** The PostgreSQL server every run uses (WHARF_PG_URL, or one started for the whole run). */
+let pgUrl: string | null = null
 
 interface RunResult {
   /** Test files with at least one failed test, with how many failed. */
   failed: Map<string, number>
   timedOut: boolean
   seconds: number
+  /** Seconds each file took (from the JSON report; empty after a timeout). */
+  durations: Map<string, number>
+  /** Whether the slow files ran too (see the header). */
+  slowRan: boolean
 }
 
 interface Row {
@@ -67,7 +82,7 @@ function runVitest(dir: string, files: string[]): Promise<RunResult> {
     cwd: dir,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, FC_NUM_RUNS, NO_COLOR: '1', FORCE_COLOR: '0' },
+    env: { ...process.env, FC_NUM_RUNS, NO_COLOR: '1', FORCE_COLOR: '0', ...(pgUrl === null ? {} : { WHARF_PG_URL: pgUrl }) },
   })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
@@ -80,25 +95,43 @@ function runVitest(dir: string, files: string[]): Promise<RunResult> {
     }, TIMEOUT_S * 1000)
     child.on('close', () => {
       clearTimeout(timer)
-      const failed = existsSync(outFile) && !timedOut ? failedFromJson(outFile, dir) : failedFromOutput(output)
-      resolve({ failed, timedOut, seconds: Math.round((Date.now() - started) / 1000) })
+      const json = existsSync(outFile) && !timedOut ? readReport(outFile, dir) : null
+      const failed = json?.failed ?? failedFromOutput(output)
+      resolve({ failed, timedOut, seconds: Math.round((Date.now() - started) / 1000), durations: json?.durations ?? new Map(), slowRan: true })
     })
   })
 }
 
 interface VitestJson {
-  testResults: { name: string; status: string; message?: string; assertionResults: { status: string }[] }[]
+  testResults: { name: string; status: string; startTime: number; endTime: number; message?: string; assertionResults: { status: string }[] }[]
 }
 
-function failedFromJson(path: string, dir: string): Map<string, number> {
+function readReport(path: string, dir: string): { failed: Map<string, number>; durations: Map<string, number> } {
   const report = JSON.parse(readFileSync(path, 'utf8')) as VitestJson
   const failed = new Map<string, number>()
+  const durations = new Map<string, number>()
   for (const file of report.testResults) {
+    const name = relative(dir, file.name)
+    durations.set(name, (file.endTime - file.startTime) / 1000)
     const count = file.assertionResults.filter((a) => a.status === 'failed').length
     // A file that fails to load (or errors outside a test) counts as one failure.
-    if (count > 0 || file.status === 'failed') failed.set(relative(dir, file.name), Math.max(count, 1))
+    if (count > 0 || file.status === 'failed') failed.set(name, Math.max(count, 1))
   }
-  return failed
+  return { failed, durations }
+}
+
+/** Fast files first; the slow ones only when fewer than CATCHES_MIN fast files caught the mutant. */
+async function runStaged(dir: string, fast: string[], slow: string[]): Promise<RunResult> {
+  const first = await runVitest(dir, fast)
+  if (first.timedOut || first.failed.size >= CATCHES_MIN || slow.length === 0) return { ...first, slowRan: slow.length === 0 }
+  const second = await runVitest(dir, slow)
+  return {
+    failed: new Map([...first.failed, ...second.failed]),
+    timedOut: second.timedOut,
+    seconds: first.seconds + second.seconds,
+    durations: new Map([...first.durations, ...second.durations]),
+    slowRan: true,
+  }
 }
 
 /** After a timeout there is no JSON: the files the default reporter had marked failed so far. */
@@ -126,7 +159,8 @@ function describeRow(row: Row): string {
   const r = row.result!
   const files = [...r.failed].map(([f, n]) => `${f.replace(/^test\//, '')} (${n})`).join(', ') || '—'
   const verdict = r.timedOut ? `TIMEOUT after ${r.seconds} s` : r.failed.size >= CATCHES_MIN ? 'caught' : r.failed.size === 0 ? 'SURVIVED' : 'caught once'
-  return `| ${row.mutant.name} | ${row.mutant.file.replace(/^src\//, '')} | ${verdict} (${r.failed.size} files, ${r.seconds} s) | ${files} |`
+  const scope = r.slowRan ? 'all files' : 'fast files'
+  return `| ${row.mutant.name} | ${row.mutant.file.replace(/^src\//, '')} | ${verdict} (${r.failed.size} files of the ${scope}, ${r.seconds} s) | ${files} |`
 }
 
 async function main(): Promise<void> {
@@ -135,6 +169,8 @@ async function main(): Promise<void> {
   if (only !== undefined && mutants.length !== only.length) throw new Error(`unknown mutant in MUTANTS=${process.env.MUTANTS}`)
   const dir = makeCopy()
   const rows: Row[] = []
+  const server = process.env.WHARF_PG_URL === undefined ? await startPgServer({ fsync: false }) : null
+  pgUrl = server?.url ?? process.env.WHARF_PG_URL!
   try {
     const files = testFiles(dir)
     console.log(`copy: ${dir}\n${files.length} test files per mutant (skipped: ${SKIP.join(', ')}), FC_NUM_RUNS=${FC_NUM_RUNS}, timeout ${TIMEOUT_S} s`)
@@ -142,13 +178,16 @@ async function main(): Promise<void> {
     if (baseline.timedOut || baseline.failed.size > 0) {
       throw new Error(`the unmutated suite does not pass in the copy: ${[...baseline.failed.keys()].join(', ') || 'timeout'}`)
     }
-    console.log(`baseline passes (${baseline.seconds} s)\n\n| mutant | file | verdict | failing test files (failed tests) |\n|---|---|---|---|`)
+    const fast = files.filter((f) => (baseline.durations.get(f) ?? Infinity) <= FAST_FILE_S)
+    const slow = files.filter((f) => !fast.includes(f))
+    console.log(`baseline passes (${baseline.seconds} s); fast files (≤ ${FAST_FILE_S} s): ${fast.length}, slow: ${slow.join(', ')}`)
+    console.log(`\n| mutant | file | verdict | failing test files (failed tests) |\n|---|---|---|---|`)
     for (const mutant of mutants) {
       const planted = plant(dir, mutant)
       const row: Row = 'stale' in planted ? { mutant, result: null, stale: planted.stale } : { mutant, result: null, stale: null }
       if ('restore' in planted) {
         try {
-          row.result = await runVitest(dir, files)
+          row.result = await runStaged(dir, fast, slow)
         } finally {
           writeFileSync(join(dir, mutant.file), planted.restore)
         }
@@ -158,6 +197,7 @@ async function main(): Promise<void> {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })
+    await server?.stop()
   }
   report(rows)
 }
