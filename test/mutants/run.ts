@@ -8,7 +8,8 @@
 // ones run only when fewer than two fast files caught it. So a row lists every fast file that
 // catches its mutant, and slow ones only where they were needed. MUTANT_FAST_FILE_S=0 runs every
 // file for every mutant. One PostgreSQL server (for the suites that test the PostgreSQL store
-// too) serves every run.
+// too) serves every run. MUTANT_SLOW=<files> skips the baseline, taking the slow files from an
+// earlier run's baseline on the same commit.
 //
 // Env: MUTANTS=name,name (a subset), MUTANT_TIMEOUT_S (per run, default 600: a run that times out
 // is reported as TIMEOUT and does not count as a catch), MUTANT_FC_NUM_RUNS (property runs per
@@ -44,8 +45,8 @@ interface RunResult {
   seconds: number
   /** Seconds each file took (from the JSON report; empty after a timeout). */
   durations: Map<string, number>
-  /** Whether the slow files ran too (see the header). */
-  slowRan: boolean
+  /** How many of the stages ran (runStaged): 1 fast files, 2 + slow property suites, 3 all. */
+  stages: number
 }
 
 interface Row {
@@ -97,7 +98,7 @@ function runVitest(dir: string, files: string[]): Promise<RunResult> {
       clearTimeout(timer)
       const json = existsSync(outFile) && !timedOut ? readReport(outFile, dir) : null
       const failed = json?.failed ?? failedFromOutput(output)
-      resolve({ failed, timedOut, seconds: Math.round((Date.now() - started) / 1000), durations: json?.durations ?? new Map(), slowRan: true })
+      resolve({ failed, timedOut, seconds: Math.round((Date.now() - started) / 1000), durations: json?.durations ?? new Map(), stages: 3 })
     })
   })
 }
@@ -120,17 +121,24 @@ function readReport(path: string, dir: string): { failed: Map<string, number>; d
   return { failed, durations }
 }
 
-/** Fast files first; the slow ones only when fewer than CATCHES_MIN fast files caught the mutant. */
+/**
+ * Fast files first; then, while fewer than CATCHES_MIN files caught the mutant, the slow property
+ * suites (the model tests and the simulator: the broadest catchers), then the other slow files.
+ */
 async function runStaged(dir: string, fast: string[], slow: string[]): Promise<RunResult> {
-  const first = await runVitest(dir, fast)
-  if (first.timedOut || first.failed.size >= CATCHES_MIN || slow.length === 0) return { ...first, slowRan: slow.length === 0 }
-  const second = await runVitest(dir, slow)
+  const stages = [fast, slow.filter((f) => f.startsWith('test/property/')), slow.filter((f) => !f.startsWith('test/property/'))]
+  const runs: RunResult[] = []
+  const caught = (): boolean => runs.some((r) => r.timedOut) || new Set(runs.flatMap((r) => [...r.failed.keys()])).size >= CATCHES_MIN
+  for (const stage of stages) {
+    if (runs.length > 0 && caught()) break
+    runs.push(await runVitest(dir, stage))
+  }
   return {
-    failed: new Map([...first.failed, ...second.failed]),
-    timedOut: second.timedOut,
-    seconds: first.seconds + second.seconds,
-    durations: new Map([...first.durations, ...second.durations]),
-    slowRan: true,
+    failed: new Map(runs.flatMap((r) => [...r.failed])),
+    timedOut: runs.some((r) => r.timedOut),
+    seconds: runs.reduce((sum, r) => sum + r.seconds, 0),
+    durations: new Map(runs.flatMap((r) => [...r.durations])),
+    stages: runs.length,
   }
 }
 
@@ -154,12 +162,32 @@ function plant(dir: string, mutant: Mutant): { restore: string } | { stale: stri
   return { restore: text }
 }
 
+/**
+ * The files the unmutated baseline ran in more than FAST_FILE_S seconds; it must pass. With
+ * MUTANT_SLOW (a list a previous run's baseline printed, on the same commit) no baseline runs.
+ */
+async function slowFiles(dir: string, files: string[]): Promise<string[]> {
+  const given = process.env.MUTANT_SLOW?.split(',').map((f) => f.trim()).filter((f) => f !== '')
+  if (given !== undefined) {
+    const unknown = given.filter((f) => !files.includes(f))
+    if (unknown.length > 0) throw new Error(`MUTANT_SLOW names files not run per mutant: ${unknown.join(', ')}`)
+    console.log('no baseline: MUTANT_SLOW gives the slow files of an earlier baseline')
+    return given
+  }
+  const baseline = await runVitest(dir, files)
+  if (baseline.timedOut || baseline.failed.size > 0) {
+    throw new Error(`the unmutated suite does not pass in the copy: ${[...baseline.failed.keys()].join(', ') || 'timeout'}`)
+  }
+  console.log(`baseline passes (${baseline.seconds} s)`)
+  return files.filter((f) => (baseline.durations.get(f) ?? Infinity) > FAST_FILE_S)
+}
+
 function describeRow(row: Row): string {
   if (row.stale !== null) return `| ${row.mutant.name} | STALE: ${row.stale} | | |`
   const r = row.result!
   const files = [...r.failed].map(([f, n]) => `${f.replace(/^test\//, '')} (${n})`).join(', ') || '—'
   const verdict = r.timedOut ? `TIMEOUT after ${r.seconds} s` : r.failed.size >= CATCHES_MIN ? 'caught' : r.failed.size === 0 ? 'SURVIVED' : 'caught once'
-  const scope = r.slowRan ? 'all files' : 'fast files'
+  const scope = ['fast files', 'fast files and slow property suites', 'all files'][r.stages - 1]
   return `| ${row.mutant.name} | ${row.mutant.file.replace(/^src\//, '')} | ${verdict} (${r.failed.size} files of the ${scope}, ${r.seconds} s) | ${files} |`
 }
 
@@ -174,13 +202,9 @@ async function main(): Promise<void> {
   try {
     const files = testFiles(dir)
     console.log(`copy: ${dir}\n${files.length} test files per mutant (skipped: ${SKIP.join(', ')}), FC_NUM_RUNS=${FC_NUM_RUNS}, timeout ${TIMEOUT_S} s`)
-    const baseline = await runVitest(dir, files)
-    if (baseline.timedOut || baseline.failed.size > 0) {
-      throw new Error(`the unmutated suite does not pass in the copy: ${[...baseline.failed.keys()].join(', ') || 'timeout'}`)
-    }
-    const fast = files.filter((f) => (baseline.durations.get(f) ?? Infinity) <= FAST_FILE_S)
-    const slow = files.filter((f) => !fast.includes(f))
-    console.log(`baseline passes (${baseline.seconds} s); fast files (≤ ${FAST_FILE_S} s): ${fast.length}, slow: ${slow.join(', ')}`)
+    const slow = await slowFiles(dir, files)
+    const fast = files.filter((f) => !slow.includes(f))
+    console.log(`fast files: ${fast.length}, slow: ${slow.join(', ')}`)
     console.log(`\n| mutant | file | verdict | failing test files (failed tests) |\n|---|---|---|---|`)
     for (const mutant of mutants) {
       const planted = plant(dir, mutant)
