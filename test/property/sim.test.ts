@@ -1,12 +1,13 @@
 // Proves Wharf's durability and scheduling guarantees under storage faults and crashes with the
 // seeded simulator (test/sim): a fixed set of seeds plus one derived from the commit, one
 // seed reproduces a whole run, and each deliberately broken variant is caught (storage, rollback,
-// capacity, autovacuum's retention and whole-graph rules, committed reads, and the scheduling
-// rules: priority order, identity keys, retry delays, dependencies, cancel cascades).
+// capacity, autovacuum's retention and whole-graph rules, committed reads, the scheduling
+// rules: priority order, identity keys, retry delays, dependencies, cancel cascades; and cron
+// firings against catchUp).
 // WHARF_SIM_SEEDS=<n> runs more seeds, WHARF_SIM_SEED=<n> exactly one (as `npm run sim` does).
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { SIM_BUGS, type SimBug } from '../sim/bugs.js'
+import { CRON_BUGS, SIM_BUGS, type SimBug } from '../sim/bugs.js'
 import { mix32 } from '../sim/prng.js'
 import { runSimulation } from '../sim/simulator.js'
 
@@ -68,13 +69,16 @@ describe('the simulator catches a deliberately broken variant', () => {
     'retry-delay-off-by-one': /rules: .*job\.postponed.*retry delay .* expected/,
     'cancel-takes-live-children': /rules: .*job\.cancelled.*the cascade takes .* not cancelled/,
     'started-parent-counts-done': /rules: .*job\.enqueued.*started before its dependencies .*\(started\) were done/,
+    // The crons' judge (test/sim/crons.ts), against its model of the schedules and catchUp.
+    'cron-skips-missed-firings': /crons: .*cron\.fired.*catchUp '(one|all)' from .*: fired \[.*\], expected/,
   }
   for (const bug of SIM_BUGS) {
     it(bug, async () => {
-      // The first of a few seeds that catches it; each seed is short, the bug shows up fast.
+      // The first of a few seeds that catches it; each seed is short, the bug shows up fast (a
+      // cron's, which fires daily or every 6 hours, once a few more simulated days have passed).
       let report: string | null = null
       for (let seed = BASE_SEED; seed < BASE_SEED + 10 && report === null; seed++) {
-        const result = await runSimulation(seed, { bug, steps: 150 })
+        const result = await runSimulation(seed, { bug, steps: CRON_BUGS.includes(bug) ? 250 : 150 })
         report = result.failure?.report() ?? null
       }
       expect(report).toMatch(caughtBy[bug])
