@@ -616,9 +616,11 @@ export class Rig {
 
   /** Graceful close, then open again from the log: same state, nothing to recover — except that
    * autovacuum on open may remove finished jobs that became old while a graph held them (a job
-   * leaves with its whole graph: after a vacuum step, a removal can free an old one). */
-  async reopen(): Promise<void> {
+   * leaves with its whole graph: after a vacuum step, a removal can free an old one).
+   * `downtimeMs`: how long no engine runs between the two (the clock moves on). */
+  async reopen(downtimeMs = 0): Promise<void> {
     await this.close()
+    await this.clock.advance(downtimeMs)
     const before = projectState(this.state)
     const from = this.events.length
     await this.boot()

@@ -4,7 +4,9 @@
 // command each committed event is re-checked against a model of the rules (engine-harness.ts),
 // the state is audited, and fold(log) and snapshot + tail must give back the live state; every
 // batch's counts equal a recount over its jobs (in memory and in history), its state follows from
-// them, and its onDone jobs were created once if it was ever done, never otherwise.
+// them, and its onDone jobs were created once if it was ever done, never otherwise; crons are
+// declared, paused, resumed and removed among these calls, and every firing the clock passes is
+// checked against a model of the schedules and catchUp (engine-crons.ts).
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { chain, group, InvalidGraphError, JobStateConflictError, UnknownChannelError, type Delayable, type DelayableChain, type DelayableGroup, type JobView } from '../../src/index.js'
@@ -20,6 +22,7 @@ import {
   type Plan,
   type Try,
 } from './engine-harness.js'
+import { aroundRestart, cronModelOf, cronSteps, playCron, type CronStep } from './engine-crons.js'
 import { toBatchView, type BatchRecord } from '../../src/engine/core/batch.js'
 import { stateIndex } from '../../src/engine/core/state.js'
 
@@ -41,6 +44,7 @@ type Step =
   | { kind: 'pause' | 'resume'; channel: number }
   | { kind: 'advance'; ms: number }
   | { kind: 'drain' | 'reopen' | 'crash' | 'snapshot' | 'vacuum' }
+  | CronStep
 
 const keyOf = (d: Draft): string | null => (d.key === null ? null : KEYS[d.key]!)
 const propsOf = (d: Draft) => ({
@@ -263,21 +267,29 @@ async function play(rig: Rig, step: Step): Promise<void> {
       await rig.wharf.drain()
       break
     case 'reopen':
-      await rig.reopen()
+      await aroundRestart(rig, () => rig.reopen(), false)
       break
     case 'crash':
-      await rig.crash()
+      await aroundRestart(rig, () => rig.crash(), false)
       break
     case 'snapshot':
       await rig.snapshot()
       break
     case 'vacuum':
-      await rig.vacuum()
+      await aroundRestart(rig, () => rig.vacuum(), true)
+      break
+    case 'cron':
+    case 'pauseCron':
+    case 'resumeCron':
+    case 'removeCron':
+    case 'downtime':
+      await playCron(rig, step)
       break
   }
   await rig.wharf.settled()
   await rig.audit()
   auditBatches(rig)
+  await cronModelOf(rig).audit(rig)
 }
 
 class StepCommand implements fc.AsyncCommand<Oracle, Rig> {
@@ -359,6 +371,7 @@ const steps = (live: boolean): fc.Arbitrary<Iterable<fc.AsyncCommand<Oracle, Rig
     fc.record({ kind: fc.constantFrom('cancel' as const, 'requeue' as const, 'setDone' as const), job: fc.nat() }),
     fc.record({ kind: fc.constant('remove' as const), jobs: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }) }),
     fc.constantFrom<Step>({ kind: 'drain' }, { kind: 'reopen' }, { kind: 'crash' }, { kind: 'crash' }, { kind: 'snapshot' }, { kind: 'vacuum' }),
+    ...cronSteps(CHANNELS, live),
   ]
   if (!live) {
     // Pausing root stops everything: rarer than pausing a subchannel.
@@ -443,6 +456,7 @@ describe('engine model', () => {
         const stuck = [...rig.state.jobs.values()].filter((j) => !isTerminal(j) && !deadAncestor(j))
         expect(stuck.map((j) => `${j.uuid} ${j.state} on ${j.channel.name}`)).toEqual([])
         expect(rig.clock.now() - startMs).toBeLessThanOrEqual(boundMs)
+        await cronModelOf(rig).audit(rig) // the firings drain() passed
         await rig.close()
         await rig.audit()
         tally(rig)

@@ -2,12 +2,13 @@
 // seeded simulator (test/sim): a fixed set of seeds plus one derived from the commit, one
 // seed reproduces a whole run, every kind of fault occurs, and each deliberately broken variant is
 // caught (storage, rollback, a pipeline that acknowledges the ticks a failed write lost, capacity,
-// autovacuum's retention and whole-graph rules, committed reads, and the scheduling rules:
-// priority order, identity keys, retry delays, dependencies, cancel cascades).
+// autovacuum's retention and whole-graph rules, committed reads, the scheduling rules: priority
+// order, identity keys, retry delays, dependencies, cancel cascades; and cron firings against
+// catchUp).
 // WHARF_SIM_SEEDS=<n> runs more seeds, WHARF_SIM_SEED=<n> exactly one (as `npm run sim` does).
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { SIM_BUGS, type SimBug } from '../sim/bugs.js'
+import { CRON_BUGS, SIM_BUGS, type SimBug } from '../sim/bugs.js'
 import { mix32 } from '../sim/prng.js'
 import { runSimulation, type SimStats } from '../sim/simulator.js'
 
@@ -95,15 +96,18 @@ describe('the simulator catches a deliberately broken variant', () => {
     'retry-delay-off-by-one': /rules: .*job\.postponed.*retry delay .* expected/,
     'cancel-takes-live-children': /rules: .*job\.cancelled.*the cascade takes .* not cancelled/,
     'started-parent-counts-done': /rules: .*job\.enqueued.*started before its dependencies .*\(started\) were done/,
+    // The crons' judge (test/sim/crons.ts), against its model of the schedules and catchUp.
+    'cron-skips-missed-firings': /crons: .*cron\.fired.*catchUp '(one|all)' from .*: fired \[.*\], expected/,
   }
   for (const bug of SIM_BUGS) {
     it(bug, async () => {
-      // The first of a few seeds that catches it; each seed is short, the bug shows up fast.
+      // The first of a few seeds that catches it; each seed is short, the bug shows up fast (a
+      // cron's, which fires daily or every 6 hours, once a few more simulated days have passed).
       let report: string | null = null
       // A failed write with a tick behind it is rarer (a few per ten seeds): whole runs, more seeds.
-      const [count, steps] = bug === 'pipeline-acks-lost-ticks' ? [20, undefined] : [10, 150]
+      const [count, steps] = bug === 'pipeline-acks-lost-ticks' ? [20, 250] : [10, CRON_BUGS.includes(bug) ? 250 : 150]
       for (let seed = BASE_SEED; seed < BASE_SEED + count && report === null; seed++) {
-        const result = await runSimulation(seed, { bug, ...(steps === undefined ? {} : { steps }) })
+        const result = await runSimulation(seed, { bug, steps })
         report = result.failure?.report() ?? null
       }
       expect(report).toMatch(caughtBy[bug])

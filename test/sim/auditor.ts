@@ -10,6 +10,7 @@
 //    back, and a later call on it is refused as for a job nobody ever had;
 //  - so is a job a remove() took — and only a remove() that was not refused takes one; the jobs
 //    it leaves behind lose their edges to it.
+// Jobs that crons stored (identity key `cron:…`) come from no call: crons.ts judges them.
 
 import type { JobSpec } from '../../src/engine/core/events.js'
 import type { ChannelConfig } from '../../src/engine/core/channel-config.js'
@@ -136,7 +137,8 @@ export class Auditor {
     // Only a channel nobody configured may be unknown (one a job created may be gone after a
     // reopen, or created later in the tick that refused the call).
     if (error instanceof UnknownChannelError && (call.kind === 'pause' || call.kind === 'resume') && !this.configPaused.has(call.target)) return
-    const target = state.jobs.get(call.target) ?? this.vacuumedJob(call.target)
+    // A job taken since (a remove() decided in the same tick) is judged as it was then.
+    const target = state.jobs.get(call.target) ?? this.vacuumedJob(call.target) ?? this.removed.get(call.target)?.job
     if (error instanceof JobStateConflictError && call.kind === 'requeue' && target?.identityKey != null) return
     // Refused as live, or as linked to a live job, when decided: what the job was then is gone.
     if ((error instanceof JobStateConflictError || error instanceof InvalidGraphError) && call.kind === 'remove') return
@@ -168,6 +170,7 @@ export class Auditor {
     const byToken = new Map<number, JobRecord>()
     const graphOfCall = new Map<Call, string | null>()
     for (const job of state.jobs.values()) {
+      if (job.identityKey?.startsWith('cron:') === true) continue
       const token = tokenOf(job)
       const entry = token === undefined ? undefined : this.expected.get(token)
       if (token === undefined || entry === undefined) throw new AuditError(`job ${job.uuid} was created by no call`)

@@ -2,6 +2,7 @@
 // proves nothing). Each is injected from outside — a storage wrapper or a patch on one engine
 // instance — so no engine file changes. Never used outside tests and `WHARF_SIM_BUG=<name> npm run sim`.
 
+import type { Command } from '../../src/engine/core/commands.js'
 import { VACUUM_BATCH } from '../../src/engine/core/limits.js'
 import type { State } from '../../src/engine/core/state.js'
 import type { JobView } from '../../src/engine/core/view.js'
@@ -10,10 +11,12 @@ import { vacuumCandidates } from '../../src/engine/runtime/history-io.js'
 import type { HistoryStore } from '../../src/storage/history.js'
 import { breakDecisions, DECISION_BUG_DESCRIPTIONS, DECISION_BUGS, type DecisionBug } from './decision-bugs.js'
 
-export const SIM_BUGS = ['lose-acked-write', 'no-rollback', 'pipeline-acks-lost-ticks', 'capacity-off-by-one', 'vacuum-ignores-channel-retention', 'vacuum-splits-graphs', 'uncommitted-reads', ...DECISION_BUGS] as const
+export const SIM_BUGS = ['lose-acked-write', 'no-rollback', 'pipeline-acks-lost-ticks', 'capacity-off-by-one', 'vacuum-ignores-channel-retention', 'vacuum-splits-graphs', 'uncommitted-reads', ...DECISION_BUGS, 'cron-skips-missed-firings'] as const
 export type SimBug = (typeof SIM_BUGS)[number]
 /** The bugs breakEngine() plants in each opened engine (the others live in storage). */
-export const ENGINE_BUGS: readonly SimBug[] = ['no-rollback', 'pipeline-acks-lost-ticks', 'capacity-off-by-one', 'vacuum-ignores-channel-retention', 'vacuum-splits-graphs', 'uncommitted-reads', ...DECISION_BUGS]
+export const ENGINE_BUGS: readonly SimBug[] = ['no-rollback', 'pipeline-acks-lost-ticks', 'capacity-off-by-one', 'vacuum-ignores-channel-retention', 'vacuum-splits-graphs', 'uncommitted-reads', ...DECISION_BUGS, 'cron-skips-missed-firings']
+/** The bugs whose runs need crons (the others run without, as they did before crons existed). */
+export const CRON_BUGS: readonly SimBug[] = ['cron-skips-missed-firings']
 
 export const BUG_DESCRIPTIONS: Readonly<Record<SimBug, string>> = {
   'lose-acked-write': 'storage: a crash also loses the last batch that acknowledged a call (a missing fsync)',
@@ -24,6 +27,7 @@ export const BUG_DESCRIPTIONS: Readonly<Record<SimBug, string>> = {
   'vacuum-splits-graphs': 'engine: autovacuum while running judges each job alone, so a graph loses its old jobs while a recent one stays',
   'uncommitted-reads': 'engine: reads answer from the live state at once, even while the batch that changed it is still being written (and may fail)',
   ...DECISION_BUG_DESCRIPTIONS,
+  'cron-skips-missed-firings': "engine: a cron fires only a firing due at the tick's very time; those it missed (a downtime, a lost write) are skipped, whatever its catchUp",
 }
 
 // The engine's private members these patches reach, typed here rather than as `any`.
@@ -69,6 +73,14 @@ export function breakEngine(engine: Engine, bug: SimBug): void {
   } else if (bug === 'vacuum-splits-graphs') {
     // The finish-time scan forgets which graph each job belongs to: each is judged alone.
     vacuumWith(engine, (history, nowMs, days) => vacuumCandidates(engine.state, graphless(history), nowMs, days, VACUUM_BATCH))
+  } else if (bug === 'cron-skips-missed-firings') {
+    // The fires the shell hands the core keep only the times due right now (and their jobs).
+    const decideTick = inside.decideTick
+    inside.decideTick = function (this: EngineInternals, ...args) {
+      const [now, fires] = [args[2] as number, args[3] as Command[] | undefined]
+      const onTime = fires?.map((c) => (c.type !== 'fireCron' ? c : { ...c, fired: c.fired.filter((t) => t === now), jobs: c.jobs.filter((_, i) => c.fired[i] === now) }))
+      return decideTick.apply(this, [...args.slice(0, 3), onTime])
+    }
   } else if (bug === 'uncommitted-reads') {
     inside.read = (read) => Promise.resolve(read(engine.state))
   } else if (bug === 'capacity-off-by-one') {

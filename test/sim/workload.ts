@@ -11,6 +11,7 @@ import type { JobContext } from '../../src/engine/runtime/runner.js'
 import type { RetryPatternConfig } from '../property/oracle-rules.js'
 import { mix32, type Rng } from './prng.js'
 import { turns } from './store.js'
+import { CRON_TOKEN_BASE } from './crons.js'
 
 /** Channels a config may name (short or complete form), and some nobody configures. */
 export const CONFIGURABLE_CHANNELS = ['root.a', 'root.a.x', 'root.b', 'root.b.y', 'root.c'] as const
@@ -96,7 +97,7 @@ const SLOW_SLEEPS_MS = [300, 1500, 2500, 6000] as const
 export function decideRun(salt: number, model: ModelName, token: number, retry: number, runs: number): RunDecision {
   const h = mix32(salt, token, retry)
   const sleepMs = model === MODEL_QUICK ? 0 : model === MODEL_SLOW ? SLOW_SLEEPS_MS[h % 4]! : SLEEPS_MS[h % 7]!
-  const ioTurns = model === MODEL_JOB && sleepMs === 0 ? (h >>> 24) % 4 : 0
+  const ioTurns = model === MODEL_JOB && sleepMs === 0 && token < CRON_TOKEN_BASE ? (h >>> 24) % 4 : 0
   if (retry >= ALWAYS_SUCCEEDS_FROM_TRY) return { sleepMs, ioTurns, outcome: { kind: 'return' } }
   const roll = (h >>> 8) % 100
   let outcome: Outcome

@@ -1,9 +1,9 @@
 // The README's tour runs as written: its ```ts blocks (between the tour markers) are joined into
-// one module, imports pointed at this checkout, run, and what they print is checked. The example
-// of its Backup and restore section runs the same way, its relative paths in a temporary directory,
-// and so do the examples of its explain, result/progress and Removing jobs sections, which must
-// print the lines
-// their comments show.
+// one module, imports pointed at this checkout, run, and what it prints is checked; a ```js block
+// of the tour that opens with a file name (`// image-jobs.js — …`) is that file, written beside
+// the module first (the worker threads' module). The examples of the Backup and restore section
+// (its relative paths in a temporary directory), delayMany, explain, result/progress and Removing
+// jobs run the same way and must print the lines their comments show.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,19 +14,22 @@ const root = join(import.meta.dirname, '../..')
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
 const tour = readme.slice(readme.indexOf('<!-- tour:start -->'), readme.indexOf('<!-- tour:end -->'))
 const blocks = [...tour.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!)
+/** The files the tour's program uses: [name, source]. */
+const files = [...tour.matchAll(/```js\n\/\/ ([\w-]+\.js) [\s\S]*?```/g)].map((m) => [m[1]!, m[0].slice('```js\n'.length, -3)] as const)
 const dir = mkdtempSync(join(tmpdir(), 'wharf-readme-'))
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
+/** `source` with its imports of Wharf pointed at this checkout. */
+const pointed = (source: string): string =>
+  source
+    .replaceAll("from 'wharf-queue/testing'", `from ${JSON.stringify(join(root, 'src/testing.ts'))}`)
+    .replaceAll("from 'wharf-queue'", `from ${JSON.stringify(join(root, 'src/index.ts'))}`)
+
 /** Run `source` as a module with imports pointed at this checkout; what it prints. */
 async function runExample(name: string, source: string): Promise<string[]> {
   const file = join(dir, name)
-  writeFileSync(
-    file,
-    `${source
-      .replaceAll("from 'wharf-queue/testing'", `from ${JSON.stringify(join(root, 'src/testing.ts'))}`)
-      .replaceAll("from 'wharf-queue'", `from ${JSON.stringify(join(root, 'src/index.ts'))}`)}\nexport {}\n`,
-  )
+  writeFileSync(file, `${pointed(source)}\nexport {}\n`)
   const printed: string[] = []
   const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
     printed.push(args.map(String).join(' '))
@@ -40,18 +43,26 @@ async function runExample(name: string, source: string): Promise<string[]> {
 }
 
 describe('README tour', () => {
-  it('has the tour blocks', () => {
-    expect(blocks.length).toBeGreaterThanOrEqual(7)
+  it('has the tour blocks, and the worker threads\' module', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(10)
+    expect(files.map(([name]) => name)).toEqual(['image-jobs.js'])
   })
 
   it('runs as written and prints what its comments say', async () => {
+    for (const [name, source] of files) writeFileSync(join(dir, name), pointed(source))
     const printed = await runExample('tour.ts', blocks.join('\n'))
     expect(printed).toEqual([
       'pending 15 root',
       'wait_dependencies 1',
       'done 2',
       'nightly-report false',
+      'failed 2/3 1',
+      'done 3/3 import 2026-11 imported',
+      '{"path":"a.png","width":300,"lit":6924}',
       expect.stringMatching(/^\d+ 0 cancelled$/),
+      'wharf.job mail.send done',
+      'wharf.job.outcomes wharf.job.run.duration wharf.job.wait.duration',
+      'wharf: mail.send done',
       'pending',
       'done 2026-01-01T01:05:00.000Z',
     ])
@@ -110,10 +121,6 @@ describe('README delayMany', () => {
     const printed = await runExample('delay-many.ts', example!)
     expect(printed).toEqual(['1000 pending true', 'pending pending wait_dependencies', 'true'])
   })
-})
-
-describe('README Batches', () => {
-  printsWhatItsCommentsSay('## Batches: `batch`, `batches`', 'batches.ts', /^.*\/\/ → (.*)$/gm, 4)
 })
 
 describe('README Removing jobs', () => {
