@@ -37,6 +37,11 @@ export interface PgPool extends PgQueries {
    * pool cannot end while one is out.
    */
   session(): Promise<PgQueries & { release(): void }>
+  /**
+   * LISTEN on `channel` (a connection of its own, re-listened after a reconnect: notifications
+   * sent meanwhile are lost, so listeners also poll). Resolves with the UNLISTEN.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>
   end(): Promise<void>
 }
 
@@ -60,6 +65,10 @@ export async function connect(url: string, where = redactedUrl(url)): Promise<Pg
     session: async () => {
       const reserved = await named(sql.reserve(), where)
       return { ...queriesOf(reserved, where), release: () => reserved.release() }
+    },
+    listen: async (channel, onNotify) => {
+      const listening = await named(sql.listen(channel, onNotify), where)
+      return () => listening.unlisten()
     },
     end: () => sql.end({ timeout: 5 }),
   }

@@ -11,12 +11,19 @@
 //   history         finished jobs: filter columns (escaped text, key-escape.ts), finish time, view
 //                   (view-codec.ts); indexes for jobs() filters in uuid order and for vacuum
 //   history_counts  done / cancelled per channel, for stats()
+//
+// Version 2 (a cluster: many processes on one schema, pg-cluster.ts):
+//   inbox           followers' calls waiting for the scheduler: the call (cluster wire format),
+//                   its node; deleted in the transaction that appends its events
+//   reply           the scheduler's answer to an inbox row, written in that same transaction, with
+//                   the log's last seq then; deleted by the follower that reads it
+//   member          one row per process on the schema: its role, term and last heartbeat
 
 import { StorageError } from '../engine/errors.js'
 import type { PgPool } from './pg-driver.js'
 
 /** The newest layout this build writes. */
-export const PG_SCHEMA_VERSION = 1
+export const PG_SCHEMA_VERSION = 2
 
 /** Migrations by the version they create; each is run in one transaction. */
 const MIGRATIONS: Readonly<Record<number, (s: string) => string[]>> = {
@@ -33,6 +40,12 @@ const MIGRATIONS: Readonly<Record<number, (s: string) => string[]>> = {
     `CREATE INDEX history_graph ON ${s}.history (graph_uuid, uuid) WHERE graph_uuid IS NOT NULL`,
     `CREATE INDEX history_finished ON ${s}.history (finished_at, uuid)`,
     `CREATE TABLE ${s}.history_counts (channel text PRIMARY KEY, done bigint NOT NULL, cancelled bigint NOT NULL)`,
+  ],
+  2: (s) => [
+    `CREATE TABLE ${s}.inbox (id bigserial PRIMARY KEY, node text NOT NULL, body bytea NOT NULL, posted_at timestamptz NOT NULL DEFAULT now())`,
+    `CREATE TABLE ${s}.reply (id bigint PRIMARY KEY, node text NOT NULL, seq bigint NOT NULL, body bytea NOT NULL)`,
+    `CREATE INDEX reply_node ON ${s}.reply (node)`,
+    `CREATE TABLE ${s}.member (node text PRIMARY KEY, role text NOT NULL, term bigint NOT NULL, joined_at timestamptz NOT NULL DEFAULT now(), seen_at timestamptz NOT NULL DEFAULT now())`,
   ],
 }
 
