@@ -51,14 +51,14 @@ type Driver = typeof postgresDriver
  * A pool on `url`, notices dropped (CREATE … IF NOT EXISTS is noisy). A server or connection error
  * of a query escapes as a StorageError naming `where` (the schema and server), never raw.
  */
-export async function connect(url: string, where = redactedUrl(url)): Promise<PgPool> {
+export async function connect(url: string, where = redactedUrl(url), max = POOL_MAX): Promise<PgPool> {
   let postgres: Driver
   try {
     postgres = (await import('postgres')).default
   } catch (error) {
     throw new StorageError(`Wharf.open({ postgres }) needs the PostgreSQL driver package \`postgres\`, which is not installed: npm install ${DRIVER}`, { cause: error })
   }
-  const sql = postgres(url, { max: POOL_MAX, onnotice: () => undefined, connect_timeout: 30 })
+  const sql = postgres(url, { max, onnotice: () => undefined, connect_timeout: 30 })
   return {
     query: queriesOf(sql, where).query,
     transaction: (work) => named(sql.begin((tx: unknown) => work(queriesOf(tx as Sql, where))) as Promise<never>, where),

@@ -1,16 +1,15 @@
-// The scheduler's lease on a schema: a session-level advisory lock, held by one reserved
-// connection, and the term it was taken with. PostgreSQL drops the lock when that session ends
-// (the process died, its connection was cut, pg_terminate_backend), and then another process may
-// take it and bump the term; the term, checked inside every write (pg-log.ts), is what fences a
-// scheduler that has not noticed yet. A session that failed once is never queried again (the
-// driver leaves a query on a dead reserved connection waiting for ever): a new one is reserved.
+// The scheduler's lease on a schema: a session-level advisory lock, and the term it was taken
+// with. PostgreSQL drops the lock when its session ends (the process died, its connection was
+// cut, pg_terminate_backend), and then another process may take it and bump the term; the term,
+// checked inside every write (pg-log.ts), is what fences a scheduler that has not noticed yet.
+//
+// The lock lives on a connection of its own (a one-connection client, not a connection reserved
+// from the log's pool: the driver leaves a query on a dead reserved connection waiting for ever).
+// The client reconnects after its connection was cut, on a new session without the lock: the
+// backend pid, read with every query, tells the two apart.
 
 import { crc32Text } from './crc32.js'
-import type { PgPool, PgQueries } from './pg-driver.js'
-
-type Session = PgQueries & { release(): void }
-
-const LOCK = 'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked'
+import { connect, type PgPool } from './pg-driver.js'
 
 /** The NOTIFY channel of a schema's cluster: at most 63 bytes, as PostgreSQL requires. */
 export function notifyChannel(schema: string): string {
@@ -19,81 +18,75 @@ export function notifyChannel(schema: string): string {
   return `wharf_${schema.slice(0, 48)}_${crc32Text(schema).toString(16)}`
 }
 
+const KEY = 'hashtextextended($1, 0)'
+
 export class PgLease {
-  private session: Session | null = null
-  /** The advisory lock is held by `session`. */
-  held = false
+  private sql: PgPool | null = null
+  /** The backend whose session holds the lock (null: not held). */
+  private holder: number | null = null
 
   constructor(
-    private readonly sql: () => PgPool,
+    private readonly url: string,
+    private readonly where: string,
     private readonly schema: string,
   ) {}
 
+  get held(): boolean {
+    return this.holder !== null
+  }
+
+  async open(): Promise<void> {
+    this.sql = await connect(this.url, this.where, 1)
+  }
+
   /** Migrate under a lock of its own (blocking, so that followers wait for a migrating peer). */
   async migrating<T>(work: () => Promise<T>): Promise<T> {
-    const session = await this.current()
     const key = ['wharf-migrate:' + this.schema]
-    await session.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', key)
+    await this.session().query(`SELECT pg_advisory_lock(${KEY})`, key)
     try {
       return await work()
     } finally {
-      await session.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', key)
+      await this.session().query(`SELECT pg_advisory_unlock(${KEY})`, key)
     }
   }
 
   /** Take the schema's lock if no session holds it; true when this one does. */
   async tryTake(): Promise<boolean> {
-    if (this.held) return true
-    const [row] = (await this.onSession((s) => s.query(LOCK, ['wharf:' + this.schema]))).rows
-    this.held = row?.locked === true
+    if (await this.check()) return true
+    const [row] = (await this.session().query(`SELECT pg_try_advisory_lock(${KEY}) AS locked, pg_backend_pid() AS pid`, ['wharf:' + this.schema])).rows
+    this.holder = row?.locked === true ? Number(row.pid) : null
     return this.held
   }
 
-  /**
-   * Is the lock still this session's? A failed session is replaced and the lock tried again: true
-   * when it is held again (the caller then checks its term), false when another process holds it.
-   */
+  /** Is the lock still held by this client's session (its backend is the one that took it)? */
   async check(): Promise<boolean> {
+    if (this.holder === null) return false
     try {
-      await this.onSession((s) => s.query('SELECT 1'))
-      return this.held
+      const [row] = (await this.session().query('SELECT pg_backend_pid() AS pid')).rows
+      if (Number(row?.pid) !== this.holder) this.holder = null
     } catch {
-      this.held = false
-      return this.tryTake()
+      this.holder = null // the query failed with the session: the lock went with it
     }
+    return this.held
   }
 
   /** Release the lock now (close, or a deposed scheduler that took it back after its term ended). */
   async release(): Promise<void> {
-    if (!this.held) return
-    this.held = false
-    await this.onSession((s) => s.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', ['wharf:' + this.schema]))
+    if (!(await this.check())) return
+    this.holder = null
+    await this.session().query(`SELECT pg_advisory_unlock(${KEY})`, ['wharf:' + this.schema])
   }
 
-  /** Give the session back to the pool (ending the pool ends it, and the lock with it). */
-  end(): void {
-    this.session?.release()
-    this.session = null
-    this.held = false
+  /** Close the client (its session ends, and the lock with it). */
+  async end(): Promise<void> {
+    this.holder = null
+    const sql = this.sql
+    this.sql = null
+    await sql?.end()
   }
 
-  private async current(): Promise<Session> {
-    this.session ??= await this.sql().session()
-    return this.session
-  }
-
-  /** `work` on the session; if it fails, the session is dropped (and the lock with it). */
-  private async onSession<T>(work: (session: Session) => Promise<T>): Promise<T> {
-    const session = await this.current()
-    try {
-      return await work(session)
-    } catch (error) {
-      if (this.session === session) {
-        this.session = null
-        this.held = false
-        session.release()
-      }
-      throw error
-    }
+  private session(): PgPool {
+    if (this.sql === null) throw new Error(`the lease on ${this.where} is closed`)
+    return this.sql
   }
 }

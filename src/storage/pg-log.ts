@@ -71,7 +71,7 @@ export class PgLog implements EventLog {
     this.cluster = options.cluster ?? false
     this.where = `schema ${JSON.stringify(this.schema)} of ${redactedUrl(url)}`
     this.history = new PgHistory(() => this.requireSql(), this.s, this.where)
-    this.lease = new PgLease(() => this.requireSql(), this.schema)
+    this.lease = new PgLease(url, this.where, this.schema)
   }
 
   /** 'scheduler' while this log holds the lease and may write; 'follower' otherwise. */
@@ -90,6 +90,7 @@ export class PgLog implements EventLog {
     let sql: PgPool | null = null
     try {
       sql = this.sql = await connect(this.url, this.where)
+      await this.lease.open()
       await this.lease.migrating(() => migrate(sql!, this.schema, this.schemaVersion))
       const leads = await this.lease.tryTake()
       if (!leads && !this.cluster) throw new SchemaLockedError(this.schema)
@@ -100,7 +101,7 @@ export class PgLog implements EventLog {
     } catch (error) {
       this.lifecycle = 'closed'
       this.sql = null
-      this.lease.end()
+      await this.lease.end()
       await sql?.end()
       throw error
     }
@@ -128,7 +129,7 @@ export class PgLog implements EventLog {
   async checkLease(): Promise<boolean> {
     this.requireOpen()
     if (this.termHeldNow === 0) return false
-    if (await this.lease.check()) {
+    if (await this.lease.tryTake()) {
       const [meta] = (await this.requireSql().query(`SELECT term FROM ${this.s}.meta WHERE id = 1`)).rows
       if (Number(meta?.term) === this.termHeldNow) return true
       await this.lease.release() // a later term was taken meanwhile: leave the lock to others
@@ -295,8 +296,8 @@ export class PgLog implements EventLog {
         await this.lease.release().catch(() => undefined)
         await this.requireSql().query('SELECT pg_notify($1, $2)', [this.channel, 'leave']).catch(() => undefined)
       }
-      // Ending the pool ends the lease's session, which releases the advisory lock if held.
-      this.lease.end()
+      // Ending the lease's client ends its session, which releases the advisory lock if held.
+      await this.lease.end()
       await this.requireSql().end()
     } finally {
       this.termHeldNow = 0
@@ -313,10 +314,19 @@ export class PgLog implements EventLog {
    */
   private async fenced(write: (tx: PgQueries) => Promise<number>): Promise<void> {
     const sql = this.requireSql()
-    await sql.transaction(async (tx) => {
-      const count = await write(tx)
-      if (count !== 1) throw this.deposed()
-    })
+    try {
+      await sql.transaction(async (tx) => {
+        const count = await write(tx)
+        if (count !== 1) throw this.deposed()
+      })
+    } catch (error) {
+      // A statement after the term check can fail first, because of what the next scheduler
+      // wrote (a finished job already in history): under a superseded term, that is the cause.
+      if (error instanceof SchedulerDeposedError || this.termHeldNow === 0) throw error
+      const [meta] = (await sql.query(`SELECT term FROM ${this.s}.meta WHERE id = 1`).catch(() => ({ rows: [] }))).rows
+      if (meta !== undefined && Number(meta.term) !== this.termHeldNow) throw this.deposed()
+      throw error
+    }
   }
 
   /** 1 when this process's term is current (the meta row locked until commit), else 0. */

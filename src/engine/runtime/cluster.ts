@@ -105,8 +105,10 @@ export class Cluster {
     this.every(ELECTION_POLL_MS, () => this.elect())
   }
 
+  /** 'scheduler' once promoted (recovery done), not as soon as the lease is taken. */
   get role(): ClusterRole | 'closed' {
-    return this.halted ? 'closed' : this.log.role
+    if (this.halted) return 'closed'
+    return this.engine === null || this.engine.following ? 'follower' : 'scheduler'
   }
 
   async view(): Promise<ClusterView> {
@@ -183,7 +185,8 @@ export class Cluster {
       engine.deposed(error)
       return
     }
-    await this.tables.heartbeat(this.log.pool, this.node, this.log.role, this.log.term)
+    const role = this.role
+    if (role !== 'closed') await this.tables.heartbeat(this.log.pool, this.node, role, this.log.term)
   }
 
   private async poll(): Promise<void> {
