@@ -501,7 +501,8 @@ export class Wharf implements ModelHost {
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = checkTimeoutOption(options, 'close')
     this.closing = true
-    await this.clusterMember?.stop()
+    // Only a cluster member awaits here: an embedded close keeps its timing (close.test.ts).
+    if (this.clusterMember !== null) await this.clusterMember.stop()
     const hooks = [...this.closeHooks]
     this.closeHooks.clear()
     await Promise.allSettled(hooks.map(async (hook) => hook()))

@@ -32,6 +32,8 @@ export const ELECTION_POLL_MS = 250
 export const POLL_MS = 1000
 /** A member whose row is older than this is gone (its row is deleted). */
 export const MEMBER_ALIVE_MS = 10 * HEARTBEAT_MS
+/** Replies to a node not seen for this long are deleted by the scheduler (nobody will read them). */
+export const REPLY_KEPT_MS = 300 * HEARTBEAT_MS
 
 export type ClusterRole = MemberRow['role']
 
@@ -59,6 +61,7 @@ export class Cluster {
   private readonly timers: NodeJS.Timeout[] = []
   private unlisten: (() => Promise<void>) | null = null
   private electing = false
+  private beats = 0
   private halted = false
 
   constructor(
@@ -186,7 +189,9 @@ export class Cluster {
       return
     }
     const role = this.role
-    if (role !== 'closed') await this.tables.heartbeat(this.log.pool, this.node, role, this.log.term)
+    if (role === 'closed') return
+    await this.tables.heartbeat(this.log.pool, this.node, role, this.log.term)
+    if (role === 'scheduler' && ++this.beats % 60 === 0) await this.tables.sweep(this.log.pool, REPLY_KEPT_MS)
   }
 
   private async poll(): Promise<void> {
