@@ -79,7 +79,11 @@ export class PgClusterTables {
 
   /** Delete the replies no live member will collect: their node has not been seen for `goneMs`. */
   async sweep(sql: PgPool, goneMs: number): Promise<void> {
-    await sql.query(`DELETE FROM ${this.s}.reply WHERE node NOT IN (SELECT node FROM ${this.s}.member WHERE seen_at >= now() - make_interval(secs => $1))`, [goneMs / 1000])
+    // A reply's node is its caller's address, `<member node>#<open id>` (runtime/cluster.ts).
+    await sql.query(
+      `DELETE FROM ${this.s}.reply WHERE regexp_replace(node, '#[^#]*$', '') NOT IN (SELECT node FROM ${this.s}.member WHERE seen_at >= now() - make_interval(secs => $1))`,
+      [goneMs / 1000],
+    )
   }
 
   async leave(sql: PgPool, node: string): Promise<void> {

@@ -11,6 +11,7 @@
 // Handlers run on the scheduler only (assigning them to other members is the next milestone:
 // member rows are where their capacity would be announced).
 
+import { randomUUID } from 'node:crypto'
 import type { ChannelConfig } from '../core/channel-config.js'
 import { SchedulerDeposedError } from '../errors.js'
 import { PgClusterTables, type InboxRow, type MemberRow } from '../../storage/pg-cluster.js'
@@ -73,9 +74,12 @@ export class Cluster {
   ) {
     this.tables = new PgClusterTables(log.schema, log.channel)
     this.names = new Map([...results].map(([name, result]) => [result, name]))
+    // Replies are addressed to this open of this process, not to its node name: two processes
+    // given the same name by mistake (or a restart reusing it) never collect each other's.
+    const address = `${node}#${randomUUID()}`
     this.client = new InboxClient({
-      post: (body) => this.tables.post(log.pool, node, body),
-      collect: () => this.tables.collect(log.pool, node),
+      post: (body) => this.tables.post(log.pool, address, body),
+      collect: () => this.tables.collect(log.pool, address),
       reached: (seq) => this.replica.reached(seq),
       nameOf: (result) => this.nameOf(result),
       settled: () => this.engine?.remoteSettled(),
