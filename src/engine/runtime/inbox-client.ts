@@ -8,7 +8,7 @@ import { fail } from '../core/assert.js'
 import type { Command } from '../core/commands.js'
 import { WharfClosedError } from '../errors.js'
 import type { ReplyRow } from '../../storage/pg-cluster.js'
-import { decodeAnswer, encodeCall } from './cluster-wire.js'
+import { decodeAnswer, encodeCall, type Answer } from './cluster-wire.js'
 import type { Remote } from './engine.js'
 import type { ResultOf } from './submissions.js'
 
@@ -96,16 +96,20 @@ export class InboxClient implements Remote {
 
   private async answer(reply: ReplyRow): Promise<void> {
     const waiting = this.waiting.get(reply.id) ?? fail(`a reply to inbox call ${reply.id}, which nobody waits for`)
-    const answer = decodeAnswer(reply.body)
+    let answer: Answer
     try {
-      await this.deps.reached(reply.seq)
-    } finally {
-      // Removed only now: pending counts the call until its caller can see what it did.
-      this.waiting.delete(reply.id)
-      if (answer.ok) waiting.resolve(answer.value)
-      else waiting.reject(answer.error)
-      if (this.pending === 0) this.deps.settled()
+      answer = decodeAnswer(reply.body)
+    } catch (error) {
+      answer = { ok: false, error }
     }
+    // The call was applied whatever happens here: a replica that cannot catch up (its reads
+    // fail) costs read-your-writes, not the answer.
+    await this.deps.reached(reply.seq).catch(() => undefined)
+    // Removed only now: pending counts the call until its caller can see what it did.
+    this.waiting.delete(reply.id)
+    if (answer.ok) waiting.resolve(answer.value)
+    else waiting.reject(answer.error)
+    if (this.pending === 0) this.deps.settled()
   }
 }
 
