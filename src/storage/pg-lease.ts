@@ -70,11 +70,17 @@ export class PgLease {
     return this.held
   }
 
-  /** Release the lock now (close, or a deposed scheduler that took it back after its term ended). */
-  async release(): Promise<void> {
-    if (!(await this.check())) return
+  /**
+   * Release the lock now (close, or a deposed scheduler that took it back after its term ended),
+   * then NOTIFY `channel` with `payload` when given: unlocked first, so that a follower woken by it
+   * takes the lock at once. (Unlocking a lock this session lost does nothing.)
+   */
+  async release(notify?: { channel: string; payload: string }): Promise<void> {
+    if (this.holder === null) return
     this.holder = null
-    await this.session().query(`SELECT pg_advisory_unlock(${KEY})`, ['wharf:' + this.schema])
+    const unlock = `pg_advisory_unlock(${KEY})`
+    if (notify === undefined) await this.session().query(`SELECT ${unlock}`, ['wharf:' + this.schema])
+    else await this.session().query(`SELECT ${unlock}, pg_notify($2, $3)`, ['wharf:' + this.schema, notify.channel, notify.payload])
   }
 
   /** Close the client (its session ends, and the lock with it). */

@@ -291,14 +291,10 @@ export class PgLog implements EventLog {
     this.lifecycle = 'closing'
     try {
       await this.writes // appends accepted before close still land
-      if (this.lease.held) {
-        // Unlocked before telling the followers, so that the first to try takes over at once.
-        await this.lease.release().catch(() => undefined)
-        await this.requireSql().query('SELECT pg_notify($1, $2)', [this.channel, 'leave']).catch(() => undefined)
-      }
+      // Followers are told at once (else they find the lock free at their next try).
+      await this.lease.release({ channel: this.channel, payload: 'leave' }).catch(() => undefined)
       // Ending the lease's client ends its session, which releases the advisory lock if held.
-      await this.lease.end()
-      await this.requireSql().end()
+      await Promise.all([this.lease.end(), this.requireSql().end()])
     } finally {
       this.termHeldNow = 0
       this.sql = null

@@ -1,8 +1,8 @@
 // The tables of a Wharf on PostgreSQL, in their own schema, and the migration runner that creates
 // and upgrades them on open. `schema_version` holds one row per migration applied; a schema newer
 // than this build is refused (an older Wharf must not write a layout it does not know). Migrations
-// run inside the session advisory lock (pg-log.ts), so two processes never migrate at once, and
-// each one in its own transaction with its version row: a crash leaves the schema at a version.
+// run under an advisory lock of their own (pg-lease.ts), so two processes never migrate at once,
+// all pending ones in one transaction with their version rows: a crash leaves the schema at a version.
 //
 // Version 1:
 //   log             one row per committed batch: first and last seq, the term of the scheduler
@@ -70,11 +70,14 @@ export async function migrate(sql: PgPool, schema: string, newest = PG_SCHEMA_VE
       `the PostgreSQL schema ${JSON.stringify(schema)} is at version ${found}, written by a newer Wharf; this one knows versions up to ${newest}: upgrade Wharf (nothing was changed)`,
     )
   }
+  // Every pending migration with its version row, sent together (pipelined, in order) in one
+  // transaction: a fresh schema per open is what the tests pay most; a crash leaves the old version.
+  const statements: string[] = []
   for (let version = found + 1; version <= newest; version++) {
-    const statements = MIGRATIONS[version]
-    if (statements === undefined) throw new Error(`no migration to schema version ${version}`)
-    // Sent together (pipelined, in order): a fresh schema per open is what the tests pay most.
-    await sql.transaction((tx) => Promise.all([...statements(s), `INSERT INTO ${s}.schema_version (version) VALUES (${version})`].map((statement) => tx.query(statement))))
+    const migration = MIGRATIONS[version]
+    if (migration === undefined) throw new Error(`no migration to schema version ${version}`)
+    statements.push(...migration(s), `INSERT INTO ${s}.schema_version (version) VALUES (${version})`)
   }
+  if (statements.length > 0) await sql.transaction((tx) => Promise.all(statements.map((statement) => tx.query(statement))))
   return newest
 }

@@ -103,10 +103,11 @@ export class Cluster {
   async attach(engine: Engine): Promise<void> {
     this.engine = engine
     engine.onClosed(() => this.halt())
-    this.unlisten = await this.log.pool.listen(this.log.channel, (payload) => this.onNotify(payload))
+    const listening = this.log.pool.listen(this.log.channel, (payload) => this.onNotify(payload))
+    await Promise.all([listening, this.heartbeat()])
+    this.unlisten = await listening
     if (this.log.role === 'scheduler') this.lead()
     else await this.replica.catchUp() // what was committed between the replay and LISTEN
-    await this.heartbeat()
     this.every(HEARTBEAT_MS, () => this.heartbeat())
     this.every(POLL_MS, () => this.poll())
     this.every(ELECTION_POLL_MS, () => this.elect())
