@@ -139,6 +139,7 @@ describe('cluster failover', () => {
     const refused = await failure(() => onOld.browse([2]).withDelay().work(8))
     expect(refused).toBeInstanceOf(SchedulerDeposedError)
     expect(refused).toMatchObject({ code: 'SCHEDULER_DEPOSED', schema })
+    expect(await old.cluster()).toMatchObject({ node: 'node-a', role: 'closed' })
 
     await follower.drain()
     expect(await follower.job(job.uuid)).toMatchObject({ state: 'done', result: 70, retry: 2 })

@@ -356,11 +356,12 @@ export class Wharf implements ModelHost {
   /**
    * Who schedules: this process's node and role, the current term, the scheduler's node, and the
    * members alive (PostgreSQL: every process on the schema, from their heartbeats). An embedded
-   * Wharf is a cluster of one: itself, the scheduler, at term 0.
+   * Wharf is a cluster of one: itself, the scheduler, at term 0. Refused once close() was called.
    */
   async cluster(): Promise<ClusterView> {
+    // A deposed member still answers (role 'closed') until close(): operators ask it why.
+    if (this.clusterMember !== null && !this.closing) return this.clusterMember.view()
     this.assertOpen()
-    if (this.clusterMember !== null) return this.clusterMember.view()
     const self = { node: this.node, role: 'scheduler' as const, term: 0, lastSeenMs: this.clock.now() }
     return { node: this.node, role: 'scheduler', term: 0, scheduler: this.node, members: [self] }
   }

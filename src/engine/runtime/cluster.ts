@@ -113,7 +113,8 @@ export class Cluster {
     this.every(ELECTION_POLL_MS, () => this.elect())
   }
 
-  /** 'scheduler' once promoted (recovery done), not as soon as the lease is taken. */
+  /** 'scheduler' once this engine decides (promoted: the recovery is the first thing it decides),
+   * not as soon as the lease is taken (it catches up on the log first). */
   get role(): ClusterRole | 'closed' {
     if (this.halted) return 'closed'
     return this.engine === null || this.engine.following ? 'follower' : 'scheduler'
