@@ -127,6 +127,21 @@ export class SchemaLockedError extends WharfError {
   }
 }
 
+/**
+ * This process was the scheduler of a PostgreSQL schema and another process has taken over (a
+ * higher term; its session and lock were lost). Nothing of the refused write was stored. A deposed
+ * Wharf closes: every later call is refused with this error; open it again to rejoin the cluster
+ * as a follower.
+ */
+export class SchedulerDeposedError extends WharfError {
+  readonly code = 'SCHEDULER_DEPOSED'
+  readonly schema: string
+  constructor(message: string, schema: string) {
+    super(message)
+    this.schema = schema
+  }
+}
+
 export class LogCorruptionError extends WharfError {
   readonly code = 'LOG_CORRUPTION'
   readonly seq: number

@@ -18,6 +18,13 @@ export interface Snapshot {
   state: unknown
 }
 
+/**
+ * The engine's tick whose batch is being appended (runtime/appends.ts's Pending), opaque here: a
+ * log that records more with a batch — a cluster's answers to the calls it decided (pg-log.ts) —
+ * hands it to whoever knows its shape; other logs ignore it.
+ */
+export type DecidedTick = object
+
 export interface EventLog {
   /** Prepare for reading and appending (Wharf.open calls it once per open). */
   open(): Promise<void>
@@ -25,9 +32,10 @@ export interface EventLog {
    * Append one batch (the events of one engine tick, seqs consecutive), and with it what those
    * events change in history, atomically. Resolves when both are durable to the log's promise;
    * rejects when nothing of either was written. The caller gives up ownership of the arrays. A
-   * wrapper around a log must pass `history` on: dropping it loses finished jobs.
+   * wrapper around a log must pass `history` on: dropping it loses finished jobs. `tick`: the tick
+   * the batch comes from (see DecidedTick), also when the batch is empty.
    */
-  append(batch: readonly WharfEvent[], history?: HistoryWrite): Promise<void>
+  append(batch: readonly WharfEvent[], history?: HistoryWrite, tick?: DecidedTick): Promise<void>
   /** Finished jobs that left the engine's memory; changed only by append() and initHistory(). */
   readonly history: HistoryStore
   /** Fill an incomplete history (see HistoryStore.complete) with these views, atomically. */

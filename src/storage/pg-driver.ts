@@ -37,6 +37,11 @@ export interface PgPool extends PgQueries {
    * pool cannot end while one is out.
    */
   session(): Promise<PgQueries & { release(): void }>
+  /**
+   * LISTEN on `channel` (a connection of its own, re-listened after a reconnect: notifications
+   * sent meanwhile are lost, so listeners also poll). Resolves with the UNLISTEN.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>
   end(): Promise<void>
 }
 
@@ -46,20 +51,24 @@ type Driver = typeof postgresDriver
  * A pool on `url`, notices dropped (CREATE … IF NOT EXISTS is noisy). A server or connection error
  * of a query escapes as a StorageError naming `where` (the schema and server), never raw.
  */
-export async function connect(url: string, where = redactedUrl(url)): Promise<PgPool> {
+export async function connect(url: string, where = redactedUrl(url), max = POOL_MAX): Promise<PgPool> {
   let postgres: Driver
   try {
     postgres = (await import('postgres')).default
   } catch (error) {
     throw new StorageError(`Wharf.open({ postgres }) needs the PostgreSQL driver package \`postgres\`, which is not installed: npm install ${DRIVER}`, { cause: error })
   }
-  const sql = postgres(url, { max: POOL_MAX, onnotice: () => undefined, connect_timeout: 30 })
+  const sql = postgres(url, { max, onnotice: () => undefined, connect_timeout: 30 })
   return {
     query: queriesOf(sql, where).query,
     transaction: (work) => named(sql.begin((tx: unknown) => work(queriesOf(tx as Sql, where))) as Promise<never>, where),
     session: async () => {
       const reserved = await named(sql.reserve(), where)
       return { ...queriesOf(reserved, where), release: () => reserved.release() }
+    },
+    listen: async (channel, onNotify) => {
+      const listening = await named(sql.listen(channel, onNotify), where)
+      return () => listening.unlisten()
     },
     end: () => sql.end({ timeout: 5 }),
   }

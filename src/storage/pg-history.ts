@@ -39,10 +39,12 @@ export class PgHistory implements HistoryStore {
     private readonly where: string,
   ) {}
 
-  /** Read the counts (PgLog.open, once the schema is migrated). */
+  /** Read the counts (PgLog.open, once the schema is migrated; a follower after catching up). */
   async load(): Promise<void> {
+    const { rows } = await this.sql().query(`SELECT channel, done, cancelled FROM ${this.s}.history_counts`)
+    // Cleared only now: a follower reloads them while stats() may read them (no empty moment).
     this.perChannel.clear()
-    for (const row of (await this.sql().query(`SELECT channel, done, cancelled FROM ${this.s}.history_counts`)).rows) {
+    for (const row of rows) {
       const counts = { done: Number(row.done), cancelled: Number(row.cancelled) }
       if (counts.done < 0 || counts.cancelled < 0) throw this.corrupt(`history counts of channel ${JSON.stringify(row.channel)} are negative`)
       if (counts.done + counts.cancelled > 0) this.perChannel.set(unesc(row.channel as string), counts)

@@ -1,22 +1,26 @@
-// The EventLog on PostgreSQL (0.3, first milestone: one process per schema). One row per
-// committed batch, appended in one transaction with the history it projects: durable = committed,
-// as the server's synchronous_commit has it; group commit is the engine's (one append per tick).
+// The EventLog on PostgreSQL (0.3). One row per committed batch, appended in one transaction with
+// the history it projects: durable = committed, as the server's synchronous_commit has it; group
+// commit is the engine's (one append per tick).
 //
-// Election and fencing, as the next milestone builds on them: open() takes a session advisory
-// lock on the schema (held by one reserved connection for the life of the log) — today a second
-// process is refused with SchemaLockedError — and then bumps the term in `meta`. Every append,
-// snapshot and compaction checks that term inside its transaction, the `meta` row locked FOR
-// SHARE, so a scheduler whose term has been superseded can never write, even past a lost lock:
-// a takeover's term bump waits for, or is seen by, every write in flight.
+// Election and fencing: open() tries the schema's lease (pg-lease.ts: a session advisory lock).
+// The process that gets it is the scheduler and bumps the term in `meta`; without `cluster`, a
+// second process is refused with SchemaLockedError; with it (Wharf.open), it opens as a follower:
+// it reads (snapshot, log, history, readTail) but never writes, and tryLead() takes over once the
+// lock is free. Every append, snapshot and compaction checks the term inside its transaction, the
+// `meta` row locked FOR SHARE, so a scheduler whose term has been superseded can never write, even
+// past a lost lock: a takeover's term bump waits for, or is seen by, every write in flight; the
+// refused write rejects with SchedulerDeposedError. Each append NOTIFYs the schema's channel
+// ('log <last seq>'), and carries what `stageWithAppend` adds for the batch's calls (the inbox).
 
 import type { WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
-import { LogCorruptionError, SchemaLockedError, StorageError } from '../engine/errors.js'
+import { LogCorruptionError, SchedulerDeposedError, SchemaLockedError } from '../engine/errors.js'
 import { decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshot } from './codec.js'
-import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from './event-log.js'
+import { checkCompaction, checkSnapshotSeq, type DecidedTick, type EventLog, type Snapshot } from './event-log.js'
 import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
-import { connect, redactedUrl, type PgPool, type PgQueries } from './pg-driver.js'
+import { connect, redactedUrl, type PgPool, type PgQueries, type PgRows } from './pg-driver.js'
 import { PgHistory } from './pg-history.js'
+import { notifyChannel, PgLease } from './pg-lease.js'
 import { migrate, PG_SCHEMA_VERSION, schemaIdent } from './pg-schema.js'
 
 export interface PgLogOptions {
@@ -24,7 +28,12 @@ export interface PgLogOptions {
   schema?: string
   /** Advanced (tests): the newest schema version this log migrates to. */
   schemaVersion?: number
+  /** Open as a follower when another process holds the schema (else: SchemaLockedError). */
+  cluster?: boolean
 }
+
+/** What an append adds for the calls of its tick, run in its transaction after the batch. */
+export type AppendStage = (tx: PgQueries, lastSeq: number) => Promise<PgRows>[]
 
 /** Batch rows fetched per round trip while reading. */
 const READ_CHUNK = 256
@@ -34,18 +43,22 @@ type Lifecycle = 'closed' | 'opening' | 'open' | 'closing'
 export class PgLog implements EventLog {
   readonly schema: string
   readonly history: PgHistory
+  /** The schema's NOTIFY channel: 'log <seq>' after each append, and the cluster's messages. */
+  readonly channel: string
   private readonly s: string
   private readonly where: string
   private readonly schemaVersion: number
+  private readonly cluster: boolean
   private lifecycle: Lifecycle = 'closed'
   private sql: PgPool | null = null
-  /** This process's term as scheduler: every write checks it. */
-  private term = 0
+  /** This process's term as scheduler (0: a follower, which never writes): every write checks it. */
+  private termHeldNow = 0
   private lastSeq = 0
   private floorSeq = 0
   private writes: Promise<unknown> = Promise.resolve()
-  /** The connection whose session holds the advisory lock, from open() to close(). */
-  private session: (PgQueries & { release(): void }) | null = null
+  private readonly lease: PgLease
+  /** Set by the cluster's scheduler: what an append adds for its tick's calls (null: nothing). */
+  stageWithAppend: ((tick: DecidedTick) => AppendStage | null) | null = null
 
   constructor(
     private readonly url: string,
@@ -53,9 +66,22 @@ export class PgLog implements EventLog {
   ) {
     this.schema = options.schema ?? 'wharf'
     this.s = schemaIdent(this.schema)
+    this.channel = notifyChannel(this.schema)
     this.schemaVersion = options.schemaVersion ?? PG_SCHEMA_VERSION
+    this.cluster = options.cluster ?? false
     this.where = `schema ${JSON.stringify(this.schema)} of ${redactedUrl(url)}`
     this.history = new PgHistory(() => this.requireSql(), this.s, this.where)
+    this.lease = new PgLease(url, this.where, this.schema)
+  }
+
+  /** 'scheduler' while this log holds the lease and may write; 'follower' otherwise. */
+  get role(): 'scheduler' | 'follower' {
+    return this.termHeldNow > 0 ? 'scheduler' : 'follower'
+  }
+
+  /** The term this log writes under (0 for a follower). */
+  get term(): number {
+    return this.termHeldNow
   }
 
   async open(): Promise<void> {
@@ -64,33 +90,75 @@ export class PgLog implements EventLog {
     let sql: PgPool | null = null
     try {
       sql = this.sql = await connect(this.url, this.where)
-      // The lock lives as long as the session of the connection that took it: until close().
-      const session = (this.session = await sql.session())
-      const [got] = (await session.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', ['wharf:' + this.schema])).rows
-      if (got?.locked !== true) throw new SchemaLockedError(this.schema)
-      await migrate(sql, this.schema, this.schemaVersion)
-      const [meta] = (await sql.query(`UPDATE ${this.s}.meta SET term = term + 1 WHERE id = 1 RETURNING term, floor_seq`)).rows
-      if (meta === undefined) throw new LogCorruptionError(`corrupt event log in ${this.where}: its meta row is missing`, 0)
-      this.term = Number(meta.term)
-      this.floorSeq = Number(meta.floor_seq)
-      const [tail] = (await sql.query(`SELECT last_seq FROM ${this.s}.log ORDER BY first_seq DESC LIMIT 1`)).rows
-      this.lastSeq = tail === undefined ? this.floorSeq : Number(tail.last_seq)
+      await this.lease.open()
+      await this.lease.migrating(() => migrate(sql!, this.schema, this.schemaVersion))
+      const leads = await this.lease.tryTake()
+      if (!leads && !this.cluster) throw new SchemaLockedError(this.schema)
+      if (leads) await this.bumpTerm()
+      else await this.readEnds()
       await this.history.load()
       this.lifecycle = 'open'
     } catch (error) {
       this.lifecycle = 'closed'
       this.sql = null
-      this.session?.release()
-      this.session = null
+      await this.lease.end()
       await sql?.end()
       throw error
     }
   }
 
-  async append(batch: readonly WharfEvent[], history: HistoryWrite = NO_HISTORY_WRITE): Promise<void> {
+  /**
+   * A follower takes over if the lease is free: a new term, and the log's ends read again. True
+   * when this log is (now) the scheduler. The caller catches up on the log before deciding.
+   */
+  async tryLead(): Promise<boolean> {
     this.requireOpen()
+    if (this.termHeldNow > 0) return true
+    if (!(await this.lease.tryTake())) return false
+    await this.serialize(async () => {
+      await this.bumpTerm()
+      await this.history.load()
+    })
+    return true
+  }
+
+  /**
+   * The scheduler's check of its lease (a heartbeat): true while it holds the lock under its term.
+   * False once another process has, or may have, taken over: its writes are fenced from now on.
+   */
+  async checkLease(): Promise<boolean> {
+    this.requireOpen()
+    if (this.termHeldNow === 0) return false
+    if (await this.lease.tryTake()) {
+      const [meta] = (await this.requireSql().query(`SELECT term FROM ${this.s}.meta WHERE id = 1`)).rows
+      if (Number(meta?.term) === this.termHeldNow) return true
+      await this.lease.release() // a later term was taken meanwhile: leave the lock to others
+    }
+    return false
+  }
+
+  private async bumpTerm(): Promise<void> {
+    const [meta] = (await this.requireSql().query(`UPDATE ${this.s}.meta SET term = term + 1 WHERE id = 1 RETURNING term`)).rows
+    if (meta === undefined) throw new LogCorruptionError(`corrupt event log in ${this.where}: its meta row is missing`, 0)
+    this.termHeldNow = Number(meta.term)
+    await this.readEnds()
+  }
+
+  private async readEnds(): Promise<void> {
+    const sql = this.requireSql()
+    const [meta] = (await sql.query(`SELECT floor_seq FROM ${this.s}.meta WHERE id = 1`)).rows
+    if (meta === undefined) throw new LogCorruptionError(`corrupt event log in ${this.where}: its meta row is missing`, 0)
+    this.floorSeq = Number(meta.floor_seq)
+    const [tail] = (await sql.query(`SELECT last_seq FROM ${this.s}.log ORDER BY first_seq DESC LIMIT 1`)).rows
+    this.lastSeq = tail === undefined ? this.floorSeq : Number(tail.last_seq)
+  }
+
+  async append(batch: readonly WharfEvent[], history: HistoryWrite = NO_HISTORY_WRITE, tick?: DecidedTick): Promise<void> {
+    this.requireOpen()
+    const stage = tick === undefined || this.stageWithAppend === null ? null : this.stageWithAppend(tick)
     if (batch.length === 0) {
       if (history !== NO_HISTORY_WRITE) throw new RangeError('a history write needs the events that make it')
+      if (stage !== null) await this.writeAlone(stage)
       return
     }
     const bytes = encodeBatch(batch) // before queueing: the encoding overlaps the previous write
@@ -101,15 +169,50 @@ export class PgLog implements EventLog {
       await this.fenced(async (tx) => {
         const inserted = tx.query(
           `INSERT INTO ${this.s}.log (first_seq, last_seq, term, body) SELECT $1, $2, term, $3 FROM ${this.s}.meta WHERE id = 1 AND term = $4 FOR SHARE`,
-          [first, last, bytes, this.term],
+          [first, last, bytes, this.termHeldNow],
         )
         const staged = history === NO_HISTORY_WRITE ? [] : this.history.stage(tx, history)
-        const [rows] = await Promise.all([inserted, ...staged])
+        const notified = tx.query('SELECT pg_notify($1, $2)', [this.channel, `log ${last}`])
+        const [rows] = await Promise.all([inserted, ...staged, notified, ...(stage?.(tx, last) ?? [])])
         return rows.count
       })
       this.lastSeq = last
       if (history !== NO_HISTORY_WRITE) this.history.commit(history)
     })
+  }
+
+  /** What `stage` writes, fenced by the term, in a transaction of its own (a tick that appended
+   * no events still answers its calls), after the appends queued before it. */
+  async writeAlone(stage: AppendStage): Promise<void> {
+    this.requireOpen()
+    await this.serialize(() => this.fenced(async (tx) => (await Promise.all([this.termHeld(tx), ...stage(tx, this.lastSeq)]))[0]))
+  }
+
+  /**
+   * The batches committed after `afterSeq`, in order, at most `limit` rows; null when the log was
+   * compacted past `afterSeq` (a follower that fell that far behind replays the snapshot).
+   */
+  async readTail(afterSeq: number, limit = READ_CHUNK): Promise<(readonly WharfEvent[])[] | null> {
+    const sql = this.requireOpen()
+    const { rows } = await sql.query(`SELECT first_seq, body FROM ${this.s}.log WHERE last_seq > $1 ORDER BY first_seq LIMIT ${limit}`, [afterSeq])
+    const batches: (readonly WharfEvent[])[] = []
+    let expected = afterSeq + 1
+    for (const row of rows) {
+      const events = decodeBatch(row.body as Uint8Array, Number(row.first_seq), this.where)
+      if (events[0]!.seq > expected) return batches.length === 0 ? null : batches
+      batches.push(events[0]!.seq >= expected ? events : events.filter((e) => e.seq >= expected))
+      expected = events[events.length - 1]!.seq + 1
+    }
+    if (rows.length === 0) {
+      const [meta] = (await sql.query(`SELECT floor_seq FROM ${this.s}.meta WHERE id = 1`)).rows
+      if (Number(meta?.floor_seq) > afterSeq) return null
+    }
+    return batches
+  }
+
+  /** The pool, for the cluster's own tables (inbox, reply, member: pg-cluster.ts). */
+  get pool(): PgPool {
+    return this.requireOpen()
   }
 
   async initHistory(views: readonly JobView[]): Promise<void> {
@@ -161,7 +264,7 @@ export class PgLog implements EventLog {
     const bytes = encodeSnapshot(snapshot)
     await this.serialize(async () => {
       checkSnapshotSeq(snapshot.seq, this.floorSeq, this.lastSeq)
-      await this.fenced(async (tx) => (await tx.query(`UPDATE ${this.s}.meta SET snapshot = $1, snapshot_seq = $2 WHERE id = 1 AND term = $3`, [bytes, snapshot.seq, this.term])).count)
+      await this.fenced(async (tx) => (await tx.query(`UPDATE ${this.s}.meta SET snapshot = $1, snapshot_seq = $2 WHERE id = 1 AND term = $3`, [bytes, snapshot.seq, this.termHeldNow])).count)
     })
   }
 
@@ -188,11 +291,12 @@ export class PgLog implements EventLog {
     this.lifecycle = 'closing'
     try {
       await this.writes // appends accepted before close still land
-      // Ending the pool ends the lock's session, which releases the advisory lock.
-      this.session?.release()
-      await this.requireSql().end()
+      // Followers are told at once (else they find the lock free at their next try).
+      await this.lease.release({ channel: this.channel, payload: 'leave' }).catch(() => undefined)
+      // Ending the lease's client ends its session, which releases the advisory lock if held.
+      await Promise.all([this.lease.end(), this.requireSql().end()])
     } finally {
-      this.session = null
+      this.termHeldNow = 0
       this.sql = null
       this.lifecycle = 'closed'
     }
@@ -206,15 +310,29 @@ export class PgLog implements EventLog {
    */
   private async fenced(write: (tx: PgQueries) => Promise<number>): Promise<void> {
     const sql = this.requireSql()
-    await sql.transaction(async (tx) => {
-      const count = await write(tx)
-      if (count !== 1) throw new StorageError(`this Wharf is no longer the scheduler of ${this.where}: its term ${this.term} was superseded by another process; nothing was written`)
-    })
+    try {
+      await sql.transaction(async (tx) => {
+        const count = await write(tx)
+        if (count !== 1) throw this.deposed()
+      })
+    } catch (error) {
+      // A statement after the term check can fail first, because of what the next scheduler
+      // wrote (a finished job already in history): under a superseded term, that is the cause.
+      if (error instanceof SchedulerDeposedError || this.termHeldNow === 0) throw error
+      const [meta] = (await sql.query(`SELECT term FROM ${this.s}.meta WHERE id = 1`).catch(() => ({ rows: [] }))).rows
+      if (meta !== undefined && Number(meta.term) !== this.termHeldNow) throw this.deposed()
+      throw error
+    }
   }
 
   /** 1 when this process's term is current (the meta row locked until commit), else 0. */
   private async termHeld(tx: PgQueries): Promise<number> {
-    return (await tx.query(`SELECT 1 FROM ${this.s}.meta WHERE id = 1 AND term = $1 FOR SHARE`, [this.term])).count
+    return (await tx.query(`SELECT 1 FROM ${this.s}.meta WHERE id = 1 AND term = $1 FOR SHARE`, [this.termHeldNow])).count
+  }
+
+  private deposed(): SchedulerDeposedError {
+    const what = this.termHeldNow === 0 ? 'this Wharf is a follower' : `its term ${this.termHeldNow} was superseded by another process`
+    return new SchedulerDeposedError(`this Wharf is no longer the scheduler of ${this.where}: ${what}; nothing was written`, this.schema)
   }
 
   private requireOpen(): PgPool {

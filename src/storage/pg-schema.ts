@@ -1,8 +1,8 @@
 // The tables of a Wharf on PostgreSQL, in their own schema, and the migration runner that creates
 // and upgrades them on open. `schema_version` holds one row per migration applied; a schema newer
 // than this build is refused (an older Wharf must not write a layout it does not know). Migrations
-// run inside the session advisory lock (pg-log.ts), so two processes never migrate at once, and
-// each one in its own transaction with its version row: a crash leaves the schema at a version.
+// run under an advisory lock of their own (pg-lease.ts), so two processes never migrate at once,
+// all pending ones in one transaction with their version rows: a crash leaves the schema at a version.
 //
 // Version 1:
 //   log             one row per committed batch: first and last seq, the term of the scheduler
@@ -11,12 +11,19 @@
 //   history         finished jobs: filter columns (escaped text, key-escape.ts), finish time, view
 //                   (view-codec.ts); indexes for jobs() filters in uuid order and for vacuum
 //   history_counts  done / cancelled per channel, for stats()
+//
+// Version 2 (a cluster: many processes on one schema, pg-cluster.ts):
+//   inbox           followers' calls waiting for the scheduler: the call (cluster wire format),
+//                   its node; deleted in the transaction that appends its events
+//   reply           the scheduler's answer to an inbox row, written in that same transaction, with
+//                   the log's last seq then; deleted by the follower that reads it
+//   member          one row per process on the schema: its role, term and last heartbeat
 
 import { StorageError } from '../engine/errors.js'
 import type { PgPool } from './pg-driver.js'
 
 /** The newest layout this build writes. */
-export const PG_SCHEMA_VERSION = 1
+export const PG_SCHEMA_VERSION = 2
 
 /** Migrations by the version they create; each is run in one transaction. */
 const MIGRATIONS: Readonly<Record<number, (s: string) => string[]>> = {
@@ -33,6 +40,12 @@ const MIGRATIONS: Readonly<Record<number, (s: string) => string[]>> = {
     `CREATE INDEX history_graph ON ${s}.history (graph_uuid, uuid) WHERE graph_uuid IS NOT NULL`,
     `CREATE INDEX history_finished ON ${s}.history (finished_at, uuid)`,
     `CREATE TABLE ${s}.history_counts (channel text PRIMARY KEY, done bigint NOT NULL, cancelled bigint NOT NULL)`,
+  ],
+  2: (s) => [
+    `CREATE TABLE ${s}.inbox (id bigserial PRIMARY KEY, node text NOT NULL, body bytea NOT NULL, posted_at timestamptz NOT NULL DEFAULT now())`,
+    `CREATE TABLE ${s}.reply (id bigint PRIMARY KEY, node text NOT NULL, seq bigint NOT NULL, body bytea NOT NULL)`,
+    `CREATE INDEX reply_node ON ${s}.reply (node)`,
+    `CREATE TABLE ${s}.member (node text PRIMARY KEY, role text NOT NULL, term bigint NOT NULL, joined_at timestamptz NOT NULL DEFAULT now(), seen_at timestamptz NOT NULL DEFAULT now())`,
   ],
 }
 
@@ -57,11 +70,14 @@ export async function migrate(sql: PgPool, schema: string, newest = PG_SCHEMA_VE
       `the PostgreSQL schema ${JSON.stringify(schema)} is at version ${found}, written by a newer Wharf; this one knows versions up to ${newest}: upgrade Wharf (nothing was changed)`,
     )
   }
+  // Every pending migration with its version row, sent together (pipelined, in order) in one
+  // transaction: a fresh schema per open is what the tests pay most; a crash leaves the old version.
+  const statements: string[] = []
   for (let version = found + 1; version <= newest; version++) {
-    const statements = MIGRATIONS[version]
-    if (statements === undefined) throw new Error(`no migration to schema version ${version}`)
-    // Sent together (pipelined, in order): a fresh schema per open is what the tests pay most.
-    await sql.transaction((tx) => Promise.all([...statements(s), `INSERT INTO ${s}.schema_version (version) VALUES (${version})`].map((statement) => tx.query(statement))))
+    const migration = MIGRATIONS[version]
+    if (migration === undefined) throw new Error(`no migration to schema version ${version}`)
+    statements.push(...migration(s), `INSERT INTO ${s}.schema_version (version) VALUES (${version})`)
   }
+  if (statements.length > 0) await sql.transaction((tx) => Promise.all(statements.map((statement) => tx.query(statement))))
   return newest
 }

@@ -1,11 +1,10 @@
 // Proves Wharf.open({ postgres, schema }) on a real PostgreSQL server: bad options are refused by
 // name before anything connects; jobs run, finish and survive close and reopen in the schema; a
-// second Wharf on a held schema gets SchemaLockedError; close() ends the pool (the schema is free
-// again); and no source file loads the driver except through pg-driver.ts's dynamic import.
+// second Wharf on a held schema opens as a follower, and takes over once the first closes; and no source file loads the driver except through pg-driver.ts's dynamic import.
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { InvalidPropertyError, SchemaLockedError, StorageError, Wharf, type OpenOptions } from '../../src/index.js'
+import { InvalidPropertyError, StorageError, Wharf, type OpenOptions } from '../../src/index.js'
 import { pgTestDatabase } from '../pg/database.js'
 import { closedAfterEach, failure } from './helpers.js'
 
@@ -20,6 +19,8 @@ describe('Wharf.open({ postgres }) refuses bad options by name', () => {
     [{ postgres: 'postgres://h/db', scrubHistory: true }, /either `postgres` or `scrubHistory`.*LevelDB store/],
     [{ postgres: 'postgres://h/db', schema: 'Bad-Name' }, /schema must be a lowercase SQL identifier .*got "Bad-Name"/],
     [{ schema: 'jobs' }, /schema "jobs" is given without `postgres`/],
+    [{ node: 'a' }, /node "a" is given without `postgres`/],
+    [{ postgres: 'postgres://h/db', node: '' }, /node must be a non-empty string .*got ""/],
   ]
   for (const [options, message] of cases) {
     it(`${JSON.stringify(options)}`, async () => {
@@ -66,15 +67,13 @@ describe('Wharf on PostgreSQL', () => {
     expect(await again.result(pending.uuid)).toBe(4)
   })
 
-  it('refuses a second Wharf on a held schema with SchemaLockedError; close() frees it', async () => {
+  it('opens a second Wharf on a held schema as a follower; close() of the scheduler lets it take over', async () => {
     const schema = db.schema()
     const first = await open(schema)
-    const error = await failure(() => open(schema))
-    expect(error).toBeInstanceOf(SchemaLockedError)
-    expect(error).toMatchObject({ code: 'SCHEMA_LOCKED', schema })
-    await first.close()
     const second = await open(schema)
-    expect(second.stats().states.pending).toBe(0)
+    expect((await second.cluster()).role).toBe('follower')
+    await first.close()
+    await expect.poll(async () => (await second.cluster()).role, { timeout: 10_000 }).toBe('scheduler')
   })
 
   it('points backup() at PostgreSQL tools', async () => {

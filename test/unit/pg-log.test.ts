@@ -1,9 +1,10 @@
 // Proves PgLog keeps the EventLog contract on a real PostgreSQL server (shared suite), and what
 // only it does: one row per batch, tables created and versioned on open, a newer schema refused,
-// a second opener of a held schema refused by name (SchemaLockedError), and every write fenced by
-// the scheduler's term (a bumped term makes appends fail and write nothing).
+// a second opener of a held schema refused by name (SchemaLockedError) unless it opens as a cluster
+// member, and every write fenced by the scheduler's term (a bumped term makes appends fail with
+// SchedulerDeposedError and write nothing).
 import { afterEach, describe, expect, it } from 'vitest'
-import { SchemaLockedError, StorageError } from '../../src/engine/errors.js'
+import { SchedulerDeposedError, SchemaLockedError, StorageError } from '../../src/engine/errors.js'
 import { connect, type PgPool } from '../../src/storage/pg-driver.js'
 import { PgLog } from '../../src/storage/pg-log.js'
 import { PG_SCHEMA_VERSION } from '../../src/storage/pg-schema.js'
@@ -12,6 +13,9 @@ import { eventLogContract, makeBatch, readAll } from './event-log-contract.js'
 import { failure } from './helpers.js'
 
 const db = pgTestDatabase()
+
+/** Every migration, each recorded once. */
+const allVersions = (): number[] => Array.from({ length: PG_SCHEMA_VERSION }, (_, i) => i + 1)
 
 eventLogContract('PgLog', async () => {
   const schema = db.schema()
@@ -64,7 +68,7 @@ describe('PgLog', () => {
     await logs.pop()!.close()
     await logOn(schema).open()
     const versions = (await (await admin()).query(`SELECT version FROM ${schema}.schema_version`)).rows.map((r) => r.version)
-    expect(versions).toEqual([PG_SCHEMA_VERSION])
+    expect(versions).toEqual(allVersions())
   })
 
   it('refuses a schema written by a newer Wharf, changing nothing', async () => {
@@ -90,7 +94,7 @@ describe('PgLog', () => {
     const log = logOn(schema)
     await log.open()
     await log.append(makeBatch(1, 1))
-    expect((await pool.query(`SELECT version FROM ${schema}.schema_version`)).rows.map((r) => r.version)).toEqual([PG_SCHEMA_VERSION])
+    expect((await pool.query(`SELECT version FROM ${schema}.schema_version`)).rows.map((r) => r.version)).toEqual(allVersions())
   })
 
   it('refuses a second process on a held schema with SchemaLockedError, and takes it once the first closes', async () => {
@@ -117,7 +121,7 @@ describe('PgLog', () => {
     const pool = await admin()
     await pool.query(`UPDATE ${schema}.meta SET term = term + 1`)
     await expect(log.append(makeBatch(3, 1))).rejects.toThrow(/no longer the scheduler.*term 1 was superseded/)
-    await expect(log.writeSnapshot({ seq: 2, formatVersion: 1, state: null })).rejects.toThrow(StorageError)
+    await expect(log.writeSnapshot({ seq: 2, formatVersion: 1, state: null })).rejects.toThrow(SchedulerDeposedError)
     expect((await pool.query(`SELECT count(*)::int AS n FROM ${schema}.log`)).rows[0]!.n).toBe(1)
     expect((await pool.query(`SELECT snapshot FROM ${schema}.meta`)).rows[0]!.snapshot).toBeNull()
     // Each open is a new term: the next process writes again.

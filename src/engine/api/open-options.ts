@@ -15,6 +15,10 @@ import { SCHEMA_NAME } from '../../storage/pg-schema.js'
 import { redactedUrl } from '../../storage/pg-driver.js'
 import { VolatileLog } from '../../storage/volatile-log.js'
 import { describe } from './properties.js'
+import { hostname } from 'node:os'
+
+/** The longest cluster node name accepted. */
+export const NODE_NAME_MAX = 200
 
 export interface OpenOptions {
   /** LevelDB directory. Omitted (and no `postgres`): in-memory log (nothing survives close). */
@@ -22,10 +26,12 @@ export interface OpenOptions {
   /**
    * PostgreSQL connection URL (postgres://user:password@host:port/database), instead of `path`:
    * the log, snapshots and history live in tables of `schema`, created on first open. Needs the
-   * `postgres` package installed. One process per schema for now (a second one is refused with
-   * SchemaLockedError); durability is PostgreSQL's commit.
+   * `postgres` package installed. Every process that opens the same schema joins one cluster: one
+   * is the scheduler, the others follow it (runtime/cluster.ts); durability is PostgreSQL's commit.
    */
   postgres?: string
+  /** With `postgres`: this process's name in the cluster, unique in it. Default `<host>:<pid>`. */
+  node?: string
   /** With `postgres`: the schema that holds Wharf's tables, a lowercase identifier. Default 'wharf'. */
   schema?: string
   /** queue_job grammar. Default: process.env.WHARF_CHANNELS ?? 'root:1'. */
@@ -75,7 +81,7 @@ export interface OpenOptions {
   logger?: Logger
 }
 
-export const OPEN_OPTIONS = new Set(['path', 'postgres', 'schema', 'channels', 'clock', 'contextKeys', 'noDelay', 'durability', 'onCorruption', 'removeAfterDays', 'snapshotEvery', 'scrubHistory', 'log', 'newId', 'random', 'telemetry', 'logger'])
+export const OPEN_OPTIONS = new Set(['path', 'postgres', 'schema', 'node', 'channels', 'clock', 'contextKeys', 'noDelay', 'durability', 'onCorruption', 'removeAfterDays', 'snapshotEvery', 'scrubHistory', 'log', 'newId', 'random', 'telemetry', 'logger'])
 export const DEFAULT_REMOVE_AFTER_DAYS = 30
 export const DEFAULT_SNAPSHOT_EVERY = 50_000
 
@@ -92,6 +98,8 @@ export interface CheckedOpenOptions {
   logger: Logger | null
   /** Where warnings go: process warnings, and the logger's warn when there is one. */
   warn: Warn
+  /** With `postgres`: this process's name in the cluster (null: not on PostgreSQL). */
+  node: string | null
 }
 
 export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
@@ -153,6 +161,7 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
     telemetry: options.telemetry === undefined ? null : checkTelemetry(options.telemetry),
     logger,
     warn,
+    node: options.postgres === undefined ? null : (options.node ?? `${hostname()}:${process.pid}`),
   }
 }
 
@@ -189,7 +198,7 @@ function hasMethods(value: unknown, names: readonly string[]): boolean {
 }
 
 function logOf(options: OpenOptions, onWarning: (message: string) => void): EventLog {
-  if (options.postgres !== undefined) return new PgLog(options.postgres, { schema: options.schema ?? 'wharf' })
+  if (options.postgres !== undefined) return new PgLog(options.postgres, { schema: options.schema ?? 'wharf', cluster: true })
   if (options.path === undefined) return new VolatileLog()
   const scrubHistory = options.scrubHistory ?? true
   return new LevelLog(options.path, { durability: options.durability ?? 'process', onCorruption: options.onCorruption ?? 'throw', scrubHistory, onWarning })
@@ -200,7 +209,11 @@ function checkPostgresOptions(options: OpenOptions): void {
   const url = options.postgres
   if (url === undefined) {
     if (options.schema !== undefined) throw new InvalidPropertyError(`Wharf.open(): schema ${describe(options.schema)} is given without \`postgres\`; it names where the PostgreSQL tables live`)
+    if (options.node !== undefined) throw new InvalidPropertyError(`Wharf.open(): node ${describe(options.node)} is given without \`postgres\`; it names this process in a PostgreSQL cluster`)
     return
+  }
+  if (options.node !== undefined && (typeof options.node !== 'string' || options.node.length === 0 || options.node.length > NODE_NAME_MAX)) {
+    throw new InvalidPropertyError(`Wharf.open(): node must be a non-empty string of at most ${NODE_NAME_MAX} characters, got ${describe(options.node)}`)
   }
   if (typeof url !== 'string' || !/^postgres(ql)?:\/\/./.test(url)) {
     throw new InvalidPropertyError(`Wharf.open(): postgres must be a connection URL such as 'postgres://user@127.0.0.1:5432/app', got ${typeof url === 'string' ? JSON.stringify(redactedUrl(url)) : describe(url)}`)

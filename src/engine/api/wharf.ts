@@ -22,6 +22,7 @@ import type { EventLog } from '../../storage/event-log.js'
 import { LevelLog } from '../../storage/level-log.js'
 import { PgLog } from '../../storage/pg-log.js'
 import type { GraphNode, PlannedJob, Target } from './delayable.js'
+import { viewOfEnqueued, viewsOfEnqueued, viewsOfGraph } from './enqueue-results.js'
 import { buildManySpecs, plannedGraphs, planMany, runManyWithoutDelay, settleMany, viewsOfMany } from './delay-many.js'
 import { FunctionRegistry, TIMEOUT_MS_MAX, type FunctionInfo, type FunctionOptions } from './functions.js'
 import { relatedActionOf, type RelatedLink } from './related-action.js'
@@ -41,6 +42,9 @@ import { Telemetry, type TelemetryOptions } from '../runtime/telemetry.js'
 import { checkCronName, cronDefinitionOf, type CronOptions, type CronView } from './crons.js'
 import { cronViewOf } from '../core/cron.js'
 import type { Delayable } from './delayable.js'
+import { Cluster, type ClusterView } from '../runtime/cluster.js'
+import { CLUSTER_RESULTS } from './cluster-results.js'
+import { hostname } from 'node:os'
 
 export type { OpenOptions } from './open-options.js'
 export type { BatchOptions, BatchView, BatchState, BatchesQuery } from './batches.js'
@@ -49,6 +53,8 @@ export type { PurgeOptions } from './removal.js'
 export type { SignalOptions } from './signals.js'
 export type { ThreadModelOptions, ThreadedMethods } from './thread-model.js'
 export type { CronOptions, CronView } from './crons.js'
+export type { ClusterView, ClusterRole } from '../runtime/cluster.js'
+export type { MemberRow as ClusterMember } from '../../storage/pg-cluster.js'
 export type { BackupResult } from '../../storage/backup.js'
 
 export type { JobsQuery, JobGraph, ChannelStats, Stats } from './queries.js'
@@ -88,13 +94,18 @@ export class Wharf implements ModelHost {
   private readonly pools = new Set<ThreadPool>()
   /** Where warnings go: process warnings, and the logger when one was given. */
   private readonly warn: Warn
+  /** On PostgreSQL: this process's membership of the schema's cluster. */
+  private readonly clusterMember: Cluster | null
+  private readonly node: string
 
   private constructor(
     /** @internal */ readonly engine: Engine,
     /** @internal */ readonly functions: FunctionRegistry,
-    options: { clock: Clock; contextKeys: readonly string[]; noDelay: boolean; newId: IdFactory; log: EventLog; warn: Warn },
+    options: { clock: Clock; contextKeys: readonly string[]; noDelay: boolean; newId: IdFactory; log: EventLog; warn: Warn; cluster: Cluster | null; node: string | null },
   ) {
     this.log = options.log
+    this.clusterMember = options.cluster
+    this.node = options.node ?? `${hostname()}:${process.pid}`
     this.warn = options.warn
     this.clock = options.clock
     this.contextKeys = options.contextKeys
@@ -109,6 +120,7 @@ export class Wharf implements ModelHost {
   static async open(options: OpenOptions = {}): Promise<Wharf> {
     const checked = checkOpenOptions(options)
     const functions = new FunctionRegistry()
+    const cluster = checked.log instanceof PgLog && checked.node !== null ? new Cluster(checked.log, checked.node, CLUSTER_RESULTS, checked.channels, checked.warn) : null
     const engine = await Engine.open({
       log: checked.log,
       clock: checked.clock,
@@ -122,8 +134,10 @@ export class Wharf implements ModelHost {
       scrubHistory: checked.scrubHistory,
       warn: checked.warn,
       newId: checked.newId,
+      remote: cluster?.remote,
     })
-    const wharf = new Wharf(engine, functions, checked)
+    const wharf = new Wharf(engine, functions, { ...checked, cluster })
+    if (cluster !== null) await attachCluster(cluster, engine)
     if (checked.telemetry !== null || checked.logger !== null) observe(engine, checked.telemetry, checked.logger)
     if (checked.clock instanceof FakeClock) wharf.detachClock = checked.clock.attach(() => engine.settled())
     return wharf
@@ -339,6 +353,19 @@ export class Wharf implements ModelHost {
     return statsOf(this.engine.state, this.engine.history.counts(), this.engine.inFlight)
   }
 
+  /**
+   * Who schedules: this process's node and role, the current term, the scheduler's node, and the
+   * members alive (PostgreSQL: every process on the schema, from their heartbeats). An embedded
+   * Wharf is a cluster of one: itself, the scheduler, at term 0. Refused once close() was called.
+   */
+  async cluster(): Promise<ClusterView> {
+    // A deposed member still answers (role 'closed') until close(): operators ask it why.
+    if (this.clusterMember !== null && !this.closing) return this.clusterMember.view()
+    this.assertOpen()
+    const self = { node: this.node, role: 'scheduler' as const, term: 0, lastSeenMs: this.clock.now() }
+    return { node: this.node, role: 'scheduler', term: 0, scheduler: this.node, members: [self] }
+  }
+
   /** Every job function registered or configured in this process, by name. */
   functionList(): FunctionInfo[] {
     this.assertOpen()
@@ -475,6 +502,8 @@ export class Wharf implements ModelHost {
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = checkTimeoutOption(options, 'close')
     this.closing = true
+    // Only a cluster member awaits here: an embedded close keeps its timing (close.test.ts).
+    if (this.clusterMember !== null) await this.clusterMember.stop()
     const hooks = [...this.closeHooks]
     this.closeHooks.clear()
     await Promise.allSettled(hooks.map(async (hook) => hook()))
@@ -635,6 +664,17 @@ export class Wharf implements ModelHost {
   }
 }
 
+/** Join the cluster once the engine is open; a failure closes the engine (and the log) again. */
+async function attachCluster(cluster: Cluster, engine: Engine): Promise<void> {
+  try {
+    await cluster.attach(engine)
+  } catch (error) {
+    await cluster.stop()
+    await engine.close()
+    throw error
+  }
+}
+
 /** Telemetry and logging from the committed events: registered only when asked for, so that a
  * Wharf without them runs no per-job code for them. */
 function observe(engine: Engine, telemetry: TelemetryOptions | null, logger: Logger | null): void {
@@ -652,27 +692,6 @@ function observe(engine: Engine, telemetry: TelemetryOptions | null, logger: Log
 
 function firstView(views: (JobView | undefined)[]): JobView {
   return views[0]!
-}
-
-/** The stored job, or the existing one its identity key matched. */
-const viewOfEnqueued: ResultOf<JobView> = (note, command, state) => {
-  const existing = note !== undefined && 'existing' in note ? note.existing[0] : null
-  const uuid = existing ?? (command as { jobs: JobSpec[] }).jobs[0]!.uuid
-  return toJobView(state.jobs.get(uuid)!)
-}
-
-/** Each job of the graph; when identity keys skipped it, the matched jobs (undefined for the others). */
-const viewsOfEnqueued: ResultOf<(JobView | undefined)[]> = (note, command, state) => {
-  if (note === undefined || !('existing' in note)) return (command as { jobs: JobSpec[] }).jobs.map((s) => toJobView(state.jobs.get(s.uuid)!))
-  return note.existing.map((uuid) => (uuid === null ? undefined : toJobView(state.jobs.get(uuid)!)))
-}
-
-/** A graph with re-stored jobs: each new job, then each joined one, as this call stored them
- * (when identity keys skipped the graph: the matched jobs, and the joined ones as they are). */
-const viewsOfGraph: ResultOf<(JobView | undefined)[]> = (note, command, state) => {
-  const { joins } = command as { joins: { uuid: string }[] }
-  const joined = joins.map((j) => toJobView(state.jobs.get(j.uuid)!))
-  return [...viewsOfEnqueued(note, command, state), ...joined]
 }
 
 /** Options that are `{ timeoutMs? }` only (close, result), checked for the call named `where`. */

@@ -23,13 +23,15 @@ import { APPENDS_IN_FLIGHT_MAX } from '../core/limits.js'
 import { checkInvariants } from '../core/invariants.js'
 import { nextWakeMs } from '../core/schedule.js'
 import type { State } from '../core/state.js'
+import type { WharfEvent } from '../core/events.js'
+import { fold } from '../core/evolve.js'
 import type { TickOutput } from '../core/tick.js'
-import { JobSupersededError, WharfClosedError } from '../errors.js'
+import { JobSupersededError, SchedulerDeposedError, WharfClosedError } from '../errors.js'
 import type { EventLog } from '../../storage/event-log.js'
 import { NO_HISTORY_WRITE, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
 import type { Clock } from './clock.js'
 import { openAndReplay, openReportOf, recoverAll, type Recovered } from './engine-open.js'
-import { hydrate, needsHistory, takeHistoryWrite, vacuumedViews } from './history-io.js'
+import { dropHistoryWrite, hydrate, needsHistory, takeHistoryWrite, vacuumedViews } from './history-io.js'
 import { Listeners, type Listener } from './listeners.js'
 import type { IntegrityReport } from './history-scrubber.js'
 import { Maintenance } from './maintenance.js'
@@ -73,6 +75,19 @@ export interface EngineOptions {
   warn?: Warn
   /** Ids of the jobs crons store (default: monotonic ULIDs of `clock`). */
   newId?: IdFactory
+  /**
+   * A cluster (runtime/cluster.ts): asked once the log is open; a Remote makes this engine a
+   * follower — no recovery, no ticks, calls sent to the scheduler — until promote().
+   */
+  remote?: () => Remote | null
+}
+
+/** Where a follower's calls go (the scheduler's inbox), and how many wait for their answer. */
+export interface Remote {
+  submit(command: Command, result: ResultOf<unknown> | undefined): Promise<unknown>
+  readonly pending: number
+  /** The engine closes: refuse the calls still waiting. */
+  close(): void
 }
 
 /** After a failed append, the engine tries again what that tick lost at most this much later. */
@@ -119,6 +134,8 @@ export class Engine {
    * nothing else comes first (null: nothing to retry). */
   private retryAtMs: number | null = null
   private logOpen = true
+  /** A follower's link to the scheduler (null: this engine decides). */
+  private remote: Remote | null = null
   /** Why the engine stopped for good, if it did (see fail()). */
   private fatal: unknown = undefined
   /** Told once, when the engine closes or fails: whoever waits for it to do something. */
@@ -144,7 +161,7 @@ export class Engine {
     const engine = this
     this.appends = new Appends(
       {
-        write: (tick) => this.log.append(tick.batch, tick.history),
+        write: (tick) => this.log.append(tick.batch, tick.history, tick),
         committed: (tick) => this.commitTick(tick),
         lost: (ticks, error) => this.loseTicks(ticks, error),
         recovered: () => this.afterAppends(),
@@ -165,6 +182,11 @@ export class Engine {
     const startedMs = options.clock.now()
     const replayed = await openAndReplay(options.log, options.channels)
     const engine = new Engine(options, replayed.state)
+    engine.remote = options.remote?.() ?? null
+    if (engine.remote !== null) {
+      engine.openReport = openReportOf(replayed, { requeued: 0, foundDead: 0 }, 0, options.clock.now() - startedMs)
+      return engine
+    }
     let vacuumed: number
     let recovered: Recovered
     try {
@@ -201,6 +223,7 @@ export class Engine {
    */
   submit<T = undefined>(command: Command, result?: ResultOf<T>): Promise<T> {
     if (this.lifecycle === 'closed') return Promise.reject(this.refusal())
+    if (this.remote !== null) return this.remote.submit(command, result as ResultOf<unknown> | undefined) as Promise<T>
     const promise = this.queue.submit(command, result)
     this.scheduleTick()
     return promise
@@ -277,6 +300,7 @@ export class Engine {
   async close(): Promise<void> {
     // After fail() the lifecycle is already closed but the storage may still be held (a LevelDB
     // lock): release it once, whatever brought the engine down.
+    this.remote?.close()
     if (this.lifecycle !== 'closed') await this.stop()
     this.lifecycle = 'closed'
     this.timer.clear()
@@ -332,6 +356,7 @@ export class Engine {
   }
 
   private isQuiet(idle: boolean): boolean {
+    if (this.remote !== null && this.remote.pending > 0) return false
     if (this.ticking || this.tickScheduled || this.appends.size > 0 || this.appends.losing) return false
     if (this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut) return false
     return !idle || this.runner.inflight === 0
@@ -353,6 +378,7 @@ export class Engine {
 
   private async tick(): Promise<void> {
     this.tickScheduled = false
+    if (this.remote !== null) return this.wakeWaiters() // a follower decides nothing
     if (this.ticking) return
     const inFlight = this.appends.size
     if (this.appends.losing || inFlight >= APPENDS_IN_FLIGHT_MAX || (inFlight > 0 && this.needsCommittedLog())) {
@@ -418,6 +444,8 @@ export class Engine {
   /** These ticks are lost (the first one's batch was not written, nor any after it), and nothing
    * is in flight: rebuild the state from the log and refuse what they decided. */
   private async loseTicks(ticks: Pending[], error: unknown): Promise<void> {
+    // Another process is the scheduler now: nothing this one decided may be written any more.
+    if (error instanceof SchedulerDeposedError) return this.fail(error)
     await this.rollback(ticks.flatMap((t) => t.calls.submissions), ticks.flatMap((t) => t.outcomes), error)
   }
 
@@ -452,9 +480,11 @@ export class Engine {
     else if (this.appends.size === 0) this.wakeWaiters()
   }
 
-  /** Snapshot now (between ticks), e.g. before a backup or a planned restart. */
+  /** Snapshot now (between ticks), e.g. before a backup or a planned restart. A follower's
+   * snapshots are the scheduler's to write: it does nothing. */
   async snapshotNow(): Promise<void> {
     if (this.lifecycle === 'closed') throw this.refusal()
+    if (this.remote !== null) return
     await this.settled()
     while (this.ticking) await this.settled()
     this.ticking = true
@@ -513,6 +543,56 @@ export class Engine {
       this.queue.refuse(submissions, error)
       this.endTick()
     }
+  }
+
+  // ---- cluster (runtime/cluster.ts) ----
+
+  /** This engine follows a scheduler elsewhere (it decides nothing). */
+  get following(): boolean {
+    return this.remote !== null
+  }
+
+  /** Follower: a batch the scheduler committed, applied as a committed tick's batch is. */
+  follow(batch: readonly WharfEvent[]): void {
+    fold(this.state, batch)
+    dropHistoryWrite(this.state) // the scheduler wrote it to history
+    this.historyEpoch++
+    this.committed()
+    this.listeners.emit(batch)
+  }
+
+  /** Follower: the state rebuilt from the log (it fell behind a compaction). */
+  resync(state: State): void {
+    this.state = state
+    this.historyEpoch++
+    this.committed()
+  }
+
+  /** Follower: its last call was answered (settled() and idle() may resolve). */
+  remoteSettled(): void {
+    this.handlersQuiet()
+  }
+
+  /**
+   * Follower → scheduler, once the log is this process's (a new term) and the state has caught
+   * up with it: recover the jobs the previous scheduler left started, exactly as an open after a
+   * crash does, then decide as usual.
+   */
+  async promote(): Promise<Recovered> {
+    this.remote = null
+    checkInvariants(this.state, { leftRunning: true })
+    const recovered = await recoverAll(this)
+    checkInvariants(this.state)
+    const vacuumed = await this.vacuum()
+    this.openReport = { ...this.openReport, requeued: recovered.requeued, foundDead: recovered.foundDead, vacuumed, jobs: this.state.jobs.size }
+    if (this.lifecycle === 'running') this.runningSinceMs = this.clock.now()
+    this.scheduleTick()
+    return recovered
+  }
+
+  /** Scheduler: another process holds the lease now. Stop at once, as a fenced append would. */
+  deposed(error: SchedulerDeposedError): void {
+    if (this.lifecycle !== 'closed') this.fail(error)
   }
 
   private wakeWaiters(): void {

@@ -45,6 +45,11 @@ export interface TakenCalls {
   readonly answers: unknown[]
 }
 
+/** The error a caller gets for this answer of `answers` (its ResultOf threw), or undefined. */
+export function answerFailure(answer: unknown): { error: unknown } | undefined {
+  return answer instanceof AnswerFailed ? answer : undefined
+}
+
 const NO_CALLS: TakenCalls = Object.freeze({ submissions: [], answers: [] })
 
 /** API calls: queued, taken by a tick, answered once that tick is committed. */

@@ -17,6 +17,7 @@ export type WarningCode =
   | 'WHARF_THREAD_ERROR'
   | 'WHARF_HISTORY_DAMAGED'
   | 'WHARF_HISTORY_UNCHECKED'
+  | 'WHARF_CLUSTER'
 
 export type Warn = (message: string, code: WarningCode, detail?: string) => void
 

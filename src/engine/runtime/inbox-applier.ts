@@ -1,0 +1,134 @@
+// The scheduler's side of the inbox (cluster.ts): followers' calls are taken in id order and
+// submitted to the engine like local calls, so they are decided in its ticks, in order with
+// everything else — identity keys stay atomic across the cluster. The batch of the tick that
+// decided a call deletes its inbox row and writes its reply in the same transaction (stage(),
+// PgLog.stageWithAppend): applied exactly once, answered exactly when committed. A tick that is
+// lost leaves its rows in the inbox, and they are taken again; a deposed scheduler's are taken by
+// the next one.
+
+import type { Command } from '../core/commands.js'
+import type { DecideNote } from '../core/decide.js'
+import type { InboxRow } from '../../storage/pg-cluster.js'
+import type { AppendStage } from '../../storage/pg-log.js'
+import type { DecidedTick } from '../../storage/event-log.js'
+import { decodeCall, encodeAnswer, NO_RESULT_NAME, type Answer, type ResultTable } from './cluster-wire.js'
+import { answerFailure, type ResultOf, type TakenCalls } from './submissions.js'
+
+/** Calls taken at most at once (being decided or appended): the rest wait in the inbox. */
+export const INBOX_TAKEN_MAX = 1024
+
+export interface InboxApplierDeps {
+  take(taken: readonly number[], limit: number): Promise<InboxRow[]>
+  submit(command: Command, result: ResultOf<unknown> | undefined): Promise<unknown>
+  /** Refuse a row that holds no call this build can apply (written by another version). */
+  refuse(row: InboxRow, error: unknown): Promise<void>
+  stage(tx: Parameters<AppendStage>[0], replies: { id: number; node: string; body: Uint8Array }[], seq: number): ReturnType<AppendStage>
+  /** Write `stage` in a fenced transaction of its own: the answers of a tick that appended nothing. */
+  writeAlone(stage: AppendStage): Promise<void>
+  results: ResultTable
+  warn(message: string): void
+}
+
+interface Origin {
+  id: number
+  node: string
+}
+
+export class InboxApplier {
+  /** Ids of calls submitted and not yet committed or lost. */
+  private readonly taken = new Set<number>()
+  private readonly origins = new WeakMap<Command, Origin>()
+  /** Commands whose tick had a batch to append: their answers went (or go) with it. */
+  private readonly appended = new WeakSet<Command>()
+  private taking: Promise<void> | null = null
+  private takeAgain = false
+  private stopped = false
+
+  constructor(private readonly deps: InboxApplierDeps) {}
+
+  /** Take what waits in the inbox (a notification or the cluster's poll). Coalesced. */
+  poke(): Promise<void> {
+    if (this.stopped) return Promise.resolve()
+    if (this.taking !== null) {
+      this.takeAgain = true
+      return this.taking
+    }
+    this.taking = this.takeRounds().finally(() => (this.taking = null))
+    return this.taking
+  }
+
+  stop(): void {
+    this.stopped = true
+  }
+
+  private async takeRounds(): Promise<void> {
+    do {
+      this.takeAgain = false
+      const room = INBOX_TAKEN_MAX - this.taken.size
+      if (room <= 0) return // the commits of those taken poke again
+      const rows = await this.deps.take([...this.taken], room)
+      for (const row of rows) if (!this.stopped) this.apply(row)
+      if (rows.length === room) this.takeAgain = true
+    } while (this.takeAgain && !this.stopped)
+  }
+
+  private apply(row: InboxRow): void {
+    let command: Command
+    let result: ResultOf<unknown> | undefined
+    try {
+      const call = decodeCall(row.body)
+      command = call.command
+      result = call.result === NO_RESULT_NAME ? undefined : this.deps.results.get(call.result)
+      if (result === undefined && call.result !== NO_RESULT_NAME) throw new Error(`unknown result ${JSON.stringify(call.result)}: the follower runs another version of Wharf`)
+    } catch (error) {
+      this.taken.add(row.id)
+      this.deps.refuse(row, error).then(
+        () => this.taken.delete(row.id),
+        (refusal: unknown) => this.deps.warn(`wharf: inbox call ${row.id} could not be refused: ${String(refusal)}`),
+      )
+      return
+    }
+    this.taken.add(row.id)
+    this.origins.set(command, row)
+    this.deps.submit(command, result).then(
+      (value) => this.settled(row, command, { ok: true, value }),
+      (error: unknown) => this.settled(row, command, { ok: false, error }),
+    )
+  }
+
+  /**
+   * Its tick appended a batch: the row went with it (committed), or is still there to be taken
+   * again (lost). Its tick appended nothing (a refusal, an identity key that matched): the call
+   * changed nothing, and its answer is written alone — a scheduler deposed meanwhile writes
+   * nothing, and the next one decides the call again.
+   */
+  private settled(row: InboxRow, command: Command, answer: Answer): void {
+    const done = (): void => {
+      this.taken.delete(row.id)
+      if (this.taken.size === INBOX_TAKEN_MAX - 1) void this.poke()
+    }
+    if (this.appended.has(command) || this.stopped) return done()
+    const reply = [{ id: row.id, node: row.node, body: encodeAnswer(answer) }]
+    this.deps.writeAlone((tx, seq) => this.deps.stage(tx, reply, seq)).then(done, done)
+  }
+
+  /** PgLog.stageWithAppend: the inbox rows this tick decided, deleted and answered with its batch. */
+  readonly stage = (decided: DecidedTick): AppendStage | null => {
+    const tick = decided as { calls: TakenCalls; out: { notes: readonly DecideNote[] } }
+    const { submissions, answers } = tick.calls
+    let replies: { id: number; node: string; body: Uint8Array }[] | null = null
+    for (let i = 0; i < submissions.length; i++) {
+      const command = submissions[i]!.command
+      const origin = this.origins.get(command)
+      if (origin === undefined) continue
+      this.appended.add(command)
+      const note = tick.out.notes[i]
+      const failed = answerFailure(answers[i])
+      const answer: Answer = note !== undefined && 'error' in note ? { ok: false, error: note.error } : failed !== undefined ? { ok: false, error: failed.error } : { ok: true, value: answers[i] }
+      ;(replies ??= []).push({ id: origin.id, node: origin.node, body: encodeAnswer(answer) })
+    }
+    if (replies === null) return null
+    const staged = replies
+    return (tx, seq) => this.deps.stage(tx, staged, seq)
+  }
+}

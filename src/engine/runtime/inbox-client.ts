@@ -1,0 +1,118 @@
+// A follower's calls (cluster.ts): each one is posted to the inbox and answered by the scheduler's
+// reply, written in the transaction that applied it. The caller is answered once this process's
+// replica has caught up with the log as it was then (read-your-writes: a job() right after a
+// follower's delay() sees the job). Replies are collected on the scheduler's NOTIFY, or by the
+// cluster's poll while calls wait; a reply read before its post returned is kept until it has.
+
+import { fail } from '../core/assert.js'
+import type { Command } from '../core/commands.js'
+import { WharfClosedError } from '../errors.js'
+import type { ReplyRow } from '../../storage/pg-cluster.js'
+import { decodeAnswer, encodeCall, type Answer } from './cluster-wire.js'
+import type { Remote } from './engine.js'
+import type { ResultOf } from './submissions.js'
+
+export interface InboxClientDeps {
+  /** Post an encoded call; resolves with its inbox id. */
+  post(body: Uint8Array): Promise<number>
+  /** This node's replies, deleted as they are read. */
+  collect(): Promise<ReplyRow[]>
+  /** Resolves once the replica has applied the log up to `seq`. */
+  reached(seq: number): Promise<void>
+  /** The name a result function travels under (cluster-results.ts). */
+  nameOf(result: ResultOf<unknown> | undefined): string
+  /** The last waiting call was answered. */
+  settled(): void
+}
+
+interface Waiting {
+  resolve: (value: unknown) => void
+  reject: (error: unknown) => void
+}
+
+export class InboxClient implements Remote {
+  private readonly waiting = new Map<number, Waiting>()
+  /** Replies read before their call's post returned its id. */
+  private readonly early = new Map<number, ReplyRow>()
+  private posting = 0
+  private closed = false
+  private collecting: Promise<void> | null = null
+  private collectAgain = false
+
+  constructor(private readonly deps: InboxClientDeps) {}
+
+  get pending(): number {
+    return this.waiting.size + this.posting
+  }
+
+  async submit(command: Command, result: ResultOf<unknown> | undefined): Promise<unknown> {
+    if (this.closed) throw closedError()
+    const body = encodeCall({ command, result: this.deps.nameOf(result) })
+    this.posting++
+    let id: number
+    try {
+      id = await this.deps.post(body)
+    } finally {
+      this.posting--
+    }
+    if (this.closed) throw closedError()
+    const answered = new Promise<unknown>((resolve, reject) => this.waiting.set(id, { resolve, reject }))
+    const early = this.early.get(id)
+    if (early !== undefined) {
+      this.early.delete(id)
+      void this.answer(early)
+    }
+    return answered
+  }
+
+  /** Read the replies waiting (on a 'reply' notification, or the cluster's poll). Coalesced. */
+  collect(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve()
+    if (this.collecting !== null) {
+      this.collectAgain = true
+      return this.collecting
+    }
+    this.collecting = this.collectRounds().finally(() => (this.collecting = null))
+    return this.collecting
+  }
+
+  private async collectRounds(): Promise<void> {
+    do {
+      this.collectAgain = false
+      for (const reply of await this.deps.collect()) {
+        if (this.waiting.has(reply.id)) void this.answer(reply)
+        else this.early.set(reply.id, reply)
+      }
+    } while (this.collectAgain && !this.closed)
+  }
+
+  close(): void {
+    this.closed = true
+    const error = closedError()
+    for (const waiting of this.waiting.values()) waiting.reject(error)
+    this.waiting.clear()
+    this.early.clear()
+  }
+
+  private async answer(reply: ReplyRow): Promise<void> {
+    const waiting = this.waiting.get(reply.id) ?? fail(`a reply to inbox call ${reply.id}, which nobody waits for`)
+    let answer: Answer
+    try {
+      answer = decodeAnswer(reply.body)
+    } catch (error) {
+      answer = { ok: false, error }
+    }
+    // The call was applied whatever happens here: a replica that cannot catch up (its reads
+    // fail) costs read-your-writes, not the answer.
+    await this.deps.reached(reply.seq).catch(() => undefined)
+    // Removed only now: pending counts the call until its caller can see what it did.
+    this.waiting.delete(reply.id)
+    if (answer.ok) waiting.resolve(answer.value)
+    else waiting.reject(answer.error)
+    if (this.pending === 0) this.deps.settled()
+  }
+}
+
+function closedError(): WharfClosedError {
+  return new WharfClosedError('this Wharf closed before the scheduler answered its call (the call may still be applied)')
+}

@@ -1,0 +1,74 @@
+// A follower's copy of the state (cluster.ts): the scheduler's committed batches, read from the
+// log table after each NOTIFY (or the cluster's poll) and applied in order by the engine's own
+// reducer, so every read a follower answers — job, jobs, graph, explain, stats, result — is of
+// committed state, and a takeover starts from a state already caught up. A follower that fell
+// behind a compaction replays the snapshot instead.
+
+import type { WharfEvent } from '../core/events.js'
+import type { State } from '../core/state.js'
+
+export interface ReplicaDeps {
+  /** Committed batches after `seq`; null when the log was compacted past it. */
+  tail(afterSeq: number): Promise<(readonly WharfEvent[])[] | null>
+  /** A round applied batches: what the replica keeps beside the state follows (history counts). */
+  caughtUp(): Promise<void>
+  /** The state from the snapshot and the log after it. */
+  replay(): Promise<State>
+  readonly engine: {
+    readonly state: State
+    readonly following: boolean
+    follow(batch: readonly WharfEvent[]): void
+    resync(state: State): void
+  }
+  /** Wait a little (the log is read, yet a committed seq is not in it: another round soon). */
+  pause(): Promise<void>
+}
+
+export class Replica {
+  private catching: Promise<void> | null = null
+  private catchAgain = false
+
+  constructor(private readonly deps: ReplicaDeps) {}
+
+  /** Read and apply what the log holds beyond the state. Coalesced: a call made while a round
+   * runs gets one more round after it, so what was committed before the call is applied. */
+  catchUp(): Promise<void> {
+    if (this.catching !== null) {
+      this.catchAgain = true
+      return this.catching
+    }
+    this.catching = this.rounds().finally(() => (this.catching = null))
+    return this.catching
+  }
+
+  /** Resolves once the state holds every event up to `seq` (at once on the scheduler). */
+  async reached(seq: number): Promise<void> {
+    const engine = this.deps.engine
+    while (engine.following && engine.state.seq < seq) {
+      const before = engine.state.seq
+      await this.catchUp()
+      if (engine.state.seq === before && engine.state.seq < seq) await this.deps.pause()
+    }
+  }
+
+  private async rounds(): Promise<void> {
+    const { engine } = this.deps
+    do {
+      this.catchAgain = false
+      let applied = false
+      for (;;) {
+        if (!engine.following) return
+        const batches = await this.deps.tail(engine.state.seq)
+        if (!engine.following) return
+        if (batches === null) {
+          engine.resync(await this.deps.replay())
+          continue
+        }
+        for (const batch of batches) engine.follow(batch)
+        if (batches.length === 0) break
+        applied = true
+      }
+      if (applied) await this.deps.caughtUp()
+    } while (this.catchAgain)
+  }
+}

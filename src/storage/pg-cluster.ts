@@ -1,0 +1,105 @@
+// The cluster's own tables (pg-schema.ts, version 2) as statements: a follower posts a call to
+// the inbox and collects its reply; the scheduler takes inbox rows, and with the batch that
+// applies them (in PgLog.append's transaction) deletes them and writes their replies; every
+// member heartbeats its row. Bodies are bytes here (runtime/cluster-wire.ts encodes them).
+
+import type { PgPool, PgQueries, PgRows } from './pg-driver.js'
+import { schemaIdent } from './pg-schema.js'
+
+export interface InboxRow {
+  id: number
+  node: string
+  body: Uint8Array
+}
+
+export interface ReplyRow {
+  id: number
+  /** The log's last seq once the call was applied: the follower reads from there. */
+  seq: number
+  body: Uint8Array
+}
+
+export interface MemberRow {
+  node: string
+  role: 'scheduler' | 'follower'
+  term: number
+  lastSeenMs: number
+}
+
+export class PgClusterTables {
+  private readonly s: string
+
+  constructor(
+    schema: string,
+    private readonly channel: string,
+  ) {
+    this.s = schemaIdent(schema)
+  }
+
+  /** Post a call; NOTIFY 'inbox' on commit. Resolves with its id. */
+  async post(sql: PgPool, node: string, body: Uint8Array): Promise<number> {
+    const { rows } = await sql.query(`WITH i AS (INSERT INTO ${this.s}.inbox (node, body) VALUES ($1, $2) RETURNING id) SELECT id, pg_notify($3, 'inbox') FROM i`, [node, body, this.channel])
+    return Number(rows[0]!.id)
+  }
+
+  /** The oldest calls not in `taken` (ids of calls already being applied), at most `limit`. */
+  async take(sql: PgPool, taken: readonly number[], limit: number): Promise<InboxRow[]> {
+    const { rows } = await sql.query(`SELECT id, node, body FROM ${this.s}.inbox WHERE NOT (id = ANY($1::bigint[])) ORDER BY id LIMIT ${limit}`, [taken])
+    return rows.map((row) => ({ id: Number(row.id), node: row.node as string, body: row.body as Uint8Array }))
+  }
+
+  /** In the transaction of the batch that applied these calls: delete them, write their replies. */
+  stageReplies(tx: PgQueries, replies: readonly { id: number; node: string; body: Uint8Array }[], seq: number): Promise<PgRows>[] {
+    const ids = replies.map((r) => r.id)
+    return [
+      tx.query(`DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])`, [ids]),
+      tx.query(`INSERT INTO ${this.s}.reply (id, node, seq, body) SELECT id, node, $3, body FROM unnest($1::bigint[], $2::text[], $4::bytea[]) AS r(id, node, body)`, [
+        ids,
+        replies.map((r) => r.node),
+        seq,
+        replies.map((r) => r.body),
+      ]),
+      tx.query('SELECT pg_notify($1, $2)', [this.channel, 'reply']),
+    ]
+  }
+
+  /** The replies to `node`'s calls, deleted as they are read. */
+  async collect(sql: PgPool, node: string): Promise<ReplyRow[]> {
+    const { rows } = await sql.query(`DELETE FROM ${this.s}.reply WHERE node = $1 RETURNING id, seq, body`, [node])
+    return rows.map((row) => ({ id: Number(row.id), seq: Number(row.seq), body: row.body as Uint8Array }))
+  }
+
+  /** This process is alive (and in this role and term). */
+  async heartbeat(sql: PgPool, node: string, role: MemberRow['role'], term: number): Promise<void> {
+    await sql.query(
+      `INSERT INTO ${this.s}.member (node, role, term) VALUES ($1, $2, $3) ON CONFLICT (node) DO UPDATE SET role = excluded.role, term = excluded.term, seen_at = now()`,
+      [node, role, term],
+    )
+  }
+
+  /** Delete the replies no live member will collect: their node has not been seen for `goneMs`. */
+  async sweep(sql: PgPool, goneMs: number): Promise<void> {
+    // A reply's node is its caller's address, `<member node>#<open id>` (runtime/cluster.ts).
+    await sql.query(
+      `DELETE FROM ${this.s}.reply WHERE regexp_replace(node, '#[^#]*$', '') NOT IN (SELECT node FROM ${this.s}.member WHERE seen_at >= now() - make_interval(secs => $1))`,
+      [goneMs / 1000],
+    )
+  }
+
+  async leave(sql: PgPool, node: string): Promise<void> {
+    await sql.query(`DELETE FROM ${this.s}.member WHERE node = $1`, [node])
+  }
+
+  /** Members seen within `aliveMs`, by node; older rows (dead processes) are deleted. */
+  async members(sql: PgPool, aliveMs: number): Promise<{ members: MemberRow[]; term: number }> {
+    await sql.query(`DELETE FROM ${this.s}.member WHERE seen_at < now() - make_interval(secs => $1)`, [aliveMs / 1000])
+    const [{ rows }, meta] = await Promise.all([
+      sql.query(`SELECT node, role, term, (extract(epoch FROM seen_at) * 1000)::bigint AS seen FROM ${this.s}.member ORDER BY node`),
+      sql.query(`SELECT term FROM ${this.s}.meta WHERE id = 1`),
+    ])
+    return {
+      term: Number(meta.rows[0]?.term ?? 0),
+      members: rows.map((row) => ({ node: row.node as string, role: row.role as MemberRow['role'], term: Number(row.term), lastSeenMs: Number(row.seen) })),
+    }
+  }
+}

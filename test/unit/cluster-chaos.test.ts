@@ -1,0 +1,119 @@
+// Proves a cluster keeps its promises across repeated scheduler kills: WHARF_CLUSTER_MEMBERS
+// member processes (default 2; test/cluster/chaos-member.ts) run jobs and enqueue all the time
+// with shared identity keys; the scheduler of the moment is SIGKILLed WHARF_CLUSTER_KILLS times
+// (default 1, to keep `npm test` short; e.g. 20 by env) and a fresh member joins after each kill. Then, from PostgreSQL's own tables: every acknowledged job
+// exists and ends done; every takeover came with a higher term; and replaying the log batch by
+// batch, the core's full audit (channel capacity included) holds after every batch.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { parseChannelConfig } from '../../src/engine/core/channel-config.js'
+import { initialState } from '../../src/engine/core/channels.js'
+import { fold } from '../../src/engine/core/evolve.js'
+import { checkInvariants } from '../../src/engine/core/invariants.js'
+import { Wharf } from '../../src/index.js'
+import { connect, type PgPool } from '../../src/storage/pg-driver.js'
+import { PgLog } from '../../src/storage/pg-log.js'
+import { pgTestDatabase } from '../pg/database.js'
+
+const KILLS = Number(process.env.WHARF_CLUSTER_KILLS ?? 1)
+const MEMBERS = Number(process.env.WHARF_CLUSTER_MEMBERS ?? 2)
+/** Acknowledged enqueues between two kills. */
+const ACKS_PER_ROUND = 10
+const SEED = Number(process.env.WHARF_CLUSTER_SEED ?? 20261130)
+const db = pgTestDatabase()
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const MEMBER = fileURLToPath(new URL('../cluster/chaos-member.ts', import.meta.url))
+
+interface Member {
+  node: string
+  child: ChildProcess
+  opened: Promise<void>
+}
+
+const children: ChildProcess[] = []
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+})
+
+function spawnMember(schema: string, node: string, seed: number, acks: Map<string, string>): Member {
+  const child = spawn(process.execPath, ['--import', 'tsx', MEMBER, db.url(), schema, node, String(seed)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  children.push(child)
+  let buffered = ''
+  let stderr = ''
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const opened = new Promise<void>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (buffered + chunk).split('\n')
+      buffered = lines.pop()!
+      for (const line of lines) {
+        const [word, uuid, key] = line.split(' ')
+        if (word === 'OPEN') resolve()
+        if (word === 'ACK') acks.set(uuid!, key!)
+      }
+    })
+    child.on('exit', (code, signal) => reject(new Error(`member ${node} exited (${code ?? signal}) before it opened: ${stderr}`)))
+  })
+  return { node, child, opened }
+}
+
+/** The node of the current term's scheduler, once its heartbeat says so. */
+async function schedulerNode(pool: PgPool, schema: string): Promise<string | null> {
+  const { rows } = await pool.query(`SELECT node FROM ${schema}.member WHERE role = 'scheduler' AND term = (SELECT term FROM ${schema}.meta)`)
+  return (rows[0]?.node as string | undefined) ?? null
+}
+
+describe('a cluster under repeated scheduler kills', () => {
+  it(`loses nothing acknowledged over ${KILLS} kill(s) of the scheduler, ${MEMBERS} members at a time`, async () => {
+    const schema = db.schema()
+    const pool = await connect(db.url())
+    const acks = new Map<string, string>()
+    const members: Member[] = []
+    let next = 0
+    const join = async (): Promise<void> => {
+      const member = spawnMember(schema, `m${next}`, SEED + next, acks)
+      next++
+      members.push(member)
+      await member.opened
+    }
+    try {
+      for (let i = 0; i < MEMBERS; i++) await join()
+      for (let kill = 0; kill < KILLS; kill++) {
+        const before = acks.size
+        await expect.poll(() => acks.size, { timeout: 30_000, interval: 20 }).toBeGreaterThan(before + ACKS_PER_ROUND)
+        let victim: string | null = null
+        await expect.poll(async () => (victim = await schedulerNode(pool, schema)), { timeout: 30_000, interval: 20 }).not.toBeNull()
+        members.find((m) => m.node === victim)!.child.kill('SIGKILL')
+        await join()
+      }
+      const before = acks.size
+      await expect.poll(() => acks.size, { timeout: 30_000, interval: 20 }).toBeGreaterThan(before + ACKS_PER_ROUND)
+    } finally {
+      for (const member of members) member.child.kill('SIGKILL')
+      await Promise.all(members.map((m) => new Promise((resolve) => (m.child.exitCode === null && m.child.signalCode === null ? m.child.once('exit', resolve) : resolve(null)))))
+    }
+
+    // Every takeover came with a higher term, and the core's audit holds after every batch.
+    const terms = (await pool.query(`SELECT term FROM ${schema}.log ORDER BY first_seq`)).rows.map((r) => Number(r.term))
+    await pool.end()
+    expect(terms).toEqual([...terms].sort((a, b) => a - b))
+    expect(new Set(terms).size).toBeGreaterThanOrEqual(KILLS + 1)
+    const log = new PgLog(db.url(), { schema, cluster: true })
+    await log.open()
+    const state = initialState(parseChannelConfig('root:2'))
+    for await (const batch of log.read(0)) {
+      fold(state, batch)
+      checkInvariants(state, { leftRunning: true })
+      for (const node of state.channels.values()) if (node.capacity !== null) expect(node.running).toBeLessThanOrEqual(node.capacity)
+    }
+    await log.close()
+
+    // What was acknowledged is there, and a last member finishes it all.
+    const wharf = await Wharf.open({ postgres: db.url(), schema, node: 'last', channels: 'root:2' })
+    wharf.model('res.partner', { work: (n: number) => n })
+    await wharf.start()
+    await wharf.drain()
+    for (const [uuid, key] of acks) expect(await wharf.job(uuid)).toMatchObject({ state: 'done', identityKey: key })
+    await wharf.close()
+  })
+})

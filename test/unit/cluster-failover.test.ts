@@ -1,0 +1,190 @@
+// Proves takeover and fencing on a real PostgreSQL server. Takeover: the scheduler runs in a child
+// process (test/cluster/member.ts) and is SIGKILLed with jobs running; the follower here takes
+// over under a higher term, recovers those jobs as a crashed Wharf's (retry + 1), and finishes
+// every job it was acknowledged. Partition: the scheduler's lock session is cut with
+// pg_terminate_backend; a follower takes over, and the old scheduler's next append is fenced: it
+// stops with SchedulerDeposedError, and the log holds nothing of its term after the new one began.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { afterEach, describe, expect, it } from 'vitest'
+import { SchedulerDeposedError, Wharf, type JobView } from '../../src/index.js'
+import { connect } from '../../src/storage/pg-driver.js'
+import { PgLog } from '../../src/storage/pg-log.js'
+import { pgTestDatabase } from '../pg/database.js'
+import { makeBatch as eventLogBatch } from './event-log-contract.js'
+import { closedAfterEach, failure, gate } from './helpers.js'
+
+const db = pgTestDatabase()
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const MEMBER = fileURLToPath(new URL('../cluster/member.ts', import.meta.url))
+
+/** A member process; resolves once it printed OPEN, with its STARTED lines as they come. */
+function spawnMember(schema: string, node: string): Promise<{ child: ChildProcess; started: number[]; role: string; onStarted: (n: number) => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MEMBER, db.url(), schema, node], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  children.push(child)
+  const started: number[] = []
+  const waiters: { n: number; resolve: () => void }[] = []
+  let stderr = ''
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  return new Promise((resolve, reject) => {
+    let buffered = ''
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (buffered + chunk).split('\n')
+      buffered = lines.pop()!
+      for (const line of lines) {
+        const [word, value] = line.split(' ')
+        if (word === 'STARTED') {
+          started.push(Number(value))
+          for (const w of waiters.filter((w) => started.length >= w.n)) w.resolve()
+        }
+        if (word === 'OPEN') {
+          const onStarted = (n: number): Promise<void> => (started.length >= n ? Promise.resolve() : new Promise((r) => waiters.push({ n, resolve: r })))
+          resolve({ child, started, role: value!, onStarted })
+        }
+      }
+    })
+    child.on('exit', (code, signal) => reject(new Error(`member ${node} exited (${code ?? signal}) before it opened: ${stderr}`)))
+  })
+}
+
+const children: ChildProcess[] = []
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+})
+
+/** Terms of the log's rows in seq order. */
+async function logTerms(schema: string): Promise<number[]> {
+  const pool = await connect(db.url())
+  try {
+    return (await pool.query(`SELECT term FROM ${schema}.log ORDER BY first_seq`)).rows.map((r) => Number(r.term))
+  } finally {
+    await pool.end()
+  }
+}
+
+describe('cluster failover', () => {
+  const opened = closedAfterEach()
+  const openFollower = async (schema: string, node: string): Promise<Wharf> => {
+    const wharf = await Wharf.open({ postgres: db.url(), schema, node, channels: 'root:2' })
+    opened.push(wharf)
+    return wharf
+  }
+
+  it('takes over when the scheduler process is SIGKILLed: higher term, running jobs recovered, nothing acknowledged lost', async () => {
+    const schema = db.schema()
+    const member = await spawnMember(schema, 'node-a')
+    expect(member.role).toBe('scheduler')
+    const follower = await openFollower(schema, 'node-b')
+    const partner = follower.model('res.partner', {
+      work(n: number) {
+        return n * 10
+      },
+    })
+    await follower.start()
+    const acked: JobView[] = []
+    for (let n = 0; n < 6; n++) acked.push(await partner.browse([n]).withDelay({ identityKey: `job-${n}` }).work(n))
+    await member.onStarted(2) // root:2: two run on the scheduler, and never end there
+    const before = await follower.cluster()
+    expect(before).toMatchObject({ role: 'follower', scheduler: 'node-a', term: 1 })
+
+    const killedAt = performance.now()
+    member.child.kill('SIGKILL')
+    await expect.poll(async () => (await follower.cluster()).role, { timeout: 20_000, interval: 10 }).toBe('scheduler')
+    console.log(`takeover: ${Math.round(performance.now() - killedAt)} ms from SIGKILL to the follower scheduling`)
+    await follower.drain()
+
+    const after = await follower.cluster()
+    expect(after.term).toBeGreaterThan(before.term)
+    expect(after.scheduler).toBe('node-b')
+    for (const job of acked) {
+      const view = await follower.job(job.uuid)
+      expect(view).toMatchObject({ state: 'done', result: job.args[0] as number * 10 })
+      // retry counts tries: one here, and one more for a try the dead scheduler had started.
+      expect(view!.retry).toBe(member.started.includes(job.args[0] as number) ? 2 : 1)
+    }
+    expect(follower.openReport.requeued).toBe(2)
+    const terms = await logTerms(schema)
+    expect(terms).toEqual([...terms].sort((a, b) => a - b))
+    expect(terms.at(-1)).toBe(after.term)
+  })
+
+  it("fences the old scheduler once its lock session is terminated and a follower took over", async () => {
+    const schema = db.schema()
+    const old = await openFollower(schema, 'node-a')
+    const running = gate()
+    const release = gate()
+    const onOld = old.model('res.partner', {
+      async work(n: number) {
+        running.open()
+        await release.wait
+        return n
+      },
+    })
+    const follower = await openFollower(schema, 'node-b')
+    follower.model('res.partner', {
+      work(n: number) {
+        return n * 10
+      },
+    })
+    await follower.start()
+    const job = await onOld.browse([1]).withDelay().work(7)
+    await old.start()
+    await running.wait
+    const oldTerm = (await old.cluster()).term
+
+    await terminateLockHolder(schema)
+    await expect.poll(async () => (await follower.cluster()).role, { timeout: 20_000, interval: 10 }).toBe('scheduler')
+    // The old scheduler's handler ends now; its outcome, and any call on it, cannot be written.
+    release.open()
+    const refused = await failure(() => onOld.browse([2]).withDelay().work(8))
+    expect(refused).toBeInstanceOf(SchedulerDeposedError)
+    expect(refused).toMatchObject({ code: 'SCHEDULER_DEPOSED', schema })
+    expect(await old.cluster()).toMatchObject({ node: 'node-a', role: 'closed' })
+
+    await follower.drain()
+    expect(await follower.job(job.uuid)).toMatchObject({ state: 'done', result: 70, retry: 2 })
+    const newTerm = (await follower.cluster()).term
+    expect(newTerm).toBeGreaterThan(oldTerm)
+    const terms = await logTerms(schema)
+    expect(terms).toEqual([...terms].sort((a, b) => a - b))
+    expect(terms.filter((t) => t === newTerm).length).toBeGreaterThan(0)
+  })
+
+  it('fences a PgLog whose lock session was cut once another took the lease (append and lease check)', async () => {
+    const schema = db.schema()
+    const first = new PgLog(db.url(), { schema, cluster: true })
+    const second = new PgLog(db.url(), { schema, cluster: true })
+    try {
+      await first.open()
+      await second.open()
+      expect([first.role, second.role]).toEqual(['scheduler', 'follower'])
+      await first.append(eventLogBatch(1, 2))
+      expect(await second.tryLead()).toBe(false)
+      await terminateLockHolder(schema)
+      expect(await second.tryLead()).toBe(true)
+      expect(second.term).toBe(first.term + 1)
+      const error = await failure(() => first.append(eventLogBatch(3, 1)))
+      expect(error).toBeInstanceOf(SchedulerDeposedError)
+      expect(await first.checkLease()).toBe(false)
+      await second.append(eventLogBatch(3, 1))
+      expect(await logTerms(schema)).toEqual([first.term, second.term])
+    } finally {
+      await first.close()
+      await second.close()
+    }
+  })
+})
+
+/** pg_terminate_backend on the session holding the schema's advisory lock (the scheduler's). */
+async function terminateLockHolder(schema: string): Promise<void> {
+  const pool = await connect(db.url())
+  try {
+    const { rows } = await pool.query(
+      "SELECT pg_terminate_backend(pid) AS ok FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)",
+      ['wharf:' + schema],
+    )
+    expect(rows.map((r) => r.ok)).toEqual([true])
+  } finally {
+    await pool.end()
+  }
+}

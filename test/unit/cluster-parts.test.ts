@@ -1,0 +1,125 @@
+// Proves the cluster's moving parts on their own, with plain fakes for the tables (no server): a
+// follower's replica applies the log in order, replays the snapshot when it fell behind a
+// compaction, and waits for a seq; the inbox client answers a call whose reply came before its
+// post returned, rebuilds the scheduler's error as the same class, and refuses what waits on close.
+import { describe, expect, it } from 'vitest'
+import type { State } from '../../src/engine/core/state.js'
+import type { WharfEvent } from '../../src/engine/core/events.js'
+import { UnknownJobError, WharfClosedError } from '../../src/engine/errors.js'
+import { decodeCall, encodeAnswer, NO_RESULT_NAME } from '../../src/engine/runtime/cluster-wire.js'
+import { InboxClient } from '../../src/engine/runtime/inbox-client.js'
+import { Replica } from '../../src/engine/runtime/replica.js'
+import type { ReplyRow } from '../../src/storage/pg-cluster.js'
+import { failure } from './helpers.js'
+
+const batch = (first: number, n: number): WharfEvent[] => Array.from({ length: n }, (_, i) => ({ seq: first + i }) as WharfEvent)
+
+/** A log of batches, compacted up to `floor`; the engine keeps only its seq. */
+function fakeFollower(log: WharfEvent[][], floor = 0) {
+  const engine = {
+    state: { seq: 0 } as State,
+    following: true,
+    applied: [] as number[],
+    follow(events: readonly WharfEvent[]) {
+      this.applied.push(...events.map((e) => e.seq))
+      this.state.seq = events.at(-1)!.seq
+    },
+    resync(state: State) {
+      this.state = state
+    },
+  }
+  let rounds = 0
+  const replica = new Replica({
+    engine,
+    tail: async (after) => {
+      if (after < floor) return null
+      return log.filter((b) => b[0]!.seq > after).slice(0, 2) // two rows per read, as a LIMIT would
+    },
+    replay: async () => ({ seq: floor }) as State,
+    caughtUp: async () => void rounds++,
+    pause: () => new Promise((resolve) => setImmediate(resolve)),
+  })
+  return { engine, replica, rounds: () => rounds }
+}
+
+describe('Replica', () => {
+  it('applies every committed batch in order, however many reads it takes', async () => {
+    const { engine, replica, rounds } = fakeFollower([batch(1, 2), batch(3, 1), batch(4, 3), batch(7, 1)])
+    await replica.catchUp()
+    expect(engine.applied).toEqual([1, 2, 3, 4, 5, 6, 7])
+    expect(rounds()).toBe(1)
+  })
+
+  it('replays the snapshot when the log was compacted past its state, then goes on from there', async () => {
+    const { engine, replica } = fakeFollower([batch(6, 2), batch(8, 1)], 5)
+    await replica.catchUp()
+    expect(engine.applied).toEqual([6, 7, 8])
+    expect(engine.state.seq).toBe(8)
+  })
+
+  it('waits for a seq the log holds only later, and stops following once promoted', async () => {
+    const log = [batch(1, 1)]
+    const { engine, replica } = fakeFollower(log)
+    const reached = replica.reached(3)
+    await new Promise((resolve) => setImmediate(resolve))
+    log.push(batch(2, 2))
+    await reached
+    expect(engine.state.seq).toBe(3)
+    engine.following = false
+    log.push(batch(4, 1))
+    await replica.reached(10) // a scheduler's state is the log's: nothing to wait for
+    await replica.catchUp()
+    expect(engine.state.seq).toBe(3)
+  })
+})
+
+describe('InboxClient', () => {
+  function client() {
+    const posted: Uint8Array[] = []
+    let replies: ReplyRow[] = []
+    let release!: (id: number) => void
+    let settled = 0
+    const inbox = new InboxClient({
+      post: (body) => {
+        posted.push(body)
+        return new Promise<number>((resolve) => (release = resolve))
+      },
+      collect: async () => replies.splice(0),
+      reached: async () => undefined,
+      nameOf: () => NO_RESULT_NAME,
+      settled: () => void settled++,
+    })
+    return { inbox, posted, reply: (row: ReplyRow) => (replies = [row]), release: (id: number) => release(id), settled: () => settled }
+  }
+
+  it("answers a call whose reply was read before its post returned, with the scheduler's error class", async () => {
+    const { inbox, posted, reply, release, settled } = client()
+    const call = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
+    expect(decodeCall(posted[0]!)).toEqual({ command: { type: 'cancel', uuid: 'u1' }, result: NO_RESULT_NAME })
+    expect(inbox.pending).toBe(1)
+    reply({ id: 41, seq: 0, body: encodeAnswer({ ok: false, error: new UnknownJobError('u1') }) })
+    await inbox.collect() // pending counts the post: the reply is kept for it
+    release(41)
+    const error = await failure(() => call)
+    expect(error).toBeInstanceOf(UnknownJobError)
+    expect(error).toMatchObject({ code: 'UNKNOWN_JOB', uuid: 'u1', message: new UnknownJobError('u1').message, name: 'UnknownJobError' })
+    expect(inbox.pending).toBe(0)
+    expect(settled()).toBe(1)
+  })
+
+  it('resolves with the value, Dates intact, and refuses what still waits when it closes', async () => {
+    const { inbox, reply, release } = client()
+    const first = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
+    release(1)
+    await new Promise((resolve) => setImmediate(resolve))
+    reply({ id: 1, seq: 0, body: encodeAnswer({ ok: true, value: { at: new Date(5), n: -0 } }) })
+    await inbox.collect()
+    expect(await first).toEqual({ at: new Date(5), n: -0 })
+    const second = inbox.submit({ type: 'cancel', uuid: 'u2' }, undefined)
+    release(2)
+    await new Promise((resolve) => setImmediate(resolve))
+    inbox.close()
+    expect(await failure(() => second)).toBeInstanceOf(WharfClosedError)
+    expect(await failure(() => inbox.submit({ type: 'cancel', uuid: 'u3' }, undefined))).toBeInstanceOf(WharfClosedError)
+  })
+})

@@ -1,0 +1,113 @@
+// Proves two Wharfs on one PostgreSQL schema form one cluster (real server, two sessions): the
+// second is a follower, its calls go through the inbox and come back with the scheduler's answers
+// and errors, its jobs run on the scheduler only, its reads see committed state at once after its
+// own writes, and identity keys stay unique when both enqueue the same keys at the same time.
+import { describe, expect, it } from 'vitest'
+import { chain, JobStateConflictError, UnknownJobError, Wharf } from '../../src/index.js'
+import { pgTestDatabase } from '../pg/database.js'
+import { closedAfterEach, failure } from './helpers.js'
+
+const db = pgTestDatabase()
+
+describe('a cluster of two Wharfs on one schema', () => {
+  const opened = closedAfterEach()
+  const open = async (schema: string, node: string): Promise<Wharf> => {
+    const wharf = await Wharf.open({ postgres: db.url(), schema, node, channels: 'root:2' })
+    opened.push(wharf)
+    return wharf
+  }
+  /** Both register the model; the follower's handler must never run in this milestone. */
+  const partner = (wharf: Wharf, ran: string[]) =>
+    wharf.model('res.partner', {
+      double(n: number) {
+        ran.push(`${n}`)
+        return n * 2
+      },
+    })
+
+  it('makes the second one a follower that enqueues through the inbox and reads committed state', async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const follower = await open(schema, 'node-b')
+    const ranOnScheduler: string[] = []
+    const ranOnFollower: string[] = []
+    partner(scheduler, ranOnScheduler)
+    const onFollower = partner(follower, ranOnFollower)
+    await follower.start() // a follower dispatches nothing: this is for when it takes over
+    const view = await follower.cluster()
+    expect(view).toMatchObject({ node: 'node-b', role: 'follower', term: 1, scheduler: 'node-a' })
+    expect(view.members.map((m) => [m.node, m.role])).toEqual([['node-a', 'scheduler'], ['node-b', 'follower']])
+
+    const job = await onFollower.browse([1]).withDelay({ identityKey: 'k1' }).double(21)
+    expect(job).toMatchObject({ state: 'pending', identityKey: 'k1', args: [21] })
+    // Read-your-writes: the follower's replica holds its own call once it is answered.
+    expect(await follower.job(job.uuid)).toMatchObject({ uuid: job.uuid, state: 'pending' })
+    expect((await follower.jobs({ identityKey: 'k1' })).map((j) => j.uuid)).toEqual([job.uuid])
+    expect(follower.stats().states.pending).toBe(1)
+    expect(await follower.explain(job.uuid)).toMatchObject({ state: 'pending' })
+
+    await scheduler.start()
+    expect(await follower.result(job.uuid)).toBe(42)
+    expect(ranOnScheduler).toEqual(['21'])
+    expect(ranOnFollower).toEqual([])
+    await scheduler.idle()
+    expect(await follower.job(job.uuid)).toMatchObject({ state: 'done', result: 42 })
+    await expect.poll(() => follower.stats().states.done).toBe(1)
+  })
+
+  it("answers a follower's management calls with the scheduler's results and errors", async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const follower = await open(schema, 'node-b')
+    partner(scheduler, [])
+    const onFollower = partner(follower, [])
+    const missing = '01ARZ3NDEKTSV4RRFFQ69G5FAV'
+    const error = await failure(() => follower.cancel(missing))
+    expect(error).toBeInstanceOf(UnknownJobError)
+    expect(error).toMatchObject({ code: 'UNKNOWN_JOB', message: (await failure(() => scheduler.cancel(missing)) as Error).message })
+
+    const graph = chain(onFollower.browse([1]).delayable().double(1), onFollower.browse([2]).delayable().double(2))
+    const [many] = await follower.delayMany([graph])
+    expect(many).toMatchObject({ state: 'pending', graphUuid: expect.any(String) })
+    expect((await follower.graph(many!.graphUuid!)).jobs).toHaveLength(2)
+    const batch = await follower.batch('nightly', [onFollower.browse([3]).delayable().double(3)])
+    expect(batch).toMatchObject({ name: 'nightly', total: 1, done: 0 })
+    expect(await follower.batchView(batch.uuid)).toMatchObject({ uuid: batch.uuid })
+
+    await follower.cancel(many!.uuid)
+    expect(await follower.job(many!.uuid)).toMatchObject({ state: 'cancelled' })
+    await follower.requeue(many!.uuid)
+    expect(await failure(() => follower.remove([many!.uuid]))).toBeInstanceOf(JobStateConflictError)
+    await follower.pauseChannel('root')
+    await scheduler.start()
+    expect(await scheduler.explain(many!.uuid)).toMatchObject({ reasons: [expect.objectContaining({ kind: 'paused' })] })
+    await follower.resumeChannel('root')
+    await scheduler.drain()
+    // The chain's child stays cancelled (a requeue brings back the job named only); the rest ran.
+    const done = (await scheduler.jobs({ state: 'done' })).map((j) => j.uuid)
+    expect(done).toHaveLength(2)
+    await expect.poll(async () => (await follower.jobs({ state: 'done' })).map((j) => j.uuid)).toEqual(done)
+    expect(await follower.purge({ state: 'done' })).toBe(2)
+    expect((await follower.jobs()).map((j) => j.state)).toEqual(['cancelled'])
+  })
+
+  it('keeps identity keys unique when both members enqueue the same keys at once', async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const follower = await open(schema, 'node-b')
+    const onScheduler = partner(scheduler, [])
+    const onFollower = partner(follower, [])
+    const keys = Array.from({ length: 30 }, (_, i) => `key-${i}`)
+    const both = await Promise.all(
+      keys.flatMap((key, i) => [
+        onScheduler.browse([i]).withDelay({ identityKey: key }).double(i),
+        onFollower.browse([i]).withDelay({ identityKey: key }).double(i),
+      ]),
+    )
+    for (let i = 0; i < keys.length; i++) expect(both[2 * i]!.uuid).toBe(both[2 * i + 1]!.uuid)
+    const stored = await follower.jobs({ limit: 1000 })
+    expect(stored).toHaveLength(keys.length)
+    expect(new Set(stored.map((j) => j.identityKey)).size).toBe(keys.length)
+    expect((await scheduler.jobs({ limit: 1000 })).map((j) => j.uuid)).toEqual(stored.map((j) => j.uuid))
+  })
+})
