@@ -1,5 +1,5 @@
 // Public entry point ('wharf-queue'): re-exports only.
-export { Wharf, type OpenOptions, type BackupResult, type JobsQuery, type JobGraph, type Stats, type ChannelStats, type Explanation, type Reason, type ReasonKind, type PurgeOptions, type SignalOptions, type ThreadModelOptions, type ThreadedMethods, type CronOptions, type CronView, type BatchOptions, type BatchView, type BatchState, type BatchesQuery, type ClusterView, type ClusterRole, type ClusterMember } from './engine/api/wharf.js'
+export { Wharf, type OpenOptions, type BackupResult, type JobsQuery, type JobGraph, type Stats, type ChannelStats, type Explanation, type Reason, type ReasonKind, type PurgeOptions, type SignalOptions, type ThreadModelOptions, type ThreadedMethods, type CronOptions, type CronView, type BatchOptions, type BatchView, type BatchState, type BatchesQuery, type ClusterView, type ClusterRole, type ClusterNode, type ClusterMember } from './engine/api/wharf.js'
 export { chain, group, Delayable, DelayableChain, DelayableGroup } from './engine/api/delayable.js'
 export { identityExact } from './engine/api/identity.js'
 export { DELAY_MANY_JOBS_MAX, CRON_FIRINGS_MAX, CRONS_MAX, BATCH_JOBS_MAX, BATCH_ON_DONE_JOBS_MAX, BATCH_NAME_LENGTH_MAX } from './engine/core/limits.js'

@@ -24,6 +24,8 @@ export interface MemberRow {
   role: 'scheduler' | 'follower'
   term: number
   lastSeenMs: number
+  /** Handlers it was running at its last heartbeat. */
+  running: number
 }
 
 export class PgClusterTables {
@@ -70,10 +72,10 @@ export class PgClusterTables {
   }
 
   /** This process is alive (and in this role and term). */
-  async heartbeat(sql: PgPool, node: string, role: MemberRow['role'], term: number): Promise<void> {
+  async heartbeat(sql: PgPool, node: string, role: MemberRow['role'], term: number, running: number): Promise<void> {
     await sql.query(
-      `INSERT INTO ${this.s}.member (node, role, term) VALUES ($1, $2, $3) ON CONFLICT (node) DO UPDATE SET role = excluded.role, term = excluded.term, seen_at = now()`,
-      [node, role, term],
+      `INSERT INTO ${this.s}.member (node, role, term, running) VALUES ($1, $2, $3, $4) ON CONFLICT (node) DO UPDATE SET role = excluded.role, term = excluded.term, running = excluded.running, seen_at = now()`,
+      [node, role, term, running],
     )
   }
 
@@ -94,12 +96,12 @@ export class PgClusterTables {
   async members(sql: PgPool, aliveMs: number): Promise<{ members: MemberRow[]; term: number }> {
     await sql.query(`DELETE FROM ${this.s}.member WHERE seen_at < now() - make_interval(secs => $1)`, [aliveMs / 1000])
     const [{ rows }, meta] = await Promise.all([
-      sql.query(`SELECT node, role, term, (extract(epoch FROM seen_at) * 1000)::bigint AS seen FROM ${this.s}.member ORDER BY node`),
+      sql.query(`SELECT node, role, term, running, (extract(epoch FROM seen_at) * 1000)::bigint AS seen FROM ${this.s}.member ORDER BY node`),
       sql.query(`SELECT term FROM ${this.s}.meta WHERE id = 1`),
     ])
     return {
       term: Number(meta.rows[0]?.term ?? 0),
-      members: rows.map((row) => ({ node: row.node as string, role: row.role as MemberRow['role'], term: Number(row.term), lastSeenMs: Number(row.seen) })),
+      members: rows.map((row) => ({ node: row.node as string, role: row.role as MemberRow['role'], term: Number(row.term), lastSeenMs: Number(row.seen), running: Number(row.running) })),
     }
   }
 }

@@ -17,7 +17,7 @@
 //                   its node; deleted in the transaction that appends its events
 //   reply           the scheduler's answer to an inbox row, written in that same transaction, with
 //                   the log's last seq then; deleted by the follower that reads it
-//   member          one row per process on the schema: its role, term and last heartbeat
+//   member          one row per process on the schema: its role, term, running handlers, last heartbeat
 
 import { StorageError } from '../engine/errors.js'
 import type { PgPool } from './pg-driver.js'
@@ -45,7 +45,7 @@ const MIGRATIONS: Readonly<Record<number, (s: string) => string[]>> = {
     `CREATE TABLE ${s}.inbox (id bigserial PRIMARY KEY, node text NOT NULL, body bytea NOT NULL, posted_at timestamptz NOT NULL DEFAULT now())`,
     `CREATE TABLE ${s}.reply (id bigint PRIMARY KEY, node text NOT NULL, seq bigint NOT NULL, body bytea NOT NULL)`,
     `CREATE INDEX reply_node ON ${s}.reply (node)`,
-    `CREATE TABLE ${s}.member (node text PRIMARY KEY, role text NOT NULL, term bigint NOT NULL, joined_at timestamptz NOT NULL DEFAULT now(), seen_at timestamptz NOT NULL DEFAULT now())`,
+    `CREATE TABLE ${s}.member (node text PRIMARY KEY, role text NOT NULL, term bigint NOT NULL, running integer NOT NULL DEFAULT 0, joined_at timestamptz NOT NULL DEFAULT now(), seen_at timestamptz NOT NULL DEFAULT now())`,
   ],
 }
 

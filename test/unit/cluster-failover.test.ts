@@ -85,7 +85,7 @@ describe('cluster failover', () => {
     for (let n = 0; n < 6; n++) acked.push(await partner.browse([n]).withDelay({ identityKey: `job-${n}` }).work(n))
     await member.onStarted(2) // root:2: two run on the scheduler, and never end there
     const before = await follower.cluster()
-    expect(before).toMatchObject({ role: 'follower', scheduler: 'node-a', term: 1 })
+    expect(before).toMatchObject({ role: 'follower', leader: 'node-a', term: 1 })
 
     const killedAt = performance.now()
     member.child.kill('SIGKILL')
@@ -95,7 +95,7 @@ describe('cluster failover', () => {
 
     const after = await follower.cluster()
     expect(after.term).toBeGreaterThan(before.term)
-    expect(after.scheduler).toBe('node-b')
+    expect(after.leader).toBe('node-b')
     for (const job of acked) {
       const view = await follower.job(job.uuid)
       expect(view).toMatchObject({ state: 'done', result: job.args[0] as number * 10 })

@@ -35,8 +35,8 @@ describe('a cluster of two Wharfs on one schema', () => {
     const onFollower = partner(follower, ranOnFollower)
     await follower.start() // a follower dispatches nothing: this is for when it takes over
     const view = await follower.cluster()
-    expect(view).toMatchObject({ node: 'node-b', role: 'follower', term: 1, scheduler: 'node-a' })
-    expect(view.members.map((m) => [m.node, m.role])).toEqual([['node-a', 'scheduler'], ['node-b', 'follower']])
+    expect(view).toMatchObject({ node: 'node-b', role: 'follower', term: 1, leader: 'node-a' })
+    expect(view.nodes.map((m) => [m.node, m.role, m.running])).toEqual([['node-a', 'scheduler', 0], ['node-b', 'follower', 0]])
 
     const job = await onFollower.browse([1]).withDelay({ identityKey: 'k1' }).double(21)
     expect(job).toMatchObject({ state: 'pending', identityKey: 'k1', args: [21] })

@@ -53,8 +53,7 @@ export type { PurgeOptions } from './removal.js'
 export type { SignalOptions } from './signals.js'
 export type { ThreadModelOptions, ThreadedMethods } from './thread-model.js'
 export type { CronOptions, CronView } from './crons.js'
-export type { ClusterView, ClusterRole } from '../runtime/cluster.js'
-export type { MemberRow as ClusterMember } from '../../storage/pg-cluster.js'
+export type { ClusterView, ClusterRole, ClusterNode, ClusterNode as ClusterMember } from '../runtime/cluster.js'
 export type { BackupResult } from '../../storage/backup.js'
 
 export type { JobsQuery, JobGraph, ChannelStats, Stats } from './queries.js'
@@ -358,12 +357,12 @@ export class Wharf implements ModelHost {
    * members alive (PostgreSQL: every process on the schema, from their heartbeats). An embedded
    * Wharf is a cluster of one: itself, the scheduler, at term 0. Refused once close() was called.
    */
-  async cluster(): Promise<ClusterView> {
+  cluster(): ClusterView {
     // A deposed member still answers (role 'closed') until close(): operators ask it why.
     if (this.clusterMember !== null && !this.closing) return this.clusterMember.view()
     this.assertOpen()
-    const self = { node: this.node, role: 'scheduler' as const, term: 0, lastSeenMs: this.clock.now() }
-    return { node: this.node, role: 'scheduler', term: 0, scheduler: this.node, members: [self] }
+    const self = { node: this.node, lastSeenMs: this.clock.now(), running: this.engine.runningHandlers, role: 'scheduler' as const, term: 0 }
+    return { node: this.node, leader: this.node, nodes: [self], role: 'scheduler', term: 0 }
   }
 
   /** Every job function registered or configured in this process, by name. */

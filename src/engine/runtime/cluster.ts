@@ -38,18 +38,30 @@ export const REPLY_KEPT_MS = 300 * HEARTBEAT_MS
 
 export type ClusterRole = MemberRow['role']
 
-/** wharf.cluster(): this process, the current term and scheduler, and the members alive. */
+/** A member of the cluster, as its last heartbeat (every second) said. */
+export interface ClusterNode {
+  node: string
+  /** When its heartbeat was last seen (ms since the epoch). */
+  lastSeenMs: number
+  /** Handlers it was running then. */
+  running: number
+  role: MemberRow['role']
+  term: number
+}
+
+/** wharf.cluster(): this process, the scheduler, and the members alive. */
 export interface ClusterView {
   /** This process's name in the cluster. */
   node: string
+  /** The node of the scheduler of the current term, when its heartbeat is recent; else null
+   * (during a takeover). */
+  leader: string | null
+  /** Members with a heartbeat under MEMBER_ALIVE_MS old, by node. */
+  nodes: ClusterNode[]
   /** This process's role now ('closed' once this Wharf closed or was deposed). */
   role: ClusterRole | 'closed'
   /** The current term: it grows by one with each scheduler that takes over. */
   term: number
-  /** The node of the scheduler of the current term, when its heartbeat is recent; else null. */
-  scheduler: string | null
-  /** Members with a recent heartbeat, by node. */
-  members: MemberRow[]
 }
 
 export class Cluster {
@@ -62,6 +74,8 @@ export class Cluster {
   private readonly timers: NodeJS.Timeout[] = []
   private unlisten: (() => Promise<void>) | null = null
   private electing = false
+  /** The members and term the last heartbeat read (view() answers from them). */
+  private known: { members: MemberRow[]; term: number } = { members: [], term: 0 }
   private beats = 0
   private halted = false
 
@@ -120,10 +134,13 @@ export class Cluster {
     return this.engine === null || this.engine.following ? 'follower' : 'scheduler'
   }
 
-  async view(): Promise<ClusterView> {
-    const { members, term } = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
-    const scheduler = members.find((m) => m.role === 'scheduler' && m.term === term)?.node ?? null
-    return { node: this.node, role: this.role, term, scheduler, members }
+  /** As of the last heartbeat (every second), except this process's own role and term: now. */
+  view(): ClusterView {
+    const role = this.role
+    const term = Math.max(this.known.term, this.log.term)
+    const nodes = this.known.members
+    const leader = role === 'scheduler' ? this.node : (nodes.find((m) => m.role === 'scheduler' && m.term === term)?.node ?? null)
+    return { node: this.node, leader, nodes, role, term }
   }
 
   /** Wharf.close(): stop the loops and leave the member table (the log closes after this). */
@@ -196,7 +213,8 @@ export class Cluster {
     }
     const role = this.role
     if (role === 'closed') return
-    await this.tables.heartbeat(this.log.pool, this.node, role, this.log.term)
+    await this.tables.heartbeat(this.log.pool, this.node, role, this.log.term, engine.runningHandlers)
+    this.known = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
     if (role === 'scheduler' && ++this.beats % 60 === 0) await this.tables.sweep(this.log.pool, REPLY_KEPT_MS)
   }
 
