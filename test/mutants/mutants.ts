@@ -161,8 +161,11 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: 'cut-tick-not-continued',
     file: 'src/engine/runtime/engine.ts',
-    original: 'if (wanted || this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut) this.scheduleTick()',
-    replacement: 'if (wanted || this.queue.length > 0 || this.outcomes.length > 0) this.scheduleTick()',
+    // A tick cut at its dispatch bound is not marked to continue. (The mutant that removed the
+    // continue from endTick alone became equivalent once appends were pipelined: the batch's
+    // commit schedules the continuation too.)
+    original: 'this.dispatchCut = out.cut || fires?.more === true',
+    replacement: 'this.dispatchCut = fires?.more === true',
   },
   {
     name: 'snapshots-rare',
