@@ -10,9 +10,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { SchedulerDeposedError, Wharf, type JobView } from '../../src/index.js'
 import { connect } from '../../src/storage/pg-driver.js'
 import { PgLog } from '../../src/storage/pg-log.js'
-import { pgTestDatabase } from '../pg/database.js'
+import { clusterMembers, pgTestDatabase } from '../pg/database.js'
 import { makeBatch as eventLogBatch } from './event-log-contract.js'
-import { closedAfterEach, failure, gate } from './helpers.js'
+import { failure, gate } from './helpers.js'
 
 const db = pgTestDatabase()
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -63,12 +63,7 @@ async function logTerms(schema: string): Promise<number[]> {
 }
 
 describe('cluster failover', () => {
-  const opened = closedAfterEach()
-  const openFollower = async (schema: string, node: string): Promise<Wharf> => {
-    const wharf = await Wharf.open({ postgres: db.url(), schema, node, channels: 'root:2' })
-    opened.push(wharf)
-    return wharf
-  }
+  const openFollower = clusterMembers(db)
 
   it('takes over when the scheduler process is SIGKILLed: higher term, running jobs recovered, nothing acknowledged lost', async () => {
     const schema = db.schema()

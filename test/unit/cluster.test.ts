@@ -4,18 +4,13 @@
 // own writes, and identity keys stay unique when both enqueue the same keys at the same time.
 import { describe, expect, it } from 'vitest'
 import { chain, JobStateConflictError, UnknownJobError, Wharf } from '../../src/index.js'
-import { pgTestDatabase } from '../pg/database.js'
-import { closedAfterEach, failure } from './helpers.js'
+import { clusterMembers, pgTestDatabase } from '../pg/database.js'
+import { failure } from './helpers.js'
 
 const db = pgTestDatabase()
 
 describe('a cluster of two Wharfs on one schema', () => {
-  const opened = closedAfterEach()
-  const open = async (schema: string, node: string): Promise<Wharf> => {
-    const wharf = await Wharf.open({ postgres: db.url(), schema, node, channels: 'root:2' })
-    opened.push(wharf)
-    return wharf
-  }
+  const open = clusterMembers(db)
   /** Both register the model; the follower's handler must never run in this milestone. */
   const partner = (wharf: Wharf, ran: string[]) =>
     wharf.model('res.partner', {
