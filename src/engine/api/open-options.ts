@@ -55,7 +55,11 @@ export interface OpenOptions {
    * warnings that count the events lost).
    */
   onCorruption?: 'throw' | 'truncate'
-  /** Write a snapshot and compact the log after this many events (default 50,000; 0 = never). */
+  /**
+   * Write a snapshot and compact the log after this many events (0 = never). Default: 50,000
+   * events, and at least SNAPSHOT_EVENTS_PER_LIVE_JOB (8) per live job, so that a large backlog,
+   * which makes each snapshot costly, is snapshotted less often.
+   */
   snapshotEvery?: number
   /**
    * Check all of history once after open, in the background (a child process, on the store's

@@ -5,7 +5,7 @@
 import { normalizeChannelName } from '../core/channel-config.js'
 import type { Command } from '../core/commands.js'
 import { JOB_STATES, type JobSpec, type JobState, type WharfEvent } from '../core/events.js'
-import { PURGE_BATCH } from '../core/limits.js'
+import { PURGE_BATCH, SNAPSHOT_EVENTS_PER_LIVE_JOB } from '../core/limits.js'
 import { stateIndex } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, StorageError, UnknownJobError, WharfClosedError } from '../errors.js'
@@ -129,6 +129,8 @@ export class Wharf implements ModelHost {
       removeAfterDays: options.removeAfterDays ?? DEFAULT_REMOVE_AFTER_DAYS,
       // Nothing of a volatile log is ever read back: snapshotting it would be wasted work.
       snapshotEvery: checked.log instanceof VolatileLog ? 0 : (options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY),
+      // An explicit snapshotEvery is taken as it is; the default also grows with the backlog.
+      snapshotEventsPerLiveJob: options.snapshotEvery === undefined ? SNAPSHOT_EVENTS_PER_LIVE_JOB : 0,
       customIds: options.newId !== undefined,
       scrubHistory: checked.scrubHistory,
       warn: checked.warn,
