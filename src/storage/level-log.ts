@@ -252,10 +252,14 @@ export class LevelLog implements EventLog {
     let expected: number | null = found.length > 0 ? null : this.floorSeq + 1
     let bad: { key: string; error: LogCorruptionError } | null = null
     const it = db.iterator({ gte: found[0] ?? FIRST_KEY, lte: LAST_KEY })
+    // One chunk read ahead: LevelDB reads the next one while this one is decoded and folded.
+    let ahead: Promise<[string, Uint8Array][]> | null = it.nextv(READ_CHUNK)
     try {
       scan: for (;;) {
-        const entries = await it.nextv(READ_CHUNK)
+        const entries: [string, Uint8Array][] = await ahead!
+        ahead = null
         if (entries.length === 0) break
+        ahead = it.nextv(READ_CHUNK)
         for (const [key, value] of entries) {
           let events: WharfEvent[]
           try {
@@ -276,6 +280,8 @@ export class LevelLog implements EventLog {
     } catch (error) {
       throw await this.failed(error)
     } finally {
+      // A read ahead nobody takes (a corrupt record, an error, a reader that stopped early).
+      if (ahead !== null) await ahead.catch(() => undefined)
       await it.close()
     }
   }
