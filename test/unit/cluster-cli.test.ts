@@ -1,14 +1,16 @@
 // Proves the operator's ways into a cluster on PostgreSQL (real server): a member opened with
-// NEVER_SCHEDULER stays a follower even when the lease is free; `wharf … --postgres`, run as a
-// real process, lists and acts on the jobs of a cluster whose scheduler is this test's process,
-// without ever taking the lease, and leaves; and the dashboard served by a follower shows the
-// jobs while a requeue through it is applied by the scheduler.
+// NEVER_SCHEDULER stays a follower even when the lease is free; `wharf … --postgres` (requeue and
+// dashboard as real processes) lists and acts on the jobs of a cluster whose scheduler is this
+// test's process, without ever taking the lease, and leaves; and the dashboard served by a
+// follower shows the jobs while a requeue through it is applied by the scheduler.
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { FailedJobError, Wharf, type JobView } from '../../src/index.js'
 import { NEVER_SCHEDULER } from '../../src/engine/api/open-options.js'
 import { main } from '../../src/cli/main.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
-import { wharfJson } from './cli-helpers.js'
+import { ROOT, wharfJson } from './cli-helpers.js'
 import { call, post } from './dashboard-helpers.js'
 import { closedAfterEach } from './helpers.js'
 
@@ -49,6 +51,21 @@ async function inProcess(...args: string[]): Promise<{ code: number; out: string
   return { code, out, err }
 }
 
+/** `wharf dashboard … --port 0` as a real process, once it printed its URL; stop() sends SIGTERM. */
+async function serveFromCli(connect: string[]): Promise<{ url: string; stop(): Promise<number | null> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'dashboard', ...connect, '--port', '0', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  let out = ''
+  const { url } = await new Promise<{ url: string }>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk
+      if (out.trimEnd().endsWith('}')) resolve(JSON.parse(out) as { url: string })
+    })
+    child.on('close', () => reject(new Error(`wharf dashboard ended before printing its URL: ${out}`)))
+  })
+  return { url, stop: () => (child.kill('SIGTERM'), exited) }
+}
+
 describe('a member that never becomes the scheduler', () => {
   it('takes no free lease, neither at open nor when the scheduler leaves', async () => {
     const schema = db.schema()
@@ -72,10 +89,13 @@ describe('wharf --postgres', () => {
     const connect = ['--postgres', db.url(), '--schema', schema]
     const page = await inProcess('jobs', ...connect, '--json')
     expect(JSON.parse(page.out).jobs.map((j: JobView) => [j.uuid, j.state])).toEqual([[failed.uuid, 'failed'], [later.uuid, 'pending']])
-    // A real process (the one costly run here): the scheduler is in another process than the CLI.
+    // Real processes (the costly runs here): the scheduler is in another process than the CLI.
     const requeued = await wharfJson<{ results: unknown[] }>(0, 'requeue', failed.uuid, ...connect)
     expect(requeued.results).toEqual([{ uuid: failed.uuid, ok: true }])
     await expect.poll(async () => (await app.job(failed.uuid))?.state).toBe('done') // run again, by the app
+    const dashboard = await serveFromCli(connect)
+    expect((await call(new URL('api/jobs', dashboard.url).href)).body.jobs.map((j: JobView) => j.state)).toEqual(['done', 'pending'])
+    expect(await dashboard.stop()).toBe(0)
     // The CLI's members joined and left; the app kept its lease and its term.
     await expect.poll(() => app.cluster().nodes.map((n) => [n.node, n.role]), { timeout: 5_000 }).toEqual([['app', 'scheduler']])
     expect(app.cluster()).toMatchObject({ role: 'scheduler', term: 1, leader: 'app' })

@@ -6,6 +6,9 @@
 // moves the clock for it only when nothing has moved for DRAIN_QUIET_TURNS turns and
 // DRAIN_QUIET_MS of real time, and never while an I/O request of this process is in flight.
 //
+// A handler counts as asleep while any of its sleeps waits: one that sleeps and reads a file in
+// parallel (Promise.all) is taken as waiting on the clock.
+//
 // Why turns *and* no request in flight, not real time alone: a run of handlers that sleep, or
 // wait a few turns, then jumps at the same points whatever the machine's load, so a seeded run
 // replays; and a file read that takes long on a busy machine is still waited for.
