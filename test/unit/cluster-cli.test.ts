@@ -3,14 +3,12 @@
 // dashboard as real processes) lists and acts on the jobs of a cluster whose scheduler is this
 // test's process, without ever taking the lease, and leaves; and the dashboard served by a
 // follower shows the jobs while a requeue through it is applied by the scheduler.
-import { spawn } from 'node:child_process'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { FailedJobError, Wharf, type JobView } from '../../src/index.js'
 import { NEVER_SCHEDULER } from '../../src/engine/api/open-options.js'
 import { main } from '../../src/cli/main.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
-import { ROOT, wharfJson } from './cli-helpers.js'
+import { dashboardProcess, wharfJson } from './cli-helpers.js'
 import { call, post } from './dashboard-helpers.js'
 import { closedAfterEach } from './helpers.js'
 
@@ -51,21 +49,6 @@ async function inProcess(...args: string[]): Promise<{ code: number; out: string
   return { code, out, err }
 }
 
-/** `wharf dashboard … --port 0` as a real process, once it printed its URL; stop() sends SIGTERM. */
-async function serveFromCli(connect: string[]): Promise<{ url: string; stop(): Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'dashboard', ...connect, '--port', '0', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-  let out = ''
-  const { url } = await new Promise<{ url: string }>((resolve, reject) => {
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk
-      if (out.trimEnd().endsWith('}')) resolve(JSON.parse(out) as { url: string })
-    })
-    child.on('close', () => reject(new Error(`wharf dashboard ended before printing its URL: ${out}`)))
-  })
-  return { url, stop: () => (child.kill('SIGTERM'), exited) }
-}
-
 describe('a member that never becomes the scheduler', () => {
   it('takes no free lease, neither at open nor when the scheduler leaves', async () => {
     const schema = db.schema()
@@ -93,7 +76,7 @@ describe('wharf --postgres', () => {
     const requeued = await wharfJson<{ results: unknown[] }>(0, 'requeue', failed.uuid, ...connect)
     expect(requeued.results).toEqual([{ uuid: failed.uuid, ok: true }])
     await expect.poll(async () => (await app.job(failed.uuid))?.state).toBe('done') // run again, by the app
-    const dashboard = await serveFromCli(connect)
+    const dashboard = await dashboardProcess(...connect)
     expect((await call(new URL('api/jobs', dashboard.url).href)).body.jobs.map((j: JobView) => j.state)).toEqual(['done', 'pending'])
     expect(await dashboard.stop()).toBe(0)
     // The CLI's members joined and left; the app kept its lease and its term.
