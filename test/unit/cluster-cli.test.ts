@@ -72,6 +72,13 @@ describe('wharf --postgres', () => {
     const connect = ['--postgres', db.url(), '--schema', schema]
     const page = await inProcess('jobs', ...connect, '--json')
     expect(JSON.parse(page.out).jobs.map((j: JobView) => [j.uuid, j.state])).toEqual([[failed.uuid, 'failed'], [later.uuid, 'pending']])
+    const [stats, crons, batches, why] = await Promise.all([['stats'], ['crons'], ['batches'], ['explain', later.uuid]].map(async (command) => {
+      const run = await inProcess(...command, ...connect, '--json')
+      return run.code === 0 ? JSON.parse(run.out) : run
+    }))
+    expect(stats).toMatchObject({ states: { failed: 1, pending: 1 } })
+    expect([crons, batches]).toEqual([{ crons: [] }, { batches: [], next: null }])
+    expect(why).toMatchObject({ state: 'pending', reasons: [expect.objectContaining({ kind: 'eta' })] })
     // Real processes (the costly runs here): the scheduler is in another process than the CLI.
     const requeued = await wharfJson<{ results: unknown[] }>(0, 'requeue', failed.uuid, ...connect)
     expect(requeued.results).toEqual([{ uuid: failed.uuid, ok: true }])
