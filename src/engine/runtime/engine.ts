@@ -352,6 +352,11 @@ export class Engine {
     return this.runner.inflight
   }
 
+  /** Running handlers not asleep on the clock (see Runner.awake). */
+  get awakeHandlers(): number {
+    return this.runner.awake()
+  }
+
   /** Next instant at which something is due: the scheduler's wake-up or a handler's timeout.
    * `crons` false: leave out the crons' next firings (drain() stops when only they are left). */
   nextWakeMs(crons = true): number | null {
