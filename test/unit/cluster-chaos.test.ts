@@ -3,8 +3,8 @@
 // enqueue all the time with shared identity keys; WHARF_CLUSTER_KILLS times (default 2, to keep
 // `npm test` short; e.g. 20 by env) a member is SIGKILLed — by turns a worker that is running a
 // handler and the scheduler of the moment — and a fresh member joins after each kill. Then, from
-// PostgreSQL's own tables: every acknowledged job exists and ends done; handlers ran on more than
-// one member; every takeover came with a higher term; and replaying the log batch by batch, the
+// PostgreSQL's own tables: every acknowledged job ends done while the cluster still runs, and is
+// there for a member opened afterwards; handlers ran on more than one member; every takeover came with a higher term; and replaying the log batch by batch, the
 // core's full audit (channel capacity and each worker's runs included) holds after every batch.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -98,6 +98,11 @@ describe('a cluster under repeated kills of workers and schedulers', () => {
       }
       const before = acks.size
       await expect.poll(() => acks.size, { timeout: 30_000, interval: 20 }).toBeGreaterThan(before + ACKS_PER_ROUND)
+      // The live cluster ends what it acknowledged — the killed workers' jobs included — before
+      // anyone reopens anything.
+      const acked = [...acks.keys()]
+      const doneOf = async (): Promise<number> => Number((await pool.query(`SELECT count(*) AS n FROM ${schema}.history WHERE state = 'done' AND uuid = ANY($1)`, [acked])).rows[0]!.n)
+      await expect.poll(doneOf, { timeout: 30_000, interval: 100 }).toBe(acked.length)
     } finally {
       for (const member of members) member.child.kill('SIGKILL')
       await Promise.all(members.map((m) => new Promise((resolve) => (m.child.exitCode === null && m.child.signalCode === null ? m.child.once('exit', resolve) : resolve(null)))))
