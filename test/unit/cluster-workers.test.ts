@@ -1,7 +1,7 @@
 // Proves handlers run on every member of a cluster (real PostgreSQL server): the scheduler assigns
 // each start to a live member that registered the job's function and has a free `workers` slot
 // (job.started names it), channel capacities stay cluster-wide, a job nobody can run waits pending
-// until someone can; a worker's outcome is applied only for the job's current run (a stale one,
+// until someone can (and explain() on any member says so, judging by every worker's functions); a worker's outcome is applied only for the job's current run (a stale one,
 // from a run requeued or recovered meanwhile, is dropped) and a requeue aborts the handler where
 // it runs; a worker whose session dies is found dead at once, its jobs recovered and run elsewhere
 // — and when it comes back, its late outcome is dropped; a SIGKILLed worker's job runs again on
@@ -95,6 +95,15 @@ describe('workers on every member of a cluster', () => {
     // Nobody registered res.nobody.work: it waits, pending — neither started nor failed.
     expect(await scheduler.job(nobody.uuid)).toMatchObject({ state: 'pending', retry: 0 })
     expect(starts.has(nobody.uuid)).toBe(false)
+    // explain() on any member judges by the functions the cluster's workers run, not its own.
+    await client.pauseChannel('root')
+    const paused = await partner.browse([6]).withDelay().double(6)
+    await expect.poll(() => without.job(paused.uuid)).toBeDefined() // another member's call: its replica follows
+    for (const member of [scheduler, without]) {
+      expect((await member.explain(nobody.uuid)).reasons).toContainEqual({ kind: 'no-handler', function: 'res.nobody.work' })
+      expect((await member.explain(paused.uuid)).reasons.map((r) => r.kind)).toEqual(['paused'])
+    }
+    await client.resumeChannel('root')
     without.model('res.nobody', {
       work() {
         return 'at last'

@@ -135,8 +135,7 @@ export class Cluster {
 
   /** EngineOptions.liveWorkers: the workers whose runs a scheduler's recovery leaves running. */
   readonly liveWorkers = async (): Promise<readonly string[]> => {
-    const { members } = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
-    return liveWorkers(members, this.self())
+    return liveWorkers(await this.tables.members(this.log.pool, MEMBER_ALIVE_MS), this.self())
   }
 
   /** The engine is open: listen, catch up (follower) or apply the inbox (scheduler), heartbeat. */
@@ -224,10 +223,8 @@ export class Cluster {
       // Its workers before its first decision: the recovery spares the live ones' runs, and what
       // it may start right after goes to them (not to nobody until the next heartbeat).
       this.known = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
-      const pool = workerPool(this.known.members, this.self())
-      this.pooled = poolSignature(pool)
-      engine.setWorkers(pool)
-      await engine.promote(liveWorkers(this.known.members, this.self()))
+      this.updatePool()
+      await engine.promote(liveWorkers(this.known, this.self()))
       await this.heartbeat()
     } finally {
       this.electing = false
@@ -272,13 +269,13 @@ export class Cluster {
     if (role === 'scheduler' && ++this.beats % 60 === 0) await this.tables.sweep(this.log.pool, REPLY_KEPT_MS)
   }
 
-  /** Read the members; a scheduler then updates its workers, and recovers the runs of the dead. */
+  /** Read the members and update the workers; a scheduler then recovers the runs of the dead. */
   private async readMembers(): Promise<void> {
     this.known = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
-    if (this.role !== 'scheduler') return
     this.updatePool()
+    if (this.role !== 'scheduler') return
     const engine = this.requireEngine()
-    const live = liveWorkers(this.known.members, this.self())
+    const live = liveWorkers(this.known, this.self())
     if (this.recovering || ![...engine.state.runsOn.keys()].some((worker) => !live.includes(worker))) return
     this.recovering = true
     try {
@@ -289,20 +286,21 @@ export class Cluster {
     }
   }
 
-  /** A scheduler's workers: the live members' announced work, and its own as it is now. */
+  /** The workers: the live members' announced work, and this one's as it is now (a scheduler
+   * assigns starts to them; every member's explain() judges by them). */
   private updatePool(): void {
-    const pool = workerPool(this.known.members, this.self())
+    const pool = workerPool(this.known, this.self())
     const signature = poolSignature(pool)
     if (signature === this.pooled) return
     this.pooled = signature
     this.requireEngine().setWorkers(pool)
   }
 
-  /** The engine started, stopped or registered a model: the scheduler's own slot in its pool
-   * changes at once; the row (and the scheduler, for a follower) learn at once too. */
+  /** The engine started, stopped or registered a model: its own place in the pool changes at
+   * once; the row (and the scheduler, for a follower) learn at once too. */
   private workChanged(): void {
     if (this.halted || this.engine === null) return
-    if (this.role === 'scheduler') this.updatePool()
+    this.updatePool()
     this.background(this.heartbeat())
   }
 

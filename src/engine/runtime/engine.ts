@@ -26,6 +26,7 @@ import type { State } from '../core/state.js'
 import type { WharfEvent } from '../core/events.js'
 import { fold } from '../core/evolve.js'
 import type { TickOutput } from '../core/tick.js'
+import type { RegisteredFunctions } from '../core/schedule.js'
 import type { Worker } from '../core/workers.js'
 import { JobSupersededError, SchedulerDeposedError, WharfClosedError } from '../errors.js'
 import type { EventLog } from '../../storage/event-log.js'
@@ -640,7 +641,8 @@ export class Engine {
     this.cluster = { workerId, pool: [], workChanged }
   }
 
-  /** Cluster scheduler: the workers alive now (its member reads, each heartbeat). */
+  /** Cluster: the workers alive now (its member reads, each heartbeat): a scheduler assigns its
+   * starts to them, and any member explains by them. */
   setWorkers(pool: readonly Worker[]): void {
     if (this.cluster === null) return
     this.cluster.pool = pool
@@ -651,6 +653,17 @@ export class Engine {
    * open recovers a crashed process's. */
   recoverWorkers(liveWorkers: readonly string[]): Promise<Recovered> {
     return recoverAll(this, liveWorkers)
+  }
+
+  /** The job functions some process runs (explain()): this one's, and in a cluster those the
+   * live workers announced too. */
+  get runnableFunctions(): RegisteredFunctions {
+    if (this.cluster === null) return this.functions.registered
+    const runnable = new Map<string, Set<string>>()
+    for (const worker of [{ functions: this.functions.registered }, ...this.cluster.pool]) {
+      for (const [model, methods] of worker.functions) for (const method of methods) (runnable.get(model) ?? runnable.set(model, new Set()).get(model)!).add(method)
+    }
+    return runnable
   }
 
   /** The job functions this process registered, model -> methods (a cluster member announces them). */
