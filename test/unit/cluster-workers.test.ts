@@ -162,6 +162,8 @@ describe('workers on every member of a cluster', () => {
     await tries[1]!.running.wait
     expect(starts.get(job.uuid)).toMatch(/^node-b#/)
     await expect.poll(() => tries[0]!.aborted).toMatchObject({ name: 'JobSupersededError' })
+    // Both handlers run on node-b, and cluster() says so on every member (as of a heartbeat).
+    await expect.poll(() => scheduler.cluster().nodes.map((n) => [n.node, n.running]), { timeout: 5_000 }).toEqual([['node-a', 0], ['node-b', 2]])
     // Run 1 settles while run 2 is the job's: its outcome only frees the slot it held.
     const released = new Promise<WharfEvent>((resolve) => scheduler.on('transition', (e: WharfEvent) => e.type === 'job.run_released' && resolve(e)))
     tries[0]!.release.open()
@@ -170,6 +172,28 @@ describe('workers on every member of a cluster', () => {
     tries[1]!.release.open()
     expect(await scheduler.result(job.uuid)).toBe('fresh')
     expect(tries[1]!.aborted).toBeNull()
+  })
+
+  it("runs a worker's handler with the context of an embedded one: its progress is written, its timeoutMs aborts it", async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const worker = await open(schema, 'node-b')
+    const reported = gate()
+    const partner = worker.model('res.partner', {
+      async slow() {
+        this.progress(0.5, 'half way')
+        reported.open()
+        await new Promise((resolve) => this.signal.addEventListener('abort', resolve))
+        return this.signal.reason instanceof Error ? this.signal.reason.name : 'not aborted'
+      },
+    })
+    worker.configure('res.partner.slow', { timeoutMs: 300 })
+    await Promise.all([scheduler.start(), worker.start()])
+    const job = await partner.withDelay({ maxRetries: 1 }).slow()
+    await reported.wait
+    await expect.poll(async () => (await scheduler.job(job.uuid))?.progress).toMatchObject({ fraction: 0.5, message: 'half way' })
+    await expect.poll(async () => (await scheduler.job(job.uuid))?.state).toBe('failed')
+    expect(await scheduler.job(job.uuid)).toMatchObject({ excName: 'FailedJobError', excMessage: 'Max. retries (1) reached: res.partner.slow ran longer than its timeoutMs (300 ms)' })
   })
 
   it('finds a worker dead when its session ends, runs its job elsewhere, and drops its outcome when it comes back', async () => {
