@@ -27,6 +27,11 @@ CODE_OF.set('cron.resumed', CODE_OF.get('cron.paused')!)
 /** Fields after [code, at] per code: a row of another length is not one this build wrote. */
 const FIELDS = [15, 1, 1, 1, 3, 4, 4, 2, 1, 3, 2, 2, 1, 1, 1, 1, 4, 2, 6, 1, 3, 3, 4, 2, 1] as const
 
+/** job.started has a second layout: a cluster's start, with the worker that runs it (0.3). A
+ * build before it refuses such a row (a log it cannot replay faithfully), as it should. */
+const STARTED_CODE = CODE_OF.get('job.started')!
+const STARTED_ON_FIELDS = 2
+
 /** Why a row is not an event; the codec names the record and seq. */
 export class RowError extends Error {}
 
@@ -86,6 +91,9 @@ export function toRow(e: WharfEvent, prevAt: number): unknown[] {
       return [code, at, e.uuid, e.onDone ? 1 : 0]
     case 'batches.trimmed':
       return [code, at, e.batches]
+    case 'job.started':
+      // A cluster's start names its worker in a second field (STARTED_ON_FIELDS); embedded, none.
+      return e.node === undefined ? [code, at, e.uuid] : [code, at, e.uuid, e.node]
     default:
       return [code, at, e.uuid]
   }
@@ -113,7 +121,7 @@ export function fromRow(r: unknown, seq: number, v: number, prevAt: number): Wha
   const code = r[0]
   const fields = FIELDS[code as keyof typeof FIELDS] as number | undefined
   if (fields === undefined || fields < 0) throw new RowError(`has unknown event type code ${code}`)
-  if (r.length !== 2 + fields) throw new RowError(`is a ${CODES[code]} row of ${r.length - 2} fields, not ${fields}`)
+  if (r.length !== 2 + fields && !(code === STARTED_CODE && r.length === 2 + STARTED_ON_FIELDS)) throw new RowError(`is a ${CODES[code]} row of ${r.length - 2} fields, not ${fields}`)
   const at = prevAt + r[1]
   const uuid = r[2] as string
   // `v` as stored: a version other than the current one is upcast by the caller. Plain literals in
@@ -128,7 +136,7 @@ export function fromRow(r: unknown, seq: number, v: number, prevAt: number): Wha
     case 'job.enqueued':
       return { seq, v: ver, at, type: 'job.enqueued', uuid }
     case 'job.started':
-      return { seq, v: ver, at, type: 'job.started', uuid }
+      return r.length === 2 + STARTED_ON_FIELDS ? { seq, v: ver, at, type: 'job.started', uuid, node: r[3] as string } : { seq, v: ver, at, type: 'job.started', uuid }
     case 'job.done':
       return { seq, v: ver, at, type: 'job.done', uuid, result: r[3], manual: r[4] === 1 }
     case 'job.postponed':

@@ -1,7 +1,9 @@
-// The cluster's own tables (pg-schema.ts, version 2) as statements: a follower posts a call to
-// the inbox and collects its reply; the scheduler takes inbox rows, and with the batch that
+// The cluster's own tables (pg-schema.ts, versions 2 and 3) as statements: a follower posts a call
+// to the inbox and collects its reply; the scheduler takes inbox rows, and with the batch that
 // applies them (in PgLog.append's transaction) deletes them and writes their replies; every
-// member heartbeats its row. Bodies are bytes here (runtime/cluster-wire.ts encodes them).
+// member heartbeats its row, announcing the work it takes, and holds a session lock of its own
+// (memberLockKey) that tells the others at once when its process or connection is gone. Bodies
+// are bytes here (runtime/cluster-wire.ts encodes them).
 
 import type { PgPool, PgQueries, PgRows } from './pg-driver.js'
 import { schemaIdent } from './pg-schema.js'
@@ -28,11 +30,42 @@ export interface MemberRow {
   running: number
 }
 
+/** What a member announces about the work it takes (version 3). */
+export interface MemberWork {
+  /** The id its starts are assigned under (one per open of a process). */
+  worker: string
+  /** Handler slots; null: unlimited. */
+  workers: number | null
+  /** The job functions it runs, as [model, methods]; null while it takes no work. */
+  functions: [string, string[]][] | null
+}
+
+/** A member row as the scheduler reads it: with its work, and whether its session lock is held. */
+export interface MemberState extends MemberRow {
+  work: MemberWork | null
+  /** Its process's session still holds its member lock (false: the process or its connection died). */
+  locked: boolean
+}
+
+/** The key of member `worker`'s session lock on `schema` (hashtextextended of this text). */
+export function memberLockKey(schema: string, worker: string): string {
+  return `wharf-member:${schema}:${worker}`
+}
+
+/** SQL: is the advisory lock of bigint key `key` (an SQL expression) held by some session of this database? */
+export function advisoryLockHeld(key: string, pid?: string): string {
+  return (
+    `EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 ` +
+    `AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND ((l.classid::bigint << 32) | l.objid::bigint) = ${key}` +
+    (pid === undefined ? ')' : ` AND l.pid = ${pid})`)
+  )
+}
+
 export class PgClusterTables {
   private readonly s: string
 
   constructor(
-    schema: string,
+    private readonly schema: string,
     private readonly channel: string,
   ) {
     this.s = schemaIdent(schema)
@@ -71,11 +104,15 @@ export class PgClusterTables {
     return rows.map((row) => ({ id: Number(row.id), seq: Number(row.seq), body: row.body as Uint8Array }))
   }
 
-  /** This process is alive (and in this role and term). */
-  async heartbeat(sql: PgPool, node: string, role: MemberRow['role'], term: number, running: number): Promise<void> {
+  /** This process is alive (and in this role and term, taking this work). `changed`: its work is
+   * not what it announced before — NOTIFY 'member', so that the scheduler reads it at once. */
+  async heartbeat(sql: PgPool, node: string, role: MemberRow['role'], term: number, running: number, work: MemberWork, changed: boolean): Promise<void> {
+    const functions = work.functions === null ? null : JSON.stringify(work.functions)
     await sql.query(
-      `INSERT INTO ${this.s}.member (node, role, term, running) VALUES ($1, $2, $3, $4) ON CONFLICT (node) DO UPDATE SET role = excluded.role, term = excluded.term, running = excluded.running, seen_at = now()`,
-      [node, role, term, running],
+      `WITH m AS (INSERT INTO ${this.s}.member (node, role, term, running, worker, workers, functions) VALUES ($1, $2, $3, $4, $5, $6, $7) ` +
+        `ON CONFLICT (node) DO UPDATE SET role = excluded.role, term = excluded.term, running = excluded.running, worker = excluded.worker, ` +
+        `workers = excluded.workers, functions = excluded.functions, seen_at = now() RETURNING 1) SELECT ${changed ? "pg_notify($8, 'member')" : '1'} FROM m`,
+      [node, role, term, running, work.worker, work.workers, functions, ...(changed ? [this.channel] : [])],
     )
   }
 
@@ -93,15 +130,27 @@ export class PgClusterTables {
   }
 
   /** Members seen within `aliveMs`, by node; older rows (dead processes) are deleted. */
-  async members(sql: PgPool, aliveMs: number): Promise<{ members: MemberRow[]; term: number }> {
+  async members(sql: PgPool, aliveMs: number): Promise<{ members: MemberState[]; term: number }> {
     await sql.query(`DELETE FROM ${this.s}.member WHERE seen_at < now() - make_interval(secs => $1)`, [aliveMs / 1000])
+    const locked = advisoryLockHeld(`hashtextextended('wharf-member:' || $1 || ':' || m.worker, 0)`)
     const [{ rows }, meta] = await Promise.all([
-      sql.query(`SELECT node, role, term, running, (extract(epoch FROM seen_at) * 1000)::bigint AS seen FROM ${this.s}.member ORDER BY node`),
+      sql.query(
+        `SELECT node, role, term, running, worker, workers, functions, (extract(epoch FROM seen_at) * 1000)::bigint AS seen, ${locked} AS locked FROM ${this.s}.member m ORDER BY node`,
+        [this.schema],
+      ),
       sql.query(`SELECT term FROM ${this.s}.meta WHERE id = 1`),
     ])
     return {
       term: Number(meta.rows[0]?.term ?? 0),
-      members: rows.map((row) => ({ node: row.node as string, role: row.role as MemberRow['role'], term: Number(row.term), lastSeenMs: Number(row.seen), running: Number(row.running) })),
+      members: rows.map((row) => ({
+        node: row.node as string,
+        role: row.role as MemberRow['role'],
+        term: Number(row.term),
+        lastSeenMs: Number(row.seen),
+        running: Number(row.running),
+        work: row.worker === null ? null : { worker: row.worker as string, workers: row.workers === null ? null : Number(row.workers), functions: row.functions === null ? null : (JSON.parse(row.functions as string) as [string, string[]][]) },
+        locked: row.locked === true,
+      })),
     }
   }
 }

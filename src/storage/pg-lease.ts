@@ -9,6 +9,7 @@
 // backend pid, read with every query, tells the two apart.
 
 import { crc32Text } from './crc32.js'
+import { advisoryLockHeld } from './pg-cluster.js'
 import { connect, type PgPool } from './pg-driver.js'
 
 /** The NOTIFY channel of a schema's cluster: at most 63 bytes, as PostgreSQL requires. */
@@ -81,6 +82,17 @@ export class PgLease {
     const unlock = `pg_advisory_unlock(${KEY})`
     if (notify === undefined) await this.session().query(`SELECT ${unlock}`, ['wharf:' + this.schema])
     else await this.session().query(`SELECT ${unlock}, pg_notify($2, $3)`, ['wharf:' + this.schema, notify.channel, notify.payload])
+  }
+
+  /**
+   * Hold the advisory lock of `key` (a member's: pg-cluster.ts) on this client's session, taking
+   * it again if the session was replaced since (a reconnection). It ends with the session, which
+   * is how the others learn at once that this process died. True while held.
+   */
+  async holdKey(key: string): Promise<boolean> {
+    const held = advisoryLockHeld(KEY, 'pg_backend_pid()')
+    const [row] = (await this.session().query(`SELECT CASE WHEN ${held} THEN true ELSE pg_try_advisory_lock(${KEY}) END AS held`, [key])).rows
+    return row?.held === true
   }
 
   /** Close the client (its session ends, and the lock with it). */

@@ -21,6 +21,7 @@ import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
 import { connect, redactedUrl, type PgPool, type PgQueries, type PgRows } from './pg-driver.js'
 import { PgHistory } from './pg-history.js'
 import { notifyChannel, PgLease } from './pg-lease.js'
+import { memberLockKey } from './pg-cluster.js'
 import { migrate, PG_SCHEMA_VERSION, schemaIdent } from './pg-schema.js'
 
 export interface PgLogOptions {
@@ -214,6 +215,12 @@ export class PgLog implements EventLog {
       if (Number(meta?.floor_seq) > afterSeq) return null
     }
     return batches
+  }
+
+  /** Hold cluster member `worker`'s session lock on the lease's session (pg-cluster.ts). */
+  holdMemberLock(worker: string): Promise<boolean> {
+    this.requireOpen()
+    return this.lease.holdKey(memberLockKey(this.schema, worker))
   }
 
   /** The pool, for the cluster's own tables (inbox, reply, member: pg-cluster.ts). */

@@ -18,12 +18,17 @@
 //   reply           the scheduler's answer to an inbox row, written in that same transaction, with
 //                   the log's last seq then; deleted by the follower that reads it
 //   member          one row per process on the schema: its role, term, running handlers, last heartbeat
+//
+// Version 3 (workers on every member, runtime/cluster.ts):
+//   member          + worker: the id its starts are assigned under (one per open of a process);
+//                   + workers: its handler slots (null: unlimited); + functions: the job functions
+//                   it runs (JSON [model, methods][]), null while it takes no work (not started)
 
 import { StorageError } from '../engine/errors.js'
 import type { PgPool } from './pg-driver.js'
 
 /** The newest layout this build writes. */
-export const PG_SCHEMA_VERSION = 2
+export const PG_SCHEMA_VERSION = 3
 
 /** Migrations by the version they create; each is run in one transaction. */
 const MIGRATIONS: Readonly<Record<number, (s: string) => string[]>> = {
@@ -47,6 +52,7 @@ const MIGRATIONS: Readonly<Record<number, (s: string) => string[]>> = {
     `CREATE INDEX reply_node ON ${s}.reply (node)`,
     `CREATE TABLE ${s}.member (node text PRIMARY KEY, role text NOT NULL, term bigint NOT NULL, running integer NOT NULL DEFAULT 0, joined_at timestamptz NOT NULL DEFAULT now(), seen_at timestamptz NOT NULL DEFAULT now())`,
   ],
+  3: (s) => [`ALTER TABLE ${s}.member ADD COLUMN worker text, ADD COLUMN workers integer, ADD COLUMN functions text`],
 }
 
 /** A schema name Wharf accepts: an unquoted lowercase identifier (no quoting surprises). */

@@ -1,15 +1,17 @@
-// A cluster member for cluster-chaos.test.ts: it runs short handlers when it is the scheduler,
-// and enqueues all the time, through the inbox when it is a follower, with identity keys drawn
-// from a key space every member shares (so the same key is enqueued by several processes at
-// once). argv: url schema node seed. stdout: "ACK <uuid> <key>" once an enqueue is acknowledged.
+// A cluster member for cluster-chaos.test.ts: it runs short handlers (whatever its role: the
+// scheduler assigns them to every member, at most two at once here), and enqueues all the time,
+// through the inbox when it is a follower, with identity keys drawn from a key space every member
+// shares (so the same key is enqueued by several processes at once). argv: url schema node seed.
+// stdout: "ACK <uuid> <key>" once an enqueue is acknowledged; "BUSY" when a handler starts here.
 import { Wharf } from '../../src/index.js'
 import { seededRandom } from '../sim/prng.js'
 
 const [url, schema, node, seed] = process.argv.slice(2) as [string, string, string, string]
 const random = seededRandom(Number(seed))
-const wharf = await Wharf.open({ postgres: url, schema, node, channels: 'root:2' })
+const wharf = await Wharf.open({ postgres: url, schema, node, channels: 'root:2', workers: 2 })
 const partner = wharf.model('res.partner', {
   async work(n: number) {
+    process.stdout.write('BUSY\n')
     await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 20)))
     return n
   },

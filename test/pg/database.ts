@@ -2,7 +2,7 @@
 // created before the file's tests, dropped after them (connections forced off), so files never
 // see each other's schemas. Each Wharf or PgLog in the file takes a fresh schema in it.
 import { afterAll, beforeAll, inject } from 'vitest'
-import { Wharf } from '../../src/index.js'
+import { Wharf, type OpenOptions } from '../../src/index.js'
 import { connect } from '../../src/storage/pg-driver.js'
 import { closedAfterEach } from '../unit/helpers.js'
 
@@ -29,12 +29,12 @@ export function pgTestDatabase(): { url(): string; schema(): string } {
 
 /**
  * For a describe block: opens a Wharf on `db`'s server as cluster member `node` of `schema`
- * (`root:2`), closed after each test.
+ * (`root:2` unless `options` say otherwise), closed after each test.
  */
-export function clusterMembers(db: { url(): string }): (schema: string, node: string) => Promise<Wharf> {
+export function clusterMembers(db: { url(): string }): (schema: string, node: string, options?: OpenOptions) => Promise<Wharf> {
   const opened = closedAfterEach()
-  return async (schema, node) => {
-    const wharf = await Wharf.open({ postgres: db.url(), schema, node, channels: 'root:2' })
+  return async (schema, node, options = {}) => {
+    const wharf = await Wharf.open({ postgres: db.url(), schema, node, channels: 'root:2', ...options })
     opened.push(wharf)
     return wharf
   }

@@ -4,47 +4,31 @@
 // every job it was acknowledged. Partition: the scheduler's lock session is cut with
 // pg_terminate_backend; a follower takes over, and the old scheduler's next append is fenced: it
 // stops with SchedulerDeposedError, and the log holds nothing of its term after the new one began.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import type { ChildProcess } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SchedulerDeposedError, Wharf, type JobView } from '../../src/index.js'
 import { connect } from '../../src/storage/pg-driver.js'
 import { PgLog } from '../../src/storage/pg-log.js'
+import { spawnScript } from '../cluster/spawn.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
 import { makeBatch as eventLogBatch } from './event-log-contract.js'
 import { failure, gate } from './helpers.js'
 
 const db = pgTestDatabase()
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const MEMBER = fileURLToPath(new URL('../cluster/member.ts', import.meta.url))
 
 /** A member process; resolves once it printed OPEN, with its STARTED lines as they come. */
-function spawnMember(schema: string, node: string): Promise<{ child: ChildProcess; started: number[]; role: string; onStarted: (n: number) => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MEMBER, db.url(), schema, node], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-  children.push(child)
+async function spawnMember(schema: string, node: string): Promise<{ child: ChildProcess; started: number[]; role: string; onStarted: (n: number) => Promise<void> }> {
   const started: number[] = []
   const waiters: { n: number; resolve: () => void }[] = []
-  let stderr = ''
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-  return new Promise((resolve, reject) => {
-    let buffered = ''
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = (buffered + chunk).split('\n')
-      buffered = lines.pop()!
-      for (const line of lines) {
-        const [word, value] = line.split(' ')
-        if (word === 'STARTED') {
-          started.push(Number(value))
-          for (const w of waiters.filter((w) => started.length >= w.n)) w.resolve()
-        }
-        if (word === 'OPEN') {
-          const onStarted = (n: number): Promise<void> => (started.length >= n ? Promise.resolve() : new Promise((r) => waiters.push({ n, resolve: r })))
-          resolve({ child, started, role: value!, onStarted })
-        }
-      }
-    })
-    child.on('exit', (code, signal) => reject(new Error(`member ${node} exited (${code ?? signal}) before it opened: ${stderr}`)))
+  const { child, opened } = spawnScript('./member.ts', [db.url(), schema, node], ([word, value]) => {
+    if (word !== 'STARTED') return
+    started.push(Number(value))
+    for (const w of waiters.filter((w) => started.length >= w.n)) w.resolve()
   })
+  children.push(child)
+  const [, role] = await opened
+  const onStarted = (n: number): Promise<void> => (started.length >= n ? Promise.resolve() : new Promise((r) => waiters.push({ n, resolve: r })))
+  return { child, started, role: role!, onStarted }
 }
 
 const children: ChildProcess[] = []
@@ -75,7 +59,7 @@ describe('cluster failover', () => {
         return n * 10
       },
     })
-    await follower.start()
+    // Not started yet: it takes no work, so every job waits for the scheduler's two slots.
     const acked: JobView[] = []
     for (let n = 0; n < 6; n++) acked.push(await partner.browse([n]).withDelay({ identityKey: `job-${n}` }).work(n))
     await member.onStarted(2) // root:2: two run on the scheduler, and never end there
@@ -84,6 +68,7 @@ describe('cluster failover', () => {
 
     const killedAt = performance.now()
     member.child.kill('SIGKILL')
+    await follower.start()
     await expect.poll(async () => (await follower.cluster()).role, { timeout: 20_000, interval: 10 }).toBe('scheduler')
     console.log(`takeover: ${Math.round(performance.now() - killedAt)} ms from SIGKILL to the follower scheduling`)
     await follower.drain()

@@ -1,7 +1,8 @@
 // Proves two Wharfs on one PostgreSQL schema form one cluster (real server, two sessions): the
 // second is a follower, its calls go through the inbox and come back with the scheduler's answers
-// and errors, its jobs run on the scheduler only, its reads see committed state at once after its
-// own writes, and identity keys stay unique when both enqueue the same keys at the same time.
+// and errors, its jobs run once (on either member: cluster-workers.test.ts says which), its reads
+// see committed state at once after its own writes, and identity keys stay unique when both
+// enqueue the same keys at the same time.
 import { describe, expect, it } from 'vitest'
 import { chain, JobStateConflictError, UnknownJobError, Wharf } from '../../src/index.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
@@ -11,7 +12,7 @@ const db = pgTestDatabase()
 
 describe('a cluster of two Wharfs on one schema', () => {
   const open = clusterMembers(db)
-  /** Both register the model; the follower's handler must never run in this milestone. */
+  /** Both register the model: the job runs on one of them. */
   const partner = (wharf: Wharf, ran: string[]) =>
     wharf.model('res.partner', {
       double(n: number) {
@@ -28,7 +29,7 @@ describe('a cluster of two Wharfs on one schema', () => {
     const ranOnFollower: string[] = []
     partner(scheduler, ranOnScheduler)
     const onFollower = partner(follower, ranOnFollower)
-    await follower.start() // a follower dispatches nothing: this is for when it takes over
+    await follower.start() // a follower dispatches nothing, but runs the handlers assigned to it
     const view = await follower.cluster()
     expect(view).toMatchObject({ node: 'node-b', role: 'follower', term: 1, leader: 'node-a' })
     expect(view.nodes.map((m) => [m.node, m.role, m.running])).toEqual([['node-a', 'scheduler', 0], ['node-b', 'follower', 0]])
@@ -43,8 +44,7 @@ describe('a cluster of two Wharfs on one schema', () => {
 
     await scheduler.start()
     expect(await follower.result(job.uuid)).toBe(42)
-    expect(ranOnScheduler).toEqual(['21'])
-    expect(ranOnFollower).toEqual([])
+    expect([...ranOnScheduler, ...ranOnFollower]).toEqual(['21'])
     await scheduler.idle()
     expect(await follower.job(job.uuid)).toMatchObject({ state: 'done', result: 42 })
     await expect.poll(() => follower.stats().states.done).toBe(1)

@@ -36,6 +36,11 @@ export interface OpenOptions {
   postgres?: string
   /** With `postgres`: this process's name in the cluster, unique in it. Default `<host>:<pid>`. */
   node?: string
+  /**
+   * With `postgres`: handlers this process runs at once, a positive integer. Default unlimited.
+   * Channel capacities are cluster-wide in any case; this bounds one process's share of them.
+   */
+  workers?: number
   /** With `postgres`: the schema that holds Wharf's tables, a lowercase identifier. Default 'wharf'. */
   schema?: string
   /** @internal See NEVER_SCHEDULER. */
@@ -91,7 +96,7 @@ export interface OpenOptions {
   logger?: Logger
 }
 
-export const OPEN_OPTIONS = new Set(['path', 'postgres', 'schema', 'node', 'channels', 'clock', 'contextKeys', 'noDelay', 'durability', 'onCorruption', 'removeAfterDays', 'snapshotEvery', 'scrubHistory', 'log', 'newId', 'random', 'telemetry', 'logger'])
+export const OPEN_OPTIONS = new Set(['path', 'postgres', 'schema', 'node', 'workers', 'channels', 'clock', 'contextKeys', 'noDelay', 'durability', 'onCorruption', 'removeAfterDays', 'snapshotEvery', 'scrubHistory', 'log', 'newId', 'random', 'telemetry', 'logger'])
 export const DEFAULT_REMOVE_AFTER_DAYS = 30
 export const DEFAULT_SNAPSHOT_EVERY = 50_000
 
@@ -110,6 +115,8 @@ export interface CheckedOpenOptions {
   warn: Warn
   /** With `postgres`: this process's name in the cluster (null: not on PostgreSQL). */
   node: string | null
+  /** With `postgres`: handlers this process runs at once (null: unlimited). */
+  workers: number | null
 }
 
 export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
@@ -172,6 +179,7 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
     logger,
     warn,
     node: options.postgres === undefined ? null : (options.node ?? `${hostname()}:${process.pid}`),
+    workers: options.workers ?? null,
   }
 }
 
@@ -220,7 +228,12 @@ function checkPostgresOptions(options: OpenOptions): void {
   if (url === undefined) {
     if (options.schema !== undefined) throw new InvalidPropertyError(`Wharf.open(): schema ${describe(options.schema)} is given without \`postgres\`; it names where the PostgreSQL tables live`)
     if (options.node !== undefined) throw new InvalidPropertyError(`Wharf.open(): node ${describe(options.node)} is given without \`postgres\`; it names this process in a PostgreSQL cluster`)
+    if (options.workers !== undefined) throw new InvalidPropertyError(`Wharf.open(): workers ${describe(options.workers)} is given without \`postgres\`; it bounds the handlers this process runs in a PostgreSQL cluster`)
     return
+  }
+  const workers = options.workers
+  if (workers !== undefined && (typeof workers !== 'number' || !Number.isSafeInteger(workers) || workers < 1)) {
+    throw new InvalidPropertyError(`Wharf.open(): workers must be a positive integer (handlers this process runs at once), got ${describe(workers)}`)
   }
   if (options.node !== undefined && (typeof options.node !== 'string' || options.node.length === 0 || options.node.length > NODE_NAME_MAX)) {
     throw new InvalidPropertyError(`Wharf.open(): node must be a non-empty string of at most ${NODE_NAME_MAX} characters, got ${describe(options.node)}`)

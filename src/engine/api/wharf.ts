@@ -120,7 +120,7 @@ export class Wharf implements ModelHost {
   static async open(options: OpenOptions = {}): Promise<Wharf> {
     const checked = checkOpenOptions(options)
     const functions = new FunctionRegistry()
-    const cluster = checked.log instanceof PgLog && checked.node !== null ? new Cluster(checked.log, checked.node, CLUSTER_RESULTS, checked.channels, checked.warn) : null
+    const cluster = checked.log instanceof PgLog && checked.node !== null ? new Cluster(checked.log, checked.node, CLUSTER_RESULTS, checked.channels, checked.warn, checked.workers) : null
     const engine = await Engine.open({
       log: checked.log,
       clock: checked.clock,
@@ -137,6 +137,7 @@ export class Wharf implements ModelHost {
       warn: checked.warn,
       newId: checked.newId,
       remote: cluster?.remote,
+      liveWorkers: cluster?.liveWorkers,
     })
     const wharf = new Wharf(engine, functions, { ...checked, cluster })
     if (cluster !== null) await attachCluster(cluster, engine)
@@ -222,7 +223,7 @@ export class Wharf implements ModelHost {
    * Rejects UnknownJobError for a job neither live nor in history.
    */
   async explain(uuid: string): Promise<Explanation> {
-    return readExplanation(this.engine, checkUuid(uuid, 'explain'), this.functions.registered)
+    return readExplanation(this.engine, checkUuid(uuid, 'explain'), this.engine.runnableFunctions)
   }
 
   async requeue(uuid: string): Promise<void> {
@@ -504,6 +505,25 @@ export class Wharf implements ModelHost {
     await this.engine.stop()
   }
 
+  /** Run `work` (which waits for handlers); with `timeoutMs`, abandon the handlers still running
+   * that long after (clock time, or real time, whichever passes first: see close()). */
+  private async withHandlerTimeout(timeoutMs: number | undefined, work: () => Promise<void>): Promise<void> {
+    if (timeoutMs === undefined) return work()
+    const abandon = (): void =>
+      this.engine.abandonHandlers(
+        new WharfClosedError(`close(): handler still running after timeoutMs (${timeoutMs} ms); aborted, its job is recovered on the next open`),
+      )
+    const timer = this.clock.setTimer(this.clock.now() + timeoutMs, abandon)
+    const wall = this.clock instanceof SystemClock ? null : new SystemClock()
+    const wallTimer = wall?.setTimer(wall.now() + timeoutMs, abandon) ?? null
+    try {
+      await work()
+    } finally {
+      this.clock.clearTimer(timer)
+      if (wallTimer !== null) wall!.clearTimer(wallTimer)
+    }
+  }
+
   /**
    * Stop, wait for running handlers, release storage. With `timeoutMs`, handlers still running
    * that long after the call (clock time, or real time, whichever passes first: a FakeClock nobody
@@ -513,29 +533,19 @@ export class Wharf implements ModelHost {
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = checkTimeoutOption(options, 'close')
     this.closing = true
-    // Only a cluster member awaits here: an embedded close keeps its timing (close.test.ts).
-    if (this.clusterMember !== null) await this.clusterMember.stop()
+    // Only a cluster member awaits here: an embedded close keeps its timing (close.test.ts). A
+    // member stops first, while still a member: it takes no more work, its handlers finish and
+    // their outcomes are answered through the inbox; then it leaves.
+    const member = this.clusterMember
+    if (member !== null) {
+      if (this.engine.lifecycle !== 'closed') await this.withHandlerTimeout(timeoutMs, () => this.engine.stop())
+      await member.stop()
+    }
     const hooks = [...this.closeHooks]
     this.closeHooks.clear()
     await Promise.allSettled(hooks.map(async (hook) => hook()))
     await Promise.allSettled(this.backups)
-    if (timeoutMs === undefined || this.engine.lifecycle === 'closed') {
-      await this.engine.close()
-    } else {
-      const abandon = (): void =>
-        this.engine.abandonHandlers(
-          new WharfClosedError(`close(): handler still running after timeoutMs (${timeoutMs} ms); aborted, its job is recovered on the next open`),
-        )
-      const timer = this.clock.setTimer(this.clock.now() + timeoutMs, abandon)
-      const wall = this.clock instanceof SystemClock ? null : new SystemClock()
-      const wallTimer = wall?.setTimer(wall.now() + timeoutMs, abandon) ?? null
-      try {
-        await this.engine.close()
-      } finally {
-        this.clock.clearTimer(timer)
-        if (wallTimer !== null) wall!.clearTimer(wallTimer)
-      }
-    }
+    await this.withHandlerTimeout(this.engine.lifecycle === 'closed' ? undefined : timeoutMs, () => this.engine.close())
     this.detachClock?.()
     this.detachClock = null
     const pools = [...this.pools]

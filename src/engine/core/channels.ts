@@ -36,6 +36,7 @@ export function initialState(config: readonly ChannelConfig[]): State {
     etaChannels: new ChannelSet('etaSlot'),
     counts: [0, 0, 0, 0, 0, 0, 0],
     superseded: new Map(),
+    runsOn: new Map(),
     graphs: new Map(),
     finishing: [],
     retired: new Map(),

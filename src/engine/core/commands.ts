@@ -68,8 +68,8 @@ export type Command =
        * shell when uuids come from a custom newId). */
       historyUuids?: string[]
     }
-  /** The runner takes an enqueued job. */
-  | { type: 'start'; uuid: string }
+  /** The runner takes an enqueued job; `node`: the cluster worker that runs it (see job.started). */
+  | { type: 'start'; uuid: string; node?: string }
   /** A handler settled. `run` is the job's `runs` when it started: stale completions are dropped. */
   | {
       type: 'finish'
@@ -87,8 +87,12 @@ export type Command =
   | { type: 'cancel'; uuid: string; restore?: JobView[] }
   | { type: 'requeue'; uuid: string; restore?: JobView[] }
   | { type: 'setDone'; uuid: string; restore?: JobView[] }
-  /** On open: jobs a dead process left enqueued or started, at most `limit` per decision. */
-  | { type: 'recover'; limit: number }
+  /**
+   * On open: jobs a dead process left enqueued or started, at most `limit` per decision. `keep`:
+   * in a cluster, the workers still alive — their runs go on, and only the others' are recovered
+   * (at a takeover, and when a worker is found dead). Absent: every run is the dead process's.
+   */
+  | { type: 'recover'; limit: number; keep?: readonly string[] }
   /**
    * Remove these finished jobs from history: whole graphs, old enough by their channel's
    * removeAfterDays, read by the shell. A graph brought back to memory since is kept.

@@ -60,7 +60,7 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
     case 'batch':
       return decideBatch(state, command, nowMs, out)
     case 'start':
-      out.push({ seq: 0, v, at: nowMs, type: 'job.started', uuid: command.uuid })
+      out.push(command.node === undefined ? { seq: 0, v, at: nowMs, type: 'job.started', uuid: command.uuid } : { seq: 0, v, at: nowMs, type: 'job.started', uuid: command.uuid, node: command.node })
       return undefined
     case 'finish':
       return decideFinish(state, command, nowMs, out)
@@ -97,7 +97,7 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
       return supersededNote(job)
     }
     case 'recover':
-      return decideRecover(state, command.limit, nowMs, out)
+      return decideRecover(state, command.limit, command.keep, nowMs, out)
     case 'vacuum':
       return decideVacuum(state, command.jobs, nowMs, out)
     case 'remove':
@@ -137,17 +137,19 @@ function decideFinish(state: State, command: Extract<Command, { type: 'finish' }
 }
 
 /** On open: release what the dead process's superseded runs held, and recover up to `limit` of
- * the jobs it left enqueued or started. */
-function decideRecover(state: State, limit: number, nowMs: number, out: WharfEvent[]): DecideNote {
+ * the jobs it left enqueued or started. In a cluster, the dead are every worker but `keep`'s
+ * (the same rule, for a takeover and for a worker found dead). */
+function decideRecover(state: State, limit: number, keep: readonly string[] | undefined, nowMs: number, out: WharfEvent[]): DecideNote {
   let requeued = 0
   let foundDead = 0
+  const alive = (node: string | null): boolean => keep !== undefined && node !== null && keep.includes(node)
   // A new process runs no handler yet: slots held by superseded runs of the dead one are free.
   for (const [uuid, runs] of state.superseded) {
-    for (const r of runs) out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid, run: r.run })
+    for (const r of runs) if (!alive(r.node)) out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid, run: r.run })
   }
   for (const job of state.jobs.values()) {
     if (requeued + foundDead >= limit) break
-    if (!isRunning(job.state)) continue
+    if (!isRunning(job.state) || alive(job.node)) continue
     // queue_job's dead-job rule: past maxRetries (0 = infinite) the job fails as found dead.
     const dead = job.maxRetries !== 0 && job.retry > job.maxRetries
     if (dead) foundDead++

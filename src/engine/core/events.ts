@@ -80,8 +80,12 @@ export interface JobCreated extends Base { type: 'job.created'; job: JobSpec }
 export interface JobEtaReached extends Base { type: 'job.eta_reached'; uuid: string }
 /** The scheduler picked the job: it holds a slot on every channel of its path. */
 export interface JobEnqueued extends Base { type: 'job.enqueued'; uuid: string }
-/** The runner is about to call the handler; `retry` counts this try. */
-export interface JobStarted extends Base { type: 'job.started'; uuid: string }
+/**
+ * The runner is about to call the handler; `retry` counts this try. `node`: in a cluster, the
+ * worker (a member's id, runtime/cluster.ts) the scheduler assigned this try to — absent when the
+ * scheduling process runs it itself (embedded, and every log written before clusters).
+ */
+export interface JobStarted extends Base { type: 'job.started'; uuid: string; node?: string }
 export interface JobDone extends Base {
   type: 'job.done'
   uuid: string

@@ -5,7 +5,7 @@
 import { assertNever, fail } from './assert.js'
 import { ensureChannel } from './channels.js'
 import { FOUND_DEAD, type WharfEvent } from './events.js'
-import { JobRecord, isRunning, stateIndex, type State, type SupersededRun } from './state.js'
+import { JobRecord, countRunOn, isRunning, stateIndex, type State, type SupersededRun } from './state.js'
 import { joinGraph, leaveGraph, restoreJobs, retiredGraphOf, retireFinished } from './retire.js'
 import { enterInitial, linkParents, promoteEta, transition } from './transition.js'
 import { frozenProgress } from './view.js'
@@ -123,6 +123,10 @@ function started(state: State, event: Ev<'job.started'>): void {
   job.startedAt = event.at
   job.retry++
   job.runs++
+  if (event.node !== undefined) {
+    job.node = event.node
+    countRunOn(state, event.node, 1)
+  }
   // Each try reports its own progress: the last try's would say how far this one got.
   job.progress = null
 }
@@ -259,7 +263,9 @@ function removeJob(state: State, job: JobRecord): void {
 function supersede(state: State, job: JobRecord): void {
   if (job.state !== 'started') return
   const runs = state.superseded.get(job.uuid)
-  const run: SupersededRun = { run: job.runs, channel: job.channel }
+  // The worker goes on running it: it stays counted there, as the superseded run's.
+  const run: SupersededRun = { run: job.runs, channel: job.channel, node: job.node }
+  job.node = null
   if (runs === undefined) state.superseded.set(job.uuid, [run])
   else runs.push(run)
   const path = job.channel.path
@@ -271,6 +277,8 @@ function release(state: State, uuid: string, run: number): void {
   const i = runs === undefined ? -1 : runs.findIndex((r) => r.run === run)
   if (!(i >= 0)) fail(`run ${run} of job ${uuid} released but not superseded`)
   const path = runs![i]!.channel.path
+  const node = runs![i]!.node
+  if (node !== null) countRunOn(state, node, -1)
   for (let j = 0; j < path.length; j++) {
     path[j]!.held--
     if (!(path[j]!.held >= 0)) fail(`channel ${path[j]!.name} holds a negative number of slots`)

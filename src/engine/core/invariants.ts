@@ -88,6 +88,7 @@ export function checkInvariants(state: State, options: InvariantOptions = {}): v
   if (!isAcyclic(state.jobs.values())) bad('the dependency graph has a cycle')
   checkBatches(state, bad)
   checkCrons(state, bad)
+  checkRunsOn(state, bad)
   if (problems.length > 0) throw new AssertionError(problems.join('; '))
 }
 
@@ -133,6 +134,20 @@ function checkCrons(state: State, bad: (message: string) => void): void {
     if (cron.definition.name !== name) bad(`cron ${cron.definition.name} is indexed under ${name}`)
     if (cron.nextMs !== null && cron.lastMs !== null && !(cron.nextMs > cron.lastMs)) bad(`cron ${name} fires next at ${cron.nextMs}, not after its last firing ${cron.lastMs}`)
   }
+}
+
+/** Each cluster worker counts the started jobs assigned to it and its superseded runs. */
+function checkRunsOn(state: State, bad: (message: string) => void): void {
+  const runsOn = new Map<string, number>()
+  const count = (node: string): void => void runsOn.set(node, (runsOn.get(node) ?? 0) + 1)
+  for (const job of state.jobs.values()) {
+    if (job.node === null) continue
+    if (job.state !== 'started') bad(`job ${job.uuid} in ${job.state} is assigned to worker ${job.node}`)
+    count(job.node)
+  }
+  for (const runs of state.superseded.values()) for (const r of runs) if (r.node !== null) count(r.node)
+  if (runsOn.size !== state.runsOn.size) bad(`${state.runsOn.size} workers counted, ${runsOn.size} run handlers`)
+  for (const [node, n] of runsOn) if (state.runsOn.get(node) !== n) bad(`worker ${node} counts ${state.runsOn.get(node) ?? 0} runs, has ${n}`)
 }
 
 /** Slots held by superseded runs, per channel, from the runs themselves. */

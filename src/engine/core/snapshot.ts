@@ -10,7 +10,7 @@ import { ensureChannel, initialState } from './channels.js'
 import type { CronDefinition, JobSpec, JobState, RecordId } from './events.js'
 import { retireFinished } from './retire.js'
 import { admit, linkParents } from './transition.js'
-import { JobRecord, isFinished, type State } from './state.js'
+import { JobRecord, countRunOn, isFinished, type State } from './state.js'
 import { frozenProgress } from './view.js'
 import { BatchRecord } from './batch.js'
 
@@ -62,6 +62,8 @@ export type JobSnapshot = [
   progress?: [fraction: number, message: string | null] | null,
   /** Format 3: its batch's uuid, or null (absent before). */
   batchUuid?: string | null,
+  /** Added in 0.3 without a format change: the cluster worker of a started job (absent: null). */
+  node?: string | null,
 ]
 
 /** A batch (format 3), positionally: counts by stateIndex(), onDone specs until stored. */
@@ -86,8 +88,9 @@ export interface StateSnapshot {
   channels: { name: string; paused: boolean; throttleUntil: number }[]
   /** Identity key -> holders' uuids, oldest first (decide answers with the oldest). */
   identity: [string, string[]][]
-  /** Superseded runs still holding slots: [uuid, run, channel]. Absent in older snapshots (none). */
-  superseded?: [string, number, string][]
+  /** Superseded runs still holding slots: [uuid, run, channel, cluster worker (0.3; absent: null)].
+   * Absent in older snapshots (none). */
+  superseded?: [string, number, string, (string | null)?][]
   /** Crons in declaration order: [definition, nextMs, lastMs, paused]. Added in 0.2 without a
    * format change, like failedAt: absent in snapshots written before crons existed (none). */
   crons?: [CronDefinition, number | null, number | null, boolean][]
@@ -130,6 +133,7 @@ export function snapshotOf(state: State): StateSnapshot {
       job.failedAt,
       job.progress === null ? null : [job.progress.fraction, job.progress.message],
       job.batch === null ? null : job.batch.uuid,
+      job.node,
     ])
   }
   jobs.sort((a, b) => a[SEQ] - b[SEQ])
@@ -140,7 +144,7 @@ export function snapshotOf(state: State): StateSnapshot {
   snapshot.batches = [...state.batches.values()].map((b) => [b.uuid, b.name, b.createdAt, [...b.counts], b.begun, b.doneAt, b.onDone, [...b.onDoneUuids], b.onDoneStored])
   if (state.superseded.size > 0) {
     snapshot.superseded = []
-    for (const [uuid, runs] of state.superseded) for (const r of runs) snapshot.superseded.push([uuid, r.run, r.channel.name])
+    for (const [uuid, runs] of state.superseded) for (const r of runs) snapshot.superseded.push([uuid, r.run, r.channel.name, r.node])
   }
   return snapshot
 }
@@ -192,16 +196,12 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
     job.failedAt = j[28] ?? null
     const progress = j[29]
     job.progress = progress === undefined || progress === null ? null : frozenProgress(progress[0], progress[1])
+    job.node = j[31] ?? null
+    if (job.node !== null) countRunOn(state, job.node, 1)
     admit(state, job, j[27])
   }
   for (const [definition, nextMs, lastMs, paused] of snapshot.crons ?? []) state.crons.set(definition.name, { definition, nextMs, lastMs, paused })
-  for (const [uuid, run, channel] of snapshot.superseded ?? []) {
-    const node = ensureChannel(state.channels, channel)
-    const runs = state.superseded.get(uuid)
-    if (runs === undefined) state.superseded.set(uuid, [{ run, channel: node }])
-    else runs.push({ run, channel: node })
-    for (const n of node.path) n.held++
-  }
+  restoreSuperseded(state, snapshot.superseded ?? [])
   // A snapshot written by 0.1 holds finished jobs too: they leave memory as they would have live.
   // (One of 0.2 may hold a finished graph brought back for a command of the same batch.)
   if (snapshot.formatVersion === 1) {
@@ -215,6 +215,19 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
     )
   }
   return state
+}
+
+/** Superseded runs hold their slots again, and count on their cluster worker. */
+function restoreSuperseded(state: State, superseded: NonNullable<StateSnapshot['superseded']>): void {
+  for (const [uuid, run, channel, worker] of superseded) {
+    const node = ensureChannel(state.channels, channel)
+    const runs = state.superseded.get(uuid)
+    const r = { run, channel: node, node: worker ?? null }
+    if (runs === undefined) state.superseded.set(uuid, [r])
+    else runs.push(r)
+    if (r.node !== null) countRunOn(state, r.node, 1)
+    for (const n of node.path) n.held++
+  }
 }
 
 function restoreBatch(state: State, [uuid, name, createdAt, counts, begun, doneAt, onDone, onDoneUuids, onDoneStored]: BatchSnapshot): void {

@@ -1,6 +1,7 @@
 // The engine's state: jobs, the channel tree with its queues and slot counters, and the identity
 // index. Only evolve.ts (through transition.ts) writes to it; everything else reads.
 
+import { fail } from './assert.js'
 import type { JobSpec, JobState, RecordId } from './events.js'
 import type { ChannelSet } from './channel-set.js'
 import { IndexedHeap } from './heap.js'
@@ -61,6 +62,8 @@ export class JobRecord {
   retry = 0
   /** Starts ever made, never reset: tells a stale handler completion from the current run's. */
   runs = 0
+  /** While started in a cluster: the worker its run was assigned to (job.started); else null. */
+  node: string | null = null
   result: unknown = null
   excName: string | null = null
   excMessage: string | null = null
@@ -168,6 +171,11 @@ export interface State {
   readonly counts: number[]
   /** Superseded runs whose handler has not settled, per job uuid, oldest first. */
   readonly superseded: Map<string, SupersededRun[]>
+  /**
+   * Cluster workers -> handlers they run: started jobs assigned to them, and their superseded runs
+   * not released yet. What the dispatch counts against each worker's slots; empty when embedded.
+   */
+  readonly runsOn: Map<string, number>
   /** Graphs with jobs in memory: a graph's jobs are all in memory, or all in history. */
   readonly graphs: Map<string, GraphMembers>
   /** Finished jobs to check for retirement at the end of the event (see retire.ts). */
@@ -193,6 +201,16 @@ export interface State {
 export interface SupersededRun {
   readonly run: number
   readonly channel: ChannelNode
+  /** The cluster worker still running it (null: the scheduling process). */
+  readonly node: string | null
+}
+
+/** Count one more (`delta` 1) or one fewer (-1) run on cluster worker `node` (State.runsOn). */
+export function countRunOn(state: State, node: string, delta: 1 | -1): void {
+  const count = (state.runsOn.get(node) ?? 0) + delta
+  if (!(count >= 0)) fail(`worker ${node} runs a negative number of handlers`)
+  if (count === 0) state.runsOn.delete(node)
+  else state.runsOn.set(node, count)
 }
 
 export interface GraphMembers {

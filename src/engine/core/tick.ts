@@ -12,6 +12,7 @@ import { decideBatchesDone } from './batch.js'
 import { CRONS_MAX, TICK_OUTCOMES_MAX, TICK_STARTS_MAX } from './limits.js'
 import { pickNext, type RegisteredFunctions } from './schedule.js'
 import type { JobRecord, State } from './state.js'
+import { WorkerChoice, type Worker } from './workers.js'
 
 /**
  * Called by runTick right after command `index`'s events are applied, before the next command
@@ -36,6 +37,9 @@ export interface TickInput {
   dispatch: boolean
   /** Which job functions this process has (see schedule.ts); null: all. */
   registered: RegisteredFunctions
+  /** A cluster's scheduler: the workers alive (workers.ts) — they, not `registered`, say what may
+   * start, and each start names the one that runs it. Absent or null: this process runs it all. */
+  workers?: readonly Worker[] | null
   /** Picks this tick may make at most (TICK_STARTS_MAX, or fewer to step a dispatch). */
   startsMax: number
   afterCommand: CommandApplied | null
@@ -129,16 +133,17 @@ export function runTick(state: State, input: TickInput, out: TickOutput): void {
 /** Pick, apply, and start each job enqueued, as long as the scheduler has something and the
  * bound allows; cut says the bound stopped it. */
 function dispatch(state: State, input: TickInput, out: TickOutput): void {
-  const { nowMs, registered, startsMax, auditPick } = input
+  const { nowMs, startsMax, auditPick } = input
   const events = out.events
   // One start command for the whole tick: decide reads it and keeps nothing.
-  const start = { type: 'start' as const, uuid: '' }
+  const start: { type: 'start'; uuid: string; node?: string } = { type: 'start', uuid: '' }
+  const workers = input.workers === undefined || input.workers === null ? null : new WorkerChoice(state, input.workers)
   for (let picks = 0; ; picks++) {
     if (picks === startsMax) {
       out.cut = true
       return
     }
-    const event = pickNext(state, nowMs, registered)
+    const event = pickNext(state, nowMs, workers === null ? input.registered : workers.registered)
     if (event === null) return
     if (auditPick !== null) auditPick(event, state)
     events.push(event)
@@ -147,8 +152,10 @@ function dispatch(state: State, input: TickInput, out: TickOutput): void {
     if (event.type === 'job.enqueued') {
       const from = events.length
       start.uuid = event.uuid
+      if (workers !== null) start.node = workers.assign(state.jobs.get(event.uuid)!)
       decideInto(state, start, nowMs, events)
       applyFrom(state, events, from, nowMs)
+      if (workers !== null) workers.took(start.node!)
       out.launch.push(state.jobs.get(event.uuid)!)
     }
   }

@@ -7,7 +7,7 @@ import { fail } from './assert.js'
 import type { JobState } from './events.js'
 import { joinGraph, noteFinishing } from './retire.js'
 import { batchTransition } from './batch.js'
-import { isBlocking, isRunning, stateIndex, type JobRecord, type State } from './state.js'
+import { countRunOn, isBlocking, isRunning, stateIndex, type JobRecord, type State } from './state.js'
 
 export function transition(state: State, job: JobRecord, to: JobState, atMs: number): void {
   const from = job.state
@@ -77,6 +77,11 @@ function leave(state: State, job: JobRecord, from: JobState, to: JobState): void
     for (let i = 0; i < path.length; i++) path[i]!.running--
   }
   if (from === 'failed') job.channel.failedOwn--
+  // Its run ended there (a superseded run moved off the job first: see evolve's supersede).
+  if (from === 'started' && job.node !== null) {
+    countRunOn(state, job.node, -1)
+    job.node = null
+  }
   if (job.identityKey !== null && isBlocking(from) && !isBlocking(to)) releaseKey(state, job)
   if (from === 'done') {
     // A parent that stops being done holds its children back again; one that has not started

@@ -8,17 +8,26 @@
 // scheduler that finds its lease lost (heartbeat) or its write fenced (a higher term) is deposed:
 // its engine stops with SchedulerDeposedError, and the Wharf must be closed and opened again.
 //
-// Handlers run on the scheduler only (assigning them to other members is the next milestone:
-// member rows are where their capacity would be announced).
+// Handlers run on every member that started its engine (start()): its heartbeat announces its
+// worker id, its job functions and its `workers` slots in its member row. The scheduler assigns
+// each start to one of the live workers that registered the job's function and has a free slot
+// (the core decides, core/workers.ts; job.started names the worker — the log, not a side table,
+// so that the worker learns of it by tailing the log it reads anyway, and a new scheduler knows
+// after its replay whose runs it must recover). The worker's replica applies the batch and
+// launches the handler (Engine.follow); its outcome comes back through the inbox as a `finish`
+// naming the run, which the core applies only while that run is the job's current one — a stale
+// outcome (the run was recovered, requeued, cancelled, set done) is dropped, never applied twice.
+// A worker found dead (cluster-workers.ts) has its runs recovered as a crashed Wharf's are.
 
 import { randomUUID } from 'node:crypto'
 import type { ChannelConfig } from '../core/channel-config.js'
 import { SchedulerDeposedError } from '../errors.js'
-import { PgClusterTables, type InboxRow, type MemberRow } from '../../storage/pg-cluster.js'
+import { PgClusterTables, type InboxRow, type MemberRow, type MemberState } from '../../storage/pg-cluster.js'
 import type { PgLog } from '../../storage/pg-log.js'
 import { encodeAnswer, NO_RESULT_NAME, type ResultTable } from './cluster-wire.js'
 import type { Engine, Remote } from './engine.js'
 import { InboxApplier } from './inbox-applier.js'
+import { liveWorkers, poolSignature, workerPool, workOf, type Self } from './cluster-workers.js'
 import { InboxClient } from './inbox-client.js'
 import { Replica } from './replica.js'
 import { replay } from './replay.js'
@@ -75,9 +84,18 @@ export class Cluster {
   private unlisten: (() => Promise<void>) | null = null
   private electing = false
   /** The members and term the last heartbeat read (view() answers from them). */
-  private known: { members: MemberRow[]; term: number } = { members: [], term: 0 }
+  private known: { members: MemberState[]; term: number } = { members: [], term: 0 }
   private beats = 0
   private halted = false
+  /** This open's worker id (also the address its replies come to). */
+  private readonly worker: string
+  /** The work last announced in the member row (a change is NOTIFYed). */
+  private announced = ''
+  /** The pool last given to the engine (a scheduler ticks again when it changes). */
+  private pooled = ''
+  private recovering = false
+  private beating: Promise<void> | null = null
+  private beatAgain = false
 
   constructor(
     private readonly log: PgLog,
@@ -85,12 +103,14 @@ export class Cluster {
     private readonly results: ResultTable,
     channels: readonly ChannelConfig[],
     private readonly warn: Warn,
+    /** Handlers this process runs at once (the `workers` option); null: unlimited. */
+    private readonly slots: number | null = null,
   ) {
     this.tables = new PgClusterTables(log.schema, log.channel)
     this.names = new Map([...results].map(([name, result]) => [result, name]))
     // Replies are addressed to this open of this process, not to its node name: two processes
     // given the same name by mistake (or a restart reusing it) never collect each other's.
-    const address = `${node}#${randomUUID()}`
+    const address = (this.worker = `${node}#${randomUUID()}`)
     this.client = new InboxClient({
       post: (body) => this.tables.post(log.pool, address, body),
       collect: () => this.tables.collect(log.pool, address),
@@ -113,9 +133,15 @@ export class Cluster {
   /** EngineOptions.remote: a follower's engine sends its calls to the inbox. */
   readonly remote = (): Remote | null => (this.log.role === 'follower' ? this.client : null)
 
+  /** EngineOptions.liveWorkers: the workers whose runs a scheduler's recovery leaves running. */
+  readonly liveWorkers = async (): Promise<readonly string[]> => {
+    return liveWorkers(await this.tables.members(this.log.pool, MEMBER_ALIVE_MS), this.self())
+  }
+
   /** The engine is open: listen, catch up (follower) or apply the inbox (scheduler), heartbeat. */
   async attach(engine: Engine): Promise<void> {
     this.engine = engine
+    engine.joinCluster(this.worker, () => this.workChanged())
     engine.onClosed(() => this.halt())
     const listening = this.log.pool.listen(this.log.channel, (payload) => this.onNotify(payload))
     await Promise.all([listening, this.heartbeat()])
@@ -138,7 +164,7 @@ export class Cluster {
   view(): ClusterView {
     const role = this.role
     const term = Math.max(this.known.term, this.log.term)
-    const nodes = this.known.members
+    const nodes = this.known.members.map(({ node, lastSeenMs, running, role, term }) => ({ node, lastSeenMs, running, role, term }))
     const leader = role === 'scheduler' ? this.node : (nodes.find((m) => m.role === 'scheduler' && m.term === term)?.node ?? null)
     return { node: this.node, leader, nodes, role, term }
   }
@@ -166,6 +192,7 @@ export class Cluster {
     else if (kind === 'inbox' && this.applier !== null) this.background(this.applier.poke())
     else if (kind === 'reply') this.background(this.client.collect())
     else if (kind === 'leave') this.background(this.elect())
+    else if (kind === 'member' && this.role === 'scheduler') this.background(this.readMembers())
   }
 
   /** Scheduler from now on: apply the inbox, answering with each batch. */
@@ -194,14 +221,33 @@ export class Cluster {
       if (!(await this.log.tryLead())) return
       await this.replica.catchUp()
       this.lead()
-      await engine.promote()
+      // Its workers before its first decision: the recovery spares the live ones' runs, and what
+      // it may start right after goes to them (not to nobody until the next heartbeat).
+      this.known = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
+      this.updatePool()
+      await engine.promote(liveWorkers(this.known, this.self()))
       await this.heartbeat()
     } finally {
       this.electing = false
     }
   }
 
-  private async heartbeat(): Promise<void> {
+  /** Heartbeats never overlap: one asked for while one runs is made once after it. */
+  private heartbeat(): Promise<void> {
+    if (this.beating !== null) {
+      this.beatAgain = true
+      return this.beating
+    }
+    this.beating = (async () => {
+      do {
+        this.beatAgain = false
+        await this.beat()
+      } while (this.beatAgain && !this.halted)
+    })().finally(() => (this.beating = null))
+    return this.beating
+  }
+
+  private async beat(): Promise<void> {
     if (this.halted) return
     const engine = this.requireEngine()
     if (this.log.role === 'scheduler' && !engine.following && !(await this.log.checkLease())) {
@@ -214,9 +260,55 @@ export class Cluster {
     }
     const role = this.role
     if (role === 'closed') return
-    await this.tables.heartbeat(this.log.pool, this.node, role, this.log.term, engine.runningHandlers)
-    this.known = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
+    // The lock first: a row is never read as alive without it.
+    await this.log.holdMemberLock(this.worker)
+    const work = workOf(this.self())
+    const announced = JSON.stringify(work)
+    await this.tables.heartbeat(this.log.pool, this.node, role, this.log.term, engine.runningHandlers, work, announced !== this.announced)
+    this.announced = announced
+    await this.readMembers()
     if (role === 'scheduler' && ++this.beats % 60 === 0) await this.tables.sweep(this.log.pool, REPLY_KEPT_MS)
+  }
+
+  /** Read the members and update the workers; a scheduler then recovers the runs of the dead. */
+  private async readMembers(): Promise<void> {
+    this.known = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
+    this.updatePool()
+    if (this.role !== 'scheduler') return
+    const engine = this.requireEngine()
+    const live = liveWorkers(this.known, this.self())
+    if (this.recovering || ![...engine.state.runsOn.keys()].some((worker) => !live.includes(worker))) return
+    this.recovering = true
+    try {
+      const { requeued, foundDead } = await engine.recoverWorkers(live)
+      this.warn(`wharf: cluster member ${this.node}: recovered ${requeued + foundDead} job(s) of workers found dead (${foundDead} failed as found dead)`, 'WHARF_CLUSTER')
+    } finally {
+      this.recovering = false
+    }
+  }
+
+  /** The workers: the live members' announced work, and this one's as it is now (a scheduler
+   * assigns starts to them; every member's explain() judges by them). */
+  private updatePool(): void {
+    const pool = workerPool(this.known, this.self())
+    const signature = poolSignature(pool)
+    if (signature === this.pooled) return
+    this.pooled = signature
+    this.requireEngine().setWorkers(pool)
+  }
+
+  /** The engine started, stopped or registered a model: its own place in the pool changes at
+   * once; the row (and the scheduler, for a follower) learn at once too. */
+  private workChanged(): void {
+    if (this.halted || this.engine === null) return
+    this.updatePool()
+    this.background(this.heartbeat())
+  }
+
+  private self(): Self {
+    const engine = this.engine
+    const taking = engine !== null && engine.lifecycle === 'running'
+    return { worker: this.worker, taking, functions: engine?.registeredFunctions ?? new Map(), slots: this.slots }
   }
 
   private async poll(): Promise<void> {

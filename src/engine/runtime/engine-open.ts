@@ -33,9 +33,11 @@ export interface Recovered {
   foundDead: number
 }
 
-/** Record the recovery of every job left running, one bounded batch per tick. */
-export async function recoverAll(engine: { state: State; submit<T>(command: Command, result?: ResultOf<T>): Promise<T> }): Promise<Recovered> {
-  const command: Command = { type: 'recover', limit: RECOVER_BATCH }
+/** Record the recovery of every job left running (by a worker not in `liveWorkers`), one bounded
+ * batch per tick. */
+export async function recoverAll(engine: { state: State; submit<T>(command: Command, result?: ResultOf<T>): Promise<T> }, liveWorkers?: readonly string[]): Promise<Recovered> {
+  // A cluster's live workers go on running theirs (see the recover command).
+  const command: Command = liveWorkers === undefined ? { type: 'recover', limit: RECOVER_BATCH } : { type: 'recover', limit: RECOVER_BATCH, keep: liveWorkers }
   const total: Recovered = { requeued: 0, foundDead: 0 }
   // Every round but the last takes RECOVER_BATCH jobs out of running, and nothing is enqueued
   // meanwhile: one round more than that is a recover that changes nothing, which would loop.

@@ -26,6 +26,8 @@ import type { State } from '../core/state.js'
 import type { WharfEvent } from '../core/events.js'
 import { fold } from '../core/evolve.js'
 import type { TickOutput } from '../core/tick.js'
+import type { RegisteredFunctions } from '../core/schedule.js'
+import type { Worker } from '../core/workers.js'
 import { JobSupersededError, SchedulerDeposedError, WharfClosedError } from '../errors.js'
 import type { EventLog } from '../../storage/event-log.js'
 import { NO_HISTORY_WRITE, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
@@ -83,6 +85,8 @@ export interface EngineOptions {
    * follower — no recovery, no ticks, calls sent to the scheduler — until promote().
    */
   remote?: () => Remote | null
+  /** A cluster's scheduler at open: the workers alive, whose runs recovery leaves running. */
+  liveWorkers?: () => Promise<readonly string[]>
 }
 
 /** Where a follower's calls go (the scheduler's inbox), and how many wait for their answer. */
@@ -107,6 +111,7 @@ export class Engine {
   private readonly config: readonly ChannelConfig[]
   private readonly customIds: boolean
   private readonly runner: Runner
+  private readonly functions: FunctionLookup
   // What the tick drives, one concern each (see the top of this file).
   private readonly queue = new CallQueue()
   private readonly answers = new TickAnswers(this.queue, () => this.wakeWaiters())
@@ -140,6 +145,10 @@ export class Engine {
   private logOpen = true
   /** A follower's link to the scheduler (null: this engine decides). */
   private remote: Remote | null = null
+  /** In a cluster (runtime/cluster.ts): this member's worker id, the workers the scheduler
+   * dispatches to (set on every member, read only while it decides), and whom to tell when what
+   * this member may run changes. null when embedded. */
+  private cluster: { workerId: string; pool: readonly Worker[]; workChanged: () => void } | null = null
   /** Why the engine stopped for good, if it did (see fail()). */
   private fatal: unknown = undefined
   /** Told once, when the engine closes or fails: whoever waits for it to do something. */
@@ -152,6 +161,7 @@ export class Engine {
     this.config = options.channels
     this.customIds = options.customIds ?? false
     this.runner = new Runner(this, options.functions, options.clock, options.random)
+    this.functions = options.functions
     this.listeners = new Listeners(options.warn)
     this.decider = new TickDecider(options.functions.registered, this.queue.answer)
     this.timer = new WakeTimer(options.clock, () => this.wake())
@@ -194,7 +204,7 @@ export class Engine {
     let vacuumed: number
     let recovered: Recovered
     try {
-      recovered = await recoverAll(engine)
+      recovered = await recoverAll(engine, await options.liveWorkers?.())
       // Nothing runs now: every rule holds again, capacity included (see InvariantOptions).
       checkInvariants(engine.state)
       vacuumed = await engine.vacuum()
@@ -233,9 +243,16 @@ export class Engine {
     return promise
   }
 
-  /** Queue an internal command nobody waits for (handler outcomes). */
+  /** Queue an internal command nobody waits for (handler outcomes). A follower's go to the
+   * scheduler's inbox, posted again after a failure (a duplicate is dropped there, by its run). */
   post(command: Command): void {
     if (this.lifecycle === 'closed') return
+    if (this.remote !== null) {
+      this.remote.submit(command, undefined).catch(() => {
+        if (this.lifecycle !== 'closed') this.clock.setTimer(this.clock.now() + APPEND_RETRY_MS, () => this.post(command))
+      })
+      return
+    }
     this.outcomes.push(command)
     this.scheduleTick()
   }
@@ -279,6 +296,7 @@ export class Engine {
 
   /** A model registered job functions: jobs that waited for their handler may start now. */
   functionsRegistered(): void {
+    this.cluster?.workChanged()
     if (this.lifecycle === 'running') this.scheduleTick()
   }
 
@@ -286,6 +304,7 @@ export class Engine {
     if (this.lifecycle === 'closed') throw new WharfClosedError('this Wharf is closed')
     if (this.lifecycle !== 'running') this.runningSinceMs = this.clock.now()
     this.lifecycle = 'running'
+    this.cluster?.workChanged()
     this.scheduleTick()
   }
 
@@ -293,6 +312,7 @@ export class Engine {
   async stop(): Promise<void> {
     if (this.lifecycle === 'closed') return
     if (this.lifecycle === 'running') this.lifecycle = 'stopping'
+    this.cluster?.workChanged()
     // Re-arm rather than clear: no wake-up for etas any more, but the timeouts of the handlers
     // being waited for still apply (else a hung handler makes stop() wait for ever).
     this.armTimer()
@@ -360,7 +380,8 @@ export class Engine {
   /** Next instant at which something is due: the scheduler's wake-up or a handler's timeout.
    * `crons` false: leave out the crons' next firings (drain() stops when only they are left). */
   nextWakeMs(crons = true): number | null {
-    const due = this.lifecycle === 'running' ? nextWakeMs(this.state, this.clock.now(), crons) : null
+    // A follower's state waits on the scheduler's decisions: only its own handlers' deadlines count.
+    const due = this.lifecycle === 'running' && this.remote === null ? nextWakeMs(this.state, this.clock.now(), crons) : null
     return earliest(earliest(due, this.runner.nextDeadline()), this.retryAtMs)
   }
 
@@ -419,6 +440,9 @@ export class Engine {
       this.reads.appending()
       history = takeHistoryWrite(this.state, vacuumed)
     }
+    // In a cluster this process launches the starts assigned to it; each worker launches its own
+    // when its replica applies the batch (follow()).
+    if (this.cluster !== null) out.launch = out.launch.filter((job) => job.node === this.cluster!.workerId)
     const runs = new Array<number>(out.launch.length)
     for (let i = 0; i < runs.length; i++) runs[i] = out.launch[i]!.runs
     const tick: Pending = { batch, history, out, runs, calls, outcomes, acknowledged: null }
@@ -482,7 +506,7 @@ export class Engine {
   /** The tick's one call into the core; the callers' answers land in the queue. A method of
    * its own so that the simulator's deliberately broken variants (sim/bugs.ts) can wrap it. */
   private decideTick(outcomes: readonly Command[], submissions: readonly Submission[], now: number, fires?: readonly Command[]): TickOutput {
-    return this.decider.decide(this.state, outcomes, submissions, now, this.lifecycle === 'running', fires)
+    return this.decider.decide(this.state, outcomes, submissions, now, this.lifecycle === 'running', fires, this.cluster?.pool ?? null)
   }
 
   /** Leave the tick: re-arm the one timer, then run the next tick if work came in meanwhile (or
@@ -575,6 +599,27 @@ export class Engine {
     this.historyEpoch++
     this.committed()
     this.listeners.emit(batch)
+    if (this.cluster !== null && this.lifecycle !== 'closed') this.runAssigned(batch, this.cluster.workerId)
+  }
+
+  /** Follower: launch the starts of `batch` assigned to this worker, and abort the handlers whose
+   * run it ended (a cancel, requeue or setDone; a recovery, when this worker was found dead). */
+  private runAssigned(batch: readonly WharfEvent[], workerId: string): void {
+    let launched = false
+    for (let i = 0; i < batch.length; i++) {
+      const event = batch[i]!
+      if (event.type === 'job.started') {
+        const job = this.state.jobs.get(event.uuid)
+        if (event.node === workerId && job !== undefined && job.state === 'started' && job.node === workerId) {
+          this.runner.launch(job, job.runs)
+          launched = true
+        }
+      } else if ('uuid' in event && this.runner.isLive(event.uuid)) {
+        const job = this.state.jobs.get(event.uuid)
+        this.runner.abortUnless(event.uuid, job?.state === 'started' ? job.runs : -1, supersededError(event.uuid, this.state))
+      }
+    }
+    if (launched) this.armTimer() // their timeouts
   }
 
   /** Follower: the state rebuilt from the log (it fell behind a compaction). */
@@ -594,16 +639,52 @@ export class Engine {
    * up with it: recover the jobs the previous scheduler left started, exactly as an open after a
    * crash does, then decide as usual.
    */
-  async promote(): Promise<Recovered> {
+  async promote(liveWorkers?: readonly string[]): Promise<Recovered> {
     this.remote = null
     checkInvariants(this.state, { leftRunning: true })
-    const recovered = await recoverAll(this)
+    const recovered = await recoverAll(this, liveWorkers)
     checkInvariants(this.state)
     const vacuumed = await this.vacuum()
     this.openReport = { ...this.openReport, requeued: recovered.requeued, foundDead: recovered.foundDead, vacuumed, jobs: this.state.jobs.size }
     if (this.lifecycle === 'running') this.runningSinceMs = this.clock.now()
     this.scheduleTick()
     return recovered
+  }
+
+  /** Cluster: this member's worker id, and whom to tell when what it may run changes (start,
+   * stop, a model registered). From now on every start names the worker that runs it. */
+  joinCluster(workerId: string, workChanged: () => void): void {
+    this.cluster = { workerId, pool: [], workChanged }
+  }
+
+  /** Cluster: the workers alive now (its member reads, each heartbeat): a scheduler assigns its
+   * starts to them, and any member explains by them. */
+  setWorkers(pool: readonly Worker[]): void {
+    if (this.cluster === null) return
+    this.cluster.pool = pool
+    if (this.lifecycle === 'running' && this.remote === null) this.scheduleTick()
+  }
+
+  /** Cluster scheduler: recover the runs of every worker but `liveWorkers` (found dead), as an
+   * open recovers a crashed process's. */
+  recoverWorkers(liveWorkers: readonly string[]): Promise<Recovered> {
+    return recoverAll(this, liveWorkers)
+  }
+
+  /** The job functions some process runs (explain()): this one's, and in a cluster those the
+   * live workers announced too. */
+  get runnableFunctions(): RegisteredFunctions {
+    if (this.cluster === null) return this.functions.registered
+    const runnable = new Map<string, Set<string>>()
+    for (const worker of [{ functions: this.functions.registered }, ...this.cluster.pool]) {
+      for (const [model, methods] of worker.functions) for (const method of methods) (runnable.get(model) ?? runnable.set(model, new Set()).get(model)!).add(method)
+    }
+    return runnable
+  }
+
+  /** The job functions this process registered, model -> methods (a cluster member announces them). */
+  get registeredFunctions(): ReadonlyMap<string, ReadonlySet<string>> {
+    return this.functions.registered
   }
 
   /** Scheduler: another process holds the lease now. Stop at once, as a fenced append would. */
@@ -634,6 +715,7 @@ export class Engine {
   /** The timer fired: time out the handlers past their deadline, then tick for what is due. */
   private wake(): Promise<void> {
     this.runner.expireDeadlines()
+    if (this.remote !== null) this.armTimer() // a follower's tick does not re-arm it
     this.scheduleTick()
     return this.settled()
   }

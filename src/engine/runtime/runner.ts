@@ -260,6 +260,17 @@ export class Runner {
     if (attempt !== undefined && attempt.run === run) attempt.context.abort(reason)
   }
 
+  /** A handler of `uuid` runs here (async, outcome not decided yet). */
+  isLive(uuid: string): boolean {
+    return this.live.has(uuid)
+  }
+
+  /** Abort the handler of `uuid` unless its run is `run` (-1: none is the job's any more). */
+  abortUnless(uuid: string, run: number, reason: unknown): void {
+    const attempt = this.live.get(uuid)
+    if (attempt !== undefined && attempt.run !== run) attempt.context.abort(reason)
+  }
+
   /**
    * Give up on every handler still running (close's timeout): its signal aborts with `reason` and
    * its outcome, if it ever settles, is ignored. Nothing is posted, so its job stays started in

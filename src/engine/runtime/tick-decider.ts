@@ -6,6 +6,7 @@ import type { Command } from '../core/commands.js'
 import { TICK_STARTS_MAX } from '../core/limits.js'
 import type { RegisteredFunctions } from '../core/schedule.js'
 import type { State } from '../core/state.js'
+import type { Worker } from '../core/workers.js'
 import { runTick, TickOutput, type CommandApplied, type TickInput } from '../core/tick.js'
 
 const NO_COMMANDS: readonly Command[] = Object.freeze([])
@@ -25,7 +26,7 @@ export class TickDecider {
   }
 
   /** Decide the outcomes, then the calls, then (if `dispatch`) what starts, applying each to `state`. */
-  decide(state: State, outcomes: readonly Command[], calls: readonly { command: Command }[], nowMs: number, dispatch: boolean, fires: readonly Command[] = NO_COMMANDS): TickOutput {
+  decide(state: State, outcomes: readonly Command[], calls: readonly { command: Command }[], nowMs: number, dispatch: boolean, fires: readonly Command[] = NO_COMMANDS, workers: readonly Worker[] | null = null): TickOutput {
     const commands = this.commands
     for (let i = 0; i < calls.length; i++) commands.push(calls[i]!.command)
     const input = this.input
@@ -33,6 +34,7 @@ export class TickDecider {
     input.fires = fires
     input.nowMs = nowMs
     input.dispatch = dispatch
+    input.workers = workers
     const out = new TickOutput()
     try {
       runTick(state, input, out)
@@ -41,6 +43,7 @@ export class TickDecider {
       commands.length = 0
       input.outcomes = NO_COMMANDS
       input.fires = NO_COMMANDS
+      input.workers = null
     }
     return out
   }

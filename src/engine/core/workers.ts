@@ -1,0 +1,75 @@
+// Which cluster worker runs a start (DESIGN §9). The shell gives the dispatch the workers alive
+// as data — each one's job functions and slots — and the core picks: only jobs some worker with a
+// free slot can run compete (the others stay pending, as a job without a handler does embedded),
+// and each start goes to the eligible worker running the fewest handlers (ties: the pool's
+// order). A worker's handlers are counted from the state (State.runsOn), which holds every start
+// decided so far, so the choice is a plain function of (state, pool) and replays identically.
+
+import { fail } from './assert.js'
+import type { RegisteredFunctions } from './schedule.js'
+import type { JobRecord, State } from './state.js'
+
+/** A cluster member that may run handlers, as its member row announced it. */
+export interface Worker {
+  /** The id its starts name (job.started's node). */
+  readonly id: string
+  /** The job functions it registered, model -> methods. */
+  readonly functions: ReadonlyMap<string, ReadonlySet<string>>
+  /** Handlers it runs at once at most; null: unlimited. */
+  readonly slots: number | null
+}
+
+/** One tick's view of the workers: who has a free slot, and the functions they cover together. */
+export class WorkerChoice {
+  /** Functions at least one worker with a free slot registered: what the pick may start. */
+  registered: RegisteredFunctions = new Map()
+
+  constructor(
+    private readonly state: State,
+    private readonly pool: readonly Worker[],
+  ) {
+    this.rebuild()
+  }
+
+  /** The worker that runs `job` (the pick chose it from `registered`, so one can). */
+  assign(job: JobRecord): string {
+    let best: Worker | undefined
+    let bestRuns = 0
+    for (const worker of this.pool) {
+      const runs = this.runsOf(worker)
+      if (!this.hasFree(worker, runs) || worker.functions.get(job.model)?.has(job.method) !== true) continue
+      if (best === undefined || runs < bestRuns) {
+        best = worker
+        bestRuns = runs
+      }
+    }
+    return best?.id ?? fail(`job ${job.uuid} was picked, yet no worker with a free slot runs ${job.model}.${job.method}`)
+  }
+
+  /** `id` took a start: when that filled it, the functions left startable change. */
+  took(id: string): void {
+    const worker = this.pool.find((w) => w.id === id)
+    if (worker !== undefined && !this.hasFree(worker, this.runsOf(worker))) this.rebuild()
+  }
+
+  private rebuild(): void {
+    const registered = new Map<string, Set<string>>()
+    for (const worker of this.pool) {
+      if (!this.hasFree(worker, this.runsOf(worker))) continue
+      for (const [model, methods] of worker.functions) {
+        const known = registered.get(model)
+        if (known === undefined) registered.set(model, new Set(methods))
+        else for (const method of methods) known.add(method)
+      }
+    }
+    this.registered = registered
+  }
+
+  private runsOf(worker: Worker): number {
+    return this.state.runsOn.get(worker.id) ?? 0
+  }
+
+  private hasFree(worker: Worker, runs: number): boolean {
+    return worker.slots === null || runs < worker.slots
+  }
+}

@@ -1,0 +1,58 @@
+// Which members of a cluster run handlers (cluster.ts), from the member rows a heartbeat read.
+// A member is alive while its heartbeat is under MEMBER_ALIVE_MS old (older rows are deleted as
+// they are read) and its process's session still holds its member lock (a SIGKILLed process's
+// session ends at once, so it is found dead within a heartbeat, not MEMBER_ALIVE_MS). A member
+// in the scheduler's role is alive only under the current term: one of an older term lost it, and
+// is dead too, for its handlers' outcomes can no longer be posted (its engine stopped).
+
+import type { Worker } from '../core/workers.js'
+import type { MemberState, MemberWork } from '../../storage/pg-cluster.js'
+
+/** What a heartbeat read: the member rows, and the current term. */
+export interface Members {
+  members: readonly MemberState[]
+  term: number
+}
+
+/** This member, as it announces itself. */
+export interface Self {
+  worker: string
+  /** Its engine takes work now (started, not stopping or closed). */
+  taking: boolean
+  functions: ReadonlyMap<string, ReadonlySet<string>>
+  slots: number | null
+}
+
+/** The work row this member writes with its heartbeat. */
+export function workOf(self: Self): MemberWork {
+  const functions = self.taking ? [...self.functions].map(([model, methods]): [string, string[]] => [model, [...methods].sort()]).sort((a, b) => (a[0] < b[0] ? -1 : 1)) : null
+  return { worker: self.worker, workers: self.slots, functions }
+}
+
+/** The other members alive that may still run handlers (taking work or not). */
+function liveOthers({ members, term }: Members, self: Self): (MemberState & { work: MemberWork })[] {
+  return members.filter(
+    (m): m is MemberState & { work: MemberWork } => m.work !== null && m.work.worker !== self.worker && (m.role === 'follower' || m.term === term) && m.locked,
+  )
+}
+
+/** The workers whose runs go on: this member's and the live others'. Every other's are recovered. */
+export function liveWorkers(known: Members, self: Self): string[] {
+  return [self.worker, ...liveOthers(known, self).map((m) => m.work.worker)]
+}
+
+/** The workers starts may be assigned to (a scheduler's), in a stable order (by member node). */
+export function workerPool(known: Members, self: Self): Worker[] {
+  const pool: Worker[] = []
+  if (self.taking) pool.push({ id: self.worker, functions: self.functions, slots: self.slots })
+  for (const m of liveOthers(known, self)) {
+    if (m.work.functions === null) continue
+    pool.push({ id: m.work.worker, functions: new Map(m.work.functions.map(([model, methods]) => [model, new Set(methods)])), slots: m.work.workers })
+  }
+  return pool
+}
+
+/** A text that changes exactly when the pool does (the scheduler ticks again only then). */
+export function poolSignature(pool: readonly Worker[]): string {
+  return JSON.stringify(pool.map((w) => [w.id, w.slots, [...w.functions].map(([model, methods]) => [model, [...methods].sort()]).sort()]))
+}

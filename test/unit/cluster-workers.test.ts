@@ -1,0 +1,305 @@
+// Proves handlers run on every member of a cluster (real PostgreSQL server): the scheduler assigns
+// each start to a live member that registered the job's function and has a free `workers` slot
+// (job.started names it), channel capacities stay cluster-wide, a job nobody can run waits pending
+// until someone can (and explain() on any member says so, judging by every worker's functions); a worker's outcome is applied only for the job's current run (a stale one,
+// from a run requeued or recovered meanwhile, is dropped) and a requeue aborts the handler where
+// it runs; a worker whose session dies is found dead at once, its jobs recovered and run elsewhere
+// — and when it comes back, its late outcome is dropped; a SIGKILLed worker's job runs again on
+// another (retry + 1), and fails as JobFoundDead past maxRetries.
+import type { ChildProcess } from 'node:child_process'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Wharf, type JobContext, type WharfEvent } from '../../src/index.js'
+import { connect } from '../../src/storage/pg-driver.js'
+import { spawnScript } from '../cluster/spawn.js'
+import { clusterMembers, pgTestDatabase } from '../pg/database.js'
+import { failure, gate } from './helpers.js'
+
+const db = pgTestDatabase()
+
+/** The worker each start named, by job uuid, as the scheduler committed them (last start wins). */
+function startsOn(scheduler: Wharf): Map<string, string> {
+  const starts = new Map<string, string>()
+  scheduler.on('transition', (event: WharfEvent) => {
+    if (event.type === 'job.started') starts.set(event.uuid, event.node ?? '(none)')
+  })
+  return starts
+}
+
+/** Handlers running now and at most, per node and in all (a handler takes a few ms). */
+function concurrency(): { run: (node: string) => Promise<void>; max: Map<string, number>; maxTotal: () => number } {
+  const now = new Map<string, number>()
+  const max = new Map<string, number>()
+  let total = 0
+  let maxTotal = 0
+  return {
+    max,
+    maxTotal: () => maxTotal,
+    async run(node) {
+      now.set(node, (now.get(node) ?? 0) + 1)
+      max.set(node, Math.max(max.get(node) ?? 0, now.get(node)!))
+      maxTotal = Math.max(maxTotal, ++total)
+      await new Promise((resolve) => setTimeout(resolve, 15)) // the handler's work: overlaps the others'
+      now.set(node, now.get(node)! - 1)
+      total--
+    },
+  }
+}
+
+/** A handler whose try i returns values[i] once released (it ignores its signal), with gates to
+ * know it runs and to release it, and the reason its signal aborted with (null: not aborted). */
+function heldTries(values: unknown[]): { tries: { running: ReturnType<typeof gate>; release: ReturnType<typeof gate>; aborted: unknown }[]; work: (this: JobContext) => Promise<unknown> } {
+  const tries = values.map(() => ({ running: gate(), release: gate(), aborted: null as unknown }))
+  let calls = 0
+  return {
+    tries,
+    async work(this: JobContext) {
+      const i = calls++
+      const held = tries[i]!
+      held.running.open()
+      this.signal.addEventListener('abort', () => (held.aborted = this.signal.reason))
+      await held.release.wait
+      return values[i]
+    },
+  }
+}
+
+describe('workers on every member of a cluster', () => {
+  const open = clusterMembers(db)
+
+  it('runs jobs on the followers that registered their function only; a job nobody runs waits pending until someone can', async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const starts = startsOn(scheduler)
+    const withModel = await open(schema, 'node-b')
+    const without = await open(schema, 'node-c')
+    // A member that takes no work (never started) stores what nobody runs yet.
+    const client = await open(schema, 'node-d')
+    const ran: string[] = []
+    const partner = withModel.model('res.partner', {
+      double(n: number) {
+        ran.push(`b:${n}`)
+        return n * 2
+      },
+    })
+    without.model('res.other', {
+      ping() {
+        return 'c'
+      },
+    })
+    await Promise.all([scheduler.start(), withModel.start(), without.start()])
+    const jobs = await Promise.all([1, 2, 3, 4, 5].map((n) => partner.browse([n]).withDelay().double(n)))
+    const nobody = await client.model('res.nobody', { work: () => 'not here' }).withDelay().work()
+    for (const job of jobs) expect(await scheduler.result(job.uuid)).toBe((job.args[0] as number) * 2)
+    expect(ran.sort()).toEqual(['b:1', 'b:2', 'b:3', 'b:4', 'b:5'])
+    for (const job of jobs) expect(starts.get(job.uuid)).toMatch(/^node-b#/)
+    // Nobody registered res.nobody.work: it waits, pending — neither started nor failed.
+    expect(await scheduler.job(nobody.uuid)).toMatchObject({ state: 'pending', retry: 0 })
+    expect(starts.has(nobody.uuid)).toBe(false)
+    // explain() on any member judges by the functions the cluster's workers run, not its own.
+    await client.pauseChannel('root')
+    const paused = await partner.browse([6]).withDelay().double(6)
+    await expect.poll(() => without.job(paused.uuid)).toBeDefined() // another member's call: its replica follows
+    for (const member of [scheduler, without]) {
+      expect((await member.explain(nobody.uuid)).reasons).toContainEqual({ kind: 'no-handler', function: 'res.nobody.work' })
+      expect((await member.explain(paused.uuid)).reasons.map((r) => r.kind)).toEqual(['paused'])
+    }
+    await client.resumeChannel('root')
+    without.model('res.nobody', {
+      work() {
+        return 'at last'
+      },
+    })
+    expect(await scheduler.result(nobody.uuid)).toBe('at last')
+    expect(starts.get(nobody.uuid)).toMatch(/^node-c#/)
+  })
+
+  it('never runs more than `workers` handlers on a member, and keeps channel capacities cluster-wide', async () => {
+    const schema = db.schema()
+    const channels = 'root:4,root.mail:1'
+    const scheduler = await open(schema, 'node-a', { channels })
+    const seen = concurrency()
+    const mail = concurrency()
+    const partners = []
+    for (const node of ['node-b', 'node-c']) {
+      const worker = await open(schema, node, { channels, workers: 1 })
+      const partner = worker.model('res.partner', {
+        async work(n: number) {
+          await seen.run(node)
+          return n
+        },
+        async mail(n: number) {
+          await mail.run(node)
+          return n
+        },
+      })
+      await worker.start()
+      partners.push(partner)
+    }
+    await scheduler.start()
+    const partner = partners[0]!
+    const jobs = await Promise.all(Array.from({ length: 8 }, (_, n) => partner.browse([n]).withDelay().work(n)))
+    for (const job of jobs) await scheduler.result(job.uuid)
+    // root:4 would let 4 run; one slot on each of the two workers lets 2.
+    expect([...seen.max.keys()].sort()).toEqual(['node-b', 'node-c'])
+    for (const max of seen.max.values()) expect(max).toBe(1)
+    expect(seen.maxTotal()).toBe(2)
+    const mails = await Promise.all(Array.from({ length: 6 }, (_, n) => partner.browse([n]).withDelay({ channel: 'root.mail' }).mail(n)))
+    for (const job of mails) await scheduler.result(job.uuid)
+    expect(mail.maxTotal()).toBe(1)
+  })
+
+  it("drops a requeued run's late outcome while its next run is on, and aborts its handler on the worker that runs it", async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const starts = startsOn(scheduler)
+    const worker = await open(schema, 'node-b')
+    const { tries, work } = heldTries(['stale', 'fresh'])
+    const partner = worker.model('res.partner', { work })
+    await Promise.all([scheduler.start(), worker.start()])
+    const job = await partner.withDelay().work()
+    await tries[0]!.running.wait
+    await scheduler.requeue(job.uuid)
+    await tries[1]!.running.wait
+    expect(starts.get(job.uuid)).toMatch(/^node-b#/)
+    await expect.poll(() => tries[0]!.aborted).toMatchObject({ name: 'JobSupersededError' })
+    // Both handlers run on node-b, and cluster() says so on every member (as of a heartbeat).
+    await expect.poll(() => scheduler.cluster().nodes.map((n) => [n.node, n.running]), { timeout: 5_000 }).toEqual([['node-a', 0], ['node-b', 2]])
+    // Run 1 settles while run 2 is the job's: its outcome only frees the slot it held.
+    const released = new Promise<WharfEvent>((resolve) => scheduler.on('transition', (e: WharfEvent) => e.type === 'job.run_released' && resolve(e)))
+    tries[0]!.release.open()
+    expect(await released).toMatchObject({ uuid: job.uuid, run: 1 })
+    expect(await scheduler.job(job.uuid)).toMatchObject({ state: 'started', result: null, retry: 1 })
+    tries[1]!.release.open()
+    expect(await scheduler.result(job.uuid)).toBe('fresh')
+    expect(tries[1]!.aborted).toBeNull()
+  })
+
+  it("runs a worker's handler with the context of an embedded one: its progress is written, its timeoutMs aborts it", async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const worker = await open(schema, 'node-b')
+    const reported = gate()
+    const partner = worker.model('res.partner', {
+      async slow() {
+        this.progress(0.5, 'half way')
+        reported.open()
+        await new Promise((resolve) => this.signal.addEventListener('abort', resolve))
+        return this.signal.reason instanceof Error ? this.signal.reason.name : 'not aborted'
+      },
+    })
+    worker.configure('res.partner.slow', { timeoutMs: 300 })
+    await Promise.all([scheduler.start(), worker.start()])
+    const job = await partner.withDelay({ maxRetries: 1 }).slow()
+    await reported.wait
+    await expect.poll(async () => (await scheduler.job(job.uuid))?.progress).toMatchObject({ fraction: 0.5, message: 'half way' })
+    await expect.poll(async () => (await scheduler.job(job.uuid))?.state).toBe('failed')
+    expect(await scheduler.job(job.uuid)).toMatchObject({ excName: 'FailedJobError', excMessage: 'Max. retries (1) reached: res.partner.slow ran longer than its timeoutMs (300 ms)' })
+  })
+
+  it('finds a worker dead when its session ends, runs its job elsewhere, and drops its outcome when it comes back', async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const starts = startsOn(scheduler)
+    const doomed = await open(schema, 'node-b')
+    const { tries, work } = heldTries(['from the dead'])
+    const partner = doomed.model('res.partner', { work })
+    await Promise.all([scheduler.start(), doomed.start()])
+    const job = await partner.withDelay().work()
+    await tries[0]!.running.wait
+    const other = await open(schema, 'node-c')
+    other.model('res.partner', { work: () => 'from the living' })
+    await other.start()
+
+    await terminateMemberSession(schema, 'node-b')
+    expect(await scheduler.result(job.uuid)).toBe('from the living')
+    expect(starts.get(job.uuid)).toMatch(/^node-c#/)
+    expect(await scheduler.job(job.uuid)).toMatchObject({ state: 'done', retry: 2 })
+    // The dead worker's replica saw its run recovered: its handler was aborted there.
+    await expect.poll(() => tries[0]!.aborted).toMatchObject({ name: 'JobSupersededError' })
+    tries[0]!.release.open()
+    // It comes back (its next heartbeat takes its lock again on a new session); its outcome, for
+    // a run that is no longer the job's, changes nothing.
+    await expect.poll(async () => (await memberLocked(schema, 'node-b')), { timeout: 10_000 }).toBe(true)
+    await doomed.idle()
+    expect(await scheduler.job(job.uuid)).toMatchObject({ state: 'done', result: 'from the living', retry: 2 })
+  })
+
+  it('refuses a `workers` that is not a positive integer, naming it', async () => {
+    for (const workers of [0, -1, 1.5, '2', null]) {
+      const error = await failure(() => Wharf.open({ postgres: db.url(), schema: db.schema(), workers: workers as number }))
+      expect((error as Error).message).toContain(`workers must be a positive integer (handlers this process runs at once), got ${JSON.stringify(workers)}`)
+    }
+    expect(((await failure(() => Wharf.open({ workers: 2 }))) as Error).message).toContain('workers 2 is given without `postgres`')
+  })
+})
+
+describe('a worker process SIGKILLed mid-handler', () => {
+  const children: ChildProcess[] = []
+  afterEach(() => {
+    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  const open = clusterMembers(db)
+
+  /** A worker process (test/cluster/worker-member.ts); resolves once it printed OPEN. */
+  async function spawnWorker(schema: string, node: string, started: (uuid: string, retry: number, node: string) => void): Promise<ChildProcess> {
+    const { child, opened } = spawnScript('./worker-member.ts', [db.url(), schema, node], ([word, uuid, retry]) => {
+      if (word === 'STARTED') started(uuid!, Number(retry), node)
+    })
+    children.push(child)
+    await opened
+    return child
+  }
+
+  it('recovers its job, which runs again on another worker (retry + 1), and fails as JobFoundDead past maxRetries', async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const waiting: { retry: number; resolve: (node: string) => void }[] = []
+    const onStart = (_uuid: string, retry: number, node: string): void => {
+      for (const w of waiting.filter((w) => w.retry === retry)) w.resolve(node)
+    }
+    const startedTry = (retry: number): Promise<string> => new Promise((resolve) => waiting.push({ retry, resolve }))
+    const workers = new Map(await Promise.all(['w1', 'w2'].map(async (node) => [node, await spawnWorker(schema, node, onStart)] as const)))
+    await scheduler.start()
+    // Stored by a member that takes no work (never started): only the worker processes run it.
+    const client = await open(schema, 'node-x')
+    const hang = client.model('res.partner', { hang: () => 'not here' })
+    const firstTry = startedTry(1)
+    const job = await hang.withDelay({ maxRetries: 1 }).hang()
+    const firstNode = await firstTry
+    const secondTry = startedTry(2)
+    workers.get(firstNode)!.kill('SIGKILL')
+    const secondNode = await secondTry
+    expect(secondNode).not.toBe(firstNode)
+    expect(await scheduler.job(job.uuid)).toMatchObject({ state: 'started', retry: 2 })
+    workers.get(secondNode)!.kill('SIGKILL')
+    await expect.poll(async () => (await scheduler.job(job.uuid))?.state, { timeout: 15_000 }).toBe('failed')
+    expect(await scheduler.job(job.uuid)).toMatchObject({ excName: 'JobFoundDead', retry: 2 })
+  })
+})
+
+/** The SQL expression of member `node`'s lock key, from its member row. */
+const MEMBER_KEY = `hashtextextended('wharf-member:' || $1 || ':' || (SELECT worker FROM %s.member WHERE node = $2), 0)`
+
+/** pg_terminate_backend on the session holding member `node`'s lock (its lease session). */
+async function terminateMemberSession(schema: string, node: string): Promise<void> {
+  const pool = await connect(db.url())
+  try {
+    const { rows } = await pool.query(
+      `SELECT pg_terminate_backend(pid) AS ok FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = ${MEMBER_KEY.replace('%s', schema)}`,
+      [schema, node],
+    )
+    expect(rows.map((r) => r.ok)).toEqual([true])
+  } finally {
+    await pool.end()
+  }
+}
+
+async function memberLocked(schema: string, node: string): Promise<boolean> {
+  const pool = await connect(db.url())
+  try {
+    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = ${MEMBER_KEY.replace('%s', schema)}`, [schema, node])
+    return rows[0]!.n === 1
+  } finally {
+    await pool.end()
+  }
+}
