@@ -21,11 +21,33 @@ export const COMMON_OPTIONS: OptionSpecs = {
   help: { type: 'boolean', short: 'h' },
 }
 
-/** Options of the commands that talk to a store (--path) or to a running app (--url). */
+/** Options of the commands that talk to a store (--path), to a running app (--url) or to a
+ * cluster on PostgreSQL (--postgres, --schema). */
 export const CONNECT_OPTIONS: OptionSpecs = {
   path: { type: 'string' },
   url: { type: 'string' },
   token: { type: 'string' },
+  postgres: { type: 'string' },
+  schema: { type: 'string' },
+}
+
+/** The cluster options, for commands that take them only to refuse them by name. */
+export const POSTGRES_OPTIONS: OptionSpecs = { postgres: { type: 'string' }, schema: { type: 'string' } }
+
+/** A PostgreSQL connection URL (checked as Wharf.open checks it; the schema is checked there). */
+export function postgresOption(values: Values): string | undefined {
+  const url = stringOption(values, 'postgres')
+  if (url !== undefined && !/^postgres(ql)?:\/\/./.test(url)) {
+    throw new UsageError(`--postgres must be a connection URL such as postgres://user@127.0.0.1:5432/app, got ${JSON.stringify(url.replace(/:[^:@/]*@/, ':***@'))}`)
+  }
+  if (url === undefined && values.schema !== undefined) throw new UsageError('--schema goes with --postgres (it names the schema of the cluster\'s tables)')
+  return url
+}
+
+/** Refuse --postgres and --schema for a command with no meaning on a cluster, saying `why`. */
+export function refusePostgres(values: Values, why: string): void {
+  const given = values.postgres !== undefined ? 'postgres' : values.schema !== undefined ? 'schema' : null
+  if (given !== null) throw new UsageError(`--${given}: ${why}`)
 }
 
 export interface Parsed {

@@ -2,7 +2,7 @@
 // backupStore() and restoreBackup() (storage/backup.ts, storage/restore.ts), which check their
 // arguments, write into a temporary sibling and publish it whole.
 
-import { positionalArgs, stringOption, UsageError, type Values } from './args.js'
+import { POSTGRES_OPTIONS, positionalArgs, refusePostgres, stringOption, UsageError, type Values } from './args.js'
 import { refusalOf } from './client.js'
 import { EXIT_OK, type Command } from './command.js'
 import { checkStorePath } from './local-client.js'
@@ -10,6 +10,9 @@ import { fields } from './output.js'
 import { WharfError, StorageLockedError } from '../engine/errors.js'
 import { backupStore } from '../storage/backup.js'
 import { restoreBackup } from '../storage/restore.js'
+
+/** Why backup and restore refuse --postgres. */
+const ON_POSTGRES = "backup and restore are of a LevelDB store on disk; a cluster's jobs live in PostgreSQL, backed up and restored with PostgreSQL's own tools (pg_dump --schema, pg_restore)"
 
 const RESULT_FIELDS = 'JSON: { "path", "seq", "keys", "bytes", "storeId" }'
 
@@ -42,8 +45,9 @@ export const backupCommand: Command = {
     '--to BACKUPDIR  new, or an empty directory; written whole or not at all',
     RESULT_FIELDS,
   ],
-  options: { path: { type: 'string' }, to: { type: 'string' } },
+  options: { path: { type: 'string' }, to: { type: 'string' }, ...POSTGRES_OPTIONS },
   async run({ values, positionals, out }) {
+    refusePostgres(values, ON_POSTGRES)
     positionalArgs(positionals, 'argument', 0)
     const path = required(values, 'path')
     const to = required(values, 'to')
@@ -63,8 +67,9 @@ export const restoreCommand: Command = {
     '--path DIR  the new store: new, or an empty directory; written whole or not at all',
     RESULT_FIELDS,
   ],
-  options: { path: { type: 'string' } },
+  options: { path: { type: 'string' }, ...POSTGRES_OPTIONS },
   async run({ values, positionals, out }) {
+    refusePostgres(values, ON_POSTGRES)
     const [backup] = positionalArgs(positionals, 'BACKUPDIR', 1)
     const path = required(values, 'path')
     const result = await refused(() => restoreBackup(backup!, path), '')

@@ -1,8 +1,10 @@
 // What a command of the `wharf` CLI is, and how the commands that read or change jobs reach
-// Wharf: --path (a store no process holds) or --url (a running app's dashboard), never both.
+// Wharf: --path (a store no process holds), --url (a running app's dashboard) or --postgres (a
+// cluster on PostgreSQL, joined as a member that never schedules), exactly one of them.
 
-import { CONNECT_OPTIONS, positionalArgs, stringOption, UsageError, urlOption, type OptionSpecs, type Values } from './args.js'
+import { CONNECT_OPTIONS, positionalArgs, postgresOption, stringOption, UsageError, urlOption, type OptionSpecs, type Values } from './args.js'
 import type { OperatorClient } from './client.js'
+import { ClusterClient } from './cluster-client.js'
 import { HttpClient } from './http-client.js'
 import { LocalClient } from './local-client.js'
 import type { Output } from './output.js'
@@ -33,12 +35,15 @@ export interface Command {
 }
 
 /** The synopsis fragment of a command that connects. */
-export const CONNECT_USAGE = '(--path DIR | --url URL [--token T])'
+export const CONNECT_USAGE = '(--path DIR | --url URL [--token T] | --postgres URL [--schema S])'
 
 export const CONNECT_DETAILS: readonly string[] = [
-  '--path DIR    a store no process holds: opened without dispatching (no handler runs), then closed',
-  '--url URL     a running app: its dashboard base URL, e.g. http://127.0.0.1:7777',
-  '--token T     the dashboard token (default: the WHARF_TOKEN environment variable)',
+  '--path DIR      a store no process holds: opened without dispatching (no handler runs), then closed',
+  '--url URL       a running app: its dashboard base URL, e.g. http://127.0.0.1:7777',
+  '--token T       the dashboard token (default: the WHARF_TOKEN environment variable)',
+  '--postgres URL  a cluster on PostgreSQL, e.g. postgres://wharf@127.0.0.1:5432/app: joined as a member',
+  '                that reads its replica and sends actions to the scheduler (never becomes it), then leaves',
+  "--schema S      the cluster's schema (default wharf)",
 ]
 
 /** Options of a command that connects, plus its own. */
@@ -52,10 +57,16 @@ const LOCKED_HINT = 'ask the app that holds it instead: `--url` with the address
 export async function withClient<T>(values: Values, body: (client: OperatorClient) => Promise<T>): Promise<T> {
   const path = stringOption(values, 'path')
   const url = urlOption(values)
-  if ((path === undefined) === (url === undefined)) throw new UsageError(path === undefined ? 'give --path DIR or --url URL' : 'give --path or --url, not both')
+  const postgres = postgresOption(values)
+  const given = [path && '--path', url && '--url', postgres && '--postgres'].filter((g) => g !== undefined)
+  if (given.length === 0) throw new UsageError('give --path DIR, --url URL or --postgres URL')
+  if (given.length > 1) throw new UsageError(`give one of --path, --url and --postgres, not ${given.join(' and ')}`)
   const token = stringOption(values, 'token') ?? (process.env.WHARF_TOKEN || undefined)
-  if (path !== undefined && values.token !== undefined) throw new UsageError('--token goes with --url (a store on disk has no token)')
-  const client = path !== undefined ? await LocalClient.open(path, LOCKED_HINT) : new HttpClient(url!, token)
+  if (url === undefined && values.token !== undefined) throw new UsageError(`--token goes with --url (${path !== undefined ? 'a store on disk' : 'a cluster on PostgreSQL'} has no token)`)
+  const client =
+    path !== undefined ? await LocalClient.open(path, LOCKED_HINT)
+    : postgres !== undefined ? await ClusterClient.join(postgres, stringOption(values, 'schema'))
+    : new HttpClient(url!, token)
   try {
     return await body(client)
   } finally {

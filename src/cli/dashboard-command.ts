@@ -1,37 +1,44 @@
 // `wharf dashboard --path DIR`: serve the dashboard over a store no process holds (opened without
 // dispatching, like every --path command), until SIGINT or SIGTERM; then close the server and
-// the store cleanly.
+// the store cleanly. `--postgres URL`: over a cluster, from a member that never schedules (reads
+// from its replica, actions through the inbox), which leaves the cluster when it stops.
 
-import { integerOption, positionalArgs, stringOption, UsageError } from './args.js'
+import { integerOption, positionalArgs, postgresOption, stringOption, UsageError, type Values } from './args.js'
+import { ClusterClient } from './cluster-client.js'
 import { EXIT_OK, type Command } from './command.js'
 import { LocalClient } from './local-client.js'
 import { DEFAULT_HOST as HOST_DEFAULT, DEFAULT_PORT as PORT_DEFAULT } from '../dashboard/serve.js'
 
 export const dashboardCommand: Command = {
   name: 'dashboard',
-  summary: 'serve the dashboard over a store no process holds, until Ctrl-C',
-  usage: 'wharf dashboard --path DIR [--port 7777] [--host 127.0.0.1] [--token T] [--read-only] [--json]',
+  summary: 'serve the dashboard over a store no process holds, or over a cluster, until Ctrl-C',
+  usage: 'wharf dashboard (--path DIR | --postgres URL [--schema S]) [--port 7777] [--host 127.0.0.1] [--token T] [--read-only] [--json]',
   details: [
     '--path DIR   the store (a running app serves its own: wharf.serveDashboard())',
+    '--postgres URL, --schema S  a cluster on PostgreSQL (schema default wharf), served from a member',
+    '             that never becomes the scheduler: actions are applied by the app\'s scheduler',
     `--port N     0 to 65535 (default ${PORT_DEFAULT}; 0: any free port)`,
     `--host H     the address to listen on (default ${HOST_DEFAULT})`,
     '--token T    require this token of every API request (default: the WHARF_TOKEN environment variable)',
     '--read-only  refuse every action (requeue, cancel, done, pause, resume)',
     'Prints the URL, then serves until SIGINT or SIGTERM. JSON: { "url" } once listening.',
   ],
-  options: { path: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' }, 'read-only': { type: 'boolean' } },
+  options: { path: { type: 'string' }, postgres: { type: 'string' }, schema: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' }, 'read-only': { type: 'boolean' } },
   async run({ values, positionals, out }) {
     positionalArgs(positionals, 'argument', 0)
-    const path = stringOption(values, 'path')
-    if (path === undefined) throw new UsageError('missing --path')
+    const source = sourceOption(values)
     const port = integerOption(values, 'port', 0, 65_535, PORT_DEFAULT)
     const host = stringOption(values, 'host') ?? HOST_DEFAULT
     const token = stringOption(values, 'token') ?? (process.env.WHARF_TOKEN || undefined)
     const stopped = nextSignal()
-    const client = await LocalClient.open(path, 'the app that holds it can serve the dashboard itself: wharf.serveDashboard()')
+    const client =
+      source.postgres !== undefined
+        ? await ClusterClient.join(source.postgres, stringOption(values, 'schema'))
+        : await LocalClient.open(source.path, 'the app that holds it can serve the dashboard itself: wharf.serveDashboard()')
     try {
       const server = await client.store.serveDashboard({ port, host, readOnly: values['read-only'] === true, ...(token === undefined ? {} : { token }) })
-      out.answer({ url: server.url }, () => [`dashboard of ${path} at ${server.url} (Ctrl-C stops it)`])
+      const what = source.postgres !== undefined ? `the cluster in schema ${stringOption(values, 'schema') ?? 'wharf'}` : source.path
+      out.answer({ url: server.url }, () => [`dashboard of ${what} at ${server.url} (Ctrl-C stops it)`])
       await stopped.signal
       await server.close()
     } finally {
@@ -40,6 +47,16 @@ export const dashboardCommand: Command = {
     }
     return EXIT_OK
   },
+}
+
+/** --path or --postgres, exactly one. */
+function sourceOption(values: Values): { path: string; postgres?: undefined } | { path?: undefined; postgres: string } {
+  const path = stringOption(values, 'path')
+  const postgres = postgresOption(values)
+  if (path !== undefined && postgres !== undefined) throw new UsageError('give --path or --postgres, not both')
+  if (path !== undefined) return { path }
+  if (postgres !== undefined) return { postgres }
+  throw new UsageError('missing --path (or --postgres)')
 }
 
 /** Resolves on the first SIGINT or SIGTERM; until disposed, those signals do not end the process. */

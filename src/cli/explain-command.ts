@@ -10,12 +10,16 @@ export const explainCommand = oneJobCommand({
   json: '{ "state": state, "reasons": [Reason...] } (API.md)',
   read: (client, uuid) => client.explain(uuid),
   show: showExplanation,
-  // With --path this process is the only one looking: it dispatches nothing and has no handler.
-  note: (explanation, values) =>
-    values.path === undefined || !explanation.reasons.some((r) => r.kind === 'stopped' || r.kind === 'no-handler')
-      ? null
-      : "note: read from the store with no app running (--path): 'stopped' and 'no-handler' describe this command, which dispatches nothing and loads no handler; --url asks the running app",
+  // With --path or --postgres this process explains: it dispatches nothing and has no handler.
+  note: (explanation, values) => {
+    if (!explanation.reasons.some((r) => r.kind === 'stopped' || r.kind === 'no-handler')) return null
+    if (values.path !== undefined) return `note: read from the store with no app running (--path): ${OWN_REASONS}`
+    return values.postgres === undefined ? null : `note: read from this command's member of the cluster (--postgres): ${OWN_REASONS}`
+  },
 })
+
+const OWN_REASONS = "'stopped' and 'no-handler' describe this command, which dispatches nothing and loads no handler; --url asks the running app"
+
 
 function showExplanation(explanation: Explanation): string[] {
   const lines = [`state: ${explanation.state}`]

@@ -47,7 +47,7 @@ export async function checkStorePath(path: string): Promise<StoreDir> {
 }
 
 export class LocalClient implements OperatorClient {
-  private constructor(private readonly wharf: Wharf) {}
+  protected constructor(protected readonly wharf: Wharf) {}
 
   /** Open the store at `path`; `lockedHint` says what to do when a running process holds it. */
   static async open(path: string, lockedHint: string): Promise<LocalClient> {

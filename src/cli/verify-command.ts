@@ -1,7 +1,7 @@
 // `wharf verify --path DIR`: check a store that no process holds, without changing it
 // (verify-store.ts), print what was checked and every problem; exit 1 on any problem.
 
-import { positionalArgs, stringOption, UsageError } from './args.js'
+import { POSTGRES_OPTIONS, positionalArgs, refusePostgres, stringOption, UsageError } from './args.js'
 import { EXIT_OK, EXIT_REFUSED, type Command } from './command.js'
 import { fields } from './output.js'
 import { checkStore, type StoreCheck } from './verify-store.js'
@@ -15,8 +15,9 @@ export const verifyCommand: Command = {
     'Exit code 0 when nothing is wrong, 1 when any problem is found (each is printed).',
     'JSON: { "ok", "path", "log": { records, events, floorSeq, lastSeq, snapshotSeq } | null, "markSeq", "finished", "live", "problems": [...] }',
   ],
-  options: { path: { type: 'string' } },
+  options: { path: { type: 'string' }, ...POSTGRES_OPTIONS },
   async run({ values, positionals, out }) {
+    refusePostgres(values, "verify checks a LevelDB store on disk; a cluster's log is in PostgreSQL, whose own commits and checks keep it (wharf stats --postgres and wharf jobs --postgres read it)")
     positionalArgs(positionals, 'argument', 0)
     const path = stringOption(values, 'path')
     if (path === undefined) throw new UsageError('missing --path')

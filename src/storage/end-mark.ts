@@ -57,10 +57,10 @@ export class EndMark {
 
   /**
    * The log made every event up to `seq` durable. 'fsync': resolves once the mark says so on disk.
-   * 'process': schedules a write and resolves at once. Never rejects: a mark that cannot be
-   * written lags the log, which is safe; it is reported once.
+   * 'process': schedules a write and returns null (nothing to wait for). Never rejects: a mark
+   * that cannot be written lags the log, which is safe; it is reported once.
    */
-  advance(seq: number): Promise<void> {
+  advance(seq: number): Promise<void> | null {
     if (!Number.isSafeInteger(seq) || seq < this.target) throw new Error(`end-of-log mark: advance to seq ${seq} from ${this.target}`)
     this.target = seq
     if (this.options.durability === 'fsync') return this.flush(true).catch((error: unknown) => this.reportFailure(error))
@@ -71,7 +71,7 @@ export class EndMark {
       }, MARK_INTERVAL_MS)
       this.timer.unref()
     }
-    return DONE
+    return null
   }
 
   /**

@@ -25,6 +25,11 @@ export interface Snapshot {
  */
 export type DecidedTick = object
 
+/** See EventLog.appendDurable. */
+export interface Acknowledgement {
+  acknowledged: Promise<void>
+}
+
 export interface EventLog {
   /** Prepare for reading and appending (Wharf.open calls it once per open). */
   open(): Promise<void>
@@ -36,6 +41,16 @@ export interface EventLog {
    * the batch comes from (see DecidedTick), also when the batch is empty.
    */
   append(batch: readonly WharfEvent[], history?: HistoryWrite, tick?: DecidedTick): Promise<void>
+  /**
+   * Optional: append() in two steps, for a log whose acknowledgement needs a write beyond the
+   * batch's own (LevelLog's synced end-of-log mark in 'fsync' mode). Resolves once the batch is
+   * durable in the log, as append() does, but before that extra write: with `{ acknowledged }`,
+   * which settles (never rejects) once it is done, or null when nothing more is needed (wrapped:
+   * a promise resolved with a promise would wait for it). The engine may start the batch's
+   * handlers and append the next batch meanwhile; it answers the batch's callers only once
+   * `acknowledged` settles. A log without it is used through append().
+   */
+  appendDurable?(batch: readonly WharfEvent[], history?: HistoryWrite, tick?: DecidedTick): Promise<Acknowledgement | null>
   /** Finished jobs that left the engine's memory; changed only by append() and initHistory(). */
   readonly history: HistoryStore
   /** Fill an incomplete history (see HistoryStore.complete) with these views, atomically. */

@@ -22,7 +22,7 @@ import type { JobView } from '../engine/core/view.js'
 import { LogCorruptionError } from '../engine/errors.js'
 import { claimedSnapshotSeq, decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshot, inspectRecord } from './codec.js'
 import { openEndMark, type EndMark } from './end-mark.js'
-import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from './event-log.js'
+import { checkCompaction, checkSnapshotSeq, type Acknowledgement, type EventLog, type Snapshot } from './event-log.js'
 import { NO_HISTORY_WRITE, type HistoryScrub, type HistoryWrite, type ScrubOptions } from './history.js'
 import { LevelHistory } from './level-history.js'
 import { LeanBatch } from './lean-batch.js'
@@ -86,7 +86,14 @@ export class LevelLog implements EventLog {
   /** null: the last record is corrupt and a read must recover it before anything is appended. */
   private lastSeq: number | null = 0
   private floorSeq = 0
+  /** The seq of the snapshot this process wrote last (compact need not read it back: it can
+   * hold every live job); null when the store's snapshot is another's. */
+  private writtenSnapshotSeq: number | null = null
   private writes: Promise<unknown> = Promise.resolve()
+  /** A warning that reports no recovery (this.warn's do). */
+  private readonly notice: (message: string) => void
+  /** LevelDB's compaction of the records the last compact() deleted (never rejects). */
+  private tidying: Promise<void> = Promise.resolve()
   readonly history: LevelHistory
 
   constructor(path: string, options: LevelLogOptions = {}) {
@@ -99,6 +106,7 @@ export class LevelLog implements EventLog {
       this.corruptionSeen = true
       warn(message)
     }
+    this.notice = warn
     this.durability = options.durability ?? 'process'
     this.writeOptions = { sync: this.durability === 'fsync' }
     this.scrubWanted = options.scrubHistory ?? false
@@ -182,17 +190,24 @@ export class LevelLog implements EventLog {
   }
 
   async append(batch: readonly WharfEvent[], history: HistoryWrite = NO_HISTORY_WRITE): Promise<void> {
+    await (await this.appendDurable(batch, history))?.acknowledged
+  }
+
+  /** append() that resolves once the batch is durable, with the end-of-log mark's write that
+   * acknowledges it still to settle ('fsync' mode: a second synced write, which the next batch's
+   * write and the batch's handlers overlap; 'process' mode: null, the mark is written later). */
+  async appendDurable(batch: readonly WharfEvent[], history: HistoryWrite = NO_HISTORY_WRITE): Promise<Acknowledgement | null> {
     this.requireOpen()
     if (batch.length === 0) {
       if (history !== NO_HISTORY_WRITE) throw new RangeError('a history write needs the events that make it')
-      return
+      return null
     }
     // Encoded before queueing, so the JSON work overlaps the previous batch's write.
     if (this.evidence !== null) await this.settleEvidence() // the log has been read by now
     const bytes = encodeBatch(batch)
     const first = batch[0]!.seq
     const last = batch[batch.length - 1]!.seq
-    let marked: Promise<void> | null = null
+    let marked = null as Promise<void> | null
     await this.serialize(async () => {
       const db = this.requireDb()
       const end = this.knownEnd()
@@ -209,11 +224,11 @@ export class LevelLog implements EventLog {
         this.history.commit(history, staged)
       }
       this.lastSeq = last
-      // Told inside the chain, so marks follow the log's order; awaited outside it, so the
+      // Told inside the chain, so marks follow the log's order; awaited by the caller, so the
       // next batch's write overlaps this mark's sync ('fsync' mode; 'process' does not wait).
       marked = this.requireMark().advance(last)
     })
-    await marked
+    return marked === null ? null : { acknowledged: marked }
   }
 
   async initHistory(views: readonly JobView[]): Promise<void> {
@@ -237,10 +252,14 @@ export class LevelLog implements EventLog {
     let expected: number | null = found.length > 0 ? null : this.floorSeq + 1
     let bad: { key: string; error: LogCorruptionError } | null = null
     const it = db.iterator({ gte: found[0] ?? FIRST_KEY, lte: LAST_KEY })
+    // One chunk read ahead: LevelDB reads the next one while this one is decoded and folded.
+    let ahead: Promise<[string, Uint8Array][]> | null = it.nextv(READ_CHUNK)
     try {
       scan: for (;;) {
-        const entries = await it.nextv(READ_CHUNK)
+        const entries: [string, Uint8Array][] = await ahead!
+        ahead = null
         if (entries.length === 0) break
+        ahead = it.nextv(READ_CHUNK)
         for (const [key, value] of entries) {
           let events: WharfEvent[]
           try {
@@ -261,6 +280,8 @@ export class LevelLog implements EventLog {
     } catch (error) {
       throw await this.failed(error)
     } finally {
+      // A read ahead nobody takes (a corrupt record, an error, a reader that stopped early).
+      if (ahead !== null) await ahead.catch(() => undefined)
       await it.close()
     }
   }
@@ -284,6 +305,7 @@ export class LevelLog implements EventLog {
         if (!(error instanceof LogCorruptionError) || this.onCorruption === 'throw') throw error
         if (this.floorSeq > 0) return this.restartEmpty(db, `${error.message}; events up to seq ${this.floorSeq} were compacted into it`)
         // Nothing was compacted, so the log alone still rebuilds the state: drop the snapshot.
+        this.writtenSnapshotSeq = null
         await this.serialize(() => db.del(SNAPSHOT_KEY, { sync: true }))
         this.warn(`${error.message}; deleted the snapshot, replay starts from the beginning of the log`)
         return null
@@ -300,6 +322,7 @@ export class LevelLog implements EventLog {
       checkSnapshotSeq(snapshot.seq, this.floorSeq, this.knownEnd())
       // One put is one LevelDB write batch: the old snapshot or the new one, never half.
       await db.put(SNAPSHOT_KEY, bytes, this.writeOptions)
+      this.writtenSnapshotSeq = snapshot.seq
     })
   }
 
@@ -307,8 +330,11 @@ export class LevelLog implements EventLog {
     this.requireOpen()
     await this.serialize(async () => {
       const db = this.requireDb()
-      const snapshot = await db.get(SNAPSHOT_KEY)
-      const snapshotSeq = snapshot === undefined ? null : inspectRecord(snapshot, 'snapshot', claimedSnapshotSeq(snapshot), this.path).firstSeq
+      let snapshotSeq = this.writtenSnapshotSeq
+      if (snapshotSeq === null) {
+        const snapshot = await db.get(SNAPSHOT_KEY)
+        snapshotSeq = snapshot === undefined ? null : inspectRecord(snapshot, 'snapshot', claimedSnapshotSeq(snapshot), this.path).firstSeq
+      }
       checkCompaction(uptoSeq, snapshotSeq)
       for (let done = false; !done; ) {
         const entries = await db.iterator({ gte: FIRST_KEY, lte: recordKey(uptoSeq), limit: COMPACT_CHUNK }).all()
@@ -331,8 +357,12 @@ export class LevelLog implements EventLog {
         this.floorSeq = floor
       }
       // The deleted records stay as tombstones until LevelDB compacts them, and every later read
-      // of the log (each open) would walk them: compact that key range now, once per snapshot.
-      await db.compactRange(FIRST_KEY, recordKey(uptoSeq))
+      // of the log (each open) would walk them: compact that key range, once per snapshot — in
+      // the background, on LevelDB's thread, so appends go on meanwhile (close waits for it).
+      const upto = recordKey(uptoSeq)
+      this.tidying = this.tidying.then(() => db.compactRange(FIRST_KEY, upto)).catch((error: unknown) => {
+        this.notice(`wharf: compacting the log's deleted records up to seq ${uptoSeq} failed (the next snapshot retries): ${(error as Error)?.message ?? String(error)}`)
+      })
     })
   }
 
@@ -342,6 +372,7 @@ export class LevelLog implements EventLog {
     this.lifecycle = 'closing'
     try {
       await this.writes // appends accepted before close still land
+      await this.tidying
       await this.scrub?.stop()
       await this.settleEvidence()
       if (this.scrubCopy !== null) await rm(this.scrubCopy, { recursive: true, force: true })
@@ -508,6 +539,7 @@ export class LevelLog implements EventLog {
     await this.serialize(async () => {
       const ops = await planSnapshotBase(db, base)
       ops.push({ type: 'put', key: SNAPSHOT_KEY, value: encodeSnapshot(empty) })
+      this.writtenSnapshotSeq = null
       await db.batch(ops, { sync: true })
       this.floorSeq = base
       this.lastSeq = base
@@ -526,6 +558,7 @@ export class LevelLog implements EventLog {
   private async truncate(db: Db, fromKey: string, afterSeq: number, cause: LogCorruptionError): Promise<void> {
     await this.serialize(async () => {
       const plan = await planTruncation(db, this.path, fromKey, afterSeq, this.floorSeq, cause)
+      this.writtenSnapshotSeq = null // the plan may delete the snapshot
       await db.batch(plan.ops, { sync: true })
       this.floorSeq = plan.floorSeq
       this.lastSeq = plan.lastSeq

@@ -31,6 +31,9 @@ export interface PgLogOptions {
   schemaVersion?: number
   /** Open as a follower when another process holds the schema (else: SchemaLockedError). */
   cluster?: boolean
+  /** With `cluster`: false never takes the lease, at open or later (the `wharf` CLI's member:
+   * it reads and sends calls, and must not become the scheduler of the app's jobs). */
+  campaign?: boolean
 }
 
 /** What an append adds for the calls of its tick, run in its transaction after the batch. */
@@ -50,6 +53,8 @@ export class PgLog implements EventLog {
   private readonly where: string
   private readonly schemaVersion: number
   private readonly cluster: boolean
+  /** False: this log never takes the lease (PgLogOptions.campaign). */
+  readonly campaigns: boolean
   private lifecycle: Lifecycle = 'closed'
   private sql: PgPool | null = null
   /** This process's term as scheduler (0: a follower, which never writes): every write checks it. */
@@ -70,6 +75,7 @@ export class PgLog implements EventLog {
     this.channel = notifyChannel(this.schema)
     this.schemaVersion = options.schemaVersion ?? PG_SCHEMA_VERSION
     this.cluster = options.cluster ?? false
+    this.campaigns = !this.cluster || (options.campaign ?? true)
     this.where = `schema ${JSON.stringify(this.schema)} of ${redactedUrl(url)}`
     this.history = new PgHistory(() => this.requireSql(), this.s, this.where)
     this.lease = new PgLease(url, this.where, this.schema)
@@ -93,7 +99,7 @@ export class PgLog implements EventLog {
       sql = this.sql = await connect(this.url, this.where)
       await this.lease.open()
       await this.lease.migrating(() => migrate(sql!, this.schema, this.schemaVersion))
-      const leads = await this.lease.tryTake()
+      const leads = this.campaigns && (await this.lease.tryTake())
       if (!leads && !this.cluster) throw new SchemaLockedError(this.schema)
       if (leads) await this.bumpTerm()
       else await this.readEnds()
@@ -115,7 +121,7 @@ export class PgLog implements EventLog {
   async tryLead(): Promise<boolean> {
     this.requireOpen()
     if (this.termHeldNow > 0) return true
-    if (!(await this.lease.tryTake())) return false
+    if (!this.campaigns || !(await this.lease.tryTake())) return false
     await this.serialize(async () => {
       await this.bumpTerm()
       await this.history.load()

@@ -1,6 +1,7 @@
 // What the CLI tests share (not a test itself): running `wharf` as a real process, from source,
 // and a store on disk with jobs in mixed states to point it at.
 
+import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -25,6 +26,22 @@ export interface CliRun {
 export async function wharf(...args: string[]): Promise<CliRun> {
   const { code, out, err } = await runNode(['--import', 'tsx', CLI, ...args], ROOT)
   return { code, out, err }
+}
+
+/** `wharf dashboard <args> --port 0 --json` as a real process, once it printed its URL; stop()
+ * sends SIGTERM and resolves with the exit code. */
+export async function dashboardProcess(...args: string[]): Promise<{ url: string; stop(): Promise<number | null> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'dashboard', ...args, '--port', '0', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  let out = ''
+  const { url } = await new Promise<{ url: string }>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk
+      if (out.trimEnd().endsWith('}')) resolve(JSON.parse(out) as { url: string })
+    })
+    child.on('close', () => reject(new Error(`wharf dashboard ended before printing its URL: ${out}`)))
+  })
+  return { url, stop: () => (child.kill('SIGTERM'), exited) }
 }
 
 /** Run `wharf <args> --json`, expecting exit `code`; its stdout parsed (one JSON document). */

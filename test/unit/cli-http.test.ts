@@ -3,13 +3,12 @@
 // documents as --path plus what only the app knows (capacities, function settings, the
 // scheduler's explanation), refusals and their exit codes (409 → 1, 400 → 2, 401, 403, a dead
 // address, something that is not the API); and `wharf dashboard --path`, served until SIGTERM.
-import { spawn } from 'node:child_process'
 import { cp } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Wharf, type JobView } from '../../src/index.js'
-import { buildStore, CHANNELS, JOBS, partnerModel, ROOT, tempDirs, wharf, wharfJson } from './cli-helpers.js'
+import { buildStore, CHANNELS, dashboardProcess, JOBS, partnerModel, tempDirs, wharf, wharfJson } from './cli-helpers.js'
 
 const tempDir = tempDirs('wharf-cli-http-')
 let template: string
@@ -170,20 +169,10 @@ describe('wharf dashboard --path', () => {
   it('serves the stopped store, prints the URL, and on SIGTERM closes it and exits 0', async () => {
     const path = join(await tempDir(), 'store')
     await cp(template, path, { recursive: true })
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'dashboard', '--path', path, '--port', '0', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-    let out = ''
-    const { url } = await new Promise<{ url: string }>((resolve, reject) => {
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        out += chunk
-        if (out.trimEnd().endsWith('}')) resolve(JSON.parse(out) as { url: string })
-      })
-      child.on('close', () => reject(new Error(`wharf dashboard ended before printing its URL: ${out}`)))
-    })
+    const { url, stop } = await dashboardProcess('--path', path)
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/)
     expect(uuids(await wharfJson<Page>(0, 'jobs', '--url', url, '--state', 'failed'))).toEqual([JOBS.failed, JOBS.parent])
-    child.kill('SIGTERM')
-    expect(await exited).toBe(0)
+    expect(await stop()).toBe(0)
     // Closed cleanly: the store is free again.
     const reopened = await Wharf.open({ path })
     await reopened.close()

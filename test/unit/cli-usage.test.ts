@@ -26,7 +26,7 @@ describe('bad usage, as a real process', () => {
   it("an unknown flag: exit 2, the command's usage line", async () => {
     const r = await wharf('jobs', '--path', '/nowhere', '--colour')
     expect([r.code, r.out]).toEqual([2, ''])
-    expect(r.err).toMatch(/^wharf jobs: Unknown option '--colour'.*\nusage: wharf jobs \(--path DIR \| --url URL \[--token T\]\) \[--state S\]/)
+    expect(r.err).toMatch(/^wharf jobs: Unknown option '--colour'.*\nusage: wharf jobs \(--path DIR \| --url URL \[--token T\] \| --postgres URL \[--schema S\]\) \[--state S\]/)
   })
 
   it('a bad value: exit 2, naming it', async () => {
@@ -48,9 +48,18 @@ describe('bad usage, as a real process', () => {
 
 describe('bad usage, every kind', () => {
   const cases: [args: string[], message: string][] = [
-    [['jobs'], 'give --path DIR or --url URL'],
-    [['jobs', '--path', 'a', '--url', 'http://x'], 'give --path or --url, not both'],
+    [['jobs'], 'give --path DIR, --url URL or --postgres URL'],
+    [['jobs', '--path', 'a', '--url', 'http://x'], 'give one of --path, --url and --postgres, not --path and --url'],
+    [['jobs', '--url', 'http://x', '--postgres', 'postgres://h/db'], 'not --url and --postgres'],
     [['jobs', '--path', 'a', '--token', 't'], '--token goes with --url'],
+    [['jobs', '--postgres', 'postgres://h/db', '--token', 't'], '--token goes with --url (a cluster on PostgreSQL has no token)'],
+    [['jobs', '--postgres', 'mysql://h/db'], '--postgres must be a connection URL such as postgres://'],
+    [['jobs', '--path', 'a', '--schema', 's'], '--schema goes with --postgres'],
+    [['stats', '--postgres', 'postgres://h/db', '--schema', 'Bad-Name'], '--schema must be a lowercase SQL identifier'],
+    [['backup', '--postgres', 'postgres://h/db', '--to', 'b'], "--postgres: backup and restore are of a LevelDB store on disk; a cluster's jobs live in PostgreSQL"],
+    [['restore', 'b', '--schema', 's'], '--schema: backup and restore are of a LevelDB store'],
+    [['verify', '--postgres', 'postgres://h/db'], '--postgres: verify checks a LevelDB store on disk'],
+    [['dashboard', '--path', 'a', '--postgres', 'postgres://h/db'], 'give --path or --postgres, not both'],
     [['jobs', '--path', 'a', '--limit', '0'], '--limit must be an integer from 1 to 10000, got "0"'],
     [['jobs', '--path', 'a', '--limit', '2.5'], '--limit must be an integer from 1 to 10000, got "2.5"'],
     [['jobs', '--path', 'a', '--limit'], "Option '--limit <value>' argument missing"],
@@ -73,7 +82,7 @@ describe('bad usage, every kind', () => {
     [['backup', '--path', 'a'], 'missing --to'],
     [['restore', '--path', 'a'], 'missing BACKUPDIR'],
     [['restore', 'b'], 'missing --path'],
-    [['dashboard'], 'missing --path'],
+    [['dashboard'], 'missing --path (or --postgres)'],
     [['dashboard', '--path', 'a', '--port', '70000'], '--port must be an integer from 0 to 65535'],
   ]
   for (const [args, message] of cases) {

@@ -1,7 +1,7 @@
 // Proves the Clock contract: FakeClock fires timers in (dueMs, insertion) order within one advance,
 // awaiting fires and settlers in between; sleep/abort; SystemClock fires, clears and re-arms.
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { FakeClock, SystemClock } from '../../src/engine/runtime/clock.js'
+import { FakeClock, sleepOn, SystemClock, type Clock, type SleepWatch } from '../../src/engine/runtime/clock.js'
 
 const START = Date.UTC(2026, 0, 1)
 
@@ -219,6 +219,31 @@ describe('FakeClock sleep', () => {
     await expect(clock.sleep(-1)).rejects.toThrow(RangeError)
     await expect(clock.sleep(NaN)).rejects.toThrow(RangeError)
     expect(clock.pendingTimers()).toBe(0)
+  })
+
+  it('a watched sleep is told when it starts and ends, and resolves in as many turns as a plain one', async () => {
+    // A sleep that resolved a microtask later would resume its handler after the advance that
+    // fired it has settled: the handler's next sleep would miss that advance (a hang).
+    const turnsToWake = async (watch: SleepWatch | null): Promise<number> => {
+      let fire = (): void => {}
+      const clock: Clock = { now: () => 0, setTimer: (dueMs, f) => ((fire = f as () => void), { dueMs }), clearTimer: () => {}, sleep: () => Promise.resolve() }
+      let woke = false
+      void sleepOn(clock, 10, undefined, watch).then(() => (woke = true))
+      fire()
+      let turns = 0
+      for (; !woke; turns++) await Promise.resolve()
+      return turns
+    }
+    const told: string[] = []
+    const watch = { asleep: () => told.push('asleep'), awake: () => told.push('awake') }
+    expect(await turnsToWake(watch)).toBe(await turnsToWake(null))
+    expect(told).toEqual(['asleep', 'awake'])
+    const clock = new FakeClock(0)
+    const controller = new AbortController()
+    const aborted = sleepOn(clock, 50, controller.signal, watch)
+    controller.abort(new Error('stop'))
+    await expect(aborted).rejects.toThrow('stop')
+    expect(told).toEqual(['asleep', 'awake', 'asleep', 'awake'])
   })
 })
 

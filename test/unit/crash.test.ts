@@ -221,7 +221,7 @@ describe('crash: SIGKILL at random moments', () => {
       )
       passed = true
     } finally {
-      if (passed) rmSync(base, { recursive: true, force: true })
+      if (passed) rmSync(base, { recursive: true, force: true, maxRetries: 5 }) // a killed child's LevelDB files may still be closing
       else console.log(`crash test failed: seed ${SEED}; the LevelDB directory is kept at ${path}`)
     }
   })

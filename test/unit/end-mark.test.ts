@@ -263,6 +263,51 @@ describe('when the mark is written', () => {
     expect(trace).toEqual(['put 1', 'mark 3 start', 'mark 3 synced', 'append 3 resolved', 'put 4', 'mark 5 start', 'mark 5 synced', 'append 5 resolved'])
   })
 
+  it("'fsync': appendDurable resolves once the batch is durable, its acknowledgement once the mark is synced", async () => {
+    const path = await newPath()
+    const log = logAt(path, { durability: 'fsync' })
+    await log.open()
+    const trace = traceWrites()
+    const first = await log.appendDurable(makeBatch(1, 3))
+    trace.push('durable 3')
+    // The next batch may be written before the first one's mark is synced.
+    const second = await log.appendDurable(makeBatch(4, 2))
+    trace.push('durable 5')
+    await first!.acknowledged
+    trace.push('acknowledged 3')
+    await second!.acknowledged
+    trace.push('acknowledged 5')
+    const at = (step: string): number => trace.indexOf(step)
+    expect(at('put 1')).toBeLessThan(at('durable 3'))
+    expect(at('put 4')).toBeLessThan(at('durable 5'))
+    expect(at('mark 3 synced')).toBeLessThan(at('acknowledged 3'))
+    expect(at('mark 5 synced')).toBeLessThan(at('acknowledged 5'))
+    expect(trace.filter((s) => s.startsWith('mark') && !s.endsWith('start')).every((s) => s.endsWith('synced'))).toBe(true)
+    expect(await markSeq(path)).toBe(5)
+    await log.close()
+  })
+
+  it("'fsync' through Wharf: a caller is answered only once the mark claims its job", async () => {
+    const path = await newPath()
+    const wharf = await Wharf.open({ path, durability: 'fsync', channels: 'root:4' })
+    const seqOf = new Map<string, number>()
+    wharf.on('transition', (event) => {
+      if (event.type === 'job.created') seqOf.set(event.job.uuid, event.seq)
+    })
+    const partner = wharf.model('res.partner', { async work() {} })
+    await wharf.start()
+    for (let i = 0; i < 20; i++) {
+      const job = await partner.withDelay().work()
+      expect(await markSeq(path)).toBeGreaterThanOrEqual(seqOf.get(job.uuid)!)
+    }
+    const many = await Promise.all(Array.from({ length: 20 }, () => partner.withDelay().work()))
+    const claimed = (await markSeq(path))!
+    for (const job of many) expect(claimed).toBeGreaterThanOrEqual(seqOf.get(job.uuid)!)
+    await wharf.drain()
+    expect((await wharf.jobs({ state: 'done' })).length).toBe(40)
+    await wharf.close()
+  })
+
   it("'process': the mark never names a seq before its batch is written, and catches up by close", async () => {
     const path = await newPath()
     const log = logAt(path)

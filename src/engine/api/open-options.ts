@@ -20,6 +20,10 @@ import { hostname } from 'node:os'
 /** The longest cluster node name accepted. */
 export const NODE_NAME_MAX = 200
 
+/** @internal Open option (a symbol: no app passes it by mistake): with `postgres`, join the
+ * cluster as a member that never takes the lease, so never becomes the scheduler (the CLI). */
+export const NEVER_SCHEDULER: unique symbol = Symbol('wharf.neverScheduler')
+
 export interface OpenOptions {
   /** LevelDB directory. Omitted (and no `postgres`): in-memory log (nothing survives close). */
   path?: string
@@ -39,6 +43,8 @@ export interface OpenOptions {
   workers?: number
   /** With `postgres`: the schema that holds Wharf's tables, a lowercase identifier. Default 'wharf'. */
   schema?: string
+  /** @internal See NEVER_SCHEDULER. */
+  [NEVER_SCHEDULER]?: boolean
   /** queue_job grammar. Default: process.env.WHARF_CHANNELS ?? 'root:1'. */
   channels?: string
   clock?: Clock
@@ -60,7 +66,11 @@ export interface OpenOptions {
    * warnings that count the events lost).
    */
   onCorruption?: 'throw' | 'truncate'
-  /** Write a snapshot and compact the log after this many events (default 50,000; 0 = never). */
+  /**
+   * Write a snapshot and compact the log after this many events (0 = never). Default: 50,000
+   * events, and at least SNAPSHOT_EVENTS_PER_LIVE_JOB (8) per live job, so that a large backlog,
+   * which makes each snapshot costly, is snapshotted less often.
+   */
   snapshotEvery?: number
   /**
    * Check all of history once after open, in the background (a child process, on the store's
@@ -206,7 +216,7 @@ function hasMethods(value: unknown, names: readonly string[]): boolean {
 }
 
 function logOf(options: OpenOptions, onWarning: (message: string) => void): EventLog {
-  if (options.postgres !== undefined) return new PgLog(options.postgres, { schema: options.schema ?? 'wharf', cluster: true })
+  if (options.postgres !== undefined) return new PgLog(options.postgres, { schema: options.schema ?? 'wharf', cluster: true, campaign: options[NEVER_SCHEDULER] !== true })
   if (options.path === undefined) return new VolatileLog()
   const scrubHistory = options.scrubHistory ?? true
   return new LevelLog(options.path, { durability: options.durability ?? 'process', onCorruption: options.onCorruption ?? 'throw', scrubHistory, onWarning })

@@ -5,11 +5,12 @@
 import { normalizeChannelName } from '../core/channel-config.js'
 import type { Command } from '../core/commands.js'
 import { JOB_STATES, type JobSpec, type JobState, type WharfEvent } from '../core/events.js'
-import { PURGE_BATCH } from '../core/limits.js'
+import { PURGE_BATCH, SNAPSHOT_EVENTS_PER_LIVE_JOB } from '../core/limits.js'
 import { stateIndex } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, StorageError, UnknownJobError, WharfClosedError } from '../errors.js'
 import { readExplanation, type Explanation } from './explain.js'
+import { DrainPace } from './drain-pace.js'
 import { ResultWaiters } from './results.js'
 import { checkJobsQuery, checkUuid, readGraph, readJob, readJobs, statsOf, type JobGraph, type JobsQuery, type Stats } from './queries.js'
 import { FakeClock, SystemClock, type Clock } from '../runtime/clock.js'
@@ -129,6 +130,8 @@ export class Wharf implements ModelHost {
       removeAfterDays: options.removeAfterDays ?? DEFAULT_REMOVE_AFTER_DAYS,
       // Nothing of a volatile log is ever read back: snapshotting it would be wasted work.
       snapshotEvery: checked.log instanceof VolatileLog ? 0 : (options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY),
+      // An explicit snapshotEvery is taken as it is; the default also grows with the backlog.
+      snapshotEventsPerLiveJob: options.snapshotEvery === undefined ? SNAPSHOT_EVENTS_PER_LIVE_JOB : 0,
       customIds: options.newId !== undefined,
       scrubHistory: checked.scrubHistory,
       warn: checked.warn,
@@ -429,18 +432,27 @@ export class Wharf implements ModelHost {
    * idle, and nothing is left that could still run later (etas, retries, throttles). With a
    * FakeClock, time jumps to each next wake-up; with the system clock, this waits for them.
    * Crons fire on the way, but never end: drain() stops when only their firings are left.
+   *
+   * With a FakeClock and handlers running, the clock jumps only for handlers waiting on it: when
+   * every running handler is asleep in `this.sleep`, after one event-loop turn; a handler doing
+   * anything else (reading a file, a query) is never overtaken while an I/O request of this
+   * process is in flight, and the clock moves for it only after it has shown no sign of life for
+   * DRAIN_QUIET_TURNS turns and DRAIN_QUIET_MS of real time (it may wait on the clock another
+   * way: a FakeClock timer of its own, the result() of a job with an eta). See drain-pace.ts.
    */
   async drain(): Promise<void> {
     const clock = this.clock
+    const pace = new DrainPace()
     for (;;) {
       this.assertOpen() // also ends the loop when close() runs meanwhile
       await this.engine.settled()
       if (clock instanceof FakeClock) {
         const next = clock.nextTimerAt()
         if (this.engine.runningHandlers > 0) {
-          // Let real I/O in handlers progress first; jump only when they all wait on the clock.
           await new Promise<void>((resolve) => setImmediate(resolve))
-          if (this.engine.runningHandlers > 0 && next !== null && next === clock.nextTimerAt()) await clock.advanceTo(Math.max(next, clock.now()))
+          const { runningHandlers, awakeHandlers, state } = this.engine
+          const moved = `${runningHandlers} ${awakeHandlers} ${state.seq}`
+          if (runningHandlers > 0 && next !== null && next === clock.nextTimerAt() && pace.mayJump(awakeHandlers, moved)) await clock.advanceTo(Math.max(next, clock.now()))
           continue
         }
         // A handler that settled after settled() resolved has queued its outcome: go round.

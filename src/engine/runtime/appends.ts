@@ -19,6 +19,9 @@ export interface Pending {
   runs: number[]
   calls: TakenCalls
   outcomes: Command[]
+  /** Set by the write: what must settle before the tick's callers are answered (EventLog's
+   * appendDurable), null when the batch was acknowledged as it became durable. */
+  acknowledged: Promise<void> | null
 }
 
 /** What the engine does with each tick once its fate is known. */

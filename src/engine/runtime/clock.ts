@@ -29,8 +29,18 @@ function assertDueMs(dueMs: number): void {
   }
 }
 
-/** sleep in terms of setTimer/clearTimer, so both clocks share the abort handling. */
-function sleepOn(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** Told when a sleep starts waiting on its timer and when it stops (fired or aborted). */
+export interface SleepWatch {
+  asleep(): void
+  awake(): void
+}
+
+/**
+ * sleep in terms of setTimer/clearTimer, so both clocks share the abort handling. `watch` is told
+ * synchronously, inside the timer's fire and the abort: a sleep watched must resolve in exactly
+ * as many microtask turns as one that is not (a FakeClock run's interleaving depends on it).
+ */
+export function sleepOn(clock: Clock, ms: number, signal: AbortSignal | undefined, watch: SleepWatch | null = null): Promise<void> {
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
     return Promise.reject(new RangeError(`sleep needs a finite, non-negative number of ms, got ${String(ms)}`))
   }
@@ -38,13 +48,16 @@ function sleepOn(clock: Clock, ms: number, signal: AbortSignal | undefined): Pro
   return new Promise<void>((resolve, reject) => {
     const onAbort = (): void => {
       clock.clearTimer(handle)
+      watch?.awake()
       reject(signal?.reason)
     }
     const handle = clock.setTimer(clock.now() + ms, () => {
       signal?.removeEventListener('abort', onAbort)
+      watch?.awake()
       resolve()
     })
     signal?.addEventListener('abort', onAbort, { once: true })
+    watch?.asleep()
   })
 }
 

@@ -214,7 +214,8 @@ export class Cluster {
   /** A follower takes the lease if it is free: catch up under the new term, then promote. */
   private async elect(): Promise<void> {
     const engine = this.requireEngine()
-    if (this.electing || this.halted || !engine.following) return
+    // A member that does not campaign (the CLI's) stays a follower whoever leaves.
+    if (this.electing || this.halted || !engine.following || !this.log.campaigns) return
     this.electing = true
     try {
       if (!(await this.log.tryLead())) return

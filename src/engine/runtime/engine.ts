@@ -40,6 +40,7 @@ import { Maintenance } from './maintenance.js'
 import { CommittedReads } from './readers.js'
 import { replay, type OpenReport } from './replay.js'
 import { Runner, type FunctionLookup } from './runner.js'
+import { TickAnswers } from './tick-answers.js'
 import { Appends, type Pending } from './appends.js'
 import { CallQueue, OutcomeQueue, type ResultOf, type Submission } from './submissions.js'
 import { TickDecider } from './tick-decider.js'
@@ -69,6 +70,8 @@ export interface EngineOptions {
   removeAfterDays: number
   /** Write a snapshot (and compact the log under it) after this many events; 0 = never. */
   snapshotEvery: number
+  /** And at least this many events per live job (0: snapshotEvery alone); see Maintenance. */
+  snapshotEventsPerLiveJob?: number
   /** Uuids come from a custom newId: each enqueue is checked against history for reuse. */
   customIds?: boolean
   /** Read all of history once after open, checking it (history-scrubber.ts). Default false. */
@@ -111,6 +114,7 @@ export class Engine {
   private readonly functions: FunctionLookup
   // What the tick drives, one concern each (see the top of this file).
   private readonly queue = new CallQueue()
+  private readonly answers = new TickAnswers(this.queue, () => this.wakeWaiters())
   private readonly outcomes = new OutcomeQueue()
   private readonly decider: TickDecider
   private readonly reads = new CommittedReads()
@@ -171,7 +175,7 @@ export class Engine {
     const engine = this
     this.appends = new Appends(
       {
-        write: (tick) => this.log.append(tick.batch, tick.history, tick),
+        write: (tick) => this.writeTick(tick),
         committed: (tick) => this.commitTick(tick),
         lost: (ticks, error) => this.loseTicks(ticks, error),
         recovered: () => this.afterAppends(),
@@ -368,6 +372,11 @@ export class Engine {
     return this.runner.inflight
   }
 
+  /** Running handlers not asleep on the clock (see Runner.awake). */
+  get awakeHandlers(): number {
+    return this.runner.awake()
+  }
+
   /** Next instant at which something is due: the scheduler's wake-up or a handler's timeout.
    * `crons` false: leave out the crons' next firings (drain() stops when only they are left). */
   nextWakeMs(crons = true): number | null {
@@ -378,7 +387,7 @@ export class Engine {
 
   private isQuiet(idle: boolean): boolean {
     if (this.remote !== null && this.remote.pending > 0) return false
-    if (this.ticking || this.tickScheduled || this.appends.size > 0 || this.appends.losing) return false
+    if (this.ticking || this.tickScheduled || this.appends.size > 0 || this.appends.losing || this.answers.waiting > 0) return false
     if (this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut) return false
     return !idle || this.runner.inflight === 0
   }
@@ -436,7 +445,7 @@ export class Engine {
     if (this.cluster !== null) out.launch = out.launch.filter((job) => job.node === this.cluster!.workerId)
     const runs = new Array<number>(out.launch.length)
     for (let i = 0; i < runs.length; i++) runs[i] = out.launch[i]!.runs
-    const tick: Pending = { batch, history, out, runs, calls, outcomes }
+    const tick: Pending = { batch, history, out, runs, calls, outcomes, acknowledged: null }
     this.appends.add(tick)
     // Throws (the engine fails) when ticks keep finding a wake-up due and nothing to do. The
     // wake-up is computed only for a tick that wrote nothing: the common tick pays nothing here.
@@ -452,11 +461,18 @@ export class Engine {
   }
 
   /** `tick`'s batch is durable: answer its callers, abort and launch what it decided. */
+  /** Write the tick's batch; with a two-step log, its acknowledgement is awaited apart. */
+  private async writeTick(tick: Pending): Promise<void> {
+    const log = this.log
+    if (log.appendDurable === undefined) return log.append(tick.batch, tick.history, tick)
+    tick.acknowledged = (await log.appendDurable(tick.batch, tick.history, tick))?.acknowledged ?? null
+  }
+
   private commitTick(tick: Pending): void {
     if (tick.history !== NO_HISTORY_WRITE) this.historyEpoch++
     // The state is the log's once no later batch it holds is still being written.
     if (!this.appends.holdsEvents()) this.committed()
-    this.queue.answerTaken(tick.calls, tick.out.notes)
+    this.answers.answer(tick)
     // Only once the new state is durable: a handler is never aborted for a change that was lost.
     for (const s of tick.out.abort) this.runner.abort(s.uuid, s.run, supersededError(s.uuid, this.state))
     this.listeners.emit(tick.batch)

@@ -32,6 +32,7 @@ export class Maintenance {
   private readonly log: EventLog
   private readonly clock: Clock
   private readonly snapshotEvery: number
+  private readonly eventsPerLiveJob: number
   private readonly removeAfterDays: number
   /** seq of the newest snapshot (or of the state the log was opened at). */
   private snapshotSeq: number
@@ -41,20 +42,29 @@ export class Maintenance {
 
   constructor(
     private readonly engine: Maintained,
-    options: Pick<EngineOptions, 'log' | 'clock' | 'snapshotEvery' | 'removeAfterDays' | 'warn'>,
+    options: Pick<EngineOptions, 'log' | 'clock' | 'snapshotEvery' | 'snapshotEventsPerLiveJob' | 'removeAfterDays' | 'warn'>,
   ) {
     this.warn = options.warn ?? processWarning
     this.scrubber = new HistoryScrubber(this.warn)
     this.log = options.log
     this.clock = options.clock
     this.snapshotEvery = options.snapshotEvery
+    this.eventsPerLiveJob = options.snapshotEventsPerLiveJob ?? 0
     this.removeAfterDays = options.removeAfterDays
     this.snapshotSeq = engine.state.seq
   }
 
-  /** snapshotEvery events were appended since the last snapshot. */
+  /**
+   * snapshotEvery events were appended since the last snapshot, and eventsPerLiveJob per live job.
+   * A snapshot costs in proportion to the live jobs it holds (seconds for 100,000 waiting jobs,
+   * with every tick held meanwhile); an open replays the events after it. Waiting for as many
+   * events as the live jobs times a constant keeps a snapshot's cost a small share of the work
+   * between two, whatever the backlog, while what an open replays still follows live work.
+   */
   snapshotDue(): boolean {
-    return this.snapshotEvery > 0 && this.engine.state.seq - this.snapshotSeq >= this.snapshotEvery
+    if (this.snapshotEvery === 0) return false
+    const since = this.engine.state.seq - this.snapshotSeq
+    return since >= this.snapshotEvery && since >= this.eventsPerLiveJob * this.engine.state.jobs.size
   }
 
   /**

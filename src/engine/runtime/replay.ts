@@ -36,10 +36,10 @@ export interface Replayed {
 
 /**
  * The latest snapshot, then every event after it: the state the log describes. Jobs that leave
- * memory on the way stay in the state's outbox until the end (a log of 0.1 may still change
- * them without restoring them first; snapshots bound how many there are): they are already in
- * history — except in a store written before history existed, whose finished jobs are handed to
- * history here, once, in one atomic write.
+ * memory on the way are already in history. In a store written before history existed they
+ * stay in the state's outbox until the end (a log of 0.1 may still change them without
+ * restoring them first; snapshots bound how many there are), and are handed to history here,
+ * once, in one atomic write.
  */
 export async function replay(log: EventLog, channels: readonly ChannelConfig[]): Promise<Replayed> {
   const snapshot = await log.readSnapshot()
@@ -48,11 +48,17 @@ export async function replay(log: EventLog, channels: readonly ChannelConfig[]):
   if (snapshot !== null && snapshot.state === null) state.seq = snapshot.seq
   const snapshotSeq = state.seq
   let events = 0
+  // Each batch's outbox is in history already (written with the batch), as after a live tick:
+  // dropped at once, so that a long tail does not keep every job it finished alive until the end
+  // (a quarter of replay went to collecting them). Only a store written before history existed
+  // keeps them, for the write below.
+  const complete = log.history.complete
   for await (const batch of log.read(state.seq)) {
     fold(state, batch)
+    if (complete) dropHistoryWrite(state)
     events += batch.length
   }
-  if (!log.history.complete) await log.initHistory([...state.retired.values()].map(toJobView))
+  if (!complete) await log.initHistory([...state.retired.values()].map(toJobView))
   dropHistoryWrite(state)
   return { state, snapshotSeq, events }
 }

@@ -8,7 +8,7 @@ import type { RetryPattern } from '../core/retry.js'
 import type { JobRecord } from '../core/state.js'
 import { toJobView, type JobProgress, type JobView } from '../core/view.js'
 import { JobTimeoutError } from '../errors.js'
-import type { Clock } from './clock.js'
+import { FakeClock, sleepOn, type Clock, type SleepWatch } from './clock.js'
 import type { Engine } from './engine.js'
 import { outcomeOfError, outcomeOfValue } from './outcome.js'
 import { checkProgress, ProgressGate, type ProgressSink } from './progress.js'
@@ -37,6 +37,9 @@ export class JobContext {
   private viewCache: JobView | undefined
   /** @internal Where progress() reports: the runner's try of a stored job; null elsewhere. */
   progressSink: ProgressSink | null = null
+  /** @internal Told when a sleep on a FakeClock starts and ends: drain() may jump the clock at
+   * once for a try that sleeps (see Runner.awake). Null outside a stored job's try. */
+  sleepWatch: SleepWatch | null = null
   /** @internal The latest progress() on this context (no-delay mode's view holds it). */
   lastProgress: JobProgress | null = null
 
@@ -74,6 +77,8 @@ export class JobContext {
   }
 
   sleep(ms: number): Promise<void> {
+    // Only a FakeClock needs to know who sleeps on it; any other clock keeps its own sleep.
+    if (this.sleepWatch !== null && this.clock instanceof FakeClock) return sleepOn(this.clock, ms, this.controller?.signal, this.sleepWatch)
     return this.clock.sleep(ms, this.controller?.signal)
   }
 
@@ -98,9 +103,11 @@ export class JobContext {
 }
 
 /** One try of one job, from launch until its outcome is decided (or it timed out). */
-class Attempt implements ProgressSink {
+class Attempt implements ProgressSink, SleepWatch {
   decided = false
   async = false
+  /** Sleeps of this try waiting on their timer (a handler may sleep in parallel). */
+  sleeping = 0
   /** Made on the first progress report: most handlers report none. */
   progress: ProgressGate | null = null
   constructor(
@@ -115,6 +122,14 @@ class Attempt implements ProgressSink {
 
   report(progress: JobProgress): void {
     this.runner.reportProgress(this, progress)
+  }
+
+  asleep(): void {
+    this.sleeping++
+  }
+
+  awake(): void {
+    this.sleeping--
   }
 }
 
@@ -146,6 +161,7 @@ export class Runner {
     const deadlineMs = fn.timeoutMs === null ? null : this.clock.now() + fn.timeoutMs
     const attempt = new Attempt(this, job, run, fn.retryPattern, context, deadlineMs, fn.timeoutMs)
     context.progressSink = attempt
+    context.sleepWatch = attempt
     if (fn.handler === undefined) {
       this.decide(attempt, {
         kind: 'failed',
@@ -175,6 +191,14 @@ export class Runner {
     } else {
       this.decide(attempt, outcomeOfValue(returned))
     }
+  }
+
+  /** Async handlers running and not asleep on the clock in JobContext.sleep: doing real I/O, or
+   * waiting some other way. Counted when asked (drain() asks once per event-loop turn). */
+  awake(): number {
+    let awake = 0
+    for (const attempt of this.pending) if (attempt.sleeping === 0) awake++
+    return awake
   }
 
   nextDeadline(): number | null {

@@ -107,6 +107,11 @@ export class CallQueue {
     }
   }
 
+  /** These calls' tick is committed; their answers come later (TickAnswers). */
+  release(calls: TakenCalls): void {
+    if (this.current === calls) this.current = NO_CALLS
+  }
+
   /** A tick's batch is committed: each of its callers gets its answer, or the core's refusal. */
   answerTaken(calls: TakenCalls, notes: readonly DecideNote[]): void {
     if (this.current === calls) this.current = NO_CALLS

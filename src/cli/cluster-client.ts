@@ -1,0 +1,77 @@
+// --postgres: the CLI's client over a cluster on PostgreSQL (app processes sharing one schema).
+// It joins as a member that never takes the lease (NEVER_SCHEDULER), so a CLI run can never
+// become the scheduler of the app's jobs, even when it finds the lease free: reads are answered
+// from its replica of the committed state, actions go through the inbox to the scheduler, which
+// applies them in its ticks. Never started and with no handler, it runs nothing; close() leaves
+// the cluster. As with --path, the open changes nothing else (no vacuum, no snapshot).
+
+import { hostname } from 'node:os'
+import { Wharf } from '../engine/api/wharf.js'
+import { NEVER_SCHEDULER } from '../engine/api/open-options.js'
+import type { RemovableState } from '../engine/core/commands.js'
+import { connect, redactedUrl } from '../storage/pg-driver.js'
+import { SCHEMA_NAME, schemaIdent } from '../storage/pg-schema.js'
+import { UsageError } from './args.js'
+import { Refusal, type Action, type ActionResult } from './client.js'
+import { CLI_CHANNELS, KEEP_FOREVER_DAYS, LocalClient } from './local-client.js'
+
+const SCHEMA_DEFAULT = 'wharf'
+
+export class ClusterClient extends LocalClient {
+  private constructor(
+    wharf: Wharf,
+    private readonly schema: string,
+  ) {
+    super(wharf)
+  }
+
+  /** Join the cluster of `schema` on `url`, which must hold Wharf's tables already. */
+  static async join(url: string, schema = SCHEMA_DEFAULT): Promise<ClusterClient> {
+    if (!SCHEMA_NAME.test(schema)) throw new UsageError(`--schema must be a lowercase SQL identifier (letters, digits, _), got ${JSON.stringify(schema)}`)
+    await checkClusterSchema(url, schema)
+    const node = `wharf-cli:${hostname()}:${process.pid}`
+    const options = { postgres: url, schema, node, channels: CLI_CHANNELS, removeAfterDays: KEEP_FOREVER_DAYS, snapshotEvery: 0 }
+    return new ClusterClient(await Wharf.open({ ...options, [NEVER_SCHEDULER]: true }), schema)
+  }
+
+  override async act(action: Action, uuids: readonly string[]): Promise<ActionResult[]> {
+    this.requireScheduler(action)
+    return super.act(action, uuids)
+  }
+
+  override async remove(uuids: readonly string[]): Promise<{ removed: number }> {
+    this.requireScheduler('remove')
+    return super.remove(uuids)
+  }
+
+  override async purge(state: RemovableState, before: Date | undefined): Promise<{ removed: number }> {
+    this.requireScheduler('purge')
+    return super.purge(state, before)
+  }
+
+  /** A call sent with no scheduler alive would wait in the inbox until one comes: refuse it now. */
+  private requireScheduler(what: string): void {
+    if (this.wharf.cluster().leader !== null) return
+    throw new Refusal({
+      name: 'ClusterError',
+      code: 'NO_SCHEDULER',
+      message: `no scheduler in the cluster of schema ${JSON.stringify(this.schema)} (no member holds its lease): ${what} is applied by the scheduler, and this command never becomes it; start the app, then try again`,
+    })
+  }
+}
+
+/** Refuse a schema without Wharf's tables before joining, which would create them. */
+async function checkClusterSchema(url: string, schema: string): Promise<void> {
+  const pool = await connect(url)
+  try {
+    const { rows } = await pool.query('SELECT to_regclass($1) IS NOT NULL AS found', [`${schemaIdent(schema)}.meta`])
+    if (rows[0]?.found === true) return
+    throw new Refusal({
+      name: 'StorageError',
+      code: 'STORAGE',
+      message: `no Wharf cluster in schema ${JSON.stringify(schema)} of ${redactedUrl(url)}: it holds no Wharf tables (the wharf command never creates them; is --schema right?)`,
+    })
+  } finally {
+    await pool.end()
+  }
+}

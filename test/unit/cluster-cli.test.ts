@@ -1,0 +1,120 @@
+// Proves the operator's ways into a cluster on PostgreSQL (real server): a member opened with
+// NEVER_SCHEDULER stays a follower even when the lease is free; `wharf … --postgres` (requeue and
+// dashboard as real processes) lists and acts on the jobs of a cluster whose scheduler is this
+// test's process, without ever taking the lease, and leaves; and the dashboard served by a
+// follower shows the jobs while a requeue through it is applied by the scheduler.
+import { describe, expect, it } from 'vitest'
+import { FailedJobError, Wharf, type JobView } from '../../src/index.js'
+import { NEVER_SCHEDULER } from '../../src/engine/api/open-options.js'
+import { main } from '../../src/cli/main.js'
+import { clusterMembers, pgTestDatabase } from '../pg/database.js'
+import { dashboardProcess, wharfJson } from './cli-helpers.js'
+import { call, post } from './dashboard-helpers.js'
+import { closedAfterEach } from './helpers.js'
+
+const db = pgTestDatabase()
+const open = clusterMembers(db)
+const others = closedAfterEach()
+
+/** A handler that fails its first try and succeeds after (a requeue makes it done). */
+function partner(wharf: Wharf) {
+  let tries = 0
+  return wharf.model('res.partner', {
+    sync() {
+      if (++tries === 1) throw new FailedJobError('the partner API said no')
+      return 'synced'
+    },
+    later() {
+      return 'later'
+    },
+  })
+}
+
+/** An app's scheduler with a failed job and a job due in an hour. */
+async function appWithJobs(schema: string) {
+  const app = await open(schema, 'app')
+  const m = partner(app)
+  const failed = await m.browse([1]).withDelay().sync()
+  const later = await m.browse([2]).withDelay({ eta: 3600 }).later()
+  await app.start()
+  await expect.poll(async () => (await app.job(failed.uuid))?.state).toBe('failed')
+  return { app, failed, later }
+}
+
+/** `wharf <args>` in this process (a member of its own), its streams captured. */
+async function inProcess(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = ''
+  let err = ''
+  const code = await main(args, { out: { write: (t: string) => (out += t) }, err: { write: (t: string) => (err += t) } })
+  return { code, out, err }
+}
+
+describe('a member that never becomes the scheduler', () => {
+  it('takes no free lease, neither at open nor when the scheduler leaves', async () => {
+    const schema = db.schema()
+    await (await open(schema, 'app-1')).close() // the schema exists, its lease is free (term 1)
+    const cli = await Wharf.open({ postgres: db.url(), schema, node: 'cli', channels: 'root:2', [NEVER_SCHEDULER]: true })
+    others.push(cli)
+    expect(cli.cluster()).toMatchObject({ role: 'follower', leader: null })
+    const app = await open(schema, 'app-2')
+    expect(app.cluster()).toMatchObject({ role: 'scheduler', term: 2 })
+    await app.close() // its 'leave' is when a campaigning follower would take over at once
+    const next = await open(schema, 'app-3')
+    expect(next.cluster()).toMatchObject({ role: 'scheduler', term: 3 })
+    expect(cli.cluster().role).toBe('follower')
+  })
+})
+
+describe('wharf --postgres', () => {
+  it("lists and acts on a cluster's jobs through its scheduler in another process, reads without one, and never takes the lease", async () => {
+    const schema = db.schema()
+    const { app, failed, later } = await appWithJobs(schema)
+    const connect = ['--postgres', db.url(), '--schema', schema]
+    const page = await inProcess('jobs', ...connect, '--json')
+    expect(JSON.parse(page.out).jobs.map((j: JobView) => [j.uuid, j.state])).toEqual([[failed.uuid, 'failed'], [later.uuid, 'pending']])
+    const [stats, crons, batches, why] = await Promise.all([['stats'], ['crons'], ['batches'], ['explain', later.uuid]].map(async (command) => {
+      const run = await inProcess(...command, ...connect, '--json')
+      return run.code === 0 ? JSON.parse(run.out) : run
+    }))
+    expect(stats).toMatchObject({ states: { failed: 1, pending: 1 } })
+    expect([crons, batches]).toEqual([{ crons: [] }, { batches: [], next: null }])
+    expect(why).toMatchObject({ state: 'pending', reasons: [expect.objectContaining({ kind: 'eta' })] })
+    // Real processes (the costly runs here): the scheduler is in another process than the CLI.
+    const requeued = await wharfJson<{ results: unknown[] }>(0, 'requeue', failed.uuid, ...connect)
+    expect(requeued.results).toEqual([{ uuid: failed.uuid, ok: true }])
+    await expect.poll(async () => (await app.job(failed.uuid))?.state).toBe('done') // run again, by the app
+    const dashboard = await dashboardProcess(...connect)
+    expect((await call(new URL('api/jobs', dashboard.url).href)).body.jobs.map((j: JobView) => j.state)).toEqual(['done', 'pending'])
+    expect(await dashboard.stop()).toBe(0)
+    // The CLI's members joined and left; the app kept its lease and its term.
+    await expect.poll(() => app.cluster().nodes.map((n) => [n.node, n.role]), { timeout: 5_000 }).toEqual([['app', 'scheduler']])
+    expect(app.cluster()).toMatchObject({ role: 'scheduler', term: 1, leader: 'app' })
+
+    await app.close() // no scheduler now, and the lease is free
+    const read = await inProcess('show', failed.uuid, ...connect, '--json')
+    expect([read.code, JSON.parse(read.out).job.state]).toEqual([0, 'done'])
+    const refused = await inProcess('cancel', later.uuid, ...connect)
+    expect([refused.code, refused.err]).toEqual([1, expect.stringContaining('ClusterError: no scheduler in the cluster of schema')])
+    const missing = await inProcess('stats', '--postgres', db.url(), '--schema', 'nothing_here')
+    expect([missing.code, missing.err]).toEqual([1, expect.stringContaining('no Wharf cluster in schema "nothing_here"')])
+    // No CLI run took the free lease: the next app is the scheduler of term 2.
+    expect((await open(schema, 'app-again')).cluster()).toMatchObject({ role: 'scheduler', term: 2 })
+  })
+})
+
+describe('the dashboard on a follower', () => {
+  it('shows the jobs from its replica; a requeue through it is applied by the scheduler', async () => {
+    const schema = db.schema()
+    const { app, failed, later } = await appWithJobs(schema)
+    const follower = await open(schema, 'web')
+    partner(follower)
+    expect(follower.cluster().role).toBe('follower')
+    const { url } = await follower.serveDashboard({ port: 0 })
+    const api = new URL('api', url).href
+    const jobs = await call(`${api}/jobs`)
+    expect(jobs.body.jobs.map((j: JobView) => [j.uuid, j.state])).toEqual([[failed.uuid, 'failed'], [later.uuid, 'pending']])
+    expect(await post(`${api}/actions/requeue`, { uuids: [failed.uuid] })).toMatchObject({ status: 200, body: { results: [{ uuid: failed.uuid, ok: true }] } })
+    await expect.poll(async () => (await app.job(failed.uuid))?.state).toBe('done')
+    await expect.poll(async () => (await call(`${api}/jobs/${failed.uuid}`)).body.job.state).toBe('done')
+  })
+})
