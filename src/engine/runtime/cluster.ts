@@ -173,6 +173,9 @@ export class Cluster {
   async stop(): Promise<void> {
     if (this.halted) return
     this.halt()
+    // A heartbeat under way (close() stops the engine first, which announces it) would write the
+    // row again after the leave deleted it: let it end first.
+    await this.beating?.catch(() => undefined)
     await this.tables.leave(this.log.pool, this.node).catch(() => undefined)
   }
 
