@@ -173,7 +173,8 @@ export class Cluster {
   async stop(): Promise<void> {
     if (this.halted) return
     this.halt()
-    // A heartbeat in flight would write the row back after it is deleted (alive for 10 s more).
+    // A heartbeat under way (close() stops the engine first, which announces it) would write the
+    // row again after the leave deleted it: let it end first.
     await this.beating?.catch(() => undefined)
     await this.tables.leave(this.log.pool, this.node).catch(() => undefined)
   }
