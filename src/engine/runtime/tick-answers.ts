@@ -32,8 +32,10 @@ export class TickAnswers {
     // durable and get their answer.
     this.queue.release(tick.calls)
     this.deferred++
-    const before = this.tail ?? acknowledged!
-    this.tail = (acknowledged === null || before === acknowledged ? before : before.then(() => acknowledged)).then(() => {
+    // After the ticks before it (tail), and after its own acknowledgement when it has one.
+    const before = this.tail
+    const ready = before === null ? acknowledged! : acknowledged === null ? before : before.then(() => acknowledged)
+    this.tail = ready.then(() => {
       this.queue.answerTaken(tick.calls, tick.out.notes)
       if (--this.deferred === 0) {
         this.tail = null
