@@ -90,6 +90,10 @@ export class LevelLog implements EventLog {
    * hold every live job); null when the store's snapshot is another's. */
   private writtenSnapshotSeq: number | null = null
   private writes: Promise<unknown> = Promise.resolve()
+  /** A warning that reports no recovery (this.warn's do). */
+  private readonly notice: (message: string) => void
+  /** LevelDB's compaction of the records the last compact() deleted (never rejects). */
+  private tidying: Promise<void> = Promise.resolve()
   readonly history: LevelHistory
 
   constructor(path: string, options: LevelLogOptions = {}) {
@@ -102,6 +106,7 @@ export class LevelLog implements EventLog {
       this.corruptionSeen = true
       warn(message)
     }
+    this.notice = warn
     this.durability = options.durability ?? 'process'
     this.writeOptions = { sync: this.durability === 'fsync' }
     this.scrubWanted = options.scrubHistory ?? false
@@ -352,10 +357,12 @@ export class LevelLog implements EventLog {
         this.floorSeq = floor
       }
       // The deleted records stay as tombstones until LevelDB compacts them, and every later read
-      // of the log (each open) would walk them: compact that key range now, once per snapshot.
-      // (Run in the background instead, concurrent with appends, it made the history scrub test
-      // find thousands more views in history than it holds, intermittently: not understood yet.)
-      await db.compactRange(FIRST_KEY, recordKey(uptoSeq))
+      // of the log (each open) would walk them: compact that key range, once per snapshot — in
+      // the background, on LevelDB's thread, so appends go on meanwhile (close waits for it).
+      const upto = recordKey(uptoSeq)
+      this.tidying = this.tidying.then(() => db.compactRange(FIRST_KEY, upto)).catch((error: unknown) => {
+        this.notice(`wharf: compacting the log's deleted records up to seq ${uptoSeq} failed (the next snapshot retries): ${(error as Error)?.message ?? String(error)}`)
+      })
     })
   }
 
@@ -365,6 +372,7 @@ export class LevelLog implements EventLog {
     this.lifecycle = 'closing'
     try {
       await this.writes // appends accepted before close still land
+      await this.tidying
       await this.scrub?.stop()
       await this.settleEvidence()
       if (this.scrubCopy !== null) await rm(this.scrubCopy, { recursive: true, force: true })
