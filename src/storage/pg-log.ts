@@ -151,6 +151,17 @@ export class PgLog implements EventLog {
     await this.readEnds()
   }
 
+  /**
+   * A follower, before it replays the snapshot (it fell behind a compaction): read the log's ends
+   * again — they are the scheduler's, and moved since this log opened — so that readSnapshot()
+   * and read() check the snapshot and the log against where they are now.
+   */
+  async followEnds(): Promise<void> {
+    this.requireOpen()
+    if (this.termHeldNow > 0) throw new Error(`the scheduler of ${this.where} moves its log's ends itself`)
+    await this.readEnds()
+  }
+
   private async readEnds(): Promise<void> {
     const sql = this.requireSql()
     const [meta] = (await sql.query(`SELECT floor_seq FROM ${this.s}.meta WHERE id = 1`)).rows

@@ -21,7 +21,8 @@
 
 import { randomUUID } from 'node:crypto'
 import type { ChannelConfig } from '../core/channel-config.js'
-import { SchedulerDeposedError } from '../errors.js'
+import type { State } from '../core/state.js'
+import { LogCorruptionError, SchedulerDeposedError } from '../errors.js'
 import { PgClusterTables, type InboxRow, type MemberRow, type MemberState } from '../../storage/pg-cluster.js'
 import type { PgLog } from '../../storage/pg-log.js'
 import { encodeAnswer, NO_RESULT_NAME, type ResultTable } from './cluster-wire.js'
@@ -73,6 +74,25 @@ export interface ClusterView {
   term: number
 }
 
+/** A follower's replay of the snapshot is tried this many times (see followerReplay). */
+const FOLLOWER_REPLAY_TRIES = 3
+
+/**
+ * A follower's state from the snapshot and the log after it, read as they are now (followEnds).
+ * The scheduler may snapshot or compact between those reads, which then disagree (a snapshot
+ * past the log's end, a gap after it): read again; a disagreement that stays is corruption.
+ */
+async function followerReplay(log: PgLog, channels: readonly ChannelConfig[]): Promise<State> {
+  for (let tries = 1; ; tries++) {
+    await log.followEnds()
+    try {
+      return (await replay(log, channels)).state
+    } catch (error) {
+      if (!(error instanceof LogCorruptionError) || tries >= FOLLOWER_REPLAY_TRIES) throw error
+    }
+  }
+}
+
 export class Cluster {
   private engine: Engine | null = null
   private readonly tables: PgClusterTables
@@ -122,7 +142,7 @@ export class Cluster {
     this.replica = new Replica({
       tail: (seq) => log.readTail(seq),
       caughtUp: () => log.history.load(),
-      replay: async () => (await replay(log, channels)).state,
+      replay: () => followerReplay(log, channels),
       get engine() {
         return self.requireEngine()
       },
