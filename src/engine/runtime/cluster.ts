@@ -116,6 +116,8 @@ export class Cluster {
   private recovering = false
   private beating: Promise<void> | null = null
   private beatAgain = false
+  /** Another process took this one's node name while its session was cut (warned once). */
+  private nameTaken = false
 
   constructor(
     private readonly log: PgLog,
@@ -284,7 +286,11 @@ export class Cluster {
     const role = this.role
     if (role === 'closed') return
     // The lock first: a row is never read as alive without it.
-    await this.log.holdMemberLock(this.worker)
+    const named = await this.log.holdMemberLocks(this.worker)
+    if (!named && !this.nameTaken) {
+      this.warn(`wharf: cluster member ${this.node}: another process opened under the node name ${JSON.stringify(this.node)} while this one's connection was cut; both write one member row now: close one of them`, 'WHARF_CLUSTER')
+    }
+    this.nameTaken = !named
     const work = workOf(this.self())
     const announced = JSON.stringify(work)
     await this.tables.heartbeat(this.log.pool, this.node, role, this.log.term, engine.runningHandlers, work, announced !== this.announced)
