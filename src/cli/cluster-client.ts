@@ -17,6 +17,9 @@ import { CLI_CHANNELS, KEEP_FOREVER_DAYS, LocalClient } from './local-client.js'
 
 const SCHEMA_DEFAULT = 'wharf'
 
+/** ClusterClient.join()s so far in this process. */
+let joins = 0
+
 export class ClusterClient extends LocalClient {
   private constructor(
     wharf: Wharf,
@@ -29,7 +32,9 @@ export class ClusterClient extends LocalClient {
   static async join(url: string, schema = SCHEMA_DEFAULT): Promise<ClusterClient> {
     if (!SCHEMA_NAME.test(schema)) throw new UsageError(`--schema must be a lowercase SQL identifier (letters, digits, _), got ${JSON.stringify(schema)}`)
     await checkClusterSchema(url, schema)
-    const node = `wharf-cli:${hostname()}:${process.pid}`
+    // A node name is one live process's (NodeNameInUseError): the second join of one process (a
+    // program driving the CLI in-process) takes a name of its own.
+    const node = `wharf-cli:${hostname()}:${process.pid}${++joins > 1 ? `.${joins}` : ''}`
     const options = { postgres: url, schema, node, channels: CLI_CHANNELS, removeAfterDays: KEEP_FOREVER_DAYS, snapshotEvery: 0 }
     return new ClusterClient(await Wharf.open({ ...options, [NEVER_SCHEDULER]: true }), schema)
   }
