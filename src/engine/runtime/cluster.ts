@@ -63,8 +63,8 @@ export interface ClusterNode {
 export interface ClusterView {
   /** This process's name in the cluster. */
   node: string
-  /** The node of the scheduler of the current term, when its heartbeat is recent; else null
-   * (during a takeover). */
+  /** The node of the scheduler of the current term, when its heartbeat is recent and its session
+   * alive; else null (during a takeover). */
   leader: string | null
   /** Members with a heartbeat under MEMBER_ALIVE_MS old, by node. */
   nodes: ClusterNode[]
@@ -187,7 +187,9 @@ export class Cluster {
     const role = this.role
     const term = Math.max(this.known.term, this.log.term)
     const nodes = this.known.members.map(({ node, lastSeenMs, running, role, term }) => ({ node, lastSeenMs, running, role, term }))
-    const leader = role === 'scheduler' ? this.node : (nodes.find((m) => m.role === 'scheduler' && m.term === term)?.node ?? null)
+    // A scheduler whose session is gone (a SIGKILLed process) is no leader, though its row is
+    // fresh for MEMBER_ALIVE_MS more: a call sent to it now waits for a takeover.
+    const leader = role === 'scheduler' ? this.node : (this.known.members.find((m) => m.role === 'scheduler' && m.term === term && m.locked)?.node ?? null)
     return { node: this.node, leader, nodes, role, term }
   }
 
