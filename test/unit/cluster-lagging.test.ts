@@ -1,11 +1,12 @@
 // Proves a worker whose replica fell behind a compaction (real PostgreSQL server) still runs what
 // the batches it skipped assigned to it: its log reads are held at a gate while the scheduler
 // starts a job on it and compacts past that start; released, the worker replays the snapshot and
-// launches the job there (once), or ends the run it never launched when that run was cancelled
-// meanwhile, so that the slot it held is released. Without the reconciliation the job stays
-// started (the slot held) until the worker leaves.
+// launches the job there (once) — also when it took the lease meanwhile —, or ends the run it
+// never launched when that run was cancelled meanwhile, so that the slot it held is released.
+// Without the reconciliation the job stays started (the slot held) until the worker leaves.
 import { describe, expect, it } from 'vitest'
 import type { Wharf, WharfEvent } from '../../src/index.js'
+import { NEVER_SCHEDULER } from '../../src/engine/api/open-options.js'
 import type { State } from '../../src/engine/core/state.js'
 import type { Replica } from '../../src/engine/runtime/replica.js'
 import type { PgLog } from '../../src/storage/pg-log.js'
@@ -102,6 +103,39 @@ describe('a worker whose replica fell behind a compaction', () => {
     expect(await scheduler.job(job.uuid)).toMatchObject({ state: 'done', retry: 1 })
     await worker.settled()
     expect(ran).toEqual([7])
+  })
+
+  it('takes over while behind: it catches up from the snapshot under its new term, launches the skipped start and runs it to done', async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const started = startOf(scheduler)
+    await scheduler.start()
+    const worker = await open(schema, 'node-b')
+    const ran: number[] = []
+    worker.model('res.lag', {
+      run(n: number) {
+        ran.push(n)
+        return n * 2
+      },
+    })
+    await worker.start()
+    // It never takes the lease: the worker is the only one that can take over.
+    const client = await open(schema, 'node-c', { [NEVER_SCHEDULER]: true })
+    const frozen = await freezeReplica(worker)
+    const job = await lagModel(client).withDelay().run(5)
+    expect(await started(job.uuid)).toMatch(/^node-b#/)
+    await scheduler.snapshot()
+    expect(await frozen.readTail(frozen.seq)).toBeNull()
+    await scheduler.close()
+    // The worker took the lease; its catching up before it decides waits at the gate.
+    const workerLog = (worker as unknown as Insides).engine.log
+    await expect.poll(() => workerLog.role).toBe('scheduler')
+    expect(ran).toEqual([])
+    await frozen.release()
+    expect(await worker.result(job.uuid)).toBe(10)
+    expect(worker.cluster()).toMatchObject({ role: 'scheduler', term: 2 })
+    expect(await worker.job(job.uuid)).toMatchObject({ state: 'done', retry: 1 })
+    expect(ran).toEqual([5])
   })
 
   it('ends a run it never launched that was cancelled meanwhile: its slot is released, and the next job runs there', async () => {
