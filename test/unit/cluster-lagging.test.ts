@@ -65,8 +65,9 @@ function startOf(scheduler: Wharf): (uuid: string) => Promise<string> {
 describe('a worker whose replica fell behind a compaction', () => {
   const open = clusterMembers(db)
 
-  /** A scheduler that runs nothing of res.lag, a worker that does, and a member that only stores. */
-  async function cluster(workerOptions = {}): Promise<{ scheduler: Wharf; worker: Wharf; ran: number[]; lag: ReturnType<typeof lagModel>; started: (uuid: string) => Promise<string> }> {
+  /** A scheduler that runs nothing of res.lag, a worker that does, and a member that only stores
+   * (and, with `neverScheduler`, never takes the lease either). */
+  async function cluster(workerOptions = {}, neverScheduler = false): Promise<{ scheduler: Wharf; worker: Wharf; ran: number[]; lag: ReturnType<typeof lagModel>; started: (uuid: string) => Promise<string> }> {
     const schema = db.schema()
     const scheduler = await open(schema, 'node-a')
     const started = startOf(scheduler)
@@ -80,7 +81,7 @@ describe('a worker whose replica fell behind a compaction', () => {
       },
     })
     await worker.start()
-    const client = await open(schema, 'node-c') // never started: it takes no work
+    const client = await open(schema, 'node-c', neverScheduler ? { [NEVER_SCHEDULER]: true } : {}) // never started: it takes no work
     return { scheduler, worker, ran, lag: lagModel(client), started }
   }
 
@@ -106,23 +107,10 @@ describe('a worker whose replica fell behind a compaction', () => {
   })
 
   it('takes over while behind: it catches up from the snapshot under its new term, launches the skipped start and runs it to done', async () => {
-    const schema = db.schema()
-    const scheduler = await open(schema, 'node-a')
-    const started = startOf(scheduler)
-    await scheduler.start()
-    const worker = await open(schema, 'node-b')
-    const ran: number[] = []
-    worker.model('res.lag', {
-      run(n: number) {
-        ran.push(n)
-        return n * 2
-      },
-    })
-    await worker.start()
-    // It never takes the lease: the worker is the only one that can take over.
-    const client = await open(schema, 'node-c', { [NEVER_SCHEDULER]: true })
+    // The client never takes the lease: the worker is the only one that can take over.
+    const { scheduler, worker, ran, lag, started } = await cluster({}, true)
     const frozen = await freezeReplica(worker)
-    const job = await lagModel(client).withDelay().run(5)
+    const job = await lag.withDelay().run(5)
     expect(await started(job.uuid)).toMatch(/^node-b#/)
     await scheduler.snapshot()
     expect(await frozen.readTail(frozen.seq)).toBeNull()
