@@ -40,6 +40,7 @@ export {
   WharfClosedError,
   StorageLockedError,
   SchemaLockedError,
+  NodeNameInUseError,
   SchedulerDeposedError,
   LogCorruptionError,
   UnknownChannelError,

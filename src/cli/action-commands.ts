@@ -22,7 +22,7 @@ function actionCommand(action: Action): Command {
     options: connecting(),
     async run({ values, positionals, out }) {
       const uuids = positionalArgs(positionals, 'UUID', 'some')
-      const results = await withClient(values, (client) => client.act(action, uuids))
+      const results = await withClient(values, (client) => client.act(action, uuids), out)
       out.answer({ results }, () => results.map((r) => line(action, r)))
       return results.every((r) => r.ok) ? EXIT_OK : EXIT_REFUSED
     },

@@ -17,36 +17,78 @@ import { CLI_CHANNELS, KEEP_FOREVER_DAYS, LocalClient } from './local-client.js'
 
 const SCHEMA_DEFAULT = 'wharf'
 
+/** ClusterClient.join()s so far in this process. */
+let joins = 0
+
+/** An action unanswered this long makes the CLI say what it waits for (stderr). */
+export const SCHEDULER_WAIT_NOTE_MS = 5000
+
+export interface JoinOptions {
+  /** Where to say what an action waits for, when the scheduler is slow to answer (null: nowhere). */
+  note?: ((line: string) => void) | null
+  /** After how long (default SCHEDULER_WAIT_NOTE_MS). */
+  noteAfterMs?: number
+}
+
 export class ClusterClient extends LocalClient {
   private constructor(
     wharf: Wharf,
     private readonly schema: string,
+    private readonly options: JoinOptions,
   ) {
     super(wharf)
   }
 
   /** Join the cluster of `schema` on `url`, which must hold Wharf's tables already. */
-  static async join(url: string, schema = SCHEMA_DEFAULT): Promise<ClusterClient> {
+  static async join(url: string, schema = SCHEMA_DEFAULT, options: JoinOptions = {}): Promise<ClusterClient> {
     if (!SCHEMA_NAME.test(schema)) throw new UsageError(`--schema must be a lowercase SQL identifier (letters, digits, _), got ${JSON.stringify(schema)}`)
     await checkClusterSchema(url, schema)
-    const node = `wharf-cli:${hostname()}:${process.pid}`
-    const options = { postgres: url, schema, node, channels: CLI_CHANNELS, removeAfterDays: KEEP_FOREVER_DAYS, snapshotEvery: 0 }
-    return new ClusterClient(await Wharf.open({ ...options, [NEVER_SCHEDULER]: true }), schema)
+    // A node name is one live process's (NodeNameInUseError): the second join of one process (a
+    // program driving the CLI in-process) takes a name of its own.
+    const node = `wharf-cli:${hostname()}:${process.pid}${++joins > 1 ? `.${joins}` : ''}`
+    const opening = { postgres: url, schema, node, channels: CLI_CHANNELS, removeAfterDays: KEEP_FOREVER_DAYS, snapshotEvery: 0 }
+    return new ClusterClient(await Wharf.open({ ...opening, [NEVER_SCHEDULER]: true }), schema, options)
   }
 
   override async act(action: Action, uuids: readonly string[]): Promise<ActionResult[]> {
     this.requireScheduler(action)
-    return super.act(action, uuids)
+    return this.applied(action, super.act(action, uuids))
   }
 
   override async remove(uuids: readonly string[]): Promise<{ removed: number }> {
     this.requireScheduler('remove')
-    return super.remove(uuids)
+    return this.applied('remove', super.remove(uuids))
   }
 
   override async purge(state: RemovableState, before: Date | undefined): Promise<{ removed: number }> {
     this.requireScheduler('purge')
-    return super.purge(state, before)
+    return this.applied('purge', super.purge(state, before))
+  }
+
+  /** `call`, sent to the scheduler: unanswered after noteAfterMs, the CLI says what it waits for
+   * rather than hang silently (the scheduler died after the call was sent, or is stuck). */
+  private async applied<T>(what: string, call: Promise<T>): Promise<T> {
+    const note = this.options.note ?? null
+    if (note === null) return call
+    const afterMs = this.options.noteAfterMs ?? SCHEDULER_WAIT_NOTE_MS
+    const timer = setTimeout(() => note(this.waitingNote(what, afterMs)), afterMs)
+    try {
+      return await call
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private waitingNote(what: string, afterMs: number): string {
+    const view = this.wharf.cluster()
+    const leader = view.nodes.find((n) => n.node === view.leader)
+    const who =
+      leader === undefined ? 'a scheduler: none is alive now (no member holds the lease)'
+      : `the scheduler, node ${JSON.stringify(leader.node)} (its last heartbeat ${Math.max(0, (Date.now() - leader.lastSeenMs) / 1000).toFixed(1)} s ago)`
+    return (
+      `wharf ${what}: no answer after ${(afterMs / 1000).toFixed(0)} s; waiting for ${who}. The call waits in the inbox of schema ${JSON.stringify(this.schema)}: ` +
+      'the scheduler applies it, or the next one does if it died. Ctrl-C stops waiting (the call may still be applied).'
+    )
   }
 
   /** A call sent with no scheduler alive would wait in the inbox until one comes: refuse it now. */

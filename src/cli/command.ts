@@ -53,8 +53,9 @@ export function connecting(own: OptionSpecs = {}): OptionSpecs {
 
 const LOCKED_HINT = 'ask the app that holds it instead: `--url` with the address of its dashboard (wharf.serveDashboard() or dashboard())'
 
-/** Connect as the options say, run `body`, and close (also when `body` throws). */
-export async function withClient<T>(values: Values, body: (client: OperatorClient) => Promise<T>): Promise<T> {
+/** Connect as the options say, run `body`, and close (also when `body` throws). `out`: where a
+ * cluster client says what an action waits for, when the scheduler is slow to answer it. */
+export async function withClient<T>(values: Values, body: (client: OperatorClient) => Promise<T>, out?: Output): Promise<T> {
   const path = stringOption(values, 'path')
   const url = urlOption(values)
   const postgres = postgresOption(values)
@@ -65,7 +66,7 @@ export async function withClient<T>(values: Values, body: (client: OperatorClien
   if (url === undefined && values.token !== undefined) throw new UsageError(`--token goes with --url (${path !== undefined ? 'a store on disk' : 'a cluster on PostgreSQL'} has no token)`)
   const client =
     path !== undefined ? await LocalClient.open(path, LOCKED_HINT)
-    : postgres !== undefined ? await ClusterClient.join(postgres, stringOption(values, 'schema'))
+    : postgres !== undefined ? await ClusterClient.join(postgres, stringOption(values, 'schema'), { note: out === undefined ? null : (line) => out.note(line) })
     : new HttpClient(url!, token)
   try {
     return await body(client)

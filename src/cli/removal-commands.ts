@@ -28,7 +28,7 @@ export const removeCommand: Command = {
   async run({ values, positionals, out }) {
     const uuids = positionalArgs(positionals, 'UUID', 'some')
     if (uuids.length > ACTION_UUIDS_MAX) throw new UsageError(`at most ${ACTION_UUIDS_MAX} uuids at once (the removal is all or nothing), got ${uuids.length}; or use wharf purge`)
-    const answer = await withClient(values, (client) => client.remove(uuids))
+    const answer = await withClient(values, (client) => client.remove(uuids), out)
     out.answer(answer, () => [`removed ${jobs(answer.removed)}`])
     return EXIT_OK
   },
@@ -51,7 +51,7 @@ export const purgeCommand: Command = {
     positionalArgs(positionals, 'argument', 0)
     const state = removableState(values)
     const before = beforeOption(values)
-    const answer = await withClient(values, (client) => client.purge(state, before))
+    const answer = await withClient(values, (client) => client.purge(state, before), out)
     const since = before === undefined ? '' : ` (entered before ${time(before.getTime())})`
     out.answer(answer, () => [`removed ${jobs(answer.removed)} ${state}${since}`])
     return EXIT_OK

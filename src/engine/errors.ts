@@ -128,6 +128,30 @@ export class SchemaLockedError extends WharfError {
 }
 
 /**
+ * Wharf.open() on PostgreSQL with a `node` name that a live member of the schema's cluster holds
+ * (its session holds the name's lock). Two processes under one name would share one member row,
+ * each overwriting the other's. Refused before anything was written. A dead process's name is
+ * free again as soon as its PostgreSQL session has ended.
+ */
+export class NodeNameInUseError extends WharfError {
+  readonly code = 'NODE_NAME_IN_USE'
+  readonly schema: string
+  readonly node: string
+  /** How old the holder's heartbeat was (ms); null when it has written none yet (it is opening). */
+  readonly heartbeatAgeMs: number | null
+  constructor(schema: string, node: string, heartbeatAgeMs: number | null) {
+    const age = heartbeatAgeMs === null ? 'it is opening: no heartbeat yet' : `its last heartbeat is ${(heartbeatAgeMs / 1000).toFixed(1)} s old`
+    super(
+      `the node name ${JSON.stringify(node)} is in use in the cluster of PostgreSQL schema ${JSON.stringify(schema)}: a live process holds it (${age}); ` +
+        'give this process a name of its own (the `node` option), or close the other one (a dead process\'s name is free again once its session has ended)',
+    )
+    this.schema = schema
+    this.node = node
+    this.heartbeatAgeMs = heartbeatAgeMs
+  }
+}
+
+/**
  * This process was the scheduler of a PostgreSQL schema and another process has taken over (a
  * higher term; its session and lock were lost). Nothing of the refused write was stored. A deposed
  * Wharf closes: every later call is refused with this error; open it again to rejoin the cluster

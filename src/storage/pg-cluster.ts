@@ -52,6 +52,12 @@ export function memberLockKey(schema: string, worker: string): string {
   return `wharf-member:${schema}:${worker}`
 }
 
+/** The key of the lock on node name `node` of `schema`'s cluster: the session of the process
+ * that goes by that name holds it, so that no other process opens under it. */
+export function nodeLockKey(schema: string, node: string): string {
+  return `wharf-node:${schema}:${node}`
+}
+
 /** SQL: is the advisory lock of bigint key `key` (an SQL expression) held by some session of this database? */
 export function advisoryLockHeld(key: string, pid?: string): string {
   return (
@@ -123,6 +129,12 @@ export class PgClusterTables {
       `DELETE FROM ${this.s}.reply WHERE regexp_replace(node, '#[^#]*$', '') NOT IN (SELECT node FROM ${this.s}.member WHERE seen_at >= now() - make_interval(secs => $1))`,
       [goneMs / 1000],
     )
+  }
+
+  /** How old `node`'s heartbeat is (ms); null when it has no row. */
+  async heartbeatAge(sql: PgPool, node: string): Promise<number | null> {
+    const [row] = (await sql.query(`SELECT (extract(epoch FROM now() - seen_at) * 1000)::bigint AS age FROM ${this.s}.member WHERE node = $1`, [node])).rows
+    return row === undefined ? null : Math.max(0, Number(row.age))
   }
 
   async leave(sql: PgPool, node: string): Promise<void> {

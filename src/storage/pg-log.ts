@@ -14,14 +14,14 @@
 
 import type { WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
-import { LogCorruptionError, SchedulerDeposedError, SchemaLockedError } from '../engine/errors.js'
+import { LogCorruptionError, NodeNameInUseError, SchedulerDeposedError, SchemaLockedError } from '../engine/errors.js'
 import { decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshot } from './codec.js'
 import { checkCompaction, checkSnapshotSeq, type DecidedTick, type EventLog, type Snapshot } from './event-log.js'
 import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
 import { connect, redactedUrl, type PgPool, type PgQueries, type PgRows } from './pg-driver.js'
 import { PgHistory } from './pg-history.js'
 import { notifyChannel, PgLease } from './pg-lease.js'
-import { memberLockKey } from './pg-cluster.js'
+import { memberLockKey, nodeLockKey, PgClusterTables } from './pg-cluster.js'
 import { migrate, PG_SCHEMA_VERSION, schemaIdent } from './pg-schema.js'
 
 export interface PgLogOptions {
@@ -34,6 +34,9 @@ export interface PgLogOptions {
   /** With `cluster`: false never takes the lease, at open or later (the `wharf` CLI's member:
    * it reads and sends calls, and must not become the scheduler of the app's jobs). */
   campaign?: boolean
+  /** With `cluster`: this process's node name. Its lock is taken first thing at open (else
+   * NodeNameInUseError), and held with the lease's session. */
+  node?: string
 }
 
 /** What an append adds for the calls of its tick, run in its transaction after the batch. */
@@ -55,6 +58,8 @@ export class PgLog implements EventLog {
   private readonly cluster: boolean
   /** False: this log never takes the lease (PgLogOptions.campaign). */
   readonly campaigns: boolean
+  /** This process's node name in the cluster (null: none, not a cluster member). */
+  private readonly node: string | null
   private lifecycle: Lifecycle = 'closed'
   private sql: PgPool | null = null
   /** This process's term as scheduler (0: a follower, which never writes): every write checks it. */
@@ -76,6 +81,7 @@ export class PgLog implements EventLog {
     this.schemaVersion = options.schemaVersion ?? PG_SCHEMA_VERSION
     this.cluster = options.cluster ?? false
     this.campaigns = !this.cluster || (options.campaign ?? true)
+    this.node = this.cluster ? (options.node ?? null) : null
     this.where = `schema ${JSON.stringify(this.schema)} of ${redactedUrl(url)}`
     this.history = new PgHistory(() => this.requireSql(), this.s, this.where)
     this.lease = new PgLease(url, this.where, this.schema)
@@ -98,6 +104,8 @@ export class PgLog implements EventLog {
     try {
       sql = this.sql = await connect(this.url, this.where)
       await this.lease.open()
+      // The name first: a process refused for it has written nothing, not even a migration.
+      if (this.node !== null && !(await this.lease.holdKey(nodeLockKey(this.schema, this.node)))) throw await this.nodeInUse(this.node)
       await this.lease.migrating(() => migrate(sql!, this.schema, this.schemaVersion))
       const leads = this.campaigns && (await this.lease.tryTake())
       if (!leads && !this.cluster) throw new SchemaLockedError(this.schema)
@@ -148,6 +156,19 @@ export class PgLog implements EventLog {
     const [meta] = (await this.requireSql().query(`UPDATE ${this.s}.meta SET term = term + 1 WHERE id = 1 RETURNING term`)).rows
     if (meta === undefined) throw new LogCorruptionError(`corrupt event log in ${this.where}: its meta row is missing`, 0)
     this.termHeldNow = Number(meta.term)
+    await this.readEnds()
+  }
+
+  /**
+   * A follower, before it replays the snapshot (it fell behind a compaction): read the log's ends
+   * again — they are the scheduler's, and moved since this log opened — so that readSnapshot()
+   * and read() check the snapshot and the log against where they are now.
+   */
+  async followEnds(): Promise<void> {
+    this.requireOpen()
+    // A follower that just took the lease catches up before it decides: its ends were read as it
+    // took it, and only it moves them now.
+    if (this.termHeldNow > 0) return
     await this.readEnds()
   }
 
@@ -217,10 +238,22 @@ export class PgLog implements EventLog {
     return batches
   }
 
-  /** Hold cluster member `worker`'s session lock on the lease's session (pg-cluster.ts). */
-  holdMemberLock(worker: string): Promise<boolean> {
+  /**
+   * Hold cluster member `worker`'s session lock, and the node name's, on the lease's session
+   * (pg-cluster.ts), taking them again after a reconnection. False when the name's lock is another
+   * session's now: this one's was cut, and another process opened under the name meanwhile.
+   */
+  async holdMemberLocks(worker: string): Promise<boolean> {
     this.requireOpen()
-    return this.lease.holdKey(memberLockKey(this.schema, worker))
+    const [, named] = await Promise.all([this.lease.holdKey(memberLockKey(this.schema, worker)), this.node === null || this.lease.holdKey(nodeLockKey(this.schema, this.node))])
+    return named
+  }
+
+  /** The refusal of an open under a name a live process holds, with that process's heartbeat age
+   * (none when its member row is not written yet, or the tables not even created). */
+  private async nodeInUse(node: string): Promise<NodeNameInUseError> {
+    const age = await new PgClusterTables(this.schema, this.channel).heartbeatAge(this.requireSql(), node).catch(() => null)
+    return new NodeNameInUseError(this.schema, node, age)
   }
 
   /** The pool, for the cluster's own tables (inbox, reply, member: pg-cluster.ts). */

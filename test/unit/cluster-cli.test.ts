@@ -1,12 +1,16 @@
 // Proves the operator's ways into a cluster on PostgreSQL (real server): a member opened with
 // NEVER_SCHEDULER stays a follower even when the lease is free; `wharf … --postgres` (requeue and
 // dashboard as real processes) lists and acts on the jobs of a cluster whose scheduler is this
-// test's process, without ever taking the lease, and leaves; and the dashboard served by a
-// follower shows the jobs while a requeue through it is applied by the scheduler.
+// test's process, without ever taking the lease, and leaves; an action is refused at once when
+// the scheduler's row is fresh but its session gone (SIGKILLed), and one the scheduler leaves
+// unanswered makes the CLI say what it waits for; and the dashboard served by a follower shows
+// the jobs while a requeue through it is applied by the scheduler.
 import { describe, expect, it } from 'vitest'
 import { FailedJobError, Wharf, type JobView } from '../../src/index.js'
 import { NEVER_SCHEDULER } from '../../src/engine/api/open-options.js'
 import { main } from '../../src/cli/main.js'
+import { ClusterClient } from '../../src/cli/cluster-client.js'
+import { connect } from '../../src/storage/pg-driver.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
 import { dashboardProcess, wharfJson } from './cli-helpers.js'
 import { call, post } from './dashboard-helpers.js'
@@ -116,5 +120,48 @@ describe('the dashboard on a follower', () => {
     expect(await post(`${api}/actions/requeue`, { uuids: [failed.uuid] })).toMatchObject({ status: 200, body: { results: [{ uuid: failed.uuid, ok: true }] } })
     await expect.poll(async () => (await app.job(failed.uuid))?.state).toBe('done')
     await expect.poll(async () => (await call(`${api}/jobs/${failed.uuid}`)).body.job.state).toBe('done')
+  })
+})
+
+describe('wharf --postgres while the scheduler is dead or silent', () => {
+  /** A schema whose app closed (term 1, lease free), and a scheduler row that looks alive: fresh,
+   * of term 1, its member lock held by a session of this test when `locked` (else by nobody, as
+   * after a SIGKILL). */
+  async function ghostScheduler(locked: boolean) {
+    const schema = db.schema()
+    const { app, later } = await appWithJobs(schema)
+    await app.close()
+    const pool = await connect(db.url(), undefined, 1)
+    await pool.query(`INSERT INTO ${schema}.member (node, role, term, worker) VALUES ('ghost', 'scheduler', 1, 'ghost#1')`)
+    if (locked) await pool.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [`wharf-member:${schema}:ghost#1`])
+    return { schema, later, end: () => pool.end() }
+  }
+
+  it('refuses an action at once when the scheduler row is fresh but its session is gone', async () => {
+    const { schema, later, end } = await ghostScheduler(false)
+    try {
+      const refused = await inProcess('cancel', later.uuid, '--postgres', db.url(), '--schema', schema)
+      expect([refused.code, refused.err]).toEqual([1, expect.stringContaining('ClusterError: no scheduler in the cluster of schema')])
+    } finally {
+      await end()
+    }
+  })
+
+  it('says what an unanswered action waits for, and ends once a scheduler applies it', async () => {
+    const { schema, later, end } = await ghostScheduler(true)
+    const notes: string[] = []
+    const client = await ClusterClient.join(db.url(), schema, { note: (line) => notes.push(line), noteAfterMs: 0 })
+    try {
+      const acting = client.act('cancel', [later.uuid])
+      await expect.poll(() => notes.length).toBe(1)
+      expect(notes[0]).toMatch(/^wharf cancel: no answer after 0 s; waiting for the scheduler, node "ghost" \(its last heartbeat [\d.]+ s ago\)\. The call waits in the inbox of schema "s\d+"/)
+      const next = await open(schema, 'app-2') // takes the lease, and applies the inbox
+      expect(await acting).toEqual([{ uuid: later.uuid, ok: true }])
+      expect(await next.job(later.uuid)).toMatchObject({ state: 'cancelled' })
+      expect(notes).toHaveLength(1)
+    } finally {
+      await client.close()
+      await end()
+    }
   })
 })

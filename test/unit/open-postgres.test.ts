@@ -34,8 +34,8 @@ describe('Wharf.open({ postgres }) refuses bad options by name', () => {
 
 describe('Wharf on PostgreSQL', () => {
   const opened = closedAfterEach()
-  const open = async (schema: string): Promise<Wharf> => {
-    const wharf = await Wharf.open({ postgres: db.url(), schema, channels: 'root:2' })
+  const open = async (schema: string, node?: string): Promise<Wharf> => {
+    const wharf = await Wharf.open({ postgres: db.url(), schema, node, channels: 'root:2' })
     opened.push(wharf)
     return wharf
   }
@@ -69,8 +69,9 @@ describe('Wharf on PostgreSQL', () => {
 
   it('opens a second Wharf on a held schema as a follower; close() of the scheduler lets it take over', async () => {
     const schema = db.schema()
-    const first = await open(schema)
-    const second = await open(schema)
+    // Two Wharfs of one process on one schema: each a name of its own (the default is the process's).
+    const first = await open(schema, 'first')
+    const second = await open(schema, 'second')
     expect((await second.cluster()).role).toBe('follower')
     await first.close()
     await expect.poll(async () => (await second.cluster()).role, { timeout: 10_000 }).toBe('scheduler')

@@ -34,7 +34,8 @@ export interface OpenOptions {
    * is the scheduler, the others follow it (runtime/cluster.ts); durability is PostgreSQL's commit.
    */
   postgres?: string
-  /** With `postgres`: this process's name in the cluster, unique in it. Default `<host>:<pid>`. */
+  /** With `postgres`: this process's name in the cluster, unique among its live members (else
+   * open() is refused with NodeNameInUseError). Default `<host>:<pid>`. */
   node?: string
   /**
    * With `postgres`: handlers this process runs at once, a positive integer. Default unlimited.
@@ -167,8 +168,9 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
   const logger = options.logger === undefined ? null : checkLogger(options.logger)
   const warn = warnerFor(logger)
   const onWarning = (message: string): void => warn(message, 'WHARF_LOG_RECOVERED')
+  const node = options.postgres === undefined ? null : (options.node ?? `${hostname()}:${process.pid}`)
   return {
-    log: options.log ?? logOf(options, onWarning),
+    log: options.log ?? logOf(options, node, onWarning),
     clock,
     channels: parseChannelConfig(channelsText),
     contextKeys: Object.freeze([...contextKeys]),
@@ -178,7 +180,7 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
     telemetry: options.telemetry === undefined ? null : checkTelemetry(options.telemetry),
     logger,
     warn,
-    node: options.postgres === undefined ? null : (options.node ?? `${hostname()}:${process.pid}`),
+    node,
     workers: options.workers ?? null,
   }
 }
@@ -215,8 +217,8 @@ function hasMethods(value: unknown, names: readonly string[]): boolean {
   return typeof value === 'object' && value !== null && names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function')
 }
 
-function logOf(options: OpenOptions, onWarning: (message: string) => void): EventLog {
-  if (options.postgres !== undefined) return new PgLog(options.postgres, { schema: options.schema ?? 'wharf', cluster: true, campaign: options[NEVER_SCHEDULER] !== true })
+function logOf(options: OpenOptions, node: string | null, onWarning: (message: string) => void): EventLog {
+  if (options.postgres !== undefined) return new PgLog(options.postgres, { schema: options.schema ?? 'wharf', cluster: true, campaign: options[NEVER_SCHEDULER] !== true, node: node ?? undefined })
   if (options.path === undefined) return new VolatileLog()
   const scrubHistory = options.scrubHistory ?? true
   return new LevelLog(options.path, { durability: options.durability ?? 'process', onCorruption: options.onCorruption ?? 'throw', scrubHistory, onWarning })

@@ -21,7 +21,8 @@
 
 import { randomUUID } from 'node:crypto'
 import type { ChannelConfig } from '../core/channel-config.js'
-import { SchedulerDeposedError } from '../errors.js'
+import type { State } from '../core/state.js'
+import { LogCorruptionError, SchedulerDeposedError } from '../errors.js'
 import { PgClusterTables, type InboxRow, type MemberRow, type MemberState } from '../../storage/pg-cluster.js'
 import type { PgLog } from '../../storage/pg-log.js'
 import { encodeAnswer, NO_RESULT_NAME, type ResultTable } from './cluster-wire.js'
@@ -62,8 +63,8 @@ export interface ClusterNode {
 export interface ClusterView {
   /** This process's name in the cluster. */
   node: string
-  /** The node of the scheduler of the current term, when its heartbeat is recent; else null
-   * (during a takeover). */
+  /** The node of the scheduler of the current term, when its heartbeat is recent and its session
+   * alive; else null (during a takeover). */
   leader: string | null
   /** Members with a heartbeat under MEMBER_ALIVE_MS old, by node. */
   nodes: ClusterNode[]
@@ -71,6 +72,25 @@ export interface ClusterView {
   role: ClusterRole | 'closed'
   /** The current term: it grows by one with each scheduler that takes over. */
   term: number
+}
+
+/** A follower's replay of the snapshot is tried this many times (see followerReplay). */
+const FOLLOWER_REPLAY_TRIES = 3
+
+/**
+ * A follower's state from the snapshot and the log after it, read as they are now (followEnds).
+ * The scheduler may snapshot or compact between those reads, which then disagree (a snapshot
+ * past the log's end, a gap after it): read again; a disagreement that stays is corruption.
+ */
+async function followerReplay(log: PgLog, channels: readonly ChannelConfig[]): Promise<State> {
+  for (let tries = 1; ; tries++) {
+    await log.followEnds()
+    try {
+      return (await replay(log, channels)).state
+    } catch (error) {
+      if (!(error instanceof LogCorruptionError) || tries >= FOLLOWER_REPLAY_TRIES) throw error
+    }
+  }
 }
 
 export class Cluster {
@@ -96,6 +116,8 @@ export class Cluster {
   private recovering = false
   private beating: Promise<void> | null = null
   private beatAgain = false
+  /** Another process took this one's node name while its session was cut (warned once). */
+  private nameTaken = false
 
   constructor(
     private readonly log: PgLog,
@@ -122,7 +144,7 @@ export class Cluster {
     this.replica = new Replica({
       tail: (seq) => log.readTail(seq),
       caughtUp: () => log.history.load(),
-      replay: async () => (await replay(log, channels)).state,
+      replay: () => followerReplay(log, channels),
       get engine() {
         return self.requireEngine()
       },
@@ -165,7 +187,9 @@ export class Cluster {
     const role = this.role
     const term = Math.max(this.known.term, this.log.term)
     const nodes = this.known.members.map(({ node, lastSeenMs, running, role, term }) => ({ node, lastSeenMs, running, role, term }))
-    const leader = role === 'scheduler' ? this.node : (nodes.find((m) => m.role === 'scheduler' && m.term === term)?.node ?? null)
+    // A scheduler whose session is gone (a SIGKILLed process) is no leader, though its row is
+    // fresh for MEMBER_ALIVE_MS more: a call sent to it now waits for a takeover.
+    const leader = role === 'scheduler' ? this.node : (this.known.members.find((m) => m.role === 'scheduler' && m.term === term && m.locked)?.node ?? null)
     return { node: this.node, leader, nodes, role, term }
   }
 
@@ -264,7 +288,11 @@ export class Cluster {
     const role = this.role
     if (role === 'closed') return
     // The lock first: a row is never read as alive without it.
-    await this.log.holdMemberLock(this.worker)
+    const named = await this.log.holdMemberLocks(this.worker)
+    if (!named && !this.nameTaken) {
+      this.warn(`wharf: cluster member ${this.node}: another process opened under the node name ${JSON.stringify(this.node)} while this one's connection was cut; both write one member row now: close one of them`, 'WHARF_CLUSTER')
+    }
+    this.nameTaken = !named
     const work = workOf(this.self())
     const announced = JSON.stringify(work)
     await this.tables.heartbeat(this.log.pool, this.node, role, this.log.term, engine.runningHandlers, work, announced !== this.announced)

@@ -18,7 +18,7 @@
 // engine-open.ts (replay and recovery at open).
 
 import type { ChannelConfig } from '../core/channel-config.js'
-import type { Command } from '../core/commands.js'
+import type { Command, HandlerOutcome } from '../core/commands.js'
 import { APPENDS_IN_FLIGHT_MAX } from '../core/limits.js'
 import { checkInvariants } from '../core/invariants.js'
 import { nextWakeMs } from '../core/schedule.js'
@@ -50,6 +50,7 @@ import { CronTimes } from './cron-times.js'
 import { ulidFactory, type IdFactory } from './ids.js'
 import { earliest, SpinGuard, WakeTimer } from './wake-timer.js'
 import type { Warn } from './warnings.js'
+import { unlaunchedRuns, WorkerRuns } from './worker-runs.js'
 
 // Moved out of this file with the concerns they belong to; importers keep this path.
 export { VACUUM_INTERVAL_MS } from './maintenance.js'
@@ -149,6 +150,8 @@ export class Engine {
    * dispatches to (set on every member, read only while it decides), and whom to tell when what
    * this member may run changes. null when embedded. */
   private cluster: { workerId: string; pool: readonly Worker[]; workChanged: () => void } | null = null
+  /** A cluster follower's runs launched here (worker-runs.ts): what resync() reconciles. */
+  private readonly workerRuns = new WorkerRuns()
   /** Why the engine stopped for good, if it did (see fail()). */
   private fatal: unknown = undefined
   /** Told once, when the engine closes or fails: whoever waits for it to do something. */
@@ -610,11 +613,14 @@ export class Engine {
       const event = batch[i]!
       if (event.type === 'job.started') {
         const job = this.state.jobs.get(event.uuid)
-        if (event.node === workerId && job !== undefined && job.state === 'started' && job.node === workerId) {
+        if (event.node === workerId && job !== undefined && job.state === 'started' && job.node === workerId && !this.workerRuns.has(job.uuid, job.runs)) {
+          this.workerRuns.add(job.uuid, job.runs)
           this.runner.launch(job, job.runs)
           launched = true
         }
-      } else if ('uuid' in event && this.runner.isLive(event.uuid)) {
+      } else if ('uuid' in event) {
+        if (this.workerRuns.size > 0) this.workerRuns.prune(this.state, event.uuid, workerId)
+        if (!this.runner.isLive(event.uuid)) continue
         const job = this.state.jobs.get(event.uuid)
         this.runner.abortUnless(event.uuid, job?.state === 'started' ? job.runs : -1, supersededError(event.uuid, this.state))
       }
@@ -622,11 +628,38 @@ export class Engine {
     if (launched) this.armTimer() // their timeouts
   }
 
-  /** Follower: the state rebuilt from the log (it fell behind a compaction). */
+  /** Follower: the state rebuilt from the log (it fell behind a compaction). The batches it
+   * skipped may have assigned runs to this worker, or ended some it runs: reconcile. */
   resync(state: State): void {
     this.state = state
     this.historyEpoch++
     this.committed()
+    if (this.cluster !== null && this.lifecycle !== 'closed') this.reconcileRuns(this.cluster.workerId)
+  }
+
+  /**
+   * Make this worker's handlers match its runs in the state (worker-runs.ts): launch the started
+   * jobs assigned to it that it never launched — the run number fences their outcome, so one the
+   * scheduler recovered meanwhile is dropped there —, end the superseded runs it never launched
+   * (a finish of a run that is no longer the job's only releases its slots), and abort the
+   * handlers whose run ended in the batches it skipped.
+   */
+  private reconcileRuns(workerId: string): void {
+    this.workerRuns.pruneAll(this.state, workerId)
+    const { launch, end } = unlaunchedRuns(this.state, workerId, this.workerRuns)
+    for (const job of launch) {
+      this.workerRuns.add(job.uuid, job.runs)
+      this.runner.launch(job, job.runs)
+    }
+    for (const { uuid, run } of end) {
+      this.workerRuns.add(uuid, run)
+      this.post({ type: 'finish', uuid, run, outcome: NEVER_LAUNCHED, retryPattern: null, entropy: 0 })
+    }
+    for (const uuid of this.runner.liveJobs()) {
+      const job = this.state.jobs.get(uuid)
+      this.runner.abortUnless(uuid, job?.state === 'started' && job.node === workerId ? job.runs : -1, supersededError(uuid, this.state))
+    }
+    if (launch.length > 0) this.armTimer() // their timeouts
   }
 
   /** Follower: its last call was answered (settled() and idle() may resolve). */
@@ -641,6 +674,7 @@ export class Engine {
    */
   async promote(liveWorkers?: readonly string[]): Promise<Recovered> {
     this.remote = null
+    this.workerRuns.clear() // a scheduler launches its own starts as it commits them, never resyncs
     checkInvariants(this.state, { leftRunning: true })
     const recovered = await recoverAll(this, liveWorkers)
     checkInvariants(this.state)
@@ -719,6 +753,15 @@ export class Engine {
     this.scheduleTick()
     return this.settled()
   }
+}
+
+/** The outcome a worker posts for a superseded run it never launched: the scheduler drops it
+ * (the run is not the job's) and releases the run's slots. */
+const NEVER_LAUNCHED: HandlerOutcome = {
+  kind: 'failed',
+  excName: 'JobSupersededError',
+  excMessage: 'this run was superseded before its worker launched it (its worker replayed a snapshot instead of the start)',
+  excInfo: '',
 }
 
 function supersededError(uuid: string, state: State): JobSupersededError {

@@ -62,6 +62,7 @@ export class Replica {
         if (!engine.following) return
         if (batches === null) {
           engine.resync(await this.deps.replay())
+          applied = true // history moved too (caughtUp)
           continue
         }
         for (const batch of batches) engine.follow(batch)

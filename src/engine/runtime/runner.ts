@@ -265,6 +265,11 @@ export class Runner {
     return this.live.has(uuid)
   }
 
+  /** The jobs with a handler running here (async, outcome not decided yet). */
+  liveJobs(): string[] {
+    return [...this.live.keys()]
+  }
+
   /** Abort the handler of `uuid` unless its run is `run` (-1: none is the job's any more). */
   abortUnless(uuid: string, run: number, reason: unknown): void {
     const attempt = this.live.get(uuid)
