@@ -12,6 +12,7 @@ import { enqueueLatencyUnderCpuLoad } from './thread-benches.js'
 import { Wharf, type OpenOptions } from '../index.js'
 import { benchPg, benchPgLifecycle, benchPostgres, prepareBench } from './pg-benches.js'
 import { startPgServer } from './pg-server.js'
+import { measureFailover, type FailoverTrial } from './failover-bench.js'
 import { measureTargets, type TargetRow } from './targets.js'
 
 interface Row {
@@ -112,6 +113,7 @@ async function main(): Promise<void> {
   await targetBenches()
   await threadBenches()
   await driverBenches()
+  await failoverBenches()
 
   const memoryName = 'memory: heap per pending job, 1,000,000 pending (small args)'
   if (!wanted(memoryName)) return
@@ -175,6 +177,34 @@ async function driverBenches(): Promise<void> {
       }
     }
     await sample('PgLog lifecycle: 10,000 no-op jobs, root:16', 'jobs/s', 10_000, () => benchPgLifecycle(server.url, 10_000, 16))
+  } finally {
+    await server.stop()
+  }
+}
+
+/**
+ * A three-process cluster on a throwaway PostgreSQL server (fsync on): SIGKILL of the scheduler →
+ * the next job start on another process (failover-bench.ts), over many trials.
+ */
+async function failoverBenches(): Promise<void> {
+  const name = 'failover: SIGKILL of the scheduler → next job start elsewhere'
+  if (!wanted(name)) return
+  const trials = quick ? 8 : 20
+  console.log(`\ncluster failover (3 member processes, ${trials} trials; a throwaway server on 127.0.0.1, fsync on)`)
+  const server = await startPgServer()
+  try {
+    const results = await measureFailover(server.url, trials, (t, i) =>
+      console.log(`  ${new Date().toISOString().slice(11, 19)} trial ${String(i + 1).padStart(2)}: exit seen ${t.goneMs.toFixed(0)} ms, lock freed ${t.freedMs.toFixed(0)} ms, term bumped ${t.lockMs.toFixed(0)} ms, promoted ${t.promotedMs.toFixed(0)} ms, first start ${t.startMs.toFixed(0)} ms`),
+    )
+    const quantile = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)]!
+    const part = (key: keyof FailoverTrial): string => {
+      const xs = results.map((r) => r[key])
+      return `p50 ${quantile(xs, 0.5).toFixed(0)}, p99 ${quantile(xs, 0.99).toFixed(0)}, max ${Math.max(...xs).toFixed(0)} ms`
+    }
+    console.log(`${name.padEnd(58)} ${part('startMs')}   (${trials} trials)`)
+    console.log(`${'  of which: kill → lock freed (PostgreSQL ended its session)'.padEnd(58)} ${part('freedMs')}`)
+    console.log(`${'            kill → term bumped (a follower took the lock)'.padEnd(58)} ${part('lockMs')}`)
+    console.log(`${'            kill → new scheduler promoted (caught up)'.padEnd(58)} ${part('promotedMs')}`)
   } finally {
     await server.stop()
   }

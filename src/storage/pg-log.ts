@@ -42,8 +42,8 @@ export interface PgLogOptions {
 /** What an append adds for the calls of its tick, run in its transaction after the batch. */
 export type AppendStage = (tx: PgQueries, lastSeq: number) => Promise<PgRows>[]
 
-/** Batch rows fetched per round trip while reading. */
-const READ_CHUNK = 256
+/** Batch rows fetched per round trip while reading (readTail's default limit). */
+export const READ_CHUNK = 256
 
 type Lifecycle = 'closed' | 'opening' | 'open' | 'closing'
 

@@ -1,7 +1,8 @@
 // Proves the cluster's moving parts on their own, with plain fakes for the tables (no server): a
 // follower's replica applies the log in order, replays the snapshot when it fell behind a
-// compaction, and waits for a seq; the inbox client answers a call whose reply came before its
-// post returned, rebuilds the scheduler's error as the same class, and refuses what waits on close.
+// compaction, waits for a seq, and reads the log no more than it must; the inbox client answers a
+// call whose reply came before its post returned, rebuilds the scheduler's error as the same
+// class, and refuses what waits on close.
 import { describe, expect, it } from 'vitest'
 import type { State } from '../../src/engine/core/state.js'
 import type { WharfEvent } from '../../src/engine/core/events.js'
@@ -29,17 +30,20 @@ function fakeFollower(log: WharfEvent[][], floor = 0) {
     },
   }
   let rounds = 0
+  let reads = 0
   const replica = new Replica({
     engine,
     tail: async (after) => {
+      reads++
       if (after < floor) return null
       return log.filter((b) => b[0]!.seq > after).slice(0, 2) // two rows per read, as a LIMIT would
     },
+    tailMax: 2,
     replay: async () => ({ seq: floor }) as State,
     caughtUp: async () => void rounds++,
     pause: () => new Promise((resolve) => setImmediate(resolve)),
   })
-  return { engine, replica, rounds: () => rounds }
+  return { engine, replica, rounds: () => rounds, reads: () => reads }
 }
 
 describe('Replica', () => {
@@ -48,6 +52,13 @@ describe('Replica', () => {
     await replica.catchUp()
     expect(engine.applied).toEqual([1, 2, 3, 4, 5, 6, 7])
     expect(rounds()).toBe(1)
+  })
+
+  it('reads once when a read returns fewer batches than a read holds: that read saw all that was committed', async () => {
+    const { engine, replica, reads } = fakeFollower([batch(1, 2), batch(3, 1), batch(4, 3)])
+    await replica.catchUp()
+    expect(engine.applied).toEqual([1, 2, 3, 4, 5, 6])
+    expect(reads()).toBe(2) // two full, then one batch: no read to find the log empty
   })
 
   it('replays the snapshot when the log was compacted past its state, then goes on from there', async () => {

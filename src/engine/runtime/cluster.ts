@@ -24,7 +24,7 @@ import type { ChannelConfig } from '../core/channel-config.js'
 import type { State } from '../core/state.js'
 import { LogCorruptionError, SchedulerDeposedError } from '../errors.js'
 import { PgClusterTables, type InboxRow, type MemberRow, type MemberState } from '../../storage/pg-cluster.js'
-import type { PgLog } from '../../storage/pg-log.js'
+import { READ_CHUNK, type PgLog } from '../../storage/pg-log.js'
 import { encodeAnswer, NO_RESULT_NAME, type ResultTable } from './cluster-wire.js'
 import type { Engine, Remote } from './engine.js'
 import { InboxApplier } from './inbox-applier.js'
@@ -143,6 +143,7 @@ export class Cluster {
     const self = this
     this.replica = new Replica({
       tail: (seq) => log.readTail(seq),
+      tailMax: READ_CHUNK,
       caughtUp: () => log.history.load(),
       replay: () => followerReplay(log, channels),
       get engine() {

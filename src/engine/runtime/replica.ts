@@ -10,6 +10,9 @@ import type { State } from '../core/state.js'
 export interface ReplicaDeps {
   /** Committed batches after `seq`; null when the log was compacted past it. */
   tail(afterSeq: number): Promise<(readonly WharfEvent[])[] | null>
+  /** The most batches one tail() returns: a read that returns fewer read all that was committed
+   * when it ran (what is committed later is NOTIFYed, and read by the next round). */
+  readonly tailMax: number
   /** A round applied batches: what the replica keeps beside the state follows (history counts). */
   caughtUp(): Promise<void>
   /** The state from the snapshot and the log after it. */
@@ -68,6 +71,9 @@ export class Replica {
         for (const batch of batches) engine.follow(batch)
         if (batches.length === 0) break
         applied = true
+        // Not read again to find it empty: in a busy cluster every batch is a round, and that
+        // read (and the compaction check an empty one makes) doubled each round's queries.
+        if (batches.length < this.deps.tailMax) break
       }
       if (applied) await this.deps.caughtUp()
     } while (this.catchAgain)
