@@ -6,11 +6,16 @@
 // The lock lives on a connection of its own (a one-connection client, not a connection reserved
 // from the log's pool: the driver leaves a query on a dead reserved connection waiting for ever).
 // The client reconnects after its connection was cut, on a new session without the lock: the
-// backend pid, read with every query, tells the two apart.
+// backend pid, read with every query, tells the two apart. After a query of the session failed,
+// the next one goes to a new client: the driver can send it on the dying connection and never
+// settle it (reproduced: after pg_terminate_backend, the first query fails and the second waits
+// for ever). A query that does not settle in LEASE_QUERY_TIMEOUT_MS counts as failed, the same
+// way: a scheduler whose session went silent learns it lost the lock instead of waiting for ever.
 
 import { crc32Text } from './crc32.js'
 import { advisoryLockHeld } from './pg-cluster.js'
-import { connect, type PgPool } from './pg-driver.js'
+import { StorageError } from '../engine/errors.js'
+import { connect, type PgPool, type PgRows } from './pg-driver.js'
 
 /** The NOTIFY channel of a schema's cluster: at most 63 bytes, as PostgreSQL requires. */
 export function notifyChannel(schema: string): string {
@@ -20,6 +25,9 @@ export function notifyChannel(schema: string): string {
 }
 
 const KEY = 'hashtextextended($1, 0)'
+
+/** How long a query of the lease session may take before the session counts as lost (ms). */
+export const LEASE_QUERY_TIMEOUT_MS = 30_000
 
 export class PgLease {
   private sql: PgPool | null = null
@@ -37,24 +45,29 @@ export class PgLease {
   }
 
   async open(): Promise<void> {
-    this.sql = await connect(this.url, this.where, 1)
+    this.sql = await this.client()
+  }
+
+  private client(): Promise<PgPool> {
+    return connect(this.url, this.where, 1)
   }
 
   /** Migrate under a lock of its own (blocking, so that followers wait for a migrating peer). */
   async migrating<T>(work: () => Promise<T>): Promise<T> {
     const key = ['wharf-migrate:' + this.schema]
-    await this.session().query(`SELECT pg_advisory_lock(${KEY})`, key)
+    // Waits while a peer migrates, for as long as that takes: no timeout on this one.
+    await this.ask(`SELECT pg_advisory_lock(${KEY})`, key, null)
     try {
       return await work()
     } finally {
-      await this.session().query(`SELECT pg_advisory_unlock(${KEY})`, key)
+      await this.ask(`SELECT pg_advisory_unlock(${KEY})`, key)
     }
   }
 
   /** Take the schema's lock if no session holds it; true when this one does. */
   async tryTake(): Promise<boolean> {
     if (await this.check()) return true
-    const [row] = (await this.session().query(`SELECT pg_try_advisory_lock(${KEY}) AS locked, pg_backend_pid() AS pid`, ['wharf:' + this.schema])).rows
+    const [row] = (await this.ask(`SELECT pg_try_advisory_lock(${KEY}) AS locked, pg_backend_pid() AS pid`, ['wharf:' + this.schema])).rows
     this.holder = row?.locked === true ? Number(row.pid) : null
     return this.held
   }
@@ -63,7 +76,7 @@ export class PgLease {
   async check(): Promise<boolean> {
     if (this.holder === null) return false
     try {
-      const [row] = (await this.session().query('SELECT pg_backend_pid() AS pid')).rows
+      const [row] = (await this.ask('SELECT pg_backend_pid() AS pid')).rows
       if (Number(row?.pid) !== this.holder) this.holder = null
     } catch {
       this.holder = null // the query failed with the session: the lock went with it
@@ -80,8 +93,8 @@ export class PgLease {
     if (this.holder === null) return
     this.holder = null
     const unlock = `pg_advisory_unlock(${KEY})`
-    if (notify === undefined) await this.session().query(`SELECT ${unlock}`, ['wharf:' + this.schema])
-    else await this.session().query(`SELECT ${unlock}, pg_notify($2, $3)`, ['wharf:' + this.schema, notify.channel, notify.payload])
+    if (notify === undefined) await this.ask(`SELECT ${unlock}`, ['wharf:' + this.schema])
+    else await this.ask(`SELECT ${unlock}, pg_notify($2, $3)`, ['wharf:' + this.schema, notify.channel, notify.payload])
   }
 
   /**
@@ -91,7 +104,7 @@ export class PgLease {
    */
   async holdKey(key: string): Promise<boolean> {
     const held = advisoryLockHeld(KEY, 'pg_backend_pid()')
-    const [row] = (await this.session().query(`SELECT CASE WHEN ${held} THEN true ELSE pg_try_advisory_lock(${KEY}) END AS held`, [key])).rows
+    const [row] = (await this.ask(`SELECT CASE WHEN ${held} THEN true ELSE pg_try_advisory_lock(${KEY}) END AS held`, [key])).rows
     return row?.held === true
   }
 
@@ -101,6 +114,32 @@ export class PgLease {
     const sql = this.sql
     this.sql = null
     await sql?.end()
+  }
+
+  /**
+   * One query of the session. If it fails or does not settle within `timeoutMs` (null: no limit),
+   * the session is given up (its lock with it) and the next query goes to a new client.
+   */
+  private async ask(text: string, params?: readonly unknown[], timeoutMs: number | null = LEASE_QUERY_TIMEOUT_MS): Promise<PgRows> {
+    const sql = this.session()
+    let timer: ReturnType<typeof setTimeout> | undefined
+    try {
+      const query = sql.query(text, params)
+      if (timeoutMs === null) return await query
+      const silent = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new StorageError(`the lease session on ${this.where} did not answer within ${timeoutMs} ms`)), timeoutMs)
+      })
+      return await Promise.race([query, silent])
+    } catch (error) {
+      if (this.sql === sql) {
+        this.holder = null
+        this.sql = await this.client()
+        void sql.end().catch(() => undefined) // its connection is dead or stuck: nothing to wait for
+      }
+      throw error
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   private session(): PgPool {

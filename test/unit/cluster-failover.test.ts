@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SchedulerDeposedError, Wharf, type JobView } from '../../src/index.js'
 import { connect } from '../../src/storage/pg-driver.js'
+import { PgLease } from '../../src/storage/pg-lease.js'
 import { PgLog } from '../../src/storage/pg-log.js'
 import { spawnScript } from '../cluster/spawn.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
@@ -151,6 +152,26 @@ describe('cluster failover', () => {
     } finally {
       await first.close()
       await second.close()
+    }
+  })
+})
+
+describe('the lease session', () => {
+  it('after its session was cut, answers the next queries on a new one (the driver can leave them waiting for ever)', async () => {
+    const schema = db.schema()
+    const lease = new PgLease(db.url(), schema, schema)
+    await lease.open()
+    // Settles or fails within 20 s: without a new client, the query after the failed one never settles.
+    const settled = <T>(work: Promise<T>): Promise<T> =>
+      Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the lease query never settled')), 20_000))])
+    try {
+      expect(await settled(lease.tryTake())).toBe(true)
+      await terminateLockHolder(schema)
+      expect(await settled(lease.check())).toBe(false)
+      expect(await settled(lease.tryTake())).toBe(true) // on a new session: the lock was free
+      expect(await settled(lease.check())).toBe(true)
+    } finally {
+      await lease.end()
     }
   })
 })

@@ -26,11 +26,15 @@ function startsOn(scheduler: Wharf): Map<string, string> {
 }
 
 /** Handlers running now and at most, per node and in all (a handler takes a few ms). */
-function concurrency(): { run: (node: string) => Promise<void>; max: Map<string, number>; maxTotal: () => number } {
+function concurrency(together = 1): { run: (node: string) => Promise<void>; max: Map<string, number>; maxTotal: () => number } {
   const now = new Map<string, number>()
   const max = new Map<string, number>()
   let total = 0
   let maxTotal = 0
+  // The first handlers wait until `together` of them run at once, so that the overlap the test
+  // asserts does not depend on how fast a loaded machine runs them.
+  let met: () => void = () => {}
+  const overlap = new Promise<void>((resolve) => (met = resolve))
   return {
     max,
     maxTotal: () => maxTotal,
@@ -38,6 +42,8 @@ function concurrency(): { run: (node: string) => Promise<void>; max: Map<string,
       now.set(node, (now.get(node) ?? 0) + 1)
       max.set(node, Math.max(max.get(node) ?? 0, now.get(node)!))
       maxTotal = Math.max(maxTotal, ++total)
+      if (maxTotal >= together) met()
+      await overlap
       await new Promise((resolve) => setTimeout(resolve, 15)) // the handler's work: overlaps the others'
       now.set(node, now.get(node)! - 1)
       total--
@@ -117,7 +123,7 @@ describe('workers on every member of a cluster', () => {
     const schema = db.schema()
     const channels = 'root:4,root.mail:1'
     const scheduler = await open(schema, 'node-a', { channels })
-    const seen = concurrency()
+    const seen = concurrency(2) // one handler on each worker, at the same time
     const mail = concurrency()
     const partners = []
     for (const node of ['node-b', 'node-c']) {
