@@ -23,6 +23,10 @@ const MEMBERS = Number(process.env.WHARF_CLUSTER_MEMBERS ?? 2)
 /** Acknowledged enqueues between two kills. */
 const ACKS_PER_ROUND = 10
 const SEED = Number(process.env.WHARF_CLUSTER_SEED ?? 20261130)
+/** Member processes started ahead of their turn to join (chaos-member.ts). */
+const AHEAD = 2
+/** A round takes a second or two on a quiet machine: room for a loaded one, and for many kills. */
+const TIMEOUT_MS = 60_000 + KILLS * 10_000
 const db = pgTestDatabase()
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const MEMBER = fileURLToPath(new URL('../cluster/chaos-member.ts', import.meta.url))
@@ -30,6 +34,8 @@ const MEMBER = fileURLToPath(new URL('../cluster/chaos-member.ts', import.meta.u
 interface Member {
   node: string
   child: ChildProcess
+  /** Lets the member, started ahead and waiting (chaos-member.ts), open and join the cluster. */
+  join: () => void
   opened: Promise<void>
   /** Resolves at the next handler this member starts. */
   busy: () => Promise<void>
@@ -41,8 +47,9 @@ afterAll(() => {
 })
 
 function spawnMember(schema: string, node: string, seed: number, acks: Map<string, string>): Member {
-  const child = spawn(process.execPath, ['--import', 'tsx', MEMBER, db.url(), schema, node, String(seed)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', MEMBER, db.url(), schema, node, String(seed)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
   children.push(child)
+  child.stdin!.on('error', () => undefined) // it died before it joined: its exit says why
   let buffered = ''
   let stderr = ''
   let busy: (() => void)[] = []
@@ -60,7 +67,8 @@ function spawnMember(schema: string, node: string, seed: number, acks: Map<strin
     })
     child.on('exit', (code, signal) => reject(new Error(`member ${node} exited (${code ?? signal}) before it opened: ${stderr}`)))
   })
-  return { node, child, opened, busy: () => new Promise<void>((resolve) => busy.push(resolve)) }
+  opened.catch(() => undefined) // a member started ahead may be killed before it joins; a joined one's is awaited
+  return { node, child, join: () => child.stdin!.end('JOIN\n'), opened, busy: () => new Promise<void>((resolve) => busy.push(resolve)) }
 }
 
 /** The node of the current term's scheduler, once its heartbeat says so. */
@@ -75,11 +83,22 @@ describe('a cluster under repeated kills of workers and schedulers', () => {
     const pool = await connect(db.url())
     const acks = new Map<string, string>()
     const members: Member[] = []
+    const started: Member[] = []
     let next = 0
-    const join = async (): Promise<void> => {
+    const start = (): Member => {
       const member = spawnMember(schema, `m${next}`, SEED + next, acks)
       next++
+      started.push(member)
+      return member
+    }
+    // The next members' processes start while this one opens and the rounds run: node, tsx and
+    // the engine's modules are most of a start, and would otherwise be most of a round.
+    const ahead: Member[] = []
+    const join = async (): Promise<void> => {
+      while (ahead.length < AHEAD + 1 && next < MEMBERS + KILLS) ahead.push(start())
+      const member = ahead.shift()!
       members.push(member)
+      member.join()
       await member.opened
     }
     try {
@@ -104,8 +123,8 @@ describe('a cluster under repeated kills of workers and schedulers', () => {
       const doneOf = async (): Promise<number> => Number((await pool.query(`SELECT count(*) AS n FROM ${schema}.history WHERE state = 'done' AND uuid = ANY($1)`, [acked])).rows[0]!.n)
       await expect.poll(doneOf, { timeout: 30_000, interval: 100 }).toBe(acked.length)
     } finally {
-      for (const member of members) member.child.kill('SIGKILL')
-      await Promise.all(members.map((m) => new Promise((resolve) => (m.child.exitCode === null && m.child.signalCode === null ? m.child.once('exit', resolve) : resolve(null)))))
+      for (const member of started) member.child.kill('SIGKILL')
+      await Promise.all(started.map((m) => new Promise((resolve) => (m.child.exitCode === null && m.child.signalCode === null ? m.child.once('exit', resolve) : resolve(null)))))
     }
 
     // Every takeover came with a higher term, and the core's audit holds after every batch.
@@ -134,5 +153,5 @@ describe('a cluster under repeated kills of workers and schedulers', () => {
     await wharf.drain()
     for (const [uuid, key] of acks) expect(await wharf.job(uuid)).toMatchObject({ state: 'done', identityKey: key })
     await wharf.close()
-  })
+  }, TIMEOUT_MS)
 })
