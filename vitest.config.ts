@@ -15,7 +15,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // One throwaway PostgreSQL server per project of the run (test/pg/global-setup.ts).
-    globalSetup: ['test/pg/global-setup.ts'],
+    globalSetup: ['test/pg/global-setup.ts', 'test/build/global-setup.ts'],
     // With WHARF_TEST_STORE=postgres, Wharfs opened without a store open on PostgreSQL.
     setupFiles: ['test/pg/store-setup.ts'],
     projects: [

@@ -3,11 +3,12 @@
 // words of its "OPEN …" line (or rejects if it exits before).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { nodeArgs } from '../build/node-args.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 export function spawnScript(script: string, args: string[], onLine: (words: string[]) => void): { child: ChildProcess; opened: Promise<string[]> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(script, import.meta.url)), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...nodeArgs(fileURLToPath(new URL(script, import.meta.url))), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
   const opened = new Promise<string[]>((resolve, reject) => {

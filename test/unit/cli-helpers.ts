@@ -10,6 +10,7 @@ import { afterAll } from 'vitest'
 import { chain, FailedJobError, FakeClock, Wharf } from '../../src/index.js'
 import { sequentialIds } from '../../src/testing.js'
 import { runNode } from '../../src/storage/level-child.js'
+import { nodeArgs } from '../build/node-args.js'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const CLI = join(ROOT, 'src/cli.ts')
@@ -22,16 +23,16 @@ export interface CliRun {
   err: string
 }
 
-/** Run `wharf <args>` (node --import tsx src/cli.ts) to its end. */
+/** Run `wharf <args>` (src/cli.ts, from the run's transpiled copy: test/build) to its end. */
 export async function wharf(...args: string[]): Promise<CliRun> {
-  const { code, out, err } = await runNode(['--import', 'tsx', CLI, ...args], ROOT)
+  const { code, out, err } = await runNode([...nodeArgs(CLI), ...args], ROOT)
   return { code, out, err }
 }
 
 /** `wharf dashboard <args> --port 0 --json` as a real process, once it printed its URL; stop()
  * sends SIGTERM and resolves with the exit code. */
 export async function dashboardProcess(...args: string[]): Promise<{ url: string; stop(): Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'dashboard', ...args, '--port', '0', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...nodeArgs(CLI), 'dashboard', ...args, '--port', '0', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
   let out = ''
   const { url } = await new Promise<{ url: string }>((resolve, reject) => {

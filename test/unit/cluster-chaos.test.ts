@@ -19,6 +19,7 @@ import { Wharf } from '../../src/index.js'
 import { connect, type PgPool } from '../../src/storage/pg-driver.js'
 import { PgLog } from '../../src/storage/pg-log.js'
 import { pgTestDatabase } from '../pg/database.js'
+import { nodeArgs } from '../build/node-args.js'
 
 const KILLS = Number(process.env.WHARF_CLUSTER_KILLS ?? 20)
 const MEMBERS = Number(process.env.WHARF_CLUSTER_MEMBERS ?? 2)
@@ -49,7 +50,7 @@ afterAll(() => {
 })
 
 function spawnMember(schema: string, node: string, seed: number, acks: Map<string, string>): Member {
-  const child = spawn(process.execPath, ['--import', 'tsx', MEMBER, db.url(), schema, node, String(seed)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...nodeArgs(MEMBER), db.url(), schema, node, String(seed)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
   children.push(child)
   child.stdin!.on('error', () => undefined) // it died before it joined: its exit says why
   let buffered = ''
@@ -93,7 +94,7 @@ describe('a cluster under repeated kills of workers and schedulers', () => {
       started.push(member)
       return member
     }
-    // The next members' processes start while this one opens and the rounds run: node, tsx and
+    // The next members' processes start while this one opens and the rounds run: node and
     // the engine's modules are most of a start, and would otherwise be most of a round.
     const ahead: Member[] = []
     const join = async (): Promise<void> => {

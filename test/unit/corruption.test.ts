@@ -18,6 +18,7 @@ import { damage, DAMAGE_KINDS, type DamageKind } from '../corruption/damage.js'
 import { buildStore, CHANNELS } from '../corruption/store.js'
 import { seededRandom } from '../sim/prng.js'
 import { runNode } from '../../src/storage/level-child.js'
+import { nodeArgs } from '../build/node-args.js'
 
 const SEEDS = Number(process.env.WHARF_CORRUPTION_SEEDS ?? 4)
 /** Jobs enqueued in the first session (half as many again in each half of the second). */
@@ -62,7 +63,7 @@ afterAll(async () => {
 })
 
 async function openInChild(path: string): Promise<{ answers: Answer[]; crash: string | null }> {
-  const { code, signal, out, err } = await runNode(['--import', 'tsx', CHILD, path, 'throw,truncate,throw'], ROOT)
+  const { code, signal, out, err } = await runNode([...nodeArgs(CHILD), path, 'throw,truncate,throw'], ROOT)
   const answers = out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Answer)
   return { answers, crash: code === 0 && answers.length === 3 ? null : `exit ${code} ${signal ?? ''}: ${err.trim().slice(-500)}` }
 }

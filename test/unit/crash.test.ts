@@ -12,6 +12,7 @@ import { checkInvariants } from '../../src/engine/core/invariants.js'
 import type { State } from '../../src/engine/core/state.js'
 import type { Spec } from '../crash/worker.js'
 import { seededRandom as prng } from '../sim/prng.js'
+import { nodeArgs } from '../build/node-args.js'
 
 const KILLS = Number(process.env.WHARF_CRASH_KILLS ?? 30)
 const SEED = Number(process.env.WHARF_CRASH_SEED ?? 20261129)
@@ -36,7 +37,7 @@ interface Run {
 /** Run the worker; with `kill`, SIGKILL it `ms` after it spawned or after it printed OPEN. */
 function runWorker(dir: string, round: number, kill: { from: 'spawn' | 'open'; ms: number } | null): Promise<Run> {
   const run: Run = { acks: [], done: [], failed: [], opened: false, enqueued: false, drained: false, code: null, signal: null, stderr: '' }
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, dir, String(SEED), String(round)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...nodeArgs(WORKER), dir, String(SEED), String(round)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   let timer: NodeJS.Timeout | undefined
   const arm = (ms: number): void => {
     timer = setTimeout(() => child.kill('SIGKILL'), ms)

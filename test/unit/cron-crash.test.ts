@@ -13,6 +13,7 @@ import { Wharf } from '../../src/index.js'
 import { checkInvariants } from '../../src/engine/core/invariants.js'
 import type { State } from '../../src/engine/core/state.js'
 import { seededRandom as prng } from '../sim/prng.js'
+import { nodeArgs } from '../build/node-args.js'
 
 const KILLS = Number(process.env.WHARF_CRASH_KILLS ?? 6)
 const SEED = Number(process.env.WHARF_CRASH_SEED ?? 20261130)
@@ -32,7 +33,7 @@ interface Run {
 /** Run the worker for `runMs`; with `killMs`, SIGKILL it that long after it printed OPEN. */
 function runWorker(dir: string, runMs: number, killMs: number | null): Promise<Run> {
   const run: Run = { fired: [], opened: false, closed: false, signal: null, code: null, stderr: '' }
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, dir, String(runMs)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...nodeArgs(WORKER), dir, String(runMs)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   let timer: NodeJS.Timeout | undefined
   let buffered = ''
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
