@@ -6,7 +6,7 @@
 // imports, and the suite starts a few hundred of them. Inside the repository so that package.json
 // ("type": "module") and node_modules apply to it as to the sources. Every file keeps its path, so
 // `new URL('./x.js', import.meta.url)` finds its neighbour there too.
-import { readdir, rm } from 'node:fs/promises'
+import { readdir, rm, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
@@ -48,6 +48,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (--entry.users > 0) return
     delete shared.wharfBuild
     await rm(await entry.dir, { recursive: true, force: true })
+    await rmdir(join(ROOT, '.test-build')).catch(() => undefined) // another run's build may still be there
   }
 }
 
