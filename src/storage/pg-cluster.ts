@@ -77,10 +77,15 @@ export class PgClusterTables {
     this.s = schemaIdent(schema)
   }
 
-  /** Post a call; NOTIFY 'inbox' on commit. Resolves with its id. */
-  async post(sql: PgPool, node: string, body: Uint8Array): Promise<number> {
-    const { rows } = await sql.query(`WITH i AS (INSERT INTO ${this.s}.inbox (node, body) VALUES ($1, $2) RETURNING id) SELECT id, pg_notify($3, 'inbox') FROM i`, [node, body, this.channel])
-    return Number(rows[0]!.id)
+  /** Post calls, in order, in one statement; one NOTIFY 'inbox' on commit. Resolves with their
+   * ids, in the order of `bodies` (a statement's serial ids grow in the order it inserts). */
+  async post(sql: PgPool, node: string, bodies: readonly Uint8Array[]): Promise<number[]> {
+    const { rows } = await sql.query(
+      `WITH i AS (INSERT INTO ${this.s}.inbox (node, body) SELECT $1, b FROM unnest($2::bytea[]) WITH ORDINALITY AS u(b, o) ORDER BY o RETURNING id) ` +
+        `SELECT i.id FROM i CROSS JOIN (SELECT pg_notify($3, 'inbox')) n`,
+      [node, bodies, this.channel],
+    )
+    return rows.map((row) => Number(row.id)).sort((a, b) => a - b)
   }
 
   /** The oldest calls not in `taken` (ids of calls already being applied), at most `limit`. */
@@ -89,19 +94,22 @@ export class PgClusterTables {
     return rows.map((row) => ({ id: Number(row.id), node: row.node as string, body: row.body as Uint8Array }))
   }
 
-  /** In the transaction of the batch that applied these calls: delete them, write their replies. */
-  stageReplies(tx: PgQueries, replies: readonly { id: number; node: string; body: Uint8Array }[], seq: number): Promise<PgRows>[] {
-    const ids = replies.map((r) => r.id)
-    return [
-      tx.query(`DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])`, [ids]),
+  /** In the transaction of the batch that applied these calls: delete them, write the replies of
+   * those that have one (body null: posted without a reply). */
+  stageReplies(tx: PgQueries, replies: readonly { id: number; node: string; body: Uint8Array | null }[], seq: number): Promise<PgRows>[] {
+    const staged = [tx.query(`DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])`, [replies.map((r) => r.id)])]
+    const answered = replies.filter((r): r is { id: number; node: string; body: Uint8Array } => r.body !== null)
+    if (answered.length === 0) return staged
+    staged.push(
       tx.query(`INSERT INTO ${this.s}.reply (id, node, seq, body) SELECT id, node, $3, body FROM unnest($1::bigint[], $2::text[], $4::bytea[]) AS r(id, node, body)`, [
-        ids,
-        replies.map((r) => r.node),
+        answered.map((r) => r.id),
+        answered.map((r) => r.node),
         seq,
-        replies.map((r) => r.body),
+        answered.map((r) => r.body),
       ]),
       tx.query('SELECT pg_notify($1, $2)', [this.channel, 'reply']),
-    ]
+    )
+    return staged
   }
 
   /** The replies to `node`'s calls, deleted as they are read. */

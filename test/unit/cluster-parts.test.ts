@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import type { State } from '../../src/engine/core/state.js'
 import type { WharfEvent } from '../../src/engine/core/events.js'
 import { UnknownJobError, WharfClosedError } from '../../src/engine/errors.js'
-import { decodeCall, encodeAnswer, NO_RESULT_NAME } from '../../src/engine/runtime/cluster-wire.js'
+import { decodeCall, encodeAnswer, NO_REPLY_NAME, NO_RESULT_NAME } from '../../src/engine/runtime/cluster-wire.js'
 import { InboxClient } from '../../src/engine/runtime/inbox-client.js'
 import { Replica } from '../../src/engine/runtime/replica.js'
 import type { ReplyRow } from '../../src/storage/pg-cluster.js'
@@ -87,25 +87,31 @@ describe('Replica', () => {
 describe('InboxClient', () => {
   function client() {
     const posted: Uint8Array[] = []
+    const posts: number[] = []
     let replies: ReplyRow[] = []
     let release!: (id: number) => void
     let settled = 0
     const inbox = new InboxClient({
-      post: (body) => {
-        posted.push(body)
-        return new Promise<number>((resolve) => (release = resolve))
+      // Ids as the inbox gives them: consecutive from the one released, in the order posted.
+      post: (bodies) => {
+        posted.push(...bodies)
+        posts.push(bodies.length)
+        return new Promise<number[]>((resolve) => (release = (id) => resolve(bodies.map((_, i) => id + i))))
       },
       collect: async () => replies.splice(0),
       reached: async () => undefined,
       nameOf: () => NO_RESULT_NAME,
       settled: () => void settled++,
     })
-    return { inbox, posted, reply: (row: ReplyRow) => (replies = [row]), release: (id: number) => release(id), settled: () => settled }
+    return { inbox, posted, posts, reply: (row: ReplyRow) => (replies = [row]), release: (id: number) => release(id), settled: () => settled }
   }
+  /** Calls made in one turn are posted at its end, together. */
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
   it("answers a call whose reply was read before its post returned, with the scheduler's error class", async () => {
     const { inbox, posted, reply, release, settled } = client()
     const call = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
+    await turn()
     expect(decodeCall(posted[0]!)).toEqual({ command: { type: 'cancel', uuid: 'u1' }, result: NO_RESULT_NAME })
     expect(inbox.pending).toBe(1)
     reply({ id: 41, seq: 0, body: encodeAnswer({ ok: false, error: new UnknownJobError('u1') }) })
@@ -121,16 +127,55 @@ describe('InboxClient', () => {
   it('resolves with the value, Dates intact, and refuses what still waits when it closes', async () => {
     const { inbox, reply, release } = client()
     const first = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
+    await turn()
     release(1)
     await new Promise((resolve) => setImmediate(resolve))
     reply({ id: 1, seq: 0, body: encodeAnswer({ ok: true, value: { at: new Date(5), n: -0 } }) })
     await inbox.collect()
     expect(await first).toEqual({ at: new Date(5), n: -0 })
     const second = inbox.submit({ type: 'cancel', uuid: 'u2' }, undefined)
+    await turn()
     release(2)
     await new Promise((resolve) => setImmediate(resolve))
     inbox.close()
     expect(await failure(() => second)).toBeInstanceOf(WharfClosedError)
     expect(await failure(() => inbox.submit({ type: 'cancel', uuid: 'u3' }, undefined))).toBeInstanceOf(WharfClosedError)
+  })
+
+  it('posts the calls and outcomes of one turn in one statement, and answers each by its own id', async () => {
+    const { inbox, posted, posts, reply, release, settled } = client()
+    const first = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
+    const sent = inbox.send({ type: 'progress', uuid: 'u2', run: 1, fraction: 0.5, message: null })
+    const second = inbox.submit({ type: 'cancel', uuid: 'u3' }, undefined)
+    await turn()
+    expect(posts).toEqual([3])
+    expect(posted.map((body) => decodeCall(body).result)).toEqual([NO_RESULT_NAME, NO_REPLY_NAME, NO_RESULT_NAME])
+    expect(inbox.pending).toBe(3)
+    release(10) // ids 10, 11, 12
+    await sent // an outcome waits for its post only: no reply is written for it
+    reply({ id: 12, seq: 0, body: encodeAnswer({ ok: true, value: 'third' }) })
+    await inbox.collect()
+    expect(await second).toBe('third')
+    expect(inbox.pending).toBe(1)
+    reply({ id: 10, seq: 0, body: encodeAnswer({ ok: true, value: 'first' }) })
+    await inbox.collect()
+    expect(await first).toBe('first')
+    expect(inbox.pending).toBe(0)
+    expect(settled()).toBe(1)
+  })
+
+  it('rejects every call of a post that failed (the engine posts its outcomes again)', async () => {
+    const failing = new InboxClient({
+      post: async () => Promise.reject(new Error('connection lost')),
+      collect: async () => [],
+      reached: async () => undefined,
+      nameOf: () => NO_RESULT_NAME,
+      settled: () => undefined,
+    })
+    const call = failing.submit({ type: 'cancel', uuid: 'u1' }, undefined)
+    const sent = failing.send({ type: 'progress', uuid: 'u2', run: 1, fraction: 1, message: null })
+    expect(await failure(() => call)).toMatchObject({ message: 'connection lost' })
+    expect(await failure(() => sent)).toMatchObject({ message: 'connection lost' })
+    expect(failing.pending).toBe(0)
   })
 })

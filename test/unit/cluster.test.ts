@@ -29,7 +29,7 @@ describe('a cluster of two Wharfs on one schema', () => {
     const ranOnFollower: string[] = []
     partner(scheduler, ranOnScheduler)
     const onFollower = partner(follower, ranOnFollower)
-    await follower.start() // a follower dispatches nothing, but runs the handlers assigned to it
+    // Nobody started yet: the scheduler dispatches to started members only, so the job waits.
     const view = await follower.cluster()
     expect(view).toMatchObject({ node: 'node-b', role: 'follower', term: 1, leader: 'node-a' })
     expect(view.nodes.map((m) => [m.node, m.role, m.running])).toEqual([['node-a', 'scheduler', 0], ['node-b', 'follower', 0]])
@@ -42,7 +42,7 @@ describe('a cluster of two Wharfs on one schema', () => {
     expect(follower.stats().states.pending).toBe(1)
     expect(await follower.explain(job.uuid)).toMatchObject({ state: 'pending' })
 
-    await scheduler.start()
+    await Promise.all([scheduler.start(), follower.start()]) // a follower dispatches nothing, but runs the handlers assigned to it
     expect(await follower.result(job.uuid)).toBe(42)
     expect([...ranOnScheduler, ...ranOnFollower]).toEqual(['21'])
     await scheduler.idle()

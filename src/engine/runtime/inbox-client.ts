@@ -3,18 +3,21 @@
 // replica has caught up with the log as it was then (read-your-writes: a job() right after a
 // follower's delay() sees the job). Replies are collected on the scheduler's NOTIFY, or by the
 // cluster's poll while calls wait; a reply read before its post returned is kept until it has.
+// Handler outcomes and progress go without a reply (send()): nobody awaits them beyond the post's
+// commit, and the worker learns what they did from the log it tails. Everything posted in one
+// turn of the event loop goes in one INSERT (one commit, one NOTIFY).
 
 import { fail } from '../core/assert.js'
 import type { Command } from '../core/commands.js'
 import { WharfClosedError } from '../errors.js'
 import type { ReplyRow } from '../../storage/pg-cluster.js'
-import { decodeAnswer, encodeCall, type Answer } from './cluster-wire.js'
+import { decodeAnswer, encodeCall, NO_REPLY_NAME, type Answer } from './cluster-wire.js'
 import type { Remote } from './engine.js'
 import type { ResultOf } from './submissions.js'
 
 export interface InboxClientDeps {
-  /** Post an encoded call; resolves with its inbox id. */
-  post(body: Uint8Array): Promise<number>
+  /** Post encoded calls in one statement; resolves with their inbox ids, in order. */
+  post(bodies: readonly Uint8Array[]): Promise<number[]>
   /** This node's replies, deleted as they are read. */
   collect(): Promise<ReplyRow[]>
   /** Resolves once the replica has applied the log up to `seq`. */
@@ -23,6 +26,12 @@ export interface InboxClientDeps {
   nameOf(result: ResultOf<unknown> | undefined): string
   /** The last waiting call was answered. */
   settled(): void
+}
+
+interface Posting {
+  body: Uint8Array
+  resolve: (id: number) => void
+  reject: (error: unknown) => void
 }
 
 interface Waiting {
@@ -35,6 +44,8 @@ export class InboxClient implements Remote {
   /** Replies read before their call's post returned its id. */
   private readonly early = new Map<number, ReplyRow>()
   private posting = 0
+  /** Posts of this turn, sent together at its end. */
+  private batch: Posting[] = []
   private closed = false
   private collecting: Promise<void> | null = null
   private collectAgain = false
@@ -51,7 +62,7 @@ export class InboxClient implements Remote {
     this.posting++
     let id: number
     try {
-      id = await this.deps.post(body)
+      id = await this.enqueue(body)
     } finally {
       this.posting--
     }
@@ -63,6 +74,42 @@ export class InboxClient implements Remote {
       void this.answer(early)
     }
     return answered
+  }
+
+  /** Post a call nobody awaits an answer to (a handler's outcome or progress): resolves once the
+   * post is committed, and the scheduler writes no reply. A rejection may hide a committed post:
+   * the caller posts again, and the duplicate is dropped there (fenced by its run). */
+  async send(command: Command): Promise<void> {
+    if (this.closed) throw closedError()
+    const body = encodeCall({ command, result: NO_REPLY_NAME })
+    this.posting++
+    try {
+      await this.enqueue(body)
+    } finally {
+      this.posting--
+      if (this.pending === 0) this.deps.settled()
+    }
+  }
+
+  private enqueue(body: Uint8Array): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      if (this.batch.length === 0) setImmediate(() => void this.flush())
+      this.batch.push({ body, resolve, reject })
+    })
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.batch
+    this.batch = []
+    let ids: number[]
+    try {
+      ids = await this.deps.post(batch.map((p) => p.body))
+      if (ids.length !== batch.length) throw new Error(`${batch.length} calls posted to the inbox, but ${ids.length} ids came back`)
+    } catch (error) {
+      for (const p of batch) p.reject(error)
+      return
+    }
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(ids[i]!)
   }
 
   /** Read the replies waiting (on a 'reply' notification, or the cluster's poll). Coalesced. */
