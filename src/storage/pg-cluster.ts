@@ -14,6 +14,10 @@ export interface InboxRow {
   body: Uint8Array
 }
 
+/** The longest NOTIFY payload the replies of one caller travel in (PostgreSQL's limit is 8,000
+ * bytes); larger ones are told by a bare 'reply', and read from their rows. */
+export const REPLY_NOTICE_MAX = 7900
+
 export interface ReplyRow {
   id: number
   /** The log's last seq once the call was applied: the follower reads from there. */
@@ -107,9 +111,17 @@ export class PgClusterTables {
         seq,
         answered.map((r) => r.body),
       ]),
-      tx.query('SELECT pg_notify($1, $2)', [this.channel, 'reply']),
+      tx.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [this.channel, replyNotices(answered, seq)]),
     )
     return staged
+  }
+
+  /** The replies a notification carried to caller `node` (replyNotices); null: none for it. */
+  static noticedReplies(payload: string, node: string): ReplyRow[] | null {
+    if (!payload.startsWith('reply {')) return null
+    const notice = JSON.parse(payload.slice('reply '.length)) as { node: string; seq: number; replies: [number, string][] }
+    if (notice.node !== node) return null
+    return notice.replies.map(([id, body]) => ({ id, seq: notice.seq, body: Buffer.from(body, 'base64') }))
   }
 
   /** The replies to `node`'s calls, deleted as they are read. */
@@ -173,4 +185,29 @@ export class PgClusterTables {
       })),
     }
   }
+}
+
+/**
+ * The NOTIFY payloads of a transaction's replies: one per caller, 'reply {"node", "seq",
+ * "replies": [[id, body base64]…]}', so that it is answered without reading them (the rows stay,
+ * for a caller that missed the notification, and are collected later); a bare 'reply' when some
+ * are too large to travel so.
+ */
+export function replyNotices(replies: readonly { id: number; node: string; body: Uint8Array }[], seq: number): string[] {
+  const byNode = new Map<string, [number, string][]>()
+  for (const r of replies) {
+    const entry: [number, string] = [r.id, Buffer.from(r.body).toString('base64')]
+    const list = byNode.get(r.node)
+    if (list === undefined) byNode.set(r.node, [entry])
+    else list.push(entry)
+  }
+  const notices: string[] = []
+  let bare = false
+  for (const [node, list] of byNode) {
+    const notice = `reply ${JSON.stringify({ node, seq, replies: list })}`
+    if (Buffer.byteLength(notice) <= REPLY_NOTICE_MAX) notices.push(notice)
+    else bare = true
+  }
+  if (bare) notices.push('reply')
+  return notices
 }

@@ -7,10 +7,10 @@ import { describe, expect, it } from 'vitest'
 import type { State } from '../../src/engine/core/state.js'
 import type { WharfEvent } from '../../src/engine/core/events.js'
 import { UnknownJobError, WharfClosedError } from '../../src/engine/errors.js'
-import { decodeCall, encodeAnswer, NO_REPLY_NAME, NO_RESULT_NAME } from '../../src/engine/runtime/cluster-wire.js'
+import { decodeAnswer, decodeCall, encodeAnswer, NO_REPLY_NAME, NO_RESULT_NAME } from '../../src/engine/runtime/cluster-wire.js'
 import { InboxClient } from '../../src/engine/runtime/inbox-client.js'
 import { Replica } from '../../src/engine/runtime/replica.js'
-import type { ReplyRow } from '../../src/storage/pg-cluster.js'
+import { PgClusterTables, REPLY_NOTICE_MAX, replyNotices, type ReplyRow } from '../../src/storage/pg-cluster.js'
 import { failure } from './helpers.js'
 
 const batch = (first: number, n: number): WharfEvent[] => Array.from({ length: n }, (_, i) => ({ seq: first + i }) as WharfEvent)
@@ -81,6 +81,34 @@ describe('Replica', () => {
     await replica.reached(10) // a scheduler's state is the log's: nothing to wait for
     await replica.catchUp()
     expect(engine.state.seq).toBe(3)
+  })
+})
+
+describe('Replica.offer (a batch carried by its notification)', () => {
+  it('applies the next batch without reading the log, and follows what it keeps beside the state', async () => {
+    const log = [batch(1, 2), batch(3, 1)]
+    const { engine, replica, reads, rounds } = fakeFollower(log)
+    await replica.offer(log[0]!)
+    await replica.offer(log[1]!)
+    expect(engine.applied).toEqual([1, 2, 3])
+    expect(reads()).toBe(0)
+    expect(rounds()).toBeGreaterThan(0)
+    await replica.offer(log[1]!) // already applied (a notification seen after a read): nothing
+    expect(engine.applied).toEqual([1, 2, 3])
+    expect(reads()).toBe(0)
+  })
+
+  it('reads the log instead when the batch is not the next one, or a read is under way', async () => {
+    const log = [batch(1, 2), batch(3, 1)]
+    const { engine, replica, reads } = fakeFollower(log)
+    await replica.offer(log[1]!) // 1..2 were missed (a lost notification): read them, in order
+    expect(engine.applied).toEqual([1, 2, 3])
+    expect(reads()).toBeGreaterThan(0)
+    log.push(batch(4, 2), batch(6, 1))
+    const reading = replica.catchUp()
+    const offered = replica.offer(log[2]!)
+    await Promise.all([reading, offered])
+    expect(engine.applied).toEqual([1, 2, 3, 4, 5, 6]) // each once, in order
   })
 })
 
@@ -177,5 +205,43 @@ describe('InboxClient', () => {
     expect(await failure(() => call)).toMatchObject({ message: 'connection lost' })
     expect(await failure(() => sent)).toMatchObject({ message: 'connection lost' })
     expect(failing.pending).toBe(0)
+  })
+
+  it('answers from a notification at once, and drops the same reply when its row is collected later', async () => {
+    const { inbox, reply, release, settled } = client()
+    const call = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
+    await turn()
+    release(7)
+    await turn()
+    const [noticed] = PgClusterTables.noticedReplies(replyNotices([{ id: 7, node: 'me#1', body: encodeAnswer({ ok: true, value: 'from the notice' }) }], 3)[0]!, 'me#1')!
+    inbox.noticed([noticed!])
+    expect(await call).toBe('from the notice')
+    expect(settled()).toBe(1)
+    reply({ id: 7, seq: 3, body: encodeAnswer({ ok: true, value: 'from the row' }) })
+    await inbox.collect() // deletes the row: nothing is answered twice, nothing kept
+    const again = inbox.submit({ type: 'cancel', uuid: 'u2' }, undefined)
+    await turn()
+    release(8)
+    await turn()
+    inbox.noticed([{ id: 7, seq: 3, body: encodeAnswer({ ok: true, value: 'stale' }) }]) // a duplicate: dropped
+    reply({ id: 8, seq: 4, body: encodeAnswer({ ok: true, value: 'second' }) })
+    await inbox.collect()
+    expect(await again).toBe('second')
+  })
+})
+
+describe('reply notifications', () => {
+  it("carry each caller's replies in one payload, and say only 'reply' for those too large to", () => {
+    const small = (id: number, node: string) => ({ id, node, body: encodeAnswer({ ok: true, value: id }) })
+    const large = { id: 9, node: 'b#2', body: encodeAnswer({ ok: true, value: 'x'.repeat(REPLY_NOTICE_MAX) }) }
+    const notices = replyNotices([small(1, 'a#1'), small(2, 'a#1'), large, small(3, 'c#3')], 5)
+    expect(notices.filter((n) => n === 'reply')).toHaveLength(1)
+    expect(PgClusterTables.noticedReplies(notices[0]!, 'a#1')!.map((r) => [r.id, r.seq, decodeAnswer(r.body)])).toEqual([
+      [1, 5, { ok: true, value: 1 }],
+      [2, 5, { ok: true, value: 2 }],
+    ])
+    expect(PgClusterTables.noticedReplies(notices[0]!, 'c#3')).toBeNull() // another caller's
+    expect(notices.some((n) => PgClusterTables.noticedReplies(n, 'b#2') !== null)).toBe(false)
+    for (const notice of notices) expect(Buffer.byteLength(notice)).toBeLessThan(8000)
   })
 })

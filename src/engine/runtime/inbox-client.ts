@@ -3,6 +3,8 @@
 // replica has caught up with the log as it was then (read-your-writes: a job() right after a
 // follower's delay() sees the job). Replies are collected on the scheduler's NOTIFY, or by the
 // cluster's poll while calls wait; a reply read before its post returned is kept until it has.
+// A reply small enough also travels in the scheduler's NOTIFY (noticed()): the caller is answered
+// from it, and its row is deleted later, by the next collect (the cluster's poll).
 // Handler outcomes and progress go without a reply (send()): nobody awaits them beyond the post's
 // commit, and the worker learns what they did from the log it tails. Everything posted in one
 // turn of the event loop goes in one INSERT (one commit, one NOTIFY).
@@ -43,6 +45,10 @@ export class InboxClient implements Remote {
   private readonly waiting = new Map<number, Waiting>()
   /** Replies read before their call's post returned its id. */
   private readonly early = new Map<number, ReplyRow>()
+  /** Ids of replies answered from a notification whose rows are not collected yet. */
+  private readonly noticedIds = new Set<number>()
+  /** Ids of the calls being answered (their callers wait for the replica). */
+  private readonly answering = new Set<number>()
   private posting = 0
   /** Posts of this turn, sent together at its end. */
   private batch: Posting[] = []
@@ -112,9 +118,17 @@ export class InboxClient implements Remote {
     for (let i = 0; i < batch.length; i++) batch[i]!.resolve(ids[i]!)
   }
 
-  /** Read the replies waiting (on a 'reply' notification, or the cluster's poll). Coalesced. */
+  /** Replies a notification carried: answered as if read from their rows (which a later collect
+   * deletes). */
+  noticed(replies: readonly ReplyRow[]): void {
+    if (this.closed) return
+    for (const reply of replies) if (this.receive(reply)) this.noticedIds.add(reply.id)
+  }
+
+  /** Read the replies waiting (on a 'reply' notification, or the cluster's poll), and delete the
+   * rows of those a notification carried. Coalesced. */
   collect(): Promise<void> {
-    if (this.pending === 0) return Promise.resolve()
+    if (this.pending === 0 && this.noticedIds.size === 0) return Promise.resolve()
     if (this.collecting !== null) {
       this.collectAgain = true
       return this.collecting
@@ -127,10 +141,23 @@ export class InboxClient implements Remote {
     do {
       this.collectAgain = false
       for (const reply of await this.deps.collect()) {
-        if (this.waiting.has(reply.id)) void this.answer(reply)
-        else this.early.set(reply.id, reply)
+        // Answered from its notification already (or being answered): its row is gone now.
+        if (!this.noticedIds.delete(reply.id)) this.receive(reply)
       }
     } while (this.collectAgain && !this.closed)
+  }
+
+  /** A reply read from its row or a notification: answered, or kept for its post to return;
+   * false when its call was answered already (it came both ways), and it is dropped. */
+  private receive(reply: ReplyRow): boolean {
+    if (this.answering.has(reply.id)) return false
+    if (this.waiting.has(reply.id)) {
+      void this.answer(reply)
+      return true
+    }
+    if (this.posting === 0) return false // every post returned: nobody will wait for this id
+    this.early.set(reply.id, reply)
+    return true
   }
 
   close(): void {
@@ -143,6 +170,7 @@ export class InboxClient implements Remote {
 
   private async answer(reply: ReplyRow): Promise<void> {
     const waiting = this.waiting.get(reply.id) ?? fail(`a reply to inbox call ${reply.id}, which nobody waits for`)
+    this.answering.add(reply.id)
     let answer: Answer
     try {
       answer = decodeAnswer(reply.body)
@@ -154,6 +182,7 @@ export class InboxClient implements Remote {
     await this.deps.reached(reply.seq).catch(() => undefined)
     // Removed only now: pending counts the call until its caller can see what it did.
     this.waiting.delete(reply.id)
+    this.answering.delete(reply.id)
     if (answer.ok) waiting.resolve(answer.value)
     else waiting.reject(answer.error)
     if (this.pending === 0) this.deps.settled()
