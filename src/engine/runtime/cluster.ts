@@ -145,7 +145,7 @@ export class Cluster {
     this.replica = new Replica({
       tail: (seq) => log.readTail(seq),
       tailMax: READ_CHUNK,
-      caughtUp: () => log.history.load(),
+      caughtUp: () => log.history.refresh(),
       replay: () => followerReplay(log, channels),
       get engine() {
         return self.requireEngine()
@@ -171,7 +171,11 @@ export class Cluster {
     await Promise.all([listening, this.heartbeat()])
     this.unlisten = await listening
     if (this.log.role === 'scheduler') this.lead()
-    else await this.replica.catchUp() // what was committed between the replay and LISTEN
+    else {
+      await this.replica.catchUp() // what was committed between the replay and LISTEN
+      // The counts as of where the replica is now (or later): it counts each batch after them.
+      await this.log.history.load()
+    }
     this.every(HEARTBEAT_MS, () => this.heartbeat())
     this.every(POLL_MS, () => this.poll())
     this.every(ELECTION_POLL_MS, () => this.elect())

@@ -616,7 +616,9 @@ export class Engine {
   /** Follower: a batch the scheduler committed, applied as a committed tick's batch is. */
   follow(batch: readonly WharfEvent[]): void {
     fold(this.state, batch)
-    dropHistoryWrite(this.state) // the scheduler wrote it to history
+    // The scheduler wrote it to history; a store shared with it counts it from here.
+    if (this.log.history.followed !== undefined) this.log.history.followed(deletesFromHistory(batch) ? null : takeHistoryWrite(this.state, null), batch[batch.length - 1]!.seq)
+    dropHistoryWrite(this.state)
     this.historyEpoch++
     this.committed()
     this.listeners.emit(batch)
@@ -653,6 +655,7 @@ export class Engine {
    * skipped may have assigned runs to this worker, or ended some it runs: reconcile. */
   resync(state: State): void {
     this.state = state
+    this.log.history.followed?.(null, state.seq) // its counts are read again
     this.historyEpoch++
     this.committed()
     if (this.cluster !== null && this.lifecycle !== 'closed') this.reconcileRuns(this.cluster.workerId)
@@ -792,4 +795,13 @@ const NEVER_LAUNCHED: HandlerOutcome = {
 function supersededError(uuid: string, state: State): JobSupersededError {
   const now = state.jobs.get(uuid)?.state ?? 'finished'
   return new JobSupersededError(`job ${uuid} is now ${now}: it was cancelled, requeued or set done while this try ran, and this try's outcome will be ignored`)
+}
+
+/** The batch deletes views from history (autovacuum, remove, purge), which a follower never had:
+ * it cannot count them out. */
+function deletesFromHistory(batch: readonly WharfEvent[]): boolean {
+  for (const event of batch) {
+    if ((event.type === 'jobs.vacuumed' && event.uuids.length > 0) || (event.type === 'jobs.removed' && event.history.length > 0)) return true
+  }
+  return false
 }
