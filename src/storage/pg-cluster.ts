@@ -82,11 +82,14 @@ export class PgClusterTables {
   }
 
   /** Post calls, in order, in one statement; one NOTIFY 'inbox' on commit. Resolves with their
-   * ids, in the order of `bodies` (a statement's serial ids grow in the order it inserts). */
-  async post(sql: PgPool, node: string, bodies: readonly Uint8Array[]): Promise<number[]> {
+   * ids, in the order of `bodies` (a statement's serial ids grow in the order it inserts).
+   * `durable` false (only outcomes, which the poster posts again until applied): the commit does
+   * not wait for the WAL flush — the scheduler's append that applies them flushes it. */
+  async post(sql: PgPool, node: string, bodies: readonly Uint8Array[], durable = true): Promise<number[]> {
+    const lazy = durable ? '' : `CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) c `
     const { rows } = await sql.query(
       `WITH i AS (INSERT INTO ${this.s}.inbox (node, body) SELECT $1, b FROM unnest($2::bytea[]) WITH ORDINALITY AS u(b, o) ORDER BY o RETURNING id) ` +
-        `SELECT i.id FROM i CROSS JOIN (SELECT pg_notify($3, 'inbox')) n`,
+        `SELECT i.id FROM i CROSS JOIN (SELECT pg_notify($3, 'inbox')) n ${lazy}`,
       [node, bodies, this.channel],
     )
     return rows.map((row) => Number(row.id)).sort((a, b) => a - b)

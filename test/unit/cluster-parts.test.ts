@@ -116,14 +116,16 @@ describe('InboxClient', () => {
   function client() {
     const posted: Uint8Array[] = []
     const posts: number[] = []
+    const durable: boolean[] = []
     let replies: ReplyRow[] = []
     let release!: (id: number) => void
     let settled = 0
     const inbox = new InboxClient({
       // Ids as the inbox gives them: consecutive from the one released, in the order posted.
-      post: (bodies) => {
+      post: (bodies, wait) => {
         posted.push(...bodies)
         posts.push(bodies.length)
+        durable.push(wait)
         return new Promise<number[]>((resolve) => (release = (id) => resolve(bodies.map((_, i) => id + i))))
       },
       collect: async () => replies.splice(0),
@@ -131,7 +133,7 @@ describe('InboxClient', () => {
       nameOf: () => NO_RESULT_NAME,
       settled: () => void settled++,
     })
-    return { inbox, posted, posts, reply: (row: ReplyRow) => (replies = [row]), release: (id: number) => release(id), settled: () => settled }
+    return { inbox, posted, posts, durable, reply: (row: ReplyRow) => (replies = [row]), release: (id: number) => release(id), settled: () => settled }
   }
   /** Calls made in one turn are posted at its end, together. */
   const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
@@ -171,12 +173,13 @@ describe('InboxClient', () => {
   })
 
   it('posts the calls and outcomes of one turn in one statement, and answers each by its own id', async () => {
-    const { inbox, posted, posts, reply, release, settled } = client()
+    const { inbox, posted, posts, durable, reply, release, settled } = client()
     const first = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
     const sent = inbox.send({ type: 'progress', uuid: 'u2', run: 1, fraction: 0.5, message: null })
     const second = inbox.submit({ type: 'cancel', uuid: 'u3' }, undefined)
     await turn()
     expect(posts).toEqual([3])
+    expect(durable).toEqual([true]) // a call awaits its reply: its post is durable before it is applied
     expect(posted.map((body) => decodeCall(body).result)).toEqual([NO_RESULT_NAME, NO_REPLY_NAME, NO_RESULT_NAME])
     expect(inbox.pending).toBe(3)
     release(10) // ids 10, 11, 12
@@ -190,6 +193,12 @@ describe('InboxClient', () => {
     expect(await first).toBe('first')
     expect(inbox.pending).toBe(0)
     expect(settled()).toBe(1)
+    const outcomes = [inbox.send({ type: 'progress', uuid: 'u4', run: 1, fraction: 1, message: null }), inbox.send({ type: 'progress', uuid: 'u5', run: 1, fraction: 1, message: null })]
+    await turn()
+    expect(posts).toEqual([3, 2])
+    expect(durable).toEqual([true, false]) // outcomes alone: their commit does not wait for the disk
+    release(20)
+    await Promise.all(outcomes)
   })
 
   it('rejects every call of a post that failed (the engine posts its outcomes again)', async () => {

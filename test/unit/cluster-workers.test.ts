@@ -275,6 +275,32 @@ describe('workers on every member of a cluster', () => {
     expect(replies.sort()).toEqual(calls.filter((c) => c.command.type === 'enqueue').map((c) => c.id).sort())
   })
 
+  it("posts a worker's outcome again when it was lost before the scheduler applied it (as a crash of the server could lose it)", async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const worker = await open(schema, 'node-b')
+    // The first outcome posted vanishes as its post commits: the poster got its id, nobody applies it.
+    const pool = await connect(db.url())
+    try {
+      await pool.query(`CREATE TABLE ${schema}.dropped (id bigint)`)
+      await pool.query(
+        `CREATE FUNCTION ${schema}.drop_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ` +
+          `IF convert_from(NEW.body, 'UTF8') LIKE '%"finish"%' AND NOT EXISTS (SELECT 1 FROM ${schema}.dropped) THEN ` +
+          `INSERT INTO ${schema}.dropped VALUES (NEW.id); DELETE FROM ${schema}.inbox WHERE id = NEW.id; END IF; RETURN NULL; END $$`,
+      )
+      await pool.query(`CREATE TRIGGER drop_once AFTER INSERT ON ${schema}.inbox FOR EACH ROW EXECUTE FUNCTION ${schema}.drop_once()`)
+    } finally {
+      await pool.end()
+    }
+    let runs = 0
+    const partner = worker.model('res.partner', { work: () => ++runs })
+    await worker.start()
+    const job = await partner.withDelay().work()
+    expect(await scheduler.result(job.uuid)).toBe(1) // from the outcome posted again, ~OUTCOME_REPOST_MS later
+    expect(runs).toBe(1) // posted again, not run again
+    expect(await scheduler.job(job.uuid)).toMatchObject({ state: 'done', retry: 1 }) // its one try: not recovered
+  }, 30_000)
+
   it('refuses a `workers` that is not a positive integer, naming it', async () => {
     for (const workers of [0, -1, 1.5, '2', null]) {
       const error = await failure(() => Wharf.open({ postgres: db.url(), schema: db.schema(), workers: workers as number }))

@@ -135,7 +135,7 @@ export class Cluster {
     // given the same name by mistake (or a restart reusing it) never collect each other's.
     const address = (this.worker = `${node}#${randomUUID()}`)
     this.client = new InboxClient({
-      post: (body) => this.tables.post(log.pool, address, body),
+      post: (bodies, durable) => this.tables.post(log.pool, address, bodies, durable),
       collect: () => this.tables.collect(log.pool, address),
       reached: (seq) => this.replica.reached(seq),
       nameOf: (result) => this.nameOf(result),
@@ -374,6 +374,7 @@ export class Cluster {
   }
 
   private async poll(): Promise<void> {
+    this.engine?.repostOutcomes()
     if (this.engine?.following === true) await this.replica.catchUp()
     await this.applier?.poke()
     await this.client.collect()

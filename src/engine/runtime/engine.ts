@@ -103,6 +103,10 @@ export interface Remote {
 /** After a failed append, the engine tries again what that tick lost at most this much later. */
 export const APPEND_RETRY_MS = 1000
 
+/** A cluster follower posts an outcome again when its run is still its own this long after (the
+ * post, committed without waiting for the disk, was lost with the server's last moments). */
+export const OUTCOME_REPOST_MS = 10_000
+
 export class Engine {
   state: State
   lifecycle: Lifecycle = 'stopped'
@@ -157,6 +161,8 @@ export class Engine {
   /** A cluster follower's outcomes posted (without a reply) whose runs its replica still shows
    * running: idle() waits until the state it reads has them, as an embedded one's does. */
   private readonly endingRuns = new WorkerRuns()
+  /** The same outcomes, by `<uuid> <run>`, and when each was posted (repostOutcomes()). */
+  private readonly sentOutcomes = new Map<string, { command: Extract<Command, { type: 'finish' }>; atMs: number }>()
   /** Why the engine stopped for good, if it did (see fail()). */
   private fatal: unknown = undefined
   /** Told once, when the engine closes or fails: whoever waits for it to do something. */
@@ -257,7 +263,10 @@ export class Engine {
   post(command: Command): void {
     if (this.lifecycle === 'closed') return
     if (this.remote !== null) {
-      if (command.type === 'finish' && this.cluster !== null && isRunOf(this.state, command.uuid, command.run, this.cluster.workerId)) this.endingRuns.add(command.uuid, command.run)
+      if (command.type === 'finish' && this.cluster !== null && isRunOf(this.state, command.uuid, command.run, this.cluster.workerId)) {
+        this.endingRuns.add(command.uuid, command.run)
+        this.sentOutcomes.set(`${command.uuid} ${command.run}`, { command, atMs: this.clock.now() })
+      }
       this.remote.send(command).catch(() => {
         if (this.lifecycle !== 'closed') this.clock.setTimer(this.clock.now() + APPEND_RETRY_MS, () => this.post(command))
       })
@@ -345,6 +354,7 @@ export class Engine {
     // lock): release it once, whatever brought the engine down.
     this.remote?.close()
     this.endingRuns.clear() // as the calls it refuses: close() waits for no answer from the scheduler
+    this.sentOutcomes.clear()
     if (this.lifecycle !== 'closed') await this.stop()
     this.lifecycle = 'closed'
     this.timer.clear()
@@ -641,13 +651,14 @@ export class Engine {
         }
       } else if ('uuid' in event) {
         if (this.workerRuns.size > 0) this.workerRuns.prune(this.state, event.uuid, workerId)
-        if (this.endingRuns.size > 0) this.endingRuns.prune(this.state, event.uuid, workerId)
         if (!this.runner.isLive(event.uuid)) continue
         const job = this.state.jobs.get(event.uuid)
         this.runner.abortUnless(event.uuid, job?.state === 'started' ? job.runs : -1, supersededError(event.uuid, this.state))
       }
     }
     if (launched) this.armTimer() // their timeouts
+    // Every run, not only those of the batch's jobs: some events release runs of many (a recovery).
+    if (ending) this.endingRuns.pruneAll(this.state, workerId)
     if (ending && this.endingRuns.size === 0) this.handlersQuiet() // its last outcome is in the state
   }
 
@@ -689,6 +700,17 @@ export class Engine {
     if (launch.length > 0) this.armTimer() // their timeouts
   }
 
+  /** Follower, every poll of its cluster: post again the outcomes whose runs its replica still
+   * shows its own OUTCOME_REPOST_MS after they were posted (a duplicate is dropped, by its run). */
+  repostOutcomes(): void {
+    if (this.remote === null || this.cluster === null || this.lifecycle === 'closed') return
+    const due = this.clock.now() - OUTCOME_REPOST_MS
+    for (const [key, sent] of this.sentOutcomes) {
+      if (!isRunOf(this.state, sent.command.uuid, sent.command.run, this.cluster.workerId)) this.sentOutcomes.delete(key)
+      else if (sent.atMs <= due) this.post(sent.command)
+    }
+  }
+
   /** Follower: its last call was answered (settled() and idle() may resolve). */
   remoteSettled(): void {
     this.handlersQuiet()
@@ -703,6 +725,7 @@ export class Engine {
     this.remote = null
     this.workerRuns.clear() // a scheduler launches its own starts as it commits them, never resyncs
     this.endingRuns.clear() // its outcomes still in the inbox are its own ticks' to apply now
+    this.sentOutcomes.clear()
     checkInvariants(this.state, { leftRunning: true })
     const recovered = await recoverAll(this, liveWorkers)
     checkInvariants(this.state)

@@ -18,8 +18,10 @@ import type { Remote } from './engine.js'
 import type { ResultOf } from './submissions.js'
 
 export interface InboxClientDeps {
-  /** Post encoded calls in one statement; resolves with their inbox ids, in order. */
-  post(bodies: readonly Uint8Array[]): Promise<number[]>
+  /** Post encoded calls in one statement; resolves with their inbox ids, in order. `durable`
+   * false: only outcomes, whose commit need not wait for the disk (they are posted again until
+   * applied). */
+  post(bodies: readonly Uint8Array[], durable: boolean): Promise<number[]>
   /** This node's replies, deleted as they are read. */
   collect(): Promise<ReplyRow[]>
   /** Resolves once the replica has applied the log up to `seq`. */
@@ -32,6 +34,8 @@ export interface InboxClientDeps {
 
 interface Posting {
   body: Uint8Array
+  /** A call awaiting its reply (else an outcome). */
+  reply: boolean
   resolve: (id: number) => void
   reject: (error: unknown) => void
 }
@@ -68,7 +72,7 @@ export class InboxClient implements Remote {
     this.posting++
     let id: number
     try {
-      id = await this.enqueue(body)
+      id = await this.enqueue(body, true)
     } finally {
       this.posting--
     }
@@ -90,17 +94,17 @@ export class InboxClient implements Remote {
     const body = encodeCall({ command, result: NO_REPLY_NAME })
     this.posting++
     try {
-      await this.enqueue(body)
+      await this.enqueue(body, false)
     } finally {
       this.posting--
       if (this.pending === 0) this.deps.settled()
     }
   }
 
-  private enqueue(body: Uint8Array): Promise<number> {
+  private enqueue(body: Uint8Array, reply: boolean): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       if (this.batch.length === 0) setImmediate(() => void this.flush())
-      this.batch.push({ body, resolve, reject })
+      this.batch.push({ body, reply, resolve, reject })
     })
   }
 
@@ -109,7 +113,10 @@ export class InboxClient implements Remote {
     this.batch = []
     let ids: number[]
     try {
-      ids = await this.deps.post(batch.map((p) => p.body))
+      ids = await this.deps.post(
+        batch.map((p) => p.body),
+        batch.some((p) => p.reply),
+      )
       if (ids.length !== batch.length) throw new Error(`${batch.length} calls posted to the inbox, but ${ids.length} ids came back`)
     } catch (error) {
       for (const p of batch) p.reject(error)
