@@ -72,6 +72,13 @@ export interface HistoryStore {
   finishedUpTo(atMs: number, limit: number, cursor?: FinishedCursor): Promise<JobView[]>
   /** Jobs in history per channel and finished state (stats() adds them to the live counts). */
   counts(): ReadonlyMap<string, FinishedCounts>
+  /**
+   * A store shared with a scheduler (a cluster follower's): the follower applied the batch that
+   * ends at `lastSeq`, which the scheduler wrote to history as `write` — counted from it, unless
+   * the counts already hold it; null when the follower cannot count what it changed (it deleted
+   * from history views it never had: the counts are read again).
+   */
+  followed?(write: HistoryWrite | null, lastSeq: number): void
 }
 
 /** What a history scrub found: every problem (one line per kind of damage) among the views it

@@ -14,6 +14,10 @@ export interface InboxRow {
   body: Uint8Array
 }
 
+/** The longest NOTIFY payload the replies of one caller travel in (PostgreSQL's limit is 8,000
+ * bytes); larger ones are told by a bare 'reply', and read from their rows. */
+export const REPLY_NOTICE_MAX = 7900
+
 export interface ReplyRow {
   id: number
   /** The log's last seq once the call was applied: the follower reads from there. */
@@ -77,10 +81,18 @@ export class PgClusterTables {
     this.s = schemaIdent(schema)
   }
 
-  /** Post a call; NOTIFY 'inbox' on commit. Resolves with its id. */
-  async post(sql: PgPool, node: string, body: Uint8Array): Promise<number> {
-    const { rows } = await sql.query(`WITH i AS (INSERT INTO ${this.s}.inbox (node, body) VALUES ($1, $2) RETURNING id) SELECT id, pg_notify($3, 'inbox') FROM i`, [node, body, this.channel])
-    return Number(rows[0]!.id)
+  /** Post calls, in order, in one statement; one NOTIFY 'inbox' on commit. Resolves with their
+   * ids, in the order of `bodies` (a statement's serial ids grow in the order it inserts).
+   * `durable` false (only outcomes, which the poster posts again until applied): the commit does
+   * not wait for the WAL flush — the scheduler's append that applies them flushes it. */
+  async post(sql: PgPool, node: string, bodies: readonly Uint8Array[], durable = true): Promise<number[]> {
+    const lazy = durable ? '' : `CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) c `
+    const { rows } = await sql.query(
+      `WITH i AS (INSERT INTO ${this.s}.inbox (node, body) SELECT $1, b FROM unnest($2::bytea[]) WITH ORDINALITY AS u(b, o) ORDER BY o RETURNING id) ` +
+        `SELECT i.id FROM i CROSS JOIN (SELECT pg_notify($3, 'inbox')) n ${lazy}`,
+      [node, bodies, this.channel],
+    )
+    return rows.map((row) => Number(row.id)).sort((a, b) => a - b)
   }
 
   /** The oldest calls not in `taken` (ids of calls already being applied), at most `limit`. */
@@ -89,19 +101,30 @@ export class PgClusterTables {
     return rows.map((row) => ({ id: Number(row.id), node: row.node as string, body: row.body as Uint8Array }))
   }
 
-  /** In the transaction of the batch that applied these calls: delete them, write their replies. */
-  stageReplies(tx: PgQueries, replies: readonly { id: number; node: string; body: Uint8Array }[], seq: number): Promise<PgRows>[] {
-    const ids = replies.map((r) => r.id)
-    return [
-      tx.query(`DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])`, [ids]),
+  /** In the transaction of the batch that applied these calls: delete them, write the replies of
+   * those that have one (body null: posted without a reply). */
+  stageReplies(tx: PgQueries, replies: readonly { id: number; node: string; body: Uint8Array | null }[], seq: number): Promise<PgRows>[] {
+    const staged = [tx.query(`DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])`, [replies.map((r) => r.id)])]
+    const answered = replies.filter((r): r is { id: number; node: string; body: Uint8Array } => r.body !== null)
+    if (answered.length === 0) return staged
+    staged.push(
       tx.query(`INSERT INTO ${this.s}.reply (id, node, seq, body) SELECT id, node, $3, body FROM unnest($1::bigint[], $2::text[], $4::bytea[]) AS r(id, node, body)`, [
-        ids,
-        replies.map((r) => r.node),
+        answered.map((r) => r.id),
+        answered.map((r) => r.node),
         seq,
-        replies.map((r) => r.body),
+        answered.map((r) => r.body),
       ]),
-      tx.query('SELECT pg_notify($1, $2)', [this.channel, 'reply']),
-    ]
+      tx.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [this.channel, replyNotices(answered, seq)]),
+    )
+    return staged
+  }
+
+  /** The replies a notification carried to caller `node` (replyNotices); null: none for it. */
+  static noticedReplies(payload: string, node: string): ReplyRow[] | null {
+    if (!payload.startsWith('reply {')) return null
+    const notice = JSON.parse(payload.slice('reply '.length)) as { node: string; seq: number; replies: [number, string][] }
+    if (notice.node !== node) return null
+    return notice.replies.map(([id, body]) => ({ id, seq: notice.seq, body: Buffer.from(body, 'base64') }))
   }
 
   /** The replies to `node`'s calls, deleted as they are read. */
@@ -165,4 +188,29 @@ export class PgClusterTables {
       })),
     }
   }
+}
+
+/**
+ * The NOTIFY payloads of a transaction's replies: one per caller, 'reply {"node", "seq",
+ * "replies": [[id, body base64]…]}', so that it is answered without reading them (the rows stay,
+ * for a caller that missed the notification, and are collected later); a bare 'reply' when some
+ * are too large to travel so.
+ */
+export function replyNotices(replies: readonly { id: number; node: string; body: Uint8Array }[], seq: number): string[] {
+  const byNode = new Map<string, [number, string][]>()
+  for (const r of replies) {
+    const entry: [number, string] = [r.id, Buffer.from(r.body).toString('base64')]
+    const list = byNode.get(r.node)
+    if (list === undefined) byNode.set(r.node, [entry])
+    else list.push(entry)
+  }
+  const notices: string[] = []
+  let bare = false
+  for (const [node, list] of byNode) {
+    const notice = `reply ${JSON.stringify({ node, seq, replies: list })}`
+    if (Buffer.byteLength(notice) <= REPLY_NOTICE_MAX) notices.push(notice)
+    else bare = true
+  }
+  if (bare) notices.push('reply')
+  return notices
 }

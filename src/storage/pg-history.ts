@@ -3,7 +3,9 @@
 // made them, so history and log commit or roll back together. Text columns hold escaped strings
 // (key-escape.ts: PostgreSQL text cannot hold \x00) in the "C" collation, so uuid order, and so the
 // `after` cursors, are the strings' order as LevelDB keys have it. Counts per channel are kept in a
-// table (stats() reads them synchronously, from memory, loaded on open and moved on commit).
+// table (stats() reads them synchronously, from memory, loaded on open and moved on commit). A
+// cluster follower moves them by the batches it applies (followed()), from counts loaded with the
+// log seq they are as of, so that a batch is counted once: either in the loaded counts, or by it.
 
 import type { JobView } from '../engine/core/view.js'
 import { LogCorruptionError } from '../engine/errors.js'
@@ -31,6 +33,13 @@ export class PgHistory implements HistoryStore {
   /** A PostgreSQL store is created with its log: it has seen every event. */
   readonly complete = true
   private readonly perChannel = new Map<string, FinishedCounts>()
+  /** The log seq the counts are as of (a follower's: the last batch it counted, or the load's). */
+  private countedSeq = 0
+  /** A followed batch could not be counted: refresh() loads the counts again. */
+  private stale = false
+  /** What followed() counted while a load was under way (counted again past the load's seq). */
+  private recording: { write: HistoryWrite | null; lastSeq: number }[] | null = null
+  private loads: Promise<void> = Promise.resolve()
 
   constructor(
     private readonly sql: () => PgPool,
@@ -39,16 +48,50 @@ export class PgHistory implements HistoryStore {
     private readonly where: string,
   ) {}
 
-  /** Read the counts (PgLog.open, once the schema is migrated; a follower after catching up). */
-  async load(): Promise<void> {
-    const { rows } = await this.sql().query(`SELECT channel, done, cancelled FROM ${this.s}.history_counts`)
+  /** Read the counts (PgLog.open, once the schema is migrated; a follower after catching up),
+   * one load at a time. */
+  load(): Promise<void> {
+    const loaded = this.loads.then(() => this.loadNow())
+    this.loads = loaded.catch(() => undefined)
+    return loaded
+  }
+
+  /** A follower: load the counts again if a batch it applied could not be counted. */
+  async refresh(): Promise<void> {
+    if (this.stale) await this.load()
+  }
+
+  followed(write: HistoryWrite | null, lastSeq: number): void {
+    this.recording?.push({ write, lastSeq })
+    if (lastSeq <= this.countedSeq) return // the loaded counts hold it
+    this.countedSeq = lastSeq
+    if (write === null) this.stale = true
+    else this.commit(write)
+  }
+
+  private async loadNow(): Promise<void> {
+    const during: { write: HistoryWrite | null; lastSeq: number }[] = []
+    this.recording = during
+    let rows: PgRow[]
+    try {
+      // The counts and the log's end in one statement: one snapshot, so `at` is what they hold.
+      const at = `coalesce((SELECT last_seq FROM ${this.s}.log ORDER BY first_seq DESC LIMIT 1), (SELECT floor_seq FROM ${this.s}.meta WHERE id = 1), 0)`
+      rows = (await this.sql().query(`SELECT a.at, c.channel, c.done, c.cancelled FROM (SELECT ${at} AS at) a LEFT JOIN ${this.s}.history_counts c ON true`)).rows
+    } finally {
+      this.recording = null
+    }
     // Cleared only now: a follower reloads them while stats() may read them (no empty moment).
     this.perChannel.clear()
     for (const row of rows) {
+      if (row.channel === null) continue
       const counts = { done: Number(row.done), cancelled: Number(row.cancelled) }
       if (counts.done < 0 || counts.cancelled < 0) throw this.corrupt(`history counts of channel ${JSON.stringify(row.channel)} are negative`)
       if (counts.done + counts.cancelled > 0) this.perChannel.set(unesc(row.channel as string), counts)
     }
+    this.countedSeq = Number(rows[0]?.at ?? 0)
+    this.stale = false
+    // Batches applied while the counts were read: those past them count now.
+    for (const { write, lastSeq } of during) this.followed(write, lastSeq)
   }
 
   /** The statements that make `write` durable, to run in the batch's transaction, in order. */

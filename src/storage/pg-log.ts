@@ -10,7 +10,8 @@
 // `meta` row locked FOR SHARE, so a scheduler whose term has been superseded can never write, even
 // past a lost lock: a takeover's term bump waits for, or is seen by, every write in flight; the
 // refused write rejects with SchedulerDeposedError. Each append NOTIFYs the schema's channel
-// ('log <last seq>'), and carries what `stageWithAppend` adds for the batch's calls (the inbox).
+// ('log <last seq>', with the batch itself when it is small: notifiedBatch()), and carries what
+// `stageWithAppend` adds for the batch's calls (the inbox).
 
 import type { WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
@@ -44,6 +45,16 @@ export type AppendStage = (tx: PgQueries, lastSeq: number) => Promise<PgRows>[]
 
 /** Batch rows fetched per round trip while reading (readTail's default limit). */
 export const READ_CHUNK = 256
+
+/** The longest batch encoding (base64) an append's NOTIFY carries: PostgreSQL refuses payloads of
+ * 8,000 bytes or more, and the rest of the payload is the seqs. */
+export const NOTIFIED_BATCH_MAX = 7900
+
+/** An append's NOTIFY payload: 'log <last seq>', then '<first seq> <batch, base64>' if it fits. */
+function logPayload(first: number, last: number, bytes: Buffer): string {
+  const encoded = bytes.toString('base64')
+  return encoded.length <= NOTIFIED_BATCH_MAX ? `log ${last} ${first} ${encoded}` : `log ${last}`
+}
 
 type Lifecycle = 'closed' | 'opening' | 'open' | 'closing'
 
@@ -192,6 +203,7 @@ export class PgLog implements EventLog {
     const bytes = encodeBatch(batch) // before queueing: the encoding overlaps the previous write
     const first = batch[0]!.seq
     const last = batch[batch.length - 1]!.seq
+    const payload = logPayload(first, last, bytes)
     await this.serialize(async () => {
       if (first !== this.lastSeq + 1) throw new Error(`batch starts at seq ${first}, log ends at ${this.lastSeq}`)
       await this.fenced(async (tx) => {
@@ -200,7 +212,7 @@ export class PgLog implements EventLog {
           [first, last, bytes, this.termHeldNow],
         )
         const staged = history === NO_HISTORY_WRITE ? [] : this.history.stage(tx, history)
-        const notified = tx.query('SELECT pg_notify($1, $2)', [this.channel, `log ${last}`])
+        const notified = tx.query('SELECT pg_notify($1, $2)', [this.channel, payload])
         const [rows] = await Promise.all([inserted, ...staged, notified, ...(stage?.(tx, last) ?? [])])
         return rows.count
       })
@@ -214,6 +226,16 @@ export class PgLog implements EventLog {
   async writeAlone(stage: AppendStage): Promise<void> {
     this.requireOpen()
     await this.serialize(() => this.fenced(async (tx) => (await Promise.all([this.termHeld(tx), ...stage(tx, this.lastSeq)]))[0]))
+  }
+
+  /**
+   * The batch an append's NOTIFY carried (payload 'log <last> <first> <base64>'), as committed;
+   * null when it carried none (too large: read the log). A corrupt one throws, as a read would.
+   */
+  notifiedBatch(payload: string): readonly WharfEvent[] | null {
+    const [, , first, encoded] = payload.split(' ', 4)
+    if (encoded === undefined) return null
+    return decodeBatch(Buffer.from(encoded, 'base64'), Number(first), this.where)
   }
 
   /**

@@ -7,10 +7,10 @@ import { describe, expect, it } from 'vitest'
 import type { State } from '../../src/engine/core/state.js'
 import type { WharfEvent } from '../../src/engine/core/events.js'
 import { UnknownJobError, WharfClosedError } from '../../src/engine/errors.js'
-import { decodeCall, encodeAnswer, NO_RESULT_NAME } from '../../src/engine/runtime/cluster-wire.js'
+import { decodeAnswer, decodeCall, encodeAnswer, NO_REPLY_NAME, NO_RESULT_NAME } from '../../src/engine/runtime/cluster-wire.js'
 import { InboxClient } from '../../src/engine/runtime/inbox-client.js'
 import { Replica } from '../../src/engine/runtime/replica.js'
-import type { ReplyRow } from '../../src/storage/pg-cluster.js'
+import { PgClusterTables, REPLY_NOTICE_MAX, replyNotices, type ReplyRow } from '../../src/storage/pg-cluster.js'
 import { failure } from './helpers.js'
 
 const batch = (first: number, n: number): WharfEvent[] => Array.from({ length: n }, (_, i) => ({ seq: first + i }) as WharfEvent)
@@ -84,28 +84,64 @@ describe('Replica', () => {
   })
 })
 
+describe('Replica.offer (a batch carried by its notification)', () => {
+  it('applies the next batch without reading the log, and follows what it keeps beside the state', async () => {
+    const log = [batch(1, 2), batch(3, 1)]
+    const { engine, replica, reads, rounds } = fakeFollower(log)
+    await replica.offer(log[0]!)
+    await replica.offer(log[1]!)
+    expect(engine.applied).toEqual([1, 2, 3])
+    expect(reads()).toBe(0)
+    expect(rounds()).toBeGreaterThan(0)
+    await replica.offer(log[1]!) // already applied (a notification seen after a read): nothing
+    expect(engine.applied).toEqual([1, 2, 3])
+    expect(reads()).toBe(0)
+  })
+
+  it('reads the log instead when the batch is not the next one, or a read is under way', async () => {
+    const log = [batch(1, 2), batch(3, 1)]
+    const { engine, replica, reads } = fakeFollower(log)
+    await replica.offer(log[1]!) // 1..2 were missed (a lost notification): read them, in order
+    expect(engine.applied).toEqual([1, 2, 3])
+    expect(reads()).toBeGreaterThan(0)
+    log.push(batch(4, 2), batch(6, 1))
+    const reading = replica.catchUp()
+    const offered = replica.offer(log[2]!)
+    await Promise.all([reading, offered])
+    expect(engine.applied).toEqual([1, 2, 3, 4, 5, 6]) // each once, in order
+  })
+})
+
 describe('InboxClient', () => {
   function client() {
     const posted: Uint8Array[] = []
+    const posts: number[] = []
+    const durable: boolean[] = []
     let replies: ReplyRow[] = []
     let release!: (id: number) => void
     let settled = 0
     const inbox = new InboxClient({
-      post: (body) => {
-        posted.push(body)
-        return new Promise<number>((resolve) => (release = resolve))
+      // Ids as the inbox gives them: consecutive from the one released, in the order posted.
+      post: (bodies, wait) => {
+        posted.push(...bodies)
+        posts.push(bodies.length)
+        durable.push(wait)
+        return new Promise<number[]>((resolve) => (release = (id) => resolve(bodies.map((_, i) => id + i))))
       },
       collect: async () => replies.splice(0),
       reached: async () => undefined,
       nameOf: () => NO_RESULT_NAME,
       settled: () => void settled++,
     })
-    return { inbox, posted, reply: (row: ReplyRow) => (replies = [row]), release: (id: number) => release(id), settled: () => settled }
+    return { inbox, posted, posts, durable, reply: (row: ReplyRow) => (replies = [row]), release: (id: number) => release(id), settled: () => settled }
   }
+  /** Calls made in one turn are posted at its end, together. */
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
   it("answers a call whose reply was read before its post returned, with the scheduler's error class", async () => {
     const { inbox, posted, reply, release, settled } = client()
     const call = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
+    await turn()
     expect(decodeCall(posted[0]!)).toEqual({ command: { type: 'cancel', uuid: 'u1' }, result: NO_RESULT_NAME })
     expect(inbox.pending).toBe(1)
     reply({ id: 41, seq: 0, body: encodeAnswer({ ok: false, error: new UnknownJobError('u1') }) })
@@ -121,16 +157,100 @@ describe('InboxClient', () => {
   it('resolves with the value, Dates intact, and refuses what still waits when it closes', async () => {
     const { inbox, reply, release } = client()
     const first = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
+    await turn()
     release(1)
     await new Promise((resolve) => setImmediate(resolve))
     reply({ id: 1, seq: 0, body: encodeAnswer({ ok: true, value: { at: new Date(5), n: -0 } }) })
     await inbox.collect()
     expect(await first).toEqual({ at: new Date(5), n: -0 })
     const second = inbox.submit({ type: 'cancel', uuid: 'u2' }, undefined)
+    await turn()
     release(2)
     await new Promise((resolve) => setImmediate(resolve))
     inbox.close()
     expect(await failure(() => second)).toBeInstanceOf(WharfClosedError)
     expect(await failure(() => inbox.submit({ type: 'cancel', uuid: 'u3' }, undefined))).toBeInstanceOf(WharfClosedError)
+  })
+
+  it('posts the calls and outcomes of one turn in one statement, and answers each by its own id', async () => {
+    const { inbox, posted, posts, durable, reply, release, settled } = client()
+    const first = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
+    const sent = inbox.send({ type: 'progress', uuid: 'u2', run: 1, fraction: 0.5, message: null })
+    const second = inbox.submit({ type: 'cancel', uuid: 'u3' }, undefined)
+    await turn()
+    expect(posts).toEqual([3])
+    expect(durable).toEqual([true]) // a call awaits its reply: its post is durable before it is applied
+    expect(posted.map((body) => decodeCall(body).result)).toEqual([NO_RESULT_NAME, NO_REPLY_NAME, NO_RESULT_NAME])
+    expect(inbox.pending).toBe(3)
+    release(10) // ids 10, 11, 12
+    await sent // an outcome waits for its post only: no reply is written for it
+    reply({ id: 12, seq: 0, body: encodeAnswer({ ok: true, value: 'third' }) })
+    await inbox.collect()
+    expect(await second).toBe('third')
+    expect(inbox.pending).toBe(1)
+    reply({ id: 10, seq: 0, body: encodeAnswer({ ok: true, value: 'first' }) })
+    await inbox.collect()
+    expect(await first).toBe('first')
+    expect(inbox.pending).toBe(0)
+    expect(settled()).toBe(1)
+    const outcomes = [inbox.send({ type: 'progress', uuid: 'u4', run: 1, fraction: 1, message: null }), inbox.send({ type: 'progress', uuid: 'u5', run: 1, fraction: 1, message: null })]
+    await turn()
+    expect(posts).toEqual([3, 2])
+    expect(durable).toEqual([true, false]) // outcomes alone: their commit does not wait for the disk
+    release(20)
+    await Promise.all(outcomes)
+  })
+
+  it('rejects every call of a post that failed (the engine posts its outcomes again)', async () => {
+    const failing = new InboxClient({
+      post: async () => Promise.reject(new Error('connection lost')),
+      collect: async () => [],
+      reached: async () => undefined,
+      nameOf: () => NO_RESULT_NAME,
+      settled: () => undefined,
+    })
+    const call = failing.submit({ type: 'cancel', uuid: 'u1' }, undefined)
+    const sent = failing.send({ type: 'progress', uuid: 'u2', run: 1, fraction: 1, message: null })
+    expect(await failure(() => call)).toMatchObject({ message: 'connection lost' })
+    expect(await failure(() => sent)).toMatchObject({ message: 'connection lost' })
+    expect(failing.pending).toBe(0)
+  })
+
+  it('answers from a notification at once, and drops the same reply when its row is collected later', async () => {
+    const { inbox, reply, release, settled } = client()
+    const call = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
+    await turn()
+    release(7)
+    await turn()
+    const [noticed] = PgClusterTables.noticedReplies(replyNotices([{ id: 7, node: 'me#1', body: encodeAnswer({ ok: true, value: 'from the notice' }) }], 3)[0]!, 'me#1')!
+    inbox.noticed([noticed!])
+    expect(await call).toBe('from the notice')
+    expect(settled()).toBe(1)
+    reply({ id: 7, seq: 3, body: encodeAnswer({ ok: true, value: 'from the row' }) })
+    await inbox.collect() // deletes the row: nothing is answered twice, nothing kept
+    const again = inbox.submit({ type: 'cancel', uuid: 'u2' }, undefined)
+    await turn()
+    release(8)
+    await turn()
+    inbox.noticed([{ id: 7, seq: 3, body: encodeAnswer({ ok: true, value: 'stale' }) }]) // a duplicate: dropped
+    reply({ id: 8, seq: 4, body: encodeAnswer({ ok: true, value: 'second' }) })
+    await inbox.collect()
+    expect(await again).toBe('second')
+  })
+})
+
+describe('reply notifications', () => {
+  it("carry each caller's replies in one payload, and say only 'reply' for those too large to", () => {
+    const small = (id: number, node: string) => ({ id, node, body: encodeAnswer({ ok: true, value: id }) })
+    const large = { id: 9, node: 'b#2', body: encodeAnswer({ ok: true, value: 'x'.repeat(REPLY_NOTICE_MAX) }) }
+    const notices = replyNotices([small(1, 'a#1'), small(2, 'a#1'), large, small(3, 'c#3')], 5)
+    expect(notices.filter((n) => n === 'reply')).toHaveLength(1)
+    expect(PgClusterTables.noticedReplies(notices[0]!, 'a#1')!.map((r) => [r.id, r.seq, decodeAnswer(r.body)])).toEqual([
+      [1, 5, { ok: true, value: 1 }],
+      [2, 5, { ok: true, value: 2 }],
+    ])
+    expect(PgClusterTables.noticedReplies(notices[0]!, 'c#3')).toBeNull() // another caller's
+    expect(notices.some((n) => PgClusterTables.noticedReplies(n, 'b#2') !== null)).toBe(false)
+    for (const notice of notices) expect(Buffer.byteLength(notice)).toBeLessThan(8000)
   })
 })

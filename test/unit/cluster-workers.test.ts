@@ -10,6 +10,7 @@ import type { ChildProcess } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Wharf, type JobContext, type WharfEvent } from '../../src/index.js'
 import { connect } from '../../src/storage/pg-driver.js'
+import { decodeCall, NO_REPLY_NAME, type Call } from '../../src/engine/runtime/cluster-wire.js'
 import { spawnScript } from '../cluster/spawn.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
 import { failure, gate } from './helpers.js'
@@ -230,6 +231,76 @@ describe('workers on every member of a cluster', () => {
     expect(await scheduler.job(job.uuid)).toMatchObject({ state: 'done', result: 'from the living', retry: 2 })
   })
 
+  it('dispatches from a scheduler that never started to the members that did, and runs none of its own', async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a') // a web process: it enqueues, and runs nothing
+    const starts = startsOn(scheduler)
+    const ranOnScheduler: number[] = []
+    const onScheduler = scheduler.model('res.partner', { work: (n: number) => void ranOnScheduler.push(n) })
+    const worker = await open(schema, 'node-b')
+    worker.model('res.partner', { work: (n: number) => n })
+    const first = await onScheduler.withDelay().work(1)
+    expect(await scheduler.job(first.uuid)).toMatchObject({ state: 'pending' }) // no member takes work yet
+    expect((await scheduler.explain(first.uuid)).reasons.map((r) => r.kind)).toContain('stopped')
+    await worker.start()
+    const jobs = [first, ...(await Promise.all([2, 3, 4].map((n) => onScheduler.withDelay().work(n))))]
+    for (const job of jobs) expect(await scheduler.result(job.uuid)).toBe(job.args[0])
+    for (const job of jobs) expect(starts.get(job.uuid)).toMatch(/^node-b#/)
+    expect(ranOnScheduler).toEqual([])
+    expect(scheduler.cluster().role).toBe('scheduler')
+  })
+
+  it("posts a worker's outcomes without a reply: none is written, and its idle() waits until its replica has them", async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const worker = await open(schema, 'node-b')
+    const posted = await recordInbox(schema)
+    const partner = worker.model('res.partner', {
+      async work(this: JobContext, n: number) {
+        await this.progress(0.5)
+        return n + 1
+      },
+    })
+    await worker.start() // the scheduler is not started: every start goes to node-b
+    const jobs = await Promise.all([1, 2, 3].map((n) => partner.withDelay().work(n)))
+    for (const job of jobs) expect(await scheduler.result(job.uuid)).toBe((job.args[0] as number) + 1)
+    await worker.idle()
+    for (const job of jobs) expect(await worker.job(job.uuid)).toMatchObject({ state: 'done', result: (job.args[0] as number) + 1 })
+    const { calls, replies } = await posted()
+    const outcomes = calls.filter((c) => c.command.type === 'finish' || c.command.type === 'progress')
+    expect(outcomes.filter((c) => c.command.type === 'finish')).toHaveLength(3)
+    expect(outcomes.filter((c) => c.command.type === 'progress')).toHaveLength(3)
+    for (const outcome of outcomes) expect(outcome.result).toBe(NO_REPLY_NAME)
+    // The three enqueues were answered; no outcome was.
+    expect(replies.sort()).toEqual(calls.filter((c) => c.command.type === 'enqueue').map((c) => c.id).sort())
+  })
+
+  it("posts a worker's outcome again when it was lost before the scheduler applied it (as a crash of the server could lose it)", async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const worker = await open(schema, 'node-b')
+    // The first outcome posted vanishes as its post commits: the poster got its id, nobody applies it.
+    const pool = await connect(db.url())
+    try {
+      await pool.query(`CREATE TABLE ${schema}.dropped (id bigint)`)
+      await pool.query(
+        `CREATE FUNCTION ${schema}.drop_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ` +
+          `IF convert_from(NEW.body, 'UTF8') LIKE '%"finish"%' AND NOT EXISTS (SELECT 1 FROM ${schema}.dropped) THEN ` +
+          `INSERT INTO ${schema}.dropped VALUES (NEW.id); DELETE FROM ${schema}.inbox WHERE id = NEW.id; END IF; RETURN NULL; END $$`,
+      )
+      await pool.query(`CREATE TRIGGER drop_once AFTER INSERT ON ${schema}.inbox FOR EACH ROW EXECUTE FUNCTION ${schema}.drop_once()`)
+    } finally {
+      await pool.end()
+    }
+    let runs = 0
+    const partner = worker.model('res.partner', { work: () => ++runs })
+    await worker.start()
+    const job = await partner.withDelay().work()
+    expect(await scheduler.result(job.uuid)).toBe(1) // from the outcome posted again, ~OUTCOME_REPOST_MS later
+    expect(runs).toBe(1) // posted again, not run again
+    expect(await scheduler.job(job.uuid)).toMatchObject({ state: 'done', retry: 1 }) // its one try: not recovered
+  }, 30_000)
+
   it('refuses a `workers` that is not a positive integer, naming it', async () => {
     for (const workers of [0, -1, 1.5, '2', null]) {
       const error = await failure(() => Wharf.open({ postgres: db.url(), schema: db.schema(), workers: workers as number }))
@@ -307,5 +378,31 @@ async function memberLocked(schema: string, node: string): Promise<boolean> {
     return rows[0]!.n === 1
   } finally {
     await pool.end()
+  }
+}
+
+/** Record every call posted to `schema`'s inbox and the id of every reply written (triggers), for
+ * a read of what went through: the calls decoded, and the ids of the calls answered. */
+async function recordInbox(schema: string): Promise<() => Promise<{ calls: (Call & { id: number })[]; replies: number[] }>> {
+  const pool = await connect(db.url())
+  try {
+    await pool.query(`CREATE TABLE ${schema}.seen_call (id bigint, body bytea)`)
+    await pool.query(`CREATE TABLE ${schema}.seen_reply (id bigint)`)
+    await pool.query(`CREATE FUNCTION ${schema}.seen_call() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ${schema}.seen_call VALUES (NEW.id, NEW.body); RETURN NEW; END $$`)
+    await pool.query(`CREATE FUNCTION ${schema}.seen_reply() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ${schema}.seen_reply VALUES (NEW.id); RETURN NEW; END $$`)
+    await pool.query(`CREATE TRIGGER seen AFTER INSERT ON ${schema}.inbox FOR EACH ROW EXECUTE FUNCTION ${schema}.seen_call()`)
+    await pool.query(`CREATE TRIGGER seen AFTER INSERT ON ${schema}.reply FOR EACH ROW EXECUTE FUNCTION ${schema}.seen_reply()`)
+  } finally {
+    await pool.end()
+  }
+  return async () => {
+    const reader = await connect(db.url())
+    try {
+      const calls = (await reader.query(`SELECT id, body FROM ${schema}.seen_call ORDER BY id`)).rows.map((r) => ({ id: Number(r.id), ...decodeCall(r.body as Uint8Array) }))
+      const replies = (await reader.query(`SELECT id FROM ${schema}.seen_reply`)).rows.map((r) => Number(r.id))
+      return { calls, replies }
+    } finally {
+      await reader.end()
+    }
   }
 }

@@ -29,7 +29,7 @@ describe('a cluster of two Wharfs on one schema', () => {
     const ranOnFollower: string[] = []
     partner(scheduler, ranOnScheduler)
     const onFollower = partner(follower, ranOnFollower)
-    await follower.start() // a follower dispatches nothing, but runs the handlers assigned to it
+    // Nobody started yet: the scheduler dispatches to started members only, so the job waits.
     const view = await follower.cluster()
     expect(view).toMatchObject({ node: 'node-b', role: 'follower', term: 1, leader: 'node-a' })
     expect(view.nodes.map((m) => [m.node, m.role, m.running])).toEqual([['node-a', 'scheduler', 0], ['node-b', 'follower', 0]])
@@ -42,7 +42,7 @@ describe('a cluster of two Wharfs on one schema', () => {
     expect(follower.stats().states.pending).toBe(1)
     expect(await follower.explain(job.uuid)).toMatchObject({ state: 'pending' })
 
-    await scheduler.start()
+    await Promise.all([scheduler.start(), follower.start()]) // a follower dispatches nothing, but runs the handlers assigned to it
     expect(await follower.result(job.uuid)).toBe(42)
     expect([...ranOnScheduler, ...ranOnFollower]).toEqual(['21'])
     await scheduler.idle()
@@ -84,6 +84,28 @@ describe('a cluster of two Wharfs on one schema', () => {
     await expect.poll(async () => (await follower.jobs({ state: 'done' })).map((j) => j.uuid)).toEqual(done)
     expect(await follower.purge({ state: 'done' })).toBe(2)
     expect((await follower.jobs()).map((j) => j.state)).toEqual(['cancelled'])
+  })
+
+  it("counts history on a follower as the scheduler does, from the batches it applies, and reads them again after a removal from history", async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a', { channels: 'root:4' })
+    const follower = await open(schema, 'node-b', { channels: 'root:4' })
+    partner(scheduler, [])
+    const onFollower = partner(follower, [])
+    await Promise.all([scheduler.start(), follower.start()])
+    const jobs = await Promise.all(Array.from({ length: 12 }, (_, n) => onFollower.browse([n]).withDelay({ channel: n % 2 === 0 ? 'root' : 'root.even' }).double(n)))
+    const cancelled = await onFollower.withDelay({ eta: new Date(Date.now() + 3_600_000) }).double(99)
+    await follower.cancel(cancelled.uuid)
+    for (const job of jobs) await follower.result(job.uuid)
+    await Promise.all([scheduler.idle(), follower.idle()])
+    const counts = (wharf: Wharf) => ({ states: wharf.stats().states, channels: wharf.stats().channels })
+    await expect.poll(() => counts(follower)).toEqual(counts(scheduler))
+    expect(follower.stats().states.done).toBe(12)
+    // A removal from history names jobs the follower never had views of: it reads the counts again.
+    await follower.remove([jobs[0]!.uuid, cancelled.uuid])
+    await expect.poll(() => follower.stats().states.done).toBe(11)
+    expect(counts(follower)).toEqual(counts(scheduler))
+    expect(follower.stats().states.cancelled).toBe(0)
   })
 
   it('keeps identity keys unique when both members enqueue the same keys at once', async () => {

@@ -16,6 +16,10 @@ export type ResultTable = ReadonlyMap<string, ResultOf<unknown>>
 /** The name of the function that answers a call without a result (NO_RESULT in submissions.ts). */
 export const NO_RESULT_NAME = '-'
 
+/** The name a call posted without a reply travels under (a handler's outcome or progress): the
+ * scheduler applies it as one without a result, deletes its row, and writes no answer. */
+export const NO_REPLY_NAME = '!'
+
 export interface Call {
   command: Command
   /** A name of the ResultTable, or NO_RESULT_NAME. */

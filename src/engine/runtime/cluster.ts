@@ -22,6 +22,7 @@
 import { randomUUID } from 'node:crypto'
 import type { ChannelConfig } from '../core/channel-config.js'
 import type { State } from '../core/state.js'
+import type { WharfEvent } from '../core/events.js'
 import { LogCorruptionError, SchedulerDeposedError } from '../errors.js'
 import { PgClusterTables, type InboxRow, type MemberRow, type MemberState } from '../../storage/pg-cluster.js'
 import { READ_CHUNK, type PgLog } from '../../storage/pg-log.js'
@@ -134,7 +135,7 @@ export class Cluster {
     // given the same name by mistake (or a restart reusing it) never collect each other's.
     const address = (this.worker = `${node}#${randomUUID()}`)
     this.client = new InboxClient({
-      post: (body) => this.tables.post(log.pool, address, body),
+      post: (bodies, durable) => this.tables.post(log.pool, address, bodies, durable),
       collect: () => this.tables.collect(log.pool, address),
       reached: (seq) => this.replica.reached(seq),
       nameOf: (result) => this.nameOf(result),
@@ -144,7 +145,7 @@ export class Cluster {
     this.replica = new Replica({
       tail: (seq) => log.readTail(seq),
       tailMax: READ_CHUNK,
-      caughtUp: () => log.history.load(),
+      caughtUp: () => log.history.refresh(),
       replay: () => followerReplay(log, channels),
       get engine() {
         return self.requireEngine()
@@ -170,7 +171,11 @@ export class Cluster {
     await Promise.all([listening, this.heartbeat()])
     this.unlisten = await listening
     if (this.log.role === 'scheduler') this.lead()
-    else await this.replica.catchUp() // what was committed between the replay and LISTEN
+    else {
+      await this.replica.catchUp() // what was committed between the replay and LISTEN
+      // The counts as of where the replica is now (or later): it counts each batch after them.
+      await this.log.history.load()
+    }
     this.every(HEARTBEAT_MS, () => this.heartbeat())
     this.every(POLL_MS, () => this.poll())
     this.every(ELECTION_POLL_MS, () => this.elect())
@@ -216,11 +221,36 @@ export class Cluster {
   private onNotify(payload: string): void {
     if (this.halted) return
     const kind = payload.split(' ', 1)[0]
-    if (kind === 'log' && this.engine?.following === true) this.background(this.replica.catchUp())
+    if (kind === 'log' && this.engine?.following === true) this.background(this.followNotified(payload))
     else if (kind === 'inbox' && this.applier !== null) this.background(this.applier.poke())
-    else if (kind === 'reply') this.background(this.client.collect())
+    else if (kind === 'reply') this.onReply(payload)
     else if (kind === 'leave') this.background(this.elect())
     else if (kind === 'member' && this.role === 'scheduler') this.background(this.readMembers())
+  }
+
+  /** Replies committed: from the notification if it carried this member's, else from the rows. */
+  private onReply(payload: string): void {
+    if (payload === 'reply') return this.background(this.client.collect())
+    try {
+      const replies = PgClusterTables.noticedReplies(payload, this.worker)
+      if (replies !== null) this.client.noticed(replies)
+    } catch (error) {
+      this.warn(`wharf: cluster member ${this.node}: a notification's replies could not be read, collected from their rows instead: ${error instanceof Error ? error.message : String(error)}`, 'WHARF_CLUSTER')
+      this.background(this.client.collect())
+    }
+  }
+
+  /** A batch committed: from the notification if it carried it, else from the log. */
+  private followNotified(payload: string): Promise<void> {
+    let batch: readonly WharfEvent[] | null
+    try {
+      batch = this.log.notifiedBatch(payload)
+    } catch (error) {
+      // The log holds the same batch: its read reports a corrupt record as a replay would.
+      this.warn(`wharf: cluster member ${this.node}: a notification's batch could not be decoded, read from the log instead: ${error instanceof Error ? error.message : String(error)}`, 'WHARF_CLUSTER')
+      batch = null
+    }
+    return batch === null ? this.replica.catchUp() : this.replica.offer(batch)
   }
 
   /** Scheduler from now on: apply the inbox, answering with each batch. */
@@ -344,6 +374,7 @@ export class Cluster {
   }
 
   private async poll(): Promise<void> {
+    this.engine?.repostOutcomes()
     if (this.engine?.following === true) await this.replica.catchUp()
     await this.applier?.poke()
     await this.client.collect()

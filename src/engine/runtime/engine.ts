@@ -50,7 +50,7 @@ import { CronTimes } from './cron-times.js'
 import { ulidFactory, type IdFactory } from './ids.js'
 import { earliest, SpinGuard, WakeTimer } from './wake-timer.js'
 import type { Warn } from './warnings.js'
-import { unlaunchedRuns, WorkerRuns } from './worker-runs.js'
+import { isRunOf, unlaunchedRuns, WorkerRuns } from './worker-runs.js'
 
 // Moved out of this file with the concerns they belong to; importers keep this path.
 export { VACUUM_INTERVAL_MS } from './maintenance.js'
@@ -93,6 +93,8 @@ export interface EngineOptions {
 /** Where a follower's calls go (the scheduler's inbox), and how many wait for their answer. */
 export interface Remote {
   submit(command: Command, result: ResultOf<unknown> | undefined): Promise<unknown>
+  /** A command nobody awaits an answer to (a handler's outcome, progress): resolves once posted. */
+  send(command: Command): Promise<void>
   readonly pending: number
   /** The engine closes: refuse the calls still waiting. */
   close(): void
@@ -100,6 +102,10 @@ export interface Remote {
 
 /** After a failed append, the engine tries again what that tick lost at most this much later. */
 export const APPEND_RETRY_MS = 1000
+
+/** A cluster follower posts an outcome again when its run is still its own this long after (the
+ * post, committed without waiting for the disk, was lost with the server's last moments). */
+export const OUTCOME_REPOST_MS = 10_000
 
 export class Engine {
   state: State
@@ -152,6 +158,11 @@ export class Engine {
   private cluster: { workerId: string; pool: readonly Worker[]; workChanged: () => void } | null = null
   /** A cluster follower's runs launched here (worker-runs.ts): what resync() reconciles. */
   private readonly workerRuns = new WorkerRuns()
+  /** A cluster follower's outcomes posted (without a reply) whose runs its replica still shows
+   * running: idle() waits until the state it reads has them, as an embedded one's does. */
+  private readonly endingRuns = new WorkerRuns()
+  /** The same outcomes, by `<uuid> <run>`, and when each was posted (repostOutcomes()). */
+  private readonly sentOutcomes = new Map<string, { command: Extract<Command, { type: 'finish' }>; atMs: number }>()
   /** Why the engine stopped for good, if it did (see fail()). */
   private fatal: unknown = undefined
   /** Told once, when the engine closes or fails: whoever waits for it to do something. */
@@ -247,11 +258,16 @@ export class Engine {
   }
 
   /** Queue an internal command nobody waits for (handler outcomes). A follower's go to the
-   * scheduler's inbox, posted again after a failure (a duplicate is dropped there, by its run). */
+   * scheduler's inbox without a reply, posted again after a failure (a duplicate is dropped there,
+   * by its run). */
   post(command: Command): void {
     if (this.lifecycle === 'closed') return
     if (this.remote !== null) {
-      this.remote.submit(command, undefined).catch(() => {
+      if (command.type === 'finish' && this.cluster !== null && isRunOf(this.state, command.uuid, command.run, this.cluster.workerId)) {
+        this.endingRuns.add(command.uuid, command.run)
+        this.sentOutcomes.set(`${command.uuid} ${command.run}`, { command, atMs: this.clock.now() })
+      }
+      this.remote.send(command).catch(() => {
         if (this.lifecycle !== 'closed') this.clock.setTimer(this.clock.now() + APPEND_RETRY_MS, () => this.post(command))
       })
       return
@@ -300,7 +316,16 @@ export class Engine {
   /** A model registered job functions: jobs that waited for their handler may start now. */
   functionsRegistered(): void {
     this.cluster?.workChanged()
-    if (this.lifecycle === 'running') this.scheduleTick()
+    if (this.dispatching) this.scheduleTick()
+  }
+
+  /**
+   * Ticks start jobs: this engine runs (start()), or it is in a cluster, whose scheduler starts
+   * jobs on the cluster's live workers whether or not it runs handlers itself (a web process that
+   * only enqueues): the pool lists this member only while it runs (cluster-workers.ts).
+   */
+  private get dispatching(): boolean {
+    return this.lifecycle === 'running' || (this.cluster !== null && this.lifecycle !== 'closed')
   }
 
   start(): void {
@@ -328,6 +353,8 @@ export class Engine {
     // After fail() the lifecycle is already closed but the storage may still be held (a LevelDB
     // lock): release it once, whatever brought the engine down.
     this.remote?.close()
+    this.endingRuns.clear() // as the calls it refuses: close() waits for no answer from the scheduler
+    this.sentOutcomes.clear()
     if (this.lifecycle !== 'closed') await this.stop()
     this.lifecycle = 'closed'
     this.timer.clear()
@@ -384,12 +411,13 @@ export class Engine {
    * `crons` false: leave out the crons' next firings (drain() stops when only they are left). */
   nextWakeMs(crons = true): number | null {
     // A follower's state waits on the scheduler's decisions: only its own handlers' deadlines count.
-    const due = this.lifecycle === 'running' && this.remote === null ? nextWakeMs(this.state, this.clock.now(), crons) : null
+    // Crons fire only while running (a cluster's scheduler dispatches without: see dispatching).
+    const due = this.dispatching && this.remote === null ? nextWakeMs(this.state, this.clock.now(), crons && this.lifecycle === 'running') : null
     return earliest(earliest(due, this.runner.nextDeadline()), this.retryAtMs)
   }
 
   private isQuiet(idle: boolean): boolean {
-    if (this.remote !== null && this.remote.pending > 0) return false
+    if (this.remote !== null && (this.remote.pending > 0 || this.endingRuns.size > 0)) return false
     if (this.ticking || this.tickScheduled || this.appends.size > 0 || this.appends.losing || this.answers.waiting > 0) return false
     if (this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut) return false
     return !idle || this.runner.inflight === 0
@@ -509,7 +537,7 @@ export class Engine {
   /** The tick's one call into the core; the callers' answers land in the queue. A method of
    * its own so that the simulator's deliberately broken variants (sim/bugs.ts) can wrap it. */
   private decideTick(outcomes: readonly Command[], submissions: readonly Submission[], now: number, fires?: readonly Command[]): TickOutput {
-    return this.decider.decide(this.state, outcomes, submissions, now, this.lifecycle === 'running', fires, this.cluster?.pool ?? null)
+    return this.decider.decide(this.state, outcomes, submissions, now, this.dispatching, fires, this.cluster?.pool ?? null)
   }
 
   /** Leave the tick: re-arm the one timer, then run the next tick if work came in meanwhile (or
@@ -598,7 +626,9 @@ export class Engine {
   /** Follower: a batch the scheduler committed, applied as a committed tick's batch is. */
   follow(batch: readonly WharfEvent[]): void {
     fold(this.state, batch)
-    dropHistoryWrite(this.state) // the scheduler wrote it to history
+    // The scheduler wrote it to history; a store shared with it counts it from here.
+    if (this.log.history.followed !== undefined) this.log.history.followed(deletesFromHistory(batch) ? null : takeHistoryWrite(this.state, null), batch[batch.length - 1]!.seq)
+    dropHistoryWrite(this.state)
     this.historyEpoch++
     this.committed()
     this.listeners.emit(batch)
@@ -609,6 +639,7 @@ export class Engine {
    * run it ended (a cancel, requeue or setDone; a recovery, when this worker was found dead). */
   private runAssigned(batch: readonly WharfEvent[], workerId: string): void {
     let launched = false
+    const ending = this.endingRuns.size > 0
     for (let i = 0; i < batch.length; i++) {
       const event = batch[i]!
       if (event.type === 'job.started') {
@@ -626,12 +657,16 @@ export class Engine {
       }
     }
     if (launched) this.armTimer() // their timeouts
+    // Every run, not only those of the batch's jobs: some events release runs of many (a recovery).
+    if (ending) this.endingRuns.pruneAll(this.state, workerId)
+    if (ending && this.endingRuns.size === 0) this.handlersQuiet() // its last outcome is in the state
   }
 
   /** Follower: the state rebuilt from the log (it fell behind a compaction). The batches it
    * skipped may have assigned runs to this worker, or ended some it runs: reconcile. */
   resync(state: State): void {
     this.state = state
+    this.log.history.followed?.(null, state.seq) // its counts are read again
     this.historyEpoch++
     this.committed()
     if (this.cluster !== null && this.lifecycle !== 'closed') this.reconcileRuns(this.cluster.workerId)
@@ -646,6 +681,9 @@ export class Engine {
    */
   private reconcileRuns(workerId: string): void {
     this.workerRuns.pruneAll(this.state, workerId)
+    const ending = this.endingRuns.size > 0
+    this.endingRuns.pruneAll(this.state, workerId)
+    if (ending && this.endingRuns.size === 0) this.handlersQuiet()
     const { launch, end } = unlaunchedRuns(this.state, workerId, this.workerRuns)
     for (const job of launch) {
       this.workerRuns.add(job.uuid, job.runs)
@@ -662,6 +700,17 @@ export class Engine {
     if (launch.length > 0) this.armTimer() // their timeouts
   }
 
+  /** Follower, every poll of its cluster: post again the outcomes whose runs its replica still
+   * shows its own OUTCOME_REPOST_MS after they were posted (a duplicate is dropped, by its run). */
+  repostOutcomes(): void {
+    if (this.remote === null || this.cluster === null || this.lifecycle === 'closed') return
+    const due = this.clock.now() - OUTCOME_REPOST_MS
+    for (const [key, sent] of this.sentOutcomes) {
+      if (!isRunOf(this.state, sent.command.uuid, sent.command.run, this.cluster.workerId)) this.sentOutcomes.delete(key)
+      else if (sent.atMs <= due) this.post(sent.command)
+    }
+  }
+
   /** Follower: its last call was answered (settled() and idle() may resolve). */
   remoteSettled(): void {
     this.handlersQuiet()
@@ -675,6 +724,8 @@ export class Engine {
   async promote(liveWorkers?: readonly string[]): Promise<Recovered> {
     this.remote = null
     this.workerRuns.clear() // a scheduler launches its own starts as it commits them, never resyncs
+    this.endingRuns.clear() // its outcomes still in the inbox are its own ticks' to apply now
+    this.sentOutcomes.clear()
     checkInvariants(this.state, { leftRunning: true })
     const recovered = await recoverAll(this, liveWorkers)
     checkInvariants(this.state)
@@ -696,7 +747,7 @@ export class Engine {
   setWorkers(pool: readonly Worker[]): void {
     if (this.cluster === null) return
     this.cluster.pool = pool
-    if (this.lifecycle === 'running' && this.remote === null) this.scheduleTick()
+    if (this.dispatching && this.remote === null) this.scheduleTick()
   }
 
   /** Cluster scheduler: recover the runs of every worker but `liveWorkers` (found dead), as an
@@ -767,4 +818,13 @@ const NEVER_LAUNCHED: HandlerOutcome = {
 function supersededError(uuid: string, state: State): JobSupersededError {
   const now = state.jobs.get(uuid)?.state ?? 'finished'
   return new JobSupersededError(`job ${uuid} is now ${now}: it was cancelled, requeued or set done while this try ran, and this try's outcome will be ignored`)
+}
+
+/** The batch deletes views from history (autovacuum, remove, purge), which a follower never had:
+ * it cannot count them out. */
+function deletesFromHistory(batch: readonly WharfEvent[]): boolean {
+  for (const event of batch) {
+    if ((event.type === 'jobs.vacuumed' && event.uuids.length > 0) || (event.type === 'jobs.removed' && event.history.length > 0)) return true
+  }
+  return false
 }

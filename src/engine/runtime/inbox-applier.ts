@@ -11,7 +11,7 @@ import type { DecideNote } from '../core/decide.js'
 import type { InboxRow } from '../../storage/pg-cluster.js'
 import type { AppendStage } from '../../storage/pg-log.js'
 import type { DecidedTick } from '../../storage/event-log.js'
-import { decodeCall, encodeAnswer, NO_RESULT_NAME, type Answer, type ResultTable } from './cluster-wire.js'
+import { decodeCall, encodeAnswer, NO_REPLY_NAME, NO_RESULT_NAME, type Answer, type ResultTable } from './cluster-wire.js'
 import { answerFailure, type ResultOf, type TakenCalls } from './submissions.js'
 
 /** Calls taken at most at once (being decided or appended): the rest wait in the inbox. */
@@ -22,7 +22,8 @@ export interface InboxApplierDeps {
   submit(command: Command, result: ResultOf<unknown> | undefined): Promise<unknown>
   /** Refuse a row that holds no call this build can apply (written by another version). */
   refuse(row: InboxRow, error: unknown): Promise<void>
-  stage(tx: Parameters<AppendStage>[0], replies: { id: number; node: string; body: Uint8Array }[], seq: number): ReturnType<AppendStage>
+  /** Delete the rows, and write the replies of those that have one (body null: none). */
+  stage(tx: Parameters<AppendStage>[0], replies: { id: number; node: string; body: Uint8Array | null }[], seq: number): ReturnType<AppendStage>
   /** Write `stage` in a fenced transaction of its own: the answers of a tick that appended nothing. */
   writeAlone(stage: AppendStage): Promise<void>
   results: ResultTable
@@ -32,6 +33,8 @@ export interface InboxApplierDeps {
 interface Origin {
   id: number
   node: string
+  /** False: posted without a reply (an outcome, progress): its row is deleted, nothing written. */
+  reply: boolean
 }
 
 export class InboxApplier {
@@ -75,11 +78,14 @@ export class InboxApplier {
   private apply(row: InboxRow): void {
     let command: Command
     let result: ResultOf<unknown> | undefined
+    let reply = true
     try {
       const call = decodeCall(row.body)
       command = call.command
-      result = call.result === NO_RESULT_NAME ? undefined : this.deps.results.get(call.result)
-      if (result === undefined && call.result !== NO_RESULT_NAME) throw new Error(`unknown result ${JSON.stringify(call.result)}: the follower runs another version of Wharf`)
+      reply = call.result !== NO_REPLY_NAME
+      const none = call.result === NO_RESULT_NAME || !reply
+      result = none ? undefined : this.deps.results.get(call.result)
+      if (result === undefined && !none) throw new Error(`unknown result ${JSON.stringify(call.result)}: the follower runs another version of Wharf`)
     } catch (error) {
       this.taken.add(row.id)
       this.deps.refuse(row, error).then(
@@ -89,10 +95,11 @@ export class InboxApplier {
       return
     }
     this.taken.add(row.id)
-    this.origins.set(command, row)
+    const origin: Origin = { id: row.id, node: row.node, reply }
+    this.origins.set(command, origin)
     this.deps.submit(command, result).then(
-      (value) => this.settled(row, command, { ok: true, value }),
-      (error: unknown) => this.settled(row, command, { ok: false, error }),
+      (value) => this.settled(origin, command, { ok: true, value }),
+      (error: unknown) => this.settled(origin, command, { ok: false, error }),
     )
   }
 
@@ -102,13 +109,13 @@ export class InboxApplier {
    * changed nothing, and its answer is written alone — a scheduler deposed meanwhile writes
    * nothing, and the next one decides the call again.
    */
-  private settled(row: InboxRow, command: Command, answer: Answer): void {
+  private settled(row: Origin, command: Command, answer: Answer): void {
     const done = (): void => {
       this.taken.delete(row.id)
       if (this.taken.size === INBOX_TAKEN_MAX - 1) void this.poke()
     }
     if (this.appended.has(command) || this.stopped) return done()
-    const reply = [{ id: row.id, node: row.node, body: encodeAnswer(answer) }]
+    const reply = [{ id: row.id, node: row.node, body: row.reply ? encodeAnswer(answer) : null }]
     this.deps.writeAlone((tx, seq) => this.deps.stage(tx, reply, seq)).then(done, done)
   }
 
@@ -116,12 +123,16 @@ export class InboxApplier {
   readonly stage = (decided: DecidedTick): AppendStage | null => {
     const tick = decided as { calls: TakenCalls; out: { notes: readonly DecideNote[] } }
     const { submissions, answers } = tick.calls
-    let replies: { id: number; node: string; body: Uint8Array }[] | null = null
+    let replies: { id: number; node: string; body: Uint8Array | null }[] | null = null
     for (let i = 0; i < submissions.length; i++) {
       const command = submissions[i]!.command
       const origin = this.origins.get(command)
       if (origin === undefined) continue
       this.appended.add(command)
+      if (!origin.reply) {
+        ;(replies ??= []).push({ id: origin.id, node: origin.node, body: null })
+        continue
+      }
       const note = tick.out.notes[i]
       const failed = answerFailure(answers[i])
       const answer: Answer = note !== undefined && 'error' in note ? { ok: false, error: note.error } : failed !== undefined ? { ok: false, error: failed.error } : { ok: true, value: answers[i] }

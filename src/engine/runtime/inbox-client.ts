@@ -3,18 +3,25 @@
 // replica has caught up with the log as it was then (read-your-writes: a job() right after a
 // follower's delay() sees the job). Replies are collected on the scheduler's NOTIFY, or by the
 // cluster's poll while calls wait; a reply read before its post returned is kept until it has.
+// A reply small enough also travels in the scheduler's NOTIFY (noticed()): the caller is answered
+// from it, and its row is deleted later, by the next collect (the cluster's poll).
+// Handler outcomes and progress go without a reply (send()): nobody awaits them beyond the post's
+// commit, and the worker learns what they did from the log it tails. Everything posted in one
+// turn of the event loop goes in one INSERT (one commit, one NOTIFY).
 
 import { fail } from '../core/assert.js'
 import type { Command } from '../core/commands.js'
 import { WharfClosedError } from '../errors.js'
 import type { ReplyRow } from '../../storage/pg-cluster.js'
-import { decodeAnswer, encodeCall, type Answer } from './cluster-wire.js'
+import { decodeAnswer, encodeCall, NO_REPLY_NAME, type Answer } from './cluster-wire.js'
 import type { Remote } from './engine.js'
 import type { ResultOf } from './submissions.js'
 
 export interface InboxClientDeps {
-  /** Post an encoded call; resolves with its inbox id. */
-  post(body: Uint8Array): Promise<number>
+  /** Post encoded calls in one statement; resolves with their inbox ids, in order. `durable`
+   * false: only outcomes, whose commit need not wait for the disk (they are posted again until
+   * applied). */
+  post(bodies: readonly Uint8Array[], durable: boolean): Promise<number[]>
   /** This node's replies, deleted as they are read. */
   collect(): Promise<ReplyRow[]>
   /** Resolves once the replica has applied the log up to `seq`. */
@@ -23,6 +30,14 @@ export interface InboxClientDeps {
   nameOf(result: ResultOf<unknown> | undefined): string
   /** The last waiting call was answered. */
   settled(): void
+}
+
+interface Posting {
+  body: Uint8Array
+  /** A call awaiting its reply (else an outcome). */
+  reply: boolean
+  resolve: (id: number) => void
+  reject: (error: unknown) => void
 }
 
 interface Waiting {
@@ -34,7 +49,13 @@ export class InboxClient implements Remote {
   private readonly waiting = new Map<number, Waiting>()
   /** Replies read before their call's post returned its id. */
   private readonly early = new Map<number, ReplyRow>()
+  /** Ids of replies answered from a notification whose rows are not collected yet. */
+  private readonly noticedIds = new Set<number>()
+  /** Ids of the calls being answered (their callers wait for the replica). */
+  private readonly answering = new Set<number>()
   private posting = 0
+  /** Posts of this turn, sent together at its end. */
+  private batch: Posting[] = []
   private closed = false
   private collecting: Promise<void> | null = null
   private collectAgain = false
@@ -51,7 +72,7 @@ export class InboxClient implements Remote {
     this.posting++
     let id: number
     try {
-      id = await this.deps.post(body)
+      id = await this.enqueue(body, true)
     } finally {
       this.posting--
     }
@@ -65,9 +86,56 @@ export class InboxClient implements Remote {
     return answered
   }
 
-  /** Read the replies waiting (on a 'reply' notification, or the cluster's poll). Coalesced. */
+  /** Post a call nobody awaits an answer to (a handler's outcome or progress): resolves once the
+   * post is committed, and the scheduler writes no reply. A rejection may hide a committed post:
+   * the caller posts again, and the duplicate is dropped there (fenced by its run). */
+  async send(command: Command): Promise<void> {
+    if (this.closed) throw closedError()
+    const body = encodeCall({ command, result: NO_REPLY_NAME })
+    this.posting++
+    try {
+      await this.enqueue(body, false)
+    } finally {
+      this.posting--
+      if (this.pending === 0) this.deps.settled()
+    }
+  }
+
+  private enqueue(body: Uint8Array, reply: boolean): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      if (this.batch.length === 0) setImmediate(() => void this.flush())
+      this.batch.push({ body, reply, resolve, reject })
+    })
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.batch
+    this.batch = []
+    let ids: number[]
+    try {
+      ids = await this.deps.post(
+        batch.map((p) => p.body),
+        batch.some((p) => p.reply),
+      )
+      if (ids.length !== batch.length) throw new Error(`${batch.length} calls posted to the inbox, but ${ids.length} ids came back`)
+    } catch (error) {
+      for (const p of batch) p.reject(error)
+      return
+    }
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(ids[i]!)
+  }
+
+  /** Replies a notification carried: answered as if read from their rows (which a later collect
+   * deletes). */
+  noticed(replies: readonly ReplyRow[]): void {
+    if (this.closed) return
+    for (const reply of replies) if (this.receive(reply)) this.noticedIds.add(reply.id)
+  }
+
+  /** Read the replies waiting (on a 'reply' notification, or the cluster's poll), and delete the
+   * rows of those a notification carried. Coalesced. */
   collect(): Promise<void> {
-    if (this.pending === 0) return Promise.resolve()
+    if (this.pending === 0 && this.noticedIds.size === 0) return Promise.resolve()
     if (this.collecting !== null) {
       this.collectAgain = true
       return this.collecting
@@ -80,10 +148,23 @@ export class InboxClient implements Remote {
     do {
       this.collectAgain = false
       for (const reply of await this.deps.collect()) {
-        if (this.waiting.has(reply.id)) void this.answer(reply)
-        else this.early.set(reply.id, reply)
+        // Answered from its notification already (or being answered): its row is gone now.
+        if (!this.noticedIds.delete(reply.id)) this.receive(reply)
       }
     } while (this.collectAgain && !this.closed)
+  }
+
+  /** A reply read from its row or a notification: answered, or kept for its post to return;
+   * false when its call was answered already (it came both ways), and it is dropped. */
+  private receive(reply: ReplyRow): boolean {
+    if (this.answering.has(reply.id)) return false
+    if (this.waiting.has(reply.id)) {
+      void this.answer(reply)
+      return true
+    }
+    if (this.posting === 0) return false // every post returned: nobody will wait for this id
+    this.early.set(reply.id, reply)
+    return true
   }
 
   close(): void {
@@ -96,6 +177,7 @@ export class InboxClient implements Remote {
 
   private async answer(reply: ReplyRow): Promise<void> {
     const waiting = this.waiting.get(reply.id) ?? fail(`a reply to inbox call ${reply.id}, which nobody waits for`)
+    this.answering.add(reply.id)
     let answer: Answer
     try {
       answer = decodeAnswer(reply.body)
@@ -107,6 +189,7 @@ export class InboxClient implements Remote {
     await this.deps.reached(reply.seq).catch(() => undefined)
     // Removed only now: pending counts the call until its caller can see what it did.
     this.waiting.delete(reply.id)
+    this.answering.delete(reply.id)
     if (answer.ok) waiting.resolve(answer.value)
     else waiting.reject(answer.error)
     if (this.pending === 0) this.deps.settled()

@@ -2,7 +2,8 @@
 // log table after each NOTIFY (or the cluster's poll) and applied in order by the engine's own
 // reducer, so every read a follower answers — job, jobs, graph, explain, stats, result — is of
 // committed state, and a takeover starts from a state already caught up. A follower that fell
-// behind a compaction replays the snapshot instead.
+// behind a compaction replays the snapshot instead. A NOTIFY that carries its batch (a small one)
+// is applied from the notification, without reading the log, when it is the next batch.
 
 import type { WharfEvent } from '../core/events.js'
 import type { State } from '../core/state.js'
@@ -30,6 +31,9 @@ export interface ReplicaDeps {
 export class Replica {
   private catching: Promise<void> | null = null
   private catchAgain = false
+  /** A caughtUp() after batches applied from notifications, and whether another is due after it. */
+  private following: Promise<void> | null = null
+  private followAgain = false
 
   constructor(private readonly deps: ReplicaDeps) {}
 
@@ -44,7 +48,23 @@ export class Replica {
     return this.catching
   }
 
-  /** Resolves once the state holds every event up to `seq` (at once on the scheduler). */
+  /**
+   * A batch a notification carried: applied at once when it is the next one and no round is
+   * reading the log (which would apply it too), else the log is read. What the replica keeps
+   * beside the state follows in the background (reached() waits for it).
+   */
+  offer(batch: readonly WharfEvent[]): Promise<void> {
+    const { engine } = this.deps
+    if (!engine.following || batch.length === 0) return Promise.resolve()
+    if (this.catching !== null || batch[0]!.seq !== engine.state.seq + 1) {
+      return batch[batch.length - 1]!.seq <= engine.state.seq ? Promise.resolve() : this.catchUp()
+    }
+    engine.follow(batch)
+    return this.historyMoved()
+  }
+
+  /** Resolves once the state holds every event up to `seq` (at once on the scheduler), and what
+   * the replica keeps beside it has followed. */
   async reached(seq: number): Promise<void> {
     const engine = this.deps.engine
     while (engine.following && engine.state.seq < seq) {
@@ -52,6 +72,22 @@ export class Replica {
       await this.catchUp()
       if (engine.state.seq === before && engine.state.seq < seq) await this.deps.pause()
     }
+    await this.following
+  }
+
+  /** caughtUp(), coalesced: one asked for while one runs is made once after it. */
+  private historyMoved(): Promise<void> {
+    if (this.following !== null) {
+      this.followAgain = true
+      return this.following
+    }
+    this.following = (async () => {
+      do {
+        this.followAgain = false
+        await this.deps.caughtUp()
+      } while (this.followAgain)
+    })().finally(() => (this.following = null))
+    return this.following
   }
 
   private async rounds(): Promise<void> {

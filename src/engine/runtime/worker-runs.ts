@@ -60,8 +60,10 @@ export function unlaunchedRuns(state: State, worker: string, known: WorkerRuns):
   return { launch, end }
 }
 
-function isRunOf(state: State, uuid: string, run: number, worker: string): boolean {
+/** Run `run` of job `uuid` is `worker`'s in `state`: the job's current run there, or a superseded one. */
+export function isRunOf(state: State, uuid: string, run: number, worker: string): boolean {
   const job = state.jobs.get(uuid)
   if (job !== undefined && job.state === 'started' && job.runs === run && job.node === worker) return true
   return state.superseded.get(uuid)?.some((r) => r.run === run && r.node === worker) === true
 }
+
