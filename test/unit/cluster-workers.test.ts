@@ -217,8 +217,13 @@ describe('workers on every member of a cluster', () => {
     other.model('res.partner', { work: () => 'from the living' })
     await other.start()
 
+    // node-b's next heartbeat takes its lock again on a new session: a scheduler that reads the
+    // members only after that finds it alive (rightly: its handler still runs). So its session is
+    // cut again until the scheduler has found it dead, whatever the timers' order.
     await terminateMemberSession(schema, 'node-b')
+    const cutting = keepCutting(schema, 'node-b')
     expect(await scheduler.result(job.uuid)).toBe('from the living')
+    await cutting.stop()
     expect(starts.get(job.uuid)).toMatch(/^node-c#/)
     expect(await scheduler.job(job.uuid)).toMatchObject({ state: 'done', retry: 2 })
     // The dead worker's replica saw its run recovered: its handler was aborted there.
@@ -357,17 +362,43 @@ describe('a worker process SIGKILLed mid-handler', () => {
 /** The SQL expression of member `node`'s lock key, from its member row. */
 const MEMBER_KEY = `hashtextextended('wharf-member:' || $1 || ':' || (SELECT worker FROM %s.member WHERE node = $2), 0)`
 
+/** Terminates the session holding member $2's lock (of schema $1): one row per session cut. */
+const cutSql = (schema: string): string =>
+  `SELECT pg_terminate_backend(pid) AS ok FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = ${MEMBER_KEY.replace('%s', schema)}`
+
 /** pg_terminate_backend on the session holding member `node`'s lock (its lease session). */
 async function terminateMemberSession(schema: string, node: string): Promise<void> {
   const pool = await connect(db.url())
   try {
     const { rows } = await pool.query(
-      `SELECT pg_terminate_backend(pid) AS ok FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = ${MEMBER_KEY.replace('%s', schema)}`,
+      cutSql(schema),
       [schema, node],
     )
     expect(rows.map((r) => r.ok)).toEqual([true])
   } finally {
     await pool.end()
+  }
+}
+
+/** Cut member `node`'s lock session each time it takes its lock again, until stop(). */
+function keepCutting(schema: string, node: string): { stop(): Promise<void> } {
+  let stopped = false
+  const loop = (async () => {
+    const pool = await connect(db.url())
+    try {
+      while (!stopped) {
+        await pool.query(cutSql(schema), [schema, node])
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    } finally {
+      await pool.end()
+    }
+  })()
+  return {
+    stop: () => {
+      stopped = true
+      return loop
+    },
   }
 }
 
