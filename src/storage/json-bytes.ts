@@ -23,6 +23,9 @@ const DOLLAR = 0x24
 /** Integers up to this are written digit by digit (String(n) gives the same digits). */
 const DIGITS_MAX = Number.MAX_SAFE_INTEGER
 
+/** Shorter copies are a loop: Buffer.copy makes a view object for its source on every call. */
+const COPY_LOOP_MAX = 256
+
 const hasOwn = Object.prototype.hasOwnProperty
 
 /** Number.isFinite and not -0: a number JSON keeps as it is. */
@@ -57,6 +60,27 @@ export class JsonBytes {
     let at = this.length
     for (let i = 0; i < text.length; i++) bytes[at++] = text.charCodeAt(i)
     this.length = at
+  }
+
+  /** `values` as a JSON array, each written by value() (so a container in it is written here too,
+   * one level deeper than value() alone goes). False: as value(). */
+  row(values: readonly unknown[], count = values.length): boolean {
+    this.byte(0x5b)
+    for (let i = 0; i < count; i++) {
+      if (i > 0) this.byte(COMMA)
+      if (!this.value(values[i])) return false
+    }
+    this.byte(0x5d)
+    return true
+  }
+
+  /** The bytes written from `from` on, copied into a Buffer of their own. */
+  copy(from = 0): Buffer {
+    const n = this.length - from
+    const out = Buffer.allocUnsafe(n)
+    if (n > COPY_LOOP_MAX) this.bytes.copy(out, 0, from, this.length)
+    else for (let i = 0; i < n; i++) out[i] = this.bytes[from + i]!
+    return out
   }
 
   /**

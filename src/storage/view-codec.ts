@@ -130,14 +130,8 @@ const writer = new JsonBytes()
 function written(count: number, uuid: string): Buffer | null {
   const w = writer
   w.reset(CHECKED_HEADER_BYTES)
-  w.byte(0x5b)
-  for (let i = 0; i < count; i++) {
-    if (i > 0) w.byte(0x2c)
-    if (!w.value(fields[i])) return null
-  }
-  w.byte(0x5d)
-  const out = Buffer.allocUnsafe(w.length)
-  w.bytes.copy(out, 0, 0, w.length)
+  if (!w.row(fields, count)) return null
+  const out = w.copy()
   out[0] = FORMAT_BATCH
   out.writeUInt32BE(viewCrc(uuid, out, CHECKED_HEADER_BYTES), 1)
   return out
