@@ -23,6 +23,10 @@ const DOLLAR = 0x24
 /** Integers up to this are written digit by digit (String(n) gives the same digits). */
 const DIGITS_MAX = Number.MAX_SAFE_INTEGER
 
+const INITIAL_BYTES = 1024
+/** A scratch buffer grown past this is dropped at the next reset. */
+const RETAINED_MAX = 256 * 1024
+
 /** Shorter copies are a loop: Buffer.copy makes a view object for its source on every call. */
 const COPY_LOOP_MAX = 256
 
@@ -40,11 +44,13 @@ function isPlainObject(o: object): boolean {
 
 export class JsonBytes {
   /** The bytes written so far are bytes[0, length). Grows; never shrinks. */
-  bytes: Buffer = Buffer.allocUnsafeSlow(1024)
+  bytes: Buffer = Buffer.allocUnsafeSlow(INITIAL_BYTES)
   length = 0
 
   /** Start over at byte `at` (the bytes before it are the caller's). */
   reset(at: number): void {
+    // A large record (a big delayMany's batch) leaves no large buffer behind for ever.
+    if (this.bytes.length > RETAINED_MAX) this.bytes = Buffer.allocUnsafeSlow(INITIAL_BYTES)
     this.length = at
   }
 

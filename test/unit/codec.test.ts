@@ -218,6 +218,14 @@ describe('batch records', () => {
     const body = record.toString('utf8', HEADER_BYTES)
     expect(body).toBe(JSON.stringify(JSON.parse(body)))
     expect(decodeBatch(record, 1)).toEqual(plain)
+    // Past the writer's first buffer and past what it keeps, then small again.
+    for (const size of [5_000, 300_000, 10]) {
+      const big = [done(1, 'x'.repeat(size)), done(2, { k: 'é'.repeat(size) })]
+      const bigRecord = encodeBatch(big)
+      expect(bigRecord[2]).toBe(0)
+      expect(bigRecord.toString('utf8', HEADER_BYTES)).toBe(JSON.stringify(JSON.parse(bigRecord.toString('utf8', HEADER_BYTES))))
+      expect(decodeBatch(bigRecord, 1)).toEqual(big)
+    }
   })
 
   it('writes batch events with codes 22 to 24 (after the crons\' 18 to 21), and refuses rows of an unknown code', () => {
