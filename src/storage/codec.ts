@@ -24,6 +24,7 @@ import { LogCorruptionError } from '../engine/errors.js'
 import type { Snapshot } from './event-log.js'
 import { fromRow, RowError, toRow } from './event-rows.js'
 import { needsTagging, tag, untag } from './tagged-json.js'
+import { JsonBytes } from './json-bytes.js'
 
 /** The format of snapshot records, and the oldest batch format. */
 export const RECORD_FORMAT_VERSION = 1
@@ -105,6 +106,12 @@ function readU64(buf: Buffer, offset: number): number {
 function encodeRecord(kind: number, format: number, flags: number, byte3: number, firstSeq: number, lastSeq: number, count: number, body: string): Buffer {
   const bodyBytes = Buffer.byteLength(body)
   const out = Buffer.allocUnsafe(HEADER_BYTES + bodyBytes)
+  out.write(body, HEADER_BYTES, 'utf8')
+  return sealRecord(out, kind, format, flags, byte3, firstSeq, lastSeq, count)
+}
+
+/** Fill the header of `out`, whose body (from HEADER_BYTES on) is written, and checksum both. */
+function sealRecord(out: Buffer, kind: number, format: number, flags: number, byte3: number, firstSeq: number, lastSeq: number, count: number): Buffer {
   out[0] = kind
   out[1] = format
   out[2] = flags
@@ -112,8 +119,7 @@ function encodeRecord(kind: number, format: number, flags: number, byte3: number
   writeU64(out, 4, firstSeq)
   writeU64(out, 12, lastSeq)
   out.writeUInt32BE(count, 20)
-  out.writeUInt32BE(bodyBytes, 24)
-  out.write(body, HEADER_BYTES, 'utf8')
+  out.writeUInt32BE(out.length - HEADER_BYTES, 24)
   const crc = crc32(out.subarray(HEADER_BYTES), crc32(out.subarray(0, CRC_OFFSET)))
   out.writeUInt32BE(crc, CRC_OFFSET)
   return out
@@ -168,19 +174,36 @@ export function encodeBatch(events: readonly WharfEvent[]): Buffer {
   if (n === 0 || n > BATCH_EVENTS_MAX) fail(`a batch holds 1..${BATCH_EVENTS_MAX} events, got ${n}`)
   const first = events[0]!.seq
   if (!Number.isSafeInteger(first) || first < 1) fail(`batch starts at seq ${first}, not a positive integer`)
-  let tagged = false
   const rows: unknown[][] = new Array(n)
   let prevAt = 0
   for (let i = 0; i < n; i++) {
     const e = events[i]!
     if (e.seq !== first + i) fail(`batch seqs are not consecutive: ${e.seq} at position ${i} after ${first}`)
     if (e.v !== EVENT_FORMAT_VERSION) fail(`event ${e.seq} has format v${e.v}; only v${EVENT_FORMAT_VERSION} is written`)
-    const row = (rows[i] = toRow(e, prevAt))
+    rows[i] = toRow(e, prevAt)
     prevAt = e.at
-    if (!tagged && needsTagging(row)) tagged = true
   }
+  const out = writtenRows(rows)
+  if (out !== null) return sealRecord(out, KIND_BATCH, BATCH_FORMAT, 0, EVENT_FORMAT_VERSION, first, first + n - 1, n)
+  const tagged = needsTagging(rows)
   const body = JSON.stringify(tagged ? tag(rows) : rows)
   return encodeRecord(KIND_BATCH, BATCH_FORMAT, tagged ? FLAG_TAGGED : 0, EVENT_FORMAT_VERSION, first, first + n - 1, n, body)
+}
+
+const writer = new JsonBytes()
+
+/** The record of `rows` with its header left to fill, the body written byte by byte (the bytes
+ * JSON.stringify would give: json-bytes.ts); null when a row needs tagged JSON. */
+function writtenRows(rows: readonly unknown[][]): Buffer | null {
+  const w = writer
+  w.reset(HEADER_BYTES)
+  w.byte(0x5b)
+  for (let i = 0; i < rows.length; i++) {
+    if (i > 0) w.byte(0x2c)
+    if (!w.row(rows[i]!)) return null
+  }
+  w.byte(0x5d)
+  return w.copy()
 }
 
 /** The events of a record stored under `keySeq`, upcast to the current shape. */

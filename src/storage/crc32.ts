@@ -1,8 +1,8 @@
 // CRC32 (IEEE polynomial, zlib's): the checksums of log records, history views and the end mark.
 // zlib.crc32 (Node 20.15+) is native, but each call crosses into C++ through argument checks,
 // about 0.7 µs here: for the ~150 bytes of a history view (two calls each: its uuid, its JSON)
-// that cost more than the JSON itself. Short inputs go through a table in JS (about 1 ns a
-// byte once optimised); long ones (records of whole batches) through zlib. Older Node 20 has no
+// that cost more than the JSON itself. Short inputs go through tables in JS, four bytes a turn
+// (about 0.15 µs for a 120-byte view, half of what a byte a turn took); long ones (records of whole batches) through zlib. Older Node 20 has no
 // zlib.crc32: the table then does all of it.
 
 import * as zlib from 'node:zlib'
@@ -16,6 +16,16 @@ for (let n = 0; n < 256; n++) {
   for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
   TABLE[n] = c
 }
+// Slicing by 4: T1..T3 carry a byte through one, two, three more bytes, so the loop takes four
+// bytes a turn with independent lookups (about twice as fast as the byte loop for a view).
+const T1 = new Int32Array(256)
+const T2 = new Int32Array(256)
+const T3 = new Int32Array(256)
+for (let n = 0; n < 256; n++) {
+  T1[n] = (TABLE[n]! >>> 8) ^ TABLE[TABLE[n]! & 0xff]!
+  T2[n] = (T1[n]! >>> 8) ^ TABLE[T1[n]! & 0xff]!
+  T3[n] = (T2[n]! >>> 8) ^ TABLE[T2[n]! & 0xff]!
+}
 
 /** Same result as zlib.crc32, in plain JS. Exported for its test. */
 export function crc32Portable(data: Uint8Array, value = 0): number {
@@ -24,7 +34,12 @@ export function crc32Portable(data: Uint8Array, value = 0): number {
 
 function tableCrc(data: Uint8Array, start: number, value: number): number {
   let crc = ~value
-  for (let i = start; i < data.length; i++) crc = TABLE[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8)
+  let i = start
+  for (const end4 = data.length - 3; i < end4; i += 4) {
+    crc ^= data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24)
+    crc = T3[crc & 0xff]! ^ T2[(crc >>> 8) & 0xff]! ^ T1[(crc >>> 16) & 0xff]! ^ TABLE[crc >>> 24]!
+  }
+  for (; i < data.length; i++) crc = TABLE[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8)
   return ~crc >>> 0
 }
 

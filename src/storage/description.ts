@@ -4,7 +4,18 @@
 const DEFAULT_DESCRIPTION = 0
 
 export function packDescription(model: string, method: string, description: string): string | 0 {
-  return description === `${model}.${method}` ? DEFAULT_DESCRIPTION : description
+  return isDefault(model, method, description) ? DEFAULT_DESCRIPTION : description
+}
+
+/** description === `${model}.${method}`, without making that string (this runs for every job
+ * written, twice). */
+function isDefault(model: string, method: string, description: string): boolean {
+  return (
+    description.length === model.length + 1 + method.length &&
+    description.charCodeAt(model.length) === 0x2e &&
+    description.startsWith(model) &&
+    description.endsWith(method)
+  )
 }
 
 export function unpackDescription(model: string, method: string, stored: unknown): string {

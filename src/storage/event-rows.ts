@@ -35,9 +35,11 @@ const STARTED_ON_FIELDS = 2
 /** Why a row is not an event; the codec names the record and seq. */
 export class RowError extends Error {}
 
-function specRow(s: JobSpec, at: number): unknown[] {
+/** A spec's fields after `code` and `rowAt` (the head of a job.created row), createdAt as an
+ * offset from `at`: one array, since every job's first event is one. */
+function specRow(code: number, rowAt: number, s: JobSpec, at: number): unknown[] {
   return [
-    s.uuid, s.graphUuid, s.model, s.method, s.records, s.args, s.context, s.priority, s.eta, s.maxRetries,
+    code, rowAt, s.uuid, s.graphUuid, s.model, s.method, s.records, s.args, s.context, s.priority, s.eta, s.maxRetries,
     packDescription(s.model, s.method, s.description), s.channel, s.identityKey,
     s.dependsOn, s.createdAt - at,
   ]
@@ -49,7 +51,7 @@ export function toRow(e: WharfEvent, prevAt: number): unknown[] {
   const at = e.at - prevAt
   switch (e.type) {
     case 'job.created':
-      return [code, at, ...specRow(e.job, e.at)]
+      return specRow(code, at, e.job, e.at)
     case 'job.done':
       return [code, at, e.uuid, e.result, e.manual ? 1 : 0]
     case 'job.postponed':
@@ -86,7 +88,7 @@ export function toRow(e: WharfEvent, prevAt: number): unknown[] {
     case 'cron.fired':
       return [code, at, e.name, e.fired, e.nextMs]
     case 'batch.created':
-      return [code, at, e.uuid, e.name, e.jobs, e.onDone === null ? null : e.onDone.map((s) => specRow(s, e.at))]
+      return [code, at, e.uuid, e.name, e.jobs, e.onDone === null ? null : e.onDone.map((s) => specRow(0, 0, s, e.at).slice(2))]
     case 'batch.done':
       return [code, at, e.uuid, e.onDone ? 1 : 0]
     case 'batches.trimmed':

@@ -87,6 +87,28 @@ const EMPTY = new Uint8Array(0)
 /** Counts as a count key stores them: [done, cancelled]. */
 export const countText = (c: FinishedCounts): string => `[${c.done},${c.cancelled}]`
 
+/** A combo and its composite index keys' prefixes per finished state (comboKey of an empty uuid). */
+interface ComboKeys {
+  readonly channel: string
+  readonly model: string
+  readonly method: string
+  readonly combo: string
+  readonly done: string
+  readonly cancelled: string
+}
+
+/** Count `sign` job of `combo` in `state` into the counts a stage touches (from `known` first). */
+function tallyInto(touched: Map<string, FinishedCounts>, known: ReadonlyMap<string, FinishedCounts>, combo: string, state: string, sign: 1 | -1): string {
+  let c = touched.get(combo)
+  if (c === undefined) {
+    const was = known.get(combo)
+    touched.set(combo, (c = { done: was?.done ?? 0, cancelled: was?.cancelled ?? 0 }))
+  }
+  if (state === 'done') c.done += sign
+  else if (state === 'cancelled') c.cancelled += sign
+  return combo
+}
+
 /** Counts per combo after a staged write, from stage() to commit(). */
 export type StagedCounts = ReadonlyMap<string, FinishedCounts>
 const NONE: readonly string[] = []
@@ -98,6 +120,9 @@ export class LevelHistory implements HistoryStore {
    * a page never misses the keys of a batch that lands while it reads; an empty one costs a seek. */
   private readonly perCombo = new Map<string, FinishedCounts>()
   complete = false
+  /** The combo of the job staged last: jobs of one function finish in runs, and escaping and
+   * joining its names (and hashing the result) for each was a good part of stage(). */
+  private lastKeys: ComboKeys | null = null
 
   constructor(
     private readonly db: () => Db,
@@ -152,17 +177,7 @@ export class LevelHistory implements HistoryStore {
    */
   stage(batch: Staging, write: HistoryWrite, seq: number): StagedCounts {
     const touched = new Map<string, FinishedCounts>()
-    const tally = (view: FinishedJob, sign: 1 | -1): string => {
-      const combo = comboOf(view)
-      let c = touched.get(combo)
-      if (c === undefined) {
-        const known = this.perCombo.get(combo)
-        touched.set(combo, (c = { done: known?.done ?? 0, cancelled: known?.cancelled ?? 0 }))
-      }
-      if (view.state === 'done') c.done += sign
-      else if (view.state === 'cancelled') c.cancelled += sign
-      return combo
-    }
+    const tally = (view: FinishedJob, sign: 1 | -1): string => tallyInto(touched, this.perCombo, comboOf(view), view.state, sign)
     for (const view of write.del) {
       batch.del(VIEW_PREFIX + esc(view.uuid))
       for (const key of indexKeys(view, tally(view, -1))) batch.del(key)
@@ -171,7 +186,12 @@ export class LevelHistory implements HistoryStore {
     for (const job of write.put) {
       const uuid = esc(job.uuid)
       batch.put(VIEW_PREFIX + uuid, encodeView(job))
-      for (const key of indexKeys(job, tally(job, 1))) batch.put(key, EMPTY)
+      const keys = this.keysOf(job)
+      tallyInto(touched, this.perCombo, keys.combo, job.state, 1)
+      // The common job has no identity key, graph or batch: its one index key is the prefix's.
+      const prefix = job.state === 'done' ? keys.done : job.state === 'cancelled' ? keys.cancelled : null
+      if (prefix !== null && job.identityKey === null && job.graphUuid === null && batchUuidOf(job) === null) batch.put(prefix + uuid, EMPTY)
+      else for (const key of indexKeys(job, keys.combo)) batch.put(key, EMPTY)
       finished.push({ uuid, atMs: finishedAtOf(job) })
     }
     this.finishGroups.stagePuts(batch, finished, seq)
@@ -183,6 +203,17 @@ export class LevelHistory implements HistoryStore {
       else batch.put(COUNT_PREFIX + combo, Buffer.from(countText(c)))
     }
     return touched
+  }
+
+  /** The combo of `job` and its index keys' prefixes (comboOf, comboKey), kept for the next job. */
+  private keysOf(job: FinishedJob): ComboKeys {
+    const channel = channelOf(job)
+    const last = this.lastKeys
+    if (last !== null && last.channel === channel && last.model === job.model && last.method === job.method) return last
+    const combo = comboOf(job)
+    const keys = { channel, model: job.model, method: job.method, combo, done: comboKey(combo, 'done', ''), cancelled: comboKey(combo, 'cancelled', '') }
+    this.lastKeys = keys
+    return keys
   }
 
   /** Stage views that fill an incomplete history, and the mark that it is complete. */

@@ -18,6 +18,7 @@ import { packDescription, unpackDescription } from './description.js'
 import { needsTagging, tag, untag } from './tagged-json.js'
 
 import { crc32From, crc32Text } from './crc32.js'
+import { JsonBytes } from './json-bytes.js'
 
 const FORMAT_POSITIONAL = 3
 const FORMAT_POSITIONAL_TAGGED = 4
@@ -47,31 +48,102 @@ function execTimeOf(view: Pick<JobView, 'state' | 'startedAt' | 'doneAt'>): numb
   return view.doneAt !== null && view.startedAt !== null && view.state === 'done' ? view.doneAt - view.startedAt : null
 }
 
-const uuidsOf = (jobs: readonly JobRecord[]): string[] => (jobs.length === 0 ? [] : jobs.map((j) => j.uuid))
+const NO_UUIDS: readonly string[] = Object.freeze([])
+const uuidsOf = (jobs: readonly JobRecord[]): readonly string[] => (jobs.length === 0 ? NO_UUIDS : jobs.map((j) => j.uuid))
 
-/** The stored form of a finished job, read straight from the core's record when it is one. */
-export function encodeView(job: FinishedJob): Buffer {
+/** Where every encodeView puts the positional fields: filled in place, then cleared, so that a job
+ * costs no array (with its growth, it was most of the encoder's garbage). */
+const fields: unknown[] = new Array<unknown>(BASE_FIELDS + 3).fill(null)
+
+/** Put the positional fields of a finished job's view in `fields` (read straight from the core's
+ * record when it is one); returns how many there are. */
+function fillFields(job: FinishedJob): number {
   const record = job instanceof JobRecord
   const c = job.createdAt
-  const fields: unknown[] = [
-    job.graphUuid, job.model, job.method, job.records, job.args, job.context, job.state, job.priority,
-    job.eta, job.maxRetries, job.retry, packDescription(job.model, job.method, job.description), channelOf(job),
-    job.identityKey, record ? uuidsOf(job.parents) : job.dependsOn, record ? uuidsOf(job.children) : job.dependents,
-    job.result, job.excName, job.excMessage, job.excInfo, c, offset(job.enqueuedAt, c), offset(job.startedAt, c),
-    offset(job.doneAt, c), offset(job.cancelledAt, c),
-  ]
-  // Only a view built some other way than toJobView carries another execution time: keep it.
-  const ownExecTime = !record && job.execTimeMs !== execTimeOf(job)
+  const f = fields
+  f[0] = job.graphUuid
+  f[1] = job.model
+  f[2] = job.method
+  f[3] = job.records
+  f[4] = job.args
+  f[5] = job.context
+  f[6] = job.state
+  f[7] = job.priority
+  f[8] = job.eta
+  f[9] = job.maxRetries
+  f[10] = job.retry
+  f[11] = packDescription(job.model, job.method, job.description)
+  f[12] = channelOf(job)
+  f[13] = job.identityKey
+  f[14] = record ? uuidsOf(job.parents) : job.dependsOn
+  f[15] = record ? uuidsOf(job.children) : job.dependents
+  f[16] = job.result
+  f[17] = job.excName
+  f[18] = job.excMessage
+  f[19] = job.excInfo
+  f[20] = c
+  f[21] = offset(job.enqueuedAt, c)
+  f[22] = offset(job.startedAt, c)
+  f[23] = offset(job.doneAt, c)
+  f[24] = offset(job.cancelledAt, c)
   const progress = job.progress ?? null
-  fields.push(progress === null ? null : [progress.fraction, progress.message], record ? (job.batch?.uuid ?? null) : (job.batchUuid ?? null))
-  if (ownExecTime) fields.push(job.execTimeMs)
-  else while (fields.length > BASE_FIELDS && fields[fields.length - 1] === null) fields.pop()
+  f[25] = progress === null ? null : [progress.fraction, progress.message]
+  f[26] = record ? (job.batch?.uuid ?? null) : (job.batchUuid ?? null)
+  // Only a view built some other way than toJobView carries another execution time: keep it.
+  if (!record && job.execTimeMs !== execTimeOf(job)) {
+    f[27] = job.execTimeMs
+    return BASE_FIELDS + 3
+  }
+  // Trailing nulls after the 25 fields are left out.
+  return f[26] !== null ? BASE_FIELDS + 2 : f[25] !== null ? BASE_FIELDS + 1 : BASE_FIELDS
+}
+
+/** Forget the job whose fields were filled (they hold its payloads). */
+function clearFields(): void {
+  for (let i = 0; i < fields.length; i++) fields[i] = null
+}
+
+/** The stored form of a finished job: written byte by byte (json-bytes.ts) when its values allow,
+ * else through tagged JSON; the bytes are the same either way. */
+export function encodeView(job: FinishedJob): Buffer {
+  try {
+    const count = fillFields(job)
+    return written(count, job.uuid) ?? stringified(fields.slice(0, count), job.uuid)
+  } finally {
+    clearFields()
+  }
+}
+
+/** encodeView through JSON.stringify alone: what every view was encoded with before json-bytes.ts
+ * (its test checks that both give the same bytes). */
+export function encodeViewStringified(job: FinishedJob): Buffer {
+  try {
+    return stringified(fields.slice(0, fillFields(job)), job.uuid)
+  } finally {
+    clearFields()
+  }
+}
+
+const writer = new JsonBytes()
+
+/** The view in format FORMAT_BATCH, or null when a value needs tagging or is not plain data. */
+function written(count: number, uuid: string): Buffer | null {
+  const w = writer
+  w.reset(CHECKED_HEADER_BYTES)
+  if (!w.row(fields, count)) return null
+  const out = w.copy()
+  out[0] = FORMAT_BATCH
+  out.writeUInt32BE(viewCrc(uuid, out, CHECKED_HEADER_BYTES), 1)
+  return out
+}
+
+function stringified(fields: unknown[], uuid: string): Buffer {
   const tagged = needsTagging(fields)
   const text = JSON.stringify(tagged ? tag(fields) : fields)
   const out = Buffer.allocUnsafe(Buffer.byteLength(text) + CHECKED_HEADER_BYTES)
   out[0] = tagged ? FORMAT_BATCH_TAGGED : FORMAT_BATCH
   out.write(text, CHECKED_HEADER_BYTES, 'utf8')
-  out.writeUInt32BE(viewCrc(job.uuid, out, CHECKED_HEADER_BYTES), 1)
+  out.writeUInt32BE(viewCrc(uuid, out, CHECKED_HEADER_BYTES), 1)
   return out
 }
 

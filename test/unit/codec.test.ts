@@ -204,6 +204,30 @@ describe('batch records', () => {
     expect(decodeBatch(encodeBatch(all), 1)).toEqual(all)
   })
 
+  it('writes a plain body byte by byte as JSON.stringify would (json-bytes.ts), for every event type and awkward text', () => {
+    const awkward = ['quote " backslash \\ \n \x00 \x7f', 'café', 'é ✓ 😀 \u2028', '\ud800 lone', '']
+    const created = makeBatch(1, 1)[0] as Extract<WharfEvent, { type: 'job.created' }>
+    const events: WharfEvent[] = [
+      { ...created, job: { ...created.job, args: [...awkward, { k: awkward }], context: { tz: 'Europe/Brussels' } } },
+      done(2, { awkward, numbers: [0, -1, 1.5, 1e21, 5e-7, 2 ** 53 + 2], nested: [[{ a: [null, true, false] }]], gone: undefined }),
+      { seq: 3, v: 1, at: 6, type: 'job.failed', uuid: 'u', excName: awkward[0]!, excMessage: awkward[2]!, excInfo: awkward[3]! },
+    ]
+    const plain = JSON.parse(JSON.stringify(events)) as WharfEvent[] // as decoding gives them (no undefined)
+    const record = encodeBatch(events)
+    expect(record[2]).toBe(0)
+    const body = record.toString('utf8', HEADER_BYTES)
+    expect(body).toBe(JSON.stringify(JSON.parse(body)))
+    expect(decodeBatch(record, 1)).toEqual(plain)
+    // Past the writer's first buffer and past what it keeps, then small again.
+    for (const size of [5_000, 300_000, 10]) {
+      const big = [done(1, 'x'.repeat(size)), done(2, { k: 'é'.repeat(size) })]
+      const bigRecord = encodeBatch(big)
+      expect(bigRecord[2]).toBe(0)
+      expect(bigRecord.toString('utf8', HEADER_BYTES)).toBe(JSON.stringify(JSON.parse(bigRecord.toString('utf8', HEADER_BYTES))))
+      expect(decodeBatch(bigRecord, 1)).toEqual(big)
+    }
+  })
+
   it('writes batch events with codes 22 to 24 (after the crons\' 18 to 21), and refuses rows of an unknown code', () => {
     const events: WharfEvent[] = [
       { seq: 1, v: 1, at: 5, type: 'batch.done', uuid: 'b', onDone: false },

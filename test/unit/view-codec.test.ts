@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { JobView } from '../../src/engine/core/view.js'
 import { crc32 } from '../../src/storage/crc32.js'
-import { decodeView, encodeView, ViewDecodeError } from '../../src/storage/view-codec.js'
+import { decodeView, encodeView, encodeViewStringified, ViewDecodeError } from '../../src/storage/view-codec.js'
 import { TRICKY_ARGS } from './event-log-contract.js'
 
 const time = fc.option(fc.integer({ min: 0, max: 4_000_000_000_000 }), { nil: null })
@@ -149,4 +149,49 @@ describe('view codec', () => {
     // The named form of 0.2 development builds is not read as a positional one.
     expect(() => decodeView(Buffer.from('\x01{"uuid":"u"}', 'latin1'), 'u')).toThrow(ViewDecodeError)
   })
+
+  it('writes the same bytes as JSON.stringify would, for every value a view can hold (json-bytes.ts)', () => {
+    // What the byte writer must get exactly right, or leave to JSON.stringify: escapes, UTF-8,
+    // lone surrogates, number forms, holes, undefined, inherited keys, toJSON, tagged values.
+    class Point {
+      constructor(readonly x: number) {}
+    }
+    const inherited = Object.create({ shared: 1 }) as Record<string, unknown>
+    inherited.own = 2
+    const awkward: unknown[] = [
+      'quote " backslash \\ tab \t nul \x00 del \x7f', '\u2028 é ✓ 😀', '\ud800 lone', '\udc00', 'café', '\x80\xff', '',
+      0, 1, -1, 10, 1e21, -1e21, 2 ** 53, 2 ** 53 + 2, 1.5, -0.25, 5e-7, Number.MAX_VALUE, Number.MIN_VALUE, -0, NaN, Infinity,
+      true, false, null, undefined, [1, , 3], [undefined, () => 1], { a: undefined, b: 1 }, { f: () => 1 }, inherited,
+      { toJSON: () => 'x' }, new Point(1), new Date(5), { $ref: 1 }, [{ $ref: 1 }], [[[-0]]], [[new Date(0)]],
+      { '': { deep: ['x', { y: '\n' }] } }, Object.create(null) as object, new Map([[1, 2]]), [{}, []], 10n,
+    ]
+    const base: JobView = {
+      uuid: '01M8MJSBRSZ7324C4V313RYMK0', graphUuid: null, model: 'm', method: 'f', records: [1], args: [], context: {},
+      state: 'done', priority: 10, eta: null, maxRetries: 5, retry: 1, description: 'm.f', channel: 'root',
+      identityKey: null, dependsOn: [], dependents: [], result: null, excName: null, excMessage: null, excInfo: null,
+      createdAt: 1795987123993, enqueuedAt: 1795987124003, startedAt: 1795987124003, doneAt: 1795987124038, cancelledAt: null, execTimeMs: 35,
+      progress: null, node: null, batchUuid: null,
+    }
+    const same = (view: JobView): void => {
+      let expected: Buffer | Error
+      try {
+        expected = encodeViewStringified(view)
+      } catch (error) {
+        expected = error as Error
+      }
+      if (expected instanceof Error) expect(() => encodeView(view)).toThrow(expected.message)
+      else expect(encodeView(view).equals(expected)).toBe(true)
+    }
+    for (const value of awkward) {
+      for (const view of [{ ...base, result: value }, { ...base, args: [value] }, { ...base, context: { k: value } }, { ...base, excInfo: value as string }]) same(view)
+    }
+    fc.assert(
+      fc.property(arbView, fc.string({ unit: 'binary', maxLength: 8 }), fc.double(), (view, s, d) => {
+        same(view)
+        same({ ...view, model: s, excMessage: s, result: [s, d, { [s]: d }], args: [d] })
+      }),
+      { numRuns: 300 },
+    )
+  })
 })
+

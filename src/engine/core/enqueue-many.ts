@@ -99,11 +99,9 @@ export function enqueueRefusal(
   ends: readonly number[] | undefined,
   call: string,
 ): WharfError | null {
-  // A delayMany or batch refusal names the element (its index in the call) that holds the bad job.
-  const at = (i: number): string => (ends === undefined ? '' : `${elementName(ends, i, call)}: `)
   if (historyUuids !== undefined && historyUuids.length > 0) {
     const i = specs.findIndex((spec) => spec.uuid === historyUuids[0])
-    return new InvalidPropertyError(`${at(i)}job uuid ${JSON.stringify(historyUuids[0])} is not unique: a finished job already has it; newId() must return a new id on every call`)
+    return new InvalidPropertyError(`${refusedAt(ends, i, call)}job uuid ${JSON.stringify(historyUuids[0])} is not unique: a finished job already has it; newId() must return a new id on every call`)
   }
   if (specs.length > GRAPH_JOBS_MAX) {
     return new InvalidGraphError(`one enqueue may store at most ${GRAPH_JOBS_MAX} jobs (GRAPH_JOBS_MAX), this one has ${specs.length}; split it`)
@@ -114,16 +112,22 @@ export function enqueueRefusal(
     const spec = specs[i]!
     const taken = state.jobs.has(spec.uuid) || reserved(state, spec.uuid) ? 'another job already has it' : seen?.has(spec.uuid) === true ? ours : null
     if (taken !== null) {
-      return new InvalidPropertyError(`${at(i)}job uuid ${JSON.stringify(spec.uuid)} is not unique: ${taken}; newId() must return a new id on every call`)
+      return new InvalidPropertyError(`${refusedAt(ends, i, call)}job uuid ${JSON.stringify(spec.uuid)} is not unique: ${taken}; newId() must return a new id on every call`)
     }
     for (const parent of spec.dependsOn) {
       if (seen?.has(parent) !== true && !state.jobs.has(parent)) {
-        return new InvalidGraphError(`${at(i)}job ${spec.uuid} depends on ${JSON.stringify(parent)}, which is neither stored nor earlier in its graph`)
+        return new InvalidGraphError(`${refusedAt(ends, i, call)}job ${spec.uuid} depends on ${JSON.stringify(parent)}, which is neither stored nor earlier in its graph`)
       }
     }
     seen?.add(spec.uuid)
   }
   return null
+}
+
+/** A delayMany or batch refusal names the element (its index in the call) that holds the bad
+ * job; a function of its own, not a closure: enqueueRefusal runs for every enqueue. */
+function refusedAt(ends: readonly number[] | undefined, i: number, call: string): string {
+  return ends === undefined ? '' : `${elementName(ends, i, call)}: `
 }
 
 /** A uuid a batch keeps for its onDone jobs, stored when it is done. */

@@ -6,6 +6,7 @@
 // `restored`), which the shell writes to history in the same atomic batch as the events.
 
 import { fail } from './assert.js'
+import { emptyKeepingRoom } from './arrays.js'
 import { ensureChannel } from './channels.js'
 import type { JobSpec } from './events.js'
 import { JobRecord, isFinished, stateIndex, type State } from './state.js'
@@ -57,7 +58,7 @@ export function retireFinished(state: State): void {
     for (const member of members.jobs) retire(state, member)
     state.graphs.delete(job.graphUuid)
   }
-  finishing.length = 0
+  emptyKeepingRoom(finishing)
 }
 
 function retire(state: State, job: JobRecord): void {

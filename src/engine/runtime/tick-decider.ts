@@ -8,6 +8,7 @@ import type { RegisteredFunctions } from '../core/schedule.js'
 import type { State } from '../core/state.js'
 import type { Worker } from '../core/workers.js'
 import { runTick, TickOutput, type CommandApplied, type TickInput } from '../core/tick.js'
+import { emptyKeepingRoom } from '../core/arrays.js'
 
 const NO_COMMANDS: readonly Command[] = Object.freeze([])
 
@@ -40,7 +41,7 @@ export class TickDecider {
       runTick(state, input, out)
     } finally {
       // Keep no command alive past its tick.
-      commands.length = 0
+      emptyKeepingRoom(commands)
       input.outcomes = NO_COMMANDS
       input.fires = NO_COMMANDS
       input.workers = null
