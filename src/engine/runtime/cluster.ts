@@ -35,6 +35,7 @@ import { Replica } from './replica.js'
 import { replay } from './replay.js'
 import type { ResultOf } from './submissions.js'
 import type { Warn } from './warnings.js'
+import { Coalesced } from './coalesced.js'
 
 /** Every member writes its row this often; the scheduler checks its lease as often. */
 export const HEARTBEAT_MS = 1000
@@ -115,8 +116,8 @@ export class Cluster {
   /** The pool last given to the engine (a scheduler ticks again when it changes). */
   private pooled = ''
   private recovering = false
-  private beating: Promise<void> | null = null
-  private beatAgain = false
+  /** Heartbeats never overlap: one asked for while one runs is made once after it. */
+  private readonly beating = new Coalesced(() => this.beat(), () => this.halted)
   /** Another process took this one's node name while its session was cut (warned once). */
   private nameTaken = false
 
@@ -205,7 +206,7 @@ export class Cluster {
     this.halt()
     // A heartbeat under way (close() stops the engine first, which announces it) would write the
     // row again after the leave deleted it: let it end first.
-    await this.beating?.catch(() => undefined)
+    await this.beating.current?.catch(() => undefined)
     await this.tables.leave(this.log.pool, this.node).catch(() => undefined)
   }
 
@@ -290,19 +291,8 @@ export class Cluster {
     }
   }
 
-  /** Heartbeats never overlap: one asked for while one runs is made once after it. */
   private heartbeat(): Promise<void> {
-    if (this.beating !== null) {
-      this.beatAgain = true
-      return this.beating
-    }
-    this.beating = (async () => {
-      do {
-        this.beatAgain = false
-        await this.beat()
-      } while (this.beatAgain && !this.halted)
-    })().finally(() => (this.beating = null))
-    return this.beating
+    return this.beating.run()
   }
 
   private async beat(): Promise<void> {

@@ -13,6 +13,7 @@ import type { AppendStage } from '../../storage/pg-log.js'
 import type { DecidedTick } from '../../storage/event-log.js'
 import { decodeCall, encodeAnswer, NO_REPLY_NAME, NO_RESULT_NAME, type Answer, type ResultTable } from './cluster-wire.js'
 import { answerFailure, type ResultOf, type TakenCalls } from './submissions.js'
+import { Coalesced } from './coalesced.js'
 
 /** Calls taken at most at once (being decided or appended): the rest wait in the inbox. */
 export const INBOX_TAKEN_MAX = 1024
@@ -43,8 +44,7 @@ export class InboxApplier {
   private readonly origins = new WeakMap<Command, Origin>()
   /** Commands whose tick had a batch to append: their answers went (or go) with it. */
   private readonly appended = new WeakSet<Command>()
-  private taking: Promise<void> | null = null
-  private takeAgain = false
+  private readonly taking = new Coalesced(() => this.takeRound(), () => this.stopped)
   private stopped = false
 
   constructor(private readonly deps: InboxApplierDeps) {}
@@ -52,27 +52,19 @@ export class InboxApplier {
   /** Take what waits in the inbox (a notification or the cluster's poll). Coalesced. */
   poke(): Promise<void> {
     if (this.stopped) return Promise.resolve()
-    if (this.taking !== null) {
-      this.takeAgain = true
-      return this.taking
-    }
-    this.taking = this.takeRounds().finally(() => (this.taking = null))
-    return this.taking
+    return this.taking.run()
   }
 
   stop(): void {
     this.stopped = true
   }
 
-  private async takeRounds(): Promise<void> {
-    do {
-      this.takeAgain = false
-      const room = INBOX_TAKEN_MAX - this.taken.size
-      if (room <= 0) return // the commits of those taken poke again
-      const rows = await this.deps.take([...this.taken], room)
-      for (const row of rows) if (!this.stopped) this.apply(row)
-      if (rows.length === room) this.takeAgain = true
-    } while (this.takeAgain && !this.stopped)
+  private async takeRound(): Promise<void> {
+    const room = INBOX_TAKEN_MAX - this.taken.size
+    if (room <= 0) return // the commits of those taken poke again
+    const rows = await this.deps.take([...this.taken], room)
+    for (const row of rows) if (!this.stopped) this.apply(row)
+    if (rows.length === room) void this.taking.run() // more may wait: one more round after this one
   }
 
   private apply(row: InboxRow): void {

@@ -16,6 +16,7 @@ import type { ReplyRow } from '../../storage/pg-cluster.js'
 import { decodeAnswer, encodeCall, NO_REPLY_NAME, type Answer } from './cluster-wire.js'
 import type { Remote } from './engine.js'
 import type { ResultOf } from './submissions.js'
+import { Coalesced } from './coalesced.js'
 
 export interface InboxClientDeps {
   /** Post encoded calls in one statement; resolves with their inbox ids, in order. `durable`
@@ -57,8 +58,7 @@ export class InboxClient implements Remote {
   /** Posts of this turn, sent together at its end. */
   private batch: Posting[] = []
   private closed = false
-  private collecting: Promise<void> | null = null
-  private collectAgain = false
+  private readonly collecting = new Coalesced(() => this.collectRound(), () => this.closed)
 
   constructor(private readonly deps: InboxClientDeps) {}
 
@@ -136,22 +136,14 @@ export class InboxClient implements Remote {
    * rows of those a notification carried. Coalesced. */
   collect(): Promise<void> {
     if (this.pending === 0 && this.noticedIds.size === 0) return Promise.resolve()
-    if (this.collecting !== null) {
-      this.collectAgain = true
-      return this.collecting
-    }
-    this.collecting = this.collectRounds().finally(() => (this.collecting = null))
-    return this.collecting
+    return this.collecting.run()
   }
 
-  private async collectRounds(): Promise<void> {
-    do {
-      this.collectAgain = false
-      for (const reply of await this.deps.collect()) {
-        // Answered from its notification already (or being answered): its row is gone now.
-        if (!this.noticedIds.delete(reply.id)) this.receive(reply)
-      }
-    } while (this.collectAgain && !this.closed)
+  private async collectRound(): Promise<void> {
+    for (const reply of await this.deps.collect()) {
+      // Answered from its notification already (or being answered): its row is gone now.
+      if (!this.noticedIds.delete(reply.id)) this.receive(reply)
+    }
   }
 
   /** A reply read from its row or a notification: answered, or kept for its post to return;

@@ -7,6 +7,7 @@
 
 import type { WharfEvent } from '../core/events.js'
 import type { State } from '../core/state.js'
+import { Coalesced } from './coalesced.js'
 
 export interface ReplicaDeps {
   /** Committed batches after `seq`; null when the log was compacted past it. */
@@ -29,23 +30,20 @@ export interface ReplicaDeps {
 }
 
 export class Replica {
-  private catching: Promise<void> | null = null
-  private catchAgain = false
-  /** A caughtUp() after batches applied from notifications, and whether another is due after it. */
-  private following: Promise<void> | null = null
-  private followAgain = false
+  /** Rounds of reading the log. */
+  private readonly catching: Coalesced
+  /** caughtUp() after batches applied from notifications. */
+  private readonly following: Coalesced
 
-  constructor(private readonly deps: ReplicaDeps) {}
+  constructor(private readonly deps: ReplicaDeps) {
+    this.catching = new Coalesced(() => this.round(), () => !deps.engine.following)
+    this.following = new Coalesced(() => deps.caughtUp())
+  }
 
   /** Read and apply what the log holds beyond the state. Coalesced: a call made while a round
    * runs gets one more round after it, so what was committed before the call is applied. */
   catchUp(): Promise<void> {
-    if (this.catching !== null) {
-      this.catchAgain = true
-      return this.catching
-    }
-    this.catching = this.rounds().finally(() => (this.catching = null))
-    return this.catching
+    return this.catching.run()
   }
 
   /**
@@ -56,11 +54,11 @@ export class Replica {
   offer(batch: readonly WharfEvent[]): Promise<void> {
     const { engine } = this.deps
     if (!engine.following || batch.length === 0) return Promise.resolve()
-    if (this.catching !== null || batch[0]!.seq !== engine.state.seq + 1) {
+    if (this.catching.current !== null || batch[0]!.seq !== engine.state.seq + 1) {
       return batch[batch.length - 1]!.seq <= engine.state.seq ? Promise.resolve() : this.catchUp()
     }
     engine.follow(batch)
-    return this.historyMoved()
+    return this.following.run()
   }
 
   /** Resolves once the state holds every event up to `seq` (at once on the scheduler), and what
@@ -72,46 +70,29 @@ export class Replica {
       await this.catchUp()
       if (engine.state.seq === before && engine.state.seq < seq) await this.deps.pause()
     }
-    await this.following
+    await this.following.current
   }
 
-  /** caughtUp(), coalesced: one asked for while one runs is made once after it. */
-  private historyMoved(): Promise<void> {
-    if (this.following !== null) {
-      this.followAgain = true
-      return this.following
-    }
-    this.following = (async () => {
-      do {
-        this.followAgain = false
-        await this.deps.caughtUp()
-      } while (this.followAgain)
-    })().finally(() => (this.following = null))
-    return this.following
-  }
-
-  private async rounds(): Promise<void> {
+  /** One round: read and apply the log's tail, in chunks, until it is all applied. */
+  private async round(): Promise<void> {
     const { engine } = this.deps
-    do {
-      this.catchAgain = false
-      let applied = false
-      for (;;) {
-        if (!engine.following) return
-        const batches = await this.deps.tail(engine.state.seq)
-        if (!engine.following) return
-        if (batches === null) {
-          engine.resync(await this.deps.replay())
-          applied = true // history moved too (caughtUp)
-          continue
-        }
-        for (const batch of batches) engine.follow(batch)
-        if (batches.length === 0) break
-        applied = true
-        // Not read again to find it empty: in a busy cluster every batch is a round, and that
-        // read (and the compaction check an empty one makes) doubled each round's queries.
-        if (batches.length < this.deps.tailMax) break
+    let applied = false
+    for (;;) {
+      if (!engine.following) return
+      const batches = await this.deps.tail(engine.state.seq)
+      if (!engine.following) return
+      if (batches === null) {
+        engine.resync(await this.deps.replay())
+        applied = true // history moved too (caughtUp)
+        continue
       }
-      if (applied) await this.deps.caughtUp()
-    } while (this.catchAgain)
+      for (const batch of batches) engine.follow(batch)
+      if (batches.length === 0) break
+      applied = true
+      // Not read again to find it empty: in a busy cluster every batch is a round, and that
+      // read (and the compaction check an empty one makes) doubled each round's queries.
+      if (batches.length < this.deps.tailMax) break
+    }
+    if (applied) await this.deps.caughtUp()
   }
 }
