@@ -13,7 +13,7 @@
 // exactly what needsTagging looks for), and on anything whose JSON is not plain data (toJSON, a
 // class instance, a symbol, a function, a bigint).
 
-import { needsTagging } from './tagged-json.js'
+import { isSpecialNumber, needsTagging } from './tagged-json.js'
 
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
@@ -31,11 +31,6 @@ const RETAINED_MAX = 256 * 1024
 const COPY_LOOP_MAX = 256
 
 const hasOwn = Object.prototype.hasOwnProperty
-
-/** Number.isFinite and not -0: a number JSON keeps as it is. */
-function plainNumber(n: number): boolean {
-  return Number.isFinite(n) && (n !== 0 || 1 / n > 0)
-}
 
 function isPlainObject(o: object): boolean {
   const proto: unknown = Object.getPrototypeOf(o)
@@ -136,7 +131,7 @@ export class JsonBytes {
   }
 
   number(n: number): boolean {
-    if (!plainNumber(n)) return false
+    if (isSpecialNumber(n)) return false
     if (Number.isInteger(n) && n >= 0 && n <= DIGITS_MAX) {
       this.digits(n)
       return true

@@ -20,7 +20,8 @@ export class TagError extends Error {
   }
 }
 
-function isSpecialNumber(n: number): boolean {
+/** A number JSON cannot keep as it is (NaN, ±Infinity, -0): tagged. */
+export function isSpecialNumber(n: number): boolean {
   return !Number.isFinite(n) || (n === 0 && 1 / n < 0)
 }
 

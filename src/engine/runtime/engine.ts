@@ -159,9 +159,8 @@ export class Engine {
   /** A cluster follower's runs launched here (worker-runs.ts): what resync() reconciles. */
   private readonly workerRuns = new WorkerRuns()
   /** A cluster follower's outcomes posted (without a reply) whose runs its replica still shows
-   * running: idle() waits until the state it reads has them, as an embedded one's does. */
-  private readonly endingRuns = new WorkerRuns()
-  /** The same outcomes, by `<uuid> <run>`, and when each was posted (repostOutcomes()). */
+   * its own, by `<uuid> <run>`, and when each was posted: idle() waits until the state it reads
+   * has them, as an embedded one's does, and repostOutcomes() posts again those that linger. */
   private readonly sentOutcomes = new Map<string, { command: Extract<Command, { type: 'finish' }>; atMs: number }>()
   /** Why the engine stopped for good, if it did (see fail()). */
   private fatal: unknown = undefined
@@ -264,7 +263,6 @@ export class Engine {
     if (this.lifecycle === 'closed') return
     if (this.remote !== null) {
       if (command.type === 'finish' && this.cluster !== null && isRunOf(this.state, command.uuid, command.run, this.cluster.workerId)) {
-        this.endingRuns.add(command.uuid, command.run)
         this.sentOutcomes.set(`${command.uuid} ${command.run}`, { command, atMs: this.clock.now() })
       }
       this.remote.send(command).catch(() => {
@@ -353,8 +351,7 @@ export class Engine {
     // After fail() the lifecycle is already closed but the storage may still be held (a LevelDB
     // lock): release it once, whatever brought the engine down.
     this.remote?.close()
-    this.endingRuns.clear() // as the calls it refuses: close() waits for no answer from the scheduler
-    this.sentOutcomes.clear()
+    this.sentOutcomes.clear() // as the calls it refuses: close() waits for no answer from the scheduler
     if (this.lifecycle !== 'closed') await this.stop()
     this.lifecycle = 'closed'
     this.timer.clear()
@@ -417,7 +414,7 @@ export class Engine {
   }
 
   private isQuiet(idle: boolean): boolean {
-    if (this.remote !== null && (this.remote.pending > 0 || this.endingRuns.size > 0)) return false
+    if (this.remote !== null && (this.remote.pending > 0 || this.sentOutcomes.size > 0)) return false
     if (this.ticking || this.tickScheduled || this.appends.size > 0 || this.appends.losing || this.answers.waiting > 0) return false
     if (this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut) return false
     return !idle || this.runner.inflight === 0
@@ -639,7 +636,6 @@ export class Engine {
    * run it ended (a cancel, requeue or setDone; a recovery, when this worker was found dead). */
   private runAssigned(batch: readonly WharfEvent[], workerId: string): void {
     let launched = false
-    const ending = this.endingRuns.size > 0
     for (let i = 0; i < batch.length; i++) {
       const event = batch[i]!
       if (event.type === 'job.started') {
@@ -658,8 +654,7 @@ export class Engine {
     }
     if (launched) this.armTimer() // their timeouts
     // Every run, not only those of the batch's jobs: some events release runs of many (a recovery).
-    if (ending) this.endingRuns.pruneAll(this.state, workerId)
-    if (ending && this.endingRuns.size === 0) this.handlersQuiet() // its last outcome is in the state
+    this.forgetAppliedOutcomes(workerId)
   }
 
   /** Follower: the state rebuilt from the log (it fell behind a compaction). The batches it
@@ -681,9 +676,7 @@ export class Engine {
    */
   private reconcileRuns(workerId: string): void {
     this.workerRuns.pruneAll(this.state, workerId)
-    const ending = this.endingRuns.size > 0
-    this.endingRuns.pruneAll(this.state, workerId)
-    if (ending && this.endingRuns.size === 0) this.handlersQuiet()
+    this.forgetAppliedOutcomes(workerId)
     const { launch, end } = unlaunchedRuns(this.state, workerId, this.workerRuns)
     for (const job of launch) {
       this.workerRuns.add(job.uuid, job.runs)
@@ -704,11 +697,19 @@ export class Engine {
    * shows its own OUTCOME_REPOST_MS after they were posted (a duplicate is dropped, by its run). */
   repostOutcomes(): void {
     if (this.remote === null || this.cluster === null || this.lifecycle === 'closed') return
+    this.forgetAppliedOutcomes(this.cluster.workerId)
     const due = this.clock.now() - OUTCOME_REPOST_MS
+    for (const sent of this.sentOutcomes.values()) if (sent.atMs <= due) this.post(sent.command)
+  }
+
+  /** Forget the posted outcomes whose runs the state no longer shows `workerId`'s (applied, or
+   * ended otherwise); when the last goes, idle() may resolve. */
+  private forgetAppliedOutcomes(workerId: string): void {
+    if (this.sentOutcomes.size === 0) return
     for (const [key, sent] of this.sentOutcomes) {
-      if (!isRunOf(this.state, sent.command.uuid, sent.command.run, this.cluster.workerId)) this.sentOutcomes.delete(key)
-      else if (sent.atMs <= due) this.post(sent.command)
+      if (!isRunOf(this.state, sent.command.uuid, sent.command.run, workerId)) this.sentOutcomes.delete(key)
     }
+    if (this.sentOutcomes.size === 0) this.handlersQuiet() // its last outcome is in the state
   }
 
   /** Follower: its last call was answered (settled() and idle() may resolve). */
@@ -724,8 +725,7 @@ export class Engine {
   async promote(liveWorkers?: readonly string[]): Promise<Recovered> {
     this.remote = null
     this.workerRuns.clear() // a scheduler launches its own starts as it commits them, never resyncs
-    this.endingRuns.clear() // its outcomes still in the inbox are its own ticks' to apply now
-    this.sentOutcomes.clear()
+    this.sentOutcomes.clear() // its outcomes still in the inbox are its own ticks' to apply now
     checkInvariants(this.state, { leftRunning: true })
     const recovered = await recoverAll(this, liveWorkers)
     checkInvariants(this.state)
