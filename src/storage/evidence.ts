@@ -79,9 +79,17 @@ export class Evidence {
   }
 }
 
-/** Remove the links handed over to history scrubs of a process that died before removing them. */
+/**
+ * Remove the links handed over to history scrubs of a process that died before removing them.
+ * Housekeeping, never a reason to fail an open: the scrub child of a process just killed may
+ * still be ending, its LevelDB writing a file in there while the directory is removed
+ * (ENOTEMPTY); that is retried, and what is still left is removed by a later open.
+ */
 export async function removeScrubLeftovers(storePath: string): Promise<void> {
-  for (const name of await readdir(storePath)) if (name.startsWith(SCRUB_PREFIX)) await rm(join(storePath, name), { recursive: true, force: true })
+  for (const name of await readdir(storePath)) {
+    if (!name.startsWith(SCRUB_PREFIX)) continue
+    await rm(join(storePath, name), { recursive: true, force: true, maxRetries: 3, retryDelay: 50 }).catch(() => {})
+  }
 }
 
 async function linkOrCopy(from: string, to: string): Promise<void> {

@@ -35,11 +35,17 @@ try {
   // EACCES/EPERM: run at the priority given.
 }
 
+/** The exit code when the parent died first (no answer printed). */
+const PARENT_GONE_EXIT = 3
 /** While the app is busy, the pause after a step, in multiples of the step's own time. */
 const BUSY_PAUSE_FACTOR = 3
 let busy = false
 process.stdin.on('data', (chunk: Buffer) => (busy = chunk.at(-1) === 0x62)) // 'b'
-process.stdin.on('error', () => {}) // the parent went away: this ends with its check
+// The parent closes this pipe only by dying (a close of its store kills this process): nobody
+// waits for the answer any more, and the next open of the store removes the files this reads —
+// so this ends at once, and does not hold them open under that open (or outlive it for ever).
+process.stdin.on('end', () => process.exit(PARENT_GONE_EXIT))
+process.stdin.on('error', () => process.exit(PARENT_GONE_EXIT))
 process.stdin.unref()
 
 const damage = new HistoryDamage({ planRepair: false })

@@ -626,9 +626,13 @@ export class Rig {
     await this.boot()
     expect(this.wharf.openReport.requeued + this.wharf.openReport.foundDead, 'recovered after a graceful close').toBe(0)
     const opened = this.events.slice(from)
-    expect(opened.filter((e) => e.type !== 'jobs.vacuumed').map((e) => e.type), 'written by a reopen').toEqual([])
+    // A vacuum of jobs in a batch counts them out of it in the batches.trimmed right after.
+    const vacuumOf = (e: WharfEvent, i: number): boolean => e.type === 'jobs.vacuumed' || (e.type === 'batches.trimmed' && opened[i - 1]?.type === 'jobs.vacuumed')
+    expect(opened.filter((e, i) => !vacuumOf(e, i)).map((e) => e.type), 'written by a reopen').toEqual([])
     for (const e of opened) if (e.type === 'jobs.vacuumed') for (const uuid of e.uuids) this.vacuumed.add(uuid)
-    expect({ ...projectState(this.state), seq: before.seq }).toStrictEqual(before)
+    // As after a vacuum step, batches have counted their vacuumed jobs out (the batch audit checks them).
+    const trimmed = opened.some((e) => e.type === 'batches.trimmed')
+    expect({ ...projectState(this.state), seq: before.seq, ...(trimmed ? { batches: before.batches } : {}) }).toStrictEqual(before)
     expect(this.state.seq - before.seq, 'events written by a reopen').toBe(opened.length)
     if (this.snapshotSeq > 0) expect(this.wharf.openReport.snapshotSeq).toBe(this.snapshotSeq)
     await this.start()

@@ -5,14 +5,17 @@
 // usable, and 'truncate' repairs it so that the scrub after it finds nothing. And that on a
 // healthy store a scrub held open while appends, requeues out of history, vacuums and compactions
 // commit reports nothing, and that a scrub leaves no file behind, stopped or done.
+import { spawn } from 'node:child_process'
 import { mkdir, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { ClassicLevel } from 'classic-level'
 import { afterEach, describe, expect, it } from 'vitest'
 import { chain, FakeClock, LevelLog, Wharf, type JobView, type OpenOptions } from '../../src/index.js'
 import { COMBO_INDEX, COMPLETE_KEY, COUNT_PREFIX, INDEX_PREFIX, VIEW_PREFIX } from '../../src/storage/level-history.js'
 import type { HistoryScrub } from '../../src/storage/history.js'
 import { tempLevelLogs } from './helpers.js'
+import { nodeArgs } from '../build/node-args.js'
 
 const temp = tempLevelLogs('wharf-history-scrub-')
 /** A uuid (at the end of `text`) moved to one no job has: ULIDs made in one millisecond count up
@@ -313,4 +316,33 @@ describe('the history scrub on a healthy store', () => {
     // Every old job is gone but those requeued (done again after the vacuum's cut-off).
     expect(again.report.views).toBe(requeued + stored)
   }, 120_000)
+})
+
+describe('the scrub child', () => {
+  const CHILD = fileURLToPath(new URL('../../src/storage/history-scrub-child.ts', import.meta.url))
+  /** The child's exit code when its parent died first (history-scrub-child.ts). */
+  const PARENT_GONE_EXIT = 3
+
+  /** Run the child on the closed store at `path`; `orphan`: its stdin ends at once, as when the parent is SIGKILLed. */
+  function runChild(path: string, orphan: boolean): Promise<{ code: number | null; out: string }> {
+    const child = spawn(process.execPath, [...nodeArgs(CHILD), path], { stdio: ['pipe', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk))
+    child.stdin.write('b') // busy: the child pauses after every step, so it is still checking when its stdin ends
+    if (orphan) child.stdin.end()
+    return new Promise((resolve) => child.on('close', (code) => resolve({ code, out })))
+  }
+
+  it('ends at once, answering nothing, when its parent dies (a SIGKILLed app leaves no scrub running over the files the next open removes)', async () => {
+    const path = await temp.path()
+    const { wharf, m } = await open({ path, scrubHistory: false })
+    await wharf.delayMany(Array.from({ length: 3000 }, (_, i) => m.delayable().run(`job ${i}`)))
+    await wharf.start()
+    await wharf.idle()
+    await wharf.close()
+    expect(await runChild(path, true)).toEqual({ code: PARENT_GONE_EXIT, out: '' })
+    const answered = await runChild(path, false) // and with its parent there, it checks all of history
+    expect(answered.code).toBe(0)
+    expect(JSON.parse(answered.out)).toEqual({ views: 3000, problems: [] })
+  })
 })
