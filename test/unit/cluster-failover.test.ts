@@ -176,12 +176,13 @@ describe('the lease session', () => {
   })
 })
 
-/** pg_terminate_backend on the session holding the schema's advisory lock (the scheduler's). */
+/** pg_terminate_backend on the session holding the schema's advisory lock (the scheduler's), waiting
+ * (up to 10 s) until that backend has exited: only then is its lock free for another to take. */
 async function terminateLockHolder(schema: string): Promise<void> {
   const pool = await connect(db.url())
   try {
     const { rows } = await pool.query(
-      "SELECT pg_terminate_backend(pid) AS ok FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)",
+      "SELECT pg_terminate_backend(pid, 10000) AS ok FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)",
       ['wharf:' + schema],
     )
     expect(rows.map((r) => r.ok)).toEqual([true])

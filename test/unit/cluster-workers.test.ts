@@ -255,6 +255,28 @@ describe('workers on every member of a cluster', () => {
     expect(scheduler.cluster().role).toBe('scheduler')
   })
 
+  it('fires crons on the scheduler whether or not it started: their jobs run on the members that did', async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a') // never started: it won the lease all the same
+    const starts = startsOn(scheduler)
+    const onScheduler = scheduler.model('reports', { build: (kind: string) => `${kind} on node-a` })
+    const worker = await open(schema, 'node-b')
+    const ran = gate()
+    worker.model('reports', {
+      build(kind: string) {
+        ran.open()
+        return `${kind} on node-b`
+      },
+    })
+    await worker.start()
+    await scheduler.cron('every-second', '* * * * * *', onScheduler.delayable().build('tick'), { tz: 'UTC', catchUp: 'none' })
+    await ran.wait
+    const [fired] = await scheduler.jobs({ limit: 1 })
+    expect(fired!.identityKey).toMatch(/^cron:every-second:/)
+    expect(await scheduler.result(fired!.uuid)).toBe('tick on node-b')
+    expect(starts.get(fired!.uuid)).toMatch(/^node-b#/)
+  })
+
   it("posts a worker's outcomes without a reply: none is written, and its idle() waits until its replica has them", async () => {
     const schema = db.schema()
     const scheduler = await open(schema, 'node-a')
@@ -364,7 +386,7 @@ const MEMBER_KEY = `hashtextextended('wharf-member:' || $1 || ':' || (SELECT wor
 
 /** Terminates the session holding member $2's lock (of schema $1): one row per session cut. */
 const cutSql = (schema: string): string =>
-  `SELECT pg_terminate_backend(pid) AS ok FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = ${MEMBER_KEY.replace('%s', schema)}`
+  `SELECT pg_terminate_backend(pid, 10000) AS ok FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = ${MEMBER_KEY.replace('%s', schema)}`
 
 /** pg_terminate_backend on the session holding member `node`'s lock (its lease session). */
 async function terminateMemberSession(schema: string, node: string): Promise<void> {

@@ -326,6 +326,16 @@ export class Engine {
     return this.lifecycle === 'running' || (this.cluster !== null && this.lifecycle !== 'closed')
   }
 
+  /**
+   * Due crons fire: this engine runs (start()), or it is a cluster's scheduler — whichever member
+   * the election made it, started or not, as it dispatches (else a cluster whose lease went to a
+   * web process that only enqueues would fire none). A stopped embedded engine (a CLI reading the
+   * store) and a follower store nothing.
+   */
+  private get firesCrons(): boolean {
+    return this.lifecycle === 'running' || (this.cluster !== null && this.remote === null && this.lifecycle !== 'closed')
+  }
+
   start(): void {
     if (this.lifecycle === 'closed') throw new WharfClosedError('this Wharf is closed')
     if (this.lifecycle !== 'running') this.runningSinceMs = this.clock.now()
@@ -408,8 +418,7 @@ export class Engine {
    * `crons` false: leave out the crons' next firings (drain() stops when only they are left). */
   nextWakeMs(crons = true): number | null {
     // A follower's state waits on the scheduler's decisions: only its own handlers' deadlines count.
-    // Crons fire only while running (a cluster's scheduler dispatches without: see dispatching).
-    const due = this.dispatching && this.remote === null ? nextWakeMs(this.state, this.clock.now(), crons && this.lifecycle === 'running') : null
+    const due = this.dispatching && this.remote === null ? nextWakeMs(this.state, this.clock.now(), crons && this.firesCrons) : null
     return earliest(earliest(due, this.runner.nextDeadline()), this.retryAtMs)
   }
 
@@ -455,8 +464,7 @@ export class Engine {
     // nothing is in flight (needsCommittedLog) and only ticks change either, so the two agree.
     if (needsHistory(calls.submissions, this.state, this.customIds)) await hydrate(calls.submissions, this.state, this.log.history, this.customIds)
     const now = this.clock.now()
-    // Crons fire only while running: a stopped engine (a CLI reading the store) stores nothing.
-    const fires = this.lifecycle === 'running' ? dueCronFires(this.state, now, this.runningSinceMs, this.cronDeps) : null
+    const fires = this.firesCrons ? dueCronFires(this.state, now, this.runningSinceMs, this.cronDeps) : null
     const out = this.decideTick(outcomes, calls.submissions, now, fires?.commands)
     // Due crons left for the next tick (this one has its share of firings) come at once too.
     this.dispatchCut = out.cut || fires?.more === true
@@ -731,7 +739,7 @@ export class Engine {
     checkInvariants(this.state)
     const vacuumed = await this.vacuum()
     this.openReport = { ...this.openReport, requeued: recovered.requeued, foundDead: recovered.foundDead, vacuumed, jobs: this.state.jobs.size }
-    if (this.lifecycle === 'running') this.runningSinceMs = this.clock.now()
+    this.runningSinceMs = this.clock.now() // a scheduler from now on: it fires crons (firesCrons)
     this.scheduleTick()
     return recovered
   }
@@ -740,6 +748,8 @@ export class Engine {
    * stop, a model registered). From now on every start names the worker that runs it. */
   joinCluster(workerId: string, workChanged: () => void): void {
     this.cluster = { workerId, pool: [], workChanged }
+    // A scheduler at open fires crons from now on, started or not (firesCrons).
+    if (this.lifecycle !== 'running' && this.remote === null) this.runningSinceMs = this.clock.now()
   }
 
   /** Cluster: the workers alive now (its member reads, each heartbeat): a scheduler assigns its
