@@ -67,7 +67,8 @@ export function buildGraphJoin(
 }
 
 /** One job's spec. Takes its parts as arguments: withDelay calls it once per job, with the
- * default description ('<model>.<method>') it keeps per method. */
+ * default description ('<model>.<method>') it keeps per method, and its own fresh array of
+ * arguments (`argsOwned`: see cloneArgs). */
 export function buildSpec(
   target: Target,
   method: string,
@@ -76,8 +77,9 @@ export function buildSpec(
   graphUuid: string | null,
   ctx: SpecContext,
   defaultDescription?: string,
+  argsOwned = false,
 ): JobSpec {
-  const args = cloneArgs(rawArgs)
+  const args = cloneArgs(rawArgs, argsOwned)
   const spec: JobSpec = {
     uuid: ctx.idAt == null ? ctx.newId() : ctx.idAt(ctx.nowMs),
     graphUuid,

@@ -18,7 +18,8 @@ export const RECORDS_MAX = 1_000_000
 export interface ModelHost extends GraphHost {
   readonly contextKeys: readonly string[]
   /** Store one job (withDelay); resolves with its view once durable. `description` is the
-   * default one, '<model>.<method>', built once per method rather than once per job. */
+   * default one, '<model>.<method>', built once per method rather than once per job; `args` is
+   * the call's own rest array, which nobody else holds (it may be frozen and kept as it is). */
   delayOne(target: Target, method: string, args: unknown[], props: CheckedProperties, description: string): Promise<JobView>
   /** Run a method now, in-process, with `this` = a JobContext without a job. */
   callNow(target: Target, method: string, args: unknown[]): unknown

@@ -643,7 +643,7 @@ export class Wharf implements ModelHost {
     ctx.nowMs = this.clock.now()
     let spec: JobSpec
     try {
-      spec = buildSpec(target, method, args, props, null, ctx, description)
+      spec = buildSpec(target, method, args, props, null, ctx, description, true)
     } catch (error) {
       // Bad input rejects the returned promise, like every other failure of this call.
       return Promise.reject(error)
