@@ -23,6 +23,7 @@ import { BATCH_EVENTS_MAX } from '../engine/core/limits.js'
 import { LogCorruptionError } from '../engine/errors.js'
 import type { Snapshot } from './event-log.js'
 import { fromRow, RowError, toRow } from './event-rows.js'
+import { writeRow } from './event-row-bytes.js'
 import { needsTagging, tag, untag } from './tagged-json.js'
 import { JsonBytes } from './json-bytes.js'
 
@@ -174,17 +175,15 @@ export function encodeBatch(events: readonly WharfEvent[]): Buffer {
   if (n === 0 || n > BATCH_EVENTS_MAX) fail(`a batch holds 1..${BATCH_EVENTS_MAX} events, got ${n}`)
   const first = events[0]!.seq
   if (!Number.isSafeInteger(first) || first < 1) fail(`batch starts at seq ${first}, not a positive integer`)
-  const rows: unknown[][] = new Array(n)
-  let prevAt = 0
   for (let i = 0; i < n; i++) {
     const e = events[i]!
     if (e.seq !== first + i) fail(`batch seqs are not consecutive: ${e.seq} at position ${i} after ${first}`)
     if (e.v !== EVENT_FORMAT_VERSION) fail(`event ${e.seq} has format v${e.v}; only v${EVENT_FORMAT_VERSION} is written`)
-    rows[i] = toRow(e, prevAt)
-    prevAt = e.at
   }
-  const out = writtenRows(rows)
+  const out = writtenRows(events)
   if (out !== null) return sealRecord(out, KIND_BATCH, BATCH_FORMAT, 0, EVENT_FORMAT_VERSION, first, first + n - 1, n)
+  const rows: unknown[][] = new Array(n)
+  for (let i = 0; i < n; i++) rows[i] = toRow(events[i]!, i === 0 ? 0 : events[i - 1]!.at)
   const tagged = needsTagging(rows)
   const body = JSON.stringify(tagged ? tag(rows) : rows)
   return encodeRecord(KIND_BATCH, BATCH_FORMAT, tagged ? FLAG_TAGGED : 0, EVENT_FORMAT_VERSION, first, first + n - 1, n, body)
@@ -192,15 +191,19 @@ export function encodeBatch(events: readonly WharfEvent[]): Buffer {
 
 const writer = new JsonBytes()
 
-/** The record of `rows` with its header left to fill, the body written byte by byte (the bytes
- * JSON.stringify would give: json-bytes.ts); null when a row needs tagged JSON. */
-function writtenRows(rows: readonly unknown[][]): Buffer | null {
+/** The record of `events`' rows with its header left to fill, the body written byte by byte (the
+ * bytes JSON.stringify would give: json-bytes.ts, event-row-bytes.ts); null when a row needs
+ * tagged JSON. */
+function writtenRows(events: readonly WharfEvent[]): Buffer | null {
   const w = writer
   w.reset(HEADER_BYTES)
   w.byte(0x5b)
-  for (let i = 0; i < rows.length; i++) {
+  let prevAt = 0
+  for (let i = 0; i < events.length; i++) {
     if (i > 0) w.byte(0x2c)
-    if (!w.row(rows[i]!)) return null
+    const e = events[i]!
+    if (!writeRow(w, e, prevAt)) return null
+    prevAt = e.at
   }
   w.byte(0x5d)
   return w.copy()

@@ -24,6 +24,12 @@ const CODES = [
 const CODE_OF = new Map<string, number>(CODES.map((type, code) => [type, code]))
 CODE_OF.set('cron.resumed', CODE_OF.get('cron.paused')!)
 
+/** The type code a row of event type `type` starts with. */
+export const CODE_CREATED = CODE_OF.get('job.created')!
+export const CODE_ENQUEUED = CODE_OF.get('job.enqueued')!
+export const CODE_STARTED = CODE_OF.get('job.started')!
+export const CODE_DONE = CODE_OF.get('job.done')!
+
 /** Fields after [code, at] per code: a row of another length is not one this build wrote. */
 const FIELDS = [15, 1, 1, 1, 3, 4, 4, 2, 1, 3, 2, 2, 1, 1, 1, 1, 4, 2, 6, 1, 3, 3, 4, 2, 1] as const
 

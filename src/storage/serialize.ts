@@ -38,8 +38,9 @@ export function cloneSerializable<T>(value: T, root: string): T {
 }
 
 /** Same as cloneSerializable for an arguments array, paths `args[i]`. The arguments array itself
- * does not count as a nesting level. */
-export function cloneArgs(args: readonly unknown[]): unknown[] {
+ * does not count as a nesting level. `owned`: the array is the caller's own, fresh (a rest
+ * parameter nobody else holds), so flat arguments are frozen in it rather than in a copy. */
+export function cloneArgs(args: readonly unknown[], owned = false): unknown[] {
   if (!Array.isArray(args)) {
     throw new NotSerializableError(`args must be an array of arguments, got ${describe(args)}`, 'args')
   }
@@ -57,7 +58,7 @@ export function cloneArgs(args: readonly unknown[]): unknown[] {
         break
       }
     }
-    if (flat && bytes <= PAYLOAD_BYTES_MAX / 2) return Object.freeze(args.slice()) as unknown[]
+    if (flat && bytes <= PAYLOAD_BYTES_MAX / 2) return Object.freeze(owned ? args : args.slice()) as unknown[]
   }
   const top: Frame = { src: args, dst: [], keys: null, index: 0, depth: 0, parent: null, key: 0 }
   walk(top, 'args', false)

@@ -20,6 +20,7 @@ import {
 import { needsTagging, tag, untag } from '../../src/storage/tagged-json.js'
 import { crc32, crc32From, crc32Portable, crc32Text } from '../../src/storage/crc32.js'
 import { makeBatch } from './event-log-contract.js'
+import { toRow } from '../../src/storage/event-rows.js'
 
 function done(seq: number, result: unknown): WharfEvent {
   return { seq, v: 1, at: 5, type: 'job.done', uuid: 'u', result, manual: false }
@@ -226,6 +227,29 @@ describe('batch records', () => {
       expect(bigRecord.toString('utf8', HEADER_BYTES)).toBe(JSON.stringify(JSON.parse(bigRecord.toString('utf8', HEADER_BYTES))))
       expect(decodeBatch(bigRecord, 1)).toEqual(big)
     }
+  })
+
+  it("writes the lifecycle's rows without building them (event-row-bytes.ts): the bytes of toRow's rows", () => {
+    const { job } = makeBatch(1, 1)[0] as Extract<WharfEvent, { type: 'job.created' }>
+    const at = (seq: number, ms: number) => ({ seq, v: 1 as const, at: ms })
+    const events: WharfEvent[] = [
+      { ...at(1, 100), type: 'job.created', job: { ...job, uuid: 'a', args: [1, 'x', { deep: [[2]] }], context: {}, createdAt: 100 } },
+      { ...at(2, 100), type: 'job.created', job: { ...job, uuid: 'b', graphUuid: 'g', identityKey: 'k "q"', eta: 250, description: 'custom é', dependsOn: ['a'], createdAt: 90, args: [{ n: [1, 2.5] }], context: { tz: 'UTC' } } },
+      { ...at(3, 101), type: 'job.enqueued', uuid: 'a' },
+      { ...at(4, 101), type: 'job.started', uuid: 'a' },
+      { ...at(5, 101), type: 'job.started', uuid: 'b', node: 'w1' },
+      { ...at(6, 99), type: 'job.done', uuid: 'a', result: { r: ['x', null, true] }, manual: false },
+      { ...at(7, 99), type: 'job.done', uuid: 'b', result: undefined, manual: true },
+      { ...at(8, 99), type: 'job.failed', uuid: 'b', excName: 'E', excMessage: 'm', excInfo: '' },
+    ]
+    const record = encodeBatch(events)
+    expect(record[2]).toBe(0)
+    const rows = events.map((e, i) => toRow(e, i === 0 ? 0 : events[i - 1]!.at))
+    expect(record.toString('utf8', HEADER_BYTES)).toBe(JSON.stringify(rows))
+    // A result only tagged JSON holds: the whole record goes the general way, tagged.
+    const tagged = encodeBatch([events[0]!, { ...at(2, 100), type: 'job.done', uuid: 'a', result: new Date(7), manual: false }])
+    expect(tagged[2]).not.toBe(0)
+    expect((decodeBatch(tagged, 1)[1] as { result: unknown }).result).toEqual(new Date(7))
   })
 
   it('writes batch events with codes 22 to 24 (after the crons\' 18 to 21), and refuses rows of an unknown code', () => {

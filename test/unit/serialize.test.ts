@@ -122,6 +122,20 @@ describe('cycles and shared references', () => {
 })
 
 describe('copying', () => {
+  it('freezes flat arguments in an array the caller owns (a rest parameter), and copies one it does not', () => {
+    const owned = [1, 'a', true, null]
+    expect(cloneArgs(owned, true)).toBe(owned)
+    expect(Object.isFrozen(owned)).toBe(true)
+    const theirs = [1, 'a']
+    const copy = cloneArgs(theirs)
+    expect(copy).not.toBe(theirs)
+    expect(Object.isFrozen(theirs)).toBe(false)
+    // Not flat: copied by the walk either way, the caller's array left as it is.
+    const nested = [{ a: 1 }]
+    expect(cloneArgs(nested, true)).not.toBe(nested)
+    expect(Object.isFrozen(nested)).toBe(false)
+  })
+
   it('returns a deep copy that later mutation of the input does not change', () => {
     const when = new Date(Date.UTC(2026, 0, 2))
     const input = { size: [50, 50], meta: { tags: ['x'] }, when }

@@ -13,6 +13,8 @@ import { cloneArgs } from '../../storage/serialize.js'
 export interface SpecContext {
   nowMs: number
   newId: () => string
+  /** The built-in newId's id for nowMs (ids.ts idAtOf): no second clock read per job. */
+  idAt?: ((nowMs: number) => string) | null
   functions: FunctionRegistry
 }
 
@@ -64,7 +66,9 @@ export function buildGraphJoin(
   return { specs, joins, uuids }
 }
 
-/** One job's spec. Takes its parts as arguments: withDelay calls it once per job. */
+/** One job's spec. Takes its parts as arguments: withDelay calls it once per job, with the
+ * default description ('<model>.<method>') it keeps per method, and its own fresh array of
+ * arguments (`argsOwned`: see cloneArgs). */
 export function buildSpec(
   target: Target,
   method: string,
@@ -72,10 +76,12 @@ export function buildSpec(
   props: CheckedProperties,
   graphUuid: string | null,
   ctx: SpecContext,
+  defaultDescription?: string,
+  argsOwned = false,
 ): JobSpec {
-  const args = cloneArgs(rawArgs)
+  const args = cloneArgs(rawArgs, argsOwned)
   const spec: JobSpec = {
-    uuid: ctx.newId(),
+    uuid: ctx.idAt == null ? ctx.newId() : ctx.idAt(ctx.nowMs),
     graphUuid,
     model: target.model,
     method,
@@ -85,7 +91,7 @@ export function buildSpec(
     priority: props.priority ?? DEFAULT_PRIORITY,
     eta: etaMs(props.eta, ctx.nowMs),
     maxRetries: props.maxRetries ?? DEFAULT_MAX_RETRIES,
-    description: props.description ?? `${target.model}.${method}`,
+    description: props.description ?? defaultDescription ?? `${target.model}.${method}`,
     channel: props.channel ?? ctx.functions.resolve(target.model, method).channel ?? 'root',
     identityKey: null,
     dependsOn: NO_PARENTS,

@@ -17,8 +17,10 @@ export const RECORDS_MAX = 1_000_000
 /** What a recordset needs from its Wharf. */
 export interface ModelHost extends GraphHost {
   readonly contextKeys: readonly string[]
-  /** Store one job (withDelay); resolves with its view once durable. */
-  delayOne(target: Target, method: string, args: unknown[], props: CheckedProperties): Promise<JobView>
+  /** Store one job (withDelay); resolves with its view once durable. `description` is the
+   * default one, '<model>.<method>', built once per method rather than once per job; `args` is
+   * the call's own rest array, which nobody else holds (it may be frozen and kept as it is). */
+  delayOne(target: Target, method: string, args: unknown[], props: CheckedProperties, description: string): Promise<JobView>
   /** Run a method now, in-process, with `this` = a JobContext without a job. */
   callNow(target: Target, method: string, args: unknown[]): unknown
 }
@@ -136,6 +138,9 @@ export function defineModel<M extends Methods>(host: ModelHost, model: string, m
   classes.delayable = ModelDelayable
 
   for (const method of names) {
+    // Shared by every job of this method that has no description of its own: no string per job,
+    // and one string held by all the records waiting.
+    const description = `${model}.${method}`
     // A getter, so `records.method` is a function bound to those records: it can be called
     // directly, or handed to trap.assertEnqueuedJob() which reads its model and ids.
     Object.defineProperty(ModelRecordset.prototype, method, {
@@ -149,7 +154,7 @@ export function defineModel<M extends Methods>(host: ModelHost, model: string, m
     })
     Object.defineProperty(DelayedCalls.prototype, method, {
       value(this: DelayedCalls, ...args: unknown[]): Promise<JobView> {
-        return host.delayOne(this.recordset.target, method, args, this.props)
+        return host.delayOne(this.recordset.target, method, args, this.props, description)
       },
     })
     Object.defineProperty(ModelDelayable.prototype, method, {

@@ -15,7 +15,7 @@ import { ResultWaiters } from './results.js'
 import { checkJobsQuery, checkUuid, readGraph, readJob, readJobs, statsOf, type JobGraph, type JobsQuery, type Stats } from './queries.js'
 import { FakeClock, SystemClock, type Clock } from '../runtime/clock.js'
 import { Engine, type IntegrityReport, type OpenReport, type ResultOf } from '../runtime/engine.js'
-import type { IdFactory } from '../runtime/ids.js'
+import { idAtOf, type IdFactory } from '../runtime/ids.js'
 import { JobContext, type Handler } from '../runtime/runner.js'
 import { VolatileLog } from '../../storage/volatile-log.js'
 import { backupLevelLog, type BackupResult } from '../../storage/backup.js'
@@ -111,7 +111,7 @@ export class Wharf implements ModelHost {
     this.contextKeys = options.contextKeys
     this.noDelay = options.noDelay
     this.newId = options.newId
-    this.specContext = { nowMs: 0, newId: options.newId, functions }
+    this.specContext = { nowMs: 0, newId: options.newId, idAt: idAtOf(options.newId), functions }
     this.results = new ResultWaiters(engine)
     // Closed or failed: no job they wait for can finish now.
     engine.onClosed((why) => this.results.refuseAll(why))
@@ -634,7 +634,7 @@ export class Wharf implements ModelHost {
   // ModelHost: what recordsets and delayables call.
 
   /** @internal */
-  delayOne(target: Target, method: string, args: unknown[], props: CheckedProperties): Promise<JobView> {
+  delayOne(target: Target, method: string, args: unknown[], props: CheckedProperties, description: string): Promise<JobView> {
     // The hot path of enqueueing: one spec, one promise, the view built when it commits.
     if (this.engine.lifecycle === 'closed' || this[SINK] !== null || this.noDelay) {
       return this.storeGraph([{ target, method, args, props }], []).then(firstView)
@@ -643,7 +643,7 @@ export class Wharf implements ModelHost {
     ctx.nowMs = this.clock.now()
     let spec: JobSpec
     try {
-      spec = buildSpec(target, method, args, props, null, ctx)
+      spec = buildSpec(target, method, args, props, null, ctx, description, true)
     } catch (error) {
       // Bad input rejects the returned promise, like every other failure of this call.
       return Promise.reject(error)

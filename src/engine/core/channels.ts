@@ -5,6 +5,7 @@ import { fail } from './assert.js'
 import { mergeChannelConfig, parentChannelName, ROOT, type ChannelConfig } from './channel-config.js'
 import { ChannelSet } from './channel-set.js'
 import { CHANNEL_DEPTH_MAX } from './limits.js'
+import { RetiredJobs } from './retired-jobs.js'
 import { ChannelNode, readyLess, type JobRecord, type State } from './state.js'
 
 export function initialState(config: readonly ChannelConfig[]): State {
@@ -39,7 +40,7 @@ export function initialState(config: readonly ChannelConfig[]): State {
     runsOn: new Map(),
     graphs: new Map(),
     finishing: [],
-    retired: new Map(),
+    retired: new RetiredJobs(),
     batches: new Map(),
     batchesCompleting: new Set(),
     onDoneUuids: new Map(),

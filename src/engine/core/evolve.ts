@@ -94,13 +94,16 @@ function vacuumed(state: State, event: Ev<'jobs.vacuumed'>): void {
 
 function created(state: State, event: Ev<'job.created'>): void {
   const spec = event.job
-  if (state.jobs.has(spec.uuid)) fail(`job ${spec.uuid} created twice`)
   const job = new JobRecord(spec, ensureChannel(state.channels, spec.channel), event.seq)
   if (spec.dependsOn.length > 0) {
     linkParents(job, spec.dependsOn.map((uuid) => state.jobs.get(uuid) ?? fail(`job ${spec.uuid} depends on unknown job ${uuid}`)))
   }
   job.state = job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending'
+  // One hash lookup, not two (has, then set): a set that does not grow the map found the uuid
+  // taken: a bug (enqueueRefusal refuses a taken uuid before any event), so the core fails.
+  const size = state.jobs.size
   state.jobs.set(job.uuid, job)
+  if (state.jobs.size === size) fail(`job ${spec.uuid} created twice`)
   enterInitial(state, job, event.at)
 }
 

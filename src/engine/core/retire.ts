@@ -66,7 +66,7 @@ function retire(state: State, job: JobRecord): void {
   state.jobs.delete(job.uuid)
   job.channel.counts[stateIndex(job.state)]!--
   state.counts[stateIndex(job.state)]!--
-  state.retired.set(job.uuid, job)
+  state.retired.add(job)
   // History may keep this very record (storage/history.ts): from here on it is read, never changed.
   Object.freeze(job)
 }

@@ -10,6 +10,7 @@ import { ReadyQueue } from './ready-queue.js'
 import type { JobProgress, JobView } from './view.js'
 import type { CronRecord } from './cron.js'
 import type { BatchRecord } from './batch.js'
+import type { RetiredJobs } from './retired-jobs.js'
 
 export { readyLess, etaLess } from './order.js'
 
@@ -184,7 +185,7 @@ export interface State {
    * Outbox, drained by the shell after each batch: jobs that left memory for history (to write
    * there with the batch), and jobs brought back from history (to delete there with it).
    */
-  readonly retired: Map<string, JobRecord>
+  readonly retired: RetiredJobs
   readonly restored: Map<string, JobView>
   /** Crons by name, in the order they were first declared. */
   readonly crons: Map<string, CronRecord>

@@ -120,18 +120,18 @@ export function vacuumedViews(submissions: readonly Submitted[], batch: readonly
 export function takeHistoryWrite(state: State, vacuumed: readonly JobView[] | null): HistoryWrite {
   if (state.retired.size === 0 && state.restored.size === 0 && vacuumed === null) return NO_HISTORY_WRITE
   // The records themselves: the store builds views when it needs them (storage/history.ts).
-  const put = [...state.retired.values()]
-  const del = [...state.restored.values()]
+  const put = state.retired.take()
+  const del = state.restored.size === 0 ? [] : [...state.restored.values()]
   if (vacuumed !== null) del.push(...vacuumed)
-  state.retired.clear()
-  state.restored.clear()
+  // Map.clear() allocates a fresh table even for an empty map: not on every tick.
+  if (state.restored.size > 0) state.restored.clear()
   return { put, del }
 }
 
 /** Forget the outbox: what it holds is already in history (replay), or never will be (rollback). */
 export function dropHistoryWrite(state: State): void {
   state.retired.clear()
-  state.restored.clear()
+  if (state.restored.size > 0) state.restored.clear()
 }
 
 /** Days a finished job of this channel is kept: the nearest configured remove_after_days. */

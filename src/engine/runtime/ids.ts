@@ -10,6 +10,16 @@ import type { Clock } from './clock.js'
 
 export type IdFactory = () => string
 
+/** The built-in factories, each with its id for a time read just before from the same clock: an
+ * enqueue reads the clock once for createdAt and the id's time part (not a custom newId(), which
+ * is called as given). */
+const AT = new WeakMap<IdFactory, (nowMs: number) => string>()
+
+/** `newId`'s id-for-a-time, if it is a built-in factory (ulidFactory); else null. */
+export function idAtOf(newId: IdFactory): ((nowMs: number) => string) | null {
+  return AT.get(newId) ?? null
+}
+
 const B32 = Buffer.from('0123456789ABCDEFGHJKMNPQRSTVWXYZ', 'latin1')
 const HALF = 2 ** 40
 
@@ -30,8 +40,7 @@ export function ulidFactory(clock: Clock): IdFactory {
   let lastMs = -1
   let hi = 0
   let lo = 0
-  return () => {
-    const now = clock.now()
+  const at = (now: number): string => {
     if (now > lastMs) {
       lastMs = now
       buf.write(encodeTime(now, 10), 0, 'latin1')
@@ -48,6 +57,9 @@ export function ulidFactory(clock: Clock): IdFactory {
     write40(buf, 18, lo)
     return buf.toString('latin1', 0, 26)
   }
+  const next: IdFactory = () => at(clock.now())
+  AT.set(next, at)
+  return next
 }
 
 /** Deterministic ids ('<prefix>000001', …) for tests and seeded simulations. */
