@@ -97,7 +97,7 @@ export class PgClusterTables {
 
   /** The oldest calls not in `taken` (ids of calls already being applied), at most `limit`. */
   async take(sql: PgPool, taken: readonly number[], limit: number): Promise<InboxRow[]> {
-    const { rows } = await sql.query(`SELECT id, node, body FROM ${this.s}.inbox WHERE NOT (id = ANY($1::bigint[])) ORDER BY id LIMIT ${limit}`, [taken])
+    const { rows } = await sql.query(`SELECT id, node, body FROM ${this.s}.inbox WHERE NOT (id = ANY($1::bigint[])) ORDER BY id LIMIT $2`, [taken, limit])
     return rows.map((row) => ({ id: Number(row.id), node: row.node as string, body: row.body as Uint8Array }))
   }
 

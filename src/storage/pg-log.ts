@@ -244,7 +244,7 @@ export class PgLog implements EventLog {
    */
   async readTail(afterSeq: number, limit = READ_CHUNK): Promise<(readonly WharfEvent[])[] | null> {
     const sql = this.requireOpen()
-    const { rows } = await sql.query(`SELECT first_seq, body FROM ${this.s}.log WHERE last_seq > $1 ORDER BY first_seq LIMIT ${limit}`, [afterSeq])
+    const { rows } = await sql.query(`SELECT first_seq, body FROM ${this.s}.log WHERE last_seq > $1 ORDER BY first_seq LIMIT $2`, [afterSeq, limit])
     const batches: (readonly WharfEvent[])[] = []
     let expected = afterSeq + 1
     for (const row of rows) {
