@@ -81,18 +81,40 @@ export class PgClusterTables {
     this.s = schemaIdent(schema)
   }
 
-  /** Post calls, in order, in one statement; one NOTIFY 'inbox' on commit. Resolves with their
+  /**
+   * Post calls, in order, in one statement; one NOTIFY 'inbox' on commit. Resolves with their
    * ids, in the order of `bodies` (a statement's serial ids grow in the order it inserts).
-   * `durable` false (only outcomes, which the poster posts again until applied): the commit does
-   * not wait for the WAL flush — the scheduler's append that applies them flushes it. */
-  async post(sql: PgPool, node: string, bodies: readonly Uint8Array[], durable = true): Promise<number[]> {
-    const lazy = durable ? '' : `CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) c `
+   *
+   * The commit does not wait for the WAL flush (synchronous_commit off). Nobody is told anything
+   * from this commit alone: a call is answered by its reply, which the scheduler writes in the
+   * transaction that applies it (an append, writeAlone, or a refusal) — a commit that does wait
+   * for the flush, made after the scheduler read the row, so after the row's commit record
+   * entered the WAL; the WAL is flushed in order, so that flush covers the row too. An outcome
+   * (nobody awaits it) is posted again until applied. What the server may lose in a crash is a
+   * row nobody was answered for: the caller finds it gone (missing()) instead of waiting forever.
+   */
+  async post(sql: PgPool, node: string, bodies: readonly Uint8Array[]): Promise<number[]> {
     const { rows } = await sql.query(
       `WITH i AS (INSERT INTO ${this.s}.inbox (node, body) SELECT $1, b FROM unnest($2::bytea[]) WITH ORDINALITY AS u(b, o) ORDER BY o RETURNING id) ` +
-        `SELECT i.id FROM i CROSS JOIN (SELECT pg_notify($3, 'inbox')) n ${lazy}`,
+        `SELECT i.id FROM i CROSS JOIN (SELECT pg_notify($3, 'inbox')) n CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) c`,
       [node, bodies, this.channel],
     )
     return rows.map((row) => Number(row.id)).sort((a, b) => a - b)
+  }
+
+  /**
+   * Of calls `ids` that `node` posted, those with neither their inbox row nor a reply row now (one
+   * snapshot: a call's row and its reply change in one transaction). Unless the caller collected
+   * the reply, the server lost the post (a crash before its commit was flushed: post()), or
+   * swept the reply (its node went unseen for long: sweep()).
+   */
+  async missing(sql: PgPool, node: string, ids: readonly number[]): Promise<number[]> {
+    const { rows } = await sql.query(
+      `SELECT u.id FROM unnest($2::bigint[]) AS u(id) WHERE NOT EXISTS (SELECT 1 FROM ${this.s}.inbox i WHERE i.id = u.id AND i.node = $1) ` +
+        `AND NOT EXISTS (SELECT 1 FROM ${this.s}.reply r WHERE r.id = u.id AND r.node = $1)`,
+      [node, ids],
+    )
+    return rows.map((row) => Number(row.id))
   }
 
   /** The oldest calls not in `taken` (ids of calls already being applied), at most `limit`. */

@@ -2,11 +2,11 @@
 // follower's replica applies the log in order, replays the snapshot when it fell behind a
 // compaction, waits for a seq, and reads the log no more than it must; the inbox client answers a
 // call whose reply came before its post returned, rebuilds the scheduler's error as the same
-// class, and refuses what waits on close.
+// class, refuses what waits on close, and refuses a call whose post the server lost.
 import { describe, expect, it } from 'vitest'
 import type { State } from '../../src/engine/core/state.js'
 import type { WharfEvent } from '../../src/engine/core/events.js'
-import { UnknownJobError, WharfClosedError } from '../../src/engine/errors.js'
+import { StorageError, UnknownJobError, WharfClosedError } from '../../src/engine/errors.js'
 import { decodeAnswer, decodeCall, encodeAnswer, NO_REPLY_NAME, NO_RESULT_NAME } from '../../src/engine/runtime/cluster-wire.js'
 import { InboxClient } from '../../src/engine/runtime/inbox-client.js'
 import { Replica } from '../../src/engine/runtime/replica.js'
@@ -116,24 +116,28 @@ describe('InboxClient', () => {
   function client() {
     const posted: Uint8Array[] = []
     const posts: number[] = []
-    const durable: boolean[] = []
+    let gone: number[] = []
+    const asked: number[][] = []
     let replies: ReplyRow[] = []
     let release!: (id: number) => void
     let settled = 0
     const inbox = new InboxClient({
       // Ids as the inbox gives them: consecutive from the one released, in the order posted.
-      post: (bodies, wait) => {
+      post: (bodies) => {
         posted.push(...bodies)
         posts.push(bodies.length)
-        durable.push(wait)
         return new Promise<number[]>((resolve) => (release = (id) => resolve(bodies.map((_, i) => id + i))))
       },
       collect: async () => replies.splice(0),
+      missing: async (ids) => {
+        asked.push([...ids])
+        return ids.filter((id) => gone.includes(id))
+      },
       reached: async () => undefined,
       nameOf: () => NO_RESULT_NAME,
       settled: () => void settled++,
     })
-    return { inbox, posted, posts, durable, reply: (row: ReplyRow) => (replies = [row]), release: (id: number) => release(id), settled: () => settled }
+    return { inbox, posted, posts, asked, lose: (ids: number[]) => (gone = ids), reply: (row: ReplyRow) => (replies = [row]), release: (id: number) => release(id), settled: () => settled }
   }
   /** Calls made in one turn are posted at its end, together. */
   const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
@@ -173,13 +177,12 @@ describe('InboxClient', () => {
   })
 
   it('posts the calls and outcomes of one turn in one statement, and answers each by its own id', async () => {
-    const { inbox, posted, posts, durable, reply, release, settled } = client()
+    const { inbox, posted, posts, reply, release, settled } = client()
     const first = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
     const sent = inbox.send({ type: 'progress', uuid: 'u2', run: 1, fraction: 0.5, message: null })
     const second = inbox.submit({ type: 'cancel', uuid: 'u3' }, undefined)
     await turn()
     expect(posts).toEqual([3])
-    expect(durable).toEqual([true]) // a call awaits its reply: its post is durable before it is applied
     expect(posted.map((body) => decodeCall(body).result)).toEqual([NO_RESULT_NAME, NO_REPLY_NAME, NO_RESULT_NAME])
     expect(inbox.pending).toBe(3)
     release(10) // ids 10, 11, 12
@@ -196,7 +199,6 @@ describe('InboxClient', () => {
     const outcomes = [inbox.send({ type: 'progress', uuid: 'u4', run: 1, fraction: 1, message: null }), inbox.send({ type: 'progress', uuid: 'u5', run: 1, fraction: 1, message: null })]
     await turn()
     expect(posts).toEqual([3, 2])
-    expect(durable).toEqual([true, false]) // outcomes alone: their commit does not wait for the disk
     release(20)
     await Promise.all(outcomes)
   })
@@ -205,6 +207,7 @@ describe('InboxClient', () => {
     const failing = new InboxClient({
       post: async () => Promise.reject(new Error('connection lost')),
       collect: async () => [],
+      missing: async () => [],
       reached: async () => undefined,
       nameOf: () => NO_RESULT_NAME,
       settled: () => undefined,
@@ -236,6 +239,46 @@ describe('InboxClient', () => {
     reply({ id: 8, seq: 4, body: encodeAnswer({ ok: true, value: 'second' }) })
     await inbox.collect()
     expect(await again).toBe('second')
+  })
+
+  it('refuses a call still waiting at the next poll whose row and reply are both gone (a post the server lost), and no other', async () => {
+    const { inbox, asked, lose, reply, release, settled } = client()
+    const lost = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
+    const kept = inbox.submit({ type: 'cancel', uuid: 'u2' }, undefined)
+    await turn()
+    release(5) // ids 5, 6
+    await turn()
+    lose([5])
+    await inbox.findLost() // they were not waiting at the poll before: not looked for yet
+    expect(asked).toEqual([])
+    await inbox.findLost()
+    expect(asked).toEqual([[5, 6]])
+    const error = await failure(() => lost)
+    expect(error).toBeInstanceOf(StorageError)
+    expect(error).toMatchObject({ message: expect.stringMatching(/lost before the scheduler answered it/) })
+    expect(inbox.pending).toBe(1)
+    reply({ id: 6, seq: 0, body: encodeAnswer({ ok: true, value: 'kept' }) })
+    await inbox.findLost() // collected first: answered, not looked for
+    expect(await kept).toBe('kept')
+    expect(asked).toEqual([[5, 6]])
+    expect(settled()).toBe(1)
+    await inbox.findLost() // nothing waits: nothing asked
+    expect(asked).toEqual([[5, 6]])
+  })
+
+  it('refuses a waiting call whose id the inbox gives out again (the post that had it was lost)', async () => {
+    const { inbox, release } = client()
+    const first = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
+    await turn()
+    release(9)
+    await turn()
+    const second = inbox.submit({ type: 'cancel', uuid: 'u2' }, undefined)
+    await turn()
+    release(9)
+    expect(await failure(() => first)).toBeInstanceOf(StorageError)
+    expect(inbox.pending).toBe(1)
+    inbox.close()
+    expect(await failure(() => second)).toBeInstanceOf(WharfClosedError)
   })
 })
 

@@ -136,7 +136,8 @@ export class Cluster {
     // given the same name by mistake (or a restart reusing it) never collect each other's.
     const address = (this.worker = `${node}#${randomUUID()}`)
     this.client = new InboxClient({
-      post: (bodies, durable) => this.tables.post(log.pool, address, bodies, durable),
+      post: (bodies) => this.tables.post(log.pool, address, bodies),
+      missing: (ids) => this.tables.missing(log.pool, address, ids),
       collect: () => this.tables.collect(log.pool, address),
       reached: (seq) => this.replica.reached(seq),
       nameOf: (result) => this.nameOf(result),
@@ -367,7 +368,7 @@ export class Cluster {
     this.engine?.repostOutcomes()
     if (this.engine?.following === true) await this.replica.catchUp()
     await this.applier?.poke()
-    await this.client.collect()
+    await this.client.findLost()
   }
 
   private async refuse(row: InboxRow, error: unknown): Promise<void> {
