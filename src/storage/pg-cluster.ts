@@ -77,12 +77,14 @@ export class PgClusterTables {
   constructor(
     private readonly schema: string,
     private readonly channel: string,
+    /** Where posts NOTIFY (pg-lease.ts inboxChannel). */
+    readonly inboxChannel: string,
   ) {
     this.s = schemaIdent(schema)
   }
 
   /**
-   * Post calls, in order, in one statement; one NOTIFY 'inbox' on commit. Resolves with their
+   * Post calls, in order, in one statement; one NOTIFY 'inbox' on commit (on inboxChannel). Resolves with their
    * ids, in the order of `bodies` (a statement's serial ids grow in the order it inserts).
    *
    * The commit does not wait for the WAL flush (synchronous_commit off). Nobody is told anything
@@ -97,7 +99,7 @@ export class PgClusterTables {
     const { rows } = await sql.query(
       `WITH i AS (INSERT INTO ${this.s}.inbox (node, body) SELECT $1, b FROM unnest($2::bytea[]) WITH ORDINALITY AS u(b, o) ORDER BY o RETURNING id) ` +
         `SELECT i.id FROM i CROSS JOIN (SELECT pg_notify($3, 'inbox')) n CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) c`,
-      [node, bodies, this.channel],
+      [node, bodies, this.inboxChannel],
     )
     return rows.map((row) => Number(row.id)).sort((a, b) => a - b)
   }
@@ -143,7 +145,8 @@ export class PgClusterTables {
 
   /** The replies a notification carried to caller `node` (replyNotices); null: none for it. */
   static noticedReplies(payload: string, node: string): ReplyRow[] | null {
-    if (!payload.startsWith('reply {')) return null
+    // Not parsed unless addressed to `node`: every member sees every caller's replies.
+    if (!payload.startsWith(`reply {"node":${JSON.stringify(node)},`)) return null
     const notice = JSON.parse(payload.slice('reply '.length)) as { node: string; seq: number; replies: [number, string][] }
     if (notice.node !== node) return null
     return notice.replies.map(([id, body]) => ({ id, seq: notice.seq, body: Buffer.from(body, 'base64') }))

@@ -24,6 +24,12 @@ export function notifyChannel(schema: string): string {
   return `wharf_${schema.slice(0, 48)}_${crc32Text(schema).toString(16)}`
 }
 
+/** The NOTIFY channel of a schema's inbox (pg-cluster.ts): posts wake the scheduler only, which
+ * alone listens to it — on the schema's channel, each post woke every member and its backend. */
+export function inboxChannel(schema: string): string {
+  return notifyChannel(`${schema}:inbox`)
+}
+
 const KEY = 'hashtextextended($1, 0)'
 
 /** How long a query of the lease session may take before the session counts as lost (ms). */

@@ -2,10 +2,13 @@
 // second is a follower, its calls go through the inbox and come back with the scheduler's answers
 // and errors, its jobs run once (on either member: cluster-workers.test.ts says which), its reads
 // see committed state at once after its own writes, and identity keys stay unique when both
-// enqueue the same keys at the same time.
+// enqueue the same keys at the same time. Its posts wake the scheduler on the inbox's own channel,
+// not every member on the schema's.
 import { describe, expect, it } from 'vitest'
 import { chain, JobStateConflictError, UnknownJobError, Wharf } from '../../src/index.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
+import { connect } from '../../src/storage/pg-driver.js'
+import { inboxChannel, notifyChannel } from '../../src/storage/pg-lease.js'
 import { failure } from './helpers.js'
 
 const db = pgTestDatabase()
@@ -48,6 +51,26 @@ describe('a cluster of two Wharfs on one schema', () => {
     await scheduler.idle()
     expect(await follower.job(job.uuid)).toMatchObject({ state: 'done', result: 42 })
     await expect.poll(() => follower.stats().states.done).toBe(1)
+  })
+
+  it("NOTIFYs a follower's posts on the inbox's channel, not on the schema's every member listens to", async () => {
+    const schema = db.schema()
+    await open(schema, 'node-a')
+    const follower = await open(schema, 'node-b')
+    const heard: string[] = []
+    const listener = await connect(db.url())
+    try {
+      await listener.listen(notifyChannel(schema), (payload) => heard.push(`schema ${payload.split(' ', 1)[0]}`))
+      await listener.listen(inboxChannel(schema), (payload) => heard.push(`inbox ${payload}`))
+      const job = await partner(follower, []).withDelay().double(1)
+      expect(await follower.job(job.uuid)).toMatchObject({ state: 'pending' })
+      // One session hears both channels, in commit order: the post's, then the append's that applied it.
+      const applied = (): boolean => heard.includes('inbox inbox') && heard.lastIndexOf('schema log') > heard.indexOf('inbox inbox')
+      while (!applied()) await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(heard).not.toContain('schema inbox')
+    } finally {
+      await listener.end()
+    }
   })
 
   it("answers a follower's management calls with the scheduler's results and errors", async () => {

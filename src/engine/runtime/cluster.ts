@@ -26,6 +26,7 @@ import type { WharfEvent } from '../core/events.js'
 import { LogCorruptionError, SchedulerDeposedError } from '../errors.js'
 import { PgClusterTables, type InboxRow, type MemberRow, type MemberState } from '../../storage/pg-cluster.js'
 import { READ_CHUNK, type PgLog } from '../../storage/pg-log.js'
+import { inboxChannel } from '../../storage/pg-lease.js'
 import { encodeAnswer, NO_RESULT_NAME, type ResultTable } from './cluster-wire.js'
 import type { Engine, Remote } from './engine.js'
 import { InboxApplier } from './inbox-applier.js'
@@ -104,6 +105,8 @@ export class Cluster {
   private readonly names: ReadonlyMap<ResultOf<unknown>, string>
   private readonly timers: NodeJS.Timeout[] = []
   private unlisten: (() => Promise<void>) | null = null
+  /** The scheduler's LISTEN on the inbox's channel. */
+  private unlistenInbox: (() => Promise<void>) | null = null
   private electing = false
   /** The members and term the last heartbeat read (view() answers from them). */
   private known: { members: MemberState[]; term: number } = { members: [], term: 0 }
@@ -130,7 +133,7 @@ export class Cluster {
     /** Handlers this process runs at once (the `workers` option); null: unlimited. */
     private readonly slots: number | null = null,
   ) {
-    this.tables = new PgClusterTables(log.schema, log.channel)
+    this.tables = new PgClusterTables(log.schema, log.channel, inboxChannel(log.schema))
     this.names = new Map([...results].map(([name, result]) => [result, name]))
     // Replies are addressed to this open of this process, not to its node name: two processes
     // given the same name by mistake (or a restart reusing it) never collect each other's.
@@ -215,15 +218,15 @@ export class Cluster {
     this.halted = true
     for (const timer of this.timers.splice(0)) clearInterval(timer)
     this.applier?.stop()
-    const unlisten = this.unlisten
-    this.unlisten = null
-    void unlisten?.().catch(() => undefined)
+    for (const unlisten of [this.unlisten, this.unlistenInbox]) void unlisten?.().catch(() => undefined)
+    this.unlisten = this.unlistenInbox = null
   }
 
   private onNotify(payload: string): void {
     if (this.halted) return
     const kind = payload.split(' ', 1)[0]
     if (kind === 'log' && this.engine?.following === true) this.background(this.followNotified(payload))
+    // (Posts NOTIFY the inbox's channel: a post on this one is from a member of an older version.)
     else if (kind === 'inbox' && this.applier !== null) this.background(this.applier.poke())
     else if (kind === 'reply') this.onReply(payload)
     else if (kind === 'leave') this.background(this.elect())
@@ -268,7 +271,18 @@ export class Cluster {
       warn: (message) => this.warn(message, 'WHARF_CLUSTER'),
     }))
     log.stageWithAppend = applier.stage
-    this.background(applier.poke())
+    this.background(this.listenInbox(applier))
+  }
+
+  /** Posts wake the scheduler through the inbox's own channel (PgClusterTables.inboxChannel);
+   * the inbox is read once LISTEN is on, so that no post committed before it waits for the poll. */
+  private async listenInbox(applier: InboxApplier): Promise<void> {
+    const unlisten = await this.log.pool.listen(this.tables.inboxChannel, () => {
+      if (!this.halted) this.background(applier.poke())
+    })
+    if (this.halted) return void (await unlisten().catch(() => undefined))
+    this.unlistenInbox = unlisten
+    await applier.poke()
   }
 
   /** A follower takes the lease if it is free: catch up under the new term, then promote. */
