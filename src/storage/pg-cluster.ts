@@ -6,6 +6,7 @@
 // are bytes here (runtime/cluster-wire.ts encodes them).
 
 import type { PgPool, PgQueries, PgRows } from './pg-driver.js'
+import { inboxChannel, replyChannel } from './pg-channels.js'
 import { schemaIdent } from './pg-schema.js'
 
 export interface InboxRow {
@@ -73,14 +74,15 @@ export function advisoryLockHeld(key: string, pid?: string): string {
 
 export class PgClusterTables {
   private readonly s: string
+  /** Where posts NOTIFY: the scheduler alone listens to it. */
+  readonly inboxChannel: string
 
   constructor(
     private readonly schema: string,
     private readonly channel: string,
-    /** Where posts NOTIFY (pg-lease.ts inboxChannel). */
-    readonly inboxChannel: string,
   ) {
     this.s = schemaIdent(schema)
+    this.inboxChannel = inboxChannel(schema)
   }
 
   /**
@@ -138,7 +140,7 @@ export class PgClusterTables {
         seq,
         answered.map((r) => r.body),
       ]),
-      tx.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [this.channel, replyNotices(answered, seq)]),
+      tx.query('SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS n(c, p)', transposed(replyNotices(answered, seq, (node) => replyChannel(this.schema, node)))),
     )
     return staged
   }
@@ -216,12 +218,12 @@ export class PgClusterTables {
 }
 
 /**
- * The NOTIFY payloads of a transaction's replies: one per caller, 'reply {"node", "seq",
- * "replies": [[id, body base64]…]}', so that it is answered without reading them (the rows stay,
- * for a caller that missed the notification, and are collected later); a bare 'reply' when some
- * are too large to travel so.
+ * The NOTIFYs of a transaction's replies, as [channel, payload]: one per caller, on its channel
+ * (`channelOf`), 'reply {"node", "seq", "replies": [[id, body base64]…]}', so that it is answered
+ * without reading them (the rows stay, for a caller that missed the notification, and are
+ * collected later); a bare 'reply' when its replies are too large to travel so.
  */
-export function replyNotices(replies: readonly { id: number; node: string; body: Uint8Array }[], seq: number): string[] {
+export function replyNotices(replies: readonly { id: number; node: string; body: Uint8Array }[], seq: number, channelOf: (node: string) => string): [string, string][] {
   const byNode = new Map<string, [number, string][]>()
   for (const r of replies) {
     const entry: [number, string] = [r.id, Buffer.from(r.body).toString('base64')]
@@ -229,13 +231,15 @@ export function replyNotices(replies: readonly { id: number; node: string; body:
     if (list === undefined) byNode.set(r.node, [entry])
     else list.push(entry)
   }
-  const notices: string[] = []
-  let bare = false
+  const notices: [string, string][] = []
   for (const [node, list] of byNode) {
     const notice = `reply ${JSON.stringify({ node, seq, replies: list })}`
-    if (Buffer.byteLength(notice) <= REPLY_NOTICE_MAX) notices.push(notice)
-    else bare = true
+    notices.push([channelOf(node), Buffer.byteLength(notice) <= REPLY_NOTICE_MAX ? notice : 'reply'])
   }
-  if (bare) notices.push('reply')
   return notices
+}
+
+/** [channel, payload] pairs as the two arrays pg_notify's unnest takes. */
+function transposed(notices: readonly [string, string][]): [string[], string[]] {
+  return [notices.map((n) => n[0]), notices.map((n) => n[1])]
 }

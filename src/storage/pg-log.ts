@@ -21,7 +21,8 @@ import { checkCompaction, checkSnapshotSeq, type DecidedTick, type EventLog, typ
 import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
 import { connect, redactedUrl, type PgPool, type PgQueries, type PgRows } from './pg-driver.js'
 import { PgHistory } from './pg-history.js'
-import { inboxChannel, notifyChannel, PgLease } from './pg-lease.js'
+import { notifyChannel } from './pg-channels.js'
+import { PgLease } from './pg-lease.js'
 import { memberLockKey, nodeLockKey, PgClusterTables } from './pg-cluster.js'
 import { migrate, PG_SCHEMA_VERSION, schemaIdent } from './pg-schema.js'
 
@@ -274,7 +275,7 @@ export class PgLog implements EventLog {
   /** The refusal of an open under a name a live process holds, with that process's heartbeat age
    * (none when its member row is not written yet, or the tables not even created). */
   private async nodeInUse(node: string): Promise<NodeNameInUseError> {
-    const age = await new PgClusterTables(this.schema, this.channel, inboxChannel(this.schema)).heartbeatAge(this.requireSql(), node).catch(() => null)
+    const age = await new PgClusterTables(this.schema, this.channel).heartbeatAge(this.requireSql(), node).catch(() => null)
     return new NodeNameInUseError(this.schema, node, age)
   }
 

@@ -225,7 +225,7 @@ describe('InboxClient', () => {
     await turn()
     release(7)
     await turn()
-    const [noticed] = PgClusterTables.noticedReplies(replyNotices([{ id: 7, node: 'me#1', body: encodeAnswer({ ok: true, value: 'from the notice' }) }], 3)[0]!, 'me#1')!
+    const [noticed] = PgClusterTables.noticedReplies(replyNotices([{ id: 7, node: 'me#1', body: encodeAnswer({ ok: true, value: 'from the notice' }) }], 3, () => 'me')[0]![1], 'me#1')!
     inbox.noticed([noticed!])
     expect(await call).toBe('from the notice')
     expect(settled()).toBe(1)
@@ -286,8 +286,10 @@ describe('reply notifications', () => {
   it("carry each caller's replies in one payload, and say only 'reply' for those too large to", () => {
     const small = (id: number, node: string) => ({ id, node, body: encodeAnswer({ ok: true, value: id }) })
     const large = { id: 9, node: 'b#2', body: encodeAnswer({ ok: true, value: 'x'.repeat(REPLY_NOTICE_MAX) }) }
-    const notices = replyNotices([small(1, 'a#1'), small(2, 'a#1'), large, small(3, 'c#3')], 5)
-    expect(notices.filter((n) => n === 'reply')).toHaveLength(1)
+    const sent = replyNotices([small(1, 'a#1'), small(2, 'a#1'), large, small(3, 'c#3')], 5, (node) => `to ${node}`)
+    expect(sent.map(([channel]) => channel)).toEqual(['to a#1', 'to b#2', 'to c#3']) // each on its caller's channel
+    const notices = sent.map(([, payload]) => payload)
+    expect(notices[1]).toBe('reply')
     expect(PgClusterTables.noticedReplies(notices[0]!, 'a#1')!.map((r) => [r.id, r.seq, decodeAnswer(r.body)])).toEqual([
       [1, 5, { ok: true, value: 1 }],
       [2, 5, { ok: true, value: 2 }],

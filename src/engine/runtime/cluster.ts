@@ -26,7 +26,7 @@ import type { WharfEvent } from '../core/events.js'
 import { LogCorruptionError, SchedulerDeposedError } from '../errors.js'
 import { PgClusterTables, type InboxRow, type MemberRow, type MemberState } from '../../storage/pg-cluster.js'
 import { READ_CHUNK, type PgLog } from '../../storage/pg-log.js'
-import { inboxChannel } from '../../storage/pg-lease.js'
+import { replyChannel } from '../../storage/pg-channels.js'
 import { encodeAnswer, NO_RESULT_NAME, type ResultTable } from './cluster-wire.js'
 import type { Engine, Remote } from './engine.js'
 import { InboxApplier } from './inbox-applier.js'
@@ -107,6 +107,8 @@ export class Cluster {
   private unlisten: (() => Promise<void>) | null = null
   /** The scheduler's LISTEN on the inbox's channel. */
   private unlistenInbox: (() => Promise<void>) | null = null
+  /** The LISTEN on this open's reply channel. */
+  private unlistenReplies: (() => Promise<void>) | null = null
   private electing = false
   /** The members and term the last heartbeat read (view() answers from them). */
   private known: { members: MemberState[]; term: number } = { members: [], term: 0 }
@@ -133,7 +135,7 @@ export class Cluster {
     /** Handlers this process runs at once (the `workers` option); null: unlimited. */
     private readonly slots: number | null = null,
   ) {
-    this.tables = new PgClusterTables(log.schema, log.channel, inboxChannel(log.schema))
+    this.tables = new PgClusterTables(log.schema, log.channel)
     this.names = new Map([...results].map(([name, result]) => [result, name]))
     // Replies are addressed to this open of this process, not to its node name: two processes
     // given the same name by mistake (or a restart reusing it) never collect each other's.
@@ -173,8 +175,12 @@ export class Cluster {
     engine.joinCluster(this.worker, () => this.workChanged())
     engine.onClosed(() => this.halt())
     const listening = this.log.pool.listen(this.log.channel, (payload) => this.onNotify(payload))
-    await Promise.all([listening, this.heartbeat()])
+    const replies = this.log.pool.listen(replyChannel(this.log.schema, this.worker), (payload) => {
+      if (!this.halted) this.onReply(payload)
+    })
+    await Promise.all([listening, replies, this.heartbeat()])
     this.unlisten = await listening
+    this.unlistenReplies = await replies
     if (this.log.role === 'scheduler') this.lead()
     else {
       await this.replica.catchUp() // what was committed between the replay and LISTEN
@@ -218,8 +224,8 @@ export class Cluster {
     this.halted = true
     for (const timer of this.timers.splice(0)) clearInterval(timer)
     this.applier?.stop()
-    for (const unlisten of [this.unlisten, this.unlistenInbox]) void unlisten?.().catch(() => undefined)
-    this.unlisten = this.unlistenInbox = null
+    for (const unlisten of [this.unlisten, this.unlistenInbox, this.unlistenReplies]) void unlisten?.().catch(() => undefined)
+    this.unlisten = this.unlistenInbox = this.unlistenReplies = null
   }
 
   private onNotify(payload: string): void {
@@ -228,7 +234,7 @@ export class Cluster {
     if (kind === 'log' && this.engine?.following === true) this.background(this.followNotified(payload))
     // (Posts NOTIFY the inbox's channel: a post on this one is from a member of an older version.)
     else if (kind === 'inbox' && this.applier !== null) this.background(this.applier.poke())
-    else if (kind === 'reply') this.onReply(payload)
+    else if (kind === 'reply') this.onReply(payload) // (from a scheduler of an older version: replies come on this open's channel)
     else if (kind === 'leave') this.background(this.elect())
     else if (kind === 'member' && this.role === 'scheduler') this.background(this.readMembers())
   }
