@@ -130,24 +130,25 @@ export class PgClusterTables {
   /** In the transaction of the batch that applied these calls: delete them, write the replies of
    * those that have one (body null: posted without a reply). */
   stageReplies(tx: PgQueries, replies: readonly { id: number; node: string; body: Uint8Array | null }[], seq: number): Promise<PgRows>[] {
-    const staged = [tx.query(`DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])`, [replies.map((r) => r.id)])]
+    const ids = replies.map((r) => r.id)
     const answered = replies.filter((r): r is { id: number; node: string; body: Uint8Array } => r.body !== null)
-    if (answered.length === 0) return staged
-    staged.push(
-      tx.query(`INSERT INTO ${this.s}.reply (id, node, seq, body) SELECT id, node, $3, body FROM unnest($1::bigint[], $2::text[], $4::bytea[]) AS r(id, node, body)`, [
-        answered.map((r) => r.id),
-        answered.map((r) => r.node),
-        seq,
-        answered.map((r) => r.body),
-      ]),
-      tx.query('SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS n(c, p)', transposed(replyNotices(answered, seq, (node) => replyChannel(this.schema, node)))),
-    )
-    return staged
+    if (answered.length === 0) return [tx.query(`DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])`, [ids])]
+    // One statement (each costs both sides its own messages): the CTEs that change rows run
+    // whether or not the SELECT reads them.
+    return [
+      tx.query(
+        `WITH d AS (DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])), ` +
+          `r AS (INSERT INTO ${this.s}.reply (id, node, seq, body) SELECT id, node, $4, body FROM unnest($2::bigint[], $3::text[], $5::bytea[]) AS r(id, node, body)) ` +
+          'SELECT pg_notify(c, p) FROM unnest($6::text[], $7::text[]) AS n(c, p)',
+        [ids, answered.map((r) => r.id), answered.map((r) => r.node), seq, answered.map((r) => r.body), ...transposed(replyNotices(answered, seq, (node) => replyChannel(this.schema, node)))],
+      ),
+    ]
   }
 
   /** The replies a notification carried to caller `node` (replyNotices); null: none for it. */
   static noticedReplies(payload: string, node: string): ReplyRow[] | null {
-    // Not parsed unless addressed to `node`: every member sees every caller's replies.
+    // Not parsed unless addressed to `node` (a reply channel shared by a crc32 collision, or the
+    // schema's, from a scheduler of an older version, carries other callers' replies).
     if (!payload.startsWith(`reply {"node":${JSON.stringify(node)},`)) return null
     const notice = JSON.parse(payload.slice('reply '.length)) as { node: string; seq: number; replies: [number, string][] }
     if (notice.node !== node) return null

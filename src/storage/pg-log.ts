@@ -208,13 +208,14 @@ export class PgLog implements EventLog {
     await this.serialize(async () => {
       if (first !== this.lastSeq + 1) throw new Error(`batch starts at seq ${first}, log ends at ${this.lastSeq}`)
       await this.fenced(async (tx) => {
+        // The NOTIFY in the INSERT's statement (a statement less): a row when the term held.
         const inserted = tx.query(
-          `INSERT INTO ${this.s}.log (first_seq, last_seq, term, body) SELECT $1, $2, term, $3 FROM ${this.s}.meta WHERE id = 1 AND term = $4 FOR SHARE`,
-          [first, last, bytes, this.termHeldNow],
+          `WITH i AS (INSERT INTO ${this.s}.log (first_seq, last_seq, term, body) SELECT $1, $2, term, $3 FROM ${this.s}.meta WHERE id = 1 AND term = $4 FOR SHARE RETURNING 1) ` +
+            'SELECT pg_notify($5, $6) FROM i',
+          [first, last, bytes, this.termHeldNow, this.channel, payload],
         )
         const staged = history === NO_HISTORY_WRITE ? [] : this.history.stage(tx, history)
-        const notified = tx.query('SELECT pg_notify($1, $2)', [this.channel, payload])
-        const [rows] = await Promise.all([inserted, ...staged, notified, ...(stage?.(tx, last) ?? [])])
+        const [rows] = await Promise.all([inserted, ...staged, ...(stage?.(tx, last) ?? [])])
         return rows.count
       })
       this.lastSeq = last
