@@ -13,6 +13,7 @@ import { Wharf, type OpenOptions } from '../index.js'
 import { benchPg, benchPgLifecycle, benchPostgres, prepareBench } from './pg-benches.js'
 import { startPgServer } from './pg-server.js'
 import { measureFailover, type FailoverTrial } from './failover-bench.js'
+import { measureCluster, type ClusterScenario, type FirstMember } from './cluster-bench.js'
 import { measureTargets, type TargetRow } from './targets.js'
 
 interface Row {
@@ -114,6 +115,7 @@ async function main(): Promise<void> {
   await threadBenches()
   await driverBenches()
   await failoverBenches()
+  await clusterBenches()
 
   const memoryName = 'memory: heap per pending job, 1,000,000 pending (small args)'
   if (!wanted(memoryName)) return
@@ -205,6 +207,38 @@ async function failoverBenches(): Promise<void> {
     console.log(`${'  of which: kill → lock freed (PostgreSQL ended its session)'.padEnd(58)} ${part('freedMs')}`)
     console.log(`${'            kill → term bumped (a follower took the lock)'.padEnd(58)} ${part('lockMs')}`)
     console.log(`${'            kill → new scheduler promoted (caught up)'.padEnd(58)} ${part('promotedMs')}`)
+  } finally {
+    await server.stop()
+  }
+}
+
+/**
+ * A four-process cluster on a throwaway PostgreSQL server (fsync on): three workers (workers
+ * 6/5/5, root:16, no-op handlers) and a producer (cluster-bench.ts). BENCH_CLUSTER_ROUNDS=<n>
+ * repeats each run (the runs of a round alternate the scenarios and which member opens first).
+ */
+async function clusterBenches(): Promise<void> {
+  const runs: [ClusterScenario, FirstMember, number][] = []
+  for (const first of ['worker', 'producer'] as const) {
+    runs.push(['drain', first, quick ? 2_000 : 4_000], ['produce', first, 1_000])
+  }
+  const named = runs.map(([scenario, first, jobs]) => {
+    const what = scenario === 'drain' ? `drain ${jobs.toLocaleString('en-US')} stored` : `produce+consume ${jobs.toLocaleString('en-US')}, each awaited`
+    return { scenario, first, jobs, name: `cluster: ${what}, ${first === 'worker' ? 'a worker' : 'the producer'} schedules` }
+  }).filter((run) => wanted(run.name))
+  if (named.length === 0) return
+  console.log('\ncluster (3 workers at 6/5/5 of root:16 + 1 producer, processes; a throwaway server on 127.0.0.1, fsync on)')
+  const server = await startPgServer()
+  try {
+    const rounds = Number(process.env.BENCH_CLUSTER_ROUNDS ?? 1)
+    let schemas = 0
+    for (let round = 0; round < rounds; round++) {
+      for (const { scenario, first, jobs, name } of named) {
+        const r = await measureCluster(server.url, `cluster_bench_${++schemas}`, scenario, first, jobs)
+        const each = r.members.map((m) => `${m.node} ${m.cpuMsPerJob.toFixed(2)}${m.ran > 0 ? ` (${m.ran} run)` : ''}`).join(', ')
+        console.log(`${name.padEnd(58)} ${Math.round(r.jobsPerSec).toLocaleString('en-US').padStart(12)} jobs/s   CPU/job: node ${r.nodeCpuMsPerJob.toFixed(2)} ms, PostgreSQL ${r.pgCpuMsPerJob.toFixed(2)} ms   (${each})`)
+      }
+    }
   } finally {
     await server.stop()
   }

@@ -6,6 +6,7 @@
 // are bytes here (runtime/cluster-wire.ts encodes them).
 
 import type { PgPool, PgQueries, PgRows } from './pg-driver.js'
+import { inboxChannel, replyChannel } from './pg-channels.js'
 import { schemaIdent } from './pg-schema.js'
 
 export interface InboxRow {
@@ -73,55 +74,82 @@ export function advisoryLockHeld(key: string, pid?: string): string {
 
 export class PgClusterTables {
   private readonly s: string
+  /** Where posts NOTIFY: the scheduler alone listens to it. */
+  readonly inboxChannel: string
 
   constructor(
     private readonly schema: string,
     private readonly channel: string,
   ) {
     this.s = schemaIdent(schema)
+    this.inboxChannel = inboxChannel(schema)
   }
 
-  /** Post calls, in order, in one statement; one NOTIFY 'inbox' on commit. Resolves with their
+  /**
+   * Post calls, in order, in one statement; one NOTIFY 'inbox' on commit (on inboxChannel). Resolves with their
    * ids, in the order of `bodies` (a statement's serial ids grow in the order it inserts).
-   * `durable` false (only outcomes, which the poster posts again until applied): the commit does
-   * not wait for the WAL flush — the scheduler's append that applies them flushes it. */
-  async post(sql: PgPool, node: string, bodies: readonly Uint8Array[], durable = true): Promise<number[]> {
-    const lazy = durable ? '' : `CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) c `
+   *
+   * The commit does not wait for the WAL flush (synchronous_commit off). Nobody is told anything
+   * from this commit alone: a call is answered by its reply, which the scheduler writes in the
+   * transaction that applies it (an append, writeAlone, or a refusal) — a commit that does wait
+   * for the flush, made after the scheduler read the row, so after the row's commit record
+   * entered the WAL; the WAL is flushed in order, so that flush covers the row too. An outcome
+   * (nobody awaits it) is posted again until applied. What the server may lose in a crash is a
+   * row nobody was answered for: the caller finds it gone (missing()) instead of waiting forever.
+   */
+  async post(sql: PgPool, node: string, bodies: readonly Uint8Array[]): Promise<number[]> {
     const { rows } = await sql.query(
       `WITH i AS (INSERT INTO ${this.s}.inbox (node, body) SELECT $1, b FROM unnest($2::bytea[]) WITH ORDINALITY AS u(b, o) ORDER BY o RETURNING id) ` +
-        `SELECT i.id FROM i CROSS JOIN (SELECT pg_notify($3, 'inbox')) n ${lazy}`,
-      [node, bodies, this.channel],
+        `SELECT i.id FROM i CROSS JOIN (SELECT pg_notify($3, 'inbox')) n CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) c`,
+      [node, bodies, this.inboxChannel],
     )
     return rows.map((row) => Number(row.id)).sort((a, b) => a - b)
   }
 
+  /**
+   * Of calls `ids` that `node` posted, those with neither their inbox row nor a reply row now (one
+   * snapshot: a call's row and its reply change in one transaction). Unless the caller collected
+   * the reply, the server lost the post (a crash before its commit was flushed: post()), or
+   * swept the reply (its node went unseen for long: sweep()).
+   */
+  async missing(sql: PgPool, node: string, ids: readonly number[]): Promise<number[]> {
+    const { rows } = await sql.query(
+      `SELECT u.id FROM unnest($2::bigint[]) AS u(id) WHERE NOT EXISTS (SELECT 1 FROM ${this.s}.inbox i WHERE i.id = u.id AND i.node = $1) ` +
+        `AND NOT EXISTS (SELECT 1 FROM ${this.s}.reply r WHERE r.id = u.id AND r.node = $1)`,
+      [node, ids],
+    )
+    return rows.map((row) => Number(row.id))
+  }
+
   /** The oldest calls not in `taken` (ids of calls already being applied), at most `limit`. */
   async take(sql: PgPool, taken: readonly number[], limit: number): Promise<InboxRow[]> {
-    const { rows } = await sql.query(`SELECT id, node, body FROM ${this.s}.inbox WHERE NOT (id = ANY($1::bigint[])) ORDER BY id LIMIT ${limit}`, [taken])
+    const { rows } = await sql.query(`SELECT id, node, body FROM ${this.s}.inbox WHERE NOT (id = ANY($1::bigint[])) ORDER BY id LIMIT $2`, [taken, limit])
     return rows.map((row) => ({ id: Number(row.id), node: row.node as string, body: row.body as Uint8Array }))
   }
 
   /** In the transaction of the batch that applied these calls: delete them, write the replies of
    * those that have one (body null: posted without a reply). */
   stageReplies(tx: PgQueries, replies: readonly { id: number; node: string; body: Uint8Array | null }[], seq: number): Promise<PgRows>[] {
-    const staged = [tx.query(`DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])`, [replies.map((r) => r.id)])]
+    const ids = replies.map((r) => r.id)
     const answered = replies.filter((r): r is { id: number; node: string; body: Uint8Array } => r.body !== null)
-    if (answered.length === 0) return staged
-    staged.push(
-      tx.query(`INSERT INTO ${this.s}.reply (id, node, seq, body) SELECT id, node, $3, body FROM unnest($1::bigint[], $2::text[], $4::bytea[]) AS r(id, node, body)`, [
-        answered.map((r) => r.id),
-        answered.map((r) => r.node),
-        seq,
-        answered.map((r) => r.body),
-      ]),
-      tx.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [this.channel, replyNotices(answered, seq)]),
-    )
-    return staged
+    if (answered.length === 0) return [tx.query(`DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])`, [ids])]
+    // One statement (each costs both sides its own messages): the CTEs that change rows run
+    // whether or not the SELECT reads them.
+    return [
+      tx.query(
+        `WITH d AS (DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])), ` +
+          `r AS (INSERT INTO ${this.s}.reply (id, node, seq, body) SELECT id, node, $4, body FROM unnest($2::bigint[], $3::text[], $5::bytea[]) AS r(id, node, body)) ` +
+          'SELECT pg_notify(c, p) FROM unnest($6::text[], $7::text[]) AS n(c, p)',
+        [ids, answered.map((r) => r.id), answered.map((r) => r.node), seq, answered.map((r) => r.body), ...transposed(replyNotices(answered, seq, (node) => replyChannel(this.schema, node)))],
+      ),
+    ]
   }
 
   /** The replies a notification carried to caller `node` (replyNotices); null: none for it. */
   static noticedReplies(payload: string, node: string): ReplyRow[] | null {
-    if (!payload.startsWith('reply {')) return null
+    // Not parsed unless addressed to `node` (a reply channel shared by a crc32 collision, or the
+    // schema's, from a scheduler of an older version, carries other callers' replies).
+    if (!payload.startsWith(`reply {"node":${JSON.stringify(node)},`)) return null
     const notice = JSON.parse(payload.slice('reply '.length)) as { node: string; seq: number; replies: [number, string][] }
     if (notice.node !== node) return null
     return notice.replies.map(([id, body]) => ({ id, seq: notice.seq, body: Buffer.from(body, 'base64') }))
@@ -191,12 +219,12 @@ export class PgClusterTables {
 }
 
 /**
- * The NOTIFY payloads of a transaction's replies: one per caller, 'reply {"node", "seq",
- * "replies": [[id, body base64]…]}', so that it is answered without reading them (the rows stay,
- * for a caller that missed the notification, and are collected later); a bare 'reply' when some
- * are too large to travel so.
+ * The NOTIFYs of a transaction's replies, as [channel, payload]: one per caller, on its channel
+ * (`channelOf`), 'reply {"node", "seq", "replies": [[id, body base64]…]}', so that it is answered
+ * without reading them (the rows stay, for a caller that missed the notification, and are
+ * collected later); a bare 'reply' when its replies are too large to travel so.
  */
-export function replyNotices(replies: readonly { id: number; node: string; body: Uint8Array }[], seq: number): string[] {
+export function replyNotices(replies: readonly { id: number; node: string; body: Uint8Array }[], seq: number, channelOf: (node: string) => string): [string, string][] {
   const byNode = new Map<string, [number, string][]>()
   for (const r of replies) {
     const entry: [number, string] = [r.id, Buffer.from(r.body).toString('base64')]
@@ -204,13 +232,15 @@ export function replyNotices(replies: readonly { id: number; node: string; body:
     if (list === undefined) byNode.set(r.node, [entry])
     else list.push(entry)
   }
-  const notices: string[] = []
-  let bare = false
+  const notices: [string, string][] = []
   for (const [node, list] of byNode) {
     const notice = `reply ${JSON.stringify({ node, seq, replies: list })}`
-    if (Buffer.byteLength(notice) <= REPLY_NOTICE_MAX) notices.push(notice)
-    else bare = true
+    notices.push([channelOf(node), Buffer.byteLength(notice) <= REPLY_NOTICE_MAX ? notice : 'reply'])
   }
-  if (bare) notices.push('reply')
   return notices
+}
+
+/** [channel, payload] pairs as the two arrays pg_notify's unnest takes. */
+function transposed(notices: readonly [string, string][]): [string[], string[]] {
+  return [notices.map((n) => n[0]), notices.map((n) => n[1])]
 }

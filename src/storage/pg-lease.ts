@@ -12,17 +12,9 @@
 // for ever). A query that does not settle in LEASE_QUERY_TIMEOUT_MS counts as failed, the same
 // way: a scheduler whose session went silent learns it lost the lock instead of waiting for ever.
 
-import { crc32Text } from './crc32.js'
 import { advisoryLockHeld } from './pg-cluster.js'
 import { StorageError } from '../engine/errors.js'
 import { connect, type PgPool, type PgRows } from './pg-driver.js'
-
-/** The NOTIFY channel of a schema's cluster: at most 63 bytes, as PostgreSQL requires. */
-export function notifyChannel(schema: string): string {
-  const name = 'wharf_' + schema
-  if (name.length <= 63) return name
-  return `wharf_${schema.slice(0, 48)}_${crc32Text(schema).toString(16)}`
-}
 
 const KEY = 'hashtextextended($1, 0)'
 

@@ -21,7 +21,8 @@ import { checkCompaction, checkSnapshotSeq, type DecidedTick, type EventLog, typ
 import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
 import { connect, redactedUrl, type PgPool, type PgQueries, type PgRows } from './pg-driver.js'
 import { PgHistory } from './pg-history.js'
-import { notifyChannel, PgLease } from './pg-lease.js'
+import { notifyChannel } from './pg-channels.js'
+import { PgLease } from './pg-lease.js'
 import { memberLockKey, nodeLockKey, PgClusterTables } from './pg-cluster.js'
 import { migrate, PG_SCHEMA_VERSION, schemaIdent } from './pg-schema.js'
 
@@ -207,13 +208,14 @@ export class PgLog implements EventLog {
     await this.serialize(async () => {
       if (first !== this.lastSeq + 1) throw new Error(`batch starts at seq ${first}, log ends at ${this.lastSeq}`)
       await this.fenced(async (tx) => {
+        // The NOTIFY in the INSERT's statement (a statement less): a row when the term held.
         const inserted = tx.query(
-          `INSERT INTO ${this.s}.log (first_seq, last_seq, term, body) SELECT $1, $2, term, $3 FROM ${this.s}.meta WHERE id = 1 AND term = $4 FOR SHARE`,
-          [first, last, bytes, this.termHeldNow],
+          `WITH i AS (INSERT INTO ${this.s}.log (first_seq, last_seq, term, body) SELECT $1, $2, term, $3 FROM ${this.s}.meta WHERE id = 1 AND term = $4 FOR SHARE RETURNING 1) ` +
+            'SELECT pg_notify($5, $6) FROM i',
+          [first, last, bytes, this.termHeldNow, this.channel, payload],
         )
         const staged = history === NO_HISTORY_WRITE ? [] : this.history.stage(tx, history)
-        const notified = tx.query('SELECT pg_notify($1, $2)', [this.channel, payload])
-        const [rows] = await Promise.all([inserted, ...staged, notified, ...(stage?.(tx, last) ?? [])])
+        const [rows] = await Promise.all([inserted, ...staged, ...(stage?.(tx, last) ?? [])])
         return rows.count
       })
       this.lastSeq = last
@@ -244,7 +246,7 @@ export class PgLog implements EventLog {
    */
   async readTail(afterSeq: number, limit = READ_CHUNK): Promise<(readonly WharfEvent[])[] | null> {
     const sql = this.requireOpen()
-    const { rows } = await sql.query(`SELECT first_seq, body FROM ${this.s}.log WHERE last_seq > $1 ORDER BY first_seq LIMIT ${limit}`, [afterSeq])
+    const { rows } = await sql.query(`SELECT first_seq, body FROM ${this.s}.log WHERE last_seq > $1 ORDER BY first_seq LIMIT $2`, [afterSeq, limit])
     const batches: (readonly WharfEvent[])[] = []
     let expected = afterSeq + 1
     for (const row of rows) {

@@ -2,11 +2,11 @@
 // follower's replica applies the log in order, replays the snapshot when it fell behind a
 // compaction, waits for a seq, and reads the log no more than it must; the inbox client answers a
 // call whose reply came before its post returned, rebuilds the scheduler's error as the same
-// class, and refuses what waits on close.
+// class, refuses what waits on close, and refuses a call whose post the server lost.
 import { describe, expect, it } from 'vitest'
 import type { State } from '../../src/engine/core/state.js'
 import type { WharfEvent } from '../../src/engine/core/events.js'
-import { UnknownJobError, WharfClosedError } from '../../src/engine/errors.js'
+import { StorageError, UnknownJobError, WharfClosedError } from '../../src/engine/errors.js'
 import { decodeAnswer, decodeCall, encodeAnswer, NO_REPLY_NAME, NO_RESULT_NAME } from '../../src/engine/runtime/cluster-wire.js'
 import { InboxClient } from '../../src/engine/runtime/inbox-client.js'
 import { Replica } from '../../src/engine/runtime/replica.js'
@@ -116,24 +116,28 @@ describe('InboxClient', () => {
   function client() {
     const posted: Uint8Array[] = []
     const posts: number[] = []
-    const durable: boolean[] = []
+    let gone: number[] = []
+    const asked: number[][] = []
     let replies: ReplyRow[] = []
     let release!: (id: number) => void
     let settled = 0
     const inbox = new InboxClient({
       // Ids as the inbox gives them: consecutive from the one released, in the order posted.
-      post: (bodies, wait) => {
+      post: (bodies) => {
         posted.push(...bodies)
         posts.push(bodies.length)
-        durable.push(wait)
         return new Promise<number[]>((resolve) => (release = (id) => resolve(bodies.map((_, i) => id + i))))
       },
       collect: async () => replies.splice(0),
+      missing: async (ids) => {
+        asked.push([...ids])
+        return ids.filter((id) => gone.includes(id))
+      },
       reached: async () => undefined,
       nameOf: () => NO_RESULT_NAME,
       settled: () => void settled++,
     })
-    return { inbox, posted, posts, durable, reply: (row: ReplyRow) => (replies = [row]), release: (id: number) => release(id), settled: () => settled }
+    return { inbox, posted, posts, asked, lose: (ids: number[]) => (gone = ids), reply: (row: ReplyRow) => (replies = [row]), release: (id: number) => release(id), settled: () => settled }
   }
   /** Calls made in one turn are posted at its end, together. */
   const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
@@ -173,13 +177,12 @@ describe('InboxClient', () => {
   })
 
   it('posts the calls and outcomes of one turn in one statement, and answers each by its own id', async () => {
-    const { inbox, posted, posts, durable, reply, release, settled } = client()
+    const { inbox, posted, posts, reply, release, settled } = client()
     const first = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
     const sent = inbox.send({ type: 'progress', uuid: 'u2', run: 1, fraction: 0.5, message: null })
     const second = inbox.submit({ type: 'cancel', uuid: 'u3' }, undefined)
     await turn()
     expect(posts).toEqual([3])
-    expect(durable).toEqual([true]) // a call awaits its reply: its post is durable before it is applied
     expect(posted.map((body) => decodeCall(body).result)).toEqual([NO_RESULT_NAME, NO_REPLY_NAME, NO_RESULT_NAME])
     expect(inbox.pending).toBe(3)
     release(10) // ids 10, 11, 12
@@ -196,7 +199,6 @@ describe('InboxClient', () => {
     const outcomes = [inbox.send({ type: 'progress', uuid: 'u4', run: 1, fraction: 1, message: null }), inbox.send({ type: 'progress', uuid: 'u5', run: 1, fraction: 1, message: null })]
     await turn()
     expect(posts).toEqual([3, 2])
-    expect(durable).toEqual([true, false]) // outcomes alone: their commit does not wait for the disk
     release(20)
     await Promise.all(outcomes)
   })
@@ -205,6 +207,7 @@ describe('InboxClient', () => {
     const failing = new InboxClient({
       post: async () => Promise.reject(new Error('connection lost')),
       collect: async () => [],
+      missing: async () => [],
       reached: async () => undefined,
       nameOf: () => NO_RESULT_NAME,
       settled: () => undefined,
@@ -222,7 +225,7 @@ describe('InboxClient', () => {
     await turn()
     release(7)
     await turn()
-    const [noticed] = PgClusterTables.noticedReplies(replyNotices([{ id: 7, node: 'me#1', body: encodeAnswer({ ok: true, value: 'from the notice' }) }], 3)[0]!, 'me#1')!
+    const [noticed] = PgClusterTables.noticedReplies(replyNotices([{ id: 7, node: 'me#1', body: encodeAnswer({ ok: true, value: 'from the notice' }) }], 3, () => 'me')[0]![1], 'me#1')!
     inbox.noticed([noticed!])
     expect(await call).toBe('from the notice')
     expect(settled()).toBe(1)
@@ -237,14 +240,56 @@ describe('InboxClient', () => {
     await inbox.collect()
     expect(await again).toBe('second')
   })
+
+  it('refuses a call still waiting at the next poll whose row and reply are both gone (a post the server lost), and no other', async () => {
+    const { inbox, asked, lose, reply, release, settled } = client()
+    const lost = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
+    const kept = inbox.submit({ type: 'cancel', uuid: 'u2' }, undefined)
+    await turn()
+    release(5) // ids 5, 6
+    await turn()
+    lose([5])
+    await inbox.findLost() // they were not waiting at the poll before: not looked for yet
+    expect(asked).toEqual([])
+    await inbox.findLost()
+    expect(asked).toEqual([[5, 6]])
+    const error = await failure(() => lost)
+    expect(error).toBeInstanceOf(StorageError)
+    expect(error).toMatchObject({ message: expect.stringMatching(/lost before the scheduler answered it/) })
+    expect(inbox.pending).toBe(1)
+    reply({ id: 6, seq: 0, body: encodeAnswer({ ok: true, value: 'kept' }) })
+    await inbox.findLost() // collected first: answered, not looked for
+    expect(await kept).toBe('kept')
+    expect(asked).toEqual([[5, 6]])
+    expect(settled()).toBe(1)
+    await inbox.findLost() // nothing waits: nothing asked
+    expect(asked).toEqual([[5, 6]])
+  })
+
+  it('refuses a waiting call whose id the inbox gives out again (the post that had it was lost)', async () => {
+    const { inbox, release } = client()
+    const first = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
+    await turn()
+    release(9)
+    await turn()
+    const second = inbox.submit({ type: 'cancel', uuid: 'u2' }, undefined)
+    await turn()
+    release(9)
+    expect(await failure(() => first)).toBeInstanceOf(StorageError)
+    expect(inbox.pending).toBe(1)
+    inbox.close()
+    expect(await failure(() => second)).toBeInstanceOf(WharfClosedError)
+  })
 })
 
 describe('reply notifications', () => {
   it("carry each caller's replies in one payload, and say only 'reply' for those too large to", () => {
     const small = (id: number, node: string) => ({ id, node, body: encodeAnswer({ ok: true, value: id }) })
     const large = { id: 9, node: 'b#2', body: encodeAnswer({ ok: true, value: 'x'.repeat(REPLY_NOTICE_MAX) }) }
-    const notices = replyNotices([small(1, 'a#1'), small(2, 'a#1'), large, small(3, 'c#3')], 5)
-    expect(notices.filter((n) => n === 'reply')).toHaveLength(1)
+    const sent = replyNotices([small(1, 'a#1'), small(2, 'a#1'), large, small(3, 'c#3')], 5, (node) => `to ${node}`)
+    expect(sent.map(([channel]) => channel)).toEqual(['to a#1', 'to b#2', 'to c#3']) // each on its caller's channel
+    const notices = sent.map(([, payload]) => payload)
+    expect(notices[1]).toBe('reply')
     expect(PgClusterTables.noticedReplies(notices[0]!, 'a#1')!.map((r) => [r.id, r.seq, decodeAnswer(r.body)])).toEqual([
       [1, 5, { ok: true, value: 1 }],
       [2, 5, { ok: true, value: 2 }],

@@ -5,10 +5,11 @@
 // from a run requeued or recovered meanwhile, is dropped) and a requeue aborts the handler where
 // it runs; a worker whose session dies is found dead at once, its jobs recovered and run elsewhere
 // — and when it comes back, its late outcome is dropped; a SIGKILLed worker's job runs again on
-// another (retry + 1), and fails as JobFoundDead past maxRetries.
+// another (retry + 1), and fails as JobFoundDead past maxRetries. No post to the inbox waits for
+// the WAL flush, and a call whose post the server lost is refused instead of waiting forever.
 import type { ChildProcess } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Wharf, type JobContext, type WharfEvent } from '../../src/index.js'
+import { StorageError, Wharf, type JobContext, type WharfEvent } from '../../src/index.js'
 import { connect } from '../../src/storage/pg-driver.js'
 import { decodeCall, NO_REPLY_NAME, type Call } from '../../src/engine/runtime/cluster-wire.js'
 import { spawnScript } from '../cluster/spawn.js'
@@ -300,6 +301,10 @@ describe('workers on every member of a cluster', () => {
     for (const outcome of outcomes) expect(outcome.result).toBe(NO_REPLY_NAME)
     // The three enqueues were answered; no outcome was.
     expect(replies.sort()).toEqual(calls.filter((c) => c.command.type === 'enqueue').map((c) => c.id).sort())
+    // No post waited for the WAL flush, calls included: each is answered only by a reply the
+    // scheduler commits later, whose flush covers it (PgClusterTables.post).
+    expect(calls.filter((c) => c.command.type === 'enqueue')).toHaveLength(3)
+    for (const call of calls) expect(call.commit).toBe('off')
   })
 
   it("posts a worker's outcome again when it was lost before the scheduler applied it (as a crash of the server could lose it)", async () => {
@@ -307,18 +312,7 @@ describe('workers on every member of a cluster', () => {
     const scheduler = await open(schema, 'node-a')
     const worker = await open(schema, 'node-b')
     // The first outcome posted vanishes as its post commits: the poster got its id, nobody applies it.
-    const pool = await connect(db.url())
-    try {
-      await pool.query(`CREATE TABLE ${schema}.dropped (id bigint)`)
-      await pool.query(
-        `CREATE FUNCTION ${schema}.drop_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ` +
-          `IF convert_from(NEW.body, 'UTF8') LIKE '%"finish"%' AND NOT EXISTS (SELECT 1 FROM ${schema}.dropped) THEN ` +
-          `INSERT INTO ${schema}.dropped VALUES (NEW.id); DELETE FROM ${schema}.inbox WHERE id = NEW.id; END IF; RETURN NULL; END $$`,
-      )
-      await pool.query(`CREATE TRIGGER drop_once AFTER INSERT ON ${schema}.inbox FOR EACH ROW EXECUTE FUNCTION ${schema}.drop_once()`)
-    } finally {
-      await pool.end()
-    }
+    await dropFirstPost(schema, 'finish')
     let runs = 0
     const partner = worker.model('res.partner', { work: () => ++runs })
     await worker.start()
@@ -326,6 +320,21 @@ describe('workers on every member of a cluster', () => {
     expect(await scheduler.result(job.uuid)).toBe(1) // from the outcome posted again, ~OUTCOME_REPOST_MS later
     expect(runs).toBe(1) // posted again, not run again
     expect(await scheduler.job(job.uuid)).toMatchObject({ state: 'done', retry: 1 }) // its one try: not recovered
+  }, 30_000)
+
+  it("refuses a follower's call whose post was lost (as a crash of the server could lose it) instead of waiting forever", async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const follower = await open(schema, 'node-b')
+    // The first enqueue posted vanishes as its post commits: the caller got its id, nobody applies it.
+    await dropFirstPost(schema, 'enqueue')
+    const partner = follower.model('res.partner', { work: (n: number) => n })
+    const error = await failure(() => partner.withDelay().work(1)) // refused at the second poll (~2 s)
+    expect(error).toBeInstanceOf(StorageError)
+    expect((error as Error).message).toContain('the call was lost before the scheduler answered it')
+    const job = await partner.withDelay().work(2) // the next one goes through
+    expect((await scheduler.job(job.uuid))?.args).toEqual([2])
+    expect(scheduler.stats().states.pending + scheduler.stats().states.done).toBe(1)
   }, 30_000)
 
   it('refuses a `workers` that is not a positive integer, naming it', async () => {
@@ -434,14 +443,34 @@ async function memberLocked(schema: string, node: string): Promise<boolean> {
   }
 }
 
-/** Record every call posted to `schema`'s inbox and the id of every reply written (triggers), for
- * a read of what went through: the calls decoded, and the ids of the calls answered. */
-async function recordInbox(schema: string): Promise<() => Promise<{ calls: (Call & { id: number })[]; replies: number[] }>> {
+/** The first call of type `type` posted to `schema`'s inbox vanishes as its post commits (a
+ * trigger), as a crash of the server could lose it: the poster got its id, nobody applies it. */
+async function dropFirstPost(schema: string, type: string): Promise<void> {
   const pool = await connect(db.url())
   try {
-    await pool.query(`CREATE TABLE ${schema}.seen_call (id bigint, body bytea)`)
+    await pool.query(`CREATE TABLE ${schema}.dropped (id bigint)`)
+    await pool.query(
+      `CREATE FUNCTION ${schema}.drop_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ` +
+        `IF convert_from(NEW.body, 'UTF8') LIKE '%"${type}"%' AND NOT EXISTS (SELECT 1 FROM ${schema}.dropped) THEN ` +
+        `INSERT INTO ${schema}.dropped VALUES (NEW.id); DELETE FROM ${schema}.inbox WHERE id = NEW.id; END IF; RETURN NULL; END $$`,
+    )
+    await pool.query(`CREATE TRIGGER drop_once AFTER INSERT ON ${schema}.inbox FOR EACH ROW EXECUTE FUNCTION ${schema}.drop_once()`)
+  } finally {
+    await pool.end()
+  }
+}
+
+/** Record every call posted to `schema`'s inbox, with its transaction's synchronous_commit, and
+ * the id of every reply written (triggers), for a read of what went through: the calls decoded,
+ * and the ids of the calls answered. */
+async function recordInbox(schema: string): Promise<() => Promise<{ calls: (Call & { id: number; commit: string })[]; replies: number[] }>> {
+  const pool = await connect(db.url())
+  try {
+    await pool.query(`CREATE TABLE ${schema}.seen_call (id bigint, body bytea, commit text)`)
     await pool.query(`CREATE TABLE ${schema}.seen_reply (id bigint)`)
-    await pool.query(`CREATE FUNCTION ${schema}.seen_call() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ${schema}.seen_call VALUES (NEW.id, NEW.body); RETURN NEW; END $$`)
+    await pool.query(
+      `CREATE FUNCTION ${schema}.seen_call() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ${schema}.seen_call VALUES (NEW.id, NEW.body, current_setting('synchronous_commit')); RETURN NEW; END $$`,
+    )
     await pool.query(`CREATE FUNCTION ${schema}.seen_reply() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ${schema}.seen_reply VALUES (NEW.id); RETURN NEW; END $$`)
     await pool.query(`CREATE TRIGGER seen AFTER INSERT ON ${schema}.inbox FOR EACH ROW EXECUTE FUNCTION ${schema}.seen_call()`)
     await pool.query(`CREATE TRIGGER seen AFTER INSERT ON ${schema}.reply FOR EACH ROW EXECUTE FUNCTION ${schema}.seen_reply()`)
@@ -451,7 +480,7 @@ async function recordInbox(schema: string): Promise<() => Promise<{ calls: (Call
   return async () => {
     const reader = await connect(db.url())
     try {
-      const calls = (await reader.query(`SELECT id, body FROM ${schema}.seen_call ORDER BY id`)).rows.map((r) => ({ id: Number(r.id), ...decodeCall(r.body as Uint8Array) }))
+      const calls = (await reader.query(`SELECT id, body, commit FROM ${schema}.seen_call ORDER BY id`)).rows.map((r) => ({ id: Number(r.id), commit: r.commit as string, ...decodeCall(r.body as Uint8Array) }))
       const replies = (await reader.query(`SELECT id FROM ${schema}.seen_reply`)).rows.map((r) => Number(r.id))
       return { calls, replies }
     } finally {

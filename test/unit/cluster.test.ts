@@ -2,10 +2,13 @@
 // second is a follower, its calls go through the inbox and come back with the scheduler's answers
 // and errors, its jobs run once (on either member: cluster-workers.test.ts says which), its reads
 // see committed state at once after its own writes, and identity keys stay unique when both
-// enqueue the same keys at the same time.
+// enqueue the same keys at the same time. Its posts wake the scheduler on the inbox's own channel,
+// and the replies it alone on its own, not every member on the schema's.
 import { describe, expect, it } from 'vitest'
 import { chain, JobStateConflictError, UnknownJobError, Wharf } from '../../src/index.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
+import { connect } from '../../src/storage/pg-driver.js'
+import { inboxChannel, notifyChannel } from '../../src/storage/pg-channels.js'
 import { failure } from './helpers.js'
 
 const db = pgTestDatabase()
@@ -48,6 +51,29 @@ describe('a cluster of two Wharfs on one schema', () => {
     await scheduler.idle()
     expect(await follower.job(job.uuid)).toMatchObject({ state: 'done', result: 42 })
     await expect.poll(() => follower.stats().states.done).toBe(1)
+  })
+
+  it("NOTIFYs a follower's posts on the inbox's channel and its replies on its own, not on the schema's every member listens to", async () => {
+    const schema = db.schema()
+    await open(schema, 'node-a')
+    const follower = await open(schema, 'node-b')
+    const heard: string[] = []
+    const listener = await connect(db.url())
+    try {
+      await listener.listen(notifyChannel(schema), (payload) => heard.push(`schema ${payload.split(' ', 1)[0]}`))
+      await listener.listen(inboxChannel(schema), (payload) => heard.push(`inbox ${payload}`))
+      const onFollower = partner(follower, [])
+      for (const n of [1, 2]) expect(await onFollower.withDelay().double(n)).toMatchObject({ state: 'pending' })
+      // One session hears both channels in commit order: the first call's post, the append that
+      // answered it (its log and reply), the second call's post, then the append that applied it.
+      const posts = (): number => heard.filter((h) => h === 'inbox inbox').length
+      while (posts() < 2 || heard.lastIndexOf('schema log') < heard.lastIndexOf('inbox inbox')) await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(heard.filter((h) => h === 'schema log').length).toBeGreaterThanOrEqual(1)
+      expect(heard).not.toContain('schema inbox')
+      expect(heard).not.toContain('schema reply')
+    } finally {
+      await listener.end()
+    }
   })
 
   it("answers a follower's management calls with the scheduler's results and errors", async () => {

@@ -28,7 +28,9 @@ export function hasHandler(registered: RegisteredFunctions, job: JobRecord): boo
 export function candidateOf(node: ChannelNode, registered: RegisteredFunctions): JobRecord | undefined {
   const head = node.ready.peek()!
   if (hasHandler(registered, head)) return head
-  if (node.sequential) return undefined
+  // Nothing registered (a cluster's workers all busy, every tick of a drain): no job has a
+  // handler, and the scan below would read the whole ready queue to find none.
+  if (node.sequential || registered?.size === 0) return undefined
   return node.ready.firstWhere((job) => hasHandler(registered, job))
 }
 

@@ -26,6 +26,7 @@ import type { WharfEvent } from '../core/events.js'
 import { LogCorruptionError, SchedulerDeposedError } from '../errors.js'
 import { PgClusterTables, type InboxRow, type MemberRow, type MemberState } from '../../storage/pg-cluster.js'
 import { READ_CHUNK, type PgLog } from '../../storage/pg-log.js'
+import { replyChannel } from '../../storage/pg-channels.js'
 import { encodeAnswer, NO_RESULT_NAME, type ResultTable } from './cluster-wire.js'
 import type { Engine, Remote } from './engine.js'
 import { InboxApplier } from './inbox-applier.js'
@@ -104,6 +105,10 @@ export class Cluster {
   private readonly names: ReadonlyMap<ResultOf<unknown>, string>
   private readonly timers: NodeJS.Timeout[] = []
   private unlisten: (() => Promise<void>) | null = null
+  /** The scheduler's LISTEN on the inbox's channel. */
+  private unlistenInbox: (() => Promise<void>) | null = null
+  /** The LISTEN on this open's reply channel. */
+  private unlistenReplies: (() => Promise<void>) | null = null
   private electing = false
   /** The members and term the last heartbeat read (view() answers from them). */
   private known: { members: MemberState[]; term: number } = { members: [], term: 0 }
@@ -136,7 +141,8 @@ export class Cluster {
     // given the same name by mistake (or a restart reusing it) never collect each other's.
     const address = (this.worker = `${node}#${randomUUID()}`)
     this.client = new InboxClient({
-      post: (bodies, durable) => this.tables.post(log.pool, address, bodies, durable),
+      post: (bodies) => this.tables.post(log.pool, address, bodies),
+      missing: (ids) => this.tables.missing(log.pool, address, ids),
       collect: () => this.tables.collect(log.pool, address),
       reached: (seq) => this.replica.reached(seq),
       nameOf: (result) => this.nameOf(result),
@@ -169,8 +175,12 @@ export class Cluster {
     engine.joinCluster(this.worker, () => this.workChanged())
     engine.onClosed(() => this.halt())
     const listening = this.log.pool.listen(this.log.channel, (payload) => this.onNotify(payload))
-    await Promise.all([listening, this.heartbeat()])
+    const replies = this.log.pool.listen(replyChannel(this.log.schema, this.worker), (payload) => {
+      if (!this.halted) this.onReply(payload)
+    })
+    await Promise.all([listening, replies, this.heartbeat()])
     this.unlisten = await listening
+    this.unlistenReplies = await replies
     if (this.log.role === 'scheduler') this.lead()
     else {
       await this.replica.catchUp() // what was committed between the replay and LISTEN
@@ -214,17 +224,17 @@ export class Cluster {
     this.halted = true
     for (const timer of this.timers.splice(0)) clearInterval(timer)
     this.applier?.stop()
-    const unlisten = this.unlisten
-    this.unlisten = null
-    void unlisten?.().catch(() => undefined)
+    for (const unlisten of [this.unlisten, this.unlistenInbox, this.unlistenReplies]) void unlisten?.().catch(() => undefined)
+    this.unlisten = this.unlistenInbox = this.unlistenReplies = null
   }
 
   private onNotify(payload: string): void {
     if (this.halted) return
     const kind = payload.split(' ', 1)[0]
     if (kind === 'log' && this.engine?.following === true) this.background(this.followNotified(payload))
+    // (Posts NOTIFY the inbox's channel: a post on this one is from a member of an older version.)
     else if (kind === 'inbox' && this.applier !== null) this.background(this.applier.poke())
-    else if (kind === 'reply') this.onReply(payload)
+    else if (kind === 'reply') this.onReply(payload) // (from a scheduler of an older version: replies come on this open's channel)
     else if (kind === 'leave') this.background(this.elect())
     else if (kind === 'member' && this.role === 'scheduler') this.background(this.readMembers())
   }
@@ -267,7 +277,18 @@ export class Cluster {
       warn: (message) => this.warn(message, 'WHARF_CLUSTER'),
     }))
     log.stageWithAppend = applier.stage
-    this.background(applier.poke())
+    this.background(this.listenInbox(applier))
+  }
+
+  /** Posts wake the scheduler through the inbox's own channel (PgClusterTables.inboxChannel);
+   * the inbox is read once LISTEN is on, so that no post committed before it waits for the poll. */
+  private async listenInbox(applier: InboxApplier): Promise<void> {
+    const unlisten = await this.log.pool.listen(this.tables.inboxChannel, () => {
+      if (!this.halted) this.background(applier.poke())
+    })
+    if (this.halted) return void (await unlisten().catch(() => undefined))
+    this.unlistenInbox = unlisten
+    await applier.poke()
   }
 
   /** A follower takes the lease if it is free: catch up under the new term, then promote. */
@@ -367,7 +388,7 @@ export class Cluster {
     this.engine?.repostOutcomes()
     if (this.engine?.following === true) await this.replica.catchUp()
     await this.applier?.poke()
-    await this.client.collect()
+    await this.client.findLost()
   }
 
   private async refuse(row: InboxRow, error: unknown): Promise<void> {

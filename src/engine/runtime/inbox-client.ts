@@ -7,11 +7,14 @@
 // from it, and its row is deleted later, by the next collect (the cluster's poll).
 // Handler outcomes and progress go without a reply (send()): nobody awaits them beyond the post's
 // commit, and the worker learns what they did from the log it tails. Everything posted in one
-// turn of the event loop goes in one INSERT (one commit, one NOTIFY).
+// turn of the event loop goes in one INSERT (one commit, one NOTIFY), whose commit does not wait
+// for the disk (PgClusterTables.post says why that is safe). The server may then lose a post in a
+// crash: a call still waiting after a poll is looked for (findLost()), and one whose row and reply
+// are both gone is refused instead of waiting forever.
 
 import { fail } from '../core/assert.js'
 import type { Command } from '../core/commands.js'
-import { WharfClosedError } from '../errors.js'
+import { StorageError, WharfClosedError } from '../errors.js'
 import type { ReplyRow } from '../../storage/pg-cluster.js'
 import { decodeAnswer, encodeCall, NO_REPLY_NAME, type Answer } from './cluster-wire.js'
 import type { Remote } from './engine.js'
@@ -19,10 +22,10 @@ import type { ResultOf } from './submissions.js'
 import { Coalesced } from './coalesced.js'
 
 export interface InboxClientDeps {
-  /** Post encoded calls in one statement; resolves with their inbox ids, in order. `durable`
-   * false: only outcomes, whose commit need not wait for the disk (they are posted again until
-   * applied). */
-  post(bodies: readonly Uint8Array[], durable: boolean): Promise<number[]>
+  /** Post encoded calls in one statement; resolves with their inbox ids, in order. */
+  post(bodies: readonly Uint8Array[]): Promise<number[]>
+  /** Of these calls' ids, those whose inbox row and reply are both gone (PgClusterTables.missing). */
+  missing(ids: readonly number[]): Promise<number[]>
   /** This node's replies, deleted as they are read. */
   collect(): Promise<ReplyRow[]>
   /** Resolves once the replica has applied the log up to `seq`. */
@@ -35,8 +38,6 @@ export interface InboxClientDeps {
 
 interface Posting {
   body: Uint8Array
-  /** A call awaiting its reply (else an outcome). */
-  reply: boolean
   resolve: (id: number) => void
   reject: (error: unknown) => void
 }
@@ -59,6 +60,10 @@ export class InboxClient implements Remote {
   private batch: Posting[] = []
   private closed = false
   private readonly collecting = new Coalesced(() => this.collectRound(), () => this.closed)
+  /** Calls that were waiting at the last findLost() (those still waiting at the next are looked for). */
+  private suspects = new Set<number>()
+  /** findLost() asked for: the next collect round looks. */
+  private looking = false
 
   constructor(private readonly deps: InboxClientDeps) {}
 
@@ -72,11 +77,18 @@ export class InboxClient implements Remote {
     this.posting++
     let id: number
     try {
-      id = await this.enqueue(body, true)
+      id = await this.enqueue(body)
     } finally {
       this.posting--
     }
     if (this.closed) throw closedError()
+    // The inbox gives an id out again only when the post that had it was lost (its sequence's
+    // advance was not flushed either): the call still waiting under it never will be answered.
+    const lost = this.waiting.get(id)
+    if (lost !== undefined && !this.answering.has(id)) {
+      this.waiting.delete(id)
+      lost.reject(lostError())
+    }
     const answered = new Promise<unknown>((resolve, reject) => this.waiting.set(id, { resolve, reject }))
     const early = this.early.get(id)
     if (early !== undefined) {
@@ -94,17 +106,17 @@ export class InboxClient implements Remote {
     const body = encodeCall({ command, result: NO_REPLY_NAME })
     this.posting++
     try {
-      await this.enqueue(body, false)
+      await this.enqueue(body)
     } finally {
       this.posting--
       if (this.pending === 0) this.deps.settled()
     }
   }
 
-  private enqueue(body: Uint8Array, reply: boolean): Promise<number> {
+  private enqueue(body: Uint8Array): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       if (this.batch.length === 0) setImmediate(() => void this.flush())
-      this.batch.push({ body, reply, resolve, reject })
+      this.batch.push({ body, resolve, reject })
     })
   }
 
@@ -113,10 +125,7 @@ export class InboxClient implements Remote {
     this.batch = []
     let ids: number[]
     try {
-      ids = await this.deps.post(
-        batch.map((p) => p.body),
-        batch.some((p) => p.reply),
-      )
+      ids = await this.deps.post(batch.map((p) => p.body))
       if (ids.length !== batch.length) throw new Error(`${batch.length} calls posted to the inbox, but ${ids.length} ids came back`)
     } catch (error) {
       for (const p of batch) p.reject(error)
@@ -144,6 +153,35 @@ export class InboxClient implements Remote {
       // Answered from its notification already (or being answered): its row is gone now.
       if (!this.noticedIds.delete(reply.id)) this.receive(reply)
     }
+    if (this.looking) await this.lookForLost()
+  }
+
+  /**
+   * The cluster's poll: refuse the calls that waited since the last poll and whose inbox row and
+   * reply are both gone (a post the server lost, or a reply swept). Looked for in a collect round,
+   * after its collect: no reply of this caller is read meanwhile — a reply is in its row until a
+   * collect deletes it, and the collects before were received — so a call found so is not one
+   * being answered.
+   */
+  findLost(): Promise<void> {
+    if (this.waiting.size === 0) this.suspects.clear()
+    else this.looking = true
+    return this.collect()
+  }
+
+  private async lookForLost(): Promise<void> {
+    this.looking = false
+    const suspects = [...this.waiting.keys()].filter((id) => this.suspects.has(id) && !this.answering.has(id))
+    this.suspects = new Set(this.waiting.keys())
+    if (suspects.length === 0) return
+    for (const id of await this.deps.missing(suspects)) {
+      const waiting = this.waiting.get(id)
+      if (waiting === undefined || this.answering.has(id)) continue
+      this.waiting.delete(id)
+      this.suspects.delete(id)
+      waiting.reject(lostError())
+    }
+    if (this.pending === 0) this.deps.settled()
   }
 
   /** A reply read from its row or a notification: answered, or kept for its post to return;
@@ -186,6 +224,12 @@ export class InboxClient implements Remote {
     else waiting.reject(answer.error)
     if (this.pending === 0) this.deps.settled()
   }
+}
+
+function lostError(): StorageError {
+  return new StorageError(
+    'the call was lost before the scheduler answered it: its inbox row and reply are both gone (the PostgreSQL server lost its post in a crash, or swept its reply while this member went unseen); it may not have been applied',
+  )
 }
 
 function closedError(): WharfClosedError {
