@@ -1,4 +1,5 @@
-// The NOTIFY channels of a schema's cluster (names of at most 63 bytes, as PostgreSQL requires).
+// The NOTIFY channels of a schema's cluster (names of at most 63 bytes, as PostgreSQL requires,
+// made of plain ASCII characters whatever a node is named).
 // Each message goes where only those who need it listen: a notification wakes every listener's
 // process and its server backend. The schema's channel: appends ('log'), leaves, members. The
 // inbox's: posts, for the scheduler. A caller's: the replies to its calls.
@@ -23,8 +24,16 @@ export function replyChannel(schema: string, address: string): string {
   return channelName(`${schema}:reply:${address}`)
 }
 
+/** Characters a name keeps as they are: one byte each in UTF-8, and nothing to quote. */
+const PLAIN = /[^A-Za-z0-9_:#.-]/g
+
+/**
+ * `wharf_<text>` when that is plain and at most 63 characters (so bytes); else its first 48
+ * characters made plain, and the crc32 of the whole text: a node name may hold any character,
+ * and PostgreSQL refuses a NOTIFY to a channel of 64 bytes or more (and LISTEN truncates it).
+ */
 function channelName(text: string): string {
-  const name = 'wharf_' + text
-  if (name.length <= 63) return name
-  return `wharf_${text.slice(0, 48)}_${crc32Text(text).toString(16)}`
+  const plain = text.replace(PLAIN, '_')
+  if (plain === text && plain.length <= 57) return 'wharf_' + text
+  return `wharf_${plain.slice(0, 48)}_${crc32Text(text).toString(16)}`
 }

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { chain, JobStateConflictError, UnknownJobError, Wharf } from '../../src/index.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
 import { connect } from '../../src/storage/pg-driver.js'
-import { inboxChannel, notifyChannel } from '../../src/storage/pg-channels.js'
+import { inboxChannel, notifyChannel, replyChannel } from '../../src/storage/pg-channels.js'
 import { failure } from './helpers.js'
 
 const db = pgTestDatabase()
@@ -51,6 +51,19 @@ describe('a cluster of two Wharfs on one schema', () => {
     await scheduler.idle()
     expect(await follower.job(job.uuid)).toMatchObject({ state: 'done', result: 42 })
     await expect.poll(() => follower.stats().states.done).toBe(1)
+  })
+
+  it('answers the calls of a member named in any characters: its reply channel stays plain ASCII under 64 bytes', async () => {
+    const schema = db.schema()
+    await open(schema, 'node-a')
+    const name = 'サーバー-東京-' + 'é'.repeat(60) + '"quoted"'
+    const follower = await open(schema, name)
+    expect(await partner(follower, []).withDelay().double(4)).toMatchObject({ state: 'pending', args: [4] })
+    for (const address of [`${name}#${'0'.repeat(36)}`, 'n#1', 'a'.repeat(200)]) {
+      const channel = replyChannel(schema, address)
+      expect(Buffer.byteLength(channel)).toBeLessThanOrEqual(63)
+      expect(channel).toMatch(/^[A-Za-z0-9_:#.-]+$/)
+    }
   })
 
   it("NOTIFYs a follower's posts on the inbox's channel and its replies on its own, not on the schema's every member listens to", async () => {

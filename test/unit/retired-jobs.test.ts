@@ -31,6 +31,20 @@ describe('RetiredJobs', () => {
     expect([...out.values()].map((j) => j.uuid)).toEqual(['a', 'c', 'd'])
   })
 
+  it('after deletes (holes kept in place), counts, iterates and hands over the jobs left, in order; a deleted job retired again goes last', () => {
+    const out = new RetiredJobs()
+    for (let i = 0; i < 10; i++) out.add(job(`j${i}`))
+    for (const i of [0, 3, 4, 9]) expect(out.delete(`j${i}`)).toBe(true)
+    expect(out.size).toBe(6)
+    expect(out.has('j3')).toBe(false)
+    expect(out.get('j5')!.uuid).toBe('j5')
+    out.add(job('j3'))
+    expect(out.get('j3')!.uuid).toBe('j3')
+    expect([...out.keys()]).toEqual(['j1', 'j2', 'j5', 'j6', 'j7', 'j8', 'j3'])
+    expect(out.take().map((j) => j.uuid)).toEqual(['j1', 'j2', 'j5', 'j6', 'j7', 'j8', 'j3'])
+    expect(out.size).toBe(0)
+  })
+
   it('hands its jobs over once, and is empty afterwards', () => {
     const out = new RetiredJobs()
     out.add(job('a'))

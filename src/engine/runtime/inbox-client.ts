@@ -9,8 +9,8 @@
 // commit, and the worker learns what they did from the log it tails. Everything posted in one
 // turn of the event loop goes in one INSERT (one commit, one NOTIFY), whose commit does not wait
 // for the disk (PgClusterTables.post says why that is safe). The server may then lose a post in a
-// crash: a call still waiting after a poll is looked for (findLost()), and one whose row and reply
-// are both gone is refused instead of waiting forever.
+// crash: a call still waiting at two polls in a row is looked for (findLost()), and one whose row
+// and reply are both gone is refused instead of waiting forever.
 
 import { fail } from '../core/assert.js'
 import type { Command } from '../core/commands.js'
@@ -174,7 +174,15 @@ export class InboxClient implements Remote {
     const suspects = [...this.waiting.keys()].filter((id) => this.suspects.has(id) && !this.answering.has(id))
     this.suspects = new Set(this.waiting.keys())
     if (suspects.length === 0) return
-    for (const id of await this.deps.missing(suspects)) {
+    let lost: number[]
+    try {
+      lost = await this.deps.missing(suspects)
+    } catch {
+      // Not this collect round's failure (its replies were received): the next poll looks again.
+      for (const id of suspects) this.suspects.add(id)
+      return
+    }
+    for (const id of lost) {
       const waiting = this.waiting.get(id)
       if (waiting === undefined || this.answering.has(id)) continue
       this.waiting.delete(id)
