@@ -42,7 +42,9 @@ const STARTED_ON_FIELDS = 2
 export class RowError extends Error {}
 
 /** A spec's fields after `code` and `rowAt` (the head of a job.created row), createdAt as an
- * offset from `at`: one array, since every job's first event is one. */
+ * offset from `at`: one array, since every job's first event is one. event-row-bytes.ts writes
+ * these fields, in this order, straight into a record's bytes on the lifecycle path: change both
+ * (codec.test.ts compares their bytes). */
 function specRow(code: number, rowAt: number, s: JobSpec, at: number): unknown[] {
   return [
     code, rowAt, s.uuid, s.graphUuid, s.model, s.method, s.records, s.args, s.context, s.priority, s.eta, s.maxRetries,

@@ -84,11 +84,7 @@ export class InboxClient implements Remote {
     if (this.closed) throw closedError()
     // The inbox gives an id out again only when the post that had it was lost (its sequence's
     // advance was not flushed either): the call still waiting under it never will be answered.
-    const lost = this.waiting.get(id)
-    if (lost !== undefined && !this.answering.has(id)) {
-      this.waiting.delete(id)
-      lost.reject(lostError())
-    }
+    this.refuseLost(id)
     const answered = new Promise<unknown>((resolve, reject) => this.waiting.set(id, { resolve, reject }))
     const early = this.early.get(id)
     if (early !== undefined) {
@@ -182,14 +178,18 @@ export class InboxClient implements Remote {
       for (const id of suspects) this.suspects.add(id)
       return
     }
-    for (const id of lost) {
-      const waiting = this.waiting.get(id)
-      if (waiting === undefined || this.answering.has(id)) continue
-      this.waiting.delete(id)
-      this.suspects.delete(id)
-      waiting.reject(lostError())
-    }
+    for (const id of lost) this.refuseLost(id)
     if (this.pending === 0) this.deps.settled()
+  }
+
+  /** The call waiting under `id` will never be answered (its post was lost): refuse it, unless
+   * its answer is on its way. */
+  private refuseLost(id: number): void {
+    const waiting = this.waiting.get(id)
+    if (waiting === undefined || this.answering.has(id)) return
+    this.waiting.delete(id)
+    this.suspects.delete(id)
+    waiting.reject(lostError())
   }
 
   /** A reply read from its row or a notification: answered, or kept for its post to return;
