@@ -2,6 +2,7 @@
 // other bench takes: each function does its work once and returns what the ratio needs.
 
 import { Session } from 'node:inspector/promises'
+import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import PQueue from 'p-queue'
 import { Wharf } from '../index.js'
@@ -55,11 +56,23 @@ export async function rawLogIteration(path: string): Promise<{ ms: number; recor
 /**
  * Enqueue → handler start latency on LevelDB ('process'), at `perSecond` awaited enqueues a
  * second (one every 1000/perSecond ms, each carrying its enqueue time): sorted latencies in ms.
+ * Like the other targets' sides, it warms up first: `count / 10` jobs at the same pace whose
+ * latencies are not counted. The first jobs run colder code (in a fresh process the first
+ * thirty took 0.6–6 ms, against 0.3–0.5 after), and at 400 jobs (BENCH_QUICK) the p99 is the
+ * fourth slowest.
+ *
+ * `floor`: sorted latencies of raw awaited classic-level puts of 600 B (the size of a job's
+ * enqueue-and-start record), one half-way between each two enqueues, on a store of their own:
+ * the one LevelDB write a start waits for, under the same machine noise. On a shared machine
+ * its p99 alone was 1.4–17 ms at times (and 0.3–0.45 ms when nothing else ran).
  */
-export async function startLatencies(count: number, perSecond: number): Promise<number[]> {
+export async function startLatencies(count: number, perSecond: number): Promise<{ latencies: number[]; floor: number[] }> {
   const dir = tempDir('latency')
   const wharf = await Wharf.open({ path: dir.path, channels: 'root:16', snapshotEvery: 0 })
+  const raw = new ClassicLevel<string, Uint8Array>(join(dir.path, '..', 'raw'), { valueEncoding: 'view' })
+  await raw.open()
   const latencies: number[] = []
+  const floor: number[] = []
   const model = wharf.model('bench', {
     stamp(at: number) {
       latencies.push(performance.now() - at)
@@ -67,19 +80,30 @@ export async function startLatencies(count: number, perSecond: number): Promise<
   })
   const records = model.browse([1])
   await wharf.start()
+  const warmup = Math.ceil(count / 10)
   const gapMs = 1000 / perSecond
-  const first = performance.now()
-  for (let i = 0; i < count; i++) {
-    const due = first + i * gapMs
+  const value = new Uint8Array(600).fill(120)
+  const until = (due: number): Promise<unknown> | null => {
     const wait = due - performance.now()
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+    return wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : null
+  }
+  const first = performance.now()
+  for (let i = 0; i < warmup + count; i++) {
+    const due = first + i * gapMs
+    await until(due)
     await records.withDelay().stamp(performance.now())
+    await until(due + gapMs / 2)
+    const at = performance.now()
+    await raw.put(String(i).padStart(16, '0'), value)
+    if (i >= warmup) floor.push(performance.now() - at)
   }
   await wharf.idle()
   await wharf.close()
+  await raw.close()
   dir.remove()
-  if (latencies.length !== count) throw new Error(`latency bench ran ${latencies.length} of ${count} jobs`)
-  return latencies.sort((a, b) => a - b)
+  if (latencies.length !== warmup + count) throw new Error(`latency bench ran ${latencies.length} of ${warmup + count} jobs`)
+  const sorted = (ms: number[]) => ms.sort((a, b) => a - b)
+  return { latencies: sorted(latencies.slice(warmup)), floor: sorted(floor) }
 }
 
 /**

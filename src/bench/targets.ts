@@ -68,9 +68,12 @@ export async function measureTargets(quick: boolean, print: (row: TargetRow) => 
   }
   await replayTarget(quick, rounds, print)
   {
-    const latencies = await startLatencies(quick ? 400 : 2_000, 200)
-    const p99 = latencies[Math.floor(latencies.length * 0.99)]!
-    print({ target: '6. enqueue → start at 200 jobs/s, durable: p99 (ms)', wharf: `p50 ${latencies[latencies.length >> 1]!.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms`, reference: '1 ms', ratio: p99, bound: 1, atMost: true })
+    const { latencies, floor } = await startLatencies(quick ? 400 : 2_000, 200)
+    const p99 = (ms: number[]): number => ms[Math.floor(ms.length * 0.99)]!
+    const wharf = `p50 ${latencies[latencies.length >> 1]!.toFixed(2)} ms, p99 ${p99(latencies).toFixed(2)} ms`
+    // The floor says how much of a miss is the machine's: one raw LevelDB write, same run.
+    const reference = `1 ms (raw put: p50 ${floor[floor.length >> 1]!.toFixed(2)}, p99 ${p99(floor).toFixed(2)} ms)`
+    print({ target: '6. enqueue → start at 200 jobs/s, durable: p99 (ms)', wharf, reference, ratio: p99(latencies), bound: 1, atMost: true })
   }
   {
     const bytes = await allocatedPerJob(quick ? 20_000 : 50_000)

@@ -3,7 +3,7 @@
 import { decodeTime, isValid } from 'ulid'
 import { describe, expect, it } from 'vitest'
 import { FakeClock } from '../../src/engine/runtime/clock.js'
-import { sequentialIds, ulidFactory } from '../../src/engine/runtime/ids.js'
+import { SEEDS_PER_REFILL, sequentialIds, ulidFactory } from '../../src/engine/runtime/ids.js'
 
 describe('ulidFactory', () => {
   it('mints valid, strictly increasing ULIDs with the clock time', async () => {
@@ -26,6 +26,18 @@ describe('ulidFactory', () => {
     const a = next()
     now = 5_000
     expect(next() > a).toBe(true)
+  })
+
+  it('takes a fresh random part for every millisecond, past several refills of its pool', () => {
+    let now = 10_000
+    const next = ulidFactory({ now: () => now } as FakeClock)
+    const ids: string[] = []
+    for (let ms = 0; ms < 3 * SEEDS_PER_REFILL + 5; ms++, now++) ids.push(next(), next())
+    expect(ids.every((id) => isValid(id))).toBe(true)
+    expect([...ids].sort()).toEqual(ids)
+    // The first id of each millisecond carries that millisecond's seed: none is used twice.
+    const randomParts = ids.filter((_, i) => i % 2 === 0).map((id) => id.slice(10))
+    expect(new Set(randomParts).size).toBe(randomParts.length)
   })
 })
 
