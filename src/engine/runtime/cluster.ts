@@ -141,8 +141,8 @@ export class Cluster {
     // given the same name by mistake (or a restart reusing it) never collect each other's.
     const address = (this.worker = `${node}#${randomUUID()}`)
     this.client = new InboxClient({
-      post: (bodies) => this.tables.post(log.pool, address, bodies),
-      missing: (ids) => this.tables.missing(log.pool, address, ids),
+      post: (calls) => this.tables.post(log.pool, address, calls),
+      missing: (calls) => this.tables.missing(log.pool, address, calls),
       collect: () => this.tables.collect(log.pool, address),
       reached: (seq) => this.replica.reached(seq),
       nameOf: (result) => this.nameOf(result),
@@ -393,7 +393,7 @@ export class Cluster {
 
   private async refuse(row: InboxRow, error: unknown): Promise<void> {
     const body = encodeAnswer({ ok: false, error })
-    await this.log.pool.transaction((tx) => Promise.all(this.tables.stageReplies(tx, [{ id: row.id, node: row.node, body }], 0)))
+    await this.log.pool.transaction((tx) => Promise.all(this.tables.stageReplies(tx, [{ id: row.id, node: row.node, token: row.token, body }], 0)))
   }
 
   private nameOf(result: ResultOf<unknown> | undefined): string {
