@@ -207,17 +207,19 @@ export class PgLog implements EventLog {
     const payload = logPayload(first, last, bytes)
     await this.serialize(async () => {
       if (first !== this.lastSeq + 1) throw new Error(`batch starts at seq ${first}, log ends at ${this.lastSeq}`)
-      await this.fenced(async (tx) => {
-        // The NOTIFY in the INSERT's statement (a statement less): a row when the term held.
-        const inserted = tx.query(
-          `WITH i AS (INSERT INTO ${this.s}.log (first_seq, last_seq, term, body) SELECT $1, $2, term, $3 FROM ${this.s}.meta WHERE id = 1 AND term = $4 FOR SHARE RETURNING 1) ` +
+      // One round trip (PgPool.pipelined): the COMMIT goes with the statements, so the term is
+      // checked by failing. Under another term, the row's term would be null, which its column
+      // refuses: the transaction rolls back. The NOTIFY in the INSERT's statement (a statement less).
+      const [inserted] = await this.fencedPipeline((tx) => [
+        tx.query(
+          `WITH i AS (INSERT INTO ${this.s}.log (first_seq, last_seq, term, body) SELECT $1, $2, CASE WHEN term = $4 THEN term END, $3 FROM ${this.s}.meta WHERE id = 1 FOR SHARE RETURNING 1) ` +
             'SELECT pg_notify($5, $6) FROM i',
           [first, last, bytes, this.termHeldNow, this.channel, payload],
-        )
-        const staged = history === NO_HISTORY_WRITE ? [] : this.history.stage(tx, history)
-        const [rows] = await Promise.all([inserted, ...staged, ...(stage?.(tx, last) ?? [])])
-        return rows.count
-      })
+        ),
+        ...(history === NO_HISTORY_WRITE ? [] : this.history.stage(tx, history)),
+        ...(stage?.(tx, last) ?? []),
+      ])
+      if (inserted!.count !== 1) throw new LogCorruptionError(`corrupt event log in ${this.where}: its meta row is missing`, first)
       this.lastSeq = last
       if (history !== NO_HISTORY_WRITE) this.history.commit(history)
     })
@@ -379,20 +381,34 @@ export class PgLog implements EventLog {
    * term): 0 means another scheduler's term is current, and nothing is written.
    */
   private async fenced(write: (tx: PgQueries) => Promise<number>): Promise<void> {
-    const sql = this.requireSql()
     try {
-      await sql.transaction(async (tx) => {
+      await this.requireSql().transaction(async (tx) => {
         const count = await write(tx)
         if (count !== 1) throw this.deposed()
       })
     } catch (error) {
-      // A statement after the term check can fail first, because of what the next scheduler
-      // wrote (a finished job already in history): under a superseded term, that is the cause.
-      if (error instanceof SchedulerDeposedError || this.termHeldNow === 0) throw error
-      const [meta] = (await sql.query(`SELECT term FROM ${this.s}.meta WHERE id = 1`).catch(() => ({ rows: [] }))).rows
-      if (meta !== undefined && Number(meta.term) !== this.termHeldNow) throw this.deposed()
-      throw error
+      throw await this.writeFailure(error)
     }
+  }
+
+  /** The statements `write` makes, in one pipelined transaction (PgPool.pipelined) whose first
+   * statement fails unless this process's term is current. */
+  private async fencedPipeline(write: (tx: PgQueries) => readonly Promise<PgRows>[]): Promise<PgRows[]> {
+    try {
+      return await this.requireSql().pipelined(write)
+    } catch (error) {
+      throw await this.writeFailure(error)
+    }
+  }
+
+  /** What a failed fenced write rejects with: SchedulerDeposedError when another term is current. */
+  private async writeFailure(error: unknown): Promise<unknown> {
+    // A statement can fail because of what the next scheduler wrote (a finished job already in
+    // history), or fail the term check (pipelined): under a superseded term, that is the cause.
+    if (error instanceof SchedulerDeposedError || this.termHeldNow === 0) return error
+    const [meta] = (await this.requireSql().query(`SELECT term FROM ${this.s}.meta WHERE id = 1`).catch(() => ({ rows: [] }))).rows
+    if (meta !== undefined && Number(meta.term) !== this.termHeldNow) return this.deposed()
+    return error
   }
 
   /** 1 when this process's term is current (the meta row locked until commit), else 0. */
