@@ -7,7 +7,7 @@
 
 import { fail } from '../engine/core/assert.js'
 import type { PgPool, PgQueries, PgRows } from './pg-driver.js'
-import { inboxChannel, replyChannel } from './pg-channels.js'
+import { inboxChannel, replyChannel, type Notice, type Staged } from './pg-channels.js'
 import { schemaIdent } from './pg-schema.js'
 
 export interface InboxRow {
@@ -151,29 +151,20 @@ export class PgClusterTables {
   }
 
   /** In the transaction of the batch that applied these calls: delete them, write the replies of
-   * those that have one (body null: posted without a reply), each with its call's token. */
-  stageReplies(tx: PgQueries, replies: readonly Reply[], seq: number): Promise<PgRows>[] {
+   * those that have one (body null: posted without a reply), each with its call's token; and the
+   * notices that tell their callers, to send once it committed (Staged). */
+  stageReplies(tx: PgQueries, replies: readonly Reply[], seq: number): Staged {
     const ids = replies.map((r) => r.id)
     const answered = replies.filter((r): r is Answered => r.body !== null)
-    if (answered.length === 0) return [tx.query(`DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])`, [ids])]
-    // One statement (each costs both sides its own messages): the CTEs that change rows run
-    // whether or not the SELECT reads them.
-    return [
-      tx.query(
-        `WITH d AS (DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])), ` +
-          `r AS (INSERT INTO ${this.s}.reply (id, node, seq, body, token) SELECT id, node, $4, body, token FROM unnest($2::bigint[], $3::text[], $5::bytea[], $6::bigint[]) AS r(id, node, body, token)) ` +
-          'SELECT pg_notify(c, p) FROM unnest($7::text[], $8::text[]) AS n(c, p)',
-        [
-          ids,
-          answered.map((r) => r.id),
-          answered.map((r) => r.node),
-          seq,
-          answered.map((r) => r.body),
-          answered.map((r) => r.token),
-          ...transposed(replyNotices(answered, seq, (node) => replyChannel(this.schema, node))),
-        ],
-      ),
-    ]
+    if (answered.length === 0) return { statements: [tx.query(`DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])`, [ids])], notices: [] }
+    // One statement (each costs both sides its own messages): the CTE runs whether or not the
+    // INSERT reads it.
+    const statement = tx.query(
+      `WITH d AS (DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])) ` +
+        `INSERT INTO ${this.s}.reply (id, node, seq, body, token) SELECT id, node, $4, body, token FROM unnest($2::bigint[], $3::text[], $5::bytea[], $6::bigint[]) AS r(id, node, body, token)`,
+      [ids, answered.map((r) => r.id), answered.map((r) => r.node), seq, answered.map((r) => r.body), answered.map((r) => r.token)],
+    )
+    return { statements: [statement], notices: replyNotices(answered, seq, (node) => replyChannel(this.schema, node)) }
   }
 
   /** The replies a notification carried to caller `node` (replyNotices); null: none for it. */
@@ -256,7 +247,7 @@ export class PgClusterTables {
  * without reading them (the rows stay, for a caller that missed the notification, and are
  * collected later); a bare 'reply' when its replies are too large to travel so.
  */
-export function replyNotices(replies: readonly Answered[], seq: number, channelOf: (node: string) => string): [string, string][] {
+export function replyNotices(replies: readonly Answered[], seq: number, channelOf: (node: string) => string): Notice[] {
   const byNode = new Map<string, [number, string, number?][]>()
   for (const r of replies) {
     const entry: [number, string, number?] = r.token === null ? [r.id, Buffer.from(r.body).toString('base64')] : [r.id, Buffer.from(r.body).toString('base64'), r.token]
@@ -264,7 +255,7 @@ export function replyNotices(replies: readonly Answered[], seq: number, channelO
     if (list === undefined) byNode.set(r.node, [entry])
     else list.push(entry)
   }
-  const notices: [string, string][] = []
+  const notices: Notice[] = []
   for (const [node, list] of byNode) {
     const notice = `reply ${JSON.stringify({ node, seq, replies: list })}`
     notices.push([channelOf(node), Buffer.byteLength(notice) <= REPLY_NOTICE_MAX ? notice : 'reply'])
@@ -279,7 +270,3 @@ function tokenOf(value: unknown): number | null {
   return value === null || value === undefined ? null : Number(value)
 }
 
-/** [channel, payload] pairs as the two arrays pg_notify's unnest takes. */
-function transposed(notices: readonly [string, string][]): [string[], string[]] {
-  return [notices.map((n) => n[0]), notices.map((n) => n[1])]
-}

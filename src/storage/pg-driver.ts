@@ -38,9 +38,12 @@ export interface PgPool extends PgQueries {
    * (BEGIN, the statements, COMMIT — each awaited). The COMMIT is sent before any result is read,
    * so a statement must fail, not return fewer rows, when the transaction must not commit: a
    * failed statement aborts the transaction, and the COMMIT rolls it back. Resolves with the
-   * statements' results once committed; rejects with the first failure.
+   * statements' results once committed; rejects with the first failure. `after`: statements sent
+   * right behind the COMMIT (in the same round trip), each a transaction of its own — they run
+   * whether or not it committed, so each checks that itself; they only announce (NOTIFY), and
+   * their failures are ignored (listeners also poll).
    */
-  pipelined(write: (tx: PgQueries) => readonly Promise<PgRows>[]): Promise<PgRows[]>
+  pipelined(write: (tx: PgQueries) => readonly Promise<PgRows>[], after?: (q: PgQueries) => readonly Promise<PgRows>[]): Promise<PgRows[]>
   /**
    * A connection of its own (a session-level advisory lock lives on it), until `release`; the
    * pool cannot end while one is out.
@@ -71,10 +74,10 @@ export async function connect(url: string, where = redactedUrl(url), max = POOL_
   return {
     query: queriesOf(sql, where).query,
     transaction: (work) => named(sql.begin((tx: unknown) => work(queriesOf(tx as Sql, where))) as Promise<never>, where),
-    pipelined: async (write) => {
+    pipelined: async (write, after) => {
       const reserved = await named(sql.reserve(), where)
       try {
-        return await pipelinedOn(queriesOf(reserved, where), write)
+        return await pipelinedOn(queriesOf(reserved, where), write, after)
       } finally {
         reserved.release()
       }
@@ -98,7 +101,7 @@ function queriesOf(sql: Sql, where: string): PgQueries {
 }
 
 /** PgPool.pipelined on the connection `tx` holds alone. */
-async function pipelinedOn(tx: PgQueries, write: (tx: PgQueries) => readonly Promise<PgRows>[]): Promise<PgRows[]> {
+async function pipelinedOn(tx: PgQueries, write: (tx: PgQueries) => readonly Promise<PgRows>[], after?: (q: PgQueries) => readonly Promise<PgRows>[]): Promise<PgRows[]> {
   let open = true
   // Statements go out in the order they are made: one made after COMMIT would run on its own.
   const sealed: PgQueries = { query: (text, params) => (open ? tx.query(text, params) : Promise.reject(new Error('a pipelined transaction takes its statements at once, not after an await'))) }
@@ -112,7 +115,10 @@ async function pipelinedOn(tx: PgQueries, write: (tx: PgQueries) => readonly Pro
     throw error
   }
   open = false
-  const all = await Promise.allSettled([begin, ...statements, tx.query('COMMIT')])
+  const commit = tx.query('COMMIT')
+  const announced = after?.(tx) ?? []
+  const all = await Promise.allSettled([begin, ...statements, commit])
+  await Promise.allSettled(announced)
   // The first failure is the cause: the statements after it failed for the aborted transaction.
   const failed = all.find((settled) => settled.status === 'rejected')
   if (failed !== undefined) throw failed.reason

@@ -132,18 +132,21 @@ describe('PgLog', () => {
     expect((await pool.query(`SELECT term FROM ${schema}.log WHERE first_seq = 3`)).rows[0]!.term).toBe('3')
   })
 
-  it("fences an append sent while a takeover's term bump waits to commit: it waits, then fails and writes nothing, history included", async () => {
+  it("fences an append sent while a takeover's term bump waits to commit: it waits, then fails, writes nothing (history included) and announces nothing", async () => {
     const schema = db.schema()
     const log = logOn(schema)
     await log.open()
     await log.append(makeBatch(1, 2))
     const pool = await admin()
+    const notified: string[] = []
+    const unlisten = await pool.listen(log.channel, (payload) => notified.push(payload.split(' ', 2).join(' ')))
+    await log.append(makeBatch(3, 1)) // announced once committed
     const takeover = await pool.session()
     try {
       await takeover.query('BEGIN')
       await takeover.query(`UPDATE ${schema}.meta SET term = term + 1`)
       // Sent with its COMMIT (one round trip): its term check waits for the bump's row lock.
-      const appending = failure(() => log.append(makeBatch(3, 1), { put: [doneView('a')], del: [] }))
+      const appending = failure(() => log.append(makeBatch(4, 1), { put: [doneView('a')], del: [] }))
       const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO "${schema}".log%'`
       while ((await pool.query(waiting)).rows[0]!.n === 0) await new Promise((resolve) => setTimeout(resolve, 5))
       await takeover.query('COMMIT')
@@ -151,11 +154,16 @@ describe('PgLog', () => {
     } finally {
       takeover.release()
     }
-    expect((await pool.query(`SELECT count(*)::int AS n FROM ${schema}.log`)).rows[0]!.n).toBe(1)
+    expect((await pool.query(`SELECT count(*)::int AS n FROM ${schema}.log`)).rows[0]!.n).toBe(2)
     expect((await pool.query(`SELECT count(*)::int AS n FROM ${schema}.history`)).rows[0]!.n).toBe(0)
     expect((await pool.query(`SELECT count(*)::int AS n FROM ${schema}.history_counts`)).rows[0]!.n).toBe(0)
-    await log.append(makeBatch(3, 1)).catch(() => undefined) // its connection went back idle: the next write is refused alike
-    expect((await pool.query(`SELECT count(*)::int AS n FROM ${schema}.log`)).rows[0]!.n).toBe(1)
+    await log.append(makeBatch(4, 1)).catch(() => undefined) // its connection went back idle: the next write is refused alike
+    expect((await pool.query(`SELECT count(*)::int AS n FROM ${schema}.log`)).rows[0]!.n).toBe(2)
+    // Nothing announced what was not committed: notices come in commit order, and this one last.
+    await pool.query(`SELECT pg_notify($1, 'end')`, [log.channel])
+    while (!notified.includes('end')) await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(notified).toEqual(['log 3', 'end'])
+    await unlisten()
   })
 
   it('names a server it cannot reach in a StorageError', async () => {
