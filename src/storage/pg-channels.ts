@@ -5,6 +5,27 @@
 // inbox's: posts, for the scheduler. A caller's: the replies to its calls.
 
 import { crc32Text } from './crc32.js'
+import type { PgQueries, PgRows } from './pg-driver.js'
+
+/** A NOTIFY: [channel, payload]. */
+export type Notice = [channel: string, payload: string]
+
+/**
+ * What a write adds to a transaction: its statements, and the notices that announce it, sent by
+ * whoever runs the transaction — after its COMMIT when it can (PgLog.append): a transaction that
+ * NOTIFYs takes PostgreSQL's notify lock before committing and holds it until its commit is
+ * flushed, and every other commit that NOTIFYs (each follower's post) waits for it meanwhile.
+ */
+export interface Staged {
+  statements: Promise<PgRows>[]
+  notices: Notice[]
+}
+
+/** Send `notices`, in order, in one statement (of the transaction of `q`). `suffix`: SQL after
+ * its FROM item (a join, a WHERE that decides whether they go at all). */
+export function sendNotices(q: PgQueries, notices: readonly Notice[], suffix = '', params: readonly unknown[] = []): Promise<PgRows> {
+  return q.query(`SELECT pg_notify(n.c, n.p) FROM unnest($1::text[], $2::text[]) AS n(c, p) ${suffix}`, [notices.map((n) => n[0]), notices.map((n) => n[1]), ...params])
+}
 
 /** The NOTIFY channel of a schema's cluster: every member listens to it. */
 export function notifyChannel(schema: string): string {

@@ -5,14 +5,32 @@
 // (memberLockKey) that tells the others at once when its process or connection is gone. Bodies
 // are bytes here (runtime/cluster-wire.ts encodes them).
 
+import { fail } from '../engine/core/assert.js'
 import type { PgPool, PgQueries, PgRows } from './pg-driver.js'
-import { inboxChannel, replyChannel } from './pg-channels.js'
+import { inboxChannel, replyChannel, type Notice, type Staged } from './pg-channels.js'
 import { schemaIdent } from './pg-schema.js'
 
 export interface InboxRow {
   id: number
   node: string
+  /** The caller's number for the call (schema version 4), copied into its reply; null in a row of
+   * a caller of version 3. */
+  token: number | null
   body: Uint8Array
+}
+
+/** A call to post: its body (cluster wire format) and its caller's number for it. */
+export interface Posted {
+  token: number
+  body: Uint8Array
+}
+
+/** A reply to write: to the call of row `id` (its node and token), with its answer (null: none). */
+export interface Reply {
+  id: number
+  node: string
+  token: number | null
+  body: Uint8Array | null
 }
 
 /** The longest NOTIFY payload the replies of one caller travel in (PostgreSQL's limit is 8,000
@@ -21,6 +39,8 @@ export const REPLY_NOTICE_MAX = 7900
 
 export interface ReplyRow {
   id: number
+  /** Its call's token (InboxRow.token); null from a scheduler of version 3. */
+  token: number | null
   /** The log's last seq once the call was applied: the follower reads from there. */
   seq: number
   body: Uint8Array
@@ -87,7 +107,7 @@ export class PgClusterTables {
 
   /**
    * Post calls, in order, in one statement; one NOTIFY 'inbox' on commit (on inboxChannel). Resolves with their
-   * ids, in the order of `bodies` (a statement's serial ids grow in the order it inserts).
+   * ids, in the order of `calls` (matched by token: the tokens of one post differ).
    *
    * The commit does not wait for the WAL flush (synchronous_commit off). Nobody is told anything
    * from this commit alone: a call is answered by its reply, which the scheduler writes in the
@@ -97,52 +117,54 @@ export class PgClusterTables {
    * (nobody awaits it) is posted again until applied. What the server may lose in a crash is a
    * row nobody was answered for: the caller finds it gone (missing()) instead of waiting forever.
    */
-  async post(sql: PgPool, node: string, bodies: readonly Uint8Array[]): Promise<number[]> {
+  async post(sql: PgPool, node: string, calls: readonly Posted[]): Promise<number[]> {
     const { rows } = await sql.query(
-      `WITH i AS (INSERT INTO ${this.s}.inbox (node, body) SELECT $1, b FROM unnest($2::bytea[]) WITH ORDINALITY AS u(b, o) ORDER BY o RETURNING id) ` +
-        `SELECT i.id FROM i CROSS JOIN (SELECT pg_notify($3, 'inbox')) n CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) c`,
-      [node, bodies, this.inboxChannel],
+      `WITH i AS (INSERT INTO ${this.s}.inbox (node, token, body) SELECT $1, t, b FROM unnest($2::bigint[], $3::bytea[]) WITH ORDINALITY AS u(t, b, o) ORDER BY o RETURNING id, token) ` +
+        `SELECT i.id, i.token FROM i CROSS JOIN (SELECT pg_notify($4, 'inbox')) n CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) c`,
+      [node, calls.map((c) => c.token), calls.map((c) => c.body), this.inboxChannel],
     )
-    return rows.map((row) => Number(row.id)).sort((a, b) => a - b)
+    const ids = new Map(rows.map((row) => [Number(row.token), Number(row.id)]))
+    return calls.map((c) => ids.get(c.token) ?? fail(`call ${c.token} was posted to the inbox, but no id came back for it`))
   }
 
   /**
-   * Of calls `ids` that `node` posted, those with neither their inbox row nor a reply row now (one
-   * snapshot: a call's row and its reply change in one transaction). Unless the caller collected
-   * the reply, the server lost the post (a crash before its commit was flushed: post()), or
-   * swept the reply (its node went unseen for long: sweep()).
+   * Of calls that `node` posted (their ids and tokens), the tokens of those with neither their
+   * inbox row nor a reply row now (one snapshot: a call's row and its reply change in one
+   * transaction); a row of the same id and another token is another call's (the id was given out
+   * again). Unless the caller collected the reply, the server lost the post (a crash before its
+   * commit was flushed: post()), or swept the reply (its node went unseen for long: sweep()).
    */
-  async missing(sql: PgPool, node: string, ids: readonly number[]): Promise<number[]> {
+  async missing(sql: PgPool, node: string, calls: readonly { id: number; token: number }[]): Promise<number[]> {
+    // A reply without a token is a scheduler's of version 3: it names its call by id only.
     const { rows } = await sql.query(
-      `SELECT u.id FROM unnest($2::bigint[]) AS u(id) WHERE NOT EXISTS (SELECT 1 FROM ${this.s}.inbox i WHERE i.id = u.id AND i.node = $1) ` +
-        `AND NOT EXISTS (SELECT 1 FROM ${this.s}.reply r WHERE r.id = u.id AND r.node = $1)`,
-      [node, ids],
+      `SELECT u.token FROM unnest($2::bigint[], $3::bigint[]) AS u(id, token) WHERE NOT EXISTS (SELECT 1 FROM ${this.s}.inbox i WHERE i.id = u.id AND i.node = $1 AND i.token = u.token) ` +
+        `AND NOT EXISTS (SELECT 1 FROM ${this.s}.reply r WHERE r.id = u.id AND r.node = $1 AND (r.token = u.token OR r.token IS NULL))`,
+      [node, calls.map((c) => c.id), calls.map((c) => c.token)],
     )
-    return rows.map((row) => Number(row.id))
+    return rows.map((row) => Number(row.token))
   }
 
   /** The oldest calls not in `taken` (ids of calls already being applied), at most `limit`. */
   async take(sql: PgPool, taken: readonly number[], limit: number): Promise<InboxRow[]> {
-    const { rows } = await sql.query(`SELECT id, node, body FROM ${this.s}.inbox WHERE NOT (id = ANY($1::bigint[])) ORDER BY id LIMIT $2`, [taken, limit])
-    return rows.map((row) => ({ id: Number(row.id), node: row.node as string, body: row.body as Uint8Array }))
+    const { rows } = await sql.query(`SELECT id, node, token, body FROM ${this.s}.inbox WHERE NOT (id = ANY($1::bigint[])) ORDER BY id LIMIT $2`, [taken, limit])
+    return rows.map((row) => ({ id: Number(row.id), node: row.node as string, token: tokenOf(row.token), body: row.body as Uint8Array }))
   }
 
   /** In the transaction of the batch that applied these calls: delete them, write the replies of
-   * those that have one (body null: posted without a reply). */
-  stageReplies(tx: PgQueries, replies: readonly { id: number; node: string; body: Uint8Array | null }[], seq: number): Promise<PgRows>[] {
+   * those that have one (body null: posted without a reply), each with its call's token; and the
+   * notices that tell their callers, to send once it committed (Staged). */
+  stageReplies(tx: PgQueries, replies: readonly Reply[], seq: number): Staged {
     const ids = replies.map((r) => r.id)
-    const answered = replies.filter((r): r is { id: number; node: string; body: Uint8Array } => r.body !== null)
-    if (answered.length === 0) return [tx.query(`DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])`, [ids])]
-    // One statement (each costs both sides its own messages): the CTEs that change rows run
-    // whether or not the SELECT reads them.
-    return [
-      tx.query(
-        `WITH d AS (DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])), ` +
-          `r AS (INSERT INTO ${this.s}.reply (id, node, seq, body) SELECT id, node, $4, body FROM unnest($2::bigint[], $3::text[], $5::bytea[]) AS r(id, node, body)) ` +
-          'SELECT pg_notify(c, p) FROM unnest($6::text[], $7::text[]) AS n(c, p)',
-        [ids, answered.map((r) => r.id), answered.map((r) => r.node), seq, answered.map((r) => r.body), ...transposed(replyNotices(answered, seq, (node) => replyChannel(this.schema, node)))],
-      ),
-    ]
+    const answered = replies.filter((r): r is Answered => r.body !== null)
+    if (answered.length === 0) return { statements: [tx.query(`DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])`, [ids])], notices: [] }
+    // One statement (each costs both sides its own messages): the CTE runs whether or not the
+    // INSERT reads it.
+    const statement = tx.query(
+      `WITH d AS (DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])) ` +
+        `INSERT INTO ${this.s}.reply (id, node, seq, body, token) SELECT id, node, $4, body, token FROM unnest($2::bigint[], $3::text[], $5::bytea[], $6::bigint[]) AS r(id, node, body, token)`,
+      [ids, answered.map((r) => r.id), answered.map((r) => r.node), seq, answered.map((r) => r.body), answered.map((r) => r.token)],
+    )
+    return { statements: [statement], notices: replyNotices(answered, seq, (node) => replyChannel(this.schema, node)) }
   }
 
   /** The replies a notification carried to caller `node` (replyNotices); null: none for it. */
@@ -150,15 +172,16 @@ export class PgClusterTables {
     // Not parsed unless addressed to `node` (a reply channel shared by a crc32 collision, or the
     // schema's, from a scheduler of an older version, carries other callers' replies).
     if (!payload.startsWith(`reply {"node":${JSON.stringify(node)},`)) return null
-    const notice = JSON.parse(payload.slice('reply '.length)) as { node: string; seq: number; replies: [number, string][] }
+    const notice = JSON.parse(payload.slice('reply '.length)) as { node: string; seq: number; replies: [number, string, number?][] }
     if (notice.node !== node) return null
-    return notice.replies.map(([id, body]) => ({ id, seq: notice.seq, body: Buffer.from(body, 'base64') }))
+    // (No token: from a scheduler of version 3.)
+    return notice.replies.map(([id, body, token]) => ({ id, token: token ?? null, seq: notice.seq, body: Buffer.from(body, 'base64') }))
   }
 
   /** The replies to `node`'s calls, deleted as they are read. */
   async collect(sql: PgPool, node: string): Promise<ReplyRow[]> {
-    const { rows } = await sql.query(`DELETE FROM ${this.s}.reply WHERE node = $1 RETURNING id, seq, body`, [node])
-    return rows.map((row) => ({ id: Number(row.id), seq: Number(row.seq), body: row.body as Uint8Array }))
+    const { rows } = await sql.query(`DELETE FROM ${this.s}.reply WHERE node = $1 RETURNING id, token, seq, body`, [node])
+    return rows.map((row) => ({ id: Number(row.id), token: tokenOf(row.token), seq: Number(row.seq), body: row.body as Uint8Array }))
   }
 
   /** This process is alive (and in this role and term, taking this work). `changed`: its work is
@@ -220,19 +243,19 @@ export class PgClusterTables {
 
 /**
  * The NOTIFYs of a transaction's replies, as [channel, payload]: one per caller, on its channel
- * (`channelOf`), 'reply {"node", "seq", "replies": [[id, body base64]…]}', so that it is answered
+ * (`channelOf`), 'reply {"node", "seq", "replies": [[id, body base64, token]…]}', so that it is answered
  * without reading them (the rows stay, for a caller that missed the notification, and are
  * collected later); a bare 'reply' when its replies are too large to travel so.
  */
-export function replyNotices(replies: readonly { id: number; node: string; body: Uint8Array }[], seq: number, channelOf: (node: string) => string): [string, string][] {
-  const byNode = new Map<string, [number, string][]>()
+export function replyNotices(replies: readonly Answered[], seq: number, channelOf: (node: string) => string): Notice[] {
+  const byNode = new Map<string, [number, string, number?][]>()
   for (const r of replies) {
-    const entry: [number, string] = [r.id, Buffer.from(r.body).toString('base64')]
+    const entry: [number, string, number?] = r.token === null ? [r.id, Buffer.from(r.body).toString('base64')] : [r.id, Buffer.from(r.body).toString('base64'), r.token]
     const list = byNode.get(r.node)
     if (list === undefined) byNode.set(r.node, [entry])
     else list.push(entry)
   }
-  const notices: [string, string][] = []
+  const notices: Notice[] = []
   for (const [node, list] of byNode) {
     const notice = `reply ${JSON.stringify({ node, seq, replies: list })}`
     notices.push([channelOf(node), Buffer.byteLength(notice) <= REPLY_NOTICE_MAX ? notice : 'reply'])
@@ -240,7 +263,10 @@ export function replyNotices(replies: readonly { id: number; node: string; body:
   return notices
 }
 
-/** [channel, payload] pairs as the two arrays pg_notify's unnest takes. */
-function transposed(notices: readonly [string, string][]): [string[], string[]] {
-  return [notices.map((n) => n[0]), notices.map((n) => n[1])]
+type Answered = Reply & { body: Uint8Array }
+
+/** A token column's value (bigint comes as a string; null in a row of version 3). */
+function tokenOf(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value)
 }
+

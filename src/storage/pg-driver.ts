@@ -33,6 +33,18 @@ export interface PgPool extends PgQueries {
   /** `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: PgQueries) => Promise<T>): Promise<T>
   /**
+   * The statements `write` makes (at once, not after an await), in one transaction sent together
+   * with its BEGIN and COMMIT on one connection: one round trip, where transaction() takes three
+   * (BEGIN, the statements, COMMIT — each awaited). The COMMIT is sent before any result is read,
+   * so a statement must fail, not return fewer rows, when the transaction must not commit: a
+   * failed statement aborts the transaction, and the COMMIT rolls it back. Resolves with the
+   * statements' results once committed; rejects with the first failure. `after`: statements sent
+   * right behind the COMMIT (in the same round trip), each a transaction of its own — they run
+   * whether or not it committed, so each checks that itself; they only announce (NOTIFY), and
+   * their failures are ignored (listeners also poll).
+   */
+  pipelined(write: (tx: PgQueries) => readonly Promise<PgRows>[], after?: (q: PgQueries) => readonly Promise<PgRows>[]): Promise<PgRows[]>
+  /**
    * A connection of its own (a session-level advisory lock lives on it), until `release`; the
    * pool cannot end while one is out.
    */
@@ -62,6 +74,14 @@ export async function connect(url: string, where = redactedUrl(url), max = POOL_
   return {
     query: queriesOf(sql, where).query,
     transaction: (work) => named(sql.begin((tx: unknown) => work(queriesOf(tx as Sql, where))) as Promise<never>, where),
+    pipelined: async (write, after) => {
+      const reserved = await named(sql.reserve(), where)
+      try {
+        return await pipelinedOn(queriesOf(reserved, where), write, after)
+      } finally {
+        reserved.release()
+      }
+    },
     session: async () => {
       const reserved = await named(sql.reserve(), where)
       return { ...queriesOf(reserved, where), release: () => reserved.release() }
@@ -78,6 +98,31 @@ function queriesOf(sql: Sql, where: string): PgQueries {
   return {
     query: (text, params) => named(run(sql, text, params), where),
   }
+}
+
+/** PgPool.pipelined on the connection `tx` holds alone. */
+async function pipelinedOn(tx: PgQueries, write: (tx: PgQueries) => readonly Promise<PgRows>[], after?: (q: PgQueries) => readonly Promise<PgRows>[]): Promise<PgRows[]> {
+  let open = true
+  // Statements go out in the order they are made: one made after COMMIT would run on its own.
+  const sealed: PgQueries = { query: (text, params) => (open ? tx.query(text, params) : Promise.reject(new Error('a pipelined transaction takes its statements at once, not after an await'))) }
+  const begin = tx.query('BEGIN')
+  let statements: readonly Promise<PgRows>[]
+  try {
+    statements = write(sealed)
+  } catch (error) {
+    open = false
+    await Promise.allSettled([begin, tx.query('ROLLBACK')]) // the connection goes back idle
+    throw error
+  }
+  open = false
+  const commit = tx.query('COMMIT')
+  const announced = after?.(tx) ?? []
+  const all = await Promise.allSettled([begin, ...statements, commit])
+  await Promise.allSettled(announced)
+  // The first failure is the cause: the statements after it failed for the aborted transaction.
+  const failed = all.find((settled) => settled.status === 'rejected')
+  if (failed !== undefined) throw failed.reason
+  return all.slice(1, -1).map((settled) => (settled as PromiseFulfilledResult<PgRows>).value)
 }
 
 async function run(sql: Sql, text: string, params: readonly unknown[] | undefined): Promise<PgRows> {

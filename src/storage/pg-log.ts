@@ -9,9 +9,12 @@
 // lock is free. Every append, snapshot and compaction checks the term inside its transaction, the
 // `meta` row locked FOR SHARE, so a scheduler whose term has been superseded can never write, even
 // past a lost lock: a takeover's term bump waits for, or is seen by, every write in flight; the
-// refused write rejects with SchedulerDeposedError. Each append NOTIFYs the schema's channel
-// ('log <last seq>', with the batch itself when it is small: notifiedBatch()), and carries what
-// `stageWithAppend` adds for the batch's calls (the inbox).
+// refused write rejects with SchedulerDeposedError. Each append is one round trip (BEGIN, its
+// statements and COMMIT pipelined), carries what `stageWithAppend` adds for the batch's calls (the
+// inbox), and once committed NOTIFYs the schema's channel ('log <last seq>', with the batch itself
+// when it is small: notifiedBatch()) and the callers it answered, by a statement sent behind its
+// COMMIT: a NOTIFY inside it would hold PostgreSQL's notify lock through the commit's flush, and
+// every follower's post (which NOTIFYs) would wait for it.
 
 import type { WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
@@ -21,7 +24,7 @@ import { checkCompaction, checkSnapshotSeq, type DecidedTick, type EventLog, typ
 import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
 import { connect, redactedUrl, type PgPool, type PgQueries, type PgRows } from './pg-driver.js'
 import { PgHistory } from './pg-history.js'
-import { notifyChannel } from './pg-channels.js'
+import { notifyChannel, sendNotices, type Notice, type Staged } from './pg-channels.js'
 import { PgLease } from './pg-lease.js'
 import { memberLockKey, nodeLockKey, PgClusterTables } from './pg-cluster.js'
 import { migrate, PG_SCHEMA_VERSION, schemaIdent } from './pg-schema.js'
@@ -42,7 +45,7 @@ export interface PgLogOptions {
 }
 
 /** What an append adds for the calls of its tick, run in its transaction after the batch. */
-export type AppendStage = (tx: PgQueries, lastSeq: number) => Promise<PgRows>[]
+export type AppendStage = (tx: PgQueries, lastSeq: number) => Staged
 
 /** Batch rows fetched per round trip while reading (readTail's default limit). */
 export const READ_CHUNK = 256
@@ -207,17 +210,35 @@ export class PgLog implements EventLog {
     const payload = logPayload(first, last, bytes)
     await this.serialize(async () => {
       if (first !== this.lastSeq + 1) throw new Error(`batch starts at seq ${first}, log ends at ${this.lastSeq}`)
-      await this.fenced(async (tx) => {
-        // The NOTIFY in the INSERT's statement (a statement less): a row when the term held.
-        const inserted = tx.query(
-          `WITH i AS (INSERT INTO ${this.s}.log (first_seq, last_seq, term, body) SELECT $1, $2, term, $3 FROM ${this.s}.meta WHERE id = 1 AND term = $4 FOR SHARE RETURNING 1) ` +
-            'SELECT pg_notify($5, $6) FROM i',
-          [first, last, bytes, this.termHeldNow, this.channel, payload],
-        )
-        const staged = history === NO_HISTORY_WRITE ? [] : this.history.stage(tx, history)
-        const [rows] = await Promise.all([inserted, ...staged, ...(stage?.(tx, last) ?? [])])
-        return rows.count
-      })
+      // One round trip (PgPool.pipelined): the COMMIT goes with the statements, so the term is
+      // checked by failing. Under another term, the row's term would be null, which its column
+      // refuses: the transaction rolls back.
+      let notices: Notice[] = [[this.channel, payload]]
+      const [inserted] = await this.fencedPipeline(
+        (tx) => {
+          const staged = stage?.(tx, last)
+          if (staged !== undefined) notices = notices.concat(staged.notices)
+          return [
+            tx.query(`INSERT INTO ${this.s}.log (first_seq, last_seq, term, body) SELECT $1, $2, CASE WHEN term = $4 THEN term END, $3 FROM ${this.s}.meta WHERE id = 1 FOR SHARE`, [
+              first,
+              last,
+              bytes,
+              this.termHeldNow,
+            ]),
+            ...(history === NO_HISTORY_WRITE ? [] : this.history.stage(tx, history)),
+            ...(staged?.statements ?? []),
+          ]
+        },
+        // The notices go behind the COMMIT, in a transaction of their own that waits for no
+        // flush (Staged says why), if the batch's row is there: they only ever announce a commit.
+        (q) => [
+          sendNotices(q, notices, `CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) s WHERE EXISTS (SELECT 1 FROM ${this.s}.log WHERE first_seq = $3 AND term = $4)`, [
+            first,
+            this.termHeldNow,
+          ]),
+        ],
+      )
+      if (inserted!.count !== 1) throw new LogCorruptionError(`corrupt event log in ${this.where}: its meta row is missing`, first)
       this.lastSeq = last
       if (history !== NO_HISTORY_WRITE) this.history.commit(history)
     })
@@ -227,7 +248,14 @@ export class PgLog implements EventLog {
    * no events still answers its calls), after the appends queued before it. */
   async writeAlone(stage: AppendStage): Promise<void> {
     this.requireOpen()
-    await this.serialize(() => this.fenced(async (tx) => (await Promise.all([this.termHeld(tx), ...stage(tx, this.lastSeq)]))[0]))
+    await this.serialize(() =>
+      this.fenced(async (tx) => {
+        const held = this.termHeld(tx)
+        const { statements, notices } = stage(tx, this.lastSeq)
+        // (Its notices in it: this path is rare, and a statement after the commit would cost a round trip.)
+        return (await Promise.all([held, ...statements, ...(notices.length === 0 ? [] : [sendNotices(tx, notices)])]))[0]
+      }),
+    )
   }
 
   /**
@@ -379,20 +407,34 @@ export class PgLog implements EventLog {
    * term): 0 means another scheduler's term is current, and nothing is written.
    */
   private async fenced(write: (tx: PgQueries) => Promise<number>): Promise<void> {
-    const sql = this.requireSql()
     try {
-      await sql.transaction(async (tx) => {
+      await this.requireSql().transaction(async (tx) => {
         const count = await write(tx)
         if (count !== 1) throw this.deposed()
       })
     } catch (error) {
-      // A statement after the term check can fail first, because of what the next scheduler
-      // wrote (a finished job already in history): under a superseded term, that is the cause.
-      if (error instanceof SchedulerDeposedError || this.termHeldNow === 0) throw error
-      const [meta] = (await sql.query(`SELECT term FROM ${this.s}.meta WHERE id = 1`).catch(() => ({ rows: [] }))).rows
-      if (meta !== undefined && Number(meta.term) !== this.termHeldNow) throw this.deposed()
-      throw error
+      throw await this.writeFailure(error)
     }
+  }
+
+  /** The statements `write` makes, in one pipelined transaction (PgPool.pipelined) whose first
+   * statement fails unless this process's term is current; `after`'s behind its COMMIT. */
+  private async fencedPipeline(write: (tx: PgQueries) => readonly Promise<PgRows>[], after?: (q: PgQueries) => readonly Promise<PgRows>[]): Promise<PgRows[]> {
+    try {
+      return await this.requireSql().pipelined(write, after)
+    } catch (error) {
+      throw await this.writeFailure(error)
+    }
+  }
+
+  /** What a failed fenced write rejects with: SchedulerDeposedError when another term is current. */
+  private async writeFailure(error: unknown): Promise<unknown> {
+    // A statement can fail because of what the next scheduler wrote (a finished job already in
+    // history), or fail the term check (pipelined): under a superseded term, that is the cause.
+    if (error instanceof SchedulerDeposedError || this.termHeldNow === 0) return error
+    const [meta] = (await this.requireSql().query(`SELECT term FROM ${this.s}.meta WHERE id = 1`).catch(() => ({ rows: [] }))).rows
+    if (meta !== undefined && Number(meta.term) !== this.termHeldNow) return this.deposed()
+    return error
   }
 
   /** 1 when this process's term is current (the meta row locked until commit), else 0. */

@@ -23,12 +23,19 @@
 //   member          + worker: the id its starts are assigned under (one per open of a process);
 //                   + workers: its handler slots (null: unlimited); + functions: the job functions
 //                   it runs (JSON [model, methods][]), null while it takes no work (not started)
+//
+// Version 4 (a call's reply reaches that call only, runtime/inbox-client.ts):
+//   inbox, reply    + token: the caller's number for the call, unique with its node (an open's
+//                   address); the scheduler copies it from the call's row into its reply, and the
+//                   caller takes a reply for the call holding that token only. An inbox id alone
+//                   does not name one call: the server can give a lost post's id out again.
+//                   Null in rows of a Wharf of version 3 (read as before: by id).
 
 import { StorageError } from '../engine/errors.js'
 import type { PgPool } from './pg-driver.js'
 
 /** The newest layout this build writes. */
-export const PG_SCHEMA_VERSION = 3
+export const PG_SCHEMA_VERSION = 4
 
 /** Migrations by the version they create; each is run in one transaction. */
 const MIGRATIONS: Readonly<Record<number, (s: string) => string[]>> = {
@@ -53,6 +60,7 @@ const MIGRATIONS: Readonly<Record<number, (s: string) => string[]>> = {
     `CREATE TABLE ${s}.member (node text PRIMARY KEY, role text NOT NULL, term bigint NOT NULL, running integer NOT NULL DEFAULT 0, joined_at timestamptz NOT NULL DEFAULT now(), seen_at timestamptz NOT NULL DEFAULT now())`,
   ],
   3: (s) => [`ALTER TABLE ${s}.member ADD COLUMN worker text, ADD COLUMN workers integer, ADD COLUMN functions text`],
+  4: (s) => [`ALTER TABLE ${s}.inbox ADD COLUMN token bigint`, `ALTER TABLE ${s}.reply ADD COLUMN token bigint`],
 }
 
 /** A schema name Wharf accepts: an unquoted lowercase identifier (no quoting surprises). */

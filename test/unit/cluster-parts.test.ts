@@ -2,12 +2,13 @@
 // follower's replica applies the log in order, replays the snapshot when it fell behind a
 // compaction, waits for a seq, and reads the log no more than it must; the inbox client answers a
 // call whose reply came before its post returned, rebuilds the scheduler's error as the same
-// class, refuses what waits on close, and refuses a call whose post the server lost.
+// class, refuses what waits on close, refuses a call whose post the server lost, and answers a
+// call only with the reply carrying its token (an id the server gave out again names another call).
 import { describe, expect, it } from 'vitest'
 import type { State } from '../../src/engine/core/state.js'
 import type { WharfEvent } from '../../src/engine/core/events.js'
 import { StorageError, UnknownJobError, WharfClosedError } from '../../src/engine/errors.js'
-import { decodeAnswer, decodeCall, encodeAnswer, NO_REPLY_NAME, NO_RESULT_NAME } from '../../src/engine/runtime/cluster-wire.js'
+import { decodeAnswer, decodeCall, encodeAnswer, NO_REPLY_NAME, NO_RESULT_NAME, type Answer } from '../../src/engine/runtime/cluster-wire.js'
 import { InboxClient } from '../../src/engine/runtime/inbox-client.js'
 import { Replica } from '../../src/engine/runtime/replica.js'
 import { PgClusterTables, REPLY_NOTICE_MAX, replyNotices, type ReplyRow } from '../../src/storage/pg-cluster.js'
@@ -116,6 +117,8 @@ describe('InboxClient', () => {
   function client() {
     const posted: Uint8Array[] = []
     const posts: number[] = []
+    /** The token of the call last posted under each id. */
+    const tokens = new Map<number, number>()
     let gone: number[] = []
     const asked: number[][] = []
     let replies: ReplyRow[] = []
@@ -123,33 +126,41 @@ describe('InboxClient', () => {
     let settled = 0
     const inbox = new InboxClient({
       // Ids as the inbox gives them: consecutive from the one released, in the order posted.
-      post: (bodies) => {
-        posted.push(...bodies)
-        posts.push(bodies.length)
-        return new Promise<number[]>((resolve) => (release = (id) => resolve(bodies.map((_, i) => id + i))))
+      post: (calls) => {
+        posted.push(...calls.map((c) => c.body))
+        posts.push(calls.length)
+        return new Promise<number[]>(
+          (resolve) =>
+            (release = (id) => {
+              calls.forEach((c, i) => tokens.set(id + i, c.token))
+              resolve(calls.map((_, i) => id + i))
+            }),
+        )
       },
       collect: async () => replies.splice(0),
-      missing: async (ids) => {
-        asked.push([...ids])
-        return ids.filter((id) => gone.includes(id))
+      missing: async (calls) => {
+        asked.push(calls.map((c) => c.id))
+        return calls.filter((c) => gone.includes(c.id)).map((c) => c.token)
       },
       reached: async () => undefined,
       nameOf: () => NO_RESULT_NAME,
       settled: () => void settled++,
     })
-    return { inbox, posted, posts, asked, lose: (ids: number[]) => (gone = ids), reply: (row: ReplyRow) => (replies = [row]), release: (id: number) => release(id), settled: () => settled }
+    /** A reply row to call `id`: for the call posted under it unless `token` says whose. */
+    const row = (id: number, answer: Answer, seq = 0, token = tokens.get(id) ?? null): ReplyRow => ({ id, token, seq, body: encodeAnswer(answer) })
+    return { inbox, posted, posts, asked, row, lose: (ids: number[]) => (gone = ids), reply: (r: ReplyRow) => (replies = [r]), release: (id: number) => release(id), settled: () => settled }
   }
   /** Calls made in one turn are posted at its end, together. */
   const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
   it("answers a call whose reply was read before its post returned, with the scheduler's error class", async () => {
-    const { inbox, posted, reply, release, settled } = client()
+    const { inbox, posted, reply, row, release, settled } = client()
     const call = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
     await turn()
     expect(decodeCall(posted[0]!)).toEqual({ command: { type: 'cancel', uuid: 'u1' }, result: NO_RESULT_NAME })
     expect(inbox.pending).toBe(1)
-    reply({ id: 41, seq: 0, body: encodeAnswer({ ok: false, error: new UnknownJobError('u1') }) })
-    await inbox.collect() // pending counts the post: the reply is kept for it
+    reply(row(41, { ok: false, error: new UnknownJobError('u1') }, 0, 1)) // the token of the first call
+    await inbox.collect() // its call waits from before its post: answered by its token
     release(41)
     const error = await failure(() => call)
     expect(error).toBeInstanceOf(UnknownJobError)
@@ -159,12 +170,12 @@ describe('InboxClient', () => {
   })
 
   it('resolves with the value, Dates intact, and refuses what still waits when it closes', async () => {
-    const { inbox, reply, release } = client()
+    const { inbox, reply, row, release } = client()
     const first = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
     await turn()
     release(1)
     await new Promise((resolve) => setImmediate(resolve))
-    reply({ id: 1, seq: 0, body: encodeAnswer({ ok: true, value: { at: new Date(5), n: -0 } }) })
+    reply(row(1, { ok: true, value: { at: new Date(5), n: -0 } }))
     await inbox.collect()
     expect(await first).toEqual({ at: new Date(5), n: -0 })
     const second = inbox.submit({ type: 'cancel', uuid: 'u2' }, undefined)
@@ -177,7 +188,7 @@ describe('InboxClient', () => {
   })
 
   it('posts the calls and outcomes of one turn in one statement, and answers each by its own id', async () => {
-    const { inbox, posted, posts, reply, release, settled } = client()
+    const { inbox, posted, posts, reply, row, release, settled } = client()
     const first = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
     const sent = inbox.send({ type: 'progress', uuid: 'u2', run: 1, fraction: 0.5, message: null })
     const second = inbox.submit({ type: 'cancel', uuid: 'u3' }, undefined)
@@ -187,11 +198,11 @@ describe('InboxClient', () => {
     expect(inbox.pending).toBe(3)
     release(10) // ids 10, 11, 12
     await sent // an outcome waits for its post only: no reply is written for it
-    reply({ id: 12, seq: 0, body: encodeAnswer({ ok: true, value: 'third' }) })
+    reply(row(12, { ok: true, value: 'third' }))
     await inbox.collect()
     expect(await second).toBe('third')
     expect(inbox.pending).toBe(1)
-    reply({ id: 10, seq: 0, body: encodeAnswer({ ok: true, value: 'first' }) })
+    reply(row(10, { ok: true, value: 'first' }))
     await inbox.collect()
     expect(await first).toBe('first')
     expect(inbox.pending).toBe(0)
@@ -220,29 +231,29 @@ describe('InboxClient', () => {
   })
 
   it('answers from a notification at once, and drops the same reply when its row is collected later', async () => {
-    const { inbox, reply, release, settled } = client()
+    const { inbox, reply, row, release, settled } = client()
     const call = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
     await turn()
     release(7)
     await turn()
-    const [noticed] = PgClusterTables.noticedReplies(replyNotices([{ id: 7, node: 'me#1', body: encodeAnswer({ ok: true, value: 'from the notice' }) }], 3, () => 'me')[0]![1], 'me#1')!
+    const [noticed] = PgClusterTables.noticedReplies(replyNotices([{ id: 7, node: 'me#1', token: 1, body: encodeAnswer({ ok: true, value: 'from the notice' }) }], 3, () => 'me')[0]![1], 'me#1')!
     inbox.noticed([noticed!])
     expect(await call).toBe('from the notice')
     expect(settled()).toBe(1)
-    reply({ id: 7, seq: 3, body: encodeAnswer({ ok: true, value: 'from the row' }) })
+    reply(row(7, { ok: true, value: 'from the row' }, 3))
     await inbox.collect() // deletes the row: nothing is answered twice, nothing kept
     const again = inbox.submit({ type: 'cancel', uuid: 'u2' }, undefined)
     await turn()
     release(8)
     await turn()
-    inbox.noticed([{ id: 7, seq: 3, body: encodeAnswer({ ok: true, value: 'stale' }) }]) // a duplicate: dropped
-    reply({ id: 8, seq: 4, body: encodeAnswer({ ok: true, value: 'second' }) })
+    inbox.noticed([row(7, { ok: true, value: 'stale' }, 3)]) // a duplicate: dropped
+    reply(row(8, { ok: true, value: 'second' }, 4))
     await inbox.collect()
     expect(await again).toBe('second')
   })
 
   it('refuses a call still waiting at the next poll whose row and reply are both gone (a post the server lost), and no other', async () => {
-    const { inbox, asked, lose, reply, release, settled } = client()
+    const { inbox, asked, lose, reply, row, release, settled } = client()
     const lost = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
     const kept = inbox.submit({ type: 'cancel', uuid: 'u2' }, undefined)
     await turn()
@@ -257,7 +268,7 @@ describe('InboxClient', () => {
     expect(error).toBeInstanceOf(StorageError)
     expect(error).toMatchObject({ message: expect.stringMatching(/lost before the scheduler answered it/) })
     expect(inbox.pending).toBe(1)
-    reply({ id: 6, seq: 0, body: encodeAnswer({ ok: true, value: 'kept' }) })
+    reply(row(6, { ok: true, value: 'kept' }))
     await inbox.findLost() // collected first: answered, not looked for
     expect(await kept).toBe('kept')
     expect(asked).toEqual([[5, 6]])
@@ -280,19 +291,58 @@ describe('InboxClient', () => {
     inbox.close()
     expect(await failure(() => second)).toBeInstanceOf(WharfClosedError)
   })
+
+  it("answers a call only with the reply that carries its token: another call's reply under its id refuses it as lost, even before that call's post returned", async () => {
+    const { inbox, reply, row, release, settled } = client()
+    const first = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
+    await turn()
+    release(9) // token 1 under id 9; then the server loses its post, and gives id 9 out again
+    await turn()
+    const second = inbox.submit({ type: 'cancel', uuid: 'u2' }, undefined)
+    await turn()
+    reply(row(9, { ok: true, value: 'second' }, 0, 2)) // read before the second post returned
+    await inbox.collect()
+    const error = await failure(() => first)
+    expect(error).toBeInstanceOf(StorageError)
+    expect(error).toMatchObject({ message: expect.stringMatching(/lost before the scheduler answered it/) })
+    expect(await second).toBe('second')
+    release(9)
+    await turn()
+    expect(inbox.pending).toBe(0)
+    expect(settled()).toBe(1)
+    const stranger = inbox.submit({ type: 'cancel', uuid: 'u3' }, undefined) // a reply to no call of ours: nobody answered with it
+    await turn()
+    release(10)
+    await turn()
+    inbox.noticed([row(11, { ok: true, value: 'not mine' }, 0, 99)])
+    reply(row(10, { ok: true, value: 'third' }))
+    await inbox.collect()
+    expect(await stranger).toBe('third')
+  })
+
+  it('answers by id a reply without a token (from a scheduler of version 3)', async () => {
+    const { inbox, reply, row, release } = client()
+    const call = inbox.submit({ type: 'cancel', uuid: 'u1' }, undefined)
+    await turn()
+    release(4)
+    await turn()
+    reply(row(4, { ok: true, value: 'by id' }, 0, null))
+    await inbox.collect()
+    expect(await call).toBe('by id')
+  })
 })
 
 describe('reply notifications', () => {
   it("carry each caller's replies in one payload, and say only 'reply' for those too large to", () => {
-    const small = (id: number, node: string) => ({ id, node, body: encodeAnswer({ ok: true, value: id }) })
-    const large = { id: 9, node: 'b#2', body: encodeAnswer({ ok: true, value: 'x'.repeat(REPLY_NOTICE_MAX) }) }
+    const small = (id: number, node: string) => ({ id, node, token: id * 10, body: encodeAnswer({ ok: true, value: id }) })
+    const large = { id: 9, node: 'b#2', token: 90, body: encodeAnswer({ ok: true, value: 'x'.repeat(REPLY_NOTICE_MAX) }) }
     const sent = replyNotices([small(1, 'a#1'), small(2, 'a#1'), large, small(3, 'c#3')], 5, (node) => `to ${node}`)
     expect(sent.map(([channel]) => channel)).toEqual(['to a#1', 'to b#2', 'to c#3']) // each on its caller's channel
     const notices = sent.map(([, payload]) => payload)
     expect(notices[1]).toBe('reply')
-    expect(PgClusterTables.noticedReplies(notices[0]!, 'a#1')!.map((r) => [r.id, r.seq, decodeAnswer(r.body)])).toEqual([
-      [1, 5, { ok: true, value: 1 }],
-      [2, 5, { ok: true, value: 2 }],
+    expect(PgClusterTables.noticedReplies(notices[0]!, 'a#1')!.map((r) => [r.id, r.token, r.seq, decodeAnswer(r.body)])).toEqual([
+      [1, 10, 5, { ok: true, value: 1 }],
+      [2, 20, 5, { ok: true, value: 2 }],
     ])
     expect(PgClusterTables.noticedReplies(notices[0]!, 'c#3')).toBeNull() // another caller's
     expect(notices.some((n) => PgClusterTables.noticedReplies(n, 'b#2') !== null)).toBe(false)

@@ -6,12 +6,14 @@
 // it runs; a worker whose session dies is found dead at once, its jobs recovered and run elsewhere
 // — and when it comes back, its late outcome is dropped; a SIGKILLed worker's job runs again on
 // another (retry + 1), and fails as JobFoundDead past maxRetries. No post to the inbox waits for
-// the WAL flush, and a call whose post the server lost is refused instead of waiting forever.
+// the WAL flush, and a call whose post the server lost is refused instead of waiting forever —
+// also when the server gave its inbox id to another call, whose reply it is not answered with.
 import type { ChildProcess } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import { StorageError, Wharf, type JobContext, type WharfEvent } from '../../src/index.js'
 import { connect } from '../../src/storage/pg-driver.js'
-import { decodeCall, NO_REPLY_NAME, type Call } from '../../src/engine/runtime/cluster-wire.js'
+import { decodeCall, encodeCall, NO_REPLY_NAME, NO_RESULT_NAME, type Call } from '../../src/engine/runtime/cluster-wire.js'
+import { inboxChannel } from '../../src/storage/pg-channels.js'
 import { spawnScript } from '../cluster/spawn.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
 import { failure, gate } from './helpers.js'
@@ -337,6 +339,32 @@ describe('workers on every member of a cluster', () => {
     expect(scheduler.stats().states.pending + scheduler.stats().states.done).toBe(1)
   }, 30_000)
 
+  it("refuses a follower's call whose lost post's id went to another call, instead of answering it with that call's reply", async () => {
+    const schema = db.schema()
+    await open(schema, 'node-a')
+    const follower = await open(schema, 'node-b')
+    await dropFirstPost(schema, 'enqueue')
+    const partner = follower.model('res.partner', { work: (n: number) => n })
+    const call = failure(() => partner.withDelay().work(1))
+    const pool = await connect(db.url())
+    try {
+      let lost: Record<string, unknown> | undefined
+      while ((lost = (await pool.query(`SELECT id, node, token FROM ${schema}.dropped`)).rows[0]) === undefined) await new Promise((resolve) => setTimeout(resolve, 10))
+      // After a crash, the server gives the lost post's id out again: here to another call of the
+      // same caller (another token), a cancel of a job nobody has — answered UnknownJobError.
+      const other = encodeCall({ command: { type: 'cancel', uuid: '01ARZ3NDEKTSV4RRFFQ69G5FAV' }, result: NO_RESULT_NAME })
+      await pool.query(`INSERT INTO ${schema}.inbox (id, node, token, body) VALUES ($1, $2, $3, $4)`, [lost.id, lost.node, Number(lost.token) + 1000, other])
+      await pool.query(`SELECT pg_notify($1, 'inbox')`, [inboxChannel(schema)])
+      const error = await call
+      expect(error).toBeInstanceOf(StorageError)
+      expect((error as Error).message).toContain('the call was lost before the scheduler answered it')
+      // The other call was applied and answered (to nobody waiting): its reply row was written.
+      expect((await pool.query(`SELECT count(*)::int AS n FROM ${schema}.inbox`)).rows[0]!.n).toBe(0)
+    } finally {
+      await pool.end()
+    }
+  }, 30_000)
+
   it('refuses a `workers` that is not a positive integer, naming it', async () => {
     for (const workers of [0, -1, 1.5, '2', null]) {
       const error = await failure(() => Wharf.open({ postgres: db.url(), schema: db.schema(), workers: workers as number }))
@@ -448,11 +476,11 @@ async function memberLocked(schema: string, node: string): Promise<boolean> {
 async function dropFirstPost(schema: string, type: string): Promise<void> {
   const pool = await connect(db.url())
   try {
-    await pool.query(`CREATE TABLE ${schema}.dropped (id bigint)`)
+    await pool.query(`CREATE TABLE ${schema}.dropped (id bigint, node text, token bigint)`)
     await pool.query(
       `CREATE FUNCTION ${schema}.drop_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ` +
         `IF convert_from(NEW.body, 'UTF8') LIKE '%"${type}"%' AND NOT EXISTS (SELECT 1 FROM ${schema}.dropped) THEN ` +
-        `INSERT INTO ${schema}.dropped VALUES (NEW.id); DELETE FROM ${schema}.inbox WHERE id = NEW.id; END IF; RETURN NULL; END $$`,
+        `INSERT INTO ${schema}.dropped VALUES (NEW.id, NEW.node, NEW.token); DELETE FROM ${schema}.inbox WHERE id = NEW.id; END IF; RETURN NULL; END $$`,
     )
     await pool.query(`CREATE TRIGGER drop_once AFTER INSERT ON ${schema}.inbox FOR EACH ROW EXECUTE FUNCTION ${schema}.drop_once()`)
   } finally {

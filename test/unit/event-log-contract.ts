@@ -2,6 +2,7 @@
 // the engine can be given any of them. Each test runs against a fresh fixture from `makeLog`.
 import { afterEach, describe, expect, it } from 'vitest'
 import type { JobSpec, WharfEvent } from '../../src/engine/core/events.js'
+import type { JobView } from '../../src/engine/core/view.js'
 import type { EventLog } from '../../src/storage/event-log.js'
 
 export interface LogFixture {
@@ -34,6 +35,18 @@ function spec(uuid: string, args: unknown[]): JobSpec {
 }
 
 /** A batch of `count` events starting at `first`: a creation, then starts and dones. */
+/** A finished job's view, as history keeps it (`over` changes fields). */
+export function doneView(uuid: string, over: Partial<JobView> = {}): JobView {
+  return {
+    uuid, graphUuid: null, model: 'res.partner', method: 'send', records: [1], args: [], context: {}, state: 'done',
+    priority: 10, eta: null, maxRetries: 5, retry: 1, description: 'res.partner.send', channel: 'root',
+    identityKey: null, dependsOn: [], dependents: [], result: 'ok', excName: null, excMessage: null, excInfo: null,
+    createdAt: 1_000, enqueuedAt: 1_000, startedAt: 1_000, doneAt: 2_000, cancelledAt: null, execTimeMs: 1_000,
+    progress: null, node: null, batchUuid: null,
+    ...over,
+  }
+}
+
 export function makeBatch(first: number, count: number): WharfEvent[] {
   const events: WharfEvent[] = []
   for (let i = 0; i < count; i++) {

@@ -15,7 +15,7 @@ import { LevelLog } from '../../src/storage/level-log.js'
 import { MemoryLog } from '../../src/storage/memory-log.js'
 import { PgLog } from '../../src/storage/pg-log.js'
 import { VolatileLog } from '../../src/storage/volatile-log.js'
-import { makeBatch, TRICKY_ARGS } from './event-log-contract.js'
+import { doneView as view, makeBatch, TRICKY_ARGS } from './event-log-contract.js'
 import { pgTestDatabase } from '../pg/database.js'
 
 const pg = pgTestDatabase()
@@ -26,17 +26,6 @@ afterEach(async () => {
   for (const log of logs.splice(0)) await log.close()
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
-
-function view(uuid: string, over: Partial<JobView> = {}): JobView {
-  return {
-    uuid, graphUuid: null, model: 'res.partner', method: 'send', records: [1], args: [], context: {}, state: 'done',
-    priority: 10, eta: null, maxRetries: 5, retry: 1, description: 'res.partner.send', channel: 'root',
-    identityKey: null, dependsOn: [], dependents: [], result: 'ok', excName: null, excMessage: null, excInfo: null,
-    createdAt: 1_000, enqueuedAt: 1_000, startedAt: 1_000, doneAt: 2_000, cancelledAt: null, execTimeMs: 1_000,
-    progress: null, node: null, batchUuid: null,
-    ...over,
-  }
-}
 
 const query = historyQuery
 

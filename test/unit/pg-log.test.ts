@@ -2,14 +2,14 @@
 // only it does: one row per batch, tables created and versioned on open, a newer schema refused,
 // a second opener of a held schema refused by name (SchemaLockedError) unless it opens as a cluster
 // member, and every write fenced by the scheduler's term (a bumped term makes appends fail with
-// SchedulerDeposedError and write nothing).
+// SchedulerDeposedError and write nothing, also when the bump commits while an append waits on it).
 import { afterEach, describe, expect, it } from 'vitest'
 import { SchedulerDeposedError, SchemaLockedError, StorageError } from '../../src/engine/errors.js'
 import { connect, type PgPool } from '../../src/storage/pg-driver.js'
 import { PgLog } from '../../src/storage/pg-log.js'
 import { PG_SCHEMA_VERSION } from '../../src/storage/pg-schema.js'
 import { pgTestDatabase } from '../pg/database.js'
-import { eventLogContract, makeBatch, readAll } from './event-log-contract.js'
+import { doneView, eventLogContract, makeBatch, readAll } from './event-log-contract.js'
 import { failure } from './helpers.js'
 
 const db = pgTestDatabase()
@@ -130,6 +130,40 @@ describe('PgLog', () => {
     await next.open()
     await next.append(makeBatch(3, 1))
     expect((await pool.query(`SELECT term FROM ${schema}.log WHERE first_seq = 3`)).rows[0]!.term).toBe('3')
+  })
+
+  it("fences an append sent while a takeover's term bump waits to commit: it waits, then fails, writes nothing (history included) and announces nothing", async () => {
+    const schema = db.schema()
+    const log = logOn(schema)
+    await log.open()
+    await log.append(makeBatch(1, 2))
+    const pool = await admin()
+    const notified: string[] = []
+    const unlisten = await pool.listen(log.channel, (payload) => notified.push(payload.split(' ', 2).join(' ')))
+    await log.append(makeBatch(3, 1)) // announced once committed
+    const takeover = await pool.session()
+    try {
+      await takeover.query('BEGIN')
+      await takeover.query(`UPDATE ${schema}.meta SET term = term + 1`)
+      // Sent with its COMMIT (one round trip): its term check waits for the bump's row lock.
+      const appending = failure(() => log.append(makeBatch(4, 1), { put: [doneView('a')], del: [] }))
+      const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO "${schema}".log%'`
+      while ((await pool.query(waiting)).rows[0]!.n === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+      await takeover.query('COMMIT')
+      expect(await appending).toBeInstanceOf(SchedulerDeposedError)
+    } finally {
+      takeover.release()
+    }
+    expect((await pool.query(`SELECT count(*)::int AS n FROM ${schema}.log`)).rows[0]!.n).toBe(2)
+    expect((await pool.query(`SELECT count(*)::int AS n FROM ${schema}.history`)).rows[0]!.n).toBe(0)
+    expect((await pool.query(`SELECT count(*)::int AS n FROM ${schema}.history_counts`)).rows[0]!.n).toBe(0)
+    await log.append(makeBatch(4, 1)).catch(() => undefined) // its connection went back idle: the next write is refused alike
+    expect((await pool.query(`SELECT count(*)::int AS n FROM ${schema}.log`)).rows[0]!.n).toBe(2)
+    // Nothing announced what was not committed: notices come in commit order, and this one last.
+    await pool.query(`SELECT pg_notify($1, 'end')`, [log.channel])
+    while (!notified.includes('end')) await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(notified).toEqual(['log 3', 'end'])
+    await unlisten()
   })
 
   it('names a server it cannot reach in a StorageError', async () => {

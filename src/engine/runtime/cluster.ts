@@ -26,7 +26,7 @@ import type { WharfEvent } from '../core/events.js'
 import { LogCorruptionError, SchedulerDeposedError } from '../errors.js'
 import { PgClusterTables, type InboxRow, type MemberRow, type MemberState } from '../../storage/pg-cluster.js'
 import { READ_CHUNK, type PgLog } from '../../storage/pg-log.js'
-import { replyChannel } from '../../storage/pg-channels.js'
+import { replyChannel, sendNotices } from '../../storage/pg-channels.js'
 import { encodeAnswer, NO_RESULT_NAME, type ResultTable } from './cluster-wire.js'
 import type { Engine, Remote } from './engine.js'
 import { InboxApplier } from './inbox-applier.js'
@@ -141,8 +141,8 @@ export class Cluster {
     // given the same name by mistake (or a restart reusing it) never collect each other's.
     const address = (this.worker = `${node}#${randomUUID()}`)
     this.client = new InboxClient({
-      post: (bodies) => this.tables.post(log.pool, address, bodies),
-      missing: (ids) => this.tables.missing(log.pool, address, ids),
+      post: (calls) => this.tables.post(log.pool, address, calls),
+      missing: (calls) => this.tables.missing(log.pool, address, calls),
       collect: () => this.tables.collect(log.pool, address),
       reached: (seq) => this.replica.reached(seq),
       nameOf: (result) => this.nameOf(result),
@@ -393,7 +393,10 @@ export class Cluster {
 
   private async refuse(row: InboxRow, error: unknown): Promise<void> {
     const body = encodeAnswer({ ok: false, error })
-    await this.log.pool.transaction((tx) => Promise.all(this.tables.stageReplies(tx, [{ id: row.id, node: row.node, body }], 0)))
+    await this.log.pool.transaction((tx) => {
+      const { statements, notices } = this.tables.stageReplies(tx, [{ id: row.id, node: row.node, token: row.token, body }], 0)
+      return Promise.all([...statements, sendNotices(tx, notices)])
+    })
   }
 
   private nameOf(result: ResultOf<unknown> | undefined): string {

@@ -8,7 +8,7 @@
 
 import type { Command } from '../core/commands.js'
 import type { DecideNote } from '../core/decide.js'
-import type { InboxRow } from '../../storage/pg-cluster.js'
+import type { InboxRow, Reply } from '../../storage/pg-cluster.js'
 import type { AppendStage } from '../../storage/pg-log.js'
 import type { DecidedTick } from '../../storage/event-log.js'
 import { decodeCall, encodeAnswer, NO_REPLY_NAME, NO_RESULT_NAME, type Answer, type ResultTable } from './cluster-wire.js'
@@ -24,7 +24,7 @@ export interface InboxApplierDeps {
   /** Refuse a row that holds no call this build can apply (written by another version). */
   refuse(row: InboxRow, error: unknown): Promise<void>
   /** Delete the rows, and write the replies of those that have one (body null: none). */
-  stage(tx: Parameters<AppendStage>[0], replies: { id: number; node: string; body: Uint8Array | null }[], seq: number): ReturnType<AppendStage>
+  stage(tx: Parameters<AppendStage>[0], replies: Reply[], seq: number): ReturnType<AppendStage>
   /** Write `stage` in a fenced transaction of its own: the answers of a tick that appended nothing. */
   writeAlone(stage: AppendStage): Promise<void>
   results: ResultTable
@@ -34,6 +34,8 @@ export interface InboxApplierDeps {
 interface Origin {
   id: number
   node: string
+  /** The caller's token for the call: its reply carries it back. */
+  token: number | null
   /** False: posted without a reply (an outcome, progress): its row is deleted, nothing written. */
   reply: boolean
 }
@@ -87,7 +89,7 @@ export class InboxApplier {
       return
     }
     this.taken.add(row.id)
-    const origin: Origin = { id: row.id, node: row.node, reply }
+    const origin: Origin = { id: row.id, node: row.node, token: row.token, reply }
     this.origins.set(command, origin)
     this.deps.submit(command, result).then(
       (value) => this.settled(origin, command, { ok: true, value }),
@@ -107,7 +109,7 @@ export class InboxApplier {
       if (this.taken.size === INBOX_TAKEN_MAX - 1) void this.poke()
     }
     if (this.appended.has(command) || this.stopped) return done()
-    const reply = [{ id: row.id, node: row.node, body: row.reply ? encodeAnswer(answer) : null }]
+    const reply = [{ id: row.id, node: row.node, token: row.token, body: row.reply ? encodeAnswer(answer) : null }]
     this.deps.writeAlone((tx, seq) => this.deps.stage(tx, reply, seq)).then(done, done)
   }
 
@@ -115,20 +117,20 @@ export class InboxApplier {
   readonly stage = (decided: DecidedTick): AppendStage | null => {
     const tick = decided as { calls: TakenCalls; out: { notes: readonly DecideNote[] } }
     const { submissions, answers } = tick.calls
-    let replies: { id: number; node: string; body: Uint8Array | null }[] | null = null
+    let replies: Reply[] | null = null
     for (let i = 0; i < submissions.length; i++) {
       const command = submissions[i]!.command
       const origin = this.origins.get(command)
       if (origin === undefined) continue
       this.appended.add(command)
       if (!origin.reply) {
-        ;(replies ??= []).push({ id: origin.id, node: origin.node, body: null })
+        ;(replies ??= []).push({ id: origin.id, node: origin.node, token: origin.token, body: null })
         continue
       }
       const note = tick.out.notes[i]
       const failed = answerFailure(answers[i])
       const answer: Answer = note !== undefined && 'error' in note ? { ok: false, error: note.error } : failed !== undefined ? { ok: false, error: failed.error } : { ok: true, value: answers[i] }
-      ;(replies ??= []).push({ id: origin.id, node: origin.node, body: encodeAnswer(answer) })
+      ;(replies ??= []).push({ id: origin.id, node: origin.node, token: origin.token, body: encodeAnswer(answer) })
     }
     if (replies === null) return null
     const staged = replies

@@ -2,7 +2,9 @@
 // reply, written in the transaction that applied it. The caller is answered once this process's
 // replica has caught up with the log as it was then (read-your-writes: a job() right after a
 // follower's delay() sees the job). Replies are collected on the scheduler's NOTIFY, or by the
-// cluster's poll while calls wait; a reply read before its post returned is kept until it has.
+// cluster's poll while calls wait. Each call carries a token of this open's (a number, unique
+// with the open's address), which the scheduler copies into its reply: a reply answers the call
+// holding its token, never another (the server may give a lost post's inbox id out again).
 // A reply small enough also travels in the scheduler's NOTIFY (noticed()): the caller is answered
 // from it, and its row is deleted later, by the next collect (the cluster's poll).
 // Handler outcomes and progress go without a reply (send()): nobody awaits them beyond the post's
@@ -15,17 +17,18 @@
 import { fail } from '../core/assert.js'
 import type { Command } from '../core/commands.js'
 import { StorageError, WharfClosedError } from '../errors.js'
-import type { ReplyRow } from '../../storage/pg-cluster.js'
+import type { Posted, ReplyRow } from '../../storage/pg-cluster.js'
 import { decodeAnswer, encodeCall, NO_REPLY_NAME, type Answer } from './cluster-wire.js'
 import type { Remote } from './engine.js'
 import type { ResultOf } from './submissions.js'
 import { Coalesced } from './coalesced.js'
 
 export interface InboxClientDeps {
-  /** Post encoded calls in one statement; resolves with their inbox ids, in order. */
-  post(bodies: readonly Uint8Array[]): Promise<number[]>
-  /** Of these calls' ids, those whose inbox row and reply are both gone (PgClusterTables.missing). */
-  missing(ids: readonly number[]): Promise<number[]>
+  /** Post calls in one statement; resolves with their inbox ids, in order. */
+  post(calls: readonly Posted[]): Promise<number[]>
+  /** Of these posted calls, the tokens of those whose inbox row and reply are both gone
+   * (PgClusterTables.missing). */
+  missing(calls: readonly { id: number; token: number }[]): Promise<number[]>
   /** This node's replies, deleted as they are read. */
   collect(): Promise<ReplyRow[]>
   /** Resolves once the replica has applied the log up to `seq`. */
@@ -36,31 +39,37 @@ export interface InboxClientDeps {
   settled(): void
 }
 
-interface Posting {
-  body: Uint8Array
+interface Posting extends Posted {
   resolve: (id: number) => void
   reject: (error: unknown) => void
 }
 
 interface Waiting {
+  /** Its inbox id, once its post returned. */
+  id: number | null
   resolve: (value: unknown) => void
   reject: (error: unknown) => void
 }
 
 export class InboxClient implements Remote {
+  /** The token of the last call posted. */
+  private lastToken = 0
+  /** Calls waiting for their reply, by token: from before their post (a reply may come first). */
   private readonly waiting = new Map<number, Waiting>()
-  /** Replies read before their call's post returned its id. */
-  private readonly early = new Map<number, ReplyRow>()
+  /** The tokens of the waiting calls whose post returned, by inbox id. */
+  private readonly byId = new Map<number, number>()
   /** Ids of replies answered from a notification whose rows are not collected yet. */
   private readonly noticedIds = new Set<number>()
-  /** Ids of the calls being answered (their callers wait for the replica). */
+  /** Tokens of the calls being answered (their callers wait for the replica). */
   private readonly answering = new Set<number>()
-  private posting = 0
+  /** Posts of send() under way. */
+  private sending = 0
   /** Posts of this turn, sent together at its end. */
   private batch: Posting[] = []
   private closed = false
   private readonly collecting = new Coalesced(() => this.collectRound(), () => this.closed)
-  /** Calls that were waiting at the last findLost() (those still waiting at the next are looked for). */
+  /** Tokens of the calls that were waiting at the last findLost() (those still waiting at the
+   * next are looked for). */
   private suspects = new Set<number>()
   /** findLost() asked for: the next collect round looks. */
   private looking = false
@@ -68,29 +77,23 @@ export class InboxClient implements Remote {
   constructor(private readonly deps: InboxClientDeps) {}
 
   get pending(): number {
-    return this.waiting.size + this.posting
+    return this.waiting.size + this.sending
   }
 
-  async submit(command: Command, result: ResultOf<unknown> | undefined): Promise<unknown> {
-    if (this.closed) throw closedError()
-    const body = encodeCall({ command, result: this.deps.nameOf(result) })
-    this.posting++
-    let id: number
+  submit(command: Command, result: ResultOf<unknown> | undefined): Promise<unknown> {
+    if (this.closed) return Promise.reject(closedError())
+    let body: Uint8Array
     try {
-      id = await this.enqueue(body)
-    } finally {
-      this.posting--
+      body = encodeCall({ command, result: this.deps.nameOf(result) })
+    } catch (error) {
+      return Promise.reject(error)
     }
-    if (this.closed) throw closedError()
-    // The inbox gives an id out again only when the post that had it was lost (its sequence's
-    // advance was not flushed either): the call still waiting under it never will be answered.
-    this.refuseLost(id)
-    const answered = new Promise<unknown>((resolve, reject) => this.waiting.set(id, { resolve, reject }))
-    const early = this.early.get(id)
-    if (early !== undefined) {
-      this.early.delete(id)
-      void this.answer(early)
-    }
+    const token = ++this.lastToken
+    const answered = new Promise<unknown>((resolve, reject) => this.waiting.set(token, { id: null, resolve, reject }))
+    this.enqueue(token, body).then(
+      (id) => this.posted(token, id),
+      (error: unknown) => this.refuse(token, error),
+    )
     return answered
   }
 
@@ -100,19 +103,19 @@ export class InboxClient implements Remote {
   async send(command: Command): Promise<void> {
     if (this.closed) throw closedError()
     const body = encodeCall({ command, result: NO_REPLY_NAME })
-    this.posting++
+    this.sending++
     try {
-      await this.enqueue(body)
+      await this.enqueue(++this.lastToken, body)
     } finally {
-      this.posting--
+      this.sending--
       if (this.pending === 0) this.deps.settled()
     }
   }
 
-  private enqueue(body: Uint8Array): Promise<number> {
+  private enqueue(token: number, body: Uint8Array): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       if (this.batch.length === 0) setImmediate(() => void this.flush())
-      this.batch.push({ body, resolve, reject })
+      this.batch.push({ token, body, resolve, reject })
     })
   }
 
@@ -121,13 +124,25 @@ export class InboxClient implements Remote {
     this.batch = []
     let ids: number[]
     try {
-      ids = await this.deps.post(batch.map((p) => p.body))
+      ids = await this.deps.post(batch.map(({ token, body }) => ({ token, body })))
       if (ids.length !== batch.length) throw new Error(`${batch.length} calls posted to the inbox, but ${ids.length} ids came back`)
     } catch (error) {
       for (const p of batch) p.reject(error)
       return
     }
     for (let i = 0; i < batch.length; i++) batch[i]!.resolve(ids[i]!)
+  }
+
+  /** Call `token`'s post returned inbox id `id` (unless it was answered already). */
+  private posted(token: number, id: number): void {
+    const waiting = this.waiting.get(token)
+    if (waiting === undefined) return
+    // The inbox gives an id out again only when the post that had it was lost (its sequence's
+    // advance was not flushed either): the call still waiting under it never will be answered.
+    const holder = this.byId.get(id)
+    if (holder !== undefined) this.refuseLost(holder)
+    waiting.id = id
+    this.byId.set(id, token)
   }
 
   /** Replies a notification carried: answered as if read from their rows (which a later collect
@@ -167,7 +182,8 @@ export class InboxClient implements Remote {
 
   private async lookForLost(): Promise<void> {
     this.looking = false
-    const suspects = [...this.waiting.keys()].filter((id) => this.suspects.has(id) && !this.answering.has(id))
+    const suspects: { id: number; token: number }[] = []
+    for (const [token, { id }] of this.waiting) if (id !== null && this.suspects.has(token) && !this.answering.has(token)) suspects.push({ id, token })
     this.suspects = new Set(this.waiting.keys())
     if (suspects.length === 0) return
     let lost: number[]
@@ -175,33 +191,46 @@ export class InboxClient implements Remote {
       lost = await this.deps.missing(suspects)
     } catch {
       // Not this collect round's failure (its replies were received): the next poll looks again.
-      for (const id of suspects) this.suspects.add(id)
+      for (const { token } of suspects) this.suspects.add(token)
       return
     }
-    for (const id of lost) this.refuseLost(id)
+    for (const token of lost) this.refuseLost(token)
+  }
+
+  /** The call waiting under `token` will never be answered (its post was lost): refuse it,
+   * unless its answer is on its way. */
+  private refuseLost(token: number): void {
+    this.refuse(token, lostError())
+  }
+
+  /** Refuse call `token` with `error`, unless it is answered or being answered. */
+  private refuse(token: number, error: unknown): void {
+    const waiting = this.waiting.get(token)
+    if (waiting === undefined || this.answering.has(token)) return
+    this.forget(token, waiting)
+    waiting.reject(error)
     if (this.pending === 0) this.deps.settled()
   }
 
-  /** The call waiting under `id` will never be answered (its post was lost): refuse it, unless
-   * its answer is on its way. */
-  private refuseLost(id: number): void {
-    const waiting = this.waiting.get(id)
-    if (waiting === undefined || this.answering.has(id)) return
-    this.waiting.delete(id)
-    this.suspects.delete(id)
-    waiting.reject(lostError())
+  private forget(token: number, waiting: Waiting): void {
+    this.waiting.delete(token)
+    this.suspects.delete(token)
+    if (waiting.id !== null && this.byId.get(waiting.id) === token) this.byId.delete(waiting.id)
   }
 
-  /** A reply read from its row or a notification: answered, or kept for its post to return;
-   * false when its call was answered already (it came both ways), and it is dropped. */
+  /**
+   * A reply read from its row or a notification: its call is answered, and true; false when it
+   * waits no more (answered already: the reply came both ways; or refused as lost). A reply for
+   * another call than the one waiting under its id proves that one lost: two posts got the id,
+   * and only one was kept by the server — the one the scheduler read and answered.
+   */
   private receive(reply: ReplyRow): boolean {
-    if (this.answering.has(reply.id)) return false
-    if (this.waiting.has(reply.id)) {
-      void this.answer(reply)
-      return true
-    }
-    if (this.posting === 0) return false // every post returned: nobody will wait for this id
-    this.early.set(reply.id, reply)
+    const holder = this.byId.get(reply.id)
+    // A reply without a token is from a scheduler of version 3: it names its call by id only.
+    const token = reply.token ?? holder
+    if (holder !== undefined && holder !== token) this.refuseLost(holder)
+    if (token === undefined || !this.waiting.has(token) || this.answering.has(token)) return false
+    void this.answer(token, reply)
     return true
   }
 
@@ -210,12 +239,12 @@ export class InboxClient implements Remote {
     const error = closedError()
     for (const waiting of this.waiting.values()) waiting.reject(error)
     this.waiting.clear()
-    this.early.clear()
+    this.byId.clear()
   }
 
-  private async answer(reply: ReplyRow): Promise<void> {
-    const waiting = this.waiting.get(reply.id) ?? fail(`a reply to inbox call ${reply.id}, which nobody waits for`)
-    this.answering.add(reply.id)
+  private async answer(token: number, reply: ReplyRow): Promise<void> {
+    const waiting = this.waiting.get(token) ?? fail(`a reply to inbox call ${reply.id} (token ${token}), which nobody waits for`)
+    this.answering.add(token)
     let answer: Answer
     try {
       answer = decodeAnswer(reply.body)
@@ -225,9 +254,11 @@ export class InboxClient implements Remote {
     // The call was applied whatever happens here: a replica that cannot catch up (its reads
     // fail) costs read-your-writes, not the answer.
     await this.deps.reached(reply.seq).catch(() => undefined)
+    this.answering.delete(token)
+    // Closed meanwhile: refused already.
+    if (this.waiting.get(token) !== waiting) return
     // Removed only now: pending counts the call until its caller can see what it did.
-    this.waiting.delete(reply.id)
-    this.answering.delete(reply.id)
+    this.forget(token, waiting)
     if (answer.ok) waiting.resolve(answer.value)
     else waiting.reject(answer.error)
     if (this.pending === 0) this.deps.settled()
@@ -236,7 +267,7 @@ export class InboxClient implements Remote {
 
 function lostError(): StorageError {
   return new StorageError(
-    'the call was lost before the scheduler answered it: its inbox row and reply are both gone (the PostgreSQL server lost its post in a crash, or swept its reply while this member went unseen); it may not have been applied',
+    'the call was lost before the scheduler answered it: its inbox row and reply are both gone, or its inbox id was given to another call (the PostgreSQL server lost its post in a crash, or swept its reply while this member went unseen); it may not have been applied',
   )
 }
 
