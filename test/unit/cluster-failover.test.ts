@@ -102,15 +102,17 @@ describe('cluster failover', () => {
       },
     })
     const follower = await openFollower(schema, 'node-b')
+    const job = await onOld.browse([1]).withDelay().work(7)
+    await old.start()
+    await running.wait
+    // The follower takes work only now: a worker with free slots when the job was stored could
+    // have been handed it, and then the old scheduler would run nothing.
     follower.model('res.partner', {
       work(n: number) {
         return n * 10
       },
     })
     await follower.start()
-    const job = await onOld.browse([1]).withDelay().work(7)
-    await old.start()
-    await running.wait
     const oldTerm = (await old.cluster()).term
 
     await terminateLockHolder(schema)
