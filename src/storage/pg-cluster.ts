@@ -250,7 +250,8 @@ export class PgClusterTables {
 export function replyNotices(replies: readonly Answered[], seq: number, channelOf: (node: string) => string): Notice[] {
   const byNode = new Map<string, [number, string, number?][]>()
   for (const r of replies) {
-    const entry: [number, string, number?] = r.token === null ? [r.id, Buffer.from(r.body).toString('base64')] : [r.id, Buffer.from(r.body).toString('base64'), r.token]
+    const entry: [number, string, number?] = [r.id, Buffer.from(r.body).toString('base64')]
+    if (r.token !== null) entry.push(r.token) // (a reply to a caller of version 3 has none)
     const list = byNode.get(r.node)
     if (list === undefined) byNode.set(r.node, [entry])
     else list.push(entry)
@@ -269,4 +270,3 @@ type Answered = Reply & { body: Uint8Array }
 function tokenOf(value: unknown): number | null {
   return value === null || value === undefined ? null : Number(value)
 }
-
