@@ -100,6 +100,19 @@ export class BinReader {
     return this.textOf(h)
   }
 
+  /** An id (bin-writer.ts): a string in full, not entered in the table. */
+  id(): string {
+    const h = this.uint()
+    if (h === 0) throw new BodyError('has null where a string must be')
+    return this.full(h, false)
+  }
+
+  /** An id or null. */
+  idOrNull(): string | null {
+    const h = this.uint()
+    return h === 0 ? null : this.full(h, false)
+  }
+
   /** The string of header `h` (not 0). */
   textOf(h: number): string {
     if (h % 2 === 1) {
@@ -107,6 +120,12 @@ export class BinReader {
       if (s === undefined) throw new BodyError(`refers to string ${(h - 1) / 2} of a table of ${this.strings.length}`)
       return s
     }
+    return this.full(h, true)
+  }
+
+  /** The string in full of header `h` (even, not 0), entered in the table if `enter`. */
+  private full(h: number, enter: boolean): string {
+    if (h % 2 === 1) throw new BodyError('refers to the table where a string is written in full')
     const units = Math.floor(h / 4)
     const latin1 = h % 4 === 2
     const pos = this.pos
@@ -118,7 +137,7 @@ export class BinReader {
     else if (units > SHORT_TEXT_MAX) s = (this.bytes as SliceBuffer).latin1Slice(pos, end)
     else s = shortLatin1(this.bytes, pos, end)
     this.pos = end
-    if (units <= TABLE_TEXT_MAX) this.strings.push(s)
+    if (enter && units <= TABLE_TEXT_MAX) this.strings.push(s)
     return s
   }
 }

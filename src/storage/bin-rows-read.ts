@@ -10,13 +10,13 @@ import { readValue } from './bin-values.js'
 import { unpackDescription } from './description.js'
 import { CODES } from './event-rows.js'
 
-function strs(r: BinReader): string[] {
+function ids(r: BinReader): string[] {
   const n = r.uint()
   if (n > r.end - r.pos) throw new BodyError(`has a list of ${n} strings in ${r.end - r.pos} bytes`)
   if (n === 0) return []
   // Its size: a push onto [] reserves 17 slots, and a job keeps its dependsOn.
   const list = new Array<string>(n)
-  for (let i = 0; i < n; i++) list[i] = r.text()
+  for (let i = 0; i < n; i++) list[i] = r.id()
   return list
 }
 
@@ -34,8 +34,8 @@ function flag(r: BinReader): boolean {
 
 /** A spec's fields (createdAt as an offset from `at`). */
 function spec(r: BinReader, at: number): JobSpec {
-  const uuid = r.text()
-  const graphUuid = r.str()
+  const uuid = r.id()
+  const graphUuid = r.idOrNull()
   const model = r.text()
   const method = r.text()
   const records = readValue(r) as JobSpec['records']
@@ -47,8 +47,8 @@ function spec(r: BinReader, at: number): JobSpec {
   const stored = r.str()
   const description = unpackDescription(model, method, stored === null ? 0 : stored)
   const channel = r.text()
-  const identityKey = r.str()
-  const dependsOn = strs(r)
+  const identityKey = r.idOrNull()
+  const dependsOn = ids(r)
   const createdAt = at + number(r)
   // In the field order of the API's specs (event-rows.ts specOf), so that all share one shape.
   return { uuid, graphUuid, model, method, records, args, context, priority, eta, maxRetries, description, channel, identityKey, dependsOn, createdAt }
@@ -64,14 +64,14 @@ export function readEvent(r: BinReader, seq: number, v: number, prevAt: number):
     case 0:
       return { seq, v: ver, at, type: 'job.created', job: spec(r, at) }
     case 2:
-      return { seq, v: ver, at, type: 'job.enqueued', uuid: r.text() }
+      return { seq, v: ver, at, type: 'job.enqueued', uuid: r.id() }
     case 3: {
-      const uuid = r.text()
+      const uuid = r.id()
       const node = r.str()
       return node === null ? { seq, v: ver, at, type: 'job.started', uuid } : { seq, v: ver, at, type: 'job.started', uuid, node }
     }
     case 4: {
-      const uuid = r.text()
+      const uuid = r.id()
       const result = readValue(r)
       return { seq, v: ver, at, type: 'job.done', uuid, result, manual: flag(r) }
     }
@@ -85,51 +85,51 @@ function otherEvent(r: BinReader, code: number, seq: number, ver: 1, at: number)
   const type = CODES[code]
   switch (type) {
     case 'job.eta_reached':
-      return { seq, v: ver, at, type, uuid: r.text() }
+      return { seq, v: ver, at, type, uuid: r.id() }
     case 'job.postponed': {
-      const uuid = r.text()
+      const uuid = r.id()
       const eta = number(r)
       const message = r.str() as string
       return { seq, v: ver, at, type, uuid, eta, message, retryAdjust: number(r) as 0 | -1 }
     }
     case 'job.failed': {
-      const uuid = r.text()
+      const uuid = r.id()
       const excName = r.str() as string
       const excMessage = r.str() as string
       return { seq, v: ver, at, type, uuid, excName, excMessage, excInfo: r.str() as string }
     }
     case 'job.cancelled': {
-      const uuid = r.text()
-      return { seq, v: ver, at, type, uuid, cascade: strs(r) }
+      const uuid = r.id()
+      return { seq, v: ver, at, type, uuid, cascade: ids(r) }
     }
     case 'job.requeued':
-      return { seq, v: ver, at, type, uuid: r.text() }
+      return { seq, v: ver, at, type, uuid: r.id() }
     case 'job.joined_graph': {
-      const uuid = r.text()
-      const graphUuid = r.str() as string
-      return { seq, v: ver, at, type, uuid, graphUuid, dependsOn: strs(r) }
+      const uuid = r.id()
+      const graphUuid = r.idOrNull() as string
+      return { seq, v: ver, at, type, uuid, graphUuid, dependsOn: ids(r) }
     }
     case 'job.recovered': {
-      const uuid = r.text()
+      const uuid = r.id()
       return { seq, v: ver, at, type, uuid, dead: flag(r) }
     }
     case 'job.run_released': {
-      const uuid = r.text()
+      const uuid = r.id()
       return { seq, v: ver, at, type, uuid, run: number(r) }
     }
     case 'jobs.restored':
       return { seq, v: ver, at, type, jobs: readValue(r) as JobView[] }
     case 'jobs.vacuumed':
-      return { seq, v: ver, at, type, uuids: strs(r) }
+      return { seq, v: ver, at, type, uuids: ids(r) }
     case 'jobs.removed': {
-      const memory = strs(r)
-      return { seq, v: ver, at, type, memory, history: strs(r) }
+      const memory = ids(r)
+      return { seq, v: ver, at, type, memory, history: ids(r) }
     }
     case 'channel.paused':
     case 'channel.resumed':
       return { seq, v: ver, at, type, channel: r.text() }
     case 'job.progressed': {
-      const uuid = r.text()
+      const uuid = r.id()
       const run = number(r)
       const fraction = number(r)
       return { seq, v: ver, at, type, uuid, run, fraction, message: r.str() }
@@ -164,13 +164,13 @@ function cronOrBatchEvent(r: BinReader, code: number, seq: number, ver: 1, at: n
       return { seq, v: ver, at, type, name, fired, nextMs: r.num() }
     }
     case 'batch.created': {
-      const uuid = r.text()
+      const uuid = r.id()
       const name = r.str() as string
-      const jobs = strs(r)
+      const jobs = ids(r)
       return { seq, v: ver, at, type, uuid, name, jobs, onDone: onDoneSpecs(r, at) }
     }
     case 'batch.done': {
-      const uuid = r.text()
+      const uuid = r.id()
       return { seq, v: ver, at, type, uuid, onDone: flag(r) }
     }
     case 'batches.trimmed':

@@ -2,11 +2,12 @@
 // byte), `at` as a num offset from the previous event's (the first's from 0), then its fields in
 // toRow's order, each in the encoding of its type (bin-writer.ts, bin-values.ts):
 //
-//   spec (job.created; batch.created's onDone)  uuid str, graphUuid str?, model str, method str,
+//   spec (job.created; batch.created's onDone)  uuid id, graphUuid id?, model str, method str,
 //       records value, args value, context value, priority num, eta num?, maxRetries num,
-//       description str (null: model.method, description.ts), channel str, identityKey str?,
-//       dependsOn strs, createdAt − at num
-//   strs: uint count, then that many str (none null)
+//       description str (null: model.method, description.ts), channel str, identityKey id?,
+//       dependsOn ids, createdAt − at num
+//   events name their job (and batch) by an id, and lists of jobs are ids
+//   ids: uint count, then that many id (none null)
 //
 // bin-rows-read.ts reads each layout back: change both (codec.test.ts round-trips every type).
 // Every writer gives up (false) on a field of an unexpected type, and the codec then writes the
@@ -18,14 +19,20 @@ import { writeValue } from './bin-values.js'
 import { packDescription } from './description.js'
 import { CODE_CREATED, CODE_DONE, CODE_ENQUEUED, CODE_OF, CODE_STARTED } from './event-rows.js'
 
-function strs(w: BinWriter, list: unknown): boolean {
+function ids(w: BinWriter, list: unknown): boolean {
   if (!Array.isArray(list)) return false
   w.uint(list.length)
   for (let i = 0; i < list.length; i++) {
     const s: unknown = list[i]
     if (typeof s !== 'string') return false
-    w.text(s)
+    w.id(s)
   }
+  return true
+}
+
+function id(w: BinWriter, s: unknown): boolean {
+  if (typeof s !== 'string') return false
+  w.id(s)
   return true
 }
 
@@ -43,10 +50,10 @@ function spec(w: BinWriter, s: JobSpec, at: number): boolean {
   if (typeof s.description !== 'string' || typeof s.model !== 'string' || typeof s.method !== 'string') return false
   const description = packDescription(s.model, s.method, s.description)
   return (
-    text(w, s.uuid) && w.str(s.graphUuid) && w.str(s.model) && w.str(s.method) &&
+    id(w, s.uuid) && w.idOrNull(s.graphUuid) && w.str(s.model) && w.str(s.method) &&
     writeValue(w, s.records) && writeValue(w, s.args) && writeValue(w, s.context) &&
     w.num(s.priority) && w.num(s.eta) && w.num(s.maxRetries) && w.str(description === 0 ? null : description) &&
-    text(w, s.channel) && w.str(s.identityKey) && strs(w, s.dependsOn) && typeof s.createdAt === 'number' && w.num(s.createdAt - at)
+    text(w, s.channel) && w.idOrNull(s.identityKey) && ids(w, s.dependsOn) && typeof s.createdAt === 'number' && w.num(s.createdAt - at)
   )
 }
 
@@ -57,11 +64,11 @@ export function writeEvent(w: BinWriter, e: WharfEvent, prevAt: number): boolean
   // The lifecycle's four first: nearly every event written.
   switch (e.type) {
     case 'job.enqueued':
-      return head(w, CODE_ENQUEUED, at) && text(w, e.uuid)
+      return head(w, CODE_ENQUEUED, at) && id(w, e.uuid)
     case 'job.started':
-      return head(w, CODE_STARTED, at) && text(w, e.uuid) && (e.node === undefined ? w.str(null) : text(w, e.node))
+      return head(w, CODE_STARTED, at) && id(w, e.uuid) && (e.node === undefined ? w.str(null) : text(w, e.node))
     case 'job.done':
-      return head(w, CODE_DONE, at) && text(w, e.uuid) && writeValue(w, e.result) && flag(w, e.manual)
+      return head(w, CODE_DONE, at) && id(w, e.uuid) && writeValue(w, e.result) && flag(w, e.manual)
     case 'job.created':
       return head(w, CODE_CREATED, at) && spec(w, e.job, e.at)
     default:
@@ -78,28 +85,28 @@ function head(w: BinWriter, code: number, at: number): boolean {
 function otherFields(w: BinWriter, e: WharfEvent): boolean {
   switch (e.type) {
     case 'job.postponed':
-      return text(w, e.uuid) && w.num(e.eta) && w.str(e.message) && w.num(e.retryAdjust)
+      return id(w, e.uuid) && w.num(e.eta) && w.str(e.message) && w.num(e.retryAdjust)
     case 'job.failed':
-      return text(w, e.uuid) && w.str(e.excName) && w.str(e.excMessage) && w.str(e.excInfo)
+      return id(w, e.uuid) && w.str(e.excName) && w.str(e.excMessage) && w.str(e.excInfo)
     case 'job.cancelled':
-      return text(w, e.uuid) && strs(w, e.cascade)
+      return id(w, e.uuid) && ids(w, e.cascade)
     case 'job.joined_graph':
-      return text(w, e.uuid) && w.str(e.graphUuid) && strs(w, e.dependsOn)
+      return id(w, e.uuid) && w.idOrNull(e.graphUuid) && ids(w, e.dependsOn)
     case 'job.recovered':
-      return text(w, e.uuid) && flag(w, e.dead)
+      return id(w, e.uuid) && flag(w, e.dead)
     case 'job.run_released':
-      return text(w, e.uuid) && w.num(e.run)
+      return id(w, e.uuid) && w.num(e.run)
     case 'jobs.restored':
       return writeValue(w, e.jobs)
     case 'jobs.vacuumed':
-      return strs(w, e.uuids)
+      return ids(w, e.uuids)
     case 'jobs.removed':
-      return strs(w, e.memory) && strs(w, e.history)
+      return ids(w, e.memory) && ids(w, e.history)
     case 'channel.paused':
     case 'channel.resumed':
       return text(w, e.channel)
     case 'job.progressed':
-      return text(w, e.uuid) && w.num(e.run) && w.num(e.fraction) && w.str(e.message)
+      return id(w, e.uuid) && w.num(e.run) && w.num(e.fraction) && w.str(e.message)
     case 'cron.defined': {
       const c = e.cron
       return text(w, c.name) && w.str(c.schedule) && w.str(c.tz) && w.str(c.catchUp) && writeValue(w, c.job) && w.num(e.nextMs)
@@ -114,14 +121,14 @@ function otherFields(w: BinWriter, e: WharfEvent): boolean {
     case 'cron.fired':
       return text(w, e.name) && writeValue(w, e.fired) && w.num(e.nextMs)
     case 'batch.created':
-      return text(w, e.uuid) && w.str(e.name) && strs(w, e.jobs) && onDoneSpecs(w, e.onDone, e.at)
+      return id(w, e.uuid) && w.str(e.name) && ids(w, e.jobs) && onDoneSpecs(w, e.onDone, e.at)
     case 'batch.done':
-      return text(w, e.uuid) && flag(w, e.onDone)
+      return id(w, e.uuid) && flag(w, e.onDone)
     case 'batches.trimmed':
       return writeValue(w, e.batches)
     case 'job.eta_reached':
     case 'job.requeued':
-      return text(w, e.uuid)
+      return id(w, e.uuid)
     default:
       return false
   }

@@ -9,8 +9,11 @@
 //   str     uint h: 0 null; odd, the string table's entry h >> 1; h % 4 = 2, a Latin-1 string of
 //           h >> 2 bytes; h % 4 = 0, a UTF-16 string of h >> 2 code units (2 bytes each, LE; a
 //           lone surrogate survives, as it does in JSON). Each string written in full enters the
-//           record's table, so a channel, model, method, key or uuid repeated in a record is
-//           one or two bytes after its first time.
+//           record's table, so a channel, model, method or key repeated in a record is one or
+//           two bytes after its first time.
+//   id      a str always written in full and never entered: job, graph and batch uuids and
+//           identity keys, which a record rarely repeats (a quarter of a replayed log's were):
+//           looking each up and entering it cost more than writing it again.
 
 import { ScratchBytes } from './scratch-bytes.js'
 
@@ -100,6 +103,22 @@ export class BinWriter extends ScratchBytes {
       return
     }
     if (s.length <= TABLE_TEXT_MAX) this.table.set(s, this.table.size)
+    this.id(s)
+  }
+
+  /** An id or null (false: anything else). */
+  idOrNull(s: unknown): boolean {
+    if (typeof s !== 'string') {
+      if (s !== null) return false
+      this.byte(0)
+      return true
+    }
+    this.id(s)
+    return true
+  }
+
+  /** A string in full, not entered in the table. */
+  id(s: string): void {
     this.room(8 + 2 * s.length)
     // Latin-1 unless a code unit needs more: the header is written for that, then rewritten if not.
     const start = this.length

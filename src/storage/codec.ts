@@ -1,5 +1,5 @@
 // The byte format of log records. One record holds one committed batch (or the snapshot), so a
-// record is the unit of atomicity and of corruption detection: a header, then a JSON body.
+// record is the unit of atomicity and of corruption detection: a header, then a body.
 //
 //   offset size  field
 //   0      1     kind: 0x45 'E' event batch, 0x53 'S' snapshot
@@ -34,8 +34,8 @@ import { readEvent } from './bin-rows-read.js'
 
 /** The format of snapshot records, and the oldest batch format. */
 export const RECORD_FORMAT_VERSION = 1
-/** Batches are written in binary since 0.3 (format 3: JSON.parse of format 2's rows was most of
- * replay's decoding); records of formats 2 (JSON rows, 0.2) and 1 are still read. */
+/** Batches are written in binary (format 3: JSON.parse of format 2's rows was most of replay's
+ * decoding); records of formats 2 (JSON rows) and 1 (named events, 0.1) are still read. */
 export const BATCH_FORMAT = 3
 /** JSON rows: still written for a batch with a value format 3 does not hold (a class instance,
  * a toJSON…), which tagged JSON keeps as it always did. */

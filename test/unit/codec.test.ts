@@ -181,9 +181,11 @@ describe('batch records', () => {
     const v1 = (events: unknown[], patch?: (h: Buffer) => void) => reseal(record, JSON.stringify(events), (h) => ((h[1] = 1), (h[3] = 0), patch?.(h)))
     // So is format 2 (JSON rows, written by 0.2).
     const v2 = (body: string, patch?: (h: Buffer) => void) => reseal(record, body, (h) => ((h[1] = 2), patch?.(h)))
-    // Format 3: the binary body of done(5, 1), done(6, 2) is [4, at 5 (zigzag 10 + 2), "u" (header 4 + 2), 0x81, 0] [4, 2, ref 0 (1), 0x82, 0].
+    // Format 3: the binary body of done(5, 1), done(6, 2) is [code 4, at 5 (zigzag 10, + 2), uuid
+    // "u" (header 4 × 1 + 2, 'u'), result 1 (0x80 + 1), manual 0], then [4, at + 0, "u", 2, 0].
     const body = record.subarray(HEADER_BYTES)
-    expect([...body]).toEqual([4, 12, 6, 0x75, 0x81, 0, 4, 2, 1, 0x82, 0])
+    expect([...body]).toEqual([4, 12, 6, 0x75, 0x81, 0, 4, 2, 6, 0x75, 0x82, 0])
+    const second = [4, 2, 6, 0x75, 0x82, 0]
     const v3 = (bytes: number[]) => resealBytes(record, bytes)
     const cases: [string, Buffer, RegExp][] = [
       ['bad JSON', v2('[[4,5'), /unreadable body/],
@@ -196,15 +198,16 @@ describe('batch records', () => {
       ['future event', reseal(record, null, (h) => (h[3] = 9)), /seq 5 has format v9, newer than this build/],
       ['stray tag', v2('[[4,5,"u",{"$when":1},0],[4,0,"u",2,0]]', (h) => (h[2] = 1)), /unknown tag/],
       ['binary: flags', reseal(record, null, (h) => (h[2] = 1)), /format 3 record with flags 1/],
-      ['binary: unknown type', v3([4, 12, 6, 0x75, 0x81, 0, 99, 2, 1, 0x82, 0]), /seq 6 .*event 1 has unknown event type code 99/],
-      ['binary: ends early', v3([4, 12, 6, 0x75, 0x81, 0, 4, 2, 1, 0x82]), /seq 6 .*event 1 ends inside an event/],
+      ['binary: unknown type', v3([4, 12, 6, 0x75, 0x81, 0, 99, 2, 6, 0x75, 0x82, 0]), /seq 6 .*event 1 has unknown event type code 99/],
+      ['binary: ends early', v3([...body.subarray(0, body.length - 1)]), /seq 6 .*event 1 ends inside an event/],
       ['binary: bytes after', v3([...body, 0]), /seq 6 .*event 1 has 1 bytes after its last/],
-      ['binary: no table entry', v3([4, 12, 3, 0x81, 0, 4, 2, 1, 0x82, 0]), /seq 5 .*event 0 refers to string 1 of a table of 0/],
-      ['binary: string past the end', v3([4, 12, 6, 0x75, 0x81, 0, 4, 2, 0x7e, 0x82, 0]), /seq 6 .*string running past its end/],
-      ['binary: null uuid', v3([4, 12, 0, 0x81, 0, 4, 2, 1, 0x82, 0]), /seq 5 .*event 0 has null where a string must be/],
-      ['binary: unknown value tag', v3([4, 12, 6, 0x75, 0x7f, 0, 4, 2, 1, 0x82, 0]), /seq 5 .*unknown value tag 127/],
-      ['binary: flag', v3([4, 12, 6, 0x75, 0x81, 2, 4, 2, 1, 0x82, 0]), /seq 5 .*has flag 2/],
-      ['binary: huge array', v3([4, 12, 6, 0x75, 6, 0xff, 0xff, 0x7f, 0, 4, 2, 1, 0x82, 0]), /seq 5 .*an array of 2097151 values in/],
+      ['binary: no table entry', v3([4, 12, 6, 0x75, 5, 3, 0, ...second]), /seq 5 .*event 0 refers to string 1 of a table of 0/],
+      ['binary: a reference for an id', v3([4, 12, 1, 0x81, 0, ...second]), /seq 5 .*event 0 refers to the table where a string is written in full/],
+      ['binary: string past the end', v3([4, 12, 6, 0x75, 0x81, 0, 4, 2, 0x7e, 0x75, 0x82, 0]), /seq 6 .*string running past its end/],
+      ['binary: null uuid', v3([4, 12, 0, 0x81, 0, ...second]), /seq 5 .*event 0 has null where a string must be/],
+      ['binary: unknown value tag', v3([4, 12, 6, 0x75, 0x7f, 0, ...second]), /seq 5 .*unknown value tag 127/],
+      ['binary: flag', v3([4, 12, 6, 0x75, 0x81, 2, ...second]), /seq 5 .*has flag 2/],
+      ['binary: huge array', v3([4, 12, 6, 0x75, 6, 0xff, 0xff, 0x7f, 0, ...second]), /seq 5 .*an array of 2097151 values in/],
       ['binary: endless number', v3([4, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 6, 0x75, 0x81, 0]), /seq 5 .*more bytes than any written/],
       ['kind', reseal(record, null, (h) => (h[0] = 0x53)), /record kind 0x53/],
       ['v1: seq inside', v1([done(5, 1), done(7, 2)]), /event 1 should have seq 6/],
@@ -282,7 +285,7 @@ describe('batch records', () => {
     }
   })
 
-  it('keeps every key as data, and a repeated string as a reference to its first time', () => {
+  it('keeps every key as data, and a repeated key or name as a reference to its first time, an id in full', () => {
     const keys = JSON.parse('{"__proto__": {"$x": 1}, "$date": 2, "$$y": [3], "2": "two", "1": "one", "": 0}') as object
     const record = encodeBatch([done(1, keys)])
     const back = (decodeBatch(record, 1)[0] as { result: object }).result as Record<string, unknown>
@@ -295,10 +298,12 @@ describe('batch records', () => {
       { seq: seq + 1, v: 1, at: 1_795_987_124_003, type: 'job.started', uuid },
       { seq: seq + 2, v: 1, at: 1_795_987_124_004, type: 'job.done', uuid, result: null, manual: false },
     ]
-    // The uuid is written once (26 bytes and its header), then named by one byte.
     // enqueued: code, at (6 bytes from 0), the uuid's header and text; started: code, at, uuid, no
     // node; done: code, at, uuid, result, manual.
-    expect(encodeBatch(lifecycle(1)).length - HEADER_BYTES).toBe(1 + 6 + 1 + 26 + (1 + 1 + 1 + 1) + (1 + 1 + 1 + 1 + 1))
+    expect(encodeBatch(lifecycle(1)).length - HEADER_BYTES).toBe(1 + 6 + 27 + (1 + 1 + 27 + 1) + (1 + 1 + 27 + 1 + 1))
+    // A key met again is one byte (a reference), where a new one is its header and text.
+    const size = (result: unknown) => encodeBatch([done(1, result)]).length
+    expect(size([{ kex: 1 }, { key: 2 }]) - size([{ key: 1 }, { key: 2 }])).toBe(3)
   })
 
   it('writes batch events with codes 22 to 24 (after the crons\' 18 to 21), and refuses events of an unknown code', () => {
