@@ -86,13 +86,7 @@ export class BinWriter extends ScratchBytes {
 
   /** A string or null (false: anything else). */
   str(s: unknown): boolean {
-    if (typeof s !== 'string') {
-      if (s !== null) return false
-      this.byte(0)
-      return true
-    }
-    this.text(s)
-    return true
+    return this.nullable(s, true)
   }
 
   /** A string: a reference to the table when it is there, else in full. */
@@ -108,12 +102,18 @@ export class BinWriter extends ScratchBytes {
 
   /** An id or null (false: anything else). */
   idOrNull(s: unknown): boolean {
+    return this.nullable(s, false)
+  }
+
+  private nullable(s: unknown, entered: boolean): boolean {
     if (typeof s !== 'string') {
       if (s !== null) return false
       this.byte(0)
-      return true
+    } else if (entered) {
+      this.text(s)
+    } else {
+      this.id(s)
     }
-    this.id(s)
     return true
   }
 
