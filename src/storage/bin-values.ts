@@ -175,10 +175,41 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
 export function readValue(r: BinReader): unknown {
   const tag = r.byte()
   if (tag >= SMALL) return tag - SMALL
-  if (tag !== ARRAY && tag !== OBJECT) return readScalar(r, tag)
+  if (tag === ARRAY) return readArray(r)
+  if (tag !== OBJECT) return readScalar(r, tag)
+  if (r.pos < r.end && r.bytes[r.pos] === 0) {
+    // {} (a job's usual context): no stack to set up.
+    r.pos++
+    return {}
+  }
+  return readNested(r, open(r, OBJECT, readStack))
+}
+
+/** An array: its scalars straight in (a job's records and args are most often [1], [x]); from
+ * its first container on, through the stack. */
+function readArray(r: BinReader): unknown[] {
+  const n = arrayLength(r)
+  const a = new Array<unknown>(n)
+  for (let i = 0; i < n; i++) {
+    const t = r.byte()
+    if (t === ARRAY || t === OBJECT) {
+      r.pos--
+      const s = readStack
+      s.containers[0] = a
+      s.left[0] = n - i
+      s.next[0] = i
+      s.depth = 1
+      return readNested(r, a) as unknown[]
+    }
+    a[i] = t >= SMALL ? t - SMALL : readScalar(r, t)
+  }
+  return a
+}
+
+/** Fill the containers on the stack, `root` at its bottom, and return it. */
+function readNested(r: BinReader, root: unknown[] | Record<string, unknown>): unknown[] | Record<string, unknown> {
   const s = readStack
   try {
-    const root = open(r, tag, s)
     while (s.depth > 0) {
       const d = s.depth - 1
       const c = s.containers[d]!
@@ -215,9 +246,7 @@ function open(r: BinReader, tag: number, s: ReadStack): unknown[] | Record<strin
   let c: unknown[] | Record<string, unknown>
   let left = -1
   if (tag === ARRAY) {
-    left = r.uint()
-    // Every value takes a byte at least: a larger count is damage, not a reason to allocate.
-    if (left > r.end - r.pos) throw new BodyError(`has an array of ${left} values in ${r.end - r.pos} bytes`)
+    left = arrayLength(r)
     // Its size: a push onto [] reserves 17 slots, and specs' arrays live as long as their jobs.
     c = new Array<unknown>(left)
   } else {
@@ -229,6 +258,13 @@ function open(r: BinReader, tag: number, s: ReadStack): unknown[] | Record<strin
   s.next[d] = 0
   s.depth = d + 1
   return c
+}
+
+function arrayLength(r: BinReader): number {
+  const n = r.uint()
+  // Every value takes a byte at least: a larger count is damage, not a reason to allocate.
+  if (n > r.end - r.pos) throw new BodyError(`has an array of ${n} values in ${r.end - r.pos} bytes`)
+  return n
 }
 
 function readScalar(r: BinReader, tag: number): unknown {

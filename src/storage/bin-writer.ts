@@ -1,4 +1,4 @@
-// The primitives of record format 3's binary body (bin-rows.ts lays events out with them), written
+// The primitives of record format 3's binary body (bin-rows-write.ts lays events out), written
 // into one scratch buffer that is reused from record to record. Replay decodes every record a
 // store ever wrote, and JSON.parse of format 2's rows was its largest single cost (0.45 µs an
 // event): these encodings are read back in one pass, straight into event objects (bin-reader.ts).
