@@ -1,18 +1,21 @@
 // The byte format of log records. One record holds one committed batch (or the snapshot), so a
-// record is the unit of atomicity and of corruption detection: a header, then a JSON body.
+// record is the unit of atomicity and of corruption detection: a header, then a body.
 //
 //   offset size  field
 //   0      1     kind: 0x45 'E' event batch, 0x53 'S' snapshot
-//   1      1     record format version: batches 2 (BATCH_FORMAT; 1 is still read), snapshots 1
-//   2      1     flags: bit 0 = the body is in tagged-json form (see tagged-json.ts)
-//   3      1     format 2 batches: the event format version of all its events; else 0
+//   1      1     record format version: batches 3 (BATCH_FORMAT; 2 and 1 are still read, and 2 is
+//                written for a batch format 3 cannot hold), snapshots 1
+//   2      1     flags: bit 0 = the body is in tagged-json form (see tagged-json.ts); format 3: 0
+//   3      1     format 2 and 3 batches: the event format version of all its events; else 0
 //   4      8     first seq (u64 big-endian)        snapshot: its seq
 //   12     8     last seq                           snapshot: its seq
 //   20     4     event count (u32)                  snapshot: 0
 //   24     4     body length in bytes (u32)
 //   28     4     CRC32 of bytes 0..27 and the body: a flipped flag or seq is caught like a body bit
-//   32     …     body: UTF-8 JSON: format 2, an array of event rows (event-rows.ts); format 1, an
-//                array of events with named fields; a snapshot, {"formatVersion":n,"state":…}
+//   32     …     body: format 3, the events in binary (bin-rows-write.ts), read straight into
+//                event objects; format 2, UTF-8 JSON, an array of event rows (event-rows.ts);
+//                format 1, JSON, an array of events with named fields; a snapshot, JSON,
+//                {"formatVersion":n,"state":…}
 //
 // Decoding trusts nothing: every mismatch is a LogCorruptionError naming the seq (and the path).
 
@@ -23,14 +26,20 @@ import { BATCH_EVENTS_MAX } from '../engine/core/limits.js'
 import { LogCorruptionError } from '../engine/errors.js'
 import type { Snapshot } from './event-log.js'
 import { fromRow, RowError, toRow } from './event-rows.js'
-import { writeRow } from './event-row-bytes.js'
 import { needsTagging, tag, untag } from './tagged-json.js'
-import { JsonBytes } from './json-bytes.js'
+import { BinWriter } from './bin-writer.js'
+import { BinReader } from './bin-reader.js'
+import { writeEvent } from './bin-rows-write.js'
+import { readEvent } from './bin-rows-read.js'
 
 /** The format of snapshot records, and the oldest batch format. */
 export const RECORD_FORMAT_VERSION = 1
-/** Batches are written as rows since 0.2; records of format 1 are still read. */
-export const BATCH_FORMAT = 2
+/** Batches are written in binary (format 3: JSON.parse of format 2's rows was most of replay's
+ * decoding); records of formats 2 (JSON rows) and 1 (named events, 0.1) are still read. */
+export const BATCH_FORMAT = 3
+/** JSON rows: still written for a batch with a value format 3 does not hold (a class instance,
+ * a toJSON…), which tagged JSON keeps as it always did. */
+export const JSON_ROWS_FORMAT = 2
 export const HEADER_BYTES = 32
 
 const KIND_BATCH = 0x45
@@ -180,32 +189,29 @@ export function encodeBatch(events: readonly WharfEvent[]): Buffer {
     if (e.seq !== first + i) fail(`batch seqs are not consecutive: ${e.seq} at position ${i} after ${first}`)
     if (e.v !== EVENT_FORMAT_VERSION) fail(`event ${e.seq} has format v${e.v}; only v${EVENT_FORMAT_VERSION} is written`)
   }
-  const out = writtenRows(events)
-  if (out !== null) return sealRecord(out, KIND_BATCH, BATCH_FORMAT, 0, EVENT_FORMAT_VERSION, first, first + n - 1, n)
+  const last = first + n - 1
+  const binary = binaryBody(events)
+  if (binary !== null) return sealRecord(binary, KIND_BATCH, BATCH_FORMAT, 0, EVENT_FORMAT_VERSION, first, last, n)
   const rows: unknown[][] = new Array(n)
   for (let i = 0; i < n; i++) rows[i] = toRow(events[i]!, i === 0 ? 0 : events[i - 1]!.at)
   const tagged = needsTagging(rows)
   const body = JSON.stringify(tagged ? tag(rows) : rows)
-  return encodeRecord(KIND_BATCH, BATCH_FORMAT, tagged ? FLAG_TAGGED : 0, EVENT_FORMAT_VERSION, first, first + n - 1, n, body)
+  return encodeRecord(KIND_BATCH, JSON_ROWS_FORMAT, tagged ? FLAG_TAGGED : 0, EVENT_FORMAT_VERSION, first, last, n, body)
 }
 
-const writer = new JsonBytes()
+const binWriter = new BinWriter()
 
-/** The record of `events`' rows with its header left to fill, the body written byte by byte (the
- * bytes JSON.stringify would give: json-bytes.ts, event-row-bytes.ts); null when a row needs
- * tagged JSON. */
-function writtenRows(events: readonly WharfEvent[]): Buffer | null {
-  const w = writer
+/** The record of `events` in format 3 with its header left to fill; null when a field is not one
+ * format 3 holds (bin-rows-write.ts, bin-values.ts). */
+function binaryBody(events: readonly WharfEvent[]): Buffer | null {
+  const w = binWriter
   w.reset(HEADER_BYTES)
-  w.byte(0x5b)
   let prevAt = 0
   for (let i = 0; i < events.length; i++) {
-    if (i > 0) w.byte(0x2c)
     const e = events[i]!
-    if (!writeRow(w, e, prevAt)) return null
+    if (!writeEvent(w, e, prevAt)) return null
     prevAt = e.at
   }
-  w.byte(0x5d)
   return w.copy()
 }
 
@@ -215,10 +221,10 @@ export function decodeBatch(bytes: Uint8Array, keySeq: number, where?: string): 
   const header = inspectRecord(bytes, 'batch', keySeq, where)
   const { firstSeq, lastSeq, count } = header
   if (count === 0 || lastSeq !== firstSeq + count - 1) throw corrupt(what, keySeq, where, `header seqs ${firstSeq}..${lastSeq} do not match ${count} events`)
-  const parsed = parseBody(asBuffer(bytes), header, what, keySeq, where)
+  const parsed = header.format === BATCH_FORMAT ? eventsOfBinary(asBuffer(bytes), header, where) : parseBody(asBuffer(bytes), header, what, keySeq, where)
   if (!Array.isArray(parsed) || parsed.length !== count) throw corrupt(what, keySeq, where, `body is not an array of ${count} events`)
   const events = parsed as unknown[]
-  if (header.format === BATCH_FORMAT) eventsOfRows(events, header, where)
+  if (header.format === JSON_ROWS_FORMAT) eventsOfRows(events, header, where)
   for (let i = 0; i < count; i++) {
     const e = events[i] as RawEvent | null
     if (typeof e !== 'object' || e === null || e.seq !== firstSeq + i) {
@@ -233,6 +239,35 @@ export function decodeBatch(bytes: Uint8Array, keySeq: number, where?: string): 
     }
   }
   return events as WharfEvent[]
+}
+
+const binReader = new BinReader()
+
+/** The events of a format 3 body, read in one pass. Any error reading it is damage to the event
+ * it was reading (a RangeError too: the reader is meant to leave none, but a body is never
+ * trusted). */
+function eventsOfBinary(buf: Buffer, header: RecordHeader, where: string | undefined): WharfEvent[] {
+  const { firstSeq, count, eventVersion } = header
+  if (header.flags !== 0) throw corrupt('event log record', firstSeq, where, `format 3 record with flags ${header.flags}`)
+  const r = binReader
+  r.start(buf, HEADER_BYTES, buf.length)
+  const events: WharfEvent[] = []
+  let i = 0
+  try {
+    let prevAt = 0
+    for (; i < count; i++) {
+      const event = readEvent(r, firstSeq + i, eventVersion, prevAt)
+      prevAt = event.at
+      events.push(event)
+    }
+    if (r.pos !== r.end) throw new Error(`has ${r.end - r.pos} bytes after its last`)
+  } catch (error) {
+    const at = Math.min(i, count - 1)
+    throw corrupt('event log record', firstSeq + at, where, `event ${at} ${(error as Error).message}`, error)
+  } finally {
+    r.done()
+  }
+  return events
 }
 
 /** Turn a format 2 body's rows into events, in place. */

@@ -7,21 +7,23 @@
 // written, then rewritten by every LevelDB compaction, and parsed by every replay.
 //
 // A row layout belongs to an event format version: when v2 changes an event's fields, rows of
-// v1 records are still read with this layout and then upcast (codec.ts).
+// v1 records are still read with this layout and then upcast (codec.ts). Since format 3 (binary,
+// bin-rows-write.ts, which shares these type codes) rows are written only for a batch holding a
+// value binary does not (a class instance, a toJSON): tagged JSON keeps it as it always did.
 
 import type { CatchUp, CronJob, JobSpec, WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
 import { packDescription, unpackDescription } from './description.js'
 
 /** Type codes: stable, they are in every record written. Never renumber; only append. */
-const CODES = [
+export const CODES = [
   'job.created', 'job.eta_reached', 'job.enqueued', 'job.started', 'job.done', 'job.postponed', 'job.failed',
   'job.cancelled', 'job.requeued', 'job.joined_graph', 'job.recovered', 'job.run_released', 'jobs.restored',
   'jobs.vacuumed', 'channel.paused', 'channel.resumed', 'job.progressed', 'jobs.removed',
   'cron.defined', 'cron.removed', 'cron.paused', 'cron.fired', // 20 holds cron.paused and cron.resumed, told apart by a flag
   'batch.created', 'batch.done', 'batches.trimmed',
 ] as const satisfies readonly WharfEvent['type'][]
-const CODE_OF = new Map<string, number>(CODES.map((type, code) => [type, code]))
+export const CODE_OF = new Map<string, number>(CODES.map((type, code) => [type, code]))
 CODE_OF.set('cron.resumed', CODE_OF.get('cron.paused')!)
 
 /** The type code a row of event type `type` starts with. */
@@ -42,9 +44,7 @@ const STARTED_ON_FIELDS = 2
 export class RowError extends Error {}
 
 /** A spec's fields after `code` and `rowAt` (the head of a job.created row), createdAt as an
- * offset from `at`: one array, since every job's first event is one. event-row-bytes.ts writes
- * these fields, in this order, straight into a record's bytes on the lifecycle path: change both
- * (codec.test.ts compares their bytes). */
+ * offset from `at`: one array, since every job's first event is one. */
 function specRow(code: number, rowAt: number, s: JobSpec, at: number): unknown[] {
   return [
     code, rowAt, s.uuid, s.graphUuid, s.model, s.method, s.records, s.args, s.context, s.priority, s.eta, s.maxRetries,

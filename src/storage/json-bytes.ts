@@ -13,6 +13,7 @@
 // exactly what needsTagging looks for), and on anything whose JSON is not plain data (toJSON, a
 // class instance, a symbol, a function, a bigint).
 
+import { ScratchBytes } from './scratch-bytes.js'
 import { isSpecialNumber, needsTagging } from './tagged-json.js'
 
 const QUOTE = 0x22
@@ -24,11 +25,6 @@ const DOLLAR = 0x24
 const DIGITS_MAX = Number.MAX_SAFE_INTEGER
 
 const INITIAL_BYTES = 1024
-/** A scratch buffer grown past this is dropped at the next reset. */
-const RETAINED_MAX = 256 * 1024
-
-/** Shorter copies are a loop: Buffer.copy makes a view object for its source on every call. */
-const COPY_LOOP_MAX = 256
 
 const hasOwn = Object.prototype.hasOwnProperty
 
@@ -37,21 +33,9 @@ function isPlainObject(o: object): boolean {
   return proto === Object.prototype || proto === null
 }
 
-export class JsonBytes {
-  /** The bytes written so far are bytes[0, length). Grows; never shrinks. */
-  bytes: Buffer = Buffer.allocUnsafeSlow(INITIAL_BYTES)
-  length = 0
-
-  /** Start over at byte `at` (the bytes before it are the caller's). */
-  reset(at: number): void {
-    // A large record (a big delayMany's batch) leaves no large buffer behind for ever.
-    if (this.bytes.length > RETAINED_MAX) this.bytes = Buffer.allocUnsafeSlow(INITIAL_BYTES)
-    this.length = at
-  }
-
-  byte(b: number): void {
-    if (this.length === this.bytes.length) this.room(1)
-    this.bytes[this.length++] = b
+export class JsonBytes extends ScratchBytes {
+  constructor() {
+    super(INITIAL_BYTES)
   }
 
   /** An ASCII text that needs no escaping ('null', digits, brackets). */
@@ -75,14 +59,6 @@ export class JsonBytes {
     return true
   }
 
-  /** The bytes written from `from` on, copied into a Buffer of their own. */
-  copy(from = 0): Buffer {
-    const n = this.length - from
-    const out = Buffer.allocUnsafe(n)
-    if (n > COPY_LOOP_MAX) this.bytes.copy(out, 0, from, this.length)
-    else for (let i = 0; i < n; i++) out[i] = this.bytes[from + i]!
-    return out
-  }
 
   /**
    * `v` as JSON.stringify writes an array element (undefined as null). False: not written (the
@@ -207,11 +183,4 @@ export class JsonBytes {
     this.length += this.bytes.write(text, this.length, 'utf8')
   }
 
-  /** Make room for `n` more bytes. */
-  private room(n: number): void {
-    if (this.length + n <= this.bytes.length) return
-    const grown = Buffer.allocUnsafeSlow(Math.max(2 * this.bytes.length, this.length + n))
-    this.bytes.copy(grown, 0, 0, this.length)
-    this.bytes = grown
-  }
 }

@@ -21,14 +21,18 @@ const expectedJobs = (golden: string): unknown[] =>
   (JSON.parse(readFileSync(join(fixtures, golden, 'expected-jobs.json'), 'utf8')) as object[]).map((job) => ({ ...ADDED_SINCE, ...job }))
 
 /** The batches each golden log replays to (none before golden-v1-batches). */
-const BATCHES: Record<string, unknown[]> = { 'golden-v1-batches': [['golden batch', 'done', 2, 2, 0, true]] }
+const BATCHES: Record<string, unknown[]> = {
+  'golden-v1-batches': [['golden batch', 'done', 2, 2, 0, true]],
+  'golden-v1-rows': [['golden batch', 'done', 2, 2, 0, true]],
+}
 
 describe('golden logs', () => {
-  it('has at least the v1 golden log, and the ones with progress, with crons and with batches', () => {
+  it('has at least the v1 golden log, and the ones with progress, with crons, with batches and of the last JSON rows', () => {
     expect(goldens).toContain('golden-v1')
     expect(goldens).toContain('golden-v1-progress')
     expect(goldens).toContain('golden-v1-cron')
     expect(goldens).toContain('golden-v1-batches')
+    expect(goldens).toContain('golden-v1-rows')
   })
 
   for (const golden of goldens) {
