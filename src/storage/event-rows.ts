@@ -12,6 +12,7 @@
 import type { CatchUp, CronJob, JobSpec, WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
 import { packDescription, unpackDescription } from './description.js'
+import { contextOrShared } from '../engine/core/empty-context.js'
 
 /** Type codes: stable, they are in every record written. Never renumber; only append. */
 const CODES = [
@@ -109,17 +110,6 @@ export function toRow(e: WharfEvent, prevAt: number): unknown[] {
   }
 }
 
-/** The context of every replayed job that has none (most jobs): one frozen object instead of one
- * per job, which a replay holding a backlog keeps alive for each job it holds. Frozen, like the
- * context the API stores (view.ts: views share it). */
-const NO_CONTEXT: Record<string, unknown> = Object.freeze({})
-
-function contextOf(value: unknown): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value as Record<string, unknown>
-  for (const _ in value) return value as Record<string, unknown>
-  return NO_CONTEXT
-}
-
 /** The spec of a job.created row (its fields start at r[2]). */
 function specOf(r: unknown[], at: number): JobSpec {
   const model = r[4] as string
@@ -127,7 +117,7 @@ function specOf(r: unknown[], at: number): JobSpec {
   // Built in the field order of the API's specs, so that both share one object shape.
   return {
     uuid: r[2] as string, graphUuid: r[3] as string | null, model, method, records: r[6] as JobSpec['records'],
-    args: r[7] as unknown[], context: contextOf(r[8]), priority: r[9] as number, eta: r[10] as number | null,
+    args: r[7] as unknown[], context: contextOrShared(r[8]), priority: r[9] as number, eta: r[10] as number | null,
     maxRetries: r[11] as number, description: unpackDescription(model, method, r[12]),
     channel: r[13] as string, identityKey: r[14] as string | null, dependsOn: r[15] as string[], createdAt: at + (r[16] as number),
   }
