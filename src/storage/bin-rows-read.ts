@@ -8,6 +8,7 @@ import type { JobView } from '../engine/core/view.js'
 import { BodyError, type BinReader } from './bin-reader.js'
 import { readValue } from './bin-values.js'
 import { unpackDescription } from './description.js'
+import { contextOrShared } from '../engine/core/empty-context.js'
 import { CODES } from './event-rows.js'
 
 function ids(r: BinReader): string[] {
@@ -40,7 +41,7 @@ function spec(r: BinReader, at: number): JobSpec {
   const method = r.text()
   const records = readValue(r) as JobSpec['records']
   const args = readValue(r) as unknown[]
-  const context = readValue(r) as Record<string, unknown>
+  const context = contextOrShared(readValue(r))
   const priority = r.num() as number
   const eta = r.num()
   const maxRetries = r.num() as number

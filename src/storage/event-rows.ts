@@ -14,6 +14,7 @@
 import type { CatchUp, CronJob, JobSpec, WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
 import { packDescription, unpackDescription } from './description.js'
+import { contextOrShared } from '../engine/core/empty-context.js'
 
 /** Type codes: stable, they are in every record written. Never renumber; only append. */
 export const CODES = [
@@ -116,7 +117,7 @@ function specOf(r: unknown[], at: number): JobSpec {
   // Built in the field order of the API's specs, so that both share one object shape.
   return {
     uuid: r[2] as string, graphUuid: r[3] as string | null, model, method, records: r[6] as JobSpec['records'],
-    args: r[7] as unknown[], context: r[8] as Record<string, unknown>, priority: r[9] as number, eta: r[10] as number | null,
+    args: r[7] as unknown[], context: contextOrShared(r[8]), priority: r[9] as number, eta: r[10] as number | null,
     maxRetries: r[11] as number, description: unpackDescription(model, method, r[12]),
     channel: r[13] as string, identityKey: r[14] as string | null, dependsOn: r[15] as string[], createdAt: at + (r[16] as number),
   }

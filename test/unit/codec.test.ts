@@ -306,6 +306,20 @@ describe('batch records', () => {
     expect(size([{ kex: 1 }, { key: 2 }]) - size([{ key: 1 }, { key: 2 }])).toBe(3)
   })
 
+  it('reads a job without context as one frozen empty context, like the API stores it, and any other context as written', () => {
+    const { job } = makeBatch(1, 1)[0] as Extract<WharfEvent, { type: 'job.created' }>
+    const events: WharfEvent[] = [
+      { seq: 1, v: 1, at: 100, type: 'job.created', job: { ...job, uuid: 'a', context: {} } },
+      { seq: 2, v: 1, at: 100, type: 'job.created', job: { ...job, uuid: 'b', context: {} } },
+      { seq: 3, v: 1, at: 100, type: 'job.created', job: { ...job, uuid: 'c', context: { tz: 'UTC' } } },
+    ]
+    const [a, b, c] = decodeBatch(encodeBatch(events), 1) as Extract<WharfEvent, { type: 'job.created' }>[]
+    expect(a!.job.context).toEqual({})
+    expect(Object.isFrozen(a!.job.context)).toBe(true)
+    expect(b!.job.context).toBe(a!.job.context)
+    expect(c!.job.context).toEqual({ tz: 'UTC' })
+  })
+
   it('writes batch events with codes 22 to 24 (after the crons\' 18 to 21), and refuses events of an unknown code', () => {
     const events: WharfEvent[] = [
       { seq: 1, v: 1, at: 5, type: 'batch.done', uuid: 'b', onDone: false },

@@ -168,4 +168,13 @@ describe('snapshots', () => {
     expect(dispatch(restored, 6000)).toEqual(dispatch(state, 6000))
     expect(projectState(restored)).toEqual(projectState(state))
   })
+
+  it('restores a job without context with a frozen empty one, like the API stores it, and any other context as it was', () => {
+    const state = initialState(config)
+    run(state, { type: 'enqueue', jobs: [spec('a'), spec('c', { context: { tz: 'UTC' } })] }, 0)
+    const restored = restoreState(config, JSON.parse(JSON.stringify(snapshotOf(state))))
+    expect(restored.jobs.get('a')!.context).toEqual({})
+    expect(Object.isFrozen(restored.jobs.get('a')!.context)).toBe(true)
+    expect(restored.jobs.get('c')!.context).toEqual({ tz: 'UTC' })
+  })
 })

@@ -114,7 +114,10 @@ export function enqueueRefusal(
     if (taken !== null) {
       return new InvalidPropertyError(`${refusedAt(ends, i, call)}job uuid ${JSON.stringify(spec.uuid)} is not unique: ${taken}; newId() must return a new id on every call`)
     }
-    for (const parent of spec.dependsOn) {
+    // Indexed, not for-of: this runs for every job enqueued, and an iterator is an allocation.
+    const parents = spec.dependsOn
+    for (let p = 0; p < parents.length; p++) {
+      const parent = parents[p]!
       if (seen?.has(parent) !== true && !state.jobs.has(parent)) {
         return new InvalidGraphError(`${refusedAt(ends, i, call)}job ${spec.uuid} depends on ${JSON.stringify(parent)}, which is neither stored nor earlier in its graph`)
       }

@@ -68,7 +68,7 @@ function retire(state: State, job: JobRecord): void {
   state.counts[stateIndex(job.state)]!--
   state.retired.add(job)
   // History may keep this very record (storage/history.ts): from here on it is read, never changed.
-  Object.freeze(job)
+  job.freeze()
 }
 
 /**

@@ -4,6 +4,7 @@
 // says so). Everything a later decision reads is kept — including the order of identity-key
 // holders and throttle windows — and everything derivable (queues, slot counts) is rebuilt.
 
+import { contextOrShared } from './empty-context.js'
 import { fail } from './assert.js'
 import type { ChannelConfig } from './channel-config.js'
 import { ensureChannel, initialState } from './channels.js'
@@ -164,7 +165,7 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
   for (const j of snapshot.jobs) {
     const [uuid, graphUuid, model, method, records, args, context, priority, maxRetries, description, channel] = j
     const [, , , , , , , , , , , identityKey, dependsOn, createdAt, seq, jobState, eta] = j
-    const spec: JobSpec = { uuid, graphUuid, model, method, records, args, context, priority, eta, maxRetries, description, channel, identityKey, dependsOn, createdAt }
+    const spec: JobSpec = { uuid, graphUuid, model, method, records, args, context: contextOrShared(context), priority, eta, maxRetries, description, channel, identityKey, dependsOn, createdAt }
     const job = new JobRecord(spec, ensureChannel(state.channels, channel), seq)
     job.state = jobState
     // Counted in the batch's snapshot already (with its jobs in history).

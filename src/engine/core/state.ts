@@ -2,17 +2,19 @@
 // index. Only evolve.ts (through transition.ts) writes to it; everything else reads.
 
 import { fail } from './assert.js'
-import type { JobSpec, JobState, RecordId } from './events.js'
+import type { JobState } from './events.js'
+import type { JobRecord } from './job-record.js'
 import type { ChannelSet } from './channel-set.js'
 import { IndexedHeap } from './heap.js'
 import { etaLess } from './order.js'
 import { ReadyQueue } from './ready-queue.js'
-import type { JobProgress, JobView } from './view.js'
+import type { JobView } from './view.js'
 import type { CronRecord } from './cron.js'
 import type { BatchRecord } from './batch.js'
 import type { RetiredJobs } from './retired-jobs.js'
 
 export { readyLess, etaLess } from './order.js'
+export { JobRecord } from './job-record.js'
 
 /** A state's slot in the per-state count arrays (JOB_STATES order). A switch: transitions run
  * several times per job, and a keyed lookup costs more. */
@@ -32,88 +34,6 @@ export function stateIndex(state: JobState): number {
       return 5
     case 'failed':
       return 6
-  }
-}
-
-const NO_JOBS: readonly JobRecord[] = Object.freeze([])
-
-export class JobRecord {
-  readonly uuid: string
-  /** Set once more when a job delayed alone joins a graph (job.joined_graph). */
-  graphUuid: string | null
-  readonly model: string
-  readonly method: string
-  readonly records: RecordId[]
-  readonly args: unknown[]
-  readonly context: Record<string, unknown>
-  readonly priority: number
-  eta: number | null
-  readonly maxRetries: number
-  readonly description: string
-  readonly channel: ChannelNode
-  readonly identityKey: string | null
-  readonly createdAt: number
-  /** seq of the job.created event: the last tie-breaker of every ordering. */
-  readonly seq: number
-  parents: readonly JobRecord[] = NO_JOBS
-  children: readonly JobRecord[] = NO_JOBS
-  /** Parents not in `done`. A job starts only at 0. */
-  unfinishedParents = 0
-  state: JobState = 'pending'
-  retry = 0
-  /** Starts ever made, never reset: tells a stale handler completion from the current run's. */
-  runs = 0
-  /** While started in a cluster: the worker its run was assigned to (job.started); else null. */
-  node: string | null = null
-  result: unknown = null
-  excName: string | null = null
-  excMessage: string | null = null
-  excInfo: string | null = null
-  enqueuedAt: number | null = null
-  startedAt: number | null = null
-  doneAt: number | null = null
-  cancelledAt: number | null = null
-  /** When it last failed (job.failed, or found dead at recovery); kept internal: JobView has no
-   * such field (queue_job's has none either), but explain() says since when a job is failed. */
-  failedAt: number | null = null
-  /** The latest try's progress (job.progressed); reset when a try starts. */
-  progress: JobProgress | null = null
-  /** Its batch (batch.created names it), or null. */
-  batch: BatchRecord | null = null
-  heapIndex = -1
-  /** True while queued in the channel's eta heap rather than its ready heap. */
-  waitingEta = false
-
-  constructor(spec: JobSpec, channel: ChannelNode, seq: number) {
-    this.uuid = spec.uuid
-    this.graphUuid = spec.graphUuid
-    this.model = spec.model
-    this.method = spec.method
-    this.records = spec.records
-    this.args = spec.args
-    this.context = spec.context
-    this.priority = spec.priority
-    this.eta = spec.eta
-    this.maxRetries = spec.maxRetries
-    this.description = spec.description
-    this.channel = channel
-    this.identityKey = spec.identityKey
-    this.createdAt = spec.createdAt
-    this.seq = seq
-  }
-
-  addChild(child: JobRecord): void {
-    this.children = this.children === NO_JOBS ? [child] : [...this.children, child]
-  }
-
-  removeChild(child: JobRecord): void {
-    const children = this.children.filter((c) => c !== child)
-    this.children = children.length === 0 ? NO_JOBS : children
-  }
-
-  removeParent(parent: JobRecord): void {
-    const parents = this.parents.filter((p) => p !== parent)
-    this.parents = parents.length === 0 ? NO_JOBS : parents
   }
 }
 

@@ -438,9 +438,13 @@ export class Engine {
     this.tickScheduled = true
     // setImmediate rather than a microtask: calls made in the same turn share a tick (group
     // commit), and a long burst of ticks still lets timers and I/O run between them.
-    setImmediate(() => {
-      this.tick().catch((error: unknown) => this.fail(error))
-    })
+    setImmediate(this.runScheduledTick)
+  }
+
+  // Made once: a tick is scheduled every few jobs, and a closure per schedule is garbage per job.
+  private readonly onTickError = (error: unknown): void => this.fail(error)
+  private readonly runScheduledTick = (): void => {
+    this.tick().catch(this.onTickError)
   }
 
   private async tick(): Promise<void> {
