@@ -87,20 +87,27 @@ async function setup(channels = 'root:4', named = false, overlapping = false) {
 /** Let the engine run its scheduled tick (setImmediate), and what it queued after. */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
+/** Two calls, the second made while the first one's batch is held in its write: `both` settles
+ * once both are answered (`answered`: their args, in the order of the answers). */
+async function twoCalls({ m, log }: Pick<Awaited<ReturnType<typeof setup>>, 'm' | 'log'>) {
+  const held = log.hold()
+  const answered: unknown[] = []
+  const first = m.withDelay().run(1).then((job) => answered.push(job.args[0]))
+  await held.entered
+  const second = m.withDelay().run(2).then((job) => answered.push(job.args[0]))
+  await turn()
+  return { held, answered, both: Promise.all([first, second]) }
+}
+
 describe('pipelined appends', () => {
   it('decide the next tick while a batch is written, write in order, answer in order', async () => {
     const { wharf, m, log } = await setup()
-    const held = log.hold()
-    const answered: unknown[] = []
-    const first = m.withDelay().run(1).then((job) => answered.push(job.args[0]))
-    await held.entered
-    const second = m.withDelay().run(2).then((job) => answered.push(job.args[0]))
-    await turn()
+    const { held, answered, both } = await twoCalls({ m, log })
     // Decided (the state counts it) but not written: its write waits for the first one.
     expect(wharf.stats().states.pending).toBe(2)
     expect(log.written).toEqual([])
     held.release()
-    await Promise.all([first, second])
+    await both
     expect(log.written).toEqual([1, 2])
     expect(answered).toEqual([1, 2])
     expect((await wharf.jobs()).map((j) => j.args[0])).toEqual([1, 2])
@@ -127,17 +134,11 @@ describe('pipelined appends', () => {
 
   it('on a log that orders overlapping appends (PostgreSQL), the next write starts while the one before it is in flight; both land and are answered in order', async () => {
     const { m, log } = await setup('root:4', false, true)
-    const overlap = log as OverlapLog
-    const held = log.hold()
-    const answered: unknown[] = []
-    const first = m.withDelay().run(1).then((job) => answered.push(job.args[0]))
-    await held.entered
-    const second = m.withDelay().run(2).then((job) => answered.push(job.args[0]))
-    await turn()
-    expect(overlap.started).toEqual([1, 2])
+    const { held, answered, both } = await twoCalls({ m, log })
+    expect((log as OverlapLog).started).toEqual([1, 2])
     expect(log.written).toEqual([])
     held.release()
-    await Promise.all([first, second])
+    await both
     expect(log.written).toEqual([1, 2])
     expect(answered).toEqual([1, 2])
   })
