@@ -64,6 +64,13 @@ export const READ_CHUNK = 256
  * 8,000 bytes or more, and the rest of the payload is the seqs. */
 export const NOTIFIED_BATCH_MAX = 7900
 
+/** The failure of an append's check of the log's end (its last_seq set null), or of its row's
+ * insert (a batch that overlaps the log): not another statement's own failure. */
+function refusedForItsPlace(error: unknown): boolean {
+  const code = ((error as { cause?: { code?: unknown } }).cause ?? (error as { code?: unknown })).code
+  return code === '23502' || code === '23505'
+}
+
 /** An append's NOTIFY payload: 'log <last seq>', then '<first seq> <batch, base64>' if it fits. */
 function logPayload(first: number, last: number, bytes: Buffer): string {
   const encoded = bytes.toString('base64')
@@ -480,8 +487,8 @@ export class PgLog implements EventLog {
     // whose answer was lost may have committed).
     const end = Number(meta.last_seq)
     this.lastSeq = Math.max(this.lastSeq, end)
-    if (first !== undefined && end !== first - 1) return new Error(`batch starts at seq ${first}, log ends at ${end}`, { cause: error })
-    return error
+    if (first === undefined || end === first - 1 || !refusedForItsPlace(error)) return error
+    return new Error(`batch starts at seq ${first}, log ends at ${end}`, { cause: error })
   }
 
   /** 1 when this process's term is current (the meta row locked until commit), else 0. */
