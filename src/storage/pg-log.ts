@@ -23,7 +23,11 @@
 // moved, the value it sets is null, which the column refuses, and the transaction rolls back (the
 // COMMIT is already sent: a statement that matched no row would commit the rest). So no batch
 // commits after a lost one, a deposed scheduler writes nothing, and readers see the log grow in
-// order (a commit after another is visible after it).
+// order (a commit after another is visible after it). Each append's notices go behind its own
+// COMMIT, so those of two overlapping appends may arrive out of order: a follower told of a batch
+// that is not its next one reads the log (runtime/replica.ts). What overlapping cannot hide is
+// the commit's flush: the next append writes its commit record only once the one before it has
+// released the row, after its flush; it hides the round trip and the statements before its check.
 
 import type { WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
