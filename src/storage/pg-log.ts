@@ -261,14 +261,17 @@ export class PgLog implements EventLog {
               ...(history === NO_HISTORY_WRITE ? [] : this.history.stage(tx, history)),
               ...(staged?.statements ?? []),
             ]
-            // The row locked first, by a statement of its own: an UPDATE checks the column's NOT
-            // NULL on the row as its snapshot had it, before it waits for the row, so it would
-            // fail while the append before this one still commits. The UPDATE after the lock
-            // reads the row as committed then (a statement's snapshot is taken as it starts).
-            const locked = tx.query(`SELECT 1 FROM ${this.s}.meta WHERE id = 1 FOR NO KEY UPDATE`)
-            const moved = tx.query(`UPDATE ${this.s}.meta SET last_seq = CASE WHEN last_seq = $1 AND term = $2 THEN $3::bigint END WHERE id = 1`, [first - 1, this.termHeldNow, last])
+            // The new value is computed from the row as a locking subquery returns it: once the
+            // append before this one has ended, the row as it left it. (An UPDATE alone computes
+            // it from the row as its snapshot had it, and checks the column's NOT NULL before it
+            // waits for the row: it failed while the append before this one still committed.)
+            const moved = tx.query(
+              `UPDATE ${this.s}.meta SET last_seq = CASE WHEN l.last_seq = $1 AND l.term = $2 THEN $3::bigint END ` +
+                `FROM (SELECT last_seq, term FROM ${this.s}.meta WHERE id = 1 FOR NO KEY UPDATE) l WHERE meta.id = 1`,
+              [first - 1, this.termHeldNow, last],
+            )
             moved.then(held, held)
-            return [...statements, locked, moved]
+            return [...statements, moved]
           },
           // The notices go behind the COMMIT, in a transaction of their own that waits for no
           // flush (Staged says why), if the batch's row is there: they only ever announce a commit.
