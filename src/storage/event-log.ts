@@ -51,6 +51,14 @@ export interface EventLog {
    * `acknowledged` settles. A log without it is used through append().
    */
   appendDurable?(batch: readonly WharfEvent[], history?: HistoryWrite, tick?: DecidedTick): Promise<Acknowledgement | null>
+  /**
+   * Optional: true when append() may be called again before the call before it settled (without
+   * it, the engine waits for each append to settle before the next). Such a log commits batches
+   * in call order, and never one after a batch that it did not commit: once an append fails,
+   * every one made while it was in flight rejects too (PgLog: the next batch is sent while the
+   * one before it commits, and fails inside the server unless that one committed).
+   */
+  readonly overlapsAppends?: boolean
   /** Finished jobs that left the engine's memory; changed only by append() and initHistory(). */
   readonly history: HistoryStore
   /** Fill an incomplete history (see HistoryStore.complete) with these views, atomically. */

@@ -76,10 +76,21 @@ export async function connect(url: string, where = redactedUrl(url), max = POOL_
     transaction: (work) => named(sql.begin((tx: unknown) => work(queriesOf(tx as Sql, where))) as Promise<never>, where),
     pipelined: async (write, after) => {
       const reserved = await named(sql.reserve(), where)
+      const queries = queriesOf(reserved, where)
+      // A connection lost under it is the pool's to reconnect: released, the driver would
+      // hand it out again as if it were open, and what is sent on it would never settle.
+      let lost = false
+      const watched: PgQueries = {
+        query: (text, params) => {
+          const result = queries.query(text, params)
+          result.catch((error: unknown) => (lost ||= connectionLost(error)))
+          return result
+        },
+      }
       try {
-        return await pipelinedOn(queriesOf(reserved, where), write, after)
+        return await pipelinedOn(watched, write, after)
       } finally {
-        reserved.release()
+        if (!lost) reserved.release()
       }
     },
     session: async () => {
@@ -117,12 +128,33 @@ async function pipelinedOn(tx: PgQueries, write: (tx: PgQueries) => readonly Pro
   open = false
   const commit = tx.query('COMMIT')
   const announced = after?.(tx) ?? []
-  const all = await Promise.allSettled([begin, ...statements, commit])
-  await Promise.allSettled(announced)
+  const all = await settledUnlessCut([begin, ...statements, commit])
+  if ('cut' in all) throw all.cut // (and what was announced behind it will not settle either)
+  await settledUnlessCut(announced)
   // The first failure is the cause: the statements after it failed for the aborted transaction.
   const failed = all.find((settled) => settled.status === 'rejected')
   if (failed !== undefined) throw failed.reason
   return all.slice(1, -1).map((settled) => (settled as PromiseFulfilledResult<PgRows>).value)
+}
+
+/**
+ * Promise.allSettled of statements pipelined on a reserved connection, or, once one of them
+ * failed because the connection was lost, that failure alone (`cut`): the driver never settles the
+ * statements still queued on a reserved connection when it closes (those behind a statement it
+ * is preparing, say), and a server that terminated the backend mid-transaction rolled it back.
+ */
+async function settledUnlessCut(statements: readonly Promise<PgRows>[]): Promise<PromiseSettledResult<PgRows>[] | { cut: unknown }> {
+  let cut!: (reason: unknown) => void
+  const lost = new Promise<{ cut: unknown }>((resolve) => (cut = (reason) => resolve({ cut: reason })))
+  for (const statement of statements) statement.catch((error: unknown) => (connectionLost(error) ? cut(error) : undefined))
+  return Promise.race([Promise.allSettled(statements), lost])
+}
+
+/** The driver's own connection errors (CONNECTION_CLOSED, CONNECTION_DESTROYED …) and the
+ * system's (ECONNRESET …), as they come, or as the cause of the StorageError named() makes. */
+function connectionLost(error: unknown): boolean {
+  const code = (error instanceof StorageError ? (error.cause as { code?: unknown } | undefined) : (error as { code?: unknown } | undefined))?.code
+  return typeof code === 'string' && /^(CONNECTION_|E[A-Z]+$)/.test(code)
 }
 
 async function run(sql: Sql, text: string, params: readonly unknown[] | undefined): Promise<PgRows> {

@@ -6,8 +6,8 @@
 // The process that gets it is the scheduler and bumps the term in `meta`; without `cluster`, a
 // second process is refused with SchemaLockedError; with it (Wharf.open), it opens as a follower:
 // it reads (snapshot, log, history, readTail) but never writes, and tryLead() takes over once the
-// lock is free. Every append, snapshot and compaction checks the term inside its transaction, the
-// `meta` row locked FOR SHARE, so a scheduler whose term has been superseded can never write, even
+// lock is free. Every append, snapshot and compaction checks the term inside its transaction, on
+// the `meta` row it locks, so a scheduler whose term has been superseded can never write, even
 // past a lost lock: a takeover's term bump waits for, or is seen by, every write in flight; the
 // refused write rejects with SchedulerDeposedError. Each append is one round trip (BEGIN, its
 // statements and COMMIT pipelined), carries what `stageWithAppend` adds for the batch's calls (the
@@ -15,6 +15,19 @@
 // when it is small: notifiedBatch()) and the callers it answered, by a statement sent behind its
 // COMMIT: a NOTIFY inside it would hold PostgreSQL's notify lock through the commit's flush, and
 // every follower's post (which NOTIFYs) would wait for it.
+//
+// Appends overlap (pg-write-order.ts): the next one is sent while the one before it commits. Its
+// last statement moves `meta.last_seq` from its first seq - 1 to its last seq, and its term is
+// checked there too; it waits for the row while the one before holds it (till its commit is
+// flushed), then reads the row as that one left it: if that one did not commit, or the term
+// moved, the value it sets is null, which the column refuses, and the transaction rolls back (the
+// COMMIT is already sent: a statement that matched no row would commit the rest). So no batch
+// commits after a lost one, a deposed scheduler writes nothing, and readers see the log grow in
+// order (a commit after another is visible after it). Each append's notices go behind its own
+// COMMIT, so those of two overlapping appends may arrive out of order: a follower told of a batch
+// that is not its next one reads the log (runtime/replica.ts). What overlapping cannot hide is
+// the commit's flush: the next append writes its commit record only once the one before it has
+// released the row, after its flush; it hides the round trip and the statements before its check.
 
 import type { WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
@@ -28,6 +41,7 @@ import { notifyChannel, sendNotices, type Notice, type Staged } from './pg-chann
 import { PgLease } from './pg-lease.js'
 import { memberLockKey, nodeLockKey, PgClusterTables } from './pg-cluster.js'
 import { migrate, PG_SCHEMA_VERSION, schemaIdent } from './pg-schema.js'
+import { WriteOrder } from './pg-write-order.js'
 
 export interface PgLogOptions {
   /** Default 'wharf'. */
@@ -54,6 +68,13 @@ export const READ_CHUNK = 256
  * 8,000 bytes or more, and the rest of the payload is the seqs. */
 export const NOTIFIED_BATCH_MAX = 7900
 
+/** The failure of an append's check of the log's end (its last_seq set null), or of its row's
+ * insert (a batch that overlaps the log): not another statement's own failure. */
+function refusedForItsPlace(error: unknown): boolean {
+  const code = ((error as { cause?: { code?: unknown } }).cause ?? (error as { code?: unknown })).code
+  return code === '23502' || code === '23505'
+}
+
 /** An append's NOTIFY payload: 'log <last seq>', then '<first seq> <batch, base64>' if it fits. */
 function logPayload(first: number, last: number, bytes: Buffer): string {
   const encoded = bytes.toString('base64')
@@ -79,9 +100,12 @@ export class PgLog implements EventLog {
   private sql: PgPool | null = null
   /** This process's term as scheduler (0: a follower, which never writes): every write checks it. */
   private termHeldNow = 0
+  /** The log's last seq as this process knows it committed (what it read, or appended since). */
   private lastSeq = 0
   private floorSeq = 0
-  private writes: Promise<unknown> = Promise.resolve()
+  private readonly writes = new WriteOrder()
+  /** EventLog.overlapsAppends: an append may be made while the one before it is in flight. */
+  readonly overlapsAppends = true
   private readonly lease: PgLease
   /** Set by the cluster's scheduler: what an append adds for its tick's calls (null: nothing). */
   stageWithAppend: ((tick: DecidedTick) => AppendStage | null) | null = null
@@ -145,7 +169,7 @@ export class PgLog implements EventLog {
     this.requireOpen()
     if (this.termHeldNow > 0) return true
     if (!this.campaigns || !(await this.lease.tryTake())) return false
-    await this.serialize(async () => {
+    await this.writes.alone(async () => {
       await this.bumpTerm()
       await this.history.load()
     })
@@ -167,11 +191,23 @@ export class PgLog implements EventLog {
     return false
   }
 
+  /**
+   * A new term, and the log's ends as of it. The meta row is locked first, in a statement of its
+   * own: the bump then reads the log with a snapshot taken after every append of the term before
+   * has ended (under READ COMMITTED, each statement takes one), and sets `last_seq` from it — a
+   * Wharf of schema version 4 appends without moving it.
+   */
   private async bumpTerm(): Promise<void> {
-    const [meta] = (await this.requireSql().query(`UPDATE ${this.s}.meta SET term = term + 1 WHERE id = 1 RETURNING term`)).rows
+    const s = this.s
+    const meta = await this.requireSql().transaction(async (tx) => {
+      await tx.query(`SELECT 1 FROM ${s}.meta WHERE id = 1 FOR UPDATE`)
+      const end = `coalesce((SELECT last_seq FROM ${s}.log ORDER BY first_seq DESC LIMIT 1), floor_seq)`
+      return (await tx.query(`UPDATE ${s}.meta SET term = term + 1, last_seq = ${end} WHERE id = 1 RETURNING term, last_seq, floor_seq`)).rows[0]
+    })
     if (meta === undefined) throw new LogCorruptionError(`corrupt event log in ${this.where}: its meta row is missing`, 0)
     this.termHeldNow = Number(meta.term)
-    await this.readEnds()
+    this.lastSeq = Number(meta.last_seq)
+    this.floorSeq = Number(meta.floor_seq)
   }
 
   /**
@@ -208,47 +244,61 @@ export class PgLog implements EventLog {
     const first = batch[0]!.seq
     const last = batch[batch.length - 1]!.seq
     const payload = logPayload(first, last, bytes)
-    await this.serialize(async () => {
-      if (first !== this.lastSeq + 1) throw new Error(`batch starts at seq ${first}, log ends at ${this.lastSeq}`)
-      // One round trip (PgPool.pipelined): the COMMIT goes with the statements, so the term is
-      // checked by failing. Under another term, the row's term would be null, which its column
-      // refuses: the transaction rolls back.
-      let notices: Notice[] = [[this.channel, payload]]
-      const [inserted] = await this.fencedPipeline(
-        (tx) => {
-          const staged = stage?.(tx, last)
-          if (staged !== undefined) notices = notices.concat(staged.notices)
-          return [
-            tx.query(`INSERT INTO ${this.s}.log (first_seq, last_seq, term, body) SELECT $1, $2, CASE WHEN term = $4 THEN term END, $3 FROM ${this.s}.meta WHERE id = 1 FOR SHARE`, [
+    return this.writes.append(
+      () => {
+        // One round trip (PgPool.pipelined): the COMMIT goes with the statements, so every check
+        // is made by failing. The meta row comes last: the statements before it run while
+        // the append before this one commits.
+        let notices: Notice[] = [[this.channel, payload]]
+        let held!: () => void
+        const holding = new Promise<void>((resolve) => (held = resolve))
+        const done = this.fencedPipeline(
+          (tx) => {
+            const staged = stage?.(tx, last)
+            if (staged !== undefined) notices = notices.concat(staged.notices)
+            const statements = [
+              tx.query(`INSERT INTO ${this.s}.log (first_seq, last_seq, term, body) VALUES ($1, $2, $3, $4)`, [first, last, this.termHeldNow, bytes]),
+              ...(history === NO_HISTORY_WRITE ? [] : this.history.stage(tx, history)),
+              ...(staged?.statements ?? []),
+            ]
+            // The new value is computed from the row as a locking subquery returns it: once the
+            // append before this one has ended, the row as it left it. (An UPDATE alone computes
+            // it from the row as its snapshot had it, and checks the column's NOT NULL before it
+            // waits for the row: it failed while the append before this one still committed.)
+            const moved = tx.query(
+              `UPDATE ${this.s}.meta SET last_seq = CASE WHEN l.last_seq = $1 AND l.term = $2 THEN $3::bigint END ` +
+                `FROM (SELECT last_seq, term FROM ${this.s}.meta WHERE id = 1 FOR NO KEY UPDATE) l WHERE meta.id = 1`,
+              [first - 1, this.termHeldNow, last],
+            )
+            moved.then(held, held)
+            return [...statements, moved]
+          },
+          // The notices go behind the COMMIT, in a transaction of their own that waits for no
+          // flush (Staged says why), if the batch's row is there: they only ever announce a commit.
+          (q) => [
+            sendNotices(q, notices, `CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) s WHERE EXISTS (SELECT 1 FROM ${this.s}.log WHERE first_seq = $3 AND term = $4)`, [
               first,
-              last,
-              bytes,
               this.termHeldNow,
             ]),
-            ...(history === NO_HISTORY_WRITE ? [] : this.history.stage(tx, history)),
-            ...(staged?.statements ?? []),
-          ]
-        },
-        // The notices go behind the COMMIT, in a transaction of their own that waits for no
-        // flush (Staged says why), if the batch's row is there: they only ever announce a commit.
-        (q) => [
-          sendNotices(q, notices, `CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) s WHERE EXISTS (SELECT 1 FROM ${this.s}.log WHERE first_seq = $3 AND term = $4)`, [
-            first,
-            this.termHeldNow,
-          ]),
-        ],
-      )
-      if (inserted!.count !== 1) throw new LogCorruptionError(`corrupt event log in ${this.where}: its meta row is missing`, first)
-      this.lastSeq = last
-      if (history !== NO_HISTORY_WRITE) this.history.commit(history)
-    })
+          ],
+          first,
+        ).then((results) => {
+          if (results[results.length - 1]!.count !== 1) throw new LogCorruptionError(`corrupt event log in ${this.where}: its meta row is missing`, first)
+          // Committed: appends commit in order, but their answers may come back out of it.
+          this.lastSeq = Math.max(this.lastSeq, last)
+          if (history !== NO_HISTORY_WRITE) this.history.commit(history)
+        })
+        return { holding, done }
+      },
+      () => new Error(`the batch of seqs ${first}..${last} in ${this.where} is not written: the batch before it was not`),
+    )
   }
 
   /** What `stage` writes, fenced by the term, in a transaction of its own (a tick that appended
    * no events still answers its calls), after the appends queued before it. */
   async writeAlone(stage: AppendStage): Promise<void> {
     this.requireOpen()
-    await this.serialize(() =>
+    await this.writes.alone(() =>
       this.fenced(async (tx) => {
         const held = this.termHeld(tx)
         const { statements, notices } = stage(tx, this.lastSeq)
@@ -315,7 +365,7 @@ export class PgLog implements EventLog {
 
   async initHistory(views: readonly JobView[]): Promise<void> {
     this.requireOpen()
-    await this.serialize(() => this.fenced(async (tx) => {
+    await this.writes.alone(() => this.fenced(async (tx) => {
       const staged = this.history.stage(tx, { put: views, del: [] })
       await Promise.all(staged)
       return this.termHeld(tx)
@@ -360,7 +410,7 @@ export class PgLog implements EventLog {
   async writeSnapshot(snapshot: Snapshot): Promise<void> {
     this.requireOpen()
     const bytes = encodeSnapshot(snapshot)
-    await this.serialize(async () => {
+    await this.writes.alone(async () => {
       checkSnapshotSeq(snapshot.seq, this.floorSeq, this.lastSeq)
       await this.fenced(async (tx) => (await tx.query(`UPDATE ${this.s}.meta SET snapshot = $1, snapshot_seq = $2 WHERE id = 1 AND term = $3`, [bytes, snapshot.seq, this.termHeldNow])).count)
     })
@@ -368,7 +418,7 @@ export class PgLog implements EventLog {
 
   async compact(uptoSeq: number): Promise<void> {
     this.requireOpen()
-    await this.serialize(async () => {
+    await this.writes.alone(async () => {
       const [meta] = (await this.requireSql().query(`SELECT snapshot_seq FROM ${this.s}.meta WHERE id = 1`)).rows
       checkCompaction(uptoSeq, meta?.snapshot_seq === null || meta === undefined ? null : Number(meta.snapshot_seq))
       let floor = this.floorSeq
@@ -388,7 +438,7 @@ export class PgLog implements EventLog {
     if (this.lifecycle !== 'open') throw new Error(`the event log in ${this.where} is ${this.lifecycle}; close after it settles`)
     this.lifecycle = 'closing'
     try {
-      await this.writes // appends accepted before close still land
+      await this.writes.settled() // appends accepted before close still land
       // Followers are told at once (else they find the lock free at their next try).
       await this.lease.release({ channel: this.channel, payload: 'leave' }).catch(() => undefined)
       // Ending the lease's client ends its session, which releases the advisory lock if held.
@@ -417,24 +467,35 @@ export class PgLog implements EventLog {
     }
   }
 
-  /** The statements `write` makes, in one pipelined transaction (PgPool.pipelined) whose first
-   * statement fails unless this process's term is current; `after`'s behind its COMMIT. */
-  private async fencedPipeline(write: (tx: PgQueries) => readonly Promise<PgRows>[], after?: (q: PgQueries) => readonly Promise<PgRows>[]): Promise<PgRows[]> {
+  /** The statements `write` makes, in one pipelined transaction (PgPool.pipelined) that fails
+   * unless this process's term is current and the log ends at `first` - 1; `after`'s behind its
+   * COMMIT. */
+  private async fencedPipeline(write: (tx: PgQueries) => readonly Promise<PgRows>[], after: (q: PgQueries) => readonly Promise<PgRows>[], first: number): Promise<PgRows[]> {
     try {
       return await this.requireSql().pipelined(write, after)
     } catch (error) {
-      throw await this.writeFailure(error)
+      throw await this.writeFailure(error, first)
     }
   }
 
-  /** What a failed fenced write rejects with: SchedulerDeposedError when another term is current. */
-  private async writeFailure(error: unknown): Promise<unknown> {
+  /**
+   * What a failed fenced write rejects with: SchedulerDeposedError when another term is current;
+   * for an append (`first`), a refusal naming where the log ends when it does not end right
+   * before the batch (its check failed, or its row's insert, for a batch that overlaps the log).
+   */
+  private async writeFailure(error: unknown, first?: number): Promise<unknown> {
     // A statement can fail because of what the next scheduler wrote (a finished job already in
     // history), or fail the term check (pipelined): under a superseded term, that is the cause.
     if (error instanceof SchedulerDeposedError || this.termHeldNow === 0) return error
-    const [meta] = (await this.requireSql().query(`SELECT term FROM ${this.s}.meta WHERE id = 1`).catch(() => ({ rows: [] }))).rows
-    if (meta !== undefined && Number(meta.term) !== this.termHeldNow) return this.deposed()
-    return error
+    const [meta] = (await this.requireSql().query(`SELECT term, last_seq FROM ${this.s}.meta WHERE id = 1`).catch(() => ({ rows: [] }))).rows
+    if (meta === undefined) return error
+    if (Number(meta.term) !== this.termHeldNow) return this.deposed()
+    // The log's end is only ever moved by this term now: what it says is committed (an append
+    // whose answer was lost may have committed).
+    const end = Number(meta.last_seq)
+    this.lastSeq = Math.max(this.lastSeq, end)
+    if (first === undefined || end === first - 1 || !refusedForItsPlace(error)) return error
+    return new Error(`batch starts at seq ${first}, log ends at ${end}`, { cause: error })
   }
 
   /** 1 when this process's term is current (the meta row locked until commit), else 0. */
@@ -456,12 +517,6 @@ export class PgLog implements EventLog {
   private requireSql(): PgPool {
     if (this.sql === null) throw new Error(`the event log in ${this.where} is closed`)
     return this.sql
-  }
-
-  private serialize<T>(write: () => Promise<T>): Promise<T> {
-    const run = this.writes.then(write)
-    this.writes = run.catch(() => undefined) // a failed write does not block the next
-    return run
   }
 
   private gap(expected: number, found: number): LogCorruptionError {

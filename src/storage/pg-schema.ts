@@ -30,12 +30,20 @@
 //                   caller takes a reply for the call holding that token only. An inbox id alone
 //                   does not name one call: the server can give a lost post's id out again.
 //                   Null in rows of a Wharf of version 3 (read as before: by id).
+//
+// Version 5 (appends overlap, pg-log.ts):
+//   meta            + last_seq: the last seq of the log (the floor when the log is empty). Each
+//                   append moves it from its first seq - 1 to its last seq in the statement that
+//                   checks its term, and fails unless it finds its first seq - 1 there: an append
+//                   sent while the one before it commits commits only after it, never after a
+//                   lost one. A term bump sets it again from the log (a Wharf of version 4 that
+//                   was the scheduler while the schema migrated appended without moving it).
 
 import { StorageError } from '../engine/errors.js'
 import type { PgPool } from './pg-driver.js'
 
 /** The newest layout this build writes. */
-export const PG_SCHEMA_VERSION = 4
+export const PG_SCHEMA_VERSION = 5
 
 /** Migrations by the version they create; each is run in one transaction. */
 const MIGRATIONS: Readonly<Record<number, (s: string) => string[]>> = {
@@ -61,6 +69,11 @@ const MIGRATIONS: Readonly<Record<number, (s: string) => string[]>> = {
   ],
   3: (s) => [`ALTER TABLE ${s}.member ADD COLUMN worker text, ADD COLUMN workers integer, ADD COLUMN functions text`],
   4: (s) => [`ALTER TABLE ${s}.inbox ADD COLUMN token bigint`, `ALTER TABLE ${s}.reply ADD COLUMN token bigint`],
+  5: (s) => [
+    `ALTER TABLE ${s}.meta ADD COLUMN last_seq bigint`,
+    `UPDATE ${s}.meta SET last_seq = greatest(floor_seq, coalesce((SELECT max(last_seq) FROM ${s}.log), 0))`,
+    `ALTER TABLE ${s}.meta ALTER COLUMN last_seq SET NOT NULL`,
+  ],
 }
 
 /** A schema name Wharf accepts: an unquoted lowercase identifier (no quoting surprises). */

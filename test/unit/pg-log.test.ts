@@ -145,9 +145,9 @@ describe('PgLog', () => {
     try {
       await takeover.query('BEGIN')
       await takeover.query(`UPDATE ${schema}.meta SET term = term + 1`)
-      // Sent with its COMMIT (one round trip): its term check waits for the bump's row lock.
+      // Sent with its COMMIT (one round trip): its check of the term waits for the bump's row lock.
       const appending = failure(() => log.append(makeBatch(4, 1), { put: [doneView('a')], del: [] }))
-      const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO "${schema}".log%'`
+      const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM "${schema}".meta WHERE id = 1 FOR NO KEY UPDATE%'`
       while ((await pool.query(waiting)).rows[0]!.n === 0) await new Promise((resolve) => setTimeout(resolve, 5))
       await takeover.query('COMMIT')
       expect(await appending).toBeInstanceOf(SchedulerDeposedError)

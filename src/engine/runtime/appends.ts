@@ -1,8 +1,10 @@
 // The appends of decided ticks, in flight at once but committed strictly in order. The next tick
 // is decided while the batch before it is written; its write starts only once that one is
-// durable, so the log never holds a batch without the ones before it. A lost batch (its write
-// failed, or one before it was lost) loses every batch after it too: the engine rebuilds its
-// state from the log once all of them have settled, then decides again.
+// durable, so the log never holds a batch without the ones before it — unless the log orders
+// overlapping appends itself (EventLog.overlapsAppends: PostgreSQL), which then start at once.
+// A lost batch (its write failed, or one before it was lost) loses every batch after it too:
+// the engine rebuilds its state from the log once all of them have settled (their writes
+// included), then decides again.
 
 import type { Command } from '../core/commands.js'
 import type { WharfEvent } from '../core/events.js'
@@ -28,6 +30,8 @@ export interface Pending {
 export interface AppendOutcomes {
   /** Write the tick's batch (and its history) to the log. */
   write(tick: Pending): Promise<void>
+  /** write() may start before the write before it settled (EventLog.overlapsAppends). */
+  readonly overlaps: boolean
   /** The tick's batch is durable, and every batch before it. */
   committed(tick: Pending): void
   /** These ticks, in order, are lost (the first one's write failed with `error`); nothing is in
@@ -75,7 +79,13 @@ export class Appends {
   /** Queue `tick`'s write after the ones in flight. */
   add(tick: Pending): void {
     this.pending.push(tick)
-    this.last = this.after(this.last, tick).catch(this.onError)
+    // Started now when the log orders it after the writes in flight (and fails it if one fails).
+    let written: Promise<void> | null = null
+    if (this.outcomes.overlaps && this.loss === null && tick.batch.length > 0 && !this.outcomes.failed) {
+      written = this.outcomes.write(tick)
+      written.catch(() => undefined) // settled in after(), in order
+    }
+    this.last = this.after(this.last, tick, written).catch(this.onError)
   }
 
   /** Settles once every append queued so far has settled. */
@@ -88,16 +98,21 @@ export class Appends {
     return this.pending.splice(0)
   }
 
-  private async after(previous: Promise<void>, tick: Pending): Promise<void> {
+  private async after(previous: Promise<void>, tick: Pending, written: Promise<void> | null): Promise<void> {
     await previous
     const outcomes = this.outcomes
     if (outcomes.failed) return
     if (this.loss === null && tick.batch.length > 0) {
       try {
-        await outcomes.write(tick)
+        await (written ?? outcomes.write(tick))
       } catch (error) {
         this.loss = { error, ticks: [] }
       }
+      if (outcomes.failed) return
+    } else if (written !== null) {
+      // Started before a write before it failed: the log fails it too, and the state is rebuilt
+      // from the log only once it has.
+      await written.catch(() => undefined)
       if (outcomes.failed) return
     }
     if (this.pending.shift() !== tick) throw new Error('wharf: appends settled out of order')

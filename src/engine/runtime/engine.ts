@@ -5,7 +5,8 @@
 // wake-up, never one per job.
 //
 // Appends are pipelined: the next tick is decided while the batch before it is being written,
-// and its write starts once that one is durable (so the log is written in order), at most
+// and its write starts once that one is durable (so the log is written in order; on a log that
+// orders overlapping appends itself, at once: EventLog.overlapsAppends), at most
 // APPENDS_IN_FLIGHT_MAX ticks ahead. Batches commit, and their callers are answered, strictly in
 // order. A lost batch loses every batch after it too; the state is rebuilt from the log before
 // anything else is decided. Ticks that read history or snapshot the state wait for the log to
@@ -189,6 +190,7 @@ export class Engine {
     this.appends = new Appends(
       {
         write: (tick) => this.writeTick(tick),
+        overlaps: options.log.overlapsAppends === true && options.log.appendDurable === undefined,
         committed: (tick) => this.commitTick(tick),
         lost: (ticks, error) => this.loseTicks(ticks, error),
         recovered: () => this.afterAppends(),
