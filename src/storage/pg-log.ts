@@ -254,9 +254,15 @@ export class PgLog implements EventLog {
         const holding = new Promise<void>((resolve) => (held = resolve))
         const done = this.fencedPipeline(
           (tx) => {
+            // A batch that takes finished jobs out of history waits for the append before it
+            // first: that one may have just put them there, and a DELETE run before it commits
+            // would not see those rows (they would stay in history, counted out). Statements
+            // go out in the order they are made, so the lock is made first.
+            const waits = history !== NO_HISTORY_WRITE && history.del.length > 0 ? [tx.query(`SELECT 1 FROM ${this.s}.meta WHERE id = 1 FOR NO KEY UPDATE`)] : []
             const staged = stage?.(tx, last)
             if (staged !== undefined) notices = notices.concat(staged.notices)
             const statements = [
+              ...waits,
               tx.query(`INSERT INTO ${this.s}.log (first_seq, last_seq, term, body) VALUES ($1, $2, $3, $4)`, [first, last, this.termHeldNow, bytes]),
               ...(history === NO_HISTORY_WRITE ? [] : this.history.stage(tx, history)),
               ...(staged?.statements ?? []),

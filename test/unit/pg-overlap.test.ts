@@ -111,6 +111,19 @@ describe('PgLog overlapping appends', () => {
     await log.append(makeBatch(6, 1))
   })
 
+  it('takes out of history a job that the append before it, still in flight, put there: the later append waits for that one before it deletes', async () => {
+    const { log, session, count, waiting } = await setup()
+    const stopped = await stopBeforeCommit(log, session, waiting)
+    const first = log.append(makeBatch(3, 1), { put: [doneView('a')], del: [] })
+    const pid = await stopped()
+    const second = log.append(makeBatch(4, 1), { put: [], del: [doneView('a')] })
+    await waiting(anyWait, pid)
+    await session.query(`SELECT pg_advisory_unlock(${STOP_KEY})`)
+    await Promise.all([first, second])
+    expect(await log.history.get('a')).toBeUndefined()
+    expect(await count('history')).toBe(0)
+  })
+
   for (const how of ['rolled back', 'its connection terminated'] as const) {
     it(`fails an append whose predecessor in flight is ${how}: neither writes anything, nor announces it, and the log goes on after the last commit`, async () => {
       const { log, pool, session, count, rows, waiting, announced } = await setup()
