@@ -3,9 +3,10 @@
 // without an error, so the log alone cannot tell that acknowledged events are gone; the mark can.
 //
 // The rule: the mark never claims a seq the log has not made durable — it is written only after
-// the write that made it durable (in 'fsync' mode: synced before append resolves; in 'process'
-// mode: batched, at most one write per MARK_INTERVAL_MS, off the append's path, never synced,
-// like the log's own writes). It may lag the log: it claims a lower bound, which is always safe.
+// the write that made it durable (in 'fsync' mode: synced before a call the batch answers
+// resolves, and within MARK_INTERVAL_MS for a batch no call waits for; in 'process' mode:
+// batched, at most one write per MARK_INTERVAL_MS, off the append's path, never synced, like the
+// log's own writes). It may lag the log: it claims a lower bound, which is always safe.
 //
 // The store's identity (a random id made when the store is created) is kept in both the file and
 // LevelDB (STORE_ID_KEY), so a mark file copied from another store is refused, not believed.
@@ -15,7 +16,8 @@ import { MarkFile, markPath, newStoreId, type Mark } from './end-mark-file.js'
 import type { Db } from './level-recovery.js'
 
 export const STORE_ID_KEY = 'm:id'
-/** 'process' mode: at most one mark write per this many ms, and only when the log has grown. */
+/** A mark no caller waits for ('process' mode, and 'fsync' batches no call waits for): at most
+ * one write per this many ms, and only when the log has grown. */
 export const MARK_INTERVAL_MS = 100
 
 export interface EndMarkOptions {
@@ -56,18 +58,22 @@ export class EndMark {
   }
 
   /**
-   * The log made every event up to `seq` durable. 'fsync': resolves once the mark says so on disk.
-   * 'process': schedules a write and returns null (nothing to wait for). Never rejects: a mark
-   * that cannot be written lags the log, which is safe; it is reported once.
+   * The log made every event up to `seq` durable. 'fsync', when a caller waits for it
+   * (`acknowledges`): resolves once the mark says so on disk. Otherwise schedules a write (synced
+   * in 'fsync' mode) within MARK_INTERVAL_MS and returns null (nothing to wait for): a batch no
+   * call waits for (handlers' outcomes, starts) needs no synced mark of its own before its effects,
+   * and the next batch a caller waits for is marked with every seq before it. Never rejects: a
+   * mark that cannot be written lags the log, which is safe; it is reported once.
    */
-  advance(seq: number): Promise<void> | null {
+  advance(seq: number, acknowledges = true): Promise<void> | null {
     if (!Number.isSafeInteger(seq) || seq < this.target) throw new Error(`end-of-log mark: advance to seq ${seq} from ${this.target}`)
     this.target = seq
-    if (this.options.durability === 'fsync') return this.flush(true).catch((error: unknown) => this.reportFailure(error))
+    const fsync = this.options.durability === 'fsync'
+    if (fsync && acknowledges) return this.flush(true).catch((error: unknown) => this.reportFailure(error))
     if (this.timer === null) {
       this.timer = setTimeout(() => {
         this.timer = null
-        this.flush(false).catch((error: unknown) => this.reportFailure(error))
+        this.flush(fsync).catch((error: unknown) => this.reportFailure(error))
       }, MARK_INTERVAL_MS)
       this.timer.unref()
     }

@@ -48,9 +48,11 @@ export interface EventLog {
    * which settles (never rejects) once it is done, or null when nothing more is needed (wrapped:
    * a promise resolved with a promise would wait for it). The engine may start the batch's
    * handlers and append the next batch meanwhile; it answers the batch's callers only once
-   * `acknowledged` settles. A log without it is used through append().
+   * `acknowledged` settles. A log without it is used through append(). `answers`: whether calls
+   * wait for this batch's acknowledgement (false: the log may acknowledge it later, with a later
+   * batch, and return null).
    */
-  appendDurable?(batch: readonly WharfEvent[], history?: HistoryWrite, tick?: DecidedTick): Promise<Acknowledgement | null>
+  appendDurable?(batch: readonly WharfEvent[], history?: HistoryWrite, tick?: DecidedTick, answers?: boolean): Promise<Acknowledgement | null>
   /**
    * Optional: true when append() may be called again before the call before it settled (without
    * it, the engine waits for each append to settle before the next). Such a log commits batches

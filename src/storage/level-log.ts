@@ -22,7 +22,7 @@ import type { JobView } from '../engine/core/view.js'
 import { LogCorruptionError } from '../engine/errors.js'
 import { claimedSnapshotSeq, decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshot, inspectRecord } from './codec.js'
 import { openEndMark, type EndMark } from './end-mark.js'
-import { checkCompaction, checkSnapshotSeq, type Acknowledgement, type EventLog, type Snapshot } from './event-log.js'
+import { checkCompaction, checkSnapshotSeq, type Acknowledgement, type DecidedTick, type EventLog, type Snapshot } from './event-log.js'
 import { NO_HISTORY_WRITE, type HistoryScrub, type HistoryWrite, type ScrubOptions } from './history.js'
 import { LevelHistory } from './level-history.js'
 import { LeanBatch } from './lean-batch.js'
@@ -200,8 +200,9 @@ export class LevelLog implements EventLog {
 
   /** append() that resolves once the batch is durable, with the end-of-log mark's write that
    * acknowledges it still to settle ('fsync' mode: a second synced write, which the next batch's
-   * write and the batch's handlers overlap; 'process' mode: null, the mark is written later). */
-  async appendDurable(batch: readonly WharfEvent[], history: HistoryWrite = NO_HISTORY_WRITE): Promise<Acknowledgement | null> {
+   * write and the batch's handlers overlap; 'process' mode, or a batch no call waits for
+   * (`answers` false): null, the mark is written later). */
+  async appendDurable(batch: readonly WharfEvent[], history: HistoryWrite = NO_HISTORY_WRITE, _tick?: DecidedTick, answers = true): Promise<Acknowledgement | null> {
     this.requireOpen()
     if (batch.length === 0) {
       if (history !== NO_HISTORY_WRITE) throw new RangeError('a history write needs the events that make it')
@@ -231,7 +232,7 @@ export class LevelLog implements EventLog {
       this.lastSeq = last
       // Told inside the chain, so marks follow the log's order; awaited by the caller, so the
       // next batch's write overlaps this mark's sync ('fsync' mode; 'process' does not wait).
-      marked = this.requireMark().advance(last)
+      marked = this.requireMark().advance(last, answers)
     })
     return marked === null ? null : { acknowledged: marked }
   }

@@ -287,6 +287,25 @@ describe('when the mark is written', () => {
     await log.close()
   })
 
+  it("'fsync': a batch no call waits for gets no synced mark of its own; the next one a call waits for is marked with it, and without one the mark catches up, synced", async () => {
+    const path = await newPath()
+    const log = logAt(path, { durability: 'fsync' })
+    await log.open()
+    const trace = traceWrites()
+    expect(await log.appendDurable(makeBatch(1, 3), undefined, undefined, false)).toBeNull()
+    expect(await log.appendDurable(makeBatch(4, 2), undefined, undefined, false)).toBeNull()
+    expect(trace).toEqual(['put 1', 'put 4'])
+    const answered = await log.appendDurable(makeBatch(6, 1), undefined, undefined, true)
+    await answered!.acknowledged
+    // One synced mark write, naming the newest batch: it covers the two before it.
+    expect(trace.filter((s) => s.startsWith('mark'))).toEqual(['mark 6 start', 'mark 6 synced'])
+    expect(await markSeq(path)).toBe(6)
+    expect(await log.appendDurable(makeBatch(7, 2), undefined, undefined, false)).toBeNull()
+    await vi.waitFor(() => expect(trace).toContain('mark 8 synced'), { timeout: 5_000, interval: 20 })
+    expect(await markSeq(path)).toBe(8)
+    await log.close()
+  })
+
   it("'fsync' through Wharf: a caller is answered only once the mark claims its job", async () => {
     const path = await newPath()
     const wharf = await Wharf.open({ path, durability: 'fsync', channels: 'root:4' })
