@@ -6,6 +6,7 @@
 import type postgresDriver from 'postgres'
 import type { Sql } from 'postgres'
 import { StorageError, WharfError } from '../engine/errors.js'
+import { coalescingSocket } from './pg-socket.js'
 
 /** The version the tests and benches run; the peer dependency accepts its minor updates. */
 export const DRIVER = 'postgres@3.4.9'
@@ -70,7 +71,9 @@ export async function connect(url: string, where = redactedUrl(url), max = POOL_
   } catch (error) {
     throw new StorageError(`Wharf.open({ postgres }) needs the PostgreSQL driver package \`postgres\`, which is not installed: npm install ${DRIVER}`, { cause: error })
   }
-  const sql = postgres(url, { max, onnotice: () => undefined, connect_timeout: 30 })
+  // `socket` is a documented option its types leave out.
+  const options = { max, onnotice: () => undefined, connect_timeout: 30, socket: coalescingSocket }
+  const sql = postgres(url, options as Parameters<Driver>[1])
   return {
     query: queriesOf(sql, where).query,
     transaction: (work) => named(sql.begin((tx: unknown) => work(queriesOf(tx as Sql, where))) as Promise<never>, where),
