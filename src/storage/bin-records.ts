@@ -4,7 +4,8 @@
 // is in memory — up to a backlog of hundreds of thousands, each array two more objects for the
 // garbage collector to copy and mark. Equal bytes are an equal value when they hold numbers only
 // (the encoding is deterministic and each value ends where its bytes say; a string could be a
-// reference into its record's own string table, so arrays holding one are not shared).
+// reference into its record's own string table, so arrays holding one are not shared). An array
+// is frozen when a second job takes it, as the API's are; one no other job shares stays as read.
 
 import type { RecordId } from '../engine/core/events.js'
 import type { BinReader } from './bin-reader.js'
@@ -15,21 +16,27 @@ const SHARED_BYTES_MAX = 32
 
 const lastBytes = Buffer.alloc(SHARED_BYTES_MAX)
 let lastLength = 0
-let last: readonly RecordId[] | null = null
+let last: RecordId[] | null = null
+let lastShared = false
 
-/** The records value at `r`'s position: the last shared array when its bytes come again. */
+/** The records value at `r`'s position: the last array read when its bytes come again. */
 export function readRecords(r: BinReader): RecordId[] {
   const start = r.pos
   if (last !== null && start + lastLength <= r.end && sameBytes(r.bytes, start)) {
     r.pos = start + lastLength
-    return last as RecordId[]
+    if (!lastShared) {
+      Object.freeze(last)
+      lastShared = true
+    }
+    return last
   }
   const value = readValue(r)
   const length = r.pos - start
   if (length <= SHARED_BYTES_MAX && Array.isArray(value) && numbersOnly(value)) {
     r.bytes.copy(lastBytes, 0, start, r.pos)
     lastLength = length
-    last = Object.freeze(value as RecordId[])
+    last = value as RecordId[]
+    lastShared = false
   }
   return value as RecordId[]
 }

@@ -26,6 +26,8 @@ describe('records of replayed jobs', () => {
     expect(b[0]).toBe(a[0])
     expect(Object.isFrozen(a[0])).toBe(true)
     expect(b[1]).not.toBe(a[0])
+    // Shared by no other job: left as read.
+    expect(Object.isFrozen(b[1])).toBe(false)
   })
 
   it('are read again when a byte differs', () => {
