@@ -7,6 +7,7 @@ import type { CatchUp, CronJob, JobSpec, WharfEvent } from '../engine/core/event
 import type { JobView } from '../engine/core/view.js'
 import { BodyError, type BinReader } from './bin-reader.js'
 import { readValue } from './bin-values.js'
+import { readRecords } from './bin-records.js'
 import { unpackDescription } from './description.js'
 import { contextOrShared } from '../engine/core/empty-context.js'
 import { CODES } from './event-rows.js'
@@ -39,7 +40,7 @@ function spec(r: BinReader, at: number): JobSpec {
   const graphUuid = r.idOrNull()
   const model = r.text()
   const method = r.text()
-  const records = readValue(r) as JobSpec['records']
+  const records = readRecords(r)
   const args = readValue(r) as unknown[]
   const context = contextOrShared(readValue(r))
   const priority = r.num() as number

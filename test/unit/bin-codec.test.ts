@@ -4,7 +4,7 @@
 // or a decode — never another error, a hang or a huge allocation. FC_SEED picks the seed.
 import * as zlib from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import type { WharfEvent } from '../../src/engine/core/events.js'
+import type { RecordId, WharfEvent } from '../../src/engine/core/events.js'
 import { LogCorruptionError } from '../../src/engine/errors.js'
 import { decodeBatch, encodeBatch, HEADER_BYTES } from '../../src/storage/codec.js'
 import { Rng } from '../sim/prng.js'
@@ -40,6 +40,8 @@ function payload(rng: Rng, depth = 0): unknown {
   }
 }
 
+const RECORDS: RecordId[][] = [[1], [1], [2, 300], [-1.5], [1, 'x'], ['x'], []]
+
 /** A batch of `n` events from `first`: lifecycles, failures, progress, cancels, crons, batches. */
 function randomBatch(rng: Rng, first: number, n: number): WharfEvent[] {
   const spec = (makeBatch(1, 1)[0] as Extract<WharfEvent, { type: 'job.created' }>).job
@@ -50,7 +52,8 @@ function randomBatch(rng: Rng, first: number, n: number): WharfEvent[] {
     const uuid = `01KJSGGVE00VE58ZF27X61Z4${String(rng.below(20)).padStart(2, '0')}`
     const base = { seq, v: 1 as const, at }
     const kinds: (() => WharfEvent)[] = [
-      () => ({ ...base, type: 'job.created', job: { ...spec, uuid, args: [payload(rng)], context: { tz: 'UTC' }, eta: rng.chance(0.5) ? null : at + 5, createdAt: at - rng.below(3) } }),
+      // Records from a few shapes, so that runs of equal ones are shared (bin-records.ts).
+      () => ({ ...base, type: 'job.created', job: { ...spec, uuid, records: RECORDS[rng.below(RECORDS.length)]!, args: [payload(rng)], context: { tz: 'UTC' }, eta: rng.chance(0.5) ? null : at + 5, createdAt: at - rng.below(3) } }),
       () => ({ ...base, type: 'job.enqueued', uuid }),
       () => (rng.chance(0.5) ? { ...base, type: 'job.started', uuid } : { ...base, type: 'job.started', uuid, node: 'w1' }),
       () => ({ ...base, type: 'job.done', uuid, result: payload(rng), manual: rng.chance(0.5) }),
