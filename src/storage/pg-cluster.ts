@@ -150,19 +150,26 @@ export class PgClusterTables {
     return rows.map((row) => ({ id: Number(row.id), node: row.node as string, token: tokenOf(row.token), body: row.body as Uint8Array }))
   }
 
-  /** In the transaction of the batch that applied these calls: delete them, write the replies of
+  /**
+   * In the transaction of the batch that applied these calls: delete them, write the replies of
    * those that have one (body null: posted without a reply), each with its call's token; and the
-   * notices that tell their callers, to send once it committed (Staged). */
+   * notices that tell their callers, to send once it committed (Staged).
+   *
+   * The statement fails (a division by zero, which aborts the transaction) unless it deleted the
+   * row of every call, matched by id and token: a batch never commits a call whose row is gone —
+   * applied already, or lost by the server
+   * with its post (its caller then finds it missing) — nor deletes another call's row under an id
+   * given out again.
+   */
   stageReplies(tx: PgQueries, replies: readonly Reply[], seq: number): Staged {
-    const ids = replies.map((r) => r.id)
     const answered = replies.filter((r): r is Answered => r.body !== null)
-    if (answered.length === 0) return { statements: [tx.query(`DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])`, [ids])], notices: [] }
-    // One statement (each costs both sides its own messages): the CTE runs whether or not the
-    // INSERT reads it.
+    // One statement (each costs both sides its own messages): the CTEs run whether or not the
+    // SELECT reads them.
     const statement = tx.query(
-      `WITH d AS (DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])) ` +
-        `INSERT INTO ${this.s}.reply (id, node, seq, body, token) SELECT id, node, $4, body, token FROM unnest($2::bigint[], $3::text[], $5::bytea[], $6::bigint[]) AS r(id, node, body, token)`,
-      [ids, answered.map((r) => r.id), answered.map((r) => r.node), seq, answered.map((r) => r.body), answered.map((r) => r.token)],
+      `WITH d AS (DELETE FROM ${this.s}.inbox i USING unnest($1::bigint[], $2::bigint[]) AS c(id, token) WHERE i.id = c.id AND i.token IS NOT DISTINCT FROM c.token RETURNING 1), ` +
+        `r AS (INSERT INTO ${this.s}.reply (id, node, seq, body, token) SELECT id, node, $4, body, token FROM unnest($3::bigint[], $5::text[], $6::bytea[], $7::bigint[]) AS r(id, node, body, token)) ` +
+        `SELECT 1 / ((SELECT count(*) FROM d) = cardinality($1::bigint[]))::int AS deleted`,
+      [replies.map((r) => r.id), replies.map((r) => r.token), answered.map((r) => r.id), seq, answered.map((r) => r.node), answered.map((r) => r.body), answered.map((r) => r.token)],
     )
     return { statements: [statement], notices: replyNotices(answered, seq, (node) => replyChannel(this.schema, node)) }
   }
