@@ -1,11 +1,13 @@
-// Proves the inbox's statements on a real PostgreSQL server: the batch that applies calls commits
-// only if it deletes the row of every one of them, matched by id and token — a call whose row is
-// gone (applied already, or lost with its post) or holds another call (an id given out again)
-// fails the batch, which writes nothing.
+// Proves the inbox's statements on a real PostgreSQL server: a post's notification carries the rows
+// it inserted, ids and tokens as the post returns them (or only says 'inbox' when they are too large
+// to travel so); and the batch that applies calls commits only if it deletes the row of every one of
+// them, matched by id and token — a call whose row is gone (applied already, or lost with its post)
+// or holds another call (an id given out again) fails the batch, which writes nothing.
 import { afterEach, describe, expect, it } from 'vitest'
 import type { DecidedTick } from '../../src/storage/event-log.js'
 import { connect } from '../../src/storage/pg-driver.js'
-import { PgClusterTables, type Reply } from '../../src/storage/pg-cluster.js'
+import { inboxChannel } from '../../src/storage/pg-channels.js'
+import { INBOX_NOTICE_MAX, PgClusterTables, type Reply } from '../../src/storage/pg-cluster.js'
 import { PgLog } from '../../src/storage/pg-log.js'
 import { pgTestDatabase } from '../pg/database.js'
 import { makeBatch, readAll } from './event-log-contract.js'
@@ -31,6 +33,22 @@ describe('the inbox on PostgreSQL', () => {
     const count = async (): Promise<number> => (await pool.query(`SELECT count(*)::int AS n FROM ${schema}.inbox`)).rows[0]!.n as number
     return { schema, log, pool, tables, count }
   }
+
+  it("carries a post's rows in its notification, as the post returns their ids, or says only 'inbox' when they are too large", async () => {
+    const { schema, log, pool, tables } = await setup()
+    const heard: string[] = []
+    await pool.listen(inboxChannel(schema), (payload) => heard.push(payload))
+    const bodies = [Buffer.from('{"a":1}'), Buffer.from('é\n\u0000'.repeat(40))]
+    const ids = await tables.post(log.pool, 'n#1', [{ token: 7, body: bodies[0]! }, { token: 8, body: bodies[1]! }])
+    await tables.post(log.pool, 'n#1', [{ token: 9, body: Buffer.alloc(INBOX_NOTICE_MAX) }])
+    while (heard.length < 2) await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(PgClusterTables.noticedCalls(heard[0]!)).toEqual([
+      { id: ids[0], node: 'n#1', token: 7, body: bodies[0] },
+      { id: ids[1], node: 'n#1', token: 8, body: bodies[1] },
+    ])
+    expect(heard[1]).toBe('inbox')
+    expect(PgClusterTables.noticedCalls(heard[1]!)).toBeNull()
+  })
 
   it('commits a batch only if it deletes the row of every call it applied, by id and token', async () => {
     const { log, tables, count } = await setup()
