@@ -181,9 +181,10 @@ export class PgClusterTables {
   stageReplies(tx: PgQueries, replies: readonly Reply[], seq: number): Staged {
     const answered = replies.filter((r): r is Answered => r.body !== null)
     // One statement (each costs both sides its own messages): the CTEs run whether or not the
-    // SELECT reads them.
+    // SELECT reads them. The rows are found by id (the primary key's index), then their tokens
+    // compared: a join with the ids and tokens as a table would scan the inbox, dead rows and all.
     const statement = tx.query(
-      `WITH d AS (DELETE FROM ${this.s}.inbox i USING unnest($1::bigint[], $2::bigint[]) AS c(id, token) WHERE i.id = c.id AND i.token IS NOT DISTINCT FROM c.token RETURNING 1), ` +
+      `WITH d AS (DELETE FROM ${this.s}.inbox i WHERE i.id = ANY($1::bigint[]) AND i.token IS NOT DISTINCT FROM ($2::bigint[])[array_position($1::bigint[], i.id)] RETURNING 1), ` +
         `r AS (INSERT INTO ${this.s}.reply (id, node, seq, body, token) SELECT id, node, $4, body, token FROM unnest($3::bigint[], $5::text[], $6::bytea[], $7::bigint[]) AS r(id, node, body, token)) ` +
         `SELECT 1 / ((SELECT count(*) FROM d) = cardinality($1::bigint[]))::int AS deleted`,
       [replies.map((r) => r.id), replies.map((r) => r.token), answered.map((r) => r.id), seq, answered.map((r) => r.node), answered.map((r) => r.body), answered.map((r) => r.token)],
