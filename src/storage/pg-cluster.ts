@@ -37,6 +37,10 @@ export interface Reply {
  * bytes); larger ones are told by a bare 'reply', and read from their rows. */
 export const REPLY_NOTICE_MAX = 7900
 
+/** The longest NOTIFY payload the calls of one post travel in to the scheduler; larger ones are
+ * told by a bare 'inbox', and taken from their rows. */
+export const INBOX_NOTICE_MAX = 7900
+
 export interface ReplyRow {
   id: number
   /** Its call's token (InboxRow.token); null from a scheduler of version 3. */
@@ -106,8 +110,11 @@ export class PgClusterTables {
   }
 
   /**
-   * Post calls, in order, in one statement; one NOTIFY 'inbox' on commit (on inboxChannel). Resolves with their
-   * ids, in the order of `calls` (matched by token: the tokens of one post differ).
+   * Post calls, in order, in one statement; one NOTIFY on commit (on inboxChannel) that carries
+   * the rows, 'inbox {"node", "calls": [[id, token, body base64]…]}', so that the scheduler applies
+   * them without reading them (noticedCalls()), or a bare 'inbox' when they are too large to travel
+   * so. Resolves with their ids, in the order of `calls` (matched by token: the tokens of one post
+   * differ).
    *
    * The commit does not wait for the WAL flush (synchronous_commit off). Nobody is told anything
    * from this commit alone: a call is answered by its reply, which the scheduler writes in the
@@ -118,10 +125,13 @@ export class PgClusterTables {
    * row nobody was answered for: the caller finds it gone (missing()) instead of waiting forever.
    */
   async post(sql: PgPool, node: string, calls: readonly Posted[]): Promise<number[]> {
+    // The payload is made where the ids are given out (PostgreSQL's base64 breaks lines: taken out).
+    const payload = `'inbox ' || json_build_object('node', $1::text, 'calls', json_agg(json_build_array(id, token, translate(encode(body, 'base64'), E'\\n', '')) ORDER BY id))::text`
     const { rows } = await sql.query(
-      `WITH i AS (INSERT INTO ${this.s}.inbox (node, token, body) SELECT $1, t, b FROM unnest($2::bigint[], $3::bytea[]) WITH ORDINALITY AS u(t, b, o) ORDER BY o RETURNING id, token) ` +
-        `SELECT i.id, i.token FROM i CROSS JOIN (SELECT pg_notify($4, 'inbox')) n CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) c`,
-      [node, calls.map((c) => c.token), calls.map((c) => c.body), this.inboxChannel],
+      `WITH i AS (INSERT INTO ${this.s}.inbox (node, token, body) SELECT $1, t, b FROM unnest($2::bigint[], $3::bytea[]) WITH ORDINALITY AS u(t, b, o) ORDER BY o RETURNING id, token, body), ` +
+        `n AS (SELECT pg_notify($4, CASE WHEN octet_length(p) <= $5 THEN p ELSE 'inbox' END) FROM (SELECT ${payload} AS p FROM i) x) ` +
+        `SELECT i.id, i.token FROM i CROSS JOIN n CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) c`,
+      [node, calls.map((c) => c.token), calls.map((c) => c.body), this.inboxChannel, INBOX_NOTICE_MAX],
     )
     const ids = new Map(rows.map((row) => [Number(row.token), Number(row.id)]))
     return calls.map((c) => ids.get(c.token) ?? fail(`call ${c.token} was posted to the inbox, but no id came back for it`))
@@ -144,25 +154,40 @@ export class PgClusterTables {
     return rows.map((row) => Number(row.token))
   }
 
+  /** The rows a post's notification carried (post()); null: none (a bare 'inbox': take them). */
+  static noticedCalls(payload: string): InboxRow[] | null {
+    if (!payload.startsWith('inbox {')) return null
+    const notice = JSON.parse(payload.slice('inbox '.length)) as { node: string; calls: [number, number, string][] }
+    return notice.calls.map(([id, token, body]) => ({ id, node: notice.node, token, body: Buffer.from(body, 'base64') }))
+  }
+
   /** The oldest calls not in `taken` (ids of calls already being applied), at most `limit`. */
   async take(sql: PgPool, taken: readonly number[], limit: number): Promise<InboxRow[]> {
     const { rows } = await sql.query(`SELECT id, node, token, body FROM ${this.s}.inbox WHERE NOT (id = ANY($1::bigint[])) ORDER BY id LIMIT $2`, [taken, limit])
     return rows.map((row) => ({ id: Number(row.id), node: row.node as string, token: tokenOf(row.token), body: row.body as Uint8Array }))
   }
 
-  /** In the transaction of the batch that applied these calls: delete them, write the replies of
+  /**
+   * In the transaction of the batch that applied these calls: delete them, write the replies of
    * those that have one (body null: posted without a reply), each with its call's token; and the
-   * notices that tell their callers, to send once it committed (Staged). */
+   * notices that tell their callers, to send once it committed (Staged).
+   *
+   * The statement fails (a division by zero, which aborts the transaction) unless it deleted the
+   * row of every call, matched by id and token: a batch never commits a call whose row is gone —
+   * applied already (calls also come in their posts' notifications: post()), or lost by the server
+   * with its post (its caller then finds it missing) — nor deletes another call's row under an id
+   * given out again.
+   */
   stageReplies(tx: PgQueries, replies: readonly Reply[], seq: number): Staged {
-    const ids = replies.map((r) => r.id)
     const answered = replies.filter((r): r is Answered => r.body !== null)
-    if (answered.length === 0) return { statements: [tx.query(`DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])`, [ids])], notices: [] }
-    // One statement (each costs both sides its own messages): the CTE runs whether or not the
-    // INSERT reads it.
+    // One statement (each costs both sides its own messages): the CTEs run whether or not the
+    // SELECT reads them. The rows are found by id (the primary key's index), then their tokens
+    // compared: a join with the ids and tokens as a table would scan the inbox, dead rows and all.
     const statement = tx.query(
-      `WITH d AS (DELETE FROM ${this.s}.inbox WHERE id = ANY($1::bigint[])) ` +
-        `INSERT INTO ${this.s}.reply (id, node, seq, body, token) SELECT id, node, $4, body, token FROM unnest($2::bigint[], $3::text[], $5::bytea[], $6::bigint[]) AS r(id, node, body, token)`,
-      [ids, answered.map((r) => r.id), answered.map((r) => r.node), seq, answered.map((r) => r.body), answered.map((r) => r.token)],
+      `WITH d AS (DELETE FROM ${this.s}.inbox i WHERE i.id = ANY($1::bigint[]) AND i.token IS NOT DISTINCT FROM ($2::bigint[])[array_position($1::bigint[], i.id)] RETURNING 1), ` +
+        `r AS (INSERT INTO ${this.s}.reply (id, node, seq, body, token) SELECT id, node, $4, body, token FROM unnest($3::bigint[], $5::text[], $6::bytea[], $7::bigint[]) AS r(id, node, body, token)) ` +
+        `SELECT 1 / ((SELECT count(*) FROM d) = cardinality($1::bigint[]))::int AS deleted`,
+      [replies.map((r) => r.id), replies.map((r) => r.token), answered.map((r) => r.id), seq, answered.map((r) => r.node), answered.map((r) => r.body), answered.map((r) => r.token)],
     )
     return { statements: [statement], notices: replyNotices(answered, seq, (node) => replyChannel(this.schema, node)) }
   }

@@ -136,6 +136,11 @@ export class PgLog implements EventLog {
     return this.termHeldNow
   }
 
+  /** The log's last seq as this process knows it committed (what it read, or appended since). */
+  get lastCommittedSeq(): number {
+    return this.lastSeq
+  }
+
   async open(): Promise<void> {
     if (this.lifecycle !== 'closed') throw new Error(`the event log in ${this.where} is already ${this.lifecycle}`)
     this.lifecycle = 'opening'

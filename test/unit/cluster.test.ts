@@ -3,12 +3,14 @@
 // and errors, its jobs run once (on either member: cluster-workers.test.ts says which), its reads
 // see committed state at once after its own writes, and identity keys stay unique when both
 // enqueue the same keys at the same time. Its posts wake the scheduler on the inbox's own channel,
-// and the replies it alone on its own, not every member on the schema's.
+// carrying their calls, and the replies it alone on its own, not every member on the schema's.
 import { describe, expect, it } from 'vitest'
 import { chain, JobStateConflictError, UnknownJobError, Wharf } from '../../src/index.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
 import { connect } from '../../src/storage/pg-driver.js'
 import { inboxChannel, notifyChannel, replyChannel } from '../../src/storage/pg-channels.js'
+import { PgClusterTables } from '../../src/storage/pg-cluster.js'
+import { decodeCall } from '../../src/engine/runtime/cluster-wire.js'
 import { failure } from './helpers.js'
 
 const db = pgTestDatabase()
@@ -66,15 +68,19 @@ describe('a cluster of two Wharfs on one schema', () => {
     }
   })
 
-  it("NOTIFYs a follower's posts on the inbox's channel and its replies on its own, not on the schema's every member listens to", async () => {
+  it("NOTIFYs a follower's posts on the inbox's channel, carrying their calls, and its replies on its own, not on the schema's every member listens to", async () => {
     const schema = db.schema()
     await open(schema, 'node-a')
     const follower = await open(schema, 'node-b')
     const heard: string[] = []
+    const carried: unknown[] = []
     const listener = await connect(db.url())
     try {
       await listener.listen(notifyChannel(schema), (payload) => heard.push(`schema ${payload.split(' ', 1)[0]}`))
-      await listener.listen(inboxChannel(schema), (payload) => heard.push(`inbox ${payload}`))
+      await listener.listen(inboxChannel(schema), (payload) => {
+        heard.push(`inbox ${payload.split(' ', 1)[0]}`)
+        for (const call of PgClusterTables.noticedCalls(payload) ?? []) carried.push([call.node.split('#')[0], decodeCall(call.body).command])
+      })
       const onFollower = partner(follower, [])
       for (const n of [1, 2]) expect(await onFollower.withDelay().double(n)).toMatchObject({ state: 'pending' })
       // One session hears both channels in commit order: the first call's post, the append that
@@ -84,6 +90,7 @@ describe('a cluster of two Wharfs on one schema', () => {
       expect(heard.filter((h) => h === 'schema log').length).toBeGreaterThanOrEqual(1)
       expect(heard).not.toContain('schema inbox')
       expect(heard).not.toContain('schema reply')
+      expect(carried).toMatchObject([1, 2].map((n) => ['node-b', { type: 'enqueue', jobs: [{ model: 'res.partner', method: 'double', args: [n] }] }]))
     } finally {
       await listener.end()
     }

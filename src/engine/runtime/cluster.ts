@@ -234,6 +234,8 @@ export class Cluster {
     if (kind === 'log' && this.engine?.following === true) this.background(this.followNotified(payload))
     // (Posts NOTIFY the inbox's channel: a post on this one is from a member of an older version.)
     else if (kind === 'inbox' && this.applier !== null) this.background(this.applier.poke())
+    // (The scheduler's own appends: their notices follow those of the posts it applied.)
+    else if (kind === 'log' && this.applier !== null) this.applier.logNoticed(Number(payload.split(' ', 2)[1]))
     else if (kind === 'reply') this.onReply(payload) // (from a scheduler of an older version: replies come on this open's channel)
     else if (kind === 'leave') this.background(this.elect())
     else if (kind === 'member' && this.role === 'scheduler') this.background(this.readMembers())
@@ -273,6 +275,7 @@ export class Cluster {
       refuse: (row, error) => this.refuse(row, error),
       stage: (tx, replies, seq) => this.tables.stageReplies(tx, replies, seq),
       writeAlone: (stage) => log.writeAlone(stage),
+      lastSeq: () => log.lastCommittedSeq,
       results: this.results,
       warn: (message) => this.warn(message, 'WHARF_CLUSTER'),
     }))
@@ -280,11 +283,21 @@ export class Cluster {
     this.background(this.listenInbox(applier))
   }
 
-  /** Posts wake the scheduler through the inbox's own channel (PgClusterTables.inboxChannel);
-   * the inbox is read once LISTEN is on, so that no post committed before it waits for the poll. */
+  /** Posts wake the scheduler through the inbox's own channel (PgClusterTables.inboxChannel),
+   * carrying their calls when they are small enough; the inbox is read once LISTEN is on, so that
+   * no post committed before it waits for the poll. */
   private async listenInbox(applier: InboxApplier): Promise<void> {
-    const unlisten = await this.log.pool.listen(this.tables.inboxChannel, () => {
-      if (!this.halted) this.background(applier.poke())
+    const unlisten = await this.log.pool.listen(this.tables.inboxChannel, (payload) => {
+      if (this.halted) return
+      let rows: InboxRow[] | null
+      try {
+        rows = PgClusterTables.noticedCalls(payload)
+      } catch (error) {
+        this.warn(`wharf: cluster member ${this.node}: a notification's calls could not be read, taken from their rows instead: ${error instanceof Error ? error.message : String(error)}`, 'WHARF_CLUSTER')
+        rows = null
+      }
+      if (rows === null) this.background(applier.poke())
+      else applier.noticed(rows)
     })
     if (this.halted) return void (await unlisten().catch(() => undefined))
     this.unlistenInbox = unlisten

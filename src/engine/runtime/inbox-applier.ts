@@ -1,6 +1,8 @@
-// The scheduler's side of the inbox (cluster.ts): followers' calls are taken in id order and
-// submitted to the engine like local calls, so they are decided in its ticks, in order with
-// everything else — identity keys stay atomic across the cluster. The batch of the tick that
+// The scheduler's side of the inbox (cluster.ts): followers' calls come in the notifications of
+// their posts (noticed()), or are taken in id order (a poke: the cluster's poll, or a post whose
+// calls were too large to travel so), and are submitted to the engine like local calls, so they
+// are decided in its ticks, in order with everything else — identity keys stay atomic across the
+// cluster. Whichever way a row comes, it is applied once (inbox-guard.ts). The batch of the tick that
 // decided a call deletes its inbox row and writes its reply in the same transaction (stage(),
 // PgLog.stageWithAppend): applied exactly once, answered exactly when committed. A tick that is
 // lost leaves its rows in the inbox, and they are taken again; a deposed scheduler's are taken by
@@ -14,6 +16,7 @@ import type { DecidedTick } from '../../storage/event-log.js'
 import { decodeCall, encodeAnswer, NO_REPLY_NAME, NO_RESULT_NAME, type Answer, type ResultTable } from './cluster-wire.js'
 import { answerFailure, type ResultOf, type TakenCalls } from './submissions.js'
 import { Coalesced } from './coalesced.js'
+import { InboxGuard } from './inbox-guard.js'
 
 /** Calls taken at most at once (being decided or appended): the rest wait in the inbox. */
 export const INBOX_TAKEN_MAX = 1024
@@ -27,6 +30,8 @@ export interface InboxApplierDeps {
   stage(tx: Parameters<AppendStage>[0], replies: Reply[], seq: number): ReturnType<AppendStage>
   /** Write `stage` in a fenced transaction of its own: the answers of a tick that appended nothing. */
   writeAlone(stage: AppendStage): Promise<void>
+  /** The log's last seq as this process knows it committed. */
+  lastSeq(): number
   results: ResultTable
   warn(message: string): void
 }
@@ -41,8 +46,8 @@ interface Origin {
 }
 
 export class InboxApplier {
-  /** Ids of calls submitted and not yet committed or lost. */
-  private readonly taken = new Set<number>()
+  /** Ids of calls submitted and not yet committed or lost, and which rows may be applied. */
+  private readonly guard = new InboxGuard()
   private readonly origins = new WeakMap<Command, Origin>()
   /** Commands whose tick had a batch to append: their answers went (or go) with it. */
   private readonly appended = new WeakSet<Command>()
@@ -57,15 +62,31 @@ export class InboxApplier {
     return this.taking.run()
   }
 
+  /** The rows a post's notification carried, applied at once (unless brought already). */
+  noticed(rows: readonly InboxRow[]): void {
+    if (this.stopped) return
+    const fresh = this.guard.noticedRows(rows)
+    // No room: they wait in the inbox for a take (the commits of those taken poke).
+    if (this.guard.taken.size + fresh.length > INBOX_TAKEN_MAX) return void this.poke()
+    for (const row of fresh) this.apply(row)
+  }
+
+  /** The scheduler heard an append's notice (its last seq): see InboxGuard. */
+  logNoticed(lastSeq: number): void {
+    this.guard.logNoticed(lastSeq)
+  }
+
   stop(): void {
     this.stopped = true
   }
 
   private async takeRound(): Promise<void> {
-    const room = INBOX_TAKEN_MAX - this.taken.size
+    const taken = this.guard.taken
+    const room = INBOX_TAKEN_MAX - taken.size
     if (room <= 0) return // the commits of those taken poke again
-    const rows = await this.deps.take([...this.taken], room)
-    for (const row of rows) if (!this.stopped) this.apply(row)
+    this.guard.takeSent()
+    const rows = await this.deps.take([...taken], room)
+    for (const row of this.guard.takeRows(rows)) if (!this.stopped) this.apply(row)
     if (rows.length === room) void this.taking.run() // more may wait: one more round after this one
   }
 
@@ -81,14 +102,14 @@ export class InboxApplier {
       result = none ? undefined : this.deps.results.get(call.result)
       if (result === undefined && !none) throw new Error(`unknown result ${JSON.stringify(call.result)}: the follower runs another version of Wharf`)
     } catch (error) {
-      this.taken.add(row.id)
+      this.guard.taken.add(row.id)
       this.deps.refuse(row, error).then(
-        () => this.taken.delete(row.id),
+        () => this.guard.settled(row.id, this.deps.lastSeq()),
         (refusal: unknown) => this.deps.warn(`wharf: inbox call ${row.id} could not be refused: ${String(refusal)}`),
       )
       return
     }
-    this.taken.add(row.id)
+    this.guard.taken.add(row.id)
     const origin: Origin = { id: row.id, node: row.node, token: row.token, reply }
     this.origins.set(command, origin)
     this.deps.submit(command, result).then(
@@ -105,8 +126,8 @@ export class InboxApplier {
    */
   private settled(row: Origin, command: Command, answer: Answer): void {
     const done = (): void => {
-      this.taken.delete(row.id)
-      if (this.taken.size === INBOX_TAKEN_MAX - 1) void this.poke()
+      this.guard.settled(row.id, this.deps.lastSeq())
+      if (this.guard.taken.size === INBOX_TAKEN_MAX - 1) void this.poke()
     }
     if (this.appended.has(command) || this.stopped) return done()
     const reply = [{ id: row.id, node: row.node, token: row.token, body: row.reply ? encodeAnswer(answer) : null }]
