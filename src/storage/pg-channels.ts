@@ -7,6 +7,11 @@
 import { crc32Text } from './crc32.js'
 import type { PgQueries, PgRows } from './pg-driver.js'
 
+/** The longest content a notification carries (an append's batch, a post's calls, a caller's
+ * replies): PostgreSQL refuses payloads of 8,000 bytes or more, and this leaves room for the
+ * words around it. Larger content is told by a bare notice, and read from its rows. */
+export const NOTICE_MAX = 7900
+
 /** A NOTIFY: [channel, payload]. */
 export type Notice = [channel: string, payload: string]
 

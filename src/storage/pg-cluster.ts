@@ -7,7 +7,7 @@
 
 import { fail } from '../engine/core/assert.js'
 import type { PgPool, PgQueries, PgRows } from './pg-driver.js'
-import { inboxChannel, replyChannel, type Notice, type Staged } from './pg-channels.js'
+import { inboxChannel, NOTICE_MAX, replyChannel, type Notice, type Staged } from './pg-channels.js'
 import { schemaIdent } from './pg-schema.js'
 
 export interface InboxRow {
@@ -33,13 +33,6 @@ export interface Reply {
   body: Uint8Array | null
 }
 
-/** The longest NOTIFY payload the replies of one caller travel in (PostgreSQL's limit is 8,000
- * bytes); larger ones are told by a bare 'reply', and read from their rows. */
-export const REPLY_NOTICE_MAX = 7900
-
-/** The longest NOTIFY payload the calls of one post travel in to the scheduler; larger ones are
- * told by a bare 'inbox', and taken from their rows. */
-export const INBOX_NOTICE_MAX = 7900
 
 export interface ReplyRow {
   id: number
@@ -131,7 +124,7 @@ export class PgClusterTables {
       `WITH i AS (INSERT INTO ${this.s}.inbox (node, token, body) SELECT $1, t, b FROM unnest($2::bigint[], $3::bytea[]) WITH ORDINALITY AS u(t, b, o) ORDER BY o RETURNING id, token, body), ` +
         `n AS (SELECT pg_notify($4, CASE WHEN octet_length(p) <= $5 THEN p ELSE 'inbox' END) FROM (SELECT ${payload} AS p FROM i) x) ` +
         `SELECT i.id, i.token FROM i CROSS JOIN n CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) c`,
-      [node, calls.map((c) => c.token), calls.map((c) => c.body), this.inboxChannel, INBOX_NOTICE_MAX],
+      [node, calls.map((c) => c.token), calls.map((c) => c.body), this.inboxChannel, NOTICE_MAX],
     )
     const ids = new Map(rows.map((row) => [Number(row.token), Number(row.id)]))
     return calls.map((c) => ids.get(c.token) ?? fail(`call ${c.token} was posted to the inbox, but no id came back for it`))
@@ -284,7 +277,7 @@ export function replyNotices(replies: readonly Answered[], seq: number, channelO
   const notices: Notice[] = []
   for (const [node, list] of byNode) {
     const notice = `reply ${JSON.stringify({ node, seq, replies: list })}`
-    notices.push([channelOf(node), Buffer.byteLength(notice) <= REPLY_NOTICE_MAX ? notice : 'reply'])
+    notices.push([channelOf(node), Buffer.byteLength(notice) <= NOTICE_MAX ? notice : 'reply'])
   }
   return notices
 }

@@ -37,7 +37,7 @@ import { checkCompaction, checkSnapshotSeq, type DecidedTick, type EventLog, typ
 import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
 import { connect, redactedUrl, type PgPool, type PgQueries, type PgRows } from './pg-driver.js'
 import { PgHistory } from './pg-history.js'
-import { notifyChannel, sendNotices, type Notice, type Staged } from './pg-channels.js'
+import { NOTICE_MAX, notifyChannel, sendNotices, type Notice, type Staged } from './pg-channels.js'
 import { PgLease } from './pg-lease.js'
 import { memberLockKey, nodeLockKey, PgClusterTables } from './pg-cluster.js'
 import { migrate, PG_SCHEMA_VERSION, schemaIdent } from './pg-schema.js'
@@ -64,10 +64,6 @@ export type AppendStage = (tx: PgQueries, lastSeq: number) => Staged
 /** Batch rows fetched per round trip while reading (readTail's default limit). */
 export const READ_CHUNK = 256
 
-/** The longest batch encoding (base64) an append's NOTIFY carries: PostgreSQL refuses payloads of
- * 8,000 bytes or more, and the rest of the payload is the seqs. */
-export const NOTIFIED_BATCH_MAX = 7900
-
 /** The failure of an append's check of the log's end (its last_seq set null), or of its row's
  * insert (a batch that overlaps the log): not another statement's own failure. */
 function refusedForItsPlace(error: unknown): boolean {
@@ -78,7 +74,7 @@ function refusedForItsPlace(error: unknown): boolean {
 /** An append's NOTIFY payload: 'log <last seq>', then '<first seq> <batch, base64>' if it fits. */
 function logPayload(first: number, last: number, bytes: Buffer): string {
   const encoded = bytes.toString('base64')
-  return encoded.length <= NOTIFIED_BATCH_MAX ? `log ${last} ${first} ${encoded}` : `log ${last}`
+  return encoded.length <= NOTICE_MAX ? `log ${last} ${first} ${encoded}` : `log ${last}`
 }
 
 type Lifecycle = 'closed' | 'opening' | 'open' | 'closing'

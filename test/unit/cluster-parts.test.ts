@@ -11,7 +11,8 @@ import { StorageError, UnknownJobError, WharfClosedError } from '../../src/engin
 import { decodeAnswer, decodeCall, encodeAnswer, NO_REPLY_NAME, NO_RESULT_NAME, type Answer } from '../../src/engine/runtime/cluster-wire.js'
 import { InboxClient } from '../../src/engine/runtime/inbox-client.js'
 import { Replica } from '../../src/engine/runtime/replica.js'
-import { PgClusterTables, REPLY_NOTICE_MAX, replyNotices, type ReplyRow } from '../../src/storage/pg-cluster.js'
+import { NOTICE_MAX } from '../../src/storage/pg-channels.js'
+import { PgClusterTables, replyNotices, type ReplyRow } from '../../src/storage/pg-cluster.js'
 import { failure } from './helpers.js'
 
 const batch = (first: number, n: number): WharfEvent[] => Array.from({ length: n }, (_, i) => ({ seq: first + i }) as WharfEvent)
@@ -335,7 +336,7 @@ describe('InboxClient', () => {
 describe('reply notifications', () => {
   it("carry each caller's replies in one payload, and say only 'reply' for those too large to", () => {
     const small = (id: number, node: string) => ({ id, node, token: id * 10, body: encodeAnswer({ ok: true, value: id }) })
-    const large = { id: 9, node: 'b#2', token: 90, body: encodeAnswer({ ok: true, value: 'x'.repeat(REPLY_NOTICE_MAX) }) }
+    const large = { id: 9, node: 'b#2', token: 90, body: encodeAnswer({ ok: true, value: 'x'.repeat(NOTICE_MAX) }) }
     const sent = replyNotices([small(1, 'a#1'), small(2, 'a#1'), large, small(3, 'c#3')], 5, (node) => `to ${node}`)
     expect(sent.map(([channel]) => channel)).toEqual(['to a#1', 'to b#2', 'to c#3']) // each on its caller's channel
     const notices = sent.map(([, payload]) => payload)

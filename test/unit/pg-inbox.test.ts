@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { DecidedTick } from '../../src/storage/event-log.js'
 import { connect } from '../../src/storage/pg-driver.js'
 import { inboxChannel } from '../../src/storage/pg-channels.js'
-import { INBOX_NOTICE_MAX, PgClusterTables, type Reply } from '../../src/storage/pg-cluster.js'
+import { NOTICE_MAX } from '../../src/storage/pg-channels.js'
+import { PgClusterTables, type Reply } from '../../src/storage/pg-cluster.js'
 import { PgLog } from '../../src/storage/pg-log.js'
 import { pgTestDatabase } from '../pg/database.js'
 import { makeBatch, readAll } from './event-log-contract.js'
@@ -40,7 +41,7 @@ describe('the inbox on PostgreSQL', () => {
     await pool.listen(inboxChannel(schema), (payload) => heard.push(payload))
     const bodies = [Buffer.from('{"a":1}'), Buffer.from('é\n\u0000'.repeat(40))]
     const ids = await tables.post(log.pool, 'n#1', [{ token: 7, body: bodies[0]! }, { token: 8, body: bodies[1]! }])
-    await tables.post(log.pool, 'n#1', [{ token: 9, body: Buffer.alloc(INBOX_NOTICE_MAX) }])
+    await tables.post(log.pool, 'n#1', [{ token: 9, body: Buffer.alloc(NOTICE_MAX) }])
     while (heard.length < 2) await new Promise((resolve) => setTimeout(resolve, 5))
     expect(PgClusterTables.noticedCalls(heard[0]!)).toEqual([
       { id: ids[0], node: 'n#1', token: 7, body: bodies[0] },
