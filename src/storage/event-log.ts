@@ -61,6 +61,12 @@ export interface EventLog {
    * one before it commits, and fails inside the server unless that one committed).
    */
   readonly overlapsAppends?: boolean
+  /**
+   * Optional: how long (ms, real time) a tick that would only record handlers'
+   * successes may wait for the next call, to share its append (runtime/tick-linger.ts). For a log
+   * whose every append is a round trip and a commit flush (PgLog); absent or 0: never.
+   */
+  readonly lingerMs?: number
   /** Finished jobs that left the engine's memory; changed only by append() and initHistory(). */
   readonly history: HistoryStore
   /** Fill an incomplete history (see HistoryStore.complete) with these views, atomically. */

@@ -64,6 +64,11 @@ export type AppendStage = (tx: PgQueries, lastSeq: number) => Staged
 /** Batch rows fetched per round trip while reading (readTail's default limit). */
 export const READ_CHUNK = 256
 
+/** How long a tick that only records handlers' successes waits for a call (lingerMs): about the
+ * time an awaited enqueue's answer takes to reach its caller and the caller's next enqueue to
+ * arrive, on loopback (BENCH_ONLY=cluster, produce + consume). */
+const PG_LINGER_MS = 2
+
 /** The failure of an append's check of the log's end (its last_seq set null), or of its row's
  * insert (a batch that overlaps the log): not another statement's own failure. */
 function refusedForItsPlace(error: unknown): boolean {
@@ -102,6 +107,9 @@ export class PgLog implements EventLog {
   private readonly writes = new WriteOrder()
   /** EventLog.overlapsAppends: an append may be made while the one before it is in flight. */
   readonly overlapsAppends = true
+  /** EventLog.lingerMs: a tick that only records handlers' successes waits this long for a call
+   * to share its append (each append is a commit flush on the scheduler's ordered chain). */
+  readonly lingerMs = PG_LINGER_MS
   private readonly lease: PgLease
   /** Set by the cluster's scheduler: what an append adds for its tick's calls (null: nothing). */
   stageWithAppend: ((tick: DecidedTick) => AppendStage | null) | null = null

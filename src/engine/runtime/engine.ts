@@ -49,6 +49,7 @@ import { Waiters } from './waiters.js'
 import { dueCronFires, type CronFiringDeps } from './cron-firing.js'
 import { CronTimes } from './cron-times.js'
 import { ulidFactory, type IdFactory } from './ids.js'
+import { TickLinger } from './tick-linger.js'
 import { earliest, SpinGuard, WakeTimer } from './wake-timer.js'
 import type { Warn } from './warnings.js'
 import { isRunOf, unlaunchedRuns, WorkerRuns } from './worker-runs.js'
@@ -129,6 +130,7 @@ export class Engine {
   private readonly waiters = new Waiters((idle) => this.isQuiet(idle))
   private readonly listeners: Listeners
   private readonly timer: WakeTimer
+  private readonly linger: TickLinger
   private readonly spin = new SpinGuard()
   private readonly maintenance: Maintenance
   // The tick loop's own state.
@@ -140,6 +142,8 @@ export class Engine {
   /** Something asked for a tick while one was in flight (start, a timer, a registration…): that
    * tick may have decided before the change, so the next one must run even with nothing queued. */
   private wantTick = false
+  /** A tick was wanted during one for a reason the queues do not show (a timer, start()). */
+  private wantUrgent = false
   /** The last tick stopped dispatching at TICK_STARTS_MAX: the next one goes on at once. */
   private dispatchCut = false
   /** When the engine last started running: catchUp 'none' skips firings missed before. */
@@ -179,6 +183,7 @@ export class Engine {
     this.listeners = new Listeners(options.warn)
     this.decider = new TickDecider(options.functions.registered, this.queue.answer)
     this.timer = new WakeTimer(options.clock, () => this.wake())
+    this.linger = new TickLinger(options.log.lingerMs ?? 0, () => this.scheduleTick())
     this.maintenance = new Maintenance(this, options) // reads this.state: set above
     const functions = options.functions
     this.cronDeps = {
@@ -254,7 +259,7 @@ export class Engine {
     if (this.lifecycle === 'closed') return Promise.reject(this.refusal())
     if (this.remote !== null) return this.remote.submit(command, result as ResultOf<unknown> | undefined) as Promise<T>
     const promise = this.queue.submit(command, result)
-    this.scheduleTick()
+    this.scheduleTick(false)
     return promise
   }
 
@@ -273,7 +278,7 @@ export class Engine {
       return
     }
     this.outcomes.push(command)
-    this.scheduleTick()
+    this.scheduleTick(false)
   }
 
   /**
@@ -379,11 +384,13 @@ export class Engine {
 
   /** Every call so far is committed and applied, and everything startable now has started. */
   settled(): Promise<void> {
+    this.linger.hurry()
     return this.waiters.wait(false)
   }
 
   /** settled, and no handler is running. */
   idle(): Promise<void> {
+    this.linger.hurry()
     return this.waiters.wait(true)
   }
 
@@ -431,12 +438,16 @@ export class Engine {
     return !idle || this.runner.inflight === 0
   }
 
-  private scheduleTick(): void {
+  /** `urgent` false: the tick is wanted for what waits in the queues only, and may linger
+   * (tick-linger.ts) if that is only handlers' successes that free nothing. */
+  private scheduleTick(urgent = true): void {
     if (this.ticking) {
       this.wantTick = true
+      if (urgent) this.wantUrgent = true
       return
     }
     if (this.tickScheduled) return
+    if (!urgent && this.linger.enabled && this.linger.waits(this.state, this.outcomes.peek(), this.queue.peek(), this.dispatchCut || this.waiters.any || this.needsCommittedLog())) return
     this.tickScheduled = true
     // setImmediate rather than a microtask: calls made in the same turn share a tick (group
     // commit), and a long burst of ticks still lets timers and I/O run between them.
@@ -451,12 +462,14 @@ export class Engine {
 
   private async tick(): Promise<void> {
     this.tickScheduled = false
+    this.linger.ticked()
     if (this.remote !== null) return this.wakeWaiters() // a follower decides nothing
     if (this.ticking) return
     const inFlight = this.appends.size
     if (this.appends.losing || inFlight >= APPENDS_IN_FLIGHT_MAX || (inFlight > 0 && this.needsCommittedLog())) {
-      // Decided once the batches in flight are committed (or lost): see afterAppends().
-      this.wantTick = true
+      // Decided once the batches in flight are committed (or lost): see afterAppends(). It was
+      // due (it lingered, or had no reason to): it does not linger again.
+      this.wantTick = this.wantUrgent = true
       return
     }
     this.ticking = true
@@ -539,8 +552,9 @@ export class Engine {
     if (this.ticking || this.appends.losing) return
     this.armTimer()
     if (this.wantTick || this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut) {
-      this.wantTick = false
-      this.scheduleTick()
+      const urgent = this.wantUrgent
+      this.wantTick = this.wantUrgent = false
+      this.scheduleTick(urgent)
     } else if (this.appends.size === 0) {
       if (this.maintenance.snapshotDue()) this.scheduleTick()
       else this.wakeWaiters()
@@ -559,8 +573,9 @@ export class Engine {
     this.ticking = false
     this.armTimer()
     const wanted = this.wantTick
-    this.wantTick = false
-    if (wanted || this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut) this.scheduleTick()
+    const urgent = this.wantUrgent
+    this.wantTick = this.wantUrgent = false
+    if (wanted || this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut) this.scheduleTick(urgent)
     else if (this.appends.size === 0) this.wakeWaiters()
   }
 
@@ -587,6 +602,7 @@ export class Engine {
     this.fatal ??= error
     this.lifecycle = 'closed'
     this.timer.clear()
+    this.linger.clear()
     // The callers of the ticks in flight too: their commands were taken from the queue.
     this.queue.refuseAll(error, this.appends.abandon().map((tick) => tick.calls))
     this.outcomes.clear()

@@ -158,6 +158,11 @@ export class OutcomeQueue {
     this.waiting.push(command)
   }
 
+  /** What the next tick takes first (parked outcomes included), without taking it. */
+  peek(): readonly Command[] {
+    return this.parked.length === 0 ? this.waiting : this.parked.concat(this.waiting)
+  }
+
   /**
    * This tick's handler outcomes, parked ones first: at most TICK_OUTCOMES_MAX, so that with
    * the calls and starts a tick's batch stays bounded (core/limits.ts). The rest wait in order.

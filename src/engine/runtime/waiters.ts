@@ -11,6 +11,11 @@ export class Waiters {
   /** `quiet(idle)`: whether the engine is settled (false) or idle (true) now. */
   constructor(private readonly quiet: (idle: boolean) => boolean) {}
 
+  /** Whether anyone waits. */
+  get any(): boolean {
+    return this.waiting.length > 0
+  }
+
   /** Resolves once the engine is settled (idle: false) or idle (true): at once if it is now. */
   wait(idle: boolean): Promise<void> {
     if (this.quiet(idle)) return Promise.resolve()
