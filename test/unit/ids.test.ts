@@ -20,6 +20,19 @@ describe('ulidFactory', () => {
     expect(decodeTime(ids[ids.length - 1]!)).toBe(Date.UTC(2026, 0, 1) + 1)
   })
 
+  it('counts up by one within a millisecond: the random part is an 80-bit number, in base 32', () => {
+    const next = ulidFactory({ now: () => 10_000 } as FakeClock)
+    const B32 = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
+    const valueOf = (id: string): bigint => [...id.slice(10)].reduce((n, c) => n * 32n + BigInt(B32.indexOf(c)), 0n)
+    let previous = valueOf(next())
+    // Enough to carry through several digits of the low 40 bits.
+    for (let i = 0; i < 40_000; i++) {
+      const value = valueOf(next())
+      expect(value).toBe(previous + 1n)
+      previous = value
+    }
+  })
+
   it('stays increasing when the clock goes back', () => {
     let now = 10_000
     const next = ulidFactory({ now: () => now } as FakeClock)

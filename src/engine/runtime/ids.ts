@@ -26,13 +26,20 @@ const HALF = 2 ** 40
 /** Seeds (16 random bytes each) drawn from the CSPRNG per refill of a factory's pool. */
 export const SEEDS_PER_REFILL = 256
 
-/** Write n < 2^40 as 8 base32 digits at buf[at..at+8). */
+/** Write n < 2^40 as 8 base32 digits at buf[at..at+8). As two 20-bit halves, 4 digits each:
+ * small integers take bit operations, where `n % 32` of a number past 2^31 is a float modulo. */
 function write40(buf: Buffer, at: number, n: number): void {
-  for (let i = at + 7; i >= at; i--) {
-    const digit = n % 32
-    buf[i] = B32[digit]!
-    n = (n - digit) / 32
-  }
+  const high = Math.floor(n / 2 ** 20)
+  write20(buf, at, high)
+  write20(buf, at + 4, n - high * 2 ** 20)
+}
+
+/** Write n < 2^20 as 4 base32 digits at buf[at..at+4). */
+function write20(buf: Buffer, at: number, n: number): void {
+  buf[at] = B32[(n >>> 15) & 31]!
+  buf[at + 1] = B32[(n >>> 10) & 31]!
+  buf[at + 2] = B32[(n >>> 5) & 31]!
+  buf[at + 3] = B32[n & 31]!
 }
 
 export function ulidFactory(clock: Clock): IdFactory {
