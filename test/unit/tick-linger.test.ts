@@ -106,6 +106,16 @@ describe('engine: a tick that only records successes lingers for the next call',
     expect(log.batches[1]).toContain('job.failed')
   })
 
+  it('stops waiting when a failure comes after a success that waits', async () => {
+    const { log, m } = await setup(LINGER_MS, 'root:2')
+    // Started in one batch, launched in order: the success is posted first and waits.
+    await Promise.all([m.withDelay().run(1), m.withDelay({ maxRetries: 1 }).run(-1)])
+    await turns()
+    const flat = log.batches.flat()
+    expect(flat).toContain('job.done')
+    expect(flat).toContain('job.failed')
+  })
+
   it('does not wait for a job whose end frees its children', async () => {
     const { log, m } = await setup(LINGER_MS)
     const records = m.browse([])

@@ -447,7 +447,7 @@ export class Engine {
       return
     }
     if (this.tickScheduled) return
-    if (!urgent && this.linger.enabled && this.linger.waits(this.state, this.outcomes.peek(), this.queue.peek(), this.dispatchCut || this.waiters.any || this.needsCommittedLog())) return
+    if (!urgent && this.linger.enabled && this.linger.waits(this.state, this.outcomes.peek(), this.queue.peek(), this.dispatchCut || this.outcomes.hasParked || this.waiters.any || this.needsCommittedLog())) return
     this.tickScheduled = true
     // setImmediate rather than a microtask: calls made in the same turn share a tick (group
     // commit), and a long burst of ticks still lets timers and I/O run between them.

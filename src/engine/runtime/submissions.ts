@@ -158,9 +158,15 @@ export class OutcomeQueue {
     this.waiting.push(command)
   }
 
-  /** What the next tick takes first (parked outcomes included), without taking it. */
+  /** The outcomes waiting (parked ones aside), in order, without taking them: the array only
+   * grows until the next take(). */
   peek(): readonly Command[] {
-    return this.parked.length === 0 ? this.waiting : this.parked.concat(this.waiting)
+    return this.waiting
+  }
+
+  /** Outcomes of a lost batch wait to be decided again. */
+  get hasParked(): boolean {
+    return this.parked.length > 0
   }
 
   /**

@@ -26,6 +26,10 @@ export class TickLinger {
   private timer: ReturnType<typeof setTimeout> | null = null
   /** The wait is over: the next tick goes at once, whatever it holds. */
   private expired = false
+  /** How many of the queued outcomes and calls were found quiet while waiting: the queues only
+   * grow until the tick, and the jobs they name do not change, so each is looked at once. */
+  private quietOutcomes = 0
+  private quietCalls = 0
 
   constructor(
     /** 0: never wait (embedded logs: an append costs no round trip). */
@@ -44,11 +48,19 @@ export class TickLinger {
    */
   waits(state: State, outcomes: readonly Command[], calls: readonly Submission[], urgent: boolean): boolean {
     if (this.lingerMs === 0) return false
-    if (urgent || this.expired || !onlyQuietOutcomes(state, outcomes, calls)) {
+    if (urgent || this.expired || outcomes.length + calls.length === 0 || state.readyChannels.size > 0 || !this.allQuiet(state, outcomes, calls)) {
       this.clear()
       return false
     }
     if (this.timer === null) this.timer = setTimeout(this.onExpired, this.lingerMs)
+    return true
+  }
+
+  /** Every command waiting records a handler's success that frees nothing a tick could start
+   * (a worker's outcome comes through the inbox as a call that nobody awaits). */
+  private allQuiet(state: State, outcomes: readonly Command[], calls: readonly Submission[]): boolean {
+    for (; this.quietOutcomes < outcomes.length; this.quietOutcomes++) if (!quietFinish(state, outcomes[this.quietOutcomes]!)) return false
+    for (; this.quietCalls < calls.length; this.quietCalls++) if (!quietFinish(state, calls[this.quietCalls]!.command)) return false
     return true
   }
 
@@ -66,10 +78,12 @@ export class TickLinger {
     this.expire()
   }
 
-  /** The engine closes or fails: no wake-up is left behind. */
+  /** The wait ends (the engine closes or fails, or the tick goes): no wake-up is left behind,
+   * and the next wait looks at the queues afresh. */
   clear(): void {
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = null
+    this.quietOutcomes = this.quietCalls = 0
   }
 
   private readonly onExpired = (): void => {
@@ -77,15 +91,6 @@ export class TickLinger {
     this.expired = true
     this.expire()
   }
-}
-
-/** Every command waiting records a handler's success that frees nothing a tick could start. */
-function onlyQuietOutcomes(state: State, outcomes: readonly Command[], calls: readonly Submission[]): boolean {
-  if (outcomes.length + calls.length === 0 || state.readyChannels.size > 0) return false
-  for (let i = 0; i < outcomes.length; i++) if (!quietFinish(state, outcomes[i]!)) return false
-  // A worker's outcome comes through the inbox as a call that nobody awaits.
-  for (let i = 0; i < calls.length; i++) if (!quietFinish(state, calls[i]!.command)) return false
-  return true
 }
 
 function quietFinish(state: State, command: Command): boolean {
