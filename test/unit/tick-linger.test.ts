@@ -4,16 +4,13 @@
 // time) has passed, and at once when someone waits for the engine (idle()); nothing that could
 // start or answer anything waits — a job waiting for a slot, a failure, a job with children; and
 // a log without lingerMs never waits.
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { WharfEvent } from '../../src/engine/core/events.js'
 import { chain, FakeClock, MemoryLog, Wharf } from '../../src/index.js'
 import type { HistoryWrite } from '../../src/storage/history.js'
-import { FlakyLog } from './helpers.js'
+import { closedAfterEach, FlakyLog } from './helpers.js'
 
-const opened: Wharf[] = []
-afterEach(async () => {
-  for (const w of opened.splice(0)) await w.close()
-})
+const opened = closedAfterEach()
 
 const LINGER_MS = 5
 
