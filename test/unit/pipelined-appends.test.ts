@@ -4,16 +4,13 @@
 // decided after it too (state rebuilt from the log once no write is in flight, both ticks'
 // callers refused), a read waits for every batch in flight, and a handler launched late reports
 // for the run its tick decided, not a later one.
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { WharfEvent } from '../../src/engine/core/events.js'
 import { FakeClock, MemoryLog, Wharf } from '../../src/index.js'
 import type { HistoryWrite } from '../../src/storage/history.js'
-import { failure, FlakyLog } from './helpers.js'
+import { closedAfterEach, failure, FlakyLog } from './helpers.js'
 
-const opened: Wharf[] = []
-afterEach(async () => {
-  for (const w of opened.splice(0)) await w.close()
-})
+const opened = closedAfterEach()
 
 /** A FlakyLog that records the first seq of every batch handed to the inner log, in order. */
 class OrderLog extends FlakyLog {
