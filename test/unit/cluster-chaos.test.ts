@@ -26,6 +26,8 @@ const MEMBERS = Number(process.env.WHARF_CLUSTER_MEMBERS ?? 2)
 /** Acknowledged enqueues between two kills. */
 const ACKS_PER_ROUND = 10
 const SEED = Number(process.env.WHARF_CLUSTER_SEED ?? 20261130)
+/** A worker chosen as the victim starts a handler within this (starts are spread over workers). */
+const BUSY_TIMEOUT_MS = 30_000
 /** Member processes started ahead of their turn to join (chaos-member.ts). */
 const AHEAD = 2
 /** A round takes a second or two on a quiet machine: room for a loaded one, and for many kills. */
@@ -71,7 +73,14 @@ function spawnMember(schema: string, node: string, seed: number, acks: Map<strin
     child.on('exit', (code, signal) => reject(new Error(`member ${node} exited (${code ?? signal}) before it opened: ${stderr}`)))
   })
   opened.catch(() => undefined) // a member started ahead may be killed before it joins; a joined one's is awaited
-  return { node, child, join: () => child.stdin!.end('JOIN\n'), opened, busy: () => new Promise<void>((resolve) => busy.push(resolve)) }
+  // Bounded: a worker the scheduler never gives a start (as one behind two others once was, at
+  // capacity 2) fails the test by name instead of hanging it.
+  const nextBusy = (): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`member ${node} started no handler in ${BUSY_TIMEOUT_MS} ms`)), BUSY_TIMEOUT_MS)
+      busy.push(() => (clearTimeout(timer), resolve()))
+    })
+  return { node, child, join: () => child.stdin!.end('JOIN\n'), opened, busy: nextBusy }
 }
 
 /** The node of the current term's scheduler, once its heartbeat says so. */

@@ -1,9 +1,12 @@
 // Which cluster worker runs a start (DESIGN §9). The shell gives the dispatch the workers alive
 // as data — each one's job functions and slots — and the core picks: only jobs some worker with a
 // free slot can run compete (the others stay pending, as a job without a handler does embedded),
-// and each start goes to the eligible worker running the fewest handlers (ties: the pool's
-// order). A worker's handlers are counted from the state (State.runsOn), which holds every start
-// decided so far, so the choice is a plain function of (state, pool) and replays identically.
+// and each start goes to the eligible worker running the fewest handlers. Ties go to the
+// scheduler's own worker (Worker.local: its outcomes need no inbox), else to one picked by the
+// job's uuid: by the pool's order alone, a worker after two others never ran anything while the
+// cluster's capacity was two. A worker's handlers are counted from the state (State.runsOn),
+// which holds every start decided so far, so the choice is a plain function of (state, pool, job)
+// and replays identically.
 
 import { fail } from './assert.js'
 import type { RegisteredFunctions } from './schedule.js'
@@ -17,12 +20,15 @@ export interface Worker {
   readonly functions: ReadonlyMap<string, ReadonlySet<string>>
   /** Handlers it runs at once at most; null: unlimited. */
   readonly slots: number | null
+  /** The scheduler's own worker: preferred on ties, since its outcomes need no inbox. */
+  readonly local?: boolean
 }
 
 /** One tick's view of the workers: who has a free slot, and the functions they cover together. */
 export class WorkerChoice {
   /** Functions at least one worker with a free slot registered: what the pick may start. */
   registered: RegisteredFunctions = new Map()
+  private readonly tied: Worker[] = []
 
   constructor(
     private readonly state: State,
@@ -33,17 +39,23 @@ export class WorkerChoice {
 
   /** The worker that runs `job` (the pick chose it from `registered`, so one can). */
   assign(job: JobRecord): string {
-    let best: Worker | undefined
+    // The eligible workers with the fewest runs, in the pool's order, in `tied` (reused).
+    const tied = this.tied
+    tied.length = 0
     let bestRuns = 0
     for (const worker of this.pool) {
       const runs = this.runsOf(worker)
       if (!this.hasFree(worker, runs) || worker.functions.get(job.model)?.has(job.method) !== true) continue
-      if (best === undefined || runs < bestRuns) {
-        best = worker
+      if (tied.length === 0 || runs < bestRuns) {
+        tied.length = 0
         bestRuns = runs
-      }
+      } else if (runs > bestRuns) continue
+      tied.push(worker)
     }
-    return best?.id ?? fail(`job ${job.uuid} was picked, yet no worker with a free slot runs ${job.model}.${job.method}`)
+    if (tied.length === 0) fail(`job ${job.uuid} was picked, yet no worker with a free slot runs ${job.model}.${job.method}`)
+    const local = tied.find((w) => w.local === true)
+    if (local !== undefined) return local.id
+    return tied.length === 1 ? tied[0]!.id : tied[uuidHash(job.uuid) % tied.length]!.id
   }
 
   /** `id` took a start: when that filled it, the functions left startable change. */
@@ -72,4 +84,12 @@ export class WorkerChoice {
   private hasFree(worker: Worker, runs: number): boolean {
     return worker.slots === null || runs < worker.slots
   }
+}
+
+/** FNV-1a of a uuid's UTF-16 units: spreads ties over workers whatever makes the ids (a custom
+ * `newId` too), the same on every replay. */
+function uuidHash(uuid: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < uuid.length; i++) h = Math.imul(h ^ uuid.charCodeAt(i), 0x01000193)
+  return h >>> 0
 }

@@ -44,7 +44,7 @@ export function liveWorkers(known: Members, self: Self): string[] {
 /** The workers starts may be assigned to (a scheduler's), in a stable order (by member node). */
 export function workerPool(known: Members, self: Self): Worker[] {
   const pool: Worker[] = []
-  if (self.taking) pool.push({ id: self.worker, functions: self.functions, slots: self.slots })
+  if (self.taking) pool.push({ id: self.worker, functions: self.functions, slots: self.slots, local: true })
   for (const m of liveOthers(known, self)) {
     if (m.work.functions === null) continue
     pool.push({ id: m.work.worker, functions: new Map(m.work.functions.map(([model, methods]) => [model, new Set(methods)])), slots: m.work.workers })
