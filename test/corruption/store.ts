@@ -4,6 +4,7 @@
 // session's writes), jobs in every state, graphs, history, and a snapshot with a compaction floor.
 import { chain, FailedJobError, FakeClock, group, NothingToDoJob, Wharf, type IntegrityReport, type JobView } from '../../src/index.js'
 import { sequentialIds } from '../../src/engine/runtime/ids.js'
+import { everyJob } from '../support/every-job.js'
 
 export const CHANNELS = 'root:4,root.mail:1'
 /** One clock start for every open: autovacuum removes nothing, so views compare exactly. */
@@ -54,14 +55,8 @@ export async function buildStore(path: string, jobsPerSession: number): Promise<
   await session(second, model, 'c', Math.ceil(jobsPerSession / 2))
   // Read before closing: an open converts the newest write-ahead log into a table, and the
   // damage must find the store as the writer left it.
-  const views = await pages(second)
+  const views = await everyJob(second)
   await second.close()
-  return views
-}
-
-async function pages(wharf: Wharf): Promise<JobView[]> {
-  const views: JobView[] = []
-  for (let page = await wharf.jobs({ limit: 1000 }); page.length > 0; page = await wharf.jobs({ limit: 1000, after: page.at(-1)!.uuid })) views.push(...page)
   return views
 }
 
@@ -75,7 +70,7 @@ export interface OpenedOptions {
 export async function allJobs(path: string, options: OpenedOptions): Promise<{ views: JobView[]; integrity: IntegrityReport }> {
   const wharf = await Wharf.open({ path, channels: CHANNELS, clock: new FakeClock(START_MS), snapshotEvery: 0, onCorruption: options.onCorruption })
   try {
-    const views = await pages(wharf)
+    const views = await everyJob(wharf)
     return { views, integrity: await wharf.integrity() }
   } finally {
     await wharf.close()

@@ -13,6 +13,7 @@ import type { State } from '../../src/engine/core/state.js'
 import type { Spec } from '../crash/worker.js'
 import { seededRandom as prng } from '../sim/prng.js'
 import { nodeArgs } from '../build/node-args.js'
+import { everyJob } from '../support/every-job.js'
 
 const KILLS = Number(process.env.WHARF_CRASH_KILLS ?? 30)
 const SEED = Number(process.env.WHARF_CRASH_SEED ?? 20261129)
@@ -96,7 +97,8 @@ async function inspect(path: string, memory: Memory): Promise<Inspection> {
   const wharf = await Wharf.open({ path, channels: CHANNELS })
   const engine = (wharf as unknown as Internals).engine
   const problems: string[] = []
-  const jobs = new Map((await wharf.jobs()).map((j) => [j.uuid, j]))
+  // Every page: past a thousand jobs (some 120 rounds), the first page alone lacks the newest.
+  const jobs = new Map((await everyJob(wharf)).map((j) => [j.uuid, j]))
   let recovered = 0
   let dead = 0
   try {
