@@ -109,7 +109,7 @@ describe('deciding cron commands', () => {
 
   it('refuses remove, pause and resume of an unknown cron', () => {
     const state = initialState([])
-    for (const command of [{ type: 'removeCron', name: 'x' }, { type: 'pauseCron', name: 'x' }, { type: 'resumeCron', name: 'x', nextMs: 1 }] as Command[]) {
+    for (const command of [{ type: 'removeCron', name: 'x' }, { type: 'pauseCron', name: 'x' }, { type: 'resumeCron', name: 'x', nextMs: 1, atMs: T0 }] as Command[]) {
       const decision = decide(state, command, T0)
       expect(decision.ok ? null : decision.error).toBeInstanceOf(UnknownCronError)
     }

@@ -150,6 +150,17 @@ describe('declaring a cron again', () => {
     await wharf.cron('c', '0 * * * *', reports.delayable().build('b'), { tz: 'UTC' })
     expect((await wharf.crons())[0]!.paused).toBe(true)
   })
+
+  it('resumes at the next firing of the schedule declared just before, in the same tick', async () => {
+    // The seeded simulator found it: the resume was timed by the schedule its caller saw, so
+    // the cron fired once more at a time of its old schedule.
+    const { wharf, reports } = await rig('2026-01-01T06:00:00Z')
+    await wharf.cron('c', '45 23 * * *', reports.delayable().build('a'), { tz: 'Asia/Kathmandu' })
+    await wharf.pauseCron('c')
+    await Promise.all([wharf.cron('c', '0 9 * * *', reports.delayable().build('a'), { tz: 'UTC' }), wharf.resumeCron('c')])
+    const [view] = await wharf.crons()
+    expect([view!.schedule, view!.paused, new Date(view!.nextFireAt!).toISOString()]).toEqual(['0 9 * * *', false, '2026-01-01T09:00:00.000Z'])
+  })
 })
 
 describe('cron() refuses bad arguments, naming them', () => {

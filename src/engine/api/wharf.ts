@@ -333,14 +333,16 @@ export class Wharf implements ModelHost {
     await this.command({ type: 'pauseCron', name: checkCronName(name, 'pauseCron') })
   }
 
-  /** Fire again, from the first firing after now. */
+  /** Fire again, from the first firing after now (of the cron as redefined by the calls before). */
   async resumeCron(name: string): Promise<void> {
     const checked = checkCronName(name, 'resumeCron')
     this.assertOpen()
+    const atMs = this.clock.now()
     const cron = this.engine.state.crons.get(checked)?.definition
-    // Unknown: the core refuses it (UnknownCronError), in order with the calls before it.
-    const nextMs = cron === undefined ? null : this.engine.cronTimes.nextAfter(cron.schedule, cron.tz, this.clock.now())
-    await this.command({ type: 'resumeCron', name: checked, nextMs })
+    // Unknown: the core refuses it (UnknownCronError), in order with the calls before it. The
+    // tick deciding it times it again from `atMs`, by the cron as decided then (Command).
+    const nextMs = cron === undefined ? null : this.engine.cronTimes.nextAfter(cron.schedule, cron.tz, atMs)
+    await this.command({ type: 'resumeCron', name: checked, nextMs, atMs })
   }
 
   /** Stop starting jobs of this channel and its subchannels (running ones finish). */

@@ -123,8 +123,13 @@ export type Command =
   | { type: 'defineCron'; cron: CronDefinition; nextMs: number | null }
   | { type: 'removeCron'; name: string }
   | { type: 'pauseCron'; name: string }
-  /** `nextMs`: the first firing after now and after its last one, computed by the shell. */
-  | { type: 'resumeCron'; name: string; nextMs: number | null }
+  /**
+   * `atMs`: when it was called. A tick given the shell's cron clock (TickInput.cronNext) resumes
+   * at the first firing after `atMs` of the cron as the tick finds it: a cron() call decided before
+   * it in the same tick may have changed its schedule since the caller computed `nextMs` (that
+   * first firing of the cron the caller saw, taken only without a cron clock).
+   */
+  | { type: 'resumeCron'; name: string; nextMs: number | null; atMs: number }
   /**
    * A cron is due (the shell saw its next firing, `fromMs`, at or before now): store `jobs`, one
    * per firing in `fired` (the scheduled times its catchUp keeps, ascending), and fire next at

@@ -6,7 +6,7 @@
 import { fail } from './assert.js'
 import type { Command } from './commands.js'
 import { decideInto, type DecideNote } from './decide.js'
-import type { WharfEvent } from './events.js'
+import type { CronDefinition, WharfEvent } from './events.js'
 import { evolve } from './evolve.js'
 import { decideBatchesDone } from './batch.js'
 import { CRONS_MAX, TICK_OUTCOMES_MAX, TICK_STARTS_MAX } from './limits.js'
@@ -40,6 +40,9 @@ export interface TickInput {
   /** A cluster's scheduler: the workers alive (workers.ts) — they, not `registered`, say what may
    * start, and each start names the one that runs it. Absent or null: this process runs it all. */
   workers?: readonly Worker[] | null
+  /** The shell's cron clock: the first firing of a definition strictly after a time (null: none
+   * ever). A pure function of its arguments; it times each resumeCron by the cron as decided. */
+  cronNext?: CronClock | null
   /** Picks this tick may make at most (TICK_STARTS_MAX, or fewer to step a dispatch). */
   startsMax: number
   afterCommand: CommandApplied | null
@@ -116,7 +119,7 @@ export function runTick(state: State, input: TickInput, out: TickOutput): void {
   for (let i = 0; i < commands.length; i++) {
     const from = events.length
     out.commandFrom.push(from)
-    const note = decideInto(state, commands[i]!, nowMs, events)
+    const note = decideInto(state, timedResume(state, commands[i]!, input.cronNext), nowMs, events)
     out.notes.push(note)
     if (note !== undefined) {
       // A refusal changes nothing: the caller is told, and the log holds nothing of it.
@@ -180,4 +183,15 @@ function stampAndApply(state: State, events: WharfEvent[], from: number): void {
     event.seq = state.seq + 1
     evolve(state, event)
   }
+}
+
+export type CronClock = (definition: CronDefinition, afterMs: number) => number | null
+
+/** A resumeCron's next firing from the cron as the tick has decided it so far (see Command). */
+function timedResume(state: State, command: Command, cronNext: CronClock | null | undefined): Command {
+  if (command.type !== 'resumeCron' || cronNext == null) return command
+  const cron = state.crons.get(command.name)
+  if (cron === undefined) return command // refused: unknown
+  const nextMs = cronNext(cron.definition, command.atMs)
+  return nextMs === command.nextMs ? command : { ...command, nextMs }
 }

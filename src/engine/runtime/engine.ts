@@ -181,7 +181,7 @@ export class Engine {
     this.runner = new Runner(this, options.functions, options.clock, options.random)
     this.functions = options.functions
     this.listeners = new Listeners(options.warn)
-    this.decider = new TickDecider(options.functions.registered, this.queue.answer)
+    this.decider = new TickDecider(options.functions.registered, this.queue.answer, (cron, afterMs) => this.cronTimes.nextAfter(cron.schedule, cron.tz, afterMs))
     this.timer = new WakeTimer(options.clock, () => this.wake())
     this.linger = new TickLinger(options.log.lingerMs ?? 0, () => this.scheduleTick())
     this.maintenance = new Maintenance(this, options) // reads this.state: set above

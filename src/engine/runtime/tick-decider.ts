@@ -7,7 +7,7 @@ import { TICK_STARTS_MAX } from '../core/limits.js'
 import type { RegisteredFunctions } from '../core/schedule.js'
 import type { State } from '../core/state.js'
 import type { Worker } from '../core/workers.js'
-import { runTick, TickOutput, type CommandApplied, type TickInput } from '../core/tick.js'
+import { runTick, TickOutput, type CommandApplied, type CronClock, type TickInput } from '../core/tick.js'
 import { emptyKeepingRoom } from '../core/arrays.js'
 
 const NO_COMMANDS: readonly Command[] = Object.freeze([])
@@ -18,11 +18,12 @@ export class TickDecider {
   /** Reused by every tick: runTick reads it and keeps nothing. */
   private readonly input: TickInput
 
-  /** `afterCommand`: how each caller's answer is taken, right after its command is applied. */
-  constructor(registered: RegisteredFunctions, afterCommand: CommandApplied) {
+  /** `afterCommand`: how each caller's answer is taken, right after its command is applied;
+   * `cronNext`: the cron clock that times each resumeCron (TickInput.cronNext). */
+  constructor(registered: RegisteredFunctions, afterCommand: CommandApplied, cronNext: CronClock) {
     this.input = {
       outcomes: [], commands: this.commands, nowMs: 0, dispatch: false, registered,
-      startsMax: TICK_STARTS_MAX, afterCommand, auditPick: null,
+      startsMax: TICK_STARTS_MAX, afterCommand, auditPick: null, cronNext,
     }
   }
 
