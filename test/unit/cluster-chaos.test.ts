@@ -28,6 +28,8 @@ const ACKS_PER_ROUND = 10
 const SEED = Number(process.env.WHARF_CLUSTER_SEED ?? 20261130)
 /** A worker chosen as the victim starts a handler within this (starts are spread over workers). */
 const BUSY_TIMEOUT_MS = 30_000
+/** A member told to join opens within this (its process started ahead). */
+const OPEN_TIMEOUT_MS = 60_000
 /** Member processes started ahead of their turn to join (chaos-member.ts). */
 const AHEAD = 2
 /** A round takes a second or two on a quiet machine: room for a loaded one, and for many kills. */
@@ -75,12 +77,19 @@ function spawnMember(schema: string, node: string, seed: number, acks: Map<strin
   opened.catch(() => undefined) // a member started ahead may be killed before it joins; a joined one's is awaited
   // Bounded: a worker the scheduler never gives a start (as one behind two others once was, at
   // capacity 2) fails the test by name instead of hanging it.
-  const nextBusy = (): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`member ${node} started no handler in ${BUSY_TIMEOUT_MS} ms`)), BUSY_TIMEOUT_MS)
-      busy.push(() => (clearTimeout(timer), resolve()))
-    })
+  const nextBusy = (): Promise<void> => within(new Promise<void>((resolve) => busy.push(resolve)), BUSY_TIMEOUT_MS, `member ${node} started no handler`)
   return { node, child, join: () => child.stdin!.end('JOIN\n'), opened, busy: nextBusy }
+}
+
+/** `promise`, or a failure naming `what` once `ms` passed without it. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} in ${ms} ms`)), ms)))
+  try {
+    return await Promise.race([promise, late])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** The node of the current term's scheduler, once its heartbeat says so. */
@@ -111,7 +120,7 @@ describe('a cluster under repeated kills of workers and schedulers', () => {
       const member = ahead.shift()!
       members.push(member)
       member.join()
-      await member.opened
+      await within(member.opened, OPEN_TIMEOUT_MS, `member ${member.node} did not open`)
     }
     try {
       for (let i = 0; i < MEMBERS; i++) await join()

@@ -14,6 +14,7 @@ import { checkInvariants } from '../../src/engine/core/invariants.js'
 import type { State } from '../../src/engine/core/state.js'
 import { seededRandom as prng } from '../sim/prng.js'
 import { nodeArgs } from '../build/node-args.js'
+import { everyJob } from '../support/every-job.js'
 
 const KILLS = Number(process.env.WHARF_CRASH_KILLS ?? 6)
 const SEED = Number(process.env.WHARF_CRASH_SEED ?? 20261130)
@@ -65,7 +66,7 @@ async function inspect(path: string, committed: ReadonlySet<number>): Promise<{ 
   const wharf = await Wharf.open({ path })
   try {
     const problems: string[] = []
-    const keys = (await wharf.jobs({ limit: 10_000 })).flatMap((j) => (j.identityKey?.startsWith(PREFIX) === true ? [j.identityKey] : []))
+    const keys = (await everyJob(wharf)).flatMap((j) => (j.identityKey?.startsWith(PREFIX) === true ? [j.identityKey] : []))
     const times = keys.map((k) => Date.parse(k.slice(PREFIX.length))).sort((a, b) => a - b)
     for (let i = 1; i < times.length; i++) {
       if (times[i] === times[i - 1]) problems.push(`firing ${new Date(times[i]!).toISOString()} stored twice`)
