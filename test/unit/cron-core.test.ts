@@ -18,6 +18,7 @@ import { toRow } from '../../src/storage/event-rows.js'
 import { InvalidPropertyError, UnknownCronError } from '../../src/engine/errors.js'
 import { CRONS_MAX } from '../../src/engine/core/limits.js'
 import { cronIdentityKey } from '../../src/engine/runtime/cron-firing.js'
+import { runTick, TickOutput, type CronClock } from '../../src/engine/core/tick.js'
 
 const H = 3_600_000
 const T0 = Date.parse('2026-01-01T00:00:00Z')
@@ -113,6 +114,33 @@ describe('deciding cron commands', () => {
       const decision = decide(state, command, T0)
       expect(decision.ok ? null : decision.error).toBeInstanceOf(UnknownCronError)
     }
+  })
+
+  it('times a resume in a tick by the cron as decided before it, and keeps its own time without a call time', () => {
+    // A stand-in cron clock: the next firing of the definition's hour ('0 <h> * * *' in UTC).
+    const clock: CronClock = (def, afterMs) => {
+      const hour = Number(def.schedule.split(' ')[1])
+      const day = Math.floor(afterMs / (24 * H)) * 24 * H
+      return day + hour * H > afterMs ? day + hour * H : day + (24 + hour) * H
+    }
+    const state = initialState([])
+    const daily = (hour: number): CronDefinition => ({ ...definition, schedule: `0 ${hour} * * *` })
+    const out = new TickOutput()
+    const commands: Command[] = [
+      { type: 'defineCron', cron: daily(23), nextMs: T0 + 23 * H },
+      { type: 'pauseCron', name: 'hourly' },
+      { type: 'defineCron', cron: daily(9), nextMs: T0 + 9 * H },
+      // Computed by its caller from the schedule it saw (23:00).
+      { type: 'resumeCron', name: 'hourly', nextMs: T0 + 23 * H, atMs: T0 + 6 * H },
+    ]
+    runTick(state, { outcomes: [], commands, nowMs: T0 + 6 * H, dispatch: false, registered: null, cronNext: clock, startsMax: 1, afterCommand: null, auditPick: null }, out)
+    expect(out.events.at(-1)).toMatchObject({ type: 'cron.resumed', nextMs: T0 + 9 * H })
+    // A call without its time (a follower of an older build) keeps the next firing it carries.
+    step(state, { type: 'pauseCron', name: 'hourly' }, T0 + 7 * H)
+    const old = { type: 'resumeCron', name: 'hourly', nextMs: T0 + 33 * H } as Command
+    const again = new TickOutput()
+    runTick(state, { outcomes: [], commands: [old], nowMs: T0 + 7 * H, dispatch: false, registered: null, cronNext: clock, startsMax: 1, afterCommand: null, auditPick: null }, again)
+    expect(again.events).toMatchObject([{ type: 'cron.resumed', nextMs: T0 + 33 * H }])
   })
 
   it('asserts in evolve that a firing comes after the last one', () => {

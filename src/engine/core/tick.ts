@@ -189,7 +189,8 @@ export type CronClock = (definition: CronDefinition, afterMs: number) => number 
 
 /** A resumeCron's next firing from the cron as the tick has decided it so far (see Command). */
 function timedResume(state: State, command: Command, cronNext: CronClock | null | undefined): Command {
-  if (command.type !== 'resumeCron' || cronNext == null) return command
+  // (A call without its time, from a follower of an older build, keeps the next firing it has.)
+  if (command.type !== 'resumeCron' || cronNext == null || !Number.isFinite(command.atMs)) return command
   const cron = state.crons.get(command.name)
   if (cron === undefined) return command // refused: unknown
   const nextMs = cronNext(cron.definition, command.atMs)
