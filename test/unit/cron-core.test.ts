@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { AssertionError } from '../../src/engine/core/assert.js'
 import { initialState } from '../../src/engine/core/channels.js'
+import type { CronClock } from '../../src/engine/core/cron.js'
 import { decide } from '../../src/engine/core/decide.js'
 import type { Command } from '../../src/engine/core/commands.js'
 import type { CronDefinition, JobSpec, WharfEvent } from '../../src/engine/core/events.js'
@@ -18,7 +19,7 @@ import { toRow } from '../../src/storage/event-rows.js'
 import { InvalidPropertyError, UnknownCronError } from '../../src/engine/errors.js'
 import { CRONS_MAX } from '../../src/engine/core/limits.js'
 import { cronIdentityKey } from '../../src/engine/runtime/cron-firing.js'
-import { runTick, TickOutput, type CronClock } from '../../src/engine/core/tick.js'
+import { runTick, TickOutput } from '../../src/engine/core/tick.js'
 
 const H = 3_600_000
 const T0 = Date.parse('2026-01-01T00:00:00Z')

@@ -1,7 +1,9 @@
 // Recurring jobs (crons): their decisions and evolve's part. The core never reads a calendar: the
 // shell computes every firing time with the cron library and hands the times over as data (a
-// definition's next firing, a due cron's firings and the one after them). Here they are only
-// compared, checked and recorded, so a replay needs no cron library and no clock.
+// definition's next firing, a due cron's firings and the one after them), or, for a resume, as a
+// pure function of a definition and a time (CronClock), since only the tick knows the definition
+// it resumes. Here the times are compared, checked and recorded, so a replay needs no cron
+// library and no clock.
 //
 // A firing is never stored twice: its job.created and the cron.fired that moves the cron past it
 // are in one batch (one atomic record), every fired time is after the cron's last firing, and the
@@ -63,8 +65,12 @@ export function cronViewOf(cron: CronRecord): CronView {
 
 type CronCommand = Extract<Command, { type: 'defineCron' | 'removeCron' | 'pauseCron' | 'resumeCron' | 'fireCron' }>
 
-/** The decision of a cron command: its events appended to `out`, or a refusal. */
-export function decideCron(state: State, command: CronCommand, nowMs: number, out: WharfEvent[]): { error: WharfError } | undefined {
+/** The shell's cron clock: the first firing of a definition strictly after a time (null: none ever). */
+export type CronClock = (definition: CronDefinition, afterMs: number) => number | null
+
+/** The decision of a cron command: its events appended to `out`, or a refusal. `cronNext` times a
+ * resume by the cron as decided so far (see Command); without it, the resume's own `nextMs`. */
+export function decideCron(state: State, command: CronCommand, nowMs: number, out: WharfEvent[], cronNext?: CronClock | null): { error: WharfError } | undefined {
   const cron = state.crons.get(command.type === 'defineCron' ? command.cron.name : command.name)
   switch (command.type) {
     case 'defineCron': {
@@ -87,7 +93,9 @@ export function decideCron(state: State, command: CronCommand, nowMs: number, ou
       return undefined
     case 'resumeCron':
       if (cron === undefined) return { error: new UnknownCronError(command.name) }
-      if (cron.paused) out.push({ seq: 0, v, at: nowMs, type: 'cron.resumed', name: command.name, nextMs: command.nextMs })
+      if (!cron.paused) return undefined
+      // (A call without its time, from a follower of an older build, keeps the next firing it has.)
+      out.push({ seq: 0, v, at: nowMs, type: 'cron.resumed', name: command.name, nextMs: cronNext != null && Number.isFinite(command.atMs) ? cronNext(cron.definition, command.atMs) : command.nextMs })
       return undefined
     case 'fireCron':
       // Decided on a state that moved on since the shell read it: nothing is due any more.

@@ -13,7 +13,7 @@ import { InvalidGraphError, JobStateConflictError, UnknownChannelError, UnknownJ
 import { decideEnqueueMany, enqueueRefusal } from './enqueue-many.js'
 import { decidePurge, decideRemove, goneFromHistoryIn } from './remove.js'
 import type { JobView } from './view.js'
-import { decideCron } from './cron.js'
+import { decideCron, type CronClock } from './cron.js'
 import { decideBatch, trimmedEvent } from './batch.js'
 
 export type Decision =
@@ -53,7 +53,7 @@ export function decide(state: State, command: Command, nowMs: number): Decision 
  * decide, for the tick's hot path: appends the events to `out` (the tick's batch) instead of
  * allocating a Decision per command. Events get seq 0; runTick stamps and applies them.
  */
-export function decideInto(state: State, command: Command, nowMs: number, out: WharfEvent[]): DecideNote {
+export function decideInto(state: State, command: Command, nowMs: number, out: WharfEvent[], cronNext?: CronClock | null): DecideNote {
   switch (command.type) {
     case 'enqueue':
       return decideEnqueue(state, command.jobs, command.joins, command.historyUuids, command.ends, nowMs, out)
@@ -71,7 +71,7 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
     case 'pauseCron':
     case 'resumeCron':
     case 'fireCron':
-      return decideCron(state, command, nowMs, out)
+      return decideCron(state, command, nowMs, out, cronNext)
     case 'cancel': {
       const job = state.jobs.get(command.uuid)
       if (job === undefined) return decideFinished(state, command, nowMs, out)

@@ -6,7 +6,8 @@
 import { fail } from './assert.js'
 import type { Command } from './commands.js'
 import { decideInto, type DecideNote } from './decide.js'
-import type { CronDefinition, WharfEvent } from './events.js'
+import type { CronClock } from './cron.js'
+import type { WharfEvent } from './events.js'
 import { evolve } from './evolve.js'
 import { decideBatchesDone } from './batch.js'
 import { CRONS_MAX, TICK_OUTCOMES_MAX, TICK_STARTS_MAX } from './limits.js'
@@ -119,7 +120,7 @@ export function runTick(state: State, input: TickInput, out: TickOutput): void {
   for (let i = 0; i < commands.length; i++) {
     const from = events.length
     out.commandFrom.push(from)
-    const note = decideInto(state, timedResume(state, commands[i]!, input.cronNext), nowMs, events)
+    const note = decideInto(state, commands[i]!, nowMs, events, input.cronNext)
     out.notes.push(note)
     if (note !== undefined) {
       // A refusal changes nothing: the caller is told, and the log holds nothing of it.
@@ -183,16 +184,4 @@ function stampAndApply(state: State, events: WharfEvent[], from: number): void {
     event.seq = state.seq + 1
     evolve(state, event)
   }
-}
-
-export type CronClock = (definition: CronDefinition, afterMs: number) => number | null
-
-/** A resumeCron's next firing from the cron as the tick has decided it so far (see Command). */
-function timedResume(state: State, command: Command, cronNext: CronClock | null | undefined): Command {
-  // (A call without its time, from a follower of an older build, keeps the next firing it has.)
-  if (command.type !== 'resumeCron' || cronNext == null || !Number.isFinite(command.atMs)) return command
-  const cron = state.crons.get(command.name)
-  if (cron === undefined) return command // refused: unknown
-  const nextMs = cronNext(cron.definition, command.atMs)
-  return nextMs === command.nextMs ? command : { ...command, nextMs }
 }

@@ -7,7 +7,8 @@ import { TICK_STARTS_MAX } from '../core/limits.js'
 import type { RegisteredFunctions } from '../core/schedule.js'
 import type { State } from '../core/state.js'
 import type { Worker } from '../core/workers.js'
-import { runTick, TickOutput, type CommandApplied, type CronClock, type TickInput } from '../core/tick.js'
+import type { CronClock } from '../core/cron.js'
+import { runTick, TickOutput, type CommandApplied, type TickInput } from '../core/tick.js'
 import { emptyKeepingRoom } from '../core/arrays.js'
 
 const NO_COMMANDS: readonly Command[] = Object.freeze([])
