@@ -95,6 +95,38 @@ describe('purge()', () => {
     checkInvariants(wharf.engine.state)
   })
 
+  // Found by hunting: history as the shell read it before the tick does not yet hold the jobs an
+  // earlier call of the same tick finished (they are in the batch's outbox), so purge missed them
+  // although its jobs.removed comes after their job.cancelled / job.done in the log.
+  it('takes the jobs a call made just before it, in the same tick, finished', async () => {
+    const { wharf, m } = await openRemoval()
+    const lone = await m.withDelay({ eta: 3600 }).run('lone')
+    const [, purged] = await Promise.all([wharf.cancel(lone.uuid), wharf.purge({ state: 'cancelled' })])
+    expect(purged).toBe(1)
+    expect(await wharf.job(lone.uuid)).toBeUndefined()
+
+    // A graph that leaves memory in the same tick: a done, f failed, then f cancelled by the call
+    // before the purge; the purge takes f and leaves a in history without its edge to f.
+    const [a, f] = [m.delayable().run('a'), m.delayable().run('fail')]
+    await chain(a, f).delay()
+    await wharf.start()
+    await wharf.idle()
+    const [, cancelled] = await Promise.all([wharf.cancel(f.job!.uuid), wharf.purge({ state: 'cancelled' })])
+    expect(cancelled).toBe(1)
+    expect(await states(wharf, [a.job!.uuid, f.job!.uuid])).toEqual(['done', 'gone'])
+    expect(await wharf.job(a.job!.uuid)).toMatchObject({ dependents: [] })
+
+    // setDone finishing a graph, then a purge of done jobs in the same tick: all of it goes.
+    const [b, g] = [m.delayable().run('b'), m.delayable().run('fail')]
+    await chain(b, g).delay()
+    await wharf.idle()
+    const [, done] = await Promise.all([wharf.setDone(g.job!.uuid), wharf.purge({ state: 'done' })])
+    expect(done).toBe(3)
+    expect(await wharf.jobs()).toEqual([])
+    expect(wharf.stats().states).toMatchObject({ done: 0, cancelled: 0, failed: 0 })
+    checkInvariants(wharf.engine.state)
+  })
+
   it('refuses bad options', async () => {
     const { wharf } = await openRemoval()
     const bad: unknown[] = [undefined, null, 'done', {}, { state: 'pending' }, { state: 'done', before: '2026-01-01' }, { state: 'done', before: new Date(NaN) }, { state: 'done', olderThan: 1 }]

@@ -14,7 +14,7 @@
 //   memory, and the rest goes back to history with its edges to them trimmed.
 
 import { fail } from './assert.js'
-import type { Command } from './commands.js'
+import type { Command, RemovableState } from './commands.js'
 import { EVENT_FORMAT_VERSION as v, type JobsRemoved, type WharfEvent } from './events.js'
 import { leaveGraph, retiredGraphOf } from './retire.js'
 import { leaveBatch, trimmedEvent } from './batch.js'
@@ -96,9 +96,29 @@ export function decidePurge(state: State, command: Extract<Command, { type: 'pur
     const take = graph.filter((view) => view.state === wanted && enteredBefore(view, beforeMs))
     if (take.length > 0) addGraph(plan, graph, take, false)
   }
+  // Finished earlier in this batch (a command or a handler's outcome before this purge): in the
+  // outbox, so in neither memory nor the history the shell read; taken as remove() takes them.
+  if (purgeOutbox(state, wanted, beforeMs, plan, limit)) more = true
   const removed = plan.memory.length + plan.history.length
   if (removed > 0) emit(plan, nowMs, out)
   return { removed, more }
+}
+
+/** Add to `plan` the jobs of the outbox in `wanted` (before `beforeMs`), each graph once, while
+ * the jobs taken from memory stay under `limit`; true when it stopped there. */
+function purgeOutbox(state: State, wanted: RemovableState, beforeMs: number | null, plan: Plan, limit: number): boolean {
+  if (state.retired.size === 0) return false
+  const seen = new Set<string>()
+  for (const job of state.retired.values()) {
+    if (job.state !== wanted || !enteredBefore(job, beforeMs)) continue
+    const key = job.graphUuid ?? job.uuid
+    if (seen.has(key)) continue
+    if (plan.memory.length >= limit) return true
+    seen.add(key)
+    const graph = retiredGraphOf(state, job.uuid)!
+    addGraph(plan, graph, graph.filter((view) => view.state === wanted && enteredBefore(view, beforeMs)), true)
+  }
+  return false
 }
 
 /** Take `take` of `graph` (not in memory): as it is when it is all of it and in history, else
