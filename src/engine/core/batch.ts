@@ -233,11 +233,13 @@ export function decideBatch(state: State, command: Extract<Command, { type: 'bat
   if (jobs.length === 0) fail(`batch ${uuid} has no jobs`)
   if (jobs.length + (onDone?.length ?? 0) > BATCH_JOBS_MAX + BATCH_ON_DONE_JOBS_MAX) fail(`batch ${uuid} is larger than its limits`)
   const inHistory = new Set(command.historyUuids ?? [])
-  const refusal = enqueueRefusal(state, jobs, jobs.filter((s) => inHistory.has(s.uuid)).map((s) => s.uuid), ends, 'batch()')
+  const custom = command.historyUuids !== undefined
+  const refusal = enqueueRefusal(state, jobs, custom ? jobs.filter((s) => inHistory.has(s.uuid)).map((s) => s.uuid) : undefined, ends, 'batch()')
   if (refusal !== null) return { error: refusal }
   if (onDone !== null) {
     const ours = new Set(jobs.map((s) => s.uuid))
-    const taken = onDone.find((s) => ours.has(s.uuid) || inHistory.has(s.uuid))
+    // With a custom newId, a job finished earlier in this tick (in the outbox) has its uuid too.
+    const taken = onDone.find((s) => ours.has(s.uuid) || inHistory.has(s.uuid) || (custom && state.retired.size > 0 && state.retired.has(s.uuid)))
     if (taken !== undefined) return { error: new InvalidPropertyError(`batch(): onDone: job uuid ${JSON.stringify(taken.uuid)} is not unique: another job already has it; newId() must return a new id on every call`) }
     const refused = enqueueRefusal(state, onDone, undefined, undefined, 'batch()')
     if (refused !== null) {

@@ -41,8 +41,9 @@ export type Command =
       type: 'enqueue'
       jobs: JobSpec[]
       joins?: GraphJoin[]
-      /** Uuids of `jobs` that finished jobs in history already have (set by the shell when
-       * uuids come from a custom newId). */
+      /** Uuids of `jobs` that finished jobs in history already have (set, maybe empty, by the
+       * shell when uuids come from a custom newId: the core then also refuses the uuid of a job
+       * finished earlier in the tick). */
       historyUuids?: string[]
       /**
        * delayMany: `jobs` holds several independent graphs (or single jobs) back to back, graph i
@@ -64,8 +65,8 @@ export type Command =
       jobs: JobSpec[]
       ends: number[]
       onDone: JobSpec[] | null
-      /** Uuids of `jobs` and `onDone` that finished jobs in history already have (set by the
-       * shell when uuids come from a custom newId). */
+      /** Uuids of `jobs` and `onDone` that finished jobs in history already have (set, maybe
+       * empty, by the shell when uuids come from a custom newId, as for enqueue). */
       historyUuids?: string[]
     }
   /** The runner takes an enqueued job; `node`: the cluster worker that runs it (see job.started). */

@@ -99,9 +99,11 @@ export function enqueueRefusal(
   ends: readonly number[] | undefined,
   call: string,
 ): WharfError | null {
-  if (historyUuids !== undefined && historyUuids.length > 0) {
-    const i = specs.findIndex((spec) => spec.uuid === historyUuids[0])
-    return new InvalidPropertyError(`${refusedAt(ends, i, call)}job uuid ${JSON.stringify(historyUuids[0])} is not unique: a finished job already has it; newId() must return a new id on every call`)
+  if (historyUuids !== undefined) {
+    // A custom newId (the only case the shell reads these): a finished job has the uuid if history
+    // had it before the tick, or if a command earlier in this tick finished it (in the outbox).
+    const i = specs.findIndex((spec) => historyUuids.includes(spec.uuid) || (state.retired.size > 0 && state.retired.has(spec.uuid)))
+    if (i >= 0) return new InvalidPropertyError(`${refusedAt(ends, i, call)}job uuid ${JSON.stringify(specs[i]!.uuid)} is not unique: a finished job already has it; newId() must return a new id on every call`)
   }
   if (specs.length > GRAPH_JOBS_MAX) {
     return new InvalidGraphError(`one enqueue may store at most ${GRAPH_JOBS_MAX} jobs (GRAPH_JOBS_MAX), this one has ${specs.length}; split it`)

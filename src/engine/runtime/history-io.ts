@@ -80,11 +80,11 @@ export async function hydrate(submissions: readonly Submitted[], state: State, h
   }
 }
 
-/** A custom newId may return the uuid of a finished job: note which of `specs` history has. */
+/** A custom newId may return the uuid of a finished job: note which of `specs` history has (an
+ * empty list still tells the core to look in the outbox of the tick, which history lacks). */
 async function findHistoryUuids(command: { historyUuids?: string[] }, specs: readonly JobSpec[], state: State, history: HistoryStore): Promise<void> {
   const found = await Promise.all(specs.map((spec) => (state.jobs.has(spec.uuid) ? undefined : history.get(spec.uuid))))
-  const taken = specs.filter((_, i) => found[i] !== undefined).map((spec) => spec.uuid)
-  if (taken.length > 0) command.historyUuids = taken
+  command.historyUuids = specs.filter((_, i) => found[i] !== undefined).map((spec) => spec.uuid)
 }
 
 /** Every job of `view`'s graph in history (a graph leaves memory whole), or the job alone. */
