@@ -89,6 +89,18 @@ describe('re-storing a job into a graph', () => {
     await wharf.close()
   })
 
+  it('names why for a job a call earlier in the same tick finished (not yet in history)', async () => {
+    const { wharf, m } = await rig()
+    const n2 = m.browse([2]).delayable().work()
+    await n2.delay()
+    const n1 = m.browse([1]).delayable().work()
+    const [, error] = await Promise.all([wharf.cancel(n2.job!.uuid), failure(() => n1.onDone(n2).delay())])
+    expect(error).toBeInstanceOf(InvalidGraphError)
+    expect((error as Error).message).toMatch(/it is cancelled, and only a job still pending can be/)
+    expect((await wharf.jobs()).map((j) => j.state)).toEqual(['cancelled'])
+    await wharf.close()
+  })
+
   it('refuses a pending job that is already part of another graph', async () => {
     const { wharf, m } = await rig()
     const [a, b] = [m.browse([1]).delayable().work(), m.browse([2]).delayable().work()]

@@ -247,7 +247,11 @@ function decideEnqueue(
  * pending can (queue_job re-stores it): one that ran, or waits in another graph, has a history. */
 function joinRefusal(state: State, join: GraphJoin): string | null {
   const job = state.jobs.get(join.uuid)
-  if (job === undefined) return join.finished === undefined ? 'it is not stored any more' : `it is ${join.finished}, and only a job still pending can be`
+  if (job === undefined) {
+    // In history as the shell read it before the tick, or finished earlier in this tick (outbox).
+    const finished = join.finished ?? state.retired.get(join.uuid)?.state
+    return finished === undefined ? 'it is not stored any more' : `it is ${finished}, and only a job still pending can be`
+  }
   if (job.state !== 'pending') return `it is ${job.state}, and only a job still pending can be`
   if (job.graphUuid !== null) return `it is already part of graph ${job.graphUuid}`
   // Its parents would be outside its batch: the batch's state assumes they never are.
