@@ -220,6 +220,33 @@ describe('batch(): removal and vacuum', () => {
     expect(await third.wharf.batches()).toEqual([])
     third.audit()
   })
+
+  it('removing the failed jobs completes a batch whose done jobs are in history, and not one whose done jobs were vacuumed', async () => {
+    const clock = new FakeClock()
+    const path = await temp.path()
+    const first = await setup({ path, channels: 'root:4,root.keep:1:remove_after_days=60' }, clock)
+    // `kept` outlives the vacuum below (60 days); `gone`'s done job does not (30 days).
+    const kept = await first.wharf.batch('kept', [first.m.delayable({ channel: 'root.keep' }).run('a'), first.m.delayable().run('fail')], { onDone: first.m.delayable().after('kept') })
+    const gone = await first.wharf.batch('gone', [first.m.delayable().run('b'), first.m.delayable().run('fail')], { onDone: first.m.delayable().after('gone') })
+    await first.wharf.start()
+    await first.wharf.drain()
+    expect(counts(await first.view(gone.uuid))).toEqual(['failed', 2, 1, 1, 0])
+    await first.wharf.close()
+    clock.advanceTo(clock.now() + 31 * DAY)
+    const second = await setup({ path, channels: 'root:4,root.keep:1:remove_after_days=60' }, clock)
+    expect(second.wharf.openReport.vacuumed).toBe(1)
+    expect(counts(await second.view(gone.uuid))).toEqual(['failed', 1, 0, 1, 0])
+    const failed = await second.wharf.jobs({ state: 'failed' })
+    await second.wharf.remove(failed.map((job) => job.uuid))
+    // `kept`: its other job is done, so the removal completes it and stores its onDone.
+    const completed = await second.view(kept.uuid)
+    expect(counts(completed)).toEqual(['done', 1, 1, 0, 0])
+    expect(completed.onDoneStored).toBe(true)
+    // `gone`: its last job left, and it with it, without ever completing.
+    expect(await second.wharf.batchView(gone.uuid)).toBeUndefined()
+    expect((await second.wharf.jobs({ model: 't.batch', method: 'after' })).map((job) => job.args)).toEqual([['kept']])
+    second.audit()
+  })
 })
 
 describe('batch() on LevelDB', () => {
