@@ -5,7 +5,7 @@
 // enqueue the same keys at the same time. Its posts wake the scheduler on the inbox's own channel,
 // carrying their calls, and the replies it alone on its own, not every member on the schema's.
 import { describe, expect, it } from 'vitest'
-import { chain, JobStateConflictError, UnknownJobError, Wharf } from '../../src/index.js'
+import { chain, InvalidPropertyError, JobStateConflictError, UnknownJobError, Wharf } from '../../src/index.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
 import { connect } from '../../src/storage/pg-driver.js'
 import { inboxChannel, notifyChannel, replyChannel } from '../../src/storage/pg-channels.js'
@@ -152,6 +152,26 @@ describe('a cluster of two Wharfs on one schema', () => {
     await expect.poll(() => follower.stats().states.done).toBe(11)
     expect(counts(follower)).toEqual(counts(scheduler))
     expect(follower.stats().states.cancelled).toBe(0)
+  })
+
+  it("refuses a follower's job whose uuid, from its custom newId, a finished job has, though the scheduler's own ids are ULIDs", async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const ids = ['reused', 'reused']
+    const follower = await open(schema, 'node-b', { newId: () => ids.shift() ?? `fresh-${ids.length}-${Math.random()}` })
+    partner(scheduler, [])
+    const onFollower = partner(follower, [])
+    await scheduler.start()
+    const first = await onFollower.withDelay().double(1)
+    expect(await follower.result(first.uuid)).toBe(2)
+    // As embedded (duplicate-uuid.test.ts): refused, and the finished job stays as it was.
+    const error = await failure(() => onFollower.withDelay().double(2))
+    expect(error).toBeInstanceOf(InvalidPropertyError)
+    expect((error as Error).message).toContain('"reused"')
+    expect(await follower.job('reused')).toMatchObject({ state: 'done', args: [1] })
+    // The scheduler goes on: the next call is answered and its job runs.
+    const next = await onFollower.withDelay().double(3)
+    expect(await follower.result(next.uuid)).toBe(6)
   })
 
   it('keeps identity keys unique when both members enqueue the same keys at once', async () => {
