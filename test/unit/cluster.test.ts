@@ -5,13 +5,13 @@
 // enqueue the same keys at the same time. Its posts wake the scheduler on the inbox's own channel,
 // carrying their calls, and the replies it alone on its own, not every member on the schema's.
 import { describe, expect, it } from 'vitest'
-import { chain, InvalidPropertyError, JobStateConflictError, UnknownJobError, Wharf } from '../../src/index.js'
+import { chain, InvalidPropertyError, JobStateConflictError, UnknownJobError, Wharf, WharfClosedError } from '../../src/index.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
 import { connect } from '../../src/storage/pg-driver.js'
 import { inboxChannel, notifyChannel, replyChannel } from '../../src/storage/pg-channels.js'
 import { PgClusterTables } from '../../src/storage/pg-cluster.js'
 import { decodeCall } from '../../src/engine/runtime/cluster-wire.js'
-import { failure } from './helpers.js'
+import { failure, gate } from './helpers.js'
 
 const db = pgTestDatabase()
 
@@ -172,6 +172,32 @@ describe('a cluster of two Wharfs on one schema', () => {
     // The scheduler goes on: the next call is answered and its job runs.
     const next = await onFollower.withDelay().double(3)
     expect(await follower.result(next.uuid)).toBe(6)
+  })
+
+  it('answers cluster() on a closing follower as a member, never as a scheduler of its own, and refuses it once closed', async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const follower = await open(schema, 'node-b')
+    const running = gate()
+    const release = gate()
+    const held = follower.model('res.partner', {
+      async hold() {
+        running.open()
+        await release.wait
+        return 'held'
+      },
+    })
+    await follower.start()
+    const job = await held.withDelay().hold()
+    await running.wait
+    const closing = follower.close() // waits for its handler
+    const during = follower.cluster()
+    expect(during).toMatchObject({ node: 'node-b', leader: 'node-a', term: 1 })
+    expect(during.role).not.toBe('scheduler')
+    release.open()
+    await closing
+    expect(() => follower.cluster()).toThrow(WharfClosedError)
+    expect(await scheduler.job(job.uuid)).toMatchObject({ state: 'done', result: 'held' })
   })
 
   it('keeps identity keys unique when both members enqueue the same keys at once', async () => {
