@@ -200,6 +200,27 @@ describe('a cluster of two Wharfs on one schema', () => {
     expect(await scheduler.job(job.uuid)).toMatchObject({ state: 'done', result: 'held' })
   })
 
+  it('closes a follower whose close() waits for a handler when a second close() gives up on it, both resolving as embedded', async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const follower = await open(schema, 'node-b')
+    const running = gate()
+    const stuck = follower.model('res.partner', {
+      async hang() {
+        running.open()
+        return new Promise<never>(() => undefined)
+      },
+    })
+    await follower.start()
+    const job = await stuck.withDelay().hang()
+    await running.wait
+    const first = follower.close()
+    await follower.close({ timeoutMs: 0 })
+    await first
+    // Abandoned: the scheduler recovers it as a dead worker's (close.test.ts: the next open does).
+    await expect.poll(async () => (await scheduler.job(job.uuid))?.state, { timeout: 15_000 }).toBe('pending')
+  })
+
   it('keeps identity keys unique when both members enqueue the same keys at once', async () => {
     const schema = db.schema()
     const scheduler = await open(schema, 'node-a')
