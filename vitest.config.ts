@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config'
 const ON_POSTGRES = [
   'smoke', 'api', 'scheduling', 'retries', 'graphs', 'identity', 'reads', 'explain', 'progress', 'result', 'remove',
   'purge', 'delay-many', 'handler-outcomes', 'capacity-running', 'channel-strict', 'close', 'snapshot-replay',
-  'pipelined-appends', 'graph-restore', 'duplicate-uuid', 'unregistered-functions', 'lost-wakeup',
+  'pipelined-appends', 'graph-restore', 'duplicate-uuid', 'unregistered-functions', 'lost-wakeup', 'batches',
 ].map((name) => `test/unit/${name}.test.ts`)
 
 export default defineConfig({

@@ -14,6 +14,9 @@ import { SCHEMA_NAME, schemaIdent } from '../storage/pg-schema.js'
 import { UsageError } from './args.js'
 import { Refusal, type Action, type ActionResult } from './client.js'
 import { CLI_CHANNELS, KEEP_FOREVER_DAYS, LocalClient } from './local-client.js'
+import type { DashboardServer, ServeOptions } from '../dashboard/serve.js'
+import { ACTION_GUARD } from '../dashboard/options.js'
+import { HttpError } from '../dashboard/http-error.js'
 
 const SCHEMA_DEFAULT = 'wharf'
 
@@ -91,14 +94,26 @@ export class ClusterClient extends LocalClient {
     )
   }
 
+  /** Its actions are refused as the commands' are while no scheduler is alive: nothing here would
+   * ever apply them, and a page that waits for ever says nothing (503, code NO_SCHEDULER). */
+  override serveDashboard(options: ServeOptions): Promise<DashboardServer> {
+    const guard = (): void => {
+      const message = this.noSchedulerMessage('the action')
+      if (message !== null) throw new HttpError(503, 'NO_SCHEDULER', message)
+    }
+    return this.wharf.serveDashboard({ ...options, [ACTION_GUARD]: guard })
+  }
+
   /** A call sent with no scheduler alive would wait in the inbox until one comes: refuse it now. */
   private requireScheduler(what: string): void {
-    if (this.wharf.cluster().leader !== null) return
-    throw new Refusal({
-      name: 'ClusterError',
-      code: 'NO_SCHEDULER',
-      message: `no scheduler in the cluster of schema ${JSON.stringify(this.schema)} (no member holds its lease): ${what} is applied by the scheduler, and this command never becomes it; start the app, then try again`,
-    })
+    const message = this.noSchedulerMessage(what)
+    if (message !== null) throw new Refusal({ name: 'ClusterError', code: 'NO_SCHEDULER', message })
+  }
+
+  /** Why `what` cannot be applied now (null: a scheduler is alive). */
+  private noSchedulerMessage(what: string): string | null {
+    if (this.wharf.cluster().leader !== null) return null
+    return `no scheduler in the cluster of schema ${JSON.stringify(this.schema)} (no member holds its lease): ${what} is applied by the scheduler, and this command never becomes it; start the app, then try again`
   }
 }
 

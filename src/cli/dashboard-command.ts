@@ -36,7 +36,7 @@ export const dashboardCommand: Command = {
         ? await ClusterClient.join(source.postgres, stringOption(values, 'schema'))
         : await LocalClient.open(source.path, 'the app that holds it can serve the dashboard itself: wharf.serveDashboard()')
     try {
-      const server = await client.store.serveDashboard({ port, host, readOnly: values['read-only'] === true, ...(token === undefined ? {} : { token }) })
+      const server = await client.serveDashboard({ port, host, readOnly: values['read-only'] === true, ...(token === undefined ? {} : { token }) })
       const what = source.postgres !== undefined ? `the cluster in schema ${stringOption(values, 'schema') ?? 'wharf'}` : source.path
       out.answer({ url: server.url }, () => [`dashboard of ${what} at ${server.url} (Ctrl-C stops it)`])
       await stopped.signal

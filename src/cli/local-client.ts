@@ -11,6 +11,7 @@ import { StorageLockedError, UnknownJobError, WharfError } from '../engine/error
 import type { Stats } from '../engine/api/queries.js'
 import type { RemovableState } from '../engine/core/commands.js'
 import { inspectStorePath, type StoreDir } from '../storage/level-path.js'
+import type { DashboardServer, ServeOptions } from '../dashboard/serve.js'
 import { errorInfo, Refusal, refusalOf, type Action, type ActionResult, type BatchesFilter, type BatchesPage, type Explanation, type JobDetail, type JobsFilter, type JobsPage, type OperatorClient } from './client.js'
 
 /**
@@ -64,6 +65,11 @@ export class LocalClient implements OperatorClient {
   /** The Wharf itself, for commands that serve it (dashboard). */
   get store(): Wharf {
     return this.wharf
+  }
+
+  /** `wharf dashboard`: the dashboard over this client's store. */
+  serveDashboard(options: ServeOptions): Promise<DashboardServer> {
+    return this.wharf.serveDashboard(options)
   }
 
   async jobs(filter: JobsFilter): Promise<JobsPage> {

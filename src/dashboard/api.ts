@@ -1,6 +1,7 @@
 // The JSON API under <base>/api/: its route table, and the checks every request passes in order
 // before anything is read or changed — token, route (404), method (405), query keys (400), then
-// for actions: same origin (403), read-only (403), JSON content type (415), body (413, 400).
+// for actions: same origin (403), read-only (403), the server's guard (the CLI's cluster member:
+// 503 with no scheduler), JSON content type (415), body (413, 400).
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Wharf } from '../engine/api/wharf.js'
@@ -136,6 +137,7 @@ export async function serveApi(ctx: ApiContext, path: string, query: URLSearchPa
   if (route.action === true) {
     checkSameOrigin(req)
     if (settings.readOnly) throw new HttpError(403, 'READ_ONLY', 'this dashboard is read-only: actions are refused')
+    settings.actionGuard?.()
     checkContentType(req, 'application/json')
     body = await readJson(req)
   }

@@ -19,7 +19,13 @@ export interface DashboardSettings {
   readOnly: boolean
   /** '' or '/a/b' (no trailing slash). */
   basePath: string
+  /** Called before every action is applied: throws (an HttpError) to refuse it. */
+  actionGuard: (() => void) | null
 }
+
+/** @internal serveDashboard() option (a symbol: no app passes it by mistake): the CLI's cluster
+ * member refuses actions while no scheduler is alive, rather than leave them waiting. */
+export const ACTION_GUARD: unique symbol = Symbol('wharf.dashboardActionGuard')
 
 const TOKEN = /^[\x21-\x7e]{1,4096}$/
 const BASE_PATH = /^(\/[A-Za-z0-9._~%-]+)*$/
@@ -50,5 +56,5 @@ export function checkDashboardOptions(options: unknown, where = 'dashboard()'): 
       throw new InvalidPropertyError(`${where}: basePath must be a URL path such as '/ops/jobs', got ${describe(o.basePath)}`)
     }
   }
-  return { token: (o.token as string | undefined) ?? null, readOnly: o.readOnly === true, basePath }
+  return { token: (o.token as string | undefined) ?? null, readOnly: o.readOnly === true, basePath, actionGuard: null }
 }

@@ -10,6 +10,7 @@
 import type { JobView } from '../engine/core/view.js'
 import { LogCorruptionError } from '../engine/errors.js'
 import {
+  batchUuidOf,
   channelOf,
   countInto,
   finishedAtOf,
@@ -24,7 +25,7 @@ import { esc, unesc } from './key-escape.js'
 import type { PgPool, PgQueries, PgRow, PgRows } from './pg-driver.js'
 import { decodeView, encodeView, ViewDecodeError } from './view-codec.js'
 
-/** Rows per INSERT: 9 parameters a row would pass PostgreSQL's limit; arrays (unnest) do not. */
+/** Rows per INSERT: 10 parameters a row would pass PostgreSQL's limit; arrays (unnest) do not. */
 const PUT_CHUNK = 5_000
 
 const escOrNull = (s: string | null): string | null => (s === null ? null : esc(s))
@@ -118,7 +119,7 @@ export class PgHistory implements HistoryStore {
 
   private insert(tx: PgQueries, jobs: readonly FinishedJob[]): Promise<PgRows> {
     const n = jobs.length
-    const cols: unknown[][] = [[], [], [], [], [], [], [], [], []]
+    const cols: unknown[][] = [[], [], [], [], [], [], [], [], [], []]
     for (let i = 0; i < n; i++) {
       const job = jobs[i]!
       cols[0]!.push(esc(job.uuid))
@@ -130,10 +131,11 @@ export class PgHistory implements HistoryStore {
       cols[6]!.push(escOrNull(job.graphUuid))
       cols[7]!.push(finishedAtOf(job))
       cols[8]!.push(encodeView(job))
+      cols[9]!.push(escOrNull(batchUuidOf(job)))
     }
     return tx.query(
-      `INSERT INTO ${this.s}.history (uuid, state, channel, model, method, identity_key, graph_uuid, finished_at, view) ` +
-        'SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bytea[])',
+      `INSERT INTO ${this.s}.history (uuid, state, channel, model, method, identity_key, graph_uuid, finished_at, view, batch_uuid) ` +
+        'SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bytea[], $10::text[])',
       cols,
     )
   }
@@ -163,6 +165,7 @@ export class PgHistory implements HistoryStore {
     filter('method', q.method)
     filter('graph_uuid', q.graphUuid)
     filter('identity_key', q.identityKey)
+    filter('batch_uuid', q.batchUuid)
     if (q.after !== undefined) {
       params.push(esc(q.after))
       where.push(`uuid ${q.desc ? '<' : '>'} $${params.length}`)

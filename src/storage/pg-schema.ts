@@ -38,12 +38,19 @@
 //                   sent while the one before it commits commits only after it, never after a
 //                   lost one. A term bump sets it again from the log (a Wharf of version 4 that
 //                   was the scheduler while the schema migrated appended without moving it).
+//
+// Version 6 (jobs({ batchUuid }) reads history too):
+//   history         + batch_uuid: the batch of a finished job (escaped), indexed like graph_uuid;
+//                   filled for the rows already there from their views (backfillBatches), in the
+//                   migration's transaction.
 
 import { StorageError } from '../engine/errors.js'
-import type { PgPool } from './pg-driver.js'
+import type { PgPool, PgQueries } from './pg-driver.js'
+import { esc, unesc } from './key-escape.js'
+import { decodeView } from './view-codec.js'
 
 /** The newest layout this build writes. */
-export const PG_SCHEMA_VERSION = 5
+export const PG_SCHEMA_VERSION = 6
 
 /** Migrations by the version they create; each is run in one transaction. */
 const MIGRATIONS: Readonly<Record<number, (s: string) => string[]>> = {
@@ -74,6 +81,33 @@ const MIGRATIONS: Readonly<Record<number, (s: string) => string[]>> = {
     `UPDATE ${s}.meta SET last_seq = greatest(floor_seq, coalesce((SELECT max(last_seq) FROM ${s}.log), 0))`,
     `ALTER TABLE ${s}.meta ALTER COLUMN last_seq SET NOT NULL`,
   ],
+  6: (s) => [
+    `ALTER TABLE ${s}.history ADD COLUMN batch_uuid text`,
+    `CREATE INDEX history_batch ON ${s}.history (batch_uuid, uuid) WHERE batch_uuid IS NOT NULL`,
+  ],
+}
+
+/** Rows of history read at once by the backfill of version 6. */
+const BACKFILL_CHUNK = 1_000
+
+/** Version 6's column for the rows written before it: the batch is in each row's view only. */
+async function backfillBatches(tx: PgQueries, s: string): Promise<void> {
+  for (let after = ''; ; ) {
+    const { rows } = await tx.query(`SELECT uuid, view FROM ${s}.history WHERE uuid > $1 ORDER BY uuid LIMIT ${BACKFILL_CHUNK}`, [after])
+    if (rows.length === 0) return
+    const uuids: string[] = []
+    const batches: string[] = []
+    for (const row of rows) {
+      const batchUuid = decodeView(row.view as Uint8Array, unesc(row.uuid as string)).batchUuid
+      if (batchUuid === null) continue
+      uuids.push(row.uuid as string)
+      batches.push(esc(batchUuid))
+    }
+    if (uuids.length > 0) {
+      await tx.query(`UPDATE ${s}.history h SET batch_uuid = b.batch FROM unnest($1::text[], $2::text[]) AS b(uuid, batch) WHERE h.uuid = b.uuid`, [uuids, batches])
+    }
+    after = rows[rows.length - 1]!.uuid as string
+  }
 }
 
 /** A schema name Wharf accepts: an unquoted lowercase identifier (no quoting surprises). */
@@ -105,6 +139,11 @@ export async function migrate(sql: PgPool, schema: string, newest = PG_SCHEMA_VE
     if (migration === undefined) throw new Error(`no migration to schema version ${version}`)
     statements.push(...migration(s), `INSERT INTO ${s}.schema_version (version) VALUES (${version})`)
   }
-  if (statements.length > 0) await sql.transaction((tx) => Promise.all(statements.map((statement) => tx.query(statement))))
+  if (statements.length === 0) return newest
+  await sql.transaction(async (tx) => {
+    await Promise.all(statements.map((statement) => tx.query(statement)))
+    // A fresh schema has no history to fill.
+    if (found >= 1 && found < 6 && newest >= 6) await backfillBatches(tx, s)
+  })
   return newest
 }

@@ -2,9 +2,10 @@
 // NEVER_SCHEDULER stays a follower even when the lease is free; `wharf … --postgres` (requeue and
 // dashboard as real processes) lists and acts on the jobs of a cluster whose scheduler is this
 // test's process, without ever taking the lease, and leaves; an action is refused at once when
-// the scheduler's row is fresh but its session gone (SIGKILLed), and one the scheduler leaves
-// unanswered makes the CLI say what it waits for; and the dashboard served by a follower shows
-// the jobs while a requeue through it is applied by the scheduler.
+// the scheduler's row is fresh but its session gone (SIGKILLed), by a command and by the CLI's
+// dashboard (503), and one the scheduler leaves unanswered makes the CLI say what it waits for;
+// and the dashboard served by a follower shows the jobs while a requeue through it is applied by
+// the scheduler.
 import { describe, expect, it } from 'vitest'
 import { FailedJobError, Wharf, type JobView } from '../../src/index.js'
 import { NEVER_SCHEDULER } from '../../src/engine/api/open-options.js'
@@ -143,6 +144,24 @@ describe('wharf --postgres while the scheduler is dead or silent', () => {
       const refused = await inProcess('cancel', later.uuid, '--postgres', db.url(), '--schema', schema)
       expect([refused.code, refused.err]).toEqual([1, expect.stringContaining('ClusterError: no scheduler in the cluster of schema')])
     } finally {
+      await end()
+    }
+  })
+
+  it("refuses the dashboard's actions at once too (503, NO_SCHEDULER), while its reads answer; once an app schedules, they go through", async () => {
+    const { schema, later, end } = await ghostScheduler(false)
+    const client = await ClusterClient.join(db.url(), schema)
+    try {
+      const { url } = await client.serveDashboard({ port: 0 })
+      const api = new URL('api', url).href
+      expect((await call(`${api}/jobs/${later.uuid}`)).body.job.state).toBe('pending')
+      const refused = await post(`${api}/actions/cancel`, { uuids: [later.uuid] })
+      expect(refused).toMatchObject({ status: 503, body: { error: { code: 'NO_SCHEDULER', message: expect.stringContaining('no scheduler in the cluster of schema') } } })
+      await open(schema, 'app-2')
+      await expect.poll(() => client.store.cluster().leader, { timeout: 5_000 }).toBe('app-2')
+      expect(await post(`${api}/actions/cancel`, { uuids: [later.uuid] })).toMatchObject({ status: 200, body: { results: [{ uuid: later.uuid, ok: true }] } })
+    } finally {
+      await client.close()
       await end()
     }
   })

@@ -5,13 +5,13 @@
 // enqueue the same keys at the same time. Its posts wake the scheduler on the inbox's own channel,
 // carrying their calls, and the replies it alone on its own, not every member on the schema's.
 import { describe, expect, it } from 'vitest'
-import { chain, JobStateConflictError, UnknownJobError, Wharf } from '../../src/index.js'
+import { chain, InvalidPropertyError, JobStateConflictError, UnknownJobError, Wharf, WharfClosedError } from '../../src/index.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
 import { connect } from '../../src/storage/pg-driver.js'
 import { inboxChannel, notifyChannel, replyChannel } from '../../src/storage/pg-channels.js'
 import { PgClusterTables } from '../../src/storage/pg-cluster.js'
 import { decodeCall } from '../../src/engine/runtime/cluster-wire.js'
-import { failure } from './helpers.js'
+import { failure, gate } from './helpers.js'
 
 const db = pgTestDatabase()
 
@@ -152,6 +152,73 @@ describe('a cluster of two Wharfs on one schema', () => {
     await expect.poll(() => follower.stats().states.done).toBe(11)
     expect(counts(follower)).toEqual(counts(scheduler))
     expect(follower.stats().states.cancelled).toBe(0)
+  })
+
+  it("refuses a follower's job whose uuid, from its custom newId, a finished job has, though the scheduler's own ids are ULIDs", async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const ids = ['reused', 'reused']
+    const follower = await open(schema, 'node-b', { newId: () => ids.shift() ?? `fresh-${ids.length}-${Math.random()}` })
+    partner(scheduler, [])
+    const onFollower = partner(follower, [])
+    await scheduler.start()
+    const first = await onFollower.withDelay().double(1)
+    expect(await follower.result(first.uuid)).toBe(2)
+    // As embedded (duplicate-uuid.test.ts): refused, and the finished job stays as it was.
+    const error = await failure(() => onFollower.withDelay().double(2))
+    expect(error).toBeInstanceOf(InvalidPropertyError)
+    expect((error as Error).message).toContain('"reused"')
+    expect(await follower.job('reused')).toMatchObject({ state: 'done', args: [1] })
+    // The scheduler goes on: the next call is answered and its job runs.
+    const next = await onFollower.withDelay().double(3)
+    expect(await follower.result(next.uuid)).toBe(6)
+  })
+
+  it('answers cluster() on a closing follower as a member, never as a scheduler of its own, and refuses it once closed', async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const follower = await open(schema, 'node-b')
+    const running = gate()
+    const release = gate()
+    const held = follower.model('res.partner', {
+      async hold() {
+        running.open()
+        await release.wait
+        return 'held'
+      },
+    })
+    await follower.start()
+    const job = await held.withDelay().hold()
+    await running.wait
+    const closing = follower.close() // waits for its handler
+    const during = follower.cluster()
+    expect(during).toMatchObject({ node: 'node-b', leader: 'node-a', term: 1 })
+    expect(during.role).not.toBe('scheduler')
+    release.open()
+    await closing
+    expect(() => follower.cluster()).toThrow(WharfClosedError)
+    expect(await scheduler.job(job.uuid)).toMatchObject({ state: 'done', result: 'held' })
+  })
+
+  it('closes a follower whose close() waits for a handler when a second close() gives up on it, both resolving as embedded', async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const follower = await open(schema, 'node-b')
+    const running = gate()
+    const stuck = follower.model('res.partner', {
+      async hang() {
+        running.open()
+        return new Promise<never>(() => undefined)
+      },
+    })
+    await follower.start()
+    const job = await stuck.withDelay().hang()
+    await running.wait
+    const first = follower.close()
+    await follower.close({ timeoutMs: 0 })
+    await first
+    // Abandoned: the scheduler recovers it as a dead worker's (close.test.ts: the next open does).
+    await expect.poll(async () => (await scheduler.job(job.uuid))?.state, { timeout: 15_000 }).toBe('pending')
   })
 
   it('keeps identity keys unique when both members enqueue the same keys at once', async () => {

@@ -110,6 +110,7 @@ describe.each(Object.keys(kinds) as (keyof typeof kinds)[])('history on %s', (ki
       method: fc.constantFrom('x', 'y', 'x\u0001'),
       graphUuid: fc.constantFrom(null, 'g1', 'g2'),
       identityKey: fc.constantFrom(null, 'k1', 'k\u0000'),
+      batchUuid: fc.constantFrom(null, 'b1', 'b\u0000'),
       at: fc.nat(5),
     })
     // At most two filters: with more, almost every answer would be empty.
@@ -120,16 +121,17 @@ describe.each(Object.keys(kinds) as (keyof typeof kinds)[])('history on %s', (ki
       method: fc.constantFrom('x', 'y', 'x\u0001'),
       graphUuid: fc.constantFrom('g1', 'g2'),
       identityKey: fc.constantFrom('k1', 'k\u0000'),
+      batchUuid: fc.constantFrom('b1', 'b\u0000'),
     })
     const arbQuery = fc
-      .tuple(fc.subarray(['state', 'channel', 'model', 'method', 'graphUuid', 'identityKey'] as const, { maxLength: 2 }), values)
+      .tuple(fc.subarray(['state', 'channel', 'model', 'method', 'graphUuid', 'identityKey', 'batchUuid'] as const, { maxLength: 2 }), values)
       .map(([keys, v]) => Object.fromEntries(keys.map((k) => [k, v[k]])) as Partial<HistoryQuery>)
     await fc.assert(
       fc.asyncProperty(fc.uniqueArray(arbView, { selector: (v) => v.n, maxLength: 40 }), fc.array(fc.nat(60)), arbQuery, fc.integer({ min: 1, max: 7 }), fc.boolean(), async (specs, deletes, filters, limit, desc) => {
         const h = await open(kind)
         const views = specs.map((s) =>
           view(`u${String(s.n).padStart(4, '0')}`, {
-            state: s.state, channel: s.channel, model: s.model, method: s.method, graphUuid: s.graphUuid, identityKey: s.identityKey,
+            state: s.state, channel: s.channel, model: s.model, method: s.method, graphUuid: s.graphUuid, identityKey: s.identityKey, batchUuid: s.batchUuid,
             doneAt: s.state === 'done' ? 1_000 * s.at : null, cancelledAt: s.state === 'cancelled' ? 1_000 * s.at : null,
           }),
         )

@@ -8,6 +8,9 @@ import { SchedulerDeposedError, SchemaLockedError, StorageError } from '../../sr
 import { connect, type PgPool } from '../../src/storage/pg-driver.js'
 import { PgLog } from '../../src/storage/pg-log.js'
 import { PG_SCHEMA_VERSION } from '../../src/storage/pg-schema.js'
+import { historyQuery } from '../../src/storage/history.js'
+import { esc } from '../../src/storage/key-escape.js'
+import { encodeView } from '../../src/storage/view-codec.js'
 import { pgTestDatabase } from '../pg/database.js'
 import { doneView, eventLogContract, makeBatch, readAll } from './event-log-contract.js'
 import { failure } from './helpers.js'
@@ -95,6 +98,23 @@ describe('PgLog', () => {
     await log.open()
     await log.append(makeBatch(1, 1))
     expect((await pool.query(`SELECT version FROM ${schema}.schema_version`)).rows.map((r) => r.version)).toEqual(allVersions())
+  })
+
+  it('fills the batch column of history rows written before version 6 from their views, so that jobs of a batch are found there', async () => {
+    const schema = db.schema()
+    const old = logOn(schema, { schemaVersion: 5 })
+    await old.open()
+    await old.close()
+    // Rows as a Wharf of version 5 wrote them: no batch column; the batch is in the view only.
+    const pool = await admin()
+    const rows = [doneView('a', { batchUuid: 'b\u00001' }), doneView('b'), doneView('c', { batchUuid: 'b2' })]
+    for (const view of rows) {
+      await pool.query(`INSERT INTO ${schema}.history (uuid, state, channel, model, method, finished_at, view) VALUES ($1, 'done', 'root', 'res.partner', 'send', 2000, $2)`, [esc(view.uuid), encodeView(view)])
+    }
+    const log = logOn(schema)
+    await log.open()
+    expect((await log.history.page(historyQuery({ batchUuid: 'b\u00001' }))).map((v) => v.uuid)).toEqual(['a'])
+    expect((await log.history.page(historyQuery({ batchUuid: 'b2' }))).map((v) => v.uuid)).toEqual(['c'])
   })
 
   it('refuses a second process on a held schema with SchemaLockedError, and takes it once the first closes', async () => {

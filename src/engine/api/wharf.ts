@@ -361,12 +361,15 @@ export class Wharf implements ModelHost {
   /**
    * Who schedules: this process's node and role, the current term, the scheduler's node, and the
    * members alive (PostgreSQL: every process on the schema, from their heartbeats). An embedded
-   * Wharf is a cluster of one: itself, the scheduler, at term 0. Refused once close() was called.
+   * Wharf is a cluster of one: itself, the scheduler, at term 0. Refused once it has closed.
    */
   cluster(): ClusterView {
-    // A deposed member still answers (role 'closed') until close(): operators ask it why.
-    if (this.clusterMember !== null && !this.closing) return this.clusterMember.view()
+    const member = this.clusterMember
+    // A deposed member still answers (role 'closed') until close(): operators ask it why. A
+    // closing one answers as the member it still is until it has closed, as an embedded one does.
+    if (member !== null && !this.closing) return member.view()
     this.assertOpen()
+    if (member !== null) return member.view()
     const self = { node: this.node, lastSeenMs: this.clock.now(), running: this.engine.runningHandlers, role: 'scheduler' as const, term: 0 }
     return { node: this.node, leader: this.node, nodes: [self], role: 'scheduler', term: 0 }
   }

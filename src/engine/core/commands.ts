@@ -45,6 +45,9 @@ export type Command =
        * shell when uuids come from a custom newId: the core then also refuses the uuid of a job
        * finished earlier in the tick). */
       historyUuids?: string[]
+      /** Its uuids come from a custom newId: a cluster follower's call says so, since the
+       * scheduler that checks them against history may have ULIDs of its own. */
+      customIds?: true
       /**
        * delayMany: `jobs` holds several independent graphs (or single jobs) back to back, graph i
        * ending before jobs[ends[i]]; none depends on another's jobs, and there are no joins.
@@ -68,6 +71,8 @@ export type Command =
       /** Uuids of `jobs` and `onDone` that finished jobs in history already have (set, maybe
        * empty, by the shell when uuids come from a custom newId, as for enqueue). */
       historyUuids?: string[]
+      /** As enqueue's: its uuids come from a follower's custom newId. */
+      customIds?: true
     }
   /** The runner takes an enqueued job; `node`: the cluster worker that runs it (see job.started). */
   | { type: 'start'; uuid: string; node?: string }

@@ -125,6 +125,8 @@ export class Cluster {
   private readonly beating = new Coalesced(() => this.beat(), () => this.halted)
   /** Another process took this one's node name while its session was cut (warned once). */
   private nameTaken = false
+  /** stop()'s leave, once asked for. */
+  private stopping: Promise<void> | null = null
 
   constructor(
     private readonly log: PgLog,
@@ -210,8 +212,15 @@ export class Cluster {
     return { node: this.node, leader, nodes, role, term }
   }
 
-  /** Wharf.close(): stop the loops and leave the member table (the log closes after this). */
-  async stop(): Promise<void> {
+  /** Wharf.close(): stop the loops and leave the member table (the log closes after this). Every
+   * call waits for the one leave: a second close() (one giving up on handlers the first waits for)
+   * must not close the log while the first one's leave is under way. */
+  stop(): Promise<void> {
+    this.stopping ??= this.leave()
+    return this.stopping
+  }
+
+  private async leave(): Promise<void> {
     if (this.halted) return
     this.halt()
     // A heartbeat under way (close() stops the engine first, which announces it) would write the

@@ -257,10 +257,17 @@ export class Engine {
    */
   submit<T = undefined>(command: Command, result?: ResultOf<T>): Promise<T> {
     if (this.lifecycle === 'closed') return Promise.reject(this.refusal())
-    if (this.remote !== null) return this.remote.submit(command, result as ResultOf<unknown> | undefined) as Promise<T>
+    if (this.remote !== null) return this.remote.submit(this.remoteCommand(command), result as ResultOf<unknown> | undefined) as Promise<T>
     const promise = this.queue.submit(command, result)
     this.scheduleTick(false)
     return promise
+  }
+
+  /** A follower's call as the scheduler must decide it: uuids from this engine's custom newId
+   * are checked against history there, whatever the scheduler's own ids are. */
+  private remoteCommand(command: Command): Command {
+    if (!this.customIds || (command.type !== 'enqueue' && command.type !== 'batch')) return command
+    return { ...command, customIds: true }
   }
 
   /** Queue an internal command nobody waits for (handler outcomes). A follower's go to the

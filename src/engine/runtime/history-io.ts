@@ -22,8 +22,8 @@ function managedAway(command: Command, state: State): command is Managed {
 
 /**
  * True when some command needs history read before the tick decides it: it names a job not in
- * memory, or it may reuse a finished job's uuid (`customIds`: a custom newId, not ULIDs). The
- * common tick reads nothing.
+ * memory, or it may reuse a finished job's uuid (`customIds`: a custom newId, not ULIDs — this
+ * engine's, or the follower's whose call says so). The common tick reads nothing.
  */
 export function needsHistory(submissions: readonly Submitted[], state: State, customIds: boolean): boolean {
   for (let i = 0; i < submissions.length; i++) {
@@ -31,8 +31,8 @@ export function needsHistory(submissions: readonly Submitted[], state: State, cu
     if (command.type === 'vacuum' || managedAway(command, state)) return true
     if (command.type === 'remove' && command.uuids.some((uuid) => !state.jobs.has(uuid))) return true
     if (command.type === 'purge' && command.state !== 'failed') return true
-    if (command.type === 'enqueue' && (customIds || command.joins !== undefined)) return true
-    if (command.type === 'batch' && customIds) return true
+    if (command.type === 'enqueue' && (customIds || command.customIds === true || command.joins !== undefined)) return true
+    if (command.type === 'batch' && (customIds || command.customIds === true)) return true
   }
   return false
 }
@@ -44,11 +44,11 @@ export async function hydrate(submissions: readonly Submitted[], state: State, h
       for (const join of command.joins ?? []) {
         if (!state.jobs.has(join.uuid)) join.finished = (await history.get(join.uuid))?.state
       }
-      if (customIds) await findHistoryUuids(command, command.jobs, state, history)
+      if (customIds || command.customIds === true) await findHistoryUuids(command, command.jobs, state, history)
       continue
     }
     if (command.type === 'batch') {
-      if (customIds) await findHistoryUuids(command, [...command.jobs, ...(command.onDone ?? [])], state, history)
+      if (customIds || command.customIds === true) await findHistoryUuids(command, [...command.jobs, ...(command.onDone ?? [])], state, history)
       continue
     }
     if (command.type === 'vacuum') {
