@@ -1,5 +1,6 @@
 // Proves that capacity counts running handlers: cancel, requeue or setDone of a started job
-// applies at once and aborts its signal, but its slots stay taken until its handler settles;
+// applies at once and aborts its signal, but its slots stay taken until its handler settles (a
+// handler asleep in this.sleep settles at once: the sleep follows the signal);
 // and that slots held by a run of a dead process are freed on reopen (snapshot and log alike).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -76,6 +77,42 @@ describe('capacity counts running handlers', () => {
       if (how === 'cancel') expect(after.state).toBe('cancelled')
       if (how === 'setDone') expect(after.result).toBe('Manually set to done')
       checkInvariants(wharf.engine.state)
+      await wharf.close()
+    })
+  }
+
+  for (const how of ['cancel', 'requeue', 'setDone'] as const) {
+    it(`${how} of a running job wakes its handler asleep in this.sleep at once, which frees its slot`, async () => {
+      const clock = new FakeClock(0)
+      const wharf = await Wharf.open({ clock, channels: 'root:1' })
+      const woken: unknown[] = []
+      let naps = 0
+      const m = wharf.model('m', {
+        // Never reads this.signal: the sleep alone must follow the try's signal. A requeued
+        // job's next try returns at once.
+        async nap(this: JobContext) {
+          if (++naps > 1) return 'again'
+          await this.sleep(60_000).catch((error: unknown) => {
+            woken.push(error)
+            throw error
+          })
+          return 'slept'
+        },
+        quick() {
+          return 'quick'
+        },
+      })
+      await wharf.start()
+      const first = await m.browse([1]).withDelay({ maxRetries: 1 }).nap()
+      const second = await m.browse([2]).withDelay().quick()
+      await wharf.settled()
+      await clock.advance(1_000)
+      await wharf[how](first.uuid)
+      await wharf.settled()
+      expect(woken).toHaveLength(1)
+      expect(woken[0]).toBeInstanceOf(JobSupersededError)
+      await wharf.idle() // no clock moved: the slot was freed at 00:00:01
+      expect(await wharf.job(second.uuid)).toMatchObject({ state: 'done', startedAt: 1_000, doneAt: 1_000 })
       await wharf.close()
     })
   }

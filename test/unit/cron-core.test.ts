@@ -144,6 +144,25 @@ describe('deciding cron commands', () => {
     expect(again.events).toMatchObject([{ type: 'cron.resumed', nextMs: T0 + 33 * H }])
   })
 
+  it('moves a define or a resume timed behind the last firing past it with the cron clock, and refuses it without one', () => {
+    const hourly: CronClock = (_def, afterMs) => (Math.floor(afterMs / H) + 1) * H
+    const state = defined()
+    step(state, fire(T0 + H, [T0 + H], T0 + 2 * H), T0 + H)
+    step(state, { type: 'pauseCron', name: 'hourly' }, T0 + H)
+    // The caller's clock reads 00:15, behind the last firing (01:00).
+    const behind: Command[] = [
+      { type: 'defineCron', cron: { ...definition, schedule: '30 * * * *' }, nextMs: T0 + H / 2 },
+      { type: 'resumeCron', name: 'hourly', nextMs: T0 + H / 2, atMs: T0 + H / 4 },
+    ]
+    const refused = decide(state, behind[0]!, T0 + H / 4)
+    expect(refused.ok ? null : refused.error).toBeInstanceOf(InvalidPropertyError)
+    const out = new TickOutput()
+    runTick(state, { outcomes: [], commands: behind, nowMs: T0 + H / 4, dispatch: false, registered: null, cronNext: hourly, startsMax: 1, afterCommand: null, auditPick: null }, out)
+    expect(out.notes).toEqual([undefined, undefined])
+    expect(out.events.map((e) => [e.type, 'nextMs' in e ? e.nextMs : null])).toEqual([['cron.defined', T0 + 2 * H], ['cron.resumed', T0 + 2 * H]])
+    expect(() => checkInvariants(state)).not.toThrow()
+  })
+
   it('asserts in evolve that a firing comes after the last one', () => {
     const state = defined()
     step(state, fire(T0 + H, [T0 + H], T0 + 2 * H), T0 + H)

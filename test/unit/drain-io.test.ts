@@ -1,10 +1,12 @@
 // Proves drain() on a FakeClock moves time on under running handlers only for those waiting on the
 // clock: a handler reading a file keeps the time it started at until its reads are done (the clock
 // used to jump to the next timer after one event-loop turn, timing it out mid-read), handlers
-// asleep in this.sleep count as asleep, and ones waiting on the clock another way still get there.
+// asleep in this.sleep count as asleep, and ones waiting on the clock another way still get there;
+// a try computing in a worker thread, which no FakeClock reaches, is never overtaken either.
 import { readFile } from 'node:fs/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { FakeClock, Wharf } from '../../src/index.js'
+import type * as threadJobs from '../fixtures/threads/jobs.js'
 
 const opened: Wharf[] = []
 afterEach(async () => {
@@ -91,5 +93,20 @@ describe('drain() with a FakeClock and handlers doing real I/O', () => {
     await wharf.drain()
     expect(await wharf.result(waiting.uuid)).toBe('late')
     expect(clock.now()).toBe(600_000)
+  })
+
+  it('lets a try computing in a worker thread finish before moving the clock, so its timeout does not fire mid-computation', async () => {
+    const clock = new FakeClock(0)
+    const wharf = await open(clock)
+    const image = await wharf.model<typeof threadJobs>('image', { module: new URL('../fixtures/threads/jobs.ts', import.meta.url), threads: 1 })
+    wharf.configure('image.busyFor', { timeoutMs: 60_000 })
+    const busy = await image.browse([1]).withDelay().busyFor(300) // real ms, far more than drain's quiet turns
+    const later = await image.browse([1]).withDelay({ eta: 3_600 }).square(3)
+    await wharf.start()
+    await wharf.drain()
+    const done = await wharf.job(busy.uuid)
+    expect({ state: done?.state, retry: done?.retry, excMessage: done?.excMessage, result: done?.result, doneAt: done?.doneAt }).toEqual({ state: 'done', retry: 1, excMessage: null, result: 300, doneAt: 0 })
+    expect(await wharf.result(later.uuid)).toBe(9)
+    expect(clock.now()).toBe(3_600_000)
   })
 })

@@ -4,7 +4,9 @@
 // its reads. A handler that waits on the clock some other way (its own FakeClock timer, the
 // result() of a job with an eta) cannot be told apart from one waiting on a socket, so drain()
 // moves the clock for it only when nothing has moved for DRAIN_QUIET_TURNS turns and
-// DRAIN_QUIET_MS of real time, and never while an I/O request of this process is in flight.
+// DRAIN_QUIET_MS of real time, and never while an I/O request of this process is in flight, nor
+// while a task of a threaded model is in a thread (a FakeClock does not reach threads: such a try
+// computes in real time, and a jump would only fire its timeout mid-computation).
 //
 // A handler counts as asleep while any of its sleeps waits: one that sleeps and reads a file in
 // parallel (Promise.all) is taken as waiting on the clock.
@@ -12,6 +14,8 @@
 // Why turns *and* no request in flight, not real time alone: a run of handlers that sleep, or
 // wait a few turns, then jumps at the same points whatever the machine's load, so a seeded run
 // replays; and a file read that takes long on a busy machine is still waited for.
+
+import { threadTasksInFlight } from '../runtime/thread-tasks.js'
 
 /** Event-loop turns with nothing moving before awake handlers are taken to wait on the clock. */
 export const DRAIN_QUIET_TURNS = 10
@@ -39,7 +43,7 @@ export class DrainPace {
    */
   mayJump(awake: number, moved: string): boolean {
     if (awake === 0) return this.restart(moved)
-    if (moved !== this.seen || ioInFlight()) {
+    if (moved !== this.seen || ioInFlight() || threadTasksInFlight()) {
       this.restart(moved)
       return false
     }

@@ -441,9 +441,10 @@ export class Wharf implements ModelHost {
    * With a FakeClock and handlers running, the clock jumps only for handlers waiting on it: when
    * every running handler is asleep in `this.sleep`, after one event-loop turn; a handler doing
    * anything else (reading a file, a query) is never overtaken while an I/O request of this
-   * process is in flight, and the clock moves for it only after it has shown no sign of life for
-   * DRAIN_QUIET_TURNS turns and DRAIN_QUIET_MS of real time (it may wait on the clock another
-   * way: a FakeClock timer of its own, the result() of a job with an eta). See drain-pace.ts.
+   * process is in flight, nor while a try of a threaded model runs in its thread, and the clock
+   * moves for it only after it has shown no sign of life for DRAIN_QUIET_TURNS turns and
+   * DRAIN_QUIET_MS of real time (it may wait on the clock another way: a FakeClock timer of its
+   * own, the result() of a job with an eta). See drain-pace.ts.
    */
   async drain(): Promise<void> {
     const clock = this.clock

@@ -80,7 +80,13 @@ export function decideCron(state: State, command: CronCommand, nowMs: number, ou
       if (cron !== undefined && sameDefinition(cron.definition, command.cron)) return undefined
       // Same times: the stored next firing stays (a firing missed while no engine ran stays due).
       const keep = cron !== undefined && cron.definition.schedule === command.cron.schedule && cron.definition.tz === command.cron.tz
-      out.push({ seq: 0, v, at: nowMs, type: 'cron.defined', cron: command.cron, nextMs: keep ? cron.nextMs : command.nextMs })
+      if (keep) {
+        out.push({ seq: 0, v, at: nowMs, type: 'cron.defined', cron: command.cron, nextMs: cron.nextMs })
+        return undefined
+      }
+      const next = afterLastFiring(command.cron, command.nextMs, cron?.lastMs ?? null, cronNext)
+      if ('error' in next) return next
+      out.push({ seq: 0, v, at: nowMs, type: 'cron.defined', cron: command.cron, nextMs: next.nextMs })
       return undefined
     }
     case 'removeCron':
@@ -95,7 +101,10 @@ export function decideCron(state: State, command: CronCommand, nowMs: number, ou
       if (cron === undefined) return { error: new UnknownCronError(command.name) }
       if (!cron.paused) return undefined
       // (A call without its time, from a follower of an older build, keeps the next firing it has.)
-      out.push({ seq: 0, v, at: nowMs, type: 'cron.resumed', name: command.name, nextMs: cronNext != null && Number.isFinite(command.atMs) ? cronNext(cron.definition, command.atMs) : command.nextMs })
+      const timed = cronNext != null && Number.isFinite(command.atMs) ? cronNext(cron.definition, command.atMs) : command.nextMs
+      const next = afterLastFiring(cron.definition, timed, cron.lastMs, cronNext)
+      if ('error' in next) return next
+      out.push({ seq: 0, v, at: nowMs, type: 'cron.resumed', name: command.name, nextMs: next.nextMs })
       return undefined
     case 'fireCron':
       // Decided on a state that moved on since the shell read it: nothing is due any more.
@@ -103,6 +112,21 @@ export function decideCron(state: State, command: CronCommand, nowMs: number, ou
       decideFire(state, command, nowMs, out)
       return undefined
   }
+}
+
+/**
+ * A next firing timed by the caller's clock, checked against the cron's last firing. A clock
+ * behind that firing (set back since it, or a store reopened on a machine whose clock is behind)
+ * would schedule a time at or before it, which evolve refuses: a scheduled time never fires
+ * twice. The first firing after the last one is taken instead. Without the shell's cron clock
+ * that firing cannot be timed here, and the call is refused rather than fire a time twice.
+ */
+function afterLastFiring(definition: CronDefinition, nextMs: number | null, lastMs: number | null, cronNext: CronClock | null | undefined): { nextMs: number | null } | { error: WharfError } {
+  if (nextMs === null || lastMs === null || nextMs > lastMs) return { nextMs }
+  if (cronNext == null) {
+    return { error: new InvalidPropertyError(`cron ${JSON.stringify(definition.name)}: its next firing (${nextMs}) is not after its last (${lastMs}); the clock is behind it`) }
+  }
+  return { nextMs: cronNext(definition, lastMs) }
 }
 
 function decideFire(state: State, command: Extract<Command, { type: 'fireCron' }>, nowMs: number, out: WharfEvent[]): void {

@@ -76,10 +76,15 @@ export class JobContext {
     return this.clock.now()
   }
 
+  /** Resolves after `ms` of clock time; rejects at once when the try's signal aborts (a timeout,
+   * cancel, requeue, setDone, close's timeout), whether or not the handler ever read `signal`. */
   sleep(ms: number): Promise<void> {
+    // The signal, not the controller: the controller is made lazily, and a sleep begun before it
+    // exists must still follow it (else a superseded try sleeps on, holding its slots).
+    const signal = this.signal
     // Only a FakeClock needs to know who sleeps on it; any other clock keeps its own sleep.
-    if (this.sleepWatch !== null && this.clock instanceof FakeClock) return sleepOn(this.clock, ms, this.controller?.signal, this.sleepWatch)
-    return this.clock.sleep(ms, this.controller?.signal)
+    if (this.sleepWatch !== null && this.clock instanceof FakeClock) return sleepOn(this.clock, ms, signal, this.sleepWatch)
+    return this.clock.sleep(ms, signal)
   }
 
   /**

@@ -11,6 +11,7 @@ import type { Handler } from './runner.js'
 import { errorOfOutcome } from './outcome.js'
 import { isProgressMessage, type DescribeTask, type ThreadReply, type ThreadTask } from './thread-protocol.js'
 import type { Warn } from './warnings.js'
+import { threadTaskAnswered, threadTaskSent } from './thread-tasks.js'
 
 /** From the sources (tests, benches under tsx) the entry is TypeScript: its threads need tsx too. */
 const FROM_SOURCES = import.meta.url.endsWith('.ts')
@@ -67,6 +68,7 @@ export class ThreadPool {
     const signal = context.signal
     const task: ThreadTask = { id, href: this.href, method, args, records: context.records, context: context.context, job: context.job ?? null }
     this.contexts.set(id, context)
+    threadTaskSent()
     let reply: ThreadReply
     try {
       reply = (await this.pool.run(task, { signal })) as ThreadReply
@@ -75,6 +77,7 @@ export class ThreadPool {
       throw signal.aborted ? signal.reason : error
     } finally {
       this.contexts.delete(id)
+      threadTaskAnswered()
     }
     if (reply.progress !== null) context.progress(reply.progress.fraction, reply.progress.message ?? undefined)
     if (reply.outcome.kind === 'returned') return reply.outcome.result
