@@ -2,7 +2,7 @@
 export { Wharf, type OpenOptions, type BackupResult, type JobsQuery, type JobGraph, type Stats, type ChannelStats, type Explanation, type Reason, type ReasonKind, type PurgeOptions, type SignalOptions, type ThreadModelOptions, type ThreadedMethods, type CronOptions, type CronView, type BatchOptions, type BatchView, type BatchState, type BatchesQuery, type ClusterView, type ClusterRole, type ClusterNode, type ClusterMember } from './engine/api/wharf.js'
 export { chain, group, Delayable, DelayableChain, DelayableGroup } from './engine/api/delayable.js'
 export { identityExact } from './engine/api/identity.js'
-export { DELAY_MANY_JOBS_MAX, CRON_FIRINGS_MAX, CRONS_MAX, BATCH_JOBS_MAX, BATCH_ON_DONE_JOBS_MAX, BATCH_NAME_LENGTH_MAX } from './engine/core/limits.js'
+export { DELAY_MANY_JOBS_MAX, CRON_FIRINGS_MAX, CRONS_MAX, BATCH_JOBS_MAX, BATCH_ON_DONE_JOBS_MAX, BATCH_NAME_LENGTH_MAX, TIME_MS_MAX, DELAY_SECONDS_MAX } from './engine/core/limits.js'
 export { BATCH_STATES } from './engine/core/batch.js'
 export type { JobProperties, IdentityKeyJob } from './engine/api/properties.js'
 export type { FunctionOptions, FunctionInfo, RelatedAction } from './engine/api/functions.js'

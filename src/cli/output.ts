@@ -72,7 +72,10 @@ function oneLine(text: string): string {
 /** A time in ms since epoch as UTC ISO 8601 to the second; '-' for none. */
 export function time(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '-'
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+  const date = new Date(ms)
+  // A store written before etas were bounded (TIME_MS_MAX) may hold one no Date can show.
+  if (Number.isNaN(date.getTime())) return String(ms)
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
 /** Any JSON value for a cell or a field: strings as they are, null as '-', the rest as JSON. */

@@ -1,6 +1,8 @@
 // Every expected refusal is one of these classes, with a stable `code` that callers can switch on.
 // A failed assertion (a bug) is an AssertionError from core/assert.ts, never one of these.
 
+import { DELAY_SECONDS_MAX } from './core/limits.js'
+
 export abstract class WharfError extends Error {
   abstract readonly code: string
   constructor(message: string, options?: { cause?: unknown }) {
@@ -21,8 +23,8 @@ export class RetryableJobError extends WharfError {
     super(message)
     const seconds = options.seconds
     // Checked here, where the handler's author sees it: the core would compute an eta from it.
-    if (seconds !== undefined && (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0)) {
-      throw new InvalidPropertyError(`RetryableJobError: seconds must be a finite number >= 0 (0 = retry at once), got ${String(seconds)}`)
+    if (seconds !== undefined && (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0 || seconds > DELAY_SECONDS_MAX)) {
+      throw new InvalidPropertyError(`RetryableJobError: seconds must be a finite number from 0 (retry at once) to DELAY_SECONDS_MAX (${DELAY_SECONDS_MAX}), got ${String(seconds)}`)
     }
     this.seconds = seconds
     this.ignoreRetry = options.ignoreRetry ?? false

@@ -6,6 +6,7 @@ import type { RetryDelay, RetryPattern } from '../core/retry.js'
 import { InvalidChannelConfigError, InvalidJobFunctionError, NotSerializableError } from '../errors.js'
 import type { FunctionLookup, Handler, ResolvedFunction } from '../runtime/runner.js'
 import { cloneSerializable } from '../../storage/serialize.js'
+import { DELAY_SECONDS_MAX } from '../core/limits.js'
 
 export interface RelatedAction {
   enable?: boolean
@@ -229,14 +230,14 @@ function patternObject(pattern: RetryPattern): Record<string, number | [number, 
 /** queue_job: keys are integers, values integers or 2-item [min, max] lists of integers. */
 export function parseRetryPattern(name: string, pattern: unknown): RetryPattern {
   const bad = (what: string): never => {
-    throw new InvalidJobFunctionError(`unexpected format of retryPattern for ${name}: ${what}; expected e.g. { 1: 60, 5: [300, 600] }`)
+    throw new InvalidJobFunctionError(`unexpected format of retryPattern for ${name}: ${what}; expected e.g. { 1: 60, 5: [300, 600] }, whole seconds up to DELAY_SECONDS_MAX (${DELAY_SECONDS_MAX})`)
   }
   if (pattern === null || typeof pattern !== 'object' || Array.isArray(pattern)) bad(`got ${String(pattern)}`)
   const entries: [number, RetryDelay][] = []
   for (const [key, value] of Object.entries(pattern as object)) {
     const count = Number(key)
     if (!/^\d+$/.test(key) || !Number.isSafeInteger(count)) bad(`key ${JSON.stringify(key)} is not a non-negative integer`)
-    const isSeconds = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0
+    const isSeconds = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= DELAY_SECONDS_MAX
     if (isSeconds(value)) entries.push([count, value])
     else if (Array.isArray(value) && value.length === 2 && isSeconds(value[0]) && isSeconds(value[1]) && value[0] <= value[1]) {
       entries.push([count, [value[0], value[1]]])

@@ -4,6 +4,7 @@
 import { normalizeChannelName } from '../core/channel-config.js'
 import type { RecordId } from '../core/events.js'
 import { describe } from '../core/describe.js'
+import { DELAY_SECONDS_MAX, TIME_MS_MAX } from '../core/limits.js'
 import { InvalidChannelConfigError, InvalidPropertyError } from '../errors.js'
 
 /** What an identityKey function receives: the job about to be stored. */
@@ -116,9 +117,13 @@ function checkEta(value: unknown, where: string): Date | number | null {
   if (value === null || value === 0) return null
   if (value instanceof Date) {
     if (Number.isNaN(value.getTime())) throw new InvalidPropertyError(`${where}: eta is an invalid Date`)
+    if (value.getTime() > TIME_MS_MAX) throw new InvalidPropertyError(`${where}: eta ${describe(value)} is after ${new Date(TIME_MS_MAX).toISOString()}, the latest time Wharf stores (TIME_MS_MAX)`)
     return new Date(value.getTime())
   }
-  if (typeof value === 'number' && Number.isFinite(value)) return value
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    if (value > DELAY_SECONDS_MAX) throw new InvalidPropertyError(`${where}: eta ${value} seconds from now is after ${new Date(TIME_MS_MAX).toISOString()}, the latest time Wharf stores (at most DELAY_SECONDS_MAX, ${DELAY_SECONDS_MAX})`)
+    return value
+  }
   throw new InvalidPropertyError(`${where}: eta must be a Date or a number of seconds from now, got ${describe(value)}`)
 }
 
@@ -138,7 +143,8 @@ function checkChannel(value: unknown, where: string): string {
 export function etaMs(eta: Date | number | null | undefined, nowMs: number): number | null {
   if (eta === undefined || eta === null) return null
   if (eta instanceof Date) return eta.getTime()
-  return nowMs + Math.round(eta * 1000)
+  // checkEta bounds the seconds; from a clock late in year 9999 they could still pass the bound.
+  return Math.min(nowMs + Math.round(eta * 1000), TIME_MS_MAX)
 }
 
 // Moved to core/describe.ts (the runtime names bad values too); importers keep this path.

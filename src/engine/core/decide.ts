@@ -15,6 +15,7 @@ import { decidePurge, decideRemove, goneFromHistoryIn } from './remove.js'
 import type { JobView } from './view.js'
 import { decideCron, type CronClock } from './cron.js'
 import { decideBatch, trimmedEvent } from './batch.js'
+import { TIME_MS_MAX } from './limits.js'
 
 export type Decision =
   | {
@@ -298,7 +299,8 @@ function outcomeEvent(
         at: nowMs,
         type: 'job.postponed',
         uuid,
-        eta: nowMs + delaySeconds * 1000,
+        // Bounded delays (DELAY_SECONDS_MAX) from a clock late in year 9999 could still pass it.
+        eta: Math.min(nowMs + delaySeconds * 1000, TIME_MS_MAX),
         message: outcome.message,
         retryAdjust: outcome.ignoreRetry ? -1 : 0,
       }

@@ -18,6 +18,16 @@ export const PROGRESS_MESSAGE_LENGTH_MAX = 1_000
  * loop, and each write is an event in the log (the latest value is written when the try ends). */
 export const PROGRESS_INTERVAL_MS = 100
 
+// ---- time ----------------------------------------------------------------------------------
+
+/** The latest instant Wharf stores or reads from a clock: 9999-12-31T23:59:59.999Z. A Date shows
+ * it with a four-digit year, a ULID's 48-bit time holds it, and an eta past it would be a job that
+ * never runs, shown by nothing (the CLI's dates, a ULID minted at that time) without failing. */
+export const TIME_MS_MAX = 253_402_300_799_999
+/** The longest delay in seconds (an eta from now, a retry's): longer lands past TIME_MS_MAX from
+ * any present time. */
+export const DELAY_SECONDS_MAX = Math.floor(TIME_MS_MAX / 1000)
+
 // ---- channels and graphs -------------------------------------------------------------------
 
 /** Maximum number of dotted components in a complete channel name; root counts as depth 1. */

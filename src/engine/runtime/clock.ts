@@ -3,6 +3,7 @@
 // Date.now/setTimeout.
 
 import { IndexedHeap } from '../core/heap.js'
+import { TIME_MS_MAX } from '../core/limits.js'
 
 export interface TimerHandle {
   readonly dueMs: number
@@ -132,7 +133,7 @@ export class FakeClock implements Clock {
 
   /** Default start is 2026-01-01T00:00:00Z so that dates in failures look sane. */
   constructor(startMs: number = Date.UTC(2026, 0, 1)) {
-    if (!Number.isFinite(startMs)) throw new RangeError(`FakeClock start must be finite, got ${startMs}`)
+    if (!Number.isFinite(startMs) || startMs > TIME_MS_MAX) throw new RangeError(`FakeClock start must be finite and at most TIME_MS_MAX (${TIME_MS_MAX}, year 9999), got ${startMs}`)
     this.nowMs = startMs
   }
 
@@ -175,6 +176,8 @@ export class FakeClock implements Clock {
     if (targetMs < this.nowMs) {
       throw new RangeError(`cannot move the clock back: advanceTo(${targetMs}) is before now (${this.nowMs})`)
     }
+    // Past it, a new job's ULID cannot hold the time, and no eta is stored there (limits.ts).
+    if (targetMs > TIME_MS_MAX) throw new RangeError(`advanceTo(${targetMs}) is after TIME_MS_MAX (${TIME_MS_MAX}, the end of year 9999)`)
     // Two interleaved advances would fire timers out of order; make the mistake loud.
     if (this.advancing) throw new Error('FakeClock.advance is already running; await it before advancing again')
     this.advancing = true
