@@ -207,7 +207,7 @@ export class Delayable {
   /** Store the whole connected graph this delayable belongs to; resolves when it is durable. */
   async delay(): Promise<this> {
     const ordered = topologicalOrder(this.graph)
-    if (storedAsIs(ordered)) return this
+    if (storedAsIs(this.graph, ordered)) return this
     const { planned, edges } = planGraph(this.graph, ordered)
     const views = await this.host.storeGraph(planned, edges)
     ordered.forEach((d, i) => (d.job = views[i] ?? (planned[i]!.stored === undefined ? undefined : d.job)))
@@ -241,13 +241,21 @@ export function planGraph(graph: Graph, ordered: readonly Delayable[]): { planne
   return { planned, edges }
 }
 
-/** Every vertex already has its job, stored by one delay() of this very graph: nothing to do.
- * (Vertices delayed alone and connected since must be re-stored with their new edges.) */
-function storedAsIs(ordered: readonly Delayable[]): boolean {
+/** Every vertex already has its job, stored by one delay() of this very graph with these very
+ * edges: nothing to do. (Vertices delayed alone and connected since must be re-stored with their
+ * new edges; an edge added inside a stored graph goes on to be refused, never dropped silently.) */
+function storedAsIs(graph: Graph, ordered: readonly Delayable[]): boolean {
   if (!ordered.every((d) => d.job !== undefined)) return false
   if (ordered.length === 1) return true
   const graphUuid = ordered[0]!.job!.graphUuid
-  return graphUuid !== null && ordered.every((d) => d.job!.graphUuid === graphUuid)
+  if (graphUuid === null || !ordered.every((d) => d.job!.graphUuid === graphUuid)) return false
+  const parents = new Map<Delayable, Set<string>>(ordered.map((d) => [d, new Set()]))
+  for (const [parent, children] of graph.edges) for (const child of children) parents.get(child)!.add(parent.job!.uuid)
+  return ordered.every((d) => {
+    const stored = d.job!.dependsOn
+    const wanted = parents.get(d)!
+    return stored.length === wanted.size && stored.every((uuid) => wanted.has(uuid))
+  })
 }
 
 /** Kahn's algorithm; ties keep the order vertices joined the graph. A cycle is refused. */
