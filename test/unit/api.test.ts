@@ -63,6 +63,14 @@ describe('job properties', () => {
     expect(job).toMatchObject({ state: 'pending', graphUuid: null, identityKey: null, dependsOn: [], dependents: [], retry: 0 })
   })
 
+  it("an empty description means the default, as queue_job's falsy one does (split chunks too)", async () => {
+    const { wharf, m } = await setup()
+    expect((await m.withDelay({ description: '' }).run()).description).toBe('test.api.run')
+    await m.browse([1, 2]).delayable({ description: '' }).run().split(1).delay()
+    const chunks = (await wharf.jobs()).filter((j) => j.graphUuid !== null).map((j) => j.description)
+    expect(chunks).toEqual(['test.api.run (split 1/2)', 'test.api.run (split 2/2)'])
+  })
+
   it('takes the channel from configure(), an explicit channel wins, and "mail" is stored as "root.mail"', async () => {
     const { wharf, m } = await setup()
     wharf.configure('test.api.run', { channel: 'mail' })
