@@ -82,6 +82,18 @@ function merge(a: Delayable, b: Delayable): void {
   }
 }
 
+/** Every node must come from one Wharf: a graph is stored by one, and a job stored by a Wharf
+ * that did not declare its model would never run there (nor anywhere else). */
+function checkOneHost(kind: string, nodes: readonly GraphNode[]): void {
+  const host = anyVertex(nodes[0]!).host
+  for (let i = 1; i < nodes.length; i++) {
+    const other = anyVertex(nodes[i]!)
+    if (other.host !== host) {
+      throw new InvalidGraphError(`${kind}(): a delayable of model ${other.target.model} comes from another Wharf than one of model ${anyVertex(nodes[0]!).target.model}; a graph is stored by one Wharf`)
+    }
+  }
+}
+
 function connect(from: GraphNode, to: GraphNode): void {
   for (const parent of tails(from)) {
     for (const child of heads(to)) {
@@ -93,6 +105,13 @@ function connect(from: GraphNode, to: GraphNode): void {
       children.add(child)
     }
   }
+}
+
+/** onDone: `from` -> each of `others`, all checked before any edge is added. */
+function connectAll(from: GraphNode, others: unknown[]): void {
+  const checked = checkMembers('onDone', others)
+  checkOneHost('onDone', [from, ...checked])
+  for (const other of checked) connect(from, other)
 }
 
 function checkMembers(kind: string, members: unknown[]): GraphNode[] {
@@ -109,13 +128,14 @@ abstract class Composite {
   readonly members: readonly GraphNode[]
   constructor(kind: string, members: unknown[]) {
     this.members = checkMembers(kind, members)
+    checkOneHost(kind, this.members)
     const first = anyVertex(this.members[0]!)
     for (const m of this.members) merge(first, anyVertex(m))
   }
 
   /** Run `others` after this one finishes. */
   onDone(...others: GraphNode[]): this {
-    for (const other of checkMembers('onDone', others)) connect(this as unknown as GraphNode, other)
+    connectAll(this as unknown as GraphNode, others)
     return this
   }
 
@@ -172,7 +192,7 @@ export class Delayable {
   }
 
   onDone(...others: GraphNode[]): this {
-    for (const other of checkMembers('onDone', others)) connect(this, other)
+    connectAll(this, others)
     return this
   }
 
