@@ -80,6 +80,15 @@ describe('job properties', () => {
     expect((await m.withDelay({ channel: 'mail' }).other()).channel).toBe('root.mail')
   })
 
+  it("an empty channel means the function's configured one, else root, as queue_job's falsy one does", async () => {
+    const { wharf, m } = await setup()
+    wharf.configure('test.api.run', { channel: 'mail' })
+    expect((await m.withDelay({ channel: '' }).run()).channel).toBe('root.mail')
+    await m.delayable({ channel: 'root.export' }).set({ channel: '' }).run().delay()
+    expect((await wharf.jobs()).map((j) => j.channel)).toEqual(['root.mail', 'root.mail'])
+    expect((await m.withDelay({ channel: '' }).other()).channel).toBe('root')
+  })
+
   it('refuses an unknown key with InvalidPropertyError naming it, in withDelay, delayable and set', async () => {
     const { wharf, m } = await setup()
     for (const f of [

@@ -103,6 +103,6 @@ function cronJobOf(job: unknown, host: GraphHost, where: string): CronJob {
     priority: props.priority ?? DEFAULT_PRIORITY,
     maxRetries: props.maxRetries ?? DEFAULT_MAX_RETRIES,
     description: props.description || `${model}.${method}`,
-    channel: props.channel ?? null,
+    channel: props.channel || null,
   }
 }

@@ -93,7 +93,7 @@ export function buildSpec(
     maxRetries: props.maxRetries ?? DEFAULT_MAX_RETRIES,
     // queue_job: an empty description is no description (its getter tests it for truth).
     description: props.description || (defaultDescription ?? `${target.model}.${method}`),
-    channel: props.channel ?? ctx.functions.resolve(target.model, method).channel ?? 'root',
+    channel: props.channel || (ctx.functions.resolve(target.model, method).channel ?? 'root'),
     identityKey: null,
     dependsOn: NO_PARENTS,
     createdAt: ctx.nowMs,
