@@ -133,7 +133,8 @@ export class RulesAudit {
     if (e.retryAdjust === 0 && job.maxRetries !== 0 && job.retry >= job.maxRetries) return `postponed on try ${job.retry} of ${job.maxRetries}: it should have failed`
     const asked = this.host.asked(job)
     if (asked === null) return `postponed on try ${job.retry}, which asked for no retry`
-    const [min, max] = retryDelayRange(this.host.pattern(job), job.retry, asked.seconds)
+    // An ignored try (retryAdjust -1) takes the step of the tries that count, as in queue_job.
+    const [min, max] = retryDelayRange(this.host.pattern(job), job.retry + e.retryAdjust, asked.seconds)
     const delayMs = e.eta - e.at
     if (delayMs % 1000 === 0 && delayMs >= min * 1000 && delayMs <= max * 1000) return null
     const wanted = min === max ? `${min} s` : `${min}..${max} s`

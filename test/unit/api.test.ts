@@ -63,6 +63,14 @@ describe('job properties', () => {
     expect(job).toMatchObject({ state: 'pending', graphUuid: null, identityKey: null, dependsOn: [], dependents: [], retry: 0 })
   })
 
+  it("an empty description means the default, as queue_job's falsy one does (split chunks too)", async () => {
+    const { wharf, m } = await setup()
+    expect((await m.withDelay({ description: '' }).run()).description).toBe('test.api.run')
+    await m.browse([1, 2]).delayable({ description: '' }).run().split(1).delay()
+    const chunks = (await wharf.jobs()).filter((j) => j.graphUuid !== null).map((j) => j.description)
+    expect(chunks).toEqual(['test.api.run (split 1/2)', 'test.api.run (split 2/2)'])
+  })
+
   it('takes the channel from configure(), an explicit channel wins, and "mail" is stored as "root.mail"', async () => {
     const { wharf, m } = await setup()
     wharf.configure('test.api.run', { channel: 'mail' })
@@ -70,6 +78,15 @@ describe('job properties', () => {
     expect((await m.withDelay({ channel: 'root.export' }).run()).channel).toBe('root.export')
     expect((await m.withDelay().other()).channel).toBe('root')
     expect((await m.withDelay({ channel: 'mail' }).other()).channel).toBe('root.mail')
+  })
+
+  it("an empty channel means the function's configured one, else root, as queue_job's falsy one does", async () => {
+    const { wharf, m } = await setup()
+    wharf.configure('test.api.run', { channel: 'mail' })
+    expect((await m.withDelay({ channel: '' }).run()).channel).toBe('root.mail')
+    await m.delayable({ channel: 'root.export' }).set({ channel: '' }).run().delay()
+    expect((await wharf.jobs()).map((j) => j.channel)).toEqual(['root.mail', 'root.mail'])
+    expect((await m.withDelay({ channel: '' }).other()).channel).toBe('root')
   })
 
   it('refuses an unknown key with InvalidPropertyError naming it, in withDelay, delayable and set', async () => {

@@ -2,7 +2,7 @@
 // re-stored into it (same uuid, wait_dependencies, the graph's uuid), only while still pending;
 // otherwise InvalidGraphError names the job and why. Replays to the same state after reopen.
 import { describe, expect, it } from 'vitest'
-import { chain, FakeClock, InvalidGraphError, MemoryLog, Wharf } from '../../src/index.js'
+import { chain, FakeClock, group, InvalidGraphError, MemoryLog, Wharf } from '../../src/index.js'
 import { checkInvariants } from '../../src/engine/core/invariants.js'
 import { failure } from './helpers.js'
 
@@ -112,6 +112,23 @@ describe('re-storing a job into a graph', () => {
     expect((error as Error).message).toContain(`job ${a.job!.uuid} cannot be re-stored`)
     expect((error as Error).message).toContain(`already part of graph ${a.job!.graphUuid}`)
     expect((await wharf.jobs()).length).toBe(2)
+    await wharf.close()
+  })
+
+  it('refuses an edge added between jobs of a stored graph, instead of resolving with it unstored', async () => {
+    // queue_job's delay() would store the new edge (b waits for a); a stored graph cannot change
+    // here, so delay() must say so rather than resolve while b runs without waiting for a.
+    const { wharf, m } = await rig()
+    const [a, b] = [m.browse([1]).delayable().work(), m.browse([2]).delayable().work()]
+    await group(a, b).delay()
+    a.onDone(b)
+    const error = await failure(() => a.delay())
+    expect(error).toBeInstanceOf(InvalidGraphError)
+    expect((error as Error).message).toContain(`already part of graph ${a.job!.graphUuid}`)
+    expect((await wharf.jobs()).map((j) => [j.state, j.dependsOn])).toEqual([
+      ['pending', []],
+      ['pending', []],
+    ])
     await wharf.close()
   })
 })

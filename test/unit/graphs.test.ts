@@ -185,6 +185,28 @@ describe('delay() and graph uuids', () => {
     expect(await wharf.jobs()).toEqual([])
   })
 
+  it('refuses to join delayables of two Wharfs, in a graph and in delayMany or batch, storing nothing', async () => {
+    // The graph was stored by the first Wharf, where the other's model has no handler: its job
+    // waited for ever, and the other Wharf never saw it.
+    const { wharf, d } = await setup()
+    const other = await Wharf.open({ channels: 'root:1', clock: new FakeClock() })
+    opened.push(other)
+    const foreign = () => other.model('test.other', { go: () => 'go' }).delayable().go()
+    const theirs = foreign()
+    for (const join of [() => chain(d('a'), theirs), () => group(d('a'), theirs), () => d('a').onDone(theirs), () => chain(d('a')).onDone(theirs)]) {
+      const error = await failure(join)
+      expect(error).toBeInstanceOf(InvalidGraphError)
+      expect((error as Error).message).toMatch(/another Wharf/)
+    }
+    for (const store of [() => wharf.delayMany([d('b'), theirs]), () => wharf.batch('mixed', [theirs])]) {
+      const error = await failure(store)
+      expect(error).toBeInstanceOf(InvalidGraphError)
+      expect((error as Error).message).toContain('delayables[')
+    }
+    expect(await wharf.jobs()).toEqual([])
+    expect(await other.jobs()).toEqual([])
+  })
+
   it('refuses a delayable without a method call with InvalidGraphError, storing nothing', async () => {
     const { wharf, m, d } = await setup()
     const bare = m.browse([1]).delayable()

@@ -145,6 +145,18 @@ describe('retry patterns (queue_job §1.5)', () => {
     expect(await view(h.wharf, job)).toMatchObject({ state: 'failed', retry: 5, excMessage: 'Max. retries (5) reached: again' })
   })
 
+  it('an ignoreRetry try is delayed by the step of the tries that count, not its own (queue_job)', async () => {
+    // queue_job's perform() takes the try back (retry -= 1) before postpone() looks the pattern up:
+    // tries 1 and 2 count (60, then 180), tries 3 and 4 are ignored (retry stays 2: 180 each).
+    const h = await open(failingUntil(5, (attempt) => new RetryableJobError('again', { ignoreRetry: attempt > 2 })), {
+      configure: { retryPattern: { 1: 60, 2: 180, 3: 10 } },
+    })
+    const job = await h.model.withDelay().run()
+    await runTries(h, 5)
+    expect(h.delaysSeconds).toEqual([60, 180, 180, 180])
+    expect(await view(h.wharf, job)).toMatchObject({ state: 'done', retry: 3 })
+  })
+
   it.each([
     [() => 0, 10],
     [() => 0.999, 20],

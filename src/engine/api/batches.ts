@@ -11,7 +11,7 @@ import type { State } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { InvalidPropertyError } from '../errors.js'
 import type { ResultOf } from '../runtime/engine.js'
-import { Delayable, DelayableChain, DelayableGroup } from './delayable.js'
+import { Delayable, DelayableChain, DelayableGroup, type GraphHost } from './delayable.js'
 import { buildManySpecs, planMany, type ManyPlan } from './delay-many.js'
 import type { SpecContext } from './job-spec.js'
 import { describe } from './properties.js'
@@ -44,12 +44,12 @@ export interface BatchPlan {
 const CALL = 'batch()'
 
 /** Check name, list and options; throws, naming the bad value, before anything is built. */
-export function planBatch(name: unknown, delayables: unknown, options: unknown): BatchPlan {
+export function planBatch(name: unknown, delayables: unknown, options: unknown, host: GraphHost | null = null): BatchPlan {
   if (typeof name !== 'string' || name.trim().length === 0 || name.length > BATCH_NAME_LENGTH_MAX) {
     throw new InvalidPropertyError(`${CALL}: name must be a non-blank string of at most ${BATCH_NAME_LENGTH_MAX} characters (BATCH_NAME_LENGTH_MAX), got ${describe(name)}`)
   }
   if (Array.isArray(delayables) && delayables.length === 0) throw new InvalidPropertyError(`${CALL}: delayables is empty; a batch holds at least one job`)
-  const jobs = planMany(delayables, CALL, { jobs: BATCH_JOBS_MAX, name: 'BATCH_JOBS_MAX' })
+  const jobs = planMany(delayables, CALL, { jobs: BATCH_JOBS_MAX, name: 'BATCH_JOBS_MAX' }, host)
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new InvalidPropertyError(`${CALL}: options must be an object such as { onDone }, got ${describe(options)}`)
   }
@@ -62,7 +62,7 @@ export function planBatch(name: unknown, delayables: unknown, options: unknown):
     throw new InvalidPropertyError(`${CALL}: onDone must be a delayable, chain or group, got ${describe(onDone)}`)
   }
   // Laid out as a one-element list, so that it gets the same checks (not delayed, has a call…).
-  const plan = planMany([onDone], `${CALL}: onDone`, { jobs: BATCH_ON_DONE_JOBS_MAX, name: 'BATCH_ON_DONE_JOBS_MAX' })
+  const plan = planMany([onDone], `${CALL}: onDone`, { jobs: BATCH_ON_DONE_JOBS_MAX, name: 'BATCH_ON_DONE_JOBS_MAX' }, host)
   const shared = plan.vertices.find((d) => jobs.vertices.includes(d))
   if (shared !== undefined) throw new InvalidPropertyError(`${CALL}: onDone belongs to the graph of a job of the batch; give it a graph of its own`)
   return { name, jobs, onDone: plan }

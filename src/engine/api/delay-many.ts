@@ -8,7 +8,7 @@ import { toJobView, type JobView } from '../core/view.js'
 import type { ResultOf } from '../runtime/engine.js'
 import { DELAY_MANY_JOBS_MAX } from '../core/limits.js'
 import { InvalidGraphError, WharfError } from '../errors.js'
-import { Delayable, DelayableChain, DelayableGroup, graphOf, planGraph, topologicalOrder, type Graph, type PlannedJob } from './delayable.js'
+import { Delayable, DelayableChain, DelayableGroup, graphOf, planGraph, topologicalOrder, type Graph, type GraphHost, type PlannedJob } from './delayable.js'
 import { buildSpec, buildSpecs, type SpecContext } from './job-spec.js'
 import { runWithoutDelay } from './no-delay.js'
 import { describe } from './properties.js'
@@ -34,7 +34,7 @@ export interface ManyLimit {
 const DELAY_MANY_LIMIT: ManyLimit = { jobs: DELAY_MANY_JOBS_MAX, name: 'DELAY_MANY_JOBS_MAX' }
 
 /** Check every element and lay the call out; throws, naming the element, before anything is built. */
-export function planMany(delayables: unknown, call = 'delayMany()', limit = DELAY_MANY_LIMIT): ManyPlan {
+export function planMany(delayables: unknown, call = 'delayMany()', limit = DELAY_MANY_LIMIT, host: GraphHost | null = null): ManyPlan {
   if (!Array.isArray(delayables)) {
     throw new InvalidGraphError(`${call}: expected an array of delayables, chains or groups, got ${describe(delayables)}`)
   }
@@ -51,6 +51,11 @@ export function planMany(delayables: unknown, call = 'delayMany()', limit = DELA
       throw new InvalidGraphError(`${elementName(k, call)} belongs to the same graph as delayables[${before}]: give each graph once (any one of its nodes stores all of it)`)
     }
     seen.set(graph, k)
+    // A graph's delayables share one Wharf (delayable.ts): one of them tells which.
+    const vertex = graph.vertices.values().next().value!
+    if (host !== null && vertex.host !== host) {
+      throw new InvalidGraphError(`${elementName(k, call)} comes from another Wharf (model ${vertex.target.model}); each Wharf stores its own delayables`)
+    }
     const size = graph.vertices.size
     if (plan.vertices.length + size > limit.jobs) {
       throw new InvalidGraphError(

@@ -82,6 +82,18 @@ function merge(a: Delayable, b: Delayable): void {
   }
 }
 
+/** Every node must come from one Wharf: a graph is stored by one, and a job stored by a Wharf
+ * that did not declare its model would never run there (nor anywhere else). */
+function checkOneHost(kind: string, nodes: readonly GraphNode[]): void {
+  const host = anyVertex(nodes[0]!).host
+  for (let i = 1; i < nodes.length; i++) {
+    const other = anyVertex(nodes[i]!)
+    if (other.host !== host) {
+      throw new InvalidGraphError(`${kind}(): a delayable of model ${other.target.model} comes from another Wharf than one of model ${anyVertex(nodes[0]!).target.model}; a graph is stored by one Wharf`)
+    }
+  }
+}
+
 function connect(from: GraphNode, to: GraphNode): void {
   for (const parent of tails(from)) {
     for (const child of heads(to)) {
@@ -93,6 +105,13 @@ function connect(from: GraphNode, to: GraphNode): void {
       children.add(child)
     }
   }
+}
+
+/** onDone: `from` -> each of `others`, all checked before any edge is added. */
+function connectAll(from: GraphNode, others: unknown[]): void {
+  const checked = checkMembers('onDone', others)
+  checkOneHost('onDone', [from, ...checked])
+  for (const other of checked) connect(from, other)
 }
 
 function checkMembers(kind: string, members: unknown[]): GraphNode[] {
@@ -109,13 +128,14 @@ abstract class Composite {
   readonly members: readonly GraphNode[]
   constructor(kind: string, members: unknown[]) {
     this.members = checkMembers(kind, members)
+    checkOneHost(kind, this.members)
     const first = anyVertex(this.members[0]!)
     for (const m of this.members) merge(first, anyVertex(m))
   }
 
   /** Run `others` after this one finishes. */
   onDone(...others: GraphNode[]): this {
-    for (const other of checkMembers('onDone', others)) connect(this as unknown as GraphNode, other)
+    connectAll(this as unknown as GraphNode, others)
     return this
   }
 
@@ -172,7 +192,7 @@ export class Delayable {
   }
 
   onDone(...others: GraphNode[]): this {
-    for (const other of checkMembers('onDone', others)) connect(this, other)
+    connectAll(this, others)
     return this
   }
 
@@ -193,7 +213,8 @@ export class Delayable {
     }
     const ids = this.target.ids
     const total = Math.max(1, Math.ceil(ids.length / size))
-    const base = this.props.description ?? `${this.target.model}.${this.call.method}`
+    // An empty description is no description, as for the job itself (job-spec.ts).
+    const base = this.props.description || `${this.target.model}.${this.call.method}`
     const parts: Delayable[] = []
     for (let i = 0; i < total; i++) {
       const part = new Delayable({ ...this.target, ids: ids.slice(i * size, (i + 1) * size) }, this.host, undefined)
@@ -207,7 +228,7 @@ export class Delayable {
   /** Store the whole connected graph this delayable belongs to; resolves when it is durable. */
   async delay(): Promise<this> {
     const ordered = topologicalOrder(this.graph)
-    if (storedAsIs(ordered)) return this
+    if (storedAsIs(this.graph, ordered)) return this
     const { planned, edges } = planGraph(this.graph, ordered)
     const views = await this.host.storeGraph(planned, edges)
     ordered.forEach((d, i) => (d.job = views[i] ?? (planned[i]!.stored === undefined ? undefined : d.job)))
@@ -241,13 +262,21 @@ export function planGraph(graph: Graph, ordered: readonly Delayable[]): { planne
   return { planned, edges }
 }
 
-/** Every vertex already has its job, stored by one delay() of this very graph: nothing to do.
- * (Vertices delayed alone and connected since must be re-stored with their new edges.) */
-function storedAsIs(ordered: readonly Delayable[]): boolean {
+/** Every vertex already has its job, stored by one delay() of this very graph with these very
+ * edges: nothing to do. (Vertices delayed alone and connected since must be re-stored with their
+ * new edges; an edge added inside a stored graph goes on to be refused, never dropped silently.) */
+function storedAsIs(graph: Graph, ordered: readonly Delayable[]): boolean {
   if (!ordered.every((d) => d.job !== undefined)) return false
   if (ordered.length === 1) return true
   const graphUuid = ordered[0]!.job!.graphUuid
-  return graphUuid !== null && ordered.every((d) => d.job!.graphUuid === graphUuid)
+  if (graphUuid === null || !ordered.every((d) => d.job!.graphUuid === graphUuid)) return false
+  const parents = new Map<Delayable, Set<string>>(ordered.map((d) => [d, new Set()]))
+  for (const [parent, children] of graph.edges) for (const child of children) parents.get(child)!.add(parent.job!.uuid)
+  return ordered.every((d) => {
+    const stored = d.job!.dependsOn
+    const wanted = parents.get(d)!
+    return stored.length === wanted.size && stored.every((uuid) => wanted.has(uuid))
+  })
 }
 
 /** Kahn's algorithm; ties keep the order vertices joined the graph. A cycle is refused. */

@@ -131,6 +131,8 @@ function checkChannel(value: unknown, where: string): string {
   if (typeof value !== 'string') {
     throw new InvalidPropertyError(`${where}: channel must be a string such as 'root.mail', got ${describe(value)}`)
   }
+  // queue_job: an empty channel is no channel (the function's is taken, else root), not 'root'.
+  if (value === '') return value
   try {
     return normalizeChannelName(value)
   } catch (error) {

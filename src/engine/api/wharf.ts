@@ -575,7 +575,7 @@ export class Wharf implements ModelHost {
    */
   async delayMany(delayables: readonly GraphNode[]): Promise<JobView[]> {
     this.assertOpen()
-    const plan = planMany(delayables)
+    const plan = planMany(delayables, undefined, undefined, this)
     if (plan.vertices.length === 0) return []
     const nowMs = this.clock.now()
     const sink = this[SINK]
@@ -602,7 +602,7 @@ export class Wharf implements ModelHost {
    */
   async batch(name: string, delayables: readonly GraphNode[], options: BatchOptions = {}): Promise<BatchView> {
     this.assertOpen()
-    const plan = planBatch(name, delayables, options)
+    const plan = planBatch(name, delayables, options, this)
     const nowMs = this.clock.now()
     const sink = this[SINK]
     if (sink !== null) {

@@ -292,7 +292,9 @@ function outcomeEvent(
           excInfo: outcome.excInfo,
         }
       }
-      const delaySeconds = retryDelaySeconds(pattern, job.retry, outcome.seconds, entropy)
+      // queue_job's perform() takes an ignored try back (retry -= 1) before postpone() looks the
+      // pattern up: the step is that of the tries that count.
+      const delaySeconds = retryDelaySeconds(pattern, job.retry + (outcome.ignoreRetry ? -1 : 0), outcome.seconds, entropy)
       return {
         seq: 0,
         v,
