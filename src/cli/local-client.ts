@@ -34,7 +34,7 @@ export const KEEP_FOREVER_DAYS = 1_000_000
 export async function checkStorePath(path: string): Promise<StoreDir> {
   const found = await stat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return null
-    throw new Refusal({ name: 'StorageError', message: `cannot read ${JSON.stringify(path)} (${error.code ?? error.message})` })
+    throw new Refusal({ name: 'StorageError', code: 'STORAGE', message: `cannot read ${JSON.stringify(path)} (${error.code ?? error.message})` })
   })
   const none = (why: string): Refusal =>
     new Refusal({ name: 'StorageError', code: 'STORAGE', message: `no Wharf store at ${JSON.stringify(path)}: ${why} (the wharf command never creates a store)` })
