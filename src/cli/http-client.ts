@@ -104,13 +104,13 @@ export class HttpClient implements OperatorClient {
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause
       const why = cause?.code ?? cause?.message ?? (error as Error).message
-      throw new Refusal({ name: 'ConnectionError', message: `cannot reach the Wharf dashboard at ${this.base} (${why}); is the app running, and is --url its dashboard's address?` })
+      throw new Refusal({ name: 'ConnectionError', code: 'UNREACHABLE', message: `cannot reach the Wharf dashboard at ${this.base} (${why}); is the app running, and is --url its dashboard's address?` })
     }
     const text = await response.text()
     try {
       return { status: response.status, body: JSON.parse(text) as unknown }
     } catch {
-      throw new Refusal({ name: 'ProtocolError', message: `${where} answered ${response.status} with something other than Wharf's JSON API (${JSON.stringify(text.slice(0, 80))}); is --url the dashboard's base URL?` })
+      throw new Refusal({ name: 'ProtocolError', code: 'NOT_WHARF_API', message: `${where} answered ${response.status} with something other than Wharf's JSON API (${JSON.stringify(text.slice(0, 80))}); is --url the dashboard's base URL?` })
     }
   }
 
@@ -119,6 +119,8 @@ export class HttpClient implements OperatorClient {
     const name = typeof error?.name === 'string' ? error.name : `HTTP ${answer.status}`
     const message = typeof error?.message === 'string' ? error.message : `the dashboard answered ${answer.status}: ${JSON.stringify(answer.body).slice(0, 200)}`
     const hint = answer.status === 401 ? ' (give the dashboard token with --token or WHARF_TOKEN)' : ''
-    return new Refusal({ name, ...(typeof error?.code === 'string' ? { code: error.code } : {}), message: message + hint }, answer.status === 400)
+    // --json promises { name, code, message }: an answer without Wharf's error (a proxy's) gets its status as code.
+    const code = typeof error?.code === 'string' ? error.code : `HTTP_${answer.status}`
+    return new Refusal({ name, code, message: message + hint }, answer.status === 400)
   }
 }

@@ -6,10 +6,12 @@
 // No history scrub either: a command is over long before one would be (`wharf verify` checks it).
 
 import { stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { Wharf } from '../engine/api/wharf.js'
 import { StorageLockedError, UnknownJobError, WharfError } from '../engine/errors.js'
 import type { Stats } from '../engine/api/queries.js'
 import type { RemovableState } from '../engine/core/commands.js'
+import { MANIFEST_FILE } from '../storage/backup-manifest.js'
 import { inspectStorePath, type StoreDir } from '../storage/level-path.js'
 import type { DashboardServer, ServeOptions } from '../dashboard/serve.js'
 import { errorInfo, Refusal, refusalOf, type Action, type ActionResult, type BatchesFilter, type BatchesPage, type Explanation, type JobDetail, type JobsFilter, type JobsPage, type OperatorClient } from './client.js'
@@ -32,7 +34,7 @@ export const KEEP_FOREVER_DAYS = 1_000_000
 export async function checkStorePath(path: string): Promise<StoreDir> {
   const found = await stat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return null
-    throw new Refusal({ name: 'StorageError', message: `cannot read ${JSON.stringify(path)} (${error.code ?? error.message})` })
+    throw new Refusal({ name: 'StorageError', code: 'STORAGE', message: `cannot read ${JSON.stringify(path)} (${error.code ?? error.message})` })
   })
   const none = (why: string): Refusal =>
     new Refusal({ name: 'StorageError', code: 'STORAGE', message: `no Wharf store at ${JSON.stringify(path)}: ${why} (the wharf command never creates a store)` })
@@ -47,12 +49,28 @@ export async function checkStorePath(path: string): Promise<StoreDir> {
   }
 }
 
+/**
+ * Refuse a backup (a directory holding WHARF-BACKUP). Opening it recovers the jobs that were
+ * running at its point, which writes into it, and restoreBackup() then refuses it: what looks
+ * like a read (`wharf jobs --path <backup>`) would spoil the backup. verify and backup only read.
+ */
+async function refuseBackup(path: string): Promise<void> {
+  const manifest = await stat(join(path, MANIFEST_FILE)).catch(() => null)
+  if (manifest === null) return
+  throw new Refusal({
+    name: 'StorageError',
+    code: 'STORAGE',
+    message: `${JSON.stringify(path)} is a backup (it holds ${MANIFEST_FILE}), not a store: opening it would write into it, and it could no longer be restored. Restore it first (\`wharf restore ${path} --path DIR\`), or check it with \`wharf verify --path ${path}\``,
+  })
+}
+
 export class LocalClient implements OperatorClient {
   protected constructor(protected readonly wharf: Wharf) {}
 
   /** Open the store at `path`; `lockedHint` says what to do when a running process holds it. */
   static async open(path: string, lockedHint: string): Promise<LocalClient> {
     await checkStorePath(path)
+    await refuseBackup(path)
     try {
       return new LocalClient(await Wharf.open({ path, channels: CLI_CHANNELS, removeAfterDays: KEEP_FOREVER_DAYS, snapshotEvery: 0, scrubHistory: false }))
     } catch (error) {

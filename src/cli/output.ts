@@ -29,18 +29,31 @@ export class Output {
   /** The command's answer: `doc` as JSON with --json, else the lines `show` returns. */
   answer(doc: unknown, show: () => string[]): void {
     if (this.json) this.out.write(JSON.stringify(doc, null, 2) + '\n')
-    else for (const line of show()) this.out.write(line + '\n')
+    else for (const line of show()) this.out.write(visible(line) + '\n')
   }
 
   /** A line for people that is not the answer (progress, hints): stderr, so stdout stays clean. */
   note(line: string): void {
-    this.err.write(line + '\n')
+    this.err.write(visible(line) + '\n')
   }
+}
+
+/** Control characters other than tab (C0, DEL, C1). */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g
+
+/**
+ * A line as text a terminal shows and does not obey: job data (a description, an exception's
+ * message, a result) is whatever the app or a remote service put there, and an escape sequence
+ * in it would recolour, hide or rewrite what the operator reads (or set the clipboard); a line
+ * break would start a line that looks like another field. Each is written as its JSON escape.
+ */
+export function visible(line: string): string {
+  return line.replace(CONTROL, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))
 }
 
 /** One line per row, columns padded to their widest cell; the last column is not padded. */
 export function table(columns: readonly Column[], rows: readonly (readonly string[])[]): string[] {
-  const cells = rows.map((row) => columns.map((c, i) => cut(oneLine(row[i] ?? ''), c.max ?? CELL_WIDTH_MAX)))
+  const cells = rows.map((row) => columns.map((c, i) => cut(visible(oneLine(row[i] ?? '')), c.max ?? CELL_WIDTH_MAX)))
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)))
   const line = (row: readonly string[]): string =>
     row

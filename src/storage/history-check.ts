@@ -20,6 +20,7 @@
 
 import type { JobView } from '../engine/core/view.js'
 import type { FinishedCounts } from './history.js'
+import { isLevelCorruption } from './level-corruption.js'
 import { COMBO_INDEX, comboOf, COUNT_PREFIX, countText, end, INDEX_PREFIX, indexKeys, unesc, VIEW_PREFIX } from './level-history.js'
 import type { Db } from './level-recovery.js'
 import { decodeView, ViewDecodeError } from './view-codec.js'
@@ -145,7 +146,7 @@ export class HistoryCheck {
       else if (this.phase === 'keys') await this.keysStep()
       else if (this.phase === 'unindexed') await this.unindexedStep()
     } catch (error) {
-      if ((error as { code?: unknown })?.code !== 'LEVEL_CORRUPTION') throw error
+      if (!isLevelCorruption(error)) throw error
       this.findings.unreadable((error as Error).message)
       this.phase = 'done'
     }

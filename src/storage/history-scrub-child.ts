@@ -17,7 +17,7 @@ import { constants, setPriority } from 'node:os'
 import { ClassicLevel } from 'classic-level'
 import { HistoryCheck } from './history-check.js'
 import { HistoryDamage } from './history-damage.js'
-import { isLevelCorruption } from './level-open.js'
+import { isLevelCorruption } from './level-corruption.js'
 import type { Db } from './level-recovery.js'
 
 const dir = process.argv[2]

@@ -21,17 +21,21 @@
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
+import { TABLE_CUT_SHORT } from './level-corruption.js'
 
 const CLASSIC_LEVEL = pathToFileURL(createRequire(import.meta.url).resolve('classic-level')).href
 /** Entries per native round trip and per copied batch. */
 const CHUNK = 100
 
 const PROGRAM = `
+// Any other error ends the child; its message is the last line of stderr, for the parent to name.
+process.on('uncaughtException', (error) => { process.stderr.write(String(error?.message ?? error) + '\\n'); process.exit(1) })
 const { ClassicLevel } = await import(${JSON.stringify(CLASSIC_LEVEL)})
 const [op, path, to] = process.argv.slice(1)
 const options = { keyEncoding: 'utf8', valueEncoding: 'view', createIfMissing: false }
 const say = (answer) => process.stdout.write(JSON.stringify(answer) + '\\n')
-const corruption = (error) => { if (error?.code !== 'LEVEL_CORRUPTION') throw error; return error.message }
+const damaged = (error) => error?.code === 'LEVEL_CORRUPTION' || (error?.code === 'LEVEL_IO_ERROR' && ${TABLE_CUT_SHORT}.test(error.message))
+const corruption = (error) => { if (!damaged(error)) throw error; return error.message }
 async function walk(db, range, each) {
   const it = db.iterator(range)
   try {
@@ -105,7 +109,8 @@ export async function levelChild(op: 'scan' | 'repair' | 'copy', ...args: string
   const { code, signal, out, err } = await runNode(['--input-type=module', '-e', PROGRAM, op, ...args])
   const lines = out.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { ok?: boolean; progress?: string })
   const last = lines.at(-1)
-  if (code === 0 && last?.ok === true) return last as ChildAnswer
+  // A child that ended by itself answers for itself: ok, or what LevelDB said (a scan that met damage).
+  if (code === 0 && typeof last?.ok === 'boolean') return last.ok ? (last as ChildAnswer) : { ok: false, message: String((last as { message?: unknown }).message), progress: null }
   const progress = lines.filter((l) => l.progress !== undefined).at(-1)?.progress ?? null
   const why = signal !== null ? `LevelDB aborted the process reading it (${signal}: ${lastLine(err)})` : `LevelDB failed (exit ${code}: ${lastLine(err)})`
   return { ok: false, message: why, progress }

@@ -33,6 +33,7 @@ import {
 } from './history.js'
 import type { Db } from './level-recovery.js'
 import { FinishGroups } from './finish-groups.js'
+import { isLevelCorruption } from './level-corruption.js'
 import { decodeView, encodeView, ViewDecodeError } from './view-codec.js'
 import { esc, unesc } from './key-escape.js'
 
@@ -371,7 +372,7 @@ export class LevelHistory implements HistoryStore {
     try {
       return await read()
     } catch (error) {
-      if ((error as { code?: unknown })?.code !== 'LEVEL_CORRUPTION') throw error
+      if (!isLevelCorruption(error)) throw error
       throw new LogCorruptionError(`corrupt history in ${JSON.stringify(this.path)}: LevelDB reports ${(error as Error).message}`, 0, { cause: error })
     }
   }

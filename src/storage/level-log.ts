@@ -31,7 +31,8 @@ import { scrubDone, scrubInChild } from './history-scrub.js'
 import { removeScrubLeftovers, type Evidence } from './evidence.js'
 import { checkStrayKeys } from './stray-keys.js'
 import { checkWharfKeys } from './level-path.js'
-import { isLevelCorruption, namedCorruption, openLevelStore, rebuild } from './level-open.js'
+import { isLevelCorruption } from './level-corruption.js'
+import { namedCorruption, openLevelStore, rebuild } from './level-open.js'
 import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, planSnapshotBase, planTruncation, recordKey, seqOfKey, type Db, type Op } from './level-recovery.js'
 
 export { recordKey }

@@ -13,6 +13,7 @@ import { LogCorruptionError, StorageError, StorageLockedError } from '../engine/
 import { Evidence } from './evidence.js'
 import { levelChild } from './level-child.js'
 import { inspectStorePath } from './level-path.js'
+import { hasCode, isLevelCorruption } from './level-corruption.js'
 import { rebuildStore } from './level-rebuild.js'
 import type { Db } from './level-recovery.js'
 
@@ -25,16 +26,6 @@ export interface OpenedStore {
   db: Db
   /** The files from before this open; null for a new or a rebuilt store (nothing to keep). */
   evidence: Evidence | null
-}
-
-function hasCode(error: unknown, code: string): boolean {
-  const e = error as { code?: unknown; cause?: { code?: unknown } } | null
-  return e?.code === code || e?.cause?.code === code
-}
-
-/** Whether `error` is (or names) LevelDB's own corruption error. */
-export function isLevelCorruption(error: unknown): boolean {
-  return hasCode(error, 'LEVEL_CORRUPTION')
 }
 
 /** LevelDB's own corruption error as a LogCorruptionError; any other error as it is. */

@@ -1,7 +1,7 @@
 // Proves `wharf backup` and `wharf restore` as real processes: a round trip gives a store that
 // verifies clean and holds the same jobs; a target that is not empty, a directory that is not a
 // backup, a store that does not exist and a store another process holds are refused with exit 1,
-// nothing written.
+// nothing written; a backup given to a command that would open it (and write into it) too.
 import { cp, mkdir, readdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -83,5 +83,18 @@ describe('refused, nothing written (exit 1)', () => {
     expect(run.code).toBe(1)
     expect(run.err).toContain('InvalidBackupError')
     await expect(stat(join(dir, 'r'))).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
+  // A backup holds the jobs running at its point as started: opening it as a store recovers them,
+  // writing into it, and restore then refused it as "not a whole backup" — after what looked
+  // like a read, `wharf jobs --path <backup>`.
+  it('a command that would open a backup as a store; the backup still restores', async () => {
+    const dir = await tempDir()
+    await wharfJson(0, 'backup', '--path', template, '--to', join(dir, 'backup'))
+    const run = await wharf('jobs', '--path', join(dir, 'backup'))
+    expect(run.code).toBe(1)
+    expect(run.err).toContain(`StorageError: "${join(dir, 'backup')}" is a backup`)
+    expect(run.err).toContain('wharf restore')
+    expect((await wharf('restore', join(dir, 'backup'), '--path', join(dir, 'restored'))).code).toBe(0)
   })
 })

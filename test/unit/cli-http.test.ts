@@ -153,6 +153,23 @@ describe('the token, and addresses that are not a dashboard', () => {
     expect(run.err).toContain(`cannot reach the Wharf dashboard at ${url} (ECONNREFUSED)`)
   })
 
+  // The README promises --json's refusal as { name, code, message }; these two had no code.
+  it('--json: nothing listening, and a server that is not the API, are error documents with a code', async () => {
+    const api = await listening((_req, res) => res.end('<html>hello</html>'))
+    const closed = await listening((_req, res) => res.end())
+    const port = (server: Server): number => (server.address() as { port: number }).port
+    const nobody = port(closed)
+    await new Promise((resolve) => closed.close(resolve))
+    try {
+      const unreachable = await wharfJson<{ error: object }>(1, 'jobs', '--url', `http://127.0.0.1:${nobody}`)
+      expect(unreachable.error).toMatchObject({ name: 'ConnectionError', code: 'UNREACHABLE', message: expect.stringContaining('cannot reach') })
+      const notApi = await wharfJson<{ error: object }>(1, 'stats', '--url', `http://127.0.0.1:${port(api)}`)
+      expect(notApi.error).toMatchObject({ name: 'ProtocolError', code: 'NOT_WHARF_API' })
+    } finally {
+      await new Promise((resolve) => api.close(resolve))
+    }
+  })
+
   it('a server that is not the API: exit 1', async () => {
     const server = await listening((_req, res) => res.end('<html>hello</html>'))
     try {

@@ -92,6 +92,19 @@ describe('remove and purge', () => {
     expect(await statesOf(wharf, all)).toEqual(states)
     expect(done.map((j) => states[j.uuid])).toEqual([undefined, undefined, undefined])
   })
+
+  // Date rolls a day past the end of its month into the next: "2026-02-30" purged up to March 2.
+  it('refuses a before that names no day of the calendar (400), rather than purging to a later one', async () => {
+    const { api, wharf, all } = await setup()
+    const states = await statesOf(wharf, all)
+    for (const before of ['2026-02-30', '2026-02-29', '2026-04-31T10:00:00Z', '2026-06-31T00:00:00+02:00']) {
+      const answer = await post(`${api}/actions/purge`, { state: 'done', before })
+      expect(answer.status, before).toBe(400)
+      expect(answer.body.error.message).toContain(`got "${before}"`)
+    }
+    expect(await statesOf(wharf, all)).toEqual(states)
+    expect(await post(`${api}/actions/purge`, { state: 'done', before: '2028-02-29' })).toMatchObject({ status: 200 }) // a leap day
+  })
 })
 
 describe('refused actions change nothing', () => {

@@ -51,11 +51,20 @@ const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]
 /** purge's `before` as text (the dashboard's JSON, the CLI's --before): an ISO 8601 instant.
  * `where` names the value in the error. */
 export function instantOf(text: unknown, where: string): Date {
-  const date = typeof text === 'string' && ISO_INSTANT.test(text) ? new Date(text) : null
+  const date = typeof text === 'string' && ISO_INSTANT.test(text) && isCalendarDay(text) ? new Date(text) : null
   if (date === null || !Number.isFinite(date.getTime())) {
     throw new InvalidPropertyError(`${where} must be an ISO 8601 date or date-time with its zone, such as "2026-05-01" or "2026-05-01T12:00:00Z", got ${describe(text)}`)
   }
   return date
+}
+
+/** Whether the text's YYYY-MM-DD is a day of the calendar: Date rolls a day past the end of its
+ * month into the next (2026-02-30 is March 2), which would purge more than was asked. */
+function isCalendarDay(text: string): boolean {
+  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number]
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+  return days !== undefined && day >= 1 && day <= days
 }
 
 /** What a remove or purge decision says: jobs removed, and (purge) whether more may be left. */

@@ -1,0 +1,32 @@
+// Proves that what the CLI prints for people is text a terminal shows, not obeys: job data (a
+// description, an exception's message) comes from the app or from whatever service it called,
+// and an escape sequence in it recoloured, hid or rewrote the operator's screen, and a line break
+// in a description started a line that read as another field of `wharf show`. --json, which
+// escapes them itself, is unchanged.
+import { describe, expect, it } from 'vitest'
+import { fields, Output, table } from '../../src/cli/output.js'
+
+const HOSTILE = 'Sync\x1b[2J\x1b]52;c;cm0gLXJmIH4=\x07 partner\nstate:       done\r\x9b31m\x7f'
+
+function printed(json: boolean, doc: unknown, lines: string[]): string {
+  let out = ''
+  new Output(json, { write: (text: string) => (out += text) }, { write: () => {} }).answer(doc, () => lines)
+  return out
+}
+
+describe('the CLI output for people', () => {
+  it('writes control characters of job data as escapes, on the line they came in', () => {
+    const out = printed(false, null, fields([['uuid', 'j-1'], ['description', HOSTILE]]))
+    expect(out).toBe('uuid:        j-1\ndescription: Sync\\u001b[2J\\u001b]52;c;cm0gLXJmIH4=\\u0007 partner\\nstate:       done\\r\\u009b31m\\u007f\n')
+    expect(out).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/)
+  })
+
+  it('aligns a table on the escaped text, and keeps tabs and ordinary text as they are', () => {
+    const lines = table([{ header: 'UUID' }, { header: 'DESCRIPTION' }], [['j-1', 'a\x1bb'], ['j-22', 'plain\ttab']])
+    expect(lines).toEqual(['UUID  DESCRIPTION', 'j-1   a\\u001bb', 'j-22  plain\ttab'])
+  })
+
+  it('leaves --json as JSON, which escapes them itself', () => {
+    expect(JSON.parse(printed(true, { description: HOSTILE }, []))).toEqual({ description: HOSTILE })
+  })
+})
