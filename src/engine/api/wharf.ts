@@ -367,9 +367,11 @@ export class Wharf implements ModelHost {
     const member = this.clusterMember
     // A deposed member still answers (role 'closed') until close(): operators ask it why. A
     // closing one answers as the member it still is until it has closed, as an embedded one does.
-    if (member !== null && !this.closing) return member.view()
+    if (member !== null) {
+      if (this.closing) this.assertOpen()
+      return member.view()
+    }
     this.assertOpen()
-    if (member !== null) return member.view()
     const self = { node: this.node, lastSeenMs: this.clock.now(), running: this.engine.runningHandlers, role: 'scheduler' as const, term: 0 }
     return { node: this.node, leader: this.node, nodes: [self], role: 'scheduler', term: 0 }
   }
