@@ -6,12 +6,11 @@
 // No history scrub either: a command is over long before one would be (`wharf verify` checks it).
 
 import { stat } from 'node:fs/promises'
-import { join } from 'node:path'
 import { Wharf } from '../engine/api/wharf.js'
 import { StorageLockedError, UnknownJobError, WharfError } from '../engine/errors.js'
 import type { Stats } from '../engine/api/queries.js'
 import type { RemovableState } from '../engine/core/commands.js'
-import { MANIFEST_FILE } from '../storage/backup-manifest.js'
+import { isBackupDir, MANIFEST_FILE } from '../storage/backup-manifest.js'
 import { inspectStorePath, type StoreDir } from '../storage/level-path.js'
 import type { DashboardServer, ServeOptions } from '../dashboard/serve.js'
 import { errorInfo, Refusal, refusalOf, type Action, type ActionResult, type BatchesFilter, type BatchesPage, type Explanation, type JobDetail, type JobsFilter, type JobsPage, type OperatorClient } from './client.js'
@@ -55,8 +54,7 @@ export async function checkStorePath(path: string): Promise<StoreDir> {
  * like a read (`wharf jobs --path <backup>`) would spoil the backup. verify and backup only read.
  */
 async function refuseBackup(path: string): Promise<void> {
-  const manifest = await stat(join(path, MANIFEST_FILE)).catch(() => null)
-  if (manifest === null) return
+  if (!(await isBackupDir(path))) return
   throw new Refusal({
     name: 'StorageError',
     code: 'STORAGE',

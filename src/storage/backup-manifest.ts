@@ -3,9 +3,10 @@
 // recomputes them from the backup's LevelDB and refuses any difference; the file is written last
 // into the temporary directory, so a backup without it was never finished.
 
-import { open, readFile } from 'node:fs/promises'
+import { open, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ScanSummary } from './store-scan.js'
+import { StorageError } from '../engine/errors.js'
 
 export const MANIFEST_FILE = 'WHARF-BACKUP'
 const FORMAT = 'wharf-backup/1'
@@ -60,4 +61,16 @@ export async function readManifest(dir: string): Promise<BackupManifest> {
     count(parsed.bytes)
   if (!valid) throw new Error(`its ${MANIFEST_FILE} file is damaged or of an unknown format (expected ${FORMAT})`)
   return parsed as BackupManifest
+}
+
+/** Refuse to open `path` as a store when it is a backup: opening recovers the jobs running at its
+ * point, writing into it, and restoreBackup() would then refuse it as not whole. */
+export async function refuseBackupDir(path: string): Promise<void> {
+  if (!(await isBackupDir(path))) return
+  throw new StorageError(`the Wharf path ${JSON.stringify(path)} is a backup (it holds ${MANIFEST_FILE}), not a store: opening it would write into it, and it could no longer be restored; restore it with restoreBackup(${JSON.stringify(path)}, targetPath) and open the target`)
+}
+
+/** Whether `path` holds a backup's manifest. */
+export async function isBackupDir(path: string): Promise<boolean> {
+  return (await stat(join(path, MANIFEST_FILE)).catch(() => null)) !== null
 }

@@ -31,6 +31,7 @@ import { scrubDone, scrubInChild } from './history-scrub.js'
 import { removeScrubLeftovers, type Evidence } from './evidence.js'
 import { checkStrayKeys } from './stray-keys.js'
 import { checkWharfKeys } from './level-path.js'
+import { refuseBackupDir } from './backup-manifest.js'
 import { isLevelCorruption } from './level-corruption.js'
 import { namedCorruption, openLevelStore, rebuild } from './level-open.js'
 import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, planSnapshotBase, planTruncation, recordKey, seqOfKey, type Db, type Op } from './level-recovery.js'
@@ -56,6 +57,13 @@ export interface LevelLogOptions {
    * Wharf.open passes its own scrubHistory option, default true). Unused, they go at close.
    */
   scrubHistory?: boolean
+  /**
+   * Refuse a backup (a directory holding WHARF-BACKUP) with a StorageError before anything is
+   * written (default false; Wharf.open passes true). Opening one recovers the jobs running at its
+   * point, which writes into it, and restoreBackup() then refuses it as not whole. Backup and
+   * verify, which only read, open backups.
+   */
+  refuseBackup?: boolean
 }
 
 /** Records fetched per native round trip while reading. */
@@ -82,6 +90,7 @@ export class LevelLog implements EventLog {
   private evidence: Evidence | null = null
   private corruptionSeen = false
   private readonly scrubWanted: boolean
+  private readonly refuseBackup: boolean
   /** After a clean open: the files from before it, for the history scrub (which removes them). */
   private scrubCopy: string | null = null
   /** 'truncate' checked (and repaired) all of history at this open: the views it read. */
@@ -116,6 +125,7 @@ export class LevelLog implements EventLog {
     this.durability = options.durability ?? 'process'
     this.writeOptions = { sync: this.durability === 'fsync' }
     this.scrubWanted = options.scrubHistory ?? false
+    this.refuseBackup = options.refuseBackup ?? false
   }
 
   async open(): Promise<void> {
@@ -124,6 +134,7 @@ export class LevelLog implements EventLog {
     this.corruptionSeen = false
     this.audited = null
     try {
+      if (this.refuseBackup) await refuseBackupDir(this.path)
       for (let attempt = 1; this.db === null; attempt++) {
         const opened = await openLevelStore(this.path, { onCorruption: this.onCorruption, warn: this.warn })
         this.evidence = opened.evidence

@@ -26,7 +26,7 @@ import {
 } from '../../src/index.js'
 import { recordKey } from '../../src/storage/level-log.js'
 import { makeBatch } from './event-log-contract.js'
-import { failure } from './helpers.js'
+import { failure, gate } from './helpers.js'
 
 const roots: string[] = []
 const opened: Wharf[] = []
@@ -248,6 +248,46 @@ describe('backup refusals', () => {
     expect(await listing(join(root, 'empty'))).toContain('WHARF-END')
   })
 })
+
+describe('a backup is not opened as a store', () => {
+  it('Wharf.open refuses it, naming it, before writing; it stays restorable, and verify-style reads still open it', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    const held = gate()
+    const m = source.model('bk.hold', {
+      async run() {
+        await held.wait
+      },
+    })
+    const job = await m.withDelay().run()
+    await source.start()
+    // The handler is let go however the test ends: close() after a failure waits for it.
+    try {
+      await refusedThenRestored(root, source, job.uuid)
+    } finally {
+      held.open()
+    }
+  })
+})
+
+/** The backup taken while `uuid` runs is refused by Wharf.open, unchanged, and restores with it pending. */
+async function refusedThenRestored(root: string, source: Wharf, uuid: string): Promise<void> {
+  await source.settled()
+  expect((await source.job(uuid))!.state).toBe('started')
+  await source.backup(join(root, 'backup'))
+  const files = await listing(join(root, 'backup'))
+  // Opening it would recover the job started at the backup's point: a write into the backup.
+  const refused = await failure(() => Wharf.open({ path: join(root, 'backup') }))
+  expect(refused).toBeInstanceOf(StorageError)
+  expect((refused as Error).message).toContain(JSON.stringify(join(root, 'backup')))
+  expect((refused as Error).message).toContain('restoreBackup')
+  expect(await listing(join(root, 'backup'))).toEqual(files)
+  // backupStore only reads, and takes a backup as it takes a store.
+  await backupStore(join(root, 'backup'), join(root, 'copy'))
+  await restoreBackup(join(root, 'backup'), join(root, 'restored'))
+  const restored = await open(join(root, 'restored'))
+  expect((await restored.job(uuid))!.state).toBe('pending')
+}
 
 describe('backupStore: a store no process holds', () => {
   it('backs up a closed store without replaying it, and the restore holds its jobs', async () => {

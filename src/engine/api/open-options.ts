@@ -221,7 +221,7 @@ function logOf(options: OpenOptions, node: string | null, onWarning: (message: s
   if (options.postgres !== undefined) return new PgLog(options.postgres, { schema: options.schema ?? 'wharf', cluster: true, campaign: options[NEVER_SCHEDULER] !== true, node: node ?? undefined })
   if (options.path === undefined) return new VolatileLog()
   const scrubHistory = options.scrubHistory ?? true
-  return new LevelLog(options.path, { durability: options.durability ?? 'process', onCorruption: options.onCorruption ?? 'throw', scrubHistory, onWarning })
+  return new LevelLog(options.path, { durability: options.durability ?? 'process', onCorruption: options.onCorruption ?? 'throw', scrubHistory, onWarning, refuseBackup: true })
 }
 
 /** `postgres` and `schema`: a URL, a schema name, and nothing that belongs to another store. */
