@@ -102,7 +102,7 @@ function cronJobOf(job: unknown, host: GraphHost, where: string): CronJob {
     context: job.target.context,
     priority: props.priority ?? DEFAULT_PRIORITY,
     maxRetries: props.maxRetries ?? DEFAULT_MAX_RETRIES,
-    description: props.description || `${model}.${method}`,
-    channel: props.channel || null,
+    description: props.description ?? `${model}.${method}`,
+    channel: props.channel ?? null,
   }
 }

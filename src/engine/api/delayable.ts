@@ -213,8 +213,7 @@ export class Delayable {
     }
     const ids = this.target.ids
     const total = Math.max(1, Math.ceil(ids.length / size))
-    // An empty description is no description, as for the job itself (job-spec.ts).
-    const base = this.props.description || `${this.target.model}.${this.call.method}`
+    const base = this.props.description ?? `${this.target.model}.${this.call.method}`
     const parts: Delayable[] = []
     for (let i = 0; i < total; i++) {
       const part = new Delayable({ ...this.target, ids: ids.slice(i * size, (i + 1) * size) }, this.host, undefined)

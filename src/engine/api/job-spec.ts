@@ -91,9 +91,8 @@ export function buildSpec(
     priority: props.priority ?? DEFAULT_PRIORITY,
     eta: etaMs(props.eta, ctx.nowMs),
     maxRetries: props.maxRetries ?? DEFAULT_MAX_RETRIES,
-    // queue_job: an empty description is no description (its getter tests it for truth).
-    description: props.description || (defaultDescription ?? `${target.model}.${method}`),
-    channel: props.channel || (ctx.functions.resolve(target.model, method).channel ?? 'root'),
+    description: props.description ?? defaultDescription ?? `${target.model}.${method}`,
+    channel: props.channel ?? ctx.functions.resolve(target.model, method).channel ?? 'root',
     identityKey: null,
     dependsOn: NO_PARENTS,
     createdAt: ctx.nowMs,

@@ -84,10 +84,14 @@ export function checkProperties(props: unknown, where: string): CheckedPropertie
         if (typeof value !== 'string' || value.length > DESCRIPTION_LENGTH_MAX) {
           throw new InvalidPropertyError(`${where}: description must be a string of at most ${DESCRIPTION_LENGTH_MAX} characters, got ${describe(value)}`)
         }
-        out.description = value
+        // queue_job: an empty description is no description (its getter tests it for truth):
+        // absent, so that every default ('<model>.<method>', a split's) applies. Set undefined,
+        // not left out, so that it still overrides a description given earlier.
+        out.description = value === '' ? undefined : value
         break
       case 'channel':
-        out.channel = checkChannel(value, where)
+        // queue_job: an empty channel is no channel (the function's is taken, else root), as above.
+        out.channel = value === '' ? undefined : checkChannel(value, where)
         break
       case 'identityKey':
         if (value === null) {
@@ -131,8 +135,6 @@ function checkChannel(value: unknown, where: string): string {
   if (typeof value !== 'string') {
     throw new InvalidPropertyError(`${where}: channel must be a string such as 'root.mail', got ${describe(value)}`)
   }
-  // queue_job: an empty channel is no channel (the function's is taken, else root), not 'root'.
-  if (value === '') return value
   try {
     return normalizeChannelName(value)
   } catch (error) {
