@@ -52,9 +52,15 @@ export async function openedCost(path: string): Promise<{ heapBytes: number; ope
   return { heapBytes, openMs }
 }
 
-/** A Wharf open on the store, and a page query starting `position` jobs from the newest. */
-export async function openForPages(store: FinishedStore): Promise<{ page: (position: number) => Promise<void>; close: () => Promise<void> }> {
+/**
+ * A Wharf open on the store, and a page query starting `position` jobs from the newest. With
+ * `afterScrub`, it is returned once the history scrub of its open has ended: the scrub reads all of
+ * history in a child process for seconds (scrubCost), and on a 2-core machine pages timed beside
+ * it measure the competition for the cores, not the query.
+ */
+export async function openForPages(store: FinishedStore, afterScrub: boolean): Promise<{ page: (position: number) => Promise<void>; close: () => Promise<void> }> {
   const wharf = await Wharf.open({ path: store.path, channels: 'root:64,root.mail:64', removeAfterDays: 3650 })
+  if (afterScrub) await wharf.integrity()
   return {
     page: async (position) => {
       const after = position === 0 ? undefined : store.uuidsFromNewest(position - 1)
