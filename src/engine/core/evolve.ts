@@ -284,8 +284,8 @@ function release(state: State, uuid: string, run: number): void {
   const i = runs === undefined ? -1 : runs.findIndex((r) => r.run === run)
   if (!(i >= 0)) fail(`run ${run} of job ${uuid} released but not superseded`)
   const path = runs![i]!.channel.path
-  const node = runs![i]!.worker
-  if (node !== null) countRunOn(state, node, -1)
+  const worker = runs![i]!.worker
+  if (worker !== null) countRunOn(state, worker, -1)
   for (let j = 0; j < path.length; j++) {
     path[j]!.held--
     if (!(path[j]!.held >= 0)) fail(`channel ${path[j]!.name} holds a negative number of slots`)
