@@ -9,7 +9,9 @@
 // are 5 and 6 with the job's progress as [fraction, message] after the 25 fields, left out when it
 // is null and no execution time follows. Formats 9 and 10 (0.2, with batches) are 7 and 8 with
 // the job's batch uuid after the progress and before an execution time of its own (trailing nulls
-// left out as before). Formats 3 to 8 are still read (progress and batch null where absent).
+// left out as before). Formats 11 and 12 (0.3, clusters) are 9 and 10 with JobView.node, the
+// member the latest try ran on, after the batch uuid (trailing nulls left out as before). Formats
+// 3 to 10 are still read (progress, batch and node null where absent).
 
 import { JobRecord } from '../engine/core/state.js'
 import { frozenProgress, type JobView } from '../engine/core/view.js'
@@ -28,7 +30,9 @@ const FORMAT_PROGRESS = 7
 const FORMAT_PROGRESS_TAGGED = 8
 const FORMAT_BATCH = 9
 const FORMAT_BATCH_TAGGED = 10
-/** Fields every positional view has; progress, batch and an own execution time may follow. */
+const FORMAT_NODE = 11
+const FORMAT_NODE_TAGGED = 12
+/** Fields every positional view has; progress, batch, node and an own execution time may follow. */
 const BASE_FIELDS = 25
 /** Format byte, then the CRC32 (u32 big-endian) in the checked formats. */
 const CHECKED_HEADER_BYTES = 5
@@ -53,7 +57,7 @@ const uuidsOf = (jobs: readonly JobRecord[]): readonly string[] => (jobs.length 
 
 /** Where every encodeView puts the positional fields: filled in place, then cleared, so that a job
  * costs no array (with its growth, it was most of the encoder's garbage). */
-const fields: unknown[] = new Array<unknown>(BASE_FIELDS + 3).fill(null)
+const fields: unknown[] = new Array<unknown>(BASE_FIELDS + 4).fill(null)
 
 /** Put the positional fields of a finished job's view in `fields` (read straight from the core's
  * record when it is one); returns how many there are. */
@@ -89,13 +93,14 @@ function fillFields(job: FinishedJob): number {
   const progress = job.progress ?? null
   f[25] = progress === null ? null : [progress.fraction, progress.message]
   f[26] = record ? (job.batch?.uuid ?? null) : (job.batchUuid ?? null)
+  f[27] = job.node ?? null
   // Only a view built some other way than toJobView carries another execution time: keep it.
   if (!record && job.execTimeMs !== execTimeOf(job)) {
-    f[27] = job.execTimeMs
-    return BASE_FIELDS + 3
+    f[28] = job.execTimeMs
+    return BASE_FIELDS + 4
   }
   // Trailing nulls after the 25 fields are left out.
-  return f[26] !== null ? BASE_FIELDS + 2 : f[25] !== null ? BASE_FIELDS + 1 : BASE_FIELDS
+  return f[27] !== null ? BASE_FIELDS + 3 : f[26] !== null ? BASE_FIELDS + 2 : f[25] !== null ? BASE_FIELDS + 1 : BASE_FIELDS
 }
 
 /** Forget the job whose fields were filled (they hold its payloads). */
@@ -126,13 +131,13 @@ export function encodeViewStringified(job: FinishedJob): Buffer {
 
 const writer = new JsonBytes()
 
-/** The view in format FORMAT_BATCH, or null when a value needs tagging or is not plain data. */
+/** The view in format FORMAT_NODE, or null when a value needs tagging or is not plain data. */
 function written(count: number, uuid: string): Buffer | null {
   const w = writer
   w.reset(CHECKED_HEADER_BYTES)
   if (!w.row(fields, count)) return null
   const out = w.copy()
-  out[0] = FORMAT_BATCH
+  out[0] = FORMAT_NODE
   out.writeUInt32BE(viewCrc(uuid, out, CHECKED_HEADER_BYTES), 1)
   return out
 }
@@ -141,7 +146,7 @@ function stringified(fields: unknown[], uuid: string): Buffer {
   const tagged = needsTagging(fields)
   const text = JSON.stringify(tagged ? tag(fields) : fields)
   const out = Buffer.allocUnsafe(Buffer.byteLength(text) + CHECKED_HEADER_BYTES)
-  out[0] = tagged ? FORMAT_BATCH_TAGGED : FORMAT_BATCH
+  out[0] = tagged ? FORMAT_NODE_TAGGED : FORMAT_NODE
   out.write(text, CHECKED_HEADER_BYTES, 'utf8')
   out.writeUInt32BE(viewCrc(uuid, out, CHECKED_HEADER_BYTES), 1)
   return out
@@ -151,10 +156,11 @@ function stringified(fields: unknown[], uuid: string): Buffer {
 export function decodeView(bytes: Uint8Array, uuid: string): JobView {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const format = buf[0]!
-  if (!(format >= FORMAT_POSITIONAL && format <= FORMAT_BATCH_TAGGED)) throw new ViewDecodeError(`unknown format ${format}`)
+  if (!(format >= FORMAT_POSITIONAL && format <= FORMAT_NODE_TAGGED)) throw new ViewDecodeError(`unknown format ${format}`)
   const checked = format >= FORMAT_CHECKED
   const withProgress = format >= FORMAT_PROGRESS
   const withBatch = format >= FORMAT_BATCH
+  const withNode = format >= FORMAT_NODE
   const start = checked ? CHECKED_HEADER_BYTES : 1
   if (checked && (buf.length < start || buf.readUInt32BE(1) !== viewCrc(uuid, buf, start))) throw new ViewDecodeError('damaged (checksum mismatch)')
   let parsed: unknown
@@ -163,11 +169,13 @@ export function decodeView(bytes: Uint8Array, uuid: string): JobView {
   } catch (error) {
     throw new ViewDecodeError(`unreadable (${(error as Error).message})`)
   }
-  const tagged = format === FORMAT_POSITIONAL_TAGGED || format === FORMAT_CHECKED_TAGGED || format === FORMAT_PROGRESS_TAGGED || format === FORMAT_BATCH_TAGGED
+  // Every tagged format is even, the plain one before it odd (3/4 … 11/12).
+  const tagged = format % 2 === 0
   const f = (tagged ? untag(parsed) : parsed) as unknown[]
-  const optional = (withProgress ? 1 : 0) + (withBatch ? 1 : 0) + 1
+  const optional = (withProgress ? 1 : 0) + (withBatch ? 1 : 0) + (withNode ? 1 : 0) + 1
   const batchUuid = withBatch && Array.isArray(f) ? f[BASE_FIELDS + 1] : null
-  if (!Array.isArray(f) || f.length < BASE_FIELDS || f.length > BASE_FIELDS + optional || typeof f[20] !== 'number' || !progressShaped(withProgress ? f[25] : null) || !(batchUuid === undefined || batchUuid === null || typeof batchUuid === 'string')) {
+  const node = withNode && Array.isArray(f) ? f[BASE_FIELDS + 2] : null
+  if (!Array.isArray(f) || f.length < BASE_FIELDS || f.length > BASE_FIELDS + optional || typeof f[20] !== 'number' || !progressShaped(withProgress ? f[25] : null) || !textOrAbsent(batchUuid) || !textOrAbsent(node)) {
     throw new ViewDecodeError(`holds ${JSON.stringify(f)?.slice(0, 100)}`)
   }
   const c = f[20]
@@ -181,7 +189,7 @@ export function decodeView(bytes: Uint8Array, uuid: string): JobView {
     channel: f[12] as string, identityKey: f[13] as string | null, dependsOn: f[14] as string[], dependents: f[15] as string[],
     result: f[16], excName: f[17] as string | null, excMessage: f[18] as string | null, excInfo: f[19] as string | null,
     createdAt: c, enqueuedAt: absolute(f[21], c), startedAt: absolute(f[22], c), doneAt: absolute(f[23], c),
-    cancelledAt: absolute(f[24], c), execTimeMs: null, progress: null, node: null, batchUuid: (batchUuid as string | null | undefined) ?? null,
+    cancelledAt: absolute(f[24], c), execTimeMs: null, progress: null, node: (node as string | null | undefined) ?? null, batchUuid: (batchUuid as string | null | undefined) ?? null,
   }
   const execAt = BASE_FIELDS + optional - 1
   view.execTimeMs = f.length > execAt ? (f[execAt] as number | null) : execTimeOf(view)
@@ -189,6 +197,9 @@ export function decodeView(bytes: Uint8Array, uuid: string): JobView {
   if (progress !== undefined && progress !== null) view.progress = frozenProgress(progress[0], progress[1])
   return view
 }
+
+/** A stored batch uuid or node: absent, null, or a string. */
+const textOrAbsent = (v: unknown): boolean => v === undefined || v === null || typeof v === 'string'
 
 /** A stored progress: absent, null, or [fraction, message]. */
 function progressShaped(p: unknown): boolean {

@@ -38,7 +38,7 @@ const arbView: fc.Arbitrary<JobView> = fc.record({
   cancelledAt: time,
   execTimeMs: fc.option(fc.integer(), { nil: null }),
   progress: fc.option(fc.record({ fraction: fc.double({ min: 0, max: 1, noNaN: true }).map((f) => f + 0), message: fc.option(text, { nil: null }) }), { nil: null }),
-  node: fc.constant(null),
+  node: fc.option(text, { nil: null }),
   batchUuid: fc.option(text, { nil: null }),
 })
 
@@ -97,20 +97,23 @@ describe('view codec', () => {
     expect(decodeView(legacy, view.uuid)).toEqual(view)
   })
 
-  it('stores the batch uuid (format 9) after the progress; reads format 7 (no batch) as batchUuid null', () => {
-    const view: JobView = {
-      uuid: 'job-b', graphUuid: null, model: 'm', method: 'f', records: [], args: [], context: {},
-      state: 'done', priority: 10, eta: null, maxRetries: 5, retry: 1, description: 'm.f', channel: 'root',
-      identityKey: null, dependsOn: [], dependents: [], result: null, excName: null, excMessage: null, excInfo: null,
-      createdAt: 1000, enqueuedAt: 1000, startedAt: 1001, doneAt: 1002, cancelledAt: null, execTimeMs: 1,
-      progress: null, node: null, batchUuid: 'batch-1',
-    }
+  /** A finished job of batch-1, as the next tests store it. */
+  const batched: JobView = {
+    uuid: 'job-b', graphUuid: null, model: 'm', method: 'f', records: [], args: [], context: {},
+    state: 'done', priority: 10, eta: null, maxRetries: 5, retry: 1, description: 'm.f', channel: 'root',
+    identityKey: null, dependsOn: [], dependents: [], result: null, excName: null, excMessage: null, excInfo: null,
+    createdAt: 1000, enqueuedAt: 1000, startedAt: 1001, doneAt: 1002, cancelledAt: null, execTimeMs: 1,
+    progress: null, node: null, batchUuid: 'batch-1',
+  }
+
+  it('stores the batch uuid (format 9, now 11) after the progress; reads format 7 (no batch) as batchUuid null', () => {
+    const view = batched
     const bytes = encodeView(view)
-    expect(bytes[0]).toBe(9)
+    expect(bytes[0]).toBe(11)
     expect(fieldsOf(bytes).slice(25)).toEqual([null, 'batch-1'])
     expect(decodeView(bytes, view.uuid)).toEqual(view)
     const timed = encodeView({ ...view, execTimeMs: 99 })
-    expect(fieldsOf(timed).slice(25)).toEqual([null, 'batch-1', 99])
+    expect(fieldsOf(timed).slice(25)).toEqual([null, 'batch-1', null, 99])
     expect(decodeView(timed, view.uuid)).toEqual({ ...view, execTimeMs: 99 })
     // Format 7 (progress, then an execution time of its own) reads with no batch.
     const format7 = stored(7, [...fieldsOf(bytes).slice(0, 25), [0.5, null], 99], view.uuid)
@@ -118,7 +121,24 @@ describe('view codec', () => {
     expect(() => decodeView(stored(9, [...fieldsOf(bytes).slice(0, 25), null, 7], view.uuid), view.uuid)).toThrow(/holds/)
   })
 
-  it('stores progress (format 7, 9 since batches), and reads the formats before it (5: no progress) as progress null', () => {
+  it('stores the node of the latest try (format 11) after the batch; reads format 9 and 10 (no node) as node null', () => {
+    const view: JobView = { ...batched, uuid: 'job-n', node: 'web-2', batchUuid: null }
+    const bytes = encodeView(view)
+    expect(bytes[0]).toBe(11)
+    expect(fieldsOf(bytes).slice(25)).toEqual([null, null, 'web-2'])
+    expect(decodeView(bytes, view.uuid)).toEqual(view)
+    const timed = encodeView({ ...view, execTimeMs: 99 })
+    expect(fieldsOf(timed).slice(25)).toEqual([null, null, 'web-2', 99])
+    expect(decodeView(timed, view.uuid)).toEqual({ ...view, execTimeMs: 99 })
+    // Views an older build stored, in format 9 (with an execution time of its own) and 10
+    // (tagged): no node, so null — the third optional field of 9 is its execution time.
+    const base = fieldsOf(bytes).slice(0, 25)
+    expect(decodeView(stored(9, [...base, null, 'batch-1', 99], view.uuid), view.uuid)).toEqual({ ...view, node: null, batchUuid: 'batch-1', execTimeMs: 99 })
+    expect(decodeView(stored(10, [...base, null, 'batch-1'], view.uuid), view.uuid)).toEqual({ ...view, node: null, batchUuid: 'batch-1' })
+    expect(() => decodeView(stored(11, [...base, null, null, 7], view.uuid), view.uuid)).toThrow(/holds/)
+  })
+
+  it('stores progress (format 7; 9 since batches, 11 since nodes), and reads the formats before it (5: no progress) as progress null', () => {
     const view: JobView = {
       uuid: 'job-p', graphUuid: null, model: 'm', method: 'f', records: [], args: [], context: {},
       state: 'done', priority: 10, eta: null, maxRetries: 5, retry: 1, description: 'm.f', channel: 'root',
@@ -127,14 +147,14 @@ describe('view codec', () => {
       progress: { fraction: 0.5, message: 'half' }, node: null, batchUuid: null,
     }
     const bytes = encodeView(view)
-    expect(bytes[0]).toBe(9)
+    expect(bytes[0]).toBe(11)
     expect(decodeView(bytes, view.uuid)).toEqual(view)
     // No progress and the derived execution time: nothing is stored for either.
     const plain = encodeView({ ...view, progress: null })
     expect(fieldsOf(plain)).toHaveLength(25)
-    // An execution time of its own follows the progress and the batch (null here) …
+    // An execution time of its own follows the progress, the batch and the node (null here) …
     const timed = encodeView({ ...view, progress: null, execTimeMs: 99 })
-    expect(fieldsOf(timed).slice(25)).toEqual([null, null, 99])
+    expect(fieldsOf(timed).slice(25)).toEqual([null, null, null, 99])
     expect(decodeView(timed, view.uuid)).toEqual({ ...view, progress: null, execTimeMs: 99 })
     // … and right after the 25 fields in format 5, which has no progress.
     const format5 = stored(5, [...fieldsOf(plain), 99], view.uuid)
@@ -143,7 +163,7 @@ describe('view codec', () => {
   })
 
   it('refuses bytes that are not a stored view, saying why', () => {
-    expect(() => decodeView(Buffer.from([11, 0x5b, 0x5d]), 'u')).toThrow(new ViewDecodeError('unknown format 11'))
+    expect(() => decodeView(Buffer.from([13, 0x5b, 0x5d]), 'u')).toThrow(new ViewDecodeError('unknown format 13'))
     expect(() => decodeView(Buffer.from('\x03[1,', 'latin1'), 'u')).toThrow(/unreadable/)
     expect(() => decodeView(Buffer.from('\x03[1,2]', 'latin1'), 'u')).toThrow(/holds \[1,2\]/)
     // The named form of 0.2 development builds is not read as a positional one.

@@ -146,11 +146,11 @@ function decideRecover(state: State, limit: number, keep: readonly string[] | un
   const alive = (node: string | null): boolean => keep !== undefined && node !== null && keep.includes(node)
   // A new process runs no handler yet: slots held by superseded runs of the dead one are free.
   for (const [uuid, runs] of state.superseded) {
-    for (const r of runs) if (!alive(r.node)) out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid, run: r.run })
+    for (const r of runs) if (!alive(r.worker)) out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid, run: r.run })
   }
   for (const job of state.jobs.values()) {
     if (requeued + foundDead >= limit) break
-    if (!isRunning(job.state) || alive(job.node)) continue
+    if (!isRunning(job.state) || alive(job.worker)) continue
     // queue_job's dead-job rule: past maxRetries (0 = infinite) the job fails as found dead.
     const dead = job.maxRetries !== 0 && job.retry > job.maxRetries
     if (dead) foundDead++

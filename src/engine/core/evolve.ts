@@ -9,6 +9,7 @@ import { JobRecord, countRunOn, isRunning, stateIndex, type State, type Supersed
 import { joinGraph, leaveGraph, restoreJobs, retiredGraphOf, retireFinished } from './retire.js'
 import { enterInitial, linkParents, promoteEta, transition } from './transition.js'
 import { frozenProgress } from './view.js'
+import { nodeOfWorker } from './workers.js'
 import { applyRemoved } from './remove.js'
 import { applyCron, isCronEvent } from './cron.js'
 import { applyBatchEvent, leaveBatch } from './batch.js'
@@ -127,9 +128,11 @@ function started(state: State, event: Ev<'job.started'>): void {
   job.retry++
   job.runs++
   if (event.node !== undefined) {
-    job.node = event.node
+    job.worker = event.node
     countRunOn(state, event.node, 1)
   }
+  // JobView.node names this try's member from now on, even after the try ended (job-record.ts).
+  job.node = event.node === undefined ? null : nodeOfWorker(event.node)
   // Each try reports its own progress: the last try's would say how far this one got.
   job.progress = null
 }
@@ -194,6 +197,7 @@ function requeued(state: State, event: Ev<'job.requeued'>): void {
   if (job.state === 'wait_dependencies') fail(`job ${job.uuid} requeued while waiting for its parents`)
   supersede(state, job)
   job.retry = 0
+  job.node = null
   job.enqueuedAt = null
   job.startedAt = null
   job.doneAt = null
@@ -267,8 +271,8 @@ function supersede(state: State, job: JobRecord): void {
   if (job.state !== 'started') return
   const runs = state.superseded.get(job.uuid)
   // The worker goes on running it: it stays counted there, as the superseded run's.
-  const run: SupersededRun = { run: job.runs, channel: job.channel, node: job.node }
-  job.node = null
+  const run: SupersededRun = { run: job.runs, channel: job.channel, worker: job.worker }
+  job.worker = null
   if (runs === undefined) state.superseded.set(job.uuid, [run])
   else runs.push(run)
   const path = job.channel.path
@@ -280,8 +284,8 @@ function release(state: State, uuid: string, run: number): void {
   const i = runs === undefined ? -1 : runs.findIndex((r) => r.run === run)
   if (!(i >= 0)) fail(`run ${run} of job ${uuid} released but not superseded`)
   const path = runs![i]!.channel.path
-  const node = runs![i]!.node
-  if (node !== null) countRunOn(state, node, -1)
+  const worker = runs![i]!.worker
+  if (worker !== null) countRunOn(state, worker, -1)
   for (let j = 0; j < path.length; j++) {
     path[j]!.held--
     if (!(path[j]!.held >= 0)) fail(`channel ${path[j]!.name} holds a negative number of slots`)

@@ -141,11 +141,11 @@ function checkRunsOn(state: State, bad: (message: string) => void): void {
   const runsOn = new Map<string, number>()
   const count = (node: string): void => void runsOn.set(node, (runsOn.get(node) ?? 0) + 1)
   for (const job of state.jobs.values()) {
-    if (job.node === null) continue
-    if (job.state !== 'started') bad(`job ${job.uuid} in ${job.state} is assigned to worker ${job.node}`)
-    count(job.node)
+    if (job.worker === null) continue
+    if (job.state !== 'started') bad(`job ${job.uuid} in ${job.state} is assigned to worker ${job.worker}`)
+    count(job.worker)
   }
-  for (const runs of state.superseded.values()) for (const r of runs) if (r.node !== null) count(r.node)
+  for (const runs of state.superseded.values()) for (const r of runs) if (r.worker !== null) count(r.worker)
   if (runsOn.size !== state.runsOn.size) bad(`${state.runsOn.size} workers counted, ${runsOn.size} run handlers`)
   for (const [node, n] of runsOn) if (state.runsOn.get(node) !== n) bad(`worker ${node} counts ${state.runsOn.get(node) ?? 0} runs, has ${n}`)
 }

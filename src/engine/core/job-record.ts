@@ -1,6 +1,6 @@
 // A job as the state holds it. Fields every job uses on its way through the queue are the
 // record's own; the ones most jobs never set (graph edges, identity key, failure, cancellation,
-// progress, batch, cluster worker) live in one `rare` object created the first time one of them
+// progress, batch, cluster worker and node) live in one `rare` object created the first time one of them
 // gets a value. With up to hundreds of thousands of jobs held at once (a backlog, a replay), the
 // smaller record is less memory to fill and less for the garbage collector to copy. Accessors
 // keep the rare fields readable and writable as if they were the record's own.
@@ -19,6 +19,7 @@ class RareFields {
   parents: readonly JobRecord[] = NO_JOBS
   children: readonly JobRecord[] = NO_JOBS
   unfinishedParents = 0
+  worker: string | null = null
   node: string | null = null
   excName: string | null = null
   excMessage: string | null = null
@@ -127,6 +128,20 @@ export class JobRecord {
   }
 
   /** While started in a cluster: the worker its run was assigned to (job.started); else null. */
+  get worker(): string | null {
+    return this.rare === null ? null : this.rare.worker
+  }
+  set worker(value: string | null) {
+    if (value !== null || this.rare !== null) this.more().worker = value
+  }
+
+  /**
+   * JobView.node: the cluster member (its node name) the latest try was assigned to. Unlike
+   * `worker` it outlives the try — a done, failed (JobFoundDead included), postponed, recovered or
+   * cancelled job still names where it last ran — until the next try starts, or a requeue starts
+   * the job over (it clears retry and startedAt too, as queue_job's requeue clears worker_pid).
+   * Null embedded, and for a job that never started.
+   */
   get node(): string | null {
     return this.rare === null ? null : this.rare.node
   }

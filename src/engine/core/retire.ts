@@ -103,6 +103,8 @@ export function restoreJobs(state: State, views: readonly JobView[], seq: number
     job.cancelledAt = view.cancelledAt
     // A view in a jobs.restored written before progress existed has none: null, as it was then.
     job.progress = view.progress === undefined || view.progress === null ? null : frozenProgress(view.progress.fraction, view.progress.message)
+    // Where its latest try ran (null in a view written before clusters kept it, as it was then).
+    job.node = view.node ?? null
     // Still counted in its batch: it only comes back to memory.
     job.batch = batchOfView(state, view)
     state.jobs.set(job.uuid, job)

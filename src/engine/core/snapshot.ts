@@ -14,6 +14,7 @@ import { admit, linkParents } from './transition.js'
 import { JobRecord, countRunOn, isFinished, type State } from './state.js'
 import { frozenProgress } from './view.js'
 import { BatchRecord } from './batch.js'
+import { nodeOfWorker } from './workers.js'
 
 /**
  * 3 (0.2, batches): 2 with the batches and each job's batch. 2 (0.2): the jobs in memory only —
@@ -64,6 +65,9 @@ export type JobSnapshot = [
   /** Format 3: its batch's uuid, or null (absent before). */
   batchUuid?: string | null,
   /** Added in 0.3 without a format change: the cluster worker of a started job (absent: null). */
+  worker?: string | null,
+  /** Added in 0.3 likewise: JobView.node, the member of the latest try (absent: null, or the
+   * worker's name for a job started when the snapshot was taken — what replaying would give). */
   node?: string | null,
 ]
 
@@ -134,6 +138,7 @@ export function snapshotOf(state: State): StateSnapshot {
       job.failedAt,
       job.progress === null ? null : [job.progress.fraction, job.progress.message],
       job.batch === null ? null : job.batch.uuid,
+      job.worker,
       job.node,
     ])
   }
@@ -145,7 +150,7 @@ export function snapshotOf(state: State): StateSnapshot {
   snapshot.batches = [...state.batches.values()].map((b) => [b.uuid, b.name, b.createdAt, [...b.counts], b.begun, b.doneAt, b.onDone, [...b.onDoneUuids], b.onDoneStored])
   if (state.superseded.size > 0) {
     snapshot.superseded = []
-    for (const [uuid, runs] of state.superseded) for (const r of runs) snapshot.superseded.push([uuid, r.run, r.channel.name, r.node])
+    for (const [uuid, runs] of state.superseded) for (const r of runs) snapshot.superseded.push([uuid, r.run, r.channel.name, r.worker])
   }
   return snapshot
 }
@@ -197,8 +202,9 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
     job.failedAt = j[28] ?? null
     const progress = j[29]
     job.progress = progress === undefined || progress === null ? null : frozenProgress(progress[0], progress[1])
-    job.node = j[31] ?? null
-    if (job.node !== null) countRunOn(state, job.node, 1)
+    job.worker = j[31] ?? null
+    if (job.worker !== null) countRunOn(state, job.worker, 1)
+    job.node = j[32] !== undefined ? j[32] : job.worker === null ? null : nodeOfWorker(job.worker)
     admit(state, job, j[27])
   }
   for (const [definition, nextMs, lastMs, paused] of snapshot.crons ?? []) state.crons.set(definition.name, { definition, nextMs, lastMs, paused })
@@ -223,10 +229,10 @@ function restoreSuperseded(state: State, superseded: NonNullable<StateSnapshot['
   for (const [uuid, run, channel, worker] of superseded) {
     const node = ensureChannel(state.channels, channel)
     const runs = state.superseded.get(uuid)
-    const r = { run, channel: node, node: worker ?? null }
+    const r = { run, channel: node, worker: worker ?? null }
     if (runs === undefined) state.superseded.set(uuid, [r])
     else runs.push(r)
-    if (r.node !== null) countRunOn(state, r.node, 1)
+    if (r.worker !== null) countRunOn(state, r.worker, 1)
     for (const n of node.path) n.held++
   }
 }

@@ -123,7 +123,7 @@ export interface SupersededRun {
   readonly run: number
   readonly channel: ChannelNode
   /** The cluster worker still running it (null: the scheduling process). */
-  readonly node: string | null
+  readonly worker: string | null
 }
 
 /** Count one more (`delta` 1) or one fewer (-1) run on cluster worker `node` (State.runsOn). */

@@ -78,9 +78,9 @@ function leave(state: State, job: JobRecord, from: JobState, to: JobState): void
   }
   if (from === 'failed') job.channel.failedOwn--
   // Its run ended there (a superseded run moved off the job first: see evolve's supersede).
-  if (from === 'started' && job.node !== null) {
-    countRunOn(state, job.node, -1)
-    job.node = null
+  if (from === 'started' && job.worker !== null) {
+    countRunOn(state, job.worker, -1)
+    job.worker = null
   }
   if (job.identityKey !== null && isBlocking(from) && !isBlocking(to)) releaseKey(state, job)
   if (from === 'done') {

@@ -43,7 +43,13 @@ export interface JobView {
   execTimeMs: number | null
   /** The latest try's progress; null until its handler reports one (each try starts at null). */
   progress: JobProgress | null
-  /** The process that ran the latest try: always null embedded (one process runs every job). */
+  /**
+   * The cluster member (its `node` name) the latest try was assigned to, and ran or runs on. It
+   * stays once that try ended — a done, failed (JobFoundDead too), postponed or cancelled job
+   * names where it last ran — until the next try starts; a requeue clears it with `retry` and
+   * `startedAt` (the job starts over). Null embedded (one process runs every job) and for a job
+   * that never started.
+   */
   node: string | null
   /** The batch it belongs to (wharf.batch()), or null. */
   batchUuid: string | null
@@ -84,7 +90,7 @@ export function toJobView(job: JobRecord): JobView {
     cancelledAt: job.cancelledAt,
     execTimeMs: job.doneAt !== null && job.startedAt !== null && job.state === 'done' ? job.doneAt - job.startedAt : null,
     progress: job.progress,
-    node: null,
+    node: job.node,
     batchUuid: job.batch === null ? null : job.batch.uuid,
   }
 }

@@ -24,6 +24,19 @@ export interface Worker {
   readonly local?: boolean
 }
 
+/** A worker's id: its member's node name, then which open of that process (any characters but
+ * `#`: cluster.ts gives a uuid), so that two opens under one name are never taken for each other. */
+export function workerIdOf(node: string, openId: string): string {
+  return `${node}#${openId}`
+}
+
+/** The node name in a worker's id (JobView.node); node names may hold `#` themselves. An id made
+ * otherwise (no `#`, as in tests of the core) is its own name. */
+export function nodeOfWorker(id: string): string {
+  const at = id.lastIndexOf('#')
+  return at < 0 ? id : id.slice(0, at)
+}
+
 /** One tick's view of the workers: who has a free slot, and the functions they cover together. */
 export class WorkerChoice {
   /** Functions at least one worker with a free slot registered: what the pick may start. */

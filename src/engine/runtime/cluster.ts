@@ -22,6 +22,7 @@
 import { randomUUID } from 'node:crypto'
 import type { ChannelConfig } from '../core/channel-config.js'
 import type { State } from '../core/state.js'
+import { workerIdOf } from '../core/workers.js'
 import type { WharfEvent } from '../core/events.js'
 import { LogCorruptionError, SchedulerDeposedError } from '../errors.js'
 import { PgClusterTables, type InboxRow, type MemberRow, type MemberState } from '../../storage/pg-cluster.js'
@@ -141,7 +142,7 @@ export class Cluster {
     this.names = new Map([...results].map(([name, result]) => [result, name]))
     // Replies are addressed to this open of this process, not to its node name: two processes
     // given the same name by mistake (or a restart reusing it) never collect each other's.
-    const address = (this.worker = `${node}#${randomUUID()}`)
+    const address = (this.worker = workerIdOf(node, randomUUID()))
     this.client = new InboxClient({
       post: (calls) => this.tables.post(log.pool, address, calls),
       missing: (calls) => this.tables.missing(log.pool, address, calls),

@@ -504,7 +504,7 @@ export class Engine {
     }
     // In a cluster this process launches the starts assigned to it; each worker launches its own
     // when its replica applies the batch (follow()).
-    if (this.cluster !== null) out.launch = out.launch.filter((job) => job.node === this.cluster!.workerId)
+    if (this.cluster !== null) out.launch = out.launch.filter((job) => job.worker === this.cluster!.workerId)
     const runs = new Array<number>(out.launch.length)
     for (let i = 0; i < runs.length; i++) runs[i] = out.launch[i]!.runs
     const tick: Pending = { batch, history, out, runs, calls, outcomes, acknowledged: null }
@@ -679,7 +679,7 @@ export class Engine {
       const event = batch[i]!
       if (event.type === 'job.started') {
         const job = this.state.jobs.get(event.uuid)
-        if (event.node === workerId && job !== undefined && job.state === 'started' && job.node === workerId && !this.workerRuns.has(job.uuid, job.runs)) {
+        if (event.node === workerId && job !== undefined && job.state === 'started' && job.worker === workerId && !this.workerRuns.has(job.uuid, job.runs)) {
           this.workerRuns.add(job.uuid, job.runs)
           this.runner.launch(job, job.runs)
           launched = true
@@ -727,7 +727,7 @@ export class Engine {
     }
     for (const uuid of this.runner.liveJobs()) {
       const job = this.state.jobs.get(uuid)
-      this.runner.abortUnless(uuid, job?.state === 'started' && job.node === workerId ? job.runs : -1, supersededError(uuid, this.state))
+      this.runner.abortUnless(uuid, job?.state === 'started' && job.worker === workerId ? job.runs : -1, supersededError(uuid, this.state))
     }
     if (launch.length > 0) this.armTimer() // their timeouts
   }

@@ -55,15 +55,15 @@ export function unlaunchedRuns(state: State, worker: string, known: WorkerRuns):
   const end: { uuid: string; run: number }[] = []
   if (!state.runsOn.has(worker)) return { launch, end }
   // A full pass, only after a replay of the snapshot (itself a pass over every job).
-  for (const job of state.jobs.values()) if (job.state === 'started' && job.node === worker && !known.has(job.uuid, job.runs)) launch.push(job)
-  for (const [uuid, runs] of state.superseded) for (const r of runs) if (r.node === worker && !known.has(uuid, r.run)) end.push({ uuid, run: r.run })
+  for (const job of state.jobs.values()) if (job.state === 'started' && job.worker === worker && !known.has(job.uuid, job.runs)) launch.push(job)
+  for (const [uuid, runs] of state.superseded) for (const r of runs) if (r.worker === worker && !known.has(uuid, r.run)) end.push({ uuid, run: r.run })
   return { launch, end }
 }
 
 /** Run `run` of job `uuid` is `worker`'s in `state`: the job's current run there, or a superseded one. */
 export function isRunOf(state: State, uuid: string, run: number, worker: string): boolean {
   const job = state.jobs.get(uuid)
-  if (job !== undefined && job.state === 'started' && job.runs === run && job.node === worker) return true
-  return state.superseded.get(uuid)?.some((r) => r.run === run && r.node === worker) === true
+  if (job !== undefined && job.state === 'started' && job.runs === run && job.worker === worker) return true
+  return state.superseded.get(uuid)?.some((r) => r.run === run && r.worker === worker) === true
 }
 
