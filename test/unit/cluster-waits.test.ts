@@ -2,9 +2,12 @@
 // (real PostgreSQL server): they wait for the cluster's jobs, wherever the scheduler runs them —
 // a follower's drain() returns only once its job with an eta and its retried job are done, idle()
 // on any member waits for a handler running on another one — and resolve with jobs pending that
-// no member can run, as a stopped embedded Wharf's do.
+// no member can run, as a stopped embedded Wharf's do. And a follower stopped before it saw a
+// start assigned to it refuses it: no handler launches after stop(), and the job runs on another
+// worker without the refused try counting.
 import { describe, expect, it } from 'vitest'
-import { RetryableJobError } from '../../src/index.js'
+import { RetryableJobError, type Wharf, type WharfEvent } from '../../src/index.js'
+import { freezeReplica, startOf } from '../cluster/replica-gate.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
 import { gate } from './helpers.js'
 
@@ -93,5 +96,43 @@ describe('waiting for a cluster', () => {
     }
     expect(await follower.job(ready.uuid)).toMatchObject({ state: 'pending', retry: 0 })
     expect(await follower.job(inAnHour.uuid)).toMatchObject({ state: 'pending', retry: 0 })
+  })
+
+  it('a follower stopped before it saw a start assigned to it refuses it: nothing launches after stop(), and the job runs elsewhere without the refused try counting', async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const started = startOf(scheduler)
+    const starts: string[] = []
+    scheduler.on('transition', (event: WharfEvent) => {
+      if (event.type === 'job.started') starts.push(event.node ?? '(none)')
+    })
+    const stopping = await open(schema, 'node-b')
+    const ran: string[] = []
+    const model = (member: Wharf, node: string) =>
+      member.model('res.partner', {
+        work(n: number) {
+          ran.push(node)
+          return n * 2
+        },
+      })
+    model(stopping, 'node-b')
+    await stopping.start()
+    // Its replica applies nothing now: the scheduler's start reaches it only after its stop().
+    const frozen = await freezeReplica(stopping)
+    // Stored by the scheduler (never started: it takes no work), whose calls need no replica.
+    const job = await model(scheduler, 'node-a').withDelay().work(21)
+    expect(await started(job.uuid)).toMatch(/^node-b#/)
+    await stopping.stop()
+    await frozen.release()
+    expect(ran).toEqual([]) // refused, not launched
+    // Pending again, its try taken back; another worker runs it.
+    const other = await open(schema, 'node-c')
+    model(other, 'node-c')
+    await other.start()
+    expect(await scheduler.result(job.uuid)).toBe(42)
+    expect(ran).toEqual(['node-c'])
+    expect(await scheduler.job(job.uuid)).toMatchObject({ state: 'done', retry: 1 })
+    expect(starts.at(-1)).toMatch(/^node-c#/)
+    expect(starts.every((node) => /^node-[bc]#/.test(node))).toBe(true)
   })
 })

@@ -23,7 +23,7 @@ import type { Command, HandlerOutcome } from '../core/commands.js'
 import { APPENDS_IN_FLIGHT_MAX } from '../core/limits.js'
 import { checkInvariants } from '../core/invariants.js'
 import { nextWakeMs } from '../core/schedule.js'
-import type { State } from '../core/state.js'
+import type { JobRecord, State } from '../core/state.js'
 import type { WharfEvent } from '../core/events.js'
 import { fold } from '../core/evolve.js'
 import type { TickOutput } from '../core/tick.js'
@@ -710,9 +710,7 @@ export class Engine {
       if (event.type === 'job.started') {
         const job = this.state.jobs.get(event.uuid)
         if (event.node === workerId && job !== undefined && job.state === 'started' && job.node === workerId && !this.workerRuns.has(job.uuid, job.runs)) {
-          this.workerRuns.add(job.uuid, job.runs)
-          this.runner.launch(job, job.runs)
-          launched = true
+          launched = this.takeAssigned(job) || launched
         }
       } else if ('uuid' in event) {
         if (this.workerRuns.size > 0) this.workerRuns.prune(this.state, event.uuid, workerId)
@@ -748,10 +746,8 @@ export class Engine {
     this.workerRuns.pruneAll(this.state, workerId)
     this.forgetAppliedOutcomes(workerId)
     const { launch, end } = unlaunchedRuns(this.state, workerId, this.workerRuns)
-    for (const job of launch) {
-      this.workerRuns.add(job.uuid, job.runs)
-      this.runner.launch(job, job.runs)
-    }
+    let launched = false
+    for (const job of launch) launched = this.takeAssigned(job) || launched
     for (const { uuid, run } of end) {
       this.workerRuns.add(uuid, run)
       this.post({ type: 'finish', uuid, run, outcome: NEVER_LAUNCHED, retryPattern: null, entropy: 0 })
@@ -760,7 +756,25 @@ export class Engine {
       const job = this.state.jobs.get(uuid)
       this.runner.abortUnless(uuid, job?.state === 'started' && job.node === workerId ? job.runs : -1, supersededError(uuid, this.state))
     }
-    if (launch.length > 0) this.armTimer() // their timeouts
+    if (launched) this.armTimer() // their timeouts
+  }
+
+  /**
+   * Follower: a start assigned to this worker, seen for the first time. Launched while this
+   * engine runs; once stop() was called (the scheduler assigned it before it read the member row
+   * that says so), refused instead: no handler starts after stop(), and the run goes back to the
+   * scheduler as a try that does not count (REFUSED_START), pending again for another worker.
+   * Its outcome is awaited like a handler's (sentOutcomes): stop() waits until the scheduler
+   * applied it. True when launched.
+   */
+  private takeAssigned(job: JobRecord): boolean {
+    this.workerRuns.add(job.uuid, job.runs)
+    if (this.lifecycle === 'running') {
+      this.runner.launch(job, job.runs)
+      return true
+    }
+    this.post({ type: 'finish', uuid: job.uuid, run: job.runs, outcome: REFUSED_START, retryPattern: null, entropy: 0 })
+    return false
   }
 
   /** Follower, every poll of its cluster: post again the outcomes whose runs its replica still
@@ -877,6 +891,18 @@ export class Engine {
     this.scheduleTick()
     return this.settled()
   }
+}
+
+/** The outcome a stopped worker posts for a start assigned to it (Engine.takeAssigned): the try
+ * is taken back (ignoreRetry: it never fails the job, whatever its retries) and the job is pending
+ * again at once, for the scheduler to give to a worker that takes work. */
+const REFUSED_START: HandlerOutcome = {
+  kind: 'retryable',
+  message: 'not run: the worker it was given to had stopped taking work; pending again for another',
+  seconds: 0,
+  ignoreRetry: true,
+  excName: 'WorkerStoppedError',
+  excInfo: '',
 }
 
 /** The outcome a worker posts for a superseded run it never launched: the scheduler drops it
