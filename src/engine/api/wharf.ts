@@ -465,13 +465,13 @@ export class Wharf implements ModelHost {
         }
         // A handler that settled after settled() resolved has queued its outcome: go round.
         if (!this.engine.quiet) continue
-        const wake = this.engine.nextWakeMs(false)
+        const wake = this.engine.drainWakeMs()
         if (wake === null) return
         await clock.advanceTo(Math.max(wake, clock.now()))
       } else {
         await this.engine.idle()
         if (!this.engine.quiet) continue
-        const wake = this.engine.nextWakeMs(false)
+        const wake = this.engine.drainWakeMs()
         if (wake === null && this.engine.runningHandlers === 0) return
         await new Promise<void>((resolve) => setTimeout(resolve, wake === null ? 1 : Math.max(1, wake - clock.now())))
       }

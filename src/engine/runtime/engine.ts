@@ -23,7 +23,7 @@ import type { Command, HandlerOutcome } from '../core/commands.js'
 import { APPENDS_IN_FLIGHT_MAX } from '../core/limits.js'
 import { checkInvariants } from '../core/invariants.js'
 import { nextWakeMs } from '../core/schedule.js'
-import type { State } from '../core/state.js'
+import type { JobRecord, State } from '../core/state.js'
 import type { WharfEvent } from '../core/events.js'
 import { fold } from '../core/evolve.js'
 import type { TickOutput } from '../core/tick.js'
@@ -45,7 +45,8 @@ import { TickAnswers } from './tick-answers.js'
 import { Appends, type Pending } from './appends.js'
 import { CallQueue, OutcomeQueue, type ResultOf, type Submission } from './submissions.js'
 import { TickDecider } from './tick-decider.js'
-import { Waiters } from './waiters.js'
+import { Waiters, type Quietness } from './waiters.js'
+import { clusterCanStart, clusterRuns, clusterWakeMs } from './cluster-quiet.js'
 import { dueCronFires, type CronFiringDeps } from './cron-firing.js'
 import { CronTimes } from './cron-times.js'
 import { ulidFactory, type IdFactory } from './ids.js'
@@ -127,7 +128,7 @@ export class Engine {
   private readonly outcomes = new OutcomeQueue()
   private readonly decider: TickDecider
   private readonly reads = new CommittedReads()
-  private readonly waiters = new Waiters((idle) => this.isQuiet(idle))
+  private readonly waiters = new Waiters((level) => this.isQuiet(level))
   private readonly listeners: Listeners
   private readonly timer: WakeTimer
   private readonly linger: TickLinger
@@ -366,7 +367,9 @@ export class Engine {
     // Re-arm rather than clear: no wake-up for etas any more, but the timeouts of the handlers
     // being waited for still apply (else a hung handler makes stop() wait for ever).
     this.armTimer()
-    await this.idle()
+    // Its own work, not the cluster's: another member's handlers are not this process's to wait for.
+    this.linger.hurry()
+    await this.waiters.wait('own-work')
     if (this.lifecycle === 'stopping') this.lifecycle = 'stopped'
     this.timer.clear()
   }
@@ -389,21 +392,22 @@ export class Engine {
     this.notifyClosed()
   }
 
-  /** Every call so far is committed and applied, and everything startable now has started. */
+  /** Every call so far is committed and applied, and everything startable now has started (in a
+   * cluster, wherever it runs: cluster-quiet.ts). */
   settled(): Promise<void> {
     this.linger.hurry()
-    return this.waiters.wait(false)
+    return this.waiters.wait('settled')
   }
 
-  /** settled, and no handler is running. */
+  /** settled, and no handler is running (in a cluster, on any member). */
   idle(): Promise<void> {
     this.linger.hurry()
-    return this.waiters.wait(true)
+    return this.waiters.wait('idle')
   }
 
-  /** No command is queued and no tick is pending or running. */
+  /** No command of this process is queued or waits for its answer, and no tick is pending or running. */
   get quiet(): boolean {
-    return this.isQuiet(false)
+    return this.ownQuiet(false)
   }
 
   /** What the appends in flight write to history, oldest first (stats() counts it meanwhile). */
@@ -430,19 +434,44 @@ export class Engine {
     return this.runner.awake()
   }
 
-  /** Next instant at which something is due: the scheduler's wake-up or a handler's timeout.
-   * `crons` false: leave out the crons' next firings (drain() stops when only they are left). */
-  nextWakeMs(crons = true): number | null {
+  /** Next instant at which something is due: the scheduler's wake-up or a handler's timeout. */
+  nextWakeMs(): number | null {
     // A follower's state waits on the scheduler's decisions: only its own handlers' deadlines count.
-    const due = this.dispatching && this.remote === null ? nextWakeMs(this.state, this.clock.now(), crons && this.firesCrons) : null
+    const due = this.dispatching && this.remote === null ? nextWakeMs(this.state, this.clock.now(), this.firesCrons) : null
     return earliest(earliest(due, this.runner.nextDeadline()), this.retryAtMs)
   }
 
-  private isQuiet(idle: boolean): boolean {
+  /**
+   * drain(): the next instant something that could still run is due — a job's eta or throttle
+   * while jobs are dispatched (embedded: this engine runs; in a cluster: some member takes work,
+   * whichever member this is), a handler's timeout, a retry — leaving out crons, which never end.
+   */
+  drainWakeMs(): number | null {
+    const now = this.clock.now()
+    let jobs: number | null
+    if (this.cluster !== null) jobs = this.lifecycle === 'closed' ? null : clusterWakeMs(this.state, this.cluster.pool, now)
+    else jobs = this.dispatching ? nextWakeMs(this.state, now, false) : null
+    return earliest(earliest(jobs, this.runner.nextDeadline()), this.retryAtMs)
+  }
+
+  /** Quiet at `level` (waiters.ts): this process's work, and for settled and idle in a cluster
+   * the cluster's too, as this member's state shows it (cluster-quiet.ts). */
+  private isQuiet(level: Quietness): boolean {
+    if (!this.ownQuiet(level !== 'settled')) return false
+    if (level === 'own-work' || this.cluster === null) return true
+    if (level === 'idle' && clusterRuns(this.state)) return false
+    // A scheduler's ticks start all they can (its pool changing ticks again); a follower's state
+    // shows what the scheduler has not started yet.
+    return this.remote === null || !clusterCanStart(this.state, this.cluster.pool, this.clock.now())
+  }
+
+  /** This process's calls are applied (a follower's answered, its outcomes in its state), no tick
+   * is due, and (`handlers`) none of its handlers runs. */
+  private ownQuiet(handlers: boolean): boolean {
     if (this.remote !== null && (this.remote.pending > 0 || this.sentOutcomes.size > 0)) return false
     if (this.ticking || this.tickScheduled || this.appends.size > 0 || this.appends.losing || this.answers.waiting > 0) return false
     if (this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut) return false
-    return !idle || this.runner.inflight === 0
+    return !handlers || this.runner.inflight === 0
   }
 
   /** `urgent` false: the tick is wanted for what waits in the queues only, and may linger
@@ -669,6 +698,7 @@ export class Engine {
     this.committed()
     this.listeners.emit(batch)
     if (this.cluster !== null && this.lifecycle !== 'closed') this.runAssigned(batch, this.cluster.workerId)
+    this.wakeWaiters() // the cluster's jobs moved: settled() and idle() judge by them
   }
 
   /** Follower: launch the starts of `batch` assigned to this worker, and abort the handlers whose
@@ -680,9 +710,7 @@ export class Engine {
       if (event.type === 'job.started') {
         const job = this.state.jobs.get(event.uuid)
         if (event.node === workerId && job !== undefined && job.state === 'started' && job.worker === workerId && !this.workerRuns.has(job.uuid, job.runs)) {
-          this.workerRuns.add(job.uuid, job.runs)
-          this.runner.launch(job, job.runs)
-          launched = true
+          launched = this.takeAssigned(job) || launched
         }
       } else if ('uuid' in event) {
         if (this.workerRuns.size > 0) this.workerRuns.prune(this.state, event.uuid, workerId)
@@ -704,6 +732,7 @@ export class Engine {
     this.historyEpoch++
     this.committed()
     if (this.cluster !== null && this.lifecycle !== 'closed') this.reconcileRuns(this.cluster.workerId)
+    this.wakeWaiters()
   }
 
   /**
@@ -717,10 +746,8 @@ export class Engine {
     this.workerRuns.pruneAll(this.state, workerId)
     this.forgetAppliedOutcomes(workerId)
     const { launch, end } = unlaunchedRuns(this.state, workerId, this.workerRuns)
-    for (const job of launch) {
-      this.workerRuns.add(job.uuid, job.runs)
-      this.runner.launch(job, job.runs)
-    }
+    let launched = false
+    for (const job of launch) launched = this.takeAssigned(job) || launched
     for (const { uuid, run } of end) {
       this.workerRuns.add(uuid, run)
       this.post({ type: 'finish', uuid, run, outcome: NEVER_LAUNCHED, retryPattern: null, entropy: 0 })
@@ -729,7 +756,25 @@ export class Engine {
       const job = this.state.jobs.get(uuid)
       this.runner.abortUnless(uuid, job?.state === 'started' && job.worker === workerId ? job.runs : -1, supersededError(uuid, this.state))
     }
-    if (launch.length > 0) this.armTimer() // their timeouts
+    if (launched) this.armTimer() // their timeouts
+  }
+
+  /**
+   * Follower: a start assigned to this worker, seen for the first time. Launched while this
+   * engine runs; once stop() was called (the scheduler assigned it before it read the member row
+   * that says so), refused instead: no handler starts after stop(), and the run goes back to the
+   * scheduler as a try that does not count (REFUSED_START), pending again for another worker.
+   * Its outcome is awaited like a handler's (sentOutcomes): stop() waits until the scheduler
+   * applied it. True when launched.
+   */
+  private takeAssigned(job: JobRecord): boolean {
+    this.workerRuns.add(job.uuid, job.runs)
+    if (this.lifecycle === 'running') {
+      this.runner.launch(job, job.runs)
+      return true
+    }
+    this.post({ type: 'finish', uuid: job.uuid, run: job.runs, outcome: REFUSED_START, retryPattern: null, entropy: 0 })
+    return false
   }
 
   /** Follower, every poll of its cluster: post again the outcomes whose runs its replica still
@@ -789,6 +834,7 @@ export class Engine {
     if (this.cluster === null) return
     this.cluster.pool = pool
     if (this.dispatching && this.remote === null) this.scheduleTick()
+    else this.wakeWaiters() // a follower's settled() judges what can start by the pool
   }
 
   /** Cluster scheduler: recover the runs of every worker but `liveWorkers` (found dead), as an
@@ -845,6 +891,18 @@ export class Engine {
     this.scheduleTick()
     return this.settled()
   }
+}
+
+/** The outcome a stopped worker posts for a start assigned to it (Engine.takeAssigned): the try
+ * is taken back (ignoreRetry: it never fails the job, whatever its retries) and the job is pending
+ * again at once, for the scheduler to give to a worker that takes work. */
+const REFUSED_START: HandlerOutcome = {
+  kind: 'retryable',
+  message: 'not run: the worker it was given to had stopped taking work; pending again for another',
+  seconds: 0,
+  ignoreRetry: true,
+  excName: 'WorkerStoppedError',
+  excInfo: '',
 }
 
 /** The outcome a worker posts for a superseded run it never launched: the scheduler drops it

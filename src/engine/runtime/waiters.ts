@@ -1,25 +1,29 @@
 // Who waits for the engine to be settled (every call so far applied, everything startable
-// started) or idle (settled, and no handler running). The engine says when that may have become
-// true — at the end of a tick, when its last handler settles — and these check it then, instead
-// of polling.
+// started), idle (settled, and no handler running), or done with its own work (stop(): its calls
+// applied and its handlers ended, whatever the rest of a cluster does). The engine says when that
+// may have become true — at the end of a tick, when its last handler settles, when a cluster
+// member's replica applies a batch — and these check it then, instead of polling.
 
-type Waiter = { idle: boolean; resolve: () => void }
+/** What a waiter waits for: see the top of this file. */
+export type Quietness = 'settled' | 'idle' | 'own-work'
+
+type Waiter = { level: Quietness; resolve: () => void }
 
 export class Waiters {
   private waiting: Waiter[] = []
 
-  /** `quiet(idle)`: whether the engine is settled (false) or idle (true) now. */
-  constructor(private readonly quiet: (idle: boolean) => boolean) {}
+  /** `quiet(level)`: whether the engine is quiet at that level now. */
+  constructor(private readonly quiet: (level: Quietness) => boolean) {}
 
   /** Whether anyone waits. */
   get any(): boolean {
     return this.waiting.length > 0
   }
 
-  /** Resolves once the engine is settled (idle: false) or idle (true): at once if it is now. */
-  wait(idle: boolean): Promise<void> {
-    if (this.quiet(idle)) return Promise.resolve()
-    return new Promise((resolve) => this.waiting.push({ idle, resolve }))
+  /** Resolves once the engine is quiet at `level`: at once if it is now. */
+  wait(level: Quietness): Promise<void> {
+    if (this.quiet(level)) return Promise.resolve()
+    return new Promise((resolve) => this.waiting.push({ level, resolve }))
   }
 
   /** The engine may have become quiet: resolve whoever's condition holds, the others wait on. */
@@ -28,7 +32,7 @@ export class Waiters {
     const waiting = this.waiting
     this.waiting = []
     for (const waiter of waiting) {
-      if (this.quiet(waiter.idle)) waiter.resolve()
+      if (this.quiet(waiter.level)) waiter.resolve()
       else this.waiting.push(waiter)
     }
   }
