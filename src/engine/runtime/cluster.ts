@@ -37,6 +37,7 @@ import { replay } from './replay.js'
 import type { ResultOf } from './submissions.js'
 import type { Warn } from './warnings.js'
 import { Coalesced } from './coalesced.js'
+import { ClusterChannels } from './cluster-channels.js'
 
 /** Every member writes its row this often; the scheduler checks its lease as often. */
 export const HEARTBEAT_MS = 1000
@@ -85,11 +86,11 @@ const FOLLOWER_REPLAY_TRIES = 3
  * The scheduler may snapshot or compact between those reads, which then disagree (a snapshot
  * past the log's end, a gap after it): read again; a disagreement that stays is corruption.
  */
-async function followerReplay(log: PgLog, channels: readonly ChannelConfig[]): Promise<State> {
+async function followerReplay(log: PgLog, channels: () => readonly ChannelConfig[]): Promise<State> {
   for (let tries = 1; ; tries++) {
-    await log.followEnds()
+    await log.followEnds() // the configuration published too
     try {
-      return (await replay(log, channels)).state
+      return (await replay(log, channels())).state
     } catch (error) {
       if (!(error instanceof LogCorruptionError) || tries >= FOLLOWER_REPLAY_TRIES) throw error
     }
@@ -127,6 +128,8 @@ export class Cluster {
   private nameTaken = false
   /** stop()'s leave, once asked for. */
   private stopping: Promise<void> | null = null
+  /** The cluster's channel configuration on this member (the scheduler's). */
+  private readonly channels: ClusterChannels
 
   constructor(
     private readonly log: PgLog,
@@ -138,6 +141,7 @@ export class Cluster {
     private readonly slots: number | null = null,
   ) {
     this.tables = new PgClusterTables(log.schema, log.channel)
+    const clusterChannels = (this.channels = new ClusterChannels(channels, node, log.campaigns, (message) => warn(message, 'WHARF_CLUSTER_CHANNELS')))
     this.names = new Map([...results].map(([name, result]) => [result, name]))
     // Replies are addressed to this open of this process, not to its node name: two processes
     // given the same name by mistake (or a restart reusing it) never collect each other's.
@@ -155,7 +159,11 @@ export class Cluster {
       tail: (seq) => log.readTail(seq),
       tailMax: READ_CHUNK,
       caughtUp: () => log.history.refresh(),
-      replay: () => followerReplay(log, channels),
+      replay: async () => {
+        const state = await followerReplay(log, () => clusterChannels.forState(log.published, true))
+        clusterChannels.rebuilt(log.published)
+        return state
+      },
       get engine() {
         return self.requireEngine()
       },
@@ -165,6 +173,9 @@ export class Cluster {
 
   /** EngineOptions.remote: a follower's engine sends its calls to the inbox. */
   readonly remote = (): Remote | null => (this.log.role === 'follower' ? this.client : null)
+
+  /** EngineOptions.stateChannels: a follower's state is under its scheduler's configuration. */
+  readonly stateChannels = (): readonly ChannelConfig[] => this.channels.forState(this.log.published, this.log.role === 'follower')
 
   /** EngineOptions.liveWorkers: the workers whose runs a scheduler's recovery leaves running. */
   readonly liveWorkers = async (): Promise<readonly string[]> => {
@@ -183,8 +194,11 @@ export class Cluster {
     await Promise.all([listening, replies, this.heartbeat()])
     this.unlisten = await listening
     this.unlistenReplies = await replies
-    if (this.log.role === 'scheduler') this.lead()
-    else {
+    if (this.log.role === 'scheduler') {
+      this.channels.lead(this.log.replacedChannels, engine)
+      this.lead()
+    } else {
+      this.channels.rebuilt(this.log.published)
       await this.replica.catchUp() // what was committed between the replay and LISTEN
       // The counts as of where the replica is now (or later): it counts each batch after them.
       await this.log.history.load()
@@ -248,6 +262,8 @@ export class Cluster {
     else if (kind === 'reply') this.onReply(payload) // (from a scheduler of an older version: replies come on this open's channel)
     else if (kind === 'leave') this.background(this.elect())
     else if (kind === 'member' && this.role === 'scheduler') this.background(this.readMembers())
+    // A new term's scheduler published its channel configuration: a follower adopts it now.
+    else if (kind === 'channels' && this.engine?.following === true) this.background(this.readMembers())
   }
 
   /** Replies committed: from the notification if it carried this member's, else from the rows. */
@@ -322,6 +338,7 @@ export class Cluster {
     try {
       if (!(await this.log.tryLead())) return
       await this.replica.catchUp()
+      this.channels.lead(this.log.replacedChannels, engine)
       this.lead()
       // Its workers before its first decision: the recovery spares the live ones' runs, and what
       // it may start right after goes to them (not to nobody until the next heartbeat).
@@ -367,10 +384,13 @@ export class Cluster {
 
   /** Read the members and update the workers; a scheduler then recovers the runs of the dead. */
   private async readMembers(): Promise<void> {
-    this.known = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
+    const { members, term, published } = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
+    this.known = { members, term }
     this.updatePool()
-    if (this.role !== 'scheduler') return
     const engine = this.requireEngine()
+    // (A follower that just took the lease publishes its own: elect() puts it in place.)
+    if (engine.following && this.log.role === 'follower' && !this.halted) this.channels.follow(published, engine)
+    if (this.role !== 'scheduler') return
     const live = liveWorkers(this.known, this.self())
     if (this.recovering || ![...engine.state.runsOn.keys()].some((worker) => !live.includes(worker))) return
     this.recovering = true
