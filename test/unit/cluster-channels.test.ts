@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { Wharf, type Logger, type Stats } from '../../src/index.js'
 import { NEVER_SCHEDULER } from '../../src/engine/api/open-options.js'
 import { connect } from '../../src/storage/pg-driver.js'
+import { PgLog } from '../../src/storage/pg-log.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
 import { gate } from './helpers.js'
 
@@ -152,5 +153,24 @@ describe('the channel configuration of a cluster', () => {
     expect(ran).toEqual([0, 1, 2, 3])
     // Its promotion audited the state as a fresh open does, and found nothing wrong.
     expect(cluster.messages).toEqual([])
+  })
+
+  it('is published once a schema of version 6 migrated and a scheduler of this version took a term; until then each member reads by its own', async () => {
+    const schema = db.schema()
+    const old = new PgLog(db.url(), { schema, schemaVersion: 6 })
+    await old.open()
+    await old.close()
+    // A scheduler that publishes nothing, as one of an older Wharf: it holds the lease.
+    const previous = new PgLog(db.url(), { schema, cluster: true, node: 'old' })
+    await previous.open()
+    expect(await published(schema)).toEqual({ channels: null, node: null })
+    const warned = warningsOf('WHARF_CLUSTER_CHANNELS')
+    const member = await open(schema, 'node-a', { channels: 'root:5', logger: warned.logger })
+    expect(member.cluster().role).toBe('follower')
+    expect(configured(member.stats())).toEqual([{ name: 'root', capacity: 5, sequential: false, throttleSeconds: 0, paused: false }])
+    await previous.close()
+    await expect.poll(() => member.cluster().role, { timeout: 20_000, interval: 10 }).toBe('scheduler')
+    expect(await published(schema)).toEqual({ channels: 'root:5', node: 'node-a' })
+    expect(warned.messages).toEqual([])
   })
 })
