@@ -29,14 +29,16 @@ function configured(stats: Stats): unknown[] {
     .sort((a, b) => (a.name < b.name ? -1 : 1))
 }
 
-async function published(schema: string): Promise<unknown> {
+async function query(schema: string, sql: string): Promise<Record<string, unknown>[]> {
   const pool = await connect(db.url())
   try {
-    return (await pool.query(`SELECT channels, channels_node AS node FROM ${schema}.meta`)).rows[0]
+    return (await pool.query(sql.replace(/\b(meta)\b/, `${schema}.$1`))).rows
   } finally {
     await pool.end()
   }
 }
+
+const published = async (schema: string): Promise<unknown> => (await query(schema, 'SELECT channels, channels_node AS node FROM meta'))[0]
 
 describe('the channel configuration of a cluster', () => {
   const open = clusterMembers(db)
@@ -172,5 +174,30 @@ describe('the channel configuration of a cluster', () => {
     await expect.poll(() => member.cluster().role, { timeout: 20_000, interval: 10 }).toBe('scheduler')
     expect(await published(schema)).toEqual({ channels: 'root:5', node: 'node-a' })
     expect(warned.messages).toEqual([])
+  })
+
+  it('holds the same pauses on every member across a change: a channel keeps its own, one the new option creates takes its paused, and a member opening later rebuilds them so', async () => {
+    const schema = db.schema()
+    const a = await open(schema, 'node-a', { channels: 'root:2,root.x:1' })
+    const reader = await open(schema, 'reader', { channels: 'root:2', [NEVER_SCHEDULER]: true })
+    await a.model('res.partner', { work: () => 1 }).withDelay().work() // a state that is not empty
+    await a.close()
+    // Opens as the scheduler (the lease is free): it rebuilds the state under node-a's, then puts its own in place.
+    const b = await open(schema, 'node-b', { channels: 'root:2,root.x:1:paused,root.y:1:paused' })
+    expect(b.cluster().role).toBe('scheduler')
+    const expected = [
+      { name: 'root', capacity: 2, sequential: false, throttleSeconds: 0, paused: false },
+      { name: 'root.x', capacity: 1, sequential: false, throttleSeconds: 0, paused: false },
+      { name: 'root.y', capacity: 1, sequential: false, throttleSeconds: 0, paused: true },
+    ]
+    expect(configured(b.stats())).toEqual(expected)
+    await expect.poll(() => configured(reader.stats())).toEqual(expected)
+    // Written with the change: a member opening now rebuilds from it, not from a fresh state under node-b's option.
+    await expect.poll(async () => (await query(schema, 'SELECT snapshot_seq FROM meta'))[0]!.snapshot_seq).not.toBeNull()
+    const c = await open(schema, 'node-c', { channels: 'root:9' })
+    expect(configured(c.stats())).toEqual(expected)
+    await b.pauseChannel('root.x')
+    expected[1]!.paused = true
+    for (const member of [b, reader, c]) await expect.poll(() => configured(member.stats())).toEqual(expected)
   })
 })

@@ -27,10 +27,15 @@ export class ClusterChannels {
     private readonly warn: (message: string) => void,
   ) {}
 
-  /** The configuration a state is rebuilt under: the scheduler's while this member follows one
-   * that published it (a scheduler of an older Wharf publishes nothing), else its own. */
-  forState(published: PublishedChannels | null, following: boolean): readonly ChannelConfig[] {
-    return following && published !== null ? (this.parsed(published) ?? this.own) : this.own
+  /**
+   * The configuration a state is rebuilt under: the one the current term's scheduler published —
+   * for a member that just took the term, the one its term replaced, which it then puts its own
+   * in place of, as a follower taking over does: so every member's state is the same fold of the
+   * log under the same sequence of configurations. Its own when none was published (a scheduler
+   * of an older Wharf publishes nothing).
+   */
+  forState(published: PublishedChannels | null): readonly ChannelConfig[] {
+    return published === null ? this.own : (this.parsed(published) ?? this.own)
   }
 
   /** A follower's state was rebuilt under `published` (forState's, at open or after falling
@@ -51,14 +56,21 @@ export class ClusterChannels {
     this.tellDifferences(published)
   }
 
-  /** This member took the term, publishing its own option (`before`: the one it replaced). */
-  lead(before: PublishedChannels | null, engine: ConfiguredEngine): void {
+  /**
+   * This member took the term, publishing its own option (`before`: the one it replaced; its
+   * engine's state is under its own once this returns). True when the configuration changed and
+   * the state is not empty: the caller snapshots it then, so that a member opening later rebuilds
+   * it from a snapshot that holds every channel's pause as it is now — a fresh state under the new
+   * option would take that option's `paused` for channels this state keeps its own pause for.
+   */
+  lead(before: PublishedChannels | null, engine: ConfiguredEngine, seq: number): boolean {
     if (this.applied !== '') engine.configureChannels(this.own)
     this.applied = ''
     const lines = before === null ? [] : differences(this.own, this.parsed(before) ?? []).map((d) => `${d.channel} is ${d.mine} now, was ${d.theirs}`)
     if (lines.length > 0) {
       this.warn(`wharf: cluster member ${this.node} is the scheduler now: its channels option applies to the cluster, in place of that of ${before!.node ?? 'the last scheduler'}: ${lines.join('; ')}`)
     }
+    return seq > 0 && (before === null || lines.length > 0)
   }
 
   private tellDifferences(published: PublishedChannels): void {

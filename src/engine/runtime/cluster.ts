@@ -160,7 +160,7 @@ export class Cluster {
       tailMax: READ_CHUNK,
       caughtUp: () => log.history.refresh(),
       replay: async () => {
-        const state = await followerReplay(log, () => clusterChannels.forState(log.published, true))
+        const state = await followerReplay(log, () => clusterChannels.forState(log.published))
         clusterChannels.rebuilt(log.published)
         return state
       },
@@ -174,8 +174,9 @@ export class Cluster {
   /** EngineOptions.remote: a follower's engine sends its calls to the inbox. */
   readonly remote = (): Remote | null => (this.log.role === 'follower' ? this.client : null)
 
-  /** EngineOptions.stateChannels: a follower's state is under its scheduler's configuration. */
-  readonly stateChannels = (): readonly ChannelConfig[] => this.channels.forState(this.log.published, this.log.role === 'follower')
+  /** EngineOptions.stateChannels: the configuration of the current term's scheduler (for one that
+   * opens as the scheduler, of the term before its own: Engine.open puts its own in place). */
+  readonly stateChannels = (): readonly ChannelConfig[] => this.channels.forState(this.log.role === 'scheduler' ? this.log.replacedChannels : this.log.published)
 
   /** EngineOptions.liveWorkers: the workers whose runs a scheduler's recovery leaves running. */
   readonly liveWorkers = async (): Promise<readonly string[]> => {
@@ -195,7 +196,7 @@ export class Cluster {
     this.unlisten = await listening
     this.unlistenReplies = await replies
     if (this.log.role === 'scheduler') {
-      this.channels.lead(this.log.replacedChannels, engine)
+      if (this.channels.lead(this.log.replacedChannels, engine, engine.state.seq)) this.background(engine.snapshotNow())
       this.lead()
     } else {
       this.channels.rebuilt(this.log.published)
@@ -338,13 +339,14 @@ export class Cluster {
     try {
       if (!(await this.log.tryLead())) return
       await this.replica.catchUp()
-      this.channels.lead(this.log.replacedChannels, engine)
+      const changed = this.channels.lead(this.log.replacedChannels, engine, engine.state.seq)
       this.lead()
       // Its workers before its first decision: the recovery spares the live ones' runs, and what
       // it may start right after goes to them (not to nobody until the next heartbeat).
       this.known = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
       this.updatePool()
       await engine.promote(liveWorkers(this.known, this.self()))
+      if (changed) this.background(engine.snapshotNow()) // (see ClusterChannels.lead)
       await this.heartbeat()
     } finally {
       this.electing = false

@@ -92,7 +92,8 @@ export interface EngineOptions {
   /** A cluster's scheduler at open: the workers alive, whose runs recovery leaves running. */
   liveWorkers?: () => Promise<readonly string[]>
   /** A cluster: the channel configuration the state is rebuilt under, asked once the log is open
-   * (a follower's is its scheduler's); default `channels`. */
+   * (the one the current term's scheduler published: a scheduler then puts `channels` in its
+   * place before it decides anything, as a follower taking over does); default `channels`. */
   stateChannels?: () => readonly ChannelConfig[]
 }
 
@@ -229,9 +230,13 @@ export class Engine {
     let vacuumed: number
     let recovered: Recovered
     try {
-      recovered = await recoverAll(engine, await options.liveWorkers?.())
-      // Nothing runs now: every rule holds again, capacity included (see InvariantOptions).
-      checkInvariants(engine.state)
+      // A cluster's scheduler: its own configuration, in place of the one it rebuilt the state under.
+      if (replayed.channels !== options.channels) engine.configureChannels(options.channels)
+      const live = await options.liveWorkers?.()
+      recovered = await recoverAll(engine, live)
+      // Nothing runs now (but a cluster's live workers' runs, see promote()): every rule holds
+      // again, capacity included (see InvariantOptions).
+      checkInvariants(engine.state, { leftRunning: live !== undefined })
       vacuumed = await engine.vacuum()
     } catch (error) {
       // Recovery could not be written (the log refused an append): nothing was dispatched, so
