@@ -200,4 +200,16 @@ describe('the channel configuration of a cluster', () => {
     expected[1]!.paused = true
     for (const member of [b, reader, c]) await expect.poll(() => configured(member.stats())).toEqual(expected)
   })
+
+  it('reads by its own when the published configuration cannot be parsed (a newer Wharf wrote it), and says so', async () => {
+    const schema = db.schema()
+    await open(schema, 'node-a', { channels: 'root:2' })
+    await query(schema, "UPDATE meta SET channels = 'root:2:newer_option'")
+    const warned = warningsOf('WHARF_CLUSTER_CHANNELS')
+    const b = await open(schema, 'node-b', { channels: 'root:3', logger: warned.logger })
+    expect(configured(b.stats())).toEqual([{ name: 'root', capacity: 3, sequential: false, throttleSeconds: 0, paused: false }])
+    expect(warned.messages).toHaveLength(1)
+    expect(warned.messages[0]).toContain(`cluster member node-b: the scheduler's channel configuration "root:2:newer_option" could not be read`)
+    expect(warned.messages[0]).toContain("unknown option \"newer_option\"")
+  })
 })

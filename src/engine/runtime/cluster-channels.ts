@@ -18,6 +18,8 @@ export interface ConfiguredEngine {
 export class ClusterChannels {
   /** The published text the engine's state is under ('' : its own option). */
   private applied = ''
+  /** The last published text this Wharf could not parse. */
+  private unreadable = ''
 
   constructor(
     private readonly own: readonly ChannelConfig[],
@@ -85,10 +87,12 @@ export class ClusterChannels {
   }
 
   private parsed(published: PublishedChannels): readonly ChannelConfig[] | null {
+    if (published.channels === this.unreadable) return null
     try {
       return parseChannelConfig(published.channels)
     } catch (error) {
       // Written by a newer Wharf (an option this one lacks): reads go on under this member's own.
+      this.unreadable = published.channels // (warned once, not at every heartbeat)
       this.warn(`wharf: cluster member ${this.node}: the scheduler's channel configuration ${JSON.stringify(published.channels)} could not be read (${error instanceof Error ? error.message : String(error)}); reads here answer by this member's own`)
       return null
     }

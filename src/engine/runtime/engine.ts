@@ -230,8 +230,12 @@ export class Engine {
     let vacuumed: number
     let recovered: Recovered
     try {
-      // A cluster's scheduler: its own configuration, in place of the one it rebuilt the state under.
-      if (replayed.channels !== options.channels) engine.configureChannels(options.channels)
+      // A cluster's scheduler: its own configuration, in place of the one it rebuilt the state
+      // under (the state only: nothing may tick before the recovery).
+      if (replayed.channels !== options.channels) {
+        configureChannels(engine.state, options.channels)
+        engine.config = options.channels
+      }
       const live = await options.liveWorkers?.()
       recovered = await recoverAll(engine, live)
       // Nothing runs now (but a cluster's live workers' runs, see promote()): every rule holds
