@@ -130,6 +130,9 @@ export class Cluster {
   private stopping: Promise<void> | null = null
   /** The cluster's channel configuration on this member (the scheduler's). */
   private readonly channels: ClusterChannels
+  /** The snapshot a change of configuration asked for (ClusterChannels.lead): leave() waits for
+   * it, so that the log does not close under it. */
+  private snapshotting: Promise<void> | null = null
 
   constructor(
     private readonly log: PgLog,
@@ -196,7 +199,7 @@ export class Cluster {
     this.unlisten = await listening
     this.unlistenReplies = await replies
     if (this.log.role === 'scheduler') {
-      if (this.channels.lead(this.log.replacedChannels, engine, engine.state.seq)) this.background(engine.snapshotNow())
+      if (this.channels.lead(this.log.replacedChannels, engine, engine.state.seq)) this.snapshotChanged(engine)
       this.lead()
     } else {
       this.channels.rebuilt(this.log.published)
@@ -241,6 +244,7 @@ export class Cluster {
     // A heartbeat under way (close() stops the engine first, which announces it) would write the
     // row again after the leave deleted it: let it end first.
     await this.beating.current?.catch(() => undefined)
+    await this.snapshotting
     await this.tables.leave(this.log.pool, this.node).catch(() => undefined)
   }
 
@@ -346,11 +350,19 @@ export class Cluster {
       this.known = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
       this.updatePool()
       await engine.promote(liveWorkers(this.known, this.self()))
-      if (changed) this.background(engine.snapshotNow()) // (see ClusterChannels.lead)
+      if (changed) this.snapshotChanged(engine)
       await this.heartbeat()
     } finally {
       this.electing = false
     }
+  }
+
+  /** The state under a new configuration, snapshotted at once (see ClusterChannels.lead). */
+  private snapshotChanged(engine: Engine): void {
+    if (this.halted) return
+    const snapshot = engine.snapshotNow()
+    this.snapshotting = snapshot.catch(() => undefined)
+    this.background(snapshot)
   }
 
   private heartbeat(): Promise<void> {
