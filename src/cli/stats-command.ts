@@ -12,13 +12,15 @@ export const statsCommand: Command = {
   usage: `wharf stats ${CONNECT_USAGE} [--json]`,
   details: [
     ...CONNECT_DETAILS,
-    'With --path or --postgres, capacities are not shown: they are the app\'s channel configuration, not stored.',
+    'With --path, capacities are not shown: they are the app\'s channel configuration, not stored. With --postgres,',
+    'they are the cluster\'s: those its scheduler published.',
     'JSON: wharf.stats(): { "states": { state: count }, "channels": [{ name, capacity, running, paused, ... }] }',
   ],
   options: connecting(),
   async run({ values, positionals, out }) {
     positionalArgs(positionals, 'argument', 0)
-    const local = values.path !== undefined || values.postgres !== undefined
+    // A cluster's scheduler publishes its configuration (runtime/cluster-channels.ts): the CLI's member reads by it.
+    const local = values.path !== undefined
     const stats = await withClient(values, (client) => client.stats())
     out.answer(stats, () => showStats(stats, local))
     return EXIT_OK

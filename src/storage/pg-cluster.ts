@@ -10,6 +10,18 @@ import type { PgPool, PgQueries, PgRows } from './pg-driver.js'
 import { inboxChannel, NOTICE_MAX, replyChannel, type Notice, type Staged } from './pg-channels.js'
 import { schemaIdent } from './pg-schema.js'
 
+/** The channel configuration of the scheduler of the current term (schema version 7), and its node. */
+export interface PublishedChannels {
+  channels: string
+  node: string | null
+}
+
+/** `meta`'s published configuration, null when no scheduler wrote one. */
+export function publishedOf(row: Record<string, unknown> | undefined): PublishedChannels | null {
+  if (row === undefined || typeof row.channels !== 'string') return null
+  return { channels: row.channels, node: typeof row.channels_node === 'string' ? row.channels_node : null }
+}
+
 export interface InboxRow {
   id: number
   node: string
@@ -234,7 +246,7 @@ export class PgClusterTables {
   }
 
   /** Members seen within `aliveMs`, by node; older rows (dead processes) are deleted. */
-  async members(sql: PgPool, aliveMs: number): Promise<{ members: MemberState[]; term: number }> {
+  async members(sql: PgPool, aliveMs: number): Promise<{ members: MemberState[]; term: number; published: PublishedChannels | null }> {
     await sql.query(`DELETE FROM ${this.s}.member WHERE seen_at < now() - make_interval(secs => $1)`, [aliveMs / 1000])
     const locked = advisoryLockHeld(`hashtextextended('wharf-member:' || $1 || ':' || m.worker, 0)`)
     const [{ rows }, meta] = await Promise.all([
@@ -242,10 +254,11 @@ export class PgClusterTables {
         `SELECT node, role, term, running, worker, workers, functions, (extract(epoch FROM seen_at) * 1000)::bigint AS seen, ${locked} AS locked FROM ${this.s}.member m ORDER BY node`,
         [this.schema],
       ),
-      sql.query(`SELECT term FROM ${this.s}.meta WHERE id = 1`),
+      sql.query(`SELECT term, channels, channels_node FROM ${this.s}.meta WHERE id = 1`),
     ])
     return {
       term: Number(meta.rows[0]?.term ?? 0),
+      published: publishedOf(meta.rows[0]),
       members: rows.map((row) => ({
         node: row.node as string,
         role: row.role as MemberRow['role'],

@@ -39,7 +39,7 @@ import { connect, redactedUrl, type PgPool, type PgQueries, type PgRows } from '
 import { PgHistory } from './pg-history.js'
 import { NOTICE_MAX, notifyChannel, sendNotices, type Notice, type Staged } from './pg-channels.js'
 import { PgLease } from './pg-lease.js'
-import { memberLockKey, nodeLockKey, PgClusterTables } from './pg-cluster.js'
+import { memberLockKey, nodeLockKey, PgClusterTables, publishedOf, type PublishedChannels } from './pg-cluster.js'
 import { migrate, PG_SCHEMA_VERSION, schemaIdent } from './pg-schema.js'
 import { WriteOrder } from './pg-write-order.js'
 
@@ -56,6 +56,9 @@ export interface PgLogOptions {
   /** With `cluster`: this process's node name. Its lock is taken first thing at open (else
    * NodeNameInUseError), and held with the lease's session. */
   node?: string
+  /** With `cluster`: this process's channel configuration (canonical text, channel-config.ts),
+   * published in `meta` by each term it takes (runtime/cluster-channels.ts). */
+  channels?: string
 }
 
 /** What an append adds for the calls of its tick, run in its transaction after the batch. */
@@ -97,6 +100,12 @@ export class PgLog implements EventLog {
   readonly campaigns: boolean
   /** This process's node name in the cluster (null: none, not a cluster member). */
   private readonly node: string | null
+  /** This process's channel configuration, published by each term it takes (null: none). */
+  private readonly channels: string | null
+  /** The channel configuration of the current term's scheduler, as this log last read or wrote it. */
+  published: PublishedChannels | null = null
+  /** The one this log's last term replaced (null: none was published). */
+  replacedChannels: PublishedChannels | null = null
   private lifecycle: Lifecycle = 'closed'
   private sql: PgPool | null = null
   /** This process's term as scheduler (0: a follower, which never writes): every write checks it. */
@@ -125,6 +134,7 @@ export class PgLog implements EventLog {
     this.cluster = options.cluster ?? false
     this.campaigns = !this.cluster || (options.campaign ?? true)
     this.node = this.cluster ? (options.node ?? null) : null
+    this.channels = this.cluster && this.schemaVersion >= 7 ? (options.channels ?? null) : null
     this.where = `schema ${JSON.stringify(this.schema)} of ${redactedUrl(url)}`
     this.history = new PgHistory(() => this.requireSql(), this.s, this.where)
     this.lease = new PgLease(url, this.where, this.schema)
@@ -138,6 +148,12 @@ export class PgLog implements EventLog {
   /** The term this log writes under (0 for a follower). */
   get term(): number {
     return this.termHeldNow
+  }
+
+  /** `meta`'s published channel configuration, as columns to select (none before version 7: an
+   * older layout, which tests open). */
+  private get channelColumns(): string {
+    return this.schemaVersion >= 7 ? 'channels, channels_node' : '1 AS none'
   }
 
   /** The log's last seq as this process knows it committed (what it read, or appended since). */
@@ -204,16 +220,28 @@ export class PgLog implements EventLog {
    * A new term, and the log's ends as of it. The meta row is locked first, in a statement of its
    * own: the bump then reads the log with a snapshot taken after every append of the term before
    * has ended (under READ COMMITTED, each statement takes one), and sets `last_seq` from it — a
-   * Wharf of schema version 4 appends without moving it.
+   * Wharf of schema version 4 appends without moving it. A cluster member publishes its channel
+   * configuration with the term (and NOTIFYs 'channels': the followers adopt it at once).
    */
   private async bumpTerm(): Promise<void> {
     const s = this.s
+    let replaced: PublishedChannels | null = null
     const meta = await this.requireSql().transaction(async (tx) => {
-      await tx.query(`SELECT 1 FROM ${s}.meta WHERE id = 1 FOR UPDATE`)
+      replaced = publishedOf((await tx.query(`SELECT ${this.channelColumns} FROM ${s}.meta WHERE id = 1 FOR UPDATE`)).rows[0])
       const end = `coalesce((SELECT last_seq FROM ${s}.log ORDER BY first_seq DESC LIMIT 1), floor_seq)`
-      return (await tx.query(`UPDATE ${s}.meta SET term = term + 1, last_seq = ${end} WHERE id = 1 RETURNING term, last_seq, floor_seq`)).rows[0]
+      const publish = this.channels === null ? '' : ', channels = $1, channels_node = $2'
+      const [row] = (
+        await tx.query(
+          `UPDATE ${s}.meta SET term = term + 1, last_seq = ${end}${publish} WHERE id = 1 RETURNING term, last_seq, floor_seq, ${this.channelColumns}`,
+          this.channels === null ? [] : [this.channels, this.node],
+        )
+      ).rows
+      if (this.channels !== null) await sendNotices(tx, [[this.channel, 'channels']])
+      return row
     })
     if (meta === undefined) throw new LogCorruptionError(`corrupt event log in ${this.where}: its meta row is missing`, 0)
+    this.published = publishedOf(meta)
+    this.replacedChannels = replaced
     this.termHeldNow = Number(meta.term)
     this.lastSeq = Number(meta.last_seq)
     this.floorSeq = Number(meta.floor_seq)
@@ -234,9 +262,10 @@ export class PgLog implements EventLog {
 
   private async readEnds(): Promise<void> {
     const sql = this.requireSql()
-    const [meta] = (await sql.query(`SELECT floor_seq FROM ${this.s}.meta WHERE id = 1`)).rows
+    const [meta] = (await sql.query(`SELECT floor_seq, ${this.channelColumns} FROM ${this.s}.meta WHERE id = 1`)).rows
     if (meta === undefined) throw new LogCorruptionError(`corrupt event log in ${this.where}: its meta row is missing`, 0)
     this.floorSeq = Number(meta.floor_seq)
+    this.published = publishedOf(meta)
     const [tail] = (await sql.query(`SELECT last_seq FROM ${this.s}.log ORDER BY first_seq DESC LIMIT 1`)).rows
     this.lastSeq = tail === undefined ? this.floorSeq : Number(tail.last_seq)
   }

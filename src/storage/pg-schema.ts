@@ -43,6 +43,12 @@
 //   history         + batch_uuid: the batch of a finished job (escaped), indexed like graph_uuid;
 //                   filled for the rows already there from their views (backfillBatches), in the
 //                   migration's transaction.
+//
+// Version 7 (one channel configuration per cluster, runtime/cluster-channels.ts):
+//   meta            + channels, channels_node: the channel configuration of the scheduler of the
+//                   current term (canonical text, channel-config.ts) and its node, written by the
+//                   transaction that takes the term; every member's state follows it. Null until
+//                   a scheduler of this version took a term.
 
 import { StorageError } from '../engine/errors.js'
 import type { PgPool, PgQueries } from './pg-driver.js'
@@ -50,7 +56,7 @@ import { esc, unesc } from './key-escape.js'
 import { decodeView } from './view-codec.js'
 
 /** The newest layout this build writes. */
-export const PG_SCHEMA_VERSION = 6
+export const PG_SCHEMA_VERSION = 7
 
 /** Migrations by the version they create; each is run in one transaction. */
 const MIGRATIONS: Readonly<Record<number, (s: string) => string[]>> = {
@@ -85,6 +91,7 @@ const MIGRATIONS: Readonly<Record<number, (s: string) => string[]>> = {
     `ALTER TABLE ${s}.history ADD COLUMN batch_uuid text`,
     `CREATE INDEX history_batch ON ${s}.history (batch_uuid, uuid) WHERE batch_uuid IS NOT NULL`,
   ],
+  7: (s) => [`ALTER TABLE ${s}.meta ADD COLUMN channels text, ADD COLUMN channels_node text`],
 }
 
 /** Rows of history read at once by the backfill of version 6. */

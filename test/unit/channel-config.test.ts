@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { CHANNEL_DEPTH_MAX } from '../../src/engine/core/limits.js'
 import {
   ROOT,
+  formatChannelConfig,
   mergeChannelConfig,
   normalizeChannelName,
   parentChannelName,
@@ -245,5 +246,15 @@ describe('strict channel configuration (0.2)', () => {
   })
   it.each(['Root', 'Root.Mail', 'root.a b', 'a b', 'root.mail:2', 'a/b'])('normalizeChannelName refuses %j, naming it', (name) => {
     expectInvalid(() => normalizeChannelName(name), JSON.stringify(name))
+  })
+})
+
+describe('formatChannelConfig (what a cluster scheduler publishes)', () => {
+  it('writes each channel once, the later entry winning, every option spelled out, so that it parses back to the merged entries', () => {
+    const text = ' mail : 2 : throttle = 10 , root:4, root.seq:1:sequential, mail:3:paused:remove_after_days=7, root.off:0 '
+    const formatted = formatChannelConfig(parseChannelConfig(text))
+    expect(formatted).toBe('root.mail:3:paused:remove_after_days=7,root:4,root.seq:1:sequential,root.off:0')
+    expect(parseChannelConfig(formatted)).toEqual([...mergeChannelConfig(parseChannelConfig(text)).values()])
+    expect(formatChannelConfig(parseChannelConfig('root.t:1:throttle'))).toBe('root.t:1:throttle=1')
   })
 })

@@ -82,6 +82,8 @@ describe('wharf --postgres', () => {
       return run.code === 0 ? JSON.parse(run.out) : run
     }))
     expect(stats).toMatchObject({ states: { failed: 1, pending: 1 } })
+    // The capacities are the scheduler's (the app's root:2), not those the CLI's member opens with.
+    expect(stats.channels).toContainEqual(expect.objectContaining({ name: 'root', capacity: 2 }))
     expect([crons, batches]).toEqual([{ crons: [] }, { batches: [], next: null }])
     expect(why).toMatchObject({ state: 'pending', reasons: [expect.objectContaining({ kind: 'eta' })] })
     // Real processes (the costly runs here): the scheduler is in another process than the CLI.

@@ -2,7 +2,7 @@
 // the bad value, before anything is opened.
 
 import type { ChannelConfig } from '../core/channel-config.js'
-import { parseChannelConfig } from '../core/channel-config.js'
+import { formatChannelConfig, parseChannelConfig } from '../core/channel-config.js'
 import { InvalidChannelConfigError, InvalidPropertyError } from '../errors.js'
 import { SystemClock, type Clock } from '../runtime/clock.js'
 import { ulidFactory, type IdFactory } from '../runtime/ids.js'
@@ -169,10 +169,11 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
   const warn = warnerFor(logger)
   const onWarning = (message: string): void => warn(message, 'WHARF_LOG_RECOVERED')
   const node = options.postgres === undefined ? null : (options.node ?? `${hostname()}:${process.pid}`)
+  const channels = parseChannelConfig(channelsText)
   return {
-    log: options.log ?? logOf(options, node, onWarning),
+    log: options.log ?? logOf(options, node, channels, onWarning),
     clock,
-    channels: parseChannelConfig(channelsText),
+    channels,
     contextKeys: Object.freeze([...contextKeys]),
     noDelay: options.noDelay ?? process.env.WHARF_NO_DELAY === '1',
     newId: options.newId ?? ulidFactory(clock),
@@ -217,8 +218,12 @@ function hasMethods(value: unknown, names: readonly string[]): boolean {
   return typeof value === 'object' && value !== null && names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function')
 }
 
-function logOf(options: OpenOptions, node: string | null, onWarning: (message: string) => void): EventLog {
-  if (options.postgres !== undefined) return new PgLog(options.postgres, { schema: options.schema ?? 'wharf', cluster: true, campaign: options[NEVER_SCHEDULER] !== true, node: node ?? undefined })
+function logOf(options: OpenOptions, node: string | null, channels: readonly ChannelConfig[], onWarning: (message: string) => void): EventLog {
+  if (options.postgres !== undefined) {
+    // A member that never schedules (the CLI's) publishes nothing: its configuration never applies.
+    const campaign = options[NEVER_SCHEDULER] !== true
+    return new PgLog(options.postgres, { schema: options.schema ?? 'wharf', cluster: true, campaign, node: node ?? undefined, channels: campaign ? formatChannelConfig(channels) : undefined })
+  }
   if (options.path === undefined) return new VolatileLog()
   const scrubHistory = options.scrubHistory ?? true
   return new LevelLog(options.path, { durability: options.durability ?? 'process', onCorruption: options.onCorruption ?? 'throw', scrubHistory, onWarning, refuseBackup: true })

@@ -138,6 +138,7 @@ export class Wharf implements ModelHost {
       newId: checked.newId,
       remote: cluster?.remote,
       liveWorkers: cluster?.liveWorkers,
+      stateChannels: cluster?.stateChannels,
     })
     const wharf = new Wharf(engine, functions, { ...checked, cluster })
     if (cluster !== null) await attachCluster(cluster, engine)

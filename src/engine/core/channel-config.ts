@@ -177,3 +177,19 @@ export function mergeChannelConfig(entries: ChannelConfig[]): Map<string, Channe
   for (const entry of entries) merged.set(entry.name, { ...entry })
   return merged
 }
+
+/** One entry as the grammar writes it, every option it holds spelled out: parseChannelConfig
+ * reads it back as the same entry ('root.mail:2:throttle=10:paused'). */
+export function formatChannelEntry(entry: ChannelConfig): string {
+  let text = `${entry.name}:${entry.capacity ?? 0}`
+  if (entry.sequential) text += ':sequential'
+  if (entry.throttleSeconds > 0) text += `:throttle=${entry.throttleSeconds}`
+  if (entry.paused) text += ':paused'
+  if (entry.removeAfterDays !== null) text += `:remove_after_days=${entry.removeAfterDays}`
+  return text
+}
+
+/** A configuration in canonical form: one entry per channel (merged), in the order first seen. */
+export function formatChannelConfig(config: readonly ChannelConfig[]): string {
+  return [...mergeChannelConfig([...config]).values()].map(formatChannelEntry).join(',')
+}

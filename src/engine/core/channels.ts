@@ -11,20 +11,7 @@ import { ChannelNode, readyLess, type JobRecord, type State } from './state.js'
 export function initialState(config: readonly ChannelConfig[]): State {
   const root = new ChannelNode(ROOT, null)
   const channels = new Map<string, ChannelNode>([[ROOT, root]])
-  root.capacity = 1 // queue_job: root always exists, with capacity 1 unless configured
-  root.configured = true
-  let dispatchDisabled = false
-  for (const entry of mergeChannelConfig([...config]).values()) {
-    const node = ensureChannel(channels, entry.name)
-    node.configured = true
-    // queue_job: capacity 0 means "no limit" on a subchannel, but 'root:0' disables the runner.
-    if (node === root && entry.capacity === 0) dispatchDisabled = true
-    node.capacity = entry.capacity === 0 ? null : entry.capacity
-    node.sequential = entry.sequential
-    node.throttleMs = entry.throttleSeconds * 1000
-    node.paused = entry.paused
-    node.removeAfterDays = entry.removeAfterDays
-  }
+  const dispatchDisabled = configureTree(channels, root, config, true)
   return {
     seq: 0,
     jobs: new Map(),
@@ -46,6 +33,45 @@ export function initialState(config: readonly ChannelConfig[]): State {
     onDoneUuids: new Map(),
     restored: new Map(),
   }
+}
+
+/**
+ * Put `config` in place of the configuration `state` was built with (a cluster member adopting
+ * its scheduler's): every channel takes what `config` says of it, and a channel it does not name
+ * becomes as if auto-created (unlimited, bounded by its ancestors). Pauses and throttle windows
+ * are state, not configuration (the log's channel.paused/resumed events and snapshots carry
+ * them): a channel keeps its own, and only one `config` creates takes its `paused` option — as
+ * an embedded reopen under a new configuration does for the channels its snapshot holds.
+ */
+export function configureChannels(state: State, config: readonly ChannelConfig[]): void {
+  state.dispatchDisabled = configureTree(state.channels, state.root, config, false)
+}
+
+/** Configure the tree `channels` (under `root`) as `config` says; true when it disables dispatch. */
+function configureTree(channels: Map<string, ChannelNode>, root: ChannelNode, config: readonly ChannelConfig[], fresh: boolean): boolean {
+  for (const node of channels.values()) {
+    node.configured = false
+    node.capacity = null
+    node.sequential = false
+    node.throttleMs = 0
+    node.removeAfterDays = null
+  }
+  root.capacity = 1 // queue_job: root always exists, with capacity 1 unless configured
+  root.configured = true
+  let dispatchDisabled = false
+  for (const entry of mergeChannelConfig([...config]).values()) {
+    const created = fresh || !channels.has(entry.name)
+    const node = ensureChannel(channels, entry.name)
+    node.configured = true
+    // queue_job: capacity 0 means "no limit" on a subchannel, but 'root:0' disables the runner.
+    if (node === root && entry.capacity === 0) dispatchDisabled = true
+    node.capacity = entry.capacity === 0 ? null : entry.capacity
+    node.sequential = entry.sequential
+    node.throttleMs = entry.throttleSeconds * 1000
+    if (created) node.paused = entry.paused
+    node.removeAfterDays = entry.removeAfterDays
+  }
+  return dispatchDisabled
 }
 
 /**

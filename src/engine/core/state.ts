@@ -80,8 +80,9 @@ export interface State {
   readonly jobs: Map<string, JobRecord>
   readonly channels: Map<string, ChannelNode>
   readonly root: ChannelNode
-  /** 'root:0' in the configuration: nothing is dispatched (queue_job's rule). */
-  readonly dispatchDisabled: boolean
+  /** 'root:0' in the configuration: nothing is dispatched (queue_job's rule). Changed only with
+   * the configuration (configureChannels). */
+  dispatchDisabled: boolean
   /** Identity key -> jobs holding it in a blocking state, oldest first. */
   readonly identity: Map<string, JobRecord[]>
   /** Channels whose ready queue is not empty: the only ones a pick must look at. */

@@ -38,6 +38,7 @@ import { replay } from './replay.js'
 import type { ResultOf } from './submissions.js'
 import type { Warn } from './warnings.js'
 import { Coalesced } from './coalesced.js'
+import { ClusterChannels } from './cluster-channels.js'
 
 /** Every member writes its row this often; the scheduler checks its lease as often. */
 export const HEARTBEAT_MS = 1000
@@ -86,11 +87,11 @@ const FOLLOWER_REPLAY_TRIES = 3
  * The scheduler may snapshot or compact between those reads, which then disagree (a snapshot
  * past the log's end, a gap after it): read again; a disagreement that stays is corruption.
  */
-async function followerReplay(log: PgLog, channels: readonly ChannelConfig[]): Promise<State> {
+async function followerReplay(log: PgLog, channels: () => readonly ChannelConfig[]): Promise<State> {
   for (let tries = 1; ; tries++) {
-    await log.followEnds()
+    await log.followEnds() // the configuration published too
     try {
-      return (await replay(log, channels)).state
+      return (await replay(log, channels())).state
     } catch (error) {
       if (!(error instanceof LogCorruptionError) || tries >= FOLLOWER_REPLAY_TRIES) throw error
     }
@@ -128,6 +129,11 @@ export class Cluster {
   private nameTaken = false
   /** stop()'s leave, once asked for. */
   private stopping: Promise<void> | null = null
+  /** The cluster's channel configuration on this member (the scheduler's). */
+  private readonly channels: ClusterChannels
+  /** The snapshot a change of configuration asked for (ClusterChannels.lead): leave() waits for
+   * it, so that the log does not close under it. */
+  private snapshotting: Promise<void> | null = null
 
   constructor(
     private readonly log: PgLog,
@@ -139,6 +145,7 @@ export class Cluster {
     private readonly slots: number | null = null,
   ) {
     this.tables = new PgClusterTables(log.schema, log.channel)
+    const clusterChannels = (this.channels = new ClusterChannels(channels, node, log.campaigns, (message) => warn(message, 'WHARF_CLUSTER_CHANNELS')))
     this.names = new Map([...results].map(([name, result]) => [result, name]))
     // Replies are addressed to this open of this process, not to its node name: two processes
     // given the same name by mistake (or a restart reusing it) never collect each other's.
@@ -156,7 +163,11 @@ export class Cluster {
       tail: (seq) => log.readTail(seq),
       tailMax: READ_CHUNK,
       caughtUp: () => log.history.refresh(),
-      replay: () => followerReplay(log, channels),
+      replay: async () => {
+        const state = await followerReplay(log, () => clusterChannels.forState(log.published))
+        clusterChannels.rebuilt(log.published)
+        return state
+      },
       get engine() {
         return self.requireEngine()
       },
@@ -166,6 +177,10 @@ export class Cluster {
 
   /** EngineOptions.remote: a follower's engine sends its calls to the inbox. */
   readonly remote = (): Remote | null => (this.log.role === 'follower' ? this.client : null)
+
+  /** EngineOptions.stateChannels: the configuration of the current term's scheduler (for one that
+   * opens as the scheduler, of the term before its own: Engine.open puts its own in place). */
+  readonly stateChannels = (): readonly ChannelConfig[] => this.channels.forState(this.log.role === 'scheduler' ? this.log.replacedChannels : this.log.published)
 
   /** EngineOptions.liveWorkers: the workers whose runs a scheduler's recovery leaves running. */
   readonly liveWorkers = async (): Promise<readonly string[]> => {
@@ -184,8 +199,11 @@ export class Cluster {
     await Promise.all([listening, replies, this.heartbeat()])
     this.unlisten = await listening
     this.unlistenReplies = await replies
-    if (this.log.role === 'scheduler') this.lead()
-    else {
+    if (this.log.role === 'scheduler') {
+      if (this.channels.lead(this.log.replacedChannels, engine, engine.state.seq)) this.snapshotChanged(engine)
+      this.lead()
+    } else {
+      this.channels.rebuilt(this.log.published)
       await this.replica.catchUp() // what was committed between the replay and LISTEN
       // The counts as of where the replica is now (or later): it counts each batch after them.
       await this.log.history.load()
@@ -227,6 +245,7 @@ export class Cluster {
     // A heartbeat under way (close() stops the engine first, which announces it) would write the
     // row again after the leave deleted it: let it end first.
     await this.beating.current?.catch(() => undefined)
+    await this.snapshotting
     await this.tables.leave(this.log.pool, this.node).catch(() => undefined)
   }
 
@@ -249,6 +268,8 @@ export class Cluster {
     else if (kind === 'reply') this.onReply(payload) // (from a scheduler of an older version: replies come on this open's channel)
     else if (kind === 'leave') this.background(this.elect())
     else if (kind === 'member' && this.role === 'scheduler') this.background(this.readMembers())
+    // A new term's scheduler published its channel configuration: a follower adopts it now.
+    else if (kind === 'channels' && this.engine?.following === true) this.background(this.readMembers())
   }
 
   /** Replies committed: from the notification if it carried this member's, else from the rows. */
@@ -323,16 +344,26 @@ export class Cluster {
     try {
       if (!(await this.log.tryLead())) return
       await this.replica.catchUp()
+      const changed = this.channels.lead(this.log.replacedChannels, engine, engine.state.seq)
       this.lead()
       // Its workers before its first decision: the recovery spares the live ones' runs, and what
       // it may start right after goes to them (not to nobody until the next heartbeat).
       this.known = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
       this.updatePool()
       await engine.promote(liveWorkers(this.known, this.self()))
+      if (changed) this.snapshotChanged(engine)
       await this.heartbeat()
     } finally {
       this.electing = false
     }
+  }
+
+  /** The state under a new configuration, snapshotted at once (see ClusterChannels.lead). */
+  private snapshotChanged(engine: Engine): void {
+    if (this.halted) return
+    const snapshot = engine.snapshotNow()
+    this.snapshotting = snapshot.catch(() => undefined)
+    this.background(snapshot)
   }
 
   private heartbeat(): Promise<void> {
@@ -368,10 +399,13 @@ export class Cluster {
 
   /** Read the members and update the workers; a scheduler then recovers the runs of the dead. */
   private async readMembers(): Promise<void> {
-    this.known = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
+    const { members, term, published } = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
+    this.known = { members, term }
     this.updatePool()
-    if (this.role !== 'scheduler') return
     const engine = this.requireEngine()
+    // (A follower that just took the lease publishes its own: elect() puts it in place.)
+    if (engine.following && this.log.role === 'follower' && !this.halted) this.channels.follow(published, engine)
+    if (this.role !== 'scheduler') return
     const live = liveWorkers(this.known, this.self())
     if (this.recovering || ![...engine.state.runsOn.keys()].some((worker) => !live.includes(worker))) return
     this.recovering = true

@@ -14,14 +14,21 @@ import type { ResultOf } from './submissions.js'
 
 /**
  * Open the log and rebuild the state (latest snapshot + the events after it), audited. On any
- * failure the log is closed again: a retry must not find a LevelDB path locked.
+ * failure the log is closed again: a retry must not find a LevelDB path locked. `stateChannels`,
+ * asked once the log is open, names the configuration to rebuild it under instead of `channels`
+ * (a cluster follower's: its scheduler's, read from the log's tables); the result says which.
  */
-export async function openAndReplay(log: EventLog, channels: readonly ChannelConfig[]): Promise<Replayed> {
+export async function openAndReplay(
+  log: EventLog,
+  channels: readonly ChannelConfig[],
+  stateChannels?: () => readonly ChannelConfig[],
+): Promise<Replayed & { channels: readonly ChannelConfig[] }> {
   await log.open()
   try {
-    const replayed = await replay(log, channels)
+    const config = stateChannels?.() ?? channels
+    const replayed = await replay(log, config)
     checkInvariants(replayed.state, { leftRunning: true })
-    return replayed
+    return { ...replayed, channels: config }
   } catch (error) {
     await log.close()
     throw error

@@ -26,6 +26,7 @@ import { nextWakeMs } from '../core/schedule.js'
 import type { JobRecord, State } from '../core/state.js'
 import type { WharfEvent } from '../core/events.js'
 import { fold } from '../core/evolve.js'
+import { configureChannels } from '../core/channels.js'
 import type { TickOutput } from '../core/tick.js'
 import type { RegisteredFunctions } from '../core/schedule.js'
 import type { Worker } from '../core/workers.js'
@@ -91,6 +92,10 @@ export interface EngineOptions {
   remote?: () => Remote | null
   /** A cluster's scheduler at open: the workers alive, whose runs recovery leaves running. */
   liveWorkers?: () => Promise<readonly string[]>
+  /** A cluster: the channel configuration the state is rebuilt under, asked once the log is open
+   * (the one the current term's scheduler published: a scheduler then puts `channels` in its
+   * place before it decides anything, as a follower taking over does); default `channels`. */
+  stateChannels?: () => readonly ChannelConfig[]
 }
 
 /** Where a follower's calls go (the scheduler's inbox), and how many wait for their answer. */
@@ -118,7 +123,8 @@ export class Engine {
   /** Changes each time a committed batch changed history: a read that spans an await checks it. */
   historyEpoch = 0
   private readonly log: EventLog
-  private readonly config: readonly ChannelConfig[]
+  /** The channel configuration the state is under (a cluster member's: its scheduler's). */
+  private config: readonly ChannelConfig[]
   private readonly customIds: boolean
   private readonly runner: Runner
   private readonly functions: FunctionLookup
@@ -173,11 +179,11 @@ export class Engine {
   /** Told once, when the engine closes or fails: whoever waits for it to do something. */
   private readonly closedListeners = new Set<(why: unknown) => void>()
 
-  private constructor(options: EngineOptions, state: State) {
+  private constructor(options: EngineOptions, state: State, config: readonly ChannelConfig[]) {
     this.state = state
     this.clock = options.clock
     this.log = options.log
-    this.config = options.channels
+    this.config = config
     this.customIds = options.customIds ?? false
     this.runner = new Runner(this, options.functions, options.clock, options.random)
     this.functions = options.functions
@@ -215,8 +221,8 @@ export class Engine {
    */
   static async open(options: EngineOptions): Promise<Engine> {
     const startedMs = options.clock.now()
-    const replayed = await openAndReplay(options.log, options.channels)
-    const engine = new Engine(options, replayed.state)
+    const replayed = await openAndReplay(options.log, options.channels, options.stateChannels)
+    const engine = new Engine(options, replayed.state, replayed.channels)
     engine.remote = options.remote?.() ?? null
     if (engine.remote !== null) {
       engine.openReport = openReportOf(replayed, { requeued: 0, foundDead: 0 }, 0, options.clock.now() - startedMs)
@@ -225,9 +231,17 @@ export class Engine {
     let vacuumed: number
     let recovered: Recovered
     try {
-      recovered = await recoverAll(engine, await options.liveWorkers?.())
-      // Nothing runs now: every rule holds again, capacity included (see InvariantOptions).
-      checkInvariants(engine.state)
+      // A cluster's scheduler: its own configuration, in place of the one it rebuilt the state
+      // under (the state only: nothing may tick before the recovery).
+      if (replayed.channels !== options.channels) {
+        configureChannels(engine.state, options.channels)
+        engine.config = options.channels
+      }
+      const live = await options.liveWorkers?.()
+      recovered = await recoverAll(engine, live)
+      // Nothing runs now (but a cluster's live workers' runs, see promote()): every rule holds
+      // again, capacity included (see InvariantOptions).
+      checkInvariants(engine.state, { leftRunning: live !== undefined })
       vacuumed = await engine.vacuum()
     } catch (error) {
       // Recovery could not be written (the log refused an append): nothing was dispatched, so
@@ -812,12 +826,25 @@ export class Engine {
     this.sentOutcomes.clear() // its outcomes still in the inbox are its own ticks' to apply now
     checkInvariants(this.state, { leftRunning: true })
     const recovered = await recoverAll(this, liveWorkers)
-    checkInvariants(this.state)
+    // The live workers' runs go on: under a configuration of lower capacities than the last
+    // scheduler's (a rolling change), they may hold more slots than it gives until they end —
+    // nothing starts meanwhile where they do (a full channel), as after a lowered capacity.
+    checkInvariants(this.state, { leftRunning: liveWorkers !== undefined })
     const vacuumed = await this.vacuum()
     this.openReport = { ...this.openReport, requeued: recovered.requeued, foundDead: recovered.foundDead, vacuumed, jobs: this.state.jobs.size }
     this.runningSinceMs = this.clock.now() // a scheduler from now on: it fires crons (firesCrons)
     this.scheduleTick()
     return recovered
+  }
+
+  /** Cluster: put `config` in place of the channel configuration the state is under (a follower
+   * adopting its scheduler's; a member taking over, its own): reads answer by it from now on, and
+   * a scheduler dispatches by it. */
+  configureChannels(config: readonly ChannelConfig[]): void {
+    this.config = config
+    configureChannels(this.state, config)
+    this.committed()
+    if (this.remote === null) this.scheduleTick()
   }
 
   /** Cluster: this member's worker id, and whom to tell when what it may run changes (start,

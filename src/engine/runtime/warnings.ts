@@ -18,6 +18,7 @@ export type WarningCode =
   | 'WHARF_HISTORY_DAMAGED'
   | 'WHARF_HISTORY_UNCHECKED'
   | 'WHARF_CLUSTER'
+  | 'WHARF_CLUSTER_CHANNELS'
 
 export type Warn = (message: string, code: WarningCode, detail?: string) => void
 
