@@ -28,7 +28,7 @@ import { LevelHistory } from './level-history.js'
 import { LeanBatch } from './lean-batch.js'
 import { auditHistory } from './history-repair.js'
 import { scrubDone, scrubInChild } from './history-scrub.js'
-import { removeScrubLeftovers, type Evidence } from './evidence.js'
+import { removeLeftovers, type Evidence } from './evidence.js'
 import { checkStrayKeys } from './stray-keys.js'
 import { checkWharfKeys } from './level-path.js'
 import { refuseBackupDir } from './backup-manifest.js'
@@ -167,7 +167,7 @@ export class LevelLog implements EventLog {
     await this.loadBounds(db)
     const empty = this.lastSeq === 0 && this.floorSeq === 0 && (await db.get(SNAPSHOT_KEY)) === undefined
     this.mark = await openEndMark(db, this.path, this.lastSeq, this.floorSeq, { durability: this.durability, onCorruption: this.onCorruption, warn: this.warn })
-    await removeScrubLeftovers(this.path) // of a process that died scrubbing; the lock is ours now
+    await removeLeftovers(this.path, this.evidence) // of a process that died opening or scrubbing; the lock is ours now
     if (this.onCorruption === 'truncate') this.audited = await auditHistory(db, this.path, this.warn)
     await this.history.load(db, empty, this.writeOptions)
   }
