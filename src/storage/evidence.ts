@@ -6,7 +6,8 @@
 // Hard links, not copies: LevelDB never changes a file in place once it has moved past it (a
 // table is immutable, an old log or MANIFEST is deleted, CURRENT is replaced by a rename), so a
 // second name keeps the old bytes at the cost of a directory entry. Where links are refused
-// (some file systems), the file is copied. The links live in a subdirectory of the store: LevelDB
+// (some file systems), the file is copied. Wharf's own end-of-log mark (128 bytes) is rewritten in
+// place, so it is always copied. The links live in a subdirectory of the store: LevelDB
 // touches only the names it parses as its own files (number.log, number.ldb, MANIFEST-number,
 // CURRENT, LOCK, LOG), so it never reads or deletes them, and a copy of the store takes them along.
 //
@@ -21,6 +22,7 @@
 
 import { copyFile, link, mkdir, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { MARK_FILE } from './end-mark-file.js'
 
 /** Where an open keeps its links while it runs: `wharf-before-open-<pid>-<n>`; a leftover one is from a process that died opening. */
 export const BEFORE_OPEN_PREFIX = 'wharf-before-open'
@@ -31,6 +33,9 @@ let handedOver = 0
 let taken = 0
 /** LevelDB's lock file: its contents mean nothing, and a second name for it would be confusing. */
 const SKIPPED = new Set(['LOCK'])
+/** Files written in place, which a second name would not keep as they were: copied. The end-of-log
+ * mark is rewritten by every later open of the store ('truncate' lowers it, appends raise it). */
+const COPIED = new Set([MARK_FILE])
 
 /** A name for a kept copy, sortable and safe in a file name on every platform. */
 export function stampNow(): string {
@@ -51,7 +56,8 @@ export class Evidence {
     await mkdir(dir)
     for (const entry of await readdir(storePath, { withFileTypes: true })) {
       if (!entry.isFile() || SKIPPED.has(entry.name)) continue
-      await linkOrCopy(join(storePath, entry.name), join(dir, entry.name))
+      if (COPIED.has(entry.name)) await copyFile(join(storePath, entry.name), join(dir, entry.name))
+      else await linkOrCopy(join(storePath, entry.name), join(dir, entry.name))
     }
     return new Evidence(storePath, dir, dir)
   }
