@@ -19,7 +19,7 @@
 import { rm } from 'node:fs/promises'
 import type { WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
-import { LogCorruptionError } from '../engine/errors.js'
+import { LogCorruptionError, StorageError } from '../engine/errors.js'
 import { claimedSnapshotSeq, decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshot, inspectRecord } from './codec.js'
 import { openEndMark, type EndMark } from './end-mark.js'
 import { checkCompaction, checkSnapshotSeq, type Acknowledgement, type DecidedTick, type EventLog, type Snapshot } from './event-log.js'
@@ -32,7 +32,7 @@ import { removeLeftovers, type Evidence } from './evidence.js'
 import { checkStrayKeys } from './stray-keys.js'
 import { checkWharfKeys } from './level-path.js'
 import { refuseBackupDir } from './backup-manifest.js'
-import { isLevelCorruption } from './level-corruption.js'
+import { isLevelCorruption, isLevelError } from './level-corruption.js'
 import { namedCorruption, openLevelStore, rebuild } from './level-open.js'
 import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, planSnapshotBase, planTruncation, recordKey, seqOfKey, type Db, type Op } from './level-recovery.js'
 
@@ -105,6 +105,14 @@ export class LevelLog implements EventLog {
    * hold every live job); null when the store's snapshot is another's. */
   private writtenSnapshotSeq: number | null = null
   private writes: Promise<unknown> = Promise.resolve()
+  /**
+   * A write LevelDB failed (a full disk): nothing more is written until the store is opened
+   * again. LevelDB 1.20 does not stop by itself, but its write-ahead log writer counts a record
+   * that failed half-written as written, so every record after it lands misaligned and the next
+   * open drops them all: acknowledged writes, lost (without an error when the end-of-log mark
+   * had not caught up). Its own open reads the log up to the failed record, which is its end.
+   */
+  private failedWrite: unknown = null
   /** A warning that reports no recovery (this.warn's do). */
   private readonly notice: (message: string) => void
   /** LevelDB's compaction of the records the last compact() deleted (never rejects). */
@@ -132,6 +140,7 @@ export class LevelLog implements EventLog {
     if (this.lifecycle !== 'closed') throw new Error(`the event log at ${JSON.stringify(this.path)} is already ${this.lifecycle}`)
     this.lifecycle = 'opening'
     this.corruptionSeen = false
+    this.failedWrite = null
     this.audited = null
     try {
       if (this.refuseBackup) await refuseBackupDir(this.path)
@@ -456,11 +465,25 @@ export class LevelLog implements EventLog {
 
   private serialize<T>(write: () => Promise<T>): Promise<T> {
     // LevelDB fails writes with its corruption error once a compaction met a damaged table.
-    const run = this.writes.then(write).catch((error: unknown) => {
-      throw this.named(error)
-    })
+    const run = this.writes
+      .then(() => {
+        if (this.failedWrite !== null) throw this.writesStopped()
+        return write()
+      })
+      .catch((error: unknown) => {
+        if (this.failedWrite === null && isLevelError(error)) this.failedWrite = error
+        throw this.named(error)
+      })
     this.writes = run.catch(() => undefined) // a failed write does not block the next
     return run
+  }
+
+  private writesStopped(): StorageError {
+    const why = (this.failedWrite as Error)?.message ?? String(this.failedWrite)
+    return new StorageError(
+      `the Wharf store ${JSON.stringify(this.path)} failed a write (${why}), so nothing more is written to it: LevelDB could not read back what it wrote after that write. Close it and open it again`,
+      { cause: this.failedWrite },
+    )
   }
 
   private knownEnd(): number {
