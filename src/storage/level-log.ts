@@ -239,7 +239,7 @@ export class LevelLog implements EventLog {
       const db = this.requireDb()
       const end = this.knownEnd()
       if (first !== end + 1) throw new Error(`batch starts at seq ${first}, log ends at ${end}`)
-      if (history === NO_HISTORY_WRITE) await db.put(recordKey(first), bytes, this.writeOptions)
+      if (history === NO_HISTORY_WRITE) await this.written(db.put(recordKey(first), bytes, this.writeOptions))
       else {
         // One LevelDB batch: the record and the history it projects are durable or absent together.
         // A lean batch: abstract-level clones every op (several per finished job here), which
@@ -247,7 +247,7 @@ export class LevelLog implements EventLog {
         const batch = new LeanBatch(db)
         const staged = this.history.stage(batch, history, first)
         batch.put(recordKey(first), bytes)
-        await batch.write(this.writeOptions)
+        await this.written(batch.write(this.writeOptions))
         this.history.commit(history, staged)
       }
       this.lastSeq = last
@@ -348,7 +348,7 @@ export class LevelLog implements EventLog {
       const db = this.requireDb()
       checkSnapshotSeq(snapshot.seq, this.floorSeq, this.knownEnd())
       // One put is one LevelDB write batch: the old snapshot or the new one, never half.
-      await db.put(SNAPSHOT_KEY, bytes, this.writeOptions)
+      await this.written(db.put(SNAPSHOT_KEY, bytes, this.writeOptions))
       this.writtenSnapshotSeq = snapshot.seq
     })
   }
@@ -380,7 +380,7 @@ export class LevelLog implements EventLog {
         }
         if (ops.length === 0) break
         ops.push({ type: 'put', key: FLOOR_KEY, value: Buffer.from(String(floor)) })
-        await db.batch(ops, this.writeOptions)
+        await this.written(db.batch(ops, this.writeOptions))
         this.floorSeq = floor
       }
       // The deleted records stay as tombstones until LevelDB compacts them, and every later read
@@ -471,11 +471,20 @@ export class LevelLog implements EventLog {
         return write()
       })
       .catch((error: unknown) => {
-        if (this.failedWrite === null && isLevelError(error)) this.failedWrite = error
         throw this.named(error)
       })
     this.writes = run.catch(() => undefined) // a failed write does not block the next
     return run
+  }
+
+  /** A write of the open store: one LevelDB fails stops every later one (failedWrite). */
+  private async written(write: Promise<void>): Promise<void> {
+    try {
+      await write
+    } catch (error) {
+      if (this.failedWrite === null && isLevelError(error)) this.failedWrite = error
+      throw error
+    }
   }
 
   private writesStopped(): StorageError {
