@@ -6,7 +6,7 @@
 // places — its view, its index keys, its combo's count — so a loss in one shows against the others:
 //
 // 1. views, in slices: each decoded (CRC) and tallied per combo and state; the index keys it
-//    needs are summed per index range (a combo's state, identity keys, graphs): a count and an
+//    needs are summed per index range (a combo's state, identity keys, graphs, batches): a count and an
 //    order-independent digest (the sum of a hash of each key);
 // 2. the index ranges, keys only, summed the same way; a key that parses as no index key is named;
 // 3. the counts: each combo's stored [done, cancelled] against the views found;
@@ -32,6 +32,7 @@ export const CHECK_KEYS_PER_STEP = 1000
 
 const IDENTITY_INDEX = INDEX_PREFIX + 'k\x00'
 const GRAPH_INDEX = INDEX_PREFIX + 'g\x00'
+const BATCH_INDEX = INDEX_PREFIX + 'b\x00'
 
 type Walk = { nextv(size: number): Promise<unknown[]>; close(): Promise<void> }
 
@@ -69,7 +70,7 @@ export function indexRangeOf(key: string): string | null {
     const methodEnd = modelEnd === -1 ? -1 : key.indexOf('\x00', modelEnd + 1)
     return methodEnd === last && (state === 'done' || state === 'cancelled') ? key.slice(0, last + 1) : null
   }
-  for (const prefix of [IDENTITY_INDEX, GRAPH_INDEX]) {
+  for (const prefix of [IDENTITY_INDEX, GRAPH_INDEX, BATCH_INDEX]) {
     if (key.startsWith(prefix)) return key.indexOf('\x00', prefix.length) === last ? prefix : null
   }
   return null
@@ -77,7 +78,7 @@ export function indexRangeOf(key: string): string | null {
 
 /** The index range of a key built by indexKeys() (what indexRangeOf says of it, for less). */
 const rangeOfBuilt = (key: string): string =>
-  key.startsWith(COMBO_INDEX) ? key.slice(0, key.lastIndexOf('\x00') + 1) : key.slice(0, IDENTITY_INDEX.length) // 'k' or 'g'
+  key.startsWith(COMBO_INDEX) ? key.slice(0, key.lastIndexOf('\x00') + 1) : key.slice(0, IDENTITY_INDEX.length) // 'k', 'g' or 'b'
 
 const uuidOfIndexKey = (key: string): string => key.slice(key.lastIndexOf('\x00') + 1)
 

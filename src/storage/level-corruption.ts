@@ -18,6 +18,12 @@ function isTableCutShort(error: unknown): boolean {
   return [e, e?.cause].some((x) => x?.code === 'LEVEL_IO_ERROR' && typeof x.message === 'string' && TABLE_CUT_SHORT.test(x.message))
 }
 
+/** Whether `error` is (or names) an error LevelDB reported (any LEVEL_ code): not one of Wharf's own checks. */
+export function isLevelError(error: unknown): boolean {
+  const e = error as { code?: unknown; cause?: { code?: unknown } } | null
+  return [e?.code, e?.cause?.code].some((code) => typeof code === 'string' && code.startsWith('LEVEL_'))
+}
+
 /** Whether `error` is (or names) LevelDB's report of a damaged store. */
 export function isLevelCorruption(error: unknown): boolean {
   return hasCode(error, 'LEVEL_CORRUPTION') || isTableCutShort(error)

@@ -19,7 +19,7 @@
 import { rm } from 'node:fs/promises'
 import type { WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
-import { LogCorruptionError } from '../engine/errors.js'
+import { LogCorruptionError, StorageError } from '../engine/errors.js'
 import { claimedSnapshotSeq, decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshot, inspectRecord } from './codec.js'
 import { openEndMark, type EndMark } from './end-mark.js'
 import { checkCompaction, checkSnapshotSeq, type Acknowledgement, type DecidedTick, type EventLog, type Snapshot } from './event-log.js'
@@ -28,11 +28,11 @@ import { LevelHistory } from './level-history.js'
 import { LeanBatch } from './lean-batch.js'
 import { auditHistory } from './history-repair.js'
 import { scrubDone, scrubInChild } from './history-scrub.js'
-import { removeScrubLeftovers, type Evidence } from './evidence.js'
+import { removeLeftovers, type Evidence } from './evidence.js'
 import { checkStrayKeys } from './stray-keys.js'
 import { checkWharfKeys } from './level-path.js'
 import { refuseBackupDir } from './backup-manifest.js'
-import { isLevelCorruption } from './level-corruption.js'
+import { isLevelCorruption, isLevelError } from './level-corruption.js'
 import { namedCorruption, openLevelStore, rebuild } from './level-open.js'
 import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, planSnapshotBase, planTruncation, recordKey, seqOfKey, type Db, type Op } from './level-recovery.js'
 
@@ -105,6 +105,14 @@ export class LevelLog implements EventLog {
    * hold every live job); null when the store's snapshot is another's. */
   private writtenSnapshotSeq: number | null = null
   private writes: Promise<unknown> = Promise.resolve()
+  /**
+   * A write LevelDB failed (a full disk): nothing more is written until the store is opened
+   * again. LevelDB 1.20 does not stop by itself, but its write-ahead log writer counts a record
+   * that failed half-written as written, so every record after it lands misaligned and the next
+   * open drops them all: acknowledged writes, lost (without an error when the end-of-log mark
+   * had not caught up). Its own open reads the log up to the failed record, which is its end.
+   */
+  private failedWrite: unknown = null
   /** A warning that reports no recovery (this.warn's do). */
   private readonly notice: (message: string) => void
   /** LevelDB's compaction of the records the last compact() deleted (never rejects). */
@@ -132,6 +140,7 @@ export class LevelLog implements EventLog {
     if (this.lifecycle !== 'closed') throw new Error(`the event log at ${JSON.stringify(this.path)} is already ${this.lifecycle}`)
     this.lifecycle = 'opening'
     this.corruptionSeen = false
+    this.failedWrite = null
     this.audited = null
     try {
       if (this.refuseBackup) await refuseBackupDir(this.path)
@@ -167,7 +176,7 @@ export class LevelLog implements EventLog {
     await this.loadBounds(db)
     const empty = this.lastSeq === 0 && this.floorSeq === 0 && (await db.get(SNAPSHOT_KEY)) === undefined
     this.mark = await openEndMark(db, this.path, this.lastSeq, this.floorSeq, { durability: this.durability, onCorruption: this.onCorruption, warn: this.warn })
-    await removeScrubLeftovers(this.path) // of a process that died scrubbing; the lock is ours now
+    await removeLeftovers(this.path, this.evidence) // of a process that died opening or scrubbing; the lock is ours now
     if (this.onCorruption === 'truncate') this.audited = await auditHistory(db, this.path, this.warn)
     await this.history.load(db, empty, this.writeOptions)
   }
@@ -230,7 +239,7 @@ export class LevelLog implements EventLog {
       const db = this.requireDb()
       const end = this.knownEnd()
       if (first !== end + 1) throw new Error(`batch starts at seq ${first}, log ends at ${end}`)
-      if (history === NO_HISTORY_WRITE) await db.put(recordKey(first), bytes, this.writeOptions)
+      if (history === NO_HISTORY_WRITE) await this.written(db.put(recordKey(first), bytes, this.writeOptions))
       else {
         // One LevelDB batch: the record and the history it projects are durable or absent together.
         // A lean batch: abstract-level clones every op (several per finished job here), which
@@ -238,7 +247,7 @@ export class LevelLog implements EventLog {
         const batch = new LeanBatch(db)
         const staged = this.history.stage(batch, history, first)
         batch.put(recordKey(first), bytes)
-        await batch.write(this.writeOptions)
+        await this.written(batch.write(this.writeOptions))
         this.history.commit(history, staged)
       }
       this.lastSeq = last
@@ -339,7 +348,7 @@ export class LevelLog implements EventLog {
       const db = this.requireDb()
       checkSnapshotSeq(snapshot.seq, this.floorSeq, this.knownEnd())
       // One put is one LevelDB write batch: the old snapshot or the new one, never half.
-      await db.put(SNAPSHOT_KEY, bytes, this.writeOptions)
+      await this.written(db.put(SNAPSHOT_KEY, bytes, this.writeOptions))
       this.writtenSnapshotSeq = snapshot.seq
     })
   }
@@ -371,7 +380,7 @@ export class LevelLog implements EventLog {
         }
         if (ops.length === 0) break
         ops.push({ type: 'put', key: FLOOR_KEY, value: Buffer.from(String(floor)) })
-        await db.batch(ops, this.writeOptions)
+        await this.written(db.batch(ops, this.writeOptions))
         this.floorSeq = floor
       }
       // The deleted records stay as tombstones until LevelDB compacts them, and every later read
@@ -456,11 +465,34 @@ export class LevelLog implements EventLog {
 
   private serialize<T>(write: () => Promise<T>): Promise<T> {
     // LevelDB fails writes with its corruption error once a compaction met a damaged table.
-    const run = this.writes.then(write).catch((error: unknown) => {
-      throw this.named(error)
-    })
+    const run = this.writes
+      .then(() => {
+        if (this.failedWrite !== null) throw this.writesStopped()
+        return write()
+      })
+      .catch((error: unknown) => {
+        throw this.named(error)
+      })
     this.writes = run.catch(() => undefined) // a failed write does not block the next
     return run
+  }
+
+  /** A write of the open store: one LevelDB fails stops every later one (failedWrite). */
+  private async written(write: Promise<void>): Promise<void> {
+    try {
+      await write
+    } catch (error) {
+      if (this.failedWrite === null && isLevelError(error)) this.failedWrite = error
+      throw error
+    }
+  }
+
+  private writesStopped(): StorageError {
+    const why = (this.failedWrite as Error)?.message ?? String(this.failedWrite)
+    return new StorageError(
+      `the Wharf store ${JSON.stringify(this.path)} failed a write (${why}), so nothing more is written to it: LevelDB could not read back what it wrote after that write. Close it and open it again`,
+      { cause: this.failedWrite },
+    )
   }
 
   private knownEnd(): number {

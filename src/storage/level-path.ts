@@ -14,7 +14,7 @@ import { COMPLETE_KEY } from './level-history.js'
 import { STORE_ID_KEY } from './end-mark.js'
 import { MARK_FILE } from './end-mark-file.js'
 import { StorageError } from '../engine/errors.js'
-import { BEFORE_OPEN_DIR, DAMAGED_PREFIX, SCRUB_PREFIX } from './evidence.js'
+import { BEFORE_OPEN_PREFIX, DAMAGED_PREFIX, SCRUB_PREFIX } from './evidence.js'
 import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, type Db } from './level-recovery.js'
 import { finishInterruptedSwap } from './level-rebuild.js'
 
@@ -48,7 +48,7 @@ export async function inspectStorePath(path: string): Promise<StoreDir> {
 }
 
 function isStoreFile(name: string): boolean {
-  return STORE_FILE.test(name) || name === MARK_FILE || name === BEFORE_OPEN_DIR || name.startsWith(DAMAGED_PREFIX) || name.startsWith(SCRUB_PREFIX)
+  return STORE_FILE.test(name) || name === MARK_FILE || name.startsWith(BEFORE_OPEN_PREFIX) || name.startsWith(DAMAGED_PREFIX) || name.startsWith(SCRUB_PREFIX)
 }
 
 /** After opening: a LevelDB store that has keys, none of them Wharf's, belongs to someone else. */

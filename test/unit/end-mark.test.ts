@@ -86,6 +86,21 @@ describe('the end-of-log mark', () => {
     expect(await lastSeqOf(again)).toBe(11)
   })
 
+  it('keeps the mark as it was in the files a failed open keeps, whatever later opens write to the mark', async () => {
+    const path = await givenStore(4, 3)
+    await tamper(path, (db) => db.del(recordKey(10)))
+    const error = await failure(() => logAt(path).open())
+    const kept = /kept in "([^"]+)"/.exec((error as Error).message)?.[1]
+    expect(kept).toBeDefined()
+    expect(await markSeq(kept!)).toBe(12)
+    const recovered = logAt(path, { onCorruption: 'truncate', onWarning: () => {} })
+    await recovered.open()
+    await recovered.append(makeBatch(10, 5))
+    await recovered.close()
+    expect(await markSeq(path)).toBe(14)
+    expect(await markSeq(kept!)).toBe(12) // the evidence: seq 12 was acknowledged
+  })
+
   it('goes through process.emitWarning by default', async () => {
     const path = await givenStore(2, 2)
     await tamper(path, (db) => db.del(recordKey(3)))

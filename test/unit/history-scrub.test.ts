@@ -215,6 +215,22 @@ describe('the history scrub names damage a plain open does not see', () => {
     expect(warnings).toEqual([])
   })
 
+  it("a healthy store with finished jobs of a batch: ok, and 'truncate' keeps their batch index", async () => {
+    const path = await temp.path()
+    const { wharf, m } = await open({ path })
+    const batch = await wharf.batch('nightly', [m.delayable().run('one'), m.delayable().run('two')], { onDone: m.delayable().run('after') })
+    await wharf.start()
+    await wharf.idle()
+    expect((await wharf.batchView(batch.uuid))?.state).toBe('done')
+    await wharf.close()
+    const { wharf: scrubbedWharf, report, warnings } = await scrubbed(path)
+    expect(report).toEqual({ status: 'ok', problems: [], views: 3 })
+    expect(warnings).toEqual([])
+    await scrubbedWharf.close()
+    const repair = await open({ path, onCorruption: 'truncate' })
+    expect(await repair.wharf.jobs({ batchUuid: batch.uuid })).toHaveLength(2)
+  })
+
   it("off with scrubHistory: false, for history in memory and for a LevelLog made without it; a bad value refused", async () => {
     const given = await givenHistory()
     const off = await open({ path: given.path, scrubHistory: false })

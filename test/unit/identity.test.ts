@@ -1,7 +1,7 @@
 // Proves identity-key deduplication (queue_job §1.7, API.md): which states block a new job, what an
 // identityKey function sees, the graph rule, and Wharf's atomic keys under concurrent calls (DESIGN §3).
 import { afterEach, describe, expect, it } from 'vitest'
-import { FailedJobError, FakeClock, JobStateConflictError, Wharf, chain, identityExact } from '../../src/index.js'
+import { FailedJobError, FakeClock, InvalidPropertyError, JobStateConflictError, Wharf, chain, identityExact } from '../../src/index.js'
 import type { IdentityKeyJob } from '../../src/index.js'
 import { failure } from './helpers.js'
 
@@ -162,6 +162,16 @@ describe('identityExact and identityKey functions', () => {
     })
     expect(view.identityKey).toBe('test.identity/run/7/arg')
     expect((await wharf.job(view.uuid))!.identityKey).toBe('test.identity/run/7/arg')
+  })
+})
+
+describe('an identityKey that is not well-formed text', () => {
+  it('is refused, given or returned by a function, and nothing is stored: a lone surrogate has no UTF-8 form for history to index', async () => {
+    const { wharf, m } = await setup()
+    await expect(async () => m.withDelay({ identityKey: 'order-\uD83D' }).run('a')).rejects.toThrow(/identityKey must be well-formed text \(no lone surrogate\), got "order-\\ud83d"/)
+    await expect(async () => m.withDelay({ identityKey: () => '🙂 report'.slice(0, 1) }).run('b')).rejects.toThrow(InvalidPropertyError)
+    expect(await wharf.jobs()).toEqual([])
+    expect((await m.withDelay({ identityKey: 'order-🙂' }).run('c')).identityKey).toBe('order-🙂')
   })
 })
 

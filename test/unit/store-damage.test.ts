@@ -1,13 +1,14 @@
 // Proves the pieces of a safe open one by one, each on a small store damaged by hand: a rebuild
 // interrupted between its two renames is finished (never an empty store in its place), a key
 // outside Wharf's ranges is named and 'truncate' deletes it, and 'truncate' drops a damaged
-// history view naming the job, after which the next open is clean; a table cut short is damage
+// history view naming the job, after which the next open is clean; a second open refused by the
+// lock leaves the links of the open holding the store alone; a table cut short is damage
 // like any other, though LevelDB reports it as an IO error.
-import { cp, readdir, rename, stat, truncate } from 'node:fs/promises'
+import { cp, mkdir, readdir, rename, stat, truncate } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { describe, expect, it } from 'vitest'
-import { FakeClock, LogCorruptionError, Wharf } from '../../src/index.js'
+import { FakeClock, LevelLog, LogCorruptionError, StorageLockedError, Wharf } from '../../src/index.js'
 import { levelChild } from '../../src/storage/level-child.js'
 import { VIEW_PREFIX } from '../../src/storage/level-history.js'
 import { makeBatch, readAll } from './event-log-contract.js'
@@ -48,7 +49,7 @@ describe('a safe open', () => {
     const path = await givenSixEvents()
     const log = temp.at(path)
     await log.open()
-    expect(await readdir(path)).toContain('wharf-before-open')
+    expect((await readdir(path)).some((n) => n.startsWith('wharf-before-open-'))).toBe(true)
     await readAll(log)
     await log.append(makeBatch(7, 1))
     expect((await readdir(path)).filter((n) => n.startsWith('wharf-'))).toEqual([])
@@ -56,6 +57,20 @@ describe('a safe open', () => {
     const again = temp.at(path)
     await again.open()
     await again.close()
+    expect((await readdir(path)).filter((n) => n.startsWith('wharf-'))).toEqual([])
+  })
+
+  it("keeps an open's files aside from a second open of the store, which the lock refuses", async () => {
+    const path = await givenSixEvents()
+    await mkdir(join(path, 'wharf-before-open-1-1')) // the links of an open whose process died
+    const first = new LevelLog(path, { scrubHistory: true })
+    await first.open() // its links are aside until the log has been read
+    expect((await readdir(path)).filter((n) => n.startsWith('wharf-'))).toEqual([expect.stringMatching(/^wharf-before-open-\d+-\d+$/)])
+    await expect(Wharf.open({ path })).rejects.toBeInstanceOf(StorageLockedError)
+    await readAll(first)
+    await expect(first.scrubHistory()!.done).resolves.toMatchObject({ checked: true, problems: [] })
+    await first.append(makeBatch(7, 1))
+    await first.close()
     expect((await readdir(path)).filter((n) => n.startsWith('wharf-'))).toEqual([])
   })
 

@@ -113,8 +113,14 @@ export function checkIdentityKey(value: unknown, where: string): string {
       `${where}: identityKey must be a non-empty string of at most ${IDENTITY_KEY_LENGTH_MAX} characters (or a function returning one), got ${describe(value)}`,
     )
   }
+  // History indexes finished jobs by key, as UTF-8 (LevelDB keys, PostgreSQL text): a lone
+  // surrogate would become U+FFFD there, matching another key, and never match its own view.
+  if (LONE_SURROGATE.test(value)) throw new InvalidPropertyError(`${where}: identityKey must be well-formed text (no lone surrogate), got ${describe(value)}`)
   return value
 }
+
+/** With the u flag, a surrogate pair is one code point: only a lone surrogate matches. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u
 
 /** queue_job: a falsy eta means none. */
 function checkEta(value: unknown, where: string): Date | number | null {
