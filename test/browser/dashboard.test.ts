@@ -167,6 +167,8 @@ describe('actions', () => {
     await page.getByRole('checkbox', { name: `Select ${b}` }).check()
     await page.getByRole('button', { name: 'Requeue' }).click()
     await page.getByText('Requeued 2 jobs.').waitFor()
+    // All applied: the sentence alone, no refusal list (nor a stray "null" where it would be).
+    expect(await page.getByRole('status').filter({ hasText: 'Requeued' }).innerText()).toBe('Requeued 2 jobs.')
     for (const uuid of [a, b]) expect((await fx.wharf.job(uuid))!.state).not.toBe('failed')
     await jobRow(page, a).waitFor({ state: 'detached' }) // no longer failed: out of the filter
   })

@@ -33,11 +33,14 @@ async function act(kind, uuids, out) {
     var body = await api('actions/' + kind, { uuids: uuids }, [409])
     var refused = body.results.filter(function (r) { return !r.ok })
     var applied = body.results.length - refused.length
-    out.replaceChildren(
+    // replaceChildren would write a null child as the text "null": append skips it.
+    out.replaceChildren()
+    append(out, [
       h('p', null, action[2] + ' ' + plural(applied, 'job') + (refused.length ? '; ' + refused.length + ' refused:' : '.')),
       refused.length === 0 ? null : h('ul', { class: 'refusals' }, refused.map(function (r) {
         return h('li', null, jobLink(r.uuid), ': ', r.error ? r.error.message : 'refused')
-      })))
+      })),
+    ])
   } catch (error) {
     out.replaceChildren(h('p', { class: 'error' }, error.message))
   }
