@@ -311,6 +311,13 @@ describe('live updates', () => {
 })
 
 describe('serving', () => {
+  it('answers a deep link with a malformed escape as no such page, without a script error', async () => {
+    const page = await open(`${served.url}job/%E0%A4%A`)
+    await page.getByText('No such page.').waitFor()
+    await page.getByRole('link', { name: 'Back to the jobs' }).click()
+    await jobRow(page, fx.graphJob).waitFor()
+  })
+
   it('works under a base path, deep links included', async () => {
     const mounted = await serveAlso(fx.wharf, { basePath: '/ops/jobs' })
     expect(mounted.url).toMatch(/\/ops\/jobs\/$/)
