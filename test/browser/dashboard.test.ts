@@ -6,6 +6,7 @@
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Wharf } from '../../src/index.js'
+import { FakeClock } from '../../src/testing.js'
 import { openFixture, XSS_DESCRIPTION, type Fixture } from './fixture.js'
 import { serve, type Served } from './serve.js'
 
@@ -100,6 +101,23 @@ describe('the Jobs view', () => {
     await search.fill(fx.graphJob)
     await jobRow(page, fx.graphJob).waitFor()
     expect(await shownUuids(page)).toEqual([fx.graphJob])
+  })
+
+  it('shows as Finished when the job reached its state: a done job cancelled a day later, the cancel', async () => {
+    const clock = new FakeClock()
+    const wharf = await Wharf.open({ clock })
+    closing.push(() => wharf.close())
+    const job = await wharf.model('report', { build: () => 'built' }).withDelay({ description: 'Daily report' }).build()
+    await wharf.start()
+    await wharf.drain()
+    await wharf.stop()
+    await clock.advance(86_400_000)
+    await wharf.cancel(job.uuid)
+    const { state, doneAt, cancelledAt } = (await wharf.job(job.uuid))!
+    expect([state, cancelledAt! - doneAt!]).toEqual(['cancelled', 86_400_000]) // both times kept
+    const page = await open((await serveAlso(wharf, {})).url)
+    const finished = jobRow(page, job.uuid).locator('td').last().locator('time')
+    expect(await finished.getAttribute('datetime')).toBe(new Date(cancelledAt!).toISOString())
   })
 
   it('renders a description made of markup as text', async () => {

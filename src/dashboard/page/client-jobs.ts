@@ -75,9 +75,13 @@ function actionButtons(onAct) {
   })
 }
 
-/** When the job ended: done, cancelled, or failed (failedAt, where the API gives it). */
+/** When the job reached its finished state (failedAt, where the API gives it). By state: a done
+ * job cancelled later keeps its doneAt beside its cancelledAt (and the other way round). */
+var FINISHED_AT = { done: 'doneAt', cancelled: 'cancelledAt', failed: 'failedAt' }
+
 function finishedAt(job) {
-  return [job.doneAt, job.cancelledAt, job.failedAt].filter(function (t) { return typeof t === 'number' })[0]
+  var t = FINISHED_AT[job.state] ? job[FINISHED_AT[job.state]] : undefined
+  return typeof t === 'number' ? t : undefined
 }
 
 function jobCells(job) {
