@@ -326,6 +326,27 @@ describe('live updates', () => {
     await jobRow(page, fx.running).getByText('done', { exact: true }).waitFor()
     expect(await page.evaluate(() => (globalThis as { sameDocument?: boolean }).sameDocument)).toBe(true)
   })
+
+  it("keeps the keyboard focus on a job's link while the rows are redrawn", async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const later = wharf.model('later', { run: () => 'ran' })
+    const [a, b] = [await later.withDelay({ eta: 3600 }).run(), await later.withDelay({ eta: 3600 }).run()]
+    const page = await open((await serveAlso(wharf, {})).url)
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    await jobRow(page, a.uuid).getByRole('link', { name: a.uuid }).focus()
+    await wharf.cancel(b.uuid)
+    await jobRow(page, b.uuid).getByText('cancelled', { exact: true }).waitFor()
+    expect(await page.locator(':focus').textContent()).toBe(a.uuid)
+
+    const batch = await wharf.batch('nightly', [later.delayable({ eta: 3600 }).run(), later.delayable({ eta: 3600 }).run()])
+    await page.getByRole('navigation').getByRole('link', { name: 'Batches' }).click()
+    const row = page.getByRole('table', { name: 'Batches' }).getByRole('row').filter({ hasText: 'nightly' })
+    await row.getByRole('link', { name: 'Jobs of batch nightly' }).focus()
+    await wharf.cancel((await wharf.jobs({ batchUuid: batch.uuid }))[0]!.uuid)
+    await row.getByRole('cell', { name: '1', exact: true }).waitFor() // its cancelled count
+    expect(await page.locator(':focus').getAttribute('aria-label')).toBe('Jobs of batch nightly')
+  })
 })
 
 describe('serving', () => {

@@ -77,8 +77,9 @@ function jobHref(uuid) {
   return BASE + '/job/' + encodeURIComponent(uuid)
 }
 
+/** data-key: a live refresh that redraws it gives the focus back (see replaceKeepingFocus). */
 function jobLink(uuid) {
-  return h('a', { href: jobHref(uuid), 'data-route': true, class: 'mono' }, uuid)
+  return h('a', { href: jobHref(uuid), 'data-route': true, class: 'mono', 'data-key': 'job:' + uuid }, uuid)
 }
 
 /** A table named by aria-label; headers: column titles (a '#' suffix: a numeric column). */

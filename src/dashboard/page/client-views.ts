@@ -131,7 +131,7 @@ function cronsView() {
 
 function batchRow(b) {
   var finished = b.done + b.cancelled
-  var jobs = h('a', { href: BASE + '/?batch=' + encodeURIComponent(b.uuid), 'data-route': true, 'aria-label': 'Jobs of batch ' + b.name }, 'Jobs')
+  var jobs = h('a', { href: BASE + '/?batch=' + encodeURIComponent(b.uuid), 'data-route': true, 'aria-label': 'Jobs of batch ' + b.name, 'data-key': 'batch:' + b.uuid }, 'Jobs')
   return h('tr', { 'data-uuid': b.uuid }, h('td', null, b.name), h('td', null, stateBadge(b.state)),
     h('td', null, h('progress', { max: b.total, value: finished, 'aria-label': 'Progress of ' + b.name }), ' ', finished + '/' + b.total),
     h('td', { class: 'num' }, b.done), h('td', { class: 'num' }, b.failed), h('td', { class: 'num' }, b.cancelled), h('td', { class: 'num' }, b.total),
