@@ -289,6 +289,23 @@ describe('actions', () => {
   })
 })
 
+describe('the keyboard', () => {
+  it('stays on a Pause button pressed with Enter, now Resume, for a channel and for a cron', async () => {
+    const wharf = await Wharf.open({ channels: 'root:1,root.mail:1' })
+    closing.push(() => wharf.close())
+    await wharf.cron('yearly', '0 6 1 1 *', wharf.model('report', { build: () => 'built' }).delayable().build())
+    const page = await open(`${(await serveAlso(wharf, {})).url}channels`)
+    await channelRow(page, 'root.mail').getByRole('button', { name: 'Pause' }).press('Enter')
+    await channelRow(page, 'root.mail').getByRole('button', { name: 'Resume' }).waitFor()
+    expect(await page.locator(':focus').textContent()).toBe('Resume')
+
+    await page.getByRole('navigation').getByRole('link', { name: 'Crons' }).click()
+    await page.getByRole('button', { name: 'Pause yearly' }).press('Enter')
+    await page.getByRole('button', { name: 'Resume yearly' }).waitFor()
+    expect(await page.locator(':focus').getAttribute('aria-label')).toBe('Resume yearly')
+  })
+})
+
 describe('batches', () => {
   it('lists batches with their progress, and links to the jobs of one', async () => {
     const wharf = await Wharf.open()
