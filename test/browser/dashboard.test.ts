@@ -177,6 +177,19 @@ describe("a job's page", () => {
   })
 })
 
+describe("a stopped Wharf's job page", () => {
+  it('says in words that the Wharf is stopped, not as JSON', async () => {
+    const wharf = await Wharf.open() // never started, as under `wharf dashboard --path`
+    closing.push(() => wharf.close())
+    const job = await wharf.model('report', { build: () => 'built' }).withDelay({ description: 'Daily report' }).build()
+    expect((await wharf.explain(job.uuid)).reasons.map((r) => r.kind)).toEqual(['stopped'])
+    const page = await open(`${(await serveAlso(wharf, {})).url}job/${job.uuid}`)
+    const explanation = page.getByRole('region', { name: 'Explanation' })
+    await explanation.getByRole('listitem').first().waitFor()
+    expect(await explanation.getByRole('listitem').allInnerTexts()).toEqual(['This Wharf is not dispatching (not started, or stopped): no job starts until it is started.'])
+  })
+})
+
 describe('actions', () => {
   it('requeues two selected failed jobs', async () => {
     const [a, b] = [fx.failed[0]!, fx.failed[1]!]
