@@ -190,6 +190,22 @@ describe("a stopped Wharf's job page", () => {
   })
 })
 
+/** A fixture of its own (removing changes it) served, its two done jobs ticked and Remove
+ * pressed: the confirmation asks about both. */
+async function removalOfTwoDone() {
+  const own = await openFixture()
+  closing.push(own.close)
+  const other = await serveAlso(own.wharf, {})
+  const [a, b] = own.done as [string, string]
+  const page = await open(`${other.url}?state=done`)
+  await page.getByRole('checkbox', { name: `Select ${a}` }).check()
+  await page.getByRole('checkbox', { name: `Select ${b}` }).check()
+  await page.getByRole('button', { name: 'Remove', exact: true }).click()
+  const confirm = page.getByRole('group', { name: 'Confirm removal' })
+  await confirm.getByText('Remove 2 jobs for good?').waitFor()
+  return { own, page, confirm, a, b }
+}
+
 describe('actions', () => {
   it('requeues two selected failed jobs', async () => {
     const [a, b] = [fx.failed[0]!, fx.failed[1]!]
@@ -242,25 +258,27 @@ describe('actions', () => {
   })
 
   it('removes the selected finished jobs once confirmed; "Keep them" removes nothing', async () => {
-    const own = await openFixture()
-    closing.push(own.close)
-    const other = await serveAlso(own.wharf, {})
-    const [a, b] = own.done
-    const page = await open(`${other.url}?state=done`)
-    await page.getByRole('checkbox', { name: `Select ${a}` }).check()
-    await page.getByRole('checkbox', { name: `Select ${b}` }).check()
-    await page.getByRole('button', { name: 'Remove', exact: true }).click()
-    const confirm = page.getByRole('group', { name: 'Confirm removal' })
-    await confirm.getByText('Remove 2 jobs for good?').waitFor()
+    const { own, page, confirm, a, b } = await removalOfTwoDone()
     await confirm.getByRole('button', { name: 'Keep them' }).click()
     await confirm.waitFor({ state: 'detached' })
-    expect((await own.wharf.job(a!))?.state).toBe('done')
+    expect((await own.wharf.job(a))?.state).toBe('done')
 
     await page.getByRole('button', { name: 'Remove', exact: true }).click()
     await confirm.getByRole('button', { name: 'Confirm remove' }).click()
     await page.getByText('Removed 2 jobs.').waitFor()
-    for (const uuid of [a!, b!]) expect(await own.wharf.job(uuid)).toBeUndefined()
-    await jobRow(page, a!).waitFor({ state: 'detached' })
+    for (const uuid of [a, b]) expect(await own.wharf.job(uuid)).toBeUndefined()
+    await jobRow(page, a).waitFor({ state: 'detached' })
+  })
+
+  it('asks again when the selection changes under a removal waiting for its confirmation', async () => {
+    const { own, page, confirm, a, b } = await removalOfTwoDone()
+    await page.getByRole('checkbox', { name: `Select ${b}` }).uncheck()
+    await confirm.waitFor({ state: 'detached' }) // no confirming what is no longer ticked
+    await page.getByRole('button', { name: 'Remove', exact: true }).click()
+    await confirm.getByText('Remove 1 job for good?').waitFor()
+    await confirm.getByRole('button', { name: 'Confirm remove' }).click()
+    await page.getByText('Removed 1 job.').waitFor()
+    expect([await own.wharf.job(a), (await own.wharf.job(b))?.state]).toEqual([undefined, 'done'])
   })
 
   it('says why a removal was refused, and removes nothing', async () => {

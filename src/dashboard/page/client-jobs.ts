@@ -149,7 +149,7 @@ function jobsView(route, params) {
   } })
   var selectAll = h('input', { type: 'checkbox', 'aria-label': 'Select all', 'data-key': 'all', onchange: function (e) {
     shown.forEach(function (job) { if (e.target.checked) selected.add(job.uuid); else selected.delete(job.uuid) })
-    renderRows()
+    selectionChanged()
   } })
   var out = h('div', { class: 'action-result', role: 'status' })
   var buttons = actionButtons(function (kind) { act(kind, Array.from(selected), out) }).concat(
@@ -161,10 +161,17 @@ function jobsView(route, params) {
   var tbody = grid.querySelector('tbody')
   var summary = h('p', { class: 'summary' })
 
+  /** The operator ticked or unticked: a removal waiting for its confirmation was of the
+   * selection as it was, so it is withdrawn (Remove asks again, about the jobs ticked now). */
+  function selectionChanged() {
+    if (out.querySelector('.confirm') !== null) out.replaceChildren()
+    renderRows()
+  }
+
   function renderRows() {
     var rows = shown.map(function (job) {
       var box = h('input', { type: 'checkbox', 'aria-label': 'Select ' + job.uuid, 'data-key': 'sel:' + job.uuid, checked: selected.has(job.uuid),
-        onchange: function (e) { if (e.target.checked) selected.add(job.uuid); else selected.delete(job.uuid); renderRows() } })
+        onchange: function (e) { if (e.target.checked) selected.add(job.uuid); else selected.delete(job.uuid); selectionChanged() } })
       return h('tr', { 'data-uuid': job.uuid }, info.readOnly ? null : h('td', null, box), jobCells(job))
     })
     if (rows.length === 0) rows = [emptyRow(headers.length + 1, 'No jobs match.')]
