@@ -375,6 +375,15 @@ describe('live updates', () => {
     expect(await page.evaluate(() => (globalThis as { sameDocument?: boolean }).sameDocument)).toBe(true)
   })
 
+  it('says the page is no longer live once the event stream is refused, rather than reconnecting', async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const page = await open((await serveAlso(wharf, {})).url)
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    await wharf.close() // the stream ends; the app still answers, 503, so EventSource gives up
+    await page.getByRole('status').filter({ hasText: /^Not live/ }).waitFor()
+  })
+
   it("keeps the keyboard focus on a job's link while the rows are redrawn", async () => {
     const wharf = await Wharf.open()
     closing.push(() => wharf.close())
