@@ -375,6 +375,29 @@ describe('live updates', () => {
     expect(await page.evaluate(() => (globalThis as { sameDocument?: boolean }).sameDocument)).toBe(true)
   })
 
+  it("keeps the keyboard focus on a graph's node and on the Related link while a job's page is redrawn", async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const partner = wharf.model('partner', { sync: () => 'synced', open: () => ({ url: 'https://crm.example.com/1', label: 'Partner 1' }) })
+    wharf.configure('partner.sync', { relatedAction: { funcName: 'open' } })
+    const first = partner.browse([1]).delayable({ eta: 3600, description: 'First sync' }).sync()
+    const second = partner.browse([1]).delayable({ eta: 3600, description: 'Second sync' }).sync()
+    const third = partner.browse([1]).delayable({ eta: 3600, description: 'Third sync' }).sync()
+    await first.onDone(second).onDone(third).delay()
+    const page = await open(`${(await serveAlso(wharf, {})).url}job/${first.job!.uuid}`)
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    const graph = page.getByRole('group', { name: /^Dependency graph/ })
+    await graph.getByRole('link', { name: 'Second sync, wait_dependencies' }).focus()
+    await wharf.cancel(third.job!.uuid)
+    await graph.locator('g.node.state-cancelled').waitFor()
+    expect(await page.locator(':focus').getAttribute('aria-label')).toBe('Second sync, wait_dependencies')
+
+    await page.getByRole('link', { name: 'Related: Partner 1' }).focus()
+    await wharf.cancel(second.job!.uuid)
+    await graph.locator('g.node.state-cancelled').nth(1).waitFor()
+    expect(await page.locator(':focus').textContent()).toBe('Related: Partner 1')
+  })
+
   it('says the page is no longer live once the event stream is refused, rather than reconnecting', async () => {
     const wharf = await Wharf.open()
     closing.push(() => wharf.close())

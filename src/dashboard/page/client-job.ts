@@ -68,7 +68,7 @@ function safeHref(url) {
 function relatedLink(related) {
   var text = 'Related' + (related.label ? ': ' + related.label : '')
   var href = safeHref(related.url)
-  return h('p', { class: 'related' }, href === null ? text + ' (' + related.url + ')' : h('a', { href: href }, text))
+  return h('p', { class: 'related' }, href === null ? text + ' (' + related.url + ')' : h('a', { href: href, 'data-key': 'related' }, text))
 }
 
 /** 40% — its message (the message is the handler's text, shown as text). */
