@@ -482,6 +482,26 @@ describe('serving', () => {
 })
 
 describe('paging', () => {
+  it('is back on the first page, live, when Newer reaches the newest jobs', async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const bulk = wharf.model('bulk', { item: (i: number) => i })
+    const uuids: string[] = []
+    for (let i = 0; i < 100; i++) uuids.push((await bulk.withDelay({ eta: 3600 }).item(i)).uuid)
+    const other = await serveAlso(wharf, {})
+    const page = await open(other.url)
+    await jobRow(page, uuids[99]!).waitFor()
+    await page.getByRole('button', { name: 'Older' }).click()
+    await jobRow(page, uuids[0]!).waitFor()
+    await page.getByRole('button', { name: 'Newer' }).click()
+    await jobRow(page, uuids[99]!).waitFor()
+    expect(page.url()).toBe(other.url)
+    expect(await page.getByRole('button', { name: 'Newer' }).isDisabled()).toBe(true)
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    const added = await bulk.withDelay({ eta: 3600 }).item(100)
+    await jobRow(page, added.uuid).waitFor() // a new job shows at the top, as on the first page
+  })
+
   it('goes to older and newer pages, newest first', async () => {
     const wharf = await Wharf.open()
     closing.push(() => wharf.close())

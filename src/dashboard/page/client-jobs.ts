@@ -191,7 +191,8 @@ function jobsView(route, params) {
       var one = await api('jobs/' + encodeURIComponent(q), undefined, [400, 404])
       if (one && one.job) return { jobs: [one.job], next: null }
     }
-    var query = new URLSearchParams({ limit: String(PAGE), order: f.newer ? 'asc' : 'desc' })
+    // Newer asks for one more than a page, to learn whether any job is newer than that page.
+    var query = new URLSearchParams({ limit: String(f.newer ? PAGE + 1 : PAGE), order: f.newer ? 'asc' : 'desc' })
     if (f.state) query.set('state', f.state)
     if (f.channel) query.set('channel', f.channel)
     if (f.fn) query.set('function', f.fn)
@@ -199,13 +200,13 @@ function jobsView(route, params) {
     if (f.newer || f.older) query.set('after', f.newer || f.older)
     var answer = await api('jobs?' + query.toString())
     var jobs = answer.jobs
-    if (f.newer && jobs.length < PAGE) {
-      // Nothing newer than a full page left: that is the first page.
+    if (f.newer && jobs.length <= PAGE) {
+      // Nothing newer than a page left: that is the first page, which shows new jobs as they come.
       f.newer = ''
       history.replaceState(null, '', BASE + pathWith({ newer: '' }))
       return loadJobs()
     }
-    if (f.newer) jobs = jobs.slice().reverse()
+    if (f.newer) jobs = jobs.slice(0, PAGE).reverse()
     if (q) jobs = jobs.filter(searchFilter(q))
     return { jobs: jobs, next: f.newer ? jobs.length && jobs[jobs.length - 1].uuid : answer.next }
   }
