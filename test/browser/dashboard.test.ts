@@ -481,18 +481,37 @@ describe('serving', () => {
   })
 })
 
+/** Two full pages of pending jobs (uuids oldest first), the page on the second (Older once). */
+async function onSecondOfTwoPages() {
+  const wharf = await Wharf.open()
+  closing.push(() => wharf.close())
+  const bulk = wharf.model('bulk', { item: (i: number) => i })
+  const uuids: string[] = []
+  for (let i = 0; i < 100; i++) uuids.push((await bulk.withDelay({ eta: 3600 }).item(i)).uuid)
+  const other = await serveAlso(wharf, {})
+  const page = await open(other.url)
+  await jobRow(page, uuids[99]!).waitFor()
+  await page.getByRole('button', { name: 'Older' }).click()
+  await jobRow(page, uuids[0]!).waitFor()
+  return { wharf, bulk, uuids, other, page }
+}
+
 describe('paging', () => {
-  it('is back on the first page, live, when Newer reaches the newest jobs', async () => {
-    const wharf = await Wharf.open()
-    closing.push(() => wharf.close())
-    const bulk = wharf.model('bulk', { item: (i: number) => i })
-    const uuids: string[] = []
-    for (let i = 0; i < 100; i++) uuids.push((await bulk.withDelay({ eta: 3600 }).item(i)).uuid)
-    const other = await serveAlso(wharf, {})
-    const page = await open(other.url)
-    await jobRow(page, uuids[99]!).waitFor()
+  it('offers no empty page: Older is off on the last full page, and a page emptied meanwhile keeps Newer', async () => {
+    const { wharf, uuids, page } = await onSecondOfTwoPages()
+    expect(await page.getByRole('button', { name: 'Older' }).isDisabled()).toBe(true) // nothing is older
+    await page.getByRole('combobox', { name: 'State' }).selectOption('pending')
     await page.getByRole('button', { name: 'Older' }).click()
     await jobRow(page, uuids[0]!).waitFor()
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    for (const uuid of uuids.slice(0, 50)) await wharf.cancel(uuid) // this page's jobs leave the filter
+    await page.getByText('No jobs match.').waitFor()
+    await page.getByRole('button', { name: 'Newer' }).click()
+    await jobRow(page, uuids[99]!).waitFor()
+  })
+
+  it('is back on the first page, live, when Newer reaches the newest jobs', async () => {
+    const { bulk, uuids, other, page } = await onSecondOfTwoPages()
     await page.getByRole('button', { name: 'Newer' }).click()
     await jobRow(page, uuids[99]!).waitFor()
     expect(page.url()).toBe(other.url)

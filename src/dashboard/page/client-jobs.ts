@@ -154,8 +154,9 @@ function jobsView(route, params) {
   var out = h('div', { class: 'action-result', role: 'status' })
   var buttons = actionButtons(function (kind) { act(kind, Array.from(selected), out) }).concat(
     h('button', { type: 'button', 'data-action': 'remove', 'data-key': 'act:remove', onclick: function () { confirmRemove(Array.from(selected), out) } }, 'Remove'))
-  var newerButton = h('button', { type: 'button', onclick: function () { page('newer', shown[0].uuid) } }, 'Newer')
-  var olderButton = h('button', { type: 'button', onclick: function () { page('older', shown[shown.length - 1].uuid) } }, 'Older')
+  // A page emptied meanwhile (its jobs left the filter) has no row to page from: Newer goes to the first page.
+  var newerButton = h('button', { type: 'button', onclick: function () { page('newer', shown.length ? shown[0].uuid : '') } }, 'Newer')
+  var olderButton = h('button', { type: 'button', onclick: function () { page('older', next) } }, 'Older')
   var headers = ['UUID', 'Description', 'Function', 'Channel', 'State', 'Priority#', 'Tries#', 'ETA', 'Created', 'Finished']
   var grid = table('Jobs', info.readOnly ? headers : [selectAll].concat(headers), [])
   var tbody = grid.querySelector('tbody')
@@ -180,8 +181,8 @@ function jobsView(route, params) {
     selectAll.checked = count > 0 && count === shown.length
     selectAll.indeterminate = count > 0 && count < shown.length
     buttons.forEach(function (b) { b.disabled = count === 0 })
-    newerButton.disabled = !(f.older || f.newer) || shown.length === 0
-    olderButton.disabled = next === null || shown.length === 0
+    newerButton.disabled = !(f.older || f.newer)
+    olderButton.disabled = next === null
     summary.textContent = plural(shown.length, 'job') + ' shown' + (count ? ', ' + count + ' selected' : '') + '.'
   }
 
@@ -191,24 +192,27 @@ function jobsView(route, params) {
       var one = await api('jobs/' + encodeURIComponent(q), undefined, [400, 404])
       if (one && one.job) return { jobs: [one.job], next: null }
     }
-    // Newer asks for one more than a page, to learn whether any job is newer than that page.
-    var query = new URLSearchParams({ limit: String(f.newer ? PAGE + 1 : PAGE), order: f.newer ? 'asc' : 'desc' })
+    // One job more than a page: whether any lies beyond it (so Older never leads to an empty page).
+    var query = new URLSearchParams({ limit: String(PAGE + 1), order: f.newer ? 'asc' : 'desc' })
     if (f.state) query.set('state', f.state)
     if (f.channel) query.set('channel', f.channel)
     if (f.fn) query.set('function', f.fn)
     if (f.batch) query.set('batchUuid', f.batch)
     if (f.newer || f.older) query.set('after', f.newer || f.older)
     var answer = await api('jobs?' + query.toString())
-    var jobs = answer.jobs
-    if (f.newer && jobs.length <= PAGE) {
+    var beyond = answer.jobs.length > PAGE
+    if (f.newer && !beyond) {
       // Nothing newer than a page left: that is the first page, which shows new jobs as they come.
       f.newer = ''
       history.replaceState(null, '', BASE + pathWith({ newer: '' }))
       return loadJobs()
     }
-    if (f.newer) jobs = jobs.slice(0, PAGE).reverse()
+    var jobs = answer.jobs.slice(0, PAGE)
+    if (f.newer) jobs.reverse()
+    // Older: after the page's oldest job, when one is older (always, below a newer page).
+    var older = f.newer || beyond ? jobs[jobs.length - 1].uuid : null
     if (q) jobs = jobs.filter(searchFilter(q))
-    return { jobs: jobs, next: f.newer ? jobs.length && jobs[jobs.length - 1].uuid : answer.next }
+    return { jobs: jobs, next: older }
   }
 
   async function refresh() {
