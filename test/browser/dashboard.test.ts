@@ -398,6 +398,22 @@ describe('live updates', () => {
     expect(await page.locator(':focus').textContent()).toBe('Related: Partner 1')
   })
 
+  it('keeps the focus on the very link it was on when the same job is linked twice on the page', async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const partner = wharf.model('partner', { sync: () => 'synced' })
+    const [parent, child, sibling] = ['Parent', 'Child', 'Sibling'].map((description) => partner.delayable({ eta: 3600, description }).sync())
+    await parent!.onDone(child!, sibling!).delay()
+    const page = await open(`${(await serveAlso(wharf, {})).url}job/${child!.job!.uuid}`)
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    const links = page.getByRole('link', { name: parent!.job!.uuid, exact: true })
+    expect(await links.count()).toBe(2) // in the explanation, and in the fields (dependsOn)
+    await page.locator('dl.fields').getByRole('link', { name: parent!.job!.uuid }).focus()
+    await wharf.cancel(sibling!.job!.uuid)
+    await page.getByRole('group', { name: /^Dependency graph/ }).locator('g.node.state-cancelled').waitFor()
+    expect(await page.locator('dl.fields :focus').count()).toBe(1)
+  })
+
   it('says the page is no longer live once the event stream is refused, rather than reconnecting', async () => {
     const wharf = await Wharf.open()
     closing.push(() => wharf.close())
