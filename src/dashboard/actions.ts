@@ -7,7 +7,7 @@
 import { describe } from '../engine/api/properties.js'
 import type { Wharf } from '../engine/api/wharf.js'
 import { instantOf, type PurgeOptions } from '../engine/api/removal.js'
-import { InvalidGraphError, InvalidPropertyError, JobStateConflictError, UnknownJobError } from '../engine/errors.js'
+import { InvalidGraphError, InvalidPropertyError, JobStateConflictError, UnknownJobError, WharfClosedError } from '../engine/errors.js'
 import { errorBody, type ErrorBody } from './http-error.js'
 import { checkKeys } from './options.js'
 import { checkUuidParam } from './query.js'
@@ -38,6 +38,10 @@ export function checkUuids(body: unknown, where: string): string[] {
 /** Every uuid's result, in the order given; `allOk` tells 200 from 409. */
 export async function runJobAction(wharf: Wharf, action: JobAction, uuids: readonly string[]): Promise<{ allOk: boolean; results: ActionResult[] }> {
   const settled = await Promise.allSettled(uuids.map((uuid) => JOB_ACTIONS[action](wharf, uuid)))
+  // Nothing acted because the Wharf is closed: that refuses the request, not its jobs (503, as
+  // every other route answers it), so a client knows to come back rather than give up on them.
+  const closed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected' && outcome.reason instanceof WharfClosedError)
+  if (closed !== undefined && settled.every((outcome) => outcome.status === 'rejected')) throw closed.reason
   const results = settled.map((outcome, i): ActionResult => {
     const uuid = uuids[i]!
     return outcome.status === 'fulfilled' ? { uuid, ok: true } : { uuid, ok: false, error: errorBody(outcome.reason) }

@@ -115,7 +115,7 @@ const ROUTES: readonly Route[] = [
     method: 'GET',
     path: '/api/events',
     async handle({ ctx }) {
-      ctx.streams.start(ctx.wharf, ctx.res)
+      ctx.streams.start(ctx.wharf, ctx.res, ctx.req.method === 'HEAD')
       return undefined
     },
   },
@@ -145,6 +145,7 @@ export async function serveApi(ctx: ApiContext, path: string, query: URLSearchPa
   if (answer !== undefined) sendJson(res, answer.status ?? 200, answer.body)
 }
 
+/** HEAD is answered as GET (Node sends no body with it), as HTTP asks of every GET route. */
 function findRoute(method: string, path: string): { route: Route; params: string[] } {
   const segments = path.split('/')
   const matching: { route: Route; raw: string[] }[] = []
@@ -153,9 +154,9 @@ function findRoute(method: string, path: string): { route: Route; params: string
     if (raw !== null) matching.push({ route, raw })
   }
   if (matching.length === 0) throw new HttpError(404, 'UNKNOWN_ROUTE', `no API route ${path}; see the README's "Dashboard and HTTP API"`)
-  const found = matching.find((m) => m.route.method === method)
+  const found = matching.find((m) => m.route.method === (method === 'HEAD' ? 'GET' : method))
   if (found === undefined) {
-    const allowed = [...new Set(matching.map((m) => m.route.method))].join(', ')
+    const allowed = [...new Set(matching.flatMap((m) => (m.route.method === 'GET' ? ['GET', 'HEAD'] : [m.route.method])))].join(', ')
     throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} ${path} is not allowed; use ${allowed}`, { allow: allowed })
   }
   const where = `${found.route.method} ${found.route.path}`

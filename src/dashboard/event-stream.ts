@@ -20,8 +20,9 @@ export class EventStreams {
     return this.open.size
   }
 
-  /** Subscribe first (a closed Wharf refuses before anything is written), then answer. */
-  start(wharf: Wharf, res: ServerResponse): void {
+  /** Subscribe first (a closed Wharf refuses before anything is written), then answer. A HEAD
+   * gets the headers only: a stream it cannot read would hold its connection for good. */
+  start(wharf: Wharf, res: ServerResponse, head = false): void {
     const off = wharf.on('transition', (event) => send(`id: ${event.seq}\nevent: transition\ndata: ${JSON.stringify(event)}\n\n`))
     res.writeHead(200, {
       ...SECURITY_HEADERS,
@@ -29,6 +30,11 @@ export class EventStreams {
       'cache-control': 'no-store',
       'x-accel-buffering': 'no', // proxies such as nginx: pass each event on at once
     })
+    if (head) {
+      off()
+      res.end()
+      return
+    }
     const ping = setInterval(() => send(': ping\n\n'), PING_MS)
     ping.unref()
     const end = (): void => {

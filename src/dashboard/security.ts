@@ -11,10 +11,14 @@ import { HttpError } from './http-error.js'
 
 export const TOKEN_COOKIE = 'wharf_token'
 
-/** The token a request carries, from the first place that has one; null when none does. */
+/**
+ * The token a request carries, from the first place that has one; null when none does. An
+ * Authorization of another scheme is not ours (a proxy's Basic credentials, which a browser
+ * sends on every request behind it): the header or cookie after it is looked at.
+ */
 export function tokenOf(req: IncomingMessage): string | null {
   const authorization = req.headers.authorization
-  if (authorization !== undefined) {
+  if (authorization !== undefined && /^Bearer(?:[ \t]|$)/i.test(authorization)) {
     const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization)
     return match === null ? '' : match[1]!
   }

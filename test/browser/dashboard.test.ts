@@ -6,6 +6,7 @@
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Wharf } from '../../src/index.js'
+import { FakeClock } from '../../src/testing.js'
 import { openFixture, XSS_DESCRIPTION, type Fixture } from './fixture.js'
 import { serve, type Served } from './serve.js'
 
@@ -102,6 +103,23 @@ describe('the Jobs view', () => {
     expect(await shownUuids(page)).toEqual([fx.graphJob])
   })
 
+  it('shows as Finished when the job reached its state: a done job cancelled a day later, the cancel', async () => {
+    const clock = new FakeClock()
+    const wharf = await Wharf.open({ clock })
+    closing.push(() => wharf.close())
+    const job = await wharf.model('report', { build: () => 'built' }).withDelay({ description: 'Daily report' }).build()
+    await wharf.start()
+    await wharf.drain()
+    await wharf.stop()
+    await clock.advance(86_400_000)
+    await wharf.cancel(job.uuid)
+    const { state, doneAt, cancelledAt } = (await wharf.job(job.uuid))!
+    expect([state, cancelledAt! - doneAt!]).toEqual(['cancelled', 86_400_000]) // both times kept
+    const page = await open((await serveAlso(wharf, {})).url)
+    const finished = jobRow(page, job.uuid).locator('td').last().locator('time')
+    expect(await finished.getAttribute('datetime')).toBe(new Date(cancelledAt!).toISOString())
+  })
+
   it('renders a description made of markup as text', async () => {
     const page = await open(served.url)
     await jobRow(page, fx.xss).getByRole('cell', { name: XSS_DESCRIPTION, exact: true }).waitFor()
@@ -159,6 +177,35 @@ describe("a job's page", () => {
   })
 })
 
+describe("a stopped Wharf's job page", () => {
+  it('says in words that the Wharf is stopped, not as JSON', async () => {
+    const wharf = await Wharf.open() // never started, as under `wharf dashboard --path`
+    closing.push(() => wharf.close())
+    const job = await wharf.model('report', { build: () => 'built' }).withDelay({ description: 'Daily report' }).build()
+    expect((await wharf.explain(job.uuid)).reasons.map((r) => r.kind)).toEqual(['stopped'])
+    const page = await open(`${(await serveAlso(wharf, {})).url}job/${job.uuid}`)
+    const explanation = page.getByRole('region', { name: 'Explanation' })
+    await explanation.getByRole('listitem').first().waitFor()
+    expect(await explanation.getByRole('listitem').allInnerTexts()).toEqual(['This Wharf is not dispatching (not started, or stopped): no job starts until it is started.'])
+  })
+})
+
+/** A fixture of its own (removing changes it) served, its two done jobs ticked and Remove
+ * pressed: the confirmation asks about both. */
+async function removalOfTwoDone() {
+  const own = await openFixture()
+  closing.push(own.close)
+  const other = await serveAlso(own.wharf, {})
+  const [a, b] = own.done as [string, string]
+  const page = await open(`${other.url}?state=done`)
+  await page.getByRole('checkbox', { name: `Select ${a}` }).check()
+  await page.getByRole('checkbox', { name: `Select ${b}` }).check()
+  await page.getByRole('button', { name: 'Remove', exact: true }).click()
+  const confirm = page.getByRole('group', { name: 'Confirm removal' })
+  await confirm.getByText('Remove 2 jobs for good?').waitFor()
+  return { own, page, confirm, a, b }
+}
+
 describe('actions', () => {
   it('requeues two selected failed jobs', async () => {
     const [a, b] = [fx.failed[0]!, fx.failed[1]!]
@@ -167,6 +214,8 @@ describe('actions', () => {
     await page.getByRole('checkbox', { name: `Select ${b}` }).check()
     await page.getByRole('button', { name: 'Requeue' }).click()
     await page.getByText('Requeued 2 jobs.').waitFor()
+    // All applied: the sentence alone, no refusal list (nor a stray "null" where it would be).
+    expect(await page.getByRole('status').filter({ hasText: 'Requeued' }).innerText()).toBe('Requeued 2 jobs.')
     for (const uuid of [a, b]) expect((await fx.wharf.job(uuid))!.state).not.toBe('failed')
     await jobRow(page, a).waitFor({ state: 'detached' }) // no longer failed: out of the filter
   })
@@ -209,25 +258,27 @@ describe('actions', () => {
   })
 
   it('removes the selected finished jobs once confirmed; "Keep them" removes nothing', async () => {
-    const own = await openFixture()
-    closing.push(own.close)
-    const other = await serveAlso(own.wharf, {})
-    const [a, b] = own.done
-    const page = await open(`${other.url}?state=done`)
-    await page.getByRole('checkbox', { name: `Select ${a}` }).check()
-    await page.getByRole('checkbox', { name: `Select ${b}` }).check()
-    await page.getByRole('button', { name: 'Remove', exact: true }).click()
-    const confirm = page.getByRole('group', { name: 'Confirm removal' })
-    await confirm.getByText('Remove 2 jobs for good?').waitFor()
+    const { own, page, confirm, a, b } = await removalOfTwoDone()
     await confirm.getByRole('button', { name: 'Keep them' }).click()
     await confirm.waitFor({ state: 'detached' })
-    expect((await own.wharf.job(a!))?.state).toBe('done')
+    expect((await own.wharf.job(a))?.state).toBe('done')
 
     await page.getByRole('button', { name: 'Remove', exact: true }).click()
     await confirm.getByRole('button', { name: 'Confirm remove' }).click()
     await page.getByText('Removed 2 jobs.').waitFor()
-    for (const uuid of [a!, b!]) expect(await own.wharf.job(uuid)).toBeUndefined()
-    await jobRow(page, a!).waitFor({ state: 'detached' })
+    for (const uuid of [a, b]) expect(await own.wharf.job(uuid)).toBeUndefined()
+    await jobRow(page, a).waitFor({ state: 'detached' })
+  })
+
+  it('asks again when the selection changes under a removal waiting for its confirmation', async () => {
+    const { own, page, confirm, a, b } = await removalOfTwoDone()
+    await page.getByRole('checkbox', { name: `Select ${b}` }).uncheck()
+    await confirm.waitFor({ state: 'detached' }) // no confirming what is no longer ticked
+    await page.getByRole('button', { name: 'Remove', exact: true }).click()
+    await confirm.getByText('Remove 1 job for good?').waitFor()
+    await confirm.getByRole('button', { name: 'Confirm remove' }).click()
+    await page.getByText('Removed 1 job.').waitFor()
+    expect([await own.wharf.job(a), (await own.wharf.job(b))?.state]).toEqual([undefined, 'done'])
   })
 
   it('says why a removal was refused, and removes nothing', async () => {
@@ -269,6 +320,23 @@ describe('actions', () => {
   })
 })
 
+describe('the keyboard', () => {
+  it('stays on a Pause button pressed with Enter, now Resume, for a channel and for a cron', async () => {
+    const wharf = await Wharf.open({ channels: 'root:1,root.mail:1' })
+    closing.push(() => wharf.close())
+    await wharf.cron('yearly', '0 6 1 1 *', wharf.model('report', { build: () => 'built' }).delayable().build())
+    const page = await open(`${(await serveAlso(wharf, {})).url}channels`)
+    await channelRow(page, 'root.mail').getByRole('button', { name: 'Pause' }).press('Enter')
+    await channelRow(page, 'root.mail').getByRole('button', { name: 'Resume' }).waitFor()
+    expect(await page.locator(':focus').textContent()).toBe('Resume')
+
+    await page.getByRole('navigation').getByRole('link', { name: 'Crons' }).click()
+    await page.getByRole('button', { name: 'Pause yearly' }).press('Enter')
+    await page.getByRole('button', { name: 'Resume yearly' }).waitFor()
+    expect(await page.locator(':focus').getAttribute('aria-label')).toBe('Resume yearly')
+  })
+})
+
 describe('batches', () => {
   it('lists batches with their progress, and links to the jobs of one', async () => {
     const wharf = await Wharf.open()
@@ -306,9 +374,85 @@ describe('live updates', () => {
     await jobRow(page, fx.running).getByText('done', { exact: true }).waitFor()
     expect(await page.evaluate(() => (globalThis as { sameDocument?: boolean }).sameDocument)).toBe(true)
   })
+
+  it("keeps the keyboard focus on a graph's node and on the Related link while a job's page is redrawn", async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const partner = wharf.model('partner', { sync: () => 'synced', open: () => ({ url: 'https://crm.example.com/1', label: 'Partner 1' }) })
+    wharf.configure('partner.sync', { relatedAction: { funcName: 'open' } })
+    const first = partner.browse([1]).delayable({ eta: 3600, description: 'First sync' }).sync()
+    const second = partner.browse([1]).delayable({ eta: 3600, description: 'Second sync' }).sync()
+    const third = partner.browse([1]).delayable({ eta: 3600, description: 'Third sync' }).sync()
+    await first.onDone(second).onDone(third).delay()
+    const page = await open(`${(await serveAlso(wharf, {})).url}job/${first.job!.uuid}`)
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    const graph = page.getByRole('group', { name: /^Dependency graph/ })
+    await graph.getByRole('link', { name: 'Second sync, wait_dependencies' }).focus()
+    await wharf.cancel(third.job!.uuid)
+    await graph.locator('g.node.state-cancelled').waitFor()
+    expect(await page.locator(':focus').getAttribute('aria-label')).toBe('Second sync, wait_dependencies')
+
+    await page.getByRole('link', { name: 'Related: Partner 1' }).focus()
+    await wharf.cancel(second.job!.uuid)
+    await graph.locator('g.node.state-cancelled').nth(1).waitFor()
+    expect(await page.locator(':focus').textContent()).toBe('Related: Partner 1')
+  })
+
+  it('keeps the focus on the very link it was on when the same job is linked twice on the page', async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const partner = wharf.model('partner', { sync: () => 'synced' })
+    const [parent, child, sibling] = ['Parent', 'Child', 'Sibling'].map((description) => partner.delayable({ eta: 3600, description }).sync())
+    await parent!.onDone(child!, sibling!).delay()
+    const page = await open(`${(await serveAlso(wharf, {})).url}job/${child!.job!.uuid}`)
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    const links = page.getByRole('link', { name: parent!.job!.uuid, exact: true })
+    expect(await links.count()).toBe(2) // in the explanation, and in the fields (dependsOn)
+    await page.locator('dl.fields').getByRole('link', { name: parent!.job!.uuid }).focus()
+    await wharf.cancel(sibling!.job!.uuid)
+    await page.getByRole('group', { name: /^Dependency graph/ }).locator('g.node.state-cancelled').waitFor()
+    expect(await page.locator('dl.fields :focus').count()).toBe(1)
+  })
+
+  it('says the page is no longer live once the event stream is refused, rather than reconnecting', async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const page = await open((await serveAlso(wharf, {})).url)
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    await wharf.close() // the stream ends; the app still answers, 503, so EventSource gives up
+    await page.getByRole('status').filter({ hasText: /^Not live/ }).waitFor()
+  })
+
+  it("keeps the keyboard focus on a job's link while the rows are redrawn", async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const later = wharf.model('later', { run: () => 'ran' })
+    const [a, b] = [await later.withDelay({ eta: 3600 }).run(), await later.withDelay({ eta: 3600 }).run()]
+    const page = await open((await serveAlso(wharf, {})).url)
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    await jobRow(page, a.uuid).getByRole('link', { name: a.uuid }).focus()
+    await wharf.cancel(b.uuid)
+    await jobRow(page, b.uuid).getByText('cancelled', { exact: true }).waitFor()
+    expect(await page.locator(':focus').textContent()).toBe(a.uuid)
+
+    const batch = await wharf.batch('nightly', [later.delayable({ eta: 3600 }).run(), later.delayable({ eta: 3600 }).run()])
+    await page.getByRole('navigation').getByRole('link', { name: 'Batches' }).click()
+    const row = page.getByRole('table', { name: 'Batches' }).getByRole('row').filter({ hasText: 'nightly' })
+    await row.getByRole('link', { name: 'Jobs of batch nightly' }).focus()
+    await wharf.cancel((await wharf.jobs({ batchUuid: batch.uuid }))[0]!.uuid)
+    await row.getByRole('cell', { name: '1', exact: true }).waitFor() // its cancelled count
+    expect(await page.locator(':focus').getAttribute('aria-label')).toBe('Jobs of batch nightly')
+  })
 })
 
 describe('serving', () => {
+  it('answers a deep link with a malformed escape as no such page, without a script error', async () => {
+    const page = await open(`${served.url}job/%E0%A4%A`)
+    await page.getByText('No such page.').waitFor()
+    await page.getByRole('link', { name: 'Back to the jobs' }).click()
+    await jobRow(page, fx.graphJob).waitFor()
+  })
+
   it('works under a base path, deep links included', async () => {
     const mounted = await serveAlso(fx.wharf, { basePath: '/ops/jobs' })
     expect(mounted.url).toMatch(/\/ops\/jobs\/$/)
@@ -353,7 +497,46 @@ describe('serving', () => {
   })
 })
 
+/** Two full pages of pending jobs (uuids oldest first), the page on the second (Older once). */
+async function onSecondOfTwoPages() {
+  const wharf = await Wharf.open()
+  closing.push(() => wharf.close())
+  const bulk = wharf.model('bulk', { item: (i: number) => i })
+  const uuids: string[] = []
+  for (let i = 0; i < 100; i++) uuids.push((await bulk.withDelay({ eta: 3600 }).item(i)).uuid)
+  const other = await serveAlso(wharf, {})
+  const page = await open(other.url)
+  await jobRow(page, uuids[99]!).waitFor()
+  await page.getByRole('button', { name: 'Older' }).click()
+  await jobRow(page, uuids[0]!).waitFor()
+  return { wharf, bulk, uuids, other, page }
+}
+
 describe('paging', () => {
+  it('offers no empty page: Older is off on the last full page, and a page emptied meanwhile keeps Newer', async () => {
+    const { wharf, uuids, page } = await onSecondOfTwoPages()
+    expect(await page.getByRole('button', { name: 'Older' }).isDisabled()).toBe(true) // nothing is older
+    await page.getByRole('combobox', { name: 'State' }).selectOption('pending')
+    await page.getByRole('button', { name: 'Older' }).click()
+    await jobRow(page, uuids[0]!).waitFor()
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    for (const uuid of uuids.slice(0, 50)) await wharf.cancel(uuid) // this page's jobs leave the filter
+    await page.getByText('No jobs match.').waitFor()
+    await page.getByRole('button', { name: 'Newer' }).click()
+    await jobRow(page, uuids[99]!).waitFor()
+  })
+
+  it('is back on the first page, live, when Newer reaches the newest jobs', async () => {
+    const { bulk, uuids, other, page } = await onSecondOfTwoPages()
+    await page.getByRole('button', { name: 'Newer' }).click()
+    await jobRow(page, uuids[99]!).waitFor()
+    expect(page.url()).toBe(other.url)
+    expect(await page.getByRole('button', { name: 'Newer' }).isDisabled()).toBe(true)
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    const added = await bulk.withDelay({ eta: 3600 }).item(100)
+    await jobRow(page, added.uuid).waitFor() // a new job shows at the top, as on the first page
+  })
+
   it('goes to older and newer pages, newest first', async () => {
     const wharf = await Wharf.open()
     closing.push(() => wharf.close())

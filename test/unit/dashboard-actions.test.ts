@@ -35,6 +35,14 @@ describe('job actions', () => {
     expect(await statesOf(wharf, [failed, pending[1]!])).toEqual({ [failed.uuid]: 'pending', [pending[1]!.uuid]: 'done' })
   })
 
+  it('answers 503 WharfClosedError once the Wharf is closed, as every route does, not a 409 of refusals', async () => {
+    const { api, wharf, pending, failed } = await setup()
+    await wharf.close()
+    for (const [action, uuid] of [['cancel', pending[0]!.uuid], ['requeue', failed.uuid], ['done', pending[1]!.uuid]] as const) {
+      expect(await post(`${api}/actions/${action}`, { uuids: [uuid] })).toMatchObject({ status: 503, body: { error: { name: 'WharfClosedError', code: 'WHARF_CLOSED' } } })
+    }
+  })
+
   it('pauses and resumes a channel; an unknown channel is a 404, a malformed one a 400', async () => {
     const { api, wharf } = await setup()
     const paused = (): boolean | undefined => wharf.stats().channels.find((c) => c.name === 'root.mail')?.paused

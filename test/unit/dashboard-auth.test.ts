@@ -25,10 +25,23 @@ describe('with a token', () => {
       expect(missing).toMatchObject({ status: 401, body: { error: { name: 'Unauthorized', code: 'TOKEN_MISSING' } } })
       expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="wharf"')
     }
-    const wrong: Record<string, string>[] = [{ authorization: 'Bearer wrong' }, { authorization: `Basic ${TOKEN}` }, { 'x-wharf-token': `${TOKEN}x` }, { cookie: 'wharf_token=wrong' }]
+    const wrong: Record<string, string>[] = [{ authorization: 'Bearer wrong' }, { authorization: 'Bearer' }, { 'x-wharf-token': `${TOKEN}x` }, { cookie: 'wharf_token=wrong' }]
     for (const headers of wrong) {
       expect(await call(`${api}/jobs`, { headers })).toMatchObject({ status: 401, body: { error: { code: 'TOKEN_WRONG' } } })
     }
+    // Another scheme's credentials are not the token, even when they spell it.
+    expect(await call(`${api}/jobs`, { headers: { authorization: `Basic ${TOKEN}` } })).toMatchObject({ status: 401, body: { error: { code: 'TOKEN_MISSING' } } })
+  })
+
+  it("takes the token from the cookie or X-Wharf-Token beside a proxy's Basic credentials", async () => {
+    // A browser behind a proxy's Basic authentication sends that Authorization on every request.
+    const { api } = await setup()
+    const basic = `Basic ${Buffer.from('ops:proxy-password').toString('base64')}`
+    const ours: Record<string, string>[] = [{ cookie: `wharf_token=${TOKEN}` }, { 'x-wharf-token': TOKEN }]
+    for (const headers of ours) {
+      expect(await call(`${api}/info`, { headers: { authorization: basic, ...headers } })).toMatchObject({ status: 200, body: { tokenRequired: true } })
+    }
+    expect(await call(`${api}/info`, { headers: { authorization: basic, cookie: 'wharf_token=wrong' } })).toMatchObject({ status: 401, body: { error: { code: 'TOKEN_WRONG' } } })
   })
 
   it('answers with the token as Bearer, as X-Wharf-Token, or as the cookie', async () => {

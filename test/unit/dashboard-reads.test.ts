@@ -236,6 +236,18 @@ describe('the other reads', () => {
     expect((await call(`${api}/info`)).body).toEqual({ readOnly: false, tokenRequired: false, version })
   })
 
+  it('answers HEAD on a read as its GET without the body, the event stream included; Allow names it', async () => {
+    const { api } = await setup()
+    for (const path of ['/info', '/stats', '/jobs?state=done', '/events']) {
+      const [get, head] = [await fetch(`${api}${path}`), await fetch(`${api}${path}`, { method: 'HEAD' })]
+      expect([head.status, head.headers.get('content-type'), await head.text()]).toEqual([200, get.headers.get('content-type'), ''])
+      await get.body?.cancel()
+    }
+    expect((await fetch(`${api}/jobs?limit=0`, { method: 'HEAD' })).status).toBe(400)
+    expect((await call(`${api}/info`, { method: 'DELETE' })).headers.get('allow')).toBe('GET, HEAD')
+    expect((await call(`${api}/info`)).status).toBe(200) // the connection a HEAD used still serves
+  })
+
   it('answers an unknown API route, or a query on a route that takes none, with a JSON 4xx', async () => {
     const { api } = await setup()
     for (const path of ['/nope', '/jobs/', '', '/jobs/x/y/z', '/stats/x']) {

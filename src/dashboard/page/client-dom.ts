@@ -77,8 +77,9 @@ function jobHref(uuid) {
   return BASE + '/job/' + encodeURIComponent(uuid)
 }
 
+/** data-key: a live refresh that redraws it gives the focus back (see replaceKeepingFocus). */
 function jobLink(uuid) {
-  return h('a', { href: jobHref(uuid), 'data-route': true, class: 'mono' }, uuid)
+  return h('a', { href: jobHref(uuid), 'data-route': true, class: 'mono', 'data-key': 'job:' + uuid }, uuid)
 }
 
 /** A table named by aria-label; headers: column titles (a '#' suffix: a numeric column). */
@@ -102,10 +103,14 @@ function emptyRow(columns, text) {
 function replaceKeepingFocus(el, children) {
   var active = document.activeElement
   var key = active && el.contains(active) ? active.getAttribute('data-key') : null
+  // A key may be on several controls (a job linked from two places): the same one by its rank.
+  var keyed = function () { return el.querySelectorAll('[data-key="' + CSS.escape(key) + '"]') }
+  var rank = key === null ? -1 : Array.prototype.indexOf.call(keyed(), active)
   el.replaceChildren.apply(el, children.filter(function (c) { return c !== null && c !== undefined }))
   if (key === null) return
-  var again = el.querySelector('[data-key="' + CSS.escape(key) + '"]')
-  if (again) again.focus()
+  var again = keyed()
+  var target = again[Math.min(rank, again.length - 1)]
+  if (target) target.focus()
 }
 
 function section(title) {

@@ -52,7 +52,7 @@ function shorten(text) {
 
 function graphNode(job, at, currentUuid) {
   var classes = 'node state-' + job.state + (job.uuid === currentUuid ? ' current' : '')
-  return svg('a', { href: jobHref(job.uuid), 'data-route': true, 'aria-label': job.description + ', ' + job.state },
+  return svg('a', { href: jobHref(job.uuid), 'data-route': true, 'aria-label': job.description + ', ' + job.state, 'data-key': 'node:' + job.uuid },
     svg('g', { class: classes, 'data-uuid': job.uuid, transform: 'translate(' + at.x + ',' + at.y + ')' },
       svg('title', null, job.description + ' — ' + job.state + ' — ' + job.uuid),
       svg('rect', { width: NODE_W, height: NODE_H, rx: 6 }),

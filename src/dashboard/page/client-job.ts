@@ -39,6 +39,7 @@ function reasonText(r) {
     case 'sequential-blocked': return ['Channel ' + r.channel + ' is sequential; ', jobLink(r.by), ' goes first.']
     case 'outranked': return plural(r.ahead, 'job') + ' ahead of it in channel ' + r.channel + '.'
     case 'no-handler': return 'No handler for ' + r.function + ' is registered in this process.'
+    case 'stopped': return 'This Wharf is not dispatching (not started, or stopped): no job starts until it is started.'
     case 'retry-wait': return 'Try ' + r.retry + ' waits until ' + untilText(r.untilMs) + '.'
     case 'running': return 'Running since ' + untilText(r.sinceMs) + '.'
     case 'finished': return 'Finished: ' + r.state + ' at ' + untilText(r.atMs) + '.'
@@ -67,7 +68,7 @@ function safeHref(url) {
 function relatedLink(related) {
   var text = 'Related' + (related.label ? ': ' + related.label : '')
   var href = safeHref(related.url)
-  return h('p', { class: 'related' }, href === null ? text + ' (' + related.url + ')' : h('a', { href: href }, text))
+  return h('p', { class: 'related' }, href === null ? text + ' (' + related.url + ')' : h('a', { href: href, 'data-key': 'related' }, text))
 }
 
 /** 40% — its message (the message is the handler's text, shown as text). */

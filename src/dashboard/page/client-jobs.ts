@@ -33,11 +33,14 @@ async function act(kind, uuids, out) {
     var body = await api('actions/' + kind, { uuids: uuids }, [409])
     var refused = body.results.filter(function (r) { return !r.ok })
     var applied = body.results.length - refused.length
-    out.replaceChildren(
+    // replaceChildren would write a null child as the text "null": append skips it.
+    out.replaceChildren()
+    append(out, [
       h('p', null, action[2] + ' ' + plural(applied, 'job') + (refused.length ? '; ' + refused.length + ' refused:' : '.')),
       refused.length === 0 ? null : h('ul', { class: 'refusals' }, refused.map(function (r) {
         return h('li', null, jobLink(r.uuid), ': ', r.error ? r.error.message : 'refused')
-      })))
+      })),
+    ])
   } catch (error) {
     out.replaceChildren(h('p', { class: 'error' }, error.message))
   }
@@ -72,9 +75,13 @@ function actionButtons(onAct) {
   })
 }
 
-/** When the job ended: done, cancelled, or failed (failedAt, where the API gives it). */
+/** When the job reached its finished state (failedAt, where the API gives it). By state: a done
+ * job cancelled later keeps its doneAt beside its cancelledAt (and the other way round). */
+var FINISHED_AT = { done: 'doneAt', cancelled: 'cancelledAt', failed: 'failedAt' }
+
 function finishedAt(job) {
-  return [job.doneAt, job.cancelledAt, job.failedAt].filter(function (t) { return typeof t === 'number' })[0]
+  var t = FINISHED_AT[job.state] ? job[FINISHED_AT[job.state]] : undefined
+  return typeof t === 'number' ? t : undefined
 }
 
 function jobCells(job) {
@@ -142,22 +149,30 @@ function jobsView(route, params) {
   } })
   var selectAll = h('input', { type: 'checkbox', 'aria-label': 'Select all', 'data-key': 'all', onchange: function (e) {
     shown.forEach(function (job) { if (e.target.checked) selected.add(job.uuid); else selected.delete(job.uuid) })
-    renderRows()
+    selectionChanged()
   } })
   var out = h('div', { class: 'action-result', role: 'status' })
   var buttons = actionButtons(function (kind) { act(kind, Array.from(selected), out) }).concat(
     h('button', { type: 'button', 'data-action': 'remove', 'data-key': 'act:remove', onclick: function () { confirmRemove(Array.from(selected), out) } }, 'Remove'))
-  var newerButton = h('button', { type: 'button', onclick: function () { page('newer', shown[0].uuid) } }, 'Newer')
-  var olderButton = h('button', { type: 'button', onclick: function () { page('older', shown[shown.length - 1].uuid) } }, 'Older')
+  // A page emptied meanwhile (its jobs left the filter) has no row to page from: Newer goes to the first page.
+  var newerButton = h('button', { type: 'button', onclick: function () { page('newer', shown.length ? shown[0].uuid : '') } }, 'Newer')
+  var olderButton = h('button', { type: 'button', onclick: function () { page('older', next) } }, 'Older')
   var headers = ['UUID', 'Description', 'Function', 'Channel', 'State', 'Priority#', 'Tries#', 'ETA', 'Created', 'Finished']
   var grid = table('Jobs', info.readOnly ? headers : [selectAll].concat(headers), [])
   var tbody = grid.querySelector('tbody')
   var summary = h('p', { class: 'summary' })
 
+  /** The operator ticked or unticked: a removal waiting for its confirmation was of the
+   * selection as it was, so it is withdrawn (Remove asks again, about the jobs ticked now). */
+  function selectionChanged() {
+    if (out.querySelector('.confirm') !== null) out.replaceChildren()
+    renderRows()
+  }
+
   function renderRows() {
     var rows = shown.map(function (job) {
       var box = h('input', { type: 'checkbox', 'aria-label': 'Select ' + job.uuid, 'data-key': 'sel:' + job.uuid, checked: selected.has(job.uuid),
-        onchange: function (e) { if (e.target.checked) selected.add(job.uuid); else selected.delete(job.uuid); renderRows() } })
+        onchange: function (e) { if (e.target.checked) selected.add(job.uuid); else selected.delete(job.uuid); selectionChanged() } })
       return h('tr', { 'data-uuid': job.uuid }, info.readOnly ? null : h('td', null, box), jobCells(job))
     })
     if (rows.length === 0) rows = [emptyRow(headers.length + 1, 'No jobs match.')]
@@ -166,8 +181,8 @@ function jobsView(route, params) {
     selectAll.checked = count > 0 && count === shown.length
     selectAll.indeterminate = count > 0 && count < shown.length
     buttons.forEach(function (b) { b.disabled = count === 0 })
-    newerButton.disabled = !(f.older || f.newer) || shown.length === 0
-    olderButton.disabled = next === null || shown.length === 0
+    newerButton.disabled = !(f.older || f.newer)
+    olderButton.disabled = next === null
     summary.textContent = plural(shown.length, 'job') + ' shown' + (count ? ', ' + count + ' selected' : '') + '.'
   }
 
@@ -177,23 +192,27 @@ function jobsView(route, params) {
       var one = await api('jobs/' + encodeURIComponent(q), undefined, [400, 404])
       if (one && one.job) return { jobs: [one.job], next: null }
     }
-    var query = new URLSearchParams({ limit: String(PAGE), order: f.newer ? 'asc' : 'desc' })
+    // One job more than a page: whether any lies beyond it (so Older never leads to an empty page).
+    var query = new URLSearchParams({ limit: String(PAGE + 1), order: f.newer ? 'asc' : 'desc' })
     if (f.state) query.set('state', f.state)
     if (f.channel) query.set('channel', f.channel)
     if (f.fn) query.set('function', f.fn)
     if (f.batch) query.set('batchUuid', f.batch)
     if (f.newer || f.older) query.set('after', f.newer || f.older)
     var answer = await api('jobs?' + query.toString())
-    var jobs = answer.jobs
-    if (f.newer && jobs.length < PAGE) {
-      // Nothing newer than a full page left: that is the first page.
+    var beyond = answer.jobs.length > PAGE
+    if (f.newer && !beyond) {
+      // Nothing newer than a page left: that is the first page, which shows new jobs as they come.
       f.newer = ''
       history.replaceState(null, '', BASE + pathWith({ newer: '' }))
       return loadJobs()
     }
-    if (f.newer) jobs = jobs.slice().reverse()
+    var jobs = answer.jobs.slice(0, PAGE)
+    if (f.newer) jobs.reverse()
+    // Older: after the page's oldest job, when one is older (always, below a newer page).
+    var older = f.newer || beyond ? jobs[jobs.length - 1].uuid : null
     if (q) jobs = jobs.filter(searchFilter(q))
-    return { jobs: jobs, next: f.newer ? jobs.length && jobs[jobs.length - 1].uuid : answer.next }
+    return { jobs: jobs, next: older }
   }
 
   async function refresh() {

@@ -97,7 +97,15 @@ function startLive() {
   source.addEventListener('open', function () {
     refreshView().then(function () { if (source !== null && source.readyState === 1) setLive('Live') })
   })
-  source.addEventListener('error', function () { if (source !== null) setLive('Reconnecting…') })
+  source.addEventListener('error', function () {
+    if (source === null) return
+    if (source.readyState !== EventSource.CLOSED) return setLive('Reconnecting…')
+    // Refused (401, 503…): EventSource does not try again. Say so, and ask the API why: a 401
+    // brings up the login form, which starts the stream again once logged in.
+    stopLive()
+    setLive('Not live: reload the page')
+    request('info').catch(function () {})
+  })
 }
 
 function stopLive() {

@@ -23,7 +23,13 @@ function routeOf(pathname) {
   path = path.replace(/\/+$/, '') || '/'
   if (path === '/') return { view: 'jobs', nav: '/' }
   var job = /^\/job\/([^/]+)$/.exec(path)
-  if (job) return { view: 'job', nav: '/', uuid: decodeURIComponent(job[1]) }
+  if (job) {
+    try {
+      return { view: 'job', nav: '/', uuid: decodeURIComponent(job[1]) }
+    } catch (e) {
+      return { view: 'notfound', nav: null } // a malformed escape (typed, or cut short) names no job
+    }
+  }
   var name = path.slice(1)
   if (['channels', 'functions', 'crons', 'batches'].indexOf(name) >= 0) return { view: name, nav: path }
   return { view: 'notfound', nav: null }

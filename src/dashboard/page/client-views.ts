@@ -36,7 +36,8 @@ function channelRow(c, out) {
   name.style.paddingLeft = (0.6 + depth * 1.5) + 'em'
   var options = [c.sequential ? 'sequential' : '', c.throttleSeconds ? 'throttle ' + c.throttleSeconds + ' s' : ''].filter(Boolean).join(', ')
   var kind = c.paused ? 'resume' : 'pause'
-  var button = info.readOnly ? null : h('button', { type: 'button', 'data-key': kind + ':' + c.name, 'aria-describedby': 'ch-' + c.name,
+  // One key for Pause and Resume: the focus stays on the button that just turned into the other.
+  var button = info.readOnly ? null : h('button', { type: 'button', 'data-key': 'channel:' + c.name, 'aria-describedby': 'ch-' + c.name,
     onclick: function () { channelAction(kind, c.name, out) } }, c.paused ? 'Resume' : 'Pause')
   return h('tr', { 'data-channel': c.name, class: c.paused ? 'paused' : '' }, name,
     h('td', { class: 'num' }, c.capacity), h('td', { class: 'num' }, c.running), h('td', { class: 'num' }, c.pending),
@@ -103,10 +104,10 @@ function listView(title, path, empty, action) {
     items.forEach(function (item) { Object.keys(item).forEach(function (k) { if (keys.indexOf(k) < 0) keys.push(k) }) })
     var withAction = action && !info.readOnly
     var headers = keys.map(humanize).concat(withAction ? ['Action'] : [])
-    box.replaceChildren(table(title, headers, items.map(function (item) {
+    replaceKeepingFocus(box, [table(title, headers, items.map(function (item) {
       var cells = keys.map(function (k) { return h('td', null, genericCell(k, item[k])) })
       return h('tr', null, cells.concat(withAction ? [h('td', null, action(item, out))] : []))
-    })))
+    }))])
   }
   return view
 }
@@ -124,14 +125,14 @@ async function cronAction(kind, name, out) {
 function cronsView() {
   return listView('Crons', 'crons', 'No crons are defined.', function (cron, out) {
     var kind = cron.paused ? 'resume' : 'pause'
-    return h('button', { type: 'button', 'data-key': kind + ':' + cron.name, 'aria-label': (cron.paused ? 'Resume ' : 'Pause ') + cron.name,
+    return h('button', { type: 'button', 'data-key': 'cron:' + cron.name, 'aria-label': (cron.paused ? 'Resume ' : 'Pause ') + cron.name,
       onclick: function () { cronAction(kind, cron.name, out) } }, cron.paused ? 'Resume' : 'Pause')
   })
 }
 
 function batchRow(b) {
   var finished = b.done + b.cancelled
-  var jobs = h('a', { href: BASE + '/?batch=' + encodeURIComponent(b.uuid), 'data-route': true, 'aria-label': 'Jobs of batch ' + b.name }, 'Jobs')
+  var jobs = h('a', { href: BASE + '/?batch=' + encodeURIComponent(b.uuid), 'data-route': true, 'aria-label': 'Jobs of batch ' + b.name, 'data-key': 'batch:' + b.uuid }, 'Jobs')
   return h('tr', { 'data-uuid': b.uuid }, h('td', null, b.name), h('td', null, stateBadge(b.state)),
     h('td', null, h('progress', { max: b.total, value: finished, 'aria-label': 'Progress of ' + b.name }), ' ', finished + '/' + b.total),
     h('td', { class: 'num' }, b.done), h('td', { class: 'num' }, b.failed), h('td', { class: 'num' }, b.cancelled), h('td', { class: 'num' }, b.total),
