@@ -12,7 +12,12 @@ import { closedAfterEach, FlakyLog } from './helpers.js'
 
 const opened = closedAfterEach()
 
-const LINGER_MS = 5
+/**
+ * Far longer than any test: a success that must wait still waits however slow the machine is (a
+ * 5 ms linger ran out under load before the next call came), and one that must not wait would
+ * hold its test past its timeout.
+ */
+const LINGER_MS = 60_000
 
 /** Records each appended batch's event types; lingers when `lingerMs` is given. */
 class TypesLog extends FlakyLog {
