@@ -46,11 +46,33 @@ describe('after close()', () => {
       ['pauseChannel', () => wharf.pauseChannel('root')],
       ['resumeChannel', () => wharf.resumeChannel('root')],
       ['snapshot', () => wharf.snapshot()],
+      ['stats', () => wharf.stats()],
+      ['job', () => wharf.job(job.uuid)],
+      ['jobs', () => wharf.jobs()],
+      ['graph', () => wharf.graph(job.uuid)],
+      ['explain', () => wharf.explain(job.uuid)],
+      ['result', () => wharf.result(job.uuid)],
+      ['remove', () => wharf.remove([job.uuid])],
+      ['purge', () => wharf.purge({ state: 'done' })],
+      ['cron', () => wharf.cron('nightly', '0 2 * * *', model.delayable().run())],
+      ['crons', () => wharf.crons()],
+      ['removeCron', () => wharf.removeCron('nightly')],
+      ['pauseCron', () => wharf.pauseCron('nightly')],
+      ['resumeCron', () => wharf.resumeCron('nightly')],
+      ['delayMany', () => wharf.delayMany([model.delayable().run()])],
+      ['batch', () => wharf.batch('b', [model.delayable().run()])],
+      ['batches', () => wharf.batches()],
+      ['functionList', () => wharf.functionList()],
+      ['relatedAction', () => wharf.relatedAction(job.uuid)],
+      ['backup', () => wharf.backup('/nonexistent/wharf-closed-backup')],
+      ['cluster', () => wharf.cluster()],
     ]
     for (const [name, call] of calls) {
       const error = await failure(call)
       expect(error, name).toBeInstanceOf(WharfClosedError)
     }
+    // The one exception: what the history scrub found can still be asked once closed.
+    expect((await wharf.integrity()).status).toBe('off')
   })
 
   it('close() again does nothing', async () => {

@@ -356,6 +356,7 @@ export class Wharf implements ModelHost {
   }
 
   stats(): Stats {
+    this.assertOpen() // a closed Wharf's counts are frozen where it stopped: stale, not an answer
     return statsOf(this.engine.state, this.engine.history.counts(), this.engine.inFlight)
   }
 
