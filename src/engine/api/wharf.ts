@@ -312,8 +312,7 @@ export class Wharf implements ModelHost {
    */
   async cron(name: string, schedule: string, job: Delayable, options: CronOptions = {}): Promise<void> {
     this.assertOpen()
-    const cron = cronDefinitionOf(name, schedule, job, options, this, this.engine.cronTimes)
-    const nextMs = this.engine.cronTimes.nextAfter(cron.schedule, cron.tz, this.clock.now())
+    const { cron, nextMs } = cronDefinitionOf(name, schedule, job, options, this, this.engine.cronTimes, this.clock.now())
     await this.command({ type: 'defineCron', cron, nextMs })
   }
 
