@@ -180,6 +180,7 @@ describe('cron() refuses bad arguments, naming them', () => {
       ['bad catchUp', () => wharf.cron('c', '0 * * * *', job(), { catchUp: 'some' as 'one' }), '"some"'],
       ['unknown option', () => wharf.cron('c', '0 * * * *', job(), { timezone: 'UTC' } as object), '"timezone"'],
       ['empty name', () => wharf.cron('', '0 * * * *', job()), '""'],
+      ['blank name', () => wharf.cron(' \t', '0 * * * *', job()), '" \\t"'],
       ['long name', () => wharf.cron('n'.repeat(CRON_NAME_LENGTH_MAX + 1), '0 * * * *', job()), `${CRON_NAME_LENGTH_MAX}`],
       ['not a delayable', () => wharf.cron('c', '0 * * * *', (() => 1) as never), 'delayable'],
       ['no method call', () => wharf.cron('c', '0 * * * *', reports.delayable()), 'no method call'],

@@ -28,6 +28,9 @@ const OPTION_KEYS = ['tz', 'catchUp']
  * `nowMs`. `host`: the Wharf called. */
 export function cronDefinitionOf(name: unknown, schedule: unknown, job: unknown, options: unknown, host: GraphHost, times: CronTimes, nowMs: number): { cron: CronDefinition; nextMs: number } {
   const checkedName = checkCronName(name, 'cron')
+  // A blank name is a mistake, as batch() says of its own: refused when declared. removeCron()
+  // and its kin still take it, so that a cron declared before this check can be removed.
+  if (checkedName.trim().length === 0) throw new InvalidPropertyError(`cron(): name must not be blank, got ${describe(checkedName)}`)
   const where = `cron(${JSON.stringify(checkedName)})`
   const { tz, catchUp } = checkCronOptions(options, where)
   if (typeof schedule !== 'string' || schedule.trim().length === 0) {
