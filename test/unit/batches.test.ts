@@ -11,6 +11,7 @@ import {
   FakeClock,
   InvalidGraphError,
   InvalidPropertyError,
+  NotSerializableError,
   RetryableJobError,
   Wharf,
   type BatchView,
@@ -440,5 +441,23 @@ describe('batch() trapped and in no-delay mode', () => {
     expect(ran).toEqual(['a', 'b', 'after'])
     expect([view.state, view.total, view.done]).toEqual(['done', 2, 2])
     expect(await direct.batches()).toEqual([])
+  })
+
+  it('refuses when trapped what it refuses when it stores, naming the element, and traps nothing then', async () => {
+    const { wharf, m } = await setup()
+    const trap = trapJobs(wharf)
+    const cases: [string, () => Promise<unknown>, new (...args: never[]) => Error, string][] = [
+      ['identity key', () => wharf.batch('t', [m.delayable({ identityKey: 'k' }).run('a')]), InvalidPropertyError, 'batch(): delayables[0]: '],
+      ['onDone identity key', () => wharf.batch('t', [m.delayable().run('a')], { onDone: m.delayable({ identityKey: 'k' }).after('x') }), InvalidPropertyError, 'batch(): onDone: '],
+      ['onDone argument', () => wharf.batch('t', [m.delayable().run('a')], { onDone: m.delayable().after((() => 1) as never) }), NotSerializableError, 'batch(): onDone: '],
+      ['job argument', () => wharf.batch('t', [m.delayable().run((() => 1) as never)]), NotSerializableError, 'batch(): delayables[0]: '],
+    ]
+    for (const [name, call, type, where] of cases) {
+      const error = await failure(call)
+      expect(error, name).toBeInstanceOf(type)
+      expect((error as Error).message, name).toContain(where)
+    }
+    expect(trap.calls).toEqual([])
+    trap.restore()
   })
 })

@@ -174,10 +174,13 @@ describe('cron() refuses bad arguments, naming them', () => {
       ['bad expression', () => wharf.cron('c', '61 * * * *', job()), '"61 * * * *"'],
       ['empty expression', () => wharf.cron('c', ' ', job()), '" "'],
       ['never fires', () => wharf.cron('c', '0 0 30 2 *', job(), { tz: 'UTC' }), 'never fires'],
+      // croner reads a 7th field as the year: a schedule whose firings are all past never fires.
+      ['never fires after now', () => wharf.cron('c', '0 0 2 * * * 2025', job(), { tz: 'UTC' }), 'never fires after 2026-01-01T00:00:00.000Z'],
       ['unknown tz', () => wharf.cron('c', '0 * * * *', job(), { tz: 'Mars/Olympus' }), 'Mars/Olympus'],
       ['bad catchUp', () => wharf.cron('c', '0 * * * *', job(), { catchUp: 'some' as 'one' }), '"some"'],
       ['unknown option', () => wharf.cron('c', '0 * * * *', job(), { timezone: 'UTC' } as object), '"timezone"'],
       ['empty name', () => wharf.cron('', '0 * * * *', job()), '""'],
+      ['blank name', () => wharf.cron(' \t', '0 * * * *', job()), '" \\t"'],
       ['long name', () => wharf.cron('n'.repeat(CRON_NAME_LENGTH_MAX + 1), '0 * * * *', job()), `${CRON_NAME_LENGTH_MAX}`],
       ['not a delayable', () => wharf.cron('c', '0 * * * *', (() => 1) as never), 'delayable'],
       ['no method call', () => wharf.cron('c', '0 * * * *', reports.delayable()), 'no method call'],

@@ -24,9 +24,13 @@ export interface CronOptions {
 
 const OPTION_KEYS = ['tz', 'catchUp']
 
-/** cron()'s arguments, checked, as the definition to store. `host`: the Wharf called. */
-export function cronDefinitionOf(name: unknown, schedule: unknown, job: unknown, options: unknown, host: GraphHost, times: CronTimes): CronDefinition {
+/** cron()'s arguments, checked at `nowMs`, as the definition to store and its first firing after
+ * `nowMs`. `host`: the Wharf called. */
+export function cronDefinitionOf(name: unknown, schedule: unknown, job: unknown, options: unknown, host: GraphHost, times: CronTimes, nowMs: number): { cron: CronDefinition; nextMs: number } {
   const checkedName = checkCronName(name, 'cron')
+  // A blank name is a mistake, as batch() says of its own: refused when declared. removeCron()
+  // and its kin still take it, so that a cron declared before this check can be removed.
+  if (checkedName.trim().length === 0) throw new InvalidPropertyError(`cron(): name must not be blank, got ${describe(checkedName)}`)
   const where = `cron(${JSON.stringify(checkedName)})`
   const { tz, catchUp } = checkCronOptions(options, where)
   if (typeof schedule !== 'string' || schedule.trim().length === 0) {
@@ -34,12 +38,14 @@ export function cronDefinitionOf(name: unknown, schedule: unknown, job: unknown,
   }
   let next: number | null
   try {
-    next = times.nextAfter(schedule, tz, 0)
+    next = times.nextAfter(schedule, tz, nowMs)
   } catch (error) {
     throw new InvalidPropertyError(`${where}: schedule ${JSON.stringify(schedule)} is not a valid cron expression (${(error as Error).message})`)
   }
-  if (next === null) throw new InvalidPropertyError(`${where}: schedule ${JSON.stringify(schedule)} never fires`)
-  return { name: checkedName, schedule, tz, catchUp, job: cronJobOf(job, host, where) }
+  // From now, not from ever: croner reads a 7th field as the year, and a schedule whose firings
+  // are all past would be stored as a cron that never fires.
+  if (next === null) throw new InvalidPropertyError(`${where}: schedule ${JSON.stringify(schedule)} never fires after ${new Date(nowMs).toISOString()}`)
+  return { cron: { name: checkedName, schedule, tz, catchUp, job: cronJobOf(job, host, where) }, nextMs: next }
 }
 
 /** A cron's name: a non-empty string of at most CRON_NAME_LENGTH_MAX characters. */
