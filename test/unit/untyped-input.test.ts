@@ -1,0 +1,50 @@
+// Proves that values a caller without TypeScript can pass (bigint, cyclic objects, symbols, wrong
+// types) are refused at the boundary with a WharfError that names them — never a TypeError thrown
+// from inside Wharf while it builds its message or uses the value — and that nothing is stored.
+import { describe, expect, it } from 'vitest'
+import { FakeClock, InvalidJobFunctionError, Wharf } from '../../src/index.js'
+import { closedAfterEach, failure } from './helpers.js'
+
+const opened = closedAfterEach()
+
+async function open(): Promise<Wharf> {
+  const wharf = await Wharf.open({ clock: new FakeClock() })
+  opened.push(wharf)
+  wharf.model('shop', { async ship() {} })
+  return wharf
+}
+
+const cyclic: Record<string, unknown> = {}
+cyclic.self = cyclic
+
+describe('configure() and model() from an untyped caller', () => {
+  it.each([
+    ['channel 5', { channel: 5 }, 'channel must be a string', 'got 5'],
+    ['channel {}', { channel: {} }, 'channel must be a string', 'got {}'],
+    ['a bigint retry delay', { retryPattern: { 1: 10n } }, 'value for 1', '10n'],
+    ['a cyclic retry delay', { retryPattern: { 1: cyclic } }, 'value for 1', '[object Object]'],
+    ['a bigint relatedAction', { relatedAction: 10n }, 'relatedAction must be an object', '10n'],
+    ['a cyclic relatedAction.enable', { relatedAction: { enable: cyclic } }, 'enable must be a boolean', '[object Object]'],
+    ['a bigint relatedAction.funcName', { relatedAction: { funcName: 10n } }, 'funcName', '10n'],
+    ['a symbol timeoutMs', { timeoutMs: Symbol('t') }, 'timeoutMs', 'Symbol(t)'],
+  ])('configure() refuses %s with InvalidJobFunctionError naming it', async (_what, options, says, value) => {
+    const wharf = await open()
+    const error = await failure(() => wharf.configure('shop.ship', options as never))
+    expect(error).toBeInstanceOf(InvalidJobFunctionError)
+    expect((error as Error).message).toContain(says)
+    expect((error as Error).message).toContain(value)
+    expect(wharf.functionList().find((f) => f.name === 'shop.ship')?.channel).toBeNull()
+  })
+
+  it.each([
+    ['a bigint', 10n, '10n'],
+    ['a cyclic object', cyclic, '[object Object]'],
+  ])('configure() and model() refuse %s as a name, naming it', async (_what, name, value) => {
+    const wharf = await open()
+    for (const call of [() => wharf.configure(name as never, {}), () => wharf.model(name as never, {})]) {
+      const error = await failure(call)
+      expect(error).toBeInstanceOf(InvalidJobFunctionError)
+      expect((error as Error).message).toContain(value)
+    }
+  })
+})
