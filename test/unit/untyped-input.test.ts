@@ -2,7 +2,7 @@
 // types) are refused at the boundary with a WharfError that names them — never a TypeError thrown
 // from inside Wharf while it builds its message or uses the value — and that nothing is stored.
 import { describe, expect, it } from 'vitest'
-import { FakeClock, InvalidJobFunctionError, Wharf } from '../../src/index.js'
+import { FakeClock, InvalidJobFunctionError, InvalidPropertyError, Wharf } from '../../src/index.js'
 import { closedAfterEach, failure } from './helpers.js'
 
 const opened = closedAfterEach()
@@ -46,5 +46,20 @@ describe('configure() and model() from an untyped caller', () => {
       expect(error).toBeInstanceOf(InvalidJobFunctionError)
       expect((error as Error).message).toContain(value)
     }
+  })
+})
+
+describe('Wharf.open() options an untyped caller gets wrong', () => {
+  it.each([
+    ['clock', {}, 'clock must be a Clock'],
+    ['clock', 'system', 'clock must be a Clock'],
+    ['log', { open() {} }, 'log must be an EventLog'],
+    ['log', 5, 'log must be an EventLog'],
+    ['newId', 'ulid', 'newId must be a function'],
+    ['random', 0.5, 'random must be a function'],
+  ])('refuses %s = %o before opening anything, naming it', async (option, value, says) => {
+    const error = await failure(() => Wharf.open({ [option]: value } as never))
+    expect(error).toBeInstanceOf(InvalidPropertyError)
+    expect((error as Error).message).toContain(says)
   })
 })

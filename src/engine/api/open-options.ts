@@ -164,6 +164,17 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
   if (days !== undefined && (typeof days !== 'number' || !Number.isFinite(days) || days <= 0)) {
     throw new InvalidPropertyError(`Wharf.open(): removeAfterDays must be a positive number, got ${describe(days)}`)
   }
+  if (options.clock !== undefined && !hasMethods(options.clock, CLOCK_METHODS)) {
+    throw new InvalidPropertyError(`Wharf.open(): clock must be a Clock (with ${CLOCK_METHODS.join(', ')}), such as new FakeClock(), got ${describe(options.clock)}`)
+  }
+  if (options.log !== undefined && !hasMethods(options.log, LOG_METHODS)) {
+    throw new InvalidPropertyError(`Wharf.open(): log must be an EventLog (with ${LOG_METHODS.join(', ')}), such as new MemoryLog(), got ${describe(options.log)}`)
+  }
+  for (const name of ['newId', 'random'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') {
+      throw new InvalidPropertyError(`Wharf.open(): ${name} must be a function, got ${describe(options[name])}`)
+    }
+  }
   const clock = options.clock ?? new SystemClock()
   const logger = options.logger === undefined ? null : checkLogger(options.logger)
   const warn = warnerFor(logger)
@@ -188,6 +199,8 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
 
 const TELEMETRY_OPTIONS = new Set(['tracer', 'meter'])
 const LOGGER_METHODS = ['debug', 'info', 'warn', 'error'] as const
+const CLOCK_METHODS = ['now', 'setTimer', 'clearTimer', 'sleep'] as const
+const LOG_METHODS = ['open', 'append', 'read', 'initHistory', 'readSnapshot', 'writeSnapshot', 'close'] as const
 
 /** The methods Wharf calls must be there: a wrong object fails here, not at the first job. */
 function checkTelemetry(telemetry: TelemetryOptions): TelemetryOptions | null {
