@@ -63,3 +63,22 @@ describe('Wharf.open() options an untyped caller gets wrong', () => {
     expect((error as Error).message).toContain(says)
   })
 })
+
+describe("a custom newId()'s ids", () => {
+  it.each([
+    ['a number', 5, 'returned 5'],
+    ['an empty string', '', 'returned ""'],
+    ['an object', {}, 'returned {}'],
+    ['a lone surrogate', 'id-\uD800', 'returned "id-\\ud800"'],
+    ['a huge string', 'x'.repeat(100_000), 'at most 200 characters'],
+  ])('refuses %s as a uuid: the delay rejects and nothing is stored', async (_what, id, says) => {
+    const wharf = await Wharf.open({ clock: new FakeClock(), newId: () => id as string })
+    opened.push(wharf)
+    const shop = wharf.model('shop', { async ship() {} })
+    const error = await failure(() => shop.withDelay().ship())
+    expect(error).toBeInstanceOf(InvalidPropertyError)
+    expect((error as Error).message).toContain('newId()')
+    expect((error as Error).message).toContain(says)
+    expect(await wharf.jobs()).toEqual([])
+  })
+})

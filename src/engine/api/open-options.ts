@@ -14,8 +14,11 @@ import { PgLog } from '../../storage/pg-log.js'
 import { SCHEMA_NAME } from '../../storage/pg-schema.js'
 import { redactedUrl } from '../../storage/pg-driver.js'
 import { VolatileLog } from '../../storage/volatile-log.js'
-import { describe } from './properties.js'
+import { describe, LONE_SURROGATE } from './properties.js'
 import { hostname } from 'node:os'
+
+/** The longest id a custom `newId` may return (a ULID has 26 characters, a UUID 36). */
+export const CUSTOM_ID_LENGTH_MAX = 200
 
 /** The longest cluster node name accepted. */
 export const NODE_NAME_MAX = 200
@@ -187,13 +190,26 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
     channels,
     contextKeys: Object.freeze([...contextKeys]),
     noDelay: options.noDelay ?? process.env.WHARF_NO_DELAY === '1',
-    newId: options.newId ?? ulidFactory(clock),
+    newId: options.newId === undefined ? ulidFactory(clock) : checkedIds(options.newId),
     scrubHistory: options.scrubHistory ?? true,
     telemetry: options.telemetry === undefined ? null : checkTelemetry(options.telemetry),
     logger,
     warn,
     node,
     workers: options.workers ?? null,
+  }
+}
+
+/** A custom newId's ids are checked as they are made, before any job holds one: a number, an
+ * empty string or a lone surrogate (which history's UTF-8 keys would turn into U+FFFD) would be
+ * stored as a uuid that no read can find. */
+function checkedIds(newId: IdFactory): IdFactory {
+  return () => {
+    const id: unknown = newId()
+    if (typeof id !== 'string' || id.length === 0 || id.length > CUSTOM_ID_LENGTH_MAX || LONE_SURROGATE.test(id)) {
+      throw new InvalidPropertyError(`Wharf.open(): newId() must return a non-empty string of at most ${CUSTOM_ID_LENGTH_MAX} characters (well-formed text), returned ${describe(id)}`)
+    }
+    return id
   }
 }
 
