@@ -82,3 +82,20 @@ describe("a custom newId()'s ids", () => {
     expect(await wharf.jobs()).toEqual([])
   })
 })
+
+describe('split() options', () => {
+  it.each([
+    ['null', null, 'options must be an object', 'got null'],
+    ['a number', 2, 'options must be an object', 'got 2'],
+    ["{ chain: 'yes' }", { chain: 'yes' }, 'chain must be a boolean', 'got "yes"'],
+    ['a misspelt key', { chian: true }, 'unknown option "chian"', 'known: chain'],
+  ])('refuses %s with InvalidPropertyError naming it, storing nothing', async (_what, options, says, value) => {
+    const wharf = await open()
+    const shop = wharf.model('cart', { async pack() {} })
+    const error = await failure(() => shop.browse([1, 2, 3]).delayable().pack().split(2, options as never).delay())
+    expect(error).toBeInstanceOf(InvalidPropertyError)
+    expect((error as Error).message).toContain(says)
+    expect((error as Error).message).toContain(value)
+    expect(await wharf.jobs()).toEqual([])
+  })
+})
