@@ -2,7 +2,7 @@
 // types) are refused at the boundary with a WharfError that names them — never a TypeError thrown
 // from inside Wharf while it builds its message or uses the value — and that nothing is stored.
 import { describe, expect, it } from 'vitest'
-import { FakeClock, InvalidJobFunctionError, InvalidPropertyError, Wharf } from '../../src/index.js'
+import { FakeClock, InvalidJobFunctionError, InvalidPropertyError, Wharf, type JobContext } from '../../src/index.js'
 import { closedAfterEach, failure } from './helpers.js'
 
 const opened = closedAfterEach()
@@ -97,5 +97,23 @@ describe('split() options', () => {
     expect((error as Error).message).toContain(says)
     expect((error as Error).message).toContain(value)
     expect(await wharf.jobs()).toEqual([])
+  })
+})
+
+describe('JobContext.sleep() past the last time Wharf knows', () => {
+  it("fails the try naming the sleep, and drain() still ends (the FakeClock cannot get there)", async () => {
+    const wharf = await open()
+    const nap = wharf.model('nap', {
+      async long(this: JobContext, ms: number) {
+        await this.sleep(ms)
+      },
+    })
+    const job = await nap.withDelay({ maxRetries: 1 }).long(1e300)
+    await wharf.start()
+    await wharf.drain()
+    const view = await wharf.job(job.uuid)
+    expect(view?.state).toBe('failed')
+    expect(view?.excName).toBe('RangeError')
+    expect(view?.excMessage).toContain('sleep(1e+300) would wake after TIME_MS_MAX')
   })
 })

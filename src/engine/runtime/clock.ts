@@ -44,7 +44,11 @@ export interface SleepWatch {
  */
 export function sleepOn(clock: Clock, ms: number, signal: AbortSignal | undefined, watch: SleepWatch | null = null): Promise<void> {
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-    return Promise.reject(new RangeError(`sleep needs a finite, non-negative number of ms, got ${String(ms)}`))
+    return Promise.reject(new RangeError(`sleep needs a finite, non-negative number of ms, got ${describe(ms)}`))
+  }
+  // No time is past TIME_MS_MAX: a FakeClock could never get there, and drain() would fail.
+  if (clock.now() + ms > TIME_MS_MAX) {
+    return Promise.reject(new RangeError(`sleep(${ms}) would wake after TIME_MS_MAX (${TIME_MS_MAX}, the end of year 9999)`))
   }
   if (signal?.aborted === true) return Promise.reject(signal.reason)
   return new Promise<void>((resolve, reject) => {
