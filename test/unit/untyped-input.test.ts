@@ -2,7 +2,7 @@
 // types) are refused at the boundary with a WharfError that names them — never a TypeError thrown
 // from inside Wharf while it builds its message or uses the value — and that nothing is stored.
 import { describe, expect, it } from 'vitest'
-import { FakeClock, InvalidJobFunctionError, InvalidPropertyError, Wharf, type JobContext } from '../../src/index.js'
+import { FakeClock, InvalidJobFunctionError, InvalidPropertyError, RetryableJobError, Wharf, type JobContext } from '../../src/index.js'
 import { closedAfterEach, failure } from './helpers.js'
 
 const opened = closedAfterEach()
@@ -115,5 +115,34 @@ describe('JobContext.sleep() past the last time Wharf knows', () => {
     expect(view?.state).toBe('failed')
     expect(view?.excName).toBe('RangeError')
     expect(view?.excMessage).toContain('sleep(1e+300) would wake after TIME_MS_MAX')
+  })
+})
+
+describe("a custom random()'s values", () => {
+  it.each([
+    ['NaN', NaN, 'returned NaN'],
+    ['-5', -5, 'returned -5'],
+    ['1', 1, 'returned 1'],
+    ["'x'", 'x', 'returned "x"'],
+  ])('%s is warned, naming it, and the retry still waits within its [min, max] range', async (_what, value, says) => {
+    const clock = new FakeClock()
+    const warned: unknown[] = []
+    const logger = { debug() {}, info() {}, error() {}, warn: (fields: unknown, message?: string) => warned.push([fields, message]) }
+    const wharf = await Wharf.open({ clock, random: () => value as number, logger })
+    opened.push(wharf)
+    const flaky = wharf.model('flaky', {
+      async go() {
+        throw new RetryableJobError('again')
+      },
+    })
+    wharf.configure('flaky.go', { retryPattern: { 1: [1, 10] } })
+    const job = await flaky.withDelay().go()
+    await wharf.start()
+    await wharf.idle()
+    const view = await wharf.job(job.uuid)
+    expect(view?.state).toBe('pending')
+    expect(view?.eta).toBeGreaterThanOrEqual(clock.now() + 1_000)
+    expect(view?.eta).toBeLessThanOrEqual(clock.now() + 10_000)
+    expect(warned).toContainEqual([{ code: 'WHARF_BAD_RANDOM' }, expect.stringContaining(says)])
   })
 })

@@ -111,6 +111,8 @@ export interface CheckedOpenOptions {
   contextKeys: readonly string[]
   noDelay: boolean
   newId: IdFactory
+  /** Uniform [0, 1): a custom one's values are checked as they are drawn. */
+  random: () => number
   scrubHistory: boolean
   /** null when neither a tracer nor a meter was given. */
   telemetry: TelemetryOptions | null
@@ -191,6 +193,7 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
     contextKeys: Object.freeze([...contextKeys]),
     noDelay: options.noDelay ?? process.env.WHARF_NO_DELAY === '1',
     newId: options.newId === undefined ? ulidFactory(clock) : checkedIds(options.newId),
+    random: options.random === undefined ? Math.random : checkedRandom(options.random, warn),
     scrubHistory: options.scrubHistory ?? true,
     telemetry: options.telemetry === undefined ? null : checkTelemetry(options.telemetry),
     logger,
@@ -210,6 +213,18 @@ function checkedIds(newId: IdFactory): IdFactory {
       throw new InvalidPropertyError(`Wharf.open(): newId() must return a non-empty string of at most ${CUSTOM_ID_LENGTH_MAX} characters (well-formed text), returned ${describe(id)}`)
     }
     return id
+  }
+}
+
+/** A custom random's value is drawn when a try ends, far from any call that could reject: one
+ * out of [0, 1) would make the retry's eta NaN or leave its [min, max] range. It is warned,
+ * naming the value, and Math.random() draws that delay instead. */
+function checkedRandom(random: () => number, warn: Warn): () => number {
+  return () => {
+    const x: unknown = random()
+    if (typeof x === 'number' && x >= 0 && x < 1) return x
+    warn(`Wharf.open(): random() must return a number in [0, 1), returned ${describe(x)}; Math.random() drew this retry delay instead`, 'WHARF_BAD_RANDOM')
+    return Math.random()
   }
 }
 
