@@ -2,7 +2,7 @@
 // types) are refused at the boundary with a WharfError that names them — never a TypeError thrown
 // from inside Wharf while it builds its message or uses the value — and that nothing is stored.
 import { describe, expect, it } from 'vitest'
-import { FakeClock, InvalidJobFunctionError, InvalidPropertyError, RetryableJobError, Wharf, type JobContext } from '../../src/index.js'
+import { FakeClock, InvalidJobFunctionError, InvalidPropertyError, LevelLog, RetryableJobError, Wharf, type JobContext } from '../../src/index.js'
 import { closedAfterEach, failure } from './helpers.js'
 
 const opened = closedAfterEach()
@@ -144,5 +144,20 @@ describe("a custom random()'s values", () => {
     expect(view?.eta).toBeGreaterThanOrEqual(clock.now() + 1_000)
     expect(view?.eta).toBeLessThanOrEqual(clock.now() + 10_000)
     expect(warned).toContainEqual([{ code: 'WHARF_BAD_RANDOM' }, expect.stringContaining(says)])
+  })
+})
+
+describe('new LevelLog() from an untyped caller', () => {
+  it.each([
+    ['a number path', 5, {}, 'path must be a directory path, got 5'],
+    ['an empty path', '', {}, 'path must be a directory path, got ""'],
+    ['null options', '/tmp/never-made', null, 'options must be an object, got null'],
+    ["durability 'sync' (which wrote without fsync)", '/tmp/never-made', { durability: 'sync' }, `durability must be 'process' or 'fsync', got "sync"`],
+    ["onCorruption 'repair'", '/tmp/never-made', { onCorruption: 'repair' }, `onCorruption must be 'throw' or 'truncate', got "repair"`],
+    ['a misspelt option', '/tmp/never-made', { durabilty: 'fsync' }, 'unknown option "durabilty"'],
+    ['a non-function onWarning', '/tmp/never-made', { onWarning: 'log' }, 'onWarning must be a function, got "log"'],
+  ])('refuses %s, naming it, before anything is opened', (_what, path, options, says) => {
+    expect(() => new LevelLog(path as string, options as never)).toThrow(InvalidPropertyError)
+    expect(() => new LevelLog(path as string, options as never)).toThrow(says)
   })
 })
