@@ -169,17 +169,7 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
   if (days !== undefined && (typeof days !== 'number' || !Number.isFinite(days) || days <= 0)) {
     throw new InvalidPropertyError(`Wharf.open(): removeAfterDays must be a positive number, got ${describe(days)}`)
   }
-  if (options.clock !== undefined && !hasMethods(options.clock, CLOCK_METHODS)) {
-    throw new InvalidPropertyError(`Wharf.open(): clock must be a Clock (with ${CLOCK_METHODS.join(', ')}), such as new FakeClock(), got ${describe(options.clock)}`)
-  }
-  if (options.log !== undefined && !hasMethods(options.log, LOG_METHODS)) {
-    throw new InvalidPropertyError(`Wharf.open(): log must be an EventLog (with ${LOG_METHODS.join(', ')}), such as new MemoryLog(), got ${describe(options.log)}`)
-  }
-  for (const name of ['newId', 'random'] as const) {
-    if (options[name] !== undefined && typeof options[name] !== 'function') {
-      throw new InvalidPropertyError(`Wharf.open(): ${name} must be a function, got ${describe(options[name])}`)
-    }
-  }
+  checkInjected(options)
   const clock = options.clock ?? new SystemClock()
   const logger = options.logger === undefined ? null : checkLogger(options.logger)
   const warn = warnerFor(logger)
@@ -200,6 +190,21 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
     warn,
     node,
     workers: options.workers ?? null,
+  }
+}
+
+/** What tests and simulations inject: an object missing a method would fail inside the engine. */
+function checkInjected(options: OpenOptions): void {
+  if (options.clock !== undefined && !hasMethods(options.clock, CLOCK_METHODS)) {
+    throw new InvalidPropertyError(`Wharf.open(): clock must be a Clock (with ${CLOCK_METHODS.join(', ')}), such as new FakeClock(), got ${describe(options.clock)}`)
+  }
+  if (options.log !== undefined && !hasMethods(options.log, LOG_METHODS)) {
+    throw new InvalidPropertyError(`Wharf.open(): log must be an EventLog (with ${LOG_METHODS.join(', ')}), such as new MemoryLog(), got ${describe(options.log)}`)
+  }
+  for (const name of ['newId', 'random'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') {
+      throw new InvalidPropertyError(`Wharf.open(): ${name} must be a function, got ${describe(options[name])}`)
+    }
   }
 }
 
