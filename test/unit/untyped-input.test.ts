@@ -3,6 +3,7 @@
 // from inside Wharf while it builds its message or uses the value — and that nothing is stored.
 import { describe, expect, it } from 'vitest'
 import { FakeClock, InvalidJobFunctionError, InvalidPropertyError, LevelLog, RetryableJobError, Wharf, type JobContext } from '../../src/index.js'
+import { dashboard } from '../../src/dashboard.js'
 import { closedAfterEach, failure } from './helpers.js'
 
 const opened = closedAfterEach()
@@ -159,5 +160,16 @@ describe('new LevelLog() from an untyped caller', () => {
   ])('refuses %s, naming it, before anything is opened', (_what, path, options, says) => {
     expect(() => new LevelLog(path as string, options as never)).toThrow(InvalidPropertyError)
     expect(() => new LevelLog(path as string, options as never)).toThrow(says)
+  })
+})
+
+describe('dashboard() given something else than a Wharf', () => {
+  it.each([
+    ['null', null, 'got null'],
+    ['an object', {}, 'got {}'],
+    ['a string', '/jobs', 'got "/jobs"'],
+  ])('refuses %s with InvalidPropertyError naming it (it threw a TypeError)', (_what, wharf, says) => {
+    expect(() => dashboard(wharf as never)).toThrow(InvalidPropertyError)
+    expect(() => dashboard(wharf as never)).toThrow(says)
   })
 })
