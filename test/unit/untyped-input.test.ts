@@ -2,7 +2,7 @@
 // types) are refused at the boundary with a WharfError that names them — never a TypeError thrown
 // from inside Wharf while it builds its message or uses the value — and that nothing is stored.
 import { describe, expect, it } from 'vitest'
-import { FakeClock, InvalidJobFunctionError, InvalidPropertyError, LevelLog, RetryableJobError, Wharf, type JobContext } from '../../src/index.js'
+import { FakeClock, InvalidJobFunctionError, InvalidPropertyError, LevelLog, MemoryLog, RetryableJobError, Wharf, type JobContext } from '../../src/index.js'
 import { dashboard } from '../../src/dashboard.js'
 import { closedAfterEach, failure } from './helpers.js'
 
@@ -171,5 +171,18 @@ describe('dashboard() given something else than a Wharf', () => {
   ])('refuses %s with InvalidPropertyError naming it (it threw a TypeError)', (_what, wharf, says) => {
     expect(() => dashboard(wharf as never)).toThrow(InvalidPropertyError)
     expect(() => dashboard(wharf as never)).toThrow(says)
+  })
+})
+
+describe('Wharf.open() options that only a store on disk can honour', () => {
+  it.each([
+    ["durability 'fsync' in memory", { durability: 'fsync' }, "durability \"fsync\" is given without `path`", 'jobs live in memory'],
+    ["onCorruption 'truncate' in memory", { onCorruption: 'truncate' }, "onCorruption \"truncate\" is given without `path`", 'jobs live in memory'],
+    ["durability 'fsync' with a log", { durability: 'fsync', log: new MemoryLog() }, "durability \"fsync\" is given without `path`", 'has its own'],
+  ])('refuses %s rather than dropping it', async (_what, options, says, why) => {
+    const error = await failure(() => Wharf.open({ clock: new FakeClock(), ...options } as never))
+    expect(error).toBeInstanceOf(InvalidPropertyError)
+    expect((error as Error).message).toContain(says)
+    expect((error as Error).message).toContain(why)
   })
 })

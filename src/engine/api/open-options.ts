@@ -141,6 +141,7 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
     throw new InvalidPropertyError('Wharf.open(): give either `path` (LevelDB) or `log`, not both')
   }
   checkPostgresOptions(options)
+  checkLevelOnlyOptions(options)
   const every = options.snapshotEvery
   if (every !== undefined && (!Number.isSafeInteger(every) || every < 0)) {
     throw new InvalidPropertyError(`Wharf.open(): snapshotEvery must be a non-negative integer of events, got ${describe(every)}`)
@@ -190,6 +191,17 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
     warn,
     node,
     workers: options.workers ?? null,
+  }
+}
+
+/** Without `path` they would be dropped: durability 'fsync' asks for what an in-memory Wharf (or
+ * a log built by the app, which carries its own) does not give. */
+function checkLevelOnlyOptions(options: OpenOptions): void {
+  if (options.path !== undefined || options.postgres !== undefined) return
+  for (const other of ['durability', 'onCorruption'] as const) {
+    if (options[other] !== undefined) {
+      throw new InvalidPropertyError(`Wharf.open(): ${other} ${describe(options[other])} is given without \`path\`; it applies to a LevelDB store (${options.log === undefined ? 'without one, jobs live in memory' : 'a given `log` has its own'})`)
+    }
   }
 }
 
