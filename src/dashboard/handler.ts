@@ -12,6 +12,8 @@ import { checkDashboardOptions, type DashboardOptions, type DashboardSettings } 
 import { login, servePageOrAsset } from './page-routes.js'
 import { sendError } from './respond.js'
 import { checkHost } from './security.js'
+import { describe } from '../engine/core/describe.js'
+import { InvalidPropertyError } from '../engine/errors.js'
 
 export type { DashboardOptions } from './options.js'
 
@@ -28,6 +30,10 @@ export interface Dashboard {
  * go to `next` (or get a 404 without one); a framework's own mount path is read from the request.
  */
 export function dashboard(wharf: Wharf, options: DashboardOptions = {}): DashboardHandler {
+  // Checked here, not at the first request: a wrong first argument must fail where it is passed.
+  if (wharf === null || typeof wharf !== 'object' || typeof (wharf as Partial<Wharf>).onClose !== 'function') {
+    throw new InvalidPropertyError(`dashboard() needs a Wharf (from Wharf.open()) as its first argument, got ${describe(wharf)}`)
+  }
   const created = createDashboard(wharf, checkDashboardOptions(options))
   wharf.onClose(() => created.streams.endAll())
   return created.handle

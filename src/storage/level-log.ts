@@ -25,6 +25,7 @@ import { openEndMark, type EndMark } from './end-mark.js'
 import { checkCompaction, checkSnapshotSeq, type Acknowledgement, type DecidedTick, type EventLog, type Snapshot } from './event-log.js'
 import { NO_HISTORY_WRITE, type HistoryScrub, type HistoryWrite, type ScrubOptions } from './history.js'
 import { LevelHistory } from './level-history.js'
+import { checkLevelLogArgs } from './level-log-options.js'
 import { LeanBatch } from './lean-batch.js'
 import { auditHistory } from './history-repair.js'
 import { scrubDone, scrubInChild } from './history-scrub.js'
@@ -120,6 +121,7 @@ export class LevelLog implements EventLog {
   readonly history: LevelHistory
 
   constructor(path: string, options: LevelLogOptions = {}) {
+    checkLevelLogArgs(path, options)
     this.path = path
     this.history = new LevelHistory(() => this.requireDb(), path)
     this.onCorruption = options.onCorruption ?? 'throw'

@@ -32,6 +32,25 @@ describe('FakeClock time', () => {
     expect(clock.now()).toBe(0)
     if (ms !== -1) expect(() => clock.setTimer(ms, () => {})).toThrow(RangeError)
   })
+
+  // A job's ULID holds whole ms from 1970: a fractional or negative clock made every delay fail
+  // with the ulid package's own error, or store a uuid of NUL characters.
+  it.each([
+    ['a fraction', 1.5, 'got 1.5'],
+    ['a time before 1970', -1, 'got -1'],
+    ['a symbol', Symbol('t'), 'got Symbol(t)'],
+    ['a string', '5', 'got "5"'],
+  ])('refuses to start at %s, naming it', (_what, start, says) => {
+    expect(() => new FakeClock(start as number)).toThrow(RangeError)
+    expect(() => new FakeClock(start as number)).toThrow(says)
+  })
+
+  it('refuses to advance by a fraction of a ms, or to one', async () => {
+    const clock = new FakeClock(0)
+    await expect(clock.advance(0.5)).rejects.toThrow(/whole.*got 0\.5/)
+    await expect(clock.advanceTo(10.25)).rejects.toThrow(/whole.*got 10\.25/)
+    expect(clock.now()).toBe(0)
+  })
 })
 
 describe('FakeClock timers', () => {

@@ -93,6 +93,19 @@ describe('trapJobs: recording', () => {
     expect(() => trap.jobsCount({ only: () => 1 })).toThrow(InvalidPropertyError)
   })
 
+  it('refuses options it does not know, naming them, rather than dropping a misspelt filter', async () => {
+    // { onyl: … } counted every trapped job, so an assertion meant to fail passed; null threw a TypeError.
+    const { wharf, partner } = await setup()
+    const trap = trapJobs(wharf)
+    await partner.browse([1]).withDelay().thumb([1])
+    await partner.browse([2]).withDelay().note('x')
+    expect(() => trap.assertJobsCount(2, { onyl: 'res.partner.thumb' } as never)).toThrow(/assertJobsCount\(\): unknown option "onyl"; known: only/)
+    expect(() => trap.jobsCount(null as never)).toThrow(/jobsCount\(\): options must be an object.*got null/)
+    expect(() => trap.assertEnqueuedJob('res.partner.thumb', { arg: [[1]] } as never)).toThrow(/assertEnqueuedJob\(\): unknown option "arg"; known: args, properties/)
+    expect(() => trap.assertEnqueuedJob('res.partner.thumb', null as never)).toThrow(InvalidPropertyError)
+    expect(() => trapJobs(null as never)).toThrow(/trapJobs\(\) needs a Wharf.*got null/)
+  })
+
   it('records each job of a chain, with graph, dependencies and states', async () => {
     // Port of test_trap_jobs_on_graph: 3 jobs, `only` counts, assertions on each; perform runs them in order.
     const { wharf, partner, all, ran } = await setup()

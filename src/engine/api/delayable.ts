@@ -211,6 +211,7 @@ export class Delayable {
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1) {
       throw new InvalidPropertyError(`split(): size must be a positive integer, got ${describe(size)}`)
     }
+    checkSplitOptions(options)
     const ids = this.target.ids
     const total = Math.max(1, Math.ceil(ids.length / size))
     const base = this.props.description ?? `${this.target.model}.${this.call.method}`
@@ -300,4 +301,15 @@ export function topologicalOrder(graph: Graph): Delayable[] {
   }
   if (order.length !== graph.vertices.size) throw new InvalidGraphError('this graph has a cycle: a job would wait for itself')
   return order
+}
+
+/** `{ chain: 'yes' }` or a misspelt key would otherwise quietly make a group. */
+function checkSplitOptions(options: unknown): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new InvalidPropertyError(`split(): options must be an object such as { chain: true }, got ${describe(options)}`)
+  }
+  for (const [key, value] of Object.entries(options)) {
+    if (key !== 'chain') throw new InvalidPropertyError(`split(): unknown option ${JSON.stringify(key)}; known: chain`)
+    if (value !== undefined && typeof value !== 'boolean') throw new InvalidPropertyError(`split(): chain must be a boolean, got ${describe(value)}`)
+  }
 }

@@ -7,6 +7,7 @@ import { InvalidChannelConfigError, InvalidJobFunctionError, NotSerializableErro
 import type { FunctionLookup, Handler, ResolvedFunction } from '../runtime/runner.js'
 import { cloneSerializable } from '../../storage/serialize.js'
 import { DELAY_SECONDS_MAX } from '../core/limits.js'
+import { describe } from '../core/describe.js'
 
 export interface RelatedAction {
   enable?: boolean
@@ -56,7 +57,7 @@ export const TIMEOUT_MS_MAX = 2 ** 31 - 1
 export function checkModelName(model: unknown): string {
   if (typeof model !== 'string' || !MODEL_NAME.test(model)) {
     throw new InvalidJobFunctionError(
-      `invalid model name ${JSON.stringify(model)}: use dotted identifiers such as 'res.partner'`,
+      `invalid model name ${describe(model)}: use dotted identifiers such as 'res.partner'`,
     )
   }
   return model
@@ -98,7 +99,7 @@ export class FunctionRegistry implements FunctionLookup {
 
   configure(name: unknown, options: FunctionOptions): void {
     if (typeof name !== 'string' || name.lastIndexOf('.') <= 0) {
-      throw new InvalidJobFunctionError(`invalid job function name ${JSON.stringify(name)}: expected '<model>.<method>'`)
+      throw new InvalidJobFunctionError(`invalid job function name ${describe(name)}: expected '<model>.<method>'`)
     }
     const dot = name.lastIndexOf('.')
     checkModelName(name.slice(0, dot))
@@ -159,7 +160,7 @@ export class FunctionRegistry implements FunctionLookup {
 
 function parseFunctionOptions(name: string, options: FunctionOptions): FunctionConfig {
   if (options === null || typeof options !== 'object') {
-    throw new InvalidJobFunctionError(`configure(${JSON.stringify(name)}) needs an options object`)
+    throw new InvalidJobFunctionError(`configure(${JSON.stringify(name)}) needs an options object, got ${describe(options)}`)
   }
   for (const key of Object.keys(options)) {
     if (!FUNCTION_OPTIONS.has(key)) {
@@ -170,6 +171,9 @@ function parseFunctionOptions(name: string, options: FunctionOptions): FunctionC
   }
   let channel: string | null = null
   if (options.channel !== undefined) {
+    if (typeof options.channel !== 'string') {
+      throw new InvalidJobFunctionError(`job function ${name}: channel must be a string such as 'root.mail', got ${describe(options.channel)}`)
+    }
     try {
       channel = normalizeChannelName(options.channel)
     } catch (error) {
@@ -181,7 +185,7 @@ function parseFunctionOptions(name: string, options: FunctionOptions): FunctionC
   if (options.timeoutMs !== undefined) {
     const t = options.timeoutMs
     if (typeof t !== 'number' || !Number.isInteger(t) || t <= 0 || t > TIMEOUT_MS_MAX) {
-      throw new InvalidJobFunctionError(`job function ${name}: timeoutMs must be a positive integer of ms, got ${String(t)}`)
+      throw new InvalidJobFunctionError(`job function ${name}: timeoutMs must be a positive integer of ms, got ${describe(t)}`)
     }
     timeoutMs = t
   }
@@ -198,19 +202,19 @@ function parseRelatedAction(name: string, related: unknown): FunctionConfig['rel
   const bad = (what: string): never => {
     throw new InvalidJobFunctionError(`job function ${name}: relatedAction ${what}`)
   }
-  if (related === null || typeof related !== 'object' || Array.isArray(related)) bad(`must be an object, got ${JSON.stringify(related)}`)
+  if (related === null || typeof related !== 'object' || Array.isArray(related)) bad(`must be an object, got ${describe(related)}`)
   const { enable, funcName, kwargs } = related as RelatedAction
   for (const key of Object.keys(related as object)) {
     if (!RELATED_ACTION_KEYS.has(key)) bad(`has no key ${JSON.stringify(key)} (enable, funcName, kwargs)`)
   }
-  if (enable !== undefined && typeof enable !== 'boolean') bad(`enable must be a boolean, got ${JSON.stringify(enable)}`)
+  if (enable !== undefined && typeof enable !== 'boolean') bad(`enable must be a boolean, got ${describe(enable)}`)
   if (funcName !== undefined && (typeof funcName !== 'string' || !METHOD_NAME.test(funcName))) {
-    bad(`funcName must name a method of the model, got ${JSON.stringify(funcName)}`)
+    bad(`funcName must name a method of the model, got ${describe(funcName)}`)
   }
   const parsed: FunctionConfig['relatedAction'] = { enable: enable ?? true }
   if (funcName !== undefined) parsed.funcName = funcName
   if (kwargs !== undefined) {
-    if (kwargs === null || typeof kwargs !== 'object' || Array.isArray(kwargs)) bad(`kwargs must be an object, got ${JSON.stringify(kwargs)}`)
+    if (kwargs === null || typeof kwargs !== 'object' || Array.isArray(kwargs)) bad(`kwargs must be an object, got ${describe(kwargs)}`)
     try {
       parsed.kwargs = cloneSerializable(kwargs, 'kwargs') as Record<string, unknown>
     } catch (error) {
@@ -232,7 +236,7 @@ export function parseRetryPattern(name: string, pattern: unknown): RetryPattern 
   const bad = (what: string): never => {
     throw new InvalidJobFunctionError(`unexpected format of retryPattern for ${name}: ${what}; expected e.g. { 1: 60, 5: [300, 600] }, whole seconds up to DELAY_SECONDS_MAX (${DELAY_SECONDS_MAX})`)
   }
-  if (pattern === null || typeof pattern !== 'object' || Array.isArray(pattern)) bad(`got ${String(pattern)}`)
+  if (pattern === null || typeof pattern !== 'object' || Array.isArray(pattern)) bad(`got ${describe(pattern)}`)
   const entries: [number, RetryDelay][] = []
   for (const [key, value] of Object.entries(pattern as object)) {
     const count = Number(key)
@@ -241,7 +245,7 @@ export function parseRetryPattern(name: string, pattern: unknown): RetryPattern 
     if (isSeconds(value)) entries.push([count, value])
     else if (Array.isArray(value) && value.length === 2 && isSeconds(value[0]) && isSeconds(value[1]) && value[0] <= value[1]) {
       entries.push([count, [value[0], value[1]]])
-    } else bad(`value for ${key} is ${JSON.stringify(value)}`)
+    } else bad(`value for ${key} is ${describe(value)}`)
   }
   entries.sort((a, b) => a[0] - b[0])
   return entries

@@ -14,8 +14,11 @@ import { PgLog } from '../../storage/pg-log.js'
 import { SCHEMA_NAME } from '../../storage/pg-schema.js'
 import { redactedUrl } from '../../storage/pg-driver.js'
 import { VolatileLog } from '../../storage/volatile-log.js'
-import { describe } from './properties.js'
+import { describe, LONE_SURROGATE } from './properties.js'
 import { hostname } from 'node:os'
+
+/** The longest id a custom `newId` may return (a ULID has 26 characters, a UUID 36). */
+export const CUSTOM_ID_LENGTH_MAX = 200
 
 /** The longest cluster node name accepted. */
 export const NODE_NAME_MAX = 200
@@ -108,6 +111,8 @@ export interface CheckedOpenOptions {
   contextKeys: readonly string[]
   noDelay: boolean
   newId: IdFactory
+  /** Uniform [0, 1): a custom one's values are checked as they are drawn. */
+  random: () => number
   scrubHistory: boolean
   /** null when neither a tracer nor a meter was given. */
   telemetry: TelemetryOptions | null
@@ -136,6 +141,7 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
     throw new InvalidPropertyError('Wharf.open(): give either `path` (LevelDB) or `log`, not both')
   }
   checkPostgresOptions(options)
+  checkLevelOnlyOptions(options)
   const every = options.snapshotEvery
   if (every !== undefined && (!Number.isSafeInteger(every) || every < 0)) {
     throw new InvalidPropertyError(`Wharf.open(): snapshotEvery must be a non-negative integer of events, got ${describe(every)}`)
@@ -164,6 +170,7 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
   if (days !== undefined && (typeof days !== 'number' || !Number.isFinite(days) || days <= 0)) {
     throw new InvalidPropertyError(`Wharf.open(): removeAfterDays must be a positive number, got ${describe(days)}`)
   }
+  checkInjected(options)
   const clock = options.clock ?? new SystemClock()
   const logger = options.logger === undefined ? null : checkLogger(options.logger)
   const warn = warnerFor(logger)
@@ -176,7 +183,8 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
     channels,
     contextKeys: Object.freeze([...contextKeys]),
     noDelay: options.noDelay ?? process.env.WHARF_NO_DELAY === '1',
-    newId: options.newId ?? ulidFactory(clock),
+    newId: options.newId === undefined ? ulidFactory(clock) : checkedIds(options.newId),
+    random: options.random === undefined ? Math.random : checkedRandom(options.random, warn),
     scrubHistory: options.scrubHistory ?? true,
     telemetry: options.telemetry === undefined ? null : checkTelemetry(options.telemetry),
     logger,
@@ -186,8 +194,61 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
   }
 }
 
+/** Without `path` they would be dropped: durability 'fsync' asks for what an in-memory Wharf (or
+ * a log built by the app, which carries its own) does not give. */
+function checkLevelOnlyOptions(options: OpenOptions): void {
+  if (options.path !== undefined || options.postgres !== undefined) return
+  for (const other of ['durability', 'onCorruption'] as const) {
+    if (options[other] !== undefined) {
+      throw new InvalidPropertyError(`Wharf.open(): ${other} ${describe(options[other])} is given without \`path\`; it applies to a LevelDB store (${options.log === undefined ? 'without one, jobs live in memory' : 'a given `log` has its own'})`)
+    }
+  }
+}
+
+/** What tests and simulations inject: an object missing a method would fail inside the engine. */
+function checkInjected(options: OpenOptions): void {
+  if (options.clock !== undefined && !hasMethods(options.clock, CLOCK_METHODS)) {
+    throw new InvalidPropertyError(`Wharf.open(): clock must be a Clock (with ${CLOCK_METHODS.join(', ')}), such as new FakeClock(), got ${describe(options.clock)}`)
+  }
+  if (options.log !== undefined && !hasMethods(options.log, LOG_METHODS)) {
+    throw new InvalidPropertyError(`Wharf.open(): log must be an EventLog (with ${LOG_METHODS.join(', ')}), such as new MemoryLog(), got ${describe(options.log)}`)
+  }
+  for (const name of ['newId', 'random'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') {
+      throw new InvalidPropertyError(`Wharf.open(): ${name} must be a function, got ${describe(options[name])}`)
+    }
+  }
+}
+
+/** A custom newId's ids are checked as they are made, before any job holds one: a number, an
+ * empty string or a lone surrogate (which history's UTF-8 keys would turn into U+FFFD) would be
+ * stored as a uuid that no read can find. */
+function checkedIds(newId: IdFactory): IdFactory {
+  return () => {
+    const id: unknown = newId()
+    if (typeof id !== 'string' || id.length === 0 || id.length > CUSTOM_ID_LENGTH_MAX || LONE_SURROGATE.test(id)) {
+      throw new InvalidPropertyError(`Wharf.open(): newId() must return a non-empty string of at most ${CUSTOM_ID_LENGTH_MAX} characters (well-formed text), returned ${describe(id)}`)
+    }
+    return id
+  }
+}
+
+/** A custom random's value is drawn when a try ends, far from any call that could reject: one
+ * out of [0, 1) would make the retry's eta NaN or leave its [min, max] range. It is warned,
+ * naming the value, and Math.random() draws that delay instead. */
+function checkedRandom(random: () => number, warn: Warn): () => number {
+  return () => {
+    const x: unknown = random()
+    if (typeof x === 'number' && x >= 0 && x < 1) return x
+    warn(`Wharf.open(): random() must return a number in [0, 1), returned ${describe(x)}; Math.random() drew this retry delay instead`, 'WHARF_BAD_RANDOM')
+    return Math.random()
+  }
+}
+
 const TELEMETRY_OPTIONS = new Set(['tracer', 'meter'])
 const LOGGER_METHODS = ['debug', 'info', 'warn', 'error'] as const
+const CLOCK_METHODS = ['now', 'setTimer', 'clearTimer', 'sleep'] as const
+const LOG_METHODS = ['open', 'append', 'read', 'initHistory', 'readSnapshot', 'writeSnapshot', 'close'] as const
 
 /** The methods Wharf calls must be there: a wrong object fails here, not at the first job. */
 function checkTelemetry(telemetry: TelemetryOptions): TelemetryOptions | null {

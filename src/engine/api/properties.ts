@@ -120,7 +120,7 @@ export function checkIdentityKey(value: unknown, where: string): string {
 }
 
 /** With the u flag, a surrogate pair is one code point: only a lone surrogate matches. */
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u
+export const LONE_SURROGATE = /[\uD800-\uDFFF]/u
 
 /** queue_job: a falsy eta means none. */
 function checkEta(value: unknown, where: string): Date | number | null {

@@ -126,7 +126,7 @@ export class Wharf implements ModelHost {
       clock: checked.clock,
       channels: checked.channels,
       functions,
-      random: options.random ?? Math.random,
+      random: checked.random,
       removeAfterDays: options.removeAfterDays ?? DEFAULT_REMOVE_AFTER_DAYS,
       // Nothing of a volatile log is ever read back: snapshotting it would be wasted work.
       snapshotEvery: checked.log instanceof VolatileLog ? 0 : (options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY),

@@ -3,6 +3,7 @@
 // Date.now/setTimeout.
 
 import { IndexedHeap } from '../core/heap.js'
+import { describe } from '../core/describe.js'
 import { TIME_MS_MAX } from '../core/limits.js'
 
 export interface TimerHandle {
@@ -43,7 +44,11 @@ export interface SleepWatch {
  */
 export function sleepOn(clock: Clock, ms: number, signal: AbortSignal | undefined, watch: SleepWatch | null = null): Promise<void> {
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-    return Promise.reject(new RangeError(`sleep needs a finite, non-negative number of ms, got ${String(ms)}`))
+    return Promise.reject(new RangeError(`sleep needs a finite, non-negative number of ms, got ${describe(ms)}`))
+  }
+  // No time is past TIME_MS_MAX: a FakeClock could never get there, and drain() would fail.
+  if (clock.now() + ms > TIME_MS_MAX) {
+    return Promise.reject(new RangeError(`sleep(${ms}) would wake after TIME_MS_MAX (${TIME_MS_MAX}, the end of year 9999)`))
   }
   if (signal?.aborted === true) return Promise.reject(signal.reason)
   return new Promise<void>((resolve, reject) => {
@@ -133,7 +138,11 @@ export class FakeClock implements Clock {
 
   /** Default start is 2026-01-01T00:00:00Z so that dates in failures look sane. */
   constructor(startMs: number = Date.UTC(2026, 0, 1)) {
-    if (!Number.isFinite(startMs) || startMs > TIME_MS_MAX) throw new RangeError(`FakeClock start must be finite and at most TIME_MS_MAX (${TIME_MS_MAX}, year 9999), got ${startMs}`)
+    // Whole ms from the epoch on, as Date.now() gives: a job's ULID cannot hold a fraction or a
+    // time before 1970 (every delay would fail, or store a garbled uuid).
+    if (!Number.isSafeInteger(startMs) || startMs < 0 || startMs > TIME_MS_MAX) {
+      throw new RangeError(`FakeClock start must be a whole number of ms from 0 (1970) to TIME_MS_MAX (${TIME_MS_MAX}, year 9999), got ${describe(startMs)}`)
+    }
     this.nowMs = startMs
   }
 
@@ -159,8 +168,8 @@ export class FakeClock implements Clock {
 
   /** Move time forward by ms, firing every timer due on the way; see advanceTo. */
   advance(ms: number): Promise<void> {
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-      return Promise.reject(new RangeError(`advance needs a finite, non-negative number of ms, got ${String(ms)}`))
+    if (!Number.isSafeInteger(ms) || ms < 0) {
+      return Promise.reject(new RangeError(`advance needs a whole, non-negative number of ms, got ${describe(ms)}`))
     }
     return this.advanceTo(this.nowMs + ms)
   }
@@ -170,8 +179,8 @@ export class FakeClock implements Clock {
    * attached settler, so work a timer triggers — including new timers inside the window — is
    * finished before the next one. Finally sets now to targetMs and runs the settlers once more. */
   async advanceTo(targetMs: number): Promise<void> {
-    if (typeof targetMs !== 'number' || !Number.isFinite(targetMs)) {
-      throw new RangeError(`advanceTo needs a finite time in ms, got ${String(targetMs)}`)
+    if (!Number.isSafeInteger(targetMs)) {
+      throw new RangeError(`advanceTo needs a whole time in ms, got ${describe(targetMs)}`)
     }
     if (targetMs < this.nowMs) {
       throw new RangeError(`cannot move the clock back: advanceTo(${targetMs}) is before now (${this.nowMs})`)

@@ -19,6 +19,7 @@ export type WarningCode =
   | 'WHARF_HISTORY_UNCHECKED'
   | 'WHARF_CLUSTER'
   | 'WHARF_CLUSTER_CHANNELS'
+  | 'WHARF_BAD_RANDOM'
 
 export type Warn = (message: string, code: WarningCode, detail?: string) => void
 

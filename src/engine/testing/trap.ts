@@ -57,7 +57,20 @@ interface Matcher {
 }
 
 export function trapJobs(wharf: Wharf): JobsTrap {
+  if (wharf === null || typeof wharf !== 'object' || !(SINK in wharf)) {
+    throw new InvalidPropertyError(`trapJobs() needs a Wharf (from Wharf.open()), got ${describe(wharf)}`)
+  }
   return new JobsTrap(wharf)
+}
+
+/** A misspelt key (`{ onyl: … }`) would otherwise drop the filter, and the assertion pass wrongly. */
+function checkOptions(options: unknown, known: readonly string[], where: string): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new InvalidPropertyError(`${where}: options must be an object such as { ${known[0]}: … }, got ${describe(options)}`)
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new InvalidPropertyError(`${where}: unknown option ${JSON.stringify(key)}; known: ${known.join(', ')}`)
+  }
 }
 
 export class JobsTrap implements DelaySink {
@@ -134,6 +147,7 @@ export class JobsTrap implements DelaySink {
   }
 
   jobsCount(options: { only?: JobMatcher } = {}): number {
+    checkOptions(options, ['only'], 'jobsCount()')
     if (options.only === undefined) return this.trapped.length
     const matcher = matcherOf(options.only, 'jobsCount()')
     return this.trapped.filter((job) => matchesJob(matcher, job.model, job.method, job.records)).length
@@ -143,6 +157,7 @@ export class JobsTrap implements DelaySink {
     if (!Number.isSafeInteger(expected) || expected < 0) {
       throw new InvalidPropertyError(`assertJobsCount(): expected must be a non-negative integer, got ${describe(expected)}`)
     }
+    checkOptions(options, ['only'], 'assertJobsCount()')
     const actual = this.jobsCount(options)
     if (actual === expected) return
     const m = options.only === undefined ? null : matcherOf(options.only, 'assertJobsCount()')
@@ -158,6 +173,7 @@ export class JobsTrap implements DelaySink {
   /** Passes if some delayed call has the same target, exactly these args and these properties. */
   assertEnqueuedJob(fn: JobMatcher, options: AssertEnqueuedOptions = {}): void {
     const matcher = matcherOf(fn, 'assertEnqueuedJob()')
+    checkOptions(options, ['args', 'properties'], 'assertEnqueuedJob()')
     const args = options.args ?? []
     if (!Array.isArray(args)) throw new InvalidPropertyError(`assertEnqueuedJob(): args must be an array, got ${describe(args)}`)
     const expected = expectedProperties(options.properties ?? {})
