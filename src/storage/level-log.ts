@@ -479,13 +479,20 @@ export class LevelLog implements EventLog {
     return run
   }
 
-  /** A write of the open store: one LevelDB fails stops every later one (failedWrite). */
+  /** A write of the open store: one LevelDB fails stops every later one (failedWrite). The
+   * failure itself reaches the caller as a StorageError that says so, not as LevelDB's raw
+   * LEVEL_IO_ERROR (a corruption stays as it is: named() makes it a LogCorruptionError). */
   private async written(write: Promise<void>): Promise<void> {
     try {
       await write
     } catch (error) {
-      if (this.failedWrite === null && isLevelError(error)) this.failedWrite = error
-      throw error
+      if (this.failedWrite !== null || !isLevelError(error)) throw error
+      this.failedWrite = error
+      if (isLevelCorruption(error)) throw error
+      throw new StorageError(
+        `the Wharf store ${JSON.stringify(this.path)} failed a write (${(error as Error).message}): what it held is not stored, and nothing more is written to it until it is opened again`,
+        { cause: error },
+      )
     }
   }
 

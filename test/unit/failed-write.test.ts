@@ -38,7 +38,14 @@ describe('after a write LevelDB failed', () => {
     const m = wharf.model('m', { work: (tag: string) => tag })
     const first = await m.withDelay().work('before')
     failNextPut()
-    await expect(m.withDelay().work('failed')).rejects.toMatchObject({ code: 'LEVEL_IO_ERROR' })
+    const failed = await m.withDelay().work('failed').then(
+      () => null,
+      (error: unknown) => error,
+    )
+    // Named, with LevelDB's own report kept as the cause.
+    expect(failed).toBeInstanceOf(StorageError)
+    expect((failed as Error).message).toMatch(/failed a write \(IO error: 000003\.log: No space left on device\): what it held is not stored.*until it is opened again/)
+    expect((failed as Error).cause).toMatchObject({ code: 'LEVEL_IO_ERROR' })
     const refused = await m.withDelay().work('after').then(
       () => null,
       (error: unknown) => error,
