@@ -121,6 +121,51 @@ describe('result() of a job that finishes later', () => {
   })
 })
 
+describe("result() of a batch's onDone job, named before the batch stores it", () => {
+  it('waits until the batch is done and its onDone job has run, and resolves with that result', async () => {
+    const { wharf, m, gates } = await setup()
+    gates.member = gate()
+    const batch = await wharf.batch('import', [m.delayable().work('member')], { onDone: m.delayable().work('after') })
+    const [onDone] = batch.onDone
+    expect(await wharf.job(onDone!)).toBeUndefined() // not stored yet
+    const result = wharf.result(onDone!)
+    const seen = watch(result)
+    await wharf.start()
+    await wharf.settled()
+    expect(seen.settled()).toBe(false)
+    expect(waiting(wharf)).toBe(1)
+    gates.member.open()
+    expect(await result).toBe('result:after')
+    expect(waiting(wharf)).toBe(0)
+  })
+
+  it('rejects UnknownJobError once its batch goes without storing it (every job of the batch removed)', async () => {
+    const { wharf, m } = await setup()
+    const member = m.delayable().work('fail')
+    const batch = await wharf.batch('doomed', [member], { onDone: m.delayable().work('after') })
+    const [onDone] = batch.onDone
+    const result = failure(() => wharf.result(onDone!))
+    await wharf.start()
+    await wharf.idle()
+    expect((await wharf.job(member.job!.uuid))!.state).toBe('failed')
+    expect(waiting(wharf)).toBe(1) // a failed batch may still complete once requeued
+    await wharf.remove([member.job!.uuid])
+    const error = (await result) as UnknownJobError
+    expect([error.constructor, error.uuid]).toEqual([UnknownJobError, onDone])
+    expect(waiting(wharf)).toBe(0)
+  })
+
+  it('times out on timeoutMs like any job not finished', async () => {
+    const { clock, wharf, m, gates } = await setup()
+    gates.member = gate()
+    const batch = await wharf.batch('slow', [m.delayable().work('member')], { onDone: m.delayable().work('after') })
+    const result = failure(() => wharf.result(batch.onDone[0]!, { timeoutMs: 1_000 }))
+    await wharf.settled()
+    await clock.advance(1_000)
+    expect(await result).toBeInstanceOf(ResultTimeoutError)
+  })
+})
+
 describe('result() of a job already finished', () => {
   it('answers at once: done in memory (its graph still runs), done in history, failed, cancelled', async () => {
     const { wharf, m, gates } = await setup({ channels: 'root:4' })

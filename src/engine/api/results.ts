@@ -8,6 +8,10 @@
 // A job that fails rejects its waiters at once, as queue_job treats a failed job: final until a
 // person requeues it (a later requeue and success is seen by a new call). A retry (postponed) is
 // not an outcome: result() waits through it.
+//
+// A batch's onDone uuid (batch() returns it) names a job stored only when the batch is done: it
+// is waited for like any job not finished yet, and refused as unknown only if its batch goes
+// without storing it (every job of the batch removed).
 
 import { FOUND_DEAD, type WharfEvent } from '../core/events.js'
 import type { JobView } from '../core/view.js'
@@ -29,6 +33,8 @@ class Waiter {
   read = false
   /** timeoutMs passed before the first read answered: that read decides (see expire). */
   expired = false
+  /** The uuid is a batch's onDone job, not stored yet. */
+  reserved = false
   timer: TimerHandle | null = null
   constructor(
     readonly uuid: string,
@@ -60,7 +66,7 @@ export class ResultWaiters {
       const clock = this.source.clock
       if (timeoutMs !== null) waiter.timer = clock.setTimer(clock.now() + timeoutMs, () => this.expire(waiter))
       readJob(this.source, uuid).then(
-        (view) => this.answerRead(waiter, view),
+        (view) => (view === undefined ? this.readUnstored(waiter) : this.answerRead(waiter, view)),
         (error: unknown) => this.settle(waiter, { ok: false, error }),
       )
     })
@@ -71,11 +77,30 @@ export class ResultWaiters {
     for (const waiters of [...this.waiting.values()]) for (const waiter of [...waiters]) this.settle(waiter, { ok: false, error })
   }
 
-  private answerRead(waiter: Waiter, view: JobView | undefined): void {
+  /** A job the read did not find: a batch's onDone job not stored yet is waited for. */
+  private readUnstored(waiter: Waiter): void {
+    this.stillAwaited(waiter.uuid).then(
+      (awaited) => {
+        waiter.reserved = awaited
+        this.answerRead(waiter, awaited ? null : undefined)
+      },
+      (error: unknown) => this.settle(waiter, { ok: false, error }),
+    )
+  }
+
+  /** Reserved by a batch for its onDone jobs, or stored since the job was read (in memory now:
+   * its outcome comes as an event; finished and gone to history since, that event has come
+   * already, since waiters are registered before they read). */
+  private stillAwaited(uuid: string): Promise<boolean> {
+    return this.source.read((state) => state.onDoneUuids.has(uuid) || state.jobs.has(uuid))
+  }
+
+  /** `view` null: not stored yet, awaited; undefined: unknown. */
+  private answerRead(waiter: Waiter, view: JobView | null | undefined): void {
     waiter.read = true
     if (waiter.settled) return
     if (view === undefined) return this.settle(waiter, { ok: false, error: new UnknownJobError(waiter.uuid) })
-    const outcome = outcomeOfView(view)
+    const outcome = view === null ? null : outcomeOfView(view)
     if (outcome !== null) this.settle(waiter, outcome)
     else if (waiter.expired) this.settle(waiter, timedOut(waiter))
   }
@@ -131,8 +156,27 @@ export class ResultWaiters {
           if (this.waiting.has(uuid)) this.settleAll(uuid, { ok: false, error: new JobCancelledError(uuid) })
         }
         break
+      case 'jobs.removed':
+      case 'jobs.vacuumed':
+      case 'batches.trimmed':
+        this.recheckReserved() // a batch whose every job went takes its onDone jobs with it
+        break
       default:
         break // no other event ends a job
+    }
+  }
+
+  /** Waiters for onDone jobs whose batch went without storing them: unknown now. */
+  private recheckReserved(): void {
+    for (const waiters of this.waiting.values()) {
+      for (const waiter of waiters) {
+        if (!waiter.reserved || waiter.settled) continue
+        // Each event checks again, even with a check in flight: that one may have read before it.
+        this.stillAwaited(waiter.uuid).then(
+          (awaited) => (awaited ? undefined : this.settle(waiter, { ok: false, error: new UnknownJobError(waiter.uuid) })),
+          (error: unknown) => this.settle(waiter, { ok: false, error }),
+        )
+      }
     }
   }
 
