@@ -78,8 +78,9 @@ export class NotSerializableError extends WharfError {
 export class UnknownJobError extends WharfError {
   readonly code = 'UNKNOWN_JOB'
   readonly uuid: string
-  constructor(uuid: string) {
-    super(`no job with uuid ${JSON.stringify(uuid)}`)
+  /** `detail`: what the uuid names instead, when it is known (a batch's onDone job not stored yet). */
+  constructor(uuid: string, detail?: string) {
+    super(`no job with uuid ${JSON.stringify(uuid)}${detail === undefined ? '' : `: ${detail}`}`)
     this.uuid = uuid
   }
 }

@@ -316,4 +316,15 @@ describe('explain: handlers and lifecycle', () => {
     await wharf.close()
     expect(await failure(() => wharf.explain('nope'))).toBeInstanceOf(WharfClosedError)
   })
+
+  it("names the batch of an onDone uuid it refuses: that job is stored once its batch is done", async () => {
+    const { wharf, m } = await open('root:1')
+    const batch = await wharf.batch('import', [m.delayable().hold(), m.delayable().ok()], { onDone: m.delayable().ok() })
+    const unknown = await failure(() => wharf.explain(batch.onDone[0]!))
+    expect(unknown).toBeInstanceOf(UnknownJobError)
+    expect((unknown as UnknownJobError).uuid).toBe(batch.onDone[0])
+    expect((unknown as Error).message).toBe(
+      `no job with uuid "${batch.onDone[0]}": it is the onDone job of batch "import" (${batch.uuid}), stored once that batch is done (0 of 2 jobs done)`,
+    )
+  })
 })
