@@ -2,12 +2,16 @@
 // (real PostgreSQL server): they wait for the cluster's jobs, wherever the scheduler runs them —
 // a follower's drain() returns only once its job with an eta and its retried job are done, idle()
 // on any member waits for a handler running on another one — and resolve with jobs pending that
-// no member can run, as a stopped embedded Wharf's do. And a follower stopped before it saw a
-// start assigned to it refuses it: no handler launches after stop(), and the job runs on another
-// worker without the refused try counting.
+// no member can run, as a stopped embedded Wharf's do. A follower's wait called right after the
+// scheduler started a job, or while a member that joined since its last heartbeat can start one,
+// catches up with the scheduler's last commit and reads the members before it judges (its
+// replica held at a gate, its heartbeat stopped: the race made deterministic). And a follower
+// stopped before it saw a start assigned to it refuses it: no handler launches after stop(), and
+// the job runs on another worker without the refused try counting.
 import { describe, expect, it } from 'vitest'
 import { RetryableJobError, type Wharf, type WharfEvent } from '../../src/index.js'
 import { freezeReplica, startOf } from '../cluster/replica-gate.js'
+import { heartbeatNow, holdMemberReads, stopHeartbeats } from '../cluster/member-gate.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
 import { gate } from './helpers.js'
 
@@ -22,15 +26,19 @@ async function hasSettled(promise: Promise<unknown>): Promise<boolean> {
   return settled
 }
 
-/**
- * Until `member`'s state shows `uuid` started and its last heartbeat knows `node`: what its waits
- * judge by. A follower's replica and member list trail the scheduler's commits, and a wait called
- * before they caught up judges by what it had (README, Scale out: not yet as embedded).
- */
-async function sees(member: Wharf, uuid: string, node: string): Promise<void> {
-  while (!((await member.job(uuid))?.state === 'started' && member.cluster().nodes.some((n) => n.node === node))) {
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+/** Registers on `worker` a handler `hold` that opens `running` and returns 'released' once
+ * `release` is opened. */
+function holding(worker: Wharf): { running: ReturnType<typeof gate>; release: ReturnType<typeof gate> } {
+  const running = gate()
+  const release = gate()
+  worker.model('res.partner', {
+    async hold() {
+      running.open()
+      await release.wait
+      return 'released'
+    },
+  })
+  return { running, release }
 }
 
 describe('waiting for a cluster', () => {
@@ -67,26 +75,78 @@ describe('waiting for a cluster', () => {
     const scheduler = await open(schema, 'node-a')
     const client = await open(schema, 'node-b')
     const worker = await open(schema, 'node-c')
-    const running = gate()
-    const release = gate()
-    worker.model('res.partner', {
-      async hold() {
-        running.open()
-        await release.wait
-        return 'released'
-      },
-    })
+    const { running, release } = holding(worker)
     await worker.start()
     // The client registers the function, but never starts: it takes no work.
     const job = await client.model('res.partner', { hold: () => 'not here' }).withDelay().hold()
-    await running.wait
-    for (const member of [client, scheduler]) await sees(member, job.uuid, 'node-c')
+    await running.wait // called right away: each member catches up with the start first
     const idle = [client.idle(), scheduler.idle(), client.drain()]
     for (const wait of idle) expect(await hasSettled(wait)).toBe(false)
     release.open()
     await Promise.all(idle)
     expect(await client.job(job.uuid)).toMatchObject({ state: 'done', result: 'released' })
     expect(await scheduler.job(job.uuid)).toMatchObject({ state: 'done' })
+  })
+
+  it("a follower's idle() and drain() called right after a start on a member that joined since its last heartbeat, before its replica applied it, wait for that job", async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const client = await open(schema, 'node-b')
+    // The client's member list stays as its last heartbeat read it (without node-c), and its
+    // replica applies nothing: as a heartbeat a second old and a notification still in transit.
+    await stopHeartbeats(client)
+    const frozen = await freezeReplica(client)
+    const worker = await open(schema, 'node-c')
+    const { running, release } = holding(worker)
+    await worker.start()
+    // Stored by the scheduler, whose calls need no replica; it never starts: it takes no work.
+    const job = await scheduler.model('res.partner', { hold: () => 'not here' }).withDelay().hold()
+    await running.wait // its start on node-c is committed
+    expect(client.cluster().nodes.map((n) => n.node)).not.toContain('node-c')
+    const waits = [client.idle(), client.drain()]
+    let ended = false
+    void Promise.all(waits).then(() => (ended = true))
+    await frozen.release()
+    expect(await client.job(job.uuid)).toMatchObject({ state: 'started' })
+    expect(ended).toBe(false) // judged after catching up: the job runs
+    expect(client.cluster().nodes.map((n) => n.node)).toContain('node-c') // read for the wait
+    release.open()
+    await Promise.all(waits)
+    expect(await client.job(job.uuid)).toMatchObject({ state: 'done', result: 'released' })
+  })
+
+  it("a follower's settled() called while its job waits for a member that joined since its last heartbeat waits until that member starts it", async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const client = await open(schema, 'node-b')
+    // Registered on the client, which never starts: nobody takes work, the job waits pending.
+    const job = await client.model('res.partner', { work: () => 'not here' }).withDelay().work()
+    await stopHeartbeats(client)
+    // The scheduler learns of no member meanwhile: it starts nothing on node-c.
+    const members = holdMemberReads(scheduler)
+    const worker = await open(schema, 'node-c')
+    const release = gate()
+    worker.model('res.partner', {
+      async work() {
+        await release.wait
+        return 'worked'
+      },
+    })
+    // (Its start() resolves once settled, and the job, which it can run, starts only later.)
+    const starting = worker.start()
+    await heartbeatNow(worker) // its row announces the function
+    expect(client.cluster().nodes.map((n) => n.node)).not.toContain('node-c')
+    let ended = false
+    const settled = client.settled().then(() => (ended = true))
+    await new Promise((resolve) => setImmediate(resolve)) // a wait that does not wait has resolved by now
+    expect(await client.job(job.uuid)).toMatchObject({ state: 'pending' })
+    expect(ended).toBe(false) // node-c can start it: the scheduler will, once it reads its row
+    members.release()
+    await Promise.all([settled, starting])
+    expect(await client.job(job.uuid)).toMatchObject({ state: 'started' })
+    release.open()
+    await client.idle()
+    expect(await client.job(job.uuid)).toMatchObject({ state: 'done', result: 'worked' })
   })
 
   it('resolves with jobs pending when no member takes work, as a stopped embedded Wharf does', async () => {

@@ -115,6 +115,9 @@ export class Cluster {
   /** The members and term the last heartbeat read (view() answers from them). */
   private known: { members: MemberState[]; term: number } = { members: [], term: 0 }
   private beats = 0
+  /** Reads of the member table asked for, and the latest whose answer was taken (readMembers). */
+  private membersAsked = 0
+  private membersRead = 0
   private halted = false
   /** This open's worker id (also the address its replies come to). */
   private readonly worker: string
@@ -229,6 +232,23 @@ export class Cluster {
     // fresh for MEMBER_ALIVE_MS more: a call sent to it now waits for a takeover.
     const leader = role === 'scheduler' ? this.node : (this.known.members.find((m) => m.role === 'scheduler' && m.term === term && m.locked)?.node ?? null)
     return { node: this.node, leader, nodes, role, term }
+  }
+
+  /**
+   * Before settled(), idle() or drain() judge (cluster-quiet.ts): the state as of the scheduler's
+   * last commit at least (a follower's replica trails it by a notification), and the members as
+   * they are now, not as the last heartbeat read them (up to HEARTBEAT_MS ago): a job started just
+   * before the call, on a member that joined since, is waited for, and so is a job pending that
+   * such a member can run. The scheduler's state is the log's: it reads the members only.
+   */
+  async caughtUp(): Promise<void> {
+    if (this.halted) return
+    const engine = this.requireEngine()
+    try {
+      await Promise.all([this.readMembers(), engine.following ? this.log.headSeq().then((seq) => this.replica.reached(seq)) : undefined])
+    } catch (error) {
+      if (!this.halted) throw error // (closed meanwhile: the wait judges a closed engine)
+    }
   }
 
   /** Wharf.close(): stop the loops and leave the member table (the log closes after this). Every
@@ -399,7 +419,12 @@ export class Cluster {
 
   /** Read the members and update the workers; a scheduler then recovers the runs of the dead. */
   private async readMembers(): Promise<void> {
+    // Reads overlap (heartbeat, notifications, waits) on several connections: one that answers
+    // after a later one is dropped, so that what a wait read is not replaced by an older list.
+    const read = ++this.membersAsked
     const { members, term, published } = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
+    if (read < this.membersRead) return
+    this.membersRead = read
     this.known = { members, term }
     this.updatePool()
     const engine = this.requireEngine()
