@@ -41,6 +41,27 @@ function holding(worker: Wharf): { running: ReturnType<typeof gate>; release: Re
   return { running, release }
 }
 
+/** Registers on `member` a handler `work` that notes `node` in `ran` and doubles its argument. */
+function doubling(member: Wharf, node: string, ran: string[]) {
+  return member.model('res.partner', {
+    work(n: number) {
+      ran.push(node)
+      return n * 2
+    },
+  })
+}
+
+/** The next event of job `uuid` that `member` commits or applies from now on. */
+function nextEventOf(member: Wharf, uuid: string): Promise<WharfEvent> {
+  return new Promise((resolve) => {
+    const off = member.on('transition', (event: WharfEvent) => {
+      if (!('uuid' in event) || event.uuid !== uuid) return
+      off()
+      resolve(event)
+    })
+  })
+}
+
 describe('waiting for a cluster', () => {
   const open = clusterMembers(db)
 
@@ -109,9 +130,9 @@ describe('waiting for a cluster', () => {
     await frozen.release()
     expect(await client.job(job.uuid)).toMatchObject({ state: 'started' })
     expect(ended).toBe(false) // judged after catching up: the job runs
-    expect(client.cluster().nodes.map((n) => n.node)).toContain('node-c') // read for the wait
     release.open()
     await Promise.all(waits)
+    expect(client.cluster().nodes.map((n) => n.node)).toContain('node-c') // read by the waits
     expect(await client.job(job.uuid)).toMatchObject({ state: 'done', result: 'released' })
   })
 
@@ -180,13 +201,7 @@ describe('waiting for a cluster', () => {
     })
     const stopping = await open(schema, 'node-b')
     const ran: string[] = []
-    const model = (member: Wharf, node: string) =>
-      member.model('res.partner', {
-        work(n: number) {
-          ran.push(node)
-          return n * 2
-        },
-      })
+    const model = (member: Wharf, node: string) => doubling(member, node, ran)
     model(stopping, 'node-b')
     await stopping.start()
     // Its replica applies nothing now: the scheduler's start reaches it only after its stop().
@@ -206,5 +221,45 @@ describe('waiting for a cluster', () => {
     expect(await scheduler.job(job.uuid)).toMatchObject({ state: 'done', retry: 1 })
     expect(starts.at(-1)).toMatch(/^node-c#/)
     expect(starts.every((node) => /^node-[bc]#/.test(node))).toBe(true)
+  })
+
+  it('a follower closed before it saw a start assigned to it has that start refused as it leaves: no try counts, and the job is pending again at once', async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const started = startOf(scheduler)
+    const closing = await open(schema, 'node-b')
+    const ran: string[] = []
+    doubling(closing, 'node-b', ran)
+    await closing.start()
+    // Its replica applies nothing from now on: it never sees the start the scheduler gives it.
+    await freezeReplica(closing)
+    const job = await doubling(scheduler, 'node-a', ran).withDelay().work(21)
+    expect(await started(job.uuid)).toMatch(/^node-b#/)
+    const next = nextEventOf(scheduler, job.uuid)
+    await closing.close()
+    // Refused for it, its try taken back: not recovered as a dead worker's (retry + 1).
+    expect(await next).toMatchObject({ type: 'job.postponed' })
+    expect(await scheduler.job(job.uuid)).toMatchObject({ state: 'pending', retry: 0 })
+    const other = await open(schema, 'node-c')
+    doubling(other, 'node-c', ran)
+    await other.start()
+    expect(await scheduler.result(job.uuid)).toBe(42)
+    expect(ran).toEqual(['node-c'])
+    expect(await scheduler.job(job.uuid)).toMatchObject({ state: 'done', retry: 1 })
+  })
+
+  it('a follower whose close({ timeoutMs }) abandoned a running handler has that try counted, as a dead worker\'s', async () => {
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a')
+    const started = startOf(scheduler)
+    const closing = await open(schema, 'node-b')
+    const { running } = holding(closing) // never released
+    await closing.start()
+    const job = await scheduler.model('res.partner', { hold: () => 'not here' }).withDelay().hold()
+    await Promise.all([running.wait, started(job.uuid)])
+    const next = nextEventOf(scheduler, job.uuid)
+    await closing.close({ timeoutMs: 0 })
+    expect(await next).toMatchObject({ type: 'job.recovered', dead: false })
+    expect(await scheduler.job(job.uuid)).toMatchObject({ state: 'pending', retry: 1 })
   })
 })
