@@ -241,13 +241,13 @@ export class Cluster {
    * last commit at least (a follower's replica trails it by a notification), and the members as
    * they are now, not as the last heartbeat read them (up to HEARTBEAT_MS ago): a job started just
    * before the call, on a member that joined since, is waited for, and so is a job pending that
-   * such a member can run. The scheduler's state is the log's: it reads the members only.
+   * such a member can run. Nothing on the scheduler: its state is the log's, and its settled()
+   * waits for its own ticks only (a pool that changes ticks again), as an embedded one's does.
    */
   async caughtUp(): Promise<void> {
-    if (this.halted) return
-    const engine = this.requireEngine()
+    if (this.halted || !this.requireEngine().following) return
     try {
-      await Promise.all([this.readMembers(), engine.following ? this.log.headSeq().then((seq) => this.replica.reached(seq)) : undefined])
+      await Promise.all([this.readMembers(), this.log.headSeq().then((seq) => this.replica.reached(seq))])
     } catch (error) {
       if (!this.halted) throw error // (closed meanwhile: the wait judges a closed engine)
     }
