@@ -7,7 +7,9 @@
 // catches up with the scheduler's last commit and reads the members before it judges (its
 // replica held at a gate, its heartbeat stopped: the race made deterministic). And a follower
 // stopped before it saw a start assigned to it refuses it: no handler launches after stop(), and
-// the job runs on another worker without the refused try counting.
+// the job runs on another worker without the refused try counting; one closed before it saw such
+// a start has it refused for it by the scheduler as it leaves (no try counts), unless its close
+// abandoned a running handler: then its runs are recovered, and counted, as a dead worker's.
 import { describe, expect, it } from 'vitest'
 import { RetryableJobError, type Wharf, type WharfEvent } from '../../src/index.js'
 import { freezeReplica, startOf } from '../cluster/replica-gate.js'
