@@ -55,6 +55,9 @@ export interface ReplyRow {
   body: Uint8Array
 }
 
+/** The role of a member row that marks a member that left cleanly (PgClusterTables.leave). */
+const LEFT_ROLE = 'left'
+
 export interface MemberRow {
   node: string
   role: 'scheduler' | 'follower'
@@ -241,12 +244,25 @@ export class PgClusterTables {
     return row === undefined ? null : Math.max(0, Number(row.age))
   }
 
-  async leave(sql: PgPool, node: string): Promise<void> {
-    await sql.query(`DELETE FROM ${this.s}.member WHERE node = $1`, [node])
+  /**
+   * `node` leaves the member table. `cleanly`: its worker id, when every run it launched has ended
+   * with its outcome committed, so that the runs the scheduler may still give that worker were
+   * never launched: a row marks it (role LEFT_ROLE, under the worker id, so that a process opening
+   * under the node name at once does not overwrite it; deleted once older than the members' alive
+   * time, as any row), and the scheduler is told at once (runtime/cluster.ts refuses those runs).
+   */
+  async leave(sql: PgPool, node: string, cleanly: string | null = null): Promise<void> {
+    if (cleanly === null) return void (await sql.query(`DELETE FROM ${this.s}.member WHERE node = $1`, [node]))
+    await sql.query(
+      `WITH gone AS (DELETE FROM ${this.s}.member WHERE node = $1), mark AS (INSERT INTO ${this.s}.member (node, role, term, worker) VALUES ($2, '${LEFT_ROLE}', 0, $2) ` +
+        `ON CONFLICT (node) DO NOTHING) SELECT pg_notify($3, 'member')`,
+      [node, cleanly, this.channel],
+    )
   }
 
-  /** Members seen within `aliveMs`, by node; older rows (dead processes) are deleted. */
-  async members(sql: PgPool, aliveMs: number): Promise<{ members: MemberState[]; term: number; published: PublishedChannels | null }> {
+  /** Members seen within `aliveMs`, by node; older rows (dead processes) are deleted. `left`: the
+   * workers of the members that left cleanly (leave()) within `aliveMs`. */
+  async members(sql: PgPool, aliveMs: number): Promise<{ members: MemberState[]; left: string[]; term: number; published: PublishedChannels | null }> {
     await sql.query(`DELETE FROM ${this.s}.member WHERE seen_at < now() - make_interval(secs => $1)`, [aliveMs / 1000])
     const locked = advisoryLockHeld(`hashtextextended('wharf-member:' || $1 || ':' || m.worker, 0)`)
     const [{ rows }, meta] = await Promise.all([
@@ -259,7 +275,8 @@ export class PgClusterTables {
     return {
       term: Number(meta.rows[0]?.term ?? 0),
       published: publishedOf(meta.rows[0]),
-      members: rows.map((row) => ({
+      left: rows.filter((row) => row.role === LEFT_ROLE).map((row) => row.worker as string),
+      members: rows.filter((row) => row.role !== LEFT_ROLE).map((row) => ({
         node: row.node as string,
         role: row.role as MemberRow['role'],
         term: Number(row.term),

@@ -270,6 +270,14 @@ export class PgLog implements EventLog {
     this.lastSeq = tail === undefined ? this.floorSeq : Number(tail.last_seq)
   }
 
+  /** The last seq committed to the log as of now (a follower's waits catch up to it first). */
+  async headSeq(): Promise<number> {
+    const sql = this.requireOpen()
+    const [row] = (await sql.query(`SELECT coalesce((SELECT last_seq FROM ${this.s}.log ORDER BY first_seq DESC LIMIT 1), floor_seq) AS head FROM ${this.s}.meta WHERE id = 1`)).rows
+    if (row === undefined) throw new LogCorruptionError(`corrupt event log in ${this.where}: its meta row is missing`, 0)
+    return Number(row.head)
+  }
+
   async append(batch: readonly WharfEvent[], history: HistoryWrite = NO_HISTORY_WRITE, tick?: DecidedTick): Promise<void> {
     this.requireOpen()
     const stage = tick === undefined || this.stageWithAppend === null ? null : this.stageWithAppend(tick)

@@ -428,11 +428,13 @@ export class Wharf implements ModelHost {
 
   async settled(): Promise<void> {
     this.assertOpen()
+    if (this.clusterMember !== null) await this.clusterMember.caughtUp()
     await this.engine.settled()
   }
 
   async idle(): Promise<void> {
     this.assertOpen()
+    if (this.clusterMember !== null) await this.clusterMember.caughtUp()
     await this.engine.idle()
   }
 
@@ -454,6 +456,7 @@ export class Wharf implements ModelHost {
     const pace = new DrainPace()
     for (;;) {
       this.assertOpen() // also ends the loop when close() runs meanwhile
+      if (this.clusterMember !== null) await this.clusterMember.caughtUp()
       await this.engine.settled()
       if (clock instanceof FakeClock) {
         const next = clock.nextTimerAt()

@@ -2,8 +2,8 @@
 // are about the one process embedded: a follower's own calls and handlers are not all they wait
 // for, since the jobs they concern start and run wherever the scheduler sends them. They are
 // judged on the state the member has (the scheduler's own, or a follower's replica of the batches
-// it committed) and on the workers alive as its last heartbeat read them (the pool the scheduler
-// dispatches to), by the rules an embedded engine follows: a job that no worker with a free slot
+// it committed, caught up first with the log's last commit: Cluster.caughtUp) and on the workers
+// alive as the member table says at the call (the pool the scheduler dispatches to), by the rules an embedded engine follows: a job that no worker with a free slot
 // registered counts as a job without a handler (it waits, pending, and holds nobody back), and a
 // cluster where no member takes work (none started, or all stopped) is a stopped engine: nothing
 // can start, and drain() does not wait for etas.

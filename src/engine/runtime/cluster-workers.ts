@@ -3,7 +3,9 @@
 // they are read) and its process's session still holds its member lock (a SIGKILLed process's
 // session ends at once, so it is found dead within a heartbeat, not MEMBER_ALIVE_MS). A member
 // in the scheduler's role is alive only under the current term: one of an older term lost it, and
-// is dead too, for its handlers' outcomes can no longer be posted (its engine stopped).
+// is dead too, for its handlers' outcomes can no longer be posted (its engine stopped). A member
+// that left cleanly (its stop() ran to its end: every run it launched has ended) launched none of
+// the runs still assigned to it: those are refused for it, not recovered as a dead worker's.
 
 import type { Worker } from '../core/workers.js'
 import type { MemberState, MemberWork } from '../../storage/pg-cluster.js'
@@ -11,6 +13,8 @@ import type { MemberState, MemberWork } from '../../storage/pg-cluster.js'
 /** What a heartbeat read: the member rows, and the current term. */
 export interface Members {
   members: readonly MemberState[]
+  /** The workers of the members that left cleanly (PgClusterTables.leave). */
+  left: readonly string[]
   term: number
 }
 
@@ -36,9 +40,11 @@ function liveOthers({ members, term }: Members, self: Self): (MemberState & { wo
   )
 }
 
-/** The workers whose runs go on: this member's and the live others'. Every other's are recovered. */
-export function liveWorkers(known: Members, self: Self): string[] {
-  return [self.worker, ...liveOthers(known, self).map((m) => m.work.worker)]
+/** The workers whose runs a recovery spares: this member's and the live others' (their runs go
+ * on), and those that left cleanly (their runs are refused instead: Engine.refuseRunsOf). Every
+ * other's are recovered, as a dead process's. */
+export function sparedWorkers(known: Members, self: Self): string[] {
+  return [self.worker, ...liveOthers(known, self).map((m) => m.work.worker), ...known.left]
 }
 
 /** The workers starts may be assigned to (a scheduler's), in a stable order (by member node). */

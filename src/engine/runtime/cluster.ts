@@ -31,7 +31,7 @@ import { replyChannel, sendNotices } from '../../storage/pg-channels.js'
 import { encodeAnswer, NO_RESULT_NAME, type ResultTable } from './cluster-wire.js'
 import type { Engine, Remote } from './engine.js'
 import { InboxApplier } from './inbox-applier.js'
-import { liveWorkers, poolSignature, workerPool, workOf, type Self } from './cluster-workers.js'
+import { poolSignature, sparedWorkers, workerPool, workOf, type Self } from './cluster-workers.js'
 import { InboxClient } from './inbox-client.js'
 import { Replica } from './replica.js'
 import { replay } from './replay.js'
@@ -113,8 +113,11 @@ export class Cluster {
   private unlistenReplies: (() => Promise<void>) | null = null
   private electing = false
   /** The members and term the last heartbeat read (view() answers from them). */
-  private known: { members: MemberState[]; term: number } = { members: [], term: 0 }
+  private known: { members: MemberState[]; left: string[]; term: number } = { members: [], left: [], term: 0 }
   private beats = 0
+  /** Reads of the member table asked for, and the latest whose answer was taken (readMembers). */
+  private membersAsked = 0
+  private membersRead = 0
   private halted = false
   /** This open's worker id (also the address its replies come to). */
   private readonly worker: string
@@ -123,6 +126,8 @@ export class Cluster {
   /** The pool last given to the engine (a scheduler ticks again when it changes). */
   private pooled = ''
   private recovering = false
+  /** Some heartbeat announced that this member takes work: the scheduler may give it runs. */
+  private tookWork = false
   /** Heartbeats never overlap: one asked for while one runs is made once after it. */
   private readonly beating = new Coalesced(() => this.beat(), () => this.halted)
   /** Another process took this one's node name while its session was cut (warned once). */
@@ -182,9 +187,9 @@ export class Cluster {
    * opens as the scheduler, of the term before its own: Engine.open puts its own in place). */
   readonly stateChannels = (): readonly ChannelConfig[] => this.channels.forState(this.log.role === 'scheduler' ? this.log.replacedChannels : this.log.published)
 
-  /** EngineOptions.liveWorkers: the workers whose runs a scheduler's recovery leaves running. */
+  /** EngineOptions.liveWorkers: the workers whose runs a scheduler's recovery spares. */
   readonly liveWorkers = async (): Promise<readonly string[]> => {
-    return liveWorkers(await this.tables.members(this.log.pool, MEMBER_ALIVE_MS), this.self())
+    return sparedWorkers(await this.tables.members(this.log.pool, MEMBER_ALIVE_MS), this.self())
   }
 
   /** The engine is open: listen, catch up (follower) or apply the inbox (scheduler), heartbeat. */
@@ -231,6 +236,23 @@ export class Cluster {
     return { node: this.node, leader, nodes, role, term }
   }
 
+  /**
+   * Before settled(), idle() or drain() judge (cluster-quiet.ts): the state as of the scheduler's
+   * last commit at least (a follower's replica trails it by a notification), and the members as
+   * they are now, not as the last heartbeat read them (up to HEARTBEAT_MS ago): a job started just
+   * before the call, on a member that joined since, is waited for, and so is a job pending that
+   * such a member can run. Nothing on the scheduler: its state is the log's, and its settled()
+   * waits for its own ticks only (a pool that changes ticks again), as an embedded one's does.
+   */
+  async caughtUp(): Promise<void> {
+    if (this.halted || !this.requireEngine().following) return
+    try {
+      await Promise.all([this.readMembers(), this.log.headSeq().then((seq) => this.replica.reached(seq))])
+    } catch (error) {
+      if (!this.halted) throw error // (closed meanwhile: the wait judges a closed engine)
+    }
+  }
+
   /** Wharf.close(): stop the loops and leave the member table (the log closes after this). Every
    * call waits for the one leave: a second close() (one giving up on handlers the first waits for)
    * must not close the log while the first one's leave is under way. */
@@ -246,7 +268,14 @@ export class Cluster {
     // row again after the leave deleted it: let it end first.
     await this.beating.current?.catch(() => undefined)
     await this.snapshotting
-    await this.tables.leave(this.log.pool, this.node).catch(() => undefined)
+    // A stop() that ran to its end (no handler abandoned, the engine not failed) leaves every run
+    // this member launched ended, its outcome committed: a run the scheduler still gives it — one
+    // it assigned before it read the row saying this member stopped, which the member then never
+    // saw — was never launched, and the mark left says so: the scheduler refuses it for this
+    // member (not a try) instead of recovering it as a dead worker's (a try). A member that never
+    // announced work was never given a run.
+    const cleanly = this.tookWork && this.engine?.launchedRunsEnded === true ? this.worker : null
+    await this.tables.leave(this.log.pool, this.node, cleanly).catch(() => undefined)
   }
 
   private halt(): void {
@@ -350,7 +379,7 @@ export class Cluster {
       // it may start right after goes to them (not to nobody until the next heartbeat).
       this.known = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
       this.updatePool()
-      await engine.promote(liveWorkers(this.known, this.self()))
+      await engine.promote(sparedWorkers(this.known, this.self()))
       if (changed) this.snapshotChanged(engine)
       await this.heartbeat()
     } finally {
@@ -390,6 +419,7 @@ export class Cluster {
     }
     this.nameTaken = !named
     const work = workOf(this.self())
+    if (work.functions !== null) this.tookWork = true
     const announced = JSON.stringify(work)
     await this.tables.heartbeat(this.log.pool, this.node, role, this.log.term, engine.runningHandlers, work, announced !== this.announced)
     this.announced = announced
@@ -399,14 +429,21 @@ export class Cluster {
 
   /** Read the members and update the workers; a scheduler then recovers the runs of the dead. */
   private async readMembers(): Promise<void> {
-    const { members, term, published } = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
-    this.known = { members, term }
+    // Reads overlap (heartbeat, notifications, waits) on several connections: one that answers
+    // after a later one is dropped, so that what a wait read is not replaced by an older list.
+    const read = ++this.membersAsked
+    const { members, left, term, published } = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
+    if (read < this.membersRead) return
+    this.membersRead = read
+    this.known = { members, left, term }
     this.updatePool()
     const engine = this.requireEngine()
     // (A follower that just took the lease publishes its own: elect() puts it in place.)
     if (engine.following && this.log.role === 'follower' && !this.halted) this.channels.follow(published, engine)
     if (this.role !== 'scheduler') return
-    const live = liveWorkers(this.known, this.self())
+    // (Before any recovery: it spares them. The pool no longer has them: nothing starts there now.)
+    if (left.length > 0) engine.refuseRunsOf(left)
+    const live = sparedWorkers(this.known, this.self())
     if (this.recovering || ![...engine.state.runsOn.keys()].some((worker) => !live.includes(worker))) return
     this.recovering = true
     try {

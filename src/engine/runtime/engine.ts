@@ -174,6 +174,8 @@ export class Engine {
    * its own, by `<uuid> <run>`, and when each was posted: idle() waits until the state it reads
    * has them, as an embedded one's does, and repostOutcomes() posts again those that linger. */
   private readonly sentOutcomes = new Map<string, { command: Extract<Command, { type: 'finish' }>; atMs: number }>()
+  /** close({ timeoutMs }) abandoned running handlers: their runs stay started (launchedRunsEnded). */
+  private handlersAbandoned = false
   /** Why the engine stopped for good, if it did (see fail()). */
   private fatal: unknown = undefined
   /** Told once, when the engine closes or fails: whoever waits for it to do something. */
@@ -787,8 +789,30 @@ export class Engine {
       this.runner.launch(job, job.runs)
       return true
     }
-    this.post({ type: 'finish', uuid: job.uuid, run: job.runs, outcome: REFUSED_START, retryPattern: null, entropy: 0 })
+    this.post(refusedStart(job.uuid, job.runs))
     return false
+  }
+
+  /**
+   * Cluster scheduler: the runs still assigned to `workers`, members that left having launched
+   * none of them (Cluster.leave: it assigned them before it read that they stopped, and they never
+   * saw them), end as the members would have refused them (REFUSED_START): not a try, the job
+   * pending again at once; a superseded run releases its slots. A duplicate is dropped by its run.
+   */
+  refuseRunsOf(workers: readonly string[]): void {
+    if (this.remote !== null || this.lifecycle === 'closed') return
+    for (const worker of workers) {
+      if (!this.state.runsOn.has(worker)) continue
+      const { launch, end } = unlaunchedRuns(this.state, worker, new WorkerRuns())
+      for (const job of launch) this.post(refusedStart(job.uuid, job.runs))
+      for (const { uuid, run } of end) this.post(refusedStart(uuid, run))
+    }
+  }
+
+  /** Cluster: stop() ran to its end — no handler abandoned by close({ timeoutMs }), the engine did
+   * not fail —, so every run this member launched has ended and its outcome is in the state. */
+  get launchedRunsEnded(): boolean {
+    return this.lifecycle === 'stopped' && !this.handlersAbandoned
   }
 
   /** Follower, every poll of its cluster: post again the outcomes whose runs its replica still
@@ -897,6 +921,7 @@ export class Engine {
 
   /** close({ timeoutMs }) ran out: abandon the handlers still running (see Runner.abandonAll). */
   abandonHandlers(reason: unknown): void {
+    if (this.runner.inflight > 0) this.handlersAbandoned = true
     this.runner.abandonAll(reason)
     this.handlersQuiet()
   }
@@ -920,7 +945,8 @@ export class Engine {
   }
 }
 
-/** The outcome a stopped worker posts for a start assigned to it (Engine.takeAssigned): the try
+/** The outcome a stopped worker posts for a start assigned to it (Engine.takeAssigned), and the
+ * scheduler for one assigned to a worker that left cleanly (Engine.refuseRunsOf): the try
  * is taken back (ignoreRetry: it never fails the job, whatever its retries) and the job is pending
  * again at once, for the scheduler to give to a worker that takes work. */
 const REFUSED_START: HandlerOutcome = {
@@ -930,6 +956,11 @@ const REFUSED_START: HandlerOutcome = {
   ignoreRetry: true,
   excName: 'WorkerStoppedError',
   excInfo: '',
+}
+
+/** A refusal of run `run` of job `uuid`, never launched (REFUSED_START). */
+function refusedStart(uuid: string, run: number): Command {
+  return { type: 'finish', uuid, run, outcome: REFUSED_START, retryPattern: null, entropy: 0 }
 }
 
 /** The outcome a worker posts for a superseded run it never launched: the scheduler drops it
