@@ -177,24 +177,33 @@ export class Runner {
       return
     }
     let returned: unknown
+    let then: unknown
     try {
       returned = fn.handler.apply(context, job.args)
+      // Read once, as await does: a `then` getter that throws fails the try like a throw.
+      then = returned !== null && (typeof returned === 'object' || typeof returned === 'function') ? (returned as PromiseLike<unknown>).then : undefined
     } catch (error) {
       this.decide(attempt, outcomeOfError(error))
       return
     }
-    if (returned !== null && typeof returned === 'object' && typeof (returned as PromiseLike<unknown>).then === 'function') {
-      attempt.async = true
-      this.inflight++
-      this.live.set(job.uuid, attempt)
-      this.pending.add(attempt)
-      if (deadlineMs !== null) this.timed.push(attempt)
-      ;(returned as PromiseLike<unknown>).then(
+    if (typeof then !== 'function') {
+      this.decide(attempt, outcomeOfValue(returned))
+      return
+    }
+    attempt.async = true
+    this.inflight++
+    this.live.set(job.uuid, attempt)
+    this.pending.add(attempt)
+    if (deadlineMs !== null) this.timed.push(attempt)
+    try {
+      ;(then as PromiseLike<unknown>['then']).call(
+        returned,
         (value) => this.decide(attempt, outcomeOfValue(value)),
         (error) => this.decide(attempt, outcomeOfError(error)),
       )
-    } else {
-      this.decide(attempt, outcomeOfValue(returned))
+    } catch (error) {
+      // A thenable's then() that throws rejects it, as await would have it (unless it settled first).
+      this.decide(attempt, outcomeOfError(error))
     }
   }
 
