@@ -48,7 +48,11 @@ export class JobContext {
     private readonly baseContext: Record<string, unknown>,
     private readonly clock: Clock,
     private readonly jobRecord: JobRecord | null,
-  ) {}
+    /** The job as it runs when there is no record of it (trapJobs, no-delay mode). */
+    view?: JobView,
+  ) {
+    this.viewCache = view
+  }
 
   /** Allow-listed context of the job, plus `jobUuid` inside a job. */
   get context(): Record<string, unknown> {
@@ -59,7 +63,8 @@ export class JobContext {
     return this.contextCache
   }
 
-  /** The job as it was when this try started (undefined for a direct call). */
+  /** The job as it was when this try started (undefined for a direct call; trapJobs and no-delay
+   * mode give the job they run, started). */
   get job(): JobView | undefined {
     if (this.viewCache === undefined && this.jobRecord !== null) this.viewCache = toJobView(this.jobRecord)
     return this.viewCache
