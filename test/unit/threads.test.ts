@@ -61,6 +61,8 @@ describe('a threaded model', () => {
       ['aDate', []],
       ['badProgress', []],
       ['report', []],
+      ['sleepFor', [-5]],
+      ['sleepFor', ['soon']],
     ]
     const pairs: [string, string, string][] = []
     type Calls = Record<string, (...a: unknown[]) => Promise<JobView>>
@@ -87,6 +89,7 @@ describe('a threaded model', () => {
     expect(await by('aDate')).toMatchObject({ state: 'done', result: new Date(Date.UTC(2026, 0, 2)) })
     expect(await by('badProgress')).toMatchObject({ state: 'failed', excName: 'InvalidPropertyError' })
     expect(await by('report')).toMatchObject({ state: 'done', result: 'reported', progress: { fraction: 1, message: 'all' } })
+    expect(await by('sleepFor')).toMatchObject({ state: 'failed', excName: 'RangeError' })
   })
 
   it('gives a handler its records, context and job', async () => {
