@@ -2,7 +2,7 @@
 // NotSerializableError at its path) and that a thrown non-Error keeps its type and JSON.
 import { afterEach, describe, expect, it } from 'vitest'
 import { FakeClock, RetryableJobError, Wharf, type JobContext } from '../../src/index.js'
-import { EXC_MESSAGE_LENGTH_MAX } from '../../src/engine/core/limits.js'
+import { EXC_MESSAGE_LENGTH_MAX, EXC_TEXT_LENGTH_MAX } from '../../src/engine/core/limits.js'
 
 const opened: Wharf[] = []
 afterEach(async () => {
@@ -173,5 +173,22 @@ describe('a thrown value that misbehaves when read', () => {
     for (const job of jobs) {
       expect(await wharf.job(job.uuid)).toMatchObject({ state: 'failed', excName: 'RangeError', excMessage: 'no then' })
     }
+  })
+})
+
+describe('a thrown Error with a huge message', () => {
+  it(`keeps at most EXC_TEXT_LENGTH_MAX (${EXC_TEXT_LENGTH_MAX}) characters of its message and stack, as a result is bounded`, async () => {
+    const message = 'a response body '.repeat(500_000) // 8 MB, as an HTTP client may put in its error
+    const view = await runOne(() => new Error(message), true)
+    expect(view).toMatchObject({ state: 'failed', excName: 'Error' })
+    expect(view.excMessage).toBe(message.slice(0, EXC_TEXT_LENGTH_MAX))
+    expect(view.excInfo!.length).toBe(EXC_TEXT_LENGTH_MAX)
+  })
+
+  it('a RetryableJobError: the message its retry stores, and then the failure, are bounded alike', async () => {
+    const message = 'x'.repeat(EXC_TEXT_LENGTH_MAX * 3)
+    const view = await runOne(() => new RetryableJobError(message, { seconds: 0 }), true)
+    expect(view).toMatchObject({ state: 'failed', excName: 'FailedJobError' })
+    expect(view.excMessage).toBe(`Max. retries (1) reached: ${message.slice(0, EXC_TEXT_LENGTH_MAX)}`)
   })
 })

@@ -5,7 +5,8 @@
 // handler end a try the same way.
 
 import type { HandlerOutcome } from '../core/commands.js'
-import { EXC_MESSAGE_LENGTH_MAX } from '../core/limits.js'
+import { cutText } from '../core/cut-text.js'
+import { EXC_MESSAGE_LENGTH_MAX, EXC_TEXT_LENGTH_MAX } from '../core/limits.js'
 import { describe } from '../core/describe.js'
 import { InvalidPropertyError, NothingToDoJob, RetryableJobError, retrySecondsRule, validRetrySeconds } from '../errors.js'
 import { cloneSerializable } from '../../storage/serialize.js'
@@ -47,11 +48,11 @@ export function outcomeOfError(error: unknown): HandlerOutcome {
 function outcomeOf(error: unknown): HandlerOutcome {
   const fromThread = error instanceof Error ? computed.get(error) : undefined
   if (fromThread !== undefined) return fromThread
-  if (error instanceof NothingToDoJob) return { kind: 'nothing_to_do', message: textOf(() => error.message, () => '') }
+  if (error instanceof NothingToDoJob) return { kind: 'nothing_to_do', message: cutText(textOf(() => error.message, () => ''), EXC_TEXT_LENGTH_MAX) }
   if (error instanceof Error) {
     const excName = nameOf(error)
-    const excMessage = textOf(() => error.message, () => '')
-    const excInfo = textOf(() => error.stack, () => (excMessage === '' ? excName : `${excName}: ${excMessage}`))
+    const excMessage = cutText(textOf(() => error.message, () => ''), EXC_TEXT_LENGTH_MAX)
+    const excInfo = cutText(textOf(() => error.stack, () => (excMessage === '' ? excName : `${excName}: ${excMessage}`)), EXC_TEXT_LENGTH_MAX)
     if (!(error instanceof RetryableJobError)) return { kind: 'failed', excName, excMessage, excInfo }
     const seconds = read(() => error.seconds)
     if (seconds !== undefined && !validRetrySeconds(seconds)) {
@@ -61,7 +62,7 @@ function outcomeOf(error: unknown): HandlerOutcome {
     return { kind: 'retryable', message: excMessage, seconds, ignoreRetry: read(() => error.ignoreRetry) === true, excName, excInfo }
   }
   // A thrown non-Error is kept: its type as the name, its JSON as the message (bounded).
-  const message = jsonOf(error).slice(0, EXC_MESSAGE_LENGTH_MAX)
+  const message = cutText(jsonOf(error), EXC_MESSAGE_LENGTH_MAX)
   return { kind: 'failed', excName: typeof error, excMessage: message, excInfo: message }
 }
 
@@ -87,7 +88,7 @@ function textOf(get: () => unknown, fallback: () => string): string {
   const value = read(get)
   if (typeof value === 'string') return value
   if (value === undefined || value === null) return fallback()
-  return jsonOf(value).slice(0, EXC_MESSAGE_LENGTH_MAX)
+  return cutText(jsonOf(value), EXC_MESSAGE_LENGTH_MAX)
 }
 
 /**
