@@ -59,7 +59,7 @@ function outcomeOf(error: unknown): HandlerOutcome {
       const refused = new InvalidPropertyError(`${retrySecondsRule}, got ${describe(seconds)} (set on the error after it was made)`)
       return { kind: 'failed', excName: refused.name, excMessage: refused.message, excInfo: excInfo }
     }
-    return { kind: 'retryable', message: excMessage, seconds, ignoreRetry: read(() => error.ignoreRetry) === true, excName, excInfo }
+    return { kind: 'retryable', message: excMessage, seconds, ignoreRetry: Boolean(read(() => error.ignoreRetry)), excName, excInfo }
   }
   // A thrown non-Error is kept: its type as the name, its JSON as the message (bounded).
   const message = cutText(jsonOf(error), EXC_MESSAGE_LENGTH_MAX)
