@@ -23,13 +23,18 @@ export class RetryableJobError extends WharfError {
     super(message)
     const seconds = options.seconds
     // Checked here, where the handler's author sees it: the core would compute an eta from it.
-    if (seconds !== undefined && (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0 || seconds > DELAY_SECONDS_MAX)) {
-      throw new InvalidPropertyError(`RetryableJobError: seconds must be a finite number from 0 (retry at once) to DELAY_SECONDS_MAX (${DELAY_SECONDS_MAX}), got ${String(seconds)}`)
-    }
+    if (seconds !== undefined && !validRetrySeconds(seconds)) throw new InvalidPropertyError(`${retrySecondsRule}, got ${String(seconds)}`)
     this.seconds = seconds
     this.ignoreRetry = options.ignoreRetry ?? false
   }
 }
+
+/** What RetryableJobError's `seconds` may be (checked again on the thrown error: it can be changed). */
+export function validRetrySeconds(seconds: unknown): seconds is number {
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0 && seconds <= DELAY_SECONDS_MAX
+}
+
+export const retrySecondsRule = `RetryableJobError: seconds must be a finite number from 0 (retry at once) to DELAY_SECONDS_MAX (${DELAY_SECONDS_MAX})`
 
 /** Thrown by a handler (or by the engine when retries run out): the job fails. */
 export class FailedJobError extends WharfError {

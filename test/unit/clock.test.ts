@@ -221,6 +221,19 @@ describe('FakeClock sleep', () => {
     expect(clock.pendingTimers()).toBe(0)
   })
 
+  it('a fraction of a ms sleeps to the next whole ms: the clock never shows a fraction', async () => {
+    const clock = new FakeClock(0)
+    let woke = false
+    const sleeping = clock.sleep(0.5).then(() => (woke = true))
+    expect(clock.nextTimerAt()).toBe(1)
+    await clock.advance(1)
+    await sleeping
+    expect([woke, clock.now()]).toEqual([true, 1])
+    clock.setTimer(1.2, () => {})
+    await clock.advanceTo(clock.nextTimerAt()!) // what drain() does: it needs a whole time
+    expect(clock.now()).toBe(2)
+  })
+
   it('rejects with the abort reason and removes its timer', async () => {
     const clock = new FakeClock(0)
     const controller = new AbortController()

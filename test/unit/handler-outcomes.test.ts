@@ -1,8 +1,8 @@
 // Proves a handler's result is checked like arguments (an unstorable one fails the try with
 // NotSerializableError at its path) and that a thrown non-Error keeps its type and JSON.
 import { afterEach, describe, expect, it } from 'vitest'
-import { FakeClock, Wharf, type JobContext } from '../../src/index.js'
-import { EXC_MESSAGE_LENGTH_MAX } from '../../src/engine/core/limits.js'
+import { FakeClock, RetryableJobError, Wharf, type JobContext } from '../../src/index.js'
+import { EXC_MESSAGE_LENGTH_MAX, EXC_TEXT_LENGTH_MAX } from '../../src/engine/core/limits.js'
 
 const opened: Wharf[] = []
 afterEach(async () => {
@@ -90,5 +90,105 @@ describe('a thrown value that is not an Error', () => {
     expect(view.excName).toBe('object')
     expect(view.excMessage).toHaveLength(EXC_MESSAGE_LENGTH_MAX)
     expect(JSON.stringify(big).startsWith(view.excMessage!)).toBe(true)
+  })
+})
+
+describe('a thrown value that misbehaves when read', () => {
+  /** An Error whose `key` is a getter that throws. */
+  function trap(key: string): Error {
+    const error = new Error('unreadable')
+    Object.defineProperty(error, key, {
+      get() {
+        throw new Error(`the ${key} getter threw`)
+      },
+    })
+    return error
+  }
+
+  it.each([
+    ['message', false],
+    ['message', true],
+    ['stack', false],
+    ['stack', true],
+    ['constructor', true],
+  ])('(a throwing %s getter, async: %s) fails the job instead of killing the engine or losing the try', async (key, async) => {
+    const wharf = await Wharf.open({ clock: new FakeClock() })
+    opened.push(wharf)
+    const model = wharf.model('test.job', {
+      run(this: JobContext) {
+        return async ? Promise.reject(trap(key)) : (() => { throw trap(key) })()
+      },
+    })
+    const job = await model.withDelay({ maxRetries: 1 }).run()
+    const next = await model.withDelay().run()
+    await wharf.start()
+    await wharf.drain()
+    const view = (await wharf.job(job.uuid))!
+    expect(view.state).toBe('failed')
+    expect([typeof view.excName, typeof view.excMessage, typeof view.excInfo]).toEqual(['string', 'string', 'string'])
+    if (key !== 'message') expect(view.excMessage).toBe('unreadable')
+    expect((await wharf.job(next.uuid))!.state).toBe('failed') // the engine went on
+  })
+
+  it('a message or stack that is not a string is stored as text, as JobView types it', async () => {
+    const error = new Error('x')
+    Object.assign(error, { message: 42, stack: { frames: 1 } })
+    const view = await runOne(() => error, true)
+    expect(view).toMatchObject({ state: 'failed', excName: 'Error', excMessage: '42', excInfo: '{"frames":1}' })
+  })
+
+  it('a RetryableJobError whose seconds was changed to a bad value after it was made fails the try, naming it', async () => {
+    const error = new RetryableJobError('later') as RetryableJobError & { seconds: unknown }
+    error.seconds = Number.NaN
+    const view = await runOne(() => error, true)
+    expect(view).toMatchObject({ state: 'failed', excName: 'InvalidPropertyError' })
+    expect(view.excMessage).toContain('seconds')
+    expect(view.excMessage).toContain('NaN')
+    expect(view.eta).toBe(null)
+  })
+
+  it('a handler returning an object whose `then` getter throws, or whose then() throws, fails its try', async () => {
+    const wharf = await Wharf.open({ clock: new FakeClock() })
+    opened.push(wharf)
+    const values: Record<string, unknown> = {
+      getter: {
+        get then() {
+          throw new RangeError('no then')
+        },
+      },
+      call: {
+        then() {
+          throw new RangeError('no then')
+        },
+      },
+    }
+    const model = wharf.model('test.job', {
+      run(this: JobContext, which: string) {
+        return values[which] // returned as is, not through an async function's promise
+      },
+    })
+    const jobs = [await model.withDelay({ maxRetries: 1 }).run('getter'), await model.withDelay({ maxRetries: 1 }).run('call')]
+    await wharf.start()
+    await wharf.drain()
+    for (const job of jobs) {
+      expect(await wharf.job(job.uuid)).toMatchObject({ state: 'failed', excName: 'RangeError', excMessage: 'no then' })
+    }
+  })
+})
+
+describe('a thrown Error with a huge message', () => {
+  it(`keeps at most EXC_TEXT_LENGTH_MAX (${EXC_TEXT_LENGTH_MAX}) characters of its message and stack, as a result is bounded`, async () => {
+    const message = 'a response body '.repeat(500_000) // 8 MB, as an HTTP client may put in its error
+    const view = await runOne(() => new Error(message), true)
+    expect(view).toMatchObject({ state: 'failed', excName: 'Error' })
+    expect(view.excMessage).toBe(message.slice(0, EXC_TEXT_LENGTH_MAX))
+    expect(view.excInfo!.length).toBe(EXC_TEXT_LENGTH_MAX)
+  })
+
+  it('a RetryableJobError: the message its retry stores, and then the failure, are bounded alike', async () => {
+    const message = 'x'.repeat(EXC_TEXT_LENGTH_MAX * 3)
+    const view = await runOne(() => new RetryableJobError(message, { seconds: 0 }), true)
+    expect(view).toMatchObject({ state: 'failed', excName: 'FailedJobError' })
+    expect(view.excMessage).toBe(`Max. retries (1) reached: ${message.slice(0, EXC_TEXT_LENGTH_MAX)}`)
   })
 })

@@ -50,3 +50,43 @@ describe('RetryableJobError options', () => {
     expect(error).toBeInstanceOf(InvalidPropertyError)
   })
 })
+
+describe('a fraction of a ms on a FakeClock', () => {
+  it('in RetryableJobError seconds: retried at a whole ms, as an eta property is: drain() on a FakeClock gets there', async () => {
+    const clock = new FakeClock()
+    const wharf = await Wharf.open({ clock })
+    opened.push(wharf)
+    let tries = 0
+    const model = wharf.model('retry.jitter', {
+      run() {
+        if (++tries === 1) throw new RetryableJobError('busy', { seconds: 0.0015 }) // 1.5 ms, as a jitter draws
+        return 'ok'
+      },
+    })
+    const job = await model.withDelay().run()
+    await wharf.start()
+    await wharf.settled()
+    const waiting = (await wharf.job(job.uuid))!
+    expect(waiting.state).toBe('pending')
+    expect(Number.isInteger(waiting.eta)).toBe(true)
+    await wharf.drain()
+    expect(await wharf.job(job.uuid)).toMatchObject({ state: 'done', retry: 2 })
+    expect(Number.isInteger(clock.now())).toBe(true)
+  })
+
+  it('a handler sleeping a fraction of a ms on a FakeClock is drained', async () => {
+    const clock = new FakeClock()
+    const wharf = await Wharf.open({ clock })
+    opened.push(wharf)
+    const model = wharf.model('sleep.fraction', {
+      async run(this: JobContext) {
+        await this.sleep(0.5)
+        return this.now()
+      },
+    })
+    const job = await model.withDelay().run()
+    await wharf.start()
+    await wharf.drain()
+    expect(await wharf.job(job.uuid)).toMatchObject({ state: 'done', result: job.createdAt + 1 })
+  })
+})

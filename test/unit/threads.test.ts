@@ -4,7 +4,7 @@
 // thread terminated (a busy loop included) and the next job runs on a fresh one; close() ends
 // running threads. Real threads and the system clock: every wait is on an event, never a sleep.
 import { describe, expect, it } from 'vitest'
-import { InvalidJobFunctionError, RetryableJobError, Wharf, type JobView, type OpenOptions, type WharfEvent } from '../../src/index.js'
+import { InvalidJobFunctionError, RetryableJobError, Wharf, WharfClosedError, type JobView, type OpenOptions, type WharfEvent } from '../../src/index.js'
 import * as jobs from '../fixtures/threads/jobs.js'
 import { closedAfterEach, failure, tempLevelLogs } from './helpers.js'
 
@@ -61,6 +61,8 @@ describe('a threaded model', () => {
       ['aDate', []],
       ['badProgress', []],
       ['report', []],
+      ['sleepFor', [-5]],
+      ['sleepFor', ['soon']],
     ]
     const pairs: [string, string, string][] = []
     type Calls = Record<string, (...a: unknown[]) => Promise<JobView>>
@@ -87,6 +89,7 @@ describe('a threaded model', () => {
     expect(await by('aDate')).toMatchObject({ state: 'done', result: new Date(Date.UTC(2026, 0, 2)) })
     expect(await by('badProgress')).toMatchObject({ state: 'failed', excName: 'InvalidPropertyError' })
     expect(await by('report')).toMatchObject({ state: 'done', result: 'reported', progress: { fraction: 1, message: 'all' } })
+    expect(await by('sleepFor')).toMatchObject({ state: 'failed', excName: 'RangeError' })
   })
 
   it('gives a handler its records, context and job', async () => {
@@ -186,6 +189,13 @@ describe('a threaded model', () => {
     const done = nextEvent(wharf, (e) => e.type === 'job.done' && e.uuid === job.uuid)
     await wharf.close()
     expect(await done).toMatchObject({ result: jobs.fib(25) })
+  })
+
+  it('refuses a direct call after close() with WharfClosedError, instead of starting a thread again', async () => {
+    const { wharf, image } = await open()
+    expect(await image.square(3)).toBe(9)
+    await wharf.close()
+    expect(await failure(() => image.square(3))).toBeInstanceOf(WharfClosedError)
   })
 
   it.each([

@@ -19,28 +19,37 @@ export async function runWithoutDelay(host: { functions: FunctionRegistry; clock
       throw new InvalidJobFunctionError(`no handler registered for ${spec.model}.${spec.method}`)
     }
     const startedAt = host.clock.now()
-    const context = new JobContext(spec.records, { ...spec.context, jobUuid: spec.uuid }, host.clock, null)
-    const returned: unknown = await handler.apply(context, spec.args)
-    const doneAt = host.clock.now()
-    views.push({
+    // What this.job shows while it runs, as a stored job's try sees it.
+    const started: JobView = Object.freeze({
       ...spec,
       dependents: specs.filter((s) => s.dependsOn.includes(spec.uuid)).map((s) => s.uuid),
-      state: 'done',
+      state: 'started',
       eta: null,
       retry: 1,
       identityKey: spec.identityKey,
-      result: returned === undefined ? null : cloneSerializable(returned, 'result'),
+      result: null,
       excName: null,
       excMessage: null,
       excInfo: null,
       enqueuedAt: startedAt,
       startedAt,
-      doneAt,
+      doneAt: null,
       cancelledAt: null,
-      execTimeMs: doneAt - startedAt,
-      progress: context.lastProgress,
+      execTimeMs: null,
+      progress: null,
       node: null,
       batchUuid: null,
+    })
+    const context = new JobContext(spec.records, { ...spec.context, jobUuid: spec.uuid }, host.clock, null, started)
+    const returned: unknown = await handler.apply(context, spec.args)
+    const doneAt = host.clock.now()
+    views.push({
+      ...started,
+      state: 'done',
+      result: returned === undefined ? null : cloneSerializable(returned, 'result'),
+      doneAt,
+      execTimeMs: doneAt - startedAt,
+      progress: context.lastProgress,
     })
   }
   return views

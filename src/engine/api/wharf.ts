@@ -142,7 +142,7 @@ export class Wharf implements ModelHost {
     })
     const wharf = new Wharf(engine, functions, { ...checked, cluster })
     if (cluster !== null) await attachCluster(cluster, engine)
-    if (checked.telemetry !== null || checked.logger !== null) observe(engine, checked.telemetry, checked.logger)
+    if (checked.telemetry !== null || checked.logger !== null) observe(engine, checked.telemetry, checked.logger, checked.warn)
     if (checked.clock instanceof FakeClock) wharf.detachClock = checked.clock.attach(() => engine.settled())
     return wharf
   }
@@ -712,8 +712,8 @@ async function attachCluster(cluster: Cluster, engine: Engine): Promise<void> {
 
 /** Telemetry and logging from the committed events: registered only when asked for, so that a
  * Wharf without them runs no per-job code for them. */
-function observe(engine: Engine, telemetry: TelemetryOptions | null, logger: Logger | null): void {
-  const observer = new Telemetry(telemetry ?? {}, logger, () => engine.state)
+function observe(engine: Engine, telemetry: TelemetryOptions | null, logger: Logger | null, warn: Warn): void {
+  const observer = new Telemetry(telemetry ?? {}, logger, () => engine.state, warn)
   engine.onEvent((event) => observer.onEvent(event))
   engine.onTryTimedOut((uuid) => observer.timedOut(uuid))
   engine.onClosed(() => observer.closed(engine.clock.now()))

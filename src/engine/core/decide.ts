@@ -302,7 +302,8 @@ function outcomeEvent(
         type: 'job.postponed',
         uuid,
         // Bounded delays (DELAY_SECONDS_MAX) from a clock late in year 9999 could still pass it.
-        eta: Math.min(nowMs + delaySeconds * 1000, TIME_MS_MAX),
+        // Whole ms, as an eta property is (a jittered `seconds` has a fraction of a ms).
+        eta: Math.min(nowMs + Math.round(delaySeconds * 1000), TIME_MS_MAX),
         message: outcome.message,
         retryAdjust: outcome.ignoreRetry ? -1 : 0,
       }

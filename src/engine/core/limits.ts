@@ -12,6 +12,10 @@ export const PAYLOAD_BYTES_MAX = 1_048_576
 export const PAYLOAD_DEPTH_MAX = 64
 /** excMessage of a thrown non-Error value (its JSON) is cut at this many characters. */
 export const EXC_MESSAGE_LENGTH_MAX = 1_000
+/** A thrown Error's message and stack (excMessage, excInfo, a retry's message) are cut at this
+ * many characters: an error can carry a whole response body, stored with each try like a result,
+ * and a result is bounded too (PAYLOAD_BYTES_MAX). */
+export const EXC_TEXT_LENGTH_MAX = 100_000
 /** A handler's progress message (JobContext.progress) is cut at this many characters. */
 export const PROGRESS_MESSAGE_LENGTH_MAX = 1_000
 /** At most one progress write per try per this much clock time: a handler may report in a tight

@@ -152,7 +152,9 @@ export class FakeClock implements Clock {
 
   setTimer(dueMs: number, fire: () => void | Promise<void>): TimerHandle {
     assertDueMs(dueMs)
-    const timer = new FakeTimer(this, dueMs, this.seq++, fire)
+    // Time moves in whole ms (as Date.now() does, and advanceTo requires): a timer due within a
+    // ms (a sleep(0.5)) fires at the next whole one, never before its due time.
+    const timer = new FakeTimer(this, Math.ceil(dueMs), this.seq++, fire)
     this.timers.push(timer)
     return timer
   }

@@ -386,7 +386,11 @@ export class Engine {
     // Its own work, not the cluster's: another member's handlers are not this process's to wait for.
     this.linger.hurry()
     await this.waiters.wait('own-work')
-    if (this.lifecycle === 'stopping') this.lifecycle = 'stopped'
+    // A start() while this stop() waited made the engine run again: its timer carries its etas,
+    // retries and timeouts from then on, and must stay armed.
+    const now = this.lifecycle as Lifecycle // not as narrowed before the await: start() may have run
+    if (now === 'running') return
+    if (now === 'stopping') this.lifecycle = 'stopped'
     this.timer.clear()
   }
 

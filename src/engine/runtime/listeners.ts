@@ -22,8 +22,13 @@ export class Listeners {
   emit(batch: readonly WharfEvent[]): void {
     // Checked first so that the common tick, with nobody listening, walks no batch.
     if (this.listeners.size === 0) return
+    // The listeners registered when the batch was committed: one a listener adds meanwhile starts
+    // with the next batch (a Set's iteration would hand it the event being delivered); one removed
+    // meanwhile gets nothing more.
+    const listeners = [...this.listeners]
     for (const event of batch) {
-      for (const listener of this.listeners) {
+      for (const listener of listeners) {
+        if (!this.listeners.has(listener)) continue
         try {
           listener(event)
         } catch (error) {

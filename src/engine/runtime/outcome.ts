@@ -5,8 +5,10 @@
 // handler end a try the same way.
 
 import type { HandlerOutcome } from '../core/commands.js'
-import { EXC_MESSAGE_LENGTH_MAX } from '../core/limits.js'
-import { NothingToDoJob, RetryableJobError } from '../errors.js'
+import { cutText } from '../core/cut-text.js'
+import { EXC_MESSAGE_LENGTH_MAX, EXC_TEXT_LENGTH_MAX } from '../core/limits.js'
+import { describe } from '../core/describe.js'
+import { InvalidPropertyError, NothingToDoJob, RetryableJobError, retrySecondsRule, validRetrySeconds } from '../errors.js'
 import { cloneSerializable } from '../../storage/serialize.js'
 
 /** Errors rebuilt from a worker thread's outcome, with that outcome (see errorOfOutcome). */
@@ -27,26 +29,66 @@ export function outcomeOfValue(value: unknown): HandlerOutcome {
   }
 }
 
+/**
+ * The outcome of a thrown value. Total: the value is the handler's, so anything it does when read
+ * (a getter of its message or stack that throws, a message that is a number, a `seconds` set to
+ * NaN after the check in RetryableJobError's constructor) ends the try, never the engine, and the
+ * outcome holds strings where JobView has them.
+ */
 export function outcomeOfError(error: unknown): HandlerOutcome {
+  try {
+    return outcomeOf(error)
+  } catch (failure) {
+    // Reading the value threw before its fields could each be read safely (a Proxy's traps).
+    const message = `the thrown value could not be read: ${textOf(() => (failure as Error).message, () => String(failure))}`
+    return { kind: 'failed', excName: 'Error', excMessage: message, excInfo: message }
+  }
+}
+
+function outcomeOf(error: unknown): HandlerOutcome {
   const fromThread = error instanceof Error ? computed.get(error) : undefined
   if (fromThread !== undefined) return fromThread
-  if (error instanceof NothingToDoJob) return { kind: 'nothing_to_do', message: error.message }
-  if (error instanceof RetryableJobError) {
-    return {
-      kind: 'retryable',
-      message: error.message,
-      seconds: error.seconds,
-      ignoreRetry: error.ignoreRetry,
-      excName: error.name,
-      excInfo: error.stack ?? '',
-    }
-  }
+  if (error instanceof NothingToDoJob) return { kind: 'nothing_to_do', message: cutText(textOf(() => error.message, () => ''), EXC_TEXT_LENGTH_MAX) }
   if (error instanceof Error) {
-    return { kind: 'failed', excName: error.constructor.name || error.name, excMessage: error.message, excInfo: error.stack ?? String(error) }
+    const excName = nameOf(error)
+    const excMessage = cutText(textOf(() => error.message, () => ''), EXC_TEXT_LENGTH_MAX)
+    const excInfo = cutText(textOf(() => error.stack, () => (excMessage === '' ? excName : `${excName}: ${excMessage}`)), EXC_TEXT_LENGTH_MAX)
+    if (!(error instanceof RetryableJobError)) return { kind: 'failed', excName, excMessage, excInfo }
+    const seconds = read(() => error.seconds)
+    if (seconds !== undefined && !validRetrySeconds(seconds)) {
+      const refused = new InvalidPropertyError(`${retrySecondsRule}, got ${describe(seconds)} (set on the error after it was made)`)
+      return { kind: 'failed', excName: refused.name, excMessage: refused.message, excInfo: excInfo }
+    }
+    return { kind: 'retryable', message: excMessage, seconds, ignoreRetry: Boolean(read(() => error.ignoreRetry)), excName, excInfo }
   }
   // A thrown non-Error is kept: its type as the name, its JSON as the message (bounded).
-  const message = jsonOf(error).slice(0, EXC_MESSAGE_LENGTH_MAX)
+  const message = cutText(jsonOf(error), EXC_MESSAGE_LENGTH_MAX)
   return { kind: 'failed', excName: typeof error, excMessage: message, excInfo: message }
+}
+
+/** The class name of a thrown Error (excName), else its `name`, else 'Error'. */
+function nameOf(error: Error): string {
+  const name = read(() => (error.constructor as { name?: unknown } | undefined)?.name)
+  if (typeof name === 'string' && name !== '') return name
+  return textOf(() => error.name, () => 'Error')
+}
+
+/** What `get` reads, or undefined when it throws. */
+function read(get: () => unknown): unknown {
+  try {
+    return get()
+  } catch {
+    return undefined
+  }
+}
+
+/** A field of a thrown value as text: a string as is; undefined, null, or a getter that throws
+ * gives `fallback()`; anything else its JSON (a message set to 42 is '42'). */
+function textOf(get: () => unknown, fallback: () => string): string {
+  const value = read(get)
+  if (typeof value === 'string') return value
+  if (value === undefined || value === null) return fallback()
+  return cutText(jsonOf(value), EXC_MESSAGE_LENGTH_MAX)
 }
 
 /**

@@ -4,6 +4,7 @@
 // first at once, the latest held until the interval has passed (the engine's one timer wakes for
 // it) or the try ends, whichever comes first. A value equal to the last written is not written.
 
+import { cutText } from '../core/cut-text.js'
 import { describe } from '../core/describe.js'
 import { PROGRESS_INTERVAL_MS, PROGRESS_MESSAGE_LENGTH_MAX } from '../core/limits.js'
 import { frozenProgress, type JobProgress } from '../core/view.js'
@@ -23,15 +24,9 @@ export function checkProgress(fraction: unknown, message: unknown): JobProgress 
     throw new InvalidPropertyError(`progress(): message must be a string (or left out), got ${describe(message)}`)
   }
   // -0 would be written as 0 by JSON but kept by tagged JSON: one zero only.
-  return frozenProgress(fraction === 0 ? 0 : fraction, typeof message === 'string' ? cut(message) : null)
+  return frozenProgress(fraction === 0 ? 0 : fraction, typeof message === 'string' ? cutText(message, PROGRESS_MESSAGE_LENGTH_MAX) : null)
 }
 
-/** At most PROGRESS_MESSAGE_LENGTH_MAX UTF-16 units, never half of a surrogate pair. */
-function cut(message: string): string {
-  if (message.length <= PROGRESS_MESSAGE_LENGTH_MAX) return message
-  const high = message.charCodeAt(PROGRESS_MESSAGE_LENGTH_MAX - 1)
-  return message.slice(0, high >= 0xd800 && high <= 0xdbff ? PROGRESS_MESSAGE_LENGTH_MAX - 1 : PROGRESS_MESSAGE_LENGTH_MAX)
-}
 
 /** Where a JobContext sends what its handler reports (the runner's attempt of a stored job). */
 export interface ProgressSink {

@@ -48,7 +48,11 @@ export class JobContext {
     private readonly baseContext: Record<string, unknown>,
     private readonly clock: Clock,
     private readonly jobRecord: JobRecord | null,
-  ) {}
+    /** The job as it runs when there is no record of it (trapJobs, no-delay mode). */
+    view?: JobView,
+  ) {
+    this.viewCache = view
+  }
 
   /** Allow-listed context of the job, plus `jobUuid` inside a job. */
   get context(): Record<string, unknown> {
@@ -59,7 +63,8 @@ export class JobContext {
     return this.contextCache
   }
 
-  /** The job as it was when this try started (undefined for a direct call). */
+  /** The job as it was when this try started (undefined for a direct call; trapJobs and no-delay
+   * mode give the job they run, started). */
   get job(): JobView | undefined {
     if (this.viewCache === undefined && this.jobRecord !== null) this.viewCache = toJobView(this.jobRecord)
     return this.viewCache
@@ -177,24 +182,33 @@ export class Runner {
       return
     }
     let returned: unknown
+    let then: unknown
     try {
       returned = fn.handler.apply(context, job.args)
+      // Read once, as await does: a `then` getter that throws fails the try like a throw.
+      then = returned !== null && (typeof returned === 'object' || typeof returned === 'function') ? (returned as PromiseLike<unknown>).then : undefined
     } catch (error) {
       this.decide(attempt, outcomeOfError(error))
       return
     }
-    if (returned !== null && typeof returned === 'object' && typeof (returned as PromiseLike<unknown>).then === 'function') {
-      attempt.async = true
-      this.inflight++
-      this.live.set(job.uuid, attempt)
-      this.pending.add(attempt)
-      if (deadlineMs !== null) this.timed.push(attempt)
-      ;(returned as PromiseLike<unknown>).then(
+    if (typeof then !== 'function') {
+      this.decide(attempt, outcomeOfValue(returned))
+      return
+    }
+    attempt.async = true
+    this.inflight++
+    this.live.set(job.uuid, attempt)
+    this.pending.add(attempt)
+    if (deadlineMs !== null) this.timed.push(attempt)
+    try {
+      ;(then as PromiseLike<unknown>['then']).call(
+        returned,
         (value) => this.decide(attempt, outcomeOfValue(value)),
         (error) => this.decide(attempt, outcomeOfError(error)),
       )
-    } else {
-      this.decide(attempt, outcomeOfValue(returned))
+    } catch (error) {
+      // A thenable's then() that throws rejects it, as await would have it (unless it settled first).
+      this.decide(attempt, outcomeOfError(error))
     }
   }
 

@@ -6,7 +6,7 @@
 
 import type { WharfEvent } from '../core/events.js'
 import type { State } from '../core/state.js'
-import type { Logger } from './warnings.js'
+import type { Logger, Warn } from './warnings.js'
 
 export type AttributeValue = string | number | boolean
 export type Attributes = Record<string, AttributeValue>
@@ -58,8 +58,21 @@ type Instruments = {
   runS: ReturnType<MeterLike['createHistogram']>
 }
 
+type TelemetryPart = 'tracer' | 'meter' | 'logger'
+
+/** What a thrown value says, whatever it is (String() itself can throw). */
+function messageOf(error: unknown): string {
+  try {
+    return error instanceof Error ? error.message : String(error)
+  } catch {
+    return Object.prototype.toString.call(error)
+  }
+}
+
 export class Telemetry {
   private readonly tries = new Map<string, OpenTry>()
+  /** Parts that threw once: reported then, not again. */
+  private readonly failing = new Set<TelemetryPart>()
   private readonly tracer: TracerLike | null
   private readonly instruments: Instruments | null
 
@@ -68,6 +81,7 @@ export class Telemetry {
     private readonly logger: Logger | null,
     /** The engine's state after the event's batch was applied (a started job is in it). */
     private readonly state: () => State,
+    private readonly warn: Warn,
   ) {
     this.tracer = options.tracer ?? null
     const meter = options.meter
@@ -121,8 +135,9 @@ export class Telemetry {
     const fn = `${job.model}.${job.method}`
     const channel = job.channel.name
     const readyMs = Math.max(job.createdAt, job.eta ?? job.createdAt)
-    this.instruments?.waitS.record(Math.max(0, atMs - readyMs) / 1000, { 'wharf.job.function': fn, 'wharf.job.channel': channel })
-    const span =
+    const instruments = this.instruments
+    if (instruments !== null) this.guard('meter', () => instruments.waitS.record(Math.max(0, atMs - readyMs) / 1000, { 'wharf.job.function': fn, 'wharf.job.channel': channel }))
+    const span = this.guard('tracer', () =>
       this.tracer?.startSpan(`wharf.job ${fn}`, {
         kind: SPAN_KIND_CONSUMER,
         startTime: atMs,
@@ -136,8 +151,10 @@ export class Telemetry {
           'wharf.job.channel': channel,
           'wharf.job.retry': job.retry,
         },
-      }) ?? null
-    this.tries.get(uuid)?.span?.end(atMs) // never expected: a job starts again only after its try ended
+      }),
+    ) ?? null
+    const stale = this.tries.get(uuid)?.span
+    if (stale) this.guard('tracer', () => stale.end(atMs)) // never expected: a job starts again only after its try ended
     this.tries.set(uuid, { fn, channel, startedMs: atMs, span, timedOut: false })
   }
 
@@ -147,21 +164,44 @@ export class Telemetry {
     this.tries.delete(uuid)
     const ended: TryOutcome = open.timedOut && (outcome === 'retried' || outcome === 'failed') ? 'timeout' : outcome
     const runMs = Math.max(0, atMs - open.startedMs)
-    if (this.instruments !== null) {
+    const instruments = this.instruments
+    if (instruments !== null) {
       const attributes = { 'wharf.job.function': open.fn, 'wharf.job.channel': open.channel, 'wharf.job.outcome': ended }
-      this.instruments.outcomes.add(1, attributes)
-      this.instruments.runS.record(runMs / 1000, attributes)
+      this.guard('meter', () => {
+        instruments.outcomes.add(1, attributes)
+        instruments.runS.record(runMs / 1000, attributes)
+      })
     }
     const span = open.span
     if (span !== null) {
-      span.setAttribute('wharf.job.outcome', ended)
-      span.setAttribute('wharf.job.state', stateAfter)
-      if (exception !== null) {
-        span.recordException(exception, atMs)
-        span.setStatus({ code: SPAN_STATUS_ERROR, message: exception.message })
-      }
-      span.end(atMs)
+      this.guard('tracer', () => {
+        span.setAttribute('wharf.job.outcome', ended)
+        span.setAttribute('wharf.job.state', stateAfter)
+        if (exception !== null) {
+          span.recordException(exception, atMs)
+          span.setStatus({ code: SPAN_STATUS_ERROR, message: exception.message })
+        }
+        span.end(atMs)
+      })
     }
-    this.logger?.debug({ uuid, function: open.fn, channel: open.channel, outcome: ended, runMs }, `wharf: ${open.fn} ${ended}`)
+    const logger = this.logger
+    if (logger !== null) this.guard('logger', () => logger.debug({ uuid, function: open.fn, channel: open.channel, outcome: ended, runMs }, `wharf: ${open.fn} ${ended}`))
+  }
+
+  /**
+   * Run one call into the application's tracer, meter or logger: one that throws costs its own
+   * part only (a failing tracer must not lose the try's metrics), and is reported as the
+   * telemetry's, once per part (a broken exporter would otherwise warn on every try).
+   */
+  private guard<T>(part: TelemetryPart, call: () => T): T | undefined {
+    try {
+      return call()
+    } catch (error) {
+      if (!this.failing.has(part)) {
+        this.failing.add(part)
+        this.warn(`wharf: telemetry: the ${part} threw: ${messageOf(error)} (its later failures are not reported)`, 'WHARF_TELEMETRY_ERROR', error instanceof Error ? error.stack : undefined)
+      }
+      return undefined
+    }
   }
 }

@@ -5,7 +5,6 @@
 // a thread boundary.
 
 import { createRequire } from 'node:module'
-import { setTimeout as sleepMs } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { parentPort } from 'node:worker_threads'
 import type { HandlerOutcome } from '../core/commands.js'
@@ -13,6 +12,7 @@ import type { RecordId } from '../core/events.js'
 import { PROGRESS_INTERVAL_MS } from '../core/limits.js'
 import type { JobProgress, JobView } from '../core/view.js'
 import { InvalidJobFunctionError } from '../errors.js'
+import { SystemClock } from './clock.js'
 import { outcomeOfError, outcomeOfValue } from './outcome.js'
 import { checkProgress } from './progress.js'
 import { PROGRESS_MESSAGE, type DescribeTask, type ProgressMessage, type ThreadReply, type ThreadTask } from './thread-protocol.js'
@@ -58,6 +58,8 @@ export default async function runTask(task: ThreadTask | DescribeTask): Promise<
   return { outcome, progress: context.end() }
 }
 
+const SYSTEM_CLOCK = new SystemClock()
+
 /** Never aborted: a try that must stop (timeout, cancel, close) has its thread terminated. */
 const NEVER = new AbortController().signal
 
@@ -90,8 +92,10 @@ export class ThreadJobContext {
     return Date.now()
   }
 
+  /** The system clock's sleep, as an in-process handler's: a bad duration rejects (RangeError),
+   * and a sleep past setTimeout's 2^31-1 ms is re-armed instead of ending after 1 ms. */
   sleep(ms: number): Promise<void> {
-    return sleepMs(ms)
+    return SYSTEM_CLOCK.sleep(ms)
   }
 
   progress(fraction: number, message?: string): void {

@@ -8,6 +8,7 @@
 import { Piscina } from 'piscina'
 import type { JobContext } from './runner.js'
 import type { Handler } from './runner.js'
+import { WharfClosedError } from '../errors.js'
 import { errorOfOutcome } from './outcome.js'
 import { isProgressMessage, type DescribeTask, type ThreadReply, type ThreadTask } from './thread-protocol.js'
 import type { Warn } from './warnings.js'
@@ -22,6 +23,7 @@ export class ThreadPool {
   /** Tries and calls in a thread now, by task id: where their progress messages go. */
   private readonly contexts = new Map<number, JobContext>()
   private nextId = 0
+  private destroyed = false
 
   constructor(
     readonly href: string,
@@ -60,10 +62,13 @@ export class ThreadPool {
 
   /** Stop every thread (a task still running is terminated) and release the pool. */
   async destroy(): Promise<void> {
+    this.destroyed = true
     await this.pool.destroy()
   }
 
   private async call(context: JobContext, method: string, args: unknown[]): Promise<unknown> {
+    // A destroyed piscina pool still runs a task, on a thread it starts again and nothing ends.
+    if (this.destroyed) throw new WharfClosedError(`this Wharf is closed: ${this.href} runs no more calls (its worker threads are gone)`)
     const id = ++this.nextId
     const signal = context.signal
     const task: ThreadTask = { id, href: this.href, method, args, records: context.records, context: context.context, job: context.job ?? null }

@@ -16,7 +16,7 @@ export interface ThreadTask {
   args: unknown[]
   records: RecordId[]
   context: Record<string, unknown>
-  /** The job as it was when this try started; null for a direct or no-delay call. */
+  /** The job as it was when this try started; null for a direct call. */
   job: JobView | null
 }
 

@@ -20,6 +20,7 @@ export type WarningCode =
   | 'WHARF_CLUSTER'
   | 'WHARF_CLUSTER_CHANNELS'
   | 'WHARF_BAD_RANDOM'
+  | 'WHARF_TELEMETRY_ERROR'
 
 export type Warn = (message: string, code: WarningCode, detail?: string) => void
 

@@ -236,7 +236,10 @@ export class JobsTrap implements DelaySink {
     if (handler === undefined) {
       throw new InvalidJobFunctionError(`no handler registered for ${job.model}.${job.method}: declare it with wharf.model('${job.model}', { ${job.method}() {…} })`)
     }
-    const context = new JobContext(job.records, { ...job.context, jobUuid: job.uuid }, this.wharf.clock, null)
+    // this.job as a stored job's try sees it: started, this try counted.
+    const now = this.wharf.clock.now()
+    const started: JobView = Object.freeze({ ...job, state: 'started', retry: job.retry + 1, enqueuedAt: now, startedAt: now })
+    const context = new JobContext(job.records, { ...job.context, jobUuid: job.uuid }, this.wharf.clock, null, started)
     await handler.apply(context, job.args)
   }
 }

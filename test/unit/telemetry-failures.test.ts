@@ -1,0 +1,45 @@
+// Proves a tracer, meter or logger that throws costs only its own part of the telemetry: a tracer
+// failing at startSpan() no longer drops the try's metrics and log line, and the failure is
+// reported as the telemetry's (WHARF_TELEMETRY_ERROR, once per part), not as an on('transition')
+// listener's — the application may have none.
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { FakeClock, Wharf } from '../../src/index.js'
+import { closedAfterEach } from './helpers.js'
+
+const opened = closedAfterEach()
+afterEach(() => {
+  vi.restoreAllMocks()
+})
+
+describe('telemetry whose tracer throws', () => {
+  it('still counts each try, logs it, and warns once as a telemetry failure', async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    const added: unknown[] = []
+    const meter = {
+      createCounter: () => ({ add: (_: number, attributes: unknown) => void added.push(attributes) }),
+      createHistogram: () => ({ record: () => undefined }),
+    }
+    const tracer = {
+      startSpan(): never {
+        throw new Error('exporter down')
+      },
+    }
+    const logged: string[] = []
+    const logger = { debug: (_: object, message?: string) => void logged.push(message ?? ''), info() {}, warn() {}, error() {} }
+    const wharf = await Wharf.open({ clock: new FakeClock(), telemetry: { tracer, meter }, logger })
+    opened.push(wharf)
+    const mail = wharf.model('mail', { send: () => 'sent' })
+    await mail.withDelay().send()
+    await mail.withDelay().send()
+    await wharf.start()
+    await wharf.drain()
+    expect(added).toEqual([
+      { 'wharf.job.function': 'mail.send', 'wharf.job.channel': 'root', 'wharf.job.outcome': 'done' },
+      { 'wharf.job.function': 'mail.send', 'wharf.job.channel': 'root', 'wharf.job.outcome': 'done' },
+    ])
+    expect(logged).toEqual(['wharf: mail.send done', 'wharf: mail.send done'])
+    const codes = warn.mock.calls.map(([, options]) => (options as { code?: string } | undefined)?.code)
+    expect(codes).toEqual(['WHARF_TELEMETRY_ERROR'])
+    expect(String(warn.mock.calls[0]![0])).toMatch(/tracer.*exporter down/)
+  })
+})

@@ -1,0 +1,45 @@
+// Proves a handler run by the testing helpers — trapJobs' performEnqueuedJobs() and no-delay mode —
+// has `this.job` as a handler of a stored job has it (API.md: the JobView at start, `retry`
+// counting this try), not undefined: a handler reading this.job.uuid or this.job.retry must not
+// fail only under test.
+import { afterEach, describe, expect, it } from 'vitest'
+import { Wharf, type JobContext, type JobView } from '../../src/index.js'
+import { FakeClock, trapJobs } from '../../src/testing.js'
+
+const opened: Wharf[] = []
+afterEach(async () => {
+  for (const wharf of opened.splice(0)) await wharf.close()
+})
+
+async function setup(noDelay: boolean) {
+  const wharf = await Wharf.open({ clock: new FakeClock(), noDelay })
+  opened.push(wharf)
+  const seen: (JobView | undefined)[] = []
+  const mail = wharf.model('mail', {
+    send(this: JobContext, to: string) {
+      seen.push(this.job)
+      return `sent to ${to} (try ${this.job!.retry})`
+    },
+  })
+  return { wharf, mail, seen }
+}
+
+describe('this.job under the testing helpers', () => {
+  it('performEnqueuedJobs(): the trapped job, started, this try counted', async () => {
+    const { wharf, mail, seen } = await setup(false)
+    const trap = trapJobs(wharf)
+    const trapped = await mail.browse([7]).withDelay({ priority: 3 }).send('ops@example.com')
+    await trap.performEnqueuedJobs()
+    trap.restore()
+    expect(seen).toHaveLength(1)
+    expect(seen[0]).toMatchObject({ uuid: trapped.uuid, records: [7], args: ['ops@example.com'], priority: 3, state: 'started', retry: 1 })
+    expect(seen[0]!.startedAt).toBe(wharf.clock.now())
+  })
+
+  it('no-delay mode: the job as it runs, the same uuid as the view the call resolves with', async () => {
+    const { mail, seen } = await setup(true)
+    const done = await mail.browse([7]).withDelay().send('ops@example.com')
+    expect(done).toMatchObject({ state: 'done', retry: 1, result: 'sent to ops@example.com (try 1)' })
+    expect(seen[0]).toMatchObject({ uuid: done.uuid, records: [7], state: 'started', retry: 1, result: null, doneAt: null })
+  })
+})
