@@ -9,7 +9,6 @@ import type { JobSpec, JobState, RecordId } from './events.js'
 import type { ChannelNode } from './state.js'
 import type { JobProgress } from './view.js'
 import type { BatchRecord } from './batch.js'
-import { frozenPayload } from './frozen-payload.js'
 
 const NO_JOBS: readonly JobRecord[] = Object.freeze([])
 
@@ -69,10 +68,11 @@ export class JobRecord {
     this.uuid = spec.uuid
     this.model = spec.model
     this.method = spec.method
-    // Read back from the log, they come unfrozen from its decoder (frozen-payload.ts).
-    this.records = frozenPayload(spec.records)
-    this.args = frozenPayload(spec.args)
-    this.context = frozenPayload(spec.context)
+    // Read back from the log they come unfrozen from its decoder: frozen where they are shared
+    // (exposedPayloads), not here, so that a replay does not freeze every job it finishes.
+    this.records = spec.records
+    this.args = spec.args
+    this.context = spec.context
     this.priority = spec.priority
     this.eta = spec.eta
     this.maxRetries = spec.maxRetries

@@ -4,6 +4,7 @@
 
 import type { JobState, RecordId } from './events.js'
 import type { JobRecord } from './state.js'
+import { exposedPayloads } from './frozen-payload.js'
 
 /** How far a job's latest try got, as its handler last said (JobContext.progress). Frozen. */
 export interface JobProgress {
@@ -61,6 +62,7 @@ export function frozenProgress(fraction: number, message: string | null): JobPro
 }
 
 export function toJobView(job: JobRecord): JobView {
+  exposedPayloads(job)
   return {
     uuid: job.uuid,
     graphUuid: job.graphUuid,

@@ -7,6 +7,7 @@ import type { RecordId } from '../core/events.js'
 import type { RetryPattern } from '../core/retry.js'
 import type { JobRecord } from '../core/state.js'
 import { toJobView, type JobProgress, type JobView } from '../core/view.js'
+import { exposedPayloads } from '../core/frozen-payload.js'
 import { JobTimeoutError } from '../errors.js'
 import { FakeClock, sleepOn, type Clock, type SleepWatch } from './clock.js'
 import type { Engine } from './engine.js'
@@ -167,6 +168,7 @@ export class Runner {
    * started it again before this one's batch was durable, and the outcome must name this run). */
   launch(job: JobRecord, run: number): void {
     const fn = this.functions.resolve(job.model, job.method)
+    exposedPayloads(job) // a handler must not change the stored job (frozen-payload.ts)
     const context = new JobContext(job.records, job.context, this.clock, job)
     const deadlineMs = fn.timeoutMs === null ? null : this.clock.now() + fn.timeoutMs
     const attempt = new Attempt(this, job, run, fn.retryPattern, context, deadlineMs, fn.timeoutMs)
