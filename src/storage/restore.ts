@@ -103,6 +103,13 @@ async function scanAll(db: ReturnType<typeof openRawDb>, where: string): Promise
 
 /** The copy must hold exactly what the backup wrote: same entries, same point, same identity. */
 function checkAgainst(found: ScanSummary, manifest: BackupManifest, mark: Mark): void {
+  const differences = manifestDifferences(found, manifest, mark)
+  if (differences.length > 0) throw new Error(`what it holds differs from its manifest: ${differences.join('; ')}`)
+}
+
+/** How what a scan of a backup found differs from its manifest and end-of-log mark (`wharf
+ * verify` of a backup says the same); empty when it holds exactly what the backup wrote. */
+export function manifestDifferences(found: ScanSummary, manifest: BackupManifest, mark: Mark | null): string[] {
   const differences: string[] = []
   const compare = (what: string, got: unknown, want: unknown): void => {
     if (got !== want) differences.push(`${what}: ${JSON.stringify(got)}, the manifest says ${JSON.stringify(want)}`)
@@ -112,7 +119,9 @@ function checkAgainst(found: ScanSummary, manifest: BackupManifest, mark: Mark):
   compare('last seq', found.seq, manifest.seq)
   compare('store id', found.storeId, manifest.storeId)
   compare('sha256 of the entries', found.sha256, manifest.sha256)
-  compare(`${MARK_FILE} seq`, mark.seq, manifest.seq)
-  compare(`${MARK_FILE} store id`, mark.storeId, manifest.storeId)
-  if (differences.length > 0) throw new Error(`what it holds differs from its manifest: ${differences.join('; ')}`)
+  if (mark !== null) {
+    compare(`${MARK_FILE} seq`, mark.seq, manifest.seq)
+    compare(`${MARK_FILE} store id`, mark.storeId, manifest.storeId)
+  }
+  return differences
 }
