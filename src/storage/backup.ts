@@ -41,11 +41,14 @@ export interface BackupResult {
   storeId: string
 }
 
+/** The backup directory, as refusals name it. */
+const BACKUP_DIR = 'backup(): the backup directory'
+
 /** Back up the open store of `log` into `dir` (new, or an empty directory). */
 export async function backupLevelLog(log: LevelLog, dir: string): Promise<BackupResult> {
-  await checkFreshTarget(dir, 'backup(): the backup directory')
-  checkOutside(dir, log.path, 'backup(): the backup directory')
-  return publishDirectory(dir, async (temp) => {
+  await checkFreshTarget(dir, BACKUP_DIR)
+  checkOutside(dir, log.path, BACKUP_DIR)
+  return publishDirectory(dir, BACKUP_DIR, async (temp) => {
     // Taken now, after the checks: this is the point the backup holds.
     const source = log.snapshotIterator()
     const copied = await copyStore(source, temp, log.path)

@@ -27,6 +27,9 @@ export interface RestoreResult {
   storeId: string
 }
 
+/** The target, as refusals name it. */
+const TARGET = 'restoreBackup(): the target directory'
+
 /** LevelDB's lock file: the copy makes its own. */
 const SKIPPED = new Set([MANIFEST_FILE, MARK_FILE, 'LOCK'])
 
@@ -37,14 +40,14 @@ const SKIPPED = new Set([MANIFEST_FILE, MARK_FILE, 'LOCK'])
  */
 export async function restoreBackup(backupDir: string, targetPath: string): Promise<RestoreResult> {
   checkPathArg(backupDir, 'restoreBackup(): the backup directory')
-  await checkFreshTarget(targetPath, 'restoreBackup(): the target directory')
-  checkOutside(targetPath, backupDir, 'restoreBackup(): the target directory')
+  await checkFreshTarget(targetPath, TARGET)
+  checkOutside(targetPath, backupDir, TARGET)
   const refuse = (why: string, cause?: unknown): InvalidBackupError =>
     new InvalidBackupError(backupDir, `${why}; nothing was written at ${JSON.stringify(targetPath)}`, { cause })
   const { manifest, mark, files } = await readBackup(backupDir).catch((error: unknown) => {
     throw refuse((error as Error).message, error)
   })
-  return publishDirectory(targetPath, async (temp) => {
+  return publishDirectory(targetPath, TARGET, async (temp) => {
     await copyFiles(backupDir, temp, files)
     const db = openRawDb(temp, false)
     try {

@@ -27,6 +27,7 @@ import {
 import { recordKey } from '../../src/storage/level-log.js'
 import { makeBatch } from './event-log-contract.js'
 import { failure, gate } from './helpers.js'
+import { wharf as wharfCli } from './cli-helpers.js'
 
 const roots: string[] = []
 const opened: Wharf[] = []
@@ -226,6 +227,27 @@ describe('backup refusals', () => {
     expect(inside).toBeInstanceOf(InvalidPropertyError)
     expect((inside as Error).message).toContain(JSON.stringify(join(root, 'source', 'backup')))
     expect(await listing(root)).toEqual(['file', 'source'])
+  })
+
+  // A directory that cannot be created there (EACCES, EROFS, EPERM; ENOSPC while copying) was
+  // the file system's raw error: an untyped rejection, and a stack trace from `wharf backup`.
+  // /sys refuses every mkdir, root's included.
+  it('refuses, as a StorageError naming it, a directory that cannot be created', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    const where = `/sys/wharf-backup-test-${process.pid}`
+    const error = await failure(() => source.backup(where))
+    expect(error).toBeInstanceOf(StorageError)
+    expect((error as Error).message).toMatch(new RegExp(`^backup\\(\\): cannot create the backup directory "${where}" \\((EPERM|EACCES|EROFS)\\); nothing was written`))
+    await source.backup(join(root, 'backup'))
+    await source.close()
+    const restore = await failure(() => restoreBackup(join(root, 'backup'), where))
+    expect(restore).toBeInstanceOf(StorageError)
+    expect((restore as Error).message).toMatch(/^restoreBackup\(\): cannot create the target directory /)
+    expect(await listing(root)).toEqual(['backup', 'source'])
+    const run = await wharfCli('backup', '--path', join(root, 'source'), '--to', where)
+    expect(run.code).toBe(1)
+    expect(run.err).toMatch(/^wharf backup: StorageError: backup\(\): cannot create the backup directory "\/sys\/wharf-backup-test-\d+" \(\w+\); nothing was written\n$/)
   })
 
   it('refuses an in-memory Wharf and a closed one', async () => {
