@@ -51,7 +51,7 @@ export async function publishDirectory<T>(path: string, what: string, fill: (tem
   const parent = dirname(path)
   const temp = join(parent, `${basename(path)}.tmp-${randomBytes(6).toString('hex')}`)
   try {
-    await mkdir(parent, { recursive: true })
+    await makeParents(parent)
     await mkdir(temp)
   } catch (error) {
     throw refused('cannot create', what, path, error)
@@ -69,6 +69,23 @@ export async function publishDirectory<T>(path: string, what: string, fill: (tem
   } catch (error) {
     await rm(temp, { recursive: true, force: true })
     throw refused('cannot write', what, path, error)
+  }
+}
+
+/**
+ * `mkdir -p`, one level at a time: Node's recursive mkdir loops forever where a file system
+ * answers ENOENT for a directory whose parent exists (/proc does), spinning instead of failing.
+ */
+async function makeParents(dir: string): Promise<void> {
+  const missing: string[] = []
+  for (let at = resolve(dir); !(await stat(at).then((s) => s.isDirectory(), () => false)); at = dirname(at)) {
+    missing.push(at)
+    if (dirname(at) === at) break
+  }
+  for (const at of missing.reverse()) {
+    await mkdir(at).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error
+    })
   }
 }
 

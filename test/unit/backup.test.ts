@@ -239,6 +239,12 @@ describe('backup refusals', () => {
     const error = await failure(() => source.backup(where))
     expect(error).toBeInstanceOf(StorageError)
     expect((error as Error).message).toMatch(new RegExp(`^backup\\(\\): cannot create the backup directory "${where}" \\((EPERM|EACCES|EROFS)\\); nothing was written`))
+    // Node's recursive mkdir loops forever where a file system answers ENOENT for a directory
+    // whose parent exists, as /proc does: the backup spun at full CPU instead of refusing.
+    const deep = `/proc/wharf-backup-test-${process.pid}/a`
+    const spun = await failure(() => source.backup(deep))
+    expect(spun).toBeInstanceOf(StorageError)
+    expect((spun as Error).message).toContain(`cannot create the backup directory "${deep}" (ENOENT)`)
     await source.backup(join(root, 'backup'))
     await source.close()
     const restore = await failure(() => restoreBackup(join(root, 'backup'), where))
