@@ -58,7 +58,15 @@ export interface Parsed {
 /** Parse `args` against `options`; parseArgs' own refusals become UsageErrors. */
 export function parse(args: readonly string[], options: OptionSpecs): Parsed {
   try {
-    const { values, positionals } = parseArgs({ args: [...args], options, allowPositionals: true, strict: true })
+    const { values, positionals, tokens } = parseArgs({ args: [...args], options, allowPositionals: true, strict: true, tokens: true })
+    // parseArgs keeps the last value of a repeated option: a filter, a state to purge or a store
+    // given twice would be dropped without a word.
+    const seen = new Set<string>()
+    for (const token of tokens) {
+      if (token.kind !== 'option' || token.value === undefined) continue
+      if (seen.has(token.name)) throw new UsageError(`--${token.name} is given more than once; it takes one value (run the command once per value)`)
+      seen.add(token.name)
+    }
     return { values: values as Values, positionals }
   } catch (error) {
     const code = (error as { code?: unknown }).code

@@ -4,6 +4,7 @@
 // from its replica, actions through the inbox), which leaves the cluster when it stops.
 
 import { integerOption, positionalArgs, postgresOption, stringOption, UsageError, type Values } from './args.js'
+import { Refusal } from './client.js'
 import { ClusterClient } from './cluster-client.js'
 import { EXIT_OK, type Command } from './command.js'
 import { LocalClient } from './local-client.js'
@@ -36,7 +37,9 @@ export const dashboardCommand: Command = {
         ? await ClusterClient.join(source.postgres, stringOption(values, 'schema'))
         : await LocalClient.open(source.path, 'the app that holds it can serve the dashboard itself: wharf.serveDashboard()')
     try {
-      const server = await client.serveDashboard({ port, host, readOnly: values['read-only'] === true, ...(token === undefined ? {} : { token }) })
+      const server = await client.serveDashboard({ port, host, readOnly: values['read-only'] === true, ...(token === undefined ? {} : { token }) }).catch((error: unknown) => {
+        throw listenRefusal(error, host, port)
+      })
       const what = source.postgres !== undefined ? `the cluster in schema ${stringOption(values, 'schema') ?? 'wharf'}` : source.path
       out.answer({ url: server.url }, () => [`dashboard of ${what} at ${server.url} (Ctrl-C stops it)`])
       await stopped.signal
@@ -47,6 +50,21 @@ export const dashboardCommand: Command = {
     }
     return EXIT_OK
   },
+}
+
+/** Why the server could not listen, as what to do (exit 1); any other error as it is. */
+const LISTEN_ERRORS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the port is in use; give another --port (0: any free port)',
+  EACCES: 'this user may not listen on that port (below 1024 needs privileges); give another --port',
+  EADDRNOTAVAIL: 'no interface of this machine has that address; give another --host',
+  ENOTFOUND: 'that host name does not resolve; give another --host',
+}
+
+function listenRefusal(error: unknown, host: string, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException | null)?.code
+  const why = code === undefined ? undefined : LISTEN_ERRORS[code]
+  if (why === undefined) return error
+  return new Refusal({ name: 'ListenError', code: code!, message: `cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port} (${code}): ${why}` })
 }
 
 /** --path or --postgres, exactly one. */

@@ -15,6 +15,7 @@ export const statsCommand: Command = {
     'With --path, capacities are not shown: they are the app\'s channel configuration, not stored. With --postgres,',
     'they are the cluster\'s: those its scheduler published.',
     'JSON: wharf.stats(): { "states": { state: count }, "channels": [{ name, capacity, running, paused, ... }] }',
+    '(with --path, channels have no capacity, sequential or throttleSeconds: those are the app\'s configuration)',
   ],
   options: connecting(),
   async run({ values, positionals, out }) {
@@ -22,9 +23,16 @@ export const statsCommand: Command = {
     // A cluster's scheduler publishes its configuration (runtime/cluster-channels.ts): the CLI's member reads by it.
     const local = values.path !== undefined
     const stats = await withClient(values, (client) => client.stats())
-    out.answer(stats, () => showStats(stats, local))
+    out.answer(local ? withoutConfiguration(stats) : stats, () => showStats(stats, local))
     return EXIT_OK
   },
+}
+
+/** A store on disk holds no channel configuration: the values this command's open made up for it
+ * (CLI_CHANNELS: a capacity no store reaches; not sequential, not throttled) are left out, so that
+ * no script reads them as the app's. */
+function withoutConfiguration(stats: Stats): unknown {
+  return { ...stats, channels: stats.channels.map(({ capacity: _c, sequential: _s, throttleSeconds: _t, ...counts }) => counts) }
 }
 
 function showStats(stats: Stats, local: boolean): string[] {

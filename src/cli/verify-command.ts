@@ -13,7 +13,9 @@ export const verifyCommand: Command = {
   details: [
     '--path DIR  the store; no process may hold it. It is read through a private copy and never changed.',
     'Exit code 0 when nothing is wrong, 1 when any problem is found (each is printed).',
-    'JSON: { "ok", "path", "log": { records, events, floorSeq, lastSeq, snapshotSeq } | null, "markSeq", "finished", "live", "problems": [...] }',
+    'A backup (a directory holding WHARF-BACKUP) is also compared with its manifest, entry by entry, as wharf restore compares it.',
+    'JSON: { "ok", "path", "log": { records, events, floorSeq, lastSeq, snapshotSeq } | null, "markSeq", "finished", "live",',
+    '        "backup": { manifest: "matches" | "differs" | "unreadable", keys, seq } | null, "problems": [...] }',
   ],
   options: { path: { type: 'string' }, ...POSTGRES_OPTIONS },
   async run({ values, positionals, out }) {
@@ -28,6 +30,10 @@ export const verifyCommand: Command = {
   },
 }
 
+function manifestLine(backup: NonNullable<StoreCheck['backup']>): string {
+  return backup.manifest === 'matches' ? `matches (${backup.keys} entries, seq ${backup.seq})` : `${backup.manifest} (below)`
+}
+
 function report(check: StoreCheck): string[] {
   const log = check.log
   const seqs = log === null ? '-' : log.lastSeq === log.floorSeq ? 'none' : `${log.floorSeq + 1}..${log.lastSeq}`
@@ -40,6 +46,7 @@ function report(check: StoreCheck): string[] {
       ['end-of-log mark', check.markSeq === null ? 'none' : `seq ${check.markSeq}`],
       ['jobs live', check.live === null ? '-' : `${check.live} (replayed, invariants hold)`],
       ['jobs finished', check.finished === null ? '-' : `${check.finished} (history views)`],
+      ...(check.backup === null ? [] : [['backup manifest', manifestLine(check.backup)] as [string, string]]),
     ]),
   ]
   if (check.problems.length === 0) return [...lines, 'ok: no problem found']

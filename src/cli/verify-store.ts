@@ -9,6 +9,8 @@
 // 3. The end-of-log mark: present, this store's, and not past the end of the log.
 // 4. History: every finished job's view (CRC), its index keys and counts (history-check.ts).
 // 5. When the log is whole: the replay an open does, with checkInvariants (engine-open.ts).
+// 6. A backup (it holds WHARF-BACKUP): that it holds exactly what its manifest says, as
+//    restoreBackup checks it — else verify would pass a backup that restore refuses.
 
 import { readFile } from 'node:fs/promises'
 import { ClassicLevel } from 'classic-level'
@@ -19,6 +21,9 @@ import { decodeBatch, decodeSnapshot } from '../storage/codec.js'
 import { STORE_ID_KEY } from '../storage/end-mark.js'
 import { decodeMarkFile, markPath, MARK_FILE } from '../storage/end-mark-file.js'
 import { findHistoryDamage } from '../storage/history-repair.js'
+import { isBackupDir, MANIFEST_FILE, readManifest, type BackupManifest } from '../storage/backup-manifest.js'
+import { manifestDifferences } from '../storage/restore.js'
+import { StoreScan } from '../storage/store-scan.js'
 import { levelChild } from '../storage/level-child.js'
 import { LevelLog } from '../storage/level-log.js'
 import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, seqOfKey, type Db } from '../storage/level-recovery.js'
@@ -52,6 +57,8 @@ export interface StoreCheck {
   finished: number | null
   /** Jobs in memory after the replay (not finished); null when the replay did not run. */
   live: number | null
+  /** A backup's comparison with its manifest (restore.ts); null for a store that is not a backup. */
+  backup: { manifest: 'matches' | 'differs' | 'unreadable'; keys: number | null; seq: number | null } | null
   problems: string[]
 }
 
@@ -60,7 +67,7 @@ const LOCKED_HINT = 'verify reads a store nobody writes: stop the app first, or 
 /** Check the store at `path`; throws a Refusal when it cannot be checked at all (none there, in use). */
 export async function checkStore(path: string): Promise<StoreCheck> {
   const found = await checkStorePath(path)
-  const check: StoreCheck = { path, log: null, markSeq: null, finished: null, live: null, problems: [] }
+  const check: StoreCheck = { path, log: null, markSeq: null, finished: null, live: null, backup: null, problems: [] }
   if (found.kind === 'damaged') {
     check.problems.push(`LevelDB cannot open the store: ${found.why}`)
     return check
@@ -92,6 +99,7 @@ async function checkCopy(dir: string, check: StoreCheck): Promise<void> {
     check.markSeq = await checkMark(db, dir, check.log.lastSeq, check.problems)
     logWhole = check.problems.length === before
     check.finished = await checkHistory(db, check.problems)
+    if (await isBackupDir(dir)) check.backup = await checkManifest(db, dir, check.problems)
   } finally {
     await db.close()
   }
@@ -175,6 +183,31 @@ async function checkHistory(db: Db, problems: string[]): Promise<number> {
   const { damage, views } = await findHistoryDamage(db)
   problems.push(...damage.problems())
   return views
+}
+
+/** A backup against its manifest and end-of-log mark, entry by entry (what restoreBackup checks). */
+async function checkManifest(db: Db, dir: string, problems: string[]): Promise<NonNullable<StoreCheck['backup']>> {
+  let manifest: BackupManifest
+  try {
+    manifest = await readManifest(dir)
+  } catch (error) {
+    problems.push(`the backup's manifest cannot be read: ${(error as Error).message}; restore would refuse it`)
+    return { manifest: 'unreadable', keys: null, seq: null }
+  }
+  const scan = new StoreScan(dir)
+  let differences: string[]
+  try {
+    // Raw keys, as a backup digested them (a garbled key is not valid UTF-8).
+    for await (const [key, value] of db.iterator<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })) scan.add(key, value)
+    const mark = await readFile(markPath(dir)).then(decodeMarkFile, () => null)
+    differences = manifestDifferences(scan.finish(), manifest, mark)
+  } catch (error) {
+    if (!(error instanceof LogCorruptionError)) throw error
+    // The log's damage is named above; it also stops the comparison.
+    differences = [`it cannot be compared entry by entry (${error.message})`]
+  }
+  if (differences.length > 0) problems.push(`the backup differs from its manifest ${MANIFEST_FILE}: ${differences.join('; ')}`)
+  return { manifest: differences.length > 0 ? 'differs' : 'matches', keys: manifest.keys, seq: manifest.seq }
 }
 
 /** The replay and audit an open does (no recovery: nothing is appended), on the copy. */

@@ -17,12 +17,14 @@
 // - Published whole. Written into a temporary sibling, synced, its manifest last, then renamed
 //   (fresh-dir.ts): nothing at `dir` ever looks like a backup unless it is one.
 
-import { stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { rm, stat } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 import { StorageError } from '../engine/errors.js'
-import { manifestOf, writeManifest } from './backup-manifest.js'
+import { isBackupDir, manifestOf, writeManifest } from './backup-manifest.js'
 import { checkFreshTarget, checkOutside, checkPathArg, publishDirectory } from './fresh-dir.js'
 import { LevelLog } from './level-log.js'
+import { restoreBackup } from './restore.js'
 import { copyStore } from './store-copy.js'
 
 /** What backup() wrote. */
@@ -39,11 +41,14 @@ export interface BackupResult {
   storeId: string
 }
 
+/** The backup directory, as refusals name it. */
+const BACKUP_DIR = 'backup(): the backup directory'
+
 /** Back up the open store of `log` into `dir` (new, or an empty directory). */
 export async function backupLevelLog(log: LevelLog, dir: string): Promise<BackupResult> {
-  await checkFreshTarget(dir, 'backup(): the backup directory')
-  checkOutside(dir, log.path, 'backup(): the backup directory')
-  return publishDirectory(dir, async (temp) => {
+  await checkFreshTarget(dir, BACKUP_DIR)
+  checkOutside(dir, log.path, BACKUP_DIR)
+  return publishDirectory(dir, BACKUP_DIR, async (temp) => {
     // Taken now, after the checks: this is the point the backup holds.
     const source = log.snapshotIterator()
     const copied = await copyStore(source, temp, log.path)
@@ -64,11 +69,32 @@ export async function backupStore(storePath: string, dir: string): Promise<Backu
   // LevelLog.open creates a store where there is none: refuse that here instead.
   const found = await stat(join(storePath, 'CURRENT')).catch(() => null)
   if (found === null) throw new StorageError(`backupStore(): ${JSON.stringify(storePath)} holds no Wharf store (no LevelDB CURRENT file); nothing was written`)
+  if (await isBackupDir(storePath)) return backupOfBackup(storePath, dir)
   const log = new LevelLog(storePath)
   await log.open()
   try {
     return await backupLevelLog(log, dir)
   } finally {
     await log.close()
+  }
+}
+
+/**
+ * A backup as the source: LevelDB's open rewrites a store's files (its write-ahead log becomes a
+ * table), so the backup is never opened. It is restored into a scratch sibling of `dir` — which
+ * checks it entry by entry against its manifest, as restoreBackup does — and that is backed up.
+ */
+async function backupOfBackup(backupDir: string, dir: string): Promise<BackupResult> {
+  checkOutside(dir, backupDir, 'backupStore(): the backup directory')
+  const scratch = join(dirname(dir), `${basename(dir)}.tmp-source-${randomBytes(6).toString('hex')}`)
+  try {
+    await restoreBackup(backupDir, scratch).catch((error: unknown) => {
+      // A refusal says nothing was written at the scratch directory: nor was anything at `dir`.
+      if (error instanceof Error) error.message = error.message.replace(JSON.stringify(scratch), JSON.stringify(dir))
+      throw error
+    })
+    return await backupStore(scratch, dir)
+  } finally {
+    await rm(scratch, { recursive: true, force: true })
   }
 }

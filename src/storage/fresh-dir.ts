@@ -44,12 +44,18 @@ export function checkOutside(target: string, other: string, what: string): void 
 /**
  * Fill a temporary sibling of `path` with `fill`, sync it, and rename it to `path` (which must
  * still be new or empty). On any failure the temporary directory is removed and `path` untouched.
+ * `what` names the role as checkFreshTarget's does ('backup(): the backup directory'): a file
+ * system that refuses the writes (EACCES, EROFS, ENOSPC…) is a StorageError naming `path`.
  */
-export async function publishDirectory<T>(path: string, fill: (temp: string) => Promise<T>): Promise<T> {
+export async function publishDirectory<T>(path: string, what: string, fill: (temp: string) => Promise<T>): Promise<T> {
   const parent = dirname(path)
-  await mkdir(parent, { recursive: true })
   const temp = join(parent, `${basename(path)}.tmp-${randomBytes(6).toString('hex')}`)
-  await mkdir(temp)
+  try {
+    await makeParents(parent)
+    await mkdir(temp)
+  } catch (error) {
+    throw refused('cannot create', what, path, error)
+  }
   try {
     const result = await fill(temp)
     await syncDirectory(temp)
@@ -62,6 +68,31 @@ export async function publishDirectory<T>(path: string, fill: (temp: string) => 
     return result
   } catch (error) {
     await rm(temp, { recursive: true, force: true })
-    throw error
+    throw refused('cannot write', what, path, error)
   }
+}
+
+/**
+ * `mkdir -p`, one level at a time: Node's recursive mkdir loops forever where a file system
+ * answers ENOENT for a directory whose parent exists (/proc does), spinning instead of failing.
+ */
+async function makeParents(dir: string): Promise<void> {
+  const missing: string[] = []
+  for (let at = resolve(dir); !(await stat(at).then((s) => s.isDirectory(), () => false)); at = dirname(at)) {
+    missing.push(at)
+    if (dirname(at) === at) break
+  }
+  for (const at of missing.reverse()) {
+    await mkdir(at).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error
+    })
+  }
+}
+
+/** A system error of the file system (it has a syscall) as a StorageError; anything else as it is. */
+function refused(doing: string, what: string, path: string, error: unknown): unknown {
+  const system = error as NodeJS.ErrnoException | null
+  if (typeof system?.syscall !== 'string' || typeof system.code !== 'string') return error
+  const at = what.indexOf(': ')
+  return new StorageError(`${what.slice(0, at)}: ${doing} ${what.slice(at + 2)} ${JSON.stringify(path)} (${system.code}); nothing was written`, { cause: error })
 }

@@ -27,6 +27,9 @@ export interface RestoreResult {
   storeId: string
 }
 
+/** The target, as refusals name it. */
+const TARGET = 'restoreBackup(): the target directory'
+
 /** LevelDB's lock file: the copy makes its own. */
 const SKIPPED = new Set([MANIFEST_FILE, MARK_FILE, 'LOCK'])
 
@@ -37,14 +40,14 @@ const SKIPPED = new Set([MANIFEST_FILE, MARK_FILE, 'LOCK'])
  */
 export async function restoreBackup(backupDir: string, targetPath: string): Promise<RestoreResult> {
   checkPathArg(backupDir, 'restoreBackup(): the backup directory')
-  await checkFreshTarget(targetPath, 'restoreBackup(): the target directory')
-  checkOutside(targetPath, backupDir, 'restoreBackup(): the target directory')
+  await checkFreshTarget(targetPath, TARGET)
+  checkOutside(targetPath, backupDir, TARGET)
   const refuse = (why: string, cause?: unknown): InvalidBackupError =>
     new InvalidBackupError(backupDir, `${why}; nothing was written at ${JSON.stringify(targetPath)}`, { cause })
   const { manifest, mark, files } = await readBackup(backupDir).catch((error: unknown) => {
     throw refuse((error as Error).message, error)
   })
-  return publishDirectory(targetPath, async (temp) => {
+  return publishDirectory(targetPath, TARGET, async (temp) => {
     await copyFiles(backupDir, temp, files)
     const db = openRawDb(temp, false)
     try {
@@ -103,6 +106,13 @@ async function scanAll(db: ReturnType<typeof openRawDb>, where: string): Promise
 
 /** The copy must hold exactly what the backup wrote: same entries, same point, same identity. */
 function checkAgainst(found: ScanSummary, manifest: BackupManifest, mark: Mark): void {
+  const differences = manifestDifferences(found, manifest, mark)
+  if (differences.length > 0) throw new Error(`what it holds differs from its manifest: ${differences.join('; ')}`)
+}
+
+/** How what a scan of a backup found differs from its manifest and end-of-log mark (`wharf
+ * verify` of a backup says the same); empty when it holds exactly what the backup wrote. */
+export function manifestDifferences(found: ScanSummary, manifest: BackupManifest, mark: Mark | null): string[] {
   const differences: string[] = []
   const compare = (what: string, got: unknown, want: unknown): void => {
     if (got !== want) differences.push(`${what}: ${JSON.stringify(got)}, the manifest says ${JSON.stringify(want)}`)
@@ -112,7 +122,9 @@ function checkAgainst(found: ScanSummary, manifest: BackupManifest, mark: Mark):
   compare('last seq', found.seq, manifest.seq)
   compare('store id', found.storeId, manifest.storeId)
   compare('sha256 of the entries', found.sha256, manifest.sha256)
-  compare(`${MARK_FILE} seq`, mark.seq, manifest.seq)
-  compare(`${MARK_FILE} store id`, mark.storeId, manifest.storeId)
-  if (differences.length > 0) throw new Error(`what it holds differs from its manifest: ${differences.join('; ')}`)
+  if (mark !== null) {
+    compare(`${MARK_FILE} seq`, mark.seq, manifest.seq)
+    compare(`${MARK_FILE} store id`, mark.storeId, manifest.storeId)
+  }
+  return differences
 }

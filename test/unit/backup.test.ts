@@ -27,6 +27,7 @@ import {
 import { recordKey } from '../../src/storage/level-log.js'
 import { makeBatch } from './event-log-contract.js'
 import { failure, gate } from './helpers.js'
+import { wharf as wharfCli } from './cli-helpers.js'
 
 const roots: string[] = []
 const opened: Wharf[] = []
@@ -228,6 +229,33 @@ describe('backup refusals', () => {
     expect(await listing(root)).toEqual(['file', 'source'])
   })
 
+  // A directory that cannot be created there (EACCES, EROFS, EPERM; ENOSPC while copying) was
+  // the file system's raw error: an untyped rejection, and a stack trace from `wharf backup`.
+  // /sys refuses every mkdir, root's included.
+  it('refuses, as a StorageError naming it, a directory that cannot be created', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    const where = `/sys/wharf-backup-test-${process.pid}`
+    const error = await failure(() => source.backup(where))
+    expect(error).toBeInstanceOf(StorageError)
+    expect((error as Error).message).toMatch(new RegExp(`^backup\\(\\): cannot create the backup directory "${where}" \\((EPERM|EACCES|EROFS)\\); nothing was written`))
+    // Node's recursive mkdir loops forever where a file system answers ENOENT for a directory
+    // whose parent exists, as /proc does: the backup spun at full CPU instead of refusing.
+    const deep = `/proc/wharf-backup-test-${process.pid}/a`
+    const spun = await failure(() => source.backup(deep))
+    expect(spun).toBeInstanceOf(StorageError)
+    expect((spun as Error).message).toContain(`cannot create the backup directory "${deep}" (ENOENT)`)
+    await source.backup(join(root, 'backup'))
+    await source.close()
+    const restore = await failure(() => restoreBackup(join(root, 'backup'), where))
+    expect(restore).toBeInstanceOf(StorageError)
+    expect((restore as Error).message).toMatch(/^restoreBackup\(\): cannot create the target directory /)
+    expect(await listing(root)).toEqual(['backup', 'source'])
+    const run = await wharfCli('backup', '--path', join(root, 'source'), '--to', where)
+    expect(run.code).toBe(1)
+    expect(run.err).toMatch(/^wharf backup: StorageError: backup\(\): cannot create the backup directory "\/sys\/wharf-backup-test-\d+" \(\w+\); nothing was written\n$/)
+  })
+
   it('refuses an in-memory Wharf and a closed one', async () => {
     const root = await tempRoot()
     const memory = await open()
@@ -310,6 +338,31 @@ describe('backupStore: a store no process holds', () => {
     await open(join(root, 'source'))
     expect(await failure(() => backupStore(join(root, 'source'), join(root, 'backup')))).toBeInstanceOf(StorageLockedError)
     expect(await listing(root)).toEqual(['source'])
+  })
+
+  // LevelDB's open rewrites a store's files (its write-ahead log becomes a table, a new MANIFEST):
+  // opened as the source, a backup was changed by what is documented to only read it — and a
+  // damaged one would have lost its evidence and been copied into a backup that looks whole.
+  it('takes a backup as its source without changing a byte of it, checked against its manifest first', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    await fillMixed(source)
+    const before = await allJobs(source)
+    await source.backup(join(root, 'backup'))
+    await source.close()
+    const bytes = async (dir: string) => Promise.all((await listing(dir)).map(async (name) => [name, (await readFile(join(dir, name))).toString('hex')]))
+    const was = await bytes(join(root, 'backup'))
+    await backupStore(join(root, 'backup'), join(root, 'copy'))
+    expect(await bytes(join(root, 'backup'))).toEqual(was)
+    await restoreBackup(join(root, 'copy'), join(root, 'restored'))
+    expect(await allJobs(await open(join(root, 'restored')))).toEqual(before)
+    // Only the copy is left beside them: nothing temporary.
+    expect(await listing(root)).toEqual(['backup', 'copy', 'restored', 'source'])
+    // A damaged backup is refused as restore refuses it, and nothing is written.
+    const manifest = JSON.parse(await readFile(join(root, 'backup', 'WHARF-BACKUP'), 'utf8')) as { keys: number }
+    await writeFile(join(root, 'backup', 'WHARF-BACKUP'), JSON.stringify({ ...manifest, keys: manifest.keys + 1 }))
+    expect(await failure(() => backupStore(join(root, 'backup'), join(root, 'copy2')))).toBeInstanceOf(InvalidBackupError)
+    expect(await listing(root)).toEqual(['backup', 'copy', 'restored', 'source'])
   })
 
   it('refuses to copy a log with a hole in the middle, naming the first missing seq', async () => {

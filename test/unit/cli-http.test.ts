@@ -196,6 +196,28 @@ describe('wharf dashboard --path', () => {
   })
 })
 
+describe('wharf dashboard, refused', () => {
+  // The listen error was not a Wharf error, so main() rethrew it as a bug: a stack trace, and no
+  // JSON document with --json.
+  it('a port already in use: exit 1, naming the address and what to do, and the store closed', async () => {
+    const path = join(await tempDir(), 'store')
+    await cp(template, path, { recursive: true })
+    const busy = await listening((_req, res) => res.end())
+    try {
+      const port = String((busy.address() as { port: number }).port)
+      const run = await wharf('dashboard', '--path', path, '--port', port)
+      expect([run.code, run.out]).toEqual([1, ''])
+      expect(run.err).toBe(`wharf dashboard: ListenError: cannot listen on 127.0.0.1:${port} (EADDRINUSE): the port is in use; give another --port (0: any free port)\n`)
+      const doc = await wharfJson<{ error: { code: string } }>(1, 'dashboard', '--path', path, '--port', port)
+      expect(doc.error.code).toBe('EADDRINUSE')
+      const reopened = await Wharf.open({ path })
+      await reopened.close()
+    } finally {
+      await new Promise((resolve) => busy.close(resolve))
+    }
+  })
+})
+
 async function listening(handler: Parameters<typeof createServer>[1]): Promise<Server> {
   const server = createServer(handler)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

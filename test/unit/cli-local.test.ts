@@ -112,6 +112,18 @@ describe('wharf show, stats, crons, explain --path', () => {
     expect(run.out).toMatch(/^root\.mail +- +0 /m)
   })
 
+  // The store was opened under the CLI's own channels ('root:1000000000', CLI_CHANNELS), and the
+  // document gave that capacity, and defaults for sequential and throttle, as if the app's.
+  it('stats --json gives no channel configuration: it is the app\'s, not stored', async () => {
+    const stats = await wharfJson<{ channels: Record<string, unknown>[] }>(0, 'stats', '--path', template)
+    for (const channel of stats.channels) {
+      expect(Object.keys(channel)).not.toContain('capacity')
+      expect(Object.keys(channel)).not.toContain('sequential')
+      expect(Object.keys(channel)).not.toContain('throttleSeconds')
+      expect(channel).toMatchObject({ running: 0, paused: false })
+    }
+  })
+
   it('crons lists none when the store has none', async () => {
     expect(await wharf('crons', '--path', template)).toEqual({ code: 0, out: 'no crons\n', err: '' })
     expect(await wharfJson(0, 'crons', '--path', template)).toEqual({ crons: [] })

@@ -84,6 +84,11 @@ describe('bad usage, every kind', () => {
     [['restore', 'b'], 'missing --path'],
     [['dashboard'], 'missing --path (or --postgres)'],
     [['dashboard', '--path', 'a', '--port', '70000'], '--port must be an integer from 0 to 65535'],
+    // parseArgs keeps the last of a repeated option: `--state failed --state done` listed (or
+    // purged) done jobs only, and `--path prod --path staging` acted on staging, without a word.
+    [['jobs', '--path', 'a', '--state', 'failed', '--state', 'done'], '--state is given more than once'],
+    [['purge', '--path', 'a', '--state', 'failed', '--state=done'], '--state is given more than once'],
+    [['requeue', 'u1', '--path', 'a', '--path', 'b'], '--path is given more than once'],
   ]
   for (const [args, message] of cases) {
     it(`wharf ${args.join(' ')}`, async () => {

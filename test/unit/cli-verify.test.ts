@@ -5,7 +5,7 @@
 // stray key, a checksummed record the replay refuses — and on a store another process holds.
 // Damage is made through LevelDB itself on a copy of a store built by the public API.
 import { createHash } from 'node:crypto'
-import { cp, readdir, readFile, rm } from 'node:fs/promises'
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -149,6 +149,25 @@ describe('wharf verify on a damaged store exits 1 and names the damage', () => {
     const check = await wharfJson<Check>(1, 'verify', '--path', path)
     expect(check.problems).toEqual([expect.stringMatching(/^replay: .*j-999999/)])
     expect(check.live).toBeNull()
+  })
+
+  // `wharf jobs --path <backup>` says to check a backup with verify; verify said "ok" of a backup
+  // that `wharf restore` refuses, because it never compared the backup with its manifest.
+  it('a backup that differs from its manifest, as restore finds it; a whole one is ok', async () => {
+    const dir = await tempDir()
+    const backup = join(dir, 'backup')
+    expect((await wharf('backup', '--path', template, '--to', backup)).code).toBe(0)
+    const whole = await wharf('verify', '--path', backup)
+    expect(whole.code).toBe(0)
+    expect(whole.out).toMatch(/^backup manifest: +matches \(\d+ entries, seq \d+\)$/m)
+    const manifest = JSON.parse(await readFile(join(backup, 'WHARF-BACKUP'), 'utf8')) as { keys: number; sha256: string }
+    await writeFile(join(backup, 'WHARF-BACKUP'), JSON.stringify({ ...manifest, keys: manifest.keys + 1, sha256: '0'.repeat(64) }))
+    const check = await wharfJson<Check>(1, 'verify', '--path', backup)
+    expect(check.problems).toEqual([expect.stringMatching(/^the backup differs from its manifest WHARF-BACKUP: entries: \d+, the manifest says \d+; sha256 of the entries: /)])
+    expect((await wharf('restore', backup, '--path', join(dir, 'restored'))).code).toBe(1)
+    await writeFile(join(backup, 'WHARF-BACKUP'), 'garbage')
+    const unreadable = await wharfJson<Check>(1, 'verify', '--path', backup)
+    expect(unreadable.problems).toEqual([expect.stringMatching(/^the backup's manifest cannot be read: its WHARF-BACKUP file is damaged/)])
   })
 
   it('a store another process holds is refused (exit 1), not read', async () => {

@@ -32,6 +32,10 @@ describe('jobs() queries', () => {
     [{ order: 'newest' }, /order must be 'asc' or 'desc', got "newest"/],
     [{ after: 42 }, /after must be a non-empty string, got 42/],
     [{ channel: 'root..b' }, /channel/],
+    // An empty channel names the default channel in a job's properties (queue_job); as a filter it
+    // silently narrowed the page to root's jobs, where every other empty filter is refused.
+    [{ channel: '' }, /channel must be a non-empty channel name, got ""/],
+    [{ channel: '  ' }, /channel must be a non-empty channel name, got "  "/],
   ])('refuses %j with InvalidPropertyError naming it', async (query, message) => {
     const { wharf } = await setup()
     const error = await failure(() => wharf.jobs(query as never))

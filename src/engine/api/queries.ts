@@ -92,6 +92,8 @@ export function checkUuid(uuid: unknown, where: string): string {
 
 function channelOf(value: unknown): string {
   if (typeof value !== 'string') throw new InvalidPropertyError(`jobs(): channel must be a string, got ${describe(value)}`)
+  // Not the default channel, as an empty channel property means: a filter names what it matches.
+  if (value.trim() === '') throw new InvalidPropertyError(`jobs(): channel must be a non-empty channel name, got ${describe(value)}`)
   try {
     return normalizeChannelName(value)
   } catch (error) {
