@@ -68,5 +68,10 @@ describe('configureChannels', () => {
     for (const state of [rebuilt, adopted, restored]) expect(state.channels.get('root.mail')!.throttleUntil).toBe(11_000)
     expect(projectState(adopted)).toEqual(projectState(rebuilt))
     expect(projectState(restored)).toEqual(projectState(rebuilt))
+
+    // A snapshot written before channels kept their last dispatch holds only the window: kept.
+    const older = JSON.parse(JSON.stringify(snapshotOf(live)))
+    for (const c of older.channels) delete c.lastDispatchAt
+    expect(restoreState(after, older).channels.get('root.mail')!.throttleUntil).toBe(3_601_000)
   })
 })
