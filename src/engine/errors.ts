@@ -1,6 +1,7 @@
 // Every expected refusal is one of these classes, with a stable `code` that callers can switch on.
 // A failed assertion (a bug) is an AssertionError from core/assert.ts, never one of these.
 
+import { describe } from './core/describe.js'
 import { DELAY_SECONDS_MAX } from './core/limits.js'
 
 export abstract class WharfError extends Error {
@@ -23,7 +24,7 @@ export class RetryableJobError extends WharfError {
     super(message)
     const seconds = options.seconds
     // Checked here, where the handler's author sees it: the core would compute an eta from it.
-    if (seconds !== undefined && !validRetrySeconds(seconds)) throw new InvalidPropertyError(`${retrySecondsRule}, got ${String(seconds)}`)
+    if (seconds !== undefined && !validRetrySeconds(seconds)) throw new InvalidPropertyError(`${retrySecondsRule}, got ${describe(seconds)}`)
     this.seconds = seconds
     this.ignoreRetry = options.ignoreRetry ?? false
   }

@@ -49,9 +49,9 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: 'throttle-never-set',
-    file: 'src/engine/core/evolve.ts',
-    original: 'node.throttleUntil = event.at + node.throttleMs',
-    replacement: 'node.throttleUntil = event.at',
+    file: 'src/engine/core/state.ts',
+    original: 'this.lastDispatchAt + this.throttleMs : 0',
+    replacement: 'this.lastDispatchAt : 0',
   },
   {
     name: 'tick-starts-past-bound',

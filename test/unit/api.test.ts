@@ -353,6 +353,23 @@ describe('opening and closing', () => {
     expect(capacity('root.mail')).toBe(2)
   })
 
+  it('says where a bad channel configuration came from: WHARF_CHANNELS or the channels option', async () => {
+    const saved = process.env.WHARF_CHANNELS
+    process.env.WHARF_CHANNELS = 'root:4,mail:2:sequentail'
+    try {
+      // Set in some deployment, not in the code: the message must say to look there.
+      const fromEnv = await failure(() => Wharf.open({ clock: new FakeClock() }))
+      expect(fromEnv).toBeInstanceOf(InvalidChannelConfigError)
+      expect((fromEnv as Error).message).toMatch(/^Wharf\.open\(\): WHARF_CHANNELS: Invalid channel config "mail:2:sequentail": unknown option "sequentail"/)
+      const fromOption = await failure(() => Wharf.open({ clock: new FakeClock(), channels: 'root:x' }))
+      expect(fromOption).toBeInstanceOf(InvalidChannelConfigError)
+      expect((fromOption as Error).message).toMatch(/^Wharf\.open\(\): channels: Invalid channel config "root:x": invalid capacity "x"/)
+    } finally {
+      if (saved === undefined) delete process.env.WHARF_CHANNELS
+      else process.env.WHARF_CHANNELS = saved
+    }
+  })
+
   it('refuses an unknown open option, naming it', async () => {
     const err = await failure(() => Wharf.open({ clock: new FakeClock(), chanels: 'root:2' } as OpenOptions))
     expect(err).toBeInstanceOf(InvalidPropertyError)

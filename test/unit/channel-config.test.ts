@@ -1,7 +1,7 @@
 // Proves channel-config.ts parses channel strings like queue_job's parse_simple_config /
 // Channel.configure / simple_configure (doctests ported), with Wharf's strict names, options and flags.
 import { describe, expect, it } from 'vitest'
-import { CHANNEL_DEPTH_MAX } from '../../src/engine/core/limits.js'
+import { CHANNEL_DEPTH_MAX, DELAY_SECONDS_MAX } from '../../src/engine/core/limits.js'
 import {
   ROOT,
   formatChannelConfig,
@@ -134,6 +134,13 @@ describe('parseChannelConfig: errors name the offending entry', () => {
   })
   it.each(['throttle=-1', 'throttle=x', 'throttle=', 'throttle=1.5'])('invalid %s', (option) => {
     expectInvalid(() => parseChannelConfig(`a:2:${option}`), `"a:2:${option}"`, 'invalid throttle')
+  })
+  it('a throttle longer than the latest time Wharf stores is refused, not kept as a window past it', () => {
+    // 99999999999999 s once became a throttle of 99999999999999.02 s in stats() (ms not exact).
+    expect(parseChannelConfig(`a:2:throttle=${DELAY_SECONDS_MAX}`)[0]?.throttleSeconds).toBe(DELAY_SECONDS_MAX)
+    const entry = `a:2:throttle=${DELAY_SECONDS_MAX + 1}`
+    expectInvalid(() => parseChannelConfig(entry), JSON.stringify(entry), `invalid throttle "${DELAY_SECONDS_MAX + 1}": at most DELAY_SECONDS_MAX`)
+    expectInvalid(() => parseChannelConfig('a:2:throttle=99999999999999'), 'invalid throttle "99999999999999"')
   })
   it.each(['remove_after_days=0', 'remove_after_days=-3', 'remove_after_days=x', 'remove_after_days'])(
     'invalid %s',

@@ -2,13 +2,17 @@
 // configuration: every channel takes what the new configuration says of it, one it no longer
 // names becomes as if auto-created, root:0 disables dispatch and root:N enables it again, and
 // pauses stay the state's (only a channel the new configuration creates takes its `paused`) —
-// the state then equals one rebuilt from the same log under the new configuration.
+// the state then equals one rebuilt from the same log under the new configuration, and one
+// restored from a snapshot taken under the old one (a throttle window follows the new throttle).
 import { describe, expect, it } from 'vitest'
 import { configureChannels, initialState } from '../../src/engine/core/channels.js'
 import { parseChannelConfig } from '../../src/engine/core/channel-config.js'
 import { projectState } from '../../src/engine/core/project.js'
 import { fold } from '../../src/engine/core/evolve.js'
 import type { WharfEvent } from '../../src/engine/core/events.js'
+import { restoreState, snapshotOf } from '../../src/engine/core/snapshot.js'
+import { runTick, TickOutput } from '../../src/engine/core/tick.js'
+import { TICK_STARTS_MAX } from '../../src/engine/core/limits.js'
 
 const channel = (state: ReturnType<typeof initialState>, name: string) => {
   const { capacity, sequential, throttleMs, paused, removeAfterDays, configured } = state.channels.get(name)!
@@ -44,5 +48,30 @@ describe('configureChannels', () => {
     const rebuilt = initialState(parseChannelConfig('root:3,root.mail:2:throttle=1'))
     fold(rebuilt, log)
     expect(projectState(adopted)).toEqual(projectState(rebuilt))
+  })
+
+  it('derives a throttle window from the last dispatch under the new throttle, rebuilt, adopted or restored alike', () => {
+    const before = parseChannelConfig('root:4,root.mail:1:throttle=3600')
+    const after = parseChannelConfig('root:4,root.mail:1:throttle=10')
+    // One job of root.mail delayed and dispatched at 1000, under the old throttle.
+    const live = initialState(before)
+    const out = new TickOutput()
+    const job = { uuid: 'a', graphUuid: null, model: 'm', method: 'run', records: [], args: [], context: {}, priority: 10, eta: null, maxRetries: 5, description: 'm.run', channel: 'root.mail', identityKey: null, dependsOn: [], createdAt: 1000 }
+    runTick(live, { outcomes: [], commands: [{ type: 'enqueue', jobs: [job] }], nowMs: 1000, dispatch: true, registered: null, startsMax: TICK_STARTS_MAX, afterCommand: () => {}, auditPick: () => {} }, out)
+    expect(out.events.map((e) => e.type)).toContain('job.enqueued')
+    expect(live.channels.get('root.mail')!.throttleUntil).toBe(3_601_000)
+
+    const rebuilt = fold(initialState(after), out.events)
+    const adopted = fold(initialState(before), out.events)
+    configureChannels(adopted, after)
+    const restored = restoreState(after, JSON.parse(JSON.stringify(snapshotOf(live))))
+    for (const state of [rebuilt, adopted, restored]) expect(state.channels.get('root.mail')!.throttleUntil).toBe(11_000)
+    expect(projectState(adopted)).toEqual(projectState(rebuilt))
+    expect(projectState(restored)).toEqual(projectState(rebuilt))
+
+    // A snapshot written before channels kept their last dispatch holds only the window: kept.
+    const older = JSON.parse(JSON.stringify(snapshotOf(live)))
+    for (const c of older.channels) delete c.lastDispatchAt
+    expect(restoreState(after, older).channels.get('root.mail')!.throttleUntil).toBe(3_601_000)
   })
 })

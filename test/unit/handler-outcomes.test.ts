@@ -1,7 +1,7 @@
 // Proves a handler's result is checked like arguments (an unstorable one fails the try with
 // NotSerializableError at its path) and that a thrown non-Error keeps its type and JSON.
 import { afterEach, describe, expect, it } from 'vitest'
-import { FakeClock, RetryableJobError, Wharf, type JobContext } from '../../src/index.js'
+import { FakeClock, InvalidPropertyError, RetryableJobError, Wharf, type JobContext } from '../../src/index.js'
 import { EXC_MESSAGE_LENGTH_MAX, EXC_TEXT_LENGTH_MAX } from '../../src/engine/core/limits.js'
 
 const opened: Wharf[] = []
@@ -145,6 +145,17 @@ describe('a thrown value that misbehaves when read', () => {
     expect(view.excMessage).toContain('seconds')
     expect(view.excMessage).toContain('NaN')
     expect(view.eta).toBe(null)
+  })
+
+  it('a RetryableJobError given seconds of another type names its type: "7" (text) is not 7', () => {
+    let caught: unknown
+    try {
+      new RetryableJobError('later', { seconds: '7' as unknown as number })
+    } catch (error) {
+      caught = error
+    }
+    expect(caught).toBeInstanceOf(InvalidPropertyError)
+    expect((caught as Error).message).toMatch(/, got "7"$/)
   })
 
   it('a handler returning an object whose `then` getter throws, or whose then() throws, fails its try', async () => {

@@ -100,6 +100,17 @@ export interface OpenOptions {
   logger?: Logger
 }
 
+/** The channel configuration, or its error saying where the text came from: a WHARF_CHANNELS set
+ * in a deployment, not in the code, is otherwise hard to find. */
+function parseChannelsOf(text: string, source: 'WHARF_CHANNELS' | 'channels'): ChannelConfig[] {
+  try {
+    return parseChannelConfig(text)
+  } catch (error) {
+    if (error instanceof InvalidChannelConfigError) throw new InvalidChannelConfigError(`Wharf.open(): ${source}: ${error.message}`)
+    throw error
+  }
+}
+
 export const OPEN_OPTIONS = new Set(['path', 'postgres', 'schema', 'node', 'workers', 'channels', 'clock', 'contextKeys', 'noDelay', 'durability', 'onCorruption', 'removeAfterDays', 'snapshotEvery', 'scrubHistory', 'log', 'newId', 'random', 'telemetry', 'logger'])
 export const DEFAULT_REMOVE_AFTER_DAYS = 30
 export const DEFAULT_SNAPSHOT_EVERY = 50_000
@@ -176,7 +187,7 @@ export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
   const warn = warnerFor(logger)
   const onWarning = (message: string): void => warn(message, 'WHARF_LOG_RECOVERED')
   const node = options.postgres === undefined ? null : (options.node ?? `${hostname()}:${process.pid}`)
-  const channels = parseChannelConfig(channelsText)
+  const channels = parseChannelsOf(channelsText, options.channels === undefined && process.env.WHARF_CHANNELS !== undefined ? 'WHARF_CHANNELS' : 'channels')
   return {
     log: options.log ?? logOf(options, node, channels, onWarning),
     clock,

@@ -3,7 +3,7 @@
 // Pure: no I/O, no clock. Deviations from queue_job are deliberate and marked "Wharf:".
 
 import { InvalidChannelConfigError } from '../errors.js'
-import { CHANNEL_DEPTH_MAX } from './limits.js'
+import { CHANNEL_DEPTH_MAX, DELAY_SECONDS_MAX } from './limits.js'
 
 export const ROOT = 'root'
 
@@ -142,6 +142,8 @@ function parseEntry(entry: string): ChannelConfig {
   else if (throttle !== undefined) {
     const n = parseNonNegativeInt(throttle)
     if (n === null) fail(`invalid throttle ${quote(throttle)}`)
+    // Wharf: in ms a longer one is no exact integer, and its window ends past any time stored.
+    if (n > DELAY_SECONDS_MAX) fail(`invalid throttle ${quote(throttle)}: at most DELAY_SECONDS_MAX (${DELAY_SECONDS_MAX}) seconds`)
     throttleSeconds = n
   }
 

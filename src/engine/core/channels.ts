@@ -38,10 +38,11 @@ export function initialState(config: readonly ChannelConfig[]): State {
 /**
  * Put `config` in place of the configuration `state` was built with (a cluster member adopting
  * its scheduler's): every channel takes what `config` says of it, and a channel it does not name
- * becomes as if auto-created (unlimited, bounded by its ancestors). Pauses and throttle windows
- * are state, not configuration (the log's channel.paused/resumed events and snapshots carry
+ * becomes as if auto-created (unlimited, bounded by its ancestors). Pauses and the time of each
+ * channel's last dispatch are state, not configuration (the log's events and snapshots carry
  * them): a channel keeps its own, and only one `config` creates takes its `paused` option — as
- * an embedded reopen under a new configuration does for the channels its snapshot holds.
+ * an embedded reopen under a new configuration does for the channels its snapshot holds. A
+ * throttle window is that last dispatch plus the throttle `config` gives (ChannelNode).
  */
 export function configureChannels(state: State, config: readonly ChannelConfig[]): void {
   state.dispatchDisabled = configureTree(state.channels, state.root, config, false)

@@ -114,10 +114,7 @@ function enqueued(state: State, event: Ev<'job.enqueued'>): void {
   transition(state, job, 'enqueued', event.at)
   job.enqueuedAt = event.at
   const path = job.channel.path
-  for (let i = 0; i < path.length; i++) {
-    const node = path[i]!
-    if (node.throttleMs > 0) node.throttleUntil = event.at + node.throttleMs
-  }
+  for (let i = 0; i < path.length; i++) path[i]!.lastDispatchAt = event.at
 }
 
 function started(state: State, event: Ev<'job.started'>): void {

@@ -70,7 +70,7 @@ function copyChannel(from: ChannelNode, to: ChannelNode): void {
   to.running = from.running
   to.held = from.held
   to.failedOwn = from.failedOwn
-  to.throttleUntil = from.throttleUntil
+  to.lastDispatchAt = from.lastDispatchAt
 }
 
 function copyPending(copy: State, job: JobRecord, waitingEta: boolean): void {

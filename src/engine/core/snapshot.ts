@@ -90,7 +90,10 @@ export interface StateSnapshot {
   /** In creation (seq) order. A parent may come after its child (a job delayed alone that joined
    * a graph later: job.joined_graph), so restoring links parents in a second pass. */
   jobs: JobSnapshot[]
-  channels: { name: string; paused: boolean; throttleUntil: number }[]
+  /** `throttleUntil`: the window under the configuration the snapshot was taken under (what
+   * snapshots before `lastDispatchAt` hold; still written for them). `lastDispatchAt`: absent in
+   * those older snapshots. */
+  channels: { name: string; paused: boolean; throttleUntil: number; lastDispatchAt?: number | null }[]
   /** Identity key -> holders' uuids, oldest first (decide answers with the oldest). */
   identity: [string, string[]][]
   /** Superseded runs still holding slots: [uuid, run, channel, cluster worker (0.3; absent: null)].
@@ -143,7 +146,7 @@ export function snapshotOf(state: State): StateSnapshot {
     ])
   }
   jobs.sort((a, b) => a[SEQ] - b[SEQ])
-  const channels = [...state.channels.values()].map((n) => ({ name: n.name, paused: n.paused, throttleUntil: n.throttleUntil }))
+  const channels = [...state.channels.values()].map((n) => ({ name: n.name, paused: n.paused, throttleUntil: n.throttleUntil, lastDispatchAt: n.lastDispatchAt }))
   const identity: [string, string[]][] = [...state.identity].map(([key, holders]) => [key, holders.map((j) => j.uuid)])
   const snapshot: StateSnapshot = { formatVersion: SNAPSHOT_FORMAT_VERSION, seq: state.seq, jobs, channels, identity }
   if (state.crons.size > 0) snapshot.crons = [...state.crons.values()].map((c) => [c.definition, c.nextMs, c.lastMs, c.paused])
@@ -164,7 +167,9 @@ export function restoreState(config: readonly ChannelConfig[], snapshot: StateSn
   for (const c of snapshot.channels) {
     const node = ensureChannel(state.channels, c.name)
     node.paused = c.paused
-    node.throttleUntil = c.throttleUntil
+    // An older snapshot holds only the window: it is kept as it was (its dispatch time under this
+    // open's throttle).
+    node.lastDispatchAt = c.lastDispatchAt !== undefined ? c.lastDispatchAt : c.throttleUntil > 0 ? c.throttleUntil - node.throttleMs : null
   }
   const restored: JobRecord[] = []
   for (const j of snapshot.jobs) {

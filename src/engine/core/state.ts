@@ -57,8 +57,11 @@ export class ChannelNode {
   held = 0
   /** This channel's own jobs in `failed` (a failed job blocks a sequential channel). */
   failedOwn = 0
-  /** No start allowed on this channel before this time (throttle). */
-  throttleUntil = 0
+  /** When a job was last dispatched through this level (ms), throttled or not; null: never.
+   * State, where the window below is derived under this open's configuration: a throttle changed
+   * between two opens then applies alike to a state rebuilt from the log and to one restored
+   * from a snapshot taken under the old throttle (a stored window kept the old one there). */
+  lastDispatchAt: number | null = null
   readonly ready = new ReadyQueue()
   readonly etaQueue = new IndexedHeap<JobRecord>(etaLess)
   /** This channel's own jobs per state, indexed by stateIndex(). */
@@ -71,6 +74,11 @@ export class ChannelNode {
     this.name = name
     this.parent = parent
     this.path = parent === null ? [this] : [this, ...parent.path]
+  }
+
+  /** No start allowed on this channel before this time (throttle); 0 when it has no window. */
+  get throttleUntil(): number {
+    return this.throttleMs > 0 && this.lastDispatchAt !== null ? this.lastDispatchAt + this.throttleMs : 0
   }
 }
 
