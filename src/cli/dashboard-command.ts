@@ -22,6 +22,8 @@ export const dashboardCommand: Command = {
     `--host H     the address to listen on (default ${HOST_DEFAULT})`,
     '--token T    require this token of every API request (default: the WHARF_TOKEN environment variable)',
     '--read-only  refuse every action (requeue, cancel, done, pause, resume)',
+    'With --path, channels have no capacity, sequential or throttleSeconds (the page shows \'-\'):',
+    'those are the app\'s configuration, not stored.',
     'Prints the URL, then serves until SIGINT or SIGTERM. JSON: { "url" } once listening.',
   ],
   options: { path: { type: 'string' }, postgres: { type: 'string' }, schema: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' }, 'read-only': { type: 'boolean' } },

@@ -12,6 +12,7 @@ import type { Stats } from '../engine/api/queries.js'
 import type { RemovableState } from '../engine/core/commands.js'
 import { isBackupDir, MANIFEST_FILE } from '../storage/backup-manifest.js'
 import { inspectStorePath, type StoreDir } from '../storage/level-path.js'
+import { NO_CHANNEL_CONFIG } from '../dashboard/options.js'
 import type { DashboardServer, ServeOptions } from '../dashboard/serve.js'
 import { errorInfo, Refusal, refusalOf, type Action, type ActionResult, type BatchesFilter, type BatchesPage, type Explanation, type JobDetail, type JobsFilter, type JobsPage, type OperatorClient } from './client.js'
 
@@ -83,9 +84,10 @@ export class LocalClient implements OperatorClient {
     return this.wharf
   }
 
-  /** `wharf dashboard`: the dashboard over this client's store. */
+  /** `wharf dashboard`: the dashboard over this client's store, without CLI_CHANNELS' made-up
+   * configuration (capacity, sequential, throttle) presented as the app's. */
   serveDashboard(options: ServeOptions): Promise<DashboardServer> {
-    return this.wharf.serveDashboard(options)
+    return this.wharf.serveDashboard({ ...options, [NO_CHANNEL_CONFIG]: true })
   }
 
   async jobs(filter: JobsFilter): Promise<JobsPage> {

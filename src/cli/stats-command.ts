@@ -5,6 +5,7 @@ import type { Stats } from '../engine/api/queries.js'
 import { JOB_STATES } from '../engine/core/events.js'
 import { connecting, CONNECT_DETAILS, CONNECT_USAGE, EXIT_OK, withClient, type Command } from './command.js'
 import { table } from './output.js'
+import { withoutConfiguration } from '../dashboard/channel-config.js'
 
 export const statsCommand: Command = {
   name: 'stats',
@@ -28,13 +29,6 @@ export const statsCommand: Command = {
   },
 }
 
-/** A store on disk holds no channel configuration: the values this command's open made up for it
- * (CLI_CHANNELS: a capacity no store reaches; not sequential, not throttled) are left out, so that
- * no script reads them as the app's. */
-function withoutConfiguration(stats: Stats): unknown {
-  return { ...stats, channels: stats.channels.map(({ capacity: _c, sequential: _s, throttleSeconds: _t, ...counts }) => counts) }
-}
-
 function showStats(stats: Stats, local: boolean): string[] {
   const states = table(
     [{ header: 'STATE' }, { header: 'JOBS', right: true }],
@@ -44,7 +38,8 @@ function showStats(stats: Stats, local: boolean): string[] {
     [{ header: 'CHANNEL' }, { header: 'CAPACITY', right: true }, { header: 'RUNNING', right: true }, ...JOB_STATES.map((s) => ({ header: s.toUpperCase(), right: true })), { header: 'PAUSED' }],
     stats.channels.map((c) => [
       c.name,
-      local ? '-' : c.capacity === null ? 'none' : String(c.capacity),
+      // undefined: a dashboard served by `wharf dashboard --path` (channel-config.ts)
+      local || c.capacity === undefined ? '-' : c.capacity === null ? 'none' : String(c.capacity),
       String(c.running),
       ...JOB_STATES.map((s) => String(c[s] ?? 0)),
       c.paused ? 'paused' : '',

@@ -8,6 +8,7 @@ import type { Wharf } from '../engine/api/wharf.js'
 import { checkChannelBody, checkCronBody, checkPurgeBody, checkUuids, JOB_ACTIONS, runJobAction, runRemove, type JobAction } from './actions.js'
 import { batchDetail, batchesPage, graphOf, jobDetail, jobsPage } from './api-reads.js'
 import { readJson } from './body.js'
+import { withoutConfiguration } from './channel-config.js'
 import { channelTree } from './channel-tree.js'
 import type { EventStreams } from './event-stream.js'
 import { HttpError } from './http-error.js'
@@ -88,8 +89,8 @@ const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/jobs/:uuid', handle: async ({ ctx, params }) => ok(await jobDetail(ctx.wharf, params[0]!)) },
   { method: 'GET', path: '/api/jobs/:uuid/explain', handle: async ({ ctx, params }) => ok(await ctx.wharf.explain(params[0]!)) },
   { method: 'GET', path: '/api/graphs/:uuid', handle: async ({ ctx, params }) => ok(await graphOf(ctx.wharf, params[0]!)) },
-  { method: 'GET', path: '/api/stats', handle: ({ ctx }) => ok(ctx.wharf.stats()) },
-  { method: 'GET', path: '/api/channels', handle: ({ ctx }) => ok({ channels: channelTree(ctx.wharf.stats()) }) },
+  { method: 'GET', path: '/api/stats', handle: ({ ctx }) => ok(statsOf(ctx)) },
+  { method: 'GET', path: '/api/channels', handle: ({ ctx }) => ok({ channels: channelTree(statsOf(ctx)) }) },
   { method: 'GET', path: '/api/functions', handle: ({ ctx }) => ok({ functions: ctx.wharf.functionList() }) },
   { method: 'GET', path: '/api/crons', handle: async ({ ctx }) => ok({ crons: await ctx.wharf.crons() }) },
   { method: 'GET', path: '/api/batches', query: BATCHES_QUERY_KEYS, handle: async ({ ctx, query }) => ok(await batchesPage(ctx.wharf, query)) },
@@ -120,6 +121,12 @@ const ROUTES: readonly Route[] = [
     },
   },
 ]
+
+/** stats(), without the channels' configuration when it is not the app's (NO_CHANNEL_CONFIG). */
+function statsOf(ctx: ApiContext) {
+  const stats = ctx.wharf.stats()
+  return ctx.settings.channelConfig ? stats : withoutConfiguration(stats)
+}
 
 /** Every route as 'METHOD /path' (the README documents each). */
 export function apiRoutes(): string[] {

@@ -1,14 +1,15 @@
 // GET /api/channels: stats() of each channel with its parent, in tree order (a parent before its
 // children, siblings by name), so a page can draw the tree in one pass.
 
-import type { ChannelStats, Stats } from '../engine/api/wharf.js'
+import type { ChannelStats } from '../engine/api/wharf.js'
 
-export interface ChannelRow extends ChannelStats {
+/** A channel of stats(), with or without its configuration (channel-config.ts), and its parent. */
+export type ChannelRow<C extends { name: string } = ChannelStats> = C & {
   /** The nearest listed ancestor; null for root. */
   parent: string | null
 }
 
-export function channelTree(stats: Stats): ChannelRow[] {
+export function channelTree<C extends { name: string }>(stats: { channels: readonly C[] }): ChannelRow<C>[] {
   const byName = new Map(stats.channels.map((c) => [c.name, c]))
   const children = new Map<string | null, string[]>()
   for (const name of byName.keys()) {
@@ -17,7 +18,7 @@ export function channelTree(stats: Stats): ChannelRow[] {
     if (list === undefined) children.set(parent, (list = []))
     list.push(name)
   }
-  const rows: ChannelRow[] = []
+  const rows: ChannelRow<C>[] = []
   // Depth first with an explicit stack: children pushed in reverse so they pop in name order.
   const stack: [string, string | null][] = (children.get(null) ?? []).sort().reverse().map((name) => [name, null])
   while (stack.length > 0) {

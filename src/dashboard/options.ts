@@ -21,11 +21,18 @@ export interface DashboardSettings {
   basePath: string
   /** Called before every action is applied: throws (an HttpError) to refuse it. */
   actionGuard: (() => void) | null
+  /** False when the Wharf was opened under channels that are not the app's (`wharf dashboard
+   * --path`): the API then leaves capacity, sequential and throttleSeconds out (channel-config.ts). */
+  channelConfig: boolean
 }
 
 /** @internal serveDashboard() option (a symbol: no app passes it by mistake): the CLI's cluster
  * member refuses actions while no scheduler is alive, rather than leave them waiting. */
 export const ACTION_GUARD: unique symbol = Symbol('wharf.dashboardActionGuard')
+
+/** @internal serveDashboard() option: the CLI opened the store under its own channels, not the
+ * app's (local-client.ts CLI_CHANNELS), so the channels' configuration is unknown. */
+export const NO_CHANNEL_CONFIG: unique symbol = Symbol('wharf.dashboardNoChannelConfig')
 
 const TOKEN = /^[\x21-\x7e]{1,4096}$/
 const BASE_PATH = /^(\/[A-Za-z0-9._~%-]+)*$/
@@ -56,5 +63,5 @@ export function checkDashboardOptions(options: unknown, where = 'dashboard()'): 
       throw new InvalidPropertyError(`${where}: basePath must be a URL path such as '/ops/jobs', got ${describe(o.basePath)}`)
     }
   }
-  return { token: (o.token as string | undefined) ?? null, readOnly: o.readOnly === true, basePath, actionGuard: null }
+  return { token: (o.token as string | undefined) ?? null, readOnly: o.readOnly === true, basePath, actionGuard: null, channelConfig: true }
 }

@@ -6,7 +6,7 @@ import { describe } from '../engine/api/properties.js'
 import type { Wharf } from '../engine/api/wharf.js'
 import { InvalidPropertyError } from '../engine/errors.js'
 import { createDashboard } from './handler.js'
-import { ACTION_GUARD, checkDashboardOptions, checkKeys } from './options.js'
+import { ACTION_GUARD, checkDashboardOptions, checkKeys, NO_CHANNEL_CONFIG } from './options.js'
 
 export interface ServeOptions {
   /** Default 7777; 0 picks a free port (see `port` of the answer). */
@@ -18,6 +18,8 @@ export interface ServeOptions {
   readOnly?: boolean
   /** @internal See ACTION_GUARD. */
   [ACTION_GUARD]?: () => void
+  /** @internal See NO_CHANNEL_CONFIG. */
+  [NO_CHANNEL_CONFIG]?: true
 }
 
 export interface DashboardServer {
@@ -34,7 +36,7 @@ export const DEFAULT_HOST = '127.0.0.1'
 export async function serveDashboard(wharf: Wharf, options: ServeOptions = {}): Promise<DashboardServer> {
   const where = 'serveDashboard()'
   const { port = DEFAULT_PORT, host = DEFAULT_HOST, token, readOnly } = checkKeys(where, options, ['port', 'host', 'token', 'readOnly'])
-  const settings = { ...checkDashboardOptions({ token, readOnly }, where), actionGuard: options[ACTION_GUARD] ?? null }
+  const settings = { ...checkDashboardOptions({ token, readOnly }, where), actionGuard: options[ACTION_GUARD] ?? null, channelConfig: options[NO_CHANNEL_CONFIG] !== true }
   if (typeof port !== 'number' || !Number.isSafeInteger(port) || port < 0 || port > 65535) {
     throw new InvalidPropertyError(`${where}: port must be an integer from 0 to 65535, got ${describe(port)}`)
   }

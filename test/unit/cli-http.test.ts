@@ -194,6 +194,27 @@ describe('wharf dashboard --path', () => {
     const reopened = await Wharf.open({ path })
     await reopened.close()
   })
+
+  // The store is opened under the CLI's own channels ('root:1000000000', CLI_CHANNELS): /api/stats,
+  // /api/channels (and so the Channels view) gave root's capacity as 1,000,000,000, as if the app's.
+  it("serves no channel configuration: it is the app's, not stored", async () => {
+    const path = join(await tempDir(), 'store')
+    await cp(template, path, { recursive: true })
+    const { url, stop } = await dashboardProcess('--path', path)
+    try {
+      const stats = (await (await fetch(`${url}api/stats`)).json()) as { channels: Record<string, unknown>[] }
+      const tree = (await (await fetch(`${url}api/channels`)).json()) as { channels: Record<string, unknown>[] }
+      expect(tree.channels.map((c) => c.name)).toContain('root')
+      for (const channel of [...stats.channels, ...tree.channels]) {
+        for (const key of ['capacity', 'sequential', 'throttleSeconds']) expect(Object.keys(channel)).not.toContain(key)
+        expect(channel).toMatchObject({ running: 0, paused: false })
+      }
+      // And `wharf stats --url` against it shows no capacity either.
+      expect((await wharf('stats', '--url', url)).out).toMatch(/^root +- +0 /m)
+    } finally {
+      expect(await stop()).toBe(0)
+    }
+  })
 })
 
 describe('wharf dashboard, refused', () => {

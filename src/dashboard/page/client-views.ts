@@ -30,6 +30,12 @@ async function channelAction(kind, name, out) {
   refreshView()
 }
 
+/** No capacity in the answer: the store was opened by \`wharf dashboard --path\`, under the CLI's
+ * channels, not the app's, so its configuration is unknown (not unlimited, which is null). */
+function capacityText(c) {
+  return 'capacity' in c ? c.capacity : '-'
+}
+
 function channelRow(c, out) {
   var depth = c.name.split('.').length - 1
   var name = h('td', { class: 'channel', id: 'ch-' + c.name }, c.name)
@@ -40,7 +46,7 @@ function channelRow(c, out) {
   var button = info.readOnly ? null : h('button', { type: 'button', 'data-key': 'channel:' + c.name, 'aria-describedby': 'ch-' + c.name,
     onclick: function () { channelAction(kind, c.name, out) } }, c.paused ? 'Resume' : 'Pause')
   return h('tr', { 'data-channel': c.name, class: c.paused ? 'paused' : '' }, name,
-    h('td', { class: 'num' }, c.capacity), h('td', { class: 'num' }, c.running), h('td', { class: 'num' }, c.pending),
+    h('td', { class: 'num' }, capacityText(c)), h('td', { class: 'num' }, c.running), h('td', { class: 'num' }, c.pending),
     h('td', { class: 'num' }, c.failed), h('td', null, c.paused ? h('strong', null, 'paused') : 'no'), h('td', null, options),
     info.readOnly ? null : h('td', null, button))
 }
