@@ -6,6 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { JOB_STATES, type JobState } from '../engine/core/events.js'
 import { JOBS_LIMIT_MAX } from '../engine/api/queries.js'
+import { isUuidParam } from '../dashboard/query.js'
 
 /** Bad usage: an unknown command or flag, a missing argument, a bad value. Exit code 2. */
 export class UsageError extends Error {
@@ -111,6 +112,18 @@ export function orderOption(values: Values): 'asc' | 'desc' | undefined {
   const order = stringOption(values, 'order')
   if (order !== undefined && order !== 'asc' && order !== 'desc') throw new UsageError(`--order must be asc or desc, got ${JSON.stringify(order)}`)
   return order
+}
+
+/**
+ * A page's cursor: the uuid a previous page named as next. Checked as the dashboard API checks
+ * it, in every mode: --url refused 'a b' (HTTP 400) while --path paged from it as a plain bound.
+ */
+export function afterOption(values: Values): string | undefined {
+  const after = stringOption(values, 'after')
+  if (after !== undefined && !isUuidParam(after)) {
+    throw new UsageError(`--after must be a uuid (the one a previous page named as next: no spaces, at most 200 characters), got ${JSON.stringify(after)}`)
+  }
+  return after
 }
 
 /**

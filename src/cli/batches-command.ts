@@ -1,7 +1,7 @@
 // `wharf batches`: one page of batches (wharf.batch()) with their progress; the next with --after.
 
 import { BATCH_STATES, type BatchState } from '../engine/core/batch.js'
-import { limitOption, orderOption, positionalArgs, stringOption, UsageError } from './args.js'
+import { afterOption, limitOption, orderOption, positionalArgs, stringOption, UsageError } from './args.js'
 import type { BatchesFilter } from './client.js'
 import { connecting, CONNECT_DETAILS, CONNECT_USAGE, EXIT_OK, withClient, type Command } from './command.js'
 import { table, text, time } from './output.js'
@@ -26,7 +26,7 @@ export const batchesCommand: Command = {
     if (state !== undefined && !(BATCH_STATES as readonly string[]).includes(state)) {
       throw new UsageError(`--state ${JSON.stringify(state)} is not a batch state; states: ${BATCH_STATES.join(', ')}`)
     }
-    const filter: BatchesFilter = { state: state as BatchState | undefined, limit: limitOption(values), order: orderOption(values), after: stringOption(values, 'after') }
+    const filter: BatchesFilter = { state: state as BatchState | undefined, limit: limitOption(values), order: orderOption(values), after: afterOption(values) }
     const page = await withClient(values, (client) => client.batches(filter))
     out.answer(page, () => {
       if (page.batches.length === 0) return ['no batches']

@@ -1,6 +1,6 @@
 // `wharf jobs`: one page of jobs, filtered, in creation order; the next page with --after.
 
-import { functionOption, limitOption, orderOption, positionalArgs, stateOption, stringOption } from './args.js'
+import { afterOption, functionOption, limitOption, orderOption, positionalArgs, stateOption, stringOption } from './args.js'
 import type { JobsFilter } from './client.js'
 import { connecting, CONNECT_DETAILS, CONNECT_USAGE, EXIT_OK, withClient, type Command } from './command.js'
 import { table, text, time } from './output.js'
@@ -38,7 +38,7 @@ export const jobsCommand: Command = {
       batchUuid: stringOption(values, 'batch'),
       limit: limitOption(values),
       order: orderOption(values),
-      after: stringOption(values, 'after'),
+      after: afterOption(values),
     }
     const page = await withClient(values, (client) => client.jobs(filter))
     out.answer(page, () => {

@@ -73,8 +73,13 @@ function pageOf(values: ReadonlyMap<string, string>, q: Record<string, unknown>,
   }
 }
 
+/** Whether `text` is a uuid as the API accepts it (the CLI checks --after by it, in every mode). */
+export function isUuidParam(text: string): boolean {
+  return UUID.test(text)
+}
+
 export function checkUuidParam(uuid: string, where: string): string {
-  if (!UUID.test(uuid)) throw new InvalidPropertyError(`${where}: not a job uuid: ${describe(uuid)}`)
+  if (!isUuidParam(uuid)) throw new InvalidPropertyError(`${where}: not a job uuid: ${describe(uuid)}`)
   return uuid
 }
 

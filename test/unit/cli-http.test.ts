@@ -78,6 +78,17 @@ describe('wharf over --url, against a running app', () => {
     expect(run.code).toBe(2)
     expect(run.err).toMatch(/^wharf jobs: InvalidPropertyError: GET \/api\/jobs: limit must be an integer from 1 to 1000, got "5000"\nusage: wharf jobs /)
   })
+
+  // --url refused 'a b' (HTTP 400: not a job uuid) while --path paged from it as a plain bound,
+  // listing whatever sorts after it: the cursor is a job uuid, checked alike before connecting.
+  it('--after that cannot be a job uuid: refused alike with --path and --url, exit 2 naming it', async () => {
+    for (const command of ['jobs', 'batches']) {
+      const local = await wharf(command, '--path', template, '--after', 'a b')
+      expect(local.code, command).toBe(2)
+      expect(local.err).toMatch(new RegExp(`^wharf ${command}: --after must be a .*uuid.*, got "a b"\nusage: wharf ${command} `))
+      expect(await wharf(command, '--url', app.url, '--after', 'a b')).toEqual(local)
+    }
+  })
 })
 
 describe('actions over --url', () => {
