@@ -2,7 +2,7 @@
 // NotSerializableError at its path) and that a thrown non-Error keeps its type and JSON.
 import { afterEach, describe, expect, it } from 'vitest'
 import { FakeClock, InvalidPropertyError, RetryableJobError, Wharf, type JobContext } from '../../src/index.js'
-import { EXC_MESSAGE_LENGTH_MAX, EXC_TEXT_LENGTH_MAX } from '../../src/engine/core/limits.js'
+import { EXC_MESSAGE_LENGTH_MAX, EXC_NAME_LENGTH_MAX, EXC_TEXT_LENGTH_MAX } from '../../src/engine/core/limits.js'
 
 const opened: Wharf[] = []
 afterEach(async () => {
@@ -201,5 +201,26 @@ describe('a thrown Error with a huge message', () => {
     const view = await runOne(() => new RetryableJobError(message, { seconds: 0 }), true)
     expect(view).toMatchObject({ state: 'failed', excName: 'FailedJobError' })
     expect(view.excMessage).toBe(`Max. retries (1) reached: ${message.slice(0, EXC_TEXT_LENGTH_MAX)}`)
+  })
+})
+
+describe('a thrown Error with a huge class name', () => {
+  // The message and stack were bounded, the class name (excName) not: a class named at runtime
+  // (from a response, a generated name) stored it whole with every try.
+  it(`keeps at most EXC_NAME_LENGTH_MAX (${EXC_NAME_LENGTH_MAX}) characters of it, never half a character`, async () => {
+    const name = 'N'.repeat(EXC_NAME_LENGTH_MAX - 1) + '😀' + 'tail'.repeat(250_000) // 1 MB; the emoji straddles the bound
+    const Named = class extends Error {}
+    Object.defineProperty(Named, 'name', { value: name })
+    const view = await runOne(() => new Named('boom'), true)
+    expect(view).toMatchObject({ state: 'failed', excMessage: 'boom' })
+    expect(view.excName).toBe('N'.repeat(EXC_NAME_LENGTH_MAX - 1))
+  })
+
+  it('an Error whose constructor has no name: its `name` property, bounded alike', async () => {
+    const error = new Error('boom')
+    Object.defineProperty(error, 'constructor', { value: undefined })
+    error.name = 'E'.repeat(EXC_NAME_LENGTH_MAX * 10)
+    const view = await runOne(() => error, true)
+    expect(view.excName).toBe('E'.repeat(EXC_NAME_LENGTH_MAX))
   })
 })

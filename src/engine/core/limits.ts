@@ -16,6 +16,10 @@ export const EXC_MESSAGE_LENGTH_MAX = 1_000
  * many characters: an error can carry a whole response body, stored with each try like a result,
  * and a result is bounded too (PAYLOAD_BYTES_MAX). */
 export const EXC_TEXT_LENGTH_MAX = 100_000
+/** A thrown Error's class name (excName) is cut at this many characters: a class may be named at
+ * runtime (from a response, a generated name), and a name is short where it means anything
+ * (as a batch's or a cron's, BATCH_NAME_LENGTH_MAX). */
+export const EXC_NAME_LENGTH_MAX = 200
 /** A handler's progress message (JobContext.progress) is cut at this many characters. */
 export const PROGRESS_MESSAGE_LENGTH_MAX = 1_000
 /** At most one progress write per try per this much clock time: a handler may report in a tight

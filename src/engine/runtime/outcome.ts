@@ -6,7 +6,7 @@
 
 import type { HandlerOutcome } from '../core/commands.js'
 import { cutText } from '../core/cut-text.js'
-import { EXC_MESSAGE_LENGTH_MAX, EXC_TEXT_LENGTH_MAX } from '../core/limits.js'
+import { EXC_MESSAGE_LENGTH_MAX, EXC_NAME_LENGTH_MAX, EXC_TEXT_LENGTH_MAX } from '../core/limits.js'
 import { describe } from '../core/describe.js'
 import { InvalidPropertyError, NothingToDoJob, RetryableJobError, retrySecondsRule, validRetrySeconds } from '../errors.js'
 import { cloneSerializable } from '../../storage/serialize.js'
@@ -66,11 +66,12 @@ function outcomeOf(error: unknown): HandlerOutcome {
   return { kind: 'failed', excName: typeof error, excMessage: message, excInfo: message }
 }
 
-/** The class name of a thrown Error (excName), else its `name`, else 'Error'. */
+/** The class name of a thrown Error (excName), else its `name`, else 'Error'; cut at
+ * EXC_NAME_LENGTH_MAX (a class may be named at runtime, and the name is stored with each try). */
 function nameOf(error: Error): string {
   const name = read(() => (error.constructor as { name?: unknown } | undefined)?.name)
-  if (typeof name === 'string' && name !== '') return name
-  return textOf(() => error.name, () => 'Error')
+  if (typeof name === 'string' && name !== '') return cutText(name, EXC_NAME_LENGTH_MAX)
+  return cutText(textOf(() => error.name, () => 'Error'), EXC_NAME_LENGTH_MAX)
 }
 
 /** What `get` reads, or undefined when it throws. */
