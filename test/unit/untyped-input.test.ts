@@ -72,6 +72,9 @@ describe("a custom newId()'s ids", () => {
     ['an object', {}, 'returned {}'],
     ['a lone surrogate', 'id-\uD800', 'returned "id-\\ud800"'],
     ['a huge string', 'x'.repeat(100_000), 'at most 200 characters'],
+    // Nothing could name these: the dashboard's paths and the CLI's --after take uuids without.
+    ['an id with a blank', 'order 42', 'returned "order 42"'],
+    ['an id with a control character', 'order\u000742', 'no blanks or control characters'],
   ])('refuses %s as a uuid: the delay rejects and nothing is stored', async (_what, id, says) => {
     const wharf = await Wharf.open({ clock: new FakeClock(), newId: () => id as string })
     opened.push(wharf)

@@ -231,14 +231,21 @@ function checkInjected(options: OpenOptions): void {
   }
 }
 
+/** Blanks and control characters: an id holding one could not be named in a dashboard or API
+ * path, nor as a CLI cursor (`--after`), which take uuids by the same rule. */
+const NOT_IN_IDS = /[\s\p{Cc}]/u
+
 /** A custom newId's ids are checked as they are made, before any job holds one: a number, an
  * empty string or a lone surrogate (which history's UTF-8 keys would turn into U+FFFD) would be
- * stored as a uuid that no read can find. */
+ * stored as a uuid that no read can find; one with a blank, as a uuid the operator's tools
+ * cannot name. */
 function checkedIds(newId: IdFactory): IdFactory {
   return () => {
     const id: unknown = newId()
-    if (typeof id !== 'string' || id.length === 0 || id.length > CUSTOM_ID_LENGTH_MAX || LONE_SURROGATE.test(id)) {
-      throw new InvalidPropertyError(`Wharf.open(): newId() must return a non-empty string of at most ${CUSTOM_ID_LENGTH_MAX} characters (well-formed text), returned ${describe(id)}`)
+    if (typeof id !== 'string' || id.length === 0 || id.length > CUSTOM_ID_LENGTH_MAX || LONE_SURROGATE.test(id) || NOT_IN_IDS.test(id)) {
+      throw new InvalidPropertyError(
+        `Wharf.open(): newId() must return a non-empty string of at most ${CUSTOM_ID_LENGTH_MAX} characters (well-formed text, no blanks or control characters), returned ${describe(id)}`,
+      )
     }
     return id
   }
