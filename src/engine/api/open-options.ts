@@ -14,7 +14,7 @@ import { PgLog } from '../../storage/pg-log.js'
 import { SCHEMA_NAME } from '../../storage/pg-schema.js'
 import { redactedUrl } from '../../storage/pg-driver.js'
 import { VolatileLog } from '../../storage/volatile-log.js'
-import { describe, LONE_SURROGATE } from './properties.js'
+import { describe, LONE_SURROGATE, NOT_IN_IDS } from './properties.js'
 import { hostname } from 'node:os'
 
 /** The longest id a custom `newId` may return (a ULID has 26 characters, a UUID 36). */
@@ -230,10 +230,6 @@ function checkInjected(options: OpenOptions): void {
     }
   }
 }
-
-/** Blanks and control characters: an id holding one could not be named in a dashboard or API
- * path, nor as a CLI cursor (`--after`), which take uuids by the same rule. */
-const NOT_IN_IDS = /[\s\p{Cc}]/u
 
 /** A custom newId's ids are checked as they are made, before any job holds one: a number, an
  * empty string or a lone surrogate (which history's UTF-8 keys would turn into U+FFFD) would be

@@ -122,6 +122,11 @@ export function checkIdentityKey(value: unknown, where: string): string {
 /** With the u flag, a surrogate pair is one code point: only a lone surrogate matches. */
 export const LONE_SURROGATE = /[\uD800-\uDFFF]/u
 
+/** What no job id holds (a custom newId()'s are checked for it as they are made), so that every
+ * id can be named in a dashboard or API path and as the CLI's --after cursor, which take ids by
+ * the same rule (dashboard/query.ts). */
+export const NOT_IN_IDS = /[\s\p{Cc}]/u
+
 /** queue_job: a falsy eta means none. */
 function checkEta(value: unknown, where: string): Date | number | null {
   if (value === null || value === 0) return null
