@@ -17,6 +17,7 @@
 
 import { BodyError, type BinReader } from './bin-reader.js'
 import type { BinWriter } from './bin-writer.js'
+import { readOnlyDate } from '../engine/core/read-only-date.js'
 
 const SMALL = 0x80
 const NULL = 0
@@ -284,7 +285,7 @@ function readScalar(r: BinReader, tag: number): unknown {
     case STRING:
       return r.text()
     case DATE:
-      return new Date(r.raw64())
+      return readOnlyDate(r.raw64())
     default:
       throw new BodyError(`has unknown value tag ${tag}`)
   }

@@ -6,6 +6,7 @@
 
 import { PAYLOAD_BYTES_MAX, PAYLOAD_DEPTH_MAX } from '../engine/core/limits.js'
 import { NotSerializableError } from '../engine/errors.js'
+import { isDatePrototype, readOnlyDate } from '../engine/core/read-only-date.js'
 
 const NO_ARGS: unknown[] = Object.freeze([]) as unknown as unknown[]
 
@@ -137,10 +138,10 @@ function walk(top: Frame, root: string, holder: boolean): void {
 /** Copy of a Date, or a new frame for a plain object or array; refuses everything else. */
 function openObject(f: Frame, key: string | number, v: object, root: string, holder: boolean): Date | Frame {
   const proto: unknown = Object.getPrototypeOf(v)
-  if (proto === Date.prototype) {
+  if (isDatePrototype(proto)) {
     const t = (v as Date).getTime()
     if (Number.isNaN(t)) refuse(f, key, root, holder, 'is an invalid Date; pass a valid Date or null')
-    return new Date(t)
+    return readOnlyDate(t)
   }
   const isArray = proto === Array.prototype && Array.isArray(v)
   if (!isArray && proto !== Object.prototype && proto !== null) {
@@ -229,8 +230,9 @@ export function serializableEqual(a: unknown, b: unknown): boolean {
     if (depth > PAYLOAD_DEPTH_MAX) return false
     const px: unknown = Object.getPrototypeOf(x)
     const py: unknown = Object.getPrototypeOf(y)
-    if (px === Date.prototype || py === Date.prototype) {
-      if (px !== py || (x as Date).getTime() !== (y as Date).getTime()) return false
+    const xDate = isDatePrototype(px)
+    if (xDate || isDatePrototype(py)) {
+      if (!xDate || !isDatePrototype(py) || (x as Date).getTime() !== (y as Date).getTime()) return false
       continue
     }
     const xArray = Array.isArray(x)

@@ -10,6 +10,8 @@
 // strips one '$' from every other '$'-key. The codec runs `needsTagging` first and skips both
 // walks for the (usual) payload that has nothing to escape. Walks use explicit stacks (habit 7).
 
+import { readOnlyDate } from '../engine/core/read-only-date.js'
+
 const DOLLAR = 36 // '$'
 
 /** An encoded value that no encoder could have produced (a stray or malformed tag). */
@@ -160,8 +162,8 @@ const NUMBER_TAGS: Readonly<Record<string, number>> = { '-0': -0, NaN: Number.Na
 
 function untagTag(key: string, value: unknown): unknown {
   if (key === '$date') {
-    if (value === null) return new Date(Number.NaN)
-    if (typeof value === 'number' && Number.isFinite(value)) return new Date(value)
+    if (value === null) return readOnlyDate(Number.NaN)
+    if (typeof value === 'number' && Number.isFinite(value)) return readOnlyDate(value)
     throw new TagError(`bad $date tag value ${JSON.stringify(value)}`)
   }
   if (key === '$num' && typeof value === 'string' && Object.hasOwn(NUMBER_TAGS, value)) return NUMBER_TAGS[value]
