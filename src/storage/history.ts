@@ -79,6 +79,16 @@ export interface HistoryStore {
    * from history views it never had: the counts are read again).
    */
   followed?(write: HistoryWrite | null, lastSeq: number): void
+  /**
+   * Reads that all see history as it is at this call, whatever is written meanwhile, until
+   * released (LevelDB: a snapshot). A store without it answers each read as of that read.
+   */
+  pin?(): PinnedHistory
+}
+
+/** History's reads, pinned to one moment (HistoryStore.pin). */
+export interface PinnedHistory extends Pick<HistoryStore, 'get' | 'page'> {
+  release(): void
 }
 
 /** What a history scrub found: every problem (one line per kind of damage) among the views it
@@ -178,7 +188,7 @@ export function historyQuery(over: Partial<HistoryQuery> = {}): HistoryQuery {
 }
 
 /** Every job of a graph that history holds (a graph leaves memory whole), in uuid order. */
-export async function graphInHistory(history: HistoryStore, graphUuid: string): Promise<JobView[]> {
+export async function graphInHistory(history: Pick<HistoryStore, 'page'>, graphUuid: string): Promise<JobView[]> {
   const jobs: JobView[] = []
   for (;;) {
     const page = await history.page(historyQuery({ graphUuid, after: jobs.at(-1)?.uuid }))

@@ -17,12 +17,11 @@
 // (known from the counts, a handful per channel) and merges them in uuid order.
 
 import type { JobView } from '../engine/core/view.js'
-import { LogCorruptionError } from '../engine/errors.js'
+import type { LogCorruptionError } from '../engine/errors.js'
 import {
   batchUuidOf,
   countInto,
   finishedAtOf,
-  matchesHistoryQuery,
   channelOf,
   type FinishedCounts,
   type FinishedJob,
@@ -30,27 +29,20 @@ import {
   type HistoryQuery,
   type HistoryStore,
   type HistoryWrite,
+  type PinnedHistory,
 } from './history.js'
 import type { Db } from './level-recovery.js'
 import { FinishGroups } from './finish-groups.js'
-import { isLevelCorruption } from './level-corruption.js'
-import { decodeView, encodeView, ViewDecodeError } from './view-codec.js'
+import { encodeView } from './view-codec.js'
 import { esc, unesc } from './key-escape.js'
+import { comboKey, end, INDEX_PREFIX, LevelHistoryReads, VIEW_PREFIX } from './level-history-reads.js'
 
 export { unesc }
+export { COMBO_INDEX, end, INDEX_PREFIX, VIEW_PREFIX } from './level-history-reads.js'
 
-export const VIEW_PREFIX = 'h\x00j\x00'
-export const INDEX_PREFIX = 'h\x00i\x00'
-export const COMBO_INDEX = INDEX_PREFIX + 'x\x00'
 export const COUNT_PREFIX = 'h\x00n\x00'
 /** Present once history holds every finished job of the log (from the first event, or migrated). */
 export const COMPLETE_KEY = 'h\x00complete'
-/** Just past every key that starts with `prefix` (prefixes end with the \x00 separator). */
-export const end = (prefix: string): string => prefix.slice(0, -1) + '\x01'
-
-/** Keys read per native round trip when walking an index. */
-const SCAN_CHUNK = 128
-const FINISHED_STATES = ['done', 'cancelled'] as const
 
 /** Where a batch takes the writes (classic-level's chained batch). */
 export interface Staging {
@@ -58,18 +50,9 @@ export interface Staging {
   del(key: string): unknown
 }
 
-
-const uuidOfKey = (key: string): string => unesc(key.slice(key.lastIndexOf('\x00') + 1))
-
 /** The escaped (channel, model, method) of a job: one combo of the composite index and counts. */
 export function comboOf(job: FinishedJob): string {
   return esc(channelOf(job)) + '\x00' + esc(job.model) + '\x00' + esc(job.method)
-}
-
-/** The composite index key of a job of `combo` (escaped channel\0model\0method) in `state`. */
-function comboKey(combo: string, state: string, uuid: string): string {
-  const channelEnd = combo.indexOf('\x00')
-  return COMBO_INDEX + combo.slice(0, channelEnd) + '\x00' + state + combo.slice(channelEnd) + '\x00' + uuid
 }
 
 /** Every key of a job but its view's: the indexes that name it. */
@@ -125,10 +108,14 @@ export class LevelHistory implements HistoryStore {
    * joining its names (and hashing the result) for each was a good part of stage(). */
   private lastKeys: ComboKeys | null = null
 
+  private readonly reads: LevelHistoryReads
+
   constructor(
     private readonly db: () => Db,
     private readonly path: string,
-  ) {}
+  ) {
+    this.reads = new LevelHistoryReads(db, path, this.perCombo)
+  }
 
   /**
    * Read the counts and whether history is complete (LevelLog.open calls this once the db is
@@ -237,25 +224,28 @@ export class LevelHistory implements HistoryStore {
     for (const [combo, c] of staged) this.perCombo.set(combo, c)
   }
 
-  async get(uuid: string): Promise<JobView | undefined> {
-    const bytes = await this.named(() => this.db().get(VIEW_PREFIX + esc(uuid)))
-    return bytes === undefined ? undefined : this.decode(bytes, uuid)
+  get(uuid: string): Promise<JobView | undefined> {
+    return this.reads.get(uuid)
   }
 
   page(q: HistoryQuery): Promise<JobView[]> {
-    return this.named(() => this.pageOf(q))
+    return this.reads.page(q)
   }
 
-  private async pageOf(q: HistoryQuery): Promise<JobView[]> {
-    if (q.identityKey !== undefined) return this.walkIndex(INDEX_PREFIX + 'k\x00' + esc(q.identityKey) + '\x00', q)
-    if (q.graphUuid !== undefined) return this.walkIndex(INDEX_PREFIX + 'g\x00' + esc(q.graphUuid) + '\x00', q)
-    if (q.batchUuid !== undefined) return this.walkIndex(INDEX_PREFIX + 'b\x00' + esc(q.batchUuid) + '\x00', q)
-    if (q.channel === undefined && q.state === undefined && q.model === undefined && q.method === undefined) return this.scanViews(q)
-    return this.mergeCombos(q)
+  /** Reads of history as it is now, whatever is written meanwhile (a LevelDB snapshot), until
+   * released. */
+  pin(): PinnedHistory {
+    const snapshot = this.db().snapshot()
+    const reads = new LevelHistoryReads(this.db, this.path, this.perCombo, snapshot)
+    return {
+      get: (uuid) => reads.get(uuid),
+      page: (q) => reads.page(q),
+      release: () => void snapshot.close().catch(() => undefined),
+    }
   }
 
   finishedUpTo(atMs: number, limit: number, cursor?: FinishedCursor): Promise<JobView[]> {
-    return this.named(() => this.finishedUpToOf(atMs, limit, cursor))
+    return this.reads.named(() => this.finishedUpToOf(atMs, limit, cursor))
   }
 
   private async finishedUpToOf(atMs: number, limit: number, cursor?: FinishedCursor): Promise<JobView[]> {
@@ -266,11 +256,11 @@ export class LevelHistory implements HistoryStore {
       limit,
       cursor === undefined ? undefined : { atMs: cursor.atMs, uuid: esc(cursor.uuid) },
       async (candidates) => {
-        const found = candidates.length === 0 ? [] : await this.db().getMany(candidates.map((e) => VIEW_PREFIX + e.uuid))
+        const found = await this.reads.viewsOrNot(candidates.map((e) => e.uuid))
         return candidates.map((e, i) => {
           const bytes = found[i]
           if (bytes === undefined) return false
-          const view = this.decode(bytes, unesc(e.uuid))
+          const view = this.reads.decode(bytes, unesc(e.uuid))
           views.set(e.uuid, view)
           return finishedAtOf(view) === e.atMs
         })
@@ -283,101 +273,7 @@ export class LevelHistory implements HistoryStore {
     return this.perChannel
   }
 
-  /**
-   * The composite ranges of every combo and state the query matches, merged in uuid order: each
-   * range is read up to the page's limit, so a page costs the same however deep its cursor is.
-   */
-  private async mergeCombos(q: HistoryQuery): Promise<JobView[]> {
-    const states = q.state === undefined ? FINISHED_STATES : FINISHED_STATES.filter((s) => s === q.state)
-    const prefixes: string[] = []
-    for (const combo of this.perCombo.keys()) {
-      const [channel, model, method] = combo.split('\x00').map(unesc)
-      if ((q.channel !== undefined && q.channel !== channel) || (q.model !== undefined && q.model !== model) || (q.method !== undefined && q.method !== method)) continue
-      for (const state of states) prefixes.push(comboKey(combo, state, ''))
-    }
-    const ranges = await Promise.all(prefixes.map((prefix) => this.db().keys({ ...this.range(prefix, q), reverse: q.desc, limit: q.limit }).all()))
-    let uuids = ranges.length === 1 ? ranges[0]!.map(uuidOfKey) : ranges.flat().map(uuidOfKey)
-    if (ranges.length > 1) {
-      uuids.sort(q.desc ? (a, b) => (a < b ? 1 : a > b ? -1 : 0) : (a, b) => (a < b ? -1 : a > b ? 1 : 0))
-      if (uuids.length > q.limit) uuids = uuids.slice(0, q.limit)
-    }
-    return this.views(uuids, 'the composite index')
-  }
-
-  /** Walk one index range in uuid order, reading views in chunks and filtering the other fields. */
-  private async walkIndex(prefix: string, q: HistoryQuery): Promise<JobView[]> {
-    const out: JobView[] = []
-    const it = this.db().keys({ ...this.range(prefix, q), reverse: q.desc })
-    try {
-      while (out.length < q.limit) {
-        const keys = await it.nextv(Math.min(SCAN_CHUNK, Math.max(16, 2 * (q.limit - out.length))))
-        if (keys.length === 0) break
-        for (const view of await this.views(keys.map(uuidOfKey), `index ${JSON.stringify(prefix)}`)) {
-          if (matchesHistoryQuery(view, q) && out.length < q.limit) out.push(view)
-        }
-      }
-    } finally {
-      await it.close()
-    }
-    return out
-  }
-
-  /** The views of `uuids`, in that order; every one must exist (an index named it). */
-  private async views(uuids: string[], index: string): Promise<JobView[]> {
-    if (uuids.length === 0) return []
-    const values = await this.db().getMany(uuids.map((u) => VIEW_PREFIX + esc(u)))
-    return values.map((bytes, i) => {
-      if (bytes === undefined) throw this.corrupt(`${index} names job ${uuids[i]}, which is not in history`)
-      return this.decode(bytes, uuids[i]!)
-    })
-  }
-
-  /** No index fits: walk the views themselves in uuid order. */
-  private async scanViews(q: HistoryQuery): Promise<JobView[]> {
-    const out: JobView[] = []
-    const it = this.db().iterator({ ...this.range(VIEW_PREFIX, q), reverse: q.desc })
-    try {
-      while (out.length < q.limit) {
-        const entries = await it.nextv(SCAN_CHUNK)
-        if (entries.length === 0) break
-        for (const [key, bytes] of entries) {
-          const view = this.decode(bytes, unesc(key.slice(VIEW_PREFIX.length)))
-          if (matchesHistoryQuery(view, q) && out.length < q.limit) out.push(view)
-        }
-      }
-    } finally {
-      await it.close()
-    }
-    return out
-  }
-
-  /** The key range of `prefix` after the query's cursor, in its order. */
-  private range(prefix: string, q: HistoryQuery): { gt?: string; gte?: string; lt?: string; lte?: string } {
-    if (q.after === undefined) return { gte: prefix, lt: end(prefix) }
-    const cursor = prefix + esc(q.after)
-    return q.desc ? { gte: prefix, lt: cursor } : { gt: cursor, lt: end(prefix) }
-  }
-
-  private decode(bytes: Uint8Array, uuid: string): JobView {
-    try {
-      return decodeView(bytes, uuid)
-    } catch (error) {
-      if (error instanceof ViewDecodeError) throw this.corrupt(`the history entry of job ${uuid} is ${error.message}`)
-      throw error
-    }
-  }
-
-  /** A read that LevelDB fails with its own corruption error fails with a LogCorruptionError. */
-  private async named<T>(read: () => Promise<T>): Promise<T> {
-    try {
-      return await read()
-    } catch (error) {
-      if (!isLevelCorruption(error)) throw error
-      throw new LogCorruptionError(`corrupt history in ${JSON.stringify(this.path)}: LevelDB reports ${(error as Error).message}`, 0, { cause: error })
-    }
-  }
-
   private corrupt(what: string): LogCorruptionError {
-    return new LogCorruptionError(`corrupt history in ${JSON.stringify(this.path)}: ${what}`, 0)
+    return this.reads.corrupt(what)
   }
 }

@@ -24,9 +24,9 @@ export function readExplanation(source: ExplainSource, uuid: string, registered:
   return consistent(
     source,
     (state) => explainJob(state, uuid, source.clock.now(), registered, source.lifecycle === 'running') ?? notStoredYet(state, uuid),
-    async (live) => {
+    async (live, history) => {
       if (typeof live === 'object') return live
-      const view = await source.history.get(uuid)
+      const view = await history.get(uuid)
       if (view === undefined) throw new UnknownJobError(uuid, live)
       return explainFinished(view)
     },

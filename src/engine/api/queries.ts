@@ -220,18 +220,33 @@ export interface ReadSource {
   readonly historyEpoch: number
 }
 
-/** Attempts before a read that keeps racing with history writes settles for its last answer. */
+/** Attempts before a read that keeps racing with history writes settles for its last answer
+ * (a store that cannot pin its reads: PostgreSQL's; memory's reads end before the next tick). */
 const READ_ATTEMPTS = 4
 
 /**
  * A read over memory and history together, both committed and from the same moment: memory is
- * read between batches, then history; if a batch moved jobs between the two meanwhile (the epoch
- * changed), the read starts again.
+ * read between batches, and history pinned there too when the store can (LevelDB: a snapshot).
+ * Otherwise history is read after, and if a batch moved jobs between the two meanwhile (the
+ * epoch changed), the read starts again.
  */
-export async function consistent<L, T>(source: ReadSource, fromMemory: (state: State) => L, fromHistory: (live: L) => Promise<T>): Promise<T> {
+export async function consistent<L, T>(
+  source: ReadSource,
+  fromMemory: (state: State) => L,
+  fromHistory: (live: L, history: Pick<HistoryStore, 'get' | 'page'>) => Promise<T>,
+): Promise<T> {
+  const history = source.history
+  if (history.pin !== undefined) {
+    const [live, pinned] = await source.read((state) => [fromMemory(state), history.pin!()] as const)
+    try {
+      return await fromHistory(live, pinned)
+    } finally {
+      pinned.release()
+    }
+  }
   for (let attempt = 1; ; attempt++) {
     const [live, epoch] = await source.read((state) => [fromMemory(state), source.historyEpoch] as const)
-    const answer = await fromHistory(live)
+    const answer = await fromHistory(live, history)
     if (source.historyEpoch === epoch || attempt === READ_ATTEMPTS) return answer
   }
 }
@@ -243,7 +258,7 @@ export function readJob(source: ReadSource, uuid: string): Promise<JobView | und
       const job = state.jobs.get(uuid)
       return job === undefined ? undefined : toJobView(job)
     },
-    async (live) => live ?? (await source.history.get(uuid)),
+    async (live, history) => live ?? (await history.get(uuid)),
   )
 }
 
@@ -251,11 +266,11 @@ export function readJobs(source: ReadSource, q: CheckedJobsQuery): Promise<JobVi
   return consistent(
     source,
     (state) => liveJobsPage(state, q).map(toJobView),
-    async (live) => {
+    async (live, history) => {
       // Unfinished states are never in history; finished ones may be in both places.
       const finished = q.state === undefined || q.state === 'done' || q.state === 'cancelled'
       if (!finished) return live
-      return mergeByUuid(live, await source.history.page(q), q.desc, q.limit)
+      return mergeByUuid(live, await history.page(q), q.desc, q.limit)
     },
   )
 }
@@ -264,10 +279,10 @@ export function readGraph(source: ReadSource, graphUuid: string): Promise<JobGra
   return consistent(
     source,
     (state) => liveGraph(state, graphUuid),
-    async (live) => {
+    async (live, history) => {
       // A graph is in memory whole, or in history whole.
       if (live.jobs.length > 0) return live
-      const jobs = await graphInHistory(source.history, graphUuid)
+      const jobs = await graphInHistory(history, graphUuid)
       const edges: Array<[string, string]> = []
       for (const job of jobs) for (const parent of job.dependsOn) edges.push([parent, job.uuid])
       return { jobs, edges }
