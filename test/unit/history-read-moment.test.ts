@@ -3,7 +3,9 @@
 // a batch committed between the two (a requeue or purge taking a finished job out of history)
 // made the page find an index entry without its view, and the read failed with a
 // LogCorruptionError — "corrupt history" on a sound store. Reads now pin one LevelDB snapshot,
-// taken with their read of memory: every LevelDB call of the read sees that moment.
+// taken with their read of memory: every LevelDB call of the read sees that moment. And close()
+// lets a read that has begun end before it closes the store: such a read failed with LevelDB's
+// own "Database is not open".
 import type { ClassicLevel } from 'classic-level'
 import { describe, expect, it } from 'vitest'
 import { Wharf, type LevelLog } from '../../src/index.js'
@@ -57,5 +59,16 @@ describe('a read of finished jobs on LevelDB', () => {
     const { wharf, uuids, read } = await readRacing((wharf) => wharf.purge({ state: 'done' }))
     expect(read.map((j) => j.uuid)).toEqual(uuids)
     expect(await wharf.jobs({ state: 'done' })).toEqual([])
+  })
+
+  it('answers when close() is called while it reads: close() lets it end first', async () => {
+    let closed: Promise<void> | null = null
+    const { wharf, uuids, read } = await readRacing(async (wharf) => {
+      closed = wharf.close()
+      await new Promise((resolve) => setTimeout(resolve, 20)) // close() would be done by now
+    })
+    expect(read.map((j) => j.uuid)).toEqual(uuids)
+    await closed
+    await expect(wharf.jobs({ state: 'done' })).rejects.toMatchObject({ name: 'WharfClosedError' })
   })
 })

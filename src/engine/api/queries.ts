@@ -218,6 +218,8 @@ export interface ReadSource {
   read<T>(read: (state: State) => T): Promise<T>
   readonly history: HistoryStore
   readonly historyEpoch: number
+  /** `read` (of history) runs: close() lets it end before the store closes. */
+  reading<T>(read: Promise<T>): Promise<T>
 }
 
 /** Attempts before a read that keeps racing with history writes settles for its last answer
@@ -239,14 +241,14 @@ export async function consistent<L, T>(
   if (history.pin !== undefined) {
     const [live, pinned] = await source.read((state) => [fromMemory(state), history.pin!()] as const)
     try {
-      return await fromHistory(live, pinned)
+      return await source.reading(fromHistory(live, pinned))
     } finally {
       pinned.release()
     }
   }
   for (let attempt = 1; ; attempt++) {
     const [live, epoch] = await source.read((state) => [fromMemory(state), source.historyEpoch] as const)
-    const answer = await fromHistory(live, history)
+    const answer = await source.reading(fromHistory(live, history))
     if (source.historyEpoch === epoch || attempt === READ_ATTEMPTS) return answer
   }
 }

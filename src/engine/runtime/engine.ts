@@ -122,6 +122,7 @@ export class Engine {
   openReport: OpenReport = { snapshotSeq: 0, replayedEvents: 0, jobs: 0, requeued: 0, foundDead: 0, vacuumed: 0, openMs: 0 }
   /** Changes each time a committed batch changed history: a read that spans an await checks it. */
   historyEpoch = 0
+  private readonly historyReads = new Set<Promise<unknown>>()
   private readonly log: EventLog
   /** The channel configuration the state is under (a cluster member's: its scheduler's). */
   private config: readonly ChannelConfig[]
@@ -314,6 +315,15 @@ export class Engine {
     return this.reads.read(this.state, read)
   }
 
+  /** A read of history that read memory before close() began: close() lets it end before the
+   * store closes, rather than fail it with the store's own "not open". */
+  reading<T>(read: Promise<T>): Promise<T> {
+    this.historyReads.add(read)
+    const forget = (): void => void this.historyReads.delete(read)
+    read.then(forget, forget)
+    return read
+  }
+
   onEvent(listener: Listener): () => void {
     return this.listeners.add(listener)
   }
@@ -405,8 +415,10 @@ export class Engine {
     if (this.logOpen) {
       this.logOpen = false
       await this.maintenance.stopScrub()
-      // After fail(), an append may still be running: let it end before the log closes.
+      // After fail(), an append may still be running: let it end before the log closes; and the
+      // reads of history already running (reading()).
       await this.appends.settled()
+      await Promise.allSettled([...this.historyReads])
       await this.log.close()
     }
     this.notifyClosed()
