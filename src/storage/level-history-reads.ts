@@ -8,11 +8,12 @@
 import type { AbstractSnapshot } from 'abstract-level'
 import type { JobView } from '../engine/core/view.js'
 import { LogCorruptionError } from '../engine/errors.js'
-import { matchesHistoryQuery, type FinishedCounts, type HistoryQuery } from './history.js'
+import { matchesHistoryQuery, type HistoryQuery } from './history.js'
 import type { Db } from './level-recovery.js'
 import { isLevelCorruption } from './level-corruption.js'
 import { decodeView, ViewDecodeError } from './view-codec.js'
 import { esc, unesc } from './key-escape.js'
+import type { ComboCatalog, ComboCounts } from './combo-catalog.js'
 
 export const VIEW_PREFIX = 'h\x00j\x00'
 export const INDEX_PREFIX = 'h\x00i\x00'
@@ -22,6 +23,12 @@ export const end = (prefix: string): string => prefix.slice(0, -1) + '\x01'
 
 /** Keys read per native round trip when walking an index. */
 const SCAN_CHUNK = 128
+/** Reading one composite range (an iterator of its own) costs about what reading this many
+ * views does in a walk of all of them (~150 µs against ~4 µs, 20,000 combos, 2026-12-01). */
+const VIEWS_PER_RANGE = 32
+/** Below this many ranges, reading them is as cheap as a walk that fills the page (a walk
+ * decodes every view it reads, the ranges only the page's). */
+const WALK_RANGES_MIN = 8
 const FINISHED_STATES = ['done', 'cancelled'] as const
 
 const uuidOfKey = (key: string): string => unesc(key.slice(key.lastIndexOf('\x00') + 1))
@@ -39,8 +46,10 @@ export class LevelHistoryReads {
   constructor(
     private readonly db: () => Db,
     private readonly path: string,
-    /** Every combo known (LevelHistory's counts): a combo stays known once staged. */
-    private readonly combos: ReadonlyMap<string, FinishedCounts>,
+    /** The combos' names, by channel. */
+    private readonly catalog: ComboCatalog,
+    /** The combos' counts at the moment the reads see (the snapshot's). */
+    private readonly counts: ComboCounts,
     snapshot?: AbstractSnapshot,
   ) {
     this.at = snapshot === undefined ? {} : { snapshot }
@@ -71,15 +80,56 @@ export class LevelHistoryReads {
   /**
    * The composite ranges of every combo and state the query matches, merged in uuid order: each
    * range is read up to the page's limit, so a page costs the same however deep its cursor is.
+   * Combos the counts say hold no job in a state are skipped. With many ranges and a query that
+   * matches much of history (done jobs, with a channel per tenant), a walk of the views in order
+   * fills the page sooner: it goes first, within what the ranges would cost, and the ranges are
+   * read only for what it did not reach.
    */
   private async mergeCombos(q: HistoryQuery): Promise<JobView[]> {
     const states = q.state === undefined ? FINISHED_STATES : FINISHED_STATES.filter((s) => s === q.state)
-    const prefixes: string[] = []
-    for (const combo of this.combos.keys()) {
-      const [channel, model, method] = combo.split('\x00').map(unesc)
-      if ((q.channel !== undefined && q.channel !== channel) || (q.model !== undefined && q.model !== model) || (q.method !== undefined && q.method !== method)) continue
-      for (const state of states) prefixes.push(comboKey(combo, state, ''))
+    const combos = this.catalog.of(q.channel)
+    const byName = q.model !== undefined || q.method !== undefined
+    // How many jobs and ranges the query matches: kept per state for a query on states only.
+    let matched = 0
+    let ranges = 0
+    if (q.channel === undefined && !byName) {
+      for (const state of states) {
+        matched += this.counts.jobs[state]
+        ranges += this.counts.combos[state]
+      }
+    } else {
+      for (const combo of combos) {
+        const c = this.counts.count(combo)
+        if (c === undefined || (byName && !this.namedBy(combo, q))) continue
+        for (const state of states) if (c[state] > 0) (matched += c[state]), ranges++
+      }
     }
+    if (ranges === 0) return []
+    const budget = ranges * VIEWS_PER_RANGE
+    let walked: { out: JobView[]; last: string | null } | null = null
+    if (ranges >= WALK_RANGES_MIN && q.limit * (this.counts.jobs.done + this.counts.jobs.cancelled) <= matched * budget) {
+      walked = await this.walkViews(q, budget)
+      if (walked.out.length === q.limit || walked.last === null) return walked.out
+    }
+    const prefixes: string[] = []
+    for (const combo of combos) {
+      const c = this.counts.count(combo)
+      if (c === undefined || (byName && !this.namedBy(combo, q))) continue
+      for (const state of states) if (c[state] > 0) prefixes.push(comboKey(combo, state, ''))
+    }
+    if (walked === null) return this.readRanges(prefixes, q)
+    const rest = await this.readRanges(prefixes, { ...q, after: walked.last!, limit: q.limit - walked.out.length })
+    return walked.out.concat(rest)
+  }
+
+  /** Whether `combo`'s function is the one `q` names, if it names one. */
+  private namedBy(combo: string, q: HistoryQuery): boolean {
+    const name = this.catalog.name(combo)
+    return (q.model === undefined || q.model === name.model) && (q.method === undefined || q.method === name.method)
+  }
+
+  /** The first `q.limit` jobs of the composite ranges `prefixes`, in uuid order. */
+  private async readRanges(prefixes: readonly string[], q: HistoryQuery): Promise<JobView[]> {
     const ranges = await Promise.all(prefixes.map((prefix) => this.db().keys({ ...this.range(prefix, q), reverse: q.desc, limit: q.limit, ...this.at }).all()))
     let uuids = ranges.length === 1 ? ranges[0]!.map(uuidOfKey) : ranges.flat().map(uuidOfKey)
     if (ranges.length > 1) {
@@ -119,21 +169,35 @@ export class LevelHistoryReads {
 
   /** No index fits: walk the views themselves in uuid order. */
   private async scanViews(q: HistoryQuery): Promise<JobView[]> {
+    return (await this.walkViews(q, Infinity)).out
+  }
+
+  /**
+   * Walk the views in the query's order, keeping those that match, until the page is full or
+   * `budget` views were read. `last`: the uuid of the last view read when the budget ran out
+   * before the page was full and views remain (null when the walk saw them all).
+   */
+  private async walkViews(q: HistoryQuery, budget: number): Promise<{ out: JobView[]; last: string | null }> {
     const out: JobView[] = []
+    let read = 0
+    let last: string | null = null
     const it = this.db().iterator({ ...this.range(VIEW_PREFIX, q), reverse: q.desc, ...this.at })
     try {
       while (out.length < q.limit) {
-        const entries = await it.nextv(SCAN_CHUNK)
+        if (read >= budget) return { out, last }
+        const entries = await it.nextv(Math.min(SCAN_CHUNK, Math.max(1, budget - read)))
         if (entries.length === 0) break
+        read += entries.length
         for (const [key, bytes] of entries) {
-          const view = this.decode(bytes, unesc(key.slice(VIEW_PREFIX.length)))
+          last = unesc(key.slice(VIEW_PREFIX.length))
+          const view = this.decode(bytes, last)
           if (matchesHistoryQuery(view, q) && out.length < q.limit) out.push(view)
         }
       }
     } finally {
       await it.close()
     }
-    return out
+    return { out, last: null }
   }
 
   /** The key range of `prefix` after the query's cursor, in its order. */

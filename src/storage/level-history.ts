@@ -14,7 +14,8 @@
 //   h\0n\0<channel>\0<model>\0<method>             [done, cancelled] counts of that "combo"
 //
 // A query on any of channel, state, function walks the composite ranges of the combos it matches
-// (known from the counts, a handful per channel) and merges them in uuid order.
+// and holds jobs in the state asked for (combo-catalog.ts), and merges them in uuid order — or,
+// matching many ranges and much of history, walks the views themselves (level-history-reads.ts).
 
 import type { JobView } from '../engine/core/view.js'
 import type { LogCorruptionError } from '../engine/errors.js'
@@ -33,6 +34,7 @@ import {
 } from './history.js'
 import type { Db } from './level-recovery.js'
 import { FinishGroups } from './finish-groups.js'
+import { ComboCatalog } from './combo-catalog.js'
 import { encodeView } from './view-codec.js'
 import { esc, unesc } from './key-escape.js'
 import { comboKey, end, INDEX_PREFIX, LevelHistoryReads, VIEW_PREFIX } from './level-history-reads.js'
@@ -100,9 +102,8 @@ const NONE: readonly string[] = []
 export class LevelHistory implements HistoryStore {
   private readonly perChannel = new Map<string, FinishedCounts>()
   private readonly finishGroups = new FinishGroups()
-  /** Counts per combo (comboOf). A combo stays known for the life of the process once staged, so
-   * a page never misses the keys of a batch that lands while it reads; an empty one costs a seek. */
-  private readonly perCombo = new Map<string, FinishedCounts>()
+  /** Counts per combo (comboOf), and the combos by channel (combo-catalog.ts). */
+  private readonly combos = new ComboCatalog()
   complete = false
   /** The combo of the job staged last: jobs of one function finish in runs, and escaping and
    * joining its names (and hashing the result) for each was a good part of stage(). */
@@ -114,7 +115,7 @@ export class LevelHistory implements HistoryStore {
     private readonly db: () => Db,
     private readonly path: string,
   ) {
-    this.reads = new LevelHistoryReads(db, path, this.perCombo)
+    this.reads = new LevelHistoryReads(db, path, this.combos, this.combos)
   }
 
   /**
@@ -134,7 +135,7 @@ export class LevelHistory implements HistoryStore {
       this.complete = true
     }
     this.perChannel.clear()
-    this.perCombo.clear()
+    this.combos.clear()
     for await (const [key, value] of db.iterator({ gte: COUNT_PREFIX, lt: end(COUNT_PREFIX) })) {
       const combo = key.slice(COUNT_PREFIX.length)
       const fields = combo.split('\x00')
@@ -148,7 +149,7 @@ export class LevelHistory implements HistoryStore {
         throw this.corrupt(`history counts under ${JSON.stringify(key)} are ${JSON.stringify(parsed)}`)
       }
       const counts = { done: parsed[0] as number, cancelled: parsed[1] as number }
-      this.perCombo.set(combo, counts)
+      this.combos.set(combo, counts)
       const channel = unesc(fields[0]!)
       const c = this.perChannel.get(channel)
       if (c === undefined) this.perChannel.set(channel, { ...counts })
@@ -165,7 +166,7 @@ export class LevelHistory implements HistoryStore {
    */
   stage(batch: Staging, write: HistoryWrite, seq: number): StagedCounts {
     const touched = new Map<string, FinishedCounts>()
-    const tally = (view: FinishedJob, sign: 1 | -1): string => tallyInto(touched, this.perCombo, comboOf(view), view.state, sign)
+    const tally = (view: FinishedJob, sign: 1 | -1): string => tallyInto(touched, this.combos.counts, comboOf(view), view.state, sign)
     for (const view of write.del) {
       batch.del(VIEW_PREFIX + esc(view.uuid))
       for (const key of indexKeys(view, tally(view, -1))) batch.del(key)
@@ -175,7 +176,7 @@ export class LevelHistory implements HistoryStore {
       const uuid = esc(job.uuid)
       batch.put(VIEW_PREFIX + uuid, encodeView(job))
       const keys = this.keysOf(job)
-      tallyInto(touched, this.perCombo, keys.combo, job.state, 1)
+      tallyInto(touched, this.combos.counts, keys.combo, job.state, 1)
       // The common job has no identity key, graph or batch: its one index key is the prefix's.
       const prefix = job.state === 'done' ? keys.done : job.state === 'cancelled' ? keys.cancelled : null
       if (prefix !== null && job.identityKey === null && job.graphUuid === null && batchUuidOf(job) === null) batch.put(prefix + uuid, EMPTY)
@@ -186,7 +187,6 @@ export class LevelHistory implements HistoryStore {
     if (write.del.length > 0) this.finishGroups.stageCleanup(batch, write.del.map((view) => esc(view.uuid)))
     else this.finishGroups.stageCleanup(batch, NONE)
     for (const [combo, c] of touched) {
-      if (!this.perCombo.has(combo)) this.perCombo.set(combo, { done: 0, cancelled: 0 })
       if (c.done === 0 && c.cancelled === 0) batch.del(COUNT_PREFIX + combo)
       else batch.put(COUNT_PREFIX + combo, Buffer.from(countText(c)))
     }
@@ -221,26 +221,36 @@ export class LevelHistory implements HistoryStore {
   commit(write: HistoryWrite, staged: StagedCounts): void {
     countInto(this.perChannel, write.del, -1)
     countInto(this.perChannel, write.put, 1)
-    for (const [combo, c] of staged) this.perCombo.set(combo, c)
+    for (const [combo, c] of staged) this.combos.set(combo, c)
   }
 
   get(uuid: string): Promise<JobView | undefined> {
     return this.reads.get(uuid)
   }
 
-  page(q: HistoryQuery): Promise<JobView[]> {
-    return this.reads.page(q)
+  /** A page as history is when it is called (pinned: its index and its views agree). */
+  async page(q: HistoryQuery): Promise<JobView[]> {
+    const pinned = this.pin()
+    try {
+      return await pinned.page(q)
+    } finally {
+      pinned.release()
+    }
   }
 
-  /** Reads of history as it is now, whatever is written meanwhile (a LevelDB snapshot), until
-   * released. */
+  /** Reads of history as it is now, whatever is written meanwhile (a LevelDB snapshot, and the
+   * combos' counts now), until released. */
   pin(): PinnedHistory {
     const snapshot = this.db().snapshot()
-    const reads = new LevelHistoryReads(this.db, this.path, this.perCombo, snapshot)
+    const counts = this.combos.pin()
+    const reads = new LevelHistoryReads(this.db, this.path, this.combos, counts, snapshot)
     return {
       get: (uuid) => reads.get(uuid),
       page: (q) => reads.page(q),
-      release: () => void snapshot.close().catch(() => undefined),
+      release: () => {
+        this.combos.unpin(counts)
+        snapshot.close().catch(() => undefined)
+      },
     }
   }
 
