@@ -16,6 +16,7 @@ import { BOUND_METHOD, type BoundMethodInfo } from '../api/recordset.js'
 import { serializableEqual } from '../../storage/serialize.js'
 import { SINK, type DelaySink, type Wharf } from '../api/wharf.js'
 import { JobContext } from '../runtime/runner.js'
+import { callDirectly } from '../runtime/direct-run.js'
 
 /** A runaway loop of delays in a test should fail loudly, not exhaust memory. */
 export const TRAP_CALLS_MAX = 1_000_000
@@ -240,7 +241,8 @@ export class JobsTrap implements DelaySink {
     const now = this.wharf.clock.now()
     const started: JobView = Object.freeze({ ...job, state: 'started', retry: job.retry + 1, enqueuedAt: now, startedAt: now })
     const context = new JobContext(job.records, { ...job.context, jobUuid: job.uuid }, this.wharf.clock, null, started)
-    await handler.apply(context, job.args)
+    // With a FakeClock, moved on while the handler sleeps on it: nothing else would move it.
+    await callDirectly(handler, context, job.args, this.wharf.clock)
   }
 }
 
