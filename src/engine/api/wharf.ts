@@ -67,6 +67,8 @@ export interface DelaySink {
   capture(planned: readonly PlannedJob[], edges: readonly (readonly [number, number])[], nowMs: number): (JobView | undefined)[]
   /** delayMany: each graph as capture() would take it, one after another; all or none. */
   captureMany(graphs: readonly { planned: readonly PlannedJob[]; edges: readonly (readonly [number, number])[] }[], nowMs: number): (JobView | undefined)[][]
+  /** A cron's firing, committed while trapped: its jobs, built as they would have been stored. */
+  captureFired(jobs: readonly JobSpec[]): void
 }
 export const SINK = Symbol('wharf.delaySink')
 
@@ -74,7 +76,7 @@ export class Wharf implements ModelHost {
   readonly contextKeys: readonly string[]
   readonly noDelay: boolean
   readonly clock: Clock
-  /** @internal */ [SINK]: DelaySink | null = null
+  private sink: DelaySink | null = null
   /** @internal Also used by trapJobs(), so trapped jobs get ids from the same factory. */ readonly newId: IdFactory
   /** Reused by every withDelay call (single-threaded, used synchronously). */
   private readonly specContext: SpecContext
@@ -115,6 +117,17 @@ export class Wharf implements ModelHost {
     this.results = new ResultWaiters(engine)
     // Closed or failed: no job they wait for can finish now.
     engine.onClosed((why) => this.results.refuseAll(why))
+  }
+
+  /** @internal Where delayed calls go instead of the engine while trapped (trapJobs). */
+  get [SINK](): DelaySink | null {
+    return this.sink
+  }
+
+  /** @internal A cron's firing is an enqueue too: trapped, it goes to the trap (Engine.cronTrap). */
+  set [SINK](sink: DelaySink | null) {
+    this.sink = sink
+    this.engine.cronTrap = sink === null ? null : (jobs) => sink.captureFired(jobs)
   }
 
   static async open(options: OpenOptions = {}): Promise<Wharf> {

@@ -139,12 +139,27 @@ export class JobsTrap implements DelaySink {
     })
     // Skipped: the caller gets the matching trapped jobs (undefined for jobs without a key).
     if (keyed > 0 && matched === keyed) return matches
+    return this.keep(specs)
+  }
+
+  private keep(specs: readonly JobSpec[]): JobView[] {
     const views = trappedViews(specs)
     for (const view of views) {
       this.trapped.push(view)
       if (view.identityKey !== null && !this.byIdentity.has(view.identityKey)) this.byIdentity.set(view.identityKey, view)
     }
     return views
+  }
+
+  /**
+   * @internal A cron's firing while trapped (the engine's, once the cron's move past it is
+   * committed): its jobs, one call each. Their properties are the cron definition's, settled when
+   * cron() was called (defaults included), with the firing's identity key. Never refused: no
+   * caller would see the error, and a cron fires at most once per scheduled time.
+   */
+  captureFired(specs: readonly JobSpec[]): void {
+    for (const spec of specs) this.callList.push(Object.freeze(firedCallOf(spec)))
+    this.keep(specs)
   }
 
   jobsCount(options: { only?: JobMatcher } = {}): number {
@@ -261,6 +276,11 @@ function callOf(spec: JobSpec, planned: PlannedJob): TrapCall {
       identityKey: p.identityKey ?? null,
     },
   }
+}
+
+function firedCallOf(spec: JobSpec): TrapCall {
+  const { priority, maxRetries, description, channel, identityKey } = spec
+  return { method: `${spec.model}.${spec.method}`, records: spec.records, args: spec.args, properties: { priority, eta: null, maxRetries, description, channel, identityKey } }
 }
 
 /** The views the engine would give these jobs right after storing them (no parent is done). */
