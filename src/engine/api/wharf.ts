@@ -472,12 +472,20 @@ export class Wharf implements ModelHost {
       if (this.clusterMember !== null) await this.clusterMember.caughtUp()
       await this.engine.settled()
       if (clock instanceof FakeClock) {
+        // Another advance is running (a second drain(), another Wharf's on this clock, the
+        // test's own): it moves time for this Wharf too. Wait for it rather than make a second,
+        // interleaved one, which FakeClock refuses.
+        if (clock.advancing) {
+          await new Promise<void>((resolve) => setImmediate(resolve))
+          continue
+        }
         const next = clock.nextTimerAt()
         if (this.engine.runningHandlers > 0) {
           await new Promise<void>((resolve) => setImmediate(resolve))
           const { runningHandlers, awakeHandlers, state } = this.engine
           const moved = `${runningHandlers} ${awakeHandlers} ${state.seq}`
-          if (runningHandlers > 0 && next !== null && next === clock.nextTimerAt() && pace.mayJump(awakeHandlers, moved)) await clock.advanceTo(Math.max(next, clock.now()))
+          const jump = runningHandlers > 0 && next !== null && next === clock.nextTimerAt() && !clock.advancing // (as above: it may have begun during the turn)
+          if (jump && pace.mayJump(awakeHandlers, moved)) await clock.advanceTo(Math.max(next, clock.now()))
           continue
         }
         // A handler that settled after settled() resolved has queued its outcome: go round.
