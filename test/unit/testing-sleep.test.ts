@@ -1,8 +1,9 @@
-// Proves a handler run by the testing helpers — no-delay mode and trapJobs' performEnqueuedJobs() —
-// may sleep on a FakeClock: no engine runs such a handler and the test is awaiting the call that
-// runs it, so nobody would advance the clock, and `this.sleep()` would hang the test. The helpers
-// move the clock for a handler asleep on it, as drain() does for a stored job's try: the sleep
-// takes its simulated time, and timers due on the way fire in order.
+// Proves a handler called directly — by the testing helpers (no-delay mode, trapJobs'
+// performEnqueuedJobs()) or as a recordset's method — may sleep on a FakeClock: no engine runs such
+// a handler and the test is awaiting the call that runs it, so nobody would advance the clock, and
+// `this.sleep()` would hang the test. The clock is moved for a handler asleep on it, as drain()
+// does for a stored job's try: the sleep takes its simulated time, timers due on the way fire in
+// order.
 import { afterEach, describe, expect, it } from 'vitest'
 import { chain, Wharf, type JobContext } from '../../src/index.js'
 import { FakeClock, trapJobs } from '../../src/testing.js'
@@ -55,6 +56,19 @@ describe('this.sleep() on a FakeClock under the testing helpers', () => {
     await reports.withDelay().both()
     expect(woke).toEqual(['a@1', 'b@3', 'both 10@13', 'both 20@23'])
     expect(clock.now()).toBe(START + 23 * 60_000)
+  })
+
+  it('a direct call (a recordset\'s method) resolves once it slept; a synchronous one still returns at once', BOUND, async () => {
+    const { clock, wharf, reports, woke } = await setup(false)
+    expect(await reports.browse([1]).build('direct', 2)).toBe(2 * 60_000)
+    expect(woke).toEqual(['direct@2'])
+    expect(clock.now()).toBe(START + 2 * 60_000)
+    const plain = wharf.model('plain', {
+      now(this: JobContext) {
+        return this.now()
+      },
+    })
+    expect(plain.now()).toBe(START + 2 * 60_000)
   })
 
   it('performEnqueuedJobs(): each trapped handler sleeps its simulated time', BOUND, async () => {

@@ -31,6 +31,7 @@ import type { DashboardServer, ServeOptions } from '../../dashboard/serve.js'
 import { checkOpenOptions, DEFAULT_REMOVE_AFTER_DAYS, DEFAULT_SNAPSHOT_EVERY, type OpenOptions } from './open-options.js'
 import { buildGraphJoin, buildSpec, buildSpecs, type SpecContext } from './job-spec.js'
 import { runWithoutDelay } from './no-delay.js'
+import { callDirectly } from '../runtime/direct-run.js'
 import { describe, type CheckedProperties } from './properties.js'
 import { defineModel, type ModelHost, type RecordsetOf } from './recordset.js'
 import { checkPurgeOptions, checkRemoveUuids, removedAndMore, type PurgeOptions } from './removal.js'
@@ -712,7 +713,8 @@ export class Wharf implements ModelHost {
   /** @internal */
   callNow(target: Target, method: string, args: unknown[]): unknown {
     const handler = this.functions.handler(target.model, method)!
-    return handler.apply(new JobContext(target.ids, target.context, this.clock, null), args)
+    // With a FakeClock, moved on while the handler sleeps on it: the caller awaits it, nobody else would.
+    return callDirectly(handler, new JobContext(target.ids, target.context, this.clock, null), args, this.clock)
   }
 
   private async command(command: Command): Promise<void> {

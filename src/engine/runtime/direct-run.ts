@@ -1,7 +1,7 @@
-// Handlers the testing helpers call directly — no-delay mode, trapJobs' performEnqueuedJobs() —
-// rather than through the engine. The test is awaiting the call that runs such a handler, and no
-// drain() watches it, so nobody would advance a FakeClock while it sleeps in `this.sleep()`: the
-// test would hang. Here the clock is moved for it as drain() moves it for a stored job's try
+// Handlers called directly rather than through the engine: by the testing helpers (no-delay
+// mode, trapJobs' performEnqueuedJobs()) and as a recordset's method. The caller awaits such a
+// handler, and no drain() watches it, so nobody would advance a FakeClock while it sleeps in
+// `this.sleep()`: the test would hang. Here the clock is moved for it as drain() moves it for a stored job's try
 // (drain-pace.ts): after one event-loop turn in which the handler is asleep on the clock and the
 // next timer did not change, time jumps to that timer. A handler doing anything else (I/O, a
 // wait on something other than this.sleep) is never overtaken.
@@ -20,16 +20,20 @@ class SleepCount implements SleepWatch {
   }
 }
 
-/** Call `handler` with `context` and await what it returns, moving a FakeClock on whenever the
- * handler waits only on it. A handler's error rejects, as the helpers' callers expect. */
-export async function callDirectly(handler: Handler, context: JobContext, args: unknown[], clock: Clock): Promise<unknown> {
+/** Call `handler` with `context` and give what it returns, moving a FakeClock on while the
+ * promise it returned waits only on the clock. A synchronous handler's value or throw comes back
+ * as is, at once (a recordset's direct call returns it so). */
+export function callDirectly(handler: Handler, context: JobContext, args: unknown[], clock: Clock): unknown {
   if (!(clock instanceof FakeClock)) return handler.apply(context, args)
   const sleeps = new SleepCount()
   context.sleepWatch = sleeps
   const value: unknown = handler.apply(context, args)
-  if (!(value instanceof Promise)) return value // a synchronous handler (or a thenable: awaited as is)
+  if (!(value instanceof Promise)) return value // synchronous (or a thenable: awaited as is)
+  return whileAsleep(clock, value, sleeps)
+}
+
+async function whileAsleep(clock: FakeClock, returned: Promise<unknown>, sleeps: SleepCount): Promise<unknown> {
   let settled = false
-  const returned = value
   const ended = (): void => {
     settled = true
   }
