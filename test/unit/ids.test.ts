@@ -3,6 +3,7 @@
 import { decodeTime, isValid } from 'ulid'
 import { describe, expect, it } from 'vitest'
 import { FakeClock } from '../../src/engine/runtime/clock.js'
+import { InvalidPropertyError } from '../../src/engine/errors.js'
 import { SEEDS_PER_REFILL, sequentialIds, ulidFactory } from '../../src/engine/runtime/ids.js'
 
 describe('ulidFactory', () => {
@@ -58,5 +59,10 @@ describe('sequentialIds', () => {
   it('counts from 1 with its prefix', () => {
     const next = sequentialIds('x-')
     expect([next(), next()]).toEqual(['x-000001', 'x-000002'])
+  })
+
+  it.each([123, null, {}])('refuses a prefix that is not a string (%j), naming it, rather than mint "null000001"', (prefix) => {
+    expect(() => sequentialIds(prefix as unknown as string)).toThrow(InvalidPropertyError)
+    expect(() => sequentialIds(prefix as unknown as string)).toThrow(/sequentialIds\(\): prefix must be a string/)
   })
 })

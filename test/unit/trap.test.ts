@@ -294,3 +294,27 @@ describe('trapJobs: lifecycle', () => {
     expect(await wharf.jobs()).toHaveLength(2)
   })
 })
+
+describe('trapJobs: crons', () => {
+  it('traps the job of each firing instead of storing it; the cron moves on, and stores again once restored', async () => {
+    // "Nothing is stored while trapped": a firing is an enqueue like any other (queue_job's crons
+    // delay through the same Job class that trap_jobs patches).
+    const { clock, wharf, partner, ran } = await setup()
+    const trap = trapJobs(wharf)
+    await wharf.cron('hourly', '0 * * * *', partner.delayable({ priority: 3 }).note('hourly'), { tz: 'UTC' })
+    await wharf.start()
+    await clock.advance(3 * 3_600_000)
+    expect(await wharf.jobs()).toEqual([])
+    expect(ran).toEqual([])
+    trap.assertJobsCount(3, { only: 'res.partner.note' })
+    trap.assertEnqueuedJob('res.partner.note', { args: ['hourly'], properties: { priority: 3, identityKey: 'cron:hourly:2026-01-01T02:00:00.000Z' } })
+    expect(trap.enqueuedJobs.map((j) => [j.identityKey, j.state])).toEqual([1, 2, 3].map((h) => [`cron:hourly:2026-01-01T0${h}:00:00.000Z`, 'pending']))
+    expect((await wharf.crons())[0]).toMatchObject({ nextFireAt: Date.UTC(2026, 0, 1, 4), lastFireAt: null })
+    await trap.performEnqueuedJobs()
+    expect(ran).toEqual(['hourly', 'hourly', 'hourly'])
+    trap.restore()
+    await clock.advance(3_600_000)
+    expect((await wharf.jobs()).map((j) => [j.identityKey, j.state])).toEqual([['cron:hourly:2026-01-01T04:00:00.000Z', 'done']])
+    trap.assertJobsCount(0)
+  })
+})

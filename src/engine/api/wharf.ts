@@ -31,6 +31,7 @@ import type { DashboardServer, ServeOptions } from '../../dashboard/serve.js'
 import { checkOpenOptions, DEFAULT_REMOVE_AFTER_DAYS, DEFAULT_SNAPSHOT_EVERY, type OpenOptions } from './open-options.js'
 import { buildGraphJoin, buildSpec, buildSpecs, type SpecContext } from './job-spec.js'
 import { runWithoutDelay } from './no-delay.js'
+import { callDirectly } from '../runtime/direct-run.js'
 import { describe, type CheckedProperties } from './properties.js'
 import { defineModel, type ModelHost, type RecordsetOf } from './recordset.js'
 import { checkPurgeOptions, checkRemoveUuids, removedAndMore, type PurgeOptions } from './removal.js'
@@ -67,6 +68,8 @@ export interface DelaySink {
   capture(planned: readonly PlannedJob[], edges: readonly (readonly [number, number])[], nowMs: number): (JobView | undefined)[]
   /** delayMany: each graph as capture() would take it, one after another; all or none. */
   captureMany(graphs: readonly { planned: readonly PlannedJob[]; edges: readonly (readonly [number, number])[] }[], nowMs: number): (JobView | undefined)[][]
+  /** A cron's firing, committed while trapped: its jobs, built as they would have been stored. */
+  captureFired(jobs: readonly JobSpec[]): void
 }
 export const SINK = Symbol('wharf.delaySink')
 
@@ -74,7 +77,7 @@ export class Wharf implements ModelHost {
   readonly contextKeys: readonly string[]
   readonly noDelay: boolean
   readonly clock: Clock
-  /** @internal */ [SINK]: DelaySink | null = null
+  private sink: DelaySink | null = null
   /** @internal Also used by trapJobs(), so trapped jobs get ids from the same factory. */ readonly newId: IdFactory
   /** Reused by every withDelay call (single-threaded, used synchronously). */
   private readonly specContext: SpecContext
@@ -115,6 +118,17 @@ export class Wharf implements ModelHost {
     this.results = new ResultWaiters(engine)
     // Closed or failed: no job they wait for can finish now.
     engine.onClosed((why) => this.results.refuseAll(why))
+  }
+
+  /** @internal Where delayed calls go instead of the engine while trapped (trapJobs). */
+  get [SINK](): DelaySink | null {
+    return this.sink
+  }
+
+  /** @internal A cron's firing is an enqueue too: trapped, it goes to the trap (Engine.cronTrap). */
+  set [SINK](sink: DelaySink | null) {
+    this.sink = sink
+    this.engine.cronTrap = sink === null ? null : (jobs) => sink.captureFired(jobs)
   }
 
   static async open(options: OpenOptions = {}): Promise<Wharf> {
@@ -459,12 +473,20 @@ export class Wharf implements ModelHost {
       if (this.clusterMember !== null) await this.clusterMember.caughtUp()
       await this.engine.settled()
       if (clock instanceof FakeClock) {
+        // Another advance is running (a second drain(), another Wharf's on this clock, the
+        // test's own): it moves time for this Wharf too. Wait for it rather than make a second,
+        // interleaved one, which FakeClock refuses.
+        if (clock.advancing) {
+          await new Promise<void>((resolve) => setImmediate(resolve))
+          continue
+        }
         const next = clock.nextTimerAt()
         if (this.engine.runningHandlers > 0) {
           await new Promise<void>((resolve) => setImmediate(resolve))
           const { runningHandlers, awakeHandlers, state } = this.engine
           const moved = `${runningHandlers} ${awakeHandlers} ${state.seq}`
-          if (runningHandlers > 0 && next !== null && next === clock.nextTimerAt() && pace.mayJump(awakeHandlers, moved)) await clock.advanceTo(Math.max(next, clock.now()))
+          const jump = runningHandlers > 0 && next !== null && next === clock.nextTimerAt() && !clock.advancing // (as above: it may have begun during the turn)
+          if (jump && pace.mayJump(awakeHandlers, moved)) await clock.advanceTo(Math.max(next, clock.now()))
           continue
         }
         // A handler that settled after settled() resolved has queued its outcome: go round.
@@ -691,7 +713,8 @@ export class Wharf implements ModelHost {
   /** @internal */
   callNow(target: Target, method: string, args: unknown[]): unknown {
     const handler = this.functions.handler(target.model, method)!
-    return handler.apply(new JobContext(target.ids, target.context, this.clock, null), args)
+    // With a FakeClock, moved on while the handler sleeps on it: the caller awaits it, nobody else would.
+    return callDirectly(handler, new JobContext(target.ids, target.context, this.clock, null), args, this.clock)
   }
 
   private async command(command: Command): Promise<void> {

@@ -7,7 +7,7 @@
 // included), then decides again.
 
 import type { Command } from '../core/commands.js'
-import type { WharfEvent } from '../core/events.js'
+import type { JobSpec, WharfEvent } from '../core/events.js'
 import type { TickOutput } from '../core/tick.js'
 import type { HistoryWrite } from '../../storage/history.js'
 import type { TakenCalls } from './submissions.js'
@@ -24,7 +24,13 @@ export interface Pending {
   /** Set by the write: what must settle before the tick's callers are answered (EventLog's
    * appendDurable), null when the batch was acknowledged as it became durable. */
   acknowledged: Promise<void> | null
+  /** Firings' jobs a trap takes instead of the log, by cron name (divertFires), and the trap:
+   * handed over once the batch moving their crons is committed. Null without a trap. */
+  trapped: { jobs: Map<string, JobSpec[]>; take: CronTrap } | null
 }
+
+/** Where a trapped Wharf's firings' jobs go (trapJobs). */
+export type CronTrap = (jobs: JobSpec[]) => void
 
 /** What the engine does with each tick once its fate is known. */
 export interface AppendOutcomes {

@@ -134,7 +134,7 @@ export class FakeClock implements Clock {
   private seq = 0
   private readonly timers = new IndexedHeap<FakeTimer>(before)
   private readonly settlers = new Set<{ settle: () => Promise<void> }>()
-  private advancing = false
+  private advancingNow = false
 
   /** Default start is 2026-01-01T00:00:00Z so that dates in failures look sane. */
   constructor(startMs: number = Date.UTC(2026, 0, 1)) {
@@ -190,8 +190,8 @@ export class FakeClock implements Clock {
     // Past it, a new job's ULID cannot hold the time, and no eta is stored there (limits.ts).
     if (targetMs > TIME_MS_MAX) throw new RangeError(`advanceTo(${targetMs}) is after TIME_MS_MAX (${TIME_MS_MAX}, the end of year 9999)`)
     // Two interleaved advances would fire timers out of order; make the mistake loud.
-    if (this.advancing) throw new Error('FakeClock.advance is already running; await it before advancing again')
-    this.advancing = true
+    if (this.advancingNow) throw new Error('FakeClock.advance is already running; await it before advancing again')
+    this.advancingNow = true
     try {
       // Let work already queued at the current instant finish first (a handler that just
       // failed, a command just made): it happens now, not at the target.
@@ -212,8 +212,13 @@ export class FakeClock implements Clock {
         if (due === undefined || due.dueMs > targetMs) break
       }
     } finally {
-      this.advancing = false
+      this.advancingNow = false
     }
+  }
+
+  /** An advance() or advanceTo() is running: another must wait for it. */
+  get advancing(): boolean {
+    return this.advancingNow
   }
 
   /** Due time of the earliest pending timer, or null. */

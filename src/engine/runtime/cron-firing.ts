@@ -78,6 +78,22 @@ function fireCommand(cron: CronRecord, fired: number[], nowMs: number, deps: Cro
   return { type: 'fireCron', name, fromMs: cron.nextMs!, fired, jobs, nextMs }
 }
 
+/**
+ * Under trapJobs() a firing stores no job — nothing is stored while trapped — but the cron must
+ * still move past it, or it would fire again at every tick: each command keeps its times and
+ * stores nothing (as a firing catchUp skips), and its jobs are handed back, by cron name, for the
+ * trap to take once that move is committed.
+ */
+export function divertFires(fires: CronFires): { fires: CronFires; jobs: Map<string, JobSpec[]> } {
+  const jobs = new Map<string, JobSpec[]>()
+  const commands = fires.commands.map((command) => {
+    if (command.type !== 'fireCron') return command
+    jobs.set(command.name, command.jobs)
+    return { ...command, fired: [], jobs: [] }
+  })
+  return { fires: { commands, more: fires.more }, jobs }
+}
+
 /** The identity key of the firing of cron `name` scheduled at `atMs`. */
 export function cronIdentityKey(name: string, atMs: number): string {
   return `${cronKeyPrefix(name)}${new Date(atMs).toISOString()}`

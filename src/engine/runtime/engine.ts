@@ -43,12 +43,12 @@ import { CommittedReads } from './readers.js'
 import { replay, type OpenReport } from './replay.js'
 import { Runner, type FunctionLookup } from './runner.js'
 import { TickAnswers } from './tick-answers.js'
-import { Appends, type Pending } from './appends.js'
+import { Appends, type CronTrap, type Pending } from './appends.js'
 import { CallQueue, OutcomeQueue, type ResultOf, type Submission } from './submissions.js'
 import { TickDecider } from './tick-decider.js'
 import { Waiters, type Quietness } from './waiters.js'
 import { clusterCanStart, clusterRuns, clusterWakeMs } from './cluster-quiet.js'
-import { dueCronFires, type CronFiringDeps } from './cron-firing.js'
+import { divertFires, dueCronFires, type CronFiringDeps } from './cron-firing.js'
 import { CronTimes } from './cron-times.js'
 import { ulidFactory, type IdFactory } from './ids.js'
 import { TickLinger } from './tick-linger.js'
@@ -159,6 +159,8 @@ export class Engine {
   /** The shell's half of cron firings: calendar and job ids (the core only checks the times). */
   readonly cronTimes = new CronTimes()
   private readonly cronDeps: CronFiringDeps
+  /** @internal Set while the Wharf is trapped (trapJobs): firings' jobs go there, not to the log. */
+  cronTrap: CronTrap | null = null
   /** After a lost batch, when to wake up for the tick that decides its parked outcomes again if
    * nothing else comes first (null: nothing to retry). */
   private retryAtMs: number | null = null
@@ -551,7 +553,13 @@ export class Engine {
     // nothing is in flight (needsCommittedLog) and only ticks change either, so the two agree.
     if (needsHistory(calls.submissions, this.state, this.customIds)) await hydrate(calls.submissions, this.state, this.log.history, this.customIds)
     const now = this.clock.now()
-    const fires = this.firesCrons ? dueCronFires(this.state, now, this.runningSinceMs, this.cronDeps) : null
+    let fires = this.firesCrons ? dueCronFires(this.state, now, this.runningSinceMs, this.cronDeps) : null
+    let trapped: Pending['trapped'] = null
+    if (fires !== null && fires.commands.length > 0 && this.cronTrap !== null) {
+      const diverted = divertFires(fires)
+      fires = diverted.fires
+      trapped = { jobs: diverted.jobs, take: this.cronTrap }
+    }
     const out = this.decideTick(outcomes, calls.submissions, now, fires?.commands)
     // Due crons left for the next tick (this one has its share of firings) come at once too.
     this.dispatchCut = out.cut || fires?.more === true
@@ -568,7 +576,7 @@ export class Engine {
     if (this.cluster !== null) out.launch = out.launch.filter((job) => job.worker === this.cluster!.workerId)
     const runs = new Array<number>(out.launch.length)
     for (let i = 0; i < runs.length; i++) runs[i] = out.launch[i]!.runs
-    const tick: Pending = { batch, history, out, runs, calls, outcomes, acknowledged: null }
+    const tick: Pending = { batch, history, out, runs, calls, outcomes, acknowledged: null, trapped }
     this.appends.add(tick)
     // Throws (the engine fails) when ticks keep finding a wake-up due and nothing to do. The
     // wake-up is computed only for a tick that wrote nothing: the common tick pays nothing here.
@@ -601,6 +609,7 @@ export class Engine {
     // Only once the new state is durable: a handler is never aborted for a change that was lost.
     for (const s of tick.out.abort) this.runner.abort(s.uuid, s.run, supersededError(s.uuid, this.state))
     this.listeners.emit(tick.batch)
+    if (tick.trapped !== null) takeTrapped(tick.batch, tick.trapped)
     const toLaunch = tick.out.launch
     for (let i = 0; i < toLaunch.length; i++) this.runner.launch(toLaunch[i]!, tick.runs[i]!)
     this.afterAppends()
@@ -1000,4 +1009,14 @@ function deletesFromHistory(batch: readonly WharfEvent[]): boolean {
     if ((event.type === 'jobs.vacuumed' && event.uuids.length > 0) || (event.type === 'jobs.removed' && event.history.length > 0)) return true
   }
   return false
+}
+
+/** The trap takes the jobs of each firing the batch committed (the core may have dropped a
+ * firing decided on a cron that a call of the same tick paused, removed or redefined). */
+function takeTrapped(batch: readonly WharfEvent[], trapped: NonNullable<Pending['trapped']>): void {
+  for (const event of batch) {
+    if (event.type !== 'cron.fired') continue
+    const jobs = trapped.jobs.get(event.name)
+    if (jobs !== undefined && jobs.length > 0) trapped.take(jobs)
+  }
 }

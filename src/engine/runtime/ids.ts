@@ -7,6 +7,8 @@
 import { randomFillSync } from 'node:crypto'
 import { encodeTime } from 'ulid'
 import type { Clock } from './clock.js'
+import { describe } from '../core/describe.js'
+import { InvalidPropertyError } from '../errors.js'
 
 export type IdFactory = () => string
 
@@ -84,6 +86,8 @@ export function ulidFactory(clock: Clock): IdFactory {
 
 /** Deterministic ids ('<prefix>000001', …) for tests and seeded simulations. */
 export function sequentialIds(prefix = 'job-'): IdFactory {
+  // Refused here, naming the call: otherwise a number or null slips into every id ('null000001').
+  if (typeof prefix !== 'string') throw new InvalidPropertyError(`sequentialIds(): prefix must be a string such as 'job-', got ${describe(prefix)}`)
   let n = 0
   return () => `${prefix}${String(++n).padStart(6, '0')}`
 }

@@ -16,6 +16,7 @@ import { BOUND_METHOD, type BoundMethodInfo } from '../api/recordset.js'
 import { serializableEqual } from '../../storage/serialize.js'
 import { SINK, type DelaySink, type Wharf } from '../api/wharf.js'
 import { JobContext } from '../runtime/runner.js'
+import { callDirectly } from '../runtime/direct-run.js'
 
 /** A runaway loop of delays in a test should fail loudly, not exhaust memory. */
 export const TRAP_CALLS_MAX = 1_000_000
@@ -138,12 +139,27 @@ export class JobsTrap implements DelaySink {
     })
     // Skipped: the caller gets the matching trapped jobs (undefined for jobs without a key).
     if (keyed > 0 && matched === keyed) return matches
+    return this.keep(specs)
+  }
+
+  private keep(specs: readonly JobSpec[]): JobView[] {
     const views = trappedViews(specs)
     for (const view of views) {
       this.trapped.push(view)
       if (view.identityKey !== null && !this.byIdentity.has(view.identityKey)) this.byIdentity.set(view.identityKey, view)
     }
     return views
+  }
+
+  /**
+   * @internal A cron's firing while trapped (the engine's, once the cron's move past it is
+   * committed): its jobs, one call each. Their properties are the cron definition's, settled when
+   * cron() was called (defaults included), with the firing's identity key. Never refused: no
+   * caller would see the error, and a cron fires at most once per scheduled time.
+   */
+  captureFired(specs: readonly JobSpec[]): void {
+    for (const spec of specs) this.callList.push(Object.freeze(firedCallOf(spec)))
+    this.keep(specs)
   }
 
   jobsCount(options: { only?: JobMatcher } = {}): number {
@@ -240,7 +256,8 @@ export class JobsTrap implements DelaySink {
     const now = this.wharf.clock.now()
     const started: JobView = Object.freeze({ ...job, state: 'started', retry: job.retry + 1, enqueuedAt: now, startedAt: now })
     const context = new JobContext(job.records, { ...job.context, jobUuid: job.uuid }, this.wharf.clock, null, started)
-    await handler.apply(context, job.args)
+    // With a FakeClock, moved on while the handler sleeps on it: nothing else would move it.
+    await callDirectly(handler, context, job.args, this.wharf.clock)
   }
 }
 
@@ -259,6 +276,11 @@ function callOf(spec: JobSpec, planned: PlannedJob): TrapCall {
       identityKey: p.identityKey ?? null,
     },
   }
+}
+
+function firedCallOf(spec: JobSpec): TrapCall {
+  const { priority, maxRetries, description, channel, identityKey } = spec
+  return { method: `${spec.model}.${spec.method}`, records: spec.records, args: spec.args, properties: { priority, eta: null, maxRetries, description, channel, identityKey } }
 }
 
 /** The views the engine would give these jobs right after storing them (no parent is done). */
