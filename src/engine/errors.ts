@@ -115,7 +115,7 @@ export class StorageLockedError extends WharfError {
   readonly code = 'STORAGE_LOCKED'
   readonly path: string
   constructor(path: string, options?: { cause?: unknown }) {
-    super(`the Wharf data directory ${JSON.stringify(path)} is in use by another process (LevelDB lock held)`, options)
+    super(`the Wharf data directory ${JSON.stringify(path)} is in use by another process or by a Wharf still open in this one (LevelDB lock held)`, options)
     this.path = path
   }
 }

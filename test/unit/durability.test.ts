@@ -110,10 +110,11 @@ describe('close and reopen', () => {
     await second.close()
   })
 
-  it('refuses a second open of a directory in use, naming it', async () => {
+  it('refuses a second open of a directory in use, naming it (and this process as one that may hold it)', async () => {
     const path = join(dir, 'jobs')
     const first = await Wharf.open({ path })
     await expect(Wharf.open({ path })).rejects.toSatisfy((e: unknown) => e instanceof StorageLockedError && e.message.includes(path))
+    await expect(Wharf.open({ path })).rejects.toThrow(/in use by another process or by a Wharf still open in this one/)
     await first.close()
   })
 })
