@@ -174,6 +174,36 @@ describe('delay() and graph uuids', () => {
     expect(a.job!.uuid).toBe(first)
   })
 
+  it('delay() calls of one graph made before the first resolves store it once', async () => {
+    // Each call used to plan the graph while no vertex had its job yet, so each stored it anew.
+    const { wharf, m, d } = await setup()
+    const [a, b] = [d('a'), d('b')]
+    a.onDone(b)
+    const lone = d('lone')
+    await Promise.all([a.delay(), b.delay(), a.delay(), lone.delay(), lone.delay()])
+    expect(await edges(wharf)).toEqual(['a->b'])
+    expect((await wharf.jobs()).map(nameOf).sort()).toEqual(['a', 'b', 'lone'])
+    expect(b.job!.dependsOn).toEqual([a.job!.uuid])
+    // delayMany and batch refuse a delayable whose delay() is in flight, as one already delayed.
+    const c = d('c')
+    const storing = c.delay()
+    for (const store of [() => wharf.delayMany([c]), () => wharf.batch('again', [c])]) {
+      const error = await failure(store)
+      expect(error).toBeInstanceOf(InvalidGraphError)
+      expect((error as Error).message).toMatch(/delayables\[0\]: .*being delayed/)
+    }
+    await storing
+    expect((await wharf.jobs()).map(nameOf).sort()).toEqual(['a', 'b', 'c', 'lone'])
+    // A graph skipped for its identity keys: every call answers as the first, storing nothing.
+    const held = await m.delayable({ identityKey: 'k' }).run('held').delay()
+    const [k, after] = [m.delayable({ identityKey: 'k' }).run('k'), d('after')]
+    k.onDone(after)
+    await Promise.all([k.delay(), after.delay()])
+    expect(k.job!.uuid).toBe(held.job!.uuid)
+    expect(after.job).toBeUndefined()
+    expect((await wharf.jobs()).map(nameOf).sort()).toEqual(['a', 'b', 'c', 'held', 'lone'])
+  })
+
   it('refuses a cycle with InvalidGraphError, storing nothing', async () => {
     const { wharf, d } = await setup()
     const [a, b, c] = [d('a'), d('b'), d('c')]

@@ -90,6 +90,9 @@ function addVertex(plan: ManyPlan, k: number, d: Delayable): void {
   if (d.job !== undefined) {
     throw new InvalidGraphError(`${elementName(k, plan.call)}: job ${d.job.uuid} of it was delayed already; ${plan.call} stores new jobs only (a delayable is delayed once)`)
   }
+  if (d.storing !== null) {
+    throw new InvalidGraphError(`${elementName(k, plan.call)}: a delayable of model ${d.target.model} in it is being delayed (a call storing it has not resolved yet); ${plan.call} stores new jobs only (a delayable is delayed once)`)
+  }
   if (d.call === null) {
     throw new InvalidGraphError(`${elementName(k, plan.call)}: a delayable of model ${d.target.model} has no method call; call one before delaying it`)
   }

@@ -175,6 +175,8 @@ export class Delayable {
   /** @internal */ props: CheckedProperties
   /** The stored job, once the graph was delayed. */
   job: JobView | undefined = undefined
+  /** @internal A store of this delayable in flight (delay(), delayMany, batch); null when none is. */
+  storing: Storing | null = null
 
   constructor(
     /** @internal */ readonly target: Target,
@@ -227,13 +229,73 @@ export class Delayable {
 
   /** Store the whole connected graph this delayable belongs to; resolves when it is durable. */
   async delay(): Promise<this> {
+    // A delay() made before an earlier store of this graph resolved would plan it while no vertex
+    // has its job yet, and store every job a second time. The graph as that store took it is
+    // answered as it answered (stored, or skipped for its identity keys); a graph that changed
+    // since, or a store that failed, is planned again once every store in flight has settled.
+    const same = storeOfGraph(this)
+    if (same !== null && (await same.settled)) return this
+    // (No await before markStoring when nothing is in flight: a call in the same tick sees it.)
+    for (let inFlight = storesInFlight(this); inFlight !== null; inFlight = storesInFlight(this)) await inFlight
     const ordered = topologicalOrder(this.graph)
     if (storedAsIs(this.graph, ordered)) return this
     const { planned, edges } = planGraph(this.graph, ordered)
-    const views = await this.host.storeGraph(planned, edges)
-    ordered.forEach((d, i) => (d.job = views[i] ?? (planned[i]!.stored === undefined ? undefined : d.job)))
+    const settle = markStoring(ordered)
+    let ok = false
+    try {
+      const views = await this.host.storeGraph(planned, edges)
+      ordered.forEach((d, i) => (d.job = views[i] ?? (planned[i]!.stored === undefined ? undefined : d.job)))
+      ok = true
+    } finally {
+      settle(ok)
+    }
     return this
   }
+}
+
+/** @internal A store of delayables in flight: delay() of a graph, or delayMany's or batch's. */
+export interface Storing {
+  /** Resolves once the store has set every `.job` (true), or failed (false). */
+  readonly settled: Promise<boolean>
+  /** The edges of each graph it stores, counted as it began. Edges are never removed: a graph
+   * with as many, every vertex of which it stores, is still the graph it stores. */
+  readonly edges: ReadonlyMap<Graph, number>
+}
+
+/** @internal Mark `vertices` as being stored until the returned function is called, once their
+ * `.job` is set (ok) or the store failed. */
+export function markStoring(vertices: readonly Delayable[]): (ok: boolean) => void {
+  let settle!: (ok: boolean) => void
+  const settled = new Promise<boolean>((resolve) => (settle = resolve))
+  const edges = new Map<Graph, number>()
+  for (const d of vertices) if (!edges.has(d.graph)) edges.set(d.graph, edgeCount(d.graph))
+  const storing: Storing = { settled, edges }
+  for (const d of vertices) d.storing = storing
+  return (ok) => {
+    for (const d of vertices) if (d.storing === storing) d.storing = null
+    settle(ok)
+  }
+}
+
+/** The store in flight of `d`'s graph as it is now, if one is (null: none, or the graph changed). */
+function storeOfGraph(d: Delayable): Storing | null {
+  const storing = d.storing
+  if (storing === null || storing.edges.get(d.graph) !== edgeCount(d.graph)) return null
+  for (const v of d.graph.vertices) if (v.storing !== storing) return null
+  return storing
+}
+
+/** What to wait for before storing `d`'s graph: the stores in flight of its vertices (null: none). */
+function storesInFlight(d: Delayable): Promise<unknown> | null {
+  const inFlight = new Set<Promise<boolean>>()
+  for (const v of d.graph.vertices) if (v.storing !== null) inFlight.add(v.storing.settled)
+  return inFlight.size === 0 ? null : Promise.all(inFlight)
+}
+
+function edgeCount(graph: Graph): number {
+  let n = 0
+  for (const children of graph.edges.values()) n += children.size
+  return n
 }
 
 /** @internal The graph `node` belongs to (every node of a graph shares it). */
