@@ -215,6 +215,27 @@ describe('delay() and graph uuids', () => {
     expect(await wharf.jobs()).toEqual([])
   })
 
+  it('refuses a delayable made to depend on itself before adding any edge or joining any graph', async () => {
+    // The self-edge was found while connecting, after the edges before it were added: a.onDone
+    // of group(b, a) threw, yet left a -> b, which the next delay() stored.
+    const { wharf, d } = await setup()
+    const [a, b] = [d('a'), d('b')]
+    const pair = group(b, a)
+    const [q, r, s] = [d('q'), d('r'), d('s')]
+    const rs = group(s, r)
+    for (const join of [() => a.onDone(pair), () => pair.onDone(d('x'), a), () => chain(q, r, rs)]) {
+      const error = await failure(join)
+      expect(error).toBeInstanceOf(InvalidGraphError)
+      expect((error as Error).message).toMatch(/cannot depend on itself: test\.graph\.run/)
+    }
+    await a.delay()
+    await q.delay()
+    await r.delay()
+    expect(await edges(wharf)).toEqual([])
+    expect((await wharf.jobs()).map(nameOf).sort()).toEqual(['a', 'b', 'q', 'r', 's'])
+    expect(q.job!.graphUuid).toBeNull()
+  })
+
   it('refuses to join delayables of two Wharfs, in a graph and in delayMany or batch, storing nothing', async () => {
     // The graph was stored by the first Wharf, where the other's model has no handler: its job
     // waited for ever, and the other Wharf never saw it.

@@ -94,10 +94,17 @@ function checkOneHost(kind: string, nodes: readonly GraphNode[]): void {
   }
 }
 
+/** A delayable would depend on itself: refused before any edge is added or graph merged, so
+ * that a refused call leaves the delayables as they were. */
+function refuseSelfEdge(from: GraphNode, to: GraphNode): void {
+  const entries = heads(to)
+  const own = tails(from).find((d) => entries.includes(d))
+  if (own !== undefined) throw new InvalidGraphError(`a delayable cannot depend on itself: ${own.target.model}.${own.call?.method ?? '(no method call yet)'}`)
+}
+
 function connect(from: GraphNode, to: GraphNode): void {
   for (const parent of tails(from)) {
     for (const child of heads(to)) {
-      if (parent === child) throw new InvalidGraphError('a delayable cannot depend on itself')
       merge(parent, child)
       const graph = parent.graph
       let children = graph.edges.get(parent)
@@ -111,6 +118,7 @@ function connect(from: GraphNode, to: GraphNode): void {
 function connectAll(from: GraphNode, others: unknown[]): void {
   const checked = checkMembers('onDone', others)
   checkOneHost('onDone', [from, ...checked])
+  for (const other of checked) refuseSelfEdge(from, other)
   for (const other of checked) connect(from, other)
 }
 
@@ -148,6 +156,9 @@ abstract class Composite {
 /** x1 -> x2 -> … -> xn */
 export class DelayableChain extends Composite {
   constructor(members: unknown[]) {
+    // Checked before super() joins the members into one graph.
+    const checked = checkMembers('chain', members)
+    for (let i = 1; i < checked.length; i++) refuseSelfEdge(checked[i - 1]!, checked[i]!)
     super('chain', members)
     for (let i = 1; i < this.members.length; i++) connect(this.members[i - 1]!, this.members[i]!)
   }
