@@ -188,6 +188,9 @@ export class Delayable {
   job: JobView | undefined = undefined
   /** @internal A store of this delayable in flight (delay(), delayMany, batch); null when none is. */
   storing: Storing | null = null
+  /** @internal The batch whose onDone this delayable is: that batch stores its job when it
+   * completes, so it is delayed by nothing else (null: none). */
+  onDoneOf: string | null = null
 
   constructor(
     /** @internal */ readonly target: Target,
@@ -309,6 +312,15 @@ function edgeCount(graph: Graph): number {
   return n
 }
 
+/** @internal A batch's onDone delayable is stored by that batch when it completes: delayed by
+ * anything else too, its job would run twice. `where`: how the message places it. */
+export function refuseOnDoneOfBatch(d: Delayable, where: string): void {
+  if (d.onDoneOf === null) return
+  throw new InvalidGraphError(
+    `a delayable of model ${d.target.model} ${where} is the onDone of batch ${d.onDoneOf}, which stores its job when it completes; a delayable is delayed once`,
+  )
+}
+
 /** @internal The graph `node` belongs to (every node of a graph shares it). */
 export function graphOf(node: GraphNode): Graph {
   return anyVertex(node).graph
@@ -322,6 +334,7 @@ export function planGraph(graph: Graph, ordered: readonly Delayable[]): { planne
     if (d.call === null) {
       throw new InvalidGraphError(`a delayable of model ${d.target.model} in this graph has no method call; call one before delaying it`)
     }
+    refuseOnDoneOfBatch(d, 'in this graph')
     // queue_job's delay() step 2: a vertex that already has its job reuses it, so a job delayed
     // alone can join a new graph (the core refuses it unless that job is still pending).
     const planned: PlannedJob = { target: d.target, method: d.call.method, args: d.call.args, props: d.props }

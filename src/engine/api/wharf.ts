@@ -632,6 +632,10 @@ export class Wharf implements ModelHost {
     }
     // Until their .job is set, a delay() of these waits and delayMany or batch refuses them.
     const settle = markStoring(plan.jobs.vertices)
+    // onDone's delayables are this batch's from now on (set at once: a call made meanwhile is
+    // refused), unless it is refused.
+    const onDone = plan.onDone?.vertices ?? []
+    for (const d of onDone) d.onDoneOf = command.uuid
     let ok = false
     try {
       let batch: BatchView
@@ -647,6 +651,7 @@ export class Wharf implements ModelHost {
       ok = true
       return batch
     } finally {
+      if (!ok) for (const d of onDone) if (d.onDoneOf === command.uuid) d.onDoneOf = null
       settle(ok)
     }
   }
