@@ -7,6 +7,7 @@ import type { JobView } from '../core/view.js'
 import { GRAPH_JOBS_MAX } from '../core/limits.js'
 import { InvalidGraphError, InvalidPropertyError } from '../errors.js'
 import { checkProperties, describe, type CheckedProperties, type JobProperties } from './properties.js'
+import { cutText } from '../core/cut-text.js'
 
 /** The recordset a delayable calls into, as the API layer sees it. */
 export interface Target {
@@ -385,8 +386,37 @@ export function topologicalOrder(graph: Graph): Delayable[] {
       if (d === 0) ready.push(c)
     }
   }
-  if (order.length !== graph.vertices.size) throw new InvalidGraphError('this graph has a cycle: a job would wait for itself')
+  if (order.length !== graph.vertices.size) {
+    throw new InvalidGraphError(`this graph has a cycle: a job would wait for itself: ${aCycle(graph, indegree).map(callName).join(' -> ')}`)
+  }
   return order
+}
+
+/** One cycle among the vertices Kahn's algorithm could not order (indegree left above 0), its
+ * first vertex repeated at the end. Each of them has a parent among them, so walking from parent
+ * to parent meets a vertex twice: the walk between is a cycle (found backwards, then turned). */
+function aCycle(graph: Graph, indegree: ReadonlyMap<Delayable, number>): Delayable[] {
+  const parentOf = new Map<Delayable, Delayable>()
+  for (const [parent, children] of graph.edges) {
+    if (indegree.get(parent)! === 0) continue
+    for (const child of children) if (indegree.get(child)! > 0 && !parentOf.has(child)) parentOf.set(child, parent)
+  }
+  const at = new Map<Delayable, number>()
+  const walk: Delayable[] = []
+  let v = parentOf.keys().next().value!
+  while (!at.has(v)) {
+    at.set(v, walk.length)
+    walk.push(v)
+    v = parentOf.get(v)!
+  }
+  const cycle = walk.slice(at.get(v)!).reverse()
+  return [...cycle, cycle[0]!]
+}
+
+/** A vertex as a refusal names it: its function and arguments, cut short. */
+function callName(d: Delayable): string {
+  const args = d.call === null ? '' : d.call.args.map(describe).join(', ')
+  return `${d.target.model}.${d.call?.method ?? '(no method call yet)'}(${cutText(args, 60)})`
 }
 
 /** `{ chain: 'yes' }` or a misspelt key would otherwise quietly make a group. */
