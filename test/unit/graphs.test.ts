@@ -194,6 +194,14 @@ describe('delay() and graph uuids', () => {
     }
     await storing
     expect((await wharf.jobs()).map(nameOf).sort()).toEqual(['a', 'b', 'c', 'lone'])
+    // A graph that grew while it was being stored is stored as it is now, once that store is done:
+    // two lone jobs grouped while delayMany stores them join one graph, as they would after it.
+    const [x, y] = [d('x'), d('y')]
+    const many = wharf.delayMany([x, y])
+    group(x, y)
+    await Promise.all([many, x.delay()])
+    expect(x.job!.graphUuid).not.toBeNull()
+    expect(y.job!.graphUuid).toBe(x.job!.graphUuid)
     // A graph skipped for its identity keys: every call answers as the first, storing nothing.
     const held = await m.delayable({ identityKey: 'k' }).run('held').delay()
     const [k, after] = [m.delayable({ identityKey: 'k' }).run('k'), d('after')]
@@ -201,7 +209,7 @@ describe('delay() and graph uuids', () => {
     await Promise.all([k.delay(), after.delay()])
     expect(k.job!.uuid).toBe(held.job!.uuid)
     expect(after.job).toBeUndefined()
-    expect((await wharf.jobs()).map(nameOf).sort()).toEqual(['a', 'b', 'c', 'held', 'lone'])
+    expect((await wharf.jobs()).map(nameOf).sort()).toEqual(['a', 'b', 'c', 'held', 'lone', 'x', 'y'])
   })
 
   it('refuses a cycle with InvalidGraphError, storing nothing', async () => {

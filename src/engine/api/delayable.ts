@@ -272,9 +272,9 @@ export class Delayable {
 export interface Storing {
   /** Resolves once the store has set every `.job` (true), or failed (false). */
   readonly settled: Promise<boolean>
-  /** The edges of each graph it stores, counted as it began. Edges are never removed: a graph
-   * with as many, every vertex of which it stores, is still the graph it stores. */
-  readonly edges: ReadonlyMap<Graph, number>
+  /** The size of each graph it stores as it began: vertices and edges. Neither is ever removed,
+   * so a graph of the same size, every vertex of which it stores, is still the graph it stores. */
+  readonly sizes: ReadonlyMap<Graph, number>
 }
 
 /** @internal Mark `vertices` as being stored until the returned function is called, once their
@@ -282,9 +282,9 @@ export interface Storing {
 export function markStoring(vertices: readonly Delayable[]): (ok: boolean) => void {
   let settle!: (ok: boolean) => void
   const settled = new Promise<boolean>((resolve) => (settle = resolve))
-  const edges = new Map<Graph, number>()
-  for (const d of vertices) if (!edges.has(d.graph)) edges.set(d.graph, edgeCount(d.graph))
-  const storing: Storing = { settled, edges }
+  const sizes = new Map<Graph, number>()
+  for (const d of vertices) if (!sizes.has(d.graph)) sizes.set(d.graph, sizeOf(d.graph))
+  const storing: Storing = { settled, sizes }
   for (const d of vertices) d.storing = storing
   return (ok) => {
     for (const d of vertices) if (d.storing === storing) d.storing = null
@@ -295,7 +295,7 @@ export function markStoring(vertices: readonly Delayable[]): (ok: boolean) => vo
 /** The store in flight of `d`'s graph as it is now, if one is (null: none, or the graph changed). */
 function storeOfGraph(d: Delayable): Storing | null {
   const storing = d.storing
-  if (storing === null || storing.edges.get(d.graph) !== edgeCount(d.graph)) return null
+  if (storing === null || storing.sizes.get(d.graph) !== sizeOf(d.graph)) return null
   for (const v of d.graph.vertices) if (v.storing !== storing) return null
   return storing
 }
@@ -307,8 +307,9 @@ function storesInFlight(d: Delayable): Promise<unknown> | null {
   return inFlight.size === 0 ? null : Promise.all(inFlight)
 }
 
-function edgeCount(graph: Graph): number {
-  let n = 0
+/** Vertices plus edges: it grows with a vertex that joins (merged in) and with an edge added. */
+function sizeOf(graph: Graph): number {
+  let n = graph.vertices.size
   for (const children of graph.edges.values()) n += children.size
   return n
 }
