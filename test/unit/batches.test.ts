@@ -112,6 +112,32 @@ describe('batch(): counts and states', () => {
     audit()
   })
 
+  it('takes its onDone delayable: delaying it again, or giving it to another batch, is refused', async () => {
+    // It was left undelayed: x.delay() stored its job at once, and the batch stored it again when
+    // it completed, so it ran twice.
+    const { wharf, m, onDoneJobs } = await setup()
+    const [x, inGraph] = [m.delayable().after('x'), m.delayable().after('in graph')]
+    const follower = m.delayable().after('follower')
+    inGraph.onDone(follower)
+    const batch = await wharf.batch('b', [m.delayable().run('a')], { onDone: inGraph })
+    const first = await wharf.batch('c', [m.delayable().run('c')], { onDone: x })
+    for (const again of [() => x.delay(), () => follower.delay(), () => wharf.delayMany([x]), () => wharf.batch('d', [m.delayable().run('d')], { onDone: x }), () => x.onDone(m.delayable().after('y')).delay()]) {
+      const error = await failure(again)
+      expect(error).toBeInstanceOf(InvalidGraphError)
+      expect((error as Error).message).toMatch(new RegExp(`onDone of batch (${first.uuid}|${batch.uuid})`))
+    }
+    await wharf.start()
+    await wharf.drain()
+    expect(await onDoneJobs()).toBe(3)
+    expect((await wharf.jobs({ method: 'after' })).map((j) => j.args[0]).sort()).toEqual(['follower', 'in graph', 'x'])
+    // A batch refused stores nothing and takes nothing: its onDone can still be delayed.
+    const free = m.delayable().after('free')
+    expect(await failure(() => wharf.batch(' ', [m.delayable().run('e')], { onDone: free }))).toBeInstanceOf(InvalidPropertyError)
+    expect(await failure(() => wharf.batch('e', [m.delayable({ identityKey: 'k' }).run('e')], { onDone: free }))).toBeInstanceOf(InvalidPropertyError)
+    await free.delay()
+    expect(free.job!.state).toBe('pending')
+  })
+
   it('counts a retried job as running until it is done', async () => {
     const { wharf, m, clock, audit, view } = await setup()
     const batch = await wharf.batch('retry', [m.delayable().run('retry'), m.delayable().run('a')])

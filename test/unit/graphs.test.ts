@@ -174,15 +174,80 @@ describe('delay() and graph uuids', () => {
     expect(a.job!.uuid).toBe(first)
   })
 
+  it('delay() calls of one graph made before the first resolves store it once', async () => {
+    // Each call used to plan the graph while no vertex had its job yet, so each stored it anew.
+    const { wharf, m, d } = await setup()
+    const [a, b] = [d('a'), d('b')]
+    a.onDone(b)
+    const lone = d('lone')
+    await Promise.all([a.delay(), b.delay(), a.delay(), lone.delay(), lone.delay()])
+    expect(await edges(wharf)).toEqual(['a->b'])
+    expect((await wharf.jobs()).map(nameOf).sort()).toEqual(['a', 'b', 'lone'])
+    expect(b.job!.dependsOn).toEqual([a.job!.uuid])
+    // delayMany and batch refuse a delayable whose delay() is in flight, as one already delayed.
+    const c = d('c')
+    const storing = c.delay()
+    for (const store of [() => wharf.delayMany([c]), () => wharf.batch('again', [c])]) {
+      const error = await failure(store)
+      expect(error).toBeInstanceOf(InvalidGraphError)
+      expect((error as Error).message).toMatch(/delayables\[0\]: .*being delayed/)
+    }
+    await storing
+    expect((await wharf.jobs()).map(nameOf).sort()).toEqual(['a', 'b', 'c', 'lone'])
+    // A graph that grew while it was being stored is stored as it is now, once that store is done:
+    // two lone jobs grouped while delayMany stores them join one graph, as they would after it.
+    const [x, y] = [d('x'), d('y')]
+    const many = wharf.delayMany([x, y])
+    group(x, y)
+    await Promise.all([many, x.delay()])
+    expect(x.job!.graphUuid).not.toBeNull()
+    expect(y.job!.graphUuid).toBe(x.job!.graphUuid)
+    // A graph skipped for its identity keys: every call answers as the first, storing nothing.
+    const held = await m.delayable({ identityKey: 'k' }).run('held').delay()
+    const [k, after] = [m.delayable({ identityKey: 'k' }).run('k'), d('after')]
+    k.onDone(after)
+    await Promise.all([k.delay(), after.delay()])
+    expect(k.job!.uuid).toBe(held.job!.uuid)
+    expect(after.job).toBeUndefined()
+    expect((await wharf.jobs()).map(nameOf).sort()).toEqual(['a', 'b', 'c', 'held', 'lone', 'x', 'y'])
+  })
+
   it('refuses a cycle with InvalidGraphError, storing nothing', async () => {
     const { wharf, d } = await setup()
     const [a, b, c] = [d('a'), d('b'), d('c')]
     a.onDone(b)
     b.onDone(c)
     c.onDone(a)
-    expect(await failure(() => a.delay())).toBeInstanceOf(InvalidGraphError)
+    const cycle = await failure(() => a.delay())
+    expect(cycle).toBeInstanceOf(InvalidGraphError)
+    // It names the jobs on the cycle (it said only 'this graph has a cycle'), from any of them.
+    const run = (names: string[]) => names.map((n) => `test.graph.run("${n}")`).join(' -> ')
+    expect([run(['a', 'b', 'c', 'a']), run(['b', 'c', 'a', 'b']), run(['c', 'a', 'b', 'c'])].map((path) => `this graph has a cycle: a job would wait for itself: ${path}`)).toContain((cycle as Error).message)
+    d('x').onDone(b)
+    expect((await failure(() => c.delay()) as Error).message).toMatch(/cycle: .*test\.graph\.run\("b"\) -> test\.graph\.run\("c"\)/)
     expect(await failure(() => a.onDone(a))).toBeInstanceOf(InvalidGraphError)
     expect(await wharf.jobs()).toEqual([])
+  })
+
+  it('refuses a delayable made to depend on itself before adding any edge or joining any graph', async () => {
+    // The self-edge was found while connecting, after the edges before it were added: a.onDone
+    // of group(b, a) threw, yet left a -> b, which the next delay() stored.
+    const { wharf, d } = await setup()
+    const [a, b] = [d('a'), d('b')]
+    const pair = group(b, a)
+    const [q, r, s] = [d('q'), d('r'), d('s')]
+    const rs = group(s, r)
+    for (const join of [() => a.onDone(pair), () => pair.onDone(d('x'), a), () => chain(q, r, rs)]) {
+      const error = await failure(join)
+      expect(error).toBeInstanceOf(InvalidGraphError)
+      expect((error as Error).message).toMatch(/cannot depend on itself: test\.graph\.run/)
+    }
+    await a.delay()
+    await q.delay()
+    await r.delay()
+    expect(await edges(wharf)).toEqual([])
+    expect((await wharf.jobs()).map(nameOf).sort()).toEqual(['a', 'b', 'q', 'r', 's'])
+    expect(q.job!.graphUuid).toBeNull()
   })
 
   it('refuses to join delayables of two Wharfs, in a graph and in delayMany or batch, storing nothing', async () => {

@@ -8,7 +8,7 @@ import { toJobView, type JobView } from '../core/view.js'
 import type { ResultOf } from '../runtime/engine.js'
 import { DELAY_MANY_JOBS_MAX } from '../core/limits.js'
 import { InvalidGraphError, WharfError } from '../errors.js'
-import { Delayable, DelayableChain, DelayableGroup, graphOf, planGraph, topologicalOrder, type Graph, type GraphHost, type PlannedJob } from './delayable.js'
+import { Delayable, DelayableChain, DelayableGroup, graphOf, planGraph, refuseOnDoneOfBatch, topologicalOrder, type Graph, type GraphHost, type PlannedJob } from './delayable.js'
 import { buildSpec, buildSpecs, type SpecContext } from './job-spec.js'
 import { runWithoutDelay } from './no-delay.js'
 import { describe } from './properties.js'
@@ -90,9 +90,13 @@ function addVertex(plan: ManyPlan, k: number, d: Delayable): void {
   if (d.job !== undefined) {
     throw new InvalidGraphError(`${elementName(k, plan.call)}: job ${d.job.uuid} of it was delayed already; ${plan.call} stores new jobs only (a delayable is delayed once)`)
   }
+  if (d.storing !== null) {
+    throw new InvalidGraphError(`${elementName(k, plan.call)}: a delayable of model ${d.target.model} in it is being delayed (a call storing it has not resolved yet); ${plan.call} stores new jobs only (a delayable is delayed once)`)
+  }
   if (d.call === null) {
     throw new InvalidGraphError(`${elementName(k, plan.call)}: a delayable of model ${d.target.model} has no method call; call one before delaying it`)
   }
+  refuseOnDoneOfBatch(d, `in ${elementName(k, plan.call)}`)
   plan.vertices.push(d)
 }
 

@@ -7,6 +7,7 @@ import type { JobView } from '../core/view.js'
 import { GRAPH_JOBS_MAX } from '../core/limits.js'
 import { InvalidGraphError, InvalidPropertyError } from '../errors.js'
 import { checkProperties, describe, type CheckedProperties, type JobProperties } from './properties.js'
+import { cutText } from '../core/cut-text.js'
 
 /** The recordset a delayable calls into, as the API layer sees it. */
 export interface Target {
@@ -94,10 +95,17 @@ function checkOneHost(kind: string, nodes: readonly GraphNode[]): void {
   }
 }
 
+/** A delayable would depend on itself: refused before any edge is added or graph merged, so
+ * that a refused call leaves the delayables as they were. */
+function refuseSelfEdge(from: GraphNode, to: GraphNode): void {
+  const entries = heads(to)
+  const own = tails(from).find((d) => entries.includes(d))
+  if (own !== undefined) throw new InvalidGraphError(`a delayable cannot depend on itself: ${own.target.model}.${own.call?.method ?? '(no method call yet)'}`)
+}
+
 function connect(from: GraphNode, to: GraphNode): void {
   for (const parent of tails(from)) {
     for (const child of heads(to)) {
-      if (parent === child) throw new InvalidGraphError('a delayable cannot depend on itself')
       merge(parent, child)
       const graph = parent.graph
       let children = graph.edges.get(parent)
@@ -111,6 +119,7 @@ function connect(from: GraphNode, to: GraphNode): void {
 function connectAll(from: GraphNode, others: unknown[]): void {
   const checked = checkMembers('onDone', others)
   checkOneHost('onDone', [from, ...checked])
+  for (const other of checked) refuseSelfEdge(from, other)
   for (const other of checked) connect(from, other)
 }
 
@@ -148,6 +157,9 @@ abstract class Composite {
 /** x1 -> x2 -> … -> xn */
 export class DelayableChain extends Composite {
   constructor(members: unknown[]) {
+    // Checked before super() joins the members into one graph.
+    const checked = checkMembers('chain', members)
+    for (let i = 1; i < checked.length; i++) refuseSelfEdge(checked[i - 1]!, checked[i]!)
     super('chain', members)
     for (let i = 1; i < this.members.length; i++) connect(this.members[i - 1]!, this.members[i]!)
   }
@@ -175,6 +187,11 @@ export class Delayable {
   /** @internal */ props: CheckedProperties
   /** The stored job, once the graph was delayed. */
   job: JobView | undefined = undefined
+  /** @internal A store of this delayable in flight (delay(), delayMany, batch); null when none is. */
+  storing: Storing | null = null
+  /** @internal The batch whose onDone this delayable is: that batch stores its job when it
+   * completes, so it is delayed by nothing else (null: none). */
+  onDoneOf: string | null = null
 
   constructor(
     /** @internal */ readonly target: Target,
@@ -227,13 +244,83 @@ export class Delayable {
 
   /** Store the whole connected graph this delayable belongs to; resolves when it is durable. */
   async delay(): Promise<this> {
+    // A delay() made before an earlier store of this graph resolved would plan it while no vertex
+    // has its job yet, and store every job a second time. The graph as that store took it is
+    // answered as it answered (stored, or skipped for its identity keys); a graph that changed
+    // since, or a store that failed, is planned again once every store in flight has settled.
+    const same = storeOfGraph(this)
+    if (same !== null && (await same.settled)) return this
+    // (No await before markStoring when nothing is in flight: a call in the same tick sees it.)
+    for (let inFlight = storesInFlight(this); inFlight !== null; inFlight = storesInFlight(this)) await inFlight
     const ordered = topologicalOrder(this.graph)
     if (storedAsIs(this.graph, ordered)) return this
     const { planned, edges } = planGraph(this.graph, ordered)
-    const views = await this.host.storeGraph(planned, edges)
-    ordered.forEach((d, i) => (d.job = views[i] ?? (planned[i]!.stored === undefined ? undefined : d.job)))
+    const settle = markStoring(ordered)
+    let ok = false
+    try {
+      const views = await this.host.storeGraph(planned, edges)
+      ordered.forEach((d, i) => (d.job = views[i] ?? (planned[i]!.stored === undefined ? undefined : d.job)))
+      ok = true
+    } finally {
+      settle(ok)
+    }
     return this
   }
+}
+
+/** @internal A store of delayables in flight: delay() of a graph, or delayMany's or batch's. */
+export interface Storing {
+  /** Resolves once the store has set every `.job` (true), or failed (false). */
+  readonly settled: Promise<boolean>
+  /** The size of each graph it stores as it began: vertices and edges. Neither is ever removed,
+   * so a graph of the same size, every vertex of which it stores, is still the graph it stores. */
+  readonly sizes: ReadonlyMap<Graph, number>
+}
+
+/** @internal Mark `vertices` as being stored until the returned function is called, once their
+ * `.job` is set (ok) or the store failed. */
+export function markStoring(vertices: readonly Delayable[]): (ok: boolean) => void {
+  let settle!: (ok: boolean) => void
+  const settled = new Promise<boolean>((resolve) => (settle = resolve))
+  const sizes = new Map<Graph, number>()
+  for (const d of vertices) if (!sizes.has(d.graph)) sizes.set(d.graph, sizeOf(d.graph))
+  const storing: Storing = { settled, sizes }
+  for (const d of vertices) d.storing = storing
+  return (ok) => {
+    for (const d of vertices) if (d.storing === storing) d.storing = null
+    settle(ok)
+  }
+}
+
+/** The store in flight of `d`'s graph as it is now, if one is (null: none, or the graph changed). */
+function storeOfGraph(d: Delayable): Storing | null {
+  const storing = d.storing
+  if (storing === null || storing.sizes.get(d.graph) !== sizeOf(d.graph)) return null
+  for (const v of d.graph.vertices) if (v.storing !== storing) return null
+  return storing
+}
+
+/** What to wait for before storing `d`'s graph: the stores in flight of its vertices (null: none). */
+function storesInFlight(d: Delayable): Promise<unknown> | null {
+  const inFlight = new Set<Promise<boolean>>()
+  for (const v of d.graph.vertices) if (v.storing !== null) inFlight.add(v.storing.settled)
+  return inFlight.size === 0 ? null : Promise.all(inFlight)
+}
+
+/** Vertices plus edges: it grows with a vertex that joins (merged in) and with an edge added. */
+function sizeOf(graph: Graph): number {
+  let n = graph.vertices.size
+  for (const children of graph.edges.values()) n += children.size
+  return n
+}
+
+/** @internal A batch's onDone delayable is stored by that batch when it completes: delayed by
+ * anything else too, its job would run twice. `where`: how the message places it. */
+export function refuseOnDoneOfBatch(d: Delayable, where: string): void {
+  if (d.onDoneOf === null) return
+  throw new InvalidGraphError(
+    `a delayable of model ${d.target.model} ${where} is the onDone of batch ${d.onDoneOf}, which stores its job when it completes; a delayable is delayed once`,
+  )
 }
 
 /** @internal The graph `node` belongs to (every node of a graph shares it). */
@@ -249,6 +336,7 @@ export function planGraph(graph: Graph, ordered: readonly Delayable[]): { planne
     if (d.call === null) {
       throw new InvalidGraphError(`a delayable of model ${d.target.model} in this graph has no method call; call one before delaying it`)
     }
+    refuseOnDoneOfBatch(d, 'in this graph')
     // queue_job's delay() step 2: a vertex that already has its job reuses it, so a job delayed
     // alone can join a new graph (the core refuses it unless that job is still pending).
     const planned: PlannedJob = { target: d.target, method: d.call.method, args: d.call.args, props: d.props }
@@ -299,8 +387,37 @@ export function topologicalOrder(graph: Graph): Delayable[] {
       if (d === 0) ready.push(c)
     }
   }
-  if (order.length !== graph.vertices.size) throw new InvalidGraphError('this graph has a cycle: a job would wait for itself')
+  if (order.length !== graph.vertices.size) {
+    throw new InvalidGraphError(`this graph has a cycle: a job would wait for itself: ${aCycle(graph, indegree).map(callName).join(' -> ')}`)
+  }
   return order
+}
+
+/** One cycle among the vertices Kahn's algorithm could not order (indegree left above 0), its
+ * first vertex repeated at the end. Each of them has a parent among them, so walking from parent
+ * to parent meets a vertex twice: the walk between is a cycle (found backwards, then turned). */
+function aCycle(graph: Graph, indegree: ReadonlyMap<Delayable, number>): Delayable[] {
+  const parentOf = new Map<Delayable, Delayable>()
+  for (const [parent, children] of graph.edges) {
+    if (indegree.get(parent)! === 0) continue
+    for (const child of children) if (indegree.get(child)! > 0 && !parentOf.has(child)) parentOf.set(child, parent)
+  }
+  const at = new Map<Delayable, number>()
+  const walk: Delayable[] = []
+  let v = parentOf.keys().next().value!
+  while (!at.has(v)) {
+    at.set(v, walk.length)
+    walk.push(v)
+    v = parentOf.get(v)!
+  }
+  const cycle = walk.slice(at.get(v)!).reverse()
+  return [...cycle, cycle[0]!]
+}
+
+/** A vertex as a refusal names it: its function and arguments, cut short. */
+function callName(d: Delayable): string {
+  const args = d.call === null ? '' : d.call.args.map(describe).join(', ')
+  return `${d.target.model}.${d.call?.method ?? '(no method call yet)'}(${cutText(args, 60)})`
 }
 
 /** `{ chain: 'yes' }` or a misspelt key would otherwise quietly make a group. */

@@ -23,6 +23,7 @@ import type { EventLog } from '../../storage/event-log.js'
 import { LevelLog } from '../../storage/level-log.js'
 import { PgLog } from '../../storage/pg-log.js'
 import type { GraphNode, PlannedJob, Target } from './delayable.js'
+import { markStoring } from './delayable.js'
 import { viewOfEnqueued, viewsOfEnqueued, viewsOfGraph } from './enqueue-results.js'
 import { buildManySpecs, plannedGraphs, planMany, runManyWithoutDelay, settleMany, viewsOfMany } from './delay-many.js'
 import { FunctionRegistry, TIMEOUT_MS_MAX, type FunctionInfo, type FunctionOptions } from './functions.js'
@@ -607,16 +608,25 @@ export class Wharf implements ModelHost {
     if (plan.vertices.length === 0) return []
     const nowMs = this.clock.now()
     const sink = this[SINK]
-    let views: (JobView | undefined)[]
-    if (sink !== null) {
-      views = sink.captureMany(plannedGraphs(plan), nowMs).flat()
-    } else {
-      const ctx = this.specContext
-      ctx.nowMs = nowMs
-      const specs = buildManySpecs(plan, ctx)
-      views = this.noDelay ? await runManyWithoutDelay(this, specs, plan.ends) : await this.engine.submit({ type: 'enqueue', jobs: specs, ends: plan.ends }, viewsOfMany)
+    // Until their .job is set, a delay() of these waits and another delayMany refuses them.
+    const settle = markStoring(plan.vertices)
+    let ok = false
+    try {
+      let views: (JobView | undefined)[]
+      if (sink !== null) {
+        views = sink.captureMany(plannedGraphs(plan), nowMs).flat()
+      } else {
+        const ctx = this.specContext
+        ctx.nowMs = nowMs
+        const specs = buildManySpecs(plan, ctx)
+        views = this.noDelay ? await runManyWithoutDelay(this, specs, plan.ends) : await this.engine.submit({ type: 'enqueue', jobs: specs, ends: plan.ends }, viewsOfMany)
+      }
+      const out = settleMany(plan, views)
+      ok = true
+      return out
+    } finally {
+      settle(ok)
     }
-    return settleMany(plan, views)
   }
 
   /**
@@ -642,14 +652,30 @@ export class Wharf implements ModelHost {
       settleMany(plan.jobs, sink.captureMany(plannedGraphs(plan.jobs), nowMs).flat())
       return unstoredBatch(command.uuid, plan.name, plan.jobs.vertices.length, nowMs, false)
     }
-    if (this.noDelay) {
-      settleMany(plan.jobs, await runManyWithoutDelay(this, command.jobs, command.ends))
-      if (command.onDone !== null) await runWithoutDelay(this, command.onDone)
-      return unstoredBatch(command.uuid, plan.name, command.jobs.length, nowMs, true)
+    // Until their .job is set, a delay() of these waits and delayMany or batch refuses them.
+    const settle = markStoring(plan.jobs.vertices)
+    // onDone's delayables are this batch's from now on (set at once: a call made meanwhile is
+    // refused), unless it is refused.
+    const onDone = plan.onDone?.vertices ?? []
+    for (const d of onDone) d.onDoneOf = command.uuid
+    let ok = false
+    try {
+      let batch: BatchView
+      if (this.noDelay) {
+        settleMany(plan.jobs, await runManyWithoutDelay(this, command.jobs, command.ends))
+        if (command.onDone !== null) await runWithoutDelay(this, command.onDone)
+        batch = unstoredBatch(command.uuid, plan.name, command.jobs.length, nowMs, true)
+      } else {
+        const stored = await this.engine.submit(command, storedBatch)
+        settleMany(plan.jobs, stored.jobs)
+        batch = stored.batch
+      }
+      ok = true
+      return batch
+    } finally {
+      if (!ok) for (const d of onDone) if (d.onDoneOf === command.uuid) d.onDoneOf = null
+      settle(ok)
     }
-    const { batch, jobs } = await this.engine.submit(command, storedBatch)
-    settleMany(plan.jobs, jobs)
-    return batch
   }
 
   /** One page of batches, in creation order, by state; `after`: the last uuid of the page before. */
