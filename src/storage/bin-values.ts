@@ -17,7 +17,7 @@
 
 import { BodyError, type BinReader } from './bin-reader.js'
 import type { BinWriter } from './bin-writer.js'
-import { readOnlyDate } from '../engine/core/read-only-date.js'
+import { readOnlyDate } from './read-only-date.js'
 
 const SMALL = 0x80
 const NULL = 0

@@ -6,7 +6,7 @@
 
 import { PAYLOAD_BYTES_MAX, PAYLOAD_DEPTH_MAX } from '../engine/core/limits.js'
 import { NotSerializableError } from '../engine/errors.js'
-import { isDatePrototype, readOnlyDate } from '../engine/core/read-only-date.js'
+import { isDatePrototype, readOnlyDate } from './read-only-date.js'
 
 const NO_ARGS: unknown[] = Object.freeze([]) as unknown as unknown[]
 

@@ -10,7 +10,7 @@
 // strips one '$' from every other '$'-key. The codec runs `needsTagging` first and skips both
 // walks for the (usual) payload that has nothing to escape. Walks use explicit stacks (habit 7).
 
-import { readOnlyDate } from '../engine/core/read-only-date.js'
+import { readOnlyDate } from './read-only-date.js'
 
 const DOLLAR = 36 // '$'
 
