@@ -12,7 +12,7 @@ export interface ServeOptions {
   /** Default 7777; 0 picks a free port (see `port` of the answer). */
   port?: number
   /** Default '127.0.0.1'. Another address serves other machines: set a token then, since
-   * without one only requests to loopback names are answered. */
+   * without one only requests from this machine, to loopback names, are answered. */
   host?: string
   token?: string
   readOnly?: boolean
