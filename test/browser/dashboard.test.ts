@@ -5,7 +5,7 @@
 
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { Wharf } from '../../src/index.js'
+import { FailedJobError, Wharf } from '../../src/index.js'
 import { FakeClock } from '../../src/testing.js'
 import { openFixture, XSS_DESCRIPTION, type Fixture } from './fixture.js'
 import { serve, type Served } from './serve.js'
@@ -174,6 +174,27 @@ describe("a job's page", () => {
 
     await svg.getByRole('link', { name: 'report.publish, done' }).click()
     await page.getByRole('heading', { name: 'Job: report.publish' }).waitFor()
+  })
+})
+
+describe('long text', () => {
+  it('wraps an unbroken message and description instead of widening the page past the window', async () => {
+    // An error carrying a URL, a token or base64 is one "word" of hundreds of characters.
+    const word = 'https://files.example.com/'.concat('a1B2c3D4'.repeat(120))
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const job = await wharf.model('upload', { send() { throw new FailedJobError(`upload refused: ${word}`) } }).withDelay({ description: `Upload ${word}` }).send()
+    await wharf.start()
+    await wharf.drain()
+    const other = await serveAlso(wharf, {})
+    const overflow = (page: Page) =>
+      page.locator('html').evaluate((el) => (el as unknown as { scrollWidth: number }).scrollWidth - (el as unknown as { clientWidth: number }).clientWidth)
+    const page = await open(`${other.url}job/${job.uuid}`)
+    await page.getByRole('region', { name: 'Exception' }).locator('pre').waitFor()
+    expect(await overflow(page)).toBe(0)
+    await page.getByRole('navigation').getByRole('link', { name: 'Jobs', exact: true }).click()
+    await jobRow(page, job.uuid).waitFor()
+    expect(await overflow(page)).toBe(0)
   })
 })
 
