@@ -435,6 +435,32 @@ describe('live updates', () => {
     expect(await page.locator('dl.fields :focus').count()).toBe(1)
   })
 
+  it("leaves a job's page as it is when another job changes: the operator's text selection in the traceback stays", async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const mail = wharf.model('mail', { send() { throw new FailedJobError('SMTP 550') }, later: () => 'sent' })
+    const failed = await mail.withDelay({ description: 'Failed mail' }).send()
+    await wharf.start()
+    await wharf.drain()
+    const other = await mail.withDelay({ eta: 3600, description: 'Other mail' }).later()
+    const page = await open(`${(await serveAlso(wharf, {})).url}job/${failed.uuid}`)
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    // Counts the tracebacks a redraw takes away; selects the traceback's text, as to copy it.
+    await page.locator('pre.traceback').evaluate((pre) => {
+      const g = globalThis as unknown as { removed: number; MutationObserver: new (f: (r: Array<{ removedNodes: unknown[] }>) => void) => { observe(n: unknown, o: object): void } }
+      g.removed = 0
+      new g.MutationObserver((records) => {
+        for (const r of records) for (const n of Array.from(r.removedNodes) as Array<{ querySelector?: (s: string) => unknown }>) if (n.querySelector?.('pre.traceback')) g.removed++
+      }).observe((pre as unknown as { closest(s: string): unknown }).closest('.job'), { childList: true })
+    })
+    const explained = page.waitForResponse((res) => res.url().endsWith(`/api/jobs/${failed.uuid}/explain`))
+    await wharf.cancel(other.uuid) // not this job: its page has nothing new to show
+    await explained
+    await wharf.setDone(failed.uuid) // this job: its page is redrawn, once
+    await page.locator('.job-head').getByText('done', { exact: true }).waitFor()
+    expect(await page.evaluate(() => (globalThis as unknown as { removed: number }).removed)).toBe(1)
+  })
+
   it('says the page is no longer live once the event stream is refused, rather than reconnecting', async () => {
     const wharf = await Wharf.open()
     closing.push(() => wharf.close())

@@ -113,6 +113,18 @@ function replaceKeepingFocus(el, children) {
   if (target) target.focus()
 }
 
+/**
+ * Whether data (the API's answers a view draws) is what el last showed, remembering it if not. A
+ * live refresh follows every job's events: one that brings nothing new for the view must leave it
+ * alone, or the operator's text selection (a traceback being copied) is lost to other jobs.
+ */
+function sameAsShown(el, data) {
+  var text = JSON.stringify(data)
+  if (el.shownData === text) return true
+  el.shownData = text
+  return false
+}
+
 function section(title) {
   return h('section', { 'aria-label': title }, h('h2', null, title))
 }

@@ -123,6 +123,7 @@ function jobView(route) {
     var job = answer.body.job
     var more = await Promise.all([request(path + '/explain'),
       job.graphUuid ? api('graphs/' + encodeURIComponent(job.graphUuid)) : null])
+    if (sameAsShown(body, [answer.body, more[0], more[1]])) return
     heading.textContent = 'Job: ' + job.description
     document.title = job.description + ' — Wharf'
     replaceKeepingFocus(body, jobSections(answer.body, more[0], more[1], out))
