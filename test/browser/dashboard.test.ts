@@ -278,6 +278,37 @@ describe('actions', () => {
     await page.locator('.job-head').getByText('cancelled', { exact: true }).waitFor()
   })
 
+  it("offers on a job's page no action that would leave the job as it is", async () => {
+    // requeue() skips a job waiting for its parents (as queue_job does), cancel() of a cancelled
+    // job and setDone() of a done one change nothing: a button for them would report a success.
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const step = wharf.model('step', { run: () => 'ran' })
+    const done = await step.withDelay({ description: 'Done' }).run()
+    await wharf.start()
+    await wharf.drain()
+    const parent = step.delayable({ eta: 3600, description: 'Parent' }).run()
+    const child = step.delayable({ description: 'Child' }).run()
+    await parent.onDone(child).delay()
+    const cancelled = await step.withDelay({ eta: 3600, description: 'Cancelled' }).run()
+    await wharf.cancel(cancelled.uuid)
+    const url = (await serveAlso(wharf, {})).url
+    const expected: Array<[string, string, Record<string, boolean>]> = [
+      [child.job!.uuid, 'wait_dependencies', { Requeue: false, Cancel: true, 'Set done': true }],
+      [cancelled.uuid, 'cancelled', { Requeue: true, Cancel: false, 'Set done': true }],
+      [done.uuid, 'done', { Requeue: true, Cancel: true, 'Set done': false }],
+    ]
+    for (const [uuid, state, enabled] of expected) {
+      expect((await wharf.job(uuid))!.state).toBe(state)
+      const page = await open(`${url}job/${uuid}`)
+      const actions = page.getByRole('group', { name: 'Actions on this job' })
+      await page.getByRole('heading', { name: /^Job: / }).waitFor()
+      const shown: Record<string, boolean> = {}
+      for (const name of Object.keys(enabled)) shown[name] = await actions.getByRole('button', { name }).isEnabled()
+      expect(shown, state).toEqual(enabled)
+    }
+  })
+
   it('removes the selected finished jobs once confirmed; "Keep them" removes nothing', async () => {
     const { own, page, confirm, a, b } = await removalOfTwoDone()
     await confirm.getByRole('button', { name: 'Keep them' }).click()

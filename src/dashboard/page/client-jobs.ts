@@ -69,9 +69,17 @@ async function removeJobs(uuids, out) {
   refreshView()
 }
 
-function actionButtons(onAct) {
+/** The state in which an action leaves a job as it is: requeue() skips a job waiting for its
+ * parents (as queue_job does), cancel() of a cancelled job and setDone() of a done one change
+ * nothing. A job's page does not offer these, rather than report a success. */
+var NO_OP_IN = { requeue: 'wait_dependencies', cancel: 'cancelled', done: 'done' }
+
+/** state: the job's, on its page (its no-op is off, saying why); none for a selection. */
+function actionButtons(onAct, state) {
   return ACTIONS.map(function (a) {
-    return h('button', { type: 'button', 'data-action': a[0], 'data-key': 'act:' + a[0], onclick: function () { onAct(a[0]) } }, a[1])
+    var noOp = NO_OP_IN[a[0]] === state
+    return h('button', { type: 'button', 'data-action': a[0], 'data-key': 'act:' + a[0], disabled: noOp,
+      title: noOp ? 'Nothing to do: the job is ' + state.replace('_', ' ') : null, onclick: function () { onAct(a[0]) } }, a[1])
   })
 }
 
