@@ -416,6 +416,18 @@ describe('batches', () => {
   })
 })
 
+/** A served Wharf with a failed job and another, pending, whose changes are none of its business. */
+async function failedAndPending() {
+  const wharf = await Wharf.open()
+  closing.push(() => wharf.close())
+  const mail = wharf.model('mail', { send() { throw new FailedJobError('SMTP 550') }, later: () => 'sent' })
+  const failed = await mail.withDelay({ description: 'Failed mail' }).send()
+  await wharf.start()
+  await wharf.drain()
+  const other = await mail.withDelay({ eta: 3600, description: 'Other mail' }).later()
+  return { wharf, failed, other, url: (await serveAlso(wharf, {})).url }
+}
+
 describe('live updates', () => {
   it('shows a job change state without a reload', async () => {
     const page = await open(served.url)
@@ -467,14 +479,8 @@ describe('live updates', () => {
   })
 
   it("leaves a job's page as it is when another job changes: the operator's text selection in the traceback stays", async () => {
-    const wharf = await Wharf.open()
-    closing.push(() => wharf.close())
-    const mail = wharf.model('mail', { send() { throw new FailedJobError('SMTP 550') }, later: () => 'sent' })
-    const failed = await mail.withDelay({ description: 'Failed mail' }).send()
-    await wharf.start()
-    await wharf.drain()
-    const other = await mail.withDelay({ eta: 3600, description: 'Other mail' }).later()
-    const page = await open(`${(await serveAlso(wharf, {})).url}job/${failed.uuid}`)
+    const { wharf, failed, other, url } = await failedAndPending()
+    const page = await open(`${url}job/${failed.uuid}`)
     await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
     // Counts the tracebacks a redraw takes away; selects the traceback's text, as to copy it.
     await page.locator('pre.traceback').evaluate((pre) => {
@@ -490,6 +496,25 @@ describe('live updates', () => {
     await wharf.setDone(failed.uuid) // this job: its page is redrawn, once
     await page.locator('.job-head').getByText('done', { exact: true }).waitFor()
     expect(await page.evaluate(() => (globalThis as unknown as { removed: number }).removed)).toBe(1)
+  })
+
+  it("leaves the Jobs table as it is when no job shown changed: the operator's text selection in it stays", async () => {
+    const { wharf, failed, other, url } = await failedAndPending()
+    const page = await open(`${url}?state=failed`)
+    await jobRow(page, failed.uuid).waitFor()
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    // Counts the redraws of the rows (each replaces the tbody's children).
+    await jobsTable(page).locator('tbody').evaluate((tbody) => {
+      const g = globalThis as unknown as { redraws: number; MutationObserver: new (f: () => void) => { observe(n: unknown, o: object): void } }
+      g.redraws = 0
+      new g.MutationObserver(() => g.redraws++).observe(tbody, { childList: true })
+    })
+    const listed = page.waitForResponse((res) => res.url().includes('/api/jobs?'))
+    await wharf.cancel(other.uuid) // not a failed job: nothing new in this table
+    await listed
+    await wharf.setDone(failed.uuid) // leaves the filter: the table is redrawn, once
+    await jobRow(page, failed.uuid).waitFor({ state: 'detached' })
+    expect(await page.evaluate(() => (globalThis as unknown as { redraws: number }).redraws)).toBe(1)
   })
 
   it('says the page is no longer live once the event stream is refused, rather than reconnecting', async () => {

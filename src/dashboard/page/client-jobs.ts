@@ -232,6 +232,9 @@ function jobsView(route, params) {
     setOptions(channelSelect.lastChild, [['', 'All channels']].concat(channels.map(function (c) { return [c, c] })), f.channel)
     setOptions(functionSelect.lastChild, [['', 'All functions']].concat(functions.map(function (n) { return [n, n] })), f.fn)
     stateSelect.lastChild.value = f.state
+    // The same page again (another job's event): the rows stay, and the text selected in them.
+    // The cursor is compared too: Newer's state follows it.
+    if (sameAsShown(tbody, [answers[2], f.older, f.newer])) return
     shown = answers[2].jobs
     next = answers[2].next || null
     var still = new Set(shown.map(function (job) { return job.uuid }))
