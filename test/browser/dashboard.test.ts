@@ -615,6 +615,16 @@ async function onSecondOfTwoPages() {
   return { wharf, bulk, uuids, other, page }
 }
 
+/** 120 pending jobs, 'Item 0' to 'Item 119' (uuids oldest first), served. */
+async function servedItems() {
+  const wharf = await Wharf.open()
+  closing.push(() => wharf.close())
+  const bulk = wharf.model('bulk', { item: (i: number) => i })
+  const uuids: string[] = []
+  for (let i = 0; i < 120; i++) uuids.push((await bulk.withDelay({ eta: 3600, description: `Item ${i}` }).item(i)).uuid)
+  return { uuids, url: (await serveAlso(wharf, {})).url }
+}
+
 describe('paging', () => {
   it('offers no empty page: Older is off on the last full page, and a page emptied meanwhile keeps Newer', async () => {
     const { wharf, uuids, page } = await onSecondOfTwoPages()
@@ -640,14 +650,24 @@ describe('paging', () => {
     await jobRow(page, added.uuid).waitFor() // a new job shows at the top, as on the first page
   })
 
+  it('goes Newer from the page, not from the rows a search keeps: no job of the page shown again', async () => {
+    const { uuids, url } = await servedItems()
+    const page = await open(url)
+    await page.getByRole('button', { name: 'Older' }).click()
+    await jobRow(page, uuids[20]!).waitFor() // items 69 to 20
+    const search = page.getByRole('searchbox', { name: 'Search' })
+    await search.fill('Item 5')
+    await jobRow(page, uuids[69]!).waitFor({ state: 'detached' }) // items 59 to 50 kept
+    await page.getByRole('button', { name: 'Newer' }).click()
+    await search.fill('')
+    await jobRow(page, uuids[70]!).waitFor()
+    expect(await shownUuids(page)).toEqual(uuids.slice(70, 120).reverse()) // not items 109 to 60
+  })
+
   it('goes to older and newer pages, newest first', async () => {
-    const wharf = await Wharf.open()
-    closing.push(() => wharf.close())
-    const bulk = wharf.model('bulk', { item: (i: number) => i })
-    const uuids: string[] = []
-    for (let i = 0; i < 120; i++) uuids.push((await bulk.withDelay({ eta: 3600, description: `Item ${i}` }).item(i)).uuid)
+    const { uuids, url } = await servedItems()
     const newestFirst = (from: number, to: number) => uuids.slice(from, to).reverse()
-    const page = await open((await serveAlso(wharf, {})).url)
+    const page = await open(url)
     await jobRow(page, uuids[119]!).waitFor()
     expect(await shownUuids(page)).toEqual(newestFirst(70, 120))
     expect(await page.getByRole('button', { name: 'Newer' }).isDisabled()).toBe(true)

@@ -123,6 +123,7 @@ function jobsView(route, params) {
   var selected = new Set()
   var shown = []
   var next = null
+  var newest = null
 
   function setFilter(key, value) {
     var changes = { older: '', newer: '' }
@@ -163,7 +164,7 @@ function jobsView(route, params) {
   var buttons = actionButtons(function (kind) { act(kind, Array.from(selected), out) }).concat(
     h('button', { type: 'button', 'data-action': 'remove', 'data-key': 'act:remove', onclick: function () { confirmRemove(Array.from(selected), out) } }, 'Remove'))
   // A page emptied meanwhile (its jobs left the filter) has no row to page from: Newer goes to the first page.
-  var newerButton = h('button', { type: 'button', onclick: function () { page('newer', shown.length ? shown[0].uuid : '') } }, 'Newer')
+  var newerButton = h('button', { type: 'button', onclick: function () { page('newer', newest || '') } }, 'Newer')
   var olderButton = h('button', { type: 'button', onclick: function () { page('older', next) } }, 'Older')
   var headers = ['UUID', 'Description', 'Function', 'Channel', 'State', 'Priority#', 'Tries#', 'ETA', 'Created', 'Finished']
   var grid = table('Jobs', info.readOnly ? headers : [selectAll].concat(headers), [])
@@ -198,7 +199,7 @@ function jobsView(route, params) {
     var q = f.q.trim()
     if (UUID_LIKE.test(q)) {
       var one = await api('jobs/' + encodeURIComponent(q), undefined, [400, 404])
-      if (one && one.job) return { jobs: [one.job], next: null }
+      if (one && one.job) return { jobs: [one.job], next: null, newest: null }
     }
     // One job more than a page: whether any lies beyond it (so Older never leads to an empty page).
     var query = new URLSearchParams({ limit: String(PAGE + 1), order: f.newer ? 'asc' : 'desc' })
@@ -219,8 +220,10 @@ function jobsView(route, params) {
     if (f.newer) jobs.reverse()
     // Older: after the page's oldest job, when one is older (always, below a newer page).
     var older = f.newer || beyond ? jobs[jobs.length - 1].uuid : null
+    // Newer: before the page's newest job, whether or not the search keeps its row.
+    var first = jobs.length ? jobs[0].uuid : null
     if (q) jobs = jobs.filter(searchFilter(q))
-    return { jobs: jobs, next: older }
+    return { jobs: jobs, next: older, newest: first }
   }
 
   async function refresh() {
@@ -237,6 +240,7 @@ function jobsView(route, params) {
     if (sameAsShown(tbody, [answers[2], f.older, f.newer])) return
     shown = answers[2].jobs
     next = answers[2].next || null
+    newest = answers[2].newest || null
     var still = new Set(shown.map(function (job) { return job.uuid }))
     selected.forEach(function (uuid) { if (!still.has(uuid)) selected.delete(uuid) })
     renderRows()
