@@ -198,6 +198,20 @@ describe('long text', () => {
   })
 })
 
+describe('non-ASCII text', () => {
+  it("shortens a graph node's label between characters, never inside an emoji's surrogate pair", async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const report = wharf.model('report', { build: () => 'built' })
+    const chart = report.delayable({ eta: 3600, description: `Monthly ${'📊'.repeat(30)}` }).build()
+    await chart.onDone(report.delayable({ description: 'Publish' }).build()).delay()
+    const page = await open(`${(await serveAlso(wharf, {})).url}job/${chart.job!.uuid}`)
+    const label = page.getByRole('group', { name: /^Dependency graph/ }).locator('g.node.current text.label')
+    await label.waitFor()
+    expect(await label.textContent()).toBe(`Monthly ${'📊'.repeat(15)}…`) // 23 characters and the ellipsis
+  })
+})
+
 describe("a stopped Wharf's job page", () => {
   it('says in words that the Wharf is stopped, not as JSON', async () => {
     const wharf = await Wharf.open() // never started, as under `wharf dashboard --path`

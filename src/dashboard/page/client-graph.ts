@@ -46,8 +46,11 @@ function graphPositions(jobs, depth) {
   })
 }
 
+/** Counted and cut in characters (code points): a cut in UTF-16 units could split an emoji's
+ * surrogate pair, which draws as '�'. */
 function shorten(text) {
-  return text.length > LABEL_CHARS ? text.slice(0, LABEL_CHARS - 1) + '…' : text
+  var chars = Array.from(text)
+  return chars.length > LABEL_CHARS ? chars.slice(0, LABEL_CHARS - 1).join('') + '…' : text
 }
 
 function graphNode(job, at, currentUuid) {
