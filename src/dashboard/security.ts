@@ -92,7 +92,7 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /** A socket's peer address on this machine: 127.0.0.0/8 or ::1, IPv4-mapped ones included. */
-function isLoopbackAddress(address: string): boolean {
+export function isLoopbackAddress(address: string): boolean {
   const ipv4 = address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address
   return ipv4 === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(ipv4)
 }
