@@ -403,6 +403,21 @@ describe('the keyboard', () => {
   })
 })
 
+describe('the keyboard on a job page', () => {
+  it('stays on Cancel pressed with Enter, now off since the job is cancelled', async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const job = await wharf.model('report', { build: () => 'built' }).withDelay({ eta: 3600, description: 'Daily report' }).build()
+    const page = await open(`${(await serveAlso(wharf, {})).url}job/${job.uuid}`)
+    const cancel = page.getByRole('group', { name: 'Actions on this job' }).getByRole('button', { name: 'Cancel' })
+    await cancel.press('Enter')
+    await page.getByText('Cancelled 1 job.').waitFor()
+    await page.locator('.job-head').getByText('cancelled', { exact: true }).waitFor()
+    expect(await cancel.isEnabled()).toBe(false)
+    expect(await page.locator(':focus').textContent()).toBe('Cancel')
+  })
+})
+
 describe('batches', () => {
   it('lists batches with their progress, and links to the jobs of one', async () => {
     const wharf = await Wharf.open()

@@ -74,12 +74,13 @@ async function removeJobs(uuids, out) {
  * nothing. A job's page does not offer these, rather than report a success. */
 var NO_OP_IN = { requeue: 'wait_dependencies', cancel: 'cancelled', done: 'done' }
 
-/** state: the job's, on its page (its no-op is off, saying why); none for a selection. */
+/** state: the job's, on its page (its no-op is off, saying why); none for a selection. Off by
+ * aria-disabled, not disabled: the button just pressed that turns off keeps the keyboard focus. */
 function actionButtons(onAct, state) {
   return ACTIONS.map(function (a) {
     var noOp = NO_OP_IN[a[0]] === state
-    return h('button', { type: 'button', 'data-action': a[0], 'data-key': 'act:' + a[0], disabled: noOp,
-      title: noOp ? 'Nothing to do: the job is ' + state.replace('_', ' ') : null, onclick: function () { onAct(a[0]) } }, a[1])
+    return h('button', { type: 'button', 'data-action': a[0], 'data-key': 'act:' + a[0], 'aria-disabled': noOp ? 'true' : null,
+      title: noOp ? 'Nothing to do: the job is ' + state.replace('_', ' ') : null, onclick: function () { if (!noOp) onAct(a[0]) } }, a[1])
   })
 }
 
