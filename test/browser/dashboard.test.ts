@@ -693,6 +693,13 @@ describe('paging', () => {
     expect(await shownUuids(page)).toEqual(uuids.slice(70, 120).reverse()) // not items 109 to 60
   })
 
+  it('says that a search found nothing on this page, not that no job matches, when older pages hold jobs', async () => {
+    const { url } = await servedItems()
+    const page = await open(url)
+    await page.getByRole('searchbox', { name: 'Search' }).fill('Item 5 ') // items 0 to 69 are on later pages
+    await page.getByText('No job on this page matches the search; Older pages may hold some.').waitFor()
+  })
+
   it('goes to older and newer pages, newest first', async () => {
     const { uuids, url } = await servedItems()
     const newestFirst = (from: number, to: number) => uuids.slice(from, to).reverse()

@@ -185,7 +185,10 @@ function jobsView(route, params) {
         onchange: function (e) { if (e.target.checked) selected.add(job.uuid); else selected.delete(job.uuid); selectionChanged() } })
       return h('tr', { 'data-uuid': job.uuid }, info.readOnly ? null : h('td', null, box), jobCells(job))
     })
-    if (rows.length === 0) rows = [emptyRow(headers.length + 1, 'No jobs match.')]
+    // A search looks only at the page loaded: "No jobs match" would say more than it knows.
+    var empty = !f.q.trim() ? 'No jobs match.'
+      : 'No job on this page matches the search' + (next === null ? '.' : '; Older pages may hold some.')
+    if (rows.length === 0) rows = [emptyRow(headers.length + 1, empty)]
     replaceKeepingFocus(tbody, rows)
     var count = shown.filter(function (job) { return selected.has(job.uuid) }).length
     selectAll.checked = count > 0 && count === shown.length
