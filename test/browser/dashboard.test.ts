@@ -546,6 +546,27 @@ describe('live updates', () => {
     expect(await page.evaluate(() => (globalThis as unknown as { redraws: number }).redraws)).toBe(1)
   })
 
+  it('leaves the Crons, Functions and Batches tables as they are when what they show did not change', async () => {
+    const { wharf, url } = await failedAndPending()
+    await wharf.cron('yearly', '0 6 1 1 *', wharf.model('report', { build: () => 'built' }).delayable().build())
+    await wharf.batch('nightly', [wharf.model('nightly', { run: () => 'ran' }).delayable({ eta: 3600 }).run()])
+    const page = await open(`${url}crons`)
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    for (const [view, path, name] of [['Crons', 'crons', 'yearly'], ['Functions', 'functions', 'mail.send'], ['Batches', 'batches', 'nightly']] as const) {
+      await page.getByRole('navigation').getByRole('link', { name: view }).click()
+      const cell = page.getByRole('table', { name: view }).getByRole('cell', { name, exact: true })
+      // Marked: a redraw would put an unmarked cell in its place.
+      await cell.evaluate((el, mark) => (el as unknown as { setAttribute(k: string, v: string): void }).setAttribute('data-seen', mark), view)
+      // Two refreshes for channel events: they run one at a time, so the second read means the first has drawn.
+      for (const change of [() => wharf.pauseChannel('root'), () => wharf.resumeChannel('root')]) {
+        const read = page.waitForResponse((res) => new URL(res.url()).pathname.endsWith(`/api/${path}`))
+        await change()
+        await read
+      }
+      expect(await cell.getAttribute('data-seen'), view).toBe(view)
+    }
+  })
+
   it('says the page is no longer live once the event stream is refused, rather than reconnecting', async () => {
     const wharf = await Wharf.open()
     closing.push(() => wharf.close())

@@ -15,7 +15,7 @@ function tableView(title, path, headers, rows) {
   var out = h('div', { class: 'action-result', role: 'status' })
   async function refresh() {
     var body = await api(path)
-    replaceKeepingFocus(tbody, rows(body, out))
+    if (!sameAsShown(tbody, body)) replaceKeepingFocus(tbody, rows(body, out))
   }
   return { title: title, el: h('div', null, h('h2', null, title), out, grid), refresh: refresh }
 }
@@ -102,6 +102,7 @@ function listView(title, path, empty, action) {
   view.el = h('div', null, h('h2', null, title), out, box)
   view.refresh = async function () {
     var items = (await api(path))[path] || []
+    if (sameAsShown(box, items)) return
     if (items.length === 0) {
       box.replaceChildren(h('p', { class: 'empty-state' }, empty))
       return
