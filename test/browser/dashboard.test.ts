@@ -457,6 +457,29 @@ async function failedAndPending() {
   return { wharf, failed, other, url: (await serveAlso(wharf, {})).url }
 }
 
+describe('batches, more than a page of them', () => {
+  it('pages to older batches and back, none skipped or shown twice', async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const rows = wharf.model('import.row', { load: (row: number) => row })
+    const names: string[] = []
+    for (let i = 0; i < 60; i++) names.push((await wharf.batch(`import ${i}`, [rows.delayable({ eta: 3600 }).load(i)])).name)
+    const page = await open(`${(await serveAlso(wharf, {})).url}batches`)
+    const table = page.getByRole('table', { name: 'Batches' })
+    const shownNames = () => table.locator('tbody tr td:first-child').allTextContents()
+    await table.getByRole('cell', { name: 'import 59', exact: true }).waitFor()
+    expect(await shownNames()).toEqual(names.slice(10).reverse())
+    await page.getByRole('button', { name: 'Older' }).click()
+    await table.getByRole('cell', { name: 'import 0', exact: true }).waitFor()
+    expect(await shownNames()).toEqual(names.slice(0, 10).reverse())
+    expect(await page.getByRole('button', { name: 'Older' }).isDisabled()).toBe(true)
+    await page.getByRole('button', { name: 'Newer' }).click()
+    await table.getByRole('cell', { name: 'import 59', exact: true }).waitFor()
+    expect(await shownNames()).toEqual(names.slice(10).reverse())
+    expect(await page.getByRole('button', { name: 'Newer' }).isDisabled()).toBe(true)
+  })
+})
+
 describe('live updates', () => {
   it('shows a job change state without a reload', async () => {
     const page = await open(served.url)

@@ -23,9 +23,7 @@ a { color: var(--accent); }
 .top nav a[aria-current="page"] { background: #3a4d6e; font-weight: 600; }
 .live { margin: 0 0 0 auto; font-size: 0.9em; color: #b9c6da; }
 #notice:not(:empty) { margin: 0.75em 1.25em 0; padding: 0.5em 0.75em; background: var(--failed); color: var(--failed-fg); border-radius: 4px; }
-/* Job data may hold one unbroken "word" of hundreds of characters (a URL or a token in an error
-   message, a description): it wraps rather than widening the page. Cells that are nowrap and
-   <pre> blocks (which scroll) are not affected. */
+/* A long unbroken word (a URL in a message) wraps, not widening the page. */
 main { padding: 0.5em 1.25em 2em; overflow-wrap: anywhere; }
 main:focus { outline: none; }
 h2 { font-size: 1.3em; margin: 0.6em 0 0.5em; }

@@ -113,11 +113,8 @@ function replaceKeepingFocus(el, children) {
   if (target) target.focus()
 }
 
-/**
- * Whether data (the API's answers a view draws) is what el last showed, remembering it if not. A
- * live refresh follows every job's events: one that brings nothing new for the view must leave it
- * alone, or the operator's text selection (a traceback being copied) is lost to other jobs.
- */
+/** Whether el last showed data (else remembers it): a refresh with nothing new leaves the view,
+ * and text selected in it, alone. */
 function sameAsShown(el, data) {
   var text = JSON.stringify(data)
   if (el.shownData === text) return true

@@ -46,8 +46,7 @@ function graphPositions(jobs, depth) {
   })
 }
 
-/** Counted and cut in characters (code points): a cut in UTF-16 units could split an emoji's
- * surrogate pair, which draws as '�'. */
+/** In code points: never half a surrogate pair. */
 function shorten(text) {
   var chars = Array.from(text)
   return chars.length > LABEL_CHARS ? chars.slice(0, LABEL_CHARS - 1).join('') + '…' : text
