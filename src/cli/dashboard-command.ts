@@ -19,7 +19,7 @@ export const dashboardCommand: Command = {
     '--postgres URL, --schema S  a cluster on PostgreSQL (schema default wharf), served from a member',
     '             that never becomes the scheduler: actions are applied by the app\'s scheduler',
     `--port N     0 to 65535 (default ${PORT_DEFAULT}; 0: any free port)`,
-    `--host H     the address to listen on (default ${HOST_DEFAULT})`,
+    `--host H     the address to listen on (default ${HOST_DEFAULT}; another, such as 0.0.0.0, needs --token)`,
     '--token T    require this token of every API request (default: the WHARF_TOKEN environment variable)',
     '--read-only  refuse every action (requeue, cancel, done, pause, resume)',
     'With --path, channels have no capacity, sequential or throttleSeconds (the page shows \'-\'):',

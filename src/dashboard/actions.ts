@@ -25,7 +25,7 @@ export type JobAction = keyof typeof JOB_ACTIONS
 export type ActionResult = { uuid: string; ok: true } | { uuid: string; ok: false; error: ErrorBody }
 
 export function checkUuids(body: unknown, where: string): string[] {
-  const { uuids } = checkKeys(where, body, ['uuids'])
+  const { uuids } = checkKeys(where, body, ['uuids'], 'body')
   if (!Array.isArray(uuids) || uuids.length === 0 || uuids.length > ACTION_UUIDS_MAX) {
     throw new InvalidPropertyError(`${where}: uuids must be an array of 1 to ${ACTION_UUIDS_MAX} job uuids, got ${describe(uuids)}`)
   }
@@ -50,7 +50,7 @@ export async function runJobAction(wharf: Wharf, action: JobAction, uuids: reado
 }
 
 export function checkChannelBody(body: unknown, where: string): string {
-  const { channel } = checkKeys(where, body, ['channel'])
+  const { channel } = checkKeys(where, body, ['channel'], 'body')
   if (typeof channel !== 'string' || channel.length === 0) {
     throw new InvalidPropertyError(`${where}: channel must be a complete channel name such as "root.mail", got ${describe(channel)}`)
   }
@@ -59,7 +59,7 @@ export function checkChannelBody(body: unknown, where: string): string {
 
 /** The body of a cron action: `{ "name": "<cron>" }`. */
 export function checkCronBody(body: unknown, where: string): string {
-  const { name } = checkKeys(where, body, ['name'])
+  const { name } = checkKeys(where, body, ['name'], 'body')
   if (typeof name !== 'string' || name.length === 0) throw new InvalidPropertyError(`${where}: name must be a cron's name, got ${describe(name)}`)
   return name
 }
@@ -82,6 +82,6 @@ export async function runRemove(wharf: Wharf, uuids: readonly string[]): Promise
 
 /** purge's body: `{ state, before? }`, before as ISO 8601 text (the state is checked by purge()). */
 export function checkPurgeBody(body: unknown, where: string): PurgeOptions {
-  const { state, before } = checkKeys(where, body, ['state', 'before'])
+  const { state, before } = checkKeys(where, body, ['state', 'before'], 'body')
   return before === undefined ? { state: state as PurgeOptions['state'] } : { state: state as PurgeOptions['state'], before: instantOf(before, `${where}: before`) }
 }

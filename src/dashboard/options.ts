@@ -38,12 +38,16 @@ const TOKEN = /^[\x21-\x7e]{1,4096}$/
 const BASE_PATH = /^(\/[A-Za-z0-9._~%-]+)*$/
 
 /** Refuse an options object with keys other than `known`. */
-export function checkKeys(where: string, options: unknown, known: readonly string[]): Record<string, unknown> {
+/** `of: 'body'` for a request's JSON body: its client sent no options, and is told so. */
+export function checkKeys(where: string, options: unknown, known: readonly string[], of: 'options' | 'body' = 'options'): Record<string, unknown> {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new InvalidPropertyError(`${where}: options must be an object, got ${describe(options)}`)
+    const what = of === 'body' ? 'the body must be a JSON object' : 'options must be an object'
+    throw new InvalidPropertyError(`${where}: ${what}, got ${describe(options)}`)
   }
   for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new InvalidPropertyError(`${where}: unknown option ${JSON.stringify(key)}; known: ${known.join(', ')}`)
+    if (known.includes(key)) continue
+    const unknown = of === 'body' ? `unknown key ${JSON.stringify(key)} in the body; keys` : `unknown option ${JSON.stringify(key)}; known`
+    throw new InvalidPropertyError(`${where}: ${unknown}: ${known.join(', ')}`)
   }
   return options as Record<string, unknown>
 }

@@ -56,9 +56,22 @@ export function checkToken(req: IncomingMessage, token: string | null): void {
   if (!sameSecret(given, token)) throw new HttpError(401, 'TOKEN_WRONG', 'the token sent is not this dashboard\'s token', challenge)
 }
 
-/** Without a token: refuse every request whose Host is not a loopback name or address. */
+/**
+ * Without a token: refuse every request that does not come from this machine, or whose Host is
+ * not a loopback name or address. The peer is checked as well as the Host because a dashboard
+ * served on another interface (0.0.0.0) would otherwise act for anyone on the network who writes
+ * `Host: localhost`: the Host check stops a browser's DNS rebinding, not a client of its own.
+ */
 export function checkHost(req: IncomingMessage, token: string | null): void {
   if (token !== null) return
+  const peer = req.socket?.remoteAddress
+  if (peer === undefined || !isLoopbackAddress(peer)) {
+    throw new HttpError(
+      403,
+      'PEER_NOT_LOOPBACK',
+      `this request comes from ${peer ?? 'an unknown address'}: without a token the dashboard answers only requests from this machine; set a token to serve other machines`,
+    )
+  }
   const host = req.headers.host
   if (host === undefined || !isLoopbackHost(host)) {
     throw new HttpError(
@@ -76,6 +89,12 @@ export function isLoopbackHost(host: string): boolean {
   if (hostname === 'localhost' || hostname.endsWith('.localhost')) return true
   if (hostname === '[::1]') return true
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+}
+
+/** A socket's peer address on this machine: 127.0.0.0/8 or ::1, IPv4-mapped ones included. */
+export function isLoopbackAddress(address: string): boolean {
+  const ipv4 = address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address
+  return ipv4 === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(ipv4)
 }
 
 /** A mutating request: from this origin (CSRF), with a JSON body unless `form` (the login). */

@@ -7,12 +7,13 @@ import type { Wharf } from '../engine/api/wharf.js'
 import { InvalidPropertyError } from '../engine/errors.js'
 import { createDashboard } from './handler.js'
 import { ACTION_GUARD, checkDashboardOptions, checkKeys, NO_CHANNEL_CONFIG } from './options.js'
+import { isLoopbackAddress } from './security.js'
 
 export interface ServeOptions {
   /** Default 7777; 0 picks a free port (see `port` of the answer). */
   port?: number
-  /** Default '127.0.0.1'. Another address serves other machines: set a token then, since
-   * without one only requests to loopback names are answered. */
+  /** Default '127.0.0.1'. Another address serves other machines: it needs a token (refused
+   * without one), since without one only requests from this machine are answered. */
   host?: string
   token?: string
   readOnly?: boolean
@@ -41,6 +42,11 @@ export async function serveDashboard(wharf: Wharf, options: ServeOptions = {}): 
     throw new InvalidPropertyError(`${where}: port must be an integer from 0 to 65535, got ${describe(port)}`)
   }
   if (typeof host !== 'string' || host.length === 0) throw new InvalidPropertyError(`${where}: host must be a non-empty string, got ${describe(host)}`)
+  // Without a token only this machine is answered (checkHost): listening on another interface
+  // would serve other machines nothing but 403s, a mistake better said here than found there.
+  if (settings.token === null && host !== 'localhost' && !isLoopbackAddress(host)) {
+    throw new InvalidPropertyError(`${where}: host ${describe(host)} serves other machines, which a dashboard without a token does not answer: set a token, or listen on 127.0.0.1`)
+  }
   const { handle, streams } = createDashboard(wharf, settings)
   const server = createServer(handle)
   let closing: Promise<void> | null = null

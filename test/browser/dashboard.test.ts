@@ -5,7 +5,7 @@
 
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { Wharf } from '../../src/index.js'
+import { FailedJobError, Wharf } from '../../src/index.js'
 import { FakeClock } from '../../src/testing.js'
 import { openFixture, XSS_DESCRIPTION, type Fixture } from './fixture.js'
 import { serve, type Served } from './serve.js'
@@ -177,6 +177,41 @@ describe("a job's page", () => {
   })
 })
 
+describe('long text', () => {
+  it('wraps an unbroken message and description instead of widening the page past the window', async () => {
+    // An error carrying a URL, a token or base64 is one "word" of hundreds of characters.
+    const word = 'https://files.example.com/'.concat('a1B2c3D4'.repeat(120))
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const job = await wharf.model('upload', { send() { throw new FailedJobError(`upload refused: ${word}`) } }).withDelay({ description: `Upload ${word}` }).send()
+    await wharf.start()
+    await wharf.drain()
+    const other = await serveAlso(wharf, {})
+    const overflow = (page: Page) =>
+      page.locator('html').evaluate((el) => (el as unknown as { scrollWidth: number }).scrollWidth - (el as unknown as { clientWidth: number }).clientWidth)
+    const page = await open(`${other.url}job/${job.uuid}`)
+    await page.getByRole('region', { name: 'Exception' }).locator('pre').waitFor()
+    expect(await overflow(page)).toBe(0)
+    await page.getByRole('navigation').getByRole('link', { name: 'Jobs', exact: true }).click()
+    await jobRow(page, job.uuid).waitFor()
+    expect(await overflow(page)).toBe(0)
+  })
+})
+
+describe('non-ASCII text', () => {
+  it("shortens a graph node's label between characters, never inside an emoji's surrogate pair", async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const report = wharf.model('report', { build: () => 'built' })
+    const chart = report.delayable({ eta: 3600, description: `Monthly ${'📊'.repeat(30)}` }).build()
+    await chart.onDone(report.delayable({ description: 'Publish' }).build()).delay()
+    const page = await open(`${(await serveAlso(wharf, {})).url}job/${chart.job!.uuid}`)
+    const label = page.getByRole('group', { name: /^Dependency graph/ }).locator('g.node.current text.label')
+    await label.waitFor()
+    expect(await label.textContent()).toBe(`Monthly ${'📊'.repeat(15)}…`) // 23 characters and the ellipsis
+  })
+})
+
 describe("a stopped Wharf's job page", () => {
   it('says in words that the Wharf is stopped, not as JSON', async () => {
     const wharf = await Wharf.open() // never started, as under `wharf dashboard --path`
@@ -255,6 +290,37 @@ describe('actions', () => {
     await page.getByText('Cancelled 1 job.').waitFor()
     expect((await fx.wharf.job(uuid))!.state).toBe('cancelled')
     await page.locator('.job-head').getByText('cancelled', { exact: true }).waitFor()
+  })
+
+  it("offers on a job's page no action that would leave the job as it is", async () => {
+    // requeue() skips a job waiting for its parents (as queue_job does), cancel() of a cancelled
+    // job and setDone() of a done one change nothing: a button for them would report a success.
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const step = wharf.model('step', { run: () => 'ran' })
+    const done = await step.withDelay({ description: 'Done' }).run()
+    await wharf.start()
+    await wharf.drain()
+    const parent = step.delayable({ eta: 3600, description: 'Parent' }).run()
+    const child = step.delayable({ description: 'Child' }).run()
+    await parent.onDone(child).delay()
+    const cancelled = await step.withDelay({ eta: 3600, description: 'Cancelled' }).run()
+    await wharf.cancel(cancelled.uuid)
+    const url = (await serveAlso(wharf, {})).url
+    const expected: Array<[string, string, Record<string, boolean>]> = [
+      [child.job!.uuid, 'wait_dependencies', { Requeue: false, Cancel: true, 'Set done': true }],
+      [cancelled.uuid, 'cancelled', { Requeue: true, Cancel: false, 'Set done': true }],
+      [done.uuid, 'done', { Requeue: true, Cancel: true, 'Set done': false }],
+    ]
+    for (const [uuid, state, enabled] of expected) {
+      expect((await wharf.job(uuid))!.state).toBe(state)
+      const page = await open(`${url}job/${uuid}`)
+      const actions = page.getByRole('group', { name: 'Actions on this job' })
+      await page.getByRole('heading', { name: /^Job: / }).waitFor()
+      const shown: Record<string, boolean> = {}
+      for (const name of Object.keys(enabled)) shown[name] = await actions.getByRole('button', { name }).isEnabled()
+      expect(shown, state).toEqual(enabled)
+    }
   })
 
   it('removes the selected finished jobs once confirmed; "Keep them" removes nothing', async () => {
@@ -337,6 +403,21 @@ describe('the keyboard', () => {
   })
 })
 
+describe('the keyboard on a job page', () => {
+  it('stays on Cancel pressed with Enter, now off since the job is cancelled', async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const job = await wharf.model('report', { build: () => 'built' }).withDelay({ eta: 3600, description: 'Daily report' }).build()
+    const page = await open(`${(await serveAlso(wharf, {})).url}job/${job.uuid}`)
+    const cancel = page.getByRole('group', { name: 'Actions on this job' }).getByRole('button', { name: 'Cancel' })
+    await cancel.press('Enter')
+    await page.getByText('Cancelled 1 job.').waitFor()
+    await page.locator('.job-head').getByText('cancelled', { exact: true }).waitFor()
+    expect(await cancel.isEnabled()).toBe(false)
+    expect(await page.locator(':focus').textContent()).toBe('Cancel')
+  })
+})
+
 describe('batches', () => {
   it('lists batches with their progress, and links to the jobs of one', async () => {
     const wharf = await Wharf.open()
@@ -361,6 +442,41 @@ describe('batches', () => {
     await page.getByRole('button', { name: 'All jobs' }).click()
     await jobRow(page, other.uuid).waitFor()
     expect(page.url()).toBe(served.url)
+  })
+})
+
+/** A served Wharf with a failed job and another, pending, whose changes are none of its business. */
+async function failedAndPending() {
+  const wharf = await Wharf.open()
+  closing.push(() => wharf.close())
+  const mail = wharf.model('mail', { send() { throw new FailedJobError('SMTP 550') }, later: () => 'sent' })
+  const failed = await mail.withDelay({ description: 'Failed mail' }).send()
+  await wharf.start()
+  await wharf.drain()
+  const other = await mail.withDelay({ eta: 3600, description: 'Other mail' }).later()
+  return { wharf, failed, other, url: (await serveAlso(wharf, {})).url }
+}
+
+describe('batches, more than a page of them', () => {
+  it('pages to older batches and back, none skipped or shown twice', async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const rows = wharf.model('import.row', { load: (row: number) => row })
+    const names: string[] = []
+    for (let i = 0; i < 60; i++) names.push((await wharf.batch(`import ${i}`, [rows.delayable({ eta: 3600 }).load(i)])).name)
+    const page = await open(`${(await serveAlso(wharf, {})).url}batches`)
+    const table = page.getByRole('table', { name: 'Batches' })
+    const shownNames = () => table.locator('tbody tr td:first-child').allTextContents()
+    await table.getByRole('cell', { name: 'import 59', exact: true }).waitFor()
+    expect(await shownNames()).toEqual(names.slice(10).reverse())
+    await page.getByRole('button', { name: 'Older' }).click()
+    await table.getByRole('cell', { name: 'import 0', exact: true }).waitFor()
+    expect(await shownNames()).toEqual(names.slice(0, 10).reverse())
+    expect(await page.getByRole('button', { name: 'Older' }).isDisabled()).toBe(true)
+    await page.getByRole('button', { name: 'Newer' }).click()
+    await table.getByRole('cell', { name: 'import 59', exact: true }).waitFor()
+    expect(await shownNames()).toEqual(names.slice(10).reverse())
+    expect(await page.getByRole('button', { name: 'Newer' }).isDisabled()).toBe(true)
   })
 })
 
@@ -412,6 +528,66 @@ describe('live updates', () => {
     await wharf.cancel(sibling!.job!.uuid)
     await page.getByRole('group', { name: /^Dependency graph/ }).locator('g.node.state-cancelled').waitFor()
     expect(await page.locator('dl.fields :focus').count()).toBe(1)
+  })
+
+  it("leaves a job's page as it is when another job changes: the operator's text selection in the traceback stays", async () => {
+    const { wharf, failed, other, url } = await failedAndPending()
+    const page = await open(`${url}job/${failed.uuid}`)
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    // Counts the tracebacks a redraw takes away; selects the traceback's text, as to copy it.
+    await page.locator('pre.traceback').evaluate((pre) => {
+      const g = globalThis as unknown as { removed: number; MutationObserver: new (f: (r: Array<{ removedNodes: unknown[] }>) => void) => { observe(n: unknown, o: object): void } }
+      g.removed = 0
+      new g.MutationObserver((records) => {
+        for (const r of records) for (const n of Array.from(r.removedNodes) as Array<{ querySelector?: (s: string) => unknown }>) if (n.querySelector?.('pre.traceback')) g.removed++
+      }).observe((pre as unknown as { closest(s: string): unknown }).closest('.job'), { childList: true })
+    })
+    const explained = page.waitForResponse((res) => res.url().endsWith(`/api/jobs/${failed.uuid}/explain`))
+    await wharf.cancel(other.uuid) // not this job: its page has nothing new to show
+    await explained
+    await wharf.setDone(failed.uuid) // this job: its page is redrawn, once
+    await page.locator('.job-head').getByText('done', { exact: true }).waitFor()
+    expect(await page.evaluate(() => (globalThis as unknown as { removed: number }).removed)).toBe(1)
+  })
+
+  it("leaves the Jobs table as it is when no job shown changed: the operator's text selection in it stays", async () => {
+    const { wharf, failed, other, url } = await failedAndPending()
+    const page = await open(`${url}?state=failed`)
+    await jobRow(page, failed.uuid).waitFor()
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    // Counts the redraws of the rows (each replaces the tbody's children).
+    await jobsTable(page).locator('tbody').evaluate((tbody) => {
+      const g = globalThis as unknown as { redraws: number; MutationObserver: new (f: () => void) => { observe(n: unknown, o: object): void } }
+      g.redraws = 0
+      new g.MutationObserver(() => g.redraws++).observe(tbody, { childList: true })
+    })
+    const listed = page.waitForResponse((res) => res.url().includes('/api/jobs?'))
+    await wharf.cancel(other.uuid) // not a failed job: nothing new in this table
+    await listed
+    await wharf.setDone(failed.uuid) // leaves the filter: the table is redrawn, once
+    await jobRow(page, failed.uuid).waitFor({ state: 'detached' })
+    expect(await page.evaluate(() => (globalThis as unknown as { redraws: number }).redraws)).toBe(1)
+  })
+
+  it('leaves the Crons, Functions and Batches tables as they are when what they show did not change', async () => {
+    const { wharf, url } = await failedAndPending()
+    await wharf.cron('yearly', '0 6 1 1 *', wharf.model('report', { build: () => 'built' }).delayable().build())
+    await wharf.batch('nightly', [wharf.model('nightly', { run: () => 'ran' }).delayable({ eta: 3600 }).run()])
+    const page = await open(`${url}crons`)
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    for (const [view, path, name] of [['Crons', 'crons', 'yearly'], ['Functions', 'functions', 'mail.send'], ['Batches', 'batches', 'nightly']] as const) {
+      await page.getByRole('navigation').getByRole('link', { name: view }).click()
+      const cell = page.getByRole('table', { name: view }).getByRole('cell', { name, exact: true })
+      // Marked: a redraw would put an unmarked cell in its place.
+      await cell.evaluate((el, mark) => (el as unknown as { setAttribute(k: string, v: string): void }).setAttribute('data-seen', mark), view)
+      // Two refreshes for channel events: they run one at a time, so the second read means the first has drawn.
+      for (const change of [() => wharf.pauseChannel('root'), () => wharf.resumeChannel('root')]) {
+        const read = page.waitForResponse((res) => new URL(res.url()).pathname.endsWith(`/api/${path}`))
+        await change()
+        await read
+      }
+      expect(await cell.getAttribute('data-seen'), view).toBe(view)
+    }
   })
 
   it('says the page is no longer live once the event stream is refused, rather than reconnecting', async () => {
@@ -512,6 +688,16 @@ async function onSecondOfTwoPages() {
   return { wharf, bulk, uuids, other, page }
 }
 
+/** 120 pending jobs, 'Item 0' to 'Item 119' (uuids oldest first), served. */
+async function servedItems() {
+  const wharf = await Wharf.open()
+  closing.push(() => wharf.close())
+  const bulk = wharf.model('bulk', { item: (i: number) => i })
+  const uuids: string[] = []
+  for (let i = 0; i < 120; i++) uuids.push((await bulk.withDelay({ eta: 3600, description: `Item ${i}` }).item(i)).uuid)
+  return { uuids, url: (await serveAlso(wharf, {})).url }
+}
+
 describe('paging', () => {
   it('offers no empty page: Older is off on the last full page, and a page emptied meanwhile keeps Newer', async () => {
     const { wharf, uuids, page } = await onSecondOfTwoPages()
@@ -537,14 +723,31 @@ describe('paging', () => {
     await jobRow(page, added.uuid).waitFor() // a new job shows at the top, as on the first page
   })
 
+  it('goes Newer from the page, not from the rows a search keeps: no job of the page shown again', async () => {
+    const { uuids, url } = await servedItems()
+    const page = await open(url)
+    await page.getByRole('button', { name: 'Older' }).click()
+    await jobRow(page, uuids[20]!).waitFor() // items 69 to 20
+    const search = page.getByRole('searchbox', { name: 'Search' })
+    await search.fill('Item 5')
+    await jobRow(page, uuids[69]!).waitFor({ state: 'detached' }) // items 59 to 50 kept
+    await page.getByRole('button', { name: 'Newer' }).click()
+    await search.fill('')
+    await jobRow(page, uuids[70]!).waitFor()
+    expect(await shownUuids(page)).toEqual(uuids.slice(70, 120).reverse()) // not items 109 to 60
+  })
+
+  it('says that a search found nothing on this page, not that no job matches, when older pages hold jobs', async () => {
+    const { url } = await servedItems()
+    const page = await open(url)
+    await page.getByRole('searchbox', { name: 'Search' }).fill('Item 5 ') // items 0 to 69 are on later pages
+    await page.getByText('No job on this page matches the search; Older pages may hold some.').waitFor()
+  })
+
   it('goes to older and newer pages, newest first', async () => {
-    const wharf = await Wharf.open()
-    closing.push(() => wharf.close())
-    const bulk = wharf.model('bulk', { item: (i: number) => i })
-    const uuids: string[] = []
-    for (let i = 0; i < 120; i++) uuids.push((await bulk.withDelay({ eta: 3600, description: `Item ${i}` }).item(i)).uuid)
+    const { uuids, url } = await servedItems()
     const newestFirst = (from: number, to: number) => uuids.slice(from, to).reverse()
-    const page = await open((await serveAlso(wharf, {})).url)
+    const page = await open(url)
     await jobRow(page, uuids[119]!).waitFor()
     expect(await shownUuids(page)).toEqual(newestFirst(70, 120))
     expect(await page.getByRole('button', { name: 'Newer' }).isDisabled()).toBe(true)

@@ -146,6 +146,14 @@ describe('refused actions change nothing', () => {
     expect(await statesOf(wharf, all)).toEqual(before)
   })
 
+  it('says what is wrong with a body as a body, not as options', async () => {
+    const { api, pending } = await setup()
+    const uuid = pending[0]!.uuid
+    expect((await post(`${api}/actions/cancel`, [uuid])).body.error.message).toBe(`POST /api/actions/cancel: the body must be a JSON object, got ["${uuid}"]`)
+    expect((await post(`${api}/actions/cancel`, { uuids: [uuid], force: true })).body.error.message).toBe('POST /api/actions/cancel: unknown key "force" in the body; keys: uuids')
+    expect((await post(`${api}/channels/pause`, { name: 'root' })).body.error.message).toBe('POST /api/channels/pause: unknown key "name" in the body; keys: channel')
+  })
+
   it('a GET on an action route says which method to use (Allow: POST)', async () => {
     const { api } = await setup()
     const { headers, body } = await call(`${api}/channels/pause`)

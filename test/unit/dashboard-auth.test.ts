@@ -1,6 +1,6 @@
 // Proves who the dashboard answers: with a token, every /api/ request needs it (Bearer,
 // X-Wharf-Token, or the cookie POST /login sets) while the page does not; without one, only
-// requests to a loopback Host are answered (DNS rebinding). Refusals are JSON and change nothing.
+// requests from this machine to a loopback Host are answered (DNS rebinding, a spoofed Host). Refusals are JSON and change nothing.
 import { describe, expect, it } from 'vitest'
 import { dashboard } from '../../src/dashboard.js'
 import { call, post, rawCall, seedJobs, serve, statesOf } from './dashboard-helpers.js'
@@ -107,6 +107,24 @@ describe('without a token', () => {
       }
     }
     expect(await statesOf(wharf, all)).toEqual(before)
+  })
+
+  it('refuses a request from another machine (403 PEER_NOT_LOOPBACK) even when it names a loopback Host, and changes nothing', async () => {
+    // Served on 0.0.0.0 without a token, anyone on the network could write `Host: localhost`:
+    // the Host check stops a browser's DNS rebinding, not a client that sets its own headers.
+    const seeded = await seedJobs()
+    const handler = dashboard(seeded.wharf, {})
+    const { port } = await serve((req, res) => {
+      Object.defineProperty(req.socket, 'remoteAddress', { value: '192.0.2.7', configurable: true })
+      handler(req, res)
+    })
+    const before = await statesOf(seeded.wharf, seeded.all)
+    for (const [method, path] of [['GET', '/api/jobs'], ['POST', '/api/actions/cancel']] as const) {
+      const answer = await rawCall(port, { method, path, headers: { host: `localhost:${port}`, 'content-type': 'application/json' }, body: method === 'POST' ? JSON.stringify({ uuids: [seeded.pending[0]!.uuid] }) : undefined })
+      expect(answer.status, `${method} ${path}`).toBe(403)
+      expect(answer.body.error).toMatchObject({ name: 'Forbidden', code: 'PEER_NOT_LOOPBACK' })
+    }
+    expect(await statesOf(seeded.wharf, seeded.all)).toEqual(before)
   })
 
   it('answers loopback names and addresses', async () => {

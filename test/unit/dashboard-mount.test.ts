@@ -128,6 +128,14 @@ describe('wharf.serveDashboard()', () => {
     expect((await wharf.jobs()).length).toBe(0) // the Wharf is still open
   })
 
+  it('listens on another interface with a token, and on loopback names and addresses without one', async () => {
+    const { wharf } = await openWharf()
+    for (const options of [{ host: '0.0.0.0', token: 'tok' }, { host: 'localhost' }, { host: '127.0.0.2' }, { host: '::1' }]) {
+      const server = await wharf.serveDashboard({ port: 0, ...options })
+      await server.close()
+    }
+  })
+
   it('is closed, its event streams ended, when the Wharf closes', async () => {
     const { wharf } = await openWharf()
     const server = await serveDashboard(wharf, { port: 0, token: 'tok', readOnly: true })
@@ -148,6 +156,8 @@ describe('wharf.serveDashboard()', () => {
       [{ port: -1 }, 'port must be an integer from 0 to 65535, got -1'],
       [{ port: '80' }, 'got "80"'],
       [{ host: '' }, 'host must be a non-empty string'],
+      [{ host: '0.0.0.0' }, 'host "0.0.0.0" serves other machines, which a dashboard without a token does not answer: set a token'],
+      [{ host: '::', readOnly: true }, 'host "::" serves other machines'],
       [{ token: '' }, 'token must be 1 to 4096 printable ASCII characters'],
       [{ token: 'a b' }, 'got "a b"'],
       [{ readOnly: 'yes' }, 'readOnly must be a boolean'],

@@ -23,7 +23,8 @@ a { color: var(--accent); }
 .top nav a[aria-current="page"] { background: #3a4d6e; font-weight: 600; }
 .live { margin: 0 0 0 auto; font-size: 0.9em; color: #b9c6da; }
 #notice:not(:empty) { margin: 0.75em 1.25em 0; padding: 0.5em 0.75em; background: var(--failed); color: var(--failed-fg); border-radius: 4px; }
-main { padding: 0.5em 1.25em 2em; }
+/* A long unbroken word (a URL in a message) wraps, not widening the page. */
+main { padding: 0.5em 1.25em 2em; overflow-wrap: anywhere; }
 main:focus { outline: none; }
 h2 { font-size: 1.3em; margin: 0.6em 0 0.5em; }
 section h2 { font-size: 1.05em; margin-top: 1.25em; }
@@ -33,8 +34,8 @@ section h2 { font-size: 1.05em; margin-top: 1.25em; }
 select, input[type="search"], input[type="password"], button { font: inherit; padding: 0.25em 0.5em; border: 1px solid var(--line); border-radius: 4px; background: #fff; }
 input[type="search"] { min-width: 16em; }
 button { cursor: pointer; background: var(--panel); }
-button:hover:not(:disabled) { background: #e6ebf2; }
-button:disabled { color: #9aa2ae; cursor: default; }
+button:hover:not(:disabled):not([aria-disabled="true"]) { background: #e6ebf2; }
+button:disabled, button[aria-disabled="true"] { color: #9aa2ae; cursor: default; }
 :focus-visible { outline: 2px solid var(--accent); outline-offset: 1px; }
 .toolbar, .pager { display: flex; gap: 0.5em; align-items: center; margin: 0.5em 0; }
 .pager .summary { margin: 0 auto 0 0; color: var(--muted); }

@@ -113,6 +113,15 @@ function replaceKeepingFocus(el, children) {
   if (target) target.focus()
 }
 
+/** Whether el last showed data (else remembers it): a refresh with nothing new leaves the view,
+ * and text selected in it, alone. */
+function sameAsShown(el, data) {
+  var text = JSON.stringify(data)
+  if (el.shownData === text) return true
+  el.shownData = text
+  return false
+}
+
 function section(title) {
   return h('section', { 'aria-label': title }, h('h2', null, title))
 }

@@ -46,8 +46,10 @@ function graphPositions(jobs, depth) {
   })
 }
 
+/** In code points: never half a surrogate pair. */
 function shorten(text) {
-  return text.length > LABEL_CHARS ? text.slice(0, LABEL_CHARS - 1) + '…' : text
+  var chars = Array.from(text)
+  return chars.length > LABEL_CHARS ? chars.slice(0, LABEL_CHARS - 1).join('') + '…' : text
 }
 
 function graphNode(job, at, currentUuid) {

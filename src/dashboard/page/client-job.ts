@@ -93,7 +93,7 @@ function jobSections(answer, explained, graph, out) {
   var s = []
   s.push(h('p', { class: 'job-head' }, h('span', { class: 'mono' }, job.uuid), ' ', stateBadge(job.state)))
   if (!info.readOnly) s.push(h('div', { class: 'toolbar', role: 'group', 'aria-label': 'Actions on this job' },
-    actionButtons(function (kind) { act(kind, [job.uuid], out) })), out)
+    actionButtons(function (kind) { act(kind, [job.uuid], out) }, job.state)), out)
   if (answer.related) s.push(relatedLink(answer.related))
   if (answer.relatedError) s.push(h('p', { class: 'error' }, 'No Related link: ' + new ApiError(500, { error: answer.relatedError }).message))
   if (job.progress) s.push(progressBlock(job.progress))
@@ -123,6 +123,7 @@ function jobView(route) {
     var job = answer.body.job
     var more = await Promise.all([request(path + '/explain'),
       job.graphUuid ? api('graphs/' + encodeURIComponent(job.graphUuid)) : null])
+    if (sameAsShown(body, [answer.body, more[0], more[1]])) return
     heading.textContent = 'Job: ' + job.description
     document.title = job.description + ' — Wharf'
     replaceKeepingFocus(body, jobSections(answer.body, more[0], more[1], out))

@@ -1,6 +1,7 @@
 // Client script, part 3: the Jobs view — filters (state, channel, function, search), the table,
-// selection and the bulk actions (Remove asks to confirm first), newest-first paging. Filters and
-// the page cursor live in the query string, so a filtered view is a link. Search: a whole uuid
+// selection and the bulk actions (Remove asks to confirm first), newest-first paging (shared with
+// the Batches view: newestFirst, pager). Filters and the page cursor live in the query string, so
+// a filtered view is a link. Search: a whole uuid
 // (16+ letters, digits, '-' or '_') shows that job wherever it is; any other text keeps the loaded
 // page's rows whose uuid starts with it or whose description contains it (case-insensitive).
 
@@ -23,6 +24,50 @@ function pathWith(changes) {
   }
   var search = params.toString()
   return location.pathname.slice(BASE.length).replace(/^$/, '/') + (search ? '?' + search : '')
+}
+
+/** A page of /api/<kind>, newest first, from f.older or f.newer: { items, older (null: none
+ * older), newest }. One more than a page is read: Older never leads to an empty page. */
+async function newestFirst(kind, query, f) {
+  var q = new URLSearchParams(query)
+  q.set('limit', String(PAGE + 1))
+  q.set('order', f.newer ? 'asc' : 'desc')
+  if (f.newer || f.older) q.set('after', f.newer || f.older)
+  var items = (await api(kind + '?' + q.toString()))[kind]
+  var beyond = items.length > PAGE
+  if (f.newer && !beyond) {
+    // Nothing newer than a page: the first page, live.
+    f.newer = ''
+    history.replaceState(null, '', BASE + pathWith({ newer: '' }))
+    return newestFirst(kind, query, f)
+  }
+  items = items.slice(0, PAGE)
+  if (f.newer) items.reverse()
+  return { items: items, older: f.newer || beyond ? items[items.length - 1].uuid : null, newest: items.length ? items[0].uuid : null }
+}
+
+/** Newer / Older for f (and the address); set(newest, older) per page. An emptied page has no
+ * newest: Newer goes to the first page. */
+function pager(f) {
+  function go(key, uuid) {
+    var changes = { older: '', newer: '' }
+    changes[key] = uuid
+    history.pushState(null, '', BASE + pathWith(changes))
+    f.older = key === 'older' ? uuid : ''
+    f.newer = key === 'newer' ? uuid : ''
+    refreshView()
+  }
+  var newer = h('button', { type: 'button', onclick: function () { go('newer', newer.cursor || '') } }, 'Newer')
+  var older = h('button', { type: 'button', onclick: function () { go('older', older.cursor) } }, 'Older')
+  return {
+    buttons: [newer, older],
+    set: function (newest, next) {
+      newer.cursor = newest
+      older.cursor = next
+      newer.disabled = !(f.older || f.newer)
+      older.disabled = next === null
+    },
+  }
 }
 
 /** POST an action for uuids; out shows how many were applied and each refusal by uuid. */
@@ -69,9 +114,15 @@ async function removeJobs(uuids, out) {
   refreshView()
 }
 
-function actionButtons(onAct) {
+/** Where an action changes nothing (requeue() skips a waiting job): a job page does not offer it. */
+var NO_OP_IN = { requeue: 'wait_dependencies', cancel: 'cancelled', done: 'done' }
+
+/** state: a job page's job. aria-disabled, not disabled: a button pressed keeps the focus. */
+function actionButtons(onAct, state) {
   return ACTIONS.map(function (a) {
-    return h('button', { type: 'button', 'data-action': a[0], 'data-key': 'act:' + a[0], onclick: function () { onAct(a[0]) } }, a[1])
+    var noOp = NO_OP_IN[a[0]] === state
+    return h('button', { type: 'button', 'data-action': a[0], 'data-key': 'act:' + a[0], 'aria-disabled': noOp ? 'true' : null,
+      title: noOp ? 'Nothing to do: the job is ' + state.replace('_', ' ') : null, onclick: function () { if (!noOp) onAct(a[0]) } }, a[1])
   })
 }
 
@@ -115,6 +166,7 @@ function jobsView(route, params) {
   var selected = new Set()
   var shown = []
   var next = null
+  var newest = null
 
   function setFilter(key, value) {
     var changes = { older: '', newer: '' }
@@ -123,14 +175,6 @@ function jobsView(route, params) {
     f[key] = value
     f.older = ''
     f.newer = ''
-    refreshView()
-  }
-  function page(key, uuid) {
-    var changes = { older: '', newer: '' }
-    changes[key] = uuid
-    history.pushState(null, '', BASE + pathWith(changes))
-    f.older = key === 'older' ? uuid : ''
-    f.newer = key === 'newer' ? uuid : ''
     refreshView()
   }
 
@@ -154,9 +198,7 @@ function jobsView(route, params) {
   var out = h('div', { class: 'action-result', role: 'status' })
   var buttons = actionButtons(function (kind) { act(kind, Array.from(selected), out) }).concat(
     h('button', { type: 'button', 'data-action': 'remove', 'data-key': 'act:remove', onclick: function () { confirmRemove(Array.from(selected), out) } }, 'Remove'))
-  // A page emptied meanwhile (its jobs left the filter) has no row to page from: Newer goes to the first page.
-  var newerButton = h('button', { type: 'button', onclick: function () { page('newer', shown.length ? shown[0].uuid : '') } }, 'Newer')
-  var olderButton = h('button', { type: 'button', onclick: function () { page('older', next) } }, 'Older')
+  var paging = pager(f)
   var headers = ['UUID', 'Description', 'Function', 'Channel', 'State', 'Priority#', 'Tries#', 'ETA', 'Created', 'Finished']
   var grid = table('Jobs', info.readOnly ? headers : [selectAll].concat(headers), [])
   var tbody = grid.querySelector('tbody')
@@ -175,14 +217,15 @@ function jobsView(route, params) {
         onchange: function (e) { if (e.target.checked) selected.add(job.uuid); else selected.delete(job.uuid); selectionChanged() } })
       return h('tr', { 'data-uuid': job.uuid }, info.readOnly ? null : h('td', null, box), jobCells(job))
     })
-    if (rows.length === 0) rows = [emptyRow(headers.length + 1, 'No jobs match.')]
+    var empty = !f.q.trim() ? 'No jobs match.'
+      : 'No job on this page matches the search' + (next === null ? '.' : '; Older pages may hold some.')
+    if (rows.length === 0) rows = [emptyRow(headers.length + 1, empty)]
     replaceKeepingFocus(tbody, rows)
     var count = shown.filter(function (job) { return selected.has(job.uuid) }).length
     selectAll.checked = count > 0 && count === shown.length
     selectAll.indeterminate = count > 0 && count < shown.length
     buttons.forEach(function (b) { b.disabled = count === 0 })
-    newerButton.disabled = !(f.older || f.newer)
-    olderButton.disabled = next === null
+    paging.set(newest, next)
     summary.textContent = plural(shown.length, 'job') + ' shown' + (count ? ', ' + count + ' selected' : '') + '.'
   }
 
@@ -190,29 +233,16 @@ function jobsView(route, params) {
     var q = f.q.trim()
     if (UUID_LIKE.test(q)) {
       var one = await api('jobs/' + encodeURIComponent(q), undefined, [400, 404])
-      if (one && one.job) return { jobs: [one.job], next: null }
+      if (one && one.job) return { jobs: [one.job], next: null, newest: null }
     }
-    // One job more than a page: whether any lies beyond it (so Older never leads to an empty page).
-    var query = new URLSearchParams({ limit: String(PAGE + 1), order: f.newer ? 'asc' : 'desc' })
+    var query = new URLSearchParams()
     if (f.state) query.set('state', f.state)
     if (f.channel) query.set('channel', f.channel)
     if (f.fn) query.set('function', f.fn)
     if (f.batch) query.set('batchUuid', f.batch)
-    if (f.newer || f.older) query.set('after', f.newer || f.older)
-    var answer = await api('jobs?' + query.toString())
-    var beyond = answer.jobs.length > PAGE
-    if (f.newer && !beyond) {
-      // Nothing newer than a page left: that is the first page, which shows new jobs as they come.
-      f.newer = ''
-      history.replaceState(null, '', BASE + pathWith({ newer: '' }))
-      return loadJobs()
-    }
-    var jobs = answer.jobs.slice(0, PAGE)
-    if (f.newer) jobs.reverse()
-    // Older: after the page's oldest job, when one is older (always, below a newer page).
-    var older = f.newer || beyond ? jobs[jobs.length - 1].uuid : null
-    if (q) jobs = jobs.filter(searchFilter(q))
-    return { jobs: jobs, next: older }
+    var found = await newestFirst('jobs', query, f)
+    // Newer pages from the page's newest, kept or not by the search.
+    return { jobs: q ? found.items.filter(searchFilter(q)) : found.items, next: found.older, newest: found.newest }
   }
 
   async function refresh() {
@@ -224,8 +254,11 @@ function jobsView(route, params) {
     setOptions(channelSelect.lastChild, [['', 'All channels']].concat(channels.map(function (c) { return [c, c] })), f.channel)
     setOptions(functionSelect.lastChild, [['', 'All functions']].concat(functions.map(function (n) { return [n, n] })), f.fn)
     stateSelect.lastChild.value = f.state
+    // Unchanged: the rows, and text selected in them, stay.
+    if (sameAsShown(tbody, [answers[2], f.older, f.newer])) return
     shown = answers[2].jobs
     next = answers[2].next || null
+    newest = answers[2].newest || null
     var still = new Set(shown.map(function (job) { return job.uuid }))
     selected.forEach(function (uuid) { if (!still.has(uuid)) selected.delete(uuid) })
     renderRows()
@@ -239,7 +272,7 @@ function jobsView(route, params) {
       stateSelect, channelSelect, functionSelect, h('span', { class: 'field' }, h('label', { for: 'f-q' }, 'Search'), search)),
     info.readOnly ? null : h('div', { class: 'toolbar', role: 'group', 'aria-label': 'Actions on the selected jobs' }, buttons),
     out, grid,
-    h('div', { class: 'pager' }, summary, newerButton, olderButton))
+    h('div', { class: 'pager' }, summary, paging.buttons))
   return { title: 'Jobs', el: el, refresh: refresh }
 }
 `

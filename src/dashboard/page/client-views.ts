@@ -1,7 +1,7 @@
 // Client script, part 6: the Channels tree (with Pause / Resume), the Functions, Crons (with
 // Pause / Resume) and Batches tables. Crons are shown field by field as the API gives them, so a
 // field added later appears without a change here; batches with their progress and a link to
-// their jobs.
+// their jobs, paged as the jobs are.
 
 export const VIEWS_JS = String.raw`
 function yesNo(value) {
@@ -15,7 +15,7 @@ function tableView(title, path, headers, rows) {
   var out = h('div', { class: 'action-result', role: 'status' })
   async function refresh() {
     var body = await api(path)
-    replaceKeepingFocus(tbody, rows(body, out))
+    if (!sameAsShown(tbody, body)) replaceKeepingFocus(tbody, rows(body, out))
   }
   return { title: title, el: h('div', null, h('h2', null, title), out, grid), refresh: refresh }
 }
@@ -102,6 +102,7 @@ function listView(title, path, empty, action) {
   view.el = h('div', null, h('h2', null, title), out, box)
   view.refresh = async function () {
     var items = (await api(path))[path] || []
+    if (sameAsShown(box, items)) return
     if (items.length === 0) {
       box.replaceChildren(h('p', { class: 'empty-state' }, empty))
       return
@@ -145,12 +146,19 @@ function batchRow(b) {
     h('td', null, timeCell(b.createdAt, true)), h('td', null, timeCell(b.doneAt, true)), h('td', null, jobs))
 }
 
-/** The newest batches, newest first. */
-function batchesView() {
+/** The batches, newest first, paged as the jobs. */
+function batchesView(route, params) {
   var headers = ['Name', 'State', 'Progress', 'Done#', 'Failed#', 'Cancelled#', 'Total#', 'Created', 'Done at', 'Jobs']
-  return tableView('Batches', 'batches?order=desc&limit=' + PAGE, headers, function (body) {
-    if (body.batches.length === 0) return [emptyRow(headers.length, 'No batches yet.')]
-    return body.batches.map(batchRow)
-  })
+  var f = { older: params.get('older') || '', newer: params.get('newer') || '' }
+  var grid = table('Batches', headers, [])
+  var tbody = grid.querySelector('tbody')
+  var paging = pager(f)
+  async function refresh() {
+    var found = await newestFirst('batches', new URLSearchParams(), f)
+    paging.set(found.newest, found.older)
+    if (sameAsShown(tbody, [found.items, f.older, f.newer])) return
+    replaceKeepingFocus(tbody, found.items.length === 0 ? [emptyRow(headers.length, 'No batches yet.')] : found.items.map(batchRow))
+  }
+  return { title: 'Batches', el: h('div', null, h('h2', null, 'Batches'), grid, h('div', { class: 'pager' }, paging.buttons)), refresh: refresh }
 }
 `
