@@ -335,6 +335,6 @@ function checkPostgresOptions(options: OpenOptions): void {
     }
   }
   if (options.schema !== undefined && (typeof options.schema !== 'string' || !SCHEMA_NAME.test(options.schema))) {
-    throw new InvalidPropertyError(`Wharf.open(): schema must be a lowercase SQL identifier (letters, digits, _; at most 63), got ${describe(options.schema)}`)
+    throw new InvalidPropertyError(`Wharf.open(): schema must be a lowercase SQL identifier (letters, digits, _; at most 63; not starting with pg_, which PostgreSQL reserves), got ${describe(options.schema)}`)
   }
 }
