@@ -44,7 +44,7 @@ export class ClusterClient extends LocalClient {
 
   /** Join the cluster of `schema` on `url`, which must hold Wharf's tables already. */
   static async join(url: string, schema = SCHEMA_DEFAULT, options: JoinOptions = {}): Promise<ClusterClient> {
-    if (!SCHEMA_NAME.test(schema)) throw new UsageError(`--schema must be a lowercase SQL identifier (letters, digits, _), got ${JSON.stringify(schema)}`)
+    if (!SCHEMA_NAME.test(schema)) throw new UsageError(`--schema must be a lowercase SQL identifier (letters, digits, _; not starting with pg_), got ${JSON.stringify(schema)}`)
     await checkClusterSchema(url, schema)
     // A node name is one live process's (NodeNameInUseError): the second join of one process (a
     // program driving the CLI in-process) takes a name of its own.

@@ -49,6 +49,8 @@ export function sentence(r: Reason): string {
       return `${f('ahead')} job(s) go before it in channel ${f('channel')}`
     case 'no-handler':
       return `no handler is registered for ${f('function')}`
+    case 'workers-busy':
+      return `every cluster member that runs ${f('function')} has all its workers busy`
     case 'stopped':
       return 'Wharf is not dispatching (not started, or stopped)'
     case 'retry-wait':

@@ -117,8 +117,9 @@ async function backfillBatches(tx: PgQueries, s: string): Promise<void> {
   }
 }
 
-/** A schema name Wharf accepts: an unquoted lowercase identifier (no quoting surprises). */
-export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
+/** A schema name Wharf accepts: an unquoted lowercase identifier (no quoting surprises), not
+ * starting with pg_ (PostgreSQL reserves those for its own schemas and refuses to create one). */
+export const SCHEMA_NAME = /^(?!pg_)[a-z_][a-z0-9_]{0,62}$/
 
 /** The schema as an SQL identifier (checked, then quoted). */
 export function schemaIdent(schema: string): string {

@@ -5,7 +5,7 @@
 // (a SIGKILLed worker process: its job is recovered and runs again under the new process).
 import type { ChildProcess } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
-import { NodeNameInUseError, Wharf } from '../../src/index.js'
+import { InvalidPropertyError, NodeNameInUseError, Wharf } from '../../src/index.js'
 import { connect } from '../../src/storage/pg-driver.js'
 import { spawnScript } from '../cluster/spawn.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
@@ -72,6 +72,21 @@ describe('node names in a cluster', () => {
     expect(follower.cluster()).toMatchObject({ node: 'web-2', role: 'follower' })
     const job = await follower.model('res.partner', { double: (n: number) => -n }).withDelay().double(21) // never started: the scheduler runs it
     expect(await follower.result(job.uuid)).toBe(42)
+  })
+
+  it("refuses a name PostgreSQL's text cannot hold as given (a NUL, a lone surrogate), before writing anything", async () => {
+    // A lone surrogate became U+FFFD in the member row but not in the worker id the log carries,
+    // so the member never recognised the starts assigned to it: its jobs stayed started for ever.
+    // A NUL failed inside PostgreSQL with a StorageError instead of the bad-input error.
+    const schema = db.schema()
+    await open(schema, 'web-1')
+    const before = await written(schema)
+    for (const node of ['web\ud800-2', 'web\u0000-2']) {
+      const error = await failure(() => Wharf.open({ postgres: db.url(), schema, node, channels: 'root:2' }))
+      expect(error).toBeInstanceOf(InvalidPropertyError)
+      expect((error as Error).message).toBe(`Wharf.open(): node must be a non-empty string of at most 200 characters, well-formed text with no control characters, got ${JSON.stringify(node)}`)
+    }
+    expect(await written(schema)).toEqual(before)
   })
 
   it('frees the name once its holder closed: the next open under it joins', async () => {

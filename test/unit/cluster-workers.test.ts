@@ -158,6 +158,30 @@ describe('workers on every member of a cluster', () => {
     expect(mail.maxTotal()).toBe(1)
   })
 
+  it('explains, on every member, a job that waits for a free `workers` slot of the members that run its function', async () => {
+    // It said nothing (reasons [], "the next tick starts it") while the job stayed pending.
+    const schema = db.schema()
+    const scheduler = await open(schema, 'node-a', { channels: 'root:4' })
+    const follower = await open(schema, 'node-b', { channels: 'root:4' })
+    const worker = await open(schema, 'node-c', { channels: 'root:4', workers: 1 })
+    const held = heldTries(['first', 'second'])
+    for (const member of [scheduler, follower]) member.model('res.partner', {})
+    const partner = worker.model('res.partner', { work: held.work })
+    await Promise.all([scheduler.start(), follower.start(), worker.start()]) // none says 'stopped'
+    const first = await partner.browse([1]).withDelay().work()
+    await held.tries[0]!.running.wait
+    const second = await partner.browse([2]).withDelay().work()
+    // A member explains by the workers as its last heartbeat read them (node-c's work included).
+    for (const member of [scheduler, follower, worker]) {
+      await expect.poll(() => member.explain(second.uuid), { timeout: 5_000 }).toEqual({ state: 'pending', reasons: [{ kind: 'workers-busy', function: 'res.partner.work' }] })
+    }
+    held.tries[0]!.release.open()
+    expect(await scheduler.result(first.uuid)).toBe('first')
+    await held.tries[1]!.running.wait
+    held.tries[1]!.release.open()
+    expect(await scheduler.result(second.uuid)).toBe('second')
+  })
+
   it("drops a requeued run's late outcome while its next run is on, and aborts its handler on the worker that runs it", async () => {
     const schema = db.schema()
     const scheduler = await open(schema, 'node-a')

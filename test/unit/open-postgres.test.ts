@@ -18,6 +18,8 @@ describe('Wharf.open({ postgres }) refuses bad options by name', () => {
     [{ postgres: 'postgres://h/db', durability: 'fsync' }, /either `postgres` or `durability`.*the server's/],
     [{ postgres: 'postgres://h/db', scrubHistory: true }, /either `postgres` or `scrubHistory`.*LevelDB store/],
     [{ postgres: 'postgres://h/db', schema: 'Bad-Name' }, /schema must be a lowercase SQL identifier .*got "Bad-Name"/],
+    // PostgreSQL reserves the prefix for its own schemas: CREATE SCHEMA refused it, as a StorageError.
+    [{ postgres: 'postgres://h/db', schema: 'pg_jobs' }, /schema must be a lowercase SQL identifier .*not starting with pg_.*got "pg_jobs"/],
     [{ schema: 'jobs' }, /schema "jobs" is given without `postgres`/],
     [{ node: 'a' }, /node "a" is given without `postgres`/],
     [{ postgres: 'postgres://h/db', node: '' }, /node must be a non-empty string .*got ""/],

@@ -39,6 +39,7 @@ function reasonText(r) {
     case 'sequential-blocked': return ['Channel ' + r.channel + ' is sequential; ', jobLink(r.by), ' goes first.']
     case 'outranked': return plural(r.ahead, 'job') + ' ahead of it in channel ' + r.channel + '.'
     case 'no-handler': return 'No handler for ' + r.function + ' is registered in this process.'
+    case 'workers-busy': return 'Every cluster member that runs ' + r.function + ' has all its workers busy.'
     case 'stopped': return 'This Wharf is not dispatching (not started, or stopped): no job starts until it is started.'
     case 'retry-wait': return 'Try ' + r.retry + ' waits until ' + untilText(r.untilMs) + '.'
     case 'running': return 'Running since ' + untilText(r.sinceMs) + '.'

@@ -5,6 +5,7 @@ import { toBatchView } from '../core/batch.js'
 import { explainFinished, explainJob, type Explanation } from '../core/explain.js'
 import type { RegisteredFunctions } from '../core/schedule.js'
 import type { State } from '../core/state.js'
+import type { Worker } from '../core/workers.js'
 import { UnknownJobError } from '../errors.js'
 import type { Clock } from '../runtime/clock.js'
 import type { Lifecycle } from '../runtime/engine.js'
@@ -20,10 +21,10 @@ export interface ExplainSource extends ReadSource {
 
 /** Rejects UnknownJobError for a job neither in memory nor in history (saying so when the uuid is
  * a batch's onDone job, stored once its batch is done). */
-export function readExplanation(source: ExplainSource, uuid: string, registered: RegisteredFunctions): Promise<Explanation> {
+export function readExplanation(source: ExplainSource, uuid: string, registered: RegisteredFunctions, workers: readonly Worker[] | null): Promise<Explanation> {
   return consistent(
     source,
-    (state) => explainJob(state, uuid, source.clock.now(), registered, source.lifecycle === 'running') ?? notStoredYet(state, uuid),
+    (state) => explainJob(state, uuid, source.clock.now(), registered, source.lifecycle === 'running', workers) ?? notStoredYet(state, uuid),
     async (live, history) => {
       if (typeof live === 'object') return live
       const view = await history.get(uuid)

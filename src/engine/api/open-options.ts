@@ -38,7 +38,8 @@ export interface OpenOptions {
    */
   postgres?: string
   /** With `postgres`: this process's name in the cluster, unique among its live members (else
-   * open() is refused with NodeNameInUseError). Default `<host>:<pid>`. */
+   * open() is refused with NodeNameInUseError): at most 200 characters of well-formed text, no
+   * control characters. Default `<host>:<pid>`. */
   node?: string
   /**
    * With `postgres`: handlers this process runs at once, a positive integer. Default unlimited.
@@ -317,8 +318,12 @@ function checkPostgresOptions(options: OpenOptions): void {
   if (workers !== undefined && (typeof workers !== 'number' || !Number.isSafeInteger(workers) || workers < 1)) {
     throw new InvalidPropertyError(`Wharf.open(): workers must be a positive integer (handlers this process runs at once), got ${describe(workers)}`)
   }
-  if (options.node !== undefined && (typeof options.node !== 'string' || options.node.length === 0 || options.node.length > NODE_NAME_MAX)) {
-    throw new InvalidPropertyError(`Wharf.open(): node must be a non-empty string of at most ${NODE_NAME_MAX} characters, got ${describe(options.node)}`)
+  // A lone surrogate would be stored as U+FFFD in the member row but kept in the worker ids the log
+  // carries, so the member would never know the starts assigned to it as its own; PostgreSQL's
+  // text holds no NUL; other control characters would garble the CLI's and dashboard's lines.
+  const node = options.node
+  if (node !== undefined && (typeof node !== 'string' || node.length === 0 || node.length > NODE_NAME_MAX || LONE_SURROGATE.test(node) || /\p{Cc}/u.test(node))) {
+    throw new InvalidPropertyError(`Wharf.open(): node must be a non-empty string of at most ${NODE_NAME_MAX} characters, well-formed text with no control characters, got ${describe(node)}`)
   }
   if (typeof url !== 'string' || !/^postgres(ql)?:\/\/./.test(url)) {
     throw new InvalidPropertyError(`Wharf.open(): postgres must be a connection URL such as 'postgres://user@127.0.0.1:5432/app', got ${typeof url === 'string' ? JSON.stringify(redactedUrl(url)) : describe(url)}`)
@@ -330,6 +335,6 @@ function checkPostgresOptions(options: OpenOptions): void {
     }
   }
   if (options.schema !== undefined && (typeof options.schema !== 'string' || !SCHEMA_NAME.test(options.schema))) {
-    throw new InvalidPropertyError(`Wharf.open(): schema must be a lowercase SQL identifier (letters, digits, _; at most 63), got ${describe(options.schema)}`)
+    throw new InvalidPropertyError(`Wharf.open(): schema must be a lowercase SQL identifier (letters, digits, _; at most 63; not starting with pg_, which PostgreSQL reserves), got ${describe(options.schema)}`)
   }
 }

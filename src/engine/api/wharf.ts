@@ -239,7 +239,7 @@ export class Wharf implements ModelHost {
    * Rejects UnknownJobError for a job neither live nor in history.
    */
   async explain(uuid: string): Promise<Explanation> {
-    return readExplanation(this.engine, checkUuid(uuid, 'explain'), this.engine.runnableFunctions)
+    return readExplanation(this.engine, checkUuid(uuid, 'explain'), this.engine.runnableFunctions, this.engine.workerPool)
   }
 
   async requeue(uuid: string): Promise<void> {

@@ -11,7 +11,9 @@
 //   that time, so nothing else is said.
 // - a ready job (eta passed, parents done): `stopped` first when this Wharf is not dispatching,
 //   then everything that holds it back, as the scheduler sees it when it picks — due etas
-//   promoted first: `no-handler`; the gates of its channel path, root first (`paused`,
+//   promoted first: `no-handler`; on a cluster, `workers-busy` when live workers registered its
+//   function but none of them has a free slot (a dispatch gives it to none: workers.ts); the
+//   gates of its channel path, root first (`paused`,
 //   `channel-full` for the first full level only, `sequential-blocked` by the oldest failed job of
 //   a sequential level, `throttled`), each level in that order; `sequential-blocked` by the eta
 //   job that keeps a sequential channel's order; and its place in its own channel: `outranked`
@@ -30,6 +32,7 @@ import { lookahead } from './lookahead.js'
 import { candidateOf, hasHandler, pickNext, type RegisteredFunctions } from './schedule.js'
 import type { ChannelNode, JobRecord, State } from './state.js'
 import type { JobView } from './view.js'
+import { WorkerChoice, type Worker } from './workers.js'
 
 export type Reason =
   | { kind: 'eta'; untilMs: number }
@@ -41,6 +44,7 @@ export type Reason =
   | { kind: 'sequential-blocked'; channel: string; by: string }
   | { kind: 'outranked'; channel: string; ahead: number }
   | { kind: 'no-handler'; function: string }
+  | { kind: 'workers-busy'; function: string }
   /** This Wharf is not dispatching (before start(), after stop()): nothing starts until it is. */
   | { kind: 'stopped' }
   | { kind: 'running'; sinceMs: number }
@@ -56,12 +60,13 @@ export interface Explanation {
 /**
  * The explanation of a job in memory at `nowMs` (undefined: not in memory — finished, in
  * history, or unknown). `registered`: this process's job functions (see schedule.ts);
- * `dispatching`: whether the shell runs ticks that start jobs.
+ * `dispatching`: whether the shell runs ticks that start jobs; `workers`: a cluster's live workers
+ * (null embedded), whose free slots say which registered functions a dispatch may start.
  */
-export function explainJob(state: State, uuid: string, nowMs: number, registered: RegisteredFunctions, dispatching: boolean): Explanation | undefined {
+export function explainJob(state: State, uuid: string, nowMs: number, registered: RegisteredFunctions, dispatching: boolean, workers: readonly Worker[] | null = null): Explanation | undefined {
   const job = state.jobs.get(uuid)
   if (job === undefined) return undefined
-  return { state: job.state, reasons: reasonsOf(state, job, nowMs, registered, dispatching) }
+  return { state: job.state, reasons: reasonsOf(state, job, nowMs, registered, dispatching, workers) }
 }
 
 /** The explanation of a finished job read from history (done or cancelled). */
@@ -71,7 +76,7 @@ export function explainFinished(view: JobView): Explanation {
   return fail(`job ${view.uuid} in history in state ${view.state}`)
 }
 
-function reasonsOf(state: State, job: JobRecord, nowMs: number, registered: RegisteredFunctions, dispatching: boolean): Reason[] {
+function reasonsOf(state: State, job: JobRecord, nowMs: number, registered: RegisteredFunctions, dispatching: boolean, workers: readonly Worker[] | null): Reason[] {
   switch (job.state) {
     case 'started':
       return [{ kind: 'running', sinceMs: job.startedAt ?? fail(`started job ${job.uuid} has no startedAt`) }]
@@ -90,7 +95,7 @@ function reasonsOf(state: State, job: JobRecord, nowMs: number, registered: Regi
     }
     case 'pending': {
       if (job.waitingEta && job.eta! > nowMs) return [etaReason(job)]
-      const reasons = readyReasons(state, job, nowMs, registered)
+      const reasons = readyReasons(state, job, nowMs, registered, waitsForSlot(state, job, workers))
       if (!dispatching) reasons.unshift({ kind: 'stopped' })
       return reasons
     }
@@ -109,12 +114,12 @@ function etaReason(job: JobRecord): Reason {
 }
 
 /** A ready (or due) pending job: what holds it back in the dispatch, [] if the next tick starts it. */
-function readyReasons(state: State, job: JobRecord, nowMs: number, registered: RegisteredFunctions): Reason[] {
+function readyReasons(state: State, job: JobRecord, nowMs: number, registered: RegisteredFunctions, slotless: boolean): Reason[] {
   const failedBy = (node: ChannelNode): string => oldestFailed(state, node.name)
   const next = pickNext(state, nowMs, registered)
   if (next === null || next.type === 'job.enqueued') {
     // No eta to promote first: the state is the one the next tick picks from.
-    const reasons = gateReasons(state, job, nowMs, registered, failedBy)
+    const reasons = gateReasons(state, job, nowMs, registered, slotless, failedBy)
     if (next === null) {
       if (reasons.length === 0) fail(`job ${job.uuid} is free to start, and the scheduler has nothing to do`)
       return reasons
@@ -126,8 +131,11 @@ function readyReasons(state: State, job: JobRecord, nowMs: number, registered: R
   }
   let reasons: Reason[] = []
   const tick = lookahead(state, nowMs, registered, (copy) => {
-    reasons = gateReasons(copy, copy.jobs.get(job.uuid)!, nowMs, registered, failedBy)
+    reasons = gateReasons(copy, copy.jobs.get(job.uuid)!, nowMs, registered, slotless, failedBy)
   })
+  // The copy's dispatch counts no worker's slots: a start only fills them, so a job no worker
+  // has a slot for now is started by no tick before a handler ends.
+  if (slotless) return reasons
   const copied = tick.state.jobs.get(job.uuid)!
   if (tick.started.includes(copied)) return []
   if (reasons.length > 0) return reasons
@@ -135,11 +143,14 @@ function readyReasons(state: State, job: JobRecord, nowMs: number, registered: R
 }
 
 /** What holds a ready job back in `state` (the engine's, or a copy as a dispatch sees it). */
-function gateReasons(state: State, job: JobRecord, nowMs: number, registered: RegisteredFunctions, failedBy: (node: ChannelNode) => string): Reason[] {
+function gateReasons(state: State, job: JobRecord, nowMs: number, registered: RegisteredFunctions, slotless: boolean, failedBy: (node: ChannelNode) => string): Reason[] {
   if (!(job.state === 'pending' && !job.waitingEta)) fail(`job ${job.uuid} is not ready: ${job.state}`)
   const reasons: Reason[] = []
-  const handled = hasHandler(registered, job)
-  if (!handled) reasons.push({ kind: 'no-handler', function: `${job.model}.${job.method}` })
+  // A job no worker has a slot for is not picked (workers.ts): like one without a handler, it
+  // takes no place in its channel.
+  const handled = hasHandler(registered, job) && !slotless
+  if (!hasHandler(registered, job)) reasons.push({ kind: 'no-handler', function: `${job.model}.${job.method}` })
+  if (slotless) reasons.push({ kind: 'workers-busy', function: `${job.model}.${job.method}` })
   let full = false
   if (state.dispatchDisabled) {
     // 'root:0': queue_job's switch that turns the runner off, shown as the capacity it is.
@@ -180,6 +191,13 @@ function levelReason(level: ChannelNode, gate: Gate, failedBy: (node: ChannelNod
     case GATE_OPEN:
       return fail(`level ${level.name} is open`)
   }
+}
+
+/** On a cluster: some live worker registered the job's function, and every one of them that did
+ * runs as many handlers as its `workers` allows (the dispatch offers the job to none). */
+function waitsForSlot(state: State, job: JobRecord, workers: readonly Worker[] | null): boolean {
+  if (workers === null || !workers.some((w) => w.functions.get(job.model)?.has(job.method) === true)) return false
+  return !hasHandler(new WorkerChoice(state, workers).registered, job)
 }
 
 /** Why a job with a handler is not the one its channel offers the pick (null: it is). */

@@ -930,6 +930,11 @@ export class Engine {
     return runnable
   }
 
+  /** Cluster: the live workers as last read (explain()); null embedded. */
+  get workerPool(): readonly Worker[] | null {
+    return this.cluster === null ? null : this.cluster.pool
+  }
+
   /** The job functions this process registered, model -> methods (a cluster member announces them). */
   get registeredFunctions(): ReadonlyMap<string, ReadonlySet<string>> {
     return this.functions.registered
