@@ -214,6 +214,21 @@ describe('a threaded model', () => {
     expect((error as Error).message).toContain(message)
   })
 
+  it('close() ends a model() whose module never finishes loading: it rejects, no thread is left', async () => {
+    const wharf = await Wharf.open()
+    opened.push(wharf)
+    const hanging = new URL('../fixtures/threads/hangs-at-import.mjs', import.meta.url)
+    const loading = failure(() => wharf.model('stuck', { module: hanging, threads: 1 }))
+    await wharf.close()
+    // Bounded: before the fix the load was never ended, so model() never settled (nor did the process exit).
+    let bound: ReturnType<typeof setTimeout> | undefined
+    const hung = new Promise((resolve) => (bound = setTimeout(() => resolve('still loading'), 10_000)))
+    const error = await Promise.race([loading, hung])
+    clearTimeout(bound)
+    expect(error).toBeInstanceOf(WharfClosedError)
+    expect((error as Error).message).toContain(hanging.href)
+  })
+
   it('refuses a module that cannot load, naming it', async () => {
     const wharf = await Wharf.open()
     opened.push(wharf)
