@@ -42,4 +42,27 @@ describe('telemetry whose tracer throws', () => {
     expect(codes).toEqual(['WHARF_TELEMETRY_ERROR'])
     expect(String(warn.mock.calls[0]![0])).toMatch(/tracer.*exporter down/)
   })
+
+  it('opens, runs and closes with a logger whose info() and error() throw, warning once', async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    const down = (): never => {
+      throw new Error('log shipper down')
+    }
+    const logged: string[] = []
+    const logger = { debug: (_: object, message?: string) => void logged.push(message ?? ''), info: down, warn() {}, error: down }
+    // Before the fix, open() threw 'log shipper down' (its 'wharf: opened' line), with the store
+    // left open; and close() threw it too (its 'wharf: closed' line), pools not yet destroyed.
+    const wharf = await Wharf.open({ clock: new FakeClock(), logger })
+    opened.push(wharf)
+    const mail = wharf.model('mail', { send: () => 'sent' })
+    const job = await mail.withDelay().send()
+    await wharf.start()
+    await wharf.drain()
+    expect((await wharf.job(job.uuid))!.state).toBe('done')
+    await wharf.close()
+    expect(logged).toEqual(['wharf: mail.send done'])
+    const codes = warn.mock.calls.map(([, options]) => (options as { code?: string } | undefined)?.code)
+    expect(codes).toEqual(['WHARF_TELEMETRY_ERROR'])
+    expect(String(warn.mock.calls[0]![0])).toMatch(/logger.*log shipper down/)
+  })
 })

@@ -773,10 +773,12 @@ function observe(engine: Engine, telemetry: TelemetryOptions | null, logger: Log
   engine.onTryTimedOut((uuid) => observer.timedOut(uuid))
   engine.onClosed(() => observer.closed(engine.clock.now()))
   if (logger === null) return
-  logger.info({ ...engine.openReport }, 'wharf: opened')
+  // Through the observer, which guards the logger: a throw here would fail open() with the store
+  // left open, or close() before its pools are destroyed.
+  observer.log('info', { ...engine.openReport }, 'wharf: opened')
   engine.onClosed((why) => {
-    if (why instanceof WharfClosedError) logger.info({}, 'wharf: closed')
-    else logger.error({ err: why }, `wharf: the engine stopped: ${why instanceof Error ? why.message : String(why)}`)
+    if (why instanceof WharfClosedError) observer.log('info', {}, 'wharf: closed')
+    else observer.log('error', { err: why }, `wharf: the engine stopped: ${why instanceof Error ? why.message : String(why)}`)
   })
 }
 

@@ -116,6 +116,12 @@ export class Telemetry {
     }
   }
 
+  /** A line for the logger (open, close), which, as every call into it, must not throw here. */
+  log(level: keyof Logger, fields: object, message: string): void {
+    const logger = this.logger
+    if (logger !== null) this.guard('logger', () => logger[level](fields, message))
+  }
+
   /** The runner timed this try out: its end (retried or failed) is counted as a timeout. */
   timedOut(uuid: string): void {
     const open = this.tries.get(uuid)
