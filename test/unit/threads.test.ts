@@ -229,6 +229,18 @@ describe('a threaded model', () => {
     expect((error as Error).message).toContain(hanging.href)
   })
 
+  it('refuses a model defined again from another module, registering none of its functions', async () => {
+    const { wharf } = await open()
+    const before = wharf.functionList().map((f) => f.name)
+    const other = new URL('../fixtures/threads/more-jobs.mjs', import.meta.url)
+    const error = await failure(() => wharf.model('image', { module: other, threads: 1 }))
+    expect(error).toBeInstanceOf(InvalidJobFunctionError)
+    expect((error as Error).message).toContain('image')
+    // Before the fix image.cube (sorted before square) was registered, bound to the refused
+    // module's destroyed pool: its jobs started, and failed with WharfClosedError.
+    expect(wharf.functionList().map((f) => f.name)).toEqual(before)
+  })
+
   it('refuses a module that cannot load, naming it', async () => {
     const wharf = await Wharf.open()
     opened.push(wharf)

@@ -178,7 +178,7 @@ export class Wharf implements ModelHost {
 
   private defineModel<M extends Record<string, Handler>>(name: string, methods: M): RecordsetOf<M> {
     const recordset = defineModel(this, name, methods)
-    for (const method of Object.keys(methods)) this.functions.register(name, method, methods[method]!)
+    this.functions.registerModel(name, methods)
     this.engine.functionsRegistered()
     return recordset
   }
