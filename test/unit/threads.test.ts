@@ -198,6 +198,16 @@ describe('a threaded model', () => {
     expect(await failure(() => image.square(3))).toBeInstanceOf(WharfClosedError)
   })
 
+  it('rejects a direct call still running when close() ends the threads with WharfClosedError', async () => {
+    const { wharf, image } = await open()
+    const calling = failure(() => image.spin())
+    await wharf.close()
+    // Before the fix: piscina's own Error('Terminating worker thread').
+    const error = await calling
+    expect(error).toBeInstanceOf(WharfClosedError)
+    expect((error as Error).message).toContain('spin')
+  })
+
   it.each([
     [{ module: MODULE, threads: 0 }, 'threads must be an integer from 1 to 64, got 0'],
     [{ module: MODULE, threads: 1.5 }, 'got 1.5'],
