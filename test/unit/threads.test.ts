@@ -198,6 +198,16 @@ describe('a threaded model', () => {
     expect(await failure(() => image.square(3))).toBeInstanceOf(WharfClosedError)
   })
 
+  it('rejects a direct call still running when close() ends the threads with WharfClosedError', async () => {
+    const { wharf, image } = await open()
+    const calling = failure(() => image.spin())
+    await wharf.close()
+    // Before the fix: piscina's own Error('Terminating worker thread').
+    const error = await calling
+    expect(error).toBeInstanceOf(WharfClosedError)
+    expect((error as Error).message).toContain('spin')
+  })
+
   it.each([
     [{ module: MODULE, threads: 0 }, 'threads must be an integer from 1 to 64, got 0'],
     [{ module: MODULE, threads: 1.5 }, 'got 1.5'],
@@ -212,6 +222,33 @@ describe('a threaded model', () => {
     const error = await failure(() => wharf.model('image', options as never))
     expect(error).toBeInstanceOf(InvalidJobFunctionError)
     expect((error as Error).message).toContain(message)
+  })
+
+  it('close() ends a model() whose module never finishes loading: it rejects, no thread is left', async () => {
+    const wharf = await Wharf.open()
+    opened.push(wharf)
+    const hanging = new URL('../fixtures/threads/hangs-at-import.mjs', import.meta.url)
+    const loading = failure(() => wharf.model('stuck', { module: hanging, threads: 1 }))
+    await wharf.close()
+    // Bounded: before the fix the load was never ended, so model() never settled (nor did the process exit).
+    let bound: ReturnType<typeof setTimeout> | undefined
+    const hung = new Promise((resolve) => (bound = setTimeout(() => resolve('still loading'), 10_000)))
+    const error = await Promise.race([loading, hung])
+    clearTimeout(bound)
+    expect(error).toBeInstanceOf(WharfClosedError)
+    expect((error as Error).message).toContain(hanging.href)
+  })
+
+  it('refuses a model defined again from another module, registering none of its functions', async () => {
+    const { wharf } = await open()
+    const before = wharf.functionList().map((f) => f.name)
+    const other = new URL('../fixtures/threads/more-jobs.mjs', import.meta.url)
+    const error = await failure(() => wharf.model('image', { module: other, threads: 1 }))
+    expect(error).toBeInstanceOf(InvalidJobFunctionError)
+    expect((error as Error).message).toContain('image')
+    // Before the fix image.cube (sorted before square) was registered, bound to the refused
+    // module's destroyed pool: its jobs started, and failed with WharfClosedError.
+    expect(wharf.functionList().map((f) => f.name)).toEqual(before)
   })
 
   it('refuses a module that cannot load, naming it', async () => {

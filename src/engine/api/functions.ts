@@ -85,15 +85,23 @@ export class FunctionRegistry implements FunctionLookup {
    * concatenation on the hot path). */
   private readonly resolved = new Map<string, Map<string, ResolvedFunction>>()
 
-  register(model: string, method: string, handler: Handler): void {
-    const name = `${model}.${method}`
-    if (this.handlers.has(name)) {
-      throw new InvalidJobFunctionError(`job function ${name} is already registered: a model can be defined once per Wharf`)
+  /** A model's handlers: all of them, or none when one is registered already (a refused
+   * model() must not leave its other functions registered, bound to handlers nobody keeps). */
+  registerModel(model: string, methods: Record<string, Handler>): void {
+    const names = Object.keys(methods)
+    if (names.length === 0) return // nothing to register (and no empty entry for the scheduler)
+    for (const method of names) {
+      const name = `${model}.${method}`
+      if (this.handlers.has(name)) {
+        throw new InvalidJobFunctionError(`job function ${name} is already registered: a model can be defined once per Wharf`)
+      }
     }
-    this.handlers.set(name, handler)
-    let methods = this.registered.get(model)
-    if (methods === undefined) this.registered.set(model, (methods = new Set()))
-    methods.add(method)
+    let registered = this.registered.get(model)
+    if (registered === undefined) this.registered.set(model, (registered = new Set()))
+    for (const method of names) {
+      this.handlers.set(`${model}.${method}`, methods[method]!)
+      registered.add(method)
+    }
     this.resolved.clear()
   }
 

@@ -60,22 +60,25 @@ export function checkThreadOptions(model: string, options: ThreadModelOptions): 
   return { href, threads }
 }
 
-/** Start the model's pool and read its module's exports: its methods, each a Handler. */
-export async function openThreadModel(model: string, href: string, threads: number, warn: Warn): Promise<{ pool: ThreadPool; methods: Record<string, Handler> }> {
+/** Start the model's pool (its threads start loading the module only with its first task). */
+export async function startThreadPool(href: string, threads: number, warn: Warn): Promise<ThreadPool> {
   const { ThreadPool } = await import('../runtime/thread-pool.js') // piscina loads only for threads
-  const pool = new ThreadPool(href, threads, warn)
+  return new ThreadPool(href, threads, warn)
+}
+
+/** Read the module's exports in one of the pool's threads: its methods, each a Handler. The
+ * caller destroys the pool when this rejects. */
+export async function threadMethods(model: string, href: string, pool: ThreadPool): Promise<Record<string, Handler>> {
   let names: string[]
   try {
     names = await pool.functionNames()
   } catch (error) {
-    await pool.destroy()
     throw new InvalidJobFunctionError(`model(${JSON.stringify(model)}): cannot load ${href} in a worker thread: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
   }
   if (names.length === 0) {
-    await pool.destroy()
     throw new InvalidJobFunctionError(`model(${JSON.stringify(model)}): ${href} exports no function (its exported functions are the model's methods)`)
   }
   const methods: Record<string, Handler> = {}
   for (const name of names) methods[name] = pool.handler(name)
-  return { pool, methods }
+  return methods
 }

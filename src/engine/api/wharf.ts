@@ -38,7 +38,7 @@ import { defineModel, type ModelHost, type RecordsetOf } from './recordset.js'
 import { checkPurgeOptions, checkRemoveUuids, removedAndMore, type PurgeOptions } from './removal.js'
 import { checkSignalOptions, installSignalHandlers, type SignalOptions } from './signals.js'
 import { batchesPage, batchOf, buildBatchCommand, checkBatchesQuery, planBatch, storedBatch, unstoredBatch, type BatchOptions, type BatchView, type BatchesQuery } from './batches.js'
-import { checkThreadOptions, isThreadModel, openThreadModel, type ThreadedMethods, type ThreadModelOptions } from './thread-model.js'
+import { checkThreadOptions, isThreadModel, startThreadPool, threadMethods, type ThreadedMethods, type ThreadModelOptions } from './thread-model.js'
 import type { ThreadPool } from '../runtime/thread-pool.js'
 import type { Logger, Warn } from '../runtime/warnings.js'
 import { Telemetry, type TelemetryOptions } from '../runtime/telemetry.js'
@@ -178,21 +178,27 @@ export class Wharf implements ModelHost {
 
   private defineModel<M extends Record<string, Handler>>(name: string, methods: M): RecordsetOf<M> {
     const recordset = defineModel(this, name, methods)
-    for (const method of Object.keys(methods)) this.functions.register(name, method, methods[method]!)
+    this.functions.registerModel(name, methods)
     this.engine.functionsRegistered()
     return recordset
   }
 
   private async threadModel(name: string, options: ThreadModelOptions): Promise<RecordsetOf<Record<string, Handler>>> {
     const { href, threads } = checkThreadOptions(name, options)
-    const { pool, methods } = await openThreadModel(name, href, threads, this.warn)
+    const pool = await startThreadPool(href, threads, this.warn)
+    // Held while the module loads too, so that close() destroys it then: a module whose import
+    // never settles would otherwise keep its thread, and with it the process, alive.
+    this.pools.add(pool)
     try {
+      this.assertOpen() // close() may have run before the pool was held
+      const methods = await threadMethods(name, href, pool)
       this.assertOpen() // close() may have run while the module loaded
-      const recordset = this.defineModel(name, methods)
-      this.pools.add(pool)
-      return recordset
+      return this.defineModel(name, methods)
     } catch (error) {
+      this.pools.delete(pool)
       await pool.destroy()
+      // The load was ended by close(), which destroyed its thread: say so, not "cannot load".
+      if (this.closing) throw new WharfClosedError(`this Wharf is closed: model(${JSON.stringify(name)}) did not finish loading ${href}`, { cause: error })
       throw error
     }
   }
@@ -767,10 +773,12 @@ function observe(engine: Engine, telemetry: TelemetryOptions | null, logger: Log
   engine.onTryTimedOut((uuid) => observer.timedOut(uuid))
   engine.onClosed(() => observer.closed(engine.clock.now()))
   if (logger === null) return
-  logger.info({ ...engine.openReport }, 'wharf: opened')
+  // Through the observer, which guards the logger: a throw here would fail open() with the store
+  // left open, or close() before its pools are destroyed.
+  observer.log('info', { ...engine.openReport }, 'wharf: opened')
   engine.onClosed((why) => {
-    if (why instanceof WharfClosedError) logger.info({}, 'wharf: closed')
-    else logger.error({ err: why }, `wharf: the engine stopped: ${why instanceof Error ? why.message : String(why)}`)
+    if (why instanceof WharfClosedError) observer.log('info', {}, 'wharf: closed')
+    else observer.log('error', { err: why }, `wharf: the engine stopped: ${why instanceof Error ? why.message : String(why)}`)
   })
 }
 

@@ -85,14 +85,15 @@ export class Telemetry {
   ) {
     this.tracer = options.tracer ?? null
     const meter = options.meter
+    // Guarded too: a meter that cannot make its instruments costs the metrics, not open().
     this.instruments =
       meter === undefined
         ? null
-        : {
+        : (this.guard('meter', () => ({
             outcomes: meter.createCounter('wharf.job.outcomes', { description: 'Tries of jobs, by how they ended (wharf.job.outcome)', unit: '{try}' }),
             waitS: meter.createHistogram('wharf.job.wait.duration', { description: 'From when a job could run (created, or its eta) to its start', unit: 's', advice: SECONDS }),
             runS: meter.createHistogram('wharf.job.run.duration', { description: 'From the start of a try to its end', unit: 's', advice: SECONDS }),
-          }
+          })) ?? null)
   }
 
   /** A committed event (registered with the engine's listeners). */
@@ -114,6 +115,12 @@ export class Telemetry {
       default:
         return
     }
+  }
+
+  /** A line for the logger (open, close), which, as every call into it, must not throw here. */
+  log(level: keyof Logger, fields: object, message: string): void {
+    const logger = this.logger
+    if (logger !== null) this.guard('logger', () => logger[level](fields, message))
   }
 
   /** The runner timed this try out: its end (retried or failed) is counted as a timeout. */

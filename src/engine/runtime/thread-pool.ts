@@ -79,7 +79,11 @@ export class ThreadPool {
       reply = (await this.pool.run(task, { signal })) as ThreadReply
     } catch (error) {
       // Aborted: the reason (a JobTimeoutError, a JobSupersededError…) says why, not piscina.
-      throw signal.aborted ? signal.reason : error
+      if (signal.aborted) throw signal.reason
+      // Ended by close() destroying the pool (it waits for tries, not for direct calls): the
+      // caller learns that the Wharf closed, not piscina's 'Terminating worker thread'.
+      if (this.destroyed) throw new WharfClosedError(`this Wharf closed while ${method} of ${this.href} ran: its worker threads are gone`, { cause: error })
+      throw error
     } finally {
       this.contexts.delete(id)
       threadTaskAnswered()
