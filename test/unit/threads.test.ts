@@ -3,6 +3,8 @@
 // errors, retries, progress); a try past its timeoutMs, or cancelled while it runs, has its
 // thread terminated (a busy loop included) and the next job runs on a fresh one; close() ends
 // running threads. Real threads and the system clock: every wait is on an event, never a sleep.
+import { mkdir } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { InvalidJobFunctionError, RetryableJobError, Wharf, WharfClosedError, type JobView, type OpenOptions, type WharfEvent } from '../../src/index.js'
 import * as jobs from '../fixtures/threads/jobs.js'
@@ -152,6 +154,24 @@ describe('a threaded model', () => {
     await wharf.drain()
     expect((await wharf.job(spinning.uuid))!.state).toBe('cancelled')
     expect(outcome(await wharf.job(next.uuid))).toMatchObject({ state: 'done', result: 25 })
+  })
+
+  it('retries a try whose thread ended under it (an error nothing caught), warning, rather than failing it with that error', async () => {
+    const { wharf, image } = await open({}, 1)
+    const warned: string[] = []
+    const onWarning = (warning: Error & { code?: string }) => warning.code === 'WHARF_THREAD_ERROR' && warned.push(warning.message)
+    process.on('warning', onWarning)
+    try {
+      const mark = join(await temp.path(), 'mark')
+      await mkdir(dirname(mark), { recursive: true })
+      const job = await image.withDelay({ maxRetries: 3 }).endsThreadOnce(mark)
+      await wharf.start()
+      expect(await wharf.result(job.uuid)).toBe('ran again')
+      expect(outcome(await wharf.job(job.uuid))).toMatchObject({ state: 'done', retry: 2 }) // two tries
+      await expect.poll(() => warned.join('\n')).toMatch(/ended: Error: stray timer; its try is retried/)
+    } finally {
+      process.off('warning', onWarning)
+    }
   })
 
   it('counts threaded tries against channel capacity like in-process ones', async () => {

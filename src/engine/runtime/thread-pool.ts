@@ -8,7 +8,8 @@
 import { Piscina } from 'piscina'
 import type { JobContext } from './runner.js'
 import type { Handler } from './runner.js'
-import { WharfClosedError } from '../errors.js'
+import { RetryableJobError, WharfClosedError } from '../errors.js'
+import { describe } from '../core/describe.js'
 import { errorOfOutcome } from './outcome.js'
 import { isProgressMessage, type DescribeTask, type ThreadReply, type ThreadTask } from './thread-protocol.js'
 import type { Warn } from './warnings.js'
@@ -28,7 +29,7 @@ export class ThreadPool {
   constructor(
     readonly href: string,
     threads: number,
-    warn: Warn,
+    private readonly warn: Warn,
   ) {
     this.pool = new Piscina({
       filename: ENTRY.href,
@@ -83,7 +84,14 @@ export class ThreadPool {
       // Ended by close() destroying the pool (it waits for tries, not for direct calls): the
       // caller learns that the Wharf closed, not piscina's 'Terminating worker thread'.
       if (this.destroyed) throw new WharfClosedError(`this Wharf closed while ${method} of ${this.href} ran: its worker threads are gone`, { cause: error })
-      throw error
+      // Else the thread itself ended under the try: a handler's own errors come back as
+      // outcomes, so this is an error nothing caught (maybe a timer another job left behind),
+      // process.exit() or memory. Its message was failing whichever try ran there, for good. As
+      // a crash of the app would be recovered on the next open, the try is retried now (it
+      // counts; past maxRetries it fails), and the thread's end is warned.
+      const why = error instanceof Error ? `${error.name}: ${error.message}` : describe(error)
+      this.warn(`wharf: the worker thread running ${method} of ${this.href} ended: ${why}; its try is retried`, 'WHARF_THREAD_ERROR')
+      throw new RetryableJobError(`the worker thread running it ended: ${why}`, { seconds: 0 })
     } finally {
       this.contexts.delete(id)
       threadTaskAnswered()
