@@ -3,7 +3,7 @@
 // reported as the telemetry's (WHARF_TELEMETRY_ERROR, once per part), not as an on('transition')
 // listener's — the application may have none.
 import { afterEach, describe, expect, it, vi, type MockInstance } from 'vitest'
-import { FakeClock, Wharf } from '../../src/index.js'
+import { FakeClock, Wharf, type OpenOptions } from '../../src/index.js'
 import { closedAfterEach } from './helpers.js'
 
 const opened = closedAfterEach()
@@ -16,6 +16,18 @@ function expectOneTelemetryWarning(warn: MockInstance<typeof process.emitWarning
   const codes = warn.mock.calls.map(([, options]) => (options as { code?: string } | undefined)?.code)
   expect(codes).toEqual(['WHARF_TELEMETRY_ERROR'])
   expect(String(warn.mock.calls[0]![0])).toMatch(what)
+}
+
+/** A Wharf opened with `options` (on a FakeClock) that ran one job to done, still open. */
+async function ranOneJob(options: OpenOptions): Promise<Wharf> {
+  const wharf = await Wharf.open({ clock: new FakeClock(), ...options })
+  opened.push(wharf)
+  const mail = wharf.model('mail', { send: () => 'sent' })
+  const job = await mail.withDelay().send()
+  await wharf.start()
+  await wharf.drain()
+  expect((await wharf.job(job.uuid))!.state).toBe('done')
+  return wharf
 }
 
 describe('telemetry whose tracer throws', () => {
@@ -57,13 +69,7 @@ describe('telemetry whose tracer throws', () => {
     const logger = { debug: (_: object, message?: string) => void logged.push(message ?? ''), info: down, warn() {}, error: down }
     // Before the fix, open() threw 'log shipper down' (its 'wharf: opened' line), with the store
     // left open; and close() threw it too (its 'wharf: closed' line), pools not yet destroyed.
-    const wharf = await Wharf.open({ clock: new FakeClock(), logger })
-    opened.push(wharf)
-    const mail = wharf.model('mail', { send: () => 'sent' })
-    const job = await mail.withDelay().send()
-    await wharf.start()
-    await wharf.drain()
-    expect((await wharf.job(job.uuid))!.state).toBe('done')
+    const wharf = await ranOneJob({ logger })
     await wharf.close()
     expect(logged).toEqual(['wharf: mail.send done'])
     expectOneTelemetryWarning(warn, /logger.*log shipper down/)
@@ -81,13 +87,7 @@ describe('telemetry whose tracer throws', () => {
     const span = { setAttribute: () => undefined, setStatus: () => undefined, recordException: () => undefined, end: () => void ended.push('span') }
     const tracer = { startSpan: () => span }
     // Before the fix, open() threw 'no histograms here', with the store left open.
-    const wharf = await Wharf.open({ clock: new FakeClock(), telemetry: { tracer, meter } })
-    opened.push(wharf)
-    const mail = wharf.model('mail', { send: () => 'sent' })
-    const job = await mail.withDelay().send()
-    await wharf.start()
-    await wharf.drain()
-    expect((await wharf.job(job.uuid))!.state).toBe('done')
+    await ranOneJob({ telemetry: { tracer, meter } })
     expect(ended).toEqual(['span'])
     expectOneTelemetryWarning(warn, /meter.*no histograms here/)
   })
