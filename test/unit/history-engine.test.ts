@@ -215,6 +215,27 @@ describe.each(['MemoryLog', 'LevelDB'] as const)('autovacuum on %s', (kind) => {
   })
 })
 
+describe.each(['MemoryLog', 'LevelDB'] as const)('autovacuum while running on %s', (kind) => {
+  it('is work drain() and idle() wait for: what a due pass removes is gone once they resolve', async () => {
+    // On LevelDB a pass reads its candidates from disk between ticks: drain() resolved while it
+    // read, and a test saw the jobs it was about to remove.
+    const clock = new FakeClock()
+    const { wharf, m } = await open({ clock, ...(kind === 'LevelDB' ? { path: join(dir, 'running') } : { log: new MemoryLog() }) })
+    const old = await m.withDelay().run('old')
+    await wharf.start()
+    await wharf.drain()
+    clock.advanceTo(clock.now() + 31 * DAY) // past removeAfterDays (30) and the pass interval
+    const next = await m.withDelay().run('next') // wakes the engine: the pass is due
+    await wharf.drain()
+    expect(await wharf.job(old.uuid)).toBeUndefined()
+    expect((await wharf.job(next.uuid))!.state).toBe('done')
+    clock.advanceTo(clock.now() + 31 * DAY)
+    await m.withDelay().run('third')
+    await wharf.idle()
+    expect(await wharf.job(next.uuid)).toBeUndefined()
+  })
+})
+
 describe('history is a projection of the log', () => {
   it('folding the uncompacted log gives the history written live', async () => {
     const log = new MemoryLog()

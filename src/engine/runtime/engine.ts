@@ -504,7 +504,7 @@ export class Engine {
   private ownQuiet(handlers: boolean): boolean {
     if (this.remote !== null && (this.remote.pending > 0 || this.sentOutcomes.size > 0)) return false
     if (this.ticking || this.tickScheduled || this.appends.size > 0 || this.appends.losing || this.answers.waiting > 0) return false
-    if (this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut) return false
+    if (this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut || this.maintenance.vacuuming) return false
     return !handlers || this.runner.inflight === 0
   }
 
@@ -947,6 +947,10 @@ export class Engine {
 
   private wakeWaiters(): void {
     this.waiters.wake()
+  }
+
+  vacuumEnded(): void {
+    this.wakeWaiters()
   }
 
   /** close({ timeoutMs }) ran out: abandon the handlers still running (see Runner.abandonAll). */

@@ -26,6 +26,8 @@ export interface Maintained {
   /** No command is queued and no tick is pending or running. */
   readonly quiet: boolean
   readonly runningHandlers: number
+  /** An autovacuum pass started by vacuumIfDue has ended (waiters judge by `vacuuming`). */
+  vacuumEnded(): void
 }
 
 export class Maintenance {
@@ -37,6 +39,8 @@ export class Maintenance {
   /** seq of the newest snapshot (or of the state the log was opened at). */
   private snapshotSeq: number
   private nextVacuumMs = 0
+  /** Autovacuum passes running that vacuumIfDue started. */
+  private passes = 0
   private readonly warn: Warn
   private readonly scrubber: HistoryScrubber
 
@@ -103,7 +107,20 @@ export class Maintenance {
    * the process); the next interval tries again, and callers of the same tick were told anyway.
    */
   vacuumIfDue(now: number): void {
-    if (now >= this.nextVacuumMs) this.vacuum().catch(() => {})
+    if (now < this.nextVacuumMs) return
+    this.passes++
+    this.vacuum()
+      .catch(() => {})
+      .finally(() => {
+        this.passes--
+        this.engine.vacuumEnded()
+      })
+  }
+
+  /** A due autovacuum pass runs: it is work in hand, which drain() and idle() wait for (on
+   * LevelDB it reads its candidates from disk between ticks, with no tick pending meanwhile). */
+  get vacuuming(): boolean {
+    return this.passes > 0
   }
 
   /** Once the store is open: read all of history in the background, checking it (if `enabled`). */
