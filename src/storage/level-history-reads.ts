@@ -88,21 +88,19 @@ export class LevelHistoryReads {
   private async mergeCombos(q: HistoryQuery): Promise<JobView[]> {
     const states = q.state === undefined ? FINISHED_STATES : FINISHED_STATES.filter((s) => s === q.state)
     const combos = this.catalog.of(q.channel)
-    const byName = q.model !== undefined || q.method !== undefined
     // How many jobs and ranges the query matches: kept per state for a query on states only.
     let matched = 0
     let ranges = 0
-    if (q.channel === undefined && !byName) {
+    if (q.channel === undefined && q.model === undefined && q.method === undefined) {
       for (const state of states) {
         matched += this.counts.jobs[state]
         ranges += this.counts.combos[state]
       }
     } else {
-      for (const combo of combos) {
-        const c = this.counts.count(combo)
-        if (c === undefined || (byName && !this.namedBy(combo, q))) continue
-        for (const state of states) if (c[state] > 0) (matched += c[state]), ranges++
-      }
+      this.eachRange(combos, q, states, (_combo, _state, jobs) => {
+        matched += jobs
+        ranges++
+      })
     }
     if (ranges === 0) return []
     const budget = ranges * VIEWS_PER_RANGE
@@ -112,20 +110,25 @@ export class LevelHistoryReads {
       if (walked.out.length === q.limit || walked.last === null) return walked.out
     }
     const prefixes: string[] = []
-    for (const combo of combos) {
-      const c = this.counts.count(combo)
-      if (c === undefined || (byName && !this.namedBy(combo, q))) continue
-      for (const state of states) if (c[state] > 0) prefixes.push(comboKey(combo, state, ''))
-    }
+    this.eachRange(combos, q, states, (combo, state) => prefixes.push(comboKey(combo, state, '')))
     if (walked === null) return this.readRanges(prefixes, q)
     const rest = await this.readRanges(prefixes, { ...q, after: walked.last!, limit: q.limit - walked.out.length })
     return walked.out.concat(rest)
   }
 
-  /** Whether `combo`'s function is the one `q` names, if it names one. */
-  private namedBy(combo: string, q: HistoryQuery): boolean {
-    const name = this.catalog.name(combo)
-    return (q.model === undefined || q.model === name.model) && (q.method === undefined || q.method === name.method)
+  /** Each range of `combos` the query reads: a combo whose function is the one `q` names (if it
+   * names one) and a state of `states` the counts say it holds jobs in (`jobs` of them). */
+  private eachRange(combos: readonly string[], q: HistoryQuery, states: readonly ('done' | 'cancelled')[], visit: (combo: string, state: 'done' | 'cancelled', jobs: number) => void): void {
+    const byName = q.model !== undefined || q.method !== undefined
+    for (const combo of combos) {
+      const c = this.counts.count(combo)
+      if (c === undefined) continue
+      if (byName) {
+        const name = this.catalog.name(combo)
+        if ((q.model !== undefined && q.model !== name.model) || (q.method !== undefined && q.method !== name.method)) continue
+      }
+      for (const state of states) if (c[state] > 0) visit(combo, state, c[state])
+    }
   }
 
   /** The first `q.limit` jobs of the composite ranges `prefixes`, in uuid order. */
