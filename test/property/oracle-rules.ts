@@ -3,6 +3,7 @@
 // how long a retry waits. Each answers with the problem as text (null: allowed), so the property
 // harness can assert on it and the simulator's auditor can report it, from one written rule.
 
+import type { WharfEvent } from '../../src/engine/core/events.js'
 import type { JobRecord, State } from '../../src/engine/core/state.js'
 import { isBlocking, readyFirst, type Oracle } from './oracle.js'
 
@@ -62,6 +63,18 @@ export function cascadeProblem(job: JobRecord, cascade: readonly JobRecord[]): s
     if (!taken.has(c) && c.state !== 'cancelled' && waits(c) && live(c).length === 0) return `the cascade leaves ${c.uuid} waiting on cancelled parents only`
   }
   return null
+}
+
+/**
+ * Why a job that `batch[i]` (a retry or a recovery) sends back to waiting breaks the cascade rule
+ * (null: it does not). With every parent cancelled, nothing would ever release it: the next event
+ * must cancel it. `job` is as the event found it.
+ */
+export function orphanProblem(job: JobRecord, batch: readonly WharfEvent[], i: number): string | null {
+  if (job.parents.length === 0 || !job.parents.every((p) => p.state === 'cancelled')) return null
+  const next = batch[i + 1]
+  if (next?.type === 'job.cancelled' && next.uuid === job.uuid) return null
+  return `it goes back to waiting on parents that are all cancelled (${job.parents.map((p) => p.uuid).join(', ')}), and is not cancelled with them`
 }
 
 /** Jobs holding `key` (in a blocking state: waiting, pending or enqueued), recomputed from the jobs. */

@@ -6,7 +6,9 @@
 //  - priority: a job takes a slot only if no ready job that sorts first was free to start;
 //  - etas: a job leaves its eta queue only once its eta passed, and starts only from the ready one;
 //  - graphs: a job starts only when every dependency is done; a cancel takes exactly the waiting
-//    descendants whose parents all end cancelled (a failed parent holds its children for ever);
+//    descendants whose parents all end cancelled (a failed parent holds its children for ever),
+//    and a retry or recovery that sends a job back to waiting on parents that are all cancelled
+//    cancels it;
 //  - identity keys: a keyed job is stored, or requeued, only if no job holds its key — save a
 //    graph stored because another of its keyed jobs had no twin (queue_job's rule);
 //  - retries: a postponed job's new eta is the delay its try asked for, or its function's retry
@@ -18,7 +20,7 @@ import type { ChannelConfig } from '../../src/engine/core/channel-config.js'
 import type { WharfEvent } from '../../src/engine/core/events.js'
 import type { JobRecord, State } from '../../src/engine/core/state.js'
 import { isBlocking, Oracle } from '../property/oracle.js'
-import { cascadeProblem, keyHolders, pickProblem, retryDelayRange, type RetryPatternConfig } from '../property/oracle-rules.js'
+import { cascadeProblem, keyHolders, orphanProblem, pickProblem, retryDelayRange, type RetryPatternConfig } from '../property/oracle-rules.js'
 
 /** What a try that ended in a retryable error asked for; null when the try asked for no retry. */
 export type RetryAsked = { seconds: number | undefined } | null
@@ -37,7 +39,7 @@ export class RulesAudit {
   /** Graphs seen: whether one of their keyed jobs had no twin when stored (duplicates allowed). */
   private readonly graphs = new Map<string, boolean>()
   /** Decisions judged, per rule (how much the run exercised each). */
-  readonly judged = { picks: 0, keyed: 0, retries: 0, cancels: 0, removals: 0 }
+  readonly judged = { picks: 0, keyed: 0, retries: 0, cancels: 0, removals: 0, orphans: 0 }
 
   constructor(config: readonly ChannelConfig[], private readonly host: RulesHost) {
     this.oracle = new Oracle(config)
@@ -83,8 +85,14 @@ export class RulesAudit {
         const waiting = state.jobs.get(e.uuid)?.parents.filter((p) => p.state !== 'done') ?? []
         return waiting.length > 0 ? `it started before its dependencies ${waiting.map((p) => p.uuid).join(', ')} were done` : null
       }
-      case 'job.postponed':
-        return this.postponed(state.jobs.get(e.uuid), e)
+      case 'job.postponed': {
+        const job = state.jobs.get(e.uuid)
+        return this.postponed(job, e) ?? (job === undefined ? null : this.orphan(job, batch, i))
+      }
+      case 'job.recovered': {
+        const job = state.jobs.get(e.uuid)
+        return job === undefined || e.dead ? null : this.orphan(job, batch, i)
+      }
       case 'job.cancelled': {
         const job = state.jobs.get(e.uuid)
         this.judged.cancels++
@@ -125,6 +133,13 @@ export class RulesAudit {
     const holders = keyHolders(state, spec.identityKey)
     if (holders.length === 0 || (g !== null && this.graphs.get(g) === true)) return null
     return `job ${spec.uuid} was stored with identity key ${spec.identityKey}, held by ${holders.map((h) => `${h.uuid} (${h.state})`).join(', ')}: the enqueue should have returned that job`
+  }
+
+  /** A job sent back to waiting on parents that are all cancelled is cancelled with them. */
+  private orphan(job: JobRecord, batch: readonly WharfEvent[], i: number): string | null {
+    const problem = orphanProblem(job, batch, i)
+    if (job.parents.length > 0 && job.parents.every((p) => p.state === 'cancelled')) this.judged.orphans++
+    return problem
   }
 
   private postponed(job: JobRecord | undefined, e: Extract<WharfEvent, { type: 'job.postponed' }>): string | null {

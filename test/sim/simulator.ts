@@ -343,7 +343,13 @@ export class Simulation implements UsersHost {
         return this.users.enqueueOne()
       case 'graph':
         return this.users.enqueueGraph()
-      case 'cancel':
+      case 'cancel': {
+        // Now and then a parent of a running job: the cancel's cascade skips that child, whose
+        // retry or recovery must cancel it later (rules.ts). Not in the broken variants' runs,
+        // which keep their draws.
+        const parent = bug === null && this.rng.chance(0.5) ? this.parentOfRunning() : null
+        return this.users.manageJob(action, parent ?? this.users.pickJob())
+      }
       case 'requeue':
       case 'setDone':
       case 'remove':
@@ -402,6 +408,16 @@ export class Simulation implements UsersHost {
       (error: unknown) => this.problem(`wharf.snapshot() rejected: ${describeError(error)}`),
     )
     if (awaited) await p
+  }
+
+  /** A parent, not cancelled yet, of a job the log holds enqueued or started; null when none. */
+  private parentOfRunning(): string | null {
+    const parents: string[] = []
+    for (const job of this.everyJob().jobs.values()) {
+      if (job.state !== 'started' && job.state !== 'enqueued') continue
+      for (const p of job.parents) if (p.state !== 'cancelled') parents.push(p.uuid)
+    }
+    return parents.length === 0 ? null : parents[this.rng.below(parents.length)]!
   }
 
   /**

@@ -133,8 +133,28 @@ function decideFinish(state: State, command: Extract<Command, { type: 'finish' }
     }
     return undefined
   }
-  out.push(outcomeEvent(job, command.outcome, command.retryPattern, command.entropy, nowMs))
+  const event = outcomeEvent(job, command.outcome, command.retryPattern, command.entropy, nowMs)
+  out.push(event)
+  if (event.type === 'job.postponed') cancelIfOrphaned(job, nowMs, out, null)
   return undefined
+}
+
+/**
+ * A job that a retry or a recovery sends back to waiting, when every one of its parents is
+ * cancelled, is cancelled in the same decision, with its cascade: a cancel cascades only to the
+ * jobs waiting at that moment, so a child that ran then would otherwise wait for ever (nothing
+ * releases parents that are all cancelled). `gone`: jobs cancelled earlier in this decision, not
+ * applied yet (a recovery's). A requeue is left waiting: an operator requeues the parents next.
+ */
+function cancelIfOrphaned(job: JobRecord, nowMs: number, out: WharfEvent[], gone: Set<JobRecord> | null): void {
+  const parents = job.parents
+  if (parents.length === 0) return
+  for (let i = 0; i < parents.length; i++) if (parents[i]!.state !== 'cancelled' && gone?.has(parents[i]!) !== true) return
+  const cascade = cascadeOfCancel(job)
+  out.push({ seq: 0, v, at: nowMs, type: 'job.cancelled', uuid: job.uuid, cascade: cascade.map((j) => j.uuid) })
+  if (gone === null) return
+  gone.add(job)
+  for (const j of cascade) gone.add(j)
 }
 
 /** On open: release what the dead process's superseded runs held, and recover up to `limit` of
@@ -144,6 +164,7 @@ function decideRecover(state: State, limit: number, keep: readonly string[] | un
   let requeued = 0
   let foundDead = 0
   const alive = (node: string | null): boolean => keep !== undefined && node !== null && keep.includes(node)
+  let gone: Set<JobRecord> | undefined
   // A new process runs no handler yet: slots held by superseded runs of the dead one are free.
   for (const [uuid, runs] of state.superseded) {
     for (const r of runs) if (!alive(r.worker)) out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid, run: r.run })
@@ -156,6 +177,7 @@ function decideRecover(state: State, limit: number, keep: readonly string[] | un
     if (dead) foundDead++
     else requeued++
     out.push({ seq: 0, v, at: nowMs, type: 'job.recovered', uuid: job.uuid, dead })
+    if (!dead) cancelIfOrphaned(job, nowMs, out, (gone ??= new Set()))
   }
   return { requeued, foundDead }
 }
