@@ -212,6 +212,30 @@ describe('delay() and graph uuids', () => {
     expect((await wharf.jobs()).map(nameOf).sort()).toEqual(['a', 'b', 'c', 'held', 'lone', 'x', 'y'])
   })
 
+  it('answers a later delay() of a graph skipped for its identity keys as the first, storing nothing', async () => {
+    // The first delay() stored nothing (every keyed job matched); a later one planned again the
+    // vertices without a job, and stored the rest of the graph under the matched job.
+    const { wharf, m, d } = await setup()
+    const held = await m.delayable({ identityKey: 'k' }).run('held').delay()
+    const [k, after, last] = [m.delayable({ identityKey: 'k' }).run('k'), d('after'), d('last')]
+    chain(k, after, last)
+    await after.delay()
+    for (const again of [() => after.delay(), () => k.delay(), () => last.delay()]) {
+      await again()
+      expect(k.job!.uuid).toBe(held.job!.uuid)
+      expect(after.job).toBeUndefined()
+      expect(last.job).toBeUndefined()
+      expect((await wharf.jobs()).map(nameOf)).toEqual(['held'])
+    }
+    // Skipped by delayMany, likewise.
+    const [k2, after2] = [m.delayable({ identityKey: 'k' }).run('k2'), d('after2')]
+    k2.onDone(after2)
+    expect(await wharf.delayMany([k2])).toEqual([expect.objectContaining({ uuid: held.job!.uuid })])
+    await after2.delay()
+    expect(after2.job).toBeUndefined()
+    expect((await wharf.jobs()).map(nameOf)).toEqual(['held'])
+  })
+
   it('refuses a cycle with InvalidGraphError, storing nothing', async () => {
     const { wharf, d } = await setup()
     const [a, b, c] = [d('a'), d('b'), d('c')]

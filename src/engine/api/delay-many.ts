@@ -8,7 +8,7 @@ import { toJobView, type JobView } from '../core/view.js'
 import type { ResultOf } from '../runtime/engine.js'
 import { DELAY_MANY_JOBS_MAX } from '../core/limits.js'
 import { InvalidGraphError, WharfError } from '../errors.js'
-import { Delayable, DelayableChain, DelayableGroup, graphOf, planGraph, refuseOnDoneOfBatch, topologicalOrder, type Graph, type GraphHost, type PlannedJob } from './delayable.js'
+import { Delayable, DelayableChain, DelayableGroup, graphOf, planGraph, refuseOnDoneOfBatch, sizeOf, topologicalOrder, type Graph, type GraphHost, type PlannedJob } from './delayable.js'
 import { buildSpec, buildSpecs, type SpecContext } from './job-spec.js'
 import { runWithoutDelay } from './no-delay.js'
 import { describe } from './properties.js'
@@ -21,6 +21,9 @@ export interface ManyPlan {
   /** Element k's graph when it has more than one job (edges by index into its vertices); null
    * for a lone job. */
   readonly graphs: (Graph | null)[]
+  /** Element k's graph's size as planned (sizeOf; 0 for a lone job): a graph skipped for its
+   * identity keys is marked so at that size, as delay() marks it. */
+  readonly sizes: number[]
   /** The call refusals name: 'delayMany()', or 'batch()' (which lays its list out the same way). */
   readonly call: string
 }
@@ -38,7 +41,7 @@ export function planMany(delayables: unknown, call = 'delayMany()', limit = DELA
   if (!Array.isArray(delayables)) {
     throw new InvalidGraphError(`${call}: expected an array of delayables, chains or groups, got ${describe(delayables)}`)
   }
-  const plan: ManyPlan = { vertices: [], ends: [], graphs: [], call }
+  const plan: ManyPlan = { vertices: [], ends: [], graphs: [], sizes: [], call }
   const seen = new Map<Graph, number>()
   for (let k = 0; k < delayables.length; k++) {
     const node: unknown = delayables[k]
@@ -73,6 +76,7 @@ function addElement(plan: ManyPlan, k: number, graph: Graph): void {
     // The bulk path: a lone job, no ordering to compute.
     addVertex(plan, k, graph.vertices.values().next().value!)
     plan.graphs.push(null)
+    plan.sizes.push(0)
   } else {
     let ordered: Delayable[]
     try {
@@ -82,6 +86,7 @@ function addElement(plan: ManyPlan, k: number, graph: Graph): void {
     }
     for (const d of ordered) addVertex(plan, k, d)
     plan.graphs.push(graph)
+    plan.sizes.push(sizeOf(graph))
   }
   plan.ends.push(plan.vertices.length)
 }
@@ -174,10 +179,13 @@ export const viewsOfMany: ResultOf<(JobView | undefined)[]> = (note, command, st
 export function settleMany(plan: ManyPlan, views: readonly (JobView | undefined)[]): JobView[] {
   const { vertices } = plan
   const out: JobView[] = []
+  let k = 0
   for (let i = 0; i < vertices.length; i++) {
+    while (i >= plan.ends[k]!) k++
     const view = views[i]
     vertices[i]!.job = view
     if (view !== undefined) out.push(view)
+    else if (plan.graphs[k] !== null) plan.graphs[k]!.skippedAtSize = plan.sizes[k]!
   }
   return out
 }

@@ -36,6 +36,10 @@ export class Graph {
   readonly vertices = new Set<Delayable>()
   /** parent -> children, in the order edges were added. */
   readonly edges = new Map<Delayable, Set<Delayable>>()
+  /** The size (sizeOf) this graph had when a delay() stored nothing of it, every keyed job of it
+   * matching a job that held the key; null when none did. A later delay() of it, unchanged,
+   * answers the same: its vertices without a job are not stored on their own. */
+  skippedAtSize: number | null = null
 }
 
 export type GraphNode = Delayable | DelayableChain | DelayableGroup
@@ -253,13 +257,17 @@ export class Delayable {
     // (No await before markStoring when nothing is in flight: a call in the same tick sees it.)
     for (let inFlight = storesInFlight(this); inFlight !== null; inFlight = storesInFlight(this)) await inFlight
     const ordered = topologicalOrder(this.graph)
-    if (storedAsIs(this.graph, ordered)) return this
+    if (this.graph.skippedAtSize === sizeOf(this.graph) || storedAsIs(this.graph, ordered)) return this
     const { planned, edges } = planGraph(this.graph, ordered)
     const settle = markStoring(ordered)
+    const size = sizeOf(this.graph)
     let ok = false
     try {
       const views = await this.host.storeGraph(planned, edges)
       ordered.forEach((d, i) => (d.job = views[i] ?? (planned[i]!.stored === undefined ? undefined : d.job)))
+      // Skipped for its identity keys: the jobs without a key were not stored, and stay so.
+      // (As it was planned: grown since, it is planned again.)
+      if (ordered.some((d) => d.job === undefined)) this.graph.skippedAtSize = size
       ok = true
     } finally {
       settle(ok)
@@ -307,8 +315,8 @@ function storesInFlight(d: Delayable): Promise<unknown> | null {
   return inFlight.size === 0 ? null : Promise.all(inFlight)
 }
 
-/** Vertices plus edges: it grows with a vertex that joins (merged in) and with an edge added. */
-function sizeOf(graph: Graph): number {
+/** @internal Vertices plus edges: it grows with a vertex that joins (merged in) and with an edge added. */
+export function sizeOf(graph: Graph): number {
   let n = graph.vertices.size
   for (const children of graph.edges.values()) n += children.size
   return n
