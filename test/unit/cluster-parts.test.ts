@@ -144,6 +144,7 @@ describe('InboxClient', () => {
         return calls.filter((c) => gone.includes(c.id)).map((c) => c.token)
       },
       reached: async () => undefined,
+      head: async () => 0,
       nameOf: () => NO_RESULT_NAME,
       settled: () => void settled++,
     })
@@ -221,6 +222,7 @@ describe('InboxClient', () => {
       collect: async () => [],
       missing: async () => [],
       reached: async () => undefined,
+      head: async () => 0,
       nameOf: () => NO_RESULT_NAME,
       settled: () => undefined,
     })

@@ -220,6 +220,9 @@ export interface ReadSource {
   readonly historyEpoch: number
   /** `read` (of history) runs: close() lets it end before the store closes. */
   reading<T>(read: Promise<T>): Promise<T>
+  /** A cluster follower: resolves once its replica holds what the log held when called (null:
+   * this engine writes the log, and its epoch changes with every batch that moves history). */
+  caughtUp(): Promise<void> | null
 }
 
 /** Attempts before a read that keeps racing with history writes settles for its last answer
@@ -230,7 +233,9 @@ const READ_ATTEMPTS = 4
  * A read over memory and history together, both committed and from the same moment: memory is
  * read between batches, and history pinned there too when the store can (LevelDB: a snapshot).
  * Otherwise history is read after, and if a batch moved jobs between the two meanwhile (the
- * epoch changed), the read starts again.
+ * epoch changed), the read starts again. A follower's memory is a replica that may trail the
+ * log its history read saw (a job requeued from history by the scheduler would be in neither):
+ * it catches up with the log first, which changes the epoch if it had trailed.
  */
 export async function consistent<L, T>(
   source: ReadSource,
@@ -249,6 +254,8 @@ export async function consistent<L, T>(
   for (let attempt = 1; ; attempt++) {
     const [live, epoch] = await source.read((state) => [fromMemory(state), source.historyEpoch] as const)
     const answer = await source.reading(fromHistory(live, history))
+    const following = source.caughtUp()
+    if (following !== null) await source.reading(following)
     if (source.historyEpoch === epoch || attempt === READ_ATTEMPTS) return answer
   }
 }

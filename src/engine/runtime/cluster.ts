@@ -160,6 +160,7 @@ export class Cluster {
       missing: (calls) => this.tables.missing(log.pool, address, calls),
       collect: () => this.tables.collect(log.pool, address),
       reached: (seq) => this.replica.reached(seq),
+      head: () => log.headSeq(),
       nameOf: (result) => this.nameOf(result),
       settled: () => this.engine?.remoteSettled(),
     })

@@ -106,6 +106,8 @@ export interface Remote {
   readonly pending: number
   /** The engine closes: refuse the calls still waiting. */
   close(): void
+  /** Resolves once the replica holds every batch the log held when this was called. */
+  caughtUp(): Promise<void>
 }
 
 /** After a failed append, the engine tries again what that tick lost at most this much later. */
@@ -315,6 +317,12 @@ export class Engine {
   read<T>(read: (state: State) => T): Promise<T> {
     if (this.lifecycle === 'closed') return Promise.reject(this.refusal())
     return this.reads.read(this.state, read)
+  }
+
+  /** A follower: resolves once its replica holds every batch committed when this was called
+   * (a read of history spanning its last batch checks it); null when this engine decides. */
+  caughtUp(): Promise<void> | null {
+    return this.remote === null ? null : this.remote.caughtUp()
   }
 
   /** A read of history that read memory before close() began: close() lets it end before the

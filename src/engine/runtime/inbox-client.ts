@@ -33,6 +33,8 @@ export interface InboxClientDeps {
   collect(): Promise<ReplyRow[]>
   /** Resolves once the replica has applied the log up to `seq`. */
   reached(seq: number): Promise<void>
+  /** The last seq the log holds now. */
+  head(): Promise<number>
   /** The name a result function travels under (cluster-results.ts). */
   nameOf(result: ResultOf<unknown> | undefined): string
   /** The last waiting call was answered. */
@@ -232,6 +234,10 @@ export class InboxClient implements Remote {
     if (token === undefined || !this.waiting.has(token) || this.answering.has(token)) return false
     void this.answer(token, reply)
     return true
+  }
+
+  async caughtUp(): Promise<void> {
+    await this.deps.reached(await this.deps.head())
   }
 
   close(): void {
