@@ -70,6 +70,8 @@ export class Auditor {
     config: readonly ChannelConfig[],
     private readonly vacuumed: ReadonlyMap<string, VacuumSeen>,
     private readonly removed: ReadonlyMap<string, RemovedSeen>,
+    /** Jobs cancelled when a retry or recovery sent them back to waiting on cancelled parents. */
+    private readonly orphaned: ReadonlySet<string>,
   ) {
     for (const c of config) this.configPaused.set(c.name, c.paused)
   }
@@ -239,8 +241,12 @@ export class Auditor {
     if (call.kind === 'cancel' && job.state !== 'cancelled') throw new AuditError(`${what}, yet the job is ${job.state}`)
     if (call.kind === 'setDone' && job.state !== 'done') throw new AuditError(`${what}, yet the job is ${job.state}`)
     if (call.kind === 'requeue') {
-      // A cancel of an ancestor may cascade down to it; nothing else cancels it.
-      if (job.state === 'cancelled' && !this.cancelReaches(job, call.id, state)) throw new AuditError(`${what}, yet the job is cancelled with no later cancel`)
+      // A cancel of an ancestor may cascade down to it; nothing else cancels it. A cancel made
+      // before it may too, through an ancestor that ran then: once a retry or a recovery sent that
+      // one back to waiting on parents all cancelled, it was cancelled with its waiting descendants.
+      if (job.state === 'cancelled' && !this.cancelReaches(job, call.id, state) && !this.orphanCascadeReaches(job, state)) {
+        throw new AuditError(`${what}, yet the job is cancelled with no later cancel`)
+      }
       const finished = job.state === 'failed' || (job.state === 'done' && job.result !== MANUAL_DONE)
       if (finished && job.runs <= call.runsBefore) throw new AuditError(`${what}, yet the job is ${job.state} from a run before it (runs ${job.runs})`)
     }
@@ -278,6 +284,21 @@ export class Auditor {
       // Its parents now, and those remove() took since (a cancel of one may have reached it first).
       stack.push(...(state.jobs.get(uuid)?.parents.map((p) => p.uuid) ?? this.removed.get(uuid)?.parents ?? []))
       for (const [other, removal] of this.removed) if (removal.children.includes(uuid)) stack.push(other)
+    }
+    return false
+  }
+
+  /** An ancestor of `job` was cancelled as sent back to waiting on cancelled parents, and some
+   * cancel (made at any time) reaches that ancestor. */
+  private orphanCascadeReaches(job: JobRecord, state: State): boolean {
+    const seen = new Set<JobRecord>()
+    const stack = [...job.parents]
+    while (stack.length > 0) {
+      const ancestor = stack.pop()!
+      if (seen.has(ancestor)) continue
+      seen.add(ancestor)
+      if (this.orphaned.has(ancestor.uuid) && this.cancelReaches(ancestor, -1, state)) return true
+      stack.push(...ancestor.parents)
     }
     return false
   }

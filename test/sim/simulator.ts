@@ -183,7 +183,7 @@ export class Simulation implements UsersHost {
     this.retention = new Retention(this.config, retentionDays(this.rng))
     this.store = new SimStore(this.config)
     this.reads = new ReadAudit(this.store, this)
-    this.auditor = new Auditor(this.config, this.store.vacuumed, this.store.removed)
+    this.auditor = new Auditor(this.config, this.store.vacuumed, this.store.removed, this.store.orphaned)
     this.watch = new StartWatch(this.rules)
     this.crons = new SimCrons(this)
     this.rulesWatch = this.watchStore()

@@ -63,6 +63,9 @@ export class SimStore implements VacuumLedger {
   /** Every job a jobs.removed (remove()) took, as it was just before. */
   readonly removed = new Map<string, RemovedSeen>()
   readonly restoredAt = new Map<string, number>()
+  /** Jobs a retry or a recovery sent back to waiting on parents that were all cancelled, and
+   * that were cancelled for it (the job.cancelled right after): a cancel made before reaches them. */
+  readonly orphaned = new Set<string>()
   /** Called after each batch is durable (the read audit follows what reads may answer). */
   onWrite: (() => void) | null = null
   /** Sees each event accepted, on the durable fold just before and just after it is applied. */
@@ -119,6 +122,9 @@ export class SimStore implements VacuumLedger {
       }
     } else if (event.type === 'jobs.restored') {
       for (const view of event.jobs) this.restoredAt.set(view.uuid, event.seq)
+    } else if (event.type === 'job.cancelled' && i > 0) {
+      const before = batch[i - 1]!
+      if ((before.type === 'job.postponed' || before.type === 'job.recovered') && before.uuid === event.uuid) this.orphaned.add(event.uuid)
     }
     evolve(this.full, event)
     this.watch?.after(this.full, event)
@@ -139,6 +145,7 @@ export class SimStore implements VacuumLedger {
     this.vacuumed.clear()
     this.removed.clear()
     this.restoredAt.clear()
+    this.orphaned.clear()
     this.lastSeq = 0
     this.log = new MemoryLog()
     for (let i = 0; i < kept.length; i++) this.write(kept[i]!, keptWrites[i])
