@@ -82,8 +82,9 @@ export const TICK_STARTS_MAX = 50_000
  * before it is being written (its write starts once that one is durable, so the log stays in
  * order), which keeps the CPU busy during the write. More than two would only queue writes. */
 export const APPENDS_IN_FLIGHT_MAX = 2
-/** Jobs recovered per recover decision at open (one event each); open repeats it until done. */
-export const RECOVER_BATCH = 10_000
+/** Jobs recovered per recover decision at open (one event each, and a cancel with its batch's
+ * completion for one sent back to waiting on parents all cancelled); open repeats it until done. */
+export const RECOVER_BATCH = 5_000
 /** Jobs removed per vacuum decision (one event): bounded, like queue_job's 1000-row deletes. */
 export const VACUUM_BATCH = 1_000
 /** Jobs one remove() call may name: it is decided and written in one tick, all or nothing. */
@@ -101,11 +102,12 @@ export const PURGE_BATCH = 1_000
 export const IDLE_DUE_TICKS_MAX = 1_000
 
 // A tick can never build a batch the codec refuses, whatever the input (an outcome may complete
-// a batch; the calls' bounds count their completions; cron firings are no batch's jobs).
-if (TICK_OUTCOMES_MAX * (1 + BATCH_DONE_EVENTS_MAX) + CRON_FIRINGS_MAX + CRONS_MAX + TICK_CALL_EVENTS_MAX + 2 * TICK_STARTS_MAX > BATCH_EVENTS_MAX) {
+// a batch, or retry a job it then cancels — which may complete it; the calls' bounds count their
+// completions; cron firings are no batch's jobs).
+if (TICK_OUTCOMES_MAX * (2 + BATCH_DONE_EVENTS_MAX) + CRON_FIRINGS_MAX + CRONS_MAX + TICK_CALL_EVENTS_MAX + 2 * TICK_STARTS_MAX > BATCH_EVENTS_MAX) {
   fail('tick bounds exceed BATCH_EVENTS_MAX')
 }
-if (Math.max(GRAPH_JOBS_MAX, RECOVER_BATCH, 1) > TICK_CALL_EVENTS_MAX) fail('one call may not fit in a tick')
+if (Math.max(GRAPH_JOBS_MAX, RECOVER_BATCH * (2 + BATCH_DONE_EVENTS_MAX), 1) > TICK_CALL_EVENTS_MAX) fail('one call may not fit in a tick')
 if (DELAY_MANY_JOBS_MAX > GRAPH_JOBS_MAX) fail('one delayMany call may not fit one enqueue')
 if (BATCH_JOBS_MAX + 1 > TICK_CALL_EVENTS_MAX) fail('one batch call may not fit in a tick')
 if (REMOVE_UUIDS_MAX * BATCH_DONE_EVENTS_MAX + 2 > TICK_CALL_EVENTS_MAX || PURGE_BATCH * BATCH_DONE_EVENTS_MAX + 2 > TICK_CALL_EVENTS_MAX) {

@@ -198,8 +198,10 @@ function eventsBound(command: Command): number {
       return command.jobs.length + (command.joins?.length ?? 0)
     case 'batch':
       return command.jobs.length + 1
+    // Each job recovered, and cancelled when it waits on parents all cancelled (with its batch's
+    // completion).
     case 'recover':
-      return command.limit
+      return command.limit * (2 + BATCH_DONE_EVENTS_MAX)
     // jobs.restored first, when part of a graph in history is taken; and the completions of the
     // batches whose failed jobs go (a job cancelled or set done may complete its batch).
     case 'remove':
