@@ -181,6 +181,8 @@ describe('cron() refuses bad arguments, naming them', () => {
       ['unknown option', () => wharf.cron('c', '0 * * * *', job(), { timezone: 'UTC' } as object), '"timezone"'],
       ['empty name', () => wharf.cron('', '0 * * * *', job()), '""'],
       ['blank name', () => wharf.cron(' \t', '0 * * * *', job()), '" \\t"'],
+      // Part of each firing's identity key: history would index it as U+FFFD (wharf verify: damaged).
+      ['lone surrogate in name', () => wharf.cron('nightly\uD800', '0 * * * *', job()), 'lone surrogate'],
       ['long name', () => wharf.cron('n'.repeat(CRON_NAME_LENGTH_MAX + 1), '0 * * * *', job()), `${CRON_NAME_LENGTH_MAX}`],
       ['not a delayable', () => wharf.cron('c', '0 * * * *', (() => 1) as never), 'delayable'],
       ['no method call', () => wharf.cron('c', '0 * * * *', reports.delayable()), 'no method call'],

@@ -10,7 +10,7 @@ import { InvalidPropertyError } from '../errors.js'
 import type { CronTimes } from '../runtime/cron-times.js'
 import { cloneArgs } from '../../storage/serialize.js'
 import { Delayable, type GraphHost } from './delayable.js'
-import { DEFAULT_MAX_RETRIES, DEFAULT_PRIORITY } from './properties.js'
+import { DEFAULT_MAX_RETRIES, DEFAULT_PRIORITY, LONE_SURROGATE } from './properties.js'
 
 export type { CronView } from '../core/cron.js'
 
@@ -31,6 +31,9 @@ export function cronDefinitionOf(name: unknown, schedule: unknown, job: unknown,
   // A blank name is a mistake, as batch() says of its own: refused when declared. removeCron()
   // and its kin still take it, so that a cron declared before this check can be removed.
   if (checkedName.trim().length === 0) throw new InvalidPropertyError(`cron(): name must not be blank, got ${describe(checkedName)}`)
+  // The name is part of each firing's identity key, which history indexes as UTF-8, where a lone
+  // surrogate becomes U+FFFD: refused as identityKey refuses it (properties.ts).
+  if (LONE_SURROGATE.test(checkedName)) throw new InvalidPropertyError(`cron(): name must be well-formed text (no lone surrogate): it is part of each firing's identity key, got ${describe(checkedName)}`)
   const where = `cron(${JSON.stringify(checkedName)})`
   const { tz, catchUp } = checkCronOptions(options, where)
   if (typeof schedule !== 'string' || schedule.trim().length === 0) {
