@@ -91,6 +91,25 @@ describe('time zones and DST (Europe/Brussels)', () => {
     ])
     expect(calls.filter((c) => c.includes('2026-10-25'))).toHaveLength(1)
   })
+
+  it('a list in the hour field is an interval schedule: a time that does not exist is skipped, one that happens twice fires twice', async () => {
+    // croner's rule (as Vixie cron's for '*'): only one value in each of the second, minute and
+    // hour fields makes a fixed-time schedule. The README says so: '0 2,14' is not '0 2' twice.
+    const { wharf, clock, reports } = await rig('2026-03-28T12:00:00Z')
+    await wharf.cron('twice-a-day', '30 2,14 * * *', reports.delayable().build('x'), { tz: 'Europe/Brussels' })
+    await wharf.start()
+    await clock.advance(DAY_MS + HOUR_MS)
+    expect(await firedTimes(wharf, 'twice-a-day')).toEqual(['2026-03-28T13:30:00.000Z', '2026-03-29T12:30:00.000Z']) // no 02:30 on the 29th
+    await wharf.removeCron('twice-a-day')
+    await clock.advance(Date.parse('2026-10-24T12:00:00Z') - clock.now())
+    await wharf.cron('twice-a-day', '30 2,14 * * *', reports.delayable().build('x'), { tz: 'Europe/Brussels' })
+    await clock.advance(DAY_MS)
+    expect((await firedTimes(wharf, 'twice-a-day')).filter((t) => t >= '2026-10-24T12')).toEqual([
+      '2026-10-24T12:30:00.000Z', // 14:30 CEST
+      '2026-10-25T00:30:00.000Z', // 02:30 CEST
+      '2026-10-25T01:30:00.000Z', // 02:30 CET, the same wall time again
+    ])
+  })
 })
 
 describe('pause, resume, remove', () => {
