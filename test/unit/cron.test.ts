@@ -221,6 +221,27 @@ describe('cron() refuses bad arguments, naming them', () => {
     expect(events).toEqual([])
   })
 
+  it('refuses to default to a process time zone that has no IANA name, and says to pass tz', async () => {
+    // TZ=':/etc/localtime' (containers), a POSIX rule or an empty TZ: Intl names no zone (or
+    // 'Etc/Unknown'). The cron was stored with no zone, read in the zone of whichever process read
+    // the store, or refused as if its schedule were bad.
+    const { wharf, reports, events } = await rig('2026-01-01T00:00:00Z')
+    const saved = process.env.TZ
+    try {
+      for (const tz of [':/etc/localtime', 'UTC+3', '']) {
+        process.env.TZ = tz
+        const error = await failure(() => wharf.cron('c', '0 2 * * *', reports.delayable().build('x')))
+        expect(error, tz).toBeInstanceOf(InvalidPropertyError)
+        expect((error as Error).message, tz).toMatch(/this process's time zone has no IANA name .*: pass tz/)
+      }
+    } finally {
+      if (saved === undefined) delete process.env.TZ
+      else process.env.TZ = saved
+    }
+    expect(events).toEqual([])
+    expect(await wharf.crons()).toEqual([])
+  })
+
   it('defaults the time zone to the process one, by name', async () => {
     const { wharf, reports } = await rig('2026-01-01T00:00:00Z')
     await wharf.cron('c', '0 * * * *', reports.delayable().build('x'))
