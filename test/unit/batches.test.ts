@@ -23,6 +23,7 @@ import { projectState } from '../../src/engine/core/project.js'
 import { restoreState, snapshotOf } from '../../src/engine/core/snapshot.js'
 import { parseChannelConfig } from '../../src/engine/core/channel-config.js'
 import { toBatchView } from '../../src/engine/core/batch.js'
+import { BATCH_JOBS_MAX, BATCH_ON_DONE_JOBS_MAX } from '../../src/engine/core/limits.js'
 import { trapJobs } from '../../src/testing.js'
 import { closedAfterEach, failure, gate, tempLevelLogs } from './helpers.js'
 
@@ -392,6 +393,12 @@ describe('batch(): refusals', () => {
       expect(error, String(message)).toBeInstanceOf(error instanceof InvalidGraphError ? InvalidGraphError : InvalidPropertyError)
       expect((error as Error).message).toMatch(message)
     }
+    // The limits are delayMany's, and refused as its are (README): InvalidGraphError.
+    const tooMany = await failure(() => wharf.batch('b', Array.from({ length: BATCH_JOBS_MAX + 1 }, d)))
+    expect(tooMany).toBeInstanceOf(InvalidGraphError)
+    expect((tooMany as Error).message).toContain(`at most ${BATCH_JOBS_MAX} jobs per call (BATCH_JOBS_MAX)`)
+    const onDoneTooBig = await failure(() => wharf.batch('b', [d()], { onDone: chain(...Array.from({ length: BATCH_ON_DONE_JOBS_MAX + 1 }, () => m.delayable().after('x'))) }))
+    expect(onDoneTooBig).toBeInstanceOf(InvalidGraphError)
     const shared = d()
     const after = m.delayable().after('s')
     shared.onDone(after)

@@ -91,6 +91,25 @@ describe('time zones and DST (Europe/Brussels)', () => {
     ])
     expect(calls.filter((c) => c.includes('2026-10-25'))).toHaveLength(1)
   })
+
+  it('a list in the hour field is an interval schedule: a time that does not exist is skipped, one that happens twice fires twice', async () => {
+    // croner's rule (as Vixie cron's for '*'): only one value in each of the second, minute and
+    // hour fields makes a fixed-time schedule. The README says so: '0 2,14' is not '0 2' twice.
+    const { wharf, clock, reports } = await rig('2026-03-28T12:00:00Z')
+    await wharf.cron('twice-a-day', '30 2,14 * * *', reports.delayable().build('x'), { tz: 'Europe/Brussels' })
+    await wharf.start()
+    await clock.advance(DAY_MS + HOUR_MS)
+    expect(await firedTimes(wharf, 'twice-a-day')).toEqual(['2026-03-28T13:30:00.000Z', '2026-03-29T12:30:00.000Z']) // no 02:30 on the 29th
+    await wharf.removeCron('twice-a-day')
+    await clock.advance(Date.parse('2026-10-24T12:00:00Z') - clock.now())
+    await wharf.cron('twice-a-day', '30 2,14 * * *', reports.delayable().build('x'), { tz: 'Europe/Brussels' })
+    await clock.advance(DAY_MS)
+    expect((await firedTimes(wharf, 'twice-a-day')).filter((t) => t >= '2026-10-24T12')).toEqual([
+      '2026-10-24T12:30:00.000Z', // 14:30 CEST
+      '2026-10-25T00:30:00.000Z', // 02:30 CEST
+      '2026-10-25T01:30:00.000Z', // 02:30 CET, the same wall time again
+    ])
+  })
 })
 
 describe('pause, resume, remove', () => {
@@ -181,6 +200,8 @@ describe('cron() refuses bad arguments, naming them', () => {
       ['unknown option', () => wharf.cron('c', '0 * * * *', job(), { timezone: 'UTC' } as object), '"timezone"'],
       ['empty name', () => wharf.cron('', '0 * * * *', job()), '""'],
       ['blank name', () => wharf.cron(' \t', '0 * * * *', job()), '" \\t"'],
+      // Part of each firing's identity key: history would index it as U+FFFD (wharf verify: damaged).
+      ['lone surrogate in name', () => wharf.cron('nightly\uD800', '0 * * * *', job()), 'lone surrogate'],
       ['long name', () => wharf.cron('n'.repeat(CRON_NAME_LENGTH_MAX + 1), '0 * * * *', job()), `${CRON_NAME_LENGTH_MAX}`],
       ['not a delayable', () => wharf.cron('c', '0 * * * *', (() => 1) as never), 'delayable'],
       ['no method call', () => wharf.cron('c', '0 * * * *', reports.delayable()), 'no method call'],
@@ -198,6 +219,27 @@ describe('cron() refuses bad arguments, naming them', () => {
     expect(await failure(() => wharf.removeCron(''))).toBeInstanceOf(InvalidPropertyError)
     expect(await wharf.crons()).toEqual([])
     expect(events).toEqual([])
+  })
+
+  it('refuses to default to a process time zone that has no IANA name, and says to pass tz', async () => {
+    // TZ=':/etc/localtime' (containers), a POSIX rule or an empty TZ: Intl names no zone (or
+    // 'Etc/Unknown'). The cron was stored with no zone, read in the zone of whichever process read
+    // the store, or refused as if its schedule were bad.
+    const { wharf, reports, events } = await rig('2026-01-01T00:00:00Z')
+    const saved = process.env.TZ
+    try {
+      for (const tz of [':/etc/localtime', 'UTC+3', '']) {
+        process.env.TZ = tz
+        const error = await failure(() => wharf.cron('c', '0 2 * * *', reports.delayable().build('x')))
+        expect(error, tz).toBeInstanceOf(InvalidPropertyError)
+        expect((error as Error).message, tz).toMatch(/this process's time zone has no IANA name .*: pass tz/)
+      }
+    } finally {
+      if (saved === undefined) delete process.env.TZ
+      else process.env.TZ = saved
+    }
+    expect(events).toEqual([])
+    expect(await wharf.crons()).toEqual([])
   })
 
   it('defaults the time zone to the process one, by name', async () => {

@@ -10,7 +10,7 @@ import { InvalidPropertyError } from '../errors.js'
 import type { CronTimes } from '../runtime/cron-times.js'
 import { cloneArgs } from '../../storage/serialize.js'
 import { Delayable, type GraphHost } from './delayable.js'
-import { DEFAULT_MAX_RETRIES, DEFAULT_PRIORITY } from './properties.js'
+import { DEFAULT_MAX_RETRIES, DEFAULT_PRIORITY, LONE_SURROGATE } from './properties.js'
 
 export type { CronView } from '../core/cron.js'
 
@@ -31,6 +31,9 @@ export function cronDefinitionOf(name: unknown, schedule: unknown, job: unknown,
   // A blank name is a mistake, as batch() says of its own: refused when declared. removeCron()
   // and its kin still take it, so that a cron declared before this check can be removed.
   if (checkedName.trim().length === 0) throw new InvalidPropertyError(`cron(): name must not be blank, got ${describe(checkedName)}`)
+  // The name is part of each firing's identity key, which history indexes as UTF-8, where a lone
+  // surrogate becomes U+FFFD: refused as identityKey refuses it (properties.ts).
+  if (LONE_SURROGATE.test(checkedName)) throw new InvalidPropertyError(`cron(): name must be well-formed text (no lone surrogate): it is part of each firing's identity key, got ${describe(checkedName)}`)
   const where = `cron(${JSON.stringify(checkedName)})`
   const { tz, catchUp } = checkCronOptions(options, where)
   if (typeof schedule !== 'string' || schedule.trim().length === 0) {
@@ -73,16 +76,25 @@ function checkCronOptions(options: unknown, where: string): { tz: string; catchU
 /** An IANA time zone Intl knows; none given: this process's, stored by name so that the log
  * says which zone the schedule was read in. */
 function checkTimeZone(tz: unknown, where: string): string {
-  if (tz === undefined) return new Intl.DateTimeFormat().resolvedOptions().timeZone
-  if (typeof tz === 'string' && tz.length > 0) {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: tz })
-      return tz
-    } catch {
-      // refused below
-    }
+  if (tz === undefined) {
+    // A TZ Intl cannot name (':/etc/localtime' in containers, a POSIX rule like 'UTC+3', '') gives
+    // undefined or 'Etc/Unknown': no name to store, and croner would refuse the latter.
+    const local: unknown = new Intl.DateTimeFormat().resolvedOptions().timeZone
+    if (isTimeZone(local)) return local
+    throw new InvalidPropertyError(`${where}: this process's time zone has no IANA name (TZ is ${describe(process.env.TZ)}, Intl names ${describe(local)}): pass tz, such as 'UTC' or 'Europe/Brussels'`)
   }
+  if (isTimeZone(tz)) return tz
   throw new InvalidPropertyError(`${where}: tz must be an IANA time zone such as 'Europe/Brussels' or 'UTC', got ${describe(tz)}`)
+}
+
+function isTimeZone(tz: unknown): tz is string {
+  if (typeof tz !== 'string' || tz.length === 0) return false
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz })
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** The job of a delayable of this Wharf: one call, alone, with no eta nor identity key of its own
