@@ -100,6 +100,11 @@ async function listing(dir: string): Promise<string[]> {
   return (await readdir(dir)).sort()
 }
 
+/** Every file directly in `dir` with its bytes, for "not a byte changed" checks. */
+async function bytes(dir: string): Promise<string[][]> {
+  return Promise.all((await listing(dir)).map(async (name) => [name, (await readFile(join(dir, name))).toString('hex')]))
+}
+
 describe('backup and restore of a running store', () => {
   it('restores every job, live and finished, exactly as the source had it at the backup', async () => {
     const root = await tempRoot()
@@ -350,7 +355,6 @@ describe('backupStore: a store no process holds', () => {
     const before = await allJobs(source)
     await source.backup(join(root, 'backup'))
     await source.close()
-    const bytes = async (dir: string) => Promise.all((await listing(dir)).map(async (name) => [name, (await readFile(join(dir, name))).toString('hex')]))
     const was = await bytes(join(root, 'backup'))
     await backupStore(join(root, 'backup'), join(root, 'copy'))
     expect(await bytes(join(root, 'backup'))).toEqual(was)
@@ -363,6 +367,20 @@ describe('backupStore: a store no process holds', () => {
     await writeFile(join(root, 'backup', 'WHARF-BACKUP'), JSON.stringify({ ...manifest, keys: manifest.keys + 1 }))
     expect(await failure(() => backupStore(join(root, 'backup'), join(root, 'copy2')))).toBeInstanceOf(InvalidBackupError)
     expect(await listing(root)).toEqual(['backup', 'copy', 'restored', 'source'])
+  })
+
+  // The check came after LevelDB's open, which rewrites the store's files (a new MANIFEST, a new
+  // write-ahead log): the refusal the README places "before anything is written" changed the store.
+  it('refuses a backup directory inside the store before opening it: not a byte of the store changes', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    await fillMixed(source)
+    await source.close()
+    const was = await bytes(join(root, 'source'))
+    const error = await failure(() => backupStore(join(root, 'source'), join(root, 'source', 'backup')))
+    expect(error).toBeInstanceOf(InvalidPropertyError)
+    expect((error as Error).message).toBe(`backupStore(): the backup directory ${JSON.stringify(join(root, 'source', 'backup'))} is inside ${JSON.stringify(join(root, 'source'))}, which it copies; give a directory outside it`)
+    expect(await bytes(join(root, 'source'))).toEqual(was)
   })
 
   it('refuses to copy a log with a hole in the middle, naming the first missing seq', async () => {
