@@ -150,6 +150,13 @@ export function urlOption(values: Values): string | undefined {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url must be an http:// or https:// URL, got ${JSON.stringify(text)}`)
   if (url.search !== '' || url.hash !== '') throw new UsageError(`--url is the dashboard's base URL, without a query or fragment, got ${JSON.stringify(text)}`)
+  // fetch() refuses credentials in a URL (and a command line is visible to other users): say so
+  // here, without printing the password, rather than "cannot reach" with it.
+  if (url.username !== '' || url.password !== '') {
+    const shown = new URL(url.href)
+    if (shown.password !== '') shown.password = '***'
+    throw new UsageError(`--url must not hold a user name or password; give the dashboard token with --token or WHARF_TOKEN, got ${JSON.stringify(shown.href)}`)
+  }
   return url.href.replace(/\/+$/, '')
 }
 

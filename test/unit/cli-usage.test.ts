@@ -99,6 +99,16 @@ describe('bad usage, every kind', () => {
     })
   }
 
+  // fetch() refuses a URL with credentials: the command said it could not reach the dashboard
+  // (exit 1) and printed the password it was given, which a command line should not hold anyway.
+  it('a --url with a user name or password: exit 2, the password not printed', async () => {
+    const r = await run('stats', '--url', 'https://admin:hunter2@ops.example.com/jobs')
+    expect([r.code, r.out]).toEqual([2, ''])
+    expect(r.err).toContain('--url must not hold a user name or password')
+    expect(r.err).toContain('"https://admin:***@ops.example.com/jobs"')
+    expect(r.err).not.toContain('hunter2')
+  })
+
   it('help for an unknown command', async () => {
     expect((await run('help', 'frob')).code).toBe(2)
   })
