@@ -13,6 +13,7 @@ import { FakeClock, Wharf } from '../../src/index.js'
 import { encodeBatch } from '../../src/storage/codec.js'
 import { VIEW_PREFIX } from '../../src/storage/level-history.js'
 import { FIRST_KEY, LAST_KEY, recordKey } from '../../src/storage/level-recovery.js'
+import { main } from '../../src/cli/main.js'
 import { buildStore, CHANNELS, JOBS, START_MS, tempDirs, wharf, wharfJson } from './cli-helpers.js'
 
 const tempDir = tempDirs('wharf-cli-verify-')
@@ -168,6 +169,27 @@ describe('wharf verify on a damaged store exits 1 and names the damage', () => {
     await writeFile(join(backup, 'WHARF-BACKUP'), 'garbage')
     const unreadable = await wharfJson<Check>(1, 'verify', '--path', backup)
     expect(unreadable.problems).toEqual([expect.stringMatching(/^the backup's manifest cannot be read: its WHARF-BACKUP file is damaged/)])
+  })
+
+  // verify reads a private copy made in the temporary directory. When it could not be made (no
+  // room there — often a small tmpfs — for a large store's files) the command died with a stack
+  // trace, and --json printed no document.
+  it('a private copy that cannot be made is a refusal saying why (exit 1, one JSON document)', async () => {
+    const path = await copyOfStore()
+    const tmp = process.env.TMPDIR
+    process.env.TMPDIR = join(await tempDir(), 'missing')
+    let out = ''
+    let err = ''
+    let code: number
+    try {
+      code = await main(['verify', '--path', path, '--json'], { out: { write: (t: string) => (out += t) }, err: { write: (t: string) => (err += t) } })
+    } finally {
+      if (tmp === undefined) delete process.env.TMPDIR
+      else process.env.TMPDIR = tmp
+    }
+    expect(code).toBe(1)
+    expect(JSON.parse(out)).toEqual({ error: { name: 'StorageError', code: 'STORAGE', message: expect.stringContaining('ENOENT') } })
+    expect(err).toMatch(/^wharf verify: StorageError: cannot make the private copy .* TMPDIR/)
   })
 
   it('a store another process holds is refused (exit 1), not read', async () => {
