@@ -130,4 +130,11 @@ describe('help', () => {
     expect(await run('help', 'jobs')).toEqual(r)
     expect((await run('verify', '-h')).out).toContain('never changed')
   })
+
+  // The dashboard API refuses every action when read-only; the help listed five of them, so an
+  // operator could take remove and purge (the ones that delete) for allowed.
+  it('wharf dashboard --help lists every action --read-only refuses', async () => {
+    const r = await run('dashboard', '--help')
+    expect(r.out).toMatch(/--read-only +refuse every action: requeue, cancel, done, remove, purge, and pausing or resuming\n +a channel or a cron\n/)
+  })
 })
