@@ -4,7 +4,7 @@
 // `<target>.tmp-…` directory, never something at the target that looks whole.
 
 import { randomBytes } from 'node:crypto'
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, readdir, realpath, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve, sep } from 'node:path'
 import { InvalidPropertyError, StorageError } from '../engine/errors.js'
 import { syncDirectory } from './end-mark-file.js'
@@ -32,12 +32,27 @@ export async function checkFreshTarget(path: unknown, what: string): Promise<str
   return path
 }
 
-/** Refuse a target inside (or at) `other`: a copy must not be written into what it copies. */
-export function checkOutside(target: string, other: string, what: string): void {
-  const outer = resolve(other)
-  const inner = resolve(target)
+/**
+ * Refuse a target inside (or at) `other`: a copy must not be written into what it copies. Where
+ * the paths lead, not how they are written: through a symbolic link to `other` (or `other`
+ * given as one), a target outside it by name lies inside it on disk.
+ */
+export async function checkOutside(target: string, other: string, what: string): Promise<void> {
+  const outer = await physical(other)
+  const inner = await physical(target)
   if (inner === outer || inner.startsWith(outer + sep)) {
     throw new InvalidPropertyError(`${what} ${JSON.stringify(target)} is inside ${JSON.stringify(other)}, which it copies; give a directory outside it`)
+  }
+}
+
+/** `path` absolute, with the symbolic links of its longest existing part resolved (the rest does not exist yet). */
+async function physical(path: string): Promise<string> {
+  const rest: string[] = []
+  for (let at = resolve(path); ; at = dirname(at)) {
+    const real = await realpath(at).catch(() => null)
+    if (real !== null) return join(real, ...rest)
+    if (dirname(at) === at) return resolve(path)
+    rest.unshift(basename(at))
   }
 }
 

@@ -1,7 +1,7 @@
 // wharf.backup() and restoreBackup(): a backup of a running durable store, restored elsewhere and
 // opened, holds exactly the jobs of one committed point of the source's log; bad input and damaged
 // backups are refused, naming the path, with nothing written at the target.
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
@@ -237,6 +237,23 @@ describe('backup refusals', () => {
   // A directory that cannot be created there (EACCES, EROFS, EPERM; ENOSPC while copying) was
   // the file system's raw error: an untyped rejection, and a stack trace from `wharf backup`.
   // /sys refuses every mkdir, root's included.
+  // The check compared the paths as written: through a symbolic link to the store (or from a
+  // store opened through one), the backup was written into the store's own directory.
+  it('refuses a directory inside the store reached through a symbolic link, either way', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    await symlink(join(root, 'source'), join(root, 'link'))
+    const through = await failure(() => source.backup(join(root, 'link', 'backup')))
+    expect(through).toBeInstanceOf(InvalidPropertyError)
+    expect((through as Error).message).toContain(`${JSON.stringify(join(root, 'link', 'backup'))} is inside ${JSON.stringify(join(root, 'source'))}`)
+    await source.close()
+    const viaLink = await open(join(root, 'link'))
+    expect(await failure(() => viaLink.backup(join(root, 'source', 'backup')))).toBeInstanceOf(InvalidPropertyError)
+    await viaLink.close()
+    expect(await failure(() => backupStore(join(root, 'source'), join(root, 'link', 'backup')))).toBeInstanceOf(InvalidPropertyError)
+    expect((await listing(join(root, 'source'))).filter((name) => name.startsWith('backup'))).toEqual([])
+  })
+
   it('refuses, as a StorageError naming it, a directory that cannot be created', async () => {
     const root = await tempRoot()
     const source = await open(join(root, 'source'))
@@ -437,6 +454,9 @@ describe('restore refusals', () => {
     const inside = await failure(() => restoreBackup(backup, join(backup, 'restored')))
     expect(inside).toBeInstanceOf(InvalidPropertyError)
     expect((inside as Error).message).toContain(JSON.stringify(join(backup, 'restored')))
+    // Through a symbolic link to the backup, too.
+    await symlink(backup, join(root, 'link'))
+    expect(await failure(() => restoreBackup(backup, join(root, 'link', 'restored')))).toBeInstanceOf(InvalidPropertyError)
     expect(await listing(backup)).not.toContain('restored')
   })
 
