@@ -28,6 +28,12 @@ function holds(body: unknown, [name, kind]: Field): boolean {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/** Why fetch() failed: the system's code (ECONNREFUSED, UND_ERR_SOCKET) where it gives one. */
+function failure(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause
+  return cause?.code ?? cause?.message ?? (error as Error).message
+}
+
 /** An answer that is not Wharf's API (another server at --url, a proxy's page): exit 1. */
 function notApi(where: string, status: number, what: string, text: string): Refusal {
   return new Refusal({ name: 'ProtocolError', code: 'NOT_WHARF_API', message: `${where} answered ${status} with ${what} Wharf's JSON API (${JSON.stringify(text.slice(0, 80))}); is --url the dashboard's base URL?` })
@@ -117,11 +123,15 @@ export class HttpClient implements OperatorClient {
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       })
     } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause
-      const why = cause?.code ?? cause?.message ?? (error as Error).message
-      throw new Refusal({ name: 'ConnectionError', code: 'UNREACHABLE', message: `cannot reach the Wharf dashboard at ${this.base} (${why}); is the app running, and is --url its dashboard's address?` })
+      throw new Refusal({ name: 'ConnectionError', code: 'UNREACHABLE', message: `cannot reach the Wharf dashboard at ${this.base} (${failure(error)}); is the app running, and is --url its dashboard's address?` })
     }
-    const text = await response.text()
+    let text: string
+    try {
+      text = await response.text()
+    } catch (error) {
+      // The connection broke, or the request timed out, after the headers.
+      throw new Refusal({ name: 'ConnectionError', code: 'UNREACHABLE', message: `${where}: the answer (${response.status}) was cut off (${failure(error)}); the connection to the Wharf dashboard at ${this.base} broke or timed out` })
+    }
     try {
       return { status: response.status, body: JSON.parse(text) as unknown }
     } catch {
