@@ -192,6 +192,21 @@ describe('wharf verify on a damaged store exits 1 and names the damage', () => {
     expect(err).toMatch(/^wharf verify: StorageError: cannot make the private copy .* TMPDIR/)
   })
 
+  // A directory of another program's LevelDB (the wrong --path): verify reported its keys as
+  // "garbled keys of a damaged table", sending the operator to repair a store that is not one,
+  // where `wharf jobs --path` (Wharf.open) says what it is.
+  it("another program's LevelDB is refused as not Wharf's, as an open refuses it, not reported as damage", async () => {
+    const path = join(await tempDir(), 'other')
+    const db: Db = new ClassicLevel<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' })
+    await db.open()
+    await db.put('session:42', new Uint8Array([1]))
+    await db.close()
+    const run = await wharf('verify', '--path', path)
+    expect([run.code, run.out]).toEqual([1, ''])
+    expect(run.err).toContain(`wharf verify: StorageError: the Wharf path ${JSON.stringify(path)} is a LevelDB store that was not written by Wharf (first key "session:42")`)
+    expect((await wharfJson<{ error: object }>(1, 'verify', '--path', path)).error).toMatchObject({ name: 'StorageError', code: 'STORAGE' })
+  })
+
   it('a store another process holds is refused (exit 1), not read', async () => {
     const path = await copyOfStore()
     const app = await Wharf.open({ path })
