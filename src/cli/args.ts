@@ -6,7 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { JOB_STATES, type JobState } from '../engine/core/events.js'
 import { JOBS_LIMIT_MAX } from '../engine/api/queries.js'
-import { isUuidParam } from '../dashboard/query.js'
+import { API_JOBS_LIMIT_MAX, isUuidParam } from '../dashboard/query.js'
 
 /** Bad usage: an unknown command or flag, a missing argument, a bad value. Exit code 2. */
 export class UsageError extends Error {
@@ -103,6 +103,9 @@ export function integerOption(values: Values, name: string, min: number, max: nu
 
 /** Rows per page of `wharf jobs` unless --limit says otherwise (the dashboard API's default). */
 export const LIMIT_DEFAULT = 50
+
+/** --limit in a command's help: the dashboard's API has a lower bound than a store (--path). */
+export const LIMIT_DETAIL = `--limit N     rows per page, 1 to ${JOBS_LIMIT_MAX} (default ${LIMIT_DEFAULT}; 1 to ${API_JOBS_LIMIT_MAX} with --url)`
 
 export function limitOption(values: Values): number {
   return integerOption(values, 'limit', 1, JOBS_LIMIT_MAX, LIMIT_DEFAULT)
