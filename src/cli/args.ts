@@ -163,6 +163,18 @@ export function urlOption(values: Values): string | undefined {
   return url.href.replace(/\/+$/, '')
 }
 
+/**
+ * Job uuids given as arguments: exactly `count`, or at least one ('some'). Each is checked as the
+ * dashboard API checks a uuid, in every mode (as --after): --url refused "a b" (HTTP 400, exit 2,
+ * and for an action the whole call) while --path reported it unknown and acted on the others.
+ */
+export function uuidArgs(positionals: readonly string[], count: 1 | 'some'): string[] {
+  const uuids = positionalArgs(positionals, 'UUID', count)
+  const bad = uuids.find((uuid) => !isUuidParam(uuid))
+  if (bad !== undefined) throw new UsageError(`UUID ${JSON.stringify(bad)} cannot be a job uuid (no spaces or control characters, at most 200 characters)`)
+  return uuids
+}
+
 /** Exactly `count` positionals (or at least one with count 'some'), named `name` in errors. */
 export function positionalArgs(positionals: readonly string[], name: string, count: number | 'some'): string[] {
   if (count === 'some' ? positionals.length === 0 : positionals.length < count) throw new UsageError(`missing ${name}`)

@@ -89,6 +89,12 @@ describe('bad usage, every kind', () => {
     [['jobs', '--path', 'a', '--state', 'failed', '--state', 'done'], '--state is given more than once'],
     [['purge', '--path', 'a', '--state', 'failed', '--state=done'], '--state is given more than once'],
     [['requeue', 'u1', '--path', 'a', '--path', 'b'], '--path is given more than once'],
+    // A UUID argument that cannot be one: --url refused it (HTTP 400, exit 2; for requeue, the
+    // whole call) while --path looked it up and reported it unknown (exit 1), acting on the others.
+    [['show', 'a b', '--path', 'a'], 'UUID "a b" cannot be a job uuid'],
+    [['explain', 'x'.repeat(201), '--path', 'a'], `UUID "${'x'.repeat(201)}" cannot be a job uuid`],
+    [['requeue', 'u1', 'u\u001b2', '--path', 'a'], 'UUID "u\\u001b2" cannot be a job uuid'],
+    [['remove', 'u1', 'u 2', '--url', 'http://x'], 'UUID "u 2" cannot be a job uuid'],
   ]
   for (const [args, message] of cases) {
     it(`wharf ${args.join(' ')}`, async () => {
