@@ -63,8 +63,11 @@ async function physical(path: string): Promise<string> {
  * system that refuses the writes (EACCES, EROFS, ENOSPC…) is a StorageError naming `path`.
  */
 export async function publishDirectory<T>(path: string, what: string, fill: (temp: string) => Promise<T>): Promise<T> {
-  const parent = dirname(path)
-  const temp = join(parent, `${basename(path)}.tmp-${randomBytes(6).toString('hex')}`)
+  // An empty directory given through a symbolic link (a backups mount): the rename below replaces
+  // a directory, not a link (ENOTDIR), so the copy is made beside, and put at, where it leads.
+  const at = await realpath(path).catch(() => path)
+  const parent = dirname(at)
+  const temp = join(parent, `${basename(at)}.tmp-${randomBytes(6).toString('hex')}`)
   try {
     await makeParents(parent)
     await mkdir(temp)
@@ -76,7 +79,7 @@ export async function publishDirectory<T>(path: string, what: string, fill: (tem
     await syncDirectory(temp)
     // POSIX rename replaces an empty directory and fails on a non-empty one: if something was
     // written at `path` meanwhile, this refuses rather than mixing two stores.
-    await rename(temp, path).catch((error: NodeJS.ErrnoException) => {
+    await rename(temp, at).catch((error: NodeJS.ErrnoException) => {
       throw new StorageError(`cannot move the finished copy into ${JSON.stringify(path)} (${error.code ?? error.message}); was something written there meanwhile?`, { cause: error })
     })
     await syncDirectory(parent)

@@ -297,6 +297,27 @@ describe('backup refusals', () => {
     await source.backup(join(root, 'empty'))
     expect(await listing(join(root, 'empty'))).toContain('WHARF-END')
   })
+
+  // A target given as a symbolic link to an empty directory (a backups mount, say) passed the
+  // checks, was written whole, and then the final rename onto the link failed (ENOTDIR) with
+  // "was something written there meanwhile?". It is written where the link leads.
+  it('accepts a symbolic link to an empty directory, for a backup and a restore, and writes where it leads', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    await models(source).withDelay().ok(1)
+    await mkdir(join(root, 'disk', 'backups'), { recursive: true })
+    await symlink(join(root, 'disk', 'backups'), join(root, 'backups'))
+    const result = await source.backup(join(root, 'backups'))
+    expect(result.path).toBe(join(root, 'backups'))
+    expect(await listing(join(root, 'disk', 'backups'))).toContain('WHARF-BACKUP')
+    await source.close()
+    await mkdir(join(root, 'disk', 'store'))
+    await symlink(join(root, 'disk', 'store'), join(root, 'store'))
+    await restoreBackup(join(root, 'backups'), join(root, 'store'))
+    expect(await allJobs(await open(join(root, 'store')))).toHaveLength(1)
+    expect(await listing(root)).toEqual(['backups', 'disk', 'source', 'store'])
+    expect(await listing(join(root, 'disk'))).toEqual(['backups', 'store'])
+  })
 })
 
 describe('a backup is not opened as a store', () => {
