@@ -4,7 +4,7 @@
 // `<target>.tmp-…` directory, never something at the target that looks whole.
 
 import { randomBytes } from 'node:crypto'
-import { mkdir, readdir, realpath, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, readdir, readlink, realpath, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve, sep } from 'node:path'
 import { InvalidPropertyError, StorageError } from '../engine/errors.js'
 import { syncDirectory } from './end-mark-file.js'
@@ -23,7 +23,12 @@ export async function checkFreshTarget(path: unknown, what: string): Promise<str
     if (error.code === 'ENOENT') return null
     throw new StorageError(`${what} ${JSON.stringify(path)} cannot be read (${error.code ?? error.message})`, { cause: error })
   })
-  if (found === null) return path
+  if (found === null) {
+    // A symbolic link to nothing is not a new directory: the final rename could not replace it.
+    const link = await readlink(path).catch(() => null)
+    if (link !== null) throw new StorageError(`${what} ${JSON.stringify(path)} is a symbolic link to ${JSON.stringify(resolve(dirname(path), link))}, which does not exist; create that directory, or give another`)
+    return path
+  }
   if (!found.isDirectory()) throw new StorageError(`${what} ${JSON.stringify(path)} exists and is not a directory; give a new or empty directory`)
   const entries = await readdir(path)
   if (entries.length > 0) {

@@ -301,6 +301,18 @@ describe('backup refusals', () => {
   // A target given as a symbolic link to an empty directory (a backups mount, say) passed the
   // checks, was written whole, and then the final rename onto the link failed (ENOTDIR) with
   // "was something written there meanwhile?". It is written where the link leads.
+  // A link to nothing passed as a new target: everything was copied, then the rename onto the
+  // link failed (ENOTDIR) with "was something written there meanwhile?".
+  it('refuses a symbolic link that leads nowhere before copying anything, naming where it leads', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    await symlink(join(root, 'gone'), join(root, 'backups'))
+    const error = await failure(() => source.backup(join(root, 'backups')))
+    expect(error).toBeInstanceOf(StorageError)
+    expect((error as Error).message).toBe(`backup(): the backup directory ${JSON.stringify(join(root, 'backups'))} is a symbolic link to ${JSON.stringify(join(root, 'gone'))}, which does not exist; create that directory, or give another`)
+    expect(await listing(root)).toEqual(['backups', 'source'])
+  })
+
   it('accepts a symbolic link to an empty directory, for a backup and a restore, and writes where it leads', async () => {
     const root = await tempRoot()
     const source = await open(join(root, 'source'))
