@@ -2,7 +2,7 @@
 // (unknown, or a state the action does not apply to) is reported and does not stop the others,
 // and makes the exit code 1.
 
-import { positionalArgs } from './args.js'
+import { uuidArgs } from './args.js'
 import type { Action, ActionResult } from './client.js'
 import { connecting, CONNECT_DETAILS, CONNECT_USAGE, EXIT_OK, EXIT_REFUSED, withClient, type Command } from './command.js'
 
@@ -21,7 +21,7 @@ function actionCommand(action: Action): Command {
     details: [...CONNECT_DETAILS, 'Exit code 1 when any job was refused (the others are still acted on).', 'JSON: { "results": [{ "uuid", "ok": true } | { "uuid", "ok": false, "error": { name, code, message } }...] }'],
     options: connecting(),
     async run({ values, positionals, out }) {
-      const uuids = positionalArgs(positionals, 'UUID', 'some')
+      const uuids = uuidArgs(positionals, 'some')
       const results = await withClient(values, (client) => client.act(action, uuids), out)
       out.answer({ results }, () => results.map((r) => line(action, r)))
       return results.every((r) => r.ok) ? EXIT_OK : EXIT_REFUSED

@@ -6,7 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { JOB_STATES, type JobState } from '../engine/core/events.js'
 import { JOBS_LIMIT_MAX } from '../engine/api/queries.js'
-import { isUuidParam } from '../dashboard/query.js'
+import { API_JOBS_LIMIT_MAX, isUuidParam } from '../dashboard/query.js'
 
 /** Bad usage: an unknown command or flag, a missing argument, a bad value. Exit code 2. */
 export class UsageError extends Error {
@@ -104,6 +104,9 @@ export function integerOption(values: Values, name: string, min: number, max: nu
 /** Rows per page of `wharf jobs` unless --limit says otherwise (the dashboard API's default). */
 export const LIMIT_DEFAULT = 50
 
+/** --limit in a command's help: the dashboard's API has a lower bound than a store (--path). */
+export const LIMIT_DETAIL = `--limit N     rows per page, 1 to ${JOBS_LIMIT_MAX} (default ${LIMIT_DEFAULT}; 1 to ${API_JOBS_LIMIT_MAX} with --url)`
+
 export function limitOption(values: Values): number {
   return integerOption(values, 'limit', 1, JOBS_LIMIT_MAX, LIMIT_DEFAULT)
 }
@@ -150,7 +153,26 @@ export function urlOption(values: Values): string | undefined {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url must be an http:// or https:// URL, got ${JSON.stringify(text)}`)
   if (url.search !== '' || url.hash !== '') throw new UsageError(`--url is the dashboard's base URL, without a query or fragment, got ${JSON.stringify(text)}`)
+  // fetch() refuses credentials in a URL (and a command line is visible to other users): say so
+  // here, without printing the password, rather than "cannot reach" with it.
+  if (url.username !== '' || url.password !== '') {
+    const shown = new URL(url.href)
+    if (shown.password !== '') shown.password = '***'
+    throw new UsageError(`--url must not hold a user name or password; give the dashboard token with --token or WHARF_TOKEN, got ${JSON.stringify(shown.href)}`)
+  }
   return url.href.replace(/\/+$/, '')
+}
+
+/**
+ * Job uuids given as arguments: exactly `count`, or at least one ('some'). Each is checked as the
+ * dashboard API checks a uuid, in every mode (as --after): --url refused "a b" (HTTP 400, exit 2,
+ * and for an action the whole call) while --path reported it unknown and acted on the others.
+ */
+export function uuidArgs(positionals: readonly string[], count: 1 | 'some'): string[] {
+  const uuids = positionalArgs(positionals, 'UUID', count)
+  const bad = uuids.find((uuid) => !isUuidParam(uuid))
+  if (bad !== undefined) throw new UsageError(`UUID ${JSON.stringify(bad)} cannot be a job uuid (no spaces or control characters, at most 200 characters)`)
+  return uuids
 }
 
 /** Exactly `count` positionals (or at least one with count 'some'), named `name` in errors. */

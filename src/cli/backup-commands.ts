@@ -7,7 +7,7 @@ import { refusalOf } from './client.js'
 import { EXIT_OK, type Command } from './command.js'
 import { checkStorePath } from './local-client.js'
 import { fields } from './output.js'
-import { WharfError, StorageLockedError } from '../engine/errors.js'
+import { StorageLockedError } from '../engine/errors.js'
 import { backupStore } from '../storage/backup.js'
 import { restoreBackup } from '../storage/restore.js'
 
@@ -22,12 +22,13 @@ function required(values: Values, name: string): string {
   return value
 }
 
-/** Library refusals (StorageError, InvalidBackupError, ...) as the CLI's, with `lockedHint` for a held store. */
+/** A held store refused with `lockedHint` added; every other library error goes to main(), which
+ * reports it as every command's: bad input (a target inside what it copies) as usage, exit 2. */
 async function refused<T>(work: () => Promise<T>, lockedHint: string): Promise<T> {
   try {
     return await work()
   } catch (error) {
-    if (error instanceof WharfError) throw refusalOf(error, error instanceof StorageLockedError ? lockedHint : '')
+    if (error instanceof StorageLockedError) throw refusalOf(error, lockedHint)
     throw error
   }
 }

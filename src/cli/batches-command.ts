@@ -1,7 +1,7 @@
 // `wharf batches`: one page of batches (wharf.batch()) with their progress; the next with --after.
 
 import { BATCH_STATES, type BatchState } from '../engine/core/batch.js'
-import { afterOption, limitOption, orderOption, positionalArgs, stringOption, UsageError } from './args.js'
+import { afterOption, LIMIT_DETAIL, limitOption, orderOption, positionalArgs, stringOption, UsageError } from './args.js'
 import type { BatchesFilter } from './client.js'
 import { connecting, CONNECT_DETAILS, CONNECT_USAGE, EXIT_OK, withClient, type Command } from './command.js'
 import { table, text, time } from './output.js'
@@ -13,7 +13,7 @@ export const batchesCommand: Command = {
   details: [
     ...CONNECT_DETAILS,
     `--state S     ${BATCH_STATES.join(', ')}`,
-    '--limit N     rows per page, 1 to 10000 (default 50)',
+    LIMIT_DETAIL,
     '--order O     asc (oldest first, the default) or desc',
     '--after UUID  the page after this batch: the uuid the previous page named as next',
     'its jobs: wharf jobs --batch UUID',

@@ -9,6 +9,7 @@ import type { JobView } from '../engine/core/view.js'
 import type { BatchState, BatchView } from '../engine/core/batch.js'
 import type { Stats } from '../engine/api/queries.js'
 import { WharfError } from '../engine/errors.js'
+import { PATH_ADVICE } from '../storage/level-path.js'
 
 export interface JobsFilter {
   state?: JobState
@@ -97,9 +98,12 @@ export class Refusal extends Error {
   }
 }
 
-/** The name, code and message of a Wharf error, as the dashboard API reports them. */
+/** The library's advice for a path that is not a store offers an empty directory: the CLI refuses one. */
+const CLI_PATH_ADVICE = 'give the directory of a Wharf store (the wharf command never creates one)'
+
+/** The name, code and message of a Wharf error, as the dashboard API reports them (CLI_PATH_ADVICE in it). */
 export function errorInfo(error: WharfError): ErrorInfo {
-  return { name: error.name, code: error.code, message: error.message }
+  return { name: error.name, code: error.code, message: error.message.replace(PATH_ADVICE, CLI_PATH_ADVICE) }
 }
 
 /** A Wharf error as a Refusal, with `hint` (what to do instead) added to its message. */

@@ -2,7 +2,7 @@
 // Wharf: --path (a store no process holds), --url (a running app's dashboard) or --postgres (a
 // cluster on PostgreSQL, joined as a member that never schedules), exactly one of them.
 
-import { CONNECT_OPTIONS, positionalArgs, postgresOption, stringOption, UsageError, urlOption, type OptionSpecs, type Values } from './args.js'
+import { CONNECT_OPTIONS, postgresOption, stringOption, UsageError, urlOption, uuidArgs, type OptionSpecs, type Values } from './args.js'
 import type { OperatorClient } from './client.js'
 import { ClusterClient } from './cluster-client.js'
 import { HttpClient } from './http-client.js'
@@ -93,7 +93,7 @@ export function oneJobCommand<T>(spec: {
     details: [...CONNECT_DETAILS, `JSON: ${spec.json}`],
     options: connecting(),
     async run({ values, positionals, out }) {
-      const [uuid] = positionalArgs(positionals, 'UUID', 1)
+      const [uuid] = uuidArgs(positionals, 1)
       const answer = await withClient(values, (client) => spec.read(client, uuid!))
       out.answer(answer, () => spec.show(answer))
       const note = out.json ? null : (spec.note?.(answer, values) ?? null)

@@ -18,6 +18,27 @@ const REQUEST_TIMEOUT_MS = 30_000
 /** uuids per action request: the API's limit. */
 export const ACTION_UUIDS_MAX = 1000
 
+/** The field a 200 answer must hold, and its kind: another service's JSON is not Wharf's API. */
+type Field = readonly [name: string, kind: 'array' | 'object' | 'number']
+
+function holds(body: unknown, [name, kind]: Field): boolean {
+  const value = (body as Record<string, unknown> | null)?.[name]
+  if (kind === 'array') return Array.isArray(value)
+  if (kind === 'number') return typeof value === 'number'
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Why fetch() failed: the system's code (ECONNREFUSED, UND_ERR_SOCKET) where it gives one. */
+function failure(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause
+  return cause?.code ?? cause?.message ?? (error as Error).message
+}
+
+/** An answer that is not Wharf's API (another server at --url, a proxy's page): exit 1. */
+function notApi(where: string, status: number, what: string, text: string): Refusal {
+  return new Refusal({ name: 'ProtocolError', code: 'NOT_WHARF_API', message: `${where} answered ${status} with ${what} Wharf's JSON API (${JSON.stringify(text.slice(0, 80))}); is --url the dashboard's base URL?` })
+}
+
 interface Answer {
   status: number
   body: unknown
@@ -31,15 +52,15 @@ export class HttpClient implements OperatorClient {
   ) {}
 
   async jobs(filter: JobsFilter): Promise<JobsPage> {
-    return (await this.ok('GET', `/api/jobs?${queryOf(filter)}`)) as JobsPage
+    return (await this.ok('GET', `/api/jobs?${queryOf(filter)}`, ['jobs', 'array'])) as JobsPage
   }
 
   async job(uuid: string): Promise<JobDetail> {
-    return (await this.ok('GET', `/api/jobs/${encodeURIComponent(uuid)}`)) as JobDetail
+    return (await this.ok('GET', `/api/jobs/${encodeURIComponent(uuid)}`, ['job', 'object'])) as JobDetail
   }
 
   async explain(uuid: string): Promise<Explanation> {
-    return (await this.ok('GET', `/api/jobs/${encodeURIComponent(uuid)}/explain`)) as Explanation
+    return (await this.ok('GET', `/api/jobs/${encodeURIComponent(uuid)}/explain`, ['reasons', 'array'])) as Explanation
   }
 
   async act(action: Action, uuids: readonly string[]): Promise<ActionResult[]> {
@@ -48,9 +69,8 @@ export class HttpClient implements OperatorClient {
       const answer = await this.request('POST', `/api/actions/${action}`, { uuids: uuids.slice(i, i + ACTION_UUIDS_MAX) })
       // 409: some were refused; the body still lists every result.
       if (answer.status !== 200 && answer.status !== 409) throw this.refusal(answer)
-      const listed = (answer.body as { results?: unknown }).results
-      if (!Array.isArray(listed)) throw this.refusal(answer)
-      results.push(...(listed as ActionResult[]))
+      if (!holds(answer.body, ['results', 'array'])) throw notApi(`POST ${this.base}/api/actions/${action}`, answer.status, 'JSON that is not', JSON.stringify(answer.body))
+      results.push(...((answer.body as { results: ActionResult[] }).results))
     }
     return results
   }
@@ -58,33 +78,34 @@ export class HttpClient implements OperatorClient {
   async remove(uuids: readonly string[]): Promise<{ removed: number }> {
     // One request: the API's remove is all or nothing, up to ACTION_UUIDS_MAX uuids (checked by
     // the command). A refusal (409) carries its error like any other.
-    const { removed } = (await this.ok('POST', '/api/actions/remove', { uuids })) as { removed: number }
+    const { removed } = (await this.ok('POST', '/api/actions/remove', ['removed', 'number'], { uuids })) as { removed: number }
     return { removed }
   }
 
   async purge(state: RemovableState, before: Date | undefined): Promise<{ removed: number }> {
-    const { removed } = (await this.ok('POST', '/api/actions/purge', { state, before: before?.toISOString() })) as { removed: number }
+    const { removed } = (await this.ok('POST', '/api/actions/purge', ['removed', 'number'], { state, before: before?.toISOString() })) as { removed: number }
     return { removed }
   }
 
   async stats(): Promise<Stats> {
-    return (await this.ok('GET', '/api/stats')) as Stats
+    return (await this.ok('GET', '/api/stats', ['channels', 'array'])) as Stats
   }
 
   async crons(): Promise<{ crons: unknown[] }> {
-    return (await this.ok('GET', '/api/crons')) as { crons: unknown[] }
+    return (await this.ok('GET', '/api/crons', ['crons', 'array'])) as { crons: unknown[] }
   }
 
   async batches(filter: BatchesFilter): Promise<BatchesPage> {
-    return (await this.ok('GET', `/api/batches?${queryOf(filter)}`)) as BatchesPage
+    return (await this.ok('GET', `/api/batches?${queryOf(filter)}`, ['batches', 'array'])) as BatchesPage
   }
 
   async close(): Promise<void> {}
 
-  /** The body of a 200 answer; any other status is a Refusal. */
-  private async ok(method: 'GET' | 'POST', route: string, body?: unknown): Promise<unknown> {
+  /** The body of a 200 answer, holding `field`; any other status is a Refusal. */
+  private async ok(method: 'GET' | 'POST', route: string, field: Field, body?: unknown): Promise<unknown> {
     const answer = await this.request(method, route, body)
     if (answer.status !== 200) throw this.refusal(answer)
+    if (!holds(answer.body, field)) throw notApi(`${method} ${this.base}${route}`, answer.status, 'JSON that is not', JSON.stringify(answer.body))
     return answer.body
   }
 
@@ -102,15 +123,19 @@ export class HttpClient implements OperatorClient {
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       })
     } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause
-      const why = cause?.code ?? cause?.message ?? (error as Error).message
-      throw new Refusal({ name: 'ConnectionError', code: 'UNREACHABLE', message: `cannot reach the Wharf dashboard at ${this.base} (${why}); is the app running, and is --url its dashboard's address?` })
+      throw new Refusal({ name: 'ConnectionError', code: 'UNREACHABLE', message: `cannot reach the Wharf dashboard at ${this.base} (${failure(error)}); is the app running, and is --url its dashboard's address?` })
     }
-    const text = await response.text()
+    let text: string
+    try {
+      text = await response.text()
+    } catch (error) {
+      // The connection broke, or the request timed out, after the headers.
+      throw new Refusal({ name: 'ConnectionError', code: 'UNREACHABLE', message: `${where}: the answer (${response.status}) was cut off (${failure(error)}); the connection to the Wharf dashboard at ${this.base} broke or timed out` })
+    }
     try {
       return { status: response.status, body: JSON.parse(text) as unknown }
     } catch {
-      throw new Refusal({ name: 'ProtocolError', code: 'NOT_WHARF_API', message: `${where} answered ${response.status} with something other than Wharf's JSON API (${JSON.stringify(text.slice(0, 80))}); is --url the dashboard's base URL?` })
+      throw notApi(where, response.status, 'something other than', text)
     }
   }
 

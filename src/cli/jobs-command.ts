@@ -1,6 +1,6 @@
 // `wharf jobs`: one page of jobs, filtered, in creation order; the next page with --after.
 
-import { afterOption, functionOption, limitOption, orderOption, positionalArgs, stateOption, stringOption } from './args.js'
+import { afterOption, functionOption, LIMIT_DETAIL, limitOption, orderOption, positionalArgs, stateOption, stringOption } from './args.js'
 import type { JobsFilter } from './client.js'
 import { connecting, CONNECT_DETAILS, CONNECT_USAGE, EXIT_OK, withClient, type Command } from './command.js'
 import { table, text, time } from './output.js'
@@ -15,7 +15,7 @@ export const jobsCommand: Command = {
     "--channel C   the complete channel name ('mail' means root.mail)",
     '--function F  a job function, model.method (the method is what follows the last dot)',
     '--batch UUID  the jobs of this batch (wharf batches lists them)',
-    '--limit N     rows per page, 1 to 10000 (default 50)',
+    LIMIT_DETAIL,
     '--order O     asc (oldest first, the default) or desc',
     '--after UUID  the page after this job: the uuid the previous page named as next',
     'JSON: { "jobs": [JobView...], "next": uuid | null }',

@@ -3,7 +3,7 @@
 // command's usage line on stderr).
 
 import { COMMON_OPTIONS, parse, UsageError } from './args.js'
-import { Refusal, type ErrorInfo } from './client.js'
+import { errorInfo, Refusal, type ErrorInfo } from './client.js'
 import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, type Command } from './command.js'
 import { COMMANDS } from './commands.js'
 import { Output, type Sink } from './output.js'
@@ -82,7 +82,7 @@ function asRefusal(error: unknown): Refusal | null {
   if (error instanceof Refusal) return error
   if (!(error instanceof WharfError)) return null
   const badInput = error.code === 'INVALID_PROPERTY' || error.code === 'INVALID_CHANNEL_CONFIG'
-  return new Refusal({ name: error.name, code: error.code, message: error.message }, badInput)
+  return new Refusal(errorInfo(error), badInput)
 }
 
 function generalHelp(): string[] {

@@ -75,7 +75,15 @@ export function fields(pairs: readonly (readonly [string, string])[]): string[] 
 
 /** `text` cut to `max` characters, the last one an ellipsis. */
 export function cut(text: string, max: number): string {
-  return text.length <= max ? text : text.slice(0, Math.max(0, max - 1)) + ELLIPSIS
+  if (text.length <= max) return text
+  let end = Math.max(0, max - 1)
+  // Not between the two halves of a surrogate pair (an emoji): half of one prints as U+FFFD.
+  if (end > 0 && isHighSurrogate(text.charCodeAt(end - 1))) end--
+  return text.slice(0, end) + ELLIPSIS
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff
 }
 
 function oneLine(text: string): string {

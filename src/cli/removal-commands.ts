@@ -5,7 +5,7 @@
 import { instantOf } from '../engine/api/removal.js'
 import type { RemovableState } from '../engine/core/commands.js'
 import { WharfError } from '../engine/errors.js'
-import { positionalArgs, stringOption, UsageError, type Values } from './args.js'
+import { positionalArgs, stringOption, UsageError, uuidArgs, type Values } from './args.js'
 import { connecting, CONNECT_DETAILS, CONNECT_USAGE, EXIT_OK, withClient, type Command } from './command.js'
 import { ACTION_UUIDS_MAX } from './http-client.js'
 import { time } from './output.js'
@@ -26,7 +26,7 @@ export const removeCommand: Command = {
   ],
   options: connecting(),
   async run({ values, positionals, out }) {
-    const uuids = positionalArgs(positionals, 'UUID', 'some')
+    const uuids = uuidArgs(positionals, 'some')
     if (uuids.length > ACTION_UUIDS_MAX) throw new UsageError(`at most ${ACTION_UUIDS_MAX} uuids at once (the removal is all or nothing), got ${uuids.length}; or use wharf purge`)
     const answer = await withClient(values, (client) => client.remove(uuids), out)
     out.answer(answer, () => [`removed ${jobs(answer.removed)}`])

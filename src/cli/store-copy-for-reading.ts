@@ -10,7 +10,7 @@ import { copyFile, link, mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { StorageLockedError } from '../engine/errors.js'
-import { refusalOf } from './client.js'
+import { Refusal, refusalOf } from './client.js'
 
 const TABLE = /^\d+\.(ldb|sst)$/
 /** LevelDB's lock file: the copy takes its own. */
@@ -44,9 +44,25 @@ async function linkOrCopy(from: string, to: string, name: string): Promise<void>
   await copyFile(from, to)
 }
 
+/**
+ * A file system error of the copy as a refusal saying where the copy is made: a temporary
+ * directory without room for a large store's files (a small tmpfs) is the likely cause, and
+ * TMPDIR the way out. Anything else (a bug) as it is.
+ */
+function copyRefusal(path: string, error: unknown): unknown {
+  if (typeof (error as NodeJS.ErrnoException | null)?.code !== 'string') return error
+  return new Refusal({
+    name: 'StorageError',
+    code: 'STORAGE',
+    message: `cannot make the private copy of ${JSON.stringify(path)} that is read (${(error as Error).message}); it is made in ${tmpdir()}: free space there, or set TMPDIR to a directory with room for the store's files`,
+  })
+}
+
 /** Copy the store at `path` into a new temporary directory; `lockedHint` says what to do if it is in use. */
 export async function copyForReading(path: string, lockedHint: string): Promise<ReadingCopy> {
-  const dir = await mkdtemp(join(tmpdir(), 'wharf-verify-'))
+  const dir = await mkdtemp(join(tmpdir(), 'wharf-verify-')).catch((error: unknown) => {
+    throw copyRefusal(path, error)
+  })
   const remove = (): Promise<void> => rm(dir, { recursive: true, force: true })
   try {
     const before = await listing(path)
@@ -56,7 +72,7 @@ export async function copyForReading(path: string, lockedHint: string): Promise<
     }
   } catch (error) {
     await remove()
-    throw error
+    throw error instanceof Refusal ? error : copyRefusal(path, error)
   }
   return { dir, remove }
 }

@@ -15,7 +15,7 @@
 import { readFile } from 'node:fs/promises'
 import { ClassicLevel } from 'classic-level'
 import { parseChannelConfig } from '../engine/core/channel-config.js'
-import { LogCorruptionError, StorageLockedError } from '../engine/errors.js'
+import { LogCorruptionError, StorageLockedError, WharfError } from '../engine/errors.js'
 import { openAndReplay } from '../engine/runtime/engine-open.js'
 import { decodeBatch, decodeSnapshot } from '../storage/codec.js'
 import { STORE_ID_KEY } from '../storage/end-mark.js'
@@ -26,6 +26,7 @@ import { manifestDifferences } from '../storage/restore.js'
 import { StoreScan } from '../storage/store-scan.js'
 import { levelChild } from '../storage/level-child.js'
 import { LevelLog } from '../storage/level-log.js'
+import { checkWharfKeys } from '../storage/level-path.js'
 import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, seqOfKey, type Db } from '../storage/level-recovery.js'
 import { allStrayKeys } from '../storage/stray-keys.js'
 import { refusalOf } from './client.js'
@@ -93,6 +94,10 @@ async function checkCopy(dir: string, check: StoreCheck): Promise<void> {
   await db.open()
   let logWhole: boolean
   try {
+    // Another program's LevelDB is refused as an open refuses it, not checked as a damaged store.
+    await checkWharfKeys(db, check.path).catch((error: unknown) => {
+      throw error instanceof WharfError ? refusalOf(error) : error
+    })
     const before = check.problems.length
     check.log = await checkLog(db, check.path, check.problems)
     await checkStrayKeys(db, check.problems)

@@ -47,7 +47,7 @@ const BACKUP_DIR = 'backup(): the backup directory'
 /** Back up the open store of `log` into `dir` (new, or an empty directory). */
 export async function backupLevelLog(log: LevelLog, dir: string): Promise<BackupResult> {
   await checkFreshTarget(dir, BACKUP_DIR)
-  checkOutside(dir, log.path, BACKUP_DIR)
+  await checkOutside(dir, log.path, BACKUP_DIR)
   return publishDirectory(dir, BACKUP_DIR, async (temp) => {
     // Taken now, after the checks: this is the point the backup holds.
     const source = log.snapshotIterator()
@@ -69,6 +69,8 @@ export async function backupStore(storePath: string, dir: string): Promise<Backu
   // LevelLog.open creates a store where there is none: refuse that here instead.
   const found = await stat(join(storePath, 'CURRENT')).catch(() => null)
   if (found === null) throw new StorageError(`backupStore(): ${JSON.stringify(storePath)} holds no Wharf store (no LevelDB CURRENT file); nothing was written`)
+  // Before the open below, which rewrites the store's files (a new MANIFEST and write-ahead log).
+  await checkOutside(dir, storePath, 'backupStore(): the backup directory')
   if (await isBackupDir(storePath)) return backupOfBackup(storePath, dir)
   const log = new LevelLog(storePath)
   await log.open()
@@ -85,7 +87,6 @@ export async function backupStore(storePath: string, dir: string): Promise<Backu
  * checks it entry by entry against its manifest, as restoreBackup does — and that is backed up.
  */
 async function backupOfBackup(backupDir: string, dir: string): Promise<BackupResult> {
-  checkOutside(dir, backupDir, 'backupStore(): the backup directory')
   const scratch = join(dirname(dir), `${basename(dir)}.tmp-source-${randomBytes(6).toString('hex')}`)
   try {
     await restoreBackup(backupDir, scratch).catch((error: unknown) => {

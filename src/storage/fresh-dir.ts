@@ -4,7 +4,7 @@
 // `<target>.tmp-…` directory, never something at the target that looks whole.
 
 import { randomBytes } from 'node:crypto'
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, readdir, readlink, realpath, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve, sep } from 'node:path'
 import { InvalidPropertyError, StorageError } from '../engine/errors.js'
 import { syncDirectory } from './end-mark-file.js'
@@ -23,7 +23,12 @@ export async function checkFreshTarget(path: unknown, what: string): Promise<str
     if (error.code === 'ENOENT') return null
     throw new StorageError(`${what} ${JSON.stringify(path)} cannot be read (${error.code ?? error.message})`, { cause: error })
   })
-  if (found === null) return path
+  if (found === null) {
+    // A symbolic link to nothing is not a new directory: the final rename could not replace it.
+    const link = await readlink(path).catch(() => null)
+    if (link !== null) throw new StorageError(`${what} ${JSON.stringify(path)} is a symbolic link to ${JSON.stringify(resolve(dirname(path), link))}, which does not exist; create that directory, or give another`)
+    return path
+  }
   if (!found.isDirectory()) throw new StorageError(`${what} ${JSON.stringify(path)} exists and is not a directory; give a new or empty directory`)
   const entries = await readdir(path)
   if (entries.length > 0) {
@@ -32,12 +37,27 @@ export async function checkFreshTarget(path: unknown, what: string): Promise<str
   return path
 }
 
-/** Refuse a target inside (or at) `other`: a copy must not be written into what it copies. */
-export function checkOutside(target: string, other: string, what: string): void {
-  const outer = resolve(other)
-  const inner = resolve(target)
+/**
+ * Refuse a target inside (or at) `other`: a copy must not be written into what it copies. Where
+ * the paths lead, not how they are written: through a symbolic link to `other` (or `other`
+ * given as one), a target outside it by name lies inside it on disk.
+ */
+export async function checkOutside(target: string, other: string, what: string): Promise<void> {
+  const outer = await physical(other)
+  const inner = await physical(target)
   if (inner === outer || inner.startsWith(outer + sep)) {
     throw new InvalidPropertyError(`${what} ${JSON.stringify(target)} is inside ${JSON.stringify(other)}, which it copies; give a directory outside it`)
+  }
+}
+
+/** `path` absolute, with the symbolic links of its longest existing part resolved (the rest does not exist yet). */
+async function physical(path: string): Promise<string> {
+  const rest: string[] = []
+  for (let at = resolve(path); ; at = dirname(at)) {
+    const real = await realpath(at).catch(() => null)
+    if (real !== null) return join(real, ...rest)
+    if (dirname(at) === at) return resolve(path)
+    rest.unshift(basename(at))
   }
 }
 
@@ -48,8 +68,11 @@ export function checkOutside(target: string, other: string, what: string): void 
  * system that refuses the writes (EACCES, EROFS, ENOSPC…) is a StorageError naming `path`.
  */
 export async function publishDirectory<T>(path: string, what: string, fill: (temp: string) => Promise<T>): Promise<T> {
-  const parent = dirname(path)
-  const temp = join(parent, `${basename(path)}.tmp-${randomBytes(6).toString('hex')}`)
+  // An empty directory given through a symbolic link (a backups mount): the rename below replaces
+  // a directory, not a link (ENOTDIR), so the copy is made beside, and put at, where it leads.
+  const at = await realpath(path).catch(() => path)
+  const parent = dirname(at)
+  const temp = join(parent, `${basename(at)}.tmp-${randomBytes(6).toString('hex')}`)
   try {
     await makeParents(parent)
     await mkdir(temp)
@@ -61,7 +84,7 @@ export async function publishDirectory<T>(path: string, what: string, fill: (tem
     await syncDirectory(temp)
     // POSIX rename replaces an empty directory and fails on a non-empty one: if something was
     // written at `path` meanwhile, this refuses rather than mixing two stores.
-    await rename(temp, path).catch((error: NodeJS.ErrnoException) => {
+    await rename(temp, at).catch((error: NodeJS.ErrnoException) => {
       throw new StorageError(`cannot move the finished copy into ${JSON.stringify(path)} (${error.code ?? error.message}); was something written there meanwhile?`, { cause: error })
     })
     await syncDirectory(parent)

@@ -61,6 +61,9 @@ export async function checkWharfKeys(db: Db, path: string): Promise<void> {
   throw refusal(path, `is a LevelDB store that was not written by Wharf (first key ${JSON.stringify(any[0])})`)
 }
 
+/** What to give instead, ending every refusal of a path (the CLI, which creates no store, says its own). */
+export const PATH_ADVICE = 'give an empty or new directory, or an existing Wharf store'
+
 function refusal(path: string, what: string, cause?: unknown): StorageError {
-  return new StorageError(`the Wharf path ${JSON.stringify(path)} ${what}; give an empty or new directory, or an existing Wharf store`, { cause })
+  return new StorageError(`the Wharf path ${JSON.stringify(path)} ${what}; ${PATH_ADVICE}`, { cause })
 }

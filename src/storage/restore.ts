@@ -41,7 +41,7 @@ const SKIPPED = new Set([MANIFEST_FILE, MARK_FILE, 'LOCK'])
 export async function restoreBackup(backupDir: string, targetPath: string): Promise<RestoreResult> {
   checkPathArg(backupDir, 'restoreBackup(): the backup directory')
   await checkFreshTarget(targetPath, TARGET)
-  checkOutside(targetPath, backupDir, TARGET)
+  await checkOutside(targetPath, backupDir, TARGET)
   const refuse = (why: string, cause?: unknown): InvalidBackupError =>
     new InvalidBackupError(backupDir, `${why}; nothing was written at ${JSON.stringify(targetPath)}`, { cause })
   const { manifest, mark, files } = await readBackup(backupDir).catch((error: unknown) => {

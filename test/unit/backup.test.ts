@@ -1,7 +1,7 @@
 // wharf.backup() and restoreBackup(): a backup of a running durable store, restored elsewhere and
 // opened, holds exactly the jobs of one committed point of the source's log; bad input and damaged
 // backups are refused, naming the path, with nothing written at the target.
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
@@ -98,6 +98,11 @@ async function allJobs(wharf: Wharf): Promise<unknown[]> {
 /** Names in `dir`, for "nothing was written here" checks. */
 async function listing(dir: string): Promise<string[]> {
   return (await readdir(dir)).sort()
+}
+
+/** Every file directly in `dir` with its bytes, for "not a byte changed" checks. */
+async function bytes(dir: string): Promise<string[][]> {
+  return Promise.all((await listing(dir)).map(async (name) => [name, (await readFile(join(dir, name))).toString('hex')]))
 }
 
 describe('backup and restore of a running store', () => {
@@ -232,6 +237,23 @@ describe('backup refusals', () => {
   // A directory that cannot be created there (EACCES, EROFS, EPERM; ENOSPC while copying) was
   // the file system's raw error: an untyped rejection, and a stack trace from `wharf backup`.
   // /sys refuses every mkdir, root's included.
+  // The check compared the paths as written: through a symbolic link to the store (or from a
+  // store opened through one), the backup was written into the store's own directory.
+  it('refuses a directory inside the store reached through a symbolic link, either way', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    await symlink(join(root, 'source'), join(root, 'link'))
+    const through = await failure(() => source.backup(join(root, 'link', 'backup')))
+    expect(through).toBeInstanceOf(InvalidPropertyError)
+    expect((through as Error).message).toContain(`${JSON.stringify(join(root, 'link', 'backup'))} is inside ${JSON.stringify(join(root, 'source'))}`)
+    await source.close()
+    const viaLink = await open(join(root, 'link'))
+    expect(await failure(() => viaLink.backup(join(root, 'source', 'backup')))).toBeInstanceOf(InvalidPropertyError)
+    await viaLink.close()
+    expect(await failure(() => backupStore(join(root, 'source'), join(root, 'link', 'backup')))).toBeInstanceOf(InvalidPropertyError)
+    expect((await listing(join(root, 'source'))).filter((name) => name.startsWith('backup'))).toEqual([])
+  })
+
   it('refuses, as a StorageError naming it, a directory that cannot be created', async () => {
     const root = await tempRoot()
     const source = await open(join(root, 'source'))
@@ -274,6 +296,39 @@ describe('backup refusals', () => {
     await mkdir(join(root, 'empty'))
     await source.backup(join(root, 'empty'))
     expect(await listing(join(root, 'empty'))).toContain('WHARF-END')
+  })
+
+  // A target given as a symbolic link to an empty directory (a backups mount, say) passed the
+  // checks, was written whole, and then the final rename onto the link failed (ENOTDIR) with
+  // "was something written there meanwhile?". It is written where the link leads.
+  // A link to nothing passed as a new target: everything was copied, then the rename onto the
+  // link failed (ENOTDIR) with "was something written there meanwhile?".
+  it('refuses a symbolic link that leads nowhere before copying anything, naming where it leads', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    await symlink(join(root, 'gone'), join(root, 'backups'))
+    const error = await failure(() => source.backup(join(root, 'backups')))
+    expect(error).toBeInstanceOf(StorageError)
+    expect((error as Error).message).toBe(`backup(): the backup directory ${JSON.stringify(join(root, 'backups'))} is a symbolic link to ${JSON.stringify(join(root, 'gone'))}, which does not exist; create that directory, or give another`)
+    expect(await listing(root)).toEqual(['backups', 'source'])
+  })
+
+  it('accepts a symbolic link to an empty directory, for a backup and a restore, and writes where it leads', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    await models(source).withDelay().ok(1)
+    await mkdir(join(root, 'disk', 'backups'), { recursive: true })
+    await symlink(join(root, 'disk', 'backups'), join(root, 'backups'))
+    const result = await source.backup(join(root, 'backups'))
+    expect(result.path).toBe(join(root, 'backups'))
+    expect(await listing(join(root, 'disk', 'backups'))).toContain('WHARF-BACKUP')
+    await source.close()
+    await mkdir(join(root, 'disk', 'store'))
+    await symlink(join(root, 'disk', 'store'), join(root, 'store'))
+    await restoreBackup(join(root, 'backups'), join(root, 'store'))
+    expect(await allJobs(await open(join(root, 'store')))).toHaveLength(1)
+    expect(await listing(root)).toEqual(['backups', 'disk', 'source', 'store'])
+    expect(await listing(join(root, 'disk'))).toEqual(['backups', 'store'])
   })
 })
 
@@ -350,7 +405,6 @@ describe('backupStore: a store no process holds', () => {
     const before = await allJobs(source)
     await source.backup(join(root, 'backup'))
     await source.close()
-    const bytes = async (dir: string) => Promise.all((await listing(dir)).map(async (name) => [name, (await readFile(join(dir, name))).toString('hex')]))
     const was = await bytes(join(root, 'backup'))
     await backupStore(join(root, 'backup'), join(root, 'copy'))
     expect(await bytes(join(root, 'backup'))).toEqual(was)
@@ -363,6 +417,20 @@ describe('backupStore: a store no process holds', () => {
     await writeFile(join(root, 'backup', 'WHARF-BACKUP'), JSON.stringify({ ...manifest, keys: manifest.keys + 1 }))
     expect(await failure(() => backupStore(join(root, 'backup'), join(root, 'copy2')))).toBeInstanceOf(InvalidBackupError)
     expect(await listing(root)).toEqual(['backup', 'copy', 'restored', 'source'])
+  })
+
+  // The check came after LevelDB's open, which rewrites the store's files (a new MANIFEST, a new
+  // write-ahead log): the refusal the README places "before anything is written" changed the store.
+  it('refuses a backup directory inside the store before opening it: not a byte of the store changes', async () => {
+    const root = await tempRoot()
+    const source = await open(join(root, 'source'))
+    await fillMixed(source)
+    await source.close()
+    const was = await bytes(join(root, 'source'))
+    const error = await failure(() => backupStore(join(root, 'source'), join(root, 'source', 'backup')))
+    expect(error).toBeInstanceOf(InvalidPropertyError)
+    expect((error as Error).message).toBe(`backupStore(): the backup directory ${JSON.stringify(join(root, 'source', 'backup'))} is inside ${JSON.stringify(join(root, 'source'))}, which it copies; give a directory outside it`)
+    expect(await bytes(join(root, 'source'))).toEqual(was)
   })
 
   it('refuses to copy a log with a hole in the middle, naming the first missing seq', async () => {
@@ -419,6 +487,9 @@ describe('restore refusals', () => {
     const inside = await failure(() => restoreBackup(backup, join(backup, 'restored')))
     expect(inside).toBeInstanceOf(InvalidPropertyError)
     expect((inside as Error).message).toContain(JSON.stringify(join(backup, 'restored')))
+    // Through a symbolic link to the backup, too.
+    await symlink(backup, join(root, 'link'))
+    expect(await failure(() => restoreBackup(backup, join(root, 'link', 'restored')))).toBeInstanceOf(InvalidPropertyError)
     expect(await listing(backup)).not.toContain('restored')
   })
 

@@ -45,6 +45,31 @@ describe('wharf backup, then wharf restore', () => {
   })
 })
 
+// The library refuses a backup directory inside the store it copies (or a restore target inside
+// the backup) with an InvalidPropertyError: a bad value of an option, which every other command
+// reports as bad usage. backup and restore turned it into a refusal, exit 1, without the usage line.
+describe('a target inside what it copies is bad usage (exit 2), nothing written', () => {
+  it('wharf backup --to a directory inside the store', async () => {
+    const dir = await tempDir()
+    await cp(template, join(dir, 'store'), { recursive: true })
+    const run = await wharf('backup', '--path', join(dir, 'store'), '--to', join(dir, 'store', 'b'))
+    expect([run.code, run.out]).toEqual([2, ''])
+    expect(run.err).toMatch(/InvalidPropertyError: \w+\(\): the backup directory ".*" is inside/)
+    expect(run.err).toContain('\nusage: wharf backup ')
+    await expect(stat(join(dir, 'store', 'b'))).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
+  it('wharf restore --path a directory inside the backup', async () => {
+    const dir = await tempDir()
+    await wharfJson(0, 'backup', '--path', template, '--to', join(dir, 'backup'))
+    const run = await wharf('restore', join(dir, 'backup'), '--path', join(dir, 'backup', 'r'))
+    expect([run.code, run.out]).toEqual([2, ''])
+    expect(run.err).toContain(`InvalidPropertyError: restoreBackup(): the target directory "${join(dir, 'backup', 'r')}" is inside`)
+    expect(run.err).toContain('\nusage: wharf restore ')
+    await expect(stat(join(dir, 'backup', 'r'))).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+})
+
 describe('refused, nothing written (exit 1)', () => {
   it('a backup into a directory that is not empty', async () => {
     const dir = await tempDir()

@@ -193,6 +193,51 @@ describe('the token, and addresses that are not a dashboard', () => {
   })
 })
 
+// Another service's JSON API (the app's own port, say) answered 200 with JSON: each command read
+// the fields it expected and died with a TypeError and a stack trace, or, with --json, printed
+// what it got and exited 0.
+describe('a server that does not answer as Wharf\'s API', () => {
+  it('is refused as not the API, exit 1, for every command, and --json prints the error', async () => {
+    const server = await listening((_req, res) => {
+      res.setHeader('content-type', 'application/json')
+      res.end('{"status":"ok"}')
+    })
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+    try {
+      for (const args of [['jobs'], ['show', 'j-1'], ['explain', 'j-1'], ['stats'], ['crons'], ['batches'], ['requeue', 'j-1'], ['remove', 'j-1'], ['purge', '--state', 'done']]) {
+        const run = await wharf(...args, '--url', url)
+        expect([args[0], run.code, run.out]).toEqual([args[0], 1, ''])
+        expect(run.err).toContain(`wharf ${args[0]}: ProtocolError: `)
+        expect(run.err).toContain("that is not Wharf's JSON API")
+      }
+      const json = await wharfJson<{ error: object }>(1, 'jobs', '--url', url)
+      expect(json.error).toMatchObject({ name: 'ProtocolError', code: 'NOT_WHARF_API', message: expect.stringContaining('{\\"status\\":\\"ok\\"}') })
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
+  // The connection broke after the answer's headers (a proxy or the app going away mid-answer, or
+  // the request's timeout while the body came): reading the body threw outside the handling of a
+  // failed connection, and the command died with a stack trace.
+  it('an answer cut off part-way: exit 1, ConnectionError, one JSON document with --json', async () => {
+    const server = await listening((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' })
+      res.write('{"jobs":[', () => req.socket.destroy())
+    })
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+    try {
+      const run = await wharf('jobs', '--url', url)
+      expect([run.code, run.out]).toEqual([1, ''])
+      expect(run.err).toMatch(new RegExp(`^wharf jobs: ConnectionError: GET ${url}/api/jobs\\?limit=50: the answer \\(200\\) was cut off \\(.+\\)`))
+      const json = await wharfJson<{ error: object }>(1, 'jobs', '--url', url)
+      expect(json.error).toMatchObject({ name: 'ConnectionError', code: 'UNREACHABLE' })
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+})
+
 describe('wharf dashboard --path', () => {
   it('serves the stopped store, prints the URL, and on SIGTERM closes it and exits 0', async () => {
     const path = join(await tempDir(), 'store')

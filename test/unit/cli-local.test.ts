@@ -222,4 +222,18 @@ describe('a store the CLI cannot open', () => {
     const onFile = await wharf('jobs', '--path', file)
     expect([onFile.code, onFile.err]).toEqual([1, expect.stringContaining('is not a directory')])
   })
+
+  // The library's advice for Wharf.open's path — "give an empty or new directory, or an existing
+  // Wharf store" — came through to commands that refuse an empty or new directory (exit 1).
+  it("a path that is not a store: the refusal does not advise the empty directory it would refuse", async () => {
+    const dir = await tempDir()
+    const file = join(dir, 'file')
+    await writeFile(file, 'not a store')
+    for (const args of [['jobs', '--path', file], ['verify', '--path', dir], ['backup', '--path', dir, '--to', join(dir, 'b')]]) {
+      const run = await wharf(...args)
+      expect([args[0], run.code]).toEqual([args[0], 1])
+      expect(run.err).not.toContain('empty or new directory')
+      expect(run.err).toMatch(/; give the directory of a Wharf store \(the wharf command never creates one\)\n$/)
+    }
+  })
 })

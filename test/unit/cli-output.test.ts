@@ -4,9 +4,12 @@
 // in a description started a line that read as another field of `wharf show`. --json, which
 // escapes them itself, is unchanged.
 import { describe, expect, it } from 'vitest'
-import { fields, Output, table } from '../../src/cli/output.js'
+import { cut, fields, Output, table } from '../../src/cli/output.js'
 
 const HOSTILE = 'Sync\x1b[2J\x1b]52;c;cm0gLXJmIH4=\x07 partner\nstate:       done\r\x9b31m\x7f'
+
+/** What a terminal receives: the text as UTF-8 (a lone surrogate becomes U+FFFD). */
+const asUtf8 = (text: string): string => Buffer.from(text, 'utf8').toString('utf8')
 
 function printed(json: boolean, doc: unknown, lines: string[]): string {
   let out = ''
@@ -24,6 +27,17 @@ describe('the CLI output for people', () => {
   it('aligns a table on the escaped text, and keeps tabs and ordinary text as they are', () => {
     const lines = table([{ header: 'UUID' }, { header: 'DESCRIPTION' }], [['j-1', 'a\x1bb'], ['j-22', 'plain\ttab']])
     expect(lines).toEqual(['UUID  DESCRIPTION', 'j-1   a\\u001bb', 'j-22  plain\ttab'])
+  })
+
+  // An emoji is two UTF-16 units: cut between them, a cell kept half of one, which a terminal
+  // shows as U+FFFD (written to stdout as UTF-8, a lone surrogate has no encoding).
+  it('cuts a long cell before a character, never inside one', () => {
+    const cell = cut('a'.repeat(8) + '😀😀', 10)
+    expect(cell).toBe('a'.repeat(8) + '…')
+    expect(asUtf8(cell)).toBe(cell)
+    expect(cut('a'.repeat(7) + '😀😀', 10)).toBe('a'.repeat(7) + '😀…')
+    const [, row] = table([{ header: 'D', max: 10 }], [['a'.repeat(8) + '😀 and more']])
+    expect(asUtf8(row!)).toBe(row)
   })
 
   it('leaves --json as JSON, which escapes them itself', () => {

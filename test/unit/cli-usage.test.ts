@@ -89,6 +89,12 @@ describe('bad usage, every kind', () => {
     [['jobs', '--path', 'a', '--state', 'failed', '--state', 'done'], '--state is given more than once'],
     [['purge', '--path', 'a', '--state', 'failed', '--state=done'], '--state is given more than once'],
     [['requeue', 'u1', '--path', 'a', '--path', 'b'], '--path is given more than once'],
+    // A UUID argument that cannot be one: --url refused it (HTTP 400, exit 2; for requeue, the
+    // whole call) while --path looked it up and reported it unknown (exit 1), acting on the others.
+    [['show', 'a b', '--path', 'a'], 'UUID "a b" cannot be a job uuid'],
+    [['explain', 'x'.repeat(201), '--path', 'a'], `UUID "${'x'.repeat(201)}" cannot be a job uuid`],
+    [['requeue', 'u1', 'u\u001b2', '--path', 'a'], 'UUID "u\\u001b2" cannot be a job uuid'],
+    [['remove', 'u1', 'u 2', '--url', 'http://x'], 'UUID "u 2" cannot be a job uuid'],
   ]
   for (const [args, message] of cases) {
     it(`wharf ${args.join(' ')}`, async () => {
@@ -98,6 +104,16 @@ describe('bad usage, every kind', () => {
       expect(r.err).toContain(`\nusage: wharf ${args[0]} `)
     })
   }
+
+  // fetch() refuses a URL with credentials: the command said it could not reach the dashboard
+  // (exit 1) and printed the password it was given, which a command line should not hold anyway.
+  it('a --url with a user name or password: exit 2, the password not printed', async () => {
+    const r = await run('stats', '--url', 'https://admin:hunter2@ops.example.com/jobs')
+    expect([r.code, r.out]).toEqual([2, ''])
+    expect(r.err).toContain('--url must not hold a user name or password')
+    expect(r.err).toContain('"https://admin:***@ops.example.com/jobs"')
+    expect(r.err).not.toContain('hunter2')
+  })
 
   it('help for an unknown command', async () => {
     expect((await run('help', 'frob')).code).toBe(2)
@@ -119,5 +135,20 @@ describe('help', () => {
     expect(r.out).toContain('--limit N')
     expect(await run('help', 'jobs')).toEqual(r)
     expect((await run('verify', '-h')).out).toContain('never changed')
+  })
+
+  // The dashboard API refuses every action when read-only; the help listed five of them, so an
+  // operator could take remove and purge (the ones that delete) for allowed.
+  // --url pages are bounded by the dashboard's API (1000): the help gave 10000 alone, and
+  // `--limit 5000 --url …` was then refused (exit 2) by a bound the help never named.
+  it('wharf jobs|batches --help give both bounds of --limit', async () => {
+    for (const command of ['jobs', 'batches']) {
+      expect((await run(command, '--help')).out).toContain('  --limit N     rows per page, 1 to 10000 (default 50; 1 to 1000 with --url)\n')
+    }
+  })
+
+  it('wharf dashboard --help lists every action --read-only refuses', async () => {
+    const r = await run('dashboard', '--help')
+    expect(r.out).toMatch(/--read-only +refuse every action: requeue, cancel, done, remove, purge, and pausing or resuming\n +a channel or a cron\n/)
   })
 })

@@ -13,6 +13,7 @@ import { FakeClock, Wharf } from '../../src/index.js'
 import { encodeBatch } from '../../src/storage/codec.js'
 import { VIEW_PREFIX } from '../../src/storage/level-history.js'
 import { FIRST_KEY, LAST_KEY, recordKey } from '../../src/storage/level-recovery.js'
+import { main } from '../../src/cli/main.js'
 import { buildStore, CHANNELS, JOBS, START_MS, tempDirs, wharf, wharfJson } from './cli-helpers.js'
 
 const tempDir = tempDirs('wharf-cli-verify-')
@@ -168,6 +169,42 @@ describe('wharf verify on a damaged store exits 1 and names the damage', () => {
     await writeFile(join(backup, 'WHARF-BACKUP'), 'garbage')
     const unreadable = await wharfJson<Check>(1, 'verify', '--path', backup)
     expect(unreadable.problems).toEqual([expect.stringMatching(/^the backup's manifest cannot be read: its WHARF-BACKUP file is damaged/)])
+  })
+
+  // verify reads a private copy made in the temporary directory. When it could not be made (no
+  // room there — often a small tmpfs — for a large store's files) the command died with a stack
+  // trace, and --json printed no document.
+  it('a private copy that cannot be made is a refusal saying why (exit 1, one JSON document)', async () => {
+    const path = await copyOfStore()
+    const tmp = process.env.TMPDIR
+    process.env.TMPDIR = join(await tempDir(), 'missing')
+    let out = ''
+    let err = ''
+    let code: number
+    try {
+      code = await main(['verify', '--path', path, '--json'], { out: { write: (t: string) => (out += t) }, err: { write: (t: string) => (err += t) } })
+    } finally {
+      if (tmp === undefined) delete process.env.TMPDIR
+      else process.env.TMPDIR = tmp
+    }
+    expect(code).toBe(1)
+    expect(JSON.parse(out)).toEqual({ error: { name: 'StorageError', code: 'STORAGE', message: expect.stringContaining('ENOENT') } })
+    expect(err).toMatch(/^wharf verify: StorageError: cannot make the private copy .* TMPDIR/)
+  })
+
+  // A directory of another program's LevelDB (the wrong --path): verify reported its keys as
+  // "garbled keys of a damaged table", sending the operator to repair a store that is not one,
+  // where `wharf jobs --path` (Wharf.open) says what it is.
+  it("another program's LevelDB is refused as not Wharf's, as an open refuses it, not reported as damage", async () => {
+    const path = join(await tempDir(), 'other')
+    const db: Db = new ClassicLevel<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' })
+    await db.open()
+    await db.put('session:42', new Uint8Array([1]))
+    await db.close()
+    const run = await wharf('verify', '--path', path)
+    expect([run.code, run.out]).toEqual([1, ''])
+    expect(run.err).toContain(`wharf verify: StorageError: the Wharf path ${JSON.stringify(path)} is a LevelDB store that was not written by Wharf (first key "session:42")`)
+    expect((await wharfJson<{ error: object }>(1, 'verify', '--path', path)).error).toMatchObject({ name: 'StorageError', code: 'STORAGE' })
   })
 
   it('a store another process holds is refused (exit 1), not read', async () => {
