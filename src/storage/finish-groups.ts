@@ -105,9 +105,9 @@ export class FinishGroups {
       // of thousands, on a FakeClock that stands still), and checking all of them for each page
       // read every view of that millisecond again per page.
       const staleUuids = new Set<string>()
-      for (let from = 0; from < after.length && out.length < limit; ) {
-        const chunk = after.slice(from, from + (limit - out.length))
-        from += chunk.length
+      for (let at = 0; at < after.length && out.length < limit; ) {
+        const chunk = after.slice(at, at + (limit - out.length))
+        at += chunk.length
         const ok = await current(chunk)
         for (let i = 0; i < chunk.length; i++) {
           if (ok[i]) out.push(chunk[i]!)

@@ -257,10 +257,10 @@ export class Delayable {
     // (No await before markStoring when nothing is in flight: a call in the same tick sees it.)
     for (let inFlight = storesInFlight(this); inFlight !== null; inFlight = storesInFlight(this)) await inFlight
     const ordered = topologicalOrder(this.graph)
-    if (this.graph.skippedAtSize === sizeOf(this.graph) || storedAsIs(this.graph, ordered)) return this
+    const size = sizeOf(this.graph)
+    if (this.graph.skippedAtSize === size || storedAsIs(this.graph, ordered)) return this
     const { planned, edges } = planGraph(this.graph, ordered)
     const settle = markStoring(ordered)
-    const size = sizeOf(this.graph)
     let ok = false
     try {
       const views = await this.host.storeGraph(planned, edges)
