@@ -802,5 +802,7 @@ function checkTimeoutOption(options: unknown, where: string): number | undefined
 
 function channelArg(name: unknown, where: string): string {
   if (typeof name !== 'string') throw new InvalidChannelConfigError(`${where}(): channel name must be a string, got ${describe(name)}`)
+  // Not root, as an empty channel property means: an unset variable would pause every channel.
+  if (name.trim() === '') throw new InvalidChannelConfigError(`${where}(): channel name must be non-empty ('root' for the root channel), got ${describe(name)}`)
   return normalizeChannelName(name)
 }
