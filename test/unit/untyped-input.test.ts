@@ -189,3 +189,37 @@ describe('Wharf.open() options that only a store on disk can honour', () => {
     expect((error as Error).message).toContain(why)
   })
 })
+
+describe('a Map (or another built-in object) where an options object belongs', () => {
+  // Its entries are no properties: read as an object, every option it holds was dropped unseen.
+  const map = <V>(key: string, value: V) => new Map([[key, value]])
+  it('is refused as job properties, a context, a query, purge() or configure() options, naming it, and nothing is stored', async () => {
+    const wharf = await open()
+    const shop = wharf.model('shop2', { async ship() {} })
+    const refusals: Array<[() => unknown, new (...args: never[]) => Error]> = [
+      [() => shop.withDelay(map('priority', 1) as never).ship(), InvalidPropertyError],
+      [() => shop.delayable(map('channel', 'mail') as never).ship().delay(), InvalidPropertyError],
+      [() => shop.delayable().ship().set(map('eta', 60) as never), InvalidPropertyError],
+      [() => shop.delayable().ship().split(1, map('chain', true) as never), InvalidPropertyError],
+      [() => wharf.jobs(map('state', 'failed') as never), InvalidPropertyError],
+      [() => wharf.batches(map('state', 'failed') as never), InvalidPropertyError],
+      [() => wharf.purge(map('state', 'failed') as never), InvalidPropertyError],
+      [() => shop.withContext(map('lang', 'fr') as never), InvalidPropertyError],
+      [() => wharf.configure('shop2.ship', map('channel', 'mail') as never), InvalidJobFunctionError],
+      [() => wharf.configure('shop2.ship', { retryPattern: new Map([[1, 60]]) as never }), InvalidJobFunctionError],
+      [() => wharf.configure('shop2.ship', { relatedAction: map('enable', false) as never }), InvalidJobFunctionError],
+    ]
+    for (const [call, type] of refusals) {
+      const error = await failure(call)
+      expect(error).toBeInstanceOf(type)
+      expect((error as Error).message).toContain('a Map')
+    }
+    expect(await wharf.jobs()).toEqual([])
+    expect(wharf.functionList().find((f) => f.name === 'shop2.ship')).toMatchObject({ channel: null, retryPattern: null })
+  })
+  it('is refused as Wharf.open() options, naming it', async () => {
+    const error = await failure(() => Wharf.open(map('channels', 'root:4') as never))
+    expect(error).toBeInstanceOf(InvalidPropertyError)
+    expect((error as Error).message).toContain('a Map')
+  })
+})

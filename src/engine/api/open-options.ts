@@ -14,6 +14,7 @@ import { PgLog } from '../../storage/pg-log.js'
 import { SCHEMA_NAME } from '../../storage/pg-schema.js'
 import { redactedUrl } from '../../storage/pg-driver.js'
 import { VolatileLog } from '../../storage/volatile-log.js'
+import { isOptionsObject } from './options-object.js'
 import { describe, LONE_SURROGATE, NOT_IN_IDS } from './properties.js'
 import { hostname } from 'node:os'
 
@@ -138,7 +139,7 @@ export interface CheckedOpenOptions {
 }
 
 export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
-  if (options === null || typeof options !== 'object') {
+  if (!isOptionsObject(options)) {
     throw new InvalidPropertyError(`Wharf.open() needs an options object, got ${describe(options)}`)
   }
   for (const key of Object.keys(options)) {
@@ -267,7 +268,7 @@ const LOG_METHODS = ['open', 'append', 'read', 'initHistory', 'readSnapshot', 'w
 
 /** The methods Wharf calls must be there: a wrong object fails here, not at the first job. */
 function checkTelemetry(telemetry: TelemetryOptions): TelemetryOptions | null {
-  if (telemetry === null || typeof telemetry !== 'object') {
+  if (!isOptionsObject(telemetry)) {
     throw new InvalidPropertyError(`Wharf.open(): telemetry must be an object { tracer?, meter? }, got ${describe(telemetry)}`)
   }
   for (const key of Object.keys(telemetry)) {

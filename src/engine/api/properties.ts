@@ -6,6 +6,7 @@ import type { RecordId } from '../core/events.js'
 import { describe } from '../core/describe.js'
 import { DELAY_SECONDS_MAX, TIME_MS_MAX } from '../core/limits.js'
 import { InvalidChannelConfigError, InvalidPropertyError } from '../errors.js'
+import { isOptionsObject } from './options-object.js'
 
 /** What an identityKey function receives: the job about to be stored. */
 export interface IdentityKeyJob {
@@ -55,7 +56,7 @@ const NO_PROPERTIES: CheckedProperties = Object.freeze({})
 
 export function checkProperties(props: unknown, where: string): CheckedProperties {
   if (props === undefined) return NO_PROPERTIES
-  if (props === null || typeof props !== 'object' || Array.isArray(props)) {
+  if (!isOptionsObject(props)) {
     throw new InvalidPropertyError(`${where}: properties must be an object, got ${describe(props)}`)
   }
   const out: CheckedProperties = {}

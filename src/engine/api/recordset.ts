@@ -9,6 +9,7 @@ import { InvalidPropertyError } from '../errors.js'
 import type { Handler, JobContext } from '../runtime/runner.js'
 import { Delayable, type GraphHost, type Target } from './delayable.js'
 import { checkMethodName, checkModelName } from './functions.js'
+import { isOptionsObject } from './options-object.js'
 import { checkProperties, describe, type CheckedProperties, type JobProperties } from './properties.js'
 import { cloneSerializable } from '../../storage/serialize.js'
 
@@ -80,7 +81,7 @@ export class Recordset<M extends Methods = Methods> {
 
   /** The same records with a context; only the Wharf's contextKeys are kept (and travel with jobs). */
   withContext(context: Record<string, unknown>): RecordsetOf<M> {
-    if (context === null || typeof context !== 'object' || Array.isArray(context)) {
+    if (!isOptionsObject(context)) {
       throw new InvalidPropertyError(`withContext() needs an object, got ${describe(context)}`)
     }
     const kept: Record<string, unknown> = { ...this.target.context }
