@@ -138,6 +138,9 @@ function checkEta(value: unknown, where: string): Date | number | null {
   }
   if (typeof value === 'number' && Number.isFinite(value)) {
     if (value > DELAY_SECONDS_MAX) throw new InvalidPropertyError(`${where}: eta ${value} seconds from now is after ${new Date(TIME_MS_MAX).toISOString()}, the latest time Wharf stores (at most DELAY_SECONDS_MAX, ${DELAY_SECONDS_MAX})`)
+    // A past eta is due at once (queue_job keeps it as given); one this far back is no time a
+    // Date can show (-1e300 seconds), which the dashboard's and the CLI's dates would fail on.
+    if (value < -DELAY_SECONDS_MAX) throw new InvalidPropertyError(`${where}: eta ${value} seconds from now is further in the past than DELAY_SECONDS_MAX (${DELAY_SECONDS_MAX}) seconds`)
     return value
   }
   throw new InvalidPropertyError(`${where}: eta must be a Date or a number of seconds from now, got ${describe(value)}`)
