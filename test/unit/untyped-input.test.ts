@@ -24,6 +24,8 @@ describe('configure() and model() from an untyped caller', () => {
     ['channel {}', { channel: {} }, 'channel must be a string', 'got {}'],
     ['a bigint retry delay', { retryPattern: { 1: 10n } }, 'value for 1', '10n'],
     ['a cyclic retry delay', { retryPattern: { 1: cyclic } }, 'value for 1', '[object Object]'],
+    // '01' is try 1 again: which delay counted depended on the keys' order in the object.
+    ['a zero-padded try count', { retryPattern: { 1: 10, '01': 20 } }, 'key "01"', 'not a non-negative integer'],
     ['a bigint relatedAction', { relatedAction: 10n }, 'relatedAction must be an object', '10n'],
     ['a cyclic relatedAction.enable', { relatedAction: { enable: cyclic } }, 'enable must be a boolean', '[object Object]'],
     ['a bigint relatedAction.funcName', { relatedAction: { funcName: 10n } }, 'funcName', '10n'],

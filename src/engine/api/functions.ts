@@ -249,7 +249,9 @@ export function parseRetryPattern(name: string, pattern: unknown): RetryPattern 
   const entries: [number, RetryDelay][] = []
   for (const [key, value] of Object.entries(pattern as object)) {
     const count = Number(key)
-    if (!/^\d+$/.test(key) || !Number.isSafeInteger(count)) bad(`key ${JSON.stringify(key)} is not a non-negative integer`)
+    // Written as JSON or JS writes a number: '01' would be try 1 a second time, its delay taken
+    // or not by the order of the object's keys.
+    if (!/^(0|[1-9]\d*)$/.test(key) || !Number.isSafeInteger(count)) bad(`key ${JSON.stringify(key)} is not a non-negative integer`)
     const isSeconds = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= DELAY_SECONDS_MAX
     if (isSeconds(value)) entries.push([count, value])
     else if (Array.isArray(value) && value.length === 2 && isSeconds(value[0]) && isSeconds(value[1]) && value[0] <= value[1]) {
