@@ -85,7 +85,8 @@ export class Recordset<M extends Methods = Methods> {
       throw new InvalidPropertyError(`withContext() needs an object, got ${describe(context)}`)
     }
     const kept: Record<string, unknown> = { ...this.target.context }
-    for (const key of this.host.contextKeys) if (key in context) kept[key] = context[key]
+    // Own keys only: every object has a 'constructor' and a 'toString', which are not context.
+    for (const key of this.host.contextKeys) if (Object.hasOwn(context, key)) kept[key] = context[key]
     return this.derive({ ...this.target, context: cloneSerializable(kept, 'context') })
   }
 
