@@ -124,6 +124,24 @@ describe('JobContext.sleep() past the last time Wharf knows', () => {
   })
 })
 
+describe("a custom clock's now()", () => {
+  // Seconds instead of ms (Date.now() / 1000) failed each delay with the ULID encoder's error,
+  // naming no clock; NaN was stored as every time of the job.
+  it.each([
+    ['seconds with a fraction', 1_764_547_200.5],
+    ['NaN', NaN],
+    ['a time before 1970', -1],
+    ["a string", '1764547200000'],
+  ])('returning %s is refused by Wharf.open(), naming the value, before anything is opened', async (_what, value) => {
+    const fake = new FakeClock()
+    const clock = { now: () => value as number, setTimer: fake.setTimer.bind(fake), clearTimer: fake.clearTimer.bind(fake), sleep: fake.sleep.bind(fake) }
+    const error = await failure(() => Wharf.open({ clock }))
+    expect(error).toBeInstanceOf(InvalidPropertyError)
+    expect((error as Error).message).toContain('clock.now() must return')
+    expect((error as Error).message).toContain(`returned ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`)
+  })
+})
+
 describe("a custom random()'s values", () => {
   it.each([
     ['NaN', NaN, 'returned NaN'],
