@@ -1,5 +1,6 @@
 // Options of dashboard() and serveDashboard(), checked once with an error naming the bad value.
 
+import { isOptionsObject } from '../engine/api/options-object.js'
 import { describe } from '../engine/api/properties.js'
 import { InvalidPropertyError } from '../engine/errors.js'
 
@@ -40,7 +41,7 @@ const BASE_PATH = /^(\/[A-Za-z0-9._~%-]+)*$/
 /** Refuse an options object with keys other than `known`. */
 /** `of: 'body'` for a request's JSON body: its client sent no options, and is told so. */
 export function checkKeys(where: string, options: unknown, known: readonly string[], of: 'options' | 'body' = 'options'): Record<string, unknown> {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+  if (!isOptionsObject(options)) {
     const what = of === 'body' ? 'the body must be a JSON object' : 'options must be an object'
     throw new InvalidPropertyError(`${where}: ${what}, got ${describe(options)}`)
   }

@@ -196,6 +196,15 @@ describe('context and direct calls', () => {
     expect(job.context).toEqual({ foo: 1 })
   })
 
+  it('takes an allow-listed key only from the context given, not from what every object inherits', async () => {
+    // 'constructor' is in every object: read with `in`, each withContext() carried Object and
+    // was refused as NotSerializableError for a value the caller never gave.
+    const { m } = await setup({ contextKeys: ['lang', 'constructor', 'toString'] })
+    const job = await m.withContext({ lang: 'fr' }).withDelay().run()
+    expect(job.context).toEqual({ lang: 'fr' })
+    expect((await m.withContext({ toString: 'kept' }).withDelay().run()).context).toEqual({ toString: 'kept' })
+  })
+
   it('a direct call runs now with this.records, returns the result and stores nothing', async () => {
     const wharf = await Wharf.open({ clock: new FakeClock() })
     opened.push(wharf)

@@ -66,4 +66,13 @@ describe('pauseChannel / resumeChannel', () => {
     expect(paused).toEqual(['root.mail', 'root.other'])
     await wharf.resumeChannel('root.other')
   })
+  it.each(['', '  '])('refuses the blank name %j, which would pause or resume root, naming it', async (name) => {
+    const { wharf } = await open()
+    for (const act of [() => wharf.pauseChannel(name), () => wharf.resumeChannel(name)]) {
+      const error = await failure(act)
+      expect(error).toBeInstanceOf(InvalidChannelConfigError)
+      expect((error as Error).message).toContain(JSON.stringify(name))
+    }
+    expect(wharf.stats().channels.filter((c) => c.paused)).toEqual([])
+  })
 })

@@ -29,6 +29,20 @@ describe('times past the end of year 9999', () => {
     expect(await wharf.jobs()).toEqual([])
   })
 
+  it('refuses an eta of seconds further in the past than DELAY_SECONDS_MAX, which no Date could show, naming it', async () => {
+    const wharf = await open()
+    const m = wharf.model('t.bounds', { run() {} })
+    for (const eta of [-1e300, -(DELAY_SECONDS_MAX + 1)]) {
+      const error = await failure(() => m.withDelay({ eta }).run())
+      expect(error).toBeInstanceOf(InvalidPropertyError)
+      expect((error as Error).message).toContain(String(eta))
+    }
+    expect(await wharf.jobs()).toEqual([])
+    // A past eta within the bound is kept, as queue_job keeps one: due at once, shown as a time.
+    const past = await m.withDelay({ eta: -DELAY_SECONDS_MAX }).run()
+    expect(new Date(past.eta!).toISOString()).toMatch(/^-/)
+  })
+
   it('keeps an eta at TIME_MS_MAX as given, and bounds one from seconds that would pass it', async () => {
     const wharf = await open(new FakeClock(TIME_MS_MAX - 10_000))
     const m = wharf.model('t.bounds', { run() {} })

@@ -24,6 +24,8 @@ describe('configure() and model() from an untyped caller', () => {
     ['channel {}', { channel: {} }, 'channel must be a string', 'got {}'],
     ['a bigint retry delay', { retryPattern: { 1: 10n } }, 'value for 1', '10n'],
     ['a cyclic retry delay', { retryPattern: { 1: cyclic } }, 'value for 1', '[object Object]'],
+    // '01' is try 1 again: which delay counted depended on the keys' order in the object.
+    ['a zero-padded try count', { retryPattern: { 1: 10, '01': 20 } }, 'key "01"', 'not a non-negative integer'],
     ['a bigint relatedAction', { relatedAction: 10n }, 'relatedAction must be an object', '10n'],
     ['a cyclic relatedAction.enable', { relatedAction: { enable: cyclic } }, 'enable must be a boolean', '[object Object]'],
     ['a bigint relatedAction.funcName', { relatedAction: { funcName: 10n } }, 'funcName', '10n'],
@@ -122,6 +124,24 @@ describe('JobContext.sleep() past the last time Wharf knows', () => {
   })
 })
 
+describe("a custom clock's now()", () => {
+  // Seconds instead of ms (Date.now() / 1000) failed each delay with the ULID encoder's error,
+  // naming no clock; NaN was stored as every time of the job.
+  it.each([
+    ['seconds with a fraction', 1_764_547_200.5],
+    ['NaN', NaN],
+    ['a time before 1970', -1],
+    ["a string", '1764547200000'],
+  ])('returning %s is refused by Wharf.open(), naming the value, before anything is opened', async (_what, value) => {
+    const fake = new FakeClock()
+    const clock = { now: () => value as number, setTimer: fake.setTimer.bind(fake), clearTimer: fake.clearTimer.bind(fake), sleep: fake.sleep.bind(fake) }
+    const error = await failure(() => Wharf.open({ clock }))
+    expect(error).toBeInstanceOf(InvalidPropertyError)
+    expect((error as Error).message).toContain('clock.now() must return')
+    expect((error as Error).message).toContain(`returned ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`)
+  })
+})
+
 describe("a custom random()'s values", () => {
   it.each([
     ['NaN', NaN, 'returned NaN'],
@@ -187,5 +207,39 @@ describe('Wharf.open() options that only a store on disk can honour', () => {
     expect(error).toBeInstanceOf(InvalidPropertyError)
     expect((error as Error).message).toContain(says)
     expect((error as Error).message).toContain(why)
+  })
+})
+
+describe('a Map (or another built-in object) where an options object belongs', () => {
+  // Its entries are no properties: read as an object, every option it holds was dropped unseen.
+  const map = <V>(key: string, value: V) => new Map([[key, value]])
+  it('is refused as job properties, a context, a query, purge() or configure() options, naming it, and nothing is stored', async () => {
+    const wharf = await open()
+    const shop = wharf.model('shop2', { async ship() {} })
+    const refusals: Array<[() => unknown, new (...args: never[]) => Error]> = [
+      [() => shop.withDelay(map('priority', 1) as never).ship(), InvalidPropertyError],
+      [() => shop.delayable(map('channel', 'mail') as never).ship().delay(), InvalidPropertyError],
+      [() => shop.delayable().ship().set(map('eta', 60) as never), InvalidPropertyError],
+      [() => shop.delayable().ship().split(1, map('chain', true) as never), InvalidPropertyError],
+      [() => wharf.jobs(map('state', 'failed') as never), InvalidPropertyError],
+      [() => wharf.batches(map('state', 'failed') as never), InvalidPropertyError],
+      [() => wharf.purge(map('state', 'failed') as never), InvalidPropertyError],
+      [() => shop.withContext(map('lang', 'fr') as never), InvalidPropertyError],
+      [() => wharf.configure('shop2.ship', map('channel', 'mail') as never), InvalidJobFunctionError],
+      [() => wharf.configure('shop2.ship', { retryPattern: new Map([[1, 60]]) as never }), InvalidJobFunctionError],
+      [() => wharf.configure('shop2.ship', { relatedAction: map('enable', false) as never }), InvalidJobFunctionError],
+    ]
+    for (const [call, type] of refusals) {
+      const error = await failure(call)
+      expect(error).toBeInstanceOf(type)
+      expect((error as Error).message).toContain('a Map')
+    }
+    expect(await wharf.jobs()).toEqual([])
+    expect(wharf.functionList().find((f) => f.name === 'shop2.ship')).toMatchObject({ channel: null, retryPattern: null })
+  })
+  it('is refused as Wharf.open() options, naming it', async () => {
+    const error = await failure(() => Wharf.open(map('channels', 'root:4') as never))
+    expect(error).toBeInstanceOf(InvalidPropertyError)
+    expect((error as Error).message).toContain('a Map')
   })
 })

@@ -14,6 +14,7 @@ import type { ResultOf } from '../runtime/engine.js'
 import { Delayable, DelayableChain, DelayableGroup, type GraphHost } from './delayable.js'
 import { buildManySpecs, planMany, type ManyPlan } from './delay-many.js'
 import type { SpecContext } from './job-spec.js'
+import { isOptionsObject } from './options-object.js'
 import { describe } from './properties.js'
 import { JOBS_LIMIT_DEFAULT, JOBS_LIMIT_MAX } from './queries.js'
 
@@ -50,7 +51,7 @@ export function planBatch(name: unknown, delayables: unknown, options: unknown, 
   }
   if (Array.isArray(delayables) && delayables.length === 0) throw new InvalidPropertyError(`${CALL}: delayables is empty; a batch holds at least one job`)
   const jobs = planMany(delayables, CALL, { jobs: BATCH_JOBS_MAX, name: 'BATCH_JOBS_MAX' }, host)
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+  if (!isOptionsObject(options)) {
     throw new InvalidPropertyError(`${CALL}: options must be an object such as { onDone }, got ${describe(options)}`)
   }
   for (const key of Object.keys(options)) {
@@ -102,7 +103,7 @@ export interface CheckedBatchesQuery {
 
 export function checkBatchesQuery(query: unknown): CheckedBatchesQuery {
   if (query === undefined) query = {}
-  if (query === null || typeof query !== 'object' || Array.isArray(query)) throw new InvalidPropertyError(`batches(): the query must be an object, got ${describe(query)}`)
+  if (!isOptionsObject(query)) throw new InvalidPropertyError(`batches(): the query must be an object, got ${describe(query)}`)
   const q = query as Record<string, unknown>
   for (const key of Object.keys(q)) {
     if (!QUERY_KEYS.includes(key)) throw new InvalidPropertyError(`batches(): unknown query key ${describe(key)}; keys: ${QUERY_KEYS.join(', ')}`)

@@ -10,6 +10,7 @@ import { InvalidPropertyError } from '../errors.js'
 import type { CronTimes } from '../runtime/cron-times.js'
 import { cloneArgs } from '../../storage/serialize.js'
 import { Delayable, type GraphHost } from './delayable.js'
+import { isOptionsObject } from './options-object.js'
 import { DEFAULT_MAX_RETRIES, DEFAULT_PRIORITY, LONE_SURROGATE } from './properties.js'
 
 export type { CronView } from '../core/cron.js'
@@ -60,7 +61,7 @@ export function checkCronName(name: unknown, call: string): string {
 }
 
 function checkCronOptions(options: unknown, where: string): { tz: string; catchUp: CatchUp } {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+  if (!isOptionsObject(options)) {
     throw new InvalidPropertyError(`${where}: options must be an object such as { tz: 'Europe/Brussels', catchUp: 'one' }, got ${describe(options)}`)
   }
   for (const key of Object.keys(options)) {

@@ -6,6 +6,7 @@ import type { RecordId } from '../core/events.js'
 import type { JobView } from '../core/view.js'
 import { GRAPH_JOBS_MAX } from '../core/limits.js'
 import { InvalidGraphError, InvalidPropertyError } from '../errors.js'
+import { isOptionsObject } from './options-object.js'
 import { checkProperties, describe, type CheckedProperties, type JobProperties } from './properties.js'
 import { cutText } from '../core/cut-text.js'
 
@@ -430,7 +431,7 @@ function callName(d: Delayable): string {
 
 /** `{ chain: 'yes' }` or a misspelt key would otherwise quietly make a group. */
 function checkSplitOptions(options: unknown): void {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+  if (!isOptionsObject(options)) {
     throw new InvalidPropertyError(`split(): options must be an object such as { chain: true }, got ${describe(options)}`)
   }
   for (const [key, value] of Object.entries(options)) {

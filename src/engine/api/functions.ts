@@ -8,6 +8,7 @@ import type { FunctionLookup, Handler, ResolvedFunction } from '../runtime/runne
 import { cloneSerializable } from '../../storage/serialize.js'
 import { DELAY_SECONDS_MAX } from '../core/limits.js'
 import { describe } from '../core/describe.js'
+import { isOptionsObject } from './options-object.js'
 
 export interface RelatedAction {
   enable?: boolean
@@ -167,7 +168,7 @@ export class FunctionRegistry implements FunctionLookup {
 }
 
 function parseFunctionOptions(name: string, options: FunctionOptions): FunctionConfig {
-  if (options === null || typeof options !== 'object') {
+  if (!isOptionsObject(options)) {
     throw new InvalidJobFunctionError(`configure(${JSON.stringify(name)}) needs an options object, got ${describe(options)}`)
   }
   for (const key of Object.keys(options)) {
@@ -210,7 +211,7 @@ function parseRelatedAction(name: string, related: unknown): FunctionConfig['rel
   const bad = (what: string): never => {
     throw new InvalidJobFunctionError(`job function ${name}: relatedAction ${what}`)
   }
-  if (related === null || typeof related !== 'object' || Array.isArray(related)) bad(`must be an object, got ${describe(related)}`)
+  if (!isOptionsObject(related)) bad(`must be an object, got ${describe(related)}`)
   const { enable, funcName, kwargs } = related as RelatedAction
   for (const key of Object.keys(related as object)) {
     if (!RELATED_ACTION_KEYS.has(key)) bad(`has no key ${JSON.stringify(key)} (enable, funcName, kwargs)`)
@@ -244,11 +245,13 @@ export function parseRetryPattern(name: string, pattern: unknown): RetryPattern 
   const bad = (what: string): never => {
     throw new InvalidJobFunctionError(`unexpected format of retryPattern for ${name}: ${what}; expected e.g. { 1: 60, 5: [300, 600] }, whole seconds up to DELAY_SECONDS_MAX (${DELAY_SECONDS_MAX})`)
   }
-  if (pattern === null || typeof pattern !== 'object' || Array.isArray(pattern)) bad(`got ${describe(pattern)}`)
+  if (!isOptionsObject(pattern)) bad(`got ${describe(pattern)}`)
   const entries: [number, RetryDelay][] = []
   for (const [key, value] of Object.entries(pattern as object)) {
     const count = Number(key)
-    if (!/^\d+$/.test(key) || !Number.isSafeInteger(count)) bad(`key ${JSON.stringify(key)} is not a non-negative integer`)
+    // Written as JSON or JS writes a number: '01' would be try 1 a second time, its delay taken
+    // or not by the order of the object's keys.
+    if (!/^(0|[1-9]\d*)$/.test(key) || !Number.isSafeInteger(count)) bad(`key ${JSON.stringify(key)} is not a non-negative integer`)
     const isSeconds = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= DELAY_SECONDS_MAX
     if (isSeconds(value)) entries.push([count, value])
     else if (Array.isArray(value) && value.length === 2 && isSeconds(value[0]) && isSeconds(value[1]) && value[0] <= value[1]) {

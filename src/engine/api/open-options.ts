@@ -5,6 +5,7 @@ import type { ChannelConfig } from '../core/channel-config.js'
 import { formatChannelConfig, parseChannelConfig } from '../core/channel-config.js'
 import { InvalidChannelConfigError, InvalidPropertyError } from '../errors.js'
 import { SystemClock, type Clock } from '../runtime/clock.js'
+import { TIME_MS_MAX } from '../core/limits.js'
 import { ulidFactory, type IdFactory } from '../runtime/ids.js'
 import type { TelemetryOptions } from '../runtime/telemetry.js'
 import { warnerFor, type Logger, type Warn } from '../runtime/warnings.js'
@@ -14,6 +15,7 @@ import { PgLog } from '../../storage/pg-log.js'
 import { SCHEMA_NAME } from '../../storage/pg-schema.js'
 import { redactedUrl } from '../../storage/pg-driver.js'
 import { VolatileLog } from '../../storage/volatile-log.js'
+import { isOptionsObject } from './options-object.js'
 import { describe, LONE_SURROGATE, NOT_IN_IDS } from './properties.js'
 import { hostname } from 'node:os'
 
@@ -138,7 +140,7 @@ export interface CheckedOpenOptions {
 }
 
 export function checkOpenOptions(options: OpenOptions): CheckedOpenOptions {
-  if (options === null || typeof options !== 'object') {
+  if (!isOptionsObject(options)) {
     throw new InvalidPropertyError(`Wharf.open() needs an options object, got ${describe(options)}`)
   }
   for (const key of Object.keys(options)) {
@@ -222,6 +224,12 @@ function checkInjected(options: OpenOptions): void {
   if (options.clock !== undefined && !hasMethods(options.clock, CLOCK_METHODS)) {
     throw new InvalidPropertyError(`Wharf.open(): clock must be a Clock (with ${CLOCK_METHODS.join(', ')}), such as new FakeClock(), got ${describe(options.clock)}`)
   }
+  // Read once, as FakeClock checks its start: a clock in seconds (Date.now() / 1000) or one that
+  // returns NaN would fail every delay in the ULID encoder, or store NaN as each job's times.
+  const nowMs: unknown = options.clock?.now()
+  if (options.clock !== undefined && (!Number.isSafeInteger(nowMs) || (nowMs as number) < 0 || (nowMs as number) > TIME_MS_MAX)) {
+    throw new InvalidPropertyError(`Wharf.open(): clock.now() must return a whole number of ms from 0 (1970) to TIME_MS_MAX (${TIME_MS_MAX}), returned ${describe(nowMs)}`)
+  }
   if (options.log !== undefined && !hasMethods(options.log, LOG_METHODS)) {
     throw new InvalidPropertyError(`Wharf.open(): log must be an EventLog (with ${LOG_METHODS.join(', ')}), such as new MemoryLog(), got ${describe(options.log)}`)
   }
@@ -267,7 +275,7 @@ const LOG_METHODS = ['open', 'append', 'read', 'initHistory', 'readSnapshot', 'w
 
 /** The methods Wharf calls must be there: a wrong object fails here, not at the first job. */
 function checkTelemetry(telemetry: TelemetryOptions): TelemetryOptions | null {
-  if (telemetry === null || typeof telemetry !== 'object') {
+  if (!isOptionsObject(telemetry)) {
     throw new InvalidPropertyError(`Wharf.open(): telemetry must be an object { tracer?, meter? }, got ${describe(telemetry)}`)
   }
   for (const key of Object.keys(telemetry)) {

@@ -6,6 +6,7 @@ import type { RecordId } from '../core/events.js'
 import { describe } from '../core/describe.js'
 import { DELAY_SECONDS_MAX, TIME_MS_MAX } from '../core/limits.js'
 import { InvalidChannelConfigError, InvalidPropertyError } from '../errors.js'
+import { isOptionsObject } from './options-object.js'
 
 /** What an identityKey function receives: the job about to be stored. */
 export interface IdentityKeyJob {
@@ -55,7 +56,7 @@ const NO_PROPERTIES: CheckedProperties = Object.freeze({})
 
 export function checkProperties(props: unknown, where: string): CheckedProperties {
   if (props === undefined) return NO_PROPERTIES
-  if (props === null || typeof props !== 'object' || Array.isArray(props)) {
+  if (!isOptionsObject(props)) {
     throw new InvalidPropertyError(`${where}: properties must be an object, got ${describe(props)}`)
   }
   const out: CheckedProperties = {}
@@ -137,6 +138,9 @@ function checkEta(value: unknown, where: string): Date | number | null {
   }
   if (typeof value === 'number' && Number.isFinite(value)) {
     if (value > DELAY_SECONDS_MAX) throw new InvalidPropertyError(`${where}: eta ${value} seconds from now is after ${new Date(TIME_MS_MAX).toISOString()}, the latest time Wharf stores (at most DELAY_SECONDS_MAX, ${DELAY_SECONDS_MAX})`)
+    // A past eta is due at once (queue_job keeps it as given); one this far back is no time a
+    // Date can show (-1e300 seconds), which the dashboard's and the CLI's dates would fail on.
+    if (value < -DELAY_SECONDS_MAX) throw new InvalidPropertyError(`${where}: eta ${value} seconds from now is further in the past than DELAY_SECONDS_MAX (${DELAY_SECONDS_MAX}) seconds`)
     return value
   }
   throw new InvalidPropertyError(`${where}: eta must be a Date or a number of seconds from now, got ${describe(value)}`)

@@ -8,6 +8,7 @@ import { stateIndex, type JobRecord, type State } from '../core/state.js'
 import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidPropertyError } from '../errors.js'
 import { countInto, graphInHistory, mergeByUuid, type FinishedCounts, type HistoryQuery, type HistoryStore, type HistoryWrite } from '../../storage/history.js'
+import { isOptionsObject } from './options-object.js'
 import { describe } from './properties.js'
 
 export interface JobsQuery {
@@ -46,7 +47,7 @@ const STRING_KEYS = ['model', 'method', 'graphUuid', 'identityKey', 'batchUuid',
 /** Refuse a query that cannot mean what its caller thinks: unknown keys, bad values. */
 export function checkJobsQuery(query: unknown): CheckedJobsQuery {
   if (query === undefined) query = {}
-  if (query === null || typeof query !== 'object' || Array.isArray(query)) {
+  if (!isOptionsObject(query)) {
     throw new InvalidPropertyError(`jobs(): the query must be an object, got ${describe(query)}`)
   }
   const q = query as Record<string, unknown>

@@ -9,6 +9,7 @@ import { InvalidPropertyError } from '../errors.js'
 import type { Handler, JobContext } from '../runtime/runner.js'
 import { Delayable, type GraphHost, type Target } from './delayable.js'
 import { checkMethodName, checkModelName } from './functions.js'
+import { isOptionsObject } from './options-object.js'
 import { checkProperties, describe, type CheckedProperties, type JobProperties } from './properties.js'
 import { cloneSerializable } from '../../storage/serialize.js'
 
@@ -80,11 +81,12 @@ export class Recordset<M extends Methods = Methods> {
 
   /** The same records with a context; only the Wharf's contextKeys are kept (and travel with jobs). */
   withContext(context: Record<string, unknown>): RecordsetOf<M> {
-    if (context === null || typeof context !== 'object' || Array.isArray(context)) {
+    if (!isOptionsObject(context)) {
       throw new InvalidPropertyError(`withContext() needs an object, got ${describe(context)}`)
     }
     const kept: Record<string, unknown> = { ...this.target.context }
-    for (const key of this.host.contextKeys) if (key in context) kept[key] = context[key]
+    // Own keys only: every object has a 'constructor' and a 'toString', which are not context.
+    for (const key of this.host.contextKeys) if (Object.hasOwn(context, key)) kept[key] = context[key]
     return this.derive({ ...this.target, context: cloneSerializable(kept, 'context') })
   }
 

@@ -5,6 +5,7 @@ import type { RemovableState } from '../core/commands.js'
 import { REMOVE_UUIDS_MAX } from '../core/limits.js'
 import { InvalidPropertyError } from '../errors.js'
 import type { ResultOf } from '../runtime/engine.js'
+import { isOptionsObject } from './options-object.js'
 import { describe } from './properties.js'
 
 export interface PurgeOptions {
@@ -28,7 +29,7 @@ export function checkRemoveUuids(uuids: unknown): string[] {
 }
 
 export function checkPurgeOptions(options: unknown): { state: RemovableState; beforeMs: number | null } {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+  if (!isOptionsObject(options)) {
     throw new InvalidPropertyError(`purge(): options must be an object such as { state: 'failed' }, got ${describe(options)}`)
   }
   for (const key of Object.keys(options)) {

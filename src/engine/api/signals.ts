@@ -7,6 +7,7 @@
 
 import { InvalidPropertyError } from '../errors.js'
 import { TIMEOUT_MS_MAX } from './functions.js'
+import { isOptionsObject } from './options-object.js'
 import { describe } from './properties.js'
 
 export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const
@@ -25,7 +26,7 @@ export interface Closable {
 }
 
 export function checkSignalOptions(options: unknown): number {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+  if (!isOptionsObject(options)) {
     throw new InvalidPropertyError(`closeOnSignals(): options must be an object, got ${describe(options)}`)
   }
   for (const key of Object.keys(options)) {

@@ -33,6 +33,7 @@ import { checkOpenOptions, DEFAULT_REMOVE_AFTER_DAYS, DEFAULT_SNAPSHOT_EVERY, ty
 import { buildGraphJoin, buildSpec, buildSpecs, type SpecContext } from './job-spec.js'
 import { runWithoutDelay } from './no-delay.js'
 import { callDirectly } from '../runtime/direct-run.js'
+import { isOptionsObject } from './options-object.js'
 import { describe, type CheckedProperties } from './properties.js'
 import { defineModel, type ModelHost, type RecordsetOf } from './recordset.js'
 import { checkPurgeOptions, checkRemoveUuids, removedAndMore, type PurgeOptions } from './removal.js'
@@ -788,7 +789,7 @@ function firstView(views: (JobView | undefined)[]): JobView {
 
 /** Options that are `{ timeoutMs? }` only (close, result), checked for the call named `where`. */
 function checkTimeoutOption(options: unknown, where: string): number | undefined {
-  if (options === null || typeof options !== 'object') throw new InvalidPropertyError(`${where}(): options must be an object, got ${describe(options)}`)
+  if (!isOptionsObject(options)) throw new InvalidPropertyError(`${where}(): options must be an object, got ${describe(options)}`)
   for (const key of Object.keys(options)) {
     if (key !== 'timeoutMs') throw new InvalidPropertyError(`${where}(): unknown option ${JSON.stringify(key)}; known: timeoutMs`)
   }
@@ -802,5 +803,7 @@ function checkTimeoutOption(options: unknown, where: string): number | undefined
 
 function channelArg(name: unknown, where: string): string {
   if (typeof name !== 'string') throw new InvalidChannelConfigError(`${where}(): channel name must be a string, got ${describe(name)}`)
+  // Not root, as an empty channel property means: an unset variable would pause every channel.
+  if (name.trim() === '') throw new InvalidChannelConfigError(`${where}(): channel name must be non-empty ('root' for the root channel), got ${describe(name)}`)
   return normalizeChannelName(name)
 }
