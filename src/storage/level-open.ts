@@ -13,7 +13,7 @@ import { LogCorruptionError, StorageError, StorageLockedError } from '../engine/
 import { Evidence } from './evidence.js'
 import { levelChild } from './level-child.js'
 import { inspectStorePath } from './level-path.js'
-import { hasCode, isLevelCorruption } from './level-corruption.js'
+import { hasCode, isLevelCorruption, levelMessage } from './level-corruption.js'
 import { rebuildStore } from './level-rebuild.js'
 import type { Db } from './level-recovery.js'
 
@@ -31,7 +31,7 @@ export interface OpenedStore {
 /** LevelDB's own corruption error as a LogCorruptionError; any other error as it is. */
 export function namedCorruption(error: unknown, path: string): unknown {
   if (!isLevelCorruption(error)) return error
-  return new LogCorruptionError(`the Wharf store ${JSON.stringify(path)} is damaged: LevelDB reports ${(error as Error).message}`, 0, { cause: error })
+  return new LogCorruptionError(`the Wharf store ${JSON.stringify(path)} is damaged: LevelDB reports ${levelMessage(error)}`, 0, { cause: error })
 }
 
 export async function openLevelStore(path: string, options: StoreOpenOptions): Promise<OpenedStore> {
@@ -75,7 +75,7 @@ async function openDb(path: string, create: boolean): Promise<Db> {
     if (hasCode(error, 'LEVEL_LOCKED')) throw new StorageLockedError(path, { cause: error })
     const named = namedCorruption(error, path)
     if (named instanceof LogCorruptionError) throw named
-    throw new StorageError(`cannot open the Wharf store at ${JSON.stringify(path)}: ${(error as Error)?.message ?? String(error)}`, { cause: error })
+    throw new StorageError(`cannot open the Wharf store at ${JSON.stringify(path)}: ${levelMessage(error)}`, { cause: error })
   }
   return db
 }

@@ -3,12 +3,13 @@
 // outside Wharf's ranges is named and 'truncate' deletes it, and 'truncate' drops a damaged
 // history view naming the job, after which the next open is clean; a second open refused by the
 // lock leaves the links of the open holding the store alone; a table cut short is damage
-// like any other, though LevelDB reports it as an IO error.
-import { cp, mkdir, readdir, rename, stat, truncate } from 'node:fs/promises'
+// like any other, though LevelDB reports it as an IO error; an open LevelDB refuses is named by
+// what LevelDB said (a table gone, the lock file a directory), not by classic-level's wrapper.
+import { cp, mkdir, readdir, rename, rm, stat, truncate } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { describe, expect, it } from 'vitest'
-import { FakeClock, LevelLog, LogCorruptionError, StorageLockedError, Wharf } from '../../src/index.js'
+import { FakeClock, LevelLog, LogCorruptionError, StorageError, StorageLockedError, Wharf } from '../../src/index.js'
 import { levelChild } from '../../src/storage/level-child.js'
 import { VIEW_PREFIX } from '../../src/storage/level-history.js'
 import { makeBatch, readAll } from './event-log-contract.js'
@@ -42,6 +43,18 @@ async function givenSixEvents(): Promise<string> {
   for (const first of [1, 3, 5]) await log.append(makeBatch(first, 2))
   await log.close()
   return path
+}
+
+/** A closed store of 20 waiting jobs whose writes LevelDB has moved into a table; its file name. */
+async function givenATable(): Promise<{ path: string; clock: FakeClock; table: string }> {
+  const path = await temp.path()
+  const clock = new FakeClock()
+  const wharf = await Wharf.open({ path, clock })
+  const model = wharf.model('m', { async f(n: number) { return n } })
+  for (let n = 0; n < 20; n++) await model.withDelay({ eta: 3_600 }).f(n)
+  await wharf.close()
+  await tamper(path, async () => {}) // LevelDB's open moves the write-ahead log into a table
+  return { path, clock, table: (await readdir(path)).find((name) => name.endsWith('.ldb'))! }
 }
 
 describe('a safe open', () => {
@@ -177,19 +190,38 @@ describe('a safe open', () => {
     })
   })
 
+  // classic-level fails an open as "Database failed to open", with LevelDB's own words — which
+  // file, what is wrong with it — only in the error's cause: the open's error said "LevelDB
+  // reports Database failed to open", and 'truncate''s warning "LevelDB failed (exit 1: Database
+  // failed to open)", naming nothing.
+  it("names what LevelDB found when it cannot open a store, in the error and in 'truncate''s warning", async () => {
+    const { path, clock, table } = await givenATable()
+    await rm(join(path, table))
+
+    const error = await failure(() => Wharf.open({ path, clock }))
+    expect(error).toBeInstanceOf(LogCorruptionError)
+    expect((error as Error).message).toContain(`missing files; e.g.: ${join(path, table)}`)
+    await withProcessWarnings(async (warnings) => {
+      const lenient = await Wharf.open({ path, clock, onCorruption: 'truncate' })
+      await lenient.close()
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings.some((w) => w.includes(`rebuilt by 'truncate'`) && w.includes(`missing files; e.g.: ${join(path, table)}`))).toBe(true)
+    })
+
+    // Not damage, LevelDB's IO error: a StorageError, naming the file as well.
+    await rm(join(path, 'LOCK'), { force: true })
+    await mkdir(join(path, 'LOCK'))
+    const io = await failure(() => Wharf.open({ path, clock }))
+    expect(io).toBeInstanceOf(StorageError)
+    expect((io as Error).message).toContain(`${join(path, 'LOCK')}: Is a directory`)
+  })
+
   // LevelDB 1.20 reads tables through mmap: a read past the end of a table shorter than its
   // MANIFEST says is "IO error: …ldb: Invalid argument", not its corruption error. It escaped raw
   // (the CLI crashed with a stack), the files from before the open went to a scrub directory the
   // next open deletes, and verify said only "LevelDB failed (exit 1: Node.js v20…)".
   it('names a table cut short as damage: open fails keeping the files, the scan names it, truncate rebuilds', async () => {
-    const path = await temp.path()
-    const clock = new FakeClock()
-    const wharf = await Wharf.open({ path, clock })
-    const model = wharf.model('m', { async f(n: number) { return n } })
-    for (let n = 0; n < 20; n++) await model.withDelay({ eta: 3_600 }).f(n)
-    await wharf.close()
-    await tamper(path, async () => {}) // LevelDB's open moves the write-ahead log into a table
-    const table = (await readdir(path)).find((name) => name.endsWith('.ldb'))!
+    const { path, clock, table } = await givenATable()
     await truncate(join(path, table), Math.floor((await stat(join(path, table))).size / 2))
 
     const error = await failure(() => Wharf.open({ path, clock }))
