@@ -46,7 +46,11 @@ export async function openLevelStore(path: string, options: StoreOpenOptions): P
     await rebuild(path, found.why, null, options)
     return { db: await openDb(path, false), evidence: null }
   }
-  const evidence = await Evidence.take(path)
+  // The open's first write: a directory that refuses it (read-only, not this user's) refuses the
+  // open, which would write LevelDB's lock, log and tables next.
+  const evidence = await Evidence.take(path).catch((error: NodeJS.ErrnoException) => {
+    throw new StorageError(`cannot open the Wharf store at ${JSON.stringify(path)}: its directory cannot be written (${error.code ?? error.message})`, { cause: error })
+  })
   try {
     if (options.onCorruption === 'truncate') {
       const scan = await levelChild('scan', path)
