@@ -270,6 +270,30 @@ export class LevelLog implements EventLog {
     })
   }
 
+  /** EventLog.leaveHistoryLive. Only 'truncate' drops events, so only it reads history here. */
+  async leaveHistoryLive(live: Iterable<string>): Promise<void> {
+    this.requireOpen()
+    if (this.onCorruption !== 'truncate') return
+    const views: JobView[] = []
+    for (const uuid of live) {
+      const view = await this.history.get(uuid)
+      if (view !== undefined) views.push(view)
+    }
+    if (views.length === 0) return
+    const write = { put: [], del: views }
+    await this.serialize(async () => {
+      const batch = this.requireDb().batch()
+      const staged = this.history.stage(batch, write, this.knownEnd())
+      await batch.write({ sync: true })
+      this.history.commit(write, staged)
+    })
+    const uuids = views.slice(0, 20).map((view) => view.uuid).join(', ') + (views.length > 20 ? ', …' : '')
+    this.warn(
+      `history in ${JSON.stringify(this.path)} held ${views.length} job(s) the recovered log has live, finished by events the recovery dropped; ` +
+        `each is live again, left history (${uuids}) (onCorruption: 'truncate'): it may run again`,
+    )
+  }
+
   async *read(afterSeq = 0): AsyncIterable<readonly WharfEvent[]> {
     const db = this.requireOpen()
     const after = Math.max(0, afterSeq)

@@ -4,14 +4,16 @@
 // history view naming the job, after which the next open is clean; a second open refused by the
 // lock leaves the links of the open holding the store alone; a table cut short is damage
 // like any other, though LevelDB reports it as an IO error; an open LevelDB refuses is named by
-// what LevelDB said (a table gone, the lock file a directory), not by classic-level's wrapper.
+// what LevelDB said (a table gone, the lock file a directory), not by classic-level's wrapper; a
+// job whose finishing events 'truncate' dropped is live again and out of history, in one state.
 import { cp, mkdir, readdir, rename, rm, stat, truncate } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { describe, expect, it } from 'vitest'
-import { FakeClock, LevelLog, LogCorruptionError, StorageError, StorageLockedError, Wharf } from '../../src/index.js'
+import { FakeClock, LevelLog, LogCorruptionError, StorageError, StorageLockedError, Wharf, type JobView } from '../../src/index.js'
 import { levelChild } from '../../src/storage/level-child.js'
 import { VIEW_PREFIX } from '../../src/storage/level-history.js'
+import { recordKey } from '../../src/storage/level-recovery.js'
 import { makeBatch, readAll } from './event-log-contract.js'
 import { failure, tempLevelLogs } from './helpers.js'
 
@@ -55,6 +57,19 @@ async function givenATable(): Promise<{ path: string; clock: FakeClock; table: s
   await wharf.close()
   await tamper(path, async () => {}) // LevelDB's open moves the write-ahead log into a table
   return { path, clock, table: (await readdir(path)).find((name) => name.endsWith('.ldb'))! }
+}
+
+/** A closed store of two jobs run to done, enqueued in that order (records 1 and 2). */
+async function givenTwoDone(): Promise<{ path: string; clock: FakeClock; jobs: [JobView, JobView] }> {
+  const path = await temp.path()
+  const clock = new FakeClock()
+  const wharf = await Wharf.open({ path, clock })
+  const model = wharf.model('m', { async f(n: number) { return n } })
+  const jobs: [JobView, JobView] = [await model.withDelay().f(1), await model.withDelay().f(2)]
+  await wharf.start()
+  await wharf.drain()
+  await wharf.close()
+  return { path, clock, jobs }
 }
 
 describe('a safe open', () => {
@@ -155,15 +170,7 @@ describe('a safe open', () => {
   })
 
   it("'truncate' drops a damaged history view and names its job; the next open is clean", async () => {
-    const path = await temp.path()
-    const clock = new FakeClock()
-    const wharf = await Wharf.open({ path, clock })
-    const model = wharf.model('m', { async f(n: number) { return n } })
-    const kept = await model.withDelay().f(1)
-    const lost = await model.withDelay().f(2)
-    await wharf.start()
-    await wharf.drain()
-    await wharf.close()
+    const { path, clock, jobs: [kept, lost] } = await givenTwoDone()
     await tamper(path, async (db) => {
       const key = VIEW_PREFIX + lost.uuid
       const bytes = Buffer.from((await db.get(key))!)
@@ -184,6 +191,37 @@ describe('a safe open', () => {
       warnings.length = 0
       const next = await Wharf.open({ path, clock })
       expect((await next.jobs()).map((j) => j.uuid)).toEqual([kept.uuid])
+      await next.close()
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings).toEqual([])
+    })
+  })
+
+  // History is written in the batch of the event that finishes a job. 'truncate' dropped the
+  // events from a corrupt record on, but not the history they wrote: a job pending in memory and
+  // done in history, listed by both state filters and counted twice by stats(), on every open.
+  it("'truncate' that drops the record finishing a job leaves it in one state: live again, out of history, named", async () => {
+    const { path, clock, jobs: [again, kept] } = await givenTwoDone() // enqueued in records 1 and 2
+    await tamper(path, async (db) => {
+      const value = Buffer.from((await db.get(recordKey(2)))!)
+      value[value.length - 2]! ^= 0x20
+      await db.put(recordKey(2), value)
+    })
+    const states = async (w: Wharf): Promise<unknown> => ({
+      jobs: Object.fromEntries((await w.jobs()).map((j) => [j.uuid, j.state])),
+      done: (await w.jobs({ state: 'done' })).map((j) => j.uuid),
+      stats: w.stats().states,
+    })
+    const expected = { jobs: { [again.uuid]: 'pending', [kept.uuid]: 'done' }, done: [kept.uuid], stats: expect.objectContaining({ pending: 1, done: 1 }) }
+    await withProcessWarnings(async (warnings) => {
+      const lenient = await Wharf.open({ path, clock, onCorruption: 'truncate' })
+      expect(await states(lenient)).toEqual(expected)
+      await lenient.close()
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings.some((w) => w.includes(`live again, left history (${again.uuid})`))).toBe(true)
+      warnings.length = 0
+      const next = await Wharf.open({ path, clock })
+      expect(await states(next)).toEqual(expected)
       await next.close()
       await new Promise((resolve) => setImmediate(resolve))
       expect(warnings).toEqual([])
