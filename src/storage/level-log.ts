@@ -34,7 +34,7 @@ import { checkStrayKeys } from './stray-keys.js'
 import { checkWharfKeys } from './level-path.js'
 import { refuseBackupDir } from './backup-manifest.js'
 import { isLevelCorruption, isLevelError } from './level-corruption.js'
-import { namedCorruption, openLevelStore, rebuild } from './level-open.js'
+import { namedLevelError, openLevelStore, rebuild } from './level-open.js'
 import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, planSnapshotBase, planTruncation, recordKey, seqOfKey, type Db, type Op } from './level-recovery.js'
 
 export { recordKey }
@@ -183,9 +183,9 @@ export class LevelLog implements EventLog {
     await this.history.load(db, empty, this.writeOptions)
   }
 
-  /** LevelDB's own corruption errors escape as LogCorruptionError, never raw. */
+  /** LevelDB's own errors escape named (its corruption as LogCorruptionError), never raw. */
   private named(error: unknown): unknown {
-    const named = namedCorruption(error, this.path)
+    const named = namedLevelError(error, this.path)
     if (named instanceof LogCorruptionError) this.corruptionSeen = true
     return named
   }

@@ -9,11 +9,11 @@
 
 import { mkdir } from 'node:fs/promises'
 import { ClassicLevel } from 'classic-level'
-import { LogCorruptionError, StorageError, StorageLockedError } from '../engine/errors.js'
+import { LogCorruptionError, StorageError, StorageLockedError, WharfError } from '../engine/errors.js'
 import { Evidence } from './evidence.js'
 import { levelChild } from './level-child.js'
 import { inspectStorePath } from './level-path.js'
-import { hasCode, isLevelCorruption, levelMessage } from './level-corruption.js'
+import { hasCode, isLevelCorruption, isLevelError, levelMessage } from './level-corruption.js'
 import { rebuildStore } from './level-rebuild.js'
 import type { Db } from './level-recovery.js'
 
@@ -32,6 +32,14 @@ export interface OpenedStore {
 export function namedCorruption(error: unknown, path: string): unknown {
   if (!isLevelCorruption(error)) return error
   return new LogCorruptionError(`the Wharf store ${JSON.stringify(path)} is damaged: LevelDB reports ${levelMessage(error)}`, 0, { cause: error })
+}
+
+/** Any error LevelDB reported, named: its corruption as a LogCorruptionError, any other (a table
+ * this process may not read: EACCES, EIO) as a StorageError; an error of Wharf's own as it is. */
+export function namedLevelError(error: unknown, path: string): unknown {
+  const named = namedCorruption(error, path)
+  if (named !== error || !isLevelError(error) || error instanceof WharfError) return named // already named
+  return new StorageError(`the Wharf store ${JSON.stringify(path)} failed: LevelDB reports ${levelMessage(error)}`, { cause: error })
 }
 
 export async function openLevelStore(path: string, options: StoreOpenOptions): Promise<OpenedStore> {

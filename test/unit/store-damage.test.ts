@@ -254,6 +254,18 @@ describe('a safe open', () => {
     expect((io as Error).message).toContain(`${join(path, 'LOCK')}: Is a directory`)
   })
 
+  // A table LevelDB may not read (EACCES for another user's file, EIO, a directory in its place
+  // here: mmap fails with ENODEV) is LevelDB's IO error on the open's first read, not its
+  // corruption error: it escaped raw, a LEVEL_IO_ERROR.
+  it('names a table LevelDB cannot read as a StorageError, not a raw LevelDB error', async () => {
+    const { path, clock, table } = await givenATable()
+    await rm(join(path, table))
+    await mkdir(join(path, table))
+    const error = await failure(() => Wharf.open({ path, clock }))
+    expect(error).toBeInstanceOf(StorageError)
+    expect((error as Error).message).toContain(`the Wharf store ${JSON.stringify(path)} failed: LevelDB reports IO error: ${join(path, table)}`)
+  })
+
   // LevelDB 1.20 reads tables through mmap: a read past the end of a table shorter than its
   // MANIFEST says is "IO error: …ldb: Invalid argument", not its corruption error. It escaped raw
   // (the CLI crashed with a stack), the files from before the open went to a scrub directory the
