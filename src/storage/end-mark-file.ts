@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto'
 import { open, rename, type FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { crc32 } from './crc32.js'
+import { StorageError } from '../engine/errors.js'
 
 export const MARK_FILE = 'WHARF-END'
 export const STORE_ID_BYTES = 16
@@ -104,7 +105,7 @@ export class MarkFile {
   static async open(path: string): Promise<{ file: MarkFile; mark: Mark | null } | null> {
     const handle = await open(path, 'r+').catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return null
-      throw error
+      throw unusable(path, error)
     })
     if (handle === null) return null
     try {
@@ -113,7 +114,7 @@ export class MarkFile {
       return { file: new MarkFile(path, handle), mark: decodeMarkFile(bytes.subarray(0, bytesRead)) }
     } catch (error) {
       await handle.close()
-      throw error
+      throw unusable(path, error as NodeJS.ErrnoException)
     }
   }
 
@@ -127,6 +128,14 @@ export class MarkFile {
   async close(): Promise<void> {
     await this.handle.close()
   }
+}
+
+/**
+ * A mark the file system will not open or read (EIO from a bad sector, EACCES, a directory in its
+ * place): not a missing or spoilt mark that 'truncate' may replace, but a fault to fix first.
+ */
+function unusable(path: string, error: NodeJS.ErrnoException): StorageError {
+  return new StorageError(`the end-of-log mark ${JSON.stringify(path)} cannot be opened (${error.code ?? error.message}); make it a readable, writable file again (a copy of the store's own), or delete it and open with onCorruption: 'truncate' to start a new one`, { cause: error })
 }
 
 /** A rename is durable once the directory is synced. Windows cannot open a directory: skip. */

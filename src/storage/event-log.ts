@@ -71,6 +71,14 @@ export interface EventLog {
   readonly history: HistoryStore
   /** Fill an incomplete history (see HistoryStore.complete) with these views, atomically. */
   initHistory(views: readonly JobView[]): Promise<void>
+  /**
+   * Optional, called once the log has been read at open, with the uuids of the jobs its state
+   * holds: a log whose recovery can drop acknowledged events (LevelLog's 'truncate') deletes from
+   * history those of them it holds — the events that finished them were dropped, not the history
+   * they wrote — so that each job is in one state. Such a job is live again (it may run again, as
+   * after a crash), and the warning names it.
+   */
+  leaveHistoryLive?(live: Iterable<string>): Promise<void>
   /** Every committed event with seq > afterSeq, batch by batch, in order. */
   read(afterSeq?: number): AsyncIterable<readonly WharfEvent[]>
   /** Release the storage. Appending after close rejects. */

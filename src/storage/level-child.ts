@@ -29,7 +29,8 @@ const CHUNK = 100
 
 const PROGRAM = `
 // Any other error ends the child; its message is the last line of stderr, for the parent to name.
-process.on('uncaughtException', (error) => { process.stderr.write(String(error?.message ?? error) + '\\n'); process.exit(1) })
+// An open's failure carries LevelDB's words in its cause (level-corruption.ts, levelMessage).
+process.on('uncaughtException', (error) => { process.stderr.write([error?.message ?? error, error?.cause?.message].filter(Boolean).join(': ') + '\\n'); process.exit(1) })
 const { ClassicLevel } = await import(${JSON.stringify(CLASSIC_LEVEL)})
 const [op, path, to] = process.argv.slice(1)
 const options = { keyEncoding: 'utf8', valueEncoding: 'view', createIfMissing: false }

@@ -18,6 +18,17 @@ function isTableCutShort(error: unknown): boolean {
   return [e, e?.cause].some((x) => x?.code === 'LEVEL_IO_ERROR' && typeof x.message === 'string' && TABLE_CUT_SHORT.test(x.message))
 }
 
+/**
+ * What LevelDB said: classic-level fails an open as "Database failed to open", with LevelDB's own
+ * words — which file, what is wrong with it ("Corruption: 1 missing files; e.g.: …/000005.ldb") —
+ * only in its cause. A message without them names nothing a user can act on.
+ */
+export function levelMessage(error: unknown): string {
+  const e = error as { message?: unknown; cause?: { message?: unknown } } | null
+  const own = String(e?.message ?? error)
+  return typeof e?.cause?.message === 'string' && e.cause.message !== '' ? `${own}: ${e.cause.message}` : own
+}
+
 /** Whether `error` is (or names) an error LevelDB reported (any LEVEL_ code): not one of Wharf's own checks. */
 export function isLevelError(error: unknown): boolean {
   const e = error as { code?: unknown; cause?: { code?: unknown } } | null

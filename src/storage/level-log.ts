@@ -34,7 +34,7 @@ import { checkStrayKeys } from './stray-keys.js'
 import { checkWharfKeys } from './level-path.js'
 import { refuseBackupDir } from './backup-manifest.js'
 import { isLevelCorruption, isLevelError } from './level-corruption.js'
-import { namedCorruption, openLevelStore, rebuild } from './level-open.js'
+import { namedLevelError, openLevelStore, rebuild } from './level-open.js'
 import { FIRST_KEY, FLOOR_KEY, LAST_KEY, SNAPSHOT_KEY, planSnapshotBase, planTruncation, recordKey, seqOfKey, type Db, type Op } from './level-recovery.js'
 
 export { recordKey }
@@ -183,9 +183,9 @@ export class LevelLog implements EventLog {
     await this.history.load(db, empty, this.writeOptions)
   }
 
-  /** LevelDB's own corruption errors escape as LogCorruptionError, never raw. */
+  /** LevelDB's own errors escape named (its corruption as LogCorruptionError), never raw. */
   private named(error: unknown): unknown {
-    const named = namedCorruption(error, this.path)
+    const named = namedLevelError(error, this.path)
     if (named instanceof LogCorruptionError) this.corruptionSeen = true
     return named
   }
@@ -268,6 +268,30 @@ export class LevelLog implements EventLog {
       await batch.write({ sync: true })
       this.history.commitInit(views, staged)
     })
+  }
+
+  /** EventLog.leaveHistoryLive. Only 'truncate' drops events, so only it reads history here. */
+  async leaveHistoryLive(live: Iterable<string>): Promise<void> {
+    this.requireOpen()
+    if (this.onCorruption !== 'truncate') return
+    const views: JobView[] = []
+    for (const uuid of live) {
+      const view = await this.history.get(uuid)
+      if (view !== undefined) views.push(view)
+    }
+    if (views.length === 0) return
+    const write = { put: [], del: views }
+    await this.serialize(async () => {
+      const batch = this.requireDb().batch()
+      const staged = this.history.stage(batch, write, this.knownEnd())
+      await batch.write({ sync: true })
+      this.history.commit(write, staged)
+    })
+    const uuids = views.slice(0, 20).map((view) => view.uuid).join(', ') + (views.length > 20 ? ', …' : '')
+    this.warn(
+      `history in ${JSON.stringify(this.path)} held ${views.length} job(s) the recovered log has live, finished by events the recovery dropped; ` +
+        `each is live again, left history (${uuids}) (onCorruption: 'truncate'): it may run again`,
+    )
   }
 
   async *read(afterSeq = 0): AsyncIterable<readonly WharfEvent[]> {

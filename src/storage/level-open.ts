@@ -9,11 +9,11 @@
 
 import { mkdir } from 'node:fs/promises'
 import { ClassicLevel } from 'classic-level'
-import { LogCorruptionError, StorageError, StorageLockedError } from '../engine/errors.js'
+import { LogCorruptionError, StorageError, StorageLockedError, WharfError } from '../engine/errors.js'
 import { Evidence } from './evidence.js'
 import { levelChild } from './level-child.js'
 import { inspectStorePath } from './level-path.js'
-import { hasCode, isLevelCorruption } from './level-corruption.js'
+import { hasCode, isLevelCorruption, isLevelError, levelMessage } from './level-corruption.js'
 import { rebuildStore } from './level-rebuild.js'
 import type { Db } from './level-recovery.js'
 
@@ -31,7 +31,15 @@ export interface OpenedStore {
 /** LevelDB's own corruption error as a LogCorruptionError; any other error as it is. */
 export function namedCorruption(error: unknown, path: string): unknown {
   if (!isLevelCorruption(error)) return error
-  return new LogCorruptionError(`the Wharf store ${JSON.stringify(path)} is damaged: LevelDB reports ${(error as Error).message}`, 0, { cause: error })
+  return new LogCorruptionError(`the Wharf store ${JSON.stringify(path)} is damaged: LevelDB reports ${levelMessage(error)}`, 0, { cause: error })
+}
+
+/** Any error LevelDB reported, named: its corruption as a LogCorruptionError, any other (a table
+ * this process may not read: EACCES, EIO) as a StorageError; an error of Wharf's own as it is. */
+export function namedLevelError(error: unknown, path: string): unknown {
+  const named = namedCorruption(error, path)
+  if (named !== error || !isLevelError(error) || error instanceof WharfError) return named // already named
+  return new StorageError(`the Wharf store ${JSON.stringify(path)} failed: LevelDB reports ${levelMessage(error)}`, { cause: error })
 }
 
 export async function openLevelStore(path: string, options: StoreOpenOptions): Promise<OpenedStore> {
@@ -46,7 +54,11 @@ export async function openLevelStore(path: string, options: StoreOpenOptions): P
     await rebuild(path, found.why, null, options)
     return { db: await openDb(path, false), evidence: null }
   }
-  const evidence = await Evidence.take(path)
+  // The open's first write: a directory that refuses it (read-only, not this user's) refuses the
+  // open, which would write LevelDB's lock, log and tables next.
+  const evidence = await Evidence.take(path).catch((error: NodeJS.ErrnoException) => {
+    throw new StorageError(`cannot open the Wharf store at ${JSON.stringify(path)}: its directory cannot be written (${error.code ?? error.message})`, { cause: error })
+  })
   try {
     if (options.onCorruption === 'truncate') {
       const scan = await levelChild('scan', path)
@@ -75,7 +87,7 @@ async function openDb(path: string, create: boolean): Promise<Db> {
     if (hasCode(error, 'LEVEL_LOCKED')) throw new StorageLockedError(path, { cause: error })
     const named = namedCorruption(error, path)
     if (named instanceof LogCorruptionError) throw named
-    throw new StorageError(`cannot open the Wharf store at ${JSON.stringify(path)}: ${(error as Error)?.message ?? String(error)}`, { cause: error })
+    throw new StorageError(`cannot open the Wharf store at ${JSON.stringify(path)}: ${levelMessage(error)}`, { cause: error })
   }
   return db
 }

@@ -2,7 +2,7 @@
 // records deleted through a raw LevelDB handle and the newest WAL file truncated at several points
 // both fail the open naming the missing seqs; 'truncate' accepts the loss with a warning; identity,
 // pre-mark stores, a lost mark file, and the write order in 'fsync' mode.
-import { copyFile, mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
@@ -231,6 +231,19 @@ describe("the mark file's identity and presence", () => {
     const path = await givenStore(2, 2)
     await writeFile(join(path, MARK_FILE), Buffer.alloc(128, 7))
     await expect(logAt(path).open()).rejects.toThrow(/is unreadable/)
+  })
+
+  // A mark the file system will not read (a directory in its place here; EIO from a bad sector,
+  // EACCES) failed the open with Node's raw error, in either mode.
+  it('refuses a mark file that cannot be opened with a StorageError naming it and the system code, in either mode', async () => {
+    const path = await givenStore(2, 2)
+    await rm(join(path, MARK_FILE))
+    await mkdir(join(path, MARK_FILE))
+    for (const onCorruption of ['throw', 'truncate'] as const) {
+      const error = await failure(() => logAt(path, { onCorruption, onWarning: () => {} }).open())
+      expect(error).toBeInstanceOf(StorageError)
+      expect((error as Error).message).toContain(`the end-of-log mark ${JSON.stringify(join(path, MARK_FILE))} cannot be opened (EISDIR)`)
+    }
   })
 
   it('believes the older slot when the newer one is torn: a lower bound', async () => {

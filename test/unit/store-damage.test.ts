@@ -3,14 +3,17 @@
 // outside Wharf's ranges is named and 'truncate' deletes it, and 'truncate' drops a damaged
 // history view naming the job, after which the next open is clean; a second open refused by the
 // lock leaves the links of the open holding the store alone; a table cut short is damage
-// like any other, though LevelDB reports it as an IO error.
-import { cp, mkdir, readdir, rename, stat, truncate } from 'node:fs/promises'
+// like any other, though LevelDB reports it as an IO error; an open LevelDB refuses is named by
+// what LevelDB said (a table gone, the lock file a directory), not by classic-level's wrapper; a
+// job whose finishing events 'truncate' dropped is live again and out of history, in one state.
+import { cp, mkdir, readdir, rename, rm, stat, truncate } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { describe, expect, it } from 'vitest'
-import { FakeClock, LevelLog, LogCorruptionError, StorageLockedError, Wharf } from '../../src/index.js'
+import { FakeClock, LevelLog, LogCorruptionError, StorageError, StorageLockedError, Wharf, type JobView } from '../../src/index.js'
 import { levelChild } from '../../src/storage/level-child.js'
 import { VIEW_PREFIX } from '../../src/storage/level-history.js'
+import { recordKey } from '../../src/storage/level-recovery.js'
 import { makeBatch, readAll } from './event-log-contract.js'
 import { failure, tempLevelLogs } from './helpers.js'
 
@@ -42,6 +45,31 @@ async function givenSixEvents(): Promise<string> {
   for (const first of [1, 3, 5]) await log.append(makeBatch(first, 2))
   await log.close()
   return path
+}
+
+/** A closed store of 20 waiting jobs whose writes LevelDB has moved into a table; its file name. */
+async function givenATable(): Promise<{ path: string; clock: FakeClock; table: string }> {
+  const path = await temp.path()
+  const clock = new FakeClock()
+  const wharf = await Wharf.open({ path, clock })
+  const model = wharf.model('m', { async f(n: number) { return n } })
+  for (let n = 0; n < 20; n++) await model.withDelay({ eta: 3_600 }).f(n)
+  await wharf.close()
+  await tamper(path, async () => {}) // LevelDB's open moves the write-ahead log into a table
+  return { path, clock, table: (await readdir(path)).find((name) => name.endsWith('.ldb'))! }
+}
+
+/** A closed store of two jobs run to done, enqueued in that order (records 1 and 2). */
+async function givenTwoDone(): Promise<{ path: string; clock: FakeClock; jobs: [JobView, JobView] }> {
+  const path = await temp.path()
+  const clock = new FakeClock()
+  const wharf = await Wharf.open({ path, clock })
+  const model = wharf.model('m', { async f(n: number) { return n } })
+  const jobs: [JobView, JobView] = [await model.withDelay().f(1), await model.withDelay().f(2)]
+  await wharf.start()
+  await wharf.drain()
+  await wharf.close()
+  return { path, clock, jobs }
 }
 
 describe('a safe open', () => {
@@ -142,15 +170,7 @@ describe('a safe open', () => {
   })
 
   it("'truncate' drops a damaged history view and names its job; the next open is clean", async () => {
-    const path = await temp.path()
-    const clock = new FakeClock()
-    const wharf = await Wharf.open({ path, clock })
-    const model = wharf.model('m', { async f(n: number) { return n } })
-    const kept = await model.withDelay().f(1)
-    const lost = await model.withDelay().f(2)
-    await wharf.start()
-    await wharf.drain()
-    await wharf.close()
+    const { path, clock, jobs: [kept, lost] } = await givenTwoDone()
     await tamper(path, async (db) => {
       const key = VIEW_PREFIX + lost.uuid
       const bytes = Buffer.from((await db.get(key))!)
@@ -177,19 +197,81 @@ describe('a safe open', () => {
     })
   })
 
+  // History is written in the batch of the event that finishes a job. 'truncate' dropped the
+  // events from a corrupt record on, but not the history they wrote: a job pending in memory and
+  // done in history, listed by both state filters and counted twice by stats(), on every open.
+  it("'truncate' that drops the record finishing a job leaves it in one state: live again, out of history, named", async () => {
+    const { path, clock, jobs: [again, kept] } = await givenTwoDone() // enqueued in records 1 and 2
+    await tamper(path, async (db) => {
+      const value = Buffer.from((await db.get(recordKey(2)))!)
+      value[value.length - 2]! ^= 0x20
+      await db.put(recordKey(2), value)
+    })
+    const states = async (w: Wharf): Promise<unknown> => ({
+      jobs: Object.fromEntries((await w.jobs()).map((j) => [j.uuid, j.state])),
+      done: (await w.jobs({ state: 'done' })).map((j) => j.uuid),
+      stats: w.stats().states,
+    })
+    const expected = { jobs: { [again.uuid]: 'pending', [kept.uuid]: 'done' }, done: [kept.uuid], stats: expect.objectContaining({ pending: 1, done: 1 }) }
+    await withProcessWarnings(async (warnings) => {
+      const lenient = await Wharf.open({ path, clock, onCorruption: 'truncate' })
+      expect(await states(lenient)).toEqual(expected)
+      await lenient.close()
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings.some((w) => w.includes(`live again, left history (${again.uuid})`))).toBe(true)
+      warnings.length = 0
+      const next = await Wharf.open({ path, clock })
+      expect(await states(next)).toEqual(expected)
+      await next.close()
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings).toEqual([])
+    })
+  })
+
+  // classic-level fails an open as "Database failed to open", with LevelDB's own words — which
+  // file, what is wrong with it — only in the error's cause: the open's error said "LevelDB
+  // reports Database failed to open", and 'truncate''s warning "LevelDB failed (exit 1: Database
+  // failed to open)", naming nothing.
+  it("names what LevelDB found when it cannot open a store, in the error and in 'truncate''s warning", async () => {
+    const { path, clock, table } = await givenATable()
+    await rm(join(path, table))
+
+    const error = await failure(() => Wharf.open({ path, clock }))
+    expect(error).toBeInstanceOf(LogCorruptionError)
+    expect((error as Error).message).toContain(`missing files; e.g.: ${join(path, table)}`)
+    await withProcessWarnings(async (warnings) => {
+      const lenient = await Wharf.open({ path, clock, onCorruption: 'truncate' })
+      await lenient.close()
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings.some((w) => w.includes(`rebuilt by 'truncate'`) && w.includes(`missing files; e.g.: ${join(path, table)}`))).toBe(true)
+    })
+
+    // Not damage, LevelDB's IO error: a StorageError, naming the file as well.
+    await rm(join(path, 'LOCK'), { force: true })
+    await mkdir(join(path, 'LOCK'))
+    const io = await failure(() => Wharf.open({ path, clock }))
+    expect(io).toBeInstanceOf(StorageError)
+    expect((io as Error).message).toContain(`${join(path, 'LOCK')}: Is a directory`)
+  })
+
+  // A table LevelDB may not read (EACCES for another user's file, EIO, a directory in its place
+  // here: mmap fails with ENODEV) is LevelDB's IO error on the open's first read, not its
+  // corruption error: it escaped raw, a LEVEL_IO_ERROR.
+  it('names a table LevelDB cannot read as a StorageError, not a raw LevelDB error', async () => {
+    const { path, clock, table } = await givenATable()
+    await rm(join(path, table))
+    await mkdir(join(path, table))
+    const error = await failure(() => Wharf.open({ path, clock }))
+    expect(error).toBeInstanceOf(StorageError)
+    expect((error as Error).message).toContain(`the Wharf store ${JSON.stringify(path)} failed: LevelDB reports IO error: ${join(path, table)}`)
+  })
+
   // LevelDB 1.20 reads tables through mmap: a read past the end of a table shorter than its
   // MANIFEST says is "IO error: …ldb: Invalid argument", not its corruption error. It escaped raw
   // (the CLI crashed with a stack), the files from before the open went to a scrub directory the
   // next open deletes, and verify said only "LevelDB failed (exit 1: Node.js v20…)".
   it('names a table cut short as damage: open fails keeping the files, the scan names it, truncate rebuilds', async () => {
-    const path = await temp.path()
-    const clock = new FakeClock()
-    const wharf = await Wharf.open({ path, clock })
-    const model = wharf.model('m', { async f(n: number) { return n } })
-    for (let n = 0; n < 20; n++) await model.withDelay({ eta: 3_600 }).f(n)
-    await wharf.close()
-    await tamper(path, async () => {}) // LevelDB's open moves the write-ahead log into a table
-    const table = (await readdir(path)).find((name) => name.endsWith('.ldb'))!
+    const { path, clock, table } = await givenATable()
     await truncate(join(path, table), Math.floor((await stat(join(path, table))).size / 2))
 
     const error = await failure(() => Wharf.open({ path, clock }))

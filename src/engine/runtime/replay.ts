@@ -59,6 +59,7 @@ export async function replay(log: EventLog, channels: readonly ChannelConfig[]):
     events += batch.length
   }
   if (!complete) await log.initHistory([...state.retired.values()].map(toJobView))
+  await log.leaveHistoryLive?.(state.jobs.keys())
   dropHistoryWrite(state)
   return { state, snapshotSeq, events }
 }
