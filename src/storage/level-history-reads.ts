@@ -7,10 +7,10 @@
 
 import type { AbstractSnapshot } from 'abstract-level'
 import type { JobView } from '../engine/core/view.js'
-import { LogCorruptionError } from '../engine/errors.js'
+import { LogCorruptionError, StorageError, WharfError } from '../engine/errors.js'
 import { matchesHistoryQuery, type HistoryQuery } from './history.js'
 import type { Db } from './level-recovery.js'
-import { isLevelCorruption } from './level-corruption.js'
+import { isLevelCorruption, isLevelError, levelMessage } from './level-corruption.js'
 import { decodeView, ViewDecodeError } from './view-codec.js'
 import { esc, unesc } from './key-escape.js'
 import type { ComboCatalog, ComboCounts } from './combo-catalog.js'
@@ -224,8 +224,13 @@ export class LevelHistoryReads {
     try {
       return await read()
     } catch (error) {
-      if (!isLevelCorruption(error)) throw error
-      throw new LogCorruptionError(`corrupt history in ${JSON.stringify(this.path)}: LevelDB reports ${(error as Error).message}`, 0, { cause: error })
+      if (isLevelCorruption(error)) throw new LogCorruptionError(`corrupt history in ${JSON.stringify(this.path)}: LevelDB reports ${levelMessage(error)}`, 0, { cause: error })
+      // Any other error of LevelDB's (a table this process may not read: EACCES, EIO) is named
+      // too, as at open; Wharf's own pass as they are.
+      if (isLevelError(error) && !(error instanceof WharfError)) {
+        throw new StorageError(`reading history in ${JSON.stringify(this.path)} failed: LevelDB reports ${levelMessage(error)}`, { cause: error })
+      }
+      throw error
     }
   }
 
