@@ -4,7 +4,7 @@
 //   offset size  field
 //   0      1     kind: 0x45 'E' event batch, 0x53 'S' snapshot
 //   1      1     record format version: batches 3 (BATCH_FORMAT; 2 and 1 are still read, and 2 is
-//                written for a batch format 3 cannot hold), snapshots 1
+//                written for a batch format 3 cannot hold), snapshots 2 (1 is still read)
 //   2      1     flags: bit 0 = the body is in tagged-json form (see tagged-json.ts); format 3: 0
 //   3      1     format 2 and 3 batches: the event format version of all its events; else 0
 //   4      8     first seq (u64 big-endian)        snapshot: its seq
@@ -14,8 +14,9 @@
 //   28     4     CRC32 of bytes 0..27 and the body: a flipped flag or seq is caught like a body bit
 //   32     …     body: format 3, the events in binary (bin-rows-write.ts), read straight into
 //                event objects; format 2, UTF-8 JSON, an array of event rows (event-rows.ts);
-//                format 1, JSON, an array of events with named fields; a snapshot, JSON,
-//                {"formatVersion":n,"state":…}
+//                format 1, JSON, an array of events with named fields; a snapshot in format 2,
+//                {"formatVersion":n,"state":…} in parts (snapshot-parts.ts), in format 1 (0.1 and
+//                early 0.2), as one JSON text
 //
 // Decoding trusts nothing: every mismatch is a LogCorruptionError naming the seq (and the path).
 
@@ -31,9 +32,14 @@ import { BinWriter } from './bin-writer.js'
 import { BinReader } from './bin-reader.js'
 import { writeEvent } from './bin-rows-write.js'
 import { readEvent } from './bin-rows-read.js'
+import { partsBytes, PartsError, readParts, snapshotTexts, writeParts } from './snapshot-parts.js'
+import { constants as bufferConstants } from 'node:buffer'
 
-/** The format of snapshot records, and the oldest batch format. */
+/** The oldest format of records of either kind. */
 export const RECORD_FORMAT_VERSION = 1
+/** Snapshots are written in parts (snapshot-parts.ts): as one JSON text, format 1 (still read),
+ * a snapshot past V8's longest string could not be written at all. */
+export const SNAPSHOT_FORMAT = 2
 /** Batches are written in binary (format 3: JSON.parse of format 2's rows was most of replay's
  * decoding); records of formats 2 (JSON rows) and 1 (named events, 0.1) are still read. */
 export const BATCH_FORMAT = 3
@@ -47,6 +53,7 @@ const KIND_SNAPSHOT = 0x53
 const FLAG_TAGGED = 1
 const CRC_OFFSET = 28
 const U32 = 0x1_0000_0000
+const BUFFER_MAX_LENGTH = bufferConstants.MAX_LENGTH
 
 // ---- Upcasting: old event shapes are converted on read; the log is never rewritten. ----
 
@@ -154,7 +161,7 @@ export function inspectRecord(bytes: Uint8Array, kind: 'batch' | 'snapshot', seq
   if (buf.length < HEADER_BYTES) throw corrupt(what, seq, where, `${buf.length} bytes is shorter than the ${HEADER_BYTES}-byte header (truncated?)`)
   const wanted = kind === 'batch' ? KIND_BATCH : KIND_SNAPSHOT
   if (buf[0] !== wanted) throw corrupt(what, seq, where, `record kind 0x${buf[0]!.toString(16)} is not 0x${wanted.toString(16)}`)
-  const newest = kind === 'batch' ? BATCH_FORMAT : RECORD_FORMAT_VERSION
+  const newest = kind === 'batch' ? BATCH_FORMAT : SNAPSHOT_FORMAT
   if (buf[1]! < RECORD_FORMAT_VERSION || buf[1]! > newest) {
     const why = buf[1]! > newest ? 'written by a newer Wharf; upgrade to read it' : 'not a format this build reads'
     throw corrupt(what, seq, where, `record format ${buf[1]} is ${why}`)
@@ -290,9 +297,14 @@ export function encodeSnapshot(snapshot: Snapshot): Buffer {
   const { seq, formatVersion, state } = snapshot
   if (!Number.isSafeInteger(seq) || seq < 0) fail(`snapshot seq ${seq} is not a non-negative integer`)
   if (!Number.isSafeInteger(formatVersion)) fail(`snapshot formatVersion ${formatVersion} is not an integer`)
-  const tagged = needsTagging(state)
-  const body = JSON.stringify({ formatVersion, state: tagged ? tag(state) : state })
-  return encodeRecord(KIND_SNAPSHOT, RECORD_FORMAT_VERSION, tagged ? FLAG_TAGGED : 0, 0, seq, seq, 0, body)
+  const { texts, flags } = snapshotTexts(formatVersion, state)
+  const { lengths, total } = partsBytes(texts)
+  if (total >= U32 || HEADER_BYTES + total > BUFFER_MAX_LENGTH) {
+    throw new RangeError(`a snapshot of ${total} bytes at seq ${seq} is larger than a record holds (${Math.min(U32 - 1, BUFFER_MAX_LENGTH - HEADER_BYTES)} bytes)`)
+  }
+  const out = Buffer.allocUnsafe(HEADER_BYTES + total)
+  writeParts(out, HEADER_BYTES, texts, flags, lengths)
+  return sealRecord(out, KIND_SNAPSHOT, SNAPSHOT_FORMAT, 0, 0, seq, seq, 0)
 }
 
 /** The seq a snapshot record claims, unverified: for error messages before it is decoded. */
@@ -303,9 +315,19 @@ export function claimedSnapshotSeq(bytes: Uint8Array): number {
 export function decodeSnapshot(bytes: Uint8Array, where?: string): Snapshot {
   const seq = claimedSnapshotSeq(bytes)
   const header = inspectRecord(bytes, 'snapshot', seq, where)
-  const body = parseBody(asBuffer(bytes), header, 'snapshot', seq, where) as { formatVersion?: unknown; state?: unknown } | null
+  const body = (header.format === SNAPSHOT_FORMAT ? snapshotOfParts(asBuffer(bytes), header, seq, where) : parseBody(asBuffer(bytes), header, 'snapshot', seq, where)) as { formatVersion?: unknown; state?: unknown } | null
   if (typeof body !== 'object' || body === null || typeof body.formatVersion !== 'number' || !('state' in body)) {
     throw corrupt('snapshot', seq, where, 'body is not {formatVersion, state}')
   }
   return { seq, formatVersion: body.formatVersion, state: body.state }
+}
+
+function snapshotOfParts(buf: Buffer, header: RecordHeader, seq: number, where: string | undefined): unknown {
+  if (header.flags !== 0) throw corrupt('snapshot', seq, where, `format ${SNAPSHOT_FORMAT} record with flags ${header.flags}`)
+  try {
+    return readParts(buf, HEADER_BYTES)
+  } catch (error) {
+    if (error instanceof PartsError) throw corrupt('snapshot', seq, where, `body ${error.message}`, error)
+    throw error
+  }
 }

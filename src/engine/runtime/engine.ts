@@ -673,7 +673,7 @@ export class Engine {
     while (this.ticking) await this.settled()
     this.ticking = true
     try {
-      await this.maintenance.snapshot()
+      await this.maintenance.snapshot(true)
     } finally {
       this.endTick()
     }

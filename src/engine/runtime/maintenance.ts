@@ -74,18 +74,22 @@ export class Maintenance {
   /**
    * Write the state as a snapshot and delete the log records it covers, so the next open reads
    * live jobs instead of all history. Runs inside a tick: nothing changes the state meanwhile.
-   * A failure here loses nothing (the log still holds every event); it is retried later.
+   * A failure here loses nothing (the log still holds every event): an automatic snapshot warns
+   * and is tried again snapshotEvery events later; one asked for (`wharf.snapshot()`, `asked`)
+   * rejects with the failure, which its caller must hear of.
    */
-  async snapshot(): Promise<void> {
+  async snapshot(asked = false): Promise<void> {
     const state = this.engine.state
     const seq = state.seq
     try {
       await this.log.writeSnapshot({ seq, formatVersion: SNAPSHOT_FORMAT_VERSION, state: snapshotOf(state) })
       await this.log.compact(seq)
     } catch (error) {
+      if (asked) throw error
       this.warn(`wharf: snapshot at seq ${seq} failed, will retry: ${(error as Error)?.message ?? String(error)}`, 'WHARF_SNAPSHOT_FAILED')
+    } finally {
+      this.snapshotSeq = seq
     }
-    this.snapshotSeq = seq
   }
 
   /** Remove old done/cancelled jobs from history, one bounded batch per tick, until none is left. */
