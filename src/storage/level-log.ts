@@ -389,25 +389,35 @@ export class LevelLog implements EventLog {
         snapshotSeq = snapshot === undefined ? null : inspectRecord(snapshot, 'snapshot', claimedSnapshotSeq(snapshot), this.path).firstSeq
       }
       checkCompaction(uptoSeq, snapshotSeq)
-      for (let done = false; !done; ) {
-        const entries = await db.iterator({ gte: FIRST_KEY, lte: recordKey(uptoSeq), limit: COMPACT_CHUNK }).all()
-        done = entries.length < COMPACT_CHUNK
+      // Keys only: a record ends where the next one begins (records follow each other, as every
+      // open checks), so only the last record under the cut is read, for its last seq. Reading
+      // and checking every record deleted here — the whole log since the last snapshot, over 100
+      // MB for a big backlog — held the appends for a third of a second and bought nothing.
+      for (let from = FIRST_KEY; ; ) {
+        const keys = await db.keys({ gte: from, lte: recordKey(uptoSeq + 1), limit: COMPACT_CHUNK + 1 }).all()
         const ops: Op[] = []
         let floor = this.floorSeq
-        for (const [key, value] of entries) {
-          // Only the header is needed (and checked): the last seq says whether it is covered.
-          const header = inspectRecord(value, 'batch', seqOfKey(key, floor + 1, this.path), this.path)
-          if (header.lastSeq > uptoSeq) {
-            done = true
-            break
-          }
-          ops.push({ type: 'del', key })
-          floor = header.lastSeq
+        for (let i = 0; i + 1 < keys.length; i++) {
+          ops.push({ type: 'del', key: keys[i]! })
+          floor = seqOfKey(keys[i + 1]!, floor + 1, this.path) - 1
         }
-        if (ops.length === 0) break
-        ops.push({ type: 'put', key: FLOOR_KEY, value: Buffer.from(String(floor)) })
-        await this.written(db.batch(ops, this.writeOptions))
-        this.floorSeq = floor
+        const last = keys.at(-1)
+        const more = keys.length === COMPACT_CHUNK + 1
+        if (!more && last !== undefined && seqOfKey(last, floor + 1, this.path) <= uptoSeq) {
+          const value = await db.get(last)
+          const header = value === undefined ? null : inspectRecord(value, 'batch', seqOfKey(last, floor + 1, this.path), this.path)
+          if (header !== null && header.lastSeq <= uptoSeq) {
+            ops.push({ type: 'del', key: last })
+            floor = header.lastSeq
+          }
+        }
+        if (ops.length > 0) {
+          ops.push({ type: 'put', key: FLOOR_KEY, value: Buffer.from(String(floor)) })
+          await this.written(db.batch(ops, this.writeOptions))
+          this.floorSeq = floor
+        }
+        if (!more) break
+        from = last!
       }
       // The deleted records stay as tombstones until LevelDB compacts them, and every later read
       // of the log (each open) would walk them: compact that key range, once per snapshot — in

@@ -355,4 +355,40 @@ describe('LevelLog', () => {
     await log.open()
     expect((await readAll(log)).map((b) => b.map((e) => e.seq))).toEqual([[1], [2]])
   })
+
+  it('compacts across many chunks of records, keeping the record the cut falls in', async () => {
+    // 2,600 records (more than two chunks of the compaction's key walk), of one and of two events.
+    const log = await fresh()
+    await log.open()
+    const firsts: number[] = []
+    let seq = 1
+    for (let i = 0; i < 2_600; i++) {
+      const count = i % 3 === 0 ? 2 : 1
+      firsts.push(seq)
+      await log.append(makeBatch(seq, count))
+      seq += count
+    }
+    const end = seq - 1
+    // A cut inside a two-event record: that record and all after it stay.
+    const inside = firsts.find((first, i) => i > 2_100 && i % 3 === 0)!
+    await log.writeSnapshot({ seq: inside, formatVersion: 3, state: null })
+    await log.compact(inside)
+    let batches = await readAll(log)
+    expect(batches[0]![0]!.seq).toBe(inside)
+    expect(batches.length).toBe(firsts.length - firsts.indexOf(inside))
+    expect(batches.at(-1)!.at(-1)!.seq).toBe(end)
+    // Then everything but the last record: the cut at a record's end.
+    const lastFirst = firsts.at(-1)!
+    await log.writeSnapshot({ seq: lastFirst - 1, formatVersion: 3, state: null })
+    await log.compact(lastFirst - 1)
+    batches = await readAll(log)
+    expect(batches.map((b) => b[0]!.seq)).toEqual([lastFirst])
+    await log.close()
+    const again = await fresh(undefined, log.path)
+    await again.open()
+    expect((await readAll(again)).map((b) => b[0]!.seq)).toEqual([lastFirst])
+    await again.append(makeBatch(end + 1, 1))
+    expect((await readAll(again, lastFirst - 1)).length).toBe(2)
+    await again.close()
+  })
 })
