@@ -32,7 +32,7 @@ import { BinWriter } from './bin-writer.js'
 import { BinReader } from './bin-reader.js'
 import { writeEvent } from './bin-rows-write.js'
 import { readEvent } from './bin-rows-read.js'
-import { partsBytes, PartsError, readParts, snapshotTexts, writeParts } from './snapshot-parts.js'
+import { partsBytes, PartsError, readParts, snapshotTexts, snapshotTextsInTurns, writeParts, type SnapshotTexts } from './snapshot-parts.js'
 import { constants as bufferConstants } from 'node:buffer'
 
 /** The oldest format of records of either kind. */
@@ -294,10 +294,23 @@ function eventsOfRows(rows: unknown[], header: RecordHeader, where: string | und
 }
 
 export function encodeSnapshot(snapshot: Snapshot): Buffer {
-  const { seq, formatVersion, state } = snapshot
+  checkSnapshot(snapshot)
+  return snapshotRecord(snapshot.seq, snapshotTexts(snapshot.formatVersion, snapshot.state))
+}
+
+/** encodeSnapshot, letting the event loop turn while it encodes (snapshot-parts.ts): what the
+ * logs write snapshots with, since a snapshot is written while ticks go on. */
+export async function encodeSnapshotInTurns(snapshot: Snapshot): Promise<Buffer> {
+  checkSnapshot(snapshot)
+  return snapshotRecord(snapshot.seq, await snapshotTextsInTurns(snapshot.formatVersion, snapshot.state))
+}
+
+function checkSnapshot({ seq, formatVersion }: Snapshot): void {
   if (!Number.isSafeInteger(seq) || seq < 0) fail(`snapshot seq ${seq} is not a non-negative integer`)
   if (!Number.isSafeInteger(formatVersion)) fail(`snapshot formatVersion ${formatVersion} is not an integer`)
-  const { texts, flags } = snapshotTexts(formatVersion, state)
+}
+
+function snapshotRecord(seq: number, { texts, flags }: SnapshotTexts): Buffer {
   const { lengths, total } = partsBytes(texts)
   if (total >= U32 || HEADER_BYTES + total > BUFFER_MAX_LENGTH) {
     throw new RangeError(`a snapshot of ${total} bytes at seq ${seq} is larger than a record holds (${Math.min(U32 - 1, BUFFER_MAX_LENGTH - HEADER_BYTES)} bytes)`)

@@ -20,7 +20,7 @@ import { rm } from 'node:fs/promises'
 import type { WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
 import { LogCorruptionError, StorageError } from '../engine/errors.js'
-import { claimedSnapshotSeq, decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshot, inspectRecord } from './codec.js'
+import { claimedSnapshotSeq, decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshot, encodeSnapshotInTurns, inspectRecord } from './codec.js'
 import { openEndMark, type EndMark } from './end-mark.js'
 import { checkCompaction, checkSnapshotSeq, type Acknowledgement, type DecidedTick, type EventLog, type Snapshot } from './event-log.js'
 import { NO_HISTORY_WRITE, type HistoryScrub, type HistoryWrite, type ScrubOptions } from './history.js'
@@ -369,7 +369,7 @@ export class LevelLog implements EventLog {
 
   async writeSnapshot(snapshot: Snapshot): Promise<void> {
     this.requireOpen()
-    const bytes = encodeSnapshot(snapshot)
+    const bytes = await encodeSnapshotInTurns(snapshot)
     await this.serialize(async () => {
       const db = this.requireDb()
       checkSnapshotSeq(snapshot.seq, this.floorSeq, this.knownEnd())

@@ -7,7 +7,7 @@
 
 import type { WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
-import { decodeSnapshot, encodeSnapshot } from './codec.js'
+import { decodeSnapshot, encodeSnapshotInTurns } from './codec.js'
 import { checkCompaction, checkSnapshotSeq, type EventLog, type Snapshot } from './event-log.js'
 import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
 import { MemoryHistory } from './memory-history.js'
@@ -58,7 +58,9 @@ export class MemoryLog implements EventLog {
   async writeSnapshot(snapshot: Snapshot): Promise<void> {
     if (this.closed) throw new Error('the event log is closed')
     checkSnapshotSeq(snapshot.seq, this.floorSeq, this.lastSeq)
-    this.snapshot = { seq: snapshot.seq, bytes: encodeSnapshot(snapshot) }
+    const bytes = await encodeSnapshotInTurns(snapshot)
+    if (this.closed) throw new Error('the event log is closed')
+    this.snapshot = { seq: snapshot.seq, bytes }
   }
 
   async compact(uptoSeq: number): Promise<void> {

@@ -32,7 +32,7 @@
 import type { WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
 import { LogCorruptionError, NodeNameInUseError, SchedulerDeposedError, SchemaLockedError } from '../engine/errors.js'
-import { decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshot } from './codec.js'
+import { decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshotInTurns } from './codec.js'
 import { checkCompaction, checkSnapshotSeq, type DecidedTick, type EventLog, type Snapshot } from './event-log.js'
 import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
 import { connect, redactedUrl, type PgPool, type PgQueries, type PgRows } from './pg-driver.js'
@@ -461,7 +461,7 @@ export class PgLog implements EventLog {
 
   async writeSnapshot(snapshot: Snapshot): Promise<void> {
     this.requireOpen()
-    const bytes = encodeSnapshot(snapshot)
+    const bytes = await encodeSnapshotInTurns(snapshot)
     await this.writes.alone(async () => {
       checkSnapshotSeq(snapshot.seq, this.floorSeq, this.lastSeq)
       await this.fenced(async (tx) => (await tx.query(`UPDATE ${this.s}.meta SET snapshot = $1, snapshot_seq = $2 WHERE id = 1 AND term = $3`, [bytes, snapshot.seq, this.termHeldNow])).count)

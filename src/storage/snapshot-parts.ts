@@ -26,18 +26,43 @@ export class PartsError extends Error {}
 
 /** The JSON texts of a snapshot body: {formatVersion, state} with the state's jobs left out when
  * it has them (as an empty array), then the jobs in parts. */
-export function snapshotTexts(formatVersion: number, state: unknown): { texts: string[]; flags: number[] } {
-  const texts: string[] = []
-  const flags: number[] = []
+export function snapshotTexts(formatVersion: number, state: unknown): SnapshotTexts {
+  const out: SnapshotTexts = { texts: [], flags: [] }
+  for (const _part of textsOf(formatVersion, state, out));
+  return out
+}
+
+/** snapshotTexts, letting the event loop turn every `partsPerTurn` parts: a snapshot written
+ * behind the ticks (maintenance.ts) is encoded between them, not in one block of a second. */
+export async function snapshotTextsInTurns(formatVersion: number, state: unknown, partsPerTurn = PARTS_PER_TURN): Promise<SnapshotTexts> {
+  const out: SnapshotTexts = { texts: [], flags: [] }
+  let parts = 0
+  for (const _part of textsOf(formatVersion, state, out)) if (++parts % partsPerTurn === 0) await new Promise<void>((resolve) => setImmediate(resolve))
+  return out
+}
+
+/** Parts between two turns of the event loop: 2,048 common jobs, a few ms of encoding. */
+const PARTS_PER_TURN = 64
+
+export interface SnapshotTexts {
+  texts: string[]
+  flags: number[]
+}
+
+function* textsOf(formatVersion: number, state: unknown, out: SnapshotTexts): Generator<void> {
   const add = (value: unknown): void => {
     const tagged = needsTagging(value)
-    texts.push(JSON.stringify(tagged ? tag(value) : value))
-    flags.push(tagged ? FLAG_TAGGED : 0)
+    out.texts.push(JSON.stringify(tagged ? tag(value) : value))
+    out.flags.push(tagged ? FLAG_TAGGED : 0)
   }
   const jobs = jobsOf(state)
   add({ formatVersion, state: jobs === null ? state : { ...(state as object), jobs: [] } })
-  if (jobs !== null) for (let i = 0; i < jobs.length; i += JOBS_PER_PART) add(jobs.slice(i, i + JOBS_PER_PART))
-  return { texts, flags }
+  yield
+  if (jobs === null) return
+  for (let i = 0; i < jobs.length; i += JOBS_PER_PART) {
+    add(jobs.slice(i, i + JOBS_PER_PART))
+    yield
+  }
 }
 
 function jobsOf(state: unknown): unknown[] | null {

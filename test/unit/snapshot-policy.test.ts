@@ -13,7 +13,7 @@ function engineAt(seq: number, live: number): Maintained & { state: State } {
   // Only what the policy reads: the seq and how many jobs are in memory.
   const state = { seq, jobs: new Map<string, never>() } as unknown as State
   for (let i = 0; i < live; i++) state.jobs.set(`job-${i}`, {} as never)
-  return { state, submit: () => Promise.reject(new Error('not used')), quiet: true, runningHandlers: 0, vacuumEnded: () => undefined }
+  return { state, submit: () => Promise.reject(new Error('not used')), quiet: true, runningHandlers: 0, vacuumEnded: () => undefined, snapshotWritten: () => undefined }
 }
 
 function dueAt(seq: number, live: number, snapshotEvery: number, snapshotEventsPerLiveJob?: number): boolean {

@@ -428,6 +428,7 @@ export class Engine {
       // After fail(), an append may still be running: let it end before the log closes; and the
       // reads of history already running (reading()).
       await this.appends.settled()
+      await this.maintenance.snapshotLanded()
       await Promise.allSettled([...this.historyReads])
       await this.log.close()
     }
@@ -508,12 +509,14 @@ export class Engine {
   }
 
   /** This process's calls are applied (a follower's answered, its outcomes in its state), no tick
-   * is due, and (`handlers`) none of its handlers runs. */
+   * is due, and (`handlers`: idle, stop) none of its handlers runs nor a snapshot is being written. */
   private ownQuiet(handlers: boolean): boolean {
     if (this.remote !== null && (this.remote.pending > 0 || this.sentOutcomes.size > 0)) return false
     if (this.ticking || this.tickScheduled || this.appends.size > 0 || this.appends.losing || this.answers.waiting > 0) return false
     if (this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut || this.maintenance.vacuuming) return false
-    return !handlers || this.runner.inflight === 0
+    // A snapshot being written behind the ticks keeps idle() and stop() waiting, not settled():
+    // what was called is applied, and start(), reads and a FakeClock's advance need no more.
+    return !handlers || (this.runner.inflight === 0 && !this.maintenance.snapshotting)
   }
 
   /** `urgent` false: the tick is wanted for what waits in the queues only, and may linger
@@ -551,8 +554,9 @@ export class Engine {
       return
     }
     this.ticking = true
-    // Nothing is in flight here (needsCommittedLog): the snapshot is the log's state.
-    if (this.maintenance.snapshotDue()) await this.maintenance.snapshot()
+    // Nothing is in flight here (needsCommittedLog): the snapshot is the log's state. Only its
+    // copy holds the tick; it is written behind the ticks (maintenance.ts).
+    if (this.maintenance.snapshotDue()) this.maintenance.takeSnapshot()
     const outcomes = this.outcomes.take()
     const calls = this.queue.take()
     this.dispatchCut = false // runTick's cut sets it again if the dispatch stops at its bound
@@ -673,7 +677,7 @@ export class Engine {
     while (this.ticking) await this.settled()
     this.ticking = true
     try {
-      await this.maintenance.snapshot(true)
+      await this.maintenance.snapshot()
     } finally {
       this.endTick()
     }
@@ -717,6 +721,8 @@ export class Engine {
    */
   private async rollback(submissions: Submission[], outcomes: Command[], error: unknown): Promise<void> {
     try {
+      // A snapshot written behind the ticks compacts the log once written: not under this read.
+      await this.maintenance.snapshotLanded()
       this.state = (await replay(this.log, this.config)).state
     } catch (replayError) {
       this.fail(replayError)
@@ -958,6 +964,10 @@ export class Engine {
   }
 
   vacuumEnded(): void {
+    this.wakeWaiters()
+  }
+
+  snapshotWritten(): void {
     this.wakeWaiters()
   }
 
