@@ -121,4 +121,39 @@ describe('a child running when its parents are all cancelled', () => {
     // q is done, p cancelled: the child waits, as queue_job's child of a cancelled and a done parent.
     expect(await stateOf(wharf, child.job!.uuid)).toBe('wait_dependencies')
   })
+
+  it('on recovery, cancels a child of two such parents with the second (recovered in one batch)', async () => {
+    // a → (b1, b2) → c: b1 and b2 run when a is cancelled, and their process dies. The next open
+    // cancels both; c waits on two parents cancelled by the same decision: it goes with the second.
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-cancel-run-'))
+    dirs.push(dir)
+    const path = join(dir, 'db')
+    const hold = gate()
+    const define = (wharf: Wharf, g: ReturnType<typeof gate>) =>
+      wharf.model('test.cancelrun3', {
+        first() {},
+        async second() {
+          g.started()
+          await g.opened
+        },
+        third() {},
+      })
+    const first = await Wharf.open({ path, channels: 'root:2' })
+    const m = define(first, hold)
+    const [a, b1, b2, c] = [m.delayable().first(), m.delayable().second(), m.delayable().second(), m.delayable().third()]
+    a.onDone(b1, b2)
+    b1.onDone(c)
+    b2.onDone(c)
+    await a.delay()
+    await first.start()
+    await hold.running
+    while (first.stats().states.started < 2) await new Promise((resolve) => setTimeout(resolve, 5))
+    await first.cancel(a.job!.uuid)
+    await first.close({ timeoutMs: 0 })
+    const second = await Wharf.open({ path, channels: 'root:2' })
+    opened.push(second)
+    define(second, gate())
+    for (const d of [b1, b2, c]) expect(await stateOf(second, d.job!.uuid)).toBe('cancelled')
+    expect(second.stats().states.wait_dependencies).toBe(0)
+  })
 })

@@ -150,11 +150,37 @@ function cancelIfOrphaned(job: JobRecord, nowMs: number, out: WharfEvent[], gone
   const parents = job.parents
   if (parents.length === 0) return
   for (let i = 0; i < parents.length; i++) if (parents[i]!.state !== 'cancelled' && gone?.has(parents[i]!) !== true) return
-  const cascade = cascadeOfCancel(job)
+  // Jobs this decision cancelled already are cancelled to the cascade too (their events are not
+  // applied yet): a child of two parents cancelled here goes with the second.
+  const cascade = cascadeOfCancel(job, gone ?? undefined)
   out.push({ seq: 0, v, at: nowMs, type: 'job.cancelled', uuid: job.uuid, cascade: cascade.map((j) => j.uuid) })
   if (gone === null) return
   gone.add(job)
   for (const j of cascade) gone.add(j)
+}
+
+/** `job` and those of its ancestors that `take` accepts and `seen` does not hold, ancestors
+ * first (an explicit stack: no recursion however deep the graph); adds them to `seen`. */
+function parentsFirst(job: JobRecord, take: (job: JobRecord) => boolean, seen: Set<JobRecord>): JobRecord[] {
+  const order: JobRecord[] = []
+  const stack: [JobRecord, number][] = [[job, 0]]
+  seen.add(job)
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!
+    const [current, next] = top
+    if (next < current.parents.length) {
+      top[1]++
+      const parent = current.parents[next]!
+      if (!seen.has(parent) && take(parent)) {
+        seen.add(parent)
+        stack.push([parent, 0])
+      }
+      continue
+    }
+    stack.pop()
+    order.push(current)
+  }
+  return order
 }
 
 /** On open: release what the dead process's superseded runs held, and recover up to `limit` of
@@ -169,15 +195,24 @@ function decideRecover(state: State, limit: number, keep: readonly string[] | un
   for (const [uuid, runs] of state.superseded) {
     for (const r of runs) if (!alive(r.worker)) out.push({ seq: 0, v, at: nowMs, type: 'job.run_released', uuid, run: r.run })
   }
+  const recoverable = (job: JobRecord): boolean => isRunning(job.state) && !alive(job.worker)
+  let seen: Set<JobRecord> | undefined
   for (const job of state.jobs.values()) {
     if (requeued + foundDead >= limit) break
-    if (!isRunning(job.state) || alive(job.worker)) continue
-    // queue_job's dead-job rule: past maxRetries (0 = infinite) the job fails as found dead.
-    const dead = job.maxRetries !== 0 && job.retry > job.maxRetries
-    if (dead) foundDead++
-    else requeued++
-    out.push({ seq: 0, v, at: nowMs, type: 'job.recovered', uuid: job.uuid, dead })
-    if (!dead) cancelIfOrphaned(job, nowMs, out, (gone ??= new Set()))
+    if (!recoverable(job) || seen?.has(job) === true) continue
+    // Parents first: a parent cancelled here (its own parents all cancelled) takes its waiting
+    // descendants with it, not a child running too; that child, recovered after it, sees it gone
+    // and is cancelled in turn. A child may come before its parent in the map (a parent requeued
+    // from history is put back after it).
+    for (const next of parentsFirst(job, recoverable, (seen ??= new Set()))) {
+      if (requeued + foundDead >= limit) break
+      // queue_job's dead-job rule: past maxRetries (0 = infinite) the job fails as found dead.
+      const dead = next.maxRetries !== 0 && next.retry > next.maxRetries
+      if (dead) foundDead++
+      else requeued++
+      out.push({ seq: 0, v, at: nowMs, type: 'job.recovered', uuid: next.uuid, dead })
+      if (!dead) cancelIfOrphaned(next, nowMs, out, (gone ??= new Set()))
+    }
   }
   return { requeued, foundDead }
 }

@@ -5,21 +5,22 @@ import type { JobRecord } from './state.js'
 
 /**
  * The descendants cancelled along with `root`: a waiting descendant is cancelled when every one
- * of its parents is cancelled (already, or by this cascade). Transitive, unlike queue_job, which
- * only reaches direct children.
+ * of its parents is cancelled (already, by this cascade, or in `gone`: jobs the same decision
+ * cancelled before, whose events are not applied yet). Transitive, unlike queue_job, which only
+ * reaches direct children.
  */
-export function cascadeOfCancel(root: JobRecord): JobRecord[] {
+export function cascadeOfCancel(root: JobRecord, gone?: ReadonlySet<JobRecord>): JobRecord[] {
   const cancelled = new Set<JobRecord>([root])
   const order: JobRecord[] = []
   const stack: JobRecord[] = [root]
   while (stack.length > 0) {
     const job = stack.pop()!
     for (const child of job.children) {
-      if (cancelled.has(child)) continue
+      if (cancelled.has(child) || gone?.has(child) === true) continue
       if (child.state !== 'wait_dependencies' && !(child.state === 'pending' && child.unfinishedParents === 0 && allParentsDone(child))) {
         continue
       }
-      if (!child.parents.every((p) => p.state === 'cancelled' || cancelled.has(p))) continue
+      if (!child.parents.every((p) => p.state === 'cancelled' || cancelled.has(p) || gone?.has(p) === true)) continue
       cancelled.add(child)
       order.push(child)
       stack.push(child)
