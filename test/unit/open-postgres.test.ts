@@ -14,6 +14,11 @@ describe('Wharf.open({ postgres }) refuses bad options by name', () => {
   const cases: [OpenOptions, RegExp][] = [
     [{ postgres: 42 as unknown as string }, /postgres must be a connection URL .*got 42/],
     [{ postgres: 'mysql://u:secret@h/db' }, /postgres must be a connection URL .*got "mysql:\/\/u:\*\*\*@h\/db"/],
+    // The driver's URL parser threw these as a raw TypeError (or URIError) that named no option
+    // and carried the URL, password included.
+    [{ postgres: 'postgres://u:secret@h:notaport/db' }, /postgres must be a connection URL .*got "postgres:\/\/u:\*\*\*@h:notaport\/db": it does not parse as a URL \(is the port a number\?/],
+    [{ postgres: 'postgres://u:secret@h:99999/db' }, /got "postgres:\/\/u:\*\*\*@h:99999\/db": it does not parse as a URL/],
+    [{ postgres: 'postgres://u:secret%zz@h/db' }, /got "postgres:\/\/u:\*\*\*@h\/db": a %-escape in it is malformed/],
     [{ postgres: 'postgres://h/db', path: '/tmp/x' }, /either `postgres` or `path`/],
     [{ postgres: 'postgres://h/db', durability: 'fsync' }, /either `postgres` or `durability`.*the server's/],
     [{ postgres: 'postgres://h/db', scrubHistory: true }, /either `postgres` or `scrubHistory`.*LevelDB store/],
