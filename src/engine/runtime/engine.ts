@@ -703,6 +703,12 @@ export class Engine {
     this.reads.committed(this.state, this.lifecycle === 'closed' ? () => this.refusal() : null)
   }
 
+  /** Why the engine stopped for good (a failed store, a deposed scheduler, an assertion), or
+   * undefined while it runs or when it was closed. */
+  get failure(): unknown {
+    return this.fatal
+  }
+
   /** What a call is refused with once the engine is closed: why it failed, if it did. */
   private refusal(): unknown {
     return this.fatal ?? new WharfClosedError('this Wharf is closed')
