@@ -164,7 +164,7 @@ async function settledUnlessCut(statements: readonly Promise<PgRows>[]): Promise
 
 /** The driver's own connection errors (CONNECTION_CLOSED, CONNECTION_DESTROYED …) and the
  * system's (ECONNRESET …), as they come, or as the cause of the StorageError named() makes. */
-function connectionLost(error: unknown): boolean {
+export function connectionLost(error: unknown): boolean {
   const code = (error instanceof StorageError ? (error.cause as { code?: unknown } | undefined) : (error as { code?: unknown } | undefined))?.code
   return typeof code === 'string' && /^(CONNECTION_|E[A-Z]+$)/.test(code)
 }

@@ -1,13 +1,15 @@
 // A TCP proxy on loopback in front of the run's PostgreSQL server, for a server that goes away
-// under a Wharf: cut() drops every connection through it and refuses new ones, as a server that
-// stopped does (ECONNRESET, then ECONNREFUSED), without stopping the server the other tests share.
+// under a Wharf and comes back: cut() drops every connection through it and drops new ones at
+// once, as a server that stopped does; restore() lets them through again. The server the other
+// tests share is never stopped.
 import { connect, createServer, type Socket } from 'node:net'
 
 export interface CutProxy {
   /** `target` (a postgres:// URL) with the proxy's port. */
   url: string
-  /** Drop every connection and refuse new ones. */
-  cut(): Promise<void>
+  /** Drop every connection, and each new one, until restore(). */
+  cut(): void
+  restore(): void
   /** Stop for good (idempotent). */
   close(): Promise<void>
 }
@@ -15,7 +17,10 @@ export interface CutProxy {
 export async function cutProxy(target: string): Promise<CutProxy> {
   const server = new URL(target)
   const sockets = new Set<Socket>()
+  let down = false
   const proxy = createServer((client) => {
+    client.on('error', () => undefined)
+    if (down) return void client.destroy()
     const upstream = connect(Number(server.port), server.hostname)
     for (const socket of [client, upstream]) {
       sockets.add(socket)
@@ -30,13 +35,19 @@ export async function cutProxy(target: string): Promise<CutProxy> {
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
   const url = new URL(target)
   url.port = String((proxy.address() as { port: number }).port)
-  let closed: Promise<void> | null = null
-  const close = (): Promise<void> => {
-    closed ??= new Promise<void>((resolve) => {
-      proxy.close(() => resolve())
-      for (const socket of sockets) socket.destroy()
-    })
-    return closed
+  const cut = (): void => {
+    down = true
+    for (const socket of sockets) socket.destroy()
   }
-  return { url: url.toString(), cut: close, close }
+  let closed: Promise<void> | null = null
+  return {
+    url: url.toString(),
+    cut,
+    restore: () => void (down = false),
+    close: () => {
+      cut()
+      closed ??= new Promise<void>((resolve) => proxy.close(() => resolve()))
+      return closed
+    },
+  }
 }
