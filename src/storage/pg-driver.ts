@@ -74,8 +74,9 @@ export async function connect(url: string, where = redactedUrl(url), max = POOL_
   } catch (error) {
     throw new StorageError(`Wharf.open({ postgres }) needs the PostgreSQL driver package \`postgres\`, which is not installed: npm install ${DRIVER}`, { cause: error })
   }
-  // `socket` is a documented option its types leave out.
-  const options = { max, onnotice: () => undefined, connect_timeout: 30, socket: coalescingSocket }
+  // `socket` is a documented option its types leave out. connect_timeout is left to the driver:
+  // 30 s unless the URL (?connect_timeout=5, as libpq reads it) or PGCONNECT_TIMEOUT says.
+  const options = { max, onnotice: () => undefined, socket: coalescingSocket }
   let sql: Sql
   try {
     sql = postgres(url, options as Parameters<Driver>[1])

@@ -23,7 +23,8 @@ describe('a Wharf whose PostgreSQL server goes away', () => {
     const proxy = await cutProxy(db.url())
     proxies.push(proxy)
     const schema = db.schema()
-    const url = proxy.url
+    // A connection the cut left stalled gives up after connect_timeout (30 s by default).
+    const url = `${proxy.url}?connect_timeout=2`
     const wharf = await Wharf.open({ postgres: url, schema, node: 'only', channels: 'root:1' })
     opened.push(wharf)
     const partner = wharf.model('res.partner', { sync: (id: number) => id * 10 })
