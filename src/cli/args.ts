@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { JOB_STATES, type JobState } from '../engine/core/events.js'
 import { JOBS_LIMIT_MAX } from '../engine/api/queries.js'
 import { API_JOBS_LIMIT_MAX, isUuidParam } from '../dashboard/query.js'
+import { connectionUrlProblem, redactedUrl } from '../storage/pg-url.js'
 
 /** Bad usage: an unknown command or flag, a missing argument, a bad value. Exit code 2. */
 export class UsageError extends Error {
@@ -38,8 +39,9 @@ export const POSTGRES_OPTIONS: OptionSpecs = { postgres: { type: 'string' }, sch
 /** A PostgreSQL connection URL (checked as Wharf.open checks it; the schema is checked there). */
 export function postgresOption(values: Values): string | undefined {
   const url = stringOption(values, 'postgres')
-  if (url !== undefined && !/^postgres(ql)?:\/\/./.test(url)) {
-    throw new UsageError(`--postgres must be a connection URL such as postgres://user@127.0.0.1:5432/app, got ${JSON.stringify(url.replace(/:[^:@/]*@/, ':***@'))}`)
+  const problem = url === undefined ? null : connectionUrlProblem(url)
+  if (url !== undefined && problem !== null) {
+    throw new UsageError(`--postgres must be a connection URL such as postgres://user@127.0.0.1:5432/app, got ${JSON.stringify(redactedUrl(url))}: ${problem}`)
   }
   if (url === undefined && values.schema !== undefined) throw new UsageError('--schema goes with --postgres (it names the schema of the cluster\'s tables)')
   return url

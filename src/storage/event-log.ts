@@ -67,6 +67,13 @@ export interface EventLog {
    * whose every append is a round trip and a commit flush (PgLog); absent or 0: never.
    */
   readonly lingerMs?: number
+  /**
+   * Optional: true when `error`, from a read of this log, says only that the store cannot be
+   * reached now (a lost connection, a server restarting) — not that it is damaged. The engine then
+   * keeps trying to rebuild its state from the log instead of stopping for good (PgLog: a
+   * PostgreSQL server that restarts or fails over). Absent: every failed read stops the engine.
+   */
+  unreachable?(error: unknown): boolean
   /** Finished jobs that left the engine's memory; changed only by append() and initHistory(). */
   readonly history: HistoryStore
   /** Fill an incomplete history (see HistoryStore.complete) with these views, atomically. */

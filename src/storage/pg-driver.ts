@@ -7,6 +7,9 @@ import type postgresDriver from 'postgres'
 import type { Sql } from 'postgres'
 import { StorageError, WharfError } from '../engine/errors.js'
 import { coalescingSocket } from './pg-socket.js'
+import { connectionUrlProblem, redactedUrl } from './pg-url.js'
+
+export { redactedUrl }
 
 /** The version the tests and benches run; the peer dependency accepts its minor updates. */
 export const DRIVER = 'postgres@3.4.9'
@@ -71,9 +74,16 @@ export async function connect(url: string, where = redactedUrl(url), max = POOL_
   } catch (error) {
     throw new StorageError(`Wharf.open({ postgres }) needs the PostgreSQL driver package \`postgres\`, which is not installed: npm install ${DRIVER}`, { cause: error })
   }
-  // `socket` is a documented option its types leave out.
-  const options = { max, onnotice: () => undefined, connect_timeout: 30, socket: coalescingSocket }
-  const sql = postgres(url, options as Parameters<Driver>[1])
+  // `socket` is a documented option its types leave out. connect_timeout is left to the driver:
+  // 30 s unless the URL (?connect_timeout=5, as libpq reads it) or PGCONNECT_TIMEOUT says.
+  const options = { max, onnotice: () => undefined, socket: coalescingSocket }
+  let sql: Sql
+  try {
+    sql = postgres(url, options as Parameters<Driver>[1])
+  } catch (error) {
+    // No cause: the driver's TypeError carries the URL, password included (its `input`).
+    throw new StorageError(`PostgreSQL connection URL ${where} cannot be used: ${connectionUrlProblem(url) ?? (error instanceof Error ? error.message : String(error))}`)
+  }
   return {
     query: queriesOf(sql, where).query,
     transaction: (work) => named(sql.begin((tx: unknown) => work(queriesOf(tx as Sql, where))) as Promise<never>, where),
@@ -155,7 +165,7 @@ async function settledUnlessCut(statements: readonly Promise<PgRows>[]): Promise
 
 /** The driver's own connection errors (CONNECTION_CLOSED, CONNECTION_DESTROYED …) and the
  * system's (ECONNRESET …), as they come, or as the cause of the StorageError named() makes. */
-function connectionLost(error: unknown): boolean {
+export function connectionLost(error: unknown): boolean {
   const code = (error instanceof StorageError ? (error.cause as { code?: unknown } | undefined) : (error as { code?: unknown } | undefined))?.code
   return typeof code === 'string' && /^(CONNECTION_|E[A-Z]+$)/.test(code)
 }
@@ -186,13 +196,3 @@ async function named<T>(work: Promise<T>, where: string): Promise<T> {
   }
 }
 
-/** The URL with its password hidden, to name a server in messages. */
-export function redactedUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password !== '') parsed.password = '***'
-    return parsed.toString()
-  } catch {
-    return url.replace(/:[^:@/]*@/, ':***@')
-  }
-}

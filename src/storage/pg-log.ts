@@ -31,11 +31,11 @@
 
 import type { WharfEvent } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
-import { LogCorruptionError, NodeNameInUseError, SchedulerDeposedError, SchemaLockedError } from '../engine/errors.js'
+import { LogCorruptionError, NodeNameInUseError, SchedulerDeposedError, SchemaLockedError, StorageError } from '../engine/errors.js'
 import { decodeBatch, decodeSnapshot, encodeBatch, encodeSnapshotInTurns } from './codec.js'
 import { checkCompaction, checkSnapshotSeq, type DecidedTick, type EventLog, type Snapshot } from './event-log.js'
 import { NO_HISTORY_WRITE, type HistoryWrite } from './history.js'
-import { connect, redactedUrl, type PgPool, type PgQueries, type PgRows } from './pg-driver.js'
+import { connect, connectionLost, redactedUrl, type PgPool, type PgQueries, type PgRows } from './pg-driver.js'
 import { PgHistory } from './pg-history.js'
 import { NOTICE_MAX, notifyChannel, sendNotices, type Notice, type Staged } from './pg-channels.js'
 import { PgLease } from './pg-lease.js'
@@ -119,6 +119,14 @@ export class PgLog implements EventLog {
   /** EventLog.lingerMs: a tick that only records handlers' successes waits this long for a call
    * to share its append (each append is a commit flush on the scheduler's ordered chain). */
   readonly lingerMs = PG_LINGER_MS
+
+  /** EventLog.unreachable: the server is away — a connection lost, refused or timed out, a server
+   * shutting down or starting up (57P01–57P03), a connection exception (08…) — not the log damaged. */
+  unreachable(error: unknown): boolean {
+    if (connectionLost(error)) return true
+    const code = error instanceof StorageError ? (error.cause as { code?: unknown } | undefined)?.code : undefined
+    return typeof code === 'string' && /^(CONNECT_TIMEOUT$|57P0[123]$|08)/.test(code)
+  }
   private readonly lease: PgLease
   /** Set by the cluster's scheduler: what an append adds for its tick's calls (null: nothing). */
   stageWithAppend: ((tick: DecidedTick) => AppendStage | null) | null = null

@@ -54,6 +54,9 @@ describe('bad usage, every kind', () => {
     [['jobs', '--path', 'a', '--token', 't'], '--token goes with --url'],
     [['jobs', '--postgres', 'postgres://h/db', '--token', 't'], '--token goes with --url (a cluster on PostgreSQL has no token)'],
     [['jobs', '--postgres', 'mysql://h/db'], '--postgres must be a connection URL such as postgres://'],
+    // The driver's URL parser threw these as a raw TypeError (a stack trace, exit 1).
+    [['jobs', '--postgres', 'postgres://u:secret@h:notaport/db'], '--postgres must be a connection URL such as postgres://user@127.0.0.1:5432/app, got "postgres://u:***@h:notaport/db": it does not parse as a URL'],
+    [['jobs', '--postgres', 'postgres://u:p%zz@h/db'], 'got "postgres://u:***@h/db": a %-escape in it is malformed'],
     [['jobs', '--path', 'a', '--schema', 's'], '--schema goes with --postgres'],
     [['stats', '--postgres', 'postgres://h/db', '--schema', 'Bad-Name'], '--schema must be a lowercase SQL identifier'],
     [['backup', '--postgres', 'postgres://h/db', '--to', 'b'], "--postgres: backup and restore are of a LevelDB store on disk; a cluster's jobs live in PostgreSQL"],

@@ -123,6 +123,11 @@ describe('cluster failover', () => {
     expect(refused).toBeInstanceOf(SchedulerDeposedError)
     expect(refused).toMatchObject({ code: 'SCHEDULER_DEPOSED', schema })
     expect(await old.cluster()).toMatchObject({ node: 'node-a', role: 'closed' })
+    // Reads and start() too, as the README says of every call on jobs: they said only "this
+    // Wharf is closed", to an app that never closed it.
+    expect(() => old.stats()).toThrow(SchedulerDeposedError)
+    await expect(old.job(job.uuid)).rejects.toThrow(SchedulerDeposedError)
+    await expect(old.start()).rejects.toThrow(SchedulerDeposedError)
 
     await follower.drain()
     expect(await follower.job(job.uuid)).toMatchObject({ state: 'done', result: 70, retry: 2 })

@@ -2,6 +2,7 @@
 // name before anything connects; jobs run, finish and survive close and reopen in the schema; a
 // second Wharf on a held schema opens as a follower, and takes over once the first closes; and no source file loads the driver except through pg-driver.ts's dynamic import.
 import { readdirSync, readFileSync } from 'node:fs'
+import { createServer, type Socket } from 'node:net'
 import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { InvalidPropertyError, StorageError, Wharf, type OpenOptions } from '../../src/index.js'
@@ -14,6 +15,11 @@ describe('Wharf.open({ postgres }) refuses bad options by name', () => {
   const cases: [OpenOptions, RegExp][] = [
     [{ postgres: 42 as unknown as string }, /postgres must be a connection URL .*got 42/],
     [{ postgres: 'mysql://u:secret@h/db' }, /postgres must be a connection URL .*got "mysql:\/\/u:\*\*\*@h\/db"/],
+    // The driver's URL parser threw these as a raw TypeError (or URIError) that named no option
+    // and carried the URL, password included.
+    [{ postgres: 'postgres://u:secret@h:notaport/db' }, /postgres must be a connection URL .*got "postgres:\/\/u:\*\*\*@h:notaport\/db": it does not parse as a URL \(is the port a number\?/],
+    [{ postgres: 'postgres://u:secret@h:99999/db' }, /got "postgres:\/\/u:\*\*\*@h:99999\/db": it does not parse as a URL/],
+    [{ postgres: 'postgres://u:secret%zz@h/db' }, /got "postgres:\/\/u:\*\*\*@h\/db": a %-escape in it is malformed/],
     [{ postgres: 'postgres://h/db', path: '/tmp/x' }, /either `postgres` or `path`/],
     [{ postgres: 'postgres://h/db', durability: 'fsync' }, /either `postgres` or `durability`.*the server's/],
     [{ postgres: 'postgres://h/db', scrubHistory: true }, /either `postgres` or `scrubHistory`.*LevelDB store/],
@@ -83,6 +89,25 @@ describe('Wharf on PostgreSQL', () => {
     const wharf = await open(db.schema())
     await expect(wharf.backup('/tmp/nowhere')).rejects.toThrow(StorageError)
     await expect(wharf.backup('/tmp/nowhere')).rejects.toThrow(/pg_dump/)
+  })
+})
+
+describe('Wharf.open({ postgres }) and a server that does not answer', () => {
+  // Wharf passed the driver connect_timeout: 30 itself, over the URL's and PGCONNECT_TIMEOUT: an
+  // app that asked for 1 s waited 30 at open, and as long on each stalled reconnection.
+  it('gives up after the URL\'s connect_timeout, as libpq reads it', { timeout: 15_000 }, async () => {
+    const sockets: Socket[] = []
+    const silent = createServer((socket) => void sockets.push(socket)) // accepts, never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (silent.address() as { port: number }).port
+      const error = await failure(() => Wharf.open({ postgres: `postgres://wharf@127.0.0.1:${port}/app?connect_timeout=1`, schema: 'w' }))
+      expect(error).toBeInstanceOf(StorageError)
+      expect((error as Error).message).toMatch(/schema "w" of postgres:\/\/wharf@127\.0\.0\.1:\d+\/app\?connect_timeout=1: .*CONNECT_TIMEOUT/)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await new Promise((resolve) => silent.close(resolve))
+    }
   })
 })
 

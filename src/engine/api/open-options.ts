@@ -13,7 +13,7 @@ import type { EventLog } from '../../storage/event-log.js'
 import { LevelLog } from '../../storage/level-log.js'
 import { PgLog } from '../../storage/pg-log.js'
 import { SCHEMA_NAME } from '../../storage/pg-schema.js'
-import { redactedUrl } from '../../storage/pg-driver.js'
+import { connectionUrlProblem, redactedUrl } from '../../storage/pg-url.js'
 import { VolatileLog } from '../../storage/volatile-log.js'
 import { isOptionsObject } from './options-object.js'
 import { describe, LONE_SURROGATE, NOT_IN_IDS } from './properties.js'
@@ -333,8 +333,10 @@ function checkPostgresOptions(options: OpenOptions): void {
   if (node !== undefined && (typeof node !== 'string' || node.length === 0 || node.length > NODE_NAME_MAX || LONE_SURROGATE.test(node) || /\p{Cc}/u.test(node))) {
     throw new InvalidPropertyError(`Wharf.open(): node must be a non-empty string of at most ${NODE_NAME_MAX} characters, well-formed text with no control characters, got ${describe(node)}`)
   }
-  if (typeof url !== 'string' || !/^postgres(ql)?:\/\/./.test(url)) {
-    throw new InvalidPropertyError(`Wharf.open(): postgres must be a connection URL such as 'postgres://user@127.0.0.1:5432/app', got ${typeof url === 'string' ? JSON.stringify(redactedUrl(url)) : describe(url)}`)
+  const problem = typeof url === 'string' ? connectionUrlProblem(url) : null
+  if (typeof url !== 'string' || problem !== null) {
+    const got = typeof url === 'string' ? `${JSON.stringify(redactedUrl(url))}: ${problem}` : describe(url)
+    throw new InvalidPropertyError(`Wharf.open(): postgres must be a connection URL such as 'postgres://user@127.0.0.1:5432/app', got ${got}`)
   }
   for (const other of ['path', 'log', 'durability', 'onCorruption', 'scrubHistory'] as const) {
     if (options[other] !== undefined) {

@@ -597,7 +597,15 @@ export class Wharf implements ModelHost {
 
   /** After close(), every call is refused (reads too, once they go through here). */
   private assertOpen(): void {
-    if (this.engine.lifecycle === 'closed') throw new WharfClosedError('this Wharf is closed; open it again with Wharf.open()')
+    if (this.engine.lifecycle === 'closed') throw this.refusal('this Wharf is closed; open it again with Wharf.open()')
+  }
+
+  /** A call on a closed engine: refused with what stopped it — a scheduler deposed, a store that
+   * failed under it — as the calls queued then were, unless the app closed it: a bare "is closed"
+   * would tell an app that never called close() nothing of why. */
+  private refusal(message: string): unknown {
+    const failure = this.engine.failure
+    return this.closing || failure === undefined ? new WharfClosedError(message) : failure
   }
 
   /**
@@ -722,7 +730,7 @@ export class Wharf implements ModelHost {
 
   /** @internal */
   async storeGraph(planned: PlannedJob[], edges: readonly (readonly [number, number])[]): Promise<(JobView | undefined)[]> {
-    if (this.engine.lifecycle === 'closed') throw new WharfClosedError('this Wharf is closed')
+    if (this.engine.lifecycle === 'closed') throw this.refusal('this Wharf is closed')
     const nowMs = this.clock.now()
     const sink = this[SINK]
     if (planned.some((p) => p.stored !== undefined)) {

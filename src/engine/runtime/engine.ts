@@ -166,6 +166,9 @@ export class Engine {
   /** After a lost batch, when to wake up for the tick that decides its parked outcomes again if
    * nothing else comes first (null: nothing to retry). */
   private retryAtMs: number | null = null
+  /** Why the state could not be rebuilt after a lost batch: the log was unreachable (a server
+   * away). Each tick tries again before it decides; undefined while the state is the log's. */
+  private unreachable: unknown = undefined
   private logOpen = true
   /** A follower's link to the scheduler (null: this engine decides). */
   private remote: Remote | null = null
@@ -554,6 +557,7 @@ export class Engine {
       return
     }
     this.ticking = true
+    if (this.unreachable !== undefined && !(await this.rebuilt())) return
     // Nothing is in flight here (needsCommittedLog): the snapshot is the log's state. Only its
     // copy holds the tick; it is written behind the ticks (maintenance.ts).
     if (this.maintenance.snapshotDue()) this.maintenance.takeSnapshot()
@@ -707,6 +711,12 @@ export class Engine {
     this.reads.committed(this.state, this.lifecycle === 'closed' ? () => this.refusal() : null)
   }
 
+  /** Why the engine stopped for good (a failed store, a deposed scheduler, an assertion), or
+   * undefined while it runs or when it was closed. */
+  get failure(): unknown {
+    return this.fatal
+  }
+
   /** What a call is refused with once the engine is closed: why it failed, if it did. */
   private refusal(): unknown {
     return this.fatal ?? new WharfClosedError('this Wharf is closed')
@@ -725,9 +735,12 @@ export class Engine {
       await this.maintenance.snapshotLanded()
       this.state = (await replay(this.log, this.config)).state
     } catch (replayError) {
-      this.fail(replayError)
+      // A server that is away (restarting, failing over) is not a damaged log: try again later.
+      if (this.log.unreachable?.(replayError) === true) this.unreachable = replayError
+      else this.fail(replayError)
     } finally {
-      this.committed()
+      if (this.unreachable !== undefined && this.lifecycle !== 'closed') this.reads.unreadable(this.unreachable)
+      else this.committed()
       this.dispatchCut = false // the retry at retryAtMs dispatches again, not a spin now
       this.outcomes.park(outcomes)
       this.retryAtMs = this.clock.now() + APPEND_RETRY_MS
@@ -931,6 +944,33 @@ export class Engine {
    * open recovers a crashed process's. */
   recoverWorkers(liveWorkers: readonly string[]): Promise<Recovered> {
     return recoverAll(this, liveWorkers)
+  }
+
+  /**
+   * The tick's first step while the state is not the log's (rollback() could not read it): rebuild
+   * it now. False when the log is still unreachable: the calls waiting are refused with why, the
+   * outcomes parked, and the next try is APPEND_RETRY_MS later — the tick ends there.
+   */
+  private async rebuilt(): Promise<boolean> {
+    try {
+      await this.maintenance.snapshotLanded() // as rollback(): no compaction under this read
+      this.state = (await replay(this.log, this.config)).state
+      this.unreachable = undefined
+      this.committed()
+      return true
+    } catch (error) {
+      if (this.log.unreachable?.(error) !== true) {
+        this.fail(error)
+        return false
+      }
+      this.unreachable = error
+      this.reads.unreadable(error)
+      this.outcomes.park(this.outcomes.take())
+      this.queue.refuse(this.queue.take().submissions, error)
+      this.retryAtMs = this.clock.now() + APPEND_RETRY_MS
+      this.endTick()
+      return false
+    }
   }
 
   /** The job functions some process runs (explain()): this one's, and in a cluster those the

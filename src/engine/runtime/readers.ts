@@ -16,6 +16,8 @@ interface Reader {
 export class CommittedReads {
   /** The state holds events whose append has not returned yet: reads must wait for it. */
   private uncommitted = false
+  /** The state is not the log's, and the log cannot be read to rebuild it: reads are refused. */
+  private unavailable: unknown = undefined
   private waiters: Reader[] = []
 
   /** Some read waits for the state to be the log's again. */
@@ -29,6 +31,7 @@ export class CommittedReads {
   }
 
   read<T>(state: State, read: (state: State) => T): Promise<T> {
+    if (this.unavailable !== undefined) return Promise.reject(this.unavailable)
     if (!this.uncommitted) {
       try {
         return Promise.resolve(read(state))
@@ -43,6 +46,7 @@ export class CommittedReads {
    * `refusal()` when the engine closed meanwhile (null: it did not). */
   committed(state: State, refusal: (() => unknown) | null): void {
     this.uncommitted = false
+    this.unavailable = undefined
     if (this.waiters.length === 0) return
     const readers = this.waiters
     this.waiters = []
@@ -56,5 +60,14 @@ export class CommittedReads {
         }
       }
     }
+  }
+
+  /** The state ran ahead of the log, which cannot be read now (`error`): refuse reads with it,
+   * those waiting and those to come, until committed() says the state is the log's again. */
+  unreadable(error: unknown): void {
+    this.unavailable = error
+    const readers = this.waiters
+    this.waiters = []
+    for (const reader of readers) reader.reject(error)
   }
 }
