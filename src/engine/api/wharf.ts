@@ -11,6 +11,7 @@ import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, StorageError, UnknownJobError, WharfClosedError } from '../errors.js'
 import { readExplanation, type Explanation } from './explain.js'
 import { DrainPace } from './drain-pace.js'
+import { abandonWhenStuck } from './close-stuck.js'
 import { ResultWaiters } from './results.js'
 import { checkJobsQuery, checkUuid, readGraph, readJob, readJobs, statsOf, type JobGraph, type JobsQuery, type Stats } from './queries.js'
 import { FakeClock, SystemClock, type Clock } from '../runtime/clock.js'
@@ -550,7 +551,7 @@ export class Wharf implements ModelHost {
   /** Run `work` (which waits for handlers); with `timeoutMs`, abandon the handlers still running
    * that long after (clock time, or real time, whichever passes first: see close()). */
   private async withHandlerTimeout(timeoutMs: number | undefined, work: () => Promise<void>): Promise<void> {
-    if (timeoutMs === undefined) return work()
+    if (timeoutMs === undefined) return this.clock instanceof FakeClock ? this.withStuckWatch(this.clock, work) : work()
     const abandon = (): void =>
       this.engine.abandonHandlers(
         new WharfClosedError(`close(): handler still running after timeoutMs (${timeoutMs} ms); aborted, its job is recovered on the next open`),
@@ -566,11 +567,30 @@ export class Wharf implements ModelHost {
     }
   }
 
+  /** Run `work` (which waits for handlers) without a timeout on a FakeClock: abandon the handlers
+   * that only that clock can wake once nobody moves it (see close-stuck.ts). */
+  private async withStuckWatch(clock: FakeClock, work: () => Promise<void>): Promise<void> {
+    let done = false
+    const abandon = (): void =>
+      this.engine.abandonHandlers(
+        new WharfClosedError('close(): handler waiting on a FakeClock that nobody advances; aborted, its job is recovered on the next open (drain() before close() lets it finish)'),
+      )
+    // Not awaited: it ends on its next turn once `done`, and close() keeps its timing.
+    void abandonWhenStuck(clock, this.engine, () => done, abandon)
+    try {
+      await work()
+    } finally {
+      done = true
+    }
+  }
+
   /**
    * Stop, wait for running handlers, release storage. With `timeoutMs`, handlers still running
    * that long after the call (clock time, or real time, whichever passes first: a FakeClock nobody
    * advances must not hang a shutdown) are aborted and abandoned; their jobs stay started in the
-   * log and the next open recovers them. Closing a closed Wharf does nothing.
+   * log and the next open recovers them. Without `timeoutMs` on a FakeClock, handlers that only
+   * that clock can wake are abandoned so once nobody advances it (close-stuck.ts). Closing a
+   * closed Wharf does nothing.
    */
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = checkTimeoutOption(options, 'close')
