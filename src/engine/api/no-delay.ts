@@ -11,7 +11,8 @@ import { callDirectly } from '../runtime/direct-run.js'
 import type { FunctionRegistry } from './functions.js'
 import { cloneSerializable } from '../../storage/serialize.js'
 
-export async function runWithoutDelay(host: { functions: FunctionRegistry; clock: Clock }, specs: JobSpec[]): Promise<JobView[]> {
+/** `batchUuid`: the batch() the jobs belong to (this.job.batchUuid shows it, as in a stored try). */
+export async function runWithoutDelay(host: { functions: FunctionRegistry; clock: Clock }, specs: JobSpec[], batchUuid: string | null = null): Promise<JobView[]> {
   const views: JobView[] = []
   // Specs come parents-first (delay() orders them), so running them in order is topological.
   for (const spec of specs) {
@@ -39,7 +40,7 @@ export async function runWithoutDelay(host: { functions: FunctionRegistry; clock
       execTimeMs: null,
       progress: null,
       node: null,
-      batchUuid: null,
+      batchUuid,
     })
     const context = new JobContext(spec.records, { ...spec.context, jobUuid: spec.uuid }, host.clock, null, started)
     // Awaited with a FakeClock moved on while the handler sleeps on it: nothing else would move it.

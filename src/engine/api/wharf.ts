@@ -73,6 +73,8 @@ export interface DelaySink {
   captureMany(graphs: readonly { planned: readonly PlannedJob[]; edges: readonly (readonly [number, number])[] }[], nowMs: number): (JobView | undefined)[][]
   /** A cron's firing, committed while trapped: its jobs, built as they would have been stored. */
   captureFired(jobs: readonly JobSpec[]): void
+  /** batch(): the jobs it built (its uuids), element by element (`ends`), each of batch `batchUuid`. */
+  captureBatch(graphs: readonly { planned: readonly PlannedJob[] }[], jobs: readonly JobSpec[], ends: readonly number[], batchUuid: string): JobView[]
 }
 export const SINK = Symbol('wharf.delaySink')
 
@@ -676,7 +678,7 @@ export class Wharf implements ModelHost {
     // onDone's values), so that a test under it fails where the app would.
     const command = buildBatchCommand(plan, this.newId(), ctx)
     if (sink !== null) {
-      settleMany(plan.jobs, sink.captureMany(plannedGraphs(plan.jobs), nowMs).flat())
+      settleMany(plan.jobs, sink.captureBatch(plannedGraphs(plan.jobs), command.jobs, command.ends, command.uuid))
       return unstoredBatch(command.uuid, plan.name, plan.jobs.vertices.length, nowMs, false)
     }
     // Until their .job is set, a delay() of these waits and delayMany or batch refuses them.
@@ -689,7 +691,7 @@ export class Wharf implements ModelHost {
     try {
       let batch: BatchView
       if (this.noDelay) {
-        settleMany(plan.jobs, await runManyWithoutDelay(this, command.jobs, command.ends))
+        settleMany(plan.jobs, await runManyWithoutDelay(this, command.jobs, command.ends, command.uuid))
         if (command.onDone !== null) await runWithoutDelay(this, command.onDone)
         batch = unstoredBatch(command.uuid, plan.name, command.jobs.length, nowMs, true)
       } else {

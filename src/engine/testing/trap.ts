@@ -124,6 +124,24 @@ export class JobsTrap implements DelaySink {
     return buildSpecs(planned, edges, { nowMs, newId, functions })
   }
 
+  /**
+   * @internal batch(): the jobs it built, so their uuids are the ones batch() minted and each
+   * carries the batch's uuid as a stored job would. batch() refused identity keys already, so
+   * every job is trapped.
+   */
+  captureBatch(graphs: readonly { planned: readonly PlannedJob[] }[], jobs: readonly JobSpec[], ends: readonly number[], batchUuid: string): JobView[] {
+    this.checkRoom(jobs.length)
+    const views: JobView[] = []
+    let from = 0
+    graphs.forEach((graph, k) => {
+      const specs = jobs.slice(from, ends[k])
+      specs.forEach((spec, i) => this.callList.push(Object.freeze(callOf(spec, graph.planned[i]!))))
+      views.push(...this.keep(specs, batchUuid))
+      from = ends[k]!
+    })
+    return views
+  }
+
   /** Record the calls and trap the jobs, unless identity keys skip the graph. */
   private record(planned: readonly PlannedJob[], specs: JobSpec[]): (JobView | undefined)[] {
     specs.forEach((spec, i) => this.callList.push(Object.freeze(callOf(spec, planned[i]!))))
@@ -142,8 +160,8 @@ export class JobsTrap implements DelaySink {
     return this.keep(specs)
   }
 
-  private keep(specs: readonly JobSpec[]): JobView[] {
-    const views = trappedViews(specs)
+  private keep(specs: readonly JobSpec[], batchUuid: string | null = null): JobView[] {
+    const views = trappedViews(specs, batchUuid)
     for (const view of views) {
       this.trapped.push(view)
       if (view.identityKey !== null && !this.byIdentity.has(view.identityKey)) this.byIdentity.set(view.identityKey, view)
@@ -284,7 +302,7 @@ function firedCallOf(spec: JobSpec): TrapCall {
 }
 
 /** The views the engine would give these jobs right after storing them (no parent is done). */
-function trappedViews(specs: readonly JobSpec[]): JobView[] {
+function trappedViews(specs: readonly JobSpec[], batchUuid: string | null): JobView[] {
   const dependents = new Map<string, string[]>(specs.map((s) => [s.uuid, []]))
   for (const spec of specs) for (const parent of spec.dependsOn) dependents.get(parent)?.push(spec.uuid)
   // Frozen: the caller holds the same object the trap performs, so it must not change priority etc.
@@ -305,7 +323,7 @@ function trappedViews(specs: readonly JobSpec[]): JobView[] {
     execTimeMs: null,
     progress: null,
     node: null,
-    batchUuid: null,
+    batchUuid,
   }) satisfies JobView)
 }
 
