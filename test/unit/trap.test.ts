@@ -106,6 +106,24 @@ describe('trapJobs: recording', () => {
     expect(() => trapJobs(null as never)).toThrow(/trapJobs\(\) needs a Wharf.*got null/)
   })
 
+  it('blames a bad `only` on the call that was made: assertJobsCount(), not jobsCount()', async () => {
+    const { wharf } = await setup()
+    const trap = trapJobs(wharf)
+    expect(() => trap.assertJobsCount(0, { only: 'thumb' })).toThrow(/^assertJobsCount\(\): expected a recordset's method .* got "thumb"$/)
+    expect(() => trap.jobsCount({ only: 'thumb' })).toThrow(/^jobsCount\(\): expected a recordset's method/)
+  })
+
+  it("refuses a model's name where a 'model.method' is expected, rather than match nothing", async () => {
+    // 'res.partner' split as model 'res', method 'partner': assertJobsCount(0) passed whatever was trapped.
+    const { wharf, partner } = await setup()
+    const trap = trapJobs(wharf)
+    await partner.browse([1]).withDelay().thumb([1])
+    expect(() => trap.assertJobsCount(0, { only: 'res.partner' })).toThrow(/^assertJobsCount\(\): "res.partner" is a model, not a job function; name one of its methods: 'res.partner.thumb', /)
+    expect(() => trap.jobsCount({ only: 'res.partner' })).toThrow(/^jobsCount\(\): "res.partner" is a model/)
+    expect(() => trap.assertEnqueuedJob('res.partner', { args: [[1]] })).toThrow(/^assertEnqueuedJob\(\): "res.partner" is a model/)
+    expect(trap.jobsCount({ only: 'res.partner.thumb' })).toBe(1)
+  })
+
   it('records each job of a chain, with graph, dependencies and states', async () => {
     // Port of test_trap_jobs_on_graph: 3 jobs, `only` counts, assertions on each; perform runs them in order.
     const { wharf, partner, all, ran } = await setup()

@@ -15,6 +15,7 @@ import { describe, PROPERTY_KEYS, type IdentityKeyJob } from '../api/properties.
 import { BOUND_METHOD, type BoundMethodInfo } from '../api/recordset.js'
 import { serializableEqual } from '../../storage/serialize.js'
 import { SINK, type DelaySink, type Wharf } from '../api/wharf.js'
+import type { FunctionRegistry } from '../api/functions.js'
 import { JobContext } from '../runtime/runner.js'
 import { callDirectly } from '../runtime/direct-run.js'
 
@@ -182,9 +183,7 @@ export class JobsTrap implements DelaySink {
 
   jobsCount(options: { only?: JobMatcher } = {}): number {
     checkOptions(options, ['only'], 'jobsCount()')
-    if (options.only === undefined) return this.trapped.length
-    const matcher = matcherOf(options.only, 'jobsCount()')
-    return this.trapped.filter((job) => matchesJob(matcher, job.model, job.method, job.records)).length
+    return this.count(options.only === undefined ? null : matcherOf(options.only, 'jobsCount()', this.wharf.functions))
   }
 
   assertJobsCount(expected: number, options: { only?: JobMatcher } = {}): void {
@@ -192,9 +191,10 @@ export class JobsTrap implements DelaySink {
       throw new InvalidPropertyError(`assertJobsCount(): expected must be a non-negative integer, got ${describe(expected)}`)
     }
     checkOptions(options, ['only'], 'assertJobsCount()')
-    const actual = this.jobsCount(options)
+    // Matched here, not through jobsCount(): a bad `only` must be blamed on assertJobsCount().
+    const m = options.only === undefined ? null : matcherOf(options.only, 'assertJobsCount()', this.wharf.functions)
+    const actual = this.count(m)
     if (actual === expected) return
-    const m = options.only === undefined ? null : matcherOf(options.only, 'assertJobsCount()')
     const of = m === null ? '' : ` of ${m.model}(${formatList(m.ids)}).${m.method}`
     const list = this.trapped.map((job) => `\n * ${job.model}(${formatList(job.records)}).${job.method}(${formatList(job.args)})`)
     throw new AssertionError({
@@ -204,9 +204,14 @@ export class JobsTrap implements DelaySink {
     })
   }
 
+  private count(matcher: Matcher | null): number {
+    if (matcher === null) return this.trapped.length
+    return this.trapped.filter((job) => matchesJob(matcher, job.model, job.method, job.records)).length
+  }
+
   /** Passes if some delayed call has the same target, exactly these args and these properties. */
   assertEnqueuedJob(fn: JobMatcher, options: AssertEnqueuedOptions = {}): void {
-    const matcher = matcherOf(fn, 'assertEnqueuedJob()')
+    const matcher = matcherOf(fn, 'assertEnqueuedJob()', this.wharf.functions)
     checkOptions(options, ['args', 'properties'], 'assertEnqueuedJob()')
     const args = options.args ?? []
     if (!Array.isArray(args)) throw new InvalidPropertyError(`assertEnqueuedJob(): args must be an array, got ${describe(args)}`)
@@ -356,10 +361,17 @@ function topologicalOrder(jobs: readonly JobView[]): JobView[] {
   return order
 }
 
-function matcherOf(fn: unknown, where: string): Matcher {
+function matcherOf(fn: unknown, where: string, functions: FunctionRegistry): Matcher {
   if (typeof fn === 'string') {
     const dot = fn.lastIndexOf('.')
-    if (dot > 0 && dot < fn.length - 1) return { model: fn.slice(0, dot), method: fn.slice(dot + 1), ids: null }
+    const [model, method] = [fn.slice(0, dot), fn.slice(dot + 1)]
+    // A model's name ('res.partner') splits like 'model.method' and would match nothing, so
+    // that an assertion of 0 jobs passes whatever was delayed: name one of its methods.
+    if (functions.registered.has(fn) && functions.handler(model, method) === undefined) {
+      const known = [...functions.registered.get(fn)!].map((m) => `'${fn}.${m}'`)
+      throw new InvalidPropertyError(`${where}: ${JSON.stringify(fn)} is a model, not a job function; name one of its methods: ${known.join(', ')}`)
+    }
+    if (dot > 0 && dot < fn.length - 1) return { model, method, ids: null }
   } else if (typeof fn === 'function') {
     const info = (fn as { [BOUND_METHOD]?: BoundMethodInfo })[BOUND_METHOD]
     if (info !== undefined) return { model: info.model, method: info.method, ids: info.ids }
