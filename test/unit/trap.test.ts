@@ -277,6 +277,19 @@ describe('trapJobs: performEnqueuedJobs', () => {
     ])
   })
 
+  it('fails on a result that could not be stored, as a stored try and a no-delay call do', async () => {
+    // It passed silently, so a handler that fails every try in production passed under the trap.
+    const { wharf } = await setup()
+    const reports = wharf.model('res.report', {
+      build(name: string) {
+        return { name, render: () => name }
+      },
+    })
+    const trap = trapJobs(wharf)
+    await reports.withDelay().build('q1')
+    await expect(trap.performEnqueuedJobs()).rejects.toMatchObject({ code: 'NOT_SERIALIZABLE', message: expect.stringMatching(/^result\.render is a function/) })
+  })
+
   it('lets a handler error propagate and traps what handlers delay', async () => {
     // No retry handling: the error rejects perform; jobs delayed inside handlers wait for the next round.
     const { wharf, partner, ran } = await setup()

@@ -13,7 +13,7 @@ import { buildSpecs } from '../api/job-spec.js'
 import { atElement } from '../api/delay-many.js'
 import { describe, PROPERTY_KEYS, type IdentityKeyJob } from '../api/properties.js'
 import { BOUND_METHOD, type BoundMethodInfo } from '../api/recordset.js'
-import { serializableEqual } from '../../storage/serialize.js'
+import { cloneSerializable, serializableEqual } from '../../storage/serialize.js'
 import { SINK, type DelaySink, type Wharf } from '../api/wharf.js'
 import type { FunctionRegistry } from '../api/functions.js'
 import { JobContext } from '../runtime/runner.js'
@@ -280,7 +280,10 @@ export class JobsTrap implements DelaySink {
     const started: JobView = Object.freeze({ ...job, state: 'started', retry: job.retry + 1, enqueuedAt: now, startedAt: now })
     const context = new JobContext(job.records, { ...job.context, jobUuid: job.uuid }, this.wharf.clock, null, started)
     // With a FakeClock, moved on while the handler sleeps on it: nothing else would move it.
-    await callDirectly(handler, context, job.args, this.wharf.clock)
+    const returned: unknown = await callDirectly(handler, context, job.args, this.wharf.clock)
+    // A result that cannot be stored fails a stored job's try (and a no-delay call): not only
+    // in production. The copy is dropped: nothing is stored here.
+    if (returned !== undefined) cloneSerializable(returned, 'result')
   }
 }
 
