@@ -12,6 +12,7 @@ import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, Sto
 import { readExplanation, type Explanation } from './explain.js'
 import { DrainPace } from './drain-pace.js'
 import { abandonWhenStuck } from './close-stuck.js'
+import { hintUnstored, type StoreMode } from './unstored-hint.js'
 import { ResultWaiters } from './results.js'
 import { checkJobsQuery, checkUuid, readGraph, readJob, readJobs, statsOf, type JobGraph, type JobsQuery, type Stats } from './queries.js'
 import { FakeClock, SystemClock, type Clock } from '../runtime/clock.js'
@@ -249,7 +250,7 @@ export class Wharf implements ModelHost {
    * Rejects UnknownJobError for a job neither live nor in history.
    */
   async explain(uuid: string): Promise<Explanation> {
-    return readExplanation(this.engine, checkUuid(uuid, 'explain'), this.engine.runnableFunctions, this.engine.workerPool)
+    return hintUnstored(this.storeMode, readExplanation(this.engine, checkUuid(uuid, 'explain'), this.engine.runnableFunctions, this.engine.workerPool))
   }
 
   async requeue(uuid: string): Promise<void> {
@@ -272,7 +273,7 @@ export class Wharf implements ModelHost {
     const checked = checkUuid(uuid, 'result')
     const timeoutMs = checkTimeoutOption(options, 'result')
     this.assertOpen()
-    return this.results.wait(checked, timeoutMs ?? null)
+    return hintUnstored(this.storeMode, this.results.wait(checked, timeoutMs ?? null))
   }
 
   async setDone(uuid: string): Promise<void> {
@@ -290,7 +291,7 @@ export class Wharf implements ModelHost {
     this.assertOpen()
     const checked = checkRemoveUuids(uuids)
     if (checked.length === 0) return 0
-    const { removed } = await this.engine.submit({ type: 'remove', uuids: checked }, removedAndMore)
+    const { removed } = await hintUnstored(this.storeMode, this.engine.submit({ type: 'remove', uuids: checked }, removedAndMore))
     return removed
   }
 
@@ -415,7 +416,7 @@ export class Wharf implements ModelHost {
    */
   async relatedAction(uuid: string): Promise<RelatedLink | null> {
     const job = await this.job(uuid)
-    if (job === undefined) throw new UnknownJobError(uuid)
+    if (job === undefined) return hintUnstored(this.storeMode, Promise.reject(new UnknownJobError(uuid)))
     return relatedActionOf(job, this.functions, this.clock)
   }
 
@@ -773,7 +774,12 @@ export class Wharf implements ModelHost {
   }
 
   private async command(command: Command): Promise<void> {
-    await this.engine.submit(command)
+    await hintUnstored(this.storeMode, this.engine.submit(command))
+  }
+
+  /** Whether delayed calls are stored now (an UnknownJobError says why not: unstored-hint.ts). */
+  private get storeMode(): StoreMode {
+    return this[SINK] !== null ? 'trapped' : this.noDelay ? 'no-delay' : 'stored'
   }
 }
 
