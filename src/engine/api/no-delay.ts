@@ -7,7 +7,7 @@ import type { JobView } from '../core/view.js'
 import { InvalidJobFunctionError } from '../errors.js'
 import type { Clock } from '../runtime/clock.js'
 import { JobContext } from '../runtime/runner.js'
-import { callDirectly } from '../runtime/direct-run.js'
+import { callAsTry } from '../runtime/direct-try.js'
 import type { FunctionRegistry } from './functions.js'
 import { cloneSerializable } from '../../storage/serialize.js'
 
@@ -43,8 +43,10 @@ export async function runWithoutDelay(host: { functions: FunctionRegistry; clock
       batchUuid,
     })
     const context = new JobContext(spec.records, { ...spec.context, jobUuid: spec.uuid }, host.clock, null, started)
-    // Awaited with a FakeClock moved on while the handler sleeps on it: nothing else would move it.
-    const returned: unknown = await callDirectly(handler, context, spec.args, host.clock)
+    // Awaited with a FakeClock moved on while the handler sleeps on it (nothing else would move it),
+    // and held to the function's timeoutMs as a stored try is.
+    const { timeoutMs } = host.functions.resolve(spec.model, spec.method)
+    const returned: unknown = await callAsTry(handler, context, spec.args, host.clock, `${spec.model}.${spec.method}`, timeoutMs)
     const doneAt = host.clock.now()
     views.push({
       ...started,

@@ -17,7 +17,7 @@ import { cloneSerializable, serializableEqual } from '../../storage/serialize.js
 import { SINK, type DelaySink, type Wharf } from '../api/wharf.js'
 import type { FunctionRegistry } from '../api/functions.js'
 import { JobContext } from '../runtime/runner.js'
-import { callDirectly } from '../runtime/direct-run.js'
+import { callAsTry } from '../runtime/direct-try.js'
 
 /** A runaway loop of delays in a test should fail loudly, not exhaust memory. */
 export const TRAP_CALLS_MAX = 1_000_000
@@ -241,7 +241,8 @@ export class JobsTrap implements DelaySink {
   /**
    * Take and clear the trapped jobs, then call their handlers directly: single jobs first by
    * priority (stable), then each graph in topological order. No state changes, no retries;
-   * a handler's error propagates and the jobs after it are not run.
+   * a handler's error (its timeoutMs passed, its result cannot be stored, too) propagates and the
+   * jobs after it are not run.
    */
   async performEnqueuedJobs(): Promise<void> {
     const jobs = this.trapped
@@ -279,8 +280,10 @@ export class JobsTrap implements DelaySink {
     const now = this.wharf.clock.now()
     const started: JobView = Object.freeze({ ...job, state: 'started', retry: job.retry + 1, enqueuedAt: now, startedAt: now })
     const context = new JobContext(job.records, { ...job.context, jobUuid: job.uuid }, this.wharf.clock, null, started)
-    // With a FakeClock, moved on while the handler sleeps on it: nothing else would move it.
-    const returned: unknown = await callDirectly(handler, context, job.args, this.wharf.clock)
+    // With a FakeClock, moved on while the handler sleeps on it (nothing else would move it); held
+    // to the function's timeoutMs as a stored try is.
+    const { timeoutMs } = this.wharf.functions.resolve(job.model, job.method)
+    const returned: unknown = await callAsTry(handler, context, job.args, this.wharf.clock, `${job.model}.${job.method}`, timeoutMs)
     // A result that cannot be stored fails a stored job's try (and a no-delay call): not only
     // in production. The copy is dropped: nothing is stored here.
     if (returned !== undefined) cloneSerializable(returned, 'result')
