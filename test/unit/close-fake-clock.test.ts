@@ -73,4 +73,23 @@ describe('close() without timeoutMs on a FakeClock', () => {
     expect(await reopened.job(job.uuid)).toMatchObject({ state: 'done', result: 'slept' })
     await reopened.close()
   })
+
+  it('lets the handler finish when another Wharf on the same clock drains meanwhile', BOUND, async () => {
+    const clock = new FakeClock()
+    const { wharf, reasons, job } = await sleeper(join(dir, 'jobs'), clock, async function (this: JobContext) { await this.sleep(60_000) })
+    const other = await Wharf.open({ path: join(dir, 'other'), clock }) // its drain waits on disk between advances
+    const steps = other.model('test.steps', {
+      async run(this: JobContext) {
+        for (let minute = 0; minute < 5; minute++) await this.sleep(30_000)
+      },
+    })
+    await steps.withDelay().run()
+    await other.start()
+    await Promise.all([wharf.close(), other.drain()])
+    await other.close()
+    expect(reasons).toEqual([])
+    const reopened = await Wharf.open({ path: join(dir, 'jobs'), clock })
+    expect(await reopened.job(job.uuid)).toMatchObject({ state: 'done', result: 'slept' })
+    await reopened.close()
+  })
 })
