@@ -74,6 +74,30 @@ describe('close() without timeoutMs on a FakeClock', () => {
     await reopened.close()
   })
 
+  it('lets the handler finish when the test moves the clock from one timer to the next, a turn apart', BOUND, async () => {
+    // As a test advancing in a loop does (the property tests' lettingTimePass): between two
+    // advances a turn passes in which nobody advances, and the handler, asleep, is not stuck.
+    const clock = new FakeClock()
+    const { wharf, reasons, job } = await sleeper(join(dir, 'jobs'), clock, async function (this: JobContext) {
+      for (let i = 0; i < 20; i++) {
+        this.progress(i / 20) // a write held for its interval: one more timer, as busy handlers have
+        await this.sleep(1_000)
+      }
+    })
+    let closed = false
+    const closing = wharf.close().finally(() => (closed = true))
+    while (!closed) {
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      const next = clock.nextTimerAt()
+      if (!closed && next !== null) await clock.advanceTo(next)
+    }
+    await closing
+    expect(reasons).toEqual([])
+    const reopened = await Wharf.open({ path: join(dir, 'jobs'), clock })
+    expect(await reopened.job(job.uuid)).toMatchObject({ state: 'done', result: 'slept' })
+    await reopened.close()
+  })
+
   it('lets the handler finish when another Wharf on the same clock drains meanwhile', BOUND, async () => {
     const clock = new FakeClock()
     const { wharf, reasons, job } = await sleeper(join(dir, 'jobs'), clock, async function (this: JobContext) { await this.sleep(60_000) })
