@@ -84,10 +84,13 @@ export class NotSerializableError extends WharfError {
 export class UnknownJobError extends WharfError {
   readonly code = 'UNKNOWN_JOB'
   readonly uuid: string
+  /** Why there is no such job, when it is known; null otherwise. */
+  readonly detail: string | null
   /** `detail`: what the uuid names instead, when it is known (a batch's onDone job not stored yet). */
   constructor(uuid: string, detail?: string) {
     super(`no job with uuid ${JSON.stringify(uuid)}${detail === undefined ? '' : `: ${detail}`}`)
     this.uuid = uuid
+    this.detail = detail ?? null
   }
 }
 

@@ -89,6 +89,20 @@ describe('re-storing a job into a graph', () => {
     await wharf.close()
   })
 
+  it('names why for a finished job made a parent (a.onDone(d) after a ran), not "neither stored"', async () => {
+    const { wharf, m } = await rig()
+    const a = m.browse([1]).delayable().work()
+    await a.delay()
+    await wharf.start()
+    await wharf.idle()
+    const error = await failure(() => a.onDone(m.browse([2]).delayable().work()).delay())
+    expect(error).toBeInstanceOf(InvalidGraphError)
+    expect((error as Error).message).toContain(`job ${a.job!.uuid} cannot be re-stored`)
+    expect((error as Error).message).toMatch(/it is done, and only a job still pending can be/)
+    expect((await wharf.jobs()).length).toBe(1)
+    await wharf.close()
+  })
+
   it('names why for a job a call earlier in the same tick finished (not yet in history)', async () => {
     const { wharf, m } = await rig()
     const n2 = m.browse([2]).delayable().work()

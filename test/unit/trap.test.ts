@@ -106,6 +106,24 @@ describe('trapJobs: recording', () => {
     expect(() => trapJobs(null as never)).toThrow(/trapJobs\(\) needs a Wharf.*got null/)
   })
 
+  it('blames a bad `only` on the call that was made: assertJobsCount(), not jobsCount()', async () => {
+    const { wharf } = await setup()
+    const trap = trapJobs(wharf)
+    expect(() => trap.assertJobsCount(0, { only: 'thumb' })).toThrow(/^assertJobsCount\(\): expected a recordset's method .* got "thumb"$/)
+    expect(() => trap.jobsCount({ only: 'thumb' })).toThrow(/^jobsCount\(\): expected a recordset's method/)
+  })
+
+  it("refuses a model's name where a 'model.method' is expected, rather than match nothing", async () => {
+    // 'res.partner' split as model 'res', method 'partner': assertJobsCount(0) passed whatever was trapped.
+    const { wharf, partner } = await setup()
+    const trap = trapJobs(wharf)
+    await partner.browse([1]).withDelay().thumb([1])
+    expect(() => trap.assertJobsCount(0, { only: 'res.partner' })).toThrow(/^assertJobsCount\(\): "res.partner" is a model, not a job function; name one of its methods: 'res.partner.thumb', /)
+    expect(() => trap.jobsCount({ only: 'res.partner' })).toThrow(/^jobsCount\(\): "res.partner" is a model/)
+    expect(() => trap.assertEnqueuedJob('res.partner', { args: [[1]] })).toThrow(/^assertEnqueuedJob\(\): "res.partner" is a model/)
+    expect(trap.jobsCount({ only: 'res.partner.thumb' })).toBe(1)
+  })
+
   it('records each job of a chain, with graph, dependencies and states', async () => {
     // Port of test_trap_jobs_on_graph: 3 jobs, `only` counts, assertions on each; perform runs them in order.
     const { wharf, partner, all, ran } = await setup()
@@ -257,6 +275,19 @@ describe('trapJobs: performEnqueuedJobs', () => {
       { records: [1], jobUuid: uuids[0] },
       { records: [2], jobUuid: uuids[1] },
     ])
+  })
+
+  it('fails on a result that could not be stored, as a stored try and a no-delay call do', async () => {
+    // It passed silently, so a handler that fails every try in production passed under the trap.
+    const { wharf } = await setup()
+    const reports = wharf.model('res.report', {
+      build(name: string) {
+        return { name, render: () => name }
+      },
+    })
+    const trap = trapJobs(wharf)
+    await reports.withDelay().build('q1')
+    await expect(trap.performEnqueuedJobs()).rejects.toMatchObject({ code: 'NOT_SERIALIZABLE', message: expect.stringMatching(/^result\.render is a function/) })
   })
 
   it('lets a handler error propagate and traps what handlers delay', async () => {

@@ -190,12 +190,13 @@ export function settleMany(plan: ManyPlan, views: readonly (JobView | undefined)
   return out
 }
 
-/** No-delay mode: each element runs as its delay() would, one after another (see no-delay.ts). */
-export async function runManyWithoutDelay(host: Parameters<typeof runWithoutDelay>[0], specs: JobSpec[], ends: readonly number[]): Promise<JobView[]> {
+/** No-delay mode: each element runs as its delay() would, one after another (see no-delay.ts);
+ * `batchUuid`: the batch() they belong to. */
+export async function runManyWithoutDelay(host: Parameters<typeof runWithoutDelay>[0], specs: JobSpec[], ends: readonly number[], batchUuid: string | null = null): Promise<JobView[]> {
   const views: JobView[] = []
   let from = 0
   for (const end of ends) {
-    views.push(...(await runWithoutDelay(host, specs.slice(from, end))))
+    views.push(...(await runWithoutDelay(host, specs.slice(from, end), batchUuid)))
     from = end
   }
   return views

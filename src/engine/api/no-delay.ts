@@ -7,11 +7,12 @@ import type { JobView } from '../core/view.js'
 import { InvalidJobFunctionError } from '../errors.js'
 import type { Clock } from '../runtime/clock.js'
 import { JobContext } from '../runtime/runner.js'
-import { callDirectly } from '../runtime/direct-run.js'
+import { callAsTry } from '../runtime/direct-try.js'
 import type { FunctionRegistry } from './functions.js'
 import { cloneSerializable } from '../../storage/serialize.js'
 
-export async function runWithoutDelay(host: { functions: FunctionRegistry; clock: Clock }, specs: JobSpec[]): Promise<JobView[]> {
+/** `batchUuid`: the batch() the jobs belong to (this.job.batchUuid shows it, as in a stored try). */
+export async function runWithoutDelay(host: { functions: FunctionRegistry; clock: Clock }, specs: JobSpec[], batchUuid: string | null = null): Promise<JobView[]> {
   const views: JobView[] = []
   // Specs come parents-first (delay() orders them), so running them in order is topological.
   for (const spec of specs) {
@@ -39,11 +40,13 @@ export async function runWithoutDelay(host: { functions: FunctionRegistry; clock
       execTimeMs: null,
       progress: null,
       node: null,
-      batchUuid: null,
+      batchUuid,
     })
     const context = new JobContext(spec.records, { ...spec.context, jobUuid: spec.uuid }, host.clock, null, started)
-    // Awaited with a FakeClock moved on while the handler sleeps on it: nothing else would move it.
-    const returned: unknown = await callDirectly(handler, context, spec.args, host.clock)
+    // Awaited with a FakeClock moved on while the handler sleeps on it (nothing else would move it),
+    // and held to the function's timeoutMs as a stored try is.
+    const { timeoutMs } = host.functions.resolve(spec.model, spec.method)
+    const returned: unknown = await callAsTry(handler, context, spec.args, host.clock, `${spec.model}.${spec.method}`, timeoutMs)
     const doneAt = host.clock.now()
     views.push({
       ...started,

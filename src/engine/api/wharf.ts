@@ -11,6 +11,8 @@ import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, StorageError, UnknownJobError, WharfClosedError } from '../errors.js'
 import { readExplanation, type Explanation } from './explain.js'
 import { DrainPace } from './drain-pace.js'
+import { abandonWhenStuck } from './close-stuck.js'
+import { hintUnstored, type StoreMode } from './unstored-hint.js'
 import { ResultWaiters } from './results.js'
 import { checkJobsQuery, checkUuid, readGraph, readJob, readJobs, statsOf, type JobGraph, type JobsQuery, type Stats } from './queries.js'
 import { FakeClock, SystemClock, type Clock } from '../runtime/clock.js'
@@ -72,6 +74,8 @@ export interface DelaySink {
   captureMany(graphs: readonly { planned: readonly PlannedJob[]; edges: readonly (readonly [number, number])[] }[], nowMs: number): (JobView | undefined)[][]
   /** A cron's firing, committed while trapped: its jobs, built as they would have been stored. */
   captureFired(jobs: readonly JobSpec[]): void
+  /** batch(): the jobs it built (its uuids), element by element (`ends`), each of batch `batchUuid`. */
+  captureBatch(graphs: readonly { planned: readonly PlannedJob[] }[], jobs: readonly JobSpec[], ends: readonly number[], batchUuid: string): JobView[]
 }
 export const SINK = Symbol('wharf.delaySink')
 
@@ -246,7 +250,7 @@ export class Wharf implements ModelHost {
    * Rejects UnknownJobError for a job neither live nor in history.
    */
   async explain(uuid: string): Promise<Explanation> {
-    return readExplanation(this.engine, checkUuid(uuid, 'explain'), this.engine.runnableFunctions, this.engine.workerPool)
+    return hintUnstored(this.storeMode, readExplanation(this.engine, checkUuid(uuid, 'explain'), this.engine.runnableFunctions, this.engine.workerPool))
   }
 
   async requeue(uuid: string): Promise<void> {
@@ -269,7 +273,7 @@ export class Wharf implements ModelHost {
     const checked = checkUuid(uuid, 'result')
     const timeoutMs = checkTimeoutOption(options, 'result')
     this.assertOpen()
-    return this.results.wait(checked, timeoutMs ?? null)
+    return hintUnstored(this.storeMode, this.results.wait(checked, timeoutMs ?? null))
   }
 
   async setDone(uuid: string): Promise<void> {
@@ -287,7 +291,7 @@ export class Wharf implements ModelHost {
     this.assertOpen()
     const checked = checkRemoveUuids(uuids)
     if (checked.length === 0) return 0
-    const { removed } = await this.engine.submit({ type: 'remove', uuids: checked }, removedAndMore)
+    const { removed } = await hintUnstored(this.storeMode, this.engine.submit({ type: 'remove', uuids: checked }, removedAndMore))
     return removed
   }
 
@@ -412,7 +416,7 @@ export class Wharf implements ModelHost {
    */
   async relatedAction(uuid: string): Promise<RelatedLink | null> {
     const job = await this.job(uuid)
-    if (job === undefined) throw new UnknownJobError(uuid)
+    if (job === undefined) return hintUnstored(this.storeMode, Promise.reject(new UnknownJobError(uuid)))
     return relatedActionOf(job, this.functions, this.clock)
   }
 
@@ -550,7 +554,7 @@ export class Wharf implements ModelHost {
   /** Run `work` (which waits for handlers); with `timeoutMs`, abandon the handlers still running
    * that long after (clock time, or real time, whichever passes first: see close()). */
   private async withHandlerTimeout(timeoutMs: number | undefined, work: () => Promise<void>): Promise<void> {
-    if (timeoutMs === undefined) return work()
+    if (timeoutMs === undefined) return this.clock instanceof FakeClock ? this.withStuckWatch(this.clock, work) : work()
     const abandon = (): void =>
       this.engine.abandonHandlers(
         new WharfClosedError(`close(): handler still running after timeoutMs (${timeoutMs} ms); aborted, its job is recovered on the next open`),
@@ -566,11 +570,30 @@ export class Wharf implements ModelHost {
     }
   }
 
+  /** Run `work` (which waits for handlers) without a timeout on a FakeClock: abandon the handlers
+   * that only that clock can wake once nobody moves it (see close-stuck.ts). */
+  private async withStuckWatch(clock: FakeClock, work: () => Promise<void>): Promise<void> {
+    let done = false
+    const abandon = (): void =>
+      this.engine.abandonHandlers(
+        new WharfClosedError('close(): handler waiting on a FakeClock that nobody advances; aborted, its job is recovered on the next open (drain() before close() lets it finish)'),
+      )
+    // Not awaited: it ends on its next turn once `done`, and close() keeps its timing.
+    void abandonWhenStuck(clock, this.engine, () => done, abandon)
+    try {
+      await work()
+    } finally {
+      done = true
+    }
+  }
+
   /**
    * Stop, wait for running handlers, release storage. With `timeoutMs`, handlers still running
    * that long after the call (clock time, or real time, whichever passes first: a FakeClock nobody
    * advances must not hang a shutdown) are aborted and abandoned; their jobs stay started in the
-   * log and the next open recovers them. Closing a closed Wharf does nothing.
+   * log and the next open recovers them. Without `timeoutMs` on a FakeClock, handlers that only
+   * that clock can wake are abandoned so once nobody advances it (close-stuck.ts). Closing a
+   * closed Wharf does nothing.
    */
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = checkTimeoutOption(options, 'close')
@@ -664,7 +687,7 @@ export class Wharf implements ModelHost {
     // onDone's values), so that a test under it fails where the app would.
     const command = buildBatchCommand(plan, this.newId(), ctx)
     if (sink !== null) {
-      settleMany(plan.jobs, sink.captureMany(plannedGraphs(plan.jobs), nowMs).flat())
+      settleMany(plan.jobs, sink.captureBatch(plannedGraphs(plan.jobs), command.jobs, command.ends, command.uuid))
       return unstoredBatch(command.uuid, plan.name, plan.jobs.vertices.length, nowMs, false)
     }
     // Until their .job is set, a delay() of these waits and delayMany or batch refuses them.
@@ -677,7 +700,7 @@ export class Wharf implements ModelHost {
     try {
       let batch: BatchView
       if (this.noDelay) {
-        settleMany(plan.jobs, await runManyWithoutDelay(this, command.jobs, command.ends))
+        settleMany(plan.jobs, await runManyWithoutDelay(this, command.jobs, command.ends, command.uuid))
         if (command.onDone !== null) await runWithoutDelay(this, command.onDone)
         batch = unstoredBatch(command.uuid, plan.name, command.jobs.length, nowMs, true)
       } else {
@@ -759,7 +782,12 @@ export class Wharf implements ModelHost {
   }
 
   private async command(command: Command): Promise<void> {
-    await this.engine.submit(command)
+    await hintUnstored(this.storeMode, this.engine.submit(command))
+  }
+
+  /** Whether delayed calls are stored now (an UnknownJobError says why not: unstored-hint.ts). */
+  private get storeMode(): StoreMode {
+    return this[SINK] !== null ? 'trapped' : this.noDelay ? 'no-delay' : 'stored'
   }
 }
 

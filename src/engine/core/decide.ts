@@ -262,15 +262,17 @@ function decideEnqueue(
   nowMs: number,
   out: WharfEvent[],
 ): DecideNote {
-  const refusal = enqueueRefusal(state, specs, historyUuids, ends, 'delayMany()')
-  if (refusal !== null) return { error: refusal }
-  if (ends !== undefined) return decideEnqueueMany(state, specs, ends, joins, nowMs, out)
+  // Joins first: a finished job made a parent (`a.onDone(d).delay()` after `a` ran) is not in
+  // the state, and enqueueRefusal would call it "neither stored nor earlier in its graph".
   if (joins !== undefined) {
     for (const join of joins) {
       const refused = joinRefusal(state, join)
       if (refused !== null) return { error: new InvalidGraphError(`job ${join.uuid} cannot be re-stored into graph ${join.graphUuid}: ${refused}`) }
     }
   }
+  const refusal = enqueueRefusal(state, specs, historyUuids, ends, 'delayMany()')
+  if (refusal !== null) return { error: refusal }
+  if (ends !== undefined) return decideEnqueueMany(state, specs, ends, joins, nowMs, out)
   if (specs.length === 1 && specs[0]!.identityKey === null && joins === undefined) {
     out.push({ seq: 0, v, at: nowMs, type: 'job.created', job: specs[0]! })
     return undefined

@@ -13,10 +13,11 @@ import { buildSpecs } from '../api/job-spec.js'
 import { atElement } from '../api/delay-many.js'
 import { describe, PROPERTY_KEYS, type IdentityKeyJob } from '../api/properties.js'
 import { BOUND_METHOD, type BoundMethodInfo } from '../api/recordset.js'
-import { serializableEqual } from '../../storage/serialize.js'
+import { cloneSerializable, serializableEqual } from '../../storage/serialize.js'
 import { SINK, type DelaySink, type Wharf } from '../api/wharf.js'
+import type { FunctionRegistry } from '../api/functions.js'
 import { JobContext } from '../runtime/runner.js'
-import { callDirectly } from '../runtime/direct-run.js'
+import { callAsTry } from '../runtime/direct-try.js'
 
 /** A runaway loop of delays in a test should fail loudly, not exhaust memory. */
 export const TRAP_CALLS_MAX = 1_000_000
@@ -124,6 +125,24 @@ export class JobsTrap implements DelaySink {
     return buildSpecs(planned, edges, { nowMs, newId, functions })
   }
 
+  /**
+   * @internal batch(): the jobs it built, so their uuids are the ones batch() minted and each
+   * carries the batch's uuid as a stored job would. batch() refused identity keys already, so
+   * every job is trapped.
+   */
+  captureBatch(graphs: readonly { planned: readonly PlannedJob[] }[], jobs: readonly JobSpec[], ends: readonly number[], batchUuid: string): JobView[] {
+    this.checkRoom(jobs.length)
+    const views: JobView[] = []
+    let from = 0
+    graphs.forEach((graph, k) => {
+      const specs = jobs.slice(from, ends[k])
+      specs.forEach((spec, i) => this.callList.push(Object.freeze(callOf(spec, graph.planned[i]!))))
+      views.push(...this.keep(specs, batchUuid))
+      from = ends[k]!
+    })
+    return views
+  }
+
   /** Record the calls and trap the jobs, unless identity keys skip the graph. */
   private record(planned: readonly PlannedJob[], specs: JobSpec[]): (JobView | undefined)[] {
     specs.forEach((spec, i) => this.callList.push(Object.freeze(callOf(spec, planned[i]!))))
@@ -142,8 +161,8 @@ export class JobsTrap implements DelaySink {
     return this.keep(specs)
   }
 
-  private keep(specs: readonly JobSpec[]): JobView[] {
-    const views = trappedViews(specs)
+  private keep(specs: readonly JobSpec[], batchUuid: string | null = null): JobView[] {
+    const views = trappedViews(specs, batchUuid)
     for (const view of views) {
       this.trapped.push(view)
       if (view.identityKey !== null && !this.byIdentity.has(view.identityKey)) this.byIdentity.set(view.identityKey, view)
@@ -164,9 +183,7 @@ export class JobsTrap implements DelaySink {
 
   jobsCount(options: { only?: JobMatcher } = {}): number {
     checkOptions(options, ['only'], 'jobsCount()')
-    if (options.only === undefined) return this.trapped.length
-    const matcher = matcherOf(options.only, 'jobsCount()')
-    return this.trapped.filter((job) => matchesJob(matcher, job.model, job.method, job.records)).length
+    return this.count(options.only === undefined ? null : matcherOf(options.only, 'jobsCount()', this.wharf.functions))
   }
 
   assertJobsCount(expected: number, options: { only?: JobMatcher } = {}): void {
@@ -174,9 +191,10 @@ export class JobsTrap implements DelaySink {
       throw new InvalidPropertyError(`assertJobsCount(): expected must be a non-negative integer, got ${describe(expected)}`)
     }
     checkOptions(options, ['only'], 'assertJobsCount()')
-    const actual = this.jobsCount(options)
+    // Matched here, not through jobsCount(): a bad `only` must be blamed on assertJobsCount().
+    const m = options.only === undefined ? null : matcherOf(options.only, 'assertJobsCount()', this.wharf.functions)
+    const actual = this.count(m)
     if (actual === expected) return
-    const m = options.only === undefined ? null : matcherOf(options.only, 'assertJobsCount()')
     const of = m === null ? '' : ` of ${m.model}(${formatList(m.ids)}).${m.method}`
     const list = this.trapped.map((job) => `\n * ${job.model}(${formatList(job.records)}).${job.method}(${formatList(job.args)})`)
     throw new AssertionError({
@@ -186,9 +204,14 @@ export class JobsTrap implements DelaySink {
     })
   }
 
+  private count(matcher: Matcher | null): number {
+    if (matcher === null) return this.trapped.length
+    return this.trapped.filter((job) => matchesJob(matcher, job.model, job.method, job.records)).length
+  }
+
   /** Passes if some delayed call has the same target, exactly these args and these properties. */
   assertEnqueuedJob(fn: JobMatcher, options: AssertEnqueuedOptions = {}): void {
-    const matcher = matcherOf(fn, 'assertEnqueuedJob()')
+    const matcher = matcherOf(fn, 'assertEnqueuedJob()', this.wharf.functions)
     checkOptions(options, ['args', 'properties'], 'assertEnqueuedJob()')
     const args = options.args ?? []
     if (!Array.isArray(args)) throw new InvalidPropertyError(`assertEnqueuedJob(): args must be an array, got ${describe(args)}`)
@@ -218,7 +241,8 @@ export class JobsTrap implements DelaySink {
   /**
    * Take and clear the trapped jobs, then call their handlers directly: single jobs first by
    * priority (stable), then each graph in topological order. No state changes, no retries;
-   * a handler's error propagates and the jobs after it are not run.
+   * a handler's error (its timeoutMs passed, its result cannot be stored, too) propagates and the
+   * jobs after it are not run.
    */
   async performEnqueuedJobs(): Promise<void> {
     const jobs = this.trapped
@@ -256,8 +280,13 @@ export class JobsTrap implements DelaySink {
     const now = this.wharf.clock.now()
     const started: JobView = Object.freeze({ ...job, state: 'started', retry: job.retry + 1, enqueuedAt: now, startedAt: now })
     const context = new JobContext(job.records, { ...job.context, jobUuid: job.uuid }, this.wharf.clock, null, started)
-    // With a FakeClock, moved on while the handler sleeps on it: nothing else would move it.
-    await callDirectly(handler, context, job.args, this.wharf.clock)
+    // With a FakeClock, moved on while the handler sleeps on it (nothing else would move it); held
+    // to the function's timeoutMs as a stored try is.
+    const { timeoutMs } = this.wharf.functions.resolve(job.model, job.method)
+    const returned: unknown = await callAsTry(handler, context, job.args, this.wharf.clock, `${job.model}.${job.method}`, timeoutMs)
+    // A result that cannot be stored fails a stored job's try (and a no-delay call): not only
+    // in production. The copy is dropped: nothing is stored here.
+    if (returned !== undefined) cloneSerializable(returned, 'result')
   }
 }
 
@@ -284,7 +313,7 @@ function firedCallOf(spec: JobSpec): TrapCall {
 }
 
 /** The views the engine would give these jobs right after storing them (no parent is done). */
-function trappedViews(specs: readonly JobSpec[]): JobView[] {
+function trappedViews(specs: readonly JobSpec[], batchUuid: string | null): JobView[] {
   const dependents = new Map<string, string[]>(specs.map((s) => [s.uuid, []]))
   for (const spec of specs) for (const parent of spec.dependsOn) dependents.get(parent)?.push(spec.uuid)
   // Frozen: the caller holds the same object the trap performs, so it must not change priority etc.
@@ -305,7 +334,7 @@ function trappedViews(specs: readonly JobSpec[]): JobView[] {
     execTimeMs: null,
     progress: null,
     node: null,
-    batchUuid: null,
+    batchUuid,
   }) satisfies JobView)
 }
 
@@ -338,10 +367,17 @@ function topologicalOrder(jobs: readonly JobView[]): JobView[] {
   return order
 }
 
-function matcherOf(fn: unknown, where: string): Matcher {
+function matcherOf(fn: unknown, where: string, functions: FunctionRegistry): Matcher {
   if (typeof fn === 'string') {
     const dot = fn.lastIndexOf('.')
-    if (dot > 0 && dot < fn.length - 1) return { model: fn.slice(0, dot), method: fn.slice(dot + 1), ids: null }
+    const [model, method] = [fn.slice(0, dot), fn.slice(dot + 1)]
+    // A model's name ('res.partner') splits like 'model.method' and would match nothing, so
+    // that an assertion of 0 jobs passes whatever was delayed: name one of its methods.
+    if (functions.registered.has(fn) && functions.handler(model, method) === undefined) {
+      const known = [...functions.registered.get(fn)!].map((m) => `'${fn}.${m}'`)
+      throw new InvalidPropertyError(`${where}: ${JSON.stringify(fn)} is a model, not a job function; name one of its methods: ${known.join(', ')}`)
+    }
+    if (dot > 0 && dot < fn.length - 1) return { model, method, ids: null }
   } else if (typeof fn === 'function') {
     const info = (fn as { [BOUND_METHOD]?: BoundMethodInfo })[BOUND_METHOD]
     if (info !== undefined) return { model: info.model, method: info.method, ids: info.ids }

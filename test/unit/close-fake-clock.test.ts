@@ -1,0 +1,119 @@
+// Proves close() without timeoutMs never hangs a test on a FakeClock: a handler that only the
+// clock can wake (asleep in this.sleep, or on a FakeClock timer of its own) is aborted with a
+// WharfClosedError once nobody advances the clock, its job recovered on the next open; the clock
+// is not moved; and a test that advances the clock after close() still lets it finish.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { FakeClock, Wharf, WharfClosedError, type JobContext } from '../../src/index.js'
+
+let dir: string
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wharf-close-fake-'))
+})
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true })
+})
+
+// A hang is the defect: each test fails at this bound rather than at the suite's.
+const BOUND = { timeout: 10_000 }
+
+async function sleeper(path: string, clock: FakeClock, wait: (this: JobContext, clock: FakeClock) => Promise<void>) {
+  const wharf = await Wharf.open({ path, clock })
+  const reasons: unknown[] = []
+  const model = wharf.model('test.sleep', {
+    async run(this: JobContext) {
+      try {
+        await wait.call(this, clock)
+      } catch (error) {
+        reasons.push(error)
+        throw error
+      }
+      return 'slept'
+    },
+  })
+  const job = await model.withDelay().run()
+  await wharf.start()
+  expect((await wharf.job(job.uuid))?.state).toBe('started')
+  return { wharf, reasons, job }
+}
+
+describe('close() without timeoutMs on a FakeClock', () => {
+  it.each([
+    ['asleep in this.sleep', async function (this: JobContext) { await this.sleep(60_000) }],
+    ['waiting on a FakeClock timer of its own', async function (this: JobContext, clock: FakeClock) { await clock.sleep(60_000, this.signal) }],
+  ])('aborts a handler %s once nobody advances the clock; the next open recovers its job', BOUND, async (_name, wait) => {
+    const path = join(dir, 'jobs')
+    const clock = new FakeClock()
+    const start = clock.now()
+    const { wharf, reasons, job } = await sleeper(path, clock, wait)
+    await wharf.close()
+    expect(reasons).toHaveLength(1)
+    expect(reasons[0]).toBeInstanceOf(WharfClosedError)
+    expect((reasons[0] as Error).message).toMatch(/FakeClock that nobody advances.*drain\(\) before close\(\)/)
+    expect(clock.now()).toBe(start) // close() is not drain(): time did not pass
+
+    const reopened = await Wharf.open({ path, clock })
+    expect(reopened.openReport.requeued).toBe(1)
+    expect((await reopened.job(job.uuid))?.state).toBe('pending')
+    await reopened.close()
+  })
+
+  it('lets the handler finish when the test advances the clock after calling close()', BOUND, async () => {
+    const path = join(dir, 'jobs')
+    const clock = new FakeClock()
+    const { wharf, reasons, job } = await sleeper(path, clock, async function (this: JobContext) { await this.sleep(60_000) })
+    const closing = wharf.close()
+    await clock.advance(30_000)
+    await clock.advance(30_000)
+    await closing
+    expect(reasons).toEqual([])
+    const reopened = await Wharf.open({ path, clock })
+    expect(await reopened.job(job.uuid)).toMatchObject({ state: 'done', result: 'slept' })
+    await reopened.close()
+  })
+
+  it('lets the handler finish when the test moves the clock from one timer to the next, a turn apart', BOUND, async () => {
+    // As a test advancing in a loop does (the property tests' lettingTimePass): between two
+    // advances a turn passes in which nobody advances, and the handler, asleep, is not stuck.
+    const clock = new FakeClock()
+    const { wharf, reasons, job } = await sleeper(join(dir, 'jobs'), clock, async function (this: JobContext) {
+      for (let i = 0; i < 20; i++) {
+        this.progress(i / 20) // a write held for its interval: one more timer, as busy handlers have
+        await this.sleep(1_000)
+      }
+    })
+    let closed = false
+    const closing = wharf.close().finally(() => (closed = true))
+    while (!closed) {
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      const next = clock.nextTimerAt()
+      if (!closed && next !== null) await clock.advanceTo(next)
+    }
+    await closing
+    expect(reasons).toEqual([])
+    const reopened = await Wharf.open({ path: join(dir, 'jobs'), clock })
+    expect(await reopened.job(job.uuid)).toMatchObject({ state: 'done', result: 'slept' })
+    await reopened.close()
+  })
+
+  it('lets the handler finish when another Wharf on the same clock drains meanwhile', BOUND, async () => {
+    const clock = new FakeClock()
+    const { wharf, reasons, job } = await sleeper(join(dir, 'jobs'), clock, async function (this: JobContext) { await this.sleep(60_000) })
+    const other = await Wharf.open({ path: join(dir, 'other'), clock }) // its drain waits on disk between advances
+    const steps = other.model('test.steps', {
+      async run(this: JobContext) {
+        for (let minute = 0; minute < 5; minute++) await this.sleep(30_000)
+      },
+    })
+    await steps.withDelay().run()
+    await other.start()
+    await Promise.all([wharf.close(), other.drain()])
+    await other.close()
+    expect(reasons).toEqual([])
+    const reopened = await Wharf.open({ path: join(dir, 'jobs'), clock })
+    expect(await reopened.job(job.uuid)).toMatchObject({ state: 'done', result: 'slept' })
+    await reopened.close()
+  })
+})
