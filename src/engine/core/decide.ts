@@ -4,7 +4,7 @@
 
 import { assertNever, fail } from './assert.js'
 import type { Command, GraphJoin, HandlerOutcome } from './commands.js'
-import { EVENT_FORMAT_VERSION as v, type JobSpec, type WharfEvent } from './events.js'
+import { EVENT_FORMAT_VERSION as v, type JobSpec, type JobState, type WharfEvent } from './events.js'
 import { cascadeOfCancel } from './graph.js'
 import { retiredGraphOf } from './retire.js'
 import { retryDelaySeconds } from './retry.js'
@@ -76,6 +76,8 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
     case 'cancel': {
       const job = state.jobs.get(command.uuid)
       if (job === undefined) return decideFinished(state, command, nowMs, out)
+      const refused = notFrom(command, job)
+      if (refused !== null) return { error: refused }
       if (job.state === 'cancelled') return undefined
       const cascade = cascadeOfCancel(job).map((j) => j.uuid)
       out.push({ seq: 0, v, at: nowMs, type: 'job.cancelled', uuid: job.uuid, cascade })
@@ -84,6 +86,8 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
     case 'requeue': {
       const job = state.jobs.get(command.uuid)
       if (job === undefined) return decideFinished(state, command, nowMs, out)
+      const refused = notFrom(command, job)
+      if (refused !== null) return { error: refused }
       if (job.state === 'wait_dependencies') return undefined // queue_job skips these
       const conflict = identityConflict(state, job)
       if (conflict !== null) return { error: keyConflict(job, conflict) }
@@ -93,6 +97,8 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
     case 'setDone': {
       const job = state.jobs.get(command.uuid)
       if (job === undefined) return decideFinished(state, command, nowMs, out)
+      const refused = notFrom(command, job)
+      if (refused !== null) return { error: refused }
       if (job.state === 'done') return undefined
       out.push({ seq: 0, v, at: nowMs, type: 'job.done', uuid: job.uuid, result: 'Manually set to done', manual: true })
       return supersededNote(job)
@@ -357,6 +363,8 @@ function decideFinished(
   const job = graph?.find((j) => j.uuid === command.uuid)
   if (graph === undefined || job === undefined) return { error: new UnknownJobError(command.uuid) }
   if (!isFinished(job.state)) fail(`job ${job.uuid} is ${job.state} in history`)
+  const refused = notFrom(command, job)
+  if (refused !== null) return { error: refused }
   const uuid = job.uuid
   switch (command.type) {
     case 'cancel':
@@ -377,6 +385,17 @@ function decideFinished(
       return undefined
     }
   }
+}
+
+const ACTION_WORDS = { cancel: 'cancel', requeue: 'requeue', setDone: 'set done' } as const
+
+/** The refusal of a management command whose `from` does not hold the job's state (null: none). */
+function notFrom(command: Extract<Command, { type: 'cancel' | 'requeue' | 'setDone' }>, job: { uuid: string; state: JobState }): JobStateConflictError | null {
+  if (command.from === undefined || command.from.includes(job.state)) return null
+  const states = command.from.map((s) => s.replace('_', ' ')).join(', ')
+  return new JobStateConflictError(
+    `job ${job.uuid} is ${job.state.replace('_', ' ')}: ${ACTION_WORDS[command.type]} acts only on jobs that are ${states}; it was left as it is`,
+  )
 }
 
 function keyConflict(job: { uuid: string; identityKey: string | null }, holder: JobRecord): JobStateConflictError {
