@@ -7,6 +7,8 @@ import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import { dashboard } from '../../src/dashboard.js'
 import { jobDetail, RELATED_ACTION_TIMEOUT_MS } from '../../src/dashboard/api-reads.js'
+import { FailedJobError, Wharf } from '../../src/index.js'
+import { FakeClock } from '../../src/testing.js'
 import { call, openWharf, seedJobs, serve } from './dashboard-helpers.js'
 
 async function setup() {
@@ -202,6 +204,27 @@ describe('the other reads', () => {
       relatedAction: { enable: true },
       timeoutMs: null,
     })
+  })
+
+  it('GET /api/jobs and /api/jobs/:uuid say when a failed job failed (failedAt, beside the JobView, which has no such field)', async () => {
+    const failedAtMs = Date.UTC(2026, 10, 3, 14, 5, 9)
+    const wharf = await Wharf.open({ clock: new FakeClock(failedAtMs) })
+    try {
+      const model = wharf.model('mail', { send() { throw new FailedJobError('SMTP 550') }, later: () => 'sent' })
+      const failed = await model.withDelay().send()
+      const pending = await model.withDelay({ eta: 3600 }).later()
+      await wharf.start()
+      await wharf.drain()
+      const { url } = await serve(dashboard(wharf))
+      const page = (await call(`${url}/api/jobs`)).body
+      expect(page.failedAt).toEqual({ [failed.uuid]: failedAtMs })
+      expect(page.jobs.map((j: { uuid: string }) => j.uuid)).toEqual([failed.uuid, pending.uuid])
+      expect(page.jobs[0]).not.toHaveProperty('failedAt')
+      expect((await call(`${url}/api/jobs/${failed.uuid}`)).body.failedAt).toBe(failedAtMs)
+      expect((await call(`${url}/api/jobs/${pending.uuid}`)).body.failedAt).toBeNull()
+    } finally {
+      await wharf.close()
+    }
   })
 
   it('GET /api/batches pages batches with their counts, /api/batches/:uuid answers one, and /api/jobs?batchUuid= its jobs', async () => {
