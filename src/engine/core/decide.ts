@@ -73,36 +73,10 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
     case 'resumeCron':
     case 'fireCron':
       return decideCron(state, command, nowMs, out, cronNext)
-    case 'cancel': {
-      const job = state.jobs.get(command.uuid)
-      if (job === undefined) return decideFinished(state, command, nowMs, out)
-      const refused = notFrom(command, job)
-      if (refused !== null) return { error: refused }
-      if (job.state === 'cancelled') return undefined
-      const cascade = cascadeOfCancel(job).map((j) => j.uuid)
-      out.push({ seq: 0, v, at: nowMs, type: 'job.cancelled', uuid: job.uuid, cascade })
-      return supersededNote(job)
-    }
-    case 'requeue': {
-      const job = state.jobs.get(command.uuid)
-      if (job === undefined) return decideFinished(state, command, nowMs, out)
-      const refused = notFrom(command, job)
-      if (refused !== null) return { error: refused }
-      if (job.state === 'wait_dependencies') return undefined // queue_job skips these
-      const conflict = identityConflict(state, job)
-      if (conflict !== null) return { error: keyConflict(job, conflict) }
-      out.push({ seq: 0, v, at: nowMs, type: 'job.requeued', uuid: job.uuid })
-      return supersededNote(job)
-    }
-    case 'setDone': {
-      const job = state.jobs.get(command.uuid)
-      if (job === undefined) return decideFinished(state, command, nowMs, out)
-      const refused = notFrom(command, job)
-      if (refused !== null) return { error: refused }
-      if (job.state === 'done') return undefined
-      out.push({ seq: 0, v, at: nowMs, type: 'job.done', uuid: job.uuid, result: 'Manually set to done', manual: true })
-      return supersededNote(job)
-    }
+    case 'cancel':
+    case 'requeue':
+    case 'setDone':
+      return decideManagement(state, command, nowMs, out)
     case 'recover':
       return decideRecover(state, command.limit, command.keep, nowMs, out)
     case 'vacuum':
@@ -344,6 +318,40 @@ function outcomeEvent(
 /** Decided on `job` before its event is applied: a started job's handler must be aborted. */
 function supersededNote(job: JobRecord): DecideNote {
   return job.state === 'started' ? { superseded: { uuid: job.uuid, run: job.runs } } : undefined
+}
+
+/** cancel, requeue or setDone of a job: in memory here, else from history (decideFinished). */
+function decideManagement(
+  state: State,
+  command: Extract<Command, { type: 'cancel' | 'requeue' | 'setDone' }>,
+  nowMs: number,
+  out: WharfEvent[],
+): DecideNote {
+  const job = state.jobs.get(command.uuid)
+  if (job === undefined) return decideFinished(state, command, nowMs, out)
+  const refused = notFrom(command, job)
+  if (refused !== null) return { error: refused }
+  switch (command.type) {
+    case 'cancel': {
+      if (job.state === 'cancelled') return undefined
+      const cascade = cascadeOfCancel(job).map((j) => j.uuid)
+      out.push({ seq: 0, v, at: nowMs, type: 'job.cancelled', uuid: job.uuid, cascade })
+      return supersededNote(job)
+    }
+    case 'requeue': {
+      if (job.state === 'wait_dependencies') return undefined // queue_job skips these
+      const conflict = identityConflict(state, job)
+      if (conflict !== null) return { error: keyConflict(job, conflict) }
+      out.push({ seq: 0, v, at: nowMs, type: 'job.requeued', uuid: job.uuid })
+      return supersededNote(job)
+    }
+    case 'setDone':
+      if (job.state === 'done') return undefined
+      out.push({ seq: 0, v, at: nowMs, type: 'job.done', uuid: job.uuid, result: 'Manually set to done', manual: true })
+      return supersededNote(job)
+    default:
+      return assertNever(command, 'management command')
+  }
 }
 
 /**
