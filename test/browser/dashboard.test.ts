@@ -841,12 +841,31 @@ describe('ticked rows on a busy queue', () => {
     await box.check()
     await wharf.setDone(uuids[52]!) // leaves the filter pending
     await jobRow(page, uuids[52]!).getByText('done', { exact: true }).waitFor()
-    expect(await jobRow(page, uuids[52]!).innerText()).toContain('no longer matches the filters')
+    expect(await jobRow(page, uuids[52]!).innerText()).toContain('ticked, kept: no longer in this list')
     expect(await box.isChecked()).toBe(true)
     await page.getByText('50 jobs shown, 1 selected.').waitFor()
     await box.click() // unticked: the row goes (uncheck() would look for the box it took away)
     await jobRow(page, uuids[52]!).waitFor({ state: 'detached' })
     await page.getByText('50 jobs shown.').waitFor()
+  })
+})
+
+describe('ticked rows and the search', () => {
+  it('keeps a job found by its uuid and ticked once the search is cleared, beside the first page as it is', async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const bulk = wharf.model('bulk', { item: (i: number) => i })
+    const uuids: string[] = []
+    for (let i = 0; i < 55; i++) uuids.push((await bulk.withDelay({ eta: 3600, description: `Item ${i}` }).item(i)).uuid)
+    const page = await open((await serveAlso(wharf, {})).url)
+    const search = page.getByRole('searchbox', { name: 'Search' })
+    await search.fill(uuids[3]!) // on no page shown first: found by its uuid
+    await page.getByRole('checkbox', { name: `Select ${uuids[3]}` }).check()
+    await search.fill('')
+    await jobRow(page, uuids[54]!).waitFor()
+    expect(await shownUuids(page)).toEqual([uuids[3], ...uuids.slice(5).reverse()])
+    expect(await jobRow(page, uuids[3]!).innerText()).toContain('ticked, kept: no longer in this list')
+    await page.getByText('51 jobs shown, 1 selected.').waitFor()
   })
 })
 

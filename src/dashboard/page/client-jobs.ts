@@ -115,7 +115,7 @@ function jobsView(route, params) {
   // The ticked jobs, by uuid: only the operator changes it (ticks, a new filter or page, an
   // action applied), never a refresh — what a bulk action applies to is what was ticked.
   var selected = new Set()
-  var page = { jobs: [], next: null, newest: null, floor: null, failedAt: {}, arrived: 0, more: false, kept: [] }
+  var page = { jobs: [], next: null, newest: null, floor: null, failedAt: {}, arrived: 0, more: false, kept: [], first: false }
   var shown = []
 
   function navigated() {
@@ -182,7 +182,7 @@ function jobsView(route, params) {
       var box = h('input', { type: 'checkbox', 'aria-label': 'Select ' + job.uuid, 'data-key': 'sel:' + job.uuid, checked: selected.has(job.uuid),
         onchange: function (e) { if (e.target.checked) selected.add(job.uuid); else selected.delete(job.uuid); selectionChanged() } })
       var cells = jobCells(job, page.failedAt)
-      if (kept.has(job.uuid)) append(cells[1], [h('span', { class: 'kept' }, ' (ticked; no longer matches the filters)')])
+      if (kept.has(job.uuid)) append(cells[1], [h('span', { class: 'kept' }, ' (ticked, kept: no longer in this list)')])
       return h('tr', { 'data-uuid': job.uuid, class: kept.has(job.uuid) ? 'kept' : null }, info.readOnly ? null : h('td', null, box), cells)
     })
     var empty = !f.q.trim() ? 'No jobs match.'
@@ -207,7 +207,7 @@ function jobsView(route, params) {
       if (one && one.job) {
         var failedAt = {}
         if (typeof one.failedAt === 'number') failedAt[one.job.uuid] = one.failedAt
-        return { jobs: [one.job], next: null, newest: null, floor: null, failedAt: failedAt, arrived: 0, more: false, kept: [] }
+        return { jobs: [one.job], next: null, newest: null, floor: null, failedAt: failedAt, arrived: 0, more: false, kept: [], first: false }
       }
     }
     var query = new URLSearchParams()
@@ -216,14 +216,15 @@ function jobsView(route, params) {
     if (f.fn) query.set('function', f.fn)
     if (f.batch) query.set('batchUuid', f.batch)
     // Jobs ticked on the first page: it holds still, new jobs are counted, not slid in under them.
-    var held = selected.size > 0 && !f.older && !f.newer && page.jobs.length > 0
+    // (Not a page of one job found by its uuid: that one has no place among the others.)
+    var held = selected.size > 0 && !f.older && !f.newer && page.first && page.jobs.length > 0
     var found = held ? await heldPage(query, page) : await newestFirst('jobs', query, f)
     var keeping = await keepTicked(found.items, page.jobs, selected)
     keeping.gone.forEach(function (uuid) { selected.delete(uuid) })
     if (keeping.gone.length) goneNote(notes, keeping.gone)
     for (var uuid in keeping.failedAt) found.failedAt[uuid] = keeping.failedAt[uuid]
     return { jobs: keeping.jobs, next: found.older, newest: found.newest, floor: found.floor, failedAt: found.failedAt,
-      arrived: found.arrived || 0, more: found.more || false, kept: keeping.kept }
+      arrived: found.arrived || 0, more: found.more || false, kept: keeping.kept, first: !f.older && !f.newer }
   }
 
   async function refresh() {
