@@ -695,14 +695,14 @@ async function onSecondOfTwoPages() {
   return { wharf, bulk, uuids, other, page }
 }
 
-/** 120 pending jobs, 'Item 0' to 'Item 119' (uuids oldest first), served. */
-async function servedItems() {
+/** `count` pending jobs, 'Item 0' to 'Item 119' by default (uuids oldest first), served. */
+async function servedItems(count = 120) {
   const wharf = await Wharf.open()
   closing.push(() => wharf.close())
   const bulk = wharf.model('bulk', { item: (i: number) => i })
   const uuids: string[] = []
-  for (let i = 0; i < 120; i++) uuids.push((await bulk.withDelay({ eta: 3600, description: `Item ${i}` }).item(i)).uuid)
-  return { uuids, url: (await serveAlso(wharf, {})).url }
+  for (let i = 0; i < count; i++) uuids.push((await bulk.withDelay({ eta: 3600, description: `Item ${i}` }).item(i)).uuid)
+  return { wharf, bulk, uuids, url: (await serveAlso(wharf, {})).url }
 }
 
 describe('paging', () => {
@@ -801,20 +801,16 @@ describe('bulk actions and the state of each job', () => {
   })
 })
 
-describe('ticked rows on a busy queue', () => {
-  /** 55 pending jobs, 'Item 0' to 'Item 54', served, the first page open and live. */
-  async function busyQueue() {
-    const wharf = await Wharf.open()
-    closing.push(() => wharf.close())
-    const bulk = wharf.model('bulk', { item: (i: number) => i })
-    const uuids: string[] = []
-    for (let i = 0; i < 55; i++) uuids.push((await bulk.withDelay({ eta: 3600, description: `Item ${i}` }).item(i)).uuid)
-    const page = await open((await serveAlso(wharf, {})).url)
-    await jobRow(page, uuids[54]!).waitFor()
-    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
-    return { wharf, bulk, uuids, page }
-  }
+/** 55 pending jobs, 'Item 0' to 'Item 54', served, the first page open and live. */
+async function busyQueue() {
+  const { wharf, bulk, uuids, url } = await servedItems(55)
+  const page = await open(url)
+  await jobRow(page, uuids[54]!).waitFor()
+  await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+  return { wharf, bulk, uuids, page }
+}
 
+describe('ticked rows on a busy queue', () => {
   it('holds the first page still while jobs are ticked: new jobs are counted, not slid in, and the action applies to the ticked ones', async () => {
     const { wharf, bulk, uuids, page } = await busyQueue()
     const before = await shownUuids(page)
@@ -852,12 +848,7 @@ describe('ticked rows on a busy queue', () => {
 
 describe('ticked rows and the search', () => {
   it('keeps a job found by its uuid and ticked once the search is cleared, beside the first page as it is', async () => {
-    const wharf = await Wharf.open()
-    closing.push(() => wharf.close())
-    const bulk = wharf.model('bulk', { item: (i: number) => i })
-    const uuids: string[] = []
-    for (let i = 0; i < 55; i++) uuids.push((await bulk.withDelay({ eta: 3600, description: `Item ${i}` }).item(i)).uuid)
-    const page = await open((await serveAlso(wharf, {})).url)
+    const { uuids, page } = await busyQueue()
     const search = page.getByRole('searchbox', { name: 'Search' })
     await search.fill(uuids[3]!) // on no page shown first: found by its uuid
     await page.getByRole('checkbox', { name: `Select ${uuids[3]}` }).check()
