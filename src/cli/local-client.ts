@@ -12,6 +12,7 @@ import type { Stats } from '../engine/api/queries.js'
 import type { RemovableState } from '../engine/core/commands.js'
 import { isBackupDir, MANIFEST_FILE } from '../storage/backup-manifest.js'
 import { inspectStorePath, type StoreDir } from '../storage/level-path.js'
+import { ACTION_FROM } from '../dashboard/action-states.js'
 import { NO_CHANNEL_CONFIG } from '../dashboard/options.js'
 import type { DashboardServer, ServeOptions } from '../dashboard/serve.js'
 import { errorInfo, Refusal, refusalOf, type Action, type ActionResult, type BatchesFilter, type BatchesPage, type Explanation, type JobDetail, type JobsFilter, type JobsPage, type OperatorClient } from './client.js'
@@ -110,9 +111,9 @@ export class LocalClient implements OperatorClient {
     const results: ActionResult[] = []
     for (const uuid of uuids) {
       try {
-        if (action === 'requeue') await this.wharf.requeue(uuid)
-        else if (action === 'cancel') await this.wharf.cancel(uuid)
-        else await this.wharf.setDone(uuid)
+        // The dashboard API's rule (--url answers by it): a job in a state the action is not for
+        // is left as it is and refused, saying its state.
+        await this.wharf.actFrom(action === 'done' ? 'setDone' : action, uuid, ACTION_FROM[action])
         results.push({ uuid, ok: true })
       } catch (error) {
         if (!(error instanceof WharfError)) throw error

@@ -8,16 +8,19 @@ import { describe } from '../engine/api/properties.js'
 import type { Wharf } from '../engine/api/wharf.js'
 import { instantOf, type PurgeOptions } from '../engine/api/removal.js'
 import { InvalidGraphError, InvalidPropertyError, JobStateConflictError, UnknownJobError, WharfClosedError } from '../engine/errors.js'
+import { ACTION_FROM } from './action-states.js'
 import { errorBody, type ErrorBody } from './http-error.js'
 import { checkKeys } from './options.js'
 import { checkUuidParam } from './query.js'
 
 export const ACTION_UUIDS_MAX = 1000
 
+/** Each acts on a job only in a state of ACTION_FROM: another is left as it is and refused
+ * (JobStateConflictError naming its state), so no job is reported changed that was not. */
 export const JOB_ACTIONS = {
-  requeue: (wharf: Wharf, uuid: string) => wharf.requeue(uuid),
-  cancel: (wharf: Wharf, uuid: string) => wharf.cancel(uuid),
-  done: (wharf: Wharf, uuid: string) => wharf.setDone(uuid),
+  requeue: (wharf: Wharf, uuid: string) => wharf.actFrom('requeue', uuid, ACTION_FROM.requeue),
+  cancel: (wharf: Wharf, uuid: string) => wharf.actFrom('cancel', uuid, ACTION_FROM.cancel),
+  done: (wharf: Wharf, uuid: string) => wharf.actFrom('setDone', uuid, ACTION_FROM.done),
 } as const
 
 export type JobAction = keyof typeof JOB_ACTIONS

@@ -11,12 +11,34 @@ export interface JobsPage {
   jobs: JobView[]
   /** The last uuid of a full page: pass it as `after` for the next one; null on a short page. */
   next: string | null
+  /** When each failed job of the page failed, by uuid (see failedAtOf). */
+  failedAt: Record<string, number>
 }
 
 export async function jobsPage(wharf: Wharf, query: URLSearchParams): Promise<JobsPage> {
   const q = jobsQueryOf(query)
   const jobs = await wharf.jobs(q)
-  return { jobs, next: jobs.length === q.limit ? jobs[jobs.length - 1]!.uuid : null }
+  return { jobs, next: jobs.length === q.limit ? jobs[jobs.length - 1]!.uuid : null, failedAt: await failedAtOf(wharf, jobs) }
+}
+
+/**
+ * When each failed job of `jobs` failed, by uuid. JobView keeps no such time (queue_job's has
+ * none); explain() says it, from the job in memory (failed jobs stay there). A job that is no
+ * longer failed when asked, or failed before Wharf kept the time, has none.
+ */
+export async function failedAtOf(wharf: Wharf, jobs: readonly JobView[]): Promise<Record<string, number>> {
+  const failedAt: Record<string, number> = {}
+  await Promise.all(
+    jobs.filter((job) => job.state === 'failed').map(async (job) => {
+      const explained = await wharf.explain(job.uuid).catch((error: unknown) => {
+        if (error instanceof UnknownJobError) return null // removed since the page was read
+        throw error
+      })
+      const finished = explained?.reasons.find((r) => r.kind === 'finished')
+      if (finished?.kind === 'finished' && finished.state === 'failed' && typeof finished.atMs === 'number') failedAt[job.uuid] = finished.atMs
+    }),
+  )
+  return failedAt
 }
 
 export interface BatchesPage {
@@ -39,6 +61,8 @@ export async function batchDetail(wharf: Wharf, uuid: string): Promise<BatchView
 
 export interface JobDetail {
   job: JobView
+  /** When it failed, for a failed job whose time is known (failedAtOf); else null. */
+  failedAt: number | null
   related: RelatedLink | null
   /** Why `related` is null when the related action failed (a bug of the app's method). */
   relatedError?: ErrorBody
@@ -53,16 +77,17 @@ export async function jobDetail(wharf: Wharf, uuid: string): Promise<JobDetail> 
   if (job === undefined) throw new UnknownJobError(uuid)
   const name = `${job.model}.${job.method}`
   const fn = wharf.functionList().find((f) => f.name === name) ?? null
+  const failedAt = (await failedAtOf(wharf, [job]))[job.uuid] ?? null
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new HttpError(500, 'RELATED_ACTION_TIMEOUT', `the related action of ${name} did not answer within ${RELATED_ACTION_TIMEOUT_MS} ms`)), RELATED_ACTION_TIMEOUT_MS)
     timer.unref()
   })
   try {
-    return { job, related: await Promise.race([wharf.relatedAction(uuid), timeout]), function: fn }
+    return { job, failedAt, related: await Promise.race([wharf.relatedAction(uuid), timeout]), function: fn }
   } catch (error) {
     // The job is still worth showing when the app's related action is broken.
-    return { job, related: null, relatedError: errorBody(error), function: fn }
+    return { job, failedAt, related: null, relatedError: errorBody(error), function: fn }
   } finally {
     clearTimeout(timer)
   }

@@ -15,6 +15,7 @@ import { HttpError } from './http-error.js'
 import type { DashboardSettings } from './options.js'
 import { BATCHES_QUERY_KEYS, checkUuidParam, decodeSegment, JOBS_QUERY_KEYS, queryValues } from './query.js'
 import { sendJson } from './respond.js'
+import type { StoreFunctions } from './store-functions.js'
 import { checkContentType, checkSameOrigin, checkToken } from './security.js'
 import { packageVersion } from './version.js'
 
@@ -24,6 +25,7 @@ export interface ApiContext {
   res: ServerResponse
   settings: DashboardSettings
   streams: EventStreams
+  functions: StoreFunctions
 }
 
 interface Call {
@@ -91,7 +93,7 @@ const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/graphs/:uuid', handle: async ({ ctx, params }) => ok(await graphOf(ctx.wharf, params[0]!)) },
   { method: 'GET', path: '/api/stats', handle: ({ ctx }) => ok(statsOf(ctx)) },
   { method: 'GET', path: '/api/channels', handle: ({ ctx }) => ok({ channels: channelTree(statsOf(ctx)) }) },
-  { method: 'GET', path: '/api/functions', handle: ({ ctx }) => ok({ functions: ctx.wharf.functionList() }) },
+  { method: 'GET', path: '/api/functions', handle: async ({ ctx }) => ok({ functions: await ctx.functions.list(ctx.settings.channelConfig) }) },
   { method: 'GET', path: '/api/crons', handle: async ({ ctx }) => ok({ crons: await ctx.wharf.crons() }) },
   { method: 'GET', path: '/api/batches', query: BATCHES_QUERY_KEYS, handle: async ({ ctx, query }) => ok(await batchesPage(ctx.wharf, query)) },
   { method: 'GET', path: '/api/batches/:uuid', handle: async ({ ctx, params }) => ok(await batchDetail(ctx.wharf, params[0]!)) },

@@ -11,6 +11,7 @@ import { locate, type MountedRequest } from './mount.js'
 import { checkDashboardOptions, type DashboardOptions, type DashboardSettings } from './options.js'
 import { login, servePageOrAsset } from './page-routes.js'
 import { sendError } from './respond.js'
+import { StoreFunctions } from './store-functions.js'
 import { checkHost } from './security.js'
 import { describe } from '../engine/core/describe.js'
 import { InvalidPropertyError } from '../engine/errors.js'
@@ -42,6 +43,7 @@ export function dashboard(wharf: Wharf, options: DashboardOptions = {}): Dashboa
 /** @internal */
 export function createDashboard(wharf: Wharf, settings: DashboardSettings): Dashboard {
   const streams = new EventStreams()
+  const functions = new StoreFunctions(wharf)
   const handle: DashboardHandler = (req, res, next) => {
     const location = locate(req as MountedRequest, settings.basePath)
     if (location === null) {
@@ -52,7 +54,7 @@ export function createDashboard(wharf: Wharf, settings: DashboardSettings): Dash
     const { base, path, query } = location
     const answer = async (): Promise<void> => {
       checkHost(req, settings.token)
-      if (path === '/api' || path.startsWith('/api/')) await serveApi({ wharf, req, res, settings, streams }, path, query)
+      if (path === '/api' || path.startsWith('/api/')) await serveApi({ wharf, req, res, settings, streams, functions }, path, query)
       else if (path === '/login') await login(req, res, base, settings)
       else servePageOrAsset(req, res, path, base, settings)
     }

@@ -3,10 +3,14 @@
 // names — and checks the outcome in the page and in the Wharf. Waits are Playwright's
 // auto-waiting locators, never sleeps. One browser for the file, a fresh context per test.
 
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { FailedJobError, Wharf } from '../../src/index.js'
 import { FakeClock } from '../../src/testing.js'
+import { LocalClient } from '../../src/cli/local-client.js'
 import { openFixture, XSS_DESCRIPTION, type Fixture } from './fixture.js'
 import { serve, type Served } from './serve.js'
 
@@ -274,13 +278,14 @@ describe('actions', () => {
     await page.getByRole('checkbox', { name: 'Select all' }).check()
     await page.getByText(`${done.length} jobs shown, ${done.length} selected.`).waitFor()
     for (const uuid of done) expect(await page.getByRole('checkbox', { name: `Select ${uuid}` }).isChecked()).toBe(true)
-    expect(await page.getByRole('button', { name: 'Set done' }).isEnabled()).toBe(true)
+    // Requeue acts on done jobs; Set done is not offered for them (done jobs only are ticked).
+    expect(await page.getByRole('button', { name: 'Requeue' }).isEnabled()).toBe(true)
     await page.getByRole('checkbox', { name: `Select ${fx.graphJob}` }).uncheck()
     expect(await page.getByRole('checkbox', { name: 'Select all' }).isChecked()).toBe(false)
     await page.getByRole('checkbox', { name: 'Select all' }).check()
     await page.getByRole('checkbox', { name: 'Select all' }).uncheck()
     await page.getByText(`${done.length} jobs shown.`).waitFor()
-    expect(await page.getByRole('button', { name: 'Set done' }).isDisabled()).toBe(true)
+    expect(await page.getByRole('button', { name: 'Requeue' }).isDisabled()).toBe(true)
   })
 
   it("cancels a job from its page", async () => {
@@ -292,9 +297,10 @@ describe('actions', () => {
     await page.locator('.job-head').getByText('cancelled', { exact: true }).waitFor()
   })
 
-  it("offers on a job's page no action that would leave the job as it is", async () => {
-    // requeue() skips a job waiting for its parents (as queue_job does), cancel() of a cancelled
-    // job and setDone() of a done one change nothing: a button for them would report a success.
+  it("offers on a job's page only the actions valid for the job's state", async () => {
+    // requeue() skips a job waiting for its parents (as queue_job does), and a pending one only
+    // waits already; cancel() of a cancelled job and setDone() of a done one change nothing; and
+    // queue_job's Cancel leaves a done job alone (its work happened): no button for them.
     const wharf = await Wharf.open()
     closing.push(() => wharf.close())
     const step = wharf.model('step', { run: () => 'ran' })
@@ -310,7 +316,8 @@ describe('actions', () => {
     const expected: Array<[string, string, Record<string, boolean>]> = [
       [child.job!.uuid, 'wait_dependencies', { Requeue: false, Cancel: true, 'Set done': true }],
       [cancelled.uuid, 'cancelled', { Requeue: true, Cancel: false, 'Set done': true }],
-      [done.uuid, 'done', { Requeue: true, Cancel: true, 'Set done': false }],
+      [done.uuid, 'done', { Requeue: true, Cancel: false, 'Set done': false }],
+      [parent.job!.uuid, 'pending', { Requeue: false, Cancel: true, 'Set done': true }],
     ]
     for (const [uuid, state, enabled] of expected) {
       expect((await wharf.job(uuid))!.state).toBe(state)
@@ -688,14 +695,14 @@ async function onSecondOfTwoPages() {
   return { wharf, bulk, uuids, other, page }
 }
 
-/** 120 pending jobs, 'Item 0' to 'Item 119' (uuids oldest first), served. */
-async function servedItems() {
+/** `count` pending jobs, 'Item 0' to 'Item 119' by default (uuids oldest first), served. */
+async function servedItems(count = 120) {
   const wharf = await Wharf.open()
   closing.push(() => wharf.close())
   const bulk = wharf.model('bulk', { item: (i: number) => i })
   const uuids: string[] = []
-  for (let i = 0; i < 120; i++) uuids.push((await bulk.withDelay({ eta: 3600, description: `Item ${i}` }).item(i)).uuid)
-  return { uuids, url: (await serveAlso(wharf, {})).url }
+  for (let i = 0; i < count; i++) uuids.push((await bulk.withDelay({ eta: 3600, description: `Item ${i}` }).item(i)).uuid)
+  return { wharf, bulk, uuids, url: (await serveAlso(wharf, {})).url }
 }
 
 describe('paging', () => {
@@ -766,5 +773,129 @@ describe('paging', () => {
     await page.reload() // the page is in the URL
     await jobRow(page, uuids[69]!).waitFor()
     expect(await shownUuids(page)).toEqual(newestFirst(20, 70))
+  })
+})
+
+describe('bulk actions and the state of each job', () => {
+  it('offers an action when a ticked job can take it, and lists by uuid, with why, the jobs it left as they were', async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const step = wharf.model('step', { run: () => 'ran' })
+    const done = await step.withDelay({ description: 'Done step' }).run()
+    await wharf.start()
+    await wharf.drain()
+    const pending = await step.withDelay({ eta: 3600, description: 'Later step' }).run()
+    const page = await open((await serveAlso(wharf, {})).url)
+    const cancel = page.getByRole('group', { name: 'Actions on the selected jobs' }).getByRole('button', { name: 'Cancel' })
+    await page.getByRole('checkbox', { name: `Select ${done.uuid}` }).check()
+    expect(await cancel.isEnabled()).toBe(false) // a done job is not cancelled
+    await page.getByRole('checkbox', { name: `Select ${pending.uuid}` }).check()
+    expect(await cancel.isEnabled()).toBe(true)
+    await cancel.click()
+    await page.getByText('Cancelled 1 job; 1 refused:').waitFor()
+    const refusal = page.getByRole('listitem').filter({ has: page.getByRole('link', { name: done.uuid }) })
+    expect(await refusal.innerText()).toContain(`job ${done.uuid} is done: cancel acts only on jobs that are`)
+    expect(await refusal.innerText()).toContain('it was left as it is')
+    const [a, b] = [(await wharf.job(done.uuid))!, (await wharf.job(pending.uuid))!]
+    expect([a.state, a.cancelledAt, b.state]).toEqual(['done', null, 'cancelled'])
+  })
+})
+
+/** 55 pending jobs, 'Item 0' to 'Item 54', served, the first page open and live. */
+async function busyQueue() {
+  const { wharf, bulk, uuids, url } = await servedItems(55)
+  const page = await open(url)
+  await jobRow(page, uuids[54]!).waitFor()
+  await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+  return { wharf, bulk, uuids, page }
+}
+
+describe('ticked rows on a busy queue', () => {
+  it('holds the first page still while jobs are ticked: new jobs are counted, not slid in, and the action applies to the ticked ones', async () => {
+    const { wharf, bulk, uuids, page } = await busyQueue()
+    const before = await shownUuids(page)
+    expect(before).toEqual(uuids.slice(5).reverse())
+    await page.getByRole('checkbox', { name: `Select ${uuids[50]}` }).check()
+    const added = [await bulk.withDelay({ eta: 3600 }).item(55), await bulk.withDelay({ eta: 3600 }).item(56)]
+    await page.getByText('2 newer jobs arrived: the rows hold still while jobs are ticked.').waitFor()
+    expect(await shownUuids(page)).toEqual(before)
+    expect(await page.getByRole('checkbox', { name: `Select ${uuids[50]}` }).isChecked()).toBe(true)
+    await page.getByRole('button', { name: 'Cancel' }).click()
+    await page.getByText('Cancelled 1 job.').waitFor()
+    expect((await wharf.job(uuids[50]!))!.state).toBe('cancelled')
+    for (const job of added) expect((await wharf.job(job.uuid))!.state).toBe('pending')
+    // Nothing ticked any more: the newest jobs come in.
+    await jobRow(page, added[1]!.uuid).waitFor()
+    expect((await shownUuids(page)).slice(0, 2)).toEqual([added[1]!.uuid, added[0]!.uuid])
+  })
+
+  it('keeps a ticked job that leaves the filter in its place, ticked and marked, until unticked', async () => {
+    const { wharf, uuids, page } = await busyQueue()
+    await page.getByRole('combobox', { name: 'State' }).selectOption('pending')
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    const box = page.getByRole('checkbox', { name: `Select ${uuids[52]}` })
+    await box.check()
+    await wharf.setDone(uuids[52]!) // leaves the filter pending
+    await jobRow(page, uuids[52]!).getByText('done', { exact: true }).waitFor()
+    expect(await jobRow(page, uuids[52]!).innerText()).toContain('ticked, kept: no longer in this list')
+    expect(await box.isChecked()).toBe(true)
+    await page.getByText('50 jobs shown, 1 selected.').waitFor()
+    await box.click() // unticked: the row goes (uncheck() would look for the box it took away)
+    await jobRow(page, uuids[52]!).waitFor({ state: 'detached' })
+    await page.getByText('50 jobs shown.').waitFor()
+  })
+})
+
+describe('ticked rows and the search', () => {
+  it('keeps a job found by its uuid and ticked once the search is cleared, beside the first page as it is', async () => {
+    const { uuids, page } = await busyQueue()
+    const search = page.getByRole('searchbox', { name: 'Search' })
+    await search.fill(uuids[3]!) // on no page shown first: found by its uuid
+    await page.getByRole('checkbox', { name: `Select ${uuids[3]}` }).check()
+    await search.fill('')
+    await jobRow(page, uuids[54]!).waitFor()
+    expect(await shownUuids(page)).toEqual([uuids[3], ...uuids.slice(5).reverse()])
+    expect(await jobRow(page, uuids[3]!).innerText()).toContain('ticked, kept: no longer in this list')
+    await page.getByText('51 jobs shown, 1 selected.').waitFor()
+  })
+})
+
+describe('a failed job', () => {
+  it('shows when it failed: in the Finished column and on its page', async () => {
+    const failedAtMs = Date.UTC(2026, 10, 3, 14, 5, 9)
+    const wharf = await Wharf.open({ clock: new FakeClock(failedAtMs) })
+    closing.push(() => wharf.close())
+    const job = await wharf.model('mail', { send() { throw new FailedJobError('SMTP 550') } }).withDelay({ description: 'Mail' }).send()
+    await wharf.start()
+    await wharf.drain()
+    expect((await wharf.job(job.uuid))!.state).toBe('failed')
+    const url = (await serveAlso(wharf, {})).url
+    const page = await open(url)
+    const finished = jobRow(page, job.uuid).locator('td').last().locator('time')
+    expect(await finished.getAttribute('datetime')).toBe(new Date(failedAtMs).toISOString())
+    await page.goto(`${url}job/${job.uuid}`)
+    const head = page.locator('.job-head')
+    await head.getByText('Failed at').waitFor()
+    expect(await head.locator('time').getAttribute('datetime')).toBe(new Date(failedAtMs).toISOString())
+  })
+})
+
+describe('wharf dashboard --path', () => {
+  it("lists the store's job functions, in the Function filter and the Functions view (settings '-': the app's)", async () => {
+    const path = await mkdtemp(join(tmpdir(), 'wharf-browser-path-'))
+    closing.push(() => rm(path, { recursive: true, force: true }))
+    const writer = await Wharf.open({ path })
+    await writer.model('legacy.export', { run: () => 'ran' }).withDelay({ eta: 3600, description: 'Export' }).run()
+    await writer.close()
+    const client = await LocalClient.open(path, 'hint')
+    closing.push(() => client.close())
+    const server = await client.serveDashboard({ port: 0 })
+    closing.push(() => server.close())
+    const page = await open(server.url)
+    const option = page.getByRole('combobox', { name: 'Function' }).getByRole('option', { name: 'legacy.export.run' })
+    await option.waitFor({ state: 'attached' })
+    await page.getByRole('navigation').getByRole('link', { name: 'Functions' }).click()
+    const row = page.getByRole('table', { name: 'Functions' }).getByRole('row').filter({ hasText: 'legacy.export.run' })
+    expect(await row.getByRole('cell').allInnerTexts()).toEqual(['legacy.export.run', '-', '-', '-', '-', 'no'])
   })
 })

@@ -149,6 +149,19 @@ describe('wharf requeue, cancel, done --path', () => {
     expect(uuids(pending)).toEqual([JOBS.failed, JOBS.later, JOBS.parent, JOBS.stuck])
   })
 
+  it('refuses, as --url does, a job in a state the action is not for, and leaves it as it is', async () => {
+    const path = await copyOfStore()
+    const run = await wharf('cancel', JOBS.done, JOBS.later, '--path', path)
+    expect(run.code).toBe(1)
+    expect(run.out.split('\n')).toEqual([
+      `${JOBS.done}: refused: JobStateConflictError: job ${JOBS.done} is done: cancel acts only on jobs that are wait dependencies, pending, enqueued, started, failed; it was left as it is`,
+      `${JOBS.later}: cancelled`,
+      '',
+    ])
+    const states = (await wharfJson<Page>(0, 'jobs', '--path', path)).jobs.map((j) => [j.uuid, j.state])
+    expect(states).toContainEqual([JOBS.done, 'done'])
+  })
+
   it('cancel and done commit, and --json lists the results', async () => {
     const path = await copyOfStore()
     expect(await wharfJson(0, 'cancel', JOBS.later, '--path', path)).toEqual({ results: [{ uuid: JOBS.later, ok: true }] })

@@ -35,6 +35,28 @@ describe('job actions', () => {
     expect(await statesOf(wharf, [failed, pending[1]!])).toEqual({ [failed.uuid]: 'pending', [pending[1]!.uuid]: 'done' })
   })
 
+  it('leaves a job the action does not apply to as it is, and says so: cancel of a done job, requeue of a pending or waiting one, set done of a done one', async () => {
+    const { api, wharf, done, pending, graph, all } = await setup()
+    await wharf.cancel(pending[2]!.uuid)
+    const before = await statesOf(wharf, all)
+    const cases = [
+      ['cancel', done[0]!.uuid, 'done', 'cancel'],
+      ['cancel', pending[2]!.uuid, 'cancelled', 'cancel'],
+      ['requeue', pending[0]!.uuid, 'pending', 'requeue'],
+      ['requeue', graph[1]!.uuid, 'wait dependencies', 'requeue'],
+      ['done', done[1]!.uuid, 'done', 'set done'],
+    ] as const
+    for (const [action, uuid, state, words] of cases) {
+      const { status, body } = await post(`${api}/actions/${action}`, { uuids: [uuid] })
+      expect(status, `${action} ${state}`).toBe(409)
+      expect(body.results).toEqual([{ uuid, ok: false, error: { name: 'JobStateConflictError', code: 'JOB_STATE_CONFLICT', message: expect.stringContaining(`job ${uuid} is ${state}: ${words} acts only on jobs that are`) } }])
+      expect(body.results[0].error.message).toContain('it was left as it is')
+    }
+    expect(await statesOf(wharf, all)).toEqual(before)
+    // A done job's record is untouched: cancelling it would have stamped cancelledAt.
+    expect((await wharf.job(done[0]!.uuid))!.cancelledAt).toBeNull()
+  })
+
   it('answers 503 WharfClosedError once the Wharf is closed, as every route does, not a 409 of refusals', async () => {
     const { api, wharf, pending, failed } = await setup()
     await wharf.close()

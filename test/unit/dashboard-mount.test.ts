@@ -38,7 +38,7 @@ describe('the page and its assets', () => {
     expect(await post(`${url}/channels`, {})).toMatchObject({ status: 405, body: { error: { code: 'METHOD_NOT_ALLOWED' } } })
   })
 
-  it('sends the assets gzipped (~14 kB for both) to a client that takes gzip, plain to one that does not', async () => {
+  it('sends the assets gzipped (~15 kB for both) to a client that takes gzip, plain to one that does not', async () => {
     const { wharf } = await openWharf()
     const { url } = await serve(dashboard(wharf))
     const raw = (path: string, acceptEncoding: string | null) =>

@@ -5,7 +5,7 @@
 import { Script } from 'node:vm'
 import { describe, expect, it } from 'vitest'
 import { APP_CSS } from '../../src/dashboard/page/app-css.js'
-import { APP_JS } from '../../src/dashboard/page/app-js.js'
+import { APP_JS, withoutCommentLines } from '../../src/dashboard/page/app-js.js'
 import { pageHtml } from '../../src/dashboard/page/html.js'
 
 const MARKUP_SINKS = /\.(innerHTML|outerHTML)\b|insertAdjacentHTML|document\.write|createContextualFragment|\beval\(|new Function\(/
@@ -18,6 +18,11 @@ describe('the dashboard script', () => {
   it('has no markup sink: every piece of data goes through DOM APIs', () => {
     expect(APP_JS).not.toMatch(MARKUP_SINKS)
     expect('el.innerHTML = job.description').toMatch(MARKUP_SINKS) // the check itself
+  })
+
+  it("is served without its parts' comment lines, which are for readers of the source", () => {
+    expect(APP_JS.split('\n').filter((line) => /^\s*(\/\/|\/\*|\*)/.test(line))).toEqual([])
+    expect(withoutCommentLines('a()\n  // why\n/** what\n * more */\nb(\'//\')\n/* one */\nc()')).toBe("a()\nb('//')\nc()")
   })
 
   it('stays small', () => {

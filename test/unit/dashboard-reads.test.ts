@@ -3,10 +3,15 @@
 // functions, crons/batches, info; and that bad reads (unknown route or query key, bad uuid) get
 // a JSON 4xx.
 import { readFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import { dashboard } from '../../src/dashboard.js'
 import { jobDetail, RELATED_ACTION_TIMEOUT_MS } from '../../src/dashboard/api-reads.js'
+import { LocalClient } from '../../src/cli/local-client.js'
+import { FailedJobError, Wharf } from '../../src/index.js'
+import { FakeClock } from '../../src/testing.js'
 import { call, openWharf, seedJobs, serve } from './dashboard-helpers.js'
 
 async function setup() {
@@ -202,6 +207,68 @@ describe('the other reads', () => {
       relatedAction: { enable: true },
       timeoutMs: null,
     })
+  })
+
+  it('GET /api/functions adds, after those, the functions the store holds jobs of: settings by default in the app, none under `wharf dashboard --path`', async () => {
+    const path = await mkdtemp(join(tmpdir(), 'wharf-dash-functions-'))
+    try {
+      const writer = await Wharf.open({ path })
+      await writer.model('legacy.export', { run: () => 'ran' }).withDelay({ eta: 3600 }).run()
+      await writer.close()
+
+      // An app that no longer defines legacy.export: its jobs wait for a handler.
+      const app = await Wharf.open({ path })
+      const mail = app.model('mail', { send: () => 'sent' })
+      const { url } = await serve(dashboard(app))
+      const names = async (at: string) => (await call(`${at}/api/functions`)).body.functions.map((f: { name: string; registered: boolean }) => [f.name, f.registered])
+      expect(await names(url)).toEqual([['mail.send', true], ['legacy.export.run', false]])
+      expect((await call(`${url}/api/functions`)).body.functions[1]).toEqual({
+        name: 'legacy.export.run', model: 'legacy.export', method: 'run', registered: false, channel: null, retryPattern: null, relatedAction: { enable: true }, timeoutMs: null,
+      })
+      // A job stored after the first read: its function comes from the event, not a new read.
+      await app.model('audit', { log: () => 'logged' }).withDelay({ eta: 3600 }).log()
+      await mail.withDelay({ eta: 3600 }).send()
+      expect(await names(url)).toEqual([['audit.log', true], ['mail.send', true], ['legacy.export.run', false]])
+      await app.close()
+
+      // `wharf dashboard --path`: no model is registered; every function is the store's, without
+      // settings (the app's, not stored).
+      const client = await LocalClient.open(path, 'hint')
+      try {
+        const server = await client.serveDashboard({ port: 0 })
+        const { body } = await call(`${server.url}api/functions`)
+        expect(body.functions).toEqual(['audit.log', 'legacy.export.run', 'mail.send'].map((name) => {
+          const dot = name.lastIndexOf('.')
+          return { name, model: name.slice(0, dot), method: name.slice(dot + 1), registered: false }
+        }))
+        await server.close()
+      } finally {
+        await client.close()
+      }
+    } finally {
+      await rm(path, { recursive: true, force: true })
+    }
+  })
+
+  it('GET /api/jobs and /api/jobs/:uuid say when a failed job failed (failedAt, beside the JobView, which has no such field)', async () => {
+    const failedAtMs = Date.UTC(2026, 10, 3, 14, 5, 9)
+    const wharf = await Wharf.open({ clock: new FakeClock(failedAtMs) })
+    try {
+      const model = wharf.model('mail', { send() { throw new FailedJobError('SMTP 550') }, later: () => 'sent' })
+      const failed = await model.withDelay().send()
+      const pending = await model.withDelay({ eta: 3600 }).later()
+      await wharf.start()
+      await wharf.drain()
+      const { url } = await serve(dashboard(wharf))
+      const page = (await call(`${url}/api/jobs`)).body
+      expect(page.failedAt).toEqual({ [failed.uuid]: failedAtMs })
+      expect(page.jobs.map((j: { uuid: string }) => j.uuid)).toEqual([failed.uuid, pending.uuid])
+      expect(page.jobs[0]).not.toHaveProperty('failedAt')
+      expect((await call(`${url}/api/jobs/${failed.uuid}`)).body.failedAt).toBe(failedAtMs)
+      expect((await call(`${url}/api/jobs/${pending.uuid}`)).body.failedAt).toBeNull()
+    } finally {
+      await wharf.close()
+    }
   })
 
   it('GET /api/batches pages batches with their counts, /api/batches/:uuid answers one, and /api/jobs?batchUuid= its jobs', async () => {

@@ -92,7 +92,9 @@ function exceptionBlock(job) {
 function jobSections(answer, explained, graph, out) {
   var job = answer.job
   var s = []
-  s.push(h('p', { class: 'job-head' }, h('span', { class: 'mono' }, job.uuid), ' ', stateBadge(job.state)))
+  // A failed job's time is not a JobView field: the API gives it beside the job.
+  var failedAt = job.state === 'failed' && typeof answer.failedAt === 'number' ? [' ', h('span', { class: 'failed-at' }, 'Failed at ', timeCell(answer.failedAt))] : null
+  s.push(h('p', { class: 'job-head' }, h('span', { class: 'mono' }, job.uuid), ' ', stateBadge(job.state), failedAt))
   if (!info.readOnly) s.push(h('div', { class: 'toolbar', role: 'group', 'aria-label': 'Actions on this job' },
     actionButtons(function (kind) { act(kind, [job.uuid], out) }, job.state)), out)
   if (answer.related) s.push(relatedLink(answer.related))

@@ -8,7 +8,6 @@
 export const JOBS_JS = String.raw`
 var PAGE = 50
 var STATES = ['wait_dependencies', 'pending', 'enqueued', 'started', 'done', 'cancelled', 'failed']
-var ACTIONS = [['requeue', 'Requeue', 'Requeued'], ['cancel', 'Cancel', 'Cancelled'], ['done', 'Set done', 'Marked done']]
 var UUID_LIKE = /^[0-9A-Za-z_-]{16,}$/
 
 function plural(n, word) {
@@ -33,7 +32,8 @@ async function newestFirst(kind, query, f) {
   q.set('limit', String(PAGE + 1))
   q.set('order', f.newer ? 'asc' : 'desc')
   if (f.newer || f.older) q.set('after', f.newer || f.older)
-  var items = (await api(kind + '?' + q.toString()))[kind]
+  var body = await api(kind + '?' + q.toString())
+  var items = body[kind]
   var beyond = items.length > PAGE
   if (f.newer && !beyond) {
     // Nothing newer than a page: the first page, live.
@@ -41,20 +41,24 @@ async function newestFirst(kind, query, f) {
     history.replaceState(null, '', BASE + pathWith({ newer: '' }))
     return newestFirst(kind, query, f)
   }
+  // The first item past the page (newest first): the page is what lies newer than it.
+  var floor = f.newer ? f.newer : beyond ? items[PAGE].uuid : null
   items = items.slice(0, PAGE)
   if (f.newer) items.reverse()
-  return { items: items, older: f.newer || beyond ? items[items.length - 1].uuid : null, newest: items.length ? items[0].uuid : null }
+  return { items: items, older: f.newer || beyond ? items[items.length - 1].uuid : null, newest: items.length ? items[0].uuid : null,
+    floor: floor, failedAt: body.failedAt || {} }
 }
 
 /** Newer / Older for f (and the address); set(newest, older) per page. An emptied page has no
- * newest: Newer goes to the first page. */
-function pager(f) {
+ * newest: Newer goes to the first page. onGo, when given, is called as the page changes. */
+function pager(f, onGo) {
   function go(key, uuid) {
     var changes = { older: '', newer: '' }
     changes[key] = uuid
     history.pushState(null, '', BASE + pathWith(changes))
     f.older = key === 'older' ? uuid : ''
     f.newer = key === 'newer' ? uuid : ''
+    if (onGo) onGo()
     refreshView()
   }
   var newer = h('button', { type: 'button', onclick: function () { go('newer', newer.cursor || '') } }, 'Newer')
@@ -70,72 +74,17 @@ function pager(f) {
   }
 }
 
-/** POST an action for uuids; out shows how many were applied and each refusal by uuid. */
-async function act(kind, uuids, out) {
-  var action = ACTIONS.filter(function (a) { return a[0] === kind })[0]
-  out.replaceChildren(h('p', null, action[1] + '…'))
-  try {
-    var body = await api('actions/' + kind, { uuids: uuids }, [409])
-    var refused = body.results.filter(function (r) { return !r.ok })
-    var applied = body.results.length - refused.length
-    // replaceChildren would write a null child as the text "null": append skips it.
-    out.replaceChildren()
-    append(out, [
-      h('p', null, action[2] + ' ' + plural(applied, 'job') + (refused.length ? '; ' + refused.length + ' refused:' : '.')),
-      refused.length === 0 ? null : h('ul', { class: 'refusals' }, refused.map(function (r) {
-        return h('li', null, jobLink(r.uuid), ': ', r.error ? r.error.message : 'refused')
-      })),
-    ])
-  } catch (error) {
-    out.replaceChildren(h('p', { class: 'error' }, error.message))
-  }
-  refreshView()
-}
+/** When the job reached its finished state. By state: a done job cancelled later keeps its doneAt
+ * beside its cancelledAt (and the other way round). A failed job's time is not a JobView field:
+ * the API gives it beside the page (failedAt, by uuid). */
+var FINISHED_AT = { done: 'doneAt', cancelled: 'cancelledAt' }
 
-/** Remove deletes for good: the selection is only removed once the operator confirms it here.
- * The server refuses the whole call if one job is not done, cancelled or failed. */
-function confirmRemove(uuids, out) {
-  out.replaceChildren(h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm removal' },
-    h('p', null, 'Remove ' + plural(uuids.length, 'job') + ' for good? Only done, cancelled and failed jobs can be removed; this cannot be undone.'),
-    h('button', { type: 'button', 'data-key': 'confirm-remove', onclick: function () { removeJobs(uuids, out) } }, 'Confirm remove'),
-    h('button', { type: 'button', 'data-key': 'keep', onclick: function () { out.replaceChildren() } }, 'Keep them')))
-}
-
-async function removeJobs(uuids, out) {
-  out.replaceChildren(h('p', null, 'Removing…'))
-  try {
-    var body = await api('actions/remove', { uuids: uuids }, [409])
-    out.replaceChildren(body.error
-      ? h('p', { class: 'error' }, 'Removed nothing: ' + body.error.message)
-      : h('p', null, 'Removed ' + plural(body.removed, 'job') + '.'))
-  } catch (error) {
-    out.replaceChildren(h('p', { class: 'error' }, error.message))
-  }
-  refreshView()
-}
-
-/** Where an action changes nothing (requeue() skips a waiting job): a job page does not offer it. */
-var NO_OP_IN = { requeue: 'wait_dependencies', cancel: 'cancelled', done: 'done' }
-
-/** state: a job page's job. aria-disabled, not disabled: a button pressed keeps the focus. */
-function actionButtons(onAct, state) {
-  return ACTIONS.map(function (a) {
-    var noOp = NO_OP_IN[a[0]] === state
-    return h('button', { type: 'button', 'data-action': a[0], 'data-key': 'act:' + a[0], 'aria-disabled': noOp ? 'true' : null,
-      title: noOp ? 'Nothing to do: the job is ' + state.replace('_', ' ') : null, onclick: function () { if (!noOp) onAct(a[0]) } }, a[1])
-  })
-}
-
-/** When the job reached its finished state (failedAt, where the API gives it). By state: a done
- * job cancelled later keeps its doneAt beside its cancelledAt (and the other way round). */
-var FINISHED_AT = { done: 'doneAt', cancelled: 'cancelledAt', failed: 'failedAt' }
-
-function finishedAt(job) {
-  var t = FINISHED_AT[job.state] ? job[FINISHED_AT[job.state]] : undefined
+function finishedAt(job, failedAt) {
+  var t = job.state === 'failed' ? failedAt[job.uuid] : FINISHED_AT[job.state] ? job[FINISHED_AT[job.state]] : undefined
   return typeof t === 'number' ? t : undefined
 }
 
-function jobCells(job) {
+function jobCells(job, failedAt) {
   return [
     h('td', null, jobLink(job.uuid)),
     h('td', { class: 'desc' }, job.description),
@@ -146,7 +95,7 @@ function jobCells(job) {
     h('td', { class: 'num' }, job.retry + '/' + job.maxRetries),
     h('td', null, timeCell(job.eta, true)),
     h('td', null, timeCell(job.createdAt, true)),
-    h('td', null, timeCell(finishedAt(job), true)),
+    h('td', null, timeCell(finishedAt(job, failedAt), true)),
   ]
 }
 
@@ -163,10 +112,16 @@ function jobsView(route, params) {
     q: params.get('q') || '', older: params.get('older') || '', newer: params.get('newer') || '',
     batch: params.get('batch') || '',
   }
+  // The ticked jobs, by uuid: only the operator changes it (ticks, a new filter or page, an
+  // action applied), never a refresh — what a bulk action applies to is what was ticked.
   var selected = new Set()
+  var page = { jobs: [], next: null, newest: null, floor: null, failedAt: {}, arrived: 0, more: false, kept: [], first: false }
   var shown = []
-  var next = null
-  var newest = null
+
+  function navigated() {
+    selected.clear()
+    notes.replaceChildren()
+  }
 
   function setFilter(key, value) {
     var changes = { older: '', newer: '' }
@@ -175,6 +130,7 @@ function jobsView(route, params) {
     f[key] = value
     f.older = ''
     f.newer = ''
+    navigated()
     refreshView()
   }
 
@@ -196,53 +152,79 @@ function jobsView(route, params) {
     selectionChanged()
   } })
   var out = h('div', { class: 'action-result', role: 'status' })
-  var buttons = actionButtons(function (kind) { act(kind, Array.from(selected), out) }).concat(
-    h('button', { type: 'button', 'data-action': 'remove', 'data-key': 'act:remove', onclick: function () { confirmRemove(Array.from(selected), out) } }, 'Remove'))
-  var paging = pager(f)
+  var notes = h('div', { class: 'held-note', role: 'status' })
+  function deselect(uuids) {
+    uuids.forEach(function (uuid) { selected.delete(uuid) })
+    selectionChanged()
+  }
+  var buttons = actionButtons(function (kind) { act(kind, Array.from(selected), out, deselect) }).concat(
+    h('button', { type: 'button', 'data-action': 'remove', 'data-key': 'act:remove', onclick: function () { confirmRemove(Array.from(selected), out, deselect) } }, 'Remove'))
+  var paging = pager(f, navigated)
   var headers = ['UUID', 'Description', 'Function', 'Channel', 'State', 'Priority#', 'Tries#', 'ETA', 'Created', 'Finished']
   var grid = table('Jobs', info.readOnly ? headers : [selectAll].concat(headers), [])
   var tbody = grid.querySelector('tbody')
   var summary = h('p', { class: 'summary' })
 
   /** The operator ticked or unticked: a removal waiting for its confirmation was of the
-   * selection as it was, so it is withdrawn (Remove asks again, about the jobs ticked now). */
+   * selection as it was, so it is withdrawn (Remove asks again, about the jobs ticked now). With
+   * nothing ticked, rows held still let the jobs that arrived meanwhile in; a row kept because it
+   * was ticked goes once unticked. */
   function selectionChanged() {
     if (out.querySelector('.confirm') !== null) out.replaceChildren()
     renderRows()
+    var unticked = page.kept.some(function (uuid) { return !selected.has(uuid) })
+    if (unticked || (selected.size === 0 && page.arrived > 0)) refreshView()
   }
 
   function renderRows() {
+    var kept = new Set(page.kept)
     var rows = shown.map(function (job) {
       var box = h('input', { type: 'checkbox', 'aria-label': 'Select ' + job.uuid, 'data-key': 'sel:' + job.uuid, checked: selected.has(job.uuid),
         onchange: function (e) { if (e.target.checked) selected.add(job.uuid); else selected.delete(job.uuid); selectionChanged() } })
-      return h('tr', { 'data-uuid': job.uuid }, info.readOnly ? null : h('td', null, box), jobCells(job))
+      var cells = jobCells(job, page.failedAt)
+      if (kept.has(job.uuid)) append(cells[1], [h('span', { class: 'kept' }, ' (ticked, kept: no longer in this list)')])
+      return h('tr', { 'data-uuid': job.uuid, class: kept.has(job.uuid) ? 'kept' : null }, info.readOnly ? null : h('td', null, box), cells)
     })
     var empty = !f.q.trim() ? 'No jobs match.'
-      : 'No job on this page matches the search' + (next === null ? '.' : '; Older pages may hold some.')
+      : 'No job on this page matches the search' + (page.next === null ? '.' : '; Older pages may hold some.')
     if (rows.length === 0) rows = [emptyRow(headers.length + 1, empty)]
     replaceKeepingFocus(tbody, rows)
     var count = shown.filter(function (job) { return selected.has(job.uuid) }).length
     selectAll.checked = count > 0 && count === shown.length
     selectAll.indeterminate = count > 0 && count < shown.length
-    buttons.forEach(function (b) { b.disabled = count === 0 })
-    paging.set(newest, next)
-    summary.textContent = plural(shown.length, 'job') + ' shown' + (count ? ', ' + count + ' selected' : '') + '.'
+    offerActions(buttons, selected, page.jobs)
+    paging.set(page.newest, page.next)
+    var hidden = selected.size - count
+    summary.textContent = plural(shown.length, 'job') + ' shown' + (selected.size ? ', ' + selected.size + ' selected' : '') +
+      (hidden ? ' (' + hidden + ' not shown)' : '') + '.'
+    arrivedNote(notes, page)
   }
 
   async function loadJobs() {
     var q = f.q.trim()
     if (UUID_LIKE.test(q)) {
       var one = await api('jobs/' + encodeURIComponent(q), undefined, [400, 404])
-      if (one && one.job) return { jobs: [one.job], next: null, newest: null }
+      if (one && one.job) {
+        var failedAt = {}
+        if (typeof one.failedAt === 'number') failedAt[one.job.uuid] = one.failedAt
+        return { jobs: [one.job], next: null, newest: null, floor: null, failedAt: failedAt, arrived: 0, more: false, kept: [], first: false }
+      }
     }
     var query = new URLSearchParams()
     if (f.state) query.set('state', f.state)
     if (f.channel) query.set('channel', f.channel)
     if (f.fn) query.set('function', f.fn)
     if (f.batch) query.set('batchUuid', f.batch)
-    var found = await newestFirst('jobs', query, f)
-    // Newer pages from the page's newest, kept or not by the search.
-    return { jobs: q ? found.items.filter(searchFilter(q)) : found.items, next: found.older, newest: found.newest }
+    // Jobs ticked on the first page: it holds still, new jobs are counted, not slid in under them.
+    // (Not a page of one job found by its uuid: that one has no place among the others.)
+    var held = selected.size > 0 && !f.older && !f.newer && page.first && page.jobs.length > 0
+    var found = held ? await heldPage(query, page) : await newestFirst('jobs', query, f)
+    var keeping = await keepTicked(found.items, page.jobs, selected)
+    keeping.gone.forEach(function (uuid) { selected.delete(uuid) })
+    if (keeping.gone.length) goneNote(notes, keeping.gone)
+    for (var uuid in keeping.failedAt) found.failedAt[uuid] = keeping.failedAt[uuid]
+    return { jobs: keeping.jobs, next: found.older, newest: found.newest, floor: found.floor, failedAt: found.failedAt,
+      arrived: found.arrived || 0, more: found.more || false, kept: keeping.kept, first: !f.older && !f.newer }
   }
 
   async function refresh() {
@@ -254,14 +236,22 @@ function jobsView(route, params) {
     setOptions(channelSelect.lastChild, [['', 'All channels']].concat(channels.map(function (c) { return [c, c] })), f.channel)
     setOptions(functionSelect.lastChild, [['', 'All functions']].concat(functions.map(function (n) { return [n, n] })), f.fn)
     stateSelect.lastChild.value = f.state
+    page = answers[2]
+    // The search keeps rows of the page shown; ticked rows it hides stay ticked (counted as not shown).
+    var q = f.q.trim()
+    var rows = q ? page.jobs.filter(searchFilter(q)) : page.jobs
     // Unchanged: the rows, and text selected in them, stay.
-    if (sameAsShown(tbody, [answers[2], f.older, f.newer])) return
-    shown = answers[2].jobs
-    next = answers[2].next || null
-    newest = answers[2].newest || null
-    var still = new Set(shown.map(function (job) { return job.uuid }))
-    selected.forEach(function (uuid) { if (!still.has(uuid)) selected.delete(uuid) })
+    if (sameAsShown(tbody, [rows, page.failedAt, page.kept, page.next, page.newest, f.older, f.newer])) {
+      renderSummaryOnly()
+      return
+    }
+    shown = rows
     renderRows()
+  }
+
+  function renderSummaryOnly() {
+    arrivedNote(notes, page)
+    offerActions(buttons, selected, page.jobs)
   }
 
   var batchFilter = f.batch ? h('p', { class: 'filter-note' }, 'Jobs of batch ', h('span', { class: 'mono' }, f.batch), ' ',
@@ -271,7 +261,7 @@ function jobsView(route, params) {
     h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter jobs', onsubmit: function (e) { e.preventDefault() } },
       stateSelect, channelSelect, functionSelect, h('span', { class: 'field' }, h('label', { for: 'f-q' }, 'Search'), search)),
     info.readOnly ? null : h('div', { class: 'toolbar', role: 'group', 'aria-label': 'Actions on the selected jobs' }, buttons),
-    out, grid,
+    out, notes, grid,
     h('div', { class: 'pager' }, summary, paging.buttons))
   return { title: 'Jobs', el: el, refresh: refresh }
 }

@@ -69,6 +69,11 @@ function functionsView() {
   return tableView('Functions', 'functions', headers, function (body) {
     if (body.functions.length === 0) return [emptyRow(headers.length, 'No job functions.')]
     return body.functions.map(function (fn) {
+      // No settings in the answer: a function known from the store's jobs under \`wharf dashboard
+      // --path\`, whose settings are the app's code, not stored: '-', as for channel capacities.
+      if (!('channel' in fn)) {
+        return h('tr', null, h('td', null, fn.name), h('td', null, '-'), h('td', null, '-'), h('td', null, '-'), h('td', null, '-'), h('td', null, yesNo(fn.registered)))
+      }
       return h('tr', null, h('td', null, fn.name), h('td', null, fn.channel || 'default'),
         h('td', null, fn.retryPattern ? JSON.stringify(fn.retryPattern) : 'default'),
         h('td', null, relatedActionText(fn.relatedAction)),

@@ -281,6 +281,16 @@ export class Wharf implements ModelHost {
   }
 
   /**
+   * @internal The dashboard's bulk actions: cancel, requeue or setDone of a job only while it is
+   * in one of `from`; otherwise it is left as it is and the call rejects JobStateConflictError
+   * saying its state. Decided by the core with the state it applies to, so a job that changes
+   * meanwhile (a run that ends just before a cancel) is never acted on from a state not meant.
+   */
+  async actFrom(action: 'cancel' | 'requeue' | 'setDone', uuid: string, from: readonly JobState[]): Promise<void> {
+    await this.command({ type: action, uuid: checkUuid(uuid, action), from })
+  }
+
+  /**
    * Delete these jobs for good: done and cancelled ones (from history), failed ones (from memory).
    * All or nothing: a job that is not finished or failed (JobStateConflictError), an unknown uuid
    * (UnknownJobError), or a job linked by its graph to a live job that is not removed with it

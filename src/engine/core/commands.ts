@@ -88,11 +88,13 @@ export type Command =
     }
   /**
    * Management of one job. `restore`: when the job is not in memory, its graph as history holds
-   * it, read by the shell before the tick (the core reads no storage).
+   * it, read by the shell before the tick (the core reads no storage). `from`: the states the
+   * caller (the dashboard's bulk actions) means to act on; a job in another state is left as it
+   * is and the command refused (JobStateConflictError), decided with the state it applies to.
    */
-  | { type: 'cancel'; uuid: string; restore?: JobView[] }
-  | { type: 'requeue'; uuid: string; restore?: JobView[] }
-  | { type: 'setDone'; uuid: string; restore?: JobView[] }
+  | { type: 'cancel'; uuid: string; restore?: JobView[]; from?: readonly JobState[] }
+  | { type: 'requeue'; uuid: string; restore?: JobView[]; from?: readonly JobState[] }
+  | { type: 'setDone'; uuid: string; restore?: JobView[]; from?: readonly JobState[] }
   /**
    * On open: jobs a dead process left enqueued or started, at most `limit` per decision. `keep`:
    * in a cluster, the workers still alive — their runs go on, and only the others' are recovered

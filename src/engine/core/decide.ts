@@ -4,7 +4,7 @@
 
 import { assertNever, fail } from './assert.js'
 import type { Command, GraphJoin, HandlerOutcome } from './commands.js'
-import { EVENT_FORMAT_VERSION as v, type JobSpec, type WharfEvent } from './events.js'
+import { EVENT_FORMAT_VERSION as v, type JobSpec, type JobState, type WharfEvent } from './events.js'
 import { cascadeOfCancel } from './graph.js'
 import { retiredGraphOf } from './retire.js'
 import { retryDelaySeconds } from './retry.js'
@@ -73,30 +73,10 @@ export function decideInto(state: State, command: Command, nowMs: number, out: W
     case 'resumeCron':
     case 'fireCron':
       return decideCron(state, command, nowMs, out, cronNext)
-    case 'cancel': {
-      const job = state.jobs.get(command.uuid)
-      if (job === undefined) return decideFinished(state, command, nowMs, out)
-      if (job.state === 'cancelled') return undefined
-      const cascade = cascadeOfCancel(job).map((j) => j.uuid)
-      out.push({ seq: 0, v, at: nowMs, type: 'job.cancelled', uuid: job.uuid, cascade })
-      return supersededNote(job)
-    }
-    case 'requeue': {
-      const job = state.jobs.get(command.uuid)
-      if (job === undefined) return decideFinished(state, command, nowMs, out)
-      if (job.state === 'wait_dependencies') return undefined // queue_job skips these
-      const conflict = identityConflict(state, job)
-      if (conflict !== null) return { error: keyConflict(job, conflict) }
-      out.push({ seq: 0, v, at: nowMs, type: 'job.requeued', uuid: job.uuid })
-      return supersededNote(job)
-    }
-    case 'setDone': {
-      const job = state.jobs.get(command.uuid)
-      if (job === undefined) return decideFinished(state, command, nowMs, out)
-      if (job.state === 'done') return undefined
-      out.push({ seq: 0, v, at: nowMs, type: 'job.done', uuid: job.uuid, result: 'Manually set to done', manual: true })
-      return supersededNote(job)
-    }
+    case 'cancel':
+    case 'requeue':
+    case 'setDone':
+      return decideManagement(state, command, nowMs, out)
     case 'recover':
       return decideRecover(state, command.limit, command.keep, nowMs, out)
     case 'vacuum':
@@ -377,6 +357,40 @@ function supersededNote(job: JobRecord): DecideNote {
   return job.state === 'started' ? { superseded: { uuid: job.uuid, run: job.runs } } : undefined
 }
 
+/** cancel, requeue or setDone of a job: in memory here, else from history (decideFinished). */
+function decideManagement(
+  state: State,
+  command: Extract<Command, { type: 'cancel' | 'requeue' | 'setDone' }>,
+  nowMs: number,
+  out: WharfEvent[],
+): DecideNote {
+  const job = state.jobs.get(command.uuid)
+  if (job === undefined) return decideFinished(state, command, nowMs, out)
+  const refused = notFrom(command, job)
+  if (refused !== null) return { error: refused }
+  switch (command.type) {
+    case 'cancel': {
+      if (job.state === 'cancelled') return undefined
+      const cascade = cascadeOfCancel(job).map((j) => j.uuid)
+      out.push({ seq: 0, v, at: nowMs, type: 'job.cancelled', uuid: job.uuid, cascade })
+      return supersededNote(job)
+    }
+    case 'requeue': {
+      if (job.state === 'wait_dependencies') return undefined // queue_job skips these
+      const conflict = identityConflict(state, job)
+      if (conflict !== null) return { error: keyConflict(job, conflict) }
+      out.push({ seq: 0, v, at: nowMs, type: 'job.requeued', uuid: job.uuid })
+      return supersededNote(job)
+    }
+    case 'setDone':
+      if (job.state === 'done') return undefined
+      out.push({ seq: 0, v, at: nowMs, type: 'job.done', uuid: job.uuid, result: 'Manually set to done', manual: true })
+      return supersededNote(job)
+    default:
+      return assertNever(command, 'management command')
+  }
+}
+
 /**
  * cancel, requeue or setDone of a job not in memory: a finished job, brought back from history
  * (the graph the shell read, or this batch's outbox) when the command changes it. A cancelled
@@ -394,6 +408,8 @@ function decideFinished(
   const job = graph?.find((j) => j.uuid === command.uuid)
   if (graph === undefined || job === undefined) return { error: new UnknownJobError(command.uuid) }
   if (!isFinished(job.state)) fail(`job ${job.uuid} is ${job.state} in history`)
+  const refused = notFrom(command, job)
+  if (refused !== null) return { error: refused }
   const uuid = job.uuid
   switch (command.type) {
     case 'cancel':
@@ -414,6 +430,17 @@ function decideFinished(
       return undefined
     }
   }
+}
+
+const ACTION_WORDS = { cancel: 'cancel', requeue: 'requeue', setDone: 'set done' } as const
+
+/** The refusal of a management command whose `from` does not hold the job's state (null: none). */
+function notFrom(command: Extract<Command, { type: 'cancel' | 'requeue' | 'setDone' }>, job: { uuid: string; state: JobState }): JobStateConflictError | null {
+  if (command.from === undefined || command.from.includes(job.state)) return null
+  const states = command.from.map((s) => s.replace('_', ' ')).join(', ')
+  return new JobStateConflictError(
+    `job ${job.uuid} is ${job.state.replace('_', ' ')}: ${ACTION_WORDS[command.type]} acts only on jobs that are ${states}; it was left as it is`,
+  )
 }
 
 function keyConflict(job: { uuid: string; identityKey: string | null }, holder: JobRecord): JobStateConflictError {
