@@ -79,9 +79,9 @@ export class Maintenance {
   /**
    * A tick found a snapshot due, with nothing in flight (the state is the log's): take the state
    * now and write it behind the ticks. snapshotOf copies all that later ticks change (they replace
-   * payloads, never change them in place), so only the copy holds the tick — about 60 ms for
-   * 100,000 live jobs, where the encoding, the write and the log's compaction held it about 0.8 s
-   * (the logs encode in turns of the event loop: codec.ts). A failure loses nothing (the log still
+   * payloads, never change them in place), so only the copy holds the tick; the encoding (in turns
+   * of the event loop: codec.ts), the write and the log's compaction held it too before, most of
+   * a second per 100,000 live jobs. A failure loses nothing (the log still
    * holds every event): it warns, and the next snapshot is due snapshotEvery events later.
    */
   takeSnapshot(): void {
