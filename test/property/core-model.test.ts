@@ -182,12 +182,20 @@ class Shell {
       const released = this.events.slice(before).map((e) => [e.type, (e as { run?: number }).run])
       return void expect(released).toEqual(superseded ? [['job.run_released', run]] : [])
     }
-    expect(this.events.length - before).toBe(1)
     // queue_job's perform(): what each outcome makes of the job, retries and delays included.
-    if (o.kind !== 'retryable') return void expect(job.state).toBe(o.kind === 'failed' ? 'failed' : 'done')
+    if (o.kind !== 'retryable') {
+      expect(this.events.length - before).toBe(1)
+      return void expect(job.state).toBe(o.kind === 'failed' ? 'failed' : 'done')
+    }
     if (!o.ignoreRetry && job.maxRetries !== 0 && retry >= job.maxRetries) {
+      expect(this.events.length - before).toBe(1)
       return void expect([job.state, job.excName]).toEqual(['failed', 'FailedJobError'])
     }
+    // A retry that sends back to waiting a job whose parents are all cancelled (cancelled while it
+    // ran) cancels it in the same decision, with its waiting descendants (guarantee 27).
+    const orphaned = job.parents.length > 0 && job.parents.every((p) => p.state === 'cancelled')
+    expect(this.events.slice(before).map((e) => e.type)).toEqual(orphaned ? ['job.postponed', 'job.cancelled'] : ['job.postponed'])
+    if (orphaned) return void expect(job.state).toBe('cancelled')
     const waiting = job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending'
     expect([job.state, job.retry]).toEqual([waiting, o.ignoreRetry ? retry - 1 : retry])
     // seconds=0 means at once; PATTERN gives 1 s, then 1–4 s, by the tries that count (job.retry

@@ -24,6 +24,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const pointed = (source: string): string =>
   source
     .replaceAll("from 'wharf-queue/testing'", `from ${JSON.stringify(join(root, 'src/testing.ts'))}`)
+    .replaceAll("from 'wharf-queue/dashboard'", `from ${JSON.stringify(join(root, 'src/dashboard.ts'))}`)
     .replaceAll("from 'wharf-queue'", `from ${JSON.stringify(join(root, 'src/index.ts'))}`)
 
 /** Run `source` as a module with imports pointed at this checkout; what it prints. */
@@ -32,7 +33,7 @@ async function runExample(name: string, source: string): Promise<string[]> {
   writeFileSync(file, `${pointed(source)}\nexport {}\n`)
   const printed: string[] = []
   const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
-    printed.push(args.map(String).join(' '))
+    printed.push(args.map((arg) => (typeof arg === 'object' && arg !== null ? JSON.stringify(arg) : String(arg))).join(' '))
   })
   try {
     await import(pathToFileURL(file).href)
@@ -69,11 +70,17 @@ describe('README tour', () => {
   })
 })
 
-/** The first ts block of the README section under `heading` (up to the next '## '). */
-function sectionExample(heading: string): string | undefined {
+/** The ts blocks of the README section under `heading` (up to the next '## '). */
+function sectionExamples(heading: string): string[] {
   const start = readme.indexOf(heading)
+  if (start < 0) return []
   const section = readme.slice(start, readme.indexOf('\n## ', start))
-  return /```ts\n([\s\S]*?)```/.exec(section)?.[1]
+  return [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!)
+}
+
+/** The first ts block of the README section under `heading`. */
+function sectionExample(heading: string): string | undefined {
+  return sectionExamples(heading)[0]
 }
 
 describe('README Backup and restore', () => {
@@ -133,5 +140,34 @@ describe('README Removing jobs', () => {
     const promised = [...example!.matchAll(/^\/\/ (.*)$/gm)].map((m) => m[1])
     expect(promised).toHaveLength(4)
     expect(printed).toEqual(promised)
+  })
+})
+
+// These three stood on examples before them (a `wharf` opened elsewhere, an `app`, a `job`): a
+// reader who copied one got a ReferenceError. Each now opens what it uses and closes it.
+describe('README Durability', () => {
+  it('runs as written: the open report, then a clean history scrub', async () => {
+    const example = sectionExample('## Durability')
+    expect(example).toBeDefined()
+    const printed = await runExample('durability.ts', example!.replaceAll("'./", `'${dir}/durability/`))
+    expect(printed).toHaveLength(2)
+    expect(Object.keys(JSON.parse(printed[0]!))).toEqual(expect.arrayContaining(['snapshotSeq', 'replayedEvents', 'jobs', 'requeued', 'vacuumed', 'openMs']))
+    expect(JSON.parse(printed[1]!)).toEqual({ status: 'ok', problems: [], views: 0 })
+  })
+})
+
+describe('README Dashboard and HTTP API', () => {
+  const [serving, related] = sectionExamples('## Dashboard and HTTP API')
+
+  it('serves as written (on free ports), and closes', async () => {
+    expect(serving).toBeDefined()
+    const printed = await runExample('dashboard.ts', serving!.replace('port: 7777', 'port: 0').replace('.listen(8080)', '.listen(0)'))
+    expect(printed).toEqual([expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/$/)])
+  })
+
+  it('gives the related link its comment shows', async () => {
+    expect(related).toBeDefined()
+    const printed = await runExample('related.ts', related!)
+    expect(printed).toEqual(['{"url":"/partners/1?tab=jobs","label":"Partner"}', '2'])
   })
 })
