@@ -403,9 +403,12 @@ export class LevelLog implements EventLog {
         }
         const last = keys.at(-1)
         const more = keys.length === COMPACT_CHUNK + 1
-        if (!more && last !== undefined && seqOfKey(last, floor + 1, this.path) <= uptoSeq) {
-          const value = await db.get(last)
-          const header = value === undefined ? null : inspectRecord(value, 'batch', seqOfKey(last, floor + 1, this.path), this.path)
+        // The last key read (no next one in this page): the next page's first, or the record the
+        // cut may fall in, read for its last seq.
+        if (!more && last !== undefined) {
+          const first = seqOfKey(last, floor + 1, this.path)
+          const value = first <= uptoSeq ? await db.get(last) : undefined
+          const header = value === undefined ? null : inspectRecord(value, 'batch', first, this.path)
           if (header !== null && header.lastSeq <= uptoSeq) {
             ops.push({ type: 'del', key: last })
             floor = header.lastSeq

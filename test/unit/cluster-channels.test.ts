@@ -6,21 +6,15 @@
 // and what every follower reads — and it warns what it replaced; a takeover under capacities
 // lower than what the live workers run goes on (they drain), starting nothing over them.
 import { describe, expect, it } from 'vitest'
-import { Wharf, type Logger, type Stats } from '../../src/index.js'
+import { Wharf, type Stats } from '../../src/index.js'
 import { NEVER_SCHEDULER } from '../../src/engine/api/open-options.js'
+import { warningsOf } from './helpers.js'
 import { connect } from '../../src/storage/pg-driver.js'
 import { PgLog } from '../../src/storage/pg-log.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
 import { gate } from './helpers.js'
 
 const db = pgTestDatabase()
-
-/** A logger that keeps the messages of the warnings of `code`. */
-function warningsOf(code: string): { logger: Logger; messages: string[] } {
-  const messages: string[] = []
-  const ignore = (): void => undefined
-  return { messages, logger: { debug: ignore, info: ignore, error: ignore, warn: (fields, message) => void ((fields as { code?: string }).code === code && messages.push(message ?? '')) } }
-}
 
 /** What a configuration decides of each channel, by name (stats' order follows how each member's tree grew). */
 function configured(stats: Stats): unknown[] {

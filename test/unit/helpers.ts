@@ -4,9 +4,16 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, vi } from 'vitest'
-import type { EventLog, Wharf, WharfEvent } from '../../src/index.js'
+import type { EventLog, Logger, Wharf, WharfEvent } from '../../src/index.js'
 import type { HistoryWrite } from '../../src/storage/history.js'
 import { LevelLog, type LevelLogOptions } from '../../src/storage/level-log.js'
+
+/** A logger that keeps the messages of the warnings of `code`. */
+export function warningsOf(code: string): { logger: Logger; messages: string[] } {
+  const messages: string[] = []
+  const ignore = (): void => undefined
+  return { messages, logger: { debug: ignore, info: ignore, error: ignore, warn: (fields, message) => void ((fields as { code?: string }).code === code && messages.push(message ?? '')) } }
+}
 
 /** Runs `f` and returns what it threw or rejected with; fails when nothing was thrown. */
 export async function failure(f: () => unknown): Promise<unknown> {

@@ -3,7 +3,8 @@
 // engine goes on either way with nothing lost.
 import { describe, expect, it } from 'vitest'
 import { constants } from 'node:buffer'
-import { FakeClock, MemoryLog, Wharf, type Logger } from '../../src/index.js'
+import { FakeClock, MemoryLog, Wharf } from '../../src/index.js'
+import { warningsOf } from './helpers.js'
 import { decodeSnapshot, encodeSnapshot } from '../../src/storage/codec.js'
 import type { Snapshot } from '../../src/storage/event-log.js'
 import { JOBS_PER_PART } from '../../src/storage/snapshot-parts.js'
@@ -18,12 +19,6 @@ class SnapshotFailingLog extends MemoryLog {
     }
     return super.writeSnapshot(snapshot)
   }
-}
-
-function warningsOf(code: string): { logger: Logger; messages: string[] } {
-  const messages: string[] = []
-  const ignore = (): void => {}
-  return { messages, logger: { debug: ignore, info: ignore, error: ignore, warn: (fields, message) => void ((fields as { code?: string }).code === code && messages.push(message ?? '')) } }
 }
 
 describe('snapshot size', () => {

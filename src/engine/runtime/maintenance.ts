@@ -64,11 +64,11 @@ export class Maintenance {
 
   /**
    * snapshotEvery events were appended since the last snapshot, and eventsPerLiveJob per live job,
-   * and none is being written. A snapshot costs in proportion to the live jobs it holds (its
-   * copy holds the tick, its encoding and write take turns with the ticks); an open replays the
-   * events after it. Waiting for as many
-   * events as the live jobs times a constant keeps a snapshot's cost a small share of the work
-   * between two, whatever the backlog, while what an open replays still follows live work.
+   * and none is being written. A snapshot costs in proportion to the live jobs it holds (its copy
+   * holds the tick, its encoding and write take turns with the ticks); an open replays the events
+   * after it. Waiting for as many events as the live jobs times a constant keeps a snapshot's cost
+   * a small share of the work between two, whatever the backlog, while what an open replays still
+   * follows live work.
    */
   snapshotDue(): boolean {
     if (this.snapshotEvery === 0 || this.writing !== null) return false
@@ -80,16 +80,13 @@ export class Maintenance {
    * A tick found a snapshot due, with nothing in flight (the state is the log's): take the state
    * now and write it behind the ticks. snapshotOf copies all that later ticks change (they replace
    * payloads, never change them in place), so only the copy holds the tick; the encoding (in turns
-   * of the event loop: codec.ts), the write and the log's compaction held it too before, most of
-   * a second per 100,000 live jobs. A failure loses nothing (the log still
-   * holds every event): it warns, and the next snapshot is due snapshotEvery events later.
+   * of the event loop: codec.ts), the write and the log's compaction held it too before, most of a
+   * second per 100,000 live jobs. A failure loses nothing (the log still holds every event): it
+   * warns, and the next snapshot is due snapshotEvery events later.
    */
   takeSnapshot(): void {
-    const state = this.engine.state
-    const seq = state.seq
-    const taken = snapshotOf(state)
-    this.snapshotSeq = seq
-    this.writing = this.write(seq, taken)
+    const { seq, state } = this.take()
+    this.writing = this.write(seq, state)
       .catch((error: unknown) => {
         this.warn(`wharf: snapshot at seq ${seq} failed, will retry: ${(error as Error)?.message ?? String(error)}`, 'WHARF_SNAPSHOT_FAILED')
       })
@@ -105,9 +102,15 @@ export class Maintenance {
    */
   async snapshot(): Promise<void> {
     await this.snapshotLanded()
+    const { seq, state } = this.take()
+    await this.write(seq, state)
+  }
+
+  /** The state as a snapshot now; the next one is due from its seq. */
+  private take(): { seq: number; state: ReturnType<typeof snapshotOf> } {
     const state = this.engine.state
     this.snapshotSeq = state.seq
-    await this.write(state.seq, snapshotOf(state))
+    return { seq: state.seq, state: snapshotOf(state) }
   }
 
   private async write(seq: number, state: ReturnType<typeof snapshotOf>): Promise<void> {
