@@ -12,6 +12,7 @@
 // group at its finish time, and groups of jobs long gone do not pile up.
 
 import type { Staging } from './level-history.js'
+import { mergedAfter, type SortedGroup } from './finish-merge.js'
 
 export const TIME_PREFIX = 'h\x00t\x00'
 const DIGITS = 16
@@ -34,9 +35,16 @@ export interface FinishEntry {
   uuid: string
 }
 
+/** A group as a scan sorted it, with the size it had (FinishGroups.sortedGroups). */
+interface CachedGroup extends SortedGroup {
+  readonly bytes: number
+}
+
 export class FinishGroups {
+  /** The groups of the millisecond the last scan read, for the next scan of it (sortedGroups). */
+  private lastLevel: { atMs: number; groups: Map<string, CachedGroup> } | null = null
   /** Groups read by scans, as read (or as last rewritten), oldest first. */
-  private readonly remembered = new Map<string, string[]>()
+  private readonly remembered = new Map<string, readonly string[]>()
   /** For each uuid listed in a remembered group, the groups that list it. */
   private readonly byUuid = new Map<string, Set<string>>()
   /** Remembered groups with stale entries, and which. */
@@ -91,30 +99,39 @@ export class FinishGroups {
     if (atMs < 0) return out
     const from = TIME_PREFIX + pad(cursor?.atMs ?? 0)
     const to = Number.isFinite(atMs) ? TIME_PREFIX + pad(atMs) + '\x01' : TIME_PREFIX.slice(0, -1) + '\x01'
-    let level: { atMs: number; groups: [string, string[]][] } | null = null
+    let level: { atMs: number; groups: [string, Uint8Array][] } | null = null
     const flush = async (): Promise<void> => {
       if (level === null) return
-      const { atMs: ms, groups } = level
+      const { atMs: ms, groups: raw } = level
       level = null
-      const seen = new Set<string>()
-      const entries: FinishEntry[] = []
-      for (const [, uuids] of groups) for (const uuid of uuids) if (!seen.has(uuid)) (seen.add(uuid), entries.push({ atMs: ms, uuid }))
-      entries.sort((a, b) => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0))
-      const after = cursor !== undefined && cursor.atMs === ms ? entries.filter((e) => e.uuid > cursor.uuid) : entries
+      const groups = this.sortedGroups(ms, raw)
+      const entries = mergedAfter(groups, cursor !== undefined && cursor.atMs === ms ? cursor.uuid : undefined)
       // Checked a page's worth at a time: the jobs a tick finished share one millisecond (tens
       // of thousands, on a FakeClock that stands still), and checking all of them for each page
       // read every view of that millisecond again per page.
       const staleUuids = new Set<string>()
-      for (let at = 0; at < after.length && out.length < limit; ) {
-        const chunk = after.slice(at, at + (limit - out.length))
-        at += chunk.length
+      const touched = new Set<SortedGroup>()
+      for (let ended = false; !ended && out.length < limit; ) {
+        const chunk: FinishEntry[] = []
+        while (chunk.length < limit - out.length) {
+          const next = entries.next()
+          if (next.done === true) {
+            ended = true
+            break
+          }
+          chunk.push({ atMs: ms, uuid: next.value.uuid })
+          for (const group of next.value.groups) touched.add(group)
+        }
+        if (chunk.length === 0) break
         const ok = await current(chunk)
         for (let i = 0; i < chunk.length; i++) {
           if (ok[i]) out.push(chunk[i]!)
           else staleUuids.add(chunk[i]!.uuid)
         }
       }
-      for (const [key, uuids] of groups) this.remember(key, uuids, staleUuids)
+      // Only the groups that listed a job this scan checked: remembering every group of a big
+      // millisecond at every scan made paging through it quadratic.
+      for (const group of touched) this.remember(group.key, group.uuids, staleUuids)
     }
     for await (const [key, value] of keysFrom(from, to)) {
       const ms = Number(key.slice(TIME_PREFIX.length, TIME_PREFIX.length + DIGITS))
@@ -123,13 +140,30 @@ export class FinishGroups {
         if (out.length >= limit) return out
       }
       level ??= { atMs: ms, groups: [] }
-      level.groups.push([key, Buffer.from(value).toString('utf8').split('\x00')])
+      level.groups.push([key, value])
     }
     await flush()
     return out
   }
 
-  private remember(key: string, uuids: string[], stale: ReadonlySet<string>): void {
+  /**
+   * The groups of one millisecond, each with its uuids sorted: a group read as the last scan of
+   * that millisecond read it (same key and size: a group is only ever rewritten shorter, or
+   * deleted) is taken from it, so that paging through a big millisecond sorts each group once.
+   */
+  private sortedGroups(atMs: number, raw: readonly [string, Uint8Array][]): SortedGroup[] {
+    const last = this.lastLevel?.atMs === atMs ? this.lastLevel.groups : null
+    const groups = new Map<string, CachedGroup>()
+    for (const [key, value] of raw) {
+      const known = last?.get(key)
+      if (known !== undefined && known.bytes === value.byteLength) groups.set(key, known)
+      else groups.set(key, { key, bytes: value.byteLength, uuids: Buffer.from(value).toString('utf8').split('\x00').sort() })
+    }
+    this.lastLevel = { atMs, groups }
+    return [...groups.values()]
+  }
+
+  private remember(key: string, uuids: readonly string[], stale: ReadonlySet<string>): void {
     this.forget(key)
     this.remembered.set(key, uuids)
     for (const uuid of uuids) {

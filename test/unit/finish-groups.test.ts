@@ -45,4 +45,37 @@ describe('FinishGroups.scan', () => {
     expect(second.map((e) => e.uuid)).toEqual(['e', 'f', 'g'])
     expect(checked).toEqual([3])
   })
+
+  it('pages through a millisecond of many groups in uuid order, each job once, and a removal cleans every group that lists it', async () => {
+    const groups = new FinishGroups()
+    const staged = new Map<string, Uint8Array>()
+    const batch = { put: (key: string, value: Uint8Array) => staged.set(key, value), del: (key: string) => staged.delete(key) }
+    const keysFrom = async function* (gte: string, lt: string): AsyncIterable<[string, Uint8Array]> {
+      for (const [key, value] of [...staged].sort(([x], [y]) => (x < y ? -1 : 1))) if (key >= gte && key < lt) yield [key, value]
+    }
+    const allCurrent = async (entries: { uuid: string }[]) => entries.map(() => true)
+    // 40 batches finish 25 jobs each at one millisecond, their uuids interleaved across batches
+    // (written in reverse order within a group); then 'u0007' again, alone in a 41st batch
+    // (brought back and finished again within the millisecond).
+    const id = (n: number) => 'u' + String(n).padStart(4, '0')
+    for (let b = 0; b < 40; b++) {
+      const jobs = Array.from({ length: 25 }, (_, i) => ({ uuid: id(i * 40 + b), atMs: 9 })).reverse()
+      groups.stagePuts(batch, jobs, 100 + b)
+    }
+    groups.stagePuts(batch, [{ uuid: id(7), atMs: 9 }], 200)
+    const seen: string[] = []
+    for (let cursor: { atMs: number; uuid: string } | undefined; ; ) {
+      const page = await groups.scan(keysFrom, 9, 64, cursor, allCurrent)
+      seen.push(...page.map((e) => e.uuid))
+      if (page.length < 64) break
+      cursor = page.at(-1)
+    }
+    expect(seen).toEqual(Array.from({ length: 1000 }, (_, n) => id(n)))
+    // 'u0007' is listed by the group of batch 7 and by the last one: removing it cleans both.
+    groups.stageCleanup(batch, [id(7)])
+    const listing = [...staged.values()].filter((value) => Buffer.from(value).toString('utf8').split('\x00').includes(id(7)))
+    expect(listing).toEqual([])
+    const after = await groups.scan(keysFrom, 9, 2000, undefined, allCurrent)
+    expect(after.map((e) => e.uuid)).toEqual(seen.filter((uuid) => uuid !== id(7)))
+  })
 })
