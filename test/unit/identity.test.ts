@@ -1,5 +1,6 @@
 // Proves identity-key deduplication (queue_job §1.7, API.md): which states block a new job, what an
 // identityKey function sees, the graph rule, and Wharf's atomic keys under concurrent calls (DESIGN §3).
+import { createHash } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { FailedJobError, FakeClock, InvalidPropertyError, JobStateConflictError, Wharf, chain, identityExact } from '../../src/index.js'
 import type { IdentityKeyJob } from '../../src/index.js'
@@ -27,6 +28,9 @@ async function setup(channels = 'root:1') {
     fail(name: string) {
       ran.push(name)
       throw new FailedJobError(`no ${name}`)
+    },
+    options(options: Record<string, unknown>) {
+      ran.push(JSON.stringify(options))
     },
   })
   return { wharf, clock, ran, m }
@@ -130,6 +134,31 @@ describe('identityExact and identityKey functions', () => {
     expect(b.uuid).not.toBe(a1.uuid)
     expect(await wharf.jobs()).toHaveLength(2)
     expect(a1.identityKey).toBe(identityExact({ model: 'test.identity', method: 'run', records: [1, 2], args: ['x'] }))
+  })
+
+  it('identityExact: an options object dedupes whatever the order of its keys, at any depth (queue_job sorts kwargs)', async () => {
+    const { wharf, m } = await setup()
+    const first = await m.withDelay({ identityKey: identityExact }).options({ b: 1, a: 2 })
+    const again = await m.withDelay({ identityKey: identityExact }).options({ a: 2, b: 1 })
+    expect(again.uuid).toBe(first.uuid)
+    expect(again.args).toEqual([{ b: 1, a: 2 }])
+    const nested = await m.withDelay({ identityKey: identityExact }).options({ filter: { y: [1, 2], x: null }, z: 'p' })
+    const nestedAgain = await m.withDelay({ identityKey: identityExact }).options({ z: 'p', filter: { x: null, y: [1, 2] } })
+    expect(nestedAgain.uuid).toBe(nested.uuid)
+    expect(await wharf.jobs()).toHaveLength(2)
+  })
+
+  it('identityExact: sorting keys keeps different calls apart (values, array order, nesting)', () => {
+    const key = (...args: unknown[]) => identityExact({ model: 'm', method: 'f', records: [], args })
+    expect(key({ b: 1, a: 2 })).not.toBe(key({ b: 2, a: 1 }))
+    expect(key({ a: [1, 2] })).not.toBe(key({ a: [2, 1] }))
+    expect(key({ a: { b: 1 } })).not.toBe(key({ b: { a: 1 } }))
+    expect(key({ a: 1 }, { b: 2 })).not.toBe(key({ b: 2 }, { a: 1 }))
+    expect(key({ a: 1, b: 2 })).not.toBe(key([['a', 1], ['b', 2]]))
+    // Arguments whose objects are already in order hash as before the keys were sorted.
+    expect(key({ a: 1, b: { c: 2, d: 3 } })).toBe(
+      createHash('sha1').update('m\0f\0[]\0').update(JSON.stringify([{ a: 1, b: { c: 2, d: 3 } }])).digest('hex'),
+    )
   })
 
   it('an identityKey function receives the job about to be stored; JobView.identityKey holds its result', async () => {

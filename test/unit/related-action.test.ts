@@ -1,6 +1,6 @@
 // Proves wharf.relatedAction(uuid) and wharf.functionList(): the related action's method runs on
-// the job's records with the kwargs and its answer is checked ({ url, label? }); disabled or
-// unnamed gives null; configure() refuses a malformed relatedAction by name.
+// the job's records with the kwargs and its answer is checked ({ url, label? }, or null for no
+// link); disabled or unnamed gives null; configure() refuses a malformed relatedAction by name.
 import { afterEach, describe, expect, it } from 'vitest'
 import { FakeClock, InvalidJobFunctionError, UnknownJobError, Wharf, type JobContext } from '../../src/index.js'
 import { failure } from './helpers.js'
@@ -46,13 +46,23 @@ describe('wharf.relatedAction()', () => {
     expect(seen).toEqual([])
   })
 
+  it('answers null when the method answers null: no link for this job (queue_job: None, no action)', async () => {
+    const { wharf, partner, seen } = await setup((ctx) => (ctx.records.length === 0 ? null : { url: `/partners/${ctx.records[0]}` }))
+    wharf.configure('res.partner.sync', { relatedAction: { funcName: 'open' } })
+    const none = await partner.withDelay().sync()
+    const one = await partner.browse([3]).withDelay().sync()
+    expect(await wharf.relatedAction(none.uuid)).toBeNull()
+    expect(await wharf.relatedAction(one.uuid)).toEqual({ url: '/partners/3' })
+    expect(seen).toHaveLength(2)
+  })
+
   it('rejects UnknownJobError for an unknown job', async () => {
     const { wharf } = await setup()
     expect(await failure(() => wharf.relatedAction('01NOSUCHJOB'))).toBeInstanceOf(UnknownJobError)
   })
 
   it.each([
-    [null, 'it returned null'],
+    [undefined, 'it returned undefined'],
     ['/x', 'it returned "/x"'],
     [{ href: '/x' }, 'unknown key "href"'],
     [{ url: 42 }, 'url must be a non-empty string'],

@@ -286,6 +286,20 @@ describe('manual recovery', () => {
     expect(await view(wharf, job)).toMatchObject({ state: 'done', excName: null, excInfo: null, excMessage: 'first try broke' })
   })
 
+  it('a retry between the failure and the success keeps excMessage too (queue_job postpone())', async () => {
+    const { wharf, model } = await open(
+      failingUntil(3, (attempt) => (attempt === 1 ? new FailedJobError('first try broke') : new RetryableJobError('busy', { seconds: 1 }))),
+    )
+    const job = await model.withDelay().run()
+    await wharf.start()
+    await wharf.drain()
+    await wharf.requeue(job.uuid)
+    await wharf.settled()
+    expect(await view(wharf, job)).toMatchObject({ state: 'pending', result: 'busy', excName: null, excInfo: null, excMessage: 'first try broke' })
+    await wharf.drain()
+    expect(await view(wharf, job)).toMatchObject({ state: 'done', result: 'ok', excName: null, excInfo: null, excMessage: 'first try broke' })
+  })
+
   it('a failed parent holds its dependents; setDone on it releases them', async () => {
     const order: string[] = []
     const { wharf, model } = await open({

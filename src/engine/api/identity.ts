@@ -20,6 +20,24 @@ export function identityExact(job: IdentityInput): string {
     .update('\0')
     .update(JSON.stringify(ids))
     .update('\0')
-    .update(JSON.stringify(job.args))
+    .update(JSON.stringify(job.args, sortedKeys))
     .digest('hex')
+}
+
+/** JSON.stringify replacer: plain objects with their keys sorted, at every depth. queue_job hashes
+ * kwargs sorted (`sorted(kwargs.items())`); an options object is their TypeScript form, and its
+ * key order says nothing about the call, so `{ b: 1, a: 2 }` and `{ a: 2, b: 1 }` are one key.
+ * Deeper objects too: Python compares dicts regardless of order, and a JS caller expects the same.
+ * An object already in order is returned as it is, so such arguments hash as before. */
+function sortedKeys(this: unknown, _key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value
+  const proto: unknown = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return value
+  const keys = Object.keys(value)
+  let sorted = true
+  for (let i = 1; i < keys.length && sorted; i++) sorted = keys[i - 1]! < keys[i]!
+  if (sorted) return value
+  const copy: Record<string, unknown> = {}
+  for (const key of keys.sort()) copy[key] = (value as Record<string, unknown>)[key]
+  return copy
 }

@@ -19,7 +19,8 @@ export interface RelatedLink {
 export const RELATED_TEXT_MAX = 8192
 
 /**
- * null when the function's related action is disabled or names no method. The method runs with
+ * null when the function's related action is disabled or names no method, or when the method
+ * answers null. The method runs with
  * `this` a JobContext of the job's records and context (plus `jobUuid`), as a direct call does,
  * and gets the kwargs as its one argument (JavaScript's keyword arguments).
  */
@@ -33,7 +34,10 @@ export async function relatedActionOf(job: JobView, functions: FunctionRegistry,
   }
   const context = new JobContext(job.records, { ...job.context, jobUuid: job.uuid }, clock, null)
   const answer: unknown = await method.call(context, kwargs === undefined ? {} : structuredClone(kwargs))
-  return checkLink(answer, where)
+  // null is "no link for this job" (queue_job: a related action that returns None offers no
+  // action, as its default one does for a job without records); undefined, a method that forgot
+  // its return, is still refused below.
+  return answer === null ? null : checkLink(answer, where)
 }
 
 function checkLink(answer: unknown, where: string): RelatedLink {

@@ -158,8 +158,9 @@ function postponed(state: State, event: Ev<'job.postponed'>): void {
   if (job.state !== 'started') fail(`job ${job.uuid} postponed from ${job.state}`)
   job.eta = event.eta
   job.result = event.message
+  // queue_job's postpone() clears exc_name and exc_info but keeps exc_message, as set_done does:
+  // a job that failed, was requeued, retried and then succeeded still says what broke it.
   job.excName = null
-  job.excMessage = null
   job.excInfo = null
   job.retry += event.retryAdjust
   transition(state, job, job.unfinishedParents > 0 ? 'wait_dependencies' : 'pending', event.at)
