@@ -3,7 +3,7 @@
 // key cron:<name>:<scheduled time>; pause, resume and remove; an idempotent re-declaration; and
 // every bad argument refused with a message naming it, before anything is written.
 import { describe, expect, it } from 'vitest'
-import { chain, FakeClock, InvalidPropertyError, UnknownCronError, Wharf } from '../../src/index.js'
+import { chain, FakeClock, InvalidPropertyError, NotSerializableError, UnknownCronError, Wharf } from '../../src/index.js'
 import { CRON_NAME_LENGTH_MAX } from '../../src/engine/core/limits.js'
 import { closedAfterEach, failure } from './helpers.js'
 import { DAY_MS, firedTimes, HOUR_MS, openCronRig } from './cron-helpers.js'
@@ -219,6 +219,21 @@ describe('cron() refuses bad arguments, naming them', () => {
     expect(await failure(() => wharf.removeCron(''))).toBeInstanceOf(InvalidPropertyError)
     expect(await wharf.crons()).toEqual([])
     expect(events).toEqual([])
+  })
+
+  it('refuses arguments that cannot be stored with NotSerializableError naming the cron, its function and the value', async () => {
+    // An app declares its crons together at start: the refusal must say which one it is.
+    const { wharf, reports, events } = await rig('2026-01-01T00:00:00Z')
+    await wharf.cron('hourly', '0 * * * *', reports.delayable().build('x'), { tz: 'UTC' })
+    for (const bad of [() => 1, new Map(), Number.NaN]) {
+      const error = await failure(() => wharf.cron('nightly', '0 2 * * *', reports.delayable().build(bad as never), { tz: 'UTC' }))
+      expect(error).toBeInstanceOf(NotSerializableError)
+      expect((error as NotSerializableError).message).toMatch(/^cron\("nightly"\): job reports\.build: args\[0\] is /)
+      expect((error as NotSerializableError).path).toBe('args[0]')
+      expect((error as Error).stack).toContain('cron("nightly")')
+    }
+    expect((await wharf.crons()).map((c) => c.name)).toEqual(['hourly'])
+    expect(events.filter((e) => e.type === 'cron.defined')).toHaveLength(1)
   })
 
   it('refuses to default to a process time zone that has no IANA name, and says to pass tz', async () => {

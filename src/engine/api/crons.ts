@@ -6,7 +6,7 @@ import type { CatchUp, CronDefinition, CronJob } from '../core/events.js'
 import { CATCH_UPS } from '../core/events.js'
 import { CRON_NAME_LENGTH_MAX } from '../core/limits.js'
 import { describe } from '../core/describe.js'
-import { InvalidPropertyError } from '../errors.js'
+import { InvalidPropertyError, refusalAt } from '../errors.js'
 import type { CronTimes } from '../runtime/cron-times.js'
 import { cloneArgs } from '../../storage/serialize.js'
 import { Delayable, type GraphHost } from './delayable.js'
@@ -113,11 +113,19 @@ function cronJobOf(job: unknown, host: GraphHost, where: string): CronJob {
   }
   const { model } = job.target
   const method = job.call.method
+  let args: unknown[]
+  try {
+    args = cloneArgs(job.call.args)
+  } catch (error) {
+    // cloneArgs names the value (`args[0]…`), not the call: a cron declared at start among
+    // others would leave the app guessing which one refused.
+    throw refusalAt(error, `${where}: job ${model}.${method}`)
+  }
   return {
     model,
     method,
     records: job.target.ids,
-    args: cloneArgs(job.call.args),
+    args,
     context: job.target.context,
     priority: props.priority ?? DEFAULT_PRIORITY,
     maxRetries: props.maxRetries ?? DEFAULT_MAX_RETRIES,
