@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   chain,
+  group,
   FailedJobError,
   FakeClock,
   InvalidPropertyError,
@@ -102,8 +103,26 @@ describe('explain: jobs that wait for time or for other jobs', () => {
     const last = m.delayable().ok()
     await chain(first, second, last).delay()
     await wharf.settled()
-    expect(await explain(second.job!)).toEqual({ state: 'wait_dependencies', reasons: [{ kind: 'parents', waitingFor: [first.job!.uuid] }] })
-    expect(await explain(last.job!)).toEqual({ state: 'wait_dependencies', reasons: [{ kind: 'parents', waitingFor: [second.job!.uuid] }] })
+    expect(await explain(second.job!)).toEqual({ state: 'wait_dependencies', reasons: [{ kind: 'parents', waitingFor: [first.job!.uuid], failed: [], cancelled: [] }] })
+    expect(await explain(last.job!)).toEqual({ state: 'wait_dependencies', reasons: [{ kind: 'parents', waitingFor: [second.job!.uuid], failed: [], cancelled: [] }] })
+  })
+
+  it('parents: names the failed and cancelled ones, which leave the job waiting until someone acts', async () => {
+    // "Waits for its parents" alone reads as "it will run": a failed or cancelled parent is
+    // never done by itself, so the job waits until that parent is requeued or set done.
+    const { wharf, m, explain } = await open('root:3')
+    const broken = m.delayable().fail()
+    const dropped = m.delayable().hold()
+    const slow = m.delayable().hold()
+    const child = m.delayable().ok()
+    await chain(group(broken, dropped, slow), child).delay()
+    await wharf.settled()
+    await wharf.cancel(dropped.job!.uuid)
+    const [b, d, s] = [broken.job!.uuid, dropped.job!.uuid, slow.job!.uuid]
+    expect(await explain(child.job!)).toEqual({ state: 'wait_dependencies', reasons: [{ kind: 'parents', waitingFor: [b, d, s], failed: [b], cancelled: [d] }] })
+    await wharf.setDone(b)
+    await wharf.requeue(d)
+    expect(await explain(child.job!)).toEqual({ state: 'wait_dependencies', reasons: [{ kind: 'parents', waitingFor: [d, s], failed: [], cancelled: [] }] })
   })
 })
 

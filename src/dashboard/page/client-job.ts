@@ -32,7 +32,7 @@ function untilText(ms) {
 function reasonText(r) {
   switch (r.kind) {
     case 'eta': return ['Waits for its ETA, ', untilText(r.untilMs), '.']
-    case 'parents': return ['Waits for ' + plural(r.waitingFor.length, 'parent job') + ': ', r.waitingFor.map(function (u, i) { return [i ? ', ' : '', jobLink(u)] }), '.']
+    case 'parents': return ['Waits for ' + plural(r.waitingFor.length, 'parent job') + ': ', jobLinks(r.waitingFor), '.', stuckParents(r.failed, 'Failed'), stuckParents(r.cancelled, 'Cancelled')]
     case 'channel-full': return 'Channel ' + r.channel + ' is full: ' + r.running + ' running of ' + r.capacity + '.'
     case 'paused': return 'Channel ' + r.channel + ' is paused.'
     case 'throttled': return 'Channel ' + r.channel + ' is throttled until ' + untilText(r.untilMs) + '.'
@@ -46,6 +46,16 @@ function reasonText(r) {
     case 'finished': return 'Finished: ' + r.state + ' at ' + untilText(r.atMs) + '.'
     default: return JSON.stringify(r)
   }
+}
+
+function jobLinks(uuids) {
+  return uuids.map(function (u, i) { return [i ? ', ' : '', jobLink(u)] })
+}
+
+/** The parents in a state that is never done by itself: the job waits until someone acts. */
+function stuckParents(uuids, state) {
+  if (!uuids || uuids.length === 0) return null
+  return [' ' + state + ' (it waits until they are requeued or set done): ', jobLinks(uuids), '.']
 }
 
 function explanation(answer) {
