@@ -206,7 +206,7 @@ describe('cron() refuses bad arguments, naming them', () => {
       ['not a delayable', () => wharf.cron('c', '0 * * * *', (() => 1) as never), 'delayable'],
       ['no method call', () => wharf.cron('c', '0 * * * *', reports.delayable()), 'no method call'],
       ['an eta', () => wharf.cron('c', '0 * * * *', reports.delayable({ eta: 60 }).build('x')), 'eta'],
-      ['an identity key', () => wharf.cron('c', '0 * * * *', reports.delayable({ identityKey: 'k' }).build('x')), 'identityKey'],
+      ['an identity key computed per job', () => wharf.cron('c', '0 * * * *', reports.delayable({ identityKey: () => 'k' }).build('x')), 'identityKey must be a string'],
       ['a graph', () => wharf.cron('c', '0 * * * *', chain(job(), job()) as never), 'delayable'],
       ['a member of a graph', () => wharf.cron('c', '0 * * * *', job().onDone(job())), 'graph'],
       ["another Wharf's model", () => wharf.cron('c', '0 * * * *', foreign.delayable().build('x')), 'another Wharf'],

@@ -115,7 +115,7 @@ function cronJobSpec(cron: CronRecord, atMs: number, nowMs: number, deps: CronFi
     maxRetries: job.maxRetries,
     description: job.description,
     channel: job.channel ?? deps.channelOf(job.model, job.method) ?? 'root',
-    identityKey: cronIdentityKey(cron.definition.name, atMs),
+    identityKey: job.identityKey ?? cronIdentityKey(cron.definition.name, atMs),
     dependsOn: [],
     createdAt: nowMs,
   }
