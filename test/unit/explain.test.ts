@@ -346,4 +346,18 @@ describe('explain: handlers and lifecycle', () => {
       `no job with uuid "${batch.onDone[0]}": it is the onDone job of batch "import" (${batch.uuid}), stored once that batch is done (0 of 2 jobs done)`,
     )
   })
+
+  it('says of the onDone uuid of a failed batch that the batch will not be done until someone acts', async () => {
+    // "Stored once that batch is done" alone reads as "wait": a failed batch is never done by itself.
+    const { wharf, m } = await open('root:2')
+    const batch = await wharf.batch('import', [m.delayable().ok(), m.delayable().fail()], { onDone: m.delayable().ok() })
+    await wharf.settled()
+    expect((await wharf.batchView(batch.uuid))?.state).toBe('failed')
+    const unknown = await failure(() => wharf.explain(batch.onDone[0]!))
+    expect(unknown).toBeInstanceOf(UnknownJobError)
+    expect((unknown as Error).message).toBe(
+      `no job with uuid "${batch.onDone[0]}": it is the onDone job of batch "import" (${batch.uuid}), stored once that batch is done (1 of 2 jobs done); ` +
+        'the batch is failed (1 failed, 0 cancelled): nothing of it can run until someone acts on it (requeue or setDone its failed or cancelled jobs, cancel or remove the failed ones)',
+    )
+  })
 })
