@@ -36,7 +36,7 @@ describe('a cron whose job has an identity key', () => {
     await clock.advance(5 * HOUR_MS) // 01:00 to 05:00 fire; their job waits in the paused channel
     const waiting = await keyed(wharf)
     expect(waiting.map((j) => [j.state, j.identityKey])).toEqual([['pending', 'hourly-report']])
-    expect((await wharf.crons())[0]!.lastFireAt).toBe(Date.parse('2026-01-01T05:00:00Z'))
+    expect((await wharf.crons())[0]).toMatchObject({ lastFireAt: Date.parse('2026-01-01T05:00:00Z'), identityKey: 'hourly-report' })
     await wharf.resumeChannel('root.reports')
     await wharf.drain()
     expect(calls).toEqual(['h@2026-01-01T05:30:00.000Z'])

@@ -23,7 +23,7 @@ describe('a cron fires on its schedule', () => {
     const [view] = await wharf.crons()
     expect(view).toEqual({
       name: 'nightly', schedule: '0 2 * * *', tz: 'UTC', catchUp: 'one', paused: false,
-      nextFireAt: Date.parse('2026-01-01T02:00:00Z'), lastFireAt: null, function: 'reports.build', description: 'reports.build',
+      nextFireAt: Date.parse('2026-01-01T02:00:00Z'), lastFireAt: null, function: 'reports.build', description: 'reports.build', identityKey: null,
     })
     await wharf.start()
     await clock.advance(3 * DAY_MS)

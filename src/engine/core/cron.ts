@@ -43,6 +43,9 @@ export interface CronView {
   /** The job function each firing calls, '<model>.<method>', and the job's description. */
   function: string
   description: string
+  /** The identity key every firing's job carries when the cron's job has its own (a firing while
+   * a job with it waits stores nothing); null: each firing's is `cron:<name>:<ISO time>`. */
+  identityKey: string | null
 }
 
 /** The identity keys of cron `name`'s firings: this, then the scheduled time in ISO 8601 (the
@@ -63,6 +66,7 @@ export function cronViewOf(cron: CronRecord): CronView {
     paused: cron.paused,
     function: `${d.job.model}.${d.job.method}`,
     description: d.job.description,
+    identityKey: d.job.identityKey ?? null,
   }
 }
 
