@@ -54,7 +54,8 @@ export function sentence(r: Reason): string {
     case 'stopped':
       return 'Wharf is not dispatching (not started, or stopped)'
     case 'retry-wait':
-      return `waits to retry (try ${f('retry')}) until ${at('untilMs')}`
+      // `retry` counts the tries made (each start adds one): the one that waits is the next.
+      return typeof r.retry === 'number' ? `waits to retry (try ${r.retry + 1}, retry ${r.retry}) until ${at('untilMs')}` : `waits to retry until ${at('untilMs')}`
     case 'running':
       return `running since ${at('sinceMs')}`
     case 'finished':

@@ -16,3 +16,10 @@ describe('wharf explain: the parents reason in words', () => {
     expect(sentence({ kind: 'parents', waitingFor: ['p1'] })).toBe('waits for its parent job(s) to be done: p1')
   })
 })
+
+describe('wharf explain: the retry-wait reason in words', () => {
+  it('names the try that waits: the one after those made (retry counts the tries started)', () => {
+    const untilMs = Date.parse('2026-01-01T00:00:30Z')
+    expect(sentence({ kind: 'retry-wait', untilMs, retry: 1 })).toBe('waits to retry (try 2, retry 1) until 2026-01-01T00:00:30Z')
+  })
+})

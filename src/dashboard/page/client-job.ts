@@ -41,7 +41,8 @@ function reasonText(r) {
     case 'no-handler': return 'No handler for ' + r.function + ' is registered in this process.'
     case 'workers-busy': return 'Every cluster member that runs ' + r.function + ' has all its workers busy.'
     case 'stopped': return 'This Wharf is not dispatching (not started, or stopped): no job starts until it is started.'
-    case 'retry-wait': return 'Try ' + r.retry + ' waits until ' + untilText(r.untilMs) + '.'
+    // retry counts the tries made (each start adds one): the one that waits is the next.
+    case 'retry-wait': return 'Try ' + (r.retry + 1) + ' (retry ' + r.retry + ') waits until ' + untilText(r.untilMs) + '.'
     case 'running': return 'Running since ' + untilText(r.sinceMs) + '.'
     case 'finished': return 'Finished: ' + r.state + ' at ' + untilText(r.atMs) + '.'
     default: return JSON.stringify(r)
