@@ -207,8 +207,8 @@ export interface CronResumed extends Base { type: 'cron.resumed'; name: string; 
 /**
  * The cron's firings at these scheduled times (ascending) stored their jobs (job.created events
  * just before it, identity key `cron:<name>:<ISO time>`, or the definition's own; a firing whose
- * key a waiting job holds, or an earlier firing of the same event took, stores none), and it fires next at `nextMs`. `fired` may be empty: missed firings skipped by
- * its catchUp.
+ * key a waiting job holds, or an earlier firing of the same event took, stores none), and it
+ * fires next at `nextMs`. `fired` may be empty: missed firings skipped by its catchUp.
  */
 export interface CronFired extends Base { type: 'cron.fired'; name: string; fired: number[]; nextMs: number | null }
 

@@ -7,9 +7,9 @@
 // - started or enqueued: `running`; done, cancelled, failed: `finished` (`atMs` is null only for
 //   a job that failed before 0.2 kept the time, restored from an older snapshot).
 // - waiting for its parents: `parents` alone, naming those failed or cancelled (nothing makes them
-//   done but a requeue or a setDone: without one, the job waits for good); pending behind its eta: `eta`, or `retry-wait` when
-//   that eta was set by a retry of its latest try. What the channels would say then depends on
-//   that time, so nothing else is said.
+//   done but a requeue or a setDone: without one, the job waits for good); pending behind its
+//   eta: `eta`, or `retry-wait` when that eta was set by a retry of its latest try. What the
+//   channels would say then depends on that time, so nothing else is said.
 // - a ready job (eta passed, parents done): `stopped` first when this Wharf is not dispatching,
 //   then everything that holds it back, as the scheduler sees it when it picks — due etas
 //   promoted first: `no-handler`; on a cluster, `workers-busy` when live workers registered its
