@@ -30,7 +30,8 @@ const keyed = async (wharf: Wharf): Promise<JobView[]> => wharf.jobs({ identityK
 describe('a cron whose job has an identity key', () => {
   it('stores no firing while a job with the key waits, and stores again once it started', async () => {
     const clock = new FakeClock(Date.parse('2026-01-01T00:30:00Z'))
-    const { wharf, calls } = await open(await stores.path(), clock)
+    const path = await stores.path()
+    const { wharf, calls } = await open(path, clock)
     await wharf.start()
     await wharf.pauseChannel('root.reports')
     await clock.advance(5 * HOUR_MS) // 01:00 to 05:00 fire; their job waits in the paused channel
@@ -44,6 +45,11 @@ describe('a cron whose job has an identity key', () => {
     await wharf.drain()
     expect(calls).toEqual(['h@2026-01-01T05:30:00.000Z', 'h@2026-01-01T06:00:00.000Z'])
     expect((await keyed(wharf)).map((j) => j.state)).toEqual(['done', 'done'])
+    await wharf.close()
+    // Replayed from the log, without declaring it again: the key is the stored definition's.
+    const reader = await Wharf.open({ clock, path })
+    opened.push(reader)
+    expect((await reader.crons())[0]).toMatchObject({ name: 'hourly', identityKey: 'hourly-report' })
   })
 
   it("stores one job for a whole catch-up with catchUp 'all', and keeps its key across a reopen with a snapshot", async () => {
@@ -58,5 +64,10 @@ describe('a cron whose job has an identity key', () => {
     expect(calls).toEqual(['h@2026-01-01T06:30:00.000Z'])
     expect((await keyed(wharf)).length).toBe(1)
     expect((await wharf.crons())[0]!.lastFireAt).toBe(Date.parse('2026-01-01T06:00:00Z'))
+    await wharf.close()
+    // Read back without declaring it again: the key is the stored definition's.
+    const reader = await Wharf.open({ clock, path })
+    opened.push(reader)
+    expect((await reader.crons())[0]).toMatchObject({ name: 'hourly', identityKey: 'hourly-report' })
   })
 })
