@@ -36,7 +36,7 @@ export function sentence(r: Reason): string {
     case 'eta':
       return `waits for its eta, ${at('untilMs')}`
     case 'parents':
-      return `waits for its parent job(s) to be done: ${(r.waitingFor as string[] | undefined)?.join(', ') ?? '-'}`
+      return `waits for its parent job(s) to be done: ${list(r.waitingFor)}${stuck(r.failed, 'failed')}${stuck(r.cancelled, 'cancelled')}`
     case 'channel-full':
       return `channel ${f('channel')} is full: ${f('running')} running of capacity ${f('capacity')}`
     case 'paused':
@@ -54,7 +54,8 @@ export function sentence(r: Reason): string {
     case 'stopped':
       return 'Wharf is not dispatching (not started, or stopped)'
     case 'retry-wait':
-      return `waits to retry (try ${f('retry')}) until ${at('untilMs')}`
+      // `retry` counts the tries made (each start adds one): the one that waits is the next.
+      return typeof r.retry === 'number' ? `waits to retry (try ${r.retry + 1}, retry ${r.retry}) until ${at('untilMs')}` : `waits to retry until ${at('untilMs')}`
     case 'running':
       return `running since ${at('sinceMs')}`
     case 'finished':
@@ -62,4 +63,15 @@ export function sentence(r: Reason): string {
     default:
       return JSON.stringify(r)
   }
+}
+
+function list(uuids: unknown): string {
+  return Array.isArray(uuids) ? uuids.join(', ') : '-'
+}
+
+/** The parents in `state` (failed, cancelled): done only once someone acts. (An app of a version
+ * before this field sends none: nothing is said.) */
+function stuck(uuids: unknown, state: string): string {
+  if (!Array.isArray(uuids) || uuids.length === 0) return ''
+  return `; ${state} (it waits until they are requeued or set done): ${list(uuids)}`
 }

@@ -12,6 +12,17 @@ export abstract class WharfError extends Error {
   }
 }
 
+/** An expected refusal says where it arose, ahead of its message (its class, code and fields
+ * stay): the value a check refused is named by the call that checked it, e.g. `args[0]`, and only
+ * its caller knows which element or cron that call was about. Anything else passes unchanged. */
+export function refusalAt(error: unknown, where: string): unknown {
+  if (!(error instanceof WharfError)) return error
+  const was = error.message
+  error.message = `${where}: ${was}`
+  if (error.stack?.includes(was) === true) error.stack = error.stack.replace(was, error.message)
+  return error
+}
+
 /**
  * Thrown by a handler: postpone the job until maxRetries — by `seconds` when given (0 = retry at
  * once), else by the retry pattern, else 600 s.

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { FailedJobError, Wharf } from '../../src/index.js'
+import { chain, FailedJobError, group, RetryableJobError, Wharf } from '../../src/index.js'
 import { FakeClock } from '../../src/testing.js'
 import { LocalClient } from '../../src/cli/local-client.js'
 import { openFixture, XSS_DESCRIPTION, type Fixture } from './fixture.js'
@@ -226,6 +226,56 @@ describe("a stopped Wharf's job page", () => {
     const explanation = page.getByRole('region', { name: 'Explanation' })
     await explanation.getByRole('listitem').first().waitFor()
     expect(await explanation.getByRole('listitem').allInnerTexts()).toEqual(['This Wharf is not dispatching (not started, or stopped): no job starts until it is started.'])
+  })
+})
+
+describe("a waiting job's page", () => {
+  it('says which parents failed or were cancelled, and that it waits until someone acts, with links to them', async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const imports = wharf.model('import', {
+      load: (): never => {
+        throw new FailedJobError('bad file')
+      },
+      hold: () => 'held',
+      report: () => 'reported',
+    })
+    const broken = imports.delayable({ description: 'Load' }).load()
+    const dropped = imports.delayable({ eta: 3600, description: 'Hold' }).hold()
+    const report = imports.delayable({ description: 'Report' }).report()
+    await chain(group(broken, dropped), report).delay()
+    await wharf.start()
+    await wharf.settled()
+    await wharf.cancel(dropped.job!.uuid)
+    const page = await open(`${(await serveAlso(wharf, {})).url}job/${report.job!.uuid}`)
+    const explanation = page.getByRole('region', { name: 'Explanation' })
+    await explanation.getByRole('listitem').first().waitFor()
+    const [b, d] = [broken.job!.uuid, dropped.job!.uuid]
+    expect(await explanation.getByRole('listitem').allInnerTexts()).toEqual([
+      `Waits for 2 parent jobs: ${b}, ${d}. Failed (it waits until they are requeued or set done): ${b}. Cancelled (it waits until they are requeued or set done): ${d}.`,
+    ])
+    expect(await explanation.getByRole('link', { name: b }).count()).toBe(2)
+  })
+})
+
+describe("a job's page while it waits to retry", () => {
+  it('names the try that waits, the one after those made', async () => {
+    const clock = new FakeClock(Date.UTC(2026, 0, 1))
+    const wharf = await Wharf.open({ clock })
+    closing.push(() => wharf.close({ timeoutMs: 0 }))
+    const sync = wharf.model('partner', {
+      sync: (): never => {
+        throw new RetryableJobError('busy', { seconds: 60 })
+      },
+    })
+    await wharf.start()
+    const job = await sync.withDelay().sync()
+    await wharf.settled()
+    expect(await wharf.explain(job.uuid)).toMatchObject({ reasons: [{ kind: 'retry-wait', retry: 1 }] })
+    const page = await open(`${(await serveAlso(wharf, {})).url}job/${job.uuid}`)
+    const explanation = page.getByRole('region', { name: 'Explanation' })
+    await explanation.getByRole('listitem').first().waitFor()
+    expect(await explanation.getByRole('listitem').allInnerTexts()).toEqual([expect.stringMatching(/^Try 2 \(retry 1\) waits until /)])
   })
 })
 

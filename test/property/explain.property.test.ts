@@ -162,7 +162,11 @@ class Model {
       case 'failed':
         return { state: v.state, reasons: [{ kind: 'finished', state: 'failed', atMs: this.failedAt.get(v.uuid)! }] }
       case 'wait_dependencies':
-        return { state: v.state, reasons: [{ kind: 'parents', waitingFor: v.dependsOn.filter((p) => all.get(p)!.state !== 'done') }] }
+      {
+        const waitingFor = v.dependsOn.filter((p) => all.get(p)!.state !== 'done')
+        const inState = (state: string): string[] => waitingFor.filter((p) => all.get(p)!.state === state)
+        return { state: v.state, reasons: [{ kind: 'parents', waitingFor, failed: inState('failed'), cancelled: inState('cancelled') }] }
+      }
       case 'pending':
         if (v.eta !== null && v.eta > nowMs) {
           const reason: Reason = this.retryEta.has(v.uuid) ? { kind: 'retry-wait', untilMs: v.eta, retry: v.retry } : { kind: 'eta', untilMs: v.eta }

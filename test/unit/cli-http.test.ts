@@ -57,7 +57,7 @@ describe('wharf over --url, against a running app', () => {
   })
 
   it("explain: the app's scheduler says why", async () => {
-    expect(await wharf('explain', JOBS.child, '--url', app.url)).toEqual({ code: 0, out: `state: wait_dependencies\n- waits for its parent job(s) to be done: ${JOBS.parent}\n`, err: '' })
+    expect(await wharf('explain', JOBS.child, '--url', app.url)).toEqual({ code: 0, out: `state: wait_dependencies\n- waits for its parent job(s) to be done: ${JOBS.parent}; failed (it waits until they are requeued or set done): ${JOBS.parent}\n`, err: '' })
     expect(await wharfJson(0, 'explain', JOBS.done, '--url', app.url)).toMatchObject({ state: 'done', reasons: [{ kind: 'finished', state: 'done' }] })
   })
 

@@ -130,7 +130,7 @@ describe('wharf show, stats, crons, explain --path', () => {
   })
 
   it('explain says why, noting that with --path nothing dispatches and no handler is loaded', async () => {
-    expect(await wharf('explain', JOBS.child, '--path', template)).toEqual({ code: 0, out: `state: wait_dependencies\n- waits for its parent job(s) to be done: ${JOBS.parent}\n`, err: '' })
+    expect(await wharf('explain', JOBS.child, '--path', template)).toEqual({ code: 0, out: `state: wait_dependencies\n- waits for its parent job(s) to be done: ${JOBS.parent}; failed (it waits until they are requeued or set done): ${JOBS.parent}\n`, err: '' })
     const ready = await wharf('explain', JOBS.later, '--path', template)
     expect(ready.out).toBe('state: pending\n- Wharf is not dispatching (not started, or stopped)\n- no handler is registered for res.partner.sync\n')
     expect(ready.err).toMatch(/^note: read from the store with no app running \(--path\)/)

@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { FakeClock, type CronView } from '../../src/index.js'
+import { FakeClock, type CronView, type Logger } from '../../src/index.js'
 import { CRON_FIRINGS_MAX } from '../../src/engine/core/limits.js'
-import { closedAfterEach } from './helpers.js'
+import { closedAfterEach, warningsOf } from './helpers.js'
 import { firedTimes, HOUR_MS, openCronRig, type CronRig } from './cron-helpers.js'
 
 let dir: string
@@ -24,8 +24,8 @@ const opened = closedAfterEach()
 type CatchUp = 'none' | 'one' | 'all'
 
 /** Open the store on `clock`, declare the hourly cron (as an app does at every start), start. */
-async function boot(clock: FakeClock, catchUp: CatchUp, schedule = '0 * * * *'): Promise<CronRig> {
-  const rig = await openCronRig({ clock, path: dir })
+async function boot(clock: FakeClock, catchUp: CatchUp, schedule = '0 * * * *', logger?: Logger): Promise<CronRig> {
+  const rig = await openCronRig({ clock, path: dir, ...(logger === undefined ? {} : { logger }) })
   opened.push(rig.wharf)
   await rig.wharf.cron('hourly', schedule, rig.reports.delayable().build('h'), { tz: 'UTC', catchUp })
   await rig.wharf.start()
@@ -67,18 +67,22 @@ describe('catchUp after a downtime', () => {
     expect(calls).toEqual(missed.map(() => 'h@2026-01-01T06:30:00.000Z'))
   })
 
-  it(`'all' fires at most CRON_FIRINGS_MAX missed firings, and warns about the rest`, async () => {
+  it(`'all' fires at most CRON_FIRINGS_MAX missed firings, and warns about the rest (WHARF_CRON_FIRINGS_SKIPPED, to the app's logger too)`, async () => {
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
     const clock = new FakeClock(Date.parse('2026-01-01T00:00:30Z'))
     const first = await boot(clock, 'all', '* * * * *')
     await first.wharf.close()
     await clock.advance((CRON_FIRINGS_MAX + 500) * 60_000)
-    const { wharf } = await boot(clock, 'all', '* * * * *')
+    const logged = warningsOf('WHARF_CRON_FIRINGS_SKIPPED')
+    const { wharf } = await boot(clock, 'all', '* * * * *', logged.logger)
     await wharf.idle()
     const fired = await firedTimes(wharf, 'hourly')
     expect(fired).toHaveLength(CRON_FIRINGS_MAX)
     expect(fired[0]).toBe('2026-01-01T00:01:00.000Z')
-    expect(warn.mock.calls.map((c) => String(c[0])).filter((m) => m.includes('CRON_FIRINGS_MAX'))).toHaveLength(1)
+    const skipped = warn.mock.calls.filter((c) => String(c[0]).includes('CRON_FIRINGS_MAX'))
+    expect(skipped).toHaveLength(1)
+    expect(skipped[0]![1]).toMatchObject({ code: 'WHARF_CRON_FIRINGS_SKIPPED' })
+    expect(logged.messages).toEqual([String(skipped[0]![0])])
     expect((await wharf.crons())[0]!.nextFireAt).toBeGreaterThan(clock.now())
   })
 

@@ -1,7 +1,7 @@
 // Shared by the cron tests (not a test file itself): a Wharf on a FakeClock with a `reports`
 // model whose handler records each call, and readers of what the crons stored.
 
-import { FakeClock, Wharf, type WharfEvent } from '../../src/index.js'
+import { FakeClock, Wharf, type Logger, type WharfEvent } from '../../src/index.js'
 
 export const DAY_MS = 86_400_000
 export const HOUR_MS = 3_600_000
@@ -24,9 +24,9 @@ function reportsModel(wharf: Wharf, calls: string[], clock: FakeClock) {
 }
 
 /** A Wharf at `startIso` (or on `clock`), in memory or on LevelDB at `path`. */
-export async function openCronRig(options: { clock?: FakeClock; startIso?: string; path?: string; snapshotEvery?: number }): Promise<CronRig> {
+export async function openCronRig(options: { clock?: FakeClock; startIso?: string; path?: string; snapshotEvery?: number; logger?: Logger }): Promise<CronRig> {
   const clock = options.clock ?? new FakeClock(Date.parse(options.startIso ?? '2026-01-01T00:00:00Z'))
-  const wharf = await Wharf.open({ clock, ...(options.path === undefined ? {} : { path: options.path }), ...(options.snapshotEvery === undefined ? {} : { snapshotEvery: options.snapshotEvery }) })
+  const wharf = await Wharf.open({ clock, ...(options.path === undefined ? {} : { path: options.path }), ...(options.snapshotEvery === undefined ? {} : { snapshotEvery: options.snapshotEvery }), ...(options.logger === undefined ? {} : { logger: options.logger }) })
   const calls: string[] = []
   const events: WharfEvent[] = []
   wharf.on('transition', (e) => events.push(e))

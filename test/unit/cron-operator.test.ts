@@ -36,8 +36,8 @@ describe('wharf crons --path', () => {
     expect(run.out).toMatch(/^weekly +0 6 \* \* 1 +UTC +none +- +- +paused +reports\.build$/m)
     const doc = await wharfJson<{ crons: unknown[] }>(0, 'crons', '--path', store)
     expect(doc.crons).toEqual([
-      { name: 'nightly', schedule: '0 2 * * *', tz: 'Europe/Brussels', catchUp: 'one', nextFireAt: Date.parse('2026-03-02T01:00:00Z'), lastFireAt: null, paused: false, function: 'reports.build', description: 'reports.build' },
-      { name: 'weekly', schedule: '0 6 * * 1', tz: 'UTC', catchUp: 'none', nextFireAt: null, lastFireAt: null, paused: true, function: 'reports.build', description: 'reports.build' },
+      { name: 'nightly', schedule: '0 2 * * *', tz: 'Europe/Brussels', catchUp: 'one', nextFireAt: Date.parse('2026-03-02T01:00:00Z'), lastFireAt: null, paused: false, function: 'reports.build', description: 'reports.build', identityKey: null },
+      { name: 'weekly', schedule: '0 6 * * 1', tz: 'UTC', catchUp: 'none', nextFireAt: null, lastFireAt: null, paused: true, function: 'reports.build', description: 'reports.build', identityKey: null },
     ])
   })
 })

@@ -3,7 +3,7 @@
 // key cron:<name>:<scheduled time>; pause, resume and remove; an idempotent re-declaration; and
 // every bad argument refused with a message naming it, before anything is written.
 import { describe, expect, it } from 'vitest'
-import { chain, FakeClock, InvalidPropertyError, UnknownCronError, Wharf } from '../../src/index.js'
+import { chain, FakeClock, InvalidPropertyError, NotSerializableError, UnknownCronError, Wharf } from '../../src/index.js'
 import { CRON_NAME_LENGTH_MAX } from '../../src/engine/core/limits.js'
 import { closedAfterEach, failure } from './helpers.js'
 import { DAY_MS, firedTimes, HOUR_MS, openCronRig } from './cron-helpers.js'
@@ -23,7 +23,7 @@ describe('a cron fires on its schedule', () => {
     const [view] = await wharf.crons()
     expect(view).toEqual({
       name: 'nightly', schedule: '0 2 * * *', tz: 'UTC', catchUp: 'one', paused: false,
-      nextFireAt: Date.parse('2026-01-01T02:00:00Z'), lastFireAt: null, function: 'reports.build', description: 'reports.build',
+      nextFireAt: Date.parse('2026-01-01T02:00:00Z'), lastFireAt: null, function: 'reports.build', description: 'reports.build', identityKey: null,
     })
     await wharf.start()
     await clock.advance(3 * DAY_MS)
@@ -206,7 +206,7 @@ describe('cron() refuses bad arguments, naming them', () => {
       ['not a delayable', () => wharf.cron('c', '0 * * * *', (() => 1) as never), 'delayable'],
       ['no method call', () => wharf.cron('c', '0 * * * *', reports.delayable()), 'no method call'],
       ['an eta', () => wharf.cron('c', '0 * * * *', reports.delayable({ eta: 60 }).build('x')), 'eta'],
-      ['an identity key', () => wharf.cron('c', '0 * * * *', reports.delayable({ identityKey: 'k' }).build('x')), 'identityKey'],
+      ['an identity key computed per job', () => wharf.cron('c', '0 * * * *', reports.delayable({ identityKey: () => 'k' }).build('x')), 'identityKey must be a string'],
       ['a graph', () => wharf.cron('c', '0 * * * *', chain(job(), job()) as never), 'delayable'],
       ['a member of a graph', () => wharf.cron('c', '0 * * * *', job().onDone(job())), 'graph'],
       ["another Wharf's model", () => wharf.cron('c', '0 * * * *', foreign.delayable().build('x')), 'another Wharf'],
@@ -219,6 +219,21 @@ describe('cron() refuses bad arguments, naming them', () => {
     expect(await failure(() => wharf.removeCron(''))).toBeInstanceOf(InvalidPropertyError)
     expect(await wharf.crons()).toEqual([])
     expect(events).toEqual([])
+  })
+
+  it('refuses arguments that cannot be stored with NotSerializableError naming the cron, its function and the value', async () => {
+    // An app declares its crons together at start: the refusal must say which one it is.
+    const { wharf, reports, events } = await rig('2026-01-01T00:00:00Z')
+    await wharf.cron('hourly', '0 * * * *', reports.delayable().build('x'), { tz: 'UTC' })
+    for (const bad of [() => 1, new Map(), Number.NaN]) {
+      const error = await failure(() => wharf.cron('nightly', '0 2 * * *', reports.delayable().build(bad as never), { tz: 'UTC' }))
+      expect(error).toBeInstanceOf(NotSerializableError)
+      expect((error as NotSerializableError).message).toMatch(/^cron\("nightly"\): job reports\.build: args\[0\] is /)
+      expect((error as NotSerializableError).path).toBe('args[0]')
+      expect((error as Error).stack).toContain('cron("nightly")')
+    }
+    expect((await wharf.crons()).map((c) => c.name)).toEqual(['hourly'])
+    expect(events.filter((e) => e.type === 'cron.defined')).toHaveLength(1)
   })
 
   it('refuses to default to a process time zone that has no IANA name, and says to pass tz', async () => {

@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   chain,
+  group,
   FailedJobError,
   FakeClock,
   InvalidPropertyError,
@@ -102,8 +103,26 @@ describe('explain: jobs that wait for time or for other jobs', () => {
     const last = m.delayable().ok()
     await chain(first, second, last).delay()
     await wharf.settled()
-    expect(await explain(second.job!)).toEqual({ state: 'wait_dependencies', reasons: [{ kind: 'parents', waitingFor: [first.job!.uuid] }] })
-    expect(await explain(last.job!)).toEqual({ state: 'wait_dependencies', reasons: [{ kind: 'parents', waitingFor: [second.job!.uuid] }] })
+    expect(await explain(second.job!)).toEqual({ state: 'wait_dependencies', reasons: [{ kind: 'parents', waitingFor: [first.job!.uuid], failed: [], cancelled: [] }] })
+    expect(await explain(last.job!)).toEqual({ state: 'wait_dependencies', reasons: [{ kind: 'parents', waitingFor: [second.job!.uuid], failed: [], cancelled: [] }] })
+  })
+
+  it('parents: names the failed and cancelled ones, which leave the job waiting until someone acts', async () => {
+    // "Waits for its parents" alone reads as "it will run": a failed or cancelled parent is
+    // never done by itself, so the job waits until that parent is requeued or set done.
+    const { wharf, m, explain } = await open('root:3')
+    const broken = m.delayable().fail()
+    const dropped = m.delayable().hold()
+    const slow = m.delayable().hold()
+    const child = m.delayable().ok()
+    await chain(group(broken, dropped, slow), child).delay()
+    await wharf.settled()
+    await wharf.cancel(dropped.job!.uuid)
+    const [b, d, s] = [broken.job!.uuid, dropped.job!.uuid, slow.job!.uuid]
+    expect(await explain(child.job!)).toEqual({ state: 'wait_dependencies', reasons: [{ kind: 'parents', waitingFor: [b, d, s], failed: [b], cancelled: [d] }] })
+    await wharf.setDone(b)
+    await wharf.requeue(d)
+    expect(await explain(child.job!)).toEqual({ state: 'wait_dependencies', reasons: [{ kind: 'parents', waitingFor: [d, s], failed: [], cancelled: [] }] })
   })
 })
 
@@ -325,6 +344,20 @@ describe('explain: handlers and lifecycle', () => {
     expect((unknown as UnknownJobError).uuid).toBe(batch.onDone[0])
     expect((unknown as Error).message).toBe(
       `no job with uuid "${batch.onDone[0]}": it is the onDone job of batch "import" (${batch.uuid}), stored once that batch is done (0 of 2 jobs done)`,
+    )
+  })
+
+  it('says of the onDone uuid of a failed batch that the batch will not be done until someone acts', async () => {
+    // "Stored once that batch is done" alone reads as "wait": a failed batch is never done by itself.
+    const { wharf, m } = await open('root:2')
+    const batch = await wharf.batch('import', [m.delayable().ok(), m.delayable().fail()], { onDone: m.delayable().ok() })
+    await wharf.settled()
+    expect((await wharf.batchView(batch.uuid))?.state).toBe('failed')
+    const unknown = await failure(() => wharf.explain(batch.onDone[0]!))
+    expect(unknown).toBeInstanceOf(UnknownJobError)
+    expect((unknown as Error).message).toBe(
+      `no job with uuid "${batch.onDone[0]}": it is the onDone job of batch "import" (${batch.uuid}), stored once that batch is done (1 of 2 jobs done); ` +
+        'the batch is failed (1 failed, 0 cancelled): nothing of it can run until someone acts on it (requeue or setDone its failed or cancelled jobs, cancel or remove the failed ones)',
     )
   })
 })

@@ -303,6 +303,16 @@ describe('trapJobs: performEnqueuedJobs', () => {
     await expect(trap.performEnqueuedJobs()).rejects.toThrow('boom')
     trap.assertJobsCount(0)
   })
+
+  it("traps one job for the firings of a cron whose job has an identity key, as the store keeps one, and records each call", async () => {
+    const { clock, wharf, partner } = await setup()
+    const trap = trapJobs(wharf)
+    await wharf.cron('hourly', '0 * * * *', partner.delayable({ identityKey: 'hourly-note' }).note('hourly'), { tz: 'UTC' })
+    await wharf.start()
+    await clock.advance(3 * 3_600_000)
+    expect(trap.enqueuedJobs.map((j) => j.identityKey)).toEqual(['hourly-note'])
+    expect(trap.calls).toHaveLength(3)
+  })
 })
 
 describe('trapJobs: lifecycle', () => {

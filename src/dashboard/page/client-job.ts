@@ -32,7 +32,7 @@ function untilText(ms) {
 function reasonText(r) {
   switch (r.kind) {
     case 'eta': return ['Waits for its ETA, ', untilText(r.untilMs), '.']
-    case 'parents': return ['Waits for ' + plural(r.waitingFor.length, 'parent job') + ': ', r.waitingFor.map(function (u, i) { return [i ? ', ' : '', jobLink(u)] }), '.']
+    case 'parents': return ['Waits for ' + plural(r.waitingFor.length, 'parent job') + ': ', jobLinks(r.waitingFor), '.', stuckParents(r.failed, 'Failed'), stuckParents(r.cancelled, 'Cancelled')]
     case 'channel-full': return 'Channel ' + r.channel + ' is full: ' + r.running + ' running of ' + r.capacity + '.'
     case 'paused': return 'Channel ' + r.channel + ' is paused.'
     case 'throttled': return 'Channel ' + r.channel + ' is throttled until ' + untilText(r.untilMs) + '.'
@@ -41,11 +41,22 @@ function reasonText(r) {
     case 'no-handler': return 'No handler for ' + r.function + ' is registered in this process.'
     case 'workers-busy': return 'Every cluster member that runs ' + r.function + ' has all its workers busy.'
     case 'stopped': return 'This Wharf is not dispatching (not started, or stopped): no job starts until it is started.'
-    case 'retry-wait': return 'Try ' + r.retry + ' waits until ' + untilText(r.untilMs) + '.'
+    // retry counts the tries made (each start adds one): the one that waits is the next.
+    case 'retry-wait': return 'Try ' + (r.retry + 1) + ' (retry ' + r.retry + ') waits until ' + untilText(r.untilMs) + '.'
     case 'running': return 'Running since ' + untilText(r.sinceMs) + '.'
     case 'finished': return 'Finished: ' + r.state + ' at ' + untilText(r.atMs) + '.'
     default: return JSON.stringify(r)
   }
+}
+
+function jobLinks(uuids) {
+  return uuids.map(function (u, i) { return [i ? ', ' : '', jobLink(u)] })
+}
+
+/** The parents in a state that is never done by itself: the job waits until someone acts. */
+function stuckParents(uuids, state) {
+  if (!uuids || uuids.length === 0) return null
+  return [' ' + state + ' (it waits until they are requeued or set done): ', jobLinks(uuids), '.']
 }
 
 function explanation(answer) {

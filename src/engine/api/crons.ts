@@ -6,7 +6,7 @@ import type { CatchUp, CronDefinition, CronJob } from '../core/events.js'
 import { CATCH_UPS } from '../core/events.js'
 import { CRON_NAME_LENGTH_MAX } from '../core/limits.js'
 import { describe } from '../core/describe.js'
-import { InvalidPropertyError } from '../errors.js'
+import { InvalidPropertyError, refusalAt } from '../errors.js'
 import type { CronTimes } from '../runtime/cron-times.js'
 import { cloneArgs } from '../../storage/serialize.js'
 import { Delayable, type GraphHost } from './delayable.js'
@@ -98,8 +98,8 @@ function isTimeZone(tz: unknown): tz is string {
   }
 }
 
-/** The job of a delayable of this Wharf: one call, alone, with no eta nor identity key of its own
- * (each firing has its time, and its key is the firing's). */
+/** The job of a delayable of this Wharf: one call, alone, with no eta (each firing has its time);
+ * its identity key, if it has one, is every firing's (else each firing's is its own). */
 function cronJobOf(job: unknown, host: GraphHost, where: string): CronJob {
   const usage = 'a delayable of a model of this Wharf with its method called, e.g. reports.delayable().build(\'nightly\')'
   if (!(job instanceof Delayable)) throw new InvalidPropertyError(`${where}: job must be ${usage}, got ${describe(job)}`)
@@ -108,20 +108,31 @@ function cronJobOf(job: unknown, host: GraphHost, where: string): CronJob {
   if (job.graph.vertices.size > 1) throw new InvalidPropertyError(`${where}: job must be a single delayable, not part of a graph (onDone, chain, group)`)
   const props = job.props
   if (props.eta !== undefined && props.eta !== null) throw new InvalidPropertyError(`${where}: job must not have an eta (got ${describe(props.eta)}): each firing runs at its time`)
-  if (props.identityKey !== undefined && props.identityKey !== null) {
-    throw new InvalidPropertyError(`${where}: job must not have an identityKey: each firing's is cron:<name>:<scheduled time>`)
+  // A key computed per job would be computed once, here: only a fixed one means what it says.
+  if (typeof props.identityKey === 'function') {
+    throw new InvalidPropertyError(`${where}: job's identityKey must be a string (each firing's job gets it: a firing while a job with it waits stores nothing), not a function`)
   }
   const { model } = job.target
   const method = job.call.method
+  let args: unknown[]
+  try {
+    args = cloneArgs(job.call.args)
+  } catch (error) {
+    // cloneArgs names the value (`args[0]…`), not the call: a cron declared at start among
+    // others would leave the app guessing which one refused.
+    throw refusalAt(error, `${where}: job ${model}.${method}`)
+  }
   return {
     model,
     method,
     records: job.target.ids,
-    args: cloneArgs(job.call.args),
+    args,
     context: job.target.context,
     priority: props.priority ?? DEFAULT_PRIORITY,
     maxRetries: props.maxRetries ?? DEFAULT_MAX_RETRIES,
     description: props.description ?? `${model}.${method}`,
     channel: props.channel ?? null,
+    // Only when given: a definition declared before keys were taken compares equal to its own.
+    ...(typeof props.identityKey === 'string' ? { identityKey: props.identityKey } : {}),
   }
 }

@@ -7,7 +7,7 @@ import type { JobSpec } from '../core/events.js'
 import { toJobView, type JobView } from '../core/view.js'
 import type { ResultOf } from '../runtime/engine.js'
 import { DELAY_MANY_JOBS_MAX } from '../core/limits.js'
-import { InvalidGraphError, WharfError } from '../errors.js'
+import { InvalidGraphError, refusalAt } from '../errors.js'
 import { Delayable, DelayableChain, DelayableGroup, graphOf, planGraph, refuseOnDoneOfBatch, sizeOf, topologicalOrder, type Graph, type GraphHost, type PlannedJob } from './delayable.js'
 import { buildSpec, buildSpecs, type SpecContext } from './job-spec.js'
 import { runWithoutDelay } from './no-delay.js'
@@ -155,11 +155,7 @@ export function elementName(k: number, call = 'delayMany()'): string {
 
 /** An expected refusal about element k says so in its message (its class and code stay). */
 export function atElement(error: unknown, k: number, call = 'delayMany()'): unknown {
-  if (!(error instanceof WharfError)) return error
-  const was = error.message
-  error.message = `${elementName(k, call)}: ${was}`
-  if (error.stack?.includes(was) === true) error.stack = error.stack.replace(was, error.message)
-  return error
+  return refusalAt(error, elementName(k, call))
 }
 
 /** Each job of the call as the enqueue left it: stored, the job its identity key matched where

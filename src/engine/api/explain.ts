@@ -39,5 +39,8 @@ function notStoredYet(state: State, uuid: string): string | undefined {
   const batch = state.onDoneUuids.get(uuid)
   if (batch === undefined) return undefined
   const view = toBatchView(batch)
-  return `it is the onDone job of batch ${JSON.stringify(view.name)} (${view.uuid}), stored once that batch is done (${view.done} of ${view.total} jobs done)`
+  const known = `it is the onDone job of batch ${JSON.stringify(view.name)} (${view.uuid}), stored once that batch is done (${view.done} of ${view.total} jobs done)`
+  if (view.state !== 'failed') return known
+  // Nothing of a failed batch runs: without someone acting it is never done, nor this job stored.
+  return `${known}; the batch is failed (${view.failed} failed, ${view.cancelled} cancelled): nothing of it can run until someone acts on it (requeue or setDone its failed or cancelled jobs, cancel or remove the failed ones)`
 }

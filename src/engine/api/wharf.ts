@@ -341,7 +341,9 @@ export class Wharf implements ModelHost {
 
   /**
    * Declare a recurring job: each firing of `schedule` (a cron expression, read in `tz`) stores
-   * `job`'s call as a job with the identity key `cron:<name>:<ISO scheduled time>`. Declaring a
+   * `job`'s call as a job with the identity key `cron:<name>:<ISO scheduled time>` — or `job`'s
+   * own identityKey (a string) when it has one: then a firing while a job with that key waits
+   * stores nothing, so firings do not pile up behind a paused or full channel. Declaring a
    * name again updates it; the same definition again writes nothing (declare crons at every
    * start). Firings missed while no engine ran follow `catchUp` (default 'one'). Crons fire while
    * the engine runs (start()).

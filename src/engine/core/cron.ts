@@ -8,6 +8,9 @@
 // A firing is never stored twice: its job.created and the cron.fired that moves the cron past it
 // are in one batch (one atomic record), every fired time is after the cron's last firing, and the
 // job carries the identity key `cron:<name>:<ISO time>` (a job waiting with it is not stored again).
+// A definition whose job has an identity key of its own gives it to every firing instead: a firing
+// while a job with that key waits (or that an earlier firing of the same catch-up took) stores
+// nothing, so a slow or held-up cron job does not pile up.
 
 import { fail } from './assert.js'
 import type { Command } from './commands.js'
@@ -40,6 +43,9 @@ export interface CronView {
   /** The job function each firing calls, '<model>.<method>', and the job's description. */
   function: string
   description: string
+  /** The identity key every firing's job carries when the cron's job has its own (a firing while
+   * a job with it waits stores nothing); null: each firing's is `cron:<name>:<ISO time>`. */
+  identityKey: string | null
 }
 
 /** The identity keys of cron `name`'s firings: this, then the scheduled time in ISO 8601 (the
@@ -60,6 +66,7 @@ export function cronViewOf(cron: CronRecord): CronView {
     paused: cron.paused,
     function: `${d.job.model}.${d.job.method}`,
     description: d.job.description,
+    identityKey: d.job.identityKey ?? null,
   }
 }
 
@@ -133,12 +140,17 @@ function decideFire(state: State, command: Extract<Command, { type: 'fireCron' }
   const { name, fired, jobs, nextMs } = command
   if (fired.length !== jobs.length) fail(`cron ${name}: ${fired.length} firings with ${jobs.length} jobs`)
   if (fired.length > CRON_FIRINGS_MAX) fail(`cron ${name}: ${fired.length} firings at once, more than CRON_FIRINGS_MAX`)
+  const ownKey = state.crons.get(name)!.definition.job.identityKey
+  const taken = new Set<string>()
   for (let i = 0; i < jobs.length; i++) {
     const spec = jobs[i]!
-    if (spec.identityKey?.startsWith(cronKeyPrefix(name)) !== true) fail(`cron ${name}: job ${spec.uuid} has identity key ${spec.identityKey}`)
+    const key = spec.identityKey
+    if (key === null || (key !== ownKey && !key.startsWith(cronKeyPrefix(name)))) fail(`cron ${name}: job ${spec.uuid} has identity key ${key}`)
     if (state.jobs.has(spec.uuid)) fail(`cron ${name}: job uuid ${spec.uuid} is taken`)
-    // A job still waiting for this very firing (a log written by hand, a key reused): not twice.
-    if (state.identity.has(spec.identityKey)) continue
+    // A job still waiting with this key — for this very firing (a log written by hand, a key
+    // reused), or with the definition's own key — or a job of this event holding it: not twice.
+    if (state.identity.has(key) || taken.has(key)) continue
+    taken.add(key)
     out.push({ seq: 0, v, at: nowMs, type: 'job.created', job: spec })
   }
   out.push({ seq: 0, v, at: nowMs, type: 'cron.fired', name, fired, nextMs })

@@ -54,6 +54,10 @@ export type CatchUp = (typeof CATCH_UPS)[number]
  */
 export interface CronJob extends Pick<JobSpec, 'model' | 'method' | 'records' | 'args' | 'context' | 'priority' | 'maxRetries' | 'description'> {
   channel: string | null
+  /** The delayable's own identity key, when it had one: every firing's job carries it instead of
+   * the firing's, so a firing while a job with it still waits stores nothing (queue_job's
+   * identity_key on a cron's job). Absent otherwise (definitions before it compare equal). */
+  identityKey?: string
 }
 
 /** A cron as declared (wharf.cron()): everything but the times, which the shell computes. */
@@ -202,9 +206,9 @@ export interface CronPaused extends Base { type: 'cron.paused'; name: string }
 export interface CronResumed extends Base { type: 'cron.resumed'; name: string; nextMs: number | null }
 /**
  * The cron's firings at these scheduled times (ascending) stored their jobs (job.created events
- * just before it, identity key `cron:<name>:<ISO time>`; a firing whose key a waiting job holds
- * stores none), and it fires next at `nextMs`. `fired` may be empty: missed firings skipped by
- * its catchUp.
+ * just before it, identity key `cron:<name>:<ISO time>`, or the definition's own; a firing whose
+ * key a waiting job holds, or an earlier firing of the same event took, stores none), and it
+ * fires next at `nextMs`. `fired` may be empty: missed firings skipped by its catchUp.
  */
 export interface CronFired extends Base { type: 'cron.fired'; name: string; fired: number[]; nextMs: number | null }
 

@@ -6,9 +6,10 @@
 // Which reasons, in which order (each one holds at `nowMs`):
 // - started or enqueued: `running`; done, cancelled, failed: `finished` (`atMs` is null only for
 //   a job that failed before 0.2 kept the time, restored from an older snapshot).
-// - waiting for its parents: `parents` alone; pending behind its eta: `eta`, or `retry-wait` when
-//   that eta was set by a retry of its latest try. What the channels would say then depends on
-//   that time, so nothing else is said.
+// - waiting for its parents: `parents` alone, naming those failed or cancelled (nothing makes them
+//   done but a requeue or a setDone: without one, the job waits for good); pending behind its
+//   eta: `eta`, or `retry-wait` when that eta was set by a retry of its latest try. What the
+//   channels would say then depends on that time, so nothing else is said.
 // - a ready job (eta passed, parents done): `stopped` first when this Wharf is not dispatching,
 //   then everything that holds it back, as the scheduler sees it when it picks — due etas
 //   promoted first: `no-handler`; on a cluster, `workers-busy` when live workers registered its
@@ -37,7 +38,9 @@ import { WorkerChoice, type Worker } from './workers.js'
 export type Reason =
   | { kind: 'eta'; untilMs: number }
   | { kind: 'retry-wait'; untilMs: number; retry: number }
-  | { kind: 'parents'; waitingFor: string[] }
+  /** `failed`, `cancelled`: those of `waitingFor` in that state, which are not done until someone
+   * acts (requeue, or setDone): the job waits for them for good until then. */
+  | { kind: 'parents'; waitingFor: string[]; failed: string[]; cancelled: string[] }
   | { kind: 'channel-full'; channel: string; running: number; capacity: number }
   | { kind: 'paused'; channel: string }
   | { kind: 'throttled'; channel: string; untilMs: number }
@@ -89,9 +92,10 @@ function reasonsOf(state: State, job: JobRecord, nowMs: number, registered: Regi
     case 'failed':
       return [{ kind: 'finished', state: 'failed', atMs: job.failedAt }]
     case 'wait_dependencies': {
-      const waitingFor = job.parents.filter((p) => p.state !== 'done').map((p) => p.uuid)
-      if (waitingFor.length === 0) fail(`job ${job.uuid} waits for its parents, and all of them are done`)
-      return [{ kind: 'parents', waitingFor }]
+      const waiting = job.parents.filter((p) => p.state !== 'done')
+      if (waiting.length === 0) fail(`job ${job.uuid} waits for its parents, and all of them are done`)
+      const uuidsIn = (state: JobState): string[] => waiting.filter((p) => p.state === state).map((p) => p.uuid)
+      return [{ kind: 'parents', waitingFor: waiting.map((p) => p.uuid), failed: uuidsIn('failed'), cancelled: uuidsIn('cancelled') }]
     }
     case 'pending': {
       if (job.waitingEta && job.eta! > nowMs) return [etaReason(job)]

@@ -15,12 +15,15 @@ import { CRON_FIRINGS_MAX } from '../core/limits.js'
 import type { State } from '../core/state.js'
 import { cloneArgs } from '../../storage/serialize.js'
 import type { CronTimes } from './cron-times.js'
+import type { Warn } from './warnings.js'
 
 export interface CronFiringDeps {
   times: CronTimes
   newId: () => string
   /** The configured channel of a job function (null: root). */
   channelOf(model: string, method: string): string | null
+  /** Where the warning of firings skipped goes: the engine's (the app's logger too). */
+  warn: Warn
 }
 
 export interface CronFires {
@@ -59,9 +62,10 @@ function firedTimes(cron: CronRecord, nowMs: number, runningSinceMs: number, dep
     const { times, more } = deps.times.between(schedule, tz, fromMs, nowMs, CRON_FIRINGS_MAX)
     if (more) {
       const last = new Date(times[times.length - 1]!).toISOString()
-      process.emitWarning(
+      deps.warn(
         `wharf: cron ${JSON.stringify(name)} missed more than ${CRON_FIRINGS_MAX} firings (CRON_FIRINGS_MAX) with catchUp 'all': ` +
           `the ${CRON_FIRINGS_MAX} from ${new Date(fromMs).toISOString()} to ${last} fire, the later ones up to now are skipped`,
+        'WHARF_CRON_FIRINGS_SKIPPED',
       )
     }
     return times
@@ -115,7 +119,7 @@ function cronJobSpec(cron: CronRecord, atMs: number, nowMs: number, deps: CronFi
     maxRetries: job.maxRetries,
     description: job.description,
     channel: job.channel ?? deps.channelOf(job.model, job.method) ?? 'root',
-    identityKey: cronIdentityKey(cron.definition.name, atMs),
+    identityKey: job.identityKey ?? cronIdentityKey(cron.definition.name, atMs),
     dependsOn: [],
     createdAt: nowMs,
   }

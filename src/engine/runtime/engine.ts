@@ -53,7 +53,7 @@ import { CronTimes } from './cron-times.js'
 import { ulidFactory, type IdFactory } from './ids.js'
 import { TickLinger } from './tick-linger.js'
 import { earliest, SpinGuard, WakeTimer } from './wake-timer.js'
-import type { Warn } from './warnings.js'
+import { processWarning, type Warn } from './warnings.js'
 import { isRunOf, unlaunchedRuns, WorkerRuns } from './worker-runs.js'
 
 // Moved out of this file with the concerns they belong to; importers keep this path.
@@ -207,6 +207,7 @@ export class Engine {
       times: this.cronTimes,
       newId: options.newId ?? ulidFactory(options.clock),
       channelOf: (model, method) => functions.resolve(model, method).channel,
+      warn: options.warn ?? processWarning,
     }
     const engine = this
     this.appends = new Appends(

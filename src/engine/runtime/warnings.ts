@@ -21,6 +21,7 @@ export type WarningCode =
   | 'WHARF_CLUSTER_CHANNELS'
   | 'WHARF_BAD_RANDOM'
   | 'WHARF_TELEMETRY_ERROR'
+  | 'WHARF_CRON_FIRINGS_SKIPPED'
 
 export type Warn = (message: string, code: WarningCode, detail?: string) => void
 

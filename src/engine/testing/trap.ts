@@ -173,12 +173,16 @@ export class JobsTrap implements DelaySink {
   /**
    * @internal A cron's firing while trapped (the engine's, once the cron's move past it is
    * committed): its jobs, one call each. Their properties are the cron definition's, settled when
-   * cron() was called (defaults included), with the firing's identity key. Never refused: no
-   * caller would see the error, and a cron fires at most once per scheduled time.
+   * cron() was called (defaults included), with the firing's identity key — or the definition's
+   * own, which a trapped job may hold already: then, as the store would, no job is trapped (the
+   * call is recorded). Never refused: no caller would see the error, and a cron fires at most once
+   * per scheduled time.
    */
   captureFired(specs: readonly JobSpec[]): void {
-    for (const spec of specs) this.callList.push(Object.freeze(firedCallOf(spec)))
-    this.keep(specs)
+    for (const spec of specs) {
+      this.callList.push(Object.freeze(firedCallOf(spec)))
+      if (spec.identityKey === null || !this.byIdentity.has(spec.identityKey)) this.keep([spec])
+    }
   }
 
   jobsCount(options: { only?: JobMatcher } = {}): number {
