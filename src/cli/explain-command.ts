@@ -59,7 +59,8 @@ export function sentence(r: Reason): string {
     case 'running':
       return `running since ${at('sinceMs')}`
     case 'finished':
-      return `finished ${f('state')} at ${at('atMs')}`
+      // A job that failed before 0.2 kept the time has none: say so rather than "at -".
+      return r.atMs === null || r.atMs === undefined ? `finished ${f('state')} (when is not recorded)` : `finished ${f('state')} at ${at('atMs')}`
     default:
       return JSON.stringify(r)
   }

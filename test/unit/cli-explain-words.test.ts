@@ -23,3 +23,10 @@ describe('wharf explain: the retry-wait reason in words', () => {
     expect(sentence({ kind: 'retry-wait', untilMs, retry: 1 })).toBe('waits to retry (try 2, retry 1) until 2026-01-01T00:00:30Z')
   })
 })
+
+describe('wharf explain: the finished reason in words', () => {
+  it('says when the job finished, and that it is not recorded for a job that failed before the time was kept', () => {
+    expect(sentence({ kind: 'finished', state: 'done', atMs: Date.parse('2026-01-01T00:00:30Z') })).toBe('finished done at 2026-01-01T00:00:30Z')
+    expect(sentence({ kind: 'finished', state: 'failed', atMs: null })).toBe('finished failed (when is not recorded)')
+  })
+})

@@ -44,7 +44,7 @@ function reasonText(r) {
     // retry counts the tries made (each start adds one): the one that waits is the next.
     case 'retry-wait': return 'Try ' + (r.retry + 1) + ' (retry ' + r.retry + ') waits until ' + untilText(r.untilMs) + '.'
     case 'running': return 'Running since ' + untilText(r.sinceMs) + '.'
-    case 'finished': return 'Finished: ' + r.state + ' at ' + untilText(r.atMs) + '.'
+    case 'finished': return 'Finished: ' + r.state + (r.atMs === null || r.atMs === undefined ? ' (when is not recorded).' : ' at ' + untilText(r.atMs) + '.')
     default: return JSON.stringify(r)
   }
 }
