@@ -71,7 +71,8 @@ export interface ClusterView {
   /** The node of the scheduler of the current term, when its heartbeat is recent and its session
    * alive; else null (during a takeover). */
   leader: string | null
-  /** Members with a heartbeat under MEMBER_ALIVE_MS old, by node. */
+  /** Members alive, by node: a heartbeat under MEMBER_ALIVE_MS old and their session still on
+   * (a killed process is gone at once); this process not once closed. */
   nodes: ClusterNode[]
   /** This process's role now ('closed' once this Wharf closed or was deposed). */
   role: ClusterRole | 'closed'
@@ -197,7 +198,10 @@ export class Cluster {
   async attach(engine: Engine): Promise<void> {
     this.engine = engine
     engine.joinCluster(this.worker, () => this.workChanged())
-    engine.onClosed(() => this.halt())
+    engine.onClosed((why) => {
+      this.halt()
+      if (why instanceof SchedulerDeposedError) this.lastLook()
+    })
     const listening = this.log.pool.listen(this.log.channel, (payload) => this.onNotify(payload))
     const replies = this.log.pool.listen(replyChannel(this.log.schema, this.worker), (payload) => {
       if (!this.halted) this.onReply(payload)
@@ -230,10 +234,15 @@ export class Cluster {
   view(): ClusterView {
     const role = this.role
     const term = Math.max(this.known.term, this.log.term)
-    const nodes = this.known.members.map(({ node, lastSeenMs, running, role, term }) => ({ node, lastSeenMs, running, role, term }))
-    // A scheduler whose session is gone (a SIGKILLed process) is no leader, though its row is
-    // fresh for MEMBER_ALIVE_MS more: a call sent to it now waits for a takeover.
-    const leader = role === 'scheduler' ? this.node : (this.known.members.find((m) => m.role === 'scheduler' && m.term === term && m.locked)?.node ?? null)
+    // A member whose session is gone (a SIGKILLed process, a deposed scheduler) is dead by the rule
+    // the scheduler recovers runs by (cluster-workers.ts), though its row is fresh for
+    // MEMBER_ALIVE_MS more: listed, it looked alive, running handlers that no longer run.
+    // This process once closed (deposed) is no member either, whatever its last read said of it.
+    const alive = this.known.members.filter((m) => m.locked && !(role === 'closed' && m.node === this.node))
+    const nodes = alive.map(({ node, lastSeenMs, running, role, term }) => ({ node, lastSeenMs, running, role, term }))
+    // Nor is such a scheduler the leader: a call sent to it now waits for a takeover. This process
+    // is the leader only while it schedules: its own row, read before it was deposed, says nothing.
+    const leader = role === 'scheduler' ? this.node : (alive.find((m) => m.role === 'scheduler' && m.term === term && m.node !== this.node)?.node ?? null)
     return { node: this.node, leader, nodes, role, term }
   }
 
@@ -285,6 +294,17 @@ export class Cluster {
     this.applier?.stop()
     for (const unlisten of [this.unlisten, this.unlistenInbox, this.unlistenReplies]) void unlisten?.().catch(() => undefined)
     this.unlisten = this.unlistenInbox = this.unlistenReplies = null
+  }
+
+  /** Deposed: the members and term read once more, so that cluster() (which still answers until
+   * close()) names the scheduler that took over and its term, not those before the takeover. */
+  private lastLook(): void {
+    const read = async (): Promise<void> => {
+      const { members, left, term } = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
+      this.known = { members, left, term }
+    }
+    // (The server is away, or close() closed the log: the last heartbeat's read stays.)
+    read().catch(() => undefined)
   }
 
   private onNotify(payload: string): void {
