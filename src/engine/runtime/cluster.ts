@@ -39,6 +39,7 @@ import type { ResultOf } from './submissions.js'
 import type { Warn } from './warnings.js'
 import { Coalesced } from './coalesced.js'
 import { ClusterChannels } from './cluster-channels.js'
+import { OutageWarnings } from './cluster-outage.js'
 
 /** Every member writes its row this often; the scheduler checks its lease as often. */
 export const HEARTBEAT_MS = 1000
@@ -140,6 +141,8 @@ export class Cluster {
   /** The snapshot a change of configuration asked for (ClusterChannels.lead): leave() waits for
    * it, so that the log does not close under it. */
   private snapshotting: Promise<void> | null = null
+  /** The loops' failures while the server is away: warned when it starts, ends, once a minute. */
+  private readonly outage: OutageWarnings
 
   constructor(
     private readonly log: PgLog,
@@ -151,6 +154,7 @@ export class Cluster {
     private readonly slots: number | null = null,
   ) {
     this.tables = new PgClusterTables(log.schema, log.channel)
+    this.outage = new OutageWarnings((message) => warn(`wharf: cluster member ${node}: ${message}`, 'WHARF_CLUSTER'))
     const clusterChannels = (this.channels = new ClusterChannels(channels, node, log.campaigns, (message) => warn(message, 'WHARF_CLUSTER_CHANNELS')))
     this.names = new Map([...results].map(([name, result]) => [result, name]))
     // Replies are addressed to this open of this process, not to its node name: two processes
@@ -445,6 +449,7 @@ export class Cluster {
     await this.tables.heartbeat(this.log.pool, this.node, role, this.log.term, engine.runningHandlers, work, announced !== this.announced)
     this.announced = announced
     await this.readMembers()
+    this.outage.reached()
     if (role === 'scheduler' && ++this.beats % 60 === 0) await this.tables.sweep(this.log.pool, REPLY_KEPT_MS)
   }
 
@@ -527,10 +532,13 @@ export class Cluster {
     this.timers.push(timer)
   }
 
-  /** Loops never throw: a failure is warned, and the next round tries again. */
+  /** Loops never throw: a failure is warned, and the next round tries again. (The server away
+   * fails every round of every loop: that is one outage, warned as one.) */
   private background(work: Promise<void>): void {
     work.catch((error: unknown) => {
-      if (!this.halted) this.warn(`wharf: cluster member ${this.node}: ${error instanceof Error ? error.message : String(error)}`, 'WHARF_CLUSTER')
+      if (this.halted) return
+      if (this.log.unreachable(error)) this.outage.failed(error)
+      else this.warn(`wharf: cluster member ${this.node}: ${error instanceof Error ? error.message : String(error)}`, 'WHARF_CLUSTER')
     })
   }
 
