@@ -17,7 +17,8 @@ export const clusterCommand: Command = {
     "--schema S      the cluster's schema (default wharf)",
     'Members alive: a heartbeat (every second) under 10 s old, and their PostgreSQL session still on. LAST SEEN is',
     "the server's time of their last heartbeat. An embedded app (--url) answers as a cluster of one, at term 0.",
-    'JSON: wharf.cluster(): { node, leader, role, term, nodes: [{ node, lastSeenMs, running, role, term }] }',
+    'STARTED: it called start() and takes work; WORKERS: the handlers it runs at once (its workers option).',
+    'JSON: wharf.cluster(): { node, leader, role, term, nodes: [{ node, lastSeenMs, running, role, term, started, workers }] }',
   ],
   options: connecting(),
   async run({ values, positionals, out }) {
@@ -33,8 +34,18 @@ export const clusterCommand: Command = {
 function showCluster(view: ClusterView, joined: boolean): string[] {
   const leader = view.leader === null ? 'none (no member holds the lease with a live session: a takeover under way, or no app running)' : view.leader
   const members = table(
-    [{ header: 'NODE' }, { header: 'ROLE' }, { header: 'TERM', right: true }, { header: 'RUNNING', right: true }, { header: 'LAST SEEN' }, { header: '' }],
-    view.nodes.map((n) => [n.node, n.role, String(n.term), String(n.running), time(n.lastSeenMs), n.node === view.node ? (joined ? 'this command' : 'answered') : '']),
+    [{ header: 'NODE' }, { header: 'ROLE' }, { header: 'TERM', right: true }, { header: 'STARTED' }, { header: 'RUNNING', right: true }, { header: 'WORKERS', right: true }, { header: 'LAST SEEN' }, { header: '' }],
+    view.nodes.map((n) => [
+      n.node,
+      n.role,
+      String(n.term),
+      // (A dashboard of an older Wharf answers without them.)
+      n.started === undefined ? '-' : n.started ? 'started' : 'no',
+      String(n.running),
+      n.workers === undefined ? '-' : n.workers === null ? 'unlimited' : String(n.workers),
+      time(n.lastSeenMs),
+      n.node === view.node ? (joined ? 'this command' : 'answered') : '',
+    ]),
   )
   return [`leader: ${leader}`, `term: ${view.term}`, '', ...(view.nodes.length === 0 ? ['no member alive'] : members)]
 }

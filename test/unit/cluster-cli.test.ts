@@ -140,7 +140,7 @@ describe('wharf cluster', () => {
     expect(view.nodes.map((n: { node: string; role: string }) => [n.node, n.role])).toEqual([['app', 'scheduler'], ['web', 'follower'], [view.node, 'follower']])
     const text = await inProcess('cluster', '--postgres', db.url(), '--schema', schema)
     expect(text.out).toMatch(/^leader: app\nterm: 1\n/)
-    expect(text.out).toMatch(/\napp +scheduler +1 +0 +\S+Z *\n/)
+    expect(text.out).toMatch(/\napp +scheduler +1 +no +0 +unlimited +\S+Z *\n/)
     expect(text.out).toMatch(/this command/)
     // The dashboard of a follower answers its cluster() (GET /api/cluster).
     const { url } = await web.serveDashboard({ port: 0 })

@@ -27,6 +27,18 @@ describe('wharf.cluster()', () => {
     await expect.poll(() => scheduler.cluster().nodes.map((n) => n.node), { timeout: 5_000, interval: 20 }).toEqual(['node-a'])
   })
 
+  it('says which members take work (started) and how many handlers each runs at once (workers)', async () => {
+    const schema = db.schema()
+    const web = await open(schema, 'node-a')
+    const worker = await open(schema, 'node-b', { workers: 3 })
+    worker.model('res.partner', { sync: () => 'ok' })
+    await worker.start()
+    const members = () => web.cluster().nodes.map(({ node, started, workers }) => [node, started, workers])
+    await expect.poll(members, { timeout: 10_000, interval: 20 }).toEqual([['node-a', false, null], ['node-b', true, 3]])
+    await worker.stop()
+    await expect.poll(members, { timeout: 10_000, interval: 20 }).toEqual([['node-a', false, null], ['node-b', false, 3]])
+  })
+
   it('on a scheduler deposed (its lease session terminated, another took over) names the new leader, not itself', async () => {
     const schema = db.schema()
     const old = await open(schema, 'node-a')

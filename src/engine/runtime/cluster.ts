@@ -63,6 +63,11 @@ export interface ClusterNode {
   running: number
   role: MemberRow['role']
   term: number
+  /** It takes work: it called start() (and is not stopping). A member that only enqueues (a web
+   * process) or stopped runs nothing, whatever its role. */
+  started: boolean
+  /** Handlers it runs at once (its `workers` option); null: unlimited. */
+  workers: number | null
 }
 
 /** wharf.cluster(): this process, the scheduler, and the members alive. */
@@ -243,7 +248,7 @@ export class Cluster {
     // MEMBER_ALIVE_MS more: listed, it looked alive, running handlers that no longer run.
     // This process once closed (deposed) is no member either, whatever its last read said of it.
     const alive = this.known.members.filter((m) => m.locked && !(role === 'closed' && m.node === this.node))
-    const nodes = alive.map(({ node, lastSeenMs, running, role, term }) => ({ node, lastSeenMs, running, role, term }))
+    const nodes = alive.map(({ node, lastSeenMs, running, role, term, work }) => ({ node, lastSeenMs, running, role, term, started: work?.functions != null, workers: work?.workers ?? null }))
     // Nor is such a scheduler the leader: a call sent to it now waits for a takeover. This process
     // is the leader only while it schedules: its own row, read before it was deposed, says nothing.
     const leader = role === 'scheduler' ? this.node : (alive.find((m) => m.role === 'scheduler' && m.term === term && m.node !== this.node)?.node ?? null)
