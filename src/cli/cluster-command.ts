@@ -16,7 +16,7 @@ export const clusterCommand: Command = {
     '--postgres URL  the cluster on PostgreSQL: joined as a member that never schedules (listed, marked "this command")',
     "--schema S      the cluster's schema (default wharf)",
     'Members alive: a heartbeat (every second) under 10 s old, and their PostgreSQL session still on. LAST SEEN is',
-    "the server's time of their last heartbeat. An embedded app (--url) answers as a cluster of one, at term 0.",
+    "their last heartbeat by the answering process's clock. An embedded app (--url) answers as a cluster of one, at term 0.",
     'STARTED: it called start() and takes work; WORKERS: the handlers it runs at once (its workers option).',
     'JSON: wharf.cluster(): { node, leader, role, term, nodes: [{ node, lastSeenMs, running, role, term, started, workers }] }',
   ],

@@ -3,13 +3,17 @@
 import type { ChildProcess } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import { spawnScript } from '../cluster/spawn.js'
+import { cutProxy, type CutProxy } from '../pg/cut-proxy.js'
+import { MEMBER_ALIVE_MS } from '../../src/engine/runtime/cluster.js'
 import { clusterMembers, pgTestDatabase, terminateLockHolder } from '../pg/database.js'
 
 const db = pgTestDatabase()
 
 const children: ChildProcess[] = []
-afterEach(() => {
+const proxies: CutProxy[] = []
+afterEach(async () => {
   for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  await Promise.all(proxies.splice(0).map((p) => p.close()))
 })
 
 describe('wharf.cluster()', () => {
@@ -25,6 +29,23 @@ describe('wharf.cluster()', () => {
     child.kill('SIGKILL')
     // Well within MEMBER_ALIVE_MS (10 s): the next heartbeats read its member lock gone.
     await expect.poll(() => scheduler.cluster().nodes.map((n) => n.node), { timeout: 5_000, interval: 20 }).toEqual(['node-a'])
+  })
+
+  it('on a member cut from the server, ages its last read: no member nor leader once their heartbeats are 10 s old', async () => {
+    const schema = db.schema()
+    const app = await open(schema, 'app')
+    const proxy = await cutProxy(db.url())
+    proxies.push(proxy)
+    const web = await open(schema, 'web', { postgres: `${proxy.url}?connect_timeout=2` })
+    await expect.poll(() => web.cluster().nodes.map((n) => n.node), { timeout: 10_000, interval: 20 }).toEqual(['app', 'web'])
+    expect(web.cluster().leader).toBe('app')
+    const seen = web.cluster().nodes[0]!.lastSeenMs
+    // lastSeenMs is by this process's clock: as old as the server says the heartbeat is.
+    expect(Math.abs(Date.now() - seen)).toBeLessThan(MEMBER_ALIVE_MS)
+    proxy.cut()
+    // Its reads fail from now on: what the last one said goes stale (it named 'app' leader for ever).
+    await expect.poll(() => web.cluster(), { timeout: 30_000, interval: 100 }).toMatchObject({ leader: null, nodes: [] })
+    expect(app.cluster().leader).toBe('app')
   })
 
   it('says which members take work (started) and how many handlers each runs at once (workers)', async () => {

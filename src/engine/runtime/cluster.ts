@@ -57,7 +57,8 @@ export type ClusterRole = MemberRow['role']
 /** A member of the cluster, as its last heartbeat (every second) said. */
 export interface ClusterNode {
   node: string
-  /** When its heartbeat was last seen (ms since the epoch). */
+  /** When its heartbeat was last seen (ms since the epoch, by this process's clock: its age as the
+   * server measured it, from this process's read). */
   lastSeenMs: number
   /** Handlers it was running then. */
   running: number
@@ -119,8 +120,8 @@ export class Cluster {
   /** The LISTEN on this open's reply channel. */
   private unlistenReplies: (() => Promise<void>) | null = null
   private electing = false
-  /** The members and term the last heartbeat read (view() answers from them). */
-  private known: { members: MemberState[]; left: string[]; term: number } = { members: [], left: [], term: 0 }
+  /** The members and term the last heartbeat read, and when (view() answers from them). */
+  private known: { members: MemberState[]; left: string[]; term: number; readAtMs: number } = { members: [], left: [], term: 0, readAtMs: 0 }
   private beats = 0
   /** Reads of the member table asked for, and the latest whose answer was taken (readMembers). */
   private membersAsked = 0
@@ -246,9 +247,13 @@ export class Cluster {
     // A member whose session is gone (a SIGKILLed process, a deposed scheduler) is dead by the rule
     // the scheduler recovers runs by (cluster-workers.ts), though its row is fresh for
     // MEMBER_ALIVE_MS more: listed, it looked alive, running handlers that no longer run.
-    // This process once closed (deposed) is no member either, whatever its last read said of it.
-    const alive = this.known.members.filter((m) => m.locked && !(role === 'closed' && m.node === this.node))
-    const nodes = alive.map(({ node, lastSeenMs, running, role, term, work }) => ({ node, lastSeenMs, running, role, term, started: work?.functions != null, workers: work?.workers ?? null }))
+    // Nor one whose heartbeat is MEMBER_ALIVE_MS old by now: this process's reads failing (the
+    // server away), its last one ages, and would name members and a leader long dead. This process
+    // once closed (deposed) is no member either, whatever its last read said of it.
+    const { readAtMs } = this.known
+    const sinceRead = Date.now() - readAtMs
+    const alive = this.known.members.filter((m) => m.locked && m.ageMs + sinceRead < MEMBER_ALIVE_MS && !(role === 'closed' && m.node === this.node))
+    const nodes = alive.map(({ node, ageMs, running, role, term, work }) => ({ node, lastSeenMs: readAtMs - ageMs, running, role, term, started: work?.functions != null, workers: work?.workers ?? null }))
     // Nor is such a scheduler the leader: a call sent to it now waits for a takeover. This process
     // is the leader only while it schedules: its own row, read before it was deposed, says nothing.
     const leader = role === 'scheduler' ? this.node : (alive.find((m) => m.role === 'scheduler' && m.term === term && m.node !== this.node)?.node ?? null)
@@ -310,7 +315,7 @@ export class Cluster {
   private lastLook(): void {
     const read = async (): Promise<void> => {
       const { members, left, term } = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
-      this.known = { members, left, term }
+      this.known = { members, left, term, readAtMs: Date.now() }
     }
     // (The server is away, or close() closed the log: the last heartbeat's read stays.)
     read().catch(() => undefined)
@@ -407,7 +412,7 @@ export class Cluster {
       this.lead()
       // Its workers before its first decision: the recovery spares the live ones' runs, and what
       // it may start right after goes to them (not to nobody until the next heartbeat).
-      this.known = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
+      this.known = { ...(await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)), readAtMs: Date.now() }
       this.updatePool()
       await engine.promote(sparedWorkers(this.known, this.self()))
       if (changed) this.snapshotChanged(engine)
@@ -466,7 +471,7 @@ export class Cluster {
     const { members, left, term, published } = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
     if (read < this.membersRead) return
     this.membersRead = read
-    this.known = { members, left, term }
+    this.known = { members, left, term, readAtMs: Date.now() }
     this.updatePool()
     const engine = this.requireEngine()
     // (A follower that just took the lease publishes its own: elect() puts it in place.)
