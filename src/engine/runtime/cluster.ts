@@ -120,6 +120,9 @@ export class Cluster {
   /** The LISTEN on this open's reply channel. */
   private unlistenReplies: (() => Promise<void>) | null = null
   private electing = false
+  /** This takeover put a configuration of its own in place (ClusterChannels.lead): it snapshots
+   * once promoted (kept across a takeover resumed after a failure). */
+  private channelsChanged = false
   /** The members and term the last heartbeat read, and when (view() answers from them). */
   private known: { members: MemberState[]; left: string[]; term: number; readAtMs: number } = { members: [], left: [], term: 0, readAtMs: 0 }
   private beats = 0
@@ -408,14 +411,20 @@ export class Cluster {
     try {
       if (!(await this.log.tryLead())) return
       await this.replica.catchUp()
-      const changed = this.channels.lead(this.log.replacedChannels, engine, engine.state.seq)
-      this.lead()
+      // A takeover that failed half way (the server away) is resumed by the next round: the lease
+      // and the term are held already (tryLead() answers true at once), and the inbox is applied
+      // already — a second applier beside the first would take each call too, and apply it twice.
+      if (this.applier === null) {
+        this.channelsChanged = this.channels.lead(this.log.replacedChannels, engine, engine.state.seq)
+        this.lead()
+      }
       // Its workers before its first decision: the recovery spares the live ones' runs, and what
       // it may start right after goes to them (not to nobody until the next heartbeat).
       this.known = { ...(await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)), readAtMs: Date.now() }
       this.updatePool()
       await engine.promote(sparedWorkers(this.known, this.self()))
-      if (changed) this.snapshotChanged(engine)
+      if (this.channelsChanged) this.snapshotChanged(engine)
+      this.channelsChanged = false
       await this.heartbeat()
     } finally {
       this.electing = false
