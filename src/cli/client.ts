@@ -8,6 +8,7 @@ import type { JobState } from '../engine/core/events.js'
 import type { JobView } from '../engine/core/view.js'
 import type { BatchState, BatchView } from '../engine/core/batch.js'
 import type { Stats } from '../engine/api/queries.js'
+import type { ClusterView } from '../engine/runtime/cluster.js'
 import { WharfError } from '../engine/errors.js'
 import { PATH_ADVICE } from '../storage/level-path.js'
 
@@ -80,6 +81,8 @@ export interface OperatorClient {
   purge(state: RemovableState, before: Date | undefined): Promise<{ removed: number }>
   stats(): Promise<Stats>
   crons(): Promise<{ crons: unknown[] }>
+  /** wharf.cluster() of the app (--url) or of the CLI's own member (--postgres). */
+  cluster(): Promise<ClusterView>
   batches(filter: BatchesFilter): Promise<BatchesPage>
   close(): Promise<void>
 }

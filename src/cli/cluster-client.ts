@@ -10,7 +10,7 @@ import { Wharf } from '../engine/api/wharf.js'
 import { NEVER_SCHEDULER } from '../engine/api/open-options.js'
 import type { RemovableState } from '../engine/core/commands.js'
 import { connect, redactedUrl } from '../storage/pg-driver.js'
-import { SCHEMA_NAME, schemaIdent } from '../storage/pg-schema.js'
+import { schemaIdent, schemaProblem } from '../storage/pg-schema.js'
 import { UsageError } from './args.js'
 import { Refusal, type Action, type ActionResult } from './client.js'
 import { CLI_CHANNELS, KEEP_FOREVER_DAYS, LocalClient } from './local-client.js'
@@ -44,7 +44,8 @@ export class ClusterClient extends LocalClient {
 
   /** Join the cluster of `schema` on `url`, which must hold Wharf's tables already. */
   static async join(url: string, schema = SCHEMA_DEFAULT, options: JoinOptions = {}): Promise<ClusterClient> {
-    if (!SCHEMA_NAME.test(schema)) throw new UsageError(`--schema must be a lowercase SQL identifier (letters, digits, _; not starting with pg_), got ${JSON.stringify(schema)}`)
+    const problem = schemaProblem(schema)
+    if (problem !== null) throw new UsageError(`--schema ${problem}, got ${JSON.stringify(schema)}`)
     await checkClusterSchema(url, schema)
     // A node name is one live process's (NodeNameInUseError): the second join of one process (a
     // program driving the CLI in-process) takes a name of its own.

@@ -2,6 +2,7 @@
 
 import { cancelCommand, doneCommand, requeueCommand } from './action-commands.js'
 import { backupCommand, restoreCommand } from './backup-commands.js'
+import { clusterCommand } from './cluster-command.js'
 import type { Command } from './command.js'
 import { cronsCommand } from './crons-command.js'
 import { batchesCommand } from './batches-command.js'
@@ -14,7 +15,7 @@ import { statsCommand } from './stats-command.js'
 import { verifyCommand } from './verify-command.js'
 
 export const COMMANDS: ReadonlyMap<string, Command> = new Map(
-  [jobsCommand, showCommand, explainCommand, requeueCommand, cancelCommand, doneCommand, removeCommand, purgeCommand, statsCommand, cronsCommand, batchesCommand, verifyCommand, backupCommand, restoreCommand, dashboardCommand].map(
+  [jobsCommand, showCommand, explainCommand, requeueCommand, cancelCommand, doneCommand, removeCommand, purgeCommand, statsCommand, cronsCommand, batchesCommand, clusterCommand, verifyCommand, backupCommand, restoreCommand, dashboardCommand].map(
     (c) => [c.name, c] as const,
   ),
 )

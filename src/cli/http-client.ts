@@ -3,6 +3,7 @@
 // API's error bodies ({ error: { name, code, message } }) into Refusals carrying them.
 
 import type { Stats } from '../engine/api/queries.js'
+import type { ClusterView } from '../engine/runtime/cluster.js'
 import type { RemovableState } from '../engine/core/commands.js'
 import { Refusal, type Action, type ActionResult, type Explanation, type JobDetail, type JobsFilter, type JobsPage, type OperatorClient, type BatchesFilter, type BatchesPage } from './client.js'
 
@@ -93,6 +94,10 @@ export class HttpClient implements OperatorClient {
 
   async crons(): Promise<{ crons: unknown[] }> {
     return (await this.ok('GET', '/api/crons', ['crons', 'array'])) as { crons: unknown[] }
+  }
+
+  async cluster(): Promise<ClusterView> {
+    return (await this.ok('GET', '/api/cluster', ['nodes', 'array'])) as ClusterView
   }
 
   async batches(filter: BatchesFilter): Promise<BatchesPage> {

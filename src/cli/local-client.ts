@@ -9,6 +9,7 @@ import { stat } from 'node:fs/promises'
 import { Wharf } from '../engine/api/wharf.js'
 import { StorageLockedError, UnknownJobError, WharfError } from '../engine/errors.js'
 import type { Stats } from '../engine/api/queries.js'
+import type { ClusterView } from '../engine/runtime/cluster.js'
 import type { RemovableState } from '../engine/core/commands.js'
 import { isBackupDir, MANIFEST_FILE } from '../storage/backup-manifest.js'
 import { inspectStorePath, type StoreDir } from '../storage/level-path.js'
@@ -133,6 +134,10 @@ export class LocalClient implements OperatorClient {
 
   async stats(): Promise<Stats> {
     return this.wharf.stats()
+  }
+
+  async cluster(): Promise<ClusterView> {
+    return this.wharf.cluster()
   }
 
   async crons(): Promise<{ crons: unknown[] }> {

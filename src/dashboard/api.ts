@@ -95,6 +95,7 @@ const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/channels', handle: ({ ctx }) => ok({ channels: channelTree(statsOf(ctx)) }) },
   { method: 'GET', path: '/api/functions', handle: async ({ ctx }) => ok({ functions: await ctx.functions.list(ctx.settings.channelConfig) }) },
   { method: 'GET', path: '/api/crons', handle: async ({ ctx }) => ok({ crons: await ctx.wharf.crons() }) },
+  { method: 'GET', path: '/api/cluster', handle: ({ ctx }) => ok(ctx.wharf.cluster()) },
   { method: 'GET', path: '/api/batches', query: BATCHES_QUERY_KEYS, handle: async ({ ctx, query }) => ok(await batchesPage(ctx.wharf, query)) },
   { method: 'GET', path: '/api/batches/:uuid', handle: async ({ ctx, params }) => ok(await batchDetail(ctx.wharf, params[0]!)) },
   ...(Object.keys(JOB_ACTIONS) as JobAction[]).map(jobAction),

@@ -82,6 +82,9 @@ export interface MemberState extends MemberRow {
   work: MemberWork | null
   /** Its process's session still holds its member lock (false: the process or its connection died). */
   locked: boolean
+  /** How old its heartbeat was when read, by the server's clock (ms): with the reader's own clock
+   * since the read, its age now, whatever the two clocks say of the time. */
+  ageMs: number
 }
 
 /** The key of member `worker`'s session lock on `schema` (hashtextextended of this text). */
@@ -267,7 +270,7 @@ export class PgClusterTables {
     const locked = advisoryLockHeld(`hashtextextended('wharf-member:' || $1 || ':' || m.worker, 0)`)
     const [{ rows }, meta] = await Promise.all([
       sql.query(
-        `SELECT node, role, term, running, worker, workers, functions, (extract(epoch FROM seen_at) * 1000)::bigint AS seen, ${locked} AS locked FROM ${this.s}.member m ORDER BY node`,
+        `SELECT node, role, term, running, worker, workers, functions, (extract(epoch FROM seen_at) * 1000)::bigint AS seen, (extract(epoch FROM now() - seen_at) * 1000)::bigint AS age, ${locked} AS locked FROM ${this.s}.member m ORDER BY node`,
         [this.schema],
       ),
       sql.query(`SELECT term, channels, channels_node FROM ${this.s}.meta WHERE id = 1`),
@@ -284,6 +287,7 @@ export class PgClusterTables {
         running: Number(row.running),
         work: row.worker === null ? null : { worker: row.worker as string, workers: row.workers === null ? null : Number(row.workers), functions: row.functions === null ? null : (JSON.parse(row.functions as string) as [string, string[]][]) },
         locked: row.locked === true,
+        ageMs: Math.max(0, Number(row.age)),
       })),
     }
   }

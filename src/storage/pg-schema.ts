@@ -121,6 +121,22 @@ async function backfillBatches(tx: PgQueries, s: string): Promise<void> {
  * starting with pg_ (PostgreSQL reserves those for its own schemas and refuses to create one). */
 export const SCHEMA_NAME = /^(?!pg_)[a-z_][a-z0-9_]{0,62}$/
 
+/**
+ * Schemas a name may pass SCHEMA_NAME for but Wharf's tables never live in: `public`, where an
+ * app's own tables are by default — Wharf's (log, meta, member, inbox, reply, history…) would mix
+ * with them, a tool that resets or migrates the app's schema would drop or change them with it,
+ * and CREATE TABLE IF NOT EXISTS would take an app table of the same name for Wharf's own — and
+ * PostgreSQL's information_schema.
+ */
+export const SHARED_SCHEMAS: ReadonlySet<string> = new Set(['public', 'information_schema'])
+
+/** Why Wharf's tables may not live in `schema` (null: they may). */
+export function schemaProblem(schema: string): string | null {
+  if (!SCHEMA_NAME.test(schema)) return 'must be a lowercase SQL identifier (letters, digits, _; at most 63; not starting with pg_, which PostgreSQL reserves)'
+  if (SHARED_SCHEMAS.has(schema)) return `must be a schema of Wharf's own, not ${schema} (Wharf's tables would mix with the app's or the server's, where a reset or migration of those touches them): the default is wharf`
+  return null
+}
+
 /** The schema as an SQL identifier (checked, then quoted). */
 export function schemaIdent(schema: string): string {
   if (!SCHEMA_NAME.test(schema)) throw new RangeError(`schema ${JSON.stringify(schema)} is not a lowercase SQL identifier`)

@@ -59,6 +59,7 @@ describe('bad usage, every kind', () => {
     [['jobs', '--postgres', 'postgres://u:p%zz@h/db'], 'got "postgres://u:***@h/db": a %-escape in it is malformed'],
     [['jobs', '--path', 'a', '--schema', 's'], '--schema goes with --postgres'],
     [['stats', '--postgres', 'postgres://h/db', '--schema', 'Bad-Name'], '--schema must be a lowercase SQL identifier'],
+    [['jobs', '--postgres', 'postgres://h/db', '--schema', 'public'], "--schema must be a schema of Wharf's own, not public"],
     [['backup', '--postgres', 'postgres://h/db', '--to', 'b'], "--postgres: backup and restore are of a LevelDB store on disk; a cluster's jobs live in PostgreSQL"],
     [['restore', 'b', '--schema', 's'], '--schema: backup and restore are of a LevelDB store'],
     [['verify', '--postgres', 'postgres://h/db'], '--postgres: verify checks a LevelDB store on disk'],

@@ -126,6 +126,32 @@ describe('the dashboard on a follower', () => {
   })
 })
 
+describe('wharf cluster', () => {
+  it('shows the leader, the term and the members alive, from the cluster (--postgres) or an app (--url)', async () => {
+    const schema = db.schema()
+    const app = await open(schema, 'app')
+    const web = await open(schema, 'web')
+    await expect.poll(() => web.cluster().leader, { timeout: 5_000 }).toBe('app')
+    const joined = await inProcess('cluster', '--postgres', db.url(), '--schema', schema, '--json')
+    expect(joined.code).toBe(0)
+    const view = JSON.parse(joined.out)
+    expect(view).toMatchObject({ leader: 'app', role: 'follower', term: 1 })
+    // The command's own member is listed too (it is one while it runs), as a follower.
+    expect(view.nodes.map((n: { node: string; role: string }) => [n.node, n.role])).toEqual([['app', 'scheduler'], ['web', 'follower'], [view.node, 'follower']])
+    const text = await inProcess('cluster', '--postgres', db.url(), '--schema', schema)
+    expect(text.out).toMatch(/^leader: app\nterm: 1\n/)
+    expect(text.out).toMatch(/\napp +scheduler +1 +no +0 +unlimited +\S+Z *\n/)
+    expect(text.out).toMatch(/this command/)
+    // The dashboard of a follower answers its cluster() (GET /api/cluster).
+    const { url } = await web.serveDashboard({ port: 0 })
+    const asked = await inProcess('cluster', '--url', url, '--json')
+    expect(JSON.parse(asked.out)).toMatchObject({ node: 'web', leader: 'app', role: 'follower', term: 1 })
+    const onDisk = await inProcess('cluster', '--path', '/tmp')
+    expect([onDisk.code, onDisk.err]).toEqual([2, expect.stringContaining("--path: a store on disk is one process's, not a cluster")])
+    await app.close()
+  })
+})
+
 describe('wharf --postgres while the scheduler is dead or silent', () => {
   /** A schema whose app closed (term 1, lease free), and a scheduler row that looks alive: fresh,
    * of term 1, its member lock held by a session of this test when `locked` (else by nobody, as

@@ -11,7 +11,7 @@ import { connect } from '../../src/storage/pg-driver.js'
 import { PgLease } from '../../src/storage/pg-lease.js'
 import { PgLog } from '../../src/storage/pg-log.js'
 import { spawnScript } from '../cluster/spawn.js'
-import { clusterMembers, pgTestDatabase } from '../pg/database.js'
+import { clusterMembers, pgTestDatabase, terminateLockHolder } from '../pg/database.js'
 import { makeBatch as eventLogBatch } from './event-log-contract.js'
 import { failure, gate } from './helpers.js'
 
@@ -115,7 +115,7 @@ describe('cluster failover', () => {
     await follower.start()
     const oldTerm = (await old.cluster()).term
 
-    await terminateLockHolder(schema)
+    await terminateLockHolder(db.url(), schema)
     await expect.poll(async () => (await follower.cluster()).role, { timeout: 20_000, interval: 10 }).toBe('scheduler')
     // The old scheduler's handler ends now; its outcome, and any call on it, cannot be written.
     release.open()
@@ -148,7 +148,7 @@ describe('cluster failover', () => {
       expect([first.role, second.role]).toEqual(['scheduler', 'follower'])
       await first.append(eventLogBatch(1, 2))
       expect(await second.tryLead()).toBe(false)
-      await terminateLockHolder(schema)
+      await terminateLockHolder(db.url(), schema)
       expect(await second.tryLead()).toBe(true)
       expect(second.term).toBe(first.term + 1)
       const error = await failure(() => first.append(eventLogBatch(3, 1)))
@@ -173,7 +173,7 @@ describe('the lease session', () => {
       Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the lease query never settled')), 20_000))])
     try {
       expect(await settled(lease.tryTake())).toBe(true)
-      await terminateLockHolder(schema)
+      await terminateLockHolder(db.url(), schema)
       expect(await settled(lease.check())).toBe(false)
       expect(await settled(lease.tryTake())).toBe(true) // on a new session: the lock was free
       expect(await settled(lease.check())).toBe(true)
@@ -182,18 +182,3 @@ describe('the lease session', () => {
     }
   })
 })
-
-/** pg_terminate_backend on the session holding the schema's advisory lock (the scheduler's), waiting
- * (up to 10 s) until that backend has exited: only then is its lock free for another to take. */
-async function terminateLockHolder(schema: string): Promise<void> {
-  const pool = await connect(db.url())
-  try {
-    const { rows } = await pool.query(
-      "SELECT pg_terminate_backend(pid, 10000) AS ok FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)",
-      ['wharf:' + schema],
-    )
-    expect(rows.map((r) => r.ok)).toEqual([true])
-  } finally {
-    await pool.end()
-  }
-}

@@ -6,6 +6,7 @@ import { createServer, type Socket } from 'node:net'
 import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { InvalidPropertyError, StorageError, Wharf, type OpenOptions } from '../../src/index.js'
+import { connect } from '../../src/storage/pg-driver.js'
 import { pgTestDatabase } from '../pg/database.js'
 import { closedAfterEach, failure } from './helpers.js'
 
@@ -26,6 +27,9 @@ describe('Wharf.open({ postgres }) refuses bad options by name', () => {
     [{ postgres: 'postgres://h/db', schema: 'Bad-Name' }, /schema must be a lowercase SQL identifier .*got "Bad-Name"/],
     // PostgreSQL reserves the prefix for its own schemas: CREATE SCHEMA refused it, as a StorageError.
     [{ postgres: 'postgres://h/db', schema: 'pg_jobs' }, /schema must be a lowercase SQL identifier .*not starting with pg_.*got "pg_jobs"/],
+    // The app's own tables live there by default: Wharf's would mix with them (issue 12).
+    [{ postgres: 'postgres://h/db', schema: 'public' }, /schema must be a schema of Wharf's own, not public .*got "public"/],
+    [{ postgres: 'postgres://h/db', schema: 'information_schema' }, /schema must be a schema of Wharf's own, not information_schema .*got "information_schema"/],
     [{ schema: 'jobs' }, /schema "jobs" is given without `postgres`/],
     [{ node: 'a' }, /node "a" is given without `postgres`/],
     [{ postgres: 'postgres://h/db', node: '' }, /node must be a non-empty string .*got ""/],
@@ -53,6 +57,18 @@ describe('Wharf on PostgreSQL', () => {
         return n * 2
       },
     })
+
+  it("refuses schema 'public' on a live server before anything is written there", async () => {
+    const error = await failure(() => Wharf.open({ postgres: db.url(), schema: 'public', channels: 'root:2' }))
+    expect(error).toBeInstanceOf(InvalidPropertyError)
+    const pool = await connect(db.url())
+    try {
+      const { rows } = await pool.query("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'")
+      expect(rows[0]?.n).toBe(0)
+    } finally {
+      await pool.end()
+    }
+  })
 
   it('runs jobs, and keeps them, finished and pending, across close and reopen', async () => {
     const schema = db.schema()

@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { StorageError, Wharf } from '../../src/index.js'
 import { cutProxy, type CutProxy } from '../pg/cut-proxy.js'
 import { pgTestDatabase } from '../pg/database.js'
-import { closedAfterEach, failure } from './helpers.js'
+import { HEARTBEAT_MS } from '../../src/engine/runtime/cluster.js'
+import { closedAfterEach, failure, warningsOf } from './helpers.js'
 
 const db = pgTestDatabase()
 const proxies: CutProxy[] = []
@@ -42,5 +43,23 @@ describe('a Wharf whose PostgreSQL server goes away', () => {
     expect(await wharf.job(before.uuid)).toMatchObject({ state: 'done', result: 10 })
     expect(wharf.stats().states).toMatchObject({ done: 2, pending: 0, started: 0 })
     expect((await wharf.cluster()).role).toBe('scheduler')
+  })
+
+  it('warns once when the outage starts and once when it ends, not for each failed round of its loops', async () => {
+    const proxy = await cutProxy(db.url())
+    proxies.push(proxy)
+    const { logger, messages } = warningsOf('WHARF_CLUSTER')
+    const wharf = await Wharf.open({ postgres: `${proxy.url}?connect_timeout=2`, schema: db.schema(), node: 'only', channels: 'root:1', logger })
+    opened.push(wharf)
+    await wharf.start()
+    proxy.cut()
+    await expect.poll(() => messages.length, { timeout: 20_000, interval: 50 }).toBeGreaterThan(0)
+    // Three heartbeats, each failing (and polls and lease checks): they warned each, before.
+    await new Promise((resolve) => setTimeout(resolve, 3 * HEARTBEAT_MS))
+    expect(messages).toHaveLength(1)
+    expect(messages[0]).toContain('cluster member only: the PostgreSQL server is unreachable: PostgreSQL failed on schema')
+    proxy.restore()
+    await expect.poll(() => messages.length, { timeout: 30_000, interval: 50 }).toBe(2)
+    expect(messages[1]).toMatch(/^wharf: cluster member only: the PostgreSQL server is reachable again, after an outage of [\d.]+ s \(\d+ operations failed meanwhile\)$/)
   })
 })

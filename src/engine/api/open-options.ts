@@ -12,7 +12,7 @@ import { warnerFor, type Logger, type Warn } from '../runtime/warnings.js'
 import type { EventLog } from '../../storage/event-log.js'
 import { LevelLog } from '../../storage/level-log.js'
 import { PgLog } from '../../storage/pg-log.js'
-import { SCHEMA_NAME } from '../../storage/pg-schema.js'
+import { schemaProblem } from '../../storage/pg-schema.js'
 import { connectionUrlProblem, redactedUrl } from '../../storage/pg-url.js'
 import { VolatileLog } from '../../storage/volatile-log.js'
 import { isOptionsObject } from './options-object.js'
@@ -344,7 +344,8 @@ function checkPostgresOptions(options: OpenOptions): void {
       throw new InvalidPropertyError(`Wharf.open(): give either \`postgres\` or \`${other}\`, not both${why}`)
     }
   }
-  if (options.schema !== undefined && (typeof options.schema !== 'string' || !SCHEMA_NAME.test(options.schema))) {
-    throw new InvalidPropertyError(`Wharf.open(): schema must be a lowercase SQL identifier (letters, digits, _; at most 63; not starting with pg_, which PostgreSQL reserves), got ${describe(options.schema)}`)
+  if (options.schema !== undefined) {
+    const problem = typeof options.schema === 'string' ? schemaProblem(options.schema) : schemaProblem('')
+    if (problem !== null) throw new InvalidPropertyError(`Wharf.open(): schema ${problem}, got ${describe(options.schema)}`)
   }
 }

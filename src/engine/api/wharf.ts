@@ -411,7 +411,7 @@ export class Wharf implements ModelHost {
       return member.view()
     }
     this.assertOpen()
-    const self = { node: this.node, lastSeenMs: this.clock.now(), running: this.engine.runningHandlers, role: 'scheduler' as const, term: 0 }
+    const self = { node: this.node, lastSeenMs: this.clock.now(), running: this.engine.runningHandlers, role: 'scheduler' as const, term: 0, started: this.engine.lifecycle === 'running', workers: null }
     return { node: this.node, leader: this.node, nodes: [self], role: 'scheduler', term: 0 }
   }
 

@@ -39,6 +39,7 @@ import type { ResultOf } from './submissions.js'
 import type { Warn } from './warnings.js'
 import { Coalesced } from './coalesced.js'
 import { ClusterChannels } from './cluster-channels.js'
+import { OutageWarnings } from './cluster-outage.js'
 
 /** Every member writes its row this often; the scheduler checks its lease as often. */
 export const HEARTBEAT_MS = 1000
@@ -56,12 +57,18 @@ export type ClusterRole = MemberRow['role']
 /** A member of the cluster, as its last heartbeat (every second) said. */
 export interface ClusterNode {
   node: string
-  /** When its heartbeat was last seen (ms since the epoch). */
+  /** When its heartbeat was last seen (ms since the epoch, by this process's clock: its age as the
+   * server measured it, from this process's read). */
   lastSeenMs: number
   /** Handlers it was running then. */
   running: number
   role: MemberRow['role']
   term: number
+  /** It takes work: it called start() (and is not stopping). A member that only enqueues (a web
+   * process) or stopped runs nothing, whatever its role. */
+  started: boolean
+  /** Handlers it runs at once (its `workers` option); null: unlimited. */
+  workers: number | null
 }
 
 /** wharf.cluster(): this process, the scheduler, and the members alive. */
@@ -71,7 +78,8 @@ export interface ClusterView {
   /** The node of the scheduler of the current term, when its heartbeat is recent and its session
    * alive; else null (during a takeover). */
   leader: string | null
-  /** Members with a heartbeat under MEMBER_ALIVE_MS old, by node. */
+  /** Members alive, by node: a heartbeat under MEMBER_ALIVE_MS old and their session still on
+   * (a killed process is gone at once); this process not once closed. */
   nodes: ClusterNode[]
   /** This process's role now ('closed' once this Wharf closed or was deposed). */
   role: ClusterRole | 'closed'
@@ -112,8 +120,11 @@ export class Cluster {
   /** The LISTEN on this open's reply channel. */
   private unlistenReplies: (() => Promise<void>) | null = null
   private electing = false
-  /** The members and term the last heartbeat read (view() answers from them). */
-  private known: { members: MemberState[]; left: string[]; term: number } = { members: [], left: [], term: 0 }
+  /** This takeover put a configuration of its own in place (ClusterChannels.lead): it snapshots
+   * once promoted (kept across a takeover resumed after a failure). */
+  private channelsChanged = false
+  /** The members and term the last heartbeat read, and when (view() answers from them). */
+  private known: { members: MemberState[]; left: string[]; term: number; readAtMs: number } = { members: [], left: [], term: 0, readAtMs: 0 }
   private beats = 0
   /** Reads of the member table asked for, and the latest whose answer was taken (readMembers). */
   private membersAsked = 0
@@ -139,6 +150,8 @@ export class Cluster {
   /** The snapshot a change of configuration asked for (ClusterChannels.lead): leave() waits for
    * it, so that the log does not close under it. */
   private snapshotting: Promise<void> | null = null
+  /** The loops' failures while the server is away: warned when it starts, ends, once a minute. */
+  private readonly outage: OutageWarnings
 
   constructor(
     private readonly log: PgLog,
@@ -150,6 +163,7 @@ export class Cluster {
     private readonly slots: number | null = null,
   ) {
     this.tables = new PgClusterTables(log.schema, log.channel)
+    this.outage = new OutageWarnings((message) => warn(`wharf: cluster member ${node}: ${message}`, 'WHARF_CLUSTER'))
     const clusterChannels = (this.channels = new ClusterChannels(channels, node, log.campaigns, (message) => warn(message, 'WHARF_CLUSTER_CHANNELS')))
     this.names = new Map([...results].map(([name, result]) => [result, name]))
     // Replies are addressed to this open of this process, not to its node name: two processes
@@ -197,7 +211,10 @@ export class Cluster {
   async attach(engine: Engine): Promise<void> {
     this.engine = engine
     engine.joinCluster(this.worker, () => this.workChanged())
-    engine.onClosed(() => this.halt())
+    engine.onClosed((why) => {
+      this.halt()
+      if (why instanceof SchedulerDeposedError) this.lastLook()
+    })
     const listening = this.log.pool.listen(this.log.channel, (payload) => this.onNotify(payload))
     const replies = this.log.pool.listen(replyChannel(this.log.schema, this.worker), (payload) => {
       if (!this.halted) this.onReply(payload)
@@ -230,10 +247,19 @@ export class Cluster {
   view(): ClusterView {
     const role = this.role
     const term = Math.max(this.known.term, this.log.term)
-    const nodes = this.known.members.map(({ node, lastSeenMs, running, role, term }) => ({ node, lastSeenMs, running, role, term }))
-    // A scheduler whose session is gone (a SIGKILLed process) is no leader, though its row is
-    // fresh for MEMBER_ALIVE_MS more: a call sent to it now waits for a takeover.
-    const leader = role === 'scheduler' ? this.node : (this.known.members.find((m) => m.role === 'scheduler' && m.term === term && m.locked)?.node ?? null)
+    // A member whose session is gone (a SIGKILLed process, a deposed scheduler) is dead by the rule
+    // the scheduler recovers runs by (cluster-workers.ts), though its row is fresh for
+    // MEMBER_ALIVE_MS more: listed, it looked alive, running handlers that no longer run.
+    // Nor one whose heartbeat is MEMBER_ALIVE_MS old by now: this process's reads failing (the
+    // server away), its last one ages, and would name members and a leader long dead. This process
+    // once closed (deposed) is no member either, whatever its last read said of it.
+    const { readAtMs } = this.known
+    const sinceRead = Date.now() - readAtMs
+    const alive = this.known.members.filter((m) => m.locked && m.ageMs + sinceRead < MEMBER_ALIVE_MS && !(role === 'closed' && m.node === this.node))
+    const nodes = alive.map(({ node, ageMs, running, role, term, work }) => ({ node, lastSeenMs: readAtMs - ageMs, running, role, term, started: work?.functions != null, workers: work?.workers ?? null }))
+    // Nor is such a scheduler the leader: a call sent to it now waits for a takeover. This process
+    // is the leader only while it schedules: its own row, read before it was deposed, says nothing.
+    const leader = role === 'scheduler' ? this.node : (alive.find((m) => m.role === 'scheduler' && m.term === term && m.node !== this.node)?.node ?? null)
     return { node: this.node, leader, nodes, role, term }
   }
 
@@ -285,6 +311,17 @@ export class Cluster {
     this.applier?.stop()
     for (const unlisten of [this.unlisten, this.unlistenInbox, this.unlistenReplies]) void unlisten?.().catch(() => undefined)
     this.unlisten = this.unlistenInbox = this.unlistenReplies = null
+  }
+
+  /** Deposed: the members and term read once more, so that cluster() (which still answers until
+   * close()) names the scheduler that took over and its term, not those before the takeover. */
+  private lastLook(): void {
+    const read = async (): Promise<void> => {
+      const { members, left, term } = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
+      this.known = { members, left, term, readAtMs: Date.now() }
+    }
+    // (The server is away, or close() closed the log: the last heartbeat's read stays.)
+    read().catch(() => undefined)
   }
 
   private onNotify(payload: string): void {
@@ -374,14 +411,20 @@ export class Cluster {
     try {
       if (!(await this.log.tryLead())) return
       await this.replica.catchUp()
-      const changed = this.channels.lead(this.log.replacedChannels, engine, engine.state.seq)
-      this.lead()
+      // A takeover that failed half way (the server away) is resumed by the next round: the lease
+      // and the term are held already (tryLead() answers true at once), and the inbox is applied
+      // already — a second applier beside the first would take each call too, and apply it twice.
+      if (this.applier === null) {
+        this.channelsChanged = this.channels.lead(this.log.replacedChannels, engine, engine.state.seq)
+        this.lead()
+      }
       // Its workers before its first decision: the recovery spares the live ones' runs, and what
       // it may start right after goes to them (not to nobody until the next heartbeat).
-      this.known = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
+      this.known = { ...(await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)), readAtMs: Date.now() }
       this.updatePool()
       await engine.promote(sparedWorkers(this.known, this.self()))
-      if (changed) this.snapshotChanged(engine)
+      if (this.channelsChanged) this.snapshotChanged(engine)
+      this.channelsChanged = false
       await this.heartbeat()
     } finally {
       this.electing = false
@@ -425,6 +468,7 @@ export class Cluster {
     await this.tables.heartbeat(this.log.pool, this.node, role, this.log.term, engine.runningHandlers, work, announced !== this.announced)
     this.announced = announced
     await this.readMembers()
+    this.outage.reached()
     if (role === 'scheduler' && ++this.beats % 60 === 0) await this.tables.sweep(this.log.pool, REPLY_KEPT_MS)
   }
 
@@ -436,7 +480,7 @@ export class Cluster {
     const { members, left, term, published } = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
     if (read < this.membersRead) return
     this.membersRead = read
-    this.known = { members, left, term }
+    this.known = { members, left, term, readAtMs: Date.now() }
     this.updatePool()
     const engine = this.requireEngine()
     // (A follower that just took the lease publishes its own: elect() puts it in place.)
@@ -507,10 +551,13 @@ export class Cluster {
     this.timers.push(timer)
   }
 
-  /** Loops never throw: a failure is warned, and the next round tries again. */
+  /** Loops never throw: a failure is warned, and the next round tries again. (The server away
+   * fails every round of every loop: that is one outage, warned as one.) */
   private background(work: Promise<void>): void {
     work.catch((error: unknown) => {
-      if (!this.halted) this.warn(`wharf: cluster member ${this.node}: ${error instanceof Error ? error.message : String(error)}`, 'WHARF_CLUSTER')
+      if (this.halted) return
+      if (this.log.unreachable(error)) this.outage.failed(error)
+      else this.warn(`wharf: cluster member ${this.node}: ${error instanceof Error ? error.message : String(error)}`, 'WHARF_CLUSTER')
     })
   }
 
