@@ -6,6 +6,7 @@
 import type postgresDriver from 'postgres'
 import type { Sql } from 'postgres'
 import { StorageError, WharfError } from '../engine/errors.js'
+import { arrayLiteral } from './pg-arrays.js'
 import { coalescingSocket } from './pg-socket.js'
 import { connectionUrlProblem, redactedUrl } from './pg-url.js'
 
@@ -76,7 +77,13 @@ export async function connect(url: string, where = redactedUrl(url), max = POOL_
   }
   // `socket` is a documented option its types leave out. connect_timeout is left to the driver:
   // 30 s unless the URL (?connect_timeout=5, as libpq reads it) or PGCONNECT_TIMEOUT says.
-  const options = { max, onnotice: () => undefined, socket: coalescingSocket }
+  // fetch_types off: the driver's catalog query on each new connection (array types) was sent with
+  // its promise dropped, so a connection lost under it — a server restarting as the pool
+  // reconnects — was an unhandled rejection, which ends the app's process (porsager/postgres
+  // #1192, #1205, #1223). Wharf writes its array parameters itself (pg-arrays.ts), and its socket
+  // hands a new connection to the reserve() waiting on it (pg-ready.ts), which the driver fails to
+  // do without the query (#751).
+  const options = { max, onnotice: () => undefined, socket: coalescingSocket, fetch_types: false }
   let sql: Sql
   try {
     sql = postgres(url, options as Parameters<Driver>[1])
@@ -84,6 +91,9 @@ export async function connect(url: string, where = redactedUrl(url), max = POOL_
     // No cause: the driver's TypeError carries the URL, password included (its `input`).
     throw new StorageError(`PostgreSQL connection URL ${where} cannot be used: ${connectionUrlProblem(url) ?? (error instanceof Error ? error.message : String(error))}`)
   }
+  // Under TLS the socket cannot see when a connection is ready, and the query's end is what hands
+  // it on: there it stays on, and a restart may still meet it (read before any connection opens).
+  if (sql.options.ssl) (sql.options as { fetch_types: boolean }).fetch_types = true
   return {
     query: queriesOf(sql, where).query,
     transaction: (work) => named(sql.begin((tx: unknown) => work(queriesOf(tx as Sql, where))) as Promise<never>, where),
@@ -171,8 +181,8 @@ export function connectionLost(error: unknown): boolean {
 }
 
 async function run(sql: Sql, text: string, params: readonly unknown[] | undefined): Promise<PgRows> {
-  // An array parameter must be marked as one, or a Buffer[] would be sent as one bytea.
-  const values = params === undefined ? [] : params.map((p) => (Array.isArray(p) ? sql.array(p as never[]) : p))
+  // An array parameter goes as its literal (pg-arrays.ts), typed by the statement's cast.
+  const values = params === undefined ? [] : params.map((p) => (Array.isArray(p) ? arrayLiteral(p) : p))
   // Prepared (named, once per connection and text): an unprepared statement with parameters
   // costs the driver a round trip of its own to learn their types (Parse/Describe, then
   // Bind/Execute), and holds back the statements pipelined after it — a batch's transaction of

@@ -6,6 +6,7 @@
 // Corked until the turn's microtasks are done, they go out as one writev.
 
 import { Socket } from 'node:net'
+import { drainWhenReady } from './pg-ready.js'
 
 /** What the driver passes its `socket` option (parsed from the URL). */
 export interface SocketTarget {
@@ -15,15 +16,23 @@ export interface SocketTarget {
   path: string | false
   /** Seconds. */
   connect_timeout: number
+  /** Falsy for a plain connection; otherwise the driver negotiates TLS on the socket. */
+  ssl?: unknown
 }
 
-/** A connected socket to the first of `target`'s hosts that answers, whose writes are coalesced. */
+/**
+ * A connected socket to the first of `target`'s hosts that answers, whose writes are coalesced,
+ * and that emits 'drain' once the connection is ready (pg-ready.ts; not under TLS, whose bytes
+ * it cannot read — there the driver still fetches types, pg-driver.ts).
+ */
 export async function coalescingSocket(target: SocketTarget): Promise<Socket> {
   let failure: unknown = new Error('no PostgreSQL host to connect to')
   const places = target.path !== false ? [{ path: target.path }] : target.host.map((host, i) => ({ host, port: target.port[i] ?? target.port[0]! }))
   for (const place of places) {
     try {
-      return coalesce(await connected(place, target.connect_timeout))
+      const socket = coalesce(await connected(place, target.connect_timeout))
+      if (!target.ssl) drainWhenReady(socket)
+      return socket
     } catch (error) {
       failure = error
     }

@@ -10,6 +10,13 @@ export interface CutProxy {
   /** Drop every connection, and each new one, until restore(). */
   cut(): void
   restore(): void
+  /**
+   * Drop, once, the first connection whose first statement after its startup message (trust
+   * authentication: nothing else comes between) `matches` (its text, raw), before that reaches
+   * the server, and every connection open then — a server restarting just as a new connection
+   * starts its work. Resolves once done; new connections go through again at once.
+   */
+  cutAtFirstStatement(matches: (statement: string) => boolean): Promise<void>
   /** Stop for good (idempotent). */
   close(): Promise<void>
 }
@@ -18,6 +25,7 @@ export async function cutProxy(target: string): Promise<CutProxy> {
   const server = new URL(target)
   const sockets = new Set<Socket>()
   let down = false
+  let armed: { matches: (statement: string) => boolean; cut: () => void } | null = null
   const proxy = createServer((client) => {
     client.on('error', () => undefined)
     if (down) return void client.destroy()
@@ -27,6 +35,18 @@ export async function cutProxy(target: string): Promise<CutProxy> {
       socket.on('close', () => sockets.delete(socket))
       socket.on('error', () => undefined) // the other side is destroyed with it, below
     }
+    let startup = true
+    client.on('data', (chunk: Buffer) => {
+      // The startup message has no type byte: its length is its first four bytes.
+      const rest = startup && chunk.length >= 4 ? chunk.subarray(chunk.readUInt32BE(0)) : chunk
+      startup = false
+      if (armed !== null && rest.length > 0 && armed.matches(rest.toString('latin1'))) {
+        const cutNow = armed.cut
+        armed = null
+        client.resetAndDestroy() // ECONNRESET, as a server that went away mid-statement gives
+        cutNow()
+      }
+    })
     client.pipe(upstream)
     upstream.pipe(client)
     client.on('close', () => upstream.destroy())
@@ -44,6 +64,17 @@ export async function cutProxy(target: string): Promise<CutProxy> {
     url: url.toString(),
     cut,
     restore: () => void (down = false),
+    cutAtFirstStatement: (matches) =>
+      new Promise<void>((resolve) => {
+        armed = {
+          matches,
+          cut: () => {
+            cut()
+            down = false
+            resolve()
+          },
+        }
+      }),
     close: () => {
       cut()
       closed ??= new Promise<void>((resolve) => proxy.close(() => resolve()))
