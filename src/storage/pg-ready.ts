@@ -1,18 +1,21 @@
 // With the driver's catalog query off (pg-driver.ts), a reserve() that has to open a connection
 // never settled (porsager/postgres #751, #1219; the fix, #1220, is unmerged): at the new
-// connection's first ReadyForQuery the driver drops the reserve that opened it and returns, where
-// with the query on, that query's end handed the connection to the waiting reserve (its pool's
-// onopen). The driver also hands an idle connection on when its socket emits 'drain' — so each
-// socket emits one once the driver has read the startup's ReadyForQuery. A connection that
-// already runs the statement it was opened for ignores it (the driver checks), and one whose
-// reserve another connection took goes to the pool's idle connections, where before it was lost.
+// connection's first ReadyForQuery the driver drops the reserve that opened it and returns,
+// where with the query on, the query's own ReadyForQuery went on to hand the connection out (its
+// pool's onopen), or to end it if the pool was ending meanwhile. So a socket whose driver sends
+// nothing at that first ReadyForQuery sends a Sync itself: the server answers it with another
+// ReadyForQuery, which the driver handles as it handled the catalog query's. A driver that does
+// send (the statement the connection was opened for) is left alone: a ReadyForQuery it did not
+// ask for would end that statement.
 
 import type { Socket } from 'node:net'
 
 const READY_FOR_QUERY = 0x5a // 'Z'
+/** Sync: type 'S', length 4 (itself). */
+const SYNC = Buffer.from([0x53, 0, 0, 0, 4])
 
-/** Makes `socket` (plain PostgreSQL protocol, before the startup) emit 'drain' after its first ReadyForQuery. */
-export function drainWhenReady(socket: Socket): void {
+/** Makes `socket` (plain PostgreSQL protocol, before the startup) send a Sync after its first ReadyForQuery, unless the driver sends something. */
+export function syncWhenReady(socket: Socket): void {
   let pending: Buffer = Buffer.alloc(0)
   const read = (chunk: Buffer): void => {
     pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
@@ -20,9 +23,12 @@ export function drainWhenReady(socket: Socket): void {
     while (pending.length >= 5) {
       if (pending[0] === READY_FOR_QUERY) {
         socket.off('data', read)
-        // Registered before the driver's own listener, this runs first: the drain goes once the
-        // driver has handled the chunk (its listener is synchronous).
-        queueMicrotask(() => void (socket.destroyed || socket.emit('drain')))
+        const before = socket.bytesWritten
+        // This listener runs before the driver's, in the same emit: once its handler is done
+        // (a microtask later), what it sends is queued as an immediate, and runs before this one.
+        queueMicrotask(() => setImmediate(() => {
+          if (socket.bytesWritten === before && socket.writable) socket.write(SYNC)
+        }))
         return
       }
       const next = 1 + pending.readUInt32BE(1)

@@ -6,7 +6,7 @@
 // Corked until the turn's microtasks are done, they go out as one writev.
 
 import { Socket } from 'node:net'
-import { drainWhenReady } from './pg-ready.js'
+import { syncWhenReady } from './pg-ready.js'
 
 /** What the driver passes its `socket` option (parsed from the URL). */
 export interface SocketTarget {
@@ -21,27 +21,43 @@ export interface SocketTarget {
 }
 
 /**
- * A connected socket to the first of `target`'s hosts that answers, whose writes are coalesced,
- * and that emits 'drain' once the connection is ready (pg-ready.ts; not under TLS, whose bytes
- * it cannot read — there the driver still fetches types, pg-driver.ts).
+ * A socket to the first of `target`'s hosts that answers, whose writes are coalesced, and that
+ * sends a Sync once the connection is ready (pg-ready.ts; not under TLS, whose bytes it cannot
+ * read — there the driver still fetches types, pg-driver.ts). The last host is not waited for:
+ * its socket is returned connecting, and fails, if it does, as the driver's own sockets do (an
+ * 'error', then 'close'), under the driver's connect_timeout. A rejection here, or a socket
+ * already failed, left the driver's connection broken: thrown, the connection was never put back
+ * among its pool's closed ones (once all were lost, every call waited for good); failed, the
+ * driver kept the startup message it could not write and sent it again before the next one.
  */
 export async function coalescingSocket(target: SocketTarget): Promise<Socket> {
-  let failure: unknown = new Error('no PostgreSQL host to connect to')
   const places = target.path !== false ? [{ path: target.path }] : target.host.map((host, i) => ({ host, port: target.port[i] ?? target.port[0]! }))
+  const last = places.pop()
+  if (last === undefined) throw new Error('no PostgreSQL host to connect to')
   for (const place of places) {
     try {
-      const socket = coalesce(await connected(place, target.connect_timeout))
-      if (!target.ssl) drainWhenReady(socket)
-      return socket
-    } catch (error) {
-      failure = error
+      return ready(coalesce(await connected(place, target.connect_timeout)), target)
+    } catch {
+      // the next host
     }
   }
-  throw failure
+  return ready(coalesce(connecting(last)), target)
+}
+
+function ready(socket: Socket, target: SocketTarget): Socket {
+  if (!target.ssl) syncWhenReady(socket)
+  return socket
+}
+
+function connecting(place: { path: string } | { host: string; port: number }): Socket {
+  const socket = new Socket()
+  if ('path' in place) socket.connect(place.path)
+  else socket.connect(place.port, place.host)
+  return socket
 }
 
 function connected(place: { path: string } | { host: string; port: number }, timeoutSeconds: number): Promise<Socket> {
-  const socket = new Socket()
+  const socket = connecting(place)
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.destroy()
@@ -55,8 +71,6 @@ function connected(place: { path: string } | { host: string; port: number }, tim
     }
     socket.once('connect', () => settle())
     socket.once('error', settle)
-    if ('path' in place) socket.connect(place.path)
-    else socket.connect(place.port, place.host)
   })
 }
 

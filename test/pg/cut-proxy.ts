@@ -1,7 +1,7 @@
 // A TCP proxy on loopback in front of the run's PostgreSQL server, for a server that goes away
 // under a Wharf and comes back: cut() drops every connection through it and drops new ones at
-// once, as a server that stopped does; restore() lets them through again. The server the other
-// tests share is never stopped.
+// once, as a server that stopped does; refuse() also stops listening, as a host with no server;
+// restore() lets them through again. The server the other tests share is never stopped.
 import { connect, createServer, type Socket } from 'node:net'
 
 export interface CutProxy {
@@ -9,6 +9,8 @@ export interface CutProxy {
   url: string
   /** Drop every connection, and each new one, until restore(). */
   cut(): void
+  /** As cut(), and stop listening: new connections are refused, as by a host with no server. */
+  refuse(): Promise<void>
   restore(): void
   /**
    * Drop, once, the first connection whose first statement after its startup message (trust
@@ -53,8 +55,10 @@ export async function cutProxy(target: string): Promise<CutProxy> {
     upstream.on('close', () => client.destroy())
   })
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+  const port = (proxy.address() as { port: number }).port
   const url = new URL(target)
-  url.port = String((proxy.address() as { port: number }).port)
+  url.port = String(port)
+  let refusing = false
   const cut = (): void => {
     down = true
     for (const socket of sockets) socket.destroy()
@@ -63,7 +67,16 @@ export async function cutProxy(target: string): Promise<CutProxy> {
   return {
     url: url.toString(),
     cut,
-    restore: () => void (down = false),
+    refuse: async () => {
+      cut()
+      refusing = true
+      await new Promise<void>((resolve) => proxy.close(() => resolve()))
+    },
+    restore: () => {
+      down = false
+      if (refusing) proxy.listen(port, '127.0.0.1')
+      refusing = false
+    },
     cutAtFirstStatement: (matches) =>
       new Promise<void>((resolve) => {
         armed = {
@@ -77,7 +90,7 @@ export async function cutProxy(target: string): Promise<CutProxy> {
       }),
     close: () => {
       cut()
-      closed ??= new Promise<void>((resolve) => proxy.close(() => resolve()))
+      closed ??= refusing ? Promise.resolve() : new Promise<void>((resolve) => proxy.close(() => resolve()))
       return closed
     },
   }

@@ -3,8 +3,11 @@
 // a reserve (pipelined(), session()) is handed to it, where the driver alone never settled it, and
 // array parameters, written by Wharf, reach the server as they were.
 import { describe, expect, it } from 'vitest'
-import { connect, type PgPool } from '../../src/storage/pg-driver.js'
+import { StorageError } from '../../src/index.js'
+import { connect, reconnectDelay, type PgPool } from '../../src/storage/pg-driver.js'
+import { cutProxy } from '../pg/cut-proxy.js'
 import { pgTestDatabase } from '../pg/database.js'
+import { failure } from './helpers.js'
 
 const db = pgTestDatabase()
 
@@ -52,5 +55,38 @@ describe('a PostgreSQL pool whose connections do not fetch types', () => {
       const empty = await pool.query('SELECT cardinality($1::bigint[]) AS n', [[]])
       expect(empty.rows).toEqual([{ n: 0 }])
     })
+  })
+
+  it('fails each call with a StorageError while its server refuses connections, and takes calls again once it is back', async () => {
+    const proxy = await cutProxy(db.url())
+    try {
+      // One connection: before, each connection that met the refusal was lost to the pool, and the
+      // second call waited for good.
+      await using(await connect(`${proxy.url}?connect_timeout=2`, 'the proxied server', 1), async (pool) => {
+        expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
+        await proxy.refuse()
+        for (let i = 0; i < 3; i++) {
+          const lost = await failure(() => pool.query('SELECT 2'))
+          expect(lost).toBeInstanceOf(StorageError)
+          expect((lost as Error).message).toContain('the proxied server')
+          expect(await failure(() => pool.session())).toBeInstanceOf(StorageError)
+        }
+        proxy.restore()
+        // The driver may have lost the reserve of the first call back (it waited while the pool
+        // reconnected): that call fails after connect_timeout, where it waited for good.
+        await expect.poll(() => pool.pipelined((tx) => [tx.query('SELECT 3 AS three')]).then(([r]) => r!.rows, () => null), { timeout: 30_000, interval: 50 }).toEqual([{ three: 3 }])
+        const session = await pool.session()
+        expect((await session.query('SELECT 4 AS four')).rows).toEqual([{ four: 4 }])
+        session.release()
+      })
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('waits at most half a second to connect again, however many connections failed before', () => {
+    // The driver's own delay grew to 20 s: the calls after a short outage waited that long.
+    for (let failures = 0; failures < 40; failures++) expect(reconnectDelay(failures)).toBeLessThanOrEqual(0.5)
+    expect(reconnectDelay(0)).toBeGreaterThan(0)
   })
 })
