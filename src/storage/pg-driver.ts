@@ -4,8 +4,9 @@
 // and PgHistory see the three things they need through PgPool, so the driver stays in this file.
 
 import type postgresDriver from 'postgres'
-import type { Sql } from 'postgres'
+import type { ReservedSql, Sql } from 'postgres'
 import { StorageError, WharfError } from '../engine/errors.js'
+import { arrayLiteral } from './pg-arrays.js'
 import { coalescingSocket } from './pg-socket.js'
 import { connectionUrlProblem, redactedUrl } from './pg-url.js'
 
@@ -64,6 +65,20 @@ export interface PgPool extends PgQueries {
 type Driver = typeof postgresDriver
 
 /**
+ * Seconds a closed connection waits before it connects again, by how many connections of the
+ * pool failed in a row (the driver's count, reset once one connects): 50 ms doubling, at most
+ * RECONNECT_MAX_S. The driver's own delay grows to 20 s (3^n/100): after a server was down for
+ * 3 s, the first call to go through came 1.4–17 s after it was back (0.23–0.34 s now; scratch
+ * restart.mts: stop, 3 s, start, calls from 3 loops). A call waits for this before it connects,
+ * so it also bounds how long one takes to fail while the server is away.
+ */
+const RECONNECT_MAX_S = 0.5
+
+export function reconnectDelay(failures: number): number {
+  return Math.min(RECONNECT_MAX_S, 0.05 * 2 ** failures)
+}
+
+/**
  * A pool on `url`, notices dropped (CREATE … IF NOT EXISTS is noisy). A server or connection error
  * of a query escapes as a StorageError naming `where` (the schema and server), never raw.
  */
@@ -76,7 +91,14 @@ export async function connect(url: string, where = redactedUrl(url), max = POOL_
   }
   // `socket` is a documented option its types leave out. connect_timeout is left to the driver:
   // 30 s unless the URL (?connect_timeout=5, as libpq reads it) or PGCONNECT_TIMEOUT says.
-  const options = { max, onnotice: () => undefined, socket: coalescingSocket }
+  // fetch_types off: the driver's catalog query on each new connection (array types) was sent with
+  // its promise dropped, so a connection lost under it — a server restarting as the pool
+  // reconnects — was an unhandled rejection, which ends the app's process (porsager/postgres
+  // #1192, #1205, #1223). Wharf writes its array parameters itself (pg-arrays.ts), and its socket
+  // sends a Sync once a new connection is ready, so that the driver hands it to the reserve()
+  // waiting on it (pg-ready.ts), which it fails to do without the query (#751). backoff: see
+  // reconnectDelay.
+  const options = { max, onnotice: () => undefined, socket: coalescingSocket, fetch_types: false, backoff: reconnectDelay }
   let sql: Sql
   try {
     sql = postgres(url, options as Parameters<Driver>[1])
@@ -84,11 +106,14 @@ export async function connect(url: string, where = redactedUrl(url), max = POOL_
     // No cause: the driver's TypeError carries the URL, password included (its `input`).
     throw new StorageError(`PostgreSQL connection URL ${where} cannot be used: ${connectionUrlProblem(url) ?? (error instanceof Error ? error.message : String(error))}`)
   }
+  // Under TLS the socket cannot see when a connection is ready, and the query's end is what hands
+  // it on: there it stays on, and a restart may still meet it (read before any connection opens).
+  if (sql.options.ssl) (sql.options as { fetch_types: boolean }).fetch_types = true
   return {
     query: queriesOf(sql, where).query,
     transaction: (work) => named(sql.begin((tx: unknown) => work(queriesOf(tx as Sql, where))) as Promise<never>, where),
     pipelined: async (write, after) => {
-      const reserved = await named(sql.reserve(), where)
+      const reserved = await reserveWithin(sql, where)
       const queries = queriesOf(reserved, where)
       // A connection lost under it is the pool's to reconnect: released, the driver would
       // hand it out again as if it were open, and what is sent on it would never settle.
@@ -107,7 +132,7 @@ export async function connect(url: string, where = redactedUrl(url), max = POOL_
       }
     },
     session: async () => {
-      const reserved = await named(sql.reserve(), where)
+      const reserved = await reserveWithin(sql, where)
       return { ...queriesOf(reserved, where), release: () => reserved.release() }
     },
     listen: async (channel, onNotify) => {
@@ -115,6 +140,30 @@ export async function connect(url: string, where = redactedUrl(url), max = POOL_
       return () => listening.unlisten()
     },
     end: () => sql.end({ timeout: 5 }),
+  }
+}
+
+/**
+ * sql.reserve(), given up with a StorageError after the pool's connect_timeout. The driver loses
+ * a reserve that waited while a connection of its pool reconnected (it takes the reserve as the
+ * connection's first statement, then hands the connection to the next waiting call, or to
+ * nobody): the call waited for good — after a server came back, say, with calls made while it was
+ * away (pg-pool.test.ts). A reserve given up and granted later goes straight back.
+ */
+async function reserveWithin(sql: Sql, where: string): Promise<ReservedSql> {
+  const reserving = sql.reserve()
+  const seconds = sql.options.connect_timeout
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StorageError(`PostgreSQL failed on ${where}: no connection free or made within ${seconds} s (connect_timeout)`)), seconds * 1000)
+  })
+  try {
+    return await Promise.race([named(reserving, where), late])
+  } catch (error) {
+    reserving.then((reserved) => reserved.release(), () => undefined)
+    throw error
+  } finally {
+    clearTimeout(timer)
   }
 }
 
@@ -171,8 +220,8 @@ export function connectionLost(error: unknown): boolean {
 }
 
 async function run(sql: Sql, text: string, params: readonly unknown[] | undefined): Promise<PgRows> {
-  // An array parameter must be marked as one, or a Buffer[] would be sent as one bytea.
-  const values = params === undefined ? [] : params.map((p) => (Array.isArray(p) ? sql.array(p as never[]) : p))
+  // An array parameter goes as its literal (pg-arrays.ts), typed by the statement's cast.
+  const values = params === undefined ? [] : params.map((p) => (Array.isArray(p) ? arrayLiteral(p) : p))
   // Prepared (named, once per connection and text): an unprepared statement with parameters
   // costs the driver a round trip of its own to learn their types (Parse/Describe, then
   // Bind/Execute), and holds back the statements pipelined after it — a batch's transaction of

@@ -6,6 +6,7 @@
 // Corked until the turn's microtasks are done, they go out as one writev.
 
 import { Socket } from 'node:net'
+import { syncWhenReady } from './pg-ready.js'
 
 /** What the driver passes its `socket` option (parsed from the URL). */
 export interface SocketTarget {
@@ -15,24 +16,48 @@ export interface SocketTarget {
   path: string | false
   /** Seconds. */
   connect_timeout: number
+  /** Falsy for a plain connection; otherwise the driver negotiates TLS on the socket. */
+  ssl?: unknown
 }
 
-/** A connected socket to the first of `target`'s hosts that answers, whose writes are coalesced. */
+/**
+ * A socket to the first of `target`'s hosts that answers, whose writes are coalesced, and that
+ * sends a Sync once the connection is ready (pg-ready.ts; not under TLS, whose bytes it cannot
+ * read — there the driver still fetches types, pg-driver.ts). The last host is not waited for:
+ * its socket is returned connecting, and fails, if it does, as the driver's own sockets do (an
+ * 'error', then 'close'), under the driver's connect_timeout. A rejection here, or a socket
+ * already failed, left the driver's connection broken: thrown, the connection was never put back
+ * among its pool's closed ones (once all were lost, every call waited for good); failed, the
+ * driver kept the startup message it could not write and sent it again before the next one.
+ */
 export async function coalescingSocket(target: SocketTarget): Promise<Socket> {
-  let failure: unknown = new Error('no PostgreSQL host to connect to')
   const places = target.path !== false ? [{ path: target.path }] : target.host.map((host, i) => ({ host, port: target.port[i] ?? target.port[0]! }))
+  const last = places.pop()
+  if (last === undefined) throw new Error('no PostgreSQL host to connect to')
   for (const place of places) {
     try {
-      return coalesce(await connected(place, target.connect_timeout))
-    } catch (error) {
-      failure = error
+      return ready(coalesce(await connected(place, target.connect_timeout)), target)
+    } catch {
+      // the next host
     }
   }
-  throw failure
+  return ready(coalesce(connecting(last)), target)
+}
+
+function ready(socket: Socket, target: SocketTarget): Socket {
+  if (!target.ssl) syncWhenReady(socket)
+  return socket
+}
+
+function connecting(place: { path: string } | { host: string; port: number }): Socket {
+  const socket = new Socket()
+  if ('path' in place) socket.connect(place.path)
+  else socket.connect(place.port, place.host)
+  return socket
 }
 
 function connected(place: { path: string } | { host: string; port: number }, timeoutSeconds: number): Promise<Socket> {
-  const socket = new Socket()
+  const socket = connecting(place)
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.destroy()
@@ -46,8 +71,6 @@ function connected(place: { path: string } | { host: string; port: number }, tim
     }
     socket.once('connect', () => settle())
     socket.once('error', settle)
-    if ('path' in place) socket.connect(place.path)
-    else socket.connect(place.port, place.host)
   })
 }
 
