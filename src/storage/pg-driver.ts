@@ -153,6 +153,8 @@ export async function connect(url: string, where = redactedUrl(url), max = POOL_
 async function reserveWithin(sql: Sql, where: string): Promise<ReservedSql> {
   const reserving = sql.reserve()
   const seconds = sql.options.connect_timeout
+  // connect_timeout=0 is libpq's (and the driver's) "no limit": then neither is this wait.
+  if (!(seconds > 0)) return named(reserving, where)
   let timer: ReturnType<typeof setTimeout> | undefined
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new StorageError(`PostgreSQL failed on ${where}: no connection free or made within ${seconds} s (connect_timeout)`)), seconds * 1000)

@@ -59,10 +59,14 @@ function connecting(place: { path: string } | { host: string; port: number }): S
 function connected(place: { path: string } | { host: string; port: number }, timeoutSeconds: number): Promise<Socket> {
   const socket = connecting(place)
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.destroy()
-      reject(Object.assign(new Error(`write CONNECT_TIMEOUT ${'path' in place ? place.path : `${place.host}:${place.port}`}`), { code: 'CONNECT_TIMEOUT' }))
-    }, timeoutSeconds * 1000)
+    // connect_timeout=0 is "no limit" (libpq's, and the driver's for the last host).
+    const timer =
+      timeoutSeconds > 0
+        ? setTimeout(() => {
+            socket.destroy()
+            reject(Object.assign(new Error(`write CONNECT_TIMEOUT ${'path' in place ? place.path : `${place.host}:${place.port}`}`), { code: 'CONNECT_TIMEOUT' }))
+          }, timeoutSeconds * 1000)
+        : undefined
     const settle = (error?: Error): void => {
       clearTimeout(timer)
       socket.off('error', settle)

@@ -32,6 +32,16 @@ describe('a PostgreSQL pool whose connections do not fetch types', () => {
     })
   })
 
+  it('takes connect_timeout=0 as no limit on waiting for a connection, as libpq does (it refused every session() at once)', async () => {
+    const url = new URL(db.url())
+    url.searchParams.set('connect_timeout', '0')
+    await using(await connect(url.href, 'a pool', 1), async (pool) => {
+      const session = await pool.session()
+      expect((await session.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
+      session.release()
+    })
+  })
+
   it('settles a pipelined() transaction that is a new pool\'s first call, and several at once', async () => {
     await using(await connect(db.url()), async (pool) => {
       const [first] = await pool.pipelined((tx) => [tx.query('SELECT 1 AS one')])
