@@ -6,7 +6,7 @@
 // down and removes the directory: no server outlives it.
 
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -52,6 +52,9 @@ function asServerUser(file: string, args: string[]): [string, string[]] {
 export interface PgServerOptions {
   /** false: no fsync and no commit wait — a test server's data never has to outlive a crash. */
   fsync?: boolean
+  /** true: it also takes TLS connections (ssl=on), with a self-signed certificate for
+   * CN=localhost made by `openssl` in its directory; plain connections are still accepted. */
+  tls?: boolean
 }
 
 export async function startPgServer(options: PgServerOptions = {}): Promise<PgServer> {
@@ -81,8 +84,9 @@ export async function startPgServer(options: PgServerOptions = {}): Promise<PgSe
   try {
     await run(...asServerUser(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync']))
     const port = await freePort()
+    const tls = options.tls === true ? await selfSignedCertificate(dir) : ''
     const durability = options.fsync === false ? ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off' : ''
-    const settings = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c max_connections=200${durability}`
+    const settings = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c max_connections=200${durability}${tls}`
     started = true
     await run(...asServerUser(pgCtl, ['-D', data, '-l', join(dir, 'server.log'), '-o', settings, '-w', '-t', '120', 'start']))
     return {
@@ -102,6 +106,15 @@ export async function startPgServer(options: PgServerOptions = {}): Promise<PgSe
     watchdog.kill()
     throw error
   }
+}
+
+/** A key and self-signed certificate (CN=localhost, a day) in `dir`, readable by the server
+ * only (it refuses a key others can read); the server's settings that use them. */
+async function selfSignedCertificate(dir: string): Promise<string> {
+  const [key, cert] = [join(dir, 'server.key'), join(dir, 'server.crt')]
+  await run(...asServerUser('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', key, '-out', cert]))
+  chmodSync(key, 0o600)
+  return ` -c ssl=on -c ssl_cert_file=${cert} -c ssl_key_file=${key}`
 }
 
 /**

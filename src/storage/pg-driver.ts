@@ -7,7 +7,9 @@ import type postgresDriver from 'postgres'
 import type { ReservedSql, Sql } from 'postgres'
 import { StorageError, WharfError } from '../engine/errors.js'
 import { arrayLiteral } from './pg-arrays.js'
-import { coalescingSocket } from './pg-socket.js'
+import type { Socket } from 'node:net'
+import { coalescingSocket, type SocketTarget } from './pg-socket.js'
+import type { TlsMode } from './pg-tls.js'
 import { connectionUrlProblem, redactedUrl } from './pg-url.js'
 
 export { redactedUrl }
@@ -96,19 +98,22 @@ export async function connect(url: string, where = redactedUrl(url), max = POOL_
   // reconnects — was an unhandled rejection, which ends the app's process (porsager/postgres
   // #1192, #1205, #1223). Wharf writes its array parameters itself (pg-arrays.ts), and its socket
   // sends a Sync once a new connection is ready, so that the driver hands it to the reserve()
-  // waiting on it (pg-ready.ts), which it fails to do without the query (#751). backoff: see
-  // reconnectDelay.
-  const options = { max, onnotice: () => undefined, socket: coalescingSocket, fetch_types: false, backoff: reconnectDelay }
+  // waiting on it (pg-ready.ts), which it fails to do without the query (#751). TLS is the
+  // socket's too (pg-tls.ts), in the mode the driver read from the URL: the driver sees plain
+  // protocol, and the socket sees when a connection is ready. backoff: see reconnectDelay.
+  const options = { max, onnotice: () => undefined, fetch_types: false, backoff: reconnectDelay }
   let sql: Sql
   try {
-    sql = postgres(url, options as Parameters<Driver>[1])
+    // The driver's own reading of the URL and environment, for the TLS mode alone.
+    const read = postgres(url, options as Parameters<Driver>[1])
+    const tls: TlsMode = { ssl: read.options.ssl, sslnegotiation: (read.options as { sslnegotiation?: unknown }).sslnegotiation }
+    void read.end() // (it never connected)
+    const socket = (target: SocketTarget): Promise<Socket> => coalescingSocket(target, tls)
+    sql = postgres(url, { ...options, ssl: false, socket } as Parameters<Driver>[1])
   } catch (error) {
     // No cause: the driver's TypeError carries the URL, password included (its `input`).
     throw new StorageError(`PostgreSQL connection URL ${where} cannot be used: ${connectionUrlProblem(url) ?? (error instanceof Error ? error.message : String(error))}`)
   }
-  // Under TLS the socket cannot see when a connection is ready, and the query's end is what hands
-  // it on: there it stays on, and a restart may still meet it (read before any connection opens).
-  if (sql.options.ssl) (sql.options as { fetch_types: boolean }).fetch_types = true
   return {
     query: queriesOf(sql, where).query,
     transaction: (work) => named(sql.begin((tx: unknown) => work(queriesOf(tx as Sql, where))) as Promise<never>, where),
@@ -233,14 +238,15 @@ async function run(sql: Sql, text: string, params: readonly unknown[] | undefine
   return { rows: result as unknown as PgRow[], count: result.count }
 }
 
-/** A server error (it has a severity) or a connection error (ECONNREFUSED, CONNECT_TIMEOUT …). */
+/** A server error (it has a severity), a connection error (ECONNREFUSED, CONNECT_TIMEOUT …) or a
+ * TLS one (ETLS from pg-tls.ts; Node's: DEPTH_ZERO_SELF_SIGNED_CERT, ERR_TLS_CERT_ALTNAME_INVALID …). */
 async function named<T>(work: Promise<T>, where: string): Promise<T> {
   try {
     return await work
   } catch (error) {
     if (!(error instanceof Error) || error instanceof WharfError) throw error
     const code = (error as { code?: unknown }).code
-    if ('severity' in error || (typeof code === 'string' && /^(E[A-Z]+$|CONNECT)/.test(code))) {
+    if ('severity' in error || (typeof code === 'string' && /^(E[A-Z]+$|CONNECT|ERR_TLS_|ERR_SSL_|UNABLE_TO_)|CERT/.test(code))) {
       throw new StorageError(`PostgreSQL failed on ${where}: ${error.message}`, { cause: error })
     }
     throw error

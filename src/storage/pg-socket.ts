@@ -7,6 +7,7 @@
 
 import { Socket } from 'node:net'
 import { syncWhenReady } from './pg-ready.js'
+import { askTls, tlsAfterYes, tlsOver, wantsTls, type TlsMode } from './pg-tls.js'
 
 /** What the driver passes its `socket` option (parsed from the URL). */
 export interface SocketTarget {
@@ -16,47 +17,64 @@ export interface SocketTarget {
   path: string | false
   /** Seconds. */
   connect_timeout: number
-  /** Falsy for a plain connection; otherwise the driver negotiates TLS on the socket. */
-  ssl?: unknown
 }
 
+type Place = { path: string } | { host: string; port: number }
+
 /**
- * A socket to the first of `target`'s hosts that answers, whose writes are coalesced, and that
- * sends a Sync once the connection is ready (pg-ready.ts; not under TLS, whose bytes it cannot
- * read — there the driver still fetches types, pg-driver.ts). The last host is not waited for:
- * its socket is returned connecting, and fails, if it does, as the driver's own sockets do (an
- * 'error', then 'close'), under the driver's connect_timeout. A rejection here, or a socket
- * already failed, left the driver's connection broken: thrown, the connection was never put back
- * among its pool's closed ones (once all were lost, every call waited for good); failed, the
- * driver kept the startup message it could not write and sent it again before the next one.
+ * A socket to the first of `target`'s hosts that answers, in TLS when `tls` asks for it
+ * (pg-tls.ts), whose writes are coalesced, and that sends a Sync once the connection is ready
+ * (pg-ready.ts). The last host is not waited for: its socket is returned connecting, and fails,
+ * if it does, as the driver's own sockets do (an 'error', then 'close'), under the driver's
+ * connect_timeout; so does a TLS handshake that fails. A rejection here, or a socket already
+ * failed, left the driver's connection broken: thrown, the connection was never put back among
+ * its pool's closed ones (once all were lost, every call waited for good); failed, the driver
+ * kept the startup message it could not write and sent it again before the next one.
  */
-export async function coalescingSocket(target: SocketTarget): Promise<Socket> {
-  const places = target.path !== false ? [{ path: target.path }] : target.host.map((host, i) => ({ host, port: target.port[i] ?? target.port[0]! }))
+export async function coalescingSocket(target: SocketTarget, tls: TlsMode | null = null): Promise<Socket> {
+  const places: Place[] = target.path !== false ? [{ path: target.path }] : target.host.map((host, i) => ({ host, port: target.port[i] ?? target.port[0]! }))
   const last = places.pop()
   if (last === undefined) throw new Error('no PostgreSQL host to connect to')
   for (const place of places) {
     try {
-      return ready(coalesce(await connected(place, target.connect_timeout)), target)
+      return ready(await secured(await connected(place, target.connect_timeout), place, tls, target.connect_timeout))
     } catch {
       // the next host
     }
   }
-  return ready(coalesce(connecting(last)), target)
+  if (wantsTls(tls) && tls.ssl === 'prefer') {
+    // Whether to go on plain is the server's answer: read before the socket goes to the driver.
+    try {
+      return ready(await secured(await connected(last, target.connect_timeout), last, tls, target.connect_timeout))
+    } catch {
+      return ready(connecting(last)) // (prefer: plain, failing as the driver's would)
+    }
+  }
+  return ready(await secured(connecting(last), last, tls, target.connect_timeout))
 }
 
-function ready(socket: Socket, target: SocketTarget): Socket {
-  if (!target.ssl) syncWhenReady(socket)
+/** `raw` in TLS if `tls` asks for it ('prefer': `raw` is connected, and goes on plain if the
+ * server refuses). */
+async function secured(raw: Socket, place: Place, tls: TlsMode | null, timeoutSeconds: number): Promise<Socket> {
+  if (!wantsTls(tls)) return raw
+  const host = 'host' in place ? place.host : undefined
+  if (tls.ssl !== 'prefer' || tls.sslnegotiation === 'direct') return tlsOver(raw, host, tls)
+  return (await askTls(raw, timeoutSeconds)) ? tlsAfterYes(raw, host, tls) : raw
+}
+
+function ready(socket: Socket): Socket {
+  syncWhenReady(coalesce(socket))
   return socket
 }
 
-function connecting(place: { path: string } | { host: string; port: number }): Socket {
+function connecting(place: Place): Socket {
   const socket = new Socket()
   if ('path' in place) socket.connect(place.path)
   else socket.connect(place.port, place.host)
   return socket
 }
 
-function connected(place: { path: string } | { host: string; port: number }, timeoutSeconds: number): Promise<Socket> {
+function connected(place: Place, timeoutSeconds: number): Promise<Socket> {
   const socket = connecting(place)
   return new Promise((resolve, reject) => {
     // connect_timeout=0 is "no limit" (libpq's, and the driver's for the last host).
