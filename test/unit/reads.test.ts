@@ -63,6 +63,26 @@ describe('jobs() queries', () => {
     expect(await wharf.jobs({ after: all[24] })).toEqual([])
   })
 
+  it('pages in uuid order whatever order the jobs were made in (a newId that is not monotonic)', async () => {
+    // A page keeps only its best hits as it scans, cut each time they reach twice its limit: jobs
+    // made out of uuid order must still come in order, none skipped or repeated across pages.
+    const ids = Array.from({ length: 60 }, (_, i) => `id-${String((i * 37) % 60).padStart(2, '0')}`)
+    const wharf = await Wharf.open({ log: new MemoryLog(), clock: new FakeClock(), channels: 'root:1', newId: () => ids.shift()! })
+    opened.push(wharf)
+    const m = wharf.model('test.reads', { run: (_x: unknown) => 'ok' })
+    for (let i = 0; i < 60; i++) await m.withDelay().run(i)
+    const sorted = Array.from({ length: 60 }, (_, i) => `id-${String(i).padStart(2, '0')}`)
+    for (const order of ['asc', 'desc'] as const) {
+      const seen: string[] = []
+      for (;;) {
+        const page = await wharf.jobs({ limit: 7, order, ...(seen.length > 0 ? { after: seen.at(-1) } : {}) })
+        seen.push(...page.map((j) => j.uuid))
+        if (page.length < 7) break
+      }
+      expect(seen).toEqual(order === 'asc' ? sorted : [...sorted].reverse())
+    }
+  })
+
   it('graph() gives every job of a graph and its edges; an unknown graph is empty', async () => {
     const { wharf, m } = await setup()
     const a = m.delayable().run('a')

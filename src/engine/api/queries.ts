@@ -117,15 +117,32 @@ export function matchesQuery(job: JobRecord, q: CheckedJobsQuery): boolean {
 
 /**
  * One page of the jobs held in memory that match, in uuid order (creation order: uuids are
- * monotonic). A scan of the live jobs: they are bounded by live work, not by history.
+ * monotonic). A scan of the live jobs: they are bounded by live work, not by history. Only the
+ * best `limit` hits so far are kept (sorted and cut each time they reach twice that): sorting
+ * every hit made a page of 50 over 300,000 pending jobs take 60–95 ms. The jobs are mostly held
+ * in creation order, so 'desc' scans them from the newest: the first cut then bounds the rest.
  */
 export function liveJobsPage(state: State, q: CheckedJobsQuery): JobRecord[] {
-  const hits: JobRecord[] = []
-  for (const job of state.jobs.values()) {
-    if (q.after !== undefined && (q.desc ? job.uuid >= q.after : job.uuid <= q.after)) continue
-    if (matchesQuery(job, q)) hits.push(job)
+  const order = q.desc ? byUuidDesc : byUuidAsc
+  let hits: JobRecord[] = []
+  /** The last uuid kept at the last cut: a job that sorts after it cannot be on the page. */
+  let bound: string | undefined
+  const consider = (job: JobRecord): void => {
+    if (q.after !== undefined && (q.desc ? job.uuid >= q.after : job.uuid <= q.after)) return
+    if (bound !== undefined && (q.desc ? job.uuid <= bound : job.uuid >= bound)) return
+    if (!matchesQuery(job, q)) return
+    hits.push(job)
+    if (hits.length < 2 * q.limit) return
+    hits = hits.sort(order).slice(0, q.limit)
+    bound = hits[q.limit - 1]!.uuid
   }
-  hits.sort(q.desc ? byUuidDesc : byUuidAsc)
+  if (q.desc) {
+    const jobs = Array.from(state.jobs.values())
+    for (let i = jobs.length - 1; i >= 0; i--) consider(jobs[i]!)
+  } else {
+    for (const job of state.jobs.values()) consider(job)
+  }
+  hits.sort(order)
   if (hits.length > q.limit) hits.length = q.limit
   return hits
 }
