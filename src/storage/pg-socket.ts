@@ -54,9 +54,9 @@ export async function coalescingSocket(target: SocketTarget, tls: TlsMode | null
 }
 
 /** `raw` in TLS if `tls` asks for it ('prefer': `raw` is connected, and goes on plain if the
- * server refuses). */
+ * server refuses). Never over a Unix socket, as libpq: PostgreSQL has no TLS there. */
 async function secured(raw: Socket, place: Place, tls: TlsMode | null, timeoutSeconds: number): Promise<Socket> {
-  if (!wantsTls(tls)) return raw
+  if (!wantsTls(tls) || 'path' in place) return raw
   const host = 'host' in place ? place.host : undefined
   if (tls.ssl !== 'prefer' || tls.sslnegotiation === 'direct') return tlsOver(raw, host, tls)
   return (await askTls(raw, timeoutSeconds)) ? tlsAfterYes(raw, host, tls) : raw

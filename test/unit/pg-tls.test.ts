@@ -85,6 +85,28 @@ describe('PostgreSQL over TLS', () => {
     }
   })
 
+  it('connects over a Unix socket with sslmode=require, unencrypted, as libpq does (PostgreSQL has no TLS there)', async () => {
+    const admin = await connect(server.url, 'the TLS test server', 1)
+    const dir = (await admin.query('SHOW unix_socket_directories')).rows[0]!.unix_socket_directories as string
+    await admin.end()
+    // The driver takes a socket directory from PGHOST (not from a URL's host).
+    const saved = { PGHOST: process.env.PGHOST, PGPORT: process.env.PGPORT, PGUSER: process.env.PGUSER }
+    Object.assign(process.env, { PGHOST: dir, PGPORT: String(server.port), PGUSER: 'postgres' })
+    try {
+      const pool = await connect('postgres:///postgres?sslmode=require&connect_timeout=3', 'the TLS test server', 1)
+      try {
+        expect((await pool.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')).rows).toEqual([{ ssl: false }])
+      } finally {
+        await pool.end()
+      }
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key]
+        else process.env[key] = value
+      }
+    }
+  })
+
   it('refuses to open with sslmode=require on a server without TLS, saying why', async () => {
     const opening = Wharf.open({ postgres: `${inject('pgUrl')}?sslmode=require&connect_timeout=3`, schema: 'tls_refused', node: 'only' })
     await expect(opening).rejects.toThrow(StorageError)
