@@ -53,7 +53,7 @@ export interface PgServerOptions {
   /** false: no fsync and no commit wait — a test server's data never has to outlive a crash. */
   fsync?: boolean
   /** true: it also takes TLS connections (ssl=on), with a self-signed certificate for
-   * CN=localhost made by `openssl` in its directory; plain connections are still accepted. */
+   * localhost and 127.0.0.1 made by `openssl` in its directory; plain connections are still accepted. */
   tls?: boolean
 }
 
@@ -108,11 +108,11 @@ export async function startPgServer(options: PgServerOptions = {}): Promise<PgSe
   }
 }
 
-/** A key and self-signed certificate (CN=localhost, a day) in `dir`, readable by the server
+/** A key and self-signed certificate (for localhost and 127.0.0.1, a day) in `dir`, readable by the server
  * only (it refuses a key others can read); the server's settings that use them. */
 async function selfSignedCertificate(dir: string): Promise<string> {
   const [key, cert] = [join(dir, 'server.key'), join(dir, 'server.crt')]
-  await run(...asServerUser('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', key, '-out', cert]))
+  await run(...asServerUser('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert]))
   chmodSync(key, 0o600)
   return ` -c ssl=on -c ssl_cert_file=${cert} -c ssl_key_file=${key}`
 }

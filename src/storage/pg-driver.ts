@@ -9,7 +9,8 @@ import { StorageError, WharfError } from '../engine/errors.js'
 import { arrayLiteral } from './pg-arrays.js'
 import type { Socket } from 'node:net'
 import { coalescingSocket, type SocketTarget } from './pg-socket.js'
-import type { TlsMode } from './pg-tls.js'
+import { tlsModeOf } from './pg-tls.js'
+import { takeTlsFiles } from './pg-tls-files.js'
 import { connectionUrlProblem, redactedUrl } from './pg-url.js'
 
 export { redactedUrl }
@@ -104,12 +105,13 @@ export async function connect(url: string, where = redactedUrl(url), max = POOL_
   const options = { max, onnotice: () => undefined, fetch_types: false, backoff: reconnectDelay }
   let sql: Sql
   try {
+    const { url: driverUrl, files } = takeTlsFiles(url)
     // The driver's own reading of the URL and environment, for the TLS mode alone.
-    const read = postgres(url, options as Parameters<Driver>[1])
-    const tls: TlsMode = { ssl: read.options.ssl, sslnegotiation: (read.options as { sslnegotiation?: unknown }).sslnegotiation }
+    const read = postgres(driverUrl, options as Parameters<Driver>[1])
+    const tls = tlsModeOf(read.options.ssl, (read.options as { sslnegotiation?: unknown }).sslnegotiation, files)
     void read.end() // (it never connected)
     const socket = (target: SocketTarget): Promise<Socket> => coalescingSocket(target, tls)
-    sql = postgres(url, { ...options, ssl: false, socket } as Parameters<Driver>[1])
+    sql = postgres(driverUrl, { ...options, ssl: false, socket } as Parameters<Driver>[1])
   } catch (error) {
     // No cause: the driver's TypeError carries the URL, password included (its `input`).
     throw new StorageError(`PostgreSQL connection URL ${where} cannot be used: ${connectionUrlProblem(url) ?? (error instanceof Error ? error.message : String(error))}`)

@@ -5,19 +5,34 @@
 // (porsager/postgres #1192). Here the socket asks for TLS itself and hands the driver the TLS
 // stream, whose bytes are the plain protocol again; the driver is told the connection is plain.
 //
-// The modes are the driver's reading of the URL (sslmode= or ssl=, sslrootcert=system, PGSSL,
-// sslnegotiation=direct), with its meanings: 'require', 'allow' and 'prefer' encrypt without
-// checking the certificate; 'verify-full', 'verify-ca', true or any other value check it (Node's
-// defaults); 'prefer' talks plain to a server that refuses TLS, every other mode fails.
+// The modes are the driver's reading of the URL (sslmode= or ssl=, PGSSL, sslnegotiation=direct),
+// with libpq's meanings: 'require', 'allow' and 'prefer' encrypt without checking the certificate
+// ('require' with an sslrootcert file checks it as 'verify-ca' does, as libpq); 'verify-ca'
+// checks that it chains to a trusted CA; 'verify-full', true or any other value also check that
+// it names the host (Node's defaults). 'prefer' talks plain to a server that refuses TLS, every
+// other mode fails. The CAs are sslrootcert's file, or Node's (the system's with
+// sslrootcert=system, which means verify-full); sslcert and sslkey give a client certificate
+// (pg-tls-files.ts).
 
 import { Duplex } from 'node:stream'
 import { isIP, type Socket } from 'node:net'
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls'
+import type { TlsFiles } from './pg-tls-files.js'
 
-/** What the driver parsed from the URL: its `ssl` and `sslnegotiation` options. */
+/** What the driver parsed from the URL (its `ssl` and `sslnegotiation` options), and the TLS
+ * files the URL named. */
 export interface TlsMode {
   ssl: unknown
   sslnegotiation?: unknown
+  files?: TlsFiles
+}
+
+/** The mode the driver read, under libpq's rules for the files: sslrootcert=system is
+ * verify-full; 'require' with an sslrootcert file is verify-ca. */
+export function tlsModeOf(ssl: unknown, sslnegotiation: unknown, files: TlsFiles): TlsMode {
+  if (files.system === true) return { ssl: 'verify-full', sslnegotiation, files }
+  if (files.ca !== undefined && ssl === 'require') return { ssl: 'verify-ca', sslnegotiation, files }
+  return { ssl, sslnegotiation, files }
 }
 
 /** SSLRequest: length 8, code 80877103. */
@@ -68,7 +83,10 @@ export function tlsAfterYes(raw: Socket, host: string | undefined, mode: TlsMode
 function tlsOptions(socket: Duplex, host: string | undefined, mode: TlsMode, direct: boolean): ConnectionOptions {
   const options: ConnectionOptions = { socket, servername: host === undefined || isIP(host) !== 0 ? undefined : host }
   if (direct) options.ALPNProtocols = ['postgresql']
+  const { ca, cert, key, passphrase } = mode.files ?? {}
+  Object.assign(options, ca && { ca }, cert && { cert }, key && { key }, passphrase !== undefined && { passphrase })
   if (mode.ssl === 'require' || mode.ssl === 'allow' || mode.ssl === 'prefer') options.rejectUnauthorized = false
+  else if (mode.ssl === 'verify-ca') options.checkServerIdentity = () => undefined
   else if (typeof mode.ssl === 'object') Object.assign(options, mode.ssl)
   return options
 }

@@ -3,7 +3,9 @@
 // query on (the socket could not see a connection become ready through the encryption), and a
 // server restart that cut a connection under it ended the app's process (pg-restart.test.ts has
 // the plain case). A server of its own here, with ssl on and a self-signed certificate.
-import { readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { chmodSync, mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { createServer, type Server } from 'node:net'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
@@ -29,6 +31,35 @@ beforeAll(async () => {
   }
 }, 120_000)
 afterAll(async () => server?.stop())
+
+async function serverSetting(name: string): Promise<string> {
+  const admin = await connect(server.url, 'the TLS test server', 1)
+  try {
+    return (await admin.query(`SELECT current_setting($1) AS value`, [name])).rows[0]!.value as string
+  } finally {
+    await admin.end()
+  }
+}
+
+async function setServer(statement: string): Promise<void> {
+  const admin = await connect(server.url, 'the TLS test server', 1)
+  try {
+    await admin.query(statement)
+    await admin.query('SELECT pg_reload_conf()')
+  } finally {
+    await admin.end()
+  }
+}
+
+/** A self-signed certificate for 127.0.0.1 that the server's does not chain to (readable by the
+ * server's user too: it may be its CA file). */
+function otherCertificate(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-other-ca-'))
+  chmodSync(dir, 0o755)
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=other', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'other.key'), '-out', join(dir, 'other.crt')], { stdio: 'ignore' })
+  chmodSync(join(dir, 'other.crt'), 0o644)
+  return join(dir, 'other.crt')
+}
 
 /** Whether every client connection to `database` but the asking one is encrypted, and how many there are. */
 async function encrypted(database: string): Promise<{ connections: number; plain: number }> {
@@ -105,6 +136,48 @@ describe('PostgreSQL over TLS', () => {
         else process.env[key] = value
       }
     }
+  })
+
+  it('checks the server by the CA file of sslrootcert (verify-full), which never reaches the server as a setting', async () => {
+    const ca = await serverSetting('ssl_cert_file')
+    const pool = await connect(`${server.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`, 'the TLS test server', 1)
+    try {
+      expect((await pool.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')).rows).toEqual([{ ssl: true }])
+    } finally {
+      await pool.end()
+    }
+  })
+
+  it('refuses a server whose certificate does not chain to the sslrootcert CA, with verify-full and with require (as libpq)', async () => {
+    const other = otherCertificate()
+    for (const mode of ['verify-full', 'require']) {
+      const opening = Wharf.open({ postgres: `${server.url}?sslmode=${mode}&sslrootcert=${encodeURIComponent(other)}&connect_timeout=3`, schema: 'tls_other_ca', node: 'only' })
+      await expect(opening).rejects.toThrow(StorageError)
+      await expect(opening).rejects.toThrow(/self-signed certificate/)
+    }
+  })
+
+  it('presents the client certificate of sslcert and sslkey', async () => {
+    const other = otherCertificate()
+    // The server asks for a client certificate once it has CAs to check one by (trust still lets
+    // a client without one in): the other certificate, its own CA.
+    await setServer(`ALTER SYSTEM SET ssl_ca_file = '${other}'`)
+    try {
+      const pool = await connect(`${server.url}?sslmode=require&sslcert=${encodeURIComponent(other)}&sslkey=${encodeURIComponent(other.replace(/\.crt$/, '.key'))}`, 'the TLS test server', 1)
+      try {
+        expect((await pool.query('SELECT ssl, client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()')).rows).toEqual([{ ssl: true, client_dn: '/CN=other' }])
+      } finally {
+        await pool.end()
+      }
+    } finally {
+      await setServer('ALTER SYSTEM RESET ssl_ca_file')
+    }
+  })
+
+  it('refuses to open when a TLS file of the URL cannot be read, naming it', async () => {
+    const opening = Wharf.open({ postgres: `${server.url}?sslmode=verify-full&sslrootcert=/nonexistent/root.crt`, schema: 'tls_no_file', node: 'only' })
+    await expect(opening).rejects.toThrow(StorageError)
+    await expect(opening).rejects.toThrow(/its sslrootcert file "\/nonexistent\/root.crt" cannot be read \(ENOENT\)/)
   })
 
   it('refuses to open with sslmode=require on a server without TLS, saying why', async () => {
