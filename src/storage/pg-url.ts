@@ -31,15 +31,17 @@ export function connectionUrlProblem(url: string): string | null {
   return null
 }
 
-/** The URL with its password hidden, to name a server in messages. */
+/** The URL with its password (and a client key's passphrase, sslpassword) hidden, to name a
+ * server in messages. */
 export function redactedUrl(url: string): string {
+  const passphrase = /([?&]sslpassword=)[^&#]*/g
   try {
     const parsed = new URL(url)
     if (parsed.password !== '') parsed.password = '***'
-    return parsed.toString()
+    return parsed.toString().replace(passphrase, '$1***')
   } catch {
     // Unparsable: hide all from the user's colon to the last @ before the path, which ends the
     // password even when an @ in it was left unencoded.
-    return url.replace(/^([a-z]+:\/\/[^:@/]*):[^/]*@/, '$1:***@')
+    return url.replace(/^([a-z]+:\/\/[^:@/]*):[^/]*@/, '$1:***@').replace(passphrase, '$1***')
   }
 }

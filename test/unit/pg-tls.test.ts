@@ -180,6 +180,13 @@ describe('PostgreSQL over TLS', () => {
     await expect(opening).rejects.toThrow(/its sslrootcert file "\/nonexistent\/root.crt" cannot be read \(ENOENT\)/)
   })
 
+  it('never shows the client key passphrase (sslpassword) of the URL in an error', async () => {
+    const error = await Wharf.open({ postgres: `${inject('pgUrl')}?sslmode=require&sslpassword=hunter2&connect_timeout=3`, schema: 'tls_secret', node: 'only' }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(StorageError)
+    expect((error as Error).message).toContain('sslpassword=***')
+    expect((error as Error).message).not.toContain('hunter2')
+  })
+
   it('refuses to open with sslmode=require on a server without TLS, saying why', async () => {
     const opening = Wharf.open({ postgres: `${inject('pgUrl')}?sslmode=require&connect_timeout=3`, schema: 'tls_refused', node: 'only' })
     await expect(opening).rejects.toThrow(StorageError)
