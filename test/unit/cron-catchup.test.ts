@@ -86,6 +86,32 @@ describe('catchUp after a downtime', () => {
     expect((await wharf.crons())[0]!.nextFireAt).toBeGreaterThan(clock.now())
   })
 
+  it(`warns once about the firings 'all' skips, also when another cron due first leaves it for the next tick`, async () => {
+    vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    const clock = new FakeClock(Date.parse('2026-01-01T00:00:30Z'))
+    const declare = async (rig: CronRig) => {
+      // 'early' is due first and takes the tick's first firing: 'late' (CRON_FIRINGS_MAX of them)
+      // no longer fits in it and fires in the next tick.
+      await rig.wharf.cron('early', '* * * * *', rig.reports.delayable().build('e'), { tz: 'UTC', catchUp: 'one' })
+      await rig.wharf.cron('late', '*/2 * * * *', rig.reports.delayable().build('l'), { tz: 'UTC', catchUp: 'all' })
+    }
+    const first = await openCronRig({ clock, path: dir })
+    opened.push(first.wharf)
+    await declare(first)
+    await first.wharf.close()
+    await clock.advance((2 * CRON_FIRINGS_MAX + 500) * 60_000)
+    const logged = warningsOf('WHARF_CRON_FIRINGS_SKIPPED')
+    const rig = await openCronRig({ clock, path: dir, logger: logged.logger })
+    opened.push(rig.wharf)
+    await declare(rig)
+    await rig.wharf.start()
+    await rig.wharf.idle()
+    expect(await firedTimes(rig.wharf, 'late')).toHaveLength(CRON_FIRINGS_MAX)
+    expect(await firedTimes(rig.wharf, 'early')).toHaveLength(1)
+    expect(logged.messages).toHaveLength(1)
+    expect(logged.messages[0]).toContain('cron "late" missed more than')
+  })
+
   it('a firing due while the store was closed fires on start, not on open', async () => {
     const clock = new FakeClock(Date.parse('2026-01-01T00:30:00Z'))
     const first = await boot(clock, 'one')

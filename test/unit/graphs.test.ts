@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { FakeClock, InvalidGraphError, InvalidPropertyError, Wharf, chain, group } from '../../src/index.js'
 import type { JobView } from '../../src/index.js'
 import { failure } from './helpers.js'
+import { GRAPH_JOBS_MAX } from '../../src/engine/core/limits.js'
 
 const opened: Wharf[] = []
 afterEach(async () => {
@@ -436,6 +437,26 @@ describe('split()', () => {
   it('refuses to split before a method call', async () => {
     const { m } = await setup()
     expect(await failure(() => m.browse(ids).delayable().split(3))).toBeInstanceOf(InvalidGraphError)
+  })
+
+  it('refuses a recordset with no ids (queue_job cuts no chunk, and its delay() of that raises), storing nothing', async () => {
+    const { wharf, m } = await setup()
+    for (const records of [m, m.browse([])]) {
+      const err = await failure(() => records.delayable().run('x').split(3))
+      expect(err).toBeInstanceOf(InvalidGraphError)
+      expect((err as Error).message).toContain('test.graph.run has no records')
+    }
+    expect(await wharf.jobs()).toEqual([])
+  })
+
+  it('refuses chunks past GRAPH_JOBS_MAX when it splits, naming the count, not only when it is delayed', async () => {
+    const { m } = await setup()
+    const many = Array.from({ length: GRAPH_JOBS_MAX + 1 }, (_, i) => i)
+    const err = await failure(() => m.browse(many).delayable().run('x').split(1))
+    expect(err).toBeInstanceOf(InvalidGraphError)
+    expect((err as Error).message).toContain(`make ${GRAPH_JOBS_MAX + 1} jobs`)
+    // At the limit, the chunks are one graph that split() gives back whole.
+    expect(m.browse(many.slice(1)).delayable().run('x').split(1).members).toHaveLength(GRAPH_JOBS_MAX)
   })
 
   it.each([0, -1, 1.5, '3'])('refuses size %j with InvalidPropertyError naming it', async (size) => {

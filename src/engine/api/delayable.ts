@@ -227,6 +227,7 @@ export class Delayable {
   /**
    * Cut the records into chunks of `size` ids, one delayable per chunk with the same call and
    * properties, described '<description> (split i/n)'; a group, or a chain with { chain: true }.
+   * A recordset with no ids is refused: there is nothing to split.
    */
   split(size: number, options: { chain?: boolean } = {}): DelayableGroup | DelayableChain {
     if (this.call === null) throw new InvalidGraphError('split() needs a method call first, e.g. .delayable().method(args).split(10)')
@@ -235,7 +236,16 @@ export class Delayable {
     }
     checkSplitOptions(options)
     const ids = this.target.ids
-    const total = Math.max(1, Math.ceil(ids.length / size))
+    // queue_job cuts no chunk out of no records, and its delay() of that empty group raises: a
+    // job over no records, which a split never meant, is refused here, before anything is stored.
+    if (ids.length === 0) {
+      throw new InvalidGraphError(`split(): ${this.target.model}.${this.call.method} has no records to cut into chunks; browse() the ids to split first`)
+    }
+    const total = Math.ceil(ids.length / size)
+    // The chunks make one graph: past its limit, refused before a delayable is made for each.
+    if (total > GRAPH_JOBS_MAX) {
+      throw new InvalidGraphError(`split(): ${ids.length} records in chunks of ${size} make ${total} jobs; a graph may hold at most ${GRAPH_JOBS_MAX} (GRAPH_JOBS_MAX): use a larger size`)
+    }
     const base = this.props.description ?? `${this.target.model}.${this.call.method}`
     const parts: Delayable[] = []
     for (let i = 0; i < total; i++) {

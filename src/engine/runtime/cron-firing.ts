@@ -46,32 +46,34 @@ export function dueCronFires(state: State, nowMs: number, runningSinceMs: number
   const commands: Command[] = []
   let firings = 0
   for (const cron of due) {
-    const fired = firedTimes(cron, nowMs, runningSinceMs, deps)
+    const { times: fired, more } = firedTimes(cron, nowMs, runningSinceMs, deps)
     if (commands.length > 0 && firings + fired.length > CRON_FIRINGS_MAX) return { commands, more: true }
+    // Warned only for the firings this tick keeps: a cron left for the next tick is warned
+    // about there, once, not at every tick that looks at it.
+    if (more) warnSkipped(cron, fired, deps)
     firings += fired.length
     commands.push(fireCommand(cron, fired, nowMs, deps))
   }
   return { commands, more: false }
 }
 
-/** The scheduled times this firing stores jobs for, ascending. */
-function firedTimes(cron: CronRecord, nowMs: number, runningSinceMs: number, deps: CronFiringDeps): number[] {
-  const { name, schedule, tz, catchUp } = cron.definition
+/** The scheduled times this firing stores jobs for, ascending; `more`: catchUp 'all' keeps the
+ * first CRON_FIRINGS_MAX of them and skips the later ones up to now. */
+function firedTimes(cron: CronRecord, nowMs: number, runningSinceMs: number, deps: CronFiringDeps): { times: number[]; more: boolean } {
+  const { schedule, tz, catchUp } = cron.definition
   const fromMs = cron.nextMs!
-  if (catchUp === 'all') {
-    const { times, more } = deps.times.between(schedule, tz, fromMs, nowMs, CRON_FIRINGS_MAX)
-    if (more) {
-      const last = new Date(times[times.length - 1]!).toISOString()
-      deps.warn(
-        `wharf: cron ${JSON.stringify(name)} missed more than ${CRON_FIRINGS_MAX} firings (CRON_FIRINGS_MAX) with catchUp 'all': ` +
-          `the ${CRON_FIRINGS_MAX} from ${new Date(fromMs).toISOString()} to ${last} fire, the later ones up to now are skipped`,
-        'WHARF_CRON_FIRINGS_SKIPPED',
-      )
-    }
-    return times
-  }
+  if (catchUp === 'all') return deps.times.between(schedule, tz, fromMs, nowMs, CRON_FIRINGS_MAX)
   const latest = Math.max(fromMs, deps.times.latestAtOrBefore(schedule, tz, nowMs) ?? fromMs)
-  return catchUp === 'none' && latest < runningSinceMs ? [] : [latest]
+  return { times: catchUp === 'none' && latest < runningSinceMs ? [] : [latest], more: false }
+}
+
+function warnSkipped(cron: CronRecord, fired: readonly number[], deps: CronFiringDeps): void {
+  const last = new Date(fired[fired.length - 1]!).toISOString()
+  deps.warn(
+    `wharf: cron ${JSON.stringify(cron.definition.name)} missed more than ${CRON_FIRINGS_MAX} firings (CRON_FIRINGS_MAX) with catchUp 'all': ` +
+      `the ${CRON_FIRINGS_MAX} from ${new Date(cron.nextMs!).toISOString()} to ${last} fire, the later ones up to now are skipped`,
+    'WHARF_CRON_FIRINGS_SKIPPED',
+  )
 }
 
 function fireCommand(cron: CronRecord, fired: number[], nowMs: number, deps: CronFiringDeps): Command {
