@@ -5,7 +5,7 @@ import type { BatchView, FunctionInfo, RelatedLink, Wharf } from '../engine/api/
 import type { JobView } from '../engine/core/view.js'
 import { UnknownJobError } from '../engine/errors.js'
 import { errorBody, HttpError, type ErrorBody } from './http-error.js'
-import { batchesQueryOf, jobsQueryOf } from './query.js'
+import { batchesQueryOf, graphQueryOf, jobsQueryOf } from './query.js'
 
 export interface JobsPage {
   jobs: JobView[]
@@ -93,9 +93,31 @@ export async function jobDetail(wharf: Wharf, uuid: string): Promise<JobDetail> 
   }
 }
 
-export async function graphOf(wharf: Wharf, graphUuid: string): Promise<{ jobs: JobView[]; edges: Array<[string, string]> }> {
-  const graph = await wharf.graph(graphUuid)
-  if (graph.jobs.length === 0) throw new HttpError(404, 'UNKNOWN_GRAPH', `no graph with uuid ${JSON.stringify(graphUuid)}`)
-  return graph
+/** A job as a graph's drawing shows it. */
+export interface GraphNode {
+  uuid: string
+  description: string
+  state: JobView['state']
 }
 
+export interface GraphAnswer {
+  jobs: (JobView | GraphNode)[]
+  edges: Array<[string, string]>
+  /** How many jobs the graph holds (also when `max` left them out). */
+  size: number
+}
+
+/**
+ * A graph, as its query asks (graphQueryOf). The page draws a graph of a few hundred jobs at most:
+ * every JobView of a graph of thousands (their args and results, and a dense graph's edges) was
+ * hundreds of megabytes, read again at each live refresh, for a sentence saying it is too large.
+ */
+export async function graphOf(wharf: Wharf, graphUuid: string, query: URLSearchParams): Promise<GraphAnswer> {
+  const { outline, max } = graphQueryOf(query)
+  const graph = await wharf.graph(graphUuid)
+  const size = graph.jobs.length
+  if (size === 0) throw new HttpError(404, 'UNKNOWN_GRAPH', `no graph with uuid ${JSON.stringify(graphUuid)}`)
+  if (max !== null && size > max) return { jobs: [], edges: [], size }
+  const jobs = outline ? graph.jobs.map(({ uuid, description, state }) => ({ uuid, description, state })) : graph.jobs
+  return { jobs, edges: graph.edges, size }
+}

@@ -12,6 +12,24 @@ export const API_JOBS_LIMIT_MAX = 1000
 
 export const JOBS_QUERY_KEYS = ['state', 'channel', 'function', 'model', 'method', 'graphUuid', 'identityKey', 'batchUuid', 'limit', 'order', 'after'] as const
 export const BATCHES_QUERY_KEYS = ['state', 'limit', 'order', 'after'] as const
+export const GRAPH_QUERY_KEYS = ['view', 'max'] as const
+
+/** GET /api/graphs/:uuid's query: `view=outline` (each job as uuid, description and state, what a
+ * drawing needs) and `max` (a graph of more jobs answers its size only). */
+export interface GraphQuery {
+  outline: boolean
+  max: number | null
+}
+
+export function graphQueryOf(query: URLSearchParams): GraphQuery {
+  const where = 'GET /api/graphs/:uuid'
+  const values = queryValues(query, GRAPH_QUERY_KEYS, where)
+  const view = values.get('view')
+  if (view !== undefined && view !== 'outline' && view !== 'full') throw new InvalidPropertyError(`${where}: view must be outline or full, got ${describe(view)}`)
+  const max = values.get('max')
+  if (max !== undefined && (!/^\d{1,7}$/.test(max) || Number(max) < 1)) throw new InvalidPropertyError(`${where}: max must be a positive integer, got ${describe(max)}`)
+  return { outline: view === 'outline', max: max === undefined ? null : Number(max) }
+}
 
 /** Each allowed key at most once; an empty value counts as absent (an HTML form's "any"). */
 export function queryValues(query: URLSearchParams, allowed: readonly string[], where: string): Map<string, string> {

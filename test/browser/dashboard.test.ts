@@ -181,6 +181,24 @@ describe("a job's page", () => {
   })
 })
 
+describe('a large graph', () => {
+  it('loads only the size of a graph too large to draw, not each of its jobs, and says how large it is', async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const report = wharf.model('report', { build: () => 'built' })
+    const steps = Array.from({ length: 501 }, (_, i) => report.delayable({ eta: 3600, description: `Part ${i}` }).build())
+    await chain(steps[0]!, group(...steps.slice(1))).delay()
+    const url = (await serveAlso(wharf, {})).url
+    context ??= await browser.newContext()
+    const graphAnswers: Promise<unknown>[] = []
+    context.on('response', (response) => void (response.url().includes('/api/graphs/') && graphAnswers.push(response.json())))
+    const page = await open(`${url}job/${steps[0]!.job!.uuid}`)
+    await page.getByText('This graph has 501 jobs: too many to draw (at most 500).').waitFor()
+    expect(graphAnswers.length).toBeGreaterThan(0)
+    for (const answer of await Promise.all(graphAnswers)) expect(answer).toEqual({ jobs: [], edges: [], size: 501 })
+  })
+})
+
 describe('long text', () => {
   it('wraps an unbroken message and description instead of widening the page past the window', async () => {
     // An error carrying a URL, a token or base64 is one "word" of hundreds of characters.

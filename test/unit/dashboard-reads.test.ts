@@ -165,6 +165,24 @@ describe('the other reads', () => {
     expect(await call(`${api}/graphs/01NOSUCHGRAPH`)).toMatchObject({ status: 404, body: { error: { name: 'NotFound', code: 'UNKNOWN_GRAPH' } } })
   })
 
+  it('GET /api/graphs/<uuid>?view=outline&max=N answers what a drawing needs, and only the size of a graph of more than N jobs', async () => {
+    const { api, graph } = await setup()
+    const at = `${api}/graphs/${graph[0]!.graphUuid}`
+    const outline = await call(`${at}?view=outline&max=2`)
+    expect(outline.status).toBe(200)
+    expect(outline.body).toEqual({
+      jobs: graph.map((job) => ({ uuid: job.uuid, description: job.description, state: job.state })),
+      edges: [[graph[0]!.uuid, graph[1]!.uuid]],
+      size: 2,
+    })
+    expect((await call(`${at}?view=outline&max=1`)).body).toEqual({ jobs: [], edges: [], size: 2 })
+    expect((await call(`${at}?max=1`)).body).toEqual({ jobs: [], edges: [], size: 2 })
+    expect((await call(at)).body).toMatchObject({ size: 2, jobs: [{ uuid: graph[0]!.uuid, result: null, args: [5] }, { uuid: graph[1]!.uuid }] })
+    for (const bad of ['view=slim', 'max=0', 'max=-1', 'max=two', 'limit=2']) {
+      expect(await call(`${at}?${bad}`)).toMatchObject({ status: 400, body: { error: { code: 'INVALID_PROPERTY', message: expect.stringContaining(bad.split('=')[bad.startsWith('limit') ? 0 : 1]!) } } })
+    }
+  })
+
   it('GET /api/stats answers wharf.stats()', async () => {
     const { api, wharf } = await setup()
     const { body } = await call(`${api}/stats`)
