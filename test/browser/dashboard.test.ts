@@ -124,6 +124,18 @@ describe('the Jobs view', () => {
     expect(await finished.getAttribute('datetime')).toBe(new Date(cancelledAt!).toISOString())
   })
 
+  it('shows the tries of a job that retries forever (maxRetries 0) as made of ∞, as the CLI does, not of 0', async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const report = wharf.model('report', { build: () => 'built' })
+    const forever = await report.withDelay({ eta: 3600, maxRetries: 0 }).build()
+    const bounded = await report.withDelay({ eta: 3600, maxRetries: 3 }).build()
+    const page = await open((await serveAlso(wharf, {})).url)
+    const tries = (uuid: string) => jobRow(page, uuid).locator('td').nth(7)
+    await jobRow(page, forever.uuid).waitFor()
+    expect([await tries(forever.uuid).innerText(), await tries(bounded.uuid).innerText()]).toEqual(['0/∞', '0/3'])
+  })
+
   it('renders a description made of markup as text', async () => {
     const page = await open(served.url)
     await jobRow(page, fx.xss).getByRole('cell', { name: XSS_DESCRIPTION, exact: true }).waitFor()
