@@ -5,10 +5,12 @@ import type { BatchView, FunctionInfo, RelatedLink, Wharf } from '../engine/api/
 import type { JobView } from '../engine/core/view.js'
 import { UnknownJobError } from '../engine/errors.js'
 import { errorBody, HttpError, type ErrorBody } from './http-error.js'
+import { outlineOf, type JobOutline } from './job-outline.js'
 import { batchesQueryOf, graphQueryOf, jobsQueryOf } from './query.js'
 
 export interface JobsPage {
-  jobs: JobView[]
+  /** Outlines with `view=outline`. */
+  jobs: (JobView | JobOutline)[]
   /** The last uuid of a full page: pass it as `after` for the next one; null on a short page. */
   next: string | null
   /** When each failed job of the page failed, by uuid (see failedAtOf). */
@@ -16,9 +18,10 @@ export interface JobsPage {
 }
 
 export async function jobsPage(wharf: Wharf, query: URLSearchParams): Promise<JobsPage> {
-  const q = jobsQueryOf(query)
+  const { outline, ...q } = jobsQueryOf(query)
   const jobs = await wharf.jobs(q)
-  return { jobs, next: jobs.length === q.limit ? jobs[jobs.length - 1]!.uuid : null, failedAt: await failedAtOf(wharf, jobs) }
+  const next = jobs.length === q.limit ? jobs[jobs.length - 1]!.uuid : null
+  return { jobs: outline ? jobs.map(outlineOf) : jobs, next, failedAt: await failedAtOf(wharf, jobs) }
 }
 
 /**
@@ -93,15 +96,8 @@ export async function jobDetail(wharf: Wharf, uuid: string): Promise<JobDetail> 
   }
 }
 
-/** A job as a graph's drawing shows it. */
-export interface GraphNode {
-  uuid: string
-  description: string
-  state: JobView['state']
-}
-
 export interface GraphAnswer {
-  jobs: (JobView | GraphNode)[]
+  jobs: (JobView | JobOutline)[]
   edges: Array<[string, string]>
   /** How many jobs the graph holds (also when `max` left them out). */
   size: number
@@ -118,6 +114,6 @@ export async function graphOf(wharf: Wharf, graphUuid: string, query: URLSearchP
   const size = graph.jobs.length
   if (size === 0) throw new HttpError(404, 'UNKNOWN_GRAPH', `no graph with uuid ${JSON.stringify(graphUuid)}`)
   if (max !== null && size > max) return { jobs: [], edges: [], size }
-  const jobs = outline ? graph.jobs.map(({ uuid, description, state }) => ({ uuid, description, state })) : graph.jobs
+  const jobs = outline ? graph.jobs.map(outlineOf) : graph.jobs
   return { jobs, edges: graph.edges, size }
 }

@@ -136,6 +136,17 @@ describe('the Jobs view', () => {
     expect([await tries(forever.uuid).innerText(), await tries(bounded.uuid).innerText()]).toEqual(['0/∞', '0/3'])
   })
 
+  it("loads each job's outline, not the app's data it does not show (args, result, traceback), at each refresh", async () => {
+    context ??= await browser.newContext()
+    const pages: Promise<{ jobs: Record<string, unknown>[] }>[] = []
+    context.on('response', (response) => void (new URL(response.url()).pathname.endsWith('/api/jobs') && pages.push(response.json())))
+    const page = await open(`${served.url}?state=failed`)
+    await jobRow(page, fx.failed[0]!).waitFor()
+    const jobs = (await Promise.all(pages)).flatMap((body) => body.jobs)
+    expect(jobs.length).toBeGreaterThan(0)
+    expect(jobs.filter((job) => 'args' in job || 'result' in job || 'excInfo' in job || 'context' in job)).toEqual([])
+  })
+
   it('renders a description made of markup as text', async () => {
     const page = await open(served.url)
     await jobRow(page, fx.xss).getByRole('cell', { name: XSS_DESCRIPTION, exact: true }).waitFor()

@@ -215,7 +215,8 @@ function jobsView(route, params) {
         return { jobs: [one.job], next: null, newest: null, floor: null, failedAt: failedAt, arrived: 0, more: false, kept: [], first: false }
       }
     }
-    var query = new URLSearchParams()
+    // The table shows no args, result or traceback: the outline of each job leaves them out.
+    var query = new URLSearchParams({ view: 'outline' })
     if (f.state) query.set('state', f.state)
     if (f.channel) query.set('channel', f.channel)
     if (f.fn) query.set('function', f.fn)
