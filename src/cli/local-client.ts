@@ -109,19 +109,20 @@ export class LocalClient implements OperatorClient {
   }
 
   async act(action: Action, uuids: readonly string[]): Promise<ActionResult[]> {
-    const results: ActionResult[] = []
-    for (const uuid of uuids) {
+    // As the dashboard API (actions.ts): a uuid given twice is acted on once, each place its result.
+    const results = new Map<string, ActionResult>()
+    for (const uuid of new Set(uuids)) {
       try {
         // The dashboard API's rule (--url answers by it): a job in a state the action is not for
         // is left as it is and refused, saying its state.
         await this.wharf.actFrom(action === 'done' ? 'setDone' : action, uuid, ACTION_FROM[action])
-        results.push({ uuid, ok: true })
+        results.set(uuid, { uuid, ok: true })
       } catch (error) {
         if (!(error instanceof WharfError)) throw error
-        results.push({ uuid, ok: false, error: errorInfo(error) })
+        results.set(uuid, { uuid, ok: false, error: errorInfo(error) })
       }
     }
-    return results
+    return uuids.map((uuid) => results.get(uuid)!)
   }
 
   async remove(uuids: readonly string[]): Promise<{ removed: number }> {

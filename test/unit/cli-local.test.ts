@@ -162,6 +162,12 @@ describe('wharf requeue, cancel, done --path', () => {
     expect(states).toContainEqual([JOBS.done, 'done'])
   })
 
+  it('acts once on a uuid given twice (exit 0), each place reported with its result, as --url does', async () => {
+    const path = await copyOfStore()
+    const run = await wharf('cancel', JOBS.later, JOBS.stuck, JOBS.later, '--path', path)
+    expect([run.code, run.out.split('\n')]).toEqual([0, [`${JOBS.later}: cancelled`, `${JOBS.stuck}: cancelled`, `${JOBS.later}: cancelled`, '']])
+  })
+
   it('cancel and done commit, and --json lists the results', async () => {
     const path = await copyOfStore()
     expect(await wharfJson(0, 'cancel', JOBS.later, '--path', path)).toEqual({ results: [{ uuid: JOBS.later, ok: true }] })
