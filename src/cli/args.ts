@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { JOB_STATES, type JobState } from '../engine/core/events.js'
 import { JOBS_LIMIT_MAX } from '../engine/api/queries.js'
 import { API_JOBS_LIMIT_MAX, isUuidParam } from '../dashboard/query.js'
+import { isTokenText } from '../dashboard/options.js'
 import { connectionUrlProblem, redactedUrl } from '../storage/pg-url.js'
 
 /** Bad usage: an unknown command or flag, a missing argument, a bad value. Exit code 2. */
@@ -141,6 +142,20 @@ export function functionOption(values: Values): { model: string; method: string 
   const dot = name.lastIndexOf('.')
   if (dot <= 0 || dot === name.length - 1) throw new UsageError(`--function must be model.method (e.g. res.partner.sync), got ${JSON.stringify(name)}`)
   return { model: name.slice(0, dot), method: name.slice(dot + 1) }
+}
+
+/**
+ * --token, else the WHARF_TOKEN environment variable (an empty one is none), refused unless a
+ * dashboard could have it. Never printed: it is a secret. (fetch() refused one with a line break
+ * as "cannot reach the dashboard", printing it.)
+ */
+export function tokenOption(values: Values): string | undefined {
+  const given = stringOption(values, 'token')
+  const token = given ?? (process.env.WHARF_TOKEN || undefined)
+  if (token !== undefined && !isTokenText(token)) {
+    throw new UsageError(`${given === undefined ? 'WHARF_TOKEN' : '--token'} must be 1 to 4096 printable ASCII characters without spaces, as a dashboard's token is (got ${token.length} characters, not shown)`)
+  }
+  return token
 }
 
 /** An http(s) URL, without a trailing slash: the base the dashboard is mounted at. */

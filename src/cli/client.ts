@@ -40,10 +40,14 @@ export interface BatchesPage {
 export interface JobsPage {
   jobs: JobView[]
   next: string | null
+  /** When each failed job of the page failed, by uuid (not a JobView field). */
+  failedAt: Record<string, number>
 }
 
 export interface JobDetail {
   job: JobView
+  /** When it failed, for a failed job whose time is known; else null. */
+  failedAt: number | null
   /** The function's related action for this job (only a running app can compute it). */
   related: { url: string; label?: string } | null
   /** The job function's configuration as the app registered it (null without the app's code). */

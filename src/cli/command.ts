@@ -2,7 +2,7 @@
 // Wharf: --path (a store no process holds), --url (a running app's dashboard) or --postgres (a
 // cluster on PostgreSQL, joined as a member that never schedules), exactly one of them.
 
-import { CONNECT_OPTIONS, postgresOption, stringOption, UsageError, urlOption, uuidArgs, type OptionSpecs, type Values } from './args.js'
+import { CONNECT_OPTIONS, postgresOption, stringOption, tokenOption, UsageError, urlOption, uuidArgs, type OptionSpecs, type Values } from './args.js'
 import type { OperatorClient } from './client.js'
 import { ClusterClient } from './cluster-client.js'
 import { HttpClient } from './http-client.js'
@@ -62,12 +62,11 @@ export async function withClient<T>(values: Values, body: (client: OperatorClien
   const given = [path && '--path', url && '--url', postgres && '--postgres'].filter((g) => g !== undefined)
   if (given.length === 0) throw new UsageError('give --path DIR, --url URL or --postgres URL')
   if (given.length > 1) throw new UsageError(`give one of --path, --url and --postgres, not ${given.join(' and ')}`)
-  const token = stringOption(values, 'token') ?? (process.env.WHARF_TOKEN || undefined)
   if (url === undefined && values.token !== undefined) throw new UsageError(`--token goes with --url (${path !== undefined ? 'a store on disk' : 'a cluster on PostgreSQL'} has no token)`)
   const client =
     path !== undefined ? await LocalClient.open(path, LOCKED_HINT)
     : postgres !== undefined ? await ClusterClient.join(postgres, stringOption(values, 'schema'), { note: out === undefined ? null : (line) => out.note(line) })
-    : new HttpClient(url!, token)
+    : new HttpClient(url!, tokenOption(values))
   try {
     return await body(client)
   } finally {

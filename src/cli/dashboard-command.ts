@@ -3,7 +3,7 @@
 // the store cleanly. `--postgres URL`: over a cluster, from a member that never schedules (reads
 // from its replica, actions through the inbox), which leaves the cluster when it stops.
 
-import { integerOption, positionalArgs, postgresOption, stringOption, UsageError, type Values } from './args.js'
+import { integerOption, positionalArgs, postgresOption, stringOption, tokenOption, UsageError, type Values } from './args.js'
 import { Refusal } from './client.js'
 import { ClusterClient } from './cluster-client.js'
 import { EXIT_OK, type Command } from './command.js'
@@ -33,7 +33,7 @@ export const dashboardCommand: Command = {
     const source = sourceOption(values)
     const port = integerOption(values, 'port', 0, 65_535, PORT_DEFAULT)
     const host = stringOption(values, 'host') ?? HOST_DEFAULT
-    const token = stringOption(values, 'token') ?? (process.env.WHARF_TOKEN || undefined)
+    const token = tokenOption(values)
     const stopped = nextSignal()
     const client =
       source.postgres !== undefined

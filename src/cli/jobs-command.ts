@@ -18,7 +18,7 @@ export const jobsCommand: Command = {
     LIMIT_DETAIL,
     '--order O     asc (oldest first, the default) or desc',
     '--after UUID  the page after this job: the uuid the previous page named as next',
-    'JSON: { "jobs": [JobView...], "next": uuid | null }',
+    'JSON: { "jobs": [JobView...], "next": uuid | null, "failedAt": { uuid: ms } } (failedAt: when each failed job failed)',
   ],
   options: connecting({
     state: { type: 'string' },

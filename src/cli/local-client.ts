@@ -14,6 +14,7 @@ import type { RemovableState } from '../engine/core/commands.js'
 import { isBackupDir, MANIFEST_FILE } from '../storage/backup-manifest.js'
 import { inspectStorePath, type StoreDir } from '../storage/level-path.js'
 import { ACTION_FROM } from '../dashboard/action-states.js'
+import { failedAtOf } from '../dashboard/api-reads.js'
 import { NO_CHANNEL_CONFIG } from '../dashboard/options.js'
 import type { DashboardServer, ServeOptions } from '../dashboard/serve.js'
 import { errorInfo, Refusal, refusalOf, type Action, type ActionResult, type BatchesFilter, type BatchesPage, type Explanation, type JobDetail, type JobsFilter, type JobsPage, type OperatorClient } from './client.js'
@@ -94,14 +95,16 @@ export class LocalClient implements OperatorClient {
 
   async jobs(filter: JobsFilter): Promise<JobsPage> {
     const jobs = await this.wharf.jobs({ ...filter })
-    return { jobs, next: jobs.length === filter.limit ? jobs[jobs.length - 1]!.uuid : null }
+    // The dashboard API's document (--url prints it), key for key.
+    return { jobs, next: jobs.length === filter.limit ? jobs[jobs.length - 1]!.uuid : null, failedAt: await failedAtOf(this.wharf, jobs) }
   }
 
   async job(uuid: string): Promise<JobDetail> {
     const job = await this.wharf.job(uuid)
     if (job === undefined) throw refusalOf(new UnknownJobError(uuid))
+    const failedAt = (await failedAtOf(this.wharf, [job]))[uuid] ?? null
     // Related actions and function settings live in the app's code, which is not loaded here.
-    return { job, related: null, function: null }
+    return { job, failedAt, related: null, function: null }
   }
 
   async explain(uuid: string): Promise<Explanation> {
@@ -109,19 +112,20 @@ export class LocalClient implements OperatorClient {
   }
 
   async act(action: Action, uuids: readonly string[]): Promise<ActionResult[]> {
-    const results: ActionResult[] = []
-    for (const uuid of uuids) {
+    // As the dashboard API (actions.ts): a uuid given twice is acted on once, each place its result.
+    const results = new Map<string, ActionResult>()
+    for (const uuid of new Set(uuids)) {
       try {
         // The dashboard API's rule (--url answers by it): a job in a state the action is not for
         // is left as it is and refused, saying its state.
         await this.wharf.actFrom(action === 'done' ? 'setDone' : action, uuid, ACTION_FROM[action])
-        results.push({ uuid, ok: true })
+        results.set(uuid, { uuid, ok: true })
       } catch (error) {
         if (!(error instanceof WharfError)) throw error
-        results.push({ uuid, ok: false, error: errorInfo(error) })
+        results.set(uuid, { uuid, ok: false, error: errorInfo(error) })
       }
     }
-    return results
+    return uuids.map((uuid) => results.get(uuid)!)
   }
 
   async remove(uuids: readonly string[]): Promise<{ removed: number }> {

@@ -12,7 +12,7 @@ const BLOCKS = ['excInfo']
 export const showCommand = oneJobCommand({
   name: 'show',
   summary: 'show every field of one job',
-  json: '{ "job": JobView, "related": { url, label } | null, "function": FunctionInfo | null } (with --path, related and function are null: the app\'s code is not loaded)',
+  json: '{ "job": JobView, "failedAt": ms | null, "related": { url, label } | null, "function": FunctionInfo | null } (failedAt: when a failed job failed; with --path, related and function are null: the app\'s code is not loaded)',
   read: (client, uuid) => client.job(uuid),
   show: showJob,
 })
@@ -24,6 +24,8 @@ function showJob(detail: JobDetail): string[] {
     if (BLOCKS.includes(key)) continue
     pairs.push([key, TIMES.has(key) ? time(value as number | null) : text(value)])
   }
+  // Not a JobView field: when a failed job failed (an app before 0.3's --url answers none).
+  if (typeof detail.failedAt === 'number') pairs.push(['failedAt', time(detail.failedAt)])
   if (detail.related !== null) pairs.push(['related', `${detail.related.label ?? 'related'}: ${detail.related.url}`])
   const lines = fields(pairs)
   for (const key of BLOCKS) {

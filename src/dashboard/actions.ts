@@ -40,7 +40,12 @@ export function checkUuids(body: unknown, where: string): string[] {
 
 /** Every uuid's result, in the order given; `allOk` tells 200 from 409. */
 export async function runJobAction(wharf: Wharf, action: JobAction, uuids: readonly string[]): Promise<{ allOk: boolean; results: ActionResult[] }> {
-  const settled = await Promise.allSettled(uuids.map((uuid) => JOB_ACTIONS[action](wharf, uuid)))
+  // A uuid given twice is acted on once, and both its places get that result: acted on twice,
+  // the second found the job as the first left it (cancelled) and was refused, for a job the
+  // call did cancel.
+  const distinct = [...new Set(uuids)]
+  const outcomes = new Map((await Promise.allSettled(distinct.map((uuid) => JOB_ACTIONS[action](wharf, uuid)))).map((outcome, i) => [distinct[i]!, outcome]))
+  const settled = uuids.map((uuid) => outcomes.get(uuid)!)
   // Nothing acted because the Wharf is closed: that refuses the request, not its jobs (503, as
   // every other route answers it), so a client knows to come back rather than give up on them.
   const closed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected' && outcome.reason instanceof WharfClosedError)

@@ -5,10 +5,12 @@ import type { BatchView, FunctionInfo, RelatedLink, Wharf } from '../engine/api/
 import type { JobView } from '../engine/core/view.js'
 import { UnknownJobError } from '../engine/errors.js'
 import { errorBody, HttpError, type ErrorBody } from './http-error.js'
-import { batchesQueryOf, jobsQueryOf } from './query.js'
+import { outlineOf, type JobOutline } from './job-outline.js'
+import { batchesQueryOf, graphQueryOf, jobsQueryOf } from './query.js'
 
 export interface JobsPage {
-  jobs: JobView[]
+  /** Outlines with `view=outline`. */
+  jobs: (JobView | JobOutline)[]
   /** The last uuid of a full page: pass it as `after` for the next one; null on a short page. */
   next: string | null
   /** When each failed job of the page failed, by uuid (see failedAtOf). */
@@ -16,9 +18,10 @@ export interface JobsPage {
 }
 
 export async function jobsPage(wharf: Wharf, query: URLSearchParams): Promise<JobsPage> {
-  const q = jobsQueryOf(query)
+  const { outline, ...q } = jobsQueryOf(query)
   const jobs = await wharf.jobs(q)
-  return { jobs, next: jobs.length === q.limit ? jobs[jobs.length - 1]!.uuid : null, failedAt: await failedAtOf(wharf, jobs) }
+  const next = jobs.length === q.limit ? jobs[jobs.length - 1]!.uuid : null
+  return { jobs: outline ? jobs.map(outlineOf) : jobs, next, failedAt: await failedAtOf(wharf, jobs) }
 }
 
 /**
@@ -93,9 +96,24 @@ export async function jobDetail(wharf: Wharf, uuid: string): Promise<JobDetail> 
   }
 }
 
-export async function graphOf(wharf: Wharf, graphUuid: string): Promise<{ jobs: JobView[]; edges: Array<[string, string]> }> {
-  const graph = await wharf.graph(graphUuid)
-  if (graph.jobs.length === 0) throw new HttpError(404, 'UNKNOWN_GRAPH', `no graph with uuid ${JSON.stringify(graphUuid)}`)
-  return graph
+export interface GraphAnswer {
+  jobs: (JobView | JobOutline)[]
+  edges: Array<[string, string]>
+  /** How many jobs the graph holds (also when `max` left them out). */
+  size: number
 }
 
+/**
+ * A graph, as its query asks (graphQueryOf). The page draws a graph of a few hundred jobs at most:
+ * every JobView of a graph of thousands (their args and results, and a dense graph's edges) was
+ * hundreds of megabytes, read again at each live refresh, for a sentence saying it is too large.
+ */
+export async function graphOf(wharf: Wharf, graphUuid: string, query: URLSearchParams): Promise<GraphAnswer> {
+  const { outline, max } = graphQueryOf(query)
+  const graph = await wharf.graph(graphUuid)
+  const size = graph.jobs.length
+  if (size === 0) throw new HttpError(404, 'UNKNOWN_GRAPH', `no graph with uuid ${JSON.stringify(graphUuid)}`)
+  if (max !== null && size > max) return { jobs: [], edges: [], size }
+  const jobs = outline ? graph.jobs.map(outlineOf) : graph.jobs
+  return { jobs, edges: graph.edges, size }
+}

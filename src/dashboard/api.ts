@@ -13,7 +13,7 @@ import { channelTree } from './channel-tree.js'
 import type { EventStreams } from './event-stream.js'
 import { HttpError } from './http-error.js'
 import type { DashboardSettings } from './options.js'
-import { BATCHES_QUERY_KEYS, checkUuidParam, decodeSegment, JOBS_QUERY_KEYS, queryValues } from './query.js'
+import { BATCHES_QUERY_KEYS, checkUuidParam, decodeSegment, GRAPH_QUERY_KEYS, JOBS_QUERY_KEYS, queryValues } from './query.js'
 import { sendJson } from './respond.js'
 import type { StoreFunctions } from './store-functions.js'
 import { checkContentType, checkSameOrigin, checkToken } from './security.js'
@@ -90,7 +90,7 @@ const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/jobs', query: JOBS_QUERY_KEYS, handle: async ({ ctx, query }) => ok(await jobsPage(ctx.wharf, query)) },
   { method: 'GET', path: '/api/jobs/:uuid', handle: async ({ ctx, params }) => ok(await jobDetail(ctx.wharf, params[0]!)) },
   { method: 'GET', path: '/api/jobs/:uuid/explain', handle: async ({ ctx, params }) => ok(await ctx.wharf.explain(params[0]!)) },
-  { method: 'GET', path: '/api/graphs/:uuid', handle: async ({ ctx, params }) => ok(await graphOf(ctx.wharf, params[0]!)) },
+  { method: 'GET', path: '/api/graphs/:uuid', query: GRAPH_QUERY_KEYS, handle: async ({ ctx, params, query }) => ok(await graphOf(ctx.wharf, params[0]!, query)) },
   { method: 'GET', path: '/api/stats', handle: ({ ctx }) => ok(statsOf(ctx)) },
   { method: 'GET', path: '/api/channels', handle: ({ ctx }) => ok({ channels: channelTree(statsOf(ctx)) }) },
   { method: 'GET', path: '/api/functions', handle: async ({ ctx }) => ok({ functions: await ctx.functions.list(ctx.settings.channelConfig) }) },

@@ -36,6 +36,11 @@ export const ACTION_GUARD: unique symbol = Symbol('wharf.dashboardActionGuard')
 export const NO_CHANNEL_CONFIG: unique symbol = Symbol('wharf.dashboardNoChannelConfig')
 
 const TOKEN = /^[\x21-\x7e]{1,4096}$/
+
+/** Whether `text` can be a dashboard's token (the CLI checks --token by it before sending it). */
+export function isTokenText(text: string): boolean {
+  return TOKEN.test(text)
+}
 const BASE_PATH = /^(\/[A-Za-z0-9._~%-]+)*$/
 
 /** Refuse an options object with keys other than `known`. */
@@ -55,7 +60,7 @@ export function checkKeys(where: string, options: unknown, known: readonly strin
 
 export function checkDashboardOptions(options: unknown, where = 'dashboard()'): DashboardSettings {
   const o = checkKeys(where, options, ['token', 'readOnly', 'basePath'])
-  if (o.token !== undefined && (typeof o.token !== 'string' || !TOKEN.test(o.token))) {
+  if (o.token !== undefined && (typeof o.token !== 'string' || !isTokenText(o.token))) {
     throw new InvalidPropertyError(`${where}: token must be 1 to 4096 printable ASCII characters without spaces, got ${describe(o.token)}`)
   }
   if (o.readOnly !== undefined && typeof o.readOnly !== 'boolean') {

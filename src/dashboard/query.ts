@@ -5,13 +5,30 @@ import type { BatchesQuery, JobsQuery } from '../engine/api/wharf.js'
 import { CUSTOM_ID_LENGTH_MAX } from '../engine/api/open-options.js'
 import { describe, NOT_IN_IDS } from '../engine/api/properties.js'
 import { InvalidPropertyError } from '../engine/errors.js'
+import { isOutline } from './job-outline.js'
 
 /** Jobs per page when the query gives no limit, and the most one page may ask for. */
 export const API_JOBS_LIMIT_DEFAULT = 50
 export const API_JOBS_LIMIT_MAX = 1000
 
-export const JOBS_QUERY_KEYS = ['state', 'channel', 'function', 'model', 'method', 'graphUuid', 'identityKey', 'batchUuid', 'limit', 'order', 'after'] as const
+export const JOBS_QUERY_KEYS = ['state', 'channel', 'function', 'model', 'method', 'graphUuid', 'identityKey', 'batchUuid', 'limit', 'order', 'after', 'view'] as const
 export const BATCHES_QUERY_KEYS = ['state', 'limit', 'order', 'after'] as const
+export const GRAPH_QUERY_KEYS = ['view', 'max'] as const
+
+/** GET /api/graphs/:uuid's query: `view=outline` (each job's outline, job-outline.ts) and `max` (a
+ * graph of more jobs answers its size only). */
+export interface GraphQuery {
+  outline: boolean
+  max: number | null
+}
+
+export function graphQueryOf(query: URLSearchParams): GraphQuery {
+  const where = 'GET /api/graphs/:uuid'
+  const values = queryValues(query, GRAPH_QUERY_KEYS, where)
+  const max = values.get('max')
+  if (max !== undefined && (!/^\d{1,7}$/.test(max) || Number(max) < 1)) throw new InvalidPropertyError(`${where}: max must be a positive integer, got ${describe(max)}`)
+  return { outline: isOutline(values.get('view'), where), max: max === undefined ? null : Number(max) }
+}
 
 /** Each allowed key at most once; an empty value counts as absent (an HTML form's "any"). */
 export function queryValues(query: URLSearchParams, allowed: readonly string[], where: string): Map<string, string> {
@@ -29,9 +46,10 @@ export function queryValues(query: URLSearchParams, allowed: readonly string[], 
 }
 
 /** GET /api/jobs's query as a wharf.jobs() query (which checks the values it knows itself). */
-export function jobsQueryOf(query: URLSearchParams): JobsQuery & { limit: number } {
+export function jobsQueryOf(query: URLSearchParams): JobsQuery & { limit: number; outline: boolean } {
   const where = 'GET /api/jobs'
   const values = queryValues(query, JOBS_QUERY_KEYS, where)
+  const outline = isOutline(values.get('view'), where)
   const q: Record<string, unknown> = {}
   for (const key of ['state', 'channel', 'model', 'method', 'graphUuid', 'identityKey', 'batchUuid', 'order'] as const) {
     if (values.has(key)) q[key] = values.get(key)
@@ -45,7 +63,7 @@ export function jobsQueryOf(query: URLSearchParams): JobsQuery & { limit: number
     q.method = fn.slice(dot + 1)
   }
   pageOf(values, q, where)
-  return q as unknown as JobsQuery & { limit: number }
+  return { ...(q as unknown as JobsQuery & { limit: number }), outline }
 }
 
 /** GET /api/batches's query as a wharf.batches() query. */

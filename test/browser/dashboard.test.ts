@@ -124,6 +124,29 @@ describe('the Jobs view', () => {
     expect(await finished.getAttribute('datetime')).toBe(new Date(cancelledAt!).toISOString())
   })
 
+  it('shows the tries of a job that retries forever (maxRetries 0) as made of ∞, as the CLI does, not of 0', async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const report = wharf.model('report', { build: () => 'built' })
+    const forever = await report.withDelay({ eta: 3600, maxRetries: 0 }).build()
+    const bounded = await report.withDelay({ eta: 3600, maxRetries: 3 }).build()
+    const page = await open((await serveAlso(wharf, {})).url)
+    const tries = (uuid: string) => jobRow(page, uuid).locator('td').nth(7)
+    await jobRow(page, forever.uuid).waitFor()
+    expect([await tries(forever.uuid).innerText(), await tries(bounded.uuid).innerText()]).toEqual(['0/∞', '0/3'])
+  })
+
+  it("loads each job's outline, not the app's data it does not show (args, result, traceback), at each refresh", async () => {
+    context ??= await browser.newContext()
+    const pages: Promise<{ jobs: Record<string, unknown>[] }>[] = []
+    context.on('response', (response) => void (new URL(response.url()).pathname.endsWith('/api/jobs') && pages.push(response.json())))
+    const page = await open(`${served.url}?state=failed`)
+    await jobRow(page, fx.failed[0]!).waitFor()
+    const jobs = (await Promise.all(pages)).flatMap((body) => body.jobs)
+    expect(jobs.length).toBeGreaterThan(0)
+    expect(jobs.filter((job) => 'args' in job || 'result' in job || 'excInfo' in job || 'context' in job)).toEqual([])
+  })
+
   it('renders a description made of markup as text', async () => {
     const page = await open(served.url)
     await jobRow(page, fx.xss).getByRole('cell', { name: XSS_DESCRIPTION, exact: true }).waitFor()
@@ -178,6 +201,24 @@ describe("a job's page", () => {
 
     await svg.getByRole('link', { name: 'report.publish, done' }).click()
     await page.getByRole('heading', { name: 'Job: report.publish' }).waitFor()
+  })
+})
+
+describe('a large graph', () => {
+  it('loads only the size of a graph too large to draw, not each of its jobs, and says how large it is', async () => {
+    const wharf = await Wharf.open()
+    closing.push(() => wharf.close())
+    const report = wharf.model('report', { build: () => 'built' })
+    const steps = Array.from({ length: 501 }, (_, i) => report.delayable({ eta: 3600, description: `Part ${i}` }).build())
+    await chain(steps[0]!, group(...steps.slice(1))).delay()
+    const url = (await serveAlso(wharf, {})).url
+    context ??= await browser.newContext()
+    const graphAnswers: Promise<unknown>[] = []
+    context.on('response', (response) => void (response.url().includes('/api/graphs/') && graphAnswers.push(response.json())))
+    const page = await open(`${url}job/${steps[0]!.job!.uuid}`)
+    await page.getByText('This graph has 501 jobs: too many to draw (at most 500).').waitFor()
+    expect(graphAnswers.length).toBeGreaterThan(0)
+    for (const answer of await Promise.all(graphAnswers)) expect(answer).toEqual({ jobs: [], edges: [], size: 501 })
   })
 })
 

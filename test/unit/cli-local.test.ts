@@ -89,6 +89,18 @@ describe('wharf show, stats, crons, explain --path', () => {
     expect(run.out).toMatch(/^excInfo:\n {2}FailedJobError: the partner API said no$/m)
   })
 
+  it("says when each failed job failed, as --url does: the page's failedAt, show's failedAt (--json and the table)", async () => {
+    const page = await wharfJson<Page & { failedAt: Record<string, number> }>(0, 'jobs', '--path', template, '--state', 'failed')
+    expect(uuids(page)).toEqual([JOBS.failed, JOBS.parent])
+    expect(Object.keys(page.failedAt)).toEqual([JOBS.failed, JOBS.parent])
+    const detail = await wharfJson<{ job: JobView; failedAt: number | null }>(0, 'show', JOBS.failed, '--path', template)
+    expect(Object.keys(detail)).toEqual(['job', 'failedAt', 'related', 'function']) // GET /api/jobs/:uuid's document
+    expect(detail.failedAt).toBe(page.failedAt[JOBS.failed])
+    const at = new Date(detail.failedAt!).toISOString().replace(/\.\d{3}Z$/, 'Z')
+    expect((await wharf('show', JOBS.failed, '--path', template)).out.split('\n')).toContainEqual(expect.stringMatching(new RegExp(`^failedAt: +${at}$`)))
+    expect((await wharfJson<{ failedAt: number | null }>(0, 'show', JOBS.done, '--path', template)).failedAt).toBeNull()
+  })
+
   it('show --json is the API document; related and function are unknown without the app', async () => {
     const detail = await wharfJson<{ job: JobView; related: unknown; function: unknown }>(0, 'show', JOBS.child, '--path', template)
     expect(detail.job).toMatchObject({ uuid: JOBS.child, state: 'wait_dependencies', graphUuid: JOBS.graph, dependsOn: [JOBS.parent] })
@@ -160,6 +172,12 @@ describe('wharf requeue, cancel, done --path', () => {
     ])
     const states = (await wharfJson<Page>(0, 'jobs', '--path', path)).jobs.map((j) => [j.uuid, j.state])
     expect(states).toContainEqual([JOBS.done, 'done'])
+  })
+
+  it('acts once on a uuid given twice (exit 0), each place reported with its result, as --url does', async () => {
+    const path = await copyOfStore()
+    const run = await wharf('cancel', JOBS.later, JOBS.stuck, JOBS.later, '--path', path)
+    expect([run.code, run.out.split('\n')]).toEqual([0, [`${JOBS.later}: cancelled`, `${JOBS.stuck}: cancelled`, `${JOBS.later}: cancelled`, '']])
   })
 
   it('cancel and done commit, and --json lists the results', async () => {

@@ -119,6 +119,30 @@ describe('bad usage, every kind', () => {
     expect(r.err).not.toContain('hunter2')
   })
 
+  // fetch() refuses a header value with a line break: the command said it could not reach the
+  // dashboard (exit 1, "is the app running?") and printed the token, a secret, on stderr.
+  it('a --token (or WHARF_TOKEN) no dashboard can have: exit 2, the token not printed', async () => {
+    for (const token of ['s3cret\nline', 's3cret word', 's3crét']) {
+      const r = await run('stats', '--url', 'http://127.0.0.1:9', '--token', token)
+      expect([r.code, r.out]).toEqual([2, ''])
+      expect(r.err).toContain('--token must be 1 to 4096 printable ASCII characters without spaces, as a dashboard\'s token is')
+      expect(r.err).not.toContain('s3cr')
+    }
+    const saved = process.env.WHARF_TOKEN
+    process.env.WHARF_TOKEN = 's3cret\tword'
+    try {
+      const r = await run('jobs', '--url', 'http://127.0.0.1:9')
+      expect([r.code, r.out]).toEqual([2, ''])
+      expect(r.err).toContain('WHARF_TOKEN must be 1 to 4096 printable ASCII characters without spaces')
+      expect(r.err).not.toContain('s3cr')
+      const d = await run('dashboard', '--path', '/nowhere', '--token', 'a b')
+      expect([d.code, d.err]).toEqual([2, expect.stringContaining('--token must be 1 to 4096 printable ASCII')])
+    } finally {
+      if (saved === undefined) delete process.env.WHARF_TOKEN
+      else process.env.WHARF_TOKEN = saved
+    }
+  })
+
   it('help for an unknown command', async () => {
     expect((await run('help', 'frob')).code).toBe(2)
   })

@@ -28,6 +28,17 @@ describe('job actions', () => {
     expect(await statesOf(wharf, all)).toEqual({ ...before, [pending[0]!.uuid]: 'cancelled', [pending[2]!.uuid]: 'cancelled' })
   })
 
+  it('acts once on a uuid given twice, and answers each of its places with that result (200), not a refusal of the second', async () => {
+    const { api, wharf, failed, pending } = await setup()
+    const uuids = [pending[0]!.uuid, failed.uuid, pending[0]!.uuid]
+    const { status, body } = await post(`${api}/actions/cancel`, { uuids })
+    expect([status, body.results]).toEqual([200, uuids.map((uuid) => ({ uuid, ok: true }))])
+    expect(await statesOf(wharf, [pending[0]!, failed])).toEqual({ [pending[0]!.uuid]: 'cancelled', [failed.uuid]: 'cancelled' })
+    const again = await post(`${api}/actions/requeue`, { uuids: [pending[1]!.uuid, pending[1]!.uuid] })
+    expect(again.status).toBe(409) // refused for its state, in both places: still one result each
+    expect(again.body.results.map((r: { ok: boolean; error?: { code: string } }) => [r.ok, r.error?.code])).toEqual([[false, 'JOB_STATE_CONFLICT'], [false, 'JOB_STATE_CONFLICT']])
+  })
+
   it('requeues a failed job and sets a pending one done, answering 200 when every uuid acted', async () => {
     const { api, wharf, failed, pending } = await setup()
     expect(await post(`${api}/actions/requeue`, { uuids: [failed.uuid] })).toMatchObject({ status: 200, body: { results: [{ uuid: failed.uuid, ok: true }] } })

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import { dashboard } from '../../src/dashboard.js'
 import { jobDetail, RELATED_ACTION_TIMEOUT_MS } from '../../src/dashboard/api-reads.js'
+import { outlineOf } from '../../src/dashboard/job-outline.js'
 import { LocalClient } from '../../src/cli/local-client.js'
 import { FailedJobError, Wharf } from '../../src/index.js'
 import { FakeClock } from '../../src/testing.js'
@@ -155,6 +156,21 @@ describe('GET /api/jobs/<uuid>', () => {
   })
 })
 
+describe('GET /api/jobs?view=outline', () => {
+  it("answers each job without the app's data (args, context, result, exception): what the Jobs table shows", async () => {
+    const { api, done, failed } = await setup()
+    const { status, body } = await call(`${api}/jobs?view=outline&state=failed`)
+    expect(status).toBe(200)
+    expect(body.jobs).toEqual([outlineOf((await (await call(`${api}/jobs/${failed.uuid}`)).body).job)])
+    expect(Object.keys(body.jobs[0]).sort()).toEqual(['batchUuid', 'cancelledAt', 'channel', 'createdAt', 'description', 'doneAt', 'eta', 'graphUuid', 'maxRetries', 'method', 'model', 'priority', 'retry', 'state', 'uuid'])
+    expect(Object.keys(body.failedAt)).toEqual([failed.uuid]) // as without view
+    const page = (await call(`${api}/jobs?view=outline&state=done&limit=2`)).body
+    expect([uuids(page.jobs), page.next]).toEqual([uuids(done.slice(0, 2)), done[1]!.uuid])
+    expect((await call(`${api}/jobs?view=full&state=done&limit=1`)).body.jobs[0]).toMatchObject({ result: 'synced 1', args: [1] })
+    expect(await call(`${api}/jobs?view=slim`)).toMatchObject({ status: 400, body: { error: { code: 'INVALID_PROPERTY', message: expect.stringContaining('slim') } } })
+  })
+})
+
 describe('the other reads', () => {
   it('GET /api/graphs/<uuid> answers the jobs and edges; an unknown graph is a 404', async () => {
     const { api, graph } = await setup()
@@ -163,6 +179,24 @@ describe('the other reads', () => {
     expect(uuids(body.jobs)).toEqual(uuids(graph))
     expect(body.edges).toEqual([[graph[0]!.uuid, graph[1]!.uuid]])
     expect(await call(`${api}/graphs/01NOSUCHGRAPH`)).toMatchObject({ status: 404, body: { error: { name: 'NotFound', code: 'UNKNOWN_GRAPH' } } })
+  })
+
+  it('GET /api/graphs/<uuid>?view=outline&max=N answers what a drawing needs, and only the size of a graph of more than N jobs', async () => {
+    const { api, graph } = await setup()
+    const at = `${api}/graphs/${graph[0]!.graphUuid}`
+    const outline = await call(`${at}?view=outline&max=2`)
+    expect(outline.status).toBe(200)
+    expect(outline.body).toEqual({
+      jobs: graph.map(outlineOf),
+      edges: [[graph[0]!.uuid, graph[1]!.uuid]],
+      size: 2,
+    })
+    expect((await call(`${at}?view=outline&max=1`)).body).toEqual({ jobs: [], edges: [], size: 2 })
+    expect((await call(`${at}?max=1`)).body).toEqual({ jobs: [], edges: [], size: 2 })
+    expect((await call(at)).body).toMatchObject({ size: 2, jobs: [{ uuid: graph[0]!.uuid, result: null, args: [5] }, { uuid: graph[1]!.uuid }] })
+    for (const bad of ['view=slim', 'max=0', 'max=-1', 'max=two', 'limit=2']) {
+      expect(await call(`${at}?${bad}`)).toMatchObject({ status: 400, body: { error: { code: 'INVALID_PROPERTY', message: expect.stringContaining(bad.split('=')[bad.startsWith('limit') ? 0 : 1]!) } } })
+    }
   })
 
   it('GET /api/stats answers wharf.stats()', async () => {

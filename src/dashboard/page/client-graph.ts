@@ -77,10 +77,11 @@ function graphEdge(from, to) {
   ]
 }
 
-/** The SVG for graph { jobs, edges }, the current job outlined; a sentence when too large. */
+/** The SVG for graph { jobs, edges, size } (its outline: no more than GRAPH_NODES_MAX jobs are
+ * sent), the current job outlined; a sentence when too large. */
 function graphSvg(graph, currentUuid) {
-  if (graph.jobs.length > GRAPH_NODES_MAX) {
-    return h('p', null, 'This graph has ' + graph.jobs.length + ' jobs: too many to draw (at most ' + GRAPH_NODES_MAX + ').')
+  if (graph.size > GRAPH_NODES_MAX) {
+    return h('p', null, 'This graph has ' + graph.size + ' jobs: too many to draw (at most ' + GRAPH_NODES_MAX + ').')
   }
   var depth = graphDepths(graph.jobs, graph.edges)
   var at = graphPositions(graph.jobs, depth)

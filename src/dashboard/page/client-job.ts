@@ -136,7 +136,8 @@ function jobView(route) {
     if (answer.status !== 200) throw new ApiError(answer.status, answer.body)
     var job = answer.body.job
     var more = await Promise.all([request(path + '/explain'),
-      job.graphUuid ? api('graphs/' + encodeURIComponent(job.graphUuid)) : null])
+      // Only what the drawing needs, and nothing of a graph too large to draw.
+      job.graphUuid ? api('graphs/' + encodeURIComponent(job.graphUuid) + '?view=outline&max=' + GRAPH_NODES_MAX) : null])
     if (sameAsShown(body, [answer.body, more[0], more[1]])) return
     heading.textContent = 'Job: ' + job.description
     document.title = job.description + ' — Wharf'

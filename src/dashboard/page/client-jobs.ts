@@ -92,11 +92,16 @@ function jobCells(job, failedAt) {
     h('td', null, job.channel),
     h('td', null, stateBadge(job.state)),
     h('td', { class: 'num' }, job.priority),
-    h('td', { class: 'num' }, job.retry + '/' + job.maxRetries),
+    h('td', { class: 'num' }, tries(job)),
     h('td', null, timeCell(job.eta, true)),
     h('td', null, timeCell(job.createdAt, true)),
     h('td', null, timeCell(finishedAt(job, failedAt), true)),
   ]
+}
+
+/** Tries made of those allowed: maxRetries 0 retries forever (queue_job's rule; the CLI's '∞'). */
+function tries(job) {
+  return job.retry + '/' + (job.maxRetries === 0 ? '∞' : job.maxRetries)
 }
 
 function searchFilter(text) {
@@ -210,7 +215,8 @@ function jobsView(route, params) {
         return { jobs: [one.job], next: null, newest: null, floor: null, failedAt: failedAt, arrived: 0, more: false, kept: [], first: false }
       }
     }
-    var query = new URLSearchParams()
+    // The table shows no args, result or traceback: the outline of each job leaves them out.
+    var query = new URLSearchParams({ view: 'outline' })
     if (f.state) query.set('state', f.state)
     if (f.channel) query.set('channel', f.channel)
     if (f.fn) query.set('function', f.fn)
