@@ -11,6 +11,7 @@ import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, StorageError, UnknownJobError, WharfClosedError } from '../errors.js'
 import { readExplanation, type Explanation } from './explain.js'
 import { DrainPace } from './drain-pace.js'
+import { refuseSelfWait, SELF_WAIT_INSTEAD } from './self-wait.js'
 import { abandonWhenStuck } from './close-stuck.js'
 import { hintUnstored, type StoreMode } from './unstored-hint.js'
 import { ResultWaiters } from './results.js'
@@ -470,10 +471,16 @@ export class Wharf implements ModelHost {
     await this.engine.settled()
   }
 
+  /** Called by a handler of this Wharf, idle() does not wait for that handler's run (see
+   * self-wait.ts); in a cluster it refuses then. */
   async idle(): Promise<void> {
     this.assertOpen()
-    if (this.clusterMember !== null) await this.clusterMember.caughtUp()
-    await this.engine.idle()
+    const callers = this.engine.callers() // before any await: the caller's frames are on the stack now
+    if (this.clusterMember !== null) {
+      refuseSelfWait('idle()', callers, SELF_WAIT_INSTEAD.clusterIdle)
+      await this.clusterMember.caughtUp()
+    }
+    await this.engine.idle(callers)
   }
 
   /**
@@ -490,6 +497,8 @@ export class Wharf implements ModelHost {
    * own, the result() of a job with an eta). See drain-pace.ts.
    */
   async drain(): Promise<void> {
+    this.assertOpen()
+    refuseSelfWait('drain()', this.engine.callers(), SELF_WAIT_INSTEAD.drain)
     const clock = this.clock
     const pace = new DrainPace()
     for (;;) {
@@ -558,9 +567,10 @@ export class Wharf implements ModelHost {
     }
   }
 
+  /** Called by a handler of this Wharf, stop() does not wait for that handler's run (self-wait.ts). */
   async stop(): Promise<void> {
     this.assertOpen()
-    await this.engine.stop()
+    await this.engine.stop(this.engine.callers())
   }
 
   /** Run `work` (which waits for handlers); with `timeoutMs`, abandon the handlers still running
@@ -609,6 +619,7 @@ export class Wharf implements ModelHost {
    */
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = checkTimeoutOption(options, 'close')
+    if (this.engine.lifecycle !== 'closed') refuseSelfWait('close()', this.engine.callers(), SELF_WAIT_INSTEAD.close)
     this.closing = true
     // Only a cluster member awaits here: an embedded close keeps its timing (close.test.ts). A
     // member stops first, while still a member: it takes no more work, its handlers finish and
