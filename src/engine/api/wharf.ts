@@ -12,7 +12,7 @@ import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, Sto
 import { readExplanation, type Explanation } from './explain.js'
 import { DrainPace } from './drain-pace.js'
 import { refuseSelfWait, SELF_WAIT_INSTEAD } from './self-wait.js'
-import { abandonWhenStuck } from './close-stuck.js'
+import { watchedWait } from './close-stuck.js'
 import { hintUnstored, type StoreMode } from './unstored-hint.js'
 import { ResultWaiters } from './results.js'
 import { checkJobsQuery, checkUuid, readGraph, readJob, readJobs, statsOf, type JobGraph, type JobsQuery, type Stats } from './queries.js'
@@ -480,7 +480,7 @@ export class Wharf implements ModelHost {
       refuseSelfWait('idle()', callers, SELF_WAIT_INSTEAD.clusterIdle)
       await this.clusterMember.caughtUp()
     }
-    await this.engine.idle(callers)
+    await this.warnIfStuck('idle()', this.engine.idle(callers))
   }
 
   /**
@@ -570,7 +570,22 @@ export class Wharf implements ModelHost {
   /** Called by a handler of this Wharf, stop() does not wait for that handler's run (self-wait.ts). */
   async stop(): Promise<void> {
     this.assertOpen()
-    await this.engine.stop(this.engine.callers())
+    await this.warnIfStuck('stop()', this.engine.stop(this.engine.callers()))
+  }
+
+  /** On a FakeClock, `waiting` (idle() or stop()) lasts until the clock moves for the handlers
+   * asleep on it: say so once (WHARF_FAKE_CLOCK_WAIT) if nobody moves it (close-stuck.ts). */
+  private async warnIfStuck(call: string, waiting: Promise<void>): Promise<void> {
+    const clock = this.clock
+    if (!(clock instanceof FakeClock)) return waiting
+    const warn = (): void => {
+      const jobs = this.engine.runningJobs()
+      this.warn(
+        `${call} waits for ${jobs.length} running handler(s) (jobs ${jobs.map((uuid) => JSON.stringify(uuid)).join(', ')}) that seem to wait on this FakeClock, and nobody advances it: it waits until the clock moves (clock.advance(), or drain() instead); close() aborts them`,
+        'WHARF_FAKE_CLOCK_WAIT',
+      )
+    }
+    return watchedWait(clock, this.engine, waiting, warn)
   }
 
   /** Run `work` (which waits for handlers); with `timeoutMs`, abandon the handlers still running
@@ -595,18 +610,11 @@ export class Wharf implements ModelHost {
   /** Run `work` (which waits for handlers) without a timeout on a FakeClock: abandon the handlers
    * that only that clock can wake once nobody moves it (see close-stuck.ts). */
   private async withStuckWatch(clock: FakeClock, work: () => Promise<void>): Promise<void> {
-    let done = false
     const abandon = (): void =>
       this.engine.abandonHandlers(
         new WharfClosedError('close(): handler waiting on a FakeClock that nobody advances; aborted, its job is recovered on the next open (drain() before close() lets it finish)'),
       )
-    // Not awaited: it ends on its next turn once `done`, and close() keeps its timing.
-    void abandonWhenStuck(clock, this.engine, () => done, abandon)
-    try {
-      await work()
-    } finally {
-      done = true
-    }
+    return watchedWait(clock, this.engine, work(), abandon)
   }
 
   /**

@@ -479,6 +479,11 @@ export class Engine {
     return this.runner.callers()
   }
 
+  /** The jobs whose handler runs here (async, outcome not decided yet). */
+  runningJobs(): string[] {
+    return this.runner.liveJobs()
+  }
+
   get runningHandlers(): number {
     return this.runner.inflight
   }
