@@ -50,4 +50,5 @@ export {
   JobCancelledError,
   ResultTimeoutError,
   InvalidBackupError,
+  SelfWaitError,
 } from './engine/errors.js'

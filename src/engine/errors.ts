@@ -261,6 +261,20 @@ export class ResultTimeoutError extends WharfError {
   }
 }
 
+/** A handler called drain() or close() of its own Wharf (idle() in a cluster), which waits for
+ * every handler to end, this one included, which waits for the call: it would never end. */
+export class SelfWaitError extends WharfError {
+  readonly code = 'SELF_WAIT'
+  /** The job whose handler made the call. */
+  readonly uuid: string
+  constructor(call: string, uuid: string, name: string, instead: string) {
+    super(
+      `${call} called by the handler of job ${JSON.stringify(uuid)} (${name}) on its own Wharf: it waits for every handler to end, this one included, which waits for it, so it would never end; ${instead}`,
+    )
+    this.uuid = uuid
+  }
+}
+
 /** restoreBackup(): the directory is not a whole, undamaged backup written by wharf.backup(). */
 export class InvalidBackupError extends WharfError {
   readonly code = 'INVALID_BACKUP'

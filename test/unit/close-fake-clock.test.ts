@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { FakeClock, Wharf, WharfClosedError, type JobContext } from '../../src/index.js'
 
 let dir: string
@@ -98,6 +98,22 @@ describe('close() without timeoutMs on a FakeClock', () => {
     await reopened.close()
   })
 
+  it('lets the handler finish when the test advances the clock in small steps, one a turn', BOUND, async () => {
+    const clock = new FakeClock()
+    const { wharf, reasons, job } = await sleeper(join(dir, 'jobs'), clock, async function (this: JobContext) { await this.sleep(60_000) })
+    let closed = false
+    const closing = wharf.close().finally(() => (closed = true))
+    while (!closed) {
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      if (!closed) await clock.advance(1_000) // its timer stays the next one for 60 turns
+    }
+    await closing
+    expect(reasons).toEqual([])
+    const reopened = await Wharf.open({ path: join(dir, 'jobs'), clock })
+    expect(await reopened.job(job.uuid)).toMatchObject({ state: 'done', result: 'slept' })
+    await reopened.close()
+  })
+
   it('lets the handler finish when another Wharf on the same clock drains meanwhile', BOUND, async () => {
     const clock = new FakeClock()
     const { wharf, reasons, job } = await sleeper(join(dir, 'jobs'), clock, async function (this: JobContext) { await this.sleep(60_000) })
@@ -115,5 +131,64 @@ describe('close() without timeoutMs on a FakeClock', () => {
     const reopened = await Wharf.open({ path: join(dir, 'jobs'), clock })
     expect(await reopened.job(job.uuid)).toMatchObject({ state: 'done', result: 'slept' })
     await reopened.close()
+  })
+})
+
+describe('stop() and idle() on a FakeClock that nobody advances', () => {
+  it.each(['idle', 'stop'] as const)('%s() aborts nothing but warns once (WHARF_FAKE_CLOCK_WAIT, naming the job), and ends once the clock moves', BOUND, async (call) => {
+    const clock = new FakeClock()
+    const warnings: { code: string; message: string }[] = []
+    const logger = { debug() {}, info() {}, error() {}, warn: (fields: object, message?: string) => warnings.push({ code: (fields as { code: string }).code, message: message ?? '' }) }
+    const emit = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    const wharf = await Wharf.open({ clock, logger })
+    try {
+      const model = wharf.model('test.sleep', {
+        async run(this: JobContext) {
+          await this.sleep(60_000)
+          return 'slept'
+        },
+      })
+      const job = await model.withDelay().run()
+      await wharf.start()
+      let ended = false
+      const waiting = wharf[call]().finally(() => (ended = true))
+      while (warnings.length === 0) await new Promise<void>((resolve) => setImmediate(resolve))
+      expect(ended).toBe(false)
+      expect(warnings).toEqual([{ code: 'WHARF_FAKE_CLOCK_WAIT', message: expect.stringMatching(new RegExp(`^${call}\\(\\) waits for 1 running handler\\(s\\) \\(jobs "${job.uuid}"\\).*nobody advances it`)) }])
+      await clock.advance(60_000)
+      await waiting
+      expect(warnings).toHaveLength(1)
+      await wharf.idle()
+      expect(await wharf.job(job.uuid)).toMatchObject({ state: 'done', result: 'slept' })
+    } finally {
+      emit.mockRestore()
+      await wharf.close()
+    }
+  })
+
+  it('does not warn while the test advances the clock for the handler', BOUND, async () => {
+    const clock = new FakeClock()
+    const emit = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    const wharf = await Wharf.open({ clock })
+    try {
+      const model = wharf.model('test.sleep', {
+        async run(this: JobContext) {
+          await this.sleep(60_000)
+        },
+      })
+      await model.withDelay().run()
+      await wharf.start()
+      let ended = false
+      const waiting = wharf.idle().finally(() => (ended = true))
+      while (!ended) {
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        if (!ended) await clock.advance(1_000)
+      }
+      await waiting
+      expect(emit).not.toHaveBeenCalledWith(expect.anything(), expect.objectContaining({ code: 'WHARF_FAKE_CLOCK_WAIT' }))
+    } finally {
+      emit.mockRestore()
+      await wharf.close()
+    }
   })
 })

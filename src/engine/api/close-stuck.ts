@@ -8,6 +8,10 @@
 // (DrainPace: for handlers asleep in this.sleep, or after a quiet spell for those waiting on the
 // clock another way), once nothing has moved for a few turns, and never while somebody advances
 // the clock — a test that calls `clock.advance()` after `close()` still lets its handlers finish.
+//
+// stop() and idle() abort nothing (they are not a shutdown: the test may still advance the clock),
+// but at that same point they warn (WHARF_FAKE_CLOCK_WAIT) once, so that a wait that would last
+// for ever says why instead of hanging silently.
 
 import { DRAIN_QUIET_TURNS, DrainPace } from './drain-pace.js'
 import type { FakeClock } from '../runtime/clock.js'
@@ -15,9 +19,9 @@ import type { Engine } from '../runtime/engine.js'
 
 /** Until `done()`, watch the engine's running handlers each event-loop turn; once they can only
  * wake by `clock` moving and nothing has moved it for DRAIN_QUIET_TURNS turns (a drain() of
- * another Wharf on the same clock goes a turn or two between its advances), call `abandon()`
+ * another Wharf on the same clock goes a turn or two between its advances), call `stuck()`
  * (once) and return. */
-export async function abandonWhenStuck(clock: FakeClock, engine: Engine, done: () => boolean, abandon: () => void): Promise<void> {
+export async function whenStuck(clock: FakeClock, engine: Engine, done: () => boolean, stuck: () => void): Promise<void> {
   const pace = new DrainPace()
   let seen = ''
   let quiet = 0
@@ -26,15 +30,30 @@ export async function abandonWhenStuck(clock: FakeClock, engine: Engine, done: (
     if (done()) return
     const { runningHandlers, awakeHandlers, state } = engine
     const next = clock.nextTimerAt()
-    const moved = `${runningHandlers} ${awakeHandlers} ${state.seq} ${next}`
+    // The clock's time too: a test that advances it in steps short of the handler's timer is
+    // moving it for that handler all the same (its timer stays the next one meanwhile).
+    const moved = `${runningHandlers} ${awakeHandlers} ${state.seq} ${next} ${clock.now()}`
     if (runningHandlers === 0 || next === null || clock.advancing || moved !== seen) {
       seen = moved
       quiet = 0
       continue
     }
     if (++quiet >= DRAIN_QUIET_TURNS && pace.mayJump(awakeHandlers, moved)) {
-      abandon()
+      stuck()
       return
     }
+  }
+}
+
+/** Await `waiting` (which waits for the engine's handlers), calling `stuck()` once if they get
+ * stuck meanwhile (whenStuck). */
+export async function watchedWait(clock: FakeClock, engine: Engine, waiting: Promise<void>, stuck: () => void): Promise<void> {
+  let done = false
+  // Not awaited: it ends on its next turn once `done`, and the wait keeps its timing.
+  void whenStuck(clock, engine, () => done, stuck)
+  try {
+    await waiting
+  } finally {
+    done = true
   }
 }

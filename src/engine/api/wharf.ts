@@ -11,7 +11,8 @@ import { toJobView, type JobView } from '../core/view.js'
 import { InvalidChannelConfigError, InvalidGraphError, InvalidPropertyError, StorageError, UnknownJobError, WharfClosedError } from '../errors.js'
 import { readExplanation, type Explanation } from './explain.js'
 import { DrainPace } from './drain-pace.js'
-import { abandonWhenStuck } from './close-stuck.js'
+import { refuseSelfWait, SELF_WAIT_INSTEAD } from './self-wait.js'
+import { watchedWait } from './close-stuck.js'
 import { hintUnstored, type StoreMode } from './unstored-hint.js'
 import { ResultWaiters } from './results.js'
 import { checkJobsQuery, checkUuid, readGraph, readJob, readJobs, statsOf, type JobGraph, type JobsQuery, type Stats } from './queries.js'
@@ -470,10 +471,16 @@ export class Wharf implements ModelHost {
     await this.engine.settled()
   }
 
+  /** Called by a handler of this Wharf, idle() does not wait for that handler's run (see
+   * self-wait.ts); in a cluster it refuses then. */
   async idle(): Promise<void> {
     this.assertOpen()
-    if (this.clusterMember !== null) await this.clusterMember.caughtUp()
-    await this.engine.idle()
+    const callers = this.engine.callers() // before any await: the caller's frames are on the stack now
+    if (this.clusterMember !== null) {
+      refuseSelfWait('idle()', callers, SELF_WAIT_INSTEAD.clusterIdle)
+      await this.clusterMember.caughtUp()
+    }
+    await this.warnIfStuck('idle()', this.engine.idle(callers))
   }
 
   /**
@@ -490,6 +497,8 @@ export class Wharf implements ModelHost {
    * own, the result() of a job with an eta). See drain-pace.ts.
    */
   async drain(): Promise<void> {
+    this.assertOpen()
+    refuseSelfWait('drain()', this.engine.callers(), SELF_WAIT_INSTEAD.drain)
     const clock = this.clock
     const pace = new DrainPace()
     for (;;) {
@@ -558,9 +567,25 @@ export class Wharf implements ModelHost {
     }
   }
 
+  /** Called by a handler of this Wharf, stop() does not wait for that handler's run (self-wait.ts). */
   async stop(): Promise<void> {
     this.assertOpen()
-    await this.engine.stop()
+    await this.warnIfStuck('stop()', this.engine.stop(this.engine.callers()))
+  }
+
+  /** On a FakeClock, `waiting` (idle() or stop()) lasts until the clock moves for the handlers
+   * asleep on it: say so once (WHARF_FAKE_CLOCK_WAIT) if nobody moves it (close-stuck.ts). */
+  private async warnIfStuck(call: string, waiting: Promise<void>): Promise<void> {
+    const clock = this.clock
+    if (!(clock instanceof FakeClock)) return waiting
+    const warn = (): void => {
+      const jobs = this.engine.runningJobs()
+      this.warn(
+        `${call} waits for ${jobs.length} running handler(s) (jobs ${jobs.map((uuid) => JSON.stringify(uuid)).join(', ')}) that seem to wait on this FakeClock, and nobody advances it: it waits until the clock moves (clock.advance(), or drain() instead); close() aborts them`,
+        'WHARF_FAKE_CLOCK_WAIT',
+      )
+    }
+    return watchedWait(clock, this.engine, waiting, warn)
   }
 
   /** Run `work` (which waits for handlers); with `timeoutMs`, abandon the handlers still running
@@ -585,18 +610,11 @@ export class Wharf implements ModelHost {
   /** Run `work` (which waits for handlers) without a timeout on a FakeClock: abandon the handlers
    * that only that clock can wake once nobody moves it (see close-stuck.ts). */
   private async withStuckWatch(clock: FakeClock, work: () => Promise<void>): Promise<void> {
-    let done = false
     const abandon = (): void =>
       this.engine.abandonHandlers(
         new WharfClosedError('close(): handler waiting on a FakeClock that nobody advances; aborted, its job is recovered on the next open (drain() before close() lets it finish)'),
       )
-    // Not awaited: it ends on its next turn once `done`, and close() keeps its timing.
-    void abandonWhenStuck(clock, this.engine, () => done, abandon)
-    try {
-      await work()
-    } finally {
-      done = true
-    }
+    return watchedWait(clock, this.engine, work(), abandon)
   }
 
   /**
@@ -609,6 +627,7 @@ export class Wharf implements ModelHost {
    */
   async close(options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = checkTimeoutOption(options, 'close')
+    if (this.engine.lifecycle !== 'closed') refuseSelfWait('close()', this.engine.callers(), SELF_WAIT_INSTEAD.close)
     this.closing = true
     // Only a cluster member awaits here: an embedded close keeps its timing (close.test.ts). A
     // member stops first, while still a member: it takes no more work, its handlers finish and

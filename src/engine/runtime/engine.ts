@@ -41,7 +41,7 @@ import type { IntegrityReport } from './history-scrubber.js'
 import { Maintenance } from './maintenance.js'
 import { CommittedReads } from './readers.js'
 import { replay, type OpenReport } from './replay.js'
-import { Runner, type FunctionLookup } from './runner.js'
+import { Runner, type FunctionLookup, type HandlerTry } from './runner.js'
 import { TickAnswers } from './tick-answers.js'
 import { Appends, type CronTrap, type Pending } from './appends.js'
 import { CallQueue, OutcomeQueue, type ResultOf, type Submission } from './submissions.js'
@@ -137,7 +137,7 @@ export class Engine {
   private readonly outcomes = new OutcomeQueue()
   private readonly decider: TickDecider
   private readonly reads = new CommittedReads()
-  private readonly waiters = new Waiters((level) => this.isQuiet(level))
+  private readonly waiters = new Waiters((level, except) => this.isQuiet(level, except))
   private readonly listeners: Listeners
   private readonly timer: WakeTimer
   private readonly linger: TickLinger
@@ -399,8 +399,9 @@ export class Engine {
     this.scheduleTick()
   }
 
-  /** Stop dispatching; resolves when no handler is running and every queued command is applied. */
-  async stop(): Promise<void> {
+  /** Stop dispatching; resolves when no handler is running and every queued command is applied.
+   * `except`: the tries of the handlers that called it, which it does not wait for (they wait). */
+  async stop(except: readonly HandlerTry[] = []): Promise<void> {
     if (this.lifecycle === 'closed') return
     if (this.lifecycle === 'running') this.lifecycle = 'stopping'
     this.cluster?.workChanged()
@@ -409,7 +410,7 @@ export class Engine {
     this.armTimer()
     // Its own work, not the cluster's: another member's handlers are not this process's to wait for.
     this.linger.hurry()
-    await this.waiters.wait('own-work')
+    await this.waiters.wait('own-work', except)
     // A start() while this stop() waited made the engine run again: its timer carries its etas,
     // retries and timeouts from then on, and must stay armed.
     const now = this.lifecycle as Lifecycle // not as narrowed before the await: start() may have run
@@ -446,10 +447,11 @@ export class Engine {
     return this.waiters.wait('settled')
   }
 
-  /** settled, and no handler is running (in a cluster, on any member). */
-  idle(): Promise<void> {
+  /** settled, and no handler is running (in a cluster, on any member) but `except`'s: the tries
+   * of the handlers that called it, which wait for it. */
+  idle(except: readonly HandlerTry[] = []): Promise<void> {
     this.linger.hurry()
-    return this.waiters.wait('idle')
+    return this.waiters.wait('idle', except)
   }
 
   /** No command of this process is queued or waits for its answer, and no tick is pending or running. */
@@ -470,6 +472,16 @@ export class Engine {
   /** Finished jobs that left memory (committed). */
   get history(): HistoryStore {
     return this.log.history
+  }
+
+  /** The tries of this engine's handlers that made the current call (Runner.callers). */
+  callers(): HandlerTry[] {
+    return this.runner.callers()
+  }
+
+  /** The jobs whose handler runs here (async, outcome not decided yet). */
+  runningJobs(): string[] {
+    return this.runner.liveJobs()
   }
 
   get runningHandlers(): number {
@@ -503,8 +515,8 @@ export class Engine {
 
   /** Quiet at `level` (waiters.ts): this process's work, and for settled and idle in a cluster
    * the cluster's too, as this member's state shows it (cluster-quiet.ts). */
-  private isQuiet(level: Quietness): boolean {
-    if (!this.ownQuiet(level !== 'settled')) return false
+  private isQuiet(level: Quietness, except: readonly HandlerTry[]): boolean {
+    if (!this.ownQuiet(level !== 'settled', except)) return false
     if (level === 'own-work' || this.cluster === null) return true
     if (level === 'idle' && clusterRuns(this.state)) return false
     // A scheduler's ticks start all they can (its pool changing ticks again); a follower's state
@@ -514,13 +526,13 @@ export class Engine {
 
   /** This process's calls are applied (a follower's answered, its outcomes in its state), no tick
    * is due, and (`handlers`: idle, stop) none of its handlers runs nor a snapshot is being written. */
-  private ownQuiet(handlers: boolean): boolean {
+  private ownQuiet(handlers: boolean, except: readonly HandlerTry[] = []): boolean {
     if (this.remote !== null && (this.remote.pending > 0 || this.sentOutcomes.size > 0)) return false
     if (this.ticking || this.tickScheduled || this.appends.size > 0 || this.appends.losing || this.answers.waiting > 0) return false
     if (this.queue.length > 0 || this.outcomes.length > 0 || this.dispatchCut || this.maintenance.vacuuming) return false
     // A snapshot being written behind the ticks keeps idle() and stop() waiting, not settled():
     // what was called is applied, and start(), reads and a FakeClock's advance need no more.
-    return !handlers || (this.runner.inflight === 0 && !this.maintenance.snapshotting)
+    return !handlers || (this.runner.inflightBut(except) === 0 && !this.maintenance.snapshotting)
   }
 
   /** `urgent` false: the tick is wanted for what waits in the queues only, and may linger

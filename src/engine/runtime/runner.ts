@@ -12,6 +12,7 @@ import { JobTimeoutError } from '../errors.js'
 import { FakeClock, sleepOn, type Clock, type SleepWatch } from './clock.js'
 import type { Engine } from './engine.js'
 import { outcomeOfError, outcomeOfValue } from './outcome.js'
+import { runFrameName, runsOnStack } from './own-handler.js'
 import { checkProgress, ProgressGate, type ProgressSink } from './progress.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -129,6 +130,8 @@ class Attempt implements ProgressSink, SleepWatch {
     readonly context: JobContext,
     readonly deadlineMs: number | null,
     readonly timeoutMs: number | null,
+    /** Numbers the runner's tries: the name of the frames that run it (own-handler.ts). */
+    readonly seq: number,
   ) {}
 
   report(progress: JobProgress): void {
@@ -144,9 +147,19 @@ class Attempt implements ProgressSink, SleepWatch {
   }
 }
 
+/** A try whose handler made a call (Runner.callers): what idle() and stop() do not wait for. */
+export type HandlerTry = Attempt
+
+/** Tells runners apart in the frame names of their tries (one process may run many Wharfs). */
+let runners = 0
+
 export class Runner {
   /** Async handlers whose outcome is not decided yet. */
   inflight = 0
+  private readonly id = ++runners
+  private tries = 0
+  /** Tries whose outcome is not decided, by seq: whose calls callers() can tell. */
+  private readonly undecided = new Map<number, Attempt>()
   private timed: Attempt[] = []
   /** The latest async try of each job whose outcome is not decided: what abort() can reach. */
   private readonly live = new Map<string, Attempt>()
@@ -171,7 +184,7 @@ export class Runner {
     exposedPayloads(job) // a handler must not change the stored job (frozen-payload.ts)
     const context = new JobContext(job.records, job.context, this.clock, job)
     const deadlineMs = fn.timeoutMs === null ? null : this.clock.now() + fn.timeoutMs
-    const attempt = new Attempt(this, job, run, fn.retryPattern, context, deadlineMs, fn.timeoutMs)
+    const attempt = new Attempt(this, job, run, fn.retryPattern, context, deadlineMs, fn.timeoutMs, ++this.tries)
     context.progressSink = attempt
     context.sleepWatch = attempt
     if (fn.handler === undefined) {
@@ -183,10 +196,27 @@ export class Runner {
       })
       return
     }
+    this.undecided.set(attempt.seq, attempt)
+    // Called and awaited by frames named after the try: its calls say whose they are (callers()).
+    const name = runFrameName(this.id, attempt.seq)
+    const runner = this
+    const call = { [name]: (handler: Handler): unknown => handler.apply(context, job.args) }[name]!
+    const wait = {
+      async [name](promise: Promise<unknown>): Promise<void> {
+        let value: unknown
+        try {
+          value = await promise
+        } catch (error) {
+          runner.decide(attempt, outcomeOfError(error))
+          return
+        }
+        runner.decide(attempt, outcomeOfValue(value))
+      },
+    }[name]!
     let returned: unknown
     let then: unknown
     try {
-      returned = fn.handler.apply(context, job.args)
+      returned = call(fn.handler)
       // Read once, as await does: a `then` getter that throws fails the try like a throw.
       then = returned !== null && (typeof returned === 'object' || typeof returned === 'function') ? (returned as PromiseLike<unknown>).then : undefined
     } catch (error) {
@@ -202,6 +232,12 @@ export class Runner {
     this.live.set(job.uuid, attempt)
     this.pending.add(attempt)
     if (deadlineMs !== null) this.timed.push(attempt)
+    // A native promise (an async handler's) is awaited, which reads no `then`, in the named frame:
+    // V8 follows an await, not a then(). Another thenable is followed as await would follow it.
+    if (then === Promise.prototype.then && Object.getPrototypeOf(returned) === Promise.prototype) {
+      void wait(returned as Promise<unknown>)
+      return
+    }
     try {
       ;(then as PromiseLike<unknown>['then']).call(
         returned,
@@ -212,6 +248,25 @@ export class Runner {
       // A thenable's then() that throws rejects it, as await would have it (unless it settled first).
       this.decide(attempt, outcomeOfError(error))
     }
+  }
+
+  /** The tries, not decided yet, whose handler made the current call (before its first await or
+   * after, through async functions of its own): see own-handler.ts. Usually none. */
+  callers(): HandlerTry[] {
+    if (this.undecided.size === 0) return []
+    const tries: Attempt[] = []
+    for (const seq of runsOnStack(this.id)) {
+      const attempt = this.undecided.get(seq)
+      if (attempt !== undefined && !tries.includes(attempt)) tries.push(attempt)
+    }
+    return tries
+  }
+
+  /** Async handlers whose outcome is not decided, but for `except`'s. */
+  inflightBut(except: readonly HandlerTry[]): number {
+    let own = 0
+    for (const attempt of except) if (this.pending.has(attempt)) own++
+    return this.inflight - own
   }
 
   /** Async handlers running and not asleep on the clock in JobContext.sleep: doing real I/O, or
@@ -333,6 +388,7 @@ export class Runner {
 
   private settle(attempt: Attempt): void {
     attempt.decided = true
+    this.undecided.delete(attempt.seq)
     if (!attempt.async) return
     this.pending.delete(attempt)
     if (attempt.deadlineMs !== null) this.timed.splice(this.timed.indexOf(attempt), 1)

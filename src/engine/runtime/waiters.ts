@@ -4,16 +4,19 @@
 // may have become true — at the end of a tick, when its last handler settles, when a cluster
 // member's replica applies a batch — and these check it then, instead of polling.
 
+import type { HandlerTry } from './runner.js'
+
 /** What a waiter waits for: see the top of this file. */
 export type Quietness = 'settled' | 'idle' | 'own-work'
 
-type Waiter = { level: Quietness; resolve: () => void }
+// `except`: tries of handlers that wait themselves (they called idle() or stop()): not waited for.
+type Waiter = { level: Quietness; except: readonly HandlerTry[]; resolve: () => void }
 
 export class Waiters {
   private waiting: Waiter[] = []
 
   /** `quiet(level)`: whether the engine is quiet at that level now. */
-  constructor(private readonly quiet: (level: Quietness) => boolean) {}
+  constructor(private readonly quiet: (level: Quietness, except: readonly HandlerTry[]) => boolean) {}
 
   /** Whether anyone waits. */
   get any(): boolean {
@@ -21,9 +24,9 @@ export class Waiters {
   }
 
   /** Resolves once the engine is quiet at `level`: at once if it is now. */
-  wait(level: Quietness): Promise<void> {
-    if (this.quiet(level)) return Promise.resolve()
-    return new Promise((resolve) => this.waiting.push({ level, resolve }))
+  wait(level: Quietness, except: readonly HandlerTry[] = []): Promise<void> {
+    if (this.quiet(level, except)) return Promise.resolve()
+    return new Promise((resolve) => this.waiting.push({ level, except, resolve }))
   }
 
   /** The engine may have become quiet: resolve whoever's condition holds, the others wait on. */
@@ -32,7 +35,7 @@ export class Waiters {
     const waiting = this.waiting
     this.waiting = []
     for (const waiter of waiting) {
-      if (this.quiet(waiter.level)) waiter.resolve()
+      if (this.quiet(waiter.level, waiter.except)) waiter.resolve()
       else this.waiting.push(waiter)
     }
   }

@@ -22,6 +22,7 @@ export type WarningCode =
   | 'WHARF_BAD_RANDOM'
   | 'WHARF_TELEMETRY_ERROR'
   | 'WHARF_CRON_FIRINGS_SKIPPED'
+  | 'WHARF_FAKE_CLOCK_WAIT'
 
 export type Warn = (message: string, code: WarningCode, detail?: string) => void
 
