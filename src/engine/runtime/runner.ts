@@ -12,7 +12,7 @@ import { JobTimeoutError } from '../errors.js'
 import { FakeClock, sleepOn, type Clock, type SleepWatch } from './clock.js'
 import type { Engine } from './engine.js'
 import { outcomeOfError, outcomeOfValue } from './outcome.js'
-import { runFrameName, runsOnStack } from './own-handler.js'
+import { RunFrames } from './own-handler.js'
 import { checkProgress, ProgressGate, type ProgressSink } from './progress.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -130,9 +130,9 @@ class Attempt implements ProgressSink, SleepWatch {
     readonly context: JobContext,
     readonly deadlineMs: number | null,
     readonly timeoutMs: number | null,
-    /** Numbers the runner's tries: the name of the frames that run it (own-handler.ts). */
-    readonly seq: number,
   ) {}
+  /** The slot of the frames that call and await its handler (own-handler.ts), until its promise settled. */
+  slot = -1
 
   report(progress: JobProgress): void {
     this.runner.reportProgress(this, progress)
@@ -156,10 +156,8 @@ let runners = 0
 export class Runner {
   /** Async handlers whose outcome is not decided yet. */
   inflight = 0
-  private readonly id = ++runners
-  private tries = 0
-  /** Tries whose outcome is not decided, by seq: whose calls callers() can tell. */
-  private readonly undecided = new Map<number, Attempt>()
+  /** The named frames handlers run in, whose calls callers() can tell. */
+  private readonly frames = new RunFrames<Attempt>(++runners)
   private timed: Attempt[] = []
   /** The latest async try of each job whose outcome is not decided: what abort() can reach. */
   private readonly live = new Map<string, Attempt>()
@@ -184,7 +182,7 @@ export class Runner {
     exposedPayloads(job) // a handler must not change the stored job (frozen-payload.ts)
     const context = new JobContext(job.records, job.context, this.clock, job)
     const deadlineMs = fn.timeoutMs === null ? null : this.clock.now() + fn.timeoutMs
-    const attempt = new Attempt(this, job, run, fn.retryPattern, context, deadlineMs, fn.timeoutMs, ++this.tries)
+    const attempt = new Attempt(this, job, run, fn.retryPattern, context, deadlineMs, fn.timeoutMs)
     context.progressSink = attempt
     context.sleepWatch = attempt
     if (fn.handler === undefined) {
@@ -196,34 +194,22 @@ export class Runner {
       })
       return
     }
-    this.undecided.set(attempt.seq, attempt)
-    // Called and awaited by frames named after the try: its calls say whose they are (callers()).
-    const name = runFrameName(this.id, attempt.seq)
-    const runner = this
-    const call = { [name]: (handler: Handler): unknown => handler.apply(context, job.args) }[name]!
-    const wait = {
-      async [name](promise: Promise<unknown>): Promise<void> {
-        let value: unknown
-        try {
-          value = await promise
-        } catch (error) {
-          runner.decide(attempt, outcomeOfError(error))
-          return
-        }
-        runner.decide(attempt, outcomeOfValue(value))
-      },
-    }[name]!
+    // Called and awaited by frames named after a slot it holds: its calls say whose they are (callers()).
+    const slot = (attempt.slot = this.frames.take(attempt))
+    const frame = this.frames.frame(slot)
     let returned: unknown
     let then: unknown
     try {
-      returned = call(fn.handler)
+      returned = frame.call(fn.handler, context, job.args)
       // Read once, as await does: a `then` getter that throws fails the try like a throw.
       then = returned !== null && (typeof returned === 'object' || typeof returned === 'function') ? (returned as PromiseLike<unknown>).then : undefined
     } catch (error) {
+      this.freeSlot(attempt)
       this.decide(attempt, outcomeOfError(error))
       return
     }
     if (typeof then !== 'function') {
+      this.freeSlot(attempt)
       this.decide(attempt, outcomeOfValue(returned))
       return
     }
@@ -235,9 +221,11 @@ export class Runner {
     // A native promise (an async handler's) is awaited, which reads no `then`, in the named frame:
     // V8 follows an await, not a then(). Another thenable is followed as await would follow it.
     if (then === Promise.prototype.then && Object.getPrototypeOf(returned) === Promise.prototype) {
-      void wait(returned as Promise<unknown>)
+      void frame.wait(returned as Promise<unknown>, this.awaited, attempt)
       return
     }
+    // (Not followed in a named frame: its calls after the first await are not told apart.)
+    this.freeSlot(attempt)
     try {
       ;(then as PromiseLike<unknown>['then']).call(
         returned,
@@ -253,13 +241,18 @@ export class Runner {
   /** The tries, not decided yet, whose handler made the current call (before its first await or
    * after, through async functions of its own): see own-handler.ts. Usually none. */
   callers(): HandlerTry[] {
-    if (this.undecided.size === 0) return []
-    const tries: Attempt[] = []
-    for (const seq of runsOnStack(this.id)) {
-      const attempt = this.undecided.get(seq)
-      if (attempt !== undefined && !tries.includes(attempt)) tries.push(attempt)
-    }
-    return tries
+    return this.frames.onStack().filter((attempt) => !attempt.decided)
+  }
+
+  /** A wait frame's end: the handler's promise settled (its try may be decided already). */
+  private readonly awaited = (attempt: Attempt, ok: boolean, valueOrError: unknown): void => {
+    this.freeSlot(attempt)
+    this.decide(attempt, ok ? outcomeOfValue(valueOrError) : outcomeOfError(valueOrError))
+  }
+
+  private freeSlot(attempt: Attempt): void {
+    this.frames.release(attempt.slot)
+    attempt.slot = -1
   }
 
   /** Async handlers whose outcome is not decided, but for `except`'s. */
@@ -388,7 +381,6 @@ export class Runner {
 
   private settle(attempt: Attempt): void {
     attempt.decided = true
-    this.undecided.delete(attempt.seq)
     if (!attempt.async) return
     this.pending.delete(attempt)
     if (attempt.deadlineMs !== null) this.timed.splice(this.timed.indexOf(attempt), 1)
