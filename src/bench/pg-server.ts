@@ -18,6 +18,9 @@ export interface PgServer {
   /** Connection URL of the `postgres` database, as the superuser `postgres`. */
   url: string
   port: number
+  /** Stop the server (fast shutdown: every session ends) and start it again on the same port and
+   * data (tests of a restart under a running cluster). */
+  restart(): Promise<void>
   /** Stop the server and remove its directory; idempotent. */
   stop(): Promise<void>
 }
@@ -92,6 +95,9 @@ export async function startPgServer(options: PgServerOptions = {}): Promise<PgSe
     return {
       url: `postgres://postgres@127.0.0.1:${port}/postgres`,
       port,
+      async restart() {
+        await run(...asServerUser(pgCtl, ['-D', data, '-l', join(dir, 'server.log'), '-o', settings, '-m', 'fast', '-w', '-t', '120', 'restart']))
+      },
       async stop() {
         if (started) await run(...asServerUser(pgCtl, ['-D', data, '-m', 'fast', '-w', 'stop'])).catch(() => undefined)
         started = false

@@ -80,7 +80,10 @@ export interface MemberWork {
 /** A member row as the scheduler reads it: with its work, and whether its session lock is held. */
 export interface MemberState extends MemberRow {
   work: MemberWork | null
-  /** Its process's session still holds its member lock (false: the process or its connection died). */
+  /** Its process's session still holds its member lock (false: the process or its connection
+   * died) — or its last heartbeat predates the server's start: a restart ended every session, and
+   * a member has its lock again only at its first heartbeat after it; until then its age, counted
+   * from the start, judges it (as the members' rows read so). */
   locked: boolean
   /** How old its heartbeat was when read, by the server's clock (ms): with the reader's own clock
    * since the read, its age now, whatever the two clocks say of the time. */
@@ -266,8 +269,14 @@ export class PgClusterTables {
   /** Members seen within `aliveMs`, by node; older rows (dead processes) are deleted. `left`: the
    * workers of the members that left cleanly (leave()) within `aliveMs`. */
   async members(sql: PgPool, aliveMs: number): Promise<{ members: MemberState[]; left: string[]; term: number; published: PublishedChannels | null }> {
-    await sql.query(`DELETE FROM ${this.s}.member WHERE seen_at < now() - make_interval(secs => $1)`, [aliveMs / 1000])
-    const locked = advisoryLockHeld(`hashtextextended('wharf-member:' || $1 || ':' || m.worker, 0)`)
+    // A server that restarted (its start later than a heartbeat) ended every member's session, so
+    // their locks say nothing of them until their next heartbeat (MemberState.locked), and the
+    // time it was away is none of their silence: without both, every member was found dead by the
+    // first read after a restart, and its running handlers' jobs recovered — run again while they
+    // still ran, and failed as JobFoundDead past maxRetries.
+    const since = `greatest(seen_at, pg_postmaster_start_time())`
+    await sql.query(`DELETE FROM ${this.s}.member WHERE ${since} < now() - make_interval(secs => $1)`, [aliveMs / 1000])
+    const locked = `(${advisoryLockHeld(`hashtextextended('wharf-member:' || $1 || ':' || m.worker, 0)`)} OR seen_at < pg_postmaster_start_time())`
     const [{ rows }, meta] = await Promise.all([
       sql.query(
         `SELECT node, role, term, running, worker, workers, functions, (extract(epoch FROM seen_at) * 1000)::bigint AS seen, (extract(epoch FROM now() - seen_at) * 1000)::bigint AS age, ${locked} AS locked FROM ${this.s}.member m ORDER BY node`,

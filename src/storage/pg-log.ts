@@ -85,6 +85,11 @@ function logPayload(first: number, last: number, bytes: Buffer): string {
   return encoded.length <= NOTICE_MAX ? `log ${last} ${first} ${encoded}` : `log ${last}`
 }
 
+/** After a server restart, how long followers leave the lease to the scheduler of the term (ms):
+ * time for it to connect again (at most half a second apart) and reach its next lease check (a
+ * heartbeat, every second), with room for a loaded machine. */
+export const RESTART_GRACE_MS = 5000
+
 type Lifecycle = 'closed' | 'opening' | 'open' | 'closing'
 
 export class PgLog implements EventLog {
@@ -202,11 +207,33 @@ export class PgLog implements EventLog {
     this.requireOpen()
     if (this.termHeldNow > 0) return true
     if (!this.campaigns || !(await this.lease.tryTake())) return false
+    if (this.cluster && this.schemaVersion >= 2 && (await this.schedulerReturns())) {
+      await this.lease.release()
+      return false
+    }
     await this.writes.alone(async () => {
       await this.bumpTerm()
       await this.history.load()
     })
     return true
+  }
+
+  /**
+   * The lease is free because the server restarted (which ended every session), and the current
+   * term's scheduler may still take it back: its last heartbeat predates the server's start, which
+   * is under RESTART_GRACE_MS ago. Followers try the lease four times as often as a scheduler
+   * checks it, so without this wait one of them took it after most restarts: the scheduler was
+   * deposed (its Wharf must be opened again) and its running handlers' jobs recovered.
+   */
+  private async schedulerReturns(): Promise<boolean> {
+    const [row] = (
+      await this.requireSql().query(
+        `SELECT EXISTS (SELECT 1 FROM ${this.s}.member m JOIN ${this.s}.meta t ON t.id = 1 AND t.term = m.term WHERE m.role = 'scheduler' ` +
+          `AND m.seen_at < pg_postmaster_start_time() AND now() < pg_postmaster_start_time() + make_interval(secs => $1)) AS returns`,
+        [RESTART_GRACE_MS / 1000],
+      )
+    ).rows
+    return row?.returns === true
   }
 
   /**

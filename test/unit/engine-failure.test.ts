@@ -1,9 +1,12 @@
 // Proves that when the engine fails for good inside a tick, every caller whose command that tick
-// had taken is rejected with the error (none hangs), as are queued and later calls.
+// had taken is rejected with the error (none hangs), as are queued and later calls — those of a
+// tick whose batch is being lost too: a cluster scheduler deposed by a fenced append, or by its
+// heartbeat while it rebuilt its state after a lost append, left their callers waiting for good.
 import { describe, expect, it } from 'vitest'
-import { FakeClock, MemoryLog, Wharf, type WharfEvent } from '../../src/index.js'
+import { FakeClock, MemoryLog, SchedulerDeposedError, Wharf, type WharfEvent } from '../../src/index.js'
 import type { Snapshot } from '../../src/storage/event-log.js'
 import type { HistoryWrite } from '../../src/storage/history.js'
+import { FlakyLog, gate } from './helpers.js'
 
 /** A log that fails an append, and then fails the read-back the engine does to roll back. */
 class BrokenLog extends MemoryLog {
@@ -16,6 +19,26 @@ class BrokenLog extends MemoryLog {
     if (this.broken) return Promise.reject(new Error('disk still gone'))
     return super.readSnapshot()
   }
+}
+
+/** A log that orders overlapping appends itself (as PgLog does): the next tick's is sent at once. */
+class OverlappingLog extends FlakyLog {
+  readonly overlapsAppends = true
+}
+
+/** Two ticks' appends in flight: the first held (release() ends it), the second sent behind it
+ * and failed; `calls` are their callers' promises. */
+async function twoTicksInFlight() {
+  const log = new OverlappingLog(new MemoryLog())
+  const wharf = await Wharf.open({ log, clock: new FakeClock(), channels: 'root:1' })
+  const m = wharf.model('m', { work: () => 'ok' })
+  const held = log.hold()
+  const first = m.withDelay().work()
+  await held.entered
+  log.failing = true
+  const second = m.withDelay().work()
+  await expect.poll(() => log.failures).toBe(1) // decided and sent while the first is in flight
+  return { log, wharf, held, calls: [first, second] }
 }
 
 describe('engine failure', () => {
@@ -54,4 +77,30 @@ describe('engine failure', () => {
     await expect(wharf.pauseChannel('root')).rejects.toThrow(/disk/)
     await wharf.close()
   })
+
+  it('rejects the callers of every tick in flight when an append is fenced (another scheduler took over)', async () => {
+    const { wharf, held, calls } = await twoTicksInFlight()
+    held.release(new SchedulerDeposedError('fenced (test)', 'wharf'))
+    for (const call of calls) await expect(call).rejects.toBeInstanceOf(SchedulerDeposedError)
+    await wharf.close()
+  }, 10_000)
+
+  it('rejects the callers of the ticks being lost when the scheduler is deposed while it rebuilds its state', async () => {
+    const { log, wharf, held, calls } = await twoTicksInFlight()
+    // The rebuild's read of the log does not answer (the server away, a connection stalled).
+    const stalled = gate()
+    const entered = gate()
+    log.readSnapshot = async () => {
+      entered.open()
+      await stalled.wait
+      return log.inner.readSnapshot()
+    }
+    held.release(new Error('connection lost (test)'))
+    await entered.wait
+    // The heartbeat finds the lease taken meanwhile (cluster.ts).
+    wharf.engine.deposed(new SchedulerDeposedError('deposed (test)', 'wharf'))
+    for (const call of calls) await expect(call).rejects.toBeInstanceOf(SchedulerDeposedError)
+    stalled.open()
+    await wharf.close()
+  }, 10_000)
 })

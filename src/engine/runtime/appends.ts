@@ -99,9 +99,13 @@ export class Appends {
     return this.last
   }
 
-  /** The engine failed: forget the ticks in flight (their writes may still end; see failed). */
+  /** The engine failed: forget the ticks in flight (their writes may still end; see failed), and
+   * those of a loss being handled — their callers are refused with the failure too: a loss waits
+   * for a rebuild from the log (which may not answer while the server is away), and a fenced
+   * append fails the engine itself, neither refusing those callers first. (A caller refused twice
+   * keeps the first refusal.) */
   abandon(): Pending[] {
-    return this.pending.splice(0)
+    return [...(this.loss?.ticks ?? []), ...this.pending.splice(0)]
   }
 
   private async after(previous: Promise<void>, tick: Pending, written: Promise<void> | null): Promise<void> {
