@@ -51,3 +51,38 @@ export function holdMemberReads(wharf: Wharf): { release(): void } {
 export function heartbeatNow(wharf: Wharf): Promise<void> {
   return insides(wharf).heartbeat()
 }
+
+/**
+ * Make `wharf`'s next read of the member table straddle `node`'s leave, as PostgreSQL can: rows
+ * read under the statement's snapshot, before the leave deleted `node`'s row, but `node`'s lock as
+ * pg_locks shows it once `node` closed (free). Resolves once those rows are read (the read is made
+ * at once, by a heartbeat); the read, and every one after it, answers only after left() — call it
+ * once `node` has closed.
+ */
+export async function straddleLeave(wharf: Wharf, node: string): Promise<{ left(): void }> {
+  const member = insides(wharf)
+  const tables = member.tables
+  const members = tables.members.bind(tables)
+  const closed = gate()
+  const captured = gate()
+  let first = true
+  tables.members = async (...args) => {
+    if (!first) {
+      await closed.wait
+      return members(...args)
+    }
+    first = false
+    const before = await members(...args)
+    captured.open()
+    await closed.wait
+    return { ...before, members: before.members.map((m) => (m.node === node ? { ...m, locked: false } : m)) }
+  }
+  const left = (): void => {
+    tables.members = members
+    closed.open()
+  }
+  onTestFinished(left)
+  void member.heartbeat()
+  await captured.wait
+  return { left }
+}

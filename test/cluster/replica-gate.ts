@@ -52,3 +52,14 @@ export function startOf(scheduler: Wharf): (uuid: string) => Promise<string> {
   })
   return (uuid) => (starts.has(uuid) ? Promise.resolve(starts.get(uuid)!) : new Promise((resolve) => waiting.set(uuid, resolve)))
 }
+
+/** The next event of job `uuid` that `member` commits or applies from now on. */
+export function nextEventOf(member: Wharf, uuid: string): Promise<WharfEvent> {
+  return new Promise((resolve) => {
+    const off = member.on('transition', (event: WharfEvent) => {
+      if (!('uuid' in event) || event.uuid !== uuid) return
+      off()
+      resolve(event)
+    })
+  })
+}

@@ -12,7 +12,7 @@
 // abandoned a running handler: then its runs are recovered, and counted, as a dead worker's.
 import { describe, expect, it } from 'vitest'
 import { RetryableJobError, type Wharf, type WharfEvent } from '../../src/index.js'
-import { freezeReplica, startOf } from '../cluster/replica-gate.js'
+import { freezeReplica, nextEventOf, startOf } from '../cluster/replica-gate.js'
 import { heartbeatNow, holdMemberReads, stopHeartbeats } from '../cluster/member-gate.js'
 import { clusterMembers, pgTestDatabase } from '../pg/database.js'
 import { gate } from './helpers.js'
@@ -50,17 +50,6 @@ function doubling(member: Wharf, node: string, ran: string[]) {
       ran.push(node)
       return n * 2
     },
-  })
-}
-
-/** The next event of job `uuid` that `member` commits or applies from now on. */
-function nextEventOf(member: Wharf, uuid: string): Promise<WharfEvent> {
-  return new Promise((resolve) => {
-    const off = member.on('transition', (event: WharfEvent) => {
-      if (!('uuid' in event) || event.uuid !== uuid) return
-      off()
-      resolve(event)
-    })
   })
 }
 

@@ -47,6 +47,19 @@ export function sparedWorkers(known: Members, self: Self): string[] {
   return [self.worker, ...liveOthers(known, self).map((m) => m.work.worker), ...known.left]
 }
 
+/**
+ * Whether `known` finds some member dead whose row it still shows (its heartbeat recent, its lock
+ * free). One read cannot tell that from a clean leave: PostgreSQL reads the rows under the
+ * statement's snapshot but pg_locks as they are when scanned, so a read that straddles a leave —
+ * the row deleted and the left mark written, then the lock released as its process closes — sees
+ * the row from before and the lock from after. A read after it (its snapshot later than this
+ * one's scan of the locks) shows the leave: Cluster.confirmedSpared.
+ */
+export function findsRowsDead(known: Members, self: Self): boolean {
+  const spared = sparedWorkers(known, self)
+  return known.members.some((m) => m.work !== null && !spared.includes(m.work.worker))
+}
+
 /** The workers starts may be assigned to (a scheduler's), in a stable order (by member node). */
 export function workerPool(known: Members, self: Self): Worker[] {
   const pool: Worker[] = []

@@ -31,7 +31,7 @@ import { replyChannel, sendNotices } from '../../storage/pg-channels.js'
 import { encodeAnswer, NO_RESULT_NAME, type ResultTable } from './cluster-wire.js'
 import type { Engine, Remote } from './engine.js'
 import { InboxApplier } from './inbox-applier.js'
-import { poolSignature, sparedWorkers, workerPool, workOf, type Self } from './cluster-workers.js'
+import { findsRowsDead, poolSignature, sparedWorkers, workerPool, workOf, type Members, type Self } from './cluster-workers.js'
 import { InboxClient } from './inbox-client.js'
 import { Replica } from './replica.js'
 import { replay } from './replay.js'
@@ -49,6 +49,8 @@ export const ELECTION_POLL_MS = 250
 export const POLL_MS = 1000
 /** A member whose row is older than this is gone (its row is deleted). */
 export const MEMBER_ALIVE_MS = 10 * HEARTBEAT_MS
+/** Tries of a closing member's leave (Cluster.leaveTable). */
+const LEAVE_TRIES = 2
 /** Replies to a node not seen for this long are deleted by the scheduler (nobody will read them). */
 export const REPLY_KEPT_MS = 300 * HEARTBEAT_MS
 
@@ -204,7 +206,22 @@ export class Cluster {
 
   /** EngineOptions.liveWorkers: the workers whose runs a scheduler's recovery spares. */
   readonly liveWorkers = async (): Promise<readonly string[]> => {
-    return sparedWorkers(await this.tables.members(this.log.pool, MEMBER_ALIVE_MS), this.self())
+    return (await this.confirmedSpared(await this.tables.members(this.log.pool, MEMBER_ALIVE_MS))).spared
+  }
+
+  /**
+   * The workers a recovery spares, judged from `first` and, when it finds a member dead whose row
+   * it shows, from a second read too (findsRowsDead): only a worker both find dead is recovered.
+   * Without it, a member's clean leave seen half way counted as its death, and the runs it had
+   * been given but never launched were recovered as a dead worker's — their try counted — instead
+   * of refused for it (seen in CI, under load). A member that died between the two reads is found
+   * dead by the next heartbeat's. `again`: the second read, when one was made.
+   */
+  private async confirmedSpared(first: Members): Promise<{ spared: string[]; again: Members | null }> {
+    const spared = sparedWorkers(first, this.self())
+    if (!findsRowsDead(first, this.self())) return { spared, again: null }
+    const again = await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)
+    return { spared: [...new Set([...spared, ...sparedWorkers(again, this.self())])], again }
   }
 
   /** The engine is open: listen, catch up (follower) or apply the inbox (scheduler), heartbeat. */
@@ -302,7 +319,26 @@ export class Cluster {
     // member (not a try) instead of recovering it as a dead worker's (a try). A member that never
     // announced work was never given a run.
     const cleanly = this.tookWork && this.engine?.launchedRunsEnded === true ? this.worker : null
-    await this.tables.leave(this.log.pool, this.node, cleanly).catch(() => undefined)
+    await this.leaveTable(cleanly)
+  }
+
+  /** Delete this member's row (and mark a clean leave), tried twice: a row left behind makes the
+   * scheduler find this member dead once its lock goes with close(), and recover the runs it gave
+   * it and it never launched as a dead worker's (their tries counted) instead of refusing them. */
+  private async leaveTable(cleanly: string | null): Promise<void> {
+    let failure: unknown
+    for (let tries = 0; tries < LEAVE_TRIES; tries++) {
+      try {
+        return await this.tables.leave(this.log.pool, this.node, cleanly)
+      } catch (error) {
+        failure = error
+      }
+    }
+    this.warn(
+      `wharf: cluster member ${this.node}: could not leave the member table (${failure instanceof Error ? failure.message : String(failure)}); ` +
+        `the scheduler finds it dead once it has closed, and counts a try of any job it had given it`,
+      'WHARF_CLUSTER',
+    )
   }
 
   private halt(): void {
@@ -422,7 +458,7 @@ export class Cluster {
       // it may start right after goes to them (not to nobody until the next heartbeat).
       this.known = { ...(await this.tables.members(this.log.pool, MEMBER_ALIVE_MS)), readAtMs: Date.now() }
       this.updatePool()
-      await engine.promote(sparedWorkers(this.known, this.self()))
+      await engine.promote((await this.confirmedSpared(this.known)).spared)
       if (this.channelsChanged) this.snapshotChanged(engine)
       this.channelsChanged = false
       await this.heartbeat()
@@ -488,11 +524,14 @@ export class Cluster {
     if (this.role !== 'scheduler') return
     // (Before any recovery: it spares them. The pool no longer has them: nothing starts there now.)
     if (left.length > 0) engine.refuseRunsOf(left)
-    const live = sparedWorkers(this.known, this.self())
-    if (this.recovering || ![...engine.state.runsOn.keys()].some((worker) => !live.includes(worker))) return
+    const dead = (spared: readonly string[]): boolean => [...engine.state.runsOn.keys()].some((worker) => !spared.includes(worker))
+    if (this.recovering || !dead(sparedWorkers(this.known, this.self()))) return
     this.recovering = true
     try {
-      const { requeued, foundDead } = await engine.recoverWorkers(live)
+      const { spared, again } = await this.confirmedSpared(this.known)
+      if (again !== null && again.left.length > 0) engine.refuseRunsOf(again.left)
+      if (!dead(spared)) return
+      const { requeued, foundDead } = await engine.recoverWorkers(spared)
       this.warn(`wharf: cluster member ${this.node}: recovered ${requeued + foundDead} job(s) of workers found dead (${foundDead} failed as found dead)`, 'WHARF_CLUSTER')
     } finally {
       this.recovering = false
