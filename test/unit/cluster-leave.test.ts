@@ -6,7 +6,7 @@
 // first write failed; a leave that cannot be written at all is warned, and its start recovered
 // as a dead worker's.
 import { describe, expect, it } from 'vitest'
-import type { Wharf } from '../../src/index.js'
+import { StorageError, type Wharf } from '../../src/index.js'
 import type { PgClusterTables } from '../../src/storage/pg-cluster.js'
 import { freezeReplica, nextEventOf, startOf } from '../cluster/replica-gate.js'
 import { straddleLeave } from '../cluster/member-gate.js'
@@ -15,15 +15,19 @@ import { warningsOf } from './helpers.js'
 
 const db = pgTestDatabase()
 
-/** `member`'s next `failures` writes of its leave fail, as a connection lost would. */
-function failLeaves(member: Wharf, failures: number): void {
+/** `member`'s next `failures` writes of its leave fail with `error` (as a connection lost would,
+ * by default); counts the writes tried. */
+function failLeaves(member: Wharf, failures: number, error: () => Error = () => new Error('connection lost (test)')): { tried: number } {
   const tables = (member as unknown as { clusterMember: { tables: PgClusterTables } }).clusterMember.tables
   const leave = tables.leave.bind(tables)
   let left = failures
+  const count = { tried: 0 }
   tables.leave = async (...args) => {
-    if (left-- > 0) throw new Error('connection lost (test)')
+    count.tried++
+    if (left-- > 0) throw error()
     return leave(...args)
   }
+  return count
 }
 
 describe("a cluster member's clean leave", () => {
@@ -86,5 +90,15 @@ describe("a cluster member's clean leave", () => {
     ])
     expect(await next).toMatchObject({ type: 'job.recovered', dead: false })
     expect(await scheduler.job(job.uuid)).toMatchObject({ state: 'pending', retry: 1 })
+  })
+
+  it('is not tried again after its write waited the whole connect_timeout for a connection: close() does not wait twice for a server away', async () => {
+    const warnings = warningsOf('WHARF_CLUSTER')
+    const { leaver } = await startGivenToLeaver({ logger: warnings.logger })
+    const timedOut = () => new StorageError('PostgreSQL failed: connect timeout (test)', { cause: Object.assign(new Error('write CONNECT_TIMEOUT'), { code: 'CONNECT_TIMEOUT' }) })
+    const leaves = failLeaves(leaver, 1, timedOut)
+    await leaver.close()
+    expect(leaves.tried).toBe(1)
+    expect(warnings.messages.filter((m) => m.includes('could not leave'))).toHaveLength(1)
   })
 })

@@ -24,7 +24,7 @@ import type { ChannelConfig } from '../core/channel-config.js'
 import type { State } from '../core/state.js'
 import { workerIdOf } from '../core/workers.js'
 import type { WharfEvent } from '../core/events.js'
-import { LogCorruptionError, SchedulerDeposedError } from '../errors.js'
+import { LogCorruptionError, SchedulerDeposedError, StorageError } from '../errors.js'
 import { PgClusterTables, type InboxRow, type MemberRow, type MemberState } from '../../storage/pg-cluster.js'
 import { READ_CHUNK, type PgLog } from '../../storage/pg-log.js'
 import { replyChannel, sendNotices } from '../../storage/pg-channels.js'
@@ -51,6 +51,12 @@ export const POLL_MS = 1000
 export const MEMBER_ALIVE_MS = 10 * HEARTBEAT_MS
 /** Tries of a closing member's leave (Cluster.leaveTable). */
 const LEAVE_TRIES = 2
+
+/** A failure after waiting the whole connect_timeout for a connection (the driver's code). */
+function connectTimedOut(error: unknown): boolean {
+  const code = (error instanceof StorageError ? error.cause : error) as { code?: unknown } | undefined
+  return code?.code === 'CONNECT_TIMEOUT'
+}
 /** Replies to a node not seen for this long are deleted by the scheduler (nobody will read them). */
 export const REPLY_KEPT_MS = 300 * HEARTBEAT_MS
 
@@ -324,10 +330,12 @@ export class Cluster {
 
   /** Delete this member's row (and mark a clean leave), tried twice: a row left behind makes the
    * scheduler find this member dead once its lock goes with close(), and recover the runs it gave
-   * it and it never launched as a dead worker's (their tries counted) instead of refusing them. */
+   * it and it never launched as a dead worker's (their tries counted) instead of refusing them.
+   * (A pooled connection the server dropped fails once, and the next try gets a new one; a server
+   * that does not answer within connect_timeout is not waited for twice.) */
   private async leaveTable(cleanly: string | null): Promise<void> {
     let failure: unknown
-    for (let tries = 0; tries < LEAVE_TRIES; tries++) {
+    for (let tries = 0; tries < LEAVE_TRIES && !connectTimedOut(failure); tries++) {
       try {
         return await this.tables.leave(this.log.pool, this.node, cleanly)
       } catch (error) {
