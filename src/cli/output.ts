@@ -1,19 +1,22 @@
 // What the CLI prints: tables and key/value lines for people, or exactly one JSON document for
 // scripts (--json). Every command hands its answer here as data and a way to show it, so the two
-// forms never drift apart; errors and usage go to stderr, answers to stdout.
+// forms never drift apart; errors and usage go to stderr, answers to stdout. Widths are terminal
+// columns (display-width.ts), not string lengths: CJK and emoji take two, combining marks none.
+
+import { charWidth, displayWidth } from './display-width.js'
 
 /** Where the CLI writes; process.stdout/stderr in the real command. */
 export interface Sink {
   write(text: string): unknown
 }
 
-/** A cell longer than this is cut (a column may set its own width). */
+/** A cell wider than this many columns is cut (a column may set its own width). */
 export const CELL_WIDTH_MAX = 60
 const ELLIPSIS = '…'
 
 export interface Column {
   header: string
-  /** Cut cells at this many characters (default CELL_WIDTH_MAX). */
+  /** Cut cells at this many columns (default CELL_WIDTH_MAX). */
   max?: number
   /** Right-align (numbers). */
   right?: boolean
@@ -54,13 +57,14 @@ export function visible(line: string): string {
 /** One line per row, columns padded to their widest cell; the last column is not padded. */
 export function table(columns: readonly Column[], rows: readonly (readonly string[])[]): string[] {
   const cells = rows.map((row) => columns.map((c, i) => cut(visible(oneLine(row[i] ?? '')), c.max ?? CELL_WIDTH_MAX)))
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)))
+  const widths = columns.map((c, i) => Math.max(displayWidth(c.header), ...cells.map((r) => displayWidth(r[i]!))))
   const line = (row: readonly string[]): string =>
     row
       .map((cell, i) => {
         const last = i === row.length - 1
-        if (columns[i]!.right) return cell.padStart(widths[i]!)
-        return last ? cell : cell.padEnd(widths[i]!)
+        const gap = ' '.repeat(widths[i]! - displayWidth(cell))
+        if (columns[i]!.right) return gap + cell
+        return last ? cell : cell + gap
       })
       .join('  ')
       .trimEnd()
@@ -69,21 +73,25 @@ export function table(columns: readonly Column[], rows: readonly (readonly strin
 
 /** `label: value` lines, labels padded to the longest. */
 export function fields(pairs: readonly (readonly [string, string])[]): string[] {
-  const width = Math.max(0, ...pairs.map(([label]) => label.length))
-  return pairs.map(([label, value]) => `${(label + ':').padEnd(width + 1)} ${value}`.trimEnd())
+  const width = Math.max(0, ...pairs.map(([label]) => displayWidth(label)))
+  return pairs.map(([label, value]) => `${label}:${' '.repeat(width - displayWidth(label))} ${value}`.trimEnd())
 }
 
-/** `text` cut to `max` characters, the last one an ellipsis. */
+/** `text` cut to at most `max` columns, the last one an ellipsis. By code point: never between
+ * the two halves of a surrogate pair (an emoji), half of which prints as U+FFFD; a character too
+ * wide for the room left is left out whole, and the marks that follow a kept one stay with it. */
 export function cut(text: string, max: number): string {
-  if (text.length <= max) return text
-  let end = Math.max(0, max - 1)
-  // Not between the two halves of a surrogate pair (an emoji): half of one prints as U+FFFD.
-  if (end > 0 && isHighSurrogate(text.charCodeAt(end - 1))) end--
-  return text.slice(0, end) + ELLIPSIS
-}
-
-function isHighSurrogate(code: number): boolean {
-  return code >= 0xd800 && code <= 0xdbff
+  if (displayWidth(text) <= max) return text
+  const room = Math.max(0, max - 1)
+  let kept = ''
+  let width = 0
+  for (const char of text) {
+    const w = charWidth(char)
+    if (width + w > room) break
+    kept += char
+    width += w
+  }
+  return kept + ELLIPSIS
 }
 
 function oneLine(text: string): string {

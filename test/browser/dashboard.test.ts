@@ -821,6 +821,32 @@ describe('paging', () => {
     await jobRow(page, added.uuid).waitFor() // a new job shows at the top, as on the first page
   })
 
+  it('shows each job once on the way Newer while jobs arrive: the first page it lands on holds only the jobs newer than the page left', async () => {
+    const { bulk, uuids, url } = await servedItems()
+    const page = await open(url)
+    await jobRow(page, uuids[119]!).waitFor()
+    await page.getByRole('button', { name: 'Older' }).click()
+    await jobRow(page, uuids[20]!).waitFor() // items 69 to 20
+    const added: string[] = []
+    for (let i = 120; i < 123; i++) added.push((await bulk.withDelay({ eta: 3600, description: `Item ${i}` }).item(i)).uuid)
+    await page.getByRole('button', { name: 'Newer' }).click()
+    await jobRow(page, uuids[119]!).waitFor()
+    expect(await shownUuids(page)).toEqual(uuids.slice(70, 120).reverse())
+    await page.getByRole('button', { name: 'Newer' }).click()
+    await jobRow(page, added[2]!).waitFor()
+    await jobRow(page, uuids[119]!).waitFor({ state: 'detached' })
+    expect(await shownUuids(page)).toEqual([...added].reverse()) // not items 122 to 73: 119 to 73 were on the page left
+    expect(page.url()).toBe(url) // the first page, live
+    expect(await page.getByRole('button', { name: 'Newer' }).isDisabled()).toBe(true)
+    await page.getByRole('status').filter({ hasText: /^Live$/ }).waitFor()
+    const later = await bulk.withDelay({ eta: 3600, description: 'Item 123' }).item(123)
+    await jobRow(page, later.uuid).waitFor() // a new job shows at the top
+    expect(await shownUuids(page)).toEqual([later.uuid, ...added.reverse()])
+    await page.getByRole('button', { name: 'Older' }).click()
+    await jobRow(page, uuids[70]!).waitFor()
+    expect(await shownUuids(page)).toEqual(uuids.slice(70, 120).reverse())
+  })
+
   it('goes Newer from the page, not from the rows a search keeps: no job of the page shown again', async () => {
     const { uuids, url } = await servedItems()
     const page = await open(url)

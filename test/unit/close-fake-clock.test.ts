@@ -166,6 +166,42 @@ describe('stop() and idle() on a FakeClock that nobody advances', () => {
     }
   })
 
+  // The handler that calls it is not waited for (self-wait.ts): the warning named it among the
+  // handlers it waits for ("2 running handler(s)"), sending the reader after the wrong job.
+  it.each(['idle', 'stop'] as const)('%s() called by a handler warns of the other handlers only, not of its caller', BOUND, async (call) => {
+    const clock = new FakeClock()
+    const warnings: { code: string; message: string }[] = []
+    const logger = { debug() {}, info() {}, error() {}, warn: (fields: object, message?: string) => warnings.push({ code: (fields as { code: string }).code, message: message ?? '' }) }
+    const emit = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    const wharf = await Wharf.open({ clock, logger, channels: 'root:2' })
+    try {
+      const sleeper = wharf.model('test.sleep', {
+        async run(this: JobContext) {
+          await this.sleep(60_000)
+          return 'slept'
+        },
+      })
+      const waiter = wharf.model('test.wait', {
+        async run(this: JobContext) {
+          await Promise.resolve()
+          await wharf[call]()
+          return 'waited'
+        },
+      })
+      const slept = await sleeper.withDelay().run()
+      const waited = await waiter.withDelay().run()
+      await wharf.start()
+      while (warnings.length === 0) await new Promise<void>((resolve) => setImmediate(resolve))
+      expect(warnings).toEqual([{ code: 'WHARF_FAKE_CLOCK_WAIT', message: expect.stringMatching(new RegExp(`^${call}\\(\\) waits for 1 running handler\\(s\\) \\(jobs "${slept.uuid}"\\) `)) }])
+      await clock.advance(60_000)
+      await wharf.idle()
+      expect(await wharf.job(waited.uuid)).toMatchObject({ state: 'done', result: 'waited' })
+    } finally {
+      emit.mockRestore()
+      await wharf.close()
+    }
+  })
+
   it('does not warn while the test advances the clock for the handler', BOUND, async () => {
     const clock = new FakeClock()
     const emit = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})

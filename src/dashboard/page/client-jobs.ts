@@ -34,19 +34,34 @@ async function newestFirst(kind, query, f) {
   if (f.newer || f.older) q.set('after', f.newer || f.older)
   var body = await api(kind + '?' + q.toString())
   var items = body[kind]
-  var beyond = items.length > PAGE
+  var size = f.newer || f.older ? PAGE : firstPageSize(items, f)
+  var beyond = items.length > size
   if (f.newer && !beyond) {
-    // Nothing newer than a page: the first page, live.
+    // Nothing newer than a page: the first page, live. Jobs that arrived since the pages were cut
+    // leave fewer than a page newer than this one: the first page holds only those (f.since; it
+    // fills as more arrive), not the newest page, whose older rows were on the page left.
+    f.since = items.length ? f.newer : ''
     f.newer = ''
     history.replaceState(null, '', BASE + pathWith({ newer: '' }))
     return newestFirst(kind, query, f)
   }
   // The first item past the page (newest first): the page is what lies newer than it.
-  var floor = f.newer ? f.newer : beyond ? items[PAGE].uuid : null
-  items = items.slice(0, PAGE)
+  var floor = f.newer ? f.newer : beyond ? items[size].uuid : null
+  items = items.slice(0, size)
   if (f.newer) items.reverse()
   return { items: items, older: f.newer || beyond ? items[items.length - 1].uuid : null, newest: items.length ? items[0].uuid : null,
     floor: floor, failedAt: body.failedAt || {} }
+}
+
+/** How many of items (the newest first) the first page shows: a page, or after Newer only those
+ * newer than f.since (the page left). Once none is (removed), or a page is, f.since is dropped. */
+function firstPageSize(items, f) {
+  if (!f.since) return PAGE
+  var newer = 0
+  while (newer < items.length && items[newer].uuid > f.since) newer++
+  if (newer > 0 && newer < PAGE) return newer
+  f.since = ''
+  return PAGE
 }
 
 /** Newer / Older for f (and the address); set(newest, older) per page. An emptied page has no
@@ -58,6 +73,7 @@ function pager(f, onGo) {
     history.pushState(null, '', BASE + pathWith(changes))
     f.older = key === 'older' ? uuid : ''
     f.newer = key === 'newer' ? uuid : ''
+    f.since = ''
     if (onGo) onGo()
     refreshView()
   }
@@ -115,7 +131,7 @@ function jobsView(route, params) {
   var f = {
     state: params.get('state') || '', channel: params.get('channel') || '', fn: params.get('function') || '',
     q: params.get('q') || '', older: params.get('older') || '', newer: params.get('newer') || '',
-    batch: params.get('batch') || '',
+    batch: params.get('batch') || '', since: '',
   }
   // The ticked jobs, by uuid: only the operator changes it (ticks, a new filter or page, an
   // action applied), never a refresh — what a bulk action applies to is what was ticked.
@@ -135,6 +151,7 @@ function jobsView(route, params) {
     f[key] = value
     f.older = ''
     f.newer = ''
+    f.since = ''
     navigated()
     refreshView()
   }

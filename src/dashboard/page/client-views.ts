@@ -154,7 +154,7 @@ function batchRow(b) {
 /** The batches, newest first, paged as the jobs. */
 function batchesView(route, params) {
   var headers = ['Name', 'State', 'Progress', 'Done#', 'Failed#', 'Cancelled#', 'Total#', 'Created', 'Done at', 'Jobs']
-  var f = { older: params.get('older') || '', newer: params.get('newer') || '' }
+  var f = { older: params.get('older') || '', newer: params.get('newer') || '', since: '' }
   var grid = table('Batches', headers, [])
   var tbody = grid.querySelector('tbody')
   var paging = pager(f)

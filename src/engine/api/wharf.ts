@@ -19,7 +19,7 @@ import { checkJobsQuery, checkUuid, readGraph, readJob, readJobs, statsOf, type 
 import { FakeClock, SystemClock, type Clock } from '../runtime/clock.js'
 import { Engine, type IntegrityReport, type OpenReport, type ResultOf } from '../runtime/engine.js'
 import { idAtOf, type IdFactory } from '../runtime/ids.js'
-import { JobContext, type Handler } from '../runtime/runner.js'
+import { JobContext, type Handler, type HandlerTry } from '../runtime/runner.js'
 import { VolatileLog } from '../../storage/volatile-log.js'
 import { backupLevelLog, type BackupResult } from '../../storage/backup.js'
 import type { EventLog } from '../../storage/event-log.js'
@@ -480,7 +480,7 @@ export class Wharf implements ModelHost {
       refuseSelfWait('idle()', callers, SELF_WAIT_INSTEAD.clusterIdle)
       await this.clusterMember.caughtUp()
     }
-    await this.warnIfStuck('idle()', this.engine.idle(callers))
+    await this.warnIfStuck('idle()', this.engine.idle(callers), callers)
   }
 
   /**
@@ -570,16 +570,18 @@ export class Wharf implements ModelHost {
   /** Called by a handler of this Wharf, stop() does not wait for that handler's run (self-wait.ts). */
   async stop(): Promise<void> {
     this.assertOpen()
-    await this.warnIfStuck('stop()', this.engine.stop(this.engine.callers()))
+    const callers = this.engine.callers()
+    await this.warnIfStuck('stop()', this.engine.stop(callers), callers)
   }
 
   /** On a FakeClock, `waiting` (idle() or stop()) lasts until the clock moves for the handlers
-   * asleep on it: say so once (WHARF_FAKE_CLOCK_WAIT) if nobody moves it (close-stuck.ts). */
-  private async warnIfStuck(call: string, waiting: Promise<void>): Promise<void> {
+   * asleep on it: say so once (WHARF_FAKE_CLOCK_WAIT) if nobody moves it (close-stuck.ts). The
+   * handlers that called it (`callers`) are not waited for: the warning leaves them out. */
+  private async warnIfStuck(call: string, waiting: Promise<void>, callers: readonly HandlerTry[]): Promise<void> {
     const clock = this.clock
     if (!(clock instanceof FakeClock)) return waiting
     const warn = (): void => {
-      const jobs = this.engine.runningJobs()
+      const jobs = this.engine.runningJobs().filter((uuid) => !callers.some((caller) => caller.job.uuid === uuid))
       this.warn(
         `${call} waits for ${jobs.length} running handler(s) (jobs ${jobs.map((uuid) => JSON.stringify(uuid)).join(', ')}) that seem to wait on this FakeClock, and nobody advances it: it waits until the clock moves (clock.advance(), or drain() instead); close() aborts them`,
         'WHARF_FAKE_CLOCK_WAIT',

@@ -416,7 +416,9 @@ export class Engine {
     const now = this.lifecycle as Lifecycle // not as narrowed before the await: start() may have run
     if (now === 'running') return
     if (now === 'stopping') this.lifecycle = 'stopped'
-    this.timer.clear()
+    // Stopped, the timer is armed only for the deadlines of the handlers still running (`except`'s,
+    // which called this stop()): clearing it left a hung one running for ever past its timeoutMs.
+    this.armTimer()
   }
 
   async close(): Promise<void> {
