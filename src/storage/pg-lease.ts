@@ -56,10 +56,17 @@ export class PgLease {
     }
   }
 
-  /** Take the schema's lock if no session holds it; true when this one does. */
-  async tryTake(): Promise<boolean> {
+  /**
+   * Take the schema's lock if no session holds it; true when this one does. `unless`: an SQL
+   * condition (no parameters) under which it is left free, judged in the statement that would
+   * take it — so that a session that must not lead never holds the lock, not even for a moment:
+   * taken and then given back, it failed the check of a scheduler made in between, which was
+   * deposed.
+   */
+  async tryTake(unless?: string): Promise<boolean> {
     if (await this.check()) return true
-    const [row] = (await this.ask(`SELECT pg_try_advisory_lock(${KEY}) AS locked, pg_backend_pid() AS pid`, ['wharf:' + this.schema])).rows
+    const take = unless === undefined ? `pg_try_advisory_lock(${KEY})` : `CASE WHEN ${unless} THEN false ELSE pg_try_advisory_lock(${KEY}) END`
+    const [row] = (await this.ask(`SELECT ${take} AS locked, pg_backend_pid() AS pid`, ['wharf:' + this.schema])).rows
     this.holder = row?.locked === true ? Number(row.pid) : null
     return this.held
   }
