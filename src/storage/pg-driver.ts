@@ -63,6 +63,8 @@ export interface PgPool extends PgQueries {
    */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>
   end(): Promise<void>
+  /** End at once: the statements waiting on its connections are refused, never sent. */
+  destroy(): Promise<void>
 }
 
 type Driver = typeof postgresDriver
@@ -147,6 +149,7 @@ export async function connect(url: string, where = redactedUrl(url), max = POOL_
       return () => listening.unlisten()
     },
     end: () => sql.end({ timeout: 5 }),
+    destroy: () => sql.end({ timeout: 0 }),
   }
 }
 

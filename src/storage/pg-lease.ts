@@ -22,7 +22,9 @@ const KEY = 'hashtextextended($1, 0)'
 export const LEASE_QUERY_TIMEOUT_MS = 30_000
 
 export class PgLease {
-  private sql: PgPool | null = null
+  /** The session's client (a promise: a client given up is replaced at once, not after an await,
+   * so that two queries failing together replace it once). */
+  private sql: Promise<PgPool> | null = null
   /** The backend whose session holds the lock (null: not held). */
   private holder: number | null = null
 
@@ -37,7 +39,8 @@ export class PgLease {
   }
 
   async open(): Promise<void> {
-    this.sql = await this.client()
+    this.sql = this.client()
+    await this.sql
   }
 
   private client(): Promise<PgPool> {
@@ -48,7 +51,7 @@ export class PgLease {
   async migrating<T>(work: () => Promise<T>): Promise<T> {
     const key = ['wharf-migrate:' + this.schema]
     // Waits while a peer migrates, for as long as that takes: no timeout on this one.
-    await this.ask(`SELECT pg_advisory_lock(${KEY})`, key, null)
+    await this.ask(`SELECT pg_advisory_lock(${KEY}), pg_backend_pid() AS pid`, key, null)
     try {
       return await work()
     } finally {
@@ -56,10 +59,17 @@ export class PgLease {
     }
   }
 
-  /** Take the schema's lock if no session holds it; true when this one does. */
-  async tryTake(): Promise<boolean> {
+  /**
+   * Take the schema's lock if no session holds it; true when this one does. `unless`: an SQL
+   * condition (no parameters) under which it is left free, judged in the statement that would
+   * take it — so that a session that must not lead never holds the lock, not even for a moment:
+   * taken and then given back, it failed the check of a scheduler made in between, which was
+   * deposed.
+   */
+  async tryTake(unless?: string): Promise<boolean> {
     if (await this.check()) return true
-    const [row] = (await this.ask(`SELECT pg_try_advisory_lock(${KEY}) AS locked, pg_backend_pid() AS pid`, ['wharf:' + this.schema])).rows
+    const take = unless === undefined ? `pg_try_advisory_lock(${KEY})` : `CASE WHEN ${unless} THEN false ELSE pg_try_advisory_lock(${KEY}) END`
+    const [row] = (await this.ask(`SELECT ${take} AS locked, pg_backend_pid() AS pid`, ['wharf:' + this.schema])).rows
     this.holder = row?.locked === true ? Number(row.pid) : null
     return this.held
   }
@@ -96,7 +106,7 @@ export class PgLease {
    */
   async holdKey(key: string): Promise<boolean> {
     const held = advisoryLockHeld(KEY, 'pg_backend_pid()')
-    const [row] = (await this.ask(`SELECT CASE WHEN ${held} THEN true ELSE pg_try_advisory_lock(${KEY}) END AS held`, [key])).rows
+    const [row] = (await this.ask(`SELECT CASE WHEN ${held} THEN true ELSE pg_try_advisory_lock(${KEY}) END AS held, pg_backend_pid() AS pid`, [key])).rows
     return row?.held === true
   }
 
@@ -105,7 +115,7 @@ export class PgLease {
     this.holder = null
     const sql = this.sql
     this.sql = null
-    await sql?.end()
+    await (await sql?.catch(() => null))?.end()
   }
 
   /**
@@ -113,29 +123,54 @@ export class PgLease {
    * the session is given up (its lock with it) and the next query goes to a new client.
    */
   private async ask(text: string, params?: readonly unknown[], timeoutMs: number | null = LEASE_QUERY_TIMEOUT_MS): Promise<PgRows> {
-    const sql = this.session()
+    const current = this.session()
     let timer: ReturnType<typeof setTimeout> | undefined
     try {
+      const sql = await current
       const query = sql.query(text, params)
-      if (timeoutMs === null) return await query
       const silent = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new StorageError(`the lease session on ${this.where} did not answer within ${timeoutMs} ms`)), timeoutMs)
+        if (timeoutMs !== null) timer = setTimeout(() => reject(new StorageError(`the lease session on ${this.where} did not answer within ${timeoutMs} ms`)), timeoutMs)
       })
-      return await Promise.race([query, silent])
-    } catch (error) {
-      if (this.sql === sql) {
-        this.holder = null
-        this.sql = await this.client()
-        void sql.end().catch(() => undefined) // its connection is dead or stuck: nothing to wait for
+      const rows = await Promise.race([query, silent])
+      // Answered by a client given up meanwhile, on a connection the driver made again for it
+      // (giveUp): that session is ended — from this one, the client refusing statements once
+      // ended —, and a lock it took goes with it. (Every statement that takes one reads the pid.)
+      if (this.sql !== current) {
+        const pid = rows.rows[0]?.pid
+        if (pid !== undefined && this.sql !== null) void this.ask('SELECT pg_terminate_backend($1)', [pid]).catch(() => undefined)
+        // (Its connection broke: a connection lost, as the outage it is part of — pg-driver.ts.)
+        throw new StorageError(`the lease session on ${this.where} was replaced while a query of it waited`, { cause: { code: 'CONNECTION_CLOSED' } })
       }
+      return rows
+    } catch (error) {
+      if (this.sql === current) this.giveUp(current)
       throw error
     } finally {
       clearTimeout(timer)
     }
   }
 
-  private session(): PgPool {
-    if (this.sql === null) throw new Error(`the lease on ${this.where} is closed`)
+  /**
+   * The session's client failed (`current`): the next query goes to a new one, and this one is
+   * destroyed at once — not ended as usual, which still sends what waits on it for a while. The
+   * driver keeps the statements queued on a client whose connection broke and sends them once it
+   * connects again, even after it was destroyed (a reconnection under way goes on): a lock asked
+   * for on it just before (a member's, the node name's, the lease) was taken on that connection,
+   * beside this session's next one (whose try of it failed: "another process opened under the
+   * node name", seen after a server restart under load), and held until that client ended, if
+   * ever — then freed: a live member found dead. Such an answer is refused, and its session
+   * ended (ask()).
+   */
+  private giveUp(current: Promise<PgPool>): void {
+    this.holder = null
+    const next = this.client()
+    next.catch(() => undefined) // (its failure is the next query's)
+    this.sql = next
+    void current.then((sql) => sql.destroy()).catch(() => undefined)
+  }
+
+  private session(): Promise<PgPool> {
+    if (this.sql === null) return Promise.reject(new Error(`the lease on ${this.where} is closed`))
     return this.sql
   }
 }

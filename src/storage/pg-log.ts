@@ -206,11 +206,7 @@ export class PgLog implements EventLog {
   async tryLead(): Promise<boolean> {
     this.requireOpen()
     if (this.termHeldNow > 0) return true
-    if (!this.campaigns || !(await this.lease.tryTake())) return false
-    if (this.cluster && this.schemaVersion >= 2 && (await this.schedulerReturns())) {
-      await this.lease.release()
-      return false
-    }
+    if (!this.campaigns || !(await this.lease.tryTake(this.cluster && this.schemaVersion >= 2 ? this.schedulerReturns() : undefined))) return false
     await this.writes.alone(async () => {
       await this.bumpTerm()
       await this.history.load()
@@ -219,21 +215,20 @@ export class PgLog implements EventLog {
   }
 
   /**
-   * The lease is free because the server restarted (which ended every session), and the current
-   * term's scheduler may still take it back: its last heartbeat predates the server's start, which
-   * is under RESTART_GRACE_MS ago. Followers try the lease four times as often as a scheduler
-   * checks it, so without this wait one of them took it after most restarts: the scheduler was
-   * deposed (its Wharf must be opened again) and its running handlers' jobs recovered.
+   * SQL: the lease is free because the server restarted (which ended every session), and the
+   * current term's scheduler may still take it back: its last heartbeat predates the server's
+   * start, which is under RESTART_GRACE_MS ago. Followers try the lease four times as often as a
+   * scheduler checks it, so without this wait one of them took it after most restarts: the
+   * scheduler was deposed (its Wharf must be opened again) and its running handlers' jobs
+   * recovered. Judged in the statement that takes the lock (PgLease.tryTake): a follower that
+   * took it, then read this and gave it back, held it meanwhile — and a scheduler checking its
+   * lease then found it another's, and was deposed all the same (seen under load).
    */
-  private async schedulerReturns(): Promise<boolean> {
-    const [row] = (
-      await this.requireSql().query(
-        `SELECT EXISTS (SELECT 1 FROM ${this.s}.member m JOIN ${this.s}.meta t ON t.id = 1 AND t.term = m.term WHERE m.role = 'scheduler' ` +
-          `AND m.seen_at < pg_postmaster_start_time() AND now() < pg_postmaster_start_time() + make_interval(secs => $1)) AS returns`,
-        [RESTART_GRACE_MS / 1000],
-      )
-    ).rows
-    return row?.returns === true
+  private schedulerReturns(): string {
+    return (
+      `EXISTS (SELECT 1 FROM ${this.s}.member m JOIN ${this.s}.meta t ON t.id = 1 AND t.term = m.term WHERE m.role = 'scheduler' ` +
+      `AND m.seen_at < pg_postmaster_start_time() AND now() < pg_postmaster_start_time() + make_interval(secs => ${RESTART_GRACE_MS / 1000}))`
+    )
   }
 
   /**

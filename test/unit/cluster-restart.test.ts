@@ -6,14 +6,19 @@
 // the handler still ran. And the scheduler keeps its lease through it: followers leave the lease,
 // freed by the restart, to the term's scheduler for a while. Before, a follower (trying it four
 // times as often as the scheduler checks it) took it after most restarts: the scheduler was
-// deposed, for good until its Wharf was opened again. The server here is one of this file's own
+// deposed, for good until its Wharf was opened again. Nor does a follower hold the lease for a
+// moment as it tries it (it is not taken at all while the scheduler may return): before, one took
+// it, found that the scheduler may return, and gave it back — and a scheduler checking its lease
+// in between was deposed all the same (seen under load). The server here is one of this file's own
 // (the others' is never restarted); the member under test reaches it through a proxy kept cut a
 // little longer, so that the others act before it is back, whatever the timers' order.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { Wharf } from '../../src/index.js'
 import { startPgServer, type PgServer } from '../../src/bench/pg-server.js'
 import { HEARTBEAT_MS } from '../../src/engine/runtime/cluster.js'
+import type { PgLease } from '../../src/storage/pg-lease.js'
 import { RESTART_GRACE_MS } from '../../src/storage/pg-log.js'
+import { heartbeatNow, stopHeartbeats } from '../cluster/member-gate.js'
 import { cutProxy, type CutProxy } from '../pg/cut-proxy.js'
 import { closedAfterEach, gate } from './helpers.js'
 
@@ -93,4 +98,39 @@ describe('a cluster whose PostgreSQL server restarts', () => {
     const job = await partner.withDelay().work(3)
     expect(await follower.result(job.uuid)).toBe(3)
   })
+
+  it("keeps its scheduler when it checks its lease just as a follower tries it: the follower's try never holds the lock it leaves", async () => {
+    const scheduler = await open(server.url, 'node-a', 'tried')
+    const follower = await open(server.url, 'node-b', 'tried')
+    const { term } = scheduler.cluster()
+    // The scheduler checks its lease only when told to from now on: after the follower's try.
+    await stopHeartbeats(scheduler)
+    await server.restart()
+    const tried = triesHeld(follower)
+    await tried.first
+    // The check of a scheduler whose session the restart ended takes the lock again (its queries
+    // may fail while its pool reconnects: the next heartbeat would try again, as this loop does).
+    for (let checked = false; !checked; ) checked = await heartbeatNow(scheduler).then(() => true, () => false)
+    tried.release()
+    expect(scheduler.cluster()).toMatchObject({ role: 'scheduler', term })
+    expect(follower.cluster()).toMatchObject({ role: 'follower' })
+  })
 })
+
+/** `member`'s first try of the lease from now on that answers is held there, the lock kept if it
+ * took it, until release() (or the test's end); `first` resolves once it answered. */
+function triesHeld(member: Wharf): { first: Promise<void>; release(): void } {
+  const lease = (member as unknown as { engine: { log: { lease: PgLease } } }).engine.log.lease
+  const tryTake = lease.tryTake.bind(lease)
+  const answered = gate()
+  const held = gate()
+  lease.tryTake = async (...args) => {
+    const took = await tryTake(...args)
+    lease.tryTake = tryTake
+    answered.open()
+    await held.wait
+    return took
+  }
+  onTestFinished(held.open)
+  return { first: answered.wait, release: held.open }
+}
