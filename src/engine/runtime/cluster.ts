@@ -51,14 +51,14 @@ export const POLL_MS = 1000
 export const MEMBER_ALIVE_MS = 10 * HEARTBEAT_MS
 /** Tries of a closing member's leave (Cluster.leaveTable). */
 const LEAVE_TRIES = 2
+/** Replies to a node not seen for this long are deleted by the scheduler (nobody will read them). */
+export const REPLY_KEPT_MS = 300 * HEARTBEAT_MS
 
 /** A failure after waiting the whole connect_timeout for a connection (the driver's code). */
 function connectTimedOut(error: unknown): boolean {
   const code = (error instanceof StorageError ? error.cause : error) as { code?: unknown } | undefined
   return code?.code === 'CONNECT_TIMEOUT'
 }
-/** Replies to a node not seen for this long are deleted by the scheduler (nobody will read them). */
-export const REPLY_KEPT_MS = 300 * HEARTBEAT_MS
 
 export type ClusterRole = MemberRow['role']
 
